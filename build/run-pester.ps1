@@ -1,0 +1,44 @@
+<#
+.SYNOPSIS
+    Runs the Pester suite against the published module and prints 'N passed, N failed, N skipped' over Pester and
+    the xunit TRX files given, as its last line. Exits 1 on any failure.
+#>
+param(
+    [Parameter(Mandatory)][string] $ModulePath,
+    [string[]] $TrxPath = @(),
+    [string] $PesterVersion = '6.2.0',
+    [string] $Path = (Join-Path $PSScriptRoot '../tests/PotPowerShell.Tests')
+)
+$ErrorActionPreference = 'Stop'
+$nugetRoot = if ($env:NUGET_PACKAGES) { $env:NUGET_PACKAGES } else { Join-Path $HOME '.nuget/packages' }
+$pester = Join-Path $nugetRoot "pester/$PesterVersion/tools/Pester.psd1"
+if (-not (Test-Path $pester)) { throw "Pester $PesterVersion is not restored: run 'dotnet restore build/tools/tools.csproj'." }
+Import-Module $pester -Force
+
+# The tests import the module from here, as a user would after installing it.
+$env:POTPOWERSHELL_MODULE = (Resolve-Path $ModulePath).Path
+
+$config = New-PesterConfiguration
+$config.Run.Path = $Path
+$config.Run.PassThru = $true
+$config.Run.Exit = $false
+$config.Output.Verbosity = 'Detailed'
+$config.Output.RenderMode = 'Plaintext'
+$config.TestResult.Enabled = $true
+$config.TestResult.OutputFormat = 'JUnitXml'
+$config.TestResult.OutputPath = Join-Path (Split-Path $ModulePath) 'test-results/pester.xml'
+$result = Invoke-Pester -Configuration $config
+
+$passed = $result.PassedCount
+$failed = $result.FailedCount + $result.FailedBlocksCount + $result.FailedContainersCount
+$skipped = $result.SkippedCount
+foreach ($trx in $TrxPath) {
+    if (-not (Test-Path $trx)) { Write-Host "xunit results '$trx' are missing: counted as one failure."; $failed++; continue }
+    $counters = ([xml](Get-Content -Raw $trx)).TestRun.ResultSummary.Counters
+    Write-Host "xunit $(Split-Path -Leaf $trx): passed=$($counters.passed) failed=$($counters.failed) skipped=$($counters.notExecuted)"
+    $passed += [int]$counters.passed
+    $failed += [int]$counters.failed + [int]$counters.error
+    $skipped += [int]$counters.notExecuted
+}
+"{0} passed, {1} failed, {2} skipped" -f $passed, $failed, $skipped
+exit ([int]($failed -gt 0))

@@ -1,0 +1,103 @@
+using System.IO.Compression;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace PotPowerShell.Core.Data;
+
+/// <summary>Reads NumPy .npy arrays and .npz archives (NPY format 1.0 to 3.0, little-endian, C order).</summary>
+public static class NpyReader
+{
+    private static readonly byte[] Magic = { 0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y' };
+
+    public static TensorData ReadFile(string path)
+    {
+        if (!File.Exists(path))
+            throw new PotException("DataFileNotFound", PotErrorCategory.ObjectNotFound, $"The data file '{path}' does not exist.", path);
+        using var stream = File.OpenRead(path);
+        return Read(stream, path);
+    }
+
+    /// <summary>Every array of an .npz archive by name (without the .npy extension), in archive order.</summary>
+    public static IReadOnlyList<KeyValuePair<string, TensorData>> ReadArchive(string path)
+    {
+        if (!File.Exists(path))
+            throw new PotException("DataFileNotFound", PotErrorCategory.ObjectNotFound, $"The data file '{path}' does not exist.", path);
+        try
+        {
+            using var zip = ZipFile.OpenRead(path);
+            var result = new List<KeyValuePair<string, TensorData>>();
+            foreach (var entry in zip.Entries.Where(e => e.FullName.EndsWith(".npy", StringComparison.OrdinalIgnoreCase)))
+            {
+                using var s = entry.Open();
+                using var buffer = new MemoryStream();
+                s.CopyTo(buffer);
+                buffer.Position = 0;
+                result.Add(new(entry.FullName[..^4], Read(buffer, $"{path}:{entry.FullName}")));
+            }
+            return result;
+        }
+        catch (InvalidDataException e)
+        {
+            throw Bad(path, "it is not a valid .npz (zip) archive", e);
+        }
+    }
+
+    public static TensorData Read(Stream stream, string source)
+    {
+        var reader = new BinaryReader(stream, Encoding.Latin1, leaveOpen: true);
+        byte[] magic = reader.ReadBytes(6);
+        if (!magic.AsSpan().SequenceEqual(Magic)) throw Bad(source, "it does not start with the NumPy magic string", null);
+        byte major = reader.ReadByte();
+        reader.ReadByte();
+        int headerLength = major == 1 ? reader.ReadUInt16() : (int)reader.ReadUInt32();
+        string header = (major >= 3 ? Encoding.UTF8 : Encoding.Latin1).GetString(reader.ReadBytes(headerLength));
+
+        string descr = Match(header, @"'descr'\s*:\s*'([^']+)'", source, "descr");
+        string fortran = Match(header, @"'fortran_order'\s*:\s*(True|False)", source, "fortran_order");
+        string shapeText = Match(header, @"'shape'\s*:\s*\(([^)]*)\)", source, "shape");
+        long[] shape = shapeText.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(long.Parse).ToArray();
+        if (fortran == "True")
+            throw new PotException("NpyFortranOrder", PotErrorCategory.InvalidData,
+                $"'{source}' is stored in Fortran (column-major) order. Save it in C order, e.g. np.save(path, np.ascontiguousarray(a)).", source);
+
+        long count = TensorData.ElementCount(shape);
+        (TensorElementKind kind, int size) = descr switch
+        {
+            "<f4" => (TensorElementKind.Float, 4),
+            "<f2" => (TensorElementKind.Float16, 2),
+            "<f8" => (TensorElementKind.Double, 8),
+            "<i8" => (TensorElementKind.Int64, 8),
+            "<i4" => (TensorElementKind.Int32, 4),
+            "|u1" => (TensorElementKind.UInt8, 1),
+            "|i1" => (TensorElementKind.Int8, 1),
+            "|b1" => (TensorElementKind.Bool, 1),
+            _ => throw new PotException("NpyUnsupportedType", PotErrorCategory.InvalidData,
+                $"'{source}' holds elements of NumPy type '{descr}', which is not supported. Use float32, float16, float64, int64, int32, int8, uint8 or bool (little-endian).", source),
+        };
+        byte[] bytes = reader.ReadBytes(checked((int)(count * size)));
+        if (bytes.Length != count * size) throw Bad(source, $"it ends before its {count} elements", null);
+        Array data = kind switch
+        {
+            TensorElementKind.Float => MemoryMarshal.Cast<byte, float>(bytes).ToArray(),
+            TensorElementKind.Float16 => MemoryMarshal.Cast<byte, Half>(bytes).ToArray(),
+            TensorElementKind.Double => MemoryMarshal.Cast<byte, double>(bytes).ToArray(),
+            TensorElementKind.Int64 => MemoryMarshal.Cast<byte, long>(bytes).ToArray(),
+            TensorElementKind.Int32 => MemoryMarshal.Cast<byte, int>(bytes).ToArray(),
+            TensorElementKind.Int8 => MemoryMarshal.Cast<byte, sbyte>(bytes).ToArray(),
+            TensorElementKind.Bool => Array.ConvertAll(bytes, b => b != 0),
+            _ => bytes,
+        };
+        return new TensorData(kind, shape, data);
+    }
+
+    private static string Match(string header, string pattern, string source, string key)
+    {
+        var m = Regex.Match(header, pattern);
+        if (!m.Success) throw Bad(source, $"its header has no '{key}'", null);
+        return m.Groups[1].Value;
+    }
+
+    private static PotException Bad(string source, string why, Exception? inner) =>
+        new("NpyInvalid", PotErrorCategory.InvalidData, $"'{source}' is not a readable NumPy file: {why}.", source, inner);
+}

@@ -1,0 +1,44 @@
+namespace PotPowerShell.Core.Models;
+
+/// <summary>One graph input or output: name, element type and shape (symbolic dimensions by name, '?' when unknown).</summary>
+public sealed record TensorDescription(string Name, string ElementType, IReadOnlyList<string> Shape)
+{
+    public override string ToString() => $"{Name}: {ElementType}[{string.Join(",", Shape)}]";
+}
+
+/// <summary>How many nodes of one op type a graph has.</summary>
+public sealed record OpTypeCount(string OpType, int Count)
+{
+    public override string ToString() => $"{OpType}={Count}";
+}
+
+/// <summary>Where a model keeps its weights.</summary>
+public enum WeightStorage
+{
+    None,
+    Initializers,
+    ConstantNodes,
+    Mixed,
+}
+
+/// <summary>What Import-PotModel reports about an ONNX model; later cmdlets take it from the pipeline.</summary>
+public sealed record PotModel
+{
+    public required string Path { get; init; }
+    public required string Name { get; init; }
+    public required long Opset { get; init; }
+    public required long IrVersion { get; init; }
+    public required string Producer { get; init; }
+    public required IReadOnlyList<TensorDescription> Inputs { get; init; }
+    public required IReadOnlyList<TensorDescription> Outputs { get; init; }
+    public required int NodeCount { get; init; }
+    public required IReadOnlyList<OpTypeCount> OpTypes { get; init; }
+    /// <summary>Conv, ConvTranspose, MatMul and Gemm nodes: the layers quantization turns into INT8 kernels.</summary>
+    public required int QuantizableLayerCount { get; init; }
+    public required WeightStorage WeightStorage { get; init; }
+    public required int InitializerCount { get; init; }
+    public required int ConstantNodeCount { get; init; }
+    public required long FileSize { get; init; }
+    /// <summary>True when the model already holds QuantizeLinear/DequantizeLinear nodes.</summary>
+    public required bool IsQuantized { get; init; }
+}

@@ -1,0 +1,134 @@
+using Google.Protobuf;
+using Onnx;
+
+namespace PotPowerShell.Core.Onnx;
+
+/// <summary>Reads and writes ONNX model files, including weights kept in external data files.</summary>
+public static class OnnxModelFile
+{
+    /// <summary>Above this many bytes of tensor data a model is written with external data (protobuf's limit is 2 GiB).</summary>
+    public const long ExternalDataThreshold = 1_800_000_000;
+
+    /// <summary>Reads a model and pulls every external tensor into memory so the rest of the core sees plain tensors.</summary>
+    public static ModelProto Load(string path)
+    {
+        if (!File.Exists(path))
+            throw new PotException("ModelNotFound", PotErrorCategory.ObjectNotFound, $"The model file '{path}' does not exist.", path);
+        ModelProto model;
+        try
+        {
+            using var stream = File.OpenRead(path);
+            model = ModelProto.Parser.ParseFrom(stream);
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            throw Corrupt(path, e.Message, e);
+        }
+        if (model.Graph == null || (model.Graph.Node.Count == 0 && model.Graph.Output.Count == 0))
+            throw Corrupt(path, "it holds no graph", null);
+        string folder = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        foreach (var tensor in AllTensors(model.Graph))
+            if (tensor.DataLocation == TensorProto.Types.DataLocation.External)
+                ReadExternal(tensor, folder, path);
+        return model;
+    }
+
+    private static PotException Corrupt(string path, string why, Exception? inner) =>
+        new("ModelCorrupt", PotErrorCategory.InvalidData,
+            $"'{path}' is not a readable ONNX model ({why}). Check that the file is a complete .onnx file and not, for example, an OpenVINO .xml or a truncated download.",
+            path, inner);
+
+    /// <summary>Every tensor held by the graph and its subgraphs: initializers and Constant node values.</summary>
+    public static IEnumerable<TensorProto> AllTensors(GraphProto graph)
+    {
+        foreach (var t in graph.Initializer) yield return t;
+        foreach (var node in graph.Node)
+            foreach (var attr in node.Attribute)
+            {
+                if (attr.T != null) yield return attr.T;
+                foreach (var t in attr.Tensors) yield return t;
+                if (attr.G != null) foreach (var t in AllTensors(attr.G)) yield return t;
+                foreach (var g in attr.Graphs) foreach (var t in AllTensors(g)) yield return t;
+            }
+    }
+
+    private static void ReadExternal(TensorProto tensor, string folder, string modelPath)
+    {
+        var info = tensor.ExternalData.ToDictionary(e => e.Key, e => e.Value);
+        if (!info.TryGetValue("location", out var location))
+            throw Corrupt(modelPath, $"tensor '{tensor.Name}' is external but names no location", null);
+        string file = Path.GetFullPath(Path.Combine(folder, location));
+        if (!file.StartsWith(folder, StringComparison.Ordinal))
+            throw Corrupt(modelPath, $"tensor '{tensor.Name}' points outside the model's folder ('{location}')", null);
+        if (!File.Exists(file))
+            throw new PotException("ExternalDataNotFound", PotErrorCategory.ObjectNotFound,
+                $"The external data file '{file}' of tensor '{tensor.Name}' in '{modelPath}' does not exist. Keep it next to the model.", file);
+        long offset = info.TryGetValue("offset", out var o) ? long.Parse(o) : 0;
+        using var fs = File.OpenRead(file);
+        long length = info.TryGetValue("length", out var l) ? long.Parse(l) : fs.Length - offset;
+        if (offset + length > fs.Length)
+            throw Corrupt(modelPath, $"tensor '{tensor.Name}' reads past the end of '{file}'", null);
+        var bytes = new byte[length];
+        fs.Seek(offset, SeekOrigin.Begin);
+        fs.ReadExactly(bytes);
+        tensor.RawData = ByteString.CopyFrom(bytes);
+        tensor.ExternalData.Clear();
+        tensor.ClearDataLocation();
+    }
+
+    /// <summary>
+    /// Writes the model to <paramref name="path"/> through a temporary file in the same folder, so a failure or
+    /// cancellation never leaves a partial model. Large models get their tensors in '&lt;file&gt;.data'.
+    /// </summary>
+    public static void Save(ModelProto model, string path, CancellationToken cancellationToken = default)
+    {
+        string full = Path.GetFullPath(path);
+        string folder = Path.GetDirectoryName(full)!;
+        Directory.CreateDirectory(folder);
+        long tensorBytes = model.Graph.Initializer.Sum(t => (long)t.RawData.Length);
+        string tmp = Path.Combine(folder, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        string? tmpData = null;
+        try
+        {
+            var toWrite = model;
+            if (tensorBytes > ExternalDataThreshold)
+            {
+                toWrite = model.Clone();
+                tmpData = tmp + ".data";
+                WriteExternal(toWrite, tmpData, Path.GetFileName(full) + ".data", cancellationToken);
+            }
+            using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write))
+            {
+                toWrite.WriteTo(fs);
+            }
+            cancellationToken.ThrowIfCancellationRequested();
+            if (tmpData != null) File.Move(tmpData, full + ".data", overwrite: true);
+            File.Move(tmp, full, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(tmp)) File.Delete(tmp);
+            if (tmpData != null && File.Exists(tmpData)) File.Delete(tmpData);
+        }
+    }
+
+    private static void WriteExternal(ModelProto model, string dataPath, string location, CancellationToken ct)
+    {
+        using var data = new FileStream(dataPath, FileMode.CreateNew, FileAccess.Write);
+        foreach (var t in model.Graph.Initializer)
+        {
+            ct.ThrowIfCancellationRequested();
+            if (t.RawData.Length < 1024) continue;
+            // 4 KiB alignment lets ORT memory-map the tensors.
+            long pad = (4096 - data.Position % 4096) % 4096;
+            data.Write(new byte[pad]);
+            long offset = data.Position;
+            t.RawData.WriteTo(data);
+            t.ExternalData.Add(new StringStringEntryProto { Key = "location", Value = location });
+            t.ExternalData.Add(new StringStringEntryProto { Key = "offset", Value = offset.ToString() });
+            t.ExternalData.Add(new StringStringEntryProto { Key = "length", Value = t.RawData.Length.ToString() });
+            t.DataLocation = TensorProto.Types.DataLocation.External;
+            t.RawData = ByteString.Empty;
+        }
+    }
+}

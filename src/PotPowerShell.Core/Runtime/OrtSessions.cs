@@ -1,0 +1,41 @@
+using Microsoft.ML.OnnxRuntime;
+
+namespace PotPowerShell.Core.Runtime;
+
+/// <summary>Creates ONNX Runtime sessions with the module's defaults and turns ORT load failures into clear errors.</summary>
+public static class OrtSessions
+{
+    /// <summary>
+    /// Session options: sequential execution, no thread spinning (machines are shared), the given number of intra-op
+    /// threads (0 = ORT's default: one per physical core).
+    /// </summary>
+    public static SessionOptions Options(GraphOptimizationLevel level = GraphOptimizationLevel.ORT_ENABLE_ALL, int threads = 0)
+    {
+        OnnxRuntimeLoader.Ensure();
+        var options = new SessionOptions
+        {
+            GraphOptimizationLevel = level,
+            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+            IntraOpNumThreads = threads,
+            InterOpNumThreads = 1,
+            LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
+        };
+        options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+        return options;
+    }
+
+    /// <summary>Creates a session from model bytes; <paramref name="source"/> names the model in error messages.</summary>
+    public static InferenceSession Create(byte[] model, SessionOptions options, string source)
+    {
+        OnnxRuntimeLoader.Ensure();
+        try
+        {
+            return new InferenceSession(model, options);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new PotException("ModelNotLoadable", PotErrorCategory.InvalidData,
+                $"ONNX Runtime {OrtEnv.Instance().GetVersionString()} cannot load '{source}': {e.Message}", source, e);
+        }
+    }
+}
