@@ -11,12 +11,6 @@
     FormatsToProcess     = @('Formats/PotModel.Format.ps1xml')
     CmdletsToExport      = @(
         'Import-PotModel'
-        'Import-PotConfig'
-        'Export-PotConfig'
-        'Measure-PotModel'
-        'Invoke-DefaultQuantization'
-        'Invoke-AccuracyAwareQuantization'
-        'Get-LayerRanking'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -46,7 +46,7 @@ function Invoke-ChildPwsh {
     param([Parameter(Mandatory)][string] $Script, [string[]] $Arguments = @())
     Push-Location $root
     try {
-        & dotnet pwsh -NoProfile -NonInteractive -File $Script @Arguments
+        & dotnet pwsh -NoProfile -NonInteractive -File $Script @Arguments | Out-Host
         return $LASTEXITCODE
     }
     finally { Pop-Location }

@@ -14,7 +14,7 @@ function Get-PotSamplePath {
 function Invoke-InChildPwsh {
     param([Parameter(Mandatory)][string] $Script)
     $pwsh = [Environment]::ProcessPath
-    $arguments = if ((Split-Path -Leaf $pwsh) -like 'dotnet*') { @((Join-Path $PSHOME 'pwsh.dll')) } else { @() }
+    [string[]] $arguments = if ((Split-Path -Leaf $pwsh) -like 'dotnet*') { @((Join-Path $PSHOME 'pwsh.dll')) } else { @() }
     $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($Script))
     & $pwsh @arguments -NoProfile -NonInteractive -EncodedCommand $encoded 2>&1
 }

@@ -1,0 +1,38 @@
+using PotPowerShell.Core.Data;
+
+namespace PotPowerShell.Core.Evaluation;
+
+public enum MetricDirection
+{
+    HigherBetter,
+    HigherWorse,
+}
+
+/// <summary>A metric an evaluator computes, by the name AAQ's metrics[] refer to.</summary>
+public sealed record MetricDefinition(string Name, MetricDirection Direction);
+
+/// <summary>Metric values of one evaluation.</summary>
+/// <param name="Values">Aggregate value per metric name.</param>
+/// <param name="PerItem">Per-item value per metric name, aligned with <paramref name="Items"/> (NaN where a metric has none).</param>
+/// <param name="Items">Data-set indices that were evaluated.</param>
+/// <param name="Elapsed">Wall time of the evaluation.</param>
+public sealed record EvaluationResult(
+    IReadOnlyDictionary<string, double> Values,
+    IReadOnlyDictionary<string, double[]> PerItem,
+    IReadOnlyList<int> Items,
+    TimeSpan Elapsed);
+
+/// <summary>
+/// Evaluates models on a labelled validation set (the Accuracy Checker's role in POT). Implementations cache what
+/// does not depend on the model (decoded inputs, FP32 reference outputs for similarity metrics).
+/// </summary>
+public interface IEvaluator
+{
+    IReadOnlyList<MetricDefinition> Metrics { get; }
+
+    /// <summary>The validation items, model-ready (preprocessed, by input name).</summary>
+    IDataset Data { get; }
+
+    /// <summary>Evaluates a serialized model on all items, or on <paramref name="items"/> only.</summary>
+    EvaluationResult Evaluate(byte[] model, IReadOnlyList<int>? items, CancellationToken cancellationToken, IProgress<PotProgress>? progress = null);
+}

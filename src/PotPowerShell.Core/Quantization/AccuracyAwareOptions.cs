@@ -1,0 +1,50 @@
+namespace PotPowerShell.Core.Quantization;
+
+public enum DropType
+{
+    Absolute,
+    Relative,
+}
+
+/// <summary>How layers are ranked for reverting.</summary>
+public enum RankingMethod
+{
+    /// <summary>POT: revert each layer and measure the real metric on the ranking subset.</summary>
+    Metric,
+    /// <summary>Ours: one instrumented pass scores layers by output error; the real metric confirms only the top few.</summary>
+    OutputError,
+}
+
+/// <summary>A metric AccuracyAwareQuantization watches, optionally with a known FP32 baseline (POT's metrics[]).</summary>
+public sealed record MetricTarget(string Name, double? BaselineValue = null);
+
+/// <summary>Every AccuracyAwareQuantization parameter of the POT seed, plus our budgets.</summary>
+public sealed record AccuracyAwareOptions
+{
+    /// <summary>The base algorithm's parameters (all DefaultQuantization parameters are valid for AAQ).</summary>
+    public DefaultQuantizationOptions Quantization { get; init; } = new();
+    public string BaseAlgorithm { get; init; } = "DefaultQuantization";
+    public double MaximalDrop { get; init; } = 0.01;
+    public DropType DropType { get; init; } = DropType.Absolute;
+    /// <summary>Null = min(validation size, 300).</summary>
+    public int? RankingSubsetSize { get; init; }
+    /// <summary>Null = the number of quantized layers.</summary>
+    public int? MaxIterations { get; init; }
+    public bool UsePreviousIfDropIncrease { get; init; } = true;
+    public bool ConvertToMixedPreset { get; init; }
+    public IReadOnlyList<MetricTarget> Metrics { get; init; } = Array.Empty<MetricTarget>();
+    public double MetricSubsetRatio { get; init; } = 0.5;
+    public bool TuneHyperparameters { get; init; }
+    public RankingMethod RankingMethod { get; init; } = RankingMethod.Metric;
+    /// <summary>OutputError ranking: how many top layers the real metric confirms.</summary>
+    public int ConfirmTopLayers { get; init; } = 5;
+    /// <summary>After success, try re-quantizing reverted layers that are not needed.</summary>
+    public bool BackwardPass { get; init; } = true;
+    /// <summary>Stop after this many model evaluations (null = no limit); the best model so far is returned.</summary>
+    public int? MaxEvaluations { get; init; }
+    /// <summary>Stop after this much time (null = no limit); the best model so far is returned.</summary>
+    public TimeSpan? TimeLimit { get; init; }
+    /// <summary>POT's annotation_free / annotation_conf_threshold are accepted for compatibility.</summary>
+    public bool AnnotationFree { get; init; }
+    public double AnnotationConfidenceThreshold { get; init; } = 0.6;
+}

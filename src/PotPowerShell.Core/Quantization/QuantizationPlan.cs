@@ -1,0 +1,49 @@
+using Onnx;
+
+namespace PotPowerShell.Core.Quantization;
+
+/// <summary>A calibrated activation range of one tensor.</summary>
+public readonly record struct ActivationRange(float Min, float Max);
+
+/// <summary>
+/// Everything the QDQ emitter needs to turn a prepared float model into a quantized one. The emitter is a pure
+/// function of (prepared model, plan): AccuracyAwareQuantization builds every candidate by changing
+/// <see cref="FloatLayers"/> and emitting again, never by editing a quantized graph.
+/// </summary>
+public sealed record QuantizationPlan
+{
+    /// <summary>Concrete types (never Auto).</summary>
+    public required QuantizationTypes Types { get; init; }
+    public required bool SymmetricActivations { get; init; }
+    public required bool SymmetricWeights { get; init; }
+    public required bool PerChannelWeights { get; init; }
+    /// <summary>Calibrated range of every activation tensor the emitter asked for (<c>QdqEmitter.TensorsToCalibrate</c>).</summary>
+    public required IReadOnlyDictionary<string, ActivationRange> Ranges { get; init; }
+    /// <summary>Weighted layers (node names) left in float by the ignored scope or reverted by AAQ.</summary>
+    public IReadOnlySet<string> FloatLayers { get; init; } = new HashSet<string>();
+    /// <summary>Bias-corrected float biases by node name; a layer not listed keeps its original bias.</summary>
+    public IReadOnlyDictionary<string, float[]> CorrectedBiases { get; init; } = new Dictionary<string, float[]>();
+}
+
+/// <summary>
+/// Builds quantized candidates of one calibrated model. DefaultQuantization produces it; AccuracyAwareQuantization
+/// and Get-LayerRanking use it to revert layers without calibrating again.
+/// </summary>
+public interface IQuantizedModelBuilder
+{
+    /// <summary>The prepared float model (opset upgraded, Constant weights moved to initializers).</summary>
+    ModelProto FloatModel { get; }
+
+    /// <summary>Weighted layers that are INT8 when nothing is reverted, in graph order.</summary>
+    IReadOnlyList<QuantizableLayer> Layers { get; }
+
+    /// <summary>The quantized model with <paramref name="revertedLayers"/> (node names) back in float, with their original weights and biases.</summary>
+    ModelProto Build(IReadOnlySet<string> revertedLayers);
+}
+
+/// <summary>A weighted layer the quantizer made INT8.</summary>
+/// <param name="Node">Node name.</param>
+/// <param name="OpType">Conv, ConvTranspose, MatMul or Gemm.</param>
+/// <param name="Input">Its activation input tensor.</param>
+/// <param name="Output">Its output tensor.</param>
+public sealed record QuantizableLayer(string Node, string OpType, string Input, string Output);
