@@ -26,7 +26,8 @@ public static class PotConfigLoader
         var root = ConfigTree.Parse(text, format, full, context.Problems);
         var config = PotConfigBinder.Bind(root, context);
         if (context.Problems.Count > 0 || config is null)
-            throw ConfigErrors.CreateInvalid(full, context.Problems);
+            // In file order; problems without a line (a missing section) last.
+            throw ConfigErrors.CreateInvalid(full, context.Problems.OrderBy(p => p.Line == 0 ? int.MaxValue : p.Line).ToList());
         return config with { Warnings = context.Warnings.ToValueList() };
     }
 

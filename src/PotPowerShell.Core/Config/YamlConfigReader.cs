@@ -42,6 +42,11 @@ internal static class YamlConfigReader
             if (detail.StartsWith("(", StringComparison.Ordinal) && close > 0) detail = detail[(close + 3)..];
             throw JsonConfigReader.Syntax(path, detail, (int)e.Start.Line, e);
         }
+        catch (InvalidOperationException e)
+        {
+            // YamlDotNet's scanner throws this (without a position) on some unterminated flow collections.
+            throw JsonConfigReader.Syntax(path, "the YAML ends inside an unclosed [ ], { } or quote", 0, e);
+        }
     }
 
     private static ConfigNode ReadNode(IParser parser, Dictionary<string, ConfigNode> anchors, string keyPath, List<ConfigProblem> problems)
