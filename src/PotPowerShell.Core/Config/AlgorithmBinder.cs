@@ -98,13 +98,12 @@ internal static class AlgorithmBinder
                 s.Warn(key, "is a layerwise-tuning parameter; layerwise tuning is not supported, so it has no effect.");
         var ignored = BindIgnored(s.Section("ignored", what: "scope, operations"));
 
-        // Effective modes. POT renames preset accuracy to mixed on every device we support, so weights default to symmetric.
+        // Modes stay null unless written: the quantizer derives them from the preset and the target device.
         var weightsSection = s.Section("weights", what: "bits, mode, granularity, level_low, level_high");
         var activationsSection = s.Section("activations", what: "bits, mode, granularity, level_low, level_high, range_estimator");
-        var weightsMode = weightsSection?.Enum("mode", Modes) ?? QuantizationMode.Symmetric;
-        var activationsMode = activationsSection?.Enum("mode", Modes)
-                              ?? (preset == QuantizationPreset.Performance ? QuantizationMode.Symmetric : QuantizationMode.Asymmetric);
-        if (preset == QuantizationPreset.Accuracy && weightsSection?.Raw("mode") is null)
+        var weightsMode = weightsSection?.Enum("mode", Modes);
+        var activationsMode = activationsSection?.Enum("mode", Modes);
+        if (preset == QuantizationPreset.Accuracy && weightsMode is null && device != TargetDevice.Npu)
             s.Warn("preset", $"accuracy means mixed (symmetric weights, asymmetric activations) on target_device {device.ToString().ToUpperInvariant()}, " +
                              "as in POT. Set weights.mode: asymmetric for asymmetric weights.");
 
@@ -114,7 +113,7 @@ internal static class AlgorithmBinder
 
         var weights = BindWeights(weightsSection, weightsMode);
         var legacyRange = s.Section("range_estimator", what: "the activations' range estimator");
-        var activations = BindActivations(activationsSection, activationsMode, legacyRange, s);
+        var activations = BindActivations(activationsSection, activationsMode, ActivationsParams.IsSymmetric(activationsMode, preset), legacyRange, s);
         CheckTypes(s, weights, activations, saturation);
 
         double threshold = s.Double("threshold", v => v > 0, "must be greater than 0 (POT's default is 2.0)") ?? 2.0;
@@ -203,7 +202,7 @@ internal static class AlgorithmBinder
         return new IgnoredScopeParams { Scope = scope.ToValueList(), Operations = operations.ToValueList() };
     }
 
-    private static WeightsParams BindWeights(ConfigSection? s, QuantizationMode mode)
+    private static WeightsParams BindWeights(ConfigSection? s, QuantizationMode? mode)
     {
         if (s is null) return new WeightsParams { Mode = mode };
         int? bits = s.Int("bits");
@@ -232,12 +231,12 @@ internal static class AlgorithmBinder
             else bits = levelBits;
         }
         if (s.Section("range_estimator", what: "the weights' range estimator") is { } re)
-            RangeEstimatorBinder.CheckWeights(re, mode);
+            RangeEstimatorBinder.CheckWeights(re);
         s.RejectUnknownKeys();
         return new WeightsParams { Bits = bits ?? 8, Mode = mode, Granularity = granularity, LevelLow = low, LevelHigh = high };
     }
 
-    private static ActivationsParams BindActivations(ConfigSection? s, QuantizationMode mode, ConfigSection? legacyRange, ConfigSection parameters)
+    private static ActivationsParams BindActivations(ConfigSection? s, QuantizationMode? mode, bool symmetric, ConfigSection? legacyRange, ConfigSection parameters)
     {
         var range = s?.Section("range_estimator", what: "preset, min, max");
         if (range is not null && legacyRange is not null)
@@ -245,7 +244,7 @@ internal static class AlgorithmBinder
             parameters.Problem("range_estimator", "is given twice: here and in activations.range_estimator. Keep activations.range_estimator.");
             legacyRange = null;
         }
-        var estimator = RangeEstimatorBinder.BindActivations(range ?? legacyRange, mode);
+        var estimator = RangeEstimatorBinder.BindActivations(range ?? legacyRange, symmetric);
         if (s is null) return new ActivationsParams { Mode = mode, RangeEstimator = estimator };
         int? bits = s.Int("bits");
         if (bits is not null and not 8)

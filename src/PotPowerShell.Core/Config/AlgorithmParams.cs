@@ -113,20 +113,22 @@ public sealed record WeightsParams
 {
     /// <summary>8, or 7 (7-bit weights, the saturation-free kernel range).</summary>
     public int Bits { get; init; } = 8;
-    public QuantizationMode Mode { get; init; } = QuantizationMode.Symmetric;
+    /// <summary>Null = from the preset and target device (symmetric, except preset accuracy on NPU).</summary>
+    public QuantizationMode? Mode { get; init; }
     public Granularity Granularity { get; init; } = Granularity.PerChannel;
     /// <summary>Null = the range of <see cref="Bits"/>.</summary>
     public int? LevelLow { get; init; }
     public int? LevelHigh { get; init; }
 
-    public override string ToString() => $"{Bits}-bit {Mode} {Granularity}";
+    public override string ToString() => $"{Bits}-bit {Mode?.ToString() ?? "preset mode"} {Granularity}";
 }
 
 /// <summary>POT's activations section.</summary>
 public sealed record ActivationsParams
 {
     public int Bits { get; init; } = 8;
-    public QuantizationMode Mode { get; init; } = QuantizationMode.Symmetric;
+    /// <summary>Null = from the preset (symmetric for performance, asymmetric otherwise).</summary>
+    public QuantizationMode? Mode { get; init; }
     public Granularity Granularity { get; init; } = Granularity.PerTensor;
     /// <summary>Null = chosen with the kernel types; -128/127 or -127/127 ask for signed activations.</summary>
     public int? LevelLow { get; init; }
@@ -134,5 +136,9 @@ public sealed record ActivationsParams
     /// <summary>POT's range_estimator mapped onto our estimators (see about_PotPowerShell_Config).</summary>
     public RangeEstimatorOptions RangeEstimator { get; init; } = new() { Kind = RangeEstimatorKind.MeanMinMax };
 
-    public override string ToString() => $"{Bits}-bit {Mode} {Granularity}, {RangeEstimator.Kind}";
+    public override string ToString() => $"{Bits}-bit {Mode?.ToString() ?? "preset mode"} {Granularity}, {RangeEstimator.Kind}";
+
+    /// <summary>Whether the activations end up symmetric: the mode, or else the preset's.</summary>
+    internal static bool IsSymmetric(QuantizationMode? mode, QuantizationPreset preset) =>
+        (mode ?? (preset == QuantizationPreset.Performance ? QuantizationMode.Symmetric : QuantizationMode.Asymmetric)) == QuantizationMode.Symmetric;
 }

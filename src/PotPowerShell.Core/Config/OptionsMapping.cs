@@ -19,9 +19,9 @@ internal static class OptionsMapping
         BiasCorrectionThreshold = p.Threshold,
         ActivationRange = p.Activations.RangeEstimator,
         PerChannelWeights = p.Weights.Granularity == Granularity.PerChannel,
-        // Modes are always effective values (from the file or the preset), so they are always passed.
-        SymmetricWeights = p.Weights.Mode == QuantizationMode.Symmetric,
-        SymmetricActivations = p.Activations.Mode == QuantizationMode.Symmetric,
+        // Null modes leave the choice to the preset and target device (PresetResolution), as POT does.
+        SymmetricWeights = p.Weights.Mode is { } w ? w == QuantizationMode.Symmetric : null,
+        SymmetricActivations = p.Activations.Mode is { } a ? a == QuantizationMode.Symmetric : null,
         Types = TypesOf(p),
         IgnoredNodes = p.Ignored.Scope.ToArray(),
         IgnoredOperations = p.Ignored.Operations

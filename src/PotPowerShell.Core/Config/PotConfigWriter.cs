@@ -158,7 +158,7 @@ public static class PotConfigWriter
 
         var w = new ConfigMap();
         w.Add("bits", I(p.Weights.Bits));
-        w.Add("mode", S(Mode(p.Weights.Mode)));
+        w.Add("mode", Mode(p.Weights.Mode));
         w.Add("granularity", S(p.Weights.Granularity == Granularity.PerChannel ? "perchannel" : "pertensor"));
         w.Add("level_low", I(p.Weights.LevelLow));
         w.Add("level_high", I(p.Weights.LevelHigh));
@@ -166,11 +166,11 @@ public static class PotConfigWriter
 
         var act = new ConfigMap();
         act.Add("bits", I(p.Activations.Bits));
-        act.Add("mode", S(Mode(p.Activations.Mode)));
+        act.Add("mode", Mode(p.Activations.Mode));
         act.Add("granularity", S("pertensor"));
         act.Add("level_low", I(p.Activations.LevelLow));
         act.Add("level_high", I(p.Activations.LevelHigh));
-        act.Add("range_estimator", RangeEstimator(p.Activations.RangeEstimator, p.Activations.Mode == QuantizationMode.Symmetric));
+        act.Add("range_estimator", RangeEstimator(p.Activations.RangeEstimator, ActivationsParams.IsSymmetric(p.Activations.Mode, p.Preset)));
         m.Add("activations", act);
 
         if (p is AccuracyAwareParams a)
@@ -243,7 +243,12 @@ public static class PotConfigWriter
         return m;
     }
 
-    private static string Mode(QuantizationMode mode) => mode == QuantizationMode.Symmetric ? "symmetric" : "asymmetric";
+    private static ConfigScalar Mode(QuantizationMode? mode) => mode switch
+    {
+        QuantizationMode.Symmetric => S("symmetric"),
+        QuantizationMode.Asymmetric => S("asymmetric"),
+        _ => Null,
+    };
 
     private static bool PathsEqual(string a, string b) =>
         string.Equals(System.IO.Path.GetFullPath(a).TrimEnd('/', '\\'), System.IO.Path.GetFullPath(b).TrimEnd('/', '\\'),

@@ -46,11 +46,10 @@ internal static class RangeEstimatorBinder
 
     public const double DefaultOutlierProbability = 1e-4;
 
-    public static RangeEstimatorOptions BindActivations(ConfigSection? s, QuantizationMode mode)
+    public static RangeEstimatorOptions BindActivations(ConfigSection? s, bool symmetric)
     {
         var defaults = new RangeEstimatorOptions { Kind = RangeEstimatorKind.MeanMinMax };
         if (s is null) return defaults;
-        bool symmetric = mode == QuantizationMode.Symmetric;
         var preset = s.Enum("preset", new[] { ("quantile", Preset.Quantile), ("percentile", Preset.Percentile), ("entropy", Preset.Entropy) });
         double? percentile = s.Double("percentile", v => v > 50 && v <= 100, "must be greater than 50 and at most 100 (e.g. 99.999)");
         int? bins = s.Int("histogram_bins", min: 16, max: 1 << 20);
@@ -137,7 +136,7 @@ internal static class RangeEstimatorBinder
     }
 
     /// <summary>Weights: only POT's default estimators (abs_max symmetric, min/max asymmetric) are available.</summary>
-    public static void CheckWeights(ConfigSection s, QuantizationMode mode)
+    public static void CheckWeights(ConfigSection s)
     {
         const string Fix = "PotPowerShell computes weight ranges as POT's default does (abs_max for symmetric weights, min/max for asymmetric); " +
                            "remove weights.range_estimator or keep only those types.";
@@ -153,6 +152,5 @@ internal static class RangeEstimatorBinder
             side.RejectUnknownKeys();
         }
         s.RejectUnknownKeys();
-        _ = mode;
     }
 }

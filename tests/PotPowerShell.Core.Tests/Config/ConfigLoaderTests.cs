@@ -61,8 +61,9 @@ public class ConfigLoaderTests
         Assert.Equal(2.0, p.Threshold);
         Assert.Empty(p.Ignored.Scope);
         Assert.Empty(p.Ignored.Operations);
-        Assert.Equal(new WeightsParams { Bits = 8, Mode = QuantizationMode.Symmetric, Granularity = Granularity.PerChannel }, p.Weights);
-        Assert.Equal(QuantizationMode.Symmetric, p.Activations.Mode);
+        Assert.Equal(new WeightsParams { Bits = 8, Mode = null, Granularity = Granularity.PerChannel }, p.Weights);
+        Assert.Null(p.Activations.Mode);                 // from the preset
+        Assert.Equal(Granularity.PerTensor, p.Activations.Granularity);
         Assert.Equal(RangeEstimatorKind.MeanMinMax, p.Activations.RangeEstimator.Kind);
         Assert.Null(p.SaturationFix);
         Assert.Equal(QuantizationTypes.Auto, p.Types);
@@ -226,25 +227,26 @@ public class ConfigLoaderTests
     }
 
     [Fact]
-    public void Preset_aliases_and_effective_modes_follow_POT()
+    public void Preset_aliases_follow_POT_and_modes_stay_with_the_preset_unless_written()
     {
         using var folder = new ConfigTestFolder();
-        DefaultQuantizationParams Load(string p) =>
-            PotConfigLoader.Load(folder.Write("c.json", ConfigTestFolder.JsonParams("DefaultQuantization", p))).Compression.Algorithms[0].Params;
+        PotConfig Load(string p, string device = "ANY") => PotConfigLoader.Load(folder.Write("c.json",
+            ConfigTestFolder.JsonParams("DefaultQuantization", p).Replace("\"algorithms\"", $"\"target_device\": \"{device}\", \"algorithms\"")));
 
-        var sym = Load("{ \"preset\": \"symmetric\" }");
-        Assert.Equal(QuantizationPreset.Performance, sym.Preset);
-        Assert.Equal(QuantizationMode.Symmetric, sym.Activations.Mode);
-        var mixed = Load("{ \"preset\": \"mixed\" }");
-        Assert.Equal((QuantizationMode.Symmetric, QuantizationMode.Asymmetric), (mixed.Weights.Mode, mixed.Activations.Mode));
-        // accuracy is mixed on ANY/CPU/GPU (POT's presets_aliases_by_device), with a warning.
-        var c = PotConfigLoader.Load(folder.Write("c.json", ConfigTestFolder.JsonParams("DefaultQuantization", "{ \"preset\": \"asymmetric\" }")));
-        var acc = c.Compression.Algorithms[0].Params;
-        Assert.Equal(QuantizationPreset.Accuracy, acc.Preset);
-        Assert.Equal((QuantizationMode.Symmetric, QuantizationMode.Asymmetric), (acc.Weights.Mode, acc.Activations.Mode));
-        Assert.Contains(c.Warnings, w => w.Contains("accuracy means mixed"));
-        var explicitAsym = Load("{ \"preset\": \"accuracy\", \"weights\": { \"mode\": \"asymmetric\" } }");
-        Assert.Equal(QuantizationMode.Asymmetric, explicitAsym.Weights.Mode);
+        Assert.Equal(QuantizationPreset.Performance, Load("{ \"preset\": \"symmetric\" }").Compression.Algorithms[0].Params.Preset);
+        var acc = Load("{ \"preset\": \"asymmetric\" }");
+        var p = acc.Compression.Algorithms[0].Params;
+        Assert.Equal(QuantizationPreset.Accuracy, p.Preset);
+        Assert.Equal((null, null), (p.Weights.Mode, p.Activations.Mode));
+        var o = acc.ToDefaultQuantizationOptions();
+        Assert.Equal((QuantizationPreset.Accuracy, (bool?)null, (bool?)null), (o.Preset, o.SymmetricWeights, o.SymmetricActivations));
+        // accuracy is mixed on ANY/CPU/GPU (POT's presets_aliases_by_device): say so, but not on NPU where it stays accuracy.
+        Assert.Contains(acc.Warnings, w => w.Contains("accuracy means mixed"));
+        Assert.DoesNotContain(Load("{ \"preset\": \"accuracy\" }", "NPU").Warnings, w => w.Contains("accuracy means mixed"));
+        var written = Load("{ \"preset\": \"accuracy\", \"weights\": { \"mode\": \"asymmetric\" }, \"activations\": { \"mode\": \"symmetric\" } }");
+        Assert.Empty(written.Warnings);
+        var wo = written.ToDefaultQuantizationOptions();
+        Assert.Equal((false, true), (wo.SymmetricWeights, wo.SymmetricActivations));
     }
 
     [Theory]

@@ -23,8 +23,8 @@ public class OptionsMappingTests
         Assert.Equal(1.5, o.BiasCorrectionThreshold);
         Assert.Equal(new RangeEstimatorOptions { Kind = RangeEstimatorKind.Quantile, OutlierProbability = 0.001 }, o.ActivationRange);
         Assert.False(o.PerChannelWeights);
-        Assert.False(o.SymmetricWeights);
-        Assert.False(o.SymmetricActivations);
+        Assert.False(o.SymmetricWeights);           // weights.mode asymmetric
+        Assert.Null(o.SymmetricActivations);        // not written: from preset mixed
         Assert.Equal(QuantizationTypes.U8S8, o.Types);
         Assert.Equal(new[] { "conv1", "/^head/" }, o.IgnoredNodes);
         Assert.Equal(2, o.IgnoredOperations.Count);
@@ -59,8 +59,8 @@ public class OptionsMappingTests
         // Its own DefaultQuantization parameters, not the other entry's.
         var q = o.Quantization;
         Assert.Equal(QuantizationPreset.Performance, q.Preset);
-        Assert.True(q.SymmetricWeights);
-        Assert.True(q.SymmetricActivations);
+        Assert.Null(q.SymmetricWeights);
+        Assert.Null(q.SymmetricActivations);
         Assert.True(q.PerChannelWeights);
         Assert.Equal(QuantizationTypes.U8S7, q.Types);
         Assert.Equal(new RangeEstimatorOptions { Kind = RangeEstimatorKind.Percentile, Percentile = 99.99, HistogramBins = 4096 }, q.ActivationRange);
@@ -93,9 +93,7 @@ public class OptionsMappingTests
                       d.BiasCorrection, d.BiasCorrectionThreshold, d.PerChannelWeights, d.Types, d.Threads),
                      (dq.Preset, dq.TargetDevice, dq.StatSubsetSize, dq.StatBatchSize, dq.ShuffleData, dq.Seed, dq.ModelType, dq.UseFastBiasCorrection,
                       dq.BiasCorrection, dq.BiasCorrectionThreshold, dq.PerChannelWeights, dq.Types, dq.Threads));
-        // Modes are explicit (from the preset): symmetric everything for performance.
-        Assert.True(dq.SymmetricWeights);
-        Assert.True(dq.SymmetricActivations);
+        Assert.Equal((d.SymmetricWeights, d.SymmetricActivations), (dq.SymmetricWeights, dq.SymmetricActivations));
         Assert.Equal(RangeEstimatorKind.MeanMinMax, dq.ActivationRange.Kind);
     }
 
