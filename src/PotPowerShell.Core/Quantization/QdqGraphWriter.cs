@@ -135,7 +135,8 @@ internal sealed class QdqGraphWriter
     /// <summary>
     /// A float Conv/ConvTranspose/Gemm reading a fused producer's DQ gets its own DQ with a per-axis vector of identical
     /// scales: it dequantizes identically but keeps ORT's WeightBiasQuantization (which wants a scalar-scale DQ) from
-    /// silently re-quantizing the reverted layer (notes §5). Returns (axis, channels) or null when not applicable.
+    /// silently re-quantizing the reverted layer (notes §5). MatMul is included because ORT fuses MatMul + Add into a
+    /// Gemm first. Returns (axis, channels) or null when not applicable.
     /// </summary>
     private (int Axis, int Channels)? OwnDequantizeAxis(NodeProto node)
     {
@@ -150,6 +151,9 @@ internal sealed class QdqGraphWriter
             case "Gemm" when w.Dims.Count == 2:
                 int k = (int)(QdqLayerInfo.Attr(node, "transB", 0) != 0 ? w.Dims[1] : w.Dims[0]);
                 return (QdqLayerInfo.Attr(node, "transA", 0) != 0 ? 0 : 1, k);
+            // ORT turns MatMul + bias Add into a Gemm before WeightBiasQuantization runs.
+            case "MatMul" when w.Dims.Count == 2:
+                return (-1, (int)w.Dims[0]);
             default:
                 return null;
         }
