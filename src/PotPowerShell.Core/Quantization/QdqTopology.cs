@@ -45,7 +45,7 @@ internal sealed class QdqTopology
         _absorbedBy = Enumerable.Repeat(-1, n).ToArray();
 
         var candidate = Forward(floatLayers);
-        Backward(candidate, floatLayers);
+        Backward(candidate);
         CollectQuantizers();
     }
 
@@ -153,7 +153,7 @@ internal sealed class QdqTopology
         return candidate;
     }
 
-    private void Backward(bool[] candidate, IReadOnlySet<string> floatLayers)
+    private void Backward(bool[] candidate)
     {
         for (int i = Index.Graph.Node.Count - 1; i >= 0; i--)
         {
@@ -200,7 +200,6 @@ internal sealed class QdqTopology
 
     private void CollectQuantizers()
     {
-        var fromProducer = new Dictionary<string, int>(StringComparer.Ordinal);
         var needed = new HashSet<string>(StringComparer.Ordinal);
         for (int i = 0; i < _int8.Length; i++)
         {

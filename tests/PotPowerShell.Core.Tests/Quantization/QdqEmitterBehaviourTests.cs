@@ -265,6 +265,41 @@ public class QdqEmitterBehaviourTests
     }
 
     [Fact]
+    public void Initializers_read_only_inside_subgraphs_are_kept()
+    {
+        var b = new GraphBuilder("branches");
+        var x = b.Input("x", 1, 2, 4, 4);
+        var rng = new Random(2);
+        var c = b.Node("Conv", new[] { x, b.Initializer("w", QdqTestModels.Weights(rng, 2 * 2 * 9, 0.5f), 2, 2, 3, 3) }, "conv", ("pads", new long[] { 1, 1, 1, 1 }));
+        var cond = b.Initializer(new TensorProto { Name = "cond", DataType = (int)TensorProto.Types.DataType.Bool, RawData = ByteString.CopyFrom(1) });
+        b.Initializer("offset", new[] { 0.5f });
+        GraphProto Branch(string name, string op)
+        {
+            var g = new GraphProto { Name = name };
+            var n = new NodeProto { OpType = op, Name = name + "_op" };
+            n.Input.Add(c);
+            n.Input.Add("offset");
+            n.Output.Add(name + "_y");
+            g.Node.Add(n);
+            g.Output.Add(GraphBuilder.ValueInfo(name + "_y", TensorProto.Types.DataType.Float, null));
+            return g;
+        }
+        var ifNode = new NodeProto { OpType = "If", Name = "if" };
+        ifNode.Input.Add(cond);
+        ifNode.Output.Add("y");
+        ifNode.Attribute.Add(new AttributeProto { Name = "then_branch", Type = AttributeProto.Types.AttributeType.Graph, G = Branch("then", "Add") });
+        ifNode.Attribute.Add(new AttributeProto { Name = "else_branch", Type = AttributeProto.Types.AttributeType.Graph, G = Branch("else", "Sub") });
+        b.Graph.Node.Add(ifNode);
+        b.Output("y");
+        var h = new QdqHarness(b.Build(), r => QdqHarness.Input("x", OrtTestRunner.RandomData(r, 32), 1, 2, 4, 4));
+        var qdq = QdqEmitter.Emit(h.Prepared, h.Plan(QuantizationTypes.U8S8));
+        Assert.Contains(qdq.Graph.Initializer, t => t.Name == "offset");
+        var expected = OrtTestRunner.Run(h.Float, h.Test)["y"];
+        var actual = OrtTestRunner.Run(qdq, h.Test, GraphOptimizationLevel.ORT_ENABLE_EXTENDED)["y"];
+        Assert.True(OrtTestRunner.MaxAbsDiff(expected, actual) <= 0.02f * expected.Max(Math.Abs));
+    }
+
+    [Fact]
     public void Unprepared_models_and_unresolved_types_are_refused()
     {
         var b = new GraphBuilder("old", 11);
