@@ -83,6 +83,7 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
                 : new Dictionary<string, int>(),
             BatchSize = options.StatBatchSize,
             Threads = options.Threads,
+            Graph = CalibrationGraph.Extended,
         };
         var statistics = ActivationCollector.Collect(prepared, calibration, items, request, progress, cancellationToken, modelPath);
         var calibrationTime = watch.Elapsed;

@@ -54,7 +54,8 @@ public class PipelineTests
         var result = DefaultQuantization.Run(tmp.File("t.onnx"), data, new DefaultQuantizationOptions { StatBatchSize = 4, Threads = 1 }, tmp.File("q.onnx"));
         Assert.Equal(8, result.LayerCount); // q, k, v, scores, context, output, ffn up, ffn down
         Assert.Equal(result.QuantizedLayerCount, result.FusedLayerCount);
-        Assert.Equal(4, result.StatBatchSize);
+        // stat_batch_size is a floor: small items share larger automatic batches.
+        Assert.True(result.StatBatchSize >= 4, $"batch {result.StatBatchSize}");
     }
 
     [Fact]
