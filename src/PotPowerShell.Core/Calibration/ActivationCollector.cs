@@ -168,7 +168,9 @@ public static class ActivationCollector
                 IDisposableReadOnlyCollection<OrtValue> results;
                 try
                 {
-                    results = session.Run(runOptions, binder.ModelInputs, values, outputs);
+                    // ORT refuses a run without outputs; when every requested tensor is a graph input, fetch the first
+                    // model output and ignore it.
+                    results = session.Run(runOptions, binder.ModelInputs, values, outputs.Length == 0 ? session.OutputMetadata.Keys.Take(1).ToArray() : outputs);
                 }
                 catch (OnnxRuntimeException) when (cancellationToken.IsCancellationRequested)
                 {
