@@ -73,7 +73,7 @@ public static class ActivationCollector
         // The first item runs alone: its output shapes tell whether later batches can be split back into items, and
         // its size how many items fit in an automatic batch.
         var first = data.Get(items[0]);
-        string probeKey = binder.ShapeKey(first);
+        var probeShapes = binder.Shapes(first);
         run.Run(new[] { first });
         done = 1;
         Report();
@@ -89,7 +89,7 @@ public static class ActivationCollector
             {
                 var item = data.Get(items[next]);
                 // Only items shaped like the probe share a batch; any other item runs on its own.
-                if (batchSize > 1 && binder.ShapeKey(item) != probeKey)
+                if (batchSize > 1 && !binder.SameShapes(probeShapes, item))
                 {
                     if (batch.Count == 0) { batch.Add(item); next++; }
                     break;

@@ -49,8 +49,8 @@ public sealed record CalibrationRequest
     /// </summary>
     public CalibrationGraph Graph { get; init; } = CalibrationGraph.Unoptimized;
 
-    /// <summary>Compute requested Relu outputs from their (also requested) inputs instead of fetching them.</summary>
-    public bool DeriveRelus { get; init; } = true;
+    /// <summary>Compute requested Relu, Identity and Flatten outputs from their (also requested) inputs instead of fetching them.</summary>
+    public bool DeriveTensors { get; init; } = true;
 
     /// <summary>Intra-op threads (0 = ONNX Runtime's default).</summary>
     public int Threads { get; init; }

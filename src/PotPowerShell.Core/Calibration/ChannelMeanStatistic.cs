@@ -24,8 +24,13 @@ public sealed class ChannelMeanStatistic
     public long StateBytes => (long)_sums.Length * sizeof(double) + (long)_rows.Length * sizeof(float) + 64;
 
     /// <summary>Adds a batch of <paramref name="items"/> items whose full shape is <paramref name="shape"/>.</summary>
+    public void Add(ReadOnlySpan<float> values, long[] shape, int items) => Add(values, shape, items, relu: false);
+
+    /// <summary>Adds max(x, 0) of a batch, computed on the fly (the same sums as adding the Relu'd batch).</summary>
+    internal void AddRelu(ReadOnlySpan<float> values, long[] shape, int items) => Add(values, shape, items, relu: true);
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void Add(ReadOnlySpan<float> values, long[] shape, int items)
+    private void Add(ReadOnlySpan<float> values, long[] shape, int items, bool relu)
     {
         if (shape.Length == 0) return;
         int axis = Axis < 0 ? shape.Length + Axis : Axis;
@@ -52,7 +57,12 @@ public sealed class ChannelMeanStatistic
             if (rowsPerItem == 1)
             {
                 // One row per item (Gemm): its float sum would be the row itself.
-                for (long o = 0; o < outer; o++) SpanMath.AddTo(_sums.AsSpan(), values.Slice(checked((int)(o * channels)), channels));
+                for (long o = 0; o < outer; o++)
+                {
+                    var row = values.Slice(checked((int)(o * channels)), channels);
+                    if (relu) SpanMath.ReluAddTo(_sums.AsSpan(), row);
+                    else SpanMath.AddTo(_sums.AsSpan(), row);
+                }
                 _perChannel += outer;
                 Items += items;
                 return;
@@ -60,7 +70,9 @@ public sealed class ChannelMeanStatistic
             if (_rows.Length != channels) _rows = new float[channels];
             for (long o = 0; o < outer; o++)
             {
-                SpanMath.AddTo(_rows, values.Slice(checked((int)(o * channels)), channels));
+                var row = values.Slice(checked((int)(o * channels)), channels);
+                if (relu) SpanMath.ReluAddTo(_rows, row);
+                else SpanMath.AddTo(_rows, row);
                 if ((o + 1) % rowsPerItem == 0 || o == outer - 1) Flush();
             }
         }
@@ -68,7 +80,10 @@ public sealed class ChannelMeanStatistic
         {
             for (long o = 0; o < outer; o++)
                 for (int c = 0; c < channels; c++)
-                    _sums[c] += SpanMath.Sum(values.Slice(checked((int)((o * channels + c) * inner)), innerLength));
+                {
+                    var block = values.Slice(checked((int)((o * channels + c) * inner)), innerLength);
+                    _sums[c] += relu ? SpanMath.ReluSum(block) : SpanMath.Sum(block);
+                }
         }
         _perChannel += outer * inner;
         Items += items;

@@ -24,6 +24,15 @@ public interface IRangeStatistic
     long StateBytes { get; }
 }
 
+/// <summary>
+/// A range statistic that can take max(x, 0) of a batch straight from x, so a Relu output computed from its input
+/// (see TensorSinks) needs no buffer. The result equals adding the Relu'd values.
+/// </summary>
+internal interface IReluStatistic
+{
+    void AddRelu(ReadOnlySpan<float> values, int items);
+}
+
 /// <summary>Creates the range statistic for an estimator kind.</summary>
 public static class RangeStatistics
 {

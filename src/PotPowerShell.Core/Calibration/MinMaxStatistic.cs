@@ -4,7 +4,7 @@ using PotPowerShell.Core.Quantization;
 namespace PotPowerShell.Core.Calibration;
 
 /// <summary>Global minimum and maximum over every value seen (NaN values are ignored).</summary>
-public sealed class MinMaxStatistic : IRangeStatistic
+public sealed class MinMaxStatistic : IRangeStatistic, IReluStatistic
 {
     private float _min = float.PositiveInfinity;
     private float _max = float.NegativeInfinity;
@@ -24,6 +24,17 @@ public sealed class MinMaxStatistic : IRangeStatistic
         if (max > _max) _max = max;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    void IReluStatistic.AddRelu(ReadOnlySpan<float> values, int items)
+    {
+        RangeStatistics.ItemLength(values.Length, items);
+        Items += items;
+        if (values.IsEmpty) return;
+        var (min, max) = SpanMath.ReluMinMax(values);
+        if (min < _min) _min = min;
+        if (max > _max) _max = max;
+    }
+
     public ActivationRange Range => _min > _max ? new ActivationRange(0, 0) : new ActivationRange(_min, _max);
 }
 
@@ -31,7 +42,7 @@ public sealed class MinMaxStatistic : IRangeStatistic
 /// The mean over items of each item's minimum and maximum: POT's default for per-tensor activations (min/max with
 /// aggregator 'mean'). Items are separated even inside a batch, so the result does not depend on the batch size.
 /// </summary>
-public sealed class MeanMinMaxStatistic : IRangeStatistic
+public sealed class MeanMinMaxStatistic : IRangeStatistic, IReluStatistic
 {
     private double _sumMin;
     private double _sumMax;
@@ -41,15 +52,20 @@ public sealed class MeanMinMaxStatistic : IRangeStatistic
     public long Items { get; private set; }
     public long StateBytes => sizeof(double) * 2 + sizeof(long) * 2;
 
+    public void Add(ReadOnlySpan<float> values, int items) => Add(values, items, relu: false);
+
+    void IReluStatistic.AddRelu(ReadOnlySpan<float> values, int items) => Add(values, items, relu: true);
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void Add(ReadOnlySpan<float> values, int items)
+    private void Add(ReadOnlySpan<float> values, int items, bool relu)
     {
         int length = RangeStatistics.ItemLength(values.Length, items);
         Items += items;
         if (length == 0) return;
         for (int i = 0; i < items; i++)
         {
-            var (min, max) = SpanMath.MinMax(values.Slice(i * length, length));
+            var item = values.Slice(i * length, length);
+            var (min, max) = relu ? SpanMath.ReluMinMax(item) : SpanMath.MinMax(item);
             if (float.IsNaN(min) || float.IsNaN(max)) continue;
             _sumMin += min;
             _sumMax += max;

@@ -54,9 +54,16 @@ internal sealed class ModelInputBinder
     /// <summary>The data array feeding a model input.</summary>
     public string DataInputFor(string modelInput) => _dataInputs[Array.IndexOf(_modelInputs, modelInput)];
 
-    /// <summary>Input shapes of one item, for deciding which items can share a batch.</summary>
-    public string ShapeKey(DataItem item) =>
-        string.Join(";", _dataInputs.Select(d => string.Join(",", Input(item, d).Shape)));
+    /// <summary>Input shapes of one item, for deciding which items can share a batch (see <see cref="SameShapes"/>).</summary>
+    public long[][] Shapes(DataItem item) => _dataInputs.Select(d => Input(item, d).Shape).ToArray();
+
+    /// <summary>True when every input of <paramref name="item"/> has the shape in <paramref name="shapes"/>.</summary>
+    public bool SameShapes(long[][] shapes, DataItem item)
+    {
+        for (int i = 0; i < _dataInputs.Length; i++)
+            if (!Input(item, _dataInputs[i]).Shape.AsSpan().SequenceEqual(shapes[i])) return false;
+        return true;
+    }
 
     /// <summary>Each model input's tensor for the batch of <paramref name="items"/>, stacked on the first axis.</summary>
     public TensorData[] Gather(IReadOnlyList<DataItem> items)

@@ -52,6 +52,63 @@ internal static class SpanMath
         return (min + 0f, max + 0f);
     }
 
+    /// <summary>
+    /// Minimum and maximum of max(x, 0) computed on the fly (NaN and -0 count as +0, as <see cref="Relu"/> writes them);
+    /// (NaN, NaN) when the span is empty.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static (float Min, float Max) ReluMinMax(ReadOnlySpan<float> values)
+    {
+        if (values.IsEmpty) return (float.NaN, float.NaN);
+        float min = float.PositiveInfinity, max = 0;
+        int i = 0;
+        if (Vector.IsHardwareAccelerated && values.Length >= Vector<float>.Count)
+        {
+            var vmin = new Vector<float>(float.PositiveInfinity);
+            var vmax = Vector<float>.Zero;
+            ref float start = ref MemoryMarshal.GetReference(values);
+            int last = values.Length - Vector<float>.Count;
+            for (; i <= last; i += Vector<float>.Count)
+            {
+                var x = Unsafe.As<float, Vector<float>>(ref Unsafe.Add(ref start, i));
+                x = Vector.ConditionalSelect(Vector.GreaterThan(x, Vector<float>.Zero), x, Vector<float>.Zero);
+                vmin = Vector.ConditionalSelect(Vector.LessThan(x, vmin), x, vmin);
+                vmax = Vector.ConditionalSelect(Vector.GreaterThan(x, vmax), x, vmax);
+            }
+            for (int k = 0; k < Vector<float>.Count; k++)
+            {
+                if (vmin[k] < min) min = vmin[k];
+                if (vmax[k] > max) max = vmax[k];
+            }
+        }
+        for (; i < values.Length; i++)
+        {
+            float v = values[i] > 0 ? values[i] : 0;
+            if (v < min) min = v;
+            if (v > max) max = v;
+        }
+        return (min, max);
+    }
+
+    /// <summary>y = x &gt; 0 ? x : +0 (so NaN and -0 give +0).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Relu(ReadOnlySpan<float> x, Span<float> y)
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            ref float source = ref MemoryMarshal.GetReference(x);
+            ref float target = ref MemoryMarshal.GetReference(y);
+            int last = x.Length - Vector<float>.Count;
+            for (; i <= last; i += Vector<float>.Count)
+            {
+                var v = Unsafe.As<float, Vector<float>>(ref Unsafe.Add(ref source, i));
+                Unsafe.As<float, Vector<float>>(ref Unsafe.Add(ref target, i)) = Vector.ConditionalSelect(Vector.GreaterThan(v, Vector<float>.Zero), v, Vector<float>.Zero);
+            }
+        }
+        for (; i < x.Length; i++) y[i] = x[i] > 0 ? x[i] : 0;
+    }
+
     /// <summary>max(|min|, |max|) ignoring NaN; 0 when there is no number.</summary>
     public static float MaxAbs(ReadOnlySpan<float> values)
     {
@@ -75,6 +132,28 @@ internal static class SpanMath
             sum = Vector.Sum(acc);
         }
         for (; i < values.Length; i++) sum += values[i];
+        return sum;
+    }
+
+    /// <summary><see cref="Sum"/> of max(x, 0) computed on the fly: the same additions as Sum over <see cref="Relu"/>'s output.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static float ReluSum(ReadOnlySpan<float> values)
+    {
+        int i = 0;
+        float sum = 0;
+        if (Vector.IsHardwareAccelerated && values.Length >= Vector<float>.Count)
+        {
+            var acc = Vector<float>.Zero;
+            ref float start = ref MemoryMarshal.GetReference(values);
+            int last = values.Length - Vector<float>.Count;
+            for (; i <= last; i += Vector<float>.Count)
+            {
+                var x = Unsafe.As<float, Vector<float>>(ref Unsafe.Add(ref start, i));
+                acc += Vector.ConditionalSelect(Vector.GreaterThan(x, Vector<float>.Zero), x, Vector<float>.Zero);
+            }
+            sum = Vector.Sum(acc);
+        }
+        for (; i < values.Length; i++) sum += values[i] > 0 ? values[i] : 0;
         return sum;
     }
 
@@ -119,5 +198,50 @@ internal static class SpanMath
             }
         }
         for (; i < values.Length; i++) accumulator[i] += values[i];
+    }
+
+    /// <summary>accumulator[j] += max(values[j], 0) (NaN counts as 0), in float.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void ReluAddTo(Span<float> accumulator, ReadOnlySpan<float> values)
+    {
+        if (values.Length != accumulator.Length) throw new ArgumentException("The spans differ in length.");
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            ref float a = ref MemoryMarshal.GetReference(accumulator);
+            ref float v = ref MemoryMarshal.GetReference(values);
+            int last = values.Length - Vector<float>.Count;
+            for (; i <= last; i += Vector<float>.Count)
+            {
+                var x = Unsafe.As<float, Vector<float>>(ref Unsafe.Add(ref v, i));
+                ref var slot = ref Unsafe.As<float, Vector<float>>(ref Unsafe.Add(ref a, i));
+                slot += Vector.ConditionalSelect(Vector.GreaterThan(x, Vector<float>.Zero), x, Vector<float>.Zero);
+            }
+        }
+        for (; i < values.Length; i++) accumulator[i] += values[i] > 0 ? values[i] : 0;
+    }
+
+    /// <summary>accumulator[j] += (double)max(values[j], 0) (NaN counts as 0).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void ReluAddTo(Span<double> accumulator, ReadOnlySpan<float> values)
+    {
+        if (values.Length != accumulator.Length) throw new ArgumentException("The spans differ in length.");
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            ref double a = ref MemoryMarshal.GetReference(accumulator);
+            ref float v = ref MemoryMarshal.GetReference(values);
+            int last = values.Length - Vector<float>.Count;
+            for (; i <= last; i += Vector<float>.Count)
+            {
+                var x = Unsafe.As<float, Vector<float>>(ref Unsafe.Add(ref v, i));
+                Vector.Widen(Vector.ConditionalSelect(Vector.GreaterThan(x, Vector<float>.Zero), x, Vector<float>.Zero), out var low, out var high);
+                ref var lowSlot = ref Unsafe.As<double, Vector<double>>(ref Unsafe.Add(ref a, i));
+                ref var highSlot = ref Unsafe.As<double, Vector<double>>(ref Unsafe.Add(ref a, i + Vector<double>.Count));
+                lowSlot += low;
+                highSlot += high;
+            }
+        }
+        for (; i < values.Length; i++) accumulator[i] += values[i] > 0 ? values[i] : 0;
     }
 }

@@ -1,6 +1,3 @@
-using System.Numerics;
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using Onnx;
 using PotPowerShell.Core.Onnx;
 
@@ -8,16 +5,25 @@ namespace PotPowerShell.Core.Calibration;
 
 /// <summary>
 /// Where each calibrated tensor's values go: its range statistic and/or channel mean. Also decides which tensors ONNX
-/// Runtime has to hand back: the output of a Relu whose input is requested as well is computed here from that input
-/// (max(x, 0)) instead of being fetched, so the graph has fewer extra outputs and the Relu can stay in an optimized
-/// kernel. The values are the same as ORT's Relu output, except that -0 and NaN inputs become +0.
+/// Runtime has to hand back. A requested tensor that is a Relu, Identity or Flatten of another fetched tensor is
+/// computed here from that tensor instead of being fetched, so the graph has fewer extra outputs and ORT writes and
+/// reorders less:
+/// <list type="bullet">
+/// <item>Relu: max(x, 0), taken on the fly where the statistic allows (min/max, channel means) and through a buffer
+/// otherwise. The values equal ORT's Relu output, except that -0 and NaN inputs become +0.</item>
+/// <item>Identity, and Flatten with axis &gt;= 1: the same values in the same order, with the output's shape.</item>
+/// </list>
 /// </summary>
 internal sealed class TensorSinks
 {
+    private enum Transform { Relu, SameValues }
+
+    private sealed record Derived(string Name, Transform Transform, int FlattenAxis);
+
     private readonly Dictionary<string, IRangeStatistic> _ranges;
     private readonly Dictionary<string, ChannelMeanStatistic> _means;
-    // Fetched (or graph input) tensor -> Relu outputs computed from it, in name order.
-    private readonly Dictionary<string, string[]> _derived;
+    // Fetched (or graph input) tensor -> tensors computed from it, in name order.
+    private readonly Dictionary<string, Derived[]> _derived;
     private float[] _scratch = Array.Empty<float>();
 
     public TensorSinks(ModelProto model, CalibrationRequest request)
@@ -26,8 +32,8 @@ internal sealed class TensorSinks
             .ToDictionary(n => n, _ => RangeStatistics.Create(request.Estimator, request.EstimatorOptions), StringComparer.Ordinal);
         _means = request.ChannelMeanTensors.ToDictionary(kv => kv.Key, kv => new ChannelMeanStatistic(kv.Value), StringComparer.Ordinal);
         Wanted = _ranges.Keys.Concat(_means.Keys).Distinct(StringComparer.Ordinal).OrderBy(n => n, StringComparer.Ordinal).ToList();
-        _derived = request.DeriveRelus ? DerivableRelus(model, Wanted) : new Dictionary<string, string[]>(StringComparer.Ordinal);
-        var derived = _derived.Values.SelectMany(v => v).ToHashSet(StringComparer.Ordinal);
+        _derived = request.DeriveTensors ? Derivable(model, Wanted) : new Dictionary<string, Derived[]>(StringComparer.Ordinal);
+        var derived = _derived.Values.SelectMany(v => v).Select(d => d.Name).ToHashSet(StringComparer.Ordinal);
         Fetched = Wanted.Where(n => !derived.Contains(n)).ToList();
     }
 
@@ -43,15 +49,30 @@ internal sealed class TensorSinks
     /// <summary>Bytes held by the accumulators (not the per-batch Relu buffer).</summary>
     public long StateBytes => _ranges.Values.Sum(s => s.StateBytes) + _means.Values.Sum(m => m.StateBytes);
 
-    /// <summary>Adds a fetched tensor's values for <paramref name="items"/> items, and those of the Relus computed from it.</summary>
+    /// <summary>Adds a fetched tensor's values for <paramref name="items"/> items, and those of the tensors computed from it.</summary>
     public void Add(string tensor, ReadOnlySpan<float> values, long[] shape, int items)
     {
         AddTo(tensor, values, shape, items);
-        if (!_derived.TryGetValue(tensor, out var relus)) return;
-        if (_scratch.Length < values.Length) _scratch = new float[values.Length];
-        var relu = _scratch.AsSpan(0, values.Length);
-        Relu(values, relu);
-        foreach (var name in relus) AddTo(name, relu, shape, items);
+        if (!_derived.TryGetValue(tensor, out var derived)) return;
+        foreach (var d in derived)
+        {
+            if (d.Transform == Transform.SameValues)
+            {
+                AddTo(d.Name, values, d.FlattenAxis > 0 ? Flattened(shape, d.FlattenAxis) : shape, items);
+                continue;
+            }
+            _ranges.TryGetValue(d.Name, out var range);
+            if (range == null || range is IReluStatistic)
+            {
+                (range as IReluStatistic)?.AddRelu(values, items);
+                if (_means.TryGetValue(d.Name, out var mean)) mean.AddRelu(values, shape, items);
+                continue;
+            }
+            if (_scratch.Length < values.Length) _scratch = new float[values.Length];
+            var relu = _scratch.AsSpan(0, values.Length);
+            SpanMath.Relu(values, relu);
+            AddTo(d.Name, relu, shape, items);
+        }
     }
 
     private void AddTo(string tensor, ReadOnlySpan<float> values, long[] shape, int items)
@@ -60,36 +81,47 @@ internal sealed class TensorSinks
         if (_means.TryGetValue(tensor, out var mean)) mean.Add(values, shape, items);
     }
 
-    /// <summary>y = x &gt; 0 ? x : +0 (so NaN and -0 give +0).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Relu(ReadOnlySpan<float> x, Span<float> y)
+    /// <summary>ONNX Flatten's output shape: [prod(dims before axis), prod(dims from axis)].</summary>
+    private static long[] Flattened(long[] shape, int axis)
     {
-        int i = 0;
-        if (Vector.IsHardwareAccelerated)
-        {
-            ref float source = ref MemoryMarshal.GetReference(x);
-            ref float target = ref MemoryMarshal.GetReference(y);
-            int last = x.Length - Vector<float>.Count;
-            for (; i <= last; i += Vector<float>.Count)
-            {
-                var v = Unsafe.As<float, Vector<float>>(ref Unsafe.Add(ref source, i));
-                Unsafe.As<float, Vector<float>>(ref Unsafe.Add(ref target, i)) = Vector.ConditionalSelect(Vector.GreaterThan(v, Vector<float>.Zero), v, Vector<float>.Zero);
-            }
-        }
-        for (; i < x.Length; i++) y[i] = x[i] > 0 ? x[i] : 0;
+        long outer = 1, inner = 1;
+        for (int d = 0; d < shape.Length; d++)
+            if (d < axis) outer *= shape[d]; else inner *= shape[d];
+        return new[] { outer, inner };
     }
 
-    /// <summary>Requested Relu outputs whose input is requested too (and is not itself such an output), grouped by input.</summary>
-    private static Dictionary<string, string[]> DerivableRelus(ModelProto model, IReadOnlyList<string> wanted)
+    /// <summary>
+    /// Requested outputs of Relu, Identity or Flatten (axis &gt;= 1, so the batch stays on the first axis) whose input is
+    /// requested too and is not itself computed that way, grouped by input.
+    /// </summary>
+    private static Dictionary<string, Derived[]> Derivable(ModelProto model, IReadOnlyList<string> wanted)
     {
         var set = wanted.ToHashSet(StringComparer.Ordinal);
-        var candidates = new Dictionary<string, string>(StringComparer.Ordinal);
+        var candidates = new Dictionary<string, (string Source, Derived Derived)>(StringComparer.Ordinal);
         foreach (var node in model.Graph.Node)
-            if (node.OpType == "Relu" && OpCatalog.IsDefaultDomain(node.Domain) && node.Input.Count == 1 && node.Output.Count == 1
-                && set.Contains(node.Output[0]) && set.Contains(node.Input[0]))
-                candidates[node.Output[0]] = node.Input[0];
-        return candidates.Where(kv => !candidates.ContainsKey(kv.Value))
-            .GroupBy(kv => kv.Value, StringComparer.Ordinal)
-            .ToDictionary(g => g.Key, g => g.Select(kv => kv.Key).OrderBy(n => n, StringComparer.Ordinal).ToArray(), StringComparer.Ordinal);
+        {
+            if (!OpCatalog.IsDefaultDomain(node.Domain) || node.Input.Count != 1 || node.Output.Count != 1) continue;
+            string x = node.Input[0], y = node.Output[0];
+            if (!set.Contains(x) || !set.Contains(y)) continue;
+            Derived? derived = node.OpType switch
+            {
+                "Relu" => new Derived(y, Transform.Relu, 0),
+                "Identity" => new Derived(y, Transform.SameValues, 0),
+                "Flatten" => FlattenAxis(node) is int axis and > 0 ? new Derived(y, Transform.SameValues, axis) : null,
+                _ => null,
+            };
+            if (derived != null) candidates[y] = (x, derived);
+        }
+        return candidates.Where(kv => !candidates.ContainsKey(kv.Value.Source))
+            .GroupBy(kv => kv.Value.Source, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.Select(kv => kv.Value.Derived).OrderBy(d => d.Name, StringComparer.Ordinal).ToArray(), StringComparer.Ordinal);
+    }
+
+    /// <summary>Flatten's axis when it is known without the input's rank (not negative), else null.</summary>
+    private static int? FlattenAxis(NodeProto node)
+    {
+        var attribute = node.Attribute.FirstOrDefault(a => a.Name == "axis");
+        long axis = attribute?.I ?? 1;
+        return axis >= 0 && axis <= int.MaxValue ? (int)axis : null;
     }
 }

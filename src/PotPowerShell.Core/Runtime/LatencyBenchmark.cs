@@ -2,14 +2,62 @@ using System.Diagnostics;
 using Microsoft.ML.OnnxRuntime;
 using PotPowerShell.Core.Calibration;
 using PotPowerShell.Core.Data;
+using PotPowerShell.Core.Quantization;
 
 namespace PotPowerShell.Core.Runtime;
 
-/// <summary>Latencies of two models measured side by side (interleaved runs).</summary>
-public sealed record LatencyComparison(double MedianMsA, double MedianMsB, double MinMsA, double MinMsB, int Runs)
+/// <summary>Median and 90th percentile of a set of timings, in milliseconds.</summary>
+public sealed record Timing(double MedianMs, double P90Ms, double MinMs, int Count)
 {
+    public static Timing Of(IReadOnlyCollection<double> ms)
+    {
+        if (ms.Count == 0) throw new ArgumentException("No timings.", nameof(ms));
+        var sorted = ms.OrderBy(v => v).ToArray();
+        int n = sorted.Length;
+        double median = n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+        // Nearest rank.
+        double p90 = sorted[Math.Clamp((int)Math.Ceiling(0.9 * n) - 1, 0, n - 1)];
+        return new Timing(median, p90, sorted[0], n);
+    }
+}
+
+/// <summary>Latencies of two models measured side by side (interleaved runs).</summary>
+public sealed record LatencyComparison(Timing A, Timing B)
+{
+    public double MedianMsA => A.MedianMs;
+    public double MedianMsB => B.MedianMs;
+    public double MinMsA => A.MinMs;
+    public double MinMsB => B.MinMs;
+    public int Runs => A.Count;
+
     /// <summary>Median latency of A over that of B: above 1 when B is faster.</summary>
-    public double Speedup => MedianMsA / MedianMsB;
+    public double Speedup => A.MedianMs / B.MedianMs;
+
+    /// <summary>90th-percentile latency of A over that of B.</summary>
+    public double SpeedupP90 => A.P90Ms / B.P90Ms;
+}
+
+/// <summary>
+/// Calibration against plain FP32 inference over the same items, measured side by side (alternating rounds). Both
+/// include their session creation: calibration builds the augmented model and its session, plain inference reads the
+/// model file and creates an ORT_ENABLE_ALL session. Both use the same threads and the same batches (the first item
+/// alone, then batches of the size calibration chose).
+/// </summary>
+public sealed record CalibrationComparison(Timing Calibration, Timing Plain, int Items, int BatchSize, int Inferences,
+    Timing Session, Timing Inference, Timing Statistics)
+{
+    /// <summary>Median calibration time over median plain-inference time.</summary>
+    public double Ratio => Calibration.MedianMs / Plain.MedianMs;
+
+    /// <summary>The ratio of the 90th percentiles.</summary>
+    public double RatioP90 => Calibration.P90Ms / Plain.P90Ms;
+
+    /// <summary>Thread CPU time of calibration and of plain inference (see <see cref="ThreadCpuClock"/>), when the platform has the clock.</summary>
+    public Timing? CalibrationCpu { get; init; }
+    public Timing? PlainCpu { get; init; }
+
+    /// <summary>Median calibration CPU time over median plain-inference CPU time (NaN without a thread clock).</summary>
+    public double CpuRatio => CalibrationCpu == null || PlainCpu == null ? double.NaN : CalibrationCpu.MedianMs / PlainCpu.MedianMs;
 }
 
 /// <summary>
@@ -37,7 +85,53 @@ public static class LatencyBenchmark
             if (i % 2 == 0) { ta.Add(a.Time(input)); tb.Add(b.Time(input)); }
             else { tb.Add(b.Time(input)); ta.Add(a.Time(input)); }
         }
-        return new LatencyComparison(Median(ta), Median(tb), ta.Min(), tb.Min(), runs);
+        return new LatencyComparison(Timing.Of(ta), Timing.Of(tb));
+    }
+
+    /// <summary>
+    /// Times the calibration pass that DefaultQuantization runs for <paramref name="modelPath"/> (same prepared model,
+    /// same request, see <see cref="QuantizedModelBuilder.CalibrationFor"/>) against plain inference of the FP32 model
+    /// over the same items, alternating, <paramref name="rounds"/> times each after one untimed warm-up round of each.
+    /// </summary>
+    public static CalibrationComparison CompareCalibration(string modelPath, IDataset data, DefaultQuantizationOptions options, int rounds = 5)
+    {
+        var (prepared, request) = QuantizedModelBuilder.CalibrationFor(modelPath, options);
+        var items = CalibrationSubset.Select(data.Count, options.StatSubsetSize, options.ShuffleData, options.Seed);
+        var calibration = new List<double>();
+        var plain = new List<double>();
+        var session = new List<double>();
+        var inference = new List<double>();
+        var statistics = new List<double>();
+        var calibrationCpu = new List<double>();
+        var plainCpu = new List<double>();
+        CalibrationStatistics? last = null;
+        for (int round = 0; round <= rounds; round++)
+        {
+            var cpu = ThreadCpuClock.Now();
+            var watch = Stopwatch.StartNew();
+            last = ActivationCollector.Collect(prepared, data, items, request, null, CancellationToken.None);
+            double calibrationMs = watch.Elapsed.TotalMilliseconds;
+            var cpuMiddle = ThreadCpuClock.Now();
+            double plainMs = InferenceTime(modelPath, data, items, last.BatchSize, options.Threads).TotalMilliseconds;
+            var cpuEnd = ThreadCpuClock.Now();
+            if (round == 0) continue; // warm-up: JIT and the file cache, on both sides
+            calibration.Add(calibrationMs);
+            plain.Add(plainMs);
+            if (cpu != null && cpuMiddle != null && cpuEnd != null)
+            {
+                calibrationCpu.Add((cpuMiddle.Value - cpu.Value).TotalMilliseconds);
+                plainCpu.Add((cpuEnd.Value - cpuMiddle.Value).TotalMilliseconds);
+            }
+            session.Add(last.SessionTime.TotalMilliseconds);
+            inference.Add(last.InferenceTime.TotalMilliseconds);
+            statistics.Add(last.StatisticsTime.TotalMilliseconds);
+        }
+        return new CalibrationComparison(Timing.Of(calibration), Timing.Of(plain), items.Length, last!.BatchSize, last.Inferences,
+            Timing.Of(session), Timing.Of(inference), Timing.Of(statistics))
+        {
+            CalibrationCpu = calibrationCpu.Count > 0 ? Timing.Of(calibrationCpu) : null,
+            PlainCpu = plainCpu.Count > 0 ? Timing.Of(plainCpu) : null,
+        };
     }
 
     /// <summary>
@@ -45,24 +139,26 @@ public static class LatencyBenchmark
     /// batches, from reading the file and creating the session (as calibration's time includes its session) to the
     /// last output.
     /// </summary>
-    public static TimeSpan InferenceTime(string model, IDataset data, int count, int batchSize = 1, int threads = 0)
+    public static TimeSpan InferenceTime(string model, IDataset data, int count, int batchSize = 1, int threads = 0) =>
+        InferenceTime(model, data, Enumerable.Range(0, count).ToArray(), batchSize, threads);
+
+    /// <summary>
+    /// Wall time of plain inference over <paramref name="items"/>, batched as calibration batches them: the first item
+    /// alone, then <paramref name="batchSize"/> at a time. From reading the file and creating the session to the last output.
+    /// </summary>
+    public static TimeSpan InferenceTime(string model, IDataset data, IReadOnlyList<int> items, int batchSize, int threads)
     {
         var watch = Stopwatch.StartNew();
         using var runner = new Runner(File.ReadAllBytes(model), model, data, threads);
         batchSize = runner.CanBatch ? Math.Max(1, batchSize) : 1;
-        for (int start = 0; start < count; start += batchSize)
+        if (items.Count > 0) runner.Run(new[] { data.Get(items[0]) });
+        for (int start = 1; start < items.Count; start += batchSize)
         {
-            var batch = Enumerable.Range(start, Math.Min(batchSize, count - start)).Select(data.Get).ToList();
+            var batch = new List<DataItem>(batchSize);
+            for (int k = start; k < Math.Min(items.Count, start + batchSize); k++) batch.Add(data.Get(items[k]));
             runner.Run(batch);
         }
         return watch.Elapsed;
-    }
-
-    private static double Median(List<double> values)
-    {
-        var sorted = values.OrderBy(v => v).ToList();
-        int n = sorted.Count;
-        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
     }
 
     private sealed class Runner : IDisposable
@@ -85,7 +181,8 @@ public static class LatencyBenchmark
 
         public double Time(IReadOnlyList<DataItem> items)
         {
-            var values = _binder.ToOrtValues(_binder.Gather(items));
+            // The same input path as calibration (stacked into a reused buffer).
+            var values = _binder.Bind(items);
             try
             {
                 long start = Stopwatch.GetTimestamp();

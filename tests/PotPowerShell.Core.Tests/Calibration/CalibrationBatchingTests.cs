@@ -55,7 +55,7 @@ public class CalibrationBatchingTests
 
     /// <summary>The reference: one item per inference, no graph optimization, every tensor fetched from ONNX Runtime.</summary>
     private static CalibrationRequest ItemByItem(CalibrationRequest request) =>
-        request with { BatchSize = 1, BatchMemoryBytes = 0, Graph = CalibrationGraph.Unoptimized, DeriveRelus = false };
+        request with { BatchSize = 1, BatchMemoryBytes = 0, Graph = CalibrationGraph.Unoptimized, DeriveTensors = false };
 
     private static void AssertIdentical(CalibrationStatistics expected, CalibrationStatistics actual)
     {
@@ -90,6 +90,19 @@ public class CalibrationBatchingTests
 
     [Theory]
     [InlineData(RangeEstimatorKind.MeanMinMax)]
+    [InlineData(RangeEstimatorKind.Quantile)]
+    public void With_ORT_ENABLE_ALL_automatic_batches_give_its_item_by_item_statistics_bit_for_bit(RangeEstimatorKind kind)
+    {
+        // What DefaultQuantization runs: the NCHWc graph, batched, with derived tensors; against the same graph item by item.
+        var (model, data, request) = Digits.Value;
+        request = request with { Estimator = kind, Graph = CalibrationGraph.All };
+        var batched = Collect(model, data, request);
+        Assert.True(batched.BatchSize > 1);
+        AssertIdentical(Collect(model, data, request with { BatchSize = 1, BatchMemoryBytes = 0, DeriveTensors = false }), batched);
+    }
+
+    [Theory]
+    [InlineData(RangeEstimatorKind.MeanMinMax)]
     [InlineData(RangeEstimatorKind.Entropy)]
     public void Automatic_batches_give_the_item_by_item_statistics_bit_for_bit_on_a_transformer_stack(RangeEstimatorKind kind)
     {
@@ -120,7 +133,7 @@ public class CalibrationBatchingTests
         {
             var reference = Collect(model, data, ItemByItem(request) with { BatchSize = 8 });
             AssertIdentical(reference, Collect(model, data, request with { BatchSize = 8, BatchMemoryBytes = 0, Graph = CalibrationGraph.Extended }));
-            AssertIdentical(reference, Collect(model, data, request with { BatchSize = 8, BatchMemoryBytes = 0, DeriveRelus = true }));
+            AssertIdentical(reference, Collect(model, data, request with { BatchSize = 8, BatchMemoryBytes = 0, DeriveTensors = true }));
         }
     }
 
@@ -141,15 +154,16 @@ public class CalibrationBatchingTests
     }
 
     [Fact]
-    public void Relu_outputs_whose_input_is_fetched_are_not_fetched_again()
+    public void Relu_and_flatten_outputs_whose_input_is_fetched_are_not_fetched_again()
     {
         var (model, _, request) = Digits.Value;
         var sinks = new TensorSinks(model, request);
-        var relus = model.Graph.Node.Where(n => n.OpType == "Relu" && sinks.Wanted.Contains(n.Input[0]) && sinks.Wanted.Contains(n.Output[0])).ToList();
-        Assert.NotEmpty(relus);
-        Assert.All(relus, r => Assert.DoesNotContain(r.Output[0], sinks.Fetched));
-        Assert.All(relus, r => Assert.Contains(r.Input[0], sinks.Fetched));
-        var fetchAll = new TensorSinks(model, request with { DeriveRelus = false });
+        var derived = model.Graph.Node.Where(n => n.OpType is "Relu" or "Flatten" && sinks.Wanted.Contains(n.Input[0]) && sinks.Wanted.Contains(n.Output[0])).ToList();
+        Assert.Contains(derived, n => n.OpType == "Relu");
+        Assert.Contains(derived, n => n.OpType == "Flatten");
+        Assert.All(derived, r => Assert.DoesNotContain(r.Output[0], sinks.Fetched));
+        Assert.All(derived, r => Assert.Contains(r.Input[0], sinks.Fetched));
+        var fetchAll = new TensorSinks(model, request with { DeriveTensors = false });
         Assert.Equal(fetchAll.Wanted, fetchAll.Fetched);
     }
 

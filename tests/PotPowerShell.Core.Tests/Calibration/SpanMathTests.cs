@@ -94,9 +94,31 @@ public class SpanMathTests
         var x = Random(length, 13 * length);
         if (length > 2) { x[0] = float.NaN; x[1] = -0f; }
         var y = new float[length];
-        TensorSinks.Relu(x, y);
+        SpanMath.Relu(x, y);
         for (int i = 0; i < length; i++)
             Assert.Equal(BitConverter.SingleToInt32Bits(x[i] > 0 ? x[i] : 0f), BitConverter.SingleToInt32Bits(y[i]));
+    }
+
+    [Theory]
+    [MemberData(nameof(Lengths))]
+    public void The_on_the_fly_relu_kernels_equal_the_plain_kernels_on_relu_output(int length)
+    {
+        var x = Random(length, 19 * length);
+        if (length > 3) { x[0] = float.NaN; x[1] = -0f; x[2] = -5f; }
+        var relu = new float[length];
+        SpanMath.Relu(x, relu);
+        Assert.Equal(SpanMath.MinMax(relu), SpanMath.ReluMinMax(x));
+        Assert.Equal(BitConverter.SingleToInt32Bits(SpanMath.Sum(relu)), BitConverter.SingleToInt32Bits(SpanMath.ReluSum(x)));
+        var a = Random(length, 23 * length);
+        var b = (float[])a.Clone();
+        SpanMath.AddTo(a, relu);
+        SpanMath.ReluAddTo(b, x);
+        Assert.Equal(a, b);
+        var c = a.Select(v => (double)v).ToArray();
+        var d = (double[])c.Clone();
+        SpanMath.AddTo(c, relu);
+        SpanMath.ReluAddTo(d, x);
+        Assert.Equal(c, d);
     }
 
     [Fact]
