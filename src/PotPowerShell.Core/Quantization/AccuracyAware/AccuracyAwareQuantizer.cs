@@ -46,14 +46,15 @@ public sealed class AccuracyAwareQuantizer
         bool searched = false;
 
         EvaluateBaseline(ctx);
+        ctx.Best = new BestModelTracker(ctx.Criteria);
+        // Every full-set evaluation competes for the returned model, including ranking runs when the subset is the whole set.
+        ctx.Session.FullSetEvaluated = (candidate, result) => ctx.Best.Consider(candidate, result.Values);
         EvaluationResult quantizedResult;
         using (ctx.Stages.Stage("Quantized"))
         {
             ctx.Report("Evaluating the fully quantized model");
             quantizedResult = ctx.Session.Evaluate(fullyQuantized, null, mandatory: true);
         }
-        ctx.Best = new BestModelTracker(ctx.Criteria);
-        ctx.Best.Consider(fullyQuantized, quantizedResult.Values);
         ctx.Log($"Fully quantized ({builder.Layers.Count} INT8 layers): {ctx.Describe(quantizedResult.Values)}.");
 
         if (!ctx.Criteria.AllMet(quantizedResult.Values))
@@ -175,7 +176,6 @@ public sealed class AccuracyAwareQuantizer
         var mixed = new QuantizationSource("mixed", options, RequireFactory("convert_to_mixed_preset")(options));
         var candidate = ModelCandidate.FullyQuantized(mixed);
         var result = ctx.Session.Evaluate(candidate, null);
-        ctx.Best.Consider(candidate, result.Values);
         ctx.Log($"Mixed preset: {ctx.Describe(result.Values)}" + (ctx.Criteria.AllMet(result.Values) ? "; target met." : "; the search continues from the mixed model."));
         current = candidate;
         return mixed;
@@ -218,7 +218,9 @@ public sealed class AccuracyAwareQuantizer
                 quantized.Values[m.Name], final[m.Name], m.Drop(quantized.Values[m.Name]), m.Drop(final[m.Name]), m.MaxDrop, m.IsMet(final[m.Name]))).ToList(),
             QuantizedLayerCount = ctx.Builder.Layers.Count,
             RevertedLayers = best.Reverted
-                .Select(l => ctx.Picks.TryGetValue(l, out var p) ? p : new RevertedLayer(l, layers.GetValueOrDefault(l, "?"), double.NaN, _options.RankingMethod, 0))
+                .Select(l => ctx.Picks.TryGetValue(l, out var p) ? p
+                    : ctx.Scores.TryGetValue(l, out var s) ? new RevertedLayer(l, s.OpType, s.Score, s.Method, 0)
+                    : new RevertedLayer(l, layers.GetValueOrDefault(l, "?"), double.NaN, _options.RankingMethod, 0))
                 .OrderBy(r => r.Iteration).ThenBy(r => r.Layer, StringComparer.Ordinal).ToList(),
             Iterations = ctx.Iterations.ToList(),
             Evaluations = ctx.Session.Evaluations,

@@ -24,7 +24,6 @@ internal static class BackwardPass
             ctx.Report($"Backward pass: quantizing {layer} again", PotProgress.Percent(i, order.Count));
             double before = metric.Drop(ctx.Session.Evaluate(current, null).Values[metric.Name]);
             var result = ctx.Session.Evaluate(candidate, null);
-            ctx.Best.Consider(candidate, result.Values);
             bool met = ctx.Criteria.AllMet(result.Values);
             var action = met ? IterationAction.Requantized : IterationAction.KeptFloat;
             double after = metric.Drop(result.Values[metric.Name]);

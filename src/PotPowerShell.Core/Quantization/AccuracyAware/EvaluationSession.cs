@@ -55,13 +55,30 @@ internal sealed class EvaluationSession
 
     /// <summary>Evaluates the FP32 model.</summary>
     public EvaluationResult EvaluateFloat(IQuantizedModelBuilder builder, IReadOnlyList<int>? items, bool mandatory) =>
-        Evaluate("fp32", () => _floatBytes ??= builder.FloatModel.ToByteArray(), items, mandatory);
+        Evaluate("fp32", () => _floatBytes ??= builder.FloatModel.ToByteArray(), Normalize(items), mandatory);
 
-    public EvaluationResult Evaluate(ModelCandidate candidate, IReadOnlyList<int>? items, bool mandatory = false) =>
-        Evaluate(candidate.Key, candidate.BuildBytes, items, mandatory);
+    public EvaluationResult Evaluate(ModelCandidate candidate, IReadOnlyList<int>? items, bool mandatory = false)
+    {
+        items = Normalize(items);
+        var result = Evaluate(candidate.Key, candidate.BuildBytes, items, mandatory);
+        if (items == null) FullSetEvaluated?.Invoke(candidate, result);
+        return result;
+    }
+
+    /// <summary>Called after every full-set evaluation of a candidate (cached or not), so no model seen escapes the best-model tracker.</summary>
+    public Action<ModelCandidate, EvaluationResult>? FullSetEvaluated { get; set; }
+
+    /// <summary>A subset that is the whole set in order is the whole set: one cache entry, one evaluation.</summary>
+    private IReadOnlyList<int>? Normalize(IReadOnlyList<int>? items)
+    {
+        if (items == null || items.Count != _evaluator.Data.Count) return items;
+        for (int i = 0; i < items.Count; i++)
+            if (items[i] != i) return items;
+        return null;
+    }
 
     /// <summary>True when this (model, items) evaluation is cached, i.e. costs nothing.</summary>
-    public bool IsCached(ModelCandidate candidate, IReadOnlyList<int>? items) => _cache.ContainsKey(CacheKey(candidate.Key, items));
+    public bool IsCached(ModelCandidate candidate, IReadOnlyList<int>? items) => _cache.ContainsKey(CacheKey(candidate.Key, Normalize(items)));
 
     /// <summary>
     /// Evaluates a model on all items (null) or some. Mandatory evaluations (the FP32 baseline and the fully quantized

@@ -28,14 +28,19 @@ internal static class GreedySearch
         int maxIterations = options.MaxIterations ?? layerCount;
         ctx.Log($"Search: {layerCount} quantized layers, {current.Reverted.Count} already float; optimizing {metric.Name}; max_iter_num {maxIterations}.");
 
-        var ranking = new Queue<LayerRank>(ctx.Rank(current, current, currentResult, metric).Layers);
+        // Ranking happens lazily at the top of the loop, so no ranking runs once max_iter_num is reached.
+        Queue<LayerRank>? ranking = null;
+        (ModelCandidate Model, EvaluationResult Result) rankOn = (current, currentResult);
         bool stepBack = false;
         int iterations = 0;
         using var _ = ctx.Stages.Stage("Search");
         while (true)
         {
+            if (current.Reverted.Count >= layerCount)
+                return "Every quantized layer has been reverted";
             if (iterations >= maxIterations)
                 return $"Reached max_iter_num ({maxIterations} iterations)";
+            ranking ??= new Queue<LayerRank>(ctx.Rank(current, rankOn.Model, rankOn.Result, metric).Layers);
             if (ranking.Count == 0)
                 return "Every quantized layer has been reverted";
             var pick = ranking.Dequeue();
@@ -43,37 +48,37 @@ internal static class GreedySearch
             ctx.Report($"Iteration {iterations + 1}: reverting {pick.Layer}", PotProgress.Percent(iterations, maxIterations));
             var result = ctx.Session.Evaluate(candidate, null);
             iterations++;
-            ctx.Best.Consider(candidate, result.Values);
             ctx.Picks[pick.Layer] = new RevertedLayer(pick.Layer, pick.OpType, pick.Score, pick.Method, ctx.Iterations.Count + 1);
             double drop = metric.Drop(result.Values[metric.Name]);
             bool met = criteria.AllMet(result.Values);
+            bool withinLimit = metric.WithinLimit(drop);
 
-            if (met || drop <= metric.MaxDrop || drop <= previousDrop || stepBack || !options.UsePreviousIfDropIncrease)
+            if (met || withinLimit || drop <= previousDrop || stepBack || !options.UsePreviousIfDropIncrease)
             {
                 Record(ctx, pick.Layer, metric, previousDrop, drop, met, IterationAction.Reverted, candidate.Reverted.Count, result);
                 bool increased = drop > previousDrop && !stepBack;
                 current = candidate;
                 stepBack = false;
                 if (met) return null;
-                if (drop <= metric.MaxDrop)
+                if (withinLimit)
                 {
                     // The driving metric is satisfied but another one is not: optimize that one on a fresh ranking.
                     var satisfied = metric;
                     metric = criteria.MostViolated(result.Values);
                     ctx.Log($"  {satisfied.Name} is within its limit; now optimizing {metric.Name}.");
                     previousDrop = metric.Drop(result.Values[metric.Name]);
-                    ranking = new Queue<LayerRank>(ctx.Rank(current, current, result, metric).Layers);
+                    (ranking, rankOn) = (null, (current, result));
                     continue;
                 }
                 previousDrop = drop;
                 // Without use_prev_if_drop_increase a worse revert is kept, and the layers are ranked again on the new model.
-                if (increased) ranking = new Queue<LayerRank>(ctx.Rank(current, current, result, metric).Layers);
+                if (increased) (ranking, rankOn) = (null, (current, result));
                 continue;
             }
 
             Record(ctx, pick.Layer, metric, previousDrop, drop, met, IterationAction.RolledBack, current.Reverted.Count, result);
             stepBack = true;
-            ranking = new Queue<LayerRank>(ctx.Rank(current, candidate, result, metric).Layers);
+            (ranking, rankOn) = (null, (candidate, result));
         }
     }
 

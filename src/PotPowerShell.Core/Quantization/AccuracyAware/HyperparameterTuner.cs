@@ -49,7 +49,6 @@ internal static class HyperparameterTuner
             return source;
         }
         var full = ctx.Session.Evaluate(ModelCandidate.FullyQuantized(best), null);
-        ctx.Best.Consider(ModelCandidate.FullyQuantized(best), full.Values);
         if (ctx.Criteria.WorstExcess(full.Values) < ctx.Criteria.WorstExcess(sourceFull.Values))
         {
             ctx.Log($"Tuned settings kept ({best.TunedSettings}): {ctx.Describe(full.Values)}.");

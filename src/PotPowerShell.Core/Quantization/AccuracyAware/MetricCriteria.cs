@@ -21,8 +21,10 @@ internal sealed record MetricCriterion(string Name, MetricDirection Direction, d
 
     public double Scale => Baseline == 0 || double.IsNaN(Baseline) ? 1 : Math.Abs(Baseline);
 
+    public bool IsMet(double value) => WithinLimit(Drop(value));
+
     // Metrics are averages of per-item values: a tolerance keeps an exact hit (drop == max) from failing on rounding.
-    public bool IsMet(double value) => Drop(value) <= MaxDrop + 1e-12 * Math.Max(1, Scale);
+    public bool WithinLimit(double drop) => drop <= MaxDrop + 1e-12 * Math.Max(1, Scale);
 }
 
 /// <summary>All watched metrics; a model is accepted when every one of them is met.</summary>

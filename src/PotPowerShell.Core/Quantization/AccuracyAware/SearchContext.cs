@@ -45,6 +45,8 @@ internal sealed class SearchContext
     public List<AccuracyAwareIteration> Iterations { get; } = new();
     /// <summary>Per layer, how it scored when it was last picked for reverting.</summary>
     public Dictionary<string, RevertedLayer> Picks { get; } = new(StringComparer.Ordinal);
+    /// <summary>Per layer, its score in the latest ranking (for a model picked up from a ranking evaluation).</summary>
+    public Dictionary<string, LayerRank> Scores { get; } = new(StringComparer.Ordinal);
     public int Rankings { get; private set; }
     public int Seed => Options.Quantization.Seed;
     public IReadOnlyList<string> LogLines => _log;
@@ -107,6 +109,7 @@ internal sealed class SearchContext
         var subset = RankingSubset(evaluated, evaluatedResult, metric);
         var ranking = Ranker.Rank(current, subset, metric, Criteria, Options.RankingMethod);
         Rankings++;
+        foreach (var r in ranking.Layers) Scores[r.Layer] = r;
         Log($"Ranking {Rankings} ({Options.RankingMethod}, metric {metric.Name}, {subset.Count} items): {ranking.Evaluations} evaluations, {ranking.Inferences} inferences; top: "
             + string.Join(", ", ranking.Layers.Take(3).Select(r => $"{r.Layer} {F(r.Score)}")));
         return ranking;
