@@ -35,7 +35,11 @@ public sealed record AccuracyAwareMetric(
 /// <param name="Score">Its ranking score when it was reverted (see <see cref="LayerRank.Score"/>).</param>
 /// <param name="Method">How that score was measured.</param>
 /// <param name="Iteration">The iteration that reverted it.</param>
-public sealed record RevertedLayer(string Layer, string OpType, double Score, RankingMethod Method, int Iteration);
+public sealed record RevertedLayer(string Layer, string OpType, double Score, RankingMethod Method, int Iteration)
+{
+    /// <summary>The layer name, so reverted layers bind directly to a string[] ignored scope.</summary>
+    public override string ToString() => Layer;
+}
 
 /// <summary>What one iteration did with its layer.</summary>
 public enum IterationAction

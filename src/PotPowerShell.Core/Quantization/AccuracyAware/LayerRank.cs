@@ -20,7 +20,11 @@ public sealed record LayerRank(
     double Score,
     RankingMethod Method,
     IReadOnlyDictionary<string, double> MetricDeltas,
-    double OutputError);
+    double OutputError)
+{
+    /// <summary>The layer name, so a ranking binds directly to a string[] ignored scope: -IgnoredScope (Get-LayerRanking ... -Top 2).</summary>
+    public override string ToString() => Layer;
+}
 
 /// <summary>A ranking of every quantized layer, with what it cost.</summary>
 /// <param name="Layers">Sorted, best revert first.</param>
