@@ -1,0 +1,56 @@
+namespace PotPowerShell.Core.Calibration;
+
+/// <summary>
+/// Per-channel mean of a tensor over every item and every other axis (what bias correction compares). Holds one
+/// double per channel; the shape of one item is kept so that bias correction can build a blob of the same shape.
+/// </summary>
+public sealed class ChannelMeanStatistic
+{
+    private double[] _sums = Array.Empty<double>();
+    private long _perChannel;
+
+    /// <param name="axis">The channel axis; negative counts from the end (-1 = last).</param>
+    public ChannelMeanStatistic(int axis) => Axis = axis;
+
+    public int Axis { get; }
+
+    /// <summary>Shape of one item (leading batch dimension divided by the items of the batch).</summary>
+    public long[]? ItemShape { get; private set; }
+
+    public long Items { get; private set; }
+
+    public long StateBytes => (long)_sums.Length * sizeof(double) + 64;
+
+    /// <summary>Adds a batch of <paramref name="items"/> items whose full shape is <paramref name="shape"/>.</summary>
+    public void Add(ReadOnlySpan<float> values, long[] shape, int items)
+    {
+        if (shape.Length == 0) return;
+        int axis = Axis < 0 ? shape.Length + Axis : Axis;
+        if (axis < 0 || axis >= shape.Length) return;
+        int channels = checked((int)shape[axis]);
+        long inner = 1;
+        for (int d = axis + 1; d < shape.Length; d++) inner *= shape[d];
+        long outer = 1;
+        for (int d = 0; d < axis; d++) outer *= shape[d];
+        if (_sums.Length == 0) _sums = new double[channels];
+        else if (_sums.Length != channels) return; // a differently shaped item: its channels do not line up
+        if (ItemShape == null)
+        {
+            var itemShape = (long[])shape.Clone();
+            if (items > 0 && itemShape[0] % items == 0) itemShape[0] /= items;
+            ItemShape = itemShape;
+        }
+        int innerLength = checked((int)inner);
+        for (long o = 0; o < outer; o++)
+            for (int c = 0; c < channels; c++)
+            {
+                var block = values.Slice(checked((int)((o * channels + c) * inner)), innerLength);
+                _sums[c] += System.Numerics.Tensors.TensorPrimitives.Sum(block);
+            }
+        _perChannel += outer * inner;
+        Items += items;
+    }
+
+    /// <summary>Mean per channel (empty when nothing was added).</summary>
+    public float[] Means => _perChannel == 0 ? Array.Empty<float>() : _sums.Select(s => (float)(s / _perChannel)).ToArray();
+}

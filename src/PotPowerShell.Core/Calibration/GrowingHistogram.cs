@@ -1,0 +1,124 @@
+namespace PotPowerShell.Core.Calibration;
+
+/// <summary>
+/// A histogram updated one batch at a time whose range grows as needed, like ONNX Runtime's HistogramCollector:
+/// the first non-zero batch fixes the bin width (max|x| / bins), later batches that reach further append bins of the
+/// same width. Unlike ORT, the number of bins is capped (<see cref="GrowthLimit"/> times the initial count): past it,
+/// neighbouring bins are merged in pairs, so memory stays bounded whatever the data.
+/// </summary>
+/// <remarks>
+/// Centered layout: 2·half bins over [-half·w, half·w), bin j holds [(j-half)·w, (j-half+1)·w).
+/// Absolute layout: n bins of |x| over [0, n·w), bin j holds [j·w, (j+1)·w).
+/// Values on the outer edge go to the outermost bin.
+/// </remarks>
+internal sealed class GrowingHistogram
+{
+    public const int GrowthLimit = 8;
+
+    private readonly int _initialBins;
+    private long _pendingZeros;
+
+    public GrowingHistogram(int bins, bool centered)
+    {
+        if (bins < 2) throw new PotException("HistogramBinsInvalid", PotErrorCategory.InvalidArgument,
+            $"A histogram estimator needs at least 2 bins, not {bins}.", "num_bins");
+        Centered = centered;
+        _initialBins = centered ? bins + bins % 2 : bins;
+    }
+
+    public bool Centered { get; }
+
+    /// <summary>Bin counts (empty until the first non-zero value).</summary>
+    public long[] Counts { get; private set; } = Array.Empty<long>();
+
+    public double Width { get; private set; }
+    public float Min { get; private set; } = float.PositiveInfinity;
+    public float Max { get; private set; } = float.NegativeInfinity;
+    public long Total { get; private set; }
+
+    /// <summary>Bins on one side of zero (centered) or all bins (absolute).</summary>
+    public int Half => Centered ? Counts.Length / 2 : Counts.Length;
+
+    /// <summary>The largest |x| the bins cover.</summary>
+    public double Extent => Half * Width;
+
+    public long StateBytes => (long)Counts.Length * sizeof(long) + 64;
+
+    public void Add(ReadOnlySpan<float> values)
+    {
+        var (min, max) = SpanMath.MinMax(values);
+        if (float.IsNaN(min)) return;
+        if (min < Min) Min = min;
+        if (max > Max) Max = max;
+        double reach = Math.Max(Math.Abs((double)min), Math.Abs((double)max));
+        if (Width == 0)
+        {
+            if (reach == 0)
+            {
+                foreach (float v in values) if (!float.IsNaN(v)) { _pendingZeros++; Total++; }
+                return;
+            }
+            Counts = new long[_initialBins];
+            Width = reach / Half;
+            if (_pendingZeros > 0) Counts[Centered ? Half : 0] += _pendingZeros;
+        }
+        else if (reach > Extent)
+        {
+            Grow(reach);
+        }
+
+        var counts = Counts;
+        int half = Half;
+        double inverse = 1.0 / Width;
+        int last = counts.Length - 1;
+        foreach (float v in values)
+        {
+            if (float.IsNaN(v)) continue;
+            int j = Centered ? half + (int)Math.Floor(v * inverse) : (int)(Math.Abs(v) * inverse);
+            counts[Math.Clamp(j, 0, last)]++;
+        }
+        Total += CountNumbers(values);
+    }
+
+    private static long CountNumbers(ReadOnlySpan<float> values)
+    {
+        long n = 0;
+        foreach (float v in values) if (!float.IsNaN(v)) n++;
+        return n;
+    }
+
+    private void Grow(double reach)
+    {
+        // ORT: append (reach - extent) // width + 1 bins on each side, keeping the width.
+        int extra = (int)Math.Min(int.MaxValue / 4, Math.Floor((reach - Extent) / Width) + 1);
+        int half = Half + extra;
+        double width = Width;
+        var counts = Resize(Counts, Half, half);
+        while ((Centered ? 2L * half : half) > (long)_initialBins * GrowthLimit)
+        {
+            if (half % 2 == 1) { counts = Resize(counts, half, half + 1); half++; }
+            counts = MergePairs(counts);
+            half /= 2;
+            width *= 2;
+        }
+        // Merging may leave the reach just beyond the last edge after rounding: add a bin if so.
+        while (half * width < reach) { counts = Resize(counts, half, half + 1); half++; }
+        Counts = counts;
+        Width = width;
+    }
+
+    /// <summary>Copies the bins into a layout with <paramref name="newHalf"/> bins per side (new bins are empty).</summary>
+    private long[] Resize(long[] counts, int oldHalf, int newHalf)
+    {
+        var result = new long[Centered ? 2 * newHalf : newHalf];
+        Array.Copy(counts, 0, result, Centered ? newHalf - oldHalf : 0, counts.Length);
+        return result;
+    }
+
+    private static long[] MergePairs(long[] counts)
+    {
+        var result = new long[counts.Length / 2];
+        for (int i = 0; i < result.Length; i++) result[i] = counts[2 * i] + counts[2 * i + 1];
+        return result;
+    }
+}

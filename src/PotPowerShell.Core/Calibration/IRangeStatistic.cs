@@ -1,0 +1,48 @@
+using PotPowerShell.Core.Quantization;
+
+namespace PotPowerShell.Core.Calibration;
+
+/// <summary>
+/// A streaming range estimator for one tensor. Calibration feeds it one batch at a time and then drops the batch,
+/// so its state must not grow with the number of samples (<see cref="StateBytes"/> makes that checkable).
+/// </summary>
+public interface IRangeStatistic
+{
+    /// <summary>The estimator this statistic implements.</summary>
+    RangeEstimatorKind Kind { get; }
+
+    /// <summary>Adds a batch: <paramref name="items"/> items of equal size, stored one after the other.</summary>
+    void Add(ReadOnlySpan<float> values, int items);
+
+    /// <summary>Number of items seen so far.</summary>
+    long Items { get; }
+
+    /// <summary>The estimated range; (0, 0) when no values were seen.</summary>
+    ActivationRange Range { get; }
+
+    /// <summary>Bytes held by the accumulator (arrays and fields), independent of how many items were added.</summary>
+    long StateBytes { get; }
+}
+
+/// <summary>Creates the range statistic for an estimator kind.</summary>
+public static class RangeStatistics
+{
+    public static IRangeStatistic Create(RangeEstimatorKind kind, RangeEstimatorOptions options) => kind switch
+    {
+        RangeEstimatorKind.MinMax => new MinMaxStatistic(),
+        RangeEstimatorKind.MeanMinMax => new MeanMinMaxStatistic(),
+        RangeEstimatorKind.Quantile => new QuantileStatistic(options.OutlierProbability, absolute: false),
+        RangeEstimatorKind.AbsQuantile => new QuantileStatistic(options.OutlierProbability, absolute: true),
+        RangeEstimatorKind.Percentile => new PercentileStatistic(options.Percentile, options.HistogramBins),
+        RangeEstimatorKind.Entropy => new EntropyStatistic(options.HistogramBins),
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown range estimator."),
+    };
+
+    /// <summary>Splits a batch into its items; throws when the length is not a multiple of the item count.</summary>
+    internal static int ItemLength(int length, int items)
+    {
+        if (items <= 0 || length % items != 0)
+            throw new ArgumentException($"A batch of {length} values cannot be split into {items} equal items.");
+        return length / items;
+    }
+}

@@ -1,0 +1,93 @@
+using PotPowerShell.Core.Quantization;
+
+namespace PotPowerShell.Core.Models;
+
+/// <summary>One weighted layer (Conv, ConvTranspose, MatMul, Gemm) of a quantized model and how it was quantized.</summary>
+public sealed record QuantizedLayerInfo
+{
+    public required string Node { get; init; }
+    public required string OpType { get; init; }
+    /// <summary>"INT8" or "Float".</summary>
+    public required string Precision { get; init; }
+    /// <summary>Why the layer has that precision (e.g. "quantized", "ignored scope (name)", "weight is not constant").</summary>
+    public required string Reason { get; init; }
+    /// <summary>The activation input tensor.</summary>
+    public required string Input { get; init; }
+    /// <summary>Calibrated range of the activation input (null when it was not calibrated).</summary>
+    public float? InputMin { get; init; }
+    public float? InputMax { get; init; }
+    /// <summary>Scale and zero point of the input activation quantizer in the emitted model.</summary>
+    public float? InputScale { get; init; }
+    public int? InputZeroPoint { get; init; }
+    /// <summary>Smallest and largest weight scale (per channel or the one per-tensor scale).</summary>
+    public float? WeightScaleMin { get; init; }
+    public float? WeightScaleMax { get; init; }
+    public int WeightScaleCount { get; init; }
+    /// <summary>The range estimator used for the input activation.</summary>
+    public required string Estimator { get; init; }
+    public required bool BiasCorrected { get; init; }
+    /// <summary>Why bias correction was not applied (null when applied or disabled).</summary>
+    public string? BiasNote { get; init; }
+}
+
+/// <summary>An ONNX Runtime kernel the quantized model runs, with how many nodes use it after optimization.</summary>
+public sealed record KernelCount(string Kernel, int Count)
+{
+    public override string ToString() => $"{Kernel}={Count}";
+}
+
+/// <summary>What Invoke-DefaultQuantization did: where, how, with which types, per layer, and how long each stage took.</summary>
+public sealed record QuantizationResult
+{
+    public required string ModelPath { get; init; }
+    public required string OutputPath { get; init; }
+    public required string CalibrationDataPath { get; init; }
+
+    /// <summary>The preset asked for.</summary>
+    public required QuantizationPreset Preset { get; init; }
+    /// <summary>The preset applied after POT's per-device aliasing (accuracy -> mixed on ANY/CPU/GPU).</summary>
+    public required QuantizationPreset EffectivePreset { get; init; }
+    public required bool SymmetricWeights { get; init; }
+    public required bool SymmetricActivations { get; init; }
+    public required bool PerChannelWeights { get; init; }
+    public required TargetDevice TargetDevice { get; init; }
+    /// <summary>Integer types of the emitted model (never Auto).</summary>
+    public required QuantizationTypes Types { get; init; }
+    /// <summary>Why these types: the override, or what the CPU offers.</summary>
+    public required string TypesReason { get; init; }
+    public required string ActivationEstimator { get; init; }
+    /// <summary>"FastBiasCorrection", "BiasCorrection" or "None".</summary>
+    public required string BiasCorrection { get; init; }
+
+    public required IReadOnlyList<QuantizedLayerInfo> Layers { get; init; }
+    public required int LayerCount { get; init; }
+    public required int QuantizedLayerCount { get; init; }
+    public required int BiasCorrectedLayerCount { get; init; }
+    /// <summary>Quantized layers that ONNX Runtime runs as INT8 kernels (QLinearConv, QLinearMatMul, QGemm...).</summary>
+    public required int FusedLayerCount { get; init; }
+    /// <summary>Quantized kernels in the optimized graph, by kernel name.</summary>
+    public required IReadOnlyList<KernelCount> FusedKernels { get; init; }
+    /// <summary>Node names the ignored scope kept in float.</summary>
+    public required IReadOnlyList<string> IgnoredNodes { get; init; }
+    public required IReadOnlyList<string> Warnings { get; init; }
+
+    public required long SourceOpset { get; init; }
+    public required long Opset { get; init; }
+    public required int Seed { get; init; }
+    public required bool ShuffleData { get; init; }
+    /// <summary>Calibration items actually used.</summary>
+    public required int StatSubsetSize { get; init; }
+    /// <summary>Items per calibration inference actually used.</summary>
+    public required int StatBatchSize { get; init; }
+
+    public required TimeSpan PrepareTime { get; init; }
+    public required TimeSpan CalibrationTime { get; init; }
+    public required TimeSpan BiasCorrectionTime { get; init; }
+    public required TimeSpan EmitTime { get; init; }
+    public required TimeSpan SaveTime { get; init; }
+    public required TimeSpan TotalTime { get; init; }
+
+    public required string OnnxRuntimeVersion { get; init; }
+    public required string CpuFeatures { get; init; }
+    public required long OutputFileSize { get; init; }
+}

@@ -1,0 +1,70 @@
+using Google.Protobuf;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using Onnx;
+using PotPowerShell.Core.Calibration;
+using PotPowerShell.Core.Data;
+using PotPowerShell.Core.Runtime;
+
+namespace PotPowerShell.Core.Quantization;
+
+/// <summary>
+/// Checks with ONNX Runtime that an opset upgrade kept the model's meaning: the original and the prepared model must
+/// give the same outputs on a few calibration items (within float rounding of the BatchNorm folding).
+/// </summary>
+internal static class PreparationCheck
+{
+    public static void VerifySameOutputs(ModelProto original, ModelProto prepared, IDataset data, IReadOnlyList<int> items,
+        string source, int threads, CancellationToken cancellationToken)
+    {
+        var reference = Outputs(original, data, items, threads, source + " (original)", cancellationToken);
+        var upgraded = Outputs(prepared, data, items, threads, source + " (upgraded)", cancellationToken);
+        foreach (var (name, expected) in reference)
+        {
+            if (!upgraded.TryGetValue(name, out var actual) || actual.Count != expected.Count)
+                throw Changed(source, name, "it is missing after the upgrade");
+            for (int i = 0; i < expected.Count; i++)
+            {
+                var (e, a) = (expected[i], actual[i]);
+                if (e.Length != a.Length) throw Changed(source, name, $"its shape changed on item {items[i]}");
+                float scale = 0;
+                foreach (float v in e) scale = Math.Max(scale, Math.Abs(v));
+                float tolerance = 1e-4f + 1e-3f * scale;
+                for (int j = 0; j < e.Length; j++)
+                    if (!(Math.Abs(e[j] - a[j]) <= tolerance) && !(float.IsNaN(e[j]) && float.IsNaN(a[j])))
+                        throw Changed(source, name, $"value {j} of item {items[i]} went from {e[j]} to {a[j]}");
+            }
+        }
+    }
+
+    private static PotException Changed(string source, string output, string how) =>
+        new("OpsetUpgradeChangedOutputs", PotErrorCategory.InvalidData,
+            $"Upgrading '{source}' to opset 13 changed output '{output}': {how}. Re-export the model with opset 13 or later.", source);
+
+    private static Dictionary<string, List<float[]>> Outputs(ModelProto model, IDataset data, IReadOnlyList<int> items, int threads, string source,
+        CancellationToken cancellationToken)
+    {
+        using var options = OrtSessions.Options(GraphOptimizationLevel.ORT_DISABLE_ALL, threads);
+        using var session = OrtSessions.Create(model.ToByteArray(), options, source);
+        var binder = ModelInputBinder.Bind(session, data, source);
+        var names = session.OutputMetadata.Where(kv => kv.Value.IsTensor && kv.Value.ElementDataType == TensorElementType.Float)
+            .Select(kv => kv.Key).OrderBy(n => n, StringComparer.Ordinal).ToArray();
+        var result = names.ToDictionary(n => n, _ => new List<float[]>(), StringComparer.Ordinal);
+        using var runOptions = new RunOptions();
+        foreach (int index in items)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var values = binder.ToOrtValues(binder.Gather(new[] { data.Get(index) }));
+            try
+            {
+                using var outputs = session.Run(runOptions, binder.ModelInputs, values, names);
+                for (int i = 0; i < names.Length; i++) result[names[i]].Add(outputs[i].GetTensorDataAsSpan<float>().ToArray());
+            }
+            finally
+            {
+                foreach (var v in values) v.Dispose();
+            }
+        }
+        return result;
+    }
+}

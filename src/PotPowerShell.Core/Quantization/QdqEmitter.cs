@@ -1,0 +1,57 @@
+using Onnx;
+using PotPowerShell.Core.Onnx;
+
+namespace PotPowerShell.Core.Quantization;
+
+/// <summary>
+/// Turns a prepared float model (see <c>ModelPreparation.Prepare</c>) and a <see cref="QuantizationPlan"/> into a QDQ
+/// model that ONNX Runtime's CPU EP fuses into INT8 kernels. <see cref="Emit"/> is a pure function: the same inputs give
+/// the same bytes, and the prepared model is never modified. What goes where is decided by <see cref="QdqTopology"/>;
+/// see docs there and notes/quantization-on-ort.md.
+/// </summary>
+public static class QdqEmitter
+{
+    /// <summary>Weighted layers (Conv, ConvTranspose, Gemm, MatMul) that can be INT8, except <paramref name="ignored"/> node names, in graph order.</summary>
+    public static IReadOnlyList<QuantizableLayer> Layers(ModelProto prepared, IReadOnlySet<string> ignored)
+    {
+        RequirePrepared(prepared);
+        return QdqLayerInfo.Find(new GraphIndex(prepared.Graph)).Select(l => l.Layer).Where(l => !ignored.Contains(l.Node)).ToList();
+    }
+
+    /// <summary>
+    /// Every activation tensor whose range the plan must hold when the layers in <paramref name="floatLayers"/> stay float:
+    /// the tensors that get a quantizer (graph inputs included), except those that share another tensor's quantizer
+    /// through data movement. Reverting more layers later never needs a tensor outside this list.
+    /// </summary>
+    public static IReadOnlyList<string> TensorsToCalibrate(ModelProto prepared, IReadOnlySet<string> floatLayers)
+    {
+        RequirePrepared(prepared);
+        return new QdqTopology(new GraphIndex(prepared.Graph), floatLayers).Roots();
+    }
+
+    /// <summary>Builds the QDQ model. Pure and deterministic.</summary>
+    public static ModelProto Emit(ModelProto prepared, QuantizationPlan plan)
+    {
+        RequirePrepared(prepared);
+        if (plan.Types == QuantizationTypes.Auto)
+            throw new PotException("QuantizationTypesUnresolved", PotErrorCategory.InvalidArgument,
+                "The quantization plan has Types = Auto; resolve it with HardwareProfile.Current.Resolve before emitting.");
+        var index = new GraphIndex(prepared.Graph);
+        var topology = new QdqTopology(index, plan.FloatLayers);
+        var graph = new QdqGraphWriter(topology, plan).Write();
+        var model = prepared.Clone();
+        model.Graph = graph;
+        return model;
+    }
+
+    private static void RequirePrepared(ModelProto model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        if (model.Graph == null)
+            throw new PotException("GraphInvalid", PotErrorCategory.InvalidData, "The model holds no graph.");
+        long opset = ModelInspector.DefaultOpset(model);
+        if (opset < 13)
+            throw new PotException("ModelNotPrepared", PotErrorCategory.InvalidArgument,
+                $"The model has opset {opset}; the emitter needs opset 13 or later (per-axis QuantizeLinear). Run ModelPreparation.Prepare on it first.");
+    }
+}

@@ -1,0 +1,96 @@
+using Onnx;
+using PotPowerShell.Core.Onnx;
+
+namespace PotPowerShell.Core.Quantization;
+
+/// <summary>A weighted layer the emitter can make INT8, with where its weight and bias live.</summary>
+/// <param name="NodeIndex">Index in the prepared graph's node list.</param>
+/// <param name="Layer">The public description.</param>
+/// <param name="Weight">Initializer name of the constant weight; null for a MatMul of two activations.</param>
+/// <param name="Bias">Initializer name of the float bias (Conv/ConvTranspose input 2, Gemm C), or null.</param>
+/// <param name="OutputChannels">Bias length (Conv M, ConvTranspose C_out, Gemm/MatMul N); 0 when unknown.</param>
+internal sealed record QdqLayerInfo(int NodeIndex, QuantizableLayer Layer, string? Weight, string? Bias, int OutputChannels)
+{
+    public bool ActivationTimesActivation => Weight == null;
+
+    /// <summary>Input slots that take an activation quantizer when the layer is INT8.</summary>
+    public bool IsActivationInput(int input) => input == 0 || (ActivationTimesActivation && input == 1);
+
+    /// <summary>Finds every weighted layer of the graph the emitter can quantize, in graph order.</summary>
+    public static List<QdqLayerInfo> Find(GraphIndex index)
+    {
+        var layers = new List<QdqLayerInfo>();
+        for (int i = 0; i < index.Graph.Node.Count; i++)
+        {
+            var layer = TryCreate(index, i);
+            if (layer != null) layers.Add(layer);
+        }
+        return layers;
+    }
+
+    private static QdqLayerInfo? TryCreate(GraphIndex index, int i)
+    {
+        var node = index.Node(i);
+        if (QdqOpKinds.Of(node) != QdqOpKind.Weighted || node.Output.Count < 1 || node.Output[0].Length == 0) return null;
+        string x = node.Input.Count > 0 ? node.Input[0] : "";
+        if (x.Length == 0 || index.IsInitializer(x) || !index.IsFloat(x)) return null;
+        string? w = node.Input.Count > 1 && node.Input[1].Length > 0 ? node.Input[1] : null;
+        if (w == null) return null;
+        string? bias = node.Input.Count > 2 && node.Input[2].Length > 0 ? node.Input[2] : null;
+        var info = new QuantizableLayer(node.Name, node.OpType, x, node.Output[0]);
+
+        if (node.OpType == "MatMul")
+        {
+            if (!index.IsFloat(w)) return null;
+            if (!index.IsInitializer(w)) return new QdqLayerInfo(i, info, null, null, 0);
+            var b = index.Initializers[w];
+            int n = b.Dims.Count >= 2 ? (int)b.Dims[^1] : 0;
+            return new QdqLayerInfo(i, info, w, null, n);
+        }
+
+        if (!FloatInitializer(index, w, out var weight) || weight.Dims.Count < 2) return null;
+        if (bias != null && !FloatInitializer(index, bias, out _)) return null;
+        switch (node.OpType)
+        {
+            case "Conv":
+                if (weight.Dims.Count < 3) return null;
+                return WithBias(index, i, info, w, bias, (int)weight.Dims[0]);
+            case "ConvTranspose":
+                if (weight.Dims.Count < 3) return null;
+                long group = Attr(node, "group", 1);
+                return WithBias(index, i, info, w, bias, (int)(weight.Dims[1] * group));
+            case "Gemm":
+                if (weight.Dims.Count != 2) return null;
+                int nOut = (int)(Attr(node, "transB", 0) != 0 ? weight.Dims[0] : weight.Dims[1]);
+                if (bias != null)
+                {
+                    // C must broadcast per output column: [N], [1,N], or a single value.
+                    var dims = index.Initializers[bias].Dims;
+                    long count = TensorProtos.ElementCount(index.Initializers[bias]);
+                    bool perColumn = (dims.Count == 1 && dims[0] == nOut) || (dims.Count == 2 && dims[0] == 1 && dims[1] == nOut);
+                    if (!perColumn && count != 1) return null;
+                }
+                return new QdqLayerInfo(i, info, w, bias, nOut);
+            default:
+                return null;
+        }
+    }
+
+    private static QdqLayerInfo? WithBias(GraphIndex index, int i, QuantizableLayer info, string w, string? bias, int channels)
+    {
+        if (bias != null && TensorProtos.ElementCount(index.Initializers[bias]) != channels) return null;
+        return new QdqLayerInfo(i, info, w, bias, channels);
+    }
+
+    private static bool FloatInitializer(GraphIndex index, string name, out TensorProto tensor)
+    {
+        tensor = index.Initializers.GetValueOrDefault(name)!;
+        return tensor != null && tensor.DataType == (int)TensorProto.Types.DataType.Float;
+    }
+
+    public static long Attr(NodeProto node, string name, long fallback) =>
+        node.Attribute.FirstOrDefault(a => a.Name == name) is { } a ? a.I : fallback;
+
+    public static float AttrF(NodeProto node, string name, float fallback) =>
+        node.Attribute.FirstOrDefault(a => a.Name == name) is { } a ? a.F : fallback;
+}

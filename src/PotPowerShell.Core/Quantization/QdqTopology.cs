@@ -1,0 +1,214 @@
+using Onnx;
+using PotPowerShell.Core.Onnx;
+
+namespace PotPowerShell.Core.Quantization;
+
+/// <summary>
+/// Decides, from the graph alone (no ranges), which nodes run INT8 and which tensors get an activation quantizer
+/// (one Q plus one shared DQ). TensorsToCalibrate and Emit both use it, so the emitter never asks for a range the
+/// calibration did not collect; reverting more layers only removes quantizers, never adds new roots.
+/// <para>Rules (notes §2, §5):</para>
+/// <list type="bullet">
+/// <item>Weighted layers not in the float set are INT8. Conv/ConvTranspose always quantize their output (QLinearConv
+/// needs the Q); MatMul/Gemm only when an INT8 consumer reads it (otherwise MatMulIntegerToFloat / QGemm with float
+/// output).</item>
+/// <item>A Relu, or a Clip(0, max), that is the only consumer of an INT8 producer's output is absorbed: the quantizer
+/// sits on its output and gets zp = qmin, so ORT removes it.</item>
+/// <item>Add/Mul/Concat/AveragePool/GlobalAveragePool/LeakyRelu/Sigmoid are INT8 when every data input comes from an
+/// INT8 producer (so their inputs exist only dequantized anyway) and an INT8 node consumes their output.</item>
+/// <item>Data-movement ops (Reshape, Transpose, MaxPool, ...) are INT8 when an INT8 node consumes their output; their
+/// output shares the input's quantizer (its root), so ORT drops the DQ/Q pair around them.</item>
+/// </list>
+/// </summary>
+internal sealed class QdqTopology
+{
+    private readonly Dictionary<int, QdqLayerInfo> _layerAt = new();
+    private readonly bool[] _int8;
+    private readonly bool[] _emitsQ;
+    private readonly int[] _absorbedBy;
+    private readonly Dictionary<string, string> _root = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _fused = new(StringComparer.Ordinal);
+
+    public QdqTopology(GraphIndex index, IReadOnlySet<string> floatLayers)
+    {
+        Index = index;
+        Layers = QdqLayerInfo.Find(index);
+        foreach (var l in Layers) _layerAt[l.NodeIndex] = l;
+        int n = index.Graph.Node.Count;
+        _int8 = new bool[n];
+        _emitsQ = new bool[n];
+        _absorbedBy = Enumerable.Repeat(-1, n).ToArray();
+
+        var candidate = Forward(floatLayers);
+        Backward(candidate, floatLayers);
+        CollectQuantizers();
+    }
+
+    public GraphIndex Index { get; }
+    public List<QdqLayerInfo> Layers { get; }
+
+    /// <summary>Tensors with an activation quantizer, in emission order (graph inputs, then by producer).</summary>
+    public List<string> Quantized { get; } = new();
+
+    public QdqLayerInfo? LayerAt(int node) => _layerAt.GetValueOrDefault(node);
+    public bool IsInt8(int node) => _int8[node];
+    public bool EmitsOutputQ(int node) => _emitsQ[node];
+    public bool IsAbsorbedClip(int node) => _absorbedBy[node] >= 0;
+
+    /// <summary>The calibrated tensor whose parameters a quantized tensor uses (itself unless shared through data movement).</summary>
+    public string Root(string tensor) => _root[tensor];
+    public bool HasQuantizer(string tensor) => _root.ContainsKey(tensor);
+
+    /// <summary>True when the tensor's producer is fused with its Q, so every consumer must read the DQ.</summary>
+    public bool ProducerFused(string tensor) => _fused.Contains(tensor);
+
+    /// <summary>True when input slot <paramref name="input"/> of an INT8 node takes a quantized activation.</summary>
+    public bool IsQuantizedSlot(int node, int input)
+    {
+        if (!_int8[node]) return false;
+        if (_layerAt.TryGetValue(node, out var layer)) return layer.IsActivationInput(input);
+        return QdqOpKinds.IsDataInput(QdqOpKinds.Of(Index.Node(node)), input);
+    }
+
+    /// <summary>Roots to calibrate, each once, in emission order.</summary>
+    public List<string> Roots() => Quantized.Select(Root).Distinct(StringComparer.Ordinal).ToList();
+
+    /// <summary>The tensor a producer's quantizer goes on: its output, or the output of an absorbable Relu/Clip after it.</summary>
+    public string ChainEnd(int node, out int clip)
+    {
+        clip = -1;
+        string output = Index.Node(node).Output[0];
+        if (Index.GraphOutputs.Contains(output)) return output;
+        var consumers = Index.Consumers(output);
+        if (consumers.Count == 1 && consumers[0].Input == 0 && IsRemovableClip(Index.Node(consumers[0].Node)))
+        {
+            clip = consumers[0].Node;
+            return Index.Node(clip).Output[0];
+        }
+        return output;
+    }
+
+    /// <summary>Relu, or Clip with a constant min of exactly 0 and a finite constant max (then ORT's redundancy check passes).</summary>
+    public bool IsRemovableClip(NodeProto node)
+    {
+        if (!OpCatalog.IsDefaultDomain(node.Domain) || node.Output.Count != 1) return false;
+        if (node.OpType == "Relu") return true;
+        if (node.OpType != "Clip") return false;
+        var (min, max) = ClipBounds(node);
+        return min == 0f && max is > 0f && float.IsFinite(max.Value);
+    }
+
+    /// <summary>Constant Clip bounds (opset 11+ inputs); null when absent or not constant.</summary>
+    public (float? Min, float? Max) ClipBounds(NodeProto node)
+    {
+        float? Read(int k)
+        {
+            if (node.Input.Count <= k || node.Input[k].Length == 0) return null;
+            if (!Index.Initializers.TryGetValue(node.Input[k], out var t) || TensorProtos.ElementCount(t) != 1) return null;
+            return TensorProtos.ToFloats(t)[0];
+        }
+        return (Read(1), Read(2));
+    }
+
+    private bool[] Forward(IReadOnlySet<string> floatLayers)
+    {
+        int n = Index.Graph.Node.Count;
+        var candidate = new bool[n];
+        var available = new HashSet<string>(StringComparer.Ordinal);
+        bool Available(string t) => t.Length > 0 && available.Contains(t) && Index.IsFloat(t);
+        for (int i = 0; i < n; i++)
+        {
+            var node = Index.Node(i);
+            if (_layerAt.TryGetValue(i, out _))
+            {
+                candidate[i] = !floatLayers.Contains(node.Name);
+                if (candidate[i]) available.Add(ChainEnd(i, out _));
+                continue;
+            }
+            switch (QdqOpKinds.Of(node))
+            {
+                case QdqOpKind.Binary or QdqOpKind.Variadic:
+                    candidate[i] = node.Input.Count > 0 && node.Input.All(Available);
+                    if (candidate[i]) available.Add(ChainEnd(i, out _));
+                    break;
+                case QdqOpKind.Unary:
+                    candidate[i] = Available(node.Input[0]);
+                    if (candidate[i]) available.Add(ChainEnd(i, out _));
+                    break;
+                case QdqOpKind.Shared:
+                    // Data movement can also be INT8 after a float producer (backward); here it only passes availability on.
+                    candidate[i] = node.Input[0].Length > 0 && !Index.IsInitializer(node.Input[0]) && Index.IsFloat(node.Input[0]);
+                    if (candidate[i] && Available(node.Input[0])) available.Add(node.Output[0]);
+                    break;
+            }
+        }
+        return candidate;
+    }
+
+    private void Backward(bool[] candidate, IReadOnlySet<string> floatLayers)
+    {
+        for (int i = Index.Graph.Node.Count - 1; i >= 0; i--)
+        {
+            if (!candidate[i]) continue;
+            var node = Index.Node(i);
+            bool consumed = HasInt8Consumer(QdqOpKinds.Of(node) == QdqOpKind.Shared ? node.Output[0] : ChainEnd(i, out _));
+            if (_layerAt.ContainsKey(i))
+            {
+                _int8[i] = true;
+                _emitsQ[i] = node.OpType is "Conv" or "ConvTranspose" || consumed;
+            }
+            else
+            {
+                _int8[i] = consumed;
+                _emitsQ[i] = consumed;
+            }
+            if (_emitsQ[i] && QdqOpKinds.Of(node) != QdqOpKind.Shared)
+            {
+                ChainEnd(i, out int clip);
+                if (clip >= 0) _absorbedBy[clip] = i;
+            }
+        }
+    }
+
+    private bool HasInt8Consumer(string tensor) =>
+        Index.Consumers(tensor).Any(c => IsQuantizedSlot(c.Node, c.Input));
+
+    private void CollectQuantizers()
+    {
+        var fromProducer = new Dictionary<string, int>(StringComparer.Ordinal);
+        var needed = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < _int8.Length; i++)
+        {
+            if (_emitsQ[i])
+            {
+                var node = Index.Node(i);
+                string t = QdqOpKinds.Of(node) == QdqOpKind.Shared ? node.Output[0] : ChainEnd(i, out _);
+                needed.Add(t);
+                _fused.Add(t);
+            }
+            if (!_int8[i]) continue;
+            var inputs = Index.Node(i).Input;
+            for (int k = 0; k < inputs.Count; k++)
+                if (inputs[k].Length > 0 && IsQuantizedSlot(i, k)) needed.Add(inputs[k]);
+        }
+        // Emission order: graph inputs in declaration order, then tensors in the order their producers appear.
+        foreach (var input in Index.Graph.Input)
+            if (needed.Contains(input.Name) && Index.GraphInputs.Contains(input.Name)) Quantized.Add(input.Name);
+        for (int i = 0; i < _int8.Length; i++)
+            foreach (var o in Index.Node(i).Output)
+                if (o.Length > 0 && needed.Contains(o)) Quantized.Add(o);
+        if (Quantized.Count != needed.Count)
+        {
+            var orphan = needed.Except(Quantized).OrderBy(s => s, StringComparer.Ordinal).First();
+            throw new PotException("GraphInvalid", PotErrorCategory.InvalidData,
+                $"Tensor '{orphan}' is consumed by a node but neither produced by any node nor declared as a graph input.", orphan);
+        }
+        foreach (var t in Quantized)
+        {
+            int p = Index.Producer(t);
+            _root[t] = p >= 0 && _int8[p] && QdqOpKinds.Of(Index.Node(p)) == QdqOpKind.Shared
+                ? _root[Index.Node(p).Input[0]]
+                : t;
+        }
+    }
+}

@@ -1,0 +1,121 @@
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    Import-Module (Join-Path (Get-PotModulePath) 'PotPowerShell.psd1') -Force
+    $script:sampleDir = Get-PotSamplePath
+    $script:calibration = Join-Path $sampleDir 'calibration'
+    $script:cmd = 'PotPowerShell.Commands.InvokeDefaultQuantizationCommand'
+}
+
+Describe 'Invoke-DefaultQuantization' {
+    BeforeEach {
+        $script:work = Join-Path $TestDrive ([guid]::NewGuid().ToString('N'))
+        New-Item -ItemType Directory $work | Out-Null
+        $script:model = Join-Path $work 'digits.onnx'
+        Copy-Item (Join-Path $sampleDir 'digits.onnx') $model
+    }
+
+    It 'quantizes a PotModel from the pipeline next to the model by default' {
+        $result = Import-PotModel -Path $model | Invoke-DefaultQuantization -CalibrationDataPath $calibration -StatSubsetSize 64
+        $result.PSObject.TypeNames[0] | Should -Be 'PotPowerShell.Core.Models.QuantizationResult'
+        $result.OutputPath | Should -Be (Join-Path $work 'digits.int8.onnx')
+        $result.OutputPath | Should -Exist
+        (Import-PotModel -Path $result.OutputPath).IsQuantized | Should -BeTrue
+    }
+
+    It 'takes files from Get-ChildItem' {
+        $result = Get-Item $model | Invoke-DefaultQuantization -CalibrationDataPath $calibration -StatSubsetSize 32 -OutputPath (Join-Path $work 'q.onnx')
+        $result.OutputPath | Should -Be (Join-Path $work 'q.onnx')
+    }
+
+    It 'reports what it did' {
+        $result = Invoke-DefaultQuantization $model $calibration -Preset Accuracy -StatSubsetSize 100 -StatBatchSize 20 -Seed 3 -ShuffleData
+        $result.Preset | Should -Be 'Accuracy'
+        $result.EffectivePreset | Should -Be 'Mixed'
+        $result.SymmetricWeights | Should -BeTrue
+        $result.SymmetricActivations | Should -BeFalse
+        $result.StatSubsetSize | Should -Be 100
+        $result.StatBatchSize | Should -Be 20
+        $result.Seed | Should -Be 3
+        $result.LayerCount | Should -Be 5
+        $result.QuantizedLayerCount | Should -Be 5
+        $result.FusedLayerCount | Should -Be 5
+        $result.Types | Should -BeIn @('U8S8', 'U8S7', 'S8S8')
+        $result.TypesReason | Should -Not -BeNullOrEmpty
+        $result.OnnxRuntimeVersion | Should -Be '1.31.1'
+        $result.CpuFeatures | Should -Not -BeNullOrEmpty
+        $result.CalibrationTime | Should -BeOfType [TimeSpan]
+        $result.Layers.Count | Should -Be 5
+        $conv = $result.Layers | Where-Object Node -eq '/conv1/Conv'
+        $conv.Precision | Should -Be 'INT8'
+        $conv.InputScale | Should -BeGreaterThan 0
+        $conv.WeightScaleCount | Should -BeGreaterThan 1
+        $conv.Estimator | Should -Be 'MeanMinMax'
+    }
+
+    It 'keeps ignored layers and op types in float' {
+        $result = Invoke-DefaultQuantization $model $calibration -StatSubsetSize 32 -IgnoredScope '/fc2/Gemm' -IgnoredOpType 'Conv:kernel_shape=[3,3]'
+        ($result.Layers | Where-Object Precision -eq 'Float').Node | Should -Be @('/conv1/Conv', '/conv2/Conv', '/conv3/Conv', '/fc2/Gemm')
+        ($result.Layers | Where-Object Precision -eq 'INT8').Node | Should -Be @('/fc1/Gemm')
+        ($result.Layers | Where-Object Node -eq '/fc2/Gemm').Reason | Should -Be 'ignored scope'
+    }
+
+    It 'warns when an ignored op type matches no node' {
+        $result = Invoke-DefaultQuantization $model $calibration -StatSubsetSize 16 -IgnoredOpType 'Conv:group=2' -WarningVariable warnings -WarningAction SilentlyContinue
+        $result.QuantizedLayerCount | Should -Be 5
+        $warnings | Should -HaveCount 1
+        "$($warnings[0])" | Should -Match "group=2"
+    }
+
+    It 'names the closest nodes when an ignored name matches nothing' {
+        { Invoke-DefaultQuantization $model $calibration -IgnoredScope '/conv1/Con' -ErrorAction Stop } |
+            Should -Throw -ErrorId "IgnoredScopeNotFound,$cmd" -ExpectedMessage "*'/conv1/Conv'*"
+    }
+
+    It 'writes nothing with -WhatIf' {
+        $result = Invoke-DefaultQuantization $model $calibration -WhatIf
+        $result | Should -BeNullOrEmpty
+        Join-Path $work 'digits.int8.onnx' | Should -Not -Exist
+        (Get-ChildItem $work).Name | Should -Be @('digits.onnx')
+    }
+
+    It 'refuses to overwrite without -Force and overwrites with it' {
+        $out = Join-Path $work 'exists.onnx'
+        'old' | Set-Content $out
+        { Invoke-DefaultQuantization $model $calibration -OutputPath $out -ErrorAction Stop } |
+            Should -Throw -ErrorId "OutputExists,$cmd"
+        Get-Content $out | Should -Be 'old'
+        $null = Invoke-DefaultQuantization $model $calibration -OutputPath $out -StatSubsetSize 16 -Force
+        (Get-Item $out).Length | Should -BeGreaterThan 1000
+    }
+
+    It 'reports missing calibration data' {
+        $err = $null
+        Invoke-DefaultQuantization $model (Join-Path $work 'nothing') -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].FullyQualifiedErrorId | Should -Be "CalibrationDataNotFound,$cmd"
+        $err[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+        (Get-ChildItem $work).Name | Should -Be @('digits.onnx')
+    }
+
+    It 'reports calibration data without the model input' {
+        $bad = Join-Path $work 'bad'
+        New-Item -ItemType Directory $bad | Out-Null
+        Copy-Item (Join-Path $calibration 'input.npy') (Join-Path $bad 'a.npy')
+        Copy-Item (Join-Path $calibration 'input.npy') (Join-Path $bad 'b.npy')
+        { Invoke-DefaultQuantization $model $bad -ErrorAction Stop } | Should -Throw -ErrorId "CalibrationInputMissing,$cmd"
+    }
+
+    It 'rejects an unknown preset' {
+        { Invoke-DefaultQuantization $model $calibration -Preset Fast -ErrorAction Stop } | Should -Throw -ErrorId 'ParameterArgumentValidationError,PotPowerShell.Commands.InvokeDefaultQuantizationCommand'
+    }
+
+    It 'has a list view for the result and a table view for its layers' {
+        $result = Invoke-DefaultQuantization $model $calibration -StatSubsetSize 16
+        $text = $result | Out-String
+        $text | Should -Match 'Layers\s*:\s*5 of 5 INT8, 5 run as INT8 kernels'
+        $text | Should -Match 'FusedKernels\s*:\s*.*QLinearConv=3'
+        $text | Should -Match 'Times\s*:\s*prepare'
+        $table = $result.Layers | Out-String -Width 250
+        $table | Should -Match 'Node\s+OpType\s+Precision\s+InputRange'
+        $table | Should -Match '/conv1/Conv\s+Conv\s+INT8'
+    }
+}
