@@ -363,9 +363,10 @@ internal static class EngineParser
             }
         }
 
-        var mapping = simplified ? null : m.Map("inputs", Array.Empty<string>());
         var explicitInputs = simplified ? null : EngineTree.AsMap(m.Raw("inputs"));
-        if (mapping != null && explicitInputs != null)
+        if (!simplified && m.Has("inputs") && explicitInputs == null)
+            m.Problem("inputs", $"must map model input names to files, e.g. {{input_ids: ids.npy}}, not {EngineTree.Show(m.Raw("inputs"))}.");
+        if (explicitInputs != null)
         {
             // The inputs: mapping has free keys (model input names), so it is read without the unknown-key check.
             foreach (var (input, fileRaw) in explicitInputs.OrderBy(kv => kv.Key, StringComparer.Ordinal))
