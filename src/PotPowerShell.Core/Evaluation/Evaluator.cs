@@ -28,7 +28,7 @@ public sealed record EvaluatorOptions
     public int? CacheMegabytes { get; init; }
 }
 
-/// <summary>What one <see cref="Evaluator.Evaluate(byte[], EvaluationRequest, CancellationToken, IProgress{PotProgress}?)"/> call does.</summary>
+/// <summary>What one <see cref="Evaluator.Run"/> call does.</summary>
 public sealed record EvaluationRequest
 {
     /// <summary>Items to evaluate (data-set indices), or null for all.</summary>
@@ -114,9 +114,10 @@ public sealed class Evaluator : IEvaluator, IDisposable
     public (int Items, long Bytes) CacheUsage => (_cache.CachedItems, _cache.CachedBytes);
 
     public EvaluationResult Evaluate(byte[] model, IReadOnlyList<int>? items, CancellationToken cancellationToken, IProgress<PotProgress>? progress = null) =>
-        Evaluate(model, new EvaluationRequest { Items = items }, cancellationToken, progress);
+        Run(model, new EvaluationRequest { Items = items }, cancellationToken, progress);
 
-    public EvaluationResult Evaluate(byte[] model, EvaluationRequest request, CancellationToken cancellationToken, IProgress<PotProgress>? progress = null)
+    /// <summary>Evaluates a serialized model as <paramref name="request"/> says (items, warm-up, predictions).</summary>
+    public EvaluationResult Run(byte[] model, EvaluationRequest request, CancellationToken cancellationToken, IProgress<PotProgress>? progress = null)
     {
         var clock = Stopwatch.StartNew();
         var items = ResolveItems(request.Items);

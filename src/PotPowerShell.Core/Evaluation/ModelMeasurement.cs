@@ -64,7 +64,7 @@ public static class ModelMeasurement
         CancellationToken cancellationToken, IProgress<PotProgress>? progress = null)
     {
         byte[] model = ReadModel(modelPath);
-        var result = evaluator.Evaluate(model, new EvaluationRequest
+        var result = evaluator.Run(model, new EvaluationRequest
         {
             WarmupRuns = latency ? Math.Max(0, warmupRuns) : 0,
             AllOutputs = latency,

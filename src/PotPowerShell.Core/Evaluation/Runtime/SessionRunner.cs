@@ -28,13 +28,16 @@ internal sealed class SessionRunner : IDisposable
 
     private readonly InferenceSession _session;
     private readonly Input[] _inputs;
-    private readonly RunOptions _runOptions = new();
+    private readonly RunOptions _runOptions;
     private readonly string _source;
     private string[] _outputNames;
 
     public SessionRunner(byte[] model, string source, int threads, int? requestedBatch, IReadOnlyList<string> dataInputs, string dataSource)
     {
         _source = source;
+        // Before any ORT object: the loader must register the native library resolver first.
+        OnnxRuntimeLoader.Ensure();
+        _runOptions = new RunOptions();
         var clock = Stopwatch.StartNew();
         using (var options = OrtSessions.Options(GraphOptimizationLevel.ORT_ENABLE_ALL, threads))
             _session = OrtSessions.Create(model, options, source);
@@ -72,6 +75,7 @@ internal sealed class SessionRunner : IDisposable
         catch
         {
             _session.Dispose();
+            _runOptions.Dispose();
             throw;
         }
     }
