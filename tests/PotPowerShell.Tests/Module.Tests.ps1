@@ -43,7 +43,7 @@ Describe 'Module manifest and loading' {
 Add-Type -Path '$dll'
 Import-Module '$(Join-Path $moduleDir 'PotPowerShell.psd1')'
 `$c = Import-PotConfig -Path '$config'
-'yaml:' + ([AppDomain]::CurrentDomain.GetAssemblies() | ? { `$_.GetName().Name -eq 'YamlDotNet' } | % { `$_.GetName().Version.Major } | Sort-Object) -join ','
+'yaml:' + (([AppDomain]::CurrentDomain.GetAssemblies() | ? { `$_.GetName().Name -eq 'YamlDotNet' } | % { `$_.GetName().Version.Major } | Sort-Object) -join ',')
 'model:' + `$c.Model.ModelName
 "@
         $out | Should -Contain 'yaml:16,18'
