@@ -14,6 +14,8 @@
         'Invoke-DefaultQuantization'
         'Import-PotConfig'
         'Export-PotConfig'
+        'Invoke-AccuracyAwareQuantization'
+        'Get-LayerRanking'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()
