@@ -12,7 +12,9 @@ namespace PotPowerShell.Commands;
 /// maximal_drop. Always writes a model and a JSON report (the best model seen, also when the target is missed) and
 /// returns an AccuracyAwareResult. The per-iteration log goes to the verbose stream.
 /// </summary>
-[Cmdlet(VerbsLifecycle.Invoke, "AccuracyAwareQuantization", SupportsShouldProcess = true, DefaultParameterSetName = PathSet)]
+// Config is the default set so that a piped PotConfig binds to -Config: PowerShell tries the default set first, and
+// in the Path set the config's own Path property would bind to -ModelPath (alias Path, there for PotModel input).
+[Cmdlet(VerbsLifecycle.Invoke, "AccuracyAwareQuantization", SupportsShouldProcess = true, DefaultParameterSetName = ConfigSet)]
 [OutputType(typeof(AccuracyAwareResult))]
 public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
 {
