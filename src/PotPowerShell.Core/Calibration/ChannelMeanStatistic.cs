@@ -41,12 +41,23 @@ public sealed class ChannelMeanStatistic
             ItemShape = itemShape;
         }
         int innerLength = checked((int)inner);
-        for (long o = 0; o < outer; o++)
-            for (int c = 0; c < channels; c++)
-            {
-                var block = values.Slice(checked((int)((o * channels + c) * inner)), innerLength);
-                _sums[c] += System.Numerics.Tensors.TensorPrimitives.Sum(block);
-            }
+        if (innerLength == 1)
+        {
+            // Channels on the last axis (Gemm, MatMul): add whole rows at once instead of one value at a time.
+            var rows = new float[channels];
+            for (long o = 0; o < outer; o++)
+                System.Numerics.Tensors.TensorPrimitives.Add(rows, values.Slice(checked((int)(o * channels)), channels), rows);
+            for (int c = 0; c < channels; c++) _sums[c] += rows[c];
+        }
+        else
+        {
+            for (long o = 0; o < outer; o++)
+                for (int c = 0; c < channels; c++)
+                {
+                    var block = values.Slice(checked((int)((o * channels + c) * inner)), innerLength);
+                    _sums[c] += System.Numerics.Tensors.TensorPrimitives.Sum(block);
+                }
+        }
         _perChannel += outer * inner;
         Items += items;
     }

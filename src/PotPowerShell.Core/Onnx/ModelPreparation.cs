@@ -6,9 +6,9 @@ namespace PotPowerShell.Core.Onnx;
 /// Turns any float input model into the "prepared" model the QDQ emitter works on. A pure function: the input is
 /// never modified and the same input gives the same bytes. Steps, in order:
 /// <list type="number">
-/// <item>opset upgrade to 13 for opsets 8-12 (<see cref="OpsetUpgrade"/>); below 8 is refused (OpsetUnsupported);</item>
+/// <item>every node gets a unique, non-empty name (ignored scope and AAQ refer to nodes by name), see <see cref="NodeNaming"/>;</item>
 /// <item>weights held in Constant nodes become initializers; initializers listed as graph inputs (IR &lt; 4) stop being inputs;</item>
-/// <item>every node gets a unique, non-empty name (ignored scope and AAQ refer to nodes by name);</item>
+/// <item>opset upgrade to 13 for opsets 8-12 (<see cref="OpsetUpgrade"/>); below 8 is refused (OpsetUnsupported);</item>
 /// <item>nodes are put in topological order (stable);</item>
 /// <item>BatchNormalization after Conv/ConvTranspose is folded into the weights and bias (<see cref="BatchNormFolding"/>);</item>
 /// <item>Identity nodes (and inference-time Dropout) that do not produce a graph output are removed.</item>
@@ -27,7 +27,7 @@ public static class ModelPreparation
         ArgumentNullException.ThrowIfNull(model);
         if (model.Graph == null)
             throw new PotException("GraphInvalid", PotErrorCategory.InvalidData, "The model holds no graph.");
-        var prepared = model.Clone();
+        var prepared = ModelCopy.WithRawInitializers(model);
         var graph = prepared.Graph;
 
         long opset = ModelInspector.DefaultOpset(prepared);
@@ -35,9 +35,10 @@ public static class ModelPreparation
             throw new PotException("OpsetUnsupported", PotErrorCategory.InvalidData,
                 $"The model uses ONNX opset {opset}; opsets below {MinimumOpset} are not supported. Re-export it with opset 13 or later.", "opset");
 
+        // Named first, so a generated name reflects the node's position in the file as the user sees it.
+        NodeNaming.NameNodes(graph);
         MoveConstantsToInitializers(graph);
         RemoveInitializerInputs(graph);
-        NodeNaming.NameNodes(graph);
         TopologicalSort(graph);
         if (opset < TargetOpset)
         {

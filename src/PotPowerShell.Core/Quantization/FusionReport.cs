@@ -4,6 +4,9 @@ using PotPowerShell.Core.Runtime;
 
 namespace PotPowerShell.Core.Quantization;
 
+/// <summary>One node of ORT's optimized graph.</summary>
+public sealed record OptimizedNode(string Name, string OpType);
+
 /// <summary>
 /// What ONNX Runtime's CPU EP made of a QDQ model: it loads the model at ORT_ENABLE_EXTENDED (the level with the QDQ
 /// fusions but without the NHWC layout rewrite), saves the optimized graph to a temporary file and counts.
@@ -20,6 +23,8 @@ public sealed record FusionReport
     public required int DequantizeLinearCount { get; init; }
     /// <summary>Every op type in the optimized graph with its count, sorted by name.</summary>
     public required IReadOnlyDictionary<string, int> OpTypes { get; init; }
+    /// <summary>The optimized graph's nodes (name, op type) in ORT's order; fused kernels keep the target node's name.</summary>
+    public required IReadOnlyList<OptimizedNode> Nodes { get; init; }
 
     public int FusedKernelCount => FusedKernels.Values.Sum();
     public int FloatLayerCount => FloatLayers.Values.Sum();
@@ -74,6 +79,7 @@ public sealed record FusionReport
             QuantizeLinearCount = ops.GetValueOrDefault("QuantizeLinear"),
             DequantizeLinearCount = ops.GetValueOrDefault("DequantizeLinear"),
             OpTypes = ops,
+            Nodes = graph.Node.Select(n => new OptimizedNode(n.Name, n.OpType)).ToList(),
         };
     }
 

@@ -38,10 +38,25 @@ public static class QdqEmitter
                 "The quantization plan has Types = Auto; resolve it with HardwareProfile.Current.Resolve before emitting.");
         var index = new GraphIndex(prepared.Graph);
         var topology = new QdqTopology(index, plan.FloatLayers);
+        CheckCorrectedBiases(topology, plan);
         var graph = new QdqGraphWriter(topology, plan).Write();
         var model = prepared.Clone();
         model.Graph = graph;
         return model;
+    }
+
+    // A corrected bias must name a layer that has a bias slot (Conv, ConvTranspose, Gemm, MatMul with a bias Add).
+    private static void CheckCorrectedBiases(QdqTopology topology, QuantizationPlan plan)
+    {
+        foreach (var name in plan.CorrectedBiases.Keys.OrderBy(k => k, StringComparer.Ordinal))
+        {
+            var layer = topology.Layers.FirstOrDefault(l => l.Layer.Node == name)
+                ?? throw new PotException("LayerNotFound", PotErrorCategory.InvalidArgument,
+                    $"The plan has a corrected bias for '{name}', which is not a quantizable layer of the prepared model.", name);
+            if (layer.Layer.OpType == "MatMul" && layer.BiasAdd < 0)
+                throw new PotException("BiasCorrectionUnsupported", PotErrorCategory.InvalidArgument,
+                    $"Layer '{name}' is a MatMul without a bias Add; do not pass a corrected bias for it.", name);
+        }
     }
 
     private static void RequirePrepared(ModelProto model)

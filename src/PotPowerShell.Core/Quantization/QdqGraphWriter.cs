@@ -21,6 +21,8 @@ internal sealed class QdqGraphWriter
     private readonly List<TensorProto> _newInitializers = new();
     private readonly Dictionary<string, ActivationQuantizer> _byRoot = new(StringComparer.Ordinal);
     private readonly Dictionary<string, TensorNames> _tensorNames = new(StringComparer.Ordinal);
+    /// <summary>Bias Adds of INT8 MatMuls: node index -> (input slot of the constant, int32 bias DQ output).</summary>
+    private readonly Dictionary<int, (int Slot, string Bias)> _biasAddInputs = new();
 
     private sealed record ActivationQuantizer(QuantParameters Params, string Scale, string ZeroPoint);
     /// <summary>Q input (the producer's output, renamed when it is a graph output), Q output, DQ output.</summary>
@@ -87,6 +89,7 @@ internal sealed class QdqGraphWriter
         }
 
         if (layer != null && int8 && layer.Weight != null) ReplaceWeights(node, layer);
+        if (_biasAddInputs.TryGetValue(i, out var biasInput)) node.Input[biasInput.Slot] = biasInput.Bias;
 
         for (int k = 0; k < node.Output.Count; k++)
             if (_tensorNames.TryGetValue(node.Output[k], out var names)) node.Output[k] = names.QInput;
@@ -132,7 +135,8 @@ internal sealed class QdqGraphWriter
     /// <summary>
     /// A float Conv/ConvTranspose/Gemm reading a fused producer's DQ gets its own DQ with a per-axis vector of identical
     /// scales: it dequantizes identically but keeps ORT's WeightBiasQuantization (which wants a scalar-scale DQ) from
-    /// silently re-quantizing the reverted layer (notes §5). Returns (axis, channels) or null when not applicable.
+    /// silently re-quantizing the reverted layer (notes §5). MatMul is included because ORT fuses MatMul + Add into a
+    /// Gemm first. Returns (axis, channels) or null when not applicable.
     /// </summary>
     private (int Axis, int Channels)? OwnDequantizeAxis(NodeProto node)
     {
@@ -147,6 +151,9 @@ internal sealed class QdqGraphWriter
             case "Gemm" when w.Dims.Count == 2:
                 int k = (int)(QdqLayerInfo.Attr(node, "transB", 0) != 0 ? w.Dims[1] : w.Dims[0]);
                 return (QdqLayerInfo.Attr(node, "transA", 0) != 0 ? 0 : 1, k);
+            // ORT turns MatMul + bias Add into a Gemm before WeightBiasQuantization runs.
+            case "MatMul" when w.Dims.Count == 2:
+                return (-1, (int)w.Dims[0]);
             default:
                 return null;
         }
@@ -202,6 +209,12 @@ internal sealed class QdqGraphWriter
         var bdq = MakeNode("DequantizeLinear", _names.Next(prefix + "_bias_DequantizeLinear"), new[] { bq, bs, bz }, bOut);
         if (perAxis) bdq.Attribute.Add(GraphBuilder.Attribute("axis", 0L));
         _nodes.Add(bdq);
+        if (layer.BiasAdd >= 0)
+        {
+            var add = _index.Node(layer.BiasAdd);
+            _biasAddInputs[layer.BiasAdd] = (add.Input[0] == layer.Bias ? 0 : 1, bOut);
+            return;
+        }
         while (node.Input.Count < 3) node.Input.Add("");
         node.Input[2] = bOut;
         if (node.OpType == "Gemm") SetFloatAttribute(node, "beta", 1f);
@@ -213,9 +226,9 @@ internal sealed class QdqGraphWriter
         float[]? bias = null;
         if (_plan.CorrectedBiases.TryGetValue(layer.Layer.Node, out var corrected))
         {
-            if (node.OpType == "MatMul")
+            if (node.OpType == "MatMul" && layer.BiasAdd < 0)
                 throw new PotException("BiasCorrectionUnsupported", PotErrorCategory.InvalidArgument,
-                    $"Layer '{layer.Layer.Node}' is a MatMul, which has no bias input; do not pass a corrected bias for it.", layer.Layer.Node);
+                    $"Layer '{layer.Layer.Node}' is a MatMul without a bias Add; do not pass a corrected bias for it.", layer.Layer.Node);
             bias = corrected;
         }
         else if (layer.Bias != null)

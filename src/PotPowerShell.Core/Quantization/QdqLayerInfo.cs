@@ -9,7 +9,9 @@ namespace PotPowerShell.Core.Quantization;
 /// <param name="Weight">Initializer name of the constant weight; null for a MatMul of two activations.</param>
 /// <param name="Bias">Initializer name of the float bias (Conv/ConvTranspose input 2, Gemm C), or null.</param>
 /// <param name="OutputChannels">Bias length (Conv M, ConvTranspose C_out, Gemm/MatMul N); 0 when unknown.</param>
-internal sealed record QdqLayerInfo(int NodeIndex, QuantizableLayer Layer, string? Weight, string? Bias, int OutputChannels)
+/// <param name="BiasAdd">For a MatMul whose only consumer is an Add of a constant [N] vector: that Add's node index
+/// (its constant is the layer's bias, quantized to int32 so ORT fuses MatMul+Add into QGemm); else -1.</param>
+internal sealed record QdqLayerInfo(int NodeIndex, QuantizableLayer Layer, string? Weight, string? Bias, int OutputChannels, int BiasAdd = -1)
 {
     public bool ActivationTimesActivation => Weight == null;
 
@@ -45,6 +47,9 @@ internal sealed record QdqLayerInfo(int NodeIndex, QuantizableLayer Layer, strin
             if (!index.IsInitializer(w)) return new QdqLayerInfo(i, info, null, null, 0);
             var b = index.Initializers[w];
             int n = b.Dims.Count >= 2 ? (int)b.Dims[^1] : 0;
+            if (b.Dims.Count == 2 && FindBiasAdd(index, node.Output[0], n) is { } add)
+                return new QdqLayerInfo(i, info with { Output = index.Node(add.Node).Output[0], BiasNode = index.Node(add.Node).Name },
+                    w, add.Bias, n, add.Node);
             return new QdqLayerInfo(i, info, w, null, n);
         }
 
@@ -74,6 +79,20 @@ internal sealed record QdqLayerInfo(int NodeIndex, QuantizableLayer Layer, strin
             default:
                 return null;
         }
+    }
+
+    /// <summary>The Add that adds a constant float [N] vector to a MatMul output read by nothing else.</summary>
+    private static (int Node, string Bias)? FindBiasAdd(GraphIndex index, string output, int n)
+    {
+        if (n <= 0 || index.GraphOutputs.Contains(output)) return null;
+        var consumers = index.Consumers(output);
+        if (consumers.Count != 1) return null;
+        var add = index.Node(consumers[0].Node);
+        if (add.OpType != "Add" || !OpCatalog.IsDefaultDomain(add.Domain) || add.Input.Count != 2 || add.Output.Count != 1) return null;
+        string other = add.Input[1 - consumers[0].Input];
+        if (other == output || !FloatInitializer(index, other, out var bias)) return null;
+        if (bias.Dims.Count != 1 || bias.Dims[0] != n) return null;
+        return (consumers[0].Node, other);
     }
 
     private static QdqLayerInfo? WithBias(GraphIndex index, int i, QuantizableLayer info, string w, string? bias, int channels)

@@ -23,6 +23,7 @@ namespace PotPowerShell.Core.Quantization;
 internal sealed class QdqTopology
 {
     private readonly Dictionary<int, QdqLayerInfo> _layerAt = new();
+    private readonly HashSet<int> _biasAdds = new();
     private readonly bool[] _int8;
     private readonly bool[] _emitsQ;
     private readonly int[] _absorbedBy;
@@ -33,7 +34,11 @@ internal sealed class QdqTopology
     {
         Index = index;
         Layers = QdqLayerInfo.Find(index);
-        foreach (var l in Layers) _layerAt[l.NodeIndex] = l;
+        foreach (var l in Layers)
+        {
+            _layerAt[l.NodeIndex] = l;
+            if (l.BiasAdd >= 0) _biasAdds.Add(l.BiasAdd);
+        }
         int n = index.Graph.Node.Count;
         _int8 = new bool[n];
         _emitsQ = new bool[n];
@@ -77,7 +82,9 @@ internal sealed class QdqTopology
     public string ChainEnd(int node, out int clip)
     {
         clip = -1;
-        string output = Index.Node(node).Output[0];
+        // A MatMul's bias Add belongs to the layer: the quantizer goes after it.
+        int last = _layerAt.TryGetValue(node, out var layer) && layer.BiasAdd >= 0 ? layer.BiasAdd : node;
+        string output = Index.Node(last).Output[0];
         if (Index.GraphOutputs.Contains(output)) return output;
         var consumers = Index.Consumers(output);
         if (consumers.Count == 1 && consumers[0].Input == 0 && IsRemovableClip(Index.Node(consumers[0].Node)))
@@ -119,6 +126,7 @@ internal sealed class QdqTopology
         for (int i = 0; i < n; i++)
         {
             var node = Index.Node(i);
+            if (_biasAdds.Contains(i)) continue;
             if (_layerAt.TryGetValue(i, out _))
             {
                 candidate[i] = !floatLayers.Contains(node.Name);

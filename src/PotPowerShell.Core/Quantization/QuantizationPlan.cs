@@ -45,5 +45,12 @@ public interface IQuantizedModelBuilder
 /// <param name="Node">Node name.</param>
 /// <param name="OpType">Conv, ConvTranspose, MatMul or Gemm.</param>
 /// <param name="Input">Its activation input tensor.</param>
-/// <param name="Output">Its output tensor.</param>
-public sealed record QuantizableLayer(string Node, string OpType, string Input, string Output);
+/// <param name="Output">Its output tensor, after the bias: for a MatMul followed by an Add of a constant bias vector, the Add's output.</param>
+public sealed record QuantizableLayer(string Node, string OpType, string Input, string Output)
+{
+    /// <summary>
+    /// The Add node that holds this MatMul's bias (a constant [N] vector), or null. The emitter treats it as the
+    /// layer's bias: int32 when the layer is INT8, replaced by <see cref="QuantizationPlan.CorrectedBiases"/>.
+    /// </summary>
+    public string? BiasNode { get; init; }
+}
