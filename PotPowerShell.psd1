@@ -8,9 +8,11 @@
     Description          = 'INT8 post-training quantization of ONNX models on ONNX Runtime: DefaultQuantization and AccuracyAwareQuantization in the manner of OpenVINO POT.'
     PowerShellVersion    = '7.4'
     CompatiblePSEditions = @('Core')
-    FormatsToProcess     = @('Formats/PotModel.Format.ps1xml')
+    FormatsToProcess     = @('Formats/PotModel.Format.ps1xml'
+        'Formats/ModelEvaluation.Format.ps1xml')
     CmdletsToExport      = @(
         'Import-PotModel'
+        'Measure-PotModel'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()
