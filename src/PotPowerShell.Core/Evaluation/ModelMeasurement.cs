@@ -5,7 +5,11 @@ namespace PotPowerShell.Core.Evaluation;
 
 /// <summary>One metric's aggregate value.</summary>
 /// <param name="Type">The metric type word (accuracy, f1, cosine_similarity, script, custom...).</param>
-public sealed record MetricValue(string Name, string Type, MetricDirection Direction, double Value);
+public sealed record MetricValue(string Name, string Type, MetricDirection Direction, double Value)
+{
+    public override string ToString() =>
+        $"{Name} = {Value.ToString("0.######", System.Globalization.CultureInfo.InvariantCulture)} ({(Direction == MetricDirection.HigherBetter ? "higher-better" : "higher-worse")})";
+}
 
 /// <summary>
 /// Inference latency of the timed runs (after warm-up). Percentiles are nearest-rank over the runs; per-item values

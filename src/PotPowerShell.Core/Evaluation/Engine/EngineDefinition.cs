@@ -107,6 +107,9 @@ public sealed class EngineDefinition
     public static EngineDefinition FromDataPath(string dataPath)
     {
         string full = Path.GetFullPath(dataPath);
+        if (!Directory.Exists(full) && !File.Exists(full))
+            throw new PotException("DataPathNotFound", PotErrorCategory.ObjectNotFound,
+                $"The data path '{full}' does not exist. Give a folder of .npy files (one per model input, labels.npy for labels) or an .npz archive.", full);
         var tree = new Dictionary<string, object?> { ["dataset"] = new Dictionary<string, object?> { ["data_source"] = full, ["format"] = "npy" } };
         var probe = EngineParser.Parse(tree, "", Path.GetDirectoryName(full) ?? full, full, null);
         if (!probe.HasAnnotations) return probe;
