@@ -190,3 +190,26 @@ Describe 'Export-PotConfig' {
         $out | Should -Exist
     }
 }
+
+Describe 'about_PotPowerShell_Config examples' {
+    It 'loads the example configs of the about topic' {
+        $about = Get-Content -Raw (Join-Path $PSScriptRoot '../../docs/en-US/about_PotPowerShell_Config.md')
+        $examples = [regex]::Matches(($about -split '### Example')[1], '(?s)```\r?\n(.*?)```') | ForEach-Object { $_.Groups[1].Value }
+        $examples.Count | Should -Be 2
+        $dir = Join-Path $TestDrive 'about'
+        New-Item -ItemType Directory -Force (Join-Path $dir 'calibration') | Out-Null
+        Copy-Item (Join-Path $sampleDir 'digits.onnx') $dir
+        '# engine' | Set-Content (Join-Path $dir 'engine.yml')
+        Set-Content (Join-Path $dir 'aaq.json') $examples[0]
+        Set-Content (Join-Path $dir 'dq.yml') $examples[1]
+        $env:MODELS = $dir
+        try {
+            $aaq = Import-PotConfig (Join-Path $dir 'aaq.json')
+            $dq = Import-PotConfig (Join-Path $dir 'dq.yml')
+        }
+        finally { Remove-Item Env:MODELS }
+        $aaq.ToAccuracyAwareOptions().TimeLimit | Should -Be ([timespan]::FromMinutes(30))
+        $dq.Compression.Algorithms[0].Params.Ignored.Scope | Should -Be '/^head\./'
+        $dq.ToDefaultQuantizationOptions().ActivationRange.Kind | Should -Be 'Quantile'
+    }
+}

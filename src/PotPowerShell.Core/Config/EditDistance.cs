@@ -1,7 +1,7 @@
 namespace PotPowerShell.Core.Config;
 
 /// <summary>Did-you-mean suggestions by Levenshtein distance.</summary>
-public static class EditDistance
+internal static class EditDistance
 {
     public static int Between(string a, string b)
     {

@@ -369,4 +369,22 @@ public class ConfigLoaderTests
         Assert.Equal(new IgnoredOperationParams("Conv", ValueList.Of(new IgnoredAttribute("group", "32"))), p.Ignored.Operations[0]);
         Assert.Empty(p.Ignored.Operations[1].Attributes);
     }
+
+    [Theory]
+    [InlineData("c.json")]
+    [InlineData("c.yml")]
+    public void Windows_files_with_BOM_and_CRLF_read_with_right_line_numbers(string name)
+    {
+        using var folder = new ConfigTestFolder();
+        string text = name.EndsWith(".json", StringComparison.Ordinal)
+            ? "{\r\n  \"model\": { \"model\": \"model.onnx\" },\r\n  \"engine\": { \"config\": \"engine.yml\" },\r\n  \"compression\": { \"algorithms\": [ { \"name\": \"DefaultQuantization\",\r\n    \"params\": { \"seed\": -1 } } ] }\r\n}\r\n"
+            : "model: { model: model.onnx }\r\nengine: { config: engine.yml }\r\ncompression:\r\n  algorithms:\r\n    - name: DefaultQuantization\r\n      params: { seed: -1 }\r\n";
+        string path = folder.File(name);
+        File.WriteAllText(path, text, new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: true));
+        var e = Assert.Throws<PotException>(() => PotConfigLoader.Load(path));
+        var problem = Assert.Single(e.GetConfigProblems());
+        Assert.Equal("compression.algorithms[0].params.seed", problem.KeyPath);
+        Assert.Equal(name.EndsWith(".json", StringComparison.Ordinal) ? 5 : 6, problem.Line);
+        Assert.Equal("model", PotConfigLoader.Load(folder.Write("ok" + Path.GetExtension(name), text.Replace("-1", "1"))).Model.ModelName);
+    }
 }
