@@ -135,13 +135,15 @@ function ConvertTo-Paragraphs($Blocks) {
     }
 }
 
-# Rejects PlatyPS template text ({{ Fill ... }}) that was never replaced.
-function Assert-NoPlaceholder($Lines, [string] $File) {
-    $inCode = $false
+# Checks the whole page before it is split into sections: every code fence is closed, and no PlatyPS template text
+# ({{ Fill ... }}) was left in.
+function Assert-PageText($Lines, [string] $File) {
+    $openedAt = $null
     foreach ($l in $Lines) {
-        if ($l.Text -match '^\s*(```|~~~)') { $inCode = -not $inCode; continue }
-        if (-not $inCode -and $l.Text -match '\{\{.*\}\}') { Fail $File $l.No "template placeholder '$($Matches[0])' was never filled in." }
+        if ($l.Text -match '^\s*(```|~~~)') { $openedAt = if ($null -eq $openedAt) { $l } else { $null }; continue }
+        if ($null -eq $openedAt -and $l.Text -match '\{\{.*\}\}') { Fail $File $l.No "template placeholder '$($Matches[0])' was never filled in." }
     }
+    if ($null -ne $openedAt) { Fail $File $openedAt.No "the code block opened here is never closed." }
 }
 
 # Splits lines at headings of one level (outside code fences). Returns the text before the first heading
@@ -266,7 +268,7 @@ function Read-CmdletPage([string] $Path) {
     }
     if ($front.Keys['schema'] -ne '2.0.0') { Fail $file 1 "'schema: $($front.Keys['schema'])' is not supported; PlatyPS schema 2.0.0 is." }
     $body = @($lines | Select-Object -Skip $front.Next)
-    Assert-NoPlaceholder $body $file
+    Assert-PageText $body $file
 
     $top = Split-Headings $body 1
     if ($top.Parts.Count -ne 1) {
@@ -578,6 +580,34 @@ function Format-Wrapped([string] $Text, [int] $Indent, [int] $HangingIndent = 0,
     return $out.ToArray()
 }
 
+# A markdown table re-aligned to its widest cells; when that is wider than the console, one record per row
+# ('Header: value' lines) instead, so nothing wraps mid-cell.
+function Format-AboutTable([string[]] $Lines) {
+    $rows = foreach ($l in $Lines) {
+        if ($l -match '^\s*\|?(\s*:?-{3,}:?\s*\|?)+\s*$') { continue }
+        , @($l.Trim().Trim('|') -split '(?<!\\)\|' | ForEach-Object { ConvertFrom-Inline $_.Trim() })
+    }
+    $rows = @($rows)
+    $header = $rows[0]
+    $widths = for ($c = 0; $c -lt $header.Count; $c++) { ($rows | ForEach-Object { if ($c -lt $_.Count) { $_[$c].Length } else { 0 } } | Measure-Object -Maximum).Maximum }
+    $total = 4 + ($widths | Measure-Object -Sum).Sum + 2 * ($header.Count - 1)
+    if ($total -le 80) {
+        for ($r = 0; $r -lt $rows.Count; $r++) {
+            $cells = for ($c = 0; $c -lt $header.Count; $c++) { $v = if ($c -lt $rows[$r].Count) { $rows[$r][$c] } else { '' }; $v.PadRight($widths[$c]) }
+            ('    ' + ($cells -join '  ')).TrimEnd()
+            if ($r -eq 0) { '    ' + (($widths | ForEach-Object { '-' * $_ }) -join '  ') }
+        }
+        return
+    }
+    for ($r = 1; $r -lt $rows.Count; $r++) {
+        Format-Wrapped "$($header[0]): $($rows[$r][0])" 4 2
+        for ($c = 1; $c -lt $header.Count; $c++) {
+            if ($c -lt $rows[$r].Count -and $rows[$r][$c]) { Format-Wrapped "$($header[$c]): $($rows[$r][$c])" 6 2 }
+        }
+        if ($r -lt $rows.Count - 1) { '' }
+    }
+}
+
 function Format-AboutBlocks($Blocks) {
     foreach ($b in $Blocks) {
         switch ($b.Kind) {
@@ -590,13 +620,13 @@ function Format-AboutBlocks($Blocks) {
                     else { $items[$items.Count - 1] += ' ' + $l.Trim() }
                 }
                 foreach ($item in $items) {
-                    $null = $item -match '^([-*+]|\d+[.)])\s+(.*)$'
-                    $marker = if ($Matches[1] -match '^[-*+]$') { '-' } else { $Matches[1] }
-                    Format-Wrapped ("$marker " + (ConvertFrom-Inline $Matches[2])) 4 ($marker.Length + 1)
+                    $m = [regex]::Match($item, '^([-*+]|\d+[.)])\s+(.*)$')
+                    $marker = if ($m.Groups[1].Value -in '-', '*', '+') { '-' } else { $m.Groups[1].Value }
+                    Format-Wrapped ("$marker " + (ConvertFrom-Inline $m.Groups[2].Value)) 4 ($marker.Length + 1)
                 }
                 ''
             }
-            'Table' { $b.Lines | Where-Object { $_ -notmatch '^\s*\|?\s*:?-{3,}' } | ForEach-Object { '    ' + (ConvertFrom-Inline $_.Trim()) }; '' }
+            'Table' { Format-AboutTable $b.Lines; '' }
             default { $b.Lines | ForEach-Object { if ($_) { '        ' + $_ } else { '' } }; '' }
         }
     }
@@ -607,7 +637,7 @@ function Convert-AboutPage([string] $Path) {
     $lines = Read-Lines $Path
     $front = Read-FrontMatter $lines $file $false
     $body = @($lines | Select-Object -Skip $front.Next)
-    Assert-NoPlaceholder $body $file
+    Assert-PageText $body $file
     $top = Split-Headings $body 1
     $expected = [IO.Path]::GetFileNameWithoutExtension($file)
     if ($top.Parts.Count -ne 1 -or $top.Parts[0].Title -ne $expected) {
