@@ -89,6 +89,9 @@ $warmModule = Get-Median ($warm.ModuleMs)
 $warmCost = Get-Median ($warm | ForEach-Object { $_.ModuleMs - $_.BareMs })
 $warmImport = Get-Median ($warm.ImportMs)
 $warmFirst = Get-Median ($warm.FirstCallMs)
+# The minimum is the least disturbed run: on a shared machine it is the better estimate of the module's own cost.
+$bestCost = ($warm | ForEach-Object { $_.ModuleMs - $_.BareMs } | Measure-Object -Minimum).Minimum
+$bestInside = ($warm | ForEach-Object { $_.ImportMs + $_.FirstCallMs } | Measure-Object -Minimum).Minimum
 
 Write-Host ("Import-Module PotPowerShell + first Import-PotModel, fresh pwsh {0} per run ({1}, {2} cores)" -f $PSVersionTable.PSVersion, [Runtime.InteropServices.RuntimeInformation]::OSDescription, [Environment]::ProcessorCount)
 Write-Host ''
@@ -96,7 +99,10 @@ $format = '{0,-20} {1,12} {2,12} {3,12} {4,12} {5,12}'
 Write-Host ($format -f '', 'bare pwsh', 'with module', 'module cost', 'in: import', 'in: 1st call')
 Write-Host ($format -f 'cold (first run)', "$([int]$cold.BareMs) ms", "$([int]$cold.ModuleMs) ms", "$([int]($cold.ModuleMs - $cold.BareMs)) ms", "$([int]$cold.ImportMs) ms", "$([int]$cold.FirstCallMs) ms")
 Write-Host ($format -f "warm (median of $Runs)", "$([int]$warmBare) ms", "$([int]$warmModule) ms", "$([int]$warmCost) ms", "$([int]$warmImport) ms", "$([int]$warmFirst) ms")
+Write-Host ($format -f "warm (best of $Runs)", '', '', "$([int]$bestCost) ms", '', "$([int]$bestInside) ms in all")
 Write-Host ''
 Write-Host ("'module cost' = with module - bare pwsh, measured side by side; 'in:' columns are stopwatch times inside the module process.")
-$verdict = if ($warmCost -lt 1000) { 'meets' } else { 'MISSES' }
-Write-Host ("Warm Import-Module + first call: {0:F0} ms, which {1} the 1 s target." -f $warmCost, $verdict)
+$verdict = if ($warmCost -lt 1000) { 'meets' } else { 'misses' }
+Write-Host ("Warm Import-Module + first call: {0:F0} ms (median; {1:F0} ms inside the process), which {2} the 1 s target." -f $warmCost, ($warmImport + $warmFirst), $verdict)
+$load = if ($IsLinux -and (Test-Path /proc/loadavg)) { (Get-Content /proc/loadavg).Split(' ')[0] } else { $null }
+if ($load) { Write-Host "Load average during the run: $load (numbers from a busy machine overstate the cost)." }
