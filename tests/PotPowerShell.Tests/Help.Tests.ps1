@@ -152,13 +152,21 @@ Describe 'about_PotPowerShell' {
     }
 
     It 'lists every error id the source code raises in its error table' {
-        # PotException("Id", PotErrorCategory...) and target-typed new("Id", PotErrorCategory...) in the core,
-        # ErrorRecord(..., "Id", ErrorCategory...) in the cmdlets.
-        $ids = Get-ChildItem (Join-Path $repoRoot 'src') -Recurse -Filter *.cs | Where-Object FullName -notmatch '[\\/](obj|bin|Generated)[\\/]' | ForEach-Object {
-            $code = Get-Content -Raw $_.FullName
-            [regex]::Matches($code, 'new\s*(?:PotException)?\(\s*"([A-Za-z]\w+)"\s*,\s*PotErrorCategory') | ForEach-Object { $_.Groups[1].Value }
+        # Ids are the first argument of PotException(...) / new(...) before a PotErrorCategory, either a literal or a
+        # string constant (ConfigErrors.NotFound), and the id of ErrorRecord(..., "Id", ErrorCategory...) in cmdlets.
+        $sources = @(Get-ChildItem (Join-Path $repoRoot 'src') -Recurse -Filter *.cs | Where-Object FullName -notmatch '[\\/](obj|bin|Generated)[\\/]' | ForEach-Object { Get-Content -Raw $_.FullName })
+        $constants = @{}
+        foreach ($code in $sources) {
+            foreach ($m in [regex]::Matches($code, 'const\s+string\s+(\w+)\s*=\s*"(\w+)"\s*;')) { $constants[$m.Groups[1].Value] = $m.Groups[2].Value }
+        }
+        $ids = foreach ($code in $sources) {
+            foreach ($m in [regex]::Matches($code, '\(\s*(?:"([A-Za-z]\w+)"|([A-Za-z][\w.]*))\s*,\s*(?:[\w.]*\.)?PotErrorCategory\.')) {
+                if ($m.Groups[1].Success) { $m.Groups[1].Value }
+                elseif ($constants.ContainsKey(($m.Groups[2].Value -split '\.')[-1])) { $constants[($m.Groups[2].Value -split '\.')[-1]] }
+            }
             [regex]::Matches($code, '"([A-Za-z]\w+)"\s*,\s*ErrorCategory\.') | ForEach-Object { $_.Groups[1].Value }
-        } | Sort-Object -Unique
+        }
+        $ids = @($ids | Sort-Object -Unique)
         $ids | Should -Not -BeNullOrEmpty
         $tableIds = [regex]::Matches($aboutSource, '(?m)^\|\s*`?(\w+)`?\s*\|') | ForEach-Object { $_.Groups[1].Value }
         @($ids | Where-Object { $_ -notin $tableIds }) | Should -BeNullOrEmpty -Because 'each error id needs a row in the Errors table of docs/en-US/about_PotPowerShell.md'
