@@ -93,7 +93,7 @@ Describe 'Help for <_>' -ForEach $cmdletNames {
         }
     }
 
-    It 'gives each parameter its real type, aliases and wildcard support' {
+    It 'gives each parameter its real type, aliases, accepted values and wildcard support' {
         $wrong = foreach ($p in (Get-RealParameters $name)) {
             $doc = $page.Parameters | Where-Object Name -eq $p.Name
             if (-not $doc) { continue }
@@ -102,8 +102,16 @@ Describe 'Help for <_>' -ForEach $cmdletNames {
             $docAliases = @($doc.Aliases | Sort-Object) -join ', '
             if ($realAliases -ne $docAliases) { "-$($p.Name): Aliases '$docAliases', real '$realAliases'" }
             $globbing = [bool]($p.Attributes | Where-Object { $_ -is [System.Management.Automation.SupportsWildcardsAttribute] })
+            # A ValidateSet or an enum: the page lists the same values, so the syntax shows them ({Json | Yaml}).
+            $validateSet = $p.Attributes | Where-Object { $_ -is [System.Management.Automation.ValidateSetAttribute] } | Select-Object -First 1
+            $element = if ($p.ParameterType.IsArray) { $p.ParameterType.GetElementType() } else { $p.ParameterType }
+            $element = if ([Nullable]::GetUnderlyingType($element)) { [Nullable]::GetUnderlyingType($element) } else { $element }
+            $values = if ($validateSet) { $validateSet.ValidValues } elseif ($element.IsEnum) { [Enum]::GetNames($element) } else { @() }
+            $realValues = @($values | Sort-Object -Unique) -join ', '
             foreach ($b in $doc.Blocks) {
                 if ($b.Globbing -ne $globbing) { "-$($p.Name): Accept wildcard characters $($b.Globbing), real $globbing" }
+                $docValues = @($b.AcceptedValues | Sort-Object -Unique) -join ', '
+                if ($docValues -ne $realValues) { "-$($p.Name): Accepted values '$docValues', real '$realValues'" }
             }
         }
         $wrong | Should -BeNullOrEmpty
