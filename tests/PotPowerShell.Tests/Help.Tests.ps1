@@ -177,7 +177,7 @@ Describe 'about_PotPowerShell' {
         $ids = @($ids | Sort-Object -Unique)
         $ids | Should -Not -BeNullOrEmpty
         $tableIds = [regex]::Matches($aboutSource, '(?m)^\|\s*`?(\w+)`?\s*\|') | ForEach-Object { $_.Groups[1].Value }
-        @($ids | Where-Object { $_ -notin $tableIds }) | Should -BeNullOrEmpty -Because 'each error id needs a row in the Errors table of docs/en-US/about_PotPowerShell.md'
+        (@($ids | Where-Object { $_ -notin $tableIds }) -join ', ') | Should -BeNullOrEmpty -Because 'each error id needs a row in an error table of docs/en-US/about_PotPowerShell.md'
     }
 }
 
