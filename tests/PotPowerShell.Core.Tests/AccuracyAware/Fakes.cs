@@ -126,23 +126,28 @@ internal sealed class FakeEvaluator(int items, params FakeMetric[] metrics) : IE
 }
 
 /// <summary>
-/// Output errors of the fake chain: quantizing layer L adds Added[L] to the NMSE of its output and of everything
-/// downstream; reverted layers add nothing.
+/// Output errors of the fake chain: quantizing layer L makes Added[L] of error on its own (local), and the error at a
+/// layer's output is the sum of what it and every quantized layer before it add (accumulated). Reverted layers add nothing.
 /// </summary>
 internal sealed class FakeProbe(FakeBuilder builder, Dictionary<string, double> added) : ILayerOutputProbe
 {
     public int Passes { get; private set; }
 
-    public IReadOnlyDictionary<string, double[]> Compare(byte[] reference, byte[] candidate, IReadOnlyList<string> tensors, IReadOnlyList<int> items, CancellationToken cancellationToken)
+    public IReadOnlyDictionary<string, double[]> Compare(byte[] reference, byte[] candidate, IReadOnlyList<string> tensors, IReadOnlyList<int> items, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("The fake evaluator gives per-item values, so no output comparison is needed.");
+
+    public IReadOnlyDictionary<string, LayerError> MeasureLayers(byte[] reference, byte[] candidate, global::Onnx.ModelProto floatModel, IReadOnlyList<QuantizableLayer> layers,
+        IReadOnlyList<int> items, CancellationToken cancellationToken)
     {
         Passes++;
         var (_, reverted) = FakeBuilder.Decode(candidate);
-        var result = new Dictionary<string, double[]>();
-        double error = 0;
+        var result = new Dictionary<string, LayerError>();
+        double accumulated = 0;
         foreach (var layer in builder.Layers)
         {
-            if (!reverted.Contains(layer.Node)) error += added.GetValueOrDefault(layer.Node);
-            if (tensors.Contains(layer.Output)) result[layer.Output] = Enumerable.Repeat(error, items.Count).ToArray();
+            double local = reverted.Contains(layer.Node) ? 0 : added.GetValueOrDefault(layer.Node);
+            accumulated += local;
+            if (layers.Any(l => l.Node == layer.Node)) result[layer.Node] = new LayerError(accumulated, local);
         }
         return result;
     }

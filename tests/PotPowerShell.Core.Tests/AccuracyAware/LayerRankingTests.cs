@@ -63,20 +63,27 @@ public class LayerRankingTests
             .WithCost("conv1", 0.01).WithCost("conv2", 0.05).WithCost("conv3", 0.001)
             .WithCost("fc1", 0.02).WithCost("fc2", 0.003).WithCost("fc3", 0.004);
         var builder = new FakeBuilder("performance", Layers);
-        // The proxy puts conv1 ahead of conv2, and fc3 ahead of fc1; the metric corrects the top two only.
-        var probe = new FakeProbe(builder, new Dictionary<string, double>
+        var added = new Dictionary<string, double>
         {
             ["conv1"] = 0.09, ["conv2"] = 0.08, ["conv3"] = 0.001, ["fc1"] = 0.01, ["fc2"] = 0.002, ["fc3"] = 0.03,
-        });
+        };
+        var probe = new FakeProbe(builder, added);
         var ranking = new AccuracyAwareQuantizer(new AccuracyAwareOptions { RankingSubsetSize = subsetSize, ConfirmTopLayers = 2 }) { OutputProbe = probe }
             .RankLayers(builder, new FakeEvaluator(items, metric), RankingMethod.OutputError);
 
-        Assert.Equal(new[] { "conv2", "conv1", "fc3", "fc1", "fc2", "conv3" }, ranking.Layers.Select(r => r.Layer));
+        // Score = error accumulated at the layer's output (the running sum along the chain) + its own error.
+        double running = 0;
+        var score = Layers.ToDictionary(l => l, l => { running += added[l]; return running + added[l]; });
+        var byProxy = Layers.OrderByDescending(l => score[l]).ThenBy(l => l, StringComparer.Ordinal).ToList();
+        // The top two by proxy (conv2, fc3) are measured with the metric and ordered by it; the rest keep proxy order.
+        Assert.Equal(new[] { "conv2", "fc3" }, byProxy.Take(2));
+        Assert.Equal(new[] { "conv2", "fc3" }.Concat(byProxy.Skip(2)), ranking.Layers.Select(r => r.Layer));
         Assert.Equal(new[] { RankingMethod.Metric, RankingMethod.Metric, RankingMethod.OutputError, RankingMethod.OutputError, RankingMethod.OutputError, RankingMethod.OutputError },
             ranking.Layers.Select(r => r.Method));
         Assert.Equal(0.05, ranking.Layers[0].Score, 9);
-        Assert.Equal(0.08, ranking.Layers[0].OutputError, 9);
-        Assert.Equal(0.03, ranking.Layers[2].Score, 9);
+        Assert.Equal(0.004, ranking.Layers[1].Score, 9);
+        foreach (var r in ranking.Layers) Assert.Equal(score[r.Layer], r.OutputError, 9);
+        foreach (var r in ranking.Layers.Skip(2)) Assert.Equal(score[r.Layer], r.Score, 9);
         Assert.Empty(ranking.Layers[2].MetricDeltas);
         Assert.Equal(1, probe.Passes);
         // Reference + 2 confirmations on the subset, plus FP32 and the candidate once each per subset item.
@@ -106,5 +113,26 @@ public class LayerRankingTests
             $"OutputError spent {byError.RankingInferences} ranking inferences, Metric {byMetric.RankingInferences}");
         Assert.Equal(7L * 10, byMetric.RankingInferences);
         Assert.Equal(3L * 10 + 2L * 10, byError.RankingInferences);
+    }
+
+    [Fact]
+    public void OutputErrorRanksAgainWhenTheConfirmedLayersAreUsedUp()
+    {
+        var metric = new FakeMetric("top1", MetricDirection.HigherBetter, _ => 0.9)
+            .WithCost("conv1", 0.004).WithCost("conv2", 0.05).WithCost("conv3", 0.001)
+            .WithCost("fc1", 0.02).WithCost("fc2", 0.003).WithCost("fc3", 0.002);
+        var builder = new FakeBuilder("performance", Layers);
+        var probe = new FakeProbe(builder, new Dictionary<string, double> { ["conv1"] = 0.01, ["conv2"] = 0.2, ["conv3"] = 0.001, ["fc1"] = 0.05, ["fc2"] = 0.004, ["fc3"] = 0.002 });
+        var r = new AccuracyAwareQuantizer(new AccuracyAwareOptions { MaximalDrop = 0.02, RankingSubsetSize = 10, ConfirmTopLayers = 1, RankingMethod = RankingMethod.OutputError }) { OutputProbe = probe }
+            .Run(builder, new FakeEvaluator(40, metric)).Result;
+
+        // One confirmed layer per ranking: conv2 (drop 0.08 -> 0.03), then a fresh ranking confirms fc1 (-> 0.01).
+        Assert.True(r.Met);
+        Assert.Equal(new[] { "conv2", "fc1" }, r.RevertedLayers.Select(l => l.Layer));
+        Assert.All(r.RevertedLayers, l => Assert.Equal(RankingMethod.Metric, l.Method));
+        Assert.Equal(2, r.Rankings);
+        Assert.Equal(2, probe.Passes);
+        // Ranking 1: probe 2x10, reference 10, conv2 10. Ranking 2: probe 2x10, fc1 10 ({conv2} on the subset is cached).
+        Assert.Equal(40L + 30L, r.RankingInferences);
     }
 }

@@ -1,5 +1,6 @@
 using Google.Protobuf;
 using PotPowerShell.Core.Onnx;
+using PotPowerShell.Core.Quantization;
 using PotPowerShell.Core.Quantization.AccuracyAware;
 
 namespace PotPowerShell.Core.Tests.AccuracyAware;
@@ -32,6 +33,44 @@ public class OrtLayerOutputProbeTests
         Assert.Equal(new[] { 0, 1.0 / 25, 1.0 / 8 }, errors["mm_out"], new Tolerance(1e-9));
         // Relu: item 2 is all negative in both, so the reference is zero and so is the error.
         Assert.Equal(new[] { 0, 1.0 / 25, 0 }, errors["relu_out"], new Tolerance(1e-9));
+    }
+
+    // x[1,2] -> mm1 (W1) -> mm2 (W2) -> y.
+    private static global::Onnx.ModelProto Chain(float[] w1, float[] w2)
+    {
+        var g = new GraphBuilder();
+        g.Input("x", 1, 2);
+        var h = g.Node("MatMul", new[] { "x", g.Initializer("W1", w1, 2, 2) }, "mm1");
+        var y = g.Node("MatMul", new[] { h, g.Initializer("W2", w2, 2, 2) }, "mm2");
+        g.Output(y, global::Onnx.TensorProto.Types.DataType.Float, 1, 2);
+        return g.Build();
+    }
+
+    private static float[] Times(float[] x, float[] w) => new[] { x[0] * w[0] + x[1] * w[2], x[0] * w[1] + x[1] * w[3] };
+
+    private static double Nmse(float[] r, float[] c) => r.Zip(c).Sum(t => (double)(t.Second - t.First) * (t.Second - t.First)) / r.Sum(v => (double)v * v);
+
+    [Fact]
+    public void MeasuresAccumulatedErrorAgainstFp32AndLocalErrorAgainstAFloatCopy()
+    {
+        float[] w1 = { 1, 2, 3, 4 }, w2 = { 1, -1, 2, 1 };
+        float[] q1 = { 1, 2, 3, 5 }, q2 = { 1, -1, 2, 1.5f };
+        var reference = Chain(w1, w2);
+        var candidate = Chain(q1, q2);
+        var x = new[] { new float[] { 1, 0 }, new float[] { 0, 1 }, new float[] { 1, -1 } };
+        var layers = new[] { new QuantizableLayer("mm1", "MatMul", "x", "mm1_out"), new QuantizableLayer("mm2", "MatMul", "mm1_out", "mm2_out") };
+        var errors = new OrtLayerOutputProbe(new ArrayDataset(x)).MeasureLayers(reference.ToByteArray(), candidate.ToByteArray(), reference, layers, new[] { 0, 1, 2 }, CancellationToken.None);
+
+        // mm2's own error: the candidate's mm2 against float W2 applied to the candidate's (already perturbed) mm1 output.
+        double accumulated1 = x.Average(v => Nmse(Times(v, w1), Times(v, q1)));
+        double accumulated2 = x.Average(v => Nmse(Times(Times(v, w1), w2), Times(Times(v, q1), q2)));
+        double local2 = x.Average(v => Nmse(Times(Times(v, q1), w2), Times(Times(v, q1), q2)));
+        Assert.Equal(accumulated1, errors["mm1"].Accumulated, 9);
+        Assert.Equal(accumulated1, errors["mm1"].Local, 9); // fed by the graph input: nothing arrives from upstream
+        Assert.Equal(accumulated2, errors["mm2"].Accumulated, 9);
+        Assert.Equal(local2, errors["mm2"].Local, 9);
+        Assert.NotEqual(errors["mm2"].Accumulated, errors["mm2"].Local, 6);
+        Assert.Equal(accumulated2 + local2, errors["mm2"].Score, 9);
     }
 
     [Fact]

@@ -40,6 +40,10 @@ internal static class GreedySearch
                 return "Every quantized layer has been reverted";
             if (iterations >= maxIterations)
                 return $"Reached max_iter_num ({maxIterations} iterations)";
+            // OutputError: only layers the metric confirmed are reverted from a ranking; once they are used up the
+            // layers are ranked again on the current model rather than trusting the proxy order further.
+            if (ranking != null && ranking.Count > 0 && ranking.Peek().Method == RankingMethod.OutputError && options.ConfirmTopLayers > 0)
+                (ranking, rankOn) = (null, (current, ctx.Session.Evaluate(current, null)));
             ranking ??= new Queue<LayerRank>(ctx.Rank(current, rankOn.Model, rankOn.Result, metric).Layers);
             if (ranking.Count == 0)
                 return "Every quantized layer has been reverted";

@@ -8,11 +8,14 @@ namespace PotPowerShell.Core.Quantization.AccuracyAware;
 /// <param name="OpType">Conv, Gemm, MatMul...</param>
 /// <param name="Score">
 /// Method Metric: the gain of the driving metric on the ranking subset when this layer alone is reverted
-/// (metric units, positive = better). Method OutputError: the output error (NMSE against FP32) this layer adds.
+/// (metric units, positive = better). Method OutputError: the layer's output error (<see cref="LayerError.Score"/>).
 /// </param>
 /// <param name="Method">How <paramref name="Score"/> was measured for this layer.</param>
 /// <param name="MetricDeltas">Change of every metric on the ranking subset when this layer is reverted (empty when not measured).</param>
-/// <param name="OutputError">NMSE the layer adds to its input's error (OutputError ranking only, else NaN).</param>
+/// <param name="OutputError">
+/// OutputError ranking only (else NaN): the normalized squared error of the layer's output against FP32 plus the error
+/// the layer makes on its own (<see cref="LayerError.Score"/>).
+/// </param>
 public sealed record LayerRank(
     int Rank,
     string Layer,

@@ -5,7 +5,7 @@ namespace PotPowerShell.Core.Quantization.AccuracyAware;
 /// <summary>
 /// Ranks the quantized layers of a candidate by how much reverting each one alone helps, on the ranking subset.
 /// Metric (POT): revert each layer and measure the real metric. OutputError (ours): one instrumented pass scores every
-/// layer by the output error it adds, then the real metric confirms only the top few.
+/// layer by its output error (<see cref="LayerError"/>), then the real metric confirms only the top few.
 /// Layers are single weighted ops: on ONNX Runtime a reverted op keeps its neighbours INT8 (see the QDQ emitter), so
 /// per-op reverting is both finer and cheaper than POT's blocks of quantizers.
 /// </summary>
@@ -89,36 +89,18 @@ internal sealed class LayerRanker
     }
 
     /// <summary>
-    /// One instrumented pass: FP32 and the candidate run on the subset with every layer's input and output exposed.
-    /// A layer's score is the NMSE it adds: error of its output minus error of its input, so the error a layer merely
-    /// passes on from upstream is not held against it. NaN when the candidate does not expose the layer's output.
+    /// One instrumented pass: FP32 and the candidate run on the subset with every quantized layer's output exposed, and
+    /// a float copy of each layer next to it (see <see cref="LayerError"/>). NaN when the candidate does not expose the
+    /// layer's output.
     /// </summary>
     private Dictionary<string, double> OutputErrors(ModelCandidate current, IReadOnlyList<QuantizableLayer> layers, IReadOnlyList<int> subset)
     {
         _session.CheckBudget();
         _report("Ranking: output-error pass", 0, layers.Count);
-        var tensors = layers.SelectMany(l => new[] { l.Input, l.Output }).Distinct(StringComparer.Ordinal).OrderBy(t => t, StringComparer.Ordinal).ToList();
         var probe = _probe();
-        var errors = probe.Compare(_floatModel(), current.BuildBytes(), tensors, subset, _session.Cancellation);
+        var errors = probe.MeasureLayers(_floatModel(), current.BuildBytes(), current.Source.Builder.FloatModel, layers, subset, _session.Cancellation);
         _session.CountInferences((long)subset.Count * probe.InferencesPerItem);
-        var added = new Dictionary<string, double>(StringComparer.Ordinal);
-        foreach (var layer in layers)
-        {
-            if (!errors.TryGetValue(layer.Output, out var output)) { added[layer.Node] = double.NaN; continue; }
-            // A graph input (or a tensor the probe cannot see) carries no quantization error of its own.
-            double input = errors.TryGetValue(layer.Input, out var inErr) ? Mean(inErr) : 0;
-            added[layer.Node] = Mean(output) - input;
-        }
-        return added;
-    }
-
-    private static double Mean(double[] values)
-    {
-        double sum = 0;
-        int n = 0;
-        foreach (var v in values)
-            if (!double.IsNaN(v)) { sum += v; n++; }
-        return n == 0 ? double.NaN : sum / n;
+        return layers.ToDictionary(l => l.Node, l => errors.TryGetValue(l.Node, out var e) ? e.Score : double.NaN, StringComparer.Ordinal);
     }
 
     /// <summary>Serialized FP32 model, built once.</summary>

@@ -1,0 +1,116 @@
+<#
+.SYNOPSIS
+    AccuracyAwareQuantization benchmark: what ranking costs with -RankingMethod Metric (POT: revert each layer and
+    evaluate) against OutputError (one instrumented pass, the metric confirms the top layers), for the same target,
+    and the INT8/FP32 latency of the model each run returns. Not a test: the machine may be noisy.
+.DESCRIPTION
+    Cases:
+    - the digits sample (5 layers), engine: top-1 accuracy and cosine similarity of the logits to FP32, with a strict
+      maximal_drop of 5e-5 on the similarity that DefaultQuantization misses;
+    - a 2-block transformer-style MatMul stack built in code (16 layers), engine: cosine similarity to FP32 on 100
+      items; maximal_drop is a third of DefaultQuantization's own drop, so several layers must be reverted.
+    Latency: 1 intra-op thread, batch 1, interleaved runs, medians.
+.PARAMETER ModulePath
+    The published module folder (out/PotPowerShell).
+.PARAMETER Runs
+    Timed latency runs per model (after warm-up).
+.PARAMETER ConfirmTopLayers
+    Layers the metric confirms with OutputError ranking.
+#>
+param(
+    [Parameter(Mandatory)][string] $ModulePath,
+    [int] $Runs = 60,
+    [int] $ConfirmTopLayers = 3,
+    [string] $WorkFolder = (Join-Path ([IO.Path]::GetTempPath()) 'pot-bench-aaq')
+)
+$ErrorActionPreference = 'Stop'
+$ModulePath = (Resolve-Path $ModulePath).Path
+Import-Module (Join-Path $ModulePath 'PotPowerShell.psd1')
+$root = Split-Path -Parent $PSScriptRoot
+$sample = Join-Path $root 'samples/digits'
+if (Test-Path $WorkFolder) { Remove-Item -Recurse -Force $WorkFolder }
+New-Item -ItemType Directory -Force $WorkFolder | Out-Null
+
+# The core lives in the module's private load context: reach its benchmark helpers by reflection.
+$null = Import-PotModel -Path (Join-Path $sample 'digits.onnx')
+$core = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq 'PotPowerShell.Core' }
+function Get-CoreType([string] $Name) { $core.GetType("PotPowerShell.Core.$Name", $true) }
+function Invoke-Static($Type, [string] $Method, [object[]] $Arguments) {
+    $candidates = $Type.GetMethods() | Where-Object { $_.Name -eq $Method -and $_.GetParameters().Count -eq $Arguments.Count }
+    $plain = [object[]]::new($Arguments.Count)
+    for ($i = 0; $i -lt $Arguments.Count; $i++) {
+        # No 'if' expression here: its output would unroll an array argument.
+        $plain[$i] = $Arguments[$i]
+        if ($plain[$i] -is [psobject]) { $plain[$i] = $plain[$i].PSObject.BaseObject }
+    }
+    return @($candidates)[0].Invoke($null, $plain)
+}
+$synthetic = Get-CoreType 'Onnx.SyntheticModels'
+$npy = Get-CoreType 'Data.NpyWriter'
+$dataset = Get-CoreType 'Data.NpyDataset'
+$latency = Get-CoreType 'Runtime.LatencyBenchmark'
+
+# Digits: the sample's own data; the engine adds cosine similarity to FP32 to top-1 accuracy.
+$digitsEngine = Join-Path $WorkFolder 'digits-engine.yml'
+"metrics:`n  - type: accuracy`n  - type: cosine_similarity`n    reference: fp32`ndataset:`n  data_source: $(Join-Path $sample 'validation')`n" | Set-Content $digitsEngine
+
+# Transformer stack: 2 blocks, hidden 128, 4 heads, sequence 32, feed-forward 512; normal inputs.
+$transformer = Join-Path $WorkFolder 'transformer.onnx'
+Invoke-Static $synthetic 'SaveTransformerStack' @($transformer, 2, 128, 4, 32, 512, 1) | Out-Null
+$itemShape = [long[]] @(32, 128)
+Invoke-Static $npy 'Write' @((Join-Path $WorkFolder 'transformer-calibration/x.npy'), (Invoke-Static $synthetic 'NormalData' @(64, $itemShape, 9))) | Out-Null
+Invoke-Static $npy 'Write' @((Join-Path $WorkFolder 'transformer-validation/x.npy'), (Invoke-Static $synthetic 'NormalData' @(100, $itemShape, 10))) | Out-Null
+$transformerEngine = Join-Path $WorkFolder 'transformer-engine.yml'
+"metrics:`n  - type: cosine_similarity`n    reference: fp32`ndataset:`n  data_source: $(Join-Path $WorkFolder 'transformer-validation')`n" | Set-Content $transformerEngine
+
+$cases = @(
+    @{ Name = 'digits'; Model = (Join-Path $sample 'digits.onnx'); Calibration = (Join-Path $sample 'calibration'); Engine = $digitsEngine; Validation = (Join-Path $sample 'validation'); Metric = 'cosine_similarity'; MaximalDrop = 0.00005 }
+    @{ Name = 'transformer'; Model = $transformer; Calibration = (Join-Path $WorkFolder 'transformer-calibration'); Engine = $transformerEngine; Validation = (Join-Path $WorkFolder 'transformer-validation'); Metric = 'cosine_similarity'; MaximalDrop = $null }
+)
+$rows = foreach ($case in $cases) {
+    if ($null -eq $case.MaximalDrop) {
+        # A third of DefaultQuantization's own drop: reachable only by reverting several layers.
+        $dq = Invoke-AccuracyAwareQuantization $case.Model $case.Calibration $case.Engine -MaxIterations 0 -OutputPath (Join-Path $WorkFolder "$($case.Name).dq.onnx") -WarningAction SilentlyContinue
+        $case.MaximalDrop = [math]::Round((($dq.Metrics | Where-Object Name -eq $case.Metric).FullyQuantizedDrop) / 3, 8)
+    }
+    $data = Invoke-Static $dataset 'Open' @($case.Validation)
+    foreach ($method in 'Metric', 'OutputError') {
+        Write-Host "== $($case.Name), $method ranking, maximal_drop $($case.MaximalDrop)"
+        $out = Join-Path $WorkFolder "$($case.Name).$method.onnx"
+        $watch = [Diagnostics.Stopwatch]::StartNew()
+        $r = Invoke-AccuracyAwareQuantization $case.Model $case.Calibration $case.Engine -MaximalDrop $case.MaximalDrop -RankingMethod $method `
+            -ConfirmTopLayers $ConfirmTopLayers -OutputPath $out -WarningAction SilentlyContinue
+        $seconds = $watch.Elapsed.TotalSeconds
+        $m = $r.Metrics | Where-Object Name -eq $case.Metric
+        $l = Invoke-Static $latency 'Compare' @($case.Model, $out, $data, 1, $Runs, 5, 1)
+        [pscustomobject]@{
+            Model         = $case.Name
+            Ranking       = $method
+            Met           = $r.Met
+            'Float'       = "$($r.RevertedLayers.Count)/$($r.QuantizedLayerCount)"
+            Reverted      = ($r.RevertedLayers.Layer -join ' ')
+            'DQ drop'     = '{0:G3}' -f $m.FullyQuantizedDrop
+            'Final drop'  = '{0:G3}' -f $m.Drop
+            'Max drop'    = '{0:G3}' -f $m.MaxDrop
+            Evals         = $r.Evaluations
+            Inferences    = $r.Inferences
+            'Rank evals'  = $r.RankingEvaluations
+            'Rank infer.' = $r.RankingInferences
+            Rankings      = $r.Rankings
+            'Run s'       = [math]::Round($seconds, 1)
+            'FP32 ms'     = [math]::Round($l.MedianMsA, 3)
+            'Final ms'    = [math]::Round($l.MedianMsB, 3)
+            'INT8/FP32'   = [math]::Round($l.MedianMsB / $l.MedianMsA, 2)
+        }
+    }
+    ($data -as [IDisposable]).Dispose()
+}
+$rows | Format-Table -AutoSize | Out-String -Width 250 | Write-Host
+foreach ($group in $rows | Group-Object Model) {
+    $metricRow = $group.Group | Where-Object Ranking -eq 'Metric'
+    $errorRow = $group.Group | Where-Object Ranking -eq 'OutputError'
+    $same = if ($metricRow.Reverted -eq $errorRow.Reverted) { 'the same layers' } else { 'different layers' }
+    Write-Host ("{0}: OutputError ranking spent {1} inferences against {2} for Metric ({3:N1}x fewer), reverting {4} (final drop {5} vs {6}); the returned model runs at {7}x the FP32 latency." -f `
+            $group.Name, $errorRow.'Rank infer.', $metricRow.'Rank infer.', ($metricRow.'Rank infer.' / [math]::Max(1, $errorRow.'Rank infer.')), $same,
+            $errorRow.'Final drop', $metricRow.'Final drop', $errorRow.'INT8/FP32')
+}
