@@ -116,7 +116,7 @@ public class LayerRankingTests
     }
 
     [Fact]
-    public void OutputErrorRanksAgainWhenTheConfirmedLayersAreUsedUp()
+    public void OutputErrorConfirmsTheNextLayersWhenTheConfirmedOnesAreUsedUp()
     {
         var metric = new FakeMetric("top1", MetricDirection.HigherBetter, _ => 0.9)
             .WithCost("conv1", 0.004).WithCost("conv2", 0.05).WithCost("conv3", 0.001)
@@ -126,13 +126,15 @@ public class LayerRankingTests
         var r = new AccuracyAwareQuantizer(new AccuracyAwareOptions { MaximalDrop = 0.02, RankingSubsetSize = 10, ConfirmTopLayers = 1, RankingMethod = RankingMethod.OutputError }) { OutputProbe = probe }
             .Run(builder, new FakeEvaluator(40, metric)).Result;
 
-        // One confirmed layer per ranking: conv2 (drop 0.08 -> 0.03), then a fresh ranking confirms fc1 (-> 0.01).
+        // One confirmed layer at a time: conv2 (drop 0.08 -> 0.03), then the next in output-error order, fc1, is
+        // confirmed on the model without conv2 (-> 0.01). No second instrumented pass.
         Assert.True(r.Met);
         Assert.Equal(new[] { "conv2", "fc1" }, r.RevertedLayers.Select(l => l.Layer));
         Assert.All(r.RevertedLayers, l => Assert.Equal(RankingMethod.Metric, l.Method));
-        Assert.Equal(2, r.Rankings);
-        Assert.Equal(2, probe.Passes);
-        // Ranking 1: probe 2x10, reference 10, conv2 10. Ranking 2: probe 2x10, fc1 10 ({conv2} on the subset is cached).
-        Assert.Equal(40L + 30L, r.RankingInferences);
+        Assert.Equal(1, r.Rankings);
+        Assert.Equal(1, probe.Passes);
+        Assert.Contains(r.Log, l => l.StartsWith("Confirmed the next 1 layers with top1", StringComparison.Ordinal));
+        // Ranking: probe 2x10, reference 10, conv2 10. Confirmation: fc1 10 ({conv2} on the subset is cached).
+        Assert.Equal(40L + 10L, r.RankingInferences);
     }
 }

@@ -30,6 +30,7 @@ internal static class GreedySearch
 
         // Ranking happens lazily at the top of the loop, so no ranking runs once max_iter_num is reached.
         Queue<LayerRank>? ranking = null;
+        IReadOnlyList<int> subset = Array.Empty<int>();
         (ModelCandidate Model, EvaluationResult Result) rankOn = (current, currentResult);
         bool stepBack = false;
         int iterations = 0;
@@ -40,11 +41,15 @@ internal static class GreedySearch
                 return "Every quantized layer has been reverted";
             if (iterations >= maxIterations)
                 return $"Reached max_iter_num ({maxIterations} iterations)";
-            // OutputError: only layers the metric confirmed are reverted from a ranking; once they are used up the
-            // layers are ranked again on the current model rather than trusting the proxy order further.
-            if (ranking != null && ranking.Count > 0 && ranking.Peek().Method == RankingMethod.OutputError && options.ConfirmTopLayers > 0)
-                (ranking, rankOn) = (null, (current, ctx.Session.Evaluate(current, null)));
-            ranking ??= new Queue<LayerRank>(ctx.Rank(current, rankOn.Model, rankOn.Result, metric).Layers);
+            if (ranking == null)
+            {
+                var ranked = ctx.Rank(current, rankOn.Model, rankOn.Result, metric);
+                (ranking, subset) = (new Queue<LayerRank>(ranked.Layers), ranked.Items!);
+            }
+            // OutputError: only layers the metric confirmed are reverted. Once those are used up, the next ones in
+            // output-error order are confirmed on the current model before one is picked.
+            else if (ranking.Count > 0 && ranking.Peek().Method == RankingMethod.OutputError && options.ConfirmTopLayers > 0)
+                ranking = new Queue<LayerRank>(ctx.Confirm(current, ranking.ToList(), subset, metric));
             if (ranking.Count == 0)
                 return "Every quantized layer has been reverted";
             var pick = ranking.Dequeue();

@@ -35,9 +35,11 @@ public sealed record LayerRank(
 /// <param name="SubsetSize">Items in the ranking subset.</param>
 /// <param name="Evaluations">Model evaluations the ranking ran.</param>
 /// <param name="Inferences">Items inferred by the ranking (evaluations and output-error passes).</param>
+/// <param name="Items">The ranking subset (item indices, ascending).</param>
 public sealed record LayerRanking(
     IReadOnlyList<LayerRank> Layers,
     string Metric,
     int SubsetSize,
     int Evaluations,
-    long Inferences);
+    long Inferences,
+    IReadOnlyList<int>? Items = null);

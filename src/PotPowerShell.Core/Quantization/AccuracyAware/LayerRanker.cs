@@ -42,7 +42,32 @@ internal sealed class LayerRanker
                 ranked.Select((r, i) => r with { Rank = i + 1 }).ToList(),
                 metric.Name, subset.Count,
                 _session.Evaluations - evaluationsBefore,
-                _session.Inferences - inferencesBefore);
+                _session.Inferences - inferencesBefore,
+                subset);
+        }
+        finally
+        {
+            _session.InRanking = false;
+        }
+    }
+
+    /// <summary>
+    /// OutputError, later in a search: the next <see cref="AccuracyAwareOptions.ConfirmTopLayers"/> layers of a ranking
+    /// (still in output-error order) are measured with the metric on <paramref name="current"/> and reordered by it;
+    /// the rest keep their order. Cheaper than a new ranking: no instrumented pass, and the output errors of the
+    /// remaining layers barely move when one other layer is reverted.
+    /// </summary>
+    public List<LayerRank> Confirm(ModelCandidate current, IReadOnlyList<LayerRank> remaining, IReadOnlyList<int> subset, MetricCriterion metric, MetricCriteria criteria)
+    {
+        _session.InRanking = true;
+        try
+        {
+            int confirm = Math.Min(_options.ConfirmTopLayers, remaining.Count);
+            var layers = current.Source.Builder.Layers.ToDictionary(l => l.Node, StringComparer.Ordinal);
+            var errors = remaining.ToDictionary(r => r.Layer, r => r.OutputError, StringComparer.Ordinal);
+            var confirmed = Measure(current, remaining.Take(confirm).Select(r => layers[r.Layer]).ToList(), subset, metric, criteria, errors)
+                .OrderByDescending(r => r.Score).ThenBy(r => r.Layer, StringComparer.Ordinal);
+            return confirmed.Concat(remaining.Skip(confirm)).Select((r, i) => r with { Rank = i + 1 }).ToList();
         }
         finally
         {

@@ -114,4 +114,17 @@ internal sealed class SearchContext
             + string.Join(", ", ranking.Layers.Take(3).Select(r => $"{r.Layer} {F(r.Score)}")));
         return ranking;
     }
+
+    /// <summary>Confirms the next layers of an OutputError ranking with the metric (see <see cref="LayerRanker.Confirm"/>).</summary>
+    public List<LayerRank> Confirm(ModelCandidate current, IReadOnlyList<LayerRank> remaining, IReadOnlyList<int> subset, MetricCriterion metric)
+    {
+        using var _ = Stages.Stage("Ranking");
+        int evaluations = Session.Evaluations;
+        long inferences = Session.Inferences;
+        var confirmed = Ranker.Confirm(current, remaining, subset, metric, Criteria);
+        foreach (var r in confirmed) Scores[r.Layer] = r;
+        Log($"Confirmed the next {Math.Min(Options.ConfirmTopLayers, remaining.Count)} layers with {metric.Name} ({Session.Evaluations - evaluations} evaluations, {Session.Inferences - inferences} inferences): "
+            + string.Join(", ", confirmed.TakeWhile(r => r.Method == RankingMethod.Metric).Select(r => $"{r.Layer} {F(r.Score)}")));
+        return confirmed;
+    }
 }
