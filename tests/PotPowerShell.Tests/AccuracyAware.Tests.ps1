@@ -144,6 +144,23 @@ Describe 'Invoke-AccuracyAwareQuantization' {
         $tight.RevertedLayers.Count | Should -BeGreaterOrEqual 1
     }
 
+    It 'runs convert_to_mixed_preset and tune_hyperparams from a config' {
+        $config = Join-Path $work 'tuned.json'
+        @{
+            model       = @{ model_name = 'digits'; model = $model }
+            engine      = @{ config = $engine }
+            compression = @{ algorithms = @(@{ name = 'AccuracyAwareQuantization'; params = @{
+                            maximal_drop = $strict; convert_to_mixed_preset = $true; tune_hyperparams = $true; ranking_subset_size = 60; stat_subset_size = 100 } }) }
+        } | ConvertTo-Json -Depth 6 | Set-Content $config
+        $r = Import-PotConfig -Path $config | Invoke-AccuracyAwareQuantization -OutputPath (Join-Path $work 'tuned.onnx')
+        $r.Met | Should -BeTrue
+        $r.Preset | Should -Be 'Mixed'
+        $r.StageTimes.Stage | Should -Contain 'MixedPreset'
+        $r.StageTimes.Stage | Should -Contain 'Tuning'
+        $r.Log | Where-Object { $_ -like 'Mixed preset: *' } | Should -HaveCount 1
+        $r.Log | Where-Object { $_ -like '  activation range *: score *' } | Should -Not -BeNullOrEmpty
+    }
+
     It 'takes a PotModel or a file from the pipeline' {
         $a = Import-PotModel -Path $model | Invoke-AccuracyAwareQuantization -CalibrationDataPath $calibration -EnginePath $engine -OutputPath (Join-Path $work 'a.onnx')
         $a.ModelPath | Should -Be $model

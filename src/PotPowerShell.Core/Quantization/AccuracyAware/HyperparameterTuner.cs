@@ -6,8 +6,10 @@ namespace PotPowerShell.Core.Quantization.AccuracyAware;
 /// <summary>
 /// POT's tune_hyperparams: before reverting anything, search the quantization settings on the hardest items.
 /// Two sequential grids as in POT: (a) activation range estimators, (b) fast vs full bias correction on top of the best
-/// of (a). A candidate is scored by its mean relative metric drop against FP32 on the hardest subset; the winner is
-/// evaluated on the full set and kept only if it brings the model closer to the target.
+/// of (a). A candidate is scored on the hardest subset by how far its worst metric is past its limit, with drops
+/// measured against FP32 on the same items (POT averages the metric errors instead; with several metrics an
+/// improvement of one would hide a loss in another). The winner is evaluated on the full set and kept only if it
+/// brings the model closer to the target.
 /// </summary>
 internal static class HyperparameterTuner
 {
@@ -27,11 +29,11 @@ internal static class HyperparameterTuner
         var metric = ctx.Criteria.MostViolated(sourceFull.Values);
         var subset = ctx.RankingSubset(baseCandidate, sourceFull, metric);
         var reference = ctx.Session.EvaluateFloat(ctx.Builder, subset, mandatory: false);
-        double Score(QuantizationSource s) => MeanDrop(ctx, ctx.Session.Evaluate(ModelCandidate.FullyQuantized(s), subset), reference);
+        double Score(QuantizationSource s) => WorstExcess(ctx, ctx.Session.Evaluate(ModelCandidate.FullyQuantized(s), subset), reference);
 
         var best = source;
         double bestScore = Score(source);
-        ctx.Log($"Tuning on the {subset.Count} hardest items: current settings score {SearchContext.F(bestScore)} (mean relative drop).");
+        ctx.Log($"Tuning on the {subset.Count} hardest items: current settings score {SearchContext.F(bestScore)} (worst excess over maximal_drop, relative to the baseline).");
         var grid = RangeGrid(source.Options.ActivationRange).Where(r => !SameRange(r, source.Options.ActivationRange)).ToList();
         for (int i = 0; i < grid.Count; i++)
         {
@@ -74,9 +76,9 @@ internal static class HyperparameterTuner
         return best;
     }
 
-    /// <summary>POT's avg_metric_err: the mean over metrics of the drop against FP32 on the same items, relative to the baseline.</summary>
-    private static double MeanDrop(SearchContext ctx, EvaluationResult candidate, EvaluationResult reference) =>
-        ctx.Criteria.Metrics.Average(m => m.DropOf(candidate.Values[m.Name], reference.Values[m.Name]) / m.Scale);
+    /// <summary>The largest (drop - max_drop) / baseline over the metrics, the drop taken against FP32 on the same items.</summary>
+    private static double WorstExcess(SearchContext ctx, EvaluationResult candidate, EvaluationResult reference) =>
+        ctx.Criteria.Metrics.Max(m => (m.DropOf(candidate.Values[m.Name], reference.Values[m.Name]) - m.MaxDrop) / m.Scale);
 
     private static bool SameRange(RangeEstimatorOptions a, RangeEstimatorOptions b) =>
         (a.Kind ?? RangeEstimatorKind.MeanMinMax) == (b.Kind ?? RangeEstimatorKind.MeanMinMax)
