@@ -8,16 +8,23 @@
     Description          = 'INT8 post-training quantization of ONNX models on ONNX Runtime: DefaultQuantization and AccuracyAwareQuantization in the manner of OpenVINO POT.'
     PowerShellVersion    = '7.4'
     CompatiblePSEditions = @('Core')
-    FormatsToProcess     = @('Formats/PotModel.Format.ps1xml', 'Formats/QuantizationResult.Format.ps1xml', 'Formats/QuantizedLayerInfo.Format.ps1xml', 'Formats/PotConfig.Format.ps1xml', 'Formats/AccuracyAwareResult.Format.ps1xml', 'Formats/LayerRank.Format.ps1xml'
-        'Formats/ModelEvaluation.Format.ps1xml')
+    FormatsToProcess     = @(
+        'Formats/PotModel.Format.ps1xml'
+        'Formats/PotConfig.Format.ps1xml'
+        'Formats/QuantizationResult.Format.ps1xml'
+        'Formats/QuantizedLayerInfo.Format.ps1xml'
+        'Formats/ModelEvaluation.Format.ps1xml'
+        'Formats/AccuracyAwareResult.Format.ps1xml'
+        'Formats/LayerRank.Format.ps1xml'
+    )
     CmdletsToExport      = @(
         'Import-PotModel'
-        'Invoke-DefaultQuantization'
         'Import-PotConfig'
         'Export-PotConfig'
+        'Invoke-DefaultQuantization'
+        'Measure-PotModel'
         'Invoke-AccuracyAwareQuantization'
         'Get-LayerRanking'
-        'Measure-PotModel'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -89,20 +89,22 @@ internal sealed class GrowingHistogram
 
     private void Grow(double reach)
     {
-        // ORT: append (reach - extent) // width + 1 bins on each side, keeping the width.
-        int extra = (int)Math.Min(int.MaxValue / 4, Math.Floor((reach - Extent) / Width) + 1);
-        int half = Half + extra;
+        // Merge neighbouring bins first while the reach would need more bins than the cap allows, so that memory never
+        // exceeds the cap even for a huge jump in range; then append bins of the current width past the reach, as ORT
+        // does ((reach - extent) // width + 1 more bins on each side).
+        int limit = (Centered ? _initialBins / 2 : _initialBins) * GrowthLimit;
+        var counts = Counts;
+        int half = Half;
         double width = Width;
-        var counts = Resize(Counts, Half, half);
-        while ((Centered ? 2L * half : half) > (long)_initialBins * GrowthLimit)
+        while (Math.Floor(reach / width) + 1 > limit)
         {
             if (half % 2 == 1) { counts = Resize(counts, half, half + 1); half++; }
             counts = MergePairs(counts);
             half /= 2;
             width *= 2;
         }
-        // Merging may leave the reach just beyond the last edge after rounding: add a bin if so.
-        while (half * width < reach) { counts = Resize(counts, half, half + 1); half++; }
+        int wanted = (int)Math.Floor(reach / width) + 1;
+        if (wanted > half) counts = Resize(counts, half, wanted);
         Counts = counts;
         Width = width;
     }

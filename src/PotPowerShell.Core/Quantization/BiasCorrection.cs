@@ -21,7 +21,7 @@ public sealed record BiasCorrectionOutcome(
 /// POT's FastBiasCorrection and BiasCorrection for ONNX. Both compare per-channel output means of the FP32 layer
 /// (collected during calibration) with those of the quantized layer and shift the bias by the difference:
 /// <list type="bullet">
-/// <item>Fast: the quantized layer alone (input Q/DQ, Q/DQ weights, bias), cut out of the emitted model, runs once on
+/// <item>Fast: the quantized layer alone (input Q/DQ, Q/DQ weights, bias; a MatMul with the Add holding its bias), cut out of the emitted model, runs once on
 /// a constant input that holds the FP32 per-channel input means.</item>
 /// <item>Full: the whole emitted model runs over the calibration subset and its layer outputs are averaged.</item>
 /// </list>
@@ -80,6 +80,14 @@ public static class BiasCorrection
                     else bias = values.Select(v => v * beta).ToArray();
                 }
             }
+            else if (node.OpType == "MatMul" && layer.BiasNode != null && nodes.TryGetValue(layer.BiasNode, out var add))
+            {
+                // MatMul followed by an Add of a constant [N] vector: the Add holds the bias, features on the last axis.
+                inputAxis = outputAxis = -1;
+                string? constant = add.Input.FirstOrDefault(i => initializers.ContainsKey(i));
+                if (constant == null) why = "no bias";
+                else bias = TensorProtos.ToFloats(initializers[constant]);
+            }
             else
             {
                 why = "no bias";
@@ -111,7 +119,8 @@ public static class BiasCorrection
         if (usable.Count > 0)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var probe = LayerProbe.Build(emitted, usable.Select(c => c.Layer.Node).ToList(), usable.Select(c => fp32.ChannelMeans[c.Layer.Input].ItemShape!).ToList());
+            var probe = LayerProbe.Build(emitted, usable.Select(c => (c.Layer.Node, c.Layer.BiasNode)).ToList(),
+                usable.Select(c => fp32.ChannelMeans[c.Layer.Input].ItemShape!).ToList());
             var blobs = usable.Select(c => Blob(fp32.ChannelMeans[c.Layer.Input])).ToList();
             var quantizedMeans = probe.Run(blobs, usable.Select(c => c.OutputAxis).ToList(), threads, cancellationToken);
             for (int i = 0; i < usable.Count; i++)
@@ -130,21 +139,22 @@ public static class BiasCorrection
     {
         var candidates = Candidates(prepared, layers, out var notes);
         var outputOf = emitted.Graph.Node.Where(n => n.Name.Length > 0 && n.Output.Count > 0).ToDictionary(n => n.Name, n => n.Output[0], StringComparer.Ordinal);
-        var usable = candidates.Where(c => outputOf.ContainsKey(c.Layer.Node) && fp32.ChannelMeans.ContainsKey(c.Layer.Output)).ToList();
+        string OutputNode(Candidate c) => c.Layer.BiasNode ?? c.Layer.Node;
+        var usable = candidates.Where(c => outputOf.ContainsKey(OutputNode(c)) && fp32.ChannelMeans.ContainsKey(c.Layer.Output)).ToList();
         foreach (var c in candidates.Except(usable)) notes[c.Layer.Node] = "no FP32 channel statistics";
         var shifts = new Dictionary<string, float[]>(StringComparer.Ordinal);
         if (usable.Count > 0)
         {
             var request = new CalibrationRequest
             {
-                ChannelMeanTensors = usable.ToDictionary(c => outputOf[c.Layer.Node], c => c.OutputAxis, StringComparer.Ordinal),
+                ChannelMeanTensors = usable.ToDictionary(c => outputOf[OutputNode(c)], c => c.OutputAxis, StringComparer.Ordinal),
                 BatchSize = batchSize,
                 Threads = threads,
             };
             var quantized = ActivationCollector.Collect(emitted, data, fp32.Items, request, progress, cancellationToken, "quantized model", "Bias correction");
             foreach (var c in usable)
             {
-                var q = quantized.ChannelMeans[outputOf[c.Layer.Node]].Means;
+                var q = quantized.ChannelMeans[outputOf[OutputNode(c)]].Means;
                 var fp = fp32.ChannelMeans[c.Layer.Output].Means;
                 if (q.Length != fp.Length) { notes[c.Layer.Node] = "the quantized layer's output does not match"; continue; }
                 shifts[c.Layer.Node] = fp.Select((m, i) => m - q[i]).ToArray();

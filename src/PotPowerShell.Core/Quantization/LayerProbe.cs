@@ -29,7 +29,8 @@ internal sealed class LayerProbe
 
     public ModelProto Model => _model;
 
-    public static LayerProbe Build(ModelProto quantized, IReadOnlyList<string> layerNodes, IReadOnlyList<long[]> inputShapes)
+    /// <param name="layers">Each layer's node and, for a MatMul whose bias sits in a following Add, that Add node.</param>
+    public static LayerProbe Build(ModelProto quantized, IReadOnlyList<(string Node, string? BiasNode)> layers, IReadOnlyList<long[]> inputShapes)
     {
         var source = quantized.Graph;
         var byName = source.Node.Where(n => n.Name.Length > 0).ToDictionary(n => n.Name, StringComparer.Ordinal);
@@ -39,12 +40,12 @@ internal sealed class LayerProbe
 
         var graph = new GraphProto { Name = "bias_correction_probe" };
         var usedInitializers = new SortedSet<string>(StringComparer.Ordinal);
-        var inputs = new string[layerNodes.Count];
-        var outputs = new string[layerNodes.Count];
-        for (int k = 0; k < layerNodes.Count; k++)
+        var inputs = new string[layers.Count];
+        var outputs = new string[layers.Count];
+        for (int k = 0; k < layers.Count; k++)
         {
-            if (!byName.TryGetValue(layerNodes[k], out var layer))
-                throw new ArgumentException($"The quantized model has no node '{layerNodes[k]}'.");
+            if (!byName.TryGetValue(layers[k].Node, out var layer))
+                throw new ArgumentException($"The quantized model has no node '{layers[k].Node}'.");
             string prefix = $"probe{k}/";
             inputs[k] = prefix + "input";
             outputs[k] = prefix + "output";
@@ -97,8 +98,25 @@ internal sealed class LayerProbe
             copy.Input[0] = layerInput;
             for (int i = 1; i < copy.Input.Count; i++) copy.Input[i] = Constant(layer.Input[i]);
             copy.Output.Clear();
-            copy.Output.Add(outputs[k]);
-            graph.Node.Add(copy);
+            if (layers[k].BiasNode is { } biasName && byName.TryGetValue(biasName, out var biasAdd))
+            {
+                // MatMul -> Add(bias): the Add reads the MatMul's output and the (dequantized) bias constant.
+                string product = prefix + "product";
+                copy.Output.Add(product);
+                graph.Node.Add(copy);
+                var add = biasAdd.Clone();
+                add.Name = prefix + biasAdd.Name;
+                for (int i = 0; i < add.Input.Count; i++)
+                    add.Input[i] = biasAdd.Input[i] == layer.Output[0] ? product : Constant(biasAdd.Input[i]);
+                add.Output.Clear();
+                add.Output.Add(outputs[k]);
+                graph.Node.Add(add);
+            }
+            else
+            {
+                copy.Output.Add(outputs[k]);
+                graph.Node.Add(copy);
+            }
 
             graph.Input.Add(GraphBuilder.ValueInfo(inputs[k], TensorProto.Types.DataType.Float, inputShapes[k].Cast<object>().ToArray()));
             graph.Output.Add(new ValueInfoProto { Name = outputs[k] });

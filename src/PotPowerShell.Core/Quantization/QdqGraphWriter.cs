@@ -45,14 +45,17 @@ internal sealed class QdqGraphWriter
         for (int i = 0; i < _index.Graph.Node.Count; i++) EmitNode(i);
 
         var source = _index.Graph;
-        var graph = new GraphProto { Name = source.Name, DocString = source.DocString };
+        var graph = new GraphProto();
+        if (source.HasName) graph.Name = source.Name;
+        if (source.HasDocString) graph.DocString = source.DocString;
         graph.Input.AddRange(source.Input.Select(v => v.Clone()));
         graph.Output.AddRange(source.Output.Select(v => v.Clone()));
         // Value infos of renamed or removed tensors would be stale; keep the rest.
         var produced = _nodes.SelectMany(n => n.Output).ToHashSet(StringComparer.Ordinal);
         graph.ValueInfo.AddRange(source.ValueInfo.Where(v => produced.Contains(v.Name)).Select(v => v.Clone()));
         graph.Node.AddRange(_nodes);
-        var used = _nodes.SelectMany(n => n.Input).Concat(source.Output.Select(o => o.Name)).ToHashSet(StringComparer.Ordinal);
+        // Initializers still read by a node (subgraphs of If/Loop/Scan included) or returned as outputs.
+        var used = _nodes.SelectMany(Reads).Concat(source.Output.Select(o => o.Name)).ToHashSet(StringComparer.Ordinal);
         graph.Initializer.AddRange(source.Initializer.Where(t => used.Contains(t.Name)).Select(t => t.Clone()));
         graph.Initializer.AddRange(_newInitializers);
         graph.SparseInitializer.AddRange(source.SparseInitializer.Select(t => t.Clone()));
@@ -60,6 +63,10 @@ internal sealed class QdqGraphWriter
         graph.MetadataProps.AddRange(source.MetadataProps.Select(a => a.Clone()));
         return graph;
     }
+
+    private static IEnumerable<string> Reads(NodeProto node) =>
+        node.Input.Concat(node.Attribute.SelectMany(a => (a.G != null ? new[] { a.G } : Array.Empty<GraphProto>()).Concat(a.Graphs))
+            .SelectMany(g => g.Node.SelectMany(Reads)));
 
     private TensorNames NamesFor(string t)
     {

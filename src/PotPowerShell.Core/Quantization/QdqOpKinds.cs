@@ -16,7 +16,7 @@ internal enum QdqOpKind
     Variadic,
     /// <summary>AveragePool, GlobalAveragePool, LeakyRelu, Sigmoid: input and output quantized (QLinear* unary).</summary>
     Unary,
-    /// <summary>Data movement: the output shares the input's quantizer, so ORT drops the DQ/Q pair around it.</summary>
+    /// <summary>Data movement: the output(s) share the input's quantizer, so ORT drops the DQ/Q pair around it.</summary>
     Shared,
 }
 
@@ -40,6 +40,8 @@ internal static class QdqOpKinds
         if (op is "Add" or "Mul") return QdqOpKind.Binary;
         if (op == "Concat") return QdqOpKind.Variadic;
         if (UnaryOps.Contains(op)) return node.Output.Count == 1 ? QdqOpKind.Unary : QdqOpKind.Float;
+        // Split's outputs all share the input's quantizer (ORT's SplitReplaceWithQuant needs equal parameters).
+        if (op == "Split") return QdqOpKind.Shared;
         // MaxPool with an Indices output has no integer kernel.
         if (SharedOps.Contains(op)) return node.Output.Count(o => o.Length > 0) == 1 ? QdqOpKind.Shared : QdqOpKind.Float;
         return QdqOpKind.Float;

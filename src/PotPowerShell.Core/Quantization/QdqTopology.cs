@@ -11,7 +11,7 @@ namespace PotPowerShell.Core.Quantization;
 /// <list type="bullet">
 /// <item>Weighted layers not in the float set are INT8. Conv/ConvTranspose always quantize their output (QLinearConv
 /// needs the Q); MatMul/Gemm only when an INT8 consumer reads it (otherwise MatMulIntegerToFloat / QGemm with float
-/// output).</item>
+/// output), or when a MatMul feeds a single Add that is not its bias (see <see cref="FeedsOnlyAnAdd"/>).</item>
 /// <item>A Relu, or a Clip(0, max), that is the only consumer of an INT8 producer's output is absorbed: the quantizer
 /// sits on its output and gets zp = qmin, so ORT removes it.</item>
 /// <item>Add/Mul/Concat/AveragePool/GlobalAveragePool/LeakyRelu/Sigmoid are INT8 when every data input comes from an
@@ -45,7 +45,7 @@ internal sealed class QdqTopology
         _absorbedBy = Enumerable.Repeat(-1, n).ToArray();
 
         var candidate = Forward(floatLayers);
-        Backward(candidate, floatLayers);
+        Backward(candidate);
         CollectQuantizers();
     }
 
@@ -146,24 +146,26 @@ internal sealed class QdqTopology
                 case QdqOpKind.Shared:
                     // Data movement can also be INT8 after a float producer (backward); here it only passes availability on.
                     candidate[i] = node.Input[0].Length > 0 && !Index.IsInitializer(node.Input[0]) && Index.IsFloat(node.Input[0]);
-                    if (candidate[i] && Available(node.Input[0])) available.Add(node.Output[0]);
+                    if (candidate[i] && Available(node.Input[0])) available.UnionWith(DataOutputs(node));
                     break;
             }
         }
         return candidate;
     }
 
-    private void Backward(bool[] candidate, IReadOnlySet<string> floatLayers)
+    private void Backward(bool[] candidate)
     {
         for (int i = Index.Graph.Node.Count - 1; i >= 0; i--)
         {
             if (!candidate[i]) continue;
             var node = Index.Node(i);
-            bool consumed = HasInt8Consumer(QdqOpKinds.Of(node) == QdqOpKind.Shared ? node.Output[0] : ChainEnd(i, out _));
+            bool consumed = QdqOpKinds.Of(node) == QdqOpKind.Shared
+                ? DataOutputs(node).Any(HasInt8Consumer)
+                : HasInt8Consumer(ChainEnd(i, out _));
             if (_layerAt.ContainsKey(i))
             {
                 _int8[i] = true;
-                _emitsQ[i] = node.OpType is "Conv" or "ConvTranspose" || consumed;
+                _emitsQ[i] = node.OpType is "Conv" or "ConvTranspose" || consumed || FeedsOnlyAnAdd(i);
             }
             else
             {
@@ -178,21 +180,35 @@ internal sealed class QdqTopology
         }
     }
 
+    /// <summary>
+    /// A MatMul whose output goes only into an Add (not its own bias Add): ORT's MatMulAddFusion would turn the pair
+    /// into a Gemm with a float C input, which no INT8 kernel accepts, so the MatMul would run in float. Quantizing
+    /// the MatMul's output gives it a Q consumer instead and keeps it INT8.
+    /// </summary>
+    private bool FeedsOnlyAnAdd(int node)
+    {
+        var n = Index.Node(node);
+        if (n.OpType != "MatMul" || _layerAt[node].BiasAdd >= 0 || Index.GraphOutputs.Contains(n.Output[0])) return false;
+        var consumers = Index.Consumers(n.Output[0]);
+        return consumers.Count == 1 && Index.Node(consumers[0].Node).OpType == "Add";
+    }
+
+    private static string[] DataOutputs(NodeProto node) => node.Output.Where(o => o.Length > 0).ToArray();
+
     private bool HasInt8Consumer(string tensor) =>
         Index.Consumers(tensor).Any(c => IsQuantizedSlot(c.Node, c.Input));
 
     private void CollectQuantizers()
     {
-        var fromProducer = new Dictionary<string, int>(StringComparer.Ordinal);
         var needed = new HashSet<string>(StringComparer.Ordinal);
         for (int i = 0; i < _int8.Length; i++)
         {
             if (_emitsQ[i])
             {
                 var node = Index.Node(i);
-                string t = QdqOpKinds.Of(node) == QdqOpKind.Shared ? node.Output[0] : ChainEnd(i, out _);
-                needed.Add(t);
-                _fused.Add(t);
+                var outputs = QdqOpKinds.Of(node) == QdqOpKind.Shared ? DataOutputs(node) : new[] { ChainEnd(i, out _) };
+                needed.UnionWith(outputs);
+                _fused.UnionWith(outputs);
             }
             if (!_int8[i]) continue;
             var inputs = Index.Node(i).Input;

@@ -53,19 +53,64 @@ public class BiasCorrectionTests
         var producer = g.Node.SelectMany(n => n.Output.Select(o => (o, n))).ToDictionary(p => p.o, p => p.n);
         var conv = g.Node.Single(n => n.OpType == "Conv");
         NodeProto Dq(int slot) => producer[conv.Input[slot]];
-        float[] Dequantize(NodeProto dq)
-        {
-            var codes = TensorProtos.ToFloats(init[dq.Input[0]]);
-            var scales = TensorProtos.ToFloats(init[dq.Input[1]]);
-            var zps = dq.Input.Count > 2 ? TensorProtos.ToFloats(init[dq.Input[2]]) : new float[scales.Length];
-            int perChannel = codes.Length / scales.Length;
-            return codes.Select((c, i) => (c - zps[i / perChannel % zps.Length]) * scales[i / perChannel % scales.Length]).ToArray();
-        }
+        float[] Dequantize(NodeProto dq) => DequantizeConstant(dq, init);
         var x = Dq(0);
         var zp = init[x.Input[2]];
         bool unsigned = zp.DataType == (int)TensorProto.Types.DataType.Uint8;
         return new Quantized(TensorProtos.ToFloats(init[x.Input[1]])[0], (int)TensorProtos.ToFloats(zp)[0],
             unsigned ? 0 : -128, unsigned ? 255 : 127, Dequantize(Dq(1)), Dequantize(Dq(2)));
+    }
+
+    /// <summary>Dequantizes a constant DQ node (per tensor or per axis) the way the ONNX spec defines it.</summary>
+    private static float[] DequantizeConstant(NodeProto dq, Dictionary<string, TensorProto> init)
+    {
+        var t = init[dq.Input[0]];
+        var codes = TensorProtos.ToFloats(t);
+        var scales = TensorProtos.ToFloats(init[dq.Input[1]]);
+        var zps = dq.Input.Count > 2 ? TensorProtos.ToFloats(init[dq.Input[2]]) : new float[scales.Length];
+        if (scales.Length == 1) return codes.Select(c => (c - zps[0]) * scales[0]).ToArray();
+        int axis = (int)(dq.Attribute.FirstOrDefault(a => a.Name == "axis")?.I ?? 1);
+        long inner = t.Dims.Skip(axis + 1).Aggregate(1L, (a, b) => a * b);
+        return codes.Select((c, i) => { int ch = (int)(i / inner % t.Dims[axis]); return (c - zps[ch]) * scales[ch]; }).ToArray();
+    }
+
+    [Fact]
+    public void Fast_bias_correction_handles_a_matmul_whose_bias_is_in_the_following_add()
+    {
+        // x[batch,4] -> MatMul(M[4,2]) -> Add(c[2]) -> y: the Add's constant is the layer's bias.
+        float[] m = { 0.5f, -1f, 0.25f, 0.75f, -0.5f, 0.3f, 1f, 0.2f };
+        float[] c = { 0.3f, -0.2f };
+        var g = new GraphBuilder("mm");
+        var x = g.Input("x", "batch", 4);
+        var mm = g.Node("MatMul", new[] { x, g.Initializer("m", m, 4, 2) }, "mm");
+        g.Output(g.Node("Add", new[] { mm, g.Initializer("c", c, 2) }, "bias"));
+        var random = new Random(4);
+        var data = new NpyDataset("memory", new Dictionary<string, TensorData>
+        {
+            ["x"] = TensorData.FromFloats(Enumerable.Range(0, 160).Select(_ => (float)(random.NextDouble() * 3 - 1)).ToArray(), 40, 4),
+        }, null);
+        using var tmp = new TempFolder();
+        var builder = Calibrate(tmp, g.Build(), data, fast: true, threshold: 1e9);
+
+        var emitted = QdqEmitter.Emit(builder.FloatModel, builder.Plan with { CorrectedBiases = new Dictionary<string, float[]>() });
+        var init = emitted.Graph.Initializer.ToDictionary(t => t.Name);
+        var producer = emitted.Graph.Node.SelectMany(n => n.Output.Select(o => (o, n))).ToDictionary(p => p.o, p => p.n);
+        var matmul = emitted.Graph.Node.Single(n => n.OpType == "MatMul");
+        var add = emitted.Graph.Node.Single(n => n.OpType == "Add");
+        var xdq = producer[matmul.Input[0]];
+        var zp = init[xdq.Input[2]];
+        bool unsigned = zp.DataType == (int)TensorProto.Types.DataType.Uint8;
+        var q = new Quantized(TensorProtos.ToFloats(init[xdq.Input[1]])[0], (int)TensorProtos.ToFloats(zp)[0], unsigned ? 0 : -128, unsigned ? 255 : 127,
+            DequantizeConstant(producer[matmul.Input[1]], init), DequantizeConstant(producer[add.Input.Single(i => i != matmul.Output[0])], init));
+
+        var rows = Enumerable.Range(0, 40).Select(i => data.Get(i).Inputs["x"].ToFloats()).ToList();
+        float[] Layer(float[] v, float[] w, float[] b) => Enumerable.Range(0, 2).Select(n => b[n] + Enumerable.Range(0, 4).Sum(k => v[k] * w[k * 2 + n])).ToArray();
+        var fpOut = Enumerable.Range(0, 2).Select(n => rows.Average(r => Layer(r, m, c)[n])).ToArray();
+        var blob = Enumerable.Range(0, 4).Select(k => FakeQuantize(rows.Average(r => r[k]), q)).ToArray();
+        var qOut = Layer(blob, q.Weights, q.Bias);
+        var corrected = builder.Plan.CorrectedBiases["mm"];
+        Assert.Equal(c[0] + (fpOut[0] - qOut[0]), corrected[0], 4);
+        Assert.Equal(c[1] + (fpOut[1] - qOut[1]), corrected[1], 4);
     }
 
     private static float FakeQuantize(float v, Quantized q) =>

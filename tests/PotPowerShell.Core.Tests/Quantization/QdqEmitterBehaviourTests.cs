@@ -184,6 +184,34 @@ public class QdqEmitterBehaviourTests
     }
 
     [Fact]
+    public void Split_outputs_share_the_input_quantizer_and_stay_integer()
+    {
+        var b = new GraphBuilder("split");
+        var x = b.Input("x", 4, 16);
+        var rng = new Random(8);
+        var h0 = b.Node("MatMul", new[] { x, b.Initializer("w0", QdqTestModels.Weights(rng, 16 * 32, 0.3f), 16, 32) }, "proj");
+        var parts = b.NodeMulti("Split", new[] { h0, b.Initializer("sizes", new long[] { 16, 16 }, 2) }, 2, "split", ("axis", 1L));
+        var a = b.Node("MatMul", new[] { parts[0], b.Initializer("w1", QdqTestModels.Weights(rng, 16 * 8, 0.3f), 16, 8) }, "left");
+        var c = b.Node("MatMul", new[] { parts[1], b.Initializer("w2", QdqTestModels.Weights(rng, 16 * 8, 0.3f), 16, 8) }, "right");
+        b.Output(b.Node("Add", new[] { a, c }, "sum"));
+        var h = new QdqHarness(b.Build(), r => QdqHarness.Input("x", OrtTestRunner.RandomData(r, 64), 4, 16));
+        var tensors = QdqEmitter.TensorsToCalibrate(h.Prepared, new HashSet<string>());
+        Assert.Contains("proj_out", tensors);
+        Assert.DoesNotContain("split_out0", tensors);
+        var qdq = QdqEmitter.Emit(h.Prepared, h.Plan(QuantizationTypes.U8S8));
+        var report = FusionReport.Analyze(qdq.ToByteArray());
+        Assert.Equal(0, report.FloatLayerCount);
+        Assert.Equal(0, report.StrayDequantizeQuantizePairs);
+        // The Split runs on uint8; 'left' and 'right' feed a float Add, so their outputs are quantized (else ORT's
+        // MatMulAddFusion would make one of them a float Gemm).
+        Assert.Contains(report.Nodes, n => n.OpType == "Split");
+        Assert.Equal(3, report.FusedKernels.GetValueOrDefault("QLinearMatMul"));
+        var expected = OrtTestRunner.Run(h.Float, h.Test)["sum_out"];
+        var actual = OrtTestRunner.Run(qdq, h.Test, GraphOptimizationLevel.ORT_ENABLE_EXTENDED)["sum_out"];
+        Assert.True(OrtTestRunner.MaxAbsDiff(expected, actual) <= 0.02f * expected.Max(Math.Abs));
+    }
+
+    [Fact]
     public void An_opset_11_model_with_constant_weights_prepares_and_quantizes()
     {
         var b = new GraphBuilder("consts", 11);
@@ -233,6 +261,41 @@ public class QdqEmitterBehaviourTests
         Assert.Equal(0, report.FloatLayerCount);
         var expected = OrtTestRunner.Run(h.Float, h.Test)["unsq_out"];
         var actual = OrtTestRunner.Run(qdq, h.Test, GraphOptimizationLevel.ORT_ENABLE_EXTENDED)["unsq_out"];
+        Assert.True(OrtTestRunner.MaxAbsDiff(expected, actual) <= 0.02f * expected.Max(Math.Abs));
+    }
+
+    [Fact]
+    public void Initializers_read_only_inside_subgraphs_are_kept()
+    {
+        var b = new GraphBuilder("branches");
+        var x = b.Input("x", 1, 2, 4, 4);
+        var rng = new Random(2);
+        var c = b.Node("Conv", new[] { x, b.Initializer("w", QdqTestModels.Weights(rng, 2 * 2 * 9, 0.5f), 2, 2, 3, 3) }, "conv", ("pads", new long[] { 1, 1, 1, 1 }));
+        var cond = b.Initializer(new TensorProto { Name = "cond", DataType = (int)TensorProto.Types.DataType.Bool, RawData = ByteString.CopyFrom(1) });
+        b.Initializer("offset", new[] { 0.5f });
+        GraphProto Branch(string name, string op)
+        {
+            var g = new GraphProto { Name = name };
+            var n = new NodeProto { OpType = op, Name = name + "_op" };
+            n.Input.Add(c);
+            n.Input.Add("offset");
+            n.Output.Add(name + "_y");
+            g.Node.Add(n);
+            g.Output.Add(GraphBuilder.ValueInfo(name + "_y", TensorProto.Types.DataType.Float, null));
+            return g;
+        }
+        var ifNode = new NodeProto { OpType = "If", Name = "if" };
+        ifNode.Input.Add(cond);
+        ifNode.Output.Add("y");
+        ifNode.Attribute.Add(new AttributeProto { Name = "then_branch", Type = AttributeProto.Types.AttributeType.Graph, G = Branch("then", "Add") });
+        ifNode.Attribute.Add(new AttributeProto { Name = "else_branch", Type = AttributeProto.Types.AttributeType.Graph, G = Branch("else", "Sub") });
+        b.Graph.Node.Add(ifNode);
+        b.Output("y");
+        var h = new QdqHarness(b.Build(), r => QdqHarness.Input("x", OrtTestRunner.RandomData(r, 32), 1, 2, 4, 4));
+        var qdq = QdqEmitter.Emit(h.Prepared, h.Plan(QuantizationTypes.U8S8));
+        Assert.Contains(qdq.Graph.Initializer, t => t.Name == "offset");
+        var expected = OrtTestRunner.Run(h.Float, h.Test)["y"];
+        var actual = OrtTestRunner.Run(qdq, h.Test, GraphOptimizationLevel.ORT_ENABLE_EXTENDED)["y"];
         Assert.True(OrtTestRunner.MaxAbsDiff(expected, actual) <= 0.02f * expected.Max(Math.Abs));
     }
 

@@ -21,7 +21,11 @@ public class QdqEmitterFusionTests
     internal static QdqHarness Deconv() =>
         new(QdqTestModels.ConvTransposeNet(group: 2), r => QdqHarness.Input("x", OrtTestRunner.RandomData(r, 2 * 2 * 8 * 8), 2, 2, 8, 8));
 
+    internal static QdqHarness Pooling() =>
+        new(QdqTestModels.PoolingNet(), r => QdqHarness.Input("x", OrtTestRunner.RandomData(r, 2 * 3 * 16 * 16), 2, 3, 16, 16));
+
     private static readonly Lazy<QdqHarness> ConvNetH = new(ConvNet);
+    private static readonly Lazy<QdqHarness> PoolingH = new(Pooling);
     private static readonly Lazy<QdqHarness> AttentionH = new(Attention);
     private static readonly Lazy<QdqHarness> DeconvH = new(Deconv);
 
@@ -29,6 +33,7 @@ public class QdqEmitterFusionTests
     {
         "convnet" => ConvNetH.Value,
         "attention" => AttentionH.Value,
+        "pooling" => PoolingH.Value,
         _ => DeconvH.Value,
     };
 
@@ -47,7 +52,7 @@ public class QdqEmitterFusionTests
 
     public static IEnumerable<object[]> Cases()
     {
-        foreach (var model in new[] { "convnet", "attention", "deconv" })
+        foreach (var model in new[] { "convnet", "attention", "deconv", "pooling" })
             foreach (var types in new[] { QuantizationTypes.U8S7, QuantizationTypes.U8S8 })
                 foreach (var symmetric in new[] { false, true })
                     yield return new object[] { model, types, symmetric };
@@ -65,6 +70,7 @@ public class QdqEmitterFusionTests
 
         // No float Conv/MatMul/Gemm left (ORT 1.31's CPU EP has no QDQ ConvTranspose fusion: it stays float on int8 weights).
         Assert.Equal(0, report.FloatLayers.Where(kv => kv.Key != "ConvTranspose").Sum(kv => kv.Value));
+        Assert.False(QdqEmitter.RunsInt8OnCpu("ConvTranspose"));
         Assert.Equal(0, report.StrayDequantizeQuantizePairs);
         switch (model)
         {
@@ -82,6 +88,18 @@ public class QdqEmitterFusionTests
                 int matmuls = report.FusedKernels.GetValueOrDefault("QGemm") + report.FusedKernels.GetValueOrDefault("QLinearMatMul")
                     + report.FusedKernels.GetValueOrDefault("MatMulIntegerToFloat");
                 Assert.Equal(6, matmuls);
+                break;
+            case "pooling":
+                Assert.Equal(4, report.FusedKernels.GetValueOrDefault("QLinearConv"));
+                Assert.Equal(1, report.FusedKernels.GetValueOrDefault("QLinearAveragePool"));
+                Assert.Equal(1, report.FusedKernels.GetValueOrDefault("QLinearLeakyRelu"));
+                Assert.Equal(1, report.FusedKernels.GetValueOrDefault("QLinearConcat"));
+                Assert.Equal(1, report.FusedKernels.GetValueOrDefault("QLinearSigmoid"));
+                // Resize runs on uint8 with its Q/DQ dropped.
+                Assert.Contains(report.Nodes, n => n.OpType == "Resize");
+                // One Q for the input, one DQ for the output (QLinearConv always writes uint8).
+                Assert.Equal(1, report.QuantizeLinearCount);
+                Assert.Equal(1, report.DequantizeLinearCount);
                 break;
             default:
                 Assert.Equal(2, report.FusedKernels.GetValueOrDefault("QLinearConv"));

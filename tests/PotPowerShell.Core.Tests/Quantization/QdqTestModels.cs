@@ -91,4 +91,23 @@ internal static class QdqTestModels
         b.Output(y);
         return b.Build();
     }
+
+    /// <summary>AveragePool, LeakyRelu, Resize, Concat (skip connection) and Sigmoid between Convs: the other QLinear kernels.</summary>
+    public static ModelProto PoolingNet(int seed = 4)
+    {
+        var rng = new Random(seed);
+        var b = new GraphBuilder("pooling");
+        var x = b.Input("x", "N", 3, 16, 16);
+        var c1 = Conv(b, rng, x, "c1", 3, 8, 3, relu: true);
+        var pool = b.Node("AveragePool", new[] { c1 }, "avgpool", ("kernel_shape", new long[] { 2, 2 }), ("strides", new long[] { 2, 2 }));
+        var c2 = Conv(b, rng, pool, "c2", 8, 8, 3, relu: false);
+        var leaky = b.Node("LeakyRelu", new[] { c2 }, "leaky", ("alpha", 0.1f));
+        var up = b.Node("Resize", new[] { leaky, "", b.Initializer("scales", new[] { 1f, 1f, 2f, 2f }, 4) }, "upsample", ("mode", "nearest"));
+        var cat = b.Node("Concat", new[] { up, c1 }, "skip", ("axis", 1L));
+        var c3 = Conv(b, rng, cat, "c3", 16, 4, 3, relu: false);
+        var gate = b.Node("Sigmoid", new[] { c3 }, "gate");
+        var y = Conv(b, rng, gate, "head", 4, 2, 1, relu: false);
+        b.Output(y);
+        return b.Build();
+    }
 }
