@@ -124,12 +124,25 @@ function ConvertFrom-Inline([string] $Text) {
     return ($t -replace '\\([\\`*_{}\[\]()#+\-.!<>|])', '$1')
 }
 
-# One paragraph string per block: prose is unwrapped onto one line, lists/tables/code keep their lines.
+# The items of a markdown list, one string each: a line starting with a marker starts an item (nested items keep
+# their indentation), other lines continue the item above.
+function Join-ListItems([string[]] $Lines) {
+    $items = [Collections.Generic.List[string]]::new()
+    foreach ($l in $Lines) {
+        if ($l -match '^\s*([-*+]|\d+[.)])\s' -or $items.Count -eq 0) { $items.Add($l.TrimEnd()) }
+        else { $items[$items.Count - 1] += ' ' + $l.Trim() }
+    }
+    return $items.ToArray()
+}
+
+# One paragraph string per block: prose is unwrapped onto one line (Get-Help wraps it to the console), each list item
+# becomes one line, tables and code keep their lines.
 function ConvertTo-Paragraphs($Blocks) {
     foreach ($b in $Blocks) {
         switch ($b.Kind) {
             'Para' { ConvertFrom-Inline (($b.Lines | ForEach-Object { $_.Trim() }) -join ' ') }
             'Code' { ($b.Lines -join "`n") }
+            'List' { (Join-ListItems $b.Lines | ForEach-Object { ConvertFrom-Inline $_ }) -join "`n" }
             default { ConvertFrom-Inline (($b.Lines | ForEach-Object { $_.TrimEnd() }) -join "`n") }
         }
     }
@@ -613,16 +626,12 @@ function Format-AboutBlocks($Blocks) {
         switch ($b.Kind) {
             'Para' { Format-Wrapped (ConvertFrom-Inline (($b.Lines | ForEach-Object { $_.Trim() }) -join ' ')) 4; '' }
             'List' {
-                # Items start with a marker; indented lines continue the item above.
-                $items = [Collections.Generic.List[string]]::new()
-                foreach ($l in $b.Lines) {
-                    if ($l -match '^\s*([-*+]|\d+[.)])\s' -or $items.Count -eq 0) { $items.Add($l.Trim()) }
-                    else { $items[$items.Count - 1] += ' ' + $l.Trim() }
-                }
-                foreach ($item in $items) {
-                    $m = [regex]::Match($item, '^([-*+]|\d+[.)])\s+(.*)$')
-                    $marker = if ($m.Groups[1].Value -in '-', '*', '+') { '-' } else { $m.Groups[1].Value }
-                    Format-Wrapped ("$marker " + (ConvertFrom-Inline $m.Groups[2].Value)) 4 ($marker.Length + 1)
+                foreach ($item in (Join-ListItems $b.Lines)) {
+                    $m = [regex]::Match($item, '^(\s*)([-*+]|\d+[.)])\s+(.*)$')
+                    if (-not $m.Success) { Format-Wrapped (ConvertFrom-Inline $item.Trim()) 4; continue }
+                    $marker = if ($m.Groups[2].Value -in '-', '*', '+') { '-' } else { $m.Groups[2].Value }
+                    $indent = 4 + [Math]::Min(8, $m.Groups[1].Value.Length)
+                    Format-Wrapped ("$marker " + (ConvertFrom-Inline $m.Groups[3].Value)) $indent ($marker.Length + 1)
                 }
                 ''
             }
