@@ -111,15 +111,17 @@ $rows = foreach ($case in $cases) {
             'Rank evals'  = $r.RankingEvaluations
             'Rank infer.' = $r.RankingInferences
             'Run s'       = [math]::Round($seconds, 1)
-            'FP32 ms'     = [math]::Round($l.MedianMsA, 3)
-            'Final ms'    = [math]::Round($l.MedianMsB, 3)
+            'FP32 ms'     = [math]::Round($l.MedianMsA, 4)
+            'Final ms'    = [math]::Round($l.MedianMsB, 4)
             'Final/FP32'  = [math]::Round($l.MedianMsB / $l.MedianMsA, 2)
             'DQ/FP32'     = [math]::Round($dqLatency.MedianMsB / $dqLatency.MedianMsA, 2)
         }
     }
     ($data -as [IDisposable]).Dispose()
 }
-$rows | Format-Table -AutoSize | Out-String -Width 250 | Write-Host
+$rows | Format-Table Model, Ranking, Confirm, Met, Float, 'Final drop', 'Max drop', Evals, Inferences, Rankings, 'Rank evals', 'Rank infer.', 'Run s' -AutoSize |
+    Out-String -Width 200 | Write-Host
+$rows | Format-Table Model, Ranking, Confirm, Float, 'FP32 ms', 'Final ms', 'Final/FP32', 'DQ/FP32' -AutoSize | Out-String -Width 200 | Write-Host
 foreach ($group in $rows | Group-Object Model) {
     $metricRow = $group.Group | Where-Object Ranking -eq 'Metric'
     foreach ($errorRow in $group.Group | Where-Object Ranking -eq 'OutputError') {
