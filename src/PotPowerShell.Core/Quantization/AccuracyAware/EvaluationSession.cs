@@ -77,9 +77,6 @@ internal sealed class EvaluationSession
         return null;
     }
 
-    /// <summary>True when this (model, items) evaluation is cached, i.e. costs nothing.</summary>
-    public bool IsCached(ModelCandidate candidate, IReadOnlyList<int>? items) => _cache.ContainsKey(CacheKey(candidate.Key, Normalize(items)));
-
     /// <summary>
     /// Evaluates a model on all items (null) or some. Mandatory evaluations (the FP32 baseline and the fully quantized
     /// model) run whatever the budget; every other one checks it first.

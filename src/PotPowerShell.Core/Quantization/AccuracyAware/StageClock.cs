@@ -23,8 +23,6 @@ internal sealed class StageClock(Func<TimeSpan> clock)
         return new Closer(this);
     }
 
-    public string? Current => _open.Count > 0 ? _open.Peek() : null;
-
     public IReadOnlyList<StageTime> Times => _order.Select(s => new StageTime(s, _elapsed[s])).ToList();
 
     private void Charge()
