@@ -48,6 +48,7 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
 
         stage.Report("Preparing the model", 0);
         var original = OnnxModelFile.Load(modelPath);
+        RejectQuantized(original, modelPath);
         cancellationToken.ThrowIfCancellationRequested();
         long sourceOpset = ModelInspector.DefaultOpset(original);
         var prepared = ModelPreparation.Prepare(original);
@@ -64,6 +65,7 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
         warnings.AddRange(scope.Warnings);
         var ignored = scope.Nodes;
         var layers = QdqEmitter.Layers(prepared, ignored);
+        if (layers.Count == 0) throw NothingToQuantize(modelPath, ignored.Count);
         var settings = PresetResolution.Resolve(options, HardwareProfile.Current);
         var prepareTime = watch.Elapsed;
         cancellationToken.ThrowIfCancellationRequested();
@@ -146,6 +148,29 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
             .ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
         return QdqEmitter.Emit(FloatModel, Plan with { FloatLayers = floatLayers, CorrectedBiases = biases });
     }
+
+    /// <summary>
+    /// A model that already holds quantization ops (a QDQ model, or one with QLinear*/…Integer kernels) would be
+    /// quantized twice: refuse it and point at its float original.
+    /// </summary>
+    private static void RejectQuantized(ModelProto model, string modelPath)
+    {
+        var quantOps = model.Graph.Node.Where(n => IsQuantizationOp(n.OpType)).ToList();
+        if (quantOps.Count == 0) return;
+        var kinds = quantOps.GroupBy(n => n.OpType).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Count()} {g.Key}");
+        throw new PotException("ModelAlreadyQuantized", PotErrorCategory.InvalidArgument,
+            $"'{modelPath}' is already quantized: it holds {string.Join(", ", kinds)}. Give the float (FP32) model it was made from.", modelPath);
+    }
+
+    private static bool IsQuantizationOp(string opType) =>
+        opType is "QuantizeLinear" or "DequantizeLinear" or "DynamicQuantizeLinear" or "QGemm"
+        || opType.StartsWith("QLinear", StringComparison.Ordinal) || opType.EndsWith("Integer", StringComparison.Ordinal);
+
+    private static PotException NothingToQuantize(string modelPath, int ignoredLayers) => new("NothingToQuantize", PotErrorCategory.InvalidArgument,
+        ignoredLayers > 0
+            ? $"Every quantizable layer of '{modelPath}' is in the ignored scope ({ignoredLayers} layers), so nothing is left to quantize. Remove entries from the ignored scope (-IgnoredScope, -IgnoredOpType or ignored_scope)."
+            : $"'{modelPath}' has no layer that DefaultQuantization quantizes (Conv, ConvTranspose, MatMul, Gemm), so there is nothing to quantize.",
+        modelPath);
 
     private static void Validate(DefaultQuantizationOptions options)
     {

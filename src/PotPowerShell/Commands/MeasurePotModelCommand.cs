@@ -25,6 +25,14 @@ public sealed class MeasurePotModelCommand : PotCmdlet, IDisposable
     [ValidateNotNullOrEmpty]
     public string ModelPath { get; set; } = "";
 
+    /// <summary>
+    /// The model a piped quantization result wrote (its OutputPath property). A result's ModelPath is the float model it
+    /// read, so without this the pipeline would measure that instead of the quantized model. Set by the pipeline only.
+    /// </summary>
+    [Parameter(ValueFromPipelineByPropertyName = true, DontShow = true)]
+    [Alias("OutputPath")]
+    public string? QuantizedModelPath { get; set; }
+
     /// <summary>An engine YAML file (about_PotPowerShell_Engine).</summary>
     [Parameter(Mandatory = true, ParameterSetName = EngineSet)]
     [ValidateNotNullOrEmpty]
@@ -75,10 +83,12 @@ public sealed class MeasurePotModelCommand : PotCmdlet, IDisposable
     protected override void ProcessRecord()
     {
         if (_evaluator == null) Run(() => _evaluator = CreateEvaluator(), terminating: true);
-        string model = ResolveLiteralPath(ModelPath);
+        string model = ResolveLiteralPath(string.IsNullOrEmpty(QuantizedModelPath) ? ModelPath : QuantizedModelPath);
         WriteVerbose($"Evaluating '{model}' on '{_evaluator!.Engine.Source}'.");
         Run(() =>
         {
+            // Reading a large model and creating its session take a while before the first batch reports.
+            Progress.Report(new PotProgress("Evaluating " + Path.GetFileName(model), "Loading the model", -1));
             var m = ModelMeasurement.Measure(_evaluator, model, PerSample, Latency, WarmupRuns, CancellationToken, Progress);
             var rows = PerSample ? ModelEvaluation.Rows(m.Evaluation, _evaluator.Metrics) : null;
             WriteObject(new ModelEvaluation(m, rows));

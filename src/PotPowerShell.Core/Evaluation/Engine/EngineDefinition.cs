@@ -75,7 +75,7 @@ public sealed class EngineDefinition
     {
         string full = Path.GetFullPath(path);
         if (!File.Exists(full))
-            throw new PotException("EngineNotFound", PotErrorCategory.ObjectNotFound, $"The engine file '{full}' does not exist.", full);
+            throw new PotException("EngineNotFound", PotErrorCategory.ObjectNotFound, $"The engine file '{full}' does not exist. Check -EnginePath, or engine.config in the configuration (relative to the configuration's folder).", full);
         string text = File.ReadAllText(full);
         var (tree, lines) = EngineTree.FromYaml(text, full);
         return EngineParser.Parse(tree, "", Path.GetDirectoryName(full)!, full, lines);

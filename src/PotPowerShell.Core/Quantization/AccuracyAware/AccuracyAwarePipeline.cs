@@ -17,7 +17,7 @@ public static class AccuracyAwarePipeline
         CancellationToken cancellationToken = default)
     {
         OptionsValidation.Validate(job.Options); // before anything is opened or calibrated
-        using var parts = Open(job, progress, cancellationToken);
+        using var parts = Open(job, progress, cancellationToken, "AccuracyAwareQuantization");
         var outcome = new AccuracyAwareQuantizer(job.Options)
         {
             BuilderFactory = parts.Factory(cancellationToken),
@@ -39,17 +39,18 @@ public static class AccuracyAwarePipeline
     public static LayerRanking Rank(AccuracyAwareJob job, RankingMethod method, IProgress<PotProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         var quantizer = new AccuracyAwareQuantizer(job.Options) { Progress = progress };
-        using var parts = Open(job, progress, cancellationToken);
+        using var parts = Open(job, progress, cancellationToken, "Layer ranking");
         return quantizer.RankLayers(parts.Builder, parts.Evaluator, method, cancellationToken);
     }
 
-    private static Parts Open(AccuracyAwareJob job, IProgress<PotProgress>? progress, CancellationToken ct)
+    /// <param name="consumer">Names the operation in messages (AccuracyAwareQuantization, Layer ranking).</param>
+    private static Parts Open(AccuracyAwareJob job, IProgress<PotProgress>? progress, CancellationToken ct, string consumer)
     {
         var engine = job.EnginePath != null ? EngineDefinition.Load(job.EnginePath)
             : job.Config != null ? EngineOf(job.Config)
             : throw new PotException("EngineMissing", PotErrorCategory.InvalidArgument,
-                "AccuracyAwareQuantization needs an evaluation engine: give -EnginePath or a configuration with an engine section.", job.ModelPath);
-        engine.EnsureEvaluable("AccuracyAwareQuantization");
+                $"{consumer} needs an evaluation engine: give -EnginePath or a configuration with an engine section.", job.ModelPath);
+        engine.EnsureEvaluable(consumer);
         var parts = new Parts();
         try
         {

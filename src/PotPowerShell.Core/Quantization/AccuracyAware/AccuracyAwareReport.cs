@@ -83,6 +83,11 @@ public static class AccuracyAwareReport
             File.WriteAllText(tmp, ToJson(result) + "\n", new UTF8Encoding(false));
             File.Move(tmp, full, overwrite: true);
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new PotException("OutputWriteFailed", PotErrorCategory.WriteError,
+                $"Could not write the report '{full}': {e.Message} Check that the folder can be written to and has free space, or choose another output path.", full, e);
+        }
         finally
         {
             if (File.Exists(tmp)) File.Delete(tmp);
