@@ -116,11 +116,12 @@ function Stop-PotCommand {
 }
 
 # A host whose user interface answers every choice prompt (ShouldProcess's -Confirm) with $Answer ('Yes', 'No') and
-# records the prompts. It runs on the command's own thread, so it must not need this runspace.
+# records the prompts and the lines written to it (-WhatIf's 'What if:' lines). It runs on the command's own thread, so it must not need this runspace.
 [NoRunspaceAffinity()]
 class PotAnsweringUI : PSHostUserInterface {
     [string] $Answer
     [Collections.Generic.List[string]] $Prompts = [Collections.Generic.List[string]]::new()
+    [Collections.Generic.List[string]] $Lines = [Collections.Generic.List[string]]::new()
 
     PotAnsweringUI([string] $answer) { $this.Answer = $answer }
 
@@ -141,7 +142,7 @@ class PotAnsweringUI : PSHostUserInterface {
     [securestring] ReadLineAsSecureString() { return [securestring]::new() }
     [void] Write([string] $value) { }
     [void] Write([ConsoleColor] $foreground, [ConsoleColor] $background, [string] $value) { }
-    [void] WriteLine([string] $value) { }
+    [void] WriteLine([string] $value) { $this.Lines.Add($value) }
     [void] WriteErrorLine([string] $value) { }
     [void] WriteDebugLine([string] $value) { }
     [void] WriteProgress([long] $sourceId, [ProgressRecord] $record) { }
