@@ -99,7 +99,7 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
                 $"The output path '{output}' is the input model. Choose another -OutputPath.", output)));
             return;
         }
-        if (!CheckOutputPath(output, Force) || !CheckOutputPath(AccuracyAwareOutcome.ReportPathFor(output), Force)) return;
+        if (!CheckNotWrittenBefore(output) || !CheckOutputPath(output, Force) || !CheckOutputPath(AccuracyAwareOutcome.ReportPathFor(output), Force)) return;
         var o = job.Options;
         string target = $"maximal_drop {o.MaximalDrop} {o.DropType.ToString().ToLowerInvariant()}, ranking {o.RankingMethod}";
         if (!ShouldProcess(output, $"Quantize '{model}' with AccuracyAwareQuantization ({target}) and write the model and its report")) return;
@@ -108,6 +108,7 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
         Run(() =>
         {
             var result = AccuracyAwarePipeline.Run(job, output, Progress, new VerboseLog(this), CancellationToken);
+            RememberWritten(output);
             if (!result.Met) WriteWarning(result.Reason);
             WriteObject(result);
         });

@@ -90,7 +90,7 @@ public sealed class InvokeDefaultQuantizationCommand : PotCmdlet
         }
         DefaultQuantizationOptions? options = null;
         if (!Run(() => options = BuildOptions(new DefaultQuantizationOptions()))) return;
-        if (!CheckOutputPath(output, Force)) return;
+        if (!CheckNotWrittenBefore(output) || !CheckOutputPath(output, Force)) return;
         if (!ShouldProcess(output, $"Quantize '{model}' (preset {options!.Preset}, target device {options.TargetDevice}) with calibration data '{data}'")) return;
 
         WriteVerbose($"Quantizing '{model}' with '{data}' into '{output}'.");
@@ -98,6 +98,7 @@ public sealed class InvokeDefaultQuantizationCommand : PotCmdlet
         {
             var dataset = NpyDataset.Open(data);
             var result = DefaultQuantization.Run(model, dataset, options, output, Progress, CancellationToken);
+            RememberWritten(output);
             foreach (var warning in result.Warnings) WriteWarning(warning);
             WriteObject(result);
         });

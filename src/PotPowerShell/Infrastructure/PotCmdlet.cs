@@ -108,6 +108,23 @@ public abstract class PotCmdlet : PSCmdlet, IDisposable
         return false;
     }
 
+    private readonly HashSet<string> _written = new(OperatingSystem.IsWindows() ? StringComparer.OrdinalIgnoreCase : StringComparer.Ordinal);
+
+    /// <summary>
+    /// Refuses to write a file this command already wrote for an earlier pipeline input: with one -OutputPath for
+    /// several piped models, -Force would otherwise let each overwrite the last. Returns false after writing an error.
+    /// </summary>
+    protected bool CheckNotWrittenBefore(string path, string parameter = "OutputPath")
+    {
+        if (!_written.Contains(Path.GetFullPath(path))) return true;
+        WriteError(ToErrorRecord(new PotException("OutputWrittenTwice", PotErrorCategory.ResourceExists,
+            $"'{path}' was already written by this command for an earlier input. Give each input its own -{parameter}, or leave -{parameter} out to write next to each model.", path)));
+        return false;
+    }
+
+    /// <summary>Notes a file this command wrote (see <see cref="CheckNotWrittenBefore"/>).</summary>
+    protected void RememberWritten(string path) => _written.Add(Path.GetFullPath(path));
+
     /// <summary>Runs core work, turning cancellation into a stopped pipeline and core errors into error records.</summary>
     /// <returns>False when an error was written.</returns>
     protected bool Run(Action action, bool terminating = false)
