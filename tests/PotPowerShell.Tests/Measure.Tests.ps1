@@ -166,7 +166,7 @@ dataset:
 Add-Type -Path '$dll'
 Import-Module '$(Join-Path $moduleDir 'PotPowerShell.psd1')'
 `$r = Measure-PotModel -ModelPath '$model' -EnginePath '$engine'
-'yaml:' + ([AppDomain]::CurrentDomain.GetAssemblies() | ? { `$_.GetName().Name -eq 'YamlDotNet' } | % { `$_.GetName().Version.Major } | Sort-Object) -join ','
+'yaml:' + (([AppDomain]::CurrentDomain.GetAssemblies() | ? { `$_.GetName().Name -eq 'YamlDotNet' } | % { `$_.GetName().Version.Major } | Sort-Object) -join ',')
 'metric:' + `$r.Metrics[0].Name
 "@
         $out | Should -Contain 'yaml:16,18'
