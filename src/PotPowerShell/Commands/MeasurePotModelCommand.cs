@@ -19,11 +19,14 @@ public sealed class MeasurePotModelCommand : PotCmdlet, IDisposable
     private Evaluator? _evaluator;
     private bool _warnedNoMetrics;
 
-    /// <summary>The model to evaluate; binds Path, FullName or PSPath of piped objects (files, Import-PotModel results).</summary>
+    /// <summary>
+    /// The model to evaluate. Piped objects bind by property name in this order: Path (Import-PotModel), PSPath and
+    /// FullName (files), OutputPath (quantization results: the quantized model, not their source ModelPath), ModelPath.
+    /// </summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
-    [Alias("PSPath", "FullName", "Path")]
+    [Alias("PSPath", "FullName", "OutputPath", "ModelPath")]
     [ValidateNotNullOrEmpty]
-    public string ModelPath { get; set; } = "";
+    public string Path { get; set; } = "";
 
     /// <summary>An engine YAML file (about_PotPowerShell_Engine).</summary>
     [Parameter(Mandatory = true, ParameterSetName = EngineSet)]
@@ -75,7 +78,7 @@ public sealed class MeasurePotModelCommand : PotCmdlet, IDisposable
     protected override void ProcessRecord()
     {
         if (_evaluator == null) Run(() => _evaluator = CreateEvaluator(), terminating: true);
-        string model = ResolveLiteralPath(ModelPath);
+        string model = ResolveLiteralPath(Path);
         WriteVerbose($"Evaluating '{model}' on '{_evaluator!.Engine.Source}'.");
         Run(() =>
         {
