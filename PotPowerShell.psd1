@@ -13,12 +13,14 @@
         'Formats/PotConfig.Format.ps1xml'
         'Formats/QuantizationResult.Format.ps1xml'
         'Formats/QuantizedLayerInfo.Format.ps1xml'
+        'Formats/ModelEvaluation.Format.ps1xml'
     )
     CmdletsToExport      = @(
         'Import-PotModel'
         'Import-PotConfig'
         'Export-PotConfig'
         'Invoke-DefaultQuantization'
+        'Measure-PotModel'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()
