@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using PotPowerShell.Core;
+using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Evaluation;
 using PotPowerShell.Infrastructure;
 
@@ -15,12 +16,19 @@ public sealed class MeasurePotModelCommand : PotCmdlet, IDisposable
 {
     private const string EngineSet = "Engine";
     private const string DataSet = "Data";
+    // A piped PotConfig evaluates the config's own model; -Config with models from the pipeline evaluates those models
+    // with the config's engine. Two sets, so that a piped PotConfig never binds its own Path to -ModelPath.
+    private const string ConfigSet = "Config";
+    private const string ConfigModelSet = "ConfigModel";
 
     private Evaluator? _evaluator;
+    private PotConfig? _evaluatorConfig;
     private bool _warnedNoMetrics;
 
     /// <summary>The model to evaluate; binds Path, FullName or PSPath of piped objects (files, Import-PotModel results).</summary>
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = EngineSet)]
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = DataSet)]
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = ConfigModelSet)]
     [Alias("PSPath", "FullName", "Path")]
     [ValidateNotNullOrEmpty]
     public string ModelPath { get; set; } = "";
@@ -34,6 +42,15 @@ public sealed class MeasurePotModelCommand : PotCmdlet, IDisposable
     [Parameter(Mandatory = true, ParameterSetName = DataSet)]
     [ValidateNotNullOrEmpty]
     public string DataPath { get; set; } = "";
+
+    /// <summary>
+    /// A POT configuration (Import-PotConfig): its engine section gives the data, adapters and metrics; piped alone, its
+    /// model is the one evaluated.
+    /// </summary>
+    [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = ConfigSet)]
+    [Parameter(Mandatory = true, ParameterSetName = ConfigModelSet)]
+    [ValidateNotNull]
+    public PotConfig Config { get; set; } = null!;
 
     /// <summary>A custom metric: param($Outputs, $Annotation, $Sample), returning one number per sample.</summary>
     [Parameter]
@@ -74,8 +91,15 @@ public sealed class MeasurePotModelCommand : PotCmdlet, IDisposable
 
     protected override void ProcessRecord()
     {
+        // One evaluator per engine: a new piped config with another engine gets its own.
+        if (_evaluator != null && ParameterSetName == ConfigSet && !ReferenceEquals(_evaluatorConfig, Config))
+        {
+            _evaluator.Dispose();
+            _evaluator = null;
+        }
         if (_evaluator == null) Run(() => _evaluator = CreateEvaluator(), terminating: true);
-        string model = ResolveLiteralPath(ModelPath);
+        _evaluatorConfig = ParameterSetName == ConfigSet ? Config : null;
+        string model = ParameterSetName == ConfigSet ? Config.Model.ModelPath : ResolveLiteralPath(ModelPath);
         WriteVerbose($"Evaluating '{model}' on '{_evaluator!.Engine.Source}'.");
         Run(() =>
         {
@@ -87,9 +111,11 @@ public sealed class MeasurePotModelCommand : PotCmdlet, IDisposable
 
     private Evaluator CreateEvaluator()
     {
-        var engine = EngineResolver.Resolve(
-            ParameterSetName == EngineSet ? ResolveLiteralPath(EnginePath) : null,
-            ParameterSetName == DataSet ? ResolveLiteralPath(DataPath) : null);
+        var engine = ParameterSetName is ConfigSet or ConfigModelSet
+            ? EngineResolver.FromConfig(Config)
+            : EngineResolver.FromPaths(
+                ParameterSetName == EngineSet ? ResolveLiteralPath(EnginePath) : null,
+                ParameterSetName == DataSet ? ResolveLiteralPath(DataPath) : null);
         var custom = Metric == null
             ? Array.Empty<CustomMetric>()
             : new[] { new CustomMetric(MetricName, Direction(MetricDirection), new ScriptBlockMetric(Metric, MetricName, null), requiresAnnotation: false) };
