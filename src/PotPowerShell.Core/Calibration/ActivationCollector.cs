@@ -134,6 +134,16 @@ public static class ActivationCollector
                 {
                     throw new OperationCanceledException(cancellationToken);
                 }
+                // A graph that hard-codes batch 1 (e.g. Reshape to [1, -1]) behind a dynamic batch axis fails on several
+                // items at once: the caller then runs them one at a time.
+                catch (OnnxRuntimeException) when (batch.Count > 1)
+                {
+                    return false;
+                }
+                catch (OnnxRuntimeException e)
+                {
+                    throw CalibrationErrors.RunFailed(e, batch[0], inputs, binder.ModelInputs);
+                }
                 using (results)
                 {
                     Inferences++;
