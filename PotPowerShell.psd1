@@ -14,6 +14,8 @@
         'Formats/QuantizationResult.Format.ps1xml'
         'Formats/QuantizedLayerInfo.Format.ps1xml'
         'Formats/ModelEvaluation.Format.ps1xml'
+        'Formats/AccuracyAwareResult.Format.ps1xml'
+        'Formats/LayerRank.Format.ps1xml'
     )
     CmdletsToExport      = @(
         'Import-PotModel'
@@ -21,6 +23,8 @@
         'Export-PotConfig'
         'Invoke-DefaultQuantization'
         'Measure-PotModel'
+        'Invoke-AccuracyAwareQuantization'
+        'Get-LayerRanking'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -156,6 +156,23 @@ dataset:
         $list | Should -Match 'batch mean'
     }
 
+    It 'reads engine YAML when another module loaded an older YamlDotNet first' {
+        $nuget = if ($env:NUGET_PACKAGES) { $env:NUGET_PACKAGES } else { Join-Path $HOME '.nuget/packages' }
+        $dll = Join-Path $nuget 'yamldotnet/16.3.0/lib/net8.0/YamlDotNet.dll'
+        if (-not (Test-Path $dll)) { Set-ItResult -Skipped -Because 'YamlDotNet 16.3.0 is not restored'; return }
+        $engine = Join-Path $TestDrive 'yaml16.yml'
+        "metrics:`n  - type: accuracy`n    top_k: 2`ndataset:`n  data_source: '$validation'`n" | Set-Content $engine
+        $out = Invoke-InChildPwsh @"
+Add-Type -Path '$dll'
+Import-Module '$(Join-Path $moduleDir 'PotPowerShell.psd1')'
+`$r = Measure-PotModel -ModelPath '$model' -EnginePath '$engine'
+'yaml:' + ([AppDomain]::CurrentDomain.GetAssemblies() | ? { `$_.GetName().Name -eq 'YamlDotNet' } | % { `$_.GetName().Version.Major } | Sort-Object) -join ','
+'metric:' + `$r.Metrics[0].Name
+"@
+        $out | Should -Contain 'yaml:16,18'
+        $out | Should -Contain 'metric:accuracy@top2'
+    }
+
     It 'warns when the data has no labels and no metric is given' {
         $unlabelled = Join-Path $TestDrive 'unlabelled'
         New-Item -ItemType Directory $unlabelled | Out-Null

@@ -58,6 +58,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
     private readonly CachedDataset _cache;
     private readonly List<MetricRunner> _runners = new();
     private readonly Adapter[] _adapters;
+    private readonly DatasetDefinition[] _definitions;
     private readonly EvaluatorOptions _options;
     private readonly List<MetricSpec> _referenceSpecs;
     private ReferenceStore? _references;
@@ -73,6 +74,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
         {
             _cache = new CachedDataset(_dataset, (long)(_options.CacheMegabytes ?? engine.CacheMegabytes) << 20);
             _adapters = engine.Datasets.Select(d => Adapter.Create(d.Adapter)).ToArray();
+            _definitions = engine.Datasets.ToArray();
             foreach (var spec in engine.Metrics) _runners.Add(MetricRunner.Create(spec, _options.ScriptMetrics));
             foreach (var custom in _options.CustomMetrics)
             {
@@ -117,6 +119,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
         Run(model, new EvaluationRequest { Items = items }, cancellationToken, progress);
 
     /// <summary>Evaluates a serialized model as <paramref name="request"/> says (items, warm-up, predictions).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public EvaluationResult Run(byte[] model, EvaluationRequest request, CancellationToken cancellationToken, IProgress<PotProgress>? progress = null)
     {
         var clock = Stopwatch.StartNew();
@@ -135,7 +138,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
         var batchMs = new List<double>();
         var batchItems = new List<int>();
         var view = new SampleView { References = _references };
-        var batch = new List<DataItem>(runner.BatchSize);
+        var batch = new List<CachedDataset.Entry>(runner.BatchSize);
         int batches = (items.Count + runner.BatchSize - 1) / runner.BatchSize;
         int lastPercent = -1;
 
@@ -144,10 +147,10 @@ public sealed class Evaluator : IEvaluator, IDisposable
             cancellationToken.ThrowIfCancellationRequested();
             int start = b * runner.BatchSize, count = Math.Min(runner.BatchSize, items.Count - start);
             batch.Clear();
-            for (int k = 0; k < count; k++) batch.Add(_cache.Get(items[start + k]));
+            for (int k = 0; k < count; k++) batch.Add(_cache.Fetch(items[start + k]));
             if (b == 0)
-                for (int w = 0; w < request.WarmupRuns; w++) runner.Run(batch, outputs, cancellationToken);
-            batchMs.Add(runner.Run(batch, outputs, cancellationToken));
+                for (int w = 0; w < request.WarmupRuns; w++) runner.Run(batch, _cache.Layout, outputs, cancellationToken);
+            batchMs.Add(runner.Run(batch, _cache.Layout, outputs, cancellationToken));
             batchItems.Add(count);
             foreach (var a in _adapters) a.Resolve(outputs);
             for (int k = 0; k < count; k++)
@@ -158,7 +161,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
                 view.Row = k;
                 view.Annotation = item.Annotation;
                 view.Dataset = dataset;
-                view.Definition = _dataset.Definitions[dataset];
+                view.Definition = _definitions[dataset];
                 view.Outputs = outputs;
                 view.Adapter = _adapters[dataset];
                 view.Prediction = _needsPrediction || predictions != null ? view.Adapter.Predict(outputs, k) : null;
@@ -245,15 +248,15 @@ public sealed class Evaluator : IEvaluator, IDisposable
                     $"The reference model '{_options.ReferenceSource}' has no output '{name}'. Its outputs: {string.Join(", ", runner.ModelOutputs)}.", _options.ReferenceSource);
         runner.SelectOutputs(_references.Outputs);
         var outputs = runner.NewOutputs();
-        var batch = new List<DataItem>(runner.BatchSize);
+        var batch = new List<CachedDataset.Entry>(runner.BatchSize);
         int batches = (missing.Count + runner.BatchSize - 1) / runner.BatchSize;
         for (int b = 0; b < batches; b++)
         {
             cancellationToken.ThrowIfCancellationRequested();
             batch.Clear();
             int start = b * runner.BatchSize, count = Math.Min(runner.BatchSize, missing.Count - start);
-            for (int k = 0; k < count; k++) batch.Add(_cache.Get(missing[start + k]));
-            runner.Run(batch, outputs, cancellationToken);
+            for (int k = 0; k < count; k++) batch.Add(_cache.Fetch(missing[start + k]));
+            runner.Run(batch, _cache.Layout, outputs, cancellationToken);
             foreach (var name in _references.Outputs)
             {
                 int o = outputs.IndexOf(name);

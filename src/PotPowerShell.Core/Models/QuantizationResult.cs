@@ -42,6 +42,8 @@ public sealed record QuantizationResult
     public required string ModelPath { get; init; }
     public required string OutputPath { get; init; }
     public required string CalibrationDataPath { get; init; }
+    /// <summary>The options the model was quantized with: Get-LayerRanking rebuilds the same quantization from them.</summary>
+    public DefaultQuantizationOptions? Options { get; init; }
 
     /// <summary>The preset asked for.</summary>
     public required QuantizationPreset Preset { get; init; }

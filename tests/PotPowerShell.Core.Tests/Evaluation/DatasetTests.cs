@@ -343,3 +343,46 @@ public class DatasetTests
         return ms.ToArray();
     }
 }
+
+public class CachedDatasetTests
+{
+    private sealed class ListDataset(List<DataItem> items) : IDataset
+    {
+        public string Source => "list";
+        public int Count => items.Count;
+        public IReadOnlyList<string> InputNames { get; } = new[] { "a", "b" };
+        public bool HasAnnotations => true;
+        public int Reads { get; private set; }
+        public DataItem Get(int index) { Reads++; return items[index]; }
+    }
+
+    private static DataItem Item(int i, int width) => new(i, new Dictionary<string, TensorData>
+    {
+        ["a"] = TensorData.FromFloats(Enumerable.Range(0, width).Select(k => (float)(i * 10 + k)).ToArray(), 1, width),
+        ["b"] = new TensorData(TensorElementKind.Int64, new long[] { 1, 1 }, new long[] { i }),
+    }, (long)i);
+
+    [Fact]
+    public void Packs_items_up_to_the_budget_and_gives_them_back_unchanged()
+    {
+        var items = Enumerable.Range(0, 10).Select(i => Item(i, 3)).ToList();
+        items[7] = Item(7, 5); // a different shape cannot share the packed layout: kept as it came
+        var inner = new ListDataset(items);
+        // Each packed item costs 3*4 + 8 bytes of payload + 32 + 24 (boxed label) = 76 bytes: 6 fit in 460.
+        var cache = new CachedDataset(inner, 460);
+        for (int pass = 0; pass < 2; pass++)
+            for (int i = 0; i < 10; i++)
+            {
+                var got = cache.Get(i);
+                Assert.Equal(i, got.Index);
+                Assert.Equal((long)i, got.Annotation);
+                Assert.Equal(items[i].Inputs["a"].ToFloats(), got.Inputs["a"].ToFloats());
+                Assert.Equal(items[i].Inputs["a"].Shape, got.Inputs["a"].Shape);
+                Assert.Equal(new long[] { i }, (long[])got.Inputs["b"].Data);
+            }
+        Assert.Equal(6, cache.CachedItems);
+        Assert.True(cache.CachedBytes <= 460);
+        Assert.Equal(10 + 4, inner.Reads); // the second pass re-read only the 4 items beyond the budget
+        Assert.Equal(new[] { "a", "b" }, cache.Layout!.Select(s => s.Name));
+    }
+}

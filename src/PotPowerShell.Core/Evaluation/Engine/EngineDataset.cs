@@ -108,6 +108,7 @@ public sealed class EngineDataset : IDataset, IDisposable
     public int DatasetOf(int index)
     {
         if ((uint)index >= (uint)Count) throw new ArgumentOutOfRangeException(nameof(index));
+        if (_offsets.Length == 2) return 0;
         int p = Array.BinarySearch(_offsets, index);
         if (p < 0) p = ~p - 1;
         // Skip empty parts that share an offset.

@@ -8,7 +8,25 @@ internal sealed class BatchOutputs
         Names = names;
         Data = new float[names.Length][];
         Shapes = new long[names.Length][];
+        _lengths = new long[names.Length];
+        _rowLengths = new int[names.Length];
+        _batchFirst = new bool[names.Length];
         for (int i = 0; i < names.Length; i++) Data[i] = Array.Empty<float>();
+    }
+
+    private readonly long[] _lengths;
+    private readonly int[] _rowLengths;
+    private readonly bool[] _batchFirst;
+
+    /// <summary>Records an output's shape for this batch (after <see cref="Rows"/> is set).</summary>
+    public void SetShape(int output, long[] shape)
+    {
+        Shapes[output] = shape;
+        long length = 1;
+        foreach (long d in shape) length *= d;
+        _lengths[output] = length;
+        _batchFirst[output] = Rows == 1 || (shape.Length > 0 && shape[0] == Rows);
+        _rowLengths[output] = (int)(Rows == 1 ? length : length / Math.Max(1, Rows));
     }
 
     public string[] Names { get; }
@@ -22,15 +40,13 @@ internal sealed class BatchOutputs
 
     public int IndexOf(string name) => Array.IndexOf(Names, name);
 
-    public long Length(int output) => Shapes[output].Aggregate(1L, (a, b) => a * b);
+    public long Length(int output) => _lengths[output];
 
     /// <summary>One item's part of a batch-first output (the whole tensor when the batch holds one row).</summary>
     public ReadOnlySpan<float> Row(int output, int row)
     {
-        long length = Length(output);
-        if (Rows == 1) return Data[output].AsSpan(0, (int)length);
-        int rowLength = (int)(length / Rows);
-        return Data[output].AsSpan(row * rowLength, rowLength);
+        int rowLength = _rowLengths[output];
+        return Data[output].AsSpan(Rows == 1 ? 0 : row * rowLength, rowLength);
     }
 
     /// <summary>Shape of one item's row, with a leading 1.</summary>
@@ -46,9 +62,8 @@ internal sealed class BatchOutputs
     /// <summary>Checks that an output consumed per item has the batch as its first axis.</summary>
     public void RequireBatchFirst(int output, string usedBy)
     {
-        if (Rows == 1) return;
+        if (_batchFirst[output]) return;
         var shape = Shapes[output];
-        if (shape.Length == 0 || shape[0] != Rows)
             throw new PotException("EngineOutputNotBatched", PotErrorCategory.InvalidData,
                 $"The output '{Names[output]}' (used by {usedBy}) has shape [{string.Join(",", shape)}], whose first axis is not the batch of {Rows} items. Set batch_size: 1 in the engine (or -BatchSize 1).", Names[output]);
     }

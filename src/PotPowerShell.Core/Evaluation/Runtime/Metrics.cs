@@ -61,6 +61,7 @@ internal sealed class MeanAggregate : IAggregate
 internal abstract class MetricRunner
 {
     private readonly HashSet<int>? _datasets;
+    private bool[]? _covers;
 
     protected MetricRunner(string name, string type, MetricDirection direction, IReadOnlyList<int>? datasets)
     {
@@ -77,7 +78,17 @@ internal abstract class MetricRunner
     /// <summary>The spec this runner came from (null for custom metrics given in code).</summary>
     public MetricSpec? Spec { get; private set; }
 
-    public bool Covers(int dataset) => _datasets == null || _datasets.Contains(dataset);
+    public bool Covers(int dataset)
+    {
+        if (_datasets == null) return true;
+        if (_covers == null || dataset >= _covers.Length)
+        {
+            var covers = new bool[Math.Max(dataset + 1, _datasets.Count == 0 ? 1 : _datasets.Max() + 1)];
+            foreach (int d in _datasets) covers[d] = true;
+            _covers = covers;
+        }
+        return _covers[dataset];
+    }
 
     public virtual IAggregate NewAggregate() => new MeanAggregate();
 

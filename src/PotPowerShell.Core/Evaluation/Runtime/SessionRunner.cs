@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
@@ -31,6 +32,7 @@ internal sealed class SessionRunner : IDisposable
     private readonly RunOptions _runOptions;
     private readonly string _source;
     private string[] _outputNames;
+    private readonly string[] _inputNames;
 
     public SessionRunner(byte[] model, string source, int threads, int? requestedBatch, IReadOnlyList<string> dataInputs, string dataSource)
     {
@@ -60,6 +62,7 @@ internal sealed class SessionRunner : IDisposable
                     ModelDims = meta.Dimensions.ToArray(),
                 };
             }).ToArray();
+            _inputNames = _inputs.Select(i => i.ModelName).ToArray();
             ModelOutputs = _session.OutputNames.ToList();
             _outputNames = ModelOutputs.ToArray();
             // A fixed first axis on every input fixes the batch; otherwise the requested size is used.
@@ -92,21 +95,22 @@ internal sealed class SessionRunner : IDisposable
     public BatchOutputs NewOutputs() => new(_outputNames);
 
     /// <summary>Runs one batch and returns the inference time in milliseconds (Run only).</summary>
-    public double Run(IReadOnlyList<DataItem> items, BatchOutputs into, CancellationToken cancellationToken)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public double Run(IReadOnlyList<CachedDataset.Entry> items, IReadOnlyList<CachedDataset.Slot>? layout, BatchOutputs into, CancellationToken cancellationToken)
     {
         int n = items.Count;
         int rows = FixedBatch ? BatchSize : n;
         var values = new OrtValue[_inputs.Length];
         try
         {
-            for (int k = 0; k < _inputs.Length; k++) values[k] = Fill(_inputs[k], items, rows);
+            for (int k = 0; k < _inputs.Length; k++) values[k] = Fill(_inputs[k], items, rows, layout);
             cancellationToken.ThrowIfCancellationRequested();
             using var registration = cancellationToken.Register(() => _runOptions.Terminate = true);
             long start = Stopwatch.GetTimestamp();
             IDisposableReadOnlyCollection<OrtValue> outputs;
             try
             {
-                outputs = _session.Run(_runOptions, _inputs.Select(i => i.ModelName).ToArray(), values, _outputNames);
+                outputs = _session.Run(_runOptions, _inputNames, values, _outputNames);
             }
             catch (OnnxRuntimeException e)
             {
@@ -119,8 +123,7 @@ internal sealed class SessionRunner : IDisposable
             {
                 into.Items = n;
                 into.Rows = rows;
-                int o = 0;
-                foreach (var value in outputs) CopyOutput(value, into, o++);
+                for (int o = 0; o < outputs.Count; o++) CopyOutput(outputs[o], into, o);
             }
             return ms;
         }
@@ -130,29 +133,59 @@ internal sealed class SessionRunner : IDisposable
         }
     }
 
-    private OrtValue Fill(Input input, IReadOnlyList<DataItem> items, int rows)
+    /// <summary>Copies each row's data into the input's pinned buffer (straight from packed cache bytes when the kinds agree).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private OrtValue Fill(Input input, IReadOnlyList<CachedDataset.Entry> items, int rows, IReadOnlyList<CachedDataset.Slot>? layout)
     {
+        CachedDataset.Slot? slot = null;
+        if (layout != null)
+            for (int i = 0; i < layout.Count; i++)
+                if (layout[i].Name == input.DataName) slot = layout[i];
         for (int r = 0; r < rows; r++)
         {
-            var item = items[Math.Min(r, items.Count - 1)];
-            if (!item.Inputs.TryGetValue(input.DataName, out var tensor))
-                throw new PotException("EngineInputMismatch", PotErrorCategory.InvalidData, $"Item {item.Index} has no data for input '{input.DataName}'.", _source);
-            if (tensor.Kind != input.Kind) tensor = TensorBytes.Convert(tensor, input.Kind);
-            if (input.ItemShape == null) Prepare(input, tensor, rows);
-            else if (!tensor.Shape.AsSpan().SequenceEqual(input.ItemShape))
+            var item = items[r < items.Count ? r : items.Count - 1];
+            ReadOnlySpan<byte> bytes;
+            long[] shape;
+            if (item.Packed != null && slot != null && slot.Kind == input.Kind)
+            {
+                bytes = item.Packed.AsSpan(slot.Offset, slot.Length);
+                shape = slot.Shape;
+            }
+            else
+            {
+                var tensor = TensorOf(item, input, slot);
+                if (tensor.Kind != input.Kind) tensor = TensorBytes.Convert(tensor, input.Kind);
+                bytes = TensorBytes.AsBytes(tensor.Data);
+                shape = tensor.Shape;
+            }
+            if (input.ItemShape == null) Prepare(input, shape, rows);
+            else if (!shape.AsSpan().SequenceEqual(input.ItemShape))
                 throw new PotException("EngineBatchShapeMismatch", PotErrorCategory.InvalidData,
-                    $"Item {item.Index} gives input '{input.ModelName}' the shape [{string.Join(",", tensor.Shape)}] but earlier items gave [{string.Join(",", input.ItemShape)}]: items of different sizes cannot share a batch. Resize them to one size (preprocessing) or set batch_size: 1.", _source);
+                    $"Item {item.Index} gives input '{input.ModelName}' the shape [{string.Join(",", shape)}] but earlier items gave [{string.Join(",", input.ItemShape)}]: items of different sizes cannot share a batch. Resize them to one size (preprocessing) or set batch_size: 1.", _source);
             if (input.Buffer.Length < rows * input.ItemBytes) Allocate(input, rows);
-            TensorBytes.AsBytes(tensor.Data).CopyTo(input.Buffer.AsSpan((int)(r * input.ItemBytes), (int)input.ItemBytes));
+            bytes.CopyTo(input.Buffer.AsSpan((int)(r * input.ItemBytes), (int)input.ItemBytes));
         }
-        var shape = (long[])input.ItemShape!.Clone();
-        shape[0] = rows;
-        return OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, input.OrtType, shape, input.Address, rows * input.ItemBytes);
+        var batchShape = (long[])input.ItemShape!.Clone();
+        batchShape[0] = rows;
+        return OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, input.OrtType, batchShape, input.Address, rows * input.ItemBytes);
     }
 
-    private void Prepare(Input input, TensorData tensor, int rows)
+    private TensorData TensorOf(CachedDataset.Entry item, Input input, CachedDataset.Slot? slot)
     {
-        var shape = tensor.Shape;
+        if (item.Item != null)
+        {
+            if (!item.Item.Inputs.TryGetValue(input.DataName, out var tensor))
+                throw new PotException("EngineInputMismatch", PotErrorCategory.InvalidData, $"Item {item.Index} has no data for input '{input.DataName}'.", _source);
+            return tensor;
+        }
+        // A packed item whose element kind differs from the model input's: rebuild the tensor to convert it.
+        Array data = TensorBytes.Allocate(slot!.Kind, TensorData.ElementCount(slot.Shape));
+        item.Packed.AsSpan(slot.Offset, slot.Length).CopyTo(TensorBytes.AsBytes(data));
+        return new TensorData(slot.Kind, slot.Shape, data);
+    }
+
+    private void Prepare(Input input, long[] shape, int rows)
+    {
         string dataShape = $"[{string.Join(",", shape)}]";
         string modelShape = $"[{string.Join(",", input.ModelDims.Select(d => d < 0 ? "?" : d.ToString()))}]";
         if (shape.Length == 0 || shape[0] != 1)
@@ -172,13 +205,14 @@ internal sealed class SessionRunner : IDisposable
         input.Address = Marshal.UnsafeAddrOfPinnedArrayElement(input.Buffer, 0);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void CopyOutput(OrtValue value, BatchOutputs into, int o)
     {
         var info = value.GetTensorTypeAndShape();
         var shape = info.Shape;
         long count = info.ElementCount;
         if (into.Data[o].Length < count) into.Data[o] = new float[Math.Max(count, into.Data[o].Length * 2)];
-        into.Shapes[o] = shape;
+        into.SetShape(o, shape);
         var target = into.Data[o].AsSpan(0, (int)count);
         var raw = value.GetTensorMutableRawData();
         switch (info.ElementDataType)
