@@ -17,7 +17,7 @@ public sealed class MeasurePotModelCommand : PotCmdlet, IDisposable
     private const string EngineSet = "Engine";
     private const string DataSet = "Data";
     // A piped PotConfig evaluates the config's own model; -Config with models from the pipeline evaluates those models
-    // with the config's engine. Two sets, so that a piped PotConfig never binds its own Path to -ModelPath.
+    // with the config's engine. Two sets, so that a piped PotConfig never binds its own Path to -Path.
     private const string ConfigSet = "Config";
     private const string ConfigModelSet = "ConfigModel";
 
@@ -25,13 +25,17 @@ public sealed class MeasurePotModelCommand : PotCmdlet, IDisposable
     private PotConfig? _evaluatorConfig;
     private bool _warnedNoMetrics;
 
-    /// <summary>The model to evaluate; binds Path, FullName or PSPath of piped objects (files, Import-PotModel results).</summary>
+    /// <summary>
+    /// The model to evaluate. Piped objects bind by property name in this order: Path (Import-PotModel), PSPath and
+    /// FullName (files), OutputPath (quantization results: the quantized model, not their source ModelPath), ModelPath.
+    /// Not in the Config set: a piped PotConfig would otherwise bind its own Path (the config file).
+    /// </summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = EngineSet)]
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = DataSet)]
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = ConfigModelSet)]
-    [Alias("PSPath", "FullName", "Path")]
+    [Alias("PSPath", "FullName", "OutputPath", "ModelPath")]
     [ValidateNotNullOrEmpty]
-    public string ModelPath { get; set; } = "";
+    public string Path { get; set; } = "";
 
     /// <summary>An engine YAML file (about_PotPowerShell_Engine).</summary>
     [Parameter(Mandatory = true, ParameterSetName = EngineSet)]
@@ -99,7 +103,7 @@ public sealed class MeasurePotModelCommand : PotCmdlet, IDisposable
         }
         if (_evaluator == null) Run(() => _evaluator = CreateEvaluator(), terminating: true);
         _evaluatorConfig = ParameterSetName == ConfigSet ? Config : null;
-        string model = ParameterSetName == ConfigSet ? Config.Model.ModelPath : ResolveLiteralPath(ModelPath);
+        string model = ParameterSetName == ConfigSet ? Config.Model.ModelPath : ResolveLiteralPath(Path);
         WriteVerbose($"Evaluating '{model}' on '{_evaluator!.Engine.Source}'.");
         Run(() =>
         {
