@@ -114,6 +114,7 @@ compression:
         $result.IntermediateModels | Should -Be @((Join-Path $dir 'q.prepared.onnx'), (Join-Path $dir 'q.minmax.onnx'))
         (Import-PotModel (Join-Path $dir 'q.prepared.onnx')).IsQuantized | Should -BeFalse
         (Import-PotModel (Join-Path $dir 'q.minmax.onnx')).IsQuantized | Should -BeTrue
+        ($result | Out-String -Width 1000) | Should -Match 'IntermediateModels\s*:\s*.*q\.prepared\.onnx, .*q\.minmax\.onnx'
         # -DumpIntermediateModel:$false overrides the config, and an existing dump needs -Force.
         $again = Import-PotConfig (New-JsonConfig $dir -Compression '"dump_intermediate_model": true,') |
             Invoke-DefaultQuantization -OutputPath (Join-Path $dir 'r.onnx') -DumpIntermediateModel:$false
