@@ -50,6 +50,9 @@ public static class ActivationCollector
             if (existing.Add(name)) augmented.Graph.Output.Add(new ValueInfoProto { Name = name });
 
         using var options = OrtSessions.Options(GraphOptimizationLevel.ORT_DISABLE_ALL, request.Threads);
+        // A batch ORT refuses is retried item by item (and a failing item becomes CalibrationRunFailed with ORT's
+        // message), so ORT's own error log line on stderr would only alarm.
+        options.LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL;
         using var session = OrtSessions.Create(augmented.ToByteArray(), options, source);
         var binder = ModelInputBinder.Bind(session, data, source);
         using var runOptions = new RunOptions();
