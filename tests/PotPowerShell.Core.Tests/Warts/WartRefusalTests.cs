@@ -152,6 +152,30 @@ public class WartRefusalTests
     }
 
     [Fact]
+    public void A_conv_weight_stored_channels_last_behind_a_transpose_is_folded_exactly()
+    {
+        // As TensorFlow converters write it: the kernel as [kh, kw, c_in, c_out] and a Transpose to [c_out, c_in, kh, kw].
+        var rng = new Random(9);
+        var g = new GraphBuilder("tf_style", 12);
+        var x = g.Input("x", "batch", 3, 8, 8);
+        var kernel = g.Node("Transpose", new[] { g.Constant("kernel", WartModels.Random(rng, 3 * 3 * 3 * 4), 3, 3, 3, 4) }, "kernel_to_oihw",
+            ("perm", new long[] { 3, 2, 0, 1 }));
+        g.Output(g.Node("Conv", new[] { x, kernel, g.Constant("bias", WartModels.Random(rng, 4, 0.1f), 4) }, "conv", ("pads", new long[] { 1, 1, 1, 1 })));
+        using var tmp = new TempFolder();
+        OnnxModelFile.Save(g.Build(), tmp.File("m.onnx"));
+        var prepared = ModelPreparation.Prepare(OnnxModelFile.Load(tmp.File("m.onnx")));
+        Assert.Equal(new[] { "Conv" }, prepared.Graph.Node.Select(n => n.OpType));
+        OnnxModelFile.Save(prepared, tmp.File("prepared.onnx"));
+        var input = new Dictionary<string, TensorData> { ["x"] = WartModels.Floats(4, 2, new long[] { 3, 8, 8 }) };
+        Assert.Equal(WartRunner.Run(tmp.File("m.onnx"), input)["conv_out"], WartRunner.Run(tmp.File("prepared.onnx"), input)["conv_out"]);
+
+        var data = WartModels.Data(("x", WartModels.Floats(5, 16, new long[] { 3, 8, 8 })));
+        var result = DefaultQuantization.Run(tmp.File("m.onnx"), data, Options, tmp.File("q.onnx"));
+        Assert.Equal(4, result.Layers.Single().WeightScaleCount);
+        Assert.Equal(1, result.FusedLayerCount);
+    }
+
+    [Fact]
     public void Weights_computed_from_constants_by_data_movement_are_folded_and_quantized_per_channel()
     {
         var rng = new Random(3);
