@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using PotPowerShell.Core;
+using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Evaluation;
 using PotPowerShell.Infrastructure;
 
@@ -15,15 +16,23 @@ public sealed class MeasurePotModelCommand : PotCmdlet, IDisposable
 {
     private const string EngineSet = "Engine";
     private const string DataSet = "Data";
+    // A piped PotConfig evaluates the config's own model; -Config with models from the pipeline evaluates those models
+    // with the config's engine. Two sets, so that a piped PotConfig never binds its own Path to -Path.
+    private const string ConfigSet = "Config";
+    private const string ConfigModelSet = "ConfigModel";
 
     private Evaluator? _evaluator;
+    private PotConfig? _evaluatorConfig;
     private bool _warnedNoMetrics;
 
     /// <summary>
     /// The model to evaluate. Piped objects bind by property name in this order: Path (Import-PotModel), PSPath and
     /// FullName (files), OutputPath (quantization results: the quantized model, not their source ModelPath), ModelPath.
+    /// Not in the Config set: a piped PotConfig would otherwise bind its own Path (the config file).
     /// </summary>
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = EngineSet)]
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = DataSet)]
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = ConfigModelSet)]
     [Alias("PSPath", "FullName", "OutputPath", "ModelPath")]
     [ValidateNotNullOrEmpty]
     public string Path { get; set; } = "";
@@ -37,6 +46,15 @@ public sealed class MeasurePotModelCommand : PotCmdlet, IDisposable
     [Parameter(Mandatory = true, ParameterSetName = DataSet)]
     [ValidateNotNullOrEmpty]
     public string DataPath { get; set; } = "";
+
+    /// <summary>
+    /// A POT configuration (Import-PotConfig): its engine section gives the data, adapters and metrics; piped alone, its
+    /// model is the one evaluated.
+    /// </summary>
+    [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = ConfigSet)]
+    [Parameter(Mandatory = true, ParameterSetName = ConfigModelSet)]
+    [ValidateNotNull]
+    public PotConfig Config { get; set; } = null!;
 
     /// <summary>A custom metric: param($Outputs, $Annotation, $Sample), returning one number per sample.</summary>
     [Parameter]
@@ -77,8 +95,15 @@ public sealed class MeasurePotModelCommand : PotCmdlet, IDisposable
 
     protected override void ProcessRecord()
     {
+        // One evaluator per engine: a new piped config with another engine gets its own.
+        if (_evaluator != null && ParameterSetName == ConfigSet && !ReferenceEquals(_evaluatorConfig, Config))
+        {
+            _evaluator.Dispose();
+            _evaluator = null;
+        }
         if (_evaluator == null) Run(() => _evaluator = CreateEvaluator(), terminating: true);
-        string model = ResolveLiteralPath(Path);
+        _evaluatorConfig = ParameterSetName == ConfigSet ? Config : null;
+        string model = ParameterSetName == ConfigSet ? Config.Model.ModelPath : ResolveLiteralPath(Path);
         WriteVerbose($"Evaluating '{model}' on '{_evaluator!.Engine.Source}'.");
         Run(() =>
         {
@@ -90,9 +115,11 @@ public sealed class MeasurePotModelCommand : PotCmdlet, IDisposable
 
     private Evaluator CreateEvaluator()
     {
-        var engine = EngineResolver.Resolve(
-            ParameterSetName == EngineSet ? ResolveLiteralPath(EnginePath) : null,
-            ParameterSetName == DataSet ? ResolveLiteralPath(DataPath) : null);
+        var engine = ParameterSetName is ConfigSet or ConfigModelSet
+            ? EngineResolver.FromConfig(Config)
+            : EngineResolver.FromPaths(
+                ParameterSetName == EngineSet ? ResolveLiteralPath(EnginePath) : null,
+                ParameterSetName == DataSet ? ResolveLiteralPath(DataPath) : null);
         var custom = Metric == null
             ? Array.Empty<CustomMetric>()
             : new[] { new CustomMetric(MetricName, Direction(MetricDirection), new ScriptBlockMetric(Metric, MetricName, null), requiresAnnotation: false) };
