@@ -16,7 +16,8 @@ param(
     [Parameter(Mandatory)][string] $ModulePath,
     [int] $Rounds = 41,
     [int] $Threads = 1,
-    [int] $MemoryItems = 50000
+    [int] $MemoryItems = 50000,
+    [switch] $SkipMemory
 )
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
@@ -53,6 +54,20 @@ function New-TiledData {
     }
 }
 
+# Thread CPU time (Linux): with one intra-op thread ONNX Runtime runs on the calling thread, so this counts the
+# inference and our code but not the time other processes take the core away (the machine is shared).
+$threadCpu = $null
+if ($IsLinux) {
+    $threadCpu = Add-Type -PassThru -Namespace PotBench -Name ThreadCpu -MemberDefinition @'
+[System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential)]
+public struct TimeSpec { public long Seconds; public long Nanoseconds; }
+[System.Runtime.InteropServices.DllImport("libc")]
+private static extern int clock_gettime(int clock, out TimeSpec time);
+public static double Milliseconds() { TimeSpec t; clock_gettime(3 /* CLOCK_THREAD_CPUTIME_ID */, out t); return t.Seconds * 1000.0 + t.Nanoseconds / 1e6; }
+'@ | Where-Object Name -eq 'ThreadCpu'
+}
+function Get-CpuMs { if ($threadCpu) { $threadCpu::Milliseconds() } else { 0 } }
+
 function Get-Median([double[]] $Values) { $s = $Values | Sort-Object; $s[[int][math]::Floor(($s.Count - 1) / 2)] }
 
 # The core's types are reachable once a cmdlet has loaded the core into the module's load context.
@@ -69,6 +84,7 @@ Write-Host "== Evaluation overhead over bare ONNX Runtime (digits.onnx, batch 32
 $tiled = Join-Path $work 'tiled4000'
 New-TiledData $tiled 4000
 $rows = foreach ($data in @($validation, $tiled)) {
+    $batches = $null
     $engine = $engineType::FromDataPath($data)
     # EvaluatorOptions has init-only properties: PowerShell cannot assign them, reflection can on a fresh instance.
     $options = $optionsType::new()
@@ -76,11 +92,16 @@ $rows = foreach ($data in @($validation, $tiled)) {
     $evaluator = $evaluatorType::new($engine, $options)
     try {
         $null = $evaluator.Evaluate($bytes, $null, $none, $null)   # fills the item cache, warms ORT
+        $batches = $baselineType::Prepare($evaluator.Data, 32)      # the baseline's inputs, built outside any timing
         $bare = [Collections.Generic.List[double]]::new(); $bareRun = [Collections.Generic.List[double]]::new()
         $eval = [Collections.Generic.List[double]]::new(); $evalRun = [Collections.Generic.List[double]]::new(); $accuracy = 0
+        $bareCpu = [Collections.Generic.List[double]]::new(); $evalCpu = [Collections.Generic.List[double]]::new()
         for ($r = 0; $r -lt $Rounds; $r++) {
-            if ($r % 2) { $b = $baselineType::Run($bytes, $evaluator.Data, 32, $Threads); $e = $evaluator.Evaluate($bytes, $null, $none, $null) }
-            else { $e = $evaluator.Evaluate($bytes, $null, $none, $null); $b = $baselineType::Run($bytes, $evaluator.Data, 32, $Threads) }
+            $first = $r % 2
+            foreach ($which in @($first, (1 - $first))) {
+                if ($which -eq 1) { $c0 = Get-CpuMs; $b = $baselineType::Run($bytes, $batches, $Threads); $c1 = Get-CpuMs; $bareCpu.Add($c1 - $c0) }
+                else { $c0 = Get-CpuMs; $e = $evaluator.Evaluate($bytes, $null, $none, $null); $c1 = Get-CpuMs; $evalCpu.Add($c1 - $c0) }
+            }
             $bare.Add($b.SessionMilliseconds + $b.RunMilliseconds)
             $bareRun.Add($b.RunMilliseconds)
             $eval.Add($e.Elapsed.TotalMilliseconds)
@@ -99,14 +120,16 @@ $rows = foreach ($data in @($validation, $tiled)) {
                 'Bare run ms'         = [math]::Round($mRun, 2)
                 'Eval w/o session ms' = [math]::Round($mEvalRun, 2)
                 'Run-loop ratio'      = [math]::Round($mEvalRun / $mRun, 3)
+                'CPU ratio'           = if ($threadCpu) { [math]::Round((& $pick $evalCpu) / (& $pick $bareCpu), 3) } else { 'n/a' }
                 Accuracy              = $accuracy
             }
         }
     }
-    finally { $evaluator.Dispose() }
+    finally { $evaluator.Dispose(); if ($batches) { $batches.Dispose() } }
 }
 $rows | Format-Table -AutoSize | Out-String -Width 200 | Write-Host
 
+if ($SkipMemory) { Remove-Item -Recurse -Force $work; return }
 Write-Host "== Memory at N and 4N items (fresh process each, two evaluations; heap with the evaluator alive, after a GC)"
 $n = $MemoryItems
 foreach ($count in @($n, (4 * $n))) { New-TiledData (Join-Path $work "n$count") $count }

@@ -272,6 +272,118 @@ function Get-BlockForSet($Parameter, [string] $Set) {
     return $null
 }
 
+# The '##' sections of a page by upper-case title; unknown, repeated or missing required sections are errors.
+function Read-Sections($Title, [string] $File) {
+    $sections = @{}
+    $split = Split-Headings $Title.Lines 2
+    if (-not (Test-Blank $split.Lead)) { Fail $File $split.Lead[0].No "text before '## SYNOPSIS': every part of a page belongs to a '##' section." }
+    foreach ($s in $split.Parts) {
+        $key = $s.Title.ToUpperInvariant()
+        if ($key -notin $script:CmdletSections) { Fail $File $s.Line "unknown section '## $($s.Title)' (expected: $($script:CmdletSections -join ', '))." }
+        if ($sections.ContainsKey($key)) { Fail $File $s.Line "section '## $key' appears twice." }
+        $sections[$key] = $s
+    }
+    foreach ($key in $script:RequiredCmdletSections) {
+        if ($sections.ContainsKey($key)) { continue }
+        # Point at the section that should have followed it.
+        $after = $split.Parts | Where-Object { $script:CmdletSections.IndexOf($_.Title.ToUpperInvariant()) -gt $script:CmdletSections.IndexOf($key) } | Select-Object -First 1
+        Fail $File $(if ($after) { $after.Line } else { $Title.Line }) "the page has no '## $key' section."
+    }
+    return $sections
+}
+
+# SYNTAX: '### <SetName>' or '### <SetName> (Default)', each with one code block whose -Name tokens give the order
+# of the parameters in that set's syntax line.
+function Read-SyntaxSets($Section, [string] $File) {
+    $syntax = Split-Headings $Section.Lines 3
+    if ($syntax.Parts.Count -eq 0) { Fail $File $Section.Line "'## SYNTAX' has no '### <ParameterSetName>' block." }
+    $sets = foreach ($p in $syntax.Parts) {
+        if ($p.Title -notmatch '^(\S+?)(\s+\(Default\))?$') { Fail $File $p.Line "syntax heading '### $($p.Title)' must be '### <ParameterSetName>' or '### <ParameterSetName> (Default)'." }
+        $setName = $Matches[1]; $isDefault = [bool]$Matches[2]
+        $code = @(@(Get-Blocks $p.Lines $File) | Where-Object Kind -eq 'Code')
+        if ($code.Count -ne 1) { Fail $File $p.Line "syntax block '### $setName' needs exactly one code block with the syntax line." }
+        $order = @([regex]::Matches(($code[0].Lines -join ' '), '(?<![\w-])-(\w+)') | ForEach-Object { $_.Groups[1].Value } | Where-Object { $_ -ne 'CommonParameters' })
+        [pscustomobject]@{ Name = $setName; IsDefault = $isDefault; Line = $p.Line; Order = $order }
+    }
+    $sets = @($sets)
+    $dupSet = $sets | Group-Object Name | Where-Object Count -gt 1 | Select-Object -First 1
+    if ($dupSet) { Fail $File $Section.Line "parameter set '$($dupSet.Name)' appears twice in '## SYNTAX'." }
+    return $sets
+}
+
+# The syntax lines and the yaml 'Parameter Sets' must tell the same story, or Get-Help would show a syntax that
+# contradicts the parameter descriptions.
+function Assert-SyntaxMatchesParameters($Sets, $Parameters, [string] $File) {
+    $setNames = @($Sets | ForEach-Object Name)
+    foreach ($param in $Parameters) {
+        foreach ($b in $param.Blocks) {
+            foreach ($s in $b.ParameterSets) {
+                if ($s -ne '(All)' -and $s -notin $setNames) { Fail $File $b.Line "-$($param.Name) names parameter set '$s', which '## SYNTAX' does not have ($($setNames -join ', '))." }
+            }
+        }
+    }
+    foreach ($set in $Sets) {
+        foreach ($n in $set.Order) {
+            $param = $Parameters | Where-Object Name -eq $n
+            if (-not $param) { Fail $File $set.Line "the syntax of '$($set.Name)' names -$n, which '## PARAMETERS' does not document." }
+            if (-not (Get-BlockForSet $param $set.Name)) { Fail $File $set.Line "the syntax of '$($set.Name)' names -$n, but its yaml 'Parameter Sets' do not include '$($set.Name)'." }
+        }
+        foreach ($param in $Parameters) {
+            if ((Get-BlockForSet $param $set.Name) -and $param.Name -notin $set.Order) {
+                Fail $File $set.Line "-$($param.Name) belongs to parameter set '$($set.Name)' but is missing from its syntax block."
+            }
+        }
+    }
+}
+
+# PARAMETERS: '### -Name' entries; '### CommonParameters' is PlatyPS's fixed note and carries nothing.
+function Read-Parameters($Section, [string] $File) {
+    $parameters = [Collections.Generic.List[object]]::new()
+    foreach ($p in (Split-Headings $Section.Lines 3).Parts) {
+        if ($p.Title -eq 'CommonParameters') { continue }
+        $param = Read-Parameter $p $File
+        if ($parameters | Where-Object Name -eq $param.Name) { Fail $File $p.Line "parameter -$($param.Name) is documented twice." }
+        $parameters.Add($param)
+    }
+    return $parameters.ToArray()
+}
+
+# EXAMPLES: '### Example N: title', code block(s) (joined into the example's code), then remarks.
+function Read-Examples($Section, [string] $File) {
+    $parts = (Split-Headings $Section.Lines 3).Parts
+    if ($parts.Count -eq 0) { Fail $File $Section.Line "'## EXAMPLES' has no '### Example 1: <title>'." }
+    foreach ($e in $parts) {
+        $blocks = @(Get-Blocks $e.Lines $File)
+        $code = @($blocks | Where-Object Kind -eq 'Code')
+        if ($code.Count -eq 0) { Fail $File $e.Line "example '$($e.Title)' has no code block." }
+        [pscustomobject]@{
+            Title   = $e.Title
+            Code    = ($code | ForEach-Object { $_.Lines -join "`n" }) -join "`n`n"
+            Remarks = @(ConvertTo-Paragraphs @($blocks | Where-Object Kind -ne 'Code'))
+        }
+    }
+}
+
+# INPUTS / OUTPUTS: '### TypeName' followed by a description.
+function Read-TypeSection($Section, [string] $File) {
+    if ($null -eq $Section) { return }
+    $ts = Split-Headings $Section.Lines 3
+    if (-not (Test-Blank $ts.Lead)) { Fail $File $Section.Line "'## $($Section.Title)' lists types as '### TypeName' followed by a description." }
+    foreach ($t in $ts.Parts) { [pscustomobject]@{ Type = $t.Title; Description = @(ConvertTo-Paragraphs (Get-Blocks $t.Lines $File)) } }
+}
+
+# RELATED LINKS: '[text](uri)' lines; the online version from the front matter comes first (Get-Help -Online uses it).
+function Read-RelatedLinks($Section, [string] $OnlineVersion, [string] $File) {
+    if ($OnlineVersion) { [pscustomobject]@{ Text = 'Online Version:'; Uri = $OnlineVersion } }
+    if ($null -eq $Section) { return }
+    foreach ($l in $Section.Lines) {
+        $t = $l.Text.Trim() -replace '^[-*+]\s+', ''
+        if (-not $t) { continue }
+        if ($t -notmatch '^\[([^\]]+)\]\(([^)]*)\)$') { Fail $File $l.No "related link '$t' must be '[text](uri)' (the uri may be empty)." }
+        [pscustomobject]@{ Text = $Matches[1]; Uri = $Matches[2] }
+    }
+}
+
 function Read-CmdletPage([string] $Path) {
     $file = Split-Path -Leaf $Path
     $lines = Read-Lines $Path
@@ -288,136 +400,37 @@ function Read-CmdletPage([string] $Path) {
         $at = if ($top.Parts.Count -gt 1) { $top.Parts[1].Line } else { $front.Next + 1 }
         Fail $file $at "a cmdlet page has exactly one '# <Cmdlet-Name>' title."
     }
-    $name = $top.Parts[0].Title
+    $title = $top.Parts[0]
+    $name = $title.Title
     $expected = [IO.Path]::GetFileNameWithoutExtension($file)
-    if ($name -ne $expected) { Fail $file $top.Parts[0].Line "the title '# $name' does not match the file name '$expected'." }
-    if ($name -notmatch '^(\w+)-(\w+)$') { Fail $file $top.Parts[0].Line "'$name' is not a Verb-Noun cmdlet name." }
+    if ($name -ne $expected) { Fail $file $title.Line "the title '# $name' does not match the file name '$expected'." }
+    if ($name -notmatch '^(\w+)-(\w+)$') { Fail $file $title.Line "'$name' is not a Verb-Noun cmdlet name." }
     $verb = $Matches[1]; $noun = $Matches[2]
 
-    $sections = @{}
-    $split = Split-Headings $top.Parts[0].Lines 2
-    if (-not (Test-Blank $split.Lead)) { Fail $file $split.Lead[0].No "text before '## SYNOPSIS': every part of a page belongs to a '##' section." }
-    foreach ($s in $split.Parts) {
-        $key = $s.Title.ToUpperInvariant()
-        if ($key -notin $script:CmdletSections) { Fail $file $s.Line "unknown section '## $($s.Title)' (expected: $($script:CmdletSections -join ', '))." }
-        if ($sections.ContainsKey($key)) { Fail $file $s.Line "section '## $key' appears twice." }
-        $sections[$key] = $s
-    }
-    foreach ($key in $script:RequiredCmdletSections) {
-        if (-not $sections.ContainsKey($key)) {
-            $after = $split.Parts | Where-Object { $script:CmdletSections.IndexOf($_.Title.ToUpperInvariant()) -gt $script:CmdletSections.IndexOf($key) } | Select-Object -First 1
-            $at = if ($after) { $after.Line } else { $top.Parts[0].Line }
-            Fail $file $at "the page has no '## $key' section."
-        }
-    }
-
+    $sections = Read-Sections $title $file
     $synopsis = @(ConvertTo-Paragraphs (Get-Blocks $sections['SYNOPSIS'].Lines $file)) -join ' '
     if (-not $synopsis.Trim()) { Fail $file $sections['SYNOPSIS'].Line "'## SYNOPSIS' is empty." }
     $description = @(ConvertTo-Paragraphs (Get-Blocks $sections['DESCRIPTION'].Lines $file))
     if ($description.Count -eq 0) { Fail $file $sections['DESCRIPTION'].Line "'## DESCRIPTION' is empty." }
-
-    # SYNTAX: '### <SetName>' or '### <SetName> (Default)', each with a code block whose -Name tokens give the order.
-    $syntax = Split-Headings $sections['SYNTAX'].Lines 3
-    if ($syntax.Parts.Count -eq 0) { Fail $file $sections['SYNTAX'].Line "'## SYNTAX' has no '### <ParameterSetName>' block." }
-    $sets = foreach ($p in $syntax.Parts) {
-        if ($p.Title -notmatch '^(\S+?)(\s+\(Default\))?$') { Fail $file $p.Line "syntax heading '### $($p.Title)' must be '### <ParameterSetName>' or '### <ParameterSetName> (Default)'." }
-        $setName = $Matches[1]; $isDefault = [bool]$Matches[2]
-        $code = @(Get-Blocks $p.Lines $file) | Where-Object Kind -eq 'Code'
-        $code = @($code)
-        if ($code.Count -ne 1) { Fail $file $p.Line "syntax block '### $setName' needs exactly one code block with the syntax line." }
-        $order = @([regex]::Matches(($code[0].Lines -join ' '), '(?<![\w-])-(\w+)') | ForEach-Object { $_.Groups[1].Value } | Where-Object { $_ -ne 'CommonParameters' })
-        [pscustomobject]@{ Name = $setName; IsDefault = $isDefault; Line = $p.Line; Order = $order }
-    }
-    $sets = @($sets)
-    $dupSet = $sets | Group-Object Name | Where-Object Count -gt 1 | Select-Object -First 1
-    if ($dupSet) { Fail $file $sections['SYNTAX'].Line "parameter set '$($dupSet.Name)' appears twice in '## SYNTAX'." }
-
-    # PARAMETERS
-    $paramSplit = Split-Headings $sections['PARAMETERS'].Lines 3
-    $parameters = [Collections.Generic.List[object]]::new()
-    $commonParameters = $false
-    foreach ($p in $paramSplit.Parts) {
-        if ($p.Title -eq 'CommonParameters') { $commonParameters = $true; continue }
-        $param = Read-Parameter $p $file
-        if ($parameters | Where-Object Name -eq $param.Name) { Fail $file $p.Line "parameter -$($param.Name) is documented twice." }
-        $parameters.Add($param)
-    }
-    $setNames = @($sets | ForEach-Object Name)
-    foreach ($param in $parameters) {
-        foreach ($b in $param.Blocks) {
-            foreach ($s in $b.ParameterSets) {
-                if ($s -ne '(All)' -and $s -notin $setNames) { Fail $file $b.Line "-$($param.Name) names parameter set '$s', which '## SYNTAX' does not have ($($setNames -join ', '))." }
-            }
-        }
-    }
-    foreach ($set in $sets) {
-        foreach ($n in $set.Order) {
-            $param = $parameters | Where-Object Name -eq $n
-            if (-not $param) { Fail $file $set.Line "the syntax of '$($set.Name)' names -$n, which '## PARAMETERS' does not document." }
-            if (-not (Get-BlockForSet $param $set.Name)) { Fail $file $set.Line "the syntax of '$($set.Name)' names -$n, but its yaml 'Parameter Sets' do not include '$($set.Name)'." }
-        }
-        foreach ($param in $parameters) {
-            if ((Get-BlockForSet $param $set.Name) -and $param.Name -notin $set.Order) {
-                Fail $file $set.Line "-$($param.Name) belongs to parameter set '$($set.Name)' but is missing from its syntax block."
-            }
-        }
-    }
-
-    # EXAMPLES: '### Example N: title', code block(s), remarks.
-    $exampleSplit = Split-Headings $sections['EXAMPLES'].Lines 3
-    if ($exampleSplit.Parts.Count -eq 0) { Fail $file $sections['EXAMPLES'].Line "'## EXAMPLES' has no '### Example 1: <title>'." }
-    $examples = foreach ($e in $exampleSplit.Parts) {
-        $blocks = @(Get-Blocks $e.Lines $file)
-        $code = @($blocks | Where-Object Kind -eq 'Code')
-        if ($code.Count -eq 0) { Fail $file $e.Line "example '$($e.Title)' has no code block." }
-        [pscustomobject]@{
-            Title   = $e.Title
-            Code    = ($code | ForEach-Object { $_.Lines -join "`n" }) -join "`n`n"
-            Remarks = @(ConvertTo-Paragraphs @($blocks | Where-Object Kind -ne 'Code'))
-        }
-    }
-
-    # INPUTS / OUTPUTS: '### TypeName' + description.
-    $typeSections = @{}
-    foreach ($key in 'INPUTS', 'OUTPUTS') {
-        $typeSections[$key] = @(if ($sections.ContainsKey($key)) {
-                $ts = Split-Headings $sections[$key].Lines 3
-                if (-not (Test-Blank $ts.Lead)) { Fail $file $sections[$key].Line "'## $key' lists types as '### TypeName' followed by a description." }
-                foreach ($t in $ts.Parts) { [pscustomobject]@{ Type = $t.Title; Description = @(ConvertTo-Paragraphs (Get-Blocks $t.Lines $file)) } }
-            })
-    }
-    $notes = @(if ($sections.ContainsKey('NOTES')) { ConvertTo-Paragraphs (Get-Blocks $sections['NOTES'].Lines $file) })
-
-    # RELATED LINKS: '[text](uri)' lines; the online version from the front matter comes first (Get-Help -Online).
-    $links = [Collections.Generic.List[object]]::new()
-    if ($front.Keys.Contains('online version') -and $front.Keys['online version']) {
-        $links.Add([pscustomobject]@{ Text = 'Online Version:'; Uri = $front.Keys['online version'] })
-    }
-    if ($sections.ContainsKey('RELATED LINKS')) {
-        foreach ($l in $sections['RELATED LINKS'].Lines) {
-            $t = $l.Text.Trim() -replace '^[-*+]\s+', ''
-            if (-not $t) { continue }
-            if ($t -match '^\[([^\]]+)\]\(([^)]*)\)$') { $links.Add([pscustomobject]@{ Text = $Matches[1]; Uri = $Matches[2] }) }
-            else { Fail $file $l.No "related link '$t' must be '[text](uri)' (the uri may be empty)." }
-        }
-    }
+    $sets = Read-SyntaxSets $sections['SYNTAX'] $file
+    $parameters = @(Read-Parameters $sections['PARAMETERS'] $file)
+    Assert-SyntaxMatchesParameters $sets $parameters $file
 
     return [pscustomobject]@{
-        Name              = $name
-        Verb              = $verb
-        Noun              = $noun
-        File              = $file
-        HelpFile          = $front.Keys['external help file']
-        Synopsis          = $synopsis
-        Description       = $description
-        ParameterSets     = $sets
-        Parameters        = $parameters.ToArray()
-        CommonParameters  = $commonParameters
-        Examples          = @($examples)
-        Inputs            = $typeSections['INPUTS']
-        Outputs           = $typeSections['OUTPUTS']
-        Notes             = $notes
-        Links             = $links.ToArray()
+        Name          = $name
+        Verb          = $verb
+        Noun          = $noun
+        File          = $file
+        HelpFile      = $front.Keys['external help file']
+        Synopsis      = $synopsis
+        Description   = $description
+        ParameterSets = $sets
+        Parameters    = $parameters
+        Examples      = @(Read-Examples $sections['EXAMPLES'] $file)
+        Inputs        = @(Read-TypeSection $sections['INPUTS'] $file)
+        Outputs       = @(Read-TypeSection $sections['OUTPUTS'] $file)
+        Notes         = @(if ($sections.ContainsKey('NOTES')) { ConvertTo-Paragraphs (Get-Blocks $sections['NOTES'].Lines $file) })
+        Links         = @(Read-RelatedLinks $sections['RELATED LINKS'] $front.Keys['online version'] $file)
     }
 }
 

@@ -142,6 +142,18 @@ Describe 'Help for <_>' -ForEach $cmdletNames {
     }
 }
 
+Describe 'About topic <_>' -ForEach @(Get-ChildItem (Join-Path $PSScriptRoot '../../docs/en-US') -Filter 'about_*.md' | ForEach-Object BaseName | Sort-Object) {
+    It 'is found by Get-Help with its short description' {
+        $source = Get-Content -Raw (Join-Path $docsDir "$_.md")
+        # The first words of the SHORT DESCRIPTION, as they appear once the converter has wrapped them.
+        $words = ([regex]::Match($source, '(?ms)^## SHORT DESCRIPTION\s*\n(.+?)(\n\s*\n|\n#)').Groups[1].Value -split '\s+' | Where-Object { $_ }) | Select-Object -First 6
+        $words | Should -Not -BeNullOrEmpty
+        $text = (Get-Help $_ -ErrorAction Stop | Out-String) -replace '\s+', ' '
+        $expected = ($words -join ' ') -replace '[`*]', ''
+        $text | Should -Match ([regex]::Escape($expected))
+    }
+}
+
 Describe 'about_PotPowerShell' {
     BeforeAll {
         $aboutSource = Get-Content -Raw (Join-Path $docsDir 'about_PotPowerShell.md')

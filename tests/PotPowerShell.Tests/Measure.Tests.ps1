@@ -32,7 +32,7 @@ BeforeAll {
 
     # Raw logits per item, captured by a scriptblock metric (the module's own metrics are not involved).
     $script:logits = [Collections.Generic.List[float[]]]::new()
-    $null = Measure-PotModel -ModelPath $model -DataPath $validation -MetricName capture -Metric {
+    $null = Measure-PotModel -Path $model -DataPath $validation -MetricName capture -Metric {
         param($Outputs, $Annotation, $Sample)
         $script:logits.Add($Outputs['logits'])
         0
@@ -49,7 +49,7 @@ Describe 'Measure-PotModel' {
         $correct = 0
         for ($i = 0; $i -lt $labels.Count; $i++) { if ((Get-Rank $logits[$i] $labels[$i]) -eq 0) { $correct++ } }
         $expected = $correct / $labels.Count
-        $r = Measure-PotModel -ModelPath $model -DataPath $validation -PerSample
+        $r = Measure-PotModel -Path $model -DataPath $validation -PerSample
         $r.PSObject.TypeNames[0] | Should -Be 'PotPowerShell.ModelEvaluation'
         $r.ItemCount | Should -Be $labels.Count
         $r.Values.'accuracy@top1' | Should -Be $expected
@@ -79,7 +79,7 @@ metrics:
 dataset:
   data_source: '$validation'
 "@ | Set-Content $engine
-        $r = Measure-PotModel -ModelPath $model -EnginePath $engine
+        $r = Measure-PotModel -Path $model -EnginePath $engine
         $r.BatchSize | Should -Be 7
         $r.Inferences | Should -Be ([math]::Ceiling($labels.Count / 7))
         ($r.Metrics | ForEach-Object Name) | Should -Be @('accuracy@top3', 'macro_f1', 'margin')
@@ -105,7 +105,7 @@ dataset:
     }
 
     It 'evaluates a scriptblock metric with its name and direction' {
-        $r = Measure-PotModel -ModelPath $model -DataPath $validation -MetricName first_logit -MetricDirection HigherWorse -Metric {
+        $r = Measure-PotModel -Path $model -DataPath $validation -MetricName first_logit -MetricDirection HigherWorse -Metric {
             param($Outputs, $Annotation, $Sample) $Outputs.logits[0]
         } -PerSample
         $m = $r.Metrics | Where-Object Name -eq 'first_logit'
@@ -124,30 +124,37 @@ dataset:
         $results[0].Values.'accuracy@top1' | Should -Be $results[1].Values.'accuracy@top1'
         (Import-PotModel -Path $model | Measure-PotModel -DataPath $validation).ModelPath | Should -Be $model
         ($model | Measure-PotModel -DataPath $validation).ItemCount | Should -Be $labels.Count
+        # A quantization result names its source as ModelPath and the written model as OutputPath: the latter is measured.
+        $quantized = Join-Path $TestDrive 'q.onnx'
+        Copy-Item $model $quantized
+        $result = [pscustomobject]@{ ModelPath = (Join-Path $TestDrive 'missing-source.onnx'); OutputPath = $quantized }
+        ($result | Measure-PotModel -DataPath $validation -ErrorAction Stop).ModelPath | Should -Be $quantized
+        # -ModelPath still works as a parameter name.
+        (Measure-PotModel -ModelPath $model -DataPath $validation).ModelPath | Should -Be $model
     }
 
     It 'measures latency after warm-up with settable threads' {
-        $r = Measure-PotModel -ModelPath $model -DataPath $validation -Latency -Threads 1 -BatchSize 50 -WarmupRuns 2
+        $r = Measure-PotModel -Path $model -DataPath $validation -Latency -Threads 1 -BatchSize 50 -WarmupRuns 2
         $r.Threads | Should -Be 1
         $r.Latency.Runs | Should -Be 8
         $r.Latency.WarmupRuns | Should -Be 2
         $r.Latency.BatchP50Ms | Should -BeGreaterThan 0
         $r.Latency.BatchP90Ms | Should -BeGreaterOrEqual $r.Latency.BatchP50Ms
         $r.Latency.ItemP50Ms | Should -BeLessOrEqual $r.Latency.BatchP50Ms
-        (Measure-PotModel -ModelPath $model -DataPath $validation).Latency | Should -BeNullOrEmpty
+        (Measure-PotModel -Path $model -DataPath $validation).Latency | Should -BeNullOrEmpty
     }
 
     It 'compares with the FP32 model by cosine similarity' {
         $engine = Join-Path $TestDrive 'cos.yml'
         "metrics:`n  - type: cosine_similarity`ndataset:`n  data_source: '$validation'`n" | Set-Content $engine
-        { Measure-PotModel -ModelPath $model -EnginePath $engine -ErrorAction Stop } |
+        { Measure-PotModel -Path $model -EnginePath $engine -ErrorAction Stop } |
             Should -Throw -ErrorId 'ReferenceModelRequired,PotPowerShell.Commands.MeasurePotModelCommand'
-        $r = Measure-PotModel -ModelPath $model -EnginePath $engine -ReferenceModelPath $model
+        $r = Measure-PotModel -Path $model -EnginePath $engine -ReferenceModelPath $model
         $r.Values.cosine_similarity | Should -BeGreaterThan 0.999999
     }
 
     It 'shows a table with the metrics and a list view' {
-        $r = Measure-PotModel -ModelPath $model -DataPath $validation -Latency
+        $r = Measure-PotModel -Path $model -DataPath $validation -Latency
         $table = $r | Out-String
         $table | Should -Match 'digits\.onnx'
         $table | Should -Match 'accuracy@top1='
@@ -165,7 +172,7 @@ dataset:
         $out = Invoke-InChildPwsh @"
 Add-Type -Path '$dll'
 Import-Module '$(Join-Path $moduleDir 'PotPowerShell.psd1')'
-`$r = Measure-PotModel -ModelPath '$model' -EnginePath '$engine'
+`$r = Measure-PotModel -Path '$model' -EnginePath '$engine'
 'yaml:' + (([AppDomain]::CurrentDomain.GetAssemblies() | ? { `$_.GetName().Name -eq 'YamlDotNet' } | % { `$_.GetName().Version.Major } | Sort-Object) -join ',')
 'metric:' + `$r.Metrics[0].Name
 "@
@@ -177,7 +184,7 @@ Import-Module '$(Join-Path $moduleDir 'PotPowerShell.psd1')'
         $unlabelled = Join-Path $TestDrive 'unlabelled'
         New-Item -ItemType Directory $unlabelled | Out-Null
         Copy-Item (Join-Path $validation 'input.npy') $unlabelled
-        $r = Measure-PotModel -ModelPath $model -DataPath $unlabelled -WarningVariable warnings -WarningAction SilentlyContinue
+        $r = Measure-PotModel -Path $model -DataPath $unlabelled -WarningVariable warnings -WarningAction SilentlyContinue
         $r.Metrics.Count | Should -Be 0
         $r.ItemCount | Should -Be $labels.Count
         $warnings | Should -Not -BeNullOrEmpty
@@ -189,7 +196,7 @@ Describe 'Measure-PotModel errors' {
         $engine = Join-Path $TestDrive 'bad.yml'
         "batch_size: 0`ndataset:`n  data_source: '$validation'`n  colour: RGB`nmetrics:`n  - type: acuracy`n" | Set-Content $engine
         $err = $null
-        try { Measure-PotModel -ModelPath $model -EnginePath $engine -ErrorAction Stop } catch { $err = $_ }
+        try { Measure-PotModel -Path $model -EnginePath $engine -ErrorAction Stop } catch { $err = $_ }
         $err.FullyQualifiedErrorId | Should -Be 'EngineInvalid,PotPowerShell.Commands.MeasurePotModelCommand'
         $err.Exception.Message | Should -Match 'batch_size \(line 1\)'
         $err.Exception.Message | Should -Match 'dataset\.colour \(line 4\)'
@@ -197,9 +204,9 @@ Describe 'Measure-PotModel errors' {
     }
 
     It 'reports a missing engine file and a missing data path' {
-        { Measure-PotModel -ModelPath $model -EnginePath (Join-Path $TestDrive 'none.yml') -ErrorAction Stop } |
+        { Measure-PotModel -Path $model -EnginePath (Join-Path $TestDrive 'none.yml') -ErrorAction Stop } |
             Should -Throw -ErrorId 'EngineNotFound,PotPowerShell.Commands.MeasurePotModelCommand'
-        { Measure-PotModel -ModelPath $model -DataPath (Join-Path $TestDrive 'none') -ErrorAction Stop } |
+        { Measure-PotModel -Path $model -DataPath (Join-Path $TestDrive 'none') -ErrorAction Stop } |
             Should -Throw -ErrorId 'DataPathNotFound,PotPowerShell.Commands.MeasurePotModelCommand'
     }
 
@@ -213,16 +220,16 @@ Describe 'Measure-PotModel errors' {
 
     It 'reports a failing scriptblock metric with the item' {
         $err = $null
-        try { Measure-PotModel -ModelPath $model -DataPath $validation -Metric { param($o, $a, $s) if ($s.Index -eq 3) { throw 'bad sample' }; 1 } -ErrorAction Stop } catch { $err = $_ }
+        try { Measure-PotModel -Path $model -DataPath $validation -Metric { param($o, $a, $s) if ($s.Index -eq 3) { throw 'bad sample' }; 1 } -ErrorAction Stop } catch { $err = $_ }
         $err.FullyQualifiedErrorId | Should -Be 'MetricScriptFailed,PotPowerShell.Commands.MeasurePotModelCommand'
         $err.Exception.Message | Should -Match 'item 3'
         $err.Exception.Message | Should -Match 'bad sample'
     }
 
     It 'reports a scriptblock metric that returns no number' {
-        { Measure-PotModel -ModelPath $model -DataPath $validation -Metric { 'text' } -ErrorAction Stop } |
+        { Measure-PotModel -Path $model -DataPath $validation -Metric { 'text' } -ErrorAction Stop } |
             Should -Throw -ErrorId 'MetricScriptResultInvalid,PotPowerShell.Commands.MeasurePotModelCommand'
-        { Measure-PotModel -ModelPath $model -DataPath $validation -Metric { 1, 2 } -ErrorAction Stop } |
+        { Measure-PotModel -Path $model -DataPath $validation -Metric { 1, 2 } -ErrorAction Stop } |
             Should -Throw -ErrorId 'MetricScriptResultInvalid,PotPowerShell.Commands.MeasurePotModelCommand'
     }
 
@@ -235,7 +242,7 @@ Describe 'Measure-PotModel errors' {
         $bytes = [byte[]](0x93) + [Text.Encoding]::ASCII.GetBytes('NUMPY') + [byte[]](1, 0) + [BitConverter]::GetBytes([uint16]$header.Length) +
             [Text.Encoding]::ASCII.GetBytes($header) + [byte[]]::new(24)
         [IO.File]::WriteAllBytes((Join-Path $odd 'input.npy'), $bytes)
-        { Measure-PotModel -ModelPath $model -DataPath $odd -WarningAction SilentlyContinue -ErrorAction Stop } |
+        { Measure-PotModel -Path $model -DataPath $odd -WarningAction SilentlyContinue -ErrorAction Stop } |
             Should -Throw -ErrorId 'EngineShapeMismatch,PotPowerShell.Commands.MeasurePotModelCommand'
     }
 }

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace PotPowerShell.Core.Data;
 
 /// <summary>
@@ -49,6 +51,7 @@ public sealed class CachedDataset : IDataset, IDisposable
     }
 
     /// <summary>The item, from the cache or read and (budget permitting) cached.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal Entry Fetch(int index)
     {
         if ((uint)index >= (uint)Count) throw new ArgumentOutOfRangeException(nameof(index));

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using PotPowerShell.Core.Data;
+using System.Runtime.CompilerServices;
 
 namespace PotPowerShell.Core.Evaluation;
 
@@ -119,7 +120,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
         Run(model, new EvaluationRequest { Items = items }, cancellationToken, progress);
 
     /// <summary>Evaluates a serialized model as <paramref name="request"/> says (items, warm-up, predictions).</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public EvaluationResult Run(byte[] model, EvaluationRequest request, CancellationToken cancellationToken, IProgress<PotProgress>? progress = null)
     {
         var clock = Stopwatch.StartNew();

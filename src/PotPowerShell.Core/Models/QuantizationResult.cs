@@ -92,4 +92,7 @@ public sealed record QuantizationResult
     public required string OnnxRuntimeVersion { get; init; }
     public required string CpuFeatures { get; init; }
     public required long OutputFileSize { get; init; }
+
+    /// <summary>Intermediate models written with dump_intermediate_model (-DumpIntermediateModel): prepared FP32, then before bias correction.</summary>
+    public IReadOnlyList<string> IntermediateModels { get; init; } = Array.Empty<string>();
 }

@@ -56,6 +56,7 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
         if (items.Length == 0)
             throw new PotException("CalibrationDataEmpty", PotErrorCategory.InvalidData,
                 $"The calibration data '{calibration.Source}' holds no items.", calibration.Source);
+        CalibrationDataCheck.Check(prepared, calibration, items[0], modelPath);
         var warnings = new List<string>();
         if (ModelInspector.DefaultOpset(prepared) != sourceOpset)
             PreparationCheck.VerifySameOutputs(original, prepared, calibration, items.Take(3).ToArray(), modelPath, options.Threads, cancellationToken);
@@ -110,7 +111,7 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
             outcome = options.UseFastBiasCorrection
                 ? BiasCorrection.Fast(prepared, quantized, layers, statistics, options.BiasCorrectionThreshold, options.Threads, cancellationToken)
                 : BiasCorrection.Full(prepared, quantized, layers, calibration, statistics, options.BiasCorrectionThreshold,
-                    options.StatBatchSize, options.Threads, progress, cancellationToken);
+                    statistics.BatchSize, options.Threads, progress, cancellationToken); // the batch size calibration could use
             plan = plan with { CorrectedBiases = outcome.Corrected };
         }
         var biasTime = watch.Elapsed;

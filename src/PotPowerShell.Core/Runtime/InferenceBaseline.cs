@@ -10,44 +10,62 @@ namespace PotPowerShell.Core.Runtime;
 public sealed record BaselineTiming(double SessionMilliseconds, double RunMilliseconds, int Runs, int Items);
 
 /// <summary>
-/// Plain ONNX Runtime inference over batches built before timing starts: the reference that evaluation overhead is
-/// measured against (bench/Bench-Evaluation.ps1). Same session options as the evaluator; no adapters, metrics or
-/// data handling inside the timed part.
+/// Plain ONNX Runtime inference over batches built beforehand: the reference that evaluation overhead is measured
+/// against (bench/Bench-Evaluation.ps1). Same session options as the evaluator; no adapters, metrics or data
+/// handling in <see cref="Run"/>.
 /// </summary>
 public static class InferenceBaseline
 {
-    public static BaselineTiming Run(byte[] model, IDataset data, int batchSize, int threads)
+    /// <summary>Float32 batches of a single-input data set, as OrtValues over pinned arrays. Dispose when done.</summary>
+    public sealed class Batches : IDisposable
+    {
+        internal Batches(List<OrtValue> values, int items)
+        {
+            Values = values;
+            Items = items;
+        }
+
+        internal List<OrtValue> Values { get; }
+        public int Count => Values.Count;
+        public int Items { get; }
+
+        public void Dispose()
+        {
+            foreach (var v in Values) v.Dispose();
+        }
+    }
+
+    public static Batches Prepare(IDataset data, int batchSize)
     {
         OnnxRuntimeLoader.Ensure();
         string input = data.InputNames.Single();
-        // Build every batch up front (float32 only: the baseline is meant for float models).
-        var batches = new List<OrtValue>();
-        try
+        var values = new List<OrtValue>();
+        for (int start = 0; start < data.Count; start += batchSize)
         {
-            for (int start = 0; start < data.Count; start += batchSize)
-            {
-                int count = Math.Min(batchSize, data.Count - start);
-                var parts = Enumerable.Range(start, count).Select(i => data.Get(i).Inputs[input]).ToList();
-                var batch = TensorData.ConcatFirstAxis(parts);
-                batches.Add(OrtValue.CreateTensorValueFromMemory((float[])batch.Data, batch.Shape));
-            }
-            var clock = Stopwatch.StartNew();
-            using var options = OrtSessions.Options(GraphOptimizationLevel.ORT_ENABLE_ALL, threads);
-            using var session = OrtSessions.Create(model, options, "baseline");
-            double sessionMs = clock.Elapsed.TotalMilliseconds;
-            string modelInput = session.InputNames[0];
-            var outputs = session.OutputNames.ToArray();
-            using var runOptions = new RunOptions();
-            clock.Restart();
-            foreach (var value in batches)
-            {
-                using var results = session.Run(runOptions, new[] { modelInput }, new[] { value }, outputs);
-            }
-            return new BaselineTiming(sessionMs, clock.Elapsed.TotalMilliseconds, batches.Count, data.Count);
+            int count = Math.Min(batchSize, data.Count - start);
+            var batch = TensorData.ConcatFirstAxis(Enumerable.Range(start, count).Select(i => data.Get(i).Inputs[input]).ToList());
+            values.Add(OrtValue.CreateTensorValueFromMemory((float[])batch.Data, batch.Shape));
         }
-        finally
+        return new Batches(values, data.Count);
+    }
+
+    /// <summary>Creates a session for <paramref name="model"/> and runs every batch once.</summary>
+    public static BaselineTiming Run(byte[] model, Batches batches, int threads)
+    {
+        var clock = Stopwatch.StartNew();
+        using var options = OrtSessions.Options(GraphOptimizationLevel.ORT_ENABLE_ALL, threads);
+        using var session = OrtSessions.Create(model, options, "baseline");
+        double sessionMs = clock.Elapsed.TotalMilliseconds;
+        var inputs = new[] { session.InputNames[0] };
+        var outputs = session.OutputNames.ToArray();
+        using var runOptions = new RunOptions();
+        var value = new OrtValue[1];
+        clock.Restart();
+        foreach (var batch in batches.Values)
         {
-            foreach (var b in batches) b.Dispose();
+            value[0] = batch;
+            using var results = session.Run(runOptions, inputs, value, outputs);
         }
+        return new BaselineTiming(sessionMs, clock.Elapsed.TotalMilliseconds, batches.Count, batches.Items);
     }
 }

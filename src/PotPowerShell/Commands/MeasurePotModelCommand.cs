@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using PotPowerShell.Core;
+using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Evaluation;
 using PotPowerShell.Infrastructure;
 
@@ -15,23 +16,26 @@ public sealed class MeasurePotModelCommand : PotCmdlet, IDisposable
 {
     private const string EngineSet = "Engine";
     private const string DataSet = "Data";
+    // A piped PotConfig evaluates the config's own model; -Config with models from the pipeline evaluates those models
+    // with the config's engine. Two sets, so that a piped PotConfig never binds its own Path to -Path.
+    private const string ConfigSet = "Config";
+    private const string ConfigModelSet = "ConfigModel";
 
     private Evaluator? _evaluator;
+    private PotConfig? _evaluatorConfig;
     private bool _warnedNoMetrics;
 
-    /// <summary>The model to evaluate; binds Path, FullName or PSPath of piped objects (files, Import-PotModel results).</summary>
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
-    [Alias("PSPath", "FullName", "Path")]
-    [ValidateNotNullOrEmpty]
-    public string ModelPath { get; set; } = "";
-
     /// <summary>
-    /// The model a piped quantization result wrote (its OutputPath property). A result's ModelPath is the float model it
-    /// read, so without this the pipeline would measure that instead of the quantized model. Set by the pipeline only.
+    /// The model to evaluate. Piped objects bind by property name in this order: Path (Import-PotModel), PSPath and
+    /// FullName (files), OutputPath (quantization results: the quantized model, not their source ModelPath), ModelPath.
+    /// Not in the Config set: a piped PotConfig would otherwise bind its own Path (the config file).
     /// </summary>
-    [Parameter(ValueFromPipelineByPropertyName = true, DontShow = true)]
-    [Alias("OutputPath")]
-    public string? QuantizedModelPath { get; set; }
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = EngineSet)]
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = DataSet)]
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = ConfigModelSet)]
+    [Alias("PSPath", "FullName", "OutputPath", "ModelPath")]
+    [ValidateNotNullOrEmpty]
+    public string Path { get; set; } = "";
 
     /// <summary>An engine YAML file (about_PotPowerShell_Engine).</summary>
     [Parameter(Mandatory = true, ParameterSetName = EngineSet)]
@@ -42,6 +46,15 @@ public sealed class MeasurePotModelCommand : PotCmdlet, IDisposable
     [Parameter(Mandatory = true, ParameterSetName = DataSet)]
     [ValidateNotNullOrEmpty]
     public string DataPath { get; set; } = "";
+
+    /// <summary>
+    /// A POT configuration (Import-PotConfig): its engine section gives the data, adapters and metrics; piped alone, its
+    /// model is the one evaluated.
+    /// </summary>
+    [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = ConfigSet)]
+    [Parameter(Mandatory = true, ParameterSetName = ConfigModelSet)]
+    [ValidateNotNull]
+    public PotConfig Config { get; set; } = null!;
 
     /// <summary>A custom metric: param($Outputs, $Annotation, $Sample), returning one number per sample.</summary>
     [Parameter]
@@ -82,13 +95,20 @@ public sealed class MeasurePotModelCommand : PotCmdlet, IDisposable
 
     protected override void ProcessRecord()
     {
+        // One evaluator per engine: a new piped config with another engine gets its own.
+        if (_evaluator != null && ParameterSetName == ConfigSet && !ReferenceEquals(_evaluatorConfig, Config))
+        {
+            _evaluator.Dispose();
+            _evaluator = null;
+        }
         if (_evaluator == null) Run(() => _evaluator = CreateEvaluator(), terminating: true);
-        string model = ResolveLiteralPath(string.IsNullOrEmpty(QuantizedModelPath) ? ModelPath : QuantizedModelPath);
+        _evaluatorConfig = ParameterSetName == ConfigSet ? Config : null;
+        string model = ParameterSetName == ConfigSet ? Config.Model.ModelPath : ResolveLiteralPath(Path);
         WriteVerbose($"Evaluating '{model}' on '{_evaluator!.Engine.Source}'.");
         Run(() =>
         {
             // Reading a large model and creating its session take a while before the first batch reports.
-            Progress.Report(new PotProgress("Evaluating " + Path.GetFileName(model), "Loading the model", -1));
+            Progress.Report(new PotProgress("Evaluating " + System.IO.Path.GetFileName(model), "Loading the model", -1));
             var m = ModelMeasurement.Measure(_evaluator, model, PerSample, Latency, WarmupRuns, CancellationToken, Progress);
             var rows = PerSample ? ModelEvaluation.Rows(m.Evaluation, _evaluator.Metrics) : null;
             WriteObject(new ModelEvaluation(m, rows));
@@ -97,9 +117,11 @@ public sealed class MeasurePotModelCommand : PotCmdlet, IDisposable
 
     private Evaluator CreateEvaluator()
     {
-        var engine = EngineResolver.Resolve(
-            ParameterSetName == EngineSet ? ResolveLiteralPath(EnginePath) : null,
-            ParameterSetName == DataSet ? ResolveLiteralPath(DataPath) : null);
+        var engine = ParameterSetName is ConfigSet or ConfigModelSet
+            ? EngineResolver.FromConfig(Config)
+            : EngineResolver.FromPaths(
+                ParameterSetName == EngineSet ? ResolveLiteralPath(EnginePath) : null,
+                ParameterSetName == DataSet ? ResolveLiteralPath(DataPath) : null);
         var custom = Metric == null
             ? Array.Empty<CustomMetric>()
             : new[] { new CustomMetric(MetricName, Direction(MetricDirection), new ScriptBlockMetric(Metric, MetricName, null), requiresAnnotation: false) };

@@ -365,6 +365,68 @@ public class EvaluatorTests
         Assert.Equal(labels.Length, r.Items.Count);
     }
 
+    [Fact]
+    public void Image_folder_feeds_the_model_in_batches_with_its_preprocessing()
+    {
+        using var tmp = new TempFolder();
+        Directory.CreateDirectory(tmp.File("img"));
+        // Three 2x1 RGB images; pixel (x, y=0) of image i = (10i + x, 100 + x, 200 - i).
+        for (int i = 0; i < 3; i++)
+            PngWriter.Save(tmp.File($"img/{i}.png"), 2, 1, 3, new byte[] { (byte)(10 * i), 100, (byte)(200 - i), (byte)(10 * i + 1), 101, (byte)(200 - i) });
+        File.WriteAllText(tmp.File("val.txt"), "2.png b\n0.png a\n1.png c\n");
+        var engine = Engine(tmp, "batch_size: 2\nadapter: identity\ndataset:\n  data_source: img\n  annotation_file: val.txt\n  color_order: BGR\n  preprocessing:\n    - type: scale\n      value: 0.5\n");
+        var seen = new Dictionary<int, float[]>();
+        var capture = CustomMetric.FromFunction("seen", MetricDirection.HigherBetter, s => { seen[s.Index] = s.Outputs["y"].ToFloats(); return 0; }, requiresAnnotation: false);
+        using var evaluator = new Evaluator(engine, new EvaluatorOptions { CustomMetrics = new[] { capture } });
+        var r = evaluator.Evaluate(TestModels.Identity("batch", 3L, 1L, 2L), null, CancellationToken.None);
+        Assert.Equal(2, r.Inferences);
+        // Item 0 is 2.png (annotation order); BGR planes of [1, 3, 1, 2], halved.
+        Assert.Equal(new[] { 198 * 0.5f, 198 * 0.5f, 50f, 50.5f, 10f, 10.5f }, seen[0]);
+        Assert.Equal(new[] { 200 * 0.5f, 200 * 0.5f, 50f, 50.5f, 0f, 0.5f }, seen[1]);
+    }
+
+    [Fact]
+    public void Ctc_time_major_layout_decodes_each_item_of_a_batch()
+    {
+        using var tmp = new TempFolder();
+        Directory.CreateDirectory(tmp.File("d"));
+        // Items are [T=3, C=3] score maps; the model transposes a batch [N, T, C] to time-major [T, N, C] as CRNNs do.
+        // Blank 0, 'a' 1, 'b' 2: item 0 path 1 1 2 -> "ab", item 1 path 2 0 2 -> "bb", item 2 path 0 1 0 -> "a".
+        int[][] paths = { new[] { 1, 1, 2 }, new[] { 2, 0, 2 }, new[] { 0, 1, 0 } };
+        var x = paths.SelectMany(p => p.SelectMany(c => Enumerable.Range(0, 3).Select(k => k == c ? 1f : 0f))).ToArray();
+        NpyWriter.Save(tmp.File("d/x.npy"), x, new long[] { 3, 3, 3 }, "<f4");
+        File.WriteAllText(tmp.File("t.txt"), "ab\nbb\nb\n");
+        var g = new PotPowerShell.Core.Onnx.GraphBuilder("tnc");
+        g.Input("x", "batch", 3L, 3L);
+        string y = g.Node("Transpose", new[] { "x" }, "transpose", ("perm", new long[] { 1, 0, 2 }));
+        g.Output(y, global::Onnx.TensorProto.Types.DataType.Float, 3L, "batch", 3L);
+        var model = Google.Protobuf.MessageExtensions.ToByteArray(g.Build());
+        var engine = Engine(tmp, "batch_size: 2\nadapter:\n  type: ctc_greedy\n  alphabet: ab\n  layout: TNC\nmetrics:\n  - type: character_recognition_accuracy\ndataset:\n  data_source: d\n  labels: t.txt\n");
+        using var evaluator = new Evaluator(engine);
+        var r = evaluator.Run(model, new EvaluationRequest { KeepPredictions = true }, CancellationToken.None);
+        Assert.Equal(2, r.Inferences);
+        Assert.Equal(new object?[] { "ab", "bb", "a" }, r.Predictions);
+        Assert.Equal(new[] { 1.0, 1.0, 0.0 }, r.PerItem["character_recognition_accuracy"]);
+    }
+
+    [Fact]
+    public void Two_datasets_with_scoped_metrics()
+    {
+        using var tmp = Data();
+        Directory.CreateDirectory(tmp.File("e"));
+        NpyWriter.Save(tmp.File("e/x.npy"), X.Take(3).SelectMany(r => r).ToArray(), new long[] { 3, 4 }, "<f4");
+        NpyWriter.Save(tmp.File("e/labels.npy"), Labels.Take(3).ToArray(), new long[] { 3 }, "<i8");
+        var engine = Engine(tmp, "metrics:\n  - type: accuracy\ndatasets:\n  - data_source: d\n  - data_source: e\n    metrics:\n      - name: second_f1\n        type: f1\n");
+        using var evaluator = new Evaluator(engine);
+        var r = evaluator.Evaluate(TestModels.MatMul(W, 4, 3, "batch"), null, CancellationToken.None);
+        Assert.Equal(X.Length + 3, r.Items.Count);
+        var top1 = Enumerable.Range(0, X.Length).Select(i => ArgMax(Logits(i)) == Labels[i] ? 1.0 : 0).ToArray();
+        Assert.Equal(top1.Concat(top1.Take(3)), r.PerItem["accuracy@top1"]);
+        Assert.All(r.PerItem["second_f1"].Take(X.Length), v => Assert.True(double.IsNaN(v)));
+        Assert.Equal(top1.Take(3), r.PerItem["second_f1"].Skip(X.Length));
+        Assert.Equal(top1.Concat(top1.Take(3)).Average(), r.Values["accuracy@top1"], 12);
+    }
+
     private sealed class SyncProgress(Action<PotProgress> report) : IProgress<PotProgress>
     {
         public void Report(PotProgress value) => report(value);

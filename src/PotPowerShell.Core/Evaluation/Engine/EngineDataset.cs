@@ -1,4 +1,5 @@
 using PotPowerShell.Core.Data;
+using System.Runtime.CompilerServices;
 
 namespace PotPowerShell.Core.Evaluation;
 
@@ -105,6 +106,7 @@ public sealed class EngineDataset : IDataset, IDisposable
     public IReadOnlyList<DatasetDefinition> Definitions { get; }
 
     /// <summary>Which dataset (index into <see cref="Definitions"/>) an item belongs to.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int DatasetOf(int index)
     {
         if ((uint)index >= (uint)Count) throw new ArgumentOutOfRangeException(nameof(index));

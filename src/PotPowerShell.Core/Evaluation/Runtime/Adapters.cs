@@ -1,4 +1,5 @@
 using System.Text;
+using System.Runtime.CompilerServices;
 
 namespace PotPowerShell.Core.Evaluation;
 
@@ -43,6 +44,7 @@ internal sealed class IdentityAdapter(AdapterDefinition d) : Adapter(d)
 internal sealed class ClassificationAdapter(AdapterDefinition d) : Adapter(d)
 {
     /// <summary>The top-1 class: the first index holding the largest score.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override object? Predict(BatchOutputs outputs, int row) => (long)ClassScores.ArgMax(outputs.Row(OutputIndex, row));
 }
 
@@ -93,6 +95,7 @@ internal sealed class CtcGreedyAdapter(AdapterDefinition d) : Adapter(d)
 
 internal static class ClassScores
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int ArgMax(ReadOnlySpan<float> scores)
     {
         int best = 0;
@@ -105,6 +108,7 @@ internal static class ClassScores
     /// Rank of a class: how many classes come before it in a stable descending sort (higher score, or equal score and
     /// lower index). Top-k holds the class when its rank is below k.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int Rank(ReadOnlySpan<float> scores, int cls)
     {
         float s = scores[cls];

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace PotPowerShell.Core.Evaluation;
 
 /// <summary>The outputs of one inference, converted to float32, with helpers to view one item's row.</summary>
@@ -40,9 +42,11 @@ internal sealed class BatchOutputs
 
     public int IndexOf(string name) => Array.IndexOf(Names, name);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public long Length(int output) => _lengths[output];
 
     /// <summary>One item's part of a batch-first output (the whole tensor when the batch holds one row).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ReadOnlySpan<float> Row(int output, int row)
     {
         int rowLength = _rowLengths[output];
@@ -60,6 +64,7 @@ internal sealed class BatchOutputs
     }
 
     /// <summary>Checks that an output consumed per item has the batch as its first axis.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void RequireBatchFirst(int output, string usedBy)
     {
         if (_batchFirst[output]) return;

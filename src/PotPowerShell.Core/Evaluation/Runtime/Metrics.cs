@@ -1,5 +1,6 @@
 using System.Globalization;
 using PotPowerShell.Core.Data;
+using System.Runtime.CompilerServices;
 
 namespace PotPowerShell.Core.Evaluation;
 
@@ -19,6 +20,7 @@ internal sealed class SampleView
     /// <summary>The adapter's output row: class scores for classification.</summary>
     public ReadOnlySpan<float> Scores
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         get
         {
             Outputs.RequireBatchFirst(Adapter.OutputIndex, "the metrics");
@@ -47,6 +49,7 @@ internal sealed class MeanAggregate : IAggregate
     private double _sum;
     private long _count;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Add(double value)
     {
         if (double.IsNaN(value)) return;
@@ -78,6 +81,7 @@ internal abstract class MetricRunner
     /// <summary>The spec this runner came from (null for custom metrics given in code).</summary>
     public MetricSpec? Spec { get; private set; }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool Covers(int dataset)
     {
         if (_datasets == null) return true;
@@ -122,6 +126,7 @@ internal abstract class MetricRunner
 /// <summary>Turns annotations into class indices: integers as they are, text through the dataset's classes list or as a number.</summary>
 internal static class Labels
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int ClassIndex(SampleView s, int classCount, Dictionary<string, int>? classMap)
     {
         long label = s.Annotation switch
@@ -174,6 +179,7 @@ internal sealed class AccuracyRunner(MetricSpec spec) : MetricRunner(spec.Name, 
 {
     private readonly Dictionary<int, Dictionary<string, int>?> _classMaps = new();
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override double Measure(SampleView s, IAggregate aggregate)
     {
         var scores = s.Scores;
@@ -201,6 +207,7 @@ internal sealed class ClassificationReportRunner(MetricSpec spec) : MetricRunner
 
     public override IAggregate NewAggregate() => new ConfusionAggregate(spec.Type, spec.Average);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override double Measure(SampleView s, IAggregate aggregate)
     {
         var scores = s.Scores;
@@ -218,6 +225,7 @@ internal sealed class ConfusionAggregate(MetricType type, AverageKind average) :
 
     public void Add(double value) => throw new InvalidOperationException("Use Add(label, predicted).");
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Add(int label, int predicted)
     {
         if (label == predicted) Counts(label)[0]++;
@@ -271,6 +279,7 @@ internal sealed class ConfusionAggregate(MetricType type, AverageKind average) :
 /// </summary>
 internal sealed class TextRunner(MetricSpec spec, bool exact) : MetricRunner(spec.Name, exact ? "character_recognition_accuracy" : "character_level_accuracy", spec.Direction, spec.Datasets)
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override double Measure(SampleView s, IAggregate aggregate)
     {
         string predicted = s.Prediction as string ?? "";
@@ -300,6 +309,7 @@ internal sealed class TensorComparisonRunner(MetricSpec spec) : MetricRunner(spe
     _ => "cosine_similarity",
 }, spec.Direction, spec.Datasets)
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override double Measure(SampleView s, IAggregate aggregate)
     {
         var output = s.OutputRow(spec.Output, $"metric '{Name}'");

@@ -70,13 +70,8 @@ public static class AccuracyAwarePipeline
         }
     }
 
-    /// <summary>The engine a POT configuration describes: an engine file, or one written inline.</summary>
-    public static EngineDefinition EngineOf(PotConfig config) => config.Engine.Kind switch
-    {
-        EngineKind.File => EngineDefinition.Load(config.Engine.ConfigPath!),
-        EngineKind.Inline => EngineDefinition.FromTree(config.Engine.Inline!.ToDictionary(), config.Engine.InlineKeyPath, config.Directory),
-        _ => EngineDefinition.Simplified(config.Engine.DataSource!, "engine.data_source", config.Directory),
-    };
+    /// <summary>The engine a POT configuration describes (see <see cref="EngineResolver.FromConfig"/>, shared with the other cmdlets).</summary>
+    public static EngineDefinition EngineOf(PotConfig config) => EngineResolver.FromConfig(config);
 
     private sealed class Parts : IDisposable
     {
