@@ -1,8 +1,11 @@
 using System.Diagnostics;
+using Google.Protobuf;
+using Microsoft.ML.OnnxRuntime;
 using Onnx;
 using PotPowerShell.Core.Calibration;
 using PotPowerShell.Core.Data;
 using PotPowerShell.Core.Onnx;
+using PotPowerShell.Core.Runtime;
 
 namespace PotPowerShell.Core.Quantization;
 
@@ -66,7 +69,13 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
         warnings.AddRange(scope.Warnings);
         var ignored = scope.Nodes;
         var layers = QdqEmitter.Layers(prepared, ignored);
-        if (layers.Count == 0) throw NothingToQuantize(modelPath, ignored.Count);
+        if (layers.Count == 0)
+        {
+            // A model ONNX Runtime cannot load is the deeper problem: report that (ModelNotLoadable) first.
+            using (var sessionOptions = OrtSessions.Options(GraphOptimizationLevel.ORT_DISABLE_ALL, options.Threads))
+            using (OrtSessions.Create(prepared.ToByteArray(), sessionOptions, modelPath)) { }
+            throw NothingToQuantize(modelPath, ignored.Count);
+        }
         var settings = PresetResolution.Resolve(options, HardwareProfile.Current);
         var prepareTime = watch.Elapsed;
         cancellationToken.ThrowIfCancellationRequested();
