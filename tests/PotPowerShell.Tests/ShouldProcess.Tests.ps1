@@ -14,7 +14,7 @@ BeforeAll {
     $script:config = Import-PotConfig -Path (& {
             $path = Join-Path $TestDrive 'config.json'
             @{ model = @{ model_name = 'digits'; model = $model }; engine = @{ config = $engine }
-                compression = @{ algorithms = @(@{ name = 'DefaultQuantization'; params = @{ preset = 'mixed' } }) } } |
+                compression = @{ algorithms = @(@{ name = 'DefaultQuantization'; params = @{ preset = 'mixed'; stat_subset_size = 16 } }) } } |
                 ConvertTo-Json -Depth 5 | Set-Content $path
             $path
         })
@@ -33,20 +33,29 @@ Describe 'Cmdlets that write files' {
     }
 }
 
-Describe '<Command>' -ForEach @(
+Describe '<Command> <Case>' -ForEach @(
     @{
         Command = 'Invoke-DefaultQuantization'
+        Case = 'with paths'
         # The files one run writes, and the parameters that make it write them into $out.
         Files = @('model.onnx')
         Parameters = { param($out) @{ ModelPath = $model; CalibrationDataPath = $calibration; StatSubsetSize = 16; OutputPath = (Join-Path $out 'model.onnx') } }
     }
     @{
+        Command = 'Invoke-DefaultQuantization'
+        Case = 'with a configuration'
+        Files = @('model.onnx')
+        Parameters = { param($out) @{ Config = $config; OutputPath = (Join-Path $out 'model.onnx') } }
+    }
+    @{
         Command = 'Invoke-AccuracyAwareQuantization'
+        Case = ''
         Files = @('model.onnx', 'model.report.json')
         Parameters = { param($out) @{ ModelPath = $model; CalibrationDataPath = $calibration; EnginePath = $engine; MaximalDrop = 0.01; OutputPath = (Join-Path $out 'model.onnx') } }
     }
     @{
         Command = 'Export-PotConfig'
+        Case = ''
         Files = @('model.json')
         Parameters = { param($out) @{ InputObject = $config; Path = (Join-Path $out 'model.json') } }
     }
