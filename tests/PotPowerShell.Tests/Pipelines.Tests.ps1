@@ -96,3 +96,24 @@ Describe 'Quantization results | Measure-PotModel' {
         $evaluations.ModelPath | Should -Be @($quantized[0].OutputPath, $a, $a, $quantized[1].OutputPath)
     }
 }
+
+Describe 'Paths' {
+    It 'resolves relative and PowerShell drive paths against the current PowerShell location, not the process folder' {
+        $folder = Join-Path $TestDrive 'drive'
+        New-Item -ItemType Directory $folder | Out-Null
+        Copy-Item (Join-Path $models 'a.onnx') $folder
+        Copy-Item -Recurse $calibration (Join-Path $folder 'calibration')
+        $null = New-PSDrive -Name PotUx -PSProvider FileSystem -Root $folder
+        Push-Location PotUx:\
+        try {
+            $result = Invoke-DefaultQuantization a.onnx calibration -OutputPath out/a.int8.onnx -StatSubsetSize 8
+            $result.ModelPath | Should -Be (Join-Path $folder 'a.onnx')
+            $result.OutputPath | Should -Be (Join-Path $folder 'out/a.int8.onnx')
+            (Measure-PotModel PotUx:/out/a.int8.onnx -DataPath $validation).ModelPath | Should -Be $result.OutputPath
+        }
+        finally {
+            Pop-Location
+            Remove-PSDrive PotUx
+        }
+    }
+}
