@@ -60,11 +60,8 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
         if (ModelInspector.DefaultOpset(prepared) != sourceOpset)
             PreparationCheck.VerifySameOutputs(original, prepared, calibration, items.Take(3).ToArray(), modelPath, options.Threads, cancellationToken);
 
-        var scope = IgnoredScope.Resolve(prepared.Graph, options.IgnoredNodes, options.IgnoredOperations,
-            original.Graph.Node.Select(n => n.Name).Where(n => n.Length > 0));
-        warnings.AddRange(scope.Warnings);
-        var ignored = scope.Nodes;
-        var layers = QdqEmitter.Layers(prepared, ignored);
+        var (ignored, stems, floatLayers) = FloatLayers(original, prepared, options, warnings);
+        var layers = QdqEmitter.Layers(prepared, floatLayers);
         var settings = PresetResolution.Resolve(options, HardwareProfile.Current);
         var prepareTime = watch.Elapsed;
         cancellationToken.ThrowIfCancellationRequested();
@@ -74,17 +71,7 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
         watch.Restart();
         var estimator = options.ActivationRange.Kind ?? RangeEstimatorKind.MeanMinMax;
         bool correctBias = options.BiasCorrection;
-        var request = new CalibrationRequest
-        {
-            RangeTensors = QdqEmitter.TensorsToCalibrate(prepared, ignored),
-            Estimator = estimator,
-            EstimatorOptions = options.ActivationRange,
-            ChannelMeanTensors = correctBias
-                ? BiasCorrection.StatisticsNeeded(prepared, layers, options.UseFastBiasCorrection)
-                : new Dictionary<string, int>(),
-            BatchSize = options.StatBatchSize,
-            Threads = options.Threads,
-        };
+        var request = CalibrationRequestFor(prepared, floatLayers, layers, options);
         var statistics = ActivationCollector.Collect(prepared, calibration, items, request, progress, cancellationToken, modelPath);
         var calibrationTime = watch.Elapsed;
 
@@ -95,7 +82,7 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
             SymmetricWeights = settings.SymmetricWeights,
             PerChannelWeights = options.PerChannelWeights,
             Ranges = statistics.Ranges,
-            FloatLayers = ignored,
+            FloatLayers = floatLayers,
         };
 
         // Bias correction compares the FP32 layers with the quantized ones, so it needs one emission first.
@@ -124,6 +111,7 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
                 Settings = settings,
                 SourceOpset = sourceOpset,
                 IgnoredNodes = ignored.OrderBy(n => n, StringComparer.Ordinal).ToList(),
+                StemNodes = stems,
                 Estimator = estimator,
                 Statistics = statistics,
                 BiasCorrection = outcome,
@@ -133,6 +121,55 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
                 BiasCorrectionTime = biasTime,
             },
         };
+    }
+
+    /// <summary>
+    /// The layers that stay float: the ignored scope (with its warnings added to <paramref name="warnings"/>) and, on CPU
+    /// targets, the stem convolutions INT8 would slow down.
+    /// </summary>
+    private static (IReadOnlySet<string> Ignored, List<string> Stems, HashSet<string> All) FloatLayers(ModelProto original, ModelProto prepared,
+        DefaultQuantizationOptions options, List<string> warnings)
+    {
+        var scope = IgnoredScope.Resolve(prepared.Graph, options.IgnoredNodes, options.IgnoredOperations,
+            original.Graph.Node.Select(n => n.Name).Where(n => n.Length > 0));
+        warnings.AddRange(scope.Warnings);
+        var ignored = scope.Nodes;
+        var stems = options.KeepStemConvolutionsFloat && StemConvolutions.Applies(options.TargetDevice)
+            ? StemConvolutions.Find(prepared).Where(n => !ignored.Contains(n)).ToList()
+            : new List<string>();
+        var all = new HashSet<string>(ignored, StringComparer.Ordinal);
+        all.UnionWith(stems);
+        return (ignored, stems, all);
+    }
+
+    /// <summary>What calibration measures: the ranges of every tensor the emitter quantizes, plus the FP32 channel means bias correction needs.</summary>
+    private static CalibrationRequest CalibrationRequestFor(ModelProto prepared, IReadOnlySet<string> floatLayers, IReadOnlyList<QuantizableLayer> layers,
+        DefaultQuantizationOptions options) => new()
+    {
+        RangeTensors = QdqEmitter.TensorsToCalibrate(prepared, floatLayers),
+        Estimator = options.ActivationRange.Kind ?? RangeEstimatorKind.MeanMinMax,
+        EstimatorOptions = options.ActivationRange,
+        ChannelMeanTensors = options.BiasCorrection
+            ? BiasCorrection.StatisticsNeeded(prepared, layers, options.UseFastBiasCorrection)
+            : new Dictionary<string, int>(),
+        BatchSize = options.StatBatchSize,
+        Threads = options.Threads,
+        // A float model: the optimizations up to EXTENDED leave every requested tensor as it is (see CalibrationGraph).
+        Graph = CalibrationGraph.Extended,
+    };
+
+    /// <summary>
+    /// The calibration pass <see cref="Create"/> runs for <paramref name="modelPath"/> and <paramref name="options"/>: the
+    /// prepared model and the request, so that a benchmark can time exactly that pass (and nothing else).
+    /// </summary>
+    public static (ModelProto Prepared, CalibrationRequest Request) CalibrationFor(string modelPath, DefaultQuantizationOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        Validate(options);
+        var original = OnnxModelFile.Load(modelPath);
+        var prepared = ModelPreparation.Prepare(original);
+        var (_, _, floatLayers) = FloatLayers(original, prepared, options, new List<string>());
+        return (prepared, CalibrationRequestFor(prepared, floatLayers, QdqEmitter.Layers(prepared, floatLayers), options));
     }
 
     /// <summary>The quantized model with <paramref name="revertedLayers"/> back in float, with their original weights and biases.</summary>
@@ -179,6 +216,8 @@ public sealed record QuantizationSetup
     public required PresetResolution Settings { get; init; }
     public required long SourceOpset { get; init; }
     public required IReadOnlyList<string> IgnoredNodes { get; init; }
+    /// <summary>Stem convolutions kept float because INT8 is slower on the CPU (<see cref="StemConvolutions"/>), in graph order.</summary>
+    public IReadOnlyList<string> StemNodes { get; init; } = Array.Empty<string>();
     public required RangeEstimatorKind Estimator { get; init; }
     public required CalibrationStatistics Statistics { get; init; }
     /// <summary>Null when bias correction was off (or there was no layer).</summary>
