@@ -115,9 +115,11 @@ public static class ActivationCollector
             Report();
         }
 
+        var ranges = sinks.AllRanges();
         return new CalibrationStatistics
         {
-            Ranges = sinks.Ranges.OrderBy(kv => kv.Key, StringComparer.Ordinal).ToDictionary(kv => kv.Key, kv => kv.Value.Range, StringComparer.Ordinal),
+            Ranges = ranges[sinks.PrimaryKey],
+            RangesByEstimator = ranges,
             ChannelMeans = sinks.Means.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal),
             Estimator = request.Estimator,
             Items = items.ToArray(),

@@ -22,6 +22,9 @@ public sealed record AccuracyAwareJob
 
     public required AccuracyAwareOptions Options { get; init; }
 
+    /// <summary>Wraps the opened calibration data (tests count the items read through it).</summary>
+    internal Func<Data.IDataset, Data.IDataset>? CalibrationWrapper { get; init; }
+
     /// <summary>A job from a POT configuration: its model, its engine (also the calibration data) and its AccuracyAwareQuantization options.</summary>
     public static AccuracyAwareJob FromConfig(PotConfig config) => new()
     {

@@ -65,6 +65,9 @@ public static class AccuracyAwareReport
             ["ranking_evaluations"] = r.RankingEvaluations,
             ["ranking_inferences"] = r.RankingInferences,
             ["rankings"] = r.Rankings,
+            ["calibration_passes"] = r.CalibrationPasses,
+            ["bias_correction_passes"] = r.BiasCorrectionPasses,
+            ["calibration_inferences"] = r.CalibrationInferences,
             ["log"] = new JsonArray(r.Log.Select(l => (JsonNode)JsonValue.Create(l)!).ToArray()),
         };
         return root.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
