@@ -35,7 +35,7 @@ public static class AccuracyAwarePipeline
         };
         cancellationToken.ThrowIfCancellationRequested();
         progress?.Report(new PotProgress(SearchContext.Activity, "Writing the model", 100));
-        return new AccuracyAwareOutcome(result, outcome.Model).Save(outputPath, Path.GetFullPath(job.ModelPath), cancellationToken);
+        return new AccuracyAwareOutcome(result, outcome.Model) { FullyQuantized = outcome.FullyQuantized }.Save(outputPath, Path.GetFullPath(job.ModelPath), cancellationToken, job.DumpIntermediateModel);
     }
 
     /// <summary>Ranks the layers of the fully quantized model without reverting any (Get-LayerRanking).</summary>
@@ -66,7 +66,12 @@ public static class AccuracyAwarePipeline
             parts.Builders.Add(parts.Builder);
             parts.QuantizationTime = watch.Elapsed;
             // The prepared float model is the baseline, and the reference of metrics that compare with FP32.
-            parts.Evaluator = new Evaluator(engine, new EvaluatorOptions { ReferenceModel = parts.Builder.FloatModel.ToByteArray(), ReferenceSource = job.ModelPath });
+            parts.Evaluator = new Evaluator(engine, new EvaluatorOptions
+            {
+                ReferenceModel = parts.Builder.FloatModel.ToByteArray(),
+                ReferenceSource = job.ModelPath,
+                ScriptMetrics = job.ScriptMetrics,
+            });
             return parts;
         }
         catch

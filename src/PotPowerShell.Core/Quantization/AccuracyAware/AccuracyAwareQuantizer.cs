@@ -89,7 +89,7 @@ public sealed class AccuracyAwareQuantizer
         string reason = Reason(ctx, best, stop, searched, builder.Layers.Count);
         ctx.Log(reason);
         var result = BuildResult(ctx, best, quantizedResult, reason);
-        return new AccuracyAwareOutcome(result, best.Build());
+        return new AccuracyAwareOutcome(result, best.Build()) { FullyQuantized = () => ModelCandidate.FullyQuantized(best.Source).Build() };
     }
 
     /// <summary>

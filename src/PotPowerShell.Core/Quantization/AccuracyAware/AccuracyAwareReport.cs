@@ -18,6 +18,7 @@ public static class AccuracyAwareReport
             ["algorithm"] = "AccuracyAwareQuantization",
             ["model"] = r.ModelPath,
             ["output"] = r.OutputPath,
+            ["intermediate_models"] = new JsonArray(r.IntermediateModels.Select(p => (JsonNode)JsonValue.Create(p)!).ToArray()),
             ["met"] = r.Met,
             ["reason"] = r.Reason,
             ["maximal_drop"] = r.MaximalDrop,

@@ -90,6 +90,8 @@ public sealed record AccuracyAwareResult
     public string? OutputPath { get; init; }
     /// <summary>Where the JSON report was written (null until saved).</summary>
     public string? ReportPath { get; init; }
+    /// <summary>Intermediate models written with compression.dump_intermediate_model (-DumpIntermediateModel): the fully quantized model before any revert.</summary>
+    public IReadOnlyList<string> IntermediateModels { get; init; } = Array.Empty<string>();
     /// <summary>True when every metric is within its maximal drop.</summary>
     public required bool Met { get; init; }
     /// <summary>Why the run stopped, in one sentence.</summary>
