@@ -159,6 +159,9 @@ Describe 'Invoke-AccuracyAwareQuantization' {
         $r.StageTimes.Stage | Should -Contain 'Tuning'
         $r.Log | Where-Object { $_ -like 'Mixed preset: *' } | Should -HaveCount 1
         $r.Log | Where-Object { $_ -like '  activation range *: score *' } | Should -Not -BeNullOrEmpty
+        # One calibration pass measured what the mixed preset and every tuning candidate needed.
+        $r.CalibrationPasses | Should -Be 1
+        (Get-Content $r.ReportPath -Raw | ConvertFrom-Json).calibration_passes | Should -Be 1
     }
 
     It 'takes a PotModel or a file from the pipeline' {
@@ -177,6 +180,62 @@ Describe 'Invoke-AccuracyAwareQuantization' {
 
     It 'refuses a time limit given as a bare number' {
         { Invoke-AccuracyAwareQuantization $model $calibration $engine -TimeLimit 600 -ErrorAction Stop } | Should -Throw -ErrorId "InvalidTimeLimit,$aaq"
+    }
+
+    It 'evaluates an engine with a .ps1 script metric' {
+        $scriptPath = Join-Path $work 'margin.ps1'
+        'param($Outputs, $Annotation) $l = $Outputs.logits; [double]($l[[int]$Annotation] - ($l | Measure-Object -Maximum).Maximum)' | Set-Content $scriptPath
+        $scripted = Join-Path $work 'scripted.yml'
+        @"
+metrics:
+  - name: margin
+    type: script
+    path: margin.ps1
+dataset:
+  data_source: $(Join-Path $sampleDir 'validation')
+"@ | Set-Content $scripted
+        $r = Invoke-AccuracyAwareQuantization $model $calibration $scripted -MaximalDrop 0.5
+        $r.Metrics.Name | Should -Be @('margin')
+        $fp32 = (Measure-PotModel -Path $model -EnginePath $scripted).Values.margin
+        $int8 = (Measure-PotModel -Path $r.OutputPath -EnginePath $scripted).Values.margin
+        $fp32 | Should -BeLessThan 0 # wrong items have a negative margin
+        [math]::Abs($r.Metrics[0].Baseline - $fp32) | Should -BeLessThan 1e-6
+        [math]::Abs($r.Metrics[0].Final - $int8) | Should -BeLessThan 1e-6
+        $ranks = Get-LayerRanking -ModelPath $model -CalibrationDataPath $calibration -EnginePath $scripted -RankingSubsetSize 20 -Top 1
+        $ranks.MetricDeltas.Keys | Should -Be @('margin')
+    }
+
+    It 'writes the fully quantized model with -DumpIntermediateModel, honouring -WhatIf and -Force' {
+        $out = Join-Path $work 'out.onnx'
+        $dump = Join-Path $work 'out.int8-full.onnx'
+        Invoke-AccuracyAwareQuantization $model $calibration $engine -OutputPath $out -DumpIntermediateModel -WhatIf | Should -BeNullOrEmpty
+        (Get-ChildItem $work).Name | Should -Be @('digits.onnx')
+        Set-Content $dump 'keep me'
+        { Invoke-AccuracyAwareQuantization $model $calibration $engine -OutputPath $out -DumpIntermediateModel -ErrorAction Stop } |
+            Should -Throw -ErrorId "OutputExists,$aaq"
+        Get-Content $dump | Should -Be 'keep me'
+        $out | Should -Not -Exist
+        $r = Invoke-AccuracyAwareQuantization $model $calibration $engine -OutputPath $out -DumpIntermediateModel -Force
+        $r.IntermediateModels | Should -Be @($dump)
+        (Import-PotModel -Path $dump).IsQuantized | Should -BeTrue
+        (Get-Content $r.ReportPath -Raw | ConvertFrom-Json).intermediate_models | Should -Be @($dump)
+        $plain = Invoke-AccuracyAwareQuantization $model $calibration $engine -OutputPath (Join-Path $work 'plain.onnx')
+        $plain.IntermediateModels | Should -BeNullOrEmpty
+        Join-Path $work 'plain.int8-full.onnx' | Should -Not -Exist
+    }
+
+    It 'writes the fully quantized model when the config sets compression.dump_intermediate_model' {
+        $config = Join-Path $work 'dump.json'
+        @{
+            model       = @{ model_name = 'digits'; model = $model }
+            engine      = @{ config = $engine }
+            compression = @{ dump_intermediate_model = $true; algorithms = @(@{ name = 'AccuracyAwareQuantization'; params = @{ stat_subset_size = 100 } }) }
+        } | ConvertTo-Json -Depth 6 | Set-Content $config
+        $r = Import-PotConfig -Path $config | Invoke-AccuracyAwareQuantization -OutputPath (Join-Path $work 'c.onnx')
+        $r.IntermediateModels | Should -Be @(Join-Path $work 'c.int8-full.onnx')
+        $r.IntermediateModels[0] | Should -Exist
+        $off = Import-PotConfig -Path $config | Invoke-AccuracyAwareQuantization -OutputPath (Join-Path $work 'd.onnx') -DumpIntermediateModel:$false
+        $off.IntermediateModels | Should -BeNullOrEmpty
     }
 
     It 'formats its result as a list' {

@@ -204,4 +204,25 @@ Describe 'Real-world warts through the cmdlets' {
             Should -Throw -ErrorId "CalibrationInputShape,$cmd" -ExpectedMessage '*fixed batch of 4*'
         @(Get-ChildItem $dir -Filter '*.onnx' | Where-Object Name -in 'o6.onnx', 's4.onnx') | Should -BeNullOrEmpty
     }
+
+    It 'evaluates a model that hard-codes batch 1 behind a dynamic batch axis item by item, with a warning' {
+        # x [batch, 3, 8, 8] -> Conv -> Reshape to [1, -1] -> Gemm: one item runs, a batch of several fails in the Gemm.
+        $g = New-WartGraph 'reshape_batch_1'
+        Add-WartInput $g 'x' @('batch', 3, 8, 8)
+        $c = Add-WartNode $g Conv @('x', (Add-WartWeight $g w @(4, 3, 3, 3)), (Add-WartWeight $g b @(4) -Scale 0.1)) conv @{ pads = @(1, 1, 1, 1) }
+        $r = Add-WartNode $g Reshape @($c, (Add-WartInt64 $g shape @(1, -1))) reshape
+        $fc = Add-WartNode $g Gemm @($r, (Add-WartWeight $g fw @(256, 5)), (Add-WartWeight $g fb @(5))) fc
+        Rename-WartTensor $g $fc 'logits'
+        Add-WartOutput $g 'logits' @(1, 5)
+        $model = Save-WartModel $g (Join-Path $dir 'reshape_batch_1.onnx')
+        $metric = { param($Outputs) [double]$Outputs.logits[0] }
+
+        $batched = Measure-PotModel -Path $model -DataPath $images -BatchSize 4 -Metric $metric -MetricName first -WarningVariable warnings -WarningAction SilentlyContinue
+        $batched.BatchSize | Should -Be 1
+        $batched.Inferences | Should -Be 32
+        @($warnings | Where-Object { "$_" -like '*refused a batch of several items*one item per inference*' }) | Should -HaveCount 1
+        $single = Measure-PotModel -Path $model -DataPath $images -BatchSize 1 -Metric $metric -MetricName first -WarningVariable quiet -WarningAction SilentlyContinue
+        @($quiet | Where-Object { "$_" -like '*refused a batch*' }) | Should -HaveCount 0
+        $batched.Values.first | Should -Be $single.Values.first
+    }
 }

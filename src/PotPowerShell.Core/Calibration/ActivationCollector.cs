@@ -11,15 +11,29 @@ using PotPowerShell.Core.Runtime;
 namespace PotPowerShell.Core.Calibration;
 
 /// <summary>
-/// Runs a float model over calibration items with ONNX Runtime and streams every requested tensor into its
-/// accumulators. The tensors become extra graph outputs of a shallow copy of the model (name only: ORT infers the
-/// type); the session runs at ORT_DISABLE_ALL so that no fusion hides them. Each batch's outputs are released as
-/// soon as its statistics are taken, so memory does not grow with the number of items.
+/// Runs a model over calibration items with ONNX Runtime and streams every requested tensor into its accumulators.
+/// The tensors become extra graph outputs of a shallow copy of the model (name only: ORT infers the type), so no
+/// optimization can fuse them away (see <see cref="CalibrationRequest.Graph"/>). Outputs are read in place from ORT's
+/// buffers and each batch's outputs are released as soon as its statistics are taken, so memory does not grow with the
+/// number of items.
 /// </summary>
+/// <remarks>
+/// Batching: when the model's batch axis is dynamic, items run in batches of at least
+/// <see cref="CalibrationRequest.BatchSize"/>, and of more when the requested tensors of a batch fit in
+/// <see cref="CalibrationRequest.BatchMemoryBytes"/>. Every statistic is taken item by item, in item order, so the
+/// result equals the item-by-item result bit for bit as long as ONNX Runtime computes an item the same way alone and in
+/// a batch (its CPU kernels do on the models we test; see ActivationCollectorTests).
+/// </remarks>
 public static class ActivationCollector
 {
     /// <summary>Progress record id of the calibration bar (a child of the quantization bar, id 0).</summary>
     public const int ProgressId = 1;
+
+    /// <summary>Default memory for the requested tensors of one automatic batch.</summary>
+    public const long DefaultBatchMemoryBytes = 1L << 20;
+
+    /// <summary>The largest batch chosen automatically (a larger stat_batch_size is still honoured).</summary>
+    public const int MaxAutomaticBatch = 64;
 
     public static CalibrationStatistics Collect(ModelProto model, IDataset data, IReadOnlyList<int> items, CalibrationRequest request,
         IProgress<PotProgress>? progress, CancellationToken cancellationToken, string source = "model", string activity = "Calibration")
@@ -33,43 +47,43 @@ public static class ActivationCollector
         var graphInputs = model.Graph.Input.Select(i => i.Name).Where(n => !initializers.Contains(n)).ToHashSet(StringComparer.Ordinal);
         var produced = model.Graph.Node.SelectMany(n => n.Output).Where(o => o.Length > 0).ToHashSet(StringComparer.Ordinal);
 
-        var wanted = request.RangeTensors.Concat(request.ChannelMeanTensors.Keys).Distinct(StringComparer.Ordinal)
-            .OrderBy(n => n, StringComparer.Ordinal).ToList();
-        foreach (var name in wanted)
+        var sinks = new TensorSinks(model, request);
+        foreach (var name in sinks.Wanted)
             if (!graphInputs.Contains(name) && !produced.Contains(name))
                 throw new ArgumentException($"Tensor '{name}' is neither a graph input nor produced by a node, so it cannot be calibrated.");
-        var outputs = wanted.Where(n => !graphInputs.Contains(n)).ToArray();
-
-        var ranges = request.RangeTensors.Distinct(StringComparer.Ordinal)
-            .ToDictionary(n => n, _ => RangeStatistics.Create(request.Estimator, request.EstimatorOptions), StringComparer.Ordinal);
-        var means = request.ChannelMeanTensors.ToDictionary(kv => kv.Key, kv => new ChannelMeanStatistic(kv.Value), StringComparer.Ordinal);
+        var outputs = sinks.Fetched.Where(n => !graphInputs.Contains(n)).ToArray();
 
         var augmented = ShallowCopy.Of(model);
         var existing = augmented.Graph.Output.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
         foreach (var name in outputs)
             if (existing.Add(name)) augmented.Graph.Output.Add(new ValueInfoProto { Name = name });
 
-        using var options = OrtSessions.Options(GraphOptimizationLevel.ORT_DISABLE_ALL, request.Threads);
+        using var options = OrtSessions.Options(Level(request.Graph), request.Threads);
         // A batch ORT refuses is retried item by item (and a failing item becomes CalibrationRunFailed with ORT's
         // message), so ORT's own error log line on stderr would only alarm.
         options.LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL;
         using var session = OrtSessions.Create(augmented.ToByteArray(), options, source);
         var binder = ModelInputBinder.Bind(session, data, source);
+        var sessionTime = watch.Elapsed;
         using var runOptions = new RunOptions();
         using var stop = cancellationToken.Register(() => runOptions.Terminate = true);
 
-        var run = new BatchRunner(session, runOptions, binder, outputs, ranges, means, cancellationToken);
+        var run = new BatchRunner(session, runOptions, binder, outputs, sinks, cancellationToken);
         int batchSize = binder.CanBatch ? Math.Max(1, request.BatchSize) : 1;
         int done = 0;
         void Report() => progress?.Report(new PotProgress(activity, $"{done} of {items.Count} items", PotProgress.Percent(done, items.Count), ProgressId));
 
-        // The first item runs alone: its output shapes tell whether later batches can be split back into items.
+        // The first item runs alone: its output shapes tell whether later batches can be split back into items, and
+        // its size how many items fit in an automatic batch.
         var first = data.Get(items[0]);
         string probeKey = binder.ShapeKey(first);
         run.Run(new[] { first });
         done = 1;
         Report();
+        if (binder.CanBatch && request.BatchMemoryBytes > 0)
+            batchSize = Math.Max(batchSize, AutomaticBatch(run.ItemBytes, request.BatchMemoryBytes));
         int next = 1;
+        bool mixed = false;
         while (next < items.Count)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -78,7 +92,7 @@ public static class ActivationCollector
             {
                 var item = data.Get(items[next]);
                 // Only items shaped like the probe share a batch; any other item runs on its own.
-                if (binder.ShapeKey(item) != probeKey && batchSize > 1)
+                if (batchSize > 1 && binder.ShapeKey(item) != probeKey)
                 {
                     if (batch.Count == 0) { batch.Add(item); next++; }
                     break;
@@ -90,6 +104,7 @@ public static class ActivationCollector
             {
                 // Some tensor mixes the items of a batch (e.g. the batch axis moved): fall back to one item at a time.
                 batchSize = 1;
+                mixed = true;
                 foreach (var item in batch)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
@@ -100,38 +115,67 @@ public static class ActivationCollector
             Report();
         }
 
+        var ranges = sinks.AllRanges();
         return new CalibrationStatistics
         {
-            Ranges = ranges.OrderBy(kv => kv.Key, StringComparer.Ordinal).ToDictionary(kv => kv.Key, kv => kv.Value.Range, StringComparer.Ordinal),
-            ChannelMeans = means,
+            Ranges = ranges[sinks.PrimaryKey],
+            RangesByEstimator = ranges,
+            ChannelMeans = sinks.Means.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal),
             Estimator = request.Estimator,
             Items = items.ToArray(),
-            BatchSize = batchSize,
+            BatchSize = mixed ? 1 : run.LargestBatch,
             Inferences = run.Inferences,
-            StateBytes = ranges.Values.Sum(s => s.StateBytes) + means.Values.Sum(m => m.StateBytes),
+            StateBytes = sinks.StateBytes,
             Elapsed = watch.Elapsed,
+            SessionTime = sessionTime,
+            InferenceTime = Stopwatch.GetElapsedTime(0, run.InferenceTicks),
+            StatisticsTime = Stopwatch.GetElapsedTime(0, run.StatisticsTicks),
         };
     }
 
+    internal static GraphOptimizationLevel Level(CalibrationGraph graph) => graph switch
+    {
+        CalibrationGraph.Unoptimized => GraphOptimizationLevel.ORT_DISABLE_ALL,
+        CalibrationGraph.Extended => GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+        CalibrationGraph.All => GraphOptimizationLevel.ORT_ENABLE_ALL,
+        _ => throw new ArgumentOutOfRangeException(nameof(graph), graph, "Unknown calibration graph level."),
+    };
+
+    /// <summary>How many items fit in <paramref name="budget"/> bytes of requested tensors, from 1 to <see cref="MaxAutomaticBatch"/>.</summary>
+    internal static int AutomaticBatch(long itemBytes, long budget) =>
+        itemBytes <= 0 ? MaxAutomaticBatch : (int)Math.Clamp(budget / itemBytes, 1, MaxAutomaticBatch);
+
     /// <summary>Runs one batch and feeds its tensors to the accumulators.</summary>
     private sealed class BatchRunner(InferenceSession session, RunOptions runOptions, ModelInputBinder binder, string[] outputs,
-        Dictionary<string, IRangeStatistic> ranges, Dictionary<string, ChannelMeanStatistic> means, CancellationToken cancellationToken)
+        TensorSinks sinks, CancellationToken cancellationToken)
     {
         private readonly Dictionary<string, long[]> _itemShapes = new(StringComparer.Ordinal);
+        private readonly bool[] _inputWanted = binder.ModelInputs.Select(i => sinks.Fetched.Contains(i, StringComparer.Ordinal)).ToArray();
 
         public int Inferences { get; private set; }
+
+        /// <summary>Bytes of the inputs and requested outputs of one item (known after the first single-item run).</summary>
+        public long ItemBytes { get; private set; }
+
+        /// <summary>The most items whose statistics one inference gave.</summary>
+        public int LargestBatch { get; private set; }
+
+        public long InferenceTicks { get; private set; }
+        public long StatisticsTicks { get; private set; }
 
         /// <returns>False (and nothing added) when an output of a multi-item batch cannot be split into its items.</returns>
         public bool Run(IReadOnlyList<DataItem> batch)
         {
-            var inputs = binder.Gather(batch);
-            var values = binder.ToOrtValues(inputs);
+            long start = Stopwatch.GetTimestamp();
+            var values = binder.Bind(batch);
             try
             {
                 IDisposableReadOnlyCollection<OrtValue> results;
                 try
                 {
-                    results = session.Run(runOptions, binder.ModelInputs, values, outputs);
+                    // ORT refuses a run without outputs; when every requested tensor is a graph input, fetch the first
+                    // model output and ignore it.
+                    results = session.Run(runOptions, binder.ModelInputs, values, outputs.Length == 0 ? session.OutputMetadata.Keys.Take(1).ToArray() : outputs);
                 }
                 catch (OnnxRuntimeException) when (cancellationToken.IsCancellationRequested)
                 {
@@ -145,31 +189,29 @@ public static class ActivationCollector
                 }
                 catch (OnnxRuntimeException e)
                 {
-                    throw CalibrationErrors.RunFailed(e, batch[0], inputs, binder.ModelInputs);
+                    throw CalibrationErrors.RunFailed(e, batch[0], binder.Gather(batch), binder.ModelInputs);
                 }
                 using (results)
                 {
                     Inferences++;
-                    var shapes = results.Select(r => r.GetTensorTypeAndShape().Shape).ToArray();
+                    long ran = Stopwatch.GetTimestamp();
+                    InferenceTicks += ran - start;
+                    var infos = results.Select(r => r.GetTensorTypeAndShape()).ToArray();
                     if (batch.Count == 1)
                     {
-                        for (int i = 0; i < outputs.Length; i++) _itemShapes.TryAdd(outputs[i], shapes[i]);
+                        for (int i = 0; i < outputs.Length; i++) _itemShapes.TryAdd(outputs[i], infos[i].Shape);
+                        if (ItemBytes == 0)
+                            ItemBytes = infos.Concat(values.Select(v => v.GetTensorTypeAndShape())).Sum(t => t.ElementCount * sizeof(float));
                     }
-                    else if (!Splittable(shapes, batch.Count))
+                    else if (!Splittable(infos, batch.Count))
                     {
                         return false;
                     }
-                    for (int i = 0; i < binder.ModelInputs.Count; i++)
-                        if (ranges.ContainsKey(binder.ModelInputs[i]) || means.ContainsKey(binder.ModelInputs[i]))
-                            Feed(binder.ModelInputs[i], inputs[i].ToFloats(), inputs[i].Shape, batch.Count);
-                    for (int i = 0; i < outputs.Length; i++)
-                    {
-                        var info = results[i].GetTensorTypeAndShape();
-                        if (info.ElementDataType != TensorElementType.Float)
-                            throw new PotException("CalibrationTensorType", PotErrorCategory.InvalidData,
-                                $"Tensor '{outputs[i]}' holds {info.ElementDataType} values; only float tensors can be calibrated.", outputs[i]);
-                        Feed(outputs[i], results[i].GetTensorDataAsSpan<float>(), shapes[i], batch.Count);
-                    }
+                    for (int i = 0; i < values.Length; i++)
+                        if (_inputWanted[i]) Feed(binder.ModelInputs[i], values[i], values[i].GetTensorTypeAndShape(), batch.Count);
+                    for (int i = 0; i < outputs.Length; i++) Feed(outputs[i], results[i], infos[i], batch.Count);
+                    StatisticsTicks += Stopwatch.GetTimestamp() - ran;
+                    LargestBatch = Math.Max(LargestBatch, batch.Count);
                 }
                 return true;
             }
@@ -179,22 +221,25 @@ public static class ActivationCollector
             }
         }
 
-        private bool Splittable(long[][] shapes, int items)
+        private bool Splittable(OrtTensorTypeAndShapeInfo[] infos, int items)
         {
             for (int i = 0; i < outputs.Length; i++)
             {
                 if (!_itemShapes.TryGetValue(outputs[i], out var one)) return false;
-                var many = shapes[i];
+                var many = infos[i].Shape;
                 if (one.Length == 0 || many.Length != one.Length || many[0] != one[0] * items) return false;
                 for (int d = 1; d < one.Length; d++) if (many[d] != one[d]) return false;
             }
             return true;
         }
 
-        private void Feed(string tensor, ReadOnlySpan<float> values, long[] shape, int items)
+        private void Feed(string tensor, OrtValue value, OrtTensorTypeAndShapeInfo info, int items)
         {
-            if (ranges.TryGetValue(tensor, out var range)) range.Add(values, items);
-            if (means.TryGetValue(tensor, out var mean)) mean.Add(values, shape, items);
+            if (info.ElementDataType != TensorElementType.Float)
+                throw new PotException("CalibrationTensorType", PotErrorCategory.InvalidData,
+                    $"Tensor '{tensor}' holds {info.ElementDataType} values; only float tensors can be calibrated.", tensor);
+            // Read in place from ONNX Runtime's buffer: no copy.
+            sinks.Add(tensor, value.GetTensorDataAsSpan<float>(), info.Shape, items);
         }
     }
 }

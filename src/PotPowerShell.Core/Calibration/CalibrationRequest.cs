@@ -2,6 +2,19 @@ using PotPowerShell.Core.Quantization;
 
 namespace PotPowerShell.Core.Calibration;
 
+/// <summary>The ONNX Runtime graph optimization level of a calibration session.</summary>
+public enum CalibrationGraph
+{
+    /// <summary>ORT_DISABLE_ALL: every node runs as written.</summary>
+    Unoptimized,
+
+    /// <summary>ORT_ENABLE_EXTENDED: fusions that leave the requested tensors bit for bit as ORT_DISABLE_ALL computes them on the models we test.</summary>
+    Extended,
+
+    /// <summary>ORT_ENABLE_ALL: adds the NCHWc convolution layout, whose kernels sum in another order (values differ in the last bits).</summary>
+    All,
+}
+
 /// <summary>What one calibration pass measures.</summary>
 public sealed record CalibrationRequest
 {
@@ -12,11 +25,39 @@ public sealed record CalibrationRequest
 
     public RangeEstimatorOptions EstimatorOptions { get; init; } = new();
 
+    /// <summary>
+    /// Further range estimators measured in the same pass over the same tensors (AccuracyAwareQuantization's tuning
+    /// grid), so that quantizing again with another estimator needs no second pass; see
+    /// <see cref="CalibrationStatistics.WithEstimator"/>. Each one's ranges equal those of a pass made with it alone.
+    /// </summary>
+    public IReadOnlyList<RangeEstimatorOptions> AlternativeEstimators { get; init; } = Array.Empty<RangeEstimatorOptions>();
+
     /// <summary>Tensors whose per-channel mean is collected (bias correction), with their channel axis.</summary>
     public IReadOnlyDictionary<string, int> ChannelMeanTensors { get; init; } = new Dictionary<string, int>();
 
-    /// <summary>Items per inference (POT's stat_batch_size); 1 is used when the model's batch axis is fixed.</summary>
+    /// <summary>
+    /// Items per inference (POT's stat_batch_size); 1 is used when the model's batch axis is fixed. When the axis is
+    /// dynamic, more items may share an inference (see <see cref="BatchMemoryBytes"/>): the statistics are taken per
+    /// item either way, so the batch size changes the speed, not the result.
+    /// </summary>
     public int BatchSize { get; init; } = 1;
+
+    /// <summary>
+    /// When the batch axis is dynamic, items are batched beyond <see cref="BatchSize"/> while the requested tensors of
+    /// one inference stay within this many bytes (at most <see cref="ActivationCollector.MaxAutomaticBatch"/> items).
+    /// 0 runs exactly <see cref="BatchSize"/> items per inference.
+    /// </summary>
+    public long BatchMemoryBytes { get; init; } = ActivationCollector.DefaultBatchMemoryBytes;
+
+    /// <summary>
+    /// How far ONNX Runtime may optimize the augmented graph. Requested tensors are graph outputs, so no optimization
+    /// can fuse them away. <see cref="CalibrationGraph.Unoptimized"/> (the default) is for QDQ models, whose Q/DQ
+    /// would otherwise be fused into INT8 kernels.
+    /// </summary>
+    public CalibrationGraph Graph { get; init; } = CalibrationGraph.Unoptimized;
+
+    /// <summary>Compute requested Relu outputs from their (also requested) inputs instead of fetching them.</summary>
+    public bool DeriveRelus { get; init; } = true;
 
     /// <summary>Intra-op threads (0 = ONNX Runtime's default).</summary>
     public int Threads { get; init; }
@@ -26,6 +67,12 @@ public sealed record CalibrationRequest
 public sealed class CalibrationStatistics
 {
     public required IReadOnlyDictionary<string, ActivationRange> Ranges { get; init; }
+    /// <summary>
+    /// The ranges of every estimator the pass measured (the main one and <see cref="CalibrationRequest.AlternativeEstimators"/>),
+    /// by <see cref="RangeStatistics.Key"/>.
+    /// </summary>
+    public IReadOnlyDictionary<string, IReadOnlyDictionary<string, ActivationRange>> RangesByEstimator { get; init; } =
+        new Dictionary<string, IReadOnlyDictionary<string, ActivationRange>>(StringComparer.Ordinal);
     public required IReadOnlyDictionary<string, ChannelMeanStatistic> ChannelMeans { get; init; }
     public required RangeEstimatorKind Estimator { get; init; }
     /// <summary>Data-set indices that were used, ascending.</summary>
@@ -36,4 +83,39 @@ public sealed class CalibrationStatistics
     /// <summary>Bytes held by all accumulators at the end: independent of the number of items.</summary>
     public required long StateBytes { get; init; }
     public required TimeSpan Elapsed { get; init; }
+    /// <summary>Part of <see cref="Elapsed"/> spent building the augmented model and its session.</summary>
+    public TimeSpan SessionTime { get; init; }
+    /// <summary>Part of <see cref="Elapsed"/> spent in ONNX Runtime's Run (inputs included).</summary>
+    public TimeSpan InferenceTime { get; init; }
+    /// <summary>Part of <see cref="Elapsed"/> spent updating the statistics.</summary>
+    public TimeSpan StatisticsTime { get; init; }
+
+    /// <summary>Whether this pass measured the ranges of <paramref name="estimator"/>.</summary>
+    public bool Measured(RangeEstimatorOptions estimator) => RangesByEstimator.ContainsKey(RangeStatistics.Key(estimator));
+
+    /// <summary>
+    /// These statistics with <see cref="Ranges"/> taken from another estimator the pass measured (channel means, items
+    /// and counts stay); throws when the pass did not measure it.
+    /// </summary>
+    public CalibrationStatistics WithEstimator(RangeEstimatorOptions estimator)
+    {
+        string key = RangeStatistics.Key(estimator);
+        if (!RangesByEstimator.TryGetValue(key, out var ranges))
+            throw new InvalidOperationException($"The calibration pass did not measure the range estimator {key} (it measured {string.Join(", ", RangesByEstimator.Keys)}); request it as an alternative estimator.");
+        return new CalibrationStatistics
+        {
+            Ranges = ranges,
+            RangesByEstimator = RangesByEstimator,
+            ChannelMeans = ChannelMeans,
+            Estimator = estimator.Kind ?? RangeEstimatorKind.MeanMinMax,
+            Items = Items,
+            BatchSize = BatchSize,
+            Inferences = Inferences,
+            StateBytes = StateBytes,
+            Elapsed = Elapsed,
+            SessionTime = SessionTime,
+            InferenceTime = InferenceTime,
+            StatisticsTime = StatisticsTime,
+        };
+    }
 }

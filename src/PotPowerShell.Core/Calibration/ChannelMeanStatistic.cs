@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace PotPowerShell.Core.Calibration;
 
 /// <summary>
@@ -8,6 +9,7 @@ public sealed class ChannelMeanStatistic
 {
     private double[] _sums = Array.Empty<double>();
     private long _perChannel;
+    private float[] _rows = Array.Empty<float>();
 
     /// <param name="axis">The channel axis; negative counts from the end (-1 = last).</param>
     public ChannelMeanStatistic(int axis) => Axis = axis;
@@ -19,9 +21,10 @@ public sealed class ChannelMeanStatistic
 
     public long Items { get; private set; }
 
-    public long StateBytes => (long)_sums.Length * sizeof(double) + 64;
+    public long StateBytes => (long)_sums.Length * sizeof(double) + (long)_rows.Length * sizeof(float) + 64;
 
     /// <summary>Adds a batch of <paramref name="items"/> items whose full shape is <paramref name="shape"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Add(ReadOnlySpan<float> values, long[] shape, int items)
     {
         if (shape.Length == 0) return;
@@ -43,23 +46,39 @@ public sealed class ChannelMeanStatistic
         int innerLength = checked((int)inner);
         if (innerLength == 1)
         {
-            // Channels on the last axis (Gemm, MatMul): add whole rows at once instead of one value at a time.
-            var rows = new float[channels];
+            // Channels on the last axis (Gemm, MatMul): add whole rows at once instead of one value at a time. The float
+            // row sums go into the double totals after every item, so a batch adds exactly what its items would alone.
+            long rowsPerItem = items > 0 && outer % items == 0 ? outer / items : outer;
+            if (rowsPerItem == 1)
+            {
+                // One row per item (Gemm): its float sum would be the row itself.
+                for (long o = 0; o < outer; o++) SpanMath.AddTo(_sums.AsSpan(), values.Slice(checked((int)(o * channels)), channels));
+                _perChannel += outer;
+                Items += items;
+                return;
+            }
+            if (_rows.Length != channels) _rows = new float[channels];
             for (long o = 0; o < outer; o++)
-                System.Numerics.Tensors.TensorPrimitives.Add(rows, values.Slice(checked((int)(o * channels)), channels), rows);
-            for (int c = 0; c < channels; c++) _sums[c] += rows[c];
+            {
+                SpanMath.AddTo(_rows, values.Slice(checked((int)(o * channels)), channels));
+                if ((o + 1) % rowsPerItem == 0 || o == outer - 1) Flush();
+            }
         }
         else
         {
             for (long o = 0; o < outer; o++)
                 for (int c = 0; c < channels; c++)
-                {
-                    var block = values.Slice(checked((int)((o * channels + c) * inner)), innerLength);
-                    _sums[c] += System.Numerics.Tensors.TensorPrimitives.Sum(block);
-                }
+                    _sums[c] += SpanMath.Sum(values.Slice(checked((int)((o * channels + c) * inner)), innerLength));
         }
         _perChannel += outer * inner;
         Items += items;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Flush()
+    {
+        SpanMath.AddTo(_sums.AsSpan(), _rows);
+        Array.Clear(_rows);
     }
 
     /// <summary>Mean per channel (empty when nothing was added).</summary>

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace PotPowerShell.Core.Calibration;
 
 /// <summary>
@@ -44,6 +45,7 @@ internal sealed class GrowingHistogram
 
     public long StateBytes => (long)Counts.Length * sizeof(long) + 64;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Add(ReadOnlySpan<float> values)
     {
         var (min, max) = SpanMath.MinMax(values);
@@ -80,6 +82,7 @@ internal sealed class GrowingHistogram
         Total += CountNumbers(values);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static long CountNumbers(ReadOnlySpan<float> values)
     {
         long n = 0;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using PotPowerShell.Core.Quantization;
 
 namespace PotPowerShell.Core.Calibration;
@@ -27,9 +28,10 @@ public sealed class PercentileStatistic : IRangeStatistic
 
     public void Add(ReadOnlySpan<float> values, int items)
     {
-        RangeStatistics.ItemLength(values.Length, items);
+        int length = RangeStatistics.ItemLength(values.Length, items);
         Items += items;
-        _histogram.Add(values);
+        // Item by item: the first item fixes the bin width and later ones grow it, whatever the batch size.
+        for (int i = 0; i < items; i++) _histogram.Add(values.Slice(i * length, length));
     }
 
     public ActivationRange Range
@@ -77,9 +79,10 @@ public sealed class EntropyStatistic : IRangeStatistic
 
     public void Add(ReadOnlySpan<float> values, int items)
     {
-        RangeStatistics.ItemLength(values.Length, items);
+        int length = RangeStatistics.ItemLength(values.Length, items);
         Items += items;
-        _histogram.Add(values);
+        // Item by item: the first item fixes the bin width and later ones grow it, whatever the batch size.
+        for (int i = 0; i < items; i++) _histogram.Add(values.Slice(i * length, length));
     }
 
     public ActivationRange Range
@@ -120,6 +123,7 @@ internal static class KlThreshold
     }
 
     /// <summary>KL(p‖q) for the window [start, end) of the histogram.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static double Divergence(long[] counts, int start, int end, int quantizedBins, double[] pBuffer, double[] qBuffer)
     {
         int length = end - start;

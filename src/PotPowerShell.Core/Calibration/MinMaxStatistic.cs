@@ -1,4 +1,4 @@
-using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using PotPowerShell.Core.Quantization;
 
 namespace PotPowerShell.Core.Calibration;
@@ -13,6 +13,7 @@ public sealed class MinMaxStatistic : IRangeStatistic
     public long Items { get; private set; }
     public long StateBytes => sizeof(float) * 2 + sizeof(long);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Add(ReadOnlySpan<float> values, int items)
     {
         RangeStatistics.ItemLength(values.Length, items);
@@ -40,6 +41,7 @@ public sealed class MeanMinMaxStatistic : IRangeStatistic
     public long Items { get; private set; }
     public long StateBytes => sizeof(double) * 2 + sizeof(long) * 2;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Add(ReadOnlySpan<float> values, int items)
     {
         int length = RangeStatistics.ItemLength(values.Length, items);
@@ -58,32 +60,4 @@ public sealed class MeanMinMaxStatistic : IRangeStatistic
     public ActivationRange Range => _counted == 0
         ? new ActivationRange(0, 0)
         : new ActivationRange((float)(_sumMin / _counted), (float)(_sumMax / _counted));
-}
-
-/// <summary>Vectorized helpers over float spans.</summary>
-internal static class SpanMath
-{
-    /// <summary>Minimum and maximum, ignoring NaN; (NaN, NaN) when every value is NaN.</summary>
-    public static (float Min, float Max) MinMax(ReadOnlySpan<float> values)
-    {
-        float min = TensorPrimitives.Min(values);
-        float max = TensorPrimitives.Max(values);
-        if (!float.IsNaN(min) && !float.IsNaN(max)) return (min, max);
-        // Rare: a NaN poisons the vectorized result; fall back to a scalar pass that skips NaN.
-        min = float.PositiveInfinity;
-        max = float.NegativeInfinity;
-        foreach (float v in values)
-        {
-            if (float.IsNaN(v)) continue;
-            if (v < min) min = v;
-            if (v > max) max = v;
-        }
-        return min > max ? (float.NaN, float.NaN) : (min, max);
-    }
-
-    public static float MaxAbs(ReadOnlySpan<float> values)
-    {
-        var (min, max) = MinMax(values);
-        return float.IsNaN(min) ? 0 : Math.Max(Math.Abs(min), Math.Abs(max));
-    }
 }

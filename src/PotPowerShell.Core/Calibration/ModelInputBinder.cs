@@ -62,22 +62,72 @@ internal sealed class ModelInputBinder
     public TensorData[] Gather(IReadOnlyList<DataItem> items)
     {
         var result = new TensorData[_modelInputs.Length];
-        for (int i = 0; i < _modelInputs.Length; i++)
-        {
-            var parts = items.Select(item => Input(item, _dataInputs[i])).ToList();
-            var tensor = TensorData.ConcatFirstAxis(parts);
-            // Data sets hold items as [1, ...]; a model whose input has no batch axis gets the item without it.
-            if (items.Count == 1 && tensor.Shape.Length == _ranks[i] + 1 && tensor.Shape[0] == 1)
-                tensor = new TensorData(tensor.Kind, tensor.Shape[1..], tensor.Data);
-            result[i] = tensor;
-        }
+        for (int i = 0; i < _modelInputs.Length; i++) result[i] = Gather(items, i);
         return result;
+    }
+
+    private TensorData Gather(IReadOnlyList<DataItem> items, int input)
+    {
+        var parts = items.Select(item => Input(item, _dataInputs[input])).ToList();
+        var tensor = TensorData.ConcatFirstAxis(parts);
+        // Data sets hold items as [1, ...]; a model whose input has no batch axis gets the item without it.
+        if (items.Count == 1 && tensor.Shape.Length == _ranks[input] + 1 && tensor.Shape[0] == 1)
+            tensor = new TensorData(tensor.Kind, tensor.Shape[1..], tensor.Data);
+        return tensor;
     }
 
     private static TensorData Input(DataItem item, string name) =>
         item.Inputs.TryGetValue(name, out var t) ? t
             : throw new PotException("CalibrationInputMissing", PotErrorCategory.InvalidData,
                 $"Calibration item {item.Index} has no array '{name}'.", name);
+
+    private float[][]? _buffers;
+
+    /// <summary>
+    /// Each model input's OrtValue for the batch of <paramref name="items"/>. Float inputs are stacked straight into a
+    /// buffer that this binder reuses from call to call (no per-batch allocation), so dispose the values of one call
+    /// before the next. Other element types go through <see cref="Gather"/> and <see cref="ToOrtValues"/>.
+    /// </summary>
+    public OrtValue[] Bind(IReadOnlyList<DataItem> items)
+    {
+        _buffers ??= new float[_modelInputs.Length][];
+        var values = new OrtValue[_modelInputs.Length];
+        try
+        {
+            for (int i = 0; i < _modelInputs.Length; i++) values[i] = Bind(items, i);
+            return values;
+        }
+        catch
+        {
+            foreach (var v in values) v?.Dispose();
+            throw;
+        }
+    }
+
+    private OrtValue Bind(IReadOnlyList<DataItem> items, int input)
+    {
+        var first = Input(items[0], _dataInputs[input]);
+        if (_types[input] != TensorElementType.Float || first.Data is not float[] || first.Shape.Length == 0)
+            return ToOrtValue(Gather(items, input), _types[input], _modelInputs[input]);
+        long itemLength = first.Length;
+        long total = itemLength * items.Count;
+        var buffer = _buffers![input];
+        if (buffer == null || buffer.LongLength < total) _buffers[input] = buffer = new float[total];
+        long batch = 0;
+        for (int k = 0; k < items.Count; k++)
+        {
+            var part = Input(items[k], _dataInputs[input]);
+            if (part.Data is not float[] data || part.Length != itemLength || !part.Shape.AsSpan(1).SequenceEqual(first.Shape.AsSpan(1)))
+                return ToOrtValue(Gather(items, input), _types[input], _modelInputs[input]);
+            Array.Copy(data, 0, buffer, k * itemLength, itemLength);
+            batch += part.Shape[0];
+        }
+        var shape = (long[])first.Shape.Clone();
+        shape[0] = batch;
+        // Data sets hold items as [1, ...]; a model whose input has no batch axis gets the item without it.
+        if (items.Count == 1 && shape.Length == _ranks[input] + 1 && shape[0] == 1) shape = shape[1..];
+        return OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, buffer.AsMemory(0, checked((int)total)), shape);
+    }
 
     public OrtValue[] ToOrtValues(TensorData[] tensors)
     {

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using PotPowerShell.Core.Quantization;
 
 namespace PotPowerShell.Core.Calibration;
@@ -33,6 +34,7 @@ public sealed class QuantileStatistic : IRangeStatistic
     /// <summary>One item-sized scratch buffer (reused for every item) plus the running sums.</summary>
     public long StateBytes => (long)_scratch.Length * sizeof(float) + sizeof(double) * 2 + sizeof(long) * 2 + 1;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Add(ReadOnlySpan<float> values, int items)
     {
         int length = RangeStatistics.ItemLength(values.Length, items);
@@ -71,6 +73,7 @@ public sealed class QuantileStatistic : IRangeStatistic
     }
 
     /// <summary>numpy.quantile(values, q) with the default 'linear' method. Reorders <paramref name="values"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static double Quantile(Span<float> values, double q)
     {
         double position = q * (values.Length - 1);
@@ -88,6 +91,7 @@ public sealed class QuantileStatistic : IRangeStatistic
 /// <summary>Quickselect (Hoare partition, median of three): the k-th smallest value in O(n), reordering the span.</summary>
 internal static class Selection
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Select(Span<float> a, int k)
     {
         if ((uint)k >= (uint)a.Length) throw new ArgumentOutOfRangeException(nameof(k));

@@ -140,18 +140,33 @@ public sealed class Evaluator : IEvaluator, IDisposable
         var batchItems = new List<int>();
         var view = new SampleView { References = _references };
         var batch = new List<CachedDataset.Entry>(runner.BatchSize);
-        int batches = (items.Count + runner.BatchSize - 1) / runner.BatchSize;
+        int batchSize = runner.BatchSize;
+        bool fellBack = false;
         int lastPercent = -1;
 
-        for (int b = 0; b < batches; b++)
+        for (int start = 0, b = 0; start < items.Count; b++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            int start = b * runner.BatchSize, count = Math.Min(runner.BatchSize, items.Count - start);
+            int count = Math.Min(batchSize, items.Count - start);
             batch.Clear();
             for (int k = 0; k < count; k++) batch.Add(_cache.Fetch(items[start + k]));
-            if (b == 0)
-                for (int w = 0; w < request.WarmupRuns; w++) runner.Run(batch, _cache.Layout, outputs, cancellationToken);
-            batchMs.Add(runner.Run(batch, _cache.Layout, outputs, cancellationToken));
+            double ms;
+            try
+            {
+                if (start == 0)
+                    for (int w = 0; w < request.WarmupRuns; w++) runner.Run(batch, _cache.Layout, outputs, cancellationToken);
+                ms = runner.Run(batch, _cache.Layout, outputs, cancellationToken);
+            }
+            catch (PotException e) when (FallsBack(e, runner, count, cancellationToken))
+            {
+                // A graph that hard-codes batch 1 (e.g. Reshape to [1, -1]) behind a dynamic batch axis fails on several
+                // items at once, as calibration finds too: run this batch again one item at a time, and the rest likewise.
+                batchSize = 1;
+                fellBack = true;
+                b--;
+                continue;
+            }
+            batchMs.Add(ms);
             batchItems.Add(count);
             foreach (var a in _adapters) a.Resolve(outputs);
             for (int k = 0; k < count; k++)
@@ -174,11 +189,13 @@ public sealed class Evaluator : IEvaluator, IDisposable
                 for (int m = 0; m < _runners.Count; m++)
                     perItem[m][start + k] = _runners[m].Covers(dataset) ? _runners[m].Measure(view, aggregates[m]) : double.NaN;
             }
+            start += count;
+            int batches = b + 1 + (items.Count - start + batchSize - 1) / batchSize;
             int percent = PotProgress.Percent(b + 1, batches);
             if (progress != null && percent != lastPercent)
             {
                 lastPercent = percent;
-                progress.Report(new PotProgress("Evaluating " + request.ModelName, $"Batch {b + 1} of {batches} ({start + count} of {items.Count} items)", percent));
+                progress.Report(new PotProgress("Evaluating " + request.ModelName, $"Batch {b + 1} of {batches} ({start} of {items.Count} items)", percent));
             }
         }
 
@@ -191,9 +208,10 @@ public sealed class Evaluator : IEvaluator, IDisposable
         }
         return new EvaluationResult(values, perItemByName, items, clock.Elapsed)
         {
-            BatchSize = runner.BatchSize,
+            BatchSize = batchSize,
+            BatchFallback = fellBack,
             Inferences = batchMs.Count,
-            WarmupRuns = batches > 0 ? request.WarmupRuns : 0,
+            WarmupRuns = items.Count > 0 ? request.WarmupRuns : 0,
             SessionCreation = runner.CreationTime,
             BatchMilliseconds = batchMs,
             BatchItems = batchItems,
@@ -201,6 +219,13 @@ public sealed class Evaluator : IEvaluator, IDisposable
             Annotations = annotations,
         };
     }
+
+    /// <summary>
+    /// True when ONNX Runtime refused a batch of several items on a model whose batch axis is dynamic, so the batch is
+    /// run again item by item (a genuinely failing item then fails alone, with its own message).
+    /// </summary>
+    private static bool FallsBack(PotException e, SessionRunner runner, int count, CancellationToken cancellationToken) =>
+        e.ErrorId == SessionRunner.RunFailedId && count > 1 && !runner.FixedBatch && !cancellationToken.IsCancellationRequested;
 
     /// <summary>ONNX Runtime intra-op threads used (0 = ORT's default).</summary>
     public int ThreadSetting => _options.Threads ?? Engine.Threads;
@@ -250,21 +275,30 @@ public sealed class Evaluator : IEvaluator, IDisposable
         runner.SelectOutputs(_references.Outputs);
         var outputs = runner.NewOutputs();
         var batch = new List<CachedDataset.Entry>(runner.BatchSize);
-        int batches = (missing.Count + runner.BatchSize - 1) / runner.BatchSize;
-        for (int b = 0; b < batches; b++)
+        int batchSize = runner.BatchSize;
+        for (int start = 0; start < missing.Count;)
         {
             cancellationToken.ThrowIfCancellationRequested();
             batch.Clear();
-            int start = b * runner.BatchSize, count = Math.Min(runner.BatchSize, missing.Count - start);
+            int count = Math.Min(batchSize, missing.Count - start);
             for (int k = 0; k < count; k++) batch.Add(_cache.Fetch(missing[start + k]));
-            runner.Run(batch, _cache.Layout, outputs, cancellationToken);
+            try
+            {
+                runner.Run(batch, _cache.Layout, outputs, cancellationToken);
+            }
+            catch (PotException e) when (FallsBack(e, runner, count, cancellationToken))
+            {
+                batchSize = 1; // as in Run: the reference model hard-codes batch 1
+                continue;
+            }
             foreach (var name in _references.Outputs)
             {
                 int o = outputs.IndexOf(name);
                 outputs.RequireBatchFirst(o, "the FP32 reference");
                 for (int k = 0; k < count; k++) _references.Set(name, missing[start + k], outputs.Row(o, k).ToArray());
             }
-            progress?.Report(new PotProgress("Computing FP32 reference outputs", $"Batch {b + 1} of {batches}", PotProgress.Percent(b + 1, batches)));
+            start += count;
+            progress?.Report(new PotProgress("Computing FP32 reference outputs", $"{start} of {missing.Count} items", PotProgress.Percent(start, missing.Count)));
         }
     }
 

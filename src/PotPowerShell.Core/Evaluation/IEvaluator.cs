@@ -22,8 +22,14 @@ public sealed record EvaluationResult(
     IReadOnlyList<int> Items,
     TimeSpan Elapsed)
 {
-    /// <summary>Items per inference.</summary>
+    /// <summary>Items per inference (1 after a <see cref="BatchFallback"/>).</summary>
     public int BatchSize { get; init; }
+
+    /// <summary>
+    /// True when ONNX Runtime refused a batch of several items although the model's batch axis is dynamic (a graph that
+    /// hard-codes batch 1 behind it): that batch and the rest of the evaluation ran one item per inference.
+    /// </summary>
+    public bool BatchFallback { get; init; }
 
     /// <summary>Timed inferences (session runs), warm-up runs excluded.</summary>
     public int Inferences { get; init; }

@@ -92,6 +92,11 @@ public sealed record DefaultQuantizationOptions
     public IReadOnlyList<IgnoredOperation> IgnoredOperations { get; init; } = Array.Empty<IgnoredOperation>();
     /// <summary>Intra-op threads for calibration (0 = ORT default).</summary>
     public int Threads { get; init; }
+    /// <summary>
+    /// On CPU targets (ANY, CPU), stem convolutions (1 to 3 input channels, small kernel: see StemConvolutions) stay
+    /// float because ONNX Runtime's INT8 kernel is slower than its float one for them. False quantizes them too.
+    /// </summary>
+    public bool KeepStemConvolutionsFloat { get; init; } = true;
 }
 
 /// <summary>An ignored-scope entry by op type (POT's ignored.operations), with optional attribute values that must match.</summary>

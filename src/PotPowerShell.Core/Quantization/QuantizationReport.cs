@@ -22,6 +22,7 @@ public static class QuantizationReport
         var all = QdqEmitter.Layers(builder.FloatModel, new HashSet<string>());
         var int8 = builder.Layers.Select(l => l.Node).ToHashSet(StringComparer.Ordinal);
         var ignored = setup.IgnoredNodes.ToHashSet(StringComparer.Ordinal);
+        var stems = setup.StemNodes.ToHashSet(StringComparer.Ordinal);
         var weighted = builder.FloatModel.Graph.Node.Where(n => OpCatalog.IsDefaultDomain(n.Domain) && OpCatalog.WeightedLayers.Contains(n.OpType)).ToList();
         var quantizedNodes = quantized.Graph.Node.Where(n => n.Name.Length > 0).ToDictionary(n => n.Name, StringComparer.Ordinal);
         var graph = new QdqGraphReader(quantized.Graph);
@@ -36,6 +37,7 @@ public static class QuantizationReport
             bool isInt8 = int8.Contains(node.Name);
             string reason = isInt8 ? "quantized"
                 : ignored.Contains(node.Name) ? "ignored scope"
+                : stems.Contains(node.Name) ? "stem convolution: faster in float than in INT8 on the CPU"
                 : layer == null ? "not quantizable (weight is not a constant float initializer, or the input is not a float activation)"
                 : "float";
             string input = node.Input.Count > 0 ? node.Input[0] : "";

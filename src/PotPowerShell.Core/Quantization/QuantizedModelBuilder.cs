@@ -41,11 +41,30 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
     /// bias correction, as DefaultQuantization does before emitting. Calibration happens once, here.
     /// </summary>
     public static QuantizedModelBuilder Create(string modelPath, IDataset calibration, DefaultQuantizationOptions options,
-        IProgress<PotProgress>? progress = null, CancellationToken cancellationToken = default)
+        IProgress<PotProgress>? progress = null, CancellationToken cancellationToken = default) =>
+        Create(modelPath, calibration, options, Array.Empty<DefaultQuantizationOptions>(), progress, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="Create(string, IDataset, DefaultQuantizationOptions, IProgress{PotProgress}?, CancellationToken)"/>,
+    /// and the one calibration pass also measures what <paramref name="variants"/> need (their range estimators and
+    /// bias-correction statistics), so that <see cref="Variant"/> builds each of them without running the FP32 model
+    /// over the data again. A variant may differ from <paramref name="options"/> only in what is applied after
+    /// calibration: preset, activation range estimator, bias correction, types, symmetry, per-channel weights.
+    /// The builder keeps <paramref name="calibration"/> for full bias correction of variants: keep it open while
+    /// variants are built.
+    /// </summary>
+    public static QuantizedModelBuilder Create(string modelPath, IDataset calibration, DefaultQuantizationOptions options,
+        IReadOnlyList<DefaultQuantizationOptions> variants, IProgress<PotProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(calibration);
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(variants);
         Validate(options);
+        foreach (var variant in variants)
+        {
+            Validate(variant);
+            CheckCalibrationShared(options, variant);
+        }
         var stage = new StageReporter(progress);
         var watch = Stopwatch.StartNew();
 
@@ -64,11 +83,8 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
         if (ModelInspector.DefaultOpset(prepared) != sourceOpset)
             PreparationCheck.VerifySameOutputs(original, prepared, calibration, items.Take(3).ToArray(), modelPath, options.Threads, cancellationToken);
 
-        var scope = IgnoredScope.Resolve(prepared.Graph, options.IgnoredNodes, options.IgnoredOperations,
-            original.Graph.Node.Select(n => n.Name).Where(n => n.Length > 0));
-        warnings.AddRange(scope.Warnings);
-        var ignored = scope.Nodes;
-        var layers = QdqEmitter.Layers(prepared, ignored);
+        var (ignored, stems, floatLayers) = FloatLayers(original, prepared, options, warnings);
+        var layers = QdqEmitter.Layers(prepared, floatLayers);
         if (layers.Count == 0)
         {
             // A model ONNX Runtime cannot load is the deeper problem: report that (ModelNotLoadable) first.
@@ -76,74 +92,198 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
             using (OrtSessions.Create(prepared.ToByteArray(), sessionOptions, modelPath)) { }
             throw NothingToQuantize(modelPath, ignored.Count);
         }
-        var settings = PresetResolution.Resolve(options, HardwareProfile.Current);
         var prepareTime = watch.Elapsed;
         cancellationToken.ThrowIfCancellationRequested();
 
-        // Calibration: ranges of every tensor the emitter quantizes, plus FP32 channel means for bias correction.
+        // Calibration: ranges of every tensor the emitter quantizes, plus FP32 channel means for bias correction; with
+        // variants, their estimators' ranges and bias-correction statistics too.
         stage.Report("Calibrating", 10);
         watch.Restart();
-        var estimator = options.ActivationRange.Kind ?? RangeEstimatorKind.MeanMinMax;
-        bool correctBias = options.BiasCorrection;
-        var request = new CalibrationRequest
+        var all = variants.Prepend(options).ToList();
+        var request = CalibrationRequestFor(prepared, floatLayers, layers, options) with
         {
-            RangeTensors = QdqEmitter.TensorsToCalibrate(prepared, ignored),
-            Estimator = estimator,
-            EstimatorOptions = options.ActivationRange,
-            ChannelMeanTensors = correctBias
-                ? BiasCorrection.StatisticsNeeded(prepared, layers, options.UseFastBiasCorrection)
-                : new Dictionary<string, int>(),
-            BatchSize = options.StatBatchSize,
-            Threads = options.Threads,
+            AlternativeEstimators = all.Skip(1).Select(v => v.ActivationRange).ToList(),
+            ChannelMeanTensors = ChannelMeansFor(prepared, layers, all),
         };
         var statistics = ActivationCollector.Collect(prepared, calibration, items, request, progress, cancellationToken, modelPath);
         var calibrationTime = watch.Elapsed;
 
+        var calibrated = new Calibrated(prepared, layers, floatLayers, calibration, statistics, new QuantizationSetup
+        {
+            ModelPath = modelPath,
+            CalibrationSource = calibration.Source,
+            Options = options,
+            Settings = PresetResolution.Resolve(options, HardwareProfile.Current),
+            SourceOpset = sourceOpset,
+            IgnoredNodes = ignored.OrderBy(n => n, StringComparer.Ordinal).ToList(),
+            StemNodes = stems,
+            Estimator = options.ActivationRange.Kind ?? RangeEstimatorKind.MeanMinMax,
+            Statistics = statistics,
+            Warnings = warnings,
+            PrepareTime = prepareTime,
+            CalibrationTime = calibrationTime,
+            BiasCorrectionTime = TimeSpan.Zero,
+        });
+        return Finish(calibrated, options, statistics, calibrated.Setup, progress, cancellationToken);
+    }
+
+    /// <summary>
+    /// The builder of the same model quantized with <paramref name="options"/>, made from this builder's calibration
+    /// statistics without running the FP32 model over the data again (full bias correction still runs the new quantized
+    /// model over the calibration items, as it must). <paramref name="options"/> must have been among the variants given
+    /// to <see cref="Create(string, IDataset, DefaultQuantizationOptions, IReadOnlyList{DefaultQuantizationOptions}, IProgress{PotProgress}?, CancellationToken)"/>,
+    /// or need nothing more than they did.
+    /// </summary>
+    public QuantizedModelBuilder Variant(DefaultQuantizationOptions options, IProgress<PotProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options == Setup.Options) return this;
+        Validate(options);
+        CheckCalibrationShared(_calibrated.Setup.Options, options);
+        if (!_calibrated.Statistics.Measured(options.ActivationRange))
+            throw new InvalidOperationException($"The calibration pass did not measure the range estimator {Calibration.RangeStatistics.Key(options.ActivationRange)}: give these options as a variant to Create.");
+        var missing = ChannelMeansFor(FloatModel, Layers, new[] { options }).Keys.Where(t => !_calibrated.Statistics.ChannelMeans.ContainsKey(t)).ToList();
+        if (missing.Count > 0)
+            throw new InvalidOperationException($"The calibration pass did not collect the bias-correction statistics of {string.Join(", ", missing)}: give these options as a variant to Create.");
+        var statistics = _calibrated.Statistics.WithEstimator(options.ActivationRange);
+        var setup = _calibrated.Setup with
+        {
+            Options = options,
+            Settings = PresetResolution.Resolve(options, HardwareProfile.Current),
+            Estimator = options.ActivationRange.Kind ?? RangeEstimatorKind.MeanMinMax,
+            Statistics = statistics,
+            CalibrationReused = true,
+            PrepareTime = TimeSpan.Zero,
+            CalibrationTime = TimeSpan.Zero,
+        };
+        return Finish(_calibrated, options, statistics, setup, progress, cancellationToken);
+    }
+
+    /// <summary>Plan and bias correction from calibration statistics: everything after calibration.</summary>
+    private static QuantizedModelBuilder Finish(Calibrated calibrated, DefaultQuantizationOptions options, CalibrationStatistics statistics, QuantizationSetup setup,
+        IProgress<PotProgress>? progress, CancellationToken cancellationToken)
+    {
+        var stage = new StageReporter(progress);
+        var prepared = calibrated.Prepared;
+        var layers = calibrated.Layers;
         var plan = new QuantizationPlan
         {
-            Types = settings.Types,
-            SymmetricActivations = settings.SymmetricActivations,
-            SymmetricWeights = settings.SymmetricWeights,
+            Types = setup.Settings.Types,
+            SymmetricActivations = setup.Settings.SymmetricActivations,
+            SymmetricWeights = setup.Settings.SymmetricWeights,
             PerChannelWeights = options.PerChannelWeights,
             Ranges = statistics.Ranges,
-            FloatLayers = ignored,
+            FloatLayers = calibrated.FloatLayers,
         };
 
         // Bias correction compares the FP32 layers with the quantized ones, so it needs one emission first.
-        watch.Restart();
+        var watch = Stopwatch.StartNew();
         BiasCorrectionOutcome? outcome = null;
-        if (correctBias && layers.Count > 0)
+        if (options.BiasCorrection && layers.Count > 0)
         {
             cancellationToken.ThrowIfCancellationRequested();
             stage.Report(options.UseFastBiasCorrection ? "Fast bias correction" : "Bias correction", 60);
             var quantized = QdqEmitter.Emit(prepared, plan);
             outcome = options.UseFastBiasCorrection
                 ? BiasCorrection.Fast(prepared, quantized, layers, statistics, options.BiasCorrectionThreshold, options.Threads, cancellationToken)
-                : BiasCorrection.Full(prepared, quantized, layers, calibration, statistics, options.BiasCorrectionThreshold,
+                : BiasCorrection.Full(prepared, quantized, layers, calibrated.Data, statistics, options.BiasCorrectionThreshold,
                     statistics.BatchSize, options.Threads, progress, cancellationToken); // the batch size calibration could use
             plan = plan with { CorrectedBiases = outcome.Corrected };
         }
-        var biasTime = watch.Elapsed;
 
         return new QuantizedModelBuilder(prepared, plan, layers)
         {
-            Setup = new QuantizationSetup
-            {
-                ModelPath = modelPath,
-                CalibrationSource = calibration.Source,
-                Options = options,
-                Settings = settings,
-                SourceOpset = sourceOpset,
-                IgnoredNodes = ignored.OrderBy(n => n, StringComparer.Ordinal).ToList(),
-                Estimator = estimator,
-                Statistics = statistics,
-                BiasCorrection = outcome,
-                Warnings = warnings,
-                PrepareTime = prepareTime,
-                CalibrationTime = calibrationTime,
-                BiasCorrectionTime = biasTime,
-            },
+            Setup = setup with { BiasCorrection = outcome, BiasCorrectionTime = watch.Elapsed },
+            _calibrated = calibrated,
         };
+    }
+
+    /// <summary>What every builder made from one calibration pass shares.</summary>
+    private sealed record Calibrated(ModelProto Prepared, IReadOnlyList<QuantizableLayer> Layers, IReadOnlySet<string> FloatLayers, IDataset Data,
+        CalibrationStatistics Statistics, QuantizationSetup Setup);
+
+    private Calibrated _calibrated = null!;
+
+    /// <summary>FP32 channel means the bias correction of any of <paramref name="options"/> reads (fast needs the layer inputs too).</summary>
+    private static IReadOnlyDictionary<string, int> ChannelMeansFor(ModelProto prepared, IReadOnlyList<QuantizableLayer> layers, IEnumerable<DefaultQuantizationOptions> options)
+    {
+        var result = new SortedDictionary<string, int>(StringComparer.Ordinal);
+        foreach (bool fast in options.Where(o => o.BiasCorrection).Select(o => o.UseFastBiasCorrection).Distinct())
+            foreach (var (tensor, axis) in BiasCorrection.StatisticsNeeded(prepared, layers, fast))
+                result[tensor] = axis;
+        return result;
+    }
+
+    /// <summary>
+    /// A variant shares the calibration pass of <paramref name="main"/> when it differs only in what is applied after
+    /// calibration; anything that changes the prepared model, the float layers or the calibration items would not.
+    /// </summary>
+    private static void CheckCalibrationShared(DefaultQuantizationOptions main, DefaultQuantizationOptions variant)
+    {
+        var aligned = variant with
+        {
+            Preset = main.Preset,
+            ActivationRange = main.ActivationRange,
+            UseFastBiasCorrection = main.UseFastBiasCorrection,
+            BiasCorrection = main.BiasCorrection,
+            BiasCorrectionThreshold = main.BiasCorrectionThreshold,
+            PerChannelWeights = main.PerChannelWeights,
+            SymmetricWeights = main.SymmetricWeights,
+            SymmetricActivations = main.SymmetricActivations,
+            Types = main.Types,
+        };
+        if (aligned != main)
+            throw new ArgumentException("A variant can change only the preset, range estimator, bias correction, types, symmetry and per-channel weights: "
+                + "anything else (data subset, seed, ignored scope, target device, threads) needs its own calibration.", nameof(variant));
+    }
+
+    /// <summary>
+    /// The layers that stay float: the ignored scope (with its warnings added to <paramref name="warnings"/>) and, on CPU
+    /// targets, the stem convolutions INT8 would slow down.
+    /// </summary>
+    private static (IReadOnlySet<string> Ignored, List<string> Stems, HashSet<string> All) FloatLayers(ModelProto original, ModelProto prepared,
+        DefaultQuantizationOptions options, List<string> warnings)
+    {
+        var scope = IgnoredScope.Resolve(prepared.Graph, options.IgnoredNodes, options.IgnoredOperations,
+            original.Graph.Node.Select(n => n.Name).Where(n => n.Length > 0));
+        warnings.AddRange(scope.Warnings);
+        var ignored = scope.Nodes;
+        var stems = options.KeepStemConvolutionsFloat && StemConvolutions.Applies(options.TargetDevice)
+            ? StemConvolutions.Find(prepared).Where(n => !ignored.Contains(n)).ToList()
+            : new List<string>();
+        var all = new HashSet<string>(ignored, StringComparer.Ordinal);
+        all.UnionWith(stems);
+        return (ignored, stems, all);
+    }
+
+    /// <summary>What calibration measures: the ranges of every tensor the emitter quantizes, plus the FP32 channel means bias correction needs.</summary>
+    private static CalibrationRequest CalibrationRequestFor(ModelProto prepared, IReadOnlySet<string> floatLayers, IReadOnlyList<QuantizableLayer> layers,
+        DefaultQuantizationOptions options) => new()
+    {
+        RangeTensors = QdqEmitter.TensorsToCalibrate(prepared, floatLayers),
+        Estimator = options.ActivationRange.Kind ?? RangeEstimatorKind.MeanMinMax,
+        EstimatorOptions = options.ActivationRange,
+        ChannelMeanTensors = options.BiasCorrection
+            ? BiasCorrection.StatisticsNeeded(prepared, layers, options.UseFastBiasCorrection)
+            : new Dictionary<string, int>(),
+        BatchSize = options.StatBatchSize,
+        Threads = options.Threads,
+        // A float model: the optimizations up to EXTENDED leave every requested tensor as it is (see CalibrationGraph).
+        Graph = CalibrationGraph.Extended,
+    };
+
+    /// <summary>
+    /// The calibration pass <see cref="Create"/> runs for <paramref name="modelPath"/> and <paramref name="options"/>: the
+    /// prepared model and the request, so that a benchmark can time exactly that pass (and nothing else).
+    /// </summary>
+    public static (ModelProto Prepared, CalibrationRequest Request) CalibrationFor(string modelPath, DefaultQuantizationOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        Validate(options);
+        var original = OnnxModelFile.Load(modelPath);
+        var prepared = ModelPreparation.Prepare(original);
+        var (_, _, floatLayers) = FloatLayers(original, prepared, options, new List<string>());
+        return (prepared, CalibrationRequestFor(prepared, floatLayers, QdqEmitter.Layers(prepared, floatLayers), options));
     }
 
     /// <summary>The quantized model with <paramref name="revertedLayers"/> back in float, with their original weights and biases.</summary>
@@ -213,6 +353,8 @@ public sealed record QuantizationSetup
     public required PresetResolution Settings { get; init; }
     public required long SourceOpset { get; init; }
     public required IReadOnlyList<string> IgnoredNodes { get; init; }
+    /// <summary>Stem convolutions kept float because INT8 is slower on the CPU (<see cref="StemConvolutions"/>), in graph order.</summary>
+    public IReadOnlyList<string> StemNodes { get; init; } = Array.Empty<string>();
     public required RangeEstimatorKind Estimator { get; init; }
     public required CalibrationStatistics Statistics { get; init; }
     /// <summary>Null when bias correction was off (or there was no layer).</summary>
@@ -221,4 +363,6 @@ public sealed record QuantizationSetup
     public required TimeSpan PrepareTime { get; init; }
     public required TimeSpan CalibrationTime { get; init; }
     public required TimeSpan BiasCorrectionTime { get; init; }
+    /// <summary>True for a builder made from another's calibration pass (<see cref="QuantizedModelBuilder.Variant"/>): it ran no calibration of its own.</summary>
+    public bool CalibrationReused { get; init; }
 }

@@ -101,6 +101,6 @@ public sealed class GetLayerRankingCommand : PotCmdlet
         if (ParameterSetName == ConfigSet && bound.ContainsKey(nameof(EnginePath))) job = job with { EnginePath = ResolveLiteralPath(EnginePath) };
         if (bound.ContainsKey(nameof(RankingSubsetSize))) job = job with { Options = job.Options with { RankingSubsetSize = RankingSubsetSize } };
         if (bound.ContainsKey(nameof(ConfirmTopLayers))) job = job with { Options = job.Options with { ConfirmTopLayers = ConfirmTopLayers } };
-        return job;
+        return job with { ScriptMetrics = ScriptBlockMetric.FactoryFor(this) };
     }
 }

@@ -87,6 +87,13 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
     [Parameter]
     public SwitchParameter Force { get; set; }
 
+    /// <summary>
+    /// Also writes the fully quantized model, before any layer is reverted, next to the output as
+    /// &lt;output&gt;.int8-full.onnx. Default: the config's compression.dump_intermediate_model, else off.
+    /// </summary>
+    [Parameter]
+    public SwitchParameter DumpIntermediateModel { get; set; }
+
     protected override void ProcessRecord()
     {
         AccuracyAwareJob? job = null;
@@ -99,10 +106,12 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
                 $"The output path '{output}' is the input model. Choose another -OutputPath.", output)));
             return;
         }
-        if (!CheckNotWrittenBefore(output) || !CheckOutputPath(output, Force) || !CheckOutputPath(AccuracyAwareOutcome.ReportPathFor(output), Force)) return;
+        var dumps = job.DumpIntermediateModel ? AccuracyAwareOutcome.IntermediatePaths(output) : Array.Empty<string>();
+        if (!CheckNotWrittenBefore(output) || !CheckOutputPath(output, Force) || !CheckOutputPath(AccuracyAwareOutcome.ReportPathFor(output), Force) || !dumps.All(d => CheckOutputPath(d, Force))) return;
         var o = job.Options;
         string target = $"maximal_drop {o.MaximalDrop} {o.DropType.ToString().ToLowerInvariant()}, ranking {o.RankingMethod}";
-        if (!ShouldProcess(output, $"Quantize '{model}' with AccuracyAwareQuantization ({target}) and write the model and its report")) return;
+        string what = $"Quantize '{model}' with AccuracyAwareQuantization ({target}) and write the model and its report";
+        if (!ShouldProcess(output, job.DumpIntermediateModel ? what + ", and the fully quantized model before any revert" : what)) return;
 
         WriteVerbose($"AccuracyAwareQuantization of '{model}' into '{output}' ({target}).");
         Run(() =>
@@ -126,10 +135,11 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
             };
         var bound = MyInvocation.BoundParameters;
         if (bound.ContainsKey(nameof(EnginePath))) job = job with { EnginePath = ResolveLiteralPath(EnginePath) };
+        if (bound.ContainsKey(nameof(DumpIntermediateModel))) job = job with { DumpIntermediateModel = DumpIntermediateModel.IsPresent };
         if (job.CalibrationDataPath != null && !Directory.Exists(job.CalibrationDataPath) && !File.Exists(job.CalibrationDataPath))
             throw new PotException("CalibrationDataNotFound", PotErrorCategory.ObjectNotFound,
                 $"The calibration data '{job.CalibrationDataPath}' does not exist. Give a folder of .npy files (one per model input, named after it) or an .npz archive.", job.CalibrationDataPath);
-        return job with { Options = Override(job.Options) };
+        return job with { Options = Override(job.Options), ScriptMetrics = ScriptBlockMetric.FactoryFor(this) };
     }
 
     /// <summary>Only parameters the user gave override the configuration (or the defaults).</summary>

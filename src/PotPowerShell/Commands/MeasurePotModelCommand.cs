@@ -110,6 +110,8 @@ public sealed class MeasurePotModelCommand : PotCmdlet, IDisposable
             // Reading a large model and creating its session take a while before the first batch reports.
             Progress.Report(new PotProgress("Evaluating " + System.IO.Path.GetFileName(model), "Loading the model", -1));
             var m = ModelMeasurement.Measure(_evaluator, model, PerSample, Latency, WarmupRuns, CancellationToken, Progress);
+            if (m.Evaluation.BatchFallback)
+                WriteWarning($"ONNX Runtime refused a batch of several items of '{model}' although its batch axis is dynamic (the graph probably hard-codes batch 1), so it was evaluated one item per inference. Set batch_size: 1 in the engine (or -BatchSize 1) to skip the failed attempt.");
             var rows = PerSample ? ModelEvaluation.Rows(m.Evaluation, _evaluator.Metrics) : null;
             WriteObject(new ModelEvaluation(m, rows));
         });

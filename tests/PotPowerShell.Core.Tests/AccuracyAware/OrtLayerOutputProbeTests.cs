@@ -81,6 +81,73 @@ public class OrtLayerOutputProbeTests
         Assert.Equal(0.25, OrtLayerOutputProbe.Nmse(new float[] { 2, 0 }, new float[] { 1, 0 }));
     }
 
+    [Fact]
+    public void A_dynamic_batch_axis_is_batched_with_the_scores_of_item_by_item_runs()
+    {
+        using var calibration = PotPowerShell.Core.Data.NpyDataset.Open(Quantization.DigitsSampleTests.Sample("calibration"));
+        using var validation = PotPowerShell.Core.Data.NpyDataset.Open(Quantization.DigitsSampleTests.Sample("validation"));
+        var builder = QuantizedModelBuilder.Create(Quantization.DigitsSampleTests.Sample("digits.onnx"), calibration, new DefaultQuantizationOptions { StatSubsetSize = 32 });
+        var reference = builder.FloatModel.ToByteArray();
+        var candidate = builder.Build(new HashSet<string>()).ToByteArray();
+        var items = Enumerable.Range(0, 100).ToArray();
+
+        var batched = new OrtLayerOutputProbe(validation);
+        var together = batched.MeasureLayers(reference, candidate, builder.FloatModel, builder.Layers, items, CancellationToken.None);
+        Assert.True(batched.LargestBatch > 1, $"largest batch {batched.LargestBatch}");
+        var single = new OrtLayerOutputProbe(validation) { BatchMemoryBytes = 1 }; // room for one item per run
+        var alone = single.MeasureLayers(reference, candidate, builder.FloatModel, builder.Layers, items, CancellationToken.None);
+        Assert.Equal(1, single.LargestBatch);
+
+        Assert.Equal(builder.Layers.Count, alone.Count);
+        Assert.Equal(alone.Keys.OrderBy(k => k), together.Keys.OrderBy(k => k));
+        foreach (var (layer, e) in alone)
+        {
+            Assert.True(e.Accumulated > 0, layer);
+            // The same per-item errors, up to the order in which ORT's kernels sum a batch.
+            Assert.Equal(e.Accumulated, together[layer].Accumulated, 1e-5 * e.Accumulated);
+            Assert.Equal(e.Local, together[layer].Local, 1e-5 * e.Local);
+        }
+    }
+
+    [Fact]
+    public void A_graph_that_hard_codes_batch_1_falls_back_to_one_item_per_run()
+    {
+        // x [batch, 2, 3, 3] -> Conv -> Reshape to [1, -1] -> Gemm: a batch of several items fails in the Gemm.
+        static global::Onnx.ModelProto Build(float scale)
+        {
+            var rng = new Random(5);
+            var g = new GraphBuilder("reshape_batch_1");
+            var x = g.Input("x", "batch", 2, 3, 3);
+            var c = g.Node("Conv", new[] { x, g.Initializer("w", Enumerable.Range(0, 4 * 2 * 9).Select(_ => (float)rng.NextDouble() * scale - 0.5f).ToArray(), 4, 2, 3, 3) },
+                "conv", ("pads", new long[] { 1, 1, 1, 1 }));
+            var r = g.Node("Reshape", new[] { c, g.Initializer("shape", new long[] { 1, -1 }, 2) }, "reshape");
+            g.Output(g.Node("Gemm", new[] { r, g.Initializer("fw", Enumerable.Range(0, 36 * 3).Select(_ => (float)rng.NextDouble() - 0.5f).ToArray(), 36, 3) }, "fc"));
+            return g.Build();
+        }
+        var reference = Build(1f);
+        var candidate = Build(1.05f);
+        var x = Enumerable.Range(0, 9).Select(i => Enumerable.Range(0, 18).Select(j => (float)Math.Sin(i * 18 + j)).ToArray()).ToArray();
+        var data = new ShapedDataset(x, 1, 2, 3, 3);
+        var layers = new[] { new QuantizableLayer("conv", "Conv", "x", "conv_out"), new QuantizableLayer("fc", "Gemm", "reshape_out", "fc_out") };
+        var probe = new OrtLayerOutputProbe(data);
+        var errors = probe.MeasureLayers(reference.ToByteArray(), candidate.ToByteArray(), reference, layers, Enumerable.Range(0, 9).ToArray(), CancellationToken.None);
+        Assert.Equal(1, probe.LargestBatch);
+        var single = new OrtLayerOutputProbe(data) { BatchMemoryBytes = 1 };
+        var alone = single.MeasureLayers(reference.ToByteArray(), candidate.ToByteArray(), reference, layers, Enumerable.Range(0, 9).ToArray(), CancellationToken.None);
+        Assert.Equal(alone, errors);
+        Assert.True(errors["conv"].Accumulated > 0);
+    }
+
+    private sealed class ShapedDataset(float[][] items, params long[] shape) : PotPowerShell.Core.Data.IDataset
+    {
+        public string Source => "array";
+        public int Count => items.Length;
+        public IReadOnlyList<string> InputNames => new[] { "x" };
+        public bool HasAnnotations => false;
+        public PotPowerShell.Core.Data.DataItem Get(int index) =>
+            new(index, new Dictionary<string, PotPowerShell.Core.Data.TensorData> { ["x"] = PotPowerShell.Core.Data.TensorData.FromFloats(items[index], shape) }, null);
+    }
+
     private sealed class Tolerance(double eps) : IEqualityComparer<double>
     {
         public bool Equals(double a, double b) => Math.Abs(a - b) <= eps;

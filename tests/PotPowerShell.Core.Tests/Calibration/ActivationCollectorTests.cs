@@ -37,6 +37,7 @@ public class ActivationCollectorTests
         return y;
     }
 
+    // BatchMemoryBytes = 0: exactly 'batch' items per inference, so the tests below control the batching.
     private static CalibrationStatistics Collect(ModelProto model, IDataset data, RangeEstimatorKind kind, int batch, IEnumerable<string>? tensors = null,
         IProgress<PotProgress>? progress = null, CancellationToken ct = default) =>
         ActivationCollector.Collect(model, data, Enumerable.Range(0, data.Count).ToArray(), new CalibrationRequest
@@ -44,6 +45,7 @@ public class ActivationCollectorTests
             RangeTensors = (tensors ?? new[] { "x", "mm_out", "relu_out" }).ToArray(),
             Estimator = kind,
             BatchSize = batch,
+            BatchMemoryBytes = 0,
             ChannelMeanTensors = tensors == null ? new Dictionary<string, int> { ["x"] = -1, ["mm_out"] = -1 } : new Dictionary<string, int>(),
             Threads = 1,
         }, progress, ct);

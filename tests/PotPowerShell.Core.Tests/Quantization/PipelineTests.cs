@@ -22,7 +22,8 @@ public class PipelineTests
         OnnxModelFile.Save(g.Build(), tmp.File("old.onnx"));
         var data = new NpyDataset("memory", new Dictionary<string, TensorData> { ["x"] = TensorData.FromFloats(R(32 * 108), 32, 3, 6, 6) }, null);
 
-        var result = DefaultQuantization.Run(tmp.File("old.onnx"), data, new DefaultQuantizationOptions { Threads = 1 }, tmp.File("q.onnx"));
+        // The 3x3x3 convolution is a stem (faster in float on the CPU): quantize it anyway, this test is about the upgrade.
+        var result = DefaultQuantization.Run(tmp.File("old.onnx"), data, new DefaultQuantizationOptions { Threads = 1, KeepStemConvolutionsFloat = false }, tmp.File("q.onnx"));
         Assert.Equal(11, result.SourceOpset);
         Assert.Equal(13, result.Opset);
         Assert.Equal(2, result.QuantizedLayerCount);
@@ -40,7 +41,7 @@ public class PipelineTests
         var result = DefaultQuantization.Run(DigitsSampleTests.Sample("digits.onnx"), DigitsSampleTests.Sample("calibration"),
             new DefaultQuantizationOptions { ActivationRange = new RangeEstimatorOptions { Kind = kind }, StatBatchSize = 32, Threads = 1 }, tmp.File("q.onnx"));
         Assert.Equal(kind.ToString(), result.ActivationEstimator);
-        Assert.All(result.Layers, l => Assert.Equal(kind.ToString(), l.Estimator));
+        Assert.All(result.Layers.Where(l => l.Precision == "INT8"), l => Assert.Equal(kind.ToString(), l.Estimator));
         Assert.True(DigitsSampleTests.Top1(tmp.File("q.onnx")) >= 0.97);
     }
 
@@ -54,7 +55,8 @@ public class PipelineTests
         var result = DefaultQuantization.Run(tmp.File("t.onnx"), data, new DefaultQuantizationOptions { StatBatchSize = 4, Threads = 1 }, tmp.File("q.onnx"));
         Assert.Equal(8, result.LayerCount); // q, k, v, scores, context, output, ffn up, ffn down
         Assert.Equal(result.QuantizedLayerCount, result.FusedLayerCount);
-        Assert.Equal(4, result.StatBatchSize);
+        // stat_batch_size is a floor: small items share larger automatic batches.
+        Assert.True(result.StatBatchSize >= 4, $"batch {result.StatBatchSize}");
     }
 
     [Fact]

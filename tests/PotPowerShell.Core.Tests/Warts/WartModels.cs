@@ -109,6 +109,24 @@ internal static class WartModels
         return g.Build();
     }
 
+    /// <summary>
+    /// A dynamic batch axis in front of a graph that hard-codes batch 1, as some exporters write it: x [batch, 3, 8, 8]
+    /// -> Conv -> Reshape to [1, -1] -> Gemm -> 'logits' [1, 5]. One item runs; several fail in the Gemm.
+    /// </summary>
+    public static ModelProto HardCodedBatch1(int seed = 1)
+    {
+        var rng = new Random(seed);
+        var g = new GraphBuilder("reshape_batch_1");
+        var x = g.Input("x", "batch", 3, 8, 8);
+        var c = g.Node("Conv", new[] { x, g.Initializer("w", Random(rng, 4 * 27), 4, 3, 3, 3), g.Initializer("b", Random(rng, 4, 0.1f), 4) },
+            "conv", ("pads", new long[] { 1, 1, 1, 1 }));
+        var r = g.Node("Reshape", new[] { c, g.Initializer("shape", new long[] { 1, -1 }, 2) }, "reshape");
+        var fc = g.Node("Gemm", new[] { r, g.Initializer("fw", Random(rng, 256 * 5), 256, 5), g.Initializer("fb", Random(rng, 5), 5) }, "fc");
+        Rename(g, fc, "logits");
+        g.Output("logits", DataType.Float, 1, 5);
+        return g.Build();
+    }
+
     /// <summary>A sequence model with dynamic batch and sequence length: MatMul -> Add (bias) -> Relu -> MatMul -> Add; x [batch, seq, 16].</summary>
     public static ModelProto Sequence(int seed = 3)
     {

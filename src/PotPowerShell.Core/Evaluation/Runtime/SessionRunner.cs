@@ -42,7 +42,12 @@ internal sealed class SessionRunner : IDisposable
         _runOptions = new RunOptions();
         var clock = Stopwatch.StartNew();
         using (var options = OrtSessions.Options(GraphOptimizationLevel.ORT_ENABLE_ALL, threads))
+        {
+            // A refused batch is retried item by item (see Evaluator), and a failure that remains becomes
+            // EvaluationRunFailed with ORT's message, so ORT's own error line on stderr would only alarm.
+            options.LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL;
             _session = OrtSessions.Create(model, options, source);
+        }
         CreationTime = clock.Elapsed;
         try
         {
@@ -83,6 +88,9 @@ internal sealed class SessionRunner : IDisposable
         }
     }
 
+    /// <summary>The error id of a run ONNX Runtime refused.</summary>
+    public const string RunFailedId = "EvaluationRunFailed";
+
     public IReadOnlyList<string> ModelOutputs { get; }
     public int BatchSize { get; }
     /// <summary>True when the model's batch axis is fixed: short batches are padded with copies of their last item.</summary>
@@ -115,7 +123,7 @@ internal sealed class SessionRunner : IDisposable
             catch (OnnxRuntimeException e)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                throw new PotException("EvaluationRunFailed", PotErrorCategory.InvalidOperation,
+                throw new PotException(RunFailedId, PotErrorCategory.InvalidOperation,
                     $"ONNX Runtime failed to run '{_source}' on a batch of {rows} item{(rows == 1 ? "" : "s")} (inputs {string.Join(", ", _inputs.Select(i => $"{i.ModelName}: {i.Kind.ToString().ToLowerInvariant()}[{rows},{string.Join(",", i.ItemShape!.Skip(1))}]"))}): {e.Message}", _source, e);
             }
             double ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;

@@ -22,12 +22,22 @@ public sealed record AccuracyAwareJob
 
     public required AccuracyAwareOptions Options { get; init; }
 
+    /// <summary>compression.dump_intermediate_model: also write the fully quantized model before any revert (see <see cref="AccuracyAwareOutcome.IntermediatePaths"/>).</summary>
+    public bool DumpIntermediateModel { get; init; }
+
+    /// <summary>Runs the engine's 'type: script' metrics (the cmdlets give one that runs .ps1 files); null = such metrics fail with ScriptMetricUnavailable.</summary>
+    public Evaluation.ScriptMetricFactory? ScriptMetrics { get; init; }
+
+    /// <summary>Wraps the opened calibration data (tests count the items read through it).</summary>
+    internal Func<Data.IDataset, Data.IDataset>? CalibrationWrapper { get; init; }
+
     /// <summary>A job from a POT configuration: its model, its engine (also the calibration data) and its AccuracyAwareQuantization options.</summary>
     public static AccuracyAwareJob FromConfig(PotConfig config) => new()
     {
         ModelPath = config.Model.ModelPath,
         Config = config,
         Options = config.ToAccuracyAwareOptions(),
+        DumpIntermediateModel = config.Compression.DumpIntermediateModel,
     };
 
     /// <summary>

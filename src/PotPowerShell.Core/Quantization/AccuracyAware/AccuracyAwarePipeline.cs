@@ -17,7 +17,7 @@ public static class AccuracyAwarePipeline
         CancellationToken cancellationToken = default)
     {
         OptionsValidation.Validate(job.Options); // before anything is opened or calibrated
-        using var parts = Open(job, progress, cancellationToken, "AccuracyAwareQuantization");
+        using var parts = Open(job, variants: true, progress, cancellationToken, "AccuracyAwareQuantization");
         var outcome = new AccuracyAwareQuantizer(job.Options)
         {
             BuilderFactory = parts.Factory(cancellationToken),
@@ -29,22 +29,26 @@ public static class AccuracyAwarePipeline
             // Calibration (DefaultQuantization) is a stage of the run too.
             StageTimes = outcome.Result.StageTimes.Prepend(new StageTime("DefaultQuantization", parts.QuantizationTime)).ToList(),
             TotalTime = outcome.Result.TotalTime + parts.QuantizationTime,
+            CalibrationPasses = parts.Builders.Count(b => !b.Setup.CalibrationReused),
+            BiasCorrectionPasses = parts.Builders.Count(b => b.Setup.BiasCorrection?.DataInferences > 0),
+            CalibrationInferences = parts.Builders.Sum(b => (b.Setup.CalibrationReused ? 0 : (long)b.Setup.Statistics.Inferences) + (b.Setup.BiasCorrection?.DataInferences ?? 0)),
         };
         cancellationToken.ThrowIfCancellationRequested();
         progress?.Report(new PotProgress(SearchContext.Activity, "Writing the model", 100));
-        return new AccuracyAwareOutcome(result, outcome.Model).Save(outputPath, Path.GetFullPath(job.ModelPath), cancellationToken);
+        return new AccuracyAwareOutcome(result, outcome.Model) { FullyQuantized = outcome.FullyQuantized }.Save(outputPath, Path.GetFullPath(job.ModelPath), cancellationToken, job.DumpIntermediateModel);
     }
 
     /// <summary>Ranks the layers of the fully quantized model without reverting any (Get-LayerRanking).</summary>
     public static LayerRanking Rank(AccuracyAwareJob job, RankingMethod method, IProgress<PotProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         var quantizer = new AccuracyAwareQuantizer(job.Options) { Progress = progress };
-        using var parts = Open(job, progress, cancellationToken, "Layer ranking");
+        using var parts = Open(job, variants: false, progress, cancellationToken, "Layer ranking");
         return quantizer.RankLayers(parts.Builder, parts.Evaluator, method, cancellationToken);
     }
 
+    /// <param name="variants">Also measure what the run's other settings (mixed preset, tuning) need, in the same calibration pass.</param>
     /// <param name="consumer">Names the operation in messages (AccuracyAwareQuantization, Layer ranking).</param>
-    private static Parts Open(AccuracyAwareJob job, IProgress<PotProgress>? progress, CancellationToken ct, string consumer)
+    private static Parts Open(AccuracyAwareJob job, bool variants, IProgress<PotProgress>? progress, CancellationToken ct, string consumer)
     {
         var engine = job.EnginePath != null ? EngineDefinition.Load(job.EnginePath)
             : job.Config != null ? EngineOf(job.Config)
@@ -54,13 +58,22 @@ public static class AccuracyAwarePipeline
         var parts = new Parts();
         try
         {
-            parts.Calibration = job.CalibrationDataPath != null ? NpyDataset.Open(job.CalibrationDataPath) : engine.OpenDataset();
-            parts.ModelPath = job.ModelPath;
+            IDataset calibration = job.CalibrationDataPath != null ? NpyDataset.Open(job.CalibrationDataPath) : engine.OpenDataset();
+            parts.Calibration = calibration;
+            if (job.CalibrationWrapper != null) calibration = job.CalibrationWrapper(calibration);
             var watch = Stopwatch.StartNew();
-            parts.Builder = QuantizedModelBuilder.Create(job.ModelPath, parts.Calibration, job.Options.Quantization, progress, ct);
+            // One calibration pass measures what every setting the run may try needs (mixed preset, tuning grid).
+            parts.Builder = QuantizedModelBuilder.Create(job.ModelPath, calibration, job.Options.Quantization,
+                variants ? AccuracyAwareQuantizer.BuilderVariants(job.Options) : Array.Empty<DefaultQuantizationOptions>(), progress, ct);
+            parts.Builders.Add(parts.Builder);
             parts.QuantizationTime = watch.Elapsed;
             // The prepared float model is the baseline, and the reference of metrics that compare with FP32.
-            parts.Evaluator = new Evaluator(engine, new EvaluatorOptions { ReferenceModel = parts.Builder.FloatModel.ToByteArray(), ReferenceSource = job.ModelPath });
+            parts.Evaluator = new Evaluator(engine, new EvaluatorOptions
+            {
+                ReferenceModel = parts.Builder.FloatModel.ToByteArray(),
+                ReferenceSource = job.ModelPath,
+                ScriptMetrics = job.ScriptMetrics,
+            });
             return parts;
         }
         catch
@@ -78,16 +91,24 @@ public static class AccuracyAwarePipeline
         public IDataset Calibration = null!;
         public QuantizedModelBuilder Builder = null!;
         public Evaluator Evaluator = null!;
-        public string ModelPath = "";
         public TimeSpan QuantizationTime;
+        private readonly Dictionary<DefaultQuantizationOptions, QuantizedModelBuilder> _variants = new();
+
+        /// <summary>Every builder of the run, the calibrated one first, then variants in the order they were made.</summary>
+        public List<QuantizedModelBuilder> Builders { get; } = new();
 
         /// <summary>
-        /// convert_to_mixed_preset and tune_hyperparams quantize again with other settings. The builder calibrates
-        /// again for each (QuantizedModelBuilder has no statistics reuse across estimators yet); every candidate is
-        /// then built from its builder without further calibration.
+        /// convert_to_mixed_preset and tune_hyperparams quantize again with other settings: each builder is made from the
+        /// one calibration pass (see <see cref="AccuracyAwareQuantizer.BuilderVariants"/>), once per setting.
         /// </summary>
-        public Func<DefaultQuantizationOptions, IQuantizedModelBuilder> Factory(CancellationToken ct) =>
-            options => QuantizedModelBuilder.Create(ModelPath, Calibration, options, null, ct);
+        public Func<DefaultQuantizationOptions, IQuantizedModelBuilder> Factory(CancellationToken ct) => options =>
+        {
+            if (_variants.TryGetValue(options, out var known)) return known;
+            var builder = Builder.Variant(options, null, ct);
+            _variants[options] = builder;
+            if (!ReferenceEquals(builder, Builder)) Builders.Add(builder);
+            return builder;
+        };
 
         public void Dispose()
         {

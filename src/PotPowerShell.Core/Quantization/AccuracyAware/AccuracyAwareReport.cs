@@ -18,6 +18,7 @@ public static class AccuracyAwareReport
             ["algorithm"] = "AccuracyAwareQuantization",
             ["model"] = r.ModelPath,
             ["output"] = r.OutputPath,
+            ["intermediate_models"] = new JsonArray(r.IntermediateModels.Select(p => (JsonNode)JsonValue.Create(p)!).ToArray()),
             ["met"] = r.Met,
             ["reason"] = r.Reason,
             ["maximal_drop"] = r.MaximalDrop,
@@ -65,6 +66,9 @@ public static class AccuracyAwareReport
             ["ranking_evaluations"] = r.RankingEvaluations,
             ["ranking_inferences"] = r.RankingInferences,
             ["rankings"] = r.Rankings,
+            ["calibration_passes"] = r.CalibrationPasses,
+            ["bias_correction_passes"] = r.BiasCorrectionPasses,
+            ["calibration_inferences"] = r.CalibrationInferences,
             ["log"] = new JsonArray(r.Log.Select(l => (JsonNode)JsonValue.Create(l)!).ToArray()),
         };
         return root.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });

@@ -90,6 +90,8 @@ public sealed record AccuracyAwareResult
     public string? OutputPath { get; init; }
     /// <summary>Where the JSON report was written (null until saved).</summary>
     public string? ReportPath { get; init; }
+    /// <summary>Intermediate models written with compression.dump_intermediate_model (-DumpIntermediateModel): the fully quantized model before any revert.</summary>
+    public IReadOnlyList<string> IntermediateModels { get; init; } = Array.Empty<string>();
     /// <summary>True when every metric is within its maximal drop.</summary>
     public required bool Met { get; init; }
     /// <summary>Why the run stopped, in one sentence.</summary>
@@ -118,6 +120,15 @@ public sealed record AccuracyAwareResult
     public required long RankingInferences { get; init; }
     /// <summary>How many times the layers were ranked.</summary>
     public required int Rankings { get; init; }
+    /// <summary>
+    /// Passes of the FP32 model over the calibration data: 1, because the pass measures what the mixed preset and the
+    /// tuning grid need too (0 when the run was given a calibrated builder).
+    /// </summary>
+    public int CalibrationPasses { get; init; }
+    /// <summary>Passes of quantized models over the calibration data: full bias correction, once per setting that uses it.</summary>
+    public int BiasCorrectionPasses { get; init; }
+    /// <summary>Inferences run over the calibration data by those passes.</summary>
+    public long CalibrationInferences { get; init; }
     public required IReadOnlyList<StageTime> StageTimes { get; init; }
     public required TimeSpan TotalTime { get; init; }
     /// <summary>The per-iteration log (also written to the verbose stream by the cmdlet).</summary>

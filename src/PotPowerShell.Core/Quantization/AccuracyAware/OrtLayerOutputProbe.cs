@@ -1,6 +1,7 @@
 using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
 using Onnx;
+using PotPowerShell.Core.Calibration;
 using PotPowerShell.Core.Data;
 using PotPowerShell.Core.Onnx;
 using PotPowerShell.Core.Runtime;
@@ -9,7 +10,7 @@ namespace PotPowerShell.Core.Quantization.AccuracyAware;
 
 /// <summary>
 /// The instrumented pass on ONNX Runtime: the FP32 model and the candidate get the tensors of interest as extra graph
-/// outputs and run item by item on the same inputs. Sessions use ORT_DISABLE_ALL so every exposed tensor is computed
+/// outputs and run on the same inputs, in batches when the batch axis is dynamic. Sessions use ORT_DISABLE_ALL so every exposed tensor is computed
 /// as the graph states it (Q/DQ emulated in float, as ORT's own qdq_loss_debug does).
 /// </summary>
 public sealed class OrtLayerOutputProbe(IDataset data, int threads = 0) : ILayerOutputProbe
@@ -117,31 +118,156 @@ public sealed class OrtLayerOutputProbe(IDataset data, int threads = 0) : ILayer
         return shadows;
     }
 
-    /// <summary>Runs both models item by item; <paramref name="compare"/> gets the item position and accessors to each model's i-th output.</summary>
+    /// <summary>One item's values of the i-th exposed tensor (a row of a batched output, read in place).</summary>
+    private delegate ReadOnlySpan<float> Row(int output);
+
+    /// <summary>
+    /// Runs both models on the items, in batches when every input's first axis is dynamic (see <see cref="BatchMemoryBytes"/>),
+    /// else one item at a time; <paramref name="compare"/> gets the item position and each model's i-th output for that
+    /// item. A batch ORT refuses, or whose outputs do not split into items along the first axis (a graph that
+    /// hard-codes batch 1 or moves the batch axis), is run again item by item, and so is the rest.
+    /// </summary>
     private void RunPair(ModelProto referenceModel, IReadOnlyList<string> referenceOutputs, ModelProto candidateModel, IReadOnlyList<string> candidateOutputs,
-        IReadOnlyList<int> items, CancellationToken cancellationToken, Action<int, Func<int, float[]>, Func<int, float[]>> compare)
+        IReadOnlyList<int> items, CancellationToken cancellationToken, Action<int, Row, Row> compare)
     {
         using var options = OrtSessions.Options(GraphOptimizationLevel.ORT_DISABLE_ALL, threads);
+        // A refused batch is retried item by item, so ORT's own error line on stderr would only alarm.
+        options.LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL;
         using var referenceSession = OrtSessions.Create(Expose(referenceModel, referenceOutputs), options, "FP32 model (output-error pass)");
         using var candidateSession = OrtSessions.Create(Expose(candidateModel, candidateOutputs), options, "quantized model (output-error pass)");
         using var runOptions = new RunOptions();
         using var registration = cancellationToken.Register(() => runOptions.Terminate = true);
-        for (int k = 0; k < items.Count; k++)
+        var pair = new PairRunner(referenceSession, referenceOutputs, candidateSession, candidateOutputs, runOptions, cancellationToken);
+        bool batchable = Batchable(referenceSession) && Batchable(candidateSession);
+        LargestBatch = 0;
+
+        // The first item runs alone: its outputs' shapes say how a batch splits into items, and its size how many fit.
+        var first = data.Get(items[0]);
+        pair.Run(new[] { first }, (_, r, c) => compare(0, r, c));
+        int batchSize = batchable ? ActivationCollector.AutomaticBatch(pair.ItemBytes, BatchMemoryBytes) : 1;
+        string key = ShapeKey(first);
+        int next = 1;
+        while (next < items.Count)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var item = data.Get(items[k]);
+            int start = next;
+            var batch = new List<DataItem> { data.Get(items[next++]) };
+            while (batchSize > 1 && next < items.Count && batch.Count < batchSize && ShapeKey(batch[0]) == key)
+            {
+                var item = data.Get(items[next]);
+                if (ShapeKey(item) != key) break;
+                batch.Add(item);
+                next++;
+            }
+            if (batch.Count > 1 && pair.Run(batch, (k, r, c) => compare(start + k, r, c))) continue;
+            if (batch.Count > 1) batchSize = 1;
+            for (int k = 0; k < batch.Count; k++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                int position = start + k;
+                pair.Run(new[] { batch[k] }, (_, r, c) => compare(position, r, c));
+            }
+        }
+        LargestBatch = Math.Max(1, pair.LargestBatch);
+    }
+
+    /// <summary>Memory for the exposed tensors of one batch of both models; the batch holds 1 to 64 items.</summary>
+    public long BatchMemoryBytes { get; init; } = 4L << 20;
+
+    /// <summary>The most items one run of the last pass held (1 when it ran item by item).</summary>
+    public int LargestBatch { get; private set; }
+
+    private static bool Batchable(InferenceSession session) =>
+        session.InputMetadata.Values.All(m => m.Dimensions.Length > 0 && m.Dimensions[0] < 0);
+
+    private static string ShapeKey(DataItem item) =>
+        string.Join(";", item.Inputs.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => kv.Key + ":" + string.Join(",", kv.Value.Shape)));
+
+    /// <summary>Runs one batch through both sessions and hands each item's rows to the comparison.</summary>
+    private sealed class PairRunner(InferenceSession reference, IReadOnlyList<string> referenceOutputs, InferenceSession candidate, IReadOnlyList<string> candidateOutputs,
+        RunOptions runOptions, CancellationToken cancellationToken)
+    {
+        private long[][]? _referenceShapes;
+        private long[][]? _candidateShapes;
+
+        /// <summary>Bytes of both models' exposed tensors for one item (known after the first single-item run).</summary>
+        public long ItemBytes { get; private set; }
+
+        public int LargestBatch { get; private set; }
+
+        /// <returns>False (and nothing compared) when a batch of several items fails or does not split into items.</returns>
+        public bool Run(IReadOnlyList<DataItem> batch, Action<int, Row, Row> compare)
+        {
             var inputs = new Dictionary<string, OrtValue>(StringComparer.Ordinal);
             try
             {
-                foreach (var (name, tensor) in item.Inputs) inputs[name] = ToOrtValue(tensor);
-                using var r = Run(referenceSession, runOptions, inputs, referenceOutputs, cancellationToken);
-                using var c = Run(candidateSession, runOptions, inputs, candidateOutputs, cancellationToken);
-                compare(k, i => r[i].GetTensorDataAsSpan<float>().ToArray(), i => c[i].GetTensorDataAsSpan<float>().ToArray());
+                foreach (var name in batch[0].Inputs.Keys)
+                    inputs[name] = ToOrtValue(batch.Count == 1 ? batch[0].Inputs[name] : TensorData.ConcatFirstAxis(batch.Select(i => i.Inputs[name]).ToList()));
+                IDisposableReadOnlyCollection<OrtValue> r, c;
+                try
+                {
+                    r = OrtLayerOutputProbe.Run(reference, runOptions, inputs, referenceOutputs, cancellationToken);
+                }
+                catch (OnnxRuntimeException) when (batch.Count > 1) { return false; }
+                using (r)
+                {
+                    try
+                    {
+                        c = OrtLayerOutputProbe.Run(candidate, runOptions, inputs, candidateOutputs, cancellationToken);
+                    }
+                    catch (OnnxRuntimeException) when (batch.Count > 1) { return false; }
+                    using (c)
+                    {
+                        var referenceShapes = r.Select(v => v.GetTensorTypeAndShape().Shape).ToArray();
+                        var candidateShapes = c.Select(v => v.GetTensorTypeAndShape().Shape).ToArray();
+                        if (batch.Count == 1)
+                        {
+                            if (_referenceShapes == null)
+                            {
+                                _referenceShapes = referenceShapes;
+                                _candidateShapes = candidateShapes;
+                                ItemBytes = referenceShapes.Concat(candidateShapes).Sum(s => s.Aggregate(1L, (a, d) => a * d)) * sizeof(float);
+                            }
+                        }
+                        else if (!Splits(referenceShapes, _referenceShapes, batch.Count) || !Splits(candidateShapes, _candidateShapes, batch.Count))
+                        {
+                            return false;
+                        }
+                        LargestBatch = Math.Max(LargestBatch, batch.Count);
+                        for (int k = 0; k < batch.Count; k++)
+                        {
+                            int item = k, items = batch.Count;
+                            compare(k, i => RowOf(r[i], item, items), i => RowOf(c[i], item, items));
+                        }
+                    }
+                }
+                return true;
             }
             finally
             {
                 foreach (var v in inputs.Values) v.Dispose();
             }
+        }
+
+        private static ReadOnlySpan<float> RowOf(OrtValue value, int item, int items)
+        {
+            var all = value.GetTensorDataAsSpan<float>();
+            int length = all.Length / items;
+            return all.Slice(item * length, length);
+        }
+
+        /// <summary>True when each output is the single-item output stacked <paramref name="items"/> times along the first axis.</summary>
+        private static bool Splits(long[][] batch, long[][]? single, int items)
+        {
+            if (single == null) return false;
+            for (int o = 0; o < batch.Length; o++)
+            {
+                var one = single[o];
+                var many = batch[o];
+                if (one.Length == 0 || many.Length != one.Length || many[0] != one[0] * items) return false;
+                for (int d = 1; d < one.Length; d++) if (many[d] != one[d]) return false;
+            }
+            return true;
         }
     }
 

@@ -1,0 +1,123 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace PotPowerShell.Core.Calibration;
+
+/// <summary>
+/// Vectorized kernels for the calibration statistics. Each reads its input once, in a fixed order that depends only on
+/// the span (never on how a batch was split), so a result is the same bit for bit whether an item arrives alone or
+/// inside a batch. NaN is skipped by comparisons rather than by Vector.Min/Max, whose NaN rule changed between .NET
+/// versions (the module runs on whatever runtime hosts PowerShell).
+/// </summary>
+/// <remarks>
+/// AggressiveOptimization: calibration is a short burst of work in a fresh process, so these loops would otherwise
+/// run as unoptimized tier-0 code for most of it.
+/// </remarks>
+internal static class SpanMath
+{
+    /// <summary>Minimum and maximum, ignoring NaN; (NaN, NaN) when the span is empty or every value is NaN. -0 is reported as +0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static (float Min, float Max) MinMax(ReadOnlySpan<float> values)
+    {
+        float min = float.PositiveInfinity, max = float.NegativeInfinity;
+        int i = 0;
+        if (Vector.IsHardwareAccelerated && values.Length >= Vector<float>.Count)
+        {
+            var vmin = new Vector<float>(float.PositiveInfinity);
+            var vmax = new Vector<float>(float.NegativeInfinity);
+            ref float start = ref MemoryMarshal.GetReference(values);
+            int last = values.Length - Vector<float>.Count;
+            for (; i <= last; i += Vector<float>.Count)
+            {
+                var x = Unsafe.As<float, Vector<float>>(ref Unsafe.Add(ref start, i));
+                // A comparison with NaN is false, so NaN never replaces the running value.
+                vmin = Vector.ConditionalSelect(Vector.LessThan(x, vmin), x, vmin);
+                vmax = Vector.ConditionalSelect(Vector.GreaterThan(x, vmax), x, vmax);
+            }
+            for (int k = 0; k < Vector<float>.Count; k++)
+            {
+                if (vmin[k] < min) min = vmin[k];
+                if (vmax[k] > max) max = vmax[k];
+            }
+        }
+        for (; i < values.Length; i++)
+        {
+            float v = values[i];
+            if (v < min) min = v;
+            if (v > max) max = v;
+        }
+        if (min > max) return (float.NaN, float.NaN);
+        // -0 and +0 compare equal, so which one survives would depend on the order of the values: report +0.
+        return (min + 0f, max + 0f);
+    }
+
+    /// <summary>max(|min|, |max|) ignoring NaN; 0 when there is no number.</summary>
+    public static float MaxAbs(ReadOnlySpan<float> values)
+    {
+        var (min, max) = MinMax(values);
+        return float.IsNaN(min) ? 0 : Math.Max(Math.Abs(min), Math.Abs(max));
+    }
+
+    /// <summary>Sum in float, lane by lane then across lanes: a fixed order for a given span.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static float Sum(ReadOnlySpan<float> values)
+    {
+        int i = 0;
+        float sum = 0;
+        if (Vector.IsHardwareAccelerated && values.Length >= Vector<float>.Count)
+        {
+            var acc = Vector<float>.Zero;
+            ref float start = ref MemoryMarshal.GetReference(values);
+            int last = values.Length - Vector<float>.Count;
+            for (; i <= last; i += Vector<float>.Count)
+                acc += Unsafe.As<float, Vector<float>>(ref Unsafe.Add(ref start, i));
+            sum = Vector.Sum(acc);
+        }
+        for (; i < values.Length; i++) sum += values[i];
+        return sum;
+    }
+
+    /// <summary>accumulator[j] += values[j] for every j.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void AddTo(Span<float> accumulator, ReadOnlySpan<float> values)
+    {
+        if (values.Length != accumulator.Length) throw new ArgumentException("The spans differ in length.");
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            ref float a = ref MemoryMarshal.GetReference(accumulator);
+            ref float v = ref MemoryMarshal.GetReference(values);
+            int last = values.Length - Vector<float>.Count;
+            for (; i <= last; i += Vector<float>.Count)
+            {
+                ref var slot = ref Unsafe.As<float, Vector<float>>(ref Unsafe.Add(ref a, i));
+                slot += Unsafe.As<float, Vector<float>>(ref Unsafe.Add(ref v, i));
+            }
+        }
+        for (; i < values.Length; i++) accumulator[i] += values[i];
+    }
+
+    /// <summary>accumulator[j] += (double)values[j] for every j (exact conversions, one double addition each).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void AddTo(Span<double> accumulator, ReadOnlySpan<float> values)
+    {
+        if (values.Length != accumulator.Length) throw new ArgumentException("The spans differ in length.");
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            ref double a = ref MemoryMarshal.GetReference(accumulator);
+            ref float v = ref MemoryMarshal.GetReference(values);
+            int last = values.Length - Vector<float>.Count;
+            for (; i <= last; i += Vector<float>.Count)
+            {
+                Vector.Widen(Unsafe.As<float, Vector<float>>(ref Unsafe.Add(ref v, i)), out var low, out var high);
+                ref var lowSlot = ref Unsafe.As<double, Vector<double>>(ref Unsafe.Add(ref a, i));
+                ref var highSlot = ref Unsafe.As<double, Vector<double>>(ref Unsafe.Add(ref a, i + Vector<double>.Count));
+                lowSlot += low;
+                highSlot += high;
+            }
+        }
+        for (; i < values.Length; i++) accumulator[i] += values[i];
+    }
+}

@@ -1,0 +1,172 @@
+using Onnx;
+using PotPowerShell.Core.Calibration;
+using PotPowerShell.Core.Data;
+using PotPowerShell.Core.Onnx;
+using PotPowerShell.Core.Quantization;
+using PotPowerShell.Core.Tests.Quantization;
+
+namespace PotPowerShell.Core.Tests.Calibration;
+
+/// <summary>
+/// Calibration is batched for speed (automatic batches, graph optimizations, Relu outputs computed from their inputs);
+/// none of that may change what it measures. Compared bit for bit with one item per inference on an unoptimized graph
+/// that fetches every tensor, on the digits sample (convolutions), a small transformer stack and a MatMul test model.
+/// </summary>
+public class CalibrationBatchingTests
+{
+    private static readonly Lazy<(ModelProto Model, IDataset Data, CalibrationRequest Request)> Digits = new(() =>
+    {
+        var model = ModelPreparation.Prepare(OnnxModelFile.Load(DigitsSampleTests.Sample("digits.onnx")));
+        // 97 items: batches of the automatic size plus a shorter last one.
+        var all = NpyDataset.Open(DigitsSampleTests.Sample("calibration"));
+        return (model, Subset(all, 97), RequestFor(model));
+    });
+
+    private static readonly Lazy<(ModelProto Model, IDataset Data, CalibrationRequest Request)> Transformer = new(() =>
+    {
+        var model = ModelPreparation.Prepare(SyntheticModels.TransformerStack(layers: 2, hidden: 32, heads: 2, sequence: 8, feedForward: 64));
+        var data = new NpyDataset("memory", new Dictionary<string, TensorData> { ["x"] = SyntheticModels.NormalData(21, new long[] { 8, 32 }, 5) }, null);
+        return (model, data, RequestFor(model));
+    });
+
+    /// <summary>What DefaultQuantization asks for: every tensor the emitter quantizes plus FastBiasCorrection's channel means.</summary>
+    private static CalibrationRequest RequestFor(ModelProto prepared)
+    {
+        var none = new HashSet<string>();
+        return new CalibrationRequest
+        {
+            RangeTensors = QdqEmitter.TensorsToCalibrate(prepared, none),
+            ChannelMeanTensors = BiasCorrection.StatisticsNeeded(prepared, QdqEmitter.Layers(prepared, none), fast: true),
+            Threads = 1,
+        };
+    }
+
+    private static NpyDataset Subset(NpyDataset data, int count)
+    {
+        var input = data.InputNames.Single();
+        var first = data.Get(0).Inputs[input];
+        var stacked = TensorData.ConcatFirstAxis(Enumerable.Range(0, count).Select(i => data.Get(i).Inputs[input]).ToList());
+        Assert.Equal(first.Length * count, stacked.Length);
+        return new NpyDataset("subset", new Dictionary<string, TensorData> { [input] = stacked }, null);
+    }
+
+    private static CalibrationStatistics Collect(ModelProto model, IDataset data, CalibrationRequest request) =>
+        ActivationCollector.Collect(model, data, Enumerable.Range(0, data.Count).ToArray(), request, null, CancellationToken.None);
+
+    /// <summary>The reference: one item per inference, no graph optimization, every tensor fetched from ONNX Runtime.</summary>
+    private static CalibrationRequest ItemByItem(CalibrationRequest request) =>
+        request with { BatchSize = 1, BatchMemoryBytes = 0, Graph = CalibrationGraph.Unoptimized, DeriveRelus = false };
+
+    private static void AssertIdentical(CalibrationStatistics expected, CalibrationStatistics actual)
+    {
+        Assert.Equal(expected.Ranges.Keys, actual.Ranges.Keys);
+        foreach (var (name, range) in expected.Ranges)
+        {
+            // Bit patterns, so that even -0 against +0 would count as a difference.
+            Assert.True(BitConverter.SingleToInt32Bits(range.Min) == BitConverter.SingleToInt32Bits(actual.Ranges[name].Min), $"{name}: min {range.Min:R} vs {actual.Ranges[name].Min:R}");
+            Assert.True(BitConverter.SingleToInt32Bits(range.Max) == BitConverter.SingleToInt32Bits(actual.Ranges[name].Max), $"{name}: max {range.Max:R} vs {actual.Ranges[name].Max:R}");
+        }
+        Assert.Equal(expected.ChannelMeans.Keys.OrderBy(k => k, StringComparer.Ordinal), actual.ChannelMeans.Keys.OrderBy(k => k, StringComparer.Ordinal));
+        foreach (var (name, mean) in expected.ChannelMeans)
+        {
+            Assert.Equal(mean.ItemShape, actual.ChannelMeans[name].ItemShape);
+            Assert.True(mean.Means.SequenceEqual(actual.ChannelMeans[name].Means), $"{name}: channel means differ");
+        }
+    }
+
+    public static TheoryData<RangeEstimatorKind> Estimators => new(Enum.GetValues<RangeEstimatorKind>());
+
+    [Theory]
+    [MemberData(nameof(Estimators))]
+    public void Automatic_batches_give_the_item_by_item_statistics_bit_for_bit_on_the_digits_sample(RangeEstimatorKind kind)
+    {
+        var (model, data, request) = Digits.Value;
+        request = request with { Estimator = kind, Graph = CalibrationGraph.Extended };
+        var batched = Collect(model, data, request);
+        Assert.True(batched.BatchSize > 1, "the digits sample has a dynamic batch axis, so items should share inferences");
+        Assert.True(batched.Inferences < data.Count);
+        AssertIdentical(Collect(model, data, ItemByItem(request)), batched);
+    }
+
+    [Theory]
+    [InlineData(RangeEstimatorKind.MeanMinMax)]
+    [InlineData(RangeEstimatorKind.Entropy)]
+    public void Automatic_batches_give_the_item_by_item_statistics_bit_for_bit_on_a_transformer_stack(RangeEstimatorKind kind)
+    {
+        var (model, data, request) = Transformer.Value;
+        request = request with { Estimator = kind, Graph = CalibrationGraph.Extended };
+        var batched = Collect(model, data, request);
+        Assert.True(batched.BatchSize > 1);
+        AssertIdentical(Collect(model, data, ItemByItem(request)), batched);
+    }
+
+    [Theory]
+    [InlineData(3)]
+    [InlineData(7)]
+    public void An_explicit_batch_size_gives_the_item_by_item_statistics_bit_for_bit(int batch)
+    {
+        var (model, data, request) = Transformer.Value;
+        request = request with { BatchSize = batch, BatchMemoryBytes = 0, Estimator = RangeEstimatorKind.MeanMinMax };
+        var batched = Collect(model, data, request);
+        Assert.Equal(batch, batched.BatchSize);
+        Assert.Equal(1 + (data.Count - 1 + batch - 1) / batch, batched.Inferences);
+        AssertIdentical(Collect(model, data, ItemByItem(request)), batched);
+    }
+
+    [Fact]
+    public void Extended_graph_optimization_and_derived_relus_change_nothing()
+    {
+        foreach (var (model, data, request) in new[] { Digits.Value, Transformer.Value })
+        {
+            var reference = Collect(model, data, ItemByItem(request) with { BatchSize = 8 });
+            AssertIdentical(reference, Collect(model, data, request with { BatchSize = 8, BatchMemoryBytes = 0, Graph = CalibrationGraph.Extended }));
+            AssertIdentical(reference, Collect(model, data, request with { BatchSize = 8, BatchMemoryBytes = 0, DeriveRelus = true }));
+        }
+    }
+
+    [Fact]
+    public void The_nchwc_layout_of_ORT_ENABLE_ALL_changes_values_only_in_the_last_bits()
+    {
+        var (model, data, request) = Digits.Value;
+        var reference = Collect(model, data, ItemByItem(request));
+        var all = Collect(model, data, request with { Graph = CalibrationGraph.All });
+        foreach (var (name, range) in reference.Ranges)
+        {
+            Assert.Equal(range.Min, all.Ranges[name].Min, 1e-5 * Math.Max(1, Math.Abs(range.Min)));
+            Assert.Equal(range.Max, all.Ranges[name].Max, 1e-5 * Math.Max(1, Math.Abs(range.Max)));
+        }
+        foreach (var (name, mean) in reference.ChannelMeans)
+            for (int c = 0; c < mean.Means.Length; c++)
+                Assert.Equal(mean.Means[c], all.ChannelMeans[name].Means[c], 1e-5 * Math.Max(1, Math.Abs(mean.Means[c])));
+    }
+
+    [Fact]
+    public void Relu_outputs_whose_input_is_fetched_are_not_fetched_again()
+    {
+        var (model, _, request) = Digits.Value;
+        var sinks = new TensorSinks(model, request);
+        var relus = model.Graph.Node.Where(n => n.OpType == "Relu" && sinks.Wanted.Contains(n.Input[0]) && sinks.Wanted.Contains(n.Output[0])).ToList();
+        Assert.NotEmpty(relus);
+        Assert.All(relus, r => Assert.DoesNotContain(r.Output[0], sinks.Fetched));
+        Assert.All(relus, r => Assert.Contains(r.Input[0], sinks.Fetched));
+        var fetchAll = new TensorSinks(model, request with { DeriveRelus = false });
+        Assert.Equal(fetchAll.Wanted, fetchAll.Fetched);
+    }
+
+    [Theory]
+    [InlineData(100, 1L << 20, 64)]      // small items: capped
+    [InlineData(40_000, 1L << 20, 26)]
+    [InlineData(4L << 20, 1L << 20, 1)]  // an item above the budget still runs
+    [InlineData(0, 1L << 20, 64)]
+    public void The_automatic_batch_fills_the_memory_budget(long itemBytes, long budget, int expected) =>
+        Assert.Equal(expected, ActivationCollector.AutomaticBatch(itemBytes, budget));
+
+    [Fact]
+    public void A_larger_stat_batch_size_than_the_automatic_one_is_honoured()
+    {
+        var (model, data, request) = Transformer.Value;
+        var stats = Collect(model, data, request with { BatchSize = 16, BatchMemoryBytes = 1 });
+        Assert.Equal(16, stats.BatchSize);
+        Assert.Equal(1 + 2, stats.Inferences); // the probe item, then 16 + 4
+    }
+}
