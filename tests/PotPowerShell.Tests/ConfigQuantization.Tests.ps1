@@ -84,7 +84,8 @@ compression:
         $result.OutputPath | Should -Be (Join-Path $dir 'digits small.int8.onnx')
         $result.OutputPath | Should -Exist
         $result.StatSubsetSize | Should -Be 32
-        $result.StatBatchSize | Should -Be 8
+        # stat_batch_size is a floor: small items share larger automatic batches.
+        $result.StatBatchSize | Should -BeGreaterOrEqual 8
         $result.FusedLayerCount | Should -Be 5
     }
 

@@ -99,7 +99,8 @@ Describe 'Real-world warts through the cmdlets' {
             $model = Save-WartModel $g (Join-Path $dir "$($case.Name).onnx")
 
             $result = Invoke-Wart $model $images $case.Name
-            $result.StatBatchSize | Should -Be $case.Batch -Because $case.Name
+            if ($case.Batch -eq 1) { $result.StatBatchSize | Should -Be 1 -Because $case.Name }
+            else { $result.StatBatchSize | Should -BeGreaterOrEqual $case.Batch -Because $case.Name }
             $result.StatSubsetSize | Should -Be 32
             $result.FusedLayerCount | Should -Be 3 -Because $case.Name
             (Import-PotModel $result.OutputPath).Inputs[0].Shape | Should -Be ([string[]]$case.Dims)

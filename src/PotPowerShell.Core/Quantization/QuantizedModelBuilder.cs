@@ -85,7 +85,7 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
 
         var (ignored, stems, floatLayers) = FloatLayers(original, prepared, options, warnings);
         var layers = QdqEmitter.Layers(prepared, floatLayers);
-        if (layers.Count == 0)
+        if (layers.Count == 0 && stems.Count == 0)
         {
             // A model ONNX Runtime cannot load is the deeper problem: report that (ModelNotLoadable) first.
             using (var sessionOptions = OrtSessions.Options(GraphOptimizationLevel.ORT_DISABLE_ALL, options.Threads))

@@ -94,7 +94,7 @@ public class WartQuantizationTests(ITestOutputHelper output)
         var data = WartModels.Data(("x", WartModels.Floats(20, 32, new long[] { 3, 10, 12 })));
         var result = Quantize(tmp, WartModels.DynamicImage("batch", "height", "width"), data);
         AllLayersFused(result, 3);
-        Assert.Equal(8, result.StatBatchSize);
+        Assert.True(result.StatBatchSize >= 8, $"stat batch size {result.StatBatchSize} is a floor");
         // Another batch size and another image size than calibration used.
         var test = WartModels.Floats(21, 3, new long[] { 3, 7, 9 }, scale: 0.7f);
         Assert.True(Error(tmp, new Dictionary<string, TensorData> { ["x"] = test }) < Tolerance);
