@@ -114,7 +114,7 @@ Describe 'Invoke-DefaultQuantization' {
         $result = Invoke-DefaultQuantization $model $calibration -StatSubsetSize 16
         $text = $result | Out-String
         $text | Should -Match 'Layers\s*:\s*5 of 5 INT8, 5 run as INT8 kernels'
-        $text | Should -Match 'FusedKernels\s*:\s*.*QLinearConv=2'
+        $text | Should -Match 'FusedKernels\s*:\s*.*QLinearConv=3'
         $text | Should -Match 'Times\s*:\s*prepare'
         $table = $result.Layers | Out-String -Width 250
         $table | Should -Match 'Node\s+OpType\s+Precision\s+InputRange'
