@@ -13,12 +13,18 @@
         'Formats/PotConfig.Format.ps1xml'
         'Formats/QuantizationResult.Format.ps1xml'
         'Formats/QuantizedLayerInfo.Format.ps1xml'
+        'Formats/ModelEvaluation.Format.ps1xml'
+        'Formats/AccuracyAwareResult.Format.ps1xml'
+        'Formats/LayerRank.Format.ps1xml'
     )
     CmdletsToExport      = @(
         'Import-PotModel'
         'Import-PotConfig'
         'Export-PotConfig'
         'Invoke-DefaultQuantization'
+        'Measure-PotModel'
+        'Invoke-AccuracyAwareQuantization'
+        'Get-LayerRanking'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -58,7 +58,6 @@ function Invoke-Build {
 }
 
 function Invoke-Docs {
-    if (-not (Test-Path (Join-Path $root "build/ConvertTo-MamlHelp.ps1"))) { return }
     & (Join-Path $root 'build/ConvertTo-MamlHelp.ps1') -DocsPath (Join-Path $root 'docs/en-US') -OutputPath (Join-Path $moduleDir 'en-US')
 }
 

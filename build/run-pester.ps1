@@ -24,10 +24,13 @@ $config.Run.PassThru = $true
 $config.Run.Exit = $false
 $config.Output.Verbosity = 'Detailed'
 $config.Output.RenderMode = 'Plaintext'
-$config.TestResult.Enabled = $true
-$config.TestResult.OutputFormat = 'JUnitXml'
-$config.TestResult.OutputPath = Join-Path (Split-Path $ModulePath) 'test-results/pester.xml'
+# The JUnit report is written after the run (below): when Pester writes it itself, a failure message holding a
+# control character (an ANSI colour code from a child pwsh) makes Invoke-Pester throw and lose every count.
+$config.TestResult.Enabled = $false
 $result = Invoke-Pester -Configuration $config
+$junit = Join-Path (Split-Path $ModulePath) 'test-results/pester.xml'
+try { Export-JUnitReport -Result $result -Path $junit }
+catch { Write-Host "The JUnit report could not be written: $($_.Exception.Message)"; Remove-Item -LiteralPath $junit -ErrorAction Ignore }
 
 $passed = $result.PassedCount
 $failed = $result.FailedCount + $result.FailedBlocksCount + $result.FailedContainersCount

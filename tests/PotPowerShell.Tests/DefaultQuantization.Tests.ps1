@@ -38,16 +38,15 @@ Describe 'Invoke-DefaultQuantization' {
         $result.StatBatchSize | Should -BeGreaterOrEqual 20
         $result.Seed | Should -Be 3
         $result.LayerCount | Should -Be 5
-        # conv1 (1 input channel, 3x3) is a stem convolution, faster in float on the CPU.
-        $result.QuantizedLayerCount | Should -Be 4
-        $result.FusedLayerCount | Should -Be 4
+        $result.QuantizedLayerCount | Should -Be 5
+        $result.FusedLayerCount | Should -Be 5
         $result.Types | Should -BeIn @('U8S8', 'U8S7', 'S8S8')
         $result.TypesReason | Should -Not -BeNullOrEmpty
         $result.OnnxRuntimeVersion | Should -Be '1.31.1'
         $result.CpuFeatures | Should -Not -BeNullOrEmpty
         $result.CalibrationTime | Should -BeOfType [TimeSpan]
         $result.Layers.Count | Should -Be 5
-        ($result.Layers | Where-Object Node -eq '/conv1/Conv').Reason | Should -Match '^stem convolution'
+        ($result.Layers | Where-Object Node -eq '/conv1/Conv').Precision | Should -Be 'INT8'
         $conv = $result.Layers | Where-Object Node -eq '/conv2/Conv'
         $conv.Precision | Should -Be 'INT8'
         $conv.InputScale | Should -BeGreaterThan 0
@@ -64,7 +63,7 @@ Describe 'Invoke-DefaultQuantization' {
 
     It 'warns when an ignored op type matches no node' {
         $result = Invoke-DefaultQuantization $model $calibration -StatSubsetSize 16 -IgnoredOpType 'Conv:group=2' -WarningVariable warnings -WarningAction SilentlyContinue
-        $result.QuantizedLayerCount | Should -Be 4
+        $result.QuantizedLayerCount | Should -Be 5
         $warnings | Should -HaveCount 1
         "$($warnings[0])" | Should -Match "group=2"
     }
@@ -114,12 +113,12 @@ Describe 'Invoke-DefaultQuantization' {
     It 'has a list view for the result and a table view for its layers' {
         $result = Invoke-DefaultQuantization $model $calibration -StatSubsetSize 16
         $text = $result | Out-String
-        $text | Should -Match 'Layers\s*:\s*4 of 5 INT8, 4 run as INT8 kernels'
-        $text | Should -Match 'FusedKernels\s*:\s*.*QLinearConv=2'
+        $text | Should -Match 'Layers\s*:\s*5 of 5 INT8, 5 run as INT8 kernels'
+        $text | Should -Match 'FusedKernels\s*:\s*.*QLinearConv=3'
         $text | Should -Match 'Times\s*:\s*prepare'
         $table = $result.Layers | Out-String -Width 250
         $table | Should -Match 'Node\s+OpType\s+Precision\s+InputRange'
-        $table | Should -Match '/conv1/Conv\s+Conv\s+Float'
+        $table | Should -Match '/conv1/Conv\s+Conv\s+INT8'
         $table | Should -Match '/conv2/Conv\s+Conv\s+INT8'
     }
 }

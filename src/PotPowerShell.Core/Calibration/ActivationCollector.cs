@@ -59,6 +59,9 @@ public static class ActivationCollector
             if (existing.Add(name)) augmented.Graph.Output.Add(new ValueInfoProto { Name = name });
 
         using var options = OrtSessions.Options(Level(request.Graph), request.Threads);
+        // A batch ORT refuses is retried item by item (and a failing item becomes CalibrationRunFailed with ORT's
+        // message), so ORT's own error log line on stderr would only alarm.
+        options.LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL;
         using var session = OrtSessions.Create(augmented.ToByteArray(), options, source);
         var binder = ModelInputBinder.Bind(session, data, source);
         var sessionTime = watch.Elapsed;
@@ -112,9 +115,11 @@ public static class ActivationCollector
             Report();
         }
 
+        var ranges = sinks.AllRanges();
         return new CalibrationStatistics
         {
-            Ranges = sinks.Ranges.OrderBy(kv => kv.Key, StringComparer.Ordinal).ToDictionary(kv => kv.Key, kv => kv.Value.Range, StringComparer.Ordinal),
+            Ranges = ranges[sinks.PrimaryKey],
+            RangesByEstimator = ranges,
             ChannelMeans = sinks.Means.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal),
             Estimator = request.Estimator,
             Items = items.ToArray(),
@@ -175,6 +180,16 @@ public static class ActivationCollector
                 catch (OnnxRuntimeException) when (cancellationToken.IsCancellationRequested)
                 {
                     throw new OperationCanceledException(cancellationToken);
+                }
+                // A graph that hard-codes batch 1 (e.g. Reshape to [1, -1]) behind a dynamic batch axis fails on several
+                // items at once: the caller then runs them one at a time.
+                catch (OnnxRuntimeException) when (batch.Count > 1)
+                {
+                    return false;
+                }
+                catch (OnnxRuntimeException e)
+                {
+                    throw CalibrationErrors.RunFailed(e, batch[0], binder.Gather(batch), binder.ModelInputs);
                 }
                 using (results)
                 {

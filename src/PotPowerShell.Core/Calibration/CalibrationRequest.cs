@@ -25,6 +25,13 @@ public sealed record CalibrationRequest
 
     public RangeEstimatorOptions EstimatorOptions { get; init; } = new();
 
+    /// <summary>
+    /// Further range estimators measured in the same pass over the same tensors (AccuracyAwareQuantization's tuning
+    /// grid), so that quantizing again with another estimator needs no second pass; see
+    /// <see cref="CalibrationStatistics.WithEstimator"/>. Each one's ranges equal those of a pass made with it alone.
+    /// </summary>
+    public IReadOnlyList<RangeEstimatorOptions> AlternativeEstimators { get; init; } = Array.Empty<RangeEstimatorOptions>();
+
     /// <summary>Tensors whose per-channel mean is collected (bias correction), with their channel axis.</summary>
     public IReadOnlyDictionary<string, int> ChannelMeanTensors { get; init; } = new Dictionary<string, int>();
 
@@ -60,6 +67,12 @@ public sealed record CalibrationRequest
 public sealed class CalibrationStatistics
 {
     public required IReadOnlyDictionary<string, ActivationRange> Ranges { get; init; }
+    /// <summary>
+    /// The ranges of every estimator the pass measured (the main one and <see cref="CalibrationRequest.AlternativeEstimators"/>),
+    /// by <see cref="RangeStatistics.Key"/>.
+    /// </summary>
+    public IReadOnlyDictionary<string, IReadOnlyDictionary<string, ActivationRange>> RangesByEstimator { get; init; } =
+        new Dictionary<string, IReadOnlyDictionary<string, ActivationRange>>(StringComparer.Ordinal);
     public required IReadOnlyDictionary<string, ChannelMeanStatistic> ChannelMeans { get; init; }
     public required RangeEstimatorKind Estimator { get; init; }
     /// <summary>Data-set indices that were used, ascending.</summary>
@@ -76,4 +89,33 @@ public sealed class CalibrationStatistics
     public TimeSpan InferenceTime { get; init; }
     /// <summary>Part of <see cref="Elapsed"/> spent updating the statistics.</summary>
     public TimeSpan StatisticsTime { get; init; }
+
+    /// <summary>Whether this pass measured the ranges of <paramref name="estimator"/>.</summary>
+    public bool Measured(RangeEstimatorOptions estimator) => RangesByEstimator.ContainsKey(RangeStatistics.Key(estimator));
+
+    /// <summary>
+    /// These statistics with <see cref="Ranges"/> taken from another estimator the pass measured (channel means, items
+    /// and counts stay); throws when the pass did not measure it.
+    /// </summary>
+    public CalibrationStatistics WithEstimator(RangeEstimatorOptions estimator)
+    {
+        string key = RangeStatistics.Key(estimator);
+        if (!RangesByEstimator.TryGetValue(key, out var ranges))
+            throw new InvalidOperationException($"The calibration pass did not measure the range estimator {key} (it measured {string.Join(", ", RangesByEstimator.Keys)}); request it as an alternative estimator.");
+        return new CalibrationStatistics
+        {
+            Ranges = ranges,
+            RangesByEstimator = RangesByEstimator,
+            ChannelMeans = ChannelMeans,
+            Estimator = estimator.Kind ?? RangeEstimatorKind.MeanMinMax,
+            Items = Items,
+            BatchSize = BatchSize,
+            Inferences = Inferences,
+            StateBytes = StateBytes,
+            Elapsed = Elapsed,
+            SessionTime = SessionTime,
+            InferenceTime = InferenceTime,
+            StatisticsTime = StatisticsTime,
+        };
+    }
 }

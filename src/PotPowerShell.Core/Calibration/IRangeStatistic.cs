@@ -47,6 +47,23 @@ public static class RangeStatistics
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown range estimator."),
     };
 
+    /// <summary>
+    /// Names an estimator with the settings that change its result (outlier_prob for quantiles, percentile and bins for
+    /// histograms), e.g. "Quantile(0.0001)"; a null kind is MeanMinMax, the preset's default.
+    /// </summary>
+    public static string Key(RangeEstimatorOptions options)
+    {
+        var kind = options.Kind ?? RangeEstimatorKind.MeanMinMax;
+        string F(double v) => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+        return kind switch
+        {
+            RangeEstimatorKind.Quantile or RangeEstimatorKind.AbsQuantile => $"{kind}({F(options.OutlierProbability)})",
+            RangeEstimatorKind.Percentile => $"{kind}({F(options.Percentile)},{options.HistogramBins})",
+            RangeEstimatorKind.Entropy => $"{kind}({options.HistogramBins})",
+            _ => kind.ToString(),
+        };
+    }
+
     /// <summary>Splits a batch into its items; throws when the length is not a multiple of the item count.</summary>
     internal static int ItemLength(int length, int items)
     {

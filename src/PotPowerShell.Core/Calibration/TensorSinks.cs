@@ -1,5 +1,6 @@
 using Onnx;
 using PotPowerShell.Core.Onnx;
+using PotPowerShell.Core.Quantization;
 
 namespace PotPowerShell.Core.Calibration;
 
@@ -21,6 +22,8 @@ internal sealed class TensorSinks
     private sealed record Derived(string Name, Transform Transform, int FlattenAxis);
 
     private readonly Dictionary<string, IRangeStatistic> _ranges;
+    // Alternative estimator key -> tensor -> its statistic (the same tensors as _ranges).
+    private readonly SortedDictionary<string, Dictionary<string, IRangeStatistic>> _alternatives = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ChannelMeanStatistic> _means;
     // Fetched (or graph input) tensor -> tensors computed from it, in name order.
     private readonly Dictionary<string, Derived[]> _derived;
@@ -30,6 +33,14 @@ internal sealed class TensorSinks
     {
         _ranges = request.RangeTensors.Distinct(StringComparer.Ordinal)
             .ToDictionary(n => n, _ => RangeStatistics.Create(request.Estimator, request.EstimatorOptions), StringComparer.Ordinal);
+        PrimaryKey = RangeStatistics.Key(request.EstimatorOptions with { Kind = request.Estimator });
+        foreach (var alternative in request.AlternativeEstimators)
+        {
+            string key = RangeStatistics.Key(alternative);
+            var kind = alternative.Kind ?? RangeEstimatorKind.MeanMinMax;
+            if (key != PrimaryKey && !_alternatives.ContainsKey(key))
+                _alternatives[key] = _ranges.Keys.ToDictionary(n => n, _ => RangeStatistics.Create(kind, alternative), StringComparer.Ordinal);
+        }
         _means = request.ChannelMeanTensors.ToDictionary(kv => kv.Key, kv => new ChannelMeanStatistic(kv.Value), StringComparer.Ordinal);
         Wanted = _ranges.Keys.Concat(_means.Keys).Distinct(StringComparer.Ordinal).OrderBy(n => n, StringComparer.Ordinal).ToList();
         _derived = request.DeriveTensors ? Derivable(model, Wanted) : new Dictionary<string, Derived[]>(StringComparer.Ordinal);
@@ -46,8 +57,23 @@ internal sealed class TensorSinks
     public IReadOnlyDictionary<string, IRangeStatistic> Ranges => _ranges;
     public IReadOnlyDictionary<string, ChannelMeanStatistic> Means => _means;
 
+    /// <summary><see cref="RangeStatistics.Key"/> of the main estimator.</summary>
+    public string PrimaryKey { get; }
+
+    /// <summary>The ranges of every estimator, the main one included, by estimator key and then tensor (both in name order).</summary>
+    public IReadOnlyDictionary<string, IReadOnlyDictionary<string, ActivationRange>> AllRanges()
+    {
+        var result = new SortedDictionary<string, IReadOnlyDictionary<string, ActivationRange>>(StringComparer.Ordinal) { [PrimaryKey] = Snapshot(_ranges) };
+        foreach (var (key, statistics) in _alternatives) result[key] = Snapshot(statistics);
+        return result;
+    }
+
+    private static IReadOnlyDictionary<string, ActivationRange> Snapshot(Dictionary<string, IRangeStatistic> statistics) =>
+        statistics.OrderBy(kv => kv.Key, StringComparer.Ordinal).ToDictionary(kv => kv.Key, kv => kv.Value.Range, StringComparer.Ordinal);
+
     /// <summary>Bytes held by the accumulators (not the per-batch Relu buffer).</summary>
-    public long StateBytes => _ranges.Values.Sum(s => s.StateBytes) + _means.Values.Sum(m => m.StateBytes);
+    public long StateBytes => _ranges.Values.Sum(s => s.StateBytes) + _alternatives.Values.Sum(a => a.Values.Sum(s => s.StateBytes))
+        + _means.Values.Sum(m => m.StateBytes);
 
     /// <summary>Adds a fetched tensor's values for <paramref name="items"/> items, and those of the tensors computed from it.</summary>
     public void Add(string tensor, ReadOnlySpan<float> values, long[] shape, int items)
@@ -78,6 +104,8 @@ internal sealed class TensorSinks
     private void AddTo(string tensor, ReadOnlySpan<float> values, long[] shape, int items)
     {
         if (_ranges.TryGetValue(tensor, out var range)) range.Add(values, items);
+        foreach (var alternative in _alternatives.Values)
+            if (alternative.TryGetValue(tensor, out var other)) other.Add(values, items);
         if (_means.TryGetValue(tensor, out var mean)) mean.Add(values, shape, items);
     }
 

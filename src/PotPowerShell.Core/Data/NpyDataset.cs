@@ -3,58 +3,110 @@ namespace PotPowerShell.Core.Data;
 /// <summary>
 /// A data set from NumPy arrays whose first axis is the item index: a folder of '&lt;input name&gt;.npy' files or one
 /// .npz archive with one array per input. Optional labels come from 'labels.npy' (or an array named 'labels').
+/// .npy files are read lazily, item by item (memory does not grow with the file); .npz archives are read into memory.
 /// </summary>
-public sealed class NpyDataset : IDataset
+public sealed class NpyDataset : IDataset, IDisposable
 {
     public const string LabelsName = "labels";
 
-    private readonly Dictionary<string, TensorData> _arrays;
-    private readonly TensorData? _labels;
+    private readonly Dictionary<string, IItemArray> _arrays;
+    private readonly IItemArray? _labels;
 
     public NpyDataset(string source, IReadOnlyDictionary<string, TensorData> arrays, TensorData? labels)
+        : this(source, arrays.ToDictionary(kv => kv.Key, kv => (IItemArray)new MemoryItemArray(kv.Value), StringComparer.Ordinal),
+            labels == null ? null : new MemoryItemArray(labels))
+    {
+    }
+
+    internal NpyDataset(string source, Dictionary<string, IItemArray> arrays, IItemArray? labels)
     {
         Source = source;
         if (arrays.Count == 0)
             throw new PotException("DatasetEmpty", PotErrorCategory.InvalidData,
                 $"'{source}' holds no input arrays. Put one '<input name>.npy' file per model input there.", source);
-        _arrays = new Dictionary<string, TensorData>(arrays, StringComparer.Ordinal);
-        var counts = _arrays.Select(kv => (kv.Key, Count: kv.Value.Shape.Length == 0 ? 0 : kv.Value.Shape[0])).ToList();
+        _arrays = new Dictionary<string, IItemArray>(arrays, StringComparer.Ordinal);
+        var counts = _arrays.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => (kv.Key, Count: kv.Value.Count)).ToList();
         Count = checked((int)counts[0].Count);
         var odd = counts.FirstOrDefault(c => c.Count != Count);
         if (odd.Key != null)
             throw new PotException("DatasetCountMismatch", PotErrorCategory.InvalidData,
                 $"In '{source}', array '{odd.Key}' has {odd.Count} items but '{counts[0].Key}' has {Count}: every input needs the same number of items along the first axis.", source);
-        if (labels != null && (labels.Shape.Length == 0 || labels.Shape[0] != Count))
+        if (labels != null && (labels.Shape.Length == 0 || labels.Count != Count))
             throw new PotException("DatasetCountMismatch", PotErrorCategory.InvalidData,
-                $"In '{source}', the labels hold {(labels.Shape.Length == 0 ? 0 : labels.Shape[0])} items but the inputs hold {Count}.", source);
+                $"In '{source}', the labels hold {(labels.Shape.Length == 0 ? 0 : labels.Count)} items but the inputs hold {Count}.", source);
         _labels = labels;
         InputNames = _arrays.Keys.OrderBy(k => k, StringComparer.Ordinal).ToList();
     }
 
-    /// <summary>Opens a folder of .npy files or an .npz archive.</summary>
+    /// <summary>Opens a folder of .npy files, an .npz archive or a single .npy file (named after the input).</summary>
     public static NpyDataset Open(string path)
     {
-        var arrays = new Dictionary<string, TensorData>(StringComparer.Ordinal);
-        if (Directory.Exists(path))
+        var arrays = new Dictionary<string, IItemArray>(StringComparer.Ordinal);
+        try
         {
-            foreach (var file in Directory.EnumerateFiles(path, "*.npy").OrderBy(f => f, StringComparer.Ordinal))
-                arrays[Path.GetFileNameWithoutExtension(file)] = NpyReader.ReadFile(file);
+            if (Directory.Exists(path))
+            {
+                foreach (var file in Directory.EnumerateFiles(path, "*.npy").OrderBy(f => f, StringComparer.Ordinal))
+                    arrays[Path.GetFileNameWithoutExtension(file)] = new NpyFileItemArray(file);
+            }
+            else if (File.Exists(path) && path.EndsWith(".npz", StringComparison.OrdinalIgnoreCase))
+            {
+                foreach (var (name, array) in NpyReader.ReadArchive(path)) arrays[name] = new MemoryItemArray(array);
+            }
+            else if (File.Exists(path) && path.EndsWith(".npy", StringComparison.OrdinalIgnoreCase))
+            {
+                arrays[Path.GetFileNameWithoutExtension(path)] = new NpyFileItemArray(path);
+            }
+            else
+            {
+                throw new PotException("DataPathNotFound", PotErrorCategory.ObjectNotFound,
+                    $"'{path}' is neither a folder of .npy files nor an .npz or .npy file.", path);
+            }
+            arrays.Remove(LabelsName, out var labels);
+            return new NpyDataset(path, arrays, labels);
         }
-        else if (File.Exists(path) && path.EndsWith(".npz", StringComparison.OrdinalIgnoreCase))
+        catch
         {
-            foreach (var (name, array) in NpyReader.ReadArchive(path)) arrays[name] = array;
+            foreach (var a in arrays.Values) a.Dispose();
+            throw;
         }
-        else if (File.Exists(path) && path.EndsWith(".npy", StringComparison.OrdinalIgnoreCase))
+    }
+
+    /// <summary>
+    /// Opens named arrays: each model input name maps to an .npy file, or (for an .npz <paramref name="archive"/>)
+    /// to an array name inside it. <paramref name="labelsFile"/> is an optional .npy of labels.
+    /// </summary>
+    public static NpyDataset FromFiles(string source, IReadOnlyDictionary<string, string> inputFiles, string? labelsFile, string? archive = null)
+    {
+        var arrays = new Dictionary<string, IItemArray>(StringComparer.Ordinal);
+        IItemArray? labels = null;
+        try
         {
-            arrays[Path.GetFileNameWithoutExtension(path)] = NpyReader.ReadFile(path);
+            Dictionary<string, TensorData>? members = archive == null ? null
+                : NpyReader.ReadArchive(archive).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+            foreach (var (input, file) in inputFiles.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+            {
+                if (members != null)
+                {
+                    if (!members.TryGetValue(file, out var array))
+                        throw new PotException("DataArrayNotFound", PotErrorCategory.ObjectNotFound,
+                            $"The archive '{archive}' has no array '{file}' for input '{input}'. It holds: {string.Join(", ", members.Keys.OrderBy(k => k, StringComparer.Ordinal))}.", archive);
+                    arrays[input] = new MemoryItemArray(array);
+                }
+                else
+                {
+                    arrays[input] = new NpyFileItemArray(file);
+                }
+            }
+            if (labelsFile != null) labels = new NpyFileItemArray(labelsFile);
+            return new NpyDataset(source, arrays, labels);
         }
-        else
+        catch
         {
-            throw new PotException("DataPathNotFound", PotErrorCategory.ObjectNotFound,
-                $"'{path}' is neither a folder of .npy files nor an .npz or .npy file.", path);
+            foreach (var a in arrays.Values) a.Dispose();
+            labels?.Dispose();
+            throw;
         }
-        arrays.Remove(LabelsName, out var labels);
-        return new NpyDataset(path, arrays, labels);
     }
 
     public string Source { get; }
@@ -62,11 +114,34 @@ public sealed class NpyDataset : IDataset
     public IReadOnlyList<string> InputNames { get; }
     public bool HasAnnotations => _labels != null;
 
+    /// <summary>Element kind and per-item shape (without the item axis) of each input.</summary>
+    public IReadOnlyDictionary<string, (TensorElementKind Kind, long[] ItemShape)> Describe() =>
+        _arrays.ToDictionary(kv => kv.Key, kv => (kv.Value.Kind, kv.Value.Shape.Skip(1).ToArray()), StringComparer.Ordinal);
+
     public DataItem Get(int index)
     {
         if ((uint)index >= (uint)Count) throw new ArgumentOutOfRangeException(nameof(index));
-        var inputs = _arrays.ToDictionary(kv => kv.Key, kv => kv.Value.SliceFirstAxis(index, 1), StringComparer.Ordinal);
-        object? label = _labels == null ? null : _labels.Shape.Length == 1 ? _labels.Data.GetValue(index) : _labels.SliceFirstAxis(index, 1);
-        return new DataItem(index, inputs, label);
+        var inputs = new Dictionary<string, TensorData>(_arrays.Count, StringComparer.Ordinal);
+        foreach (var (name, array) in _arrays) inputs[name] = array.Read(index, 1);
+        return new DataItem(index, inputs, _labels == null ? null : LabelAt(_labels, index));
+    }
+
+    /// <summary>A scalar label per item becomes a long (integer kinds), double (float kinds) or bool; anything larger stays a tensor.</summary>
+    internal static object LabelAt(IItemArray labels, int index)
+    {
+        var item = labels.Read(index, 1);
+        if (labels.Shape.Length > 1) return item;
+        return item.Kind switch
+        {
+            TensorElementKind.Int64 or TensorElementKind.Int32 or TensorElementKind.UInt8 or TensorElementKind.Int8 => (long)TensorBytes.ValueAt(item.Data, 0),
+            TensorElementKind.Bool => ((bool[])item.Data)[0],
+            _ => TensorBytes.ValueAt(item.Data, 0),
+        };
+    }
+
+    public void Dispose()
+    {
+        foreach (var a in _arrays.Values) a.Dispose();
+        _labels?.Dispose();
     }
 }

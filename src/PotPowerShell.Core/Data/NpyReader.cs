@@ -1,5 +1,4 @@
 using System.IO.Compression;
-using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.RegularExpressions;
 
@@ -45,13 +44,39 @@ public static class NpyReader
 
     public static TensorData Read(Stream stream, string source)
     {
+        var header = ReadHeader(stream, source);
+        long count = header.ElementCount;
+        Array data = TensorBytes.Allocate(header.Kind, count);
+        var target = TensorBytes.AsBytes(data);
+        int read = stream.ReadAtLeast(target, target.Length, throwOnEndOfStream: false);
+        if (read != target.Length) throw Bad(source, $"it ends before its {count} elements", null);
+        return new TensorData(header.Kind, header.Shape, data);
+    }
+
+    /// <summary>
+    /// Reads the header and leaves the stream at the first data byte; <see cref="NpyHeader.DataOffset"/> is that
+    /// position from the start of the stream. Lazy readers use it to read single items.
+    /// </summary>
+    public static NpyHeader ReadHeader(Stream stream, string source)
+    {
         var reader = new BinaryReader(stream, Encoding.Latin1, leaveOpen: true);
         byte[] magic = reader.ReadBytes(6);
         if (!magic.AsSpan().SequenceEqual(Magic)) throw Bad(source, "it does not start with the NumPy magic string", null);
         byte major = reader.ReadByte();
         reader.ReadByte();
-        int headerLength = major == 1 ? reader.ReadUInt16() : (int)reader.ReadUInt32();
-        string header = (major >= 3 ? Encoding.UTF8 : Encoding.Latin1).GetString(reader.ReadBytes(headerLength));
+        int headerLength;
+        try
+        {
+            headerLength = major == 1 ? reader.ReadUInt16() : (int)reader.ReadUInt32();
+        }
+        catch (EndOfStreamException e)
+        {
+            throw Bad(source, "its header is cut short", e);
+        }
+        byte[] headerBytes = reader.ReadBytes(headerLength);
+        if (headerBytes.Length != headerLength) throw Bad(source, "its header is cut short", null);
+        string header = (major >= 3 ? Encoding.UTF8 : Encoding.Latin1).GetString(headerBytes);
+        long dataOffset = 6 + 2 + (major == 1 ? 2 : 4) + headerLength;
 
         string descr = Match(header, @"'descr'\s*:\s*'([^']+)'", source, "descr");
         string fortran = Match(header, @"'fortran_order'\s*:\s*(True|False)", source, "fortran_order");
@@ -61,34 +86,20 @@ public static class NpyReader
             throw new PotException("NpyFortranOrder", PotErrorCategory.InvalidData,
                 $"'{source}' is stored in Fortran (column-major) order. Save it in C order, e.g. np.save(path, np.ascontiguousarray(a)).", source);
 
-        long count = TensorData.ElementCount(shape);
-        (TensorElementKind kind, int size) = descr switch
+        TensorElementKind kind = descr switch
         {
-            "<f4" => (TensorElementKind.Float, 4),
-            "<f2" => (TensorElementKind.Float16, 2),
-            "<f8" => (TensorElementKind.Double, 8),
-            "<i8" => (TensorElementKind.Int64, 8),
-            "<i4" => (TensorElementKind.Int32, 4),
-            "|u1" => (TensorElementKind.UInt8, 1),
-            "|i1" => (TensorElementKind.Int8, 1),
-            "|b1" => (TensorElementKind.Bool, 1),
+            "<f4" => TensorElementKind.Float,
+            "<f2" => TensorElementKind.Float16,
+            "<f8" => TensorElementKind.Double,
+            "<i8" => TensorElementKind.Int64,
+            "<i4" => TensorElementKind.Int32,
+            "|u1" => TensorElementKind.UInt8,
+            "|i1" => TensorElementKind.Int8,
+            "|b1" => TensorElementKind.Bool,
             _ => throw new PotException("NpyUnsupportedType", PotErrorCategory.InvalidData,
                 $"'{source}' holds elements of NumPy type '{descr}', which is not supported. Use float32, float16, float64, int64, int32, int8, uint8 or bool (little-endian).", source),
         };
-        byte[] bytes = reader.ReadBytes(checked((int)(count * size)));
-        if (bytes.Length != count * size) throw Bad(source, $"it ends before its {count} elements", null);
-        Array data = kind switch
-        {
-            TensorElementKind.Float => MemoryMarshal.Cast<byte, float>(bytes).ToArray(),
-            TensorElementKind.Float16 => MemoryMarshal.Cast<byte, Half>(bytes).ToArray(),
-            TensorElementKind.Double => MemoryMarshal.Cast<byte, double>(bytes).ToArray(),
-            TensorElementKind.Int64 => MemoryMarshal.Cast<byte, long>(bytes).ToArray(),
-            TensorElementKind.Int32 => MemoryMarshal.Cast<byte, int>(bytes).ToArray(),
-            TensorElementKind.Int8 => MemoryMarshal.Cast<byte, sbyte>(bytes).ToArray(),
-            TensorElementKind.Bool => Array.ConvertAll(bytes, b => b != 0),
-            _ => bytes,
-        };
-        return new TensorData(kind, shape, data);
+        return new NpyHeader(kind, shape, TensorBytes.ElementSize(kind), dataOffset);
     }
 
     private static string Match(string header, string pattern, string source, string key)
@@ -98,6 +109,13 @@ public static class NpyReader
         return m.Groups[1].Value;
     }
 
-    private static PotException Bad(string source, string why, Exception? inner) =>
+    internal static PotException Bad(string source, string why, Exception? inner) =>
         new("NpyInvalid", PotErrorCategory.InvalidData, $"'{source}' is not a readable NumPy file: {why}.", source, inner);
+}
+
+/// <summary>The parsed header of an .npy file.</summary>
+/// <param name="DataOffset">Byte offset of the first element from the start of the file.</param>
+public sealed record NpyHeader(TensorElementKind Kind, long[] Shape, int ElementSize, long DataOffset)
+{
+    public long ElementCount => TensorData.ElementCount(Shape);
 }

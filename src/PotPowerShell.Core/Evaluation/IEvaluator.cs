@@ -20,7 +20,38 @@ public sealed record EvaluationResult(
     IReadOnlyDictionary<string, double> Values,
     IReadOnlyDictionary<string, double[]> PerItem,
     IReadOnlyList<int> Items,
-    TimeSpan Elapsed);
+    TimeSpan Elapsed)
+{
+    /// <summary>Items per inference (1 after a <see cref="BatchFallback"/>).</summary>
+    public int BatchSize { get; init; }
+
+    /// <summary>
+    /// True when ONNX Runtime refused a batch of several items although the model's batch axis is dynamic (a graph that
+    /// hard-codes batch 1 behind it): that batch and the rest of the evaluation ran one item per inference.
+    /// </summary>
+    public bool BatchFallback { get; init; }
+
+    /// <summary>Timed inferences (session runs), warm-up runs excluded.</summary>
+    public int Inferences { get; init; }
+
+    /// <summary>Untimed runs of the first batch before the timed ones.</summary>
+    public int WarmupRuns { get; init; }
+
+    /// <summary>Time to create the ONNX Runtime session for the model.</summary>
+    public TimeSpan SessionCreation { get; init; }
+
+    /// <summary>Wall time of each timed inference in milliseconds, in batch order.</summary>
+    public IReadOnlyList<double> BatchMilliseconds { get; init; } = Array.Empty<double>();
+
+    /// <summary>Items in each timed inference (the last batch may hold fewer).</summary>
+    public IReadOnlyList<int> BatchItems { get; init; } = Array.Empty<int>();
+
+    /// <summary>Per item (aligned with Items), when requested: the adapter's prediction (top-1 class as long, decoded text, or null).</summary>
+    public IReadOnlyList<object?>? Predictions { get; init; }
+
+    /// <summary>Per item (aligned with Items), when requested: the annotation.</summary>
+    public IReadOnlyList<object?>? Annotations { get; init; }
+}
 
 /// <summary>
 /// Evaluates models on a labelled validation set (the Accuracy Checker's role in POT). Implementations cache what

@@ -42,6 +42,8 @@ public sealed record QuantizationResult
     public required string ModelPath { get; init; }
     public required string OutputPath { get; init; }
     public required string CalibrationDataPath { get; init; }
+    /// <summary>The options the model was quantized with: Get-LayerRanking rebuilds the same quantization from them.</summary>
+    public DefaultQuantizationOptions? Options { get; init; }
 
     /// <summary>The preset asked for.</summary>
     public required QuantizationPreset Preset { get; init; }
@@ -90,4 +92,7 @@ public sealed record QuantizationResult
     public required string OnnxRuntimeVersion { get; init; }
     public required string CpuFeatures { get; init; }
     public required long OutputFileSize { get; init; }
+
+    /// <summary>Intermediate models written with dump_intermediate_model (-DumpIntermediateModel): prepared FP32, then before bias correction.</summary>
+    public IReadOnlyList<string> IntermediateModels { get; init; } = Array.Empty<string>();
 }

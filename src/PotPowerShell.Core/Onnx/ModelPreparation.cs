@@ -8,8 +8,11 @@ namespace PotPowerShell.Core.Onnx;
 /// <list type="number">
 /// <item>every node gets a unique, non-empty name (ignored scope and AAQ refer to nodes by name), see <see cref="NodeNaming"/>;</item>
 /// <item>weights held in Constant nodes become initializers; initializers listed as graph inputs (IR &lt; 4) stop being inputs;</item>
-/// <item>opset upgrade to 13 for opsets 8-12 (<see cref="OpsetUpgrade"/>); below 8 is refused (OpsetUnsupported);</item>
+/// <item>opset upgrade to 13 for opsets 7-12 (<see cref="OpsetUpgrade"/>); below 7 is refused (OpsetUnsupported, naming the first node
+/// whose op changed meaning at opset 7 or earlier);</item>
 /// <item>nodes are put in topological order (stable);</item>
+/// <item>data movement on constant weights (Transpose, Reshape, Flatten, Squeeze, Unsqueeze, Cast to float) is folded into
+/// initializers (<see cref="ConstantFolding"/>), so such weights are quantized per channel;</item>
 /// <item>BatchNormalization after Conv/ConvTranspose is folded into the weights and bias (<see cref="BatchNormFolding"/>);</item>
 /// <item>Identity nodes (and inference-time Dropout) that do not produce a graph output are removed.</item>
 /// </list>
@@ -19,8 +22,8 @@ public static class ModelPreparation
     /// <summary>The opset prepared models use when the input is older.</summary>
     public const long TargetOpset = 13;
 
-    /// <summary>The oldest opset that can be upgraded.</summary>
-    public const long MinimumOpset = 8;
+    /// <summary>The oldest opset that can be upgraded (the oldest ONNX Runtime implements).</summary>
+    public const long MinimumOpset = 7;
 
     public static ModelProto Prepare(ModelProto model)
     {
@@ -31,9 +34,7 @@ public static class ModelPreparation
         var graph = prepared.Graph;
 
         long opset = ModelInspector.DefaultOpset(prepared);
-        if (opset < MinimumOpset)
-            throw new PotException("OpsetUnsupported", PotErrorCategory.InvalidData,
-                $"The model uses ONNX opset {opset}; opsets below {MinimumOpset} are not supported. Re-export it with opset 13 or later.", "opset");
+        if (opset < MinimumOpset) throw OpsetUpgrade.BelowMinimum(graph, opset, MinimumOpset);
 
         // Named first, so a generated name reflects the node's position in the file as the user sees it.
         NodeNaming.NameNodes(graph);
@@ -45,6 +46,7 @@ public static class ModelPreparation
             OpsetUpgrade.Upgrade(graph, opset);
             SetDefaultOpset(prepared, TargetOpset);
         }
+        ConstantFolding.FoldWeightMovement(graph);
         BatchNormFolding.Fold(graph);
         RemoveIdentities(graph);
         // Opset 13 needs IR 7; initializers outside graph.input need IR 4.

@@ -13,7 +13,8 @@ public static class OnnxModelFile
     public static ModelProto Load(string path)
     {
         if (!File.Exists(path))
-            throw new PotException("ModelNotFound", PotErrorCategory.ObjectNotFound, $"The model file '{path}' does not exist.", path);
+            throw new PotException("ModelNotFound", PotErrorCategory.ObjectNotFound,
+                $"The model file '{path}' does not exist. Check the path; a relative path is resolved against the current location.", path);
         ModelProto model;
         try
         {
@@ -84,12 +85,12 @@ public static class OnnxModelFile
     {
         string full = Path.GetFullPath(path);
         string folder = Path.GetDirectoryName(full)!;
-        Directory.CreateDirectory(folder);
         long tensorBytes = model.Graph.Initializer.Sum(t => (long)t.RawData.Length);
         string tmp = Path.Combine(folder, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
         string? tmpData = null;
         try
         {
+            Directory.CreateDirectory(folder);
             var toWrite = model;
             if (tensorBytes > ExternalDataThreshold)
             {
@@ -104,6 +105,11 @@ public static class OnnxModelFile
             cancellationToken.ThrowIfCancellationRequested();
             if (tmpData != null) File.Move(tmpData, full + ".data", overwrite: true);
             File.Move(tmp, full, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new PotException("OutputWriteFailed", PotErrorCategory.WriteError,
+                $"Could not write the model '{full}': {e.Message} Check that the folder can be written to and has free space, or choose another output path.", full, e);
         }
         finally
         {

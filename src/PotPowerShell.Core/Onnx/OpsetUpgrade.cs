@@ -3,7 +3,8 @@ using Onnx;
 namespace PotPowerShell.Core.Onnx;
 
 /// <summary>
-/// Upgrades the default-domain nodes of an opset 8-12 graph to opset 13, only where the meaning is preserved:
+/// Upgrades the default-domain nodes of an opset 7-12 graph to opset 13, only where the meaning is preserved (the ops
+/// that changed between 7 and 8 - Max, Min, Mean, Sum broadcasting, MaxPool's indices output - only gained features):
 /// <list type="bullet">
 /// <item>Softmax/LogSoftmax/Hardmax: before 13 they coerce the input to 2-D at <c>axis</c>; kept as-is when the axis is
 /// the last one, otherwise rewritten as Flatten(axis) -> op(axis=-1) -> Reshape(Shape(x)), which is equivalent for any shape;</item>
@@ -40,6 +41,48 @@ public static class OpsetUpgrade
         "Sigmoid", "Sign", "Sin", "Sinh", "Size", "Slice", "Softplus", "Softsign", "SpaceToDepth", "Sqrt", "Sub", "Sum", "Tan", "Tanh",
         "ThresholdedRelu", "Tile", "TopK", "Transpose", "Unique", "Where", "Xor",
     };
+
+    /// <summary>
+    /// Ops whose opset-7 definition broke with their older forms, and why (ONNX's Changelog). ONNX Runtime implements
+    /// opset 7 and later only, so a model below 7 that uses one of them cannot even be checked after an upgrade.
+    /// </summary>
+    private static readonly IReadOnlyDictionary<string, string> ChangedAtOpset7 = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["Add"] = "broadcasting changed at opset 7 (the broadcast and axis attributes gave way to NumPy rules)",
+        ["Sub"] = "broadcasting changed at opset 7 (the broadcast and axis attributes gave way to NumPy rules)",
+        ["Mul"] = "broadcasting changed at opset 7 (the broadcast and axis attributes gave way to NumPy rules)",
+        ["Div"] = "broadcasting changed at opset 7 (the broadcast and axis attributes gave way to NumPy rules)",
+        ["Pow"] = "broadcasting changed at opset 7 (the broadcast and axis attributes gave way to NumPy rules)",
+        ["PRelu"] = "broadcasting of the slope changed at opset 7",
+        ["And"] = "broadcasting changed at opset 7", ["Or"] = "broadcasting changed at opset 7", ["Xor"] = "broadcasting changed at opset 7",
+        ["Equal"] = "broadcasting changed at opset 7", ["Greater"] = "broadcasting changed at opset 7", ["Less"] = "broadcasting changed at opset 7",
+        ["Gemm"] = "the broadcast attribute for C was replaced by unidirectional broadcasting at opset 7",
+        ["BatchNormalization"] = "its is_test and consumed_inputs attributes were removed at opset 6 and 7",
+        ["Dropout"] = "its is_test attribute was removed at opset 7",
+        ["LSTM"] = "its inputs and outputs changed at opset 7", ["GRU"] = "its inputs and outputs changed at opset 7", ["RNN"] = "its inputs and outputs changed at opset 7",
+        ["Reshape"] = "its shape moved from an attribute to an input at opset 5",
+        ["Upsample"] = "it was experimental before opset 7",
+    };
+
+    /// <summary>
+    /// The refusal for a model below <paramref name="minimum"/>: names the first node whose op changed meaning at
+    /// opset 7 or earlier (or that carries the consumed_inputs attribute of opsets before 6), else the first node.
+    /// </summary>
+    public static PotException BelowMinimum(GraphProto graph, long opset, long minimum)
+    {
+        var nodes = graph.Node.Where(n => OpCatalog.IsDefaultDomain(n.Domain)).ToList();
+        var legacy = nodes.Select(n => (Node: n, Why: n.Attribute.Any(a => a.Name == "consumed_inputs")
+                ? "it carries the consumed_inputs attribute of opsets before 6"
+                : ChangedAtOpset7.GetValueOrDefault(n.OpType)))
+            .FirstOrDefault(x => x.Why != null);
+        var (node, why) = legacy.Node != null ? legacy
+            : nodes.Count > 0 ? (nodes[0], $"it is defined by opset {opset}, which ONNX Runtime does not implement")
+            : (null, null);
+        string blocker = node == null ? "" : $" op {node.OpType} (node '{node.Name}') blocks an upgrade because {why}.";
+        return new PotException("OpsetUnsupported", PotErrorCategory.InvalidData,
+            $"The model uses ONNX opset {opset}; opsets below {minimum} cannot be quantized.{blocker} Re-export the model with opset 13 or later.",
+            node?.Name ?? "opset");
+    }
 
     /// <summary>Upgrades <paramref name="graph"/> in place (callers pass a clone) from <paramref name="opset"/> to 13.</summary>
     public static void Upgrade(GraphProto graph, long opset)

@@ -15,7 +15,11 @@ namespace PotPowerShell.Core.Quantization;
 public sealed record BiasCorrectionOutcome(
     IReadOnlyDictionary<string, float[]> Corrected,
     IReadOnlyDictionary<string, string> Notes,
-    IReadOnlyDictionary<string, double> Magnitudes);
+    IReadOnlyDictionary<string, double> Magnitudes)
+{
+    /// <summary>Inferences run over the calibration data: full bias correction's pass of the quantized model (0 for fast, which runs once on channel means).</summary>
+    public int DataInferences { get; init; }
+}
 
 /// <summary>
 /// POT's FastBiasCorrection and BiasCorrection for ONNX. Both compare per-channel output means of the FP32 layer
@@ -143,6 +147,7 @@ public static class BiasCorrection
         var usable = candidates.Where(c => outputOf.ContainsKey(OutputNode(c)) && fp32.ChannelMeans.ContainsKey(c.Layer.Output)).ToList();
         foreach (var c in candidates.Except(usable)) notes[c.Layer.Node] = "no FP32 channel statistics";
         var shifts = new Dictionary<string, float[]>(StringComparer.Ordinal);
+        int inferences = 0;
         if (usable.Count > 0)
         {
             var request = new CalibrationRequest
@@ -152,6 +157,7 @@ public static class BiasCorrection
                 Threads = threads,
             };
             var quantized = ActivationCollector.Collect(emitted, data, fp32.Items, request, progress, cancellationToken, "quantized model", "Bias correction");
+            inferences = quantized.Inferences;
             foreach (var c in usable)
             {
                 var q = quantized.ChannelMeans[outputOf[OutputNode(c)]].Means;
@@ -160,7 +166,7 @@ public static class BiasCorrection
                 shifts[c.Layer.Node] = fp.Select((m, i) => m - q[i]).ToArray();
             }
         }
-        return Apply(usable, shifts, threshold, notes);
+        return Apply(usable, shifts, threshold, notes) with { DataInferences = inferences };
     }
 
     private static BiasCorrectionOutcome Apply(List<Candidate> candidates, Dictionary<string, float[]> shifts, double threshold, Dictionary<string, string> notes)

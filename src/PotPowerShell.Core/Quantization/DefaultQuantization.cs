@@ -21,8 +21,12 @@ public static class DefaultQuantization
         IProgress<PotProgress>? progress = null, CancellationToken cancellationToken = default) =>
         Run(modelPath, NpyDataset.Open(calibrationDataPath), options, outputPath, progress, cancellationToken);
 
+    /// <summary>
+    /// Quantizes with calibration items from <paramref name="calibration"/>. With <paramref name="dumpIntermediateModels"/>
+    /// (POT's compression.dump_intermediate_model) the models between stages are written too, see <see cref="IntermediatePaths"/>.
+    /// </summary>
     public static QuantizationResult Run(string modelPath, IDataset calibration, DefaultQuantizationOptions options, string outputPath,
-        IProgress<PotProgress>? progress = null, CancellationToken cancellationToken = default)
+        IProgress<PotProgress>? progress = null, CancellationToken cancellationToken = default, bool dumpIntermediateModels = false)
     {
         var total = Stopwatch.StartNew();
         var builder = QuantizedModelBuilder.Create(modelPath, calibration, options, progress, cancellationToken);
@@ -38,10 +42,34 @@ public static class DefaultQuantization
         cancellationToken.ThrowIfCancellationRequested();
 
         watch.Restart();
+        var intermediate = dumpIntermediateModels ? DumpIntermediate(builder, outputPath, cancellationToken) : Array.Empty<string>();
         OnnxModelFile.Save(quantized, outputPath, cancellationToken);
         var saveTime = watch.Elapsed;
         progress?.Report(new PotProgress("Default quantization", "Done", 100));
         return QuantizationReport.Create(builder, quantized, fusion, Path.GetFullPath(outputPath), new FileInfo(outputPath).Length,
-            emitTime, saveTime, total.Elapsed);
+            emitTime, saveTime, total.Elapsed) with { IntermediateModels = intermediate };
+    }
+
+    /// <summary>
+    /// The intermediate models written next to <paramref name="outputPath"/> (&lt;stem&gt; is its file name without .onnx):
+    /// &lt;stem&gt;.prepared.onnx, the FP32 model after preparation (opset upgrade, Constant weights as initializers,
+    /// BatchNorm folded), which is what was calibrated; and &lt;stem&gt;.minmax.onnx, the quantized model before bias
+    /// correction (POT's MinMaxQuantization stage), equal to the output when bias correction is off.
+    /// </summary>
+    public static IReadOnlyList<string> IntermediatePaths(string outputPath)
+    {
+        string full = Path.GetFullPath(outputPath);
+        string folder = Path.GetDirectoryName(full)!;
+        string stem = full.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) ? Path.GetFileNameWithoutExtension(full) : Path.GetFileName(full);
+        return new[] { Path.Combine(folder, stem + ".prepared.onnx"), Path.Combine(folder, stem + ".minmax.onnx") };
+    }
+
+    private static IReadOnlyList<string> DumpIntermediate(QuantizedModelBuilder builder, string outputPath, CancellationToken cancellationToken)
+    {
+        var paths = IntermediatePaths(outputPath);
+        OnnxModelFile.Save(builder.FloatModel, paths[0], cancellationToken);
+        var minMax = QdqEmitter.Emit(builder.FloatModel, builder.Plan with { CorrectedBiases = new Dictionary<string, float[]>() });
+        OnnxModelFile.Save(minMax, paths[1], cancellationToken);
+        return paths;
     }
 }

@@ -64,7 +64,7 @@ public static class IgnoredScope
         catch (ArgumentException e)
         {
             throw new PotException("IgnoredScopeInvalidPattern", PotErrorCategory.InvalidArgument,
-                $"The ignored-scope entry '{entry}' is not a valid regular expression: {e.Message}", entry, e);
+                $"The ignored-scope entry '{entry}' is not a valid regular expression: {e.Message} Fix the pattern, or escape its special characters with \\ to match a node name literally.", entry, e);
         }
     }
 
@@ -77,7 +77,7 @@ public static class IgnoredScope
         string what = isPattern ? "pattern" : "node name";
         string hint = closest.Count == 0 ? "The model has no named nodes." : "Closest node names: " + string.Join(", ", closest) + ".";
         return new PotException("IgnoredScopeNotFound", PotErrorCategory.ObjectNotFound,
-            $"The ignored-scope {what} '{entry}' matches no node of the model. {hint}", entry);
+            $"The ignored-scope {what} '{entry}' matches no node of the model. {hint} Give exact node names, or a regular expression that matches some.", entry);
     }
 
     /// <summary>Levenshtein distance (insertions, deletions and substitutions all cost 1).</summary>

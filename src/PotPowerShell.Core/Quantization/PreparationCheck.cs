@@ -54,11 +54,17 @@ internal static class PreparationCheck
         foreach (int index in items)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var values = binder.ToOrtValues(binder.Gather(new[] { data.Get(index) }));
+            var item = data.Get(index);
+            var tensors = binder.Gather(new[] { item });
+            var values = binder.ToOrtValues(tensors);
             try
             {
                 using var outputs = session.Run(runOptions, binder.ModelInputs, values, names);
                 for (int i = 0; i < names.Length; i++) result[names[i]].Add(outputs[i].GetTensorDataAsSpan<float>().ToArray());
+            }
+            catch (OnnxRuntimeException e)
+            {
+                throw CalibrationErrors.RunFailed(e, item, tensors, binder.ModelInputs);
             }
             finally
             {

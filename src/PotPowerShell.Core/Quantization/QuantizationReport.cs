@@ -76,6 +76,7 @@ public static class QuantizationReport
             ModelPath = Path.GetFullPath(setup.ModelPath),
             OutputPath = outputPath,
             CalibrationDataPath = setup.CalibrationSource,
+            Options = options,
             Preset = setup.Settings.Requested,
             EffectivePreset = setup.Settings.Effective,
             SymmetricWeights = setup.Settings.SymmetricWeights,

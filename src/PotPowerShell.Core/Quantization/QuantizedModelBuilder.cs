@@ -1,8 +1,11 @@
 using System.Diagnostics;
+using Google.Protobuf;
+using Microsoft.ML.OnnxRuntime;
 using Onnx;
 using PotPowerShell.Core.Calibration;
 using PotPowerShell.Core.Data;
 using PotPowerShell.Core.Onnx;
+using PotPowerShell.Core.Runtime;
 
 namespace PotPowerShell.Core.Quantization;
 
@@ -38,16 +41,36 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
     /// bias correction, as DefaultQuantization does before emitting. Calibration happens once, here.
     /// </summary>
     public static QuantizedModelBuilder Create(string modelPath, IDataset calibration, DefaultQuantizationOptions options,
-        IProgress<PotProgress>? progress = null, CancellationToken cancellationToken = default)
+        IProgress<PotProgress>? progress = null, CancellationToken cancellationToken = default) =>
+        Create(modelPath, calibration, options, Array.Empty<DefaultQuantizationOptions>(), progress, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="Create(string, IDataset, DefaultQuantizationOptions, IProgress{PotProgress}?, CancellationToken)"/>,
+    /// and the one calibration pass also measures what <paramref name="variants"/> need (their range estimators and
+    /// bias-correction statistics), so that <see cref="Variant"/> builds each of them without running the FP32 model
+    /// over the data again. A variant may differ from <paramref name="options"/> only in what is applied after
+    /// calibration: preset, activation range estimator, bias correction, types, symmetry, per-channel weights.
+    /// The builder keeps <paramref name="calibration"/> for full bias correction of variants: keep it open while
+    /// variants are built.
+    /// </summary>
+    public static QuantizedModelBuilder Create(string modelPath, IDataset calibration, DefaultQuantizationOptions options,
+        IReadOnlyList<DefaultQuantizationOptions> variants, IProgress<PotProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(calibration);
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(variants);
         Validate(options);
+        foreach (var variant in variants)
+        {
+            Validate(variant);
+            CheckCalibrationShared(options, variant);
+        }
         var stage = new StageReporter(progress);
         var watch = Stopwatch.StartNew();
 
         stage.Report("Preparing the model", 0);
         var original = OnnxModelFile.Load(modelPath);
+        RejectQuantized(original, modelPath);
         cancellationToken.ThrowIfCancellationRequested();
         long sourceOpset = ModelInspector.DefaultOpset(original);
         var prepared = ModelPreparation.Prepare(original);
@@ -55,71 +78,163 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
         if (items.Length == 0)
             throw new PotException("CalibrationDataEmpty", PotErrorCategory.InvalidData,
                 $"The calibration data '{calibration.Source}' holds no items.", calibration.Source);
+        CalibrationDataCheck.Check(prepared, calibration, items[0], modelPath);
         var warnings = new List<string>();
         if (ModelInspector.DefaultOpset(prepared) != sourceOpset)
             PreparationCheck.VerifySameOutputs(original, prepared, calibration, items.Take(3).ToArray(), modelPath, options.Threads, cancellationToken);
 
         var (ignored, stems, floatLayers) = FloatLayers(original, prepared, options, warnings);
         var layers = QdqEmitter.Layers(prepared, floatLayers);
-        var settings = PresetResolution.Resolve(options, HardwareProfile.Current);
+        if (layers.Count == 0 && stems.Count == 0)
+        {
+            // A model ONNX Runtime cannot load is the deeper problem: report that (ModelNotLoadable) first.
+            using (var sessionOptions = OrtSessions.Options(GraphOptimizationLevel.ORT_DISABLE_ALL, options.Threads))
+            using (OrtSessions.Create(prepared.ToByteArray(), sessionOptions, modelPath)) { }
+            throw NothingToQuantize(modelPath, ignored.Count);
+        }
         var prepareTime = watch.Elapsed;
         cancellationToken.ThrowIfCancellationRequested();
 
-        // Calibration: ranges of every tensor the emitter quantizes, plus FP32 channel means for bias correction.
+        // Calibration: ranges of every tensor the emitter quantizes, plus FP32 channel means for bias correction; with
+        // variants, their estimators' ranges and bias-correction statistics too.
         stage.Report("Calibrating", 10);
         watch.Restart();
-        var estimator = options.ActivationRange.Kind ?? RangeEstimatorKind.MeanMinMax;
-        bool correctBias = options.BiasCorrection;
-        var request = CalibrationRequestFor(prepared, floatLayers, layers, options);
+        var all = variants.Prepend(options).ToList();
+        var request = CalibrationRequestFor(prepared, floatLayers, layers, options) with
+        {
+            AlternativeEstimators = all.Skip(1).Select(v => v.ActivationRange).ToList(),
+            ChannelMeanTensors = ChannelMeansFor(prepared, layers, all),
+        };
         var statistics = ActivationCollector.Collect(prepared, calibration, items, request, progress, cancellationToken, modelPath);
         var calibrationTime = watch.Elapsed;
 
+        var calibrated = new Calibrated(prepared, layers, floatLayers, calibration, statistics, new QuantizationSetup
+        {
+            ModelPath = modelPath,
+            CalibrationSource = calibration.Source,
+            Options = options,
+            Settings = PresetResolution.Resolve(options, HardwareProfile.Current),
+            SourceOpset = sourceOpset,
+            IgnoredNodes = ignored.OrderBy(n => n, StringComparer.Ordinal).ToList(),
+            StemNodes = stems,
+            Estimator = options.ActivationRange.Kind ?? RangeEstimatorKind.MeanMinMax,
+            Statistics = statistics,
+            Warnings = warnings,
+            PrepareTime = prepareTime,
+            CalibrationTime = calibrationTime,
+            BiasCorrectionTime = TimeSpan.Zero,
+        });
+        return Finish(calibrated, options, statistics, calibrated.Setup, progress, cancellationToken);
+    }
+
+    /// <summary>
+    /// The builder of the same model quantized with <paramref name="options"/>, made from this builder's calibration
+    /// statistics without running the FP32 model over the data again (full bias correction still runs the new quantized
+    /// model over the calibration items, as it must). <paramref name="options"/> must have been among the variants given
+    /// to <see cref="Create(string, IDataset, DefaultQuantizationOptions, IReadOnlyList{DefaultQuantizationOptions}, IProgress{PotProgress}?, CancellationToken)"/>,
+    /// or need nothing more than they did.
+    /// </summary>
+    public QuantizedModelBuilder Variant(DefaultQuantizationOptions options, IProgress<PotProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options == Setup.Options) return this;
+        Validate(options);
+        CheckCalibrationShared(_calibrated.Setup.Options, options);
+        if (!_calibrated.Statistics.Measured(options.ActivationRange))
+            throw new InvalidOperationException($"The calibration pass did not measure the range estimator {Calibration.RangeStatistics.Key(options.ActivationRange)}: give these options as a variant to Create.");
+        var missing = ChannelMeansFor(FloatModel, Layers, new[] { options }).Keys.Where(t => !_calibrated.Statistics.ChannelMeans.ContainsKey(t)).ToList();
+        if (missing.Count > 0)
+            throw new InvalidOperationException($"The calibration pass did not collect the bias-correction statistics of {string.Join(", ", missing)}: give these options as a variant to Create.");
+        var statistics = _calibrated.Statistics.WithEstimator(options.ActivationRange);
+        var setup = _calibrated.Setup with
+        {
+            Options = options,
+            Settings = PresetResolution.Resolve(options, HardwareProfile.Current),
+            Estimator = options.ActivationRange.Kind ?? RangeEstimatorKind.MeanMinMax,
+            Statistics = statistics,
+            CalibrationReused = true,
+            PrepareTime = TimeSpan.Zero,
+            CalibrationTime = TimeSpan.Zero,
+        };
+        return Finish(_calibrated, options, statistics, setup, progress, cancellationToken);
+    }
+
+    /// <summary>Plan and bias correction from calibration statistics: everything after calibration.</summary>
+    private static QuantizedModelBuilder Finish(Calibrated calibrated, DefaultQuantizationOptions options, CalibrationStatistics statistics, QuantizationSetup setup,
+        IProgress<PotProgress>? progress, CancellationToken cancellationToken)
+    {
+        var stage = new StageReporter(progress);
+        var prepared = calibrated.Prepared;
+        var layers = calibrated.Layers;
         var plan = new QuantizationPlan
         {
-            Types = settings.Types,
-            SymmetricActivations = settings.SymmetricActivations,
-            SymmetricWeights = settings.SymmetricWeights,
+            Types = setup.Settings.Types,
+            SymmetricActivations = setup.Settings.SymmetricActivations,
+            SymmetricWeights = setup.Settings.SymmetricWeights,
             PerChannelWeights = options.PerChannelWeights,
             Ranges = statistics.Ranges,
-            FloatLayers = floatLayers,
+            FloatLayers = calibrated.FloatLayers,
         };
 
         // Bias correction compares the FP32 layers with the quantized ones, so it needs one emission first.
-        watch.Restart();
+        var watch = Stopwatch.StartNew();
         BiasCorrectionOutcome? outcome = null;
-        if (correctBias && layers.Count > 0)
+        if (options.BiasCorrection && layers.Count > 0)
         {
             cancellationToken.ThrowIfCancellationRequested();
             stage.Report(options.UseFastBiasCorrection ? "Fast bias correction" : "Bias correction", 60);
             var quantized = QdqEmitter.Emit(prepared, plan);
             outcome = options.UseFastBiasCorrection
                 ? BiasCorrection.Fast(prepared, quantized, layers, statistics, options.BiasCorrectionThreshold, options.Threads, cancellationToken)
-                : BiasCorrection.Full(prepared, quantized, layers, calibration, statistics, options.BiasCorrectionThreshold,
-                    options.StatBatchSize, options.Threads, progress, cancellationToken);
+                : BiasCorrection.Full(prepared, quantized, layers, calibrated.Data, statistics, options.BiasCorrectionThreshold,
+                    statistics.BatchSize, options.Threads, progress, cancellationToken); // the batch size calibration could use
             plan = plan with { CorrectedBiases = outcome.Corrected };
         }
-        var biasTime = watch.Elapsed;
 
         return new QuantizedModelBuilder(prepared, plan, layers)
         {
-            Setup = new QuantizationSetup
-            {
-                ModelPath = modelPath,
-                CalibrationSource = calibration.Source,
-                Options = options,
-                Settings = settings,
-                SourceOpset = sourceOpset,
-                IgnoredNodes = ignored.OrderBy(n => n, StringComparer.Ordinal).ToList(),
-                StemNodes = stems,
-                Estimator = estimator,
-                Statistics = statistics,
-                BiasCorrection = outcome,
-                Warnings = warnings,
-                PrepareTime = prepareTime,
-                CalibrationTime = calibrationTime,
-                BiasCorrectionTime = biasTime,
-            },
+            Setup = setup with { BiasCorrection = outcome, BiasCorrectionTime = watch.Elapsed },
+            _calibrated = calibrated,
         };
+    }
+
+    /// <summary>What every builder made from one calibration pass shares.</summary>
+    private sealed record Calibrated(ModelProto Prepared, IReadOnlyList<QuantizableLayer> Layers, IReadOnlySet<string> FloatLayers, IDataset Data,
+        CalibrationStatistics Statistics, QuantizationSetup Setup);
+
+    private Calibrated _calibrated = null!;
+
+    /// <summary>FP32 channel means the bias correction of any of <paramref name="options"/> reads (fast needs the layer inputs too).</summary>
+    private static IReadOnlyDictionary<string, int> ChannelMeansFor(ModelProto prepared, IReadOnlyList<QuantizableLayer> layers, IEnumerable<DefaultQuantizationOptions> options)
+    {
+        var result = new SortedDictionary<string, int>(StringComparer.Ordinal);
+        foreach (bool fast in options.Where(o => o.BiasCorrection).Select(o => o.UseFastBiasCorrection).Distinct())
+            foreach (var (tensor, axis) in BiasCorrection.StatisticsNeeded(prepared, layers, fast))
+                result[tensor] = axis;
+        return result;
+    }
+
+    /// <summary>
+    /// A variant shares the calibration pass of <paramref name="main"/> when it differs only in what is applied after
+    /// calibration; anything that changes the prepared model, the float layers or the calibration items would not.
+    /// </summary>
+    private static void CheckCalibrationShared(DefaultQuantizationOptions main, DefaultQuantizationOptions variant)
+    {
+        var aligned = variant with
+        {
+            Preset = main.Preset,
+            ActivationRange = main.ActivationRange,
+            UseFastBiasCorrection = main.UseFastBiasCorrection,
+            BiasCorrection = main.BiasCorrection,
+            BiasCorrectionThreshold = main.BiasCorrectionThreshold,
+            PerChannelWeights = main.PerChannelWeights,
+            SymmetricWeights = main.SymmetricWeights,
+            SymmetricActivations = main.SymmetricActivations,
+            Types = main.Types,
+        };
+        if (aligned != main)
+            throw new ArgumentException("A variant can change only the preset, range estimator, bias correction, types, symmetry and per-channel weights: "
+                + "anything else (data subset, seed, ignored scope, target device, threads) needs its own calibration.", nameof(variant));
     }
 
     /// <summary>
@@ -186,6 +301,29 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
         return QdqEmitter.Emit(FloatModel, Plan with { FloatLayers = floatLayers, CorrectedBiases = biases });
     }
 
+    /// <summary>
+    /// A model that already holds quantization ops (a QDQ model, or one with QLinear*/…Integer kernels) would be
+    /// quantized twice: refuse it and point at its float original.
+    /// </summary>
+    private static void RejectQuantized(ModelProto model, string modelPath)
+    {
+        var quantOps = model.Graph.Node.Where(n => IsQuantizationOp(n.OpType)).ToList();
+        if (quantOps.Count == 0) return;
+        var kinds = quantOps.GroupBy(n => n.OpType).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Count()} {g.Key}");
+        throw new PotException("ModelAlreadyQuantized", PotErrorCategory.InvalidArgument,
+            $"'{modelPath}' is already quantized: it holds {string.Join(", ", kinds)}. Give the float (FP32) model it was made from.", modelPath);
+    }
+
+    private static bool IsQuantizationOp(string opType) =>
+        opType is "QuantizeLinear" or "DequantizeLinear" or "DynamicQuantizeLinear" or "QGemm"
+        || opType.StartsWith("QLinear", StringComparison.Ordinal) || opType.EndsWith("Integer", StringComparison.Ordinal);
+
+    private static PotException NothingToQuantize(string modelPath, int ignoredLayers) => new("NothingToQuantize", PotErrorCategory.InvalidArgument,
+        ignoredLayers > 0
+            ? $"Every quantizable layer of '{modelPath}' is in the ignored scope ({ignoredLayers} layers), so nothing is left to quantize. Remove entries from the ignored scope (-IgnoredScope, -IgnoredOpType or ignored_scope)."
+            : $"'{modelPath}' has no layer that DefaultQuantization quantizes (Conv, ConvTranspose, MatMul, Gemm), so there is nothing to quantize.",
+        modelPath);
+
     private static void Validate(DefaultQuantizationOptions options)
     {
         if (options.StatBatchSize < 1)
@@ -227,4 +365,6 @@ public sealed record QuantizationSetup
     public required TimeSpan PrepareTime { get; init; }
     public required TimeSpan CalibrationTime { get; init; }
     public required TimeSpan BiasCorrectionTime { get; init; }
+    /// <summary>True for a builder made from another's calibration pass (<see cref="QuantizedModelBuilder.Variant"/>): it ran no calibration of its own.</summary>
+    public bool CalibrationReused { get; init; }
 }

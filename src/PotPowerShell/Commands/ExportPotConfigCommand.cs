@@ -38,7 +38,7 @@ public sealed class ExportPotConfigCommand : PotCmdlet
             if (_written.Contains(target))
                 throw new Core.PotException("OutputWrittenTwice", Core.PotErrorCategory.ResourceExists,
                     $"'{target}' was already written by this command; export each config to its own file.", target);
-            if (!CheckOutputPath(target, Force)) return;
+            if (!CheckOutputPath(target, Force, nameof(Path))) return;
             if (!ShouldProcess(target, $"Write the config '{InputObject.Path}' as {resolvedFormat}")) return;
             var export = PotConfigWriter.Save(InputObject, target, resolvedFormat);
             _written.Add(target);

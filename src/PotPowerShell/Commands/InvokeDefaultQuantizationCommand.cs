@@ -1,6 +1,8 @@
 using System.Management.Automation;
 using PotPowerShell.Core;
+using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Data;
+using PotPowerShell.Core.Evaluation;
 using PotPowerShell.Core.Models;
 using PotPowerShell.Core.Quantization;
 using PotPowerShell.Infrastructure;
@@ -11,22 +13,38 @@ namespace PotPowerShell.Commands;
 /// POT's DefaultQuantization for an ONNX model: calibrates with ONNX Runtime, applies bias correction and writes an
 /// INT8 QDQ model that ONNX Runtime runs with INT8 kernels. Returns a QuantizationResult.
 /// </summary>
+// Three parameter sets: Path (model + calibration data), Config (a piped or given PotConfig: its model, engine data and
+// options) and ConfigModel (-Config with models from the pipeline or -ModelPath: each model with the config's engine and
+// options). ModelPath is not in the Config set, so a piped PotConfig never binds its own Path (the .json file) to it.
 [Cmdlet(VerbsLifecycle.Invoke, "DefaultQuantization", SupportsShouldProcess = true, DefaultParameterSetName = PathSet)]
 [OutputType(typeof(QuantizationResult))]
 public sealed class InvokeDefaultQuantizationCommand : PotCmdlet
 {
     private const string PathSet = "Path";
+    private const string ConfigSet = "Config";
+    private const string ConfigModelSet = "ConfigModel";
 
     /// <summary>The float ONNX model. Binds from a PotModel (its Path) or a file (PSPath/FullName) in the pipeline.</summary>
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = ConfigModelSet, ValueFromPipelineByPropertyName = true)]
     [Alias("PSPath", "FullName", "Path")]
     [ValidateNotNullOrEmpty]
     public string ModelPath { get; set; } = "";
 
-    /// <summary>A folder of .npy files (one per model input, named after it) or an .npz archive.</summary>
+    /// <summary>A folder of .npy files (one per model input, named after it) or an .npz archive. With -Config it replaces the engine's data.</summary>
     [Parameter(Mandatory = true, Position = 1, ParameterSetName = PathSet)]
+    [Parameter(ParameterSetName = ConfigModelSet)]
     [ValidateNotNullOrEmpty]
     public string CalibrationDataPath { get; set; } = "";
+
+    /// <summary>
+    /// A POT configuration (Import-PotConfig): model (Config set), engine (calibration data) and the DefaultQuantization
+    /// (or AccuracyAwareQuantization) parameters. Parameters given on the command line override the config's values.
+    /// </summary>
+    [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = ConfigSet)]
+    [Parameter(Mandatory = true, ParameterSetName = ConfigModelSet)]
+    [ValidateNotNull]
+    public PotConfig Config { get; set; } = null!;
 
     // Preset, TargetDevice and Types are strings, not the core's enums: an enum-typed field would make the CLR load the
     // core assembly while PowerShell inspects this type at import, before the module's resolver is registered.
@@ -71,41 +89,115 @@ public sealed class InvokeDefaultQuantizationCommand : PotCmdlet
     [Parameter]
     public SwitchParameter Force { get; set; }
 
+    /// <summary>
+    /// Also writes the intermediate models next to the output: the prepared FP32 model (&lt;output&gt;.prepared.onnx) and,
+    /// when bias correction ran, the model before it (&lt;output&gt;.minmax.onnx). Default: the config's
+    /// compression.dump_intermediate_model, else off.
+    /// </summary>
+    [Parameter]
+    public SwitchParameter DumpIntermediateModel { get; set; }
+
     protected override void ProcessRecord()
     {
-        string model = ResolveLiteralPath(ModelPath);
-        string data = ResolveLiteralPath(CalibrationDataPath);
-        string output = OutputPath != null ? ResolveLiteralPath(OutputPath) : DefaultOutputPath(model);
-        if (!Directory.Exists(data) && !File.Exists(data))
+        Job? job = null;
+        if (!Run(() => job = BuildJob())) return;
+        string model = job!.Model;
+        if (job.DataPath != null && !Directory.Exists(job.DataPath) && !File.Exists(job.DataPath))
         {
             WriteError(ToErrorRecord(new PotException("CalibrationDataNotFound", PotErrorCategory.ObjectNotFound,
-                $"The calibration data '{data}' does not exist. Give a folder of .npy files (one per model input, named after it) or an .npz archive.", data)));
+                $"The calibration data '{job.DataPath}' does not exist. Give a folder of .npy files (one per model input, named after it) or an .npz archive.", job.DataPath)));
             return;
         }
+        string output = job.Output;
         if (string.Equals(Path.GetFullPath(output), Path.GetFullPath(model), StringComparison.Ordinal))
         {
             WriteError(ToErrorRecord(new PotException("OutputIsInput", PotErrorCategory.InvalidArgument,
                 $"The output path '{output}' is the input model. Choose another -OutputPath.", output)));
             return;
         }
-        DefaultQuantizationOptions? options = null;
-        if (!Run(() => options = BuildOptions(new DefaultQuantizationOptions()))) return;
-        if (!CheckOutputPath(output, Force)) return;
-        if (!ShouldProcess(output, $"Quantize '{model}' (preset {options!.Preset}, target device {options.TargetDevice}) with calibration data '{data}'")) return;
+        var options = job.Options;
+        var dumps = job.Dump ? DefaultQuantization.IntermediatePaths(output) : Array.Empty<string>();
+        if (!CheckNotWrittenBefore(output) || !CheckOutputPath(output, Force) || !dumps.All(d => CheckOutputPath(d, Force))) return;
+        string what = $"Quantize '{model}' (preset {options.Preset}, target device {options.TargetDevice}) with calibration data '{job.DataDescription}'";
+        if (!ShouldProcess(output, job.Dump ? what + " and write its intermediate models" : what)) return;
 
-        WriteVerbose($"Quantizing '{model}' with '{data}' into '{output}'.");
+        WriteVerbose($"Quantizing '{model}' with '{job.DataDescription}' into '{output}'.");
         Run(() =>
         {
-            var dataset = NpyDataset.Open(data);
-            var result = DefaultQuantization.Run(model, dataset, options, output, Progress, CancellationToken);
-            foreach (var warning in result.Warnings) WriteWarning(warning);
-            WriteObject(result);
+            var dataset = job.OpenData();
+            try
+            {
+                var result = DefaultQuantization.Run(model, dataset, options, output, Progress, CancellationToken, job.Dump);
+                RememberWritten(output);
+                foreach (var warning in result.Warnings) WriteWarning(warning);
+                WriteObject(result);
+            }
+            finally
+            {
+                (dataset as IDisposable)?.Dispose();
+            }
         });
+    }
+
+    /// <summary>What one record quantizes: model, calibration data, options and output, from the parameters or a config.</summary>
+    private sealed class Job
+    {
+        public required string Model { get; init; }
+        public string? DataPath { get; init; }
+        public PotConfig? Config { get; init; }
+        public required DefaultQuantizationOptions Options { get; init; }
+        public required string Output { get; init; }
+        public bool Dump { get; init; }
+
+        public string DataDescription => DataPath ?? Config!.Engine.ToString();
+
+        /// <summary>-CalibrationDataPath, else the config's engine data (its data_source, engine file or inline engine).</summary>
+        public IDataset OpenData() => DataPath != null ? NpyDataset.Open(DataPath) : EngineResolver.FromConfig(Config!).OpenDataset();
+    }
+
+    private Job BuildJob()
+    {
+        var bound = MyInvocation.BoundParameters;
+        if (ParameterSetName == PathSet)
+        {
+            string model = ResolveLiteralPath(ModelPath);
+            return new Job
+            {
+                Model = model,
+                DataPath = ResolveLiteralPath(CalibrationDataPath),
+                Options = BuildOptions(new DefaultQuantizationOptions()),
+                Output = OutputPath != null ? ResolveLiteralPath(OutputPath) : DefaultOutputPath(model),
+                Dump = DumpIntermediateModel.IsPresent,
+            };
+        }
+        // Config: the config's model, written as <model_name>.int8.onnx next to it; ConfigModel: the given model, named after
+        // its file (several models may share one config, and model_name names only the config's own).
+        bool own = ParameterSetName == ConfigSet;
+        string configModel = own ? Config.Model.ModelPath : ResolveLiteralPath(ModelPath);
+        return new Job
+        {
+            Model = configModel,
+            DataPath = bound.ContainsKey(nameof(CalibrationDataPath)) ? ResolveLiteralPath(CalibrationDataPath) : null,
+            Config = Config,
+            Options = BuildOptions(Config.ToDefaultQuantizationOptions()),
+            Output = OutputPath != null ? ResolveLiteralPath(OutputPath)
+                : own ? NamedOutputPath(configModel, Config.Model.ModelName) : DefaultOutputPath(configModel),
+            Dump = bound.ContainsKey(nameof(DumpIntermediateModel)) ? DumpIntermediateModel.IsPresent : Config.Compression.DumpIntermediateModel,
+        };
     }
 
     /// <summary>&lt;model&gt;.int8.onnx next to the model.</summary>
     private static string DefaultOutputPath(string model) =>
         Path.Combine(Path.GetDirectoryName(model) ?? ".", Path.GetFileNameWithoutExtension(model) + ".int8.onnx");
+
+    /// <summary>&lt;model_name&gt;.int8.onnx next to the model; characters a file name cannot hold become '_'.</summary>
+    private static string NamedOutputPath(string model, string modelName)
+    {
+        var invalid = Path.GetInvalidFileNameChars().Append('/').Append('\\').ToHashSet();
+        string name = new string(modelName.Trim().Select(c => invalid.Contains(c) ? '_' : c).ToArray());
+        if (name.Length == 0 || name.All(c => c == '.')) return DefaultOutputPath(model);
+        return Path.Combine(Path.GetDirectoryName(model) ?? ".", name + ".int8.onnx");
+    }
 
     /// <summary>
     /// Applies the parameters the user gave on top of <paramref name="baseOptions"/> (defaults, or a configuration's

@@ -11,7 +11,8 @@ namespace PotPowerShell.Infrastructure;
 public abstract class PotCmdlet : PSCmdlet, IDisposable
 {
     private readonly CancellationTokenSource _cancellation = new();
-    private readonly HashSet<int> _openProgress = new();
+    // The last record of each open progress bar: its completion repeats the activity and parent so hosts close the right bar.
+    private readonly Dictionary<int, ProgressRecord> _openProgress = new();
 
     /// <summary>Cancelled when the user presses Ctrl+C (StopProcessing).</summary>
     protected CancellationToken CancellationToken => _cancellation.Token;
@@ -36,17 +37,25 @@ public abstract class PotCmdlet : PSCmdlet, IDisposable
                 PercentComplete = value.PercentComplete,
                 ParentActivityId = value.Id > 0 ? value.Id : -1,
             };
-            owner._openProgress.Add(record.ActivityId);
+            owner._openProgress[record.ActivityId] = record;
             owner.WriteProgress(record);
         }
     }
 
-    /// <summary>Closes every progress bar this cmdlet opened.</summary>
+    /// <summary>Closes every progress bar this cmdlet opened, children first.</summary>
     protected void CompleteProgress()
     {
-        foreach (int id in _openProgress.OrderByDescending(i => i))
-            WriteProgress(new ProgressRecord(id, "Done", "Done") { RecordType = ProgressRecordType.Completed });
+        var open = _openProgress.Values.OrderByDescending(r => r.ActivityId).ToList();
         _openProgress.Clear();
+        // A stopped pipeline refuses further writes, and the host clears its bars itself.
+        if (_cancellation.IsCancellationRequested) return;
+        foreach (var last in open)
+            WriteProgress(new ProgressRecord(last.ActivityId, last.Activity, "Completed")
+            {
+                ParentActivityId = last.ParentActivityId,
+                PercentComplete = 100,
+                RecordType = ProgressRecordType.Completed,
+            });
     }
 
     /// <summary>Resolves a literal path (no wildcards) relative to the current PowerShell location.</summary>
@@ -70,21 +79,51 @@ public abstract class PotCmdlet : PSCmdlet, IDisposable
             resolved = new Collection<string>();
         }
         if (resolved.Count == 0)
-            WriteError(new ErrorRecord(new ItemNotFoundException($"No file matches '{path}'."), "PathNotFound", ErrorCategory.ObjectNotFound, path));
+        {
+            string message = $"No file matches '{path}'. Check the path and the pattern; use -LiteralPath for a name that contains [ or ].";
+            WriteError(new ErrorRecord(new ItemNotFoundException(message), "PathNotFound", ErrorCategory.ObjectNotFound, path)
+            {
+                ErrorDetails = new ErrorDetails(message),
+            });
+        }
         foreach (var p in resolved) yield return p;
     }
 
     /// <summary>
-    /// Checks that an output file may be written: an existing file needs -Force. Returns false (after writing an error)
-    /// when it may not.
+    /// Checks that an output file may be written: an existing file needs -Force, and a folder is never replaced.
+    /// Returns false (after writing an error) when it may not. Checked before any long work starts.
     /// </summary>
-    protected bool CheckOutputPath(string path, bool force)
+    /// <param name="parameter">The parameter that names the file, for the message.</param>
+    protected bool CheckOutputPath(string path, bool force, string parameter = "OutputPath")
     {
+        if (Directory.Exists(path))
+        {
+            WriteError(ToErrorRecord(new PotException("OutputIsFolder", PotErrorCategory.InvalidArgument,
+                $"'{path}' is a folder. Give -{parameter} the path of a file (in that folder or elsewhere).", path)));
+            return false;
+        }
         if (!File.Exists(path) || force) return true;
         WriteError(ToErrorRecord(new PotException("OutputExists", PotErrorCategory.ResourceExists,
-            $"The file '{path}' already exists. Use -Force to overwrite it, or choose another -OutputPath.", path)));
+            $"The file '{path}' already exists. Use -Force to overwrite it, or choose another -{parameter}.", path)));
         return false;
     }
+
+    private readonly HashSet<string> _written = new(OperatingSystem.IsWindows() ? StringComparer.OrdinalIgnoreCase : StringComparer.Ordinal);
+
+    /// <summary>
+    /// Refuses to write a file this command already wrote for an earlier pipeline input: with one -OutputPath for
+    /// several piped models, -Force would otherwise let each overwrite the last. Returns false after writing an error.
+    /// </summary>
+    protected bool CheckNotWrittenBefore(string path, string parameter = "OutputPath")
+    {
+        if (!_written.Contains(Path.GetFullPath(path))) return true;
+        WriteError(ToErrorRecord(new PotException("OutputWrittenTwice", PotErrorCategory.ResourceExists,
+            $"'{path}' was already written by this command for an earlier input. Give each input its own -{parameter}, or leave -{parameter} out to write next to each model.", path)));
+        return false;
+    }
+
+    /// <summary>Notes a file this command wrote (see <see cref="CheckNotWrittenBefore"/>).</summary>
+    protected void RememberWritten(string path) => _written.Add(Path.GetFullPath(path));
 
     /// <summary>Runs core work, turning cancellation into a stopped pipeline and core errors into error records.</summary>
     /// <returns>False when an error was written.</returns>

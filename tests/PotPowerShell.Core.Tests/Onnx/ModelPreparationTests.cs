@@ -176,12 +176,16 @@ public class ModelPreparationTests
         Assert.Contains("ImageScaler", e2.Message);
         Assert.Contains("scaler", e2.Message);
 
-        var old = new GraphBuilder("old", 7);
+        // Below opset 7 (the oldest ONNX Runtime implements): the first op whose meaning changed is named.
+        var old = new GraphBuilder("old", 6);
         var o = old.Input("x", 2);
-        old.Output(old.Node("Relu", new[] { o }, "r"));
+        var r = old.Node("Relu", new[] { o }, "r");
+        old.Output(old.Node("Add", new[] { r, old.Initializer("one", new[] { 1f }, 1) }, "plus_one", ("broadcast", 1L)));
         var e3 = Assert.Throws<PotException>(() => ModelPreparation.Prepare(old.Build()));
         Assert.Equal("OpsetUnsupported", e3.ErrorId);
-        Assert.Contains("7", e3.Message);
+        Assert.Contains("opset 6", e3.Message);
+        Assert.Contains("op Add (node 'plus_one')", e3.Message);
+        Assert.Equal("plus_one", e3.Target);
     }
 
     [Theory]

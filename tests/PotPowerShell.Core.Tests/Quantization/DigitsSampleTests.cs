@@ -47,12 +47,10 @@ public class DigitsSampleTests(Xunit.Abstractions.ITestOutputHelper log)
             log.WriteLine($"{l.Node} {l.OpType} {l.Precision} in [{l.InputMin}, {l.InputMax}] s={l.InputScale} zp={l.InputZeroPoint} w=[{l.WeightScaleMin}, {l.WeightScaleMax}] bias={l.BiasCorrected} {l.BiasNote}");
         Assert.True(fp32 - int8 <= 0.01, $"FP32 top-1 {fp32:P2}, INT8 top-1 {int8:P2}");
         Assert.Equal(5, result.LayerCount);
-        // conv1 (1 input channel, 3x3) is a stem convolution: faster in float on the CPU, so it stays float.
-        var conv1 = result.Layers.Single(l => l.Node == "/conv1/Conv");
-        Assert.Equal("Float", conv1.Precision);
-        Assert.StartsWith("stem convolution", conv1.Reason);
-        Assert.Equal(4, result.QuantizedLayerCount);
-        Assert.Equal(4, result.FusedLayerCount);
+        // Every weighted layer runs as an INT8 kernel (stem convolutions stay float only on request).
+        Assert.Equal("INT8", result.Layers.Single(l => l.Node == "/conv1/Conv").Precision);
+        Assert.Equal(5, result.QuantizedLayerCount);
+        Assert.Equal(5, result.FusedLayerCount);
         Assert.Equal(300, result.StatSubsetSize);
     }
 }

@@ -1,0 +1,96 @@
+using PotPowerShell.Core.Evaluation;
+
+namespace PotPowerShell.Core.Data;
+
+/// <summary>
+/// Images of a folder, decoded and preprocessed when an item is requested (nothing is decoded up front, so memory does
+/// not grow with the number of images). Items come from an annotation file (its order) or from the folder's image
+/// files in ordinal name order.
+/// </summary>
+public sealed class ImageDataset : IDataset
+{
+    public static readonly IReadOnlyList<string> DefaultExtensions = new[] { ".png", ".jpg", ".jpeg", ".bmp" };
+
+    /// <summary>The input name used when the engine does not name one; it binds to a model's only input.</summary>
+    public const string DefaultInputName = "image";
+
+    private readonly IReadOnlyList<string> _files;
+    private readonly IReadOnlyList<object?>? _labels;
+    private readonly ImageOptions _options;
+    private readonly string _inputName;
+
+    public ImageDataset(string folder, string? inputName, ImageOptions options, IReadOnlyList<string> files, IReadOnlyList<object?>? labels)
+    {
+        if (files.Count == 0)
+            throw new PotException("DatasetEmpty", PotErrorCategory.InvalidData, $"The image folder '{folder}' holds no images to evaluate.", folder);
+        if (labels != null && labels.Count != files.Count)
+            throw new PotException("DatasetCountMismatch", PotErrorCategory.InvalidData,
+                $"'{folder}' has {files.Count} images but {labels.Count} labels: give one label per image (in file-name order).", folder);
+        Source = folder;
+        _files = files;
+        _labels = labels;
+        _options = options;
+        _inputName = inputName ?? DefaultInputName;
+        InputNames = new[] { _inputName };
+    }
+
+    /// <summary>
+    /// Opens an image folder. With an annotation file, its entries give the images (relative to the folder) and their
+    /// labels; otherwise every file with one of <paramref name="extensions"/> is an item and <paramref name="labels"/>
+    /// (if any) are in ordinal file-name order.
+    /// </summary>
+    public static ImageDataset Open(string folder, string? inputName, ImageOptions options, IReadOnlyList<string> extensions,
+        string? annotationFile, string? fileColumn, string? labelColumn, IReadOnlyList<object?>? labels)
+    {
+        if (!Directory.Exists(folder))
+            throw new PotException("DataPathNotFound", PotErrorCategory.ObjectNotFound, $"The image folder '{folder}' does not exist.", folder);
+        List<string> files;
+        if (annotationFile != null)
+        {
+            var entries = AnnotationFile.Read(annotationFile, fileColumn, labelColumn);
+            var missingLabel = entries.FirstOrDefault(e => e.Label == null);
+            if (missingLabel != null)
+                throw new PotException("AnnotationInvalid", PotErrorCategory.InvalidData,
+                    $"'{annotationFile}' line {missingLabel.Line} names '{missingLabel.File}' without a label. Write 'file label' on each line (or use a CSV file with a label column).", annotationFile);
+            files = entries.Select(e => Path.GetFullPath(Path.Combine(folder, e.File))).ToList();
+            var missing = files.Where(f => !File.Exists(f)).ToList();
+            if (missing.Count > 0)
+                throw new PotException("ImageNotFound", PotErrorCategory.ObjectNotFound,
+                    $"{missing.Count} image{(missing.Count == 1 ? "" : "s")} named in '{annotationFile}' do{(missing.Count == 1 ? "es" : "")} not exist, e.g. {string.Join(", ", missing.Take(3).Select(m => "'" + m + "'"))}. Image names are relative to the data_source folder '{folder}'.", annotationFile);
+            labels = entries.Select(e => (object?)e.Label).ToList();
+        }
+        else
+        {
+            files = Directory.EnumerateFiles(folder)
+                .Where(f => extensions.Contains(Path.GetExtension(f).ToLowerInvariant()))
+                .OrderBy(f => f, StringComparer.Ordinal)
+                .ToList();
+        }
+        return new ImageDataset(folder, inputName, options, files, labels);
+    }
+
+    public string Source { get; }
+    public int Count => _files.Count;
+    public IReadOnlyList<string> InputNames { get; }
+    public bool HasAnnotations => _labels != null;
+
+    /// <summary>The image file of an item.</summary>
+    public string FileOf(int index) => _files[index];
+
+    public DataItem Get(int index)
+    {
+        if ((uint)index >= (uint)Count) throw new ArgumentOutOfRangeException(nameof(index));
+        string file = _files[index];
+        byte[] bytes;
+        try
+        {
+            bytes = File.ReadAllBytes(file);
+        }
+        catch (IOException e)
+        {
+            throw new PotException("ImageUnreadable", PotErrorCategory.InvalidData, $"The image '{file}' cannot be read: {e.Message}", file, e);
+        }
+        var tensor = ImagePipeline.Process(bytes, _options, file);
+        return new DataItem(index, new Dictionary<string, TensorData>(StringComparer.Ordinal) { [_inputName] = tensor }, _labels?[index]);
+    }
+}

@@ -1,0 +1,174 @@
+using PotPowerShell.Core.Evaluation;
+using StbImageSharp;
+
+namespace PotPowerShell.Core.Data;
+
+/// <summary>
+/// Decodes an image and applies the engine's preprocessing: colour order, the steps in order (resize, center crop,
+/// normalization, scale), then the layout. Pixels stay float32 from decoding on (0..255 until a step rescales them).
+/// </summary>
+public static class ImagePipeline
+{
+    /// <summary>A float image in height x width x channels order.</summary>
+    public sealed record FloatImage(int Width, int Height, int Channels, float[] Data);
+
+    public static TensorData Process(byte[] encoded, ImageOptions options, string source)
+    {
+        var image = Decode(encoded, options.Channels, options.ColorOrder, source);
+        foreach (var step in options.Steps) image = Apply(image, step, source);
+        return ToTensor(image, options.Layout);
+    }
+
+    public static FloatImage Decode(byte[] encoded, int channels, ColorOrder order, string source)
+    {
+        ImageResult decoded;
+        try
+        {
+            decoded = ImageResult.FromMemory(encoded, channels == 1 ? ColorComponents.Grey : ColorComponents.RedGreenBlue);
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or IndexOutOfRangeException or NotSupportedException)
+        {
+            throw new PotException("ImageUnreadable", PotErrorCategory.InvalidData,
+                $"The image '{source}' cannot be decoded ({e.Message}). Use PNG, JPEG or BMP files.", source, e);
+        }
+        if (decoded == null || decoded.Data == null)
+            throw new PotException("ImageUnreadable", PotErrorCategory.InvalidData, $"The image '{source}' cannot be decoded. Use PNG, JPEG or BMP files.", source);
+        var data = new float[decoded.Data.Length];
+        for (int i = 0; i < data.Length; i++) data[i] = decoded.Data[i];
+        if (channels == 3 && order == ColorOrder.Bgr)
+        {
+            for (int p = 0; p < data.Length; p += 3) (data[p], data[p + 2]) = (data[p + 2], data[p]);
+        }
+        return new FloatImage(decoded.Width, decoded.Height, channels, data);
+    }
+
+    public static FloatImage Apply(FloatImage image, PreprocessingStep step, string source) => step switch
+    {
+        ResizeStep r => Resize(image, r),
+        CenterCropStep c => CenterCrop(image, c, source),
+        NormalizationStep n => Normalize(image, n),
+        ScaleStep s => Scale(image, s.Factor),
+        _ => throw new InvalidOperationException($"Unknown preprocessing step {step.GetType().Name}."),
+    };
+
+    /// <summary>Target size of a resize step for an image of <paramref name="w"/> x <paramref name="h"/>.</summary>
+    public static (int Width, int Height) TargetSize(ResizeStep r, int w, int h)
+    {
+        switch (r.Aspect)
+        {
+            case ResizeAspect.ShorterSide:
+                // As torchvision's Resize(int): the shorter side becomes size, the other is truncated.
+                return w <= h ? (r.Size, Math.Max(1, (int)((long)r.Size * h / w))) : (Math.Max(1, (int)((long)r.Size * w / h)), r.Size);
+            case ResizeAspect.LongerSide:
+                return w >= h ? (r.Size, Math.Max(1, (int)((long)r.Size * h / w))) : (Math.Max(1, (int)((long)r.Size * w / h)), r.Size);
+            default:
+                return (r.Width, r.Height);
+        }
+    }
+
+    /// <summary>
+    /// Bilinear with half-pixel centres (source = (dst + 0.5) * in/out - 0.5, clamped to the edge, no antialiasing: as
+    /// OpenCV's INTER_LINEAR), or nearest (source = floor((dst + 0.5) * in/out)).
+    /// </summary>
+    public static FloatImage Resize(FloatImage image, ResizeStep step)
+    {
+        var (nw, nh) = TargetSize(step, image.Width, image.Height);
+        if (nw == image.Width && nh == image.Height) return image;
+        int c = image.Channels, w = image.Width, h = image.Height;
+        var src = image.Data;
+        var dst = new float[nw * nh * c];
+        double scaleX = (double)w / nw, scaleY = (double)h / nh;
+        if (step.Interpolation == Interpolation.Nearest)
+        {
+            for (int y = 0; y < nh; y++)
+            {
+                int sy = Math.Min((int)Math.Floor((y + 0.5) * scaleY), h - 1);
+                for (int x = 0; x < nw; x++)
+                {
+                    int sx = Math.Min((int)Math.Floor((x + 0.5) * scaleX), w - 1);
+                    Array.Copy(src, (sy * w + sx) * c, dst, (y * nw + x) * c, c);
+                }
+            }
+            return new FloatImage(nw, nh, c, dst);
+        }
+        var xs = Taps(nw, w, scaleX);
+        for (int y = 0; y < nh; y++)
+        {
+            var (y0, y1, ay) = Tap(y, h, scaleY);
+            for (int x = 0; x < nw; x++)
+            {
+                var (x0, x1, ax) = xs[x];
+                int o = (y * nw + x) * c;
+                int p00 = (y0 * w + x0) * c, p01 = (y0 * w + x1) * c, p10 = (y1 * w + x0) * c, p11 = (y1 * w + x1) * c;
+                for (int k = 0; k < c; k++)
+                {
+                    double top = src[p00 + k] + (src[p01 + k] - src[p00 + k]) * ax;
+                    double bottom = src[p10 + k] + (src[p11 + k] - src[p10 + k]) * ax;
+                    dst[o + k] = (float)(top + (bottom - top) * ay);
+                }
+            }
+        }
+        return new FloatImage(nw, nh, c, dst);
+    }
+
+    private static (int I0, int I1, double A)[] Taps(int n, int size, double scale)
+    {
+        var taps = new (int, int, double)[n];
+        for (int i = 0; i < n; i++) taps[i] = Tap(i, size, scale);
+        return taps;
+    }
+
+    private static (int I0, int I1, double A) Tap(int dst, int size, double scale)
+    {
+        double s = Math.Max((dst + 0.5) * scale - 0.5, 0);
+        int i0 = Math.Min((int)Math.Floor(s), size - 1);
+        int i1 = Math.Min(i0 + 1, size - 1);
+        return (i0, i1, i0 == size - 1 ? 0 : s - i0);
+    }
+
+    public static FloatImage CenterCrop(FloatImage image, CenterCropStep step, string source)
+    {
+        if (step.Width > image.Width || step.Height > image.Height)
+            throw new PotException("ImageTooSmallForCrop", PotErrorCategory.InvalidData,
+                $"The image '{source}' is {image.Width}x{image.Height} at the center_crop step, smaller than the crop {step.Width}x{step.Height}. Resize first (type: resize, size: ..., aspect: shorter_side).", source);
+        int left = (image.Width - step.Width) / 2, top = (image.Height - step.Height) / 2, c = image.Channels;
+        var dst = new float[step.Width * step.Height * c];
+        for (int y = 0; y < step.Height; y++)
+            Array.Copy(image.Data, ((top + y) * image.Width + left) * c, dst, y * step.Width * c, step.Width * c);
+        return new FloatImage(step.Width, step.Height, c, dst);
+    }
+
+    public static FloatImage Normalize(FloatImage image, NormalizationStep step)
+    {
+        int c = image.Channels;
+        var data = (float[])image.Data.Clone();
+        for (int i = 0; i < data.Length; i++)
+        {
+            int k = i % c;
+            float mean = step.Mean.Length == 1 ? step.Mean[0] : step.Mean[k];
+            float std = step.Std.Length == 1 ? step.Std[0] : step.Std[k];
+            data[i] = (data[i] - mean) / std;
+        }
+        return image with { Data = data };
+    }
+
+    public static FloatImage Scale(FloatImage image, float factor)
+    {
+        var data = (float[])image.Data.Clone();
+        for (int i = 0; i < data.Length; i++) data[i] *= factor;
+        return image with { Data = data };
+    }
+
+    /// <summary>[1, C, H, W] or [1, H, W, C].</summary>
+    public static TensorData ToTensor(FloatImage image, TensorLayout layout)
+    {
+        int w = image.Width, h = image.Height, c = image.Channels;
+        if (layout == TensorLayout.Nhwc) return TensorData.FromFloats(image.Data, 1, h, w, c);
+        var planar = new float[image.Data.Length];
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++)
+                for (int k = 0; k < c; k++)
+                    planar[(k * h + y) * w + x] = image.Data[(y * w + x) * c + k];
+        return TensorData.FromFloats(planar, 1, c, h, w);
+    }
+}

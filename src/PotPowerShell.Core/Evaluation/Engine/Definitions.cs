@@ -1,0 +1,185 @@
+using PotPowerShell.Core.Data;
+
+namespace PotPowerShell.Core.Evaluation;
+
+/// <summary>How a data source is read.</summary>
+public enum DatasetFormat
+{
+    /// <summary>A folder of .npy files (one per model input), one .npz archive or one .npy file.</summary>
+    Npy,
+    /// <summary>A folder of images (png, jpg, bmp...) decoded and preprocessed per item.</summary>
+    Images,
+}
+
+/// <summary>How an adapter turns raw model outputs into predictions.</summary>
+public enum AdapterType
+{
+    /// <summary>Class scores of one output; metrics take the argmax / top-k.</summary>
+    Classification,
+    /// <summary>CTC greedy decoding of per-time-step class scores into text.</summary>
+    CtcGreedy,
+    /// <summary>The raw output tensors.</summary>
+    Identity,
+}
+
+/// <summary>Axis order of a CTC output: batch, time, classes or time, batch, classes.</summary>
+public enum CtcLayout
+{
+    Ntc,
+    Tnc,
+}
+
+public enum MetricType
+{
+    Accuracy,
+    Precision,
+    Recall,
+    F1,
+    CharacterRecognitionAccuracy,
+    CharacterLevelAccuracy,
+    MeanSquaredError,
+    Psnr,
+    CosineSimilarity,
+    Script,
+}
+
+/// <summary>How precision, recall and F1 combine per-class values.</summary>
+public enum AverageKind
+{
+    Macro,
+    Micro,
+    Weighted,
+}
+
+/// <summary>What an output is compared with: the annotation (a target tensor) or the FP32 model's output.</summary>
+public enum MetricReference
+{
+    Annotation,
+    Fp32,
+}
+
+/// <summary>An output adapter of the engine.</summary>
+/// <param name="Output">Model output to read (null = the model's first output).</param>
+/// <param name="Symbols">CTC: one symbol per class index (with or without an entry for the blank).</param>
+/// <param name="BlankIndex">CTC: the class index of the blank.</param>
+public sealed record AdapterDefinition(
+    AdapterType Type,
+    string? Output = null,
+    IReadOnlyList<string>? Symbols = null,
+    int BlankIndex = 0,
+    CtcLayout Layout = CtcLayout.Ntc,
+    string KeyPath = "adapter")
+{
+    public static AdapterDefinition Classification { get; } = new(AdapterType.Classification);
+    public static AdapterDefinition Identity { get; } = new(AdapterType.Identity);
+}
+
+/// <summary>A metric of the engine. <see cref="Name"/> is what AccuracyAwareQuantization's metrics[].name refers to.</summary>
+/// <param name="Datasets">Indices of the datasets the metric covers (a metric declared inside a dataset covers that one only).</param>
+/// <param name="Output">mse / psnr / cosine_similarity: the output compared (null = the adapter's output, else the first output).</param>
+/// <param name="MaxValue">psnr: the largest possible value (peak signal).</param>
+/// <param name="ScriptPath">script: the .ps1 file, resolved against the engine file's folder.</param>
+public sealed record MetricSpec(
+    string Name,
+    MetricType Type,
+    MetricDirection Direction,
+    IReadOnlyList<int> Datasets,
+    string KeyPath,
+    int TopK = 1,
+    AverageKind Average = AverageKind.Macro,
+    MetricReference Reference = MetricReference.Annotation,
+    string? Output = null,
+    double MaxValue = 255,
+    string? ScriptPath = null,
+    bool ScriptRequiresAnnotation = true)
+{
+    /// <summary>True when the metric compares with labels, so the data must carry annotations.</summary>
+    public bool RequiresAnnotation => Type switch
+    {
+        MetricType.Script => ScriptRequiresAnnotation,
+        MetricType.MeanSquaredError or MetricType.Psnr or MetricType.CosineSimilarity => Reference == MetricReference.Annotation,
+        _ => true,
+    };
+
+    /// <summary>True when the metric needs the FP32 model's outputs.</summary>
+    public bool RequiresReference => Type is MetricType.MeanSquaredError or MetricType.Psnr or MetricType.CosineSimilarity && Reference == MetricReference.Fp32;
+
+    public MetricDefinition Definition => new(Name, Direction);
+}
+
+/// <summary>One image preprocessing step, applied in order to an image held as float values in height x width x channels.</summary>
+public abstract record PreprocessingStep;
+
+public enum ResizeAspect
+{
+    /// <summary>To exactly width x height.</summary>
+    Stretch,
+    /// <summary>The shorter side becomes size, keeping the aspect ratio (the usual 'resize 256' before a crop).</summary>
+    ShorterSide,
+    /// <summary>The longer side becomes size, keeping the aspect ratio.</summary>
+    LongerSide,
+}
+
+public enum Interpolation
+{
+    Bilinear,
+    Nearest,
+}
+
+public sealed record ResizeStep(int Width, int Height, int Size, ResizeAspect Aspect, Interpolation Interpolation) : PreprocessingStep;
+
+/// <summary>Cuts the central width x height region (offsets rounded down).</summary>
+public sealed record CenterCropStep(int Width, int Height) : PreprocessingStep;
+
+/// <summary>(value - mean[c]) / std[c]; one value for all channels or one per channel.</summary>
+public sealed record NormalizationStep(float[] Mean, float[] Std) : PreprocessingStep;
+
+/// <summary>value * factor (e.g. 1/255).</summary>
+public sealed record ScaleStep(float Factor) : PreprocessingStep;
+
+public enum ColorOrder
+{
+    Rgb,
+    Bgr,
+}
+
+public enum TensorLayout
+{
+    Nchw,
+    Nhwc,
+}
+
+/// <summary>How images become a model input.</summary>
+/// <param name="Channels">3 (colour) or 1 (grey).</param>
+/// <param name="ColorOrder">Channel order right after decoding, so mean/std lists follow it.</param>
+public sealed record ImageOptions(int Channels, ColorOrder ColorOrder, TensorLayout Layout, IReadOnlyList<PreprocessingStep> Steps);
+
+/// <summary>One data set of the engine, as read from the engine file (paths are absolute).</summary>
+public sealed record DatasetDefinition
+{
+    public required string Name { get; init; }
+    public required string DataSource { get; init; }
+    public required DatasetFormat Format { get; init; }
+    /// <summary>Npy: model input name to .npy file (or to an array name of the .npz data source).</summary>
+    public IReadOnlyDictionary<string, string> InputFiles { get; init; } = new Dictionary<string, string>();
+    /// <summary>A .npy or .txt file of labels in item order, or null.</summary>
+    public string? LabelsPath { get; init; }
+    /// <summary>Npz: the array holding the labels inside the archive, or null.</summary>
+    public string? LabelsArray { get; init; }
+    /// <summary>Images: 'file label' lines or a CSV file naming the images and their labels.</summary>
+    public string? AnnotationFile { get; init; }
+    public string? FileColumn { get; init; }
+    public string? LabelColumn { get; init; }
+    /// <summary>Class names by class index, for text labels that name classes.</summary>
+    public IReadOnlyList<string>? Classes { get; init; }
+    /// <summary>Images: the model input that receives the image (null = the model's only input).</summary>
+    public string? InputName { get; init; }
+    public ImageOptions? Image { get; init; }
+    public IReadOnlyList<string> Extensions { get; init; } = ImageDataset.DefaultExtensions;
+    public int? SubsampleSize { get; init; }
+    public int SubsampleSeed { get; init; }
+    public required AdapterDefinition Adapter { get; init; }
+    public string KeyPath { get; init; } = "dataset";
+
+    public bool HasAnnotations => LabelsPath != null || LabelsArray != null || AnnotationFile != null;
+}

@@ -1,0 +1,131 @@
+using PotPowerShell.Core.Data;
+using System.Runtime.CompilerServices;
+
+namespace PotPowerShell.Core.Evaluation;
+
+/// <summary>
+/// The items of every dataset of an engine, concatenated in engine order: item i of the second dataset has the index
+/// (count of the first) + i. Items are read lazily from each dataset.
+/// </summary>
+public sealed class EngineDataset : IDataset, IDisposable
+{
+    private readonly List<IDataset> _parts;
+    private readonly int[] _offsets;
+
+    private EngineDataset(string source, List<IDataset> parts, IReadOnlyList<DatasetDefinition> definitions)
+    {
+        Source = source;
+        _parts = parts;
+        Definitions = definitions;
+        _offsets = new int[parts.Count + 1];
+        for (int i = 0; i < parts.Count; i++) _offsets[i + 1] = checked(_offsets[i] + parts[i].Count);
+        var names = parts[0].InputNames.OrderBy(n => n, StringComparer.Ordinal).ToList();
+        for (int i = 1; i < parts.Count; i++)
+        {
+            var other = parts[i].InputNames.OrderBy(n => n, StringComparer.Ordinal).ToList();
+            if (!names.SequenceEqual(other))
+                throw new PotException("EngineDatasetsDiffer", PotErrorCategory.InvalidData,
+                    $"The datasets of '{source}' feed different model inputs: '{definitions[0].Name}' gives {string.Join(", ", names)} but '{definitions[i].Name}' gives {string.Join(", ", other)}. Every dataset must provide the same inputs.", source);
+        }
+        InputNames = parts[0].InputNames;
+    }
+
+    internal static EngineDataset Open(EngineDefinition engine)
+    {
+        var parts = new List<IDataset>();
+        try
+        {
+            foreach (var d in engine.Datasets) parts.Add(OpenOne(d));
+            return new EngineDataset(engine.Source, parts, engine.Datasets);
+        }
+        catch
+        {
+            foreach (var p in parts) (p as IDisposable)?.Dispose();
+            throw;
+        }
+    }
+
+    private static IDataset OpenOne(DatasetDefinition d)
+    {
+        IDataset data;
+        bool textLabels = d.LabelsPath != null && d.LabelsPath.EndsWith(".txt", StringComparison.OrdinalIgnoreCase);
+        if (d.Format == DatasetFormat.Npy)
+        {
+            bool npz = d.DataSource.EndsWith(".npz", StringComparison.OrdinalIgnoreCase) && File.Exists(d.DataSource);
+            var arrays = new Dictionary<string, IItemArray>(StringComparer.Ordinal);
+            IItemArray? labels = null;
+            try
+            {
+                Dictionary<string, TensorData>? members = npz
+                    ? NpyReader.ReadArchive(d.DataSource).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal)
+                    : null;
+                foreach (var (input, file) in d.InputFiles)
+                    arrays[input] = members != null ? new MemoryItemArray(members[file]) : new NpyFileItemArray(file);
+                if (d.LabelsArray != null && members != null) labels = new MemoryItemArray(members[d.LabelsArray]);
+                else if (d.LabelsPath != null && !textLabels) labels = new NpyFileItemArray(d.LabelsPath);
+                data = new NpyDataset(d.DataSource, arrays, labels);
+            }
+            catch
+            {
+                foreach (var a in arrays.Values) a.Dispose();
+                labels?.Dispose();
+                throw;
+            }
+        }
+        else
+        {
+            IReadOnlyList<object?>? labels = null;
+            if (d.LabelsPath != null)
+                labels = textLabels ? TextFiles.ReadLines(d.LabelsPath).Cast<object?>().ToList() : ReadNpyLabels(d.LabelsPath);
+            data = ImageDataset.Open(d.DataSource, d.InputName, d.Image!, d.Extensions, d.AnnotationFile, d.FileColumn, d.LabelColumn, labels);
+            textLabels = false;
+        }
+        if (textLabels)
+        {
+            var lines = TextFiles.ReadLines(d.LabelsPath!);
+            data = new LabeledDataset(data, lines.Count, i => lines[i], d.LabelsPath!);
+        }
+        if (d.SubsampleSize is int size && size < data.Count) data = SubsetDataset.Sample(data, size, d.SubsampleSeed);
+        return data;
+    }
+
+    private static List<object?> ReadNpyLabels(string path)
+    {
+        using var array = new NpyFileItemArray(path);
+        var result = new List<object?>((int)array.Count);
+        for (int i = 0; i < array.Count; i++) result.Add(NpyDataset.LabelAt(array, i));
+        return result;
+    }
+
+    public string Source { get; }
+    public int Count => _offsets[^1];
+    public IReadOnlyList<string> InputNames { get; }
+    public bool HasAnnotations => _parts.All(p => p.HasAnnotations);
+
+    /// <summary>The dataset definitions, in the order their items appear.</summary>
+    public IReadOnlyList<DatasetDefinition> Definitions { get; }
+
+    /// <summary>Which dataset (index into <see cref="Definitions"/>) an item belongs to.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int DatasetOf(int index)
+    {
+        if ((uint)index >= (uint)Count) throw new ArgumentOutOfRangeException(nameof(index));
+        if (_offsets.Length == 2) return 0;
+        int p = Array.BinarySearch(_offsets, index);
+        if (p < 0) p = ~p - 1;
+        // Skip empty parts that share an offset.
+        while (p + 1 < _offsets.Length - 1 && _offsets[p + 1] <= index) p++;
+        return p;
+    }
+
+    public DataItem Get(int index)
+    {
+        int p = DatasetOf(index);
+        return _parts[p].Get(index - _offsets[p]) with { Index = index };
+    }
+
+    public void Dispose()
+    {
+        foreach (var p in _parts) (p as IDisposable)?.Dispose();
+    }
+}

@@ -1,0 +1,126 @@
+using PotPowerShell.Core.Data;
+
+namespace PotPowerShell.Core.Evaluation;
+
+/// <summary>
+/// A parsed evaluation engine (our Accuracy Checker configuration): datasets, adapters, metrics and run settings.
+/// Inert: nothing is opened until <see cref="OpenDataset"/> or an <see cref="Evaluator"/> uses it.
+/// The file format is documented in docs/en-US/about_PotPowerShell_Engine.md.
+/// </summary>
+public sealed class EngineDefinition
+{
+    /// <summary>Items per inference when the model's batch axis is dynamic and the engine does not say.</summary>
+    public const int DefaultBatchSize = 32;
+
+    /// <summary>Preprocessed items kept in memory when the engine does not say (MB).</summary>
+    public const int DefaultCacheMegabytes = 512;
+
+    internal EngineDefinition(string source, string baseFolder, IReadOnlyList<DatasetDefinition> datasets, IReadOnlyList<MetricSpec> metrics,
+        int? batchSize, int threads, int cacheMegabytes, bool isSimplified)
+    {
+        Source = source;
+        BaseFolder = baseFolder;
+        Datasets = datasets;
+        Metrics = metrics;
+        BatchSize = batchSize;
+        Threads = threads;
+        CacheMegabytes = cacheMegabytes;
+        IsSimplified = isSimplified;
+    }
+
+    /// <summary>The engine file, or a description of where the engine came from.</summary>
+    public string Source { get; }
+
+    /// <summary>The folder relative paths were resolved against.</summary>
+    public string BaseFolder { get; }
+
+    public IReadOnlyList<DatasetDefinition> Datasets { get; }
+
+    /// <summary>Every metric, in the order the engine lists them (top-level first, then per dataset).</summary>
+    public IReadOnlyList<MetricSpec> Metrics { get; }
+
+    /// <summary>batch_size, or null for the default (<see cref="DefaultBatchSize"/> when the model allows batching).</summary>
+    public int? BatchSize { get; }
+
+    /// <summary>ONNX Runtime intra-op threads (0 = ORT's default).</summary>
+    public int Threads { get; }
+
+    /// <summary>Memory budget for preprocessed items (MB); items beyond it are read again on each evaluation.</summary>
+    public int CacheMegabytes { get; }
+
+    /// <summary>True for POT's 'type: simplified' engine: data only, no annotations and no metrics.</summary>
+    public bool IsSimplified { get; }
+
+    /// <summary>True when every dataset carries annotations (labels or an annotation file).</summary>
+    public bool HasAnnotations => Datasets.All(d => d.HasAnnotations);
+
+    /// <summary>
+    /// Throws EngineHasNoAnnotations when this engine cannot measure accuracy (no metrics: the simplified engine or
+    /// data without labels), naming <paramref name="consumer"/> and what to do.
+    /// </summary>
+    public void EnsureEvaluable(string consumer)
+    {
+        if (Metrics.Count > 0) return;
+        string why = IsSimplified
+            ? "the simplified engine (type: simplified) provides data without annotations and has no metrics"
+            : HasAnnotations ? "the engine defines no metrics" : "the engine's data has no annotations (labels) and it defines no metrics";
+        throw new PotException("EngineHasNoAnnotations", PotErrorCategory.InvalidArgument,
+            $"{consumer} needs metrics computed on labelled data, but {why} ('{Source}'). " +
+            "Give an engine file with labels (labels: or annotation_file:) and metrics (e.g. type: accuracy), " +
+            "or a metric that compares with the FP32 model (type: cosine_similarity).", Source);
+    }
+
+    /// <summary>Reads an engine YAML file; relative paths resolve against its folder.</summary>
+    public static EngineDefinition Load(string path)
+    {
+        string full = Path.GetFullPath(path);
+        if (!File.Exists(full))
+            throw new PotException("EngineNotFound", PotErrorCategory.ObjectNotFound, $"The engine file '{full}' does not exist. Check -EnginePath, or engine.config in the configuration (relative to the configuration's folder).", full);
+        string text = File.ReadAllText(full);
+        var (tree, lines) = EngineTree.FromYaml(text, full);
+        return EngineParser.Parse(tree, "", Path.GetDirectoryName(full)!, full, lines);
+    }
+
+    /// <summary>
+    /// Reads an engine from a neutral tree (maps with string keys, lists, scalar strings/numbers/bools), e.g. the
+    /// inline engine section of a POT config. Problems are reported under <paramref name="keyPathPrefix"/>
+    /// (e.g. 'engine'); relative paths resolve against <paramref name="baseFolder"/>.
+    /// </summary>
+    public static EngineDefinition FromTree(IReadOnlyDictionary<string, object?> tree, string keyPathPrefix, string baseFolder) =>
+        EngineParser.Parse(tree, keyPathPrefix ?? "", Path.GetFullPath(baseFolder), string.IsNullOrEmpty(keyPathPrefix) ? "(inline engine)" : keyPathPrefix, null);
+
+    /// <summary>
+    /// POT's simplified engine: the data of <paramref name="dataSource"/> (npy folder/.npz/.npy or an image folder
+    /// used as is) without annotations or metrics; enough for calibration.
+    /// </summary>
+    public static EngineDefinition Simplified(string dataSource, string keyPath = "engine.data_source", string? baseFolder = null)
+    {
+        var tree = new Dictionary<string, object?> { ["type"] = "simplified", ["data_source"] = dataSource };
+        string prefix = keyPath.EndsWith(".data_source", StringComparison.Ordinal) ? keyPath[..^".data_source".Length] : "";
+        return EngineParser.Parse(tree, prefix, Path.GetFullPath(baseFolder ?? Environment.CurrentDirectory), dataSource, null);
+    }
+
+    /// <summary>
+    /// The engine for a plain data path (Measure-PotModel -DataPath): an npy folder or .npz; when it holds labels
+    /// (labels.npy / a 'labels' array), a classification adapter and accuracy@top1.
+    /// </summary>
+    public static EngineDefinition FromDataPath(string dataPath)
+    {
+        string full = Path.GetFullPath(dataPath);
+        if (!Directory.Exists(full) && !File.Exists(full))
+            throw new PotException("DataPathNotFound", PotErrorCategory.ObjectNotFound,
+                $"The data path '{full}' does not exist. Give a folder of .npy files (one per model input, labels.npy for labels) or an .npz archive.", full);
+        var tree = new Dictionary<string, object?> { ["dataset"] = new Dictionary<string, object?> { ["data_source"] = full, ["format"] = "npy" } };
+        var probe = EngineParser.Parse(tree, "", Path.GetDirectoryName(full) ?? full, full, null);
+        if (!probe.HasAnnotations) return probe;
+        tree["adapter"] = "classification";
+        tree["metrics"] = new List<object?> { new Dictionary<string, object?> { ["type"] = "accuracy", ["top_k"] = 1 } };
+        return EngineParser.Parse(tree, "", Path.GetDirectoryName(full) ?? full, full, null);
+    }
+
+    /// <summary>
+    /// The model-ready items of every dataset, concatenated in engine order (item indices are global). Items are read
+    /// lazily; dispose the result to close files.
+    /// </summary>
+    public EngineDataset OpenDataset() => EngineDataset.Open(this);
+}

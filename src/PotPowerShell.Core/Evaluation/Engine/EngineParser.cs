@@ -1,0 +1,577 @@
+using System.IO.Compression;
+using PotPowerShell.Core.Data;
+
+namespace PotPowerShell.Core.Evaluation;
+
+/// <summary>Turns the neutral tree of an engine into an <see cref="EngineDefinition"/>, collecting every problem.</summary>
+internal static class EngineParser
+{
+    private static readonly string[] TopKeys = { "name", "batch_size", "threads", "cache_mb", "adapter", "metrics", "dataset", "datasets" };
+    private static readonly string[] SimplifiedKeys = { "type", "data_source", "batch_size", "threads", "cache_mb" };
+    private static readonly string[] DatasetKeys =
+    {
+        "name", "data_source", "format", "inputs", "labels", "annotation_file", "file_column", "label_column", "classes",
+        "input", "channels", "color_order", "layout", "preprocessing", "extensions", "subsample_size", "subsample_seed",
+        "adapter", "metrics",
+    };
+    private static readonly string[] AdapterKeys = { "type", "output", "dictionary", "alphabet", "blank_index", "layout" };
+
+    private static readonly Dictionary<string, AdapterType> AdapterWords = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["classification"] = AdapterType.Classification,
+        ["ctc_greedy"] = AdapterType.CtcGreedy,
+        ["identity"] = AdapterType.Identity,
+    };
+
+    private static readonly Dictionary<string, MetricType> MetricWords = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["accuracy"] = MetricType.Accuracy,
+        ["precision"] = MetricType.Precision,
+        ["recall"] = MetricType.Recall,
+        ["f1"] = MetricType.F1,
+        ["character_recognition_accuracy"] = MetricType.CharacterRecognitionAccuracy,
+        ["character_level_accuracy"] = MetricType.CharacterLevelAccuracy,
+        ["mse"] = MetricType.MeanSquaredError,
+        ["psnr"] = MetricType.Psnr,
+        ["cosine_similarity"] = MetricType.CosineSimilarity,
+        ["script"] = MetricType.Script,
+    };
+
+    public static EngineDefinition Parse(IReadOnlyDictionary<string, object?> tree, string prefix, string baseFolder, string source,
+        IReadOnlyDictionary<string, int>? lines)
+    {
+        var problems = new EngineProblems(source, prefix, lines);
+        bool simplified = tree.TryGetValue("type", out var type) && type != null;
+        var root = new MapReader(tree, "", problems, simplified ? SimplifiedKeys : TopKeys);
+
+        int? batchSize = root.Int("batch_size", 1, 1 << 20);
+        int threads = root.Int("threads", 0, 1024) ?? 0;
+        int cache = root.Int("cache_mb", 0, 1 << 20) ?? EngineDefinition.DefaultCacheMegabytes;
+
+        var datasets = new List<DatasetDefinition>();
+        var metrics = new List<MetricSpec>();
+        if (simplified)
+        {
+            string? word = root.String("type");
+            if (word != null && !word.Trim().Equals("simplified", StringComparison.OrdinalIgnoreCase))
+                root.Problem("type", $"'{word}' is not an engine type this module knows: use 'simplified' (data without annotations), or leave type out and describe dataset:, adapter: and metrics:.");
+            string? data = root.ExistingPath("data_source", baseFolder, MapReader.PathKind.FileOrFolder, required: true,
+                hint: "Name a folder of .npy files, an .npz/.npy file or an image folder.");
+            if (data != null)
+            {
+                var d = ParseDataSource(root, data, baseFolder, "", 0, forceUnlabelled: true);
+                if (d != null) datasets.Add(d with { Adapter = AdapterDefinition.Identity });
+            }
+            problems.ThrowIfAny();
+            return new EngineDefinition(source, baseFolder, datasets, metrics, batchSize, threads, cache, isSimplified: true);
+        }
+
+        // Top-level adapter and metrics apply to every dataset; a dataset may bring its own.
+        var topAdapter = root.Has("adapter") ? ParseAdapter(root, "adapter", baseFolder) : null;
+        var topMetricMaps = root.List("metrics");
+
+        var datasetMaps = new List<(MapReader Reader, string Path)>();
+        if (root.Has("dataset") && root.Has("datasets"))
+            root.Problem("datasets", "give either dataset: (one) or datasets: (a list), not both.");
+        else if (root.Has("dataset"))
+        {
+            var m = root.Map("dataset", DatasetKeys);
+            if (m != null) datasetMaps.Add((m, "dataset"));
+        }
+        else if (root.Has("datasets"))
+        {
+            var list = root.List("datasets");
+            if (list != null && list.Count == 0) root.Problem("datasets", "is empty: list at least one dataset.");
+            for (int i = 0; list != null && i < list.Count; i++)
+            {
+                string path = EngineProblems.Index("datasets", i);
+                var map = EngineTree.AsMap(list[i]);
+                if (map == null)
+                {
+                    problems.Add(path, $"must be a mapping with data_source: and more, not {EngineTree.Show(list[i])}.");
+                    continue;
+                }
+                datasetMaps.Add((new MapReader(map, path, problems, DatasetKeys), path));
+            }
+        }
+        else
+        {
+            problems.Add("", "has no data: add dataset: with a data_source: (see about_PotPowerShell_Engine).");
+        }
+
+        var pendingMetrics = new List<(object? Raw, string Path, int? Dataset)>();
+        for (int i = 0; topMetricMaps != null && i < topMetricMaps.Count; i++)
+            pendingMetrics.Add((topMetricMaps[i], EngineProblems.Index("metrics", i), null));
+
+        var datasetAdapters = new List<AdapterDefinition?>();
+        foreach (var (reader, path) in datasetMaps)
+        {
+            int index = datasets.Count;
+            var adapter = reader.Has("adapter") ? ParseAdapter(reader, "adapter", baseFolder) : null;
+            var ownMetrics = reader.List("metrics");
+            for (int i = 0; ownMetrics != null && i < ownMetrics.Count; i++)
+                pendingMetrics.Add((ownMetrics[i], EngineProblems.Index(EngineProblems.Join(path, "metrics"), i), index));
+            string? data = reader.ExistingPath("data_source", baseFolder, MapReader.PathKind.FileOrFolder, required: true,
+                hint: "Name a folder of .npy files, an .npz/.npy file or an image folder.");
+            DatasetDefinition? d = data == null ? null : ParseDataSource(reader, data, baseFolder, path, index, forceUnlabelled: false);
+            // Keep indices aligned with the engine's dataset order even when a dataset has problems.
+            datasets.Add(d ?? new DatasetDefinition { Name = $"dataset{index}", DataSource = data ?? "", Format = DatasetFormat.Npy, Adapter = AdapterDefinition.Identity, KeyPath = path });
+            datasetAdapters.Add(adapter);
+        }
+
+        var all = Enumerable.Range(0, datasets.Count).ToList();
+        foreach (var (raw, path, dataset) in pendingMetrics)
+        {
+            var spec = ParseMetric(raw, path, problems, baseFolder, dataset == null ? all : new List<int> { dataset.Value });
+            if (spec == null) continue;
+            if (metrics.Any(m => m.Name.Equals(spec.Name, StringComparison.Ordinal)))
+            {
+                problems.Add(EngineProblems.Join(path, "name"), $"the metric name '{spec.Name}' is used twice: give each metric its own name:.");
+                continue;
+            }
+            metrics.Add(spec);
+        }
+
+        // Each dataset's adapter: its own, the top-level one, or a default that fits its metrics.
+        for (int i = 0; i < datasets.Count; i++)
+        {
+            var scoped = metrics.Where(m => m.Datasets.Contains(i)).ToList();
+            var adapter = datasetAdapters[i] ?? topAdapter ?? DefaultAdapter(scoped);
+            datasets[i] = datasets[i] with { Adapter = adapter };
+            foreach (var m in scoped) CheckMetricFits(m, datasets[i], problems);
+        }
+
+        problems.ThrowIfAny();
+        return new EngineDefinition(source, baseFolder, datasets, metrics, batchSize, threads, cache, isSimplified: false);
+    }
+
+    private static AdapterDefinition DefaultAdapter(IReadOnlyList<MetricSpec> metrics) =>
+        metrics.Any(m => m.Type is MetricType.Accuracy or MetricType.Precision or MetricType.Recall or MetricType.F1)
+            ? AdapterDefinition.Classification
+            : AdapterDefinition.Identity;
+
+    private static void CheckMetricFits(MetricSpec metric, DatasetDefinition dataset, EngineProblems problems)
+    {
+        var adapter = dataset.Adapter;
+        switch (metric.Type)
+        {
+            case MetricType.Accuracy or MetricType.Precision or MetricType.Recall or MetricType.F1 when adapter.Type == AdapterType.CtcGreedy:
+                problems.Add(EngineProblems.Join(metric.KeyPath, "type"),
+                    $"{metric.Type.ToString().ToLowerInvariant()} needs class scores, but dataset '{dataset.Name}' uses the ctc_greedy adapter: use adapter type classification, or a text metric.");
+                break;
+            case MetricType.CharacterRecognitionAccuracy or MetricType.CharacterLevelAccuracy when adapter.Type != AdapterType.CtcGreedy:
+                problems.Add(EngineProblems.Join(metric.KeyPath, "type"),
+                    $"this text metric compares decoded text, but dataset '{dataset.Name}' has no ctc_greedy adapter: add adapter: {{type: ctc_greedy, dictionary: ..., blank_index: ...}}.");
+                break;
+        }
+        if (metric.RequiresAnnotation && !dataset.HasAnnotations)
+            problems.Add(metric.KeyPath,
+                $"metric '{metric.Name}' compares with annotations, but dataset '{dataset.Name}' has none: add labels: (.npy or .txt) or annotation_file: (images){(metric.Type is MetricType.MeanSquaredError or MetricType.Psnr or MetricType.CosineSimilarity ? ", or compare with the FP32 model (reference: fp32)" : "")}.");
+    }
+
+    private static AdapterDefinition? ParseAdapter(MapReader parent, string key, string baseFolder)
+    {
+        string path = parent.KeyPath(key);
+        var raw = parent.Raw(key);
+        if (raw is string word)
+        {
+            var t = parent.Choice(key, AdapterWords);
+            if (t == null) return null;
+            if (t == AdapterType.CtcGreedy)
+            {
+                parent.Problem(key, "ctc_greedy needs a dictionary: write it as a mapping: {type: ctc_greedy, dictionary: chars.txt, blank_index: 0}.");
+                return null;
+            }
+            return new AdapterDefinition(t.Value, KeyPath: path);
+        }
+        var m = parent.Map(key, AdapterKeys);
+        if (m == null) return null;
+        var type = m.Choice("type", AdapterWords, required: true);
+        string? output = m.String("output");
+        if (type != AdapterType.CtcGreedy)
+        {
+            foreach (var k in new[] { "dictionary", "alphabet", "blank_index", "layout" })
+                if (m.Has(k)) m.Problem(k, $"applies to the ctc_greedy adapter only.");
+            return type == null ? null : new AdapterDefinition(type.Value, output, KeyPath: path);
+        }
+        int blank = m.Int("blank_index", 0, 1 << 20) ?? 0;
+        var layout = m.Choice("layout", new Dictionary<string, CtcLayout> { ["NTC"] = CtcLayout.Ntc, ["TNC"] = CtcLayout.Tnc }) ?? CtcLayout.Ntc;
+        IReadOnlyList<string>? symbols = null;
+        if (m.Has("dictionary") && m.Has("alphabet"))
+            m.Problem("alphabet", "give either dictionary: (a file) or alphabet: (inline text), not both.");
+        else if (m.Has("dictionary"))
+        {
+            string? file = m.ExistingPath("dictionary", baseFolder, MapReader.PathKind.File);
+            if (file != null)
+            {
+                symbols = TextFiles.ReadLines(file);
+                if (symbols.Count == 0) m.Problem("dictionary", $"'{file}' is empty: list one symbol per line, in class-index order.");
+            }
+        }
+        else if (m.Has("alphabet"))
+        {
+            string? alphabet = m.String("alphabet");
+            if (alphabet != null)
+            {
+                symbols = EditDistance.CodePoints(alphabet).Select(char.ConvertFromUtf32).ToList();
+                if (symbols.Count == 0) m.Problem("alphabet", "is empty: give the symbols in class-index order, e.g. '0123456789'.");
+            }
+        }
+        else
+        {
+            m.Problem("dictionary", "is required for ctc_greedy: a UTF-8 file with one symbol per line in class-index order (or alphabet: 'abc...').");
+        }
+        return new AdapterDefinition(AdapterType.CtcGreedy, output, symbols, blank, layout, path);
+    }
+
+    private static MetricSpec? ParseMetric(object? raw, string path, EngineProblems problems, string baseFolder, IReadOnlyList<int> datasets)
+    {
+        var map = EngineTree.AsMap(raw);
+        if (map == null)
+        {
+            problems.Add(path, $"must be a mapping such as {{name: top1, type: accuracy, top_k: 1}}, not {EngineTree.Show(raw)}.");
+            return null;
+        }
+        // Read the type first: the keys a metric accepts depend on it.
+        var probe = new MapReader(map.Where(kv => kv.Key == "type").ToDictionary(kv => kv.Key, kv => kv.Value), path, problems, new[] { "type" });
+        var type = probe.Choice("type", MetricWords, required: true);
+        var keys = new List<string> { "name", "type" };
+        keys.AddRange(type switch
+        {
+            MetricType.Accuracy => new[] { "top_k" },
+            MetricType.Precision or MetricType.Recall or MetricType.F1 => new[] { "average" },
+            MetricType.MeanSquaredError or MetricType.CosineSimilarity => new[] { "reference", "output" },
+            MetricType.Psnr => new[] { "reference", "output", "max_value" },
+            MetricType.Script => new[] { "path", "direction", "requires_annotation" },
+            _ => Array.Empty<string>(),
+        });
+        var m = new MapReader(type == null ? new Dictionary<string, object?>() : map, path, problems, keys);
+        if (type == null) return null;
+
+        int topK = m.Int("top_k", 1, 1 << 20) ?? 1;
+        var average = m.Choice("average", new Dictionary<string, AverageKind> { ["macro"] = AverageKind.Macro, ["micro"] = AverageKind.Micro, ["weighted"] = AverageKind.Weighted }) ?? AverageKind.Macro;
+        var reference = m.Choice("reference", new Dictionary<string, MetricReference> { ["annotation"] = MetricReference.Annotation, ["fp32"] = MetricReference.Fp32 })
+            ?? (type == MetricType.CosineSimilarity ? MetricReference.Fp32 : MetricReference.Annotation);
+        double maxValue = m.Double("max_value", 0, double.MaxValue, exclusiveMin: true) ?? 255;
+        string? output = m.String("output");
+        string? script = null;
+        bool scriptNeedsAnnotation = true;
+        var direction = type switch
+        {
+            MetricType.MeanSquaredError => MetricDirection.HigherWorse,
+            _ => MetricDirection.HigherBetter,
+        };
+        if (type == MetricType.Script)
+        {
+            script = m.ExistingPath("path", baseFolder, MapReader.PathKind.File, required: true, hint: "Name a .ps1 file that returns one number per sample.");
+            if (script != null && !script.EndsWith(".ps1", StringComparison.OrdinalIgnoreCase))
+                m.Problem("path", $"'{script}' is not a .ps1 script file.");
+            direction = m.Choice("direction", DirectionWords) ?? MetricDirection.HigherBetter;
+            scriptNeedsAnnotation = m.Bool("requires_annotation") ?? true;
+        }
+        string name = m.String("name") ?? type switch
+        {
+            MetricType.Accuracy => $"accuracy@top{topK}",
+            _ => map["type"]?.ToString()?.Trim().ToLowerInvariant() ?? "metric",
+        };
+        if (name.Trim().Length == 0)
+        {
+            m.Problem("name", "is empty: AccuracyAwareQuantization refers to metrics by name.");
+            return null;
+        }
+        return new MetricSpec(name.Trim(), type.Value, direction, datasets, path, topK, average, reference, output, maxValue, script, scriptNeedsAnnotation);
+    }
+
+    internal static readonly Dictionary<string, MetricDirection> DirectionWords = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["higher-better"] = MetricDirection.HigherBetter,
+        ["higher-worse"] = MetricDirection.HigherWorse,
+    };
+
+    private static DatasetDefinition? ParseDataSource(MapReader m, string data, string baseFolder, string path, int index, bool forceUnlabelled)
+    {
+        string name = forceUnlabelled ? "data" : m.String("name") ?? $"dataset{index}";
+        DatasetFormat? format = forceUnlabelled ? null : m.Choice("format", new Dictionary<string, DatasetFormat> { ["npy"] = DatasetFormat.Npy, ["images"] = DatasetFormat.Images });
+        bool isFolder = Directory.Exists(data);
+        if (format == null)
+        {
+            if (!isFolder) format = DatasetFormat.Npy;
+            else if (Directory.EnumerateFiles(data, "*.npy").Any()) format = DatasetFormat.Npy;
+            else format = DatasetFormat.Images;
+        }
+        int? subsample = forceUnlabelled ? null : m.Int("subsample_size", 1, int.MaxValue);
+        int seed = forceUnlabelled ? 0 : m.Int("subsample_seed", 0, int.MaxValue) ?? 0;
+        string? labels = forceUnlabelled ? null : m.ExistingPath("labels", baseFolder, MapReader.PathKind.File);
+        if (labels != null && !(labels.EndsWith(".npy", StringComparison.OrdinalIgnoreCase) || labels.EndsWith(".txt", StringComparison.OrdinalIgnoreCase)))
+        {
+            m.Problem("labels", $"'{labels}' is neither a .npy array nor a .txt file with one label per line.");
+            labels = null;
+        }
+        IReadOnlyList<string>? classes = forceUnlabelled ? null : ParseClasses(m, baseFolder);
+        var def = new DatasetDefinition
+        {
+            Name = name,
+            DataSource = data,
+            Format = format.Value,
+            LabelsPath = labels,
+            Classes = classes,
+            SubsampleSize = subsample,
+            SubsampleSeed = seed,
+            Adapter = AdapterDefinition.Identity,
+            KeyPath = path,
+        };
+        return format == DatasetFormat.Npy ? ParseNpy(m, def, isFolder, forceUnlabelled) : ParseImages(m, def, baseFolder, isFolder, forceUnlabelled);
+    }
+
+    private static IReadOnlyList<string>? ParseClasses(MapReader m, string baseFolder)
+    {
+        var raw = m.Raw("classes");
+        if (raw == null) return null;
+        if (EngineTree.AsList(raw) is { } list) return list.Select(x => x?.ToString() ?? "").ToList();
+        string? file = m.ExistingPath("classes", baseFolder, MapReader.PathKind.File);
+        return file == null ? null : TextFiles.ReadLines(file);
+    }
+
+    private static readonly string[] ImageOnlyKeys = { "annotation_file", "file_column", "label_column", "input", "channels", "color_order", "layout", "preprocessing", "extensions" };
+
+    private static DatasetDefinition? ParseNpy(MapReader m, DatasetDefinition def, bool isFolder, bool simplified)
+    {
+        foreach (var k in ImageOnlyKeys)
+            if (m.Has(k)) m.Problem(k, $"applies to image folders only; '{def.DataSource}' is read as NumPy data (format: npy).");
+        string data = def.DataSource;
+        bool isNpz = !isFolder && data.EndsWith(".npz", StringComparison.OrdinalIgnoreCase);
+        if (!isFolder && !isNpz && !data.EndsWith(".npy", StringComparison.OrdinalIgnoreCase))
+        {
+            m.Problem("data_source", $"'{data}' is not a folder, an .npz archive or an .npy file.");
+            return null;
+        }
+        var inputs = new Dictionary<string, string>(StringComparer.Ordinal);
+        string? labelsArray = null;
+        string? labelsPath = def.LabelsPath;
+        IReadOnlyList<string> members = Array.Empty<string>();
+        if (isNpz)
+        {
+            try
+            {
+                using var zip = ZipFile.OpenRead(data);
+                members = zip.Entries.Where(e => e.FullName.EndsWith(".npy", StringComparison.OrdinalIgnoreCase)).Select(e => e.FullName[..^4]).ToList();
+            }
+            catch (InvalidDataException)
+            {
+                m.Problem("data_source", $"'{data}' is not a valid .npz (zip) archive.");
+                return null;
+            }
+        }
+
+        var explicitInputs = simplified ? null : EngineTree.AsMap(m.Raw("inputs"));
+        if (!simplified && m.Has("inputs") && explicitInputs == null)
+            m.Problem("inputs", $"must map model input names to files, e.g. {{input_ids: ids.npy}}, not {EngineTree.Show(m.Raw("inputs"))}.");
+        if (explicitInputs != null)
+        {
+            // The inputs: mapping has free keys (model input names), so it is read without the unknown-key check.
+            foreach (var (input, fileRaw) in explicitInputs.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+            {
+                string keyPath = EngineProblems.Join(m.KeyPath("inputs"), input);
+                if (fileRaw is not string file || file.Trim().Length == 0)
+                {
+                    m.Problems.Add(keyPath, $"must name an {(isNpz ? "array of the archive" : ".npy file")}, not {EngineTree.Show(fileRaw)}.");
+                    continue;
+                }
+                if (isNpz)
+                {
+                    string member = file.EndsWith(".npy", StringComparison.OrdinalIgnoreCase) ? file[..^4] : file;
+                    if (!members.Contains(member, StringComparer.Ordinal))
+                        m.Problems.Add(keyPath, $"the archive '{data}' has no array '{member}'. It holds: {string.Join(", ", members)}.");
+                    else inputs[input] = member;
+                }
+                else
+                {
+                    string folder = isFolder ? data : Path.GetDirectoryName(data)!;
+                    string full = Path.GetFullPath(Path.Combine(folder, EngineTree.ExpandEnvironment(file)));
+                    if (!File.Exists(full)) m.Problems.Add(keyPath, $"the file '{full}' does not exist (input files are relative to the data_source folder '{folder}').");
+                    else inputs[input] = full;
+                }
+            }
+        }
+        else if (isNpz)
+        {
+            foreach (var member in members.Where(x => x != NpyDataset.LabelsName)) inputs[member] = member;
+        }
+        else if (isFolder)
+        {
+            foreach (var file in Directory.EnumerateFiles(data, "*.npy").OrderBy(f => f, StringComparer.Ordinal))
+            {
+                string stem = Path.GetFileNameWithoutExtension(file);
+                if (stem == NpyDataset.LabelsName || PathsEqual(file, labelsPath)) continue;
+                inputs[stem] = file;
+            }
+        }
+        else
+        {
+            inputs[Path.GetFileNameWithoutExtension(data)] = data;
+        }
+        if (inputs.Count == 0 && m.Problems.Count == 0)
+            m.Problem("data_source", $"'{data}' holds no input arrays: put one '<model input name>.npy' per input there (labels.npy holds the labels).");
+
+        if (!simplified && labelsPath == null)
+        {
+            if (isNpz && members.Contains(NpyDataset.LabelsName)) labelsArray = NpyDataset.LabelsName;
+            else if (isFolder && File.Exists(Path.Combine(data, NpyDataset.LabelsName + ".npy"))) labelsPath = Path.Combine(data, NpyDataset.LabelsName + ".npy");
+        }
+        return def with { InputFiles = inputs, LabelsPath = labelsPath, LabelsArray = labelsArray };
+    }
+
+    private static bool PathsEqual(string a, string? b) =>
+        b != null && string.Equals(Path.GetFullPath(a), Path.GetFullPath(b), OperatingSystem.IsWindows() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal);
+
+    private static readonly string[] StepKeys = { "type", "size", "width", "height", "aspect", "interpolation", "mean", "std", "value" };
+
+    private static DatasetDefinition? ParseImages(MapReader m, DatasetDefinition def, string baseFolder, bool isFolder, bool simplified)
+    {
+        if (!isFolder)
+        {
+            m.Problem("data_source", $"'{def.DataSource}' is a file; image data needs a folder of images (or use format: npy for NumPy data).");
+            return null;
+        }
+        if (!simplified && m.Has("inputs")) m.Problem("inputs", "applies to NumPy data only; image folders feed one input (input:).");
+        string? annotation = simplified ? null : m.ExistingPath("annotation_file", baseFolder, MapReader.PathKind.File);
+        if (annotation != null && def.LabelsPath != null)
+            m.Problem("labels", "give either annotation_file: (image names with labels) or labels: (labels in file-name order), not both.");
+        string? fileColumn = simplified ? null : m.String("file_column");
+        string? labelColumn = simplified ? null : m.String("label_column");
+        if ((fileColumn != null || labelColumn != null) && (annotation == null || !annotation.EndsWith(".csv", StringComparison.OrdinalIgnoreCase)))
+            m.Problem(fileColumn != null ? "file_column" : "label_column", "applies to a .csv annotation_file only.");
+        string? input = simplified ? null : m.String("input");
+        int channels = simplified ? 3 : m.Int("channels", 1, 3) ?? 3;
+        if (channels == 2)
+        {
+            m.Problem("channels", "must be 3 (colour) or 1 (grey).");
+            channels = 3;
+        }
+        var order = simplified ? ColorOrder.Rgb : m.Choice("color_order", new Dictionary<string, ColorOrder> { ["RGB"] = ColorOrder.Rgb, ["BGR"] = ColorOrder.Bgr }) ?? ColorOrder.Rgb;
+        var layout = simplified ? TensorLayout.Nchw : m.Choice("layout", new Dictionary<string, TensorLayout> { ["NCHW"] = TensorLayout.Nchw, ["NHWC"] = TensorLayout.Nhwc }) ?? TensorLayout.Nchw;
+        var steps = new List<PreprocessingStep>();
+        var list = simplified ? null : m.List("preprocessing");
+        for (int i = 0; list != null && i < list.Count; i++)
+        {
+            string stepPath = EngineProblems.Index(m.KeyPath("preprocessing"), i);
+            var map = EngineTree.AsMap(list[i]);
+            if (map == null)
+            {
+                m.Problems.Add(stepPath, $"must be a mapping such as {{type: resize, size: 256}}, not {EngineTree.Show(list[i])}.");
+                continue;
+            }
+            var step = ParseStep(new MapReader(map, stepPath, m.Problems, StepKeys), channels);
+            if (step != null) steps.Add(step);
+        }
+        IReadOnlyList<string> extensions = ImageDataset.DefaultExtensions;
+        if (!simplified && m.List("extensions") is { } ext)
+            extensions = ext.Select(e => "." + (e?.ToString() ?? "").Trim().TrimStart('.').ToLowerInvariant()).ToList();
+        return def with
+        {
+            AnnotationFile = annotation,
+            FileColumn = fileColumn,
+            LabelColumn = labelColumn,
+            InputName = input,
+            Image = new ImageOptions(channels, order, layout, steps),
+            Extensions = extensions,
+        };
+    }
+
+    private static PreprocessingStep? ParseStep(MapReader m, int channels)
+    {
+        var type = m.Choice("type", StepWords, required: true);
+        if (type == null) return null;
+        string[] allowed = type switch
+        {
+            StepKind.Resize => new[] { "type", "size", "width", "height", "aspect", "interpolation" },
+            StepKind.CenterCrop => new[] { "type", "size", "width", "height" },
+            StepKind.Normalization => new[] { "type", "mean", "std" },
+            _ => new[] { "type", "value" },
+        };
+        foreach (var k in StepKeys.Except(allowed))
+            if (m.Has(k)) m.Problem(k, $"does not apply to a {StepWords.First(kv => kv.Value == type.Value).Key} step (it takes {string.Join(", ", allowed.Skip(1))}).");
+        switch (type.Value)
+        {
+            case StepKind.Resize:
+            {
+                var aspect = m.Choice("aspect", new Dictionary<string, ResizeAspect> { ["stretch"] = ResizeAspect.Stretch, ["shorter_side"] = ResizeAspect.ShorterSide, ["longer_side"] = ResizeAspect.LongerSide }) ?? ResizeAspect.Stretch;
+                var interpolation = m.Choice("interpolation", new Dictionary<string, Interpolation> { ["bilinear"] = Interpolation.Bilinear, ["nearest"] = Interpolation.Nearest }) ?? Interpolation.Bilinear;
+                var (w, h, size) = Size(m, allowSizeOnly: true);
+                if (aspect != ResizeAspect.Stretch && size == 0 && w + h > 0)
+                {
+                    m.Problem("aspect", $"{(aspect == ResizeAspect.ShorterSide ? "shorter_side" : "longer_side")} keeps the aspect ratio: give size: (the side length), not width/height.");
+                    return null;
+                }
+                return w + h + size == 0 ? null : new ResizeStep(w, h, size, aspect, interpolation);
+            }
+            case StepKind.CenterCrop:
+            {
+                var (w, h, _) = Size(m, allowSizeOnly: true);
+                return w + h == 0 ? null : new CenterCropStep(w, h);
+            }
+            case StepKind.Normalization:
+            {
+                float[]? mean = m.Numbers("mean");
+                float[]? std = m.Numbers("std");
+                if (mean == null && std == null && !m.Has("mean") && !m.Has("std"))
+                {
+                    m.Problem("mean", "give mean:, std: or both (one value, or one per channel).");
+                    return null;
+                }
+                mean ??= new[] { 0f };
+                std ??= new[] { 1f };
+                bool ok = true;
+                foreach (var (key, values) in new[] { ("mean", mean), ("std", std) })
+                {
+                    if (values.Length != 1 && values.Length != channels)
+                    {
+                        m.Problem(key, $"has {values.Length} values but the images have {channels} channel{(channels == 1 ? "" : "s")}: give one value or {channels}.");
+                        ok = false;
+                    }
+                }
+                if (std.Any(s => s == 0))
+                {
+                    m.Problem("std", "must not contain 0 (values are divided by it).");
+                    ok = false;
+                }
+                return ok ? new NormalizationStep(mean, std) : null;
+            }
+            default:
+            {
+                double? v = m.Double("value");
+                if (v == null && !m.Has("value")) m.Problem("value", "is required: the factor every value is multiplied by, e.g. 0.00392156862745098 (1/255).");
+                return v == null ? null : new ScaleStep((float)v.Value);
+            }
+        }
+    }
+
+    private enum StepKind { Resize, CenterCrop, Normalization, Scale }
+
+    private static readonly Dictionary<string, StepKind> StepWords = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["resize"] = StepKind.Resize,
+        ["center_crop"] = StepKind.CenterCrop,
+        ["crop"] = StepKind.CenterCrop,
+        ["normalization"] = StepKind.Normalization,
+        ["scale"] = StepKind.Scale,
+    };
+
+    /// <summary>size: N (square, or the side for aspect-keeping resizes) or width: + height:.</summary>
+    private static (int Width, int Height, int Size) Size(MapReader m, bool allowSizeOnly)
+    {
+        int? size = m.Int("size", 1, 1 << 16);
+        int? width = m.Int("width", 1, 1 << 16);
+        int? height = m.Int("height", 1, 1 << 16);
+        if (m.Has("size") && (m.Has("width") || m.Has("height")))
+        {
+            m.Problem("size", "give either size: or width: and height:, not both.");
+            return (0, 0, 0);
+        }
+        if (size != null) return (size.Value, size.Value, size.Value);
+        if (width != null && height != null) return (width.Value, height.Value, 0);
+        if (!m.Has("size") && !m.Has("width") && !m.Has("height")) m.Problem("size", "is required (or width: and height:).");
+        else if (m.Has("width") != m.Has("height")) m.Problem(m.Has("width") ? "height" : "width", "is required together with " + (m.Has("width") ? "width:" : "height:") + ".");
+        return (0, 0, 0);
+    }
+}

@@ -1,0 +1,110 @@
+using System.IO.Enumeration;
+using PotPowerShell.Core.Config;
+using PotPowerShell.Core.Data;
+
+namespace PotPowerShell.Core.Evaluation;
+
+/// <summary>
+/// The one place where the cmdlets (Invoke-DefaultQuantization, Measure-PotModel, Invoke-AccuracyAwareQuantization)
+/// turn what the user gave into an <see cref="EngineDefinition"/>: an engine file, a plain data path, or the engine
+/// section of a POT configuration (an engine file, the engine written inline, or POT's simplified engine).
+/// </summary>
+public static class EngineResolver
+{
+    /// <summary>An engine YAML file (wins when both are given) or a plain data path (npy folder or .npz; labels give accuracy@top1).</summary>
+    public static EngineDefinition FromPaths(string? enginePath, string? dataPath)
+    {
+        if (enginePath != null) return EngineDefinition.Load(enginePath);
+        if (dataPath != null) return EngineDefinition.FromDataPath(dataPath);
+        throw new ArgumentException("Give an engine file or a data path.");
+    }
+
+    /// <summary>
+    /// The engine a POT configuration describes: engine.config (a file), the engine written inline, or
+    /// type: simplified with data_source (a folder, an .npz/.npy file, or a file-name pattern, see <see cref="Simplified"/>).
+    /// </summary>
+    public static EngineDefinition FromConfig(PotConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var engine = config.Engine;
+        return engine.Kind switch
+        {
+            EngineKind.File => EngineDefinition.Load(engine.ConfigPath!),
+            EngineKind.Inline => EngineDefinition.FromTree(engine.Inline!.ToDictionary(), engine.InlineKeyPath, config.Directory),
+            _ => Simplified(engine.DataSource!, "engine.data_source", config.Directory),
+        };
+    }
+
+    /// <summary>
+    /// POT's simplified engine. <paramref name="dataSource"/> is a folder (of .npy files, one per model input, or of
+    /// images), an .npz or .npy file, or a pattern in the file name (* and ?):
+    /// <list type="bullet">
+    /// <item>matching .npy files: each holds one model input's items, named after the input (as in a folder);</item>
+    /// <item>one matching .npz (or .npy) file: that file;</item>
+    /// <item>'*.png' (any '*.&lt;extension&gt;' of an image type): the folder's images with that extension.</item>
+    /// </list>
+    /// Anything else (no match, a mixture, an image pattern that is more than an extension) is refused with
+    /// EngineDataPatternInvalid.
+    /// </summary>
+    public static EngineDefinition Simplified(string dataSource, string keyPath = "engine.data_source", string? baseFolder = null)
+    {
+        string baseDir = Path.GetFullPath(baseFolder ?? Environment.CurrentDirectory);
+        string full = Path.GetFullPath(dataSource, baseDir);
+        string pattern = Path.GetFileName(full);
+        if (File.Exists(full) || Directory.Exists(full) || !ConfigPaths.HasWildcards(pattern))
+            return EngineDefinition.Simplified(full, keyPath, baseDir);
+
+        string folder = Path.GetDirectoryName(full)!;
+        if (!Directory.Exists(folder))
+            throw PatternInvalid(keyPath, full, $"its folder '{folder}' does not exist");
+        var matches = Directory.EnumerateFiles(folder)
+            .Where(f => FileSystemName.MatchesSimpleExpression(pattern, Path.GetFileName(f), ignoreCase: OperatingSystem.IsWindows()))
+            .OrderBy(f => f, StringComparer.Ordinal)
+            .ToList();
+        if (matches.Count == 0)
+            throw PatternInvalid(keyPath, full, $"no file in '{folder}' matches '{pattern}'");
+
+        var extensions = matches.Select(f => Path.GetExtension(f).ToLowerInvariant()).Distinct().ToList();
+        if (extensions.Count == 1 && extensions[0] == ".npy")
+            return NpyFiles(full, keyPath, baseDir, folder, matches);
+        if (matches.Count == 1 && extensions[0] is ".npz")
+            return EngineDefinition.Simplified(matches[0], keyPath, baseDir);
+        if (extensions.Count == 1 && ImageDataset.DefaultExtensions.Contains(extensions[0]))
+        {
+            if (!string.Equals(pattern, "*" + extensions[0], StringComparison.OrdinalIgnoreCase))
+                throw PatternInvalid(keyPath, full,
+                    $"image patterns select by extension only: write '{Path.Combine(folder, "*" + extensions[0])}', or move the images you want into their own folder");
+            var parsed = EngineDefinition.Simplified(folder, keyPath, baseDir);
+            var images = parsed.Datasets.Select(d => d with { Extensions = extensions }).ToList();
+            return new EngineDefinition(full, parsed.BaseFolder, images, parsed.Metrics, parsed.BatchSize, parsed.Threads, parsed.CacheMegabytes, isSimplified: true);
+        }
+        throw PatternInvalid(keyPath, full,
+            $"it matches {string.Join(", ", matches.Take(5).Select(m => "'" + Path.GetFileName(m) + "'"))}{(matches.Count > 5 ? ", ..." : "")}; " +
+            "a pattern must select .npy files (one per model input), a single .npz file, or images of one extension");
+    }
+
+    // Each matching .npy holds one model input's items, named after the input, as in an npy folder (labels.npy is skipped:
+    // the simplified engine carries no annotations).
+    private static EngineDefinition NpyFiles(string pattern, string keyPath, string baseDir, string folder, IReadOnlyList<string> files)
+    {
+        var inputs = files.Where(f => Path.GetFileNameWithoutExtension(f) != NpyDataset.LabelsName)
+            .ToDictionary(f => Path.GetFileNameWithoutExtension(f)!, f => f, StringComparer.Ordinal);
+        if (inputs.Count == 0)
+            throw PatternInvalid(keyPath, pattern, "it matches only labels.npy, which holds labels, not model inputs");
+        var dataset = new DatasetDefinition
+        {
+            Name = "data",
+            DataSource = folder,
+            Format = DatasetFormat.Npy,
+            InputFiles = inputs,
+            Adapter = AdapterDefinition.Identity,
+            KeyPath = keyPath,
+        };
+        return new EngineDefinition(pattern, baseDir, new[] { dataset }, Array.Empty<MetricSpec>(), null, 0,
+            EngineDefinition.DefaultCacheMegabytes, isSimplified: true);
+    }
+
+    private static PotException PatternInvalid(string keyPath, string pattern, string why) =>
+        new("EngineDataPatternInvalid", PotErrorCategory.InvalidArgument,
+            $"{keyPath}: the pattern '{pattern}' cannot be used because {why}.", pattern);
+}

@@ -1,0 +1,120 @@
+using System.Text;
+using System.Runtime.CompilerServices;
+
+namespace PotPowerShell.Core.Evaluation;
+
+/// <summary>Turns raw outputs of one item into a prediction (the runtime side of an <see cref="AdapterDefinition"/>).</summary>
+internal abstract class Adapter
+{
+    protected Adapter(AdapterDefinition definition) => Definition = definition;
+
+    public AdapterDefinition Definition { get; }
+
+    /// <summary>The output the adapter reads (resolved against the model), or -1 for identity without one.</summary>
+    public int OutputIndex { get; private set; } = -1;
+
+    public string? OutputName { get; private set; }
+
+    public static Adapter Create(AdapterDefinition d) => d.Type switch
+    {
+        AdapterType.Classification => new ClassificationAdapter(d),
+        AdapterType.CtcGreedy => new CtcGreedyAdapter(d),
+        _ => new IdentityAdapter(d),
+    };
+
+    /// <summary>Resolves the output by name (or the first output) for a model with these outputs.</summary>
+    public void Bind(IReadOnlyList<string> modelOutputs)
+    {
+        OutputName = Definition.Output ?? modelOutputs[0];
+        if (!modelOutputs.Contains(OutputName))
+            throw new PotException("EngineOutputNotFound", PotErrorCategory.InvalidData,
+                $"{Definition.KeyPath}.output: the model has no output '{OutputName}'. Its outputs: {string.Join(", ", modelOutputs)}.", Definition.KeyPath);
+    }
+
+    public void Resolve(BatchOutputs outputs) => OutputIndex = OutputName == null ? -1 : outputs.IndexOf(OutputName);
+
+    public abstract object? Predict(BatchOutputs outputs, int row);
+}
+
+internal sealed class IdentityAdapter(AdapterDefinition d) : Adapter(d)
+{
+    public override object? Predict(BatchOutputs outputs, int row) => null;
+}
+
+internal sealed class ClassificationAdapter(AdapterDefinition d) : Adapter(d)
+{
+    /// <summary>The top-1 class: the first index holding the largest score.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public override object? Predict(BatchOutputs outputs, int row) => (long)ClassScores.ArgMax(outputs.Row(OutputIndex, row));
+}
+
+/// <summary>
+/// CTC greedy decoding: the best class per time step, repeats merged, blanks dropped, classes mapped to symbols. The
+/// dictionary lists one symbol per class index; when it has one entry fewer than the classes, it skips the blank.
+/// </summary>
+internal sealed class CtcGreedyAdapter(AdapterDefinition d) : Adapter(d)
+{
+    public override object? Predict(BatchOutputs outputs, int row)
+    {
+        var shape = outputs.Shapes[OutputIndex];
+        if (shape.Length != 3)
+            throw new PotException("EngineOutputShape", PotErrorCategory.InvalidData,
+                $"{Definition.KeyPath}: ctc_greedy needs a 3-D output ({(Definition.Layout == CtcLayout.Ntc ? "batch, time, classes" : "time, batch, classes")}), but '{OutputName}' has shape [{string.Join(",", shape)}].", Definition.KeyPath);
+        int batchAxis = Definition.Layout == CtcLayout.Ntc ? 0 : 1;
+        if (shape[batchAxis] != outputs.Rows)
+            throw new PotException("EngineOutputShape", PotErrorCategory.InvalidData,
+                $"{Definition.KeyPath}: with layout {Definition.Layout.ToString().ToUpperInvariant()} the batch axis of '{OutputName}' (shape [{string.Join(",", shape)}]) should hold {outputs.Rows} items. Check layout: (NTC or TNC).", Definition.KeyPath);
+        int steps = (int)shape[Definition.Layout == CtcLayout.Ntc ? 1 : 0], classes = (int)shape[2];
+        var data = outputs.Data[OutputIndex];
+        var classIds = new int[steps];
+        for (int t = 0; t < steps; t++)
+        {
+            long offset = Definition.Layout == CtcLayout.Ntc ? ((long)row * steps + t) * classes : ((long)t * outputs.Rows + row) * classes;
+            classIds[t] = ClassScores.ArgMax(data.AsSpan((int)offset, classes));
+        }
+        return Decode(classIds, Definition.Symbols!, Definition.BlankIndex, classes, Definition.KeyPath);
+    }
+
+    public static string Decode(IReadOnlyList<int> classIds, IReadOnlyList<string> symbols, int blank, int classes, string keyPath)
+    {
+        bool skipsBlank = symbols.Count == classes - 1;
+        if (!skipsBlank && symbols.Count < classes)
+            throw new PotException("CtcDictionaryTooShort", PotErrorCategory.InvalidData,
+                $"{keyPath}: the dictionary has {symbols.Count} symbols but the output has {classes} classes: list one symbol per class (the blank's entry may be left out).", keyPath);
+        var text = new StringBuilder();
+        int previous = -1;
+        foreach (int c in classIds)
+        {
+            if (c != previous && c != blank)
+                text.Append(symbols[skipsBlank && c > blank ? c - 1 : c]);
+            previous = c;
+        }
+        return text.ToString();
+    }
+}
+
+internal static class ClassScores
+{
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static int ArgMax(ReadOnlySpan<float> scores)
+    {
+        int best = 0;
+        for (int i = 1; i < scores.Length; i++)
+            if (scores[i] > scores[best]) best = i;
+        return best;
+    }
+
+    /// <summary>
+    /// Rank of a class: how many classes come before it in a stable descending sort (higher score, or equal score and
+    /// lower index). Top-k holds the class when its rank is below k.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static int Rank(ReadOnlySpan<float> scores, int cls)
+    {
+        float s = scores[cls];
+        int rank = 0;
+        for (int i = 0; i < scores.Length; i++)
+            if (scores[i] > s || (scores[i] == s && i < cls)) rank++;
+        return rank;
+    }
+}

@@ -1,0 +1,402 @@
+using System.Globalization;
+using PotPowerShell.Core.Data;
+using System.Runtime.CompilerServices;
+
+namespace PotPowerShell.Core.Evaluation;
+
+/// <summary>One item as metrics see it; reused from item to item (metrics must not keep it).</summary>
+internal sealed class SampleView
+{
+    public int Index;
+    public int Row;
+    public object? Annotation;
+    public int Dataset;
+    public DatasetDefinition Definition = null!;
+    public BatchOutputs Outputs = null!;
+    public Adapter Adapter = null!;
+    public object? Prediction;
+    public ReferenceStore? References;
+
+    /// <summary>The adapter's output row: class scores for classification.</summary>
+    public ReadOnlySpan<float> Scores
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get
+        {
+            Outputs.RequireBatchFirst(Adapter.OutputIndex, "the metrics");
+            return Outputs.Row(Adapter.OutputIndex, Row);
+        }
+    }
+
+    /// <summary>The row of a named output (or the adapter's output when <paramref name="name"/> is null).</summary>
+    public ReadOnlySpan<float> OutputRow(string? name, string usedBy)
+    {
+        int index = name == null ? Adapter.OutputIndex : Outputs.IndexOf(name);
+        Outputs.RequireBatchFirst(index, usedBy);
+        return Outputs.Row(index, Row);
+    }
+}
+
+internal interface IAggregate
+{
+    void Add(double value);
+    double Result();
+}
+
+/// <summary>Mean of per-sample values; NaN values (no value for this sample) are skipped.</summary>
+internal sealed class MeanAggregate : IAggregate
+{
+    private double _sum;
+    private long _count;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void Add(double value)
+    {
+        if (double.IsNaN(value)) return;
+        _sum += value;
+        _count++;
+    }
+
+    public double Result() => _count == 0 ? double.NaN : _sum / _count;
+}
+
+/// <summary>The runtime side of one metric.</summary>
+internal abstract class MetricRunner
+{
+    private readonly HashSet<int>? _datasets;
+    private bool[]? _covers;
+
+    protected MetricRunner(string name, string type, MetricDirection direction, IReadOnlyList<int>? datasets)
+    {
+        Name = name;
+        Type = type;
+        Direction = direction;
+        _datasets = datasets == null ? null : new HashSet<int>(datasets);
+    }
+
+    public string Name { get; }
+    public string Type { get; }
+    public MetricDirection Direction { get; }
+
+    /// <summary>The spec this runner came from (null for custom metrics given in code).</summary>
+    public MetricSpec? Spec { get; private set; }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool Covers(int dataset)
+    {
+        if (_datasets == null) return true;
+        if (_covers == null || dataset >= _covers.Length)
+        {
+            var covers = new bool[Math.Max(dataset + 1, _datasets.Count == 0 ? 1 : _datasets.Max() + 1)];
+            foreach (int d in _datasets) covers[d] = true;
+            _covers = covers;
+        }
+        return _covers[dataset];
+    }
+
+    public virtual IAggregate NewAggregate() => new MeanAggregate();
+
+    /// <summary>The per-sample value; also feeds <paramref name="aggregate"/>.</summary>
+    public abstract double Measure(SampleView s, IAggregate aggregate);
+
+    public static MetricRunner Create(MetricSpec spec, ScriptMetricFactory? scripts)
+    {
+        MetricRunner runner = spec.Type switch
+        {
+            MetricType.Accuracy => new AccuracyRunner(spec),
+            MetricType.Precision or MetricType.Recall or MetricType.F1 => new ClassificationReportRunner(spec),
+            MetricType.CharacterRecognitionAccuracy => new TextRunner(spec, exact: true),
+            MetricType.CharacterLevelAccuracy => new TextRunner(spec, exact: false),
+            MetricType.MeanSquaredError or MetricType.Psnr or MetricType.CosineSimilarity => new TensorComparisonRunner(spec),
+            _ => new CustomRunner(spec.Name, "script", spec.Direction, spec.Datasets, CreateScript(spec, scripts)),
+        };
+        runner.Spec = spec;
+        return runner;
+    }
+
+    private static ISampleMetric CreateScript(MetricSpec spec, ScriptMetricFactory? scripts)
+    {
+        if (scripts == null)
+            throw new PotException("ScriptMetricUnavailable", PotErrorCategory.NotImplemented,
+                $"{spec.KeyPath}: the script metric '{spec.Name}' ({spec.ScriptPath}) needs a PowerShell host to run it; evaluate through a PotPowerShell cmdlet.", spec.KeyPath);
+        return scripts(new ScriptMetricRequest(spec.Name, spec.ScriptPath!, spec.Direction, spec.RequiresAnnotation, spec.KeyPath));
+    }
+}
+
+/// <summary>Turns annotations into class indices: integers as they are, text through the dataset's classes list or as a number.</summary>
+internal static class Labels
+{
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static int ClassIndex(SampleView s, int classCount, Dictionary<string, int>? classMap)
+    {
+        long label = s.Annotation switch
+        {
+            long l => l,
+            int i => i,
+            double d when d == Math.Floor(d) => (long)d,
+            bool b => b ? 1 : 0,
+            string text when classMap != null && classMap.TryGetValue(text.Trim(), out int c) => c,
+            string text when long.TryParse(text.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out long n) => n,
+            TensorData t when t.Length == 1 => (long)TensorBytes.ValueAt(t.Data, 0),
+            _ => throw new PotException("AnnotationNotAClass", PotErrorCategory.InvalidData,
+                $"Item {s.Index} of dataset '{s.Definition.Name}' has the annotation {Show(s.Annotation)}, which is not a class index.{(s.Annotation is string ? " List the class names in order with classes: (a file or a list) so names map to indices." : "")}", s.Definition.DataSource),
+        };
+        if (label < 0 || label >= classCount)
+            throw new PotException("AnnotationOutOfRange", PotErrorCategory.InvalidData,
+                $"Item {s.Index} of dataset '{s.Definition.Name}' has the class {label}, but the model output '{s.Adapter.OutputName}' scores {classCount} classes (0 to {classCount - 1}). Check that the labels belong to this model.", s.Definition.DataSource);
+        return (int)label;
+    }
+
+    public static string Text(SampleView s) => s.Annotation switch
+    {
+        string text => text,
+        long l => l.ToString(CultureInfo.InvariantCulture),
+        null => throw new PotException("AnnotationMissing", PotErrorCategory.InvalidData, $"Item {s.Index} of dataset '{s.Definition.Name}' has no annotation.", s.Definition.DataSource),
+        _ => throw new PotException("AnnotationNotText", PotErrorCategory.InvalidData,
+            $"Item {s.Index} of dataset '{s.Definition.Name}' has the annotation {Show(s.Annotation)}; text metrics need text labels (a .txt file with one label per line, or an annotation file).", s.Definition.DataSource),
+    };
+
+    public static string Show(object? value) => value switch
+    {
+        null => "null",
+        string s => $"'{s}'",
+        TensorData t => $"a tensor {t}",
+        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
+        _ => value.ToString() ?? "",
+    };
+
+    public static Dictionary<string, int>? ClassMap(DatasetDefinition d)
+    {
+        if (d.Classes == null) return null;
+        var map = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int i = 0; i < d.Classes.Count; i++) map.TryAdd(d.Classes[i].Trim(), i);
+        return map;
+    }
+}
+
+/// <summary>accuracy: 1 when the label is among the top_k classes (stable ranking, ties to the lower index), else 0.</summary>
+internal sealed class AccuracyRunner(MetricSpec spec) : MetricRunner(spec.Name, "accuracy", spec.Direction, spec.Datasets)
+{
+    private readonly Dictionary<int, Dictionary<string, int>?> _classMaps = new();
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public override double Measure(SampleView s, IAggregate aggregate)
+    {
+        var scores = s.Scores;
+        int label = Labels.ClassIndex(s, scores.Length, ClassMapOf(s));
+        double value = ClassScores.Rank(scores, label) < spec.TopK ? 1 : 0;
+        aggregate.Add(value);
+        return value;
+    }
+
+    private Dictionary<string, int>? ClassMapOf(SampleView s)
+    {
+        if (!_classMaps.TryGetValue(s.Dataset, out var map)) _classMaps[s.Dataset] = map = Labels.ClassMap(s.Definition);
+        return map;
+    }
+}
+
+/// <summary>
+/// precision / recall / f1 over the top-1 class. The aggregate is the macro (or micro / weighted) average over the
+/// classes seen in labels or predictions (a class never predicted has precision 0). The per-sample value is the
+/// sample-averaged score of one item, which for single-label data is 1 when the top-1 class is the label, else 0.
+/// </summary>
+internal sealed class ClassificationReportRunner(MetricSpec spec) : MetricRunner(spec.Name, spec.Type.ToString().ToLowerInvariant(), spec.Direction, spec.Datasets)
+{
+    private readonly Dictionary<int, Dictionary<string, int>?> _classMaps = new();
+
+    public override IAggregate NewAggregate() => new ConfusionAggregate(spec.Type, spec.Average);
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public override double Measure(SampleView s, IAggregate aggregate)
+    {
+        var scores = s.Scores;
+        if (!_classMaps.TryGetValue(s.Dataset, out var map)) _classMaps[s.Dataset] = map = Labels.ClassMap(s.Definition);
+        int label = Labels.ClassIndex(s, scores.Length, map);
+        int predicted = ClassScores.ArgMax(scores);
+        ((ConfusionAggregate)aggregate).Add(label, predicted);
+        return label == predicted ? 1 : 0;
+    }
+}
+
+internal sealed class ConfusionAggregate(MetricType type, AverageKind average) : IAggregate
+{
+    private readonly SortedDictionary<int, long[]> _counts = new(); // per class: true positives, false positives, false negatives
+
+    public void Add(double value) => throw new InvalidOperationException("Use Add(label, predicted).");
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void Add(int label, int predicted)
+    {
+        if (label == predicted) Counts(label)[0]++;
+        else
+        {
+            Counts(predicted)[1]++;
+            Counts(label)[2]++;
+        }
+    }
+
+    private long[] Counts(int c)
+    {
+        if (!_counts.TryGetValue(c, out var counts)) _counts[c] = counts = new long[3];
+        return counts;
+    }
+
+    public double Result()
+    {
+        if (_counts.Count == 0) return double.NaN;
+        if (average == AverageKind.Micro)
+        {
+            long tp = _counts.Values.Sum(c => c[0]), fp = _counts.Values.Sum(c => c[1]), fn = _counts.Values.Sum(c => c[2]);
+            return Score(tp, fp, fn);
+        }
+        double total = 0, weights = 0;
+        foreach (var c in _counts.Values)
+        {
+            double weight = average == AverageKind.Weighted ? c[0] + c[2] : 1; // weighted: by support (true count)
+            total += weight * Score(c[0], c[1], c[2]);
+            weights += weight;
+        }
+        return weights == 0 ? 0 : total / weights;
+    }
+
+    private double Score(long tp, long fp, long fn)
+    {
+        double precision = tp + fp == 0 ? 0 : (double)tp / (tp + fp);
+        double recall = tp + fn == 0 ? 0 : (double)tp / (tp + fn);
+        return type switch
+        {
+            MetricType.Precision => precision,
+            MetricType.Recall => recall,
+            _ => precision + recall == 0 ? 0 : 2 * precision * recall / (precision + recall),
+        };
+    }
+}
+
+/// <summary>
+/// character_recognition_accuracy: 1 when the decoded text equals the label exactly, else 0.
+/// character_level_accuracy: 1 - edit distance / max(length of text, length of label), in code points (1 when both are empty).
+/// </summary>
+internal sealed class TextRunner(MetricSpec spec, bool exact) : MetricRunner(spec.Name, exact ? "character_recognition_accuracy" : "character_level_accuracy", spec.Direction, spec.Datasets)
+{
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public override double Measure(SampleView s, IAggregate aggregate)
+    {
+        string predicted = s.Prediction as string ?? "";
+        string label = Labels.Text(s);
+        double value = exact ? (predicted == label ? 1 : 0) : CharacterLevelAccuracy(predicted, label);
+        aggregate.Add(value);
+        return value;
+    }
+
+    public static double CharacterLevelAccuracy(string predicted, string label)
+    {
+        var a = EditDistance.CodePoints(predicted);
+        var b = EditDistance.CodePoints(label);
+        int longest = Math.Max(a.Length, b.Length);
+        return longest == 0 ? 1 : 1 - (double)EditDistance.Compute<int>(a, b) / longest;
+    }
+}
+
+/// <summary>
+/// mse, psnr and cosine_similarity between an output row and its reference: the annotation tensor or the FP32 model's
+/// output for the same item.
+/// </summary>
+internal sealed class TensorComparisonRunner(MetricSpec spec) : MetricRunner(spec.Name, spec.Type switch
+{
+    MetricType.MeanSquaredError => "mse",
+    MetricType.Psnr => "psnr",
+    _ => "cosine_similarity",
+}, spec.Direction, spec.Datasets)
+{
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public override double Measure(SampleView s, IAggregate aggregate)
+    {
+        var output = s.OutputRow(spec.Output, $"metric '{Name}'");
+        string outputName = spec.Output ?? s.Adapter.OutputName!;
+        ReadOnlySpan<float> target;
+        if (spec.Reference == MetricReference.Fp32)
+            target = s.References!.Row(outputName, s.Index);
+        else
+            target = s.Annotation switch
+            {
+                TensorData t => t.ToFloats(),
+                double d => new[] { (float)d },
+                long l => new[] { (float)l },
+                _ => throw new PotException("AnnotationNotATensor", PotErrorCategory.InvalidData,
+                    $"Item {s.Index} of dataset '{s.Definition.Name}' has the annotation {Labels.Show(s.Annotation)}; metric '{Name}' compares the output with a target tensor (labels: a .npy array of shape [items, ...]).", s.Definition.DataSource),
+            };
+        if (target.Length != output.Length)
+            throw new PotException("ReferenceShapeMismatch", PotErrorCategory.InvalidData,
+                $"Metric '{Name}': item {s.Index}'s output '{outputName}' has {output.Length} values but its {(spec.Reference == MetricReference.Fp32 ? "FP32 reference" : "annotation")} has {target.Length}.", spec.KeyPath);
+        double value = spec.Type switch
+        {
+            MetricType.MeanSquaredError => Mse(output, target),
+            MetricType.Psnr => Psnr(output, target, spec.MaxValue),
+            _ => Cosine(output, target),
+        };
+        aggregate.Add(value);
+        return value;
+    }
+
+    public static double Mse(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        if (a.Length == 0) return 0;
+        double sum = 0;
+        for (int i = 0; i < a.Length; i++)
+        {
+            double d = (double)a[i] - b[i];
+            sum += d * d;
+        }
+        return sum / a.Length;
+    }
+
+    /// <summary>10 log10(max^2 / mse); identical tensors are capped at 100 dB (mse floored at max^2 * 1e-10) so means stay finite.</summary>
+    public static double Psnr(ReadOnlySpan<float> a, ReadOnlySpan<float> b, double max)
+    {
+        double mse = Math.Max(Mse(a, b), max * max * 1e-10);
+        return 10 * Math.Log10(max * max / mse);
+    }
+
+    /// <summary>Cosine of the angle between the two vectors; 1 when both are zero, 0 when only one is.</summary>
+    public static double Cosine(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        double dot = 0, na = 0, nb = 0;
+        for (int i = 0; i < a.Length; i++)
+        {
+            dot += (double)a[i] * b[i];
+            na += (double)a[i] * a[i];
+            nb += (double)b[i] * b[i];
+        }
+        if (na == 0 && nb == 0) return 1;
+        if (na == 0 || nb == 0) return 0;
+        return dot / (Math.Sqrt(na) * Math.Sqrt(nb));
+    }
+}
+
+/// <summary>A custom per-sample metric (code or script): gets every output row as a tensor, the annotation and the prediction.</summary>
+internal sealed class CustomRunner(string name, string type, MetricDirection direction, IReadOnlyList<int>? datasets, ISampleMetric metric)
+    : MetricRunner(name, type, direction, datasets)
+{
+    public override double Measure(SampleView s, IAggregate aggregate)
+    {
+        var outputs = new Dictionary<string, TensorData>(s.Outputs.Names.Length, StringComparer.Ordinal);
+        for (int i = 0; i < s.Outputs.Names.Length; i++)
+        {
+            s.Outputs.RequireBatchFirst(i, $"metric '{Name}'");
+            outputs[s.Outputs.Names[i]] = new TensorData(TensorElementKind.Float, s.Outputs.RowShape(i), s.Outputs.Row(i, s.Row).ToArray());
+        }
+        double value;
+        try
+        {
+            value = metric.Measure(new SampleMetricInput(s.Index, outputs, s.Annotation, s.Prediction));
+        }
+        catch (Exception e) when (e is not PotException and not OperationCanceledException)
+        {
+            throw new PotException("CustomMetricFailed", PotErrorCategory.InvalidOperation,
+                $"The metric '{Name}' failed on item {s.Index}: {e.Message}", Name, e);
+        }
+        aggregate.Add(value);
+        return value;
+    }
+}

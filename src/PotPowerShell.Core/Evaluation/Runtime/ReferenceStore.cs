@@ -1,0 +1,23 @@
+namespace PotPowerShell.Core.Evaluation;
+
+/// <summary>FP32 model outputs per item, computed once and kept for similarity metrics (float32, one row per item and output).</summary>
+internal sealed class ReferenceStore(int count)
+{
+    private readonly Dictionary<string, float[]?[]> _rows = new(StringComparer.Ordinal);
+
+    public IReadOnlyCollection<string> Outputs => _rows.Keys;
+
+    public void AddOutput(string output)
+    {
+        if (!_rows.ContainsKey(output)) _rows[output] = new float[]?[count];
+    }
+
+    public bool Has(int item) => _rows.Values.All(r => r[item] != null);
+
+    public void Set(string output, int item, float[] row) => _rows[output][item] = row;
+
+    public ReadOnlySpan<float> Row(string output, int item) =>
+        _rows.TryGetValue(output, out var rows) && rows[item] is { } row
+            ? row
+            : throw new InvalidOperationException($"No FP32 reference for output '{output}', item {item}.");
+}

@@ -1,0 +1,266 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using PotPowerShell.Core.Data;
+using PotPowerShell.Core.Runtime;
+
+namespace PotPowerShell.Core.Evaluation;
+
+/// <summary>
+/// One ONNX Runtime session and the pinned input buffers it is fed from: items are copied into the buffers, which
+/// OrtValues wrap without another copy; outputs are converted to float32 into reusable arrays.
+/// </summary>
+internal sealed class SessionRunner : IDisposable
+{
+    private sealed class Input
+    {
+        public required string ModelName;
+        public required string DataName;
+        public required TensorElementType OrtType;
+        public required TensorElementKind Kind;
+        public required int[] ModelDims;
+        public long[]? ItemShape;
+        public long ItemBytes;
+        public byte[] Buffer = Array.Empty<byte>();
+        public IntPtr Address;
+    }
+
+    private readonly InferenceSession _session;
+    private readonly Input[] _inputs;
+    private readonly RunOptions _runOptions;
+    private readonly string _source;
+    private string[] _outputNames;
+    private readonly string[] _inputNames;
+
+    public SessionRunner(byte[] model, string source, int threads, int? requestedBatch, IReadOnlyList<string> dataInputs, string dataSource)
+    {
+        _source = source;
+        // Before any ORT object: the loader must register the native library resolver first.
+        OnnxRuntimeLoader.Ensure();
+        _runOptions = new RunOptions();
+        var clock = Stopwatch.StartNew();
+        using (var options = OrtSessions.Options(GraphOptimizationLevel.ORT_ENABLE_ALL, threads))
+        {
+            // A refused batch is retried item by item (see Evaluator), and a failure that remains becomes
+            // EvaluationRunFailed with ORT's message, so ORT's own error line on stderr would only alarm.
+            options.LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL;
+            _session = OrtSessions.Create(model, options, source);
+        }
+        CreationTime = clock.Elapsed;
+        try
+        {
+            var modelInputs = _session.InputNames.ToList();
+            var binding = InputBinding.Bind(dataInputs, modelInputs, dataSource);
+            _inputs = modelInputs.Select(name =>
+            {
+                var meta = _session.InputMetadata[name];
+                if (!meta.IsTensor)
+                    throw new PotException("ModelInputNotTensor", PotErrorCategory.NotImplemented, $"The model input '{name}' of '{source}' is not a tensor; only tensor inputs can be fed.", source);
+                return new Input
+                {
+                    ModelName = name,
+                    DataName = binding[name],
+                    OrtType = meta.ElementDataType,
+                    Kind = KindOf(meta.ElementDataType, name, source),
+                    ModelDims = meta.Dimensions.ToArray(),
+                };
+            }).ToArray();
+            _inputNames = _inputs.Select(i => i.ModelName).ToArray();
+            ModelOutputs = _session.OutputNames.ToList();
+            _outputNames = ModelOutputs.ToArray();
+            // A fixed first axis on every input fixes the batch; otherwise the requested size is used.
+            var fixedDims = _inputs.Where(i => i.ModelDims.Length > 0 && i.ModelDims[0] > 0).Select(i => i.ModelDims[0]).Distinct().ToList();
+            FixedBatch = fixedDims.Count > 0;
+            BatchSize = FixedBatch ? fixedDims.Max() : Math.Max(1, requestedBatch ?? EngineDefinition.DefaultBatchSize);
+            if (_inputs.Any(i => i.ModelDims.Length == 0))
+            {
+                FixedBatch = true;
+                BatchSize = 1;
+            }
+        }
+        catch
+        {
+            _session.Dispose();
+            _runOptions.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The error id of a run ONNX Runtime refused.</summary>
+    public const string RunFailedId = "EvaluationRunFailed";
+
+    public IReadOnlyList<string> ModelOutputs { get; }
+    public int BatchSize { get; }
+    /// <summary>True when the model's batch axis is fixed: short batches are padded with copies of their last item.</summary>
+    public bool FixedBatch { get; }
+    public TimeSpan CreationTime { get; }
+
+    /// <summary>The outputs to fetch (ORT then computes only what they need).</summary>
+    public void SelectOutputs(IEnumerable<string> names) => _outputNames = ModelOutputs.Where(names.Contains).ToArray();
+
+    public BatchOutputs NewOutputs() => new(_outputNames);
+
+    /// <summary>Runs one batch and returns the inference time in milliseconds (Run only).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public double Run(IReadOnlyList<CachedDataset.Entry> items, IReadOnlyList<CachedDataset.Slot>? layout, BatchOutputs into, CancellationToken cancellationToken)
+    {
+        int n = items.Count;
+        int rows = FixedBatch ? BatchSize : n;
+        var values = new OrtValue[_inputs.Length];
+        try
+        {
+            for (int k = 0; k < _inputs.Length; k++) values[k] = Fill(_inputs[k], items, rows, layout);
+            cancellationToken.ThrowIfCancellationRequested();
+            using var registration = cancellationToken.Register(() => _runOptions.Terminate = true);
+            long start = Stopwatch.GetTimestamp();
+            IDisposableReadOnlyCollection<OrtValue> outputs;
+            try
+            {
+                outputs = _session.Run(_runOptions, _inputNames, values, _outputNames);
+            }
+            catch (OnnxRuntimeException e)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                throw new PotException(RunFailedId, PotErrorCategory.InvalidOperation,
+                    $"ONNX Runtime failed to run '{_source}' on a batch of {rows} item{(rows == 1 ? "" : "s")} (inputs {string.Join(", ", _inputs.Select(i => $"{i.ModelName}: {i.Kind.ToString().ToLowerInvariant()}[{rows},{string.Join(",", i.ItemShape!.Skip(1))}]"))}): {e.Message}", _source, e);
+            }
+            double ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+            using (outputs)
+            {
+                into.Items = n;
+                into.Rows = rows;
+                for (int o = 0; o < outputs.Count; o++) CopyOutput(outputs[o], into, o);
+            }
+            return ms;
+        }
+        finally
+        {
+            foreach (var v in values) v?.Dispose();
+        }
+    }
+
+    /// <summary>Copies each row's data into the input's pinned buffer (straight from packed cache bytes when the kinds agree).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private OrtValue Fill(Input input, IReadOnlyList<CachedDataset.Entry> items, int rows, IReadOnlyList<CachedDataset.Slot>? layout)
+    {
+        CachedDataset.Slot? slot = null;
+        if (layout != null)
+            for (int i = 0; i < layout.Count; i++)
+                if (layout[i].Name == input.DataName) slot = layout[i];
+        for (int r = 0; r < rows; r++)
+        {
+            var item = items[r < items.Count ? r : items.Count - 1];
+            ReadOnlySpan<byte> bytes;
+            long[] shape;
+            if (item.Packed != null && slot != null && slot.Kind == input.Kind)
+            {
+                bytes = item.Packed.AsSpan(slot.Offset, slot.Length);
+                shape = slot.Shape;
+            }
+            else
+            {
+                var tensor = TensorOf(item, input, slot);
+                if (tensor.Kind != input.Kind) tensor = TensorBytes.Convert(tensor, input.Kind);
+                bytes = TensorBytes.AsBytes(tensor.Data);
+                shape = tensor.Shape;
+            }
+            if (input.ItemShape == null) Prepare(input, shape, rows);
+            else if (!shape.AsSpan().SequenceEqual(input.ItemShape))
+                throw new PotException("EngineBatchShapeMismatch", PotErrorCategory.InvalidData,
+                    $"Item {item.Index} gives input '{input.ModelName}' the shape [{string.Join(",", shape)}] but earlier items gave [{string.Join(",", input.ItemShape)}]: items of different sizes cannot share a batch. Resize them to one size (preprocessing) or set batch_size: 1.", _source);
+            if (input.Buffer.Length < rows * input.ItemBytes) Allocate(input, rows);
+            bytes.CopyTo(input.Buffer.AsSpan((int)(r * input.ItemBytes), (int)input.ItemBytes));
+        }
+        var batchShape = (long[])input.ItemShape!.Clone();
+        batchShape[0] = rows;
+        return OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, input.OrtType, batchShape, input.Address, rows * input.ItemBytes);
+    }
+
+    private TensorData TensorOf(CachedDataset.Entry item, Input input, CachedDataset.Slot? slot)
+    {
+        if (item.Item != null)
+        {
+            if (!item.Item.Inputs.TryGetValue(input.DataName, out var tensor))
+                throw new PotException("EngineInputMismatch", PotErrorCategory.InvalidData, $"Item {item.Index} has no data for input '{input.DataName}'.", _source);
+            return tensor;
+        }
+        // A packed item whose element kind differs from the model input's: rebuild the tensor to convert it.
+        Array data = TensorBytes.Allocate(slot!.Kind, TensorData.ElementCount(slot.Shape));
+        item.Packed.AsSpan(slot.Offset, slot.Length).CopyTo(TensorBytes.AsBytes(data));
+        return new TensorData(slot.Kind, slot.Shape, data);
+    }
+
+    private void Prepare(Input input, long[] shape, int rows)
+    {
+        string dataShape = $"[{string.Join(",", shape)}]";
+        string modelShape = $"[{string.Join(",", input.ModelDims.Select(d => d < 0 ? "?" : d.ToString()))}]";
+        if (shape.Length == 0 || shape[0] != 1)
+            throw new PotException("EngineShapeMismatch", PotErrorCategory.InvalidData, $"Data for input '{input.ModelName}' has the item shape {dataShape}; items need a leading axis of 1.", _source);
+        if (shape.Length != input.ModelDims.Length || shape.Skip(1).Zip(input.ModelDims.Skip(1)).Any(p => p.Second > 0 && p.First != p.Second))
+            throw new PotException("EngineShapeMismatch", PotErrorCategory.InvalidData,
+                $"The data gives input '{input.ModelName}' items of shape {dataShape} but the model expects {modelShape}. Check the arrays' shapes, or the images' preprocessing (resize/center_crop size, channels, layout NCHW/NHWC).", _source);
+        input.ItemShape = (long[])shape.Clone();
+        input.ItemBytes = TensorData.ElementCount(shape) * TensorBytes.ElementSize(input.Kind);
+        Allocate(input, rows);
+    }
+
+    private static void Allocate(Input input, int rows)
+    {
+        // On the pinned object heap: ORT reads the buffer through a raw pointer for the whole run.
+        input.Buffer = GC.AllocateUninitializedArray<byte>((int)Math.Max(1, rows * input.ItemBytes), pinned: true);
+        input.Address = Marshal.UnsafeAddrOfPinnedArrayElement(input.Buffer, 0);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void CopyOutput(OrtValue value, BatchOutputs into, int o)
+    {
+        var info = value.GetTensorTypeAndShape();
+        var shape = info.Shape;
+        long count = info.ElementCount;
+        if (into.Data[o].Length < count) into.Data[o] = new float[Math.Max(count, into.Data[o].Length * 2)];
+        into.SetShape(o, shape);
+        var target = into.Data[o].AsSpan(0, (int)count);
+        var raw = value.GetTensorMutableRawData();
+        switch (info.ElementDataType)
+        {
+            case TensorElementType.Float: MemoryMarshal.Cast<byte, float>(raw).CopyTo(target); break;
+            case TensorElementType.Float16: Widen(MemoryMarshal.Cast<byte, Half>(raw), target, x => (float)x); break;
+            case TensorElementType.Double: Widen(MemoryMarshal.Cast<byte, double>(raw), target, x => (float)x); break;
+            case TensorElementType.Int64: Widen(MemoryMarshal.Cast<byte, long>(raw), target, x => x); break;
+            case TensorElementType.Int32: Widen(MemoryMarshal.Cast<byte, int>(raw), target, x => x); break;
+            case TensorElementType.UInt8: Widen<byte>(raw, target, x => x); break;
+            case TensorElementType.Int8: Widen(MemoryMarshal.Cast<byte, sbyte>(raw), target, x => x); break;
+            case TensorElementType.Bool: Widen<byte>(raw, target, x => x != 0 ? 1 : 0); break;
+            default:
+                throw new PotException("ModelOutputUnsupported", PotErrorCategory.NotImplemented,
+                    $"The output '{into.Names[o]}' of '{_source}' holds {info.ElementDataType} values, which metrics cannot read. Use numeric outputs.", _source);
+        }
+    }
+
+    private static void Widen<T>(ReadOnlySpan<T> source, Span<float> target, Func<T, float> convert)
+    {
+        for (int i = 0; i < target.Length; i++) target[i] = convert(source[i]);
+    }
+
+    private static TensorElementKind KindOf(TensorElementType type, string name, string source) => type switch
+    {
+        TensorElementType.Float => TensorElementKind.Float,
+        TensorElementType.Float16 => TensorElementKind.Float16,
+        TensorElementType.Double => TensorElementKind.Double,
+        TensorElementType.Int64 => TensorElementKind.Int64,
+        TensorElementType.Int32 => TensorElementKind.Int32,
+        TensorElementType.UInt8 => TensorElementKind.UInt8,
+        TensorElementType.Int8 => TensorElementKind.Int8,
+        TensorElementType.Bool => TensorElementKind.Bool,
+        _ => throw new PotException("ModelInputUnsupported", PotErrorCategory.NotImplemented,
+            $"The model input '{name}' of '{source}' takes {type} values, which the data readers cannot produce.", source),
+    };
+
+    public void Dispose()
+    {
+        _runOptions.Dispose();
+        _session.Dispose();
+    }
+}

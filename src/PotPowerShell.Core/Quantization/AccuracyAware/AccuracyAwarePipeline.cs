@@ -1,0 +1,119 @@
+using System.Diagnostics;
+using Google.Protobuf;
+using PotPowerShell.Core.Config;
+using PotPowerShell.Core.Data;
+using PotPowerShell.Core.Evaluation;
+
+namespace PotPowerShell.Core.Quantization.AccuracyAware;
+
+/// <summary>
+/// The cmdlets' entry points: open the engine and the calibration data, run DefaultQuantization once (calibration
+/// statistics live in its builder), then AccuracyAwareQuantization or the layer ranking, and release everything.
+/// </summary>
+public static class AccuracyAwarePipeline
+{
+    /// <summary>Runs AccuracyAwareQuantization and writes the best model and its report (also when the target is missed).</summary>
+    public static AccuracyAwareResult Run(AccuracyAwareJob job, string outputPath, IProgress<PotProgress>? progress = null, IProgress<string>? log = null,
+        CancellationToken cancellationToken = default)
+    {
+        OptionsValidation.Validate(job.Options); // before anything is opened or calibrated
+        using var parts = Open(job, variants: true, progress, cancellationToken, "AccuracyAwareQuantization");
+        var outcome = new AccuracyAwareQuantizer(job.Options)
+        {
+            BuilderFactory = parts.Factory(cancellationToken),
+            Progress = progress,
+            Log = log,
+        }.Run(parts.Builder, parts.Evaluator, cancellationToken);
+        var result = outcome.Result with
+        {
+            // Calibration (DefaultQuantization) is a stage of the run too.
+            StageTimes = outcome.Result.StageTimes.Prepend(new StageTime("DefaultQuantization", parts.QuantizationTime)).ToList(),
+            TotalTime = outcome.Result.TotalTime + parts.QuantizationTime,
+            CalibrationPasses = parts.Builders.Count(b => !b.Setup.CalibrationReused),
+            BiasCorrectionPasses = parts.Builders.Count(b => b.Setup.BiasCorrection?.DataInferences > 0),
+            CalibrationInferences = parts.Builders.Sum(b => (b.Setup.CalibrationReused ? 0 : (long)b.Setup.Statistics.Inferences) + (b.Setup.BiasCorrection?.DataInferences ?? 0)),
+        };
+        cancellationToken.ThrowIfCancellationRequested();
+        progress?.Report(new PotProgress(SearchContext.Activity, "Writing the model", 100));
+        return new AccuracyAwareOutcome(result, outcome.Model) { FullyQuantized = outcome.FullyQuantized }.Save(outputPath, Path.GetFullPath(job.ModelPath), cancellationToken, job.DumpIntermediateModel);
+    }
+
+    /// <summary>Ranks the layers of the fully quantized model without reverting any (Get-LayerRanking).</summary>
+    public static LayerRanking Rank(AccuracyAwareJob job, RankingMethod method, IProgress<PotProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        var quantizer = new AccuracyAwareQuantizer(job.Options) { Progress = progress };
+        using var parts = Open(job, variants: false, progress, cancellationToken, "Layer ranking");
+        return quantizer.RankLayers(parts.Builder, parts.Evaluator, method, cancellationToken);
+    }
+
+    /// <param name="variants">Also measure what the run's other settings (mixed preset, tuning) need, in the same calibration pass.</param>
+    /// <param name="consumer">Names the operation in messages (AccuracyAwareQuantization, Layer ranking).</param>
+    private static Parts Open(AccuracyAwareJob job, bool variants, IProgress<PotProgress>? progress, CancellationToken ct, string consumer)
+    {
+        var engine = job.EnginePath != null ? EngineDefinition.Load(job.EnginePath)
+            : job.Config != null ? EngineOf(job.Config)
+            : throw new PotException("EngineMissing", PotErrorCategory.InvalidArgument,
+                $"{consumer} needs an evaluation engine: give -EnginePath or a configuration with an engine section.", job.ModelPath);
+        engine.EnsureEvaluable(consumer);
+        var parts = new Parts();
+        try
+        {
+            IDataset calibration = job.CalibrationDataPath != null ? NpyDataset.Open(job.CalibrationDataPath) : engine.OpenDataset();
+            parts.Calibration = calibration;
+            if (job.CalibrationWrapper != null) calibration = job.CalibrationWrapper(calibration);
+            var watch = Stopwatch.StartNew();
+            // One calibration pass measures what every setting the run may try needs (mixed preset, tuning grid).
+            parts.Builder = QuantizedModelBuilder.Create(job.ModelPath, calibration, job.Options.Quantization,
+                variants ? AccuracyAwareQuantizer.BuilderVariants(job.Options) : Array.Empty<DefaultQuantizationOptions>(), progress, ct);
+            parts.Builders.Add(parts.Builder);
+            parts.QuantizationTime = watch.Elapsed;
+            // The prepared float model is the baseline, and the reference of metrics that compare with FP32.
+            parts.Evaluator = new Evaluator(engine, new EvaluatorOptions
+            {
+                ReferenceModel = parts.Builder.FloatModel.ToByteArray(),
+                ReferenceSource = job.ModelPath,
+                ScriptMetrics = job.ScriptMetrics,
+            });
+            return parts;
+        }
+        catch
+        {
+            parts.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The engine a POT configuration describes (see <see cref="EngineResolver.FromConfig"/>, shared with the other cmdlets).</summary>
+    public static EngineDefinition EngineOf(PotConfig config) => EngineResolver.FromConfig(config);
+
+    private sealed class Parts : IDisposable
+    {
+        public IDataset Calibration = null!;
+        public QuantizedModelBuilder Builder = null!;
+        public Evaluator Evaluator = null!;
+        public TimeSpan QuantizationTime;
+        private readonly Dictionary<DefaultQuantizationOptions, QuantizedModelBuilder> _variants = new();
+
+        /// <summary>Every builder of the run, the calibrated one first, then variants in the order they were made.</summary>
+        public List<QuantizedModelBuilder> Builders { get; } = new();
+
+        /// <summary>
+        /// convert_to_mixed_preset and tune_hyperparams quantize again with other settings: each builder is made from the
+        /// one calibration pass (see <see cref="AccuracyAwareQuantizer.BuilderVariants"/>), once per setting.
+        /// </summary>
+        public Func<DefaultQuantizationOptions, IQuantizedModelBuilder> Factory(CancellationToken ct) => options =>
+        {
+            if (_variants.TryGetValue(options, out var known)) return known;
+            var builder = Builder.Variant(options, null, ct);
+            _variants[options] = builder;
+            if (!ReferenceEquals(builder, Builder)) Builders.Add(builder);
+            return builder;
+        };
+
+        public void Dispose()
+        {
+            Evaluator?.Dispose();
+            (Calibration as IDisposable)?.Dispose();
+        }
+    }
+}

@@ -1,0 +1,262 @@
+using System.Diagnostics;
+using PotPowerShell.Core.Evaluation;
+
+namespace PotPowerShell.Core.Quantization.AccuracyAware;
+
+/// <summary>
+/// AccuracyAwareQuantization with POT's semantics (every parameter of its documentation) on top of a calibrated
+/// DefaultQuantization: baseline, fully quantized evaluation, optional mixed preset and hyperparameter tuning, then
+/// the greedy revert search and our backward pass. It always ends with a model: the best one evaluated.
+/// </summary>
+public sealed class AccuracyAwareQuantizer
+{
+    private readonly AccuracyAwareOptions _options;
+
+    public AccuracyAwareQuantizer(AccuracyAwareOptions options)
+    {
+        OptionsValidation.Validate(options);
+        _options = options;
+    }
+
+    /// <summary>
+    /// Builds a DefaultQuantization of the same model with other settings (mixed preset, tuned range estimator or bias
+    /// correction), reusing calibration statistics where it can. Needed for convert_to_mixed_preset and tune_hyperparams.
+    /// </summary>
+    public Func<DefaultQuantizationOptions, IQuantizedModelBuilder>? BuilderFactory { get; init; }
+
+    /// <summary>The instrumented pass for OutputError ranking; null = ONNX Runtime on the evaluator's data.</summary>
+    public ILayerOutputProbe? OutputProbe { get; init; }
+
+    public IProgress<PotProgress>? Progress { get; init; }
+
+    /// <summary>Receives each log line as it is written (the cmdlet forwards them to -Verbose).</summary>
+    public IProgress<string>? Log { get; init; }
+
+    /// <summary>Elapsed time since the run started; null = a stopwatch. Tests inject a fake clock to exercise TimeLimit.</summary>
+    public Func<TimeSpan>? Clock { get; init; }
+
+    /// <param name="builder">The calibrated DefaultQuantization of the model (its options are <see cref="AccuracyAwareOptions.Quantization"/>).</param>
+    /// <param name="evaluator">The validation set and metrics.</param>
+    public AccuracyAwareOutcome Run(IQuantizedModelBuilder builder, IEvaluator evaluator, CancellationToken cancellationToken = default)
+    {
+        var ctx = CreateContext(builder, evaluator, cancellationToken);
+        var source = new QuantizationSource(_options.Quantization.Preset.ToString().ToLowerInvariant(), _options.Quantization, builder);
+        var fullyQuantized = ModelCandidate.FullyQuantized(source);
+        string? stop = null;
+        bool searched = false;
+
+        EvaluateBaseline(ctx);
+        ctx.Best = new BestModelTracker(ctx.Criteria);
+        // Every full-set evaluation competes for the returned model, including ranking runs when the subset is the whole set.
+        ctx.Session.FullSetEvaluated = (candidate, result) => ctx.Best.Consider(candidate, result.Values);
+        EvaluationResult quantizedResult;
+        using (ctx.Stages.Stage("Quantized"))
+        {
+            ctx.Report("Evaluating the fully quantized model");
+            quantizedResult = ctx.Session.Evaluate(fullyQuantized, null, mandatory: true);
+        }
+        ctx.Log($"Fully quantized ({builder.Layers.Count} INT8 layers): {ctx.Describe(quantizedResult.Values)}.");
+
+        if (!ctx.Criteria.AllMet(quantizedResult.Values))
+        {
+            try
+            {
+                var current = fullyQuantized;
+                source = ConvertToMixed(ctx, source, ref current);
+                if (!ctx.Best.Met)
+                {
+                    if (_options.TuneHyperparameters)
+                    {
+                        source = HyperparameterTuner.Run(ctx, source, ctx.Session.Evaluate(current, null), RequireFactory("tune_hyperparams"));
+                        current = ModelCandidate.FullyQuantized(source);
+                    }
+                }
+                if (!ctx.Best.Met)
+                {
+                    searched = true;
+                    stop = GreedySearch.Run(ctx, ref current);
+                    if (stop == null && _options.BackwardPass) BackwardPass.Run(ctx, ref current);
+                }
+            }
+            catch (BudgetExhaustedException e)
+            {
+                stop = e.Message;
+                ctx.Log($"Stopped: {e.Message}; returning the best model so far.");
+            }
+        }
+
+        var best = ctx.Best.Candidate!;
+        string reason = Reason(ctx, best, stop, searched, builder.Layers.Count);
+        ctx.Log(reason);
+        var result = BuildResult(ctx, best, quantizedResult, reason);
+        return new AccuracyAwareOutcome(result, best.Build()) { FullyQuantized = () => ModelCandidate.FullyQuantized(best.Source).Build() };
+    }
+
+    /// <summary>
+    /// Ranks the layers of the fully quantized model without reverting anything (Get-LayerRanking): baseline and
+    /// quantized evaluations pick the ranking subset, then each layer is scored by <paramref name="method"/>.
+    /// </summary>
+    public LayerRanking RankLayers(IQuantizedModelBuilder builder, IEvaluator evaluator, RankingMethod method, CancellationToken cancellationToken = default)
+    {
+        var ctx = CreateContext(builder, evaluator, cancellationToken, _options with { RankingMethod = method, MaxEvaluations = null, TimeLimit = null });
+        EvaluateBaseline(ctx);
+        var quantized = ModelCandidate.FullyQuantized(new QuantizationSource("base", _options.Quantization, builder));
+        var result = ctx.Session.Evaluate(quantized, null, mandatory: true);
+        var metric = ctx.Criteria.MostViolated(result.Values);
+        return ctx.Rank(quantized, quantized, result, metric);
+    }
+
+    private SearchContext CreateContext(IQuantizedModelBuilder builder, IEvaluator evaluator, CancellationToken ct, AccuracyAwareOptions? options = null)
+    {
+        var clock = Clock;
+        if (clock == null)
+        {
+            var watch = Stopwatch.StartNew();
+            clock = () => watch.Elapsed;
+        }
+        if (evaluator.Data.Count == 0)
+            throw new PotException("ValidationSetEmpty", PotErrorCategory.InvalidData,
+                $"The validation set '{evaluator.Data.Source}' has no items; AccuracyAwareQuantization needs labelled validation data.", evaluator.Data.Source);
+        return new SearchContext(options ?? _options, evaluator, builder, OutputProbe, Progress, Log, clock, ct);
+    }
+
+    /// <summary>
+    /// FP32 on the full set, or, when every metric has a baseline_value, the configured baselines and a seeded
+    /// metric_subset_ratio sample of items for per-item comparisons (FP32 is then evaluated on that sample only if needed).
+    /// </summary>
+    private static void EvaluateBaseline(SearchContext ctx)
+    {
+        using var _ = ctx.Stages.Stage("Baseline");
+        var options = ctx.Options;
+        int count = ctx.Session.ItemCount;
+        if (MetricCriteria.AllBaselinesGiven(options))
+        {
+            ctx.Criteria = MetricCriteria.Create(options, ctx.Session.Evaluator.Metrics, null);
+            ctx.Pool = ItemSelection.SampleSubset(count, options.MetricSubsetRatio, ctx.Seed);
+            ctx.Log($"Baseline from metrics[].baseline_value: {string.Join(", ", ctx.Criteria.Metrics.Select(m => $"{m.Name} {SearchContext.F(m.Baseline)}"))}; "
+                + $"per-item comparisons on {ctx.Pool.Count} of {count} items (metric_subset_ratio {SearchContext.F(options.MetricSubsetRatio)}, seed {ctx.Seed}).");
+            return;
+        }
+        if (options.Metrics.Any(m => m.BaselineValue.HasValue))
+            ctx.Log("Not every metric has a baseline_value, so the FP32 model is evaluated and the given values are ignored (as POT does).");
+        ctx.Report("Evaluating the FP32 model");
+        var baseline = ctx.Session.EvaluateFloat(ctx.Builder, null, mandatory: true);
+        CheckValues(ctx, baseline);
+        ctx.Criteria = MetricCriteria.Create(options, ctx.Session.Evaluator.Metrics, baseline.Values);
+        ctx.Pool = Enumerable.Range(0, count).ToArray();
+        ctx.SetFloatOnPool(baseline);
+        ctx.Log($"FP32 baseline on {count} items: {string.Join(", ", ctx.Criteria.Metrics.Select(m => $"{m.Name} {SearchContext.F(m.Baseline)}"))}.");
+    }
+
+    private static void CheckValues(SearchContext ctx, EvaluationResult result)
+    {
+        foreach (var m in ctx.Session.Evaluator.Metrics)
+            if (!result.Values.ContainsKey(m.Name))
+                throw new PotException("MetricMissing", PotErrorCategory.InvalidData,
+                    $"The evaluator declared metric '{m.Name}' but returned no value for it.", m.Name);
+    }
+
+    /// <summary>
+    /// convert_to_mixed_preset: when the performance (symmetric) preset misses the target, quantize again with the mixed
+    /// preset (asymmetric activations); met = done, else the mixed model becomes the base of the search, as in POT.
+    /// </summary>
+    private QuantizationSource ConvertToMixed(SearchContext ctx, QuantizationSource source, ref ModelCandidate current)
+    {
+        if (!_options.ConvertToMixedPreset) return source;
+        var q = source.Options;
+        if (q.Preset != QuantizationPreset.Performance || q.SymmetricActivations == false)
+        {
+            ctx.Log($"convert_to_mixed_preset applies to the performance preset only; the preset is already {q.Preset}.");
+            return source;
+        }
+        using var _ = ctx.Stages.Stage("MixedPreset");
+        ctx.Session.CheckBudget();
+        ctx.Report("Quantizing with the mixed preset");
+        var options = MixedOptions(q);
+        var mixed = new QuantizationSource("mixed", options, RequireFactory("convert_to_mixed_preset")(options));
+        var candidate = ModelCandidate.FullyQuantized(mixed);
+        var result = ctx.Session.Evaluate(candidate, null);
+        ctx.Log($"Mixed preset: {ctx.Describe(result.Values)}" + (ctx.Criteria.AllMet(result.Values) ? "; target met." : "; the search continues from the mixed model."));
+        current = candidate;
+        return mixed;
+    }
+
+    /// <summary>convert_to_mixed_preset's settings: the mixed preset (asymmetric activations), everything else kept.</summary>
+    internal static DefaultQuantizationOptions MixedOptions(DefaultQuantizationOptions q) => q with { Preset = QuantizationPreset.Mixed, SymmetricActivations = null };
+
+    /// <summary>
+    /// Every setting a run with <paramref name="options"/> may ask <see cref="BuilderFactory"/> for: the mixed preset
+    /// (convert_to_mixed_preset), and on top of the base or mixed settings the tuning grid's range estimators, each
+    /// with fast and full bias correction (tune_hyperparams). One calibration pass can measure what all of them need
+    /// (see <see cref="QuantizedModelBuilder.Variant"/>), so that the run touches the calibration data once.
+    /// </summary>
+    public static IReadOnlyList<DefaultQuantizationOptions> BuilderVariants(AccuracyAwareOptions options)
+    {
+        var q = options.Quantization;
+        var sources = new List<DefaultQuantizationOptions> { q };
+        if (options.ConvertToMixedPreset && q.Preset == QuantizationPreset.Performance && q.SymmetricActivations != false) sources.Add(MixedOptions(q));
+        var result = new List<DefaultQuantizationOptions>(sources.Skip(1));
+        if (options.TuneHyperparameters)
+            foreach (var source in sources)
+                foreach (var range in HyperparameterTuner.RangeGrid(source.ActivationRange).Prepend(source.ActivationRange))
+                {
+                    var tuned = source with { ActivationRange = range };
+                    result.Add(tuned);
+                    if (tuned.BiasCorrection) result.Add(tuned with { UseFastBiasCorrection = !tuned.UseFastBiasCorrection });
+                }
+        return result.Where(o => o != q).Distinct().ToList();
+    }
+
+    private Func<DefaultQuantizationOptions, IQuantizedModelBuilder> RequireFactory(string key) =>
+        BuilderFactory ?? throw new PotException("BuilderFactoryMissing", PotErrorCategory.InvalidOperation,
+            $"{key} needs to quantize the model again with other settings, but no DefaultQuantization pipeline was given to AccuracyAwareQuantization.", key);
+
+    private static string Reason(SearchContext ctx, ModelCandidate best, string? stop, bool searched, int layers)
+    {
+        if (ctx.Best.Met)
+        {
+            if (best.Reverted.Count == 0)
+                return best.Source.Tag == "mixed" ? "Target met by the mixed preset without reverting any layer."
+                    : best.Source.TunedSettings != null ? $"Target met by tuned settings ({best.Source.TunedSettings}) without reverting any layer."
+                    : searched ? "Target met without reverting any layer." : "The fully quantized model meets the target.";
+            return $"Target met with {best.Reverted.Count} of {layers} layers in float: {string.Join(", ", best.Reverted)}.";
+        }
+        string why = stop ?? "The search ended";
+        return $"Target missed: {why}. Returning the best model seen ({best.Reverted.Count} of {layers} layers in float, "
+            + $"worst excess {SearchContext.F(ctx.Criteria.WorstExcess(ctx.Best.Values!))} of the baseline over maximal_drop).";
+    }
+
+    private AccuracyAwareResult BuildResult(SearchContext ctx, ModelCandidate best, EvaluationResult quantized, string reason)
+    {
+        var final = ctx.Best.Values!;
+        var layers = best.Source.Builder.Layers.ToDictionary(l => l.Node, l => l.OpType, StringComparer.Ordinal);
+        return new AccuracyAwareResult
+        {
+            Met = ctx.Best.Met,
+            Reason = reason,
+            MaximalDrop = _options.MaximalDrop,
+            DropType = _options.DropType,
+            RankingMethod = _options.RankingMethod,
+            Seed = ctx.Seed,
+            Preset = best.Source.Options.Preset,
+            TunedSettings = best.Source.TunedSettings,
+            Metrics = ctx.Criteria.Metrics.Select(m => new AccuracyAwareMetric(m.Name, m.Direction, m.Baseline, m.BaselineGiven,
+                quantized.Values[m.Name], final[m.Name], m.Drop(quantized.Values[m.Name]), m.Drop(final[m.Name]), m.MaxDrop, m.IsMet(final[m.Name]))).ToList(),
+            QuantizedLayerCount = ctx.Builder.Layers.Count,
+            RevertedLayers = best.Reverted
+                .Select(l => ctx.Picks.TryGetValue(l, out var p) ? p
+                    : ctx.Scores.TryGetValue(l, out var s) ? new RevertedLayer(l, s.OpType, s.Score, s.Method, 0)
+                    : new RevertedLayer(l, layers.GetValueOrDefault(l, "?"), double.NaN, _options.RankingMethod, 0))
+                .OrderBy(r => r.Iteration).ThenBy(r => r.Layer, StringComparer.Ordinal).ToList(),
+            Iterations = ctx.Iterations.ToList(),
+            Evaluations = ctx.Session.Evaluations,
+            Inferences = ctx.Session.Inferences,
+            RankingEvaluations = ctx.Session.RankingEvaluations,
+            RankingInferences = ctx.Session.RankingInferences,
+            Rankings = ctx.Rankings,
+            StageTimes = ctx.Stages.Times,
+            TotalTime = ctx.Clock(),
+            Log = ctx.LogLines.ToList(),
+        };
+    }
+}

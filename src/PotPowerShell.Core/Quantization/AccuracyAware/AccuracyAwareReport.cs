@@ -1,0 +1,100 @@
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace PotPowerShell.Core.Quantization.AccuracyAware;
+
+/// <summary>
+/// The JSON report of a run. It holds everything in the result except wall times, so that the same inputs and seed
+/// give the same report byte for byte (times are in the result object and the verbose log).
+/// </summary>
+public static class AccuracyAwareReport
+{
+    public static string ToJson(AccuracyAwareResult r)
+    {
+        var root = new JsonObject
+        {
+            ["algorithm"] = "AccuracyAwareQuantization",
+            ["model"] = r.ModelPath,
+            ["output"] = r.OutputPath,
+            ["intermediate_models"] = new JsonArray(r.IntermediateModels.Select(p => (JsonNode)JsonValue.Create(p)!).ToArray()),
+            ["met"] = r.Met,
+            ["reason"] = r.Reason,
+            ["maximal_drop"] = r.MaximalDrop,
+            ["drop_type"] = r.DropType.ToString().ToLowerInvariant(),
+            ["ranking_method"] = r.RankingMethod.ToString(),
+            ["seed"] = r.Seed,
+            ["preset"] = r.Preset.ToString().ToLowerInvariant(),
+            ["tuned_settings"] = r.TunedSettings,
+            ["metrics"] = new JsonArray(r.Metrics.Select(m => (JsonNode)new JsonObject
+            {
+                ["name"] = m.Name,
+                ["direction"] = m.Direction.ToString(),
+                ["baseline"] = Number(m.Baseline),
+                ["baseline_given"] = m.BaselineGiven,
+                ["fully_quantized"] = Number(m.FullyQuantized),
+                ["final"] = Number(m.Final),
+                ["fully_quantized_drop"] = Number(m.FullyQuantizedDrop),
+                ["drop"] = Number(m.Drop),
+                ["max_drop"] = Number(m.MaxDrop),
+                ["met"] = m.Met,
+            }).ToArray()),
+            ["quantized_layers"] = r.QuantizedLayerCount,
+            ["reverted_layers"] = new JsonArray(r.RevertedLayers.Select(l => (JsonNode)new JsonObject
+            {
+                ["layer"] = l.Layer,
+                ["op_type"] = l.OpType,
+                ["score"] = Number(l.Score),
+                ["method"] = l.Method.ToString(),
+                ["iteration"] = l.Iteration,
+            }).ToArray()),
+            ["iterations"] = new JsonArray(r.Iterations.Select(i => (JsonNode)new JsonObject
+            {
+                ["index"] = i.Index,
+                ["stage"] = i.Stage,
+                ["layer"] = i.Layer,
+                ["metric"] = i.Metric,
+                ["drop_before"] = Number(i.DropBefore),
+                ["drop_after"] = Number(i.DropAfter),
+                ["met"] = i.Met,
+                ["action"] = i.Action.ToString(),
+                ["reverted_count"] = i.RevertedCount,
+            }).ToArray()),
+            ["evaluations"] = r.Evaluations,
+            ["inferences"] = r.Inferences,
+            ["ranking_evaluations"] = r.RankingEvaluations,
+            ["ranking_inferences"] = r.RankingInferences,
+            ["rankings"] = r.Rankings,
+            ["calibration_passes"] = r.CalibrationPasses,
+            ["bias_correction_passes"] = r.BiasCorrectionPasses,
+            ["calibration_inferences"] = r.CalibrationInferences,
+            ["log"] = new JsonArray(r.Log.Select(l => (JsonNode)JsonValue.Create(l)!).ToArray()),
+        };
+        return root.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+    }
+
+    // JSON has no NaN or infinity.
+    private static JsonNode? Number(double value) => double.IsFinite(value) ? JsonValue.Create(value) : null;
+
+    /// <summary>Writes the report through a temporary file, so an interrupted write leaves no partial report.</summary>
+    public static void Write(AccuracyAwareResult result, string path)
+    {
+        string full = Path.GetFullPath(path);
+        string tmp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            File.WriteAllText(tmp, ToJson(result) + "\n", new UTF8Encoding(false));
+            File.Move(tmp, full, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new PotException("OutputWriteFailed", PotErrorCategory.WriteError,
+                $"Could not write the report '{full}': {e.Message} Check that the folder can be written to and has free space, or choose another output path.", full, e);
+        }
+        finally
+        {
+            if (File.Exists(tmp)) File.Delete(tmp);
+        }
+    }
+}

@@ -1,0 +1,146 @@
+using PotPowerShell.Core.Evaluation;
+
+namespace PotPowerShell.Core.Quantization.AccuracyAware;
+
+/// <summary>One watched metric: FP32 baseline, fully quantized and final values, drops and the allowed drop.</summary>
+/// <param name="Name">Metric name.</param>
+/// <param name="Direction">HigherBetter or HigherWorse.</param>
+/// <param name="Baseline">FP32 value (measured, or metrics[].baseline_value).</param>
+/// <param name="BaselineGiven">True when the baseline came from metrics[].baseline_value.</param>
+/// <param name="FullyQuantized">Value of the fully quantized model (base preset).</param>
+/// <param name="Final">Value of the returned model.</param>
+/// <param name="FullyQuantizedDrop">Drop of the fully quantized model, in metric units, positive = worse.</param>
+/// <param name="Drop">Drop of the returned model, in metric units, positive = worse.</param>
+/// <param name="MaxDrop">Allowed drop in metric units (maximal_drop, times |baseline| when relative).</param>
+/// <param name="Met">Drop &lt;= MaxDrop.</param>
+public sealed record AccuracyAwareMetric(
+    string Name,
+    MetricDirection Direction,
+    double Baseline,
+    bool BaselineGiven,
+    double FullyQuantized,
+    double Final,
+    double FullyQuantizedDrop,
+    double Drop,
+    double MaxDrop,
+    bool Met)
+{
+    /// <summary>Drop relative to the baseline (Drop / |Baseline|), NaN for a zero baseline.</summary>
+    public double RelativeDrop => Baseline == 0 ? double.NaN : Drop / Math.Abs(Baseline);
+}
+
+/// <summary>A layer the returned model keeps in float.</summary>
+/// <param name="Layer">Node name.</param>
+/// <param name="OpType">Conv, Gemm, MatMul...</param>
+/// <param name="Score">Its ranking score when it was reverted (see <see cref="LayerRank.Score"/>).</param>
+/// <param name="Method">How that score was measured.</param>
+/// <param name="Iteration">The iteration that reverted it.</param>
+public sealed record RevertedLayer(string Layer, string OpType, double Score, RankingMethod Method, int Iteration)
+{
+    /// <summary>The layer name, so reverted layers bind directly to a string[] ignored scope.</summary>
+    public override string ToString() => Layer;
+}
+
+/// <summary>What one iteration did with its layer.</summary>
+public enum IterationAction
+{
+    /// <summary>The layer was reverted to float and kept.</summary>
+    Reverted,
+    /// <summary>Reverting the layer increased the drop; the previous model was restored (use_prev_if_drop_increase).</summary>
+    RolledBack,
+    /// <summary>Backward pass: the layer was quantized again and the target still holds.</summary>
+    Requantized,
+    /// <summary>Backward pass: quantizing the layer again broke the target, so it stays float.</summary>
+    KeptFloat,
+}
+
+/// <summary>One full-set evaluation of the search: a layer reverted (or re-quantized in the backward pass).</summary>
+/// <param name="Index">1-based, over the whole run.</param>
+/// <param name="Stage">"Search" or "Backward".</param>
+/// <param name="Layer">The layer this iteration changed.</param>
+/// <param name="Metric">The metric driving the search at that point.</param>
+/// <param name="DropBefore">Drop of that metric before the change.</param>
+/// <param name="DropAfter">Drop of that metric with the change.</param>
+/// <param name="Met">All metrics within their maximal drop with the change.</param>
+/// <param name="Action">What happened to the change.</param>
+/// <param name="RevertedCount">Layers in float after the iteration.</param>
+public sealed record AccuracyAwareIteration(
+    int Index,
+    string Stage,
+    string Layer,
+    string Metric,
+    double DropBefore,
+    double DropAfter,
+    bool Met,
+    IterationAction Action,
+    int RevertedCount)
+{
+    public bool Accepted => Action is IterationAction.Reverted or IterationAction.Requantized;
+}
+
+/// <summary>Wall time spent in one stage of the run.</summary>
+public sealed record StageTime(string Stage, TimeSpan Elapsed);
+
+/// <summary>The outcome of AccuracyAwareQuantization, written next to the model as a JSON report too.</summary>
+public sealed record AccuracyAwareResult
+{
+    /// <summary>The FP32 model that was quantized.</summary>
+    public string? ModelPath { get; init; }
+    /// <summary>Where the returned model was written (null until saved).</summary>
+    public string? OutputPath { get; init; }
+    /// <summary>Where the JSON report was written (null until saved).</summary>
+    public string? ReportPath { get; init; }
+    /// <summary>Intermediate models written with compression.dump_intermediate_model (-DumpIntermediateModel): the fully quantized model before any revert.</summary>
+    public IReadOnlyList<string> IntermediateModels { get; init; } = Array.Empty<string>();
+    /// <summary>True when every metric is within its maximal drop.</summary>
+    public required bool Met { get; init; }
+    /// <summary>Why the run stopped, in one sentence.</summary>
+    public required string Reason { get; init; }
+    public required double MaximalDrop { get; init; }
+    public required DropType DropType { get; init; }
+    public required RankingMethod RankingMethod { get; init; }
+    /// <summary>The seed of every random choice (DefaultQuantization's seed).</summary>
+    public required int Seed { get; init; }
+    /// <summary>Preset of the returned model (Mixed after convert_to_mixed_preset).</summary>
+    public required QuantizationPreset Preset { get; init; }
+    /// <summary>Activation range estimator and bias correction of the returned model, when tune_hyperparams changed them.</summary>
+    public string? TunedSettings { get; init; }
+    public required IReadOnlyList<AccuracyAwareMetric> Metrics { get; init; }
+    /// <summary>Layers DefaultQuantization made INT8.</summary>
+    public required int QuantizedLayerCount { get; init; }
+    public required IReadOnlyList<RevertedLayer> RevertedLayers { get; init; }
+    public required IReadOnlyList<AccuracyAwareIteration> Iterations { get; init; }
+    /// <summary>Model evaluations run (full set and subsets); cached repeats are not counted.</summary>
+    public required int Evaluations { get; init; }
+    /// <summary>Items inferred by all evaluations and output-error passes.</summary>
+    public required long Inferences { get; init; }
+    /// <summary>Evaluations spent on layer ranking.</summary>
+    public required int RankingEvaluations { get; init; }
+    /// <summary>Items inferred for layer ranking (including output-error passes).</summary>
+    public required long RankingInferences { get; init; }
+    /// <summary>How many times the layers were ranked.</summary>
+    public required int Rankings { get; init; }
+    /// <summary>
+    /// Passes of the FP32 model over the calibration data: 1, because the pass measures what the mixed preset and the
+    /// tuning grid need too (0 when the run was given a calibrated builder).
+    /// </summary>
+    public int CalibrationPasses { get; init; }
+    /// <summary>Passes of quantized models over the calibration data: full bias correction, once per setting that uses it.</summary>
+    public int BiasCorrectionPasses { get; init; }
+    /// <summary>Inferences run over the calibration data by those passes.</summary>
+    public long CalibrationInferences { get; init; }
+    public required IReadOnlyList<StageTime> StageTimes { get; init; }
+    public required TimeSpan TotalTime { get; init; }
+    /// <summary>The per-iteration log (also written to the verbose stream by the cmdlet).</summary>
+    public required IReadOnlyList<string> Log { get; init; }
+
+    /// <summary>Metric name to FP32 baseline value.</summary>
+    public IReadOnlyDictionary<string, double> BaselineMetrics => Metrics.ToDictionary(m => m.Name, m => m.Baseline);
+    /// <summary>Metric name to value of the fully quantized model.</summary>
+    public IReadOnlyDictionary<string, double> QuantizedMetrics => Metrics.ToDictionary(m => m.Name, m => m.FullyQuantized);
+    /// <summary>Metric name to value of the returned model.</summary>
+    public IReadOnlyDictionary<string, double> FinalMetrics => Metrics.ToDictionary(m => m.Name, m => m.Final);
+    /// <summary>Metric name to drop of the returned model.</summary>
+    public IReadOnlyDictionary<string, double> Drop => Metrics.ToDictionary(m => m.Name, m => m.Drop);
+    public int RevertedLayerCount => RevertedLayers.Count;
+}

@@ -1,0 +1,37 @@
+namespace PotPowerShell.Core.Quantization.AccuracyAware;
+
+/// <summary>
+/// After the target is met: try quantizing each float layer again, the least useful first (lowest ranking score when
+/// it was reverted), and keep the re-quantization when every metric still holds. The greedy search can revert layers
+/// that only mattered together with a later one; POT and NNCF keep them all.
+/// </summary>
+internal static class BackwardPass
+{
+    public static void Run(SearchContext ctx, ref ModelCandidate current)
+    {
+        if (current.Reverted.Count == 0) return;
+        using var _ = ctx.Stages.Stage("Backward");
+        var order = current.Reverted
+            .OrderBy(l => ctx.Picks.TryGetValue(l, out var p) ? p.Score : double.NegativeInfinity)
+            .ThenBy(l => l, StringComparer.Ordinal)
+            .ToList();
+        ctx.Log($"Backward pass: trying to quantize again {string.Join(", ", order)}.");
+        var metric = ctx.Criteria.MostViolated(ctx.Session.Evaluate(current, null).Values);
+        for (int i = 0; i < order.Count; i++)
+        {
+            string layer = order[i];
+            var candidate = current.Without(layer);
+            ctx.Report($"Backward pass: quantizing {layer} again", PotProgress.Percent(i, order.Count));
+            double before = metric.Drop(ctx.Session.Evaluate(current, null).Values[metric.Name]);
+            var result = ctx.Session.Evaluate(candidate, null);
+            bool met = ctx.Criteria.AllMet(result.Values);
+            var action = met ? IterationAction.Requantized : IterationAction.KeptFloat;
+            double after = metric.Drop(result.Values[metric.Name]);
+            ctx.Iterations.Add(new AccuracyAwareIteration(ctx.Iterations.Count + 1, "Backward", layer, metric.Name, before, after, met, action,
+                met ? candidate.Reverted.Count : current.Reverted.Count));
+            ctx.Log($"Iteration {ctx.Iterations.Count}: quantized {layer} again: {metric.Name} drop {SearchContext.F(before)} -> {SearchContext.F(after)}, "
+                + (met ? "target still met, kept INT8" : "target missed, stays float") + $"; {ctx.Describe(result.Values)}.");
+            if (met) current = candidate;
+        }
+    }
+}

@@ -1,0 +1,118 @@
+using Google.Protobuf;
+using PotPowerShell.Core.Evaluation;
+
+namespace PotPowerShell.Core.Quantization.AccuracyAware;
+
+/// <summary>Thrown inside the search when MaxEvaluations or TimeLimit is reached; the search then returns the best model so far.</summary>
+internal sealed class BudgetExhaustedException(string reason) : Exception(reason);
+
+/// <summary>
+/// Runs every evaluation of one accuracy-aware run: caches results per (model, items) so a model is never evaluated
+/// twice, counts evaluations and inferences (in total and for ranking), and enforces the budgets.
+/// </summary>
+internal sealed class EvaluationSession
+{
+    private readonly IEvaluator _evaluator;
+    private readonly Dictionary<string, EvaluationResult> _cache = new(StringComparer.Ordinal);
+    private readonly int? _maxEvaluations;
+    private readonly TimeSpan? _timeLimit;
+    private readonly Func<TimeSpan> _clock;
+    private readonly IProgress<PotProgress>? _progress;
+    private readonly CancellationToken _cancellation;
+    private byte[]? _floatBytes;
+
+    public EvaluationSession(IEvaluator evaluator, AccuracyAwareOptions options, Func<TimeSpan> clock, IProgress<PotProgress>? progress, CancellationToken cancellation)
+    {
+        _evaluator = evaluator;
+        _maxEvaluations = options.MaxEvaluations;
+        _timeLimit = options.TimeLimit;
+        _clock = clock;
+        _progress = progress == null ? null : new ChildProgress(progress);
+        _cancellation = cancellation;
+    }
+
+    public IEvaluator Evaluator => _evaluator;
+    public CancellationToken Cancellation => _cancellation;
+    public int Evaluations { get; private set; }
+    public long Inferences { get; private set; }
+    public int RankingEvaluations { get; private set; }
+    public long RankingInferences { get; private set; }
+
+    /// <summary>True while layer ranking runs, so its cost is counted separately.</summary>
+    public bool InRanking { get; set; }
+
+    public int ItemCount => _evaluator.Data.Count;
+
+    /// <summary>Throws <see cref="BudgetExhaustedException"/> when a budget is used up.</summary>
+    public void CheckBudget()
+    {
+        _cancellation.ThrowIfCancellationRequested();
+        if (_maxEvaluations is int max && Evaluations >= max)
+            throw new BudgetExhaustedException($"MaxEvaluations ({max}) reached");
+        if (_timeLimit is TimeSpan limit && _clock() >= limit)
+            throw new BudgetExhaustedException($"TimeLimit ({limit}) reached");
+    }
+
+    /// <summary>Evaluates the FP32 model.</summary>
+    public EvaluationResult EvaluateFloat(IQuantizedModelBuilder builder, IReadOnlyList<int>? items, bool mandatory) =>
+        Evaluate("fp32", () => _floatBytes ??= builder.FloatModel.ToByteArray(), Normalize(items), mandatory);
+
+    public EvaluationResult Evaluate(ModelCandidate candidate, IReadOnlyList<int>? items, bool mandatory = false)
+    {
+        items = Normalize(items);
+        var result = Evaluate(candidate.Key, candidate.BuildBytes, items, mandatory);
+        if (items == null) FullSetEvaluated?.Invoke(candidate, result);
+        return result;
+    }
+
+    /// <summary>Called after every full-set evaluation of a candidate (cached or not), so no model seen escapes the best-model tracker.</summary>
+    public Action<ModelCandidate, EvaluationResult>? FullSetEvaluated { get; set; }
+
+    /// <summary>A subset that is the whole set in order is the whole set: one cache entry, one evaluation.</summary>
+    private IReadOnlyList<int>? Normalize(IReadOnlyList<int>? items)
+    {
+        if (items == null || items.Count != _evaluator.Data.Count) return items;
+        for (int i = 0; i < items.Count; i++)
+            if (items[i] != i) return items;
+        return null;
+    }
+
+    /// <summary>
+    /// Evaluates a model on all items (null) or some. Mandatory evaluations (the FP32 baseline and the fully quantized
+    /// model) run whatever the budget; every other one checks it first.
+    /// </summary>
+    private EvaluationResult Evaluate(string modelKey, Func<byte[]> model, IReadOnlyList<int>? items, bool mandatory)
+    {
+        string key = CacheKey(modelKey, items);
+        if (_cache.TryGetValue(key, out var cached)) return cached;
+        if (!mandatory) CheckBudget();
+        _cancellation.ThrowIfCancellationRequested();
+        var result = _evaluator.Evaluate(model(), items, _cancellation, _progress);
+        Evaluations++;
+        long count = items?.Count ?? _evaluator.Data.Count;
+        Inferences += count;
+        if (InRanking)
+        {
+            RankingEvaluations++;
+            RankingInferences += count;
+        }
+        _cache[key] = result;
+        return result;
+    }
+
+    /// <summary>Counts inferences run outside the evaluator (the output-error pass).</summary>
+    public void CountInferences(long count)
+    {
+        Inferences += count;
+        if (InRanking) RankingInferences += count;
+    }
+
+    private static string CacheKey(string modelKey, IReadOnlyList<int>? items) =>
+        modelKey + "#" + (items == null ? "all" : string.Join(",", items));
+
+    /// <summary>Evaluation progress shown as a child of the run's progress bar.</summary>
+    private sealed class ChildProgress(IProgress<PotProgress> parent) : IProgress<PotProgress>
+    {
+        public void Report(PotProgress value) => parent.Report(value with { Id = Math.Max(value.Id, 1) });
+    }
+}

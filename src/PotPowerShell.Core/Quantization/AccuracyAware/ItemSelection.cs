@@ -1,0 +1,63 @@
+using PotPowerShell.Core.Evaluation;
+
+namespace PotPowerShell.Core.Quantization.AccuracyAware;
+
+/// <summary>Which validation items the accuracy-aware steps look at: seeded, and ordered so the result never depends on ties.</summary>
+internal static class ItemSelection
+{
+    /// <summary>
+    /// POT's metric_subset_ratio: when every metric has a baseline_value, FP32 and INT8 are compared per item on
+    /// int(N * ratio) items only. POT draws them unseeded; we use the run's seed. Sorted ascending.
+    /// </summary>
+    public static IReadOnlyList<int> SampleSubset(int count, double ratio, int seed)
+    {
+        int take = Math.Clamp((int)(count * ratio), 1, count);
+        var indices = Enumerable.Range(0, count).ToArray();
+        var random = new Random(seed);
+        // Partial Fisher-Yates: the first 'take' slots become a uniform sample without replacement.
+        for (int i = 0; i < take; i++)
+        {
+            int j = random.Next(i, count);
+            (indices[i], indices[j]) = (indices[j], indices[i]);
+        }
+        var sample = indices.Take(take).ToArray();
+        Array.Sort(sample);
+        return sample;
+    }
+
+    /// <summary>Per-item values of one metric by item index (items without a value are left out).</summary>
+    public static Dictionary<int, double> PerItem(EvaluationResult result, string metric)
+    {
+        var map = new Dictionary<int, double>();
+        if (!result.PerItem.TryGetValue(metric, out var values)) return map;
+        for (int k = 0; k < result.Items.Count && k < values.Length; k++)
+            if (!double.IsNaN(values[k])) map[result.Items[k]] = values[k];
+        return map;
+    }
+
+    /// <summary>
+    /// The ranking subset: the <paramref name="size"/> items of <paramref name="pool"/> where the candidate is worst
+    /// against FP32 on <paramref name="metric"/> (largest per-item drop first, ties by item index). Items without a
+    /// per-item value rank last. Returned sorted by index.
+    /// </summary>
+    public static IReadOnlyList<int> Hardest(IReadOnlyList<int> pool, IReadOnlyDictionary<int, double> reference, IReadOnlyDictionary<int, double> candidate, MetricCriterion metric, int size) =>
+        Hardest(pool, i => reference.TryGetValue(i, out var r) && candidate.TryGetValue(i, out var q) ? metric.DropOf(q, r) : double.NegativeInfinity, size);
+
+    /// <summary>The <paramref name="size"/> items with the largest <paramref name="error"/>, ties by index; sorted by index.</summary>
+    public static IReadOnlyList<int> Hardest(IReadOnlyList<int> pool, Func<int, double> error, int size)
+    {
+        var picked = pool
+            .Select(i => (Item: i, Error: error(i)))
+            .OrderByDescending(x => x.Error)
+            .ThenBy(x => x.Item)
+            .Take(Math.Min(size, pool.Count))
+            .Select(x => x.Item)
+            .ToArray();
+        Array.Sort(picked);
+        return picked;
+    }
+
+    /// <summary>True when the evaluator gave per-item values for <paramref name="metric"/> on any item.</summary>
+    public static bool HasPerItem(EvaluationResult result, string metric) =>
+        result.PerItem.TryGetValue(metric, out var values) && values.Any(v => !double.IsNaN(v));
+}

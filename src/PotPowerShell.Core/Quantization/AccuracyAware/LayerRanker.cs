@@ -1,0 +1,137 @@
+using Google.Protobuf;
+
+namespace PotPowerShell.Core.Quantization.AccuracyAware;
+
+/// <summary>
+/// Ranks the quantized layers of a candidate by how much reverting each one alone helps, on the ranking subset.
+/// Metric (POT): revert each layer and measure the real metric. OutputError (ours): one instrumented pass scores every
+/// layer by its output error (<see cref="LayerError"/>), then the real metric confirms only the top few.
+/// Layers are single weighted ops: on ONNX Runtime a reverted op keeps its neighbours INT8 (see the QDQ emitter), so
+/// per-op reverting is both finer and cheaper than POT's blocks of quantizers.
+/// </summary>
+internal sealed class LayerRanker
+{
+    private readonly EvaluationSession _session;
+    private readonly AccuracyAwareOptions _options;
+    private readonly Func<ILayerOutputProbe> _probe;
+    private readonly Func<byte[]> _floatModel;
+    private readonly Action<string, int, int> _report;
+
+    /// <param name="report">Progress: (status, done, total).</param>
+    public LayerRanker(EvaluationSession session, AccuracyAwareOptions options, Func<ILayerOutputProbe> probe, Func<byte[]> floatModel, Action<string, int, int> report)
+    {
+        _session = session;
+        _options = options;
+        _probe = probe;
+        _floatModel = floatModel;
+        _report = report;
+    }
+
+    public LayerRanking Rank(ModelCandidate current, IReadOnlyList<int> subset, MetricCriterion metric, MetricCriteria criteria, RankingMethod method)
+    {
+        int evaluationsBefore = _session.Evaluations;
+        long inferencesBefore = _session.Inferences;
+        var layers = current.Source.Builder.Layers.Where(l => !current.Reverted.Contains(l.Node)).ToList();
+        _session.InRanking = true;
+        try
+        {
+            var ranked = method == RankingMethod.Metric
+                ? RankByMetric(current, layers, subset, metric, criteria)
+                : RankByOutputError(current, layers, subset, metric, criteria);
+            return new LayerRanking(
+                ranked.Select((r, i) => r with { Rank = i + 1 }).ToList(),
+                metric.Name, subset.Count,
+                _session.Evaluations - evaluationsBefore,
+                _session.Inferences - inferencesBefore,
+                subset);
+        }
+        finally
+        {
+            _session.InRanking = false;
+        }
+    }
+
+    /// <summary>
+    /// OutputError, later in a search: the next <see cref="AccuracyAwareOptions.ConfirmTopLayers"/> layers of a ranking
+    /// (still in output-error order) are measured with the metric on <paramref name="current"/> and reordered by it;
+    /// the rest keep their order. Cheaper than a new ranking: no instrumented pass, and the output errors of the
+    /// remaining layers barely move when one other layer is reverted.
+    /// </summary>
+    public List<LayerRank> Confirm(ModelCandidate current, IReadOnlyList<LayerRank> remaining, IReadOnlyList<int> subset, MetricCriterion metric, MetricCriteria criteria)
+    {
+        _session.InRanking = true;
+        try
+        {
+            int confirm = Math.Min(_options.ConfirmTopLayers, remaining.Count);
+            var layers = current.Source.Builder.Layers.ToDictionary(l => l.Node, StringComparer.Ordinal);
+            var errors = remaining.ToDictionary(r => r.Layer, r => r.OutputError, StringComparer.Ordinal);
+            var confirmed = Measure(current, remaining.Take(confirm).Select(r => layers[r.Layer]).ToList(), subset, metric, criteria, errors)
+                .OrderByDescending(r => r.Score).ThenBy(r => r.Layer, StringComparer.Ordinal);
+            return confirmed.Concat(remaining.Skip(confirm)).Select((r, i) => r with { Rank = i + 1 }).ToList();
+        }
+        finally
+        {
+            _session.InRanking = false;
+        }
+    }
+
+    private List<LayerRank> RankByMetric(ModelCandidate current, IReadOnlyList<QuantizableLayer> layers, IReadOnlyList<int> subset, MetricCriterion metric, MetricCriteria criteria) =>
+        Measure(current, layers, subset, metric, criteria, outputErrors: null)
+            .OrderByDescending(r => r.Score).ThenBy(r => r.Layer, StringComparer.Ordinal).ToList();
+
+    /// <summary>Reverts each layer alone and measures every metric on the subset; Score = gain of the driving metric.</summary>
+    private List<LayerRank> Measure(ModelCandidate current, IReadOnlyList<QuantizableLayer> layers, IReadOnlyList<int> subset, MetricCriterion metric, MetricCriteria criteria, IReadOnlyDictionary<string, double>? outputErrors)
+    {
+        var reference = _session.Evaluate(current, subset);
+        var ranks = new List<LayerRank>(layers.Count);
+        for (int i = 0; i < layers.Count; i++)
+        {
+            var layer = layers[i];
+            _report($"Ranking: reverting {layer.Node}", i, layers.Count);
+            var result = _session.Evaluate(current.With(layer.Node), subset);
+            var deltas = new SortedDictionary<string, double>(StringComparer.Ordinal);
+            foreach (var m in criteria.Metrics) deltas[m.Name] = result.Values[m.Name] - reference.Values[m.Name];
+            ranks.Add(new LayerRank(0, layer.Node, layer.OpType, metric.Sign * deltas[metric.Name], RankingMethod.Metric, deltas,
+                outputErrors != null && outputErrors.TryGetValue(layer.Node, out var e) ? e : double.NaN));
+        }
+        return ranks;
+    }
+
+    private List<LayerRank> RankByOutputError(ModelCandidate current, IReadOnlyList<QuantizableLayer> layers, IReadOnlyList<int> subset, MetricCriterion metric, MetricCriteria criteria)
+    {
+        var added = OutputErrors(current, layers, subset);
+        var byProxy = layers
+            .Select(l => (Layer: l, Error: added[l.Node]))
+            .OrderByDescending(x => double.IsNaN(x.Error) ? double.NegativeInfinity : x.Error)
+            .ThenBy(x => x.Layer.Node, StringComparer.Ordinal)
+            .ToList();
+        int confirm = Math.Min(_options.ConfirmTopLayers, byProxy.Count);
+        var confirmed = Measure(current, byProxy.Take(confirm).Select(x => x.Layer).ToList(), subset, metric, criteria, added)
+            .OrderByDescending(r => r.Score).ThenBy(r => r.Layer, StringComparer.Ordinal);
+        var rest = byProxy.Skip(confirm).Select(x => new LayerRank(0, x.Layer.Node, x.Layer.OpType, x.Error, RankingMethod.OutputError,
+            new SortedDictionary<string, double>(StringComparer.Ordinal), x.Error));
+        return confirmed.Concat(rest).ToList();
+    }
+
+    /// <summary>
+    /// One instrumented pass: FP32 and the candidate run on the subset with every quantized layer's output exposed, and
+    /// a float copy of each layer next to it (see <see cref="LayerError"/>). NaN when the candidate does not expose the
+    /// layer's output.
+    /// </summary>
+    private Dictionary<string, double> OutputErrors(ModelCandidate current, IReadOnlyList<QuantizableLayer> layers, IReadOnlyList<int> subset)
+    {
+        _session.CheckBudget();
+        _report("Ranking: output-error pass", 0, layers.Count);
+        var probe = _probe();
+        var errors = probe.MeasureLayers(_floatModel(), current.BuildBytes(), current.Source.Builder.FloatModel, layers, subset, _session.Cancellation);
+        _session.CountInferences((long)subset.Count * probe.InferencesPerItem);
+        return layers.ToDictionary(l => l.Node, l => errors.TryGetValue(l.Node, out var e) ? e.Score : double.NaN, StringComparer.Ordinal);
+    }
+
+    /// <summary>Serialized FP32 model, built once.</summary>
+    public static Func<byte[]> FloatBytes(IQuantizedModelBuilder builder)
+    {
+        byte[]? bytes = null;
+        return () => bytes ??= builder.FloatModel.ToByteArray();
+    }
+}

@@ -1,0 +1,39 @@
+namespace PotPowerShell.Core.Quantization.AccuracyAware;
+
+/// <summary>Checks AccuracyAwareOptions before anything runs, naming the config key and what to do.</summary>
+internal static class OptionsValidation
+{
+    public const string DefaultQuantization = "DefaultQuantization";
+
+    public static void Validate(AccuracyAwareOptions options)
+    {
+        if (!string.Equals(options.BaseAlgorithm, DefaultQuantization, StringComparison.OrdinalIgnoreCase))
+            throw Invalid("UnsupportedBaseAlgorithm", "base_algorithm",
+                $"base_algorithm '{options.BaseAlgorithm}' is not supported: AccuracyAwareQuantization starts from DefaultQuantization only. Remove base_algorithm or set it to DefaultQuantization.");
+        if (!double.IsFinite(options.MaximalDrop) || options.MaximalDrop < 0)
+            throw Invalid("InvalidMaximalDrop", "maximal_drop", $"maximal_drop must be a number >= 0 (0.01 = 1 %), not {options.MaximalDrop}.");
+        if (options.DropType == DropType.Relative && options.MaximalDrop > 1)
+            throw Invalid("InvalidMaximalDrop", "maximal_drop", $"A relative maximal_drop is a fraction of the baseline between 0 and 1, not {options.MaximalDrop}.");
+        if (options.RankingSubsetSize is int r && r < 1)
+            throw Invalid("InvalidRankingSubsetSize", "ranking_subset_size", $"ranking_subset_size must be at least 1, not {r}.");
+        if (options.MaxIterations is int i && i < 0)
+            throw Invalid("InvalidMaxIterations", "max_iter_num", $"max_iter_num must be 0 or more, not {i}.");
+        if (!(options.MetricSubsetRatio > 0 && options.MetricSubsetRatio <= 1))
+            throw Invalid("InvalidMetricSubsetRatio", "metric_subset_ratio", $"metric_subset_ratio must be in (0, 1], not {options.MetricSubsetRatio}.");
+        if (options.ConfirmTopLayers < 0)
+            throw Invalid("InvalidConfirmTopLayers", "confirm_top_layers", $"ConfirmTopLayers must be 0 or more, not {options.ConfirmTopLayers}.");
+        if (options.MaxEvaluations is int e && e < 0)
+            throw Invalid("InvalidMaxEvaluations", "max_evaluations", $"MaxEvaluations must be 0 or more, not {e}.");
+        if (options.TimeLimit is TimeSpan t && t <= TimeSpan.Zero)
+            throw Invalid("InvalidTimeLimit", "time_limit", $"TimeLimit must be positive, not {t}.");
+        foreach (var m in options.Metrics)
+            if (m.BaselineValue is double b && !double.IsFinite(b))
+                throw Invalid("InvalidBaselineValue", "metrics", $"metrics[] '{m.Name}' has baseline_value {b}; give a finite number or leave it out.");
+        if (options.AnnotationFree)
+            throw new PotException("AnnotationFreeNotSupported", PotErrorCategory.NotImplemented,
+                "annotation_free is not supported: AccuracyAwareQuantization needs labelled validation data. Set annotation_free to false and give the engine annotations.",
+                "annotation_free");
+    }
+
+    private static PotException Invalid(string id, string key, string message) => new(id, PotErrorCategory.InvalidArgument, message, key);
+}

@@ -1,0 +1,106 @@
+using System.Management.Automation;
+using PotPowerShell.Core.Config;
+using PotPowerShell.Core.Models;
+using PotPowerShell.Core.Quantization;
+using PotPowerShell.Core.Quantization.AccuracyAware;
+using PotPowerShell.Infrastructure;
+
+namespace PotPowerShell.Commands;
+
+/// <summary>
+/// Ranks the quantized layers of a model by how much reverting each one to float would help, without reverting
+/// anything. Emits LayerRank objects, best revert first; their names bind to Invoke-DefaultQuantization -IgnoredScope.
+/// </summary>
+[Cmdlet(VerbsCommon.Get, "LayerRanking", DefaultParameterSetName = ResultSet)]
+[OutputType(typeof(LayerRank))]
+public sealed class GetLayerRankingCommand : PotCmdlet
+{
+    private const string ResultSet = "Result";
+    private const string ConfigSet = "Config";
+    private const string PathSet = "Path";
+
+    /// <summary>An Invoke-DefaultQuantization result: its model, calibration data and options are quantized again the same way.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = ResultSet, ValueFromPipeline = true)]
+    [ValidateNotNull]
+    public QuantizationResult InputObject { get; set; } = null!;
+
+    /// <summary>A POT configuration with an engine; its DefaultQuantization (or AccuracyAwareQuantization) options are used.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = ConfigSet, ValueFromPipeline = true)]
+    [ValidateNotNull]
+    public PotConfig Config { get; set; } = null!;
+
+    [Parameter(Mandatory = true, ParameterSetName = PathSet)]
+    [ValidateNotNullOrEmpty]
+    public string ModelPath { get; set; } = "";
+
+    [Parameter(Mandatory = true, ParameterSetName = PathSet)]
+    [ValidateNotNullOrEmpty]
+    public string CalibrationDataPath { get; set; } = "";
+
+    /// <summary>The evaluation engine (YAML). Required with a quantization result or paths; with -Config it replaces the config's engine.</summary>
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = ResultSet)]
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet)]
+    [Parameter(ParameterSetName = ConfigSet)]
+    [ValidateNotNullOrEmpty]
+    public string EnginePath { get; set; } = "";
+
+    /// <summary>Emit only the best N layers.</summary>
+    [Parameter]
+    [ValidateRange(1, int.MaxValue)]
+    public int Top { get; set; }
+
+    [Parameter]
+    [ValidateSet("Metric", "OutputError")]
+    public string Method { get; set; } = "Metric";
+
+    [Parameter]
+    [ValidateRange(1, int.MaxValue)]
+    public int RankingSubsetSize { get; set; }
+
+    /// <summary>Method OutputError: how many of the top layers the real metric confirms.</summary>
+    [Parameter]
+    [ValidateRange(1, int.MaxValue)]
+    public int ConfirmTopLayers { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        Run(() =>
+        {
+            var job = BuildJob();
+            var method = Enum.Parse<RankingMethod>(Method, ignoreCase: true);
+            WriteVerbose($"Ranking the layers of '{job.ModelPath}' by {method}.");
+            var ranking = AccuracyAwarePipeline.Rank(job, method, Progress, CancellationToken);
+            WriteVerbose($"Ranked {ranking.Layers.Count} layers on {ranking.SubsetSize} items by {ranking.Metric}: {ranking.Evaluations} evaluations, {ranking.Inferences} inferences.");
+            foreach (var layer in MyInvocation.BoundParameters.ContainsKey(nameof(Top)) ? ranking.Layers.Take(Top) : ranking.Layers)
+                WriteObject(layer);
+        });
+    }
+
+    private AccuracyAwareJob BuildJob()
+    {
+        var bound = MyInvocation.BoundParameters;
+        AccuracyAwareJob job = ParameterSetName switch
+        {
+            ResultSet => AccuracyAwareJob.FromQuantization(InputObject, ResolveLiteralPath(EnginePath)),
+            ConfigSet => new AccuracyAwareJob
+            {
+                ModelPath = Config.Model.ModelPath,
+                Config = Config,
+                Options = Config.FindAlgorithm(AlgorithmNames.AccuracyAware) != null
+                    ? Config.ToAccuracyAwareOptions()
+                    : new AccuracyAwareOptions { Quantization = Config.ToDefaultQuantizationOptions() },
+            },
+            _ => new AccuracyAwareJob
+            {
+                ModelPath = ResolveLiteralPath(ModelPath),
+                CalibrationDataPath = ResolveLiteralPath(CalibrationDataPath),
+                EnginePath = ResolveLiteralPath(EnginePath),
+                Options = new AccuracyAwareOptions(),
+            },
+        };
+        if (ParameterSetName == ConfigSet && bound.ContainsKey(nameof(EnginePath))) job = job with { EnginePath = ResolveLiteralPath(EnginePath) };
+        if (bound.ContainsKey(nameof(RankingSubsetSize))) job = job with { Options = job.Options with { RankingSubsetSize = RankingSubsetSize } };
+        if (bound.ContainsKey(nameof(ConfirmTopLayers))) job = job with { Options = job.Options with { ConfirmTopLayers = ConfirmTopLayers } };
+        return job with { ScriptMetrics = ScriptBlockMetric.FactoryFor(this) };
+    }
+}

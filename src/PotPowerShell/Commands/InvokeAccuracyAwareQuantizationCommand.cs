@@ -1,0 +1,177 @@
+using System.Management.Automation;
+using PotPowerShell.Core;
+using PotPowerShell.Core.Config;
+using PotPowerShell.Core.Quantization;
+using PotPowerShell.Core.Quantization.AccuracyAware;
+using PotPowerShell.Infrastructure;
+
+namespace PotPowerShell.Commands;
+
+/// <summary>
+/// POT's AccuracyAwareQuantization: DefaultQuantization, then layers reverted to float until every metric is within
+/// maximal_drop. Always writes a model and a JSON report (the best model seen, also when the target is missed) and
+/// returns an AccuracyAwareResult. The per-iteration log goes to the verbose stream.
+/// </summary>
+// Config is the default set so that a piped PotConfig binds to -Config: PowerShell tries the default set first, and
+// in the Path set the config's own Path property would bind to -ModelPath (alias Path, there for PotModel input).
+[Cmdlet(VerbsLifecycle.Invoke, "AccuracyAwareQuantization", SupportsShouldProcess = true, DefaultParameterSetName = ConfigSet)]
+[OutputType(typeof(AccuracyAwareResult))]
+public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
+{
+    private const string PathSet = "Path";
+    private const string ConfigSet = "Config";
+
+    /// <summary>A POT configuration (Import-PotConfig) with an AccuracyAwareQuantization entry and an engine.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = ConfigSet, ValueFromPipeline = true)]
+    [ValidateNotNull]
+    public PotConfig Config { get; set; } = null!;
+
+    /// <summary>The float ONNX model. Binds from a PotModel (its Path) or a file (PSPath/FullName) in the pipeline.</summary>
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet, ValueFromPipelineByPropertyName = true)]
+    [Alias("PSPath", "FullName", "Path")]
+    [ValidateNotNullOrEmpty]
+    public string ModelPath { get; set; } = "";
+
+    /// <summary>A folder of .npy files (one per model input, named after it) or an .npz archive.</summary>
+    [Parameter(Mandatory = true, Position = 1, ParameterSetName = PathSet)]
+    [ValidateNotNullOrEmpty]
+    public string CalibrationDataPath { get; set; } = "";
+
+    /// <summary>The evaluation engine (YAML): validation data, labels and metrics. With -Config it replaces the config's engine.</summary>
+    [Parameter(Mandatory = true, Position = 2, ParameterSetName = PathSet)]
+    [Parameter(ParameterSetName = ConfigSet)]
+    [ValidateNotNullOrEmpty]
+    public string EnginePath { get; set; } = "";
+
+    [Parameter]
+    [ValidateRange(0.0, double.MaxValue)]
+    public double MaximalDrop { get; set; }
+
+    // String parameters instead of the core's enums: an enum-typed member makes PowerShell load the core assembly while
+    // it inspects this type at import, before the module's resolver is registered.
+    [Parameter]
+    [ValidateSet("Absolute", "Relative")]
+    public string DropType { get; set; } = "Absolute";
+
+    [Parameter]
+    [ValidateRange(1, int.MaxValue)]
+    public int RankingSubsetSize { get; set; }
+
+    [Parameter]
+    [ValidateRange(0, int.MaxValue)]
+    public int MaxIterations { get; set; }
+
+    [Parameter]
+    [ValidateSet("Metric", "OutputError")]
+    public string RankingMethod { get; set; } = "Metric";
+
+    /// <summary>OutputError ranking: how many of the top layers the real metric confirms.</summary>
+    [Parameter]
+    [ValidateRange(1, int.MaxValue)]
+    public int ConfirmTopLayers { get; set; }
+
+    [Parameter]
+    [ValidateRange(0, int.MaxValue)]
+    public int MaxEvaluations { get; set; }
+
+    [Parameter]
+    public TimeSpan TimeLimit { get; set; }
+
+    [Parameter]
+    public int Seed { get; set; }
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? OutputPath { get; set; }
+
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    /// <summary>
+    /// Also writes the fully quantized model, before any layer is reverted, next to the output as
+    /// &lt;output&gt;.int8-full.onnx. Default: the config's compression.dump_intermediate_model, else off.
+    /// </summary>
+    [Parameter]
+    public SwitchParameter DumpIntermediateModel { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        AccuracyAwareJob? job = null;
+        if (!Run(() => job = BuildJob())) return;
+        string model = job!.ModelPath;
+        string output = OutputPath != null ? ResolveLiteralPath(OutputPath) : DefaultOutputPath(model);
+        if (string.Equals(Path.GetFullPath(output), Path.GetFullPath(model), StringComparison.Ordinal))
+        {
+            WriteError(ToErrorRecord(new PotException("OutputIsInput", PotErrorCategory.InvalidArgument,
+                $"The output path '{output}' is the input model. Choose another -OutputPath.", output)));
+            return;
+        }
+        var dumps = job.DumpIntermediateModel ? AccuracyAwareOutcome.IntermediatePaths(output) : Array.Empty<string>();
+        if (!CheckNotWrittenBefore(output) || !CheckOutputPath(output, Force) || !CheckOutputPath(AccuracyAwareOutcome.ReportPathFor(output), Force) || !dumps.All(d => CheckOutputPath(d, Force))) return;
+        var o = job.Options;
+        string target = $"maximal_drop {o.MaximalDrop} {o.DropType.ToString().ToLowerInvariant()}, ranking {o.RankingMethod}";
+        string what = $"Quantize '{model}' with AccuracyAwareQuantization ({target}) and write the model and its report";
+        if (!ShouldProcess(output, job.DumpIntermediateModel ? what + ", and the fully quantized model before any revert" : what)) return;
+
+        WriteVerbose($"AccuracyAwareQuantization of '{model}' into '{output}' ({target}).");
+        Run(() =>
+        {
+            var result = AccuracyAwarePipeline.Run(job, output, Progress, new VerboseLog(this), CancellationToken);
+            RememberWritten(output);
+            if (!result.Met) WriteWarning(result.Reason);
+            WriteObject(result);
+        });
+    }
+
+    private AccuracyAwareJob BuildJob()
+    {
+        var job = ParameterSetName == ConfigSet
+            ? AccuracyAwareJob.FromConfig(Config)
+            : new AccuracyAwareJob
+            {
+                ModelPath = ResolveLiteralPath(ModelPath),
+                CalibrationDataPath = ResolveLiteralPath(CalibrationDataPath),
+                Options = new AccuracyAwareOptions(),
+            };
+        var bound = MyInvocation.BoundParameters;
+        if (bound.ContainsKey(nameof(EnginePath))) job = job with { EnginePath = ResolveLiteralPath(EnginePath) };
+        if (bound.ContainsKey(nameof(DumpIntermediateModel))) job = job with { DumpIntermediateModel = DumpIntermediateModel.IsPresent };
+        if (job.CalibrationDataPath != null && !Directory.Exists(job.CalibrationDataPath) && !File.Exists(job.CalibrationDataPath))
+            throw new PotException("CalibrationDataNotFound", PotErrorCategory.ObjectNotFound,
+                $"The calibration data '{job.CalibrationDataPath}' does not exist. Give a folder of .npy files (one per model input, named after it) or an .npz archive.", job.CalibrationDataPath);
+        return job with { Options = Override(job.Options), ScriptMetrics = ScriptBlockMetric.FactoryFor(this) };
+    }
+
+    /// <summary>Only parameters the user gave override the configuration (or the defaults).</summary>
+    private AccuracyAwareOptions Override(AccuracyAwareOptions options)
+    {
+        var bound = MyInvocation.BoundParameters;
+        if (bound.ContainsKey(nameof(MaximalDrop))) options = options with { MaximalDrop = MaximalDrop };
+        if (bound.ContainsKey(nameof(DropType))) options = options with { DropType = Enum.Parse<DropType>(DropType, ignoreCase: true) };
+        if (bound.ContainsKey(nameof(RankingSubsetSize))) options = options with { RankingSubsetSize = RankingSubsetSize };
+        if (bound.ContainsKey(nameof(MaxIterations))) options = options with { MaxIterations = MaxIterations };
+        if (bound.ContainsKey(nameof(RankingMethod))) options = options with { RankingMethod = Enum.Parse<RankingMethod>(RankingMethod, ignoreCase: true) };
+        if (bound.ContainsKey(nameof(ConfirmTopLayers))) options = options with { ConfirmTopLayers = ConfirmTopLayers };
+        if (bound.ContainsKey(nameof(MaxEvaluations))) options = options with { MaxEvaluations = MaxEvaluations };
+        if (bound.ContainsKey(nameof(TimeLimit)))
+        {
+            // A bare number converts to ticks in PowerShell: -TimeLimit 600 would mean 60 microseconds.
+            if (TimeLimit < TimeSpan.FromSeconds(1))
+                throw new PotException("InvalidTimeLimit", PotErrorCategory.InvalidArgument,
+                    $"-TimeLimit {TimeLimit} is shorter than a second. Write it as a time span, e.g. '00:10:00' or (New-TimeSpan -Minutes 10).", TimeLimit);
+            options = options with { TimeLimit = TimeLimit };
+        }
+        if (bound.ContainsKey(nameof(Seed))) options = options with { Quantization = options.Quantization with { Seed = Seed } };
+        return options;
+    }
+
+    /// <summary>&lt;model&gt;.aaq.onnx next to the model (its report: &lt;model&gt;.aaq.report.json).</summary>
+    private static string DefaultOutputPath(string model) =>
+        Path.Combine(Path.GetDirectoryName(model) ?? ".", Path.GetFileNameWithoutExtension(model) + ".aaq.onnx");
+
+    /// <summary>The core logs from the pipeline thread, so each line can go straight to Write-Verbose.</summary>
+    private sealed class VerboseLog(PSCmdlet owner) : IProgress<string>
+    {
+        public void Report(string value) => owner.WriteVerbose(value);
+    }
+}

@@ -1,0 +1,126 @@
+using Google.Protobuf;
+using PotPowerShell.Core.Data;
+using PotPowerShell.Core.Evaluation;
+using PotPowerShell.Core.Onnx;
+using PotPowerShell.Core.Quantization;
+using PotPowerShell.Core.Quantization.AccuracyAware;
+
+namespace PotPowerShell.Core.Tests.AccuracyAware;
+
+/// <summary>Real DefaultQuantization, QDQ emitter, ONNX Runtime and Evaluator on a model with one broken layer.</summary>
+public class AccuracyAwareEndToEndTests : IClassFixture<AccuracyAwareEndToEndTests.Fixture>
+{
+    public sealed class Fixture : IDisposable
+    {
+        public OutlierModel Model { get; } = new();
+        private AccuracyAwareResult? _result;
+
+        /// <summary>One strict AAQ run shared by the tests that only read its result.</summary>
+        public AccuracyAwareResult Result => _result ??= AccuracyAwarePipeline.Run(Job(Model, new AccuracyAwareOptions { MaximalDrop = 0.01 }), Model.File("aaq.onnx"));
+
+        public void Dispose() => Model.Dispose();
+    }
+
+    private readonly Fixture _fixture;
+
+    public AccuracyAwareEndToEndTests(Fixture fixture) => _fixture = fixture;
+
+    private static AccuracyAwareJob Job(OutlierModel m, AccuracyAwareOptions options) => new()
+    {
+        ModelPath = m.ModelPath,
+        CalibrationDataPath = m.CalibrationPath,
+        EnginePath = m.EnginePath,
+        Options = options,
+    };
+
+    [Fact]
+    public void DefaultQuantizationMissesTheTargetAndAaqRevertsTheOutlierLayerOnly()
+    {
+        var r = _fixture.Result;
+        var accuracy = Assert.Single(r.Metrics);
+        Assert.Equal("accuracy@top1", accuracy.Name);
+        Assert.Equal(1.0, accuracy.Baseline); // labels are the FP32 predictions
+        Assert.True(accuracy.FullyQuantizedDrop > 0.01, $"DefaultQuantization should miss 0.01, its drop is {accuracy.FullyQuantizedDrop}");
+        Assert.True(r.Met, r.Reason);
+        Assert.Equal(new[] { "fc2" }, r.RevertedLayers.Select(l => l.Layer));
+        Assert.True(accuracy.Drop <= 0.01);
+        Assert.Equal(3, r.QuantizedLayerCount);
+        Assert.True(File.Exists(r.OutputPath));
+        Assert.True(File.Exists(r.ReportPath));
+    }
+
+    [Fact]
+    public void TheWrittenModelScoresWhatTheResultSaysWithAFreshEvaluator()
+    {
+        var r = _fixture.Result;
+        using var evaluator = new Evaluator(EngineDefinition.Load(_fixture.Model.EnginePath));
+        var bytes = File.ReadAllBytes(r.OutputPath!);
+        Assert.Equal(r.Metrics[0].Final, evaluator.Evaluate(bytes, null, CancellationToken.None).Values["accuracy@top1"], 12);
+        // fc2 reads its float weights again; fc1 and fc3 read dequantized INT8 weights.
+        var graph = OnnxModelFile.Load(r.OutputPath!).Graph;
+        var fc2 = graph.Node.Single(n => n.Name == "fc2");
+        Assert.Contains(graph.Initializer, t => t.Name == fc2.Input[1] && t.DataType == (int)global::Onnx.TensorProto.Types.DataType.Float);
+        foreach (var name in new[] { "fc1", "fc3" })
+        {
+            var node = graph.Node.Single(n => n.Name == name);
+            Assert.Contains(graph.Node, n => n.OpType == "DequantizeLinear" && n.Output.Contains(node.Input[1]));
+        }
+    }
+
+    [Fact]
+    public void MetricRankingMatchesPerLayerDeltasComputedIndependently()
+    {
+        var m = _fixture.Model;
+        var options = new AccuracyAwareOptions { RankingSubsetSize = 40 };
+        var ranking = AccuracyAwarePipeline.Rank(Job(m, options), RankingMethod.Metric);
+
+        // Independently: the same quantization, FP32 and INT8 per item, the 40 items INT8 gets most wrong, and the
+        // accuracy on them with each layer reverted alone.
+        using var calibration = NpyDataset.Open(m.CalibrationPath);
+        var builder = QuantizedModelBuilder.Create(m.ModelPath, calibration, options.Quantization);
+        using var evaluator = new Evaluator(EngineDefinition.Load(m.EnginePath));
+        var fp32 = evaluator.Evaluate(builder.FloatModel.ToByteArray(), null, CancellationToken.None).PerItem["accuracy@top1"];
+        var int8 = evaluator.Evaluate(builder.Build(new HashSet<string>()).ToByteArray(), null, CancellationToken.None).PerItem["accuracy@top1"];
+        var subset = Enumerable.Range(0, fp32.Length).OrderByDescending(i => fp32[i] - int8[i]).ThenBy(i => i).Take(40).OrderBy(i => i).ToList();
+        double Accuracy(IReadOnlySet<string> reverted) =>
+            evaluator.Evaluate(builder.Build(reverted).ToByteArray(), subset, CancellationToken.None).Values["accuracy@top1"];
+        double reference = Accuracy(new HashSet<string>());
+        var expected = builder.Layers.Select(l => (Layer: l.Node, Delta: Accuracy(new HashSet<string> { l.Node }) - reference))
+            .OrderByDescending(x => x.Delta).ThenBy(x => x.Layer, StringComparer.Ordinal).ToList();
+
+        Assert.Equal(expected.Select(x => x.Layer), ranking.Layers.Select(l => l.Layer));
+        Assert.Equal(expected.Select(x => x.Delta), ranking.Layers.Select(l => l.Score));
+        Assert.Equal("fc2", ranking.Layers[0].Layer);
+        Assert.True(ranking.Layers[0].Score > 0.1);
+    }
+
+    [Fact]
+    public void OutputErrorRankingFindsTheSameLayerWithFewerInferences()
+    {
+        var m = _fixture.Model;
+        var options = new AccuracyAwareOptions { RankingSubsetSize = 40, ConfirmTopLayers = 1 };
+        var byMetric = AccuracyAwarePipeline.Rank(Job(m, options), RankingMethod.Metric);
+        var byError = AccuracyAwarePipeline.Rank(Job(m, options), RankingMethod.OutputError);
+        Assert.Equal("fc2", byError.Layers[0].Layer);
+        Assert.Equal(RankingMethod.Metric, byError.Layers[0].Method);
+        Assert.All(byError.Layers, l => Assert.False(double.IsNaN(l.OutputError), $"{l.Layer} has no output error"));
+        Assert.True(byError.Layers[0].OutputError > byError.Layers[1].OutputError);
+        Assert.Equal(byMetric.Layers[0].Score, byError.Layers[0].Score, 12);
+        Assert.Equal((1 + 3) * 40L, byMetric.Inferences);
+        Assert.Equal(2 * 40L + (1 + 1) * 40L, byError.Inferences);
+    }
+
+    [Fact]
+    public void SameInputsAndSeedGiveTheSameBytesAndReport()
+    {
+        var m = _fixture.Model;
+        var options = new AccuracyAwareOptions { MaximalDrop = 0.01, RankingSubsetSize = 30, RankingMethod = RankingMethod.OutputError };
+        var first = AccuracyAwarePipeline.Run(Job(m, options), m.File("det.onnx"));
+        var firstBytes = File.ReadAllBytes(first.OutputPath!);
+        var firstReport = File.ReadAllText(first.ReportPath!);
+        var second = AccuracyAwarePipeline.Run(Job(m, options), m.File("det.onnx"));
+        Assert.Equal(firstBytes, File.ReadAllBytes(second.OutputPath!));
+        Assert.Equal(firstReport, File.ReadAllText(second.ReportPath!));
+        Assert.Equal(new[] { "fc2" }, second.RevertedLayers.Select(l => l.Layer));
+    }
+}

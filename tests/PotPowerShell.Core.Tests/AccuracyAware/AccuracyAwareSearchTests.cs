@@ -1,0 +1,331 @@
+using Google.Protobuf;
+using PotPowerShell.Core.Evaluation;
+using PotPowerShell.Core.Quantization;
+using PotPowerShell.Core.Quantization.AccuracyAware;
+
+namespace PotPowerShell.Core.Tests.AccuracyAware;
+
+/// <summary>The greedy loop against a fake world where each layer's cost is known, so every decision can be predicted by hand.</summary>
+public class AccuracyAwareSearchTests
+{
+    private static readonly string[] FourLayers = { "L0", "L1", "L2", "L3" };
+
+    /// <summary>Uniform per-item costs: quantizing L1 costs 0.03 accuracy, L3 0.015, L2 0.002, L0 0.001.</summary>
+    private static (FakeBuilder, FakeEvaluator) Uniform(double baseline = 1.0, MetricDirection direction = MetricDirection.HigherBetter, string name = "accuracy")
+    {
+        var metric = new FakeMetric(name, direction, _ => baseline)
+            .WithCost("L0", 0.001).WithCost("L1", 0.03).WithCost("L2", 0.002).WithCost("L3", 0.015);
+        return (new FakeBuilder("performance", FourLayers), new FakeEvaluator(20, metric));
+    }
+
+    private static AccuracyAwareOutcome Run(FakeBuilder b, FakeEvaluator e, AccuracyAwareOptions o, ILayerOutputProbe? probe = null, Func<TimeSpan>? clock = null) =>
+        new AccuracyAwareQuantizer(o) { OutputProbe = probe, Clock = clock }.Run(b, e);
+
+    private static string[] Names(AccuracyAwareResult r) => r.RevertedLayers.Select(l => l.Layer).OrderBy(l => l, StringComparer.Ordinal).ToArray();
+
+    [Fact]
+    public void RevertsTheCostliestLayersUntilTheDropIsMet()
+    {
+        var (b, e) = Uniform();
+        var r = Run(b, e, new AccuracyAwareOptions { MaximalDrop = 0.01, RankingSubsetSize = 10 }).Result;
+
+        Assert.True(r.Met);
+        Assert.Equal(new[] { "L1", "L3" }, Names(r));
+        // 0.048 total; -0.03 (L1) = 0.018 > 0.01; -0.015 (L3) = 0.003.
+        Assert.Equal(0.048, r.Metrics[0].FullyQuantizedDrop, 9);
+        Assert.Equal(0.003, r.Metrics[0].Drop, 9);
+        Assert.Equal(new[] { "L1", "L3" }, r.Iterations.Where(i => i.Stage == "Search").Select(i => i.Layer));
+        Assert.All(r.Iterations.Where(i => i.Stage == "Search"), i => Assert.Equal(IterationAction.Reverted, i.Action));
+        // FP32 + quantized + ranking on 10 items (reference + 4 layers) + 2 iterations + 1 backward try: re-quantizing
+        // L3 gives {L1}, already evaluated by iteration 1, so the cache answers.
+        Assert.Equal(1 + 1 + 5 + 2 + 1, r.Evaluations);
+        Assert.Equal(2, r.Iterations.Count(i => i.Stage == "Backward"));
+        Assert.Equal(5, r.RankingEvaluations);
+        Assert.Equal(5 * 10L, r.RankingInferences);
+        Assert.Equal(4 * 20L + 5 * 10L + 20L, r.Inferences);
+        Assert.Equal(1, r.Rankings);
+        Assert.Equal(r.Evaluations, e.Calls.Count);
+    }
+
+    [Fact]
+    public void AbsoluteAndRelativeDropsGiveDifferentTargets()
+    {
+        var metric = () => new FakeMetric("accuracy", MetricDirection.HigherBetter, _ => 0.5)
+            .WithCost("L0", 0.001).WithCost("L1", 0.03).WithCost("L2", 0.01).WithCost("L3", 0.015);
+        var b = new FakeBuilder("performance", FourLayers);
+
+        // Total drop 0.056. Absolute 0.05: reverting L1 (-> 0.026) is enough.
+        var absolute = Run(b, new FakeEvaluator(10, metric()), new AccuracyAwareOptions { MaximalDrop = 0.05 }).Result;
+        Assert.Equal(new[] { "L1" }, Names(absolute));
+        Assert.Equal(0.05, absolute.Metrics[0].MaxDrop, 12);
+
+        // Relative 0.05 of 0.5 = 0.025: L1 then L3 (-> 0.011).
+        var relative = Run(b, new FakeEvaluator(10, metric()), new AccuracyAwareOptions { MaximalDrop = 0.05, DropType = DropType.Relative }).Result;
+        Assert.Equal(new[] { "L1", "L3" }, Names(relative));
+        Assert.Equal(0.025, relative.Metrics[0].MaxDrop, 12);
+        Assert.Equal(0.011 / 0.5, relative.Metrics[0].RelativeDrop, 9);
+    }
+
+    [Fact]
+    public void RelativeDropOfANegativeMetricUsesItsMagnitude()
+    {
+        // A log-likelihood-like metric around -2 (higher is better): the allowed drop must be positive.
+        var (b, e) = Uniform(baseline: -2.0);
+        var r = Run(b, e, new AccuracyAwareOptions { MaximalDrop = 0.01, DropType = DropType.Relative }).Result;
+        Assert.Equal(0.02, r.Metrics[0].MaxDrop, 12);
+        Assert.True(r.Met);
+        Assert.Equal(new[] { "L1" }, Names(r)); // 0.048 - 0.03 = 0.018 <= 0.02
+    }
+
+    [Fact]
+    public void AHigherWorseMetricDropsWhenItRises()
+    {
+        var (b, e) = Uniform(baseline: 0.2, direction: MetricDirection.HigherWorse, name: "error");
+        var r = Run(b, e, new AccuracyAwareOptions { MaximalDrop = 0.01 }).Result;
+        Assert.True(r.Met);
+        Assert.Equal(new[] { "L1", "L3" }, Names(r));
+        var m = Assert.Single(r.Metrics);
+        Assert.Equal(MetricDirection.HigherWorse, m.Direction);
+        Assert.Equal(0.2 + 0.048, m.FullyQuantized, 9);
+        Assert.Equal(0.048, m.FullyQuantizedDrop, 9);
+        Assert.Equal(0.2 + 0.003, m.Final, 9);
+    }
+
+    [Fact]
+    public void TheMetricFurthestPastItsLimitDrivesThenTheNextOne()
+    {
+        var accuracy = new FakeMetric("accuracy", MetricDirection.HigherBetter, _ => 0.9).WithCost("L0", 0.02);
+        var error = new FakeMetric("error", MetricDirection.HigherWorse, _ => 0.1).WithCost("L1", 0.05).WithCost("L2", 0.01);
+        var b = new FakeBuilder("performance", "L0", "L1", "L2");
+        var r = Run(b, new FakeEvaluator(10, accuracy, error), new AccuracyAwareOptions { MaximalDrop = 0.01, BackwardPass = false }).Result;
+
+        // error: (0.06 - 0.01) / 0.1 = 0.5 past its limit, accuracy (0.02 - 0.01) / 0.9 = 0.011: error first.
+        Assert.True(r.Met);
+        var search = r.Iterations.Where(i => i.Stage == "Search").ToList();
+        Assert.Equal(new[] { ("L1", "error"), ("L0", "accuracy") }, search.Select(i => (i.Layer, i.Metric)));
+        Assert.Equal(2, r.Rankings); // initial, then after switching metric
+        Assert.All(r.Metrics, m => Assert.True(m.Met));
+    }
+
+    /// <summary>
+    /// 20 items, ranking subset 5. "Bad" looks best on the hardest items (0-4) but hurts the other 15; "Good" only
+    /// matters on items 5-9; "Base" costs 0.1 everywhere.
+    /// </summary>
+    private static (FakeBuilder, FakeEvaluator) RollbackWorld()
+    {
+        var m = new FakeMetric("accuracy", MetricDirection.HigherBetter, _ => 1.0)
+            .WithCost("Bad", i => i < 5 ? 0.2 : -0.15)
+            .WithCost("Base", 0.1)
+            .WithCost("Good", i => i is >= 5 and < 10 ? 0.3 : 0);
+        return (new FakeBuilder("performance", "Bad", "Base", "Good"), new FakeEvaluator(20, m));
+    }
+
+    [Fact]
+    public void ADropIncreaseRollsBackAndReranksOnTheItemsTheRejectedModelGotWrong()
+    {
+        var (b, e) = RollbackWorld();
+        var r = Run(b, e, new AccuracyAwareOptions { MaximalDrop = 0.01, RankingSubsetSize = 5 }).Result;
+
+        // Fully quantized drop 0.1125. Bad: -> 0.175, rolled back; re-ranked on items 5-9: Good (-> 0.0375), Base (-> -0.0625).
+        var search = r.Iterations.Where(i => i.Stage == "Search").ToList();
+        Assert.Equal(new[] { ("Bad", IterationAction.RolledBack), ("Good", IterationAction.Reverted), ("Base", IterationAction.Reverted) },
+            search.Select(i => (i.Layer, i.Action)));
+        Assert.Equal(0.1125, search[0].DropBefore, 9);
+        Assert.Equal(0.175, search[0].DropAfter, 9);
+        Assert.Equal(0, search[0].RevertedCount);
+        Assert.Equal(0.0375, search[1].DropAfter, 9);
+        Assert.True(r.Met);
+        Assert.Equal(new[] { "Base", "Good" }, Names(r));
+        Assert.Equal(2, r.Rankings);
+        // Backward: Base (score 0.1) then Good (0.3) are both needed.
+        Assert.Equal(new[] { ("Base", IterationAction.KeptFloat), ("Good", IterationAction.KeptFloat) },
+            r.Iterations.Where(i => i.Stage == "Backward").Select(i => (i.Layer, i.Action)));
+    }
+
+    [Fact]
+    public void WithoutRollbackAWorseRevertIsKeptAndTheBackwardPassUndoesIt()
+    {
+        var (b, e) = RollbackWorld();
+        var r = Run(b, e, new AccuracyAwareOptions { MaximalDrop = 0.01, RankingSubsetSize = 5, UsePreviousIfDropIncrease = false }).Result;
+
+        var search = r.Iterations.Where(i => i.Stage == "Search").ToList();
+        Assert.Equal(new[] { "Bad", "Good", "Base" }, search.Select(i => i.Layer));
+        Assert.All(search, i => Assert.Equal(IterationAction.Reverted, i.Action));
+        // Backward pass: Base is needed, Bad is not (quantizing it again helps), Good is needed.
+        var backward = r.Iterations.Where(i => i.Stage == "Backward").ToList();
+        Assert.Equal(new[] { ("Base", IterationAction.KeptFloat), ("Bad", IterationAction.Requantized), ("Good", IterationAction.KeptFloat) },
+            backward.Select(i => (i.Layer, i.Action)));
+        Assert.True(r.Met);
+        Assert.Equal(new[] { "Base", "Good" }, Names(r));
+    }
+
+    [Fact]
+    public void BackwardPassCanBeTurnedOff()
+    {
+        var (b, e) = RollbackWorld();
+        var r = Run(b, e, new AccuracyAwareOptions { MaximalDrop = 0.01, RankingSubsetSize = 5, UsePreviousIfDropIncrease = false, BackwardPass = false }).Result;
+        Assert.Equal(new[] { "Bad", "Base", "Good" }, Names(r));
+        Assert.DoesNotContain(r.Iterations, i => i.Stage == "Backward");
+    }
+
+    [Fact]
+    public void RankingOnTheWholeSetReusesItsEvaluationsForTheSearch()
+    {
+        // Default ranking_subset_size (300) covers all 20 items: each ranking run is a full evaluation of a
+        // one-layer-reverted model, so iteration 1 and both backward tries come from the cache.
+        var (b, e) = Uniform();
+        var r = Run(b, e, new AccuracyAwareOptions { MaximalDrop = 0.01 }).Result;
+        Assert.Equal(new[] { "L1", "L3" }, Names(r));
+        Assert.Equal(1 + 1 + 4 + 1, r.Evaluations);
+        Assert.Equal(4, r.RankingEvaluations);
+        Assert.Equal(e.Calls.Count, r.Evaluations);
+        Assert.Equal(e.Calls.Count, e.Calls.Distinct().Count());
+    }
+
+    [Fact]
+    public void MaxIterNumStopsAndReturnsTheBestModel()
+    {
+        var (b, e) = Uniform();
+        var r = Run(b, e, new AccuracyAwareOptions { MaximalDrop = 0.01, MaxIterations = 1 }).Result;
+        Assert.False(r.Met);
+        Assert.Contains("max_iter_num (1", r.Reason);
+        Assert.Equal(new[] { "L1" }, Names(r));
+        Assert.Equal(0.018, r.Metrics[0].Drop, 9);
+        Assert.Single(r.Iterations);
+    }
+
+    [Fact]
+    public void MaxIterNumZeroRunsOnlyDefaultQuantization()
+    {
+        var (b, e) = Uniform();
+        var r = Run(b, e, new AccuracyAwareOptions { MaximalDrop = 0.01, MaxIterations = 0 }).Result;
+        Assert.False(r.Met);
+        Assert.Empty(r.RevertedLayers);
+        Assert.Empty(r.Iterations);
+    }
+
+    [Fact]
+    public void WhenTheTargetIsUnreachableTheBestModelSeenIsReturnedNotTheLast()
+    {
+        // Every quantized model loses 0.1 that no revert gives back. Reverting Bad (best on the hardest items) makes
+        // the full-set drop worse; without rollback the last model is the worst one.
+        var m = new FakeMetric("accuracy", MetricDirection.HigherBetter, _ => 1.0) { Offset = _ => 0.1 }
+            .WithCost("A", 0.02)
+            .WithCost("Bad", i => i < 5 ? 0.2 : -0.15);
+        var b = new FakeBuilder("performance", "A", "Bad");
+        var outcome = Run(b, new FakeEvaluator(20, m), new AccuracyAwareOptions { MaximalDrop = 0.01, RankingSubsetSize = 5, UsePreviousIfDropIncrease = false });
+        var r = outcome.Result;
+
+        Assert.False(r.Met);
+        Assert.Contains("Every quantized layer has been reverted", r.Reason);
+        Assert.Equal(2, r.Iterations.Count);
+        Assert.Empty(r.RevertedLayers); // the fully quantized model (drop 0.0575) beats both later ones (0.12, 0.1)
+        Assert.Equal(0.0575, r.Metrics[0].Drop, 9);
+        Assert.Equal(b.Build(new HashSet<string>()).ToByteArray(), outcome.Model.ToByteArray());
+    }
+
+    [Fact]
+    public void MaxEvaluationsStopsWithTheBestSoFar()
+    {
+        var (b, e) = Uniform();
+        var r = Run(b, e, new AccuracyAwareOptions { RankingSubsetSize = 10, MaximalDrop = 0.01, MaxEvaluations = 5 }).Result;
+        Assert.False(r.Met);
+        Assert.Contains("MaxEvaluations (5)", r.Reason);
+        Assert.Equal(5, r.Evaluations);
+        Assert.Equal(5, e.Calls.Count);
+        Assert.Empty(r.RevertedLayers);
+    }
+
+    [Fact]
+    public void MaxEvaluationsLeavingRoomForOneIterationKeepsItsModel()
+    {
+        var (b, e) = Uniform();
+        // FP32, quantized, 5 ranking evaluations, then one iteration.
+        var r = Run(b, e, new AccuracyAwareOptions { RankingSubsetSize = 10, MaximalDrop = 0.01, MaxEvaluations = 8 }).Result;
+        Assert.False(r.Met);
+        Assert.Equal(new[] { "L1" }, Names(r));
+        Assert.Equal(8, r.Evaluations);
+    }
+
+    [Fact]
+    public void TimeLimitStopsWithTheBestSoFar()
+    {
+        var (b, e) = Uniform();
+        var clock = new FakeClock();
+        e.OnEvaluate = () => clock.Now += TimeSpan.FromSeconds(1);
+        var r = Run(b, e, new AccuracyAwareOptions { MaximalDrop = 0.01, TimeLimit = TimeSpan.FromSeconds(4) }, clock: clock.Read).Result;
+        Assert.False(r.Met);
+        Assert.Contains("TimeLimit", r.Reason);
+        Assert.Equal(4, r.Evaluations);
+        Assert.Equal(TimeSpan.FromSeconds(4), r.TotalTime);
+        Assert.Equal(r.TotalTime, r.StageTimes.Aggregate(TimeSpan.Zero, (a, s) => a + s.Elapsed));
+    }
+
+    [Fact]
+    public void StageTimesAreChargedToTheInnermostStage()
+    {
+        var (b, e) = Uniform();
+        var clock = new FakeClock();
+        e.OnEvaluate = () => clock.Now += TimeSpan.FromSeconds(1);
+        var r = Run(b, e, new AccuracyAwareOptions { RankingSubsetSize = 10, MaximalDrop = 0.01 }, clock: clock.Read).Result;
+        var times = r.StageTimes.ToDictionary(s => s.Stage, s => s.Elapsed.TotalSeconds);
+        Assert.Equal(1, times["Baseline"]);
+        Assert.Equal(1, times["Quantized"]);
+        Assert.Equal(5, times["Ranking"]);
+        Assert.Equal(2, times["Search"]);
+        Assert.Equal(1, times["Backward"]);
+    }
+
+    [Fact]
+    public void SameInputsGiveTheSameLayersModelAndReport()
+    {
+        // Equal costs everywhere: only the name tie-break decides.
+        AccuracyAwareOutcome Once()
+        {
+            var m = new FakeMetric("accuracy", MetricDirection.HigherBetter, _ => 1.0);
+            foreach (var l in new[] { "c", "a", "d", "b" }) m.WithCost(l, 0.01);
+            return Run(new FakeBuilder("performance", "c", "a", "d", "b"), new FakeEvaluator(8, m), new AccuracyAwareOptions { MaximalDrop = 0.015 });
+        }
+        var first = Once();
+        var second = Once();
+        Assert.Equal(new[] { "a", "b", "c" }, first.Result.RevertedLayers.Select(l => l.Layer));
+        Assert.Equal(first.Model.ToByteArray(), second.Model.ToByteArray());
+        Assert.Equal(AccuracyAwareReport.ToJson(first.Result), AccuracyAwareReport.ToJson(second.Result));
+        Assert.Equal(first.Result.Log, second.Result.Log);
+    }
+
+    [Fact]
+    public void AModelThatAlreadyMeetsTheTargetIsReturnedAsIs()
+    {
+        var (b, e) = Uniform();
+        var r = Run(b, e, new AccuracyAwareOptions { MaximalDrop = 0.05 }).Result;
+        Assert.True(r.Met);
+        Assert.Equal("The fully quantized model meets the target.", r.Reason);
+        Assert.Equal(2, r.Evaluations);
+        Assert.Empty(r.Iterations);
+    }
+
+    [Fact]
+    public void CancellationStopsTheRun()
+    {
+        var (b, e) = Uniform();
+        using var cts = new CancellationTokenSource();
+        cts.Cancel();
+        Assert.ThrowsAny<OperationCanceledException>(() => new AccuracyAwareQuantizer(new AccuracyAwareOptions()).Run(b, e, cts.Token));
+    }
+
+    [Fact]
+    public void LogLinesAreReportedAsTheyAreWritten()
+    {
+        var (b, e) = Uniform();
+        var lines = new List<string>();
+        var r = new AccuracyAwareQuantizer(new AccuracyAwareOptions { MaximalDrop = 0.01 }) { Log = new SyncSink(lines) }.Run(b, e).Result;
+        Assert.Equal(r.Log, lines);
+        Assert.Contains(lines, l => l.StartsWith("Iteration 1: reverted L1", StringComparison.Ordinal));
+    }
+
+    private sealed class SyncSink(List<string> lines) : IProgress<string>
+    {
+        public void Report(string value) => lines.Add(value);
+    }
+}

@@ -1,0 +1,161 @@
+using Google.Protobuf;
+using Onnx;
+using PotPowerShell.Core;
+using PotPowerShell.Core.Data;
+using PotPowerShell.Core.Evaluation;
+using PotPowerShell.Core.Onnx;
+using PotPowerShell.Core.Quantization;
+using PotPowerShell.Core.Quantization.AccuracyAware;
+
+namespace PotPowerShell.Core.Tests.AccuracyAware;
+
+/// <summary>
+/// A builder whose "models" only say what they are: the doc string holds the source tag and the float layers, which
+/// the fake evaluator reads back. Layers form a chain L0 -> L1 -> ... so the fake probe can reason about inputs.
+/// </summary>
+internal sealed class FakeBuilder : IQuantizedModelBuilder
+{
+    private readonly string _tag;
+
+    public FakeBuilder(string tag, params string[] layers)
+    {
+        _tag = tag;
+        var list = new List<QuantizableLayer>();
+        string input = "x";
+        foreach (var l in layers)
+        {
+            list.Add(new QuantizableLayer(l, "Conv", input, l + "_out"));
+            input = l + "_out";
+        }
+        Layers = list;
+        FloatModel = Model("fp32");
+    }
+
+    public ModelProto FloatModel { get; }
+    public IReadOnlyList<QuantizableLayer> Layers { get; }
+    public int Builds { get; private set; }
+
+    public ModelProto Build(IReadOnlySet<string> revertedLayers)
+    {
+        Builds++;
+        return Model($"q|{_tag}|{string.Join(",", revertedLayers.OrderBy(l => l, StringComparer.Ordinal))}");
+    }
+
+    private static ModelProto Model(string doc)
+    {
+        var g = new GraphBuilder("fake");
+        g.Input("x", 1);
+        g.Node("Identity", new[] { "x" }, "id");
+        g.Output("id_out");
+        var m = g.Build();
+        m.DocString = doc;
+        return m;
+    }
+
+    /// <summary>(tag, float layers) of a model built by any FakeBuilder; tag "fp32" for the float model.</summary>
+    public static (string Tag, HashSet<string> Reverted) Decode(byte[] model)
+    {
+        string doc = ModelProto.Parser.ParseFrom(model).DocString;
+        if (doc == "fp32") return ("fp32", new HashSet<string>());
+        var parts = doc.Split('|');
+        return (parts[1], parts[2].Length == 0 ? new HashSet<string>() : parts[2].Split(',').ToHashSet());
+    }
+}
+
+/// <summary>How one metric reacts to quantization: per-item FP32 values and per-layer, per-item degradation.</summary>
+internal sealed class FakeMetric(string name, MetricDirection direction, Func<int, double> baseline)
+{
+    public string Name { get; } = name;
+    public MetricDirection Direction { get; } = direction;
+    public Func<int, double> Baseline { get; } = baseline;
+    /// <summary>How much quantizing the layer degrades item i (positive = worse).</summary>
+    public Dictionary<string, Func<int, double>> Cost { get; } = new();
+    /// <summary>Degradation of any quantized model that no revert removes, by source tag.</summary>
+    public Func<string, double> Offset { get; set; } = _ => 0;
+    /// <summary>Multiplier on the layer costs by source tag (a better preset or range estimator scales them down).</summary>
+    public Func<string, double> Scale { get; set; } = _ => 1;
+
+    public FakeMetric WithCost(string layer, double cost) { Cost[layer] = _ => cost; return this; }
+    public FakeMetric WithCost(string layer, Func<int, double> cost) { Cost[layer] = cost; return this; }
+
+    /// <summary>Degradation of item i for a model (tag, reverted).</summary>
+    public double Degradation(string tag, IReadOnlySet<string> reverted, int item) =>
+        tag == "fp32" ? 0 : Offset(tag) + Scale(tag) * Cost.Where(c => !reverted.Contains(c.Key)).Sum(c => c.Value(item));
+
+    public double Value(string tag, IReadOnlySet<string> reverted, int item)
+    {
+        double d = Degradation(tag, reverted, item);
+        return Direction == MetricDirection.HigherBetter ? Baseline(item) - d : Baseline(item) + d;
+    }
+}
+
+internal sealed class FakeDataset(int count) : IDataset
+{
+    public string Source => "fake";
+    public int Count { get; } = count;
+    public IReadOnlyList<string> InputNames => new[] { "x" };
+    public bool HasAnnotations => true;
+    public DataItem Get(int index) => new(index, new Dictionary<string, TensorData> { ["x"] = TensorData.FromFloats(new[] { (float)index }, 1) }, (long)index);
+}
+
+/// <summary>Evaluates fake models: aggregate = mean of per-item values. Records every call.</summary>
+internal sealed class FakeEvaluator(int items, params FakeMetric[] metrics) : IEvaluator
+{
+    public IReadOnlyList<MetricDefinition> Metrics { get; } = metrics.Select(m => new MetricDefinition(m.Name, m.Direction)).ToList();
+    public IDataset Data { get; } = new FakeDataset(items);
+    public List<(string Tag, string Reverted, int Items)> Calls { get; } = new();
+    public Action? OnEvaluate { get; set; }
+
+    public EvaluationResult Evaluate(byte[] model, IReadOnlyList<int>? items, CancellationToken cancellationToken, IProgress<PotProgress>? progress = null)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        OnEvaluate?.Invoke();
+        var (tag, reverted) = FakeBuilder.Decode(model);
+        var list = items ?? Enumerable.Range(0, Data.Count).ToArray();
+        Calls.Add((tag, string.Join(",", reverted.OrderBy(r => r, StringComparer.Ordinal)), list.Count));
+        var perItem = new Dictionary<string, double[]>();
+        var values = new Dictionary<string, double>();
+        foreach (var m in metrics)
+        {
+            var v = list.Select(i => m.Value(tag, reverted, i)).ToArray();
+            perItem[m.Name] = v;
+            values[m.Name] = v.Average();
+        }
+        return new EvaluationResult(values, perItem, list, TimeSpan.Zero);
+    }
+}
+
+/// <summary>
+/// Output errors of the fake chain: quantizing layer L makes Added[L] of error on its own (local), and the error at a
+/// layer's output is the sum of what it and every quantized layer before it add (accumulated). Reverted layers add nothing.
+/// </summary>
+internal sealed class FakeProbe(FakeBuilder builder, Dictionary<string, double> added) : ILayerOutputProbe
+{
+    public int Passes { get; private set; }
+
+    public IReadOnlyDictionary<string, double[]> Compare(byte[] reference, byte[] candidate, IReadOnlyList<string> tensors, IReadOnlyList<int> items, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("The fake evaluator gives per-item values, so no output comparison is needed.");
+
+    public IReadOnlyDictionary<string, LayerError> MeasureLayers(byte[] reference, byte[] candidate, global::Onnx.ModelProto floatModel, IReadOnlyList<QuantizableLayer> layers,
+        IReadOnlyList<int> items, CancellationToken cancellationToken)
+    {
+        Passes++;
+        var (_, reverted) = FakeBuilder.Decode(candidate);
+        var result = new Dictionary<string, LayerError>();
+        double accumulated = 0;
+        foreach (var layer in builder.Layers)
+        {
+            double local = reverted.Contains(layer.Node) ? 0 : added.GetValueOrDefault(layer.Node);
+            accumulated += local;
+            if (layers.Any(l => l.Node == layer.Node)) result[layer.Node] = new LayerError(accumulated, local);
+        }
+        return result;
+    }
+}
+
+/// <summary>A clock the fake evaluator advances.</summary>
+internal sealed class FakeClock
+{
+    public TimeSpan Now { get; set; }
+    public Func<TimeSpan> Read => () => Now;
+}

@@ -1,0 +1,192 @@
+using System.IO.Compression;
+using Onnx;
+using PotPowerShell.Core.Data;
+using PotPowerShell.Core.Models;
+using PotPowerShell.Core.Onnx;
+using PotPowerShell.Core.Quantization;
+using Xunit.Abstractions;
+
+namespace PotPowerShell.Core.Tests.Warts;
+
+/// <summary>
+/// Models with real-world warts go through DefaultQuantization end to end: every weighted layer must become an INT8
+/// kernel in ONNX Runtime and the INT8 model's outputs must stay close to the FP32 model's. Calibration uses the min/max
+/// estimator and the test items lie inside the calibrated ranges (they are calibration items, or smaller values for
+/// other shapes), so the error is rounding only, not clipping by an estimator: a few percent of each output's range.
+/// </summary>
+public class WartQuantizationTests(ITestOutputHelper output)
+{
+    private const double Tolerance = 0.05;
+
+    private static readonly DefaultQuantizationOptions Options = new()
+    {
+        Threads = 1,
+        StatBatchSize = 8,
+        ActivationRange = new RangeEstimatorOptions { Kind = RangeEstimatorKind.MinMax },
+    };
+
+    private QuantizationResult Quantize(TempFolder tmp, ModelProto model, IDataset data, DefaultQuantizationOptions? options = null)
+    {
+        OnnxModelFile.Save(model, tmp.File("fp32.onnx"));
+        var result = DefaultQuantization.Run(tmp.File("fp32.onnx"), data, options ?? Options, tmp.File("int8.onnx"));
+        output.WriteLine($"layers {result.LayerCount}, int8 {result.QuantizedLayerCount}, fused {result.FusedLayerCount}: {string.Join(", ", result.FusedKernels)}");
+        return result;
+    }
+
+    /// <summary>The INT8 model against the FP32 model on <paramref name="inputs"/>: largest error relative to each output's range.</summary>
+    private double Error(TempFolder tmp, IReadOnlyDictionary<string, TensorData> inputs)
+    {
+        var fp32 = WartRunner.Run(tmp.File("fp32.onnx"), inputs);
+        var int8 = WartRunner.Run(tmp.File("int8.onnx"), inputs);
+        foreach (var values in int8.Values) Assert.All(values, v => Assert.True(float.IsFinite(v)));
+        double error = WartRunner.RelativeError(fp32, int8, out var worst);
+        output.WriteLine($"relative error {error:F4} (output '{worst}')");
+        return error;
+    }
+
+    private static void AllLayersFused(QuantizationResult result, int layers)
+    {
+        Assert.Equal(layers, result.LayerCount);
+        Assert.Equal(layers, result.QuantizedLayerCount);
+        Assert.Equal(layers, result.FusedLayerCount);
+    }
+
+    [Theory]
+    [InlineData(8)]
+    [InlineData(9)]
+    [InlineData(10)]
+    [InlineData(11)]
+    [InlineData(12)]
+    [InlineData(13)]
+    public void Old_opsets_are_upgraded_checked_and_fully_quantized(long opset)
+    {
+        using var tmp = new TempFolder();
+        var data = WartModels.Data(("x", WartModels.Floats(10, 48, new long[] { 3, 8, 8 })));
+        var result = Quantize(tmp, WartModels.OldOpsetImage(opset), data);
+        Assert.Equal(opset, result.SourceOpset);
+        Assert.Equal(13, result.Opset);
+        AllLayersFused(result, 4);
+        var test = data.Get(0).Inputs["x"];
+        Assert.True(Error(tmp, new Dictionary<string, TensorData> { ["x"] = test }) < Tolerance);
+    }
+
+    [Theory]
+    [InlineData(8)]
+    [InlineData(10)]
+    [InlineData(12)]
+    [InlineData(13)]
+    public void Weights_in_constant_nodes_are_quantized_per_channel_like_initializers(long opset)
+    {
+        using var tmp = new TempFolder();
+        var data = WartModels.Data(("x", WartModels.Floats(10, 48, new long[] { 3, 8, 8 })));
+        var result = Quantize(tmp, WartModels.OldOpsetImage(opset, constantWeights: true), data);
+        AllLayersFused(result, 4);
+        var conv = result.Layers.Single(l => l.Node == "conv1");
+        Assert.Equal(8, conv.WeightScaleCount);
+        var test = data.Get(0).Inputs["x"];
+        Assert.True(Error(tmp, new Dictionary<string, TensorData> { ["x"] = test }) < Tolerance);
+    }
+
+    [Fact]
+    public void Dynamic_height_and_width_stay_dynamic_after_quantization()
+    {
+        using var tmp = new TempFolder();
+        var data = WartModels.Data(("x", WartModels.Floats(20, 32, new long[] { 3, 10, 12 })));
+        var result = Quantize(tmp, WartModels.DynamicImage("batch", "height", "width"), data);
+        AllLayersFused(result, 3);
+        Assert.True(result.StatBatchSize >= 8, $"stat batch size {result.StatBatchSize} is a floor");
+        // Another batch size and another image size than calibration used.
+        var test = WartModels.Floats(21, 3, new long[] { 3, 7, 9 }, scale: 0.7f);
+        Assert.True(Error(tmp, new Dictionary<string, TensorData> { ["x"] = test }) < Tolerance);
+    }
+
+    [Fact]
+    public void A_dynamic_sequence_length_is_calibrated_and_runs_at_other_lengths()
+    {
+        using var tmp = new TempFolder();
+        var data = WartModels.Data(("x", WartModels.Floats(30, 32, new long[] { 12, 16 })));
+        var result = Quantize(tmp, WartModels.Sequence(), data);
+        AllLayersFused(result, 2);
+        var test = WartModels.Floats(31, 2, new long[] { 5, 16 }, scale: 0.7f);
+        Assert.True(Error(tmp, new Dictionary<string, TensorData> { ["x"] = test }) < Tolerance);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void A_static_batch_1_model_is_calibrated_item_by_item(bool fastBiasCorrection)
+    {
+        using var tmp = new TempFolder();
+        var data = WartModels.Data(("x", WartModels.Floats(40, 24, new long[] { 3, 8, 8 })));
+        var result = Quantize(tmp, WartModels.DynamicImage(1, 8, 8), data, Options with { UseFastBiasCorrection = fastBiasCorrection });
+        AllLayersFused(result, 3);
+        Assert.Equal(1, result.StatBatchSize);
+        Assert.Equal(24, result.StatSubsetSize);
+        var test = data.Get(5).Inputs["x"];
+        Assert.True(Error(tmp, new Dictionary<string, TensorData> { ["x"] = test }) < Tolerance);
+    }
+
+    [Fact]
+    public void Inputs_of_different_types_are_fed_by_name_from_an_npz()
+    {
+        using var tmp = new TempFolder();
+        var rng = new Random(50);
+        long[] indices = Enumerable.Range(0, 32).Select(_ => (long)rng.Next(10)).ToArray();
+        float[] mask = Enumerable.Range(0, 32 * 8).Select(_ => rng.Next(4) == 0 ? 0f : 1f).ToArray();
+        WriteNpz(tmp.File("calib.npz"),
+            ("image", WartModels.Floats(51, 32, new long[] { 3, 8, 8 })),
+            ("index", new TensorData(TensorElementKind.Int64, new long[] { 32 }, indices)),
+            ("mask", TensorData.FromFloats(mask, 32, 8)));
+        using var data = NpyDataset.Open(tmp.File("calib.npz"));
+        var result = Quantize(tmp, WartModels.MultiInput(), data);
+        AllLayersFused(result, 2);
+        Assert.True(Error(tmp, data.Get(3).Inputs) < Tolerance);
+    }
+
+    [Fact]
+    public void An_input_missing_from_the_npz_is_named_with_the_file()
+    {
+        using var tmp = new TempFolder();
+        WriteNpz(tmp.File("calib.npz"),
+            ("image", WartModels.Floats(51, 8, new long[] { 3, 8, 8 })),
+            ("index", new TensorData(TensorElementKind.Int64, new long[] { 8 }, new long[8])));
+        using var data = NpyDataset.Open(tmp.File("calib.npz"));
+        OnnxModelFile.Save(WartModels.MultiInput(), tmp.File("fp32.onnx"));
+        var ex = Assert.Throws<PotException>(() => DefaultQuantization.Run(tmp.File("fp32.onnx"), data, Options, tmp.File("int8.onnx")));
+        Assert.Equal("CalibrationInputMissing", ex.ErrorId);
+        Assert.Contains("'mask'", ex.Message);
+        Assert.Contains(tmp.File("calib.npz"), ex.Message);
+        Assert.False(File.Exists(tmp.File("int8.onnx")));
+    }
+
+    [Fact]
+    public void Zero_and_near_zero_weight_channels_get_finite_scales_and_no_nan()
+    {
+        using var tmp = new TempFolder();
+        var data = WartModels.Data(("x", WartModels.Floats(60, 32, new long[] { 4, 6, 6 })));
+        var result = Quantize(tmp, WartModels.ZeroChannels(), data);
+        Assert.Equal(3, result.LayerCount);
+        Assert.Equal(3, result.QuantizedLayerCount);
+        Assert.All(result.Layers, l =>
+        {
+            Assert.True(l.WeightScaleMin is > 0 && float.IsFinite(l.WeightScaleMin.Value), $"{l.Node}: {l.WeightScaleMin}");
+            Assert.True(l.WeightScaleMax is > 0 && float.IsFinite(l.WeightScaleMax.Value), $"{l.Node}: {l.WeightScaleMax}");
+            Assert.True(l.InputScale is > 0 && float.IsFinite(l.InputScale.Value), $"{l.Node}: {l.InputScale}");
+        });
+        var test = new Dictionary<string, TensorData> { ["x"] = data.Get(2).Inputs["x"] };
+        Assert.True(Error(tmp, test) < Tolerance);
+        Assert.All(WartRunner.Run(tmp.File("int8.onnx"), test)["zeros"], v => Assert.Equal(0f, v));
+    }
+
+    internal static void WriteNpz(string path, params (string Name, TensorData Data)[] arrays)
+    {
+        using var zip = ZipFile.Open(path, ZipArchiveMode.Create);
+        foreach (var (name, data) in arrays)
+        {
+            string npy = Path.Combine(Path.GetDirectoryName(path)!, name + ".npy.tmp");
+            NpyWriter.Write(npy, data);
+            zip.CreateEntryFromFile(npy, name + ".npy");
+            File.Delete(npy);
+        }
+    }
+}

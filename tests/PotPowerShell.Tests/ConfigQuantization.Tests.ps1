@@ -1,0 +1,218 @@
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    Import-Module (Join-Path (Get-PotModulePath) 'PotPowerShell.psd1') -Force
+    $script:sampleDir = Get-PotSamplePath
+    $script:cmd = 'PotPowerShell.Commands.InvokeDefaultQuantizationCommand'
+    $script:measureCmd = 'PotPowerShell.Commands.MeasurePotModelCommand'
+
+    # A folder with the sample model, its calibration data and the validation data, as a user lays it out.
+    function New-ConfigFolder {
+        $dir = Join-Path $TestDrive ([guid]::NewGuid().ToString('N'))
+        New-Item -ItemType Directory $dir | Out-Null
+        Copy-Item (Join-Path $sampleDir 'digits.onnx') $dir
+        Copy-Item (Join-Path $sampleDir 'calibration') $dir -Recurse
+        Copy-Item (Join-Path $sampleDir 'validation') $dir -Recurse
+        $dir
+    }
+
+    # A JSON config with comments and trailing commas; $Engine and $Params are JSON fragments.
+    function New-JsonConfig {
+        param(
+            [string] $Dir,
+            [string] $Engine = '"type": "simplified", "data_source": "calibration"',
+            [string] $Params = '"preset": "mixed", "stat_subset_size": 48',
+            [string] $Compression = '',
+            [string] $ModelName = 'digits-cfg'
+        )
+        $path = Join-Path $Dir 'pot.json'
+        @"
+/* POT config for the digits sample */
+{
+    "model": { "model_name": "$ModelName", "model": "digits.onnx", },   // relative to this file
+    "engine": { $Engine },
+    "compression": {
+        "target_device": "CPU",
+        $Compression
+        "algorithms": [
+            { "name": "DefaultQuantization", "params": { $Params, } },
+        ],
+    },
+}
+"@ | Set-Content -LiteralPath $path
+        $path
+    }
+}
+
+Describe 'Invoke-DefaultQuantization with a PotConfig' {
+    It 'quantizes the config''s model with its engine data and options (JSON with comments)' {
+        $dir = New-ConfigFolder
+        $out = Join-Path $dir 'out.onnx'
+        $result = Import-PotConfig (New-JsonConfig $dir) | Invoke-DefaultQuantization -OutputPath $out
+        $result.OutputPath | Should -Be $out
+        $result.ModelPath | Should -Be (Join-Path $dir 'digits.onnx')
+        $result.CalibrationDataPath | Should -Be (Join-Path $dir 'calibration')
+        $result.Preset | Should -Be 'Mixed'
+        $result.SymmetricActivations | Should -BeFalse
+        $result.StatSubsetSize | Should -Be 48
+        $result.TargetDevice | Should -Be 'Cpu'
+        $result.QuantizedLayerCount | Should -Be 5
+        $result.FusedLayerCount | Should -Be 5
+        $result.IntermediateModels | Should -BeNullOrEmpty
+        (Import-PotModel $out).IsQuantized | Should -BeTrue
+    }
+
+    It 'reads a YAML config and names the output after model_name by default' {
+        $dir = New-ConfigFolder
+        $path = Join-Path $dir 'pot.yml'
+        @'
+# digits, YAML
+model:
+  model_name: digits small
+  model: digits.onnx
+engine:
+  type: simplified
+  data_source: calibration/*.npy      # a file-name pattern
+compression:
+  algorithms:
+    - name: DefaultQuantization
+      params:
+        preset: performance
+        stat_subset_size: 32
+        stat_batch_size: 8
+'@ | Set-Content -LiteralPath $path
+        $result = Import-PotConfig $path | Invoke-DefaultQuantization
+        $result.OutputPath | Should -Be (Join-Path $dir 'digits small.int8.onnx')
+        $result.OutputPath | Should -Exist
+        $result.StatSubsetSize | Should -Be 32
+        # stat_batch_size is a floor: small items share larger automatic batches.
+        $result.StatBatchSize | Should -BeGreaterOrEqual 8
+        $result.FusedLayerCount | Should -Be 5
+    }
+
+    It 'lets parameters typed on the command line beat the config' {
+        $dir = New-ConfigFolder
+        $config = Import-PotConfig (New-JsonConfig $dir -Params '"preset": "mixed", "stat_subset_size": 48, "seed": 4')
+        $result = $config | Invoke-DefaultQuantization -Preset Performance -StatSubsetSize 20 -OutputPath (Join-Path $dir 'o.onnx')
+        $result.Preset | Should -Be 'Performance'
+        $result.SymmetricActivations | Should -BeTrue
+        $result.StatSubsetSize | Should -Be 20
+        $result.Seed | Should -Be 4   # not typed: the config's value stays
+    }
+
+    It 'writes nothing with -WhatIf' {
+        $dir = New-ConfigFolder
+        $before = @(Get-ChildItem $dir -Recurse).Count
+        $result = Import-PotConfig (New-JsonConfig $dir -Compression '"dump_intermediate_model": true,') | Invoke-DefaultQuantization -WhatIf
+        $result | Should -BeNullOrEmpty
+        @(Get-ChildItem $dir -Recurse).Count | Should -Be ($before + 1)   # only the config itself
+        Join-Path $dir 'digits-cfg.int8.onnx' | Should -Not -Exist
+    }
+
+    It 'writes the intermediate models with dump_intermediate_model' {
+        $dir = New-ConfigFolder
+        $out = Join-Path $dir 'q.onnx'
+        $result = Import-PotConfig (New-JsonConfig $dir -Compression '"dump_intermediate_model": true,') | Invoke-DefaultQuantization -OutputPath $out
+        $result.IntermediateModels | Should -Be @((Join-Path $dir 'q.prepared.onnx'), (Join-Path $dir 'q.minmax.onnx'))
+        (Import-PotModel (Join-Path $dir 'q.prepared.onnx')).IsQuantized | Should -BeFalse
+        (Import-PotModel (Join-Path $dir 'q.minmax.onnx')).IsQuantized | Should -BeTrue
+        ($result | Out-String -Width 1000) | Should -Match 'IntermediateModels\s*:\s*.*q\.prepared\.onnx, .*q\.minmax\.onnx'
+        # -DumpIntermediateModel:$false overrides the config, and an existing dump needs -Force.
+        $again = Import-PotConfig (New-JsonConfig $dir -Compression '"dump_intermediate_model": true,') |
+            Invoke-DefaultQuantization -OutputPath (Join-Path $dir 'r.onnx') -DumpIntermediateModel:$false
+        $again.IntermediateModels | Should -BeNullOrEmpty
+        Join-Path $dir 'r.prepared.onnx' | Should -Not -Exist
+        'x' | Set-Content (Join-Path $dir 'q3.minmax.onnx')
+        { Import-PotConfig (Join-Path $dir 'pot.json') | Invoke-DefaultQuantization -OutputPath (Join-Path $dir 'q3.onnx') -ErrorAction Stop } |
+            Should -Throw -ErrorId "OutputExists,$cmd"
+        Join-Path $dir 'q3.onnx' | Should -Not -Exist
+    }
+
+    It 'calibrates on an .npz data source' {
+        $dir = New-ConfigFolder
+        Compress-Archive -Path (Join-Path $dir 'calibration/input.npy') -DestinationPath (Join-Path $dir 'calib.zip')
+        Move-Item (Join-Path $dir 'calib.zip') (Join-Path $dir 'calib.npz')
+        $result = Import-PotConfig (New-JsonConfig $dir -Engine '"type": "simplified", "data_source": "calib.npz"') |
+            Invoke-DefaultQuantization -OutputPath (Join-Path $dir 'z.onnx') -StatSubsetSize 16
+        $result.CalibrationDataPath | Should -Be (Join-Path $dir 'calib.npz')
+        $result.FusedLayerCount | Should -Be 5
+    }
+
+    It 'calibrates on the data of an engine file' {
+        $dir = New-ConfigFolder
+        @'
+dataset:
+  data_source: validation
+adapter: classification
+metrics:
+  - type: accuracy
+'@ | Set-Content (Join-Path $dir 'engine.yml')
+        $result = Import-PotConfig (New-JsonConfig $dir -Engine '"config": "engine.yml"') |
+            Invoke-DefaultQuantization -OutputPath (Join-Path $dir 'e.onnx') -StatSubsetSize 16
+        $result.CalibrationDataPath | Should -Be (Join-Path $dir 'engine.yml')
+        $result.FusedLayerCount | Should -Be 5
+    }
+
+    It 'quantizes piped models with -Config, each named after its file' {
+        $dir = New-ConfigFolder
+        Copy-Item (Join-Path $dir 'digits.onnx') (Join-Path $dir 'other.onnx')
+        $config = Import-PotConfig (New-JsonConfig $dir)
+        $results = Get-Item (Join-Path $dir 'digits.onnx'), (Join-Path $dir 'other.onnx') | Invoke-DefaultQuantization -Config $config -StatSubsetSize 16
+        $results.OutputPath | Should -Be @((Join-Path $dir 'digits.int8.onnx'), (Join-Path $dir 'other.int8.onnx'))
+        $results.Preset | Should -Be @('Mixed', 'Mixed')
+        # -CalibrationDataPath replaces the engine's data.
+        $r = Invoke-DefaultQuantization -ModelPath (Join-Path $dir 'other.onnx') -Config $config -CalibrationDataPath (Join-Path $dir 'validation') -OutputPath (Join-Path $dir 'v.onnx') -StatSubsetSize 16
+        $r.CalibrationDataPath | Should -Be (Join-Path $dir 'validation')
+    }
+
+    It 'still takes a PotModel from the pipeline with -CalibrationDataPath' {
+        $dir = New-ConfigFolder
+        $result = Import-PotModel (Join-Path $dir 'digits.onnx') | Invoke-DefaultQuantization -CalibrationDataPath (Join-Path $dir 'calibration') -StatSubsetSize 16
+        $result.OutputPath | Should -Be (Join-Path $dir 'digits.int8.onnx')
+    }
+
+    It 'names the pattern when a data_source pattern matches nothing usable' {
+        $dir = New-ConfigFolder
+        'a' | Set-Content (Join-Path $dir 'calibration/notes.txt')
+        { Import-PotConfig (New-JsonConfig $dir -Engine '"type": "simplified", "data_source": "calibration/*.txt"') |
+            Invoke-DefaultQuantization -OutputPath (Join-Path $dir 'p.onnx') -ErrorAction Stop } |
+            Should -Throw -ErrorId "EngineDataPatternInvalid,$cmd" -ExpectedMessage '*notes.txt*'
+        Join-Path $dir 'p.onnx' | Should -Not -Exist
+    }
+}
+
+Describe 'Measure-PotModel with a PotConfig' {
+    BeforeAll {
+        $script:mdir = New-ConfigFolder
+        @'
+dataset:
+  data_source: validation
+adapter: classification
+metrics:
+  - type: accuracy
+'@ | Set-Content (Join-Path $mdir 'engine.yml')
+        $script:mconfig = Import-PotConfig (New-JsonConfig $mdir -Engine '"config": "engine.yml"')
+    }
+
+    It 'evaluates the config''s model on its engine when the config is piped' {
+        $fromConfig = $mconfig | Measure-PotModel
+        $direct = Measure-PotModel -ModelPath (Join-Path $mdir 'digits.onnx') -EnginePath (Join-Path $mdir 'engine.yml')
+        $fromConfig.ModelPath | Should -Be (Join-Path $mdir 'digits.onnx')
+        $fromConfig.Values.'accuracy@top1' | Should -Be $direct.Values.'accuracy@top1'
+        $fromConfig.Values.'accuracy@top1' | Should -BeGreaterThan 0.9
+    }
+
+    It 'evaluates piped models with -Config' {
+        $q = $mconfig | Invoke-DefaultQuantization -OutputPath (Join-Path $mdir 'q.onnx') -StatSubsetSize 64
+        $rows = (Join-Path $mdir 'digits.onnx'), $q.OutputPath | Measure-PotModel -Config $mconfig
+        $rows.Count | Should -Be 2
+        $rows[1].ModelPath | Should -Be $q.OutputPath
+        ($rows[0].Values.'accuracy@top1' - $rows[1].Values.'accuracy@top1') | Should -BeLessOrEqual 0.01
+    }
+
+    It 'runs a simplified config without metrics, with a warning' {
+        $simple = Import-PotConfig (New-JsonConfig $mdir)
+        $r = $simple | Measure-PotModel -WarningVariable w -WarningAction SilentlyContinue
+        $r.ItemCount | Should -Be 300
+        "$w" | Should -Match 'no metrics'
+    }
+}

@@ -1,0 +1,174 @@
+# Builds small ONNX models with real-world warts at test time, through the module's own GraphBuilder, so that no model
+# binary is committed. The core assembly lives in the module's private load context, where [type] literals cannot
+# reach it: its types are found through the loaded assemblies and used by reflection. Import PotPowerShell first.
+
+function Get-PotCoreType {
+    param([Parameter(Mandatory)][string] $Name)
+    $core = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq 'PotPowerShell.Core' } | Select-Object -First 1
+    if (-not $core) {
+        # The core loads on first use of a cmdlet that needs it.
+        $null = Import-PotModel -Path (Join-Path $PSScriptRoot '../../samples/digits/digits.onnx')
+        $core = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq 'PotPowerShell.Core' } | Select-Object -First 1
+    }
+    $type = $core.GetType($Name, $true)
+    $type
+}
+
+# Attributes for GraphBuilder.Node: a hashtable becomes (string Name, object Value)[] (int -> long, double -> float).
+function ConvertTo-Attributes {
+    param([System.Collections.IDictionary] $Attributes)
+    $list = [System.Collections.Generic.List[System.ValueTuple[string, object]]]::new()
+    if ($Attributes) {
+        foreach ($key in @($Attributes.Keys | Sort-Object)) {
+            $value = $Attributes[$key]
+            # (not a switch: it would enumerate an array value)
+            $converted = if ($value -is [int]) { [long]$value }
+            elseif ($value -is [double]) { [float]$value }
+            elseif ($value -is [object[]] -and $value[0] -is [double]) { , [float[]]$value }
+            elseif ($value -is [object[]]) { , [long[]]$value }
+            else { , $value }
+            $list.Add([System.ValueTuple[string, object]]::new($key, $converted))
+        }
+    }
+    , $list.ToArray()
+}
+
+# A small wrapper over GraphBuilder: New-WartGraph, then Add-WartNode/Add-WartWeight, then Save-WartModel.
+function New-WartGraph {
+    param([string] $Name = 'wart', [long] $Opset = 13)
+    $type = Get-PotCoreType 'PotPowerShell.Core.Onnx.GraphBuilder'
+    [pscustomobject]@{ Builder = [Activator]::CreateInstance($type, @($Name, $Opset)); Opset = $Opset; Random = [Random]::new(7) }
+}
+
+function Add-WartInput {
+    param($Graph, [string] $Name, [object[]] $Dims, [string] $ElementType = 'Float')
+    $dataType = Get-PotCoreType 'Onnx.TensorProto+Types+DataType'
+    $null = $Graph.Builder.Input($Name, [Enum]::Parse($dataType, $ElementType), [object[]]$Dims)
+}
+
+function Add-WartOutput {
+    param($Graph, [string] $Name, [object[]] $Dims)
+    $dataType = Get-PotCoreType 'Onnx.TensorProto+Types+DataType'
+    $Graph.Builder.Output($Name, [Enum]::Parse($dataType, 'Float'), [object[]]$Dims)
+}
+
+# Seeded random float weights in [-Scale, Scale]; -Constant stores them in a Constant node instead of an initializer.
+function Add-WartWeight {
+    param($Graph, [string] $Name, [long[]] $Dims, [float] $Scale = 0.5, [float[]] $Values, [switch] $Constant)
+    $count = 1
+    foreach ($d in $Dims) { $count *= $d }
+    if (-not $PSBoundParameters.ContainsKey('Values')) {
+        $Values = [float[]]::new($count)
+        for ($i = 0; $i -lt $count; $i++) { $Values[$i] = [float](($Graph.Random.NextDouble() * 2 - 1) * $Scale) }
+    }
+    if ($Constant) { $Graph.Builder.Constant($Name, [float[]]$Values, [long[]]$Dims) }
+    else { $Graph.Builder.Initializer($Name, [float[]]$Values, [long[]]$Dims) }
+}
+
+function Add-WartInt64 {
+    param($Graph, [string] $Name, [long[]] $Values)
+    $Graph.Builder.Initializer($Name, [long[]]$Values, [long[]]@($Values.Length))
+}
+
+# Adds a node and returns its output name (or names, with -Outputs n).
+function Add-WartNode {
+    param($Graph, [string] $OpType, [string[]] $Inputs, [string] $Name, [hashtable] $Attributes, [int] $Outputs = 1)
+    $attrs = ConvertTo-Attributes $Attributes
+    if ($Outputs -eq 1) { return $Graph.Builder.Node($OpType, [string[]]$Inputs, $Name, $attrs) }
+    , $Graph.Builder.NodeMulti($OpType, [string[]]$Inputs, $Outputs, $Name, $attrs)
+}
+
+# Renames a tensor (a node output and its readers), e.g. to give the graph output a readable name.
+function Rename-WartTensor {
+    param($Graph, [string] $From, [string] $To)
+    foreach ($node in $Graph.Builder.Graph.Node) {
+        for ($i = 0; $i -lt $node.Input.Count; $i++) { if ($node.Input[$i] -eq $From) { $node.Input[$i] = $To } }
+        for ($i = 0; $i -lt $node.Output.Count; $i++) { if ($node.Output[$i] -eq $From) { $node.Output[$i] = $To } }
+    }
+}
+
+function Save-WartModel {
+    param($Graph, [string] $Path, [long] $IrVersion = 7)
+    $model = $Graph.Builder.Build($IrVersion, 'PotPowerShell.Tests')
+    $file = Get-PotCoreType 'PotPowerShell.Core.Onnx.OnnxModelFile'
+    $save = $file.GetMethods() | Where-Object { $_.Name -eq 'Save' -and $_.GetParameters()[1].ParameterType -eq [string] } | Select-Object -First 1
+    $null = $save.Invoke($null, @($model, $Path, [Threading.CancellationToken]::None))
+    $Path
+}
+
+# .npy writer (format 1.0, little-endian, C order), as numpy.save writes: float32 or int64.
+function Write-WartNpy {
+    param([string] $Path, [Array] $Values, [long[]] $Shape)
+    $descr = if ($Values -is [long[]]) { '<i8' } else { '<f4' }
+    $dims = if ($Shape.Length -eq 1) { "$($Shape[0])," } else { $Shape -join ', ' }
+    $header = "{'descr': '$descr', 'fortran_order': False, 'shape': ($dims), }"
+    $header += ' ' * ((64 - (10 + $header.Length + 1) % 64) % 64) + "`n"
+    $stream = [IO.File]::Create($Path)
+    try {
+        $stream.Write([byte[]](0x93, 78, 85, 77, 80, 89, 1, 0), 0, 8)
+        $stream.Write([BitConverter]::GetBytes([uint16]$header.Length), 0, 2)
+        $ascii = [Text.Encoding]::ASCII.GetBytes($header)
+        $stream.Write($ascii, 0, $ascii.Length)
+        $bytes = [byte[]]::new($Values.Length * $(if ($descr -eq '<i8') { 8 } else { 4 }))
+        [Buffer]::BlockCopy($Values, 0, $bytes, 0, $bytes.Length)
+        $stream.Write($bytes, 0, $bytes.Length)
+    }
+    finally { $stream.Dispose() }
+    $Path
+}
+
+function New-WartFloats {
+    param([int] $Seed, [long] $Count, [float] $Scale = 1)
+    $random = [Random]::new($Seed)
+    $values = [float[]]::new($Count)
+    for ($i = 0; $i -lt $Count; $i++) { $values[$i] = [float](($random.NextDouble() * 2 - 1) * $Scale) }
+    , $values
+}
+
+# An .npz archive of the given .npy files (each entry named after its file).
+function New-WartNpz {
+    param([string] $Path, [string[]] $NpyFiles)
+    Add-Type -AssemblyName System.IO.Compression.FileSystem
+    $zip = [IO.Compression.ZipFile]::Open($Path, [IO.Compression.ZipArchiveMode]::Create)
+    try { foreach ($f in $NpyFiles) { $null = [IO.Compression.ZipFileExtensions]::CreateEntryFromFile($zip, $f, (Split-Path -Leaf $f)) } }
+    finally { $zip.Dispose() }
+    $Path
+}
+
+# Every output of a model for every item of a data path (npy folder or .npz), through Measure-PotModel and a
+# scriptblock metric that keeps the raw values: a list of hashtables output name -> float[].
+function Get-WartOutputs {
+    param([string] $ModelPath, [string] $DataPath)
+    $captured = [System.Collections.Generic.List[hashtable]]::new()
+    $null = Measure-PotModel -ModelPath $ModelPath -DataPath $DataPath -MetricName capture -WarningAction SilentlyContinue -Metric {
+        param($Outputs)
+        $copy = @{}
+        foreach ($k in $Outputs.Keys) { $copy[$k] = [float[]]$Outputs[$k] }
+        $captured.Add($copy)
+        0
+    }.GetNewClosure()
+    , $captured
+}
+
+# The largest |int8 - fp32| over all items and outputs, relative to the largest |fp32| of that output. NaN if any
+# INT8 value is not finite.
+function Get-WartRelativeError {
+    param($Expected, $Actual)
+    $worst = 0.0
+    for ($i = 0; $i -lt $Expected.Count; $i++) {
+        foreach ($name in $Expected[$i].Keys) {
+            $e = $Expected[$i][$name]; $a = $Actual[$i][$name]
+            $scale = 1e-6; $err = 0.0
+            for ($j = 0; $j -lt $e.Length; $j++) {
+                if (-not [float]::IsFinite($a[$j])) { return [double]::NaN }
+                $scale = [Math]::Max($scale, [Math]::Abs($e[$j]))
+                $err = [Math]::Max($err, [Math]::Abs($e[$j] - $a[$j]))
+            }
+            $worst = [Math]::Max($worst, $err / $scale)
+        }
+    }
+    $worst
+}
+
+Export-ModuleMember -Function Get-PotCoreType, New-WartGraph, Add-WartInput, Add-WartOutput, Add-WartWeight, Add-WartInt64, Add-WartNode,
+    Rename-WartTensor, Save-WartModel, Write-WartNpy, New-WartFloats, New-WartNpz, Get-WartOutputs, Get-WartRelativeError

@@ -1,0 +1,229 @@
+# Models with real-world warts, built at test time with the core's GraphBuilder (WartModels.psm1), go through the
+# cmdlets end to end: Import-PotModel -> Invoke-DefaultQuantization -> INT8 kernel counts, and the INT8 model's outputs
+# against the FP32 model's (both run by ONNX Runtime through Measure-PotModel). The core's xunit tests (Warts/) cover
+# more cases; these check the same paths through PowerShell.
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    Import-Module (Join-Path (Get-PotModulePath) 'PotPowerShell.psd1') -Force
+    Import-Module (Join-Path $PSScriptRoot 'WartModels.psm1') -Force
+    $script:cmd = 'PotPowerShell.Commands.InvokeDefaultQuantizationCommand'
+    $script:importCmd = 'PotPowerShell.Commands.ImportPotModelCommand'
+    $script:dir = Join-Path $TestDrive 'warts'
+    New-Item -ItemType Directory $dir | Out-Null
+
+    # Calibration data: 32 items of [3, 8, 8] in [-1, 1].
+    $script:images = Join-Path $dir 'images'
+    New-Item -ItemType Directory $images | Out-Null
+    $null = Write-WartNpy (Join-Path $images 'x.npy') (New-WartFloats 1 (32 * 192)) @(32, 3, 8, 8)
+
+    # Min/max ranges: the test items are calibration items, so INT8 errors come from rounding, not from clipping.
+    $script:configPath = Join-Path $dir 'minmax.json'
+    $sampleModel = (Join-Path (Get-PotSamplePath) 'digits.onnx').Replace('\', '/')
+    @"
+// The settings every wart model is quantized with; the model and data come from the command line.
+{
+    "model": { "model_name": "wart", "model": "$sampleModel" },
+    "engine": { "type": "simplified", "data_source": "images" },
+    "compression": { "algorithms": [ { "name": "DefaultQuantization", "params": {
+        "preset": "mixed", "stat_batch_size": 8,
+        "activations": { "range_estimator": { "min": { "aggregator": "min" }, "max": { "aggregator": "max" } } } } } ] }
+}
+"@ | Set-Content $configPath
+    $script:minmax = Import-PotConfig $configPath
+
+    function Invoke-Wart {
+        param([string] $Model, [string] $Data, [string] $Name)
+        Import-PotModel $Model | Invoke-DefaultQuantization -Config $minmax -CalibrationDataPath $Data -OutputPath (Join-Path $dir "$Name.int8.onnx") -Force
+    }
+
+    function Get-Error {
+        param([string] $Model, [string] $Quantized, [string] $Data)
+        $fp32 = Get-WartOutputs $Model $Data
+        $int8 = Get-WartOutputs $Quantized $Data
+        # Every item was run by both models (an empty capture would compare nothing).
+        $fp32.Count | Should -BeGreaterThan 20
+        $int8.Count | Should -Be $fp32.Count
+        $e = Get-WartRelativeError $fp32 $int8
+        Write-Host "    relative error of '$(Split-Path -Leaf $Quantized)': $e"
+        $e
+    }
+}
+
+Describe 'Real-world warts through the cmdlets' {
+    It 'upgrades an opset-9 model with Constant-node weights and old-form ops, and runs every layer as INT8' {
+        $g = New-WartGraph 'opset9' 9
+        Add-WartInput $g 'x' @('batch', 3, 8, 8)
+        $c1 = Add-WartNode $g Conv @('x', (Add-WartWeight $g w1 @(8, 3, 3, 3) -Constant), (Add-WartWeight $g b1 @(8) -Scale 0.1 -Constant)) conv1 @{ pads = @(1, 1, 1, 1) }
+        $r1 = Add-WartNode $g Relu @($c1) relu1
+        $clip = Add-WartNode $g Clip @($r1) clip1 @{ min = 0.0; max = 6.0 }
+        $up = Add-WartNode $g Upsample @($clip, (Add-WartWeight $g scales @(4) -Values @(1, 1, 2, 2) -Constant)) up @{ mode = 'nearest' }
+        $c2 = Add-WartNode $g Conv @($up, (Add-WartWeight $g w2 @(8, 8, 3, 3) -Scale 0.3 -Constant), (Add-WartWeight $g b2 @(8) -Scale 0.1 -Constant)) conv2 @{ pads = @(1, 1, 1, 1); strides = @(2, 2) }
+        $halves = Add-WartNode $g Split @($c2) split @{ axis = 1; split = @(4, 4) } -Outputs 2
+        $sum = Add-WartNode $g Add @($halves[0], $halves[1]) add
+        $pool = Add-WartNode $g GlobalAveragePool @($sum) pool
+        $squeezed = Add-WartNode $g Squeeze @($pool) squeeze @{ axes = @(2, 3) }
+        $fc = Add-WartNode $g Gemm @($squeezed, (Add-WartWeight $g w3 @(4, 10) -Constant), (Add-WartWeight $g b3 @(10) -Scale 0.1 -Constant)) fc
+        $unsqueezed = Add-WartNode $g Unsqueeze @($fc) unsqueeze @{ axes = @(1) }
+        $grouped = Add-WartNode $g Reshape @($unsqueezed, (Add-WartInt64 $g group_shape @(0, 2, 5))) reshape
+        # Axis 1 of a rank-3 tensor: before opset 13, the softmax runs over all 10 values.
+        $softmax = Add-WartNode $g Softmax @($grouped) softmax @{ axis = 1 }
+        Rename-WartTensor $g $softmax 'probabilities'
+        Add-WartOutput $g 'probabilities' @('batch', 2, 5)
+        $model = Save-WartModel $g (Join-Path $dir 'opset9.onnx')
+
+        $info = Import-PotModel $model
+        $info.Opset | Should -Be 9
+        $info.ConstantNodeCount | Should -Be 7   # every weight; only Reshape's shape is an initializer
+        $result = Invoke-Wart $model $images 'opset9'
+        $result.SourceOpset | Should -Be 9
+        $result.Opset | Should -Be 13
+        $result.LayerCount | Should -Be 3
+        $result.FusedLayerCount | Should -Be 3
+        ($result.Layers | Where-Object Node -eq 'conv1').WeightScaleCount | Should -Be 8
+        Get-Error $model $result.OutputPath $images | Should -BeLessThan 0.05
+    }
+
+    It 'keeps dynamic height and width dynamic, and calibrates a static batch-1 model item by item' {
+        foreach ($case in @(@{ Name = 'dynamic_hw'; Dims = @('batch', 3, 'height', 'width'); Batch = 8 }, @{ Name = 'static1'; Dims = @(1, 3, 8, 8); Batch = 1 })) {
+            $g = New-WartGraph $case.Name
+            Add-WartInput $g 'x' $case.Dims
+            $c1 = Add-WartNode $g Conv @('x', (Add-WartWeight $g w1 @(8, 3, 3, 3)), (Add-WartWeight $g b1 @(8) -Scale 0.1)) conv1 @{ pads = @(1, 1, 1, 1) }
+            $r1 = Add-WartNode $g Relu @($c1) relu1
+            $c2 = Add-WartNode $g Conv @($r1, (Add-WartWeight $g w2 @(8, 8, 3, 3) -Scale 0.3), (Add-WartWeight $g b2 @(8) -Scale 0.1)) conv2 @{ pads = @(1, 1, 1, 1) }
+            $r2 = Add-WartNode $g Relu @($c2) relu2
+            $pool = Add-WartNode $g GlobalAveragePool @($r2) pool
+            $flat = Add-WartNode $g Flatten @($pool) flatten
+            $fc = Add-WartNode $g Gemm @($flat, (Add-WartWeight $g fw @(10, 8)), (Add-WartWeight $g fb @(10) -Scale 0.1)) fc @{ transB = 1 }
+            Rename-WartTensor $g $fc 'logits'
+            Add-WartOutput $g 'logits' @($case.Dims[0], 10)
+            $model = Save-WartModel $g (Join-Path $dir "$($case.Name).onnx")
+
+            $result = Invoke-Wart $model $images $case.Name
+            if ($case.Batch -eq 1) { $result.StatBatchSize | Should -Be 1 -Because $case.Name }
+            else { $result.StatBatchSize | Should -BeGreaterOrEqual $case.Batch -Because $case.Name }
+            $result.StatSubsetSize | Should -Be 32
+            $result.FusedLayerCount | Should -Be 3 -Because $case.Name
+            (Import-PotModel $result.OutputPath).Inputs[0].Shape | Should -Be ([string[]]$case.Dims)
+            Get-Error $model $result.OutputPath $images | Should -BeLessThan 0.05 -Because $case.Name
+        }
+    }
+
+    It 'feeds a float image, an int64 index and a float mask by name from an .npz, and names a missing input' {
+        $g = New-WartGraph 'multi'
+        Add-WartInput $g 'image' @('batch', 3, 8, 8)
+        Add-WartInput $g 'index' @('batch') -ElementType Int64
+        Add-WartInput $g 'mask' @('batch', 8)
+        $c = Add-WartNode $g Conv @('image', (Add-WartWeight $g w @(8, 3, 3, 3)), (Add-WartWeight $g b @(8) -Scale 0.1)) conv @{ pads = @(1, 1, 1, 1) }
+        $r = Add-WartNode $g Relu @($c) relu
+        $pool = Add-WartNode $g GlobalAveragePool @($r) pool
+        $flat = Add-WartNode $g Flatten @($pool) flatten
+        $embedding = Add-WartNode $g Gather @((Add-WartWeight $g embedding @(10, 8)), 'index') embed @{ axis = 0 }
+        $sum = Add-WartNode $g Add @($flat, $embedding) add
+        $masked = Add-WartNode $g Mul @($sum, 'mask') mask_mul
+        $fc = Add-WartNode $g Gemm @($masked, (Add-WartWeight $g fw @(4, 8)), (Add-WartWeight $g fb @(4) -Scale 0.1)) fc @{ transB = 1 }
+        Rename-WartTensor $g $fc 'scores'
+        Add-WartOutput $g 'scores' @('batch', 4)
+        $model = Save-WartModel $g (Join-Path $dir 'multi.onnx')
+
+        $parts = Join-Path $dir 'multi-parts'
+        New-Item -ItemType Directory $parts | Out-Null
+        $image = Write-WartNpy (Join-Path $parts 'image.npy') (New-WartFloats 2 (24 * 192)) @(24, 3, 8, 8)
+        $index = Write-WartNpy (Join-Path $parts 'index.npy') ([long[]](0..23 | ForEach-Object { ($_ * 7) % 10 })) @(24)
+        $mask = Write-WartNpy (Join-Path $parts 'mask.npy') ([float[]](0..191 | ForEach-Object { [float](($_ % 3) -ne 0) })) @(24, 8)
+        $npz = New-WartNpz (Join-Path $dir 'multi.npz') @($image, $index, $mask)
+
+        (Import-PotModel $model).Inputs.ElementType | Should -Be @('float', 'int64', 'float')
+        $result = Invoke-Wart $model $npz 'multi'
+        $result.CalibrationDataPath | Should -Be $npz
+        $result.LayerCount | Should -Be 2
+        $result.FusedLayerCount | Should -Be 2
+        Get-Error $model $result.OutputPath $npz | Should -BeLessThan 0.05
+
+        $partial = New-WartNpz (Join-Path $dir 'no-mask.npz') @($image, $index)
+        $err = $null
+        Import-PotModel $model | Invoke-DefaultQuantization -Config $minmax -CalibrationDataPath $partial -OutputPath (Join-Path $dir 'no-mask.int8.onnx') -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].FullyQualifiedErrorId | Should -Be "CalibrationInputMissing,$cmd"
+        "$($err[0])" | Should -BeLike "*'mask'*"
+        "$($err[0])" | Should -BeLike "*$partial*"
+        Join-Path $dir 'no-mask.int8.onnx' | Should -Not -Exist
+    }
+
+    It 'gives zero and near-zero weight channels finite scales and no NaN' {
+        $g = New-WartGraph 'zeros'
+        Add-WartInput $g 'x' @('batch', 3, 8, 8)
+        $values = [float[]](New-WartFloats 5 (6 * 27) 0.5)
+        for ($i = 0; $i -lt 27; $i++) {
+            $values[$i] = 0                                   # channel 0: all zero (its bias alone remains)
+            $values[27 + $i] = $values[27 + $i] * 1e-30       # channel 1: near zero
+            $values[54 + $i] = [float]1e-41 * (1 - 2 * ($i % 2))  # channel 2: subnormal
+        }
+        $c = Add-WartNode $g Conv @('x', (Add-WartWeight $g w @(6, 3, 3, 3) -Values $values), (Add-WartWeight $g b @(6) -Values @(0.5, 0, 0.1, -0.2, 0.3, 0))) conv @{ pads = @(1, 1, 1, 1) }
+        $r = Add-WartNode $g Relu @($c) relu
+        $pool = Add-WartNode $g GlobalAveragePool @($r) pool
+        $flat = Add-WartNode $g Flatten @($pool) flatten
+        $fc = Add-WartNode $g Gemm @($flat, (Add-WartWeight $g fw @(6, 5) -Values ([float[]]::new(30))), (Add-WartWeight $g fb @(5) -Scale 0.1)) fc
+        $head = Add-WartNode $g Gemm @($flat, (Add-WartWeight $g hw @(6, 4)), (Add-WartWeight $g hb @(4) -Scale 0.1)) head
+        Rename-WartTensor $g $fc 'constant'
+        Rename-WartTensor $g $head 'features'
+        Add-WartOutput $g 'constant' @('batch', 5)
+        Add-WartOutput $g 'features' @('batch', 4)
+        $model = Save-WartModel $g (Join-Path $dir 'zeros.onnx')
+
+        $result = Invoke-Wart $model $images 'zeros'
+        $result.QuantizedLayerCount | Should -Be 3
+        foreach ($layer in $result.Layers) {
+            $layer.WeightScaleMin | Should -BeGreaterThan 0 -Because $layer.Node
+            [float]::IsFinite($layer.WeightScaleMax) | Should -BeTrue -Because $layer.Node
+            [float]::IsFinite($layer.InputScale) | Should -BeTrue -Because $layer.Node
+        }
+        Get-Error $model $result.OutputPath $images | Should -BeLessThan 0.05   # NaN would fail here too
+    }
+
+    It 'refuses what cannot be quantized, naming the op, node or input' {
+        # Opset 6: Add still had legacy broadcasting.
+        $g = New-WartGraph 'opset6' 6
+        Add-WartInput $g 'x' @('batch', 3, 8, 8)
+        $c = Add-WartNode $g Conv @('x', (Add-WartWeight $g w @(4, 3, 3, 3))) conv
+        Add-WartOutput $g (Add-WartNode $g Add @($c, (Add-WartWeight $g b @(4))) bias_add @{ broadcast = 1; axis = 1 }) @()
+        $old = Save-WartModel $g (Join-Path $dir 'opset6.onnx') -IrVersion 3
+        { Invoke-DefaultQuantization $old $images -OutputPath (Join-Path $dir 'o6.onnx') -ErrorAction Stop } |
+            Should -Throw -ErrorId "OpsetUnsupported,$cmd" -ExpectedMessage "*op Add (node 'bias_add')*"
+
+        # An op ONNX Runtime does not know: Import-PotModel already refuses it, with ORT's message naming the node.
+        $g = New-WartGraph 'unknown'
+        Add-WartInput $g 'x' @('batch', 3, 8, 8)
+        Add-WartOutput $g (Add-WartNode $g FancyActivation @('x') my_fancy_node) @()
+        $unknown = Save-WartModel $g (Join-Path $dir 'unknown.onnx')
+        { Import-PotModel $unknown -ErrorAction Stop } | Should -Throw -ErrorId "ModelNotLoadable,$importCmd" -ExpectedMessage '*my_fancy_node*FancyActivation*'
+
+        # A fixed batch of 4 cannot take calibration items one at a time.
+        $g = New-WartGraph 'static4'
+        Add-WartInput $g 'x' @(4, 3, 8, 8)
+        Add-WartOutput $g (Add-WartNode $g Conv @('x', (Add-WartWeight $g w @(4, 3, 3, 3))) conv) @()
+        $static4 = Save-WartModel $g (Join-Path $dir 'static4.onnx')
+        { Invoke-DefaultQuantization $static4 $images -OutputPath (Join-Path $dir 's4.onnx') -ErrorAction Stop } |
+            Should -Throw -ErrorId "CalibrationInputShape,$cmd" -ExpectedMessage '*fixed batch of 4*'
+        @(Get-ChildItem $dir -Filter '*.onnx' | Where-Object Name -in 'o6.onnx', 's4.onnx') | Should -BeNullOrEmpty
+    }
+
+    It 'evaluates a model that hard-codes batch 1 behind a dynamic batch axis item by item, with a warning' {
+        # x [batch, 3, 8, 8] -> Conv -> Reshape to [1, -1] -> Gemm: one item runs, a batch of several fails in the Gemm.
+        $g = New-WartGraph 'reshape_batch_1'
+        Add-WartInput $g 'x' @('batch', 3, 8, 8)
+        $c = Add-WartNode $g Conv @('x', (Add-WartWeight $g w @(4, 3, 3, 3)), (Add-WartWeight $g b @(4) -Scale 0.1)) conv @{ pads = @(1, 1, 1, 1) }
+        $r = Add-WartNode $g Reshape @($c, (Add-WartInt64 $g shape @(1, -1))) reshape
+        $fc = Add-WartNode $g Gemm @($r, (Add-WartWeight $g fw @(256, 5)), (Add-WartWeight $g fb @(5))) fc
+        Rename-WartTensor $g $fc 'logits'
+        Add-WartOutput $g 'logits' @(1, 5)
+        $model = Save-WartModel $g (Join-Path $dir 'reshape_batch_1.onnx')
+        $metric = { param($Outputs) [double]$Outputs.logits[0] }
+
+        $batched = Measure-PotModel -Path $model -DataPath $images -BatchSize 4 -Metric $metric -MetricName first -WarningVariable warnings -WarningAction SilentlyContinue
+        $batched.BatchSize | Should -Be 1
+        $batched.Inferences | Should -Be 32
+        @($warnings | Where-Object { "$_" -like '*refused a batch of several items*one item per inference*' }) | Should -HaveCount 1
+        $single = Measure-PotModel -Path $model -DataPath $images -BatchSize 1 -Metric $metric -MetricName first -WarningVariable quiet -WarningAction SilentlyContinue
+        @($quiet | Where-Object { "$_" -like '*refused a batch*' }) | Should -HaveCount 0
+        $batched.Values.first | Should -Be $single.Values.first
+    }
+}
