@@ -87,10 +87,11 @@ internal sealed class TensorSinks
                 AddTo(d.Name, values, d.FlattenAxis > 0 ? Flattened(shape, d.FlattenAxis) : shape, items);
                 continue;
             }
-            _ranges.TryGetValue(d.Name, out var range);
-            if (range == null || range is IReluStatistic)
+            var statistics = RangeStatisticsOf(d.Name).ToList();
+            if (statistics.All(r => r is IReluStatistic))
             {
-                (range as IReluStatistic)?.AddRelu(values, items);
+                // Every statistic takes max(x, 0) on the fly: no buffer.
+                foreach (var r in statistics) ((IReluStatistic)r).AddRelu(values, items);
                 if (_means.TryGetValue(d.Name, out var mean)) mean.AddRelu(values, shape, items);
                 continue;
             }
@@ -103,10 +104,16 @@ internal sealed class TensorSinks
 
     private void AddTo(string tensor, ReadOnlySpan<float> values, long[] shape, int items)
     {
-        if (_ranges.TryGetValue(tensor, out var range)) range.Add(values, items);
-        foreach (var alternative in _alternatives.Values)
-            if (alternative.TryGetValue(tensor, out var other)) other.Add(values, items);
+        foreach (var range in RangeStatisticsOf(tensor)) range.Add(values, items);
         if (_means.TryGetValue(tensor, out var mean)) mean.Add(values, shape, items);
+    }
+
+    /// <summary>The tensor's range statistics: the main estimator's and the alternatives', in key order.</summary>
+    private IEnumerable<IRangeStatistic> RangeStatisticsOf(string tensor)
+    {
+        if (_ranges.TryGetValue(tensor, out var range)) yield return range;
+        foreach (var alternative in _alternatives.Values)
+            if (alternative.TryGetValue(tensor, out var other)) yield return other;
     }
 
     /// <summary>ONNX Flatten's output shape: [prod(dims before axis), prod(dims from axis)].</summary>

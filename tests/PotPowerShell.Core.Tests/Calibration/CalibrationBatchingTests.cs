@@ -167,6 +167,22 @@ public class CalibrationBatchingTests
         Assert.Equal(fetchAll.Wanted, fetchAll.Fetched);
     }
 
+    [Fact]
+    public void Alternative_estimators_of_derived_relu_outputs_equal_their_own_passes()
+    {
+        // MeanMinMax takes Relu outputs on the fly; Quantile needs the Relu'd values: one pass must serve both.
+        var (model, data, request) = Digits.Value;
+        var quantile = new RangeEstimatorOptions { Kind = RangeEstimatorKind.Quantile };
+        var minMax = new RangeEstimatorOptions { Kind = RangeEstimatorKind.MinMax };
+        var shared = Collect(model, data, request with { Graph = CalibrationGraph.All, AlternativeEstimators = new[] { quantile, minMax } });
+        foreach (var alternative in new[] { quantile, minMax })
+        {
+            var alone = Collect(model, data, request with { Graph = CalibrationGraph.All, Estimator = alternative.Kind!.Value, EstimatorOptions = alternative });
+            Assert.Equal(alone.Ranges, shared.RangesByEstimator[RangeStatistics.Key(alternative)]);
+        }
+        Assert.Equal(Collect(model, data, request with { Graph = CalibrationGraph.All }).Ranges, shared.Ranges);
+    }
+
     [Theory]
     [InlineData(100, 1L << 20, 64)]      // small items: capped
     [InlineData(40_000, 1L << 20, 26)]
