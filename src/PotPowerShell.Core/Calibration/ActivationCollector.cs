@@ -22,7 +22,7 @@ namespace PotPowerShell.Core.Calibration;
 /// <see cref="CalibrationRequest.BatchSize"/>, and of more when the requested tensors of a batch fit in
 /// <see cref="CalibrationRequest.BatchMemoryBytes"/>. Every statistic is taken item by item, in item order, so the
 /// result equals the item-by-item result bit for bit as long as ONNX Runtime computes an item the same way alone and in
-/// a batch (its CPU kernels do on the models we test; see ActivationCollectorTests).
+/// a batch (its CPU kernels do on the models we test; see CalibrationBatchingTests).
 /// </remarks>
 public static class ActivationCollector
 {

@@ -11,7 +11,13 @@ public enum CalibrationGraph
     /// <summary>ORT_ENABLE_EXTENDED: fusions that leave the requested tensors bit for bit as ORT_DISABLE_ALL computes them on the models we test.</summary>
     Extended,
 
-    /// <summary>ORT_ENABLE_ALL: adds the NCHWc convolution layout, whose kernels sum in another order (values differ in the last bits).</summary>
+    /// <summary>
+    /// ORT_ENABLE_ALL: adds the NCHWc convolution layout, whose kernels sum in another order, so convolution outputs
+    /// differ from ORT_DISABLE_ALL in the last bits (measured: ResNet18, 12 of 31 ranges by at most 1.2e-7 relative; the
+    /// digits sample, no range but 7 of 10 channel-mean tensors). DefaultQuantization calibrates float models this way:
+    /// on convolutional models the unoptimized layout alone made calibration's inference 1.4x (ResNet18) to 2.5x (the
+    /// sample) slower than plain ORT_ENABLE_ALL inference. Still deterministic, and batch-invariant like the others.
+    /// </summary>
     All,
 }
 
