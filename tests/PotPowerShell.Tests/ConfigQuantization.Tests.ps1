@@ -55,8 +55,9 @@ Describe 'Invoke-DefaultQuantization with a PotConfig' {
         $result.SymmetricActivations | Should -BeFalse
         $result.StatSubsetSize | Should -Be 48
         $result.TargetDevice | Should -Be 'Cpu'
-        $result.QuantizedLayerCount | Should -Be 5
-        $result.FusedLayerCount | Should -Be 5
+        # The sample's 1-channel stem convolution stays float on CPU targets; the other four layers are INT8 kernels.
+        $result.QuantizedLayerCount | Should -Be 4
+        $result.FusedLayerCount | Should -Be 4
         $result.IntermediateModels | Should -BeNullOrEmpty
         (Import-PotModel $out).IsQuantized | Should -BeTrue
     }
@@ -79,6 +80,7 @@ compression:
         preset: performance
         stat_subset_size: 32
         stat_batch_size: 8
+        quantize_stem_convolutions: true    # PotPowerShell's key: the 1-channel first conv becomes INT8 too
 '@ | Set-Content -LiteralPath $path
         $result = Import-PotConfig $path | Invoke-DefaultQuantization
         $result.OutputPath | Should -Be (Join-Path $dir 'digits small.int8.onnx')
@@ -87,6 +89,7 @@ compression:
         # stat_batch_size is a floor: small items share larger automatic batches.
         $result.StatBatchSize | Should -BeGreaterOrEqual 8
         $result.FusedLayerCount | Should -Be 5
+        ($result.Layers | Where-Object Node -eq '/conv1/Conv').Precision | Should -Be 'INT8'
     }
 
     It 'lets parameters typed on the command line beat the config' {
@@ -134,7 +137,7 @@ compression:
         $result = Import-PotConfig (New-JsonConfig $dir -Engine '"type": "simplified", "data_source": "calib.npz"') |
             Invoke-DefaultQuantization -OutputPath (Join-Path $dir 'z.onnx') -StatSubsetSize 16
         $result.CalibrationDataPath | Should -Be (Join-Path $dir 'calib.npz')
-        $result.FusedLayerCount | Should -Be 5
+        $result.FusedLayerCount | Should -Be 4
     }
 
     It 'calibrates on the data of an engine file' {
@@ -149,7 +152,7 @@ metrics:
         $result = Import-PotConfig (New-JsonConfig $dir -Engine '"config": "engine.yml"') |
             Invoke-DefaultQuantization -OutputPath (Join-Path $dir 'e.onnx') -StatSubsetSize 16
         $result.CalibrationDataPath | Should -Be (Join-Path $dir 'engine.yml')
-        $result.FusedLayerCount | Should -Be 5
+        $result.FusedLayerCount | Should -Be 4
     }
 
     It 'quantizes piped models with -Config, each named after its file' {

@@ -38,15 +38,18 @@ Describe 'Invoke-DefaultQuantization' {
         $result.StatBatchSize | Should -BeGreaterOrEqual 20
         $result.Seed | Should -Be 3
         $result.LayerCount | Should -Be 5
-        $result.QuantizedLayerCount | Should -Be 5
-        $result.FusedLayerCount | Should -Be 5
+        # conv1 (1 input channel, 3x3) is a stem convolution: float on CPU targets, where INT8 would be slower.
+        $result.QuantizedLayerCount | Should -Be 4
+        $result.FusedLayerCount | Should -Be 4
         $result.Types | Should -BeIn @('U8S8', 'U8S7', 'S8S8')
         $result.TypesReason | Should -Not -BeNullOrEmpty
         $result.OnnxRuntimeVersion | Should -Be '1.31.1'
         $result.CpuFeatures | Should -Not -BeNullOrEmpty
         $result.CalibrationTime | Should -BeOfType [TimeSpan]
         $result.Layers.Count | Should -Be 5
-        ($result.Layers | Where-Object Node -eq '/conv1/Conv').Precision | Should -Be 'INT8'
+        $conv1 = $result.Layers | Where-Object Node -eq '/conv1/Conv'
+        $conv1.Precision | Should -Be 'Float'
+        $conv1.Reason | Should -Match '^stem convolution'
         $conv = $result.Layers | Where-Object Node -eq '/conv2/Conv'
         $conv.Precision | Should -Be 'INT8'
         $conv.InputScale | Should -BeGreaterThan 0
@@ -63,7 +66,7 @@ Describe 'Invoke-DefaultQuantization' {
 
     It 'warns when an ignored op type matches no node' {
         $result = Invoke-DefaultQuantization $model $calibration -StatSubsetSize 16 -IgnoredOpType 'Conv:group=2' -WarningVariable warnings -WarningAction SilentlyContinue
-        $result.QuantizedLayerCount | Should -Be 5
+        $result.QuantizedLayerCount | Should -Be 4
         $warnings | Should -HaveCount 1
         "$($warnings[0])" | Should -Match "group=2"
     }
@@ -113,12 +116,23 @@ Describe 'Invoke-DefaultQuantization' {
     It 'has a list view for the result and a table view for its layers' {
         $result = Invoke-DefaultQuantization $model $calibration -StatSubsetSize 16
         $text = $result | Out-String
-        $text | Should -Match 'Layers\s*:\s*5 of 5 INT8, 5 run as INT8 kernels'
-        $text | Should -Match 'FusedKernels\s*:\s*.*QLinearConv=3'
+        $text | Should -Match 'Layers\s*:\s*4 of 5 INT8, 4 run as INT8 kernels'
+        $text | Should -Match 'FusedKernels\s*:\s*.*QLinearConv=2'
         $text | Should -Match 'Times\s*:\s*prepare'
         $table = $result.Layers | Out-String -Width 250
         $table | Should -Match 'Node\s+OpType\s+Precision\s+InputRange'
-        $table | Should -Match '/conv1/Conv\s+Conv\s+INT8'
+        $table | Should -Match '/conv1/Conv\s+Conv\s+Float'
         $table | Should -Match '/conv2/Conv\s+Conv\s+INT8'
+    }
+
+    It 'quantizes stem convolutions too with -QuantizeStemConvolutions, and keeps them INT8 for a GPU target' {
+        $all = Invoke-DefaultQuantization $model $calibration -StatSubsetSize 16 -QuantizeStemConvolutions -OutputPath (Join-Path $work 'all.onnx')
+        $all.QuantizedLayerCount | Should -Be 5
+        $all.FusedLayerCount | Should -Be 5
+        ($all.FusedKernels | Where-Object Kernel -eq 'QLinearConv').Count | Should -Be 3
+        ($all.Layers | Where-Object Node -eq '/conv1/Conv').Precision | Should -Be 'INT8'
+        # Stems stay float only where ORT's CPU kernels run them (target devices Any and CPU).
+        $gpu = Invoke-DefaultQuantization $model $calibration -StatSubsetSize 16 -TargetDevice GPU -OutputPath (Join-Path $work 'gpu.onnx')
+        ($gpu.Layers | Where-Object Node -eq '/conv1/Conv').Precision | Should -Be 'INT8'
     }
 }

@@ -124,6 +124,7 @@ internal static class AlgorithmBinder
             s.Warn("target_device", $"differs from compression.target_device ({device.ToString().ToUpperInvariant()}), which wins, as in POT.");
         bool biasCorrection = s.Bool("bias_correction") ?? true;
         int threads = s.Int("threads", min: 0) ?? 0;
+        bool quantizeStems = s.Bool("quantize_stem_convolutions") ?? false;
 
         return seed with
         {
@@ -140,6 +141,7 @@ internal static class AlgorithmBinder
             Activations = activations,
             SaturationFix = saturation,
             Threads = threads,
+            QuantizeStemConvolutions = quantizeStems,
         };
     }
 

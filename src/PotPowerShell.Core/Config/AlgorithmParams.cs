@@ -52,6 +52,8 @@ public record DefaultQuantizationParams
     public SaturationFix? SaturationFix { get; init; }
     /// <summary>Ours: intra-op threads for calibration (0 = ONNX Runtime's default).</summary>
     public int Threads { get; init; }
+    /// <summary>Ours: true quantizes stem convolutions too (by default they stay float on CPU targets).</summary>
+    public bool QuantizeStemConvolutions { get; init; }
 
     /// <summary>The integer types these parameters ask for (see about_PotPowerShell_Config: "Kernel types").</summary>
     public QuantizationTypes Types => OptionsMapping.TypesOf(this);

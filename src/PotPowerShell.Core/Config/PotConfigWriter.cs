@@ -137,6 +137,7 @@ public static class PotConfigWriter
             _ => Null,
         });
         m.Add("threads", I(p.Threads));
+        m.Add("quantize_stem_convolutions", B(p.QuantizeStemConvolutions));
 
         var ignored = new ConfigMap();
         var scope = new ConfigList();

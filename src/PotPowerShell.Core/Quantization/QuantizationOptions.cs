@@ -93,11 +93,11 @@ public sealed record DefaultQuantizationOptions
     /// <summary>Intra-op threads for calibration (0 = ORT default).</summary>
     public int Threads { get; init; }
     /// <summary>
-    /// On CPU targets (ANY, CPU), keep stem convolutions (1 to 3 input channels, small kernel: see StemConvolutions)
-    /// float, because ONNX Runtime's INT8 kernel is slower than its float one for them. Off by default: every weighted
-    /// layer is quantized unless the ignored scope says otherwise.
+    /// False (the default): on CPU targets (ANY, CPU), stem convolutions (1 to 3 input channels, small kernel: see
+    /// StemConvolutions) stay float, because ONNX Runtime's INT8 kernel is slower than its float one for them and INT8
+    /// would make the model slower. True quantizes them like every other weighted layer.
     /// </summary>
-    public bool KeepStemConvolutionsFloat { get; init; }
+    public bool QuantizeStemConvolutions { get; init; }
 }
 
 /// <summary>An ignored-scope entry by op type (POT's ignored.operations), with optional attribute values that must match.</summary>

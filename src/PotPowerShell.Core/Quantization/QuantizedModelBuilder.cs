@@ -248,7 +248,7 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
             original.Graph.Node.Select(n => n.Name).Where(n => n.Length > 0));
         warnings.AddRange(scope.Warnings);
         var ignored = scope.Nodes;
-        var stems = options.KeepStemConvolutionsFloat && StemConvolutions.Applies(options.TargetDevice)
+        var stems = !options.QuantizeStemConvolutions && StemConvolutions.Applies(options.TargetDevice)
             ? StemConvolutions.Find(prepared).Where(n => !ignored.Contains(n)).ToList()
             : new List<string>();
         var all = new HashSet<string>(ignored, StringComparer.Ordinal);

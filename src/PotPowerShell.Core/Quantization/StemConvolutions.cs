@@ -15,7 +15,9 @@ namespace PotPowerShell.Core.Quantization;
 /// Measured (ORT 1.31.1, AVX2 without VNNI, 1 thread, a stem followed by an INT8 3x3 convolution, batch 1 and 16):
 /// the stem in float was 12-35% faster than in INT8 for 1x3x3, 2x3x3, 3x3x3 and 1x5x5, about even for 4x3x3, and
 /// slower for 8x3x3, 3x7x7 (ResNet's stem) and every 1x1 convolution tried (8 to 24 input channels). On the digits
-/// sample the INT8 model went from 0.87x to 1.0x FP32 at batch 1 and from 1.17x to 1.7x at batch 64.
+/// sample the INT8 model went from 0.87x to 1.0x FP32 at batch 1 and from 1.17x to 1.7x at batch 64. Again on an
+/// AVX-512 VNNI CPU (bench/Bench-DefaultQuantization.ps1, three passes): from 0.97x to 1.09-1.12x at batch 1 and from
+/// 1.6x to 2.1-2.3x at batch 64. Hence the default (DefaultQuantizationOptions.QuantizeStemConvolutions false).
 /// </remarks>
 public static class StemConvolutions
 {

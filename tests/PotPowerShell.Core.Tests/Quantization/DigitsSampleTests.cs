@@ -33,12 +33,15 @@ public class DigitsSampleTests(Xunit.Abstractions.ITestOutputHelper log)
         return (double)correct / data.Count;
     }
 
-    [Fact]
-    public void Quantized_sample_loses_at_most_one_point_of_top1_and_runs_int8_kernels()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Quantized_sample_loses_at_most_one_point_of_top1_and_runs_int8_kernels(bool quantizeStems)
     {
         using var tmp = new TempFolder();
         string output = tmp.File("digits.int8.onnx");
-        var result = DefaultQuantization.Run(Sample("digits.onnx"), Sample("calibration"), new DefaultQuantizationOptions { Threads = 1 }, output);
+        var result = DefaultQuantization.Run(Sample("digits.onnx"), Sample("calibration"),
+            new DefaultQuantizationOptions { Threads = 1, QuantizeStemConvolutions = quantizeStems }, output);
 
         double fp32 = Top1(Sample("digits.onnx"));
         double int8 = Top1(output);
@@ -47,10 +50,14 @@ public class DigitsSampleTests(Xunit.Abstractions.ITestOutputHelper log)
             log.WriteLine($"{l.Node} {l.OpType} {l.Precision} in [{l.InputMin}, {l.InputMax}] s={l.InputScale} zp={l.InputZeroPoint} w=[{l.WeightScaleMin}, {l.WeightScaleMax}] bias={l.BiasCorrected} {l.BiasNote}");
         Assert.True(fp32 - int8 <= 0.01, $"FP32 top-1 {fp32:P2}, INT8 top-1 {int8:P2}");
         Assert.Equal(5, result.LayerCount);
-        // Every weighted layer runs as an INT8 kernel (stem convolutions stay float only on request).
-        Assert.Equal("INT8", result.Layers.Single(l => l.Node == "/conv1/Conv").Precision);
-        Assert.Equal(5, result.QuantizedLayerCount);
-        Assert.Equal(5, result.FusedLayerCount);
+        // conv1 (1 input channel, 3x3) is a stem convolution: by default it stays float on the CPU, where ORT's INT8
+        // kernel is slower; every other weighted layer runs as an INT8 kernel.
+        var conv1 = result.Layers.Single(l => l.Node == "/conv1/Conv");
+        Assert.Equal(quantizeStems ? "INT8" : "Float", conv1.Precision);
+        if (!quantizeStems) Assert.StartsWith("stem convolution", conv1.Reason);
+        int int8Layers = quantizeStems ? 5 : 4;
+        Assert.Equal(int8Layers, result.QuantizedLayerCount);
+        Assert.Equal(int8Layers, result.FusedLayerCount);
         Assert.Equal(300, result.StatSubsetSize);
     }
 }

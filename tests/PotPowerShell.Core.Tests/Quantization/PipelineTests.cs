@@ -23,7 +23,7 @@ public class PipelineTests
         var data = new NpyDataset("memory", new Dictionary<string, TensorData> { ["x"] = TensorData.FromFloats(R(32 * 108), 32, 3, 6, 6) }, null);
 
         // The 3x3x3 convolution is a stem (faster in float on the CPU): quantize it anyway, this test is about the upgrade.
-        var result = DefaultQuantization.Run(tmp.File("old.onnx"), data, new DefaultQuantizationOptions { Threads = 1, KeepStemConvolutionsFloat = false }, tmp.File("q.onnx"));
+        var result = DefaultQuantization.Run(tmp.File("old.onnx"), data, new DefaultQuantizationOptions { Threads = 1, QuantizeStemConvolutions = true }, tmp.File("q.onnx"));
         Assert.Equal(11, result.SourceOpset);
         Assert.Equal(13, result.Opset);
         Assert.Equal(2, result.QuantizedLayerCount);

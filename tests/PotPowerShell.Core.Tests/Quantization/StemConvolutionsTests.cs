@@ -44,13 +44,13 @@ public class StemConvolutionsTests
         using var tmp = new TempFolder();
         OnnxModelFile.Save(Model(3, 3), tmp.File("m.onnx"));
         var data = new NpyDataset("memory", new Dictionary<string, TensorData> { ["x"] = SyntheticModels.ImageLikeData(8, 3, 8, 8, 1) }, null);
-        var result = DefaultQuantization.Run(tmp.File("m.onnx"), data, new DefaultQuantizationOptions { TargetDevice = device, Threads = 1, KeepStemConvolutionsFloat = true }, tmp.File("q.onnx"));
+        var result = DefaultQuantization.Run(tmp.File("m.onnx"), data, new DefaultQuantizationOptions { TargetDevice = device, Threads = 1 }, tmp.File("q.onnx"));
         Assert.Equal(precision, result.Layers.Single(l => l.Node == "stem").Precision);
         Assert.Equal("INT8", result.Layers.Single(l => l.Node == "next").Precision);
         Assert.Empty(result.IgnoredNodes);
 
         var forced = DefaultQuantization.Run(tmp.File("m.onnx"), data,
-            new DefaultQuantizationOptions { TargetDevice = device, Threads = 1, KeepStemConvolutionsFloat = false }, tmp.File("q2.onnx"));
+            new DefaultQuantizationOptions { TargetDevice = device, Threads = 1, QuantizeStemConvolutions = true }, tmp.File("q2.onnx"));
         Assert.Equal("INT8", forced.Layers.Single(l => l.Node == "stem").Precision);
     }
 
@@ -60,7 +60,7 @@ public class StemConvolutionsTests
         using var tmp = new TempFolder();
         OnnxModelFile.Save(Model(1, 3), tmp.File("m.onnx"));
         var data = new NpyDataset("memory", new Dictionary<string, TensorData> { ["x"] = SyntheticModels.ImageLikeData(4, 1, 8, 8, 1) }, null);
-        var result = DefaultQuantization.Run(tmp.File("m.onnx"), data, new DefaultQuantizationOptions { IgnoredNodes = new[] { "next" }, Threads = 1, KeepStemConvolutionsFloat = true }, tmp.File("q.onnx"));
+        var result = DefaultQuantization.Run(tmp.File("m.onnx"), data, new DefaultQuantizationOptions { IgnoredNodes = new[] { "next" }, Threads = 1 }, tmp.File("q.onnx"));
         Assert.Equal(0, result.QuantizedLayerCount);
         Assert.True(File.Exists(tmp.File("q.onnx")));
     }

@@ -18,9 +18,11 @@ public class WartQuantizationTests(ITestOutputHelper output)
 {
     private const double Tolerance = 0.05;
 
+    // Every weighted layer, the 3-channel stems of these image models included, must become an INT8 kernel.
     private static readonly DefaultQuantizationOptions Options = new()
     {
         Threads = 1,
+        QuantizeStemConvolutions = true,
         StatBatchSize = 8,
         ActivationRange = new RangeEstimatorOptions { Kind = RangeEstimatorKind.MinMax },
     };

@@ -12,7 +12,8 @@ namespace PotPowerShell.Core.Tests.Warts;
 /// </summary>
 public class WartRefusalTests
 {
-    private static readonly DefaultQuantizationOptions Options = new() { Threads = 1, StatBatchSize = 8 };
+    // Stems quantized too, so that every weighted layer of these image models is checked as an INT8 kernel.
+    private static readonly DefaultQuantizationOptions Options = new() { Threads = 1, StatBatchSize = 8, QuantizeStemConvolutions = true };
 
     private static PotException Refused(ModelProto model, IDataset data)
     {
