@@ -130,6 +130,17 @@ compression:
         Join-Path $dir 'q3.onnx' | Should -Not -Exist
     }
 
+    It 'gives the first INT8 layer 7-bit weights with saturation_fix first_layer' {
+        $dir = New-ConfigFolder
+        $result = Import-PotConfig (New-JsonConfig $dir -Params '"stat_subset_size": 16, "saturation_fix": "first_layer"') -WarningVariable warnings |
+            Invoke-DefaultQuantization -OutputPath (Join-Path $dir 'f.onnx')
+        $warnings | Should -BeNullOrEmpty
+        $result.Types | Should -Be 'U8S8'
+        # The stem convolution is float, so the INT8 kernels start at conv2.
+        ($result.Layers | Where-Object Precision -eq 'INT8' | ForEach-Object { "$($_.Node)=$($_.WeightBits)" }) -join ' ' |
+            Should -Be '/conv2/Conv=7 /conv3/Conv=8 /fc1/Gemm=8 /fc2/Gemm=8'
+    }
+
     It 'calibrates on an .npz data source' {
         $dir = New-ConfigFolder
         Compress-Archive -Path (Join-Path $dir 'calibration/input.npy') -DestinationPath (Join-Path $dir 'calib.zip')

@@ -108,8 +108,6 @@ internal static class AlgorithmBinder
                              "as in POT. Set weights.mode: asymmetric for asymmetric weights.");
 
         var saturation = s.Enum("saturation_fix", SaturationFixes);
-        if (saturation == SaturationFix.FirstLayer)
-            s.Warn("saturation_fix", "first_layer: PotPowerShell cannot limit the fix to the first layer and uses 7-bit weights in every layer (as 'all').");
 
         var weights = BindWeights(weightsSection, weightsMode);
         var legacyRange = s.Section("range_estimator", what: "the activations' range estimator");

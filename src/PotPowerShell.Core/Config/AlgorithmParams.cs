@@ -21,7 +21,7 @@ public enum SaturationFix
 {
     /// <summary>Full 8-bit weights everywhere.</summary>
     No,
-    /// <summary>POT fixes the first layer only; PotPowerShell can only fix all layers, which it does (with a warning).</summary>
+    /// <summary>7-bit weights in the first INT8 layers, full 8-bit weights elsewhere.</summary>
     FirstLayer,
     /// <summary>7-bit weights everywhere.</summary>
     All,

@@ -23,6 +23,7 @@ internal static class OptionsMapping
         SymmetricWeights = p.Weights.Mode is { } w ? w == QuantizationMode.Symmetric : null,
         SymmetricActivations = p.Activations.Mode is { } a ? a == QuantizationMode.Symmetric : null,
         Types = TypesOf(p),
+        FixFirstLayerSaturation = p.SaturationFix == SaturationFix.FirstLayer && TypesOf(p) != QuantizationTypes.U8S7,
         IgnoredNodes = p.Ignored.Scope.ToArray(),
         IgnoredOperations = p.Ignored.Operations
             .Select(o => new IgnoredOperation(o.Type, o.Attributes.Count == 0 ? null : o.Attributes.ToDictionary(a => a.Name, a => a.Value)))
@@ -55,7 +56,8 @@ internal static class OptionsMapping
 
     /// <summary>
     /// Kernel types, first rule that applies: signed activation levels -> S8S8; 7-bit weights -> U8S7;
-    /// saturation_fix all/first_layer -> U8S7; saturation_fix no -> U8S8; otherwise Auto (chosen from the CPU).
+    /// saturation_fix all -> U8S7; saturation_fix no or first_layer -> U8S8 (first_layer also sets
+    /// FixFirstLayerSaturation: 7-bit weights in the first layers only); otherwise Auto (chosen from the CPU).
     /// </summary>
     public static QuantizationTypes TypesOf(DefaultQuantizationParams p)
     {
@@ -63,8 +65,8 @@ internal static class OptionsMapping
         if (p.Weights.Bits == 7) return QuantizationTypes.U8S7;
         return p.SaturationFix switch
         {
-            SaturationFix.All or SaturationFix.FirstLayer => QuantizationTypes.U8S7,
-            SaturationFix.No => QuantizationTypes.U8S8,
+            SaturationFix.All => QuantizationTypes.U8S7,
+            SaturationFix.No or SaturationFix.FirstLayer => QuantizationTypes.U8S8,
             _ => QuantizationTypes.Auto,
         };
     }

@@ -23,6 +23,8 @@ public sealed record QuantizedLayerInfo
     public float? WeightScaleMin { get; init; }
     public float? WeightScaleMax { get; init; }
     public int WeightScaleCount { get; init; }
+    /// <summary>Bits of the weight codes: 8, or 7 for the saturation-free range (U8S7, or saturation_fix first_layer); null when float.</summary>
+    public int? WeightBits { get; init; }
     /// <summary>The range estimator used for the input activation.</summary>
     public required string Estimator { get; init; }
     public required bool BiasCorrected { get; init; }

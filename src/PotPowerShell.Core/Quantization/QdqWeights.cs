@@ -33,7 +33,7 @@ internal static class QdqWeights
         int axis = plan.PerChannelWeights ? ChannelAxis(node, weight) : -1;
         // CPU QLinearConv needs one zero point for all channels, so per-channel weights are always symmetric.
         bool symmetric = plan.SymmetricWeights || axis >= 0;
-        var range = QuantParams.WeightRange(plan.Types, symmetric);
+        var range = QuantParams.WeightRange(plan.SevenBitLayers.Contains(node.Name) ? QuantizationTypes.U8S7 : plan.Types, symmetric);
         var values = TensorProtos.ToFloats(weight);
         var dims = weight.Dims.ToArray();
         var p = QuantParams.ForWeights(values, dims, axis, range, symmetric);

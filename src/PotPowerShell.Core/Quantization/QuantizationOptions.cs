@@ -86,6 +86,11 @@ public sealed record DefaultQuantizationOptions
     /// <summary>Null = from the preset; overrides activations.mode.</summary>
     public bool? SymmetricActivations { get; init; }
     public QuantizationTypes Types { get; init; } = QuantizationTypes.Auto;
+    /// <summary>
+    /// POT's saturation_fix first_layer: 7-bit weights in the first INT8 layers (see FirstLayerSaturation) and the
+    /// weights of <see cref="Types"/> elsewhere. Nothing changes when the types already use 7-bit weights (U8S7).
+    /// </summary>
+    public bool FixFirstLayerSaturation { get; init; }
     /// <summary>Node names (exact) or regular expressions (written /re/ or with regex characters) to leave in float.</summary>
     public IReadOnlyList<string> IgnoredNodes { get; init; } = Array.Empty<string>();
     /// <summary>Op types to leave in float, optionally only those whose attributes match.</summary>

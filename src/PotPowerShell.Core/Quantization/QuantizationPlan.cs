@@ -21,6 +21,8 @@ public sealed record QuantizationPlan
     public required IReadOnlyDictionary<string, ActivationRange> Ranges { get; init; }
     /// <summary>Weighted layers (node names) left in float by the ignored scope or reverted by AAQ.</summary>
     public IReadOnlySet<string> FloatLayers { get; init; } = new HashSet<string>();
+    /// <summary>Layers whose weights use the 7-bit range whatever <see cref="Types"/> says (saturation_fix first_layer).</summary>
+    public IReadOnlySet<string> SevenBitLayers { get; init; } = new HashSet<string>();
     /// <summary>Bias-corrected float biases by node name; a layer not listed keeps its original bias.</summary>
     public IReadOnlyDictionary<string, float[]> CorrectedBiases { get; init; } = new Dictionary<string, float[]>();
 }

@@ -35,7 +35,8 @@ public static class QuantizationReport
         {
             quantizable.TryGetValue(node.Name, out var layer);
             bool isInt8 = int8.Contains(node.Name);
-            string reason = isInt8 ? "quantized"
+            bool sevenBit = builder.Plan.SevenBitLayers.Contains(node.Name);
+            string reason = isInt8 ? sevenBit ? "quantized, 7-bit weights (saturation fix of the first layers)" : "quantized"
                 : ignored.Contains(node.Name) ? "ignored scope"
                 : stems.Contains(node.Name) ? "stem convolution: faster in float than in INT8 on the CPU"
                 : layer == null ? "not quantizable (weight is not a constant float initializer, or the input is not a float activation)"
@@ -64,6 +65,7 @@ public static class QuantizationReport
                 WeightScaleMin = weightQ?.Scales.Min(),
                 WeightScaleMax = weightQ?.Scales.Max(),
                 WeightScaleCount = weightQ?.Scales.Length ?? 0,
+                WeightBits = !isInt8 ? null : sevenBit || setup.Settings.Types == QuantizationTypes.U8S7 ? 7 : 8,
                 Estimator = isInt8 ? setup.Estimator.ToString() : "",
                 BiasCorrected = corrected,
                 BiasNote = note,

@@ -174,6 +174,9 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
             PerChannelWeights = options.PerChannelWeights,
             Ranges = statistics.Ranges,
             FloatLayers = calibrated.FloatLayers,
+            SevenBitLayers = options.FixFirstLayerSaturation && setup.Settings.Types != QuantizationTypes.U8S7
+                ? FirstLayerSaturation.Find(prepared, layers)
+                : new HashSet<string>(),
         };
 
         // Bias correction compares the FP32 layers with the quantized ones, so it needs one emission first.
@@ -231,9 +234,10 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
             SymmetricWeights = main.SymmetricWeights,
             SymmetricActivations = main.SymmetricActivations,
             Types = main.Types,
+            FixFirstLayerSaturation = main.FixFirstLayerSaturation,
         };
         if (aligned != main)
-            throw new ArgumentException("A variant can change only the preset, range estimator, bias correction, types, symmetry and per-channel weights: "
+            throw new ArgumentException("A variant can change only the preset, range estimator, bias correction, types, saturation fix, symmetry and per-channel weights: "
                 + "anything else (data subset, seed, ignored scope, target device, threads) needs its own calibration.", nameof(variant));
     }
 

@@ -304,9 +304,16 @@ public class ConfigLoaderTests
         Assert.Equal(QuantizationTypes.Auto, Load("{ }").Item1);
         Assert.Equal(QuantizationTypes.U8S8, Load("{ \"saturation_fix\": \"no\" }").Item1);
         Assert.Equal(QuantizationTypes.U8S7, Load("{ \"saturation_fix\": \"all\" }").Item1);
+        // first_layer: 8-bit weights, but 7-bit in the first layers.
         var (firstLayer, c) = Load("{ \"saturation_fix\": \"first_layer\" }");
-        Assert.Equal(QuantizationTypes.U8S7, firstLayer);
-        Assert.Contains(c.Warnings, w => w.StartsWith("compression.algorithms[0].params.saturation_fix:", StringComparison.Ordinal));
+        Assert.Equal(QuantizationTypes.U8S8, firstLayer);
+        Assert.Empty(c.Warnings);
+        Assert.True(c.ToDefaultQuantizationOptions().FixFirstLayerSaturation);
+        Assert.False(Load("{ \"saturation_fix\": \"no\" }").Item2.ToDefaultQuantizationOptions().FixFirstLayerSaturation);
+        // 7-bit weights everywhere leave nothing to fix.
+        var sevenBits = Load("{ \"saturation_fix\": \"first_layer\", \"weights\": { \"bits\": 7 } }");
+        Assert.Equal(QuantizationTypes.U8S7, sevenBits.Item1);
+        Assert.False(sevenBits.Item2.ToDefaultQuantizationOptions().FixFirstLayerSaturation);
         Assert.Equal(QuantizationTypes.U8S7, Load("{ \"weights\": { \"bits\": 7 } }").Item1);
         Assert.Equal(QuantizationTypes.U8S7, Load("{ \"weights\": { \"level_low\": -63, \"level_high\": 63 } }").Item1);
         Assert.Equal(7, Load("{ \"weights\": { \"level_low\": -64, \"level_high\": 63 } }").Item2.Compression.Algorithms[0].Params.Weights.Bits);
