@@ -29,25 +29,39 @@ internal sealed class MemoryItemArray(TensorData data) : IItemArray
 internal sealed class NpyFileItemArray : IItemArray
 {
     private readonly string _path;
+    private readonly string _source;
+    private readonly bool _deleteOnDispose;
     private readonly NpyHeader _header;
     private readonly long _itemBytes;
     private readonly object _gate = new();
     private SafeFileHandle? _handle;
 
-    public NpyFileItemArray(string path)
+    /// <param name="source">What messages call the file (an archive member unpacked to <paramref name="path"/>); default the path.</param>
+    /// <param name="deleteOnDispose">Delete the file when disposed (a temporary file), also when this constructor fails.</param>
+    public NpyFileItemArray(string path, string? source = null, bool deleteOnDispose = false)
     {
-        if (!File.Exists(path))
-            throw new PotException("DataFileNotFound", PotErrorCategory.ObjectNotFound, $"The data file '{path}' does not exist.", path);
         _path = path;
-        using (var stream = File.OpenRead(path)) _header = NpyReader.ReadHeader(stream, path);
-        if (_header.Shape.Length == 0)
-            throw new PotException("NpyInvalid", PotErrorCategory.InvalidData,
-                $"'{path}' holds a scalar; data arrays need the item index as their first axis.", path);
-        _itemBytes = TensorData.ElementCount(_header.Shape.Skip(1)) * _header.ElementSize;
-        long expected = _header.DataOffset + _header.ElementCount * _header.ElementSize;
-        long actual = new FileInfo(path).Length;
-        if (actual < expected)
-            throw NpyReader.Bad(path, $"it ends before its {_header.ElementCount} elements ({actual} of {expected} bytes)", null);
+        _source = source ?? path;
+        _deleteOnDispose = deleteOnDispose;
+        try
+        {
+            if (!File.Exists(path))
+                throw new PotException("DataFileNotFound", PotErrorCategory.ObjectNotFound, $"The data file '{path}' does not exist.", path);
+            using (var stream = File.OpenRead(path)) _header = NpyReader.ReadHeader(stream, _source);
+            if (_header.Shape.Length == 0)
+                throw new PotException("NpyInvalid", PotErrorCategory.InvalidData,
+                    $"'{_source}' holds a scalar; data arrays need the item index as their first axis.", _source);
+            _itemBytes = TensorData.ElementCount(_header.Shape.Skip(1)) * _header.ElementSize;
+            long expected = _header.DataOffset + _header.ElementCount * _header.ElementSize;
+            long actual = new FileInfo(path).Length;
+            if (actual < expected)
+                throw NpyReader.Bad(_source, $"it ends before its {_header.ElementCount} elements ({actual} of {expected} bytes)", null);
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
     }
 
     public TensorElementKind Kind => _header.Kind;
@@ -68,7 +82,7 @@ internal sealed class NpyFileItemArray : IItemArray
         while (done < bytes.Length)
         {
             int n = RandomAccess.Read(handle, bytes[done..], offset + done);
-            if (n == 0) throw NpyReader.Bad(_path, "it was cut short while being read", null);
+            if (n == 0) throw NpyReader.Bad(_source, "it was cut short while being read", null);
             done += n;
         }
         if (Kind == TensorElementKind.Bool)
@@ -85,6 +99,10 @@ internal sealed class NpyFileItemArray : IItemArray
         {
             _handle?.Dispose();
             _handle = null;
+            if (!_deleteOnDispose) return;
+            try { File.Delete(_path); }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
         }
     }
 }

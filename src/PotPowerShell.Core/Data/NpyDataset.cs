@@ -3,7 +3,8 @@ namespace PotPowerShell.Core.Data;
 /// <summary>
 /// A data set from NumPy arrays whose first axis is the item index: a folder of '&lt;input name&gt;.npy' files or one
 /// .npz archive with one array per input. Optional labels come from 'labels.npy' (or an array named 'labels').
-/// .npy files are read lazily, item by item (memory does not grow with the file); .npz archives are read into memory.
+/// .npy files are read lazily, item by item (memory does not grow with the file); so are the large arrays of an .npz
+/// archive, unpacked into temporary .npy files first (see <see cref="NpzArchive"/>).
 /// </summary>
 public sealed class NpyDataset : IDataset, IDisposable
 {
@@ -39,7 +40,10 @@ public sealed class NpyDataset : IDataset, IDisposable
     }
 
     /// <summary>Opens a folder of .npy files, an .npz archive or a single .npy file (named after the input).</summary>
-    public static NpyDataset Open(string path)
+    public static NpyDataset Open(string path) => Open(path, NpzArchive.DefaultInMemoryBytes);
+
+    /// <param name="npzInMemoryBytes">The largest .npz member read into memory (larger ones are unpacked to temporary files).</param>
+    internal static NpyDataset Open(string path, long npzInMemoryBytes)
     {
         var arrays = new Dictionary<string, IItemArray>(StringComparer.Ordinal);
         try
@@ -51,7 +55,8 @@ public sealed class NpyDataset : IDataset, IDisposable
             }
             else if (File.Exists(path) && path.EndsWith(".npz", StringComparison.OrdinalIgnoreCase))
             {
-                foreach (var (name, array) in NpyReader.ReadArchive(path)) arrays[name] = new MemoryItemArray(array);
+                using var archive = NpzArchive.Open(path, npzInMemoryBytes);
+                foreach (var name in archive.Names) arrays[name] = archive.Take(name);
             }
             else if (File.Exists(path) && path.EndsWith(".npy", StringComparison.OrdinalIgnoreCase))
             {
@@ -80,18 +85,17 @@ public sealed class NpyDataset : IDataset, IDisposable
     {
         var arrays = new Dictionary<string, IItemArray>(StringComparer.Ordinal);
         IItemArray? labels = null;
+        using var members = archive == null ? null : NpzArchive.Open(archive);
         try
         {
-            Dictionary<string, TensorData>? members = archive == null ? null
-                : NpyReader.ReadArchive(archive).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
             foreach (var (input, file) in inputFiles.OrderBy(kv => kv.Key, StringComparer.Ordinal))
             {
                 if (members != null)
                 {
-                    if (!members.TryGetValue(file, out var array))
+                    if (!members.Contains(file))
                         throw new PotException("DataArrayNotFound", PotErrorCategory.ObjectNotFound,
-                            $"The archive '{archive}' has no array '{file}' for input '{input}'. It holds: {string.Join(", ", members.Keys.OrderBy(k => k, StringComparer.Ordinal))}.", archive);
-                    arrays[input] = new MemoryItemArray(array);
+                            $"The archive '{archive}' has no array '{file}' for input '{input}'. It holds: {string.Join(", ", members.Names.Order(StringComparer.Ordinal))}.", archive);
+                    arrays[input] = members.Take(file);
                 }
                 else
                 {

@@ -1,10 +1,9 @@
-using System.IO.Compression;
 using System.Text;
 using System.Text.RegularExpressions;
 
 namespace PotPowerShell.Core.Data;
 
-/// <summary>Reads NumPy .npy arrays and .npz archives (NPY format 1.0 to 3.0, little-endian, C order).</summary>
+/// <summary>Reads NumPy .npy arrays (NPY format 1.0 to 3.0, little-endian, C order); NpzArchive reads .npz archives.</summary>
 public static class NpyReader
 {
     private static readonly byte[] Magic = { 0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y' };
@@ -15,31 +14,6 @@ public static class NpyReader
             throw new PotException("DataFileNotFound", PotErrorCategory.ObjectNotFound, $"The data file '{path}' does not exist.", path);
         using var stream = File.OpenRead(path);
         return Read(stream, path);
-    }
-
-    /// <summary>Every array of an .npz archive by name (without the .npy extension), in archive order.</summary>
-    public static IReadOnlyList<KeyValuePair<string, TensorData>> ReadArchive(string path)
-    {
-        if (!File.Exists(path))
-            throw new PotException("DataFileNotFound", PotErrorCategory.ObjectNotFound, $"The data file '{path}' does not exist.", path);
-        try
-        {
-            using var zip = ZipFile.OpenRead(path);
-            var result = new List<KeyValuePair<string, TensorData>>();
-            foreach (var entry in zip.Entries.Where(e => e.FullName.EndsWith(".npy", StringComparison.OrdinalIgnoreCase)))
-            {
-                using var s = entry.Open();
-                using var buffer = new MemoryStream();
-                s.CopyTo(buffer);
-                buffer.Position = 0;
-                result.Add(new(entry.FullName[..^4], Read(buffer, $"{path}:{entry.FullName}")));
-            }
-            return result;
-        }
-        catch (InvalidDataException e)
-        {
-            throw Bad(path, "it is not a valid .npz (zip) archive", e);
-        }
     }
 
     public static TensorData Read(Stream stream, string source)

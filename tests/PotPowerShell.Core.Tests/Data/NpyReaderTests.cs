@@ -72,7 +72,8 @@ public class NpyReaderTests
             using (var s = zip.CreateEntry("input.npy").Open()) s.Write(NpyWriter.Encode(x, new long[] { 3, 4 }, "<f4"));
             using (var s = zip.CreateEntry("labels.npy").Open()) s.Write(NpyWriter.Encode(labels, new long[] { 3 }, "<i8"));
         }
-        foreach (var ds in new[] { NpyDataset.Open(tmp.File("folder")), NpyDataset.Open(tmp.File("data.npz")) })
+        // The .npz read into memory, and unpacked into temporary .npy files (what happens to large members).
+        foreach (var ds in new[] { NpyDataset.Open(tmp.File("folder")), NpyDataset.Open(tmp.File("data.npz")), NpyDataset.Open(tmp.File("data.npz"), npzInMemoryBytes: 0) })
         {
             Assert.Equal(3, ds.Count);
             Assert.Equal(new[] { "input" }, ds.InputNames);
@@ -82,6 +83,34 @@ public class NpyReaderTests
             Assert.Equal(new[] { 8f, 9f, 10f, 11f }, item.Inputs["input"].ToFloats());
             Assert.Equal(2L, item.Annotation);
         }
+    }
+
+    [Fact]
+    public void Large_npz_members_are_read_item_by_item_from_temporary_files_deleted_on_dispose()
+    {
+        using var tmp = new TempFolder();
+        var x = Enumerable.Range(0, 4000).Select(i => (float)i).ToArray();
+        using (var zip = ZipFile.Open(tmp.File("big.npz"), ZipArchiveMode.Create))
+        using (var s = zip.CreateEntry("input.npy", CompressionLevel.Optimal).Open())
+            s.Write(NpyWriter.Encode(x, new long[] { 1000, 4 }, "<f4"));
+        string[] Unpacked() => Directory.GetFiles(Path.GetTempPath(), "potpowershell-*.npy");
+        var before = Unpacked();
+        var ds = NpyDataset.Open(tmp.File("big.npz"), npzInMemoryBytes: 1024);
+        var created = Unpacked().Except(before).ToArray();
+        Assert.Single(created);
+        Assert.Equal(1000, ds.Count);
+        Assert.Equal(new[] { 3996f, 3997f, 3998f, 3999f }, ds.Get(999).Inputs["input"].ToFloats());
+        ds.Dispose();
+        Assert.False(File.Exists(created[0]));
+
+        // A corrupt member names the archive and member, and leaves no temporary file behind.
+        using (var zip = ZipFile.Open(tmp.File("cut.npz"), ZipArchiveMode.Create))
+        using (var s = zip.CreateEntry("input.npy").Open())
+            s.Write(NpyWriter.Encode(x, new long[] { 1000, 4 }, "<f4").AsSpan(0, 2000));
+        var e = Assert.Throws<PotException>(() => NpyDataset.Open(tmp.File("cut.npz"), npzInMemoryBytes: 1024));
+        Assert.Equal("NpyInvalid", e.ErrorId);
+        Assert.Contains("cut.npz:input.npy", e.Message);
+        Assert.Empty(Unpacked().Except(before));
     }
 
     [Fact]

@@ -54,14 +54,12 @@ public sealed class EngineDataset : IDataset, IDisposable
             bool npz = d.DataSource.EndsWith(".npz", StringComparison.OrdinalIgnoreCase) && File.Exists(d.DataSource);
             var arrays = new Dictionary<string, IItemArray>(StringComparer.Ordinal);
             IItemArray? labels = null;
+            using var members = npz ? NpzArchive.Open(d.DataSource) : null;
             try
             {
-                Dictionary<string, TensorData>? members = npz
-                    ? NpyReader.ReadArchive(d.DataSource).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal)
-                    : null;
                 foreach (var (input, file) in d.InputFiles)
-                    arrays[input] = members != null ? new MemoryItemArray(members[file]) : new NpyFileItemArray(file);
-                if (d.LabelsArray != null && members != null) labels = new MemoryItemArray(members[d.LabelsArray]);
+                    arrays[input] = members != null ? members.Take(file) : new NpyFileItemArray(file);
+                if (d.LabelsArray != null && members != null) labels = members.Take(d.LabelsArray);
                 else if (d.LabelsPath != null && !textLabels) labels = new NpyFileItemArray(d.LabelsPath);
                 data = new NpyDataset(d.DataSource, arrays, labels);
             }

@@ -1,0 +1,96 @@
+using System.IO.Compression;
+
+namespace PotPowerShell.Core.Data;
+
+/// <summary>
+/// The arrays of an .npz archive (a zip of .npy files), each opened on request. An array up to
+/// <see cref="DefaultInMemoryBytes"/> is read into memory; a larger one is unpacked once into a temporary .npy file that
+/// is then read item by item like any .npy file, so memory does not grow with the archive, and deleted when the array
+/// is disposed. (Compressed zip entries cannot be read at an offset, hence the unpacking.)
+/// </summary>
+internal sealed class NpzArchive : IDisposable
+{
+    public const long DefaultInMemoryBytes = 256L << 20;
+
+    private readonly string _path;
+    private readonly long _inMemoryBytes;
+    private readonly ZipArchive _zip;
+    private readonly Dictionary<string, ZipArchiveEntry> _entries = new(StringComparer.Ordinal);
+
+    private NpzArchive(string path, long inMemoryBytes, ZipArchive zip)
+    {
+        _path = path;
+        _inMemoryBytes = inMemoryBytes;
+        _zip = zip;
+        foreach (var entry in zip.Entries.Where(e => e.FullName.EndsWith(".npy", StringComparison.OrdinalIgnoreCase)))
+        {
+            _entries.TryAdd(entry.FullName[..^4], entry);
+            Names.Add(entry.FullName[..^4]);
+        }
+    }
+
+    public static NpzArchive Open(string path, long inMemoryBytes = DefaultInMemoryBytes)
+    {
+        if (!File.Exists(path))
+            throw new PotException("DataFileNotFound", PotErrorCategory.ObjectNotFound, $"The data file '{path}' does not exist.", path);
+        try
+        {
+            return new NpzArchive(path, inMemoryBytes, ZipFile.OpenRead(path));
+        }
+        catch (InvalidDataException e)
+        {
+            throw NpyReader.Bad(path, "it is not a valid .npz (zip) archive", e);
+        }
+    }
+
+    /// <summary>Array names (member names without .npy), in archive order.</summary>
+    public List<string> Names { get; } = new();
+
+    public bool Contains(string name) => _entries.ContainsKey(name);
+
+    /// <summary>Opens one array; the caller disposes it (which deletes its temporary file, if any).</summary>
+    public IItemArray Take(string name)
+    {
+        var entry = _entries[name];
+        string source = $"{_path}:{entry.FullName}";
+        try
+        {
+            if (entry.Length <= _inMemoryBytes)
+            {
+                using var s = entry.Open();
+                using var buffer = new MemoryStream(checked((int)entry.Length));
+                s.CopyTo(buffer);
+                buffer.Position = 0;
+                return new MemoryItemArray(NpyReader.Read(buffer, source));
+            }
+            return Unpack(entry, source);
+        }
+        catch (InvalidDataException e)
+        {
+            throw NpyReader.Bad(_path, $"its member '{entry.FullName}' cannot be decompressed", e);
+        }
+    }
+
+    private IItemArray Unpack(ZipArchiveEntry entry, string source)
+    {
+        string temp = Path.Combine(Path.GetTempPath(), $"potpowershell-{Guid.NewGuid():N}.npy");
+        try
+        {
+            using (var input = entry.Open())
+            using (var output = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
+                input.CopyTo(output, 1 << 20);
+            return new NpyFileItemArray(temp, source, deleteOnDispose: true);
+        }
+        catch (Exception e)
+        {
+            try { File.Delete(temp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            if (e is IOException or UnauthorizedAccessException)
+                throw new PotException("NpzUnpackFailed", PotErrorCategory.WriteError,
+                    $"Unpacking the {entry.Length} bytes of '{source}' into the temporary file '{temp}' failed: {e.Message} " +
+                    "Free space in the temporary folder, or unpack the archive into a folder of .npy files and give that folder.", source, e);
+            throw;
+        }
+    }
+
+    public void Dispose() => _zip.Dispose();
+}
