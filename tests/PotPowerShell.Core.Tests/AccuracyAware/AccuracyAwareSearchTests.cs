@@ -262,6 +262,26 @@ public class AccuracyAwareSearchTests
     }
 
     [Fact]
+    public void TimeLimitStopsAnEvaluationThatRunsPastIt()
+    {
+        var (b, e) = Uniform();
+        bool stopped = false;
+        // The two mandatory evaluations (FP32, fully quantized) are quick; the first ranking evaluation would take a
+        // minute unless its token is cancelled.
+        e.During = (call, token) =>
+        {
+            if (call < 2) return;
+            stopped = token.WaitHandle.WaitOne(TimeSpan.FromMinutes(1));
+            token.ThrowIfCancellationRequested();
+        };
+        var r = Run(b, e, new AccuracyAwareOptions { MaximalDrop = 0.01, TimeLimit = TimeSpan.FromMilliseconds(300) }).Result;
+        Assert.True(stopped, "the evaluation was not stopped at the time limit");
+        Assert.False(r.Met);
+        Assert.Contains("TimeLimit", r.Reason);
+        Assert.Equal(2, r.Evaluations);   // the stopped evaluation is not counted
+    }
+
+    [Fact]
     public void StageTimesAreChargedToTheInnermostStage()
     {
         var (b, e) = Uniform();

@@ -105,11 +105,14 @@ internal sealed class FakeEvaluator(int items, params FakeMetric[] metrics) : IE
     public IDataset Data { get; } = new FakeDataset(items);
     public List<(string Tag, string Reverted, int Items)> Calls { get; } = new();
     public Action? OnEvaluate { get; set; }
+    /// <summary>Runs inside each evaluation with its token, after <see cref="OnEvaluate"/> (a slow evaluation, say).</summary>
+    public Action<int, CancellationToken>? During { get; set; }
 
     public EvaluationResult Evaluate(byte[] model, IReadOnlyList<int>? items, CancellationToken cancellationToken, IProgress<PotProgress>? progress = null)
     {
         cancellationToken.ThrowIfCancellationRequested();
         OnEvaluate?.Invoke();
+        During?.Invoke(Calls.Count, cancellationToken);
         var (tag, reverted) = FakeBuilder.Decode(model);
         var list = items ?? Enumerable.Range(0, Data.Count).ToArray();
         Calls.Add((tag, string.Join(",", reverted.OrderBy(r => r, StringComparer.Ordinal)), list.Count));

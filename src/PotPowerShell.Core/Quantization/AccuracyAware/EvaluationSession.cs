@@ -79,7 +79,8 @@ internal sealed class EvaluationSession
 
     /// <summary>
     /// Evaluates a model on all items (null) or some. Mandatory evaluations (the FP32 baseline and the fully quantized
-    /// model) run whatever the budget; every other one checks it first.
+    /// model) run whatever the budget; every other one checks it first, and is stopped within one batch when the time
+    /// limit passes while it runs (its partial result is dropped).
     /// </summary>
     private EvaluationResult Evaluate(string modelKey, Func<byte[]> model, IReadOnlyList<int>? items, bool mandatory)
     {
@@ -87,7 +88,21 @@ internal sealed class EvaluationSession
         if (_cache.TryGetValue(key, out var cached)) return cached;
         if (!mandatory) CheckBudget();
         _cancellation.ThrowIfCancellationRequested();
-        var result = _evaluator.Evaluate(model(), items, _cancellation, _progress);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(_cancellation);
+        if (!mandatory && _timeLimit is TimeSpan limit)
+        {
+            var left = limit - _clock();
+            deadline.CancelAfter(left > TimeSpan.Zero ? left : TimeSpan.Zero);
+        }
+        EvaluationResult result;
+        try
+        {
+            result = _evaluator.Evaluate(model(), items, deadline.Token, _progress);
+        }
+        catch (OperationCanceledException) when (!_cancellation.IsCancellationRequested)
+        {
+            throw new BudgetExhaustedException($"TimeLimit ({_timeLimit}) reached during an evaluation");
+        }
         Evaluations++;
         long count = items?.Count ?? _evaluator.Data.Count;
         Inferences += count;
