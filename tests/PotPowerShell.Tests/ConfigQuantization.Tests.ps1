@@ -141,6 +141,18 @@ compression:
             Should -Be '/conv2/Conv=7 /conv3/Conv=8 /fc1/Gemm=8 /fc2/Gemm=8'
     }
 
+    It 'takes the median of the per-item ranges with aggregator median' {
+        $dir = New-ConfigFolder
+        $estimator = '"activations": { "range_estimator": { "max": { "type": "abs_max", "aggregator": "median" } } }'
+        $median = Import-PotConfig (New-JsonConfig $dir -Params """stat_subset_size"": 64, $estimator") | Invoke-DefaultQuantization -OutputPath (Join-Path $dir 'm.onnx')
+        $mean = Invoke-DefaultQuantization (Join-Path $dir 'digits.onnx') (Join-Path $dir 'calibration') -StatSubsetSize 64 -OutputPath (Join-Path $dir 'a.onnx')
+        $median.ActivationEstimator | Should -Be 'MedianMinMax'
+        $median.FusedLayerCount | Should -Be 4
+        $layer = $median.Layers | Where-Object Node -eq '/fc1/Gemm'
+        $layer.Estimator | Should -Be 'MedianMinMax'
+        $layer.InputMax | Should -Not -Be ($mean.Layers | Where-Object Node -eq '/fc1/Gemm').InputMax
+    }
+
     It 'calibrates on an .npz data source' {
         $dir = New-ConfigFolder
         Compress-Archive -Path (Join-Path $dir 'calibration/input.npy') -DestinationPath (Join-Path $dir 'calib.zip')

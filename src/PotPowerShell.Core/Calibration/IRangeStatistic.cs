@@ -4,7 +4,8 @@ namespace PotPowerShell.Core.Calibration;
 
 /// <summary>
 /// A streaming range estimator for one tensor. Calibration feeds it one batch at a time and then drops the batch,
-/// so its state must not grow with the number of samples (<see cref="StateBytes"/> makes that checkable).
+/// so its state must not grow with the number of samples (<see cref="StateBytes"/> makes that checkable), except for
+/// POT's robust aggregators (<see cref="AggregatedMinMaxStatistic"/>), which keep two floats per sample.
 /// </summary>
 public interface IRangeStatistic
 {
@@ -44,6 +45,8 @@ public static class RangeStatistics
         RangeEstimatorKind.AbsQuantile => new QuantileStatistic(options.OutlierProbability, absolute: true),
         RangeEstimatorKind.Percentile => new PercentileStatistic(options.Percentile, options.HistogramBins),
         RangeEstimatorKind.Entropy => new EntropyStatistic(options.HistogramBins),
+        RangeEstimatorKind.MedianMinMax or RangeEstimatorKind.MeanMinMaxNoOutliers or RangeEstimatorKind.MedianMinMaxNoOutliers
+            or RangeEstimatorKind.HodgesLehmannMinMax => new AggregatedMinMaxStatistic(kind),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown range estimator."),
     };
 

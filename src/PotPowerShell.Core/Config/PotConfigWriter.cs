@@ -234,6 +234,10 @@ public static class PotConfigWriter
                     RangeEstimatorKind.MinMax => ("min", symmetric ? "abs_max" : "max", "min", "max", false),
                     RangeEstimatorKind.Quantile => ("quantile", "quantile", "mean", "mean", true),
                     RangeEstimatorKind.AbsQuantile => ("abs_quantile", "abs_quantile", "mean", "mean", true),
+                    RangeEstimatorKind.MedianMinMax => ("min", symmetric ? "abs_max" : "max", "median", "median", false),
+                    RangeEstimatorKind.MeanMinMaxNoOutliers => ("min", symmetric ? "abs_max" : "max", "mean_no_outliers", "mean_no_outliers", false),
+                    RangeEstimatorKind.MedianMinMaxNoOutliers => ("min", symmetric ? "abs_max" : "max", "median_no_outliers", "median_no_outliers", false),
+                    RangeEstimatorKind.HodgesLehmannMinMax => ("min", symmetric ? "abs_max" : "max", "hl_estimator", "hl_estimator", false),
                     _ => ("min", symmetric ? "abs_max" : "max", "mean", "mean", false),
                 };
                 // Symmetric ranges come from max alone (POT ignores min for them).

@@ -117,9 +117,18 @@ internal static class RangeEstimatorBinder
 
         RangeEstimatorKind? kind = null;
         bool quantile = type is StatType.Quantile or StatType.AbsQuantile;
-        if (aggregator is Aggregator.Median or Aggregator.MeanNoOutliers or Aggregator.MedianNoOutliers or Aggregator.HlEstimator)
-            s.Problem("aggregator", "is not supported by PotPowerShell. Use mean (POT's default: the mean over batches) " +
-                                    (quantile ? "with quantile types." : $"or {(isMax ? "max" : "min")} (the extreme over all batches)."));
+        bool robust = aggregator is Aggregator.Median or Aggregator.MeanNoOutliers or Aggregator.MedianNoOutliers or Aggregator.HlEstimator;
+        if (robust && quantile)
+            s.Problem("aggregator", "quantile types are computed over the whole calibration set; use aggregator mean or remove it " +
+                                    "(the robust aggregators apply to the min, max and abs_max types).");
+        else if (robust)
+            kind = aggregator switch
+            {
+                Aggregator.Median => RangeEstimatorKind.MedianMinMax,
+                Aggregator.MeanNoOutliers => RangeEstimatorKind.MeanMinMaxNoOutliers,
+                Aggregator.MedianNoOutliers => RangeEstimatorKind.MedianMinMaxNoOutliers,
+                _ => RangeEstimatorKind.HodgesLehmannMinMax,
+            };
         else if (quantile)
         {
             if (aggregator is Aggregator.Min or Aggregator.Max)

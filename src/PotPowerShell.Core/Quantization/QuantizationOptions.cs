@@ -47,6 +47,14 @@ public enum RangeEstimatorKind
     Percentile,
     /// <summary>Histogram KL-divergence threshold (ORT Entropy calibrator).</summary>
     Entropy,
+    /// <summary>Median over samples of the per-sample min/max (POT's aggregator median).</summary>
+    MedianMinMax,
+    /// <summary>Mean of the per-sample min/max between their 1% and 99% quantiles (POT's mean_no_outliers).</summary>
+    MeanMinMaxNoOutliers,
+    /// <summary>Median of the per-sample min/max between their 1% and 99% quantiles (POT's median_no_outliers).</summary>
+    MedianMinMaxNoOutliers,
+    /// <summary>Hodges-Lehmann estimate of the per-sample min/max (POT's hl_estimator).</summary>
+    HodgesLehmannMinMax,
 }
 
 /// <summary>Range estimation settings for activations (POT's activations.range_estimator mapped onto our estimators).</summary>

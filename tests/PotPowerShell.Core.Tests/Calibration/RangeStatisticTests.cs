@@ -198,4 +198,37 @@ public class RangeStatisticTests
         Assert.Equal(10, a.Distinct().Count());
         Assert.Equal("StatSubsetSizeInvalid", Assert.Throws<PotException>(() => CalibrationSubset.Select(10, 0, false, 0)).ErrorId);
     }
+
+    [Theory]
+    // Per-item extremes 1, 2, 3, 10, 100 (one value per item). Worked by hand, with NumPy's linear quantiles:
+    // median 3; the 1% and 99% quantiles are 1.04 and 96.4, leaving 2, 3, 10 (mean 5, median 3); the 10 pair sums
+    // sorted are 3 4 5 11 12 13 101 102 103 110, whose median 12.5 halves to 6.25.
+    [InlineData(RangeEstimatorKind.MedianMinMax, 3.0)]
+    [InlineData(RangeEstimatorKind.MeanMinMaxNoOutliers, 5.0)]
+    [InlineData(RangeEstimatorKind.MedianMinMaxNoOutliers, 3.0)]
+    [InlineData(RangeEstimatorKind.HodgesLehmannMinMax, 6.25)]
+    public void Robust_aggregators_follow_pot(RangeEstimatorKind kind, double expected)
+    {
+        var s = RangeStatistics.Create(kind, new RangeEstimatorOptions());
+        s.Add(new[] { 1f, 2f, 3f }, 3);
+        s.Add(new[] { 10f, 100f }, 2);
+        Assert.Equal(new ActivationRange((float)expected, (float)expected), s.Range);
+        Assert.Equal(5, s.Items);
+        // Max(x, 0) on the fly gives what adding the Relu'd values gives.
+        var relu = RangeStatistics.Create(kind, new RangeEstimatorOptions());
+        ((IReluStatistic)relu).AddRelu(new[] { -1f, 2f, -3f, 4f }, 2);
+        var plain = RangeStatistics.Create(kind, new RangeEstimatorOptions());
+        plain.Add(new[] { 0f, 2f, 0f, 4f }, 2);
+        Assert.Equal(plain.Range, relu.Range);
+    }
+
+    [Fact]
+    public void Hodges_lehmann_refuses_more_items_than_it_can_pair()
+    {
+        var s = RangeStatistics.Create(RangeEstimatorKind.HodgesLehmannMinMax, new RangeEstimatorOptions());
+        s.Add(new float[AggregatedMinMaxStatistic.MaxHodgesLehmannItems], AggregatedMinMaxStatistic.MaxHodgesLehmannItems);
+        var e = Assert.Throws<PotException>(() => s.Add(new float[1], 1));
+        Assert.Equal("RangeEstimatorTooManyItems", e.ErrorId);
+        Assert.Contains("stat_subset_size", e.Message);
+    }
 }

@@ -35,7 +35,7 @@ public class MalformedConfigTests
         { "layerwise tuning", "c.json", Dq("{ \"use_layerwise_tuning\": true }"), Invalid, new[] { Params + ".use_layerwise_tuning" } },
         { "unknown estimator type", "c.json", Dq("{ \"activations\": { \"range_estimator\": { \"min\": { \"type\": \"avg\" } } } }"), Invalid,
             new[] { Params + ".activations.range_estimator.min.type" } },
-        { "unsupported aggregator", "c.json", Dq("{ \"activations\": { \"range_estimator\": { \"max\": { \"aggregator\": \"median\" } } } }"), Invalid,
+        { "robust aggregator of a quantile", "c.json", Dq("{ \"activations\": { \"range_estimator\": { \"max\": { \"type\": \"quantile\", \"aggregator\": \"median\" } } } }"), Invalid,
             new[] { Params + ".activations.range_estimator.max.aggregator" } },
         { "clipping_value", "c.json", Dq("{ \"activations\": { \"range_estimator\": { \"max\": { \"clipping_value\": 6 } } } }"), Invalid,
             new[] { Params + ".activations.range_estimator.max.clipping_value" } },
