@@ -119,8 +119,8 @@ internal static class RangeEstimatorBinder
         bool quantile = type is StatType.Quantile or StatType.AbsQuantile;
         bool robust = aggregator is Aggregator.Median or Aggregator.MeanNoOutliers or Aggregator.MedianNoOutliers or Aggregator.HlEstimator;
         if (robust && quantile)
-            s.Problem("aggregator", "quantile types are computed over the whole calibration set; use aggregator mean or remove it " +
-                                    "(the robust aggregators apply to the min, max and abs_max types).");
+            s.Problem("aggregator", "PotPowerShell averages the per-item quantiles (aggregator mean) and supports no other aggregator " +
+                                    "for quantile types; use mean or remove it (the robust aggregators apply to the min, max and abs_max types).");
         else if (robust)
             kind = aggregator switch
             {
@@ -132,7 +132,8 @@ internal static class RangeEstimatorBinder
         else if (quantile)
         {
             if (aggregator is Aggregator.Min or Aggregator.Max)
-                s.Problem("aggregator", "quantile types are computed over the whole calibration set; use aggregator mean or remove it.");
+                s.Problem("aggregator", "PotPowerShell averages the per-item quantiles (aggregator mean) and supports no other aggregator " +
+                                        "for quantile types; use mean or remove it.");
             else kind = type == StatType.AbsQuantile ? RangeEstimatorKind.AbsQuantile : RangeEstimatorKind.Quantile;
         }
         else if (aggregator is null or Aggregator.Mean) kind = type is null && aggregator is null ? null : RangeEstimatorKind.MeanMinMax;
