@@ -22,11 +22,9 @@ internal sealed class NpzArchive : IDisposable
         _path = path;
         _inMemoryBytes = inMemoryBytes;
         _zip = zip;
+        // A name zipped twice counts once (its first copy).
         foreach (var entry in zip.Entries.Where(e => e.FullName.EndsWith(".npy", StringComparison.OrdinalIgnoreCase)))
-        {
-            _entries.TryAdd(entry.FullName[..^4], entry);
-            Names.Add(entry.FullName[..^4]);
-        }
+            if (_entries.TryAdd(entry.FullName[..^4], entry)) Names.Add(entry.FullName[..^4]);
     }
 
     public static NpzArchive Open(string path, long inMemoryBytes = DefaultInMemoryBytes)
