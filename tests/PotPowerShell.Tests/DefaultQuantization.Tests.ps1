@@ -125,6 +125,19 @@ Describe 'Invoke-DefaultQuantization' {
         $table | Should -Match '/conv2/Conv\s+Conv\s+INT8'
     }
 
+    It 'takes -ModelType and lets it beat the config''s model_type' {
+        $config = Join-Path $work 'transformer.json'
+        "{ ""model"": { ""model_name"": ""d"", ""model"": ""$($model.Replace('\', '/'))"" }, ""engine"": { ""type"": ""simplified"", ""data_source"": ""$($calibration.Replace('\', '/'))"" },
+           ""compression"": { ""model_type"": ""transformer"", ""algorithms"": [ { ""name"": ""DefaultQuantization"", ""params"": { ""stat_subset_size"": 16 } } ] } }" | Set-Content $config
+        $fromConfig = Import-PotConfig $config | Invoke-DefaultQuantization -OutputPath (Join-Path $work 't1.onnx')
+        $fromConfig.Options.ModelType | Should -Be 'transformer'
+        $typed = Import-PotConfig $config | Invoke-DefaultQuantization -ModelType None -OutputPath (Join-Path $work 't2.onnx')
+        $typed.Options.ModelType | Should -BeNullOrEmpty
+        $plain = Invoke-DefaultQuantization $model $calibration -StatSubsetSize 16 -ModelType Transformer -OutputPath (Join-Path $work 't3.onnx')
+        $plain.Options.ModelType | Should -Be 'transformer'
+        { Invoke-DefaultQuantization $model $calibration -ModelType Bert -ErrorAction Stop } | Should -Throw -ErrorId 'ParameterArgumentValidationError,PotPowerShell.Commands.InvokeDefaultQuantizationCommand'
+    }
+
     It 'quantizes stem convolutions too with -QuantizeStemConvolutions, and keeps them INT8 for a GPU target' {
         $all = Invoke-DefaultQuantization $model $calibration -StatSubsetSize 16 -QuantizeStemConvolutions -OutputPath (Join-Path $work 'all.onnx')
         $all.QuantizedLayerCount | Should -Be 5

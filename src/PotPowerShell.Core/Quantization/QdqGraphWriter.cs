@@ -23,6 +23,8 @@ internal sealed class QdqGraphWriter
     private readonly Dictionary<string, TensorNames> _tensorNames = new(StringComparer.Ordinal);
     /// <summary>Bias Adds of INT8 MatMuls: node index -> (input slot of the constant, int32 bias DQ output).</summary>
     private readonly Dictionary<int, (int Slot, string Bias)> _biasAddInputs = new();
+    /// <summary>Roots whose quantizer is symmetric although the plan's activations are not (<see cref="QuantizationPlan.SymmetricActivationProducts"/>).</summary>
+    private readonly HashSet<string> _symmetricRoots = new(StringComparer.Ordinal);
 
     private sealed record ActivationQuantizer(QuantParameters Params, string Scale, string ZeroPoint);
     /// <summary>Q input (the producer's output, renamed when it is a graph output), Q output, DQ output.</summary>
@@ -35,6 +37,13 @@ internal sealed class QdqGraphWriter
         _plan = plan;
         _names = new UniqueNames(_index.AllNames());
         _actType = QuantParams.ActivationType(plan.Types);
+        if (plan.SymmetricActivationProducts)
+            foreach (var layer in topology.Layers.Where(l => l.ActivationTimesActivation && topology.IsInt8(l.NodeIndex)))
+                for (int k = 0; k < 2; k++)
+                {
+                    string t = _index.Node(layer.NodeIndex).Input[k];
+                    if (topology.HasQuantizer(t) && topology.IsQuantizedSlot(layer.NodeIndex, k)) _symmetricRoots.Add(topology.Root(t));
+                }
     }
 
     public GraphProto Write()
@@ -131,7 +140,7 @@ internal sealed class QdqGraphWriter
                 if (p.OpType == "Clip") max = Math.Min(max, _topology.ClipBounds(p).Max!.Value);
             }
         }
-        var qp = QuantParams.ForActivation(min, max, _plan.Types, _plan.SymmetricActivations);
+        var qp = QuantParams.ForActivation(min, max, _plan.Types, _plan.SymmetricActivations || _symmetricRoots.Contains(root));
         string scale = AddInitializer(TensorProtos.FromFloats(_names.Next(root + "_scale"), new[] { qp.Scale }));
         string zp = AddInitializer(ZeroPoints(_names.Next(root + "_zero_point"), _actType, new[] { qp.ZeroPoint }, scalar: true));
         var q = new ActivationQuantizer(qp, scale, zp);

@@ -21,6 +21,11 @@ public sealed record QuantizationPlan
     public required IReadOnlyDictionary<string, ActivationRange> Ranges { get; init; }
     /// <summary>Weighted layers (node names) left in float by the ignored scope or reverted by AAQ.</summary>
     public IReadOnlySet<string> FloatLayers { get; init; } = new HashSet<string>();
+    /// <summary>
+    /// POT's model_type transformer: the inputs of MatMuls of two activations (attention scores and context) get
+    /// symmetric quantizers whatever <see cref="SymmetricActivations"/> says.
+    /// </summary>
+    public bool SymmetricActivationProducts { get; init; }
     /// <summary>Layers whose weights use the 7-bit range whatever <see cref="Types"/> says (saturation_fix first_layer).</summary>
     public IReadOnlySet<string> SevenBitLayers { get; init; } = new HashSet<string>();
     /// <summary>Bias-corrected float biases by node name; a layer not listed keeps its original bias.</summary>

@@ -174,6 +174,7 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
             PerChannelWeights = options.PerChannelWeights,
             Ranges = statistics.Ranges,
             FloatLayers = calibrated.FloatLayers,
+            SymmetricActivationProducts = TransformerModelType.SymmetricProducts(options),
             SevenBitLayers = options.FixFirstLayerSaturation && setup.Settings.Types != QuantizationTypes.U8S7
                 ? FirstLayerSaturation.Find(prepared, layers)
                 : new HashSet<string>(),

@@ -82,6 +82,11 @@ public sealed class InvokeDefaultQuantizationCommand : PotCmdlet
     [ValidateSet("Auto", "U8S8", "U8S7", "S8S8")]
     public string Types { get; set; } = "Auto";
 
+    /// <summary>POT's model_type: Transformer keeps POT's transformer ignored operations float and quantizes activation products symmetrically.</summary>
+    [Parameter]
+    [ValidateSet("None", "Transformer")]
+    public string ModelType { get; set; } = "None";
+
     /// <summary>
     /// Quantizes stem convolutions (1 to 3 input channels, small kernel) too. By default they stay float on target
     /// devices Any and CPU, where ONNX Runtime's INT8 kernel is slower than its float one for them.
@@ -221,6 +226,8 @@ public sealed class InvokeDefaultQuantizationCommand : PotCmdlet
         if (bound.ContainsKey(nameof(ShuffleData))) options = options with { ShuffleData = ShuffleData.IsPresent };
         if (bound.ContainsKey(nameof(TargetDevice))) options = options with { TargetDevice = Enum.Parse<TargetDevice>(TargetDevice, ignoreCase: true) };
         if (bound.ContainsKey(nameof(Types))) options = options with { Types = Enum.Parse<QuantizationTypes>(Types, ignoreCase: true) };
+        if (bound.ContainsKey(nameof(ModelType)))
+            options = options with { ModelType = ModelType.Equals("None", StringComparison.OrdinalIgnoreCase) ? null : TransformerModelType.Name };
         if (bound.ContainsKey(nameof(QuantizeStemConvolutions))) options = options with { QuantizeStemConvolutions = QuantizeStemConvolutions.IsPresent };
         if (bound.ContainsKey(nameof(IgnoredScope)))
             options = options with { IgnoredNodes = options.IgnoredNodes.Concat(IgnoredScope).ToList() };
