@@ -82,7 +82,7 @@ public sealed class InvokeDefaultQuantizationCommand : PotCmdlet
     [ValidateSet("Auto", "U8S8", "U8S7", "S8S8")]
     public string Types { get; set; } = "Auto";
 
-    /// <summary>POT's model_type: Transformer keeps POT's transformer ignored operations float and quantizes activation products symmetrically.</summary>
+    /// <summary>POT's model_type: Transformer quantizes the inputs of activation-by-activation MatMuls symmetrically (on Any, CPU and GPU).</summary>
     [Parameter]
     [ValidateSet("None", "Transformer")]
     public string ModelType { get; set; } = "None";
