@@ -141,6 +141,17 @@ compression:
             Should -Be '/conv2/Conv=7 /conv3/Conv=8 /fc1/Gemm=8 /fc2/Gemm=8'
     }
 
+    It 'clips weights at a quantile with weights.range_estimator preset quantile' {
+        $dir = New-ConfigFolder
+        $estimator = '"weights": { "range_estimator": { "preset": "quantile", "max": { "outlier_prob": 0.01 } } }'
+        $quantile = Import-PotConfig (New-JsonConfig $dir -Params """stat_subset_size"": 16, $estimator") | Invoke-DefaultQuantization -OutputPath (Join-Path $dir 'q.onnx')
+        $minmax = Invoke-DefaultQuantization (Join-Path $dir 'digits.onnx') (Join-Path $dir 'calibration') -StatSubsetSize 16 -OutputPath (Join-Path $dir 'm.onnx')
+        $quantile.Options.WeightOutlierProbability | Should -Be 0.01
+        foreach ($node in '/conv2/Conv', '/fc1/Gemm') {
+            ($quantile.Layers | Where-Object Node -eq $node).WeightScaleMax | Should -BeLessThan ($minmax.Layers | Where-Object Node -eq $node).WeightScaleMax
+        }
+    }
+
     It 'takes the median of the per-item ranges with aggregator median' {
         $dir = New-ConfigFolder
         $estimator = '"activations": { "range_estimator": { "max": { "type": "abs_max", "aggregator": "median" } } }'

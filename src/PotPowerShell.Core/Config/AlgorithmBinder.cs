@@ -230,10 +230,9 @@ internal static class AlgorithmBinder
                 s.Problem("bits", $"says {bits} bits but level_low/level_high ({low}/{high}) are a {levelBits}-bit range; make them agree.");
             else bits = levelBits;
         }
-        if (s.Section("range_estimator", what: "the weights' range estimator") is { } re)
-            RangeEstimatorBinder.CheckWeights(re);
+        double? outlier = s.Section("range_estimator", what: "the weights' range estimator") is { } re ? RangeEstimatorBinder.BindWeights(re) : null;
         s.RejectUnknownKeys();
-        return new WeightsParams { Bits = bits ?? 8, Mode = mode, Granularity = granularity, LevelLow = low, LevelHigh = high };
+        return new WeightsParams { Bits = bits ?? 8, Mode = mode, Granularity = granularity, LevelLow = low, LevelHigh = high, OutlierProb = outlier };
     }
 
     private static ActivationsParams BindActivations(ConfigSection? s, QuantizationMode? mode, bool symmetric, ConfigSection? legacyRange, ConfigSection parameters)

@@ -121,6 +121,8 @@ public sealed record WeightsParams
     /// <summary>Null = the range of <see cref="Bits"/>.</summary>
     public int? LevelLow { get; init; }
     public int? LevelHigh { get; init; }
+    /// <summary>Null = POT's default weight estimators (min/max); else quantile ranges with this outlier_prob.</summary>
+    public double? OutlierProb { get; init; }
 
     public override string ToString() => $"{Bits}-bit {Mode?.ToString() ?? "preset mode"} {Granularity}";
 }

@@ -19,6 +19,7 @@ internal static class OptionsMapping
         BiasCorrectionThreshold = p.Threshold,
         ActivationRange = p.Activations.RangeEstimator,
         PerChannelWeights = p.Weights.Granularity == Granularity.PerChannel,
+        WeightOutlierProbability = p.Weights.OutlierProb,
         // Null modes leave the choice to the preset and target device (PresetResolution), as POT does.
         SymmetricWeights = p.Weights.Mode is { } w ? w == QuantizationMode.Symmetric : null,
         SymmetricActivations = p.Activations.Mode is { } a ? a == QuantizationMode.Symmetric : null,

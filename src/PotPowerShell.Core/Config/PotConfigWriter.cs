@@ -163,6 +163,19 @@ public static class PotConfigWriter
         w.Add("granularity", S(p.Weights.Granularity == Granularity.PerChannel ? "perchannel" : "pertensor"));
         w.Add("level_low", I(p.Weights.LevelLow));
         w.Add("level_high", I(p.Weights.LevelHigh));
+        if (p.Weights.OutlierProb is double outlier)
+        {
+            // Both ends, so that POT's quantile preset (which has a min end for asymmetric weights) takes it everywhere.
+            var re = new ConfigMap();
+            re.Add("preset", S("quantile"));
+            foreach (var end in new[] { "min", "max" })
+            {
+                var side = new ConfigMap();
+                side.Add("outlier_prob", D(outlier));
+                re.Add(end, side);
+            }
+            w.Add("range_estimator", re);
+        }
         m.Add("weights", w);
 
         var act = new ConfigMap();

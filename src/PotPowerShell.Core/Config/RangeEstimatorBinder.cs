@@ -145,22 +145,36 @@ internal static class RangeEstimatorBinder
         return new SideResult(true, kind, outlier);
     }
 
-    /// <summary>Weights: only POT's default estimators (abs_max symmetric, min/max asymmetric) are available.</summary>
-    public static void CheckWeights(ConfigSection s)
+    /// <summary>
+    /// Weights: POT's default estimators (abs_max for symmetric weights, min/max for asymmetric ones; returns null) or
+    /// its quantile ones (preset quantile, or types quantile/abs_quantile; returns the outlier probability).
+    /// </summary>
+    public static double? BindWeights(ConfigSection s)
     {
-        const string Fix = "PotPowerShell computes weight ranges as POT's default does (abs_max for symmetric weights, min/max for asymmetric); " +
-                           "remove weights.range_estimator or keep only those types.";
-        if (s.Raw("preset") is not null) s.Problem("preset", "is not supported for weights. " + Fix);
+        const string Choices = "min and max (POT's default), or quantile and abs_quantile";
+        var preset = s.Enum("preset", new[] { ("default", false), ("quantile", true) });
+        bool quantile = preset == true;
+        double? outlier = null;
         foreach (var (key, isMax) in new[] { ("min", false), ("max", true) })
         {
-            if (s.Section(key, what: "type") is not { } side) continue;
+            if (s.Section(key, what: "type, outlier_prob") is not { } side) continue;
             var type = side.Enum("type", Types);
-            bool ok = type is null || (isMax ? type is StatType.Max or StatType.AbsMax : type is StatType.Min);
-            if (!ok) side.Problem("type", "is not supported for weights. " + Fix);
-            foreach (var extra in new[] { "outlier_prob", "clipping_value", "granularity", "aggregator" })
-                if (side.Raw(extra) is not null) side.Problem(extra, "is not supported for weights. " + Fix);
+            if (type is StatType.Quantile or StatType.AbsQuantile) quantile = true;
+            else if (type is not null && !(isMax ? type is StatType.Max or StatType.AbsMax : type is StatType.Min))
+                side.Problem("type", $"is not a weight estimator PotPowerShell has for the {key} end; use {Choices}.");
+            if (side.Double("outlier_prob", v => v > 0 && v < 0.5, "must be greater than 0 and less than 0.5 (POT's default is 0.0001)") is double p)
+            {
+                if (outlier is not null && outlier != p)
+                    side.Problem("outlier_prob", "differs from the other end's; PotPowerShell uses one outlier probability for both. Make them equal.");
+                outlier = p;
+            }
+            foreach (var extra in new[] { "clipping_value", "granularity", "aggregator" })
+                if (side.Raw(extra) is not null) side.Problem(extra, "is not used for weights (their ranges are taken per channel from the weights themselves). Remove it.");
             side.RejectUnknownKeys();
         }
         s.RejectUnknownKeys();
+        if (!quantile && outlier is not null)
+            s.Warn("max", "outlier_prob has no effect with the min/max weight estimators (only quantile types use it).");
+        return quantile ? outlier ?? DefaultOutlierProbability : null;
     }
 }

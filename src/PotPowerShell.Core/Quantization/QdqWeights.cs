@@ -36,7 +36,7 @@ internal static class QdqWeights
         var range = QuantParams.WeightRange(plan.SevenBitLayers.Contains(node.Name) ? QuantizationTypes.U8S7 : plan.Types, symmetric);
         var values = TensorProtos.ToFloats(weight);
         var dims = weight.Dims.ToArray();
-        var p = QuantParams.ForWeights(values, dims, axis, range, symmetric);
+        var p = QuantParams.ForWeights(values, dims, axis, range, symmetric, plan.WeightOutlierProbability);
 
         // ConvTranspose weights are [C_in, C_out/group, k...]: output channel c uses weight channel c % (C_out/group).
         long perGroup = axis >= 0 ? dims[axis] : 1;

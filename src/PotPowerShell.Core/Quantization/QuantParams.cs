@@ -88,30 +88,79 @@ public static class QuantParams
     /// Weight parameters per channel along <paramref name="axis"/> (or per tensor when axis is -1). Symmetric weights
     /// have zp 0 in every channel (CPU QLinearConv needs one zp for all channels, and zp 0 enables its fast path).
     /// </summary>
-    public static WeightParameters ForWeights(ReadOnlySpan<float> values, ReadOnlySpan<long> dims, int axis, IntRange range, bool symmetric)
+    /// <param name="outlierProbability">
+    /// Null: each channel's range is its minimum and maximum (POT's default weight estimators). Otherwise POT's quantile
+    /// estimators: the (1 - p) quantile of |w| for symmetric weights, the p and 1 - p quantiles of w for asymmetric ones
+    /// (NumPy's linear interpolation); weights beyond are clipped.
+    /// </param>
+    public static WeightParameters ForWeights(ReadOnlySpan<float> values, ReadOnlySpan<long> dims, int axis, IntRange range, bool symmetric,
+        double? outlierProbability = null)
     {
         long channels = 1, inner = values.Length;
         if (axis >= 0) (channels, inner) = QuantMath.AxisLayout(dims, axis, values.Length);
         var mins = new double[channels];
         var maxs = new double[channels];
-        for (int i = 0; i < values.Length; i++)
-        {
-            long c = axis < 0 ? 0 : i / inner % channels;
-            double v = values[i];
-            if (double.IsNaN(v)) continue;
-            if (v < mins[c]) mins[c] = v;
-            if (v > maxs[c]) maxs[c] = v;
-        }
+        if (outlierProbability is double p)
+            WeightQuantiles(values, channels, inner, axis < 0, symmetric, p, mins, maxs);
+        else
+            for (int i = 0; i < values.Length; i++)
+            {
+                long c = axis < 0 ? 0 : i / inner % channels;
+                double v = values[i];
+                if (double.IsNaN(v)) continue;
+                if (v < mins[c]) mins[c] = v;
+                if (v > maxs[c]) maxs[c] = v;
+            }
         var scales = new float[channels];
         var zps = new int[channels];
         for (long c = 0; c < channels; c++)
         {
-            var p = FromRange(mins[c], maxs[c], range, symmetric);
-            if (symmetric) p = p with { ZeroPoint = 0 };
-            scales[c] = p.Scale;
-            zps[c] = p.ZeroPoint;
+            var q = FromRange(mins[c], maxs[c], range, symmetric);
+            if (symmetric) q = q with { ZeroPoint = 0 };
+            scales[c] = q.Scale;
+            zps[c] = q.ZeroPoint;
         }
         return new WeightParameters(axis, scales, zps);
+    }
+
+    /// <summary>Per-channel quantile ranges (0 always inside, as with min/max). NaN weights are left out.</summary>
+    private static void WeightQuantiles(ReadOnlySpan<float> values, long channels, long inner, bool perTensor, bool symmetric, double p,
+        double[] mins, double[] maxs)
+    {
+        for (long c = 0; c < channels; c++)
+        {
+            var channel = new List<double>();
+            if (perTensor)
+                foreach (float v in values) { if (!float.IsNaN(v)) channel.Add(symmetric ? Math.Abs(v) : v); }
+            else
+                for (long o = 0; o < values.Length / (channels * inner); o++)
+                    for (long k = 0; k < inner; k++)
+                    {
+                        float v = values[(int)((o * channels + c) * inner + k)];
+                        if (!float.IsNaN(v)) channel.Add(symmetric ? Math.Abs(v) : v);
+                    }
+            if (channel.Count == 0) continue;
+            channel.Sort();
+            if (symmetric)
+            {
+                maxs[c] = Quantile(channel, 1 - p);
+                mins[c] = -maxs[c];
+            }
+            else
+            {
+                mins[c] = Math.Min(0, Quantile(channel, p));
+                maxs[c] = Math.Max(0, Quantile(channel, 1 - p));
+            }
+        }
+    }
+
+    /// <summary>NumPy's default (linear) quantile of sorted values.</summary>
+    private static double Quantile(List<double> sorted, double q)
+    {
+        double position = q * (sorted.Count - 1);
+        int low = (int)Math.Floor(position);
+        int high = Math.Min(low + 1, sorted.Count - 1);
+        return sorted[low] + (position - low) * (sorted[high] - sorted[low]);
     }
 
     /// <summary>Quantizes weights with given parameters, clamping to <paramref name="range"/>.</summary>

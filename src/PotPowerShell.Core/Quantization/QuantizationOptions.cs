@@ -91,6 +91,11 @@ public sealed record DefaultQuantizationOptions
     public bool PerChannelWeights { get; init; } = true;
     /// <summary>Null = from the preset; overrides weights.mode.</summary>
     public bool? SymmetricWeights { get; init; }
+    /// <summary>
+    /// Null: weight ranges are each channel's min and max (POT's default). Otherwise POT's quantile weight estimators
+    /// with this outlier_prob: the 1 - p quantile of |w| (symmetric) or the p and 1 - p quantiles of w (asymmetric).
+    /// </summary>
+    public double? WeightOutlierProbability { get; init; }
     /// <summary>Null = from the preset; overrides activations.mode.</summary>
     public bool? SymmetricActivations { get; init; }
     public QuantizationTypes Types { get; init; } = QuantizationTypes.Auto;

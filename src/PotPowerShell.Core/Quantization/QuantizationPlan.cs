@@ -17,6 +17,8 @@ public sealed record QuantizationPlan
     public required bool SymmetricActivations { get; init; }
     public required bool SymmetricWeights { get; init; }
     public required bool PerChannelWeights { get; init; }
+    /// <summary>Null = min/max weight ranges; else the outlier probability of quantile ranges (see DefaultQuantizationOptions).</summary>
+    public double? WeightOutlierProbability { get; init; }
     /// <summary>Calibrated range of every activation tensor the emitter asked for (<c>QdqEmitter.TensorsToCalibrate</c>).</summary>
     public required IReadOnlyDictionary<string, ActivationRange> Ranges { get; init; }
     /// <summary>Weighted layers (node names) left in float by the ignored scope or reverted by AAQ.</summary>

@@ -172,6 +172,7 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
             SymmetricActivations = setup.Settings.SymmetricActivations,
             SymmetricWeights = setup.Settings.SymmetricWeights,
             PerChannelWeights = options.PerChannelWeights,
+            WeightOutlierProbability = options.WeightOutlierProbability,
             Ranges = statistics.Ranges,
             FloatLayers = calibrated.FloatLayers,
             SymmetricActivationProducts = TransformerModelType.SymmetricProducts(options),
@@ -232,13 +233,14 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
             BiasCorrection = main.BiasCorrection,
             BiasCorrectionThreshold = main.BiasCorrectionThreshold,
             PerChannelWeights = main.PerChannelWeights,
+            WeightOutlierProbability = main.WeightOutlierProbability,
             SymmetricWeights = main.SymmetricWeights,
             SymmetricActivations = main.SymmetricActivations,
             Types = main.Types,
             FixFirstLayerSaturation = main.FixFirstLayerSaturation,
         };
         if (aligned != main)
-            throw new ArgumentException("A variant can change only the preset, range estimator, bias correction, types, saturation fix, symmetry and per-channel weights: "
+            throw new ArgumentException("A variant can change only the preset, range estimators, bias correction, types, saturation fix, symmetry and per-channel weights: "
                 + "anything else (data subset, seed, ignored scope, target device, threads) needs its own calibration.", nameof(variant));
     }
 
@@ -342,6 +344,9 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
                 $"The bias correction threshold must be above 0, not {options.BiasCorrectionThreshold}.", "threshold");
         if (options.Threads < 0)
             throw new PotException("ThreadsInvalid", PotErrorCategory.InvalidArgument, $"Threads must be 0 (automatic) or more, not {options.Threads}.", "threads");
+        if (options.WeightOutlierProbability is double p && !(p > 0 && p < 0.5))
+            throw new PotException("OutlierProbabilityInvalid", PotErrorCategory.InvalidArgument,
+                $"The weights' outlier_prob must be greater than 0 and less than 0.5, not {p}.", "weights.range_estimator");
     }
 
     /// <summary>Reports the stage on the top-level progress bar (id 0).</summary>

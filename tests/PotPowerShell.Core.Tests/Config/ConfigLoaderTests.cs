@@ -257,6 +257,22 @@ public class ConfigLoaderTests
     }
 
     [Theory]
+    [InlineData("{ }", null)]
+    [InlineData("{ \"preset\": \"default\" }", null)]
+    [InlineData("{ \"preset\": \"quantile\" }", 0.0001)]
+    [InlineData("{ \"max\": { \"type\": \"abs_quantile\", \"outlier_prob\": 0.001 } }", 0.001)]
+    [InlineData("{ \"min\": { \"type\": \"quantile\", \"outlier_prob\": 0.01 }, \"max\": { \"type\": \"quantile\", \"outlier_prob\": 0.01 } }", 0.01)]
+    [InlineData("{ \"max\": { \"type\": \"abs_max\" } }", null)]
+    public void Weight_range_estimators_are_min_max_or_quantiles(string estimator, double? outlier)
+    {
+        using var folder = new ConfigTestFolder();
+        var c = PotConfigLoader.Load(folder.Write("c.json", ConfigTestFolder.JsonParams("DefaultQuantization",
+            $"{{ \"weights\": {{ \"range_estimator\": {estimator} }} }}")));
+        Assert.Equal(outlier, c.ToDefaultQuantizationOptions().WeightOutlierProbability);
+        Assert.Empty(c.Warnings);
+    }
+
+    [Theory]
     [InlineData("{ }", RangeEstimatorKind.MeanMinMax)]
     [InlineData("{ \"preset\": \"quantile\" }", RangeEstimatorKind.AbsQuantile)]
     [InlineData("{ \"max\": { \"type\": \"abs_max\", \"aggregator\": \"max\" } }", RangeEstimatorKind.MinMax)]

@@ -23,6 +23,7 @@ public class OptionsMappingTests
         Assert.Equal(1.5, o.BiasCorrectionThreshold);
         Assert.Equal(new RangeEstimatorOptions { Kind = RangeEstimatorKind.Quantile, OutlierProbability = 0.001 }, o.ActivationRange);
         Assert.False(o.PerChannelWeights);
+        Assert.Equal(0.001, o.WeightOutlierProbability);
         Assert.False(o.SymmetricWeights);           // weights.mode asymmetric
         Assert.Null(o.SymmetricActivations);        // not written: from preset mixed
         Assert.Equal(QuantizationTypes.U8S8, o.Types);
@@ -63,6 +64,7 @@ public class OptionsMappingTests
         Assert.Null(q.SymmetricWeights);
         Assert.Null(q.SymmetricActivations);
         Assert.True(q.PerChannelWeights);
+        Assert.Null(q.WeightOutlierProbability);
         Assert.Equal(QuantizationTypes.U8S7, q.Types);
         Assert.Equal(new RangeEstimatorOptions { Kind = RangeEstimatorKind.Percentile, Percentile = 99.99, HistogramBins = 4096 }, q.ActivationRange);
         Assert.Equal(TargetDevice.Cpu, q.TargetDevice);

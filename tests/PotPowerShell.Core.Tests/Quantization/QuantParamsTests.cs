@@ -184,4 +184,23 @@ public class HardwareProfileTests
         if (System.Runtime.Intrinsics.X86.Avx2.IsSupported) Assert.Contains("AVX2", current.Features);
         if (current.Architecture == "X64") Assert.Equal(current.HasVnni ? QuantizationTypes.U8S8 : QuantizationTypes.U8S7, current.RecommendedTypes);
     }
+
+    [Fact]
+    public void Quantile_weight_ranges_follow_numpy_per_channel()
+    {
+        // Channel 0 holds 0, 1, ..., 100 (|w| the same); channel 1 holds -50, ..., 50. With outlier_prob 0.01 NumPy's
+        // linear quantiles are: channel 0, |w| at 0.99 -> 99; channel 1, |w| (0, 1, 1, ..., 50, 50) at 0.99 -> 50, and
+        // w at 0.01 and 0.99 -> -49 and 49.
+        var w = Enumerable.Range(0, 101).Select(v => (float)v).Concat(Enumerable.Range(-50, 101).Select(v => (float)v)).ToArray();
+        var dims = new long[] { 2, 101 };
+        var symmetric = QuantParams.ForWeights(w, dims, 0, new IntRange(-127, 127), symmetric: true, outlierProbability: 0.01);
+        Assert.Equal(new[] { (float)(2 * 99.0 / 254), (float)(2 * 50.0 / 254) }, symmetric.Scales);
+        var asymmetric = QuantParams.ForWeights(w, dims, 0, IntRange.Int8, symmetric: false, outlierProbability: 0.01);
+        // Channel 0: [0, 99] (0 kept inside the range); channel 1: [-49, 49].
+        Assert.Equal(new[] { (float)(99.0 / 255), (float)(98.0 / 255) }, asymmetric.Scales);
+        // Beyond the quantile, weights clip to the extreme code.
+        var codes = QuantParams.QuantizeWeights(w, dims, symmetric, new IntRange(-127, 127));
+        Assert.Equal(127, codes[100]);
+        Assert.Equal(127, codes[99]);
+    }
 }
