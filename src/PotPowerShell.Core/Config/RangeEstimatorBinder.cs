@@ -10,6 +10,7 @@ internal static class RangeEstimatorBinder
 {
     private enum Preset
     {
+        Default,
         Quantile,
         Percentile,
         Entropy,
@@ -50,7 +51,7 @@ internal static class RangeEstimatorBinder
     {
         var defaults = new RangeEstimatorOptions { Kind = RangeEstimatorKind.MeanMinMax };
         if (s is null) return defaults;
-        var preset = s.Enum("preset", new[] { ("quantile", Preset.Quantile), ("percentile", Preset.Percentile), ("entropy", Preset.Entropy) });
+        var preset = s.Enum("preset", new[] { ("default", Preset.Default), ("quantile", Preset.Quantile), ("percentile", Preset.Percentile), ("entropy", Preset.Entropy) });
         double? percentile = s.Double("percentile", v => v > 50 && v <= 100, "must be greater than 50 and at most 100 (e.g. 99.999)");
         int? bins = s.Int("histogram_bins", min: 16, max: 1 << 20);
         var min = Side(s.Section("min", what: "type, aggregator, outlier_prob"), isMax: false);

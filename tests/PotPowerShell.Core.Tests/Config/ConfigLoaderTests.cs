@@ -274,6 +274,8 @@ public class ConfigLoaderTests
 
     [Theory]
     [InlineData("{ }", RangeEstimatorKind.MeanMinMax)]
+    [InlineData("{ \"preset\": \"default\" }", RangeEstimatorKind.MeanMinMax)]
+    [InlineData("{ \"preset\": \"default\", \"max\": { \"aggregator\": \"max\" } }", RangeEstimatorKind.MinMax)]
     [InlineData("{ \"preset\": \"quantile\" }", RangeEstimatorKind.AbsQuantile)]
     [InlineData("{ \"max\": { \"type\": \"abs_max\", \"aggregator\": \"max\" } }", RangeEstimatorKind.MinMax)]
     [InlineData("{ \"max\": { \"type\": \"quantile\", \"outlier_prob\": 0.001 } }", RangeEstimatorKind.Quantile)]
