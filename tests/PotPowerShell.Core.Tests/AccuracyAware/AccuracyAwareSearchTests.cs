@@ -121,6 +121,27 @@ public class AccuracyAwareSearchTests
     }
 
     [Fact]
+    public void TheLayerJustRolledBackIsNotRevertedNextEvenWhenItRanksFirstAgain()
+    {
+        // 20 items, ranking subset 5; every layer costs most on items 0-4, where "Bad" looks best, but Bad helps the
+        // other 15 items. Fully quantized drop 0.075; reverting Bad -> 0.1375, rolled back. The rejected model's worst
+        // items are 0-4 again, so Bad ranks first again: Good (-> 0.0375) is reverted instead, then Base (-> -0.0625).
+        var m = new FakeMetric("accuracy", MetricDirection.HigherBetter, _ => 1.0)
+            .WithCost("Bad", i => i < 5 ? 0.2 : -0.15)
+            .WithCost("Base", 0.1)
+            .WithCost("Good", i => i < 5 ? 0.15 : 0);
+        var b = new FakeBuilder("performance", "Bad", "Base", "Good");
+        var r = Run(b, new FakeEvaluator(20, m), new AccuracyAwareOptions { MaximalDrop = 0.01, RankingSubsetSize = 5, BackwardPass = false }).Result;
+        var search = r.Iterations.Where(i => i.Stage == "Search").ToList();
+        Assert.Equal(new[] { ("Bad", IterationAction.RolledBack), ("Good", IterationAction.Reverted), ("Base", IterationAction.Reverted) },
+            search.Select(i => (i.Layer, i.Action)));
+        Assert.Equal(0.1375, search[0].DropAfter, 9);
+        Assert.Equal(0.0375, search[1].DropAfter, 9);
+        Assert.True(r.Met);
+        Assert.Equal(new[] { "Base", "Good" }, Names(r));
+    }
+
+    [Fact]
     public void ADropIncreaseRollsBackAndReranksOnTheItemsTheRejectedModelGotWrong()
     {
         var (b, e) = RollbackWorld();

@@ -11,8 +11,9 @@ namespace PotPowerShell.Core.Quantization.AccuracyAware;
 /// <item>Drop larger: with use_prev_if_drop_increase, restore the previous model and re-rank on the items the rejected
 /// model got wrong (the next revert is then kept even if worse, as in POT); without it, keep the revert and re-rank.</item>
 /// </list>
-/// Unlike POT, the drop compared against after a roll-back is that of the restored model, and the best model evaluated
-/// is tracked separately from the current one.
+/// Unlike POT, the drop compared against after a roll-back is that of the restored model, the best model evaluated
+/// is tracked separately from the current one, and the layer just rolled back is not the next one reverted (the new
+/// ranking often puts it first again, and POT would then keep that known-worse model), unless it is the only one left.
 /// </summary>
 internal static class GreedySearch
 {
@@ -33,6 +34,7 @@ internal static class GreedySearch
         IReadOnlyList<int> subset = Array.Empty<int>();
         (ModelCandidate Model, EvaluationResult Result) rankOn = (current, currentResult);
         bool stepBack = false;
+        string? rejected = null;
         int iterations = 0;
         using var _ = ctx.Stages.Stage("Search");
         while (true)
@@ -53,6 +55,11 @@ internal static class GreedySearch
             if (ranking.Count == 0)
                 return "Every quantized layer has been reverted";
             var pick = ranking.Dequeue();
+            if (stepBack && pick.Layer == rejected && ranking.Count > 0)
+            {
+                ctx.Log($"  {pick.Layer} was just rolled back; trying {ranking.Peek().Layer} instead.");
+                pick = ranking.Dequeue();
+            }
             var candidate = current.With(pick.Layer);
             ctx.Report($"Iteration {iterations + 1}: reverting {pick.Layer}", PotProgress.Percent(iterations, maxIterations));
             var result = ctx.Session.Evaluate(candidate, null);
@@ -87,6 +94,7 @@ internal static class GreedySearch
 
             Record(ctx, pick.Layer, metric, previousDrop, drop, met, IterationAction.RolledBack, current.Reverted.Count, result);
             stepBack = true;
+            rejected = pick.Layer;
             (ranking, rankOn) = (null, (candidate, result));
         }
     }
