@@ -143,6 +143,17 @@ Describe 'Invoke-AccuracyAwareQuantization' {
         $tight = Import-PotConfig -Path $config | Invoke-AccuracyAwareQuantization -MaximalDrop $strict -OutputPath (Join-Path $work 'tight.onnx')
         $tight.MaximalDrop | Should -Be $strict
         $tight.RevertedLayers.Count | Should -BeGreaterOrEqual 1
+        # -CalibrationDataPath with a piped config replaces the engine's data for calibration (the config still gives
+        # the model): calibration data without the model's input is refused as such.
+        $calibrated = Import-PotConfig -Path $config | Invoke-AccuracyAwareQuantization -CalibrationDataPath $calibration -OutputPath (Join-Path $work 'own.onnx')
+        $calibrated.ModelPath | Should -Be $model
+        $calibrated.Met | Should -BeTrue
+        $bad = Join-Path $work 'bad-calibration'
+        New-Item -ItemType Directory $bad | Out-Null
+        Copy-Item (Join-Path $calibration 'input.npy') (Join-Path $bad 'a.npy')
+        Copy-Item (Join-Path $calibration 'input.npy') (Join-Path $bad 'b.npy')
+        { Import-PotConfig -Path $config | Invoke-AccuracyAwareQuantization -CalibrationDataPath $bad -OutputPath (Join-Path $work 'bad.onnx') -ErrorAction Stop } |
+            Should -Throw -ErrorId "CalibrationInputMissing,$aaq"
     }
 
     It 'runs convert_to_mixed_preset and tune_hyperparams from a config' {

@@ -32,8 +32,12 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
     [ValidateNotNullOrEmpty]
     public string ModelPath { get; set; } = "";
 
-    /// <summary>A folder of .npy files (one per model input, named after it) or an .npz archive.</summary>
+    /// <summary>
+    /// A folder of .npy files (one per model input, named after it) or an .npz archive. With -Config it replaces the
+    /// engine's data as calibration data (the engine still evaluates).
+    /// </summary>
     [Parameter(Mandatory = true, Position = 1, ParameterSetName = PathSet)]
+    [Parameter(ParameterSetName = ConfigSet)]
     [ValidateNotNullOrEmpty]
     public string CalibrationDataPath { get; set; } = "";
 
@@ -134,6 +138,8 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
                 Options = new AccuracyAwareOptions(),
             };
         var bound = MyInvocation.BoundParameters;
+        if (ParameterSetName == ConfigSet && bound.ContainsKey(nameof(CalibrationDataPath)))
+            job = job with { CalibrationDataPath = ResolveLiteralPath(CalibrationDataPath) };
         if (bound.ContainsKey(nameof(EnginePath))) job = job with { EnginePath = ResolveLiteralPath(EnginePath) };
         if (bound.ContainsKey(nameof(DumpIntermediateModel))) job = job with { DumpIntermediateModel = DumpIntermediateModel.IsPresent };
         if (job.CalibrationDataPath != null && !Directory.Exists(job.CalibrationDataPath) && !File.Exists(job.CalibrationDataPath))
