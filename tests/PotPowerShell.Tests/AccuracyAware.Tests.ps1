@@ -313,6 +313,9 @@ Describe 'Get-LayerRanking' {
         } | ConvertTo-Json -Depth 6 | Set-Content $config
         $ranks = Import-PotConfig -Path $config | Get-LayerRanking -RankingSubsetSize 40 -Top 3
         $ranks | Should -HaveCount 3
+        # -CalibrationDataPath replaces the engine's data as calibration data.
+        $own = Import-PotConfig -Path $config | Get-LayerRanking -CalibrationDataPath $calibration -RankingSubsetSize 40 -Top 1
+        $own | Should -HaveCount 1
     }
 
     It 'needs an engine with a quantization result' {

@@ -33,7 +33,9 @@ public sealed class GetLayerRankingCommand : PotCmdlet
     [ValidateNotNullOrEmpty]
     public string ModelPath { get; set; } = "";
 
+    /// <summary>Calibration data (.npy folder or .npz). With -Config it replaces the engine's data as calibration data.</summary>
     [Parameter(Mandatory = true, ParameterSetName = PathSet)]
+    [Parameter(ParameterSetName = ConfigSet)]
     [ValidateNotNullOrEmpty]
     public string CalibrationDataPath { get; set; } = "";
 
@@ -99,6 +101,8 @@ public sealed class GetLayerRankingCommand : PotCmdlet
             },
         };
         if (ParameterSetName == ConfigSet && bound.ContainsKey(nameof(EnginePath))) job = job with { EnginePath = ResolveLiteralPath(EnginePath) };
+        if (ParameterSetName == ConfigSet && bound.ContainsKey(nameof(CalibrationDataPath)))
+            job = job with { CalibrationDataPath = ResolveLiteralPath(CalibrationDataPath) };
         if (bound.ContainsKey(nameof(RankingSubsetSize))) job = job with { Options = job.Options with { RankingSubsetSize = RankingSubsetSize } };
         if (bound.ContainsKey(nameof(ConfirmTopLayers))) job = job with { Options = job.Options with { ConfirmTopLayers = ConfirmTopLayers } };
         return job with { ScriptMetrics = ScriptBlockMetric.FactoryFor(this) };
