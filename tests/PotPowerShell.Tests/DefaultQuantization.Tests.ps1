@@ -138,6 +138,12 @@ Describe 'Invoke-DefaultQuantization' {
         { Invoke-DefaultQuantization $model $calibration -ModelType Bert -ErrorAction Stop } | Should -Throw -ErrorId 'ParameterArgumentValidationError,PotPowerShell.Commands.InvokeDefaultQuantizationCommand'
     }
 
+    It 'says on the verbose stream which stem convolutions it kept float' {
+        $verbose = Invoke-DefaultQuantization $model $calibration -StatSubsetSize 16 -OutputPath (Join-Path $work 'v.onnx') -Verbose 4>&1 |
+            Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }
+        $verbose.Message | Where-Object { $_ -like "Kept the stem convolution '/conv1/Conv' float*-QuantizeStemConvolutions*" } | Should -HaveCount 1
+    }
+
     It 'quantizes stem convolutions too with -QuantizeStemConvolutions, and keeps them INT8 for a GPU target' {
         $all = Invoke-DefaultQuantization $model $calibration -StatSubsetSize 16 -QuantizeStemConvolutions -OutputPath (Join-Path $work 'all.onnx')
         $all.QuantizedLayerCount | Should -Be 5

@@ -142,6 +142,8 @@ public sealed class InvokeDefaultQuantizationCommand : PotCmdlet
                 var result = DefaultQuantization.Run(model, dataset, options, output, Progress, CancellationToken, job.Dump);
                 RememberWritten(output);
                 foreach (var warning in result.Warnings) WriteWarning(warning);
+                foreach (var stem in result.Layers.Where(l => l.Precision == "Float" && l.Reason.StartsWith("stem convolution", StringComparison.Ordinal)))
+                    WriteVerbose($"Kept the stem convolution '{stem.Node}' float: ONNX Runtime runs it faster in float on the CPU. -QuantizeStemConvolutions quantizes it too.");
                 WriteObject(result);
             }
             finally
