@@ -40,10 +40,11 @@ public sealed class NpyDataset : IDataset, IDisposable
     }
 
     /// <summary>Opens a folder of .npy files, an .npz archive or a single .npy file (named after the input).</summary>
-    public static NpyDataset Open(string path) => Open(path, NpzArchive.DefaultInMemoryBytes);
+    /// <param name="cancellationToken">Stops unpacking a large .npz member (see <see cref="NpzArchive"/>).</param>
+    public static NpyDataset Open(string path, CancellationToken cancellationToken = default) => Open(path, NpzArchive.DefaultInMemoryBytes, cancellationToken);
 
     /// <param name="npzInMemoryBytes">The largest .npz member read into memory (larger ones are unpacked to temporary files).</param>
-    internal static NpyDataset Open(string path, long npzInMemoryBytes)
+    internal static NpyDataset Open(string path, long npzInMemoryBytes, CancellationToken cancellationToken = default)
     {
         var arrays = new Dictionary<string, IItemArray>(StringComparer.Ordinal);
         try
@@ -55,7 +56,7 @@ public sealed class NpyDataset : IDataset, IDisposable
             }
             else if (File.Exists(path) && path.EndsWith(".npz", StringComparison.OrdinalIgnoreCase))
             {
-                using var archive = NpzArchive.Open(path, npzInMemoryBytes);
+                using var archive = NpzArchive.Open(path, npzInMemoryBytes, cancellationToken);
                 foreach (var name in archive.Names) arrays[name] = archive.Take(name);
             }
             else if (File.Exists(path) && path.EndsWith(".npy", StringComparison.OrdinalIgnoreCase))

@@ -14,26 +14,29 @@ internal sealed class NpzArchive : IDisposable
 
     private readonly string _path;
     private readonly long _inMemoryBytes;
+    private readonly CancellationToken _cancellationToken;
     private readonly ZipArchive _zip;
     private readonly Dictionary<string, ZipArchiveEntry> _entries = new(StringComparer.Ordinal);
 
-    private NpzArchive(string path, long inMemoryBytes, ZipArchive zip)
+    private NpzArchive(string path, long inMemoryBytes, ZipArchive zip, CancellationToken cancellationToken)
     {
         _path = path;
         _inMemoryBytes = inMemoryBytes;
+        _cancellationToken = cancellationToken;
         _zip = zip;
         // A name zipped twice counts once (its first copy).
         foreach (var entry in zip.Entries.Where(e => e.FullName.EndsWith(".npy", StringComparison.OrdinalIgnoreCase)))
             if (_entries.TryAdd(entry.FullName[..^4], entry)) Names.Add(entry.FullName[..^4]);
     }
 
-    public static NpzArchive Open(string path, long inMemoryBytes = DefaultInMemoryBytes)
+    /// <param name="cancellationToken">Stops unpacking a large member (within 1 MB), leaving no temporary file.</param>
+    public static NpzArchive Open(string path, long inMemoryBytes = DefaultInMemoryBytes, CancellationToken cancellationToken = default)
     {
         if (!File.Exists(path))
             throw new PotException("DataFileNotFound", PotErrorCategory.ObjectNotFound, $"The data file '{path}' does not exist.", path);
         try
         {
-            return new NpzArchive(path, inMemoryBytes, ZipFile.OpenRead(path));
+            return new NpzArchive(path, inMemoryBytes, ZipFile.OpenRead(path), cancellationToken);
         }
         catch (InvalidDataException e)
         {
@@ -76,7 +79,15 @@ internal sealed class NpzArchive : IDisposable
         {
             using (var input = entry.Open())
             using (var output = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
-                input.CopyTo(output, 1 << 20);
+            {
+                var buffer = new byte[1 << 20];
+                int read;
+                while ((read = input.Read(buffer)) > 0)
+                {
+                    _cancellationToken.ThrowIfCancellationRequested();
+                    output.Write(buffer, 0, read);
+                }
+            }
             return new NpyFileItemArray(temp, source, deleteOnDispose: true);
         }
         catch (Exception e)

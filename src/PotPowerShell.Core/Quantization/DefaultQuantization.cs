@@ -18,8 +18,12 @@ public static class DefaultQuantization
 {
     /// <summary>Quantizes with calibration data from a folder of .npy files or an .npz archive.</summary>
     public static QuantizationResult Run(string modelPath, string calibrationDataPath, DefaultQuantizationOptions options, string outputPath,
-        IProgress<PotProgress>? progress = null, CancellationToken cancellationToken = default) =>
-        Run(modelPath, NpyDataset.Open(calibrationDataPath), options, outputPath, progress, cancellationToken);
+        IProgress<PotProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        // Disposed at the end: it holds open files, and the temporary files of large .npz members.
+        using var calibration = NpyDataset.Open(calibrationDataPath, cancellationToken);
+        return Run(modelPath, calibration, options, outputPath, progress, cancellationToken);
+    }
 
     /// <summary>
     /// Quantizes with calibration items from <paramref name="calibration"/>. With <paramref name="dumpIntermediateModels"/>

@@ -136,7 +136,7 @@ public sealed class InvokeDefaultQuantizationCommand : PotCmdlet
         WriteVerbose($"Quantizing '{model}' with '{job.DataDescription}' into '{output}'.");
         Run(() =>
         {
-            var dataset = job.OpenData();
+            var dataset = job.OpenData(CancellationToken);
             try
             {
                 var result = DefaultQuantization.Run(model, dataset, options, output, Progress, CancellationToken, job.Dump);
@@ -166,7 +166,8 @@ public sealed class InvokeDefaultQuantizationCommand : PotCmdlet
         public string DataDescription => DataPath ?? Config!.Engine.ToString();
 
         /// <summary>-CalibrationDataPath, else the config's engine data (its data_source, engine file or inline engine).</summary>
-        public IDataset OpenData() => DataPath != null ? NpyDataset.Open(DataPath) : EngineResolver.FromConfig(Config!).OpenDataset();
+        public IDataset OpenData(CancellationToken cancellationToken) =>
+            DataPath != null ? NpyDataset.Open(DataPath, cancellationToken) : EngineResolver.FromConfig(Config!).OpenDataset();
     }
 
     private Job BuildJob()

@@ -103,6 +103,12 @@ public class NpyReaderTests
         ds.Dispose();
         Assert.False(File.Exists(created[0]));
 
+        // Ctrl+C while unpacking: stopped, and no temporary file is left behind.
+        using var stop = new CancellationTokenSource();
+        stop.Cancel();
+        Assert.Throws<OperationCanceledException>(() => NpyDataset.Open(tmp.File("big.npz"), npzInMemoryBytes: 1024, stop.Token));
+        Assert.Empty(Unpacked().Except(before));
+
         // A corrupt member names the archive and member, and leaves no temporary file behind.
         using (var zip = ZipFile.Open(tmp.File("cut.npz"), ZipArchiveMode.Create))
         using (var s = zip.CreateEntry("input.npy").Open())
