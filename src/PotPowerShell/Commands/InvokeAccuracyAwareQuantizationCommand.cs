@@ -104,12 +104,7 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
         if (!Run(() => job = BuildJob())) return;
         string model = job!.ModelPath;
         string output = OutputPath != null ? ResolveLiteralPath(OutputPath) : DefaultOutputPath(model);
-        if (string.Equals(Path.GetFullPath(output), Path.GetFullPath(model), StringComparison.Ordinal))
-        {
-            WriteError(ToErrorRecord(new PotException("OutputIsInput", PotErrorCategory.InvalidArgument,
-                $"The output path '{output}' is the input model. Choose another -OutputPath.", output)));
-            return;
-        }
+        if (!CheckOutputIsNotInput(output, model)) return;
         var dumps = job.DumpIntermediateModel ? AccuracyAwareOutcome.IntermediatePaths(output) : Array.Empty<string>();
         if (!CheckNotWrittenBefore(output) || !CheckOutputPath(output, Force) || !CheckOutputPath(AccuracyAwareOutcome.ReportPathFor(output), Force) || !dumps.All(d => CheckOutputPath(d, Force))) return;
         var o = job.Options;

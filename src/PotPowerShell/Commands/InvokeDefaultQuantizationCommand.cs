@@ -121,12 +121,7 @@ public sealed class InvokeDefaultQuantizationCommand : PotCmdlet
             return;
         }
         string output = job.Output;
-        if (string.Equals(Path.GetFullPath(output), Path.GetFullPath(model), StringComparison.Ordinal))
-        {
-            WriteError(ToErrorRecord(new PotException("OutputIsInput", PotErrorCategory.InvalidArgument,
-                $"The output path '{output}' is the input model. Choose another -OutputPath.", output)));
-            return;
-        }
+        if (!CheckOutputIsNotInput(output, model)) return;
         var options = job.Options;
         var dumps = job.Dump ? DefaultQuantization.IntermediatePaths(output) : Array.Empty<string>();
         if (!CheckNotWrittenBefore(output) || !CheckOutputPath(output, Force) || !dumps.All(d => CheckOutputPath(d, Force))) return;

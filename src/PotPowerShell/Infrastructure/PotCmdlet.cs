@@ -108,6 +108,15 @@ public abstract class PotCmdlet : PSCmdlet, IDisposable
         return false;
     }
 
+    /// <summary>Refuses an output path that is the input model. Returns false after writing an error.</summary>
+    protected bool CheckOutputIsNotInput(string output, string model)
+    {
+        if (!string.Equals(Path.GetFullPath(output), Path.GetFullPath(model), StringComparison.Ordinal)) return true;
+        WriteError(ToErrorRecord(new PotException("OutputIsInput", PotErrorCategory.InvalidArgument,
+            $"The output path '{output}' is the input model. Choose another -OutputPath.", output)));
+        return false;
+    }
+
     private readonly HashSet<string> _written = new(OperatingSystem.IsWindows() ? StringComparer.OrdinalIgnoreCase : StringComparer.Ordinal);
 
     /// <summary>
