@@ -101,6 +101,8 @@ Describe 'Error <Id> from <Cmdlet>: <Case>' -ForEach @(
         Script = { Invoke-DefaultQuantization $model $calibration -OutputPath $work -Force }; Target = { $work }; Hint = '*is a folder*Give -OutputPath the path of a file*' }
     @{ Case = 'an output path that is the input model'; Cmdlet = 'InvokeDefaultQuantization'; Id = 'OutputIsInput'; Category = 'InvalidArgument'
         Script = { Invoke-DefaultQuantization $model $calibration -OutputPath $model -Force }; Target = { $model }; Hint = '*Choose another -OutputPath*' }
+    @{ Case = 'an accuracy-aware output path that is the input model'; Cmdlet = 'InvokeAccuracyAwareQuantization'; Id = 'OutputIsInput'; Category = 'InvalidArgument'
+        Script = { Invoke-AccuracyAwareQuantization $model $calibration $engine -OutputPath $model -Force }; Target = { $model }; Hint = '*Choose another -OutputPath*' }
     @{ Case = 'an output folder that cannot be created'; Cmdlet = 'InvokeDefaultQuantization'; Id = 'OutputWriteFailed'; Category = 'WriteError'
         Script = { Invoke-DefaultQuantization $model $calibration -StatSubsetSize 8 -OutputPath (Join-Path $existing 'model.onnx') }
         Target = { Join-Path $existing 'model.onnx' }; Hint = '*Could not write the model*choose another output path*' }
