@@ -45,6 +45,16 @@ internal sealed class GrowingHistogram
 
     public long StateBytes => (long)Counts.Length * sizeof(long) + 64;
 
+    /// <summary>
+    /// Adds a batch of <paramref name="items"/> equal-sized items one by one: the first item fixes the bin width and
+    /// later ones grow it, whatever the batch size.
+    /// </summary>
+    public void AddItems(ReadOnlySpan<float> values, int items)
+    {
+        int length = RangeStatistics.ItemLength(values.Length, items);
+        for (int i = 0; i < items; i++) Add(values.Slice(i * length, length));
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Add(ReadOnlySpan<float> values)
     {

@@ -28,10 +28,8 @@ public sealed class PercentileStatistic : IRangeStatistic
 
     public void Add(ReadOnlySpan<float> values, int items)
     {
-        int length = RangeStatistics.ItemLength(values.Length, items);
+        _histogram.AddItems(values, items);
         Items += items;
-        // Item by item: the first item fixes the bin width and later ones grow it, whatever the batch size.
-        for (int i = 0; i < items; i++) _histogram.Add(values.Slice(i * length, length));
     }
 
     public ActivationRange Range
@@ -79,10 +77,8 @@ public sealed class EntropyStatistic : IRangeStatistic
 
     public void Add(ReadOnlySpan<float> values, int items)
     {
-        int length = RangeStatistics.ItemLength(values.Length, items);
+        _histogram.AddItems(values, items);
         Items += items;
-        // Item by item: the first item fixes the bin width and later ones grow it, whatever the batch size.
-        for (int i = 0; i < items; i++) _histogram.Add(values.Slice(i * length, length));
     }
 
     public ActivationRange Range
