@@ -19,6 +19,8 @@ internal static class EngineTree
         var stream = new YamlStream();
         try
         {
+            // Limits first: YamlStream.Load and Convert recurse, and Convert expands every alias.
+            Config.TreeLimits.CheckYaml(text, source, "Engine");
             stream.Load(new StringReader(text));
         }
         catch (YamlException e)
