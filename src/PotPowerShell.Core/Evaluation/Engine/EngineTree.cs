@@ -28,6 +28,12 @@ internal static class EngineTree
             throw new PotException("EngineInvalid", PotErrorCategory.InvalidData,
                 $"The engine '{source}' is not valid YAML (line {e.Start.Line}, column {e.Start.Column}): {e.InnerException?.Message ?? e.Message}", source, e);
         }
+        catch (InvalidOperationException e)
+        {
+            // YamlDotNet's scanner throws this (without a position) on some unterminated flow collections.
+            throw new PotException("EngineInvalid", PotErrorCategory.InvalidData,
+                $"The engine '{source}' is not valid YAML: it ends inside an unclosed [ ], {{ }} or quote.", source, e);
+        }
         catch (ArgumentException e)
         {
             // YamlDotNet reports a repeated key as an ArgumentException from its mapping dictionary.
