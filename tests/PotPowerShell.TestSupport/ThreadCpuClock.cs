@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace PotPowerShell.Core.Runtime;
+namespace PotPowerShell.TestSupport;
 
 /// <summary>
 /// CPU time of the calling thread, for benchmarks on a shared machine: with one intra-op thread ONNX Runtime runs on

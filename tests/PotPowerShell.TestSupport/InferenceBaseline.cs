@@ -1,8 +1,9 @@
 using System.Diagnostics;
 using Microsoft.ML.OnnxRuntime;
 using PotPowerShell.Core.Data;
+using PotPowerShell.Core.Runtime;
 
-namespace PotPowerShell.Core.Runtime;
+namespace PotPowerShell.TestSupport;
 
 /// <summary>Timings of plain ONNX Runtime inference.</summary>
 /// <param name="SessionMilliseconds">Creating the session from the model bytes.</param>

@@ -1,7 +1,8 @@
 using Onnx;
 using PotPowerShell.Core.Data;
+using PotPowerShell.Core.Onnx;
 
-namespace PotPowerShell.Core.Onnx;
+namespace PotPowerShell.TestSupport;
 
 /// <summary>
 /// Models and data made in code for benchmarks and tests: a transformer-style MatMul stack and image-like or normal

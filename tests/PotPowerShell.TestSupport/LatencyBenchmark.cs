@@ -3,8 +3,9 @@ using Microsoft.ML.OnnxRuntime;
 using PotPowerShell.Core.Calibration;
 using PotPowerShell.Core.Data;
 using PotPowerShell.Core.Quantization;
+using PotPowerShell.Core.Runtime;
 
-namespace PotPowerShell.Core.Runtime;
+namespace PotPowerShell.TestSupport;
 
 /// <summary>Median and 90th percentile of a set of timings, in milliseconds.</summary>
 public sealed record Timing(double MedianMs, double P90Ms, double MinMs, int Count)
