@@ -143,6 +143,53 @@ public class AccuracyCheckerConfigTests
     }
 
     [Fact]
+    public void Text_recognition_with_the_CTC_search_decoder_and_icdar13_annotations()
+    {
+        using var tmp = new TempFolder();
+        Directory.CreateDirectory(tmp.File("words"));
+        // 5x1 RGB images: each pixel is one time step, its largest channel the class (0 blank, 1 'a', 2 'b').
+        byte[] R = { 200, 0, 0 }, G = { 0, 200, 0 }, B = { 0, 0, 200 };
+        PngWriter.Save(tmp.File("words/1.png"), 5, 1, 3, new[] { G, G, R, B, B }.SelectMany(p => p).ToArray());  // "ab"
+        PngWriter.Save(tmp.File("words/2.png"), 5, 1, 3, new[] { B, R, B, G, R }.SelectMany(p => p).ToArray());  // "bba"
+        File.WriteAllText(tmp.File("gt.txt"), "1.png ab\n2.png bab\n");
+        var engine = Load(tmp, Config(
+            "      - name: words\n        data_source: words\n        reader: pillow_imread\n" +
+            "        annotation_conversion:\n          converter: icdar13_recognition\n          annotation_file: gt.txt\n          delimeter: space\n" +
+            "        metrics:\n          - type: character_recognition_accuracy\n",
+            "      - framework: onnx_runtime\n        model: m.onnx\n" +
+            "        adapter:\n          type: ctc_greedy_search_decoder\n          blank_label: 0\n          shift_labels: true\n" +
+            "          custom_label_map: {0: a, 1: b}\n"));
+        // [batch, 3, 1, 5] image -> [5, batch, 3] scores per time step, the layout the decoder reads.
+        var g = new GraphBuilder("tnc");
+        g.Input("x", "batch", 3L, 1L, 5L);
+        string squeezed = g.Node("Squeeze", new[] { "x", g.Initializer("axes", new long[] { 2 }, 1) });
+        string y = g.Node("Transpose", new[] { squeezed }, null, ("perm", new long[] { 2, 0, 1 }));
+        g.Output(y, DataType.Float, 5L, "batch", 3L);
+
+        using var evaluator = new Evaluator(engine);
+        var r = evaluator.Run(g.Build().ToByteArray(), new EvaluationRequest { KeepPredictions = true }, CancellationToken.None);
+        Assert.Equal(new object?[] { "ab", "bba" }, r.Predictions);
+        Assert.Equal(0.5, r.Values["character_recognition_accuracy"]);
+    }
+
+    [Fact]
+    public void The_CTC_decoder_takes_icdar13_symbols_when_it_has_no_vocabulary_and_refuses_a_shift_past_a_late_blank()
+    {
+        using var tmp = Images();
+        File.WriteAllText(tmp.File("gt.txt"), "r.png a\n");
+        string Engine(string adapter) => Config(
+            "      - name: words\n        data_source: val\n" +
+            "        annotation_conversion:\n          converter: icdar13_recognition\n          annotation_file: gt.txt\n" +
+            "        metrics:\n          - type: character_recognition_accuracy\n",
+            "      - framework: onnx_runtime\n        adapter:\n          type: ctc_greedy_search_decoder\n" + adapter);
+        var engine = Load(tmp, Engine("          blank_label: 36\n"));
+        Assert.Equal(AccuracyCheckerConfig.Icdar13Symbols.Select(c => c.ToString()), engine.Datasets[0].Adapter.Symbols);
+        Assert.Equal(36, engine.Datasets[0].Adapter.BlankIndex);
+        Assert.Contains(Problems(tmp, Engine("          blank_label: 36\n          shift_labels: true\n")),
+            p => p.StartsWith("models[0].launchers[0].adapter.shift_labels", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Launcher_keys_without_effect_warn_and_name_the_keys()
     {
         using var tmp = Images();

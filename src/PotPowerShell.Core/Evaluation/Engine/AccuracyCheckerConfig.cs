@@ -64,6 +64,7 @@ internal static class AccuracyCheckerConfig
             return result;
         }
         var translated = new List<object?>();
+        bool icdarLabels = false;
         for (int i = 0; i < datasets.Count; i++)
         {
             string path = EngineProblems.Index(EngineProblems.Join(ModelPath, "datasets"), i);
@@ -73,13 +74,21 @@ internal static class AccuracyCheckerConfig
                 problems.Add(path, $"must be a mapping with data_source: and more, not {EngineTree.Show(datasets[i])}.");
                 continue;
             }
-            translated.Add(Dataset(new MapReader(map, path, problems, DatasetKeys), input, layout, warnings));
+            translated.Add(Dataset(new MapReader(map, path, problems, DatasetKeys), input, layout, warnings, out bool icdar));
+            icdarLabels |= icdar;
         }
         result["datasets"] = translated;
+        // A CTC decoder without its own vocabulary decodes with the converter's label map, as Accuracy Checker does.
+        if (adapter != null && (string?)adapter["type"] == "ctc_greedy" && !adapter.ContainsKey("dictionary") && !adapter.ContainsKey("alphabet"))
+        {
+            if (icdarLabels) adapter["alphabet"] = Icdar13Symbols;
+            else problems.Add(EngineProblems.Join(ModelPath, "launchers[0].adapter"),
+                "ctc_greedy_search_decoder needs the symbols of its classes: give vocabulary_file: or custom_label_map: (or annotate with icdar13_recognition, whose label map is 0-9a-z).");
+        }
         return result;
     }
 
-    private static (object? Adapter, string? Input, string? Layout, object? Batch) Launcher(MapReader model, List<string> warnings)
+    private static (Dictionary<string, object?>? Adapter, string? Input, string? Layout, object? Batch) Launcher(MapReader model, List<string> warnings)
     {
         var launchers = model.List("launchers");
         if (launchers == null)
@@ -110,32 +119,63 @@ internal static class AccuracyCheckerConfig
         if (framework != null && !Frameworks.Contains(framework.Trim(), StringComparer.OrdinalIgnoreCase))
             warnings.Add($"{launcher.KeyPath("framework")}: '{framework}' is read as onnx_runtime: PotPowerShell runs ONNX models on ONNX Runtime.");
 
-        object? adapter = null;
-        var rawAdapter = launcher.Raw("adapter");
-        string? adapterType = rawAdapter switch
-        {
-            string s => s,
-            _ => EngineTree.AsMap(rawAdapter) is { } a && a.TryGetValue("type", out var t) ? t?.ToString() : null,
-        };
-        if (rawAdapter == null) launcher.Problem("adapter", "is required: classification is supported.");
-        else if (adapterType == null) launcher.Problem("adapter", $"must be a word or a mapping with type:, not {EngineTree.Show(rawAdapter)}.");
-        else if (adapterType.Trim().Equals("classification", StringComparison.OrdinalIgnoreCase))
-        {
-            var adapterMap = EngineTree.AsMap(rawAdapter);
-            if (adapterMap != null)
-            {
-                var a = new MapReader(adapterMap, launcher.KeyPath("adapter"), model.Problems, new[] { "type", "classification_output" });
-                string? output = a.String("classification_output");
-                adapter = output == null ? "classification" : new Dictionary<string, object?> { ["type"] = "classification", ["output"] = output };
-            }
-            else adapter = "classification";
-        }
-        else
-            launcher.Problem("adapter", $"'{adapterType}' is not supported in Accuracy Checker configurations yet: classification is. " +
-                "Write the engine in PotPowerShell's own format for other tasks (see about_PotPowerShell_Engine).");
-
+        var adapter = Adapter(launcher);
         var (input, layout) = Inputs(launcher, warnings);
         return (adapter, input, layout, launcher.Raw("batch"));
+    }
+
+    /// <summary>The symbols of icdar13_recognition's label map, which a CTC decoder without its own vocabulary uses.</summary>
+    internal const string Icdar13Symbols = "0123456789abcdefghijklmnopqrstuvwxyz";
+
+    private static readonly string[] Adapters = { "classification", "ctc_greedy_search_decoder" };
+
+    private static Dictionary<string, object?>? Adapter(MapReader launcher)
+    {
+        var raw = launcher.Raw("adapter");
+        var map = raw is string word ? new Dictionary<string, object?> { ["type"] = word } : EngineTree.AsMap(raw);
+        if (map == null)
+        {
+            launcher.Problem("adapter", raw == null ? "is required: classification or ctc_greedy_search_decoder." : $"must be a word or a mapping with type:, not {EngineTree.Show(raw)}.");
+            return null;
+        }
+        string type = map.TryGetValue("type", out var t) ? t?.ToString()?.Trim().ToLowerInvariant() ?? "" : "";
+        string path = launcher.KeyPath("adapter");
+        if (type == "classification")
+        {
+            var a = new MapReader(map, path, launcher.Problems, new[] { "type", "classification_output" });
+            var ours = new Dictionary<string, object?> { ["type"] = "classification" };
+            if (a.String("classification_output") is { } output) ours["output"] = output;
+            return ours;
+        }
+        if (type == "ctc_greedy_search_decoder")
+        {
+            // Accuracy Checker takes the argmax over axis 2 of a [time, batch, classes] output and maps class c to
+            // label_map[c - shift_labels]; that is our ctc_greedy with layout TNC and a dictionary of every class but
+            // the blank when the blank is the first class and labels are shifted, or the last class and they are not.
+            var a = new MapReader(map, path, launcher.Problems, new[] { "type", "blank_label", "shift_labels", "vocabulary_file", "custom_label_map", "logits_output" });
+            int blank = a.Int("blank_label", 0, 1 << 20) ?? 0;
+            bool shift = a.Bool("shift_labels") ?? false;
+            if (shift && blank != 0)
+                a.Problem("shift_labels", $"shifts labels past a blank at index 0, but blank_label is {blank}: set blank_label: 0, or drop shift_labels when the blank is the last class.");
+            var ours = new Dictionary<string, object?> { ["type"] = "ctc_greedy", ["layout"] = "TNC", ["blank_index"] = blank };
+            if (a.String("logits_output") is { } output) ours["output"] = output;
+            if (a.Raw("vocabulary_file") is { } vocabulary) ours["dictionary"] = vocabulary;
+            else if (a.Has("custom_label_map"))
+            {
+                var labels = EngineTree.AsMap(a.Raw("custom_label_map"));
+                var keys = labels?.Keys.Select(k => int.TryParse(k, NumberStyles.Integer, CultureInfo.InvariantCulture, out int i) ? i : -1).ToList();
+                if (labels == null || keys!.Any(k => k < 0) || !keys!.OrderBy(k => k).SequenceEqual(Enumerable.Range(0, keys!.Count)))
+                    a.Problem("custom_label_map", "must map the indices 0, 1, 2, ... to one symbol each.");
+                else
+                    ours["alphabet"] = string.Concat(labels.OrderBy(kv => int.Parse(kv.Key, CultureInfo.InvariantCulture)).Select(kv => kv.Value?.ToString() ?? ""));
+            }
+            return ours;
+        }
+        string? near = Suggest.Closest(type, Adapters);
+        launcher.Problems.Add(raw is string ? path : EngineProblems.Join(path, "type"),
+            $"'{type}' is not supported in Accuracy Checker configurations yet{(near != null ? $" (did you mean '{near}'?)" : "")}: {string.Join(", ", Adapters)} are. " +
+            "Write the engine in PotPowerShell's own format for other tasks (see about_PotPowerShell_Engine).");
+        return null;
     }
 
     private static (string? Input, string? Layout) Inputs(MapReader launcher, List<string> warnings)
@@ -184,7 +224,7 @@ internal static class AccuracyCheckerConfig
         ["pillow_imread"] = ("images", "RGB"),
     };
 
-    private static Dictionary<string, object?> Dataset(MapReader m, string? input, string? layout, List<string> warnings)
+    private static Dictionary<string, object?> Dataset(MapReader m, string? input, string? layout, List<string> warnings, out bool icdarLabels)
     {
         var d = new Dictionary<string, object?>(StringComparer.Ordinal);
         foreach (var key in new[] { "name", "data_source", "subsample_size", "subsample_seed" })
@@ -210,7 +250,7 @@ internal static class AccuracyCheckerConfig
         foreach (var key in new[] { "annotation", "dataset_meta" })
             if (m.Has(key)) m.Problem(key, "pre-converted (pickled) annotations cannot be read: give annotation_conversion: instead.");
         if (m.Has("postprocessing")) m.Problem("postprocessing", "is not supported yet (classification needs none): remove it.");
-        Annotation(m, d, warnings);
+        Annotation(m, d, warnings, out icdarLabels);
 
         bool grey = false;
         var steps = Preprocessing(m, ref order, ref grey);
@@ -238,20 +278,32 @@ internal static class AccuracyCheckerConfig
         return null;
     }
 
-    private static void Annotation(MapReader m, Dictionary<string, object?> d, List<string> warnings)
+    private static void Annotation(MapReader m, Dictionary<string, object?> d, List<string> warnings, out bool textLabels)
     {
+        textLabels = false;
         if (!m.Has("annotation_conversion"))
         {
             m.Problem("annotation_conversion", "is required: {converter: imagenet, annotation_file: val.txt}.");
             return;
         }
-        var a = m.Map("annotation_conversion", new[] { "converter", "annotation_file", "labels_file", "has_background", "images_dir", "dataset_meta_file" });
+        var a = m.Map("annotation_conversion", new[] { "converter", "annotation_file", "labels_file", "has_background", "images_dir", "dataset_meta_file", "delimeter" });
         if (a == null) return;
         string? converter = a.String("converter", required: true);
         if (converter == null) return;
-        if (!converter.Trim().Equals("imagenet", StringComparison.OrdinalIgnoreCase))
+        string kind = converter.Trim().ToLowerInvariant();
+        if (kind is not ("imagenet" or "icdar13_recognition"))
         {
-            a.Problem("converter", $"'{converter}' is not supported yet: imagenet ('file label' lines) is.");
+            a.Problem("converter", $"'{converter}' is not supported yet: imagenet and icdar13_recognition ('file label' lines) are.");
+            return;
+        }
+        if (kind == "icdar13_recognition")
+        {
+            // 'image text' lines; our annotation reader splits at the first space or tab, as this converter's delimiter does.
+            if (a.Raw("annotation_file") is { } lines) d["annotation_file"] = lines;
+            else a.Problem("annotation_file", "is required: the text file of 'image_name text' lines.");
+            if (a.String("delimeter") is { } delimiter && delimiter.Trim() is not ("space" or "tab"))
+                a.Problem("delimeter", $"'{delimiter}' is not space or tab.");
+            textLabels = true;
             return;
         }
         if (a.Raw("annotation_file") is { } file) d["annotation_file"] = file;
@@ -449,7 +501,7 @@ internal static class AccuracyCheckerConfig
         }
     }
 
-    private static readonly string[] MetricTypes = { "accuracy" };
+    private static readonly string[] MetricTypes = { "accuracy", "character_recognition_accuracy" };
 
     private static object? Metric(object? raw, string path, EngineProblems problems, List<string> warnings)
     {
@@ -457,12 +509,12 @@ internal static class AccuracyCheckerConfig
         if (map == null) return raw;
         // Accuracy Checker's reference / threshold keys are its own pass-fail check of the result, not part of the metric.
         var ownCheck = new[] { "reference", "threshold", "abs_threshold", "rel_threshold", "presenter" };
-        var m = new MapReader(map, path, problems, new[] { "name", "type", "top_k" }.Concat(ownCheck).ToArray());
+        var m = new MapReader(map, path, problems, new[] { "name", "type", "top_k", "remove_spaces" }.Concat(ownCheck).ToArray());
         foreach (var key in ownCheck.Where(m.Has))
             warnings.Add($"{m.KeyPath(key)}: read and ignored: Accuracy Checker's own check of the result (use maximal_drop or baseline_value in the POT configuration).");
         string? type = m.String("type", required: true);
         if (type != null && !MetricTypes.Contains(type.Trim(), StringComparer.OrdinalIgnoreCase))
-            m.Problem("type", $"'{type}' is not supported yet in Accuracy Checker configurations: {string.Join(", ", MetricTypes)} is.");
+            m.Problem("type", $"'{type}' is not supported yet in Accuracy Checker configurations: {string.Join(", ", MetricTypes)} are.");
         return map.Where(kv => !ownCheck.Contains(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
     }
 }
