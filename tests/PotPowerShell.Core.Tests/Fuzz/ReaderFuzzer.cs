@@ -7,6 +7,7 @@ using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Data;
 using PotPowerShell.Core.Evaluation;
 using PotPowerShell.Core.Onnx;
+using PotPowerShell.TestSupport;
 
 namespace PotPowerShell.Core.Fuzzing;
 
