@@ -36,9 +36,10 @@ public static class NpyReader
     internal static TensorData ReadData(Stream stream, NpyHeader header, string source)
     {
         long count = header.ElementCount;
-        if (count > Array.MaxLength)
+        // Read as one span of bytes, so the bytes (not only the elements) must fit one .NET array.
+        if (header.DataBytes > Array.MaxLength)
             throw new PotException("NpyTooLarge", PotErrorCategory.InvalidData,
-                $"'{source}' holds {count} elements, more than one array in memory can ({Array.MaxLength}). Split it into several files.", source);
+                $"'{source}' holds {header.DataBytes} bytes, more than one array read whole can ({Array.MaxLength}). Split it into several files.", source);
         Array data = TensorBytes.Allocate(header.Kind, count);
         var target = TensorBytes.AsBytes(data);
         int read = stream.ReadAtLeast(target, target.Length, throwOnEndOfStream: false);

@@ -64,6 +64,24 @@ public class NpyLimitTests
     }
 
     [Fact]
+    public void An_npy_file_too_large_to_read_whole_is_refused_before_allocating()
+    {
+        using var tmp = new TempFolder();
+        // 2^31 uint8 elements, written as a sparse file: present on disk as declared, larger than one array.
+        string header = "{'descr': '|u1', 'fortran_order': False, 'shape': (2147483648,), }\n";
+        using (var f = File.Create(tmp.File("big.npy")))
+        {
+            f.Write(new byte[] { 0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y', 1, 0 });
+            f.Write(BitConverter.GetBytes((ushort)header.Length));
+            f.Write(Encoding.Latin1.GetBytes(header));
+            f.SetLength(f.Position + (1L << 31));
+        }
+        var e = Assert.Throws<PotException>(() => NpyReader.ReadFile(tmp.File("big.npy")));
+        Assert.Equal("NpyTooLarge", e.ErrorId);
+        Assert.Contains("big.npy", e.Message);
+    }
+
+    [Fact]
     public void An_npz_member_whose_header_needs_more_than_the_zip_declares_is_refused_before_unpacking()
     {
         using var tmp = new TempFolder();
