@@ -64,6 +64,16 @@ Describe 'Invoke-DefaultQuantization' {
         ($result.Layers | Where-Object Node -eq '/fc2/Gemm').Reason | Should -Be 'ignored scope'
     }
 
+    It 'keeps an ignored non-weighted op in float, by name, pattern or type' {
+        $all = Invoke-DefaultQuantization $model $calibration -StatSubsetSize 16 -OutputPath (Join-Path $work 'all.onnx')
+        $all.FusedKernels.Kernel | Should -Contain 'QLinearAdd'
+        foreach ($scope in @(@{ IgnoredScope = '/Add' }, @{ IgnoredScope = '/^.Add$/' }, @{ IgnoredOpType = 'Add' })) {
+            $result = Invoke-DefaultQuantization $model $calibration -StatSubsetSize 16 -OutputPath (Join-Path $work 'noadd.onnx') -Force @scope
+            $result.FusedKernels.Kernel | Should -Not -Contain 'QLinearAdd'
+            $result.QuantizedLayerCount | Should -Be $all.QuantizedLayerCount
+        }
+    }
+
     It 'warns when an ignored op type matches no node' {
         $result = Invoke-DefaultQuantization $model $calibration -StatSubsetSize 16 -IgnoredOpType 'Conv:group=2' -WarningVariable warnings -WarningAction SilentlyContinue
         $result.QuantizedLayerCount | Should -Be 4
