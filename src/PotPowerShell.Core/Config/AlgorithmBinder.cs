@@ -123,6 +123,7 @@ internal static class AlgorithmBinder
         bool biasCorrection = s.Bool("bias_correction") ?? true;
         int threads = s.Int("threads", min: 0) ?? 0;
         bool quantizeStems = s.Bool("quantize_stem_convolutions") ?? false;
+        bool skipNonFinite = s.Bool("skip_non_finite_values") ?? false;
 
         return seed with
         {
@@ -140,6 +141,7 @@ internal static class AlgorithmBinder
             SaturationFix = saturation,
             Threads = threads,
             QuantizeStemConvolutions = quantizeStems,
+            SkipNonFiniteValues = skipNonFinite,
         };
     }
 

@@ -138,6 +138,7 @@ public static class PotConfigWriter
         });
         m.Add("threads", I(p.Threads));
         m.Add("quantize_stem_convolutions", B(p.QuantizeStemConvolutions));
+        m.Add("skip_non_finite_values", B(p.SkipNonFiniteValues));
 
         var ignored = new ConfigMap();
         var scope = new ConfigList();

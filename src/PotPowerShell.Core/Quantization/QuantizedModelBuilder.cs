@@ -106,6 +106,7 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
             ChannelMeanTensors = ChannelMeansFor(prepared, layers, all),
         };
         var statistics = ActivationCollector.Collect(prepared, calibration, items, request, progress, cancellationToken, modelPath);
+        warnings.AddRange(statistics.Warnings);
         var calibrationTime = watch.Elapsed;
 
         var calibrated = new Calibrated(prepared, layers, floatLayers, calibration, statistics, new QuantizationSetup
@@ -275,6 +276,7 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
             : new Dictionary<string, int>(),
         BatchSize = options.StatBatchSize,
         Threads = options.Threads,
+        SkipNonFiniteValues = options.SkipNonFiniteValues,
         // A float model, so every ORT optimization is allowed: the requested tensors are graph outputs and survive, and
         // the NCHWc convolutions of ORT_ENABLE_ALL are what makes calibration cost about what plain inference costs
         // (see CalibrationGraph.All for what it changes).

@@ -98,6 +98,10 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
     [Parameter]
     public SwitchParameter DumpIntermediateModel { get; set; }
 
+    /// <summary>Leaves NaN and Inf out of the calibration statistics, with a warning that counts them, instead of failing with NonFiniteCalibrationData.</summary>
+    [Parameter]
+    public SwitchParameter SkipNonFiniteValues { get; set; }
+
     protected override void ProcessRecord()
     {
         AccuracyAwareJob? job = null;
@@ -163,6 +167,8 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
             options = options with { TimeLimit = TimeLimit };
         }
         if (bound.ContainsKey(nameof(Seed))) options = options with { Quantization = options.Quantization with { Seed = Seed } };
+        if (bound.ContainsKey(nameof(SkipNonFiniteValues)))
+            options = options with { Quantization = options.Quantization with { SkipNonFiniteValues = SkipNonFiniteValues.IsPresent } };
         return options;
     }
 
