@@ -27,11 +27,23 @@ public static class OnnxModelFile
         }
         if (model.Graph == null || (model.Graph.Node.Count == 0 && model.Graph.Output.Count == 0))
             throw Corrupt(path, "it holds no graph", null);
+        if (ProducedTwice(model.Graph) is { } twice)
+            throw Corrupt(path, $"tensor '{twice}' has more than one producer (two nodes, or a node and a graph input or initializer); ONNX allows one", null);
         string folder = Path.GetDirectoryName(Path.GetFullPath(path))!;
         foreach (var tensor in AllTensors(model.Graph))
             if (tensor.DataLocation == TensorProto.Types.DataLocation.External)
                 ReadExternal(tensor, folder, path);
         return model;
+    }
+
+    /// <summary>The first tensor of the main graph written by two nodes, or by a node while also a graph input or initializer.</summary>
+    private static string? ProducedTwice(GraphProto graph)
+    {
+        var produced = graph.Input.Select(i => i.Name).Concat(graph.Initializer.Select(t => t.Name)).ToHashSet(StringComparer.Ordinal);
+        foreach (var node in graph.Node)
+            foreach (var output in node.Output)
+                if (output.Length > 0 && !produced.Add(output)) return output;
+        return null;
     }
 
     private static PotException Corrupt(string path, string why, Exception? inner) =>
