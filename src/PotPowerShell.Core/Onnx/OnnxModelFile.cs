@@ -90,42 +90,37 @@ public static class OnnxModelFile
     }
 
     /// <summary>
-    /// Writes the model to <paramref name="path"/> through a temporary file in the same folder, so a failure or
-    /// cancellation never leaves a partial model. Large models get their tensors in '&lt;file&gt;.data'.
+    /// Writes the model to <paramref name="path"/> through a temporary file in the same folder (see
+    /// <see cref="OutputFiles"/>), so a failure or cancellation never leaves a partial model. Large models get their
+    /// tensors in '&lt;file&gt;.data'. Without <paramref name="overwrite"/> an existing file is OutputExists.
     /// </summary>
-    public static void Save(ModelProto model, string path, CancellationToken cancellationToken = default)
+    public static void Save(ModelProto model, string path, CancellationToken cancellationToken = default, bool overwrite = true)
     {
         string full = Path.GetFullPath(path);
-        string folder = Path.GetDirectoryName(full)!;
         long tensorBytes = model.Graph.Initializer.Sum(t => (long)t.RawData.Length);
-        string tmp = Path.Combine(folder, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
         string? tmpData = null;
         try
         {
-            Directory.CreateDirectory(folder);
-            var toWrite = model;
-            if (tensorBytes > ExternalDataThreshold)
+            OutputFiles.Write(full, overwrite, tmp =>
             {
-                toWrite = model.Clone();
-                tmpData = tmp + ".data";
-                WriteExternal(toWrite, tmpData, Path.GetFileName(full) + ".data", cancellationToken);
-            }
-            using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write))
-            {
-                toWrite.WriteTo(fs);
-            }
-            cancellationToken.ThrowIfCancellationRequested();
-            if (tmpData != null) File.Move(tmpData, full + ".data", overwrite: true);
-            File.Move(tmp, full, overwrite: true);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new PotException("OutputWriteFailed", PotErrorCategory.WriteError,
-                $"Could not write the model '{full}': {e.Message} Check that the folder can be written to and has free space, or choose another output path.", full, e);
+                var toWrite = model;
+                if (tensorBytes > ExternalDataThreshold)
+                {
+                    toWrite = model.Clone();
+                    tmpData = tmp + ".data";
+                    WriteExternal(toWrite, tmpData, Path.GetFileName(full) + ".data", cancellationToken);
+                }
+                using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write))
+                {
+                    toWrite.WriteTo(fs);
+                }
+                cancellationToken.ThrowIfCancellationRequested();
+                if (tmpData != null) OutputFiles.MoveIntoPlace(tmpData, full + ".data", overwrite);
+            }, (target, e) => new PotException("OutputWriteFailed", PotErrorCategory.WriteError,
+                $"Could not write the model '{target}': {e.Message} Check that the folder can be written to and has free space, or choose another output path.", target, e));
         }
         finally
         {
-            if (File.Exists(tmp)) File.Delete(tmp);
             if (tmpData != null && File.Exists(tmpData)) File.Delete(tmpData);
         }
     }

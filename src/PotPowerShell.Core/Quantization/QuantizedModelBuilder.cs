@@ -193,7 +193,7 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
             outcome = options.UseFastBiasCorrection
                 ? BiasCorrection.Fast(prepared, quantized, layers, statistics, options.BiasCorrectionThreshold, options.Threads, cancellationToken)
                 : BiasCorrection.Full(prepared, quantized, layers, calibrated.Data, statistics, options.BiasCorrectionThreshold,
-                    statistics.BatchSize, options.Threads, progress, cancellationToken); // the batch size calibration could use
+                    statistics.BatchSize, options.Threads, progress, cancellationToken, options.SkipNonFiniteValues); // the batch size calibration could use
             plan = plan with { CorrectedBiases = outcome.Corrected };
         }
 

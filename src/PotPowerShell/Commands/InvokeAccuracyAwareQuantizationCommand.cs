@@ -141,6 +141,7 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
             job = job with { CalibrationDataPath = ResolveLiteralPath(CalibrationDataPath) };
         if (bound.ContainsKey(nameof(EnginePath))) job = job with { EnginePath = ResolveLiteralPath(EnginePath) };
         if (bound.ContainsKey(nameof(DumpIntermediateModel))) job = job with { DumpIntermediateModel = DumpIntermediateModel.IsPresent };
+        job = job with { Overwrite = Force };
         if (job.CalibrationDataPath != null && !Directory.Exists(job.CalibrationDataPath) && !File.Exists(job.CalibrationDataPath))
             throw new PotException("CalibrationDataNotFound", PotErrorCategory.ObjectNotFound,
                 $"The calibration data '{job.CalibrationDataPath}' does not exist. Give a folder of .npy files (one per model input, named after it) or an .npz archive.", job.CalibrationDataPath);

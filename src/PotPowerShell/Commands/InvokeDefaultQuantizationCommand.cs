@@ -138,7 +138,7 @@ public sealed class InvokeDefaultQuantizationCommand : PotCmdlet
             var dataset = job.OpenData(CancellationToken);
             try
             {
-                var result = DefaultQuantization.Run(model, dataset, options, output, Progress, CancellationToken, job.Dump);
+                var result = DefaultQuantization.Run(model, dataset, options, output, Progress, CancellationToken, job.Dump, overwrite: Force);
                 RememberWritten(output);
                 foreach (var warning in result.Warnings) WriteWarning(warning);
                 foreach (var stem in result.Layers.Where(l => l.Precision == "Float" && l.Reason.StartsWith("stem convolution", StringComparison.Ordinal)))

@@ -97,6 +97,37 @@ public class NonFiniteCalibrationTests
         Assert.Equal(Collect(data, skip: false, batch: 4).Ranges, Collect(data, skip: true, batch: 4).Ranges);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Quantization_with_skipped_values_gives_finite_parameters_with_either_bias_correction(bool fast)
+    {
+        using var tmp = new TempFolder();
+        var g = new PotPowerShell.Core.Onnx.GraphBuilder("s");
+        var x = g.Input("x", "batch", 2, 4, 4);
+        var random = new Random(2);
+        float[] W(int n) => Enumerable.Range(0, n).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray();
+        var a = g.Node("Conv", new[] { x, g.Initializer("wa", W(36), 2, 2, 3, 3), g.Initializer("ba", W(2), 2) }, "conv_a", ("pads", new long[] { 1, 1, 1, 1 }));
+        var r = g.Node("Relu", new[] { a }, "relu");
+        var b = g.Node("Conv", new[] { r, g.Initializer("wb", W(4), 2, 2, 1, 1), g.Initializer("bb", W(2), 2) }, "conv_b");
+        g.Output(b);
+        PotPowerShell.Core.Onnx.OnnxModelFile.Save(g.Build(), tmp.File("m.onnx"));
+        var values = W(8 * 32);
+        values[3 * 32 + 7] = float.PositiveInfinity;
+        var data = new NpyDataset("memory", new Dictionary<string, TensorData> { ["x"] = TensorData.FromFloats(values, 8, 2, 4, 4) }, null);
+        var options = new DefaultQuantizationOptions { Threads = 1, QuantizeStemConvolutions = true, UseFastBiasCorrection = fast };
+        var e = Assert.Throws<PotException>(() => DefaultQuantization.Run(tmp.File("m.onnx"), data, options, tmp.File("q.onnx")));
+        Assert.Equal("NonFiniteCalibrationData", e.ErrorId);
+        Assert.False(File.Exists(tmp.File("q.onnx")));
+
+        var result = DefaultQuantization.Run(tmp.File("m.onnx"), data, options with { SkipNonFiniteValues = true }, tmp.File("q.onnx"));
+        Assert.Contains(result.Warnings, w => w.Contains("model input 'x': 1 values in 1 item(s), first item 3", StringComparison.Ordinal));
+        var model = PotPowerShell.Core.Onnx.OnnxModelFile.Load(tmp.File("q.onnx"));
+        foreach (var t in model.Graph.Initializer.Where(t => t.DataType == (int)global::Onnx.TensorProto.Types.DataType.Float))
+            Assert.All(PotPowerShell.Core.Onnx.TensorProtos.ToFloats(t), v => Assert.True(float.IsFinite(v), t.Name));
+        Assert.True(result.BiasCorrectedLayerCount > 0);
+    }
+
     [Fact]
     public void The_first_non_finite_index_is_found_in_and_after_the_vector_part()
     {
