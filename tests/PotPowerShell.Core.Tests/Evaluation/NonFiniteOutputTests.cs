@@ -1,5 +1,5 @@
 using PotPowerShell.Core.Evaluation;
-using NpyWriter = PotPowerShell.Core.Tests.Data.NpyWriter;
+using NpyWriter = PotPowerShell.TestSupport.NpyWriter;
 
 namespace PotPowerShell.Core.Tests.Evaluation;
 
