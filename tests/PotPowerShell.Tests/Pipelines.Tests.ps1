@@ -132,4 +132,14 @@ Describe 'Bad inputs in a pipeline' {
         $errors | Should -HaveCount 2
         $errors | ForEach-Object { $_.FullyQualifiedErrorId | Should -BeLike 'ModelCorrupt,*' }
     }
+
+    It 'turns an unanticipated .NET exception into an error id and goes on' -Skip:(-not $IsLinux) {
+        # Reading /proc/self/mem from offset 0 fails with EIO: an IOException no reader maps itself.
+        $good = Join-Path $TestDrive 'mixed/good.onnx'
+        $models = @('/proc/self/mem', $good | Import-PotModel -ErrorVariable errors -ErrorAction SilentlyContinue)
+        $models.Path | Should -Be @($good)
+        $errors | Should -HaveCount 1
+        $errors[0].FullyQualifiedErrorId | Should -Be 'FileAccessFailed,PotPowerShell.Commands.ImportPotModelCommand'
+        "$($errors[0].CategoryInfo.Category)" | Should -Be 'ReadError'
+    }
 }
