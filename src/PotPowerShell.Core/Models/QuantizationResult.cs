@@ -53,6 +53,8 @@ public sealed record QuantizationResult
     public required QuantizationPreset EffectivePreset { get; init; }
     public required bool SymmetricWeights { get; init; }
     public required bool SymmetricActivations { get; init; }
+    /// <summary>Why the activations are symmetric or asymmetric (the preset on the target, or activations.mode).</summary>
+    public string ActivationsReason { get; init; } = "";
     public required bool PerChannelWeights { get; init; }
     public required TargetDevice TargetDevice { get; init; }
     /// <summary>Integer types of the emitted model (never Auto).</summary>

@@ -83,6 +83,7 @@ public static class QuantizationReport
             EffectivePreset = setup.Settings.Effective,
             SymmetricWeights = setup.Settings.SymmetricWeights,
             SymmetricActivations = setup.Settings.SymmetricActivations,
+            ActivationsReason = setup.Settings.ActivationsReason,
             PerChannelWeights = options.PerChannelWeights,
             TargetDevice = options.TargetDevice,
             Types = setup.Settings.Types,
