@@ -27,6 +27,8 @@ public sealed record QuantizedLayerInfo
     public int? WeightBits { get; init; }
     /// <summary>The range estimator used for the input activation.</summary>
     public required string Estimator { get; init; }
+    /// <summary>Which range the estimator chose for the input and why (auto says; null for other estimators and float layers).</summary>
+    public string? RangeChoice { get; init; }
     public required bool BiasCorrected { get; init; }
     /// <summary>Why bias correction was not applied (null when applied or disabled).</summary>
     public string? BiasNote { get; init; }

@@ -64,7 +64,7 @@ public class ConfigLoaderTests
         Assert.Equal(new WeightsParams { Bits = 8, Mode = null, Granularity = Granularity.PerChannel }, p.Weights);
         Assert.Null(p.Activations.Mode);                 // from the preset
         Assert.Equal(Granularity.PerTensor, p.Activations.Granularity);
-        Assert.Equal(RangeEstimatorKind.MeanMinMax, p.Activations.RangeEstimator.Kind);
+        Assert.Equal(RangeEstimatorKind.Auto, p.Activations.RangeEstimator.Kind); // no range_estimator: our default
         Assert.Null(p.SaturationFix);
         Assert.Equal(QuantizationTypes.Auto, p.Types);
     }
@@ -281,6 +281,7 @@ public class ConfigLoaderTests
     [InlineData("{ \"max\": { \"type\": \"quantile\", \"outlier_prob\": 0.001 } }", RangeEstimatorKind.Quantile)]
     [InlineData("{ \"preset\": \"percentile\", \"percentile\": 99.9 }", RangeEstimatorKind.Percentile)]
     [InlineData("{ \"preset\": \"entropy\", \"histogram_bins\": 512 }", RangeEstimatorKind.Entropy)]
+    [InlineData("{ \"preset\": \"auto\" }", RangeEstimatorKind.Auto)]
     [InlineData("{ \"max\": { \"type\": \"abs_max\", \"aggregator\": \"median\" } }", RangeEstimatorKind.MedianMinMax)]
     [InlineData("{ \"max\": { \"aggregator\": \"mean_no_outliers\" } }", RangeEstimatorKind.MeanMinMaxNoOutliers)]
     [InlineData("{ \"max\": { \"aggregator\": \"median_no_outliers\" } }", RangeEstimatorKind.MedianMinMaxNoOutliers)]
