@@ -99,6 +99,9 @@ public sealed record QuantizationResult
     public required string CpuFeatures { get; init; }
     public required long OutputFileSize { get; init; }
 
+    /// <summary>The emitted model against FP32 on a few calibration items (null when the result was not made by DefaultQuantization.Run).</summary>
+    public QuantizationCheck? Check { get; init; }
+
     /// <summary>Intermediate models written with dump_intermediate_model (-DumpIntermediateModel): prepared FP32, then before bias correction.</summary>
     public IReadOnlyList<string> IntermediateModels { get; init; } = Array.Empty<string>();
 }
