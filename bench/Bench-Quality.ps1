@@ -6,7 +6,8 @@
 .DESCRIPTION
     Columns (tests/PotPowerShell.TestSupport/QualityBench.cs): naive = asymmetric activations with min/max ranges,
     per-tensor weights, no bias correction; pot-performance = POT's performance preset (symmetric activations, mean
-    min/max ranges); pot-mixed = POT's mixed preset (mean min/max); default = Invoke-DefaultQuantization's defaults.
+    min/max ranges); pot-mixed = POT's mixed preset (mean min/max); auto = the defaults with the auto range estimator;
+    default = Invoke-DefaultQuantization's defaults.
 
     Models and what is scored:
     - digits: the repository's sample, its 400 labelled validation items: top-1 accuracy.
@@ -88,9 +89,9 @@ if ('MiniLM' -in $Model -or '*' -in $Model) {
     $models.Add(@{ Name = 'MiniLM-L6 (NuGet, FP32 agreement)'; Model = $minilm; Data = (Join-Path $WorkFolder 'minilm-calibration'); HeldOut = (Join-Path $WorkFolder 'minilm-heldout'); Output = '924' })
 }
 
-function Format-Score($Score) {
+function Format-Score($Score, [bool] $Embedding) {
     if ($null -ne $Score.Top1) { return '{0:P1}' -f $Score.Top1 }
-    if ($null -ne $Score.Top1Agreement) { return 'top-1 agr {0:P1}, {1:N1} dB' -f $Score.Top1Agreement, $Score.SqnrDb }
+    if ($null -ne $Score.Top1Agreement -and -not $Embedding) { return 'top-1 agr {0:P1}, {1:N1} dB' -f $Score.Top1Agreement, $Score.SqnrDb }
     return 'cos {0:N4}, {1:N1} dB' -f $Score.Cosine, $Score.SqnrDb
 }
 
@@ -104,7 +105,7 @@ foreach ($m in $models) {
     foreach ($column in $quality::Columns) {
         $path = Join-Path $WorkFolder ('{0}.{1}.onnx' -f ((Split-Path -LeafBase $m.Model) -replace '\W', ''), $column)
         $result = $quantizer::Run($m.Model, $m.Data, $quality::Options($column, $Threads), $path)
-        $row[$column] = Format-Score ($quality::Score($m.Model, $path, $heldOut, $output, $Threads))
+        $row[$column] = Format-Score ($quality::Score($m.Model, $path, $heldOut, $output, $Threads)) ($null -ne $output)
         $int8[$column] = $path
         Write-Host ("== {0} / {1}: {2} of {3} INT8 layers fused; check {4:N1} dB; {5}" -f $m.Name, $column, $result.FusedLayerCount, $result.QuantizedLayerCount,
             $result.Check.SqnrDb, ($result.Warnings -join ' | '))

@@ -17,13 +17,14 @@ public sealed record HeldOutScore(double? Top1, double? Top1Agreement, double Co
 /// <summary>The columns of bench/Bench-Quality.ps1 as options (PowerShell cannot set init-only properties), and its scoring.</summary>
 public static class QualityBench
 {
-    /// <summary>The columns: naive, pot-performance, pot-mixed and default.</summary>
-    public static IReadOnlyList<string> Columns { get; } = new[] { "naive", "pot-performance", "pot-mixed", "default" };
+    /// <summary>The columns: naive, pot-performance, pot-mixed, auto and default.</summary>
+    public static IReadOnlyList<string> Columns { get; } = new[] { "naive", "pot-performance", "pot-mixed", "auto", "default" };
 
     /// <summary>
     /// naive: asymmetric activations with min/max ranges, per-tensor weights, no bias correction (ORT's quantizer with
     /// QUInt8 activations). pot-performance and pot-mixed: POT's presets with POT's estimators (mean of per-item min/max)
-    /// and its symmetric activations for performance. default: Invoke-DefaultQuantization's defaults.
+    /// and its symmetric activations for performance. auto: the defaults with the range estimator auto. default:
+    /// Invoke-DefaultQuantization's defaults.
     /// </summary>
     public static DefaultQuantizationOptions Options(string column, int threads) => column switch
     {
@@ -41,6 +42,7 @@ public static class QualityBench
         {
             Threads = threads, Preset = QuantizationPreset.Mixed, ActivationRange = new RangeEstimatorOptions { Kind = RangeEstimatorKind.MeanMinMax },
         },
+        "auto" => new() { Threads = threads, ActivationRange = new RangeEstimatorOptions { Kind = RangeEstimatorKind.Auto } },
         "default" => new() { Threads = threads },
         _ => throw new ArgumentException($"Unknown column '{column}'.", nameof(column)),
     };

@@ -54,9 +54,7 @@ Describe 'Invoke-DefaultQuantization' {
         $conv.Precision | Should -Be 'INT8'
         $conv.InputScale | Should -BeGreaterThan 0
         $conv.WeightScaleCount | Should -BeGreaterThan 1
-        $conv.Estimator | Should -Be 'Auto'
-        # auto says which range it took for the layer's input and why.
-        $conv.RangeChoice | Should -Match '^(min/max|mean min/max|quantile 1e-4|MSE-optimal clip) \[.*\]: '
+        $conv.Estimator | Should -Be 'MeanMinMax'
     }
 
     It 'keeps ignored layers and op types in float' {

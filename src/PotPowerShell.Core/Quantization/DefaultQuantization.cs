@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using Google.Protobuf;
 using Onnx;
 using PotPowerShell.Core.Data;
@@ -61,8 +62,8 @@ public static class DefaultQuantization
             var fallbackCheck = SelfCheck(fallback, fallbackBytes, calibration, options, modelPath, cancellationToken);
             if (fallbackCheck.Passed)
             {
-                warnings.Add($"The auto activation ranges gave an output SQNR of {check.SqnrDb:0.#} dB against FP32, below the check's {check.ThresholdDb} dB; " +
-                             $"min/max ranges give {fallbackCheck.SqnrDb:0.#} dB and were used instead.");
+                warnings.Add(string.Create(CultureInfo.InvariantCulture, $"The auto activation ranges gave an output SQNR of {check.SqnrDb:0.#} dB against FP32, below the check's {check.ThresholdDb} dB; " +
+                             $"min/max ranges give {fallbackCheck.SqnrDb:0.#} dB and were used instead."));
                 (builder, quantized, bytes, check) = (fallback, fallbackModel, fallbackBytes, fallbackCheck);
                 fusion = FusionReport.Analyze(bytes);
             }
@@ -87,11 +88,13 @@ public static class DefaultQuantization
     private static string CheckWarning(QuantizationCheck check)
     {
         var outputs = check.Outputs.Where(o => o.SqnrDb < check.ThresholdDb)
-            .Select(o => $"'{o.Output}' {o.SqnrDb:0.#} dB, cosine {o.Cosine:0.####}" + (o.Top1Agreement is double t ? $", top-1 agreement {t:P0}" : ""));
+            .Select(o => string.Create(CultureInfo.InvariantCulture, $"'{o.Output}' {o.SqnrDb:0.#} dB, cosine {o.Cosine:0.####}")
+                + (o.Top1Agreement is double t ? string.Create(CultureInfo.InvariantCulture, $", top-1 agreement {t:P0}") : ""));
         string layers = check.WorstLayers.Count == 0 ? ""
-            : " The INT8 layers with the lowest output SQNR: " + string.Join(", ", check.WorstLayers.Select(l => $"'{l.Node}' ({l.SqnrDb:0.#} dB)")) +
+            : " The INT8 layers with the lowest output SQNR: " + string.Join(", ", check.WorstLayers.Select(l => string.Create(CultureInfo.InvariantCulture, $"'{l.Node}' ({l.SqnrDb:0.#} dB)"))) +
               "; keep them float with the ignored scope (-IgnoredScope) or try another preset or range estimator.";
-        return $"The INT8 model disagrees with FP32 on {check.Items} calibration items: output SQNR below {check.ThresholdDb} dB ({string.Join("; ", outputs)}).{layers}";
+        return string.Create(CultureInfo.InvariantCulture,
+            $"The INT8 model disagrees with FP32 on {check.Items} calibration items: output SQNR below {check.ThresholdDb} dB ({string.Join("; ", outputs)}).{layers}");
     }
 
     /// <summary>

@@ -64,7 +64,7 @@ public class ConfigLoaderTests
         Assert.Equal(new WeightsParams { Bits = 8, Mode = null, Granularity = Granularity.PerChannel }, p.Weights);
         Assert.Null(p.Activations.Mode);                 // from the preset
         Assert.Equal(Granularity.PerTensor, p.Activations.Granularity);
-        Assert.Equal(RangeEstimatorKind.Auto, p.Activations.RangeEstimator.Kind); // no range_estimator: our default
+        Assert.Equal(RangeEstimatorKind.MeanMinMax, p.Activations.RangeEstimator.Kind);
         Assert.Null(p.SaturationFix);
         Assert.Equal(QuantizationTypes.Auto, p.Types);
     }

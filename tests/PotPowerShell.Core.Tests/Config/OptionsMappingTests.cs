@@ -98,8 +98,7 @@ public class OptionsMappingTests
                      (dq.Preset, dq.TargetDevice, dq.StatSubsetSize, dq.StatBatchSize, dq.ShuffleData, dq.Seed, dq.ModelType, dq.UseFastBiasCorrection,
                       dq.BiasCorrection, dq.BiasCorrectionThreshold, dq.PerChannelWeights, dq.Types, dq.Threads, dq.QuantizeStemConvolutions));
         Assert.Equal((d.SymmetricWeights, d.SymmetricActivations), (dq.SymmetricWeights, dq.SymmetricActivations));
-        // A config that says nothing about the range gets the default estimator, auto.
-        Assert.Equal(RangeEstimatorKind.Auto, dq.ActivationRange.Kind);
+        Assert.Equal(RangeEstimatorKind.MeanMinMax, dq.ActivationRange.Kind);
     }
 
     [Fact]
