@@ -97,7 +97,9 @@ compression:
         $config = Import-PotConfig (New-JsonConfig $dir -Params '"preset": "mixed", "stat_subset_size": 48, "seed": 4')
         $result = $config | Invoke-DefaultQuantization -Preset Performance -StatSubsetSize 20 -OutputPath (Join-Path $dir 'o.onnx')
         $result.Preset | Should -Be 'Performance'
-        $result.SymmetricActivations | Should -BeTrue
+        # Performance on a CPU target: asymmetric activations (they cost nothing on ONNX Runtime's CPU kernels).
+        $result.SymmetricActivations | Should -BeFalse
+        $result.ActivationsReason | Should -Match 'preset performance on target device CPU'
         $result.StatSubsetSize | Should -Be 20
         $result.Seed | Should -Be 4   # not typed: the config's value stays
     }

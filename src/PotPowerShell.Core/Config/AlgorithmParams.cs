@@ -140,7 +140,7 @@ public sealed record ActivationsParams
     public int? LevelLow { get; init; }
     public int? LevelHigh { get; init; }
     /// <summary>POT's range_estimator mapped onto our estimators (see about_PotPowerShell_Config).</summary>
-    public RangeEstimatorOptions RangeEstimator { get; init; } = new() { Kind = RangeEstimatorKind.MeanMinMax };
+    public RangeEstimatorOptions RangeEstimator { get; init; } = new() { Kind = RangeEstimatorOptions.DefaultKind };
 
     public override string ToString() => $"{Bits}-bit {Mode?.ToString() ?? "preset mode"} {Granularity}, {RangeEstimator.Kind}";
 

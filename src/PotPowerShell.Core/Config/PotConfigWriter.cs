@@ -220,8 +220,11 @@ public static class PotConfigWriter
             if (withOutlier) s.Add("outlier_prob", D(r.OutlierProbability));
             return s;
         }
-        switch (r.Kind ?? RangeEstimatorKind.MeanMinMax)
+        switch (r.EffectiveKind)
         {
+            case RangeEstimatorKind.Auto:
+                m.Add("preset", S("auto"));
+                break;
             case RangeEstimatorKind.Percentile:
                 m.Add("preset", S("percentile"));
                 m.Add("percentile", D(r.Percentile));

@@ -27,6 +27,8 @@ public sealed record QuantizedLayerInfo
     public int? WeightBits { get; init; }
     /// <summary>The range estimator used for the input activation.</summary>
     public required string Estimator { get; init; }
+    /// <summary>Which range the estimator chose for the input and why (auto says; null for other estimators and float layers).</summary>
+    public string? RangeChoice { get; init; }
     public required bool BiasCorrected { get; init; }
     /// <summary>Why bias correction was not applied (null when applied or disabled).</summary>
     public string? BiasNote { get; init; }
@@ -53,6 +55,8 @@ public sealed record QuantizationResult
     public required QuantizationPreset EffectivePreset { get; init; }
     public required bool SymmetricWeights { get; init; }
     public required bool SymmetricActivations { get; init; }
+    /// <summary>Why the activations are symmetric or asymmetric (the preset on the target, or activations.mode).</summary>
+    public string ActivationsReason { get; init; } = "";
     public required bool PerChannelWeights { get; init; }
     public required TargetDevice TargetDevice { get; init; }
     /// <summary>Integer types of the emitted model (never Auto).</summary>
@@ -94,6 +98,9 @@ public sealed record QuantizationResult
     public required string OnnxRuntimeVersion { get; init; }
     public required string CpuFeatures { get; init; }
     public required long OutputFileSize { get; init; }
+
+    /// <summary>The emitted model against FP32 on a few calibration items (null when the result was not made by DefaultQuantization.Run).</summary>
+    public QuantizationCheck? Check { get; init; }
 
     /// <summary>Intermediate models written with dump_intermediate_model (-DumpIntermediateModel): prepared FP32, then before bias correction.</summary>
     public IReadOnlyList<string> IntermediateModels { get; init; } = Array.Empty<string>();

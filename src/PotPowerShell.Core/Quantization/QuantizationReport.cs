@@ -42,7 +42,8 @@ public static class QuantizationReport
                 : layer == null ? "not quantizable (weight is not a constant float initializer, or the input is not a float activation)"
                 : "float";
             string input = node.Input.Count > 0 ? node.Input[0] : "";
-            var range = CalibratedRange(builder.FloatModel.Graph, setup.Statistics.Ranges, input);
+            string? root = CalibratedRoot(builder.FloatModel.Graph, setup.Statistics.Ranges, input);
+            ActivationRange? range = root != null ? setup.Statistics.Ranges[root] : null;
             QdqGraphReader.Quantizer? inputQ = null, weightQ = null;
             if (isInt8 && quantizedNodes.TryGetValue(node.Name, out var emitted))
             {
@@ -67,6 +68,7 @@ public static class QuantizationReport
                 WeightScaleCount = weightQ?.Scales.Length ?? 0,
                 WeightBits = !isInt8 ? null : sevenBit || setup.Settings.Types == QuantizationTypes.U8S7 ? 7 : 8,
                 Estimator = isInt8 ? setup.Estimator.ToString() : "",
+                RangeChoice = isInt8 && root != null ? setup.Statistics.RangeChoices.GetValueOrDefault(root) : null,
                 BiasCorrected = corrected,
                 BiasNote = note,
             });
@@ -83,6 +85,7 @@ public static class QuantizationReport
             EffectivePreset = setup.Settings.Effective,
             SymmetricWeights = setup.Settings.SymmetricWeights,
             SymmetricActivations = setup.Settings.SymmetricActivations,
+            ActivationsReason = setup.Settings.ActivationsReason,
             PerChannelWeights = options.PerChannelWeights,
             TargetDevice = options.TargetDevice,
             Types = setup.Settings.Types,
@@ -116,16 +119,16 @@ public static class QuantizationReport
     }
 
     /// <summary>
-    /// The calibrated range a tensor's quantizer uses: its own, or (for the output of MaxPool, Flatten, Reshape and
+    /// The tensor whose calibrated range a tensor's quantizer uses: itself, or (for the output of MaxPool, Flatten, Reshape and
     /// other data movement, which share their input's quantizer) that of the nearest calibrated tensor upstream.
     /// </summary>
-    private static ActivationRange? CalibratedRange(GraphProto graph, IReadOnlyDictionary<string, ActivationRange> ranges, string tensor)
+    private static string? CalibratedRoot(GraphProto graph, IReadOnlyDictionary<string, ActivationRange> ranges, string tensor)
     {
         var producer = new Dictionary<string, NodeProto>(StringComparer.Ordinal);
         foreach (var n in graph.Node) foreach (var o in n.Output) if (o.Length > 0) producer[o] = n;
         for (int step = 0; step < 16 && tensor.Length > 0; step++)
         {
-            if (ranges.TryGetValue(tensor, out var range)) return range;
+            if (ranges.ContainsKey(tensor)) return tensor;
             if (!producer.TryGetValue(tensor, out var node) || node.Input.Count == 0 || OpCatalog.WeightedLayers.Contains(node.OpType)) return null;
             tensor = node.Input[0];
         }

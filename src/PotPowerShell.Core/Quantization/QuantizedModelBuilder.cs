@@ -118,7 +118,7 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
             SourceOpset = sourceOpset,
             IgnoredNodes = ignored.OrderBy(n => n, StringComparer.Ordinal).ToList(),
             StemNodes = stems,
-            Estimator = options.ActivationRange.Kind ?? RangeEstimatorKind.MeanMinMax,
+            Estimator = options.ActivationRange.EffectiveKind,
             Statistics = statistics,
             Warnings = warnings,
             PrepareTime = prepareTime,
@@ -151,7 +151,7 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
         {
             Options = options,
             Settings = PresetResolution.Resolve(options, HardwareProfile.Current),
-            Estimator = options.ActivationRange.Kind ?? RangeEstimatorKind.MeanMinMax,
+            Estimator = options.ActivationRange.EffectiveKind,
             Statistics = statistics,
             CalibrationReused = true,
             PrepareTime = TimeSpan.Zero,
@@ -269,7 +269,7 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
         DefaultQuantizationOptions options) => new()
     {
         RangeTensors = QdqEmitter.TensorsToCalibrate(prepared, floatLayers),
-        Estimator = options.ActivationRange.Kind ?? RangeEstimatorKind.MeanMinMax,
+        Estimator = options.ActivationRange.EffectiveKind,
         EstimatorOptions = options.ActivationRange,
         ChannelMeanTensors = options.BiasCorrection
             ? BiasCorrection.StatisticsNeeded(prepared, layers, options.UseFastBiasCorrection)

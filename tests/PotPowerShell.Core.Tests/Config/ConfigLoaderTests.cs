@@ -281,6 +281,7 @@ public class ConfigLoaderTests
     [InlineData("{ \"max\": { \"type\": \"quantile\", \"outlier_prob\": 0.001 } }", RangeEstimatorKind.Quantile)]
     [InlineData("{ \"preset\": \"percentile\", \"percentile\": 99.9 }", RangeEstimatorKind.Percentile)]
     [InlineData("{ \"preset\": \"entropy\", \"histogram_bins\": 512 }", RangeEstimatorKind.Entropy)]
+    [InlineData("{ \"preset\": \"auto\" }", RangeEstimatorKind.Auto)]
     [InlineData("{ \"max\": { \"type\": \"abs_max\", \"aggregator\": \"median\" } }", RangeEstimatorKind.MedianMinMax)]
     [InlineData("{ \"max\": { \"aggregator\": \"mean_no_outliers\" } }", RangeEstimatorKind.MeanMinMaxNoOutliers)]
     [InlineData("{ \"max\": { \"aggregator\": \"median_no_outliers\" } }", RangeEstimatorKind.MedianMinMaxNoOutliers)]
