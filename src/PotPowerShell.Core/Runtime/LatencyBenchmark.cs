@@ -61,8 +61,8 @@ public sealed record CalibrationComparison(Timing Calibration, Timing Plain, int
 }
 
 /// <summary>
-/// Timing helpers for the benchmarks (bench/*.ps1): never used by tests with assertions on time. Sessions use
-/// ORT_ENABLE_ALL, sequential execution and no spinning, as in deployment.
+/// Timing helpers for the benchmarks (bench/*.ps1) and Compare-PotModel: never used by tests with assertions on time.
+/// Sessions use ORT_ENABLE_ALL, sequential execution and no spinning, as in deployment.
 /// </summary>
 public static class LatencyBenchmark
 {
@@ -70,10 +70,15 @@ public static class LatencyBenchmark
     /// Runs models A and B alternately on the same input (the first <paramref name="batch"/> items, after warm-up) and
     /// returns both medians: interleaving makes the comparison fair on a shared, noisy machine.
     /// </summary>
-    public static LatencyComparison Compare(string modelA, string modelB, IDataset data, int batch = 1, int runs = 50, int warmup = 5, int threads = 1)
+    public static LatencyComparison Compare(string modelA, string modelB, IDataset data, int batch = 1, int runs = 50, int warmup = 5, int threads = 1) =>
+        Compare(File.ReadAllBytes(modelA), modelA, File.ReadAllBytes(modelB), modelB, data, batch, runs, warmup, threads, CancellationToken.None);
+
+    /// <summary>The same for serialized models (external data included); stops between runs when cancelled.</summary>
+    public static LatencyComparison Compare(byte[] modelA, string sourceA, byte[] modelB, string sourceB, IDataset data, int batch, int runs, int warmup,
+        int threads, CancellationToken cancellationToken)
     {
-        using var a = new Runner(File.ReadAllBytes(modelA), modelA, data, threads);
-        using var b = new Runner(File.ReadAllBytes(modelB), modelB, data, threads);
+        using var a = new Runner(modelA, sourceA, data, threads);
+        using var b = new Runner(modelB, sourceB, data, threads);
         if (!a.CanBatch || !b.CanBatch) batch = 1;
         var input = Enumerable.Range(0, Math.Min(batch, data.Count)).Select(data.Get).ToList();
         for (int i = 0; i < warmup; i++) { a.Run(input); b.Run(input); }
@@ -81,6 +86,7 @@ public static class LatencyBenchmark
         var tb = new List<double>();
         for (int i = 0; i < runs; i++)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             // Alternate which model goes first so neither always follows the other's cache state.
             if (i % 2 == 0) { ta.Add(a.Time(input)); tb.Add(b.Time(input)); }
             else { tb.Add(b.Time(input)); ta.Add(a.Time(input)); }
