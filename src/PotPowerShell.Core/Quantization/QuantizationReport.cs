@@ -1,6 +1,8 @@
+using System.Text.Json;
 using Onnx;
 using PotPowerShell.Core.Models;
 using PotPowerShell.Core.Onnx;
+using PotPowerShell.Core.Reports;
 using PotPowerShell.Core.Runtime;
 
 namespace PotPowerShell.Core.Quantization;
@@ -114,6 +116,9 @@ public static class QuantizationReport
             OutputFileSize = outputSize,
         };
     }
+
+    /// <summary>The JSON report of a result (<see cref="ReportJson"/>: enums as names, times in seconds).</summary>
+    public static string ToJson(QuantizationResult result) => JsonSerializer.Serialize(result, ReportJson.Options);
 
     /// <summary>
     /// The calibrated range a tensor's quantizer uses: its own, or (for the output of MaxPool, Flatten, Reshape and

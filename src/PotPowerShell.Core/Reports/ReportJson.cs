@@ -1,0 +1,79 @@
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace PotPowerShell.Core.Reports;
+
+/// <summary>
+/// The one JSON form of the report files this module writes (DefaultQuantization's and AccuracyAwareQuantization's
+/// &lt;model&gt;.report.json): snake_case keys, enums as their names, times as seconds, non-finite numbers as null,
+/// indented, and written through a temporary file.
+/// </summary>
+public static class ReportJson
+{
+    public static readonly JsonSerializerOptions Options = new()
+    {
+        WriteIndented = true,
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        Converters = { new JsonStringEnumConverter(), new SecondsConverter(), new FiniteDoubleConverter(), new FiniteSingleConverter() },
+    };
+
+    /// <summary>The report written next to a model: '&lt;name&gt;.report.json'.</summary>
+    public static string PathFor(string modelPath) =>
+        Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelPath))!, Path.GetFileNameWithoutExtension(modelPath) + ".report.json");
+
+    /// <summary>Writes the report text through a temporary file, so an interrupted write leaves no partial report.</summary>
+    public static void Write(string json, string path)
+    {
+        string full = Path.GetFullPath(path);
+        string tmp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            File.WriteAllText(tmp, json + "\n", new UTF8Encoding(false));
+            File.Move(tmp, full, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new PotException("OutputWriteFailed", PotErrorCategory.WriteError,
+                $"Could not write the report '{full}': {e.Message} Check that the folder can be written to and has free space, or choose another output path.", full, e);
+        }
+        finally
+        {
+            if (File.Exists(tmp)) File.Delete(tmp);
+        }
+    }
+
+    /// <summary>A TimeSpan as its total seconds.</summary>
+    private sealed class SecondsConverter : JsonConverter<TimeSpan>
+    {
+        public override TimeSpan Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) => TimeSpan.FromSeconds(reader.GetDouble());
+        public override void Write(Utf8JsonWriter writer, TimeSpan value, JsonSerializerOptions options) => writer.WriteNumberValue(value.TotalSeconds);
+    }
+
+    // JSON has no NaN or infinity.
+    private sealed class FiniteDoubleConverter : JsonConverter<double>
+    {
+        public override bool HandleNull => true;
+        public override double Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+            reader.TokenType == JsonTokenType.Null ? double.NaN : reader.GetDouble();
+        public override void Write(Utf8JsonWriter writer, double value, JsonSerializerOptions options)
+        {
+            if (double.IsFinite(value)) writer.WriteNumberValue(value);
+            else writer.WriteNullValue();
+        }
+    }
+
+    private sealed class FiniteSingleConverter : JsonConverter<float>
+    {
+        public override bool HandleNull => true;
+        public override float Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+            reader.TokenType == JsonTokenType.Null ? float.NaN : reader.GetSingle();
+        public override void Write(Utf8JsonWriter writer, float value, JsonSerializerOptions options)
+        {
+            if (float.IsFinite(value)) writer.WriteNumberValue(value);
+            else writer.WriteNullValue();
+        }
+    }
+}
