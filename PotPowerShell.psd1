@@ -27,6 +27,7 @@
         'Invoke-AccuracyAwareQuantization'
         'Get-LayerRanking'
         'Compare-PotModel'
+        'Export-PotReport'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

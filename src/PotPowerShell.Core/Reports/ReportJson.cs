@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -8,7 +7,7 @@ namespace PotPowerShell.Core.Reports;
 /// <summary>
 /// The one JSON form of the report files this module writes (DefaultQuantization's and AccuracyAwareQuantization's
 /// &lt;model&gt;.report.json): snake_case keys, enums as their names, times as seconds, non-finite numbers as null,
-/// indented, and written through a temporary file.
+/// indented, and written through a temporary file (<see cref="ReportFile"/>).
 /// </summary>
 public static class ReportJson
 {
@@ -24,26 +23,8 @@ public static class ReportJson
     public static string PathFor(string modelPath) =>
         Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelPath))!, Path.GetFileNameWithoutExtension(modelPath) + ".report.json");
 
-    /// <summary>Writes the report text through a temporary file, so an interrupted write leaves no partial report.</summary>
-    public static void Write(string json, string path)
-    {
-        string full = Path.GetFullPath(path);
-        string tmp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            File.WriteAllText(tmp, json + "\n", new UTF8Encoding(false));
-            File.Move(tmp, full, overwrite: true);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new PotException("OutputWriteFailed", PotErrorCategory.WriteError,
-                $"Could not write the report '{full}': {e.Message} Check that the folder can be written to and has free space, or choose another output path.", full, e);
-        }
-        finally
-        {
-            if (File.Exists(tmp)) File.Delete(tmp);
-        }
-    }
+    /// <summary>Writes the report text (and a final newline) through a temporary file.</summary>
+    public static void Write(string json, string path) => ReportFile.Write(json + "\n", path);
 
     /// <summary>A TimeSpan as its total seconds.</summary>
     private sealed class SecondsConverter : JsonConverter<TimeSpan>
