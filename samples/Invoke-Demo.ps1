@@ -27,3 +27,8 @@ $result.Layers | Format-Table -AutoSize | Out-String -Width 200
 $comparison = $result | Compare-PotModel -DataPath (Join-Path $sample 'validation')
 $comparison | Format-List Metric, ReferenceValue, Value, Drop, DropLower95, DropUpper95, TopOneAgreement,
     ReferenceLatencyP50Ms, LatencyP50Ms, Speedup, ReferenceFileSize, FileSize, SizeRatio, Int8LayerCount, FloatLayerCount
+
+# The same as one self-contained HTML page with plots (open it in a browser).
+$report = Join-Path $OutputFolder 'digits-report.html'
+$result, $comparison | Export-PotReport $report -Force
+"Report: $report"
