@@ -15,7 +15,7 @@ namespace PotPowerShell.Commands;
 /// with summary tables and plots, or as the Markdown summary for a CI step summary.
 /// </summary>
 [Cmdlet(VerbsData.Export, "PotReport", SupportsShouldProcess = true)]
-[OutputType(typeof(void))]
+[OutputType(typeof(FileInfo))]
 public sealed class ExportPotReportCommand : PotCmdlet
 {
     // Plain objects, not the core's or the reporting assembly's types: those load only once a record arrives.
@@ -41,6 +41,10 @@ public sealed class ExportPotReportCommand : PotCmdlet
 
     [Parameter]
     public SwitchParameter Force { get; set; }
+
+    /// <summary>Returns the written file.</summary>
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
 
     protected override void ProcessRecord()
     {
@@ -82,6 +86,7 @@ public sealed class ExportPotReportCommand : PotCmdlet
             var content = Content();
             ReportFile.Write(markdown ? MarkdownReport.Build(content, Title) : HtmlReport.Build(content, Title), path);
             WriteVerbose($"Wrote '{path}'.");
+            if (PassThru) WriteObject(new FileInfo(path));
         });
     }
 
