@@ -66,7 +66,7 @@ public sealed class ModelComparer(Evaluator evaluator, string referencePath, Com
         if (options.LatencyRuns > 0)
         {
             progress?.Report(new PotProgress("Timing " + Path.GetFileName(modelPath), $"{options.LatencyRuns} runs of each model, interleaved", -1));
-            latency = LatencyBenchmark.Compare(_referenceBytes, ReferencePath, model, modelPath, evaluator.Data, 1, options.LatencyRuns,
+            latency = LatencyComparer.Compare(_referenceBytes, ReferencePath, model, modelPath, evaluator.Data, 1, options.LatencyRuns,
                 options.WarmupRuns, evaluator.ThreadSetting, cancellationToken);
         }
         return new ComparisonResult
