@@ -18,7 +18,6 @@ public sealed class ComparePotModelCommand : PotCmdlet, IDisposable
     private const string DataSet = "Data";
     private const string ConfigSet = "Config";
 
-    private Evaluator? _evaluator;
     private ModelComparer? _comparer;
 
     /// <summary>
@@ -84,61 +83,43 @@ public sealed class ComparePotModelCommand : PotCmdlet, IDisposable
         // One evaluator per reference model: reference: fp32 metrics compare with it, and its evaluation is cached.
         if (_comparer == null || _comparer.ReferencePath != reference)
         {
-            _evaluator?.Dispose();
-            _evaluator = null;
+            _comparer?.Dispose();
             _comparer = null;
-            Run(() =>
-            {
-                _evaluator = CreateEvaluator(reference);
-                _comparer = new ModelComparer(_evaluator, reference, new ComparisonOptions
-                {
-                    LatencyRuns = LatencyRuns,
-                    WarmupRuns = WarmupRuns,
-                    BootstrapSamples = BootstrapSamples,
-                    Seed = Seed,
-                });
-            }, terminating: true);
+            Run(() => _comparer = CreateComparer(reference), terminating: true);
         }
         foreach (string pattern in Path)
             foreach (string model in ResolveWildcardPath(pattern))
             {
-                WriteVerbose($"Comparing '{model}' with '{reference}' on '{_evaluator!.Engine.Source}'.");
+                WriteVerbose($"Comparing '{model}' with '{reference}' on '{_comparer!.Evaluator.Engine.Source}'.");
                 Run(() => WriteObject(new ModelComparison(_comparer!.Compare(model, CancellationToken, Progress)).ToPSObject()));
             }
     }
 
-    private Evaluator CreateEvaluator(string reference)
+    private ModelComparer CreateComparer(string reference)
     {
         var engine = ParameterSetName == ConfigSet
             ? EngineResolver.FromConfig(Config)
             : EngineResolver.FromPaths(
                 ParameterSetName == EngineSet ? ResolveLiteralPath(EnginePath) : null,
                 ParameterSetName == DataSet ? ResolveLiteralPath(DataPath) : null);
-        var evaluator = new Evaluator(engine, new EvaluatorOptions
-        {
-            ReferenceModel = ModelMeasurement.ReadModel(reference),
-            ReferenceSource = reference,
-            ScriptMetrics = ScriptBlockMetric.FactoryFor(this),
-            Threads = Threads,
-            BatchSize = BatchSize,
-        });
-        if (evaluator.Metrics.Count == 0)
+        var evaluatorOptions = new EvaluatorOptions { ScriptMetrics = ScriptBlockMetric.FactoryFor(this), Threads = Threads, BatchSize = BatchSize };
+        var comparison = new ComparisonOptions { LatencyRuns = LatencyRuns, WarmupRuns = WarmupRuns, BootstrapSamples = BootstrapSamples, Seed = Seed };
+        var comparer = new ModelComparer(engine, evaluatorOptions, reference, comparison);
+        if (comparer.Evaluator.Metrics.Count == 0)
             WriteWarning($"'{engine.Source}' defines no metrics{(engine.HasAnnotations ? "" : " and its data has no labels")}: only agreement, latency and size are compared. Add labels and metrics to the engine.");
-        return evaluator;
+        return comparer;
     }
 
     protected override void EndProcessing()
     {
-        _evaluator?.Dispose();
-        _evaluator = null;
+        _comparer?.Dispose();
         _comparer = null;
     }
 
     // The pipeline may stop before EndProcessing (Ctrl+C); PowerShell still disposes the cmdlet.
     void IDisposable.Dispose()
     {
-        _evaluator?.Dispose();
-        _evaluator = null;
+        _comparer?.Dispose();
         _comparer = null;
         Dispose();
     }
