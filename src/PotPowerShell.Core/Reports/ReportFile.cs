@@ -2,30 +2,12 @@ using System.Text;
 
 namespace PotPowerShell.Core.Reports;
 
-/// <summary>Writes report files (JSON, HTML, Markdown) the way every output of this module is written.</summary>
+/// <summary>Writes report files (JSON, HTML, Markdown) through <see cref="OutputFiles"/>, like every output of this module.</summary>
 public static class ReportFile
 {
-    /// <summary>
-    /// Writes UTF-8 text (no byte-order mark) to a temporary file in the target folder and moves it into place, so an
-    /// interrupted write leaves no partial report. OutputWriteFailed when the folder cannot be written.
-    /// </summary>
-    public static void Write(string text, string path)
-    {
-        string full = Path.GetFullPath(path);
-        string tmp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            File.WriteAllText(tmp, text, new UTF8Encoding(false));
-            File.Move(tmp, full, overwrite: true);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new PotException("OutputWriteFailed", PotErrorCategory.WriteError,
-                $"Could not write the report '{full}': {e.Message} Check that the folder can be written to and has free space, or choose another output path.", full, e);
-        }
-        finally
-        {
-            if (File.Exists(tmp)) File.Delete(tmp);
-        }
-    }
+    /// <summary>Writes UTF-8 text (no byte-order mark); without <paramref name="overwrite"/> an existing file is OutputExists.</summary>
+    public static void Write(string text, string path, bool overwrite) =>
+        OutputFiles.Write(path, overwrite, tmp => File.WriteAllText(tmp, text, new UTF8Encoding(false)),
+            (full, e) => new PotException("OutputWriteFailed", PotErrorCategory.WriteError,
+                $"Could not write the report '{full}': {e.Message} Check that the folder can be written to and has free space, or choose another output path.", full, e));
 }

@@ -24,7 +24,7 @@ public static class ReportJson
         Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelPath))!, Path.GetFileNameWithoutExtension(modelPath) + ".report.json");
 
     /// <summary>Writes the report text (and a final newline) through a temporary file.</summary>
-    public static void Write(string json, string path) => ReportFile.Write(json + "\n", path);
+    public static void Write(string json, string path, bool overwrite) => ReportFile.Write(json + "\n", path, overwrite);
 
     /// <summary>A TimeSpan as its total seconds.</summary>
     private sealed class SecondsConverter : JsonConverter<TimeSpan>

@@ -84,7 +84,7 @@ public sealed class ExportPotReportCommand : PotCmdlet
         Run(() =>
         {
             var content = Content();
-            ReportFile.Write(markdown ? MarkdownReport.Build(content, Title) : HtmlReport.Build(content, Title), path);
+            ReportFile.Write(markdown ? MarkdownReport.Build(content, Title) : HtmlReport.Build(content, Title), path, Force);
             WriteVerbose($"Wrote '{path}'.");
             if (PassThru) WriteObject(new FileInfo(path));
         });

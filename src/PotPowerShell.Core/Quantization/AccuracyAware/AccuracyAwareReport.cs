@@ -77,5 +77,5 @@ public static class AccuracyAwareReport
     private static JsonNode? Number(double value) => double.IsFinite(value) ? JsonValue.Create(value) : null;
 
     /// <summary>Writes the report through a temporary file, so an interrupted write leaves no partial report.</summary>
-    public static void Write(AccuracyAwareResult result, string path) => ReportJson.Write(ToJson(result), path);
+    public static void Write(AccuracyAwareResult result, string path, bool overwrite = true) => ReportJson.Write(ToJson(result), path, overwrite);
 }
