@@ -121,7 +121,7 @@ internal static class AlgorithmBinder
         if (paramDevice is not null && paramDevice != device)
             s.Warn("target_device", $"differs from compression.target_device ({device.ToString().ToUpperInvariant()}), which wins, as in POT.");
         bool biasCorrection = s.Bool("bias_correction") ?? true;
-        int threads = s.Int("threads", min: 0) ?? 0;
+        int threads = s.Int("threads", min: 0, max: Runtime.OrtSessions.MaxThreads) ?? 0;
         bool quantizeStems = s.Bool("quantize_stem_convolutions") ?? false;
         bool skipNonFinite = s.Bool("skip_non_finite_values") ?? false;
 

@@ -344,8 +344,8 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
         if (!(options.BiasCorrectionThreshold > 0))
             throw new PotException("BiasCorrectionThresholdInvalid", PotErrorCategory.InvalidArgument,
                 $"The bias correction threshold must be above 0, not {options.BiasCorrectionThreshold}.", "threshold");
-        if (options.Threads < 0)
-            throw new PotException("ThreadsInvalid", PotErrorCategory.InvalidArgument, $"Threads must be 0 (automatic) or more, not {options.Threads}.", "threads");
+        if (options.Threads is < 0 or > OrtSessions.MaxThreads)
+            throw new PotException("ThreadsInvalid", PotErrorCategory.InvalidArgument, $"Threads must be from 0 (automatic) to {OrtSessions.MaxThreads}, not {options.Threads}.", "threads");
         if (options.WeightOutlierProbability is double p && !(p > 0 && p < 0.5))
             throw new PotException("OutlierProbabilityInvalid", PotErrorCategory.InvalidArgument,
                 $"The weights' outlier_prob must be greater than 0 and less than 0.5, not {p}.", "weights.range_estimator");

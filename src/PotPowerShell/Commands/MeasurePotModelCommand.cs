@@ -86,7 +86,7 @@ public sealed class MeasurePotModelCommand : PotCmdlet, IDisposable
     public int WarmupRuns { get; set; } = 3;
 
     [Parameter]
-    [ValidateRange(0, 1024)]
+    [ValidateRange(0, PotPowerShell.Core.Runtime.OrtSessions.MaxThreads)]
     public int? Threads { get; set; }
 
     [Parameter]
