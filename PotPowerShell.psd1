@@ -16,6 +16,7 @@
         'Formats/ModelEvaluation.Format.ps1xml'
         'Formats/AccuracyAwareResult.Format.ps1xml'
         'Formats/LayerRank.Format.ps1xml'
+        'Formats/ModelComparison.Format.ps1xml'
     )
     CmdletsToExport      = @(
         'Import-PotModel'
@@ -25,6 +26,8 @@
         'Measure-PotModel'
         'Invoke-AccuracyAwareQuantization'
         'Get-LayerRanking'
+        'Compare-PotModel'
+        'Export-PotReport'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

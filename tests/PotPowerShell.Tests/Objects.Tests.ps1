@@ -26,6 +26,8 @@ BeforeAll {
     # A drop so small that the fully quantized sample (cosine about 0.99999) misses it and layers are reverted.
     $accuracyAware = Invoke-AccuracyAwareQuantization $model $calibration $engine -MaximalDrop 0.000005 -RankingSubsetSize 50 -WarningAction SilentlyContinue
     $ranking = @(Get-LayerRanking -ModelPath $model -CalibrationDataPath $calibration -EnginePath $engine -RankingSubsetSize 50)
+    $comparison = $quantization | Compare-PotModel -DataPath (Join-Path $sampleDir 'validation') -LatencyRuns 5
+    $report = $quantization, $comparison | Export-PotReport (Join-Path $work 'report.html') -PassThru
 
     # What each cmdlet output, by cmdlet.
     $script:outputs = @{
@@ -36,6 +38,8 @@ BeforeAll {
         'Measure-PotModel'                 = @($evaluation)
         'Invoke-AccuracyAwareQuantization' = @($accuracyAware)
         'Get-LayerRanking'                 = $ranking
+        'Compare-PotModel'                 = @($comparison)
+        'Export-PotReport'                 = @($report)
     }
     # One object of every type a user gets, a key property, and the text its default view must show (labels and values).
     $script:samples = [ordered]@{
@@ -50,13 +54,14 @@ BeforeAll {
         AccuracyAwareIteration = @{ Object = $accuracyAware.Iterations[0]; Key = 'Layer'; Shows = @('Stage', 'Search', 'Layer', 'DropAfter') }
         RevertedLayer         = @{ Object = $accuracyAware.RevertedLayers[0]; Key = 'Layer'; Shows = @('Layer', $accuracyAware.RevertedLayers[0].Layer, 'Score') }
         LayerRank             = @{ Object = $ranking[0]; Key = 'Layer'; Shows = @('Rank', 'Layer', $ranking[0].Layer, 'Score', 'MetricDeltas') }
+        ModelComparison       = @{ Object = $comparison; Key = 'Name'; Shows = @('Name', 'digits.int8.onnx', 'Metric', 'accuracy@top1', 'Drop', 'Speedup', 'SizeRatio') }
     }
 }
 
 Describe 'Output types' {
     It '<_> declares [OutputType] and emits objects of that type' -ForEach @(
         'Import-PotModel', 'Import-PotConfig', 'Export-PotConfig', 'Invoke-DefaultQuantization', 'Measure-PotModel',
-        'Invoke-AccuracyAwareQuantization', 'Get-LayerRanking') {
+        'Invoke-AccuracyAwareQuantization', 'Get-LayerRanking', 'Compare-PotModel', 'Export-PotReport') {
         $declared = @((Get-Command $_).OutputType.Name)
         $declared | Should -Not -BeNullOrEmpty
         $outputs[$_] | Should -Not -BeNullOrEmpty
@@ -69,7 +74,7 @@ Describe 'Output types' {
 }
 
 Describe '<_>' -ForEach @('PotModel', 'PotConfig', 'QuantizationResult', 'QuantizedLayerInfo', 'ModelEvaluation', 'ModelEvaluationSample',
-    'AccuracyAwareResult', 'AccuracyAwareMetric', 'AccuracyAwareIteration', 'RevertedLayer', 'LayerRank') {
+    'AccuracyAwareResult', 'AccuracyAwareMetric', 'AccuracyAwareIteration', 'RevertedLayer', 'LayerRank', 'ModelComparison') {
     BeforeAll {
         $sample = $samples[$_]
         $object = $sample.Object

@@ -95,6 +95,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
             _needsPrediction = _hasCustom || _runners.OfType<TextRunner>().Any();
             Metrics = _runners.Select(r => new MetricDefinition(r.Name, r.Direction)).ToList();
             MetricTypes = _runners.Select(r => r.Type).ToList();
+            MetricIsItemMean = _runners.Select(r => r.NewAggregate() is MeanAggregate).ToList();
         }
         catch
         {
@@ -109,6 +110,12 @@ public sealed class Evaluator : IEvaluator, IDisposable
 
     /// <summary>The type word of each metric (accuracy, f1, script, custom...), aligned with <see cref="Metrics"/>.</summary>
     public IReadOnlyList<string> MetricTypes { get; }
+
+    /// <summary>
+    /// True for each metric whose value is the mean of its per-item values (accuracy, similarity...), false for those
+    /// aggregated otherwise (F1 over a confusion matrix); aligned with <see cref="Metrics"/>.
+    /// </summary>
+    public IReadOnlyList<bool> MetricIsItemMean { get; }
 
     /// <summary>The engine's items, cached after their first read.</summary>
     public IDataset Data => _cache;

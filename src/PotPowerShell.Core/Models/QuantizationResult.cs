@@ -45,6 +45,8 @@ public sealed record QuantizationResult
 {
     public required string ModelPath { get; init; }
     public required string OutputPath { get; init; }
+    /// <summary>The JSON report written next to the output, &lt;name&gt;.report.json (see ReportJson).</summary>
+    public string? ReportPath { get; init; }
     public required string CalibrationDataPath { get; init; }
     /// <summary>The options the model was quantized with: Get-LayerRanking rebuilds the same quantization from them.</summary>
     public DefaultQuantizationOptions? Options { get; init; }

@@ -5,6 +5,7 @@ using Onnx;
 using PotPowerShell.Core.Data;
 using PotPowerShell.Core.Models;
 using PotPowerShell.Core.Onnx;
+using PotPowerShell.Core.Reports;
 using PotPowerShell.Core.Runtime;
 
 namespace PotPowerShell.Core.Quantization;
@@ -12,8 +13,8 @@ namespace PotPowerShell.Core.Quantization;
 /// <summary>
 /// POT's DefaultQuantization for ONNX models: load -> prepare (opset upgrade checked with ORT, Constant weights,
 /// BatchNorm folding) -> ignored scope -> preset to plan -> calibrate -> bias correction -> emit QDQ -> check what
-/// ONNX Runtime fuses -> save atomically. Same inputs and seed give the same bytes and the same report (apart from
-/// the stage times).
+/// ONNX Runtime fuses -> save atomically, with the result as &lt;name&gt;.report.json next to the model. Same inputs and
+/// seed give the same bytes and the same report (apart from the stage times).
 /// </summary>
 public static class DefaultQuantization
 {
@@ -77,8 +78,10 @@ public static class DefaultQuantization
         var saveTime = watch.Elapsed;
         progress?.Report(new PotProgress("Default quantization", "Done", 100));
         var result = QuantizationReport.Create(builder, quantized, fusion, Path.GetFullPath(outputPath), new FileInfo(outputPath).Length,
-            emitTime, saveTime, total.Elapsed);
-        return result with { IntermediateModels = intermediate, Check = check, Warnings = result.Warnings.Concat(warnings).ToList() };
+            emitTime, saveTime, total.Elapsed) with { IntermediateModels = intermediate, ReportPath = ReportJson.PathFor(outputPath) };
+        result = result with { Check = check, Warnings = result.Warnings.Concat(warnings).ToList() };
+        ReportJson.Write(QuantizationReport.ToJson(result), result.ReportPath, overwrite);
+        return result;
     }
 
     private static QuantizationCheck SelfCheck(QuantizedModelBuilder builder, byte[] bytes, IDataset calibration, DefaultQuantizationOptions options,

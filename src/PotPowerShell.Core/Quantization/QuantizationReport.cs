@@ -1,6 +1,8 @@
+using System.Text.Json;
 using Onnx;
 using PotPowerShell.Core.Models;
 using PotPowerShell.Core.Onnx;
+using PotPowerShell.Core.Reports;
 using PotPowerShell.Core.Runtime;
 
 namespace PotPowerShell.Core.Quantization;
@@ -117,6 +119,9 @@ public static class QuantizationReport
             OutputFileSize = outputSize,
         };
     }
+
+    /// <summary>The JSON report of a result (<see cref="ReportJson"/>: enums as names, times in seconds).</summary>
+    public static string ToJson(QuantizationResult result) => JsonSerializer.Serialize(result, ReportJson.Options);
 
     /// <summary>
     /// The tensor whose calibrated range a tensor's quantizer uses: itself, or (for the output of MaxPool, Flatten, Reshape and

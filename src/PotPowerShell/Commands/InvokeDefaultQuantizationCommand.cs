@@ -5,6 +5,7 @@ using PotPowerShell.Core.Data;
 using PotPowerShell.Core.Evaluation;
 using PotPowerShell.Core.Models;
 using PotPowerShell.Core.Quantization;
+using PotPowerShell.Core.Reports;
 using PotPowerShell.Infrastructure;
 
 namespace PotPowerShell.Commands;
@@ -128,7 +129,7 @@ public sealed class InvokeDefaultQuantizationCommand : PotCmdlet
         if (!CheckOutputIsNotInput(output, model)) return;
         var options = job.Options;
         var dumps = job.Dump ? DefaultQuantization.IntermediatePaths(output) : Array.Empty<string>();
-        if (!CheckNotWrittenBefore(output) || !CheckOutputPath(output, Force) || !dumps.All(d => CheckOutputPath(d, Force))) return;
+        if (!CheckNotWrittenBefore(output) || !CheckOutputPath(output, Force) || !CheckOutputPath(ReportJson.PathFor(output), Force) || !dumps.All(d => CheckOutputPath(d, Force))) return;
         string what = $"Quantize '{model}' (preset {options.Preset}, target device {options.TargetDevice}) with calibration data '{job.DataDescription}'";
         if (!ShouldProcess(output, job.Dump ? what + " and write its intermediate models" : what)) return;
 

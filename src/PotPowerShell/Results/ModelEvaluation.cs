@@ -10,6 +10,7 @@ public sealed class ModelEvaluation
 {
     internal ModelEvaluation(MeasurementResult m, IReadOnlyList<PSObject>? perSample)
     {
+        Measurement = m;
         ModelPath = m.ModelPath;
         Engine = m.EngineSource;
         Metrics = m.Metrics;
@@ -24,6 +25,9 @@ public sealed class ModelEvaluation
         Latency = m.Latency;
         PerSample = perSample;
     }
+
+    /// <summary>The core result, for Export-PotReport.</summary>
+    internal MeasurementResult Measurement { get; }
 
     public string ModelPath { get; }
 

@@ -10,7 +10,7 @@ public class DeterminismAndCancellationTests
 
     private static string Report(QuantizationResult r) => JsonSerializer.Serialize(r with
     {
-        OutputPath = "", PrepareTime = default, CalibrationTime = default, BiasCorrectionTime = default,
+        OutputPath = "", ReportPath = "", PrepareTime = default, CalibrationTime = default, BiasCorrectionTime = default,
         EmitTime = default, SaveTime = default, TotalTime = default,
     });
 
