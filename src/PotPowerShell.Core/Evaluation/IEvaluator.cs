@@ -51,6 +51,12 @@ public sealed record EvaluationResult(
 
     /// <summary>Per item (aligned with Items), when requested: the annotation.</summary>
     public IReadOnlyList<object?>? Annotations { get; init; }
+
+    /// <summary>
+    /// True when the evaluation stopped before its last item because the caller's stop rule said so: Items, PerItem and
+    /// Values then cover the first items only.
+    /// </summary>
+    public bool StoppedEarly { get; init; }
 }
 
 /// <summary>
@@ -66,4 +72,18 @@ public interface IEvaluator
 
     /// <summary>Evaluates a serialized model on all items, or on <paramref name="items"/> only.</summary>
     EvaluationResult Evaluate(byte[] model, IReadOnlyList<int>? items, CancellationToken cancellationToken, IProgress<PotProgress>? progress = null);
+
+    /// <summary>
+    /// As <see cref="Evaluate(byte[], IReadOnlyList{int}?, CancellationToken, IProgress{PotProgress}?)"/>, but
+    /// <paramref name="stopWhen"/> may stop it after any batch (see <see cref="EvaluationRequest.StopWhen"/>). An
+    /// evaluator that cannot stop early evaluates every item.
+    /// </summary>
+    EvaluationResult Evaluate(byte[] model, IReadOnlyList<int>? items, Func<int, IReadOnlyDictionary<string, double[]>, bool>? stopWhen,
+        CancellationToken cancellationToken, IProgress<PotProgress>? progress = null) => Evaluate(model, items, cancellationToken, progress);
+
+    /// <summary>
+    /// Per-item value bounds of metrics whose value is the mean of their per-item values (NaN items skipped), by metric
+    /// name: what lets an evaluation stop once its outcome is decided. Metrics not listed are not such means.
+    /// </summary>
+    IReadOnlyDictionary<string, (double Min, double Max)> MeanItemBounds => new Dictionary<string, (double, double)>();
 }

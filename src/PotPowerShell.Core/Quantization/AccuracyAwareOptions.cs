@@ -47,4 +47,9 @@ public sealed record AccuracyAwareOptions
     /// <summary>POT's annotation_free / annotation_conf_threshold are accepted for compatibility.</summary>
     public bool AnnotationFree { get; init; }
     public double AnnotationConfidenceThreshold { get; init; } = 0.6;
+    /// <summary>
+    /// ONNX Runtime sessions that evaluate and rank side by side (POT's eval_requests_number, NNCF's
+    /// num_ranking_workers); null = automatic (see Evaluator.Workers). The result does not depend on it.
+    /// </summary>
+    public int? EvaluationWorkers { get; init; }
 }

@@ -96,6 +96,12 @@ internal abstract class MetricRunner
 
     public virtual IAggregate NewAggregate() => new MeanAggregate();
 
+    /// <summary>
+    /// When the metric is the mean of its per-item values (<see cref="MeanAggregate"/>): the range every per-item value
+    /// lies in (an infinite end where there is none). Null for other aggregates and for code or script metrics.
+    /// </summary>
+    public virtual (double Min, double Max)? MeanItemBounds => null;
+
     /// <summary>The per-sample value; also feeds <paramref name="aggregate"/>.</summary>
     public abstract double Measure(SampleView s, IAggregate aggregate);
 
@@ -177,6 +183,8 @@ internal static class Labels
 /// <summary>accuracy: 1 when the label is among the top_k classes (stable ranking, ties to the lower index), else 0.</summary>
 internal sealed class AccuracyRunner(MetricSpec spec) : MetricRunner(spec.Name, "accuracy", spec.Direction, spec.Datasets)
 {
+    public override (double Min, double Max)? MeanItemBounds => (0, 1);
+
     private readonly Dictionary<int, Dictionary<string, int>?> _classMaps = new();
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -279,6 +287,8 @@ internal sealed class ConfusionAggregate(MetricType type, AverageKind average) :
 /// </summary>
 internal sealed class TextRunner(MetricSpec spec, bool exact) : MetricRunner(spec.Name, exact ? "character_recognition_accuracy" : "character_level_accuracy", spec.Direction, spec.Datasets)
 {
+    public override (double Min, double Max)? MeanItemBounds => (0, 1);
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override double Measure(SampleView s, IAggregate aggregate)
     {
@@ -309,6 +319,14 @@ internal sealed class TensorComparisonRunner(MetricSpec spec) : MetricRunner(spe
     _ => "cosine_similarity",
 }, spec.Direction, spec.Datasets)
 {
+    /// <summary>mse is at least 0; psnr is capped at 100 dB (see <see cref="Psnr"/>); a cosine lies in [-1, 1].</summary>
+    public override (double Min, double Max)? MeanItemBounds => spec.Type switch
+    {
+        MetricType.MeanSquaredError => (0, double.PositiveInfinity),
+        MetricType.Psnr => (double.NegativeInfinity, 100),
+        _ => (-1, 1),
+    };
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override double Measure(SampleView s, IAggregate aggregate)
     {
