@@ -307,7 +307,7 @@ internal static class AlgorithmBinder
         bool tune = s.Bool("tune_hyperparams") ?? false;
         bool annotationFree = s.Bool("annotation_free") ?? false;
         double confThreshold = s.Double("annotation_conf_threshold", v => v >= 0 && v <= 1, "must be between 0 and 1") ?? 0.6;
-        var ranking = s.Enum("ranking_method", new[] { ("metric", RankingMethod.Metric), ("output_error", RankingMethod.OutputError) }) ?? RankingMethod.Metric;
+        var ranking = s.Enum("ranking_method", new[] { ("metric", RankingMethod.Metric), ("output_error", RankingMethod.OutputError), ("signal", RankingMethod.Signal) }) ?? RankingMethod.Signal;
         int confirm = s.Int("confirm_top_layers", min: 1) ?? 5;
         bool backward = s.Bool("backward_pass") ?? true;
         int? maxEvaluations = s.Int("max_evaluations", min: 1);

@@ -316,6 +316,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
         public readonly IReadOnlyList<int> Items;
         public readonly EvaluationRequest Request;
         public readonly double[][] PerItem;
+        public readonly double[][] Signals;
         public readonly IAggregate[] Aggregates;
         public readonly object?[]? Predictions;
         public readonly object?[]? Annotations;
@@ -332,6 +333,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
             Items = items;
             Request = request;
             PerItem = owner._runners.Select(_ => new double[items.Count]).ToArray();
+            Signals = owner._runners.Select(_ => new double[items.Count]).ToArray();
             Aggregates = owner._runners.Select(r => r.NewAggregate()).ToArray();
             Predictions = request.KeepPredictions ? new object?[items.Count] : null;
             Annotations = request.KeepPredictions ? new object?[items.Count] : null;
@@ -344,10 +346,12 @@ public sealed class Evaluator : IEvaluator, IDisposable
             bool stopped = Measured < Items.Count;
             var values = new Dictionary<string, double>(StringComparer.Ordinal);
             var perItem = new Dictionary<string, double[]>(StringComparer.Ordinal);
+            var signals = new Dictionary<string, double[]>(StringComparer.Ordinal);
             for (int m = 0; m < _owner._runners.Count; m++)
             {
                 values[_owner._runners[m].Name] = Aggregates[m].Result();
                 perItem[_owner._runners[m].Name] = stopped ? PerItem[m][..Measured] : PerItem[m];
+                signals[_owner._runners[m].Name] = stopped ? Signals[m][..Measured] : Signals[m];
             }
             return new EvaluationResult(values, perItem, stopped ? Items.Take(Measured).ToArray() : Items, clock.Elapsed)
             {
@@ -361,6 +365,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
                 Predictions = stopped ? Predictions?[..Measured] : Predictions,
                 Annotations = stopped ? Annotations?[..Measured] : Annotations,
                 StoppedEarly = stopped,
+                Signals = signals,
             };
         }
     }
@@ -394,7 +399,16 @@ public sealed class Evaluator : IEvaluator, IDisposable
                 t.Annotations![start + k] = item.Annotation;
             }
             for (int m = 0; m < _runners.Count; m++)
-                t.PerItem[m][start + k] = _runners[m].Covers(dataset) ? _runners[m].Measure(view, t.Aggregates[m]) : double.NaN;
+            {
+                if (!_runners[m].Covers(dataset))
+                {
+                    t.PerItem[m][start + k] = t.Signals[m][start + k] = double.NaN;
+                    continue;
+                }
+                double value = _runners[m].Measure(view, t.Aggregates[m]);
+                t.PerItem[m][start + k] = value;
+                t.Signals[m][start + k] = double.IsNaN(value) ? double.NaN : _runners[m].Signal(view, value);
+            }
         }
         t.Measured += count;
         int percent = PotProgress.Percent(b + 1, batches);

@@ -13,6 +13,13 @@ public enum RankingMethod
     Metric,
     /// <summary>Ours: one instrumented pass scores layers by output error; the real metric confirms only the top few.</summary>
     OutputError,
+    /// <summary>
+    /// Ours (default): revert each layer and measure a continuous per-item signal tied to the metric (the label's margin
+    /// for accuracy, the character-level score for exact text match, the value itself for continuous metrics) on a
+    /// ranking set of the hardest items plus a seeded random part; the top few are then confirmed on the full set and
+    /// the best of them is kept.
+    /// </summary>
+    Signal,
 }
 
 /// <summary>A metric AccuracyAwareQuantization watches, optionally with a known FP32 baseline (POT's metrics[]).</summary>
@@ -35,9 +42,16 @@ public sealed record AccuracyAwareOptions
     public IReadOnlyList<MetricTarget> Metrics { get; init; } = Array.Empty<MetricTarget>();
     public double MetricSubsetRatio { get; init; } = 0.5;
     public bool TuneHyperparameters { get; init; }
-    public RankingMethod RankingMethod { get; init; } = RankingMethod.Metric;
+    public RankingMethod RankingMethod { get; init; } = RankingMethod.Signal;
     /// <summary>OutputError ranking: how many top layers the real metric confirms.</summary>
     public int ConfirmTopLayers { get; init; } = 5;
+    /// <summary>Signal ranking: how many top layers are evaluated on the full validation set before the best one is kept.</summary>
+    public int ConfirmOnFullSet { get; init; } = 3;
+    /// <summary>
+    /// Stop a candidate's full-set evaluation once its outcome for the search is decided (exact bounds of mean metrics);
+    /// the search path is the same as with complete evaluations.
+    /// </summary>
+    public bool DecideEarly { get; init; } = true;
     /// <summary>After success, try re-quantizing reverted layers that are not needed.</summary>
     public bool BackwardPass { get; init; } = true;
     /// <summary>Stop after this many model evaluations (null = no limit); the best model so far is returned.</summary>

@@ -52,8 +52,8 @@ public sealed class GetLayerRankingCommand : PotCmdlet
     public int Top { get; set; }
 
     [Parameter]
-    [ValidateSet("Metric", "OutputError")]
-    public string Method { get; set; } = "Metric";
+    [ValidateSet("Signal", "Metric", "OutputError")]
+    public string Method { get; set; } = "Signal";
 
     [Parameter]
     [ValidateRange(1, int.MaxValue)]

@@ -66,8 +66,8 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
     public int MaxIterations { get; set; }
 
     [Parameter]
-    [ValidateSet("Metric", "OutputError")]
-    public string RankingMethod { get; set; } = "Metric";
+    [ValidateSet("Signal", "Metric", "OutputError")]
+    public string RankingMethod { get; set; } = "Signal";
 
     /// <summary>OutputError ranking: how many of the top layers the real metric confirms.</summary>
     [Parameter]

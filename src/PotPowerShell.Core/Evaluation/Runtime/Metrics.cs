@@ -105,6 +105,12 @@ internal abstract class MetricRunner
     /// <summary>The per-sample value; also feeds <paramref name="aggregate"/>.</summary>
     public abstract double Measure(SampleView s, IAggregate aggregate);
 
+    /// <summary>
+    /// A continuous per-item score tied to the metric, higher = better, for ranking layers where a 0/1 value has too
+    /// little signal (called right after <see cref="Measure"/> with its value). By default the value itself, oriented.
+    /// </summary>
+    public virtual double Signal(SampleView s, double value) => Direction == MetricDirection.HigherBetter ? value : -value;
+
     public static MetricRunner Create(MetricSpec spec, ScriptMetricFactory? scripts)
     {
         MetricRunner runner = spec.Type switch
@@ -197,6 +203,13 @@ internal sealed class AccuracyRunner(MetricSpec spec) : MetricRunner(spec.Name, 
         return value;
     }
 
+    /// <summary>The label's margin: its score minus the best score of the other classes (top-k: the k-th best of the others).</summary>
+    public override double Signal(SampleView s, double value)
+    {
+        var scores = s.Scores;
+        return ClassScores.Margin(scores, Labels.ClassIndex(s, scores.Length, ClassMapOf(s)), spec.TopK);
+    }
+
     private Dictionary<string, int>? ClassMapOf(SampleView s)
     {
         if (!_classMaps.TryGetValue(s.Dataset, out var map)) _classMaps[s.Dataset] = map = Labels.ClassMap(s.Definition);
@@ -224,6 +237,13 @@ internal sealed class ClassificationReportRunner(MetricSpec spec) : MetricRunner
         int predicted = ClassScores.ArgMax(scores);
         ((ConfusionAggregate)aggregate).Add(label, predicted);
         return label == predicted ? 1 : 0;
+    }
+
+    /// <summary>The label's top-1 margin (see <see cref="ClassScores.Margin"/>).</summary>
+    public override double Signal(SampleView s, double value)
+    {
+        var scores = s.Scores;
+        return ClassScores.Margin(scores, Labels.ClassIndex(s, scores.Length, _classMaps[s.Dataset]), 1);
     }
 }
 
@@ -298,6 +318,10 @@ internal sealed class TextRunner(MetricSpec spec, bool exact) : MetricRunner(spe
         aggregate.Add(value);
         return value;
     }
+
+    /// <summary>Exact match: the character-level score, so a nearly right line counts more than a wrong one.</summary>
+    public override double Signal(SampleView s, double value) =>
+        exact ? CharacterLevelAccuracy(s.Prediction as string ?? "", Labels.Text(s)) : value;
 
     public static double CharacterLevelAccuracy(string predicted, string label)
     {

@@ -74,7 +74,7 @@ public sealed class AccuracyAwareQuantizer
                 if (!ctx.Best.Met)
                 {
                     searched = true;
-                    stop = GreedySearch.Run(ctx, ref current);
+                    stop = _options.RankingMethod == RankingMethod.Signal ? ConfirmedSearch.Run(ctx, ref current) : GreedySearch.Run(ctx, ref current);
                     if (stop == null && _options.BackwardPass) BackwardPass.Run(ctx, ref current);
                 }
             }
@@ -254,6 +254,11 @@ public sealed class AccuracyAwareQuantizer
             RankingEvaluations = ctx.Session.RankingEvaluations,
             RankingInferences = ctx.Session.RankingInferences,
             Rankings = ctx.Rankings,
+            RankTrials = ctx.RankTrials,
+            RankHits = ctx.RankHits,
+            DecidedEarlyEvaluations = ctx.Session.DecidedEarly,
+            InferencesSaved = ctx.Session.InferencesSaved,
+            EvaluationWorkers = ctx.Session.Workers,
             StageTimes = ctx.Stages.Times,
             TotalTime = ctx.Clock(),
             Log = ctx.LogLines.ToList(),

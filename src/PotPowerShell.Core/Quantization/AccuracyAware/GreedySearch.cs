@@ -67,6 +67,8 @@ internal static class GreedySearch
             ctx.Picks[pick.Layer] = new RevertedLayer(pick.Layer, pick.OpType, pick.Score, pick.Method, ctx.Iterations.Count + 1);
             double drop = metric.Drop(result.Values[metric.Name]);
             bool met = criteria.AllMet(result.Values);
+            ctx.RankTrials++;
+            if (drop < previousDrop) ctx.RankHits++;
             bool withinLimit = metric.WithinLimit(drop);
 
             if (met || withinLimit || drop <= previousDrop || stepBack || !options.UsePreviousIfDropIncrease)
@@ -101,7 +103,7 @@ internal static class GreedySearch
 
     private static void Record(SearchContext ctx, string layer, MetricCriterion metric, double before, double after, bool met, IterationAction action, int reverted, EvaluationResult result)
     {
-        var iteration = new AccuracyAwareIteration(ctx.Iterations.Count + 1, "Search", layer, metric.Name, before, after, met, action, reverted);
+        var iteration = new AccuracyAwareIteration(ctx.Iterations.Count + 1, "Search", layer, metric.Name, before, after, met, action, reverted) { Items = result.Items.Count };
         ctx.Iterations.Add(iteration);
         string verb = action == IterationAction.Reverted ? "kept" : "rolled back";
         ctx.Log($"Iteration {iteration.Index}: reverted {layer}: {metric.Name} drop {SearchContext.F(before)} -> {SearchContext.F(after)}, {verb}; {ctx.Describe(result.Values)}.");
