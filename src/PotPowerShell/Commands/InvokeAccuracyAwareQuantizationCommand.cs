@@ -78,6 +78,20 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
     [ValidateRange(0, int.MaxValue)]
     public int MaxEvaluations { get; set; }
 
+    /// <summary>Signal ranking: how many top layers are evaluated on the full validation set before the best is kept (default 3).</summary>
+    [Parameter]
+    [ValidateRange(1, int.MaxValue)]
+    public int ConfirmOnFullSet { get; set; }
+
+    /// <summary>ONNX Runtime sessions that evaluate side by side (POT's eval_requests_number); default: one per core, up to 4.</summary>
+    [Parameter]
+    [ValidateRange(1, 64)]
+    public int EvaluationWorkers { get; set; }
+
+    /// <summary>Stop evaluations whose outcome is decided (on by default; -DecideEarly:$false evaluates every item).</summary>
+    [Parameter]
+    public SwitchParameter DecideEarly { get; set; }
+
     [Parameter]
     public TimeSpan TimeLimit { get; set; }
 
@@ -154,6 +168,9 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
         if (bound.ContainsKey(nameof(RankingMethod))) options = options with { RankingMethod = Enum.Parse<RankingMethod>(RankingMethod, ignoreCase: true) };
         if (bound.ContainsKey(nameof(ConfirmTopLayers))) options = options with { ConfirmTopLayers = ConfirmTopLayers };
         if (bound.ContainsKey(nameof(MaxEvaluations))) options = options with { MaxEvaluations = MaxEvaluations };
+        if (bound.ContainsKey(nameof(ConfirmOnFullSet))) options = options with { ConfirmOnFullSet = ConfirmOnFullSet };
+        if (bound.ContainsKey(nameof(EvaluationWorkers))) options = options with { EvaluationWorkers = EvaluationWorkers };
+        if (bound.ContainsKey(nameof(DecideEarly))) options = options with { DecideEarly = DecideEarly.IsPresent };
         if (bound.ContainsKey(nameof(TimeLimit)))
         {
             // A bare number converts to ticks in PowerShell: -TimeLimit 600 would mean 60 microseconds.
