@@ -304,6 +304,7 @@ internal sealed class ConfusionAggregate(MetricType type, AverageKind average) :
 /// <summary>
 /// character_recognition_accuracy: 1 when the decoded text equals the label exactly, else 0.
 /// character_level_accuracy: 1 - edit distance / max(length of text, length of label), in code points (1 when both are empty).
+/// remove_spaces (Accuracy Checker's) drops the space characters of both first; ignore_case compares letters case-insensitively.
 /// </summary>
 internal sealed class TextRunner(MetricSpec spec, bool exact) : MetricRunner(spec.Name, exact ? "character_recognition_accuracy" : "character_level_accuracy", spec.Direction, spec.Datasets)
 {
@@ -312,16 +313,27 @@ internal sealed class TextRunner(MetricSpec spec, bool exact) : MetricRunner(spe
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override double Measure(SampleView s, IAggregate aggregate)
     {
-        string predicted = s.Prediction as string ?? "";
-        string label = Labels.Text(s);
-        double value = exact ? (predicted == label ? 1 : 0) : CharacterLevelAccuracy(predicted, label);
+        double value = Score(Normalize(s.Prediction as string ?? ""), Normalize(Labels.Text(s)), exact);
         aggregate.Add(value);
         return value;
     }
 
     /// <summary>Exact match: the character-level score, so a nearly right line counts more than a wrong one.</summary>
     public override double Signal(SampleView s, double value) =>
-        exact ? CharacterLevelAccuracy(s.Prediction as string ?? "", Labels.Text(s)) : value;
+        exact ? CharacterLevelAccuracy(Normalize(s.Prediction as string ?? ""), Normalize(Labels.Text(s))) : value;
+
+    private string Normalize(string text) => Normalize(text, spec.RemoveSpaces, spec.IgnoreCase);
+
+    /// <summary>The text as the metric compares it: without ' ' (as Accuracy Checker's remove_spaces), upper-cased (ignore_case).</summary>
+    public static string Normalize(string text, bool removeSpaces, bool ignoreCase)
+    {
+        if (removeSpaces) text = text.Replace(" ", "", StringComparison.Ordinal);
+        return ignoreCase ? text.ToUpperInvariant() : text;
+    }
+
+    /// <summary>The per-item value of normalized texts: exact match (0/1) or the character-level score.</summary>
+    public static double Score(string predicted, string label, bool exact) =>
+        exact ? (predicted == label ? 1 : 0) : CharacterLevelAccuracy(predicted, label);
 
     public static double CharacterLevelAccuracy(string predicted, string label)
     {
