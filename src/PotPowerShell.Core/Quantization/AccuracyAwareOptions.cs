@@ -35,7 +35,7 @@ public sealed record AccuracyAwareOptions
     public DropType DropType { get; init; } = DropType.Absolute;
     /// <summary>Null = min(validation size, 300).</summary>
     public int? RankingSubsetSize { get; init; }
-    /// <summary>Null = the number of quantized layers.</summary>
+    /// <summary>max_iter_num; null = no cap, as POT (sys.maxsize).</summary>
     public int? MaxIterations { get; init; }
     public bool UsePreviousIfDropIncrease { get; init; } = true;
     public bool ConvertToMixedPreset { get; init; }

@@ -132,6 +132,9 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
             var result = AccuracyAwarePipeline.Run(job, output, Progress, new VerboseLog(this), CancellationToken);
             RememberWritten(output);
             if (!result.Met) WriteWarning(result.Reason);
+            // Met is not enough for a runbook: a model with every layer float is no quantization at all.
+            if (result.QuantizedLayerCount > 0 && result.RevertedLayerCount >= result.QuantizedLayerCount)
+                WriteWarning($"No INT8 layer is left: all {result.QuantizedLayerCount} quantized layers were reverted to float, so '{result.OutputPath}' runs as the FP32 model does. Raise -MaximalDrop, or check the metric and the validation data.");
             WriteObject(result);
         });
     }
