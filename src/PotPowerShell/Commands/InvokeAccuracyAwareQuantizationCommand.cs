@@ -78,6 +78,11 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
     [ValidateRange(0, int.MaxValue)]
     public int MaxEvaluations { get; set; }
 
+    /// <summary>DefaultQuantization's preset for the base model (a string, as on Invoke-DefaultQuantization, so import never loads the core).</summary>
+    [Parameter]
+    [ValidateSet("Performance", "Mixed", "Accuracy")]
+    public string Preset { get; set; } = "Performance";
+
     /// <summary>Signal ranking: how many top layers are evaluated on the full validation set before the best is kept (default 3).</summary>
     [Parameter]
     [ValidateRange(1, int.MaxValue)]
@@ -124,6 +129,8 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
         var o = job.Options;
         string target = $"maximal_drop {o.MaximalDrop} {o.DropType.ToString().ToLowerInvariant()}, ranking {o.RankingMethod}";
         string what = $"Quantize '{model}' with AccuracyAwareQuantization ({target}) and write the model and its report";
+        // -WhatIf says what the run would cost, from layer and item counts only (nothing is inferred).
+        if (MyInvocation.BoundParameters.ContainsKey("WhatIf") && !Run(() => what += $" (planned: {AccuracyAwarePlan.Estimate(job).Describe()})")) return;
         if (!ShouldProcess(output, job.DumpIntermediateModel ? what + ", and the fully quantized model before any revert" : what)) return;
 
         WriteVerbose($"AccuracyAwareQuantization of '{model}' into '{output}' ({target}).");
@@ -171,6 +178,7 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
         if (bound.ContainsKey(nameof(RankingMethod))) options = options with { RankingMethod = Enum.Parse<RankingMethod>(RankingMethod, ignoreCase: true) };
         if (bound.ContainsKey(nameof(ConfirmTopLayers))) options = options with { ConfirmTopLayers = ConfirmTopLayers };
         if (bound.ContainsKey(nameof(MaxEvaluations))) options = options with { MaxEvaluations = MaxEvaluations };
+        if (bound.ContainsKey(nameof(Preset))) options = options with { Quantization = options.Quantization with { Preset = Enum.Parse<QuantizationPreset>(Preset, ignoreCase: true) } };
         if (bound.ContainsKey(nameof(ConfirmOnFullSet))) options = options with { ConfirmOnFullSet = ConfirmOnFullSet };
         if (bound.ContainsKey(nameof(EvaluationWorkers))) options = options with { EvaluationWorkers = EvaluationWorkers };
         if (bound.ContainsKey(nameof(DecideEarly))) options = options with { DecideEarly = DecideEarly.IsPresent };

@@ -56,6 +56,14 @@ public sealed class AccuracyAwareQuantizer
             quantizedResult = ctx.Session.Evaluate(fullyQuantized, null, mandatory: true);
         }
         ctx.Log($"Fully quantized ({builder.Layers.Count} INT8 layers): {ctx.Describe(quantizedResult.Values)}.");
+        if (!ctx.Criteria.AllMet(quantizedResult.Values))
+        {
+            // Cost up front, timed on the fully quantized evaluation (the kind of model every later evaluation runs).
+            var plan = AccuracyAwarePlan.For(_options, builder.Layers.Count, ctx.Session.ItemCount);
+            var perInference = TimeSpan.FromTicks(quantizedResult.Elapsed.Ticks / Math.Max(1, quantizedResult.Items.Count));
+            ctx.Log($"Plan: {plan.Describe(perInference)}");
+            ctx.Report($"Planned: each ranking {plan.RankingInferences} inferences, each step up to {plan.StepInferences}, worst case {plan.WorstCaseInferences}");
+        }
 
         if (!ctx.Criteria.AllMet(quantizedResult.Values))
         {
