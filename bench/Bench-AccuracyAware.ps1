@@ -2,7 +2,7 @@
 .SYNOPSIS
     AccuracyAwareQuantization benchmark: POT-style search (today's POT semantics: Metric ranking on the hardest items,
     one evaluation session, complete evaluations) against the new defaults (Signal ranking confirmed on the full set,
-    parallel sessions, decided-early evaluation), for the same target, in one table. Not a test: the machine may be
+    decided-early evaluation), for the same target, in one table. Not a test: the machine may be
     noisy, and every figure comes from one run.
 .DESCRIPTION
     Cases (-Model picks them by wildcard):
@@ -16,7 +16,7 @@
     layers, final drop, rank precision (how often the top-ranked revert lowered the full-set drop), the inferences
     decided-early evaluation saved, and the INT8/FP32 latency of the returned model (1 thread, batch 1, medians).
     Before the table, one session with every thread against one session per thread (each with one thread) on the
-    same evaluation: what the automatic eval_requests_number rests on.
+    same evaluation: what the automatic eval_requests_number (one session) rests on.
 .PARAMETER ModulePath
     The published module folder (out/PotPowerShell).
 .PARAMETER Model

@@ -433,14 +433,12 @@ public sealed class Evaluator : IEvaluator, IDisposable
     private int Threads => ThreadSetting;
 
     /// <summary>
-    /// Sessions run side by side (eval_requests_number). Automatic: one per core, up to <see cref="MaxAutomaticWorkers"/>,
-    /// each with one intra-op thread, unless threads is set, which then caps the sessions: small models at small batches
-    /// gain little from intra-op threads, and much from sessions that run at once (measured: bench/Bench-AccuracyAware.ps1).
+    /// Sessions run side by side (eval_requests_number). Automatic: one, with the engine's threads. Measured with
+    /// bench/Bench-AccuracyAware.ps1 on a shared 2-core machine (ResNet18 and MiniLM, 24 items): one session per core
+    /// with one thread each took 0.25x to 0.41x the speed of one session with both threads in three runs of four (2.15x
+    /// in one): every evaluation creates its sessions, and creating N of them costs N times the graph optimization.
     /// </summary>
-    public int Workers => _options.Workers is int w && w > 0 ? w : Math.Clamp(Threads > 0 ? Threads : Environment.ProcessorCount, 1, MaxAutomaticWorkers);
-
-    /// <summary>Upper bound of the automatic <see cref="Workers"/>: each session holds its own copy of the model.</summary>
-    public const int MaxAutomaticWorkers = 4;
+    public int Workers => _options.Workers is int w && w > 0 ? w : 1;
 
     /// <summary>One worker keeps the thread setting; several share the threads (or the cores when it is automatic), at least one each.</summary>
     private int ThreadsPerWorker(int workers) => workers <= 1 ? Threads : Math.Max(1, (Threads > 0 ? Threads : Environment.ProcessorCount) / workers);

@@ -63,7 +63,7 @@ public sealed record AccuracyAwareOptions
     public double AnnotationConfidenceThreshold { get; init; } = 0.6;
     /// <summary>
     /// ONNX Runtime sessions that evaluate and rank side by side (POT's eval_requests_number, NNCF's
-    /// num_ranking_workers); null = automatic (see Evaluator.Workers). The result does not depend on it.
+    /// num_ranking_workers); null = automatic (one, see Evaluator.Workers). The result does not depend on it.
     /// </summary>
     public int? EvaluationWorkers { get; init; }
 }

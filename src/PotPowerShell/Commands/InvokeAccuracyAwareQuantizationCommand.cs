@@ -88,7 +88,7 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
     [ValidateRange(1, int.MaxValue)]
     public int ConfirmOnFullSet { get; set; }
 
-    /// <summary>ONNX Runtime sessions that evaluate side by side (POT's eval_requests_number); default: one per core, up to 4.</summary>
+    /// <summary>ONNX Runtime sessions that evaluate side by side (POT's eval_requests_number); default 1.</summary>
     [Parameter]
     [ValidateRange(1, 64)]
     public int EvaluationWorkers { get; set; }

@@ -29,19 +29,26 @@ public class AccuracyAwarePlanTests
     }
 
     [Fact]
-    public void A_run_logs_its_plan_timed_on_the_fully_quantized_evaluation()
+    public void A_run_logs_its_plan_and_says_the_time_estimate_on_the_verbose_stream_only()
     {
         using var m = new OutlierModel();
+        var verbose = new List<string>();
         var r = AccuracyAwarePipeline.Run(new AccuracyAwareJob
         {
             ModelPath = m.ModelPath,
             CalibrationDataPath = m.CalibrationPath,
             EnginePath = m.EnginePath,
             Options = new AccuracyAwareOptions { MaximalDrop = 0.01 },
-        }, m.File("plan.onnx"));
-        Assert.Contains(r.Log, l => l.StartsWith("Plan: 3 layers, 200 validation items: baseline 400 inferences (about ", StringComparison.Ordinal)
-            && l.Contains("each ranking 400 (3 layers on 100 items)", StringComparison.Ordinal));
+        }, m.File("plan.onnx"), log: new SyncSink(verbose));
+        Assert.Contains("Plan: 3 layers, 200 validation items: baseline 400 inferences, each ranking 400 (3 layers on 100 items), each search step up to 600; worst case (every layer, a ranking per step) 3400.", r.Log);
+        Assert.Contains(verbose, l => l.StartsWith("Time estimate at ", StringComparison.Ordinal) && l.Contains("baseline 400 inferences (about ", StringComparison.Ordinal));
+        Assert.DoesNotContain(r.Log, l => l.StartsWith("Time estimate", StringComparison.Ordinal));
         var estimate = AccuracyAwarePlan.Estimate(new AccuracyAwareJob { ModelPath = m.ModelPath, EnginePath = m.EnginePath, Options = new AccuracyAwareOptions() });
         Assert.Equal(AccuracyAwarePlan.For(new AccuracyAwareOptions(), 3, 200), estimate);
+    }
+
+    private sealed class SyncSink(List<string> lines) : IProgress<string>
+    {
+        public void Report(string value) => lines.Add(value);
     }
 }

@@ -61,7 +61,8 @@ public sealed class AccuracyAwareQuantizer
             // Cost up front, timed on the fully quantized evaluation (the kind of model every later evaluation runs).
             var plan = AccuracyAwarePlan.For(_options, builder.Layers.Count, ctx.Session.ItemCount);
             var perInference = TimeSpan.FromTicks(quantizedResult.Elapsed.Ticks / Math.Max(1, quantizedResult.Items.Count));
-            ctx.Log($"Plan: {plan.Describe(perInference)}");
+            ctx.Log($"Plan: {plan.Describe()}");
+            ctx.Notice($"Time estimate at {SearchContext.F(perInference.TotalMilliseconds)} ms per inference (the fully quantized evaluation): {plan.Describe(perInference)}");
             ctx.Report($"Planned: each ranking {plan.RankingInferences} inferences, each step up to {plan.StepInferences}, worst case {plan.WorstCaseInferences}");
         }
 

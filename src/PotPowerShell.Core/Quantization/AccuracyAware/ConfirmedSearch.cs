@@ -66,7 +66,6 @@ internal static class ConfirmedSearch
                     best is { } b && singleMetric ? b.Drop : double.PositiveInfinity));
                 var result = ctx.Session.EvaluateUntilDecided(candidate, stop);
                 double drop = metric.Drop(result.Values[metric.Name]);
-                ctx.Picks[pick.Layer] = new RevertedLayer(pick.Layer, pick.OpType, pick.Score, pick.Method, ctx.Iterations.Count + 1);
                 if (pick == top[0])
                 {
                     ctx.RankTrials++;
@@ -85,6 +84,8 @@ internal static class ConfirmedSearch
             {
                 var action = keep && t.Pick == best!.Value.Pick ? IterationAction.Reverted
                     : keep ? IterationAction.Outranked : IterationAction.RolledBack;
+                if (action == IterationAction.Reverted)
+                    ctx.Picks[t.Pick.Layer] = new RevertedLayer(t.Pick.Layer, t.Pick.OpType, t.Pick.Score, t.Pick.Method, ctx.Iterations.Count + 1);
                 Record(ctx, t.Pick.Layer, metric, previousDrop, t.Drop, t.Result, action, action == IterationAction.Reverted ? current.Reverted.Count + 1 : current.Reverted.Count);
             }
             if (!keep)

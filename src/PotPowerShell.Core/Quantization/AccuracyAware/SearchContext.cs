@@ -64,6 +64,9 @@ internal sealed class SearchContext
         _logSink?.Report(line);
     }
 
+    /// <summary>A line for the verbose stream only, not the result's log (which stays reproducible): measured times.</summary>
+    public void Notice(string line) => _logSink?.Report(line);
+
     public void Report(string status, int percent = -1) => _progress?.Report(new PotProgress(Activity, status, percent));
 
     /// <summary>Invariant, compact number formatting for the log (no culture, no time: the log is reproducible).</summary>
