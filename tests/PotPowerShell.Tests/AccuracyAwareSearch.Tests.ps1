@@ -39,14 +39,16 @@ Describe 'Invoke-AccuracyAwareQuantization search' {
 
     It 'says what the run will cost with -WhatIf, without running it' {
         $module = Join-Path (Get-PotModulePath) 'PotPowerShell.psd1'
-        $out = & (Get-Process -Id $PID).Path -NoProfile -Command "Import-Module '$module'; Invoke-AccuracyAwareQuantization '$model' '$calibration' '$similarity' -WhatIf" 2>&1 | Out-String
+        # -WhatIf writes to the host, so the run goes to a child process whose output is read.
+        $out = Invoke-InChildPwsh "Import-Module '$module'; Invoke-AccuracyAwareQuantization '$model' '$calibration' '$similarity' -WhatIf" | Out-String
         $out | Should -Match 'planned: 5 layers, \d+ validation items: baseline \d+ inferences, each ranking \d+ \(5 layers on \d+ items\), each search step up to \d+; worst case'
         (Get-ChildItem $work).Name | Should -Be @('digits.onnx')
     }
 
-    It 'logs the plan, timed on the fully quantized model, before the search' {
-        $r = Invoke-AccuracyAwareQuantization $model $calibration $similarity -MaximalDrop 0.00005 -OutputPath (Join-Path $work 'plan.onnx') -Verbose 4>&1 | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }
-        ($r.Message | Where-Object { $_ -like 'Plan: *' }) | Should -Match '^Plan: \d+ layers, \d+ validation items: baseline \d+ inferences \(about [\d.]+ (s|min|h)\)'
+    It 'logs the plan, and the time it will take on the verbose stream, before the search' {
+        $verbose = Invoke-AccuracyAwareQuantization $model $calibration $similarity -MaximalDrop 0.00005 -OutputPath (Join-Path $work 'plan.onnx') -Verbose 4>&1 | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }
+        ($verbose.Message | Where-Object { $_ -like 'Plan: *' }) | Should -Match '^Plan: 4 layers, 400 validation items: baseline 800 inferences, each ranking 500 \(4 layers on 100 items\)'
+        ($verbose.Message | Where-Object { $_ -like 'Time estimate at *' }) | Should -Match 'baseline 800 inferences \(about [\d.]+ (s|min|h)\)'
     }
 }
 
