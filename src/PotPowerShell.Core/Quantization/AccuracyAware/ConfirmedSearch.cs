@@ -49,7 +49,6 @@ internal static class ConfirmedSearch
             var top = ranking.Take(confirm).ToList();
             ranking.RemoveRange(0, top.Count);
             iterations++;
-            ctx.Report($"Iteration {iterations}: confirming {string.Join(", ", top.Select(t => t.Layer))}", PotProgress.Percent(current.Reverted.Count, layerCount));
 
             // Confirm the top layers on the full set, best first.
             (LayerRank Pick, ModelCandidate Model, Evaluation.EvaluationResult Result, double Drop)? best = null;
@@ -58,6 +57,7 @@ internal static class ConfirmedSearch
             bool canRollBack = !stepBack && options.UsePreviousIfDropIncrease;
             foreach (var pick in top)
             {
+                ctx.Report($"Iteration {iterations}: reverting {pick.Layer} ({tried.Count + 1} of {top.Count} confirmed on the full set)", PotProgress.Percent(current.Reverted.Count, layerCount));
                 var candidate = current.With(pick.Layer);
                 // Stop once this one can neither meet the target nor be the step: certain to be rolled back, or (one
                 // metric, so the drop orders candidates as the best-model tracker does) unable to beat the best so far.
