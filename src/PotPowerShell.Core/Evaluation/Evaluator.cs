@@ -325,6 +325,8 @@ public sealed class Evaluator : IEvaluator, IDisposable
         public readonly SampleView View;
         public readonly Dictionary<string, double[]> ByName = new(StringComparer.Ordinal);
         public int Measured;
+        public int NonFiniteItems;
+        public int? FirstNonFinite;
         public int LastPercent = -1;
 
         public Tally(Evaluator owner, EvaluationRequest request, IReadOnlyList<int> items)
@@ -365,6 +367,8 @@ public sealed class Evaluator : IEvaluator, IDisposable
                 Predictions = stopped ? Predictions?[..Measured] : Predictions,
                 Annotations = stopped ? Annotations?[..Measured] : Annotations,
                 StoppedEarly = stopped,
+                NonFiniteItems = NonFiniteItems,
+                FirstNonFiniteItem = FirstNonFinite,
                 Signals = signals,
             };
         }
@@ -392,6 +396,8 @@ public sealed class Evaluator : IEvaluator, IDisposable
             view.Definition = _definitions[dataset];
             view.Outputs = outputs;
             view.Adapter = _adapters[dataset];
+            view.NonFinite = !outputs.IsFinite(k);
+            if (view.NonFinite && t.NonFiniteItems++ == 0) t.FirstNonFinite = item.Index;
             view.Prediction = _needsPrediction || t.Predictions != null ? view.Adapter.Predict(outputs, k) : null;
             if (t.Predictions != null)
             {

@@ -52,6 +52,12 @@ public sealed record EvaluationResult(
     /// <summary>Per item (aligned with Items), when requested: the annotation.</summary>
     public IReadOnlyList<object?>? Annotations { get; init; }
 
+    /// <summary>Items whose outputs held NaN or ±Inf; every metric scored them at its worst value.</summary>
+    public int NonFiniteItems { get; init; }
+
+    /// <summary>The first such item (data-set index), or null.</summary>
+    public int? FirstNonFiniteItem { get; init; }
+
     /// <summary>
     /// True when the evaluation stopped before its last item because the caller's stop rule said so: Items, PerItem and
     /// Values then cover the first items only.
