@@ -46,7 +46,10 @@ Describe 'Invoke-AccuracyAwareQuantization' {
         ($r.Iterations | Where-Object Stage -eq 'Search')[0].Layer | Should -Be $top.Layer
         $r.Evaluations | Should -BeGreaterThan 2
         $r.Inferences | Should -BeGreaterThan $r.RankingInferences
-        $r.RankingMethod | Should -Be 'Metric'
+        $r.RankingMethod | Should -Be 'Signal'
+        $r.RankTrials | Should -BeGreaterThan 0
+        $r.RankPrecision | Should -BeGreaterThan 0
+        $r.EvaluationWorkers | Should -BeGreaterThan 0
         $r.Seed | Should -Be 0
         $r.StageTimes.Stage | Should -Contain 'DefaultQuantization'
         $r.StageTimes.Stage | Should -Contain 'Ranking'
@@ -272,7 +275,7 @@ Describe 'Get-LayerRanking' {
         $ranks[0].PSObject.TypeNames[0] | Should -Be 'PotPowerShell.Core.Quantization.AccuracyAware.LayerRank'
         # Not $ranks.Rank: an array has a Rank property of its own (its number of dimensions).
         $ranks | ForEach-Object Rank | Should -Be @(1, 2, 3, 4)
-        $ranks.Method | Sort-Object -Unique | Should -Be 'Metric'
+        $ranks.Method | Sort-Object -Unique | Should -Be 'Signal'
         $scores = $ranks.Score
         $scores | Should -Be ($scores | Sort-Object -Descending)
         $ranks[0].MetricDeltas.Keys | Should -Be @('accuracy@top1', 'cosine_similarity')

@@ -312,7 +312,7 @@ internal static class AlgorithmBinder
             s.Problem("annotation_free", "true is not supported: PotPowerShell measures accuracy against the dataset's annotations. Give labels in the engine's dataset and set annotation_free to false or remove it.");
         double confThreshold = s.Double("annotation_conf_threshold", v => v >= 0 && v <= 1, "must be between 0 and 1") ?? 0.6;
         if (s.Has("annotation_conf_threshold")) s.Warn("annotation_conf_threshold", PotConfigBinder.NoEffect);
-        var ranking = s.Enum("ranking_method", new[] { ("metric", RankingMethod.Metric), ("output_error", RankingMethod.OutputError) }) ?? RankingMethod.Metric;
+        var ranking = s.Enum("ranking_method", new[] { ("metric", RankingMethod.Metric), ("output_error", RankingMethod.OutputError), ("signal", RankingMethod.Signal) }) ?? RankingMethod.Signal;
         int confirm = s.Int("confirm_top_layers", min: 1) ?? 5;
         bool backward = s.Bool("backward_pass") ?? true;
         int? maxEvaluations = s.Int("max_evaluations", min: 1);

@@ -52,8 +52,8 @@ public sealed class GetLayerRankingCommand : PotCmdlet
     public int Top { get; set; }
 
     [Parameter]
-    [ValidateSet("Metric", "OutputError")]
-    public string Method { get; set; } = "Metric";
+    [ValidateSet("Signal", "Metric", "OutputError")]
+    public string Method { get; set; } = "Signal";
 
     [Parameter]
     [ValidateRange(1, int.MaxValue)]
@@ -73,6 +73,8 @@ public sealed class GetLayerRankingCommand : PotCmdlet
             WriteVerbose($"Ranking the layers of '{job.ModelPath}' by {method}.");
             var ranking = AccuracyAwarePipeline.Rank(job, method, Progress, CancellationToken);
             WriteVerbose($"Ranked {ranking.Layers.Count} layers on {ranking.SubsetSize} items by {ranking.Metric}: {ranking.Evaluations} evaluations, {ranking.Inferences} inferences.");
+            if (ranking.Layers.Count > 1 && ranking.Layers.All(l => l.Score == ranking.Layers[0].Score))
+                WriteWarning($"Every layer scored {ranking.Layers[0].Score} on the {ranking.SubsetSize} ranking items, so the order is by name only: the metric has no signal left on them. Use -Method Signal, a larger -RankingSubsetSize, or a metric with per-item detail.");
             foreach (var layer in MyInvocation.BoundParameters.ContainsKey(nameof(Top)) ? ranking.Layers.Take(Top) : ranking.Layers)
                 WriteObject(layer);
         });

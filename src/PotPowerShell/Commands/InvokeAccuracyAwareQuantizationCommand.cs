@@ -66,8 +66,8 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
     public int MaxIterations { get; set; }
 
     [Parameter]
-    [ValidateSet("Metric", "OutputError")]
-    public string RankingMethod { get; set; } = "Metric";
+    [ValidateSet("Signal", "Metric", "OutputError")]
+    public string RankingMethod { get; set; } = "Signal";
 
     /// <summary>OutputError ranking: how many of the top layers the real metric confirms.</summary>
     [Parameter]
@@ -77,6 +77,25 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
     [Parameter]
     [ValidateRange(0, int.MaxValue)]
     public int MaxEvaluations { get; set; }
+
+    /// <summary>DefaultQuantization's preset for the base model (a string, as on Invoke-DefaultQuantization, so import never loads the core).</summary>
+    [Parameter]
+    [ValidateSet("Performance", "Mixed", "Accuracy")]
+    public string Preset { get; set; } = "Performance";
+
+    /// <summary>Signal ranking: how many top layers are evaluated on the full validation set before the best is kept (default 3).</summary>
+    [Parameter]
+    [ValidateRange(1, int.MaxValue)]
+    public int ConfirmOnFullSet { get; set; }
+
+    /// <summary>ONNX Runtime sessions that evaluate side by side (POT's eval_requests_number); default 1.</summary>
+    [Parameter]
+    [ValidateRange(1, 64)]
+    public int EvaluationWorkers { get; set; }
+
+    /// <summary>Stop evaluations whose outcome is decided (on by default; -DecideEarly:$false evaluates every item).</summary>
+    [Parameter]
+    public SwitchParameter DecideEarly { get; set; }
 
     [Parameter]
     public TimeSpan TimeLimit { get; set; }
@@ -114,6 +133,8 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
         var o = job.Options;
         string target = $"maximal_drop {o.MaximalDrop} {o.DropType.ToString().ToLowerInvariant()}, ranking {o.RankingMethod}";
         string what = $"Quantize '{model}' with AccuracyAwareQuantization ({target}) and write the model and its report";
+        // -WhatIf says what the run would cost, from layer and item counts only (nothing is inferred).
+        if (MyInvocation.BoundParameters.ContainsKey("WhatIf") && !Run(() => what += $" (planned: {AccuracyAwarePlan.Estimate(job).Describe()})")) return;
         if (!ShouldProcess(output, job.DumpIntermediateModel ? what + ", and the fully quantized model before any revert" : what)) return;
 
         WriteVerbose($"AccuracyAwareQuantization of '{model}' into '{output}' ({target}).");
@@ -122,6 +143,9 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
             var result = AccuracyAwarePipeline.Run(job, output, Progress, new VerboseLog(this), CancellationToken);
             RememberWritten(output);
             if (!result.Met) WriteWarning(result.Reason);
+            // Met is not enough for a runbook: a model with every layer float is no quantization at all.
+            if (result.QuantizedLayerCount > 0 && result.RevertedLayerCount >= result.QuantizedLayerCount)
+                WriteWarning($"No INT8 layer is left: all {result.QuantizedLayerCount} quantized layers were reverted to float, so '{result.OutputPath}' runs as the FP32 model does. Raise -MaximalDrop, or check the metric and the validation data.");
             WriteObject(result);
         });
     }
@@ -159,6 +183,10 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
         if (bound.ContainsKey(nameof(RankingMethod))) options = options with { RankingMethod = Enum.Parse<RankingMethod>(RankingMethod, ignoreCase: true) };
         if (bound.ContainsKey(nameof(ConfirmTopLayers))) options = options with { ConfirmTopLayers = ConfirmTopLayers };
         if (bound.ContainsKey(nameof(MaxEvaluations))) options = options with { MaxEvaluations = MaxEvaluations };
+        if (bound.ContainsKey(nameof(Preset))) options = options with { Quantization = options.Quantization with { Preset = Enum.Parse<QuantizationPreset>(Preset, ignoreCase: true) } };
+        if (bound.ContainsKey(nameof(ConfirmOnFullSet))) options = options with { ConfirmOnFullSet = ConfirmOnFullSet };
+        if (bound.ContainsKey(nameof(EvaluationWorkers))) options = options with { EvaluationWorkers = EvaluationWorkers };
+        if (bound.ContainsKey(nameof(DecideEarly))) options = options with { DecideEarly = DecideEarly.IsPresent };
         if (bound.ContainsKey(nameof(TimeLimit)))
         {
             // A bare number converts to ticks in PowerShell: -TimeLimit 600 would mean 60 microseconds.

@@ -74,6 +74,7 @@ public static class AccuracyAwarePipeline
                 ReferenceModel = parts.Builder.FloatModel.ToByteArray(),
                 ReferenceSource = job.ModelPath,
                 ScriptMetrics = job.ScriptMetrics,
+                Workers = job.Options.EvaluationWorkers,
             });
             return parts;
         }

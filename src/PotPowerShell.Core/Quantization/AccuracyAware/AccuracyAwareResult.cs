@@ -52,6 +52,8 @@ public enum IterationAction
     Requantized,
     /// <summary>Backward pass: quantizing the layer again broke the target, so it stays float.</summary>
     KeptFloat,
+    /// <summary>Signal ranking: the layer was confirmed on the full set, but another confirmed layer did better and was kept.</summary>
+    Outranked,
 }
 
 /// <summary>One full-set evaluation of the search: a layer reverted (or re-quantized in the backward pass).</summary>
@@ -76,6 +78,16 @@ public sealed record AccuracyAwareIteration(
     int RevertedCount)
 {
     public bool Accepted => Action is IterationAction.Reverted or IterationAction.Requantized;
+
+    /// <summary>
+    /// True when the evaluation stopped once its outcome was decided (see AccuracyAwareOptions.DecideEarly): DropAfter is
+    /// then the drop of the items evaluated, and the full-set drop is certain to be larger than DropBefore or than the
+    /// kept layer's drop.
+    /// </summary>
+    public bool DecidedEarly { get; init; }
+
+    /// <summary>Validation items evaluated for this iteration (all of them unless <see cref="DecidedEarly"/>).</summary>
+    public int Items { get; init; }
 }
 
 /// <summary>Wall time spent in one stage of the run.</summary>
@@ -120,6 +132,19 @@ public sealed record AccuracyAwareResult
     public required long RankingInferences { get; init; }
     /// <summary>How many times the layers were ranked.</summary>
     public required int Rankings { get; init; }
+    /// <summary>
+    /// Rank precision: of the top-ranked layers evaluated on the full set (<see cref="RankTrials"/>), the share whose
+    /// revert lowered the drop of the driving metric. NaN when no ranking was used.
+    /// </summary>
+    public double RankPrecision => RankTrials == 0 ? double.NaN : (double)RankHits / RankTrials;
+    public int RankTrials { get; init; }
+    public int RankHits { get; init; }
+    /// <summary>Evaluations stopped once their outcome for the search was decided (exact bounds; the path is unchanged).</summary>
+    public int DecidedEarlyEvaluations { get; init; }
+    /// <summary>Items those evaluations did not need to infer.</summary>
+    public long InferencesSaved { get; init; }
+    /// <summary>ONNX Runtime sessions that evaluated side by side (eval_requests_number).</summary>
+    public int EvaluationWorkers { get; init; }
     /// <summary>
     /// Passes of the FP32 model over the calibration data: 1, because the pass measures what the mixed preset and the
     /// tuning grid need too (0 when the run was given a calibrated builder).
