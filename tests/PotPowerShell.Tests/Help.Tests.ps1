@@ -35,9 +35,10 @@ BeforeAll {
 
     function Get-HelpText($Node) { (@($Node) | ForEach-Object { if ($_ -is [string]) { $_ } else { $_.Text } }) -join "`n" }
 
-    # The real parameters of a cmdlet, without the common parameters (-Verbose, -ErrorAction...).
+    # The real parameters of a cmdlet, without the common parameters (-Verbose, -ErrorAction...) and those hidden with
+    # DontShow (pipeline plumbing a user never types, which PowerShell leaves out of the syntax and completion too).
     function Get-RealParameters([string] $Name) {
-        (Get-Command $Name).Parameters.Values | Where-Object { $_.Name -notin $commonParameters } | Sort-Object Name
+        (Get-Command $Name).Parameters.Values | Where-Object { $_.Name -notin $commonParameters -and -not ($_.Attributes | Where-Object { $_ -is [System.Management.Automation.ParameterAttribute] -and $_.DontShow }) } | Sort-Object Name
     }
 }
 
