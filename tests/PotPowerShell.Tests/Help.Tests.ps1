@@ -465,3 +465,40 @@ Text that is long enough to be wrapped by the converter because it goes on and o
         $message | Should -BeLike '*Get-Thing.md:*'
     }
 }
+
+# Every example of every page runs as written, in a fresh copy of samples/digits (whose files the examples use), twice:
+# the second run proves it re-runnable (-Force where it writes). Output must have the shape the page shows: the same
+# list labels and table columns in the same order (values differ by machine).
+Describe 'Help example <Page>: <Title>' -ForEach @(& {
+        Import-Module (Join-Path $PSScriptRoot 'HelpExamples.psm1') -Force
+        Get-PotHelpExample -DocsPath (Join-Path $PSScriptRoot '../../docs/en-US')
+    }) {
+    BeforeAll {
+        Import-Module (Join-Path $PSScriptRoot 'HelpExamples.psm1') -Force
+        $example = $_
+    }
+
+    It 'runs twice in a copy of the sample folder, printing what the page shows' {
+        $example.Code.Trim() | Should -Not -BeNullOrEmpty -Because 'an example has a ```powershell block'
+        $folder = Join-Path $TestDrive ([guid]::NewGuid().ToString('n'))
+        Copy-Item -LiteralPath (Get-PotSamplePath) -Destination $folder -Recurse
+        Push-Location -LiteralPath $folder
+        try {
+            $first = Invoke-PotExample $example.Code
+            $second = Invoke-PotExample $example.Code
+        }
+        finally { Pop-Location }
+        if ($example.Output.Trim()) {
+            (Get-PotOutputShape $first) -join ' | ' | Should -Be ((Get-PotOutputShape $example.Output) -join ' | ')
+        }
+        (Get-PotOutputShape $second) -join ' | ' | Should -Be ((Get-PotOutputShape $first) -join ' | ')
+    }
+}
+
+Describe 'Examples of <_>' -ForEach @(Get-ChildItem (Join-Path $PSScriptRoot '../../docs/en-US') -Filter '*-*.md' | ForEach-Object BaseName | Sort-Object) {
+    It 'are numbered 1, 2, 3... once each' {
+        Import-Module (Join-Path $PSScriptRoot 'HelpExamples.psm1') -Force
+        $titles = @(Get-PotHelpExample -DocsPath (Join-Path $PSScriptRoot '../../docs/en-US') | Where-Object Page -eq $_ | ForEach-Object Title)
+        @($titles | ForEach-Object { [int]([regex]::Match($_, '^Example (\d+):').Groups[1].Value) }) | Should -Be @(1..$titles.Count)
+    }
+}
