@@ -197,3 +197,38 @@ Describe 'Nodes and their completion' {
         finally { Remove-Variable -Scope Global potComposeConfig }
     }
 }
+
+Describe 'README walkthrough' {
+    It 'runs twice from a repository root, as the README says' {
+        # The PowerShell blocks of 'Using the module' after the one that imports the module (already imported here).
+        $readme = (Get-Content -Raw (Join-Path $PSScriptRoot '../../README.md')) -replace "`r`n", "`n"
+        $section = [regex]::Match($readme, '(?ms)^## Using the module\s*\n(.*?)(?=^## )').Groups[1].Value
+        $blocks = @([regex]::Matches($section, '(?ms)^```powershell\s*\n(.*?)^```') | ForEach-Object { $_.Groups[1].Value } | Where-Object { $_ -notmatch 'Import-Module' })
+        $blocks.Count | Should -BeGreaterOrEqual 2
+        Import-Module (Join-Path $PSScriptRoot 'HelpExamples.psm1') -Force
+        $root = Join-Path $TestDrive 'readme'
+        New-Item -ItemType Directory (Join-Path $root 'samples') | Out-Null
+        Copy-Item -LiteralPath (Get-PotSamplePath) -Destination (Join-Path $root 'samples/digits') -Recurse
+        Push-Location -LiteralPath $root
+        try {
+            foreach ($run in 1, 2) {
+                $text = Invoke-PotExample ($blocks -join "`n")
+                $text | Should -Match 'accuracy@top1' -Because "run $run measures the models"
+                $text | Should -Match '/fc2/Gemm|/conv\d/Conv|/fc1/Gemm' -Because "run $run ranks the layers"
+            }
+        }
+        finally { Pop-Location }
+        Join-Path $root 'digits.aaq.onnx' | Should -Exist
+    }
+}
+
+Describe 'Package metadata' {
+    It 'ships the MIT license the manifest names, and a project address' {
+        $repo = Join-Path $PSScriptRoot '../..'
+        (Get-Content -TotalCount 1 (Join-Path $repo 'LICENSE')) | Should -Be 'MIT License'
+        $manifest = Import-PowerShellDataFile (Join-Path $repo 'PotPowerShell.psd1')
+        $manifest.Copyright | Should -Match 'MIT'
+        [uri] $manifest.PrivateData.PSData.ProjectUri | Should -Not -BeNullOrEmpty
+        ([uri] $manifest.PrivateData.PSData.ProjectUri).Scheme | Should -Be 'https'
+    }
+}
