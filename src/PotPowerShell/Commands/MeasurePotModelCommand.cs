@@ -182,6 +182,7 @@ public sealed class MeasurePotModelCommand : PotCmdlet, IDisposable
             : EngineResolver.FromPaths(
                 MyInvocation.BoundParameters.ContainsKey(nameof(EnginePath)) ? ResolveLiteralPath(EnginePath) : null,
                 MyInvocation.BoundParameters.ContainsKey(nameof(DataPath)) ? ResolveLiteralPath(DataPath) : null);
+        foreach (var warning in engine.Warnings) WriteWarning(warning);
         var custom = Metric == null
             ? Array.Empty<CustomMetric>()
             : new[] { new CustomMetric(MetricName, Direction(MetricDirection), new ScriptBlockMetric(Metric, MetricName, null), requiresAnnotation: false) };
