@@ -497,8 +497,9 @@ Describe 'Help example <Page>: <Title>' -ForEach @(& {
 
 Describe 'Examples of <_>' -ForEach @(Get-ChildItem (Join-Path $PSScriptRoot '../../docs/en-US') -Filter '*-*.md' | ForEach-Object BaseName | Sort-Object) {
     It 'are numbered 1, 2, 3... once each' {
+        $page = $_
         Import-Module (Join-Path $PSScriptRoot 'HelpExamples.psm1') -Force
-        $titles = @(Get-PotHelpExample -DocsPath (Join-Path $PSScriptRoot '../../docs/en-US') | Where-Object Page -eq $_ | ForEach-Object Title)
+        $titles = @(Get-PotHelpExample -DocsPath (Join-Path $PSScriptRoot '../../docs/en-US') | Where-Object { $_.Page -eq $page } | ForEach-Object { $_.Title })
         @($titles | ForEach-Object { [int]([regex]::Match($_, '^Example (\d+):').Groups[1].Value) }) | Should -Be @(1..$titles.Count)
     }
 }

@@ -11,7 +11,8 @@ function Get-PotHelpExample {
         foreach ($part in [regex]::Split($section, '(?m)^### ') | Where-Object { $_.Trim() }) {
             $title = ($part -split "`n", 2)[0].Trim()
             $blocks = [regex]::Matches($part, '(?ms)^```(\w+)\s*\n(.*?)^```')
-            [pscustomobject]@{
+            # A hashtable, so that Pester names each test after its Page and Title.
+            @{
                 Page   = $file.BaseName
                 Title  = $title
                 Code   = (@($blocks | Where-Object { $_.Groups[1].Value -eq 'powershell' } | ForEach-Object { $_.Groups[2].Value }) -join "`n")

@@ -93,7 +93,6 @@ public sealed class ModelEvaluation
     private static object? Plain(object? annotation) => annotation is TensorData t ? t.ToFloats() : annotation;
 }
 
-
 // The collections of a ModelEvaluation print as their content, not their type name, where PowerShell shows a property
 // with ToString (Export-Csv, string expansion, properties beyond the depth of remoting and ConvertTo-Json). The list of
 // MetricValue is the core's MetricValueList: a class here deriving from a core type would make PowerShell load the
