@@ -33,7 +33,9 @@ public sealed class OpTypeCompleter : IArgumentCompleter
 internal static class ModelNodes
 {
     private static readonly object Gate = new();
-    private static (string Path, DateTime Written, IReadOnlyList<NodeDescription> Nodes)? _last;
+    private static Cached? _last;
+
+    private sealed record Cached(string Path, DateTime Written, IReadOnlyList<NodeDescription> Nodes);
 
     /// <param name="values">Each completion and its tooltip.</param>
     public static IEnumerable<CompletionResult> Complete(IDictionary bound, string word,
@@ -67,7 +69,7 @@ internal static class ModelNodes
             {
                 if (_last is { } last && last.Path == model && last.Written == written) return last.Nodes;
                 var nodes = ModelInspector.Nodes(OnnxModelFile.Load(model).Graph);
-                _last = (model, written, nodes);
+                _last = new Cached(model, written, nodes);
                 return nodes;
             }
         }
