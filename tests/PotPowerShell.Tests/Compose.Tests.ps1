@@ -163,7 +163,7 @@ Describe 'Nodes and their completion' {
         $proto = $file.GetMethod('Load').Invoke($null, @([string] $model))
         foreach ($node in $proto.Graph.Node) { $node.Name = '' }
         $unnamed = Join-Path $work 'unnamed.onnx'
-        $null = $file.GetMethod('Save').Invoke($null, @($proto, [string] $unnamed, [Threading.CancellationToken]::None))
+        $null = $file.GetMethod('Save').Invoke($null, @($proto, [string] $unnamed, [Threading.CancellationToken]::None, $true))
         $nodes = (Import-PotModel $unnamed).Nodes
         $nodes[0].Name | Should -Be 'Conv_0'
         $r = Invoke-DefaultQuantization $unnamed $calibration -StatSubsetSize 8 -IgnoredScope $nodes[-1].Name -ErrorAction Stop
