@@ -36,6 +36,7 @@
         PSData = @{
             Tags       = @('ONNX', 'ONNXRuntime', 'Quantization', 'INT8', 'POT', 'PSEdition_Core', 'Windows', 'Linux', 'MacOS')
             LicenseUri = 'https://opensource.org/licenses/MIT'
+            ProjectUri = 'https://github.com/PotPowerShell/PotPowerShell'
         }
     }
 }

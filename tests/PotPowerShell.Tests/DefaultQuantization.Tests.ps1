@@ -144,9 +144,9 @@ Describe 'Invoke-DefaultQuantization' {
         $text = $result | Out-String
         $text | Should -Match 'Layers\s*:\s*4 of 5 INT8, 4 run as INT8 kernels'
         $text | Should -Match 'FusedKernels\s*:\s*.*QLinearConv=2'
-        $text | Should -Match 'Times\s*:\s*prepare'
+        $text | Should -Match 'TotalTime\s*:\s*prepare'
         $table = $result.Layers | Out-String -Width 250
-        $table | Should -Match 'Node\s+OpType\s+Precision\s+InputRange'
+        $table | Should -Match 'Node\s+OpType\s+Precision\s+InputMin\s+InputMax'
         $table | Should -Match '/conv1/Conv\s+Conv\s+Float'
         $table | Should -Match '/conv2/Conv\s+Conv\s+INT8'
     }

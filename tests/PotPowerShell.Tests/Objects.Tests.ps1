@@ -44,10 +44,10 @@ BeforeAll {
     # One object of every type a user gets, a key property, and the text its default view must show (labels and values).
     $script:samples = [ordered]@{
         PotModel              = @{ Object = $potModel; Key = 'Path'; Shows = @('Path', $model, 'Opset', '13', 'Inputs', 'input: float[batch,1,8,8]', 'QuantizableLayerCount', '5') }
-        PotConfig             = @{ Object = $config; Key = 'Path'; Shows = @('Path', $configPath, 'ModelName', 'digits', 'Algorithms', 'DefaultQuantization') }
-        QuantizationResult    = @{ Object = $quantization; Key = 'OutputPath'; Shows = @('OutputPath', $quantization.OutputPath, 'Preset', 'Performance', 'Layers', '4 of 5 INT8', 'Calibration', '32 items') }
+        PotConfig             = @{ Object = $config; Key = 'Path'; Shows = @('Path', $configPath, 'Model', 'digits', 'Compression', 'DefaultQuantization') }
+        QuantizationResult    = @{ Object = $quantization; Key = 'OutputPath'; Shows = @('OutputPath', $quantization.OutputPath, 'Preset', 'Performance', 'Layers', '4 of 5 INT8', 'StatSubsetSize', '32 items') }
         QuantizedLayerInfo    = @{ Object = $quantization.Layers[1]; Key = 'Node'; Shows = @('Node', '/conv2/Conv', 'Precision', 'INT8', 'InputScale') }
-        ModelEvaluation       = @{ Object = $evaluation; Key = 'ModelPath'; Shows = @('Model', 'digits.onnx', 'Items', '400', 'accuracy@top1=0.99') }
+        ModelEvaluation       = @{ Object = $evaluation; Key = 'ModelPath'; Shows = @('ModelPath', 'digits.onnx', 'ItemCount', '400', 'accuracy@top1=0.99') }
         ModelEvaluationSample = @{ Object = $evaluation.PerSample[0]; Key = 'Index'; Shows = @('Index', 'Annotation', 'Prediction', 'accuracy@top1') }
         AccuracyAwareResult   = @{ Object = $accuracyAware; Key = 'OutputPath'; Shows = @('Met', 'True', 'Metrics', 'cosine_similarity: FP32 1', 'RevertedLayers', 'OutputPath', $accuracyAware.OutputPath) }
         AccuracyAwareMetric   = @{ Object = $accuracyAware.Metrics[0]; Key = 'Name'; Shows = @('Name', 'accuracy@top1', 'Baseline', 'Drop') }

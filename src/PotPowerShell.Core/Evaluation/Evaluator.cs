@@ -103,7 +103,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
             _referenceSpecs = _runners.Select(r => r.Spec).OfType<MetricSpec>().Where(s => s.RequiresReference).ToList();
             if (_referenceSpecs.Count > 0 && _options.ReferenceModel == null)
                 throw new PotException("ReferenceModelRequired", PotErrorCategory.InvalidArgument,
-                    $"The metric '{_referenceSpecs[0].Name}' compares with the FP32 model's outputs (reference: fp32): give the original model as the reference (-ReferenceModelPath, or EvaluatorOptions.ReferenceModel).", _referenceSpecs[0].KeyPath);
+                    $"The metric '{_referenceSpecs[0].Name}' compares with the FP32 model's outputs (reference: fp32), but no FP32 model was given. Pass it with -ReferenceModelPath, or pipe the result of Invoke-DefaultQuantization or Invoke-AccuracyAwareQuantization, which carries it.", _referenceSpecs[0].KeyPath);
             _hasCustom = _runners.OfType<CustomRunner>().Any();
             _needsPrediction = _hasCustom || _runners.OfType<TextRunner>().Any();
             Metrics = _runners.Select(r => new MetricDefinition(r.Name, r.Direction)).ToList();

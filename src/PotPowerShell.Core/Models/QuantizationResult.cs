@@ -41,7 +41,7 @@ public sealed record KernelCount(string Kernel, int Count)
 }
 
 /// <summary>What Invoke-DefaultQuantization did: where, how, with which types, per layer, and how long each stage took.</summary>
-public sealed record QuantizationResult
+public sealed record QuantizationResult : IQuantizedModelResult
 {
     public required string ModelPath { get; init; }
     public required string OutputPath { get; init; }

@@ -29,17 +29,22 @@ public sealed class GetLayerRankingCommand : PotCmdlet
     [ValidateNotNull]
     public PotConfig Config { get; set; } = null!;
 
-    [Parameter(Mandatory = true, ParameterSetName = PathSet)]
+    /// <summary>The float ONNX model. Binds from a path string, a PotModel (its Path) or a file (PSPath/FullName) in the pipeline.</summary>
+    [Parameter(Mandatory = true, Position = 1, ParameterSetName = PathSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Alias("PSPath", "FullName", "Path")]
     [ValidateNotNullOrEmpty]
     public string ModelPath { get; set; } = "";
 
     /// <summary>Calibration data (.npy folder or .npz). With -Config it replaces the engine's data as calibration data.</summary>
-    [Parameter(Mandatory = true, ParameterSetName = PathSet)]
+    [Parameter(Mandatory = true, Position = 2, ParameterSetName = PathSet)]
     [Parameter(ParameterSetName = ConfigSet)]
     [ValidateNotNullOrEmpty]
     public string CalibrationDataPath { get; set; } = "";
 
-    /// <summary>The evaluation engine (YAML). Required with a quantization result or paths; with -Config it replaces the config's engine.</summary>
+    /// <summary>
+    /// The evaluation engine (YAML). Required with a quantization result or paths; with -Config it replaces the config's
+    /// engine. First in both positional forms: Get-LayerRanking engine.yml, and Get-LayerRanking engine.yml model.onnx calibration.
+    /// </summary>
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = ResultSet)]
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet)]
     [Parameter(ParameterSetName = ConfigSet)]

@@ -26,8 +26,8 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
     [ValidateNotNull]
     public PotConfig Config { get; set; } = null!;
 
-    /// <summary>The float ONNX model. Binds from a PotModel (its Path) or a file (PSPath/FullName) in the pipeline.</summary>
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet, ValueFromPipelineByPropertyName = true)]
+    /// <summary>The float ONNX model. Binds from a path string, a PotModel (its Path) or a file (PSPath/FullName) in the pipeline.</summary>
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [Alias("PSPath", "FullName", "Path")]
     [ValidateNotNullOrEmpty]
     public string ModelPath { get; set; } = "";

@@ -25,9 +25,9 @@ public sealed class InvokeDefaultQuantizationCommand : PotCmdlet
     private const string ConfigSet = "Config";
     private const string ConfigModelSet = "ConfigModel";
 
-    /// <summary>The float ONNX model. Binds from a PotModel (its Path) or a file (PSPath/FullName) in the pipeline.</summary>
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet, ValueFromPipelineByPropertyName = true)]
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = ConfigModelSet, ValueFromPipelineByPropertyName = true)]
+    /// <summary>The float ONNX model. Binds from a path string, a PotModel (its Path) or a file (PSPath/FullName) in the pipeline.</summary>
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = ConfigModelSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [Alias("PSPath", "FullName", "Path")]
     [ValidateNotNullOrEmpty]
     public string ModelPath { get; set; } = "";
@@ -73,10 +73,12 @@ public sealed class InvokeDefaultQuantizationCommand : PotCmdlet
 
     [Parameter]
     [ValidateNotNull]
+    [ArgumentCompleter(typeof(NodeNameCompleter))]
     public string[] IgnoredScope { get; set; } = Array.Empty<string>();
 
     [Parameter]
     [ValidateNotNull]
+    [ArgumentCompleter(typeof(OpTypeCompleter))]
     public string[] IgnoredOpType { get; set; } = Array.Empty<string>();
 
     [Parameter]

@@ -1,4 +1,5 @@
 using PotPowerShell.Core.Evaluation;
+using PotPowerShell.Core.Models;
 
 namespace PotPowerShell.Core.Quantization.AccuracyAware;
 
@@ -94,7 +95,7 @@ public sealed record AccuracyAwareIteration(
 public sealed record StageTime(string Stage, TimeSpan Elapsed);
 
 /// <summary>The outcome of AccuracyAwareQuantization, written next to the model as a JSON report too.</summary>
-public sealed record AccuracyAwareResult
+public sealed record AccuracyAwareResult : IQuantizedModelResult
 {
     /// <summary>The FP32 model that was quantized.</summary>
     public string? ModelPath { get; init; }
