@@ -1,3 +1,5 @@
+using PotPowerShell.Core.Calibration;
+
 namespace PotPowerShell.Core.Quantization;
 
 /// <summary>POT presets: which quantizers are symmetric.</summary>
@@ -30,43 +32,6 @@ public enum QuantizationTypes
     U8S7,
     /// <summary>int8 activations and weights (ARM).</summary>
     S8S8,
-}
-
-/// <summary>Range estimator for a quantizer's min or max (POT's range_estimator.min/max.type).</summary>
-public enum RangeEstimatorKind
-{
-    /// <summary>Global min/max over all samples.</summary>
-    MinMax,
-    /// <summary>Mean over samples of the per-sample min/max (POT's default for per-tensor activations).</summary>
-    MeanMinMax,
-    /// <summary>Quantile with outlier_prob, per side.</summary>
-    Quantile,
-    /// <summary>Symmetric quantile of |x| with outlier_prob.</summary>
-    AbsQuantile,
-    /// <summary>Histogram percentile (ORT Percentile calibrator).</summary>
-    Percentile,
-    /// <summary>Histogram KL-divergence threshold (ORT Entropy calibrator).</summary>
-    Entropy,
-    /// <summary>Median over samples of the per-sample min/max (POT's aggregator median).</summary>
-    MedianMinMax,
-    /// <summary>Mean of the per-sample min/max between their 1% and 99% quantiles (POT's mean_no_outliers).</summary>
-    MeanMinMaxNoOutliers,
-    /// <summary>Median of the per-sample min/max between their 1% and 99% quantiles (POT's median_no_outliers).</summary>
-    MedianMinMaxNoOutliers,
-    /// <summary>Hodges-Lehmann estimate of the per-sample min/max (POT's hl_estimator).</summary>
-    HodgesLehmannMinMax,
-}
-
-/// <summary>Range estimation settings for activations (POT's activations.range_estimator mapped onto our estimators).</summary>
-public sealed record RangeEstimatorOptions
-{
-    /// <summary>Null = the preset's default (MeanMinMax per tensor).</summary>
-    public RangeEstimatorKind? Kind { get; init; }
-    /// <summary>POT's outlier_prob for Quantile/AbsQuantile.</summary>
-    public double OutlierProbability { get; init; } = 1e-4;
-    /// <summary>Percentile for the histogram estimator.</summary>
-    public double Percentile { get; init; } = 99.999;
-    public int HistogramBins { get; init; } = 2048;
 }
 
 /// <summary>Every DefaultQuantization parameter of POT (and ours). Config files and cmdlet parameters map onto this.</summary>

@@ -1,4 +1,5 @@
 using Onnx;
+using PotPowerShell.Core.Calibration;
 using PotPowerShell.Core.Models;
 using PotPowerShell.Core.Onnx;
 using PotPowerShell.Core.Runtime;

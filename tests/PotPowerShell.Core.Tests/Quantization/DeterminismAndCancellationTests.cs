@@ -1,4 +1,5 @@
 using System.Text.Json;
+using PotPowerShell.Core.Calibration;
 using PotPowerShell.Core.Models;
 using PotPowerShell.Core.Quantization;
 

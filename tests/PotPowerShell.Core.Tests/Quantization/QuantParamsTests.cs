@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Onnx;
+using PotPowerShell.Core.Calibration;
 using PotPowerShell.Core.Onnx;
 using PotPowerShell.Core.Quantization;
 

@@ -1,5 +1,6 @@
 using System.IO.Compression;
 using Onnx;
+using PotPowerShell.Core.Calibration;
 using PotPowerShell.Core.Data;
 using PotPowerShell.Core.Models;
 using PotPowerShell.Core.Onnx;

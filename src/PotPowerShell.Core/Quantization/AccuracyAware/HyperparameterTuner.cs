@@ -1,4 +1,5 @@
 using System.Globalization;
+using PotPowerShell.Core.Calibration;
 using PotPowerShell.Core.Evaluation;
 
 namespace PotPowerShell.Core.Quantization.AccuracyAware;
