@@ -16,7 +16,7 @@ Describe 'Invoke-DefaultQuantization' {
 
     It 'quantizes a PotModel from the pipeline next to the model by default' {
         $result = Import-PotModel -Path $model | Invoke-DefaultQuantization -CalibrationDataPath $calibration -StatSubsetSize 64
-        $result.PSObject.TypeNames[0] | Should -Be 'PotPowerShell.Core.Models.QuantizationResult'
+        $result.PSObject.TypeNames[0] | Should -Be 'PotPowerShell.Core.Results.QuantizationResult'
         $result.OutputPath | Should -Be (Join-Path $work 'digits.int8.onnx')
         $result.OutputPath | Should -Exist
         (Import-PotModel -Path $result.OutputPath).IsQuantized | Should -BeTrue

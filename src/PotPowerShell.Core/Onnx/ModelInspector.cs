@@ -1,7 +1,7 @@
 using Google.Protobuf;
 using Onnx;
 using PotPowerShell.Core.Runtime;
-using PotPowerShell.Core.Models;
+using PotPowerShell.Core.Results;
 
 namespace PotPowerShell.Core.Onnx;
 

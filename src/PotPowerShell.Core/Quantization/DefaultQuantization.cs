@@ -2,7 +2,7 @@ using System.Diagnostics;
 using Google.Protobuf;
 using Onnx;
 using PotPowerShell.Core.Data;
-using PotPowerShell.Core.Models;
+using PotPowerShell.Core.Results;
 using PotPowerShell.Core.Onnx;
 using PotPowerShell.Core.Runtime;
 

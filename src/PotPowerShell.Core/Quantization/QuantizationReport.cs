@@ -1,6 +1,6 @@
 using Onnx;
 using PotPowerShell.Core.Calibration;
-using PotPowerShell.Core.Models;
+using PotPowerShell.Core.Results;
 using PotPowerShell.Core.Onnx;
 using PotPowerShell.Core.Runtime;
 

@@ -1,6 +1,6 @@
 using System.Management.Automation;
 using PotPowerShell.Core.Config;
-using PotPowerShell.Core.Models;
+using PotPowerShell.Core.Results;
 using PotPowerShell.Core.Quantization;
 using PotPowerShell.Core.Quantization.AccuracyAware;
 using PotPowerShell.Infrastructure;

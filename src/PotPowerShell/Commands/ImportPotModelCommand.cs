@@ -1,5 +1,5 @@
 using System.Management.Automation;
-using PotPowerShell.Core.Models;
+using PotPowerShell.Core.Results;
 using PotPowerShell.Core.Onnx;
 using PotPowerShell.Infrastructure;
 

@@ -3,7 +3,7 @@ using PotPowerShell.Core;
 using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Data;
 using PotPowerShell.Core.Evaluation;
-using PotPowerShell.Core.Models;
+using PotPowerShell.Core.Results;
 using PotPowerShell.Core.Quantization;
 using PotPowerShell.Infrastructure;
 

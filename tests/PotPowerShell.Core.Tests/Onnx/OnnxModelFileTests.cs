@@ -1,6 +1,6 @@
 using Google.Protobuf;
 using Onnx;
-using PotPowerShell.Core.Models;
+using PotPowerShell.Core.Results;
 using PotPowerShell.Core.Onnx;
 
 namespace PotPowerShell.Core.Tests.Onnx;

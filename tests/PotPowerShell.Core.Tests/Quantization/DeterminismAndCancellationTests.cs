@@ -1,6 +1,6 @@
 using System.Text.Json;
 using PotPowerShell.Core.Calibration;
-using PotPowerShell.Core.Models;
+using PotPowerShell.Core.Results;
 using PotPowerShell.Core.Quantization;
 
 namespace PotPowerShell.Core.Tests.Quantization;

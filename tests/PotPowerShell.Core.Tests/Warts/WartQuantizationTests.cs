@@ -2,7 +2,7 @@ using System.IO.Compression;
 using Onnx;
 using PotPowerShell.Core.Calibration;
 using PotPowerShell.Core.Data;
-using PotPowerShell.Core.Models;
+using PotPowerShell.Core.Results;
 using PotPowerShell.Core.Onnx;
 using PotPowerShell.Core.Quantization;
 using Xunit.Abstractions;

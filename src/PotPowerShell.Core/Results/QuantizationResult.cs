@@ -1,6 +1,6 @@
 using PotPowerShell.Core.Quantization;
 
-namespace PotPowerShell.Core.Models;
+namespace PotPowerShell.Core.Results;
 
 /// <summary>One weighted layer (Conv, ConvTranspose, MatMul, Gemm) of a quantized model and how it was quantized.</summary>
 public sealed record QuantizedLayerInfo
