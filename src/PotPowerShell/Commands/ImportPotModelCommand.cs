@@ -31,7 +31,7 @@ public sealed class ImportPotModelCommand : PotCmdlet
         foreach (var file in files)
         {
             WriteVerbose($"Reading '{file}'.");
-            Run(() => WriteObject(ModelInspector.Inspect(file)));
+            Run(() => WriteObject(PotModelInspector.Inspect(file)));
         }
     }
 }

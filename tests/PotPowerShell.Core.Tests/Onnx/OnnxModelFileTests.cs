@@ -77,7 +77,7 @@ public class OnnxModelFileTests
     {
         using var tmp = new TempFolder();
         OnnxModelFile.Save(TinyConv(constantWeights: true), tmp.File("c.onnx"));
-        var info = ModelInspector.Inspect(tmp.File("c.onnx"));
+        var info = PotModelInspector.Inspect(tmp.File("c.onnx"));
         Assert.Equal(13, info.Opset);
         Assert.Equal(WeightStorage.ConstantNodes, info.WeightStorage);
         Assert.Equal(1, info.QuantizableLayerCount);
