@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
-using PotPowerShell.Core.Quantization;
 
 namespace PotPowerShell.Core.Config;
 

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text;
 using PotPowerShell.Core.Calibration;
-using PotPowerShell.Core.Quantization;
 
 namespace PotPowerShell.Core.Config;
 

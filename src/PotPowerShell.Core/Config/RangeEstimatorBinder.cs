@@ -1,5 +1,4 @@
 using PotPowerShell.Core.Calibration;
-using PotPowerShell.Core.Quantization;
 
 namespace PotPowerShell.Core.Config;
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Google.Protobuf;
 using Onnx;
+using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Data;
 using PotPowerShell.Core.Results;
 using PotPowerShell.Core.Onnx;

@@ -1,5 +1,6 @@
 using Onnx;
 using PotPowerShell.Core.Calibration;
+using PotPowerShell.Core.Config;
 
 namespace PotPowerShell.Core.Quantization;
 

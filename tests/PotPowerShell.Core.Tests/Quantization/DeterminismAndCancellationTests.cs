@@ -1,5 +1,6 @@
 using System.Text.Json;
 using PotPowerShell.Core.Calibration;
+using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Results;
 using PotPowerShell.Core.Quantization;
 

@@ -1,4 +1,5 @@
 using Microsoft.ML.OnnxRuntime;
+using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Data;
 using PotPowerShell.Core.Quantization;
 using PotPowerShell.Core.Runtime;

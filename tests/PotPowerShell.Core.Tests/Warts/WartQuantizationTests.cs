@@ -1,6 +1,7 @@
 using System.IO.Compression;
 using Onnx;
 using PotPowerShell.Core.Calibration;
+using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Data;
 using PotPowerShell.Core.Results;
 using PotPowerShell.Core.Onnx;

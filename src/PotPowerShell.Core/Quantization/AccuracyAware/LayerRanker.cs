@@ -1,4 +1,5 @@
 using Google.Protobuf;
+using PotPowerShell.Core.Config;
 
 namespace PotPowerShell.Core.Quantization.AccuracyAware;
 

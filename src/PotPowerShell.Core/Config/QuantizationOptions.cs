@@ -1,6 +1,6 @@
 using PotPowerShell.Core.Calibration;
 
-namespace PotPowerShell.Core.Quantization;
+namespace PotPowerShell.Core.Config;
 
 /// <summary>POT presets: which quantizers are symmetric.</summary>
 public enum QuantizationPreset
