@@ -28,9 +28,6 @@ public sealed record LatencyComparison(Timing A, Timing B)
 {
     public double MedianMsA => A.MedianMs;
     public double MedianMsB => B.MedianMs;
-    public double MinMsA => A.MinMs;
-    public double MinMsB => B.MinMs;
-    public int Runs => A.Count;
 
     /// <summary>Median latency of A over that of B: above 1 when B is faster.</summary>
     public double Speedup => A.MedianMs / B.MedianMs;
@@ -139,14 +136,6 @@ public static class LatencyBenchmark
             PlainCpu = plainCpu.Count > 0 ? Timing.Of(plainCpu) : null,
         };
     }
-
-    /// <summary>
-    /// Wall time of plain inference of <paramref name="model"/> over the first <paramref name="count"/> items, in
-    /// batches, from reading the file and creating the session (as calibration's time includes its session) to the
-    /// last output.
-    /// </summary>
-    public static TimeSpan InferenceTime(string model, IDataset data, int count, int batchSize = 1, int threads = 0) =>
-        InferenceTime(model, data, Enumerable.Range(0, count).ToArray(), batchSize, threads);
 
     /// <summary>
     /// Wall time of plain inference over <paramref name="items"/>, batched as calibration batches them: the first item
