@@ -8,34 +8,6 @@ using PotPowerShell.Core.Runtime;
 
 namespace PotPowerShell.TestSupport;
 
-/// <summary>Median and 90th percentile of a set of timings, in milliseconds.</summary>
-public sealed record Timing(double MedianMs, double P90Ms, double MinMs, int Count)
-{
-    public static Timing Of(IReadOnlyCollection<double> ms)
-    {
-        if (ms.Count == 0) throw new ArgumentException("No timings.", nameof(ms));
-        var sorted = ms.OrderBy(v => v).ToArray();
-        int n = sorted.Length;
-        double median = n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
-        // Nearest rank.
-        double p90 = sorted[Math.Clamp((int)Math.Ceiling(0.9 * n) - 1, 0, n - 1)];
-        return new Timing(median, p90, sorted[0], n);
-    }
-}
-
-/// <summary>Latencies of two models measured side by side (interleaved runs).</summary>
-public sealed record LatencyComparison(Timing A, Timing B)
-{
-    public double MedianMsA => A.MedianMs;
-    public double MedianMsB => B.MedianMs;
-
-    /// <summary>Median latency of A over that of B: above 1 when B is faster.</summary>
-    public double Speedup => A.MedianMs / B.MedianMs;
-
-    /// <summary>90th-percentile latency of A over that of B.</summary>
-    public double SpeedupP90 => A.P90Ms / B.P90Ms;
-}
-
 /// <summary>
 /// Calibration against plain FP32 inference over the same items, measured side by side (alternating rounds). Both
 /// include their session creation: calibration builds the augmented model and its session, plain inference reads the
@@ -65,27 +37,9 @@ public sealed record CalibrationComparison(Timing Calibration, Timing Plain, int
 /// </summary>
 public static class LatencyBenchmark
 {
-    /// <summary>
-    /// Runs models A and B alternately on the same input (the first <paramref name="batch"/> items, after warm-up) and
-    /// returns both medians: interleaving makes the comparison fair on a shared, noisy machine.
-    /// </summary>
-    public static LatencyComparison Compare(string modelA, string modelB, IDataset data, int batch = 1, int runs = 50, int warmup = 5, int threads = 1)
-    {
-        using var a = new Runner(File.ReadAllBytes(modelA), modelA, data, threads);
-        using var b = new Runner(File.ReadAllBytes(modelB), modelB, data, threads);
-        if (!a.CanBatch || !b.CanBatch) batch = 1;
-        var input = Enumerable.Range(0, Math.Min(batch, data.Count)).Select(data.Get).ToList();
-        for (int i = 0; i < warmup; i++) { a.Run(input); b.Run(input); }
-        var ta = new List<double>();
-        var tb = new List<double>();
-        for (int i = 0; i < runs; i++)
-        {
-            // Alternate which model goes first so neither always follows the other's cache state.
-            if (i % 2 == 0) { ta.Add(a.Time(input)); tb.Add(b.Time(input)); }
-            else { tb.Add(b.Time(input)); ta.Add(a.Time(input)); }
-        }
-        return new LatencyComparison(Timing.Of(ta), Timing.Of(tb));
-    }
+    /// <summary>Interleaved latency of two models (see <see cref="LatencyComparer.Compare(string, string, IDataset, int, int, int, int)"/>), for the bench scripts.</summary>
+    public static LatencyComparison Compare(string modelA, string modelB, IDataset data, int batch = 1, int runs = 50, int warmup = 5, int threads = 1) =>
+        LatencyComparer.Compare(modelA, modelB, data, batch, runs, warmup, threads);
 
     /// <summary>
     /// Times the calibration pass that DefaultQuantization runs for <paramref name="modelPath"/> (same prepared model,
@@ -144,7 +98,7 @@ public static class LatencyBenchmark
     public static TimeSpan InferenceTime(string model, IDataset data, IReadOnlyList<int> items, int batchSize, int threads)
     {
         var watch = Stopwatch.StartNew();
-        using var runner = new Runner(File.ReadAllBytes(model), model, data, threads);
+        using var runner = new TimedSession(File.ReadAllBytes(model), model, data, threads);
         batchSize = runner.CanBatch ? Math.Max(1, batchSize) : 1;
         if (items.Count > 0) runner.Run(new[] { data.Get(items[0]) });
         for (int start = 1; start < items.Count; start += batchSize)
@@ -154,49 +108,5 @@ public static class LatencyBenchmark
             runner.Run(batch);
         }
         return watch.Elapsed;
-    }
-
-    private sealed class Runner : IDisposable
-    {
-        private readonly SessionOptions _options;
-        private readonly InferenceSession _session;
-        private readonly ModelInputBinder _binder;
-        private readonly string[] _outputs;
-        private readonly RunOptions _runOptions = new();
-
-        public Runner(byte[] model, string source, IDataset data, int threads)
-        {
-            _options = OrtSessions.Options(GraphOptimizationLevel.ORT_ENABLE_ALL, threads);
-            _session = OrtSessions.Create(model, _options, source);
-            _binder = ModelInputBinder.Bind(_session, data, source);
-            _outputs = _session.OutputMetadata.Keys.ToArray();
-        }
-
-        public bool CanBatch => _binder.CanBatch;
-
-        public double Time(IReadOnlyList<DataItem> items)
-        {
-            // The same input path as calibration (stacked into a reused buffer).
-            var values = _binder.Bind(items);
-            try
-            {
-                long start = Stopwatch.GetTimestamp();
-                using (_session.Run(_runOptions, _binder.ModelInputs, values, _outputs)) { }
-                return Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-            }
-            finally
-            {
-                foreach (var v in values) v.Dispose();
-            }
-        }
-
-        public void Run(IReadOnlyList<DataItem> items) => Time(items);
-
-        public void Dispose()
-        {
-            _runOptions.Dispose();
-            _session.Dispose();
-            _options.Dispose();
-        }
     }
 }

@@ -105,6 +105,6 @@ public sealed class GetLayerRankingCommand : PotCmdlet
             job = job with { CalibrationDataPath = ResolveLiteralPath(CalibrationDataPath) };
         if (bound.ContainsKey(nameof(RankingSubsetSize))) job = job with { Options = job.Options with { RankingSubsetSize = RankingSubsetSize } };
         if (bound.ContainsKey(nameof(ConfirmTopLayers))) job = job with { Options = job.Options with { ConfirmTopLayers = ConfirmTopLayers } };
-        return job with { ScriptMetrics = ScriptBlockMetric.FactoryFor(this) };
+        return job with { ScriptMetrics = ScriptBlockMetric.FactoryFor(this), Warnings = new WarningLog(this) };
     }
 }

@@ -2,7 +2,7 @@ using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using PotPowerShell.Core.Data;
 
-namespace PotPowerShell.Core.Calibration;
+namespace PotPowerShell.Core.Runtime;
 
 /// <summary>
 /// Matches a data set's arrays to a session's inputs (by name; a single array feeds a single input whatever its
