@@ -1,5 +1,4 @@
 using PotPowerShell.Core.Config;
-using PotPowerShell.Core.Quantization;
 
 namespace PotPowerShell.Core.Results;
 
