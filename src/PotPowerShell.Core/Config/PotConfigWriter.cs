@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using PotPowerShell.Core.Calibration;
 
 namespace PotPowerShell.Core.Config;
@@ -43,20 +42,7 @@ public static class PotConfigWriter
         string folder = System.IO.Path.GetDirectoryName(full)!;
         string text = ToText(config, f, folder);
         Directory.CreateDirectory(folder);
-        string tmp = System.IO.Path.Combine(folder, $".{System.IO.Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            File.WriteAllText(tmp, text, new UTF8Encoding(false));
-            File.Move(tmp, full, overwrite: true);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new PotException("ConfigWriteFailed", PotErrorCategory.WriteError, $"Could not write '{full}': {e.Message}", full, e);
-        }
-        finally
-        {
-            if (File.Exists(tmp)) File.Delete(tmp);
-        }
+        AtomicFile.WriteAllText(full, text, e => new PotException("ConfigWriteFailed", PotErrorCategory.WriteError, $"Could not write '{full}': {e.Message}", full, e));
         var warnings = new List<string>();
         if (config.Engine.Kind == EngineKind.Inline && !PathsEqual(folder, config.Directory))
             warnings.Add($"engine: the inline engine is written as it was; relative paths in it now resolve against '{folder}' instead of '{config.Directory}'.");
