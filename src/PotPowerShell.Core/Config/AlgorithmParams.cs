@@ -54,6 +54,8 @@ public record DefaultQuantizationParams
     public int Threads { get; init; }
     /// <summary>Ours: true quantizes stem convolutions too (by default they stay float on CPU targets).</summary>
     public bool QuantizeStemConvolutions { get; init; }
+    /// <summary>Ours: true leaves NaN and Inf out of the calibration statistics (with a warning) instead of failing.</summary>
+    public bool SkipNonFiniteValues { get; init; }
 
     /// <summary>The integer types these parameters ask for (see about_PotPowerShell_Config: "Kernel types").</summary>
     public QuantizationTypes Types => OptionsMapping.TypesOf(this);

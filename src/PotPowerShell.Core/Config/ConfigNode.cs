@@ -123,6 +123,8 @@ public sealed class ConfigScalar : ConfigNode
 public sealed class ConfigMap : ConfigNode
 {
     private readonly List<KeyValuePair<string, ConfigNode>> _entries = new();
+    // Lookup by key in constant time: a file with many keys reads in linear time.
+    private readonly Dictionary<string, ConfigNode> _index = new(StringComparer.Ordinal);
 
     public ConfigMap(int line = 0) : base(line) { }
 
@@ -132,14 +134,14 @@ public sealed class ConfigMap : ConfigNode
 
     public int Count => _entries.Count;
 
-    public ConfigNode? this[string key] => _entries.FirstOrDefault(e => e.Key == key).Value;
+    public ConfigNode? this[string key] => _index.GetValueOrDefault(key);
 
-    public bool ContainsKey(string key) => _entries.Any(e => e.Key == key);
+    public bool ContainsKey(string key) => _index.ContainsKey(key);
 
     /// <summary>Adds an entry; returns false (and keeps the first value) when the key is already there.</summary>
     public bool Add(string key, ConfigNode value)
     {
-        if (ContainsKey(key)) return false;
+        if (!_index.TryAdd(key, value)) return false;
         _entries.Add(new(key, value));
         return true;
     }

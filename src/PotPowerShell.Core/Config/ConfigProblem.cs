@@ -38,12 +38,12 @@ public static class ConfigErrors
 
     private const string ProblemsKey = "ConfigProblems";
 
-    /// <summary>One PotException for all problems; its message lists them one per line, its Data holds the records.</summary>
+    /// <summary>One PotException for all problems; its message lists them one per line (the first <see cref="TreeLimits.MaxListedProblems"/>), its Data holds every record.</summary>
     public static PotException CreateInvalid(string path, IReadOnlyList<ConfigProblem> problems)
     {
         string noun = problems.Count == 1 ? "problem" : "problems";
         string message = $"The config file '{path}' has {problems.Count} {noun}:" + Environment.NewLine +
-                         string.Join(Environment.NewLine, problems.Select(p => "  - " + p));
+                         TreeLimits.ListProblems(problems.Select(p => p.ToString()), problems.Count);
         var e = new PotException(Invalid, PotErrorCategory.InvalidData, message, path);
         e.Data[ProblemsKey] = problems;
         return e;

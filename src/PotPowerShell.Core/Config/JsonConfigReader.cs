@@ -14,7 +14,8 @@ internal static class JsonConfigReader
     {
         CommentHandling = JsonCommentHandling.Skip,
         AllowTrailingCommas = true,
-        MaxDepth = 128,
+        // One more than ours, so that TreeLimits.MaxDepth is reported with its own error id.
+        MaxDepth = TreeLimits.MaxDepth + 1,
     };
 
     public static ConfigNode Read(string text, string path, List<ConfigProblem> problems)
@@ -26,7 +27,8 @@ internal static class JsonConfigReader
         {
             if (!reader.Read())
                 throw Syntax(path, "the file is empty", 1);
-            var root = ReadValue(ref reader, lines, "", problems);
+            long nodes = 0;
+            var root = ReadValue(ref reader, lines, "", problems, path, ref nodes);
             if (reader.Read())
                 throw Syntax(path, $"unexpected content after the end of the document ({reader.TokenType})", lines.LineOf(reader.TokenStartIndex));
             return root;
@@ -42,9 +44,12 @@ internal static class JsonConfigReader
         }
     }
 
-    private static ConfigNode ReadValue(ref Utf8JsonReader reader, LineIndex lines, string keyPath, List<ConfigProblem> problems)
+    private static ConfigNode ReadValue(ref Utf8JsonReader reader, LineIndex lines, string keyPath, List<ConfigProblem> problems, string path, ref long nodes)
     {
         int line = lines.LineOf(reader.TokenStartIndex);
+        if (++nodes > TreeLimits.MaxNodes) throw TreeLimits.TooLarge("Config", path, line);
+        if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray && reader.CurrentDepth >= TreeLimits.MaxDepth)
+            throw TreeLimits.TooDeep("Config", path, line);
         switch (reader.TokenType)
         {
             case JsonTokenType.StartObject:
@@ -55,7 +60,8 @@ internal static class JsonConfigReader
                     int keyLine = lines.LineOf(reader.TokenStartIndex);
                     string childPath = ConfigKeyPath.Child(keyPath, key);
                     reader.Read();
-                    var value = ReadValue(ref reader, lines, childPath, problems);
+                    var value = ReadValue(ref reader, lines, childPath, problems, path, ref nodes);
+                    if (map.Count >= TreeLimits.MaxKeys) throw TreeLimits.TooManyKeys("Config", path, keyLine);
                     if (!map.Add(key, value))
                         problems.Add(new ConfigProblem(childPath, null, "the key appears twice in the same section; keep one.", keyLine));
                 }
@@ -63,7 +69,7 @@ internal static class JsonConfigReader
             case JsonTokenType.StartArray:
                 var list = new ConfigList(line);
                 while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
-                    list.Add(ReadValue(ref reader, lines, ConfigKeyPath.Item(keyPath, list.Count), problems));
+                    list.Add(ReadValue(ref reader, lines, ConfigKeyPath.Item(keyPath, list.Count), problems, path, ref nodes));
                 return list;
             case JsonTokenType.String:
                 return new ConfigScalar(ScalarKind.String, reader.GetString()!, line);

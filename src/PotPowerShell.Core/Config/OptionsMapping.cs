@@ -30,6 +30,7 @@ internal static class OptionsMapping
             .ToArray(),
         Threads = p.Threads,
         QuantizeStemConvolutions = p.QuantizeStemConvolutions,
+        SkipNonFiniteValues = p.SkipNonFiniteValues,
     };
 
     public static AccuracyAwareOptions ToAccuracyAware(AccuracyAwareParams p, CompressionSection compression) => new()

@@ -9,7 +9,8 @@ namespace PotPowerShell.Core.Config;
 /// <summary>
 /// Reads YAML into the neutral tree from YamlDotNet's event stream, typing plain scalars by the YAML 1.2 core schema
 /// (so <c>300</c> is an integer, <c>"300"</c> a string, <c>yes</c> a string). Anchors, aliases and &lt;&lt; merge keys
-/// work; duplicate keys are reported as problems; several documents in one file are an error.
+/// work; duplicate keys are reported as problems; several documents in one file are an error. <see cref="TreeLimits"/>
+/// are checked before the tree is built.
 /// </summary>
 internal static class YamlConfigReader
 {
@@ -18,10 +19,12 @@ internal static class YamlConfigReader
 
     public static ConfigNode Read(string text, string path, List<ConfigProblem> problems)
     {
-        var parser = new Parser(new StringReader(text));
         var anchors = new Dictionary<string, ConfigNode>();
         try
         {
+            // Limits first: the reading below recurses and shares aliased nodes, which later walks expand.
+            TreeLimits.CheckYaml(text, path, "Config");
+            var parser = new Parser(new StringReader(text));
             parser.Consume<StreamStart>();
             if (parser.Accept<StreamEnd>(out _))
                 throw JsonConfigReader.Syntax(path, "the file is empty", 1);

@@ -52,7 +52,7 @@ internal sealed class NpyFileItemArray : IItemArray
                 throw new PotException("NpyInvalid", PotErrorCategory.InvalidData,
                     $"'{_source}' holds a scalar; data arrays need the item index as their first axis.", _source);
             _itemBytes = TensorData.ElementCount(_header.Shape.Skip(1)) * _header.ElementSize;
-            long expected = _header.DataOffset + _header.ElementCount * _header.ElementSize;
+            long expected = _header.DataOffset + _header.DataBytes;
             long actual = new FileInfo(path).Length;
             if (actual < expected)
                 throw NpyReader.Bad(_source, $"it ends before its {_header.ElementCount} elements ({actual} of {expected} bytes)", null);

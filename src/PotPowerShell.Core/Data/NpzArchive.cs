@@ -3,25 +3,33 @@ using System.IO.Compression;
 namespace PotPowerShell.Core.Data;
 
 /// <summary>
-/// The arrays of an .npz archive (a zip of .npy files), each opened on request. An array up to
-/// <see cref="DefaultInMemoryBytes"/> is read into memory; a larger one is unpacked once into a temporary .npy file that
-/// is then read item by item like any .npy file, so memory does not grow with the archive, and deleted when the array
-/// is disposed. (Compressed zip entries cannot be read at an offset, hence the unpacking.)
+/// The arrays of an .npz archive (a zip of .npy files), each opened on request. Before any byte of a member is
+/// unpacked, its .npy header is read and checked against the size the zip declares, against
+/// <see cref="MaxUnpackBytes"/> and against the free space of the temporary folder. An array up to
+/// <see cref="DefaultInMemoryBytes"/> is then read into memory; a larger one is unpacked once into a temporary .npy
+/// file in <see cref="ProcessTempFolder"/> that is read item by item like any .npy file, so memory does not grow with the
+/// archive, and deleted when the array is disposed (or, if the process is killed, at the next start).
+/// (Compressed zip entries cannot be read at an offset, hence the unpacking.)
 /// </summary>
 internal sealed class NpzArchive : IDisposable
 {
     public const long DefaultInMemoryBytes = 256L << 20;
 
+    /// <summary>The largest member unpacked to disk (32 GiB); larger arrays are read from a folder of .npy files.</summary>
+    public const long MaxUnpackBytes = 32L << 30;
+
     private readonly string _path;
     private readonly long _inMemoryBytes;
+    private readonly long _unpackBudget;
     private readonly CancellationToken _cancellationToken;
     private readonly ZipArchive _zip;
     private readonly Dictionary<string, ZipArchiveEntry> _entries = new(StringComparer.Ordinal);
 
-    private NpzArchive(string path, long inMemoryBytes, ZipArchive zip, CancellationToken cancellationToken)
+    private NpzArchive(string path, long inMemoryBytes, long unpackBudget, ZipArchive zip, CancellationToken cancellationToken)
     {
         _path = path;
         _inMemoryBytes = inMemoryBytes;
+        _unpackBudget = unpackBudget;
         _cancellationToken = cancellationToken;
         _zip = zip;
         // A name zipped twice counts once (its first copy).
@@ -30,13 +38,15 @@ internal sealed class NpzArchive : IDisposable
     }
 
     /// <param name="cancellationToken">Stops unpacking a large member (within 1 MB), leaving no temporary file.</param>
-    public static NpzArchive Open(string path, long inMemoryBytes = DefaultInMemoryBytes, CancellationToken cancellationToken = default)
+    /// <param name="unpackBudget">The largest member unpacked to disk (tests lower it).</param>
+    public static NpzArchive Open(string path, long inMemoryBytes = DefaultInMemoryBytes, CancellationToken cancellationToken = default,
+        long unpackBudget = MaxUnpackBytes)
     {
         if (!File.Exists(path))
             throw new PotException("DataFileNotFound", PotErrorCategory.ObjectNotFound, $"The data file '{path}' does not exist.", path);
         try
         {
-            return new NpzArchive(path, inMemoryBytes, ZipFile.OpenRead(path), cancellationToken);
+            return new NpzArchive(path, inMemoryBytes, unpackBudget, ZipFile.OpenRead(path), cancellationToken);
         }
         catch (InvalidDataException e)
         {
@@ -56,15 +66,16 @@ internal sealed class NpzArchive : IDisposable
         string source = $"{_path}:{entry.FullName}";
         try
         {
-            if (entry.Length <= _inMemoryBytes)
+            NpyHeader header;
+            using (var s = entry.Open())
             {
-                using var s = entry.Open();
-                using var buffer = new MemoryStream(checked((int)entry.Length));
-                s.CopyTo(buffer);
-                buffer.Position = 0;
-                return new MemoryItemArray(NpyReader.Read(buffer, source));
+                header = NpyReader.ReadHeader(s, source);
+                long needed = header.DataOffset + header.DataBytes;
+                if (entry.Length < needed)
+                    throw NpyReader.Bad(source, $"the archive declares {entry.Length} bytes for it, but its header needs {needed} ({header.ElementCount} elements)", null);
+                if (needed <= _inMemoryBytes) return new MemoryItemArray(NpyReader.ReadData(s, header, source));
             }
-            return Unpack(entry, source);
+            return Unpack(entry, source, header.DataOffset + header.DataBytes);
         }
         catch (InvalidDataException e)
         {
@@ -72,30 +83,46 @@ internal sealed class NpzArchive : IDisposable
         }
     }
 
-    private IItemArray Unpack(ZipArchiveEntry entry, string source)
+    // Copies the member's first `bytes` bytes (header and elements) into a temporary .npy file.
+    private IItemArray Unpack(ZipArchiveEntry entry, string source, long bytes)
     {
-        string temp = Path.Combine(Path.GetTempPath(), $"potpowershell-{Guid.NewGuid():N}.npy");
+        if (bytes > _unpackBudget)
+            throw new PotException("NpzMemberTooLarge", PotErrorCategory.InvalidData,
+                $"'{source}' holds {bytes} bytes, more than the {_unpackBudget} bytes a member of an .npz archive may unpack to. " +
+                "Extract the archive into a folder of .npy files (one per array) and give that folder: folders are read in place, without unpacking.", source);
+        string temp = "";
         try
         {
+            string folder = ProcessTempFolder.Path;
+            long free = new DriveInfo(folder).AvailableFreeSpace;
+            if (free < bytes)
+                throw new PotException("NpzDiskFull", PotErrorCategory.WriteError,
+                    $"Unpacking '{source}' needs {bytes} bytes in the temporary folder '{folder}', which has {free} free. " +
+                    "Free space there (or point TMPDIR/TEMP elsewhere), or extract the archive into a folder of .npy files and give that folder.", source);
+            temp = Path.Combine(folder, $"{Guid.NewGuid():N}.npy");
             using (var input = entry.Open())
             using (var output = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
             {
                 var buffer = new byte[1 << 20];
-                int read;
-                while ((read = input.Read(buffer)) > 0)
+                long left = bytes;
+                while (left > 0)
                 {
                     _cancellationToken.ThrowIfCancellationRequested();
+                    int read = input.Read(buffer, 0, (int)Math.Min(buffer.Length, left));
+                    if (read == 0) throw NpyReader.Bad(source, $"it ends after {bytes - left} of its {bytes} bytes", null);
                     output.Write(buffer, 0, read);
+                    left -= read;
                 }
             }
             return new NpyFileItemArray(temp, source, deleteOnDispose: true);
         }
         catch (Exception e)
         {
-            try { File.Delete(temp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            if (temp.Length > 0)
+                try { File.Delete(temp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
             if (e is IOException or UnauthorizedAccessException)
                 throw new PotException("NpzUnpackFailed", PotErrorCategory.WriteError,
-                    $"Unpacking the {entry.Length} bytes of '{source}' into the temporary file '{temp}' failed: {e.Message} " +
+                    $"Unpacking the {bytes} bytes of '{source}' into the temporary file '{temp}' failed: {e.Message} " +
                     "Free space in the temporary folder, or unpack the archive into a folder of .npy files and give that folder.", source, e);
             throw;
         }

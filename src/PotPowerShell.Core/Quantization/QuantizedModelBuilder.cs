@@ -107,6 +107,7 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
             ChannelMeanTensors = ChannelMeansFor(prepared, layers, all),
         };
         var statistics = ActivationCollector.Collect(prepared, calibration, items, request, progress, cancellationToken, modelPath);
+        warnings.AddRange(statistics.Warnings);
         var calibrationTime = watch.Elapsed;
 
         var calibrated = new Calibrated(prepared, layers, floatLayers, calibration, statistics, new QuantizationSetup
@@ -193,7 +194,7 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
             outcome = options.UseFastBiasCorrection
                 ? BiasCorrection.Fast(prepared, quantized, layers, statistics, options.BiasCorrectionThreshold, options.Threads, cancellationToken)
                 : BiasCorrection.Full(prepared, quantized, layers, calibrated.Data, statistics, options.BiasCorrectionThreshold,
-                    statistics.BatchSize, options.Threads, progress, cancellationToken); // the batch size calibration could use
+                    statistics.BatchSize, options.Threads, progress, cancellationToken, options.SkipNonFiniteValues); // the batch size calibration could use
             plan = plan with { CorrectedBiases = outcome.Corrected };
         }
 
@@ -276,6 +277,7 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
             : new Dictionary<string, int>(),
         BatchSize = options.StatBatchSize,
         Threads = options.Threads,
+        SkipNonFiniteValues = options.SkipNonFiniteValues,
         // A float model, so every ORT optimization is allowed: the requested tensors are graph outputs and survive, and
         // the NCHWc convolutions of ORT_ENABLE_ALL are what makes calibration cost about what plain inference costs
         // (see CalibrationGraph.All for what it changes).
@@ -343,8 +345,8 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
         if (!(options.BiasCorrectionThreshold > 0))
             throw new PotException("BiasCorrectionThresholdInvalid", PotErrorCategory.InvalidArgument,
                 $"The bias correction threshold must be above 0, not {options.BiasCorrectionThreshold}.", "threshold");
-        if (options.Threads < 0)
-            throw new PotException("ThreadsInvalid", PotErrorCategory.InvalidArgument, $"Threads must be 0 (automatic) or more, not {options.Threads}.", "threads");
+        if (options.Threads is < 0 or > OrtSessions.MaxThreads)
+            throw new PotException("ThreadsInvalid", PotErrorCategory.InvalidArgument, $"Threads must be from 0 (automatic) to {OrtSessions.MaxThreads}, not {options.Threads}.", "threads");
         if (options.WeightOutlierProbability is double p && !(p > 0 && p < 0.5))
             throw new PotException("OutlierProbabilityInvalid", PotErrorCategory.InvalidArgument,
                 $"The weights' outlier_prob must be greater than 0 and less than 0.5, not {p}.", "weights.range_estimator");

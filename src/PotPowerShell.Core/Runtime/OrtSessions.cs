@@ -6,11 +6,20 @@ namespace PotPowerShell.Core.Runtime;
 public static class OrtSessions
 {
     /// <summary>
+    /// The most intra-op threads any setting may ask for (engine threads:, the threads param of a POT config,
+    /// -Threads): each thread reserves memory, and a typo such as 100000 would exhaust it.
+    /// </summary>
+    public const int MaxThreads = 1024;
+
+    /// <summary>
     /// Session options: sequential execution, no thread spinning (machines are shared), the given number of intra-op
     /// threads (0 = ORT's default: one per physical core).
     /// </summary>
     public static SessionOptions Options(GraphOptimizationLevel level = GraphOptimizationLevel.ORT_ENABLE_ALL, int threads = 0)
     {
+        if (threads is < 0 or > MaxThreads)
+            throw new PotException("ThreadsInvalid", PotErrorCategory.InvalidArgument,
+                $"The number of threads must be from 0 (automatic) to {MaxThreads}, not {threads}.", "threads");
         OnnxRuntimeLoader.Ensure();
         var options = new SessionOptions
         {

@@ -98,6 +98,10 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
     [Parameter]
     public SwitchParameter DumpIntermediateModel { get; set; }
 
+    /// <summary>Leaves NaN and Inf out of the calibration statistics, with a warning that counts them, instead of failing with NonFiniteCalibrationData.</summary>
+    [Parameter]
+    public SwitchParameter SkipNonFiniteValues { get; set; }
+
     protected override void ProcessRecord()
     {
         AccuracyAwareJob? job = null;
@@ -137,6 +141,7 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
             job = job with { CalibrationDataPath = ResolveLiteralPath(CalibrationDataPath) };
         if (bound.ContainsKey(nameof(EnginePath))) job = job with { EnginePath = ResolveLiteralPath(EnginePath) };
         if (bound.ContainsKey(nameof(DumpIntermediateModel))) job = job with { DumpIntermediateModel = DumpIntermediateModel.IsPresent };
+        job = job with { Overwrite = Force };
         if (job.CalibrationDataPath != null && !Directory.Exists(job.CalibrationDataPath) && !File.Exists(job.CalibrationDataPath))
             throw new PotException("CalibrationDataNotFound", PotErrorCategory.ObjectNotFound,
                 $"The calibration data '{job.CalibrationDataPath}' does not exist. Give a folder of .npy files (one per model input, named after it) or an .npz archive.", job.CalibrationDataPath);
@@ -163,6 +168,8 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
             options = options with { TimeLimit = TimeLimit };
         }
         if (bound.ContainsKey(nameof(Seed))) options = options with { Quantization = options.Quantization with { Seed = Seed } };
+        if (bound.ContainsKey(nameof(SkipNonFiniteValues)))
+            options = options with { Quantization = options.Quantization with { SkipNonFiniteValues = SkipNonFiniteValues.IsPresent } };
         return options;
     }
 

@@ -94,6 +94,10 @@ public sealed class InvokeDefaultQuantizationCommand : PotCmdlet
     [Parameter]
     public SwitchParameter QuantizeStemConvolutions { get; set; }
 
+    /// <summary>Leaves NaN and Inf out of the calibration statistics, with a warning that counts them, instead of failing with NonFiniteCalibrationData.</summary>
+    [Parameter]
+    public SwitchParameter SkipNonFiniteValues { get; set; }
+
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? OutputPath { get; set; }
@@ -134,7 +138,7 @@ public sealed class InvokeDefaultQuantizationCommand : PotCmdlet
             var dataset = job.OpenData(new WarningLog(this), CancellationToken);
             try
             {
-                var result = DefaultQuantization.Run(model, dataset, options, output, Progress, CancellationToken, job.Dump);
+                var result = DefaultQuantization.Run(model, dataset, options, output, Progress, CancellationToken, job.Dump, overwrite: Force);
                 RememberWritten(output);
                 foreach (var warning in result.Warnings) WriteWarning(warning);
                 foreach (var stem in result.Layers.Where(l => l.Precision == "Float" && l.Reason.StartsWith("stem convolution", StringComparison.Ordinal)))
@@ -232,6 +236,7 @@ public sealed class InvokeDefaultQuantizationCommand : PotCmdlet
         if (bound.ContainsKey(nameof(ModelType)))
             options = options with { ModelType = ModelType.Equals("None", StringComparison.OrdinalIgnoreCase) ? null : TransformerModelType.Name };
         if (bound.ContainsKey(nameof(QuantizeStemConvolutions))) options = options with { QuantizeStemConvolutions = QuantizeStemConvolutions.IsPresent };
+        if (bound.ContainsKey(nameof(SkipNonFiniteValues))) options = options with { SkipNonFiniteValues = SkipNonFiniteValues.IsPresent };
         if (bound.ContainsKey(nameof(IgnoredScope)))
             options = options with { IgnoredNodes = options.IgnoredNodes.Concat(IgnoredScope).ToList() };
         if (bound.ContainsKey(nameof(IgnoredOpType)))

@@ -93,7 +93,7 @@ public class NpyReaderTests
         using (var zip = ZipFile.Open(tmp.File("big.npz"), ZipArchiveMode.Create))
         using (var s = zip.CreateEntry("input.npy", CompressionLevel.Optimal).Open())
             s.Write(NpyWriter.Encode(x, new long[] { 1000, 4 }, "<f4"));
-        string[] Unpacked() => Directory.GetFiles(Path.GetTempPath(), "potpowershell-*.npy");
+        string[] Unpacked() => Directory.GetFiles(ProcessTempFolder.Path, "*.npy");
         var before = Unpacked();
         var ds = NpyDataset.Open(tmp.File("big.npz"), npzInMemoryBytes: 1024);
         var created = Unpacked().Except(before).ToArray();

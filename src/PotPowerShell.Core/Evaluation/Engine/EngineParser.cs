@@ -64,7 +64,7 @@ internal static class EngineParser
         var root = new MapReader(tree, "", problems, simplified ? SimplifiedKeys : TopKeys);
 
         int? batchSize = root.Int("batch_size", 1, 1 << 20);
-        int threads = root.Int("threads", 0, 1024) ?? 0;
+        int threads = root.Int("threads", 0, Runtime.OrtSessions.MaxThreads) ?? 0;
         int cache = root.Int("cache_mb", 0, 1 << 20) ?? EngineDefinition.DefaultCacheMegabytes;
 
         var datasets = new List<DatasetDefinition>();

@@ -27,7 +27,7 @@ internal sealed class EngineProblems(string source, string prefix, IReadOnlyDict
     public void ThrowIfAny()
     {
         if (_items.Count == 0) return;
-        string list = string.Join(Environment.NewLine, _items.Select(p => "  - " + p));
+        string list = Config.TreeLimits.ListProblems(_items, _items.Count);
         var e = new PotException("EngineInvalid", PotErrorCategory.InvalidData,
             $"The engine '{Source}' has {_items.Count} problem{(_items.Count == 1 ? "" : "s")}:{Environment.NewLine}{list}", Source);
         e.Data["Problems"] = _items.ToArray();

@@ -19,12 +19,20 @@ internal static class EngineTree
         var stream = new YamlStream();
         try
         {
+            // Limits first: YamlStream.Load and Convert recurse, and Convert expands every alias.
+            Config.TreeLimits.CheckYaml(text, source, "Engine");
             stream.Load(new StringReader(text));
         }
         catch (YamlException e)
         {
             throw new PotException("EngineInvalid", PotErrorCategory.InvalidData,
                 $"The engine '{source}' is not valid YAML (line {e.Start.Line}, column {e.Start.Column}): {e.InnerException?.Message ?? e.Message}", source, e);
+        }
+        catch (InvalidOperationException e)
+        {
+            // YamlDotNet's scanner throws this (without a position) on some unterminated flow collections.
+            throw new PotException("EngineInvalid", PotErrorCategory.InvalidData,
+                $"The engine '{source}' is not valid YAML: it ends inside an unclosed [ ], {{ }} or quote.", source, e);
         }
         catch (ArgumentException e)
         {

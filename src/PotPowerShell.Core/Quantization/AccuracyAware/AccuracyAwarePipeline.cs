@@ -35,7 +35,7 @@ public static class AccuracyAwarePipeline
         };
         cancellationToken.ThrowIfCancellationRequested();
         progress?.Report(new PotProgress(SearchContext.Activity, "Writing the model", 100));
-        return new AccuracyAwareOutcome(result, outcome.Model) { FullyQuantized = outcome.FullyQuantized }.Save(outputPath, Path.GetFullPath(job.ModelPath), cancellationToken, job.DumpIntermediateModel);
+        return new AccuracyAwareOutcome(result, outcome.Model) { FullyQuantized = outcome.FullyQuantized }.Save(outputPath, Path.GetFullPath(job.ModelPath), cancellationToken, job.DumpIntermediateModel, job.Overwrite);
     }
 
     /// <summary>Ranks the layers of the fully quantized model without reverting any (Get-LayerRanking).</summary>

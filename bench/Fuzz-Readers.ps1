@@ -1,0 +1,31 @@
+<#
+.SYNOPSIS
+    A longer fuzz campaign over the module's file readers: executions and findings per reader.
+.DESCRIPTION
+    Builds and runs bench/FuzzReaders, which compiles the test suite's seeded mutation fuzzer
+    (tests/PotPowerShell.Core.Tests/Fuzz/ReaderFuzzer.cs) against the core: the ONNX loader (as Import-PotModel reads
+    a model, external data included), .npy files (read whole and item by item), .npz archives (read into memory and
+    unpacked), POT configs in JSON and YAML (with their inline engines) and engine files. Each reader gets an equal
+    share of -Seconds; the seeds are generated in code plus the committed corpus
+    (tests/PotPowerShell.Core.Tests/Fuzz/FuzzCorpus/<target>/). The contract is that every input loads or fails with a
+    PotException carrying an error id within -BudgetSeconds; anything else is a finding, written with its input to
+    -Findings (out/fuzz-findings by default). Once fixed, copy a finding into the corpus as a regression case (the test
+    suite replays the corpus on every run). The same -Seed gives the same inputs. Exits 1 when there are findings.
+.EXAMPLE
+    ./bench/Fuzz-Readers.ps1 -Seconds 600 -Seed 7
+#>
+param(
+    [double] $Seconds = 300,
+    [int] $Seed = 1,
+    [string[]] $Target = @('onnx', 'npy', 'npz', 'config-json', 'config-yaml', 'engine'),
+    [double] $BudgetSeconds = 10,
+    [string] $Findings = (Join-Path $PSScriptRoot '../out/fuzz-findings')
+)
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version Latest
+$project = Join-Path $PSScriptRoot 'FuzzReaders'
+dotnet build $project -c Release --nologo -v quiet
+if ($LASTEXITCODE -ne 0) { throw "Building $project failed." }
+$exe = Join-Path $project 'bin/Release/net10.0/FuzzReaders.dll'
+dotnet $exe --seconds $Seconds --seed $Seed --targets ($Target -join ',') --budget-seconds $BudgetSeconds --findings $Findings
+exit $LASTEXITCODE
