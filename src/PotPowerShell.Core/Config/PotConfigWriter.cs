@@ -137,7 +137,8 @@ public static class PotConfigWriter
             _ => Null,
         });
         m.Add("threads", I(p.Threads));
-        m.Add("quantize_stem_convolutions", B(p.QuantizeStemConvolutions));
+        m.Add("precision", S(p.Precision == PrecisionMode.AllInt8 ? "all_int8" : "fastest"));
+        m.Add("latency_batch_size", I(p.LatencyBatchSize));
 
         var ignored = new ConfigMap();
         var scope = new ConfigList();

@@ -45,13 +45,17 @@ public static class DefaultQuantization
         var emitTime = watch.Elapsed;
         cancellationToken.ThrowIfCancellationRequested();
 
+        progress?.Report(new PotProgress("Default quantization", "Timing the output against the FP32 model", 90));
+        var latency = LatencyProof.Run(builder, bytes, calibration, cancellationToken);
+
         watch.Restart();
         var intermediate = dumpIntermediateModels ? DumpIntermediate(builder, outputPath, cancellationToken) : Array.Empty<string>();
         OnnxModelFile.Save(quantized, outputPath, cancellationToken);
         var saveTime = watch.Elapsed;
         progress?.Report(new PotProgress("Default quantization", "Done", 100));
-        return QuantizationReport.Create(builder, quantized, fusion, Path.GetFullPath(outputPath), new FileInfo(outputPath).Length,
+        var result = QuantizationReport.Create(builder, quantized, fusion, Path.GetFullPath(outputPath), new FileInfo(outputPath).Length,
             emitTime, saveTime, total.Elapsed) with { IntermediateModels = intermediate };
+        return LatencyProof.Apply(result, latency);
     }
 
     /// <summary>

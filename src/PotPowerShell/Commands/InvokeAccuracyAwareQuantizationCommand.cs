@@ -98,6 +98,23 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
     [Parameter]
     public SwitchParameter DumpIntermediateModel { get; set; }
 
+    /// <summary>
+    /// Fastest (default): on target devices Any and CPU, layers that run faster in float on this CPU stay float before
+    /// the search starts. AllInt8: every layer starts INT8, as POT does.
+    /// </summary>
+    [Parameter]
+    [ValidateSet("Fastest", "AllInt8")]
+    public string Precision { get; set; } = "Fastest";
+
+    /// <summary>The batch size the layer timings and the final latency check use (default 1).</summary>
+    [Parameter]
+    [ValidateRange(1, 4096)]
+    public int BatchSize { get; set; } = 1;
+
+    /// <summary>Skips timing the returned model against the FP32 model at the end.</summary>
+    [Parameter]
+    public SwitchParameter SkipLatencyCheck { get; set; }
+
     protected override void ProcessRecord()
     {
         AccuracyAwareJob? job = null;
@@ -118,6 +135,7 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
             var result = AccuracyAwarePipeline.Run(job, output, Progress, new VerboseLog(this), CancellationToken);
             RememberWritten(output);
             if (!result.Met) WriteWarning(result.Reason);
+            foreach (var warning in result.Warnings) WriteWarning(warning);
             WriteObject(result);
         });
     }
@@ -163,6 +181,10 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
             options = options with { TimeLimit = TimeLimit };
         }
         if (bound.ContainsKey(nameof(Seed))) options = options with { Quantization = options.Quantization with { Seed = Seed } };
+        if (bound.ContainsKey(nameof(Precision)))
+            options = options with { Quantization = options.Quantization with { Precision = Enum.Parse<PrecisionMode>(Precision, ignoreCase: true) } };
+        if (bound.ContainsKey(nameof(BatchSize))) options = options with { Quantization = options.Quantization with { BatchSize = BatchSize } };
+        if (bound.ContainsKey(nameof(SkipLatencyCheck))) options = options with { Quantization = options.Quantization with { SkipLatencyCheck = SkipLatencyCheck.IsPresent } };
         return options;
     }
 
