@@ -52,7 +52,8 @@ internal static class LatencyAwarePrecision
     public static PrecisionOutcome Choose(ModelProto prepared, IReadOnlySet<string> ignored, PresetResolution settings, DefaultQuantizationOptions options,
         IDataset data, int item, string modelSource, IProgress<PotProgress>? progress, CancellationToken cancellationToken)
     {
-        if (!Applies(options)) return PrecisionOutcome.AllInt8(options.Precision, options.BatchSize);
+        // GPU and NPU targets keep POT's semantics: every layer INT8.
+        if (!Applies(options)) return PrecisionOutcome.AllInt8(PrecisionMode.AllInt8, options.BatchSize);
         var index = new GraphIndex(prepared.Graph);
         var topology = new QdqTopology(index, ignored);
         // MatMuls of two activations have no weight to time: they stay as the emitter makes them.
