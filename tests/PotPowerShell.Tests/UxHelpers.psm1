@@ -8,7 +8,7 @@ using namespace System.Management.Automation.Host
 
 Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1')
 
-# Builds, in $Path, a transformer-style MatMul stack (made in code by the core's SyntheticModels) with normal random
+# Builds, in $Path, a transformer-style MatMul stack (made in code by the test support's SyntheticModels) with normal random
 # data: data/x.npy ($Items items, for calibration and evaluation), calibration/x.npy ($CalibrationItems items) and
 # engine.yml (cosine similarity to the FP32 model on data/, no labels needed). Each item costs tens of milliseconds,
 # so quantizing or evaluating all of them takes seconds.
@@ -19,20 +19,17 @@ function New-PotSlowWork {
         [int] $Items = 300,
         [int] $CalibrationItems = 16
     )
-    # The core lives in the module's private load context: reach its helpers by reflection once it is loaded.
     Import-Module (Join-Path (Get-PotModulePath) 'PotPowerShell.psd1')
-    $null = Import-PotModel -Path (Join-Path (Get-PotSamplePath) 'digits.onnx')
-    $core = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq 'PotPowerShell.Core' } | Select-Object -First 1
-    $synthetic = $core.GetType('PotPowerShell.Core.Onnx.SyntheticModels', $true)
-    $npy = $core.GetType('PotPowerShell.Core.Data.NpyWriter', $true)
+    Import-PotTestSupport
+    $synthetic = Get-PotSupportType 'SyntheticModels'
+    $npy = Get-PotSupportType 'NpyWriter'
     $itemShape = [long[]] @(64, 256)
 
     New-Item -ItemType Directory -Force (Join-Path $Path 'data'), (Join-Path $Path 'calibration') | Out-Null
     [string] $model = Join-Path $Path 'slow.onnx'
-    $null = $synthetic.GetMethod('SaveTransformerStack').Invoke($null, @($model, $Layers, 256, 4, 64, 1024, 1))
-    $normal = $synthetic.GetMethod('NormalData')
-    $null = $npy.GetMethod('Write').Invoke($null, @([string] (Join-Path $Path 'data/x.npy'), $normal.Invoke($null, @($Items, $itemShape, 9))))
-    $null = $npy.GetMethod('Write').Invoke($null, @([string] (Join-Path $Path 'calibration/x.npy'), $normal.Invoke($null, @($CalibrationItems, $itemShape, 11))))
+    $synthetic::SaveTransformerStack($model, $Layers, 256, 4, 64, 1024, 1)
+    $npy::Write((Join-Path $Path 'data/x.npy'), $synthetic::NormalData($Items, $itemShape, 9))
+    $npy::Write((Join-Path $Path 'calibration/x.npy'), $synthetic::NormalData($CalibrationItems, $itemShape, 11))
     $engine = Join-Path $Path 'engine.yml'
     "metrics:`n  - type: cosine_similarity`n    reference: fp32`ndataset:`n  data_source: data`n" | Set-Content -LiteralPath $engine
     [pscustomobject]@{

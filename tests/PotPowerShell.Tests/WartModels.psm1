@@ -1,18 +1,9 @@
 # Builds small ONNX models with real-world warts at test time, through the module's own GraphBuilder, so that no model
 # binary is committed. The core assembly lives in the module's private load context, where [type] literals cannot
-# reach it: its types are found through the loaded assemblies and used by reflection. Import PotPowerShell first.
+# reach it: its types are found by name through the test support module (Get-PotCoreType). Import PotPowerShell first.
 
-function Get-PotCoreType {
-    param([Parameter(Mandatory)][string] $Name)
-    $core = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq 'PotPowerShell.Core' } | Select-Object -First 1
-    if (-not $core) {
-        # The core loads on first use of a cmdlet that needs it.
-        $null = Import-PotModel -Path (Join-Path $PSScriptRoot '../../samples/digits/digits.onnx')
-        $core = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq 'PotPowerShell.Core' } | Select-Object -First 1
-    }
-    $type = $core.GetType($Name, $true)
-    $type
-}
+Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1')
+Import-PotTestSupport
 
 # Attributes for GraphBuilder.Node: a hashtable becomes (string Name, object Value)[] (int -> long, double -> float).
 function ConvertTo-Attributes {
@@ -37,7 +28,7 @@ function ConvertTo-Attributes {
 function New-WartGraph {
     param([string] $Name = 'wart', [long] $Opset = 13)
     $type = Get-PotCoreType 'PotPowerShell.Core.Onnx.GraphBuilder'
-    [pscustomobject]@{ Builder = [Activator]::CreateInstance($type, @($Name, $Opset)); Opset = $Opset; Random = [Random]::new(7) }
+    [pscustomobject]@{ Builder = $type::new($Name, $Opset); Opset = $Opset; Random = [Random]::new(7) }
 }
 
 function Add-WartInput {
@@ -90,9 +81,7 @@ function Rename-WartTensor {
 function Save-WartModel {
     param($Graph, [string] $Path, [long] $IrVersion = 7)
     $model = $Graph.Builder.Build($IrVersion, 'PotPowerShell.Tests')
-    $file = Get-PotCoreType 'PotPowerShell.Core.Onnx.OnnxModelFile'
-    $save = $file.GetMethods() | Where-Object { $_.Name -eq 'Save' -and $_.GetParameters()[1].ParameterType -eq [string] } | Select-Object -First 1
-    $null = $save.Invoke($null, @($model, $Path, [Threading.CancellationToken]::None))
+    (Get-PotCoreType 'PotPowerShell.Core.Onnx.OnnxModelFile')::Save($model, $Path, [Threading.CancellationToken]::None)
     $Path
 }
 
@@ -170,5 +159,5 @@ function Get-WartRelativeError {
     $worst
 }
 
-Export-ModuleMember -Function Get-PotCoreType, New-WartGraph, Add-WartInput, Add-WartOutput, Add-WartWeight, Add-WartInt64, Add-WartNode,
+Export-ModuleMember -Function New-WartGraph, Add-WartInput, Add-WartOutput, Add-WartWeight, Add-WartInt64, Add-WartNode,
     Rename-WartTensor, Save-WartModel, Write-WartNpy, New-WartFloats, New-WartNpz, Get-WartOutputs, Get-WartRelativeError

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
-using PotPowerShell.Core.Calibration;
 
 namespace PotPowerShell.Core.Runtime;
 
@@ -22,10 +21,22 @@ public sealed class OrtModelTimer : IModelTimer
     public IReadOnlyList<Timing> Time(IReadOnlyList<byte[]> models, ModelInput? input, TimeSpan budget, CancellationToken cancellationToken)
     {
         OnnxRuntimeLoader.Ensure(); // before any ORT object exists
-        var runners = new List<Runner>();
+        var runners = new List<(Func<double> Run, IDisposable Session)>();
         try
         {
-            foreach (var model in models) runners.Add(new Runner(model, input));
+            foreach (var model in models)
+            {
+                if (input == null)
+                {
+                    var synthetic = new SyntheticRunner(model);
+                    runners.Add((synthetic.Run, synthetic));
+                    continue;
+                }
+                // Data items go through the same binding as everywhere else (see TimedSession).
+                var session = new TimedSession(model, input.Data.Source, input.Data, threads: 1);
+                var items = session.CanBatch ? input.Items : input.Items.Take(1).ToList();
+                runners.Add((() => session.Time(items), session));
+            }
             var times = runners.Select(_ => new List<double>()).ToArray();
             for (int round = 0; round < WarmupRounds; round++)
                 foreach (var r in runners) r.Run();
@@ -43,11 +54,12 @@ public sealed class OrtModelTimer : IModelTimer
         }
         finally
         {
-            foreach (var r in runners) r.Dispose();
+            foreach (var r in runners) r.Session.Dispose();
         }
     }
 
-    private sealed class Runner : IDisposable
+    /// <summary>A session fed deterministic synthetic inputs of the model's declared shapes, bound once.</summary>
+    private sealed class SyntheticRunner : IDisposable
     {
         private readonly SessionOptions _options;
         private readonly InferenceSession _session;
@@ -56,23 +68,14 @@ public sealed class OrtModelTimer : IModelTimer
         private readonly string[] _outputs;
         private readonly OrtValue[] _values;
 
-        public Runner(byte[] model, ModelInput? input)
+        public SyntheticRunner(byte[] model)
         {
             _options = OrtSessions.Options(GraphOptimizationLevel.ORT_ENABLE_ALL, threads: 1);
             _session = OrtSessions.Create(model, _options, "timed model");
             _runOptions = new RunOptions();
             _outputs = _session.OutputNames.ToArray();
-            if (input == null)
-            {
-                _inputs = _session.InputNames.ToArray();
-                _values = _inputs.Select(name => Synthetic(_session.InputMetadata[name], name)).ToArray();
-            }
-            else
-            {
-                var binder = ModelInputBinder.Bind(_session, input.Data, input.Data.Source);
-                _inputs = binder.ModelInputs.ToArray();
-                _values = binder.Bind(binder.CanBatch ? input.Items : input.Items.Take(1).ToList());
-            }
+            _inputs = _session.InputNames.ToArray();
+            _values = _inputs.Select(name => Synthetic(_session.InputMetadata[name], name)).ToArray();
         }
 
         public double Run()

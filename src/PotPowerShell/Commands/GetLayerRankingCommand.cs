@@ -115,6 +115,6 @@ public sealed class GetLayerRankingCommand : PotCmdlet
         if (bound.ContainsKey(nameof(ConfirmTopLayers))) job = job with { Options = job.Options with { ConfirmTopLayers = ConfirmTopLayers } };
         if (bound.ContainsKey(nameof(Precision)))
             job = job with { Options = job.Options with { Quantization = job.Options.Quantization with { Precision = Enum.Parse<PrecisionMode>(Precision, ignoreCase: true) } } };
-        return job with { ScriptMetrics = ScriptBlockMetric.FactoryFor(this) };
+        return job with { ScriptMetrics = ScriptBlockMetric.FactoryFor(this), Warnings = new WarningLog(this) };
     }
 }

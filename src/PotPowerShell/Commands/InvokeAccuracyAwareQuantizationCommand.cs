@@ -158,7 +158,7 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
         if (job.CalibrationDataPath != null && !Directory.Exists(job.CalibrationDataPath) && !File.Exists(job.CalibrationDataPath))
             throw new PotException("CalibrationDataNotFound", PotErrorCategory.ObjectNotFound,
                 $"The calibration data '{job.CalibrationDataPath}' does not exist. Give a folder of .npy files (one per model input, named after it) or an .npz archive.", job.CalibrationDataPath);
-        return job with { Options = Override(job.Options), ScriptMetrics = ScriptBlockMetric.FactoryFor(this) };
+        return job with { Options = Override(job.Options), ScriptMetrics = ScriptBlockMetric.FactoryFor(this), Warnings = new WarningLog(this) };
     }
 
     /// <summary>Only parameters the user gave override the configuration (or the defaults).</summary>

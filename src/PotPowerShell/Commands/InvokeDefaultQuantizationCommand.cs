@@ -145,7 +145,7 @@ public sealed class InvokeDefaultQuantizationCommand : PotCmdlet
         WriteVerbose($"Quantizing '{model}' with '{job.DataDescription}' into '{output}'.");
         Run(() =>
         {
-            var dataset = job.OpenData(CancellationToken);
+            var dataset = job.OpenData(new WarningLog(this), CancellationToken);
             try
             {
                 var result = DefaultQuantization.Run(model, dataset, options, output, Progress, CancellationToken, job.Dump);
@@ -175,8 +175,13 @@ public sealed class InvokeDefaultQuantizationCommand : PotCmdlet
         public string DataDescription => DataPath ?? Config!.Engine.ToString();
 
         /// <summary>-CalibrationDataPath, else the config's engine data (its data_source, engine file or inline engine).</summary>
-        public IDataset OpenData(CancellationToken cancellationToken) =>
-            DataPath != null ? NpyDataset.Open(DataPath, cancellationToken) : EngineResolver.FromConfig(Config!).OpenDataset();
+        public IDataset OpenData(IProgress<string> warnings, CancellationToken cancellationToken)
+        {
+            if (DataPath != null) return NpyDataset.Open(DataPath, cancellationToken);
+            var engine = EngineResolver.FromConfig(Config!);
+            foreach (var warning in engine.Warnings) warnings.Report(warning);
+            return engine.OpenDataset();
+        }
     }
 
     private Job BuildJob()

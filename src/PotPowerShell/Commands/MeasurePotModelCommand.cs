@@ -124,6 +124,7 @@ public sealed class MeasurePotModelCommand : PotCmdlet, IDisposable
             : EngineResolver.FromPaths(
                 ParameterSetName == EngineSet ? ResolveLiteralPath(EnginePath) : null,
                 ParameterSetName == DataSet ? ResolveLiteralPath(DataPath) : null);
+        foreach (var warning in engine.Warnings) WriteWarning(warning);
         var custom = Metric == null
             ? Array.Empty<CustomMetric>()
             : new[] { new CustomMetric(MetricName, Direction(MetricDirection), new ScriptBlockMetric(Metric, MetricName, null), requiresAnnotation: false) };

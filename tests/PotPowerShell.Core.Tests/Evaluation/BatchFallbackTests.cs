@@ -1,7 +1,6 @@
 using Google.Protobuf;
 using PotPowerShell.Core.Evaluation;
 using PotPowerShell.Core.Tests.Warts;
-using NpyWriter = PotPowerShell.Core.Tests.Data.NpyWriter;
 
 namespace PotPowerShell.Core.Tests.Evaluation;
 

@@ -3,7 +3,6 @@ using PotPowerShell.Core.Data;
 using PotPowerShell.Core.Evaluation;
 using PotPowerShell.Core.Tests.Data;
 // The core has an NpyWriter too (for benchmarks); these tests use the test one.
-using NpyWriter = PotPowerShell.Core.Tests.Data.NpyWriter;
 
 namespace PotPowerShell.Core.Tests.Evaluation;
 

@@ -1,7 +1,6 @@
 using System.IO.Compression;
 using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Evaluation;
-using NpyWriter = PotPowerShell.Core.Tests.Data.NpyWriter;
 
 namespace PotPowerShell.Core.Tests.Evaluation;
 

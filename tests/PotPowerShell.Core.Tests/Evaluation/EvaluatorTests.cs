@@ -4,7 +4,6 @@ using PotPowerShell.Core.Evaluation;
 using PotPowerShell.Core.Runtime;
 using PotPowerShell.Core.Tests.Data;
 // The core has an NpyWriter too (for benchmarks); these tests use the test one.
-using NpyWriter = PotPowerShell.Core.Tests.Data.NpyWriter;
 
 namespace PotPowerShell.Core.Tests.Evaluation;
 

@@ -172,6 +172,8 @@ public sealed record DatasetDefinition
     public string? LabelColumn { get; init; }
     /// <summary>Class names by class index, for text labels that name classes.</summary>
     public IReadOnlyList<string>? Classes { get; init; }
+    /// <summary>Added to every class label (label_offset; 1 for Accuracy Checker's has_background: a background class 0 before the others).</summary>
+    public int LabelOffset { get; init; }
     /// <summary>Images: the model input that receives the image (null = the model's only input).</summary>
     public string? InputName { get; init; }
     public ImageOptions? Image { get; init; }

@@ -48,6 +48,9 @@ public sealed class EngineDefinition
     /// <summary>Memory budget for preprocessed items (MB); items beyond it are read again on each evaluation.</summary>
     public int CacheMegabytes { get; }
 
+    /// <summary>Keys read without effect (from an Accuracy Checker configuration), one message each, for the cmdlets to warn with.</summary>
+    public IReadOnlyList<string> Warnings { get; internal set; } = Array.Empty<string>();
+
     /// <summary>True for POT's 'type: simplified' engine: data only, no annotations and no metrics.</summary>
     public bool IsSimplified { get; }
 

@@ -12,7 +12,7 @@ internal static class EngineParser
     {
         "name", "data_source", "format", "inputs", "labels", "annotation_file", "file_column", "label_column", "classes",
         "input", "channels", "color_order", "layout", "preprocessing", "extensions", "subsample_size", "subsample_seed",
-        "adapter", "metrics",
+        "adapter", "metrics", "label_offset",
     };
     private static readonly string[] AdapterKeys = { "type", "output", "dictionary", "alphabet", "blank_index", "layout" };
 
@@ -38,6 +38,25 @@ internal static class EngineParser
     };
 
     public static EngineDefinition Parse(IReadOnlyDictionary<string, object?> tree, string prefix, string baseFolder, string source,
+        IReadOnlyDictionary<string, int>? lines)
+    {
+        var warnings = new List<string>();
+        if (AccuracyCheckerConfig.Matches(tree))
+        {
+            // An Accuracy Checker file: translated into our tree, then checked as ours with its datasets' key paths.
+            var acProblems = new EngineProblems(source, prefix, lines);
+            tree = AccuracyCheckerConfig.Translate(tree, acProblems, warnings);
+            acProblems.ThrowIfAny();
+            string shift = AccuracyCheckerConfig.ModelPath + ".";
+            lines = lines?.Where(kv => kv.Key.StartsWith(shift, StringComparison.Ordinal)).ToDictionary(kv => kv.Key[shift.Length..], kv => kv.Value);
+            prefix = EngineProblems.Join(prefix, AccuracyCheckerConfig.ModelPath);
+        }
+        var engine = ParseEngine(tree, prefix, baseFolder, source, lines);
+        engine.Warnings = warnings;
+        return engine;
+    }
+
+    private static EngineDefinition ParseEngine(IReadOnlyDictionary<string, object?> tree, string prefix, string baseFolder, string source,
         IReadOnlyDictionary<string, int>? lines)
     {
         var problems = new EngineProblems(source, prefix, lines);
@@ -308,6 +327,7 @@ internal static class EngineParser
             labels = null;
         }
         IReadOnlyList<string>? classes = forceUnlabelled ? null : ParseClasses(m, baseFolder);
+        int labelOffset = forceUnlabelled ? 0 : m.Int("label_offset", 0, 1 << 20) ?? 0;
         var def = new DatasetDefinition
         {
             Name = name,
@@ -315,6 +335,7 @@ internal static class EngineParser
             Format = format.Value,
             LabelsPath = labels,
             Classes = classes,
+            LabelOffset = labelOffset,
             SubsampleSize = subsample,
             SubsampleSeed = seed,
             Adapter = AdapterDefinition.Identity,

@@ -140,7 +140,7 @@ internal static class Labels
             TensorData t when t.Length == 1 => (long)TensorBytes.ValueAt(t.Data, 0),
             _ => throw new PotException("AnnotationNotAClass", PotErrorCategory.InvalidData,
                 $"Item {s.Index} of dataset '{s.Definition.Name}' has the annotation {Show(s.Annotation)}, which is not a class index.{(s.Annotation is string ? " List the class names in order with classes: (a file or a list) so names map to indices." : "")}", s.Definition.DataSource),
-        };
+        } + s.Definition.LabelOffset;
         if (label < 0 || label >= classCount)
             throw new PotException("AnnotationOutOfRange", PotErrorCategory.InvalidData,
                 $"Item {s.Index} of dataset '{s.Definition.Name}' has the class {label}, but the model output '{s.Adapter.OutputName}' scores {classCount} classes (0 to {classCount - 1}). Check that the labels belong to this model.", s.Definition.DataSource);

@@ -28,6 +28,9 @@ public sealed record AccuracyAwareJob
     /// <summary>Runs the engine's 'type: script' metrics (the cmdlets give one that runs .ps1 files); null = such metrics fail with ScriptMetricUnavailable.</summary>
     public Evaluation.ScriptMetricFactory? ScriptMetrics { get; init; }
 
+    /// <summary>Receives the engine's warnings (keys of an Accuracy Checker configuration read without effect).</summary>
+    public IProgress<string>? Warnings { get; init; }
+
     /// <summary>Wraps the opened calibration data (tests count the items read through it).</summary>
     internal Func<Data.IDataset, Data.IDataset>? CalibrationWrapper { get; init; }
 

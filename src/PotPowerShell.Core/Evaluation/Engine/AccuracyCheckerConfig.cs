@@ -1,0 +1,520 @@
+using System.Globalization;
+
+namespace PotPowerShell.Core.Evaluation;
+
+/// <summary>
+/// Reads an OpenVINO Accuracy Checker configuration (<c>models: [{name, launchers, datasets}]</c>), the file a POT
+/// project's <c>engine.config</c> names, by translating it into this module's engine tree, which
+/// <see cref="EngineParser"/> then checks like any engine. One front end: every problem still ends in one EngineInvalid
+/// error with key paths of the Accuracy Checker file. What maps and what is refused is listed in
+/// docs/en-US/about_PotPowerShell_Engine.md ("Accuracy Checker configurations").
+/// </summary>
+internal static class AccuracyCheckerConfig
+{
+    /// <summary>Key paths of the translated tree are reported under this prefix, which is where they stand in the file.</summary>
+    public const string ModelPath = "models[0]";
+
+    /// <summary>An Accuracy Checker configuration has a top-level models: list; our engine files never do.</summary>
+    public static bool Matches(IReadOnlyDictionary<string, object?> tree) => tree.ContainsKey("models");
+
+    private static readonly string[] ModelKeys = { "name", "launchers", "datasets" };
+    private static readonly string[] DatasetKeys =
+    {
+        "name", "data_source", "reader", "annotation_conversion", "annotation", "dataset_meta", "preprocessing",
+        "postprocessing", "metrics", "subsample_size", "subsample_seed",
+    };
+
+    // Launcher keys that change what is evaluated; any other launcher key (device, cpu_extensions, ...) only concerns
+    // how Accuracy Checker ran its own launcher, so it is read and ignored with a warning.
+    // model and weights need no warning: the command's (or the POT configuration's) model is always the one evaluated.
+    private static readonly string[] LauncherMapped = { "framework", "model", "weights", "adapter", "inputs", "batch" };
+    private static readonly string[] Frameworks = { "onnx_runtime", "openvino", "dlsdk" };
+
+    /// <summary>
+    /// Translates <paramref name="tree"/> (an Accuracy Checker configuration) into an engine tree whose datasets stand
+    /// at models[0].datasets[i]. Problems go to <paramref name="problems"/> (under their Accuracy Checker key paths),
+    /// keys read without effect to <paramref name="warnings"/>.
+    /// </summary>
+    public static Dictionary<string, object?> Translate(IReadOnlyDictionary<string, object?> tree, EngineProblems problems, List<string> warnings)
+    {
+        var result = new Dictionary<string, object?>(StringComparer.Ordinal);
+        var root = new MapReader(tree, "", problems, new[] { "models" });
+        var models = root.List("models");
+        if (models == null) return result;
+        if (models.Count != 1)
+        {
+            root.Problem("models", $"lists {models.Count} models; POT evaluates one model: keep the entry of the model you quantize.");
+            if (models.Count == 0) return result;
+        }
+        var modelMap = EngineTree.AsMap(models[0]);
+        if (modelMap == null)
+        {
+            problems.Add(ModelPath, $"must be a mapping with launchers: and datasets:, not {EngineTree.Show(models[0])}.");
+            return result;
+        }
+        var model = new MapReader(modelMap, ModelPath, problems, ModelKeys);
+        var (adapter, input, layout, batch) = Launcher(model, warnings);
+        if (adapter != null) result["adapter"] = adapter;
+        if (batch != null) result["batch_size"] = batch;
+
+        var datasets = model.List("datasets");
+        if (datasets == null)
+        {
+            if (!model.Has("datasets")) model.Problem("datasets", "is required: list the dataset to evaluate on (data_source, annotation_conversion, metrics).");
+            return result;
+        }
+        var translated = new List<object?>();
+        bool icdarLabels = false;
+        for (int i = 0; i < datasets.Count; i++)
+        {
+            string path = EngineProblems.Index(EngineProblems.Join(ModelPath, "datasets"), i);
+            var map = EngineTree.AsMap(datasets[i]);
+            if (map == null)
+            {
+                problems.Add(path, $"must be a mapping with data_source: and more, not {EngineTree.Show(datasets[i])}.");
+                continue;
+            }
+            translated.Add(Dataset(new MapReader(map, path, problems, DatasetKeys), input, layout, warnings, out bool icdar));
+            icdarLabels |= icdar;
+        }
+        result["datasets"] = translated;
+        // A CTC decoder without its own vocabulary decodes with the converter's label map, as Accuracy Checker does.
+        if (adapter != null && (string?)adapter["type"] == "ctc_greedy" && !adapter.ContainsKey("dictionary") && !adapter.ContainsKey("alphabet"))
+        {
+            if (icdarLabels) adapter["alphabet"] = Icdar13Symbols;
+            else problems.Add(EngineProblems.Join(ModelPath, "launchers[0].adapter"),
+                "ctc_greedy_search_decoder needs the symbols of its classes: give vocabulary_file: or custom_label_map: (or annotate with icdar13_recognition, whose label map is 0-9a-z).");
+        }
+        return result;
+    }
+
+    private static (Dictionary<string, object?>? Adapter, string? Input, string? Layout, object? Batch) Launcher(MapReader model, List<string> warnings)
+    {
+        var launchers = model.List("launchers");
+        if (launchers == null)
+        {
+            if (!model.Has("launchers")) model.Problem("launchers", "is required: one launcher with framework: and adapter:.");
+            return (null, null, null, null);
+        }
+        if (launchers.Count == 0)
+        {
+            model.Problem("launchers", "is empty: give one launcher with framework: and adapter:.");
+            return (null, null, null, null);
+        }
+        string path = EngineProblems.Index(model.KeyPath("launchers"), 0);
+        if (launchers.Count > 1)
+            warnings.Add($"{model.KeyPath("launchers")}: only the first of {launchers.Count} launchers is read; the model runs on ONNX Runtime.");
+        var map = EngineTree.AsMap(launchers[0]);
+        if (map == null)
+        {
+            model.Problems.Add(path, $"must be a mapping with framework: and adapter:, not {EngineTree.Show(launchers[0])}.");
+            return (null, null, null, null);
+        }
+        var ignored = map.Keys.Where(k => !LauncherMapped.Contains(k)).OrderBy(k => k, StringComparer.Ordinal).ToList();
+        if (ignored.Count > 0)
+            warnings.Add($"{path}: {string.Join(", ", ignored)} {(ignored.Count == 1 ? "is" : "are")} read and ignored: " +
+                "the model runs on ONNX Runtime's CPU provider.");
+        var launcher = new MapReader(map, path, model.Problems, map.Keys.ToArray());
+        string? framework = launcher.String("framework", required: true, hint: "Use onnx_runtime.");
+        if (framework != null && !Frameworks.Contains(framework.Trim(), StringComparer.OrdinalIgnoreCase))
+            warnings.Add($"{launcher.KeyPath("framework")}: '{framework}' is read as onnx_runtime: PotPowerShell runs ONNX models on ONNX Runtime.");
+
+        var adapter = Adapter(launcher);
+        var (input, layout) = Inputs(launcher, warnings);
+        return (adapter, input, layout, launcher.Raw("batch"));
+    }
+
+    /// <summary>The symbols of icdar13_recognition's label map, which a CTC decoder without its own vocabulary uses.</summary>
+    internal const string Icdar13Symbols = "0123456789abcdefghijklmnopqrstuvwxyz";
+
+    private static readonly string[] Adapters = { "classification", "ctc_greedy_search_decoder" };
+
+    private static Dictionary<string, object?>? Adapter(MapReader launcher)
+    {
+        var raw = launcher.Raw("adapter");
+        var map = raw is string word ? new Dictionary<string, object?> { ["type"] = word } : EngineTree.AsMap(raw);
+        if (map == null)
+        {
+            launcher.Problem("adapter", raw == null ? "is required: classification or ctc_greedy_search_decoder." : $"must be a word or a mapping with type:, not {EngineTree.Show(raw)}.");
+            return null;
+        }
+        string type = map.TryGetValue("type", out var t) ? t?.ToString()?.Trim().ToLowerInvariant() ?? "" : "";
+        string path = launcher.KeyPath("adapter");
+        if (type == "classification")
+        {
+            var a = new MapReader(map, path, launcher.Problems, new[] { "type", "classification_output" });
+            var ours = new Dictionary<string, object?> { ["type"] = "classification" };
+            if (a.String("classification_output") is { } output) ours["output"] = output;
+            return ours;
+        }
+        if (type == "ctc_greedy_search_decoder")
+        {
+            // Accuracy Checker takes the argmax over axis 2 of a [time, batch, classes] output and maps class c to
+            // label_map[c - shift_labels]; that is our ctc_greedy with layout TNC and a dictionary of every class but
+            // the blank when the blank is the first class and labels are shifted, or the last class and they are not.
+            var a = new MapReader(map, path, launcher.Problems, new[] { "type", "blank_label", "shift_labels", "vocabulary_file", "custom_label_map", "logits_output" });
+            int blank = a.Int("blank_label", 0, 1 << 20) ?? 0;
+            bool shift = a.Bool("shift_labels") ?? false;
+            if (shift && blank != 0)
+                a.Problem("shift_labels", $"shifts labels past a blank at index 0, but blank_label is {blank}: set blank_label: 0, or drop shift_labels when the blank is the last class.");
+            var ours = new Dictionary<string, object?> { ["type"] = "ctc_greedy", ["layout"] = "TNC", ["blank_index"] = blank };
+            if (a.String("logits_output") is { } output) ours["output"] = output;
+            if (a.Raw("vocabulary_file") is { } vocabulary) ours["dictionary"] = vocabulary;
+            else if (a.Has("custom_label_map"))
+            {
+                var labels = EngineTree.AsMap(a.Raw("custom_label_map"));
+                var keys = labels?.Keys.Select(k => int.TryParse(k, NumberStyles.Integer, CultureInfo.InvariantCulture, out int i) ? i : -1).ToList();
+                if (labels == null || keys!.Any(k => k < 0) || !keys!.OrderBy(k => k).SequenceEqual(Enumerable.Range(0, keys!.Count)))
+                    a.Problem("custom_label_map", "must map the indices 0, 1, 2, ... to one symbol each.");
+                else
+                    ours["alphabet"] = string.Concat(labels.OrderBy(kv => int.Parse(kv.Key, CultureInfo.InvariantCulture)).Select(kv => kv.Value?.ToString() ?? ""));
+            }
+            return ours;
+        }
+        string? near = Suggest.Closest(type, Adapters);
+        launcher.Problems.Add(raw is string ? path : EngineProblems.Join(path, "type"),
+            $"'{type}' is not supported in Accuracy Checker configurations yet{(near != null ? $" (did you mean '{near}'?)" : "")}: {string.Join(", ", Adapters)} are. " +
+            "Write the engine in PotPowerShell's own format for other tasks (see about_PotPowerShell_Engine).");
+        return null;
+    }
+
+    private static (string? Input, string? Layout) Inputs(MapReader launcher, List<string> warnings)
+    {
+        var inputs = launcher.List("inputs");
+        if (inputs == null) return (null, null);
+        string? name = null, layout = null;
+        for (int i = 0; i < inputs.Count; i++)
+        {
+            string path = EngineProblems.Index(launcher.KeyPath("inputs"), i);
+            var map = EngineTree.AsMap(inputs[i]);
+            if (map == null)
+            {
+                launcher.Problems.Add(path, $"must be a mapping with name:, type: and layout:, not {EngineTree.Show(inputs[i])}.");
+                continue;
+            }
+            var m = new MapReader(map, path, launcher.Problems, new[] { "name", "type", "layout", "shape", "precision" });
+            string? type = m.String("type");
+            if (type != null && !type.Trim().Equals("INPUT", StringComparison.OrdinalIgnoreCase))
+            {
+                m.Problem("type", $"'{type}' is not supported: the image feeds one model input of type INPUT.");
+                continue;
+            }
+            if (name != null)
+            {
+                launcher.Problems.Add(path, "a second INPUT: an image dataset feeds one model input.");
+                continue;
+            }
+            name = m.String("name", required: true);
+            layout = m.String("layout")?.Trim().ToUpperInvariant();
+            if (layout != null && layout is not ("NCHW" or "NHWC"))
+            {
+                m.Problem("layout", $"'{layout}' is not supported: use NCHW or NHWC.");
+                layout = null;
+            }
+            foreach (var key in new[] { "shape", "precision" })
+                if (m.Has(key)) warnings.Add($"{m.KeyPath(key)}: read and ignored: the model's own input {(key == "shape" ? "shape" : "element type")} is used.");
+        }
+        return (name, layout);
+    }
+
+    private static readonly Dictionary<string, (string Format, string? Order)> Readers = new(StringComparer.OrdinalIgnoreCase)
+    {
+        // OpenCV decodes to BGR, Pillow to RGB: the order the preprocessing's mean/std lists start from.
+        ["opencv_imread"] = ("images", "BGR"),
+        ["pillow_imread"] = ("images", "RGB"),
+    };
+
+    private static Dictionary<string, object?> Dataset(MapReader m, string? input, string? layout, List<string> warnings, out bool icdarLabels)
+    {
+        var d = new Dictionary<string, object?>(StringComparer.Ordinal);
+        foreach (var key in new[] { "name", "data_source", "subsample_size", "subsample_seed" })
+            if (m.Raw(key) is { } value) d[key] = value;
+        if (m.Has("subsample_size"))
+            warnings.Add($"{m.KeyPath("subsample_size")}: the subset is drawn with PotPowerShell's seeded sampler (subsample_seed, default 0), not the one Accuracy Checker draws for the same seed.");
+        if (!m.Has("data_source")) m.Problem("data_source", "is required: the folder of images.");
+
+        string reader = ReaderName(m) ?? "opencv_imread";
+        string order = "BGR";
+        if (Readers.TryGetValue(reader, out var r))
+        {
+            d["format"] = r.Format;
+            order = r.Order!;
+        }
+        else if (reader.Equals("numpy_reader", StringComparison.OrdinalIgnoreCase))
+            m.Problem("reader", "numpy_reader (one .npy file per item) is not supported yet: save the items as one array per model input with the item axis first, and use PotPowerShell's engine format (data_source: a folder of <input>.npy files).");
+        else
+            m.Problem("reader", $"'{reader}' is not supported: use opencv_imread or pillow_imread.");
+        if (input != null) d["input"] = input;
+        if (layout != null) d["layout"] = layout;
+
+        foreach (var key in new[] { "annotation", "dataset_meta" })
+            if (m.Has(key)) m.Problem(key, "pre-converted (pickled) annotations cannot be read: give annotation_conversion: instead.");
+        if (m.Has("postprocessing")) m.Problem("postprocessing", "is not supported yet (classification needs none): remove it.");
+        Annotation(m, d, warnings, out icdarLabels);
+
+        bool grey = false;
+        var steps = Preprocessing(m, ref order, ref grey);
+        d["color_order"] = order;
+        if (grey) d["channels"] = 1;
+        if (steps.Count > 0) d["preprocessing"] = steps;
+
+        var metrics = m.List("metrics");
+        if (metrics != null) d["metrics"] = metrics.Select((x, i) => Metric(x, EngineProblems.Index(m.KeyPath("metrics"), i), m.Problems, warnings)).ToList();
+        else if (!m.Has("metrics")) m.Problem("metrics", "is required: e.g. [{type: accuracy, top_k: 1}].");
+        return d;
+    }
+
+    private static string? ReaderName(MapReader m) => m.Raw("reader") switch
+    {
+        null => null,
+        string s => s.Trim(),
+        var raw when EngineTree.AsMap(raw) is { } map && map.TryGetValue("type", out var t) && t is string s => s.Trim(),
+        var raw => Fail(m, "reader", $"must be a word such as opencv_imread, or a mapping with type:, not {EngineTree.Show(raw)}."),
+    };
+
+    private static string? Fail(MapReader m, string key, string message)
+    {
+        m.Problem(key, message);
+        return null;
+    }
+
+    private static void Annotation(MapReader m, Dictionary<string, object?> d, List<string> warnings, out bool textLabels)
+    {
+        textLabels = false;
+        if (!m.Has("annotation_conversion"))
+        {
+            m.Problem("annotation_conversion", "is required: {converter: imagenet, annotation_file: val.txt}.");
+            return;
+        }
+        var a = m.Map("annotation_conversion", new[] { "converter", "annotation_file", "labels_file", "has_background", "images_dir", "dataset_meta_file", "delimeter" });
+        if (a == null) return;
+        string? converter = a.String("converter", required: true);
+        if (converter == null) return;
+        string kind = converter.Trim().ToLowerInvariant();
+        if (kind is not ("imagenet" or "icdar13_recognition"))
+        {
+            a.Problem("converter", $"'{converter}' is not supported yet: imagenet and icdar13_recognition ('file label' lines) are.");
+            return;
+        }
+        if (kind == "icdar13_recognition")
+        {
+            // 'image text' lines; our annotation reader splits at the first space or tab, as this converter's delimiter does.
+            if (a.Raw("annotation_file") is { } lines) d["annotation_file"] = lines;
+            else a.Problem("annotation_file", "is required: the text file of 'image_name text' lines.");
+            if (a.String("delimeter") is { } delimiter && delimiter.Trim() is not ("space" or "tab"))
+                a.Problem("delimeter", $"'{delimiter}' is not space or tab.");
+            textLabels = true;
+            return;
+        }
+        if (a.Raw("annotation_file") is { } file) d["annotation_file"] = file;
+        else a.Problem("annotation_file", "is required: the text file of 'image_name label' lines.");
+        if (a.Bool("has_background") == true) d["label_offset"] = 1;
+        foreach (var key in new[] { "labels_file", "images_dir", "dataset_meta_file" })
+            if (a.Has(key))
+                warnings.Add($"{a.KeyPath(key)}: read and ignored: it names classes or checks files in Accuracy Checker's own reports; labels come from annotation_file.");
+    }
+
+    private static readonly string[] StepTypes = { "resize", "crop", "center_crop", "normalization", "bgr_to_rgb", "rgb_to_bgr", "bgr_to_gray", "rgb_to_gray" };
+
+    /// <summary>
+    /// The preprocessing steps in our form. bgr_to_rgb / rgb_to_bgr become the final channel order
+    /// (<paramref name="order"/>, applied right after decoding): resizes and crops do not depend on it, and the
+    /// mean/std lists of normalizations that ran in the other order are reversed so that each still meets its channel.
+    /// </summary>
+    private static List<object?> Preprocessing(MapReader m, ref string order, ref bool grey)
+    {
+        var list = m.List("preprocessing") ?? (IReadOnlyList<object?>)Array.Empty<object?>();
+        var steps = new List<(Dictionary<string, object?> Step, string Order)>();
+        for (int i = 0; i < list.Count; i++)
+        {
+            string path = EngineProblems.Index(m.KeyPath("preprocessing"), i);
+            var map = EngineTree.AsMap(list[i]);
+            if (map == null)
+            {
+                m.Problems.Add(path, $"must be a mapping such as {{type: resize, size: 256}}, not {EngineTree.Show(list[i])}.");
+                continue;
+            }
+            string type = map.TryGetValue("type", out var t) ? t?.ToString()?.Trim().ToLowerInvariant() ?? "" : "";
+            if (!StepTypes.Contains(type))
+            {
+                string? near = Suggest.Closest(type, StepTypes);
+                m.Problems.Add(EngineProblems.Join(path, "type"), (type.Length == 0 ? "is required." : $"'{type}' is not supported.") +
+                    $"{(near != null && type.Length > 0 ? $" Did you mean '{near}'?" : "")} Supported steps: {string.Join(", ", StepTypes)}.");
+                continue;
+            }
+            if (type is "bgr_to_rgb" or "rgb_to_bgr")
+            {
+                // Both reverse the channels whatever their order is, as Accuracy Checker's steps do.
+                new MapReader(map, path, m.Problems, new[] { "type" });
+                order = order == "BGR" ? "RGB" : "BGR";
+                continue;
+            }
+            if (type is "bgr_to_gray" or "rgb_to_gray")
+            {
+                // Images are then decoded to one grey channel; a normalization before it would have had 3 channels.
+                new MapReader(map, path, m.Problems, new[] { "type" });
+                if (steps.Any(x => (string?)x.Step["type"] == "normalization"))
+                    m.Problems.Add(EngineProblems.Join(path, "type"), $"{type} after a normalization is not supported: convert to grey first.");
+                grey = true;
+                continue;
+            }
+            var step = type switch
+            {
+                "resize" => Resize(new MapReader(map, path, m.Problems, new[] { "type", "size", "dst_width", "dst_height", "aspect_ratio_scale", "interpolation", "use_pillow" })),
+                "normalization" => Normalization(new MapReader(map, path, m.Problems, new[] { "type", "mean", "std", "images_only" })),
+                _ => Crop(new MapReader(map, path, m.Problems, new[] { "type", "size", "dst_width", "dst_height" })),
+            };
+            if (step != null) steps.Add((step, order));
+        }
+        string final = order;
+        return steps.Select(s => (object?)(s.Order == final ? s.Step : Reversed(s.Step))).ToList();
+    }
+
+    private static Dictionary<string, object?> Reversed(Dictionary<string, object?> step)
+    {
+        var copy = new Dictionary<string, object?>(step, StringComparer.Ordinal);
+        foreach (var key in new[] { "mean", "std" })
+            if (copy.TryGetValue(key, out var v) && v is List<object?> list) copy[key] = Enumerable.Reverse(list).ToList();
+        return copy;
+    }
+
+    private static readonly Dictionary<string, string> Aspects = new(StringComparer.OrdinalIgnoreCase)
+    {
+        // scale_greater: the shorter side becomes the size, the other follows the aspect ratio, truncated.
+        ["greater"] = "shorter_side",
+        // scale_fit_to_window: the longer side becomes the size, truncated likewise.
+        ["fit_to_window"] = "longer_side",
+    };
+
+    private static readonly Dictionary<string, string> Interpolations = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["LINEAR"] = "bilinear",
+        ["BILINEAR"] = "bilinear",
+        ["NEAREST"] = "nearest",
+    };
+
+    private static Dictionary<string, object?>? Resize(MapReader m)
+    {
+        var step = new Dictionary<string, object?>(StringComparer.Ordinal) { ["type"] = "resize" };
+        if (!Size(m, step)) return null;
+        if (m.String("aspect_ratio_scale") is { } aspect)
+        {
+            if (!Aspects.TryGetValue(aspect.Trim(), out var ours))
+            {
+                m.Problem("aspect_ratio_scale", $"'{aspect}' is not supported: use greater or fit_to_window (or leave it out to stretch).");
+                return null;
+            }
+            if (!step.ContainsKey("size"))
+            {
+                m.Problem("aspect_ratio_scale", "keeps the aspect ratio of a square target here: give size: instead of dst_width/dst_height.");
+                return null;
+            }
+            step["aspect"] = ours;
+        }
+        string interpolation = m.String("interpolation") ?? "LINEAR";
+        if (!Interpolations.TryGetValue(interpolation.Trim(), out var mode))
+        {
+            m.Problem("interpolation", $"'{interpolation}' is not supported: use LINEAR (OpenCV's bilinear) or NEAREST.");
+            return null;
+        }
+        step["interpolation"] = mode;
+        if (m.Bool("use_pillow") == true)
+            m.Problem("use_pillow", "Pillow's resize (antialiased) is not supported: remove it to resize as OpenCV does.");
+        return step;
+    }
+
+    private static Dictionary<string, object?>? Crop(MapReader m)
+    {
+        var step = new Dictionary<string, object?>(StringComparer.Ordinal) { ["type"] = "center_crop" };
+        return Size(m, step) ? step : null;
+    }
+
+    /// <summary>size: N, or dst_width: and dst_height:, as our size / width + height.</summary>
+    private static bool Size(MapReader m, Dictionary<string, object?> step)
+    {
+        if (m.Raw("size") is { } size)
+        {
+            step["size"] = size;
+            return true;
+        }
+        if (m.Raw("dst_width") is { } w && m.Raw("dst_height") is { } h)
+        {
+            step["width"] = w;
+            step["height"] = h;
+            return true;
+        }
+        m.Problem(m.Has("dst_width") ? "dst_height" : m.Has("dst_height") ? "dst_width" : "size",
+            "is required: give size: or dst_width: and dst_height:.");
+        return false;
+    }
+
+    // Accuracy Checker's named presets, as its normalization step defines them (its 'imagenet' std preset repeats the
+    // mean values; kept as it is, since configs that name it were tuned with it).
+    private static readonly Dictionary<string, double[]> MeanPresets = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["imagenet"] = new[] { 104.00698793, 116.66876762, 122.67891434 },
+        ["cifar10"] = new[] { 125.307, 122.961, 113.8575 },
+    };
+
+    private static Dictionary<string, object?>? Normalization(MapReader m)
+    {
+        var step = new Dictionary<string, object?>(StringComparer.Ordinal) { ["type"] = "normalization" };
+        foreach (var key in new[] { "mean", "std" })
+        {
+            if (m.Raw(key) is not { } raw) continue;
+            var values = NormalizationValues(raw);
+            if (values == null)
+            {
+                m.Problem(key, $"{EngineTree.Show(raw)} is not a number, a list of numbers, a string such as '(123.675, 116.28, 103.53)' or a preset ({string.Join(", ", MeanPresets.Keys)}).");
+                return null;
+            }
+            step[key] = values.Select(v => (object?)v).ToList();
+        }
+        if (m.Has("images_only")) m.Bool("images_only");
+        if (!step.ContainsKey("mean") && !step.ContainsKey("std"))
+        {
+            m.Problem("mean", "give mean:, std: or both.");
+            return null;
+        }
+        return step;
+    }
+
+    /// <summary>A number, a list, a preset name, or a string of comma-separated numbers with optional parentheses.</summary>
+    internal static double[]? NormalizationValues(object? raw)
+    {
+        switch (raw)
+        {
+            case string s:
+                string text = s.Trim();
+                if (MeanPresets.TryGetValue(text, out var preset)) return preset;
+                var parts = text.Replace("(", "", StringComparison.Ordinal).Replace(")", "", StringComparison.Ordinal)
+                    .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+                var parsed = new double[parts.Length];
+                for (int i = 0; i < parts.Length; i++)
+                    if (!double.TryParse(parts[i], NumberStyles.Float, CultureInfo.InvariantCulture, out parsed[i])) return null;
+                return parsed.Length == 0 ? null : parsed;
+            case IReadOnlyList<object?> list:
+                var numbers = list.Select(MapReader.ToDouble).ToList();
+                return numbers.Count == 0 || numbers.Any(n => n == null) ? null : numbers.Select(n => n!.Value).ToArray();
+            default:
+                return MapReader.ToDouble(raw) is { } one ? new[] { one } : null;
+        }
+    }
+
+    private static readonly string[] MetricTypes = { "accuracy", "character_recognition_accuracy" };
+
+    private static object? Metric(object? raw, string path, EngineProblems problems, List<string> warnings)
+    {
+        var map = EngineTree.AsMap(raw);
+        if (map == null) return raw;
+        // Accuracy Checker's reference / threshold keys are its own pass-fail check of the result, not part of the metric.
+        var ownCheck = new[] { "reference", "threshold", "abs_threshold", "rel_threshold", "presenter" };
+        var m = new MapReader(map, path, problems, new[] { "name", "type", "top_k", "remove_spaces" }.Concat(ownCheck).ToArray());
+        foreach (var key in ownCheck.Where(m.Has))
+            warnings.Add($"{m.KeyPath(key)}: read and ignored: Accuracy Checker's own check of the result (use maximal_drop or baseline_value in the POT configuration).");
+        string? type = m.String("type", required: true);
+        if (type != null && !MetricTypes.Contains(type.Trim(), StringComparer.OrdinalIgnoreCase))
+            m.Problem("type", $"'{type}' is not supported yet in Accuracy Checker configurations: {string.Join(", ", MetricTypes)} are.");
+        return map.Where(kv => !ownCheck.Contains(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+    }
+}

@@ -1,0 +1,168 @@
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using PotPowerShell.Core.Data;
+
+namespace PotPowerShell.Core.Runtime;
+
+/// <summary>
+/// Matches a data set's arrays to a session's inputs (by name; a single array feeds a single input whatever its
+/// name), stacks items into batches and turns them into OrtValues of the type each input expects.
+/// </summary>
+internal sealed class ModelInputBinder
+{
+    private readonly string[] _modelInputs;
+    private readonly string[] _dataInputs;
+    private readonly TensorElementType[] _types;
+    private readonly int[] _ranks;
+
+    private ModelInputBinder(string[] modelInputs, string[] dataInputs, TensorElementType[] types, int[] ranks, bool canBatch)
+    {
+        _modelInputs = modelInputs;
+        _dataInputs = dataInputs;
+        _types = types;
+        _ranks = ranks;
+        CanBatch = canBatch;
+    }
+
+    public IReadOnlyList<string> ModelInputs => _modelInputs;
+
+    /// <summary>True when every input's first dimension is symbolic, so several items can run at once.</summary>
+    public bool CanBatch { get; }
+
+    public static ModelInputBinder Bind(InferenceSession session, IDataset data, string modelSource)
+    {
+        var metadata = session.InputMetadata;
+        var names = metadata.Keys.ToArray();
+        var dataNames = new string[names.Length];
+        var available = new HashSet<string>(data.InputNames, StringComparer.Ordinal);
+        for (int i = 0; i < names.Length; i++)
+        {
+            if (available.Contains(names[i])) dataNames[i] = names[i];
+            else if (names.Length == 1 && data.InputNames.Count == 1) dataNames[i] = data.InputNames[0];
+            else
+                throw new PotException("CalibrationInputMissing", PotErrorCategory.InvalidData,
+                    $"The calibration data '{data.Source}' has no array for model input '{names[i]}' of '{modelSource}'. " +
+                    $"It holds: {string.Join(", ", data.InputNames.Select(n => "'" + n + "'"))}. Name each array after the input it feeds (e.g. '{names[i]}.npy').",
+                    data.Source);
+        }
+        var types = names.Select(n => metadata[n].ElementDataType).ToArray();
+        var ranks = names.Select(n => metadata[n].Dimensions.Length).ToArray();
+        bool canBatch = names.All(n => metadata[n].Dimensions.Length > 0 && metadata[n].Dimensions[0] < 0);
+        return new ModelInputBinder(names, dataNames, types, ranks, canBatch);
+    }
+
+    /// <summary>The data array feeding a model input.</summary>
+    public string DataInputFor(string modelInput) => _dataInputs[Array.IndexOf(_modelInputs, modelInput)];
+
+    /// <summary>Input shapes of one item, for deciding which items can share a batch (see <see cref="SameShapes"/>).</summary>
+    public long[][] Shapes(DataItem item) => _dataInputs.Select(d => Input(item, d).Shape).ToArray();
+
+    /// <summary>True when every input of <paramref name="item"/> has the shape in <paramref name="shapes"/>.</summary>
+    public bool SameShapes(long[][] shapes, DataItem item)
+    {
+        for (int i = 0; i < _dataInputs.Length; i++)
+            if (!Input(item, _dataInputs[i]).Shape.AsSpan().SequenceEqual(shapes[i])) return false;
+        return true;
+    }
+
+    /// <summary>Each model input's tensor for the batch of <paramref name="items"/>, stacked on the first axis.</summary>
+    public TensorData[] Gather(IReadOnlyList<DataItem> items)
+    {
+        var result = new TensorData[_modelInputs.Length];
+        for (int i = 0; i < _modelInputs.Length; i++) result[i] = Gather(items, i);
+        return result;
+    }
+
+    private TensorData Gather(IReadOnlyList<DataItem> items, int input)
+    {
+        var parts = items.Select(item => Input(item, _dataInputs[input])).ToList();
+        var tensor = TensorData.ConcatFirstAxis(parts);
+        // Data sets hold items as [1, ...]; a model whose input has no batch axis gets the item without it.
+        if (items.Count == 1 && tensor.Shape.Length == _ranks[input] + 1 && tensor.Shape[0] == 1)
+            tensor = new TensorData(tensor.Kind, tensor.Shape[1..], tensor.Data);
+        return tensor;
+    }
+
+    private static TensorData Input(DataItem item, string name) =>
+        item.Inputs.TryGetValue(name, out var t) ? t
+            : throw new PotException("CalibrationInputMissing", PotErrorCategory.InvalidData,
+                $"Calibration item {item.Index} has no array '{name}'.", name);
+
+    private float[][]? _buffers;
+
+    /// <summary>
+    /// Each model input's OrtValue for the batch of <paramref name="items"/>. Float inputs are stacked straight into a
+    /// buffer that this binder reuses from call to call (no per-batch allocation), so dispose the values of one call
+    /// before the next. Other element types go through <see cref="Gather"/> and <see cref="ToOrtValues"/>.
+    /// </summary>
+    public OrtValue[] Bind(IReadOnlyList<DataItem> items)
+    {
+        _buffers ??= new float[_modelInputs.Length][];
+        var values = new OrtValue[_modelInputs.Length];
+        try
+        {
+            for (int i = 0; i < _modelInputs.Length; i++) values[i] = Bind(items, i);
+            return values;
+        }
+        catch
+        {
+            foreach (var v in values) v?.Dispose();
+            throw;
+        }
+    }
+
+    private OrtValue Bind(IReadOnlyList<DataItem> items, int input)
+    {
+        var first = Input(items[0], _dataInputs[input]);
+        if (_types[input] != TensorElementType.Float || first.Data is not float[] || first.Shape.Length == 0)
+            return ToOrtValue(Gather(items, input), _types[input], _modelInputs[input]);
+        long itemLength = first.Length;
+        long total = itemLength * items.Count;
+        var buffer = _buffers![input];
+        if (buffer == null || buffer.LongLength < total) _buffers[input] = buffer = new float[total];
+        long batch = 0;
+        for (int k = 0; k < items.Count; k++)
+        {
+            var part = Input(items[k], _dataInputs[input]);
+            if (part.Data is not float[] data || part.Length != itemLength || !part.Shape.AsSpan(1).SequenceEqual(first.Shape.AsSpan(1)))
+                return ToOrtValue(Gather(items, input), _types[input], _modelInputs[input]);
+            Array.Copy(data, 0, buffer, k * itemLength, itemLength);
+            batch += part.Shape[0];
+        }
+        var shape = (long[])first.Shape.Clone();
+        shape[0] = batch;
+        // Data sets hold items as [1, ...]; a model whose input has no batch axis gets the item without it.
+        if (items.Count == 1 && shape.Length == _ranks[input] + 1 && shape[0] == 1) shape = shape[1..];
+        return OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, buffer.AsMemory(0, checked((int)total)), shape);
+    }
+
+    public OrtValue[] ToOrtValues(TensorData[] tensors)
+    {
+        var values = new OrtValue[tensors.Length];
+        try
+        {
+            for (int i = 0; i < tensors.Length; i++) values[i] = ToOrtValue(tensors[i], _types[i], _modelInputs[i]);
+            return values;
+        }
+        catch
+        {
+            foreach (var v in values) v?.Dispose();
+            throw;
+        }
+    }
+
+    private static OrtValue ToOrtValue(TensorData t, TensorElementType type, string input) => type switch
+    {
+        TensorElementType.Float => OrtValue.CreateTensorValueFromMemory(t.Data as float[] ?? t.ToFloats(), t.Shape),
+        TensorElementType.Double => OrtValue.CreateTensorValueFromMemory(t.Data as double[] ?? Array.ConvertAll(t.ToFloats(), v => (double)v), t.Shape),
+        TensorElementType.Int64 when t.Data is long[] l => OrtValue.CreateTensorValueFromMemory(l, t.Shape),
+        TensorElementType.Int64 when t.Data is int[] i => OrtValue.CreateTensorValueFromMemory(Array.ConvertAll(i, v => (long)v), t.Shape),
+        TensorElementType.Int32 when t.Data is int[] i => OrtValue.CreateTensorValueFromMemory(i, t.Shape),
+        TensorElementType.Int32 when t.Data is long[] l => OrtValue.CreateTensorValueFromMemory(Array.ConvertAll(l, v => checked((int)v)), t.Shape),
+        TensorElementType.UInt8 when t.Data is byte[] b => OrtValue.CreateTensorValueFromMemory(b, t.Shape),
+        TensorElementType.Int8 when t.Data is sbyte[] s => OrtValue.CreateTensorValueFromMemory(s, t.Shape),
+        TensorElementType.Bool when t.Data is bool[] b => OrtValue.CreateTensorValueFromMemory(b, t.Shape),
+        _ => throw new PotException("CalibrationInputType", PotErrorCategory.InvalidData,
+            $"Model input '{input}' expects {type} values but the calibration data holds {t.Kind}. Save the array with the input's element type.", input),
+    };
+}

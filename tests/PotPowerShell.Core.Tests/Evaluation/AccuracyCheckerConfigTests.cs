@@ -1,0 +1,249 @@
+using Google.Protobuf;
+using PotPowerShell.Core.Evaluation;
+using PotPowerShell.Core.Onnx;
+using DataType = Onnx.TensorProto.Types.DataType;
+
+namespace PotPowerShell.Core.Tests.Evaluation;
+
+public class AccuracyCheckerConfigTests
+{
+    private static TempFolder Images()
+    {
+        var tmp = new TempFolder();
+        Directory.CreateDirectory(tmp.File("val"));
+        // 1x1 RGB images whose largest channel is the class: red 0, green 1, blue 2 (after decoding to RGB).
+        PngWriter.Save(tmp.File("val/r.png"), 1, 1, 3, new byte[] { 200, 10, 20 });
+        PngWriter.Save(tmp.File("val/g.png"), 1, 1, 3, new byte[] { 10, 200, 20 });
+        PngWriter.Save(tmp.File("val/b.png"), 1, 1, 3, new byte[] { 10, 20, 200 });
+        return tmp;
+    }
+
+    private static EngineDefinition Load(TempFolder tmp, string yaml)
+    {
+        File.WriteAllText(tmp.File("ac.yml"), yaml);
+        return EngineDefinition.Load(tmp.File("ac.yml"));
+    }
+
+    private static string[] Problems(TempFolder tmp, string yaml)
+    {
+        var e = Assert.Throws<PotException>(() => Load(tmp, yaml));
+        Assert.Equal("EngineInvalid", e.ErrorId);
+        return (string[])e.Data["Problems"]!;
+    }
+
+    private static string Config(string dataset, string launcher = "      - framework: onnx_runtime\n        model: m.onnx\n        adapter: classification\n") =>
+        "models:\n  - name: m\n    launchers:\n" + launcher + "    datasets:\n" + dataset;
+
+    private const string ImageNetDataset =
+        "      - name: imagenet\n" +
+        "        data_source: val\n" +
+        "        annotation_conversion:\n" +
+        "          converter: imagenet\n" +
+        "          annotation_file: val.txt\n";
+
+    [Fact]
+    public void ImageNet_style_config_reads_as_the_equivalent_engine_file()
+    {
+        using var tmp = Images();
+        File.WriteAllText(tmp.File("val.txt"), "r.png 0\n");
+        var ac = Load(tmp, Config(ImageNetDataset +
+            "        reader: pillow_imread\n" +
+            "        preprocessing:\n" +
+            "          - type: resize\n            size: 256\n            aspect_ratio_scale: greater\n" +
+            "          - type: crop\n            dst_width: 224\n            dst_height: 200\n" +
+            "          - type: normalization\n            mean: (123.675, 116.28, 103.53)\n            std: 58.395, 57.12, 57.375\n" +
+            "        metrics:\n          - name: accuracy@top1\n            type: accuracy\n            top_k: 1\n          - type: accuracy\n            top_k: 5\n",
+            "      - framework: onnx_runtime\n        model: m.onnx\n        adapter: classification\n        batch: 4\n" +
+            "        inputs:\n          - name: data\n            type: INPUT\n            layout: NHWC\n"));
+        File.WriteAllText(tmp.File("ours.yml"),
+            "adapter: classification\nbatch_size: 4\ndatasets:\n  - name: imagenet\n    data_source: val\n    annotation_file: val.txt\n" +
+            "    input: data\n    layout: NHWC\n    color_order: RGB\n    preprocessing:\n" +
+            "      - {type: resize, size: 256, aspect: shorter_side, interpolation: bilinear}\n      - {type: center_crop, width: 224, height: 200}\n" +
+            "      - {type: normalization, mean: [123.675, 116.28, 103.53], std: [58.395, 57.12, 57.375]}\n" +
+            "    metrics:\n      - {name: accuracy@top1, type: accuracy, top_k: 1}\n      - {type: accuracy, top_k: 5}\n");
+        var ours = EngineDefinition.Load(tmp.File("ours.yml"));
+
+        var a = ac.Datasets.Single();
+        var o = ours.Datasets.Single();
+        Assert.Equal(o.Name, a.Name);
+        Assert.Equal(o.DataSource, a.DataSource);
+        Assert.Equal(o.AnnotationFile, a.AnnotationFile);
+        Assert.Equal(o.InputName, a.InputName);
+        Assert.Equal(o.Image!.Channels, a.Image!.Channels);
+        Assert.Equal(o.Image.ColorOrder, a.Image.ColorOrder);
+        Assert.Equal(o.Image.Layout, a.Image.Layout);
+        Assert.Equal(o.Image.Steps.Count, a.Image.Steps.Count);
+        Assert.Equal(o.Image.Steps[0], a.Image.Steps[0]);
+        Assert.Equal(o.Image.Steps[1], a.Image.Steps[1]);
+        var (na, no) = ((NormalizationStep)a.Image.Steps[2], (NormalizationStep)o.Image.Steps[2]);
+        Assert.Equal(no.Mean, na.Mean);
+        Assert.Equal(no.Std, na.Std);
+        Assert.Equal(o.Adapter.Type, a.Adapter.Type);
+        Assert.Equal(ours.BatchSize, ac.BatchSize);
+        Assert.Equal(ours.Metrics.Select(m => (m.Name, m.TopK)), ac.Metrics.Select(m => (m.Name, m.TopK)));
+        Assert.Empty(ac.Warnings);
+    }
+
+    [Fact]
+    public void OpenCV_reader_is_BGR_and_mean_lists_follow_the_channel_order_of_their_step()
+    {
+        using var tmp = Images();
+        File.WriteAllText(tmp.File("val.txt"), "r.png 0\n");
+        string Engine(string steps) => Config(ImageNetDataset + "        preprocessing:\n" + steps + "        metrics:\n          - type: accuracy\n");
+
+        // opencv_imread (the default reader) gives BGR: a mean list before bgr_to_rgb is in BGR order.
+        var before = Load(tmp, Engine("          - {type: normalization, mean: [1, 2, 3]}\n          - type: bgr_to_rgb\n")).Datasets[0].Image!;
+        Assert.Equal(ColorOrder.Rgb, before.ColorOrder);
+        Assert.Equal(new[] { 3f, 2f, 1f }, ((NormalizationStep)before.Steps.Single()).Mean);
+
+        var after = Load(tmp, Engine("          - type: bgr_to_rgb\n          - {type: normalization, mean: [1, 2, 3]}\n")).Datasets[0].Image!;
+        Assert.Equal(ColorOrder.Rgb, after.ColorOrder);
+        Assert.Equal(new[] { 1f, 2f, 3f }, ((NormalizationStep)after.Steps.Single()).Mean);
+
+        var bgr = Load(tmp, Engine("          - {type: normalization, mean: [1, 2, 3]}\n")).Datasets[0].Image!;
+        Assert.Equal(ColorOrder.Bgr, bgr.ColorOrder);
+        Assert.Equal(new[] { 1f, 2f, 3f }, ((NormalizationStep)bgr.Steps.Single()).Mean);
+
+        var grey = Load(tmp, Engine("          - type: bgr_to_gray\n          - {type: normalization, mean: 120, std: 120}\n")).Datasets[0].Image!;
+        Assert.Equal(1, grey.Channels);
+    }
+
+    [Theory]
+    [InlineData("(123.675, 116.28, 103.53)", new[] { 123.675, 116.28, 103.53 })]
+    [InlineData("123.675,116.28,103.53", new[] { 123.675, 116.28, 103.53 })]
+    [InlineData("imagenet", new[] { 104.00698793, 116.66876762, 122.67891434 })]
+    [InlineData("CIFAR10", new[] { 125.307, 122.961, 113.8575 })]
+    [InlineData("127.5", new[] { 127.5 })]
+    public void Normalization_values_read_as_Accuracy_Checker_reads_them(string text, double[] expected) =>
+        Assert.Equal(expected, AccuracyCheckerConfig.NormalizationValues(text));
+
+    [Fact]
+    public void Has_background_shifts_every_label_by_one()
+    {
+        using var tmp = Images();
+        // Labels without the background class; the model scores background first, so red is class 1 of 4 outputs.
+        File.WriteAllText(tmp.File("val.txt"), "r.png 0\ng.png 1\nb.png 2\n");
+        string Engine(string background) => Config(
+            "      - name: colours\n        data_source: val\n        reader: pillow_imread\n" +
+            "        annotation_conversion:\n          converter: imagenet\n          annotation_file: val.txt\n          has_background: " + background + "\n" +
+            "        metrics:\n          - type: accuracy\n");
+        // Output = [0, r, g, b]: a zero background score before the image's three channels.
+        var g = new GraphBuilder("pad");
+        g.Input("x", "batch", 3L, 1L, 1L);
+        string flat = g.Node("Flatten", new[] { "x" });
+        string y = g.Node("Pad", new[] { flat, g.Initializer("pads", new long[] { 0, 1, 0, 0 }, 4) });
+        g.Output(y, DataType.Float, "batch", 4L);
+        byte[] model = g.Build().ToByteArray();
+
+        foreach (var (background, expected) in new[] { ("true", 1.0), ("false", 0.0) })
+        {
+            using var evaluator = new Evaluator(Load(tmp, Engine(background)));
+            Assert.Equal(expected, evaluator.Evaluate(model, null, CancellationToken.None).Values["accuracy@top1"]);
+        }
+    }
+
+    [Fact]
+    public void Text_recognition_with_the_CTC_search_decoder_and_icdar13_annotations()
+    {
+        using var tmp = new TempFolder();
+        Directory.CreateDirectory(tmp.File("words"));
+        // 5x1 RGB images: each pixel is one time step, its largest channel the class (0 blank, 1 'a', 2 'b').
+        byte[] R = { 200, 0, 0 }, G = { 0, 200, 0 }, B = { 0, 0, 200 };
+        PngWriter.Save(tmp.File("words/1.png"), 5, 1, 3, new[] { G, G, R, B, B }.SelectMany(p => p).ToArray());  // "ab"
+        PngWriter.Save(tmp.File("words/2.png"), 5, 1, 3, new[] { B, R, B, G, R }.SelectMany(p => p).ToArray());  // "bba"
+        File.WriteAllText(tmp.File("gt.txt"), "1.png ab\n2.png bab\n");
+        var engine = Load(tmp, Config(
+            "      - name: words\n        data_source: words\n        reader: pillow_imread\n" +
+            "        annotation_conversion:\n          converter: icdar13_recognition\n          annotation_file: gt.txt\n          delimeter: space\n" +
+            "        metrics:\n          - type: character_recognition_accuracy\n",
+            "      - framework: onnx_runtime\n        model: m.onnx\n" +
+            "        adapter:\n          type: ctc_greedy_search_decoder\n          blank_label: 0\n          shift_labels: true\n" +
+            "          custom_label_map: {0: a, 1: b}\n"));
+        // [batch, 3, 1, 5] image -> [5, batch, 3] scores per time step, the layout the decoder reads.
+        var g = new GraphBuilder("tnc");
+        g.Input("x", "batch", 3L, 1L, 5L);
+        string squeezed = g.Node("Squeeze", new[] { "x", g.Initializer("axes", new long[] { 2 }, 1) });
+        string y = g.Node("Transpose", new[] { squeezed }, null, ("perm", new long[] { 2, 0, 1 }));
+        g.Output(y, DataType.Float, 5L, "batch", 3L);
+
+        using var evaluator = new Evaluator(engine);
+        var r = evaluator.Run(g.Build().ToByteArray(), new EvaluationRequest { KeepPredictions = true }, CancellationToken.None);
+        Assert.Equal(new object?[] { "ab", "bba" }, r.Predictions);
+        Assert.Equal(0.5, r.Values["character_recognition_accuracy"]);
+    }
+
+    [Fact]
+    public void The_CTC_decoder_takes_icdar13_symbols_when_it_has_no_vocabulary_and_refuses_a_shift_past_a_late_blank()
+    {
+        using var tmp = Images();
+        File.WriteAllText(tmp.File("gt.txt"), "r.png a\n");
+        string Engine(string adapter) => Config(
+            "      - name: words\n        data_source: val\n" +
+            "        annotation_conversion:\n          converter: icdar13_recognition\n          annotation_file: gt.txt\n" +
+            "        metrics:\n          - type: character_recognition_accuracy\n",
+            "      - framework: onnx_runtime\n        adapter:\n          type: ctc_greedy_search_decoder\n" + adapter);
+        var engine = Load(tmp, Engine("          blank_label: 36\n"));
+        Assert.Equal(AccuracyCheckerConfig.Icdar13Symbols.Select(c => c.ToString()), engine.Datasets[0].Adapter.Symbols);
+        Assert.Equal(36, engine.Datasets[0].Adapter.BlankIndex);
+        Assert.Contains(Problems(tmp, Engine("          blank_label: 36\n          shift_labels: true\n")),
+            p => p.StartsWith("models[0].launchers[0].adapter.shift_labels", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Launcher_keys_without_effect_warn_and_name_the_keys()
+    {
+        using var tmp = Images();
+        File.WriteAllText(tmp.File("val.txt"), "r.png 0\n");
+        var engine = Load(tmp, Config(ImageNetDataset +
+            "        metrics:\n          - type: accuracy\n            reference: 0.761\n            threshold: 0.005\n",
+            "      - framework: dlsdk\n        device: CPU\n        cpu_extensions: AUTO\n        model: m.xml\n        weights: m.bin\n        adapter: classification\n" +
+            "        inputs:\n          - name: data\n            type: INPUT\n            shape: [1, 3, 224, 224]\n"));
+        Assert.Contains(engine.Warnings, w => w.Contains("models[0].launchers[0]: cpu_extensions, device are read and ignored", StringComparison.Ordinal));
+        Assert.Contains(engine.Warnings, w => w.Contains("inputs[0].shape", StringComparison.Ordinal));
+        Assert.Contains(engine.Warnings, w => w.Contains("metrics[0].reference", StringComparison.Ordinal) && w.Contains("maximal_drop", StringComparison.Ordinal));
+        Assert.DoesNotContain(engine.Warnings, w => w.Contains("model", StringComparison.Ordinal) && w.Contains("weights", StringComparison.Ordinal));
+        Assert.Equal("accuracy@top1", engine.Metrics.Single().Name);
+    }
+
+    [Fact]
+    public void Unsupported_parts_are_errors_that_name_the_key_and_what_is_supported()
+    {
+        using var tmp = Images();
+        File.WriteAllText(tmp.File("val.txt"), "r.png 0\n");
+        var problems = Problems(tmp, Config(
+            "      - name: voc\n        data_source: val\n        reader: numpy_reader\n" +
+            "        annotation_conversion:\n          converter: voc_detection\n          annotations_dir: ann\n" +
+            "        preprocessing:\n          - type: padding\n            size: 300\n          - type: resize\n            size: 300\n            aspect_ratio_scale: ctpn_keep_aspect_ratio\n" +
+            "        postprocessing:\n          - type: nms\n" +
+            "        metrics:\n          - type: map\n",
+            "      - framework: onnx_runtime\n        model: m.onnx\n        adapter: ssd\n"));
+        Assert.Contains(problems, p => p.StartsWith("models[0].launchers[0].adapter", StringComparison.Ordinal) && p.Contains("'ssd'", StringComparison.Ordinal) && p.Contains("classification", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.StartsWith("models[0].datasets[0].reader", StringComparison.Ordinal) && p.Contains("numpy_reader", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.StartsWith("models[0].datasets[0].annotation_conversion.converter", StringComparison.Ordinal) && p.Contains("imagenet", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.StartsWith("models[0].datasets[0].annotation_conversion.annotations_dir", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.StartsWith("models[0].datasets[0].preprocessing[0].type", StringComparison.Ordinal) && p.Contains("Supported steps: resize", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.StartsWith("models[0].datasets[0].preprocessing[1].aspect_ratio_scale", StringComparison.Ordinal) && p.Contains("greater", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.StartsWith("models[0].datasets[0].postprocessing", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.StartsWith("models[0].datasets[0].metrics[0].type", StringComparison.Ordinal) && p.Contains("'map'", StringComparison.Ordinal));
+        // Lines point into the Accuracy Checker file.
+        Assert.Contains(problems, p => p.StartsWith("models[0].datasets[0].reader (line 10)", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Problems_of_the_translated_engine_keep_Accuracy_Checker_key_paths_and_lines()
+    {
+        using var tmp = Images();
+        var problems = Problems(tmp, Config(
+            "      - name: imagenet\n        data_source: missing\n" +
+            "        annotation_conversion:\n          converter: imagenet\n          annotation_file: val.txt\n        metrics:\n          - type: accuracy\n"));
+        Assert.Contains(problems, p => p.StartsWith("models[0].datasets[0].data_source (line 9)", StringComparison.Ordinal) && p.Contains("missing", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_file_with_two_models_is_refused()
+    {
+        using var tmp = Images();
+        var problems = Problems(tmp, "models:\n  - name: a\n  - name: b\n");
+        Assert.Contains(problems, p => p.StartsWith("models (line 1)", StringComparison.Ordinal) && p.Contains("one model", StringComparison.Ordinal));
+    }
+}

@@ -1,0 +1,115 @@
+using Onnx;
+using PotPowerShell.Core.Data;
+using PotPowerShell.Core.Onnx;
+
+namespace PotPowerShell.TestSupport;
+
+/// <summary>
+/// Models and data made in code for benchmarks and tests: a transformer-style MatMul stack and image-like or normal
+/// random inputs. Weights and data come from a seeded System.Random, so the same arguments give the same bytes.
+/// </summary>
+public static class SyntheticModels
+{
+    /// <summary>
+    /// A transformer encoder stack without normalization: per layer, multi-head self-attention (Q/K/V projections,
+    /// Q·Kᵀ scaled, Softmax, ·V, output projection, residual Add) and a feed-forward block (MatMul, bias Add, Relu,
+    /// MatMul, bias Add, residual Add). Input 'x' float[batch, seq, hidden], output 'y' of the same shape. Opset 13.
+    /// </summary>
+    public static ModelProto TransformerStack(int layers = 4, int hidden = 256, int heads = 4, int sequence = 64, int feedForward = 1024, int seed = 1)
+    {
+        if (hidden % heads != 0) throw new ArgumentException("hidden must be a multiple of heads.");
+        var random = new Random(seed);
+        int head = hidden / heads;
+        var g = new GraphBuilder("transformer_stack");
+        string x = g.Input("x", "batch", (long)sequence, (long)hidden);
+        var headShape = g.Initializer("head_shape", new long[] { 0, sequence, heads, head }, 4);
+        var mergedShape = g.Initializer("merged_shape", new long[] { 0, sequence, hidden }, 3);
+        var scale = g.Initializer("attention_scale", new[] { 1f / MathF.Sqrt(head) });
+        for (int l = 0; l < layers; l++)
+        {
+            string p = $"layer{l}";
+            string Linear(string input, int inputs, int outputs, string name)
+            {
+                var w = g.Initializer($"{p}_{name}_weight", Normal(random, inputs * outputs, 1 / MathF.Sqrt(inputs)), inputs, outputs);
+                var b = g.Initializer($"{p}_{name}_bias", Normal(random, outputs, 0.02f), outputs);
+                var mm = g.Node("MatMul", new[] { input, w }, $"{p}/{name}/MatMul");
+                return g.Node("Add", new[] { mm, b }, $"{p}/{name}/Add");
+            }
+            string Heads(string t, string name, long[] perm)
+            {
+                var r = g.Node("Reshape", new[] { t, headShape }, $"{p}/{name}/Reshape");
+                return g.Node("Transpose", new[] { r }, $"{p}/{name}/Transpose", ("perm", perm));
+            }
+            var q = Heads(Linear(x, hidden, hidden, "query"), "query", new long[] { 0, 2, 1, 3 });
+            var k = Heads(Linear(x, hidden, hidden, "key"), "key", new long[] { 0, 2, 3, 1 });
+            var v = Heads(Linear(x, hidden, hidden, "value"), "value", new long[] { 0, 2, 1, 3 });
+            var scores = g.Node("MatMul", new[] { q, k }, $"{p}/attention/scores");
+            var scaled = g.Node("Mul", new[] { scores, scale }, $"{p}/attention/scale");
+            var probabilities = g.Node("Softmax", new[] { scaled }, $"{p}/attention/Softmax", ("axis", -1L));
+            var context = g.Node("MatMul", new[] { probabilities, v }, $"{p}/attention/context");
+            var merged = g.Node("Reshape", new[] { g.Node("Transpose", new[] { context }, $"{p}/attention/Transpose", ("perm", new long[] { 0, 2, 1, 3 })), mergedShape }, $"{p}/attention/Reshape");
+            var attention = g.Node("Add", new[] { x, Linear(merged, hidden, hidden, "output") }, $"{p}/attention/residual");
+            var up = g.Node("Relu", new[] { Linear(attention, hidden, feedForward, "ffn_up") }, $"{p}/ffn/Relu");
+            x = g.Node("Add", new[] { attention, Linear(up, feedForward, hidden, "ffn_down") }, $"{p}/ffn/residual");
+        }
+        var y = g.Node("Identity", new[] { x }, "output");
+        g.Graph.Node[^1].Output[0] = "y";
+        g.Output("y", TensorProto.Types.DataType.Float, "batch", (long)sequence, (long)hidden);
+        return g.Build();
+    }
+
+    /// <summary>Saves <see cref="TransformerStack"/> to a file.</summary>
+    public static void SaveTransformerStack(string path, int layers = 4, int hidden = 256, int heads = 4, int sequence = 64, int feedForward = 1024, int seed = 1) =>
+        OnnxModelFile.Save(TransformerStack(layers, hidden, heads, sequence, feedForward, seed), path);
+
+    /// <summary>Standard normal values times <paramref name="scale"/> (Box-Muller).</summary>
+    public static float[] Normal(Random random, int count, float scale = 1)
+    {
+        var values = new float[count];
+        for (int i = 0; i < count; i++)
+        {
+            double u1 = 1 - random.NextDouble(), u2 = random.NextDouble();
+            values[i] = scale * (float)(Math.Sqrt(-2 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2));
+        }
+        return values;
+    }
+
+    /// <summary>Normal random items of shape [count, ...itemShape].</summary>
+    public static TensorData NormalData(int count, long[] itemShape, int seed) =>
+        TensorData.FromFloats(Normal(new Random(seed), checked((int)(count * TensorData.ElementCount(itemShape)))), new[] { (long)count }.Concat(itemShape).ToArray());
+
+    /// <summary>
+    /// Image-like items [count, channels, height, width]: a few smooth blobs and gradients per channel, normalized per
+    /// channel to ImageNet-like statistics (mean 0, about unit variance), so activations look like those of photos
+    /// rather than of white noise.
+    /// </summary>
+    public static TensorData ImageLikeData(int count, int channels, int height, int width, int seed)
+    {
+        var random = new Random(seed);
+        var data = new float[(long)count * channels * height * width];
+        int plane = height * width;
+        for (int n = 0; n < count; n++)
+        {
+            var blobs = Enumerable.Range(0, 6).Select(_ => (X: random.NextDouble() * width, Y: random.NextDouble() * height,
+                R: (0.05 + random.NextDouble() * 0.3) * Math.Min(width, height), A: random.NextDouble() * 2 - 1)).ToArray();
+            double gx = random.NextDouble() - 0.5, gy = random.NextDouble() - 0.5;
+            for (int c = 0; c < channels; c++)
+            {
+                double tint = random.NextDouble() * 0.6 - 0.3;
+                int offset = (n * channels + c) * plane;
+                for (int yy = 0; yy < height; yy++)
+                    for (int xx = 0; xx < width; xx++)
+                    {
+                        double v = tint + gx * xx / width + gy * yy / height;
+                        foreach (var b in blobs)
+                        {
+                            double dx = xx - b.X, dy = yy - b.Y;
+                            v += b.A * Math.Exp(-(dx * dx + dy * dy) / (2 * b.R * b.R));
+                        }
+                        data[offset + yy * width + xx] = (float)(v * 1.5 + 0.1 * (random.NextDouble() - 0.5));
+                    }
+            }
+        }
+        return TensorData.FromFloats(data, count, channels, height, width);
+    }
+}

@@ -1,0 +1,54 @@
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    $script:moduleDir = Get-PotModulePath
+    Import-Module (Join-Path $moduleDir 'PotPowerShell.psd1') -Force
+    $script:digits = Get-PotSamplePath
+    $script:model = Join-Path $digits 'digits.onnx'
+    $script:acConfig = Join-Path $digits 'accuracy-checker.yml'
+}
+
+Describe 'Accuracy Checker configurations' {
+    It 'evaluates the sample images exactly as the sample .npy data' {
+        # The images hold 15 * grey level; the configuration's normalization gives back the .npy values.
+        $fromImages = Measure-PotModel -Path $model -EnginePath $acConfig -WarningVariable warnings
+        $fromNpy = Measure-PotModel -Path $model -DataPath (Join-Path $digits 'validation') -PerSample
+        $fromImages.ItemCount | Should -Be 400
+        $fromImages.Values['accuracy@top1'] | Should -Be $fromNpy.Values['accuracy@top1']
+        $fromImages.Values['accuracy@top3'] | Should -BeGreaterOrEqual $fromImages.Values['accuracy@top1']
+        $warnings | Should -BeNullOrEmpty
+    }
+
+    It 'drives DefaultQuantization as the engine.config of a POT configuration' {
+        $folder = New-Item -ItemType Directory -Path (Join-Path $TestDrive 'pot')
+        $config = Join-Path $folder 'pot.json'
+        @{
+            model = @{ model_name = 'digits'; model = $model }
+            engine = @{ config = $acConfig }
+            compression = @{ algorithms = @(@{ name = 'DefaultQuantization'; params = @{ preset = 'performance'; stat_subset_size = 100 } }) }
+        } | ConvertTo-Json -Depth 6 | Set-Content $config
+        $result = Import-PotConfig $config | Invoke-DefaultQuantization -OutputPath (Join-Path $folder 'digits.int8.onnx')
+        $result.OutputPath | Should -Exist
+        $int8 = Measure-PotModel -Path $result.OutputPath -EnginePath $acConfig
+        $int8.Values['accuracy@top1'] | Should -BeGreaterThan 0.97
+    }
+
+    It 'warns about launcher keys it reads without effect, naming them' {
+        # A copy elsewhere, with the sample's relative paths made absolute.
+        $images = Join-Path $digits 'validation/images'
+        $text = (Get-Content $acConfig -Raw) -replace 'framework: onnx_runtime', "framework: dlsdk`n        device: CPU" `
+            -replace 'validation/images', ($images -replace '\\', '/')
+        $copy = Join-Path $TestDrive 'device.yml'
+        Set-Content -Path $copy -Value $text
+        $null = Measure-PotModel -Path $model -EnginePath $copy -WarningVariable warnings -WarningAction SilentlyContinue
+        $warnings.Message | Should -Contain 'models[0].launchers[0]: device is read and ignored: the model runs on ONNX Runtime''s CPU provider.'
+    }
+
+    It 'refuses what it cannot map, naming the key and what is supported' {
+        $text = (Get-Content $acConfig -Raw) -replace 'converter: imagenet', 'converter: mscoco_detection'
+        $copy = Join-Path $TestDrive 'coco.yml'
+        Set-Content -Path $copy -Value $text
+        $err = { Measure-PotModel -Path $model -EnginePath $copy -ErrorAction Stop } | Should -Throw -PassThru
+        $err.FullyQualifiedErrorId | Should -BeLike 'EngineInvalid,*'
+        $err.Exception.Message | Should -Match 'models\[0\]\.datasets\[0\]\.annotation_conversion\.converter \(line \d+\): ''mscoco_detection'' is not supported yet: imagenet'
+    }
+}
