@@ -24,14 +24,8 @@ public sealed record PrecisionOutcome
     public IReadOnlyList<PrecisionCandidate> Candidates { get; init; } = Array.Empty<PrecisionCandidate>();
     /// <summary>Timings of every layer that took part, by node name.</summary>
     public IReadOnlyDictionary<string, LayerTiming> Timings { get; init; } = new Dictionary<string, LayerTiming>();
-    /// <summary>Estimated time of the layers with the chosen precisions, with every layer INT8, and with every layer float.</summary>
-    public double? EstimatedMs { get; init; }
-    public double? EstimatedAllInt8Ms { get; init; }
-    public double? EstimatedAllFloatMs { get; init; }
     /// <summary>The cache file the timings come from (null when nothing was measured).</summary>
     public string? CachePath { get; init; }
-    /// <summary>Micro-benchmarks measured in this run (the rest came from the cache).</summary>
-    public int Measured { get; init; }
     public IReadOnlyList<string> Warnings { get; init; } = Array.Empty<string>();
 
     public static PrecisionOutcome AllInt8(PrecisionMode mode, int batchSize) => new() { Mode = mode, BatchSize = batchSize };
@@ -140,7 +134,9 @@ internal static class LatencyAwarePrecision
             var models = candidates.Select(c => micro.Whole(FloatSet(layers, c.Int8, ignored)).ToByteArray()).ToList();
             var input = new ModelInput(data, Enumerable.Repeat(data.Get(item), batch).ToList());
             var timings = measurement.Timer.Time(models, input, measurement.ModelBudget, cancellationToken);
-            for (int c = 0; c < candidates.Count; c++) cache.Set(modelKeys[c], timings[c].MinMs); // fastest round, as for layers
+            // Whole models are judged by their medians, as the latency check and the bench judge the output: a model
+            // with a fast best round can still be slower most of the time.
+            for (int c = 0; c < candidates.Count; c++) cache.Set(modelKeys[c], timings[c].MedianMs);
             measured += candidates.Count;
         }
         if (cache.Discarded != null && measured > 0)
@@ -194,11 +190,7 @@ internal static class LatencyAwarePrecision
             FloatReasons = reasons,
             Timings = timingsByNode,
             Candidates = measuredCandidates,
-            EstimatedMs = LayerCostCache.Round(decision.TotalMs),
-            EstimatedAllInt8Ms = LayerCostCache.Round(decision.AllInt8Ms),
-            EstimatedAllFloatMs = LayerCostCache.Round(decision.AllFloatMs),
             CachePath = cache.Path,
-            Measured = measured,
             Warnings = warnings,
         };
     }

@@ -16,7 +16,7 @@ public sealed record LatencyMeasurement
     /// <summary>Timed rounds of one layer's micro-benchmarks stop after this (at least <see cref="OrtModelTimer.MinRounds"/> rounds).</summary>
     public TimeSpan LayerBudget { get; init; } = TimeSpan.FromMilliseconds(40);
     /// <summary>Timed rounds of the whole-model candidates of the precision choice stop after this.</summary>
-    public TimeSpan ModelBudget { get; init; } = TimeSpan.FromMilliseconds(1500);
+    public TimeSpan ModelBudget { get; init; } = TimeSpan.FromMilliseconds(2000);
     /// <summary>Timed rounds of the final FP32-versus-output check stop after this.</summary>
     public TimeSpan CheckBudget { get; init; } = TimeSpan.FromMilliseconds(1000);
 
