@@ -119,6 +119,20 @@ Describe 'Import-PotConfig' {
         $c.Warnings.Count | Should -Be 1
     }
 
+    It 'accepts "weights": "" without a warning' {
+        $c = Import-PotConfig -Path (New-TestConfig 'noweights.json' -Extra ', "weights": ""') -WarningVariable warnings -WarningAction SilentlyContinue
+        $c.Model.WeightsPath | Should -BeNullOrEmpty
+        $warnings | Should -BeNullOrEmpty
+    }
+
+    It 'warns that annotation_conf_threshold has no effect and refuses annotation_free when reading' {
+        $c = Import-PotConfig -Path (New-TestConfig 'conf.json' '{ "annotation_conf_threshold": 0.7 }') -WarningVariable warnings -WarningAction SilentlyContinue
+        $c | Should -Not -BeNullOrEmpty
+        "$warnings" | Should -Match 'annotation_conf_threshold: has no effect'
+        { Import-PotConfig -Path (New-TestConfig 'free.json' '{ "annotation_free": true }') -ErrorAction Stop } |
+            Should -Throw -ErrorId "ConfigInvalid,$cmd" -ExpectedMessage '*annotation_free*'
+    }
+
     It 'has a list view with the model, engine and algorithms' {
         $text = Import-PotConfig -Path (New-TestConfig 'view.json') | Out-String
         $text | Should -Match 'ModelName\s*:\s*digits'

@@ -63,6 +63,32 @@ Describe 'Invoke-DefaultQuantization' {
         ($result.Layers | Where-Object Node -eq '/fc2/Gemm').Reason | Should -Be 'ignored scope'
     }
 
+    It 'keeps an ignored non-weighted op in float, by name, pattern or type' {
+        $all = Invoke-DefaultQuantization $model $calibration -StatSubsetSize 16 -OutputPath (Join-Path $work 'all.onnx')
+        $all.FusedKernels.Kernel | Should -Contain 'QLinearAdd'
+        foreach ($scope in @(@{ IgnoredScope = '/Add' }, @{ IgnoredScope = '/^.Add$/' }, @{ IgnoredOpType = 'Add' })) {
+            $result = Invoke-DefaultQuantization $model $calibration -StatSubsetSize 16 -OutputPath (Join-Path $work 'noadd.onnx') -Force @scope
+            $result.FusedKernels.Kernel | Should -Not -Contain 'QLinearAdd'
+            $result.QuantizedLayerCount | Should -Be $all.QuantizedLayerCount
+        }
+    }
+
+    It 'refuses NaN calibration data by default and skips it with -SkipNonFiniteValues' {
+        $bytes = [IO.File]::ReadAllBytes((Join-Path $calibration 'input.npy'))
+        $data = 10 + [BitConverter]::ToUInt16($bytes, 8)
+        [BitConverter]::GetBytes([float]::NaN).CopyTo($bytes, $data + 4 * (64 * 3 + 5))
+        $bad = Join-Path $work 'nan'
+        New-Item -ItemType Directory $bad | Out-Null
+        [IO.File]::WriteAllBytes((Join-Path $bad 'input.npy'), $bytes)
+        { Invoke-DefaultQuantization $model $bad -StatSubsetSize 16 -OutputPath (Join-Path $work 'nan.onnx') -ErrorAction Stop } |
+            Should -Throw -ErrorId "NonFiniteCalibrationData,$cmd" -ExpectedMessage "*item 3 *model input 'input'*"
+        Join-Path $work 'nan.onnx' | Should -Not -Exist
+        $result = Invoke-DefaultQuantization $model $bad -StatSubsetSize 16 -OutputPath (Join-Path $work 'nan.onnx') -SkipNonFiniteValues -WarningVariable warnings -WarningAction SilentlyContinue
+        $result.OutputPath | Should -Exist
+        "$warnings" | Should -Match "skipped \d+ non-finite values"
+        $result.Layers | Where-Object InputMax -ne $null | ForEach-Object { [float]::IsFinite($_.InputMax) | Should -BeTrue }
+    }
+
     It 'warns when an ignored op type matches no node' {
         $result = Invoke-DefaultQuantization $model $calibration -StatSubsetSize 16 -IgnoredOpType 'Conv:group=2' -Precision AllInt8 -SkipLatencyCheck -WarningVariable warnings -WarningAction SilentlyContinue
         $result.QuantizedLayerCount | Should -Be 5

@@ -170,3 +170,32 @@ Describe 'Errors do not lose work' {
         $results.OutputPath | Should -Be (Join-Path $out 'b.int8.onnx')
     }
 }
+
+Describe 'Output paths that name no regular file' {
+    It 'refuses -OutputPath ending in a separator without creating the folder' {
+        $err = Get-PotError { Invoke-DefaultQuantization $model $calibration -StatSubsetSize 8 -OutputPath ((Join-Path $work 'newdir') + '/') }
+        $err.FullyQualifiedErrorId | Should -Be 'OutputIsFolder,PotPowerShell.Commands.InvokeDefaultQuantizationCommand'
+        $err.Exception.Message | Should -BeLike '*ends with a directory separator*'
+        Join-Path $work 'newdir' | Should -Not -Exist
+    }
+
+    It 'refuses Export-PotConfig -Path <folder> instead of writing <folder>.json' {
+        $folder = Join-Path $work 'configs'
+        New-Item -ItemType Directory $folder | Out-Null
+        $err = Get-PotError { Import-PotConfig $config | Export-PotConfig -Path $folder }
+        $err.FullyQualifiedErrorId | Should -Be 'OutputIsFolder,PotPowerShell.Commands.ExportPotConfigCommand'
+        "$folder.json" | Should -Not -Exist
+    }
+
+    It 'replaces only regular files, even with -Force' {
+        $real = Join-Path $work 'real.onnx'
+        'keep' | Set-Content $real
+        $link = Join-Path $work 'link.onnx'
+        New-Item -ItemType SymbolicLink -Path $link -Target $real | Out-Null
+        $err = Get-PotError { Invoke-DefaultQuantization $model $calibration -StatSubsetSize 8 -OutputPath $link -Force }
+        $err.FullyQualifiedErrorId | Should -Be 'OutputNotRegularFile,PotPowerShell.Commands.InvokeDefaultQuantizationCommand'
+        "$($err.CategoryInfo.Category)" | Should -Be 'InvalidArgument'
+        (Get-Item $link).LinkTarget | Should -Be $real
+        Get-Content $real | Should -Be 'keep'
+    }
+}

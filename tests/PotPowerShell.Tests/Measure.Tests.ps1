@@ -62,6 +62,23 @@ Describe 'Measure-PotModel' {
         ($r.PerSample | Measure-Object -Property 'accuracy@top1' -Average).Average | Should -Be $expected
     }
 
+    It 'scores an item whose outputs are NaN as a miss, and warns' {
+        $dirty = Join-Path $TestDrive 'nan-validation'
+        New-Item -ItemType Directory $dirty | Out-Null
+        Copy-Item (Join-Path $validation 'labels.npy') $dirty
+        $bytes = [IO.File]::ReadAllBytes((Join-Path $validation 'input.npy'))
+        $data = 10 + [BitConverter]::ToUInt16($bytes, 8)
+        # Item 2 of [N,1,8,8]: a NaN input makes every logit NaN.
+        [BitConverter]::GetBytes([float]::NaN).CopyTo($bytes, $data + 4 * (64 * 2 + 10))
+        [IO.File]::WriteAllBytes((Join-Path $dirty 'input.npy'), $bytes)
+        $r = Measure-PotModel -Path $model -DataPath $dirty -PerSample -WarningVariable warnings -WarningAction SilentlyContinue
+        $r.PerSample[2].'accuracy@top1' | Should -Be 0
+        "$warnings" | Should -BeLike "*NaN or Inf outputs on 1 items (first item 2)*"
+        $clean = Measure-PotModel -Path $model -DataPath $validation -PerSample
+        $others = 0..($labels.Count - 1) | Where-Object { $_ -ne 2 }
+        $r.PerSample[$others].'accuracy@top1' | Should -Be $clean.PerSample[$others].'accuracy@top1'
+    }
+
     It 'runs an engine YAML file with top-k, F1 and a .ps1 script metric' {
         $scriptPath = Join-Path $TestDrive 'margin.ps1'
         'param($Outputs, $Annotation) $l = $Outputs.logits; [double]($l[[int]$Annotation] - ($l | Measure-Object -Maximum).Maximum)' | Set-Content $scriptPath

@@ -117,3 +117,29 @@ Describe 'Paths' {
         }
     }
 }
+
+Describe 'Bad inputs in a pipeline' {
+    It 'reports each bad model and still returns the good one after them' {
+        $dir = Join-Path $TestDrive 'mixed'
+        New-Item -ItemType Directory $dir | Out-Null
+        $good = Join-Path $dir 'good.onnx'
+        Copy-Item (Join-Path $sampleDir 'digits.onnx') $good
+        $bytes = [IO.File]::ReadAllBytes($good)
+        [IO.File]::WriteAllBytes((Join-Path $dir 'bad1.onnx'), $bytes[0..999])
+        [IO.File]::WriteAllBytes((Join-Path $dir 'bad2.onnx'), [byte[]](1..200 | ForEach-Object { 0xFF }))
+        $models = @((Join-Path $dir 'bad1.onnx'), (Join-Path $dir 'bad2.onnx'), $good | Import-PotModel -ErrorVariable errors -ErrorAction SilentlyContinue)
+        $models.Path | Should -Be @($good)
+        $errors | Should -HaveCount 2
+        $errors | ForEach-Object { $_.FullyQualifiedErrorId | Should -BeLike 'ModelCorrupt,*' }
+    }
+
+    It 'turns an unanticipated .NET exception into an error id and goes on' -Skip:(-not $IsLinux) {
+        # Reading /proc/self/mem from offset 0 fails with EIO: an IOException no reader maps itself.
+        $good = Join-Path $TestDrive 'mixed/good.onnx'
+        $models = @('/proc/self/mem', $good | Import-PotModel -ErrorVariable errors -ErrorAction SilentlyContinue)
+        $models.Path | Should -Be @($good)
+        $errors | Should -HaveCount 1
+        $errors[0].FullyQualifiedErrorId | Should -Be 'FileAccessFailed,PotPowerShell.Commands.ImportPotModelCommand'
+        "$($errors[0].CategoryInfo.Category)" | Should -Be 'ReadError'
+    }
+}

@@ -115,6 +115,7 @@ public static class ActivationCollector
             Report();
         }
 
+        if (request.SkipNonFiniteValues) sinks.CheckSomethingFinite();
         var ranges = sinks.AllRanges();
         return new CalibrationStatistics
         {
@@ -130,6 +131,7 @@ public static class ActivationCollector
             SessionTime = sessionTime,
             InferenceTime = Stopwatch.GetElapsedTime(0, run.InferenceTicks),
             StatisticsTime = Stopwatch.GetElapsedTime(0, run.StatisticsTicks),
+            Warnings = sinks.NonFinite.Warning() is { } warning ? new[] { warning } : Array.Empty<string>(),
         };
     }
 
@@ -168,8 +170,14 @@ public static class ActivationCollector
         {
             long start = Stopwatch.GetTimestamp();
             var values = binder.Bind(batch);
+            var indices = batch.Select(b => b.Index).ToArray();
             try
             {
+                // Model inputs that are not calibrated themselves are still checked, so that bad data is named as such
+                // rather than as the first layer it overflows.
+                for (int i = 0; i < values.Length; i++)
+                    if (!_inputWanted[i] && values[i].GetTensorTypeAndShape().ElementDataType == TensorElementType.Float)
+                        sinks.NonFinite.Check(binder.ModelInputs[i], values[i].GetTensorDataAsSpan<float>(), batch.Count, indices);
                 IDisposableReadOnlyCollection<OrtValue> results;
                 try
                 {
@@ -208,8 +216,8 @@ public static class ActivationCollector
                         return false;
                     }
                     for (int i = 0; i < values.Length; i++)
-                        if (_inputWanted[i]) Feed(binder.ModelInputs[i], values[i], values[i].GetTensorTypeAndShape(), batch.Count);
-                    for (int i = 0; i < outputs.Length; i++) Feed(outputs[i], results[i], infos[i], batch.Count);
+                        if (_inputWanted[i]) Feed(binder.ModelInputs[i], values[i], values[i].GetTensorTypeAndShape(), indices);
+                    for (int i = 0; i < outputs.Length; i++) Feed(outputs[i], results[i], infos[i], indices);
                     StatisticsTicks += Stopwatch.GetTimestamp() - ran;
                     LargestBatch = Math.Max(LargestBatch, batch.Count);
                 }
@@ -233,13 +241,13 @@ public static class ActivationCollector
             return true;
         }
 
-        private void Feed(string tensor, OrtValue value, OrtTensorTypeAndShapeInfo info, int items)
+        private void Feed(string tensor, OrtValue value, OrtTensorTypeAndShapeInfo info, int[] items)
         {
             if (info.ElementDataType != TensorElementType.Float)
                 throw new PotException("CalibrationTensorType", PotErrorCategory.InvalidData,
                     $"Tensor '{tensor}' holds {info.ElementDataType} values; only float tensors can be calibrated.", tensor);
             // Read in place from ONNX Runtime's buffer: no copy.
-            sinks.Add(tensor, value.GetTensorDataAsSpan<float>(), info.Shape, items);
+            sinks.Add(tensor, value.GetTensorDataAsSpan<float>(), info.Shape, items.Length, items);
         }
     }
 }

@@ -67,6 +67,12 @@ public sealed record CalibrationRequest
 
     /// <summary>Intra-op threads (0 = ONNX Runtime's default).</summary>
     public int Threads { get; init; }
+
+    /// <summary>
+    /// False (the default): a NaN or ±Inf in a model input or a calibrated tensor is an error (NonFiniteCalibrationData).
+    /// True: such values are left out of the statistics and counted in <see cref="CalibrationStatistics.Warnings"/>.
+    /// </summary>
+    public bool SkipNonFiniteValues { get; init; }
 }
 
 /// <summary>The outcome of a calibration pass: ranges and channel means, never the samples themselves.</summary>
@@ -95,6 +101,8 @@ public sealed class CalibrationStatistics
     public TimeSpan InferenceTime { get; init; }
     /// <summary>Part of <see cref="Elapsed"/> spent updating the statistics.</summary>
     public TimeSpan StatisticsTime { get; init; }
+    /// <summary>What calibration left out (non-finite values it skipped), as warnings for the user.</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = Array.Empty<string>();
 
     /// <summary>Whether this pass measured the ranges of <paramref name="estimator"/>.</summary>
     public bool Measured(RangeEstimatorOptions estimator) => RangesByEstimator.ContainsKey(RangeStatistics.Key(estimator));
@@ -122,6 +130,7 @@ public sealed class CalibrationStatistics
             SessionTime = SessionTime,
             InferenceTime = InferenceTime,
             StatisticsTime = StatisticsTime,
+            Warnings = Warnings,
         };
     }
 }

@@ -52,6 +52,27 @@ internal static class SpanMath
         return (min + 0f, max + 0f);
     }
 
+    /// <summary>Index of the first NaN or ±Inf value, or -1 when every value is finite.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static int FirstNonFinite(ReadOnlySpan<float> values)
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated && values.Length >= Vector<float>.Count)
+        {
+            ref float start = ref MemoryMarshal.GetReference(values);
+            int last = values.Length - Vector<float>.Count;
+            // x - x is 0 for a finite x and NaN for NaN and ±Inf: a whole vector is finite when every lane equals 0.
+            for (; i <= last; i += Vector<float>.Count)
+            {
+                var x = Unsafe.As<float, Vector<float>>(ref Unsafe.Add(ref start, i));
+                if (!Vector.EqualsAll(x - x, Vector<float>.Zero)) break;
+            }
+        }
+        for (; i < values.Length; i++)
+            if (!float.IsFinite(values[i])) return i;
+        return -1;
+    }
+
     /// <summary>
     /// Minimum and maximum of max(x, 0) computed on the fly (NaN and -0 count as +0, as <see cref="Relu"/> writes them);
     /// (NaN, NaN) when the span is empty.

@@ -28,6 +28,8 @@ internal sealed class TensorSinks
     // Fetched (or graph input) tensor -> tensors computed from it, in name order.
     private readonly Dictionary<string, Derived[]> _derived;
     private float[] _scratch = Array.Empty<float>();
+    // The finite values of one item, when non-finite ones are skipped.
+    private float[] _finite = Array.Empty<float>();
 
     public TensorSinks(ModelProto model, CalibrationRequest request)
     {
@@ -46,6 +48,7 @@ internal sealed class TensorSinks
         _derived = request.DeriveTensors ? Derivable(model, Wanted) : new Dictionary<string, Derived[]>(StringComparer.Ordinal);
         var derived = _derived.Values.SelectMany(v => v).Select(d => d.Name).ToHashSet(StringComparer.Ordinal);
         Fetched = Wanted.Where(n => !derived.Contains(n)).ToList();
+        NonFinite = new NonFiniteValues(model, request.SkipNonFiniteValues);
     }
 
     /// <summary>Every requested tensor, in name order.</summary>
@@ -75,16 +78,55 @@ internal sealed class TensorSinks
     public long StateBytes => _ranges.Values.Sum(s => s.StateBytes) + _alternatives.Values.Sum(a => a.Values.Sum(s => s.StateBytes))
         + _means.Values.Sum(m => m.StateBytes);
 
-    /// <summary>Adds a fetched tensor's values for <paramref name="items"/> items, and those of the tensors computed from it.</summary>
-    public void Add(string tensor, ReadOnlySpan<float> values, long[] shape, int items)
+    /// <summary>NaN and ±Inf seen so far (an error at the first one unless the request skips them).</summary>
+    public NonFiniteValues NonFinite { get; }
+
+    /// <summary>
+    /// Adds a fetched tensor's values for <paramref name="items"/> items (dataset indices <paramref name="itemIndices"/>),
+    /// and those of the tensors computed from it. An item with non-finite values is an error, or, when they are skipped,
+    /// gives only its finite values to the range statistics and nothing to the channel means.
+    /// </summary>
+    public void Add(string tensor, ReadOnlySpan<float> values, long[] shape, int items, IReadOnlyList<int> itemIndices)
     {
-        AddTo(tensor, values, shape, items);
+        if (NonFinite.Check(tensor, values, items, itemIndices))
+        {
+            AddFinite(tensor, values, shape, items, means: true);
+            return;
+        }
+        int length = values.Length / items;
+        var itemShape = (long[])shape.Clone();
+        if (itemShape.Length > 0 && itemShape[0] % items == 0) itemShape[0] /= items;
+        for (int i = 0; i < items; i++)
+        {
+            var item = values.Slice(i * length, length);
+            if (SpanMath.FirstNonFinite(item) < 0)
+            {
+                AddFinite(tensor, item, itemShape, 1, means: true);
+                continue;
+            }
+            if (_finite.Length < length) _finite = new float[length];
+            int n = 0;
+            foreach (float v in item) if (float.IsFinite(v)) _finite[n++] = v;
+            if (n > 0) AddFinite(tensor, _finite.AsSpan(0, n), new long[] { 1, n }, 1, means: false);
+        }
+    }
+
+    /// <summary>In skip mode, a range tensor that never got a finite value is an error (its range would be [0, 0]).</summary>
+    public void CheckSomethingFinite()
+    {
+        foreach (var (tensor, statistic) in _ranges.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+            if (statistic.Items == 0) throw NonFinite.NothingFinite(tensor);
+    }
+
+    private void AddFinite(string tensor, ReadOnlySpan<float> values, long[] shape, int items, bool means)
+    {
+        AddTo(tensor, values, shape, items, means);
         if (!_derived.TryGetValue(tensor, out var derived)) return;
         foreach (var d in derived)
         {
             if (d.Transform == Transform.SameValues)
             {
-                AddTo(d.Name, values, d.FlattenAxis > 0 ? Flattened(shape, d.FlattenAxis) : shape, items);
+                AddTo(d.Name, values, d.FlattenAxis > 0 ? Flattened(shape, d.FlattenAxis) : shape, items, means);
                 continue;
             }
             var statistics = RangeStatisticsOf(d.Name).ToList();
@@ -92,20 +134,20 @@ internal sealed class TensorSinks
             {
                 // Every statistic takes max(x, 0) on the fly: no buffer.
                 foreach (var r in statistics) ((IReluStatistic)r).AddRelu(values, items);
-                if (_means.TryGetValue(d.Name, out var mean)) mean.AddRelu(values, shape, items);
+                if (means && _means.TryGetValue(d.Name, out var mean)) mean.AddRelu(values, shape, items);
                 continue;
             }
             if (_scratch.Length < values.Length) _scratch = new float[values.Length];
             var relu = _scratch.AsSpan(0, values.Length);
             SpanMath.Relu(values, relu);
-            AddTo(d.Name, relu, shape, items);
+            AddTo(d.Name, relu, shape, items, means);
         }
     }
 
-    private void AddTo(string tensor, ReadOnlySpan<float> values, long[] shape, int items)
+    private void AddTo(string tensor, ReadOnlySpan<float> values, long[] shape, int items, bool means)
     {
         foreach (var range in RangeStatisticsOf(tensor)) range.Add(values, items);
-        if (_means.TryGetValue(tensor, out var mean)) mean.Add(values, shape, items);
+        if (means && _means.TryGetValue(tensor, out var mean)) mean.Add(values, shape, items);
     }
 
     /// <summary>The tensor's range statistics: the main estimator's and the alternatives', in key order.</summary>

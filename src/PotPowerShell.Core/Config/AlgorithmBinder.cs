@@ -134,6 +134,7 @@ internal static class AlgorithmBinder
             if (stems && !s.Has("precision")) precision = PrecisionMode.AllInt8;
         }
         int latencyBatch = s.Int("latency_batch_size", min: 1) ?? 1;
+        bool skipNonFinite = s.Bool("skip_non_finite_values") ?? false;
 
         return seed with
         {
@@ -152,6 +153,7 @@ internal static class AlgorithmBinder
             Threads = threads,
             Precision = precision,
             LatencyBatchSize = latencyBatch,
+            SkipNonFiniteValues = skipNonFinite,
         };
     }
 
@@ -318,7 +320,10 @@ internal static class AlgorithmBinder
         double ratio = s.Double("metric_subset_ratio", v => v > 0 && v <= 1, "must be greater than 0 and at most 1 (a fraction of the validation set)") ?? 0.5;
         bool tune = s.Bool("tune_hyperparams") ?? false;
         bool annotationFree = s.Bool("annotation_free") ?? false;
+        if (annotationFree)
+            s.Problem("annotation_free", "true is not supported: PotPowerShell measures accuracy against the dataset's annotations. Give labels in the engine's dataset and set annotation_free to false or remove it.");
         double confThreshold = s.Double("annotation_conf_threshold", v => v >= 0 && v <= 1, "must be between 0 and 1") ?? 0.6;
+        if (s.Has("annotation_conf_threshold")) s.Warn("annotation_conf_threshold", PotConfigBinder.NoEffect);
         var ranking = s.Enum("ranking_method", new[] { ("metric", RankingMethod.Metric), ("output_error", RankingMethod.OutputError) }) ?? RankingMethod.Metric;
         int confirm = s.Int("confirm_top_layers", min: 1) ?? 5;
         bool backward = s.Bool("backward_pass") ?? true;
@@ -378,11 +383,32 @@ internal static class AlgorithmBinder
         const string Rule = "must be a duration greater than 0: seconds as a number (1800), a text like 90s, 30m, 2h, 1d, or hh:mm:ss (00:30:00)";
         var node = s.Raw("time_limit");
         if (node is null or ConfigScalar { IsNull: true }) return null;
+        TimeSpan? value;
+        try
+        {
+            value = Duration(node);
+        }
+        catch (OverflowException)
+        {
+            s.Problem("time_limit", Rule + $", and at most {TimeSpan.MaxValue.Days} days.");
+            return null;
+        }
+        if (value is null || value <= TimeSpan.Zero)
+        {
+            s.Problem("time_limit", Rule + ".");
+            return null;
+        }
+        return value;
+    }
+
+    /// <summary>The duration a time_limit value writes; throws OverflowException beyond TimeSpan's range.</summary>
+    private static TimeSpan? Duration(ConfigNode node)
+    {
         TimeSpan? value = null;
         if (node is ConfigScalar { IsNumber: true } n)
         {
             double seconds = n.AsDouble();
-            if (seconds > 0 && seconds < TimeSpan.MaxValue.TotalSeconds) value = TimeSpan.FromSeconds(seconds);
+            if (seconds > 0) value = TimeSpan.FromSeconds(seconds);
         }
         else if (node is ConfigScalar { Kind: ScalarKind.String } t)
         {
@@ -400,11 +426,6 @@ internal static class AlgorithmBinder
                 };
             }
             else if (TimeSpan.TryParseExact(t.Text.Trim(), "c", CultureInfo.InvariantCulture, out var ts)) value = ts;
-        }
-        if (value is null || value <= TimeSpan.Zero)
-        {
-            s.Problem("time_limit", Rule + ".");
-            return null;
         }
         return value;
     }

@@ -56,6 +56,8 @@ public record DefaultQuantizationParams
     public PrecisionMode Precision { get; init; } = PrecisionMode.Fastest;
     /// <summary>Ours: the batch size of the layer timings and the latency check (key latency_batch_size).</summary>
     public int LatencyBatchSize { get; init; } = 1;
+    /// <summary>Ours: true leaves NaN and Inf out of the calibration statistics (with a warning) instead of failing.</summary>
+    public bool SkipNonFiniteValues { get; init; }
 
     /// <summary>The integer types these parameters ask for (see about_PotPowerShell_Config: "Kernel types").</summary>
     public QuantizationTypes Types => OptionsMapping.TypesOf(this);

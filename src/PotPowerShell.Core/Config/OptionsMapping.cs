@@ -32,6 +32,7 @@ internal static class OptionsMapping
         Threads = p.Threads,
         Precision = p.Precision,
         BatchSize = p.LatencyBatchSize,
+        SkipNonFiniteValues = p.SkipNonFiniteValues,
     };
 
     public static AccuracyAwareOptions ToAccuracyAware(AccuracyAwareParams p, CompressionSection compression) => new()

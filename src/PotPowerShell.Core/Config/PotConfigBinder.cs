@@ -53,13 +53,18 @@ internal static class PotConfigBinder
         string? model = PathValue(s, "model", required: true, PathKind.File, "the path of the .onnx model");
         if (model is not null && Path.GetExtension(model).ToLowerInvariant() is ".xml" or ".bin")
             s.Problem("model", "is an OpenVINO IR file; PotPowerShell quantizes ONNX models. Export the model to ONNX and give the .onnx path.");
-        string? weights = PathValue(s, "weights", required: false, PathKind.Unchecked, "a path");
-        if (s.Has("weights"))
+        // "weights": "" is how a POT config says "no weights file", the natural value for ONNX.
+        bool noWeights = s.Raw("weights") is ConfigScalar { Kind: ScalarKind.String } w && w.Text.Trim().Length == 0;
+        string? weights = noWeights ? null : PathValue(s, "weights", required: false, PathKind.Unchecked, "a path");
+        if (!noWeights && s.Has("weights"))
             s.Warn("weights", "ONNX models carry their weights, so this path is not used (it is kept when the config is exported).");
         s.Explain("cascade", "cascaded models are not supported by PotPowerShell; write one config per model.");
         s.RejectUnknownKeys();
         return new ModelSection(name ?? (model is null ? "" : Path.GetFileNameWithoutExtension(model)), model ?? "", weights);
     }
+
+    /// <summary>The warning for a POT key that is accepted (so POT configs load) but changes nothing here.</summary>
+    internal const string NoEffect = "has no effect in PotPowerShell (it is kept when the config is exported); remove it to silence this warning.";
 
     private static readonly string[] PotEngineKeys = { "type", "stat_requests_number", "eval_requests_number" };
 
@@ -68,6 +73,8 @@ internal static class PotConfigBinder
         if (s is null) return null;
         int? stat = s.Int("stat_requests_number", min: 1);
         int? eval = s.Int("eval_requests_number", min: 1);
+        foreach (var key in new[] { "stat_requests_number", "eval_requests_number" })
+            if (s.Has(key)) s.Warn(key, NoEffect);
         var type = s.Enum("type", new[] { ("accuracy_checker", EngineType.AccuracyChecker), ("simplified", EngineType.Simplified) },
             new Dictionary<string, string>
             {

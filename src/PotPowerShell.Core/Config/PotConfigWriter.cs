@@ -22,6 +22,8 @@ public static class PotConfigWriter
     /// </summary>
     public static (string Path, ConfigFormat Format) ResolveTarget(string path, ConfigFormat? format)
     {
+        // A folder is refused before an extension is added, which would write '<folder>.json' next to it.
+        OutputFiles.RefuseFolder(path, "Path");
         string full = System.IO.Path.GetFullPath(path);
         if (System.IO.Path.GetExtension(full).Length == 0)
         {
@@ -37,26 +39,13 @@ public static class PotConfigWriter
     }
 
     /// <summary>Writes the config (temporary file, then move) and returns it re-homed at the new path.</summary>
-    public static ConfigExport Save(PotConfig config, string path, ConfigFormat? format = null)
+    public static ConfigExport Save(PotConfig config, string path, ConfigFormat? format = null, bool overwrite = true)
     {
         var (full, f) = ResolveTarget(path, format);
         string folder = System.IO.Path.GetDirectoryName(full)!;
         string text = ToText(config, f, folder);
-        Directory.CreateDirectory(folder);
-        string tmp = System.IO.Path.Combine(folder, $".{System.IO.Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            File.WriteAllText(tmp, text, new UTF8Encoding(false));
-            File.Move(tmp, full, overwrite: true);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new PotException("ConfigWriteFailed", PotErrorCategory.WriteError, $"Could not write '{full}': {e.Message}", full, e);
-        }
-        finally
-        {
-            if (File.Exists(tmp)) File.Delete(tmp);
-        }
+        OutputFiles.Write(full, overwrite, tmp => File.WriteAllText(tmp, text, new UTF8Encoding(false)),
+            (target, e) => new PotException("ConfigWriteFailed", PotErrorCategory.WriteError, $"Could not write '{target}': {e.Message}", target, e));
         var warnings = new List<string>();
         if (config.Engine.Kind == EngineKind.Inline && !PathsEqual(folder, config.Directory))
             warnings.Add($"engine: the inline engine is written as it was; relative paths in it now resolve against '{folder}' instead of '{config.Directory}'.");
@@ -139,6 +128,7 @@ public static class PotConfigWriter
         m.Add("threads", I(p.Threads));
         m.Add("precision", S(p.Precision == PrecisionMode.AllInt8 ? "all_int8" : "fastest"));
         m.Add("latency_batch_size", I(p.LatencyBatchSize));
+        m.Add("skip_non_finite_values", B(p.SkipNonFiniteValues));
 
         var ignored = new ConfigMap();
         var scope = new ConfigList();

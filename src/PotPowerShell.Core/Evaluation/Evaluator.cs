@@ -143,6 +143,8 @@ public sealed class Evaluator : IEvaluator, IDisposable
         int batchSize = runner.BatchSize;
         bool fellBack = false;
         int lastPercent = -1;
+        int nonFiniteItems = 0;
+        int? firstNonFinite = null;
 
         for (int start = 0, b = 0; start < items.Count; b++)
         {
@@ -180,6 +182,8 @@ public sealed class Evaluator : IEvaluator, IDisposable
                 view.Definition = _definitions[dataset];
                 view.Outputs = outputs;
                 view.Adapter = _adapters[dataset];
+                view.NonFinite = !outputs.IsFinite(k);
+                if (view.NonFinite && nonFiniteItems++ == 0) firstNonFinite = item.Index;
                 view.Prediction = _needsPrediction || predictions != null ? view.Adapter.Predict(outputs, k) : null;
                 if (predictions != null)
                 {
@@ -217,6 +221,8 @@ public sealed class Evaluator : IEvaluator, IDisposable
             BatchItems = batchItems,
             Predictions = predictions,
             Annotations = annotations,
+            NonFiniteItems = nonFiniteItems,
+            FirstNonFiniteItem = firstNonFinite,
         };
     }
 

@@ -51,6 +51,12 @@ public sealed record EvaluationResult(
 
     /// <summary>Per item (aligned with Items), when requested: the annotation.</summary>
     public IReadOnlyList<object?>? Annotations { get; init; }
+
+    /// <summary>Items whose outputs held NaN or ±Inf; every metric scored them at its worst value.</summary>
+    public int NonFiniteItems { get; init; }
+
+    /// <summary>The first such item (data-set index), or null.</summary>
+    public int? FirstNonFiniteItem { get; init; }
 }
 
 /// <summary>

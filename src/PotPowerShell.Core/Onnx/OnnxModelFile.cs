@@ -27,11 +27,23 @@ public static class OnnxModelFile
         }
         if (model.Graph == null || (model.Graph.Node.Count == 0 && model.Graph.Output.Count == 0))
             throw Corrupt(path, "it holds no graph", null);
+        if (ProducedTwice(model.Graph) is { } twice)
+            throw Corrupt(path, $"tensor '{twice}' has more than one producer (two nodes, or a node and a graph input or initializer); ONNX allows one", null);
         string folder = Path.GetDirectoryName(Path.GetFullPath(path))!;
         foreach (var tensor in AllTensors(model.Graph))
             if (tensor.DataLocation == TensorProto.Types.DataLocation.External)
                 ReadExternal(tensor, folder, path);
         return model;
+    }
+
+    /// <summary>The first tensor of the main graph written by two nodes, or by a node while also a graph input or initializer.</summary>
+    private static string? ProducedTwice(GraphProto graph)
+    {
+        var produced = graph.Input.Select(i => i.Name).Concat(graph.Initializer.Select(t => t.Name)).ToHashSet(StringComparer.Ordinal);
+        foreach (var node in graph.Node)
+            foreach (var output in node.Output)
+                if (output.Length > 0 && !produced.Add(output)) return output;
+        return null;
     }
 
     private static PotException Corrupt(string path, string why, Exception? inner) =>
@@ -78,42 +90,37 @@ public static class OnnxModelFile
     }
 
     /// <summary>
-    /// Writes the model to <paramref name="path"/> through a temporary file in the same folder, so a failure or
-    /// cancellation never leaves a partial model. Large models get their tensors in '&lt;file&gt;.data'.
+    /// Writes the model to <paramref name="path"/> through a temporary file in the same folder (see
+    /// <see cref="OutputFiles"/>), so a failure or cancellation never leaves a partial model. Large models get their
+    /// tensors in '&lt;file&gt;.data'. Without <paramref name="overwrite"/> an existing file is OutputExists.
     /// </summary>
-    public static void Save(ModelProto model, string path, CancellationToken cancellationToken = default)
+    public static void Save(ModelProto model, string path, CancellationToken cancellationToken = default, bool overwrite = true)
     {
         string full = Path.GetFullPath(path);
-        string folder = Path.GetDirectoryName(full)!;
         long tensorBytes = model.Graph.Initializer.Sum(t => (long)t.RawData.Length);
-        string tmp = Path.Combine(folder, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
         string? tmpData = null;
         try
         {
-            Directory.CreateDirectory(folder);
-            var toWrite = model;
-            if (tensorBytes > ExternalDataThreshold)
+            OutputFiles.Write(full, overwrite, tmp =>
             {
-                toWrite = model.Clone();
-                tmpData = tmp + ".data";
-                WriteExternal(toWrite, tmpData, Path.GetFileName(full) + ".data", cancellationToken);
-            }
-            using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write))
-            {
-                toWrite.WriteTo(fs);
-            }
-            cancellationToken.ThrowIfCancellationRequested();
-            if (tmpData != null) File.Move(tmpData, full + ".data", overwrite: true);
-            File.Move(tmp, full, overwrite: true);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new PotException("OutputWriteFailed", PotErrorCategory.WriteError,
-                $"Could not write the model '{full}': {e.Message} Check that the folder can be written to and has free space, or choose another output path.", full, e);
+                var toWrite = model;
+                if (tensorBytes > ExternalDataThreshold)
+                {
+                    toWrite = model.Clone();
+                    tmpData = tmp + ".data";
+                    WriteExternal(toWrite, tmpData, Path.GetFileName(full) + ".data", cancellationToken);
+                }
+                using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write))
+                {
+                    toWrite.WriteTo(fs);
+                }
+                cancellationToken.ThrowIfCancellationRequested();
+                if (tmpData != null) OutputFiles.MoveIntoPlace(tmpData, full + ".data", overwrite);
+            }, (target, e) => new PotException("OutputWriteFailed", PotErrorCategory.WriteError,
+                $"Could not write the model '{target}': {e.Message} Check that the folder can be written to and has free space, or choose another output path.", target, e));
         }
         finally
         {
-            if (File.Exists(tmp)) File.Delete(tmp);
             if (tmpData != null && File.Exists(tmpData)) File.Delete(tmpData);
         }
     }

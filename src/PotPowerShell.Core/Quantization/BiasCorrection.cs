@@ -139,7 +139,8 @@ public static class BiasCorrection
 
     /// <summary>BiasCorrection: the whole quantized model over the calibration items; its layer output means against FP32.</summary>
     public static BiasCorrectionOutcome Full(ModelProto prepared, ModelProto emitted, IEnumerable<QuantizableLayer> layers, IDataset data,
-        CalibrationStatistics fp32, double threshold, int batchSize, int threads, IProgress<PotProgress>? progress, CancellationToken cancellationToken)
+        CalibrationStatistics fp32, double threshold, int batchSize, int threads, IProgress<PotProgress>? progress, CancellationToken cancellationToken,
+        bool skipNonFiniteValues = false)
     {
         var candidates = Candidates(prepared, layers, out var notes);
         var outputOf = emitted.Graph.Node.Where(n => n.Name.Length > 0 && n.Output.Count > 0).ToDictionary(n => n.Name, n => n.Output[0], StringComparer.Ordinal);
@@ -155,6 +156,8 @@ public static class BiasCorrection
                 ChannelMeanTensors = usable.ToDictionary(c => outputOf[OutputNode(c)], c => c.OutputAxis, StringComparer.Ordinal),
                 BatchSize = batchSize,
                 Threads = threads,
+                // The same data as the FP32 pass: its non-finite values are skipped the same way (and were reported there).
+                SkipNonFiniteValues = skipNonFiniteValues,
             };
             var quantized = ActivationCollector.Collect(emitted, data, fp32.Items, request, progress, cancellationToken, "quantized model", "Bias correction");
             inferences = quantized.Inferences;

@@ -30,7 +30,7 @@ public static class DefaultQuantization
     /// (POT's compression.dump_intermediate_model) the models between stages are written too, see <see cref="IntermediatePaths"/>.
     /// </summary>
     public static QuantizationResult Run(string modelPath, IDataset calibration, DefaultQuantizationOptions options, string outputPath,
-        IProgress<PotProgress>? progress = null, CancellationToken cancellationToken = default, bool dumpIntermediateModels = false)
+        IProgress<PotProgress>? progress = null, CancellationToken cancellationToken = default, bool dumpIntermediateModels = false, bool overwrite = true)
     {
         var total = Stopwatch.StartNew();
         var builder = QuantizedModelBuilder.Create(modelPath, calibration, options, progress, cancellationToken);
@@ -49,8 +49,8 @@ public static class DefaultQuantization
         var latency = LatencyProof.Run(builder, bytes, calibration, cancellationToken);
 
         watch.Restart();
-        var intermediate = dumpIntermediateModels ? DumpIntermediate(builder, outputPath, cancellationToken) : Array.Empty<string>();
-        OnnxModelFile.Save(quantized, outputPath, cancellationToken);
+        var intermediate = dumpIntermediateModels ? DumpIntermediate(builder, outputPath, overwrite, cancellationToken) : Array.Empty<string>();
+        OnnxModelFile.Save(quantized, outputPath, cancellationToken, overwrite);
         var saveTime = watch.Elapsed;
         progress?.Report(new PotProgress("Default quantization", "Done", 100));
         var result = QuantizationReport.Create(builder, quantized, fusion, Path.GetFullPath(outputPath), new FileInfo(outputPath).Length,
@@ -72,12 +72,12 @@ public static class DefaultQuantization
         return new[] { Path.Combine(folder, stem + ".prepared.onnx"), Path.Combine(folder, stem + ".minmax.onnx") };
     }
 
-    private static IReadOnlyList<string> DumpIntermediate(QuantizedModelBuilder builder, string outputPath, CancellationToken cancellationToken)
+    private static IReadOnlyList<string> DumpIntermediate(QuantizedModelBuilder builder, string outputPath, bool overwrite, CancellationToken cancellationToken)
     {
         var paths = IntermediatePaths(outputPath);
-        OnnxModelFile.Save(builder.FloatModel, paths[0], cancellationToken);
+        OnnxModelFile.Save(builder.FloatModel, paths[0], cancellationToken, overwrite);
         var minMax = QdqEmitter.Emit(builder.FloatModel, builder.Plan with { CorrectedBiases = new Dictionary<string, float[]>() });
-        OnnxModelFile.Save(minMax, paths[1], cancellationToken);
+        OnnxModelFile.Save(minMax, paths[1], cancellationToken, overwrite);
         return paths;
     }
 }

@@ -32,7 +32,7 @@ public static class IgnoredScope
             if (nodeNames.Contains(entry)) { matched.Add(entry); continue; }
             if (known.Contains(entry)) continue;
             var regex = AsRegex(entry);
-            var hits = regex == null ? new List<string>() : nodeNames.Where(n => regex.IsMatch(n)).ToList();
+            var hits = regex == null ? new List<string>() : Matches(regex, entry, nodeNames);
             if (hits.Count == 0) throw NotFound(entry, nodeNames, regex != null);
             matched.UnionWith(hits);
         }
@@ -65,6 +65,19 @@ public static class IgnoredScope
         {
             throw new PotException("IgnoredScopeInvalidPattern", PotErrorCategory.InvalidArgument,
                 $"The ignored-scope entry '{entry}' is not a valid regular expression: {e.Message} Fix the pattern, or escape its special characters with \\ to match a node name literally.", entry, e);
+        }
+    }
+
+    private static List<string> Matches(Regex regex, string entry, IEnumerable<string> names)
+    {
+        try
+        {
+            return names.Where(n => regex.IsMatch(n)).ToList();
+        }
+        catch (RegexMatchTimeoutException e)
+        {
+            throw new PotException("IgnoredScopeInvalidPattern", PotErrorCategory.InvalidArgument,
+                $"The ignored-scope pattern '{entry}' took more than {regex.MatchTimeout.TotalSeconds:0} s on node '{e.Input}' (it backtracks too much). Simplify the pattern, e.g. without nested repetition like (a+)+.", entry, e);
         }
     }
 

@@ -110,6 +110,12 @@ internal sealed class QdqGraphWriter
         for (int k = 0; k < node.Output.Count; k++)
             if (_tensorNames.TryGetValue(node.Output[k], out var names)) node.Output[k] = names.QInput;
         _nodes.Add(node);
+        if (_topology.NeedsFusionBarrier(i))
+        {
+            string output = node.Output[0], unfused = _names.Next(source.Output[0] + "_float");
+            node.Output[0] = unfused;
+            _nodes.Add(MakeNode("Max", _names.Next(source.Name + "_keep_float"), new[] { unfused, unfused }, output));
+        }
         foreach (var o in source.Output)
             if (o.Length > 0 && _tensorNames.ContainsKey(o)) EmitQuantizer(o);
     }

@@ -9,6 +9,7 @@ namespace PotPowerShell.Core.Quantization;
 /// calibration did not collect; reverting more layers only removes quantizers, never adds new roots.
 /// <para>Rules (notes §2, §5):</para>
 /// <list type="bullet">
+/// <item>Nodes in the float set (ignored scope, reverted layers) stay float, whatever their op type.</item>
 /// <item>Weighted layers not in the float set are INT8. Conv/ConvTranspose always quantize their output (QLinearConv
 /// needs the Q); MatMul/Gemm only when an INT8 consumer reads it (otherwise MatMulIntegerToFloat / QGemm with float
 /// output), or when a MatMul feeds a single Add that is not its bias (see <see cref="FeedsOnlyAnAdd"/>).</item>
@@ -29,10 +30,12 @@ internal sealed class QdqTopology
     private readonly int[] _absorbedBy;
     private readonly Dictionary<string, string> _root = new(StringComparer.Ordinal);
     private readonly HashSet<string> _fused = new(StringComparer.Ordinal);
+    private readonly IReadOnlySet<string> _floatNodes;
 
     public QdqTopology(GraphIndex index, IReadOnlySet<string> floatLayers)
     {
         Index = index;
+        _floatNodes = floatLayers;
         Layers = QdqLayerInfo.Find(index);
         foreach (var l in Layers)
         {
@@ -73,6 +76,23 @@ internal sealed class QdqTopology
         if (!_int8[node]) return false;
         if (_layerAt.TryGetValue(node, out var layer)) return layer.IsActivationInput(input);
         return QdqOpKinds.IsDataInput(QdqOpKinds.Of(Index.Node(node)), input);
+    }
+
+    /// <summary>
+    /// True for a node the ignored scope keeps float that ORT would fuse anyway: an op with a QLinear kernel (Add, Mul,
+    /// Concat, pools, LeakyRelu, Sigmoid) whose output is quantized for an INT8 consumer, directly or after a Relu/Clip
+    /// ORT removes. Its inputs are dequantized (they come from INT8 producers), so DQ -> op -> Q would become the INT8
+    /// kernel; the writer puts Max(y, y), an exact identity ORT does not remove, between the op and the Q.
+    /// </summary>
+    public bool NeedsFusionBarrier(int node)
+    {
+        var n = Index.Node(node);
+        if (!_floatNodes.Contains(n.Name) || _layerAt.ContainsKey(node) || _biasAdds.Contains(node)) return false;
+        if (QdqOpKinds.Of(n) is not (QdqOpKind.Binary or QdqOpKind.Variadic or QdqOpKind.Unary)) return false;
+        string output = n.Output[0];
+        if (_root.ContainsKey(output)) return true;
+        var consumers = Index.Consumers(output);
+        return consumers.Count == 1 && IsRemovableClip(Index.Node(consumers[0].Node)) && _root.ContainsKey(Index.Node(consumers[0].Node).Output[0]);
     }
 
     /// <summary>Roots to calibrate, each once, in emission order.</summary>
@@ -133,6 +153,8 @@ internal sealed class QdqTopology
                 if (candidate[i]) available.Add(ChainEnd(i, out _));
                 continue;
             }
+            // The ignored scope keeps any quantizable op in float, not only weighted layers.
+            if (floatLayers.Contains(node.Name)) continue;
             switch (QdqOpKinds.Of(node))
             {
                 case QdqOpKind.Binary or QdqOpKind.Variadic:

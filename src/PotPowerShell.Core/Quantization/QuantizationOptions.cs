@@ -122,6 +122,12 @@ public sealed record DefaultQuantizationOptions
     public bool SkipLatencyCheck { get; init; }
     /// <summary>How timings are taken and where layer timings are cached; null = on this machine, in the user's cache folder.</summary>
     public LatencyMeasurement? Measurement { get; init; }
+    /// <summary>
+    /// False (the default): a NaN or ±Inf in the calibration data or in a calibrated tensor is an error
+    /// (NonFiniteCalibrationData). True: those values are left out of the statistics, with a warning that counts them
+    /// (config key skip_non_finite_values, cmdlet switch -SkipNonFiniteValues).
+    /// </summary>
+    public bool SkipNonFiniteValues { get; init; }
 }
 
 /// <summary>An ignored-scope entry by op type (POT's ignored.operations), with optional attribute values that must match.</summary>

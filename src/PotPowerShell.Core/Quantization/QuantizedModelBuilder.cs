@@ -110,6 +110,7 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
             ChannelMeanTensors = ChannelMeansFor(prepared, layers, all),
         };
         var statistics = ActivationCollector.Collect(prepared, calibration, items, request, progress, cancellationToken, modelPath);
+        warnings.AddRange(statistics.Warnings);
         var calibrationTime = watch.Elapsed;
 
         var calibrated = new Calibrated(prepared, layers, floatLayers, calibration, statistics, new QuantizationSetup
@@ -196,7 +197,7 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
             outcome = options.UseFastBiasCorrection
                 ? BiasCorrection.Fast(prepared, quantized, layers, statistics, options.BiasCorrectionThreshold, options.Threads, cancellationToken)
                 : BiasCorrection.Full(prepared, quantized, layers, calibrated.Data, statistics, options.BiasCorrectionThreshold,
-                    statistics.BatchSize, options.Threads, progress, cancellationToken); // the batch size calibration could use
+                    statistics.BatchSize, options.Threads, progress, cancellationToken, options.SkipNonFiniteValues); // the batch size calibration could use
             plan = plan with { CorrectedBiases = outcome.Corrected };
         }
 
@@ -270,6 +271,7 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
             : new Dictionary<string, int>(),
         BatchSize = options.StatBatchSize,
         Threads = options.Threads,
+        SkipNonFiniteValues = options.SkipNonFiniteValues,
         // A float model, so every ORT optimization is allowed: the requested tensors are graph outputs and survive, and
         // the NCHWc convolutions of ORT_ENABLE_ALL are what makes calibration cost about what plain inference costs
         // (see CalibrationGraph.All for what it changes).

@@ -40,7 +40,7 @@ public sealed class ExportPotConfigCommand : PotCmdlet
                     $"'{target}' was already written by this command; export each config to its own file.", target);
             if (!CheckOutputPath(target, Force, nameof(Path))) return;
             if (!ShouldProcess(target, $"Write the config '{InputObject.Path}' as {resolvedFormat}")) return;
-            var export = PotConfigWriter.Save(InputObject, target, resolvedFormat);
+            var export = PotConfigWriter.Save(InputObject, target, resolvedFormat, overwrite: Force);
             _written.Add(target);
             WriteVerbose($"Wrote '{target}'.");
             foreach (var warning in export.Warnings) WriteWarning(warning);

@@ -114,6 +114,9 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
     /// <summary>Skips timing the returned model against the FP32 model at the end.</summary>
     [Parameter]
     public SwitchParameter SkipLatencyCheck { get; set; }
+    /// <summary>Leaves NaN and Inf out of the calibration statistics, with a warning that counts them, instead of failing with NonFiniteCalibrationData.</summary>
+    [Parameter]
+    public SwitchParameter SkipNonFiniteValues { get; set; }
 
     protected override void ProcessRecord()
     {
@@ -155,6 +158,7 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
             job = job with { CalibrationDataPath = ResolveLiteralPath(CalibrationDataPath) };
         if (bound.ContainsKey(nameof(EnginePath))) job = job with { EnginePath = ResolveLiteralPath(EnginePath) };
         if (bound.ContainsKey(nameof(DumpIntermediateModel))) job = job with { DumpIntermediateModel = DumpIntermediateModel.IsPresent };
+        job = job with { Overwrite = Force };
         if (job.CalibrationDataPath != null && !Directory.Exists(job.CalibrationDataPath) && !File.Exists(job.CalibrationDataPath))
             throw new PotException("CalibrationDataNotFound", PotErrorCategory.ObjectNotFound,
                 $"The calibration data '{job.CalibrationDataPath}' does not exist. Give a folder of .npy files (one per model input, named after it) or an .npz archive.", job.CalibrationDataPath);
@@ -185,6 +189,8 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
             options = options with { Quantization = options.Quantization with { Precision = Enum.Parse<PrecisionMode>(Precision, ignoreCase: true) } };
         if (bound.ContainsKey(nameof(BatchSize))) options = options with { Quantization = options.Quantization with { BatchSize = BatchSize } };
         if (bound.ContainsKey(nameof(SkipLatencyCheck))) options = options with { Quantization = options.Quantization with { SkipLatencyCheck = SkipLatencyCheck.IsPresent } };
+        if (bound.ContainsKey(nameof(SkipNonFiniteValues)))
+            options = options with { Quantization = options.Quantization with { SkipNonFiniteValues = SkipNonFiniteValues.IsPresent } };
         return options;
     }
 

@@ -108,6 +108,10 @@ public sealed class InvokeDefaultQuantizationCommand : PotCmdlet
     [Parameter(DontShow = true)]
     public SwitchParameter QuantizeStemConvolutions { get; set; }
 
+    /// <summary>Leaves NaN and Inf out of the calibration statistics, with a warning that counts them, instead of failing with NonFiniteCalibrationData.</summary>
+    [Parameter]
+    public SwitchParameter SkipNonFiniteValues { get; set; }
+
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? OutputPath { get; set; }
@@ -148,7 +152,7 @@ public sealed class InvokeDefaultQuantizationCommand : PotCmdlet
             var dataset = job.OpenData(new WarningLog(this), CancellationToken);
             try
             {
-                var result = DefaultQuantization.Run(model, dataset, options, output, Progress, CancellationToken, job.Dump);
+                var result = DefaultQuantization.Run(model, dataset, options, output, Progress, CancellationToken, job.Dump, overwrite: Force);
                 RememberWritten(output);
                 foreach (var warning in result.Warnings) WriteWarning(warning);
                 foreach (var layer in result.Layers.Where(l => l.Precision == "Float" && l.Reason.StartsWith("faster in float", StringComparison.Ordinal)))
@@ -253,6 +257,7 @@ public sealed class InvokeDefaultQuantizationCommand : PotCmdlet
         if (bound.ContainsKey(nameof(Precision))) options = options with { Precision = Enum.Parse<PrecisionMode>(Precision, ignoreCase: true) };
         if (bound.ContainsKey(nameof(BatchSize))) options = options with { BatchSize = BatchSize };
         if (bound.ContainsKey(nameof(SkipLatencyCheck))) options = options with { SkipLatencyCheck = SkipLatencyCheck.IsPresent };
+        if (bound.ContainsKey(nameof(SkipNonFiniteValues))) options = options with { SkipNonFiniteValues = SkipNonFiniteValues.IsPresent };
         if (bound.ContainsKey(nameof(IgnoredScope)))
             options = options with { IgnoredNodes = options.IgnoredNodes.Concat(IgnoredScope).ToList() };
         if (bound.ContainsKey(nameof(IgnoredOpType)))

@@ -112,6 +112,8 @@ public sealed class MeasurePotModelCommand : PotCmdlet, IDisposable
             var m = ModelMeasurement.Measure(_evaluator, model, PerSample, Latency, WarmupRuns, CancellationToken, Progress);
             if (m.Evaluation.BatchFallback)
                 WriteWarning($"ONNX Runtime refused a batch of several items of '{model}' although its batch axis is dynamic (the graph probably hard-codes batch 1), so it was evaluated one item per inference. Set batch_size: 1 in the engine (or -BatchSize 1) to skip the failed attempt.");
+            if (m.Evaluation.NonFiniteItems > 0)
+                WriteWarning($"'{model}' gave NaN or Inf outputs on {m.Evaluation.NonFiniteItems} items (first item {m.Evaluation.FirstNonFiniteItem}); every metric scored them at its worst value.");
             var rows = PerSample ? ModelEvaluation.Rows(m.Evaluation, _evaluator.Metrics) : null;
             WriteObject(new ModelEvaluation(m, rows));
         });

@@ -96,16 +96,16 @@ public abstract class PotCmdlet : PSCmdlet, IDisposable
     /// <param name="parameter">The parameter that names the file, for the message.</param>
     protected bool CheckOutputPath(string path, bool force, string parameter = "OutputPath")
     {
-        if (Directory.Exists(path))
+        try
         {
-            WriteError(ToErrorRecord(new PotException("OutputIsFolder", PotErrorCategory.InvalidArgument,
-                $"'{path}' is a folder. Give -{parameter} the path of a file (in that folder or elsewhere).", path)));
+            OutputFiles.CheckTarget(path, force, parameter);
+            return true;
+        }
+        catch (PotException e)
+        {
+            WriteError(ToErrorRecord(e));
             return false;
         }
-        if (!File.Exists(path) || force) return true;
-        WriteError(ToErrorRecord(new PotException("OutputExists", PotErrorCategory.ResourceExists,
-            $"The file '{path}' already exists. Use -Force to overwrite it, or choose another -{parameter}.", path)));
-        return false;
     }
 
     /// <summary>Refuses an output path that is the input model. Returns false after writing an error.</summary>
@@ -155,6 +155,15 @@ public abstract class PotCmdlet : PSCmdlet, IDisposable
             WriteError(record);
             return false;
         }
+        // PowerShell's own exceptions (a stopped pipeline, -ErrorAction Stop) pass through; any other exception is a
+        // per-input failure: an error record with an id, and the pipeline goes on with the next input.
+        catch (Exception e) when (e is not RuntimeException)
+        {
+            var record = ToErrorRecord(e);
+            if (terminating) ThrowTerminatingError(record);
+            WriteError(record);
+            return false;
+        }
         finally
         {
             CompleteProgress();
@@ -163,6 +172,29 @@ public abstract class PotCmdlet : PSCmdlet, IDisposable
 
     protected static ErrorRecord ToErrorRecord(PotException e) =>
         new(e, e.ErrorId, Map(e.Category), e.Target) { ErrorDetails = new ErrorDetails(e.Message) };
+
+    /// <summary>
+    /// The one fallback for exceptions the core did not turn into a PotException: an error id by exception type, so
+    /// every failure a cmdlet reports has a stable FullyQualifiedErrorId (listed in about_PotPowerShell).
+    /// </summary>
+    protected static ErrorRecord ToErrorRecord(Exception e)
+    {
+        if (e is PotException pot) return ToErrorRecord(pot);
+        var (id, category, what) = e switch
+        {
+            EndOfStreamException => ("InputTruncated", ErrorCategory.InvalidData, "an input file ends early"),
+            UnauthorizedAccessException => ("AccessDenied", ErrorCategory.PermissionDenied, "access to a file was denied"),
+            IOException => ("FileAccessFailed", ErrorCategory.ReadError, "a file could not be read or written"),
+            System.Text.RegularExpressions.RegexMatchTimeoutException => ("PatternTimedOut", ErrorCategory.LimitsExceeded, "a regular expression took too long"),
+            OutOfMemoryException or InsufficientMemoryException => ("OutOfMemory", ErrorCategory.LimitsExceeded, "the input needs more memory than is available"),
+            OverflowException or FormatException or ArgumentException or InvalidOperationException or InvalidDataException
+                or Google.Protobuf.InvalidProtocolBufferException or IndexOutOfRangeException or KeyNotFoundException
+                => ("InputInvalid", ErrorCategory.InvalidData, "an input holds a value the module cannot use"),
+            _ => ("UnexpectedError", ErrorCategory.NotSpecified, "an unexpected error occurred"),
+        };
+        string message = $"{char.ToUpperInvariant(what[0])}{what[1..]}: {e.Message} ({e.GetType().Name}). Check the input named in the message; if it looks valid, please report this with the input.";
+        return new ErrorRecord(e, id, category, null) { ErrorDetails = new ErrorDetails(message) };
+    }
 
     private static ErrorCategory Map(PotErrorCategory category) => category switch
     {

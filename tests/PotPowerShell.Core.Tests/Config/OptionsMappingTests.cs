@@ -57,7 +57,7 @@ public class OptionsMappingTests
         Assert.False(o.BackwardPass);
         Assert.Equal(40, o.MaxEvaluations);
         Assert.Equal(TimeSpan.FromHours(1), o.TimeLimit);
-        Assert.True(o.AnnotationFree);
+        Assert.False(o.AnnotationFree);
         Assert.Equal(0.75, o.AnnotationConfidenceThreshold);
         // Its own DefaultQuantization parameters, not the other entry's.
         var q = o.Quantization;

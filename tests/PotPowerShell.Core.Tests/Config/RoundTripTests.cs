@@ -27,7 +27,7 @@ public class RoundTripTests
                 "params": { "preset": "performance", "ranking_subset_size": 150, "max_iter_num": 20, "maximal_drop": 0.005, "drop_type": "relative",
                             "use_prev_if_drop_increase": false, "convert_to_mixed_preset": true,
                             "metrics": [ { "name": "accuracy@top1", "baseline_value": 0.99 }, { "name": "mse" } ],
-                            "metric_subset_ratio": 0.25, "tune_hyperparams": true, "annotation_free": true, "annotation_conf_threshold": 0.75,
+                            "metric_subset_ratio": 0.25, "tune_hyperparams": true, "annotation_free": false, "annotation_conf_threshold": 0.75,
                             "ranking_method": "output_error", "confirm_top_layers": 3, "backward_pass": false, "max_evaluations": 40, "time_limit": "1h",
                             "weights": { "bits": 7 },
                             "activations": { "level_low": 0, "level_high": 255, "range_estimator": { "preset": "percentile", "percentile": 99.99, "histogram_bins": 4096 } } } }

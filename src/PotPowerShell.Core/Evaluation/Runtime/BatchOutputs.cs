@@ -53,6 +53,20 @@ internal sealed class BatchOutputs
         return Data[output].AsSpan(Rows == 1 ? 0 : row * rowLength, rowLength);
     }
 
+    /// <summary>
+    /// True when every value the item sees is finite: its row of each batch-first output and the whole of any other
+    /// output (which every item shares).
+    /// </summary>
+    public bool IsFinite(int row)
+    {
+        for (int o = 0; o < Names.Length; o++)
+        {
+            var values = _batchFirst[o] ? Row(o, row) : Data[o].AsSpan(0, (int)_lengths[o]);
+            if (PotPowerShell.Core.Calibration.SpanMath.FirstNonFinite(values) >= 0) return false;
+        }
+        return true;
+    }
+
     /// <summary>Shape of one item's row, with a leading 1.</summary>
     public long[] RowShape(int output)
     {

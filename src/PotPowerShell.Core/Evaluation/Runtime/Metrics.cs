@@ -16,6 +16,8 @@ internal sealed class SampleView
     public Adapter Adapter = null!;
     public object? Prediction;
     public ReferenceStore? References;
+    /// <summary>True when an output the item sees holds NaN or ±Inf: every metric then scores the item at its worst.</summary>
+    public bool NonFinite;
 
     /// <summary>The adapter's output row: class scores for classification.</summary>
     public ReadOnlySpan<float> Scores
@@ -184,7 +186,8 @@ internal sealed class AccuracyRunner(MetricSpec spec) : MetricRunner(spec.Name, 
     {
         var scores = s.Scores;
         int label = Labels.ClassIndex(s, scores.Length, ClassMapOf(s));
-        double value = ClassScores.Rank(scores, label) < spec.TopK ? 1 : 0;
+        // NaN compares false, so NaN scores would rank the label first: a non-finite row is a miss.
+        double value = !s.NonFinite && ClassScores.Rank(scores, label) < spec.TopK ? 1 : 0;
         aggregate.Add(value);
         return value;
     }
@@ -213,7 +216,7 @@ internal sealed class ClassificationReportRunner(MetricSpec spec) : MetricRunner
         var scores = s.Scores;
         if (!_classMaps.TryGetValue(s.Dataset, out var map)) _classMaps[s.Dataset] = map = Labels.ClassMap(s.Definition);
         int label = Labels.ClassIndex(s, scores.Length, map);
-        int predicted = ClassScores.ArgMax(scores);
+        int predicted = s.NonFinite ? ConfusionAggregate.NoPrediction : ClassScores.ArgMax(scores);
         ((ConfusionAggregate)aggregate).Add(label, predicted);
         return label == predicted ? 1 : 0;
     }
@@ -223,6 +226,9 @@ internal sealed class ConfusionAggregate(MetricType type, AverageKind average) :
 {
     private readonly SortedDictionary<int, long[]> _counts = new(); // per class: true positives, false positives, false negatives
 
+    /// <summary>The prediction of an item whose scores are not finite: a miss for its label, a false positive for no class.</summary>
+    public const int NoPrediction = -1;
+
     public void Add(double value) => throw new InvalidOperationException("Use Add(label, predicted).");
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -231,7 +237,7 @@ internal sealed class ConfusionAggregate(MetricType type, AverageKind average) :
         if (label == predicted) Counts(label)[0]++;
         else
         {
-            Counts(predicted)[1]++;
+            if (predicted != NoPrediction) Counts(predicted)[1]++;
             Counts(label)[2]++;
         }
     }
@@ -284,7 +290,7 @@ internal sealed class TextRunner(MetricSpec spec, bool exact) : MetricRunner(spe
     {
         string predicted = s.Prediction as string ?? "";
         string label = Labels.Text(s);
-        double value = exact ? (predicted == label ? 1 : 0) : CharacterLevelAccuracy(predicted, label);
+        double value = s.NonFinite ? 0 : exact ? (predicted == label ? 1 : 0) : CharacterLevelAccuracy(predicted, label);
         aggregate.Add(value);
         return value;
     }
@@ -329,11 +335,12 @@ internal sealed class TensorComparisonRunner(MetricSpec spec) : MetricRunner(spe
         if (target.Length != output.Length)
             throw new PotException("ReferenceShapeMismatch", PotErrorCategory.InvalidData,
                 $"Metric '{Name}': item {s.Index}'s output '{outputName}' has {output.Length} values but its {(spec.Reference == MetricReference.Fp32 ? "FP32 reference" : "annotation")} has {target.Length}.", spec.KeyPath);
+        // A non-finite output is the worst value of each metric: infinite error, no signal, opposite direction.
         double value = spec.Type switch
         {
-            MetricType.MeanSquaredError => Mse(output, target),
-            MetricType.Psnr => Psnr(output, target, spec.MaxValue),
-            _ => Cosine(output, target),
+            MetricType.MeanSquaredError => s.NonFinite ? double.PositiveInfinity : Mse(output, target),
+            MetricType.Psnr => s.NonFinite ? double.NegativeInfinity : Psnr(output, target, spec.MaxValue),
+            _ => s.NonFinite ? -1 : Cosine(output, target),
         };
         aggregate.Add(value);
         return value;
@@ -387,6 +394,12 @@ internal sealed class CustomRunner(string name, string type, MetricDirection dir
             outputs[s.Outputs.Names[i]] = new TensorData(TensorElementKind.Float, s.Outputs.RowShape(i), s.Outputs.Row(i, s.Row).ToArray());
         }
         double value;
+        if (s.NonFinite)
+        {
+            value = Direction == MetricDirection.HigherBetter ? double.NegativeInfinity : double.PositiveInfinity;
+            aggregate.Add(value);
+            return value;
+        }
         try
         {
             value = metric.Measure(new SampleMetricInput(s.Index, outputs, s.Annotation, s.Prediction));

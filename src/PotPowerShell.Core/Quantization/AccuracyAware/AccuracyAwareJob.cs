@@ -25,6 +25,9 @@ public sealed record AccuracyAwareJob
     /// <summary>compression.dump_intermediate_model: also write the fully quantized model before any revert (see <see cref="AccuracyAwareOutcome.IntermediatePaths"/>).</summary>
     public bool DumpIntermediateModel { get; init; }
 
+    /// <summary>False: the outputs are written with create-new semantics (OutputExists if one appeared meanwhile), as without -Force.</summary>
+    public bool Overwrite { get; init; } = true;
+
     /// <summary>Runs the engine's 'type: script' metrics (the cmdlets give one that runs .ps1 files); null = such metrics fail with ScriptMetricUnavailable.</summary>
     public Evaluation.ScriptMetricFactory? ScriptMetrics { get; init; }
 

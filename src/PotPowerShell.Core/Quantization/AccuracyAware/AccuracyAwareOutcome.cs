@@ -36,7 +36,9 @@ public sealed class AccuracyAwareOutcome(AccuracyAwareResult result, ModelProto 
     /// Returns the result with the paths filled in.
     /// </summary>
     /// <param name="dumpIntermediateModels">Also write <see cref="IntermediatePaths"/> (first, so the report can list it).</param>
-    public AccuracyAwareResult Save(string outputPath, string? modelPath, CancellationToken cancellationToken = default, bool dumpIntermediateModels = false)
+    /// <param name="overwrite">False: an existing file is OutputExists, also when it appears while the run was going on.</param>
+    public AccuracyAwareResult Save(string outputPath, string? modelPath, CancellationToken cancellationToken = default, bool dumpIntermediateModels = false,
+        bool overwrite = true)
     {
         string full = Path.GetFullPath(outputPath);
         string report = ReportPathFor(full);
@@ -45,11 +47,11 @@ public sealed class AccuracyAwareOutcome(AccuracyAwareResult result, ModelProto 
         {
             if (FullyQuantized == null) throw new InvalidOperationException("This outcome cannot build its fully quantized model.");
             var paths = IntermediatePaths(full);
-            OnnxModelFile.Save(FullyQuantized(), paths[0], cancellationToken);
+            OnnxModelFile.Save(FullyQuantized(), paths[0], cancellationToken, overwrite);
             result = result with { IntermediateModels = paths };
         }
-        OnnxModelFile.Save(Model, full, cancellationToken);
-        AccuracyAwareReport.Write(result, report);
+        OnnxModelFile.Save(Model, full, cancellationToken, overwrite);
+        AccuracyAwareReport.Write(result, report, overwrite);
         return result;
     }
 }

@@ -78,23 +78,8 @@ public static class AccuracyAwareReport
     private static JsonNode? Number(double value) => double.IsFinite(value) ? JsonValue.Create(value) : null;
 
     /// <summary>Writes the report through a temporary file, so an interrupted write leaves no partial report.</summary>
-    public static void Write(AccuracyAwareResult result, string path)
-    {
-        string full = Path.GetFullPath(path);
-        string tmp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            File.WriteAllText(tmp, ToJson(result) + "\n", new UTF8Encoding(false));
-            File.Move(tmp, full, overwrite: true);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new PotException("OutputWriteFailed", PotErrorCategory.WriteError,
-                $"Could not write the report '{full}': {e.Message} Check that the folder can be written to and has free space, or choose another output path.", full, e);
-        }
-        finally
-        {
-            if (File.Exists(tmp)) File.Delete(tmp);
-        }
-    }
+    public static void Write(AccuracyAwareResult result, string path, bool overwrite = true) =>
+        OutputFiles.Write(path, overwrite, tmp => File.WriteAllText(tmp, ToJson(result) + "\n", new UTF8Encoding(false)),
+            (full, e) => new PotException("OutputWriteFailed", PotErrorCategory.WriteError,
+                $"Could not write the report '{full}': {e.Message} Check that the folder can be written to and has free space, or choose another output path.", full, e));
 }

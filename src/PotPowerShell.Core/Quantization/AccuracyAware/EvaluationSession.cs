@@ -20,6 +20,7 @@ internal sealed class EvaluationSession
     private readonly IProgress<PotProgress>? _progress;
     private readonly CancellationToken _cancellation;
     private byte[]? _floatBytes;
+    private readonly HashSet<string> _refused = new(StringComparer.Ordinal);
 
     public EvaluationSession(IEvaluator evaluator, AccuracyAwareOptions options, Func<TimeSpan> clock, IProgress<PotProgress>? progress, CancellationToken cancellation)
     {
@@ -60,9 +61,27 @@ internal sealed class EvaluationSession
     public EvaluationResult Evaluate(ModelCandidate candidate, IReadOnlyList<int>? items, bool mandatory = false)
     {
         items = Normalize(items);
-        var result = Evaluate(candidate.Key, candidate.BuildBytes, items, mandatory);
+        var result = Refused(candidate, Evaluate(candidate.Key, candidate.BuildBytes, items, mandatory));
         if (items == null) FullSetEvaluated?.Invoke(candidate, result);
         return result;
+    }
+
+    /// <summary>Where the session reports refused candidates (the run's log).</summary>
+    public Action<string>? Log { get; set; }
+
+    /// <summary>
+    /// A quantized model with NaN or ±Inf outputs is broken, however few items show it: every metric becomes its worst
+    /// value, so the candidate never meets the target nor beats a finite one.
+    /// </summary>
+    private EvaluationResult Refused(ModelCandidate candidate, EvaluationResult result)
+    {
+        if (result.NonFiniteItems == 0) return result;
+        if (_refused.Add(candidate.Key))
+            Log?.Invoke($"Refused the {candidate.Source.Tag} model with {candidate.Reverted.Count} layer(s) reverted: its outputs hold NaN or Inf on " +
+                $"{result.NonFiniteItems} of {result.Items.Count} items (first item {result.FirstNonFiniteItem}).");
+        var worst = _evaluator.Metrics.ToDictionary(m => m.Name,
+            m => m.Direction == MetricDirection.HigherBetter ? double.NegativeInfinity : double.PositiveInfinity, StringComparer.Ordinal);
+        return result with { Values = worst };
     }
 
     /// <summary>Called after every full-set evaluation of a candidate (cached or not), so no model seen escapes the best-model tracker.</summary>

@@ -23,7 +23,7 @@ internal sealed class SearchContext
         Stages = new StageClock(clock);
         _progress = progress;
         _logSink = log;
-        Session = new EvaluationSession(evaluator, options, clock, progress, cancellation);
+        Session = new EvaluationSession(evaluator, options, clock, progress, cancellation) { Log = Log };
         FloatBytes = LayerRanker.FloatBytes(builder);
         ILayerOutputProbe? created = probe;
         _probe = () => created ??= new OrtLayerOutputProbe(evaluator.Data, options.Quantization.Threads);
