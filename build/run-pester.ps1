@@ -17,6 +17,8 @@ Import-Module $pester -Force
 
 # The tests import the module from here, as a user would after installing it.
 $env:POTPOWERSHELL_MODULE = (Resolve-Path $ModulePath).Path
+# Layer timings of the latency-aware precision go to a cache of the test run's own, not the user's.
+$env:POTPOWERSHELL_CACHE_HOME = Join-Path ([IO.Path]::GetTempPath()) "pot-pester-cache-$PID"
 
 $config = New-PesterConfiguration
 $config.Run.Path = $Path

@@ -1,3 +1,4 @@
+using PotPowerShell.Core.Tests.Quantization;
 using Google.Protobuf;
 using PotPowerShell.Core.Onnx;
 using PotPowerShell.Core.Quantization;
@@ -86,7 +87,7 @@ public class OrtLayerOutputProbeTests
     {
         using var calibration = PotPowerShell.Core.Data.NpyDataset.Open(Quantization.DigitsSampleTests.Sample("calibration"));
         using var validation = PotPowerShell.Core.Data.NpyDataset.Open(Quantization.DigitsSampleTests.Sample("validation"));
-        var builder = QuantizedModelBuilder.Create(Quantization.DigitsSampleTests.Sample("digits.onnx"), calibration, new DefaultQuantizationOptions { StatSubsetSize = 32 });
+        var builder = QuantizedModelBuilder.Create(Quantization.DigitsSampleTests.Sample("digits.onnx"), calibration, new DefaultQuantizationOptions { Measurement = TestMeasurement.Int8Faster, StatSubsetSize = 32 });
         var reference = builder.FloatModel.ToByteArray();
         var candidate = builder.Build(new HashSet<string>()).ToByteArray();
         var items = Enumerable.Range(0, 100).ToArray();
