@@ -104,9 +104,11 @@ public class OrtLayerOutputProbeTests
         foreach (var (layer, e) in alone)
         {
             Assert.True(e.Accumulated > 0, layer);
-            // The same per-item errors, up to the order in which ORT's kernels sum a batch.
-            Assert.Equal(e.Accumulated, together[layer].Accumulated, 1e-5 * e.Accumulated);
-            Assert.Equal(e.Local, together[layer].Local, 1e-5 * e.Local);
+            // The same per-item errors, up to the order in which ORT's kernels sum a batch: that order can move a value
+            // across a rounding boundary of the next quantizer (one step of its scale), which shifts a layer's summed
+            // error by about 1e-4 of it; a binding mistake (items swapped or mixed) changes it by far more.
+            Assert.Equal(e.Accumulated, together[layer].Accumulated, 1e-3 * e.Accumulated);
+            Assert.Equal(e.Local, together[layer].Local, 1e-3 * e.Local);
         }
     }
 
