@@ -16,6 +16,7 @@
         'Formats/ModelEvaluation.Format.ps1xml'
         'Formats/AccuracyAwareResult.Format.ps1xml'
         'Formats/LayerRank.Format.ps1xml'
+        'Formats/ModelComparison.Format.ps1xml'
     )
     CmdletsToExport      = @(
         'Import-PotModel'
@@ -25,6 +26,8 @@
         'Measure-PotModel'
         'Invoke-AccuracyAwareQuantization'
         'Get-LayerRanking'
+        'Compare-PotModel'
+        'Export-PotReport'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()
@@ -33,6 +36,7 @@
         PSData = @{
             Tags       = @('ONNX', 'ONNXRuntime', 'Quantization', 'INT8', 'POT', 'PSEdition_Core', 'Windows', 'Linux', 'MacOS')
             LicenseUri = 'https://opensource.org/licenses/MIT'
+            ProjectUri = 'https://github.com/PotPowerShell/PotPowerShell'
         }
     }
 }

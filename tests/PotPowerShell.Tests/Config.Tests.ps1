@@ -135,10 +135,9 @@ Describe 'Import-PotConfig' {
 
     It 'has a list view with the model, engine and algorithms' {
         $text = Import-PotConfig -Path (New-TestConfig 'view.json') | Out-String
-        $text | Should -Match 'ModelName\s*:\s*digits'
+        $text | Should -Match 'Model\s*:\s*digits: .*digits\.onnx'
         $text | Should -Match 'Engine\s*:\s*Simplified: .*calibration'
-        $text | Should -Match 'TargetDevice\s*:\s*CPU'
-        $text | Should -Match 'Algorithms\s*:\s*AccuracyAwareQuantization \(preset Performance, maximal_drop 0\.01 Absolute\)'
+        $text | Should -Match 'Compression\s*:\s*target device CPU, model type None: AccuracyAwareQuantization \(preset Performance, maximal_drop 0\.01 Absolute\)'
     }
 }
 

@@ -137,7 +137,7 @@ Describe 'A parameter value outside its set' {
         @{ Command = 'Invoke-DefaultQuantization'; Parameter = 'Preset'; Value = 'Fast'; Accepted = 'Performance,Mixed,Accuracy' }
         @{ Command = 'Invoke-DefaultQuantization'; Parameter = 'TargetDevice'; Value = 'TPU'; Accepted = 'Any,CPU,GPU,NPU' }
         @{ Command = 'Invoke-AccuracyAwareQuantization'; Parameter = 'DropType'; Value = 'Percent'; Accepted = 'Absolute,Relative' }
-        @{ Command = 'Get-LayerRanking'; Parameter = 'Method'; Value = 'Random'; Accepted = 'Metric,OutputError' }
+        @{ Command = 'Get-LayerRanking'; Parameter = 'Method'; Value = 'Random'; Accepted = 'Signal,Metric,OutputError' }
         @{ Command = 'Export-PotConfig'; Parameter = 'Format'; Value = 'Xml'; Accepted = 'Json,Yaml' }
     ) {
         $parameters = @{ $Parameter = $Value }

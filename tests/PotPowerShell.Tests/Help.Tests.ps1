@@ -35,9 +35,10 @@ BeforeAll {
 
     function Get-HelpText($Node) { (@($Node) | ForEach-Object { if ($_ -is [string]) { $_ } else { $_.Text } }) -join "`n" }
 
-    # The real parameters of a cmdlet, without the common parameters (-Verbose, -ErrorAction...).
+    # The real parameters of a cmdlet, without the common parameters (-Verbose, -ErrorAction...) and those hidden with
+    # DontShow (pipeline plumbing a user never types, which PowerShell leaves out of the syntax and completion too).
     function Get-RealParameters([string] $Name) {
-        (Get-Command $Name).Parameters.Values | Where-Object { $_.Name -notin $commonParameters } | Sort-Object Name
+        (Get-Command $Name).Parameters.Values | Where-Object { $_.Name -notin $commonParameters -and -not ($_.Attributes | Where-Object { $_ -is [System.Management.Automation.ParameterAttribute] -and $_.DontShow }) } | Sort-Object Name
     }
 }
 
@@ -462,5 +463,43 @@ Text that is long enough to be wrapped by the converter because it goes on and o
         $message = Get-ConverterError @{ 'Get-Thing.md' = $bad1; 'Get-Other.md' = $goodPage }
         $message | Should -BeLike '*Get-Other.md:*'
         $message | Should -BeLike '*Get-Thing.md:*'
+    }
+}
+
+# Every example of every page runs as written, in a fresh copy of samples/digits (whose files the examples use), twice:
+# the second run proves it re-runnable (-Force where it writes). Output must have the shape the page shows: the same
+# list labels and table columns in the same order (values differ by machine).
+Describe 'Help example <Page>: <Title>' -ForEach @(& {
+        Import-Module (Join-Path $PSScriptRoot 'HelpExamples.psm1') -Force
+        Get-PotHelpExample -DocsPath (Join-Path $PSScriptRoot '../../docs/en-US')
+    }) {
+    BeforeAll {
+        Import-Module (Join-Path $PSScriptRoot 'HelpExamples.psm1') -Force
+        $example = $_
+    }
+
+    It 'runs twice in a copy of the sample folder, printing what the page shows' {
+        $example.Code.Trim() | Should -Not -BeNullOrEmpty -Because 'an example has a ```powershell block'
+        $folder = Join-Path $TestDrive ([guid]::NewGuid().ToString('n'))
+        Copy-Item -LiteralPath (Get-PotSamplePath) -Destination $folder -Recurse
+        Push-Location -LiteralPath $folder
+        try {
+            $first = Invoke-PotExample $example.Code
+            $second = Invoke-PotExample $example.Code
+        }
+        finally { Pop-Location }
+        if ($example.Output.Trim()) {
+            (Get-PotOutputShape $first) -join ' | ' | Should -Be ((Get-PotOutputShape $example.Output) -join ' | ')
+        }
+        (Get-PotOutputShape $second) -join ' | ' | Should -Be ((Get-PotOutputShape $first) -join ' | ')
+    }
+}
+
+Describe 'Examples of <_>' -ForEach @(Get-ChildItem (Join-Path $PSScriptRoot '../../docs/en-US') -Filter '*-*.md' | ForEach-Object BaseName | Sort-Object) {
+    It 'are numbered 1, 2, 3... once each' {
+        $page = $_
+        Import-Module (Join-Path $PSScriptRoot 'HelpExamples.psm1') -Force
+        $titles = @(Get-PotHelpExample -DocsPath (Join-Path $PSScriptRoot '../../docs/en-US') | Where-Object { $_.Page -eq $page } | ForEach-Object { $_.Title })
+        @($titles | ForEach-Object { [int]([regex]::Match($_, '^Example (\d+):').Groups[1].Value) }) | Should -Be @(1..$titles.Count)
     }
 }

@@ -21,10 +21,13 @@ BeforeAll {
     $potModel = Import-PotModel -Path $model
     $config = Import-PotConfig -Path $configPath
     $exported = $config | Export-PotConfig -Path (Join-Path $work 'exported.yml') -PassThru
-    $quantization = Invoke-DefaultQuantization $model $calibration -StatSubsetSize 32
+    $quantization = Invoke-DefaultQuantization $model $calibration -StatSubsetSize 32 -Precision AllInt8
     $evaluation = Measure-PotModel $model -EnginePath $engine -ReferenceModelPath $model -PerSample -Latency -WarmupRuns 1
-    $accuracyAware = Invoke-AccuracyAwareQuantization $model $calibration $engine -MaximalDrop 0.00005 -RankingSubsetSize 50 -WarningAction SilentlyContinue
-    $ranking = @(Get-LayerRanking -ModelPath $model -CalibrationDataPath $calibration -EnginePath $engine -RankingSubsetSize 50)
+    # A drop so small that the fully quantized sample (cosine about 0.99999) misses it and layers are reverted.
+    $accuracyAware = Invoke-AccuracyAwareQuantization $model $calibration $engine -MaximalDrop 0.000005 -RankingSubsetSize 50 -Precision AllInt8 -WarningAction SilentlyContinue
+    $ranking = @(Get-LayerRanking -ModelPath $model -CalibrationDataPath $calibration -EnginePath $engine -RankingSubsetSize 50 -Precision AllInt8)
+    $comparison = $quantization | Compare-PotModel -DataPath (Join-Path $sampleDir 'validation') -LatencyRuns 5
+    $report = $quantization, $comparison | Export-PotReport (Join-Path $work 'report.html') -PassThru
 
     # What each cmdlet output, by cmdlet.
     $script:outputs = @{
@@ -35,27 +38,30 @@ BeforeAll {
         'Measure-PotModel'                 = @($evaluation)
         'Invoke-AccuracyAwareQuantization' = @($accuracyAware)
         'Get-LayerRanking'                 = $ranking
+        'Compare-PotModel'                 = @($comparison)
+        'Export-PotReport'                 = @($report)
     }
     # One object of every type a user gets, a key property, and the text its default view must show (labels and values).
     $script:samples = [ordered]@{
         PotModel              = @{ Object = $potModel; Key = 'Path'; Shows = @('Path', $model, 'Opset', '13', 'Inputs', 'input: float[batch,1,8,8]', 'QuantizableLayerCount', '5') }
-        PotConfig             = @{ Object = $config; Key = 'Path'; Shows = @('Path', $configPath, 'ModelName', 'digits', 'Algorithms', 'DefaultQuantization') }
-        QuantizationResult    = @{ Object = $quantization; Key = 'OutputPath'; Shows = @('OutputPath', $quantization.OutputPath, 'Preset', 'Performance', 'Layers', '4 of 5 INT8', 'Calibration', '32 items') }
+        PotConfig             = @{ Object = $config; Key = 'Path'; Shows = @('Path', $configPath, 'Model', 'digits', 'Compression', 'DefaultQuantization') }
+        QuantizationResult    = @{ Object = $quantization; Key = 'OutputPath'; Shows = @('OutputPath', $quantization.OutputPath, 'Preset', 'Performance', 'Layers', '5 of 5 INT8', 'Precision', 'AllInt8', 'StatSubsetSize', '32 items') }
         QuantizedLayerInfo    = @{ Object = $quantization.Layers[1]; Key = 'Node'; Shows = @('Node', '/conv2/Conv', 'Precision', 'INT8', 'InputScale') }
-        ModelEvaluation       = @{ Object = $evaluation; Key = 'ModelPath'; Shows = @('Model', 'digits.onnx', 'Items', '400', 'accuracy@top1=0.99') }
+        ModelEvaluation       = @{ Object = $evaluation; Key = 'ModelPath'; Shows = @('ModelPath', 'digits.onnx', 'ItemCount', '400', 'accuracy@top1=0.99') }
         ModelEvaluationSample = @{ Object = $evaluation.PerSample[0]; Key = 'Index'; Shows = @('Index', 'Annotation', 'Prediction', 'accuracy@top1') }
         AccuracyAwareResult   = @{ Object = $accuracyAware; Key = 'OutputPath'; Shows = @('Met', 'True', 'Metrics', 'cosine_similarity: FP32 1', 'RevertedLayers', 'OutputPath', $accuracyAware.OutputPath) }
         AccuracyAwareMetric   = @{ Object = $accuracyAware.Metrics[0]; Key = 'Name'; Shows = @('Name', 'accuracy@top1', 'Baseline', 'Drop') }
         AccuracyAwareIteration = @{ Object = $accuracyAware.Iterations[0]; Key = 'Layer'; Shows = @('Stage', 'Search', 'Layer', 'DropAfter') }
         RevertedLayer         = @{ Object = $accuracyAware.RevertedLayers[0]; Key = 'Layer'; Shows = @('Layer', $accuracyAware.RevertedLayers[0].Layer, 'Score') }
         LayerRank             = @{ Object = $ranking[0]; Key = 'Layer'; Shows = @('Rank', 'Layer', $ranking[0].Layer, 'Score', 'MetricDeltas') }
+        ModelComparison       = @{ Object = $comparison; Key = 'Name'; Shows = @('Name', 'digits.int8.onnx', 'Metric', 'accuracy@top1', 'Drop', 'Speedup', 'SizeRatio') }
     }
 }
 
 Describe 'Output types' {
     It '<_> declares [OutputType] and emits objects of that type' -ForEach @(
         'Import-PotModel', 'Import-PotConfig', 'Export-PotConfig', 'Invoke-DefaultQuantization', 'Measure-PotModel',
-        'Invoke-AccuracyAwareQuantization', 'Get-LayerRanking') {
+        'Invoke-AccuracyAwareQuantization', 'Get-LayerRanking', 'Compare-PotModel', 'Export-PotReport') {
         $declared = @((Get-Command $_).OutputType.Name)
         $declared | Should -Not -BeNullOrEmpty
         $outputs[$_] | Should -Not -BeNullOrEmpty
@@ -68,7 +74,7 @@ Describe 'Output types' {
 }
 
 Describe '<_>' -ForEach @('PotModel', 'PotConfig', 'QuantizationResult', 'QuantizedLayerInfo', 'ModelEvaluation', 'ModelEvaluationSample',
-    'AccuracyAwareResult', 'AccuracyAwareMetric', 'AccuracyAwareIteration', 'RevertedLayer', 'LayerRank') {
+    'AccuracyAwareResult', 'AccuracyAwareMetric', 'AccuracyAwareIteration', 'RevertedLayer', 'LayerRank', 'ModelComparison') {
     BeforeAll {
         $sample = $samples[$_]
         $object = $sample.Object

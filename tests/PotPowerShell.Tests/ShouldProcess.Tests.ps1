@@ -18,12 +18,13 @@ BeforeAll {
                 ConvertTo-Json -Depth 5 | Set-Content $path
             $path
         })
+    $script:quantized = Invoke-DefaultQuantization $model $calibration -StatSubsetSize 16 -OutputPath (Join-Path $TestDrive 'quantized.onnx')
 }
 
 Describe 'Cmdlets that write files' {
     It 'are exactly the ones with -Force, and all support -WhatIf and -Confirm' {
         $writers = @(Get-Command -Module PotPowerShell | Where-Object { $_.Parameters.ContainsKey('Force') } | ForEach-Object Name | Sort-Object)
-        $writers | Should -Be @('Export-PotConfig', 'Invoke-AccuracyAwareQuantization', 'Invoke-DefaultQuantization')
+        $writers | Should -Be @('Export-PotConfig', 'Export-PotReport', 'Invoke-AccuracyAwareQuantization', 'Invoke-DefaultQuantization')
         foreach ($name in $writers) {
             (Get-Command $name).Parameters.Keys | Should -Contain 'WhatIf'
             (Get-Command $name).Parameters.Keys | Should -Contain 'Confirm'
@@ -38,13 +39,13 @@ Describe '<Command> <Case>' -ForEach @(
         Command = 'Invoke-DefaultQuantization'
         Case = 'with paths'
         # The files one run writes, and the parameters that make it write them into $out.
-        Files = @('model.onnx')
+        Files = @('model.onnx', 'model.report.json')
         Parameters = { param($out) @{ ModelPath = $model; CalibrationDataPath = $calibration; StatSubsetSize = 16; OutputPath = (Join-Path $out 'model.onnx') } }
     }
     @{
         Command = 'Invoke-DefaultQuantization'
         Case = 'with a configuration'
-        Files = @('model.onnx')
+        Files = @('model.onnx', 'model.report.json')
         Parameters = { param($out) @{ Config = $config; OutputPath = (Join-Path $out 'model.onnx') } }
     }
     @{
@@ -58,6 +59,12 @@ Describe '<Command> <Case>' -ForEach @(
         Case = ''
         Files = @('model.json')
         Parameters = { param($out) @{ InputObject = $config; Path = (Join-Path $out 'model.json') } }
+    }
+    @{
+        Command = 'Export-PotReport'
+        Case = ''
+        Files = @('report.html')
+        Parameters = { param($out) @{ InputObject = $quantized; Path = (Join-Path $out 'report.html') } }
     }
 ) {
     BeforeEach {
@@ -86,8 +93,8 @@ Describe '<Command> <Case>' -ForEach @(
     It 'writes when the user answers Yes to -Confirm' {
         $answering = New-PotAnsweringHost -Answer Yes
         $confirmed = $parameters + @{ Confirm = $true }
-        # Export-PotConfig outputs the written config only with -PassThru.
-        if ($Command -eq 'Export-PotConfig') { $confirmed.PassThru = $true }
+        # Export-PotConfig and Export-PotReport output what they wrote only with -PassThru.
+        if ($Command -in 'Export-PotConfig', 'Export-PotReport') { $confirmed.PassThru = $true }
         $run = Invoke-PotCommand -Command $Command -Parameters $confirmed -UserHost $answering
         $run.Terminating | Should -BeNullOrEmpty
         $run.Errors | Should -BeNullOrEmpty

@@ -116,10 +116,13 @@ public static class ActivationCollector
 
         if (request.SkipNonFiniteValues) sinks.CheckSomethingFinite();
         var ranges = sinks.AllRanges();
+        var choices = sinks.AllChoices();
         return new CalibrationStatistics
         {
             Ranges = ranges[sinks.PrimaryKey],
             RangesByEstimator = ranges,
+            RangeChoices = choices.GetValueOrDefault(sinks.PrimaryKey) ?? new Dictionary<string, string>(StringComparer.Ordinal),
+            RangeChoicesByEstimator = choices,
             ChannelMeans = sinks.Means.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal),
             Estimator = request.Estimator,
             Items = items.ToArray(),

@@ -84,6 +84,11 @@ public sealed class CalibrationStatistics
     /// </summary>
     public IReadOnlyDictionary<string, IReadOnlyDictionary<string, ActivationRange>> RangesByEstimator { get; init; } =
         new Dictionary<string, IReadOnlyDictionary<string, ActivationRange>>(StringComparer.Ordinal);
+    /// <summary>Why each tensor got its range in <see cref="Ranges"/>, where the estimator says (auto does); else empty.</summary>
+    public IReadOnlyDictionary<string, string> RangeChoices { get; init; } = new Dictionary<string, string>(StringComparer.Ordinal);
+    /// <summary><see cref="RangeChoices"/> of every estimator the pass measured that says why, by <see cref="RangeStatistics.Key"/>.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> RangeChoicesByEstimator { get; init; } =
+        new Dictionary<string, IReadOnlyDictionary<string, string>>(StringComparer.Ordinal);
     public required IReadOnlyDictionary<string, ChannelMeanStatistic> ChannelMeans { get; init; }
     public required RangeEstimatorKind Estimator { get; init; }
     /// <summary>Data-set indices that were used, ascending.</summary>
@@ -119,8 +124,10 @@ public sealed class CalibrationStatistics
         {
             Ranges = ranges,
             RangesByEstimator = RangesByEstimator,
+            RangeChoices = RangeChoicesByEstimator.GetValueOrDefault(key) ?? new Dictionary<string, string>(StringComparer.Ordinal),
+            RangeChoicesByEstimator = RangeChoicesByEstimator,
             ChannelMeans = ChannelMeans,
-            Estimator = estimator.Kind ?? RangeEstimatorKind.MeanMinMax,
+            Estimator = estimator.EffectiveKind,
             Items = Items,
             BatchSize = BatchSize,
             Inferences = Inferences,

@@ -44,6 +44,7 @@ public static class RangeStatistics
         RangeEstimatorKind.AbsQuantile => new QuantileStatistic(options.OutlierProbability, absolute: true),
         RangeEstimatorKind.Percentile => new PercentileStatistic(options.Percentile, options.HistogramBins),
         RangeEstimatorKind.Entropy => new EntropyStatistic(options.HistogramBins),
+        RangeEstimatorKind.Auto => new AutoRangeStatistic(options.HistogramBins),
         RangeEstimatorKind.MedianMinMax or RangeEstimatorKind.MeanMinMaxNoOutliers or RangeEstimatorKind.MedianMinMaxNoOutliers
             or RangeEstimatorKind.HodgesLehmannMinMax => new AggregatedMinMaxStatistic(kind),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown range estimator."),
@@ -51,17 +52,17 @@ public static class RangeStatistics
 
     /// <summary>
     /// Names an estimator with the settings that change its result (outlier_prob for quantiles, percentile and bins for
-    /// histograms), e.g. "Quantile(0.0001)"; a null kind is MeanMinMax, the preset's default.
+    /// histograms), e.g. "Quantile(0.0001)"; a null kind is <see cref="RangeEstimatorOptions.DefaultKind"/>.
     /// </summary>
     public static string Key(RangeEstimatorOptions options)
     {
-        var kind = options.Kind ?? RangeEstimatorKind.MeanMinMax;
+        var kind = options.EffectiveKind;
         string F(double v) => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
         return kind switch
         {
             RangeEstimatorKind.Quantile or RangeEstimatorKind.AbsQuantile => $"{kind}({F(options.OutlierProbability)})",
             RangeEstimatorKind.Percentile => $"{kind}({F(options.Percentile)},{options.HistogramBins})",
-            RangeEstimatorKind.Entropy => $"{kind}({options.HistogramBins})",
+            RangeEstimatorKind.Entropy or RangeEstimatorKind.Auto => $"{kind}({options.HistogramBins})",
             _ => kind.ToString(),
         };
     }

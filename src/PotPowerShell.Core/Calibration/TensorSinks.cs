@@ -38,7 +38,7 @@ internal sealed class TensorSinks
         foreach (var alternative in request.AlternativeEstimators)
         {
             string key = RangeStatistics.Key(alternative);
-            var kind = alternative.Kind ?? RangeEstimatorKind.MeanMinMax;
+            var kind = alternative.EffectiveKind;
             if (key != PrimaryKey && !_alternatives.ContainsKey(key))
                 _alternatives[key] = _ranges.Keys.ToDictionary(n => n, _ => RangeStatistics.Create(kind, alternative), StringComparer.Ordinal);
         }
@@ -67,6 +67,21 @@ internal sealed class TensorSinks
     {
         var result = new SortedDictionary<string, IReadOnlyDictionary<string, ActivationRange>>(StringComparer.Ordinal) { [PrimaryKey] = Snapshot(_ranges) };
         foreach (var (key, statistics) in _alternatives) result[key] = Snapshot(statistics);
+        return result;
+    }
+
+    /// <summary>Why each tensor got its range, by estimator key and then tensor, for estimators that say (<see cref="IExplainedRange"/>).</summary>
+    public IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> AllChoices()
+    {
+        var result = new SortedDictionary<string, IReadOnlyDictionary<string, string>>(StringComparer.Ordinal);
+        void Add(string key, Dictionary<string, IRangeStatistic> statistics)
+        {
+            var choices = statistics.Where(kv => kv.Value is IExplainedRange).OrderBy(kv => kv.Key, StringComparer.Ordinal)
+                .ToDictionary(kv => kv.Key, kv => ((IExplainedRange)kv.Value).Choice, StringComparer.Ordinal);
+            if (choices.Count > 0) result[key] = choices;
+        }
+        Add(PrimaryKey, _ranges);
+        foreach (var (key, statistics) in _alternatives) Add(key, statistics);
         return result;
     }
 

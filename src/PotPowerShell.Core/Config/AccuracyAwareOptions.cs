@@ -13,6 +13,13 @@ public enum RankingMethod
     Metric,
     /// <summary>Ours: one instrumented pass scores layers by output error; the real metric confirms only the top few.</summary>
     OutputError,
+    /// <summary>
+    /// Ours (default): revert each layer and measure a continuous per-item signal tied to the metric (the label's margin
+    /// for accuracy, the character-level score for exact text match, the value itself for continuous metrics) on a
+    /// ranking set of the hardest items plus a seeded random part; the top few are then confirmed on the full set and
+    /// the best of them is kept.
+    /// </summary>
+    Signal,
 }
 
 /// <summary>A metric AccuracyAwareQuantization watches, optionally with a known FP32 baseline (POT's metrics[]).</summary>
@@ -28,16 +35,23 @@ public sealed record AccuracyAwareOptions
     public DropType DropType { get; init; } = DropType.Absolute;
     /// <summary>Null = min(validation size, 300).</summary>
     public int? RankingSubsetSize { get; init; }
-    /// <summary>Null = the number of quantized layers.</summary>
+    /// <summary>max_iter_num; null = no cap, as POT (sys.maxsize).</summary>
     public int? MaxIterations { get; init; }
     public bool UsePreviousIfDropIncrease { get; init; } = true;
     public bool ConvertToMixedPreset { get; init; }
     public IReadOnlyList<MetricTarget> Metrics { get; init; } = Array.Empty<MetricTarget>();
     public double MetricSubsetRatio { get; init; } = 0.5;
     public bool TuneHyperparameters { get; init; }
-    public RankingMethod RankingMethod { get; init; } = RankingMethod.Metric;
+    public RankingMethod RankingMethod { get; init; } = RankingMethod.Signal;
     /// <summary>OutputError ranking: how many top layers the real metric confirms.</summary>
     public int ConfirmTopLayers { get; init; } = 5;
+    /// <summary>Signal ranking: how many top layers are evaluated on the full validation set before the best one is kept.</summary>
+    public int ConfirmOnFullSet { get; init; } = 3;
+    /// <summary>
+    /// Stop a candidate's full-set evaluation once its outcome for the search is decided (exact bounds of mean metrics);
+    /// the search path is the same as with complete evaluations.
+    /// </summary>
+    public bool DecideEarly { get; init; } = true;
     /// <summary>After success, try re-quantizing reverted layers that are not needed.</summary>
     public bool BackwardPass { get; init; } = true;
     /// <summary>Stop after this many model evaluations (null = no limit); the best model so far is returned.</summary>
@@ -47,4 +61,9 @@ public sealed record AccuracyAwareOptions
     /// <summary>POT's annotation_free / annotation_conf_threshold are accepted for compatibility.</summary>
     public bool AnnotationFree { get; init; }
     public double AnnotationConfidenceThreshold { get; init; } = 0.6;
+    /// <summary>
+    /// ONNX Runtime sessions that evaluate and rank side by side (POT's eval_requests_number, NNCF's
+    /// num_ranking_workers); null = automatic (one, see Evaluator.Workers). The result does not depend on it.
+    /// </summary>
+    public int? EvaluationWorkers { get; init; }
 }

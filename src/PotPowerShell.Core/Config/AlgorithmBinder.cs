@@ -34,6 +34,8 @@ internal static class AlgorithmBinder
         ("symmetric", QuantizationPreset.Performance), ("asymmetric", QuantizationPreset.Accuracy),
     };
 
+    private static readonly (string, PrecisionMode)[] Precisions = { ("fastest", PrecisionMode.Fastest), ("all_int8", PrecisionMode.AllInt8) };
+
     private static readonly (string, QuantizationMode)[] Modes = { ("symmetric", QuantizationMode.Symmetric), ("asymmetric", QuantizationMode.Asymmetric) };
 
     private static readonly (string, Granularity)[] Granularities = { ("perchannel", Granularity.PerChannel), ("pertensor", Granularity.PerTensor) };
@@ -121,7 +123,16 @@ internal static class AlgorithmBinder
             s.Warn("target_device", $"differs from compression.target_device ({device.ToString().ToUpperInvariant()}), which wins, as in POT.");
         bool biasCorrection = s.Bool("bias_correction") ?? true;
         int threads = s.Int("threads", min: 0, max: Runtime.OrtSessions.MaxThreads) ?? 0;
-        bool quantizeStems = s.Bool("quantize_stem_convolutions") ?? false;
+        var precision = s.Enum("precision", Precisions) ?? PrecisionMode.Fastest;
+        // Deprecated: quantize_stem_convolutions (true) was the one case of all_int8 before the choice was measured.
+        if (s.Bool("quantize_stem_convolutions") is { } stems)
+        {
+            s.Warn("quantize_stem_convolutions", stems
+                ? "is deprecated: it now means precision: all_int8 (every layer INT8). Write precision: all_int8 instead."
+                : "is deprecated and has no effect: layers that are faster in float stay float by default (precision: fastest). Remove it.");
+            if (stems && !s.Has("precision")) precision = PrecisionMode.AllInt8;
+        }
+        int latencyBatch = s.Int("latency_batch_size", min: 1) ?? 1;
         bool skipNonFinite = s.Bool("skip_non_finite_values") ?? false;
 
         return seed with
@@ -139,7 +150,8 @@ internal static class AlgorithmBinder
             Activations = activations,
             SaturationFix = saturation,
             Threads = threads,
-            QuantizeStemConvolutions = quantizeStems,
+            Precision = precision,
+            LatencyBatchSize = latencyBatch,
             SkipNonFiniteValues = skipNonFinite,
         };
     }
@@ -311,7 +323,7 @@ internal static class AlgorithmBinder
             s.Problem("annotation_free", "true is not supported: PotPowerShell measures accuracy against the dataset's annotations. Give labels in the engine's dataset and set annotation_free to false or remove it.");
         double confThreshold = s.Double("annotation_conf_threshold", v => v >= 0 && v <= 1, "must be between 0 and 1") ?? 0.6;
         if (s.Has("annotation_conf_threshold")) s.Warn("annotation_conf_threshold", PotConfigBinder.NoEffect);
-        var ranking = s.Enum("ranking_method", new[] { ("metric", RankingMethod.Metric), ("output_error", RankingMethod.OutputError) }) ?? RankingMethod.Metric;
+        var ranking = s.Enum("ranking_method", new[] { ("metric", RankingMethod.Metric), ("output_error", RankingMethod.OutputError), ("signal", RankingMethod.Signal) }) ?? RankingMethod.Signal;
         int confirm = s.Int("confirm_top_layers", min: 1) ?? 5;
         bool backward = s.Bool("backward_pass") ?? true;
         int? maxEvaluations = s.Int("max_evaluations", min: 1);

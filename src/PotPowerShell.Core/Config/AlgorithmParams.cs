@@ -52,8 +52,10 @@ public record DefaultQuantizationParams
     public SaturationFix? SaturationFix { get; init; }
     /// <summary>Ours: intra-op threads for calibration (0 = ONNX Runtime's default).</summary>
     public int Threads { get; init; }
-    /// <summary>Ours: true quantizes stem convolutions too (by default they stay float on CPU targets).</summary>
-    public bool QuantizeStemConvolutions { get; init; }
+    /// <summary>Ours: Fastest keeps float the layers that run faster that way on this CPU (CPU targets); AllInt8 quantizes all (key precision).</summary>
+    public PrecisionMode Precision { get; init; } = PrecisionMode.Fastest;
+    /// <summary>Ours: the batch size of the layer timings and the latency check (key latency_batch_size).</summary>
+    public int LatencyBatchSize { get; init; } = 1;
     /// <summary>Ours: true leaves NaN and Inf out of the calibration statistics (with a warning) instead of failing.</summary>
     public bool SkipNonFiniteValues { get; init; }
 
@@ -79,7 +81,7 @@ public sealed record AccuracyAwareParams : DefaultQuantizationParams
     public bool AnnotationFree { get; init; }
     public double AnnotationConfThreshold { get; init; } = 0.6;
     /// <summary>Ours: how layers are ranked.</summary>
-    public RankingMethod RankingMethod { get; init; } = RankingMethod.Metric;
+    public RankingMethod RankingMethod { get; init; } = RankingMethod.Signal;
     /// <summary>Ours: with output_error ranking, how many top layers the real metric confirms.</summary>
     public int ConfirmTopLayers { get; init; } = 5;
     /// <summary>Ours: after success, try re-quantizing reverted layers that are not needed.</summary>
@@ -140,7 +142,7 @@ public sealed record ActivationsParams
     public int? LevelLow { get; init; }
     public int? LevelHigh { get; init; }
     /// <summary>POT's range_estimator mapped onto our estimators (see about_PotPowerShell_Config).</summary>
-    public RangeEstimatorOptions RangeEstimator { get; init; } = new() { Kind = RangeEstimatorKind.MeanMinMax };
+    public RangeEstimatorOptions RangeEstimator { get; init; } = new() { Kind = RangeEstimatorOptions.DefaultKind };
 
     public override string ToString() => $"{Bits}-bit {Mode?.ToString() ?? "preset mode"} {Granularity}, {RangeEstimator.Kind}";
 

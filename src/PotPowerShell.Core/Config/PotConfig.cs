@@ -39,7 +39,9 @@ public sealed record PotConfig
     public AccuracyAwareOptions ToAccuracyAwareOptions()
     {
         var algorithm = FindAlgorithm(AlgorithmNames.AccuracyAware) ?? throw Missing("AccuracyAwareQuantization");
-        return OptionsMapping.ToAccuracyAware((AccuracyAwareParams)algorithm.Params, Compression);
+        var options = OptionsMapping.ToAccuracyAware((AccuracyAwareParams)algorithm.Params, Compression);
+        // eval_requests_number: the sessions that evaluate side by side.
+        return Engine?.EvalRequestsNumber is int workers ? options with { EvaluationWorkers = workers } : options;
     }
 
     public bool Equals(PotConfig? other) =>

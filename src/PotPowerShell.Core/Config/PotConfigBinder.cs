@@ -72,7 +72,7 @@ internal static class PotConfigBinder
         if (s is null) return null;
         int? stat = s.Int("stat_requests_number", min: 1);
         int? eval = s.Int("eval_requests_number", min: 1);
-        foreach (var key in new[] { "stat_requests_number", "eval_requests_number" })
+        foreach (var key in new[] { "stat_requests_number" })
             if (s.Has(key)) s.Warn(key, NoEffect);
         var type = s.Enum("type", new[] { ("accuracy_checker", EngineType.AccuracyChecker), ("simplified", EngineType.Simplified) },
             new Dictionary<string, string>

@@ -126,7 +126,8 @@ public static class PotConfigWriter
             _ => Null,
         });
         m.Add("threads", I(p.Threads));
-        m.Add("quantize_stem_convolutions", B(p.QuantizeStemConvolutions));
+        m.Add("precision", S(p.Precision == PrecisionMode.AllInt8 ? "all_int8" : "fastest"));
+        m.Add("latency_batch_size", I(p.LatencyBatchSize));
         m.Add("skip_non_finite_values", B(p.SkipNonFiniteValues));
 
         var ignored = new ConfigMap();
@@ -199,7 +200,7 @@ public static class PotConfigWriter
             m.Add("tune_hyperparams", B(a.TuneHyperparams));
             m.Add("annotation_free", B(a.AnnotationFree));
             m.Add("annotation_conf_threshold", D(a.AnnotationConfThreshold));
-            m.Add("ranking_method", S(a.RankingMethod == RankingMethod.Metric ? "metric" : "output_error"));
+            m.Add("ranking_method", S(a.RankingMethod switch { RankingMethod.Metric => "metric", RankingMethod.OutputError => "output_error", _ => "signal" }));
             m.Add("confirm_top_layers", I(a.ConfirmTopLayers));
             m.Add("backward_pass", B(a.BackwardPass));
             m.Add("max_evaluations", I(a.MaxEvaluations));
@@ -220,8 +221,11 @@ public static class PotConfigWriter
             if (withOutlier) s.Add("outlier_prob", D(r.OutlierProbability));
             return s;
         }
-        switch (r.Kind ?? RangeEstimatorKind.MeanMinMax)
+        switch (r.EffectiveKind)
         {
+            case RangeEstimatorKind.Auto:
+                m.Add("preset", S("auto"));
+                break;
             case RangeEstimatorKind.Percentile:
                 m.Add("preset", S("percentile"));
                 m.Add("percentile", D(r.Percentile));

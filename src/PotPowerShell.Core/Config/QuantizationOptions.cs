@@ -1,3 +1,4 @@
+using PotPowerShell.Core.Quantization;
 using PotPowerShell.Core.Calibration;
 
 namespace PotPowerShell.Core.Config;
@@ -76,11 +77,17 @@ public sealed record DefaultQuantizationOptions
     /// <summary>Intra-op threads for calibration (0 = ORT default).</summary>
     public int Threads { get; init; }
     /// <summary>
-    /// False (the default): on CPU targets (ANY, CPU), stem convolutions (1 to 3 input channels, small kernel: see
-    /// StemConvolutions) stay float, because ONNX Runtime's INT8 kernel is slower than its float one for them and INT8
-    /// would make the model slower. True quantizes them like every other weighted layer.
+    /// Fastest (the default): on CPU targets (ANY, CPU), a layer stays float where ONNX Runtime runs the model faster
+    /// that way on this CPU, measured (see Precision/LatencyAwarePrecision). AllInt8 quantizes every layer, as POT does.
+    /// GPU and NPU targets always get AllInt8.
     /// </summary>
-    public bool QuantizeStemConvolutions { get; init; }
+    public PrecisionMode Precision { get; init; } = PrecisionMode.Fastest;
+    /// <summary>The batch size the layer timings and the final latency check use (1 = one item per inference).</summary>
+    public int BatchSize { get; init; } = 1;
+    /// <summary>True skips the final FP32-versus-output latency check.</summary>
+    public bool SkipLatencyCheck { get; init; }
+    /// <summary>How timings are taken and where layer timings are cached; null = on this machine, in the user's cache folder.</summary>
+    public LatencyMeasurement? Measurement { get; init; }
     /// <summary>
     /// False (the default): a NaN or ±Inf in the calibration data or in a calibrated tensor is an error
     /// (NonFiniteCalibrationData). True: those values are left out of the statistics, with a warning that counts them

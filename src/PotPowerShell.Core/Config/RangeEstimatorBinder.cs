@@ -14,6 +14,7 @@ internal static class RangeEstimatorBinder
         Quantile,
         Percentile,
         Entropy,
+        Auto,
     }
 
     private enum StatType
@@ -50,8 +51,9 @@ internal static class RangeEstimatorBinder
     public static RangeEstimatorOptions BindActivations(ConfigSection? s, bool symmetric)
     {
         var defaults = new RangeEstimatorOptions { Kind = RangeEstimatorKind.MeanMinMax };
-        if (s is null) return defaults;
-        var preset = s.Enum("preset", new[] { ("default", Preset.Default), ("quantile", Preset.Quantile), ("percentile", Preset.Percentile), ("entropy", Preset.Entropy) });
+        // A config that says nothing about the range gets our default (auto); one that names POT's estimators gets them.
+        if (s is null) return new RangeEstimatorOptions { Kind = RangeEstimatorOptions.DefaultKind };
+        var preset = s.Enum("preset", new[] { ("default", Preset.Default), ("quantile", Preset.Quantile), ("percentile", Preset.Percentile), ("entropy", Preset.Entropy), ("auto", Preset.Auto) });
         double? percentile = s.Double("percentile", v => v > 50 && v <= 100, "must be greater than 50 and at most 100 (e.g. 99.999)");
         int? bins = s.Int("histogram_bins", min: 16, max: 1 << 20);
         var min = Side(s.Section("min", what: "type, aggregator, outlier_prob"), isMax: false);
@@ -76,6 +78,7 @@ internal static class RangeEstimatorBinder
             Preset.Quantile => symmetric ? RangeEstimatorKind.AbsQuantile : RangeEstimatorKind.Quantile,
             Preset.Percentile => RangeEstimatorKind.Percentile,
             Preset.Entropy => RangeEstimatorKind.Entropy,
+            Preset.Auto => RangeEstimatorKind.Auto,
             _ => null,
         };
         bool presetAgrees = presetKind is null || sideKind is null || presetKind == sideKind ||

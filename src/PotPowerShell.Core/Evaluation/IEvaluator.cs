@@ -57,6 +57,19 @@ public sealed record EvaluationResult(
 
     /// <summary>The first such item (data-set index), or null.</summary>
     public int? FirstNonFiniteItem { get; init; }
+
+    /// <summary>
+    /// True when the evaluation stopped before its last item because the caller's stop rule said so: Items, PerItem and
+    /// Values then cover the first items only.
+    /// </summary>
+    public bool StoppedEarly { get; init; }
+
+    /// <summary>
+    /// Per metric name, a continuous per-item score tied to the metric, higher = better, aligned with Items (the label's
+    /// margin for accuracy, the character-level score for exact text match, the value itself otherwise). Empty when
+    /// the evaluator gives none; layer ranking then uses <see cref="PerItem"/>.
+    /// </summary>
+    public IReadOnlyDictionary<string, double[]> Signals { get; init; } = new Dictionary<string, double[]>();
 }
 
 /// <summary>
@@ -72,4 +85,18 @@ public interface IEvaluator
 
     /// <summary>Evaluates a serialized model on all items, or on <paramref name="items"/> only.</summary>
     EvaluationResult Evaluate(byte[] model, IReadOnlyList<int>? items, CancellationToken cancellationToken, IProgress<PotProgress>? progress = null);
+
+    /// <summary>
+    /// As <see cref="Evaluate(byte[], IReadOnlyList{int}?, CancellationToken, IProgress{PotProgress}?)"/>, but
+    /// <paramref name="stopWhen"/> may stop it after any batch (see <see cref="EvaluationRequest.StopWhen"/>). An
+    /// evaluator that cannot stop early evaluates every item.
+    /// </summary>
+    EvaluationResult Evaluate(byte[] model, IReadOnlyList<int>? items, Func<int, IReadOnlyDictionary<string, double[]>, bool>? stopWhen,
+        CancellationToken cancellationToken, IProgress<PotProgress>? progress = null) => Evaluate(model, items, cancellationToken, progress);
+
+    /// <summary>
+    /// Per-item value bounds of metrics whose value is the mean of their per-item values (NaN items skipped), by metric
+    /// name: what lets an evaluation stop once its outcome is decided. Metrics not listed are not such means.
+    /// </summary>
+    IReadOnlyDictionary<string, (double Min, double Max)> MeanItemBounds => new Dictionary<string, (double, double)>();
 }

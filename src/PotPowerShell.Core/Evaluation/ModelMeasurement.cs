@@ -11,6 +11,13 @@ public sealed record MetricValue(string Name, string Type, MetricDirection Direc
         $"{Name} = {Value.ToString("0.######", System.Globalization.CultureInfo.InvariantCulture)} ({(Direction == MetricDirection.HigherBetter ? "higher-better" : "higher-worse")})";
 }
 
+/// <summary>Metric values in engine order; prints as "name=value; ..." (how PowerShell shows it in a CSV cell).</summary>
+public sealed class MetricValueList(IList<MetricValue> metrics) : System.Collections.ObjectModel.ReadOnlyCollection<MetricValue>(metrics)
+{
+    public override string ToString() =>
+        string.Join("; ", this.Select(m => m.Name + "=" + m.Value.ToString("R", System.Globalization.CultureInfo.InvariantCulture)));
+}
+
 /// <summary>
 /// Inference latency of the timed runs (after warm-up). Percentiles are nearest-rank over the runs; per-item values
 /// are each run's time divided by its item count, and the per-item mean is total time / total items.
@@ -31,6 +38,9 @@ public sealed record LatencyStatistics(
             total / runs.Count, Percentile(runs, 0.5), Percentile(runs, 0.9),
             total / Math.Max(1, items), Percentile(perItem, 0.5), Percentile(perItem, 0.9));
     }
+
+    public override string ToString() => string.Format(System.Globalization.CultureInfo.InvariantCulture,
+        "{0:0.####} ms/item p50, {1:0.####} p90, {2:0.####} mean ({3} runs of up to {4} items)", ItemP50Ms, ItemP90Ms, ItemMeanMs, Runs, BatchSize);
 
     /// <summary>Nearest-rank percentile: the smallest value with at least <paramref name="q"/> of the values at or below it.</summary>
     public static double Percentile(IReadOnlyList<double> values, double q)

@@ -11,19 +11,22 @@ public static class NodeNaming
 {
     public static void NameNodes(GraphProto graph)
     {
+        var names = Names(graph);
+        for (int i = 0; i < graph.Node.Count; i++) graph.Node[i].Name = names[i];
+    }
+
+    /// <summary>The names <see cref="NameNodes"/> gives, in node order, without changing the graph.</summary>
+    public static IReadOnlyList<string> Names(GraphProto graph)
+    {
+        var result = graph.Node.Select(n => n.Name).ToArray();
         var taken = new HashSet<string>(StringComparer.Ordinal);
         var needName = new List<int>();
-        for (int i = 0; i < graph.Node.Count; i++)
-        {
-            string name = graph.Node[i].Name;
-            if (name.Length == 0 || !taken.Add(name)) needName.Add(i);
-        }
+        for (int i = 0; i < result.Length; i++)
+            if (result[i].Length == 0 || !taken.Add(result[i])) needName.Add(i);
         // Tensor names may coincide with node names harmlessly, but avoiding them keeps error messages unambiguous.
         var names = new UniqueNames(taken);
         foreach (int i in needName)
-        {
-            var node = graph.Node[i];
-            node.Name = names.Next(node.Name.Length == 0 ? $"{node.OpType}_{i}" : node.Name);
-        }
+            result[i] = names.Next(result[i].Length == 0 ? $"{graph.Node[i].OpType}_{i}" : result[i]);
+        return result;
     }
 }

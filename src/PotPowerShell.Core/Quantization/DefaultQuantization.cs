@@ -1,10 +1,13 @@
+using PotPowerShell.Core.Calibration;
 using System.Diagnostics;
+using System.Globalization;
 using Google.Protobuf;
 using Onnx;
 using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Data;
 using PotPowerShell.Core.Results;
 using PotPowerShell.Core.Onnx;
+using PotPowerShell.Core.Reports;
 using PotPowerShell.Core.Runtime;
 
 namespace PotPowerShell.Core.Quantization;
@@ -12,8 +15,8 @@ namespace PotPowerShell.Core.Quantization;
 /// <summary>
 /// POT's DefaultQuantization for ONNX models: load -> prepare (opset upgrade checked with ORT, Constant weights,
 /// BatchNorm folding) -> ignored scope -> preset to plan -> calibrate -> bias correction -> emit QDQ -> check what
-/// ONNX Runtime fuses -> save atomically. Same inputs and seed give the same bytes and the same report (apart from
-/// the stage times).
+/// ONNX Runtime fuses -> save atomically, with the result as &lt;name&gt;.report.json next to the model. Same inputs and
+/// seed give the same bytes and the same report (apart from the stage times).
 /// </summary>
 public static class DefaultQuantization
 {
@@ -34,7 +37,11 @@ public static class DefaultQuantization
         IProgress<PotProgress>? progress = null, CancellationToken cancellationToken = default, bool dumpIntermediateModels = false, bool overwrite = true)
     {
         var total = Stopwatch.StartNew();
-        var builder = QuantizedModelBuilder.Create(modelPath, calibration, options, progress, cancellationToken);
+        // auto's fallback: the same pass also measures min/max ranges (see SelfCheck).
+        var minMax = options with { ActivationRange = options.ActivationRange with { Kind = RangeEstimatorKind.MinMax } };
+        bool auto = options.ActivationRange.EffectiveKind == RangeEstimatorKind.Auto;
+        var builder = QuantizedModelBuilder.Create(modelPath, calibration, options, auto ? new[] { minMax } : Array.Empty<DefaultQuantizationOptions>(),
+            progress, cancellationToken);
         cancellationToken.ThrowIfCancellationRequested();
 
         progress?.Report(new PotProgress("Default quantization", "Writing the quantized model", 80));
@@ -46,13 +53,56 @@ public static class DefaultQuantization
         var emitTime = watch.Elapsed;
         cancellationToken.ThrowIfCancellationRequested();
 
+        progress?.Report(new PotProgress("Default quantization", "Checking the quantized model against FP32", 85));
+        var check = SelfCheck(builder, bytes, calibration, options, modelPath, cancellationToken);
+        var warnings = new List<string>();
+        if (auto && !check.Passed)
+        {
+            // auto never keeps ranges that fail the check where plain min/max ranges pass it.
+            var fallback = builder.Variant(minMax, progress, cancellationToken);
+            var fallbackModel = fallback.Build(new HashSet<string>());
+            var fallbackBytes = fallbackModel.ToByteArray();
+            var fallbackCheck = SelfCheck(fallback, fallbackBytes, calibration, options, modelPath, cancellationToken);
+            if (fallbackCheck.Passed)
+            {
+                warnings.Add(string.Create(CultureInfo.InvariantCulture, $"The auto activation ranges gave an output SQNR of {check.SqnrDb:0.#} dB against FP32, below the check's {check.ThresholdDb} dB; " +
+                             $"min/max ranges give {fallbackCheck.SqnrDb:0.#} dB and were used instead."));
+                (builder, quantized, bytes, check) = (fallback, fallbackModel, fallbackBytes, fallbackCheck);
+                fusion = FusionReport.Analyze(bytes);
+            }
+        }
+        if (!check.Passed) warnings.Add(CheckWarning(check));
+        cancellationToken.ThrowIfCancellationRequested();
+        progress?.Report(new PotProgress("Default quantization", "Timing the output against the FP32 model", 90));
+        var latency = LatencyProof.Run(builder, bytes, calibration, cancellationToken);
+
         watch.Restart();
         var intermediate = dumpIntermediateModels ? DumpIntermediate(builder, outputPath, overwrite, cancellationToken) : Array.Empty<string>();
         OnnxModelFile.Save(quantized, outputPath, cancellationToken, overwrite);
         var saveTime = watch.Elapsed;
         progress?.Report(new PotProgress("Default quantization", "Done", 100));
-        return QuantizationReport.Create(builder, quantized, fusion, Path.GetFullPath(outputPath), new FileInfo(outputPath).Length,
-            emitTime, saveTime, total.Elapsed) with { IntermediateModels = intermediate };
+        var result = QuantizationReport.Create(builder, quantized, fusion, Path.GetFullPath(outputPath), new FileInfo(outputPath).Length,
+            emitTime, saveTime, total.Elapsed) with { IntermediateModels = intermediate, ReportPath = ReportJson.PathFor(outputPath) };
+        result = LatencyProof.Apply(result, latency);
+        result = result with { Check = check, Warnings = result.Warnings.Concat(warnings).ToList() };
+        ReportJson.Write(QuantizationReport.ToJson(result), result.ReportPath!, overwrite);
+        return result;
+    }
+
+    private static QuantizationCheck SelfCheck(QuantizedModelBuilder builder, byte[] bytes, IDataset calibration, DefaultQuantizationOptions options,
+        string modelPath, CancellationToken cancellationToken) =>
+        OutputAgreementCheck.Run(builder.FloatModel, bytes, builder.Layers, calibration, builder.Setup.Statistics.Items, options.Threads, modelPath, cancellationToken);
+
+    private static string CheckWarning(QuantizationCheck check)
+    {
+        var outputs = check.Outputs.Where(o => o.SqnrDb < check.ThresholdDb)
+            .Select(o => string.Create(CultureInfo.InvariantCulture, $"'{o.Output}' {o.SqnrDb:0.#} dB, cosine {o.Cosine:0.####}")
+                + (o.Top1Agreement is double t ? string.Create(CultureInfo.InvariantCulture, $", top-1 agreement {t:P0}") : ""));
+        string layers = check.WorstLayers.Count == 0 ? ""
+            : " The INT8 layers with the lowest output SQNR: " + string.Join(", ", check.WorstLayers.Select(l => string.Create(CultureInfo.InvariantCulture, $"'{l.Node}' ({l.SqnrDb:0.#} dB)"))) +
+              "; keep them float with the ignored scope (-IgnoredScope) or try another preset or range estimator.";
+        return string.Create(CultureInfo.InvariantCulture,
+            $"The INT8 model disagrees with FP32 on {check.Items} calibration items: output SQNR below {check.ThresholdDb} dB ({string.Join("; ", outputs)}).{layers}");
     }
 
     /// <summary>

@@ -16,6 +16,11 @@ namespace PotPowerShell.Core.Quantization;
 /// [0, max] with zero point 0, as POT's unsigned symmetric quantizer; a signed tensor gets zero point 128 over
 /// [-a, a]. Both are valid for ONNX Runtime's x86 kernels, which take any uint8 zero point for activations, and zero
 /// point 0 (= qmin) is what lets ORT absorb a Relu into QLinearConv.
+/// <para>Deviation from POT: on ANY and CPU, performance uses asymmetric activations as mixed does. ONNX Runtime's CPU
+/// kernels take a zero point for every activation whatever its value (QLinearConv, QLinearMatMul and QGemm subtract it
+/// in the same instructions), so symmetric activations buy no speed there and only waste codes; see
+/// <see cref="ActivationsReason"/>. GPU (TensorRT wants zero point 0) and NPU keep POT's symmetric activations, and
+/// activations.mode symmetric (<see cref="DefaultQuantizationOptions.SymmetricActivations"/>) is always honoured.</para>
 /// </summary>
 public sealed record PresetResolution
 {
@@ -25,6 +30,8 @@ public sealed record PresetResolution
     public required bool SymmetricActivations { get; init; }
     public required QuantizationTypes Types { get; init; }
     public required string TypesReason { get; init; }
+    /// <summary>Why the activations are symmetric or asymmetric, in one sentence.</summary>
+    public required string ActivationsReason { get; init; }
 
     public static PresetResolution Resolve(DefaultQuantizationOptions options, HardwareProfile hardware)
     {
@@ -37,6 +44,7 @@ public sealed record PresetResolution
             QuantizationPreset.Mixed => (true, false),
             _ => (false, false),
         };
+        var (activations, activationsReason) = ActivationSymmetry(options, effective, symmetricActivations);
         var (types, reason) = options.Types != QuantizationTypes.Auto
             ? hardware.Resolve(options.Types)
             : options.TargetDevice switch
@@ -50,9 +58,24 @@ public sealed record PresetResolution
             Requested = options.Preset,
             Effective = effective,
             SymmetricWeights = options.SymmetricWeights ?? symmetricWeights,
-            SymmetricActivations = options.SymmetricActivations ?? symmetricActivations,
+            SymmetricActivations = activations,
             Types = types,
             TypesReason = reason,
+            ActivationsReason = activationsReason,
+        };
+    }
+
+    /// <summary>Whether activations are symmetric, and why: the config's mode, else the preset as it runs on the target.</summary>
+    private static (bool Symmetric, string Reason) ActivationSymmetry(DefaultQuantizationOptions options, QuantizationPreset effective, bool presetSymmetric)
+    {
+        if (options.SymmetricActivations is bool given)
+            return (given, $"activations.mode {(given ? "symmetric" : "asymmetric")} was requested explicitly");
+        string preset = effective.ToString().ToLowerInvariant();
+        if (!presetSymmetric) return (false, $"preset {preset}: asymmetric activations");
+        return options.TargetDevice switch
+        {
+            TargetDevice.Gpu or TargetDevice.Npu => (true, $"preset {preset} on target device {options.TargetDevice.ToString().ToUpperInvariant()}: symmetric activations, as the device's integer kernels expect"),
+            _ => (false, $"preset {preset} on target device {options.TargetDevice.ToString().ToUpperInvariant()}: asymmetric activations, because ONNX Runtime's CPU kernels take an activation zero point at no cost (symmetric ones would only waste codes); activations.mode symmetric restores POT's symmetric activations"),
         };
     }
 }

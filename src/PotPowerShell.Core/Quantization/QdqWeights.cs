@@ -38,6 +38,7 @@ internal static class QdqWeights
         var values = TensorProtos.ToFloats(weight);
         var dims = weight.Dims.ToArray();
         var p = QuantParams.ForWeights(values, dims, axis, range, symmetric, plan.WeightOutlierProbability);
+        (p, values, _) = WeightChannelGuard.Apply(p, values, dims);
 
         // ConvTranspose weights are [C_in, C_out/group, k...]: output channel c uses weight channel c % (C_out/group).
         long perGroup = axis >= 0 ? dims[axis] : 1;

@@ -1,8 +1,10 @@
+using System.Text.Json;
 using Onnx;
 using PotPowerShell.Core.Calibration;
 using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Results;
 using PotPowerShell.Core.Onnx;
+using PotPowerShell.Core.Reports;
 using PotPowerShell.Core.Runtime;
 
 namespace PotPowerShell.Core.Quantization;
@@ -24,7 +26,8 @@ public static class QuantizationReport
         var all = QdqEmitter.Layers(builder.FloatModel, new HashSet<string>());
         var int8 = builder.Layers.Select(l => l.Node).ToHashSet(StringComparer.Ordinal);
         var ignored = setup.IgnoredNodes.ToHashSet(StringComparer.Ordinal);
-        var stems = setup.StemNodes.ToHashSet(StringComparer.Ordinal);
+        var precision = setup.Precision;
+        var faster = precision.FloatLayers.ToHashSet(StringComparer.Ordinal);
         var weighted = builder.FloatModel.Graph.Node.Where(n => OpCatalog.IsDefaultDomain(n.Domain) && OpCatalog.WeightedLayers.Contains(n.OpType)).ToList();
         var quantizedNodes = quantized.Graph.Node.Where(n => n.Name.Length > 0).ToDictionary(n => n.Name, StringComparer.Ordinal);
         var graph = new QdqGraphReader(quantized.Graph);
@@ -40,11 +43,12 @@ public static class QuantizationReport
             bool sevenBit = builder.Plan.SevenBitLayers.Contains(node.Name);
             string reason = isInt8 ? sevenBit ? "quantized, 7-bit weights (saturation fix of the first layers)" : "quantized"
                 : ignored.Contains(node.Name) ? "ignored scope"
-                : stems.Contains(node.Name) ? "stem convolution: faster in float than in INT8 on the CPU"
+                : faster.Contains(node.Name) ? precision.FloatReasons[node.Name]
                 : layer == null ? "not quantizable (weight is not a constant float initializer, or the input is not a float activation)"
                 : "float";
             string input = node.Input.Count > 0 ? node.Input[0] : "";
-            var range = CalibratedRange(builder.FloatModel.Graph, setup.Statistics.Ranges, input);
+            string? root = CalibratedRoot(builder.FloatModel.Graph, setup.Statistics.Ranges, input);
+            ActivationRange? range = root != null ? setup.Statistics.Ranges[root] : null;
             QdqGraphReader.Quantizer? inputQ = null, weightQ = null;
             if (isInt8 && quantizedNodes.TryGetValue(node.Name, out var emitted))
             {
@@ -69,8 +73,11 @@ public static class QuantizationReport
                 WeightScaleCount = weightQ?.Scales.Length ?? 0,
                 WeightBits = !isInt8 ? null : sevenBit || setup.Settings.Types == QuantizationTypes.U8S7 ? 7 : 8,
                 Estimator = isInt8 ? setup.Estimator.ToString() : "",
+                RangeChoice = isInt8 && root != null ? setup.Statistics.RangeChoices.GetValueOrDefault(root) : null,
                 BiasCorrected = corrected,
                 BiasNote = note,
+                Int8Ms = precision.Timings.GetValueOrDefault(node.Name)?.Int8Ms,
+                FloatMs = precision.Timings.GetValueOrDefault(node.Name)?.FloatMs,
             });
         }
 
@@ -85,6 +92,7 @@ public static class QuantizationReport
             EffectivePreset = setup.Settings.Effective,
             SymmetricWeights = setup.Settings.SymmetricWeights,
             SymmetricActivations = setup.Settings.SymmetricActivations,
+            ActivationsReason = setup.Settings.ActivationsReason,
             PerChannelWeights = options.PerChannelWeights,
             TargetDevice = options.TargetDevice,
             Types = setup.Settings.Types,
@@ -114,20 +122,27 @@ public static class QuantizationReport
             OnnxRuntimeVersion = OnnxRuntimeLoader.Version,
             CpuFeatures = string.Join(", ", new[] { HardwareProfile.Current.Architecture }.Concat(HardwareProfile.Current.Features)),
             OutputFileSize = outputSize,
+            Precision = precision.Mode,
+            BatchSize = precision.BatchSize,
+            LatencyCachePath = precision.CachePath,
+            PrecisionCandidates = precision.Candidates,
         };
     }
 
+    /// <summary>The JSON report of a result (<see cref="ReportJson"/>: enums as names, times in seconds).</summary>
+    public static string ToJson(QuantizationResult result) => JsonSerializer.Serialize(result, ReportJson.Options);
+
     /// <summary>
-    /// The calibrated range a tensor's quantizer uses: its own, or (for the output of MaxPool, Flatten, Reshape and
+    /// The tensor whose calibrated range a tensor's quantizer uses: itself, or (for the output of MaxPool, Flatten, Reshape and
     /// other data movement, which share their input's quantizer) that of the nearest calibrated tensor upstream.
     /// </summary>
-    private static ActivationRange? CalibratedRange(GraphProto graph, IReadOnlyDictionary<string, ActivationRange> ranges, string tensor)
+    private static string? CalibratedRoot(GraphProto graph, IReadOnlyDictionary<string, ActivationRange> ranges, string tensor)
     {
         var producer = new Dictionary<string, NodeProto>(StringComparer.Ordinal);
         foreach (var n in graph.Node) foreach (var o in n.Output) if (o.Length > 0) producer[o] = n;
         for (int step = 0; step < 16 && tensor.Length > 0; step++)
         {
-            if (ranges.TryGetValue(tensor, out var range)) return range;
+            if (ranges.ContainsKey(tensor)) return tensor;
             if (!producer.TryGetValue(tensor, out var node) || node.Input.Count == 0 || OpCatalog.WeightedLayers.Contains(node.OpType)) return null;
             tensor = node.Input[0];
         }

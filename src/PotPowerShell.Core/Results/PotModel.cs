@@ -12,6 +12,15 @@ public sealed record OpTypeCount(string OpType, int Count)
     public override string ToString() => $"{OpType}={Count}";
 }
 
+/// <summary>
+/// One node of a graph: its name as -IgnoredScope matches it (unnamed nodes get the name quantization gives them,
+/// "&lt;OpType&gt;_&lt;index&gt;"), its op type, and whether it is a layer quantization turns into an INT8 kernel.
+/// </summary>
+public sealed record NodeDescription(string Name, string OpType, bool Quantizable)
+{
+    public override string ToString() => Name;
+}
+
 /// <summary>Where a model keeps its weights.</summary>
 public enum WeightStorage
 {
@@ -41,4 +50,6 @@ public sealed record PotModel
     public required long FileSize { get; init; }
     /// <summary>True when the model already holds QuantizeLinear/DequantizeLinear nodes.</summary>
     public required bool IsQuantized { get; init; }
+    /// <summary>Every node in file order: the names and op types -IgnoredScope and -IgnoredOpType take.</summary>
+    public IReadOnlyList<NodeDescription> Nodes { get; init; } = Array.Empty<NodeDescription>();
 }

@@ -49,7 +49,16 @@ public static class PotModelInspector
             ConstantNodeCount = constants,
             FileSize = File.Exists(path) ? new FileInfo(path).Length : model.CalculateSize(),
             IsQuantized = graph.Node.Any(n => n.OpType is "QuantizeLinear" or "DequantizeLinear"),
+            Nodes = Nodes(graph),
         };
+    }
+
+    /// <summary>Every node with the name quantization gives it; Quantizable as <see cref="PotModel.QuantizableLayerCount"/> counts.</summary>
+    public static IReadOnlyList<NodeDescription> Nodes(GraphProto graph)
+    {
+        var names = NodeNaming.Names(graph);
+        return graph.Node.Select((n, i) => new NodeDescription(names[i], n.OpType,
+            OpCatalog.IsDefaultDomain(n.Domain) && OpCatalog.WeightedLayers.Contains(n.OpType))).ToList();
     }
 
     public static TensorDescription Describe(ValueInfoProto value)

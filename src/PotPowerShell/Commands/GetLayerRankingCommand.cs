@@ -29,17 +29,22 @@ public sealed class GetLayerRankingCommand : PotCmdlet
     [ValidateNotNull]
     public PotConfig Config { get; set; } = null!;
 
-    [Parameter(Mandatory = true, ParameterSetName = PathSet)]
+    /// <summary>The float ONNX model. Binds from a path string, a PotModel (its Path) or a file (PSPath/FullName) in the pipeline.</summary>
+    [Parameter(Mandatory = true, Position = 1, ParameterSetName = PathSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Alias("PSPath", "FullName", "Path")]
     [ValidateNotNullOrEmpty]
     public string ModelPath { get; set; } = "";
 
     /// <summary>Calibration data (.npy folder or .npz). With -Config it replaces the engine's data as calibration data.</summary>
-    [Parameter(Mandatory = true, ParameterSetName = PathSet)]
+    [Parameter(Mandatory = true, Position = 2, ParameterSetName = PathSet)]
     [Parameter(ParameterSetName = ConfigSet)]
     [ValidateNotNullOrEmpty]
     public string CalibrationDataPath { get; set; } = "";
 
-    /// <summary>The evaluation engine (YAML). Required with a quantization result or paths; with -Config it replaces the config's engine.</summary>
+    /// <summary>
+    /// The evaluation engine (YAML). Required with a quantization result or paths; with -Config it replaces the config's
+    /// engine. First in both positional forms: Get-LayerRanking engine.yml, and Get-LayerRanking engine.yml model.onnx calibration.
+    /// </summary>
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = ResultSet)]
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet)]
     [Parameter(ParameterSetName = ConfigSet)]
@@ -52,8 +57,8 @@ public sealed class GetLayerRankingCommand : PotCmdlet
     public int Top { get; set; }
 
     [Parameter]
-    [ValidateSet("Metric", "OutputError")]
-    public string Method { get; set; } = "Metric";
+    [ValidateSet("Signal", "Metric", "OutputError")]
+    public string Method { get; set; } = "Signal";
 
     [Parameter]
     [ValidateRange(1, int.MaxValue)]
@@ -64,6 +69,14 @@ public sealed class GetLayerRankingCommand : PotCmdlet
     [ValidateRange(1, int.MaxValue)]
     public int ConfirmTopLayers { get; set; }
 
+    /// <summary>
+    /// The quantization to rank: Fastest (default) keeps float the layers that run faster that way on this CPU, as
+    /// Invoke-DefaultQuantization does; AllInt8 ranks every layer. A piped result brings its own.
+    /// </summary>
+    [Parameter]
+    [ValidateSet("Fastest", "AllInt8")]
+    public string Precision { get; set; } = "Fastest";
+
     protected override void ProcessRecord()
     {
         Run(() =>
@@ -73,6 +86,8 @@ public sealed class GetLayerRankingCommand : PotCmdlet
             WriteVerbose($"Ranking the layers of '{job.ModelPath}' by {method}.");
             var ranking = AccuracyAwarePipeline.Rank(job, method, Progress, CancellationToken);
             WriteVerbose($"Ranked {ranking.Layers.Count} layers on {ranking.SubsetSize} items by {ranking.Metric}: {ranking.Evaluations} evaluations, {ranking.Inferences} inferences.");
+            if (ranking.Layers.Count > 1 && ranking.Layers.All(l => l.Score == ranking.Layers[0].Score))
+                WriteWarning($"Every layer scored {ranking.Layers[0].Score} on the {ranking.SubsetSize} ranking items, so the order is by name only: the metric has no signal left on them. Use -Method Signal, a larger -RankingSubsetSize, or a metric with per-item detail.");
             foreach (var layer in MyInvocation.BoundParameters.ContainsKey(nameof(Top)) ? ranking.Layers.Take(Top) : ranking.Layers)
                 WriteObject(layer);
         });
@@ -105,6 +120,8 @@ public sealed class GetLayerRankingCommand : PotCmdlet
             job = job with { CalibrationDataPath = ResolveLiteralPath(CalibrationDataPath) };
         if (bound.ContainsKey(nameof(RankingSubsetSize))) job = job with { Options = job.Options with { RankingSubsetSize = RankingSubsetSize } };
         if (bound.ContainsKey(nameof(ConfirmTopLayers))) job = job with { Options = job.Options with { ConfirmTopLayers = ConfirmTopLayers } };
+        if (bound.ContainsKey(nameof(Precision)))
+            job = job with { Options = job.Options with { Quantization = job.Options.Quantization with { Precision = Enum.Parse<PrecisionMode>(Precision, ignoreCase: true) } } };
         return job with { ScriptMetrics = ScriptBlockMetric.FactoryFor(this), Warnings = new WarningLog(this) };
     }
 }

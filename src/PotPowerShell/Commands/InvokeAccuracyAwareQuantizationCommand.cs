@@ -26,8 +26,8 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
     [ValidateNotNull]
     public PotConfig Config { get; set; } = null!;
 
-    /// <summary>The float ONNX model. Binds from a PotModel (its Path) or a file (PSPath/FullName) in the pipeline.</summary>
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet, ValueFromPipelineByPropertyName = true)]
+    /// <summary>The float ONNX model. Binds from a path string, a PotModel (its Path) or a file (PSPath/FullName) in the pipeline.</summary>
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [Alias("PSPath", "FullName", "Path")]
     [ValidateNotNullOrEmpty]
     public string ModelPath { get; set; } = "";
@@ -66,8 +66,8 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
     public int MaxIterations { get; set; }
 
     [Parameter]
-    [ValidateSet("Metric", "OutputError")]
-    public string RankingMethod { get; set; } = "Metric";
+    [ValidateSet("Signal", "Metric", "OutputError")]
+    public string RankingMethod { get; set; } = "Signal";
 
     /// <summary>OutputError ranking: how many of the top layers the real metric confirms.</summary>
     [Parameter]
@@ -77,6 +77,25 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
     [Parameter]
     [ValidateRange(0, int.MaxValue)]
     public int MaxEvaluations { get; set; }
+
+    /// <summary>DefaultQuantization's preset for the base model (a string, as on Invoke-DefaultQuantization, so import never loads the core).</summary>
+    [Parameter]
+    [ValidateSet("Performance", "Mixed", "Accuracy")]
+    public string Preset { get; set; } = "Performance";
+
+    /// <summary>Signal ranking: how many top layers are evaluated on the full validation set before the best is kept (default 3).</summary>
+    [Parameter]
+    [ValidateRange(1, int.MaxValue)]
+    public int ConfirmOnFullSet { get; set; }
+
+    /// <summary>ONNX Runtime sessions that evaluate side by side (POT's eval_requests_number); default 1.</summary>
+    [Parameter]
+    [ValidateRange(1, 64)]
+    public int EvaluationWorkers { get; set; }
+
+    /// <summary>Stop evaluations whose outcome is decided (on by default; -DecideEarly:$false evaluates every item).</summary>
+    [Parameter]
+    public SwitchParameter DecideEarly { get; set; }
 
     [Parameter]
     public TimeSpan TimeLimit { get; set; }
@@ -98,6 +117,22 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
     [Parameter]
     public SwitchParameter DumpIntermediateModel { get; set; }
 
+    /// <summary>
+    /// Fastest (default): on target devices Any and CPU, layers that run faster in float on this CPU stay float before
+    /// the search starts. AllInt8: every layer starts INT8, as POT does.
+    /// </summary>
+    [Parameter]
+    [ValidateSet("Fastest", "AllInt8")]
+    public string Precision { get; set; } = "Fastest";
+
+    /// <summary>The batch size the layer timings and the final latency check use (default 1).</summary>
+    [Parameter]
+    [ValidateRange(1, 4096)]
+    public int BatchSize { get; set; } = 1;
+
+    /// <summary>Skips timing the returned model against the FP32 model at the end.</summary>
+    [Parameter]
+    public SwitchParameter SkipLatencyCheck { get; set; }
     /// <summary>Leaves NaN and Inf out of the calibration statistics, with a warning that counts them, instead of failing with NonFiniteCalibrationData.</summary>
     [Parameter]
     public SwitchParameter SkipNonFiniteValues { get; set; }
@@ -114,6 +149,8 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
         var o = job.Options;
         string target = $"maximal_drop {o.MaximalDrop} {o.DropType.ToString().ToLowerInvariant()}, ranking {o.RankingMethod}";
         string what = $"Quantize '{model}' with AccuracyAwareQuantization ({target}) and write the model and its report";
+        // -WhatIf says what the run would cost, from layer and item counts only (nothing is inferred).
+        if (MyInvocation.BoundParameters.ContainsKey("WhatIf") && !Run(() => what += $" (planned: {AccuracyAwarePlan.Estimate(job).Describe()})")) return;
         if (!ShouldProcess(output, job.DumpIntermediateModel ? what + ", and the fully quantized model before any revert" : what)) return;
 
         WriteVerbose($"AccuracyAwareQuantization of '{model}' into '{output}' ({target}).");
@@ -122,6 +159,10 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
             var result = AccuracyAwarePipeline.Run(job, output, Progress, new VerboseLog(this), CancellationToken);
             RememberWritten(output);
             if (!result.Met) WriteWarning(result.Reason);
+            // Met is not enough for a runbook: a model with every layer float is no quantization at all.
+            if (result.QuantizedLayerCount > 0 && result.RevertedLayerCount >= result.QuantizedLayerCount)
+                WriteWarning($"No INT8 layer is left: all {result.QuantizedLayerCount} quantized layers were reverted to float, so '{result.OutputPath}' runs as the FP32 model does. Raise -MaximalDrop, or check the metric and the validation data.");
+            foreach (var warning in result.Warnings) WriteWarning(warning);
             WriteObject(result);
         });
     }
@@ -159,6 +200,10 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
         if (bound.ContainsKey(nameof(RankingMethod))) options = options with { RankingMethod = Enum.Parse<RankingMethod>(RankingMethod, ignoreCase: true) };
         if (bound.ContainsKey(nameof(ConfirmTopLayers))) options = options with { ConfirmTopLayers = ConfirmTopLayers };
         if (bound.ContainsKey(nameof(MaxEvaluations))) options = options with { MaxEvaluations = MaxEvaluations };
+        if (bound.ContainsKey(nameof(Preset))) options = options with { Quantization = options.Quantization with { Preset = Enum.Parse<QuantizationPreset>(Preset, ignoreCase: true) } };
+        if (bound.ContainsKey(nameof(ConfirmOnFullSet))) options = options with { ConfirmOnFullSet = ConfirmOnFullSet };
+        if (bound.ContainsKey(nameof(EvaluationWorkers))) options = options with { EvaluationWorkers = EvaluationWorkers };
+        if (bound.ContainsKey(nameof(DecideEarly))) options = options with { DecideEarly = DecideEarly.IsPresent };
         if (bound.ContainsKey(nameof(TimeLimit)))
         {
             // A bare number converts to ticks in PowerShell: -TimeLimit 600 would mean 60 microseconds.
@@ -168,6 +213,10 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
             options = options with { TimeLimit = TimeLimit };
         }
         if (bound.ContainsKey(nameof(Seed))) options = options with { Quantization = options.Quantization with { Seed = Seed } };
+        if (bound.ContainsKey(nameof(Precision)))
+            options = options with { Quantization = options.Quantization with { Precision = Enum.Parse<PrecisionMode>(Precision, ignoreCase: true) } };
+        if (bound.ContainsKey(nameof(BatchSize))) options = options with { Quantization = options.Quantization with { BatchSize = BatchSize } };
+        if (bound.ContainsKey(nameof(SkipLatencyCheck))) options = options with { Quantization = options.Quantization with { SkipLatencyCheck = SkipLatencyCheck.IsPresent } };
         if (bound.ContainsKey(nameof(SkipNonFiniteValues)))
             options = options with { Quantization = options.Quantization with { SkipNonFiniteValues = SkipNonFiniteValues.IsPresent } };
         return options;

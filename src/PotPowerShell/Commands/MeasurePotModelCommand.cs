@@ -2,6 +2,7 @@ using System.Management.Automation;
 using PotPowerShell.Core;
 using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Evaluation;
+using PotPowerShell.Core.Results;
 using PotPowerShell.Infrastructure;
 
 namespace PotPowerShell.Commands;
@@ -20,30 +21,58 @@ public sealed class MeasurePotModelCommand : PotCmdlet, IDisposable
     // with the config's engine. Two sets, so that a piped PotConfig never binds its own Path to -Path.
     private const string ConfigSet = "Config";
     private const string ConfigModelSet = "ConfigModel";
+    // The same three ways with -LiteralPath instead of -Path.
+    private const string EngineLiteralSet = "EngineLiteralPath";
+    private const string DataLiteralSet = "DataLiteralPath";
+    private const string ConfigModelLiteralSet = "ConfigModelLiteralPath";
 
     private Evaluator? _evaluator;
     private PotConfig? _evaluatorConfig;
+    // The FP32 model the evaluator compares with (null when the engine has no reference: fp32 metric).
+    private string? _evaluatorReference;
     private bool _warnedNoMetrics;
 
     /// <summary>
-    /// The model to evaluate. Piped objects bind by property name in this order: Path (Import-PotModel), PSPath and
-    /// FullName (files), OutputPath (quantization results: the quantized model, not their source ModelPath), ModelPath.
+    /// Models to evaluate; wildcards are expanded. Path strings and PotModel objects (their Path) bind from the pipeline.
     /// Not in the Config set: a piped PotConfig would otherwise bind its own Path (the config file).
     /// </summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = EngineSet)]
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = DataSet)]
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = ConfigModelSet)]
-    [Alias("PSPath", "FullName", "OutputPath", "ModelPath")]
+    [SupportsWildcards]
     [ValidateNotNullOrEmpty]
-    public string Path { get; set; } = "";
+    public string[] Path { get; set; } = Array.Empty<string>();
+
+    /// <summary>
+    /// Models to evaluate, taken literally. Piped objects bind by property name in this order: PSPath and FullName
+    /// (files), OutputPath (quantization results: the quantized model, not their source ModelPath), ModelPath.
+    /// </summary>
+    [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = EngineLiteralSet)]
+    [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = DataLiteralSet)]
+    [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = ConfigModelLiteralSet)]
+    [Alias("PSPath", "LP", "FullName", "OutputPath", "ModelPath")]
+    [ValidateNotNullOrEmpty]
+    public string[] LiteralPath { get; set; } = Array.Empty<string>();
+
+    /// <summary>
+    /// A piped quantization result as it is, besides its OutputPath bound to -LiteralPath: its ModelPath is the default
+    /// reference (see <see cref="ReferenceFor"/>). Hidden: it is never given by name. Only in the LiteralPath sets, where
+    /// a result's OutputPath binds; in every set it would bind first and keep the pipeline in the default set.
+    /// </summary>
+    [Parameter(ValueFromPipeline = true, DontShow = true, ParameterSetName = EngineLiteralSet)]
+    [Parameter(ValueFromPipeline = true, DontShow = true, ParameterSetName = DataLiteralSet)]
+    [Parameter(ValueFromPipeline = true, DontShow = true, ParameterSetName = ConfigModelLiteralSet)]
+    public IQuantizedModelResult? QuantizationResult { get; set; }
 
     /// <summary>An engine YAML file (about_PotPowerShell_Engine).</summary>
     [Parameter(Mandatory = true, ParameterSetName = EngineSet)]
+    [Parameter(Mandatory = true, ParameterSetName = EngineLiteralSet)]
     [ValidateNotNullOrEmpty]
     public string EnginePath { get; set; } = "";
 
     /// <summary>A folder of .npy files or an .npz archive; with labels.npy, accuracy@top1 of a classification adapter.</summary>
     [Parameter(Mandatory = true, ParameterSetName = DataSet)]
+    [Parameter(Mandatory = true, ParameterSetName = DataLiteralSet)]
     [ValidateNotNullOrEmpty]
     public string DataPath { get; set; } = "";
 
@@ -53,6 +82,7 @@ public sealed class MeasurePotModelCommand : PotCmdlet, IDisposable
     /// </summary>
     [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = ConfigSet)]
     [Parameter(Mandatory = true, ParameterSetName = ConfigModelSet)]
+    [Parameter(Mandatory = true, ParameterSetName = ConfigModelLiteralSet)]
     [ValidateNotNull]
     public PotConfig Config { get; set; } = null!;
 
@@ -70,7 +100,10 @@ public sealed class MeasurePotModelCommand : PotCmdlet, IDisposable
     [ValidateSet("HigherBetter", "HigherWorse")]
     public string MetricDirection { get; set; } = "HigherBetter";
 
-    /// <summary>The FP32 model for metrics that compare with its outputs (cosine_similarity, reference: fp32).</summary>
+    /// <summary>
+    /// The FP32 model for metrics that compare with its outputs (reference: fp32). Default: the ModelPath of a piped
+    /// quantization result.
+    /// </summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? ReferenceModelPath { get; set; }
@@ -95,15 +128,26 @@ public sealed class MeasurePotModelCommand : PotCmdlet, IDisposable
 
     protected override void ProcessRecord()
     {
-        // One evaluator per engine: a new piped config with another engine gets its own.
-        if (_evaluator != null && ParameterSetName == ConfigSet && !ReferenceEquals(_evaluatorConfig, Config))
+        bool ownConfig = ParameterSetName == ConfigSet;
+        string? reference = ReferenceFor();
+        // One evaluator per engine and reference: a new piped config with another engine, or a piped result with
+        // another FP32 model for the engine's reference metrics, gets its own.
+        if (_evaluator != null && ((ownConfig && !ReferenceEquals(_evaluatorConfig, Config))
+                || (_evaluatorReference != null && reference != null && !SamePath(_evaluatorReference, reference))))
         {
             _evaluator.Dispose();
             _evaluator = null;
         }
-        if (_evaluator == null) Run(() => _evaluator = CreateEvaluator(), terminating: true);
-        _evaluatorConfig = ParameterSetName == ConfigSet ? Config : null;
-        string model = ParameterSetName == ConfigSet ? Config.Model.ModelPath : ResolveLiteralPath(Path);
+        if (_evaluator == null) Run(() => _evaluator = CreateEvaluator(reference), terminating: true);
+        _evaluatorConfig = ownConfig ? Config : null;
+        var models = ownConfig ? new[] { Config.Model.ModelPath }
+            : ParameterSetName.EndsWith("LiteralPath", StringComparison.Ordinal) ? LiteralPath.Select(ResolveLiteralPath)
+            : Path.SelectMany(ResolveWildcardPath);
+        foreach (string model in models) Measure(model);
+    }
+
+    private void Measure(string model)
+    {
         WriteVerbose($"Evaluating '{model}' on '{_evaluator!.Engine.Source}'.");
         Run(() =>
         {
@@ -115,31 +159,47 @@ public sealed class MeasurePotModelCommand : PotCmdlet, IDisposable
             if (m.Evaluation.NonFiniteItems > 0)
                 WriteWarning($"'{model}' gave NaN or Inf outputs on {m.Evaluation.NonFiniteItems} items (first item {m.Evaluation.FirstNonFiniteItem}); every metric scored them at its worst value.");
             var rows = PerSample ? ModelEvaluation.Rows(m.Evaluation, _evaluator.Metrics) : null;
-            WriteObject(new ModelEvaluation(m, rows));
+            WriteObject(new ModelEvaluation(m, rows).ToPSObject());
         });
     }
 
-    private Evaluator CreateEvaluator()
+    /// <summary>
+    /// The FP32 model for reference: fp32 metrics: -ReferenceModelPath, else the source model of a piped
+    /// Invoke-DefaultQuantization or Invoke-AccuracyAwareQuantization result (whose OutputPath is the model measured).
+    /// </summary>
+    private string? ReferenceFor()
     {
-        var engine = ParameterSetName is ConfigSet or ConfigModelSet
+        if (ReferenceModelPath != null) return ResolveLiteralPath(ReferenceModelPath);
+        string? source = QuantizationResult?.ModelPath;
+        return source == null ? null : ResolveLiteralPath(source);
+    }
+
+    private static bool SamePath(string a, string b) =>
+        string.Equals(System.IO.Path.GetFullPath(a), System.IO.Path.GetFullPath(b), OperatingSystem.IsWindows() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal);
+
+    private Evaluator CreateEvaluator(string? reference)
+    {
+        var engine = ParameterSetName is ConfigSet or ConfigModelSet or ConfigModelLiteralSet
             ? EngineResolver.FromConfig(Config)
             : EngineResolver.FromPaths(
-                ParameterSetName == EngineSet ? ResolveLiteralPath(EnginePath) : null,
-                ParameterSetName == DataSet ? ResolveLiteralPath(DataPath) : null);
+                MyInvocation.BoundParameters.ContainsKey(nameof(EnginePath)) ? ResolveLiteralPath(EnginePath) : null,
+                MyInvocation.BoundParameters.ContainsKey(nameof(DataPath)) ? ResolveLiteralPath(DataPath) : null);
         foreach (var warning in engine.Warnings) WriteWarning(warning);
         var custom = Metric == null
             ? Array.Empty<CustomMetric>()
             : new[] { new CustomMetric(MetricName, Direction(MetricDirection), new ScriptBlockMetric(Metric, MetricName, null), requiresAnnotation: false) };
-        byte[]? reference = ReferenceModelPath == null ? null : ModelMeasurement.ReadModel(ResolveLiteralPath(ReferenceModelPath));
+        // A reference from the pipeline is read only when a metric compares with it; a given -ReferenceModelPath always.
+        if (ReferenceModelPath == null && !engine.Metrics.Any(m => m.RequiresReference)) reference = null;
         var evaluator = new Evaluator(engine, new EvaluatorOptions
         {
-            ReferenceModel = reference,
-            ReferenceSource = ReferenceModelPath ?? "",
+            ReferenceModel = reference == null ? null : ModelMeasurement.ReadModel(reference),
+            ReferenceSource = reference ?? "",
             CustomMetrics = custom,
             ScriptMetrics = ScriptBlockMetric.FactoryFor(this),
             Threads = Threads,
             BatchSize = BatchSize,
         });
+        _evaluatorReference = reference;
         if (evaluator.Metrics.Count == 0 && !_warnedNoMetrics)
         {
             _warnedNoMetrics = true;

@@ -5,8 +5,9 @@ using System.Runtime.Loader;
 namespace PotPowerShell.Infrastructure;
 
 /// <summary>
-/// Runs on Import-Module: routes the one reference the cmdlet assembly has (PotPowerShell.Core) to the private load
-/// context in Dependencies/. The core is deliberately not next to this assembly, or default probing would find it first.
+/// Runs on Import-Module: routes the references the cmdlet assembly has (PotPowerShell.Core, PotPowerShell.Reporting)
+/// to the private load context in Dependencies/. They are deliberately not next to this assembly, or default probing
+/// would find them first.
 /// </summary>
 public sealed class ModuleInitializer : IModuleAssemblyInitializer, IModuleAssemblyCleanup
 {
@@ -20,5 +21,5 @@ public sealed class ModuleInitializer : IModuleAssemblyInitializer, IModuleAssem
     public void OnRemove(PSModuleInfo module) => AssemblyLoadContext.Default.Resolving -= Resolve;
 
     private static Assembly? Resolve(AssemblyLoadContext context, AssemblyName name) =>
-        name.Name == "PotPowerShell.Core" ? LoadContext.LoadFromAssemblyName(name) : null;
+        name.Name is "PotPowerShell.Core" or "PotPowerShell.Reporting" ? LoadContext.LoadFromAssemblyName(name) : null;
 }

@@ -10,10 +10,11 @@ public sealed class ModelEvaluation
 {
     internal ModelEvaluation(MeasurementResult m, IReadOnlyList<PSObject>? perSample)
     {
+        Measurement = m;
         ModelPath = m.ModelPath;
         Engine = m.EngineSource;
-        Metrics = m.Metrics;
-        var values = new OrderedDictionary(StringComparer.Ordinal);
+        Metrics = new MetricValueList(m.Metrics.ToList());
+        var values = new MetricValues();
         foreach (var metric in m.Metrics) values[metric.Name] = metric.Value;
         Values = values;
         ItemCount = m.ItemCount;
@@ -22,8 +23,11 @@ public sealed class ModelEvaluation
         Inferences = m.Inferences;
         Elapsed = m.Elapsed;
         Latency = m.Latency;
-        PerSample = perSample;
+        PerSample = perSample == null ? null : new SampleList(perSample.ToList());
     }
+
+    /// <summary>The core result, for Export-PotReport.</summary>
+    internal MeasurementResult Measurement { get; }
 
     public string ModelPath { get; }
 
@@ -50,10 +54,29 @@ public sealed class ModelEvaluation
     /// <summary>Latency statistics (with -Latency), else null.</summary>
     public LatencyStatistics? Latency { get; }
 
+    /// <summary>Median milliseconds per item (with -Latency), else null: <see cref="Latency"/>'s ItemP50Ms as a flat value.</summary>
+    public double? LatencyP50Ms => Latency?.ItemP50Ms;
+
+    /// <summary>90th percentile of milliseconds per item (with -Latency), else null.</summary>
+    public double? LatencyP90Ms => Latency?.ItemP90Ms;
+
     /// <summary>One row per item (with -PerSample): Index, Annotation, Prediction and one property per metric.</summary>
     public IReadOnlyList<PSObject>? PerSample { get; }
 
     public override string ToString() => $"{Path.GetFileName(ModelPath)}: {string.Join(", ", Metrics)}";
+
+    /// <summary>
+    /// This result with one note property per metric, named after it and holding its value ($r.'accuracy@top1'), so
+    /// that Export-Csv, ConvertTo-Json and remoting (which keeps one level of properties) carry each metric as a
+    /// number. A metric named like a property of this type is left to <see cref="Values"/>.
+    /// </summary>
+    internal PSObject ToPSObject()
+    {
+        var o = new PSObject(this);
+        foreach (var m in Metrics)
+            if (o.Properties[m.Name] == null) o.Properties.Add(new PSNoteProperty(m.Name, m.Value));
+        return o;
+    }
 
     internal static IReadOnlyList<PSObject> Rows(EvaluationResult r, IReadOnlyList<MetricDefinition> metrics)
     {
@@ -72,4 +95,24 @@ public sealed class ModelEvaluation
     }
 
     private static object? Plain(object? annotation) => annotation is TensorData t ? t.ToFloats() : annotation;
+}
+
+// The collections of a ModelEvaluation print as their content, not their type name, where PowerShell shows a property
+// with ToString (Export-Csv, string expansion, properties beyond the depth of remoting and ConvertTo-Json). The list of
+// MetricValue is the core's MetricValueList: a class here deriving from a core type would make PowerShell load the
+// core while it scans this assembly at import, before the module's load context is in place.
+
+/// <summary>Metric name to value, in engine order.</summary>
+public sealed class MetricValues : OrderedDictionary
+{
+    public MetricValues() : base(StringComparer.Ordinal) { }
+
+    public override string ToString() =>
+        string.Join("; ", this.Cast<System.Collections.DictionaryEntry>().Select(e => e.Key + "=" + ((double)e.Value!).ToString("R", System.Globalization.CultureInfo.InvariantCulture)));
+}
+
+/// <summary>The per-sample rows of a <see cref="ModelEvaluation"/>.</summary>
+public sealed class SampleList(IList<PSObject> rows) : System.Collections.ObjectModel.ReadOnlyCollection<PSObject>(rows)
+{
+    public override string ToString() => $"{Count} samples";
 }

@@ -22,6 +22,8 @@ public class AccuracyAwareOptionsTests
     [InlineData("InvalidMaxEvaluations")]
     [InlineData("InvalidTimeLimit")]
     [InlineData("AnnotationFreeNotSupported")]
+    [InlineData("InvalidConfirmOnFullSet")]
+    [InlineData("InvalidEvaluationWorkers")]
     public void BadOptionsAreRejectedWithAStableErrorId(string errorId)
     {
         var options = errorId switch
@@ -33,6 +35,8 @@ public class AccuracyAwareOptionsTests
             "InvalidMetricSubsetRatio" => new AccuracyAwareOptions { MetricSubsetRatio = 1.5 },
             "InvalidMaxEvaluations" => new AccuracyAwareOptions { MaxEvaluations = -3 },
             "InvalidTimeLimit" => new AccuracyAwareOptions { TimeLimit = TimeSpan.Zero },
+            "InvalidConfirmOnFullSet" => new AccuracyAwareOptions { ConfirmOnFullSet = 0 },
+            "InvalidEvaluationWorkers" => new AccuracyAwareOptions { EvaluationWorkers = 0 },
             _ => new AccuracyAwareOptions { AnnotationFree = true },
         };
         var e = Assert.Throws<PotException>(() => new AccuracyAwareQuantizer(options));

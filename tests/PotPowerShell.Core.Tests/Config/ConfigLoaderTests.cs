@@ -49,7 +49,7 @@ public class ConfigLoaderTests
         Assert.False(p.AnnotationFree);
         Assert.Equal(0.6, p.AnnotationConfThreshold);
         // Ours.
-        Assert.Equal(RankingMethod.Metric, p.RankingMethod);
+        Assert.Equal(RankingMethod.Signal, p.RankingMethod);
         Assert.Equal(5, p.ConfirmTopLayers);
         Assert.True(p.BackwardPass);
         Assert.Null(p.MaxEvaluations);
@@ -282,6 +282,7 @@ public class ConfigLoaderTests
     [InlineData("{ \"max\": { \"type\": \"quantile\", \"outlier_prob\": 0.001 } }", RangeEstimatorKind.Quantile)]
     [InlineData("{ \"preset\": \"percentile\", \"percentile\": 99.9 }", RangeEstimatorKind.Percentile)]
     [InlineData("{ \"preset\": \"entropy\", \"histogram_bins\": 512 }", RangeEstimatorKind.Entropy)]
+    [InlineData("{ \"preset\": \"auto\" }", RangeEstimatorKind.Auto)]
     [InlineData("{ \"max\": { \"type\": \"abs_max\", \"aggregator\": \"median\" } }", RangeEstimatorKind.MedianMinMax)]
     [InlineData("{ \"max\": { \"aggregator\": \"mean_no_outliers\" } }", RangeEstimatorKind.MeanMinMaxNoOutliers)]
     [InlineData("{ \"max\": { \"aggregator\": \"median_no_outliers\" } }", RangeEstimatorKind.MedianMinMaxNoOutliers)]

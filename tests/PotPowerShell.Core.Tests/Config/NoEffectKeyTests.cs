@@ -12,8 +12,11 @@ public class NoEffectKeyTests
         string text = ConfigTestFolder.Json("[ { \"name\": \"AccuracyAwareQuantization\", \"params\": { \"annotation_conf_threshold\": 0.7 } } ]",
             engine: "{ \"config\": \"engine.yml\", \"stat_requests_number\": 2, \"eval_requests_number\": 3 }");
         var c = PotConfigLoader.Load(folder.Write("c.json", text));
-        foreach (var key in new[] { "engine.stat_requests_number", "engine.eval_requests_number", "compression.algorithms[0].params.annotation_conf_threshold" })
+        foreach (var key in new[] { "engine.stat_requests_number", "compression.algorithms[0].params.annotation_conf_threshold" })
             Assert.Contains(c.Warnings, w => w.StartsWith(key + ":", StringComparison.Ordinal) && w.Contains("has no effect", StringComparison.Ordinal));
+        // eval_requests_number sets AccuracyAwareQuantization's evaluation sessions.
+        Assert.DoesNotContain(c.Warnings, w => w.StartsWith("engine.eval_requests_number", StringComparison.Ordinal));
+        Assert.Equal(3, c.ToAccuracyAwareOptions().EvaluationWorkers);
     }
 
     [Fact]

@@ -15,6 +15,8 @@ public sealed class LayeringTests
         [Core] = 0,
         // Graph I/O and rewriting (and the generated protobuf classes).
         [Core + ".Onnx"] = 1,
+        // Report file writing and JSON conventions (no other core namespace).
+        [Core + ".Reports"] = 1,
         // Data sets, readers, image preprocessing.
         [Core + ".Data"] = 2,
         // The one place that talks to ONNX Runtime.
@@ -24,6 +26,8 @@ public sealed class LayeringTests
         [Core + ".Evaluation"] = 4,
         [Core + ".Config"] = 4,
         [Core + ".Quantization"] = 5,
+        // Compare-PotModel's measurements: evaluation and runtime over two models.
+        [Core + ".Comparison"] = 5,
         [Core + ".Quantization.AccuracyAware"] = 6,
         // The records the cmdlets return.
         [Core + ".Results"] = 7,
@@ -38,7 +42,12 @@ public sealed class LayeringTests
             "is changing in this session; moving them now would collide with that work."),
         (Core + ".Quantization.AccuracyAware", Core + ".Results",
             "2026-12-02: AccuracyAwareJob.FromQuantization reads a QuantizationResult piped from Invoke-DefaultQuantization; " +
-            "it moves with the same request path (issue 9, item 5)."),
+            "it moves with the same request path (issue 9, item 5). Since the merge of main, AccuracyAwarePlan.Estimate " +
+            "(-WhatIf) also counts layers with PotModelInspector.Inspect."),
+        (Core + ".Config", Core + ".Quantization",
+            "2026-12-02: DefaultQuantizationOptions.Measurement is a LatencyMeasurement (Quantization/Precision), which " +
+            "needs LayerCostCache and the ORT timer; merged from main with latency-aware precision. It moves down when " +
+            "the options stop carrying how to measure (the cmdlets' request path, issue 9, item 5)."),
     };
 
     private static string CoreSources =>

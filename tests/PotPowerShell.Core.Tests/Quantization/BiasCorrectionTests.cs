@@ -36,6 +36,7 @@ public class BiasCorrectionTests
         OnnxModelFile.Save(model, tmp.File("m.onnx"));
         return QuantizedModelBuilder.Create(tmp.File("m.onnx"), data, new DefaultQuantizationOptions
         {
+            Measurement = TestMeasurement.Int8Faster,
             Preset = QuantizationPreset.Mixed,
             UseFastBiasCorrection = fast,
             BiasCorrectionThreshold = threshold,

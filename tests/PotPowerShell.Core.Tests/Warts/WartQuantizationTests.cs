@@ -1,3 +1,4 @@
+using PotPowerShell.Core.Tests.Quantization;
 using System.IO.Compression;
 using Onnx;
 using PotPowerShell.Core.Calibration;
@@ -23,9 +24,9 @@ public class WartQuantizationTests(ITestOutputHelper output)
     // Every weighted layer, the 3-channel stems of these image models included, must become an INT8 kernel.
     private static readonly DefaultQuantizationOptions Options = new()
     {
+        Measurement = TestMeasurement.Int8Faster,
         Threads = 1,
-        QuantizeStemConvolutions = true,
-        StatBatchSize = 8,
+                StatBatchSize = 8,
         ActivationRange = new RangeEstimatorOptions { Kind = RangeEstimatorKind.MinMax },
     };
 

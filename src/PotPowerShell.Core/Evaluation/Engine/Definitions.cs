@@ -79,6 +79,8 @@ public sealed record AdapterDefinition(
 /// <param name="Output">mse / psnr / cosine_similarity: the output compared (null = the adapter's output, else the first output).</param>
 /// <param name="MaxValue">psnr: the largest possible value (peak signal).</param>
 /// <param name="ScriptPath">script: the .ps1 file, resolved against the engine file's folder.</param>
+/// <param name="RemoveSpaces">Text metrics: compare without the space characters (Accuracy Checker's remove_spaces).</param>
+/// <param name="IgnoreCase">Text metrics: compare upper- and lower-case letters as equal (ignore_case, ours).</param>
 public sealed record MetricSpec(
     string Name,
     MetricType Type,
@@ -91,7 +93,9 @@ public sealed record MetricSpec(
     string? Output = null,
     double MaxValue = 255,
     string? ScriptPath = null,
-    bool ScriptRequiresAnnotation = true)
+    bool ScriptRequiresAnnotation = true,
+    bool RemoveSpaces = false,
+    bool IgnoreCase = false)
 {
     /// <summary>True when the metric compares with labels, so the data must carry annotations.</summary>
     public bool RequiresAnnotation => Type switch

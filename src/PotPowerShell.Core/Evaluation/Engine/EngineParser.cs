@@ -262,6 +262,7 @@ internal static class EngineParser
             MetricType.MeanSquaredError or MetricType.CosineSimilarity => new[] { "reference", "output" },
             MetricType.Psnr => new[] { "reference", "output", "max_value" },
             MetricType.Script => new[] { "path", "direction", "requires_annotation" },
+            MetricType.CharacterRecognitionAccuracy or MetricType.CharacterLevelAccuracy => new[] { "remove_spaces", "ignore_case" },
             _ => Array.Empty<string>(),
         });
         var m = new MapReader(type == null ? new Dictionary<string, object?>() : map, path, problems, keys);
@@ -273,6 +274,8 @@ internal static class EngineParser
             ?? (type == MetricType.CosineSimilarity ? MetricReference.Fp32 : MetricReference.Annotation);
         double maxValue = m.Double("max_value", 0, double.MaxValue, exclusiveMin: true) ?? 255;
         string? output = m.String("output");
+        bool removeSpaces = m.Bool("remove_spaces") ?? false;
+        bool ignoreCase = m.Bool("ignore_case") ?? false;
         string? script = null;
         bool scriptNeedsAnnotation = true;
         var direction = type switch
@@ -298,7 +301,7 @@ internal static class EngineParser
             m.Problem("name", "is empty: AccuracyAwareQuantization refers to metrics by name.");
             return null;
         }
-        return new MetricSpec(name.Trim(), type.Value, direction, datasets, path, topK, average, reference, output, maxValue, script, scriptNeedsAnnotation);
+        return new MetricSpec(name.Trim(), type.Value, direction, datasets, path, topK, average, reference, output, maxValue, script, scriptNeedsAnnotation, removeSpaces, ignoreCase);
     }
 
     internal static readonly Dictionary<string, MetricDirection> DirectionWords = new(StringComparer.OrdinalIgnoreCase)

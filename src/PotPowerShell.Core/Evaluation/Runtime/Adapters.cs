@@ -105,6 +105,28 @@ internal static class ClassScores
     }
 
     /// <summary>
+    /// How far class <paramref name="cls"/> is inside the top <paramref name="k"/>: its score minus the k-th best score
+    /// of the other classes (positive = inside; the top-1 margin for k = 1). Continuous where top-k accuracy is 0/1.
+    /// </summary>
+    public static double Margin(ReadOnlySpan<float> scores, int cls, int k)
+    {
+        if (scores.Length <= k) return 0;
+        Span<float> best = stackalloc float[Math.Min(k, 64)];
+        k = best.Length;
+        best.Fill(float.NegativeInfinity);
+        for (int i = 0; i < scores.Length; i++)
+        {
+            if (i == cls) continue;
+            float v = scores[i];
+            if (!(v > best[k - 1])) continue;
+            int j = k - 1;
+            while (j > 0 && best[j - 1] < v) { best[j] = best[j - 1]; j--; }
+            best[j] = v;
+        }
+        return (double)scores[cls] - best[k - 1];
+    }
+
+    /// <summary>
     /// Rank of a class: how many classes come before it in a stable descending sort (higher score, or equal score and
     /// lower index). Top-k holds the class when its rank is below k.
     /// </summary>

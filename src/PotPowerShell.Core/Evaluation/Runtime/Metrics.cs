@@ -98,8 +98,20 @@ internal abstract class MetricRunner
 
     public virtual IAggregate NewAggregate() => new MeanAggregate();
 
+    /// <summary>
+    /// When the metric is the mean of its per-item values (<see cref="MeanAggregate"/>): the range every per-item value
+    /// lies in (an infinite end where there is none). Null for other aggregates and for code or script metrics.
+    /// </summary>
+    public virtual (double Min, double Max)? MeanItemBounds => null;
+
     /// <summary>The per-sample value; also feeds <paramref name="aggregate"/>.</summary>
     public abstract double Measure(SampleView s, IAggregate aggregate);
+
+    /// <summary>
+    /// A continuous per-item score tied to the metric, higher = better, for ranking layers where a 0/1 value has too
+    /// little signal (called right after <see cref="Measure"/> with its value). By default the value itself, oriented.
+    /// </summary>
+    public virtual double Signal(SampleView s, double value) => Direction == MetricDirection.HigherBetter ? value : -value;
 
     public static MetricRunner Create(MetricSpec spec, ScriptMetricFactory? scripts)
     {
@@ -179,6 +191,8 @@ internal static class Labels
 /// <summary>accuracy: 1 when the label is among the top_k classes (stable ranking, ties to the lower index), else 0.</summary>
 internal sealed class AccuracyRunner(MetricSpec spec) : MetricRunner(spec.Name, "accuracy", spec.Direction, spec.Datasets)
 {
+    public override (double Min, double Max)? MeanItemBounds => (0, 1);
+
     private readonly Dictionary<int, Dictionary<string, int>?> _classMaps = new();
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -190,6 +204,13 @@ internal sealed class AccuracyRunner(MetricSpec spec) : MetricRunner(spec.Name, 
         double value = !s.NonFinite && ClassScores.Rank(scores, label) < spec.TopK ? 1 : 0;
         aggregate.Add(value);
         return value;
+    }
+
+    /// <summary>The label's margin: its score minus the best score of the other classes (top-k: the k-th best of the others).</summary>
+    public override double Signal(SampleView s, double value)
+    {
+        var scores = s.Scores;
+        return ClassScores.Margin(scores, Labels.ClassIndex(s, scores.Length, ClassMapOf(s)), spec.TopK);
     }
 
     private Dictionary<string, int>? ClassMapOf(SampleView s)
@@ -219,6 +240,13 @@ internal sealed class ClassificationReportRunner(MetricSpec spec) : MetricRunner
         int predicted = s.NonFinite ? ConfusionAggregate.NoPrediction : ClassScores.ArgMax(scores);
         ((ConfusionAggregate)aggregate).Add(label, predicted);
         return label == predicted ? 1 : 0;
+    }
+
+    /// <summary>The label's top-1 margin (see <see cref="ClassScores.Margin"/>).</summary>
+    public override double Signal(SampleView s, double value)
+    {
+        var scores = s.Scores;
+        return ClassScores.Margin(scores, Labels.ClassIndex(s, scores.Length, _classMaps[s.Dataset]), 1);
     }
 }
 
@@ -282,18 +310,36 @@ internal sealed class ConfusionAggregate(MetricType type, AverageKind average) :
 /// <summary>
 /// character_recognition_accuracy: 1 when the decoded text equals the label exactly, else 0.
 /// character_level_accuracy: 1 - edit distance / max(length of text, length of label), in code points (1 when both are empty).
+/// remove_spaces (Accuracy Checker's) drops the space characters of both first; ignore_case compares letters case-insensitively.
 /// </summary>
 internal sealed class TextRunner(MetricSpec spec, bool exact) : MetricRunner(spec.Name, exact ? "character_recognition_accuracy" : "character_level_accuracy", spec.Direction, spec.Datasets)
 {
+    public override (double Min, double Max)? MeanItemBounds => (0, 1);
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override double Measure(SampleView s, IAggregate aggregate)
     {
-        string predicted = s.Prediction as string ?? "";
-        string label = Labels.Text(s);
-        double value = s.NonFinite ? 0 : exact ? (predicted == label ? 1 : 0) : CharacterLevelAccuracy(predicted, label);
+        double value = s.NonFinite ? 0 : Score(Normalize(s.Prediction as string ?? ""), Normalize(Labels.Text(s)), exact);
         aggregate.Add(value);
         return value;
     }
+
+    /// <summary>Exact match: the character-level score, so a nearly right line counts more than a wrong one.</summary>
+    public override double Signal(SampleView s, double value) =>
+        exact ? CharacterLevelAccuracy(Normalize(s.Prediction as string ?? ""), Normalize(Labels.Text(s))) : value;
+
+    private string Normalize(string text) => Normalize(text, spec.RemoveSpaces, spec.IgnoreCase);
+
+    /// <summary>The text as the metric compares it: without ' ' (as Accuracy Checker's remove_spaces), upper-cased (ignore_case).</summary>
+    public static string Normalize(string text, bool removeSpaces, bool ignoreCase)
+    {
+        if (removeSpaces) text = text.Replace(" ", "", StringComparison.Ordinal);
+        return ignoreCase ? text.ToUpperInvariant() : text;
+    }
+
+    /// <summary>The per-item value of normalized texts: exact match (0/1) or the character-level score.</summary>
+    public static double Score(string predicted, string label, bool exact) =>
+        exact ? (predicted == label ? 1 : 0) : CharacterLevelAccuracy(predicted, label);
 
     public static double CharacterLevelAccuracy(string predicted, string label)
     {
@@ -315,6 +361,14 @@ internal sealed class TensorComparisonRunner(MetricSpec spec) : MetricRunner(spe
     _ => "cosine_similarity",
 }, spec.Direction, spec.Datasets)
 {
+    /// <summary>mse is at least 0; psnr is capped at 100 dB (see <see cref="Psnr"/>); a cosine lies in [-1, 1].</summary>
+    public override (double Min, double Max)? MeanItemBounds => spec.Type switch
+    {
+        MetricType.MeanSquaredError => (0, double.PositiveInfinity),
+        MetricType.Psnr => (double.NegativeInfinity, 100),
+        _ => (-1, 1),
+    };
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override double Measure(SampleView s, IAggregate aggregate)
     {

@@ -102,6 +102,9 @@ internal sealed class SessionRunner : IDisposable
 
     public BatchOutputs NewOutputs() => new(_outputNames);
 
+    /// <summary>The outputs fetched (see <see cref="SelectOutputs"/>).</summary>
+    public IReadOnlyList<string> SelectedOutputs => _outputNames;
+
     /// <summary>Runs one batch and returns the inference time in milliseconds (Run only).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public double Run(IReadOnlyList<CachedDataset.Entry> items, IReadOnlyList<CachedDataset.Slot>? layout, BatchOutputs into, CancellationToken cancellationToken)

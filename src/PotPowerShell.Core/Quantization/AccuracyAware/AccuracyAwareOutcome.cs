@@ -28,8 +28,7 @@ public sealed class AccuracyAwareOutcome(AccuracyAwareResult result, ModelProto 
     }
 
     /// <summary>The report written next to a model: '&lt;name&gt;.report.json'.</summary>
-    public static string ReportPathFor(string outputPath) =>
-        Path.Combine(Path.GetDirectoryName(Path.GetFullPath(outputPath))!, Path.GetFileNameWithoutExtension(outputPath) + ".report.json");
+    public static string ReportPathFor(string outputPath) => Reports.ReportJson.PathFor(outputPath);
 
     /// <summary>
     /// Writes the model (through a temporary file) and then its JSON report, also when the target was missed.

@@ -57,6 +57,15 @@ public sealed class AccuracyAwareQuantizer
             quantizedResult = ctx.Session.Evaluate(fullyQuantized, null, mandatory: true);
         }
         ctx.Log($"Fully quantized ({builder.Layers.Count} INT8 layers): {ctx.Describe(quantizedResult.Values)}.");
+        if (!ctx.Criteria.AllMet(quantizedResult.Values))
+        {
+            // Cost up front, timed on the fully quantized evaluation (the kind of model every later evaluation runs).
+            var plan = AccuracyAwarePlan.For(_options, builder.Layers.Count, ctx.Session.ItemCount);
+            var perInference = TimeSpan.FromTicks(quantizedResult.Elapsed.Ticks / Math.Max(1, quantizedResult.Items.Count));
+            ctx.Log($"Plan: {plan.Describe()}");
+            ctx.Notice($"Time estimate at {SearchContext.F(perInference.TotalMilliseconds)} ms per inference (the fully quantized evaluation): {plan.Describe(perInference)}");
+            ctx.Report($"Planned: each ranking {plan.RankingInferences} inferences, each step up to {plan.StepInferences}, worst case {plan.WorstCaseInferences}");
+        }
 
         if (!ctx.Criteria.AllMet(quantizedResult.Values))
         {
@@ -75,7 +84,7 @@ public sealed class AccuracyAwareQuantizer
                 if (!ctx.Best.Met)
                 {
                     searched = true;
-                    stop = GreedySearch.Run(ctx, ref current);
+                    stop = _options.RankingMethod == RankingMethod.Signal ? ConfirmedSearch.Run(ctx, ref current) : GreedySearch.Run(ctx, ref current);
                     if (stop == null && _options.BackwardPass) BackwardPass.Run(ctx, ref current);
                 }
             }
@@ -255,6 +264,11 @@ public sealed class AccuracyAwareQuantizer
             RankingEvaluations = ctx.Session.RankingEvaluations,
             RankingInferences = ctx.Session.RankingInferences,
             Rankings = ctx.Rankings,
+            RankTrials = ctx.RankTrials,
+            RankHits = ctx.RankHits,
+            DecidedEarlyEvaluations = ctx.Session.DecidedEarly,
+            InferencesSaved = ctx.Session.InferencesSaved,
+            EvaluationWorkers = ctx.Session.Workers,
             StageTimes = ctx.Stages.Times,
             TotalTime = ctx.Clock(),
             Log = ctx.LogLines.ToList(),

@@ -1,13 +1,12 @@
-using System.Text;
-using System.Text.Encodings.Web;
-using System.Text.Json;
 using System.Text.Json.Nodes;
+using PotPowerShell.Core.Reports;
 
 namespace PotPowerShell.Core.Quantization.AccuracyAware;
 
 /// <summary>
-/// The JSON report of a run. It holds everything in the result except wall times, so that the same inputs and seed
-/// give the same report byte for byte (times are in the result object and the verbose log).
+/// The JSON report of a run, in the form of <see cref="ReportJson"/>. It holds everything in the result except wall
+/// times, so that the same inputs and seed give the same report byte for byte (times are in the result object and the
+/// verbose log).
 /// </summary>
 public static class AccuracyAwareReport
 {
@@ -60,26 +59,30 @@ public static class AccuracyAwareReport
                 ["met"] = i.Met,
                 ["action"] = i.Action.ToString(),
                 ["reverted_count"] = i.RevertedCount,
+                ["decided_early"] = i.DecidedEarly,
+                ["items"] = i.Items,
             }).ToArray()),
             ["evaluations"] = r.Evaluations,
             ["inferences"] = r.Inferences,
             ["ranking_evaluations"] = r.RankingEvaluations,
             ["ranking_inferences"] = r.RankingInferences,
             ["rankings"] = r.Rankings,
+            ["rank_precision"] = Number(r.RankPrecision),
+            ["rank_trials"] = r.RankTrials,
+            ["decided_early_evaluations"] = r.DecidedEarlyEvaluations,
+            ["inferences_saved"] = r.InferencesSaved,
+            ["evaluation_workers"] = r.EvaluationWorkers,
             ["calibration_passes"] = r.CalibrationPasses,
             ["bias_correction_passes"] = r.BiasCorrectionPasses,
             ["calibration_inferences"] = r.CalibrationInferences,
             ["log"] = new JsonArray(r.Log.Select(l => (JsonNode)JsonValue.Create(l)!).ToArray()),
         };
-        return root.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        return root.ToJsonString(ReportJson.Options);
     }
 
     // JSON has no NaN or infinity.
     private static JsonNode? Number(double value) => double.IsFinite(value) ? JsonValue.Create(value) : null;
 
     /// <summary>Writes the report through a temporary file, so an interrupted write leaves no partial report.</summary>
-    public static void Write(AccuracyAwareResult result, string path, bool overwrite = true) =>
-        OutputFiles.Write(path, overwrite, tmp => File.WriteAllText(tmp, ToJson(result) + "\n", new UTF8Encoding(false)),
-            (full, e) => new PotException("OutputWriteFailed", PotErrorCategory.WriteError,
-                $"Could not write the report '{full}': {e.Message} Check that the folder can be written to and has free space, or choose another output path.", full, e));
+    public static void Write(AccuracyAwareResult result, string path, bool overwrite = true) => ReportJson.Write(ToJson(result), path, overwrite);
 }

@@ -1,5 +1,6 @@
 using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Evaluation;
+using PotPowerShell.Core.Results;
 
 namespace PotPowerShell.Core.Quantization.AccuracyAware;
 
@@ -53,6 +54,8 @@ public enum IterationAction
     Requantized,
     /// <summary>Backward pass: quantizing the layer again broke the target, so it stays float.</summary>
     KeptFloat,
+    /// <summary>Signal ranking: the layer was confirmed on the full set, but another confirmed layer did better and was kept.</summary>
+    Outranked,
 }
 
 /// <summary>One full-set evaluation of the search: a layer reverted (or re-quantized in the backward pass).</summary>
@@ -77,13 +80,23 @@ public sealed record AccuracyAwareIteration(
     int RevertedCount)
 {
     public bool Accepted => Action is IterationAction.Reverted or IterationAction.Requantized;
+
+    /// <summary>
+    /// True when the evaluation stopped once its outcome was decided (see AccuracyAwareOptions.DecideEarly): DropAfter is
+    /// then the drop of the items evaluated, and the full-set drop is certain to be larger than DropBefore or than the
+    /// kept layer's drop.
+    /// </summary>
+    public bool DecidedEarly { get; init; }
+
+    /// <summary>Validation items evaluated for this iteration (all of them unless <see cref="DecidedEarly"/>).</summary>
+    public int Items { get; init; }
 }
 
 /// <summary>Wall time spent in one stage of the run.</summary>
 public sealed record StageTime(string Stage, TimeSpan Elapsed);
 
 /// <summary>The outcome of AccuracyAwareQuantization, written next to the model as a JSON report too.</summary>
-public sealed record AccuracyAwareResult
+public sealed record AccuracyAwareResult : IQuantizedModelResult
 {
     /// <summary>The FP32 model that was quantized.</summary>
     public string? ModelPath { get; init; }
@@ -122,6 +135,19 @@ public sealed record AccuracyAwareResult
     /// <summary>How many times the layers were ranked.</summary>
     public required int Rankings { get; init; }
     /// <summary>
+    /// Rank precision: of the top-ranked layers evaluated on the full set (<see cref="RankTrials"/>), the share whose
+    /// revert lowered the drop of the driving metric. NaN when no ranking was used.
+    /// </summary>
+    public double RankPrecision => RankTrials == 0 ? double.NaN : (double)RankHits / RankTrials;
+    public int RankTrials { get; init; }
+    public int RankHits { get; init; }
+    /// <summary>Evaluations stopped once their outcome for the search was decided (exact bounds; the path is unchanged).</summary>
+    public int DecidedEarlyEvaluations { get; init; }
+    /// <summary>Items those evaluations did not need to infer.</summary>
+    public long InferencesSaved { get; init; }
+    /// <summary>ONNX Runtime sessions that evaluated side by side (eval_requests_number).</summary>
+    public int EvaluationWorkers { get; init; }
+    /// <summary>
     /// Passes of the FP32 model over the calibration data: 1, because the pass measures what the mixed preset and the
     /// tuning grid need too (0 when the run was given a calibrated builder).
     /// </summary>
@@ -134,6 +160,21 @@ public sealed record AccuracyAwareResult
     public required TimeSpan TotalTime { get; init; }
     /// <summary>The per-iteration log (also written to the verbose stream by the cmdlet).</summary>
     public required IReadOnlyList<string> Log { get; init; }
+    /// <summary>Fastest (layers faster in float stay float before any revert) or AllInt8.</summary>
+    public PrecisionMode Precision { get; init; }
+    /// <summary>Layers DefaultQuantization kept float because they run faster that way on this CPU.</summary>
+    public IReadOnlyList<string> FasterInFloatLayers { get; init; } = Array.Empty<string>();
+    /// <summary>The batch size of the layer timings and the latency check.</summary>
+    public int BatchSize { get; init; } = 1;
+    /// <summary>Median (p50) and 90th-percentile latency of the FP32 model and of the returned model, timed interleaved at the end (null when skipped).</summary>
+    public double? Fp32LatencyMs { get; init; }
+    public double? LatencyMs { get; init; }
+    public double? Fp32LatencyP90Ms { get; init; }
+    public double? LatencyP90Ms { get; init; }
+    /// <summary>FP32 p50 over output p50: above 1 when the returned model is faster (null when skipped).</summary>
+    public double? Speedup { get; init; }
+    /// <summary>Warnings about the returned model (e.g. not faster than FP32), also written to the warning stream by the cmdlet.</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = Array.Empty<string>();
 
     /// <summary>Metric name to FP32 baseline value.</summary>
     public IReadOnlyDictionary<string, double> BaselineMetrics => Metrics.ToDictionary(m => m.Name, m => m.Baseline);

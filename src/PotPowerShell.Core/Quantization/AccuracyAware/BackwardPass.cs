@@ -23,13 +23,15 @@ internal static class BackwardPass
             var candidate = current.Without(layer);
             ctx.Report($"Backward pass: quantizing {layer} again", PotProgress.Percent(i, order.Count));
             double before = metric.Drop(ctx.Session.Evaluate(current, null).Values[metric.Name]);
-            var result = ctx.Session.Evaluate(candidate, null);
-            bool met = ctx.Criteria.AllMet(result.Values);
+            // Decided early once the metric is certain to miss its limit: the layer then stays float.
+            var result = ctx.Session.EvaluateUntilDecided(candidate, DecidedEarly.Above(ctx, metric, () => double.NegativeInfinity));
+            bool met = !result.StoppedEarly && ctx.Criteria.AllMet(result.Values);
             var action = met ? IterationAction.Requantized : IterationAction.KeptFloat;
             double after = metric.Drop(result.Values[metric.Name]);
             ctx.Iterations.Add(new AccuracyAwareIteration(ctx.Iterations.Count + 1, "Backward", layer, metric.Name, before, after, met, action,
-                met ? candidate.Reverted.Count : current.Reverted.Count));
-            ctx.Log($"Iteration {ctx.Iterations.Count}: quantized {layer} again: {metric.Name} drop {SearchContext.F(before)} -> {SearchContext.F(after)}, "
+                met ? candidate.Reverted.Count : current.Reverted.Count) { DecidedEarly = result.StoppedEarly, Items = result.Items.Count });
+            ctx.Log($"Iteration {ctx.Iterations.Count}: quantized {layer} again: {metric.Name} drop {SearchContext.F(before)} -> {SearchContext.F(after)}"
+                + (result.StoppedEarly ? $" on the first {result.Items.Count} items (certain to miss the limit)" : "") + ", "
                 + (met ? "target still met, kept INT8" : "target missed, stays float") + $"; {ctx.Describe(result.Values)}.");
             if (met) current = candidate;
         }

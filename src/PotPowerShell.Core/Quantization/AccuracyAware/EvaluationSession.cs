@@ -45,6 +45,9 @@ internal sealed class EvaluationSession
 
     public int ItemCount => _evaluator.Data.Count;
 
+    /// <summary>Sessions the evaluator runs side by side (1 for evaluators that do not say).</summary>
+    public int Workers => _evaluator is Evaluator e ? e.Workers : 1;
+
     /// <summary>Throws <see cref="BudgetExhaustedException"/> when a budget is used up.</summary>
     public void CheckBudget()
     {
@@ -85,6 +88,30 @@ internal sealed class EvaluationSession
         return result with { Values = worst };
     }
 
+    /// <summary>
+    /// Evaluates a candidate on the full set, stopping as soon as <paramref name="stopWhen"/> says its outcome is
+    /// decided (see <see cref="DecidedEarly"/>). A stopped result covers the first items only: it is neither cached nor
+    /// offered to the best-model tracker, and the items it skipped are counted in <see cref="InferencesSaved"/>.
+    /// </summary>
+    public EvaluationResult EvaluateUntilDecided(ModelCandidate candidate, Func<int, IReadOnlyDictionary<string, double[]>, bool>? stopWhen)
+    {
+        if (stopWhen == null) return Evaluate(candidate, null);
+        var result = Evaluate(candidate.Key, candidate.BuildBytes, null, mandatory: false, stopWhen);
+        if (result.StoppedEarly)
+        {
+            DecidedEarly++;
+            InferencesSaved += ItemCount - result.Items.Count;
+        }
+        else FullSetEvaluated?.Invoke(candidate, result);
+        return result;
+    }
+
+    /// <summary>Evaluations stopped once their outcome was decided.</summary>
+    public int DecidedEarly { get; private set; }
+
+    /// <summary>Items those evaluations did not need to infer.</summary>
+    public long InferencesSaved { get; private set; }
+
     /// <summary>Called after every full-set evaluation of a candidate (cached or not), so no model seen escapes the best-model tracker.</summary>
     public Action<ModelCandidate, EvaluationResult>? FullSetEvaluated { get; set; }
 
@@ -102,7 +129,8 @@ internal sealed class EvaluationSession
     /// model) run whatever the budget; every other one checks it first, and is stopped within one batch when the time
     /// limit passes while it runs (its partial result is dropped).
     /// </summary>
-    private EvaluationResult Evaluate(string modelKey, Func<byte[]> model, IReadOnlyList<int>? items, bool mandatory)
+    private EvaluationResult Evaluate(string modelKey, Func<byte[]> model, IReadOnlyList<int>? items, bool mandatory,
+        Func<int, IReadOnlyDictionary<string, double[]>, bool>? stopWhen = null)
     {
         string key = CacheKey(modelKey, items);
         if (_cache.TryGetValue(key, out var cached)) return cached;
@@ -117,21 +145,22 @@ internal sealed class EvaluationSession
         EvaluationResult result;
         try
         {
-            result = _evaluator.Evaluate(model(), items, deadline.Token, _progress);
+            result = stopWhen == null ? _evaluator.Evaluate(model(), items, deadline.Token, _progress)
+                : _evaluator.Evaluate(model(), items, stopWhen, deadline.Token, _progress);
         }
         catch (OperationCanceledException) when (!_cancellation.IsCancellationRequested)
         {
             throw new BudgetExhaustedException($"TimeLimit ({_timeLimit}) reached during an evaluation");
         }
         Evaluations++;
-        long count = items?.Count ?? _evaluator.Data.Count;
+        long count = result.StoppedEarly ? result.Items.Count : items?.Count ?? _evaluator.Data.Count;
         Inferences += count;
         if (InRanking)
         {
             RankingEvaluations++;
             RankingInferences += count;
         }
-        _cache[key] = result;
+        if (!result.StoppedEarly) _cache[key] = result;
         return result;
     }
 

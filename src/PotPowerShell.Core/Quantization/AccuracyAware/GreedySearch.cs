@@ -27,8 +27,9 @@ internal static class GreedySearch
         var metric = criteria.MostViolated(currentResult.Values);
         double previousDrop = metric.Drop(currentResult.Values[metric.Name]);
         int layerCount = current.Source.Builder.Layers.Count;
-        int maxIterations = options.MaxIterations ?? layerCount;
-        ctx.Log($"Search: {layerCount} quantized layers, {current.Reverted.Count} already float; optimizing {metric.Name}; max_iter_num {maxIterations}.");
+        // POT's max_iter_num default is sys.maxsize: no cap (the search still ends, every kept revert adds a float layer).
+        int maxIterations = options.MaxIterations ?? int.MaxValue;
+        ctx.Log($"Search: {layerCount} quantized layers, {current.Reverted.Count} already float; optimizing {metric.Name}; max_iter_num {(options.MaxIterations?.ToString() ?? "none")}.");
 
         // Ranking happens lazily at the top of the loop, so no ranking runs once max_iter_num is reached.
         Queue<LayerRank>? ranking = null;
@@ -62,12 +63,14 @@ internal static class GreedySearch
                 pick = ranking.Dequeue();
             }
             var candidate = current.With(pick.Layer);
-            ctx.Report($"Iteration {iterations + 1}: reverting {pick.Layer}", PotProgress.Percent(iterations, maxIterations));
+            ctx.Report($"Iteration {iterations + 1}: reverting {pick.Layer}", PotProgress.Percent(current.Reverted.Count, layerCount));
             var result = ctx.Session.Evaluate(candidate, null);
             iterations++;
             ctx.Picks[pick.Layer] = new RevertedLayer(pick.Layer, pick.OpType, pick.Score, pick.Method, ctx.Iterations.Count + 1);
             double drop = metric.Drop(result.Values[metric.Name]);
             bool met = criteria.AllMet(result.Values);
+            ctx.RankTrials++;
+            if (drop < previousDrop) ctx.RankHits++;
             bool withinLimit = metric.WithinLimit(drop);
 
             if (met || withinLimit || drop <= previousDrop || stepBack || !options.UsePreviousIfDropIncrease)
@@ -102,7 +105,7 @@ internal static class GreedySearch
 
     private static void Record(SearchContext ctx, string layer, MetricCriterion metric, double before, double after, bool met, IterationAction action, int reverted, EvaluationResult result)
     {
-        var iteration = new AccuracyAwareIteration(ctx.Iterations.Count + 1, "Search", layer, metric.Name, before, after, met, action, reverted);
+        var iteration = new AccuracyAwareIteration(ctx.Iterations.Count + 1, "Search", layer, metric.Name, before, after, met, action, reverted) { Items = result.Items.Count };
         ctx.Iterations.Add(iteration);
         string verb = action == IterationAction.Reverted ? "kept" : "rolled back";
         ctx.Log($"Iteration {iteration.Index}: reverted {layer}: {metric.Name} drop {SearchContext.F(before)} -> {SearchContext.F(after)}, {verb}; {ctx.Describe(result.Values)}.");

@@ -83,7 +83,7 @@ internal static class HyperparameterTuner
         ctx.Criteria.Metrics.Max(m => (m.DropOf(candidate.Values[m.Name], reference.Values[m.Name]) - m.MaxDrop) / m.Scale);
 
     private static bool SameRange(RangeEstimatorOptions a, RangeEstimatorOptions b) =>
-        (a.Kind ?? RangeEstimatorKind.MeanMinMax) == (b.Kind ?? RangeEstimatorKind.MeanMinMax)
+        a.EffectiveKind == b.EffectiveKind
         && (a.Kind is not (RangeEstimatorKind.Quantile or RangeEstimatorKind.AbsQuantile) || a.OutlierProbability == b.OutlierProbability);
 
     public static string Describe(DefaultQuantizationOptions options)
@@ -91,7 +91,7 @@ internal static class HyperparameterTuner
         var r = options.ActivationRange;
         string range = r.Kind is RangeEstimatorKind.Quantile or RangeEstimatorKind.AbsQuantile
             ? $"{r.Kind}({r.OutlierProbability.ToString("G3", CultureInfo.InvariantCulture)})"
-            : (r.Kind ?? RangeEstimatorKind.MeanMinMax).ToString();
+            : r.EffectiveKind.ToString();
         string bias = !options.BiasCorrection ? "no bias correction" : options.UseFastBiasCorrection ? "fast bias correction" : "full bias correction";
         return $"activation range {range}, {bias}";
     }

@@ -57,6 +57,40 @@ internal static class ItemSelection
         return picked;
     }
 
+    /// <summary>Per-item signal of one metric by item index, higher = better (see <see cref="LayerRanker.SignalOf"/>; items without one are left out).</summary>
+    public static Dictionary<int, double> Signal(EvaluationResult result, MetricCriterion metric)
+    {
+        var values = LayerRanker.SignalOf(result, metric);
+        var map = new Dictionary<int, double>();
+        for (int k = 0; k < result.Items.Count && k < values.Length; k++)
+            if (!double.IsNaN(values[k])) map[result.Items[k]] = values[k];
+        return map;
+    }
+
+    /// <summary>
+    /// Signal ranking's set: half of it the items whose signal the candidate lowers most against FP32 (where
+    /// quantization hurts), the other half a seeded random sample of the remaining items, so that a layer that helps
+    /// the hard items by disturbing the others does not rank first. Sorted by index.
+    /// </summary>
+    public static IReadOnlyList<int> HardestAndRandom(IReadOnlyList<int> pool, IReadOnlyDictionary<int, double> reference, IReadOnlyDictionary<int, double> candidate, int size, int seed)
+    {
+        size = Math.Min(size, pool.Count);
+        var hardest = Hardest(pool, i => reference.TryGetValue(i, out var r) && candidate.TryGetValue(i, out var q) ? r - q : double.NegativeInfinity, (size + 1) / 2);
+        var taken = new HashSet<int>(hardest);
+        var rest = pool.Where(i => !taken.Contains(i)).ToArray();
+        var random = new Random(seed);
+        int more = size - hardest.Count;
+        // Partial Fisher-Yates, as in SampleSubset.
+        for (int i = 0; i < more; i++)
+        {
+            int j = random.Next(i, rest.Length);
+            (rest[i], rest[j]) = (rest[j], rest[i]);
+        }
+        var picked = hardest.Concat(rest.Take(more)).ToArray();
+        Array.Sort(picked);
+        return picked;
+    }
+
     /// <summary>True when the evaluator gave per-item values for <paramref name="metric"/> on any item.</summary>
     public static bool HasPerItem(EvaluationResult result, string metric) =>
         result.PerItem.TryGetValue(metric, out var values) && values.Any(v => !double.IsNaN(v));

@@ -1,5 +1,6 @@
 using Google.Protobuf;
 using PotPowerShell.Core.Config;
+using PotPowerShell.Core.Evaluation;
 
 namespace PotPowerShell.Core.Quantization.AccuracyAware;
 
@@ -36,9 +37,12 @@ internal sealed class LayerRanker
         _session.InRanking = true;
         try
         {
-            var ranked = method == RankingMethod.Metric
-                ? RankByMetric(current, layers, subset, metric, criteria)
-                : RankByOutputError(current, layers, subset, metric, criteria);
+            var ranked = method switch
+            {
+                RankingMethod.Metric => RankByMetric(current, layers, subset, metric, criteria, RankingMethod.Metric),
+                RankingMethod.Signal => RankByMetric(current, layers, subset, metric, criteria, RankingMethod.Signal),
+                _ => RankByOutputError(current, layers, subset, metric, criteria),
+            };
             return new LayerRanking(
                 ranked.Select((r, i) => r with { Rank = i + 1 }).ToList(),
                 metric.Name, subset.Count,
@@ -76,12 +80,17 @@ internal sealed class LayerRanker
         }
     }
 
-    private List<LayerRank> RankByMetric(ModelCandidate current, IReadOnlyList<QuantizableLayer> layers, IReadOnlyList<int> subset, MetricCriterion metric, MetricCriteria criteria) =>
-        Measure(current, layers, subset, metric, criteria, outputErrors: null)
+    private List<LayerRank> RankByMetric(ModelCandidate current, IReadOnlyList<QuantizableLayer> layers, IReadOnlyList<int> subset, MetricCriterion metric, MetricCriteria criteria, RankingMethod method) =>
+        Measure(current, layers, subset, metric, criteria, outputErrors: null, method)
             .OrderByDescending(r => r.Score).ThenBy(r => r.Layer, StringComparer.Ordinal).ToList();
 
-    /// <summary>Reverts each layer alone and measures every metric on the subset; Score = gain of the driving metric.</summary>
-    private List<LayerRank> Measure(ModelCandidate current, IReadOnlyList<QuantizableLayer> layers, IReadOnlyList<int> subset, MetricCriterion metric, MetricCriteria criteria, IReadOnlyDictionary<string, double>? outputErrors)
+    /// <summary>
+    /// Reverts each layer alone and measures every metric on the subset. Score = gain of the driving metric (Metric), or
+    /// the mean gain of its per-item signal (Signal, see <see cref="EvaluationResult.Signals"/>; the oriented per-item
+    /// value when the evaluator gives no signal).
+    /// </summary>
+    private List<LayerRank> Measure(ModelCandidate current, IReadOnlyList<QuantizableLayer> layers, IReadOnlyList<int> subset, MetricCriterion metric, MetricCriteria criteria,
+        IReadOnlyDictionary<string, double>? outputErrors, RankingMethod method = RankingMethod.Metric)
     {
         var reference = _session.Evaluate(current, subset);
         var ranks = new List<LayerRank>(layers.Count);
@@ -92,10 +101,35 @@ internal sealed class LayerRanker
             var result = _session.Evaluate(current.With(layer.Node), subset);
             var deltas = new SortedDictionary<string, double>(StringComparer.Ordinal);
             foreach (var m in criteria.Metrics) deltas[m.Name] = result.Values[m.Name] - reference.Values[m.Name];
-            ranks.Add(new LayerRank(0, layer.Node, layer.OpType, metric.Sign * deltas[metric.Name], RankingMethod.Metric, deltas,
+            double score = method == RankingMethod.Signal ? SignalGain(reference, result, metric) : metric.Sign * deltas[metric.Name];
+            ranks.Add(new LayerRank(0, layer.Node, layer.OpType, score, method, deltas,
                 outputErrors != null && outputErrors.TryGetValue(layer.Node, out var e) ? e : double.NaN));
         }
         return ranks;
+    }
+
+    /// <summary>Mean per-item gain of the signal of <paramref name="metric"/> from <paramref name="reference"/> to <paramref name="result"/> (same items).</summary>
+    public static double SignalGain(EvaluationResult reference, EvaluationResult result, MetricCriterion metric)
+    {
+        var before = SignalOf(reference, metric);
+        var after = SignalOf(result, metric);
+        double sum = 0;
+        int n = 0;
+        for (int i = 0; i < before.Length && i < after.Length; i++)
+        {
+            double d = after[i] - before[i];
+            if (double.IsNaN(d)) continue;
+            sum += d;
+            n++;
+        }
+        return n == 0 ? 0 : sum / n;
+    }
+
+    /// <summary>The per-item signal of a metric, higher = better: the evaluator's, else the oriented per-item value.</summary>
+    public static double[] SignalOf(EvaluationResult result, MetricCriterion metric)
+    {
+        if (result.Signals.TryGetValue(metric.Name, out var signal)) return signal;
+        return result.PerItem.TryGetValue(metric.Name, out var values) ? values.Select(v => metric.Sign * v).ToArray() : Array.Empty<double>();
     }
 
     private List<LayerRank> RankByOutputError(ModelCandidate current, IReadOnlyList<QuantizableLayer> layers, IReadOnlyList<int> subset, MetricCriterion metric, MetricCriteria criteria)

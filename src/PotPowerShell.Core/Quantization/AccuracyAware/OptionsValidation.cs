@@ -28,6 +28,10 @@ internal static class OptionsValidation
             throw Invalid("InvalidMaxEvaluations", "max_evaluations", $"MaxEvaluations must be 0 or more, not {e}.");
         if (options.TimeLimit is TimeSpan t && t <= TimeSpan.Zero)
             throw Invalid("InvalidTimeLimit", "time_limit", $"TimeLimit must be positive, not {t}.");
+        if (options.ConfirmOnFullSet < 1)
+            throw Invalid("InvalidConfirmOnFullSet", "ConfirmOnFullSet", $"ConfirmOnFullSet must be at least 1, not {options.ConfirmOnFullSet}.");
+        if (options.EvaluationWorkers is int w && w < 1)
+            throw Invalid("InvalidEvaluationWorkers", "eval_requests_number", $"eval_requests_number must be at least 1, not {w}.");
         foreach (var m in options.Metrics)
             if (m.BaselineValue is double b && !double.IsFinite(b))
                 throw Invalid("InvalidBaselineValue", "metrics", $"metrics[] '{m.Name}' has baseline_value {b}; give a finite number or leave it out.");

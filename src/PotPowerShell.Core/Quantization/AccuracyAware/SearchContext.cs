@@ -52,13 +52,21 @@ internal sealed class SearchContext
     public int Seed => Options.Quantization.Seed;
     public IReadOnlyList<string> LogLines => _log;
 
-    public int RankingSubsetSize => Math.Min(Options.RankingSubsetSize ?? 300, Pool.Count);
+    /// <summary>ranking_subset_size; by default 300 (POT) for Metric and OutputError ranking, 100 for Signal ranking, whose continuous per-item signal needs fewer items.</summary>
+    public int RankingSubsetSize => Math.Min(Options.RankingSubsetSize ?? (Options.RankingMethod == RankingMethod.Signal ? 100 : 300), Pool.Count);
+
+    /// <summary>Top-ranked reverts whose full-set drop was measured, and how many of them lowered it ("rank precision").</summary>
+    public int RankTrials { get; set; }
+    public int RankHits { get; set; }
 
     public void Log(string line)
     {
         _log.Add(line);
         _logSink?.Report(line);
     }
+
+    /// <summary>A line for the verbose stream only, not the result's log (which stays reproducible): measured times.</summary>
+    public void Notice(string line) => _logSink?.Report(line);
 
     public void Report(string status, int percent = -1) => _progress?.Report(new PotProgress(Activity, status, percent));
 
@@ -88,6 +96,8 @@ internal sealed class SearchContext
         int size = RankingSubsetSize;
         if (size >= Pool.Count) return Pool;
         var reference = FloatOnPool();
+        if (Options.RankingMethod == RankingMethod.Signal && ItemSelection.HasPerItem(result, metric.Name) && ItemSelection.HasPerItem(reference, metric.Name))
+            return ItemSelection.HardestAndRandom(Pool, ItemSelection.Signal(reference, metric), ItemSelection.Signal(result, metric), size, Seed + Rankings);
         if (ItemSelection.HasPerItem(result, metric.Name) && ItemSelection.HasPerItem(reference, metric.Name))
             return ItemSelection.Hardest(Pool, ItemSelection.PerItem(reference, metric.Name), ItemSelection.PerItem(result, metric.Name), metric, size);
 

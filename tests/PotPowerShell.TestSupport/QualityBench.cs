@@ -1,0 +1,127 @@
+using PotPowerShell.Core.Config;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using PotPowerShell.Core.Calibration;
+using PotPowerShell.Core.Data;
+using PotPowerShell.Core.Quantization;
+using PotPowerShell.Core.Runtime;
+
+namespace PotPowerShell.TestSupport;
+
+/// <summary>How an INT8 model scores on held-out items: against labels where they exist, and against its FP32 model.</summary>
+/// <param name="Top1">Top-1 accuracy against the items' integer labels, or null without labels or class scores.</param>
+/// <param name="Top1Agreement">Share of items whose top-1 class equals FP32's, or null when the output is not class scores.</param>
+/// <param name="Cosine">Mean over items of the cosine similarity of the output to FP32's.</param>
+/// <param name="SqnrDb">10·log10(Σ fp32² / Σ (int8 - fp32)²) over all items.</param>
+public sealed record HeldOutScore(double? Top1, double? Top1Agreement, double Cosine, double SqnrDb, int Items);
+
+/// <summary>The columns of bench/Bench-Quality.ps1 as options (PowerShell cannot set init-only properties), and its scoring.</summary>
+public static class QualityBench
+{
+    /// <summary>The columns: naive, pot-performance, pot-mixed, auto and default.</summary>
+    public static IReadOnlyList<string> Columns { get; } = new[] { "naive", "pot-performance", "pot-mixed", "auto", "default" };
+
+    /// <summary>
+    /// naive: asymmetric activations with min/max ranges, per-tensor weights, no bias correction (ORT's quantizer with
+    /// QUInt8 activations). pot-performance and pot-mixed: POT's presets with POT's estimators (mean of per-item min/max)
+    /// and its symmetric activations for performance. auto: the defaults with the range estimator auto. default:
+    /// Invoke-DefaultQuantization's defaults.
+    /// </summary>
+    public static DefaultQuantizationOptions Options(string column, int threads) => column switch
+    {
+        "naive" => new()
+        {
+            Threads = threads, Preset = QuantizationPreset.Mixed, SymmetricActivations = false, PerChannelWeights = false, BiasCorrection = false,
+            ActivationRange = new RangeEstimatorOptions { Kind = RangeEstimatorKind.MinMax },
+        },
+        "pot-performance" => new()
+        {
+            Threads = threads, Preset = QuantizationPreset.Performance, SymmetricActivations = true,
+            ActivationRange = new RangeEstimatorOptions { Kind = RangeEstimatorKind.MeanMinMax },
+        },
+        "pot-mixed" => new()
+        {
+            Threads = threads, Preset = QuantizationPreset.Mixed, ActivationRange = new RangeEstimatorOptions { Kind = RangeEstimatorKind.MeanMinMax },
+        },
+        "auto" => new() { Threads = threads, ActivationRange = new RangeEstimatorOptions { Kind = RangeEstimatorKind.Auto } },
+        "default" => new() { Threads = threads },
+        _ => throw new ArgumentException($"Unknown column '{column}'.", nameof(column)),
+    };
+
+    /// <summary>Scores <paramref name="int8"/> against <paramref name="fp32"/> (and the labels) on every item of <paramref name="data"/>.</summary>
+    public static HeldOutScore Score(string fp32, string int8, IDataset data, string? output = null, int threads = 1)
+    {
+        using var options = OrtSessions.Options(GraphOptimizationLevel.ORT_ENABLE_ALL, threads);
+        using var a = OrtSessions.Create(File.ReadAllBytes(fp32), options, fp32);
+        using var b = OrtSessions.Create(File.ReadAllBytes(int8), options, int8);
+        string name = !string.IsNullOrEmpty(output) ? output : a.OutputMetadata.First(kv => kv.Value.ElementDataType == TensorElementType.Float).Key;
+        var binderA = ModelInputBinder.Bind(a, data, fp32);
+        var binderB = ModelInputBinder.Bind(b, data, int8);
+        using var run = new RunOptions();
+        double signal = 0, noise = 0, cosines = 0;
+        int correct = 0, agree = 0, labelled = 0;
+        bool classes = true;
+        for (int i = 0; i < data.Count; i++)
+        {
+            var item = new[] { data.Get(i) };
+            var f = Output(a, binderA, run, item, name, out var shape);
+            var q = Output(b, binderB, run, item, name, out _);
+            double dot = 0, ff = 0, qq = 0;
+            for (int k = 0; k < f.Length; k++)
+            {
+                signal += (double)f[k] * f[k];
+                noise += ((double)q[k] - f[k]) * ((double)q[k] - f[k]);
+                dot += (double)f[k] * q[k]; ff += (double)f[k] * f[k]; qq += (double)q[k] * q[k];
+            }
+            cosines += ff == 0 || qq == 0 ? 0 : dot / Math.Sqrt(ff * qq);
+            classes &= shape[^1] >= 2 && shape.Take(shape.Length - 1).All(d => d == 1);
+            if (!classes) continue;
+            int top = ArgMax(q);
+            if (top == ArgMax(f)) agree++;
+            if (item[0].Annotation is long label) { labelled++; if (top == label) correct++; }
+        }
+        int n = data.Count;
+        return new HeldOutScore(classes && labelled == n ? (double)correct / n : null, classes ? (double)agree / n : null, cosines / n,
+            noise == 0 ? 200 : 10 * Math.Log10(signal / noise), n);
+    }
+
+    /// <summary>Top-1 accuracy of a float model against the items' labels (null without labels).</summary>
+    public static double? LabelAccuracy(string model, IDataset data, int threads = 1)
+    {
+        using var options = OrtSessions.Options(GraphOptimizationLevel.ORT_ENABLE_ALL, threads);
+        using var session = OrtSessions.Create(File.ReadAllBytes(model), options, model);
+        string name = session.OutputMetadata.First(kv => kv.Value.ElementDataType == TensorElementType.Float).Key;
+        var binder = ModelInputBinder.Bind(session, data, model);
+        using var run = new RunOptions();
+        int correct = 0;
+        for (int i = 0; i < data.Count; i++)
+        {
+            var item = new[] { data.Get(i) };
+            if (item[0].Annotation is not long label) return null;
+            if (ArgMax(Output(session, binder, run, item, name, out _)) == label) correct++;
+        }
+        return (double)correct / data.Count;
+    }
+
+    private static float[] Output(InferenceSession session, ModelInputBinder binder, RunOptions run, DataItem[] item, string name, out long[] shape)
+    {
+        var values = binder.Bind(item);
+        try
+        {
+            using var results = session.Run(run, binder.ModelInputs, values, new[] { name });
+            shape = results[0].GetTensorTypeAndShape().Shape;
+            return results[0].GetTensorDataAsSpan<float>().ToArray();
+        }
+        finally
+        {
+            foreach (var v in values) v.Dispose();
+        }
+    }
+
+    private static int ArgMax(float[] v)
+    {
+        int best = 0;
+        for (int i = 1; i < v.Length; i++) if (v[i] > v[best]) best = i;
+        return best;
+    }
+}

@@ -1,0 +1,126 @@
+# Compare-PotModel as users call it: a piped quantization result, paths, several metrics, and the object's shape in
+# Export-Csv, ConvertTo-Json and the table view. Expected values come from Measure-PotModel and the files themselves.
+
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    Import-Module (Join-Path (Get-PotModulePath) 'PotPowerShell.psd1') -Force
+    $script:digits = Get-PotSamplePath
+    $script:fp32 = Join-Path $digits 'digits.onnx'
+    $script:validation = Join-Path $digits 'validation'
+    $script:q = Invoke-DefaultQuantization $fp32 (Join-Path $digits 'calibration') -OutputPath (Join-Path $TestDrive 'digits.int8.onnx')
+    $script:c = $q | Compare-PotModel -DataPath $validation -LatencyRuns 10
+    $script:engine = Join-Path $TestDrive 'engine.yml'
+    @"
+metrics:
+  - type: accuracy
+  - type: cosine_similarity
+    reference: fp32
+  - name: macro_f1
+    type: f1
+dataset:
+  data_source: '$validation'
+"@ | Set-Content $engine
+}
+
+Describe 'Compare-PotModel' {
+    It 'compares a piped quantization result with its own FP32 model' {
+        @($c).Count | Should -Be 1
+        $c.PSObject.TypeNames[0] | Should -Be 'PotPowerShell.ModelComparison'
+        $c.ReferencePath | Should -Be $q.ModelPath
+        $c.ModelPath | Should -Be $q.OutputPath
+        $c.Name | Should -Be 'digits.int8.onnx'
+        $c.ItemCount | Should -Be 400
+    }
+
+    It 'reports the values Measure-PotModel measures for each model, and their drop' {
+        $reference = Measure-PotModel -Path $fp32 -DataPath $validation -PerSample
+        $candidate = Measure-PotModel -Path $q.OutputPath -DataPath $validation -PerSample
+        $c.Metric | Should -Be 'accuracy@top1'
+        $c.ReferenceValue | Should -Be $reference.Values.'accuracy@top1'
+        $c.Value | Should -Be $candidate.Values.'accuracy@top1'
+        $c.Drop | Should -BeExactly ($c.ReferenceValue - $c.Value)
+        $c.RelativeDrop | Should -BeExactly ($c.Drop / $c.ReferenceValue)
+        # Top-1 agreement from the per-sample predictions of both models.
+        $same = 0
+        for ($i = 0; $i -lt 400; $i++) { if ($reference.PerSample[$i].Prediction -eq $candidate.PerSample[$i].Prediction) { $same++ } }
+        $c.TopOneAgreement | Should -Be ($same / 400)
+    }
+
+    It 'gives a bootstrap interval on the grid of the items around the drop, the same for the same seed' {
+        $c.DropLower95 | Should -BeLessOrEqual $c.Drop
+        $c.DropUpper95 | Should -BeGreaterOrEqual $c.Drop
+        # A mean over 400 items of per-item drops in {-1, 0, 1} is a multiple of 1/400.
+        foreach ($bound in $c.DropLower95, $c.DropUpper95) { [math]::Abs($bound * 400 - [math]::Round($bound * 400)) | Should -BeLessThan 1e-9 }
+        $again = Compare-PotModel $q.OutputPath -ReferencePath $fp32 -DataPath $validation -LatencyRuns 0
+        ($again.DropLower95, $again.DropUpper95) | Should -Be ($c.DropLower95, $c.DropUpper95)
+        $again.BootstrapSamples | Should -Be 2000
+    }
+
+    It 'reports file sizes, layer counts and latencies consistently' {
+        $c.ReferenceFileSize | Should -Be (Get-Item $fp32).Length
+        $c.FileSize | Should -Be (Get-Item $q.OutputPath).Length
+        $c.SizeRatio | Should -Be ($c.ReferenceFileSize / $c.FileSize)
+        $c.Int8LayerCount | Should -Be $q.QuantizedLayerCount
+        ($c.Int8LayerCount + $c.FloatLayerCount) | Should -Be $q.LayerCount
+        $c.ReferenceFloatLayerCount | Should -Be $q.LayerCount
+        $c.LatencyRuns | Should -Be 10
+        $c.LatencyP50Ms | Should -BeGreaterThan 0
+        $c.ReferenceLatencyP50Ms | Should -BeGreaterThan 0
+        $c.LatencyP90Ms | Should -BeGreaterOrEqual $c.LatencyP50Ms
+        $c.Speedup | Should -Be ($c.ReferenceLatencyP50Ms / $c.LatencyP50Ms)
+    }
+
+    It 'skips the latency with -LatencyRuns 0' {
+        $r = Compare-PotModel $q.OutputPath -ReferencePath $fp32 -DataPath $validation -LatencyRuns 0
+        $r.LatencyRuns | Should -Be 0
+        $r.Speedup | Should -BeNullOrEmpty
+        $r.LatencyP50Ms | Should -BeNullOrEmpty
+    }
+
+    It 'has only flat properties, written as values by Export-Csv and ConvertTo-Json' {
+        $csv = Join-Path $TestDrive 'c.csv'
+        $c | Export-Csv $csv
+        $row = Import-Csv $csv
+        $row.PSObject.Properties.Name | Should -Be $c.PSObject.Properties.Name
+        (Get-Content $csv -Raw) | Should -Not -Match 'System\.|PotPowerShell\.Core'
+        [double]$row.Drop | Should -Be $c.Drop
+        [long]$row.FileSize | Should -Be $c.FileSize
+        $json = $c | ConvertTo-Json | ConvertFrom-Json -AsHashtable
+        foreach ($value in $json.Values) { ($null -eq $value -or $value -is [ValueType] -or $value -is [string]) | Should -BeTrue }
+        $json.Metric | Should -Be 'accuracy@top1'
+        $json.Int8LayerCount | Should -Be $c.Int8LayerCount
+    }
+
+    It 'labels its table columns with property names' {
+        $lines = ($c | Format-Table | Out-String -Width 400) -split "`n" | Where-Object { $_.Trim() }
+        $labels = $lines[0].Trim() -split '\s+'
+        $labels.Count | Should -BeGreaterThan 5
+        foreach ($label in $labels) { $c.PSObject.Properties.Name | Should -Contain $label }
+    }
+
+    It 'compares every metric of an engine, the further ones as flat properties' {
+        $r = Compare-PotModel $q.OutputPath -ReferencePath $fp32 -EnginePath $engine -LatencyRuns 0
+        $r.Metric | Should -Be 'accuracy@top1'
+        # cosine_similarity compares with the reference model: 1 for the reference itself.
+        $r.'cosine_similarity.ReferenceValue' | Should -Be 1
+        $r.'cosine_similarity.Value' | Should -BeLessThan 1
+        $r.'cosine_similarity.Drop' | Should -Be (1 - $r.'cosine_similarity.Value')
+        $r.'cosine_similarity.DropLower95' | Should -BeLessOrEqual $r.'cosine_similarity.Drop'
+        # F1 over the confusion matrix is not a mean of per-item values: no bootstrap interval.
+        $measured = Measure-PotModel $q.OutputPath -EnginePath $engine -ReferenceModelPath $fp32
+        $r.'macro_f1.Value' | Should -Be $measured.Values.macro_f1
+        [double]::IsNaN($r.'macro_f1.DropLower95') | Should -BeTrue
+        [double]($r | ConvertTo-Csv | ConvertFrom-Csv).'cosine_similarity.Value' | Should -Be $r.'cosine_similarity.Value'
+    }
+
+    It 'resolves wildcards to one comparison per file and binds piped files' {
+        Copy-Item $q.OutputPath (Join-Path $TestDrive 'copy.int8.onnx')
+        $r = @(Compare-PotModel (Join-Path $TestDrive '*.int8.onnx') -ReferencePath $fp32 -DataPath $validation -LatencyRuns 0)
+        $r.Name | Sort-Object | Should -Be @('copy.int8.onnx', 'digits.int8.onnx')
+        $r[0].Value | Should -Be $r[1].Value
+        $piped = @(Get-ChildItem (Join-Path $TestDrive '*.int8.onnx') | Compare-PotModel -ReferencePath $fp32 -DataPath $validation -LatencyRuns 0)
+        $piped.Count | Should -Be 2
+        Compare-PotModel (Join-Path $TestDrive 'none*.onnx') -ReferencePath $fp32 -DataPath $validation -ErrorVariable e -ErrorAction SilentlyContinue
+        $e[0].FullyQualifiedErrorId | Should -BeLike 'PathNotFound*'
+    }
+}
