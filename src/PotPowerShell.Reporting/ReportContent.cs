@@ -1,6 +1,6 @@
 using PotPowerShell.Core.Comparison;
 using PotPowerShell.Core.Evaluation;
-using PotPowerShell.Core.Models;
+using PotPowerShell.Core.Results;
 using PotPowerShell.Core.Quantization.AccuracyAware;
 
 namespace PotPowerShell.Reporting;

@@ -1,7 +1,7 @@
 using System.Text.RegularExpressions;
 using PotPowerShell.Core.Comparison;
 using PotPowerShell.Core.Evaluation;
-using PotPowerShell.Core.Models;
+using PotPowerShell.Core.Results;
 using PotPowerShell.Core.Quantization.AccuracyAware;
 using ScottPlot;
 

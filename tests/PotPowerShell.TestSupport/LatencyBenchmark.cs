@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.ML.OnnxRuntime;
 using PotPowerShell.Core.Calibration;
+using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Data;
 using PotPowerShell.Core.Quantization;
 using PotPowerShell.Core.Runtime;
@@ -89,14 +90,6 @@ public static class LatencyBenchmark
             PlainCpu = plainCpu.Count > 0 ? Timing.Of(plainCpu) : null,
         };
     }
-
-    /// <summary>
-    /// Wall time of plain inference of <paramref name="model"/> over the first <paramref name="count"/> items, in
-    /// batches, from reading the file and creating the session (as calibration's time includes its session) to the
-    /// last output.
-    /// </summary>
-    public static TimeSpan InferenceTime(string model, IDataset data, int count, int batchSize = 1, int threads = 0) =>
-        InferenceTime(model, data, Enumerable.Range(0, count).ToArray(), batchSize, threads);
 
     /// <summary>
     /// Wall time of plain inference over <paramref name="items"/>, batched as calibration batches them: the first item

@@ -1,3 +1,4 @@
+using PotPowerShell.Core.Config;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using PotPowerShell.Core.Calibration;

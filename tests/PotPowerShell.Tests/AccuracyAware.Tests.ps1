@@ -17,6 +17,9 @@ dataset:
   data_source: $(Join-Path $sampleDir 'validation')
 "@ | Set-Content $engine
     $script:strict = 0.00005
+    # Every layer starts INT8, so that what the search reverts does not depend on which layers are faster in float on
+    # the machine running the tests (-Precision Fastest, the default, is covered in DefaultQuantization.Tests.ps1).
+    $script:PSDefaultParameterValues = @{ 'Invoke-AccuracyAwareQuantization:Precision' = 'AllInt8'; 'Get-LayerRanking:Precision' = 'AllInt8' }
 }
 
 Describe 'Invoke-AccuracyAwareQuantization' {
@@ -28,7 +31,7 @@ Describe 'Invoke-AccuracyAwareQuantization' {
     }
 
     It 'reverts the top-ranked layer until a strict maximal_drop holds, and reports it' {
-        $r = Invoke-AccuracyAwareQuantization $model $calibration $engine -MaximalDrop $strict -RankingSubsetSize 100
+        $r = Invoke-AccuracyAwareQuantization $model $calibration $engine -MaximalDrop $strict -RankingSubsetSize 100 -Precision AllInt8
         $r.PSObject.TypeNames[0] | Should -Be 'PotPowerShell.Core.Quantization.AccuracyAware.AccuracyAwareResult'
         $similarity = $r.Metrics | Where-Object Name -eq 'cosine_similarity'
         $similarity.FullyQuantizedDrop | Should -BeGreaterThan $strict
@@ -36,12 +39,16 @@ Describe 'Invoke-AccuracyAwareQuantization' {
         $r.Met | Should -BeTrue
         $r.Reason | Should -BeLike 'Target met*'
         $r.Metrics.Name | Should -Be @('accuracy@top1', 'cosine_similarity')
-        # Four layers: the sample's stem convolution stays float on the CPU (see Invoke-DefaultQuantization).
-        $r.QuantizedLayerCount | Should -Be 4
+        $r.Precision | Should -Be 'AllInt8'
+        $r.QuantizedLayerCount | Should -Be 5
+        $r.FasterInFloatLayers | Should -BeNullOrEmpty
+        # The proof: the returned model timed against FP32 at the end.
+        $r.BatchSize | Should -Be 1
+        $r.Speedup | Should -Be ([math]::Round($r.Fp32LatencyMs / $r.LatencyMs, 3))
         $r.RevertedLayers.Count | Should -BeGreaterOrEqual 1
-        $r.RevertedLayers.Count | Should -BeLessThan 4
+        $r.RevertedLayers.Count | Should -BeLessThan $r.QuantizedLayerCount
         # The first layer reverted is the top of an independent Get-LayerRanking of the same quantization.
-        $top = Get-LayerRanking -ModelPath $model -CalibrationDataPath $calibration -EnginePath $engine -RankingSubsetSize 100 -Top 1
+        $top = Get-LayerRanking -ModelPath $model -CalibrationDataPath $calibration -EnginePath $engine -RankingSubsetSize 100 -Top 1 -Precision AllInt8
         $r.RevertedLayers[0].Layer | Should -Be $top.Layer
         ($r.Iterations | Where-Object Stage -eq 'Search')[0].Layer | Should -Be $top.Layer
         $r.Evaluations | Should -BeGreaterThan 2
@@ -255,7 +262,7 @@ dataset:
 
     It 'formats its result as a list' {
         $text = Invoke-AccuracyAwareQuantization $model $calibration $engine -MaximalDrop $strict -RankingSubsetSize 50 | Out-String
-        $text | Should -Match 'RevertedLayers\s*:\s*\d of 4'
+        $text | Should -Match 'RevertedLayers\s*:\s*\d of 5'
         $text | Should -Match 'cosine_similarity: FP32 1'
     }
 }
@@ -269,17 +276,17 @@ Describe 'Get-LayerRanking' {
     }
 
     It 'ranks the layers of a quantization result from the pipeline, best revert first' {
-        $ranks = Invoke-DefaultQuantization $model $calibration -StatSubsetSize 100 | Get-LayerRanking -EnginePath $engine -RankingSubsetSize 80
-        # The four INT8 layers (the stem convolution is float).
-        $ranks | Should -HaveCount 4
+        $ranks = Invoke-DefaultQuantization $model $calibration -StatSubsetSize 100 -Precision AllInt8 | Get-LayerRanking -EnginePath $engine -RankingSubsetSize 80
+        # The five INT8 layers (the result's options, -Precision AllInt8 included, are the quantization ranked).
+        $ranks | Should -HaveCount 5
         $ranks[0].PSObject.TypeNames[0] | Should -Be 'PotPowerShell.Core.Quantization.AccuracyAware.LayerRank'
         # Not $ranks.Rank: an array has a Rank property of its own (its number of dimensions).
-        $ranks | ForEach-Object Rank | Should -Be @(1, 2, 3, 4)
+        $ranks | ForEach-Object Rank | Should -Be @(1, 2, 3, 4, 5)
         $ranks.Method | Sort-Object -Unique | Should -Be 'Signal'
         $scores = $ranks.Score
         $scores | Should -Be ($scores | Sort-Object -Descending)
         $ranks[0].MetricDeltas.Keys | Should -Be @('accuracy@top1', 'cosine_similarity')
-        ($ranks | Where-Object OpType -eq 'Conv').Count | Should -Be 2
+        ($ranks | Where-Object OpType -eq 'Conv').Count | Should -Be 3
     }
 
     It 'emits only the top N with -Top' {
@@ -289,22 +296,24 @@ Describe 'Get-LayerRanking' {
     }
 
     It 'scores every layer by output error with -Method OutputError and confirms the top ones' {
-        $ranks = Get-LayerRanking -ModelPath $model -CalibrationDataPath $calibration -EnginePath $engine -RankingSubsetSize 80 -Method OutputError -ConfirmTopLayers 2 -Verbose 4>&1
+        $ranks = Get-LayerRanking -ModelPath $model -CalibrationDataPath $calibration -EnginePath $engine -RankingSubsetSize 80 -Method OutputError -ConfirmTopLayers 2 -Precision AllInt8 -Verbose 4>&1
         $verbose = $ranks | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }
         $ranks = $ranks | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] }
-        $ranks | Should -HaveCount 4
-        $ranks.Method | Should -Be @('Metric', 'Metric', 'OutputError', 'OutputError')
+        # Every layer INT8 (-Precision AllInt8): five.
+        $n = @($ranks).Count
+        $n | Should -Be 5
+        $ranks.Method | Should -Be (@('Metric', 'Metric') + @('OutputError') * ($n - 2))
         $ranks | ForEach-Object { [double]::IsNaN($_.OutputError) | Should -BeFalse }
         $ranks[2].Score | Should -Be $ranks[2].OutputError
-        $verbose.Message | Where-Object { $_ -like 'Ranked 4 layers on 80 items*3 evaluations, 400 inferences.' } | Should -HaveCount 1
+        $verbose.Message | Where-Object { $_ -like "Ranked $n layers on 80 items*3 evaluations, 400 inferences." } | Should -HaveCount 1
     }
 
     It 'feeds its layers back as the ignored scope of Invoke-DefaultQuantization' {
         $top = Get-LayerRanking -ModelPath $model -CalibrationDataPath $calibration -EnginePath $engine -RankingSubsetSize 80 -Top 2
-        $result = Invoke-DefaultQuantization $model $calibration -StatSubsetSize 100 -IgnoredScope $top -OutputPath (Join-Path $work 'ignored.onnx')
+        $result = Invoke-DefaultQuantization $model $calibration -StatSubsetSize 100 -IgnoredScope $top -Precision AllInt8 -OutputPath (Join-Path $work 'ignored.onnx')
         $result.IgnoredNodes | Sort-Object | Should -Be ($top.Layer | Sort-Object)
-        ($result.Layers | Where-Object Precision -eq 'Float').Node | Sort-Object | Should -Be (@($top.Layer) + '/conv1/Conv' | Sort-Object)
-        $result.QuantizedLayerCount | Should -Be 2
+        ($result.Layers | Where-Object Precision -eq 'Float').Node | Sort-Object | Should -Be ($top.Layer | Sort-Object)
+        $result.QuantizedLayerCount | Should -Be 3
     }
 
     It 'takes a PotConfig from the pipeline' {

@@ -20,7 +20,7 @@ BeforeAll {
         param(
             [string] $Dir,
             [string] $Engine = '"type": "simplified", "data_source": "calibration"',
-            [string] $Params = '"preset": "mixed", "stat_subset_size": 48',
+            [string] $Params = '"preset": "mixed", "stat_subset_size": 48, "precision": "all_int8"',
             [string] $Compression = '',
             [string] $ModelName = 'digits-cfg'
         )
@@ -55,9 +55,9 @@ Describe 'Invoke-DefaultQuantization with a PotConfig' {
         $result.SymmetricActivations | Should -BeFalse
         $result.StatSubsetSize | Should -Be 48
         $result.TargetDevice | Should -Be 'Cpu'
-        # The sample's 1-channel stem convolution stays float on CPU targets; the other four layers are INT8 kernels.
-        $result.QuantizedLayerCount | Should -Be 4
-        $result.FusedLayerCount | Should -Be 4
+        # precision all_int8: every layer is an INT8 kernel.
+        $result.QuantizedLayerCount | Should -Be 5
+        $result.FusedLayerCount | Should -Be 5
         $result.IntermediateModels | Should -BeNullOrEmpty
         (Import-PotModel $out).IsQuantized | Should -BeTrue
     }
@@ -80,7 +80,7 @@ compression:
         preset: performance
         stat_subset_size: 32
         stat_batch_size: 8
-        quantize_stem_convolutions: true    # PotPowerShell's key: the 1-channel first conv becomes INT8 too
+        precision: all_int8    # PotPowerShell's key: every layer INT8, the 1-channel first conv too
 '@ | Set-Content -LiteralPath $path
         $result = Import-PotConfig $path | Invoke-DefaultQuantization
         $result.OutputPath | Should -Be (Join-Path $dir 'digits small.int8.onnx')
@@ -134,20 +134,19 @@ compression:
 
     It 'gives the first INT8 layer 7-bit weights with saturation_fix first_layer' {
         $dir = New-ConfigFolder
-        $result = Import-PotConfig (New-JsonConfig $dir -Params '"stat_subset_size": 16, "saturation_fix": "first_layer"') -WarningVariable warnings |
+        $result = Import-PotConfig (New-JsonConfig $dir -Params '"stat_subset_size": 16, "saturation_fix": "first_layer", "precision": "all_int8"') -WarningVariable warnings |
             Invoke-DefaultQuantization -OutputPath (Join-Path $dir 'f.onnx')
         $warnings | Should -BeNullOrEmpty
         $result.Types | Should -Be 'U8S8'
-        # The stem convolution is float, so the INT8 kernels start at conv2.
         ($result.Layers | Where-Object Precision -eq 'INT8' | ForEach-Object { "$($_.Node)=$($_.WeightBits)" }) -join ' ' |
-            Should -Be '/conv2/Conv=7 /conv3/Conv=8 /fc1/Gemm=8 /fc2/Gemm=8'
+            Should -Be '/conv1/Conv=7 /conv2/Conv=8 /conv3/Conv=8 /fc1/Gemm=8 /fc2/Gemm=8'
     }
 
     It 'clips weights at a quantile with weights.range_estimator preset quantile' {
         $dir = New-ConfigFolder
         $estimator = '"weights": { "range_estimator": { "preset": "quantile", "max": { "outlier_prob": 0.01 } } }'
-        $quantile = Import-PotConfig (New-JsonConfig $dir -Params """stat_subset_size"": 16, $estimator") | Invoke-DefaultQuantization -OutputPath (Join-Path $dir 'q.onnx')
-        $minmax = Invoke-DefaultQuantization (Join-Path $dir 'digits.onnx') (Join-Path $dir 'calibration') -StatSubsetSize 16 -OutputPath (Join-Path $dir 'm.onnx')
+        $quantile = Import-PotConfig (New-JsonConfig $dir -Params """stat_subset_size"": 16, ""precision"": ""all_int8"", $estimator") | Invoke-DefaultQuantization -OutputPath (Join-Path $dir 'q.onnx')
+        $minmax = Invoke-DefaultQuantization (Join-Path $dir 'digits.onnx') (Join-Path $dir 'calibration') -StatSubsetSize 16 -Precision AllInt8 -OutputPath (Join-Path $dir 'm.onnx')
         $quantile.Options.WeightOutlierProbability | Should -Be 0.01
         foreach ($node in '/conv2/Conv', '/fc1/Gemm') {
             ($quantile.Layers | Where-Object Node -eq $node).WeightScaleMax | Should -BeLessThan ($minmax.Layers | Where-Object Node -eq $node).WeightScaleMax
@@ -157,10 +156,10 @@ compression:
     It 'takes the median of the per-item ranges with aggregator median' {
         $dir = New-ConfigFolder
         $estimator = '"activations": { "range_estimator": { "max": { "type": "abs_max", "aggregator": "median" } } }'
-        $median = Import-PotConfig (New-JsonConfig $dir -Params """stat_subset_size"": 64, $estimator") | Invoke-DefaultQuantization -OutputPath (Join-Path $dir 'm.onnx')
-        $mean = Invoke-DefaultQuantization (Join-Path $dir 'digits.onnx') (Join-Path $dir 'calibration') -StatSubsetSize 64 -OutputPath (Join-Path $dir 'a.onnx')
+        $median = Import-PotConfig (New-JsonConfig $dir -Params """stat_subset_size"": 64, ""precision"": ""all_int8"", $estimator") | Invoke-DefaultQuantization -OutputPath (Join-Path $dir 'm.onnx')
+        $mean = Invoke-DefaultQuantization (Join-Path $dir 'digits.onnx') (Join-Path $dir 'calibration') -StatSubsetSize 64 -Precision AllInt8 -OutputPath (Join-Path $dir 'a.onnx')
         $median.ActivationEstimator | Should -Be 'MedianMinMax'
-        $median.FusedLayerCount | Should -Be 4
+        $median.FusedLayerCount | Should -Be 5
         $layer = $median.Layers | Where-Object Node -eq '/fc1/Gemm'
         $layer.Estimator | Should -Be 'MedianMinMax'
         $layer.InputMax | Should -Not -Be ($mean.Layers | Where-Object Node -eq '/fc1/Gemm').InputMax
@@ -173,7 +172,7 @@ compression:
         $result = Import-PotConfig (New-JsonConfig $dir -Engine '"type": "simplified", "data_source": "calib.npz"') |
             Invoke-DefaultQuantization -OutputPath (Join-Path $dir 'z.onnx') -StatSubsetSize 16
         $result.CalibrationDataPath | Should -Be (Join-Path $dir 'calib.npz')
-        $result.FusedLayerCount | Should -Be 4
+        $result.FusedLayerCount | Should -Be 5
     }
 
     It 'calibrates on the data of an engine file' {
@@ -188,7 +187,7 @@ metrics:
         $result = Import-PotConfig (New-JsonConfig $dir -Engine '"config": "engine.yml"') |
             Invoke-DefaultQuantization -OutputPath (Join-Path $dir 'e.onnx') -StatSubsetSize 16
         $result.CalibrationDataPath | Should -Be (Join-Path $dir 'engine.yml')
-        $result.FusedLayerCount | Should -Be 4
+        $result.FusedLayerCount | Should -Be 5
     }
 
     It 'quantizes piped models with -Config, each named after its file' {

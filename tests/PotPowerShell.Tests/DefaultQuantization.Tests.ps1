@@ -16,7 +16,7 @@ Describe 'Invoke-DefaultQuantization' {
 
     It 'quantizes a PotModel from the pipeline next to the model by default' {
         $result = Import-PotModel -Path $model | Invoke-DefaultQuantization -CalibrationDataPath $calibration -StatSubsetSize 64
-        $result.PSObject.TypeNames[0] | Should -Be 'PotPowerShell.Core.Models.QuantizationResult'
+        $result.PSObject.TypeNames[0] | Should -Be 'PotPowerShell.Core.Results.QuantizationResult'
         $result.OutputPath | Should -Be (Join-Path $work 'digits.int8.onnx')
         $result.OutputPath | Should -Exist
         (Import-PotModel -Path $result.OutputPath).IsQuantized | Should -BeTrue
@@ -28,7 +28,7 @@ Describe 'Invoke-DefaultQuantization' {
     }
 
     It 'reports what it did' {
-        $result = Invoke-DefaultQuantization $model $calibration -Preset Accuracy -StatSubsetSize 100 -StatBatchSize 20 -Seed 3 -ShuffleData
+        $result = Invoke-DefaultQuantization $model $calibration -Preset Accuracy -StatSubsetSize 100 -StatBatchSize 20 -Seed 3 -ShuffleData -Precision AllInt8
         $result.Preset | Should -Be 'Accuracy'
         $result.EffectivePreset | Should -Be 'Mixed'
         $result.SymmetricWeights | Should -BeTrue
@@ -38,9 +38,9 @@ Describe 'Invoke-DefaultQuantization' {
         $result.StatBatchSize | Should -BeGreaterOrEqual 20
         $result.Seed | Should -Be 3
         $result.LayerCount | Should -Be 5
-        # conv1 (1 input channel, 3x3) is a stem convolution: float on CPU targets, where INT8 would be slower.
-        $result.QuantizedLayerCount | Should -Be 4
-        $result.FusedLayerCount | Should -Be 4
+        $result.QuantizedLayerCount | Should -Be 5
+        $result.FusedLayerCount | Should -Be 5
+        $result.Precision | Should -Be 'AllInt8'
         $result.Types | Should -BeIn @('U8S8', 'U8S7', 'S8S8')
         $result.TypesReason | Should -Not -BeNullOrEmpty
         $result.OnnxRuntimeVersion | Should -Be '1.31.1'
@@ -48,8 +48,7 @@ Describe 'Invoke-DefaultQuantization' {
         $result.CalibrationTime | Should -BeOfType [TimeSpan]
         $result.Layers.Count | Should -Be 5
         $conv1 = $result.Layers | Where-Object Node -eq '/conv1/Conv'
-        $conv1.Precision | Should -Be 'Float'
-        $conv1.Reason | Should -Match '^stem convolution'
+        $conv1.Precision | Should -Be 'INT8'
         $conv = $result.Layers | Where-Object Node -eq '/conv2/Conv'
         $conv.Precision | Should -Be 'INT8'
         $conv.InputScale | Should -BeGreaterThan 0
@@ -58,17 +57,17 @@ Describe 'Invoke-DefaultQuantization' {
     }
 
     It 'keeps ignored layers and op types in float' {
-        $result = Invoke-DefaultQuantization $model $calibration -StatSubsetSize 32 -IgnoredScope '/fc2/Gemm' -IgnoredOpType 'Conv:kernel_shape=[3,3]'
+        $result = Invoke-DefaultQuantization $model $calibration -StatSubsetSize 32 -IgnoredScope '/fc2/Gemm' -IgnoredOpType 'Conv:kernel_shape=[3,3]' -Precision AllInt8
         ($result.Layers | Where-Object Precision -eq 'Float').Node | Should -Be @('/conv1/Conv', '/conv2/Conv', '/conv3/Conv', '/fc2/Gemm')
         ($result.Layers | Where-Object Precision -eq 'INT8').Node | Should -Be @('/fc1/Gemm')
         ($result.Layers | Where-Object Node -eq '/fc2/Gemm').Reason | Should -Be 'ignored scope'
     }
 
     It 'keeps an ignored non-weighted op in float, by name, pattern or type' {
-        $all = Invoke-DefaultQuantization $model $calibration -StatSubsetSize 16 -OutputPath (Join-Path $work 'all.onnx')
+        $all = Invoke-DefaultQuantization $model $calibration -StatSubsetSize 16 -Precision AllInt8 -SkipLatencyCheck -OutputPath (Join-Path $work 'all.onnx')
         $all.FusedKernels.Kernel | Should -Contain 'QLinearAdd'
         foreach ($scope in @(@{ IgnoredScope = '/Add' }, @{ IgnoredScope = '/^.Add$/' }, @{ IgnoredOpType = 'Add' })) {
-            $result = Invoke-DefaultQuantization $model $calibration -StatSubsetSize 16 -OutputPath (Join-Path $work 'noadd.onnx') -Force @scope
+            $result = Invoke-DefaultQuantization $model $calibration -StatSubsetSize 16 -Precision AllInt8 -SkipLatencyCheck -OutputPath (Join-Path $work 'noadd.onnx') -Force @scope
             $result.FusedKernels.Kernel | Should -Not -Contain 'QLinearAdd'
             $result.QuantizedLayerCount | Should -Be $all.QuantizedLayerCount
         }
@@ -91,8 +90,8 @@ Describe 'Invoke-DefaultQuantization' {
     }
 
     It 'warns when an ignored op type matches no node' {
-        $result = Invoke-DefaultQuantization $model $calibration -StatSubsetSize 16 -IgnoredOpType 'Conv:group=2' -WarningVariable warnings -WarningAction SilentlyContinue
-        $result.QuantizedLayerCount | Should -Be 4
+        $result = Invoke-DefaultQuantization $model $calibration -StatSubsetSize 16 -IgnoredOpType 'Conv:group=2' -Precision AllInt8 -SkipLatencyCheck -WarningVariable warnings -WarningAction SilentlyContinue
+        $result.QuantizedLayerCount | Should -Be 5
         $warnings | Should -HaveCount 1
         "$($warnings[0])" | Should -Match "group=2"
     }
@@ -140,14 +139,16 @@ Describe 'Invoke-DefaultQuantization' {
     }
 
     It 'has a list view for the result and a table view for its layers' {
-        $result = Invoke-DefaultQuantization $model $calibration -StatSubsetSize 16
+        $result = Invoke-DefaultQuantization $model $calibration -StatSubsetSize 16 -Precision AllInt8 -BatchSize 4
         $text = $result | Out-String
-        $text | Should -Match 'Layers\s*:\s*4 of 5 INT8, 4 run as INT8 kernels'
-        $text | Should -Match 'FusedKernels\s*:\s*.*QLinearConv=2'
+        $text | Should -Match 'Layers\s*:\s*5 of 5 INT8, 5 run as INT8 kernels'
+        $text | Should -Match 'FusedKernels\s*:\s*.*QLinearConv=3'
+        $text | Should -Match 'Precision\s*:\s*AllInt8'
+        $text | Should -Match 'Speedup\s*:\s*p50 [0-9.]+ ms vs FP32 [0-9.]+ ms: [0-9.]+x \(batch 4, one thread\)'
         $text | Should -Match 'TotalTime\s*:\s*prepare'
         $table = $result.Layers | Out-String -Width 250
         $table | Should -Match 'Node\s+OpType\s+Precision\s+InputMin\s+InputMax'
-        $table | Should -Match '/conv1/Conv\s+Conv\s+Float'
+        $table | Should -Match '/conv1/Conv\s+Conv\s+INT8'
         $table | Should -Match '/conv2/Conv\s+Conv\s+INT8'
     }
 
@@ -164,20 +165,40 @@ Describe 'Invoke-DefaultQuantization' {
         { Invoke-DefaultQuantization $model $calibration -ModelType Bert -ErrorAction Stop } | Should -Throw -ErrorId 'ParameterArgumentValidationError,PotPowerShell.Commands.InvokeDefaultQuantizationCommand'
     }
 
-    It 'says on the verbose stream which stem convolutions it kept float' {
-        $verbose = Invoke-DefaultQuantization $model $calibration -StatSubsetSize 16 -OutputPath (Join-Path $work 'v.onnx') -Verbose 4>&1 |
-            Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }
-        $verbose.Message | Where-Object { $_ -like "Kept the stem convolution '/conv1/Conv' float*-QuantizeStemConvolutions*" } | Should -HaveCount 1
+    It 'keeps float the layers that are faster in float on this CPU, says why, and proves the speed-up in the result' {
+        $result = Invoke-DefaultQuantization $model $calibration -StatSubsetSize 16 -OutputPath (Join-Path $work 'v.onnx') -Verbose -WarningAction SilentlyContinue 4>&1 |
+            ForEach-Object -Begin { $script:verbose = @() } -Process { if ($_ -is [System.Management.Automation.VerboseRecord]) { $script:verbose += $_ } else { $_ } }
+        $result.Precision | Should -Be 'Fastest'
+        $result.BatchSize | Should -Be 1
+        $result.LatencyCachePath | Should -Exist
+        # Every timed layer carries its figures; every float one says why, with them, and is named on the verbose stream.
+        $result.Layers | ForEach-Object { $_.Int8Ms | Should -Not -BeNullOrEmpty; $_.FloatMs | Should -Not -BeNullOrEmpty }
+        $float = @($result.Layers | Where-Object Precision -eq 'Float')
+        $float | ForEach-Object { $_.Reason | Should -Match '^faster in float: .* ms .* on this CPU \(batch 1' }
+        @($verbose.Message -like "Kept '*' float, faster in float*-Precision AllInt8 quantizes it too.").Count | Should -Be $float.Count
+        @($result.PrecisionCandidates | Where-Object Chosen).Count | Should -Be 1
+        # The proof: both models timed side by side.
+        $result.Fp32LatencyMs | Should -BeGreaterThan 0
+        $result.LatencyMs | Should -BeGreaterThan 0
+        $result.Speedup | Should -Be ([math]::Round($result.Fp32LatencyMs / $result.LatencyMs, 3)) -Because 'the ratio of the medians'
+        if ($result.Speedup -lt 1) { $result.Warnings -match 'not faster than the FP32 model' | Should -Not -BeNullOrEmpty }
+
+        $skipped = Invoke-DefaultQuantization $model $calibration -StatSubsetSize 16 -OutputPath (Join-Path $work 's.onnx') -SkipLatencyCheck -BatchSize 8
+        $skipped.Speedup | Should -BeNullOrEmpty
+        $skipped.BatchSize | Should -Be 8
     }
 
-    It 'quantizes stem convolutions too with -QuantizeStemConvolutions, and keeps them INT8 for a GPU target' {
-        $all = Invoke-DefaultQuantization $model $calibration -StatSubsetSize 16 -QuantizeStemConvolutions -OutputPath (Join-Path $work 'all.onnx')
+    It 'takes the deprecated -QuantizeStemConvolutions as -Precision AllInt8 with a warning, and keeps every layer INT8 for a GPU target' {
+        $all = Invoke-DefaultQuantization $model $calibration -StatSubsetSize 16 -QuantizeStemConvolutions -SkipLatencyCheck -OutputPath (Join-Path $work 'all.onnx') -WarningVariable warnings -WarningAction SilentlyContinue
+        "$warnings" | Should -Match 'QuantizeStemConvolutions is deprecated.*-Precision AllInt8'
+        $all.Precision | Should -Be 'AllInt8'
         $all.QuantizedLayerCount | Should -Be 5
         $all.FusedLayerCount | Should -Be 5
         ($all.FusedKernels | Where-Object Kernel -eq 'QLinearConv').Count | Should -Be 3
-        ($all.Layers | Where-Object Node -eq '/conv1/Conv').Precision | Should -Be 'INT8'
-        # Stems stay float only where ORT's CPU kernels run them (target devices Any and CPU).
-        $gpu = Invoke-DefaultQuantization $model $calibration -StatSubsetSize 16 -TargetDevice GPU -OutputPath (Join-Path $work 'gpu.onnx')
-        ($gpu.Layers | Where-Object Node -eq '/conv1/Conv').Precision | Should -Be 'INT8'
+        # Other targets keep POT's semantics: every layer INT8.
+        $gpu = Invoke-DefaultQuantization $model $calibration -StatSubsetSize 16 -TargetDevice GPU -SkipLatencyCheck -OutputPath (Join-Path $work 'gpu.onnx')
+        $gpu.Precision | Should -Be 'AllInt8'
+        $gpu.QuantizedLayerCount | Should -Be 5
+        { Invoke-DefaultQuantization $model $calibration -Precision Int4 -ErrorAction Stop } | Should -Throw -ErrorId 'ParameterArgumentValidationError,PotPowerShell.Commands.InvokeDefaultQuantizationCommand'
     }
 }

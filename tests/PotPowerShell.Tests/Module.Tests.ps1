@@ -67,7 +67,7 @@ try { Import-PotModel -Path '$sample' -ErrorAction Stop } catch { 'id:' + `$_.Fu
 Describe 'Import-PotModel' {
     It 'describes the sample model' {
         $m = Import-PotModel -Path $sample
-        $m.PSObject.TypeNames[0] | Should -Be 'PotPowerShell.Core.Models.PotModel'
+        $m.PSObject.TypeNames[0] | Should -Be 'PotPowerShell.Core.Results.PotModel'
         $m.Opset | Should -Be 13
         $m.Inputs[0].Name | Should -Be 'input'
         $m.Inputs[0].Shape[0] | Should -Be 'batch'

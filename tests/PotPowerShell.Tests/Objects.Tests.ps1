@@ -21,11 +21,11 @@ BeforeAll {
     $potModel = Import-PotModel -Path $model
     $config = Import-PotConfig -Path $configPath
     $exported = $config | Export-PotConfig -Path (Join-Path $work 'exported.yml') -PassThru
-    $quantization = Invoke-DefaultQuantization $model $calibration -StatSubsetSize 32
+    $quantization = Invoke-DefaultQuantization $model $calibration -StatSubsetSize 32 -Precision AllInt8
     $evaluation = Measure-PotModel $model -EnginePath $engine -ReferenceModelPath $model -PerSample -Latency -WarmupRuns 1
     # A drop so small that the fully quantized sample (cosine about 0.99999) misses it and layers are reverted.
-    $accuracyAware = Invoke-AccuracyAwareQuantization $model $calibration $engine -MaximalDrop 0.000005 -RankingSubsetSize 50 -WarningAction SilentlyContinue
-    $ranking = @(Get-LayerRanking -ModelPath $model -CalibrationDataPath $calibration -EnginePath $engine -RankingSubsetSize 50)
+    $accuracyAware = Invoke-AccuracyAwareQuantization $model $calibration $engine -MaximalDrop 0.000005 -RankingSubsetSize 50 -Precision AllInt8 -WarningAction SilentlyContinue
+    $ranking = @(Get-LayerRanking -ModelPath $model -CalibrationDataPath $calibration -EnginePath $engine -RankingSubsetSize 50 -Precision AllInt8)
     $comparison = $quantization | Compare-PotModel -DataPath (Join-Path $sampleDir 'validation') -LatencyRuns 5
     $report = $quantization, $comparison | Export-PotReport (Join-Path $work 'report.html') -PassThru
 
@@ -45,7 +45,7 @@ BeforeAll {
     $script:samples = [ordered]@{
         PotModel              = @{ Object = $potModel; Key = 'Path'; Shows = @('Path', $model, 'Opset', '13', 'Inputs', 'input: float[batch,1,8,8]', 'QuantizableLayerCount', '5') }
         PotConfig             = @{ Object = $config; Key = 'Path'; Shows = @('Path', $configPath, 'Model', 'digits', 'Compression', 'DefaultQuantization') }
-        QuantizationResult    = @{ Object = $quantization; Key = 'OutputPath'; Shows = @('OutputPath', $quantization.OutputPath, 'Preset', 'Performance', 'Layers', '4 of 5 INT8', 'StatSubsetSize', '32 items') }
+        QuantizationResult    = @{ Object = $quantization; Key = 'OutputPath'; Shows = @('OutputPath', $quantization.OutputPath, 'Preset', 'Performance', 'Layers', '5 of 5 INT8', 'Precision', 'AllInt8', 'StatSubsetSize', '32 items') }
         QuantizedLayerInfo    = @{ Object = $quantization.Layers[1]; Key = 'Node'; Shows = @('Node', '/conv2/Conv', 'Precision', 'INT8', 'InputScale') }
         ModelEvaluation       = @{ Object = $evaluation; Key = 'ModelPath'; Shows = @('ModelPath', 'digits.onnx', 'ItemCount', '400', 'accuracy@top1=0.99') }
         ModelEvaluationSample = @{ Object = $evaluation.PerSample[0]; Key = 'Index'; Shows = @('Index', 'Annotation', 'Prediction', 'accuracy@top1') }

@@ -22,18 +22,18 @@ Describe 'Progress of <Command>' -ForEach @(
         Command = 'Invoke-DefaultQuantization'
         Parameters = { @{ ModelPath = (Join-Path $sampleDir 'digits.onnx'); CalibrationDataPath = (Join-Path $sampleDir 'calibration'); StatSubsetSize = 64; OutputPath = (Join-Path $TestDrive 'dq.onnx') } }
         # The top bar names the stage; calibration is a child bar counting items.
-        Stages = @('Preparing the model', 'Calibrating', 'Fast bias correction', 'Writing the quantized model')
+        Stages = @('Preparing the model', 'Calibrating', 'Fast bias correction', 'Writing the quantized model', 'Timing the output against the FP32 model')
         Child = 'Calibration'
     }
     @{
         Command = 'Invoke-AccuracyAwareQuantization'
-        Parameters = { @{ ModelPath = (Join-Path $sampleDir 'digits.onnx'); CalibrationDataPath = (Join-Path $sampleDir 'calibration'); EnginePath = $engine; MaximalDrop = 0.00005; RankingSubsetSize = 50; OutputPath = (Join-Path $TestDrive 'aaq.onnx'); WarningAction = 'SilentlyContinue' } }
+        Parameters = { @{ ModelPath = (Join-Path $sampleDir 'digits.onnx'); CalibrationDataPath = (Join-Path $sampleDir 'calibration'); EnginePath = $engine; MaximalDrop = 0.00005; RankingSubsetSize = 50; OutputPath = (Join-Path $TestDrive 'aaq.onnx'); WarningAction = 'SilentlyContinue'; Precision = 'AllInt8' } }
         Stages = @('Calibrating', 'Evaluating the FP32 model', 'Evaluating the fully quantized model', 'Ranking: reverting *', 'Iteration 1: reverting *', 'Writing the model')
         Child = 'Evaluating model'
     }
     @{
         Command = 'Get-LayerRanking'
-        Parameters = { @{ ModelPath = (Join-Path $sampleDir 'digits.onnx'); CalibrationDataPath = (Join-Path $sampleDir 'calibration'); EnginePath = $engine; RankingSubsetSize = 50 } }
+        Parameters = { @{ ModelPath = (Join-Path $sampleDir 'digits.onnx'); CalibrationDataPath = (Join-Path $sampleDir 'calibration'); EnginePath = $engine; RankingSubsetSize = 50; Precision = 'AllInt8' } }
         Stages = @('Calibrating', 'Evaluating the FP32 model', 'Ranking: reverting *')
         Child = 'Evaluating model'
     }

@@ -20,13 +20,13 @@ BeforeAll {
     $script:configPath = Join-Path $dir 'minmax.json'
     $sampleModel = (Join-Path (Get-PotSamplePath) 'digits.onnx').Replace('\', '/')
     @"
-// The settings every wart model is quantized with; the model and data come from the command line. Stems (the
-// 3-channel first convolutions) are quantized too, so that every weighted layer is checked as an INT8 kernel.
+// The settings every wart model is quantized with; the model and data come from the command line. Every layer is
+// INT8 (precision all_int8), so that every weighted layer is checked as an INT8 kernel.
 {
     "model": { "model_name": "wart", "model": "$sampleModel" },
     "engine": { "type": "simplified", "data_source": "images" },
     "compression": { "algorithms": [ { "name": "DefaultQuantization", "params": {
-        "preset": "mixed", "stat_batch_size": 8, "quantize_stem_convolutions": true,
+        "preset": "mixed", "stat_batch_size": 8, "precision": "all_int8",
         "activations": { "range_estimator": { "min": { "aggregator": "min" }, "max": { "aggregator": "max" } } } } } ] }
 }
 "@ | Set-Content $configPath

@@ -5,7 +5,6 @@ using Microsoft.ML.OnnxRuntime.Tensors;
 using Onnx;
 using PotPowerShell.Core.Data;
 using PotPowerShell.Core.Onnx;
-using PotPowerShell.Core.Quantization;
 using PotPowerShell.Core.Runtime;
 
 namespace PotPowerShell.Core.Calibration;

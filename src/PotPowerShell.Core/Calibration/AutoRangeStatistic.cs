@@ -1,5 +1,4 @@
 using System.Globalization;
-using PotPowerShell.Core.Quantization;
 
 namespace PotPowerShell.Core.Calibration;
 

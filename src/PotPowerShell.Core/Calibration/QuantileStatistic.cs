@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using PotPowerShell.Core.Quantization;
 
 namespace PotPowerShell.Core.Calibration;
 

@@ -130,13 +130,6 @@ internal static class SpanMath
         for (; i < x.Length; i++) y[i] = x[i] > 0 ? x[i] : 0;
     }
 
-    /// <summary>max(|min|, |max|) ignoring NaN; 0 when there is no number.</summary>
-    public static float MaxAbs(ReadOnlySpan<float> values)
-    {
-        var (min, max) = MinMax(values);
-        return float.IsNaN(min) ? 0 : Math.Max(Math.Abs(min), Math.Abs(max));
-    }
-
     /// <summary>Sum in float, lane by lane then across lanes: a fixed order for a given span.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Sum(ReadOnlySpan<float> values)

@@ -1,6 +1,5 @@
 using Onnx;
 using PotPowerShell.Core.Onnx;
-using PotPowerShell.Core.Quantization;
 
 namespace PotPowerShell.Core.Calibration;
 

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
-using PotPowerShell.Core.Quantization;
 
 namespace PotPowerShell.Core.Config;
 
@@ -34,6 +33,8 @@ internal static class AlgorithmBinder
         // POT's aliases.
         ("symmetric", QuantizationPreset.Performance), ("asymmetric", QuantizationPreset.Accuracy),
     };
+
+    private static readonly (string, PrecisionMode)[] Precisions = { ("fastest", PrecisionMode.Fastest), ("all_int8", PrecisionMode.AllInt8) };
 
     private static readonly (string, QuantizationMode)[] Modes = { ("symmetric", QuantizationMode.Symmetric), ("asymmetric", QuantizationMode.Asymmetric) };
 
@@ -122,7 +123,16 @@ internal static class AlgorithmBinder
             s.Warn("target_device", $"differs from compression.target_device ({device.ToString().ToUpperInvariant()}), which wins, as in POT.");
         bool biasCorrection = s.Bool("bias_correction") ?? true;
         int threads = s.Int("threads", min: 0, max: Runtime.OrtSessions.MaxThreads) ?? 0;
-        bool quantizeStems = s.Bool("quantize_stem_convolutions") ?? false;
+        var precision = s.Enum("precision", Precisions) ?? PrecisionMode.Fastest;
+        // Deprecated: quantize_stem_convolutions (true) was the one case of all_int8 before the choice was measured.
+        if (s.Bool("quantize_stem_convolutions") is { } stems)
+        {
+            s.Warn("quantize_stem_convolutions", stems
+                ? "is deprecated: it now means precision: all_int8 (every layer INT8). Write precision: all_int8 instead."
+                : "is deprecated and has no effect: layers that are faster in float stay float by default (precision: fastest). Remove it.");
+            if (stems && !s.Has("precision")) precision = PrecisionMode.AllInt8;
+        }
+        int latencyBatch = s.Int("latency_batch_size", min: 1) ?? 1;
         bool skipNonFinite = s.Bool("skip_non_finite_values") ?? false;
 
         return seed with
@@ -140,7 +150,8 @@ internal static class AlgorithmBinder
             Activations = activations,
             SaturationFix = saturation,
             Threads = threads,
-            QuantizeStemConvolutions = quantizeStems,
+            Precision = precision,
+            LatencyBatchSize = latencyBatch,
             SkipNonFiniteValues = skipNonFinite,
         };
     }

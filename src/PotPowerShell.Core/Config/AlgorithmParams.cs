@@ -1,4 +1,4 @@
-using PotPowerShell.Core.Quantization;
+using PotPowerShell.Core.Calibration;
 
 namespace PotPowerShell.Core.Config;
 
@@ -52,8 +52,10 @@ public record DefaultQuantizationParams
     public SaturationFix? SaturationFix { get; init; }
     /// <summary>Ours: intra-op threads for calibration (0 = ONNX Runtime's default).</summary>
     public int Threads { get; init; }
-    /// <summary>Ours: true quantizes stem convolutions too (by default they stay float on CPU targets).</summary>
-    public bool QuantizeStemConvolutions { get; init; }
+    /// <summary>Ours: Fastest keeps float the layers that run faster that way on this CPU (CPU targets); AllInt8 quantizes all (key precision).</summary>
+    public PrecisionMode Precision { get; init; } = PrecisionMode.Fastest;
+    /// <summary>Ours: the batch size of the layer timings and the latency check (key latency_batch_size).</summary>
+    public int LatencyBatchSize { get; init; } = 1;
     /// <summary>Ours: true leaves NaN and Inf out of the calibration statistics (with a warning) instead of failing.</summary>
     public bool SkipNonFiniteValues { get; init; }
 

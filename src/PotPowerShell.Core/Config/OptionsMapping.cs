@@ -1,4 +1,3 @@
-using PotPowerShell.Core.Quantization;
 
 namespace PotPowerShell.Core.Config;
 
@@ -30,7 +29,8 @@ internal static class OptionsMapping
             .Select(o => new IgnoredOperation(o.Type, o.Attributes.Count == 0 ? null : o.Attributes.ToDictionary(a => a.Name, a => a.Value)))
             .ToArray(),
         Threads = p.Threads,
-        QuantizeStemConvolutions = p.QuantizeStemConvolutions,
+        Precision = p.Precision,
+        BatchSize = p.LatencyBatchSize,
         SkipNonFiniteValues = p.SkipNonFiniteValues,
     };
 

@@ -1,4 +1,3 @@
-using PotPowerShell.Core.Quantization;
 
 namespace PotPowerShell.Core.Config;
 

@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text;
-using PotPowerShell.Core.Quantization;
+using PotPowerShell.Core.Calibration;
 
 namespace PotPowerShell.Core.Config;
 
@@ -126,7 +126,8 @@ public static class PotConfigWriter
             _ => Null,
         });
         m.Add("threads", I(p.Threads));
-        m.Add("quantize_stem_convolutions", B(p.QuantizeStemConvolutions));
+        m.Add("precision", S(p.Precision == PrecisionMode.AllInt8 ? "all_int8" : "fastest"));
+        m.Add("latency_batch_size", I(p.LatencyBatchSize));
         m.Add("skip_non_finite_values", B(p.SkipNonFiniteValues));
 
         var ignored = new ConfigMap();

@@ -1,4 +1,4 @@
-using PotPowerShell.Core.Quantization;
+using PotPowerShell.Core.Calibration;
 
 namespace PotPowerShell.Core.Config;
 

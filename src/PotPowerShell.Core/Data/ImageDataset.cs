@@ -1,5 +1,3 @@
-using PotPowerShell.Core.Evaluation;
-
 namespace PotPowerShell.Core.Data;
 
 /// <summary>

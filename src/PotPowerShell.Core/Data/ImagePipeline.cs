@@ -1,4 +1,3 @@
-using PotPowerShell.Core.Evaluation;
 using StbImageSharp;
 
 namespace PotPowerShell.Core.Data;

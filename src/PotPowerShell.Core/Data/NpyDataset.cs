@@ -78,42 +78,6 @@ public sealed class NpyDataset : IDataset, IDisposable
         }
     }
 
-    /// <summary>
-    /// Opens named arrays: each model input name maps to an .npy file, or (for an .npz <paramref name="archive"/>)
-    /// to an array name inside it. <paramref name="labelsFile"/> is an optional .npy of labels.
-    /// </summary>
-    public static NpyDataset FromFiles(string source, IReadOnlyDictionary<string, string> inputFiles, string? labelsFile, string? archive = null)
-    {
-        var arrays = new Dictionary<string, IItemArray>(StringComparer.Ordinal);
-        IItemArray? labels = null;
-        using var members = archive == null ? null : NpzArchive.Open(archive);
-        try
-        {
-            foreach (var (input, file) in inputFiles.OrderBy(kv => kv.Key, StringComparer.Ordinal))
-            {
-                if (members != null)
-                {
-                    if (!members.Contains(file))
-                        throw new PotException("DataArrayNotFound", PotErrorCategory.ObjectNotFound,
-                            $"The archive '{archive}' has no array '{file}' for input '{input}'. It holds: {string.Join(", ", members.Names.Order(StringComparer.Ordinal))}.", archive);
-                    arrays[input] = members.Take(file);
-                }
-                else
-                {
-                    arrays[input] = new NpyFileItemArray(file);
-                }
-            }
-            if (labelsFile != null) labels = new NpyFileItemArray(labelsFile);
-            return new NpyDataset(source, arrays, labels);
-        }
-        catch
-        {
-            foreach (var a in arrays.Values) a.Dispose();
-            labels?.Dispose();
-            throw;
-        }
-    }
-
     public string Source { get; }
     public int Count { get; }
     public IReadOnlyList<string> InputNames { get; }

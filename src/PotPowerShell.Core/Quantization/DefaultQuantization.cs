@@ -1,9 +1,11 @@
+using PotPowerShell.Core.Calibration;
 using System.Diagnostics;
 using System.Globalization;
 using Google.Protobuf;
 using Onnx;
+using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Data;
-using PotPowerShell.Core.Models;
+using PotPowerShell.Core.Results;
 using PotPowerShell.Core.Onnx;
 using PotPowerShell.Core.Reports;
 using PotPowerShell.Core.Runtime;
@@ -71,6 +73,8 @@ public static class DefaultQuantization
         }
         if (!check.Passed) warnings.Add(CheckWarning(check));
         cancellationToken.ThrowIfCancellationRequested();
+        progress?.Report(new PotProgress("Default quantization", "Timing the output against the FP32 model", 90));
+        var latency = LatencyProof.Run(builder, bytes, calibration, cancellationToken);
 
         watch.Restart();
         var intermediate = dumpIntermediateModels ? DumpIntermediate(builder, outputPath, overwrite, cancellationToken) : Array.Empty<string>();
@@ -79,8 +83,9 @@ public static class DefaultQuantization
         progress?.Report(new PotProgress("Default quantization", "Done", 100));
         var result = QuantizationReport.Create(builder, quantized, fusion, Path.GetFullPath(outputPath), new FileInfo(outputPath).Length,
             emitTime, saveTime, total.Elapsed) with { IntermediateModels = intermediate, ReportPath = ReportJson.PathFor(outputPath) };
+        result = LatencyProof.Apply(result, latency);
         result = result with { Check = check, Warnings = result.Warnings.Concat(warnings).ToList() };
-        ReportJson.Write(QuantizationReport.ToJson(result), result.ReportPath, overwrite);
+        ReportJson.Write(QuantizationReport.ToJson(result), result.ReportPath!, overwrite);
         return result;
     }
 

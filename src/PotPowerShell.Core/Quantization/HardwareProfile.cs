@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics.Arm;
 using System.Runtime.Intrinsics.X86;
+using PotPowerShell.Core.Config;
 
 namespace PotPowerShell.Core.Quantization;
 

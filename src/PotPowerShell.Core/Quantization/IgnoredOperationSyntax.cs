@@ -1,4 +1,5 @@
 using System.Globalization;
+using PotPowerShell.Core.Config;
 
 namespace PotPowerShell.Core.Quantization;
 

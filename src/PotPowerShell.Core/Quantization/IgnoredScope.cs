@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Onnx;
+using PotPowerShell.Core.Config;
 
 namespace PotPowerShell.Core.Quantization;
 

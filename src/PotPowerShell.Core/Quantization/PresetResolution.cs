@@ -1,3 +1,5 @@
+using PotPowerShell.Core.Config;
+
 namespace PotPowerShell.Core.Quantization;
 
 /// <summary>

@@ -1,4 +1,5 @@
 using Onnx;
+using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Onnx;
 
 namespace PotPowerShell.Core.Quantization;
@@ -7,7 +8,7 @@ namespace PotPowerShell.Core.Quantization;
 /// Turns a prepared float model (see <c>ModelPreparation.Prepare</c>) and a <see cref="QuantizationPlan"/> into a QDQ
 /// model that ONNX Runtime's CPU EP fuses into INT8 kernels. <see cref="Emit"/> is a pure function: the same inputs give
 /// the same bytes, and the prepared model is never modified. What goes where is decided by <see cref="QdqTopology"/>;
-/// see docs there and notes/quantization-on-ort.md.
+/// see the docs there and ARCHITECTURE.md (DefaultQuantization, step 6).
 /// </summary>
 public static class QdqEmitter
 {

@@ -1,4 +1,5 @@
 using Onnx;
+using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Onnx;
 
 namespace PotPowerShell.Core.Quantization;

@@ -41,10 +41,6 @@ public static class QuantMath
     /// <summary>Bias dequantization: int32 codes times scale, as ORT computes it.</summary>
     public static float Dequantize(long q, float scale) => (float)q * scale;
 
-    public static byte QuantizeU8(float x, float scale, byte zeroPoint) => (byte)Quantize(x, scale, zeroPoint, IntRange.UInt8);
-
-    public static sbyte QuantizeS8(float x, float scale, sbyte zeroPoint) => (sbyte)Quantize(x, scale, zeroPoint, IntRange.Int8);
-
     /// <summary>Per-tensor QuantizeLinear of a whole tensor.</summary>
     public static int[] QuantizeLinear(ReadOnlySpan<float> x, float scale, int zeroPoint, IntRange range)
     {

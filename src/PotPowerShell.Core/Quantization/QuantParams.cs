@@ -1,5 +1,7 @@
 using DataType = Onnx.TensorProto.Types.DataType;
 
+using PotPowerShell.Core.Config;
+
 namespace PotPowerShell.Core.Quantization;
 
 /// <summary>A scale and zero point of one quantizer (or one channel of a per-axis quantizer).</summary>

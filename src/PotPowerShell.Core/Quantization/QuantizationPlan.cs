@@ -1,9 +1,8 @@
 using Onnx;
+using PotPowerShell.Core.Calibration;
+using PotPowerShell.Core.Config;
 
 namespace PotPowerShell.Core.Quantization;
-
-/// <summary>A calibrated activation range of one tensor.</summary>
-public readonly record struct ActivationRange(float Min, float Max);
 
 /// <summary>
 /// Everything the QDQ emitter needs to turn a prepared float model into a quantized one. The emitter is a pure

@@ -1,6 +1,8 @@
 using System.Text.Json;
 using Onnx;
-using PotPowerShell.Core.Models;
+using PotPowerShell.Core.Calibration;
+using PotPowerShell.Core.Config;
+using PotPowerShell.Core.Results;
 using PotPowerShell.Core.Onnx;
 using PotPowerShell.Core.Reports;
 using PotPowerShell.Core.Runtime;
@@ -24,7 +26,8 @@ public static class QuantizationReport
         var all = QdqEmitter.Layers(builder.FloatModel, new HashSet<string>());
         var int8 = builder.Layers.Select(l => l.Node).ToHashSet(StringComparer.Ordinal);
         var ignored = setup.IgnoredNodes.ToHashSet(StringComparer.Ordinal);
-        var stems = setup.StemNodes.ToHashSet(StringComparer.Ordinal);
+        var precision = setup.Precision;
+        var faster = precision.FloatLayers.ToHashSet(StringComparer.Ordinal);
         var weighted = builder.FloatModel.Graph.Node.Where(n => OpCatalog.IsDefaultDomain(n.Domain) && OpCatalog.WeightedLayers.Contains(n.OpType)).ToList();
         var quantizedNodes = quantized.Graph.Node.Where(n => n.Name.Length > 0).ToDictionary(n => n.Name, StringComparer.Ordinal);
         var graph = new QdqGraphReader(quantized.Graph);
@@ -40,7 +43,7 @@ public static class QuantizationReport
             bool sevenBit = builder.Plan.SevenBitLayers.Contains(node.Name);
             string reason = isInt8 ? sevenBit ? "quantized, 7-bit weights (saturation fix of the first layers)" : "quantized"
                 : ignored.Contains(node.Name) ? "ignored scope"
-                : stems.Contains(node.Name) ? "stem convolution: faster in float than in INT8 on the CPU"
+                : faster.Contains(node.Name) ? precision.FloatReasons[node.Name]
                 : layer == null ? "not quantizable (weight is not a constant float initializer, or the input is not a float activation)"
                 : "float";
             string input = node.Input.Count > 0 ? node.Input[0] : "";
@@ -73,6 +76,8 @@ public static class QuantizationReport
                 RangeChoice = isInt8 && root != null ? setup.Statistics.RangeChoices.GetValueOrDefault(root) : null,
                 BiasCorrected = corrected,
                 BiasNote = note,
+                Int8Ms = precision.Timings.GetValueOrDefault(node.Name)?.Int8Ms,
+                FloatMs = precision.Timings.GetValueOrDefault(node.Name)?.FloatMs,
             });
         }
 
@@ -117,6 +122,10 @@ public static class QuantizationReport
             OnnxRuntimeVersion = OnnxRuntimeLoader.Version,
             CpuFeatures = string.Join(", ", new[] { HardwareProfile.Current.Architecture }.Concat(HardwareProfile.Current.Features)),
             OutputFileSize = outputSize,
+            Precision = precision.Mode,
+            BatchSize = precision.BatchSize,
+            LatencyCachePath = precision.CachePath,
+            PrecisionCandidates = precision.Candidates,
         };
     }
 

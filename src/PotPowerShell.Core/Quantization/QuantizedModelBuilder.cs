@@ -3,6 +3,7 @@ using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
 using Onnx;
 using PotPowerShell.Core.Calibration;
+using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Data;
 using PotPowerShell.Core.Onnx;
 using PotPowerShell.Core.Runtime;
@@ -83,9 +84,13 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
         if (ModelInspector.DefaultOpset(prepared) != sourceOpset)
             PreparationCheck.VerifySameOutputs(original, prepared, calibration, items.Take(3).ToArray(), modelPath, options.Threads, cancellationToken);
 
-        var (ignored, stems, floatLayers) = FloatLayers(original, prepared, options, warnings);
+        var (ignored, floatLayers) = FloatLayers(original, prepared, options, warnings);
+        var settings = PresetResolution.Resolve(options, HardwareProfile.Current);
+        var precision = LatencyAwarePrecision.Choose(prepared, ignored, settings, options, calibration, items[0], modelPath, progress, cancellationToken);
+        warnings.AddRange(precision.Warnings);
+        floatLayers.UnionWith(precision.FloatLayers);
         var layers = QdqEmitter.Layers(prepared, floatLayers);
-        if (layers.Count == 0 && stems.Count == 0)
+        if (layers.Count == 0 && precision.FloatLayers.Count == 0)
         {
             // A model ONNX Runtime cannot load is the deeper problem: report that (ModelNotLoadable) first.
             using (var sessionOptions = OrtSessions.Options(GraphOptimizationLevel.ORT_DISABLE_ALL, options.Threads))
@@ -114,10 +119,10 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
             ModelPath = modelPath,
             CalibrationSource = calibration.Source,
             Options = options,
-            Settings = PresetResolution.Resolve(options, HardwareProfile.Current),
+            Settings = settings,
             SourceOpset = sourceOpset,
             IgnoredNodes = ignored.OrderBy(n => n, StringComparer.Ordinal).ToList(),
-            StemNodes = stems,
+            Precision = precision,
             Estimator = options.ActivationRange.EffectiveKind,
             Statistics = statistics,
             Warnings = warnings,
@@ -245,23 +250,14 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
                 + "anything else (data subset, seed, ignored scope, target device, threads) needs its own calibration.", nameof(variant));
     }
 
-    /// <summary>
-    /// The layers that stay float: the ignored scope (with its warnings added to <paramref name="warnings"/>) and, on CPU
-    /// targets, the stem convolutions INT8 would slow down.
-    /// </summary>
-    private static (IReadOnlySet<string> Ignored, List<string> Stems, HashSet<string> All) FloatLayers(ModelProto original, ModelProto prepared,
+    /// <summary>The layers the ignored scope keeps float (with its warnings added to <paramref name="warnings"/>), and a set to add more to.</summary>
+    private static (IReadOnlySet<string> Ignored, HashSet<string> All) FloatLayers(ModelProto original, ModelProto prepared,
         DefaultQuantizationOptions options, List<string> warnings)
     {
         var scope = IgnoredScope.Resolve(prepared.Graph, options.IgnoredNodes, options.IgnoredOperations,
             original.Graph.Node.Select(n => n.Name).Where(n => n.Length > 0));
         warnings.AddRange(scope.Warnings);
-        var ignored = scope.Nodes;
-        var stems = !options.QuantizeStemConvolutions && StemConvolutions.Applies(options.TargetDevice)
-            ? StemConvolutions.Find(prepared).Where(n => !ignored.Contains(n)).ToList()
-            : new List<string>();
-        var all = new HashSet<string>(ignored, StringComparer.Ordinal);
-        all.UnionWith(stems);
-        return (ignored, stems, all);
+        return (scope.Nodes, new HashSet<string>(scope.Nodes, StringComparer.Ordinal));
     }
 
     /// <summary>What calibration measures: the ranges of every tensor the emitter quantizes, plus the FP32 channel means bias correction needs.</summary>
@@ -293,7 +289,7 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
         Validate(options);
         var original = OnnxModelFile.Load(modelPath);
         var prepared = ModelPreparation.Prepare(original);
-        var (_, _, floatLayers) = FloatLayers(original, prepared, options, new List<string>());
+        var (_, floatLayers) = FloatLayers(original, prepared, options, new List<string>());
         return (prepared, CalibrationRequestFor(prepared, floatLayers, QdqEmitter.Layers(prepared, floatLayers), options));
     }
 
@@ -344,6 +340,9 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
         if (!(options.BiasCorrectionThreshold > 0))
             throw new PotException("BiasCorrectionThresholdInvalid", PotErrorCategory.InvalidArgument,
                 $"The bias correction threshold must be above 0, not {options.BiasCorrectionThreshold}.", "threshold");
+        if (options.BatchSize < 1)
+            throw new PotException("BatchSizeInvalid", PotErrorCategory.InvalidArgument,
+                $"The batch size for latency must be at least 1, not {options.BatchSize}.", "batch_size");
         if (options.Threads is < 0 or > OrtSessions.MaxThreads)
             throw new PotException("ThreadsInvalid", PotErrorCategory.InvalidArgument, $"Threads must be from 0 (automatic) to {OrtSessions.MaxThreads}, not {options.Threads}.", "threads");
         if (options.WeightOutlierProbability is double p && !(p > 0 && p < 0.5))
@@ -367,8 +366,8 @@ public sealed record QuantizationSetup
     public required PresetResolution Settings { get; init; }
     public required long SourceOpset { get; init; }
     public required IReadOnlyList<string> IgnoredNodes { get; init; }
-    /// <summary>Stem convolutions kept float because INT8 is slower on the CPU (<see cref="StemConvolutions"/>), in graph order.</summary>
-    public IReadOnlyList<string> StemNodes { get; init; } = Array.Empty<string>();
+    /// <summary>The latency-aware precision choice: layers kept float because they are faster that way, and the timings.</summary>
+    public PrecisionOutcome Precision { get; init; } = PrecisionOutcome.AllInt8(PrecisionMode.AllInt8, 1);
     public required RangeEstimatorKind Estimator { get; init; }
     public required CalibrationStatistics Statistics { get; init; }
     /// <summary>Null when bias correction was off (or there was no layer).</summary>

@@ -2,7 +2,7 @@ using System.Management.Automation;
 using PotPowerShell.Core;
 using PotPowerShell.Core.Comparison;
 using PotPowerShell.Core.Evaluation;
-using PotPowerShell.Core.Models;
+using PotPowerShell.Core.Results;
 using PotPowerShell.Core.Quantization.AccuracyAware;
 using PotPowerShell.Core.Reports;
 using PotPowerShell.Infrastructure;

@@ -1,6 +1,6 @@
 using System.Management.Automation;
 using PotPowerShell.Core.Config;
-using PotPowerShell.Core.Models;
+using PotPowerShell.Core.Results;
 using PotPowerShell.Core.Quantization;
 using PotPowerShell.Core.Quantization.AccuracyAware;
 using PotPowerShell.Infrastructure;
@@ -69,6 +69,14 @@ public sealed class GetLayerRankingCommand : PotCmdlet
     [ValidateRange(1, int.MaxValue)]
     public int ConfirmTopLayers { get; set; }
 
+    /// <summary>
+    /// The quantization to rank: Fastest (default) keeps float the layers that run faster that way on this CPU, as
+    /// Invoke-DefaultQuantization does; AllInt8 ranks every layer. A piped result brings its own.
+    /// </summary>
+    [Parameter]
+    [ValidateSet("Fastest", "AllInt8")]
+    public string Precision { get; set; } = "Fastest";
+
     protected override void ProcessRecord()
     {
         Run(() =>
@@ -112,6 +120,8 @@ public sealed class GetLayerRankingCommand : PotCmdlet
             job = job with { CalibrationDataPath = ResolveLiteralPath(CalibrationDataPath) };
         if (bound.ContainsKey(nameof(RankingSubsetSize))) job = job with { Options = job.Options with { RankingSubsetSize = RankingSubsetSize } };
         if (bound.ContainsKey(nameof(ConfirmTopLayers))) job = job with { Options = job.Options with { ConfirmTopLayers = ConfirmTopLayers } };
+        if (bound.ContainsKey(nameof(Precision)))
+            job = job with { Options = job.Options with { Quantization = job.Options.Quantization with { Precision = Enum.Parse<PrecisionMode>(Precision, ignoreCase: true) } } };
         return job with { ScriptMetrics = ScriptBlockMetric.FactoryFor(this), Warnings = new WarningLog(this) };
     }
 }

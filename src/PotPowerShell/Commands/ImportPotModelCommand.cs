@@ -1,5 +1,5 @@
 using System.Management.Automation;
-using PotPowerShell.Core.Models;
+using PotPowerShell.Core.Results;
 using PotPowerShell.Core.Onnx;
 using PotPowerShell.Infrastructure;
 
@@ -31,7 +31,7 @@ public sealed class ImportPotModelCommand : PotCmdlet
         foreach (var file in files)
         {
             WriteVerbose($"Reading '{file}'.");
-            Run(() => WriteObject(ModelInspector.Inspect(file)));
+            Run(() => WriteObject(PotModelInspector.Inspect(file)));
         }
     }
 }

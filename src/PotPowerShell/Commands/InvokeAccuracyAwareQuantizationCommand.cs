@@ -117,6 +117,22 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
     [Parameter]
     public SwitchParameter DumpIntermediateModel { get; set; }
 
+    /// <summary>
+    /// Fastest (default): on target devices Any and CPU, layers that run faster in float on this CPU stay float before
+    /// the search starts. AllInt8: every layer starts INT8, as POT does.
+    /// </summary>
+    [Parameter]
+    [ValidateSet("Fastest", "AllInt8")]
+    public string Precision { get; set; } = "Fastest";
+
+    /// <summary>The batch size the layer timings and the final latency check use (default 1).</summary>
+    [Parameter]
+    [ValidateRange(1, 4096)]
+    public int BatchSize { get; set; } = 1;
+
+    /// <summary>Skips timing the returned model against the FP32 model at the end.</summary>
+    [Parameter]
+    public SwitchParameter SkipLatencyCheck { get; set; }
     /// <summary>Leaves NaN and Inf out of the calibration statistics, with a warning that counts them, instead of failing with NonFiniteCalibrationData.</summary>
     [Parameter]
     public SwitchParameter SkipNonFiniteValues { get; set; }
@@ -146,6 +162,7 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
             // Met is not enough for a runbook: a model with every layer float is no quantization at all.
             if (result.QuantizedLayerCount > 0 && result.RevertedLayerCount >= result.QuantizedLayerCount)
                 WriteWarning($"No INT8 layer is left: all {result.QuantizedLayerCount} quantized layers were reverted to float, so '{result.OutputPath}' runs as the FP32 model does. Raise -MaximalDrop, or check the metric and the validation data.");
+            foreach (var warning in result.Warnings) WriteWarning(warning);
             WriteObject(result);
         });
     }
@@ -196,6 +213,10 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
             options = options with { TimeLimit = TimeLimit };
         }
         if (bound.ContainsKey(nameof(Seed))) options = options with { Quantization = options.Quantization with { Seed = Seed } };
+        if (bound.ContainsKey(nameof(Precision)))
+            options = options with { Quantization = options.Quantization with { Precision = Enum.Parse<PrecisionMode>(Precision, ignoreCase: true) } };
+        if (bound.ContainsKey(nameof(BatchSize))) options = options with { Quantization = options.Quantization with { BatchSize = BatchSize } };
+        if (bound.ContainsKey(nameof(SkipLatencyCheck))) options = options with { Quantization = options.Quantization with { SkipLatencyCheck = SkipLatencyCheck.IsPresent } };
         if (bound.ContainsKey(nameof(SkipNonFiniteValues)))
             options = options with { Quantization = options.Quantization with { SkipNonFiniteValues = SkipNonFiniteValues.IsPresent } };
         return options;

@@ -3,7 +3,7 @@ using PotPowerShell.Core;
 using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Data;
 using PotPowerShell.Core.Evaluation;
-using PotPowerShell.Core.Models;
+using PotPowerShell.Core.Results;
 using PotPowerShell.Core.Quantization;
 using PotPowerShell.Core.Reports;
 using PotPowerShell.Infrastructure;
@@ -91,10 +91,24 @@ public sealed class InvokeDefaultQuantizationCommand : PotCmdlet
     public string ModelType { get; set; } = "None";
 
     /// <summary>
-    /// Quantizes stem convolutions (1 to 3 input channels, small kernel) too. By default they stay float on target
-    /// devices Any and CPU, where ONNX Runtime's INT8 kernel is slower than its float one for them.
+    /// Fastest (default): on target devices Any and CPU, layers that run faster in float on this CPU (measured, with
+    /// the conversions to their neighbours) stay float. AllInt8: every layer INT8, as POT does.
     /// </summary>
     [Parameter]
+    [ValidateSet("Fastest", "AllInt8")]
+    public string Precision { get; set; } = "Fastest";
+
+    /// <summary>The batch size the layer timings and the final latency check use (default 1).</summary>
+    [Parameter]
+    [ValidateRange(1, 4096)]
+    public int BatchSize { get; set; } = 1;
+
+    /// <summary>Skips timing the output against the FP32 model at the end.</summary>
+    [Parameter]
+    public SwitchParameter SkipLatencyCheck { get; set; }
+
+    /// <summary>Deprecated: the same as -Precision AllInt8 (kept so that existing scripts run).</summary>
+    [Parameter(DontShow = true)]
     public SwitchParameter QuantizeStemConvolutions { get; set; }
 
     /// <summary>Leaves NaN and Inf out of the calibration statistics, with a warning that counts them, instead of failing with NonFiniteCalibrationData.</summary>
@@ -144,8 +158,8 @@ public sealed class InvokeDefaultQuantizationCommand : PotCmdlet
                 var result = DefaultQuantization.Run(model, dataset, options, output, Progress, CancellationToken, job.Dump, overwrite: Force);
                 RememberWritten(output);
                 foreach (var warning in result.Warnings) WriteWarning(warning);
-                foreach (var stem in result.Layers.Where(l => l.Precision == "Float" && l.Reason.StartsWith("stem convolution", StringComparison.Ordinal)))
-                    WriteVerbose($"Kept the stem convolution '{stem.Node}' float: ONNX Runtime runs it faster in float on the CPU. -QuantizeStemConvolutions quantizes it too.");
+                foreach (var layer in result.Layers.Where(l => l.Precision == "Float" && l.Reason.StartsWith("faster in float", StringComparison.Ordinal)))
+                    WriteVerbose($"Kept '{layer.Node}' float, {layer.Reason}. -Precision AllInt8 quantizes it too.");
                 WriteObject(result);
             }
             finally
@@ -238,7 +252,14 @@ public sealed class InvokeDefaultQuantizationCommand : PotCmdlet
         if (bound.ContainsKey(nameof(Types))) options = options with { Types = Enum.Parse<QuantizationTypes>(Types, ignoreCase: true) };
         if (bound.ContainsKey(nameof(ModelType)))
             options = options with { ModelType = ModelType.Equals("None", StringComparison.OrdinalIgnoreCase) ? null : TransformerModelType.Name };
-        if (bound.ContainsKey(nameof(QuantizeStemConvolutions))) options = options with { QuantizeStemConvolutions = QuantizeStemConvolutions.IsPresent };
+        if (bound.ContainsKey(nameof(QuantizeStemConvolutions)))
+        {
+            WriteWarning("-QuantizeStemConvolutions is deprecated: it now means -Precision AllInt8 (every layer INT8). Use -Precision AllInt8 instead.");
+            if (QuantizeStemConvolutions.IsPresent && !bound.ContainsKey(nameof(Precision))) options = options with { Precision = PrecisionMode.AllInt8 };
+        }
+        if (bound.ContainsKey(nameof(Precision))) options = options with { Precision = Enum.Parse<PrecisionMode>(Precision, ignoreCase: true) };
+        if (bound.ContainsKey(nameof(BatchSize))) options = options with { BatchSize = BatchSize };
+        if (bound.ContainsKey(nameof(SkipLatencyCheck))) options = options with { SkipLatencyCheck = SkipLatencyCheck.IsPresent };
         if (bound.ContainsKey(nameof(SkipNonFiniteValues))) options = options with { SkipNonFiniteValues = SkipNonFiniteValues.IsPresent };
         if (bound.ContainsKey(nameof(IgnoredScope)))
             options = options with { IgnoredNodes = options.IgnoredNodes.Concat(IgnoredScope).ToList() };

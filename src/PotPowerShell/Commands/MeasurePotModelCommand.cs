@@ -2,7 +2,7 @@ using System.Management.Automation;
 using PotPowerShell.Core;
 using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Evaluation;
-using PotPowerShell.Core.Models;
+using PotPowerShell.Core.Results;
 using PotPowerShell.Infrastructure;
 
 namespace PotPowerShell.Commands;

@@ -3,7 +3,7 @@ using System.Management.Automation;
 using System.Management.Automation.Language;
 using PotPowerShell.Core;
 using PotPowerShell.Core.Config;
-using PotPowerShell.Core.Models;
+using PotPowerShell.Core.Results;
 using PotPowerShell.Core.Onnx;
 
 namespace PotPowerShell.Infrastructure;
@@ -68,7 +68,7 @@ internal static class ModelNodes
             lock (Gate)
             {
                 if (_last is { } last && last.Path == model && last.Written == written) return last.Nodes;
-                var nodes = ModelInspector.Nodes(OnnxModelFile.Load(model).Graph);
+                var nodes = PotModelInspector.Nodes(OnnxModelFile.Load(model).Graph);
                 _last = new Cached(model, written, nodes);
                 return nodes;
             }

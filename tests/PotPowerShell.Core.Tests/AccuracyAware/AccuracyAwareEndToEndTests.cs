@@ -1,4 +1,6 @@
+using PotPowerShell.Core.Tests.Quantization;
 using Google.Protobuf;
+using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Data;
 using PotPowerShell.Core.Evaluation;
 using PotPowerShell.Core.Onnx;
@@ -16,7 +18,7 @@ public class AccuracyAwareEndToEndTests : IClassFixture<AccuracyAwareEndToEndTes
         private AccuracyAwareResult? _result;
 
         /// <summary>One strict AAQ run shared by the tests that only read its result.</summary>
-        public AccuracyAwareResult Result => _result ??= AccuracyAwarePipeline.Run(Job(Model, new AccuracyAwareOptions { MaximalDrop = 0.01 }), Model.File("aaq.onnx"));
+        public AccuracyAwareResult Result => _result ??= AccuracyAwarePipeline.Run(Job(Model, new AccuracyAwareOptions { Quantization = new DefaultQuantizationOptions { Measurement = TestMeasurement.Int8Faster }, MaximalDrop = 0.01 }), Model.File("aaq.onnx"));
 
         public void Dispose() => Model.Dispose();
     }
@@ -71,7 +73,7 @@ public class AccuracyAwareEndToEndTests : IClassFixture<AccuracyAwareEndToEndTes
     public void MetricRankingMatchesPerLayerDeltasComputedIndependently()
     {
         var m = _fixture.Model;
-        var options = new AccuracyAwareOptions { RankingSubsetSize = 40 };
+        var options = new AccuracyAwareOptions { Quantization = new DefaultQuantizationOptions { Measurement = TestMeasurement.Int8Faster }, RankingSubsetSize = 40 };
         var ranking = AccuracyAwarePipeline.Rank(Job(m, options), RankingMethod.Metric);
 
         // Independently: the same quantization, FP32 and INT8 per item, the 40 items INT8 gets most wrong, and the
@@ -98,7 +100,7 @@ public class AccuracyAwareEndToEndTests : IClassFixture<AccuracyAwareEndToEndTes
     public void OutputErrorRankingFindsTheSameLayerWithFewerInferences()
     {
         var m = _fixture.Model;
-        var options = new AccuracyAwareOptions { RankingSubsetSize = 40, ConfirmTopLayers = 1 };
+        var options = new AccuracyAwareOptions { Quantization = new DefaultQuantizationOptions { Measurement = TestMeasurement.Int8Faster }, RankingSubsetSize = 40, ConfirmTopLayers = 1 };
         var byMetric = AccuracyAwarePipeline.Rank(Job(m, options), RankingMethod.Metric);
         var byError = AccuracyAwarePipeline.Rank(Job(m, options), RankingMethod.OutputError);
         Assert.Equal("fc2", byError.Layers[0].Layer);
@@ -114,7 +116,7 @@ public class AccuracyAwareEndToEndTests : IClassFixture<AccuracyAwareEndToEndTes
     public void SameInputsAndSeedGiveTheSameBytesAndReport()
     {
         var m = _fixture.Model;
-        var options = new AccuracyAwareOptions { MaximalDrop = 0.01, RankingSubsetSize = 30, RankingMethod = RankingMethod.OutputError };
+        var options = new AccuracyAwareOptions { Quantization = new DefaultQuantizationOptions { Measurement = TestMeasurement.Int8Faster }, MaximalDrop = 0.01, RankingSubsetSize = 30, RankingMethod = RankingMethod.OutputError };
         var first = AccuracyAwarePipeline.Run(Job(m, options), m.File("det.onnx"));
         var firstBytes = File.ReadAllBytes(first.OutputPath!);
         var firstReport = File.ReadAllText(first.ReportPath!);

@@ -1,3 +1,4 @@
+using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Quantization;
 using PotPowerShell.Core.Quantization.AccuracyAware;
 
@@ -38,7 +39,7 @@ public class AccuracyAwarePlanTests
             ModelPath = m.ModelPath,
             CalibrationDataPath = m.CalibrationPath,
             EnginePath = m.EnginePath,
-            Options = new AccuracyAwareOptions { MaximalDrop = 0.01 },
+            Options = new AccuracyAwareOptions { MaximalDrop = 0.01, Quantization = new DefaultQuantizationOptions { Precision = PrecisionMode.AllInt8 } },
         }, m.File("plan.onnx"), log: new SyncSink(verbose));
         Assert.Contains("Plan: 3 layers, 200 validation items: baseline 400 inferences, each ranking 400 (3 layers on 100 items), each search step up to 600; worst case (every layer, a ranking per step) 3400.", r.Log);
         Assert.Contains(verbose, l => l.StartsWith("Time estimate at ", StringComparison.Ordinal) && l.Contains("baseline 400 inferences (about ", StringComparison.Ordinal));

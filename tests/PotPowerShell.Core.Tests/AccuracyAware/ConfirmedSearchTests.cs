@@ -1,3 +1,4 @@
+using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Quantization;
 using PotPowerShell.Core.Quantization.AccuracyAware;
 
@@ -30,7 +31,7 @@ public class ConfirmedSearchTests : IClassFixture<ConfirmedSearchTests.Fixture>
         // Cosine similarity to FP32 with a limit only FP32 meets: every layer is tried, confirmations that cannot beat
         // the best one stop early, and so does the backward pass's re-quantization of each layer.
         File.WriteAllText(_m.File("similarity.yml"), "metrics:\n  - type: cosine_similarity\n    reference: fp32\ndataset:\n  data_source: validation\n");
-        var options = new AccuracyAwareOptions { MaximalDrop = 1e-9, RankingSubsetSize = 40 };
+        var options = new AccuracyAwareOptions { MaximalDrop = 1e-9, RankingSubsetSize = 40, Quantization = new DefaultQuantizationOptions { Precision = PrecisionMode.AllInt8 } };
         var early = Run(options, "early.onnx", _m.File("similarity.yml"));
         var full = Run(options with { DecideEarly = false }, "full.onnx", _m.File("similarity.yml"));
 
@@ -49,7 +50,7 @@ public class ConfirmedSearchTests : IClassFixture<ConfirmedSearchTests.Fixture>
     [Fact]
     public void Signal_ranking_confirms_the_outlier_layer_first_and_reports_rank_precision()
     {
-        var r = Run(new AccuracyAwareOptions { MaximalDrop = 0.01 }, "signal.onnx");
+        var r = Run(new AccuracyAwareOptions { MaximalDrop = 0.01, Quantization = new DefaultQuantizationOptions { Precision = PrecisionMode.AllInt8 } }, "signal.onnx");
         Assert.Equal(RankingMethod.Signal, r.RankingMethod);
         Assert.True(r.Met, r.Reason);
         Assert.Equal(new[] { "fc2" }, r.RevertedLayers.Select(l => l.Layer));

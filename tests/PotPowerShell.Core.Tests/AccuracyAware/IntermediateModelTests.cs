@@ -1,4 +1,6 @@
+using PotPowerShell.Core.Tests.Quantization;
 using Google.Protobuf;
+using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Data;
 using PotPowerShell.Core.Onnx;
 using PotPowerShell.Core.Quantization;
@@ -13,7 +15,7 @@ public class IntermediateModelTests
     public void The_fully_quantized_model_is_written_next_to_the_output_and_listed()
     {
         using var m = new OutlierModel();
-        var options = new AccuracyAwareOptions { MaximalDrop = 0.01 };
+        var options = new AccuracyAwareOptions { Quantization = new DefaultQuantizationOptions { Measurement = TestMeasurement.Int8Faster }, MaximalDrop = 0.01 };
         var job = new AccuracyAwareJob { ModelPath = m.ModelPath, CalibrationDataPath = m.CalibrationPath, EnginePath = m.EnginePath, Options = options, DumpIntermediateModel = true };
         var r = AccuracyAwarePipeline.Run(job, m.File("out.aaq.onnx"));
 

@@ -1,3 +1,5 @@
+using PotPowerShell.Core.Config;
+using PotPowerShell.Core.Tests.Quantization;
 using PotPowerShell.Core.Evaluation;
 using PotPowerShell.Core.Quantization;
 using PotPowerShell.Core.Quantization.AccuracyAware;
@@ -30,7 +32,7 @@ public class LayerRankingTests
         const int items = 30, subsetSize = 10;
         var costs = RandomCosts(items, seed: 7);
         var evaluator = new FakeEvaluator(items, Metric(costs, direction));
-        var ranking = new AccuracyAwareQuantizer(new AccuracyAwareOptions { RankingSubsetSize = subsetSize })
+        var ranking = new AccuracyAwareQuantizer(new AccuracyAwareOptions { Quantization = new DefaultQuantizationOptions { Measurement = TestMeasurement.Int8Faster }, RankingSubsetSize = subsetSize })
             .RankLayers(new FakeBuilder("performance", Layers), evaluator, RankingMethod.Metric);
 
         // Ranking subset: the items where the fully quantized model is worst (total cost), ties by index.
@@ -68,7 +70,7 @@ public class LayerRankingTests
             ["conv1"] = 0.09, ["conv2"] = 0.08, ["conv3"] = 0.001, ["fc1"] = 0.01, ["fc2"] = 0.002, ["fc3"] = 0.03,
         };
         var probe = new FakeProbe(builder, added);
-        var ranking = new AccuracyAwareQuantizer(new AccuracyAwareOptions { RankingSubsetSize = subsetSize, ConfirmTopLayers = 2 }) { OutputProbe = probe }
+        var ranking = new AccuracyAwareQuantizer(new AccuracyAwareOptions { Quantization = new DefaultQuantizationOptions { Measurement = TestMeasurement.Int8Faster }, RankingSubsetSize = subsetSize, ConfirmTopLayers = 2 }) { OutputProbe = probe }
             .RankLayers(builder, new FakeEvaluator(items, metric), RankingMethod.OutputError);
 
         // Score = error accumulated at the layer's output (the running sum along the chain) + its own error.
@@ -99,7 +101,7 @@ public class LayerRankingTests
             .WithCost("fc1", 0.02).WithCost("fc2", 0.003).WithCost("fc3", 0.002);
         var builder = new FakeBuilder("performance", Layers);
         var added = new Dictionary<string, double> { ["conv1"] = 0.01, ["conv2"] = 0.2, ["conv3"] = 0.001, ["fc1"] = 0.05, ["fc2"] = 0.004, ["fc3"] = 0.002 };
-        var options = new AccuracyAwareOptions { MaximalDrop = 0.02, RankingSubsetSize = 10, ConfirmTopLayers = 2 };
+        var options = new AccuracyAwareOptions { Quantization = new DefaultQuantizationOptions { Measurement = TestMeasurement.Int8Faster }, MaximalDrop = 0.02, RankingSubsetSize = 10, ConfirmTopLayers = 2 };
 
         var byMetric = new AccuracyAwareQuantizer(options).Run(builder, new FakeEvaluator(40, metric())).Result;
         var byError = new AccuracyAwareQuantizer(options with { RankingMethod = RankingMethod.OutputError }) { OutputProbe = new FakeProbe(builder, added) }
@@ -123,7 +125,7 @@ public class LayerRankingTests
             .WithCost("fc1", 0.02).WithCost("fc2", 0.003).WithCost("fc3", 0.002);
         var builder = new FakeBuilder("performance", Layers);
         var probe = new FakeProbe(builder, new Dictionary<string, double> { ["conv1"] = 0.01, ["conv2"] = 0.2, ["conv3"] = 0.001, ["fc1"] = 0.05, ["fc2"] = 0.004, ["fc3"] = 0.002 });
-        var r = new AccuracyAwareQuantizer(new AccuracyAwareOptions { MaximalDrop = 0.02, RankingSubsetSize = 10, ConfirmTopLayers = 1, RankingMethod = RankingMethod.OutputError }) { OutputProbe = probe }
+        var r = new AccuracyAwareQuantizer(new AccuracyAwareOptions { Quantization = new DefaultQuantizationOptions { Measurement = TestMeasurement.Int8Faster }, MaximalDrop = 0.02, RankingSubsetSize = 10, ConfirmTopLayers = 1, RankingMethod = RankingMethod.OutputError }) { OutputProbe = probe }
             .Run(builder, new FakeEvaluator(40, metric)).Result;
 
         // One confirmed layer at a time: conv2 (drop 0.08 -> 0.03), then the next in output-error order, fc1, is

@@ -1,4 +1,6 @@
+using PotPowerShell.Core.Tests.Quantization;
 using Google.Protobuf;
+using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Onnx;
 using PotPowerShell.Core.Quantization;
 using PotPowerShell.Core.Quantization.AccuracyAware;
@@ -86,7 +88,7 @@ public class OrtLayerOutputProbeTests
     {
         using var calibration = PotPowerShell.Core.Data.NpyDataset.Open(Quantization.DigitsSampleTests.Sample("calibration"));
         using var validation = PotPowerShell.Core.Data.NpyDataset.Open(Quantization.DigitsSampleTests.Sample("validation"));
-        var builder = QuantizedModelBuilder.Create(Quantization.DigitsSampleTests.Sample("digits.onnx"), calibration, new DefaultQuantizationOptions { StatSubsetSize = 32 });
+        var builder = QuantizedModelBuilder.Create(Quantization.DigitsSampleTests.Sample("digits.onnx"), calibration, new DefaultQuantizationOptions { Measurement = TestMeasurement.Int8Faster, StatSubsetSize = 32 });
         var reference = builder.FloatModel.ToByteArray();
         var candidate = builder.Build(new HashSet<string>()).ToByteArray();
         var items = Enumerable.Range(0, 100).ToArray();
@@ -103,9 +105,11 @@ public class OrtLayerOutputProbeTests
         foreach (var (layer, e) in alone)
         {
             Assert.True(e.Accumulated > 0, layer);
-            // The same per-item errors, up to the order in which ORT's kernels sum a batch.
-            Assert.Equal(e.Accumulated, together[layer].Accumulated, 1e-5 * e.Accumulated);
-            Assert.Equal(e.Local, together[layer].Local, 1e-5 * e.Local);
+            // The same per-item errors, up to the order in which ORT's kernels sum a batch: that order can move a value
+            // across a rounding boundary of the next quantizer (one step of its scale), which shifts a layer's summed
+            // error by about 1e-4 of it; a binding mistake (items swapped or mixed) changes it by far more.
+            Assert.Equal(e.Accumulated, together[layer].Accumulated, 1e-3 * e.Accumulated);
+            Assert.Equal(e.Local, together[layer].Local, 1e-3 * e.Local);
         }
     }
 

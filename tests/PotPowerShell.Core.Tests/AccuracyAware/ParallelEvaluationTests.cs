@@ -1,3 +1,4 @@
+using PotPowerShell.Core.Config;
 using Google.Protobuf;
 using PotPowerShell.Core.Data;
 using PotPowerShell.Core.Evaluation;
@@ -22,7 +23,7 @@ public class ParallelEvaluationTests : IClassFixture<ParallelEvaluationTests.Fix
     private (byte[] Float, byte[] Quantized) Models()
     {
         using var calibration = NpyDataset.Open(_m.CalibrationPath);
-        var builder = QuantizedModelBuilder.Create(_m.ModelPath, calibration, new DefaultQuantizationOptions());
+        var builder = QuantizedModelBuilder.Create(_m.ModelPath, calibration, new DefaultQuantizationOptions { Precision = PrecisionMode.AllInt8 });
         return (builder.FloatModel.ToByteArray(), builder.Build(new HashSet<string>()).ToByteArray());
     }
 
@@ -84,7 +85,7 @@ public class ParallelEvaluationTests : IClassFixture<ParallelEvaluationTests.Fix
             ModelPath = _m.ModelPath,
             CalibrationDataPath = _m.CalibrationPath,
             EnginePath = _m.EnginePath,
-            Options = new AccuracyAwareOptions { MaximalDrop = 0.005, RankingSubsetSize = 50, EvaluationWorkers = workers },
+            Options = new AccuracyAwareOptions { MaximalDrop = 0.005, RankingSubsetSize = 50, EvaluationWorkers = workers, Quantization = new DefaultQuantizationOptions { Precision = PrecisionMode.AllInt8 } },
         }, _m.File(name));
         var one = Run(1, "w1.onnx");
         var three = Run(3, "w3.onnx");

@@ -1,4 +1,6 @@
+using PotPowerShell.Core.Tests.Quantization;
 using PotPowerShell.Core.Calibration;
+using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Data;
 using PotPowerShell.Core.Quantization;
 
@@ -115,7 +117,7 @@ public class NonFiniteCalibrationTests
         var values = W(8 * 32);
         values[3 * 32 + 7] = float.PositiveInfinity;
         var data = new NpyDataset("memory", new Dictionary<string, TensorData> { ["x"] = TensorData.FromFloats(values, 8, 2, 4, 4) }, null);
-        var options = new DefaultQuantizationOptions { Threads = 1, QuantizeStemConvolutions = true, UseFastBiasCorrection = fast };
+        var options = new DefaultQuantizationOptions { Measurement = TestMeasurement.Int8Faster, Threads = 1, UseFastBiasCorrection = fast };
         var e = Assert.Throws<PotException>(() => DefaultQuantization.Run(tmp.File("m.onnx"), data, options, tmp.File("q.onnx")));
         Assert.Equal("NonFiniteCalibrationData", e.ErrorId);
         Assert.False(File.Exists(tmp.File("q.onnx")));

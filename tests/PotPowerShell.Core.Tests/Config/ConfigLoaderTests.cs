@@ -1,3 +1,4 @@
+using PotPowerShell.Core.Calibration;
 using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Quantization;
 

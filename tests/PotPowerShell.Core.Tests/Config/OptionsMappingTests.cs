@@ -1,3 +1,4 @@
+using PotPowerShell.Core.Calibration;
 using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Quantization;
 
@@ -33,7 +34,8 @@ public class OptionsMappingTests
         Assert.Equal(new Dictionary<string, string> { ["group"] = "2", ["kernel"] = "3x3" }, o.IgnoredOperations[0].Attributes);
         Assert.Null(o.IgnoredOperations[1].Attributes);
         Assert.Equal(2, o.Threads);
-        Assert.True(o.QuantizeStemConvolutions);
+        Assert.Equal(PrecisionMode.AllInt8, o.Precision);
+        Assert.Equal(4, o.BatchSize);
     }
 
     [Fact]
@@ -70,7 +72,7 @@ public class OptionsMappingTests
         Assert.Equal(TargetDevice.Cpu, q.TargetDevice);
         Assert.Null(q.StatSubsetSize);
         Assert.Empty(q.IgnoredNodes);
-        Assert.False(q.QuantizeStemConvolutions);
+        Assert.Equal(PrecisionMode.Fastest, q.Precision);
     }
 
     [Fact]
@@ -94,9 +96,9 @@ public class OptionsMappingTests
         var dq = c.ToDefaultQuantizationOptions();
         var d = new DefaultQuantizationOptions();
         Assert.Equal((d.Preset, d.TargetDevice, d.StatSubsetSize, d.StatBatchSize, d.ShuffleData, d.Seed, d.ModelType, d.UseFastBiasCorrection,
-                      d.BiasCorrection, d.BiasCorrectionThreshold, d.PerChannelWeights, d.Types, d.Threads, d.QuantizeStemConvolutions),
+                      d.BiasCorrection, d.BiasCorrectionThreshold, d.PerChannelWeights, d.Types, d.Threads, d.Precision, d.BatchSize),
                      (dq.Preset, dq.TargetDevice, dq.StatSubsetSize, dq.StatBatchSize, dq.ShuffleData, dq.Seed, dq.ModelType, dq.UseFastBiasCorrection,
-                      dq.BiasCorrection, dq.BiasCorrectionThreshold, dq.PerChannelWeights, dq.Types, dq.Threads, dq.QuantizeStemConvolutions));
+                      dq.BiasCorrection, dq.BiasCorrectionThreshold, dq.PerChannelWeights, dq.Types, dq.Threads, dq.Precision, dq.BatchSize));
         Assert.Equal((d.SymmetricWeights, d.SymmetricActivations), (dq.SymmetricWeights, dq.SymmetricActivations));
         Assert.Equal(RangeEstimatorKind.MeanMinMax, dq.ActivationRange.Kind);
     }

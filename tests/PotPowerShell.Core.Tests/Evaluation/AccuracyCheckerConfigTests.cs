@@ -1,4 +1,5 @@
 using Google.Protobuf;
+using PotPowerShell.Core.Data;
 using PotPowerShell.Core.Evaluation;
 using PotPowerShell.Core.Onnx;
 using DataType = Onnx.TensorProto.Types.DataType;

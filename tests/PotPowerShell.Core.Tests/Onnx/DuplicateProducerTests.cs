@@ -1,4 +1,5 @@
 using PotPowerShell.Core.Onnx;
+using PotPowerShell.Core.Results;
 
 namespace PotPowerShell.Core.Tests.Onnx;
 
@@ -20,6 +21,6 @@ public class DuplicateProducerTests
         var e = Assert.Throws<PotException>(() => OnnxModelFile.Load(tmp.File("m.onnx")));
         Assert.Equal("ModelCorrupt", e.ErrorId);
         Assert.Contains($"'{a}'", e.Message);
-        Assert.Equal("ModelCorrupt", Assert.Throws<PotException>(() => ModelInspector.Inspect(tmp.File("m.onnx"))).ErrorId);
+        Assert.Equal("ModelCorrupt", Assert.Throws<PotException>(() => PotModelInspector.Inspect(tmp.File("m.onnx"))).ErrorId);
     }
 }

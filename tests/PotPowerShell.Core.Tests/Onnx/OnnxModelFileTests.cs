@@ -1,6 +1,6 @@
 using Google.Protobuf;
 using Onnx;
-using PotPowerShell.Core.Models;
+using PotPowerShell.Core.Results;
 using PotPowerShell.Core.Onnx;
 
 namespace PotPowerShell.Core.Tests.Onnx;
@@ -77,7 +77,7 @@ public class OnnxModelFileTests
     {
         using var tmp = new TempFolder();
         OnnxModelFile.Save(TinyConv(constantWeights: true), tmp.File("c.onnx"));
-        var info = ModelInspector.Inspect(tmp.File("c.onnx"));
+        var info = PotModelInspector.Inspect(tmp.File("c.onnx"));
         Assert.Equal(13, info.Opset);
         Assert.Equal(WeightStorage.ConstantNodes, info.WeightStorage);
         Assert.Equal(1, info.QuantizableLayerCount);

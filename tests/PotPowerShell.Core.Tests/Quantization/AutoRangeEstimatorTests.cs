@@ -1,3 +1,5 @@
+using PotPowerShell.Core.Calibration;
+using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Quantization;
 
 namespace PotPowerShell.Core.Tests.Quantization;
@@ -11,7 +13,7 @@ public class AutoRangeEstimatorTests
         using var tmp = new TempFolder();
         var options = new DefaultQuantizationOptions
         {
-            Threads = 1, QuantizeStemConvolutions = true, ActivationRange = new RangeEstimatorOptions { Kind = RangeEstimatorKind.Auto },
+            Threads = 1, Precision = PrecisionMode.AllInt8, ActivationRange = new RangeEstimatorOptions { Kind = RangeEstimatorKind.Auto },
         };
         var first = DefaultQuantization.Run(DigitsSampleTests.Sample("digits.onnx"), DigitsSampleTests.Sample("calibration"), options, tmp.File("a.onnx"));
         var second = DefaultQuantization.Run(DigitsSampleTests.Sample("digits.onnx"), DigitsSampleTests.Sample("calibration"), options, tmp.File("b.onnx"));

@@ -1,4 +1,5 @@
 using Onnx;
+using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Data;
 using PotPowerShell.Core.Onnx;
 using PotPowerShell.Core.Quantization;
@@ -35,6 +36,7 @@ public class BiasCorrectionTests
         OnnxModelFile.Save(model, tmp.File("m.onnx"));
         return QuantizedModelBuilder.Create(tmp.File("m.onnx"), data, new DefaultQuantizationOptions
         {
+            Measurement = TestMeasurement.Int8Faster,
             Preset = QuantizationPreset.Mixed,
             UseFastBiasCorrection = fast,
             BiasCorrectionThreshold = threshold,

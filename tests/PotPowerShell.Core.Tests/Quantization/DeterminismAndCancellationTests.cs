@@ -1,5 +1,7 @@
 using System.Text.Json;
-using PotPowerShell.Core.Models;
+using PotPowerShell.Core.Calibration;
+using PotPowerShell.Core.Config;
+using PotPowerShell.Core.Results;
 using PotPowerShell.Core.Quantization;
 
 namespace PotPowerShell.Core.Tests.Quantization;
@@ -20,6 +22,7 @@ public class DeterminismAndCancellationTests
         using var tmp = new TempFolder();
         var options = new DefaultQuantizationOptions
         {
+            Measurement = TestMeasurement.Int8Faster,
             StatSubsetSize = 100, ShuffleData = true, Seed = 7, StatBatchSize = 16, Threads = 1,
             ActivationRange = new RangeEstimatorOptions { Kind = RangeEstimatorKind.Entropy },
         };
@@ -46,7 +49,7 @@ public class DeterminismAndCancellationTests
             if (p.Activity == stage || p.Status == stage) cts.Cancel();
         });
         Assert.ThrowsAny<OperationCanceledException>(() => DefaultQuantization.Run(Sample("digits.onnx"), Sample("calibration"),
-            new DefaultQuantizationOptions { StatBatchSize = 8, Threads = 1 }, Path.Combine(tmp.File("out"), "q.onnx"), progress, cts.Token));
+            new DefaultQuantizationOptions { Measurement = TestMeasurement.Int8Faster, StatBatchSize = 8, Threads = 1 }, Path.Combine(tmp.File("out"), "q.onnx"), progress, cts.Token));
         Assert.False(Directory.Exists(tmp.File("out")) && Directory.EnumerateFileSystemEntries(tmp.File("out")).Any());
     }
 }

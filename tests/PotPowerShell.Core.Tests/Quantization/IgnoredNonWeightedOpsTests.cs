@@ -1,4 +1,5 @@
 using Google.Protobuf;
+using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Quantization;
 
 namespace PotPowerShell.Core.Tests.Quantization;

@@ -2,6 +2,7 @@ using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using Onnx;
+using PotPowerShell.Core.Calibration;
 using PotPowerShell.Core.Quantization;
 using PotPowerShell.Core.Runtime;
 

@@ -1,3 +1,5 @@
+using PotPowerShell.Core.Calibration;
+using PotPowerShell.Core.Config;
 using Onnx;
 using PotPowerShell.Core.Data;
 using PotPowerShell.Core.Onnx;
@@ -51,7 +53,7 @@ public class OutputAgreementCheckTests
         OnnxModelFile.Save(model, tmp.File("m.onnx"));
         var options = new DefaultQuantizationOptions
         {
-            Threads = 1, QuantizeStemConvolutions = true, BiasCorrection = false,
+            Threads = 1, Precision = PrecisionMode.AllInt8, BiasCorrection = false,
             ActivationRange = new RangeEstimatorOptions { Kind = RangeEstimatorKind.MinMax },
         };
         var result = DefaultQuantization.Run(tmp.File("m.onnx"), data, options, tmp.File("q.onnx"));
@@ -87,7 +89,7 @@ public class OutputAgreementCheckTests
         var result = DefaultQuantization.Run(tmp.File("m.onnx"), data,
             new DefaultQuantizationOptions
             {
-                Threads = 1, QuantizeStemConvolutions = true, BiasCorrection = false, ActivationRange = new RangeEstimatorOptions { Kind = RangeEstimatorKind.Auto },
+                Threads = 1, Precision = PrecisionMode.AllInt8, BiasCorrection = false, ActivationRange = new RangeEstimatorOptions { Kind = RangeEstimatorKind.Auto },
             }, tmp.File("q.onnx"));
         Assert.True(result.Check!.Passed, $"SQNR {result.Check.SqnrDb}");
         Assert.Equal("MinMax", result.ActivationEstimator);

@@ -1,3 +1,4 @@
+using PotPowerShell.Core.Config;
 using System.Runtime.InteropServices;
 using PotPowerShell.Core.Quantization;
 

@@ -1,6 +1,7 @@
 using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
 using Onnx;
+using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Quantization;
 using Xunit.Abstractions;
 

@@ -1,4 +1,5 @@
 using Onnx;
+using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Onnx;
 using PotPowerShell.Core.Quantization;
 

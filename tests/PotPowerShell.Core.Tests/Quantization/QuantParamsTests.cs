@@ -1,5 +1,7 @@
 using System.Runtime.InteropServices;
 using Onnx;
+using PotPowerShell.Core.Calibration;
+using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Onnx;
 using PotPowerShell.Core.Quantization;
 

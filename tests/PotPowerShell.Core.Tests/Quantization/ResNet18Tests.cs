@@ -1,5 +1,6 @@
 using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
+using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Onnx;
 using PotPowerShell.Core.Quantization;
 using PotPowerShell.Core.Tests.Onnx;

@@ -1,3 +1,4 @@
+using PotPowerShell.Core.Config;
 using Onnx;
 using PotPowerShell.Core.Onnx;
 using PotPowerShell.Core.Quantization;

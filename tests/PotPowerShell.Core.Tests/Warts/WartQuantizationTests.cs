@@ -1,7 +1,10 @@
+using PotPowerShell.Core.Tests.Quantization;
 using System.IO.Compression;
 using Onnx;
+using PotPowerShell.Core.Calibration;
+using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Data;
-using PotPowerShell.Core.Models;
+using PotPowerShell.Core.Results;
 using PotPowerShell.Core.Onnx;
 using PotPowerShell.Core.Quantization;
 using Xunit.Abstractions;
@@ -21,9 +24,9 @@ public class WartQuantizationTests(ITestOutputHelper output)
     // Every weighted layer, the 3-channel stems of these image models included, must become an INT8 kernel.
     private static readonly DefaultQuantizationOptions Options = new()
     {
+        Measurement = TestMeasurement.Int8Faster,
         Threads = 1,
-        QuantizeStemConvolutions = true,
-        StatBatchSize = 8,
+                StatBatchSize = 8,
         ActivationRange = new RangeEstimatorOptions { Kind = RangeEstimatorKind.MinMax },
     };
 

@@ -1,4 +1,6 @@
+using PotPowerShell.Core.Tests.Quantization;
 using Onnx;
+using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Data;
 using PotPowerShell.Core.Onnx;
 using PotPowerShell.Core.Quantization;
@@ -13,7 +15,7 @@ namespace PotPowerShell.Core.Tests.Warts;
 public class WartRefusalTests
 {
     // Stems quantized too, so that every weighted layer of these image models is checked as an INT8 kernel.
-    private static readonly DefaultQuantizationOptions Options = new() { Threads = 1, StatBatchSize = 8, QuantizeStemConvolutions = true };
+    private static readonly DefaultQuantizationOptions Options = new() { Measurement = TestMeasurement.Int8Faster, Threads = 1, StatBatchSize = 8 };
 
     private static PotException Refused(ModelProto model, IDataset data)
     {

@@ -111,53 +111,6 @@ public sealed record MetricSpec(
     public MetricDefinition Definition => new(Name, Direction);
 }
 
-/// <summary>One image preprocessing step, applied in order to an image held as float values in height x width x channels.</summary>
-public abstract record PreprocessingStep;
-
-public enum ResizeAspect
-{
-    /// <summary>To exactly width x height.</summary>
-    Stretch,
-    /// <summary>The shorter side becomes size, keeping the aspect ratio (the usual 'resize 256' before a crop).</summary>
-    ShorterSide,
-    /// <summary>The longer side becomes size, keeping the aspect ratio.</summary>
-    LongerSide,
-}
-
-public enum Interpolation
-{
-    Bilinear,
-    Nearest,
-}
-
-public sealed record ResizeStep(int Width, int Height, int Size, ResizeAspect Aspect, Interpolation Interpolation) : PreprocessingStep;
-
-/// <summary>Cuts the central width x height region (offsets rounded down).</summary>
-public sealed record CenterCropStep(int Width, int Height) : PreprocessingStep;
-
-/// <summary>(value - mean[c]) / std[c]; one value for all channels or one per channel.</summary>
-public sealed record NormalizationStep(float[] Mean, float[] Std) : PreprocessingStep;
-
-/// <summary>value * factor (e.g. 1/255).</summary>
-public sealed record ScaleStep(float Factor) : PreprocessingStep;
-
-public enum ColorOrder
-{
-    Rgb,
-    Bgr,
-}
-
-public enum TensorLayout
-{
-    Nchw,
-    Nhwc,
-}
-
-/// <summary>How images become a model input.</summary>
-/// <param name="Channels">3 (colour) or 1 (grey).</param>
-/// <param name="ColorOrder">Channel order right after decoding, so mean/std lists follow it.</param>
-public sealed record ImageOptions(int Channels, ColorOrder ColorOrder, TensorLayout Layout, IReadOnlyList<PreprocessingStep> Steps);
-
 /// <summary>One data set of the engine, as read from the engine file (paths are absolute).</summary>
 public sealed record DatasetDefinition
 {

@@ -50,7 +50,7 @@ public sealed record AccuracyAwareJob
     /// A job that ranks the layers of an Invoke-DefaultQuantization result: the same model, calibration data and options
     /// (so the same quantization is rebuilt), evaluated with <paramref name="enginePath"/>.
     /// </summary>
-    public static AccuracyAwareJob FromQuantization(Models.QuantizationResult result, string enginePath)
+    public static AccuracyAwareJob FromQuantization(Results.QuantizationResult result, string enginePath)
     {
         if (result.Options == null)
             throw new PotException("QuantizationOptionsMissing", PotErrorCategory.InvalidArgument,

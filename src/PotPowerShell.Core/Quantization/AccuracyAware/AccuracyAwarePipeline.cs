@@ -34,6 +34,8 @@ public static class AccuracyAwarePipeline
             CalibrationInferences = parts.Builders.Sum(b => (b.Setup.CalibrationReused ? 0 : (long)b.Setup.Statistics.Inferences) + (b.Setup.BiasCorrection?.DataInferences ?? 0)),
         };
         cancellationToken.ThrowIfCancellationRequested();
+        progress?.Report(new PotProgress(SearchContext.Activity, "Timing the output against the FP32 model", 99));
+        result = AccuracyAwareLatency.Apply(result, parts.Builder, LatencyProof.Run(parts.Builder, outcome.Model.ToByteArray(), parts.Calibration, cancellationToken));
         progress?.Report(new PotProgress(SearchContext.Activity, "Writing the model", 100));
         return new AccuracyAwareOutcome(result, outcome.Model) { FullyQuantized = outcome.FullyQuantized }.Save(outputPath, Path.GetFullPath(job.ModelPath), cancellationToken, job.DumpIntermediateModel, job.Overwrite);
     }

@@ -1,3 +1,5 @@
+using PotPowerShell.Core.Results;
+using PotPowerShell.Core.Config;
 using System.Globalization;
 using PotPowerShell.Core.Evaluation;
 using PotPowerShell.Core.Onnx;
@@ -33,7 +35,7 @@ public sealed record AccuracyAwarePlan(int Layers, int Items, int RankingItems, 
     /// <summary>The plan of a job from its model and engine, without running anything (-WhatIf): layers as the model inspection counts them.</summary>
     public static AccuracyAwarePlan Estimate(AccuracyAwareJob job)
     {
-        int layers = ModelInspector.Inspect(job.ModelPath).QuantizableLayerCount;
+        int layers = PotModelInspector.Inspect(job.ModelPath).QuantizableLayerCount;
         var engine = job.EnginePath != null ? EngineDefinition.Load(job.EnginePath) : AccuracyAwarePipeline.EngineOf(job.Config!);
         using var data = engine.OpenDataset();
         return For(job.Options, layers, data.Count);

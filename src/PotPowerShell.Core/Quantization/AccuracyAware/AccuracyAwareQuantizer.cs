@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Evaluation;
 
 namespace PotPowerShell.Core.Quantization.AccuracyAware;

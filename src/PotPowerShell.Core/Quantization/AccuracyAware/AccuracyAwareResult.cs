@@ -1,5 +1,6 @@
+using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Evaluation;
-using PotPowerShell.Core.Models;
+using PotPowerShell.Core.Results;
 
 namespace PotPowerShell.Core.Quantization.AccuracyAware;
 
@@ -159,6 +160,21 @@ public sealed record AccuracyAwareResult : IQuantizedModelResult
     public required TimeSpan TotalTime { get; init; }
     /// <summary>The per-iteration log (also written to the verbose stream by the cmdlet).</summary>
     public required IReadOnlyList<string> Log { get; init; }
+    /// <summary>Fastest (layers faster in float stay float before any revert) or AllInt8.</summary>
+    public PrecisionMode Precision { get; init; }
+    /// <summary>Layers DefaultQuantization kept float because they run faster that way on this CPU.</summary>
+    public IReadOnlyList<string> FasterInFloatLayers { get; init; } = Array.Empty<string>();
+    /// <summary>The batch size of the layer timings and the latency check.</summary>
+    public int BatchSize { get; init; } = 1;
+    /// <summary>Median (p50) and 90th-percentile latency of the FP32 model and of the returned model, timed interleaved at the end (null when skipped).</summary>
+    public double? Fp32LatencyMs { get; init; }
+    public double? LatencyMs { get; init; }
+    public double? Fp32LatencyP90Ms { get; init; }
+    public double? LatencyP90Ms { get; init; }
+    /// <summary>FP32 p50 over output p50: above 1 when the returned model is faster (null when skipped).</summary>
+    public double? Speedup { get; init; }
+    /// <summary>Warnings about the returned model (e.g. not faster than FP32), also written to the warning stream by the cmdlet.</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = Array.Empty<string>();
 
     /// <summary>Metric name to FP32 baseline value.</summary>
     public IReadOnlyDictionary<string, double> BaselineMetrics => Metrics.ToDictionary(m => m.Name, m => m.Baseline);

@@ -1,4 +1,5 @@
 using Google.Protobuf;
+using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Evaluation;
 
 namespace PotPowerShell.Core.Quantization.AccuracyAware;

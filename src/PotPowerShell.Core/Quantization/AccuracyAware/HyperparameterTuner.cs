@@ -1,4 +1,6 @@
 using System.Globalization;
+using PotPowerShell.Core.Calibration;
+using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Evaluation;
 
 namespace PotPowerShell.Core.Quantization.AccuracyAware;

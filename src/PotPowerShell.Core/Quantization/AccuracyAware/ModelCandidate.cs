@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using Google.Protobuf;
 using Onnx;
+using PotPowerShell.Core.Config;
 
 namespace PotPowerShell.Core.Quantization.AccuracyAware;
 

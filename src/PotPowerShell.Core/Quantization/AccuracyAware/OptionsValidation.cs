@@ -1,3 +1,5 @@
+using PotPowerShell.Core.Config;
+
 namespace PotPowerShell.Core.Quantization.AccuracyAware;
 
 /// <summary>Checks AccuracyAwareOptions before anything runs, naming the config key and what to do.</summary>

@@ -1,4 +1,4 @@
-namespace PotPowerShell.Core.Models;
+namespace PotPowerShell.Core.Results;
 
 /// <summary>
 /// A result that wrote a quantized model (<see cref="OutputPath"/>) from a float one (<see cref="ModelPath"/>):

@@ -1,4 +1,4 @@
-namespace PotPowerShell.Core.Models;
+namespace PotPowerShell.Core.Results;
 
 /// <summary>How closely one output of the INT8 model follows the FP32 model on the checked items.</summary>
 public sealed record OutputAgreement

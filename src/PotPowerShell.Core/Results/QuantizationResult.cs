@@ -1,6 +1,7 @@
 using PotPowerShell.Core.Quantization;
+using PotPowerShell.Core.Config;
 
-namespace PotPowerShell.Core.Models;
+namespace PotPowerShell.Core.Results;
 
 /// <summary>One weighted layer (Conv, ConvTranspose, MatMul, Gemm) of a quantized model and how it was quantized.</summary>
 public sealed record QuantizedLayerInfo
@@ -32,6 +33,12 @@ public sealed record QuantizedLayerInfo
     public required bool BiasCorrected { get; init; }
     /// <summary>Why bias correction was not applied (null when applied or disabled).</summary>
     public string? BiasNote { get; init; }
+    /// <summary>
+    /// Measured on this CPU by the latency-aware precision choice (null when it did not run): what the model costs for
+    /// this layer as INT8 (its kernel and the conversions that changes) and as float, in milliseconds at <see cref="QuantizationResult.BatchSize"/>.
+    /// </summary>
+    public double? Int8Ms { get; init; }
+    public double? FloatMs { get; init; }
 }
 
 /// <summary>An ONNX Runtime kernel the quantized model runs, with how many nodes use it after optimization.</summary>
@@ -103,6 +110,23 @@ public sealed record QuantizationResult : IQuantizedModelResult
 
     /// <summary>The emitted model against FP32 on a few calibration items (null when the result was not made by DefaultQuantization.Run).</summary>
     public QuantizationCheck? Check { get; init; }
+    /// <summary>Fastest (layers faster in float stay float) or AllInt8; GPU and NPU targets always AllInt8.</summary>
+    public PrecisionMode Precision { get; init; }
+    /// <summary>The batch size the layer timings and the latency check used.</summary>
+    public int BatchSize { get; init; } = 1;
+    /// <summary>The whole models timed to choose the precisions (Fastest on a CPU target), the chosen one marked.</summary>
+    public IReadOnlyList<PrecisionCandidate> PrecisionCandidates { get; init; } = Array.Empty<PrecisionCandidate>();
+    /// <summary>The file the layer timings were cached in (null when no layer was timed).</summary>
+    public string? LatencyCachePath { get; init; }
+    /// <summary>Median (p50) and 90th-percentile latency of the FP32 model and of the output, timed interleaved at the end (null when skipped).</summary>
+    public double? Fp32LatencyMs { get; init; }
+    public double? LatencyMs { get; init; }
+    public double? Fp32LatencyP90Ms { get; init; }
+    public double? LatencyP90Ms { get; init; }
+    /// <summary>FP32 p50 over output p50: above 1 when the output is faster (null when the check was skipped).</summary>
+    public double? Speedup { get; init; }
+    /// <summary>Timed rounds of the latency check (each ran both models once).</summary>
+    public int LatencyRuns { get; init; }
 
     /// <summary>Intermediate models written with dump_intermediate_model (-DumpIntermediateModel): prepared FP32, then before bias correction.</summary>
     public IReadOnlyList<string> IntermediateModels { get; init; } = Array.Empty<string>();

@@ -1,4 +1,4 @@
-namespace PotPowerShell.Core.Models;
+namespace PotPowerShell.Core.Results;
 
 /// <summary>One graph input or output: name, element type and shape (symbolic dimensions by name, '?' when unknown).</summary>
 public sealed record TensorDescription(string Name, string ElementType, IReadOnlyList<string> Shape)

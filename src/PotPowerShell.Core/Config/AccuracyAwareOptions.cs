@@ -1,4 +1,4 @@
-namespace PotPowerShell.Core.Quantization;
+namespace PotPowerShell.Core.Config;
 
 public enum DropType
 {

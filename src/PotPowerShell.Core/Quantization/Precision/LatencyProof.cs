@@ -1,0 +1,46 @@
+using Google.Protobuf;
+using PotPowerShell.Core.Data;
+using PotPowerShell.Core.Results;
+using PotPowerShell.Core.Runtime;
+
+namespace PotPowerShell.Core.Quantization;
+
+/// <summary>
+/// The proof in the result: the FP32 model and the output timed interleaved on calibration items at the batch size
+/// the precision choice used (see <see cref="LatencyCheck"/>); a warning with the figures when the output is not faster.
+/// </summary>
+public static class LatencyProof
+{
+    /// <summary>Null when the options skip the check.</summary>
+    public static LatencyCheckResult? Run(QuantizedModelBuilder builder, byte[] output, IDataset data, CancellationToken cancellationToken)
+    {
+        var setup = builder.Setup;
+        var options = setup.Options;
+        if (options.SkipLatencyCheck) return null;
+        var measurement = options.Measurement ?? LatencyMeasurement.ThisMachine();
+        int batch = options.BatchSize;
+        if (batch > 1)
+        {
+            // A model without a batch axis takes one item per inference, whatever was asked.
+            var (_, canBatch) = ActivationShapes.Measure(builder.FloatModel, data, setup.Statistics.Items[0], Array.Empty<string>(), options.Threads, setup.ModelPath);
+            if (!canBatch) batch = 1;
+        }
+        return LatencyCheck.Run(File.ReadAllBytes(setup.ModelPath), output, data, setup.Statistics.Items, batch, measurement.Timer,
+            measurement.CheckBudget, cancellationToken);
+    }
+
+    /// <summary>The result with the check's figures, and its warning added.</summary>
+    public static QuantizationResult Apply(QuantizationResult result, LatencyCheckResult? check) => check == null ? result : result with
+    {
+        Fp32LatencyMs = Round(check.Fp32.MedianMs),
+        LatencyMs = Round(check.Output.MedianMs),
+        Fp32LatencyP90Ms = Round(check.Fp32.P90Ms),
+        LatencyP90Ms = Round(check.Output.P90Ms),
+        Speedup = Math.Round(check.Speedup, 3),
+        LatencyRuns = check.Fp32.Count,
+        BatchSize = check.BatchSize,
+        Warnings = check.Warning == null ? result.Warnings : result.Warnings.Append(check.Warning).ToList(),
+    };
+
+    private static double Round(double ms) => Math.Round(ms, 4);
+}

@@ -1,0 +1,45 @@
+namespace PotPowerShell.Core.Quantization;
+
+/// <summary>A whole-model candidate of the precision choice: which layers are INT8, and its measured median latency.</summary>
+/// <param name="Name">"estimate" (the layer-level choice), "all INT8", "all float", or "best N of the estimate".</param>
+/// <param name="Int8Layers">How many of the timed layers are INT8.</param>
+public sealed record PrecisionCandidate(string Name, int Int8Layers, double Ms)
+{
+    public bool Chosen { get; init; }
+}
+
+/// <summary>
+/// The whole models the layer-level estimate is checked against. Layer micro-benchmarks cannot see everything ORT
+/// does across a whole graph (NCHWc chains of float convolutions, layout changes around float ops), so the final say
+/// is a whole-model timing of a few nested candidates: the estimate, all INT8, all float, and the estimate reduced to
+/// its most profitable INT8 layers (the best three quarters, half and quarter by estimated gain). The fastest wins.
+/// </summary>
+public static class PrecisionCandidates
+{
+    /// <summary>
+    /// Candidate INT8 sets (as per-layer flags) in preference order for ties: estimate, all INT8, the reduced
+    /// estimates, all float. Forced layers keep their state in every candidate; duplicates are dropped.
+    /// </summary>
+    public static IReadOnlyList<(string Name, bool[] Int8)> Of(IReadOnlyList<PrecisionLayer> layers, PrecisionDecision decision)
+    {
+        int n = layers.Count;
+        bool Free(int i) => !layers[i].ForcedFloat && !layers[i].ForcedInt8;
+        var estimate = decision.Int8.ToArray();
+        var allInt8 = Enumerable.Range(0, n).Select(i => !layers[i].ForcedFloat).ToArray();
+        var allFloat = Enumerable.Range(0, n).Select(i => layers[i].ForcedInt8).ToArray();
+        // Estimated gain of each free INT8 layer of the estimate; ties by graph order.
+        var ranked = Enumerable.Range(0, n).Where(i => Free(i) && estimate[i])
+            .OrderByDescending(i => decision.FloatCostMs[i] - decision.Int8CostMs[i]).ThenBy(i => i).ToList();
+        var result = new List<(string, bool[])> { ("estimate", estimate), ("all INT8", allInt8) };
+        foreach (int quarters in new[] { 3, 2, 1 })
+        {
+            int keep = (ranked.Count * quarters + 3) / 4;
+            var reduced = Enumerable.Range(0, n).Select(i => !Free(i) && estimate[i]).ToArray();
+            foreach (int i in ranked.Take(keep)) reduced[i] = true;
+            result.Add(($"best {keep} of the estimate", reduced));
+        }
+        result.Add(("all float", allFloat));
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        return result.Where(c => seen.Add(new string(c.Item2.Select(b => b ? '1' : '0').ToArray()))).ToList();
+    }
+}

@@ -1,0 +1,76 @@
+using Google.Protobuf;
+using Onnx;
+using PotPowerShell.Core.Onnx;
+using PotPowerShell.Core.Runtime;
+
+namespace PotPowerShell.Core.Results;
+
+/// <summary>Builds the <see cref="PotModel"/> summary of a model file (what Import-PotModel returns).</summary>
+public static class PotModelInspector
+{
+    /// <summary>Reads the model and checks that ONNX Runtime can load it, so a broken model is reported here and not mid-way through quantization.</summary>
+    public static PotModel Inspect(string path)
+    {
+        var model = OnnxModelFile.Load(path);
+        using (var options = OrtSessions.Options(Microsoft.ML.OnnxRuntime.GraphOptimizationLevel.ORT_DISABLE_ALL, threads: 1))
+        using (OrtSessions.Create(model.ToByteArray(), options, path)) { }
+        return Describe(model, path);
+    }
+
+    public static PotModel Describe(ModelProto model, string path)
+    {
+        var graph = model.Graph;
+        var initializerNames = graph.Initializer.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
+        int constants = graph.Node.Count(n => n.OpType == "Constant" && OpCatalog.IsDefaultDomain(n.Domain));
+        int initializers = graph.Initializer.Count;
+        var storage = (initializers > 0, constants > 0) switch
+        {
+            (true, true) => WeightStorage.Mixed,
+            (true, false) => WeightStorage.Initializers,
+            (false, true) => WeightStorage.ConstantNodes,
+            _ => WeightStorage.None,
+        };
+        return new PotModel
+        {
+            Path = path,
+            Name = graph.Name.Length > 0 ? graph.Name : System.IO.Path.GetFileNameWithoutExtension(path),
+            Opset = ModelInspector.DefaultOpset(model),
+            IrVersion = model.IrVersion,
+            Producer = (model.ProducerName + " " + model.ProducerVersion).Trim(),
+            // ONNX before IR 4 listed initializers as inputs too; they are not inputs a user feeds.
+            Inputs = graph.Input.Where(i => !initializerNames.Contains(i.Name)).Select(Describe).ToList(),
+            Outputs = graph.Output.Select(Describe).ToList(),
+            NodeCount = graph.Node.Count,
+            OpTypes = graph.Node.GroupBy(n => n.OpType).Select(g => new OpTypeCount(g.Key, g.Count()))
+                .OrderByDescending(c => c.Count).ThenBy(c => c.OpType, StringComparer.Ordinal).ToList(),
+            QuantizableLayerCount = graph.Node.Count(n => OpCatalog.IsDefaultDomain(n.Domain) && OpCatalog.WeightedLayers.Contains(n.OpType)),
+            WeightStorage = storage,
+            InitializerCount = initializers,
+            ConstantNodeCount = constants,
+            FileSize = File.Exists(path) ? new FileInfo(path).Length : model.CalculateSize(),
+            IsQuantized = graph.Node.Any(n => n.OpType is "QuantizeLinear" or "DequantizeLinear"),
+            Nodes = Nodes(graph),
+        };
+    }
+
+    /// <summary>Every node with the name quantization gives it; Quantizable as <see cref="PotModel.QuantizableLayerCount"/> counts.</summary>
+    public static IReadOnlyList<NodeDescription> Nodes(GraphProto graph)
+    {
+        var names = NodeNaming.Names(graph);
+        return graph.Node.Select((n, i) => new NodeDescription(names[i], n.OpType,
+            OpCatalog.IsDefaultDomain(n.Domain) && OpCatalog.WeightedLayers.Contains(n.OpType))).ToList();
+    }
+
+    public static TensorDescription Describe(ValueInfoProto value)
+    {
+        var tensor = value.Type?.TensorType;
+        string type = tensor == null ? "unknown" : ModelInspector.ElementTypeName(tensor.ElemType);
+        var shape = tensor?.Shape?.Dim.Select(d => d.ValueCase switch
+        {
+            TensorShapeProto.Types.Dimension.ValueOneofCase.DimValue => d.DimValue.ToString(),
+            TensorShapeProto.Types.Dimension.ValueOneofCase.DimParam => d.DimParam,
+            _ => "?",
+        }).ToList() ?? new List<string>();
+        return new TensorDescription(value.Name, type, shape);
+    }
+}

@@ -1,0 +1,34 @@
+using System.Globalization;
+using PotPowerShell.Core.Data;
+
+namespace PotPowerShell.Core.Runtime;
+
+/// <summary>The FP32 model and the quantized output timed side by side on the same input.</summary>
+public sealed record LatencyCheckResult(Timing Fp32, Timing Output, int BatchSize)
+{
+    /// <summary>FP32 p50 over output p50: above 1 when the output is faster.</summary>
+    public double Speedup => Fp32.MedianMs / Output.MedianMs;
+
+    /// <summary>A warning with the figures when the output is not faster than the FP32 model; else null.</summary>
+    public string? Warning => Speedup >= 1 ? null : string.Format(CultureInfo.InvariantCulture,
+        "The quantized model is not faster than the FP32 model on this CPU: p50 {0:0.000} ms vs {1:0.000} ms for FP32 ({2:0.00}x, batch {3}, one thread, {4} interleaved runs). " +
+        "It is smaller; for speed, keep -Precision Fastest on a CPU target, or time it at the batch size you deploy with (-BatchSize).",
+        Output.MedianMs, Fp32.MedianMs, Speedup, BatchSize, Fp32.Count);
+}
+
+/// <summary>Times the FP32 model against the output at the end of DefaultQuantization and AccuracyAwareQuantization.</summary>
+public static class LatencyCheck
+{
+    /// <summary>
+    /// Runs both models interleaved with <paramref name="timer"/> on a batch of <paramref name="batchSize"/> items taken
+    /// from <paramref name="items"/> of <paramref name="data"/> (repeated when there are fewer).
+    /// </summary>
+    public static LatencyCheckResult Run(byte[] fp32, byte[] output, IDataset data, IReadOnlyList<int> items, int batchSize, IModelTimer timer,
+        TimeSpan budget, CancellationToken cancellationToken)
+    {
+        if (items.Count == 0) throw new ArgumentException("No items to time with.", nameof(items));
+        var batch = Enumerable.Range(0, batchSize).Select(k => data.Get(items[k % items.Count])).ToList();
+        var timings = timer.Time(new[] { fp32, output }, new ModelInput(data, batch), budget, cancellationToken);
+        return new LatencyCheckResult(timings[0], timings[1], batchSize);
+    }
+}

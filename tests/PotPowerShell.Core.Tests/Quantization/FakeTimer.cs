@@ -1,0 +1,67 @@
+using Onnx;
+using PotPowerShell.Core.Quantization;
+using PotPowerShell.Core.Runtime;
+
+namespace PotPowerShell.Core.Tests.Quantization;
+
+/// <summary>
+/// Deterministic timings for tests (timings in tests are forbidden): each model's time comes from what it holds.
+/// Micro-benchmarks are recognised by their graph name (the signature): float kernel 1 ms, INT8 kernel 0.3 ms (or
+/// <see cref="SlowInt8Ms"/> for the layers in <see cref="SlowInInt8"/>), each quantize/dequantize 0.1 ms, overhead
+/// 0. A whole model costs the sum of its weighted layers: 1 ms float, the INT8 kernel time when its weight comes
+/// from a DequantizeLinear.
+/// </summary>
+internal sealed class FakeTimer : IModelTimer
+{
+    public const double FloatMs = 1.0, Int8Ms = 0.3, SlowInt8Ms = 3.0, ConversionMs = 0.1;
+
+    /// <summary>Node names of weighted layers whose INT8 kernel is slow.</summary>
+    public IReadOnlySet<string> SlowInInt8 { get; init; } = new HashSet<string>();
+
+    /// <summary>Graph names of every model timed, in order.</summary>
+    public List<string> Timed { get; } = new();
+
+    /// <summary>Times of whole models (not micro-benchmarks) when set: by position in the call, e.g. FP32 then output for the latency check.</summary>
+    public IReadOnlyList<double>? WholeModelMs { get; init; }
+
+    public IReadOnlyList<Timing> Time(IReadOnlyList<byte[]> models, ModelInput? input, TimeSpan budget, CancellationToken cancellationToken)
+    {
+        var result = new List<Timing>();
+        for (int i = 0; i < models.Count; i++)
+        {
+            var model = ModelProto.Parser.ParseFrom(models[i]);
+            lock (Timed) Timed.Add(model.Graph.Name);
+            double ms = Cost(model, i);
+            result.Add(new Timing(ms, ms, ms, OrtModelTimer.MinRounds));
+        }
+        return result;
+    }
+
+    private double Cost(ModelProto model, int position)
+    {
+        string name = model.Graph.Name;
+        if (name == "overhead") return 0;
+        if (name.StartsWith("enter|", StringComparison.Ordinal) || name.StartsWith("exit|", StringComparison.Ordinal)) return ConversionMs;
+        var producers = model.Graph.Node.SelectMany(n => n.Output.Select(o => (o, n))).GroupBy(p => p.o).ToDictionary(g => g.Key, g => g.First().n);
+        var layers = model.Graph.Node.Where(n => n.OpType is "Conv" or "MatMul" or "Gemm" or "ConvTranspose").ToList();
+        bool Int8(NodeProto n) => n.Input.Count > 1 && producers.TryGetValue(n.Input[1], out var p) && p.OpType == "DequantizeLinear";
+        double Kernel(NodeProto n) => !Int8(n) ? FloatMs : SlowInInt8.Contains(n.Name) ? SlowInt8Ms : Int8Ms;
+        if (name.StartsWith("float|", StringComparison.Ordinal)) return layers.Sum(Kernel);
+        if (name.StartsWith("int8|", StringComparison.Ordinal)) return layers.Sum(Kernel) + 2 * ConversionMs;
+        return WholeModelMs != null ? WholeModelMs[position] : layers.Sum(Kernel);
+    }
+}
+
+/// <summary>Latency measurements for tests: a fake timer and a cache file of the test's own (or one per test process).</summary>
+internal static class TestMeasurement
+{
+    public static readonly CostCacheIdentity Identity = new("Test CPU (X64 AVX2)", "0.0.0-test");
+
+    private static readonly string SharedCache = Path.Combine(Path.GetTempPath(), $"pot-tests-costs-{Environment.ProcessId}", LayerCostCache.FileName);
+
+    /// <summary>INT8 faster for every layer: the precision choice keeps every layer INT8, as AllInt8 does.</summary>
+    public static readonly LatencyMeasurement Int8Faster = With(new FakeTimer());
+
+    public static LatencyMeasurement With(IModelTimer timer, string? cachePath = null) =>
+        new() { Timer = timer, CachePath = cachePath ?? SharedCache, Identity = Identity };
+}

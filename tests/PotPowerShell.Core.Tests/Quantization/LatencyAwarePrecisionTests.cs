@@ -1,0 +1,145 @@
+using PotPowerShell.Core.Config;
+using PotPowerShell.Core.Data;
+using PotPowerShell.Core.Onnx;
+using PotPowerShell.Core.Quantization;
+
+namespace PotPowerShell.Core.Tests.Quantization;
+
+/// <summary>DefaultQuantization's precision choice and latency check end to end, with fake timings (no timing in tests).</summary>
+public class LatencyAwarePrecisionTests
+{
+    /// <summary>x[batch, 3, 8, 8] -> Conv "stem" (3x3, 3 -> 8) -> Relu -> Conv "next" (1x1, 8 -> 8).</summary>
+    private static void Save(string path)
+    {
+        var random = new Random(7);
+        float[] W(int n) => Enumerable.Range(0, n).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray();
+        var g = new GraphBuilder("stem");
+        var x = g.Input("x", "batch", 3L, 8L, 8L);
+        var stem = g.Node("Conv", new[] { x, g.Initializer("w", W(8 * 3 * 9), 8, 3, 3, 3) }, "stem", ("pads", new[] { 1L, 1L, 1L, 1L }));
+        var relu = g.Node("Relu", new[] { stem }, "relu");
+        g.Output(g.Node("Conv", new[] { relu, g.Initializer("w2", W(64), 8, 8, 1, 1) }, "next"));
+        OnnxModelFile.Save(ModelPreparation.Prepare(g.Build()), path);
+    }
+
+    private static NpyDataset Data() => new("memory", new Dictionary<string, TensorData> { ["x"] = SyntheticModels.ImageLikeData(8, 3, 8, 8, 1) }, null);
+
+    private static FakeTimer StemSlow() => new() { SlowInInt8 = new HashSet<string> { "stem" } };
+
+    [Theory]
+    [InlineData(TargetDevice.Any, PrecisionMode.Fastest, "Float")]
+    [InlineData(TargetDevice.Cpu, PrecisionMode.Fastest, "Float")]
+    [InlineData(TargetDevice.Gpu, PrecisionMode.Fastest, "INT8")]   // other targets keep POT's semantics
+    [InlineData(TargetDevice.Npu, PrecisionMode.Fastest, "INT8")]
+    [InlineData(TargetDevice.Any, PrecisionMode.AllInt8, "INT8")]
+    public void A_layer_slower_in_int8_stays_float_on_cpu_targets_with_the_figures_in_its_row(TargetDevice device, PrecisionMode precision, string expected)
+    {
+        using var tmp = new TempFolder();
+        Save(tmp.File("m.onnx"));
+        var result = DefaultQuantization.Run(tmp.File("m.onnx"), Data(), new DefaultQuantizationOptions
+        {
+            TargetDevice = device, Precision = precision, Threads = 1, Measurement = TestMeasurement.With(StemSlow(), tmp.File("costs.json")),
+        }, tmp.File("q.onnx"));
+        var stem = result.Layers.Single(l => l.Node == "stem");
+        Assert.Equal(expected, stem.Precision);
+        Assert.Equal("INT8", result.Layers.Single(l => l.Node == "next").Precision);
+        bool chosen = device is TargetDevice.Any or TargetDevice.Cpu && precision == PrecisionMode.Fastest;
+        Assert.Equal(chosen ? PrecisionMode.Fastest : PrecisionMode.AllInt8, result.Precision);
+        if (expected == "Float")
+        {
+            // INT8: its 3 ms kernel (+0.2 ms conversions in its micro-benchmark, less the quantize of the input it
+            // brings and the quantize of "next"'s input it saves); float: 1 ms.
+            Assert.Equal("faster in float: INT8 3.000 ms vs float 1.000 ms on this CPU (batch 1, conversions to and from its neighbours counted)", stem.Reason);
+            Assert.Equal((3.0, 1.0), (stem.Int8Ms, stem.FloatMs));
+            Assert.Contains(result.PrecisionCandidates, c => c.Chosen && c.Name == "estimate");
+        }
+        else if (!chosen)
+        {
+            Assert.Null(stem.Int8Ms);
+            Assert.Empty(result.PrecisionCandidates);
+        }
+    }
+
+    [Fact]
+    public void A_second_run_decides_from_the_cache_alone_and_writes_the_same_bytes()
+    {
+        using var tmp = new TempFolder();
+        Save(tmp.File("m.onnx"));
+        var first = StemSlow();
+        var options = new DefaultQuantizationOptions { Threads = 1, SkipLatencyCheck = true, Measurement = TestMeasurement.With(first, tmp.File("costs.json")) };
+        DefaultQuantization.Run(tmp.File("m.onnx"), Data(), options, tmp.File("q1.onnx"));
+        Assert.Contains(first.Timed, n => n.StartsWith("int8|", StringComparison.Ordinal));
+        Assert.True(File.Exists(tmp.File("costs.json")));
+
+        // Different fake costs now: only the cache decides, so nothing changes.
+        var second = new FakeTimer();
+        DefaultQuantization.Run(tmp.File("m.onnx"), Data(), options with { Measurement = TestMeasurement.With(second, tmp.File("costs.json")) }, tmp.File("q2.onnx"));
+        Assert.Empty(second.Timed);
+        Assert.Equal(File.ReadAllBytes(tmp.File("q1.onnx")), File.ReadAllBytes(tmp.File("q2.onnx")));
+    }
+
+    [Fact]
+    public void A_cache_from_another_cpu_is_measured_again_and_replaced_with_a_warning()
+    {
+        using var tmp = new TempFolder();
+        Save(tmp.File("m.onnx"));
+        var options = new DefaultQuantizationOptions { Threads = 1, SkipLatencyCheck = true, Measurement = TestMeasurement.With(StemSlow(), tmp.File("costs.json")) };
+        DefaultQuantization.Run(tmp.File("m.onnx"), Data(), options, tmp.File("q1.onnx"));
+
+        var timer = new FakeTimer();
+        var elsewhere = options with { Measurement = TestMeasurement.With(timer, tmp.File("costs.json")) with { Identity = new CostCacheIdentity("Another CPU", TestMeasurement.Identity.OnnxRuntime) } };
+        var result = DefaultQuantization.Run(tmp.File("m.onnx"), Data(), elsewhere, tmp.File("q2.onnx"));
+        Assert.Contains(timer.Timed, n => n.StartsWith("float|", StringComparison.Ordinal));
+        Assert.Contains(result.Warnings, w => w.Contains("was not used because it was measured on another CPU"));
+        Assert.Equal("INT8", result.Layers.Single(l => l.Node == "stem").Precision);   // this CPU's (fake) timings
+        Assert.Equal("Another CPU", LayerCostCache.Load(tmp.File("costs.json"), elsewhere.Measurement!.Identity).Identity.Cpu);
+        Assert.Null(LayerCostCache.Load(tmp.File("costs.json"), elsewhere.Measurement!.Identity).Discarded);
+    }
+
+    [Theory]
+    [InlineData(1.0, 2.0, true)]
+    [InlineData(2.0, 1.0, false)]
+    public void The_result_states_the_speed_up_and_warns_with_the_figures_when_the_output_is_slower(double fp32Ms, double outputMs, bool warns)
+    {
+        using var tmp = new TempFolder();
+        Save(tmp.File("m.onnx"));
+        var timer = new FakeTimer { WholeModelMs = new[] { fp32Ms, outputMs } };
+        var result = DefaultQuantization.Run(tmp.File("m.onnx"), Data(), new DefaultQuantizationOptions
+        {
+            Threads = 1, Precision = PrecisionMode.AllInt8, BatchSize = 4, Measurement = TestMeasurement.With(timer, tmp.File("costs.json")),
+        }, tmp.File("q.onnx"));
+        Assert.Equal((fp32Ms, outputMs, fp32Ms / outputMs, 4), (result.Fp32LatencyMs!.Value, result.LatencyMs!.Value, result.Speedup!.Value, result.BatchSize));
+        string expected = $"The quantized model is not faster than the FP32 model on this CPU: p50 2.000 ms vs 1.000 ms for FP32 (0.50x, batch 4, one thread, 5 interleaved runs).";
+        if (warns) Assert.Contains(result.Warnings, w => w.StartsWith(expected, StringComparison.Ordinal));
+        else Assert.DoesNotContain(result.Warnings, w => w.Contains("not faster"));
+    }
+
+    [Fact]
+    public void The_batch_size_is_the_one_layers_are_timed_at_and_the_check_can_be_skipped()
+    {
+        using var tmp = new TempFolder();
+        Save(tmp.File("m.onnx"));
+        var timer = new FakeTimer();
+        var result = DefaultQuantization.Run(tmp.File("m.onnx"), Data(), new DefaultQuantizationOptions
+        {
+            Threads = 1, BatchSize = 16, SkipLatencyCheck = true, Measurement = TestMeasurement.With(timer, tmp.File("costs.json")),
+        }, tmp.File("q.onnx"));
+        Assert.Contains(timer.Timed, n => n.StartsWith("float|Conv|x=16x3x8x8|", StringComparison.Ordinal));
+        Assert.Equal(16, result.BatchSize);
+        Assert.Null(result.Speedup);
+        Assert.Null(result.Fp32LatencyMs);
+    }
+
+    [Fact]
+    public void A_model_whose_layers_all_stay_float_still_calibrates_and_saves()
+    {
+        using var tmp = new TempFolder();
+        Save(tmp.File("m.onnx"));
+        var result = DefaultQuantization.Run(tmp.File("m.onnx"), Data(), new DefaultQuantizationOptions
+        {
+            IgnoredNodes = new[] { "next" }, Threads = 1, Measurement = TestMeasurement.With(StemSlow(), tmp.File("costs.json")),
+        }, tmp.File("q.onnx"));
+        Assert.Equal(0, result.QuantizedLayerCount);
+        Assert.Contains(result.Warnings, w => w.StartsWith("No layer makes this model faster as INT8", StringComparison.Ordinal));
+        Assert.True(File.Exists(tmp.File("q.onnx")));
+    }
+}
