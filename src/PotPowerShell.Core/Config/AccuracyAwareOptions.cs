@@ -66,4 +66,9 @@ public sealed record AccuracyAwareOptions
     /// num_ranking_workers); null = automatic (one, see Evaluator.Workers). The result does not depend on it.
     /// </summary>
     public int? EvaluationWorkers { get; init; }
+    /// <summary>
+    /// Where the search state is written after every evaluation (checkpoint_path, -CheckpointPath); a run that finds it
+    /// resumes from it and ends with the same model. Null = no checkpoint. Deleted once the outputs are written.
+    /// </summary>
+    public string? CheckpointPath { get; init; }
 }

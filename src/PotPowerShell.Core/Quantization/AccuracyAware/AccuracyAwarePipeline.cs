@@ -37,7 +37,10 @@ public static class AccuracyAwarePipeline
         progress?.Report(new PotProgress(SearchContext.Activity, "Timing the output against the FP32 model", 99));
         result = AccuracyAwareLatency.Apply(result, parts.Builder, LatencyProof.Run(parts.Builder, outcome.Model.ToByteArray(), parts.Calibration, cancellationToken));
         progress?.Report(new PotProgress(SearchContext.Activity, "Writing the model", 100));
-        return new AccuracyAwareOutcome(result, outcome.Model) { FullyQuantized = outcome.FullyQuantized }.Save(outputPath, Path.GetFullPath(job.ModelPath), cancellationToken, job.DumpIntermediateModel, job.Overwrite);
+        var saved = new AccuracyAwareOutcome(result, outcome.Model) { FullyQuantized = outcome.FullyQuantized }.Save(outputPath, Path.GetFullPath(job.ModelPath), cancellationToken, job.DumpIntermediateModel, job.Overwrite);
+        // The outputs are written: nothing is left to resume.
+        if (job.Options.CheckpointPath is { } checkpoint) File.Delete(checkpoint);
+        return saved;
     }
 
     /// <summary>Ranks the layers of the fully quantized model without reverting any (Get-LayerRanking).</summary>

@@ -108,7 +108,7 @@ public sealed class AccuracyAwareQuantizer
     /// </summary>
     public LayerRanking RankLayers(IQuantizedModelBuilder builder, IEvaluator evaluator, RankingMethod method, CancellationToken cancellationToken = default)
     {
-        var ctx = CreateContext(builder, evaluator, cancellationToken, _options with { RankingMethod = method, MaxEvaluations = null, TimeLimit = null });
+        var ctx = CreateContext(builder, evaluator, cancellationToken, _options with { RankingMethod = method, MaxEvaluations = null, TimeLimit = null, CheckpointPath = null });
         EvaluateBaseline(ctx);
         var quantized = ModelCandidate.FullyQuantized(new QuantizationSource("base", _options.Quantization, builder));
         var result = ctx.Session.Evaluate(quantized, null, mandatory: true);
@@ -127,7 +127,11 @@ public sealed class AccuracyAwareQuantizer
         if (evaluator.Data.Count == 0)
             throw new PotException("ValidationSetEmpty", PotErrorCategory.InvalidData,
                 $"The validation set '{evaluator.Data.Source}' has no items; AccuracyAwareQuantization needs labelled validation data.", evaluator.Data.Source);
-        return new SearchContext(options ?? _options, evaluator, builder, OutputProbe, Progress, Log, clock, ct);
+        options ??= _options;
+        var checkpoint = options.CheckpointPath is { } path ? SearchCheckpoint.Open(path, SearchCheckpoint.Fingerprint(builder, evaluator, options)) : null;
+        if (checkpoint?.Resumed > 0)
+            Log?.Report($"Resuming from the checkpoint '{checkpoint.Path}': {checkpoint.Resumed} evaluations recorded are replayed, not inferred.");
+        return new SearchContext(options, evaluator, builder, OutputProbe, Progress, Log, clock, ct, checkpoint);
     }
 
     /// <summary>
@@ -269,6 +273,7 @@ public sealed class AccuracyAwareQuantizer
             DecidedEarlyEvaluations = ctx.Session.DecidedEarly,
             InferencesSaved = ctx.Session.InferencesSaved,
             EvaluationWorkers = ctx.Session.Workers,
+            ResumedEvaluations = ctx.Session.Checkpoint?.Resumed ?? 0,
             StageTimes = ctx.Stages.Times,
             TotalTime = ctx.Clock(),
             Log = ctx.LogLines.ToList(),

@@ -72,6 +72,7 @@ public static class AccuracyAwareReport
             ["decided_early_evaluations"] = r.DecidedEarlyEvaluations,
             ["inferences_saved"] = r.InferencesSaved,
             ["evaluation_workers"] = r.EvaluationWorkers,
+            ["resumed_evaluations"] = r.ResumedEvaluations,
             ["calibration_passes"] = r.CalibrationPasses,
             ["bias_correction_passes"] = r.BiasCorrectionPasses,
             ["calibration_inferences"] = r.CalibrationInferences,

@@ -147,6 +147,8 @@ public sealed record AccuracyAwareResult : IQuantizedModelResult
     public long InferencesSaved { get; init; }
     /// <summary>ONNX Runtime sessions that evaluated side by side (eval_requests_number).</summary>
     public int EvaluationWorkers { get; init; }
+    /// <summary>Evaluations replayed from the checkpoint of an interrupted run (-CheckpointPath) instead of inferred; 0 for a fresh run.</summary>
+    public int ResumedEvaluations { get; init; }
     /// <summary>
     /// Passes of the FP32 model over the calibration data: 1, because the pass measures what the mixed preset and the
     /// tuning grid need too (0 when the run was given a calibrated builder).

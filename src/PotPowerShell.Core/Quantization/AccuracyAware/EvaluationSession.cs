@@ -70,6 +70,12 @@ internal sealed class EvaluationSession
         return result;
     }
 
+    /// <summary>
+    /// The run's checkpoint: evaluations it recorded are replayed instead of inferred (the search asks for them in the
+    /// same order), every new one is recorded.
+    /// </summary>
+    public SearchCheckpoint? Checkpoint { get; init; }
+
     /// <summary>Where the session reports refused candidates (the run's log).</summary>
     public Action<string>? Log { get; set; }
 
@@ -143,14 +149,18 @@ internal sealed class EvaluationSession
             deadline.CancelAfter(left > TimeSpan.Zero ? left : TimeSpan.Zero);
         }
         EvaluationResult result;
-        try
+        if (Checkpoint == null || !Checkpoint.TryReplay(key, out result))
         {
-            result = stopWhen == null ? _evaluator.Evaluate(model(), items, deadline.Token, _progress)
-                : _evaluator.Evaluate(model(), items, stopWhen, deadline.Token, _progress);
-        }
-        catch (OperationCanceledException) when (!_cancellation.IsCancellationRequested)
-        {
-            throw new BudgetExhaustedException($"TimeLimit ({_timeLimit}) reached during an evaluation");
+            try
+            {
+                result = stopWhen == null ? _evaluator.Evaluate(model(), items, deadline.Token, _progress)
+                    : _evaluator.Evaluate(model(), items, stopWhen, deadline.Token, _progress);
+            }
+            catch (OperationCanceledException) when (!_cancellation.IsCancellationRequested)
+            {
+                throw new BudgetExhaustedException($"TimeLimit ({_timeLimit}) reached during an evaluation");
+            }
+            Checkpoint?.Record(key, result);
         }
         Evaluations++;
         long count = result.StoppedEarly ? result.Items.Count : items?.Count ?? _evaluator.Data.Count;

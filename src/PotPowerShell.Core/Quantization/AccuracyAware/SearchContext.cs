@@ -16,7 +16,7 @@ internal sealed class SearchContext
     private EvaluationResult? _floatOnPool;
 
     public SearchContext(AccuracyAwareOptions options, IEvaluator evaluator, IQuantizedModelBuilder builder, ILayerOutputProbe? probe,
-        IProgress<PotProgress>? progress, IProgress<string>? log, Func<TimeSpan> clock, CancellationToken cancellation)
+        IProgress<PotProgress>? progress, IProgress<string>? log, Func<TimeSpan> clock, CancellationToken cancellation, SearchCheckpoint? checkpoint = null)
     {
         Options = options;
         Builder = builder;
@@ -24,7 +24,7 @@ internal sealed class SearchContext
         Stages = new StageClock(clock);
         _progress = progress;
         _logSink = log;
-        Session = new EvaluationSession(evaluator, options, clock, progress, cancellation) { Log = Log };
+        Session = new EvaluationSession(evaluator, options, clock, progress, cancellation) { Log = Log, Checkpoint = checkpoint };
         FloatBytes = LayerRanker.FloatBytes(builder);
         ILayerOutputProbe? created = probe;
         _probe = () => created ??= new OrtLayerOutputProbe(evaluator.Data, options.Quantization.Threads);
