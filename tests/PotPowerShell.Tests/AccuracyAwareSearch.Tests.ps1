@@ -52,6 +52,46 @@ Describe 'Invoke-AccuracyAwareQuantization search' {
     }
 }
 
+Describe 'Invoke-AccuracyAwareQuantization -CheckpointPath' {
+    It 'resumes after the process running it is killed, and writes the bytes of an uninterrupted run' {
+        $work = Join-Path $TestDrive 'resume'
+        New-Item -ItemType Directory $work | Out-Null
+        $model = Join-Path $work 'digits.onnx'
+        Copy-Item (Join-Path $sampleDir 'digits.onnx') $model
+        $checkpoint = Join-Path $work 'run.checkpoint'
+        $output = Join-Path $work 'resumed.onnx'
+        # POT-style ranking evaluates every layer on every ranking: a run long enough to be killed in the middle.
+        $common = "-MaximalDrop 0.00005 -RankingMethod Metric -Precision AllInt8 -Seed 3"
+        $module = Join-Path (Get-PotModulePath) 'PotPowerShell.psd1'
+        $script = "Import-Module '$module'; Invoke-AccuracyAwareQuantization '$model' '$calibration' '$similarity' $common -OutputPath '$output' -CheckpointPath '$checkpoint'"
+        $pwsh = [Environment]::ProcessPath
+        [string[]] $arguments = if ((Split-Path -Leaf $pwsh) -like 'dotnet*') { @((Join-Path $PSHOME 'pwsh.dll')) } else { @() }
+        $arguments += '-NoProfile', '-NonInteractive', '-EncodedCommand', [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($script))
+        $child = Start-Process -FilePath $pwsh -ArgumentList $arguments -PassThru -RedirectStandardOutput (Join-Path $work 'child.out') -RedirectStandardError (Join-Path $work 'child.err')
+        try {
+            # Kill it once a few evaluations are on disk (the first ones are the baseline and the fully quantized model).
+            $deadline = [DateTime]::UtcNow.AddMinutes(5)
+            while (-not $child.HasExited -and [DateTime]::UtcNow -lt $deadline -and -not ((Test-Path $checkpoint) -and (Get-Item $checkpoint).Length -gt 20000)) { Start-Sleep -Milliseconds 20 }
+            $child.HasExited | Should -BeFalse -Because 'the child run should still be searching when its checkpoint has grown'
+            $child.Kill($true)
+            $child.WaitForExit()
+        }
+        finally { if (-not $child.HasExited) { $child.Kill($true) } }
+        Test-Path $checkpoint | Should -BeTrue
+        Test-Path $output | Should -BeFalse
+
+        $resumed = Invoke-Expression "Invoke-AccuracyAwareQuantization '$model' '$calibration' '$similarity' $common -OutputPath '$output' -CheckpointPath '$checkpoint'"
+        $whole = Invoke-Expression "Invoke-AccuracyAwareQuantization '$model' '$calibration' '$similarity' $common -OutputPath '$(Join-Path $work 'whole.onnx')'"
+        $resumed.ResumedEvaluations | Should -BeGreaterThan 1
+        $whole.ResumedEvaluations | Should -Be 0
+        (Get-FileHash $resumed.OutputPath).Hash | Should -Be (Get-FileHash $whole.OutputPath).Hash
+        $resumed.Log | Should -Be $whole.Log
+        $resumed.Evaluations | Should -Be $whole.Evaluations
+        $whole.RevertedLayerCount | Should -BeGreaterThan 0
+        Test-Path $checkpoint | Should -BeFalse -Because 'a finished run has nothing to resume'
+    }
+}
+
 Describe 'Get-LayerRanking warnings' {
     It 'warns when every layer scores the same' {
         $model = Join-Path $TestDrive 'rank.onnx'

@@ -25,6 +25,7 @@ internal static class AlgorithmBinder
         "ranking_subset_size", "max_iter_num", "maximal_drop", "drop_type", "use_prev_if_drop_increase", "base_algorithm",
         "convert_to_mixed_preset", "metrics", "metric_subset_ratio", "tune_hyperparams", "annotation_free",
         "annotation_conf_threshold", "ranking_method", "confirm_top_layers", "backward_pass", "max_evaluations", "time_limit",
+        "checkpoint_path",
     };
 
     private static readonly (string, QuantizationPreset)[] Presets =
@@ -328,6 +329,8 @@ internal static class AlgorithmBinder
         bool backward = s.Bool("backward_pass") ?? true;
         int? maxEvaluations = s.Int("max_evaluations", min: 1);
         var timeLimit = TimeLimit(s);
+        // Ours: the search state of an interrupted run (may not exist yet); relative to the config file's folder.
+        string? checkpoint = PotConfigBinder.PathValue(s, "checkpoint_path", required: false, PotConfigBinder.PathKind.Unchecked, "a file path such as run.checkpoint");
         return p with
         {
             RankingSubsetSize = rankingSubset,
@@ -347,6 +350,7 @@ internal static class AlgorithmBinder
             BackwardPass = backward,
             MaxEvaluations = maxEvaluations,
             TimeLimit = timeLimit,
+            CheckpointPath = checkpoint,
         };
     }
 

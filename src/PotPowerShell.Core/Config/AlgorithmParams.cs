@@ -90,6 +90,8 @@ public sealed record AccuracyAwareParams : DefaultQuantizationParams
     public int? MaxEvaluations { get; init; }
     /// <summary>Ours: stop after this much time (null = no limit).</summary>
     public TimeSpan? TimeLimit { get; init; }
+    /// <summary>Ours: where the search state is written after every evaluation, and resumed from (null = none).</summary>
+    public string? CheckpointPath { get; init; }
 }
 
 /// <summary>POT's ignored section.</summary>

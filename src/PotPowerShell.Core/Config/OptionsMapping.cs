@@ -52,6 +52,7 @@ internal static class OptionsMapping
         BackwardPass = p.BackwardPass,
         MaxEvaluations = p.MaxEvaluations,
         TimeLimit = p.TimeLimit,
+        CheckpointPath = p.CheckpointPath,
         AnnotationFree = p.AnnotationFree,
         AnnotationConfidenceThreshold = p.AnnotationConfThreshold,
     };

@@ -205,6 +205,7 @@ public static class PotConfigWriter
             m.Add("backward_pass", B(a.BackwardPass));
             m.Add("max_evaluations", I(a.MaxEvaluations));
             m.Add("time_limit", a.TimeLimit is { } t ? S(t.ToString("c", CultureInfo.InvariantCulture)) : Null);
+            m.Add("checkpoint_path", a.CheckpointPath is { } c ? S(c) : Null);
         }
         return m;
     }

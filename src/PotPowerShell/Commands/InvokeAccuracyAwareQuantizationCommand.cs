@@ -111,6 +111,14 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
     public SwitchParameter Force { get; set; }
 
     /// <summary>
+    /// Where the search state is written after every evaluation (config: checkpoint_path). The same command run again
+    /// after an interruption resumes from it and ends with the same model; it is deleted once the outputs are written.
+    /// </summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? CheckpointPath { get; set; }
+
+    /// <summary>
     /// Also writes the fully quantized model, before any layer is reverted, next to the output as
     /// &lt;output&gt;.int8-full.onnx. Default: the config's compression.dump_intermediate_model, else off.
     /// </summary>
@@ -212,6 +220,7 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
                     $"-TimeLimit {TimeLimit} is shorter than a second. Write it as a time span, e.g. '00:10:00' or (New-TimeSpan -Minutes 10).", TimeLimit);
             options = options with { TimeLimit = TimeLimit };
         }
+        if (bound.ContainsKey(nameof(CheckpointPath))) options = options with { CheckpointPath = ResolveLiteralPath(CheckpointPath!) };
         if (bound.ContainsKey(nameof(Seed))) options = options with { Quantization = options.Quantization with { Seed = Seed } };
         if (bound.ContainsKey(nameof(Precision)))
             options = options with { Quantization = options.Quantization with { Precision = Enum.Parse<PrecisionMode>(Precision, ignoreCase: true) } };

@@ -120,6 +120,24 @@ public class ConfigLoaderTests
     }
 
     [Fact]
+    public void Checkpoint_path_is_relative_to_the_config_folder_and_reaches_the_options()
+    {
+        using var folder = new ConfigTestFolder();
+        string text = """
+            model: { model: model.onnx }
+            engine: { config: engine.yml }
+            compression:
+              algorithms:
+                - name: AccuracyAwareQuantization
+                  params:
+                    checkpoint_path: runs/aaq.checkpoint
+            """;
+        var c = PotConfigLoader.Load(folder.Write("c.yml", text));
+        Assert.Equal(folder.File(Path.Combine("runs", "aaq.checkpoint")), c.ToAccuracyAwareOptions().CheckpointPath);
+        Assert.Empty(c.Warnings);
+    }
+
+    [Fact]
     public void Yaml_anchors_and_merge_keys_work()
     {
         using var folder = new ConfigTestFolder();
