@@ -60,6 +60,15 @@ public sealed class GetLayerRankingCommand : PotCmdlet
     [ValidateSet("Signal", "Metric", "OutputError")]
     public string Method { get; set; } = "Signal";
 
+    /// <summary>
+    /// Rank these layers only: one shard of a ranking, to run on another host (Invoke-Command, Start-Job,
+    /// ForEach-Object -Parallel). Shards score their layers as a whole ranking would, so their results merge by score
+    /// (Invoke-AccuracyAwareQuantization -Ranking).
+    /// </summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? Layer { get; set; }
+
     [Parameter]
     [ValidateRange(1, int.MaxValue)]
     public int RankingSubsetSize { get; set; }
@@ -84,7 +93,7 @@ public sealed class GetLayerRankingCommand : PotCmdlet
             var job = BuildJob();
             var method = Enum.Parse<RankingMethod>(Method, ignoreCase: true);
             WriteVerbose($"Ranking the layers of '{job.ModelPath}' by {method}.");
-            var ranking = AccuracyAwarePipeline.Rank(job, method, Progress, CancellationToken);
+            var ranking = AccuracyAwarePipeline.Rank(job, method, Progress, CancellationToken, Layer);
             WriteVerbose($"Ranked {ranking.Layers.Count} layers on {ranking.SubsetSize} items by {ranking.Metric}: {ranking.Evaluations} evaluations, {ranking.Inferences} inferences.");
             if (ranking.Layers.Count > 1 && ranking.Layers.All(l => l.Score == ranking.Layers[0].Score))
                 WriteWarning($"Every layer scored {ranking.Layers[0].Score} on the {ranking.SubsetSize} ranking items, so the order is by name only: the metric has no signal left on them. Use -Method Signal, a larger -RankingSubsetSize, or a metric with per-item detail.");

@@ -111,6 +111,14 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
     public SwitchParameter Force { get; set; }
 
     /// <summary>
+    /// Rankings measured beforehand with Get-LayerRanking (one run, or shards of -Layer run elsewhere, also as the
+    /// deserialized objects remoting and jobs return): the search starts from them instead of measuring its first ranking.
+    /// </summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public PSObject[]? Ranking { get; set; }
+
+    /// <summary>
     /// Where the search state is written after every evaluation (config: checkpoint_path). The same command run again
     /// after an interruption resumes from it and ends with the same model; it is deleted once the outputs are written.
     /// </summary>
@@ -191,6 +199,7 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
         if (bound.ContainsKey(nameof(EnginePath))) job = job with { EnginePath = ResolveLiteralPath(EnginePath) };
         if (bound.ContainsKey(nameof(DumpIntermediateModel))) job = job with { DumpIntermediateModel = DumpIntermediateModel.IsPresent };
         job = job with { Overwrite = Force };
+        if (Ranking != null) job = job with { Ranking = Ranking.Select(LayerRankOf).ToList() };
         if (job.CalibrationDataPath != null && !Directory.Exists(job.CalibrationDataPath) && !File.Exists(job.CalibrationDataPath))
             throw new PotException("CalibrationDataNotFound", PotErrorCategory.ObjectNotFound,
                 $"The calibration data '{job.CalibrationDataPath}' does not exist. Give a folder of .npy files (one per model input, named after it) or an .npz archive.", job.CalibrationDataPath);
@@ -229,6 +238,23 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
         if (bound.ContainsKey(nameof(SkipNonFiniteValues)))
             options = options with { Quantization = options.Quantization with { SkipNonFiniteValues = SkipNonFiniteValues.IsPresent } };
         return options;
+    }
+
+    /// <summary>A LayerRank, or what remoting and jobs turn one into (a property bag with the same names).</summary>
+    private static LayerRank LayerRankOf(PSObject item, int index)
+    {
+        if (item.BaseObject is LayerRank rank) return rank;
+        object? Value(string name) => item.Properties[name]?.Value;
+        string? layer = Value(nameof(LayerRank.Layer))?.ToString();
+        if (string.IsNullOrEmpty(layer))
+            throw new PotException("RankingInvalid", PotErrorCategory.InvalidArgument,
+                $"-Ranking item {index + 1} ('{item}') has no Layer property. Give the objects Get-LayerRanking returns, also deserialized ones from Invoke-Command or Receive-Job.", item.ToString());
+        double score = Value(nameof(LayerRank.Score)) is { } s ? LanguagePrimitives.ConvertTo<double>(s) : double.NaN;
+        var method = Enum.TryParse<RankingMethod>(Value(nameof(LayerRank.Method))?.ToString(), ignoreCase: true, out var m) ? m : Core.Config.RankingMethod.Signal;
+        int position = Value(nameof(LayerRank.Rank)) is { } r ? LanguagePrimitives.ConvertTo<int>(r) : index + 1;
+        double outputError = Value(nameof(LayerRank.OutputError)) is { } e ? LanguagePrimitives.ConvertTo<double>(e) : double.NaN;
+        return new LayerRank(position, layer, Value(nameof(LayerRank.OpType))?.ToString() ?? "", score, method,
+            new SortedDictionary<string, double>(StringComparer.Ordinal), outputError);
     }
 
     /// <summary>&lt;model&gt;.aaq.onnx next to the model (its report: &lt;model&gt;.aaq.report.json).</summary>

@@ -22,6 +22,9 @@ public sealed record AccuracyAwareJob
 
     public required AccuracyAwareOptions Options { get; init; }
 
+    /// <summary>Rankings measured beforehand (Get-LayerRanking, in shards with -Layer): the search starts from them. Null = measure one.</summary>
+    public IReadOnlyList<LayerRank>? Ranking { get; init; }
+
     /// <summary>compression.dump_intermediate_model: also write the fully quantized model before any revert (see <see cref="AccuracyAwareOutcome.IntermediatePaths"/>).</summary>
     public bool DumpIntermediateModel { get; init; }
 

@@ -21,6 +21,7 @@ public static class AccuracyAwarePipeline
         var outcome = new AccuracyAwareQuantizer(job.Options)
         {
             BuilderFactory = parts.Factory(cancellationToken),
+            Ranking = job.Ranking,
             Progress = progress,
             Log = log,
         }.Run(parts.Builder, parts.Evaluator, cancellationToken);
@@ -44,11 +45,13 @@ public static class AccuracyAwarePipeline
     }
 
     /// <summary>Ranks the layers of the fully quantized model without reverting any (Get-LayerRanking).</summary>
-    public static LayerRanking Rank(AccuracyAwareJob job, RankingMethod method, IProgress<PotProgress>? progress = null, CancellationToken cancellationToken = default)
+    /// <param name="layers">Rank these layers only (Get-LayerRanking -Layer, one shard of a ranking); null = all.</param>
+    public static LayerRanking Rank(AccuracyAwareJob job, RankingMethod method, IProgress<PotProgress>? progress = null, CancellationToken cancellationToken = default,
+        IReadOnlyCollection<string>? layers = null)
     {
         var quantizer = new AccuracyAwareQuantizer(job.Options) { Progress = progress };
         using var parts = Open(job, variants: false, progress, cancellationToken, "Layer ranking");
-        return quantizer.RankLayers(parts.Builder, parts.Evaluator, method, cancellationToken);
+        return quantizer.RankLayers(parts.Builder, parts.Evaluator, method, cancellationToken, layers);
     }
 
     /// <param name="variants">Also measure what the run's other settings (mixed preset, tuning) need, in the same calibration pass.</param>

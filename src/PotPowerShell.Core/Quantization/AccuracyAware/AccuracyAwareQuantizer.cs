@@ -33,6 +33,12 @@ public sealed class AccuracyAwareQuantizer
     /// <summary>Receives each log line as it is written (the cmdlet forwards them to -Verbose).</summary>
     public IProgress<string>? Log { get; init; }
 
+    /// <summary>
+    /// Rankings measured beforehand (Get-LayerRanking, possibly in shards on other hosts, -Layer): the search starts
+    /// from them instead of measuring its first ranking. Every layer must be one of the model's quantized layers.
+    /// </summary>
+    public IReadOnlyList<LayerRank>? Ranking { get; init; }
+
     /// <summary>Elapsed time since the run started; null = a stopwatch. Tests inject a fake clock to exercise TimeLimit.</summary>
     public Func<TimeSpan>? Clock { get; init; }
 
@@ -40,6 +46,7 @@ public sealed class AccuracyAwareQuantizer
     /// <param name="evaluator">The validation set and metrics.</param>
     public AccuracyAwareOutcome Run(IQuantizedModelBuilder builder, IEvaluator evaluator, CancellationToken cancellationToken = default)
     {
+        if (Ranking != null) CheckLayers(builder, Ranking.Select(r => r.Layer), "RankingLayerUnknown", "-Ranking");
         var ctx = CreateContext(builder, evaluator, cancellationToken);
         var source = new QuantizationSource(_options.Quantization.Preset.ToString().ToLowerInvariant(), _options.Quantization, builder);
         var fullyQuantized = ModelCandidate.FullyQuantized(source);
@@ -106,14 +113,30 @@ public sealed class AccuracyAwareQuantizer
     /// Ranks the layers of the fully quantized model without reverting anything (Get-LayerRanking): baseline and
     /// quantized evaluations pick the ranking subset, then each layer is scored by <paramref name="method"/>.
     /// </summary>
-    public LayerRanking RankLayers(IQuantizedModelBuilder builder, IEvaluator evaluator, RankingMethod method, CancellationToken cancellationToken = default)
+    /// <param name="layers">Rank these layers only (a shard of the model's quantized layers); null = all of them.</param>
+    public LayerRanking RankLayers(IQuantizedModelBuilder builder, IEvaluator evaluator, RankingMethod method, CancellationToken cancellationToken = default,
+        IReadOnlyCollection<string>? layers = null)
     {
+        if (layers != null) CheckLayers(builder, layers, "LayerUnknown", "-Layer");
         var ctx = CreateContext(builder, evaluator, cancellationToken, _options with { RankingMethod = method, MaxEvaluations = null, TimeLimit = null, CheckpointPath = null });
         EvaluateBaseline(ctx);
         var quantized = ModelCandidate.FullyQuantized(new QuantizationSource("base", _options.Quantization, builder));
         var result = ctx.Session.Evaluate(quantized, null, mandatory: true);
         var metric = ctx.Criteria.MostViolated(result.Values);
-        return ctx.Rank(quantized, quantized, result, metric);
+        // Each candidate is the fully quantized model with one layer reverted, on the same seeded subset, so a shard's
+        // scores are the ones a ranking of every layer gives them: shards ranked apart merge by score.
+        return ctx.Rank(quantized, quantized, result, metric, layers);
+    }
+
+    /// <summary>Refuses layer names that are not quantized layers of the model, naming them and the parameter.</summary>
+    private static void CheckLayers(IQuantizedModelBuilder builder, IEnumerable<string> names, string errorId, string parameter)
+    {
+        var known = builder.Layers.Select(l => l.Node).ToHashSet(StringComparer.Ordinal);
+        var unknown = names.Where(n => !known.Contains(n)).Distinct(StringComparer.Ordinal).ToList();
+        if (unknown.Count > 0)
+            throw new PotException(errorId, PotErrorCategory.InvalidArgument,
+                $"{parameter} names {(unknown.Count == 1 ? "a layer" : "layers")} the model does not quantize: {string.Join(", ", unknown)}. "
+                + $"Its quantized layers are: {string.Join(", ", builder.Layers.Select(l => l.Node))}.", unknown[0]);
     }
 
     private SearchContext CreateContext(IQuantizedModelBuilder builder, IEvaluator evaluator, CancellationToken ct, AccuracyAwareOptions? options = null)
@@ -128,10 +151,10 @@ public sealed class AccuracyAwareQuantizer
             throw new PotException("ValidationSetEmpty", PotErrorCategory.InvalidData,
                 $"The validation set '{evaluator.Data.Source}' has no items; AccuracyAwareQuantization needs labelled validation data.", evaluator.Data.Source);
         options ??= _options;
-        var checkpoint = options.CheckpointPath is { } path ? SearchCheckpoint.Open(path, SearchCheckpoint.Fingerprint(builder, evaluator, options)) : null;
+        var checkpoint = options.CheckpointPath is { } path ? SearchCheckpoint.Open(path, SearchCheckpoint.Fingerprint(builder, evaluator, options, Ranking)) : null;
         if (checkpoint?.Resumed > 0)
             Log?.Report($"Resuming from the checkpoint '{checkpoint.Path}': {checkpoint.Resumed} evaluations recorded are replayed, not inferred.");
-        return new SearchContext(options, evaluator, builder, OutputProbe, Progress, Log, clock, ct, checkpoint);
+        return new SearchContext(options, evaluator, builder, OutputProbe, Progress, Log, clock, ct, checkpoint) { GivenRanking = Ranking };
     }
 
     /// <summary>

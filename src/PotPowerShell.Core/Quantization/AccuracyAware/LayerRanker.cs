@@ -29,11 +29,13 @@ internal sealed class LayerRanker
         _report = report;
     }
 
-    public LayerRanking Rank(ModelCandidate current, IReadOnlyList<int> subset, MetricCriterion metric, MetricCriteria criteria, RankingMethod method)
+    /// <param name="only">Rank these layers only; null = every layer still quantized in <paramref name="current"/>.</param>
+    public LayerRanking Rank(ModelCandidate current, IReadOnlyList<int> subset, MetricCriterion metric, MetricCriteria criteria, RankingMethod method,
+        IReadOnlyCollection<string>? only = null)
     {
         int evaluationsBefore = _session.Evaluations;
         long inferencesBefore = _session.Inferences;
-        var layers = current.Source.Builder.Layers.Where(l => !current.Reverted.Contains(l.Node)).ToList();
+        var layers = current.Source.Builder.Layers.Where(l => !current.Reverted.Contains(l.Node) && (only == null || only.Contains(l.Node))).ToList();
         _session.InRanking = true;
         try
         {

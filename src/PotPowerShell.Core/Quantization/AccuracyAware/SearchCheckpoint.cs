@@ -106,7 +106,8 @@ internal sealed class SearchCheckpoint
     /// What the search depends on, hashed: the FP32 and the fully quantized model (model, calibration and quantization
     /// settings), the validation set's size and source, the metrics, and the options that steer the search.
     /// </summary>
-    public static string Fingerprint(IQuantizedModelBuilder builder, IEvaluator evaluator, AccuracyAwareOptions o)
+    /// <param name="ranking">The rankings the search starts from (-Ranking), if given.</param>
+    public static string Fingerprint(IQuantizedModelBuilder builder, IEvaluator evaluator, AccuracyAwareOptions o, IReadOnlyList<LayerRank>? ranking = null)
     {
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         sha.AppendData(builder.FloatModel.ToByteArray());
@@ -119,7 +120,8 @@ internal sealed class SearchCheckpoint
             .AppendJoin(',', o.Metrics.Select(m => m.Name + "=" + (m.BaselineValue is { } b ? D(b) : "-"))).Append('|')
             .AppendJoin('|', D(o.MaximalDrop), o.DropType, I(o.RankingSubsetSize), I(o.MaxIterations), o.UsePreviousIfDropIncrease,
                 o.ConvertToMixedPreset, D(o.MetricSubsetRatio), o.TuneHyperparameters, o.RankingMethod, o.ConfirmTopLayers, o.ConfirmOnFullSet,
-                o.DecideEarly, o.BackwardPass, o.Quantization.Seed, o.AnnotationFree, D(o.AnnotationConfidenceThreshold));
+                o.DecideEarly, o.BackwardPass, o.Quantization.Seed, o.AnnotationFree, D(o.AnnotationConfidenceThreshold)).Append('|')
+            .AppendJoin(',', (ranking ?? Array.Empty<LayerRank>()).Select(r => r.Layer + "=" + D(r.Score)));
         sha.AppendData(Encoding.UTF8.GetBytes(text.ToString()));
         return Convert.ToHexString(sha.GetHashAndReset());
     }

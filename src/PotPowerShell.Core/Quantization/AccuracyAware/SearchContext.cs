@@ -113,17 +113,44 @@ internal sealed class SearchContext
         return ItemSelection.Hardest(Pool, i => perItem[i], size);
     }
 
+    /// <summary>Rankings the caller measured (Invoke-AccuracyAwareQuantization -Ranking): the search's first ranking, instead of measuring one.</summary>
+    public IReadOnlyList<LayerRank>? GivenRanking { get; init; }
+
     /// <summary>Ranks the layers still quantized in <paramref name="current"/> on a subset picked from <paramref name="evaluated"/>'s per-item results.</summary>
-    public LayerRanking Rank(ModelCandidate current, ModelCandidate evaluated, EvaluationResult evaluatedResult, MetricCriterion metric)
+    /// <param name="only">Rank these layers only (Get-LayerRanking -Layer); null = every layer still quantized.</param>
+    public LayerRanking Rank(ModelCandidate current, ModelCandidate evaluated, EvaluationResult evaluatedResult, MetricCriterion metric, IReadOnlyCollection<string>? only = null)
     {
         using var _ = Stages.Stage("Ranking");
         var subset = RankingSubset(evaluated, evaluatedResult, metric);
-        var ranking = Ranker.Rank(current, subset, metric, Criteria, Options.RankingMethod);
+        if (GivenRanking != null && Rankings == 0) return Given(current, subset, metric);
+        var ranking = Ranker.Rank(current, subset, metric, Criteria, Options.RankingMethod, only);
         Rankings++;
         foreach (var r in ranking.Layers) Scores[r.Layer] = r;
         Log($"Ranking {Rankings} ({Options.RankingMethod}, metric {metric.Name}, {subset.Count} items): {ranking.Evaluations} evaluations, {ranking.Inferences} inferences; top: "
             + string.Join(", ", ranking.Layers.Take(3).Select(r => $"{r.Layer} {F(r.Score)}")));
         return ranking;
+    }
+
+    /// <summary>
+    /// The given rankings as the first ranking: merged by score (best first, ties by name, NaN last), as shards ranked on
+    /// other hosts come back; quantized layers they do not hold follow by name, unscored.
+    /// </summary>
+    private LayerRanking Given(ModelCandidate current, IReadOnlyList<int> subset, MetricCriterion metric)
+    {
+        var quantized = current.Source.Builder.Layers.Where(l => !current.Reverted.Contains(l.Node)).ToList();
+        var names = quantized.Select(l => l.Node).ToHashSet(StringComparer.Ordinal);
+        var given = GivenRanking!.Where(r => names.Contains(r.Layer))
+            .OrderByDescending(r => double.IsNaN(r.Score) ? double.NegativeInfinity : r.Score).ThenBy(r => r.Layer, StringComparer.Ordinal)
+            .DistinctBy(r => r.Layer).ToList();
+        var ranked = given.Select(r => r.Layer).ToHashSet(StringComparer.Ordinal);
+        var rest = quantized.Where(l => !ranked.Contains(l.Node)).OrderBy(l => l.Node, StringComparer.Ordinal)
+            .Select(l => new LayerRank(0, l.Node, l.OpType, double.NaN, Options.RankingMethod, new SortedDictionary<string, double>(StringComparer.Ordinal), double.NaN)).ToList();
+        var layers = given.Concat(rest).Select((r, i) => r with { Rank = i + 1 }).ToList();
+        Rankings++;
+        foreach (var r in layers) Scores[r.Layer] = r;
+        Log($"Ranking {Rankings} (given, {given.Count} of {quantized.Count} layers ranked{(rest.Count > 0 ? $"; unranked, last: {string.Join(", ", rest.Select(r => r.Layer))}" : "")}); top: "
+            + string.Join(", ", layers.Take(3).Select(r => $"{r.Layer} {F(r.Score)}")));
+        return new LayerRanking(layers, metric.Name, subset.Count, 0, 0, subset);
     }
 
     /// <summary>Confirms the next layers of an OutputError ranking with the metric (see <see cref="LayerRanker.Confirm"/>).</summary>
