@@ -92,6 +92,46 @@ Describe 'Invoke-AccuracyAwareQuantization -CheckpointPath' {
     }
 }
 
+Describe 'Ranking in shards' {
+    It 'takes the deserialized rankings of Start-Job shards and writes the model a measured ranking gives' {
+        $work = Join-Path $TestDrive 'shards'
+        New-Item -ItemType Directory $work | Out-Null
+        $model = Join-Path $work 'digits.onnx'
+        Copy-Item (Join-Path $sampleDir 'digits.onnx') $model
+        $module = Join-Path (Get-PotModulePath) 'PotPowerShell.psd1'
+        $rank = {
+            param([string] $Module, [string] $Model, [string] $Calibration, [string] $Engine, [string[]] $Shard)
+            Import-Module $Module
+            Get-LayerRanking $Engine $Model $Calibration -Precision AllInt8 -Layer $Shard
+        }
+        $shards = @(@('/conv1/Conv', '/fc2/Gemm'), @('/conv2/Conv', '/conv3/Conv', '/fc1/Gemm'))
+        $jobs = foreach ($shard in $shards) { Start-Job -ScriptBlock $rank -ArgumentList $module, $model, $calibration, $similarity, $shard }
+        $ranking = $jobs | Receive-Job -Wait -AutoRemoveJob
+        $ranking | Should -HaveCount 5
+        $ranking[0].PSObject.TypeNames[0] | Should -Be 'Deserialized.PotPowerShell.Core.Quantization.AccuracyAware.LayerRank'
+
+        $whole = Get-LayerRanking $similarity $model $calibration -Precision AllInt8
+        ($ranking | Sort-Object { - $_.Score }, Layer | ForEach-Object { '{0}={1:R}' -f $_.Layer, $_.Score }) |
+            Should -Be ($whole | ForEach-Object { '{0}={1:R}' -f $_.Layer, $_.Score })
+
+        $given = Invoke-AccuracyAwareQuantization $model $calibration $similarity -MaximalDrop 0.00005 -Precision AllInt8 -Ranking $ranking -OutputPath (Join-Path $work 'given.onnx')
+        $measured = Invoke-AccuracyAwareQuantization $model $calibration $similarity -MaximalDrop 0.00005 -Precision AllInt8 -OutputPath (Join-Path $work 'measured.onnx')
+        (Get-FileHash $given.OutputPath).Hash | Should -Be (Get-FileHash $measured.OutputPath).Hash
+        $given.RankingEvaluations | Should -Be 0
+        $measured.RankingEvaluations | Should -BeGreaterThan 0
+        $given.Log | Should -Contain ($given.Log | Where-Object { $_ -like 'Ranking 1 (given, 5 of 5 layers ranked)*' })
+    }
+
+    It 'refuses a layer the model does not quantize, by name' {
+        $model = Join-Path $TestDrive 'unknown.onnx'
+        Copy-Item (Join-Path $sampleDir 'digits.onnx') $model
+        { Get-LayerRanking $similarity $model $calibration -Layer '/conv9/Conv' -ErrorAction Stop } | Should -Throw -ErrorId 'LayerUnknown*'
+        $bogus = [pscustomobject]@{ Layer = '/fc9/Gemm'; Score = 1.0 }
+        { Invoke-AccuracyAwareQuantization $model $calibration $similarity -Ranking $bogus -OutputPath (Join-Path $TestDrive 'unknown.aaq.onnx') -ErrorAction Stop } |
+            Should -Throw -ErrorId 'RankingLayerUnknown*'
+    }
+}
+
 Describe 'Get-LayerRanking warnings' {
     It 'warns when every layer scores the same' {
         $model = Join-Path $TestDrive 'rank.onnx'
