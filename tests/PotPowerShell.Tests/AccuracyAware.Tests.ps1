@@ -186,6 +186,26 @@ Describe 'Invoke-AccuracyAwareQuantization' {
         (Get-Content $r.ReportPath -Raw | ConvertFrom-Json).calibration_passes | Should -Be 1
     }
 
+    It 'takes what a config says as typed parameters: -ConvertToMixedPreset, -TuneHyperparams, -IgnoredScope, -TargetDevice, -ModelType' {
+        $config = Join-Path $work 'typed.json'
+        @{
+            model       = @{ model_name = 'digits'; model = $model }
+            engine      = @{ config = $engine }
+            compression = @{ algorithms = @(@{ name = 'AccuracyAwareQuantization'; params = @{
+                            maximal_drop = $strict; convert_to_mixed_preset = $true; tune_hyperparams = $true; ranking_subset_size = 60 } }) }
+        } | ConvertTo-Json -Depth 6 | Set-Content $config
+        $fromConfig = Import-PotConfig -Path $config | Invoke-AccuracyAwareQuantization -CalibrationDataPath $calibration -OutputPath (Join-Path $work 'config.onnx')
+        $typed = Invoke-AccuracyAwareQuantization $model $calibration $engine -MaximalDrop $strict -ConvertToMixedPreset -TuneHyperparams -RankingSubsetSize 60 -OutputPath (Join-Path $work 'typed.onnx')
+        $typed.StageTimes.Stage | Should -Contain 'MixedPreset'
+        $typed.StageTimes.Stage | Should -Contain 'Tuning'
+        (Get-FileHash $typed.OutputPath).Hash | Should -Be (Get-FileHash $fromConfig.OutputPath).Hash
+        $typed.Log | Should -Be $fromConfig.Log
+
+        $ignored = Invoke-AccuracyAwareQuantization $model $calibration $engine -MaximalDrop $strict -IgnoredScope '/fc2/Gemm' -IgnoredOpType MaxPool -TargetDevice CPU -ModelType Transformer -OutputPath (Join-Path $work 'ignored.onnx')
+        $ignored.QuantizedLayerCount | Should -Be ($typed.QuantizedLayerCount - 1)
+        $ignored.RevertedLayers.Layer | Should -Not -Contain '/fc2/Gemm'
+    }
+
     It 'takes a PotModel or a file from the pipeline' {
         $a = Import-PotModel -Path $model | Invoke-AccuracyAwareQuantization -CalibrationDataPath $calibration -EnginePath $engine -OutputPath (Join-Path $work 'a.onnx')
         $a.ModelPath | Should -Be $model

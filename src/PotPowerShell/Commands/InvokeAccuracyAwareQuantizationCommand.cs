@@ -83,6 +83,36 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
     [ValidateSet("Performance", "Mixed", "Accuracy")]
     public string Preset { get; set; } = "Performance";
 
+    /// <summary>POT's target_device for the base quantization (a string, as on Invoke-DefaultQuantization).</summary>
+    [Parameter]
+    [ValidateSet("Any", "CPU", "GPU", "NPU")]
+    public string TargetDevice { get; set; } = "Any";
+
+    /// <summary>Layers (node names, or /regular expressions/) that stay float from the start, added to the config's ignored scope.</summary>
+    [Parameter]
+    [ValidateNotNull]
+    [ArgumentCompleter(typeof(NodeNameCompleter))]
+    public string[] IgnoredScope { get; set; } = Array.Empty<string>();
+
+    /// <summary>Op types (optionally with attributes, as on Invoke-DefaultQuantization) that stay float from the start.</summary>
+    [Parameter]
+    [ValidateNotNull]
+    [ArgumentCompleter(typeof(OpTypeCompleter))]
+    public string[] IgnoredOpType { get; set; } = Array.Empty<string>();
+
+    /// <summary>POT's model_type: Transformer quantizes the inputs of activation-by-activation MatMuls symmetrically.</summary>
+    [Parameter]
+    [ValidateSet("None", "Transformer")]
+    public string ModelType { get; set; } = "None";
+
+    /// <summary>POT's tune_hyperparams: search the range estimators and bias correction before reverting layers.</summary>
+    [Parameter]
+    public SwitchParameter TuneHyperparams { get; set; }
+
+    /// <summary>POT's convert_to_mixed_preset: try the mixed preset before reverting layers (performance preset only).</summary>
+    [Parameter]
+    public SwitchParameter ConvertToMixedPreset { get; set; }
+
     /// <summary>Signal ranking: how many top layers are evaluated on the full validation set before the best is kept (default 3).</summary>
     [Parameter]
     [ValidateRange(1, int.MaxValue)]
@@ -218,6 +248,15 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
         if (bound.ContainsKey(nameof(ConfirmTopLayers))) options = options with { ConfirmTopLayers = ConfirmTopLayers };
         if (bound.ContainsKey(nameof(MaxEvaluations))) options = options with { MaxEvaluations = MaxEvaluations };
         if (bound.ContainsKey(nameof(Preset))) options = options with { Quantization = options.Quantization with { Preset = Enum.Parse<QuantizationPreset>(Preset, ignoreCase: true) } };
+        if (bound.ContainsKey(nameof(TargetDevice))) options = options with { Quantization = options.Quantization with { TargetDevice = Enum.Parse<TargetDevice>(TargetDevice, ignoreCase: true) } };
+        if (bound.ContainsKey(nameof(IgnoredScope)))
+            options = options with { Quantization = options.Quantization with { IgnoredNodes = options.Quantization.IgnoredNodes.Concat(IgnoredScope).ToList() } };
+        if (bound.ContainsKey(nameof(IgnoredOpType)))
+            options = options with { Quantization = options.Quantization with { IgnoredOperations = options.Quantization.IgnoredOperations.Concat(IgnoredOpType.Select(IgnoredOperationSyntax.Parse)).ToList() } };
+        if (bound.ContainsKey(nameof(ModelType)))
+            options = options with { Quantization = options.Quantization with { ModelType = ModelType.Equals("None", StringComparison.OrdinalIgnoreCase) ? null : TransformerModelType.Name } };
+        if (bound.ContainsKey(nameof(TuneHyperparams))) options = options with { TuneHyperparameters = TuneHyperparams.IsPresent };
+        if (bound.ContainsKey(nameof(ConvertToMixedPreset))) options = options with { ConvertToMixedPreset = ConvertToMixedPreset.IsPresent };
         if (bound.ContainsKey(nameof(ConfirmOnFullSet))) options = options with { ConfirmOnFullSet = ConfirmOnFullSet };
         if (bound.ContainsKey(nameof(EvaluationWorkers))) options = options with { EvaluationWorkers = EvaluationWorkers };
         if (bound.ContainsKey(nameof(DecideEarly))) options = options with { DecideEarly = DecideEarly.IsPresent };
