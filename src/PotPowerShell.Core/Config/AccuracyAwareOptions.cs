@@ -23,7 +23,15 @@ public enum RankingMethod
 }
 
 /// <summary>A metric AccuracyAwareQuantization watches, optionally with a known FP32 baseline (POT's metrics[]).</summary>
-public sealed record MetricTarget(string Name, double? BaselineValue = null);
+/// <param name="Name">The engine metric's name; for an entry that gives only a type, that type.</param>
+public sealed record MetricTarget(string Name, double? BaselineValue = null)
+{
+    /// <summary>
+    /// The metric's type as the entry gave it (POT's metrics[].type, e.g. accuracy): when no engine metric has
+    /// <see cref="Name"/>, the one metric of this type is meant. Null = by name only.
+    /// </summary>
+    public string? Type { get; init; }
+}
 
 /// <summary>Every AccuracyAwareQuantization parameter of the POT seed, plus our budgets.</summary>
 public sealed record AccuracyAwareOptions

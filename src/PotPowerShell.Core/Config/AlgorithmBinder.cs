@@ -367,13 +367,16 @@ internal static class AlgorithmBinder
                 continue;
             }
             var m = new ConfigSection(s.Context, map, path);
-            string? name = m.String("name", required: true, what: "the name of a metric of the engine");
+            // POT names a metric by name, or by its type (accuracy, character_recognition_accuracy ...).
+            string? type = m.String("type", required: false, what: "the type of a metric of the engine");
+            string? name = m.String("name", required: type is null, what: "the name of a metric of the engine");
             double? baseline = m.Double("baseline_value", _ => true, "must be a number");
             m.RejectUnknownKeys();
+            name ??= type;
             if (name is null) continue;
             if (metrics.Any(x => x.Name == name))
-                m.Problem("name", "is listed twice in metrics; keep one entry per metric.");
-            else metrics.Add(new MetricTarget(name, baseline));
+                m.Problem(m.Has("name") ? "name" : "type", "is listed twice in metrics; keep one entry per metric.");
+            else metrics.Add(new MetricTarget(name, baseline) { Type = type });
         }
         return metrics.ToValueList();
     }

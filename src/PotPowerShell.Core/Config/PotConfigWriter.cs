@@ -192,6 +192,7 @@ public static class PotConfigWriter
             {
                 var x = new ConfigMap();
                 x.Add("name", S(metric.Name));
+                if (metric.Type is { } type) x.Add("type", S(type));
                 x.Add("baseline_value", metric.BaselineValue is { } v ? D(v) : Null);
                 metrics.Add(x);
             }

@@ -106,7 +106,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
                     $"The metric '{_referenceSpecs[0].Name}' compares with the FP32 model's outputs (reference: fp32), but no FP32 model was given. Pass it with -ReferenceModelPath, or pipe the result of Invoke-DefaultQuantization or Invoke-AccuracyAwareQuantization, which carries it.", _referenceSpecs[0].KeyPath);
             _hasCustom = _runners.OfType<CustomRunner>().Any();
             _needsPrediction = _hasCustom || _runners.OfType<TextRunner>().Any();
-            Metrics = _runners.Select(r => new MetricDefinition(r.Name, r.Direction)).ToList();
+            Metrics = _runners.Select(r => new MetricDefinition(r.Name, r.Direction) { Type = r.Type }).ToList();
             MetricTypes = _runners.Select(r => r.Type).ToList();
             MetricIsItemMean = _runners.Select(r => r.NewAggregate() is MeanAggregate).ToList();
             MeanItemBounds = _runners.Where(r => r.MeanItemBounds != null).ToDictionary(r => r.Name, r => r.MeanItemBounds!.Value, StringComparer.Ordinal);

@@ -9,7 +9,11 @@ public enum MetricDirection
 }
 
 /// <summary>A metric an evaluator computes, by the name AAQ's metrics[] refer to.</summary>
-public sealed record MetricDefinition(string Name, MetricDirection Direction);
+public sealed record MetricDefinition(string Name, MetricDirection Direction)
+{
+    /// <summary>The engine's type word for it (accuracy, cosine_similarity, script ...); null when unknown.</summary>
+    public string? Type { get; init; }
+}
 
 /// <summary>Metric values of one evaluation.</summary>
 /// <param name="Values">Aggregate value per metric name.</param>

@@ -59,8 +59,9 @@ internal sealed class MetricCriteria
         foreach (var target in targets)
         {
             var definition = available.FirstOrDefault(m => string.Equals(m.Name, target.Name, StringComparison.OrdinalIgnoreCase))
+                ?? ByType(target, available)
                 ?? throw new PotException("MetricNotFound", PotErrorCategory.InvalidArgument,
-                    $"AccuracyAwareQuantization metrics[] names '{target.Name}', but the engine computes only: {string.Join(", ", available.Select(m => m.Name))}. Use one of those names.",
+                    $"AccuracyAwareQuantization metrics[] names '{target.Name}', but the engine computes only: {string.Join(", ", available.Select(m => m.Name + (m.Type is { } t ? $" ({t})" : "")))}. Use one of those names.",
                     "metrics");
             if (list.Any(m => m.Name == definition.Name))
                 throw new PotException("MetricDuplicate", PotErrorCategory.InvalidArgument,
@@ -74,6 +75,18 @@ internal sealed class MetricCriteria
             throw new PotException("NoMetrics", PotErrorCategory.InvalidArgument,
                 "The engine defines no metric, so AccuracyAwareQuantization has nothing to keep within maximal_drop. Add a metric to the engine.", "metrics");
         return new MetricCriteria(list);
+    }
+
+    /// <summary>metrics[].type without a matching name (POT reads either): the one engine metric of that type.</summary>
+    private static MetricDefinition? ByType(MetricTarget target, IReadOnlyList<MetricDefinition> available)
+    {
+        if (target.Type is not { } type) return null;
+        var matches = available.Where(m => string.Equals(m.Type, type, StringComparison.OrdinalIgnoreCase)).ToList();
+        if (matches.Count > 1)
+            throw new PotException("MetricAmbiguous", PotErrorCategory.InvalidArgument,
+                $"AccuracyAwareQuantization metrics[] gives type '{type}', and the engine has {matches.Count} metrics of that type: {string.Join(", ", matches.Select(m => m.Name))}. Name one with metrics[].name.",
+                "metrics");
+        return matches.SingleOrDefault();
     }
 
     /// <summary>POT uses configured baselines only when every metric has one.</summary>
