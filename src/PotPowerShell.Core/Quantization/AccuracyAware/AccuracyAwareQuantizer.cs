@@ -297,6 +297,12 @@ public sealed class AccuracyAwareQuantizer
             InferencesSaved = ctx.Session.InferencesSaved,
             EvaluationWorkers = ctx.Session.Workers,
             ResumedEvaluations = ctx.Session.Checkpoint?.Resumed ?? 0,
+            EvaluationTimes = new[]
+            {
+                new StageTime("Building candidates", ctx.Session.BuildTime),
+                new StageTime("Creating sessions", ctx.Session.SessionTime),
+                new StageTime("Inference and metrics", ctx.Session.InferenceTime),
+            },
             StageTimes = ctx.Stages.Times,
             TotalTime = ctx.Clock(),
             Log = ctx.LogLines.ToList(),

@@ -150,6 +150,11 @@ public sealed record AccuracyAwareResult : IQuantizedModelResult
     /// <summary>Evaluations replayed from the checkpoint of an interrupted run (-CheckpointPath) instead of inferred; 0 for a fresh run.</summary>
     public int ResumedEvaluations { get; init; }
     /// <summary>
+    /// Where the evaluations' wall time went (measured, so not in the report): building and serializing candidate
+    /// models, creating their ONNX Runtime sessions, and inference with the metrics. Replayed evaluations count nothing.
+    /// </summary>
+    public IReadOnlyList<StageTime> EvaluationTimes { get; init; } = Array.Empty<StageTime>();
+    /// <summary>
     /// Passes of the FP32 model over the calibration data: 1, because the pass measures what the mixed preset and the
     /// tuning grid need too (0 when the run was given a calibrated builder).
     /// </summary>

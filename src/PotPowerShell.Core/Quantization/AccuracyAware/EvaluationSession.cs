@@ -153,8 +153,13 @@ internal sealed class EvaluationSession
         {
             try
             {
-                result = stopWhen == null ? _evaluator.Evaluate(model(), items, deadline.Token, _progress)
-                    : _evaluator.Evaluate(model(), items, stopWhen, deadline.Token, _progress);
+                var build = System.Diagnostics.Stopwatch.StartNew();
+                var bytes = model();
+                BuildTime += build.Elapsed;
+                result = stopWhen == null ? _evaluator.Evaluate(bytes, items, deadline.Token, _progress)
+                    : _evaluator.Evaluate(bytes, items, stopWhen, deadline.Token, _progress);
+                SessionTime += result.SessionCreation;
+                InferenceTime += result.Elapsed - result.SessionCreation;
             }
             catch (OperationCanceledException) when (!_cancellation.IsCancellationRequested)
             {
@@ -173,6 +178,11 @@ internal sealed class EvaluationSession
         if (!result.StoppedEarly) _cache[key] = result;
         return result;
     }
+
+    /// <summary>Where evaluation time went: building and serializing candidate models, creating their ONNX Runtime sessions, and the rest of the evaluations (inference, metrics).</summary>
+    public TimeSpan BuildTime { get; private set; }
+    public TimeSpan SessionTime { get; private set; }
+    public TimeSpan InferenceTime { get; private set; }
 
     /// <summary>Counts inferences run outside the evaluator (the output-error pass).</summary>
     public void CountInferences(long count)
