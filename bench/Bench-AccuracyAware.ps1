@@ -179,6 +179,9 @@ $rows = foreach ($case in $cases) {
         $seconds = $watch.Elapsed.TotalSeconds
         $l = $latency::Compare($case.Model, $out, $data, 1, $Runs, 5, 1)
         Write-Host ("   {0,-12}: {1}; float: {2}" -f $v.Name, $r.Reason, ($r.RevertedLayers.Layer -join ', '))
+        # Where the time went: the run's stages, and inside the evaluations building candidates, creating sessions, inference.
+        Write-Host ("   {0,-12}  stages: {1}; evaluations: {2}" -f '', (($r.StageTimes | ForEach-Object { '{0} {1:N1} s' -f $_.Stage, $_.Elapsed.TotalSeconds }) -join ', '),
+            (($r.EvaluationTimes | ForEach-Object { '{0} {1:N1} s' -f $_.Stage, $_.Elapsed.TotalSeconds }) -join ', '))
         [pscustomobject]@{
             Model          = $case.Name
             Variant        = $v.Name

@@ -76,7 +76,7 @@ public static class AccuracyAwarePipeline
             var watch = Stopwatch.StartNew();
             // One calibration pass measures what every setting the run may try needs (mixed preset, tuning grid).
             parts.Builder = QuantizedModelBuilder.Create(job.ModelPath, calibration, job.Options.Quantization,
-                variants ? AccuracyAwareQuantizer.BuilderVariants(job.Options) : Array.Empty<DefaultQuantizationOptions>(), progress, ct);
+                variants ? new BuilderCatalogue(job.Options).All : Array.Empty<DefaultQuantizationOptions>(), progress, ct);
             parts.Builders.Add(parts.Builder);
             parts.QuantizationTime = watch.Elapsed;
             // The prepared float model is the baseline, and the reference of metrics that compare with FP32.
@@ -112,7 +112,7 @@ public static class AccuracyAwarePipeline
 
         /// <summary>
         /// convert_to_mixed_preset and tune_hyperparams quantize again with other settings: each builder is made from the
-        /// one calibration pass (see <see cref="AccuracyAwareQuantizer.BuilderVariants"/>), once per setting.
+        /// one calibration pass (see <see cref="BuilderCatalogue"/>), once per setting.
         /// </summary>
         public Func<DefaultQuantizationOptions, IQuantizedModelBuilder> Factory(CancellationToken ct) => options =>
         {

@@ -12,11 +12,13 @@ namespace PotPowerShell.Core.Quantization.AccuracyAware;
 public sealed class AccuracyAwareQuantizer
 {
     private readonly AccuracyAwareOptions _options;
+    private readonly BuilderCatalogue _catalogue;
 
     public AccuracyAwareQuantizer(AccuracyAwareOptions options)
     {
         OptionsValidation.Validate(options);
         _options = options;
+        _catalogue = new BuilderCatalogue(options);
     }
 
     /// <summary>
@@ -84,7 +86,7 @@ public sealed class AccuracyAwareQuantizer
                 {
                     if (_options.TuneHyperparameters)
                     {
-                        source = HyperparameterTuner.Run(ctx, source, ctx.Session.Evaluate(current, null), RequireFactory("tune_hyperparams"));
+                        source = HyperparameterTuner.Run(ctx, _catalogue, source, ctx.Session.Evaluate(current, null), RequireFactory("tune_hyperparams"));
                         current = ModelCandidate.FullyQuantized(source);
                     }
                 }
@@ -200,48 +202,20 @@ public sealed class AccuracyAwareQuantizer
     private QuantizationSource ConvertToMixed(SearchContext ctx, QuantizationSource source, ref ModelCandidate current)
     {
         if (!_options.ConvertToMixedPreset) return source;
-        var q = source.Options;
-        if (q.Preset != QuantizationPreset.Performance || q.SymmetricActivations == false)
+        if (_catalogue.Mixed is not { } options)
         {
-            ctx.Log($"convert_to_mixed_preset applies to the performance preset only; the preset is already {q.Preset}.");
+            ctx.Log($"convert_to_mixed_preset applies to the performance preset only; the preset is already {source.Options.Preset}.");
             return source;
         }
         using var _ = ctx.Stages.Stage("MixedPreset");
         ctx.Session.CheckBudget();
         ctx.Report("Quantizing with the mixed preset");
-        var options = MixedOptions(q);
         var mixed = new QuantizationSource("mixed", options, RequireFactory("convert_to_mixed_preset")(options));
         var candidate = ModelCandidate.FullyQuantized(mixed);
         var result = ctx.Session.Evaluate(candidate, null);
         ctx.Log($"Mixed preset: {ctx.Describe(result.Values)}" + (ctx.Criteria.AllMet(result.Values) ? "; target met." : "; the search continues from the mixed model."));
         current = candidate;
         return mixed;
-    }
-
-    /// <summary>convert_to_mixed_preset's settings: the mixed preset (asymmetric activations), everything else kept.</summary>
-    internal static DefaultQuantizationOptions MixedOptions(DefaultQuantizationOptions q) => q with { Preset = QuantizationPreset.Mixed, SymmetricActivations = null };
-
-    /// <summary>
-    /// Every setting a run with <paramref name="options"/> may ask <see cref="BuilderFactory"/> for: the mixed preset
-    /// (convert_to_mixed_preset), and on top of the base or mixed settings the tuning grid's range estimators, each
-    /// with fast and full bias correction (tune_hyperparams). One calibration pass can measure what all of them need
-    /// (see <see cref="QuantizedModelBuilder.Variant"/>), so that the run touches the calibration data once.
-    /// </summary>
-    public static IReadOnlyList<DefaultQuantizationOptions> BuilderVariants(AccuracyAwareOptions options)
-    {
-        var q = options.Quantization;
-        var sources = new List<DefaultQuantizationOptions> { q };
-        if (options.ConvertToMixedPreset && q.Preset == QuantizationPreset.Performance && q.SymmetricActivations != false) sources.Add(MixedOptions(q));
-        var result = new List<DefaultQuantizationOptions>(sources.Skip(1));
-        if (options.TuneHyperparameters)
-            foreach (var source in sources)
-                foreach (var range in HyperparameterTuner.RangeGrid(source.ActivationRange).Prepend(source.ActivationRange))
-                {
-                    var tuned = source with { ActivationRange = range };
-                    result.Add(tuned);
-                    if (tuned.BiasCorrection) result.Add(tuned with { UseFastBiasCorrection = !tuned.UseFastBiasCorrection });
-                }
-        return result.Where(o => o != q).Distinct().ToList();
     }
 
     private Func<DefaultQuantizationOptions, IQuantizedModelBuilder> RequireFactory(string key) =>

@@ -15,16 +15,8 @@ namespace PotPowerShell.Core.Quantization.AccuracyAware;
 /// </summary>
 internal static class HyperparameterTuner
 {
-    /// <summary>POT's grid, mapped onto our estimators: global min/max, mean of per-sample min/max, quantiles 1e-3 and 1e-4.</summary>
-    public static IReadOnlyList<RangeEstimatorOptions> RangeGrid(RangeEstimatorOptions current) => new[]
-    {
-        current with { Kind = RangeEstimatorKind.MinMax },
-        current with { Kind = RangeEstimatorKind.MeanMinMax },
-        current with { Kind = RangeEstimatorKind.Quantile, OutlierProbability = 1e-3 },
-        current with { Kind = RangeEstimatorKind.Quantile, OutlierProbability = 1e-4 },
-    };
-
-    public static QuantizationSource Run(SearchContext ctx, QuantizationSource source, EvaluationResult sourceFull, Func<DefaultQuantizationOptions, IQuantizedModelBuilder> factory)
+    public static QuantizationSource Run(SearchContext ctx, BuilderCatalogue catalogue, QuantizationSource source, EvaluationResult sourceFull,
+        Func<DefaultQuantizationOptions, IQuantizedModelBuilder> factory)
     {
         using var _ = ctx.Stages.Stage("Tuning");
         var baseCandidate = ModelCandidate.FullyQuantized(source);
@@ -36,17 +28,11 @@ internal static class HyperparameterTuner
         var best = source;
         double bestScore = Score(source);
         ctx.Log($"Tuning on the {subset.Count} hardest items: current settings score {SearchContext.F(bestScore)} (worst excess over maximal_drop, relative to the baseline).");
-        var grid = RangeGrid(source.Options.ActivationRange).Where(r => !SameRange(r, source.Options.ActivationRange)).ToList();
+        var grid = catalogue.RangeCandidates(source.Options);
         for (int i = 0; i < grid.Count; i++)
-        {
-            var options = source.Options with { ActivationRange = grid[i] };
-            best = Try(ctx, factory, options, Describe(options), ref bestScore, best, i, grid.Count + 1, Score);
-        }
-        if (best.Options.BiasCorrection)
-        {
-            var options = best.Options with { UseFastBiasCorrection = !best.Options.UseFastBiasCorrection };
-            best = Try(ctx, factory, options, Describe(options), ref bestScore, best, grid.Count, grid.Count + 1, Score);
-        }
+            best = Try(ctx, factory, grid[i], Describe(grid[i]), ref bestScore, best, i, grid.Count + 1, Score);
+        if (BuilderCatalogue.BiasAlternative(best.Options) is { } bias)
+            best = Try(ctx, factory, bias, Describe(bias), ref bestScore, best, grid.Count, grid.Count + 1, Score);
         if (ReferenceEquals(best, source))
         {
             ctx.Log("Tuning found no better settings.");
@@ -81,10 +67,6 @@ internal static class HyperparameterTuner
     /// <summary>The largest (drop - max_drop) / baseline over the metrics, the drop taken against FP32 on the same items.</summary>
     private static double WorstExcess(SearchContext ctx, EvaluationResult candidate, EvaluationResult reference) =>
         ctx.Criteria.Metrics.Max(m => (m.DropOf(candidate.Values[m.Name], reference.Values[m.Name]) - m.MaxDrop) / m.Scale);
-
-    private static bool SameRange(RangeEstimatorOptions a, RangeEstimatorOptions b) =>
-        a.EffectiveKind == b.EffectiveKind
-        && (a.Kind is not (RangeEstimatorKind.Quantile or RangeEstimatorKind.AbsQuantile) || a.OutlierProbability == b.OutlierProbability);
 
     public static string Describe(DefaultQuantizationOptions options)
     {
