@@ -125,12 +125,14 @@ Describe 'Import-PotConfig' {
         $warnings | Should -BeNullOrEmpty
     }
 
-    It 'warns that annotation_conf_threshold has no effect and refuses annotation_free when reading' {
+    It 'warns that annotation_conf_threshold has no effect without annotation_free, and takes both' {
         $c = Import-PotConfig -Path (New-TestConfig 'conf.json' '{ "annotation_conf_threshold": 0.7 }') -WarningVariable warnings -WarningAction SilentlyContinue
         $c | Should -Not -BeNullOrEmpty
         "$warnings" | Should -Match 'annotation_conf_threshold: has no effect'
-        { Import-PotConfig -Path (New-TestConfig 'free.json' '{ "annotation_free": true }') -ErrorAction Stop } |
-            Should -Throw -ErrorId "ConfigInvalid,$cmd" -ExpectedMessage '*annotation_free*'
+        $free = Import-PotConfig -Path (New-TestConfig 'free.json' '{ "annotation_free": true, "annotation_conf_threshold": 0.7 }') -WarningVariable warnings -WarningAction SilentlyContinue
+        $warnings | Should -BeNullOrEmpty
+        $free.Compression.Algorithms[0].Params.AnnotationFree | Should -BeTrue
+        $free.Compression.Algorithms[0].Params.AnnotationConfThreshold | Should -Be 0.7
     }
 
     It 'has a list view with the model, engine and algorithms' {

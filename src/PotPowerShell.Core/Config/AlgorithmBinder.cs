@@ -319,11 +319,10 @@ internal static class AlgorithmBinder
         var metrics = BindMetrics(s);
         double ratio = s.Double("metric_subset_ratio", v => v > 0 && v <= 1, "must be greater than 0 and at most 1 (a fraction of the validation set)") ?? 0.5;
         bool tune = s.Bool("tune_hyperparams") ?? false;
+        // annotation_free: the FP32 model's confident predictions are the labels (the fp32_agreement metric).
         bool annotationFree = s.Bool("annotation_free") ?? false;
-        if (annotationFree)
-            s.Problem("annotation_free", "true is not supported: PotPowerShell measures accuracy against the dataset's annotations. Give labels in the engine's dataset and set annotation_free to false or remove it.");
         double confThreshold = s.Double("annotation_conf_threshold", v => v >= 0 && v <= 1, "must be between 0 and 1") ?? 0.6;
-        if (s.Has("annotation_conf_threshold")) s.Warn("annotation_conf_threshold", PotConfigBinder.NoEffect);
+        if (s.Has("annotation_conf_threshold") && !annotationFree) s.Warn("annotation_conf_threshold", "has no effect without annotation_free: true (it is kept when the config is exported); remove it to silence this warning.");
         var ranking = s.Enum("ranking_method", new[] { ("metric", RankingMethod.Metric), ("output_error", RankingMethod.OutputError), ("signal", RankingMethod.Signal) }) ?? RankingMethod.Signal;
         int confirm = s.Int("confirm_top_layers", min: 1) ?? 5;
         bool backward = s.Bool("backward_pass") ?? true;

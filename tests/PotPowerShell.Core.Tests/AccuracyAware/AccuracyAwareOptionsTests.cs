@@ -21,7 +21,7 @@ public class AccuracyAwareOptionsTests
     [InlineData("InvalidMetricSubsetRatio")]
     [InlineData("InvalidMaxEvaluations")]
     [InlineData("InvalidTimeLimit")]
-    [InlineData("AnnotationFreeNotSupported")]
+    [InlineData("InvalidAnnotationConfThreshold")]
     [InlineData("InvalidConfirmOnFullSet")]
     [InlineData("InvalidEvaluationWorkers")]
     public void BadOptionsAreRejectedWithAStableErrorId(string errorId)
@@ -37,7 +37,7 @@ public class AccuracyAwareOptionsTests
             "InvalidTimeLimit" => new AccuracyAwareOptions { TimeLimit = TimeSpan.Zero },
             "InvalidConfirmOnFullSet" => new AccuracyAwareOptions { ConfirmOnFullSet = 0 },
             "InvalidEvaluationWorkers" => new AccuracyAwareOptions { EvaluationWorkers = 0 },
-            _ => new AccuracyAwareOptions { AnnotationFree = true },
+            _ => new AccuracyAwareOptions { AnnotationFree = true, AnnotationConfidenceThreshold = 1.5 },
         };
         var e = Assert.Throws<PotException>(() => new AccuracyAwareQuantizer(options));
         Assert.Equal(errorId, e.ErrorId);

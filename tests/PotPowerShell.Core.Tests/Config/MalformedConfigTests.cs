@@ -65,7 +65,6 @@ public class MalformedConfigTests
         { "unsupported base algorithm", "c.json", Aaq("{ \"base_algorithm\": \"MinMaxQuantization\" }"), Invalid, new[] { Params + ".base_algorithm" } },
         { "duplicate key", "c.json", "{ \"model\": { \"model\": \"model.onnx\" }, \"engine\": { \"config\": \"engine.yml\" }, \"compression\": { \"target_device\": \"CPU\", \"target_device\": \"GPU\", \"algorithms\": [ { \"name\": \"DefaultQuantization\" } ] } }", Invalid, new[] { "compression.target_device" } },
         { "confidence threshold above 1", "c.json", Aaq("{ \"annotation_conf_threshold\": 2 }"), Invalid, new[] { Params + ".annotation_conf_threshold" } },
-        { "annotation_free true", "c.json", Aaq("{ \"annotation_free\": true }"), Invalid, new[] { Params + ".annotation_free" } },
         { "time_limit beyond TimeSpan", "c.json", Aaq("{ \"time_limit\": \"99999999999999d\" }"), Invalid, new[] { Params + ".time_limit" } },
         { "time_limit of 1e300 seconds", "c.json", Aaq("{ \"time_limit\": 1e300 }"), Invalid, new[] { Params + ".time_limit" } },
         { "YAML 1.1 boolean", "c.yml", Yaml("shuffle_data: yes"), Invalid, new[] { Params + ".shuffle_data" } },

@@ -41,6 +41,8 @@ public enum MetricType
     Psnr,
     CosineSimilarity,
     Script,
+    /// <summary>Top-1 agreement with the FP32 model (its predictions as labels, POT's annotation_free).</summary>
+    Fp32Agreement,
 }
 
 /// <summary>How precision, recall and F1 combine per-class values.</summary>
@@ -95,18 +97,27 @@ public sealed record MetricSpec(
     string? ScriptPath = null,
     bool ScriptRequiresAnnotation = true,
     bool RemoveSpaces = false,
-    bool IgnoreCase = false)
+    bool IgnoreCase = false,
+    double ConfidenceThreshold = 0)
 {
     /// <summary>True when the metric compares with labels, so the data must carry annotations.</summary>
     public bool RequiresAnnotation => Type switch
     {
         MetricType.Script => ScriptRequiresAnnotation,
         MetricType.MeanSquaredError or MetricType.Psnr or MetricType.CosineSimilarity => Reference == MetricReference.Annotation,
+        MetricType.Fp32Agreement => false,
         _ => true,
     };
 
     /// <summary>True when the metric needs the FP32 model's outputs.</summary>
-    public bool RequiresReference => Type is MetricType.MeanSquaredError or MetricType.Psnr or MetricType.CosineSimilarity && Reference == MetricReference.Fp32;
+    public bool RequiresReference => Type is MetricType.MeanSquaredError or MetricType.Psnr or MetricType.CosineSimilarity or MetricType.Fp32Agreement && Reference == MetricReference.Fp32;
+
+    /// <summary>
+    /// POT's annotation_free: the FP32 model's top-1 predictions, where its confidence reaches
+    /// <paramref name="threshold"/>, are the labels; accuracy against them is top-1 agreement with FP32.
+    /// </summary>
+    public static MetricSpec Fp32AgreementOf(double threshold, IReadOnlyList<int> datasets) =>
+        new("fp32_agreement", MetricType.Fp32Agreement, MetricDirection.HigherBetter, datasets, "annotation_free", Reference: MetricReference.Fp32, ConfidenceThreshold: threshold);
 
     public MetricDefinition Definition => new(Name, Direction);
 }

@@ -73,6 +73,23 @@ public sealed class EngineDefinition
             "or a metric that compares with the FP32 model (type: cosine_similarity).", Source);
     }
 
+    /// <summary>
+    /// POT's annotation_free: the FP32 model's predictions are the labels. Metrics that need annotations go (one
+    /// warning names them), metrics that compare with FP32 stay, and top-1 agreement with FP32 on the items where its
+    /// confidence reaches <paramref name="threshold"/> is added unless the engine has an fp32_agreement metric.
+    /// </summary>
+    public EngineDefinition AnnotationFree(double threshold)
+    {
+        var dropped = Metrics.Where(m => m.RequiresAnnotation).Select(m => m.Name).ToList();
+        var kept = Metrics.Where(m => !m.RequiresAnnotation).ToList();
+        if (!kept.Any(m => m.Type == MetricType.Fp32Agreement))
+            kept.Add(MetricSpec.Fp32AgreementOf(threshold, Enumerable.Range(0, Datasets.Count).ToList()));
+        var warnings = Warnings.ToList();
+        if (dropped.Count > 0)
+            warnings.Add($"annotation_free: the FP32 model's predictions are the labels, so the metrics that compare with annotations are not used: {string.Join(", ", dropped)}.");
+        return new EngineDefinition(Source, BaseFolder, Datasets, kept, BatchSize, Threads, CacheMegabytes, IsSimplified) { Warnings = warnings };
+    }
+
     /// <summary>Reads an engine YAML file; relative paths resolve against its folder.</summary>
     public static EngineDefinition Load(string path)
     {

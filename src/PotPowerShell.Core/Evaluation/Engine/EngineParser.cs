@@ -35,6 +35,7 @@ internal static class EngineParser
         ["psnr"] = MetricType.Psnr,
         ["cosine_similarity"] = MetricType.CosineSimilarity,
         ["script"] = MetricType.Script,
+        ["fp32_agreement"] = MetricType.Fp32Agreement,
     };
 
     public static EngineDefinition Parse(IReadOnlyDictionary<string, object?> tree, string prefix, string baseFolder, string source,
@@ -261,6 +262,7 @@ internal static class EngineParser
             MetricType.Precision or MetricType.Recall or MetricType.F1 => new[] { "average" },
             MetricType.MeanSquaredError or MetricType.CosineSimilarity => new[] { "reference", "output" },
             MetricType.Psnr => new[] { "reference", "output", "max_value" },
+            MetricType.Fp32Agreement => new[] { "output", "threshold" },
             MetricType.Script => new[] { "path", "direction", "requires_annotation" },
             MetricType.CharacterRecognitionAccuracy or MetricType.CharacterLevelAccuracy => new[] { "remove_spaces", "ignore_case" },
             _ => Array.Empty<string>(),
@@ -271,7 +273,9 @@ internal static class EngineParser
         int topK = m.Int("top_k", 1, 1 << 20) ?? 1;
         var average = m.Choice("average", new Dictionary<string, AverageKind> { ["macro"] = AverageKind.Macro, ["micro"] = AverageKind.Micro, ["weighted"] = AverageKind.Weighted }) ?? AverageKind.Macro;
         var reference = m.Choice("reference", new Dictionary<string, MetricReference> { ["annotation"] = MetricReference.Annotation, ["fp32"] = MetricReference.Fp32 })
-            ?? (type == MetricType.CosineSimilarity ? MetricReference.Fp32 : MetricReference.Annotation);
+            ?? (type is MetricType.CosineSimilarity or MetricType.Fp32Agreement ? MetricReference.Fp32 : MetricReference.Annotation);
+        // fp32_agreement: items where the FP32 model's top-1 confidence is below the threshold are left out.
+        double threshold = m.Double("threshold", 0, 1) ?? 0;
         double maxValue = m.Double("max_value", 0, double.MaxValue, exclusiveMin: true) ?? 255;
         string? output = m.String("output");
         bool removeSpaces = m.Bool("remove_spaces") ?? false;
@@ -301,7 +305,7 @@ internal static class EngineParser
             m.Problem("name", "is empty: AccuracyAwareQuantization refers to metrics by name.");
             return null;
         }
-        return new MetricSpec(name.Trim(), type.Value, direction, datasets, path, topK, average, reference, output, maxValue, script, scriptNeedsAnnotation, removeSpaces, ignoreCase);
+        return new MetricSpec(name.Trim(), type.Value, direction, datasets, path, topK, average, reference, output, maxValue, script, scriptNeedsAnnotation, removeSpaces, ignoreCase, threshold);
     }
 
     internal static readonly Dictionary<string, MetricDirection> DirectionWords = new(StringComparer.OrdinalIgnoreCase)

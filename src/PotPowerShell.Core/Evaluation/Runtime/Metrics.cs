@@ -122,6 +122,7 @@ internal abstract class MetricRunner
             MetricType.CharacterRecognitionAccuracy => new TextRunner(spec, exact: true),
             MetricType.CharacterLevelAccuracy => new TextRunner(spec, exact: false),
             MetricType.MeanSquaredError or MetricType.Psnr or MetricType.CosineSimilarity => new TensorComparisonRunner(spec),
+            MetricType.Fp32Agreement => new Fp32AgreementRunner(spec),
             _ => new CustomRunner(spec.Name, "script", spec.Direction, spec.Datasets, CreateScript(spec, scripts)),
         };
         runner.Spec = spec;
@@ -465,5 +466,64 @@ internal sealed class CustomRunner(string name, string type, MetricDirection dir
         }
         aggregate.Add(value);
         return value;
+    }
+}
+
+/// <summary>
+/// fp32_agreement (POT's annotation_free): 1 when the model's top-1 class is the FP32 model's, else 0; items where the
+/// FP32 model's confidence in its top-1 class is below the threshold have no value (they are left out, as POT drops
+/// them from the annotations). Confidence: the output itself when it is a probability distribution, else its softmax.
+/// </summary>
+internal sealed class Fp32AgreementRunner(MetricSpec spec) : MetricRunner(spec.Name, "fp32_agreement", spec.Direction, spec.Datasets)
+{
+    public override (double Min, double Max)? MeanItemBounds => (0, 1);
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public override double Measure(SampleView s, IAggregate aggregate)
+    {
+        var output = Output(s);
+        var reference = Reference(s, output.Length);
+        int label = ClassScores.ArgMax(reference);
+        double value = Confidence(reference, label) < spec.ConfidenceThreshold ? double.NaN
+            : !s.NonFinite && ClassScores.ArgMax(output) == label ? 1 : 0;
+        aggregate.Add(value);
+        return value;
+    }
+
+    /// <summary>The margin of the FP32 class in the model's output (as accuracy's signal); none for items left out.</summary>
+    public override double Signal(SampleView s, double value)
+    {
+        if (double.IsNaN(value)) return double.NaN;
+        var output = Output(s);
+        return ClassScores.Margin(output, ClassScores.ArgMax(Reference(s, output.Length)), 1);
+    }
+
+    private ReadOnlySpan<float> Output(SampleView s) => s.OutputRow(spec.Output, $"metric '{Name}'");
+
+    private ReadOnlySpan<float> Reference(SampleView s, int length)
+    {
+        var reference = s.References!.Row(spec.Output ?? s.Adapter.OutputName!, s.Index);
+        if (reference.Length != length)
+            throw new PotException("ReferenceShapeMismatch", PotErrorCategory.InvalidData,
+                $"Metric '{Name}': item {s.Index}'s output has {length} values but its FP32 reference has {reference.Length}.", spec.KeyPath);
+        return reference;
+    }
+
+    /// <summary>The probability of class <paramref name="cls"/>: the score itself for a distribution (values in [0, 1] summing to 1), else its softmax.</summary>
+    public static double Confidence(ReadOnlySpan<float> scores, int cls)
+    {
+        double sum = 0;
+        bool distribution = true;
+        float max = float.NegativeInfinity;
+        foreach (float v in scores)
+        {
+            if (!(v >= 0 && v <= 1)) distribution = false;
+            sum += v;
+            if (v > max) max = v;
+        }
+        if (distribution && Math.Abs(sum - 1) < 1e-3) return scores[cls];
+        double total = 0;
+        foreach (float v in scores) total += Math.Exp(v - max);
+        return Math.Exp(scores[cls] - max) / total;
     }
 }

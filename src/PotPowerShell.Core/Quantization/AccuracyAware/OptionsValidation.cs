@@ -35,10 +35,8 @@ internal static class OptionsValidation
         foreach (var m in options.Metrics)
             if (m.BaselineValue is double b && !double.IsFinite(b))
                 throw Invalid("InvalidBaselineValue", "metrics", $"metrics[] '{m.Name}' has baseline_value {b}; give a finite number or leave it out.");
-        if (options.AnnotationFree)
-            throw new PotException("AnnotationFreeNotSupported", PotErrorCategory.NotImplemented,
-                "annotation_free is not supported: AccuracyAwareQuantization needs labelled validation data. Set annotation_free to false and give the engine annotations.",
-                "annotation_free");
+        if (!(options.AnnotationConfidenceThreshold is >= 0 and <= 1))
+            throw Invalid("InvalidAnnotationConfThreshold", "annotation_conf_threshold", $"annotation_conf_threshold must be between 0 and 1, not {options.AnnotationConfidenceThreshold}.");
     }
 
     private static PotException Invalid(string id, string key, string message) => new(id, PotErrorCategory.InvalidArgument, message, key);
