@@ -16,7 +16,9 @@
     layers, final drop, rank precision (how often the top-ranked revert lowered the full-set drop), the inferences
     decided-early evaluation saved, and the INT8/FP32 latency of the returned model (1 thread, batch 1, medians).
     Before the table, one session with every thread against one session per thread (each with one thread) on the
-    same evaluation: what the automatic eval_requests_number (one session) rests on.
+    same evaluation: what the automatic eval_requests_number (one session) rests on. Under each run, where its time
+    went: the stages (calibration, baseline, ranking, search, backward pass) and, inside the evaluations, building
+    candidate models, creating their ONNX Runtime sessions, and inference with the metrics.
 .PARAMETER ModulePath
     The published module folder (out/PotPowerShell).
 .PARAMETER Model
