@@ -89,4 +89,18 @@ public sealed class CheckpointTests : IDisposable
         e = Assert.Throws<PotException>(() => new AccuracyAwareQuantizer(Options(RankingMethod.Signal, cut)).Run(builder, World()));
         Assert.Equal("CheckpointInvalid", e.ErrorId);
     }
+
+    [Fact]
+    public void A_checkpoint_path_that_is_the_output_is_refused_before_anything_runs()
+    {
+        string output = Path.Combine(_folder, "out.onnx");
+        var e = Assert.Throws<PotException>(() => AccuracyAwarePipeline.Run(new AccuracyAwareJob
+        {
+            ModelPath = Path.Combine(_folder, "missing.onnx"),
+            EnginePath = Path.Combine(_folder, "missing.yml"),
+            Options = new AccuracyAwareOptions { CheckpointPath = output },
+        }, output));
+        Assert.Equal("CheckpointPathConflict", e.ErrorId);
+        Assert.False(File.Exists(output));
+    }
 }

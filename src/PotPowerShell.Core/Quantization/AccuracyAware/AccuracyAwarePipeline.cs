@@ -17,6 +17,7 @@ public static class AccuracyAwarePipeline
         CancellationToken cancellationToken = default)
     {
         OptionsValidation.Validate(job.Options); // before anything is opened or calibrated
+        CheckCheckpointPath(job, outputPath);
         using var parts = Open(job, variants: true, progress, cancellationToken, "AccuracyAwareQuantization");
         var outcome = new AccuracyAwareQuantizer(job.Options)
         {
@@ -42,6 +43,18 @@ public static class AccuracyAwarePipeline
         // The outputs are written: nothing is left to resume.
         if (job.Options.CheckpointPath is { } checkpoint) File.Delete(checkpoint);
         return saved;
+    }
+
+    /// <summary>The checkpoint is deleted at the end: it must not be a file the run reads or writes.</summary>
+    private static void CheckCheckpointPath(AccuracyAwareJob job, string outputPath)
+    {
+        if (job.Options.CheckpointPath is not { } checkpoint) return;
+        string full = Path.GetFullPath(checkpoint);
+        var taken = new[] { job.ModelPath, outputPath, AccuracyAwareOutcome.ReportPathFor(outputPath), job.EnginePath, job.CalibrationDataPath }
+            .Where(p => p != null).Select(p => Path.GetFullPath(p!));
+        if (taken.Any(p => string.Equals(p, full, OperatingSystem.IsWindows() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal)))
+            throw new PotException("CheckpointPathConflict", PotErrorCategory.InvalidArgument,
+                $"-CheckpointPath '{full}' is a file this run reads or writes (the model, the engine, the calibration data, the output or its report). Give the checkpoint a file of its own, e.g. '{Path.ChangeExtension(full, ".checkpoint")}'.", full);
     }
 
     /// <summary>Ranks the layers of the fully quantized model without reverting any (Get-LayerRanking).</summary>
