@@ -161,6 +161,8 @@ $variants = @(
     # roll-back, one session, every evaluation complete.
     @{ Name = 'POT-style'; Parameters = @{ RankingMethod = 'Metric'; EvaluationWorkers = 1; DecideEarly = $false } }
     @{ Name = 'new defaults'; Parameters = @{} }
+    # The new defaults with one full-set confirmation per step instead of three: what the confirmations cost.
+    @{ Name = 'confirm 1'; Parameters = @{ ConfirmOnFullSet = 1 } }
 )
 $rows = foreach ($case in $cases) {
     $preset = if ($case.Preset) { @{ Preset = $case.Preset } } else { @{} }
