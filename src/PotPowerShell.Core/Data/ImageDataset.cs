@@ -43,18 +43,20 @@ public sealed class ImageDataset : IDataset
         if (!Directory.Exists(folder))
             throw new PotException("DataPathNotFound", PotErrorCategory.ObjectNotFound, $"The image folder '{folder}' does not exist.", folder);
         List<string> files;
-        if (annotationFile != null)
+        if (annotationFile != null && annotationFile.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
+        {
+            var coco = CocoDetectionFile.Read(annotationFile);
+            files = Existing(folder, coco.Files, annotationFile);
+            labels = coco.Annotations.Cast<object?>().ToList();
+        }
+        else if (annotationFile != null)
         {
             var entries = AnnotationFile.Read(annotationFile, fileColumn, labelColumn);
             var missingLabel = entries.FirstOrDefault(e => e.Label == null);
             if (missingLabel != null)
                 throw new PotException("AnnotationInvalid", PotErrorCategory.InvalidData,
                     $"'{annotationFile}' line {missingLabel.Line} names '{missingLabel.File}' without a label. Write 'file label' on each line (or use a CSV file with a label column).", annotationFile);
-            files = entries.Select(e => Path.GetFullPath(Path.Combine(folder, e.File))).ToList();
-            var missing = files.Where(f => !File.Exists(f)).ToList();
-            if (missing.Count > 0)
-                throw new PotException("ImageNotFound", PotErrorCategory.ObjectNotFound,
-                    $"{missing.Count} image{(missing.Count == 1 ? "" : "s")} named in '{annotationFile}' do{(missing.Count == 1 ? "es" : "")} not exist, e.g. {string.Join(", ", missing.Take(3).Select(m => "'" + m + "'"))}. Image names are relative to the data_source folder '{folder}'.", annotationFile);
+            files = Existing(folder, entries.Select(e => e.File).ToList(), annotationFile);
             labels = entries.Select(e => (object?)e.Label).ToList();
         }
         else
@@ -65,6 +67,17 @@ public sealed class ImageDataset : IDataset
                 .ToList();
         }
         return new ImageDataset(folder, inputName, options, files, labels);
+    }
+
+    /// <summary>The images an annotation file names, relative to the folder; every one must exist.</summary>
+    private static List<string> Existing(string folder, IReadOnlyList<string> names, string annotationFile)
+    {
+        var files = names.Select(n => Path.GetFullPath(Path.Combine(folder, n))).ToList();
+        var missing = files.Where(f => !File.Exists(f)).ToList();
+        if (missing.Count > 0)
+            throw new PotException("ImageNotFound", PotErrorCategory.ObjectNotFound,
+                $"{missing.Count} image{(missing.Count == 1 ? "" : "s")} named in '{annotationFile}' do{(missing.Count == 1 ? "es" : "")} not exist, e.g. {string.Join(", ", missing.Take(3).Select(m => "'" + m + "'"))}. Image names are relative to the data_source folder '{folder}'.", annotationFile);
+        return files;
     }
 
     public string Source { get; }
@@ -89,6 +102,14 @@ public sealed class ImageDataset : IDataset
             throw new PotException("ImageUnreadable", PotErrorCategory.InvalidData, $"The image '{file}' cannot be read: {e.Message}", file, e);
         }
         var tensor = ImagePipeline.Process(bytes, _options, file);
-        return new DataItem(index, new Dictionary<string, TensorData>(StringComparer.Ordinal) { [_inputName] = tensor }, _labels?[index]);
+        object? label = _labels?[index];
+        if (label is DetectionAnnotation boxes)
+        {
+            // Detections come back in the input's coordinates: the annotation carries the input size to scale them.
+            var shape = tensor.Shape;
+            bool nchw = _options.Layout == TensorLayout.Nchw;
+            label = boxes with { InputHeight = (int)shape[nchw ? 2 : 1], InputWidth = (int)shape[nchw ? 3 : 2] };
+        }
+        return new DataItem(index, new Dictionary<string, TensorData>(StringComparer.Ordinal) { [_inputName] = tensor }, label);
     }
 }

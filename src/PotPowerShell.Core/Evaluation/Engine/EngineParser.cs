@@ -12,15 +12,23 @@ internal static class EngineParser
     {
         "name", "data_source", "format", "inputs", "labels", "annotation_file", "file_column", "label_column", "classes",
         "input", "channels", "color_order", "layout", "preprocessing", "extensions", "subsample_size", "subsample_seed",
-        "adapter", "metrics", "label_offset",
+        "adapter", "metrics", "label_offset", "postprocessing",
     };
-    private static readonly string[] AdapterKeys = { "type", "output", "dictionary", "alphabet", "blank_index", "layout" };
+    private static readonly string[] AdapterKeys =
+    {
+        "type", "output", "dictionary", "alphabet", "blank_index", "layout", "labels", "scores", "conf_threshold", "nms_threshold", "max_detections",
+    };
+    private static readonly string[] CtcKeys = { "dictionary", "alphabet", "blank_index", "layout" };
+    private static readonly string[] SsdKeys = { "labels", "scores" };
+    private static readonly string[] YoloKeys = { "conf_threshold", "nms_threshold", "max_detections" };
 
     private static readonly Dictionary<string, AdapterType> AdapterWords = new(StringComparer.OrdinalIgnoreCase)
     {
         ["classification"] = AdapterType.Classification,
         ["ctc_greedy"] = AdapterType.CtcGreedy,
         ["identity"] = AdapterType.Identity,
+        ["ssd"] = AdapterType.Ssd,
+        ["yolo_v8"] = AdapterType.YoloV8,
     };
 
     private static readonly Dictionary<string, MetricType> MetricWords = new(StringComparer.OrdinalIgnoreCase)
@@ -32,6 +40,9 @@ internal static class EngineParser
         ["character_recognition_accuracy"] = MetricType.CharacterRecognitionAccuracy,
         ["character_level_accuracy"] = MetricType.CharacterLevelAccuracy,
         ["mse"] = MetricType.MeanSquaredError,
+        ["mae"] = MetricType.MeanAbsoluteError,
+        ["map"] = MetricType.Map,
+        ["coco_precision"] = MetricType.CocoPrecision,
         ["psnr"] = MetricType.Psnr,
         ["cosine_similarity"] = MetricType.CosineSimilarity,
         ["script"] = MetricType.Script,
@@ -156,6 +167,12 @@ internal static class EngineParser
         {
             var scoped = metrics.Where(m => m.Datasets.Contains(i)).ToList();
             var adapter = datasetAdapters[i] ?? topAdapter ?? DefaultAdapter(scoped);
+            if (datasetMaps[i].Reader.Has("postprocessing"))
+            {
+                if (!adapter.IsDetection)
+                    datasetMaps[i].Reader.Problem("postprocessing", $"applies to detections (adapter ssd or yolo_v8), but dataset '{datasets[i].Name}' uses the {adapter.Type.ToString().ToLowerInvariant()} adapter.");
+                else adapter = adapter with { Postprocessing = ParsePostprocessing(datasetMaps[i].Reader) };
+            }
             datasets[i] = datasets[i] with { Adapter = adapter };
             foreach (var m in scoped) CheckMetricFits(m, datasets[i], problems);
         }
@@ -183,9 +200,14 @@ internal static class EngineParser
                     $"this text metric compares decoded text, but dataset '{dataset.Name}' has no ctc_greedy adapter: add adapter: {{type: ctc_greedy, dictionary: ..., blank_index: ...}}.");
                 break;
         }
+        if (metric.Type is MetricType.Map or MetricType.CocoPrecision && !adapter.IsDetection)
+            problems.Add(EngineProblems.Join(metric.KeyPath, "type"),
+                $"{(metric.Type == MetricType.Map ? "map" : "coco_precision")} compares detections, but dataset '{dataset.Name}' uses the {adapter.Type.ToString().ToLowerInvariant()} adapter: use adapter type ssd or yolo_v8.");
+        if (metric.Type is MetricType.Map or MetricType.CocoPrecision && dataset.HasAnnotations && dataset.AnnotationFile?.EndsWith(".json", StringComparison.OrdinalIgnoreCase) != true)
+            problems.Add(metric.KeyPath, $"metric '{metric.Name}' needs boxes: annotate dataset '{dataset.Name}' with a COCO detection file (annotation_file: instances.json).");
         if (metric.RequiresAnnotation && !dataset.HasAnnotations)
             problems.Add(metric.KeyPath,
-                $"metric '{metric.Name}' compares with annotations, but dataset '{dataset.Name}' has none: add labels: (.npy or .txt) or annotation_file: (images){(metric.Type is MetricType.MeanSquaredError or MetricType.Psnr or MetricType.CosineSimilarity ? ", or compare with the FP32 model (reference: fp32)" : "")}.");
+                $"metric '{metric.Name}' compares with annotations, but dataset '{dataset.Name}' has none: add labels: (.npy or .txt) or annotation_file: (images){(metric.Type is MetricType.MeanSquaredError or MetricType.MeanAbsoluteError or MetricType.Psnr or MetricType.CosineSimilarity ? ", or compare with the FP32 model (reference: fp32)" : "")}.");
     }
 
     private static AdapterDefinition? ParseAdapter(MapReader parent, string key, string baseFolder)
@@ -207,12 +229,25 @@ internal static class EngineParser
         if (m == null) return null;
         var type = m.Choice("type", AdapterWords, required: true);
         string? output = m.String("output");
-        if (type != AdapterType.CtcGreedy)
+        foreach (var (keys, owner) in new[] { (CtcKeys, AdapterType.CtcGreedy), (SsdKeys, AdapterType.Ssd), (YoloKeys, AdapterType.YoloV8) })
+            if (type != owner)
+                foreach (var k in keys.Where(m.Has))
+                    m.Problem(k, $"applies to the {AdapterWords.First(kv => kv.Value == owner).Key} adapter only.");
+        if (type == AdapterType.Ssd)
         {
-            foreach (var k in new[] { "dictionary", "alphabet", "blank_index", "layout" })
-                if (m.Has(k)) m.Problem(k, $"applies to the ctc_greedy adapter only.");
-            return type == null ? null : new AdapterDefinition(type.Value, output, KeyPath: path);
+            string? labels = m.String("labels", required: true, hint: "Name the output of class labels [N].");
+            string? scores = m.String("scores", required: true, hint: "Name the output of scores [N].");
+            if (output == null) m.Problem("output", "is required for ssd: the output of boxes [N, 4] (x1, y1, x2, y2 as fractions of the input).");
+            return new AdapterDefinition(AdapterType.Ssd, output, KeyPath: path) { LabelsOutput = labels, ScoresOutput = scores };
         }
+        if (type == AdapterType.YoloV8)
+            return new AdapterDefinition(AdapterType.YoloV8, output, KeyPath: path)
+            {
+                ConfidenceThreshold = m.Double("conf_threshold", 0, 1) ?? 0.25,
+                NmsThreshold = m.Double("nms_threshold", 0, 1) ?? 0.5,
+                MaxDetections = m.Int("max_detections", 1, 1 << 20) ?? 300,
+            };
+        if (type != AdapterType.CtcGreedy) return type == null ? null : new AdapterDefinition(type.Value, output, KeyPath: path);
         int blank = m.Int("blank_index", 0, 1 << 20) ?? 0;
         var layout = m.Choice("layout", new Dictionary<string, CtcLayout> { ["NTC"] = CtcLayout.Ntc, ["TNC"] = CtcLayout.Tnc }) ?? CtcLayout.Ntc;
         IReadOnlyList<string>? symbols = null;
@@ -259,9 +294,11 @@ internal static class EngineParser
         {
             MetricType.Accuracy => new[] { "top_k" },
             MetricType.Precision or MetricType.Recall or MetricType.F1 => new[] { "average" },
-            MetricType.MeanSquaredError or MetricType.CosineSimilarity => new[] { "reference", "output" },
+            MetricType.MeanSquaredError or MetricType.MeanAbsoluteError or MetricType.CosineSimilarity => new[] { "reference", "output" },
+            MetricType.Map => new[] { "overlap_threshold", "integral", "include_boundaries" },
+            MetricType.CocoPrecision => new[] { "threshold", "max_detections", "include_boundaries" },
             MetricType.Psnr => new[] { "reference", "output", "max_value" },
-            MetricType.Script => new[] { "path", "direction", "requires_annotation" },
+            MetricType.Script => new[] { "path", "direction", "requires_annotation", "level" },
             MetricType.CharacterRecognitionAccuracy or MetricType.CharacterLevelAccuracy => new[] { "remove_spaces", "ignore_case" },
             _ => Array.Empty<string>(),
         });
@@ -280,7 +317,7 @@ internal static class EngineParser
         bool scriptNeedsAnnotation = true;
         var direction = type switch
         {
-            MetricType.MeanSquaredError => MetricDirection.HigherWorse,
+            MetricType.MeanSquaredError or MetricType.MeanAbsoluteError => MetricDirection.HigherWorse,
             _ => MetricDirection.HigherBetter,
         };
         if (type == MetricType.Script)
@@ -291,6 +328,12 @@ internal static class EngineParser
             direction = m.Choice("direction", DirectionWords) ?? MetricDirection.HigherBetter;
             scriptNeedsAnnotation = m.Bool("requires_annotation") ?? true;
         }
+        var level = type == MetricType.Script ? m.Choice("level", new Dictionary<string, MetricLevel> { ["item"] = MetricLevel.Item, ["dataset"] = MetricLevel.Dataset }) ?? MetricLevel.Item : MetricLevel.Item;
+        double overlap = m.Double("overlap_threshold", 0, 1) ?? 0.5;
+        var integral = m.Choice("integral", new Dictionary<string, ApIntegral> { ["max"] = ApIntegral.Area, ["11point"] = ApIntegral.ElevenPoint }) ?? ApIntegral.Area;
+        bool boundaries = m.Bool("include_boundaries") ?? true;
+        int maxDetections = m.Int("max_detections", 1, 1 << 20) ?? 100;
+        var thresholds = m.Has("threshold") ? IouThresholds(m) : null;
         string name = m.String("name") ?? type switch
         {
             MetricType.Accuracy => $"accuracy@top{topK}",
@@ -301,7 +344,80 @@ internal static class EngineParser
             m.Problem("name", "is empty: AccuracyAwareQuantization refers to metrics by name.");
             return null;
         }
-        return new MetricSpec(name.Trim(), type.Value, direction, datasets, path, topK, average, reference, output, maxValue, script, scriptNeedsAnnotation, removeSpaces, ignoreCase);
+        var spec = new MetricSpec(name.Trim(), type.Value, direction, datasets, path, topK, average, reference, output, maxValue, script, scriptNeedsAnnotation, removeSpaces, ignoreCase)
+        {
+            Level = level,
+            OverlapThreshold = overlap,
+            Integral = integral,
+            IncludeBoundaries = boundaries,
+            MaxDetections = maxDetections,
+        };
+        return thresholds == null ? spec : spec with { IouThresholds = thresholds };
+    }
+
+    /// <summary>
+    /// coco_precision's threshold: one IoU, a list of them, or a range 'start:step:end' as Accuracy Checker writes it
+    /// ('.50:.05:.95', both ends included).
+    /// </summary>
+    private static IReadOnlyList<double>? IouThresholds(MapReader m)
+    {
+        var raw = m.Raw("threshold");
+        const string hint = "give an IoU such as 0.5, a list of them, or a range start:step:end such as .50:.05:.95.";
+        if (raw is string text && text.Split(':') is { Length: 3 } parts)
+        {
+            var v = parts.Select(p => double.TryParse(p.Trim(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double x) ? x : double.NaN).ToArray();
+            if (v.All(double.IsFinite) && v[1] > 0 && v[0] > 0 && v[2] <= 1 && v[0] <= v[2])
+                return Enumerable.Range(0, (int)Math.Floor((v[2] - v[0]) / v[1] + 1e-9) + 1).Select(i => Math.Round(v[0] + i * v[1], 10)).ToArray();
+            m.Problem("threshold", $"'{text}' is not a range of IoUs in (0, 1]: {hint}");
+            return null;
+        }
+        var values = (EngineTree.AsList(raw) ?? new[] { raw }).Select(MapReader.ToDouble).ToList();
+        if (values.Count > 0 && values.All(x => x is > 0 and <= 1)) return values.Select(x => x!.Value).ToArray();
+        m.Problem("threshold", $"{EngineTree.Show(raw)} is not an IoU in (0, 1]: {hint}");
+        return null;
+    }
+
+    private static readonly Dictionary<string, string[]> PostprocessingKeys = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["nms"] = new[] { "type", "overlap", "include_boundaries" },
+        ["filter"] = new[] { "type", "min_confidence" },
+        ["clip_boxes"] = new[] { "type" },
+    };
+
+    /// <summary>A dataset's postprocessing of detections (after boxes are scaled to the image), in order.</summary>
+    private static IReadOnlyList<DetectionStep> ParsePostprocessing(MapReader m)
+    {
+        var steps = new List<DetectionStep>();
+        var list = m.List("postprocessing");
+        for (int i = 0; list != null && i < list.Count; i++)
+        {
+            string path = EngineProblems.Index(m.KeyPath("postprocessing"), i);
+            var map = EngineTree.AsMap(list[i]);
+            string type = map != null && map.TryGetValue("type", out var t) ? t?.ToString()?.Trim().ToLowerInvariant() ?? "" : "";
+            if (map == null || !PostprocessingKeys.TryGetValue(type, out var keys))
+            {
+                string? near = Suggest.Closest(type, PostprocessingKeys.Keys.ToList());
+                m.Problems.Add(map == null ? path : EngineProblems.Join(path, "type"), (map == null ? $"must be a mapping such as {{type: nms, overlap: 0.5}}, not {EngineTree.Show(list[i])}." : type.Length == 0 ? "is required." : $"'{type}' is not supported{(near != null ? $" (did you mean '{near}'?)" : "")}.") +
+                    $" Supported steps: {string.Join(", ", PostprocessingKeys.Keys)}.");
+                continue;
+            }
+            var s = new MapReader(map, path, m.Problems, keys);
+            switch (type)
+            {
+                case "nms":
+                    steps.Add(new NmsStep(s.Double("overlap", 0, 1) ?? 0.5, s.Bool("include_boundaries") ?? true, path));
+                    break;
+                case "filter":
+                    double? min = s.Double("min_confidence", 0, 1);
+                    if (min == null && !s.Has("min_confidence")) s.Problem("min_confidence", "is required: the score below which detections are dropped.");
+                    if (min != null) steps.Add(new ConfidenceFilterStep(min.Value, path));
+                    break;
+                default:
+                    steps.Add(new ClipBoxesStep(path));
+                    break;
+            }
+        }
+        return steps;
     }
 
     internal static readonly Dictionary<string, MetricDirection> DirectionWords = new(StringComparer.OrdinalIgnoreCase)
