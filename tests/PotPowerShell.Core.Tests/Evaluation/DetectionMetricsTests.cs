@@ -60,7 +60,7 @@ public class DetectionMetricsTests
         // At .8 to .95 the last detection (IoU .79) misses: T F F T F, recall reaches 2/3 only: 34 points -> 1, 33 -> .5, 34 -> 0.
         double high = (34 + 33 * 0.5) / 101;
         Assert.Equal(high, DetectionMetrics.CocoPrecision(p, t, new[] { 0.8 }, 100, includeBoundaries: false), 12);
-        var thresholds = Enumerable.Range(0, 10).Select(i => Math.Round(0.5 + 0.05 * i, 10)).ToArray();
+        var thresholds = Enumerable.Range(10, 10).Select(i => i * 5 / 100.0).ToArray();
         Assert.Equal((6 * low + 4 * high) / 10, DetectionMetrics.CocoPrecision(p, t, thresholds, 100, includeBoundaries: false), 12);
     }
 
@@ -150,7 +150,7 @@ public class DetectionMetricsTests
                 DetectionMetrics.MeanAveragePrecision(predicted, truth, 0.5, ApIntegral.Area, boundaries, cocoMatching: false), 10);
             Assert.Equal(Naive.Map(predicted, truth, 0.5, points: 11, boundaries, coco: false),
                 DetectionMetrics.MeanAveragePrecision(predicted, truth, 0.5, ApIntegral.ElevenPoint, boundaries, cocoMatching: false), 10);
-            var thresholds = Enumerable.Range(0, 10).Select(i => Math.Round(0.5 + 0.05 * i, 10)).ToArray();
+            var thresholds = Enumerable.Range(10, 10).Select(i => i * 5 / 100.0).ToArray();
             Assert.Equal(thresholds.Average(th => Naive.Map(predicted, truth, th, points: 101, boundaries, coco: true)),
                 DetectionMetrics.CocoPrecision(predicted, truth, thresholds, 100, boundaries), 10);
         }

@@ -153,7 +153,7 @@ public sealed record MetricSpec(
     public bool IncludeBoundaries { get; init; } = true;
 
     /// <summary>coco_precision: the IoU thresholds averaged over (threshold: .50:.05:.95).</summary>
-    public IReadOnlyList<double> IouThresholds { get; init; } = Enumerable.Range(0, 10).Select(i => 0.5 + 0.05 * i).ToArray();
+    public IReadOnlyList<double> IouThresholds { get; init; } = Enumerable.Range(10, 10).Select(i => i * 5 / 100.0).ToArray();
 
     /// <summary>coco_precision: detections kept per image and class (max_detections).</summary>
     public int MaxDetections { get; init; } = 100;

@@ -367,7 +367,7 @@ internal static class EngineParser
         {
             var v = parts.Select(p => double.TryParse(p.Trim(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double x) ? x : double.NaN).ToArray();
             if (v.All(double.IsFinite) && v[1] > 0 && v[0] > 0 && v[2] <= 1 && v[0] <= v[2])
-                return Enumerable.Range(0, (int)Math.Floor((v[2] - v[0]) / v[1] + 1e-9) + 1).Select(i => Math.Round(v[0] + i * v[1], 10)).ToArray();
+                return Enumerable.Range(0, (int)Math.Floor((v[2] - v[0]) / v[1] + 1e-9) + 1).Select(i => Math.Round((v[0] + i * v[1]) * 1e6) / 1e6).ToArray();
             m.Problem("threshold", $"'{text}' is not a range of IoUs in (0, 1]: {hint}");
             return null;
         }

@@ -34,6 +34,9 @@ internal sealed class DetectionRunner(MetricSpec spec) : MetricRunner(spec.Name,
         if (s.Prediction is not IReadOnlyList<Detection> predicted)
             throw new PotException("PredictionNotDetection", PotErrorCategory.InvalidData,
                 $"Metric '{Name}' needs detections, but dataset '{s.Definition.Name}' has the {s.Adapter.Definition.Type.ToString().ToLowerInvariant()} adapter: use ssd or yolo_v8.", spec.KeyPath);
+        // label_offset (has_background): the model numbers classes from 1, the annotation file from 0.
+        if (s.Definition.LabelOffset != 0)
+            truth = truth with { Boxes = truth.Boxes.Select(b => b with { Label = b.Label + s.Definition.LabelOffset }).ToList() };
         ((CollectingAggregate<(IReadOnlyList<Detection>, DetectionAnnotation)>)aggregate).Add((s.NonFinite ? Array.Empty<Detection>() : predicted, truth));
         return double.NaN;
     }
