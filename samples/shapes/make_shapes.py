@@ -29,8 +29,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SIZE, STRIDE, CLASSES = 32, 4, 3
 GRID = SIZE // STRIDE
 NAMES = ["square", "circle", "triangle"]
-N_TRAIN, N_VALIDATION, N_CALIBRATION = 4000, 200, 64
-EPOCHS, BATCH = 30, 64
+N_TRAIN, N_VALIDATION, N_CALIBRATION = 3000, 200, 64
+EPOCHS, BATCH = 10, 64
 
 torch.manual_seed(1)
 torch.set_num_threads(1)
@@ -38,19 +38,19 @@ torch.use_deterministic_algorithms(True)
 
 
 def draw(rng):
-    """One image: noise 0..90, then 1 to 3 shapes of 8..14 pixels, grey 150..255, not overlapping, centres in distinct cells."""
-    pixels = rng.integers(0, 91, size=(SIZE, SIZE)).astype(np.uint8)
+    """One image: noise 0..150, then 1 to 4 shapes of 5..14 pixels, grey 120..255, not overlapping, centres in distinct cells."""
+    pixels = rng.integers(0, 151, size=(SIZE, SIZE)).astype(np.uint8)
     objects, cells = [], set()
     yy, xx = np.mgrid[0:SIZE, 0:SIZE]
-    for _ in range(int(rng.integers(1, 4))):
+    for _ in range(int(rng.integers(1, 5))):
         for _attempt in range(20):
-            s = int(rng.integers(8, 15))
+            s = int(rng.integers(5, 15))
             x, y = int(rng.integers(0, SIZE - s + 1)), int(rng.integers(0, SIZE - s + 1))
             cell = ((x + s / 2) // STRIDE, (y + s / 2) // STRIDE)
             if cell in cells or any(x < ox + ow + 1 and ox < x + s + 1 and y < oy + oh + 1 and oy < y + s + 1 for _, ox, oy, ow, oh in objects):
                 continue
             label = int(rng.integers(0, CLASSES))
-            grey = int(rng.integers(150, 256))
+            grey = int(rng.integers(120, 256))
             if label == 0:
                 mask = (xx >= x) & (xx < x + s) & (yy >= y) & (yy < y + s)
             elif label == 1:

@@ -109,6 +109,29 @@ public class AccuracyCheckerConfigTests
         Assert.Equal(1, grey.Channels);
     }
 
+    [Fact]
+    public void Padding_pads_the_image_with_one_value_at_the_chosen_place()
+    {
+        using var tmp = Images();
+        File.WriteAllText(tmp.File("val.txt"), "r.png 0\n");
+        string Engine(string step) => Config(ImageNetDataset + "        reader: pillow_imread\n        preprocessing:\n" + step + "        metrics:\n          - type: accuracy\n");
+        // The 1x1 red pixel (200, 10, 20) padded to 3x2 with 7: centre puts it at x 1, y 0 (the odd row below).
+        var engine = Load(tmp, Engine("          - {type: padding, dst_width: 3, dst_height: 2, pad_value: 7}\n"));
+        Assert.Equal(new PaddingStep(3, 2, 7, PadPosition.Center), engine.Datasets[0].Image!.Steps.Single());
+        using (var data = engine.OpenDataset())
+        {
+            var tensor = data.Get(0).Inputs.Values.Single();
+            Assert.Equal(new long[] { 1, 3, 2, 3 }, tensor.Shape);
+            // Channel planes of 2 rows x 3 columns.
+            Assert.Equal(new float[] { 7, 200, 7, 7, 7, 7, 7, 10, 7, 7, 7, 7, 7, 20, 7, 7, 7, 7 }, tensor.ToFloats());
+        }
+        var corner = Load(tmp, Engine("          - {type: padding, size: 2, pad_type: right_bottom}\n"));
+        using (var data = corner.OpenDataset())
+            Assert.Equal(new float[] { 0, 0, 0, 200, 0, 0, 0, 10, 0, 0, 0, 20 }, data.Get(0).Inputs.Values.Single().ToFloats());
+        var problems = Problems(tmp, Engine("          - {type: padding, size: 2, pad_value: [1, 2, 3], pad_type: diagonal}\n"));
+        Assert.Contains(problems, p => p.StartsWith("models[0].datasets[0].preprocessing[0].pad_value", StringComparison.Ordinal) && p.Contains("one number", StringComparison.Ordinal));
+    }
+
     [Theory]
     [InlineData("(123.675, 116.28, 103.53)", new[] { 123.675, 116.28, 103.53 })]
     [InlineData("123.675,116.28,103.53", new[] { 123.675, 116.28, 103.53 })]
@@ -214,7 +237,7 @@ public class AccuracyCheckerConfigTests
         var problems = Problems(tmp, Config(
             "      - name: voc\n        data_source: val\n        reader: numpy_reader\n" +
             "        annotation_conversion:\n          converter: voc_detection\n          annotations_dir: ann\n" +
-            "        preprocessing:\n          - type: padding\n            size: 300\n          - type: resize\n            size: 300\n            aspect_ratio_scale: ctpn_keep_aspect_ratio\n" +
+            "        preprocessing:\n          - type: free_form_mask\n            size: 300\n          - type: resize\n            size: 300\n            aspect_ratio_scale: ctpn_keep_aspect_ratio\n" +
             "        postprocessing:\n          - type: encode_segmentation_mask\n" +
             "        metrics:\n          - type: segmentation_accuracy\n",
             "      - framework: onnx_runtime\n        model: m.onnx\n        adapter: segmentation\n"));

@@ -398,7 +398,7 @@ internal static class AccuracyCheckerConfig
         return result;
     }
 
-    private static readonly string[] StepTypes = { "resize", "crop", "center_crop", "normalization", "bgr_to_rgb", "rgb_to_bgr", "bgr_to_gray", "rgb_to_gray" };
+    private static readonly string[] StepTypes = { "resize", "crop", "center_crop", "normalization", "padding", "bgr_to_rgb", "rgb_to_bgr", "bgr_to_gray", "rgb_to_gray" };
 
     /// <summary>
     /// The preprocessing steps in our form. bgr_to_rgb / rgb_to_bgr become the final channel order
@@ -446,6 +446,7 @@ internal static class AccuracyCheckerConfig
             {
                 "resize" => Resize(new MapReader(map, path, m.Problems, new[] { "type", "size", "dst_width", "dst_height", "aspect_ratio_scale", "interpolation", "use_pillow" })),
                 "normalization" => Normalization(new MapReader(map, path, m.Problems, new[] { "type", "mean", "std", "images_only" })),
+                "padding" => Padding(new MapReader(map, path, m.Problems, new[] { "type", "size", "dst_width", "dst_height", "pad_value", "pad_type", "use_numpy" })),
                 _ => Crop(new MapReader(map, path, m.Problems, new[] { "type", "size", "dst_width", "dst_height" })),
             };
             if (step != null) steps.Add((step, order));
@@ -504,6 +505,39 @@ internal static class AccuracyCheckerConfig
         step["interpolation"] = mode;
         if (m.Bool("use_pillow") == true)
             m.Problem("use_pillow", "Pillow's resize (antialiased) is not supported: remove it to resize as OpenCV does.");
+        return step;
+    }
+
+    private static readonly Dictionary<string, string> PadTypes = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["center"] = "center",
+        ["left_top"] = "left_top",
+        ["right_bottom"] = "right_bottom",
+    };
+
+    /// <summary>padding as our pad: size, one pad_value for every channel, pad_type center (default), left_top or right_bottom.</summary>
+    private static Dictionary<string, object?>? Padding(MapReader m)
+    {
+        var step = new Dictionary<string, object?>(StringComparer.Ordinal) { ["type"] = "pad" };
+        if (!Size(m, step)) return null;
+        if (m.Raw("pad_value") is { } raw)
+        {
+            var values = NormalizationValues(raw);
+            if (values == null || values.Distinct().Count() != 1)
+            {
+                m.Problem("pad_value", $"{EngineTree.Show(raw)} is not supported: give one number (the same value for every channel).");
+                return null;
+            }
+            step["value"] = values[0];
+        }
+        string type = m.String("pad_type") ?? "center";
+        if (!PadTypes.TryGetValue(type.Trim(), out var position))
+        {
+            m.Problem("pad_type", $"'{type}' is not supported: use {string.Join(", ", PadTypes.Keys)}.");
+            return null;
+        }
+        step["position"] = position;
+        if (m.Has("use_numpy")) m.Bool("use_numpy");
         return step;
     }
 

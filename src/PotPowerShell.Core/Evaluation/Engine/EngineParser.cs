@@ -173,6 +173,8 @@ internal static class EngineParser
                     datasetMaps[i].Reader.Problem("postprocessing", $"applies to detections (adapter ssd or yolo_v8), but dataset '{datasets[i].Name}' uses the {adapter.Type.ToString().ToLowerInvariant()} adapter.");
                 else adapter = adapter with { Postprocessing = ParsePostprocessing(datasetMaps[i].Reader) };
             }
+            if (adapter.IsDetection && datasets[i].Image?.Steps.Any(x => x is PaddingStep) == true)
+                datasetMaps[i].Reader.Problem("preprocessing", $"pad does not apply to detection: boxes are scaled from the model input to the image, which padding would shift. Resize without padding.");
             datasets[i] = datasets[i] with { Adapter = adapter };
             foreach (var m in scoped) CheckMetricFits(m, datasets[i], problems);
         }
@@ -564,7 +566,7 @@ internal static class EngineParser
     private static bool PathsEqual(string a, string? b) =>
         b != null && string.Equals(Path.GetFullPath(a), Path.GetFullPath(b), OperatingSystem.IsWindows() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal);
 
-    private static readonly string[] StepKeys = { "type", "size", "width", "height", "aspect", "interpolation", "mean", "std", "value" };
+    private static readonly string[] StepKeys = { "type", "size", "width", "height", "aspect", "interpolation", "mean", "std", "value", "position" };
 
     private static DatasetDefinition? ParseImages(MapReader m, DatasetDefinition def, string baseFolder, bool isFolder, bool simplified)
     {
@@ -627,6 +629,7 @@ internal static class EngineParser
             StepKind.Resize => new[] { "type", "size", "width", "height", "aspect", "interpolation" },
             StepKind.CenterCrop => new[] { "type", "size", "width", "height" },
             StepKind.Normalization => new[] { "type", "mean", "std" },
+            StepKind.Pad => new[] { "type", "size", "width", "height", "value", "position" },
             _ => new[] { "type", "value" },
         };
         foreach (var k in StepKeys.Except(allowed))
@@ -677,6 +680,13 @@ internal static class EngineParser
                 }
                 return ok ? new NormalizationStep(mean, std) : null;
             }
+            case StepKind.Pad:
+            {
+                var (w, h, _) = Size(m, allowSizeOnly: true);
+                float value = (float)(m.Double("value") ?? 0);
+                var position = m.Choice("position", new Dictionary<string, PadPosition> { ["center"] = PadPosition.Center, ["left_top"] = PadPosition.LeftTop, ["right_bottom"] = PadPosition.RightBottom }) ?? PadPosition.Center;
+                return w + h == 0 ? null : new PaddingStep(w, h, value, position);
+            }
             default:
             {
                 double? v = m.Double("value");
@@ -686,7 +696,7 @@ internal static class EngineParser
         }
     }
 
-    private enum StepKind { Resize, CenterCrop, Normalization, Scale }
+    private enum StepKind { Resize, CenterCrop, Normalization, Scale, Pad }
 
     private static readonly Dictionary<string, StepKind> StepWords = new(StringComparer.OrdinalIgnoreCase)
     {
@@ -695,6 +705,7 @@ internal static class EngineParser
         ["crop"] = StepKind.CenterCrop,
         ["normalization"] = StepKind.Normalization,
         ["scale"] = StepKind.Scale,
+        ["pad"] = StepKind.Pad,
     };
 
     /// <summary>size: N (square, or the side for aspect-keeping resizes) or width: + height:.</summary>
