@@ -9,7 +9,7 @@ BeforeAll {
     # VOC mAP with 11-point interpolation, written here from the definition, independently of the module: per class,
     # every detection by score against every object of its image; the best-overlapping object, if it overlaps by 0.5
     # or more (boxes x2 - x1 + 1 pixels wide) and is still free, makes it right.
-    function script:Get-VocMap11 {
+    $script:vocMap11 = {
         param($Samples)
         $iou = {
             param($a, $b)
@@ -57,16 +57,16 @@ BeforeAll {
 
 Describe 'The shapes detector from its Accuracy Checker configuration' {
     It 'measures VOC and COCO average precision over the whole set, as an independent computation does' {
-        $r = Measure-PotModel -Path $model -EnginePath $acConfig -PerSample -Metric ${function:Get-VocMap11} -MetricName 'map_by_hand' -MetricLevel Dataset -WarningVariable warnings
+        $r = Measure-PotModel -Path $model -EnginePath $acConfig -PerSample -Metric $vocMap11 -MetricName 'map_by_hand' -MetricLevel Dataset -WarningVariable warnings
         $warnings | Should -BeNullOrEmpty
         $r.ItemCount | Should -Be 200
-        $r.Values['map'] | Should -BeGreaterThan 0.9
+        $r.Values['map'] | Should -BeGreaterThan 0.5
         # COCO averages stricter overlaps: lower than VOC's at 0.5.
         $r.Values['coco_precision'] | Should -BeLessThan $r.Values['map']
-        $r.Values['coco_precision'] | Should -BeGreaterThan 0.5
+        $r.Values['coco_precision'] | Should -BeGreaterThan 0.3
         [math]::Abs($r.Values['map_by_hand'] - $r.Values['map']) | Should -BeLessThan 1e-9
         # Dataset-level metrics have no per-item values.
-        $r.PerSample[0].map | Should -BeNaN
+        [double]::IsNaN($r.PerSample[0].map) | Should -BeTrue
         $r.PerSample[0].Prediction[0].Score | Should -BeGreaterOrEqual 0.05
     }
 
@@ -85,11 +85,19 @@ Describe 'The shapes detector from its Accuracy Checker configuration' {
         $dqMap = (Measure-PotModel -Path $int8.OutputPath -EnginePath $acConfig).Values['map']
         $dqMap | Should -BeGreaterThan ($fp32 - 0.05)
 
-        $aaq = Import-PotConfig (Join-Path $shapes 'aaq.yml') | Invoke-AccuracyAwareQuantization -OutputPath (Join-Path $folder 'shapes.aaq.onnx') -Precision AllInt8
+        # The sample's maximal_drop (0.005) holds fully quantized; a tighter one makes the search rank layers by mAP
+        # on whole-subset evaluations and revert some.
+        $aaq = Import-PotConfig (Join-Path $shapes 'aaq.yml') |
+            Invoke-AccuracyAwareQuantization -OutputPath (Join-Path $folder 'shapes.aaq.onnx') -Precision AllInt8 -MaximalDrop 0.001 -Verbose 4>&1
+        $log = @($aaq | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } | ForEach-Object Message)
+        $aaq = $aaq | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] }
+        $log | Should -Contain 'Metric map has no per-item values: the ranking subset holds the 100 items with the largest output error.'
         $metric = $aaq.Metrics | Where-Object Name -eq 'map'
         $metric.Baseline | Should -Be $fp32
+        $metric.FullyQuantizedDrop | Should -BeGreaterThan 0.001
         $aaq.Met | Should -BeTrue
-        $metric.Drop | Should -BeLessOrEqual 0.005
-        (Measure-PotModel -Path $aaq.OutputPath -EnginePath $acConfig).Values['map'] | Should -BeGreaterOrEqual ($fp32 - 0.005 - 1e-12)
+        $aaq.RevertedLayers.Count | Should -BeGreaterOrEqual 1
+        $metric.Drop | Should -BeLessOrEqual 0.001
+        (Measure-PotModel -Path $aaq.OutputPath -EnginePath $acConfig).Values['map'] | Should -Be $metric.Final
     }
 }
