@@ -238,4 +238,32 @@ public class DetectionEvaluationTests
         // IoU (with boundary pixels) of [20, 9.8, 60, 49.8] and [20, 10, 60, 50]: 41 x 40.8 of 41 x 41.2 -> well above .5.
         Assert.Equal(1.0, r.Values["voc"], 12);
     }
+
+    [Fact]
+    public void AccuracyCheckerSsdAdaptersNameTheirThreeOutputs()
+    {
+        using var tmp = Scene("", "  - {name: voc, type: map}");
+        string Config(string adapter) => $$"""
+            models:
+              - name: m
+                launchers:
+                  - framework: onnx_runtime
+                    adapter: {{adapter}}
+                datasets:
+                  - name: d
+                    data_source: val
+                    annotation_conversion: {converter: mscoco_detection, annotation_file: val/instances.json, has_background: true}
+                    preprocessing: [{type: bgr_to_gray}]
+                    metrics: [{type: map}]
+            """;
+        File.WriteAllText(tmp.File("ac.yml"), Config("{type: ssd_onnx, bboxes_out: b, labels_out: l, scores_out: s}"));
+        var engine = EngineDefinition.Load(tmp.File("ac.yml"));
+        var adapter = engine.Datasets[0].Adapter;
+        Assert.Equal((AdapterType.Ssd, "b", "l", "s"), (adapter.Type, adapter.Output, adapter.LabelsOutput, adapter.ScoresOutput));
+        Assert.Equal(1, engine.Datasets[0].LabelOffset);
+        File.WriteAllText(tmp.File("ac.yml"), Config("ssd"));
+        var e = Assert.Throws<PotException>(() => EngineDefinition.Load(tmp.File("ac.yml")));
+        Assert.Contains("models[0].launchers[0].adapter.bboxes_out", e.Message);
+        Assert.Contains("A single DetectionOutput [1, 1, N, 7] is not supported", e.Message);
+    }
 }
