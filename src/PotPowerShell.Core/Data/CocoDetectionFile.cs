@@ -3,17 +3,20 @@ using System.Text.Json;
 
 namespace PotPowerShell.Core.Data;
 
+/// <summary>Detection annotations read from a file or folder: the images (relative to the data folder), their objects and the class names.</summary>
+public sealed record DetectionSet(IReadOnlyList<string> Files, IReadOnlyList<DetectionAnnotation> Annotations, IReadOnlyList<string> Classes);
+
 /// <summary>
 /// A COCO detection annotation file (<c>images</c>, <c>annotations</c> with <c>bbox: [x, y, width, height]</c>,
 /// <c>categories</c>), read as Accuracy Checker's mscoco_detection converter does: images sorted by id, classes
 /// numbered 0, 1, 2 ... in the order the categories are listed, crowd objects (iscrowd: 1) not counted.
 /// </summary>
-public sealed record CocoDetectionFile(IReadOnlyList<string> Files, IReadOnlyList<DetectionAnnotation> Annotations, IReadOnlyList<string> Classes)
+public static class CocoDetectionFile
 {
     /// <summary>Larger files are refused before they are parsed.</summary>
     public const long MaxBytes = 256L << 20;
 
-    public static CocoDetectionFile Read(string path)
+    public static DetectionSet Read(string path)
     {
         var info = new FileInfo(path);
         if (!info.Exists)
@@ -73,7 +76,7 @@ public sealed record CocoDetectionFile(IReadOnlyList<string> Files, IReadOnlyLis
                 image.Boxes.Add(new DetectionBox(label, b[0], b[1], b[0] + b[2], b[1] + b[3], crowd));
             }
 
-            return new CocoDetectionFile(
+            return new DetectionSet(
                 byImage.Values.Select(i => i.File).ToList(),
                 byImage.Values.Select(i => new DetectionAnnotation(i.Boxes, i.Width, i.Height)).ToList(),
                 classes);

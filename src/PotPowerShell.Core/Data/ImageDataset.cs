@@ -44,12 +44,8 @@ public sealed class ImageDataset : IDataset
             throw new PotException("DataPathNotFound", PotErrorCategory.ObjectNotFound, $"The image folder '{folder}' does not exist.", folder);
         List<string> files;
         if (annotationFile != null && annotationFile.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
-        {
-            var coco = CocoDetectionFile.Read(annotationFile);
-            files = Existing(folder, coco.Files, annotationFile);
-            labels = coco.Annotations.Cast<object?>().ToList();
-        }
-        else if (annotationFile != null)
+            return FromDetections(folder, inputName, options, CocoDetectionFile.Read(annotationFile), annotationFile);
+        if (annotationFile != null)
         {
             var entries = AnnotationFile.Read(annotationFile, fileColumn, labelColumn);
             var missingLabel = entries.FirstOrDefault(e => e.Label == null);
@@ -67,6 +63,14 @@ public sealed class ImageDataset : IDataset
                 .ToList();
         }
         return new ImageDataset(folder, inputName, options, files, labels);
+    }
+
+    /// <summary>The images of detection annotations (COCO or VOC), each annotated with its objects.</summary>
+    public static ImageDataset FromDetections(string folder, string? inputName, ImageOptions options, DetectionSet set, string annotationSource)
+    {
+        if (!Directory.Exists(folder))
+            throw new PotException("DataPathNotFound", PotErrorCategory.ObjectNotFound, $"The image folder '{folder}' does not exist.", folder);
+        return new ImageDataset(folder, inputName, options, Existing(folder, set.Files, annotationSource), set.Annotations.Cast<object?>().ToList());
     }
 
     /// <summary>The images an annotation file names, relative to the folder; every one must exist.</summary>

@@ -4,7 +4,7 @@ namespace PotPowerShell.Core.Tests.Data;
 
 public class CocoDetectionFileTests
 {
-    private static CocoDetectionFile Read(TempFolder tmp, string json)
+    private static DetectionSet Read(TempFolder tmp, string json)
     {
         File.WriteAllText(tmp.File("instances.json"), json);
         return CocoDetectionFile.Read(tmp.File("instances.json"));

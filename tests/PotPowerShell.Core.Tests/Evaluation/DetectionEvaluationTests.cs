@@ -266,4 +266,50 @@ public class DetectionEvaluationTests
         Assert.Contains("models[0].launchers[0].adapter.bboxes_out", e.Message);
         Assert.Contains("A single DetectionOutput [1, 1, N, 7] is not supported", e.Message);
     }
+
+    private static string VocXml(string file, string objects) =>
+        $"<annotation><filename>{file}</filename><size><width>2</width><height>6</height><depth>1</depth></size>{objects}</annotation>";
+
+    private const string VocSquare = "<object><name>square</name><difficult>0</difficult><bndbox><xmin>0.3</xmin><ymin>0.3</ymin><xmax>0.7</xmax><ymax>0.7</ymax></bndbox></object>";
+
+    [Fact]
+    public void VocAnnotationsGiveTheSameBoxesAsCoco()
+    {
+        using var tmp = Scene("", "  - {name: voc, type: map, include_boundaries: false}");
+        Directory.CreateDirectory(tmp.File("Annotations"));
+        File.WriteAllText(tmp.File("Annotations/a.xml"), VocXml("a.png", VocSquare));
+        File.WriteAllText(tmp.File("Annotations/b.xml"), VocXml("b.png", VocSquare + VocSquare.Replace("<difficult>0", "<difficult>1").Replace("0.3<", "1.3<")));
+        File.WriteAllText(tmp.File("val.txt"), "a\nb\n");
+        File.WriteAllText(tmp.File("engine.yml"), File.ReadAllText(tmp.File("engine.yml"))
+            .Replace("annotation_file: val/instances.json", "voc_annotations: Annotations\n  imageset_file: val.txt\n  classes: [square, circle]"));
+        var r = Evaluate(tmp);
+        // As with COCO: class 0 has two countable objects, one found; the difficult one counts neither way.
+        Assert.Equal(0.5, r.Values["voc"], 12);
+
+        // Accuracy Checker's voc_detection: VOC's twenty classes after a background class.
+        File.WriteAllText(tmp.File("Annotations/a.xml"), VocXml("a.png", VocSquare.Replace("square", "cat")));
+        File.WriteAllText(tmp.File("Annotations/b.xml"), VocXml("b.png", VocSquare.Replace("square", "dog")));
+        File.WriteAllText(tmp.File("ac.yml"), """
+            models:
+              - name: m
+                launchers: [{framework: onnx_runtime, adapter: yolo_v8}]
+                datasets:
+                  - name: voc
+                    data_source: val
+                    annotation_conversion: {converter: voc_detection, annotations_dir: Annotations, imageset_file: val.txt, images_dir: JPEGImages}
+                    preprocessing: [{type: bgr_to_gray}]
+                    metrics: [{type: map}]
+            """);
+        var engine = EngineDefinition.Load(tmp.File("ac.yml"));
+        Assert.Equal(1, engine.Datasets[0].LabelOffset);
+        Assert.EndsWith("Annotations", engine.Datasets[0].VocAnnotations);
+        Assert.Contains(engine.Warnings, w => w.Contains("annotation_conversion.images_dir", StringComparison.Ordinal));
+        using var data = engine.OpenDataset();
+        var boxes = ((DetectionAnnotation)data.Get(1).Annotation!).Boxes;
+        Assert.Equal(VocDetectionFolder.VocClasses.ToList().IndexOf("dog"), Assert.Single(boxes).Label);
+
+        File.WriteAllText(tmp.File("Annotations/b.xml"), VocXml("b.png", VocSquare.Replace("square", "unicorn")));
+        var e = Assert.Throws<PotException>(() => engine.OpenDataset().Dispose());
+        Assert.Contains("has an object 'unicorn', which is not one of the classes (aeroplane, bicycle", e.Message);
+    }
 }

@@ -309,7 +309,7 @@ internal static class AccuracyCheckerConfig
             m.Problem("annotation_conversion", "is required: {converter: imagenet, annotation_file: val.txt}.");
             return;
         }
-        var a = m.Map("annotation_conversion", new[] { "converter", "annotation_file", "labels_file", "has_background", "images_dir", "dataset_meta_file", "delimeter", "sort_annotations", "use_full_label_map" });
+        var a = m.Map("annotation_conversion", new[] { "converter", "annotation_file", "labels_file", "has_background", "images_dir", "dataset_meta_file", "delimeter", "sort_annotations", "use_full_label_map", "annotations_dir", "imageset_file" });
         if (a == null) return;
         string? converter = a.String("converter", required: true);
         if (converter == null) return;
@@ -322,6 +322,20 @@ internal static class AccuracyCheckerConfig
         }
         foreach (var key in new[] { "sort_annotations", "use_full_label_map" })
             if (a.Has(key) && kind != "mscoco_detection") a.Problem(key, "applies to mscoco_detection only.");
+        foreach (var key in new[] { "annotations_dir", "imageset_file" })
+            if (a.Has(key) && kind != "voc_detection") a.Problem(key, "applies to voc_detection only.");
+        if (kind == "voc_detection")
+        {
+            // One XML file per image in annotations_dir; VOC's twenty classes after a background class (has_background
+            // defaults to true for this converter, as in Accuracy Checker).
+            if (a.Raw("annotations_dir") is { } folder) d["voc_annotations"] = folder;
+            else a.Problem("annotations_dir", "is required: the folder of VOC .xml annotations.");
+            if (a.Raw("imageset_file") is { } imageset) d["imageset_file"] = imageset;
+            if (a.Bool("has_background") != false) d["label_offset"] = 1;
+            foreach (var key in new[] { "images_dir", "dataset_meta_file", "labels_file", "delimeter", "annotation_file" })
+                if (a.Has(key)) warnings.Add($"{a.KeyPath(key)}: read and ignored: images are named relative to data_source, classes are VOC's twenty.");
+            return;
+        }
         if (kind == "mscoco_detection")
         {
             // Images sorted by id, categories numbered in their order: what the converter does by default.
@@ -352,7 +366,7 @@ internal static class AccuracyCheckerConfig
                 warnings.Add($"{a.KeyPath(key)}: read and ignored: it names classes or checks files in Accuracy Checker's own reports; labels come from annotation_file.");
     }
 
-    private static readonly string[] Converters = { "imagenet", "icdar13_recognition", "mscoco_detection" };
+    private static readonly string[] Converters = { "imagenet", "icdar13_recognition", "mscoco_detection", "voc_detection" };
 
     private static readonly string[] PostprocessingTypes = { "resize_prediction_boxes", "clip_boxes", "nms", "filter" };
 

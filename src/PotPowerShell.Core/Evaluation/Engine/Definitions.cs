@@ -198,6 +198,9 @@ public sealed record DatasetDefinition
     public IReadOnlyList<string>? Classes { get; init; }
     /// <summary>Added to every class label (label_offset; 1 for Accuracy Checker's has_background: a background class 0 before the others).</summary>
     public int LabelOffset { get; init; }
+    /// <summary>Images: a folder of Pascal VOC XML annotations (voc_detection), and the image-set file listing its ids.</summary>
+    public string? VocAnnotations { get; init; }
+    public string? ImagesetFile { get; init; }
     /// <summary>Images: the model input that receives the image (null = the model's only input).</summary>
     public string? InputName { get; init; }
     public ImageOptions? Image { get; init; }
@@ -207,5 +210,8 @@ public sealed record DatasetDefinition
     public required AdapterDefinition Adapter { get; init; }
     public string KeyPath { get; init; } = "dataset";
 
-    public bool HasAnnotations => LabelsPath != null || LabelsArray != null || AnnotationFile != null;
+    public bool HasAnnotations => LabelsPath != null || LabelsArray != null || AnnotationFile != null || VocAnnotations != null;
+
+    /// <summary>True when items are annotated with boxes (a COCO .json annotation_file or VOC annotations).</summary>
+    public bool HasBoxes => VocAnnotations != null || AnnotationFile?.EndsWith(".json", StringComparison.OrdinalIgnoreCase) == true;
 }

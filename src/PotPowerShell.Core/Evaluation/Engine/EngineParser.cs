@@ -12,7 +12,7 @@ internal static class EngineParser
     {
         "name", "data_source", "format", "inputs", "labels", "annotation_file", "file_column", "label_column", "classes",
         "input", "channels", "color_order", "layout", "preprocessing", "extensions", "subsample_size", "subsample_seed",
-        "adapter", "metrics", "label_offset", "postprocessing",
+        "adapter", "metrics", "label_offset", "postprocessing", "voc_annotations", "imageset_file",
     };
     private static readonly string[] AdapterKeys =
     {
@@ -205,8 +205,8 @@ internal static class EngineParser
         if (metric.Type is MetricType.Map or MetricType.CocoPrecision && !adapter.IsDetection)
             problems.Add(EngineProblems.Join(metric.KeyPath, "type"),
                 $"{(metric.Type == MetricType.Map ? "map" : "coco_precision")} compares detections, but dataset '{dataset.Name}' uses the {adapter.Type.ToString().ToLowerInvariant()} adapter: use adapter type ssd or yolo_v8.");
-        if (metric.Type is MetricType.Map or MetricType.CocoPrecision && dataset.HasAnnotations && dataset.AnnotationFile?.EndsWith(".json", StringComparison.OrdinalIgnoreCase) != true)
-            problems.Add(metric.KeyPath, $"metric '{metric.Name}' needs boxes: annotate dataset '{dataset.Name}' with a COCO detection file (annotation_file: instances.json).");
+        if (metric.Type is MetricType.Map or MetricType.CocoPrecision && dataset.HasAnnotations && !dataset.HasBoxes)
+            problems.Add(metric.KeyPath, $"metric '{metric.Name}' needs boxes: annotate dataset '{dataset.Name}' with a COCO detection file (annotation_file: instances.json) or VOC annotations (voc_annotations: Annotations).");
         if (metric.RequiresAnnotation && !dataset.HasAnnotations)
             problems.Add(metric.KeyPath,
                 $"metric '{metric.Name}' compares with annotations, but dataset '{dataset.Name}' has none: add labels: (.npy or .txt) or annotation_file: (images){(metric.Type is MetricType.MeanSquaredError or MetricType.MeanAbsoluteError or MetricType.Psnr or MetricType.CosineSimilarity ? ", or compare with the FP32 model (reference: fp32)" : "")}.");
@@ -474,7 +474,7 @@ internal static class EngineParser
         return file == null ? null : TextFiles.ReadLines(file);
     }
 
-    private static readonly string[] ImageOnlyKeys = { "annotation_file", "file_column", "label_column", "input", "channels", "color_order", "layout", "preprocessing", "extensions" };
+    private static readonly string[] ImageOnlyKeys = { "annotation_file", "file_column", "label_column", "input", "channels", "color_order", "layout", "preprocessing", "extensions", "voc_annotations", "imageset_file" };
 
     private static DatasetDefinition? ParseNpy(MapReader m, DatasetDefinition def, bool isFolder, bool simplified)
     {
@@ -579,6 +579,12 @@ internal static class EngineParser
         string? annotation = simplified ? null : m.ExistingPath("annotation_file", baseFolder, MapReader.PathKind.File);
         if (annotation != null && def.LabelsPath != null)
             m.Problem("labels", "give either annotation_file: (image names with labels) or labels: (labels in file-name order), not both.");
+        string? voc = simplified ? null : m.ExistingPath("voc_annotations", baseFolder, MapReader.PathKind.Folder);
+        string? imageset = simplified ? null : m.ExistingPath("imageset_file", baseFolder, MapReader.PathKind.File);
+        if (voc != null && (annotation != null || def.LabelsPath != null))
+            m.Problem("voc_annotations", "give either voc_annotations: (boxes) or annotation_file: / labels:, not both.");
+        if (imageset != null && voc == null && !m.Has("voc_annotations"))
+            m.Problem("imageset_file", "applies to voc_annotations: only.");
         string? fileColumn = simplified ? null : m.String("file_column");
         string? labelColumn = simplified ? null : m.String("label_column");
         if ((fileColumn != null || labelColumn != null) && (annotation == null || !annotation.EndsWith(".csv", StringComparison.OrdinalIgnoreCase)))
@@ -612,6 +618,8 @@ internal static class EngineParser
         return def with
         {
             AnnotationFile = annotation,
+            VocAnnotations = voc,
+            ImagesetFile = imageset,
             FileColumn = fileColumn,
             LabelColumn = labelColumn,
             InputName = input,
