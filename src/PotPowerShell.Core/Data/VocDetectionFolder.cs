@@ -49,7 +49,8 @@ public static class VocDetectionFolder
             throw new PotException("DataFileNotFound", PotErrorCategory.ObjectNotFound,
                 $"The VOC annotation '{path}' does not exist{(imageset != null ? $" (named by '{imageset}')" : "")}.", path);
         if (info.Length > MaxFileBytes)
-            throw Invalid(path, $"has {info.Length} bytes; at most {MaxFileBytes} are read.");
+            throw new PotException("AnnotationTooLarge", PotErrorCategory.InvalidData,
+                $"The VOC annotation '{path}' has {info.Length} bytes; at most {MaxFileBytes} are read.", path);
         var document = new XmlDocument { XmlResolver = null };
         try
         {
