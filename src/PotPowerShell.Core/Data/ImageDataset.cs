@@ -1,7 +1,7 @@
 namespace PotPowerShell.Core.Data;
 
 /// <summary>
-/// Images of a folder, decoded and preprocessed when an item is requested (nothing is decoded up front, so memory does
+/// Images of a folder (or .npy files, one per item: format npy_files), decoded and preprocessed when an item is requested (nothing is decoded up front, so memory does
 /// not grow with the number of images). Items come from an annotation file (its order) or from the folder's image
 /// files in ordinal name order.
 /// </summary>
@@ -89,6 +89,17 @@ public sealed class ImageDataset : IDataset
     public IReadOnlyList<string> InputNames { get; }
     public bool HasAnnotations => _labels != null;
 
+    /// <summary>
+    /// An item stored as its own .npy file (Accuracy Checker's numpy_reader): the array as it is, with a batch axis of 1
+    /// put in front, as Accuracy Checker's launcher stacks items into a batch.
+    /// </summary>
+    private static TensorData NpyItem(byte[] bytes, string file)
+    {
+        using var stream = new MemoryStream(bytes, writable: false);
+        var array = NpyReader.Read(stream, file);
+        return new TensorData(array.Kind, array.Shape.Prepend(1L).ToArray(), array.Data);
+    }
+
     /// <summary>The image file of an item.</summary>
     public string FileOf(int index) => _files[index];
 
@@ -105,9 +116,9 @@ public sealed class ImageDataset : IDataset
         {
             throw new PotException("ImageUnreadable", PotErrorCategory.InvalidData, $"The image '{file}' cannot be read: {e.Message}", file, e);
         }
-        var tensor = ImagePipeline.Process(bytes, _options, file);
+        var tensor = file.EndsWith(".npy", StringComparison.OrdinalIgnoreCase) ? NpyItem(bytes, file) : ImagePipeline.Process(bytes, _options, file);
         object? label = _labels?[index];
-        if (label is DetectionAnnotation boxes)
+        if (label is DetectionAnnotation boxes && tensor.Shape.Length == 4)
         {
             // Detections come back in the input's coordinates: the annotation carries the input size to scale them.
             var shape = tensor.Shape;

@@ -264,22 +264,29 @@ internal static class AccuracyCheckerConfig
             order = r.Order!;
         }
         else if (reader.Equals("numpy_reader", StringComparison.OrdinalIgnoreCase))
-            m.Problem("reader", "numpy_reader (one .npy file per item) is not supported yet: save the items as one array per model input with the item axis first, and use PotPowerShell's engine format (data_source: a folder of <input>.npy files).");
+        {
+            // One .npy file per item, fed as it is: there is nothing for image preprocessing to work on.
+            d["format"] = "npy_files";
+            if (m.Has("preprocessing")) m.Problem("preprocessing", "applies to images; numpy_reader items are fed as they are.");
+        }
         else
-            m.Problem("reader", $"'{reader}' is not supported: use opencv_imread or pillow_imread.");
+            m.Problem("reader", $"'{reader}' is not supported: use opencv_imread, pillow_imread or numpy_reader.");
         if (input != null) d["input"] = input;
-        if (layout != null) d["layout"] = layout;
+        if (layout != null && (string?)d.GetValueOrDefault("format") != "npy_files") d["layout"] = layout;
 
         foreach (var key in new[] { "annotation", "dataset_meta" })
             if (m.Has(key)) m.Problem(key, "pre-converted (pickled) annotations cannot be read: give annotation_conversion: instead.");
         if (Postprocessing(m) is { Count: > 0 } post) d["postprocessing"] = post;
         Annotation(m, d, warnings, out icdarLabels);
 
-        bool grey = false;
-        var steps = Preprocessing(m, ref order, ref grey);
-        d["color_order"] = order;
-        if (grey) d["channels"] = 1;
-        if (steps.Count > 0) d["preprocessing"] = steps;
+        if ((string?)d.GetValueOrDefault("format") != "npy_files")
+        {
+            bool grey = false;
+            var steps = Preprocessing(m, ref order, ref grey);
+            d["color_order"] = order;
+            if (grey) d["channels"] = 1;
+            if (steps.Count > 0) d["preprocessing"] = steps;
+        }
 
         var metrics = m.List("metrics");
         if (metrics != null) d["metrics"] = metrics.Select((x, i) => Metric(x, EngineProblems.Index(m.KeyPath("metrics"), i), m.Problems, warnings)).ToList();

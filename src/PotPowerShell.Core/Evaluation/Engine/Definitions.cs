@@ -9,6 +9,8 @@ public enum DatasetFormat
     Npy,
     /// <summary>A folder of images (png, jpg, bmp...) decoded and preprocessed per item.</summary>
     Images,
+    /// <summary>A folder of .npy files, one per item (Accuracy Checker's numpy_reader), fed as they are.</summary>
+    NpyFiles,
 }
 
 /// <summary>How an adapter turns raw model outputs into predictions.</summary>

@@ -431,7 +431,7 @@ internal static class EngineParser
     private static DatasetDefinition? ParseDataSource(MapReader m, string data, string baseFolder, string path, int index, bool forceUnlabelled)
     {
         string name = forceUnlabelled ? "data" : m.String("name") ?? $"dataset{index}";
-        DatasetFormat? format = forceUnlabelled ? null : m.Choice("format", new Dictionary<string, DatasetFormat> { ["npy"] = DatasetFormat.Npy, ["images"] = DatasetFormat.Images });
+        DatasetFormat? format = forceUnlabelled ? null : m.Choice("format", new Dictionary<string, DatasetFormat> { ["npy"] = DatasetFormat.Npy, ["images"] = DatasetFormat.Images, ["npy_files"] = DatasetFormat.NpyFiles });
         bool isFolder = Directory.Exists(data);
         if (format == null)
         {
@@ -612,7 +612,10 @@ internal static class EngineParser
             var step = ParseStep(new MapReader(map, stepPath, m.Problems, StepKeys), channels);
             if (step != null) steps.Add(step);
         }
-        IReadOnlyList<string> extensions = ImageDataset.DefaultExtensions;
+        if (def.Format == DatasetFormat.NpyFiles)
+            foreach (var k in new[] { "channels", "color_order", "layout", "preprocessing" })
+                if (m.Has(k)) m.Problem(k, "applies to images; .npy items (format: npy_files) are fed as they are.");
+        IReadOnlyList<string> extensions = def.Format == DatasetFormat.NpyFiles ? new[] { ".npy" } : ImageDataset.DefaultExtensions;
         if (!simplified && m.List("extensions") is { } ext)
             extensions = ext.Select(e => "." + (e?.ToString() ?? "").Trim().TrimStart('.').ToLowerInvariant()).ToList();
         return def with
