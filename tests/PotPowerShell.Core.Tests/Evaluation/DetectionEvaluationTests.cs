@@ -261,10 +261,13 @@ public class DetectionEvaluationTests
         var adapter = engine.Datasets[0].Adapter;
         Assert.Equal((AdapterType.Ssd, "b", "l", "s"), (adapter.Type, adapter.Output, adapter.LabelsOutput, adapter.ScoresOutput));
         Assert.Equal(1, engine.Datasets[0].LabelOffset);
-        File.WriteAllText(tmp.File("ac.yml"), Config("ssd"));
+        File.WriteAllText(tmp.File("ac.yml"), Config("{type: ssd_onnx, bboxes_out: b}"));
         var e = Assert.Throws<PotException>(() => EngineDefinition.Load(tmp.File("ac.yml")));
-        Assert.Contains("models[0].launchers[0].adapter.bboxes_out", e.Message);
-        Assert.Contains("A single DetectionOutput [1, 1, N, 7] is not supported", e.Message);
+        Assert.Contains("models[0].launchers[0].adapter.labels_out", e.Message);
+        // Accuracy Checker's ssd: one DetectionOutput.
+        File.WriteAllText(tmp.File("ac.yml"), Config("ssd"));
+        adapter = EngineDefinition.Load(tmp.File("ac.yml")).Datasets[0].Adapter;
+        Assert.Equal((AdapterType.Ssd, null, null), (adapter.Type, adapter.Output, adapter.LabelsOutput));
     }
 
     private static string VocXml(string file, string objects) =>
@@ -311,5 +314,46 @@ public class DetectionEvaluationTests
         File.WriteAllText(tmp.File("Annotations/b.xml"), VocXml("b.png", VocSquare.Replace("square", "unicorn")));
         var e = Assert.Throws<PotException>(() => engine.OpenDataset().Dispose());
         Assert.Contains("has an object 'unicorn', which is not one of the classes (aeroplane, bicycle", e.Message);
+    }
+
+    [Fact]
+    public void SsdReadsTheRowsOfItsImageFromOneDetectionOutput()
+    {
+        // A 7x2 grey image reshaped to DetectionOutput [1, 1, 2, 7]: rows (image, label, score, x1, y1, x2, y2) / 255.
+        var g = new GraphBuilder("detection_output");
+        g.Input("image", "batch", 1L, 2L, 7L);
+        var node = new global::Onnx.NodeProto { OpType = "Reshape", Name = "reshape" };
+        node.Input.Add("image");
+        node.Input.Add(g.Initializer("shape", new long[] { 1, 1, -1, 7 }, 4));
+        node.Output.Add("detection_out");
+        g.Graph.Node.Add(node);
+        g.Output("detection_out", DataType.Float, 1L, 1L, "rows", 7L);
+        var model = g.Build().ToByteArray();
+
+        using var tmp = new TempFolder();
+        Directory.CreateDirectory(tmp.File("val"));
+        // Row 0 belongs to image 0 of the batch (this item): [20, 10, 60, 50] of 100 x 100 at .9. Row 1 to image 1: not ours.
+        PngWriter.Save(tmp.File("val/a.png"), 7, 2, 1, new byte[] { 0, 0, 230, 51, 25, 153, 127, 255, 0, 255, 0, 0, 255, 255 });
+        File.WriteAllText(tmp.File("val/instances.json"), """
+            {"images": [{"id": 1, "file_name": "a.png", "width": 100, "height": 100}],
+             "annotations": [{"image_id": 1, "category_id": 3, "bbox": [20, 10, 40, 40]}],
+             "categories": [{"id": 3, "name": "square"}]}
+            """);
+        File.WriteAllText(tmp.File("engine.yml"), """
+            batch_size: 1
+            dataset:
+              data_source: val
+              annotation_file: val/instances.json
+              channels: 1
+              preprocessing: [{type: scale, value: 0.00392156862745098}]
+            adapter: ssd
+            metrics:
+              - {name: voc, type: map}
+            """);
+        using var evaluator = new Evaluator(EngineDefinition.Load(tmp.File("engine.yml")));
+        var r = evaluator.Run(model, new EvaluationRequest { KeepPredictions = true }, CancellationToken.None);
+        var d = Assert.Single(Assert.IsAssignableFrom<IReadOnlyList<Detection>>(r.Predictions![0]));
+        Assert.Equal((0, 20.0), (d.Label, Math.Round(d.X1, 4)));
+        Assert.Equal(1.0, r.Values["voc"], 12);
     }
 }

@@ -171,17 +171,21 @@ internal static class AccuracyCheckerConfig
             }
             return ours;
         }
-        if (type is "ssd_onnx" or "ssd")
+        if (type == "ssd")
         {
-            // Accuracy Checker's ssd_onnx reads three outputs; its ssd reads one DetectionOutput [1, 1, N, 7], whose first
-            // axis is not the batch: only the three-output form maps.
+            // One DetectionOutput [1, 1, M, 7]: the model's output unless it is named.
+            new MapReader(map, path, launcher.Problems, new[] { "type" });
+            return new Dictionary<string, object?> { ["type"] = "ssd" };
+        }
+        if (type == "ssd_onnx")
+        {
+            // Three outputs: boxes, labels and scores.
             var a = new MapReader(map, path, launcher.Problems, new[] { "type", "bboxes_out", "labels_out", "scores_out" });
             var ours = new Dictionary<string, object?> { ["type"] = "ssd" };
             foreach (var (theirs, key) in new[] { ("bboxes_out", "output"), ("labels_out", "labels"), ("scores_out", "scores") })
             {
                 if (a.String(theirs) is { } name) ours[key] = name;
-                else a.Problem(theirs, $"is required: the model output of {(key == "output" ? "boxes [N, 4] (x1, y1, x2, y2 as fractions of the input)" : key + " [N]")}" +
-                    (type == "ssd" ? ". A single DetectionOutput [1, 1, N, 7] is not supported: export boxes, labels and scores as three outputs." : "."));
+                else a.Problem(theirs, $"is required: the model output of {(key == "output" ? "boxes [N, 4] (x1, y1, x2, y2 as fractions of the input)" : key + " [N]")}.");
             }
             return ours;
         }

@@ -237,9 +237,12 @@ internal static class EngineParser
                     m.Problem(k, $"applies to the {AdapterWords.First(kv => kv.Value == owner).Key} adapter only.");
         if (type == AdapterType.Ssd)
         {
-            string? labels = m.String("labels", required: true, hint: "Name the output of class labels [N].");
-            string? scores = m.String("scores", required: true, hint: "Name the output of scores [N].");
-            if (output == null) m.Problem("output", "is required for ssd: the output of boxes [N, 4] (x1, y1, x2, y2 as fractions of the input).");
+            // Without labels: and scores: the one output holds DetectionOutput rows [1, 1, M, 7].
+            string? labels = m.String("labels");
+            string? scores = m.String("scores");
+            if ((labels == null) != (scores == null))
+                m.Problem(labels == null ? "labels" : "scores", "is required with " + (labels == null ? "scores:" : "labels:") + ": name both for boxes, labels and scores outputs, or neither for one DetectionOutput [1, 1, M, 7].");
+            if (output == null && labels != null) m.Problem("output", "is required for ssd with labels: and scores:: the output of boxes [N, 4] (x1, y1, x2, y2 as fractions of the input).");
             return new AdapterDefinition(AdapterType.Ssd, output, KeyPath: path) { LabelsOutput = labels, ScoresOutput = scores };
         }
         if (type == AdapterType.YoloV8)

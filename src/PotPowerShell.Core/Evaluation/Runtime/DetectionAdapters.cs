@@ -68,17 +68,25 @@ internal abstract class DetectionAdapter(AdapterDefinition d) : Adapter(d)
 }
 
 /// <summary>
-/// ssd: per item, boxes [N, 4] (x1, y1, x2, y2 as fractions of the input), labels [N] and scores [N]: the three
-/// outputs of an SSD model with its DetectionOutput split (Accuracy Checker's ssd_onnx: bboxes_out, labels_out, scores_out).
+/// ssd, either of two forms. Three outputs (labels and scores named): per item boxes [N, 4] (x1, y1, x2, y2 as
+/// fractions of the input), labels [N] and scores [N] (Accuracy Checker's ssd_onnx: bboxes_out, labels_out,
+/// scores_out). One output (Accuracy Checker's ssd): DetectionOutput's [1, 1, M, 7] rows (image in the batch, label,
+/// score, x1, y1, x2, y2 as fractions), shared by the batch: an item takes the rows of its image; a row with image -1
+/// ends the list.
 /// </summary>
 internal sealed class SsdAdapter(AdapterDefinition d) : DetectionAdapter(d)
 {
     protected override bool Normalized => true;
 
-    public override IEnumerable<(string Key, string Name)> OtherOutputs =>
-        new[] { ("labels", Definition.LabelsOutput!), ("scores", Definition.ScoresOutput!) };
+    private bool SingleOutput => Definition.LabelsOutput == null;
 
-    protected override List<Detection> Raw(BatchOutputs outputs, int row)
+    public override IEnumerable<(string Key, string Name)> OtherOutputs => SingleOutput
+        ? Array.Empty<(string, string)>()
+        : new[] { ("labels", Definition.LabelsOutput!), ("scores", Definition.ScoresOutput!) };
+
+    protected override List<Detection> Raw(BatchOutputs outputs, int row) => SingleOutput ? FromDetectionOutput(outputs, row) : FromThree(outputs, row);
+
+    private List<Detection> FromThree(BatchOutputs outputs, int row)
     {
         int b = OutputIndex, l = outputs.IndexOf(Definition.LabelsOutput!), s = outputs.IndexOf(Definition.ScoresOutput!);
         foreach (int o in new[] { b, l, s }) outputs.RequireBatchFirst(o, "the ssd adapter");
@@ -90,6 +98,22 @@ internal sealed class SsdAdapter(AdapterDefinition d) : DetectionAdapter(d)
         var result = new List<Detection>(scores.Length);
         for (int i = 0; i < scores.Length; i++)
             result.Add(new Detection((int)labels[i], scores[i], boxes[4 * i], boxes[4 * i + 1], boxes[4 * i + 2], boxes[4 * i + 3]));
+        return result;
+    }
+
+    private List<Detection> FromDetectionOutput(BatchOutputs outputs, int row)
+    {
+        var shape = outputs.Shapes[OutputIndex];
+        if (shape.Length == 0 || shape[^1] != 7)
+            throw ShapeError($"ssd with one output reads DetectionOutput rows [1, 1, M, 7], but '{OutputName}' has shape [{string.Join(",", shape)}]; name labels: and scores: for the three-output form.");
+        var data = outputs.Data[OutputIndex].AsSpan(0, (int)outputs.Length(OutputIndex));
+        var result = new List<Detection>();
+        for (int i = 0; i + 7 <= data.Length; i += 7)
+        {
+            if (data[i] < 0) break;
+            if ((int)data[i] == row)
+                result.Add(new Detection((int)data[i + 1], data[i + 2], data[i + 3], data[i + 4], data[i + 5], data[i + 6]));
+        }
         return result;
     }
 }
