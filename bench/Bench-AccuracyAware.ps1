@@ -19,6 +19,23 @@
     same evaluation: what the automatic eval_requests_number (one session) rests on. Under each run, where its time
     went: the stages (calibration, baseline, ranking, search, backward pass) and, inside the evaluations, building
     candidate models, creating their ONNX Runtime sessions, and inference with the metrics.
+.NOTES
+    One run on 2026-12-02 (2 shared cores, load average about 20 from other work, so wall times are noisy; -Items 200,
+    -Precision Fastest default, one evaluation session), maximal_drop half of DefaultQuantization's drop:
+
+    Model    Variant      Wall s Evals Inferences Rank infer. Reverted Final drop Max drop Rank prec. Saved Final/FP32
+    ResNet18 POT-style     272.1    31       6200        4400 2/22     0.000608   0.00068  5/5            0 0.37
+    ResNet18 new defaults  145.2    40       5475        2300 2/22     0.000608   0.00068  4/4          225 0.39
+    ResNet18 confirm 1     221.5    36       4813        2300 2/22     0.000608   0.00068  6/6           87 0.40
+    MiniLM   POT-style      53.5    28       5600        4400 3/22     0.00165    0.00183  3/3            0 0.90
+    MiniLM   new defaults   48.1    34       4404        2300 3/22     0.00165    0.00183  3/3           96 0.80
+    MiniLM   confirm 1      39.6    32       4052        2300 3/22     0.00165    0.00183  4/4           48 0.87
+
+    The 3x target is missed (1.9x and 1.1x). Where the time goes: ResNet18 is inference-bound (building candidates
+    10-16 s, sessions 2 s, inference 126-246 s of the evaluations); MiniLM is not (build 6-7 s, sessions 5-8 s,
+    inference 25-37 s). The new defaults rank on half the inferences, but confirming the top 3 on the full set
+    (cosine similarity's per-item bound [-1, 1] lets decided-early evaluation stop little) gives part of it back.
+
 .PARAMETER ModulePath
     The published module folder (out/PotPowerShell).
 .PARAMETER Model
