@@ -131,7 +131,7 @@ Describe 'Invoke-DefaultQuantization' {
         New-Item -ItemType Directory $bad | Out-Null
         Copy-Item (Join-Path $calibration 'input.npy') (Join-Path $bad 'a.npy')
         Copy-Item (Join-Path $calibration 'input.npy') (Join-Path $bad 'b.npy')
-        { Invoke-DefaultQuantization $model $bad -ErrorAction Stop } | Should -Throw -ErrorId "CalibrationInputMissing,$cmd"
+        { Invoke-DefaultQuantization $model $bad -ErrorAction Stop } | Should -Throw -ErrorId "DataInputMissing,$cmd"
     }
 
     It 'rejects an unknown preset' {

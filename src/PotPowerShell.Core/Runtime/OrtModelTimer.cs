@@ -7,8 +7,8 @@ namespace PotPowerShell.Core.Runtime;
 /// <summary>
 /// Times models with ONNX Runtime as they are deployed (ORT_ENABLE_ALL, sequential, no spinning) on one intra-op
 /// thread: one thread keeps the figures comparable on a shared machine and measures the kernels, not the thread pool.
-/// Rounds run every model once, alternating the order each round, so that drift and noise hit all of them alike;
-/// the result is the median over rounds.
+/// Rounds run every model once, alternating the order each round (<see cref="InterleavedRounds"/>, as
+/// Compare-PotModel's <see cref="LatencyComparer"/> does), so that drift and noise hit all of them alike.
 /// </summary>
 public sealed class OrtModelTimer : IModelTimer
 {
@@ -37,20 +37,7 @@ public sealed class OrtModelTimer : IModelTimer
                 var items = session.CanBatch ? input.Items : input.Items.Take(1).ToList();
                 runners.Add((() => session.Time(items), session));
             }
-            var times = runners.Select(_ => new List<double>()).ToArray();
-            for (int round = 0; round < WarmupRounds; round++)
-                foreach (var r in runners) r.Run();
-            var clock = Stopwatch.StartNew();
-            for (int round = 0; round < MaxRounds && (round < MinRounds || clock.Elapsed < budget); round++)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                for (int k = 0; k < runners.Count; k++)
-                {
-                    int i = round % 2 == 0 ? k : runners.Count - 1 - k;
-                    times[i].Add(runners[i].Run());
-                }
-            }
-            return times.Select(Timing.Of).ToList();
+            return InterleavedRounds.Time(runners.Select(r => r.Run).ToList(), WarmupRounds, MinRounds, MaxRounds, budget, cancellationToken);
         }
         finally
         {

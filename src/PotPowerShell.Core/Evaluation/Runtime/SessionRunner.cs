@@ -52,7 +52,7 @@ internal sealed class SessionRunner : IDisposable
         try
         {
             var modelInputs = _session.InputNames.ToList();
-            var binding = InputBinding.Bind(dataInputs, modelInputs, dataSource);
+            var binding = InputBinding.Bind(dataInputs, modelInputs, dataSource, source);
             _inputs = modelInputs.Select(name =>
             {
                 var meta = _session.InputMetadata[name];
@@ -115,17 +115,15 @@ internal sealed class SessionRunner : IDisposable
         try
         {
             for (int k = 0; k < _inputs.Length; k++) values[k] = Fill(_inputs[k], items, rows, layout);
-            cancellationToken.ThrowIfCancellationRequested();
-            using var registration = cancellationToken.Register(() => _runOptions.Terminate = true);
+            using var registration = OrtRun.StopOn(_runOptions, cancellationToken);
             long start = Stopwatch.GetTimestamp();
             IDisposableReadOnlyCollection<OrtValue> outputs;
             try
             {
-                outputs = _session.Run(_runOptions, _inputNames, values, _outputNames);
+                outputs = OrtRun.Run(_session, _runOptions, _inputNames, values, _outputNames, cancellationToken);
             }
             catch (OnnxRuntimeException e)
             {
-                cancellationToken.ThrowIfCancellationRequested();
                 throw new PotException(RunFailedId, PotErrorCategory.InvalidOperation,
                     $"ONNX Runtime failed to run '{_source}' on a batch of {rows} item{(rows == 1 ? "" : "s")} (inputs {string.Join(", ", _inputs.Select(i => $"{i.ModelName}: {i.Kind.ToString().ToLowerInvariant()}[{rows},{string.Join(",", i.ItemShape!.Skip(1))}]"))}): {e.Message}", _source, e);
             }
@@ -186,7 +184,7 @@ internal sealed class SessionRunner : IDisposable
         if (item.Item != null)
         {
             if (!item.Item.Inputs.TryGetValue(input.DataName, out var tensor))
-                throw new PotException("EngineInputMismatch", PotErrorCategory.InvalidData, $"Item {item.Index} has no data for input '{input.DataName}'.", _source);
+                throw InputBinding.MissingInItem(item.Index, input.DataName);
             return tensor;
         }
         // A packed item whose element kind differs from the model input's: rebuild the tensor to convert it.
