@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using PotPowerShell.Core.Data;
 using System.Runtime.CompilerServices;
+using PotPowerShell.Core.Runtime;
 
 namespace PotPowerShell.Core.Evaluation;
 
@@ -160,7 +161,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
 
     private EvaluationResult RunSequential(byte[] model, EvaluationRequest request, IReadOnlyList<int> items, Stopwatch clock, CancellationToken cancellationToken, IProgress<PotProgress>? progress)
     {
-        using var runner = new SessionRunner(model, request.ModelName, ThreadsPerWorker(1), BatchSizeSetting, _dataset.InputNames, _dataset.Source);
+        using var runner = new SessionRunner(model, request.ModelName, ThreadsPerWorker(1), BatchSizeSetting ?? EngineDefinition.DefaultBatchSize, _dataset.InputNames, _dataset.Source);
         Prepare(runner, request, items, cancellationToken, progress);
         var outputs = runner.NewOutputs();
         var tally = new Tally(this, request, items);
@@ -207,7 +208,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
     private EvaluationResult? RunParallel(byte[] model, EvaluationRequest request, IReadOnlyList<int> items, int workers, Stopwatch clock, CancellationToken cancellationToken, IProgress<PotProgress>? progress)
     {
         int threads = ThreadsPerWorker(workers);
-        var first = new SessionRunner(model, request.ModelName, threads, BatchSizeSetting, _dataset.InputNames, _dataset.Source);
+        var first = new SessionRunner(model, request.ModelName, threads, BatchSizeSetting ?? EngineDefinition.DefaultBatchSize, _dataset.InputNames, _dataset.Source);
         var runners = new List<SessionRunner> { first };
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var tasks = new List<Task>();
@@ -218,7 +219,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
             workers = Math.Min(workers, batches);
             // The other sessions are created side by side too: creation (graph optimization) is a real part of the cost.
             var created = Enumerable.Range(1, workers - 1)
-                .Select(_ => Task.Run(() => new SessionRunner(model, request.ModelName, threads, BatchSizeSetting, _dataset.InputNames, _dataset.Source)))
+                .Select(_ => Task.Run(() => new SessionRunner(model, request.ModelName, threads, BatchSizeSetting ?? EngineDefinition.DefaultBatchSize, _dataset.InputNames, _dataset.Source)))
                 .ToArray();
             try
             {
@@ -491,7 +492,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
         }
         var missing = items.Where(i => !_references.Has(i)).Distinct().OrderBy(i => i).ToList();
         if (missing.Count == 0) return;
-        using var runner = new SessionRunner(_options.ReferenceModel!, _options.ReferenceSource, Threads, BatchSizeSetting, _dataset.InputNames, _dataset.Source);
+        using var runner = new SessionRunner(_options.ReferenceModel!, _options.ReferenceSource, Threads, BatchSizeSetting ?? EngineDefinition.DefaultBatchSize, _dataset.InputNames, _dataset.Source);
         foreach (var name in _references.Outputs)
             if (!runner.ModelOutputs.Contains(name))
                 throw new PotException("EngineOutputNotFound", PotErrorCategory.InvalidData,

@@ -4,9 +4,8 @@ using System.Runtime.InteropServices;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using PotPowerShell.Core.Data;
-using PotPowerShell.Core.Runtime;
 
-namespace PotPowerShell.Core.Evaluation;
+namespace PotPowerShell.Core.Runtime;
 
 /// <summary>
 /// One ONNX Runtime session and the pinned input buffers it is fed from: items are copied into the buffers, which
@@ -34,7 +33,7 @@ internal sealed class SessionRunner : IDisposable
     private string[] _outputNames;
     private readonly string[] _inputNames;
 
-    public SessionRunner(byte[] model, string source, int threads, int? requestedBatch, IReadOnlyList<string> dataInputs, string dataSource)
+    public SessionRunner(byte[] model, string source, int threads, int requestedBatch, IReadOnlyList<string> dataInputs, string dataSource)
     {
         _source = source;
         // Before any ORT object: the loader must register the native library resolver first.
@@ -73,7 +72,7 @@ internal sealed class SessionRunner : IDisposable
             // A fixed first axis on every input fixes the batch; otherwise the requested size is used.
             var fixedDims = _inputs.Where(i => i.ModelDims.Length > 0 && i.ModelDims[0] > 0).Select(i => i.ModelDims[0]).Distinct().ToList();
             FixedBatch = fixedDims.Count > 0;
-            BatchSize = FixedBatch ? fixedDims.Max() : Math.Max(1, requestedBatch ?? EngineDefinition.DefaultBatchSize);
+            BatchSize = FixedBatch ? fixedDims.Max() : Math.Max(1, requestedBatch);
             if (_inputs.Any(i => i.ModelDims.Length == 0))
             {
                 FixedBatch = true;

@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 
-namespace PotPowerShell.Core.Evaluation;
+namespace PotPowerShell.Core.Runtime;
 
 /// <summary>The outputs of one inference, converted to float32, with helpers to view one item's row.</summary>
 internal sealed class BatchOutputs
