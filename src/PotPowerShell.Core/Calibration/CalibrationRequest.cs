@@ -1,4 +1,3 @@
-
 using PotPowerShell.Core.Runtime;
 
 namespace PotPowerShell.Core.Calibration;
