@@ -68,7 +68,7 @@ public sealed class OrtModelTimer : IModelTimer
         public double Run()
         {
             long start = Stopwatch.GetTimestamp();
-            using (_session.Run(_runOptions, _inputs, _values, _outputs)) { }
+            using (OrtRun.Run(_session, _runOptions, _inputs, _values, _outputs, CancellationToken.None)) { }
             return Stopwatch.GetElapsedTime(start).TotalMilliseconds;
         }
 
