@@ -118,11 +118,10 @@ Describe 'Invoke-DefaultQuantization' {
         (Get-Item $out).Length | Should -BeGreaterThan 1000
     }
 
-    It 'reports missing calibration data' {
-        $err = $null
-        Invoke-DefaultQuantization $model (Join-Path $work 'nothing') -ErrorVariable err -ErrorAction SilentlyContinue
-        $err[0].FullyQualifiedErrorId | Should -Be "CalibrationDataNotFound,$cmd"
-        $err[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+    It 'reports missing calibration data, and stops: it would fail for every model (the error rule)' {
+        $err = { Invoke-DefaultQuantization $model (Join-Path $work 'nothing') -ErrorAction SilentlyContinue } |
+            Should -Throw -ErrorId "CalibrationDataNotFound,$cmd" -PassThru
+        $err.CategoryInfo.Category | Should -Be 'ObjectNotFound'
         (Get-ChildItem $work).Name | Should -Be @('digits.onnx')
     }
 

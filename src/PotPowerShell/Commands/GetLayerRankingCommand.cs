@@ -3,6 +3,7 @@ using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Results;
 using PotPowerShell.Core.Quantization;
 using PotPowerShell.Core.Quantization.AccuracyAware;
+using PotPowerShell.Core.Requests;
 using PotPowerShell.Infrastructure;
 
 namespace PotPowerShell.Commands;
@@ -76,6 +77,16 @@ public sealed class GetLayerRankingCommand : PotCmdlet
     [Parameter]
     [ValidateSet("Fastest", "AllInt8")]
     public string Precision { get; set; } = "Fastest";
+
+    // The error rule (ARCHITECTURE.md, "Errors"): -CalibrationDataPath and -EnginePath serve every input, so a file
+    // that does not exist stops the command before the first input.
+    protected override void BeginProcessing()
+    {
+        var bound = MyInvocation.BoundParameters;
+        if (bound.ContainsKey(nameof(CalibrationDataPath)))
+            Run(() => RequestFiles.RequireCalibrationData(ResolveLiteralPath(CalibrationDataPath)), terminating: true);
+        if (bound.ContainsKey(nameof(EnginePath))) Run(() => RequestFiles.RequireEngine(ResolveLiteralPath(EnginePath)), terminating: true);
+    }
 
     protected override void ProcessRecord()
     {

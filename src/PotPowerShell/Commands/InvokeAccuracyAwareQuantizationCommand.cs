@@ -3,6 +3,7 @@ using PotPowerShell.Core;
 using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Quantization;
 using PotPowerShell.Core.Quantization.AccuracyAware;
+using PotPowerShell.Core.Requests;
 using PotPowerShell.Infrastructure;
 
 namespace PotPowerShell.Commands;
@@ -137,6 +138,16 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
     [Parameter]
     public SwitchParameter SkipNonFiniteValues { get; set; }
 
+    // The error rule (ARCHITECTURE.md, "Errors"): -CalibrationDataPath and -EnginePath serve every input, so a file
+    // that does not exist stops the command before the first input.
+    protected override void BeginProcessing()
+    {
+        var bound = MyInvocation.BoundParameters;
+        if (bound.ContainsKey(nameof(CalibrationDataPath)))
+            Run(() => RequestFiles.RequireCalibrationData(ResolveLiteralPath(CalibrationDataPath)), terminating: true);
+        if (bound.ContainsKey(nameof(EnginePath))) Run(() => RequestFiles.RequireEngine(ResolveLiteralPath(EnginePath)), terminating: true);
+    }
+
     protected override void ProcessRecord()
     {
         AccuracyAwareJob? job = null;
@@ -183,9 +194,7 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
         if (bound.ContainsKey(nameof(EnginePath))) job = job with { EnginePath = ResolveLiteralPath(EnginePath) };
         if (bound.ContainsKey(nameof(DumpIntermediateModel))) job = job with { DumpIntermediateModel = DumpIntermediateModel.IsPresent };
         job = job with { Overwrite = Force };
-        if (job.CalibrationDataPath != null && !Directory.Exists(job.CalibrationDataPath) && !File.Exists(job.CalibrationDataPath))
-            throw new PotException("CalibrationDataNotFound", PotErrorCategory.ObjectNotFound,
-                $"The calibration data '{job.CalibrationDataPath}' does not exist. Give a folder of .npy files (one per model input, named after it) or an .npz archive.", job.CalibrationDataPath);
+        if (job.CalibrationDataPath != null) RequestFiles.RequireCalibrationData(job.CalibrationDataPath);
         return job with { Options = Override(job.Options), ScriptMetrics = ScriptBlockMetric.FactoryFor(this), Warnings = new WarningLog(this) };
     }
 

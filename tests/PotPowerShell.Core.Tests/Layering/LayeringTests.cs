@@ -31,6 +31,8 @@ public sealed class LayeringTests
         [Core + ".Quantization.AccuracyAware"] = 6,
         // The records the cmdlets return.
         [Core + ".Results"] = 7,
+        // The cmdlets' request path: requests resolved once, the pipelines that run them.
+        [Core + ".Requests"] = 8,
     };
 
     /// <summary>Known upward edges, each with the date and the reason it is still there.</summary>
