@@ -295,6 +295,14 @@ public sealed class Evaluator : IEvaluator, IDisposable
         }
     }
 
+    /// <summary>True when every value item <paramref name="row"/> sees in every output is finite.</summary>
+    private static bool IsFinite(BatchOutputs outputs, int row)
+    {
+        for (int o = 0; o < outputs.Names.Length; o++)
+            if (PotPowerShell.Core.Calibration.SpanMath.FirstNonFinite(outputs.ItemValues(o, row)) >= 0) return false;
+        return true;
+    }
+
     /// <summary>One worker of <see cref="RunParallel"/>: its session, output buffers and the batch they hold.</summary>
     private sealed class Lane(SessionRunner runner, BatchOutputs outputs)
     {
@@ -404,7 +412,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
             view.Definition = _definitions[dataset];
             view.Outputs = outputs;
             view.Adapter = _adapters[dataset];
-            view.NonFinite = !outputs.IsFinite(k);
+            view.NonFinite = !IsFinite(outputs, k);
             if (view.NonFinite && t.NonFiniteItems++ == 0) t.FirstNonFinite = item.Index;
             view.Prediction = _needsPrediction || t.Predictions != null ? view.Adapter.Predict(outputs, k) : null;
             if (t.Predictions != null)
