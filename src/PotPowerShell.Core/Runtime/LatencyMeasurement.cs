@@ -1,12 +1,12 @@
-using System.Runtime.InteropServices;
-using PotPowerShell.Core.Runtime;
+namespace PotPowerShell.Core.Runtime;
 
-namespace PotPowerShell.Core.Quantization;
+/// <summary>What measured timings are valid for: the CPU model (with its INT8 features) and the ONNX Runtime version.</summary>
+public sealed record CostCacheIdentity(string Cpu, string OnnxRuntime);
 
 /// <summary>
 /// How DefaultQuantization takes timings: the timer, where layer timings are cached, which machine they belong to and
-/// how long each measurement may take. <see cref="ThisMachine"/> is what users get; tests give a fake timer and a
-/// temporary cache (no timing in tests).
+/// how long each measurement may take. Quantization's <c>ThisMachine.Measurement()</c> is what users get; tests give a
+/// fake timer and a temporary cache (no timing in tests).
 /// </summary>
 public sealed record LatencyMeasurement
 {
@@ -19,33 +19,4 @@ public sealed record LatencyMeasurement
     public TimeSpan ModelBudget { get; init; } = TimeSpan.FromMilliseconds(2000);
     /// <summary>Timed rounds of the final FP32-versus-output check stop after this.</summary>
     public TimeSpan CheckBudget { get; init; } = TimeSpan.FromMilliseconds(1000);
-
-    /// <summary>ONNX Runtime on this CPU, with the cache in the user's cache folder (see <see cref="LayerCostCache.DefaultFolder"/>).</summary>
-    public static LatencyMeasurement ThisMachine() => new()
-    {
-        Timer = OrtModelTimer.Instance,
-        CachePath = LayerCostCache.DefaultPath(),
-        Identity = new CostCacheIdentity(CpuName(), OnnxRuntimeLoader.Version),
-    };
-
-    /// <summary>The CPU's model name (from /proc/cpuinfo on Linux, PROCESSOR_IDENTIFIER on Windows) and its INT8 features.</summary>
-    public static string CpuName()
-    {
-        string name = "";
-        try
-        {
-            if (OperatingSystem.IsLinux() && File.Exists("/proc/cpuinfo"))
-                name = File.ReadLines("/proc/cpuinfo").Take(200)
-                    .FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal) || l.StartsWith("Model", StringComparison.Ordinal))
-                    ?.Split(':', 2).ElementAtOrDefault(1)?.Trim() ?? "";
-            else if (OperatingSystem.IsWindows())
-                name = Environment.GetEnvironmentVariable("PROCESSOR_IDENTIFIER") ?? "";
-        }
-        catch (IOException)
-        {
-        }
-        var profile = HardwareProfile.Current;
-        string features = string.Join(" ", new[] { RuntimeInformation.ProcessArchitecture.ToString() }.Concat(profile.Features));
-        return name.Length > 0 ? $"{name} ({features})" : features;
-    }
 }

@@ -46,10 +46,6 @@ public sealed class LayeringTests
             "2026-12-02: AccuracyAwareJob.FromQuantization reads a QuantizationResult piped from Invoke-DefaultQuantization; " +
             "it moves with the same request path (issue 9, item 5). Since the merge of main, AccuracyAwarePlan.Estimate " +
             "(-WhatIf) also counts layers with PotModelInspector.Inspect."),
-        (Core + ".Config", Core + ".Quantization",
-            "2026-12-02: DefaultQuantizationOptions.Measurement is a LatencyMeasurement (Quantization/Precision), which " +
-            "needs LayerCostCache and the ORT timer; merged from main with latency-aware precision. It moves down when " +
-            "the options stop carrying how to measure (the cmdlets' request path, issue 9, item 5)."),
     };
 
     private static string CoreSources =>

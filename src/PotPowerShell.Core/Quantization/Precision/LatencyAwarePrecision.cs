@@ -62,7 +62,7 @@ internal static class LatencyAwarePrecision
         int batch = canBatch ? options.BatchSize : 1;
         long[] Shape(string t) => shapes.TryGetValue(t, out var s) ? Batched(s, batch) : Array.Empty<long>();
 
-        var measurement = options.Measurement ?? LatencyMeasurement.ThisMachine();
+        var measurement = options.Measurement ?? ThisMachine.Measurement();
         var cache = LayerCostCache.Load(measurement.CachePath, measurement.Identity);
         var warnings = new List<string>();
         var micro = new MicroModels(prepared, index, topology, settings, options.PerChannelWeights);
