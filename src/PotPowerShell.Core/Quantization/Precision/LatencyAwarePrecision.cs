@@ -4,6 +4,7 @@ using Google.Protobuf;
 using Onnx;
 using PotPowerShell.Core.Data;
 using PotPowerShell.Core.Onnx;
+using PotPowerShell.Core.Results;
 using PotPowerShell.Core.Runtime;
 
 namespace PotPowerShell.Core.Quantization;
