@@ -1,3 +1,5 @@
+using Google.Protobuf;
+using PotPowerShell.Core.Calibration;
 using PotPowerShell.Core.Evaluation;
 using PotPowerShell.Core.Quantization.AccuracyAware;
 using PotPowerShell.Core.Tests.Data;
@@ -37,5 +39,26 @@ public class InputBindingTests
         // The same data through the AccuracyAware output-error pass: the model against itself has no error.
         var errors = new OrtLayerOutputProbe(evaluator.Data).Compare(model, model, new[] { "y" }, new[] { 0, 1, 2 }, CancellationToken.None);
         Assert.Equal(new double[] { 0, 0, 0 }, errors["y"]);
+    }
+
+    [Fact]
+    public void Calibration_evaluation_and_the_probe_refuse_data_that_feeds_no_input_with_one_error_id()
+    {
+        using var tmp = Data();
+        using var evaluator = new Evaluator(EngineDefinition.Load(tmp.File("engine.yml")));
+        // y = a + b: two inputs, and the data's one array 'features' is named after neither.
+        byte[] model = TestModels.Add(4);
+        var proto = global::Onnx.ModelProto.Parser.ParseFrom(model);
+        var request = new CalibrationRequest { RangeTensors = new[] { "y" }, Estimator = RangeEstimatorKind.MinMax, Threads = 1 };
+
+        var errors = new[]
+        {
+            Assert.Throws<PotException>(() => evaluator.Evaluate(model, null, CancellationToken.None)),
+            Assert.Throws<PotException>(() => ActivationCollector.Collect(proto, evaluator.Data, new[] { 0, 1, 2 }, request, null, CancellationToken.None)),
+            Assert.Throws<PotException>(() => new OrtLayerOutputProbe(evaluator.Data).Compare(model, model, new[] { "y" }, new[] { 0, 1, 2 }, CancellationToken.None)),
+        };
+        Assert.All(errors, e => Assert.Equal(PotPowerShell.Core.Runtime.InputBinding.MissingId, e.ErrorId));
+        Assert.All(errors, e => Assert.Contains("'a'", e.Message));
+        Assert.All(errors, e => Assert.Contains("'features'", e.Message));
     }
 }
