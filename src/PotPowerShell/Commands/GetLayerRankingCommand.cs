@@ -3,7 +3,6 @@ using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Results;
 using PotPowerShell.Core.Quantization;
 using PotPowerShell.Core.Quantization.AccuracyAware;
-using PotPowerShell.Core.Requests;
 using PotPowerShell.Infrastructure;
 
 namespace PotPowerShell.Commands;
@@ -78,15 +77,10 @@ public sealed class GetLayerRankingCommand : PotCmdlet
     [ValidateSet("Fastest", "AllInt8")]
     public string Precision { get; set; } = "Fastest";
 
-    // The error rule (ARCHITECTURE.md, "Errors"): -CalibrationDataPath and -EnginePath serve every input, so a file
-    // that does not exist stops the command before the first input.
-    protected override void BeginProcessing()
-    {
-        var bound = MyInvocation.BoundParameters;
-        if (bound.ContainsKey(nameof(CalibrationDataPath)))
-            Run(() => RequestFiles.RequireCalibrationData(ResolveLiteralPath(CalibrationDataPath)), terminating: true);
-        if (bound.ContainsKey(nameof(EnginePath))) Run(() => RequestFiles.RequireEngine(ResolveLiteralPath(EnginePath)), terminating: true);
-    }
+    // -CalibrationDataPath and -EnginePath serve every input: checked once (the error rule).
+    protected override void BeginProcessing() => RequireSharedFiles(
+        MyInvocation.BoundParameters.ContainsKey(nameof(CalibrationDataPath)) ? CalibrationDataPath : null,
+        MyInvocation.BoundParameters.ContainsKey(nameof(EnginePath)) ? EnginePath : null);
 
     protected override void ProcessRecord()
     {

@@ -138,15 +138,10 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
     [Parameter]
     public SwitchParameter SkipNonFiniteValues { get; set; }
 
-    // The error rule (ARCHITECTURE.md, "Errors"): -CalibrationDataPath and -EnginePath serve every input, so a file
-    // that does not exist stops the command before the first input.
-    protected override void BeginProcessing()
-    {
-        var bound = MyInvocation.BoundParameters;
-        if (bound.ContainsKey(nameof(CalibrationDataPath)))
-            Run(() => RequestFiles.RequireCalibrationData(ResolveLiteralPath(CalibrationDataPath)), terminating: true);
-        if (bound.ContainsKey(nameof(EnginePath))) Run(() => RequestFiles.RequireEngine(ResolveLiteralPath(EnginePath)), terminating: true);
-    }
+    // -CalibrationDataPath and -EnginePath serve every input: checked once (the error rule).
+    protected override void BeginProcessing() => RequireSharedFiles(
+        MyInvocation.BoundParameters.ContainsKey(nameof(CalibrationDataPath)) ? CalibrationDataPath : null,
+        MyInvocation.BoundParameters.ContainsKey(nameof(EnginePath)) ? EnginePath : null);
 
     protected override void ProcessRecord()
     {

@@ -127,13 +127,9 @@ public sealed class InvokeDefaultQuantizationCommand : PotCmdlet
     [Parameter]
     public SwitchParameter DumpIntermediateModel { get; set; }
 
-    // The error rule (ARCHITECTURE.md, "Errors"): -CalibrationDataPath serves every model of the pipeline, so data that
-    // does not exist stops the command before the first model.
-    protected override void BeginProcessing()
-    {
-        if (MyInvocation.BoundParameters.ContainsKey(nameof(CalibrationDataPath)))
-            Run(() => RequestFiles.RequireCalibrationData(ResolveLiteralPath(CalibrationDataPath)), terminating: true);
-    }
+    // -CalibrationDataPath serves every model of the pipeline: checked once (the error rule).
+    protected override void BeginProcessing() =>
+        RequireSharedFiles(MyInvocation.BoundParameters.ContainsKey(nameof(CalibrationDataPath)) ? CalibrationDataPath : null);
 
     protected override void ProcessRecord()
     {
