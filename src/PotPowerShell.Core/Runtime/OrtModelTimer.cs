@@ -1,7 +1,3 @@
-using System.Diagnostics;
-using Microsoft.ML.OnnxRuntime;
-using Microsoft.ML.OnnxRuntime.Tensors;
-
 namespace PotPowerShell.Core.Runtime;
 
 /// <summary>
@@ -28,8 +24,8 @@ public sealed class OrtModelTimer : IModelTimer
             {
                 if (input == null)
                 {
-                    var synthetic = new SyntheticRunner(model);
-                    runners.Add((synthetic.Run, synthetic));
+                    var synthetic = TimedSession.Synthetic(model, "timed model", threads: 1);
+                    runners.Add((synthetic.Time, synthetic));
                     continue;
                 }
                 // Data items go through the same binding as everywhere else (see TimedSession).
@@ -42,59 +38,6 @@ public sealed class OrtModelTimer : IModelTimer
         finally
         {
             foreach (var r in runners) r.Session.Dispose();
-        }
-    }
-
-    /// <summary>A session fed deterministic synthetic inputs of the model's declared shapes, bound once.</summary>
-    private sealed class SyntheticRunner : IDisposable
-    {
-        private readonly SessionOptions _options;
-        private readonly InferenceSession _session;
-        private readonly RunOptions _runOptions;
-        private readonly string[] _inputs;
-        private readonly string[] _outputs;
-        private readonly OrtValue[] _values;
-
-        public SyntheticRunner(byte[] model)
-        {
-            _options = OrtSessions.Options(GraphOptimizationLevel.ORT_ENABLE_ALL, threads: 1);
-            _session = OrtSessions.Create(model, _options, "timed model");
-            _runOptions = new RunOptions();
-            _outputs = _session.OutputNames.ToArray();
-            _inputs = _session.InputNames.ToArray();
-            _values = _inputs.Select(name => Synthetic(_session.InputMetadata[name], name)).ToArray();
-        }
-
-        public double Run()
-        {
-            long start = Stopwatch.GetTimestamp();
-            using (OrtRun.Run(_session, _runOptions, _inputs, _values, _outputs, CancellationToken.None)) { }
-            return Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-        }
-
-        // A fixed pattern in [-1, 1] (or over the integer range): the same input every time, no denormals, no zeros
-        // that a kernel could skip.
-        private static OrtValue Synthetic(NodeMetadata meta, string name)
-        {
-            var shape = meta.Dimensions.Select(d => (long)d).ToArray();
-            if (shape.Any(d => d <= 0))
-                throw new ArgumentException($"Timed model input '{name}' needs fixed dimensions for synthetic data.", nameof(name));
-            long count = shape.Aggregate(1L, (a, b) => a * b);
-            return meta.ElementDataType switch
-            {
-                TensorElementType.Float => OrtValue.CreateTensorValueFromMemory(Enumerable.Range(0, (int)count).Select(i => (float)Math.Sin(i * 0.37)).ToArray(), shape),
-                TensorElementType.UInt8 => OrtValue.CreateTensorValueFromMemory(Enumerable.Range(0, (int)count).Select(i => (byte)(i * 37 % 251)).ToArray(), shape),
-                TensorElementType.Int8 => OrtValue.CreateTensorValueFromMemory(Enumerable.Range(0, (int)count).Select(i => (sbyte)(i * 37 % 251 - 125)).ToArray(), shape),
-                var t => throw new ArgumentException($"Timed model input '{name}' has element type {t}, which has no synthetic data.", nameof(name)),
-            };
-        }
-
-        public void Dispose()
-        {
-            foreach (var v in _values) v.Dispose();
-            _runOptions.Dispose();
-            _session.Dispose();
-            _options.Dispose();
         }
     }
 }
