@@ -188,15 +188,31 @@ public class AccuracyCheckerConfigTests
         }
     }
 
-    [Fact]
-    public void Text_recognition_with_the_CTC_search_decoder_and_icdar13_annotations()
+    /// <summary>Two 5x1 RGB images in words/: each pixel is one time step, its largest channel the class (0 blank, 1 'a', 2 'b').</summary>
+    private static TempFolder WordImages()
     {
-        using var tmp = new TempFolder();
+        var tmp = new TempFolder();
         Directory.CreateDirectory(tmp.File("words"));
-        // 5x1 RGB images: each pixel is one time step, its largest channel the class (0 blank, 1 'a', 2 'b').
         byte[] R = { 200, 0, 0 }, G = { 0, 200, 0 }, B = { 0, 0, 200 };
         PngWriter.Save(tmp.File("words/1.png"), 5, 1, 3, new[] { G, G, R, B, B }.SelectMany(p => p).ToArray());  // "ab"
         PngWriter.Save(tmp.File("words/2.png"), 5, 1, 3, new[] { B, R, B, G, R }.SelectMany(p => p).ToArray());  // "bba"
+        return tmp;
+    }
+
+    /// <summary>[batch, 3, 1, 5] image -> [5, batch, 3] scores per time step, the layout the CTC decoder reads.</summary>
+    private static byte[] TncModel()
+    {
+        var g = new GraphBuilder("tnc");
+        g.Input("x", "batch", 3L, 1L, 5L);
+        string squeezed = g.Node("Squeeze", new[] { "x", g.Initializer("axes", new long[] { 2 }, 1) });
+        g.Output(g.Node("Transpose", new[] { squeezed }, null, ("perm", new long[] { 2, 0, 1 })), DataType.Float, 5L, "batch", 3L);
+        return g.Build().ToByteArray();
+    }
+
+    [Fact]
+    public void Text_recognition_with_the_CTC_search_decoder_and_icdar13_annotations()
+    {
+        using var tmp = WordImages();
         File.WriteAllText(tmp.File("gt.txt"), "1.png ab\n2.png bab\n");
         var engine = Load(tmp, Config(
             "      - name: words\n        data_source: words\n        reader: pillow_imread\n" +
@@ -205,15 +221,9 @@ public class AccuracyCheckerConfigTests
             "      - framework: onnx_runtime\n        model: m.onnx\n" +
             "        adapter:\n          type: ctc_greedy_search_decoder\n          blank_label: 0\n          shift_labels: true\n" +
             "          custom_label_map: {0: a, 1: b}\n"));
-        // [batch, 3, 1, 5] image -> [5, batch, 3] scores per time step, the layout the decoder reads.
-        var g = new GraphBuilder("tnc");
-        g.Input("x", "batch", 3L, 1L, 5L);
-        string squeezed = g.Node("Squeeze", new[] { "x", g.Initializer("axes", new long[] { 2 }, 1) });
-        string y = g.Node("Transpose", new[] { squeezed }, null, ("perm", new long[] { 2, 0, 1 }));
-        g.Output(y, DataType.Float, 5L, "batch", 3L);
 
         using var evaluator = new Evaluator(engine);
-        var r = evaluator.Run(g.Build().ToByteArray(), new EvaluationRequest { KeepPredictions = true }, CancellationToken.None);
+        var r = evaluator.Run(TncModel(), new EvaluationRequest { KeepPredictions = true }, CancellationToken.None);
         Assert.Equal(new object?[] { "ab", "bba" }, r.Predictions);
         Assert.Equal(0.5, r.Values["character_recognition_accuracy"]);
     }
@@ -299,12 +309,7 @@ public class AccuracyCheckerConfigTests
     [Fact]
     public void Unicode_character_recognition_reads_comma_lines_and_decodes_with_the_decoding_characters()
     {
-        using var tmp = new TempFolder();
-        Directory.CreateDirectory(tmp.File("words"));
-        // 5x1 RGB images: each pixel is one time step, its largest channel the class (0 blank, 1 'a', 2 'b').
-        byte[] R = { 200, 0, 0 }, G = { 0, 200, 0 }, B = { 0, 0, 200 };
-        PngWriter.Save(tmp.File("words/1.png"), 5, 1, 3, new[] { G, G, R, B, B }.SelectMany(p => p).ToArray());  // "ab"
-        PngWriter.Save(tmp.File("words/2.png"), 5, 1, 3, new[] { B, R, B, G, R }.SelectMany(p => p).ToArray());  // "bba"
+        using var tmp = WordImages();
         // The text after the first comma, trimmed, is the label: it may hold commas and spaces.
         File.WriteAllText(tmp.File("gt.txt"), "1.png, ab\n2.png ,b, a\n");
         // Lines joined: the characters 'a' and 'b' are classes 1 and 2 (0 is the blank).
@@ -317,13 +322,9 @@ public class AccuracyCheckerConfigTests
         var engine = Load(tmp, Engine("          decoding_char_file: chars.txt\n          images_dir: words\n"));
         Assert.Contains(engine.Warnings, w => w.Contains("annotation_conversion.images_dir", StringComparison.Ordinal));
         Assert.Equal(AnnotationSeparator.Comma, engine.Datasets[0].AnnotationSeparator);
-        var g = new GraphBuilder("tnc");
-        g.Input("x", "batch", 3L, 1L, 5L);
-        string squeezed = g.Node("Squeeze", new[] { "x", g.Initializer("axes", new long[] { 2 }, 1) });
-        g.Output(g.Node("Transpose", new[] { squeezed }, null, ("perm", new long[] { 2, 0, 1 })), DataType.Float, 5L, "batch", 3L);
         using (var evaluator = new Evaluator(engine))
         {
-            var r = evaluator.Run(g.Build().ToByteArray(), new EvaluationRequest { KeepPredictions = true }, CancellationToken.None);
+            var r = evaluator.Run(TncModel(), new EvaluationRequest { KeepPredictions = true }, CancellationToken.None);
             Assert.Equal(new object?[] { "ab", "bba" }, r.Predictions);
             using var data = engine.OpenDataset();
             Assert.Equal(new object?[] { "ab", "b, a" }, new[] { data.Get(0).Annotation, data.Get(1).Annotation });
