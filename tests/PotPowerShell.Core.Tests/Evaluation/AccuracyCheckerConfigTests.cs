@@ -299,6 +299,9 @@ public class AccuracyCheckerConfigTests
         problems = Problems(tmp, Config(ImageNetDataset.Replace("data_source: val\n", "data_source: set\n").Replace("val.txt\n", "val.txt\n          data_dir: set\n") + "        metrics:\n          - type: accuracy\n"));
         Assert.Contains(problems, p => p.StartsWith("models[0].datasets[0].annotation_conversion.data_dir", StringComparison.Ordinal) && p.Contains("cls_dataset_folder only", StringComparison.Ordinal));
 
+        Assert.Contains(Problems(tmp, Config(ClassFolderDataset.Replace("converter: cls_dataset_folder", "converter: image_folder"))),
+            p => p.StartsWith("models[0].datasets[0].annotation_conversion.converter", StringComparison.Ordinal) && p.Contains("did you mean 'cls_dataset_folder'", StringComparison.Ordinal));
+
         Directory.CreateDirectory(tmp.File("set/a/nested"));
         var engine = Load(tmp, Config(ClassFolderDataset));
         var e = Assert.Throws<PotException>(() => engine.OpenDataset().Dispose());

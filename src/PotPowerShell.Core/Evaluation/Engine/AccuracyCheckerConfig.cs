@@ -337,7 +337,8 @@ internal static class AccuracyCheckerConfig
         string kind = converter.Trim().ToLowerInvariant();
         if (!Converters.Contains(kind))
         {
-            string? near = Suggest.Closest(kind, Converters);
+            // Accuracy Checker has no converter named image_folder: its class-per-sub-folder converter is cls_dataset_folder.
+            string? near = kind == "image_folder" ? "cls_dataset_folder" : Suggest.Closest(kind, Converters);
             a.Problem("converter", $"'{converter}' is not supported{(near != null ? $" (did you mean '{near}'?)" : "")}: {string.Join(", ", Converters)} are.");
             return null;
         }
