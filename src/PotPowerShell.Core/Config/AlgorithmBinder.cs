@@ -115,7 +115,8 @@ internal static class AlgorithmBinder
         var activations = BindActivations(activationsSection, activationsMode, ActivationsParams.IsSymmetric(activationsMode, preset), legacyRange, s);
         CheckTypes(s, weights, activations, saturation);
 
-        double threshold = s.Double("threshold", v => v > 0, "must be greater than 0 (POT's default is 2.0)") ?? 2.0;
+        double? threshold = s.Double("threshold", v => v > 0, "must be greater than 0 (POT's default is 2.0)");
+        bool equalization = s.Bool("equalization") ?? true;
         if (s.Bool("apply_for_all_nodes") == true)
             s.Problem("apply_for_all_nodes", "true is not supported: PotPowerShell corrects the biases of layers that have a bias. Set it to false or remove it.");
         var paramDevice = s.Enum("target_device", PotConfigBinder.Devices, PotConfigBinder.RefusedDevices);
@@ -145,6 +146,7 @@ internal static class AlgorithmBinder
             UseFastBias = fastBias,
             BiasCorrection = biasCorrection,
             Threshold = threshold,
+            Equalization = equalization,
             Ignored = ignored,
             Weights = weights,
             Activations = activations,

@@ -43,8 +43,10 @@ public record DefaultQuantizationParams
     public bool UseFastBias { get; init; } = true;
     /// <summary>Ours: false turns bias correction off.</summary>
     public bool BiasCorrection { get; init; } = true;
-    /// <summary>Bias correction threshold (POT's threshold).</summary>
-    public double Threshold { get; init; } = 2.0;
+    /// <summary>Bias correction threshold (POT's threshold); null = our rule relative to the output's spread.</summary>
+    public double? Threshold { get; init; }
+    /// <summary>Ours: cross-layer equalization (key equalization, on by default).</summary>
+    public bool Equalization { get; init; } = true;
     public IgnoredScopeParams Ignored { get; init; } = new();
     public WeightsParams Weights { get; init; } = new();
     public ActivationsParams Activations { get; init; } = new();

@@ -50,8 +50,18 @@ public sealed record DefaultQuantizationOptions
     public bool UseFastBiasCorrection { get; init; } = true;
     /// <summary>False disables bias correction entirely (NNCF's disable_bias_correction).</summary>
     public bool BiasCorrection { get; init; } = true;
-    /// <summary>FastBiasCorrection threshold: apply only if max|shift/bias| is below it.</summary>
-    public double BiasCorrectionThreshold { get; init; } = 2.0;
+    /// <summary>
+    /// Null (the default): our rule, a layer's correction is applied when its shift is small against the spread of the
+    /// layer's output (see Quantization/BiasCorrectionRule.cs). A number (POT's threshold, set by a config): POT's
+    /// rule, applied only if max|shift/bias| is below it.
+    /// </summary>
+    public double? BiasCorrectionThreshold { get; init; }
+    /// <summary>
+    /// Cross-layer equalization (ours, on by default): rescales the channels of Conv pairs joined by Relu, Clip or
+    /// nothing (depthwise -> pointwise above all) so that their weight ranges match, float-exact (see
+    /// Onnx/CrossLayerEqualization.cs). Config key equalization.
+    /// </summary>
+    public bool Equalization { get; init; } = true;
     public RangeEstimatorOptions ActivationRange { get; init; } = new();
     /// <summary>Per-channel weights (POT's weights.granularity perchannel); forced per-tensor below opset 13.</summary>
     public bool PerChannelWeights { get; init; } = true;

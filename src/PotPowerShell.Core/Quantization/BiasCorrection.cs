@@ -29,8 +29,9 @@ public sealed record BiasCorrectionOutcome(
 /// a constant input that holds the FP32 per-channel input means.</item>
 /// <item>Full: the whole emitted model runs over the calibration subset and its layer outputs are averaged.</item>
 /// </list>
-/// The new bias is applied only when max |shift / bias| is below the threshold (2.0 by default); a layer without a
-/// bias, or with a zero bias element (the ratio is infinite), is skipped, as in POT. Prepared models keep their
+/// Which shifts are applied is the <see cref="BiasCorrectionRule"/>: POT's max |shift / bias| below a threshold when a
+/// config sets one, else ours, per channel against the spread of the FP32 output. A layer without a bias is skipped,
+/// as in POT. Prepared models keep their
 /// float biases: corrections travel in <see cref="QuantizationPlan.CorrectedBiases"/>, so a reverted layer gets its
 /// original bias back.
 /// </summary>
@@ -43,7 +44,7 @@ public static class BiasCorrection
     public static IReadOnlyDictionary<string, int> StatisticsNeeded(ModelProto prepared, IEnumerable<QuantizableLayer> layers, bool fast)
     {
         var result = new SortedDictionary<string, int>(StringComparer.Ordinal);
-        foreach (var c in Candidates(prepared, layers, out _))
+        foreach (var c in Candidates(prepared, layers, new BiasCorrectionRule(null), out _))
         {
             if (fast) result[c.Layer.Input] = c.InputAxis;
             result[c.Layer.Output] = c.OutputAxis;
@@ -51,7 +52,7 @@ public static class BiasCorrection
         return result;
     }
 
-    internal static List<Candidate> Candidates(ModelProto prepared, IEnumerable<QuantizableLayer> layers, out Dictionary<string, string> notes)
+    internal static List<Candidate> Candidates(ModelProto prepared, IEnumerable<QuantizableLayer> layers, BiasCorrectionRule rule, out Dictionary<string, string> notes)
     {
         notes = new Dictionary<string, string>(StringComparer.Ordinal);
         var nodes = prepared.Graph.Node.Where(n => n.Name.Length > 0).ToDictionary(n => n.Name, StringComparer.Ordinal);
@@ -96,7 +97,7 @@ public static class BiasCorrection
             {
                 why = "no bias";
             }
-            if (why == null && bias!.Any(v => v == 0)) why = "a bias element is 0 (POT skips such layers)";
+            why ??= rule.Precheck(bias!);
             if (why != null) { notes[layer.Node] = why; continue; }
             result.Add(new Candidate(layer, bias!, inputAxis, outputAxis));
         }
@@ -105,9 +106,9 @@ public static class BiasCorrection
 
     /// <summary>FastBiasCorrection: one inference of the cut-out quantized layers on constant mean inputs.</summary>
     public static BiasCorrectionOutcome Fast(ModelProto prepared, ModelProto emitted, IEnumerable<QuantizableLayer> layers,
-        CalibrationStatistics fp32, double threshold, int threads, CancellationToken cancellationToken)
+        CalibrationStatistics fp32, BiasCorrectionRule rule, int threads, CancellationToken cancellationToken)
     {
-        var candidates = Candidates(prepared, layers, out var notes);
+        var candidates = Candidates(prepared, layers, rule, out var notes);
         var usable = new List<Candidate>();
         foreach (var c in candidates)
         {
@@ -134,15 +135,15 @@ public static class BiasCorrection
                 shifts[usable[i].Layer.Node] = fpOut.Select((m, c) => m - quantizedMeans[i][c]).ToArray();
             }
         }
-        return Apply(usable, shifts, threshold, notes);
+        return Apply(usable, shifts, fp32, rule, notes);
     }
 
     /// <summary>BiasCorrection: the whole quantized model over the calibration items; its layer output means against FP32.</summary>
     public static BiasCorrectionOutcome Full(ModelProto prepared, ModelProto emitted, IEnumerable<QuantizableLayer> layers, IDataset data,
-        CalibrationStatistics fp32, double threshold, int batchSize, int threads, IProgress<PotProgress>? progress, CancellationToken cancellationToken,
+        CalibrationStatistics fp32, BiasCorrectionRule rule, int batchSize, int threads, IProgress<PotProgress>? progress, CancellationToken cancellationToken,
         bool skipNonFiniteValues = false)
     {
-        var candidates = Candidates(prepared, layers, out var notes);
+        var candidates = Candidates(prepared, layers, rule, out var notes);
         var outputOf = emitted.Graph.Node.Where(n => n.Name.Length > 0 && n.Output.Count > 0).ToDictionary(n => n.Name, n => n.Output[0], StringComparer.Ordinal);
         string OutputNode(Candidate c) => c.Layer.BiasNode ?? c.Layer.Node;
         var usable = candidates.Where(c => outputOf.ContainsKey(OutputNode(c)) && fp32.ChannelMeans.ContainsKey(c.Layer.Output)).ToList();
@@ -169,10 +170,11 @@ public static class BiasCorrection
                 shifts[c.Layer.Node] = fp.Select((m, i) => m - q[i]).ToArray();
             }
         }
-        return Apply(usable, shifts, threshold, notes) with { DataInferences = inferences };
+        return Apply(usable, shifts, fp32, rule, notes) with { DataInferences = inferences };
     }
 
-    private static BiasCorrectionOutcome Apply(List<Candidate> candidates, Dictionary<string, float[]> shifts, double threshold, Dictionary<string, string> notes)
+    private static BiasCorrectionOutcome Apply(List<Candidate> candidates, Dictionary<string, float[]> shifts, CalibrationStatistics fp32, BiasCorrectionRule rule,
+        Dictionary<string, string> notes)
     {
         var corrected = new SortedDictionary<string, float[]>(StringComparer.Ordinal);
         var magnitudes = new SortedDictionary<string, double>(StringComparer.Ordinal);
@@ -181,8 +183,10 @@ public static class BiasCorrection
             if (!shifts.TryGetValue(c.Layer.Node, out var shift)) continue;
             double magnitude = Magnitude(c.Bias, shift);
             magnitudes[c.Layer.Node] = magnitude;
-            if (magnitude < threshold) corrected[c.Layer.Node] = c.Bias.Select((b, i) => b + shift[i]).ToArray();
-            else notes[c.Layer.Node] = $"shift too large: max |shift/bias| = {magnitude:G3} is not below the threshold {threshold:G3}";
+            var deviations = fp32.ChannelMeans.TryGetValue(c.Layer.Output, out var output) ? output.Deviations : Array.Empty<float>();
+            var bias = rule.Apply(c.Bias, shift, deviations, out var note);
+            if (bias != null) corrected[c.Layer.Node] = bias;
+            if (note != null) notes[c.Layer.Node] = note;
         }
         return new BiasCorrectionOutcome(corrected, new SortedDictionary<string, string>(notes, StringComparer.Ordinal), magnitudes);
     }

@@ -83,6 +83,8 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
         var warnings = new List<string>();
         if (ModelInspector.DefaultOpset(prepared) != sourceOpset)
             PreparationCheck.VerifySameOutputs(original, prepared, calibration, items.Take(3).ToArray(), modelPath, options.Threads, cancellationToken);
+        var equalized = Array.Empty<EqualizedPair>() as IReadOnlyList<EqualizedPair>;
+        if (options.Equalization) (prepared, equalized) = CrossLayerEqualization.Equalize(prepared);
 
         var (ignored, floatLayers) = FloatLayers(original, prepared, options, warnings);
         var settings = PresetResolution.Resolve(options, HardwareProfile.Current);
@@ -122,6 +124,7 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
             Settings = settings,
             SourceOpset = sourceOpset,
             IgnoredNodes = ignored.OrderBy(n => n, StringComparer.Ordinal).ToList(),
+            Equalized = equalized,
             Precision = precision,
             Estimator = options.ActivationRange.EffectiveKind,
             Statistics = statistics,
@@ -196,8 +199,8 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
             stage.Report(options.UseFastBiasCorrection ? "Fast bias correction" : "Bias correction", 60);
             var quantized = QdqEmitter.Emit(prepared, plan);
             outcome = options.UseFastBiasCorrection
-                ? BiasCorrection.Fast(prepared, quantized, layers, statistics, options.BiasCorrectionThreshold, options.Threads, cancellationToken)
-                : BiasCorrection.Full(prepared, quantized, layers, calibrated.Data, statistics, options.BiasCorrectionThreshold,
+                ? BiasCorrection.Fast(prepared, quantized, layers, statistics, new BiasCorrectionRule(options.BiasCorrectionThreshold), options.Threads, cancellationToken)
+                : BiasCorrection.Full(prepared, quantized, layers, calibrated.Data, statistics, new BiasCorrectionRule(options.BiasCorrectionThreshold),
                     statistics.BatchSize, options.Threads, progress, cancellationToken, options.SkipNonFiniteValues); // the batch size calibration could use
             plan = plan with { CorrectedBiases = outcome.Corrected };
         }
@@ -289,6 +292,7 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
         Validate(options);
         var original = OnnxModelFile.Load(modelPath);
         var prepared = ModelPreparation.Prepare(original);
+        if (options.Equalization) prepared = CrossLayerEqualization.Equalize(prepared).Model;
         var (_, floatLayers) = FloatLayers(original, prepared, options, new List<string>());
         return (prepared, CalibrationRequestFor(prepared, floatLayers, QdqEmitter.Layers(prepared, floatLayers), options));
     }
@@ -337,7 +341,7 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
         if (options.StatSubsetSize is < 1)
             throw new PotException("StatSubsetSizeInvalid", PotErrorCategory.InvalidArgument,
                 $"stat_subset_size must be a positive number of items, not {options.StatSubsetSize}.", "stat_subset_size");
-        if (!(options.BiasCorrectionThreshold > 0))
+        if (options.BiasCorrectionThreshold is double threshold && !(threshold > 0))
             throw new PotException("BiasCorrectionThresholdInvalid", PotErrorCategory.InvalidArgument,
                 $"The bias correction threshold must be above 0, not {options.BiasCorrectionThreshold}.", "threshold");
         if (options.BatchSize < 1)
@@ -366,6 +370,8 @@ public sealed record QuantizationSetup
     public required PresetResolution Settings { get; init; }
     public required long SourceOpset { get; init; }
     public required IReadOnlyList<string> IgnoredNodes { get; init; }
+    /// <summary>Conv pairs cross-layer equalization rescaled (empty when it is off or found none).</summary>
+    public IReadOnlyList<EqualizedPair> Equalized { get; init; } = Array.Empty<EqualizedPair>();
     /// <summary>The latency-aware precision choice: layers kept float because they are faster that way, and the timings.</summary>
     public PrecisionOutcome Precision { get; init; } = PrecisionOutcome.AllInt8(PrecisionMode.AllInt8, 1);
     public required RangeEstimatorKind Estimator { get; init; }
