@@ -140,7 +140,7 @@ if (@($Model | Where-Object { $_ -in 'OcrCls', 'OcrRec', '*' }).Count -gt 0) {
 }
 
 function Format-Score($Score, [bool] $Embedding) {
-    if ($null -ne $Score.Top1) { return '{0:P1} (FP32 agr {1:P1})' -f $Score.Top1, $Score.Top1Agreement }
+    if ($null -ne $Score.Top1) { return '{0:P1} (agr {1:P1}, {2:N1} dB)' -f $Score.Top1, $Score.Top1Agreement, $Score.SqnrDb }
     if ($null -ne $Score.Top1Agreement -and -not $Embedding) { return 'top-1 agr {0:P1}, {1:N1} dB' -f $Score.Top1Agreement, $Score.SqnrDb }
     return 'cos {0:N4}, {1:N1} dB' -f $Score.Cosine, $Score.SqnrDb
 }
@@ -160,7 +160,7 @@ foreach ($m in $models) {
             $fp32Accuracy = 0.0
             $score = $quality::ScoreSequences($m.Model, $path, $heldOut, $m.Vocabulary, $m.Expected, [ref] $fp32Accuracy, $Threads)
             $row.FP32 = '{0:P1}' -f $fp32Accuracy
-            $row[$col] = '{0:P1} (FP32 agr {1:P1})' -f $score.Top1, $score.Top1Agreement
+            $row[$col] = '{0:P1} (agr {1:P1}, {2:N1} dB)' -f $score.Top1, $score.Top1Agreement, $score.SqnrDb
         } else {
             $row[$col] = Format-Score ($quality::Score($m.Model, $path, $heldOut, $output, $Threads)) ($null -ne $output)
         }
@@ -178,5 +178,7 @@ foreach ($m in $models) {
     }
     $rows.Add([pscustomobject]$row)
 }
-$rows | Format-Table -AutoSize | Out-String -Width 300 | Write-Host
+# One row per model and column, so that wide tables are never cut.
+$rows | ForEach-Object { $r = $_; $r.PSObject.Properties | Where-Object Name -ne 'Model' | ForEach-Object { [pscustomobject]@{ Model = $r.Model; Column = $_.Name; Score = $_.Value } } } |
+    Format-Table -AutoSize | Out-String -Width 300 | Write-Host
 Write-Host 'Latency columns: median INT8 time over median FP32 time, same run, 1 thread; below 1 = faster. Sequence rows: exact match of the decoded line with its digits (FP32 agr = decoded as FP32 decodes it).'

@@ -159,7 +159,8 @@ Describe 'Invoke-DefaultQuantization' {
         $fromConfig = Import-PotConfig $config | Invoke-DefaultQuantization -OutputPath (Join-Path $work 't1.onnx')
         $fromConfig.Options.ModelType | Should -Be 'transformer'
         $typed = Import-PotConfig $config | Invoke-DefaultQuantization -ModelType None -OutputPath (Join-Path $work 't2.onnx')
-        $typed.Options.ModelType | Should -BeNullOrEmpty
+        $typed.Options.ModelType | Should -Be 'none'
+        $typed.ModelType | Should -Be 'none'
         $plain = Invoke-DefaultQuantization $model $calibration -StatSubsetSize 16 -ModelType Transformer -OutputPath (Join-Path $work 't3.onnx')
         $plain.Options.ModelType | Should -Be 'transformer'
         { Invoke-DefaultQuantization $model $calibration -ModelType Bert -ErrorAction Stop } | Should -Throw -ErrorId 'ParameterArgumentValidationError,PotPowerShell.Commands.InvokeDefaultQuantizationCommand'

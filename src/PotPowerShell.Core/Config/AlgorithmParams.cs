@@ -45,8 +45,8 @@ public record DefaultQuantizationParams
     public bool BiasCorrection { get; init; } = true;
     /// <summary>Bias correction threshold (POT's threshold); null = our rule relative to the output's spread.</summary>
     public double? Threshold { get; init; }
-    /// <summary>Ours: cross-layer equalization (key equalization, on by default).</summary>
-    public bool Equalization { get; init; } = true;
+    /// <summary>Ours: cross-layer equalization (key equalization: none, depthwise (default), all).</summary>
+    public EqualizationScope Equalization { get; init; } = EqualizationScope.Depthwise;
     public IgnoredScopeParams Ignored { get; init; } = new();
     public WeightsParams Weights { get; init; } = new();
     public ActivationsParams Activations { get; init; } = new();

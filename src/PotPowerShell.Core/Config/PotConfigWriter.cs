@@ -117,7 +117,7 @@ public static class PotConfigWriter
         m.Add("use_layerwise_tuning", B(false));
         m.Add("bias_correction", B(p.BiasCorrection));
         if (p.Threshold is double threshold) m.Add("threshold", D(threshold));
-        m.Add("equalization", B(p.Equalization));
+        m.Add("equalization", S(p.Equalization.ToString().ToLowerInvariant()));
         m.Add("apply_for_all_nodes", B(false));
         m.Add("saturation_fix", p.SaturationFix switch
         {

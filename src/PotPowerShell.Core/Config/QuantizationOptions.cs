@@ -57,11 +57,11 @@ public sealed record DefaultQuantizationOptions
     /// </summary>
     public double? BiasCorrectionThreshold { get; init; }
     /// <summary>
-    /// Cross-layer equalization (ours, on by default): rescales the channels of Conv pairs joined by Relu, Clip or
-    /// nothing (depthwise -> pointwise above all) so that their weight ranges match, float-exact (see
-    /// Onnx/CrossLayerEqualization.cs). Config key equalization.
+    /// Cross-layer equalization (ours): rescales the channels of Conv pairs joined by Relu, Clip or nothing so that
+    /// their weight ranges match, float-exact (see Onnx/CrossLayerEqualization.cs). Depthwise (the default): pairs whose
+    /// first Conv is depthwise, where it was measured to lower the error. Config key equalization.
     /// </summary>
-    public bool Equalization { get; init; } = true;
+    public EqualizationScope Equalization { get; init; } = EqualizationScope.Depthwise;
     public RangeEstimatorOptions ActivationRange { get; init; } = new();
     /// <summary>Per-channel weights (POT's weights.granularity perchannel); forced per-tensor below opset 13.</summary>
     public bool PerChannelWeights { get; init; } = true;
@@ -104,6 +104,17 @@ public sealed record DefaultQuantizationOptions
     /// (config key skip_non_finite_values, cmdlet switch -SkipNonFiniteValues).
     /// </summary>
     public bool SkipNonFiniteValues { get; init; }
+}
+
+/// <summary>Which Conv pairs cross-layer equalization rescales (config key equalization: none, depthwise, all).</summary>
+public enum EqualizationScope
+{
+    /// <summary>None (POT has no equalization in DefaultQuantization).</summary>
+    None,
+    /// <summary>Pairs whose first Conv is depthwise (depthwise -> pointwise).</summary>
+    Depthwise,
+    /// <summary>Every Conv -> Conv pair through Relu, Clip(min 0), LeakyRelu, PRelu or nothing.</summary>
+    All,
 }
 
 /// <summary>An ignored-scope entry by op type (POT's ignored.operations), with optional attribute values that must match.</summary>

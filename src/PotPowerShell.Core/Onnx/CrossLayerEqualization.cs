@@ -27,11 +27,14 @@ public static class CrossLayerEqualization
     /// <summary>Scales are kept within [1/MaxScale, MaxScale], so a dead channel cannot blow up its neighbour.</summary>
     public const float MaxScale = 1e4f;
 
-    /// <summary>The equalized copy of <paramref name="model"/> and the pairs it changed (empty: the model is returned as is).</summary>
-    public static (ModelProto Model, IReadOnlyList<EqualizedPair> Pairs) Equalize(ModelProto model)
+    /// <summary>
+    /// The equalized copy of <paramref name="model"/> and the pairs it changed (empty: the model is returned as is). With
+    /// <paramref name="depthwiseOnly"/>, only pairs whose first Conv is depthwise (one input channel per group).
+    /// </summary>
+    public static (ModelProto Model, IReadOnlyList<EqualizedPair> Pairs) Equalize(ModelProto model, bool depthwiseOnly = false)
     {
         ArgumentNullException.ThrowIfNull(model);
-        var pairs = FindPairs(new GraphIndex(model.Graph));
+        var pairs = FindPairs(new GraphIndex(model.Graph)).Where(p => !depthwiseOnly || p.DepthwiseFirst).ToList();
         if (pairs.Count == 0) return (model, Array.Empty<EqualizedPair>());
         var copy = model.Clone();
         var index = new GraphIndex(copy.Graph);
@@ -67,7 +70,7 @@ public static class CrossLayerEqualization
         return (copy, pairs.Select(p => new EqualizedPair(p.First, p.Second, p.Between, total[p].Select(v => (float)v).ToArray())).ToList());
     }
 
-    private sealed record Pair(string First, string Second, string? Between, string W1, string? B1, string W2, long[] Shape2, int Group2, int Channels);
+    private sealed record Pair(string First, string Second, string? Between, string W1, string? B1, string W2, long[] Shape2, int Group2, int Channels, bool DepthwiseFirst);
 
     private static List<Pair> FindPairs(GraphIndex index)
     {
@@ -102,7 +105,9 @@ public static class CrossLayerEqualization
             // Weights shared with another node are left alone (a Conv is the first of one pair at most, its output having
             // one reader, and the second of one at most, its input having one producer).
             if (index.Consumers(first.Input[1]).Count != 1 || index.Consumers(second.Input[1]).Count != 1) continue;
-            pairs.Add(new Pair(first.Name, second.Name, op, first.Input[1], b1, second.Input[1], w2.Dims.ToArray(), group2, channels));
+            long group1 = first.Attribute.FirstOrDefault(a => a.Name == "group")?.I ?? 1;
+            pairs.Add(new Pair(first.Name, second.Name, op, first.Input[1], b1, second.Input[1], w2.Dims.ToArray(), group2, channels,
+                DepthwiseFirst: group1 > 1 && group1 == channels && w1.Dims[1] == 1));
         }
         return pairs;
     }

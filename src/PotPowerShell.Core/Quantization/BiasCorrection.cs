@@ -26,7 +26,11 @@ public sealed record BiasCorrectionOutcome(
 /// (collected during calibration) with those of the quantized layer and shift the bias by the difference:
 /// <list type="bullet">
 /// <item>Fast: the quantized layer alone (input Q/DQ, Q/DQ weights, bias; a MatMul with the Add holding its bias), cut out of the emitted model, runs once on
-/// a constant input that holds the FP32 per-channel input means.</item>
+/// a constant input that holds the FP32 per-channel input means. Under POT's rule the input goes through the layer's
+/// input Q/DQ as in POT; under ours it does not: the quantized mean input differs from the mean by up to half a step
+/// per channel, an error of the blob rather than of the layer (real inputs round both ways), and correcting it
+/// injected noise on depthwise-separable models (bench/Bench-Quality.ps1). The shift is then E[(W - Wq) x], the
+/// weights' own bias (Nagel et al., 2019).</item>
 /// <item>Full: the whole emitted model runs over the calibration subset and its layer outputs are averaged.</item>
 /// </list>
 /// Which shifts are applied is the <see cref="BiasCorrectionRule"/>: POT's max |shift / bias| below a threshold when a
@@ -125,7 +129,7 @@ public static class BiasCorrection
         {
             cancellationToken.ThrowIfCancellationRequested();
             var probe = LayerProbe.Build(emitted, usable.Select(c => (c.Layer.Node, c.Layer.BiasNode)).ToList(),
-                usable.Select(c => fp32.ChannelMeans[c.Layer.Input].ItemShape!).ToList());
+                usable.Select(c => fp32.ChannelMeans[c.Layer.Input].ItemShape!).ToList(), quantizeInput: rule.IsPot);
             var blobs = usable.Select(c => Blob(fp32.ChannelMeans[c.Layer.Input])).ToList();
             var quantizedMeans = probe.Run(blobs, usable.Select(c => c.OutputAxis).ToList(), threads, cancellationToken);
             for (int i = 0; i < usable.Count; i++)

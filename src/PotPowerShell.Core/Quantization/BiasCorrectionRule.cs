@@ -15,7 +15,7 @@ namespace PotPowerShell.Core.Quantization;
 public sealed record BiasCorrectionRule(double? Threshold)
 {
     /// <summary>Our rule's limit, in standard deviations of the FP32 output channel.</summary>
-    public const double SpreadLimit = 1.0;
+    public const double SpreadLimit = 0.05;
 
     /// <summary>True for POT's threshold rule.</summary>
     public bool IsPot => Threshold is not null;
@@ -38,20 +38,11 @@ public sealed record BiasCorrectionRule(double? Threshold)
             note = string.Create(CultureInfo.InvariantCulture, $"shift too large: max |shift/bias| = {magnitude:G3} is not below the threshold {threshold:G3}");
             return null;
         }
-        var corrected = (float[])bias.Clone();
-        int applied = 0;
-        for (int c = 0; c < bias.Length; c++)
-        {
-            if (!WithinSpread(shift[c], c < deviations.Length ? deviations[c] : float.NaN)) continue;
-            corrected[c] += shift[c];
-            applied++;
-        }
-        if (applied == bias.Length) return corrected;
-        string partial = string.Create(CultureInfo.InvariantCulture,
-            $"{bias.Length - applied} of {bias.Length} channels not corrected: their shift exceeds {SpreadLimit:G3} standard deviation(s) of the FP32 output channel");
-        if (applied == 0) { note = partial; return null; }
-        note = partial;
-        return corrected;
+        int beyond = Enumerable.Range(0, bias.Length).Count(c => !WithinSpread(shift[c], c < deviations.Length ? deviations[c] : float.NaN));
+        if (beyond == 0) return bias.Select((b, i) => b + shift[i]).ToArray();
+        note = string.Create(CultureInfo.InvariantCulture,
+            $"shift too large: in {beyond} of {bias.Length} channels it exceeds {SpreadLimit:G3} standard deviation(s) of the FP32 output channel");
+        return null;
     }
 
     /// <summary>Our rule for one channel: |shift| within <see cref="SpreadLimit"/> deviations; a constant channel always; a non-finite value never.</summary>

@@ -46,7 +46,8 @@ public static class DefaultQuantization
 
         progress?.Report(new PotProgress("Default quantization", "Writing the quantized model", 80));
         var watch = Stopwatch.StartNew();
-        var quantized = builder.Build(new HashSet<string>());
+        var emission = builder.Emit(new HashSet<string>());
+        var quantized = emission.Model;
         var bytes = quantized.ToByteArray();
         // Checked before saving: a model ONNX Runtime cannot load is an error, and nothing is written.
         var fusion = FusionReport.Analyze(bytes);
@@ -60,14 +61,14 @@ public static class DefaultQuantization
         {
             // auto never keeps ranges that fail the check where plain min/max ranges pass it.
             var fallback = builder.Variant(minMax, progress, cancellationToken);
-            var fallbackModel = fallback.Build(new HashSet<string>());
-            var fallbackBytes = fallbackModel.ToByteArray();
+            var fallbackEmission = fallback.Emit(new HashSet<string>());
+            var fallbackBytes = fallbackEmission.Model.ToByteArray();
             var fallbackCheck = SelfCheck(fallback, fallbackBytes, calibration, options, modelPath, cancellationToken);
             if (fallbackCheck.Passed)
             {
                 warnings.Add(string.Create(CultureInfo.InvariantCulture, $"The auto activation ranges gave an output SQNR of {check.SqnrDb:0.#} dB against FP32, below the check's {check.ThresholdDb} dB; " +
                              $"min/max ranges give {fallbackCheck.SqnrDb:0.#} dB and were used instead."));
-                (builder, quantized, bytes, check) = (fallback, fallbackModel, fallbackBytes, fallbackCheck);
+                (builder, emission, quantized, bytes, check) = (fallback, fallbackEmission, fallbackEmission.Model, fallbackBytes, fallbackCheck);
                 fusion = FusionReport.Analyze(bytes);
             }
         }
@@ -81,7 +82,7 @@ public static class DefaultQuantization
         OnnxModelFile.Save(quantized, outputPath, cancellationToken, overwrite);
         var saveTime = watch.Elapsed;
         progress?.Report(new PotProgress("Default quantization", "Done", 100));
-        var result = QuantizationReport.Create(builder, quantized, fusion, Path.GetFullPath(outputPath), new FileInfo(outputPath).Length,
+        var result = QuantizationReport.Create(builder, emission, fusion, Path.GetFullPath(outputPath), new FileInfo(outputPath).Length,
             emitTime, saveTime, total.Elapsed) with { IntermediateModels = intermediate, ReportPath = ReportJson.PathFor(outputPath) };
         result = LatencyProof.Apply(result, latency);
         result = result with { Check = check, Warnings = result.Warnings.Concat(warnings).ToList() };

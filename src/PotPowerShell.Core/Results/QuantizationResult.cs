@@ -12,6 +12,8 @@ public sealed record QuantizedLayerInfo
     public required string Precision { get; init; }
     /// <summary>Why the layer has that precision (e.g. "quantized", "ignored scope (name)", "weight is not constant").</summary>
     public required string Reason { get; init; }
+    /// <summary>The reason as a code (Quantized, QuantizedSevenBit, IgnoredScope, FasterInFloat, Reverted, NotQuantizable), from the emitter's record.</summary>
+    public string ReasonCode { get; init; } = "";
     /// <summary>The activation input tensor.</summary>
     public required string Input { get; init; }
     /// <summary>Calibrated range of the activation input (null when it was not calibrated).</summary>
@@ -75,6 +77,14 @@ public sealed record QuantizationResult : IQuantizedModelResult
     public required string ActivationEstimator { get; init; }
     /// <summary>"FastBiasCorrection", "BiasCorrection" or "None".</summary>
     public required string BiasCorrection { get; init; }
+    /// <summary>Which bias shifts were applied: POT's threshold rule (a config set threshold) or ours, per channel against the output's spread.</summary>
+    public string BiasCorrectionRule { get; init; } = "";
+    /// <summary>"transformer" or "none": whether POT's transformer rules applied.</summary>
+    public string ModelType { get; init; } = "none";
+    /// <summary>Why: model_type given, or what detection found in the graph.</summary>
+    public string ModelTypeReason { get; init; } = "";
+    /// <summary>Conv pairs rescaled by cross-layer equalization, "first -> second" (empty when it is off or found none).</summary>
+    public IReadOnlyList<string> EqualizedPairs { get; init; } = Array.Empty<string>();
 
     public required IReadOnlyList<QuantizedLayerInfo> Layers { get; init; }
     public required int LayerCount { get; init; }

@@ -59,7 +59,8 @@ public class ConfigLoaderTests
         Assert.False(p.ShuffleData);
         Assert.Equal(0, p.Seed);
         Assert.True(p.UseFastBias);
-        Assert.Equal(2.0, p.Threshold);
+        Assert.Null(p.Threshold);                   // our rule against the output's spread (POT: 2.0, used when a config sets it)
+        Assert.Equal(EqualizationScope.Depthwise, p.Equalization); // ours
         Assert.Empty(p.Ignored.Scope);
         Assert.Empty(p.Ignored.Operations);
         Assert.Equal(new WeightsParams { Bits = 8, Mode = null, Granularity = Granularity.PerChannel }, p.Weights);

@@ -76,6 +76,13 @@ public class CrossLayerEqualizationTests
         }
     }
 
+    [Fact]
+    public void Depthwise_only_equalizes_pairs_whose_first_conv_is_depthwise()
+    {
+        Assert.Single(CrossLayerEqualization.Equalize(Pair(depthwise: true, "Relu"), depthwiseOnly: true).Pairs);
+        Assert.Empty(CrossLayerEqualization.Equalize(Pair(depthwise: false, "Relu"), depthwiseOnly: true).Pairs);
+    }
+
     [Theory]
     [InlineData("Sigmoid")]   // not homogeneous
     [InlineData("ClipMax")]   // Relu6: clip(x / s, 0, 6) != clip(x, 0, 6) / s
