@@ -2,13 +2,12 @@ using System.Runtime.CompilerServices;
 namespace PotPowerShell.Core.Calibration;
 
 /// <summary>
-/// Per-channel mean and standard deviation of a tensor over every item and every other axis (what bias correction
-/// compares, and the spread its rule weighs a shift against). Holds two doubles per channel; the shape of one item is kept so that bias correction can build a blob of the same shape.
+/// Per-channel mean of a tensor over every item and every other axis (what bias correction compares). Holds one
+/// double per channel; the shape of one item is kept so that bias correction can build a blob of the same shape.
 /// </summary>
 public sealed class ChannelMeanStatistic
 {
     private double[] _sums = Array.Empty<double>();
-    private double[] _squares = Array.Empty<double>();
     private long _perChannel;
     private float[] _rows = Array.Empty<float>();
 
@@ -22,7 +21,7 @@ public sealed class ChannelMeanStatistic
 
     public long Items { get; private set; }
 
-    public long StateBytes => (long)_sums.Length * 2 * sizeof(double) + (long)_rows.Length * sizeof(float) + 64;
+    public long StateBytes => (long)_sums.Length * sizeof(double) + (long)_rows.Length * sizeof(float) + 64;
 
     /// <summary>Adds a batch of <paramref name="items"/> items whose full shape is <paramref name="shape"/>.</summary>
     public void Add(ReadOnlySpan<float> values, long[] shape, int items) => Add(values, shape, items, relu: false);
@@ -41,7 +40,7 @@ public sealed class ChannelMeanStatistic
         for (int d = axis + 1; d < shape.Length; d++) inner *= shape[d];
         long outer = 1;
         for (int d = 0; d < axis; d++) outer *= shape[d];
-        if (_sums.Length == 0) { _sums = new double[channels]; _squares = new double[channels]; }
+        if (_sums.Length == 0) _sums = new double[channels];
         else if (_sums.Length != channels) return; // a differently shaped item: its channels do not line up
         if (ItemShape == null)
         {
@@ -63,7 +62,6 @@ public sealed class ChannelMeanStatistic
                     var row = values.Slice(checked((int)(o * channels)), channels);
                     if (relu) SpanMath.ReluAddTo(_sums.AsSpan(), row);
                     else SpanMath.AddTo(_sums.AsSpan(), row);
-                    AddSquares(row, relu);
                 }
                 _perChannel += outer;
                 Items += items;
@@ -75,7 +73,6 @@ public sealed class ChannelMeanStatistic
                 var row = values.Slice(checked((int)(o * channels)), channels);
                 if (relu) SpanMath.ReluAddTo(_rows, row);
                 else SpanMath.AddTo(_rows, row);
-                AddSquares(row, relu);
                 if ((o + 1) % rowsPerItem == 0 || o == outer - 1) Flush();
             }
         }
@@ -86,7 +83,6 @@ public sealed class ChannelMeanStatistic
                 {
                     var block = values.Slice(checked((int)((o * channels + c) * inner)), innerLength);
                     _sums[c] += relu ? SpanMath.ReluSum(block) : SpanMath.Sum(block);
-                    _squares[c] += SpanMath.SumOfSquares(block, relu);
                 }
         }
         _perChannel += outer * inner;
@@ -99,20 +95,6 @@ public sealed class ChannelMeanStatistic
         SpanMath.AddTo(_sums.AsSpan(), _rows);
         Array.Clear(_rows);
     }
-
-    /// <summary>Squares of one row of channels (channels on the last axis), in row order.</summary>
-    private void AddSquares(ReadOnlySpan<float> row, bool relu)
-    {
-        for (int j = 0; j < row.Length; j++)
-        {
-            double x = relu && !(row[j] > 0) ? 0 : row[j];
-            _squares[j] += x * x;
-        }
-    }
-
-    /// <summary>Standard deviation per channel (empty when nothing was added).</summary>
-    public float[] Deviations => _perChannel == 0 ? Array.Empty<float>()
-        : _sums.Select((s, c) => (float)Math.Sqrt(Math.Max(0, _squares[c] / _perChannel - (s / _perChannel) * (s / _perChannel)))).ToArray();
 
     /// <summary>Mean per channel (empty when nothing was added).</summary>
     public float[] Means => _perChannel == 0 ? Array.Empty<float>() : _sums.Select(s => (float)(s / _perChannel)).ToArray();

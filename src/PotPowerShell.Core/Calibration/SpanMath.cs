@@ -171,33 +171,6 @@ internal static class SpanMath
         return sum;
     }
 
-    /// <summary>Sum of x² (of max(x, 0)² with <paramref name="relu"/>) in float, lane by lane then across lanes: a fixed order for a given span.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static float SumOfSquares(ReadOnlySpan<float> values, bool relu)
-    {
-        int i = 0;
-        float sum = 0;
-        if (Vector.IsHardwareAccelerated && values.Length >= Vector<float>.Count)
-        {
-            var acc = Vector<float>.Zero;
-            ref float start = ref MemoryMarshal.GetReference(values);
-            int last = values.Length - Vector<float>.Count;
-            for (; i <= last; i += Vector<float>.Count)
-            {
-                var x = Unsafe.As<float, Vector<float>>(ref Unsafe.Add(ref start, i));
-                if (relu) x = Vector.ConditionalSelect(Vector.GreaterThan(x, Vector<float>.Zero), x, Vector<float>.Zero);
-                acc += x * x;
-            }
-            sum = Vector.Sum(acc);
-        }
-        for (; i < values.Length; i++)
-        {
-            float x = relu && !(values[i] > 0) ? 0 : values[i];
-            sum += x * x;
-        }
-        return sum;
-    }
-
     /// <summary>accumulator[j] += values[j] for every j.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AddTo(Span<float> accumulator, ReadOnlySpan<float> values)

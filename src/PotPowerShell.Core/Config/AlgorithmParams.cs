@@ -43,7 +43,7 @@ public record DefaultQuantizationParams
     public bool UseFastBias { get; init; } = true;
     /// <summary>Ours: false turns bias correction off.</summary>
     public bool BiasCorrection { get; init; } = true;
-    /// <summary>Bias correction threshold (POT's threshold); null = our rule relative to the output's spread.</summary>
+    /// <summary>Bias correction threshold (POT's threshold); null = POT's 2.0, verified by the self-check (ours).</summary>
     public double? Threshold { get; init; }
     /// <summary>Ours: cross-layer equalization (key equalization: none, depthwise (default), all).</summary>
     public EqualizationScope Equalization { get; init; } = EqualizationScope.Depthwise;

@@ -51,9 +51,9 @@ public sealed record DefaultQuantizationOptions
     /// <summary>False disables bias correction entirely (NNCF's disable_bias_correction).</summary>
     public bool BiasCorrection { get; init; } = true;
     /// <summary>
-    /// Null (the default): our rule, a layer's correction is applied when its shift is small against the spread of the
-    /// layer's output (see Quantization/BiasCorrectionRule.cs). A number (POT's threshold, set by a config): POT's
-    /// rule, applied only if max|shift/bias| is below it.
+    /// POT's rule: a layer's correction is applied only if max|shift/bias| is below the threshold. Null (the default):
+    /// POT's 2.0, and the corrections are kept only when the self-check finds the model closer to FP32 with them than
+    /// without (see Quantization/BiasCorrectionVerification.cs). A number (a config's threshold): POT's rule as is.
     /// </summary>
     public double? BiasCorrectionThreshold { get; init; }
     /// <summary>

@@ -26,21 +26,19 @@ public sealed record BiasCorrectionOutcome(
 /// (collected during calibration) with those of the quantized layer and shift the bias by the difference:
 /// <list type="bullet">
 /// <item>Fast: the quantized layer alone (input Q/DQ, Q/DQ weights, bias; a MatMul with the Add holding its bias), cut out of the emitted model, runs once on
-/// a constant input that holds the FP32 per-channel input means. Under POT's rule the input goes through the layer's
-/// input Q/DQ as in POT; under ours it does not: the quantized mean input differs from the mean by up to half a step
-/// per channel, an error of the blob rather than of the layer (real inputs round both ways), and correcting it
-/// injected noise on depthwise-separable models (bench/Bench-Quality.ps1). The shift is then E[(W - Wq) x], the
-/// weights' own bias (Nagel et al., 2019).</item>
+/// a constant input that holds the FP32 per-channel input means.</item>
 /// <item>Full: the whole emitted model runs over the calibration subset and its layer outputs are averaged.</item>
 /// </list>
-/// Which shifts are applied is the <see cref="BiasCorrectionRule"/>: POT's max |shift / bias| below a threshold when a
-/// config sets one, else ours, per channel against the spread of the FP32 output. A layer without a bias is skipped,
-/// as in POT. Prepared models keep their
+/// The new bias is applied only when max |shift / bias| is below the threshold (2.0 by default); a layer without a
+/// bias, or with a zero bias element (the ratio is infinite), is skipped, as in POT. Prepared models keep their
 /// float biases: corrections travel in <see cref="QuantizationPlan.CorrectedBiases"/>, so a reverted layer gets its
 /// original bias back.
 /// </summary>
 public static class BiasCorrection
 {
+    /// <summary>POT's threshold, used when the options set none (DefaultQuantization then verifies the corrections, see BiasCorrectionVerification).</summary>
+    public const double PotThreshold = 2.0;
+
     /// <summary>A layer bias correction can examine: its node, bias and channel axes.</summary>
     internal sealed record Candidate(QuantizableLayer Layer, float[] Bias, int InputAxis, int OutputAxis);
 
@@ -48,7 +46,7 @@ public static class BiasCorrection
     public static IReadOnlyDictionary<string, int> StatisticsNeeded(ModelProto prepared, IEnumerable<QuantizableLayer> layers, bool fast)
     {
         var result = new SortedDictionary<string, int>(StringComparer.Ordinal);
-        foreach (var c in Candidates(prepared, layers, new BiasCorrectionRule(null), out _))
+        foreach (var c in Candidates(prepared, layers, out _))
         {
             if (fast) result[c.Layer.Input] = c.InputAxis;
             result[c.Layer.Output] = c.OutputAxis;
@@ -56,7 +54,7 @@ public static class BiasCorrection
         return result;
     }
 
-    internal static List<Candidate> Candidates(ModelProto prepared, IEnumerable<QuantizableLayer> layers, BiasCorrectionRule rule, out Dictionary<string, string> notes)
+    internal static List<Candidate> Candidates(ModelProto prepared, IEnumerable<QuantizableLayer> layers, out Dictionary<string, string> notes)
     {
         notes = new Dictionary<string, string>(StringComparer.Ordinal);
         var nodes = prepared.Graph.Node.Where(n => n.Name.Length > 0).ToDictionary(n => n.Name, StringComparer.Ordinal);
@@ -101,7 +99,7 @@ public static class BiasCorrection
             {
                 why = "no bias";
             }
-            why ??= rule.Precheck(bias!);
+            if (why == null && bias!.Any(v => v == 0)) why = "a bias element is 0 (POT skips such layers)";
             if (why != null) { notes[layer.Node] = why; continue; }
             result.Add(new Candidate(layer, bias!, inputAxis, outputAxis));
         }
@@ -110,9 +108,9 @@ public static class BiasCorrection
 
     /// <summary>FastBiasCorrection: one inference of the cut-out quantized layers on constant mean inputs.</summary>
     public static BiasCorrectionOutcome Fast(ModelProto prepared, ModelProto emitted, IEnumerable<QuantizableLayer> layers,
-        CalibrationStatistics fp32, BiasCorrectionRule rule, int threads, CancellationToken cancellationToken)
+        CalibrationStatistics fp32, double threshold, int threads, CancellationToken cancellationToken)
     {
-        var candidates = Candidates(prepared, layers, rule, out var notes);
+        var candidates = Candidates(prepared, layers, out var notes);
         var usable = new List<Candidate>();
         foreach (var c in candidates)
         {
@@ -129,7 +127,7 @@ public static class BiasCorrection
         {
             cancellationToken.ThrowIfCancellationRequested();
             var probe = LayerProbe.Build(emitted, usable.Select(c => (c.Layer.Node, c.Layer.BiasNode)).ToList(),
-                usable.Select(c => fp32.ChannelMeans[c.Layer.Input].ItemShape!).ToList(), quantizeInput: rule.IsPot);
+                usable.Select(c => fp32.ChannelMeans[c.Layer.Input].ItemShape!).ToList());
             var blobs = usable.Select(c => Blob(fp32.ChannelMeans[c.Layer.Input])).ToList();
             var quantizedMeans = probe.Run(blobs, usable.Select(c => c.OutputAxis).ToList(), threads, cancellationToken);
             for (int i = 0; i < usable.Count; i++)
@@ -139,15 +137,15 @@ public static class BiasCorrection
                 shifts[usable[i].Layer.Node] = fpOut.Select((m, c) => m - quantizedMeans[i][c]).ToArray();
             }
         }
-        return Apply(usable, shifts, fp32, rule, notes);
+        return Apply(usable, shifts, threshold, notes);
     }
 
     /// <summary>BiasCorrection: the whole quantized model over the calibration items; its layer output means against FP32.</summary>
     public static BiasCorrectionOutcome Full(ModelProto prepared, ModelProto emitted, IEnumerable<QuantizableLayer> layers, IDataset data,
-        CalibrationStatistics fp32, BiasCorrectionRule rule, int batchSize, int threads, IProgress<PotProgress>? progress, CancellationToken cancellationToken,
+        CalibrationStatistics fp32, double threshold, int batchSize, int threads, IProgress<PotProgress>? progress, CancellationToken cancellationToken,
         bool skipNonFiniteValues = false)
     {
-        var candidates = Candidates(prepared, layers, rule, out var notes);
+        var candidates = Candidates(prepared, layers, out var notes);
         var outputOf = emitted.Graph.Node.Where(n => n.Name.Length > 0 && n.Output.Count > 0).ToDictionary(n => n.Name, n => n.Output[0], StringComparer.Ordinal);
         string OutputNode(Candidate c) => c.Layer.BiasNode ?? c.Layer.Node;
         var usable = candidates.Where(c => outputOf.ContainsKey(OutputNode(c)) && fp32.ChannelMeans.ContainsKey(c.Layer.Output)).ToList();
@@ -174,11 +172,10 @@ public static class BiasCorrection
                 shifts[c.Layer.Node] = fp.Select((m, i) => m - q[i]).ToArray();
             }
         }
-        return Apply(usable, shifts, fp32, rule, notes) with { DataInferences = inferences };
+        return Apply(usable, shifts, threshold, notes) with { DataInferences = inferences };
     }
 
-    private static BiasCorrectionOutcome Apply(List<Candidate> candidates, Dictionary<string, float[]> shifts, CalibrationStatistics fp32, BiasCorrectionRule rule,
-        Dictionary<string, string> notes)
+    private static BiasCorrectionOutcome Apply(List<Candidate> candidates, Dictionary<string, float[]> shifts, double threshold, Dictionary<string, string> notes)
     {
         var corrected = new SortedDictionary<string, float[]>(StringComparer.Ordinal);
         var magnitudes = new SortedDictionary<string, double>(StringComparer.Ordinal);
@@ -187,10 +184,8 @@ public static class BiasCorrection
             if (!shifts.TryGetValue(c.Layer.Node, out var shift)) continue;
             double magnitude = Magnitude(c.Bias, shift);
             magnitudes[c.Layer.Node] = magnitude;
-            var deviations = fp32.ChannelMeans.TryGetValue(c.Layer.Output, out var output) ? output.Deviations : Array.Empty<float>();
-            var bias = rule.Apply(c.Bias, shift, deviations, out var note);
-            if (bias != null) corrected[c.Layer.Node] = bias;
-            if (note != null) notes[c.Layer.Node] = note;
+            if (magnitude < threshold) corrected[c.Layer.Node] = c.Bias.Select((b, i) => b + shift[i]).ToArray();
+            else notes[c.Layer.Node] = $"shift too large: max |shift/bias| = {magnitude:G3} is not below the threshold {threshold:G3}";
         }
         return new BiasCorrectionOutcome(corrected, new SortedDictionary<string, string>(notes, StringComparer.Ordinal), magnitudes);
     }

@@ -72,6 +72,22 @@ public static class DefaultQuantization
                 fusion = FusionReport.Analyze(bytes);
             }
         }
+        if (BiasCorrectionVerification.Applies(builder))
+        {
+            progress?.Report(new PotProgress("Default quantization", "Verifying the bias corrections against FP32", 87));
+            var plain = builder.WithBiasCorrectionVerdict(false, "");
+            var plainEmission = plain.Emit(new HashSet<string>());
+            var plainBytes = plainEmission.Model.ToByteArray();
+            var plainCheck = SelfCheck(plain, plainBytes, calibration, options, modelPath, cancellationToken);
+            bool kept = BiasCorrectionVerification.KeepCorrections(check, plainCheck);
+            string verdict = BiasCorrectionVerification.Verdict(kept, check, plainCheck);
+            if (kept) builder = builder.WithBiasCorrectionVerdict(true, verdict);
+            else
+            {
+                (builder, emission, quantized, bytes, check) = (builder.WithBiasCorrectionVerdict(false, verdict), plainEmission, plainEmission.Model, plainBytes, plainCheck);
+                fusion = FusionReport.Analyze(bytes);
+            }
+        }
         if (!check.Passed) warnings.Add(CheckWarning(check));
         cancellationToken.ThrowIfCancellationRequested();
         progress?.Report(new PotProgress("Default quantization", "Timing the output against the FP32 model", 90));

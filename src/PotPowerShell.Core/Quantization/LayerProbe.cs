@@ -30,12 +30,7 @@ internal sealed class LayerProbe
     public ModelProto Model => _model;
 
     /// <param name="layers">Each layer's node and, for a MatMul whose bias sits in a following Add, that Add node.</param>
-    /// <param name="quantizeInput">
-    /// True (POT): the probe input goes through the layer's input Q/DQ pair. False: straight into the layer, so the
-    /// output differs from FP32 by the weights' quantization error alone.
-    /// </param>
-    public static LayerProbe Build(ModelProto quantized, IReadOnlyList<(string Node, string? BiasNode)> layers, IReadOnlyList<long[]> inputShapes,
-        bool quantizeInput = true)
+    public static LayerProbe Build(ModelProto quantized, IReadOnlyList<(string Node, string? BiasNode)> layers, IReadOnlyList<long[]> inputShapes)
     {
         var source = quantized.Graph;
         var byName = source.Node.Where(n => n.Name.Length > 0).ToDictionary(n => n.Name, StringComparer.Ordinal);
@@ -89,7 +84,7 @@ internal sealed class LayerProbe
             // The activation input: Q -> DQ re-fed from the probe input, or the probe input itself if not quantized.
             string x = layer.Input[0];
             string layerInput = inputs[k];
-            if (quantizeInput && producer.TryGetValue(x, out var dq) && dq.OpType == "DequantizeLinear"
+            if (producer.TryGetValue(x, out var dq) && dq.OpType == "DequantizeLinear"
                 && producer.TryGetValue(dq.Input[0], out var q) && q.OpType == "QuantizeLinear")
             {
                 foreach (var i in q.Input.Skip(1)) Constant(i);

@@ -202,8 +202,8 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
             stage.Report(options.UseFastBiasCorrection ? "Fast bias correction" : "Bias correction", 60);
             var quantized = QdqEmitter.Emit(prepared, plan);
             outcome = options.UseFastBiasCorrection
-                ? BiasCorrection.Fast(prepared, quantized, layers, statistics, new BiasCorrectionRule(options.BiasCorrectionThreshold), options.Threads, cancellationToken)
-                : BiasCorrection.Full(prepared, quantized, layers, calibrated.Data, statistics, new BiasCorrectionRule(options.BiasCorrectionThreshold),
+                ? BiasCorrection.Fast(prepared, quantized, layers, statistics, options.BiasCorrectionThreshold ?? BiasCorrection.PotThreshold, options.Threads, cancellationToken)
+                : BiasCorrection.Full(prepared, quantized, layers, calibrated.Data, statistics, options.BiasCorrectionThreshold ?? BiasCorrection.PotThreshold,
                     statistics.BatchSize, options.Threads, progress, cancellationToken, options.SkipNonFiniteValues); // the batch size calibration could use
             plan = plan with { CorrectedBiases = outcome.Corrected };
         }
@@ -310,6 +310,24 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
         return (prepared, CalibrationRequestFor(prepared, floatLayers, QdqEmitter.Layers(prepared, floatLayers), options));
     }
 
+    /// <summary>
+    /// This builder with the bias-correction verdict of <see cref="BiasCorrectionVerification"/>; without
+    /// <paramref name="kept"/>, also without the corrections (each corrected layer's note says they were dropped).
+    /// </summary>
+    public QuantizedModelBuilder WithBiasCorrectionVerdict(bool kept, string verdict)
+    {
+        var outcome = Setup.BiasCorrection;
+        if (kept || outcome == null) return new QuantizedModelBuilder(FloatModel, Plan, Layers) { Setup = Setup with { BiasCorrectionVerdict = verdict }, _calibrated = _calibrated };
+        var notes = new SortedDictionary<string, string>(outcome.Notes.ToDictionary(kv => kv.Key, kv => kv.Value), StringComparer.Ordinal);
+        foreach (var node in outcome.Corrected.Keys) notes[node] = BiasCorrectionVerification.DroppedNote;
+        var none = new Dictionary<string, float[]>(StringComparer.Ordinal);
+        return new QuantizedModelBuilder(FloatModel, Plan with { CorrectedBiases = none }, Layers)
+        {
+            Setup = Setup with { BiasCorrection = outcome with { Corrected = none, Notes = notes }, BiasCorrectionVerdict = verdict },
+            _calibrated = _calibrated,
+        };
+    }
+
     /// <summary>The quantized model with <paramref name="revertedLayers"/> back in float, with their original weights and biases.</summary>
     public ModelProto Build(IReadOnlySet<string> revertedLayers) => Emit(revertedLayers).Model;
 
@@ -396,6 +414,8 @@ public sealed record QuantizationSetup
     public required CalibrationStatistics Statistics { get; init; }
     /// <summary>Null when bias correction was off (or there was no layer).</summary>
     public BiasCorrectionOutcome? BiasCorrection { get; init; }
+    /// <summary>What <see cref="BiasCorrectionVerification"/> decided, or null when it did not run.</summary>
+    public string? BiasCorrectionVerdict { get; init; }
     public required IReadOnlyList<string> Warnings { get; init; }
     public required TimeSpan PrepareTime { get; init; }
     public required TimeSpan CalibrationTime { get; init; }

@@ -59,7 +59,7 @@ public class ConfigLoaderTests
         Assert.False(p.ShuffleData);
         Assert.Equal(0, p.Seed);
         Assert.True(p.UseFastBias);
-        Assert.Null(p.Threshold);                   // our rule against the output's spread (POT: 2.0, used when a config sets it)
+        Assert.Null(p.Threshold);                   // POT's 2.0, verified by the self-check (ours); a config's threshold is used as is
         Assert.Equal(EqualizationScope.Depthwise, p.Equalization); // ours
         Assert.Empty(p.Ignored.Scope);
         Assert.Empty(p.Ignored.Operations);
