@@ -30,8 +30,8 @@ public static class QualityBench
     /// (ORT's quantizer with QUInt8 activations). pot-performance and pot-mixed: POT's presets with POT's estimators
     /// (mean of per-item min/max), POT's bias-correction rule, no equalization and no model type (POT's default), symmetric activations for
     /// performance. new: our defaults with AllInt8. default: our defaults. Measurement columns (what the defaults
-    /// were chosen by, see docs/en-US/about_PotPowerShell.md): new-minmax, new-auto (range estimators), new-no-cle
-    /// (no equalization), new-bias-pot (POT's threshold rule), new-bias-full (full bias correction), new-no-bias.
+    /// were chosen by, see docs/en-US/about_PotPowerShell.md): new-minmax, new-mean-minmax, new-auto (range estimators), new-no-cle
+    /// (no equalization), new-bias-pot (POT's threshold rule, unverified), new-bias-full (full bias correction), new-no-bias.
     /// </summary>
     public static DefaultQuantizationOptions Options(string column, int threads)
     {
@@ -52,10 +52,11 @@ public static class QualityBench
             "pot-mixed" => pot with { Preset = QuantizationPreset.Mixed, ActivationRange = new RangeEstimatorOptions { Kind = RangeEstimatorKind.MeanMinMax } },
             "new" => ours,
             "new-minmax" => ours with { ActivationRange = new RangeEstimatorOptions { Kind = RangeEstimatorKind.MinMax } },
+            "new-mean-minmax" => ours with { ActivationRange = new RangeEstimatorOptions { Kind = RangeEstimatorKind.MeanMinMax } },
             "new-no-transformer" => ours with { ModelType = "none" },
             "new-auto" => ours with { ActivationRange = new RangeEstimatorOptions { Kind = RangeEstimatorKind.Auto } },
             "new-no-cle" => ours with { Equalization = EqualizationScope.None },
-            "new-cle-all" => ours with { Equalization = EqualizationScope.All },
+            "new-cle-depthwise" => ours with { Equalization = EqualizationScope.Depthwise },
             "new-bias-pot" => ours with { BiasCorrectionThreshold = 2.0 },
             "new-bias-full" => ours with { UseFastBiasCorrection = false },
             "new-no-bias" => ours with { BiasCorrection = false },

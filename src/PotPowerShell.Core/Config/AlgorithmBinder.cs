@@ -119,7 +119,7 @@ internal static class AlgorithmBinder
         CheckTypes(s, weights, activations, saturation);
 
         double? threshold = s.Double("threshold", v => v > 0, "must be greater than 0 (POT's default is 2.0)");
-        var equalization = s.Enum("equalization", Equalizations) ?? EqualizationScope.Depthwise;
+        var equalization = s.Enum("equalization", Equalizations) ?? EqualizationScope.All;
         if (s.Bool("apply_for_all_nodes") == true)
             s.Problem("apply_for_all_nodes", "true is not supported: PotPowerShell corrects the biases of layers that have a bias. Set it to false or remove it.");
         var paramDevice = s.Enum("target_device", PotConfigBinder.Devices, PotConfigBinder.RefusedDevices);

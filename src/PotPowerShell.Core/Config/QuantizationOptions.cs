@@ -58,10 +58,10 @@ public sealed record DefaultQuantizationOptions
     public double? BiasCorrectionThreshold { get; init; }
     /// <summary>
     /// Cross-layer equalization (ours): rescales the channels of Conv pairs joined by Relu, Clip or nothing so that
-    /// their weight ranges match, float-exact (see Onnx/CrossLayerEqualization.cs). Depthwise (the default): pairs whose
-    /// first Conv is depthwise, where it was measured to lower the error. Config key equalization.
+    /// their weight ranges match, float-exact (see Onnx/CrossLayerEqualization.cs). All (the default): every such pair,
+    /// which lowered the error on every bench model with Conv pairs (docs/en-US/about_PotPowerShell.md). Config key equalization.
     /// </summary>
-    public EqualizationScope Equalization { get; init; } = EqualizationScope.Depthwise;
+    public EqualizationScope Equalization { get; init; } = EqualizationScope.All;
     public RangeEstimatorOptions ActivationRange { get; init; } = new();
     /// <summary>Per-channel weights (POT's weights.granularity perchannel); forced per-tensor below opset 13.</summary>
     public bool PerChannelWeights { get; init; } = true;

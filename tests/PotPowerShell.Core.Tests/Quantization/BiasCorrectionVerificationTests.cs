@@ -1,3 +1,4 @@
+using PotPowerShell.Core.Calibration;
 using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Data;
 using PotPowerShell.Core.Onnx;
@@ -11,7 +12,9 @@ public class BiasCorrectionVerificationTests
     private static QuantizationOptionsResult Run(TempFolder tmp, double? threshold, string name)
     {
         using var data = NpyDataset.Open(DigitsSampleTests.Sample("calibration"));
-        var options = new DefaultQuantizationOptions { Measurement = TestMeasurement.Int8Faster, Precision = PrecisionMode.AllInt8, StatSubsetSize = 32, Threads = 1, BiasCorrectionThreshold = threshold };
+        var options = new DefaultQuantizationOptions { Measurement = TestMeasurement.Int8Faster, Precision = PrecisionMode.AllInt8, StatSubsetSize = 32, Threads = 1, BiasCorrectionThreshold = threshold,
+            // POT's ranges, with which POT's rule corrects layers of the sample (there is something to verify).
+            ActivationRange = new RangeEstimatorOptions { Kind = RangeEstimatorKind.MeanMinMax } };
         var result = DefaultQuantization.Run(DigitsSampleTests.Sample("digits.onnx"), data, options, tmp.File(name));
         return new QuantizationOptionsResult(result.BiasCorrectionRule, result.BiasCorrectedLayerCount, result.Check!.SqnrDb,
             result.Layers.Count(l => l.BiasNote == BiasCorrectionVerification.DroppedNote), OnnxModelFile.Load(tmp.File(name)));
