@@ -75,6 +75,8 @@ public sealed record QuantizationResult : IQuantizedModelResult
     /// <summary>Why these types: the override, or what the CPU offers.</summary>
     public required string TypesReason { get; init; }
     public required string ActivationEstimator { get; init; }
+    /// <summary>Why that estimator: with auto (the default), the self-check of auto's ranges against POT's mean min/max ranges.</summary>
+    public string ActivationEstimatorReason { get; init; } = "";
     /// <summary>"FastBiasCorrection", "BiasCorrection" or "None".</summary>
     public required string BiasCorrection { get; init; }
     /// <summary>Which bias shifts were applied: POT's threshold rule (a config set threshold) or ours, per channel against the output's spread.</summary>
