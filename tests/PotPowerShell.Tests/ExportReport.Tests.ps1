@@ -154,6 +154,14 @@ window.addEventListener('load', () => {
         Get-ChildItem $TestDrive -Filter '*.tmp' -Force | Should -BeNullOrEmpty
     }
 
+    It 'takes an array piped as one object, as `$result, $rankings | Export-PotReport` pipes it' {
+        $flat = Join-Path $TestDrive 'flat.md'
+        $nested = Join-Path $TestDrive 'nested.md'
+        @($q) + $ranking | Export-PotReport $flat -Format Markdown
+        $q, $ranking | Export-PotReport $nested -Format Markdown
+        Get-Content $nested -Raw | Should -Be (Get-Content $flat -Raw)
+    }
+
     It 'refuses input it does not know, and an empty pipeline' {
         $csv = $comparison | ConvertTo-Csv | ConvertFrom-Csv
         $target = Join-Path $TestDrive 'bad.html'

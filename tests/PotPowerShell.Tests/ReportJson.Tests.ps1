@@ -26,7 +26,7 @@ Describe 'Invoke-DefaultQuantization report' {
         $report.calibration_time | Should -Be $r.CalibrationTime.TotalSeconds
         $report.quantized_layer_count | Should -Be $r.QuantizedLayerCount
         $report.layers.node | Should -Be $r.Layers.Node
-        $report.layers[0].precision | Should -BeExactly 'Float'
+        $report.layers.precision | Should -BeExactly @($r.Layers.Precision | ForEach-Object ToString) -Because 'enums are written as names'
         # No TimeSpan objects (Ticks, Days ...) anywhere.
         $text | Should -Not -Match '"ticks"|"Ticks"|"days"'
         Get-ChildItem $TestDrive -Filter '*.tmp' -Force | Should -BeNullOrEmpty

@@ -48,7 +48,18 @@ public sealed class ExportPotReportCommand : PotCmdlet
 
     protected override void ProcessRecord()
     {
-        object? input = InputObject?.BaseObject switch
+        // `$result, $comparisons | Export-PotReport` pipes an array as one object when $comparisons holds several.
+        if (InputObject?.BaseObject is object[] several)
+        {
+            foreach (var item in several) Add(item == null ? null : PSObject.AsPSObject(item));
+            return;
+        }
+        Add(InputObject);
+    }
+
+    private void Add(PSObject? item)
+    {
+        object? input = item?.BaseObject switch
         {
             QuantizationResult q => q,
             AccuracyAwareResult a => a,
@@ -64,7 +75,7 @@ public sealed class ExportPotReportCommand : PotCmdlet
             _inputs.Add(input);
             return;
         }
-        string type = InputObject?.TypeNames.FirstOrDefault() ?? "null";
+        string type = item?.TypeNames.FirstOrDefault() ?? "null";
         WriteError(ToErrorRecord(new PotException("ReportInputUnsupported", PotErrorCategory.InvalidArgument,
             $"Export-PotReport does not know the input of type '{type}'. Pipe results of Invoke-DefaultQuantization, Invoke-AccuracyAwareQuantization, Compare-PotModel, Get-LayerRanking or Measure-PotModel (not objects read back from CSV or JSON).", type)));
     }

@@ -70,6 +70,24 @@ public class AccuracyAwareEndToEndTests : IClassFixture<AccuracyAwareEndToEndTes
     }
 
     [Fact]
+    public void A_ranking_with_every_layer_faster_in_float_is_empty_and_warns()
+    {
+        var m = _fixture.Model;
+        var warnings = new List<string>();
+        var slow = new FakeTimer { SlowInInt8 = new HashSet<string> { "fc1", "fc2", "fc3" } };
+        var options = new AccuracyAwareOptions { Quantization = new DefaultQuantizationOptions { Measurement = TestMeasurement.With(slow, m.File("costs.json")) } };
+        var ranking = AccuracyAwarePipeline.Rank(Job(m, options) with { Warnings = new Collect(warnings) }, RankingMethod.Metric);
+        Assert.Empty(ranking.Layers);
+        Assert.Equal($"No INT8 layer to rank in '{m.ModelPath}': every layer is float in this quantization. With -Precision Fastest (the default) the layers ONNX Runtime runs faster in float on this CPU stay float; -Precision AllInt8 quantizes and ranks every layer.",
+            Assert.Single(warnings));
+    }
+
+    private sealed class Collect(List<string> into) : IProgress<string>
+    {
+        public void Report(string value) => into.Add(value);
+    }
+
+    [Fact]
     public void MetricRankingMatchesPerLayerDeltasComputedIndependently()
     {
         var m = _fixture.Model;

@@ -109,8 +109,18 @@ public class LatencyAwarePrecisionTests
         }, tmp.File("q.onnx"));
         Assert.Equal((fp32Ms, outputMs, fp32Ms / outputMs, 4), (result.Fp32LatencyMs!.Value, result.LatencyMs!.Value, result.Speedup!.Value, result.BatchSize));
         string expected = $"The quantized model is not faster than the FP32 model on this CPU: p50 2.000 ms vs 1.000 ms for FP32 (0.50x, batch 4, one thread, 5 interleaved runs).";
-        if (warns) Assert.Contains(result.Warnings, w => w.StartsWith(expected, StringComparison.Ordinal));
+        if (warns) Assert.Contains(result.Warnings, w => w.StartsWith(expected, StringComparison.Ordinal) && w.EndsWith("It is smaller; for speed, use -Precision Fastest on a CPU target, or time it at the batch size you deploy with (-BatchSize).", StringComparison.Ordinal));
         else Assert.DoesNotContain(result.Warnings, w => w.Contains("not faster"));
+    }
+
+    [Fact]
+    public void A_slower_output_warns_with_advice_for_its_precision_and_not_at_all_without_int8_layers()
+    {
+        var check = new PotPowerShell.Core.Runtime.LatencyCheckResult(new(1, 1, 1, 5), new(2, 2, 2, 5), 1);
+        Assert.EndsWith("Its INT8 layers were timed faster one by one, but not the whole model now (timings on a busy machine vary): time it at the batch size you deploy with (-BatchSize), or deploy the FP32 model where speed matters most.",
+            check.WarningFor(int8Layers: 3, fastest: true));
+        Assert.Null(check.WarningFor(int8Layers: 0, fastest: true));
+        Assert.Null(new PotPowerShell.Core.Runtime.LatencyCheckResult(new(2, 2, 2, 5), new(1, 1, 1, 5), 1).WarningFor(3, fastest: false));
     }
 
     [Fact]

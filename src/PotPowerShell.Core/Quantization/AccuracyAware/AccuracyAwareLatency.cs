@@ -1,3 +1,4 @@
+using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Runtime;
 
 namespace PotPowerShell.Core.Quantization.AccuracyAware;
@@ -23,7 +24,7 @@ internal static class AccuracyAwareLatency
             LatencyP90Ms = Math.Round(check.Output.P90Ms, 4),
             Speedup = Math.Round(check.Speedup, 3),
             BatchSize = check.BatchSize,
-            Warnings = check.Warning == null ? result.Warnings : result.Warnings.Append(check.Warning).ToList(),
+            Warnings = check.WarningFor(result.QuantizedLayerCount - result.RevertedLayerCount, precision.Mode == PrecisionMode.Fastest) is { } warning ? result.Warnings.Append(warning).ToList() : result.Warnings,
         };
     }
 }

@@ -45,7 +45,10 @@ public static class AccuracyAwarePipeline
     {
         var quantizer = new AccuracyAwareQuantizer(job.Options) { Progress = progress };
         using var parts = Open(job, variants: false, progress, cancellationToken, "Layer ranking");
-        return quantizer.RankLayers(parts.Builder, parts.Evaluator, method, cancellationToken);
+        var ranking = quantizer.RankLayers(parts.Builder, parts.Evaluator, method, cancellationToken);
+        if (ranking.Layers.Count == 0)
+            job.Warnings?.Report($"No INT8 layer to rank in '{job.ModelPath}': every layer is float in this quantization. With -Precision Fastest (the default) the layers ONNX Runtime runs faster in float on this CPU stay float; -Precision AllInt8 quantizes and ranks every layer.");
+        return ranking;
     }
 
     /// <param name="variants">Also measure what the run's other settings (mixed preset, tuning) need, in the same calibration pass.</param>

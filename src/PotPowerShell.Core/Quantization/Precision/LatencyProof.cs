@@ -1,3 +1,4 @@
+using PotPowerShell.Core.Config;
 using Google.Protobuf;
 using PotPowerShell.Core.Data;
 using PotPowerShell.Core.Results;
@@ -39,7 +40,7 @@ public static class LatencyProof
         Speedup = Math.Round(check.Speedup, 3),
         LatencyRuns = check.Fp32.Count,
         BatchSize = check.BatchSize,
-        Warnings = check.Warning == null ? result.Warnings : result.Warnings.Append(check.Warning).ToList(),
+        Warnings = check.WarningFor(result.QuantizedLayerCount, result.Precision == PrecisionMode.Fastest) is { } warning ? result.Warnings.Append(warning).ToList() : result.Warnings,
     };
 
     private static double Round(double ms) => Math.Round(ms, 4);
