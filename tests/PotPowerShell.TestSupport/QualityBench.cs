@@ -83,14 +83,7 @@ public static class QualityBench
             var item = new[] { data.Get(i) };
             var f = Output(a, binderA, run, item, name, out var shape);
             var q = Output(b, binderB, run, item, name, out _);
-            double dot = 0, ff = 0, qq = 0;
-            for (int k = 0; k < f.Length; k++)
-            {
-                signal += (double)f[k] * f[k];
-                noise += ((double)q[k] - f[k]) * ((double)q[k] - f[k]);
-                dot += (double)f[k] * q[k]; ff += (double)f[k] * f[k]; qq += (double)q[k] * q[k];
-            }
-            cosines += ff == 0 || qq == 0 ? 0 : dot / Math.Sqrt(ff * qq);
+            cosines += Compare(f, q, ref signal, ref noise);
             classes &= shape[^1] >= 2 && shape.Take(shape.Length - 1).All(d => d == 1);
             if (!classes) continue;
             int top = ArgMax(q);
@@ -128,14 +121,7 @@ public static class QualityBench
             var item = new[] { data.Get(i) };
             var f = Output(a, binderA, run, item, name, out var shape);
             var q = Output(b, binderB, run, item, name, out _);
-            double dot = 0, ff = 0, qq = 0;
-            for (int k = 0; k < f.Length; k++)
-            {
-                signal += (double)f[k] * f[k];
-                noise += ((double)q[k] - f[k]) * ((double)q[k] - f[k]);
-                dot += (double)f[k] * q[k]; ff += (double)f[k] * f[k]; qq += (double)q[k] * q[k];
-            }
-            cosines += ff == 0 || qq == 0 ? 0 : dot / Math.Sqrt(ff * qq);
+            cosines += Compare(f, q, ref signal, ref noise);
             int classes = checked((int)shape[^1]);
             string textF = Decode(f, classes, vocabulary), textQ = Decode(q, classes, vocabulary);
             if (textQ == textF) agree++;
@@ -145,6 +131,19 @@ public static class QualityBench
         int n = data.Count;
         fp32Accuracy = (double)fpCorrect / n;
         return new HeldOutScore((double)correct / n, (double)agree / n, cosines / n, noise == 0 ? 200 : 10 * Math.Log10(signal / noise), n);
+    }
+
+    /// <summary>Adds Σf² and Σ(q - f)² to <paramref name="signal"/> and <paramref name="noise"/>; returns the cosine of f and q.</summary>
+    private static double Compare(float[] f, float[] q, ref double signal, ref double noise)
+    {
+        double dot = 0, ff = 0, qq = 0;
+        for (int k = 0; k < f.Length; k++)
+        {
+            signal += (double)f[k] * f[k];
+            noise += ((double)q[k] - f[k]) * ((double)q[k] - f[k]);
+            dot += (double)f[k] * q[k]; ff += (double)f[k] * f[k]; qq += (double)q[k] * q[k];
+        }
+        return ff == 0 || qq == 0 ? 0 : dot / Math.Sqrt(ff * qq);
     }
 
     private static string Decode(float[] scores, int classes, string[] vocabulary)
