@@ -44,11 +44,11 @@ Describe 'Accuracy Checker configurations' {
     }
 
     It 'refuses what it cannot map, naming the key and what is supported' {
-        $text = (Get-Content $acConfig -Raw) -replace 'converter: imagenet', 'converter: mscoco_detection'
-        $copy = Join-Path $TestDrive 'coco.yml'
+        $text = (Get-Content $acConfig -Raw) -replace 'converter: imagenet', 'converter: cityscapes'
+        $copy = Join-Path $TestDrive 'cityscapes.yml'
         Set-Content -Path $copy -Value $text
         $err = { Measure-PotModel -Path $model -EnginePath $copy -ErrorAction Stop } | Should -Throw -PassThru
         $err.FullyQualifiedErrorId | Should -BeLike 'EngineInvalid,*'
-        $err.Exception.Message | Should -Match 'models\[0\]\.datasets\[0\]\.annotation_conversion\.converter \(line \d+\): ''mscoco_detection'' is not supported yet: imagenet'
+        $err.Exception.Message | Should -Match 'models\[0\]\.datasets\[0\]\.annotation_conversion\.converter \(line \d+\): ''cityscapes'' is not supported: imagenet, icdar13_recognition, mscoco_detection, voc_detection are'
     }
 }

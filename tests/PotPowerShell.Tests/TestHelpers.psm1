@@ -12,7 +12,8 @@ function Import-PotTestSupport {
 }
 
 function Get-PotSamplePath {
-    return (Resolve-Path (Join-Path $PSScriptRoot '../../samples/digits')).Path
+    param([string] $Name = 'digits')
+    return (Resolve-Path (Join-Path $PSScriptRoot "../../samples/$Name")).Path
 }
 
 # Runs a script block in a child pwsh and returns its output lines: for tests that need a clean session

@@ -10,9 +10,12 @@ namespace PotPowerShell.Core.Config;
 /// <param name="Line">1-based line in the file, 0 when unknown.</param>
 public sealed record ConfigProblem(string KeyPath, string? Value, string Message, int Line = 0)
 {
+    /// <summary>What an empty key path is called in messages: the whole file.</summary>
+    public string Whole { get; init; } = "(document)";
+
     public override string ToString()
     {
-        string where = KeyPath.Length == 0 ? "(document)" : KeyPath;
+        string where = KeyPath.Length == 0 ? Whole : KeyPath;
         string value = Value is null ? "" : $" = {Value}";
         string line = Line > 0 ? $" (line {Line})" : "";
         return $"{where}{value}{line}: {Message}";
@@ -45,9 +48,12 @@ public static class ConfigErrors
         string message = $"The config file '{path}' has {problems.Count} {noun}:" + Environment.NewLine +
                          TreeLimits.ListProblems(problems.Select(p => p.ToString()), problems.Count);
         var e = new PotException(Invalid, PotErrorCategory.InvalidData, message, path);
-        e.Data[ProblemsKey] = problems;
+        AttachProblems(e, problems);
         return e;
     }
+
+    /// <summary>Puts the problem records on an exception (configuration or engine file), for <see cref="GetConfigProblems"/>.</summary>
+    internal static void AttachProblems(PotException e, IReadOnlyList<ConfigProblem> problems) => e.Data[ProblemsKey] = problems;
 
     /// <summary>The problems a ConfigInvalid exception carries (empty for any other exception).</summary>
     public static IReadOnlyList<ConfigProblem> GetConfigProblems(this PotException exception) =>

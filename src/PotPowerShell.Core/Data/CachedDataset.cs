@@ -127,6 +127,7 @@ public sealed class CachedDataset : IDataset, IDisposable
         null => 0,
         TensorData a => 80 + a.Length * (a.Kind == TensorElementKind.String ? 64 : TensorBytes.ElementSize(a.Kind)),
         string s => 32 + 2L * s.Length,
+        DetectionAnnotation d => 64 + 64L * d.Boxes.Count,
         _ => 24,
     };
 

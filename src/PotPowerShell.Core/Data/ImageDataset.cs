@@ -1,7 +1,7 @@
 namespace PotPowerShell.Core.Data;
 
 /// <summary>
-/// Images of a folder, decoded and preprocessed when an item is requested (nothing is decoded up front, so memory does
+/// Images of a folder (or .npy files, one per item: format npy_files), decoded and preprocessed when an item is requested (nothing is decoded up front, so memory does
 /// not grow with the number of images). Items come from an annotation file (its order) or from the folder's image
 /// files in ordinal name order.
 /// </summary>
@@ -43,6 +43,8 @@ public sealed class ImageDataset : IDataset
         if (!Directory.Exists(folder))
             throw new PotException("DataPathNotFound", PotErrorCategory.ObjectNotFound, $"The image folder '{folder}' does not exist.", folder);
         List<string> files;
+        if (annotationFile != null && annotationFile.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
+            return FromDetections(folder, inputName, options, CocoDetectionFile.Read(annotationFile), annotationFile);
         if (annotationFile != null)
         {
             var entries = AnnotationFile.Read(annotationFile, fileColumn, labelColumn);
@@ -50,11 +52,7 @@ public sealed class ImageDataset : IDataset
             if (missingLabel != null)
                 throw new PotException("AnnotationInvalid", PotErrorCategory.InvalidData,
                     $"'{annotationFile}' line {missingLabel.Line} names '{missingLabel.File}' without a label. Write 'file label' on each line (or use a CSV file with a label column).", annotationFile);
-            files = entries.Select(e => Path.GetFullPath(Path.Combine(folder, e.File))).ToList();
-            var missing = files.Where(f => !File.Exists(f)).ToList();
-            if (missing.Count > 0)
-                throw new PotException("ImageNotFound", PotErrorCategory.ObjectNotFound,
-                    $"{missing.Count} image{(missing.Count == 1 ? "" : "s")} named in '{annotationFile}' do{(missing.Count == 1 ? "es" : "")} not exist, e.g. {string.Join(", ", missing.Take(3).Select(m => "'" + m + "'"))}. Image names are relative to the data_source folder '{folder}'.", annotationFile);
+            files = Existing(folder, entries.Select(e => e.File).ToList(), annotationFile);
             labels = entries.Select(e => (object?)e.Label).ToList();
         }
         else
@@ -67,10 +65,40 @@ public sealed class ImageDataset : IDataset
         return new ImageDataset(folder, inputName, options, files, labels);
     }
 
+    /// <summary>The images of detection annotations (COCO or VOC), each annotated with its objects.</summary>
+    public static ImageDataset FromDetections(string folder, string? inputName, ImageOptions options, DetectionSet set, string annotationSource)
+    {
+        if (!Directory.Exists(folder))
+            throw new PotException("DataPathNotFound", PotErrorCategory.ObjectNotFound, $"The image folder '{folder}' does not exist.", folder);
+        return new ImageDataset(folder, inputName, options, Existing(folder, set.Files, annotationSource), set.Annotations.Cast<object?>().ToList());
+    }
+
+    /// <summary>The images an annotation file names, relative to the folder; every one must exist.</summary>
+    private static List<string> Existing(string folder, IReadOnlyList<string> names, string annotationFile)
+    {
+        var files = names.Select(n => Path.GetFullPath(Path.Combine(folder, n))).ToList();
+        var missing = files.Where(f => !File.Exists(f)).ToList();
+        if (missing.Count > 0)
+            throw new PotException("ImageNotFound", PotErrorCategory.ObjectNotFound,
+                $"{missing.Count} image{(missing.Count == 1 ? "" : "s")} named in '{annotationFile}' do{(missing.Count == 1 ? "es" : "")} not exist, e.g. {string.Join(", ", missing.Take(3).Select(m => "'" + m + "'"))}. Image names are relative to the data_source folder '{folder}'.", annotationFile);
+        return files;
+    }
+
     public string Source { get; }
     public int Count => _files.Count;
     public IReadOnlyList<string> InputNames { get; }
     public bool HasAnnotations => _labels != null;
+
+    /// <summary>
+    /// An item stored as its own .npy file (Accuracy Checker's numpy_reader): the array as it is, with a batch axis of 1
+    /// put in front, as Accuracy Checker's launcher stacks items into a batch.
+    /// </summary>
+    private static TensorData NpyItem(byte[] bytes, string file)
+    {
+        using var stream = new MemoryStream(bytes, writable: false);
+        var array = NpyReader.Read(stream, file);
+        return new TensorData(array.Kind, array.Shape.Prepend(1L).ToArray(), array.Data);
+    }
 
     /// <summary>The image file of an item.</summary>
     public string FileOf(int index) => _files[index];
@@ -88,7 +116,15 @@ public sealed class ImageDataset : IDataset
         {
             throw new PotException("ImageUnreadable", PotErrorCategory.InvalidData, $"The image '{file}' cannot be read: {e.Message}", file, e);
         }
-        var tensor = ImagePipeline.Process(bytes, _options, file);
-        return new DataItem(index, new Dictionary<string, TensorData>(StringComparer.Ordinal) { [_inputName] = tensor }, _labels?[index]);
+        var tensor = file.EndsWith(".npy", StringComparison.OrdinalIgnoreCase) ? NpyItem(bytes, file) : ImagePipeline.Process(bytes, _options, file);
+        object? label = _labels?[index];
+        if (label is DetectionAnnotation boxes && tensor.Shape.Length == 4)
+        {
+            // Detections come back in the input's coordinates: the annotation carries the input size to scale them.
+            var shape = tensor.Shape;
+            bool nchw = _options.Layout == TensorLayout.Nchw;
+            label = boxes with { InputHeight = (int)shape[nchw ? 2 : 1], InputWidth = (int)shape[nchw ? 3 : 2] };
+        }
+        return new DataItem(index, new Dictionary<string, TensorData>(StringComparer.Ordinal) { [_inputName] = tensor }, label);
     }
 }

@@ -30,6 +30,17 @@ public sealed record NormalizationStep(float[] Mean, float[] Std) : Preprocessin
 /// <summary>value * factor (e.g. 1/255).</summary>
 public sealed record ScaleStep(float Factor) : PreprocessingStep;
 
+/// <summary>Where padding puts the image: in the middle (the extra split, the odd pixel right or below) or at a corner.</summary>
+public enum PadPosition
+{
+    Center,
+    LeftTop,
+    RightBottom,
+}
+
+/// <summary>Pads the image with <paramref name="Value"/> to at least <paramref name="Width"/> x <paramref name="Height"/> (a larger image is kept as it is).</summary>
+public sealed record PaddingStep(int Width, int Height, float Value, PadPosition Position) : PreprocessingStep;
+
 public enum ColorOrder
 {
     Rgb,

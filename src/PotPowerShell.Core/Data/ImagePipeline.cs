@@ -47,6 +47,7 @@ public static class ImagePipeline
         CenterCropStep c => CenterCrop(image, c, source),
         NormalizationStep n => Normalize(image, n),
         ScaleStep s => Scale(image, s.Factor),
+        PaddingStep p => Pad(image, p),
         _ => throw new InvalidOperationException($"Unknown preprocessing step {step.GetType().Name}."),
     };
 
@@ -135,6 +136,23 @@ public static class ImagePipeline
         for (int y = 0; y < step.Height; y++)
             Array.Copy(image.Data, ((top + y) * image.Width + left) * c, dst, y * step.Width * c, step.Width * c);
         return new FloatImage(step.Width, step.Height, c, dst);
+    }
+
+    /// <summary>
+    /// Pads to the step's size. Center puts the image at ((W - w) / 2, (H - h) / 2), truncated, as Accuracy Checker's
+    /// padding does; LeftTop pads right and below; RightBottom pads left and above.
+    /// </summary>
+    public static FloatImage Pad(FloatImage image, PaddingStep step)
+    {
+        int w = Math.Max(step.Width, image.Width), h = Math.Max(step.Height, image.Height), c = image.Channels;
+        if (w == image.Width && h == image.Height) return image;
+        int left = step.Position switch { PadPosition.Center => (w - image.Width) / 2, PadPosition.LeftTop => 0, _ => w - image.Width };
+        int top = step.Position switch { PadPosition.Center => (h - image.Height) / 2, PadPosition.LeftTop => 0, _ => h - image.Height };
+        var dst = new float[w * h * c];
+        Array.Fill(dst, step.Value);
+        for (int y = 0; y < image.Height; y++)
+            Array.Copy(image.Data, y * image.Width * c, dst, ((top + y) * w + left) * c, image.Width * c);
+        return new FloatImage(w, h, c, dst);
     }
 
     public static FloatImage Normalize(FloatImage image, NormalizationStep step)

@@ -19,21 +19,41 @@ public interface ISampleMetric
     double Measure(SampleMetricInput sample);
 }
 
+/// <summary>
+/// A custom metric computed once over the whole set (mAP-like: not a mean of per-item values): it receives every
+/// item's outputs, annotation and prediction, in item order, and returns the value. Items have no per-item value, so
+/// AccuracyAwareQuantization ranks and decides on whole-set evaluations of its subsets.
+/// </summary>
+public interface IDatasetMetric
+{
+    double Measure(IReadOnlyList<SampleMetricInput> samples);
+}
+
 /// <summary>A custom metric handed to an <see cref="Evaluator"/> in code (the cmdlet layer wraps PowerShell scriptblocks this way).</summary>
 public sealed class CustomMetric
 {
     public CustomMetric(string name, MetricDirection direction, ISampleMetric metric, bool requiresAnnotation = true)
+        : this(name, direction, requiresAnnotation) => Metric = metric;
+
+    /// <summary>A dataset-level metric: <paramref name="metric"/> sees every item at once.</summary>
+    public CustomMetric(string name, MetricDirection direction, IDatasetMetric metric, bool requiresAnnotation = true)
+        : this(name, direction, requiresAnnotation) => DatasetMetric = metric;
+
+    private CustomMetric(string name, MetricDirection direction, bool requiresAnnotation)
     {
         if (string.IsNullOrWhiteSpace(name)) throw new ArgumentException("A metric needs a name.", nameof(name));
         Name = name;
         Direction = direction;
-        Metric = metric;
         RequiresAnnotation = requiresAnnotation;
     }
 
     public string Name { get; }
     public MetricDirection Direction { get; }
-    public ISampleMetric Metric { get; }
+    /// <summary>The per-item code, or null for a dataset-level metric.</summary>
+    public ISampleMetric? Metric { get; }
+
+    /// <summary>The dataset-level code, or null for a per-item metric.</summary>
+    public IDatasetMetric? DatasetMetric { get; }
     public bool RequiresAnnotation { get; }
 
     public static CustomMetric FromFunction(string name, MetricDirection direction, Func<SampleMetricInput, double> measure, bool requiresAnnotation = true) =>
@@ -47,7 +67,11 @@ public sealed class CustomMetric
 
 /// <summary>A metric the engine file names as 'type: script' that the host must turn into code.</summary>
 /// <param name="KeyPath">Where the engine declares it, for messages.</param>
-public sealed record ScriptMetricRequest(string Name, string ScriptPath, MetricDirection Direction, bool RequiresAnnotation, string KeyPath);
+public sealed record ScriptMetricRequest(string Name, string ScriptPath, MetricDirection Direction, bool RequiresAnnotation, string KeyPath)
+{
+    /// <summary>Dataset: the script is called once with every item and must come back as an <see cref="IDatasetMetric"/>.</summary>
+    public MetricLevel Level { get; init; } = MetricLevel.Item;
+}
 
 /// <summary>
 /// Supplied by the host (the PowerShell layer) to run 'type: script' metrics: the core cannot run PowerShell.

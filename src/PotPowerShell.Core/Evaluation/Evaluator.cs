@@ -98,14 +98,16 @@ public sealed class Evaluator : IEvaluator, IDisposable
                 if (custom.RequiresAnnotation && !engine.HasAnnotations)
                     throw new PotException("EngineHasNoAnnotations", PotErrorCategory.InvalidArgument,
                         $"The custom metric '{custom.Name}' needs annotations, but the data of '{engine.Source}' has none.", engine.Source);
-                _runners.Add(new CustomRunner(custom.Name, "custom", custom.Direction, null, custom.Metric));
+                _runners.Add(custom.DatasetMetric != null
+                    ? new DatasetCustomRunner(custom.Name, "custom", custom.Direction, null, custom.DatasetMetric)
+                    : new CustomRunner(custom.Name, "custom", custom.Direction, null, custom.Metric!));
             }
             _referenceSpecs = _runners.Select(r => r.Spec).OfType<MetricSpec>().Where(s => s.RequiresReference).ToList();
             if (_referenceSpecs.Count > 0 && _options.ReferenceModel == null)
                 throw new PotException("ReferenceModelRequired", PotErrorCategory.InvalidArgument,
                     $"The metric '{_referenceSpecs[0].Name}' compares with the FP32 model's outputs (reference: fp32), but no FP32 model was given. Pass it with -ReferenceModelPath, or pipe the result of Invoke-DefaultQuantization or Invoke-AccuracyAwareQuantization, which carries it.", _referenceSpecs[0].KeyPath);
-            _hasCustom = _runners.OfType<CustomRunner>().Any();
-            _needsPrediction = _hasCustom || _runners.OfType<TextRunner>().Any();
+            _hasCustom = _runners.Any(r => r is CustomRunner or DatasetCustomRunner);
+            _needsPrediction = _hasCustom || _runners.Any(r => r is TextRunner or DetectionRunner);
             Metrics = _runners.Select(r => new MetricDefinition(r.Name, r.Direction)).ToList();
             MetricTypes = _runners.Select(r => r.Type).ToList();
             MetricIsItemMean = _runners.Select(r => r.NewAggregate() is MeanAggregate).ToList();
@@ -405,7 +407,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
             view.Adapter = _adapters[dataset];
             view.NonFinite = !outputs.IsFinite(k);
             if (view.NonFinite && t.NonFiniteItems++ == 0) t.FirstNonFinite = item.Index;
-            view.Prediction = _needsPrediction || t.Predictions != null ? view.Adapter.Predict(outputs, k) : null;
+            view.Prediction = _needsPrediction || t.Predictions != null ? view.Adapter.Predict(outputs, k, item.Annotation) : null;
             if (t.Predictions != null)
             {
                 t.Predictions[start + k] = view.Prediction;
@@ -473,7 +475,10 @@ public sealed class Evaluator : IEvaluator, IDisposable
     {
         var names = new HashSet<string>(StringComparer.Ordinal);
         foreach (var a in _adapters)
+        {
             if (a.OutputName != null) names.Add(a.OutputName);
+            foreach (var (_, name) in a.OtherOutputs) names.Add(name);
+        }
         foreach (var r in _runners)
             if (r.Spec?.Output is { } o) names.Add(o);
         return names;

@@ -94,24 +94,8 @@ public static class IgnoredScope
             $"The ignored-scope {what} '{entry}' matches no node of the model. {hint} Give exact node names, or a regular expression that matches some.", entry);
     }
 
-    /// <summary>Levenshtein distance (insertions, deletions and substitutions all cost 1).</summary>
-    public static int EditDistance(string a, string b)
-    {
-        var previous = new int[b.Length + 1];
-        var current = new int[b.Length + 1];
-        for (int j = 0; j <= b.Length; j++) previous[j] = j;
-        for (int i = 1; i <= a.Length; i++)
-        {
-            current[0] = i;
-            for (int j = 1; j <= b.Length; j++)
-            {
-                int substitute = previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
-                current[j] = Math.Min(substitute, Math.Min(previous[j], current[j - 1]) + 1);
-            }
-            (previous, current) = (current, previous);
-        }
-        return previous[b.Length];
-    }
+    /// <summary>Levenshtein distance, case-sensitive (see <see cref="Core.EditDistance"/>).</summary>
+    public static int EditDistance(string a, string b) => Core.EditDistance.Between(a, b);
 
     private static bool AttributesMatch(NodeProto node, IReadOnlyDictionary<string, string>? wanted)
     {

@@ -100,6 +100,11 @@ public sealed class MeasurePotModelCommand : PotCmdlet, IDisposable
     [ValidateSet("HigherBetter", "HigherWorse")]
     public string MetricDirection { get; set; } = "HigherBetter";
 
+    /// <summary>Item: -Metric runs per sample (the mean is the value). Dataset: once, as param($Samples), over every item.</summary>
+    [Parameter]
+    [ValidateSet("Item", "Dataset")]
+    public string MetricLevel { get; set; } = "Item";
+
     /// <summary>
     /// The FP32 model for metrics that compare with its outputs (reference: fp32). Default: the ModelPath of a piped
     /// quantization result.
@@ -187,7 +192,7 @@ public sealed class MeasurePotModelCommand : PotCmdlet, IDisposable
         foreach (var warning in engine.Warnings) WriteWarning(warning);
         var custom = Metric == null
             ? Array.Empty<CustomMetric>()
-            : new[] { new CustomMetric(MetricName, Direction(MetricDirection), new ScriptBlockMetric(Metric, MetricName, null), requiresAnnotation: false) };
+            : new[] { CustomMetricOf(new ScriptBlockMetric(Metric, MetricName, null)) };
         // A reference from the pipeline is read only when a metric compares with it; a given -ReferenceModelPath always.
         if (ReferenceModelPath == null && !engine.Metrics.Any(m => m.RequiresReference)) reference = null;
         var evaluator = new Evaluator(engine, new EvaluatorOptions
@@ -207,6 +212,11 @@ public sealed class MeasurePotModelCommand : PotCmdlet, IDisposable
         }
         return evaluator;
     }
+
+    private CustomMetric CustomMetricOf(ScriptBlockMetric metric) =>
+        MetricLevel.Equals("Dataset", StringComparison.OrdinalIgnoreCase)
+            ? new CustomMetric(MetricName, Direction(MetricDirection), (IDatasetMetric)metric, requiresAnnotation: false)
+            : new CustomMetric(MetricName, Direction(MetricDirection), (ISampleMetric)metric, requiresAnnotation: false);
 
     private static MetricDirection Direction(string word) =>
         word.Equals("HigherWorse", StringComparison.OrdinalIgnoreCase) ? Core.Evaluation.MetricDirection.HigherWorse : Core.Evaluation.MetricDirection.HigherBetter;

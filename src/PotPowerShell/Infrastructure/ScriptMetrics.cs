@@ -11,11 +11,39 @@ namespace PotPowerShell.Infrastructure;
 /// engine's 'type: script' metric. The code is called once per item, on the pipeline thread, as
 /// <c>param($Outputs, $Annotation, $Sample)</c>: $Outputs maps each output name to that item's values (float[]),
 /// $Annotation is the label (a number, a string or a float[]), $Sample has Index, Prediction and Shapes. It returns
-/// one number.
+/// one number. A dataset-level metric (level: dataset, -MetricLevel Dataset) is called once as <c>param($Samples)</c>:
+/// one object per item, in item order, with Index, Outputs, Shapes, Annotation and Prediction; it returns one number.
 /// </summary>
-internal sealed class ScriptBlockMetric(ScriptBlock script, string name, string? path) : ISampleMetric
+internal sealed class ScriptBlockMetric(ScriptBlock script, string name, string? path) : ISampleMetric, IDatasetMetric
 {
     public double Measure(SampleMetricInput sample)
+    {
+        var (outputs, shapes) = Outputs(sample);
+        var info = new PSObject();
+        info.Properties.Add(new PSNoteProperty("Index", sample.Index));
+        info.Properties.Add(new PSNoteProperty("Prediction", sample.Prediction));
+        info.Properties.Add(new PSNoteProperty("Shapes", shapes));
+        return Run($"item {sample.Index}", "per sample", outputs, Annotation(sample), info);
+    }
+
+    public double Measure(IReadOnlyList<SampleMetricInput> samples)
+    {
+        var items = samples.Select(sample =>
+        {
+            var (outputs, shapes) = Outputs(sample);
+            var item = new PSObject();
+            item.Properties.Add(new PSNoteProperty("Index", sample.Index));
+            item.Properties.Add(new PSNoteProperty("Outputs", outputs));
+            item.Properties.Add(new PSNoteProperty("Shapes", shapes));
+            item.Properties.Add(new PSNoteProperty("Annotation", Annotation(sample)));
+            item.Properties.Add(new PSNoteProperty("Prediction", sample.Prediction));
+            return item;
+        }).ToArray();
+        // One argument: the array itself, not its items spread over parameters.
+        return Run($"the {items.Length} items", "for the whole set", new object[] { items });
+    }
+
+    private static (Hashtable Outputs, Hashtable Shapes) Outputs(SampleMetricInput sample)
     {
         var outputs = new Hashtable(StringComparer.OrdinalIgnoreCase);
         var shapes = new Hashtable(StringComparer.OrdinalIgnoreCase);
@@ -24,25 +52,27 @@ internal sealed class ScriptBlockMetric(ScriptBlock script, string name, string?
             outputs[output] = tensor.ToFloats();
             shapes[output] = tensor.Shape;
         }
-        object? annotation = sample.Annotation is TensorData t ? t.ToFloats() : sample.Annotation;
-        var info = new PSObject();
-        info.Properties.Add(new PSNoteProperty("Index", sample.Index));
-        info.Properties.Add(new PSNoteProperty("Prediction", sample.Prediction));
-        info.Properties.Add(new PSNoteProperty("Shapes", shapes));
+        return (outputs, shapes);
+    }
+
+    private static object? Annotation(SampleMetricInput sample) => sample.Annotation is TensorData t ? t.ToFloats() : sample.Annotation;
+
+    private double Run(string what, string expected, params object?[] args)
+    {
         System.Collections.ObjectModel.Collection<PSObject> results;
         try
         {
-            results = script.Invoke(outputs, annotation, info);
+            results = script.Invoke(args);
         }
         catch (RuntimeException e)
         {
             throw new PotException("MetricScriptFailed", PotErrorCategory.InvalidOperation,
-                $"The metric '{name}'{Where} failed on item {sample.Index}: {e.Message}{Position(e)}", path ?? name, e);
+                $"The metric '{name}'{Where} failed on {what}: {e.Message}{Position(e)}", path ?? name, e);
         }
         var values = results.Where(r => r != null).ToList();
         if (values.Count != 1)
             throw new PotException("MetricScriptResultInvalid", PotErrorCategory.InvalidData,
-                $"The metric '{name}'{Where} returned {values.Count} values for item {sample.Index}; it must return exactly one number per sample.", path ?? name);
+                $"The metric '{name}'{Where} returned {values.Count} values for {what}; it must return exactly one number {expected}.", path ?? name);
         try
         {
             return LanguagePrimitives.ConvertTo<double>(values[0]);
@@ -50,7 +80,7 @@ internal sealed class ScriptBlockMetric(ScriptBlock script, string name, string?
         catch (PSInvalidCastException e)
         {
             throw new PotException("MetricScriptResultInvalid", PotErrorCategory.InvalidData,
-                $"The metric '{name}'{Where} returned '{values[0]}' for item {sample.Index}, which is not a number.", path ?? name, e);
+                $"The metric '{name}'{Where} returned '{values[0]}' for {what}, which is not a number.", path ?? name, e);
         }
     }
 

@@ -109,6 +109,51 @@ public class AccuracyCheckerConfigTests
         Assert.Equal(1, grey.Channels);
     }
 
+    [Fact]
+    public void Numpy_reader_feeds_one_npy_file_per_item_as_it_is()
+    {
+        using var tmp = new TempFolder();
+        Directory.CreateDirectory(tmp.File("val"));
+        // Two items of three class scores each: item a is class 2, item b class 0.
+        PotPowerShell.TestSupport.NpyWriter.Write(tmp.File("val/a.npy"), TensorData.FromFloats(new float[] { 0, 1, 5 }, 3));
+        PotPowerShell.TestSupport.NpyWriter.Write(tmp.File("val/b.npy"), TensorData.FromFloats(new float[] { 4, 1, 0 }, 3));
+        File.WriteAllText(tmp.File("val.txt"), "a.npy 2\nb.npy 1\n");
+        var engine = Load(tmp, Config(ImageNetDataset.Replace("data_source: val\n", "data_source: val\n        reader: numpy_reader\n") + "        metrics:\n          - type: accuracy\n"));
+        Assert.Equal(DatasetFormat.NpyFiles, engine.Datasets[0].Format);
+        using (var data = engine.OpenDataset())
+            Assert.Equal(new long[] { 1, 3 }, data.Get(0).Inputs.Values.Single().Shape);
+        using var evaluator = new Evaluator(engine);
+        // The model passes the scores through: a is right, b (labelled 1) wrong.
+        var r = evaluator.Evaluate(TestModels.Identity("batch", 3L), null, CancellationToken.None);
+        Assert.Equal(0.5, r.Values["accuracy@top1"], 12);
+        var problems = Problems(tmp, Config(ImageNetDataset.Replace("data_source: val\n", "data_source: val\n        reader: numpy_reader\n") +
+            "        preprocessing:\n          - type: resize\n            size: 2\n        metrics:\n          - type: accuracy\n"));
+        Assert.Contains(problems, p => p.StartsWith("models[0].datasets[0].preprocessing", StringComparison.Ordinal) && p.Contains("as they are", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Padding_pads_the_image_with_one_value_at_the_chosen_place()
+    {
+        using var tmp = Images();
+        File.WriteAllText(tmp.File("val.txt"), "r.png 0\n");
+        string Engine(string step) => Config(ImageNetDataset + "        reader: pillow_imread\n        preprocessing:\n" + step + "        metrics:\n          - type: accuracy\n");
+        // The 1x1 red pixel (200, 10, 20) padded to 3x2 with 7: centre puts it at x 1, y 0 (the odd row below).
+        var engine = Load(tmp, Engine("          - {type: padding, dst_width: 3, dst_height: 2, pad_value: 7}\n"));
+        Assert.Equal(new PaddingStep(3, 2, 7, PadPosition.Center), engine.Datasets[0].Image!.Steps.Single());
+        using (var data = engine.OpenDataset())
+        {
+            var tensor = data.Get(0).Inputs.Values.Single();
+            Assert.Equal(new long[] { 1, 3, 2, 3 }, tensor.Shape);
+            // Channel planes of 2 rows x 3 columns.
+            Assert.Equal(new float[] { 7, 200, 7, 7, 7, 7, 7, 10, 7, 7, 7, 7, 7, 20, 7, 7, 7, 7 }, tensor.ToFloats());
+        }
+        var corner = Load(tmp, Engine("          - {type: padding, size: 2, pad_type: right_bottom}\n"));
+        using (var data = corner.OpenDataset())
+            Assert.Equal(new float[] { 0, 0, 0, 200, 0, 0, 0, 10, 0, 0, 0, 20 }, data.Get(0).Inputs.Values.Single().ToFloats());
+        var problems = Problems(tmp, Engine("          - {type: padding, size: 2, pad_value: [1, 2, 3], pad_type: diagonal}\n"));
+        Assert.Contains(problems, p => p.StartsWith("models[0].datasets[0].preprocessing[0].pad_value", StringComparison.Ordinal) && p.Contains("one number", StringComparison.Ordinal));
+    }
+
     [Theory]
     [InlineData("(123.675, 116.28, 103.53)", new[] { 123.675, 116.28, 103.53 })]
     [InlineData("123.675,116.28,103.53", new[] { 123.675, 116.28, 103.53 })]
@@ -212,20 +257,20 @@ public class AccuracyCheckerConfigTests
         using var tmp = Images();
         File.WriteAllText(tmp.File("val.txt"), "r.png 0\n");
         var problems = Problems(tmp, Config(
-            "      - name: voc\n        data_source: val\n        reader: numpy_reader\n" +
-            "        annotation_conversion:\n          converter: voc_detection\n          annotations_dir: ann\n" +
-            "        preprocessing:\n          - type: padding\n            size: 300\n          - type: resize\n            size: 300\n            aspect_ratio_scale: ctpn_keep_aspect_ratio\n" +
-            "        postprocessing:\n          - type: nms\n" +
-            "        metrics:\n          - type: map\n",
-            "      - framework: onnx_runtime\n        model: m.onnx\n        adapter: ssd\n"));
-        Assert.Contains(problems, p => p.StartsWith("models[0].launchers[0].adapter", StringComparison.Ordinal) && p.Contains("'ssd'", StringComparison.Ordinal) && p.Contains("classification", StringComparison.Ordinal));
-        Assert.Contains(problems, p => p.StartsWith("models[0].datasets[0].reader", StringComparison.Ordinal) && p.Contains("numpy_reader", StringComparison.Ordinal));
+            "      - name: voc\n        data_source: val\n        reader: lmdb_reader\n" +
+            "        annotation_conversion:\n          converter: cityscapes\n          masks_dir: ann\n" +
+            "        preprocessing:\n          - type: free_form_mask\n            size: 300\n          - type: resize\n            size: 300\n            aspect_ratio_scale: ctpn_keep_aspect_ratio\n" +
+            "        postprocessing:\n          - type: encode_segmentation_mask\n" +
+            "        metrics:\n          - type: segmentation_accuracy\n",
+            "      - framework: onnx_runtime\n        model: m.onnx\n        adapter: segmentation\n"));
+        Assert.Contains(problems, p => p.StartsWith("models[0].launchers[0].adapter", StringComparison.Ordinal) && p.Contains("'segmentation'", StringComparison.Ordinal) && p.Contains("classification", StringComparison.Ordinal) && p.Contains("yolo_v8", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.StartsWith("models[0].datasets[0].reader", StringComparison.Ordinal) && p.Contains("lmdb_reader", StringComparison.Ordinal));
         Assert.Contains(problems, p => p.StartsWith("models[0].datasets[0].annotation_conversion.converter", StringComparison.Ordinal) && p.Contains("imagenet", StringComparison.Ordinal));
-        Assert.Contains(problems, p => p.StartsWith("models[0].datasets[0].annotation_conversion.annotations_dir", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.StartsWith("models[0].datasets[0].annotation_conversion.masks_dir", StringComparison.Ordinal));
         Assert.Contains(problems, p => p.StartsWith("models[0].datasets[0].preprocessing[0].type", StringComparison.Ordinal) && p.Contains("Supported steps: resize", StringComparison.Ordinal));
         Assert.Contains(problems, p => p.StartsWith("models[0].datasets[0].preprocessing[1].aspect_ratio_scale", StringComparison.Ordinal) && p.Contains("greater", StringComparison.Ordinal));
-        Assert.Contains(problems, p => p.StartsWith("models[0].datasets[0].postprocessing", StringComparison.Ordinal));
-        Assert.Contains(problems, p => p.StartsWith("models[0].datasets[0].metrics[0].type", StringComparison.Ordinal) && p.Contains("'map'", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.StartsWith("models[0].datasets[0].postprocessing[0].type", StringComparison.Ordinal) && p.Contains("resize_prediction_boxes, clip_boxes, nms, filter", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.StartsWith("models[0].datasets[0].metrics[0].type", StringComparison.Ordinal) && p.Contains("'segmentation_accuracy'", StringComparison.Ordinal) && p.Contains("coco_precision", StringComparison.Ordinal));
         // Lines point into the Accuracy Checker file.
         Assert.Contains(problems, p => p.StartsWith("models[0].datasets[0].reader (line 10)", StringComparison.Ordinal));
     }

@@ -32,6 +32,16 @@ public class EngineParserTests
     }
 
     [Fact]
+    public void Engine_problems_are_config_problems_with_key_path_and_line()
+    {
+        using var tmp = new TempFolder();
+        var e = Assert.Throws<PotException>(() => Load(tmp, "threads: 2\ndataset:\n  data_source: nowhere\n"));
+        var problem = Assert.Single(PotPowerShell.Core.Config.ConfigErrors.GetConfigProblems(e));
+        Assert.Equal(("dataset.data_source", 3), (problem.KeyPath, problem.Line));
+        Assert.Equal(problem.ToString(), Assert.Single((string[])e.Data["Problems"]!));
+    }
+
+    [Fact]
     public void Full_engine_file_parses_with_resolved_paths_and_defaults()
     {
         using var tmp = Folder();

@@ -127,7 +127,7 @@ internal static class AccuracyCheckerConfig
     /// <summary>The symbols of icdar13_recognition's label map, which a CTC decoder without its own vocabulary uses.</summary>
     internal const string Icdar13Symbols = "0123456789abcdefghijklmnopqrstuvwxyz";
 
-    private static readonly string[] Adapters = { "classification", "ctc_greedy_search_decoder" };
+    private static readonly string[] Adapters = { "classification", "ctc_greedy_search_decoder", "ssd_onnx", "ssd", "yolo_v8_detection", "yolo_v8" };
 
     private static Dictionary<string, object?>? Adapter(MapReader launcher)
     {
@@ -171,9 +171,36 @@ internal static class AccuracyCheckerConfig
             }
             return ours;
         }
+        if (type == "ssd")
+        {
+            // One DetectionOutput [1, 1, M, 7]: the model's output unless it is named.
+            new MapReader(map, path, launcher.Problems, new[] { "type" });
+            return new Dictionary<string, object?> { ["type"] = "ssd" };
+        }
+        if (type == "ssd_onnx")
+        {
+            // Three outputs: boxes, labels and scores.
+            var a = new MapReader(map, path, launcher.Problems, new[] { "type", "bboxes_out", "labels_out", "scores_out" });
+            var ours = new Dictionary<string, object?> { ["type"] = "ssd" };
+            foreach (var (theirs, key) in new[] { ("bboxes_out", "output"), ("labels_out", "labels"), ("scores_out", "scores") })
+            {
+                if (a.String(theirs) is { } name) ours[key] = name;
+                else a.Problem(theirs, $"is required: the model output of {(key == "output" ? "boxes [N, 4] (x1, y1, x2, y2 as fractions of the input)" : key + " [N]")}.");
+            }
+            return ours;
+        }
+        if (type is "yolo_v8_detection" or "yolo_v8")
+        {
+            var a = new MapReader(map, path, launcher.Problems, new[] { "type", "conf_threshold", "output_name", "multi_label" });
+            var ours = new Dictionary<string, object?> { ["type"] = "yolo_v8" };
+            if (a.Raw("conf_threshold") is { } confidence) ours["conf_threshold"] = confidence;
+            if (a.String("output_name") is { } output) ours["output"] = output;
+            if (a.Bool("multi_label") == true) a.Problem("multi_label", "is not supported: each candidate takes its best class (multi_label: false).");
+            return ours;
+        }
         string? near = Suggest.Closest(type, Adapters);
         launcher.Problems.Add(raw is string ? path : EngineProblems.Join(path, "type"),
-            $"'{type}' is not supported in Accuracy Checker configurations yet{(near != null ? $" (did you mean '{near}'?)" : "")}: {string.Join(", ", Adapters)} are. " +
+            $"'{type}' is not supported in Accuracy Checker configurations{(near != null ? $" (did you mean '{near}'?)" : "")}: {string.Join(", ", Adapters)} are. " +
             "Write the engine in PotPowerShell's own format for other tasks (see about_PotPowerShell_Engine).");
         return null;
     }
@@ -241,22 +268,29 @@ internal static class AccuracyCheckerConfig
             order = r.Order!;
         }
         else if (reader.Equals("numpy_reader", StringComparison.OrdinalIgnoreCase))
-            m.Problem("reader", "numpy_reader (one .npy file per item) is not supported yet: save the items as one array per model input with the item axis first, and use PotPowerShell's engine format (data_source: a folder of <input>.npy files).");
+        {
+            // One .npy file per item, fed as it is: there is nothing for image preprocessing to work on.
+            d["format"] = "npy_files";
+            if (m.Has("preprocessing")) m.Problem("preprocessing", "applies to images; numpy_reader items are fed as they are.");
+        }
         else
-            m.Problem("reader", $"'{reader}' is not supported: use opencv_imread or pillow_imread.");
+            m.Problem("reader", $"'{reader}' is not supported: use opencv_imread, pillow_imread or numpy_reader.");
         if (input != null) d["input"] = input;
-        if (layout != null) d["layout"] = layout;
+        if (layout != null && (string?)d.GetValueOrDefault("format") != "npy_files") d["layout"] = layout;
 
         foreach (var key in new[] { "annotation", "dataset_meta" })
             if (m.Has(key)) m.Problem(key, "pre-converted (pickled) annotations cannot be read: give annotation_conversion: instead.");
-        if (m.Has("postprocessing")) m.Problem("postprocessing", "is not supported yet (classification needs none): remove it.");
+        if (Postprocessing(m) is { Count: > 0 } post) d["postprocessing"] = post;
         Annotation(m, d, warnings, out icdarLabels);
 
-        bool grey = false;
-        var steps = Preprocessing(m, ref order, ref grey);
-        d["color_order"] = order;
-        if (grey) d["channels"] = 1;
-        if (steps.Count > 0) d["preprocessing"] = steps;
+        if ((string?)d.GetValueOrDefault("format") != "npy_files")
+        {
+            bool grey = false;
+            var steps = Preprocessing(m, ref order, ref grey);
+            d["color_order"] = order;
+            if (grey) d["channels"] = 1;
+            if (steps.Count > 0) d["preprocessing"] = steps;
+        }
 
         var metrics = m.List("metrics");
         if (metrics != null) d["metrics"] = metrics.Select((x, i) => Metric(x, EngineProblems.Index(m.KeyPath("metrics"), i), m.Problems, warnings)).ToList();
@@ -286,14 +320,43 @@ internal static class AccuracyCheckerConfig
             m.Problem("annotation_conversion", "is required: {converter: imagenet, annotation_file: val.txt}.");
             return;
         }
-        var a = m.Map("annotation_conversion", new[] { "converter", "annotation_file", "labels_file", "has_background", "images_dir", "dataset_meta_file", "delimeter" });
+        var a = m.Map("annotation_conversion", new[] { "converter", "annotation_file", "labels_file", "has_background", "images_dir", "dataset_meta_file", "delimeter", "sort_annotations", "use_full_label_map", "annotations_dir", "imageset_file" });
         if (a == null) return;
         string? converter = a.String("converter", required: true);
         if (converter == null) return;
         string kind = converter.Trim().ToLowerInvariant();
-        if (kind is not ("imagenet" or "icdar13_recognition"))
+        if (!Converters.Contains(kind))
         {
-            a.Problem("converter", $"'{converter}' is not supported yet: imagenet and icdar13_recognition ('file label' lines) are.");
+            string? near = Suggest.Closest(kind, Converters);
+            a.Problem("converter", $"'{converter}' is not supported{(near != null ? $" (did you mean '{near}'?)" : "")}: {string.Join(", ", Converters)} are.");
+            return;
+        }
+        foreach (var key in new[] { "sort_annotations", "use_full_label_map" })
+            if (a.Has(key) && kind != "mscoco_detection") a.Problem(key, "applies to mscoco_detection only.");
+        foreach (var key in new[] { "annotations_dir", "imageset_file" })
+            if (a.Has(key) && kind != "voc_detection") a.Problem(key, "applies to voc_detection only.");
+        if (kind == "voc_detection")
+        {
+            // One XML file per image in annotations_dir; VOC's twenty classes after a background class (has_background
+            // defaults to true for this converter, as in Accuracy Checker).
+            if (a.Raw("annotations_dir") is { } folder) d["voc_annotations"] = folder;
+            else a.Problem("annotations_dir", "is required: the folder of VOC .xml annotations.");
+            if (a.Raw("imageset_file") is { } imageset) d["imageset_file"] = imageset;
+            if (a.Bool("has_background") != false) d["label_offset"] = 1;
+            foreach (var key in new[] { "images_dir", "dataset_meta_file", "labels_file", "delimeter", "annotation_file" })
+                if (a.Has(key)) warnings.Add($"{a.KeyPath(key)}: read and ignored: images are named relative to data_source, classes are VOC's twenty.");
+            return;
+        }
+        if (kind == "mscoco_detection")
+        {
+            // Images sorted by id, categories numbered in their order: what the converter does by default.
+            if (a.Raw("annotation_file") is { } json) d["annotation_file"] = json;
+            else a.Problem("annotation_file", "is required: the COCO instances .json file.");
+            if (a.Bool("has_background") == true) d["label_offset"] = 1;
+            if (a.Bool("sort_annotations") == false) a.Problem("sort_annotations", "false is not supported: images are taken in the order of their ids.");
+            if (a.Bool("use_full_label_map") == true) a.Problem("use_full_label_map", "is not supported: classes are numbered in the order the file lists its categories.");
+            foreach (var key in new[] { "images_dir", "dataset_meta_file", "labels_file", "delimeter" })
+                if (a.Has(key)) warnings.Add($"{a.KeyPath(key)}: read and ignored: images are named relative to data_source, classes come from the annotation file.");
             return;
         }
         if (kind == "icdar13_recognition")
@@ -314,7 +377,53 @@ internal static class AccuracyCheckerConfig
                 warnings.Add($"{a.KeyPath(key)}: read and ignored: it names classes or checks files in Accuracy Checker's own reports; labels come from annotation_file.");
     }
 
-    private static readonly string[] StepTypes = { "resize", "crop", "center_crop", "normalization", "bgr_to_rgb", "rgb_to_bgr", "bgr_to_gray", "rgb_to_gray" };
+    private static readonly string[] Converters = { "imagenet", "icdar13_recognition", "mscoco_detection", "voc_detection" };
+
+    private static readonly string[] PostprocessingTypes = { "resize_prediction_boxes", "clip_boxes", "nms", "filter" };
+
+    /// <summary>
+    /// Detection postprocessing in our form. resize_prediction_boxes is what always happens first (boxes are scaled to
+    /// the annotated image), so it adds no step; clip_boxes, nms and filter (by min_confidence) apply to predictions.
+    /// </summary>
+    private static List<object?> Postprocessing(MapReader m)
+    {
+        var result = new List<object?>();
+        var list = m.List("postprocessing");
+        for (int i = 0; list != null && i < list.Count; i++)
+        {
+            string path = EngineProblems.Index(m.KeyPath("postprocessing"), i);
+            var map = EngineTree.AsMap(list[i]);
+            string type = map != null && map.TryGetValue("type", out var t) ? t?.ToString()?.Trim().ToLowerInvariant() ?? "" : "";
+            if (map == null || !PostprocessingTypes.Contains(type))
+            {
+                string? near = Suggest.Closest(type, PostprocessingTypes);
+                m.Problems.Add(map == null ? path : EngineProblems.Join(path, "type"),
+                    (map == null ? $"must be a mapping such as {{type: nms, overlap: 0.5}}, not {EngineTree.Show(list[i])}." : $"'{type}' is not supported{(near != null ? $" (did you mean '{near}'?)" : "")}.") +
+                    $" Supported: {string.Join(", ", PostprocessingTypes)}.");
+                continue;
+            }
+            var p = new MapReader(map, path, m.Problems, new[] { "type", "apply_to", "overlap", "include_boundaries", "min_confidence", "remove_filtered", "rescale" });
+            if (p.String("apply_to") is { } target && !target.Trim().Equals("prediction", StringComparison.OrdinalIgnoreCase))
+                p.Problem("apply_to", $"'{target}' is not supported: steps apply to predictions (apply_to: prediction).");
+            if (p.Bool("remove_filtered") == false) p.Problem("remove_filtered", "false is not supported: filtered detections are removed.");
+            foreach (var (key, owner) in new[] { ("overlap", "nms"), ("include_boundaries", "nms"), ("min_confidence", "filter"), ("rescale", "resize_prediction_boxes") })
+                if (p.Has(key) && type != owner) p.Problem(key, $"applies to {owner} only.");
+            if (type == "resize_prediction_boxes")
+            {
+                if (p.Bool("rescale") == false) p.Problem("rescale", "false is not supported: boxes are always scaled to the image.");
+                continue;
+            }
+            var step = new Dictionary<string, object?>(StringComparer.Ordinal) { ["type"] = type };
+            foreach (var key in new[] { "overlap", "include_boundaries", "min_confidence" })
+                if (p.Raw(key) is { } value) step[key] = value;
+            if (type == "filter" && !p.Has("min_confidence"))
+                p.Problem("min_confidence", "is required: only filtering by confidence is supported.");
+            result.Add(step);
+        }
+        return result;
+    }
+
+    private static readonly string[] StepTypes = { "resize", "crop", "center_crop", "normalization", "padding", "bgr_to_rgb", "rgb_to_bgr", "bgr_to_gray", "rgb_to_gray" };
 
     /// <summary>
     /// The preprocessing steps in our form. bgr_to_rgb / rgb_to_bgr become the final channel order
@@ -362,6 +471,7 @@ internal static class AccuracyCheckerConfig
             {
                 "resize" => Resize(new MapReader(map, path, m.Problems, new[] { "type", "size", "dst_width", "dst_height", "aspect_ratio_scale", "interpolation", "use_pillow" })),
                 "normalization" => Normalization(new MapReader(map, path, m.Problems, new[] { "type", "mean", "std", "images_only" })),
+                "padding" => Padding(new MapReader(map, path, m.Problems, new[] { "type", "size", "dst_width", "dst_height", "pad_value", "pad_type", "use_numpy" })),
                 _ => Crop(new MapReader(map, path, m.Problems, new[] { "type", "size", "dst_width", "dst_height" })),
             };
             if (step != null) steps.Add((step, order));
@@ -420,6 +530,39 @@ internal static class AccuracyCheckerConfig
         step["interpolation"] = mode;
         if (m.Bool("use_pillow") == true)
             m.Problem("use_pillow", "Pillow's resize (antialiased) is not supported: remove it to resize as OpenCV does.");
+        return step;
+    }
+
+    private static readonly Dictionary<string, string> PadTypes = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["center"] = "center",
+        ["left_top"] = "left_top",
+        ["right_bottom"] = "right_bottom",
+    };
+
+    /// <summary>padding as our pad: size, one pad_value for every channel, pad_type center (default), left_top or right_bottom.</summary>
+    private static Dictionary<string, object?>? Padding(MapReader m)
+    {
+        var step = new Dictionary<string, object?>(StringComparer.Ordinal) { ["type"] = "pad" };
+        if (!Size(m, step)) return null;
+        if (m.Raw("pad_value") is { } raw)
+        {
+            var values = NormalizationValues(raw);
+            if (values == null || values.Distinct().Count() != 1)
+            {
+                m.Problem("pad_value", $"{EngineTree.Show(raw)} is not supported: give one number (the same value for every channel).");
+                return null;
+            }
+            step["value"] = values[0];
+        }
+        string type = m.String("pad_type") ?? "center";
+        if (!PadTypes.TryGetValue(type.Trim(), out var position))
+        {
+            m.Problem("pad_type", $"'{type}' is not supported: use {string.Join(", ", PadTypes.Keys)}.");
+            return null;
+        }
+        step["position"] = position;
+        if (m.Has("use_numpy")) m.Bool("use_numpy");
         return step;
     }
 
@@ -501,7 +644,7 @@ internal static class AccuracyCheckerConfig
         }
     }
 
-    private static readonly string[] MetricTypes = { "accuracy", "character_recognition_accuracy" };
+    private static readonly string[] MetricTypes = { "accuracy", "character_recognition_accuracy", "map", "coco_precision", "mae", "mse", "psnr" };
 
     private static object? Metric(object? raw, string path, EngineProblems problems, List<string> warnings)
     {
@@ -509,12 +652,26 @@ internal static class AccuracyCheckerConfig
         if (map == null) return raw;
         // Accuracy Checker's reference / threshold keys are its own pass-fail check of the result, not part of the metric.
         var ownCheck = new[] { "reference", "threshold", "abs_threshold", "rel_threshold", "presenter" };
-        var m = new MapReader(map, path, problems, new[] { "name", "type", "top_k", "remove_spaces" }.Concat(ownCheck).ToArray());
+        string kind = map.TryGetValue("type", out var t) ? t?.ToString()?.Trim().ToLowerInvariant() ?? "" : "";
+        var options = kind switch
+        {
+            "map" => new[] { "overlap_threshold", "integral", "include_boundaries", "ignore_difficult" },
+            "coco_precision" => new[] { "threshold", "max_detections", "include_boundaries" },
+            "psnr" => new[] { "normalized_images", "scale_border" },
+            _ => new[] { "top_k", "remove_spaces" },
+        };
+        var m = new MapReader(map, path, problems, new[] { "name", "type" }.Concat(options).Concat(ownCheck).ToArray());
         foreach (var key in ownCheck.Where(m.Has))
             warnings.Add($"{m.KeyPath(key)}: read and ignored: Accuracy Checker's own check of the result (use maximal_drop or baseline_value in the POT configuration).");
         string? type = m.String("type", required: true);
         if (type != null && !MetricTypes.Contains(type.Trim(), StringComparer.OrdinalIgnoreCase))
-            m.Problem("type", $"'{type}' is not supported yet in Accuracy Checker configurations: {string.Join(", ", MetricTypes)} are.");
-        return map.Where(kv => !ownCheck.Contains(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+            m.Problem("type", $"'{type}' is not supported in Accuracy Checker configurations: {string.Join(", ", MetricTypes)} are.");
+        if (m.Bool("ignore_difficult") == false) m.Problem("ignore_difficult", "false is not supported: difficult (crowd) objects are never counted.");
+        if (m.Has("scale_border") && MapReader.ToDouble(m.Raw("scale_border")) != 0) m.Problem("scale_border", "is not supported: psnr compares whole images (scale_border: 0).");
+        var ours = map.Where(kv => !ownCheck.Contains(kv.Key) && kv.Key is not ("ignore_difficult" or "normalized_images" or "scale_border"))
+            .ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+        // Accuracy Checker's psnr peaks at 255, or at 1 for normalized_images.
+        if (m.Bool("normalized_images") == true) ours["max_value"] = 1.0;
+        return ours;
     }
 }

@@ -9,6 +9,8 @@ public enum DatasetFormat
     Npy,
     /// <summary>A folder of images (png, jpg, bmp...) decoded and preprocessed per item.</summary>
     Images,
+    /// <summary>A folder of .npy files, one per item (Accuracy Checker's numpy_reader), fed as they are.</summary>
+    NpyFiles,
 }
 
 /// <summary>How an adapter turns raw model outputs into predictions.</summary>
@@ -20,6 +22,10 @@ public enum AdapterType
     CtcGreedy,
     /// <summary>The raw output tensors.</summary>
     Identity,
+    /// <summary>Detections from three outputs: boxes [N, 4] (x1, y1, x2, y2 as fractions of the input), labels [N], scores [N].</summary>
+    Ssd,
+    /// <summary>YOLOv8's raw output [4 + classes, N] (centre x, centre y, width, height in input pixels, class scores), filtered by confidence and non-maximum suppression.</summary>
+    YoloV8,
 }
 
 /// <summary>Axis order of a CTC output: batch, time, classes or time, batch, classes.</summary>
@@ -41,7 +47,31 @@ public enum MetricType
     Psnr,
     CosineSimilarity,
     Script,
+    MeanAbsoluteError,
+    /// <summary>VOC mean average precision at one IoU threshold (dataset-level).</summary>
+    Map,
+    /// <summary>COCO's AP@[.5:.95] with 101-point interpolation (dataset-level).</summary>
+    CocoPrecision,
 }
+
+/// <summary>Whether a script metric is called per item (the value is the mean) or once with every item.</summary>
+public enum MetricLevel
+{
+    Item,
+    Dataset,
+}
+
+/// <summary>A postprocessing step of detections (Accuracy Checker's postprocessing).</summary>
+public abstract record DetectionStep(string KeyPath);
+
+/// <summary>nms: per class, a box overlapping a better one by more than <paramref name="Overlap"/> IoU is dropped.</summary>
+public sealed record NmsStep(double Overlap, bool IncludeBoundaries, string KeyPath) : DetectionStep(KeyPath);
+
+/// <summary>filter: detections scoring below <paramref name="MinConfidence"/> are dropped.</summary>
+public sealed record ConfidenceFilterStep(double MinConfidence, string KeyPath) : DetectionStep(KeyPath);
+
+/// <summary>clip_boxes: box corners are clipped to the image.</summary>
+public sealed record ClipBoxesStep(string KeyPath) : DetectionStep(KeyPath);
 
 /// <summary>How precision, recall and F1 combine per-class values.</summary>
 public enum AverageKind
@@ -70,6 +100,24 @@ public sealed record AdapterDefinition(
     CtcLayout Layout = CtcLayout.Ntc,
     string KeyPath = "adapter")
 {
+    /// <summary>ssd: the outputs of boxes, labels and scores (<see cref="Output"/> names the boxes).</summary>
+    public string? LabelsOutput { get; init; }
+    public string? ScoresOutput { get; init; }
+
+    /// <summary>yolo_v8: detections scoring below it are dropped.</summary>
+    public double ConfidenceThreshold { get; init; } = 0.25;
+
+    /// <summary>yolo_v8: non-maximum suppression drops a box overlapping a better one of its class by more than this IoU.</summary>
+    public double NmsThreshold { get; init; } = 0.5;
+
+    /// <summary>yolo_v8: at most this many detections per image, best first.</summary>
+    public int MaxDetections { get; init; } = 300;
+
+    /// <summary>Detection postprocessing, applied in order after boxes are scaled to the original image.</summary>
+    public IReadOnlyList<DetectionStep> Postprocessing { get; init; } = Array.Empty<DetectionStep>();
+
+    public bool IsDetection => Type is AdapterType.Ssd or AdapterType.YoloV8;
+
     public static AdapterDefinition Classification { get; } = new(AdapterType.Classification);
     public static AdapterDefinition Identity { get; } = new(AdapterType.Identity);
 }
@@ -97,16 +145,37 @@ public sealed record MetricSpec(
     bool RemoveSpaces = false,
     bool IgnoreCase = false)
 {
+    /// <summary>map: the IoU a detection needs to match a box (overlap_threshold).</summary>
+    public double OverlapThreshold { get; init; } = 0.5;
+
+    /// <summary>map: area (Accuracy Checker's integral: max) or 11point.</summary>
+    public ApIntegral Integral { get; init; } = ApIntegral.Area;
+
+    /// <summary>map / coco_precision: boxes span x2 - x1 + 1 pixels (Accuracy Checker's include_boundaries, default true).</summary>
+    public bool IncludeBoundaries { get; init; } = true;
+
+    /// <summary>coco_precision: the IoU thresholds averaged over (threshold: .50:.05:.95).</summary>
+    public IReadOnlyList<double> IouThresholds { get; init; } = Enumerable.Range(10, 10).Select(i => i * 5 / 100.0).ToArray();
+
+    /// <summary>coco_precision: detections kept per image and class (max_detections).</summary>
+    public int MaxDetections { get; init; } = 100;
+
+    /// <summary>script: per item (mean of the values) or once over the whole set.</summary>
+    public MetricLevel Level { get; init; } = MetricLevel.Item;
+
+    /// <summary>True for metrics whose value is not a mean of per-item values (mAP, COCO precision, dataset-level scripts).</summary>
+    public bool IsDatasetLevel => Type is MetricType.Map or MetricType.CocoPrecision || (Type == MetricType.Script && Level == MetricLevel.Dataset);
+
     /// <summary>True when the metric compares with labels, so the data must carry annotations.</summary>
     public bool RequiresAnnotation => Type switch
     {
         MetricType.Script => ScriptRequiresAnnotation,
-        MetricType.MeanSquaredError or MetricType.Psnr or MetricType.CosineSimilarity => Reference == MetricReference.Annotation,
+        MetricType.MeanSquaredError or MetricType.MeanAbsoluteError or MetricType.Psnr or MetricType.CosineSimilarity => Reference == MetricReference.Annotation,
         _ => true,
     };
 
     /// <summary>True when the metric needs the FP32 model's outputs.</summary>
-    public bool RequiresReference => Type is MetricType.MeanSquaredError or MetricType.Psnr or MetricType.CosineSimilarity && Reference == MetricReference.Fp32;
+    public bool RequiresReference => Type is MetricType.MeanSquaredError or MetricType.MeanAbsoluteError or MetricType.Psnr or MetricType.CosineSimilarity && Reference == MetricReference.Fp32;
 
     public MetricDefinition Definition => new(Name, Direction);
 }
@@ -123,7 +192,7 @@ public sealed record DatasetDefinition
     public string? LabelsPath { get; init; }
     /// <summary>Npz: the array holding the labels inside the archive, or null.</summary>
     public string? LabelsArray { get; init; }
-    /// <summary>Images: 'file label' lines or a CSV file naming the images and their labels.</summary>
+    /// <summary>Images: 'file label' lines or a CSV file naming the images and their labels, or a COCO detection .json file.</summary>
     public string? AnnotationFile { get; init; }
     public string? FileColumn { get; init; }
     public string? LabelColumn { get; init; }
@@ -131,6 +200,9 @@ public sealed record DatasetDefinition
     public IReadOnlyList<string>? Classes { get; init; }
     /// <summary>Added to every class label (label_offset; 1 for Accuracy Checker's has_background: a background class 0 before the others).</summary>
     public int LabelOffset { get; init; }
+    /// <summary>Images: a folder of Pascal VOC XML annotations (voc_detection), and the image-set file listing its ids.</summary>
+    public string? VocAnnotations { get; init; }
+    public string? ImagesetFile { get; init; }
     /// <summary>Images: the model input that receives the image (null = the model's only input).</summary>
     public string? InputName { get; init; }
     public ImageOptions? Image { get; init; }
@@ -140,5 +212,8 @@ public sealed record DatasetDefinition
     public required AdapterDefinition Adapter { get; init; }
     public string KeyPath { get; init; } = "dataset";
 
-    public bool HasAnnotations => LabelsPath != null || LabelsArray != null || AnnotationFile != null;
+    public bool HasAnnotations => LabelsPath != null || LabelsArray != null || AnnotationFile != null || VocAnnotations != null;
+
+    /// <summary>True when items are annotated with boxes (a COCO .json annotation_file or VOC annotations).</summary>
+    public bool HasBoxes => VocAnnotations != null || AnnotationFile?.EndsWith(".json", StringComparison.OrdinalIgnoreCase) == true;
 }

@@ -75,7 +75,9 @@ public sealed class EngineDataset : IDataset, IDisposable
             IReadOnlyList<object?>? labels = null;
             if (d.LabelsPath != null)
                 labels = textLabels ? TextFiles.ReadLines(d.LabelsPath).Cast<object?>().ToList() : ReadNpyLabels(d.LabelsPath);
-            data = ImageDataset.Open(d.DataSource, d.InputName, d.Image!, d.Extensions, d.AnnotationFile, d.FileColumn, d.LabelColumn, labels);
+            data = d.VocAnnotations != null
+                ? ImageDataset.FromDetections(d.DataSource, d.InputName, d.Image!, VocDetectionFolder.Read(d.VocAnnotations, d.ImagesetFile, d.Classes), d.ImagesetFile ?? d.VocAnnotations)
+                : ImageDataset.Open(d.DataSource, d.InputName, d.Image!, d.Extensions, d.AnnotationFile, d.FileColumn, d.LabelColumn, labels);
             textLabels = false;
         }
         if (textLabels)

@@ -12,15 +12,23 @@ internal static class EngineParser
     {
         "name", "data_source", "format", "inputs", "labels", "annotation_file", "file_column", "label_column", "classes",
         "input", "channels", "color_order", "layout", "preprocessing", "extensions", "subsample_size", "subsample_seed",
-        "adapter", "metrics", "label_offset",
+        "adapter", "metrics", "label_offset", "postprocessing", "voc_annotations", "imageset_file",
     };
-    private static readonly string[] AdapterKeys = { "type", "output", "dictionary", "alphabet", "blank_index", "layout" };
+    private static readonly string[] AdapterKeys =
+    {
+        "type", "output", "dictionary", "alphabet", "blank_index", "layout", "labels", "scores", "conf_threshold", "nms_threshold", "max_detections",
+    };
+    private static readonly string[] CtcKeys = { "dictionary", "alphabet", "blank_index", "layout" };
+    private static readonly string[] SsdKeys = { "labels", "scores" };
+    private static readonly string[] YoloKeys = { "conf_threshold", "nms_threshold", "max_detections" };
 
     private static readonly Dictionary<string, AdapterType> AdapterWords = new(StringComparer.OrdinalIgnoreCase)
     {
         ["classification"] = AdapterType.Classification,
         ["ctc_greedy"] = AdapterType.CtcGreedy,
         ["identity"] = AdapterType.Identity,
+        ["ssd"] = AdapterType.Ssd,
+        ["yolo_v8"] = AdapterType.YoloV8,
     };
 
     private static readonly Dictionary<string, MetricType> MetricWords = new(StringComparer.OrdinalIgnoreCase)
@@ -32,6 +40,9 @@ internal static class EngineParser
         ["character_recognition_accuracy"] = MetricType.CharacterRecognitionAccuracy,
         ["character_level_accuracy"] = MetricType.CharacterLevelAccuracy,
         ["mse"] = MetricType.MeanSquaredError,
+        ["mae"] = MetricType.MeanAbsoluteError,
+        ["map"] = MetricType.Map,
+        ["coco_precision"] = MetricType.CocoPrecision,
         ["psnr"] = MetricType.Psnr,
         ["cosine_similarity"] = MetricType.CosineSimilarity,
         ["script"] = MetricType.Script,
@@ -156,6 +167,14 @@ internal static class EngineParser
         {
             var scoped = metrics.Where(m => m.Datasets.Contains(i)).ToList();
             var adapter = datasetAdapters[i] ?? topAdapter ?? DefaultAdapter(scoped);
+            if (datasetMaps[i].Reader.Has("postprocessing"))
+            {
+                if (!adapter.IsDetection)
+                    datasetMaps[i].Reader.Problem("postprocessing", $"applies to detections (adapter ssd or yolo_v8), but dataset '{datasets[i].Name}' uses the {adapter.Type.ToString().ToLowerInvariant()} adapter.");
+                else adapter = adapter with { Postprocessing = ParsePostprocessing(datasetMaps[i].Reader) };
+            }
+            if (adapter.IsDetection && datasets[i].Image?.Steps.Any(x => x is PaddingStep) == true)
+                datasetMaps[i].Reader.Problem("preprocessing", $"pad does not apply to detection: boxes are scaled from the model input to the image, which padding would shift. Resize without padding.");
             datasets[i] = datasets[i] with { Adapter = adapter };
             foreach (var m in scoped) CheckMetricFits(m, datasets[i], problems);
         }
@@ -183,9 +202,14 @@ internal static class EngineParser
                     $"this text metric compares decoded text, but dataset '{dataset.Name}' has no ctc_greedy adapter: add adapter: {{type: ctc_greedy, dictionary: ..., blank_index: ...}}.");
                 break;
         }
+        if (metric.Type is MetricType.Map or MetricType.CocoPrecision && !adapter.IsDetection)
+            problems.Add(EngineProblems.Join(metric.KeyPath, "type"),
+                $"{(metric.Type == MetricType.Map ? "map" : "coco_precision")} compares detections, but dataset '{dataset.Name}' uses the {adapter.Type.ToString().ToLowerInvariant()} adapter: use adapter type ssd or yolo_v8.");
+        if (metric.Type is MetricType.Map or MetricType.CocoPrecision && dataset.HasAnnotations && !dataset.HasBoxes)
+            problems.Add(metric.KeyPath, $"metric '{metric.Name}' needs boxes: annotate dataset '{dataset.Name}' with a COCO detection file (annotation_file: instances.json) or VOC annotations (voc_annotations: Annotations).");
         if (metric.RequiresAnnotation && !dataset.HasAnnotations)
             problems.Add(metric.KeyPath,
-                $"metric '{metric.Name}' compares with annotations, but dataset '{dataset.Name}' has none: add labels: (.npy or .txt) or annotation_file: (images){(metric.Type is MetricType.MeanSquaredError or MetricType.Psnr or MetricType.CosineSimilarity ? ", or compare with the FP32 model (reference: fp32)" : "")}.");
+                $"metric '{metric.Name}' compares with annotations, but dataset '{dataset.Name}' has none: add labels: (.npy or .txt) or annotation_file: (images){(metric.Type is MetricType.MeanSquaredError or MetricType.MeanAbsoluteError or MetricType.Psnr or MetricType.CosineSimilarity ? ", or compare with the FP32 model (reference: fp32)" : "")}.");
     }
 
     private static AdapterDefinition? ParseAdapter(MapReader parent, string key, string baseFolder)
@@ -207,12 +231,28 @@ internal static class EngineParser
         if (m == null) return null;
         var type = m.Choice("type", AdapterWords, required: true);
         string? output = m.String("output");
-        if (type != AdapterType.CtcGreedy)
+        foreach (var (keys, owner) in new[] { (CtcKeys, AdapterType.CtcGreedy), (SsdKeys, AdapterType.Ssd), (YoloKeys, AdapterType.YoloV8) })
+            if (type != owner)
+                foreach (var k in keys.Where(m.Has))
+                    m.Problem(k, $"applies to the {AdapterWords.First(kv => kv.Value == owner).Key} adapter only.");
+        if (type == AdapterType.Ssd)
         {
-            foreach (var k in new[] { "dictionary", "alphabet", "blank_index", "layout" })
-                if (m.Has(k)) m.Problem(k, $"applies to the ctc_greedy adapter only.");
-            return type == null ? null : new AdapterDefinition(type.Value, output, KeyPath: path);
+            // Without labels: and scores: the one output holds DetectionOutput rows [1, 1, M, 7].
+            string? labels = m.String("labels");
+            string? scores = m.String("scores");
+            if ((labels == null) != (scores == null))
+                m.Problem(labels == null ? "labels" : "scores", "is required with " + (labels == null ? "scores:" : "labels:") + ": name both for boxes, labels and scores outputs, or neither for one DetectionOutput [1, 1, M, 7].");
+            if (output == null && labels != null) m.Problem("output", "is required for ssd with labels: and scores:: the output of boxes [N, 4] (x1, y1, x2, y2 as fractions of the input).");
+            return new AdapterDefinition(AdapterType.Ssd, output, KeyPath: path) { LabelsOutput = labels, ScoresOutput = scores };
         }
+        if (type == AdapterType.YoloV8)
+            return new AdapterDefinition(AdapterType.YoloV8, output, KeyPath: path)
+            {
+                ConfidenceThreshold = m.Double("conf_threshold", 0, 1) ?? 0.25,
+                NmsThreshold = m.Double("nms_threshold", 0, 1) ?? 0.5,
+                MaxDetections = m.Int("max_detections", 1, 1 << 20) ?? 300,
+            };
+        if (type != AdapterType.CtcGreedy) return type == null ? null : new AdapterDefinition(type.Value, output, KeyPath: path);
         int blank = m.Int("blank_index", 0, 1 << 20) ?? 0;
         var layout = m.Choice("layout", new Dictionary<string, CtcLayout> { ["NTC"] = CtcLayout.Ntc, ["TNC"] = CtcLayout.Tnc }) ?? CtcLayout.Ntc;
         IReadOnlyList<string>? symbols = null;
@@ -259,9 +299,11 @@ internal static class EngineParser
         {
             MetricType.Accuracy => new[] { "top_k" },
             MetricType.Precision or MetricType.Recall or MetricType.F1 => new[] { "average" },
-            MetricType.MeanSquaredError or MetricType.CosineSimilarity => new[] { "reference", "output" },
+            MetricType.MeanSquaredError or MetricType.MeanAbsoluteError or MetricType.CosineSimilarity => new[] { "reference", "output" },
+            MetricType.Map => new[] { "overlap_threshold", "integral", "include_boundaries" },
+            MetricType.CocoPrecision => new[] { "threshold", "max_detections", "include_boundaries" },
             MetricType.Psnr => new[] { "reference", "output", "max_value" },
-            MetricType.Script => new[] { "path", "direction", "requires_annotation" },
+            MetricType.Script => new[] { "path", "direction", "requires_annotation", "level" },
             MetricType.CharacterRecognitionAccuracy or MetricType.CharacterLevelAccuracy => new[] { "remove_spaces", "ignore_case" },
             _ => Array.Empty<string>(),
         });
@@ -280,7 +322,7 @@ internal static class EngineParser
         bool scriptNeedsAnnotation = true;
         var direction = type switch
         {
-            MetricType.MeanSquaredError => MetricDirection.HigherWorse,
+            MetricType.MeanSquaredError or MetricType.MeanAbsoluteError => MetricDirection.HigherWorse,
             _ => MetricDirection.HigherBetter,
         };
         if (type == MetricType.Script)
@@ -291,6 +333,12 @@ internal static class EngineParser
             direction = m.Choice("direction", DirectionWords) ?? MetricDirection.HigherBetter;
             scriptNeedsAnnotation = m.Bool("requires_annotation") ?? true;
         }
+        var level = type == MetricType.Script ? m.Choice("level", new Dictionary<string, MetricLevel> { ["item"] = MetricLevel.Item, ["dataset"] = MetricLevel.Dataset }) ?? MetricLevel.Item : MetricLevel.Item;
+        double overlap = m.Double("overlap_threshold", 0, 1) ?? 0.5;
+        var integral = m.Choice("integral", new Dictionary<string, ApIntegral> { ["max"] = ApIntegral.Area, ["11point"] = ApIntegral.ElevenPoint }) ?? ApIntegral.Area;
+        bool boundaries = m.Bool("include_boundaries") ?? true;
+        int maxDetections = m.Int("max_detections", 1, 1 << 20) ?? 100;
+        var thresholds = m.Has("threshold") ? IouThresholds(m) : null;
         string name = m.String("name") ?? type switch
         {
             MetricType.Accuracy => $"accuracy@top{topK}",
@@ -301,7 +349,80 @@ internal static class EngineParser
             m.Problem("name", "is empty: AccuracyAwareQuantization refers to metrics by name.");
             return null;
         }
-        return new MetricSpec(name.Trim(), type.Value, direction, datasets, path, topK, average, reference, output, maxValue, script, scriptNeedsAnnotation, removeSpaces, ignoreCase);
+        var spec = new MetricSpec(name.Trim(), type.Value, direction, datasets, path, topK, average, reference, output, maxValue, script, scriptNeedsAnnotation, removeSpaces, ignoreCase)
+        {
+            Level = level,
+            OverlapThreshold = overlap,
+            Integral = integral,
+            IncludeBoundaries = boundaries,
+            MaxDetections = maxDetections,
+        };
+        return thresholds == null ? spec : spec with { IouThresholds = thresholds };
+    }
+
+    /// <summary>
+    /// coco_precision's threshold: one IoU, a list of them, or a range 'start:step:end' as Accuracy Checker writes it
+    /// ('.50:.05:.95', both ends included).
+    /// </summary>
+    private static IReadOnlyList<double>? IouThresholds(MapReader m)
+    {
+        var raw = m.Raw("threshold");
+        const string hint = "give an IoU such as 0.5, a list of them, or a range start:step:end such as .50:.05:.95.";
+        if (raw is string text && text.Split(':') is { Length: 3 } parts)
+        {
+            var v = parts.Select(p => double.TryParse(p.Trim(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double x) ? x : double.NaN).ToArray();
+            if (v.All(double.IsFinite) && v[1] > 0 && v[0] > 0 && v[2] <= 1 && v[0] <= v[2])
+                return Enumerable.Range(0, (int)Math.Floor((v[2] - v[0]) / v[1] + 1e-9) + 1).Select(i => Math.Round((v[0] + i * v[1]) * 1e6) / 1e6).ToArray();
+            m.Problem("threshold", $"'{text}' is not a range of IoUs in (0, 1]: {hint}");
+            return null;
+        }
+        var values = (EngineTree.AsList(raw) ?? new[] { raw }).Select(MapReader.ToDouble).ToList();
+        if (values.Count > 0 && values.All(x => x is > 0 and <= 1)) return values.Select(x => x!.Value).ToArray();
+        m.Problem("threshold", $"{EngineTree.Show(raw)} is not an IoU in (0, 1]: {hint}");
+        return null;
+    }
+
+    private static readonly Dictionary<string, string[]> PostprocessingKeys = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["nms"] = new[] { "type", "overlap", "include_boundaries" },
+        ["filter"] = new[] { "type", "min_confidence" },
+        ["clip_boxes"] = new[] { "type" },
+    };
+
+    /// <summary>A dataset's postprocessing of detections (after boxes are scaled to the image), in order.</summary>
+    private static IReadOnlyList<DetectionStep> ParsePostprocessing(MapReader m)
+    {
+        var steps = new List<DetectionStep>();
+        var list = m.List("postprocessing");
+        for (int i = 0; list != null && i < list.Count; i++)
+        {
+            string path = EngineProblems.Index(m.KeyPath("postprocessing"), i);
+            var map = EngineTree.AsMap(list[i]);
+            string type = map != null && map.TryGetValue("type", out var t) ? t?.ToString()?.Trim().ToLowerInvariant() ?? "" : "";
+            if (map == null || !PostprocessingKeys.TryGetValue(type, out var keys))
+            {
+                string? near = Suggest.Closest(type, PostprocessingKeys.Keys.ToList());
+                m.Problems.Add(map == null ? path : EngineProblems.Join(path, "type"), (map == null ? $"must be a mapping such as {{type: nms, overlap: 0.5}}, not {EngineTree.Show(list[i])}." : type.Length == 0 ? "is required." : $"'{type}' is not supported{(near != null ? $" (did you mean '{near}'?)" : "")}.") +
+                    $" Supported steps: {string.Join(", ", PostprocessingKeys.Keys)}.");
+                continue;
+            }
+            var s = new MapReader(map, path, m.Problems, keys);
+            switch (type)
+            {
+                case "nms":
+                    steps.Add(new NmsStep(s.Double("overlap", 0, 1) ?? 0.5, s.Bool("include_boundaries") ?? true, path));
+                    break;
+                case "filter":
+                    double? min = s.Double("min_confidence", 0, 1);
+                    if (min == null && !s.Has("min_confidence")) s.Problem("min_confidence", "is required: the score below which detections are dropped.");
+                    if (min != null) steps.Add(new ConfidenceFilterStep(min.Value, path));
+                    break;
+                default:
+                    steps.Add(new ClipBoxesStep(path));
+                    break;
+            }
+        }
+        return steps;
     }
 
     internal static readonly Dictionary<string, MetricDirection> DirectionWords = new(StringComparer.OrdinalIgnoreCase)
@@ -313,7 +434,7 @@ internal static class EngineParser
     private static DatasetDefinition? ParseDataSource(MapReader m, string data, string baseFolder, string path, int index, bool forceUnlabelled)
     {
         string name = forceUnlabelled ? "data" : m.String("name") ?? $"dataset{index}";
-        DatasetFormat? format = forceUnlabelled ? null : m.Choice("format", new Dictionary<string, DatasetFormat> { ["npy"] = DatasetFormat.Npy, ["images"] = DatasetFormat.Images });
+        DatasetFormat? format = forceUnlabelled ? null : m.Choice("format", new Dictionary<string, DatasetFormat> { ["npy"] = DatasetFormat.Npy, ["images"] = DatasetFormat.Images, ["npy_files"] = DatasetFormat.NpyFiles });
         bool isFolder = Directory.Exists(data);
         if (format == null)
         {
@@ -356,7 +477,7 @@ internal static class EngineParser
         return file == null ? null : TextFiles.ReadLines(file);
     }
 
-    private static readonly string[] ImageOnlyKeys = { "annotation_file", "file_column", "label_column", "input", "channels", "color_order", "layout", "preprocessing", "extensions" };
+    private static readonly string[] ImageOnlyKeys = { "annotation_file", "file_column", "label_column", "input", "channels", "color_order", "layout", "preprocessing", "extensions", "voc_annotations", "imageset_file" };
 
     private static DatasetDefinition? ParseNpy(MapReader m, DatasetDefinition def, bool isFolder, bool simplified)
     {
@@ -448,7 +569,7 @@ internal static class EngineParser
     private static bool PathsEqual(string a, string? b) =>
         b != null && string.Equals(Path.GetFullPath(a), Path.GetFullPath(b), OperatingSystem.IsWindows() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal);
 
-    private static readonly string[] StepKeys = { "type", "size", "width", "height", "aspect", "interpolation", "mean", "std", "value" };
+    private static readonly string[] StepKeys = { "type", "size", "width", "height", "aspect", "interpolation", "mean", "std", "value", "position" };
 
     private static DatasetDefinition? ParseImages(MapReader m, DatasetDefinition def, string baseFolder, bool isFolder, bool simplified)
     {
@@ -461,6 +582,12 @@ internal static class EngineParser
         string? annotation = simplified ? null : m.ExistingPath("annotation_file", baseFolder, MapReader.PathKind.File);
         if (annotation != null && def.LabelsPath != null)
             m.Problem("labels", "give either annotation_file: (image names with labels) or labels: (labels in file-name order), not both.");
+        string? voc = simplified ? null : m.ExistingPath("voc_annotations", baseFolder, MapReader.PathKind.Folder);
+        string? imageset = simplified ? null : m.ExistingPath("imageset_file", baseFolder, MapReader.PathKind.File);
+        if (voc != null && (annotation != null || def.LabelsPath != null))
+            m.Problem("voc_annotations", "give either voc_annotations: (boxes) or annotation_file: / labels:, not both.");
+        if (imageset != null && voc == null && !m.Has("voc_annotations"))
+            m.Problem("imageset_file", "applies to voc_annotations: only.");
         string? fileColumn = simplified ? null : m.String("file_column");
         string? labelColumn = simplified ? null : m.String("label_column");
         if ((fileColumn != null || labelColumn != null) && (annotation == null || !annotation.EndsWith(".csv", StringComparison.OrdinalIgnoreCase)))
@@ -488,12 +615,17 @@ internal static class EngineParser
             var step = ParseStep(new MapReader(map, stepPath, m.Problems, StepKeys), channels);
             if (step != null) steps.Add(step);
         }
-        IReadOnlyList<string> extensions = ImageDataset.DefaultExtensions;
+        if (def.Format == DatasetFormat.NpyFiles)
+            foreach (var k in new[] { "channels", "color_order", "layout", "preprocessing" })
+                if (m.Has(k)) m.Problem(k, "applies to images; .npy items (format: npy_files) are fed as they are.");
+        IReadOnlyList<string> extensions = def.Format == DatasetFormat.NpyFiles ? new[] { ".npy" } : ImageDataset.DefaultExtensions;
         if (!simplified && m.List("extensions") is { } ext)
             extensions = ext.Select(e => "." + (e?.ToString() ?? "").Trim().TrimStart('.').ToLowerInvariant()).ToList();
         return def with
         {
             AnnotationFile = annotation,
+            VocAnnotations = voc,
+            ImagesetFile = imageset,
             FileColumn = fileColumn,
             LabelColumn = labelColumn,
             InputName = input,
@@ -511,6 +643,7 @@ internal static class EngineParser
             StepKind.Resize => new[] { "type", "size", "width", "height", "aspect", "interpolation" },
             StepKind.CenterCrop => new[] { "type", "size", "width", "height" },
             StepKind.Normalization => new[] { "type", "mean", "std" },
+            StepKind.Pad => new[] { "type", "size", "width", "height", "value", "position" },
             _ => new[] { "type", "value" },
         };
         foreach (var k in StepKeys.Except(allowed))
@@ -561,6 +694,13 @@ internal static class EngineParser
                 }
                 return ok ? new NormalizationStep(mean, std) : null;
             }
+            case StepKind.Pad:
+            {
+                var (w, h, _) = Size(m, allowSizeOnly: true);
+                float value = (float)(m.Double("value") ?? 0);
+                var position = m.Choice("position", new Dictionary<string, PadPosition> { ["center"] = PadPosition.Center, ["left_top"] = PadPosition.LeftTop, ["right_bottom"] = PadPosition.RightBottom }) ?? PadPosition.Center;
+                return w + h == 0 ? null : new PaddingStep(w, h, value, position);
+            }
             default:
             {
                 double? v = m.Double("value");
@@ -570,7 +710,7 @@ internal static class EngineParser
         }
     }
 
-    private enum StepKind { Resize, CenterCrop, Normalization, Scale }
+    private enum StepKind { Resize, CenterCrop, Normalization, Scale, Pad }
 
     private static readonly Dictionary<string, StepKind> StepWords = new(StringComparer.OrdinalIgnoreCase)
     {
@@ -579,6 +719,7 @@ internal static class EngineParser
         ["crop"] = StepKind.CenterCrop,
         ["normalization"] = StepKind.Normalization,
         ["scale"] = StepKind.Scale,
+        ["pad"] = StepKind.Pad,
     };
 
     /// <summary>size: N (square, or the side for aspect-keeping resizes) or width: + height:.</summary>

@@ -1,12 +1,15 @@
+using PotPowerShell.Core.Config;
+
 namespace PotPowerShell.Core.Evaluation;
 
 /// <summary>
-/// Collects every problem of an engine definition, each with its key path, so that one EngineInvalid error lists them
-/// all at once (as config validation does).
+/// Collects every problem of an engine definition as <see cref="ConfigProblem"/>s (key path, line, message: the one
+/// problem type of configuration and engine files), so that one EngineInvalid error lists them all at once, worded
+/// as configuration problems are.
 /// </summary>
 internal sealed class EngineProblems(string source, string prefix, IReadOnlyDictionary<string, int>? lines)
 {
-    private readonly List<string> _items = new();
+    private readonly List<ConfigProblem> _items = new();
 
     public string Source { get; } = source;
 
@@ -16,21 +19,18 @@ internal sealed class EngineProblems(string source, string prefix, IReadOnlyDict
     public string PathOf(string relative) =>
         prefix.Length == 0 ? relative : relative.Length == 0 ? prefix : relative.StartsWith('[') ? prefix + relative : prefix + "." + relative;
 
-    public void Add(string relative, string message)
-    {
-        string where = PathOf(relative);
-        if (where.Length == 0) where = "(engine)";
-        string line = lines != null && lines.TryGetValue(relative, out int l) ? $" (line {l})" : "";
-        _items.Add($"{where}{line}: {message}");
-    }
+    public void Add(string relative, string message) =>
+        _items.Add(new ConfigProblem(PathOf(relative), null, message, lines != null && lines.TryGetValue(relative, out int l) ? l : 0) { Whole = "(engine)" });
 
     public void ThrowIfAny()
     {
         if (_items.Count == 0) return;
-        string list = Config.TreeLimits.ListProblems(_items, _items.Count);
+        var texts = _items.Select(p => p.ToString()).ToArray();
+        string list = TreeLimits.ListProblems(texts, texts.Length);
         var e = new PotException("EngineInvalid", PotErrorCategory.InvalidData,
             $"The engine '{Source}' has {_items.Count} problem{(_items.Count == 1 ? "" : "s")}:{Environment.NewLine}{list}", Source);
-        e.Data["Problems"] = _items.ToArray();
+        e.Data["Problems"] = texts;
+        ConfigErrors.AttachProblems(e, _items.ToArray());
         throw e;
     }
 

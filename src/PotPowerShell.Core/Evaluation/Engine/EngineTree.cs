@@ -323,22 +323,9 @@ internal sealed class MapReader
     }
 }
 
-/// <summary>Did-you-mean suggestions by edit distance.</summary>
+/// <summary>Did-you-mean suggestions of engine files: <see cref="EditDistance.Suggest"/> over the candidates in ordinal order.</summary>
 internal static class Suggest
 {
-    public static string? Closest(string word, IReadOnlyCollection<string> candidates)
-    {
-        string? best = null;
-        int bestDistance = int.MaxValue;
-        foreach (var c in candidates.OrderBy(c => c, StringComparer.Ordinal))
-        {
-            int d = EditDistance.Compute(word.ToLowerInvariant().AsSpan(), c.ToLowerInvariant().AsSpan());
-            if (d < bestDistance)
-            {
-                bestDistance = d;
-                best = c;
-            }
-        }
-        return best != null && bestDistance <= Math.Max(2, word.Length / 3) ? best : null;
-    }
+    public static string? Closest(string word, IReadOnlyCollection<string> candidates) =>
+        EditDistance.Suggest(word, candidates.OrderBy(c => c, StringComparer.Ordinal));
 }

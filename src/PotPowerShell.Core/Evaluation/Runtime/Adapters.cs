@@ -19,17 +19,31 @@ internal abstract class Adapter
     {
         AdapterType.Classification => new ClassificationAdapter(d),
         AdapterType.CtcGreedy => new CtcGreedyAdapter(d),
+        AdapterType.Ssd => new SsdAdapter(d),
+        AdapterType.YoloV8 => new YoloV8Adapter(d),
         _ => new IdentityAdapter(d),
     };
+
+    /// <summary>Outputs read besides <see cref="OutputName"/>, with the key that names each.</summary>
+    public virtual IEnumerable<(string Key, string Name)> OtherOutputs => Array.Empty<(string, string)>();
 
     /// <summary>Resolves the output by name (or the first output) for a model with these outputs.</summary>
     public void Bind(IReadOnlyList<string> modelOutputs)
     {
         OutputName = Definition.Output ?? modelOutputs[0];
-        if (!modelOutputs.Contains(OutputName))
-            throw new PotException("EngineOutputNotFound", PotErrorCategory.InvalidData,
-                $"{Definition.KeyPath}.output: the model has no output '{OutputName}'. Its outputs: {string.Join(", ", modelOutputs)}.", Definition.KeyPath);
+        foreach (var (key, name) in OtherOutputs.Prepend(("output", OutputName)))
+            if (!modelOutputs.Contains(name))
+                throw new PotException("EngineOutputNotFound", PotErrorCategory.InvalidData,
+                    $"{Definition.KeyPath}.{key}: the model has no output '{name}'. Its outputs: {string.Join(", ", modelOutputs)}.", Definition.KeyPath);
+        BindOthers();
     }
+
+    protected virtual void BindOthers()
+    {
+    }
+
+    /// <summary>The prediction of one item, given its annotation (detections are scaled to the annotated image).</summary>
+    public virtual object? Predict(BatchOutputs outputs, int row, object? annotation) => Predict(outputs, row);
 
     public void Resolve(BatchOutputs outputs) => OutputIndex = OutputName == null ? -1 : outputs.IndexOf(OutputName);
 

@@ -121,19 +121,25 @@ internal abstract class MetricRunner
             MetricType.Precision or MetricType.Recall or MetricType.F1 => new ClassificationReportRunner(spec),
             MetricType.CharacterRecognitionAccuracy => new TextRunner(spec, exact: true),
             MetricType.CharacterLevelAccuracy => new TextRunner(spec, exact: false),
-            MetricType.MeanSquaredError or MetricType.Psnr or MetricType.CosineSimilarity => new TensorComparisonRunner(spec),
+            MetricType.MeanSquaredError or MetricType.MeanAbsoluteError or MetricType.Psnr or MetricType.CosineSimilarity => new TensorComparisonRunner(spec),
+            MetricType.Map or MetricType.CocoPrecision => new DetectionRunner(spec),
+            MetricType.Script when spec.Level == MetricLevel.Dataset => new DatasetCustomRunner(spec.Name, "script", spec.Direction, spec.Datasets, CreateDatasetScript(spec, scripts)),
             _ => new CustomRunner(spec.Name, "script", spec.Direction, spec.Datasets, CreateScript(spec, scripts)),
         };
         runner.Spec = spec;
         return runner;
     }
 
+    private static IDatasetMetric CreateDatasetScript(MetricSpec spec, ScriptMetricFactory? scripts) =>
+        CreateScript(spec, scripts) as IDatasetMetric ?? throw new PotException("ScriptMetricUnavailable", PotErrorCategory.NotImplemented,
+            $"{spec.KeyPath}: the host cannot run '{spec.Name}' ({spec.ScriptPath}) once over the whole set (level: dataset).", spec.KeyPath);
+
     private static ISampleMetric CreateScript(MetricSpec spec, ScriptMetricFactory? scripts)
     {
         if (scripts == null)
             throw new PotException("ScriptMetricUnavailable", PotErrorCategory.NotImplemented,
                 $"{spec.KeyPath}: the script metric '{spec.Name}' ({spec.ScriptPath}) needs a PowerShell host to run it; evaluate through a PotPowerShell cmdlet.", spec.KeyPath);
-        return scripts(new ScriptMetricRequest(spec.Name, spec.ScriptPath!, spec.Direction, spec.RequiresAnnotation, spec.KeyPath));
+        return scripts(new ScriptMetricRequest(spec.Name, spec.ScriptPath!, spec.Direction, spec.RequiresAnnotation, spec.KeyPath) { Level = spec.Level });
     }
 }
 
@@ -351,20 +357,21 @@ internal sealed class TextRunner(MetricSpec spec, bool exact) : MetricRunner(spe
 }
 
 /// <summary>
-/// mse, psnr and cosine_similarity between an output row and its reference: the annotation tensor or the FP32 model's
+/// mse, mae, psnr and cosine_similarity between an output row and its reference: the annotation tensor or the FP32 model's
 /// output for the same item.
 /// </summary>
 internal sealed class TensorComparisonRunner(MetricSpec spec) : MetricRunner(spec.Name, spec.Type switch
 {
     MetricType.MeanSquaredError => "mse",
+    MetricType.MeanAbsoluteError => "mae",
     MetricType.Psnr => "psnr",
     _ => "cosine_similarity",
 }, spec.Direction, spec.Datasets)
 {
-    /// <summary>mse is at least 0; psnr is capped at 100 dB (see <see cref="Psnr"/>); a cosine lies in [-1, 1].</summary>
+    /// <summary>mse and mae are at least 0; psnr is capped at 100 dB (see <see cref="Psnr"/>); a cosine lies in [-1, 1].</summary>
     public override (double Min, double Max)? MeanItemBounds => spec.Type switch
     {
-        MetricType.MeanSquaredError => (0, double.PositiveInfinity),
+        MetricType.MeanSquaredError or MetricType.MeanAbsoluteError => (0, double.PositiveInfinity),
         MetricType.Psnr => (double.NegativeInfinity, 100),
         _ => (-1, 1),
     };
@@ -393,6 +400,7 @@ internal sealed class TensorComparisonRunner(MetricSpec spec) : MetricRunner(spe
         double value = spec.Type switch
         {
             MetricType.MeanSquaredError => s.NonFinite ? double.PositiveInfinity : Mse(output, target),
+            MetricType.MeanAbsoluteError => s.NonFinite ? double.PositiveInfinity : Mae(output, target),
             MetricType.Psnr => s.NonFinite ? double.NegativeInfinity : Psnr(output, target, spec.MaxValue),
             _ => s.NonFinite ? -1 : Cosine(output, target),
         };
@@ -409,6 +417,15 @@ internal sealed class TensorComparisonRunner(MetricSpec spec) : MetricRunner(spe
             double d = (double)a[i] - b[i];
             sum += d * d;
         }
+        return sum / a.Length;
+    }
+
+    /// <summary>Mean of the absolute differences (Accuracy Checker's mae of one item).</summary>
+    public static double Mae(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        if (a.Length == 0) return 0;
+        double sum = 0;
+        for (int i = 0; i < a.Length; i++) sum += Math.Abs((double)a[i] - b[i]);
         return sum / a.Length;
     }
 
@@ -441,12 +458,7 @@ internal sealed class CustomRunner(string name, string type, MetricDirection dir
 {
     public override double Measure(SampleView s, IAggregate aggregate)
     {
-        var outputs = new Dictionary<string, TensorData>(s.Outputs.Names.Length, StringComparer.Ordinal);
-        for (int i = 0; i < s.Outputs.Names.Length; i++)
-        {
-            s.Outputs.RequireBatchFirst(i, $"metric '{Name}'");
-            outputs[s.Outputs.Names[i]] = new TensorData(TensorElementKind.Float, s.Outputs.RowShape(i), s.Outputs.Row(i, s.Row).ToArray());
-        }
+        var sample = Sample(s, Name);
         double value;
         if (s.NonFinite)
         {
@@ -456,7 +468,7 @@ internal sealed class CustomRunner(string name, string type, MetricDirection dir
         }
         try
         {
-            value = metric.Measure(new SampleMetricInput(s.Index, outputs, s.Annotation, s.Prediction));
+            value = metric.Measure(sample);
         }
         catch (Exception e) when (e is not PotException and not OperationCanceledException)
         {
@@ -465,5 +477,17 @@ internal sealed class CustomRunner(string name, string type, MetricDirection dir
         }
         aggregate.Add(value);
         return value;
+    }
+
+    /// <summary>What custom code sees of one item: a copy of every output row, the annotation and the prediction.</summary>
+    public static SampleMetricInput Sample(SampleView s, string metric)
+    {
+        var outputs = new Dictionary<string, TensorData>(s.Outputs.Names.Length, StringComparer.Ordinal);
+        for (int i = 0; i < s.Outputs.Names.Length; i++)
+        {
+            s.Outputs.RequireBatchFirst(i, $"metric '{metric}'");
+            outputs[s.Outputs.Names[i]] = new TensorData(TensorElementKind.Float, s.Outputs.RowShape(i), s.Outputs.Row(i, s.Row).ToArray());
+        }
+        return new SampleMetricInput(s.Index, outputs, s.Annotation, s.Prediction);
     }
 }

@@ -93,6 +93,8 @@ internal sealed class LayerRanker
         IReadOnlyDictionary<string, double>? outputErrors, RankingMethod method = RankingMethod.Metric)
     {
         var reference = _session.Evaluate(current, subset);
+        // A dataset-level metric (mAP) has no per-item signal: its layers are ranked by the metric on the subset.
+        if (method == RankingMethod.Signal && !SignalOf(reference, metric).Any(double.IsFinite)) method = RankingMethod.Metric;
         var ranks = new List<LayerRank>(layers.Count);
         for (int i = 0; i < layers.Count; i++)
         {

@@ -1,0 +1,19 @@
+namespace PotPowerShell.Core.Data;
+
+/// <summary>One ground-truth object: its class index and box corners in pixels of the original image.</summary>
+/// <param name="Difficult">Not counted (VOC's difficult, COCO's iscrowd): a detection matching it is neither right nor wrong.</param>
+public sealed record DetectionBox(int Label, double X1, double Y1, double X2, double Y2, bool Difficult = false);
+
+/// <summary>
+/// The objects of one image (an item's annotation for detection metrics). <see cref="ImageWidth"/> and
+/// <see cref="ImageHeight"/> are the original image's; <see cref="InputWidth"/> and <see cref="InputHeight"/> the
+/// size of the tensor the model saw (set when the image is decoded and preprocessed), so that predicted boxes can be
+/// scaled back to the image (Accuracy Checker's resize_prediction_boxes).
+/// </summary>
+public sealed record DetectionAnnotation(IReadOnlyList<DetectionBox> Boxes, int ImageWidth, int ImageHeight)
+{
+    public int InputWidth { get; init; }
+    public int InputHeight { get; init; }
+
+    public override string ToString() => $"{Boxes.Count} object{(Boxes.Count == 1 ? "" : "s")} in {ImageWidth}x{ImageHeight}";
+}

@@ -1,0 +1,85 @@
+using PotPowerShell.Core.Data;
+
+namespace PotPowerShell.Core.Evaluation;
+
+/// <summary>
+/// The aggregate of a dataset-level metric: it keeps what each item gives and computes the value once, over every
+/// item measured (all of them, or the subset asked for). Items have no per-item value (NaN), so nothing that needs
+/// per-item values (decided-early stops, per-item ranking subsets, paired bootstraps) applies to these metrics.
+/// </summary>
+internal sealed class CollectingAggregate<T>(Func<IReadOnlyList<T>, double> compute) : IAggregate
+{
+    private readonly List<T> _items = new();
+
+    public void Add(double value) => throw new InvalidOperationException("Use Add(item).");
+
+    public void Add(T item) => _items.Add(item);
+
+    public double Result() => _items.Count == 0 ? double.NaN : compute(_items);
+}
+
+/// <summary>
+/// map (VOC) and coco_precision (COCO AP@[.5:.95]) over the detections of every item measured. An item whose outputs
+/// are not finite has no detections (its objects are all missed).
+/// </summary>
+internal sealed class DetectionRunner(MetricSpec spec) : MetricRunner(spec.Name, spec.Type == MetricType.Map ? "map" : "coco_precision", spec.Direction, spec.Datasets)
+{
+    public override IAggregate NewAggregate() => new CollectingAggregate<(IReadOnlyList<Detection> Predicted, DetectionAnnotation Truth)>(Compute);
+
+    public override double Measure(SampleView s, IAggregate aggregate)
+    {
+        if (s.Annotation is not DetectionAnnotation truth)
+            throw new PotException("AnnotationNotDetection", PotErrorCategory.InvalidData,
+                $"Item {s.Index} of dataset '{s.Definition.Name}' has the annotation {Labels.Show(s.Annotation)}; metric '{Name}' needs boxes (annotate with a COCO file: detections:).", s.Definition.DataSource);
+        if (s.Prediction is not IReadOnlyList<Detection> predicted)
+            throw new PotException("PredictionNotDetection", PotErrorCategory.InvalidData,
+                $"Metric '{Name}' needs detections, but dataset '{s.Definition.Name}' has the {s.Adapter.Definition.Type.ToString().ToLowerInvariant()} adapter: use ssd or yolo_v8.", spec.KeyPath);
+        // label_offset (has_background): the model numbers classes from 1, the annotation file from 0.
+        if (s.Definition.LabelOffset != 0)
+            truth = truth with { Boxes = truth.Boxes.Select(b => b with { Label = b.Label + s.Definition.LabelOffset }).ToList() };
+        ((CollectingAggregate<(IReadOnlyList<Detection>, DetectionAnnotation)>)aggregate).Add((s.NonFinite ? Array.Empty<Detection>() : predicted, truth));
+        return double.NaN;
+    }
+
+    public override double Signal(SampleView s, double value) => double.NaN;
+
+    private double Compute(IReadOnlyList<(IReadOnlyList<Detection> Predicted, DetectionAnnotation Truth)> items)
+    {
+        var predicted = items.Select(i => i.Predicted).ToList();
+        var truth = items.Select(i => i.Truth).ToList();
+        return spec.Type == MetricType.Map
+            ? DetectionMetrics.MeanAveragePrecision(predicted, truth, spec.OverlapThreshold, spec.Integral, spec.IncludeBoundaries, cocoMatching: false)
+            : DetectionMetrics.CocoPrecision(predicted, truth, spec.IouThresholds, spec.MaxDetections, spec.IncludeBoundaries);
+    }
+}
+
+/// <summary>
+/// A dataset-level custom metric (code or a script with level: dataset): called once with every item measured. When
+/// any item's outputs are not finite, the value is the metric's worst (as each such item is for per-item metrics).
+/// </summary>
+internal sealed class DatasetCustomRunner(string name, string type, MetricDirection direction, IReadOnlyList<int>? datasets, IDatasetMetric metric)
+    : MetricRunner(name, type, direction, datasets)
+{
+    public override IAggregate NewAggregate() => new CollectingAggregate<SampleMetricInput?>(Compute);
+
+    public override double Measure(SampleView s, IAggregate aggregate)
+    {
+        ((CollectingAggregate<SampleMetricInput?>)aggregate).Add(s.NonFinite ? null : CustomRunner.Sample(s, Name));
+        return double.NaN;
+    }
+
+    public override double Signal(SampleView s, double value) => double.NaN;
+
+    private double Compute(IReadOnlyList<SampleMetricInput?> samples)
+    {
+        if (samples.Any(x => x == null)) return Direction == MetricDirection.HigherBetter ? double.NegativeInfinity : double.PositiveInfinity;
+        try
+        {
+            return metric.Measure(samples.Select(x => x!).ToList());
+        }
+        catch (Exception e) when (e is not PotException and not OperationCanceledException)
+        {
+            throw new PotException("CustomMetricFailed", PotErrorCategory.InvalidOperation, $"The metric '{Name}' failed: {e.Message}", Name, e);
+        }
+    }
+}

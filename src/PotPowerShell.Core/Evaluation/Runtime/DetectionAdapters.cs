@@ -1,0 +1,152 @@
+using PotPowerShell.Core.Data;
+
+namespace PotPowerShell.Core.Evaluation;
+
+/// <summary>
+/// An adapter whose prediction is a list of <see cref="Detection"/>s. Raw boxes are in the model input's
+/// coordinates (fractions of it when <see cref="Normalized"/>, else its pixels); the prediction is scaled to the
+/// annotated image (Accuracy Checker's resize_prediction_boxes) and then goes through the engine's postprocessing.
+/// </summary>
+internal abstract class DetectionAdapter(AdapterDefinition d) : Adapter(d)
+{
+    protected abstract bool Normalized { get; }
+
+    protected abstract List<Detection> Raw(BatchOutputs outputs, int row);
+
+    public override object? Predict(BatchOutputs outputs, int row) => Predict(outputs, row, null);
+
+    public override object? Predict(BatchOutputs outputs, int row, object? annotation)
+    {
+        var detections = Raw(outputs, row);
+        if (annotation is DetectionAnnotation a)
+        {
+            double sx = Normalized ? a.ImageWidth : a.InputWidth > 0 ? (double)a.ImageWidth / a.InputWidth : 1;
+            double sy = Normalized ? a.ImageHeight : a.InputHeight > 0 ? (double)a.ImageHeight / a.InputHeight : 1;
+            detections = detections.Select(x => x with { X1 = x.X1 * sx, Y1 = x.Y1 * sy, X2 = x.X2 * sx, Y2 = x.Y2 * sy }).ToList();
+        }
+        foreach (var step in Definition.Postprocessing)
+        {
+            detections = step switch
+            {
+                NmsStep n => Nms(detections, n.Overlap, n.IncludeBoundaries, int.MaxValue),
+                ConfidenceFilterStep f => detections.Where(x => x.Score >= f.MinConfidence).ToList(),
+                ClipBoxesStep when annotation is DetectionAnnotation image => detections.Select(x => x with
+                {
+                    X1 = Math.Clamp(x.X1, 0, image.ImageWidth), Y1 = Math.Clamp(x.Y1, 0, image.ImageHeight),
+                    X2 = Math.Clamp(x.X2, 0, image.ImageWidth), Y2 = Math.Clamp(x.Y2, 0, image.ImageHeight),
+                }).ToList(),
+                _ => detections,
+            };
+        }
+        return detections;
+    }
+
+    /// <summary>
+    /// Greedy non-maximum suppression per class: by score, highest first (ties in input order), a box is kept unless it
+    /// overlaps a kept box of its class by more than <paramref name="overlap"/> IoU; at most <paramref name="keep"/> boxes.
+    /// </summary>
+    public static List<Detection> Nms(IReadOnlyList<Detection> detections, double overlap, bool includeBoundaries, int keep)
+    {
+        var kept = new List<Detection>();
+        foreach (var d in detections.OrderByDescending(x => x.Score))
+        {
+            if (kept.Count >= keep) break;
+            bool suppressed = false;
+            foreach (var k in kept)
+                if (k.Label == d.Label && DetectionMetrics.Iou(k.X1, k.Y1, k.X2, k.Y2, d.X1, d.Y1, d.X2, d.Y2, includeBoundaries) > overlap)
+                {
+                    suppressed = true;
+                    break;
+                }
+            if (!suppressed) kept.Add(d);
+        }
+        return kept;
+    }
+
+    protected PotException ShapeError(string message) =>
+        new("EngineOutputShape", PotErrorCategory.InvalidData, $"{Definition.KeyPath}: {message}", Definition.KeyPath);
+}
+
+/// <summary>
+/// ssd, either of two forms. Three outputs (labels and scores named): per item boxes [N, 4] (x1, y1, x2, y2 as
+/// fractions of the input), labels [N] and scores [N] (Accuracy Checker's ssd_onnx: bboxes_out, labels_out,
+/// scores_out). One output (Accuracy Checker's ssd): DetectionOutput's [1, 1, M, 7] rows (image in the batch, label,
+/// score, x1, y1, x2, y2 as fractions), shared by the batch: an item takes the rows of its image; a row with image -1
+/// ends the list.
+/// </summary>
+internal sealed class SsdAdapter(AdapterDefinition d) : DetectionAdapter(d)
+{
+    protected override bool Normalized => true;
+
+    private bool SingleOutput => Definition.LabelsOutput == null;
+
+    public override IEnumerable<(string Key, string Name)> OtherOutputs => SingleOutput
+        ? Array.Empty<(string, string)>()
+        : new[] { ("labels", Definition.LabelsOutput!), ("scores", Definition.ScoresOutput!) };
+
+    protected override List<Detection> Raw(BatchOutputs outputs, int row) => SingleOutput ? FromDetectionOutput(outputs, row) : FromThree(outputs, row);
+
+    private List<Detection> FromThree(BatchOutputs outputs, int row)
+    {
+        int b = OutputIndex, l = outputs.IndexOf(Definition.LabelsOutput!), s = outputs.IndexOf(Definition.ScoresOutput!);
+        foreach (int o in new[] { b, l, s }) outputs.RequireBatchFirst(o, "the ssd adapter");
+        var boxes = outputs.Row(b, row);
+        var labels = outputs.Row(l, row);
+        var scores = outputs.Row(s, row);
+        if (boxes.Length != 4 * scores.Length || labels.Length != scores.Length)
+            throw ShapeError($"ssd needs boxes [N, 4], labels [N] and scores [N] per item, but '{OutputName}' holds {boxes.Length} values, '{Definition.LabelsOutput}' {labels.Length} and '{Definition.ScoresOutput}' {scores.Length}.");
+        var result = new List<Detection>(scores.Length);
+        for (int i = 0; i < scores.Length; i++)
+            result.Add(new Detection((int)labels[i], scores[i], boxes[4 * i], boxes[4 * i + 1], boxes[4 * i + 2], boxes[4 * i + 3]));
+        return result;
+    }
+
+    private List<Detection> FromDetectionOutput(BatchOutputs outputs, int row)
+    {
+        var shape = outputs.Shapes[OutputIndex];
+        if (shape.Length == 0 || shape[^1] != 7)
+            throw ShapeError($"ssd with one output reads DetectionOutput rows [1, 1, M, 7], but '{OutputName}' has shape [{string.Join(",", shape)}]; name labels: and scores: for the three-output form.");
+        var data = outputs.Data[OutputIndex].AsSpan(0, (int)outputs.Length(OutputIndex));
+        var result = new List<Detection>();
+        for (int i = 0; i + 7 <= data.Length; i += 7)
+        {
+            if (data[i] < 0) break;
+            if ((int)data[i] == row)
+                result.Add(new Detection((int)data[i + 1], data[i + 2], data[i + 3], data[i + 4], data[i + 5], data[i + 6]));
+        }
+        return result;
+    }
+}
+
+/// <summary>
+/// yolo_v8: per item a [4 + classes, N] output (YOLOv8's export): for each of the N candidates its centre x, centre y,
+/// width and height in input pixels and one score per class. A candidate takes its best class; those scoring below
+/// conf_threshold are dropped, then non-maximum suppression per class (nms_threshold, no boundary pixel) keeps at most
+/// max_detections.
+/// </summary>
+internal sealed class YoloV8Adapter(AdapterDefinition d) : DetectionAdapter(d)
+{
+    protected override bool Normalized => false;
+
+    protected override List<Detection> Raw(BatchOutputs outputs, int row)
+    {
+        outputs.RequireBatchFirst(OutputIndex, "the yolo_v8 adapter");
+        var shape = outputs.RowShape(OutputIndex);
+        if (shape.Length != 3 || shape[1] < 5)
+            throw ShapeError($"yolo_v8 needs an output [batch, 4 + classes, candidates], but '{OutputName}' has the item shape [{string.Join(",", shape)}].");
+        int channels = (int)shape[1], n = (int)shape[2];
+        var data = outputs.Row(OutputIndex, row);
+        var candidates = new List<Detection>();
+        for (int j = 0; j < n; j++)
+        {
+            int best = 4;
+            for (int c = 5; c < channels; c++)
+                if (data[c * n + j] > data[best * n + j]) best = c;
+            double score = data[best * n + j];
+            if (!(score >= Definition.ConfidenceThreshold)) continue;
+            double cx = data[j], cy = data[n + j], w = data[2 * n + j], h = data[3 * n + j];
+            candidates.Add(new Detection(best - 4, score, cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2));
+        }
+        return Nms(candidates, Definition.NmsThreshold, includeBoundaries: false, Definition.MaxDetections);
+    }
+}

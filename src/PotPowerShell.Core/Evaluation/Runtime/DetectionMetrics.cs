@@ -1,0 +1,168 @@
+using PotPowerShell.Core.Data;
+
+namespace PotPowerShell.Core.Evaluation;
+
+/// <summary>One predicted object: class index, confidence and box corners (in the original image's pixels once postprocessed).</summary>
+public sealed record Detection(int Label, double Score, double X1, double Y1, double X2, double Y2);
+
+/// <summary>How average precision integrates a precision-recall curve.</summary>
+public enum ApIntegral
+{
+    /// <summary>VOC's area: the area under the precision envelope (Accuracy Checker's integral: max).</summary>
+    Area,
+    /// <summary>VOC 2007's 11 points: the mean of the envelope at recall 0, 0.1, ..., 1.</summary>
+    ElevenPoint,
+    /// <summary>COCO's 101 points: the mean of the envelope at recall 0, 0.01, ..., 1 (0 beyond the last recall).</summary>
+    HundredOnePoint,
+}
+
+/// <summary>
+/// Average precision of detections over a set of images (the math of the map and coco_precision metrics). Per class,
+/// detections are taken by score, highest first (ties in image order, then detection order), and each is matched to a
+/// ground-truth box of its class and image: VOC's rule takes the box of largest IoU and counts a second match of it as
+/// wrong; COCO's takes the best box not matched yet. A match to a difficult (crowd) box counts neither way. Classes
+/// without countable ground truth are left out of the mean.
+/// </summary>
+public static class DetectionMetrics
+{
+    /// <summary>IoU of two boxes; with <paramref name="includeBoundaries"/> a box spans x2 - x1 + 1 pixels (Accuracy Checker's default).</summary>
+    public static double Iou(double ax1, double ay1, double ax2, double ay2, double bx1, double by1, double bx2, double by2, bool includeBoundaries)
+    {
+        double one = includeBoundaries ? 1 : 0;
+        double iw = Math.Min(ax2, bx2) - Math.Max(ax1, bx1) + one, ih = Math.Min(ay2, by2) - Math.Max(ay1, by1) + one;
+        if (iw <= 0 || ih <= 0) return 0;
+        double inter = iw * ih;
+        double union = (ax2 - ax1 + one) * (ay2 - ay1 + one) + (bx2 - bx1 + one) * (by2 - by1 + one) - inter;
+        return union <= 0 ? 0 : inter / union;
+    }
+
+    /// <summary>Average precision of one class from its detections' true/false flags in score order and its ground-truth count.</summary>
+    public static double AveragePrecision(IReadOnlyList<bool> truePositive, int groundTruth, ApIntegral integral)
+    {
+        int n = truePositive.Count;
+        var recall = new double[n];
+        var precision = new double[n];
+        int tp = 0;
+        for (int i = 0; i < n; i++)
+        {
+            if (truePositive[i]) tp++;
+            recall[i] = (double)tp / groundTruth;
+            precision[i] = (double)tp / (i + 1);
+        }
+        // The envelope: the best precision at this recall or beyond.
+        for (int i = n - 2; i >= 0; i--) precision[i] = Math.Max(precision[i], precision[i + 1]);
+        switch (integral)
+        {
+            case ApIntegral.Area:
+            {
+                double area = 0, previous = 0;
+                for (int i = 0; i < n; i++)
+                {
+                    area += (recall[i] - previous) * precision[i];
+                    previous = recall[i];
+                }
+                return area;
+            }
+            default:
+            {
+                int points = integral == ApIntegral.ElevenPoint ? 11 : 101;
+                double sum = 0;
+                int at = 0;
+                for (int p = 0; p < points; p++)
+                {
+                    // Recall thresholds as COCO writes them (np.linspace), compared with a tolerance of rounding only.
+                    double threshold = (double)p / (points - 1);
+                    while (at < n && recall[at] < threshold - 1e-12) at++;
+                    if (at < n) sum += precision[at];
+                }
+                return sum / points;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Mean average precision over classes at one IoU threshold. <paramref name="cocoMatching"/> picks COCO's matching
+    /// rule (see the class summary); <paramref name="maxDetections"/> keeps that many detections per image and class,
+    /// highest scores first (0 = all).
+    /// </summary>
+    public static double MeanAveragePrecision(IReadOnlyList<IReadOnlyList<Detection>> predictions, IReadOnlyList<DetectionAnnotation> annotations,
+        double iouThreshold, ApIntegral integral, bool includeBoundaries, bool cocoMatching, int maxDetections = 0) =>
+        MeanOverClasses(PerClass(predictions, annotations, new[] { iouThreshold }, integral, includeBoundaries, cocoMatching, maxDetections));
+
+    /// <summary>COCO's AP@[thresholds]: per class the mean over thresholds, then the mean over classes.</summary>
+    public static double CocoPrecision(IReadOnlyList<IReadOnlyList<Detection>> predictions, IReadOnlyList<DetectionAnnotation> annotations,
+        IReadOnlyList<double> iouThresholds, int maxDetections, bool includeBoundaries) =>
+        MeanOverClasses(PerClass(predictions, annotations, iouThresholds, ApIntegral.HundredOnePoint, includeBoundaries, cocoMatching: true, maxDetections));
+
+    private static double MeanOverClasses(IReadOnlyList<double> perClass) => perClass.Count == 0 ? double.NaN : perClass.Average();
+
+    /// <summary>Per class with countable ground truth (in class order): the AP averaged over the thresholds.</summary>
+    private static List<double> PerClass(IReadOnlyList<IReadOnlyList<Detection>> predictions, IReadOnlyList<DetectionAnnotation> annotations,
+        IReadOnlyList<double> thresholds, ApIntegral integral, bool includeBoundaries, bool cocoMatching, int maxDetections)
+    {
+        if (predictions.Count != annotations.Count) throw new ArgumentException("One prediction list per annotation.", nameof(predictions));
+        var classes = annotations.SelectMany(a => a.Boxes).Where(b => !b.Difficult).Select(b => b.Label).Distinct().OrderBy(c => c).ToList();
+        var result = new List<double>(classes.Count);
+        foreach (int c in classes)
+        {
+            int groundTruth = annotations.Sum(a => a.Boxes.Count(b => b.Label == c && !b.Difficult));
+            // Detections of the class: per image the best maxDetections, then all by score (stable: image, then detection order).
+            var detections = new List<(int Image, Detection D)>();
+            for (int i = 0; i < predictions.Count; i++)
+            {
+                var mine = predictions[i].Where(d => d.Label == c).OrderByDescending(d => d.Score);
+                detections.AddRange((maxDetections > 0 ? mine.Take(maxDetections) : mine).Select(d => (i, d)));
+            }
+            var ordered = detections.OrderByDescending(x => x.D.Score).ToList();
+            double sum = 0;
+            foreach (double threshold in thresholds)
+                sum += AveragePrecision(Match(ordered, annotations, c, threshold, includeBoundaries, cocoMatching), groundTruth, integral);
+            result.Add(sum / thresholds.Count);
+        }
+        return result;
+    }
+
+    private static IEnumerable<int> Order(IReadOnlyList<DetectionBox> boxes, bool countableFirst) =>
+        countableFirst
+            ? Enumerable.Range(0, boxes.Count).Where(g => !boxes[g].Difficult).Concat(Enumerable.Range(0, boxes.Count).Where(g => boxes[g].Difficult))
+            : Enumerable.Range(0, boxes.Count);
+
+    /// <summary>True/false per counted detection, in the given order; detections matched to a difficult box are dropped.</summary>
+    private static List<bool> Match(List<(int Image, Detection D)> ordered, IReadOnlyList<DetectionAnnotation> annotations, int c, double threshold,
+        bool includeBoundaries, bool cocoMatching)
+    {
+        var used = new Dictionary<int, bool[]>();
+        var flags = new List<bool>(ordered.Count);
+        foreach (var (image, d) in ordered)
+        {
+            var boxes = annotations[image].Boxes;
+            if (!used.TryGetValue(image, out var taken)) used[image] = taken = new bool[boxes.Count];
+            int best = -1;
+            double bestIou = cocoMatching ? Math.Min(threshold, 1 - 1e-10) : double.NegativeInfinity;
+            // COCO looks at countable boxes first and at difficult (crowd) ones only when none matched; VOC at every box.
+            foreach (int g in Order(boxes, cocoMatching))
+            {
+                var b = boxes[g];
+                if (b.Label != c) continue;
+                if (cocoMatching && best >= 0 && !boxes[best].Difficult && b.Difficult) break;
+                // COCO: a matched countable box is out of the running (crowd boxes may match again).
+                if (cocoMatching && taken[g] && !b.Difficult) continue;
+                double iou = Iou(d.X1, d.Y1, d.X2, d.Y2, b.X1, b.Y1, b.X2, b.Y2, includeBoundaries);
+                if (iou < bestIou) continue;
+                // Equal IoU: VOC keeps the first box (argmax), COCO the later one.
+                if (!cocoMatching && iou == bestIou && best >= 0) continue;
+                bestIou = iou;
+                best = g;
+            }
+            bool matched = best >= 0 && bestIou >= threshold;
+            if (matched && boxes[best].Difficult) continue;
+            if (matched && !taken[best])
+            {
+                taken[best] = true;
+                flags.Add(true);
+            }
+            else flags.Add(false);
+        }
+        return flags;
+    }
+}

@@ -1,0 +1,359 @@
+using Google.Protobuf;
+using PotPowerShell.Core.Data;
+using PotPowerShell.Core.Evaluation;
+using PotPowerShell.Core.Onnx;
+using DataType = Onnx.TensorProto.Types.DataType;
+
+namespace PotPowerShell.Core.Tests.Evaluation;
+
+/// <summary>
+/// Detection end to end through the engine: grey images whose pixels are a YOLOv8-style output [6, 2] (rows centre x,
+/// centre y, width, height, score of class 0, score of class 1; one column per candidate), passed through by a Reshape
+/// model, annotated by a COCO file.
+/// </summary>
+public class DetectionEvaluationTests
+{
+    private static byte[] ReshapeModel()
+    {
+        var g = new GraphBuilder("yolo");
+        g.Input("image", "batch", 1L, 6L, 2L);
+        string shape = g.Initializer("shape", new long[] { -1, 6, 2 }, 3);
+        var node = new global::Onnx.NodeProto { OpType = "Reshape", Name = "reshape" };
+        node.Input.Add("image");
+        node.Input.Add(shape);
+        node.Output.Add("output0");
+        g.Graph.Node.Add(node);
+        g.Output("output0", DataType.Float, "batch", 6L, 2L);
+        return g.Build().ToByteArray();
+    }
+
+    /// <summary>One image: the two candidates' columns, values 0-255 (the engine scales them by 1/255).</summary>
+    private static void Save(string path, byte[] first, byte[] second)
+    {
+        var pixels = new byte[12];
+        for (int row = 0; row < 6; row++)
+        {
+            pixels[2 * row] = first[row];
+            pixels[2 * row + 1] = second[row];
+        }
+        PngWriter.Save(path, 2, 6, 1, pixels);
+    }
+
+    private static TempFolder Scene(string engineExtra, string metrics)
+    {
+        var tmp = new TempFolder();
+        Directory.CreateDirectory(tmp.File("val"));
+        // a.png: class 0 at .9 around the object, and a near copy at .78 that NMS drops (IoU about .96).
+        Save(tmp.File("val/a.png"), new byte[] { 128, 128, 102, 102, 230, 25 }, new byte[] { 128, 128, 100, 100, 200, 10 });
+        // b.png: class 1 at .8 where a class 0 object is (a wrong class), and a candidate below conf_threshold.
+        Save(tmp.File("val/b.png"), new byte[] { 128, 128, 102, 102, 10, 204 }, new byte[] { 50, 50, 20, 20, 20, 20 });
+        // The objects: one of class 0 per image, [0.3, 0.3] to [0.7, 0.7] in pixels of the 2x6 image.
+        File.WriteAllText(tmp.File("val/instances.json"), """
+            {"images": [{"id": 2, "file_name": "b.png", "width": 2, "height": 6}, {"id": 1, "file_name": "a.png", "width": 2, "height": 6}],
+             "annotations": [{"image_id": 1, "category_id": 7, "bbox": [0.3, 0.3, 0.4, 0.4]},
+                             {"image_id": 2, "category_id": 7, "bbox": [0.3, 0.3, 0.4, 0.4]}],
+             "categories": [{"id": 7, "name": "square"}, {"id": 9, "name": "circle"}]}
+            """);
+        File.WriteAllText(tmp.File("engine.yml"), $$"""
+            dataset:
+              data_source: val
+              annotation_file: val/instances.json
+              channels: 1
+              preprocessing: [{type: scale, value: 0.00392156862745098}]
+            {{engineExtra}}
+            adapter: {type: yolo_v8, conf_threshold: 0.25, nms_threshold: 0.5}
+            metrics:
+            {{metrics}}
+            """);
+        return tmp;
+    }
+
+    private static EvaluationResult Evaluate(TempFolder tmp, bool keep = false)
+    {
+        using var evaluator = new Evaluator(EngineDefinition.Load(tmp.File("engine.yml")));
+        return evaluator.Run(ReshapeModel(), new EvaluationRequest { KeepPredictions = keep }, CancellationToken.None);
+    }
+
+    [Fact]
+    public void MapAndCocoPrecisionAreComputedOverTheWholeSet()
+    {
+        using var tmp = Scene("", """
+              - {name: voc, type: map, include_boundaries: false}
+              - {name: voc11, type: map, integral: 11point, include_boundaries: false}
+              - {name: coco, type: coco_precision, include_boundaries: false}
+            """);
+        var r = Evaluate(tmp, keep: true);
+        // Class 0: two objects, one found (IoU .98 > .95) -> recall .5 at precision 1. Class 1 has no objects: left out.
+        Assert.Equal(0.5, r.Values["voc"], 12);
+        Assert.Equal(6.0 / 11, r.Values["voc11"], 12);
+        Assert.Equal(51.0 / 101, r.Values["coco"], 12);
+        // No per-item values: the metric is not a mean.
+        Assert.All(r.PerItem["voc"], v => Assert.True(double.IsNaN(v)));
+        // Items in COCO id order: a.png (id 1) then b.png; NMS kept one box in a, the confidence filter one in b.
+        var a = Assert.IsAssignableFrom<IReadOnlyList<Detection>>(r.Predictions![0]);
+        var b = Assert.IsAssignableFrom<IReadOnlyList<Detection>>(r.Predictions![1]);
+        Assert.Single(a);
+        Assert.Equal(0, a[0].Label);
+        Assert.Equal(230 / 255.0, a[0].Score, 6);
+        Assert.Equal(128 / 255.0 - 51 / 255.0, a[0].X1, 6);
+        Assert.Single(b);
+        Assert.Equal(1, b[0].Label);
+    }
+
+    [Fact]
+    public void SubsetsAreEvaluatedAsAWholeSet()
+    {
+        using var tmp = Scene("", "  - {name: voc, type: map, include_boundaries: false}");
+        using var evaluator = new Evaluator(EngineDefinition.Load(tmp.File("engine.yml")));
+        Assert.Empty(evaluator.MeanItemBounds);
+        Assert.False(evaluator.MetricIsItemMean[0]);
+        // Item 0 alone (a.png): its one object found -> 1. Item 1 alone: missed -> 0.
+        Assert.Equal(1.0, evaluator.Evaluate(ReshapeModel(), new[] { 0 }, CancellationToken.None).Values["voc"], 12);
+        Assert.Equal(0.0, evaluator.Evaluate(ReshapeModel(), new[] { 1 }, CancellationToken.None).Values["voc"], 12);
+    }
+
+    [Fact]
+    public void PostprocessingFiltersAndClips()
+    {
+        // filter at .85 drops b's wrong-class box; clip_boxes keeps boxes inside the 2x6 image.
+        using var tmp = Scene("  postprocessing: [{type: filter, min_confidence: 0.85}, {type: clip_boxes}]", "  - {name: voc, type: map, include_boundaries: false}");
+        var r = Evaluate(tmp, keep: true);
+        Assert.Empty(Assert.IsAssignableFrom<IReadOnlyList<Detection>>(r.Predictions![1]));
+        Assert.Equal(0.5, r.Values["voc"], 12);
+    }
+
+    [Fact]
+    public void WithoutNmsTheDuplicateIsAFalsePositive()
+    {
+        // nms_threshold 1 keeps both of a's boxes: class 0 then has T (.9) F (.78) over two objects: the area stays .5
+        // (recall .5 at precision 1), the 11-point value too, but the duplicate shows in the predictions.
+        using var tmp = Scene("", "  - {name: voc, type: map, include_boundaries: false}");
+        File.WriteAllText(tmp.File("engine.yml"), File.ReadAllText(tmp.File("engine.yml")).Replace("nms_threshold: 0.5", "nms_threshold: 1"));
+        var r = Evaluate(tmp, keep: true);
+        Assert.Equal(2, Assert.IsAssignableFrom<IReadOnlyList<Detection>>(r.Predictions![0]).Count);
+        Assert.Equal(0.5, r.Values["voc"], 12);
+    }
+
+    [Fact]
+    public void DetectionMetricsNeedADetectionAdapterAndBoxes()
+    {
+        using var tmp = Scene("", "  - {name: voc, type: map}");
+        File.WriteAllText(tmp.File("engine.yml"), File.ReadAllText(tmp.File("engine.yml")).Replace("adapter: {type: yolo_v8, conf_threshold: 0.25, nms_threshold: 0.5}", "adapter: classification"));
+        var e = Assert.Throws<PotException>(() => EngineDefinition.Load(tmp.File("engine.yml")));
+        Assert.Contains("use adapter type ssd or yolo_v8", e.Message);
+    }
+
+    [Fact]
+    public void UnknownPostprocessingIsRefusedWithTheSupportedSteps()
+    {
+        using var tmp = Scene("  postprocessing: [{type: nmss}]", "  - {name: voc, type: map}");
+        var e = Assert.Throws<PotException>(() => EngineDefinition.Load(tmp.File("engine.yml")));
+        Assert.Contains("'nmss' is not supported (did you mean 'nms'?)", e.Message);
+        Assert.Contains("nms, filter, clip_boxes", e.Message);
+    }
+
+    [Fact]
+    public void AnAccuracyCheckerDetectionConfigGivesTheSameValues()
+    {
+        using var tmp = Scene("", "  - {name: voc, type: map}");
+        File.WriteAllText(tmp.File("ac.yml"), """
+            models:
+              - name: shapes
+                launchers:
+                  - framework: onnx_runtime
+                    model: yolo.onnx
+                    adapter: {type: yolo_v8_detection, conf_threshold: 0.25}
+                datasets:
+                  - name: shapes
+                    data_source: val
+                    reader: pillow_imread
+                    annotation_conversion: {converter: mscoco_detection, annotation_file: val/instances.json}
+                    preprocessing: [{type: bgr_to_gray}]
+                    postprocessing: [{type: resize_prediction_boxes}, {type: nms, overlap: 0.5, include_boundaries: false}, {type: clip_boxes, apply_to: prediction}]
+                    metrics:
+                      - {name: voc, type: map, integral: 11point, include_boundaries: false, ignore_difficult: true, presenter: print_vector}
+                      - {name: coco, type: coco_precision, threshold: '.50:.05:.95', max_detections: 100, include_boundaries: false}
+            """);
+        var engine = EngineDefinition.Load(tmp.File("ac.yml"));
+        Assert.Equal(new[] { 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95 }, engine.Metrics[1].IouThresholds);
+        using var evaluator = new Evaluator(engine);
+        // Without the 1/255 scale the candidates' scores are pixel values above 1: every candidate passes the
+        // threshold, NMS keeps one per class and place. The boxes are 255 times larger than the image: none matches.
+        var r = evaluator.Evaluate(ReshapeModel(), null, CancellationToken.None);
+        Assert.Equal(0.0, r.Values["voc"], 12);
+        Assert.Equal(0.0, r.Values["coco"], 12);
+    }
+
+    [Fact]
+    public void SsdReadsBoxesLabelsAndScoresAsFractionsOfTheImage()
+    {
+        // A 1x6 grey image: x1, y1, x2, y2, label, score (0-255, scaled by 1/255); one detection per image.
+        var g = new GraphBuilder("ssd");
+        g.Input("image", "batch", 1L, 1L, 6L);
+        string flat = g.Node("Reshape", new[] { "image", g.Initializer("flat", new long[] { -1, 1, 6 }, 3) }, "flat");
+        var parts = g.NodeMulti("Split", new[] { flat, g.Initializer("split", new long[] { 4, 1, 1 }, 3) }, 3, "split", ("axis", 2L));
+        var id = new global::Onnx.NodeProto { OpType = "Identity", Name = "boxes" };
+        id.Input.Add(parts[0]);
+        id.Output.Add("boxes");
+        g.Graph.Node.Add(id);
+        foreach (var (part, name) in new[] { (parts[1], "labels"), (parts[2], "scores") })
+        {
+            var n = new global::Onnx.NodeProto { OpType = "Reshape", Name = name };
+            n.Input.Add(part);
+            n.Input.Add(g.Initializer(name + "_shape", new long[] { -1, 1 }, 2));
+            n.Output.Add(name);
+            g.Graph.Node.Add(n);
+        }
+        g.Output("boxes", DataType.Float, "batch", 1L, 4L);
+        g.Output("labels", DataType.Float, "batch", 1L);
+        g.Output("scores", DataType.Float, "batch", 1L);
+        var model = g.Build().ToByteArray();
+
+        using var tmp = new TempFolder();
+        Directory.CreateDirectory(tmp.File("val"));
+        // The object fills [20, 10] to [60, 50] of a 100x100 image (bbox x, y, w, h): the detection [51, 25.5, 153, 127.5]
+        // of 255 is [20, 10, 60, 50] exactly.
+        PngWriter.Save(tmp.File("val/a.png"), 6, 1, 1, new byte[] { 51, 25, 153, 127, 0, 230 });
+        File.WriteAllText(tmp.File("val/instances.json"), """
+            {"images": [{"id": 1, "file_name": "a.png", "width": 100, "height": 100}],
+             "annotations": [{"image_id": 1, "category_id": 3, "bbox": [20, 10, 40, 40]}],
+             "categories": [{"id": 3, "name": "square"}]}
+            """);
+        File.WriteAllText(tmp.File("engine.yml"), """
+            dataset:
+              data_source: val
+              annotation_file: val/instances.json
+              channels: 1
+              preprocessing: [{type: scale, value: 0.00392156862745098}]
+            adapter: {type: ssd, output: boxes, labels: labels, scores: scores}
+            metrics:
+              - {name: voc, type: map}
+            """);
+        using var evaluator = new Evaluator(EngineDefinition.Load(tmp.File("engine.yml")));
+        var r = evaluator.Run(model, new EvaluationRequest { KeepPredictions = true }, CancellationToken.None);
+        var d = Assert.Single(Assert.IsAssignableFrom<IReadOnlyList<Detection>>(r.Predictions![0]));
+        Assert.Equal(20, d.X1, 4);
+        Assert.Equal(127 / 255.0 * 100, d.Y2, 4);
+        Assert.Equal(230 / 255.0, d.Score, 6);
+        // IoU (with boundary pixels) of [20, 9.8, 60, 49.8] and [20, 10, 60, 50]: 41 x 40.8 of 41 x 41.2 -> well above .5.
+        Assert.Equal(1.0, r.Values["voc"], 12);
+    }
+
+    [Fact]
+    public void AccuracyCheckerSsdAdaptersNameTheirThreeOutputs()
+    {
+        using var tmp = Scene("", "  - {name: voc, type: map}");
+        string Config(string adapter) => $$"""
+            models:
+              - name: m
+                launchers:
+                  - framework: onnx_runtime
+                    adapter: {{adapter}}
+                datasets:
+                  - name: d
+                    data_source: val
+                    annotation_conversion: {converter: mscoco_detection, annotation_file: val/instances.json, has_background: true}
+                    preprocessing: [{type: bgr_to_gray}]
+                    metrics: [{type: map}]
+            """;
+        File.WriteAllText(tmp.File("ac.yml"), Config("{type: ssd_onnx, bboxes_out: b, labels_out: l, scores_out: s}"));
+        var engine = EngineDefinition.Load(tmp.File("ac.yml"));
+        var adapter = engine.Datasets[0].Adapter;
+        Assert.Equal((AdapterType.Ssd, "b", "l", "s"), (adapter.Type, adapter.Output, adapter.LabelsOutput, adapter.ScoresOutput));
+        Assert.Equal(1, engine.Datasets[0].LabelOffset);
+        File.WriteAllText(tmp.File("ac.yml"), Config("{type: ssd_onnx, bboxes_out: b}"));
+        var e = Assert.Throws<PotException>(() => EngineDefinition.Load(tmp.File("ac.yml")));
+        Assert.Contains("models[0].launchers[0].adapter.labels_out", e.Message);
+        // Accuracy Checker's ssd: one DetectionOutput.
+        File.WriteAllText(tmp.File("ac.yml"), Config("ssd"));
+        adapter = EngineDefinition.Load(tmp.File("ac.yml")).Datasets[0].Adapter;
+        Assert.Equal((AdapterType.Ssd, null, null), (adapter.Type, adapter.Output, adapter.LabelsOutput));
+    }
+
+    private static string VocXml(string file, string objects) =>
+        $"<annotation><filename>{file}</filename><size><width>2</width><height>6</height><depth>1</depth></size>{objects}</annotation>";
+
+    private const string VocSquare = "<object><name>square</name><difficult>0</difficult><bndbox><xmin>0.3</xmin><ymin>0.3</ymin><xmax>0.7</xmax><ymax>0.7</ymax></bndbox></object>";
+
+    [Fact]
+    public void VocAnnotationsGiveTheSameBoxesAsCoco()
+    {
+        using var tmp = Scene("", "  - {name: voc, type: map, include_boundaries: false}");
+        Directory.CreateDirectory(tmp.File("Annotations"));
+        File.WriteAllText(tmp.File("Annotations/a.xml"), VocXml("a.png", VocSquare));
+        File.WriteAllText(tmp.File("Annotations/b.xml"), VocXml("b.png", VocSquare + VocSquare.Replace("<difficult>0", "<difficult>1").Replace("0.3<", "1.3<")));
+        File.WriteAllText(tmp.File("val.txt"), "a\nb\n");
+        File.WriteAllText(tmp.File("engine.yml"), File.ReadAllText(tmp.File("engine.yml"))
+            .Replace("annotation_file: val/instances.json", "voc_annotations: Annotations\n  imageset_file: val.txt\n  classes: [square, circle]"));
+        var r = Evaluate(tmp);
+        // As with COCO: class 0 has two countable objects, one found; the difficult one counts neither way.
+        Assert.Equal(0.5, r.Values["voc"], 12);
+
+        // Accuracy Checker's voc_detection: VOC's twenty classes after a background class.
+        File.WriteAllText(tmp.File("Annotations/a.xml"), VocXml("a.png", VocSquare.Replace("square", "cat")));
+        File.WriteAllText(tmp.File("Annotations/b.xml"), VocXml("b.png", VocSquare.Replace("square", "dog")));
+        File.WriteAllText(tmp.File("ac.yml"), """
+            models:
+              - name: m
+                launchers: [{framework: onnx_runtime, adapter: yolo_v8}]
+                datasets:
+                  - name: voc
+                    data_source: val
+                    annotation_conversion: {converter: voc_detection, annotations_dir: Annotations, imageset_file: val.txt, images_dir: JPEGImages}
+                    preprocessing: [{type: bgr_to_gray}]
+                    metrics: [{type: map}]
+            """);
+        var engine = EngineDefinition.Load(tmp.File("ac.yml"));
+        Assert.Equal(1, engine.Datasets[0].LabelOffset);
+        Assert.EndsWith("Annotations", engine.Datasets[0].VocAnnotations);
+        Assert.Contains(engine.Warnings, w => w.Contains("annotation_conversion.images_dir", StringComparison.Ordinal));
+        using var data = engine.OpenDataset();
+        var boxes = ((DetectionAnnotation)data.Get(1).Annotation!).Boxes;
+        Assert.Equal(VocDetectionFolder.VocClasses.ToList().IndexOf("dog"), Assert.Single(boxes).Label);
+
+        File.WriteAllText(tmp.File("Annotations/b.xml"), VocXml("b.png", VocSquare.Replace("square", "unicorn")));
+        var e = Assert.Throws<PotException>(() => engine.OpenDataset().Dispose());
+        Assert.Contains("has an object 'unicorn', which is not one of the classes (aeroplane, bicycle", e.Message);
+    }
+
+    [Fact]
+    public void SsdReadsTheRowsOfItsImageFromOneDetectionOutput()
+    {
+        // A 7x2 grey image reshaped to DetectionOutput [1, 1, 2, 7]: rows (image, label, score, x1, y1, x2, y2) / 255.
+        var g = new GraphBuilder("detection_output");
+        g.Input("image", "batch", 1L, 2L, 7L);
+        var node = new global::Onnx.NodeProto { OpType = "Reshape", Name = "reshape" };
+        node.Input.Add("image");
+        node.Input.Add(g.Initializer("shape", new long[] { 1, 1, -1, 7 }, 4));
+        node.Output.Add("detection_out");
+        g.Graph.Node.Add(node);
+        g.Output("detection_out", DataType.Float, 1L, 1L, "rows", 7L);
+        var model = g.Build().ToByteArray();
+
+        using var tmp = new TempFolder();
+        Directory.CreateDirectory(tmp.File("val"));
+        // Row 0 belongs to image 0 of the batch (this item): [20, 10, 60, 50] of 100 x 100 at .9. Row 1 to image 1: not ours.
+        PngWriter.Save(tmp.File("val/a.png"), 7, 2, 1, new byte[] { 0, 0, 230, 51, 25, 153, 127, 255, 0, 255, 0, 0, 255, 255 });
+        File.WriteAllText(tmp.File("val/instances.json"), """
+            {"images": [{"id": 1, "file_name": "a.png", "width": 100, "height": 100}],
+             "annotations": [{"image_id": 1, "category_id": 3, "bbox": [20, 10, 40, 40]}],
+             "categories": [{"id": 3, "name": "square"}]}
+            """);
+        File.WriteAllText(tmp.File("engine.yml"), """
+            batch_size: 1
+            dataset:
+              data_source: val
+              annotation_file: val/instances.json
+              channels: 1
+              preprocessing: [{type: scale, value: 0.00392156862745098}]
+            adapter: ssd
+            metrics:
+              - {name: voc, type: map}
+            """);
+        using var evaluator = new Evaluator(EngineDefinition.Load(tmp.File("engine.yml")));
+        var r = evaluator.Run(model, new EvaluationRequest { KeepPredictions = true }, CancellationToken.None);
+        var d = Assert.Single(Assert.IsAssignableFrom<IReadOnlyList<Detection>>(r.Predictions![0]));
+        Assert.Equal((0, 20.0), (d.Label, Math.Round(d.X1, 4)));
+        Assert.Equal(1.0, r.Values["voc"], 12);
+    }
+}

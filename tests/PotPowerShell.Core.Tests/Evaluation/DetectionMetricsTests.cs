@@ -1,0 +1,230 @@
+using PotPowerShell.Core.Data;
+using PotPowerShell.Core.Evaluation;
+
+namespace PotPowerShell.Core.Tests.Evaluation;
+
+/// <summary>
+/// map and coco_precision against hand-worked cases, and against a second, naive implementation written here from the
+/// definitions (all-pairs matching, precision envelope taken point by point) on seeded random scenes.
+/// </summary>
+public class DetectionMetricsTests
+{
+    private static DetectionAnnotation Image(params DetectionBox[] boxes) => new(boxes, 100, 100);
+
+    private static DetectionBox Box(double x1, double y1, double x2, double y2, int label = 0, bool difficult = false) => new(label, x1, y1, x2, y2, difficult);
+
+    private static Detection Det(double score, double x1, double y1, double x2, double y2, int label = 0) => new(label, score, x1, y1, x2, y2);
+
+    /// <summary>
+    /// Three objects in two images, five detections by score: right, duplicate, miss, right, right (IoU 0.79).
+    /// Flags T F F T T; recall 1/3 1/3 1/3 2/3 1; precision 1 1/2 1/3 1/2 3/5; envelope 1 .6 .6 .6 .6.
+    /// </summary>
+    private static (IReadOnlyList<IReadOnlyList<Detection>>, IReadOnlyList<DetectionAnnotation>) Scene()
+    {
+        var truth = new[]
+        {
+            Image(Box(0, 0, 10, 10), Box(20, 20, 30, 30)),
+            Image(Box(0, 0, 10, 10)),
+        };
+        var predicted = new IReadOnlyList<Detection>[]
+        {
+            new[] { Det(0.9, 0, 0, 10, 10), Det(0.8, 0, 0, 10, 10), Det(0.6, 20, 20, 30, 30) },
+            new[] { Det(0.7, 50, 50, 60, 60), Det(0.5, 0, 0, 10, 7.9) },
+        };
+        return (predicted, truth);
+    }
+
+    [Fact]
+    public void VocAreaIsTheAreaUnderTheEnvelope()
+    {
+        var (p, t) = Scene();
+        // 1/3 * 1 + 1/3 * 0.6 + 1/3 * 0.6
+        Assert.Equal(11.0 / 15, DetectionMetrics.MeanAveragePrecision(p, t, 0.5, ApIntegral.Area, includeBoundaries: false, cocoMatching: false), 12);
+    }
+
+    [Fact]
+    public void VocElevenPointAveragesTheEnvelopeAtTenthsOfRecall()
+    {
+        var (p, t) = Scene();
+        // Recall 0, .1, .2, .3 -> 1; .4 to 1 (seven points) -> 0.6.
+        Assert.Equal((4 + 7 * 0.6) / 11, DetectionMetrics.MeanAveragePrecision(p, t, 0.5, ApIntegral.ElevenPoint, includeBoundaries: false, cocoMatching: false), 12);
+    }
+
+    [Fact]
+    public void CocoAveragesHundredOnePointsAndTenThresholds()
+    {
+        var (p, t) = Scene();
+        // At IoU .5 to .75 (six thresholds) the flags are T F F T T: recall .00-.33 (34 points) -> 1, the other 67 -> .6.
+        double low = (34 + 67 * 0.6) / 101;
+        Assert.Equal(low, DetectionMetrics.CocoPrecision(p, t, new[] { 0.5 }, 100, includeBoundaries: false), 12);
+        // At .8 to .95 the last detection (IoU .79) misses: T F F T F, recall reaches 2/3 only: 34 points -> 1, 33 -> .5, 34 -> 0.
+        double high = (34 + 33 * 0.5) / 101;
+        Assert.Equal(high, DetectionMetrics.CocoPrecision(p, t, new[] { 0.8 }, 100, includeBoundaries: false), 12);
+        var thresholds = Enumerable.Range(10, 10).Select(i => i * 5 / 100.0).ToArray();
+        Assert.Equal((6 * low + 4 * high) / 10, DetectionMetrics.CocoPrecision(p, t, thresholds, 100, includeBoundaries: false), 12);
+    }
+
+    [Fact]
+    public void CocoMatchesTheBestFreeBoxWhereVocCountsADuplicate()
+    {
+        // Boxes A and B overlap; the second detection overlaps A best (IoU .905, taken) and B by .739.
+        var t = new[] { Image(Box(0, 0, 10, 10), Box(2, 0, 12, 10)) };
+        var p = new IReadOnlyList<Detection>[] { new[] { Det(0.9, 0, 0, 10, 10), Det(0.8, 0.5, 0, 10.5, 10) } };
+        // VOC: T F, recall .5 -> area .5, 11 points: six at 1.
+        Assert.Equal(0.5, DetectionMetrics.MeanAveragePrecision(p, t, 0.5, ApIntegral.Area, false, cocoMatching: false), 12);
+        Assert.Equal(6.0 / 11, DetectionMetrics.MeanAveragePrecision(p, t, 0.5, ApIntegral.ElevenPoint, false, cocoMatching: false), 12);
+        // COCO: T T.
+        Assert.Equal(1.0, DetectionMetrics.CocoPrecision(p, t, new[] { 0.5 }, 100, false), 12);
+    }
+
+    [Fact]
+    public void DifficultBoxesCountNeitherWay()
+    {
+        var t = new[] { Image(Box(0, 0, 10, 10), Box(20, 20, 30, 30, difficult: true)) };
+        var p = new IReadOnlyList<Detection>[] { new[] { Det(0.9, 20, 20, 30, 30), Det(0.8, 0, 0, 10, 10) } };
+        Assert.Equal(1.0, DetectionMetrics.MeanAveragePrecision(p, t, 0.5, ApIntegral.Area, false, false), 12);
+        Assert.Equal(1.0, DetectionMetrics.CocoPrecision(p, t, new[] { 0.5 }, 100, false), 12);
+        // Counted, the same detections find both objects.
+        var counted = new[] { Image(Box(0, 0, 10, 10), Box(20, 20, 30, 30)) };
+        Assert.Equal(1.0, DetectionMetrics.MeanAveragePrecision(p, counted, 0.5, ApIntegral.Area, false, false), 12);
+    }
+
+    [Fact]
+    public void ClassesAreAveragedAndClassesWithoutObjectsLeftOut()
+    {
+        // Class 0: found (AP 1). Class 1: missed (AP 0). Class 2: detected but never annotated (left out).
+        var t = new[] { Image(Box(0, 0, 10, 10, 0), Box(20, 20, 30, 30, 1)) };
+        var p = new IReadOnlyList<Detection>[] { new[] { Det(0.9, 0, 0, 10, 10, 0), Det(0.8, 50, 50, 60, 60, 2) } };
+        Assert.Equal(0.5, DetectionMetrics.MeanAveragePrecision(p, t, 0.5, ApIntegral.Area, false, false), 12);
+        Assert.Equal(0.5, DetectionMetrics.CocoPrecision(p, t, new[] { 0.5 }, 100, false), 12);
+    }
+
+    [Fact]
+    public void IouCountsBoundaryPixelsWhenAsked()
+    {
+        // 10x10 and 10x5 pixels with boundaries (x2 - x1 + 1): intersection 50 of union 100.
+        Assert.Equal(0.5, DetectionMetrics.Iou(0, 0, 9, 9, 0, 0, 9, 4, includeBoundaries: true), 12);
+        // Without: 9x9 and 9x4 areas, intersection 36 of 81.
+        Assert.Equal(36.0 / 81, DetectionMetrics.Iou(0, 0, 9, 9, 0, 0, 9, 4, includeBoundaries: false), 12);
+    }
+
+    [Fact]
+    public void MaxDetectionsKeepsTheBestPerImageAndClass()
+    {
+        var t = new[] { Image(Box(0, 0, 10, 10)) };
+        // The right box scores lowest: with max_detections 1 it is never seen.
+        var p = new IReadOnlyList<Detection>[] { new[] { Det(0.9, 50, 50, 60, 60), Det(0.5, 0, 0, 10, 10) } };
+        Assert.Equal(0.0, DetectionMetrics.CocoPrecision(p, t, new[] { 0.5 }, 1, false), 12);
+        // All kept: F T, recall 1 at precision .5 -> envelope .5 everywhere.
+        Assert.Equal(0.5, DetectionMetrics.CocoPrecision(p, t, new[] { 0.5 }, 2, false), 12);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void AgreesWithANaiveImplementationOnRandomScenes(int seed)
+    {
+        var random = new Random(seed);
+        var truth = new List<DetectionAnnotation>();
+        var predicted = new List<IReadOnlyList<Detection>>();
+        for (int i = 0; i < 12; i++)
+        {
+            var boxes = Enumerable.Range(0, random.Next(0, 4)).Select(_ => RandomBox(random, difficult: random.Next(8) == 0)).ToList();
+            truth.Add(new DetectionAnnotation(boxes, 100, 100));
+            var detections = new List<Detection>();
+            foreach (var b in boxes)
+                if (random.Next(4) > 0)
+                    detections.Add(new Detection(random.Next(5) == 0 ? 1 - b.Label : b.Label, Math.Round(random.NextDouble(), 3),
+                        b.X1 + random.Next(-3, 4), b.Y1 + random.Next(-3, 4), b.X2 + random.Next(-3, 4), b.Y2 + random.Next(-3, 4)));
+            for (int k = random.Next(0, 3); k > 0; k--)
+            {
+                var b = RandomBox(random, false);
+                detections.Add(new Detection(b.Label, Math.Round(random.NextDouble(), 3), b.X1, b.Y1, b.X2, b.Y2));
+            }
+            predicted.Add(detections);
+        }
+        foreach (bool boundaries in new[] { false, true })
+        {
+            Assert.Equal(Naive.Map(predicted, truth, 0.5, points: 0, boundaries, coco: false),
+                DetectionMetrics.MeanAveragePrecision(predicted, truth, 0.5, ApIntegral.Area, boundaries, cocoMatching: false), 10);
+            Assert.Equal(Naive.Map(predicted, truth, 0.5, points: 11, boundaries, coco: false),
+                DetectionMetrics.MeanAveragePrecision(predicted, truth, 0.5, ApIntegral.ElevenPoint, boundaries, cocoMatching: false), 10);
+            var thresholds = Enumerable.Range(10, 10).Select(i => i * 5 / 100.0).ToArray();
+            Assert.Equal(thresholds.Average(th => Naive.Map(predicted, truth, th, points: 101, boundaries, coco: true)),
+                DetectionMetrics.CocoPrecision(predicted, truth, thresholds, 100, boundaries), 10);
+        }
+    }
+
+    private static DetectionBox RandomBox(Random random, bool difficult)
+    {
+        int x = random.Next(0, 80), y = random.Next(0, 80);
+        return new DetectionBox(random.Next(2), x, y, x + random.Next(5, 20), y + random.Next(5, 20), difficult);
+    }
+
+    /// <summary>
+    /// The definitions, written as plainly as possible: every detection of a class against every box of its image;
+    /// precision at recall r = the best precision at any rank whose recall is at least r.
+    /// </summary>
+    private static class Naive
+    {
+        public static double Map(IReadOnlyList<IReadOnlyList<Detection>> predicted, IReadOnlyList<DetectionAnnotation> truth, double threshold, int points, bool boundaries, bool coco)
+        {
+            var aps = new List<double>();
+            foreach (int c in truth.SelectMany(t => t.Boxes).Where(b => !b.Difficult).Select(b => b.Label).Distinct().OrderBy(x => x))
+            {
+                int positives = truth.Sum(t => t.Boxes.Count(b => b.Label == c && !b.Difficult));
+                var all = predicted.SelectMany((ds, image) => ds.Where(d => d.Label == c).Select((d, k) => (d, image, k)))
+                    .OrderByDescending(x => x.d.Score).ThenBy(x => x.image).ThenBy(x => x.k).ToList();
+                var used = new HashSet<(int, int)>();
+                var flags = new List<bool>();
+                foreach (var (d, image, _) in all)
+                {
+                    var boxes = truth[image].Boxes;
+                    var candidates = Enumerable.Range(0, boxes.Count).Where(g => boxes[g].Label == c)
+                        .Select(g => (g, iou: Overlap(d, boxes[g], boundaries))).ToList();
+                    int chosen = -1;
+                    if (coco)
+                    {
+                        // Best free countable box, else best crowd box; among equals the last one listed.
+                        foreach (bool crowd in new[] { false, true })
+                        {
+                            var free = candidates.Where(x => boxes[x.g].Difficult == crowd && (crowd || !used.Contains((image, x.g))) && x.iou >= threshold).ToList();
+                            if (free.Count == 0) continue;
+                            chosen = free.Last(x => x.iou == free.Max(y => y.iou)).g;
+                            break;
+                        }
+                    }
+                    else if (candidates.Count > 0)
+                    {
+                        var best = candidates.First(x => x.iou == candidates.Max(y => y.iou));
+                        if (best.iou >= threshold) chosen = best.g;
+                    }
+                    if (chosen >= 0 && boxes[chosen].Difficult) continue;
+                    flags.Add(chosen >= 0 && used.Add((image, chosen)));
+                }
+                var recall = new List<double>();
+                var precision = new List<double>();
+                for (int i = 0; i < flags.Count; i++)
+                {
+                    recall.Add(flags.Take(i + 1).Count(f => f) / (double)positives);
+                    precision.Add(flags.Take(i + 1).Count(f => f) / (double)(i + 1));
+                }
+                double At(double r) => Enumerable.Range(0, flags.Count).Where(i => recall[i] >= r - 1e-12).Select(i => precision[i]).DefaultIfEmpty(0).Max();
+                if (points == 0)
+                    aps.Add(Enumerable.Range(0, flags.Count).Sum(i => (recall[i] - (i == 0 ? 0 : recall[i - 1])) * At(recall[i])));
+                else
+                    aps.Add(Enumerable.Range(0, points).Average(p => At((double)p / (points - 1))));
+            }
+            return aps.Count == 0 ? double.NaN : aps.Average();
+        }
+
+        private static double Overlap(Detection d, DetectionBox b, bool boundaries)
+        {
+            double one = boundaries ? 1 : 0;
+            double w = Math.Max(0, Math.Min(d.X2, b.X2) - Math.Max(d.X1, b.X1) + one), h = Math.Max(0, Math.Min(d.Y2, b.Y2) - Math.Max(d.Y1, b.Y1) + one);
+            double union = (d.X2 - d.X1 + one) * (d.Y2 - d.Y1 + one) + (b.X2 - b.X1 + one) * (b.Y2 - b.Y1 + one) - w * h;
+            return w * h / union;
+        }
+    }
+}

@@ -1,0 +1,103 @@
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    $script:moduleDir = Get-PotModulePath
+    Import-Module (Join-Path $moduleDir 'PotPowerShell.psd1') -Force
+    $script:shapes = Get-PotSamplePath -Name shapes
+    $script:model = Join-Path $shapes 'shapes.onnx'
+    $script:acConfig = Join-Path $shapes 'accuracy-checker.yml'
+
+    # VOC mAP with 11-point interpolation, written here from the definition, independently of the module: per class,
+    # every detection by score against every object of its image; the best-overlapping object, if it overlaps by 0.5
+    # or more (boxes x2 - x1 + 1 pixels wide) and is still free, makes it right.
+    $script:vocMap11 = {
+        param($Samples)
+        $iou = {
+            param($a, $b)
+            $w = [math]::Min($a.X2, $b.X2) - [math]::Max($a.X1, $b.X1) + 1
+            $h = [math]::Min($a.Y2, $b.Y2) - [math]::Max($a.Y1, $b.Y1) + 1
+            if ($w -le 0 -or $h -le 0) { return 0.0 }
+            $w * $h / (($a.X2 - $a.X1 + 1) * ($a.Y2 - $a.Y1 + 1) + ($b.X2 - $b.X1 + 1) * ($b.Y2 - $b.Y1 + 1) - $w * $h)
+        }
+        $classes = @($Samples | ForEach-Object { $_.Annotation.Boxes.Label } | Sort-Object -Unique)
+        $aps = foreach ($c in $classes) {
+            $objects = @($Samples | ForEach-Object { $_.Annotation.Boxes | Where-Object Label -eq $c }).Count
+            $detections = [System.Collections.Generic.List[object]]::new()
+            for ($i = 0; $i -lt $Samples.Count; $i++) {
+                $k = 0
+                foreach ($d in $Samples[$i].Prediction) {
+                    if ($d.Label -eq $c) { $detections.Add([pscustomobject]@{ Image = $i; Order = $k; D = $d }) }
+                    $k++
+                }
+            }
+            $taken = @{}
+            $right = 0; $n = 0
+            $points = [System.Collections.Generic.List[object]]::new()
+            foreach ($x in ($detections | Sort-Object @{ Expression = { $_.D.Score }; Descending = $true }, Image, Order)) {
+                $boxes = @($Samples[$x.Image].Annotation.Boxes)
+                $best = -1; $bestIou = -1.0
+                for ($g = 0; $g -lt $boxes.Count; $g++) {
+                    if ($boxes[$g].Label -ne $c) { continue }
+                    $o = & $iou $x.D $boxes[$g]
+                    if ($o -gt $bestIou) { $bestIou = $o; $best = $g }
+                }
+                $n++
+                if ($best -ge 0 -and $bestIou -ge 0.5 -and -not $taken["$($x.Image)/$best"]) { $taken["$($x.Image)/$best"] = $true; $right++ }
+                $points.Add([pscustomobject]@{ Recall = $right / $objects; Precision = $right / $n })
+            }
+            $sum = 0.0
+            foreach ($t in 0..10) {
+                $at = @($points | Where-Object Recall -ge ($t / 10) | ForEach-Object Precision)
+                if ($at.Count) { $sum += ($at | Measure-Object -Maximum).Maximum }
+            }
+            $sum / 11
+        }
+        ($aps | Measure-Object -Average).Average
+    }
+}
+
+Describe 'The shapes detector from its Accuracy Checker configuration' {
+    It 'measures VOC and COCO average precision over the whole set, as an independent computation does' {
+        $r = Measure-PotModel -Path $model -EnginePath $acConfig -PerSample -Metric $vocMap11 -MetricName 'map_by_hand' -MetricLevel Dataset -WarningVariable warnings
+        $warnings | Should -BeNullOrEmpty
+        $r.ItemCount | Should -Be 200
+        $r.Values['map'] | Should -BeGreaterThan 0.5
+        # COCO averages stricter overlaps: lower than VOC's at 0.5.
+        $r.Values['coco_precision'] | Should -BeLessThan $r.Values['map']
+        $r.Values['coco_precision'] | Should -BeGreaterThan 0.3
+        [math]::Abs($r.Values['map_by_hand'] - $r.Values['map']) | Should -BeLessThan 1e-9
+        # Dataset-level metrics have no per-item values.
+        [double]::IsNaN($r.PerSample[0].map) | Should -BeTrue
+        $r.PerSample[0].Prediction[0].Score | Should -BeGreaterOrEqual 0.05
+    }
+
+    It 'quantizes with DefaultQuantization and AccuracyAwareQuantization, holding mAP' {
+        $folder = New-Item -ItemType Directory -Path (Join-Path $TestDrive 'shapes')
+        $fp32 = (Measure-PotModel -Path $model -EnginePath $acConfig).Values['map']
+
+        $dq = Join-Path $folder 'dq.json'
+        @{
+            model = @{ model_name = 'shapes'; model = $model }
+            engine = @{ config = $acConfig }
+            compression = @{ algorithms = @(@{ name = 'DefaultQuantization'; params = @{ preset = 'performance'; stat_subset_size = 64 } }) }
+        } | ConvertTo-Json -Depth 6 | Set-Content $dq
+        $int8 = Import-PotConfig $dq | Invoke-DefaultQuantization -OutputPath (Join-Path $folder 'shapes.int8.onnx') -Precision AllInt8
+        $int8.QuantizedLayerCount | Should -Be 6
+        $dqMap = (Measure-PotModel -Path $int8.OutputPath -EnginePath $acConfig).Values['map']
+        $dqMap | Should -BeGreaterThan ($fp32 - 0.05)
+
+        # The sample's maximal_drop (0.005) holds fully quantized; a tighter one makes the search rank layers by mAP
+        # on whole-subset evaluations and revert some.
+        $aaq = Import-PotConfig (Join-Path $shapes 'aaq.yml') |
+            Invoke-AccuracyAwareQuantization -OutputPath (Join-Path $folder 'shapes.aaq.onnx') -Precision AllInt8 -MaximalDrop 0.001 -Verbose 4>&1
+        $log = @($aaq | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } | ForEach-Object Message)
+        $aaq = $aaq | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] }
+        $log | Should -Contain 'Metric map has no per-item values: the ranking subset holds the 100 items with the largest output error.'
+        $metric = $aaq.Metrics | Where-Object Name -eq 'map'
+        $metric.Baseline | Should -Be $fp32
+        $metric.FullyQuantizedDrop | Should -BeGreaterThan 0.001
+        $aaq.Met | Should -BeTrue
+        $aaq.RevertedLayers.Count | Should -BeGreaterOrEqual 1
+        $metric.Drop | Should -BeLessOrEqual 0.001
+        (Measure-PotModel -Path $aaq.OutputPath -EnginePath $acConfig).Values['map'] | Should -Be $metric.Final
+    }
+}
