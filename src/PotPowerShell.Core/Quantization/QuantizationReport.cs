@@ -57,7 +57,10 @@ public static class QuantizationReport
                 WeightScaleCount = emitted.WeightScales?.Length ?? 0,
                 WeightBits = emitted.WeightBits,
                 Estimator = isInt8 ? setup.Estimator.ToString() : "",
-                RangeChoice = isInt8 && root != null ? setup.Statistics.RangeChoices.GetValueOrDefault(root) : null,
+                // auto says per tensor why; any other estimator is the run's (with auto chosen against it: ActivationEstimatorReason).
+                RangeChoice = !isInt8 || root == null || range is not { } r ? null
+                    : setup.Statistics.RangeChoices.GetValueOrDefault(root)
+                      ?? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{setup.Estimator} [{r.Min:G4}, {r.Max:G4}]: the run's range estimator"),
                 BiasCorrected = corrected,
                 BiasNote = note,
                 Int8Ms = precision.Timings.GetValueOrDefault(node.Name)?.Int8Ms,

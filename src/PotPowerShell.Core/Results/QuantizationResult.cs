@@ -30,7 +30,7 @@ public sealed record QuantizedLayerInfo
     public int? WeightBits { get; init; }
     /// <summary>The range estimator used for the input activation.</summary>
     public required string Estimator { get; init; }
-    /// <summary>Which range the estimator chose for the input and why (auto says; null for other estimators and float layers).</summary>
+    /// <summary>Which range the input got and why: auto says per tensor; another estimator is the run's (null for float layers).</summary>
     public string? RangeChoice { get; init; }
     public required bool BiasCorrected { get; init; }
     /// <summary>Why bias correction was not applied (null when applied or disabled).</summary>
