@@ -164,7 +164,7 @@ Describe 'Invoke-AccuracyAwareQuantization' {
         Copy-Item (Join-Path $calibration 'input.npy') (Join-Path $bad 'a.npy')
         Copy-Item (Join-Path $calibration 'input.npy') (Join-Path $bad 'b.npy')
         { Import-PotConfig -Path $config | Invoke-AccuracyAwareQuantization -CalibrationDataPath $bad -OutputPath (Join-Path $work 'bad.onnx') -ErrorAction Stop } |
-            Should -Throw -ErrorId "CalibrationInputMissing,$aaq"
+            Should -Throw -ErrorId "DataInputMissing,$aaq"
     }
 
     It 'runs convert_to_mixed_preset and tune_hyperparams from a config' {

@@ -52,10 +52,10 @@ Describe 'Error <Id> from <Cmdlet>: <Case>' -ForEach @(
         Script = { Invoke-DefaultQuantization $model $nowhere }; Target = { $nowhere }; Hint = '*Give a folder of .npy files*' }
     @{ Case = 'calibration data that does not exist'; Cmdlet = 'InvokeAccuracyAwareQuantization'; Id = 'CalibrationDataNotFound'; Category = 'ObjectNotFound'
         Script = { Invoke-AccuracyAwareQuantization $model $nowhere $engine }; Target = { $nowhere }; Hint = '*Give a folder of .npy files*' }
-    @{ Case = 'calibration data without an array for a model input'; Cmdlet = 'InvokeDefaultQuantization'; Id = 'CalibrationInputMissing'; Category = 'InvalidData'
-        Script = { Invoke-DefaultQuantization $model $wrongData }; Target = { $wrongData }; Hint = "*'image', 'mask'*Name each array after the input it feeds (e.g. 'input.npy'*" }
-    @{ Case = 'evaluation data without an array for a model input'; Cmdlet = 'MeasurePotModel'; Id = 'EngineInputMismatch'; Category = 'InvalidData'
-        Script = { Measure-PotModel $model -DataPath $wrongData -WarningAction SilentlyContinue }; Target = { $wrongData }; Hint = '*Name each .npy file after a model input*' }
+    @{ Case = 'calibration data without an array for a model input'; Cmdlet = 'InvokeDefaultQuantization'; Id = 'DataInputMissing'; Category = 'InvalidData'
+        Script = { Invoke-DefaultQuantization $model $wrongData }; Target = { $wrongData }; Hint = "*'image', 'mask'*Name each array after the model input it feeds (e.g. 'input.npy'*" }
+    @{ Case = 'evaluation data without an array for a model input'; Cmdlet = 'MeasurePotModel'; Id = 'DataInputMissing'; Category = 'InvalidData'
+        Script = { Measure-PotModel $model -DataPath $wrongData -WarningAction SilentlyContinue }; Target = { $wrongData }; Hint = "*'image', 'mask'*Name each array after the model input it feeds (e.g. 'input.npy'*" }
     @{ Case = 'a file that is not ONNX'; Cmdlet = 'ImportPotModel'; Id = 'ModelCorrupt'; Category = 'InvalidData'
         Script = { Import-PotModel $notOnnx }; Target = { $notOnnx }; Hint = '*not a readable ONNX model*Check that the file is a complete .onnx file*' }
     @{ Case = 'a file that is not ONNX'; Cmdlet = 'InvokeDefaultQuantization'; Id = 'ModelCorrupt'; Category = 'InvalidData'

@@ -143,7 +143,7 @@ Describe 'Real-world warts through the cmdlets' {
         $partial = New-WartNpz (Join-Path $dir 'no-mask.npz') @($image, $index)
         $err = $null
         Import-PotModel $model | Invoke-DefaultQuantization -Config $minmax -CalibrationDataPath $partial -OutputPath (Join-Path $dir 'no-mask.int8.onnx') -ErrorVariable err -ErrorAction SilentlyContinue
-        $err[0].FullyQualifiedErrorId | Should -Be "CalibrationInputMissing,$cmd"
+        $err[0].FullyQualifiedErrorId | Should -Be "DataInputMissing,$cmd"
         "$($err[0])" | Should -BeLike "*'mask'*"
         "$($err[0])" | Should -BeLike "*$partial*"
         Join-Path $dir 'no-mask.int8.onnx' | Should -Not -Exist

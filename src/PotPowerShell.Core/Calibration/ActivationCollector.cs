@@ -31,9 +31,6 @@ public static class ActivationCollector
     /// <summary>Default memory for the requested tensors of one automatic batch.</summary>
     public const long DefaultBatchMemoryBytes = 1L << 20;
 
-    /// <summary>The largest batch chosen automatically (a larger stat_batch_size is still honoured).</summary>
-    public const int MaxAutomaticBatch = 64;
-
     public static CalibrationStatistics Collect(ModelProto model, IDataset data, IReadOnlyList<int> items, CalibrationRequest request,
         IProgress<PotProgress>? progress, CancellationToken cancellationToken, string source = "model", string activity = "Calibration")
     {
@@ -65,54 +62,16 @@ public static class ActivationCollector
         var binder = ModelInputBinder.Bind(session, data, source);
         var sessionTime = watch.Elapsed;
         using var runOptions = new RunOptions();
-        using var stop = cancellationToken.Register(() => runOptions.Terminate = true);
+        using var stop = OrtRun.StopOn(runOptions, cancellationToken);
 
         var run = new BatchRunner(session, runOptions, binder, outputs, sinks, cancellationToken);
-        int batchSize = binder.CanBatch ? Math.Max(1, request.BatchSize) : 1;
-        int done = 0;
-        void Report() => progress?.Report(new PotProgress(activity, $"{done} of {items.Count} items", PotProgress.Percent(done, items.Count), ProgressId));
-
-        // The first item runs alone: its output shapes tell whether later batches can be split back into items, and
-        // its size how many items fit in an automatic batch.
-        var first = data.Get(items[0]);
-        var probeShapes = binder.Shapes(first);
-        run.Run(new[] { first });
-        done = 1;
-        Report();
-        if (binder.CanBatch && request.BatchMemoryBytes > 0)
-            batchSize = Math.Max(batchSize, AutomaticBatch(run.ItemBytes, request.BatchMemoryBytes));
-        int next = 1;
-        bool mixed = false;
-        while (next < items.Count)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            var batch = new List<DataItem>();
-            while (next < items.Count && batch.Count < batchSize)
-            {
-                var item = data.Get(items[next]);
-                // Only items shaped like the probe share a batch; any other item runs on its own.
-                if (batchSize > 1 && !binder.SameShapes(probeShapes, item))
-                {
-                    if (batch.Count == 0) { batch.Add(item); next++; }
-                    break;
-                }
-                batch.Add(item);
-                next++;
-            }
-            if (!run.Run(batch))
-            {
-                // Some tensor mixes the items of a batch (e.g. the batch axis moved): fall back to one item at a time.
-                batchSize = 1;
-                mixed = true;
-                foreach (var item in batch)
-                {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    run.Run(new[] { item });
-                }
-            }
-            done += batch.Count;
-            Report();
-        }
+        // Batches of at least stat_batch_size, and of more when the requested tensors of one fit in the memory budget.
+        int BatchSize() => !binder.CanBatch ? 1
+            : request.BatchMemoryBytes > 0 ? Math.Max(Math.Max(1, request.BatchSize), BatchPlan.Automatic(run.ItemBytes, request.BatchMemoryBytes))
+            : Math.Max(1, request.BatchSize);
+        bool mixed = BatchPlan.Run(data, items, binder, BatchSize, (_, batch) => run.Run(batch),
+            done => progress?.Report(new PotProgress(activity, $"{done} of {items.Count} items", PotProgress.Percent(done, items.Count), ProgressId)),
+            cancellationToken);
 
         if (request.SkipNonFiniteValues) sinks.CheckSomethingFinite();
         var ranges = sinks.AllRanges();
@@ -144,10 +103,6 @@ public static class ActivationCollector
         CalibrationGraph.All => GraphOptimizationLevel.ORT_ENABLE_ALL,
         _ => throw new ArgumentOutOfRangeException(nameof(graph), graph, "Unknown calibration graph level."),
     };
-
-    /// <summary>How many items fit in <paramref name="budget"/> bytes of requested tensors, from 1 to <see cref="MaxAutomaticBatch"/>.</summary>
-    internal static int AutomaticBatch(long itemBytes, long budget) =>
-        itemBytes <= 0 ? MaxAutomaticBatch : (int)Math.Clamp(budget / itemBytes, 1, MaxAutomaticBatch);
 
     /// <summary>Runs one batch and feeds its tensors to the accumulators.</summary>
     private sealed class BatchRunner(InferenceSession session, RunOptions runOptions, ModelInputBinder binder, string[] outputs,
@@ -185,11 +140,8 @@ public static class ActivationCollector
                 {
                     // ORT refuses a run without outputs; when every requested tensor is a graph input, fetch the first
                     // model output and ignore it.
-                    results = session.Run(runOptions, binder.ModelInputs, values, outputs.Length == 0 ? session.OutputMetadata.Keys.Take(1).ToArray() : outputs);
-                }
-                catch (OnnxRuntimeException) when (cancellationToken.IsCancellationRequested)
-                {
-                    throw new OperationCanceledException(cancellationToken);
+                    results = OrtRun.Run(session, runOptions, binder.ModelInputs, values,
+                        outputs.Length == 0 ? session.OutputMetadata.Keys.Take(1).ToArray() : outputs, cancellationToken);
                 }
                 // A graph that hard-codes batch 1 (e.g. Reshape to [1, -1]) behind a dynamic batch axis fails on several
                 // items at once: the caller then runs them one at a time.

@@ -1,3 +1,4 @@
+using PotPowerShell.Core.Runtime;
 
 namespace PotPowerShell.Core.Calibration;
 
@@ -49,7 +50,7 @@ public sealed record CalibrationRequest
 
     /// <summary>
     /// When the batch axis is dynamic, items are batched beyond <see cref="BatchSize"/> while the requested tensors of
-    /// one inference stay within this many bytes (at most <see cref="ActivationCollector.MaxAutomaticBatch"/> items).
+    /// one inference stay within this many bytes (at most <see cref="BatchPlan.MaxAutomaticBatch"/> items).
     /// 0 runs exactly <see cref="BatchSize"/> items per inference.
     /// </summary>
     public long BatchMemoryBytes { get; init; } = ActivationCollector.DefaultBatchMemoryBytes;

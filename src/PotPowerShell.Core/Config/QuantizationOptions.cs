@@ -1,5 +1,5 @@
-using PotPowerShell.Core.Quantization;
 using PotPowerShell.Core.Calibration;
+using PotPowerShell.Core.Runtime;
 
 namespace PotPowerShell.Core.Config;
 

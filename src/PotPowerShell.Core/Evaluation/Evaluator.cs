@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using PotPowerShell.Core.Data;
 using System.Runtime.CompilerServices;
+using PotPowerShell.Core.Runtime;
 
 namespace PotPowerShell.Core.Evaluation;
 
@@ -162,7 +163,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
 
     private EvaluationResult RunSequential(byte[] model, EvaluationRequest request, IReadOnlyList<int> items, Stopwatch clock, CancellationToken cancellationToken, IProgress<PotProgress>? progress)
     {
-        using var runner = new SessionRunner(model, request.ModelName, ThreadsPerWorker(1), BatchSizeSetting, _dataset.InputNames, _dataset.Source);
+        using var runner = new SessionRunner(model, request.ModelName, ThreadsPerWorker(1), BatchSizeSetting ?? EngineDefinition.DefaultBatchSize, _dataset.InputNames, _dataset.Source);
         Prepare(runner, request, items, cancellationToken, progress);
         var outputs = runner.NewOutputs();
         var tally = new Tally(this, request, items);
@@ -209,7 +210,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
     private EvaluationResult? RunParallel(byte[] model, EvaluationRequest request, IReadOnlyList<int> items, int workers, Stopwatch clock, CancellationToken cancellationToken, IProgress<PotProgress>? progress)
     {
         int threads = ThreadsPerWorker(workers);
-        var first = new SessionRunner(model, request.ModelName, threads, BatchSizeSetting, _dataset.InputNames, _dataset.Source);
+        var first = new SessionRunner(model, request.ModelName, threads, BatchSizeSetting ?? EngineDefinition.DefaultBatchSize, _dataset.InputNames, _dataset.Source);
         var runners = new List<SessionRunner> { first };
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var tasks = new List<Task>();
@@ -220,7 +221,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
             workers = Math.Min(workers, batches);
             // The other sessions are created side by side too: creation (graph optimization) is a real part of the cost.
             var created = Enumerable.Range(1, workers - 1)
-                .Select(_ => Task.Run(() => new SessionRunner(model, request.ModelName, threads, BatchSizeSetting, _dataset.InputNames, _dataset.Source)))
+                .Select(_ => Task.Run(() => new SessionRunner(model, request.ModelName, threads, BatchSizeSetting ?? EngineDefinition.DefaultBatchSize, _dataset.InputNames, _dataset.Source)))
                 .ToArray();
             try
             {
@@ -294,6 +295,14 @@ public sealed class Evaluator : IEvaluator, IDisposable
             }
             foreach (var r in runners) r.Dispose();
         }
+    }
+
+    /// <summary>True when every value item <paramref name="row"/> sees in every output is finite.</summary>
+    private static bool IsFinite(BatchOutputs outputs, int row)
+    {
+        for (int o = 0; o < outputs.Names.Length; o++)
+            if (PotPowerShell.Core.Calibration.SpanMath.FirstNonFinite(outputs.ItemValues(o, row)) >= 0) return false;
+        return true;
     }
 
     /// <summary>One worker of <see cref="RunParallel"/>: its session, output buffers and the batch they hold.</summary>
@@ -405,7 +414,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
             view.Definition = _definitions[dataset];
             view.Outputs = outputs;
             view.Adapter = _adapters[dataset];
-            view.NonFinite = !outputs.IsFinite(k);
+            view.NonFinite = !IsFinite(outputs, k);
             if (view.NonFinite && t.NonFiniteItems++ == 0) t.FirstNonFinite = item.Index;
             view.Prediction = _needsPrediction || t.Predictions != null ? view.Adapter.Predict(outputs, k, item.Annotation) : null;
             if (t.Predictions != null)
@@ -496,7 +505,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
         }
         var missing = items.Where(i => !_references.Has(i)).Distinct().OrderBy(i => i).ToList();
         if (missing.Count == 0) return;
-        using var runner = new SessionRunner(_options.ReferenceModel!, _options.ReferenceSource, Threads, BatchSizeSetting, _dataset.InputNames, _dataset.Source);
+        using var runner = new SessionRunner(_options.ReferenceModel!, _options.ReferenceSource, Threads, BatchSizeSetting ?? EngineDefinition.DefaultBatchSize, _dataset.InputNames, _dataset.Source);
         foreach (var name in _references.Outputs)
             if (!runner.ModelOutputs.Contains(name))
                 throw new PotException("EngineOutputNotFound", PotErrorCategory.InvalidData,

@@ -1,14 +1,14 @@
 using Onnx;
 using PotPowerShell.Core.Data;
 using PotPowerShell.Core.Onnx;
+using PotPowerShell.Core.Runtime;
 
 namespace PotPowerShell.Core.Quantization;
 
 /// <summary>
 /// Checks calibration data against the model's declared inputs before any ONNX Runtime session runs, so that a
 /// mismatch is reported with the input, the declared shape, the item's shape and what to do, instead of ORT's message
-/// from deep inside a run. Arrays match inputs as the calibration binder matches them: by name, or a single array for
-/// a single input. Items are [1, ...]; a model input without a batch axis gets the item without its leading 1.
+/// from deep inside a run. Arrays match inputs by the one rule of <see cref="InputBinding"/>. Items are [1, ...]; a model input without a batch axis gets the item without its leading 1.
 /// </summary>
 internal static class CalibrationDataCheck
 {
@@ -16,18 +16,11 @@ internal static class CalibrationDataCheck
     {
         var initializers = model.Graph.Initializer.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
         var inputs = model.Graph.Input.Where(i => !initializers.Contains(i.Name)).ToList();
-        var available = data.InputNames.ToHashSet(StringComparer.Ordinal);
         DataItem? sample = null;
         foreach (var input in inputs)
         {
-            string? array = available.Contains(input.Name) ? input.Name
-                : inputs.Count == 1 && data.InputNames.Count == 1 ? data.InputNames[0]
-                : null;
-            if (array == null)
-                throw new PotException("CalibrationInputMissing", PotErrorCategory.InvalidData,
-                    $"The calibration data '{data.Source}' has no array for model input '{input.Name}' of '{modelSource}'. " +
-                    $"It holds: {string.Join(", ", data.InputNames.Select(n => "'" + n + "'"))}. Name each array after the input it feeds (e.g. '{input.Name}.npy', or a '{input.Name}' entry of the .npz).",
-                    data.Source);
+            string array = InputBinding.ArrayFor(input.Name, data.InputNames, inputs.Count)
+                ?? throw InputBinding.Missing(input.Name, data.InputNames, data.Source, modelSource);
             var dims = input.Type?.TensorType?.Shape?.Dim;
             if (dims == null) continue; // no declared shape: nothing to compare
             sample ??= data.Get(item);

@@ -133,20 +133,11 @@ internal sealed class LayerProbe
         using var options = OrtSessions.Options(GraphOptimizationLevel.ORT_DISABLE_ALL, threads);
         using var session = OrtSessions.Create(_model.ToByteArray(), options, "bias correction probe");
         using var runOptions = new RunOptions();
-        using var stop = cancellationToken.Register(() => runOptions.Terminate = true);
+        using var stop = OrtRun.StopOn(runOptions, cancellationToken);
         var values = blobs.Select(b => OrtValue.CreateTensorValueFromMemory((float[])b.Data, b.Shape)).ToArray();
         try
         {
-            IDisposableReadOnlyCollection<OrtValue> results;
-            try
-            {
-                results = session.Run(runOptions, _inputs, values, _outputs);
-            }
-            catch (OnnxRuntimeException) when (cancellationToken.IsCancellationRequested)
-            {
-                throw new OperationCanceledException(cancellationToken);
-            }
-            using (results)
+            using (var results = OrtRun.Run(session, runOptions, _inputs, values, _outputs, cancellationToken))
             {
                 var means = new float[_outputs.Length][];
                 for (int i = 0; i < _outputs.Length; i++)

@@ -64,23 +64,25 @@ internal static class OutputAgreementCheck
         var fp32Binder = ModelInputBinder.Bind(fp32, data, source);
         var int8Binder = ModelInputBinder.Bind(int8, data, source);
         using var runOptions = new RunOptions();
+        using var stop = OrtRun.StopOn(runOptions, cancellationToken);
         foreach (int index in items)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var item = new[] { data.Get(index) };
-            var a = Run(fp32, fp32Binder, runOptions, item, floatOutputs);
-            var b = Run(int8, int8Binder, runOptions, item, floatOutputs);
+            var a = Run(fp32, fp32Binder, runOptions, item, floatOutputs, cancellationToken);
+            var b = Run(int8, int8Binder, runOptions, item, floatOutputs, cancellationToken);
             for (int k = 0; k < floatOutputs.Length; k++) sums[floatOutputs[k]].Add(a[k].Values, b[k].Values, a[k].Shape);
         }
         return sums.ToDictionary(kv => kv.Key, kv => kv.Value.Agreement(kv.Key), StringComparer.Ordinal);
     }
 
-    private static (float[] Values, long[] Shape)[] Run(InferenceSession session, ModelInputBinder binder, RunOptions runOptions, DataItem[] item, string[] outputs)
+    private static (float[] Values, long[] Shape)[] Run(InferenceSession session, ModelInputBinder binder, RunOptions runOptions, DataItem[] item, string[] outputs,
+        CancellationToken cancellationToken)
     {
         var values = binder.Bind(item);
         try
         {
-            using var results = session.Run(runOptions, binder.ModelInputs, values, outputs);
+            using var results = OrtRun.Run(session, runOptions, binder.ModelInputs, values, outputs, cancellationToken);
             return results.Select(r => (r.GetTensorDataAsSpan<float>().ToArray(), r.GetTensorTypeAndShape().Shape)).ToArray();
         }
         finally

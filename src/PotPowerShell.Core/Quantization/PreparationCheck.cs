@@ -51,6 +51,7 @@ internal static class PreparationCheck
             .Select(kv => kv.Key).OrderBy(n => n, StringComparer.Ordinal).ToArray();
         var result = names.ToDictionary(n => n, _ => new List<float[]>(), StringComparer.Ordinal);
         using var runOptions = new RunOptions();
+        using var stop = OrtRun.StopOn(runOptions, cancellationToken);
         foreach (int index in items)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -59,7 +60,7 @@ internal static class PreparationCheck
             var values = binder.ToOrtValues(tensors);
             try
             {
-                using var outputs = session.Run(runOptions, binder.ModelInputs, values, names);
+                using var outputs = OrtRun.Run(session, runOptions, binder.ModelInputs, values, names, cancellationToken);
                 for (int i = 0; i < names.Length; i++) result[names[i]].Add(outputs[i].GetTensorDataAsSpan<float>().ToArray());
             }
             catch (OnnxRuntimeException e)

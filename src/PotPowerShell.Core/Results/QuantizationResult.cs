@@ -1,4 +1,3 @@
-using PotPowerShell.Core.Quantization;
 using PotPowerShell.Core.Config;
 
 namespace PotPowerShell.Core.Results;

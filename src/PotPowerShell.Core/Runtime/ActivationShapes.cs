@@ -30,7 +30,7 @@ public static class ActivationShapes
         try
         {
             using var runOptions = new RunOptions();
-            using var results = session.Run(runOptions, binder.ModelInputs, values, wanted);
+            using var results = OrtRun.Run(session, runOptions, binder.ModelInputs, values, wanted, CancellationToken.None);
             var shapes = new Dictionary<string, long[]>(StringComparer.Ordinal);
             for (int i = 0; i < wanted.Length && tensors.Count > 0; i++) shapes[wanted[i]] = results[i].GetTensorTypeAndShape().Shape;
             return (shapes, binder.CanBatch);

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using Microsoft.ML.OnnxRuntime;
 using PotPowerShell.Core.Data;
 
 namespace PotPowerShell.Core.Runtime;
@@ -43,7 +41,7 @@ public static class LatencyComparer
 {
     /// <summary>
     /// Runs models A and B alternately on the same input (the first <paramref name="batch"/> items, after warm-up) and
-    /// returns both medians: interleaving makes the comparison fair on a shared, noisy machine.
+    /// returns both medians (<see cref="InterleavedRounds"/>, as the latency-aware precision times its candidates).
     /// </summary>
     public static LatencyComparison Compare(string modelA, string modelB, IDataset data, int batch = 1, int runs = 50, int warmup = 5, int threads = 1) =>
         Compare(File.ReadAllBytes(modelA), modelA, File.ReadAllBytes(modelB), modelB, data, batch, runs, warmup, threads, CancellationToken.None);
@@ -56,62 +54,8 @@ public static class LatencyComparer
         using var b = new TimedSession(modelB, sourceB, data, threads);
         if (!a.CanBatch || !b.CanBatch) batch = 1;
         var input = Enumerable.Range(0, Math.Min(batch, data.Count)).Select(data.Get).ToList();
-        for (int i = 0; i < warmup; i++) { a.Run(input); b.Run(input); }
-        var ta = new List<double>();
-        var tb = new List<double>();
-        for (int i = 0; i < runs; i++)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            // Alternate which model goes first so neither always follows the other's cache state.
-            if (i % 2 == 0) { ta.Add(a.Time(input)); tb.Add(b.Time(input)); }
-            else { tb.Add(b.Time(input)); ta.Add(a.Time(input)); }
-        }
-        return new LatencyComparison(Timing.Of(ta), Timing.Of(tb));
+        var timings = InterleavedRounds.Time(new Func<double>[] { () => a.Time(input), () => b.Time(input) }, warmup, runs, runs, TimeSpan.Zero, cancellationToken);
+        return new LatencyComparison(timings[0], timings[1]);
     }
 
-}
-
-/// <summary>One ONNX Runtime session that runs a batch of data items and times the run alone (binding excluded).</summary>
-internal sealed class TimedSession : IDisposable
-{
-    private readonly SessionOptions _options;
-    private readonly InferenceSession _session;
-    private readonly ModelInputBinder _binder;
-    private readonly string[] _outputs;
-    private readonly RunOptions _runOptions = new();
-
-    public TimedSession(byte[] model, string source, IDataset data, int threads)
-    {
-        _options = OrtSessions.Options(GraphOptimizationLevel.ORT_ENABLE_ALL, threads);
-        _session = OrtSessions.Create(model, _options, source);
-        _binder = ModelInputBinder.Bind(_session, data, source);
-        _outputs = _session.OutputMetadata.Keys.ToArray();
-    }
-
-    public bool CanBatch => _binder.CanBatch;
-
-    public double Time(IReadOnlyList<DataItem> items)
-    {
-        // The same input path as calibration (stacked into a reused buffer).
-        var values = _binder.Bind(items);
-        try
-        {
-            long start = Stopwatch.GetTimestamp();
-            using (_session.Run(_runOptions, _binder.ModelInputs, values, _outputs)) { }
-            return Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-        }
-        finally
-        {
-            foreach (var v in values) v.Dispose();
-        }
-    }
-
-    public void Run(IReadOnlyList<DataItem> items) => Time(items);
-
-    public void Dispose()
-    {
-        _runOptions.Dispose();
-        _session.Dispose();
-        _options.Dispose();
-    }
 }

@@ -5,8 +5,8 @@ using PotPowerShell.Core.Data;
 namespace PotPowerShell.Core.Runtime;
 
 /// <summary>
-/// Matches a data set's arrays to a session's inputs (by name; a single array feeds a single input whatever its
-/// name), stacks items into batches and turns them into OrtValues of the type each input expects.
+/// Matches a data set's arrays to a session's inputs (by the one rule of <see cref="InputBinding"/>), stacks items into
+/// batches and turns them into OrtValues of the type each input expects.
 /// </summary>
 internal sealed class ModelInputBinder
 {
@@ -33,26 +33,13 @@ internal sealed class ModelInputBinder
     {
         var metadata = session.InputMetadata;
         var names = metadata.Keys.ToArray();
-        var dataNames = new string[names.Length];
-        var available = new HashSet<string>(data.InputNames, StringComparer.Ordinal);
-        for (int i = 0; i < names.Length; i++)
-        {
-            if (available.Contains(names[i])) dataNames[i] = names[i];
-            else if (names.Length == 1 && data.InputNames.Count == 1) dataNames[i] = data.InputNames[0];
-            else
-                throw new PotException("CalibrationInputMissing", PotErrorCategory.InvalidData,
-                    $"The calibration data '{data.Source}' has no array for model input '{names[i]}' of '{modelSource}'. " +
-                    $"It holds: {string.Join(", ", data.InputNames.Select(n => "'" + n + "'"))}. Name each array after the input it feeds (e.g. '{names[i]}.npy').",
-                    data.Source);
-        }
+        var binding = InputBinding.Bind(data.InputNames, names, data.Source, modelSource);
+        var dataNames = names.Select(n => binding[n]).ToArray();
         var types = names.Select(n => metadata[n].ElementDataType).ToArray();
         var ranks = names.Select(n => metadata[n].Dimensions.Length).ToArray();
         bool canBatch = names.All(n => metadata[n].Dimensions.Length > 0 && metadata[n].Dimensions[0] < 0);
         return new ModelInputBinder(names, dataNames, types, ranks, canBatch);
     }
-
-    /// <summary>The data array feeding a model input.</summary>
-    public string DataInputFor(string modelInput) => _dataInputs[Array.IndexOf(_modelInputs, modelInput)];
 
     /// <summary>Input shapes of one item, for deciding which items can share a batch (see <see cref="SameShapes"/>).</summary>
     public long[][] Shapes(DataItem item) => _dataInputs.Select(d => Input(item, d).Shape).ToArray();
@@ -84,9 +71,7 @@ internal sealed class ModelInputBinder
     }
 
     private static TensorData Input(DataItem item, string name) =>
-        item.Inputs.TryGetValue(name, out var t) ? t
-            : throw new PotException("CalibrationInputMissing", PotErrorCategory.InvalidData,
-                $"Calibration item {item.Index} has no array '{name}'.", name);
+        item.Inputs.TryGetValue(name, out var t) ? t : throw InputBinding.MissingInItem(item.Index, name);
 
     private float[][]? _buffers;
 
@@ -162,7 +147,8 @@ internal sealed class ModelInputBinder
         TensorElementType.UInt8 when t.Data is byte[] b => OrtValue.CreateTensorValueFromMemory(b, t.Shape),
         TensorElementType.Int8 when t.Data is sbyte[] s => OrtValue.CreateTensorValueFromMemory(s, t.Shape),
         TensorElementType.Bool when t.Data is bool[] b => OrtValue.CreateTensorValueFromMemory(b, t.Shape),
-        _ => throw new PotException("CalibrationInputType", PotErrorCategory.InvalidData,
-            $"Model input '{input}' expects {type} values but the calibration data holds {t.Kind}. Save the array with the input's element type.", input),
+        TensorElementType.Float16 when t.Data is Half[] h => OrtValue.CreateTensorValueFromMemory(Array.ConvertAll(h, x => new Float16(BitConverter.HalfToUInt16Bits(x))), t.Shape),
+        _ => throw new PotException(InputBinding.TypeId, PotErrorCategory.InvalidData,
+            $"Model input '{input}' expects {type} values but the data holds {t.Kind}. Save the array with the input's element type.", input),
     };
 }

@@ -77,6 +77,11 @@ public sealed class GetLayerRankingCommand : PotCmdlet
     [ValidateSet("Fastest", "AllInt8")]
     public string Precision { get; set; } = "Fastest";
 
+    // -CalibrationDataPath and -EnginePath serve every input: checked once (the error rule).
+    protected override void BeginProcessing() => RequireSharedFiles(
+        MyInvocation.BoundParameters.ContainsKey(nameof(CalibrationDataPath)) ? CalibrationDataPath : null,
+        MyInvocation.BoundParameters.ContainsKey(nameof(EnginePath)) ? EnginePath : null);
+
     protected override void ProcessRecord()
     {
         Run(() =>

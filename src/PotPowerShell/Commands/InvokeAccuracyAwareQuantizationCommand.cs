@@ -3,6 +3,7 @@ using PotPowerShell.Core;
 using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Quantization;
 using PotPowerShell.Core.Quantization.AccuracyAware;
+using PotPowerShell.Core.Requests;
 using PotPowerShell.Infrastructure;
 
 namespace PotPowerShell.Commands;
@@ -137,6 +138,11 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
     [Parameter]
     public SwitchParameter SkipNonFiniteValues { get; set; }
 
+    // -CalibrationDataPath and -EnginePath serve every input: checked once (the error rule).
+    protected override void BeginProcessing() => RequireSharedFiles(
+        MyInvocation.BoundParameters.ContainsKey(nameof(CalibrationDataPath)) ? CalibrationDataPath : null,
+        MyInvocation.BoundParameters.ContainsKey(nameof(EnginePath)) ? EnginePath : null);
+
     protected override void ProcessRecord()
     {
         AccuracyAwareJob? job = null;
@@ -183,9 +189,7 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
         if (bound.ContainsKey(nameof(EnginePath))) job = job with { EnginePath = ResolveLiteralPath(EnginePath) };
         if (bound.ContainsKey(nameof(DumpIntermediateModel))) job = job with { DumpIntermediateModel = DumpIntermediateModel.IsPresent };
         job = job with { Overwrite = Force };
-        if (job.CalibrationDataPath != null && !Directory.Exists(job.CalibrationDataPath) && !File.Exists(job.CalibrationDataPath))
-            throw new PotException("CalibrationDataNotFound", PotErrorCategory.ObjectNotFound,
-                $"The calibration data '{job.CalibrationDataPath}' does not exist. Give a folder of .npy files (one per model input, named after it) or an .npz archive.", job.CalibrationDataPath);
+        if (job.CalibrationDataPath != null) RequestFiles.RequireCalibrationData(job.CalibrationDataPath);
         return job with { Options = Override(job.Options), ScriptMetrics = ScriptBlockMetric.FactoryFor(this), Warnings = new WarningLog(this) };
     }
 

@@ -1,11 +1,8 @@
 using System.Management.Automation;
-using PotPowerShell.Core;
 using PotPowerShell.Core.Config;
-using PotPowerShell.Core.Data;
-using PotPowerShell.Core.Evaluation;
 using PotPowerShell.Core.Results;
 using PotPowerShell.Core.Quantization;
-using PotPowerShell.Core.Reports;
+using PotPowerShell.Core.Requests;
 using PotPowerShell.Infrastructure;
 
 namespace PotPowerShell.Commands;
@@ -133,115 +130,47 @@ public sealed class InvokeDefaultQuantizationCommand : PotCmdlet
     [Parameter]
     public SwitchParameter DumpIntermediateModel { get; set; }
 
+    // -CalibrationDataPath serves every model of the pipeline: checked once (the error rule).
+    protected override void BeginProcessing() =>
+        RequireSharedFiles(MyInvocation.BoundParameters.ContainsKey(nameof(CalibrationDataPath)) ? CalibrationDataPath : null);
+
     protected override void ProcessRecord()
     {
-        Job? job = null;
-        if (!Run(() => job = BuildJob())) return;
-        string model = job!.Model;
-        if (job.DataPath != null && !Directory.Exists(job.DataPath) && !File.Exists(job.DataPath))
-        {
-            WriteError(ToErrorRecord(new PotException("CalibrationDataNotFound", PotErrorCategory.ObjectNotFound,
-                $"The calibration data '{job.DataPath}' does not exist. Give a folder of .npy files (one per model input, named after it) or an .npz archive.", job.DataPath)));
-            return;
-        }
-        string output = job.Output;
+        DefaultQuantizationRequest? request = null;
+        if (!Run(() => request = BuildRequest())) return;
+        string model = request!.ModelPath;
+        string output = request.OutputPath;
+        var options = request.Options;
         if (!CheckOutputIsNotInput(output, model)) return;
-        var options = job.Options;
-        var dumps = job.Dump ? DefaultQuantization.IntermediatePaths(output) : Array.Empty<string>();
-        if (!CheckNotWrittenBefore(output) || !CheckOutputPath(output, Force) || !CheckOutputPath(ReportJson.PathFor(output), Force) || !dumps.All(d => CheckOutputPath(d, Force))) return;
-        string what = $"Quantize '{model}' (preset {options.Preset}, target device {options.TargetDevice}) with calibration data '{job.DataDescription}'";
-        if (!ShouldProcess(output, job.Dump ? what + " and write its intermediate models" : what)) return;
+        if (!CheckNotWrittenBefore(output) || !request.Outputs.All(o => CheckOutputPath(o, Force))) return;
+        string what = $"Quantize '{model}' (preset {options.Preset}, target device {options.TargetDevice}) with calibration data '{request.DataDescription}'";
+        if (!ShouldProcess(output, request.DumpIntermediateModels ? what + " and write its intermediate models" : what)) return;
 
-        WriteVerbose($"Quantizing '{model}' with '{job.DataDescription}' into '{output}'.");
+        WriteVerbose($"Quantizing '{model}' with '{request.DataDescription}' into '{output}'.");
         Run(() =>
         {
-            var dataset = job.OpenData(new WarningLog(this), CancellationToken);
-            try
-            {
-                var result = DefaultQuantization.Run(model, dataset, options, output, Progress, CancellationToken, job.Dump, overwrite: Force);
-                RememberWritten(output);
-                foreach (var warning in result.Warnings) WriteWarning(warning);
-                foreach (var layer in result.Layers.Where(l => l.ReasonCode == nameof(LayerReason.FasterInFloat)))
-                    WriteVerbose($"Kept '{layer.Node}' float, {layer.Reason}. -Precision AllInt8 quantizes it too.");
-                WriteObject(result);
-            }
-            finally
-            {
-                (dataset as IDisposable)?.Dispose();
-            }
+            var result = DefaultQuantizationPipeline.Run(request, Progress, new WarningLog(this), CancellationToken);
+            RememberWritten(output);
+            foreach (var warning in result.Warnings) WriteWarning(warning);
+            foreach (var layer in result.Layers.Where(l => l.ReasonCode == nameof(LayerReason.FasterInFloat)))
+                WriteVerbose($"Kept '{layer.Node}' float, {layer.Reason}. -Precision AllInt8 quantizes it too.");
+            WriteObject(result);
         });
     }
 
-    /// <summary>What one record quantizes: model, calibration data, options and output, from the parameters or a config.</summary>
-    private sealed class Job
-    {
-        public required string Model { get; init; }
-        public string? DataPath { get; init; }
-        public PotConfig? Config { get; init; }
-        public required DefaultQuantizationOptions Options { get; init; }
-        public required string Output { get; init; }
-        public bool Dump { get; init; }
-
-        public string DataDescription => DataPath ?? Config!.Engine.ToString();
-
-        /// <summary>-CalibrationDataPath, else the config's engine data (its data_source, engine file or inline engine).</summary>
-        public IDataset OpenData(IProgress<string> warnings, CancellationToken cancellationToken)
-        {
-            if (DataPath != null) return NpyDataset.Open(DataPath, cancellationToken);
-            var engine = EngineResolver.FromConfig(Config!);
-            foreach (var warning in engine.Warnings) warnings.Report(warning);
-            return engine.OpenDataset();
-        }
-    }
-
-    private Job BuildJob()
+    private DefaultQuantizationRequest BuildRequest()
     {
         var bound = MyInvocation.BoundParameters;
-        if (ParameterSetName == PathSet)
-        {
-            string model = ResolveLiteralPath(ModelPath);
-            return new Job
-            {
-                Model = model,
-                DataPath = ResolveLiteralPath(CalibrationDataPath),
-                Options = BuildOptions(new DefaultQuantizationOptions()),
-                Output = OutputPath != null ? ResolveLiteralPath(OutputPath) : DefaultOutputPath(model),
-                Dump = DumpIntermediateModel.IsPresent,
-            };
-        }
-        // Config: the config's model, written as <model_name>.int8.onnx next to it; ConfigModel: the given model, named after
-        // its file (several models may share one config, and model_name names only the config's own).
-        bool own = ParameterSetName == ConfigSet;
-        string configModel = own ? Config.Model.ModelPath : ResolveLiteralPath(ModelPath);
-        return new Job
-        {
-            Model = configModel,
-            DataPath = bound.ContainsKey(nameof(CalibrationDataPath)) ? ResolveLiteralPath(CalibrationDataPath) : null,
-            Config = Config,
-            Options = BuildOptions(Config.ToDefaultQuantizationOptions()),
-            Output = OutputPath != null ? ResolveLiteralPath(OutputPath)
-                : own ? NamedOutputPath(configModel, Config.Model.ModelName) : DefaultOutputPath(configModel),
-            Dump = bound.ContainsKey(nameof(DumpIntermediateModel)) ? DumpIntermediateModel.IsPresent : Config.Compression.DumpIntermediateModel,
-        };
+        string? output = OutputPath != null ? ResolveLiteralPath(OutputPath) : null;
+        var request = ParameterSetName == PathSet
+            ? DefaultQuantizationRequest.FromPaths(ResolveLiteralPath(ModelPath), ResolveLiteralPath(CalibrationDataPath), BuildOptions(new DefaultQuantizationOptions()), output)
+            : DefaultQuantizationRequest.FromConfig(Config, ParameterSetName == ConfigSet ? null : ResolveLiteralPath(ModelPath),
+                bound.ContainsKey(nameof(CalibrationDataPath)) ? ResolveLiteralPath(CalibrationDataPath) : null,
+                BuildOptions(Config.ToDefaultQuantizationOptions()), output);
+        if (bound.ContainsKey(nameof(DumpIntermediateModel))) request = request with { DumpIntermediateModels = DumpIntermediateModel.IsPresent };
+        return request with { Overwrite = Force };
     }
 
-    /// <summary>&lt;model&gt;.int8.onnx next to the model.</summary>
-    private static string DefaultOutputPath(string model) =>
-        Path.Combine(Path.GetDirectoryName(model) ?? ".", Path.GetFileNameWithoutExtension(model) + ".int8.onnx");
-
-    /// <summary>&lt;model_name&gt;.int8.onnx next to the model; characters a file name cannot hold become '_'.</summary>
-    private static string NamedOutputPath(string model, string modelName)
-    {
-        var invalid = Path.GetInvalidFileNameChars().Append('/').Append('\\').ToHashSet();
-        string name = new string(modelName.Trim().Select(c => invalid.Contains(c) ? '_' : c).ToArray());
-        if (name.Length == 0 || name.All(c => c == '.')) return DefaultOutputPath(model);
-        return Path.Combine(Path.GetDirectoryName(model) ?? ".", name + ".int8.onnx");
-    }
-
-    /// <summary>
-    /// Applies the parameters the user gave on top of <paramref name="baseOptions"/> (defaults, or a configuration's
-    /// options): only bound parameters override, so a configuration keeps its own values otherwise.
-    /// </summary>
     private DefaultQuantizationOptions BuildOptions(DefaultQuantizationOptions baseOptions)
     {
         var bound = MyInvocation.BoundParameters;

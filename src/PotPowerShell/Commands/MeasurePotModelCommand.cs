@@ -143,7 +143,9 @@ public sealed class MeasurePotModelCommand : PotCmdlet, IDisposable
             _evaluator.Dispose();
             _evaluator = null;
         }
-        if (_evaluator == null) Run(() => _evaluator = CreateEvaluator(reference), terminating: true);
+        // The error rule (ARCHITECTURE.md, "Errors"): an engine or data given as a parameter serves every model, so a
+        // failure stops the command; the engine of a piped configuration belongs to that input only.
+        if (_evaluator == null && !Run(() => _evaluator = CreateEvaluator(reference), terminating: !ownConfig)) return;
         _evaluatorConfig = ownConfig ? Config : null;
         var models = ownConfig ? new[] { Config.Model.ModelPath }
             : ParameterSetName.EndsWith("LiteralPath", StringComparison.Ordinal) ? LiteralPath.Select(ResolveLiteralPath)

@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using System.Collections.ObjectModel;
 using PotPowerShell.Core;
+using PotPowerShell.Core.Requests;
 
 namespace PotPowerShell.Infrastructure;
 
@@ -133,6 +134,16 @@ public abstract class PotCmdlet : PSCmdlet, IDisposable
 
     /// <summary>Notes a file this command wrote (see <see cref="CheckNotWrittenBefore"/>).</summary>
     protected void RememberWritten(string path) => _written.Add(Path.GetFullPath(path));
+
+    /// <summary>
+    /// The error rule (ARCHITECTURE.md, "Errors"): files named by parameters that serve every input (null: not given)
+    /// are checked once, before the first input, and one that does not exist stops the command.
+    /// </summary>
+    protected void RequireSharedFiles(string? calibrationDataPath = null, string? enginePath = null)
+    {
+        if (calibrationDataPath != null) Run(() => RequestFiles.RequireCalibrationData(ResolveLiteralPath(calibrationDataPath)), terminating: true);
+        if (enginePath != null) Run(() => RequestFiles.RequireEngine(ResolveLiteralPath(enginePath)), terminating: true);
+    }
 
     /// <summary>Runs core work, turning cancellation into a stopped pipeline and core errors into error records.</summary>
     /// <returns>False when an error was written.</returns>

@@ -176,7 +176,7 @@ public class ActivationCollectorTests
         var y = b.Input("y", "batch", 4);
         b.Output(b.Node("Add", new[] { x, y }, "add"));
         var e = Assert.Throws<PotException>(() => Collect(b.Build(), Data(3), RangeEstimatorKind.MinMax, 1, new[] { "add_out" }));
-        Assert.Equal("CalibrationInputMissing", e.ErrorId);
+        Assert.Equal("DataInputMissing", e.ErrorId);
         Assert.Contains("'y'", e.Message);
         Assert.Contains("'x'", e.Message);
     }

@@ -189,7 +189,7 @@ public class CalibrationBatchingTests
     [InlineData(4L << 20, 1L << 20, 1)]  // an item above the budget still runs
     [InlineData(0, 1L << 20, 64)]
     public void The_automatic_batch_fills_the_memory_budget(long itemBytes, long budget, int expected) =>
-        Assert.Equal(expected, ActivationCollector.AutomaticBatch(itemBytes, budget));
+        Assert.Equal(expected, PotPowerShell.Core.Runtime.BatchPlan.Automatic(itemBytes, budget));
 
     [Fact]
     public void A_larger_stat_batch_size_than_the_automatic_one_is_honoured()

@@ -156,7 +156,7 @@ public class EvaluatorTests
         NpyWriter.Save(tmp.File("d/second.npy"), new float[4], new long[] { 2, 2 }, "<f4");
         using var evaluator = new Evaluator(Engine(tmp, "dataset:\n  data_source: d\n"));
         var e = Assert.Throws<PotException>(() => evaluator.Evaluate(TestModels.Add(2), null, CancellationToken.None));
-        Assert.Equal("EngineInputMismatch", e.ErrorId);
+        Assert.Equal("DataInputMissing", e.ErrorId);
         Assert.Contains("'a'", e.Message);
         Assert.Contains("'first'", e.Message);
     }

@@ -25,30 +25,18 @@ public sealed class LayeringTests
         [Core + ".Calibration"] = 4,
         [Core + ".Evaluation"] = 4,
         [Core + ".Config"] = 4,
+        // The records the cmdlets return (and PotModelInspector): data that the layers above fill in.
+        [Core + ".Results"] = 4,
         [Core + ".Quantization"] = 5,
         // Compare-PotModel's measurements: evaluation and runtime over two models.
         [Core + ".Comparison"] = 5,
         [Core + ".Quantization.AccuracyAware"] = 6,
-        // The records the cmdlets return.
-        [Core + ".Results"] = 7,
+        // The cmdlets' request path: requests resolved once, the pipelines that run them.
+        [Core + ".Requests"] = 7,
     };
 
     /// <summary>Known upward edges, each with the date and the reason it is still there.</summary>
-    public static readonly IReadOnlyList<(string From, string To, string Reason)> Exempt = new[]
-    {
-        (Core + ".Quantization", Core + ".Results",
-            "2026-12-02: DefaultQuantization.Run and QuantizationReport.Create build the QuantizationResult record. They move " +
-            "up with the cmdlets' request path and a DefaultQuantizationPipeline (issue 9, item 5), which another engineer " +
-            "is changing in this session; moving them now would collide with that work."),
-        (Core + ".Quantization.AccuracyAware", Core + ".Results",
-            "2026-12-02: AccuracyAwareJob.FromQuantization reads a QuantizationResult piped from Invoke-DefaultQuantization; " +
-            "it moves with the same request path (issue 9, item 5). Since the merge of main, AccuracyAwarePlan.Estimate " +
-            "(-WhatIf) also counts layers with PotModelInspector.Inspect."),
-        (Core + ".Config", Core + ".Quantization",
-            "2026-12-02: DefaultQuantizationOptions.Measurement is a LatencyMeasurement (Quantization/Precision), which " +
-            "needs LayerCostCache and the ORT timer; merged from main with latency-aware precision. It moves down when " +
-            "the options stop carrying how to measure (the cmdlets' request path, issue 9, item 5)."),
-    };
+    public static readonly IReadOnlyList<(string From, string To, string Reason)> Exempt = Array.Empty<(string, string, string)>();
 
     private static string CoreSources =>
         Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "src", "PotPowerShell.Core"));

@@ -2,6 +2,7 @@ using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Data;
 using PotPowerShell.Core.Onnx;
 using PotPowerShell.Core.Quantization;
+using PotPowerShell.Core.Runtime;
 
 namespace PotPowerShell.Core.Tests.Quantization;
 

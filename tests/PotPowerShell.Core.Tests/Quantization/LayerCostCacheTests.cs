@@ -1,5 +1,6 @@
 using System.Text;
 using PotPowerShell.Core.Quantization;
+using PotPowerShell.Core.Runtime;
 
 namespace PotPowerShell.Core.Tests.Quantization;
 

@@ -158,7 +158,7 @@ public class WartQuantizationTests(ITestOutputHelper output)
         using var data = NpyDataset.Open(tmp.File("calib.npz"));
         OnnxModelFile.Save(WartModels.MultiInput(), tmp.File("fp32.onnx"));
         var ex = Assert.Throws<PotException>(() => DefaultQuantization.Run(tmp.File("fp32.onnx"), data, Options, tmp.File("int8.onnx")));
-        Assert.Equal("CalibrationInputMissing", ex.ErrorId);
+        Assert.Equal("DataInputMissing", ex.ErrorId);
         Assert.Contains("'mask'", ex.Message);
         Assert.Contains(tmp.File("calib.npz"), ex.Message);
         Assert.False(File.Exists(tmp.File("int8.onnx")));

@@ -60,7 +60,7 @@ public class WartRefusalTests
         var data = WartModels.Data(("image", WartModels.Floats(1, 16, new long[] { 3, 8, 8 })), ("index", WartModels.Floats(2, 16, Array.Empty<long>())),
             ("mask", WartModels.Floats(3, 16, new long[] { 8 })));
         var e = Refused(WartModels.MultiInput(), data);
-        Assert.Equal("CalibrationInputType", e.ErrorId);
+        Assert.Equal("DataInputType", e.ErrorId);
         Assert.Contains("'index'", e.Message);
         Assert.Contains("Int64", e.Message);
     }

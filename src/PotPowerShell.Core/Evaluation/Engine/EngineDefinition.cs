@@ -73,12 +73,15 @@ public sealed class EngineDefinition
             "or a metric that compares with the FP32 model (type: cosine_similarity).", Source);
     }
 
+    /// <summary>The error of an engine file that does not exist.</summary>
+    public static PotException NotFound(string full) =>
+        new("EngineNotFound", PotErrorCategory.ObjectNotFound, $"The engine file '{full}' does not exist. Check -EnginePath, or engine.config in the configuration (relative to the configuration's folder).", full);
+
     /// <summary>Reads an engine YAML file; relative paths resolve against its folder.</summary>
     public static EngineDefinition Load(string path)
     {
         string full = Path.GetFullPath(path);
-        if (!File.Exists(full))
-            throw new PotException("EngineNotFound", PotErrorCategory.ObjectNotFound, $"The engine file '{full}' does not exist. Check -EnginePath, or engine.config in the configuration (relative to the configuration's folder).", full);
+        if (!File.Exists(full)) throw NotFound(full);
         string text = File.ReadAllText(full);
         var (tree, lines) = EngineTree.FromYaml(text, full);
         return EngineParser.Parse(tree, "", Path.GetDirectoryName(full)!, full, lines);

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Runtime.CompilerServices;
+using PotPowerShell.Core.Runtime;
 
 namespace PotPowerShell.Core.Evaluation;
 

@@ -1,4 +1,5 @@
 using PotPowerShell.Core.Data;
+using PotPowerShell.Core.Runtime;
 
 namespace PotPowerShell.Core.Evaluation;
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using PotPowerShell.Core.Data;
 using System.Runtime.CompilerServices;
+using PotPowerShell.Core.Runtime;
 
 namespace PotPowerShell.Core.Evaluation;
 

@@ -1,7 +1,6 @@
 using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
 using Onnx;
-using PotPowerShell.Core.Calibration;
 using PotPowerShell.Core.Data;
 using PotPowerShell.Core.Onnx;
 using PotPowerShell.Core.Runtime;
@@ -122,10 +121,9 @@ public sealed class OrtLayerOutputProbe(IDataset data, int threads = 0) : ILayer
     private delegate ReadOnlySpan<float> Row(int output);
 
     /// <summary>
-    /// Runs both models on the items, in batches when every input's first axis is dynamic (see <see cref="BatchMemoryBytes"/>),
-    /// else one item at a time; <paramref name="compare"/> gets the item position and each model's i-th output for that
-    /// item. A batch ORT refuses, or whose outputs do not split into items along the first axis (a graph that
-    /// hard-codes batch 1 or moves the batch axis), is run again item by item, and so is the rest.
+    /// Runs both models on the items by the one batch plan (<see cref="BatchPlan"/>; batches fit in
+    /// <see cref="BatchMemoryBytes"/>); <paramref name="compare"/> gets the item position and each model's i-th output
+    /// for that item. Both sessions bind the data by the one rule of <see cref="InputBinding"/>.
     /// </summary>
     private void RunPair(ModelProto referenceModel, IReadOnlyList<string> referenceOutputs, ModelProto candidateModel, IReadOnlyList<string> candidateOutputs,
         IReadOnlyList<int> items, CancellationToken cancellationToken, Action<int, Row, Row> compare)
@@ -133,41 +131,18 @@ public sealed class OrtLayerOutputProbe(IDataset data, int threads = 0) : ILayer
         using var options = OrtSessions.Options(GraphOptimizationLevel.ORT_DISABLE_ALL, threads);
         // A refused batch is retried item by item, so ORT's own error line on stderr would only alarm.
         options.LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL;
-        using var referenceSession = OrtSessions.Create(Expose(referenceModel, referenceOutputs), options, "FP32 model (output-error pass)");
-        using var candidateSession = OrtSessions.Create(Expose(candidateModel, candidateOutputs), options, "quantized model (output-error pass)");
+        const string referenceSource = "FP32 model (output-error pass)", candidateSource = "quantized model (output-error pass)";
+        using var referenceSession = OrtSessions.Create(Expose(referenceModel, referenceOutputs), options, referenceSource);
+        using var candidateSession = OrtSessions.Create(Expose(candidateModel, candidateOutputs), options, candidateSource);
         using var runOptions = new RunOptions();
-        using var registration = cancellationToken.Register(() => runOptions.Terminate = true);
-        var pair = new PairRunner(referenceSession, referenceOutputs, candidateSession, candidateOutputs, runOptions, cancellationToken);
-        bool batchable = Batchable(referenceSession) && Batchable(candidateSession);
+        using var registration = OrtRun.StopOn(runOptions, cancellationToken);
+        var referenceBinder = ModelInputBinder.Bind(referenceSession, data, referenceSource);
+        var candidateBinder = ModelInputBinder.Bind(candidateSession, data, candidateSource);
+        var pair = new PairRunner(new(referenceSession, referenceBinder, referenceOutputs), new(candidateSession, candidateBinder, candidateOutputs), runOptions, cancellationToken);
+        bool batchable = referenceBinder.CanBatch && candidateBinder.CanBatch;
         LargestBatch = 0;
-
-        // The first item runs alone: its outputs' shapes say how a batch splits into items, and its size how many fit.
-        var first = data.Get(items[0]);
-        pair.Run(new[] { first }, (_, r, c) => compare(0, r, c));
-        int batchSize = batchable ? ActivationCollector.AutomaticBatch(pair.ItemBytes, BatchMemoryBytes) : 1;
-        string key = ShapeKey(first);
-        int next = 1;
-        while (next < items.Count)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            int start = next;
-            var batch = new List<DataItem> { data.Get(items[next++]) };
-            while (batchSize > 1 && next < items.Count && batch.Count < batchSize && ShapeKey(batch[0]) == key)
-            {
-                var item = data.Get(items[next]);
-                if (ShapeKey(item) != key) break;
-                batch.Add(item);
-                next++;
-            }
-            if (batch.Count > 1 && pair.Run(batch, (k, r, c) => compare(start + k, r, c))) continue;
-            if (batch.Count > 1) batchSize = 1;
-            for (int k = 0; k < batch.Count; k++)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                int position = start + k;
-                pair.Run(new[] { batch[k] }, (_, r, c) => compare(position, r, c));
-            }
-        }
+        BatchPlan.Run(data, items, referenceBinder, () => batchable ? BatchPlan.Automatic(pair.ItemBytes, BatchMemoryBytes) : 1,
+            (start, batch) => pair.Run(batch, (k, r, c) => compare(start + k, r, c)), null, cancellationToken);
         LargestBatch = Math.Max(1, pair.LargestBatch);
     }
 
@@ -177,15 +152,10 @@ public sealed class OrtLayerOutputProbe(IDataset data, int threads = 0) : ILayer
     /// <summary>The most items one run of the last pass held (1 when it ran item by item).</summary>
     public int LargestBatch { get; private set; }
 
-    private static bool Batchable(InferenceSession session) =>
-        session.InputMetadata.Values.All(m => m.Dimensions.Length > 0 && m.Dimensions[0] < 0);
-
-    private static string ShapeKey(DataItem item) =>
-        string.Join(";", item.Inputs.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => kv.Key + ":" + string.Join(",", kv.Value.Shape)));
+    private sealed record Side(InferenceSession Session, ModelInputBinder Binder, IReadOnlyList<string> Outputs);
 
     /// <summary>Runs one batch through both sessions and hands each item's rows to the comparison.</summary>
-    private sealed class PairRunner(InferenceSession reference, IReadOnlyList<string> referenceOutputs, InferenceSession candidate, IReadOnlyList<string> candidateOutputs,
-        RunOptions runOptions, CancellationToken cancellationToken)
+    private sealed class PairRunner(Side reference, Side candidate, RunOptions runOptions, CancellationToken cancellationToken)
     {
         private long[][]? _referenceShapes;
         private long[][]? _candidateShapes;
@@ -198,58 +168,61 @@ public sealed class OrtLayerOutputProbe(IDataset data, int threads = 0) : ILayer
         /// <returns>False (and nothing compared) when a batch of several items fails or does not split into items.</returns>
         public bool Run(IReadOnlyList<DataItem> batch, Action<int, Row, Row> compare)
         {
-            var inputs = new Dictionary<string, OrtValue>(StringComparer.Ordinal);
+            IDisposableReadOnlyCollection<OrtValue> r, c;
             try
             {
-                foreach (var name in batch[0].Inputs.Keys)
-                    inputs[name] = ToOrtValue(batch.Count == 1 ? batch[0].Inputs[name] : TensorData.ConcatFirstAxis(batch.Select(i => i.Inputs[name]).ToList()));
-                IDisposableReadOnlyCollection<OrtValue> r, c;
+                r = Run(reference, batch);
+            }
+            catch (OnnxRuntimeException) when (batch.Count > 1) { return false; }
+            using (r)
+            {
                 try
                 {
-                    r = OrtLayerOutputProbe.Run(reference, runOptions, inputs, referenceOutputs, cancellationToken);
+                    c = Run(candidate, batch);
                 }
                 catch (OnnxRuntimeException) when (batch.Count > 1) { return false; }
-                using (r)
+                using (c)
                 {
-                    try
+                    var referenceShapes = r.Select(v => v.GetTensorTypeAndShape().Shape).ToArray();
+                    var candidateShapes = c.Select(v => v.GetTensorTypeAndShape().Shape).ToArray();
+                    if (batch.Count == 1)
                     {
-                        c = OrtLayerOutputProbe.Run(candidate, runOptions, inputs, candidateOutputs, cancellationToken);
+                        if (_referenceShapes == null)
+                        {
+                            _referenceShapes = referenceShapes;
+                            _candidateShapes = candidateShapes;
+                            ItemBytes = referenceShapes.Concat(candidateShapes).Sum(s => s.Aggregate(1L, (a, d) => a * d)) * sizeof(float);
+                        }
                     }
-                    catch (OnnxRuntimeException) when (batch.Count > 1) { return false; }
-                    using (c)
+                    else if (!Splits(referenceShapes, _referenceShapes, batch.Count) || !Splits(candidateShapes, _candidateShapes, batch.Count))
                     {
-                        var referenceShapes = r.Select(v => v.GetTensorTypeAndShape().Shape).ToArray();
-                        var candidateShapes = c.Select(v => v.GetTensorTypeAndShape().Shape).ToArray();
-                        if (batch.Count == 1)
-                        {
-                            if (_referenceShapes == null)
-                            {
-                                _referenceShapes = referenceShapes;
-                                _candidateShapes = candidateShapes;
-                                ItemBytes = referenceShapes.Concat(candidateShapes).Sum(s => s.Aggregate(1L, (a, d) => a * d)) * sizeof(float);
-                            }
-                        }
-                        else if (!Splits(referenceShapes, _referenceShapes, batch.Count) || !Splits(candidateShapes, _candidateShapes, batch.Count))
-                        {
-                            return false;
-                        }
-                        LargestBatch = Math.Max(LargestBatch, batch.Count);
-                        for (int k = 0; k < batch.Count; k++)
-                        {
-                            int item = k, items = batch.Count;
-                            compare(k, i => RowOf(r[i], item, items), i => RowOf(c[i], item, items));
-                        }
+                        return false;
+                    }
+                    LargestBatch = Math.Max(LargestBatch, batch.Count);
+                    for (int k = 0; k < batch.Count; k++)
+                    {
+                        int item = k, items = batch.Count;
+                        compare(k, i => RowOf(r[i], item, items), i => RowOf(c[i], item, items));
                     }
                 }
-                return true;
+            }
+            return true;
+        }
+
+        private IDisposableReadOnlyCollection<OrtValue> Run(Side side, IReadOnlyList<DataItem> batch)
+        {
+            var values = side.Binder.Bind(batch);
+            try
+            {
+                return OrtRun.Run(side.Session, runOptions, side.Binder.ModelInputs, values, side.Outputs, cancellationToken);
             }
             finally
             {
-                foreach (var v in inputs.Values) v.Dispose();
+                foreach (var v in values) v.Dispose();
             }
         }
 
-        private static ReadOnlySpan<float> RowOf(OrtValue value, int item, int items)
+    private static ReadOnlySpan<float> RowOf(OrtValue value, int item, int items)
         {
             var all = value.GetTensorDataAsSpan<float>();
             int length = all.Length / items;
@@ -283,20 +256,6 @@ public sealed class OrtLayerOutputProbe(IDataset data, int threads = 0) : ILayer
         return n == 0 ? double.NaN : sum / n;
     }
 
-    private static IDisposableReadOnlyCollection<OrtValue> Run(InferenceSession session, RunOptions runOptions, Dictionary<string, OrtValue> inputs, IReadOnlyList<string> outputs, CancellationToken ct)
-    {
-        try
-        {
-            var names = session.InputMetadata.Keys.ToList();
-            return session.Run(runOptions, names, names.Select(n => inputs.TryGetValue(n, out var v) ? v
-                : throw new PotException("ProbeInputMissing", PotErrorCategory.InvalidData, $"The validation data provides no tensor for model input '{n}'.", n)).ToList(), outputs);
-        }
-        catch (OnnxRuntimeException) when (ct.IsCancellationRequested)
-        {
-            throw new OperationCanceledException(ct);
-        }
-    }
-
     /// <summary>||c - r||² / ||r||² (||c||² when the reference is all zeros, so identical zero tensors score 0).</summary>
     public static double Nmse(ReadOnlySpan<float> reference, ReadOnlySpan<float> candidate)
     {
@@ -323,17 +282,4 @@ public sealed class OrtLayerOutputProbe(IDataset data, int threads = 0) : ILayer
                 copy.Graph.Output.Add(GraphBuilder.ValueInfo(t, TensorProto.Types.DataType.Float, null));
         return copy.ToByteArray();
     }
-
-    private static OrtValue ToOrtValue(TensorData t) => t.Data switch
-    {
-        float[] f => OrtValue.CreateTensorValueFromMemory(f, t.Shape),
-        long[] l => OrtValue.CreateTensorValueFromMemory(l, t.Shape),
-        int[] i => OrtValue.CreateTensorValueFromMemory(i, t.Shape),
-        double[] d => OrtValue.CreateTensorValueFromMemory(d, t.Shape),
-        byte[] b => OrtValue.CreateTensorValueFromMemory(b, t.Shape),
-        sbyte[] s => OrtValue.CreateTensorValueFromMemory(s, t.Shape),
-        bool[] b => OrtValue.CreateTensorValueFromMemory(b, t.Shape),
-        Half[] h => OrtValue.CreateTensorValueFromMemory(Array.ConvertAll(h, x => new Float16(BitConverter.HalfToUInt16Bits(x))), t.Shape),
-        _ => throw new PotException("ProbeInputType", PotErrorCategory.InvalidData, $"The output-error pass cannot feed a {t.Kind} tensor.", t.Kind),
-    };
 }

@@ -4,6 +4,7 @@ using Google.Protobuf;
 using Onnx;
 using PotPowerShell.Core.Data;
 using PotPowerShell.Core.Onnx;
+using PotPowerShell.Core.Results;
 using PotPowerShell.Core.Runtime;
 
 namespace PotPowerShell.Core.Quantization;
@@ -62,7 +63,7 @@ internal static class LatencyAwarePrecision
         int batch = canBatch ? options.BatchSize : 1;
         long[] Shape(string t) => shapes.TryGetValue(t, out var s) ? Batched(s, batch) : Array.Empty<long>();
 
-        var measurement = options.Measurement ?? LatencyMeasurement.ThisMachine();
+        var measurement = options.Measurement ?? ThisMachine.Measurement();
         var cache = LayerCostCache.Load(measurement.CachePath, measurement.Identity);
         var warnings = new List<string>();
         var micro = new MicroModels(prepared, index, topology, settings, options.PerChannelWeights);

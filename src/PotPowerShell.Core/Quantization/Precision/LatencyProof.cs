@@ -18,7 +18,7 @@ public static class LatencyProof
         var setup = builder.Setup;
         var options = setup.Options;
         if (options.SkipLatencyCheck) return null;
-        var measurement = options.Measurement ?? LatencyMeasurement.ThisMachine();
+        var measurement = options.Measurement ?? ThisMachine.Measurement();
         int batch = options.BatchSize;
         if (batch > 1)
         {

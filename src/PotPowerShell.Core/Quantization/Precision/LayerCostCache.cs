@@ -1,11 +1,9 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using PotPowerShell.Core.Runtime;
 
 namespace PotPowerShell.Core.Quantization;
-
-/// <summary>What measured timings are valid for: the CPU model (with its INT8 features) and the ONNX Runtime version.</summary>
-public sealed record CostCacheIdentity(string Cpu, string OnnxRuntime);
 
 /// <summary>
 /// Measured micro-benchmark timings (milliseconds, net of the per-inference overhead) by signature, kept in a small

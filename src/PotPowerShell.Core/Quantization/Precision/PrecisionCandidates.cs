@@ -1,13 +1,5 @@
 namespace PotPowerShell.Core.Quantization;
 
-/// <summary>A whole-model candidate of the precision choice: which layers are INT8, and its measured median latency.</summary>
-/// <param name="Name">"estimate" (the layer-level choice), "all INT8", "all float", or "best N of the estimate".</param>
-/// <param name="Int8Layers">How many of the timed layers are INT8.</param>
-public sealed record PrecisionCandidate(string Name, int Int8Layers, double Ms)
-{
-    public bool Chosen { get; init; }
-}
-
 /// <summary>
 /// The whole models the layer-level estimate is checked against. Layer micro-benchmarks cannot see everything ORT
 /// does across a whole graph (NCHWc chains of float convolutions, layout changes around float ops), so the final say

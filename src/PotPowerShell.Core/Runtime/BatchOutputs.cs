@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 
-namespace PotPowerShell.Core.Evaluation;
+namespace PotPowerShell.Core.Runtime;
 
 /// <summary>The outputs of one inference, converted to float32, with helpers to view one item's row.</summary>
 internal sealed class BatchOutputs
@@ -54,18 +54,10 @@ internal sealed class BatchOutputs
     }
 
     /// <summary>
-    /// True when every value the item sees is finite: its row of each batch-first output and the whole of any other
-    /// output (which every item shares).
+    /// The values of output <paramref name="output"/> that item <paramref name="row"/> sees: its row of a batch-first
+    /// output, or the whole of any other output (which every item shares).
     /// </summary>
-    public bool IsFinite(int row)
-    {
-        for (int o = 0; o < Names.Length; o++)
-        {
-            var values = _batchFirst[o] ? Row(o, row) : Data[o].AsSpan(0, (int)_lengths[o]);
-            if (PotPowerShell.Core.Calibration.SpanMath.FirstNonFinite(values) >= 0) return false;
-        }
-        return true;
-    }
+    public ReadOnlySpan<float> ItemValues(int output, int row) => _batchFirst[output] ? Row(output, row) : Data[output].AsSpan(0, (int)_lengths[output]);
 
     /// <summary>Shape of one item's row, with a leading 1.</summary>
     public long[] RowShape(int output)

@@ -4,9 +4,8 @@ using System.Runtime.InteropServices;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using PotPowerShell.Core.Data;
-using PotPowerShell.Core.Runtime;
 
-namespace PotPowerShell.Core.Evaluation;
+namespace PotPowerShell.Core.Runtime;
 
 /// <summary>
 /// One ONNX Runtime session and the pinned input buffers it is fed from: items are copied into the buffers, which
@@ -34,7 +33,7 @@ internal sealed class SessionRunner : IDisposable
     private string[] _outputNames;
     private readonly string[] _inputNames;
 
-    public SessionRunner(byte[] model, string source, int threads, int? requestedBatch, IReadOnlyList<string> dataInputs, string dataSource)
+    public SessionRunner(byte[] model, string source, int threads, int requestedBatch, IReadOnlyList<string> dataInputs, string dataSource)
     {
         _source = source;
         // Before any ORT object: the loader must register the native library resolver first.
@@ -52,7 +51,7 @@ internal sealed class SessionRunner : IDisposable
         try
         {
             var modelInputs = _session.InputNames.ToList();
-            var binding = InputBinding.Bind(dataInputs, modelInputs, dataSource);
+            var binding = InputBinding.Bind(dataInputs, modelInputs, dataSource, source);
             _inputs = modelInputs.Select(name =>
             {
                 var meta = _session.InputMetadata[name];
@@ -73,7 +72,7 @@ internal sealed class SessionRunner : IDisposable
             // A fixed first axis on every input fixes the batch; otherwise the requested size is used.
             var fixedDims = _inputs.Where(i => i.ModelDims.Length > 0 && i.ModelDims[0] > 0).Select(i => i.ModelDims[0]).Distinct().ToList();
             FixedBatch = fixedDims.Count > 0;
-            BatchSize = FixedBatch ? fixedDims.Max() : Math.Max(1, requestedBatch ?? EngineDefinition.DefaultBatchSize);
+            BatchSize = FixedBatch ? fixedDims.Max() : Math.Max(1, requestedBatch);
             if (_inputs.Any(i => i.ModelDims.Length == 0))
             {
                 FixedBatch = true;
@@ -115,17 +114,15 @@ internal sealed class SessionRunner : IDisposable
         try
         {
             for (int k = 0; k < _inputs.Length; k++) values[k] = Fill(_inputs[k], items, rows, layout);
-            cancellationToken.ThrowIfCancellationRequested();
-            using var registration = cancellationToken.Register(() => _runOptions.Terminate = true);
+            using var registration = OrtRun.StopOn(_runOptions, cancellationToken);
             long start = Stopwatch.GetTimestamp();
             IDisposableReadOnlyCollection<OrtValue> outputs;
             try
             {
-                outputs = _session.Run(_runOptions, _inputNames, values, _outputNames);
+                outputs = OrtRun.Run(_session, _runOptions, _inputNames, values, _outputNames, cancellationToken);
             }
             catch (OnnxRuntimeException e)
             {
-                cancellationToken.ThrowIfCancellationRequested();
                 throw new PotException(RunFailedId, PotErrorCategory.InvalidOperation,
                     $"ONNX Runtime failed to run '{_source}' on a batch of {rows} item{(rows == 1 ? "" : "s")} (inputs {string.Join(", ", _inputs.Select(i => $"{i.ModelName}: {i.Kind.ToString().ToLowerInvariant()}[{rows},{string.Join(",", i.ItemShape!.Skip(1))}]"))}): {e.Message}", _source, e);
             }
@@ -186,7 +183,7 @@ internal sealed class SessionRunner : IDisposable
         if (item.Item != null)
         {
             if (!item.Item.Inputs.TryGetValue(input.DataName, out var tensor))
-                throw new PotException("EngineInputMismatch", PotErrorCategory.InvalidData, $"Item {item.Index} has no data for input '{input.DataName}'.", _source);
+                throw InputBinding.MissingInItem(item.Index, input.DataName);
             return tensor;
         }
         // A packed item whose element kind differs from the model input's: rebuild the tensor to convert it.

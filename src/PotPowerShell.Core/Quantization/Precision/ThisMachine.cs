@@ -3,25 +3,11 @@ using PotPowerShell.Core.Runtime;
 
 namespace PotPowerShell.Core.Quantization;
 
-/// <summary>
-/// How DefaultQuantization takes timings: the timer, where layer timings are cached, which machine they belong to and
-/// how long each measurement may take. <see cref="ThisMachine"/> is what users get; tests give a fake timer and a
-/// temporary cache (no timing in tests).
-/// </summary>
-public sealed record LatencyMeasurement
+/// <summary>How this machine takes timings when the options give no <see cref="LatencyMeasurement"/>.</summary>
+public static class ThisMachine
 {
-    public required IModelTimer Timer { get; init; }
-    public required string CachePath { get; init; }
-    public required CostCacheIdentity Identity { get; init; }
-    /// <summary>Timed rounds of one layer's micro-benchmarks stop after this (at least <see cref="OrtModelTimer.MinRounds"/> rounds).</summary>
-    public TimeSpan LayerBudget { get; init; } = TimeSpan.FromMilliseconds(40);
-    /// <summary>Timed rounds of the whole-model candidates of the precision choice stop after this.</summary>
-    public TimeSpan ModelBudget { get; init; } = TimeSpan.FromMilliseconds(2000);
-    /// <summary>Timed rounds of the final FP32-versus-output check stop after this.</summary>
-    public TimeSpan CheckBudget { get; init; } = TimeSpan.FromMilliseconds(1000);
-
     /// <summary>ONNX Runtime on this CPU, with the cache in the user's cache folder (see <see cref="LayerCostCache.DefaultFolder"/>).</summary>
-    public static LatencyMeasurement ThisMachine() => new()
+    public static LatencyMeasurement Measurement() => new()
     {
         Timer = OrtModelTimer.Instance,
         CachePath = LayerCostCache.DefaultPath(),

@@ -1,0 +1,28 @@
+using PotPowerShell.Core.Evaluation;
+
+namespace PotPowerShell.Core.Requests;
+
+/// <summary>
+/// The existence checks of a request's input files, made once before any work starts, with one error id per kind of
+/// file. Whether a failed check stops the whole command or only the current input is the cmdlets' error rule
+/// (ARCHITECTURE.md, "Errors"): a file named by a parameter serves every input and stops the command.
+/// </summary>
+public static class RequestFiles
+{
+    /// <summary>Calibration data is a folder of .npy files or an .npz archive: CalibrationDataNotFound when neither exists.</summary>
+    public static string RequireCalibrationData(string path)
+    {
+        if (!Directory.Exists(path) && !File.Exists(path))
+            throw new PotException("CalibrationDataNotFound", PotErrorCategory.ObjectNotFound,
+                $"The calibration data '{path}' does not exist. Give a folder of .npy files (one per model input, named after it) or an .npz archive.", path);
+        return path;
+    }
+
+    /// <summary>An engine file: EngineNotFound when it does not exist.</summary>
+    public static string RequireEngine(string path)
+    {
+        string full = Path.GetFullPath(path);
+        if (!File.Exists(full)) throw EngineDefinition.NotFound(full);
+        return path;
+    }
+}

@@ -1,0 +1,43 @@
+namespace PotPowerShell.Core.Runtime;
+
+/// <summary>
+/// The one rule that matches a data set's arrays to a model's inputs, for every loop that feeds ONNX Runtime
+/// (calibration, evaluation, the output-error pass, the timers, the preparation checks): each model input is fed by
+/// the array of its name; a model with one input and data with one array are matched whatever their names. Arrays no
+/// input asks for are not fed. A model input nothing feeds is <see cref="MissingId"/>, naming both sides.
+/// </summary>
+public static class InputBinding
+{
+    /// <summary>The error id of data that has no array for a model input.</summary>
+    public const string MissingId = "DataInputMissing";
+
+    /// <summary>The error id of an array whose element type the model input cannot take.</summary>
+    public const string TypeId = "DataInputType";
+
+    /// <summary>Model input name to the name of the array that feeds it.</summary>
+    public static IReadOnlyDictionary<string, string> Bind(IReadOnlyList<string> dataInputs, IReadOnlyList<string> modelInputs, string dataSource,
+        string modelSource)
+    {
+        var map = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var input in modelInputs)
+            map[input] = ArrayFor(input, dataInputs, modelInputs.Count) ?? throw Missing(input, dataInputs, dataSource, modelSource);
+        return map;
+    }
+
+    /// <summary>The array feeding <paramref name="modelInput"/>, or null when the rule gives none.</summary>
+    public static string? ArrayFor(string modelInput, IReadOnlyList<string> dataInputs, int modelInputCount) =>
+        dataInputs.Contains(modelInput, StringComparer.Ordinal) ? modelInput
+        : modelInputCount == 1 && dataInputs.Count == 1 ? dataInputs[0]
+        : null;
+
+    public static PotException Missing(string modelInput, IReadOnlyList<string> dataInputs, string dataSource, string modelSource) =>
+        new(MissingId, PotErrorCategory.InvalidData,
+            $"The data '{dataSource}' has no array for model input '{modelInput}' of '{modelSource}'. " +
+            $"It holds: {string.Join(", ", dataInputs.Select(n => "'" + n + "'"))}. Name each array after the model input it feeds " +
+            $"(e.g. '{modelInput}.npy', or a '{modelInput}' entry of the .npz), or map them in an engine file (dataset: inputs:).",
+            dataSource);
+
+    /// <summary>An item that lacks the array its data set named (a data set whose items differ).</summary>
+    public static PotException MissingInItem(int item, string array) =>
+        new(MissingId, PotErrorCategory.InvalidData, $"Item {item} of the data has no array '{array}' (other items have it).", array);
+}

@@ -1,0 +1,64 @@
+using Google.Protobuf;
+using PotPowerShell.Core.Calibration;
+using PotPowerShell.Core.Evaluation;
+using PotPowerShell.Core.Quantization.AccuracyAware;
+using PotPowerShell.Core.Tests.Data;
+using PotPowerShell.Core.Tests.Evaluation;
+
+namespace PotPowerShell.Core.Tests.Runtime;
+
+/// <summary>
+/// Every loop that feeds data to ONNX Runtime binds it by the same rule (Runtime/InputBinding.cs): arrays feed the
+/// model inputs of their names; one array feeds a model's one input whatever the names.
+/// </summary>
+public class InputBindingTests
+{
+    private static readonly float[] W = { 1, 0, 0.5f, 0, 1, -1, -1, 2, 0, 0.5f, 0, 1 };
+
+    // Three items of 4 features in 'features.npy'; the model's one input is called 'x'.
+    private static TempFolder Data()
+    {
+        var tmp = new TempFolder();
+        Directory.CreateDirectory(tmp.File("d"));
+        NpyWriter.Save(tmp.File("d/features.npy"), new float[] { 1, 0, 0, 0, 0, 1, 2, 0, -1, 0.5f, 0, 2 }, new long[] { 3, 4 }, "<f4");
+        NpyWriter.Save(tmp.File("targets.npy"), new float[9], new long[] { 3, 3 }, "<f4");
+        File.WriteAllText(tmp.File("engine.yml"), "metrics:\n  - type: mse\ndataset:\n  data_source: d\n  labels: targets.npy\n");
+        return tmp;
+    }
+
+    [Fact]
+    public void The_evaluator_and_the_output_error_probe_bind_one_differently_named_array_alike()
+    {
+        using var tmp = Data();
+        using var evaluator = new Evaluator(EngineDefinition.Load(tmp.File("engine.yml")));
+        byte[] model = TestModels.MatMul(W, 4, 3, "batch");
+
+        var evaluated = evaluator.Run(model, new EvaluationRequest { KeepPredictions = true }, CancellationToken.None);
+        Assert.Equal(3, evaluated.PerItem["mse"].Length);
+
+        // The same data through the AccuracyAware output-error pass: the model against itself has no error.
+        var errors = new OrtLayerOutputProbe(evaluator.Data).Compare(model, model, new[] { "y" }, new[] { 0, 1, 2 }, CancellationToken.None);
+        Assert.Equal(new double[] { 0, 0, 0 }, errors["y"]);
+    }
+
+    [Fact]
+    public void Calibration_evaluation_and_the_probe_refuse_data_that_feeds_no_input_with_one_error_id()
+    {
+        using var tmp = Data();
+        using var evaluator = new Evaluator(EngineDefinition.Load(tmp.File("engine.yml")));
+        // y = a + b: two inputs, and the data's one array 'features' is named after neither.
+        byte[] model = TestModels.Add(4);
+        var proto = global::Onnx.ModelProto.Parser.ParseFrom(model);
+        var request = new CalibrationRequest { RangeTensors = new[] { "y" }, Estimator = RangeEstimatorKind.MinMax, Threads = 1 };
+
+        var errors = new[]
+        {
+            Assert.Throws<PotException>(() => evaluator.Evaluate(model, null, CancellationToken.None)),
+            Assert.Throws<PotException>(() => ActivationCollector.Collect(proto, evaluator.Data, new[] { 0, 1, 2 }, request, null, CancellationToken.None)),
+            Assert.Throws<PotException>(() => new OrtLayerOutputProbe(evaluator.Data).Compare(model, model, new[] { "y" }, new[] { 0, 1, 2 }, CancellationToken.None)),
+        };
+        Assert.All(errors, e => Assert.Equal(PotPowerShell.Core.Runtime.InputBinding.MissingId, e.ErrorId));
+        Assert.All(errors, e => Assert.Contains("'a'", e.Message));
+        Assert.All(errors, e => Assert.Contains("'features'", e.Message));
+    }
+}
