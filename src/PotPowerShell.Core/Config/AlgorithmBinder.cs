@@ -34,6 +34,9 @@ internal static class AlgorithmBinder
         ("symmetric", QuantizationPreset.Performance), ("asymmetric", QuantizationPreset.Accuracy),
     };
 
+    private static readonly (string, EqualizationScope)[] Equalizations =
+        { ("none", EqualizationScope.None), ("depthwise", EqualizationScope.Depthwise), ("all", EqualizationScope.All) };
+
     private static readonly (string, PrecisionMode)[] Precisions = { ("fastest", PrecisionMode.Fastest), ("all_int8", PrecisionMode.AllInt8) };
 
     private static readonly (string, QuantizationMode)[] Modes = { ("symmetric", QuantizationMode.Symmetric), ("asymmetric", QuantizationMode.Asymmetric) };
@@ -115,7 +118,8 @@ internal static class AlgorithmBinder
         var activations = BindActivations(activationsSection, activationsMode, ActivationsParams.IsSymmetric(activationsMode, preset), legacyRange, s);
         CheckTypes(s, weights, activations, saturation);
 
-        double threshold = s.Double("threshold", v => v > 0, "must be greater than 0 (POT's default is 2.0)") ?? 2.0;
+        double? threshold = s.Double("threshold", v => v > 0, "must be greater than 0 (POT's default is 2.0)");
+        var equalization = s.Enum("equalization", Equalizations) ?? EqualizationScope.All;
         if (s.Bool("apply_for_all_nodes") == true)
             s.Problem("apply_for_all_nodes", "true is not supported: PotPowerShell corrects the biases of layers that have a bias. Set it to false or remove it.");
         var paramDevice = s.Enum("target_device", PotConfigBinder.Devices, PotConfigBinder.RefusedDevices);
@@ -145,6 +149,7 @@ internal static class AlgorithmBinder
             UseFastBias = fastBias,
             BiasCorrection = biasCorrection,
             Threshold = threshold,
+            Equalization = equalization,
             Ignored = ignored,
             Weights = weights,
             Activations = activations,
