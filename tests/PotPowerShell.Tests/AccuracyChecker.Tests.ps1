@@ -32,6 +32,29 @@ Describe 'Accuracy Checker configurations' {
         $int8.Values['accuracy@top1'] | Should -BeGreaterThan 0.97
     }
 
+    It 'reads one sub-folder per class with cls_dataset_folder, numbering the folders in sorted order' {
+        # The sample images sorted into folders 0 to 9 by their val.txt label: the same items, the same accuracy.
+        $images = Join-Path $digits 'validation/images'
+        $classes = New-Item -ItemType Directory -Path (Join-Path $TestDrive 'classes')
+        foreach ($line in Get-Content (Join-Path $images 'val.txt')) {
+            $file, $label = $line -split ' '
+            $folder = Join-Path $classes $label
+            if (-not (Test-Path $folder)) { $null = New-Item -ItemType Directory -Path $folder }
+            Copy-Item (Join-Path $images $file) $folder
+        }
+        $classPath = $classes.FullName -replace '\\', '/'
+        $text = (Get-Content $acConfig -Raw) -replace 'data_source: validation/images', "data_source: $classPath" `
+            -replace 'converter: imagenet', 'converter: cls_dataset_folder' -replace 'annotation_file: validation/images/val.txt', "data_dir: $classPath"
+        $copy = Join-Path $TestDrive 'classes.yml'
+        Set-Content -Path $copy -Value $text
+        $fromFolders = Measure-PotModel -Path $model -EnginePath $copy -WarningVariable warnings
+        $fromNpy = Measure-PotModel -Path $model -DataPath (Join-Path $digits 'validation')
+        (Get-ChildItem $classes -Directory).Count | Should -Be 10
+        $fromFolders.ItemCount | Should -Be 400
+        $fromFolders.Values['accuracy@top1'] | Should -Be $fromNpy.Values['accuracy@top1']
+        $warnings | Should -BeNullOrEmpty
+    }
+
     It 'warns about launcher keys it reads without effect, naming them' {
         # A copy elsewhere, with the sample's relative paths made absolute.
         $images = Join-Path $digits 'validation/images'
@@ -49,6 +72,6 @@ Describe 'Accuracy Checker configurations' {
         Set-Content -Path $copy -Value $text
         $err = { Measure-PotModel -Path $model -EnginePath $copy -ErrorAction Stop } | Should -Throw -PassThru
         $err.FullyQualifiedErrorId | Should -BeLike 'EngineInvalid,*'
-        $err.Exception.Message | Should -Match 'models\[0\]\.datasets\[0\]\.annotation_conversion\.converter \(line \d+\): ''cityscapes'' is not supported: imagenet, icdar13_recognition, mscoco_detection, voc_detection are'
+        $err.Exception.Message | Should -Match 'models\[0\]\.datasets\[0\]\.annotation_conversion\.converter \(line \d+\): ''cityscapes'' is not supported: imagenet, cls_dataset_folder, icdar13_recognition, unicode_character_recognition, mscoco_detection, voc_detection are'
     }
 }

@@ -53,7 +53,13 @@ Describe 'Invoke-DefaultQuantization' {
         $conv.Precision | Should -Be 'INT8'
         $conv.InputScale | Should -BeGreaterThan 0
         $conv.WeightScaleCount | Should -BeGreaterThan 1
-        $conv.Estimator | Should -Be 'MeanMinMax'
+        # auto by default, judged by the self-check against POT's mean min/max; the result says which won.
+        $result.ActivationEstimator | Should -BeIn @('Auto', 'MeanMinMax')
+        $result.ActivationEstimatorReason | Should -Match '^(auto|POT''s mean min/max): self-check [\d.]+ dB with auto ranges'
+        $conv.Estimator | Should -Be $result.ActivationEstimator
+        $conv.ReasonCode | Should -Be 'Quantized'
+        $result.ModelType | Should -Be 'none'
+        $result.EqualizedPairs.Count | Should -BeGreaterThan 0
     }
 
     It 'keeps ignored layers and op types in float' {
@@ -61,6 +67,7 @@ Describe 'Invoke-DefaultQuantization' {
         ($result.Layers | Where-Object Precision -eq 'Float').Node | Should -Be @('/conv1/Conv', '/conv2/Conv', '/conv3/Conv', '/fc2/Gemm')
         ($result.Layers | Where-Object Precision -eq 'INT8').Node | Should -Be @('/fc1/Gemm')
         ($result.Layers | Where-Object Node -eq '/fc2/Gemm').Reason | Should -Be 'ignored scope'
+        ($result.Layers | Where-Object Node -eq '/fc2/Gemm').ReasonCode | Should -Be 'IgnoredScope'
     }
 
     It 'keeps an ignored non-weighted op in float, by name, pattern or type' {
@@ -158,7 +165,8 @@ Describe 'Invoke-DefaultQuantization' {
         $fromConfig = Import-PotConfig $config | Invoke-DefaultQuantization -OutputPath (Join-Path $work 't1.onnx')
         $fromConfig.Options.ModelType | Should -Be 'transformer'
         $typed = Import-PotConfig $config | Invoke-DefaultQuantization -ModelType None -OutputPath (Join-Path $work 't2.onnx')
-        $typed.Options.ModelType | Should -BeNullOrEmpty
+        $typed.Options.ModelType | Should -Be 'none'
+        $typed.ModelType | Should -Be 'none'
         $plain = Invoke-DefaultQuantization $model $calibration -StatSubsetSize 16 -ModelType Transformer -OutputPath (Join-Path $work 't3.onnx')
         $plain.Options.ModelType | Should -Be 'transformer'
         { Invoke-DefaultQuantization $model $calibration -ModelType Bert -ErrorAction Stop } | Should -Throw -ErrorId 'ParameterArgumentValidationError,PotPowerShell.Commands.InvokeDefaultQuantizationCommand'

@@ -86,8 +86,14 @@ Describe 'The shapes detector from its Accuracy Checker configuration' {
         $dqMap | Should -BeGreaterThan ($fp32 - 0.05)
 
         # The sample's maximal_drop (0.005) holds fully quantized; a tighter one makes the search rank layers by mAP
-        # on whole-subset evaluations and revert some.
-        $aaq = Import-PotConfig (Join-Path $shapes 'aaq.yml') |
+        # on whole-subset evaluations and revert some. POT's DefaultQuantization underneath (mean min/max ranges, its
+        # bias-correction threshold, no equalization): our defaults quantize this model without any mAP drop.
+        $potConfig = Join-Path $folder 'aaq-pot.yml'
+        ((Get-Content (Join-Path $shapes 'aaq.yml') -Raw) -replace 'model: shapes\.onnx', "model: '$(Join-Path $shapes 'shapes.onnx')'" `
+            -replace 'config: accuracy-checker\.yml', "config: '$(Join-Path $shapes 'accuracy-checker.yml')'" `
+            -replace '(?m)^        maximal_drop: 0\.005', "        maximal_drop: 0.005`n        threshold: 2.0`n        equalization: none`n        activations:`n          range_estimator:`n            preset: default") |
+            Set-Content $potConfig
+        $aaq = Import-PotConfig $potConfig |
             Invoke-AccuracyAwareQuantization -OutputPath (Join-Path $folder 'shapes.aaq.onnx') -Precision AllInt8 -MaximalDrop 0.001 -Verbose 4>&1
         $log = @($aaq | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } | ForEach-Object Message)
         $aaq = $aaq | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] }

@@ -23,7 +23,7 @@ dataset:
     $script:q = Invoke-DefaultQuantization $fp32 $calibration -OutputPath (Join-Path $TestDrive 'digits.int8.onnx')
     $script:comparison = $q | Compare-PotModel -DataPath $validation -LatencyRuns 10
     $script:ranking = @($q | Get-LayerRanking -EnginePath $engine -RankingSubsetSize 100)
-    $script:aaq = Invoke-AccuracyAwareQuantization $fp32 $calibration $engine -MaximalDrop 0.00005 -RankingSubsetSize 100 -OutputPath (Join-Path $TestDrive 'digits.aaq.onnx')
+    $script:aaq = Invoke-AccuracyAwareQuantization $fp32 $calibration $engine -MaximalDrop 0.00001 -Precision AllInt8 -RankingSubsetSize 100 -OutputPath (Join-Path $TestDrive 'digits.aaq.onnx')
     $script:evaluation = Measure-PotModel $q.OutputPath -DataPath $validation -Latency
     $script:all = @($q, $comparison, $aaq, $evaluation) + $ranking
     $script:page = Join-Path $TestDrive 'report.html'

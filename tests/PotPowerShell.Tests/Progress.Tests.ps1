@@ -28,7 +28,7 @@ Describe 'Progress of <Command>' -ForEach @(
     }
     @{
         Command = 'Invoke-AccuracyAwareQuantization'
-        Parameters = { @{ ModelPath = (Join-Path $sampleDir 'digits.onnx'); CalibrationDataPath = (Join-Path $sampleDir 'calibration'); EnginePath = $engine; MaximalDrop = 0.00005; RankingSubsetSize = 50; OutputPath = (Join-Path $TestDrive 'aaq.onnx'); WarningAction = 'SilentlyContinue'; Precision = 'AllInt8' } }
+        Parameters = { @{ ModelPath = (Join-Path $sampleDir 'digits.onnx'); CalibrationDataPath = (Join-Path $sampleDir 'calibration'); EnginePath = $engine; MaximalDrop = 0.00001; RankingSubsetSize = 50; OutputPath = (Join-Path $TestDrive 'aaq.onnx'); WarningAction = 'SilentlyContinue'; Precision = 'AllInt8' } }
         Stages = @('Calibrating', 'Evaluating the FP32 model', 'Evaluating the fully quantized model', 'Ranking: reverting *', 'Iteration 1: reverting *', 'Writing the model')
         Child = 'Evaluating model'
     }

@@ -37,11 +37,12 @@ public sealed record RangeEstimatorOptions
     public RangeEstimatorKind? Kind { get; init; }
 
     /// <summary>
-    /// What a null <see cref="Kind"/> means: POT's mean of per-item min/max. Measured in bench/Bench-Quality.ps1 it beat
-    /// <see cref="RangeEstimatorKind.Auto"/> on ResNet18 (25.4 against 23.4 dB output SQNR on held-out items) and tied
-    /// on MiniLM (19.1 against 19.3 dB), so auto stays opt-in until it wins.
+    /// What a null <see cref="Kind"/> means: <see cref="RangeEstimatorKind.Auto"/> (a deviation from POT, whose default
+    /// is the mean of per-item min/max), chosen by measurement in bench/Bench-Quality.ps1 (the numbers are in
+    /// docs/en-US/about_PotPowerShell.md, Activation ranges). DefaultQuantization falls back to min/max ranges when auto's
+    /// fail the self-check where min/max pass it.
     /// </summary>
-    public const RangeEstimatorKind DefaultKind = RangeEstimatorKind.MeanMinMax;
+    public const RangeEstimatorKind DefaultKind = RangeEstimatorKind.Auto;
 
     /// <summary>The estimator these options select.</summary>
     public RangeEstimatorKind EffectiveKind => Kind ?? DefaultKind;

@@ -35,6 +35,9 @@ internal static class AlgorithmBinder
         ("symmetric", QuantizationPreset.Performance), ("asymmetric", QuantizationPreset.Accuracy),
     };
 
+    private static readonly (string, EqualizationScope)[] Equalizations =
+        { ("none", EqualizationScope.None), ("depthwise", EqualizationScope.Depthwise), ("all", EqualizationScope.All) };
+
     private static readonly (string, PrecisionMode)[] Precisions = { ("fastest", PrecisionMode.Fastest), ("all_int8", PrecisionMode.AllInt8) };
 
     private static readonly (string, QuantizationMode)[] Modes = { ("symmetric", QuantizationMode.Symmetric), ("asymmetric", QuantizationMode.Asymmetric) };
@@ -116,7 +119,8 @@ internal static class AlgorithmBinder
         var activations = BindActivations(activationsSection, activationsMode, ActivationsParams.IsSymmetric(activationsMode, preset), legacyRange, s);
         CheckTypes(s, weights, activations, saturation);
 
-        double threshold = s.Double("threshold", v => v > 0, "must be greater than 0 (POT's default is 2.0)") ?? 2.0;
+        double? threshold = s.Double("threshold", v => v > 0, "must be greater than 0 (POT's default is 2.0)");
+        var equalization = s.Enum("equalization", Equalizations) ?? EqualizationScope.All;
         if (s.Bool("apply_for_all_nodes") == true)
             s.Problem("apply_for_all_nodes", "true is not supported: PotPowerShell corrects the biases of layers that have a bias. Set it to false or remove it.");
         var paramDevice = s.Enum("target_device", PotConfigBinder.Devices, PotConfigBinder.RefusedDevices);
@@ -146,6 +150,7 @@ internal static class AlgorithmBinder
             UseFastBias = fastBias,
             BiasCorrection = biasCorrection,
             Threshold = threshold,
+            Equalization = equalization,
             Ignored = ignored,
             Weights = weights,
             Activations = activations,

@@ -43,8 +43,10 @@ public record DefaultQuantizationParams
     public bool UseFastBias { get; init; } = true;
     /// <summary>Ours: false turns bias correction off.</summary>
     public bool BiasCorrection { get; init; } = true;
-    /// <summary>Bias correction threshold (POT's threshold).</summary>
-    public double Threshold { get; init; } = 2.0;
+    /// <summary>Bias correction threshold (POT's threshold); null = POT's 2.0, verified by the self-check (ours).</summary>
+    public double? Threshold { get; init; }
+    /// <summary>Ours: cross-layer equalization (key equalization: none, depthwise, all (default)).</summary>
+    public EqualizationScope Equalization { get; init; } = EqualizationScope.All;
     public IgnoredScopeParams Ignored { get; init; } = new();
     public WeightsParams Weights { get; init; } = new();
     public ActivationsParams Activations { get; init; } = new();

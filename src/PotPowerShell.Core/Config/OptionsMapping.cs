@@ -16,6 +16,7 @@ internal static class OptionsMapping
         UseFastBiasCorrection = p.UseFastBias,
         BiasCorrection = p.BiasCorrection,
         BiasCorrectionThreshold = p.Threshold,
+        Equalization = p.Equalization,
         ActivationRange = p.Activations.RangeEstimator,
         PerChannelWeights = p.Weights.Granularity == Granularity.PerChannel,
         WeightOutlierProbability = p.Weights.OutlierProb,

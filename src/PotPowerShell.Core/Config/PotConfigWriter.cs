@@ -116,7 +116,8 @@ public static class PotConfigWriter
         m.Add("use_fast_bias", B(p.UseFastBias));
         m.Add("use_layerwise_tuning", B(false));
         m.Add("bias_correction", B(p.BiasCorrection));
-        m.Add("threshold", D(p.Threshold));
+        if (p.Threshold is double threshold) m.Add("threshold", D(threshold));
+        m.Add("equalization", S(p.Equalization.ToString().ToLowerInvariant()));
         m.Add("apply_for_all_nodes", B(false));
         m.Add("saturation_fix", p.SaturationFix switch
         {

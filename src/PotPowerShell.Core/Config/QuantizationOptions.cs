@@ -50,8 +50,18 @@ public sealed record DefaultQuantizationOptions
     public bool UseFastBiasCorrection { get; init; } = true;
     /// <summary>False disables bias correction entirely (NNCF's disable_bias_correction).</summary>
     public bool BiasCorrection { get; init; } = true;
-    /// <summary>FastBiasCorrection threshold: apply only if max|shift/bias| is below it.</summary>
-    public double BiasCorrectionThreshold { get; init; } = 2.0;
+    /// <summary>
+    /// POT's rule: a layer's correction is applied only if max|shift/bias| is below the threshold. Null (the default):
+    /// POT's 2.0, and the corrections are kept only when the self-check finds the model closer to FP32 with them than
+    /// without (see Quantization/BiasCorrectionVerification.cs). A number (a config's threshold): POT's rule as is.
+    /// </summary>
+    public double? BiasCorrectionThreshold { get; init; }
+    /// <summary>
+    /// Cross-layer equalization (ours): rescales the channels of Conv pairs joined by Relu, Clip or nothing so that
+    /// their weight ranges match, float-exact (see Onnx/CrossLayerEqualization.cs). All (the default): every such pair,
+    /// which lowered the error on every bench model with Conv pairs (docs/en-US/about_PotPowerShell.md). Config key equalization.
+    /// </summary>
+    public EqualizationScope Equalization { get; init; } = EqualizationScope.All;
     public RangeEstimatorOptions ActivationRange { get; init; } = new();
     /// <summary>Per-channel weights (POT's weights.granularity perchannel); forced per-tensor below opset 13.</summary>
     public bool PerChannelWeights { get; init; } = true;
@@ -94,6 +104,17 @@ public sealed record DefaultQuantizationOptions
     /// (config key skip_non_finite_values, cmdlet switch -SkipNonFiniteValues).
     /// </summary>
     public bool SkipNonFiniteValues { get; init; }
+}
+
+/// <summary>Which Conv pairs cross-layer equalization rescales (config key equalization: none, depthwise, all).</summary>
+public enum EqualizationScope
+{
+    /// <summary>None (POT has no equalization in DefaultQuantization).</summary>
+    None,
+    /// <summary>Pairs whose first Conv is depthwise (depthwise -> pointwise).</summary>
+    Depthwise,
+    /// <summary>Every Conv -> Conv pair through Relu, Clip(min 0), LeakyRelu, PRelu or nothing.</summary>
+    All,
 }
 
 /// <summary>An ignored-scope entry by op type (POT's ignored.operations), with optional attribute values that must match.</summary>

@@ -5,34 +5,38 @@ namespace PotPowerShell.Core.Data;
 /// <summary>One image named by an annotation file, with its label (null when the file gives none).</summary>
 public sealed record ImageAnnotation(string File, string? Label, int Line);
 
+/// <summary>What separates the file name from the label on a 'file label' line: the first space or tab, or the first comma (Accuracy Checker's unicode_character_recognition).</summary>
+public enum AnnotationSeparator { Space, Comma }
+
 /// <summary>
-/// Reads the annotation file of an image folder: either 'file label' lines (the first whitespace separates the file
-/// name from the label, which may contain spaces; blank lines and lines starting with # are skipped) or a CSV file
-/// with a header row (RFC 4180 quoting).
+/// Reads the annotation file of an image folder: either 'file label' lines (the first separator - whitespace, or a
+/// comma - separates the file name from the label, which may contain spaces and further separators; both are trimmed;
+/// blank lines and lines starting with # are skipped) or a CSV file with a header row (RFC 4180 quoting).
 /// </summary>
 public static class AnnotationFile
 {
     public static readonly string[] FileColumns = { "file", "filename", "image", "path", "image_path", "name" };
     public static readonly string[] LabelColumns = { "label", "class", "text", "target", "annotation" };
 
-    public static List<ImageAnnotation> Read(string path, string? fileColumn = null, string? labelColumn = null) =>
-        path.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) ? ReadCsv(path, fileColumn, labelColumn) : ReadFileLabelLines(path);
+    public static List<ImageAnnotation> Read(string path, string? fileColumn = null, string? labelColumn = null, AnnotationSeparator separator = AnnotationSeparator.Space) =>
+        path.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) ? ReadCsv(path, fileColumn, labelColumn) : ReadFileLabelLines(path, separator);
 
-    public static List<ImageAnnotation> ReadFileLabelLines(string path)
+    public static List<ImageAnnotation> ReadFileLabelLines(string path, AnnotationSeparator separator = AnnotationSeparator.Space)
     {
+        char[] separators = separator == AnnotationSeparator.Comma ? new[] { ',' } : new[] { ' ', '\t' };
         var result = new List<ImageAnnotation>();
         var lines = TextFiles.ReadLines(path);
         for (int i = 0; i < lines.Count; i++)
         {
             string line = lines[i].Trim();
             if (line.Length == 0 || line.StartsWith('#')) continue;
-            int gap = line.IndexOfAny(new[] { ' ', '\t' });
+            int gap = line.IndexOfAny(separators);
             if (gap < 0)
             {
                 result.Add(new ImageAnnotation(line, null, i + 1));
                 continue;
             }
-            result.Add(new ImageAnnotation(line[..gap], line[(gap + 1)..].Trim(), i + 1));
+            result.Add(new ImageAnnotation(line[..gap].Trim(), line[(gap + 1)..].Trim(), i + 1));
         }
         return result;
     }

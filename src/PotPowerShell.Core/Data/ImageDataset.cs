@@ -38,7 +38,7 @@ public sealed class ImageDataset : IDataset
     /// (if any) are in ordinal file-name order.
     /// </summary>
     public static ImageDataset Open(string folder, string? inputName, ImageOptions options, IReadOnlyList<string> extensions,
-        string? annotationFile, string? fileColumn, string? labelColumn, IReadOnlyList<object?>? labels)
+        string? annotationFile, string? fileColumn, string? labelColumn, IReadOnlyList<object?>? labels, AnnotationSeparator separator = AnnotationSeparator.Space)
     {
         if (!Directory.Exists(folder))
             throw new PotException("DataPathNotFound", PotErrorCategory.ObjectNotFound, $"The image folder '{folder}' does not exist.", folder);
@@ -47,7 +47,7 @@ public sealed class ImageDataset : IDataset
             return FromDetections(folder, inputName, options, CocoDetectionFile.Read(annotationFile), annotationFile);
         if (annotationFile != null)
         {
-            var entries = AnnotationFile.Read(annotationFile, fileColumn, labelColumn);
+            var entries = AnnotationFile.Read(annotationFile, fileColumn, labelColumn, separator);
             var missingLabel = entries.FirstOrDefault(e => e.Label == null);
             if (missingLabel != null)
                 throw new PotException("AnnotationInvalid", PotErrorCategory.InvalidData,
@@ -71,6 +71,14 @@ public sealed class ImageDataset : IDataset
         if (!Directory.Exists(folder))
             throw new PotException("DataPathNotFound", PotErrorCategory.ObjectNotFound, $"The image folder '{folder}' does not exist.", folder);
         return new ImageDataset(folder, inputName, options, Existing(folder, set.Files, annotationSource), set.Annotations.Cast<object?>().ToList());
+    }
+
+    /// <summary>The images of a folder with one sub-folder per class, each labelled with its class index.</summary>
+    public static ImageDataset FromClassFolders(string folder, string? inputName, ImageOptions options, ClassFolderSet set, string classFolder)
+    {
+        if (!Directory.Exists(folder))
+            throw new PotException("DataPathNotFound", PotErrorCategory.ObjectNotFound, $"The image folder '{folder}' does not exist.", folder);
+        return new ImageDataset(folder, inputName, options, Existing(folder, set.Files, classFolder), set.Labels);
     }
 
     /// <summary>The images an annotation file names, relative to the folder; every one must exist.</summary>

@@ -36,6 +36,9 @@ public sealed record BiasCorrectionOutcome(
 /// </summary>
 public static class BiasCorrection
 {
+    /// <summary>POT's threshold, used when the options set none (DefaultQuantization then verifies the corrections, see BiasCorrectionVerification).</summary>
+    public const double PotThreshold = 2.0;
+
     /// <summary>A layer bias correction can examine: its node, bias and channel axes.</summary>
     internal sealed record Candidate(QuantizableLayer Layer, float[] Bias, int InputAxis, int OutputAxis);
 

@@ -37,40 +37,64 @@ public static class DefaultQuantization
         IProgress<PotProgress>? progress = null, CancellationToken cancellationToken = default, bool dumpIntermediateModels = false, bool overwrite = true)
     {
         var total = Stopwatch.StartNew();
-        // auto's fallback: the same pass also measures min/max ranges (see SelfCheck).
+        // auto (the default) is judged by the self-check against POT's mean min/max ranges, and falls back to min/max
+        // ranges when it fails the check where they pass: the same calibration pass measures both.
         var minMax = options with { ActivationRange = options.ActivationRange with { Kind = RangeEstimatorKind.MinMax } };
+        var meanMinMax = options with { ActivationRange = options.ActivationRange with { Kind = RangeEstimatorKind.MeanMinMax } };
         bool auto = options.ActivationRange.EffectiveKind == RangeEstimatorKind.Auto;
-        var builder = QuantizedModelBuilder.Create(modelPath, calibration, options, auto ? new[] { minMax } : Array.Empty<DefaultQuantizationOptions>(),
+        var builder = QuantizedModelBuilder.Create(modelPath, calibration, options, auto ? new[] { minMax, meanMinMax } : Array.Empty<DefaultQuantizationOptions>(),
             progress, cancellationToken);
         cancellationToken.ThrowIfCancellationRequested();
 
         progress?.Report(new PotProgress("Default quantization", "Writing the quantized model", 80));
         var watch = Stopwatch.StartNew();
-        var quantized = builder.Build(new HashSet<string>());
-        var bytes = quantized.ToByteArray();
+        var candidate = Emit(builder);
         // Checked before saving: a model ONNX Runtime cannot load is an error, and nothing is written.
-        var fusion = FusionReport.Analyze(bytes);
+        var fusion = FusionReport.Analyze(candidate.Bytes);
+        var fusedBytes = candidate.Bytes;
         var emitTime = watch.Elapsed;
         cancellationToken.ThrowIfCancellationRequested();
 
         progress?.Report(new PotProgress("Default quantization", "Checking the quantized model against FP32", 85));
-        var check = SelfCheck(builder, bytes, calibration, options, modelPath, cancellationToken);
+        Candidate Checked(QuantizedModelBuilder b, Candidate? emitted = null)
+        {
+            var c = emitted ?? Emit(b);
+            return c with { Check = SelfCheck(b, c.Bytes, calibration, options, modelPath, cancellationToken) };
+        }
+        candidate = Checked(builder, candidate);
         var warnings = new List<string>();
-        if (auto && !check.Passed)
+        string? estimatorReason = null;
+        if (auto)
+        {
+            var pot = Checked(builder.Variant(meanMinMax, progress, cancellationToken));
+            bool keepAuto = candidate.Check!.SqnrDb >= pot.Check!.SqnrDb;
+            estimatorReason = string.Create(CultureInfo.InvariantCulture,
+                $"{(keepAuto ? "auto" : "POT's mean min/max")}: self-check {candidate.Check.SqnrDb:0.#} dB with auto ranges, {pot.Check.SqnrDb:0.#} dB with mean min/max");
+            if (!keepAuto) candidate = pot;
+        }
+        if (auto && !candidate.Check!.Passed)
         {
             // auto never keeps ranges that fail the check where plain min/max ranges pass it.
-            var fallback = builder.Variant(minMax, progress, cancellationToken);
-            var fallbackModel = fallback.Build(new HashSet<string>());
-            var fallbackBytes = fallbackModel.ToByteArray();
-            var fallbackCheck = SelfCheck(fallback, fallbackBytes, calibration, options, modelPath, cancellationToken);
-            if (fallbackCheck.Passed)
+            var fallback = Checked(builder.Variant(minMax, progress, cancellationToken));
+            if (fallback.Check!.Passed)
             {
-                warnings.Add(string.Create(CultureInfo.InvariantCulture, $"The auto activation ranges gave an output SQNR of {check.SqnrDb:0.#} dB against FP32, below the check's {check.ThresholdDb} dB; " +
-                             $"min/max ranges give {fallbackCheck.SqnrDb:0.#} dB and were used instead."));
-                (builder, quantized, bytes, check) = (fallback, fallbackModel, fallbackBytes, fallbackCheck);
-                fusion = FusionReport.Analyze(bytes);
+                warnings.Add(string.Create(CultureInfo.InvariantCulture, $"The chosen activation ranges gave an output SQNR of {candidate.Check.SqnrDb:0.#} dB against FP32, below the check's {candidate.Check.ThresholdDb} dB; " +
+                             $"min/max ranges give {fallback.Check.SqnrDb:0.#} dB and were used instead."));
+                estimatorReason += "; min/max used instead: the only ranges that pass the check";
+                candidate = fallback;
             }
         }
+        if (BiasCorrectionVerification.Applies(candidate.Builder))
+        {
+            progress?.Report(new PotProgress("Default quantization", "Verifying the bias corrections against FP32", 87));
+            var plain = Checked(candidate.Builder.WithBiasCorrectionVerdict(false, ""));
+            bool kept = BiasCorrectionVerification.KeepCorrections(candidate.Check!, plain.Check!);
+            string verdict = BiasCorrectionVerification.Verdict(kept, candidate.Check!, plain.Check!);
+            candidate = kept ? candidate with { Builder = candidate.Builder.WithBiasCorrectionVerdict(true, verdict) }
+                : plain with { Builder = candidate.Builder.WithBiasCorrectionVerdict(false, verdict) };
+        }
+        (builder, var emission, var quantized, var bytes, var check) = (candidate.Builder, candidate.Emission, candidate.Emission.Model, candidate.Bytes, candidate.Check!);
+        if (!ReferenceEquals(bytes, fusedBytes)) fusion = FusionReport.Analyze(bytes);
         if (!check.Passed) warnings.Add(CheckWarning(check));
         cancellationToken.ThrowIfCancellationRequested();
         progress?.Report(new PotProgress("Default quantization", "Timing the output against the FP32 model", 90));
@@ -81,12 +105,21 @@ public static class DefaultQuantization
         OnnxModelFile.Save(quantized, outputPath, cancellationToken, overwrite);
         var saveTime = watch.Elapsed;
         progress?.Report(new PotProgress("Default quantization", "Done", 100));
-        var result = QuantizationReport.Create(builder, quantized, fusion, Path.GetFullPath(outputPath), new FileInfo(outputPath).Length,
+        var result = QuantizationReport.Create(builder, emission, fusion, Path.GetFullPath(outputPath), new FileInfo(outputPath).Length,
             emitTime, saveTime, total.Elapsed) with { IntermediateModels = intermediate, ReportPath = ReportJson.PathFor(outputPath) };
         result = LatencyProof.Apply(result, latency);
-        result = result with { Check = check, Warnings = result.Warnings.Concat(warnings).ToList() };
+        result = result with { Check = check, Warnings = result.Warnings.Concat(warnings).ToList(), ActivationEstimatorReason = estimatorReason ?? "" };
         ReportJson.Write(QuantizationReport.ToJson(result), result.ReportPath!, overwrite);
         return result;
+    }
+
+    /// <summary>A quantized model in the making: the builder, what it emitted, and its self-check once run.</summary>
+    private sealed record Candidate(QuantizedModelBuilder Builder, Emission Emission, byte[] Bytes, QuantizationCheck? Check);
+
+    private static Candidate Emit(QuantizedModelBuilder builder)
+    {
+        var emission = builder.Emit(new HashSet<string>());
+        return new Candidate(builder, emission, emission.Model.ToByteArray(), null);
     }
 
     private static QuantizationCheck SelfCheck(QuantizedModelBuilder builder, byte[] bytes, IDataset calibration, DefaultQuantizationOptions options,

@@ -38,7 +38,10 @@ public static class QdqEmitter
     public static bool RunsInt8OnCpu(string opType) => opType is "Conv" or "MatMul" or "Gemm";
 
     /// <summary>Builds the QDQ model. Pure and deterministic.</summary>
-    public static ModelProto Emit(ModelProto prepared, QuantizationPlan plan)
+    public static ModelProto Emit(ModelProto prepared, QuantizationPlan plan) => EmitWithRecord(prepared, plan).Model;
+
+    /// <summary>Builds the QDQ model and the record of each weighted layer: precision, reason and quantizer parameters. Pure and deterministic.</summary>
+    public static Emission EmitWithRecord(ModelProto prepared, QuantizationPlan plan)
     {
         RequirePrepared(prepared);
         if (plan.Types == QuantizationTypes.Auto)
@@ -50,7 +53,42 @@ public static class QdqEmitter
         var graph = new QdqGraphWriter(topology, plan).Write();
         var model = prepared.Clone();
         model.Graph = graph;
-        return model;
+        return new Emission(model, Record(index, topology, plan, graph));
+    }
+
+    private static List<LayerEmission> Record(GraphIndex index, QdqTopology topology, QuantizationPlan plan, GraphProto emitted)
+    {
+        var quantizable = topology.Layers.ToDictionary(l => l.NodeIndex);
+        var emittedNodes = emitted.Node.Where(n => n.Name.Length > 0).GroupBy(n => n.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
+        var reader = new QdqGraphReader(emitted);
+        var records = new List<LayerEmission>();
+        for (int i = 0; i < index.Graph.Node.Count; i++)
+        {
+            var node = index.Graph.Node[i];
+            if (!OpCatalog.IsDefaultDomain(node.Domain) || !OpCatalog.WeightedLayers.Contains(node.OpType)) continue;
+            bool int8 = quantizable.ContainsKey(i) && topology.IsInt8(i);
+            if (!int8)
+            {
+                var why = plan.FloatReasons.GetValueOrDefault(node.Name)
+                    ?? (quantizable.ContainsKey(i) ? new FloatReason(LayerReason.Reverted, "reverted to float")
+                        : new FloatReason(LayerReason.NotQuantizable, "not quantizable (weight is not a constant float initializer, or the input is not a float activation)"));
+                records.Add(new LayerEmission(node.Name, node.OpType, false, why.Code, why.Text));
+                continue;
+            }
+            bool sevenBit = plan.SevenBitLayers.Contains(node.Name) || plan.Types == QuantizationTypes.U8S7;
+            var code = plan.SevenBitLayers.Contains(node.Name) ? LayerReason.QuantizedSevenBit : LayerReason.Quantized;
+            var input = emittedNodes.TryGetValue(node.Name, out var e) ? reader.InputQuantizer(e, 0) : null;
+            var weight = e != null ? reader.InputQuantizer(e, 1) : null;
+            records.Add(new LayerEmission(node.Name, node.OpType, true, code,
+                code == LayerReason.QuantizedSevenBit ? "quantized, 7-bit weights (saturation fix of the first layers)" : "quantized")
+            {
+                InputScales = input?.Scales,
+                InputZeroPoints = input?.ZeroPoints,
+                WeightScales = weight?.Scales,
+                WeightBits = sevenBit ? 7 : 8,
+            });
+        }
+        return records;
     }
 
     // A corrected bias must name a layer that has a bias slot (Conv, ConvTranspose, Gemm, MatMul with a bias Add).

@@ -22,6 +22,8 @@ public sealed record QuantizationPlan
     public required IReadOnlyDictionary<string, ActivationRange> Ranges { get; init; }
     /// <summary>Weighted layers (node names) left in float by the ignored scope or reverted by AAQ.</summary>
     public IReadOnlySet<string> FloatLayers { get; init; } = new HashSet<string>();
+    /// <summary>Why layers of <see cref="FloatLayers"/> are float, for the emission record; a layer not listed is recorded as reverted.</summary>
+    public IReadOnlyDictionary<string, FloatReason> FloatReasons { get; init; } = new Dictionary<string, FloatReason>();
     /// <summary>
     /// POT's model_type transformer: the inputs of MatMuls of two activations (attention scores and context) get
     /// symmetric quantizers whatever <see cref="SymmetricActivations"/> says.

@@ -18,43 +18,26 @@ public static class QuantizationReport
         "QLinearConv", "QLinearConvTranspose", "QLinearMatMul", "MatMulIntegerToFloat", "QGemm", "ConvInteger", "MatMulInteger", "DynamicQuantizeMatMul",
     };
 
-    public static QuantizationResult Create(QuantizedModelBuilder builder, ModelProto quantized, FusionReport fusion, string outputPath, long outputSize,
+    /// <summary>The result of <paramref name="builder"/>'s model as emitted (<paramref name="emission"/>: the model and the emitter's record of each layer).</summary>
+    public static QuantizationResult Create(QuantizedModelBuilder builder, Emission emission, FusionReport fusion, string outputPath, long outputSize,
         TimeSpan emitTime, TimeSpan saveTime, TimeSpan totalTime)
     {
         var setup = builder.Setup;
         var options = setup.Options;
-        var all = QdqEmitter.Layers(builder.FloatModel, new HashSet<string>());
-        var int8 = builder.Layers.Select(l => l.Node).ToHashSet(StringComparer.Ordinal);
-        var ignored = setup.IgnoredNodes.ToHashSet(StringComparer.Ordinal);
+        var quantized = emission.Model;
         var precision = setup.Precision;
-        var faster = precision.FloatLayers.ToHashSet(StringComparer.Ordinal);
-        var weighted = builder.FloatModel.Graph.Node.Where(n => OpCatalog.IsDefaultDomain(n.Domain) && OpCatalog.WeightedLayers.Contains(n.OpType)).ToList();
-        var quantizedNodes = quantized.Graph.Node.Where(n => n.Name.Length > 0).ToDictionary(n => n.Name, StringComparer.Ordinal);
-        var graph = new QdqGraphReader(quantized.Graph);
+        var nodes = builder.FloatModel.Graph.Node.Where(n => n.Name.Length > 0).GroupBy(n => n.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
         var bias = setup.BiasCorrection;
         string biasMode = !options.BiasCorrection ? "None" : options.UseFastBiasCorrection ? "FastBiasCorrection" : "BiasCorrection";
-        var quantizable = all.ToDictionary(l => l.Node, StringComparer.Ordinal);
 
         var rows = new List<QuantizedLayerInfo>();
-        foreach (var node in weighted)
+        foreach (var emitted in emission.Layers)
         {
-            quantizable.TryGetValue(node.Name, out var layer);
-            bool isInt8 = int8.Contains(node.Name);
-            bool sevenBit = builder.Plan.SevenBitLayers.Contains(node.Name);
-            string reason = isInt8 ? sevenBit ? "quantized, 7-bit weights (saturation fix of the first layers)" : "quantized"
-                : ignored.Contains(node.Name) ? "ignored scope"
-                : faster.Contains(node.Name) ? precision.FloatReasons[node.Name]
-                : layer == null ? "not quantizable (weight is not a constant float initializer, or the input is not a float activation)"
-                : "float";
+            var node = nodes[emitted.Node];
+            bool isInt8 = emitted.Int8;
             string input = node.Input.Count > 0 ? node.Input[0] : "";
             string? root = CalibratedRoot(builder.FloatModel.Graph, setup.Statistics.Ranges, input);
             ActivationRange? range = root != null ? setup.Statistics.Ranges[root] : null;
-            QdqGraphReader.Quantizer? inputQ = null, weightQ = null;
-            if (isInt8 && quantizedNodes.TryGetValue(node.Name, out var emitted))
-            {
-                inputQ = graph.InputQuantizer(emitted, 0);
-                weightQ = graph.InputQuantizer(emitted, 1);
-            }
             bool corrected = isInt8 && bias != null && bias.Corrected.ContainsKey(node.Name);
             string? note = !isInt8 || bias == null ? null : corrected ? null : bias.Notes.GetValueOrDefault(node.Name);
             rows.Add(new QuantizedLayerInfo
@@ -62,18 +45,22 @@ public static class QuantizationReport
                 Node = node.Name,
                 OpType = node.OpType,
                 Precision = isInt8 ? "INT8" : "Float",
-                Reason = reason,
+                Reason = emitted.Reason,
+                ReasonCode = emitted.Code.ToString(),
                 Input = input,
                 InputMin = range?.Min,
                 InputMax = range?.Max,
-                InputScale = inputQ?.Scales.Min(),
-                InputZeroPoint = inputQ?.ZeroPoints.FirstOrDefault(),
-                WeightScaleMin = weightQ?.Scales.Min(),
-                WeightScaleMax = weightQ?.Scales.Max(),
-                WeightScaleCount = weightQ?.Scales.Length ?? 0,
-                WeightBits = !isInt8 ? null : sevenBit || setup.Settings.Types == QuantizationTypes.U8S7 ? 7 : 8,
+                InputScale = emitted.InputScales?.Min(),
+                InputZeroPoint = emitted.InputZeroPoints?.FirstOrDefault(),
+                WeightScaleMin = emitted.WeightScales?.Min(),
+                WeightScaleMax = emitted.WeightScales?.Max(),
+                WeightScaleCount = emitted.WeightScales?.Length ?? 0,
+                WeightBits = emitted.WeightBits,
                 Estimator = isInt8 ? setup.Estimator.ToString() : "",
-                RangeChoice = isInt8 && root != null ? setup.Statistics.RangeChoices.GetValueOrDefault(root) : null,
+                // auto says per tensor why; any other estimator is the run's (with auto chosen against it: ActivationEstimatorReason).
+                RangeChoice = !isInt8 || root == null || range is not { } r ? null
+                    : setup.Statistics.RangeChoices.GetValueOrDefault(root)
+                      ?? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{setup.Estimator} [{r.Min:G4}, {r.Max:G4}]: the run's range estimator"),
                 BiasCorrected = corrected,
                 BiasNote = note,
                 Int8Ms = precision.Timings.GetValueOrDefault(node.Name)?.Int8Ms,
@@ -99,6 +86,11 @@ public static class QuantizationReport
             TypesReason = setup.Settings.TypesReason,
             ActivationEstimator = setup.Estimator.ToString(),
             BiasCorrection = biasMode,
+            BiasCorrectionRule = !options.BiasCorrection ? "" : setup.BiasCorrectionVerdict ?? string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"max |shift/bias| < {options.BiasCorrectionThreshold ?? BiasCorrection.PotThreshold:G3} (POT)"),
+            ModelType = setup.ModelType.Name,
+            ModelTypeReason = setup.ModelType.Reason,
+            EqualizedPairs = setup.Equalized.Select(p => p.Between == null ? $"{p.First} -> {p.Second}" : $"{p.First} -> {p.Between} -> {p.Second}").ToList(),
             Layers = rows,
             LayerCount = rows.Count,
             QuantizedLayerCount = rows.Count(r => r.Precision == "INT8"),
@@ -147,27 +139,5 @@ public static class QuantizationReport
             tensor = node.Input[0];
         }
         return null;
-    }
-}
-
-/// <summary>Reads the quantizer parameters feeding a node of a QDQ graph.</summary>
-internal sealed class QdqGraphReader(GraphProto graph)
-{
-    private readonly Dictionary<string, NodeProto> _producer = graph.Node.SelectMany(n => n.Output.Select(o => (o, n)))
-        .Where(p => p.o.Length > 0).GroupBy(p => p.o).ToDictionary(g => g.Key, g => g.First().n, StringComparer.Ordinal);
-    private readonly Dictionary<string, TensorProto> _initializers = graph.Initializer.ToDictionary(t => t.Name, StringComparer.Ordinal);
-
-    public sealed record Quantizer(float[] Scales, int[] ZeroPoints);
-
-    /// <summary>The DequantizeLinear parameters of input <paramref name="slot"/>, or null when it is not dequantized.</summary>
-    public Quantizer? InputQuantizer(NodeProto node, int slot)
-    {
-        if (node.Input.Count <= slot || !_producer.TryGetValue(node.Input[slot], out var dq) || dq.OpType != "DequantizeLinear") return null;
-        if (!_initializers.TryGetValue(dq.Input[1], out var scale)) return null;
-        var scales = TensorProtos.ToFloats(scale);
-        var zps = dq.Input.Count > 2 && _initializers.TryGetValue(dq.Input[2], out var zp)
-            ? TensorProtos.ToFloats(zp).Select(v => (int)v).ToArray()
-            : new int[scales.Length];
-        return new Quantizer(scales, zps);
     }
 }

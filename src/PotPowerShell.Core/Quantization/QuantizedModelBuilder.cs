@@ -83,6 +83,8 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
         var warnings = new List<string>();
         if (ModelInspector.DefaultOpset(prepared) != sourceOpset)
             PreparationCheck.VerifySameOutputs(original, prepared, calibration, items.Take(3).ToArray(), modelPath, options.Threads, cancellationToken);
+        var equalized = Array.Empty<EqualizedPair>() as IReadOnlyList<EqualizedPair>;
+        if (options.Equalization != EqualizationScope.None) (prepared, equalized) = CrossLayerEqualization.Equalize(prepared, options.Equalization == EqualizationScope.Depthwise);
 
         var (ignored, floatLayers) = FloatLayers(original, prepared, options, warnings);
         var settings = PresetResolution.Resolve(options, HardwareProfile.Current);
@@ -122,6 +124,8 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
             Settings = settings,
             SourceOpset = sourceOpset,
             IgnoredNodes = ignored.OrderBy(n => n, StringComparer.Ordinal).ToList(),
+            Equalized = equalized,
+            ModelType = TransformerModelType.Resolve(options, prepared),
             Precision = precision,
             Estimator = options.ActivationRange.EffectiveKind,
             Statistics = statistics,
@@ -155,6 +159,7 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
         var setup = _calibrated.Setup with
         {
             Options = options,
+            ModelType = TransformerModelType.Resolve(options, FloatModel),
             Settings = PresetResolution.Resolve(options, HardwareProfile.Current),
             Estimator = options.ActivationRange.EffectiveKind,
             Statistics = statistics,
@@ -181,7 +186,8 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
             WeightOutlierProbability = options.WeightOutlierProbability,
             Ranges = statistics.Ranges,
             FloatLayers = calibrated.FloatLayers,
-            SymmetricActivationProducts = TransformerModelType.SymmetricProducts(options),
+            FloatReasons = FloatReasonsOf(setup),
+            SymmetricActivationProducts = TransformerModelType.SymmetricProducts(setup.ModelType, options),
             SevenBitLayers = options.FixFirstLayerSaturation && setup.Settings.Types != QuantizationTypes.U8S7
                 ? FirstLayerSaturation.Find(prepared, layers)
                 : new HashSet<string>(),
@@ -196,8 +202,8 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
             stage.Report(options.UseFastBiasCorrection ? "Fast bias correction" : "Bias correction", 60);
             var quantized = QdqEmitter.Emit(prepared, plan);
             outcome = options.UseFastBiasCorrection
-                ? BiasCorrection.Fast(prepared, quantized, layers, statistics, options.BiasCorrectionThreshold, options.Threads, cancellationToken)
-                : BiasCorrection.Full(prepared, quantized, layers, calibrated.Data, statistics, options.BiasCorrectionThreshold,
+                ? BiasCorrection.Fast(prepared, quantized, layers, statistics, options.BiasCorrectionThreshold ?? BiasCorrection.PotThreshold, options.Threads, cancellationToken)
+                : BiasCorrection.Full(prepared, quantized, layers, calibrated.Data, statistics, options.BiasCorrectionThreshold ?? BiasCorrection.PotThreshold,
                     statistics.BatchSize, options.Threads, progress, cancellationToken, options.SkipNonFiniteValues); // the batch size calibration could use
             plan = plan with { CorrectedBiases = outcome.Corrected };
         }
@@ -207,6 +213,16 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
             Setup = setup with { BiasCorrection = outcome, BiasCorrectionTime = watch.Elapsed },
             _calibrated = calibrated,
         };
+    }
+
+    /// <summary>Why the layers the plan keeps float are float: the ignored scope, or latency-aware precision.</summary>
+    private static IReadOnlyDictionary<string, FloatReason> FloatReasonsOf(QuantizationSetup setup)
+    {
+        var reasons = new SortedDictionary<string, FloatReason>(StringComparer.Ordinal);
+        foreach (var node in setup.Precision.FloatLayers)
+            reasons[node] = new FloatReason(LayerReason.FasterInFloat, setup.Precision.FloatReasons.GetValueOrDefault(node) ?? "faster in float");
+        foreach (var node in setup.IgnoredNodes) reasons[node] = new FloatReason(LayerReason.IgnoredScope, "ignored scope");
+        return reasons;
     }
 
     /// <summary>What every builder made from one calibration pass shares.</summary>
@@ -289,21 +305,43 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
         Validate(options);
         var original = OnnxModelFile.Load(modelPath);
         var prepared = ModelPreparation.Prepare(original);
+        if (options.Equalization != EqualizationScope.None) prepared = CrossLayerEqualization.Equalize(prepared, options.Equalization == EqualizationScope.Depthwise).Model;
         var (_, floatLayers) = FloatLayers(original, prepared, options, new List<string>());
         return (prepared, CalibrationRequestFor(prepared, floatLayers, QdqEmitter.Layers(prepared, floatLayers), options));
     }
 
+    /// <summary>
+    /// This builder with the bias-correction verdict of <see cref="BiasCorrectionVerification"/>; without
+    /// <paramref name="kept"/>, also without the corrections (each corrected layer's note says they were dropped).
+    /// </summary>
+    public QuantizedModelBuilder WithBiasCorrectionVerdict(bool kept, string verdict)
+    {
+        var outcome = Setup.BiasCorrection;
+        if (kept || outcome == null) return new QuantizedModelBuilder(FloatModel, Plan, Layers) { Setup = Setup with { BiasCorrectionVerdict = verdict }, _calibrated = _calibrated };
+        var notes = new SortedDictionary<string, string>(outcome.Notes.ToDictionary(kv => kv.Key, kv => kv.Value), StringComparer.Ordinal);
+        foreach (var node in outcome.Corrected.Keys) notes[node] = BiasCorrectionVerification.DroppedNote;
+        var none = new Dictionary<string, float[]>(StringComparer.Ordinal);
+        return new QuantizedModelBuilder(FloatModel, Plan with { CorrectedBiases = none }, Layers)
+        {
+            Setup = Setup with { BiasCorrection = outcome with { Corrected = none, Notes = notes }, BiasCorrectionVerdict = verdict },
+            _calibrated = _calibrated,
+        };
+    }
+
     /// <summary>The quantized model with <paramref name="revertedLayers"/> back in float, with their original weights and biases.</summary>
-    public ModelProto Build(IReadOnlySet<string> revertedLayers)
+    public ModelProto Build(IReadOnlySet<string> revertedLayers) => Emit(revertedLayers).Model;
+
+    /// <summary>As <see cref="Build"/>, with the emitter's record of every weighted layer (precision, reason, quantizer parameters).</summary>
+    public Emission Emit(IReadOnlySet<string> revertedLayers)
     {
         ArgumentNullException.ThrowIfNull(revertedLayers);
-        if (revertedLayers.Count == 0) return QdqEmitter.Emit(FloatModel, Plan);
+        if (revertedLayers.Count == 0) return QdqEmitter.EmitWithRecord(FloatModel, Plan);
         var floatLayers = new HashSet<string>(Plan.FloatLayers, StringComparer.Ordinal);
         floatLayers.UnionWith(revertedLayers);
         // A reverted layer gets its original bias back: drop its correction.
         var biases = Plan.CorrectedBiases.Where(kv => !revertedLayers.Contains(kv.Key))
             .ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
-        return QdqEmitter.Emit(FloatModel, Plan with { FloatLayers = floatLayers, CorrectedBiases = biases });
+        return QdqEmitter.EmitWithRecord(FloatModel, Plan with { FloatLayers = floatLayers, CorrectedBiases = biases });
     }
 
     /// <summary>
@@ -337,7 +375,7 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
         if (options.StatSubsetSize is < 1)
             throw new PotException("StatSubsetSizeInvalid", PotErrorCategory.InvalidArgument,
                 $"stat_subset_size must be a positive number of items, not {options.StatSubsetSize}.", "stat_subset_size");
-        if (!(options.BiasCorrectionThreshold > 0))
+        if (options.BiasCorrectionThreshold is double threshold && !(threshold > 0))
             throw new PotException("BiasCorrectionThresholdInvalid", PotErrorCategory.InvalidArgument,
                 $"The bias correction threshold must be above 0, not {options.BiasCorrectionThreshold}.", "threshold");
         if (options.BatchSize < 1)
@@ -366,12 +404,18 @@ public sealed record QuantizationSetup
     public required PresetResolution Settings { get; init; }
     public required long SourceOpset { get; init; }
     public required IReadOnlyList<string> IgnoredNodes { get; init; }
+    /// <summary>Whether the transformer rules apply, and why (the option or detection).</summary>
+    public ModelTypeChoice ModelType { get; init; } = new(false, "model_type none");
+    /// <summary>Conv pairs cross-layer equalization rescaled (empty when it is off or found none).</summary>
+    public IReadOnlyList<EqualizedPair> Equalized { get; init; } = Array.Empty<EqualizedPair>();
     /// <summary>The latency-aware precision choice: layers kept float because they are faster that way, and the timings.</summary>
     public PrecisionOutcome Precision { get; init; } = PrecisionOutcome.AllInt8(PrecisionMode.AllInt8, 1);
     public required RangeEstimatorKind Estimator { get; init; }
     public required CalibrationStatistics Statistics { get; init; }
     /// <summary>Null when bias correction was off (or there was no layer).</summary>
     public BiasCorrectionOutcome? BiasCorrection { get; init; }
+    /// <summary>What <see cref="BiasCorrectionVerification"/> decided, or null when it did not run.</summary>
+    public string? BiasCorrectionVerdict { get; init; }
     public required IReadOnlyList<string> Warnings { get; init; }
     public required TimeSpan PrepareTime { get; init; }
     public required TimeSpan CalibrationTime { get; init; }

@@ -11,6 +11,8 @@ public sealed record QuantizedLayerInfo
     public required string Precision { get; init; }
     /// <summary>Why the layer has that precision (e.g. "quantized", "ignored scope (name)", "weight is not constant").</summary>
     public required string Reason { get; init; }
+    /// <summary>The reason as a code (Quantized, QuantizedSevenBit, IgnoredScope, FasterInFloat, Reverted, NotQuantizable), from the emitter's record.</summary>
+    public string ReasonCode { get; init; } = "";
     /// <summary>The activation input tensor.</summary>
     public required string Input { get; init; }
     /// <summary>Calibrated range of the activation input (null when it was not calibrated).</summary>
@@ -27,7 +29,7 @@ public sealed record QuantizedLayerInfo
     public int? WeightBits { get; init; }
     /// <summary>The range estimator used for the input activation.</summary>
     public required string Estimator { get; init; }
-    /// <summary>Which range the estimator chose for the input and why (auto says; null for other estimators and float layers).</summary>
+    /// <summary>Which range the input got and why: auto says per tensor; another estimator is the run's (null for float layers).</summary>
     public string? RangeChoice { get; init; }
     public required bool BiasCorrected { get; init; }
     /// <summary>Why bias correction was not applied (null when applied or disabled).</summary>
@@ -72,8 +74,18 @@ public sealed record QuantizationResult : IQuantizedModelResult
     /// <summary>Why these types: the override, or what the CPU offers.</summary>
     public required string TypesReason { get; init; }
     public required string ActivationEstimator { get; init; }
+    /// <summary>Why that estimator: with auto (the default), the self-check of auto's ranges against POT's mean min/max ranges.</summary>
+    public string ActivationEstimatorReason { get; init; } = "";
     /// <summary>"FastBiasCorrection", "BiasCorrection" or "None".</summary>
     public required string BiasCorrection { get; init; }
+    /// <summary>Which bias shifts were applied: POT's threshold rule (a config set threshold) or ours, per channel against the output's spread.</summary>
+    public string BiasCorrectionRule { get; init; } = "";
+    /// <summary>"transformer" or "none": whether POT's transformer rules applied.</summary>
+    public string ModelType { get; init; } = "none";
+    /// <summary>Why: model_type given, or what detection found in the graph.</summary>
+    public string ModelTypeReason { get; init; } = "";
+    /// <summary>Conv pairs rescaled by cross-layer equalization, "first -> second" (empty when it is off or found none).</summary>
+    public IReadOnlyList<string> EqualizedPairs { get; init; } = Array.Empty<string>();
 
     public required IReadOnlyList<QuantizedLayerInfo> Layers { get; init; }
     public required int LayerCount { get; init; }

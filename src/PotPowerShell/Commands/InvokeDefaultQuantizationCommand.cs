@@ -82,10 +82,13 @@ public sealed class InvokeDefaultQuantizationCommand : PotCmdlet
     [ValidateSet("Auto", "U8S8", "U8S7", "S8S8")]
     public string Types { get; set; } = "Auto";
 
-    /// <summary>POT's model_type: Transformer quantizes the inputs of activation-by-activation MatMuls symmetrically (on Any, CPU and GPU).</summary>
+    /// <summary>
+    /// POT's model_type: Transformer quantizes the inputs of activation-by-activation MatMuls symmetrically (on Any, CPU
+    /// and GPU). Auto (the default) detects transformer graphs; None opts out.
+    /// </summary>
     [Parameter]
-    [ValidateSet("None", "Transformer")]
-    public string ModelType { get; set; } = "None";
+    [ValidateSet("Auto", "None", "Transformer")]
+    public string ModelType { get; set; } = "Auto";
 
     /// <summary>
     /// Fastest (default): on target devices Any and CPU, layers that run faster in float on this CPU (measured, with
@@ -149,7 +152,7 @@ public sealed class InvokeDefaultQuantizationCommand : PotCmdlet
             var result = DefaultQuantizationPipeline.Run(request, Progress, new WarningLog(this), CancellationToken);
             RememberWritten(output);
             foreach (var warning in result.Warnings) WriteWarning(warning);
-            foreach (var layer in result.Layers.Where(l => l.Precision == "Float" && l.Reason.StartsWith("faster in float", StringComparison.Ordinal)))
+            foreach (var layer in result.Layers.Where(l => l.ReasonCode == nameof(LayerReason.FasterInFloat)))
                 WriteVerbose($"Kept '{layer.Node}' float, {layer.Reason}. -Precision AllInt8 quantizes it too.");
             WriteObject(result);
         });
@@ -180,7 +183,11 @@ public sealed class InvokeDefaultQuantizationCommand : PotCmdlet
         if (bound.ContainsKey(nameof(TargetDevice))) options = options with { TargetDevice = Enum.Parse<TargetDevice>(TargetDevice, ignoreCase: true) };
         if (bound.ContainsKey(nameof(Types))) options = options with { Types = Enum.Parse<QuantizationTypes>(Types, ignoreCase: true) };
         if (bound.ContainsKey(nameof(ModelType)))
-            options = options with { ModelType = ModelType.Equals("None", StringComparison.OrdinalIgnoreCase) ? null : TransformerModelType.Name };
+            options = options with
+            {
+                ModelType = ModelType.Equals("Auto", StringComparison.OrdinalIgnoreCase) ? null
+                    : ModelType.Equals("None", StringComparison.OrdinalIgnoreCase) ? TransformerModelType.NoneName : TransformerModelType.Name,
+            };
         if (bound.ContainsKey(nameof(QuantizeStemConvolutions)))
         {
             WriteWarning("-QuantizeStemConvolutions is deprecated: it now means -Precision AllInt8 (every layer INT8). Use -Precision AllInt8 instead.");

@@ -198,8 +198,8 @@ public class AccuracyAwareOptionsTests
         var r = new AccuracyAwareQuantizer(new AccuracyAwareOptions { MaximalDrop = 0.01, TuneHyperparameters = true, RankingSubsetSize = 5 }) { BuilderFactory = Factory(seen) }
             .Run(new FakeBuilder("performance", FourLayers), new FakeEvaluator(10, m)).Result;
 
-        // Grid (a): 4 range estimators (MeanMinMax equals the default and is skipped), then (b): full bias correction.
-        Assert.Equal(4, seen.Count);
+        // Grid (a): 4 range estimators (none equals the default, auto), then (b): full bias correction.
+        Assert.Equal(5, seen.Count);
         Assert.Equal("activation range Quantile(0.0001), full bias correction", r.TunedSettings);
         // 0.048 * 0.4 = 0.0192: reverting L1 (0.012 saved) suffices, where untuned needed L1 and L3.
         Assert.True(r.Met);

@@ -117,11 +117,11 @@ public class CalibrationReuseTests
         };
         var r = AccuracyAwarePipeline.Run(job, m.File("aaq.onnx"));
 
-        // The run did quantize again: the mixed preset and three other range estimators (and, with bias correction,
-        // the other bias correction), each a calibration of its own before.
+        // The run did quantize again: the mixed preset and the four range estimators of the grid (none is the default,
+        // auto) and, with bias correction, the other bias correction, each a calibration of its own before.
         Assert.Contains(r.Log, l => l.StartsWith("Mixed preset:", StringComparison.Ordinal));
         int tried = r.Log.Count(l => l.StartsWith("  activation range ", StringComparison.Ordinal));
-        Assert.Equal(biasCorrection ? 4 : 3, tried);
+        Assert.Equal(biasCorrection ? 5 : 4, tried);
 
         Assert.Equal(1, r.CalibrationPasses);
         // Item 0 is read a few more times: before calibration to check its shapes against the model's inputs, to read

@@ -59,13 +59,14 @@ public class ConfigLoaderTests
         Assert.False(p.ShuffleData);
         Assert.Equal(0, p.Seed);
         Assert.True(p.UseFastBias);
-        Assert.Equal(2.0, p.Threshold);
+        Assert.Null(p.Threshold);                   // POT's 2.0, verified by the self-check (ours); a config's threshold is used as is
+        Assert.Equal(EqualizationScope.All, p.Equalization); // ours
         Assert.Empty(p.Ignored.Scope);
         Assert.Empty(p.Ignored.Operations);
         Assert.Equal(new WeightsParams { Bits = 8, Mode = null, Granularity = Granularity.PerChannel }, p.Weights);
         Assert.Null(p.Activations.Mode);                 // from the preset
         Assert.Equal(Granularity.PerTensor, p.Activations.Granularity);
-        Assert.Equal(RangeEstimatorKind.MeanMinMax, p.Activations.RangeEstimator.Kind);
+        Assert.Equal(RangeEstimatorKind.Auto, p.Activations.RangeEstimator.Kind);
         Assert.Null(p.SaturationFix);
         Assert.Equal(QuantizationTypes.Auto, p.Types);
     }

@@ -100,7 +100,7 @@ public class OptionsMappingTests
                      (dq.Preset, dq.TargetDevice, dq.StatSubsetSize, dq.StatBatchSize, dq.ShuffleData, dq.Seed, dq.ModelType, dq.UseFastBiasCorrection,
                       dq.BiasCorrection, dq.BiasCorrectionThreshold, dq.PerChannelWeights, dq.Types, dq.Threads, dq.Precision, dq.BatchSize));
         Assert.Equal((d.SymmetricWeights, d.SymmetricActivations), (dq.SymmetricWeights, dq.SymmetricActivations));
-        Assert.Equal(RangeEstimatorKind.MeanMinMax, dq.ActivationRange.Kind);
+        Assert.Equal(RangeEstimatorKind.Auto, dq.ActivationRange.Kind);
     }
 
     [Fact]

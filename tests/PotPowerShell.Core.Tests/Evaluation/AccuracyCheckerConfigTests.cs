@@ -188,15 +188,31 @@ public class AccuracyCheckerConfigTests
         }
     }
 
-    [Fact]
-    public void Text_recognition_with_the_CTC_search_decoder_and_icdar13_annotations()
+    /// <summary>Two 5x1 RGB images in words/: each pixel is one time step, its largest channel the class (0 blank, 1 'a', 2 'b').</summary>
+    private static TempFolder WordImages()
     {
-        using var tmp = new TempFolder();
+        var tmp = new TempFolder();
         Directory.CreateDirectory(tmp.File("words"));
-        // 5x1 RGB images: each pixel is one time step, its largest channel the class (0 blank, 1 'a', 2 'b').
         byte[] R = { 200, 0, 0 }, G = { 0, 200, 0 }, B = { 0, 0, 200 };
         PngWriter.Save(tmp.File("words/1.png"), 5, 1, 3, new[] { G, G, R, B, B }.SelectMany(p => p).ToArray());  // "ab"
         PngWriter.Save(tmp.File("words/2.png"), 5, 1, 3, new[] { B, R, B, G, R }.SelectMany(p => p).ToArray());  // "bba"
+        return tmp;
+    }
+
+    /// <summary>[batch, 3, 1, 5] image -> [5, batch, 3] scores per time step, the layout the CTC decoder reads.</summary>
+    private static byte[] TncModel()
+    {
+        var g = new GraphBuilder("tnc");
+        g.Input("x", "batch", 3L, 1L, 5L);
+        string squeezed = g.Node("Squeeze", new[] { "x", g.Initializer("axes", new long[] { 2 }, 1) });
+        g.Output(g.Node("Transpose", new[] { squeezed }, null, ("perm", new long[] { 2, 0, 1 })), DataType.Float, 5L, "batch", 3L);
+        return g.Build().ToByteArray();
+    }
+
+    [Fact]
+    public void Text_recognition_with_the_CTC_search_decoder_and_icdar13_annotations()
+    {
+        using var tmp = WordImages();
         File.WriteAllText(tmp.File("gt.txt"), "1.png ab\n2.png bab\n");
         var engine = Load(tmp, Config(
             "      - name: words\n        data_source: words\n        reader: pillow_imread\n" +
@@ -205,15 +221,9 @@ public class AccuracyCheckerConfigTests
             "      - framework: onnx_runtime\n        model: m.onnx\n" +
             "        adapter:\n          type: ctc_greedy_search_decoder\n          blank_label: 0\n          shift_labels: true\n" +
             "          custom_label_map: {0: a, 1: b}\n"));
-        // [batch, 3, 1, 5] image -> [5, batch, 3] scores per time step, the layout the decoder reads.
-        var g = new GraphBuilder("tnc");
-        g.Input("x", "batch", 3L, 1L, 5L);
-        string squeezed = g.Node("Squeeze", new[] { "x", g.Initializer("axes", new long[] { 2 }, 1) });
-        string y = g.Node("Transpose", new[] { squeezed }, null, ("perm", new long[] { 2, 0, 1 }));
-        g.Output(y, DataType.Float, 5L, "batch", 3L);
 
         using var evaluator = new Evaluator(engine);
-        var r = evaluator.Run(g.Build().ToByteArray(), new EvaluationRequest { KeepPredictions = true }, CancellationToken.None);
+        var r = evaluator.Run(TncModel(), new EvaluationRequest { KeepPredictions = true }, CancellationToken.None);
         Assert.Equal(new object?[] { "ab", "bba" }, r.Predictions);
         Assert.Equal(0.5, r.Values["character_recognition_accuracy"]);
     }
@@ -233,6 +243,104 @@ public class AccuracyCheckerConfigTests
         Assert.Equal(36, engine.Datasets[0].Adapter.BlankIndex);
         Assert.Contains(Problems(tmp, Engine("          blank_label: 36\n          shift_labels: true\n")),
             p => p.StartsWith("models[0].launchers[0].adapter.shift_labels", StringComparison.Ordinal));
+    }
+
+    /// <summary>Folders B, a, b (code-point order: 'B' is 66, 'a' 97, 'b' 98, so B is class 0, a 1, b 2) of 1x1 images.</summary>
+    private static TempFolder ClassFolderImages()
+    {
+        var tmp = new TempFolder();
+        foreach (var c in new[] { "set/B", "set/a", "set/b" }) Directory.CreateDirectory(tmp.File(c));
+        PngWriter.Save(tmp.File("set/B/z.png"), 1, 1, 3, new byte[] { 200, 10, 20 });   // red: predicted 0, right
+        PngWriter.Save(tmp.File("set/a/x.png"), 1, 1, 3, new byte[] { 10, 200, 20 });   // green: predicted 1, right
+        PngWriter.Save(tmp.File("set/b/y.png"), 1, 1, 3, new byte[] { 10, 20, 200 });   // blue: predicted 2, right
+        PngWriter.Save(tmp.File("set/b/w.png"), 1, 1, 3, new byte[] { 200, 20, 10 });   // red: predicted 0, labelled 2
+        File.WriteAllText(tmp.File("set/readme.txt"), "not in a class folder: no item");
+        return tmp;
+    }
+
+    private static byte[] FlattenModel()
+    {
+        var g = new GraphBuilder("flat");
+        g.Input("x", "batch", 3L, 1L, 1L);
+        g.Output(g.Node("Flatten", new[] { "x" }), DataType.Float, "batch", 3L);
+        return g.Build().ToByteArray();
+    }
+
+    private const string ClassFolderDataset =
+        "      - name: folders\n        data_source: set\n        reader: pillow_imread\n" +
+        "        annotation_conversion:\n          converter: cls_dataset_folder\n          data_dir: set\n" +
+        "        metrics:\n          - type: accuracy\n";
+
+    [Fact]
+    public void Cls_dataset_folder_numbers_classes_in_sorted_folder_order()
+    {
+        using var tmp = ClassFolderImages();
+        var engine = Load(tmp, Config(ClassFolderDataset));
+        Assert.Equal(tmp.File("set"), engine.Datasets[0].ClassFolders);
+        using (var data = engine.OpenDataset())
+        {
+            // Classes in code-point order, images by name within a class: B/z, a/x, b/w, b/y.
+            Assert.Equal(4, data.Count);
+            Assert.Equal(new object?[] { 0L, 1L, 2L, 2L }, Enumerable.Range(0, 4).Select(i => data.Get(i).Annotation));
+        }
+        using var evaluator = new Evaluator(engine);
+        Assert.Equal(0.75, evaluator.Evaluate(FlattenModel(), null, CancellationToken.None).Values["accuracy@top1"]);
+    }
+
+    [Fact]
+    public void Cls_dataset_folder_refuses_other_keys_and_entries_that_are_not_images()
+    {
+        using var tmp = ClassFolderImages();
+        var problems = Problems(tmp, Config(ClassFolderDataset.Replace("data_dir: set\n", "annotation_file: val.txt\n          has_background: true\n")));
+        Assert.Contains(problems, p => p.StartsWith("models[0].datasets[0].annotation_conversion.data_dir", StringComparison.Ordinal) && p.Contains("required", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.StartsWith("models[0].datasets[0].annotation_conversion.annotation_file", StringComparison.Ordinal) && p.Contains("data_dir only", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.StartsWith("models[0].datasets[0].annotation_conversion.has_background", StringComparison.Ordinal));
+        File.WriteAllText(tmp.File("val.txt"), "B/z.png 0\n");
+        problems = Problems(tmp, Config(ImageNetDataset.Replace("data_source: val\n", "data_source: set\n").Replace("val.txt\n", "val.txt\n          data_dir: set\n") + "        metrics:\n          - type: accuracy\n"));
+        Assert.Contains(problems, p => p.StartsWith("models[0].datasets[0].annotation_conversion.data_dir", StringComparison.Ordinal) && p.Contains("cls_dataset_folder only", StringComparison.Ordinal));
+
+        Assert.Contains(Problems(tmp, Config(ClassFolderDataset.Replace("converter: cls_dataset_folder", "converter: image_folder"))),
+            p => p.StartsWith("models[0].datasets[0].annotation_conversion.converter", StringComparison.Ordinal) && p.Contains("did you mean 'cls_dataset_folder'", StringComparison.Ordinal));
+
+        Directory.CreateDirectory(tmp.File("set/a/nested"));
+        var engine = Load(tmp, Config(ClassFolderDataset));
+        var e = Assert.Throws<PotException>(() => engine.OpenDataset().Dispose());
+        Assert.Equal("DatasetEntryNotImage", e.ErrorId);
+        Assert.Contains("nested", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Unicode_character_recognition_reads_comma_lines_and_decodes_with_the_decoding_characters()
+    {
+        using var tmp = WordImages();
+        // The text after the first comma, trimmed, is the label: it may hold commas and spaces.
+        File.WriteAllText(tmp.File("gt.txt"), "1.png, ab\n2.png ,b, a\n");
+        // Lines joined: the characters 'a' and 'b' are classes 1 and 2 (0 is the blank).
+        File.WriteAllText(tmp.File("chars.txt"), "a\nb\n");
+        string Engine(string conversion, string adapter = "") => Config(
+            "      - name: words\n        data_source: words\n        reader: pillow_imread\n" +
+            "        annotation_conversion:\n          converter: unicode_character_recognition\n          annotation_file: gt.txt\n" + conversion +
+            "        metrics:\n          - type: character_recognition_accuracy\n",
+            "      - framework: onnx_runtime\n        adapter:\n          type: ctc_greedy_search_decoder\n" + adapter);
+        var engine = Load(tmp, Engine("          decoding_char_file: chars.txt\n          images_dir: words\n"));
+        Assert.Contains(engine.Warnings, w => w.Contains("annotation_conversion.images_dir", StringComparison.Ordinal));
+        Assert.Equal(AnnotationSeparator.Comma, engine.Datasets[0].AnnotationSeparator);
+        using (var evaluator = new Evaluator(engine))
+        {
+            var r = evaluator.Run(TncModel(), new EvaluationRequest { KeepPredictions = true }, CancellationToken.None);
+            Assert.Equal(new object?[] { "ab", "bba" }, r.Predictions);
+            using var data = engine.OpenDataset();
+            Assert.Equal(new object?[] { "ab", "b, a" }, new[] { data.Get(0).Annotation, data.Get(1).Annotation });
+            Assert.Equal(0.5, r.Values["character_recognition_accuracy"]);
+        }
+
+        Assert.Contains(Load(tmp, Engine("          decoding_char_file: chars.txt\n", "          custom_label_map: {0: a, 1: b}\n")).Warnings,
+            w => w.Contains("decoding_char_file are read and not used", StringComparison.Ordinal));
+        Assert.Contains(Problems(tmp, Engine("          decoding_char_file: chars.txt\n", "          blank_label: 2\n")),
+            p => p.StartsWith("models[0].launchers[0].adapter.blank_label", StringComparison.Ordinal) && p.Contains("index 0", StringComparison.Ordinal));
+        Assert.Contains(Problems(tmp, Engine("")), p => p.StartsWith("models[0].datasets[0].annotation_conversion.decoding_char_file", StringComparison.Ordinal));
+        Assert.Contains(Problems(tmp, Engine("          decoding_char_file: chars.txt\n          delimeter: space\n")),
+            p => p.StartsWith("models[0].datasets[0].annotation_conversion.delimeter", StringComparison.Ordinal) && p.Contains("unicode_character_recognition", StringComparison.Ordinal));
     }
 
     [Fact]

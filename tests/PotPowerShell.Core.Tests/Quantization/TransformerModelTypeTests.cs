@@ -23,7 +23,7 @@ public class TransformerModelTypeTests
         if (!File.Exists(model))
             OnnxModelFile.Save(SyntheticModels.TransformerStack(layers: 1, hidden: 32, heads: 2, sequence: 8, feedForward: 64), model);
         var data = new NpyDataset("memory", new Dictionary<string, TensorData> { ["x"] = SyntheticModels.NormalData(16, new long[] { 8, 32 }, 3) }, null);
-        var options = new DefaultQuantizationOptions { Measurement = TestMeasurement.Int8Faster, Preset = QuantizationPreset.Mixed, ModelType = modelType, TargetDevice = device, Types = QuantizationTypes.U8S8, Threads = 1 };
+        var options = new DefaultQuantizationOptions { Measurement = TestMeasurement.Int8Faster, Preset = QuantizationPreset.Mixed, ModelType = modelType ?? "none", TargetDevice = device, Types = QuantizationTypes.U8S8, Threads = 1 };
         Assert.Equal(8, DefaultQuantization.Run(model, data, options, output).QuantizedLayerCount);
         return OnnxModelFile.Load(output);
     }

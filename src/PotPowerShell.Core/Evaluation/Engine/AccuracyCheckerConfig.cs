@@ -1,4 +1,5 @@
 using System.Globalization;
+using PotPowerShell.Core.Data;
 
 namespace PotPowerShell.Core.Evaluation;
 
@@ -33,9 +34,10 @@ internal static class AccuracyCheckerConfig
     /// <summary>
     /// Translates <paramref name="tree"/> (an Accuracy Checker configuration) into an engine tree whose datasets stand
     /// at models[0].datasets[i]. Problems go to <paramref name="problems"/> (under their Accuracy Checker key paths),
-    /// keys read without effect to <paramref name="warnings"/>.
+    /// keys read without effect to <paramref name="warnings"/>. Files the translation itself reads (a converter's
+    /// decoding_char_file) are relative to <paramref name="baseFolder"/>, as the engine's paths are.
     /// </summary>
-    public static Dictionary<string, object?> Translate(IReadOnlyDictionary<string, object?> tree, EngineProblems problems, List<string> warnings)
+    public static Dictionary<string, object?> Translate(IReadOnlyDictionary<string, object?> tree, EngineProblems problems, List<string> warnings, string baseFolder)
     {
         var result = new Dictionary<string, object?>(StringComparer.Ordinal);
         var root = new MapReader(tree, "", problems, new[] { "models" });
@@ -64,7 +66,7 @@ internal static class AccuracyCheckerConfig
             return result;
         }
         var translated = new List<object?>();
-        bool icdarLabels = false;
+        string? labelSymbols = null;
         for (int i = 0; i < datasets.Count; i++)
         {
             string path = EngineProblems.Index(EngineProblems.Join(ModelPath, "datasets"), i);
@@ -74,17 +76,22 @@ internal static class AccuracyCheckerConfig
                 problems.Add(path, $"must be a mapping with data_source: and more, not {EngineTree.Show(datasets[i])}.");
                 continue;
             }
-            translated.Add(Dataset(new MapReader(map, path, problems, DatasetKeys), input, layout, warnings, out bool icdar));
-            icdarLabels |= icdar;
+            translated.Add(Dataset(new MapReader(map, path, problems, DatasetKeys), input, layout, warnings, baseFolder, out string? symbols));
+            labelSymbols ??= symbols;
         }
         result["datasets"] = translated;
         // A CTC decoder without its own vocabulary decodes with the converter's label map, as Accuracy Checker does.
         if (adapter != null && (string?)adapter["type"] == "ctc_greedy" && !adapter.ContainsKey("dictionary") && !adapter.ContainsKey("alphabet"))
         {
-            if (icdarLabels) adapter["alphabet"] = Icdar13Symbols;
+            if (labelSymbols != null) adapter["alphabet"] = labelSymbols;
             else problems.Add(EngineProblems.Join(ModelPath, "launchers[0].adapter"),
-                "ctc_greedy_search_decoder needs the symbols of its classes: give vocabulary_file: or custom_label_map: (or annotate with icdar13_recognition, whose label map is 0-9a-z).");
+                "ctc_greedy_search_decoder needs the symbols of its classes: give vocabulary_file: or custom_label_map: (or annotate with icdar13_recognition, whose label map is 0-9a-z, or unicode_character_recognition with its decoding_char_file).");
+            if (labelSymbols != null && labelSymbols.StartsWith(BlankPlaceholder, StringComparison.Ordinal) && !Equals(adapter["blank_index"], 0))
+                problems.Add(EngineProblems.Join(ModelPath, "launchers[0].adapter.blank_label"),
+                    $"is {adapter["blank_index"]}, but unicode_character_recognition's label map keeps index 0 for the blank (its characters are classes 1, 2, ...): set blank_label: 0.");
         }
+        else if (adapter != null && labelSymbols != null && labelSymbols.StartsWith(BlankPlaceholder, StringComparison.Ordinal))
+            warnings.Add($"{EngineProblems.Join(ModelPath, "launchers[0].adapter")}: the adapter's own vocabulary gives the symbols, so the characters of the converter's decoding_char_file are read and not used.");
         return result;
     }
 
@@ -251,7 +258,7 @@ internal static class AccuracyCheckerConfig
         ["pillow_imread"] = ("images", "RGB"),
     };
 
-    private static Dictionary<string, object?> Dataset(MapReader m, string? input, string? layout, List<string> warnings, out bool icdarLabels)
+    private static Dictionary<string, object?> Dataset(MapReader m, string? input, string? layout, List<string> warnings, string baseFolder, out string? labelSymbols)
     {
         var d = new Dictionary<string, object?>(StringComparer.Ordinal);
         foreach (var key in new[] { "name", "data_source", "subsample_size", "subsample_seed" })
@@ -281,7 +288,7 @@ internal static class AccuracyCheckerConfig
         foreach (var key in new[] { "annotation", "dataset_meta" })
             if (m.Has(key)) m.Problem(key, "pre-converted (pickled) annotations cannot be read: give annotation_conversion: instead.");
         if (Postprocessing(m) is { Count: > 0 } post) d["postprocessing"] = post;
-        Annotation(m, d, warnings, out icdarLabels);
+        labelSymbols = Annotation(m, d, warnings, baseFolder);
 
         if ((string?)d.GetValueOrDefault("format") != "npy_files")
         {
@@ -312,25 +319,33 @@ internal static class AccuracyCheckerConfig
         return null;
     }
 
-    private static void Annotation(MapReader m, Dictionary<string, object?> d, List<string> warnings, out bool textLabels)
+    /// <summary>
+    /// The converter as our annotation keys. Returns the symbols of the converter's label map when it is a text
+    /// recognition converter (what a CTC decoder without its own vocabulary decodes with), else null.
+    /// </summary>
+    private static string? Annotation(MapReader m, Dictionary<string, object?> d, List<string> warnings, string baseFolder)
     {
-        textLabels = false;
         if (!m.Has("annotation_conversion"))
         {
             m.Problem("annotation_conversion", "is required: {converter: imagenet, annotation_file: val.txt}.");
-            return;
+            return null;
         }
-        var a = m.Map("annotation_conversion", new[] { "converter", "annotation_file", "labels_file", "has_background", "images_dir", "dataset_meta_file", "delimeter", "sort_annotations", "use_full_label_map", "annotations_dir", "imageset_file" });
-        if (a == null) return;
+        var a = m.Map("annotation_conversion", ConverterKeys);
+        if (a == null) return null;
         string? converter = a.String("converter", required: true);
-        if (converter == null) return;
+        if (converter == null) return null;
         string kind = converter.Trim().ToLowerInvariant();
         if (!Converters.Contains(kind))
         {
-            string? near = Suggest.Closest(kind, Converters);
+            // Accuracy Checker has no converter named image_folder: its class-per-sub-folder converter is cls_dataset_folder.
+            string? near = kind == "image_folder" ? "cls_dataset_folder" : Suggest.Closest(kind, Converters);
             a.Problem("converter", $"'{converter}' is not supported{(near != null ? $" (did you mean '{near}'?)" : "")}: {string.Join(", ", Converters)} are.");
-            return;
+            return null;
         }
+        if (a.Has("data_dir") && kind != "cls_dataset_folder") a.Problem("data_dir", "applies to cls_dataset_folder only.");
+        if (a.Has("decoding_char_file") && kind != "unicode_character_recognition") a.Problem("decoding_char_file", "applies to unicode_character_recognition only.");
+        if (kind == "cls_dataset_folder") return ClassFolderConverter(a, d);
+        if (kind == "unicode_character_recognition") return UnicodeText(a, d, warnings, baseFolder);
         foreach (var key in new[] { "sort_annotations", "use_full_label_map" })
             if (a.Has(key) && kind != "mscoco_detection") a.Problem(key, "applies to mscoco_detection only.");
         foreach (var key in new[] { "annotations_dir", "imageset_file" })
@@ -345,7 +360,7 @@ internal static class AccuracyCheckerConfig
             if (a.Bool("has_background") != false) d["label_offset"] = 1;
             foreach (var key in new[] { "images_dir", "dataset_meta_file", "labels_file", "delimeter", "annotation_file" })
                 if (a.Has(key)) warnings.Add($"{a.KeyPath(key)}: read and ignored: images are named relative to data_source, classes are VOC's twenty.");
-            return;
+            return null;
         }
         if (kind == "mscoco_detection")
         {
@@ -357,7 +372,7 @@ internal static class AccuracyCheckerConfig
             if (a.Bool("use_full_label_map") == true) a.Problem("use_full_label_map", "is not supported: classes are numbered in the order the file lists its categories.");
             foreach (var key in new[] { "images_dir", "dataset_meta_file", "labels_file", "delimeter" })
                 if (a.Has(key)) warnings.Add($"{a.KeyPath(key)}: read and ignored: images are named relative to data_source, classes come from the annotation file.");
-            return;
+            return null;
         }
         if (kind == "icdar13_recognition")
         {
@@ -366,8 +381,7 @@ internal static class AccuracyCheckerConfig
             else a.Problem("annotation_file", "is required: the text file of 'image_name text' lines.");
             if (a.String("delimeter") is { } delimiter && delimiter.Trim() is not ("space" or "tab"))
                 a.Problem("delimeter", $"'{delimiter}' is not space or tab.");
-            textLabels = true;
-            return;
+            return Icdar13Symbols;
         }
         if (a.Raw("annotation_file") is { } file) d["annotation_file"] = file;
         else a.Problem("annotation_file", "is required: the text file of 'image_name label' lines.");
@@ -375,9 +389,57 @@ internal static class AccuracyCheckerConfig
         foreach (var key in new[] { "labels_file", "images_dir", "dataset_meta_file" })
             if (a.Has(key))
                 warnings.Add($"{a.KeyPath(key)}: read and ignored: it names classes or checks files in Accuracy Checker's own reports; labels come from annotation_file.");
+        return null;
     }
 
-    private static readonly string[] Converters = { "imagenet", "icdar13_recognition", "mscoco_detection", "voc_detection" };
+    /// <summary>
+    /// cls_dataset_folder: data_dir holds one sub-folder per class; classes are numbered in sorted name order and each
+    /// image is named 'class/file' relative to data_source (Data/ClassFolders.cs). The converter takes no other key.
+    /// </summary>
+    private static string? ClassFolderConverter(MapReader a, Dictionary<string, object?> d)
+    {
+        foreach (var key in ConverterKeys.Where(k => k is not ("converter" or "data_dir" or "decoding_char_file") && a.Has(k)))
+            a.Problem(key, "does not apply to cls_dataset_folder: it takes data_dir only (one sub-folder per class).");
+        if (a.Raw("data_dir") is { } folder) d["class_folders"] = folder;
+        else a.Problem("data_dir", "is required: the folder with one sub-folder of images per class.");
+        return null;
+    }
+
+    /// <summary>What stands for the blank at index 0 of unicode_character_recognition's label map; never decoded, since 0 is the blank.</summary>
+    internal const string BlankPlaceholder = "\uFFFD";
+
+    /// <summary>
+    /// unicode_character_recognition: 'image, text' lines (split at the first comma, both parts trimmed) and the
+    /// characters of decoding_char_file (its lines joined, line ends removed) as classes 1, 2, ... after the blank 0.
+    /// </summary>
+    private static string? UnicodeText(MapReader a, Dictionary<string, object?> d, List<string> warnings, string baseFolder)
+    {
+        foreach (var key in ConverterKeys.Where(k => k is not ("converter" or "annotation_file" or "decoding_char_file" or "images_dir" or "data_dir") && a.Has(k)))
+            a.Problem(key, "does not apply to unicode_character_recognition: it takes annotation_file, decoding_char_file and images_dir.");
+        if (a.Raw("annotation_file") is { } lines) d["annotation_file"] = lines;
+        else a.Problem("annotation_file", "is required: the text file of 'image_name, text' lines.");
+        d["annotation_separator"] = "comma";
+        if (a.Has("images_dir"))
+            warnings.Add($"{a.KeyPath("images_dir")}: read and ignored: Accuracy Checker uses it only to check that images exist; images are named relative to data_source and every one is checked.");
+        string? file = a.ExistingPath("decoding_char_file", baseFolder, MapReader.PathKind.File, required: true,
+            hint: "The UTF-8 file of the characters the model recognises, in class order (classes 1, 2, ...; 0 is the blank).");
+        if (file == null) return null;
+        string symbols = string.Concat(TextFiles.ReadLines(file));
+        if (symbols.Length == 0)
+        {
+            a.Problem("decoding_char_file", $"'{file}' holds no characters.");
+            return null;
+        }
+        return BlankPlaceholder + symbols;
+    }
+
+    private static readonly string[] ConverterKeys =
+    {
+        "converter", "annotation_file", "labels_file", "has_background", "images_dir", "dataset_meta_file", "delimeter", "sort_annotations",
+        "use_full_label_map", "annotations_dir", "imageset_file", "data_dir", "decoding_char_file",
+    };
+
+    private static readonly string[] Converters = { "imagenet", "cls_dataset_folder", "icdar13_recognition", "unicode_character_recognition", "mscoco_detection", "voc_detection" };
 
     private static readonly string[] PostprocessingTypes = { "resize_prediction_boxes", "clip_boxes", "nms", "filter" };
 

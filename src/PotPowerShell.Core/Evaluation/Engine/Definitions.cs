@@ -214,6 +214,10 @@ public sealed record DatasetDefinition
     /// <summary>Images: a folder of Pascal VOC XML annotations (voc_detection), and the image-set file listing its ids.</summary>
     public string? VocAnnotations { get; init; }
     public string? ImagesetFile { get; init; }
+    /// <summary>Images: a folder with one sub-folder per class (Accuracy Checker's cls_dataset_folder), read as Data/ClassFolders.cs describes.</summary>
+    public string? ClassFolders { get; init; }
+    /// <summary>Images: what separates the file name from its label on the lines of a text annotation_file.</summary>
+    public AnnotationSeparator AnnotationSeparator { get; init; } = AnnotationSeparator.Space;
     /// <summary>Images: the model input that receives the image (null = the model's only input).</summary>
     public string? InputName { get; init; }
     public ImageOptions? Image { get; init; }
@@ -223,7 +227,7 @@ public sealed record DatasetDefinition
     public required AdapterDefinition Adapter { get; init; }
     public string KeyPath { get; init; } = "dataset";
 
-    public bool HasAnnotations => LabelsPath != null || LabelsArray != null || AnnotationFile != null || VocAnnotations != null;
+    public bool HasAnnotations => LabelsPath != null || LabelsArray != null || AnnotationFile != null || VocAnnotations != null || ClassFolders != null;
 
     /// <summary>True when items are annotated with boxes (a COCO .json annotation_file or VOC annotations).</summary>
     public bool HasBoxes => VocAnnotations != null || AnnotationFile?.EndsWith(".json", StringComparison.OrdinalIgnoreCase) == true;

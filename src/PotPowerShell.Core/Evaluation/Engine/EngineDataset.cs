@@ -75,9 +75,12 @@ public sealed class EngineDataset : IDataset, IDisposable
             IReadOnlyList<object?>? labels = null;
             if (d.LabelsPath != null)
                 labels = textLabels ? TextFiles.ReadLines(d.LabelsPath).Cast<object?>().ToList() : ReadNpyLabels(d.LabelsPath);
-            data = d.VocAnnotations != null
-                ? ImageDataset.FromDetections(d.DataSource, d.InputName, d.Image!, VocDetectionFolder.Read(d.VocAnnotations, d.ImagesetFile, d.Classes), d.ImagesetFile ?? d.VocAnnotations)
-                : ImageDataset.Open(d.DataSource, d.InputName, d.Image!, d.Extensions, d.AnnotationFile, d.FileColumn, d.LabelColumn, labels);
+            if (d.VocAnnotations != null)
+                data = ImageDataset.FromDetections(d.DataSource, d.InputName, d.Image!, VocDetectionFolder.Read(d.VocAnnotations, d.ImagesetFile, d.Classes), d.ImagesetFile ?? d.VocAnnotations);
+            else if (d.ClassFolders != null)
+                data = ImageDataset.FromClassFolders(d.DataSource, d.InputName, d.Image!, ClassFolders.Read(d.ClassFolders, d.Extensions), d.ClassFolders);
+            else
+                data = ImageDataset.Open(d.DataSource, d.InputName, d.Image!, d.Extensions, d.AnnotationFile, d.FileColumn, d.LabelColumn, labels, d.AnnotationSeparator);
             textLabels = false;
         }
         if (textLabels)

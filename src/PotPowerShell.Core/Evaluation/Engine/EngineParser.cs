@@ -12,7 +12,7 @@ internal static class EngineParser
     {
         "name", "data_source", "format", "inputs", "labels", "annotation_file", "file_column", "label_column", "classes",
         "input", "channels", "color_order", "layout", "preprocessing", "extensions", "subsample_size", "subsample_seed",
-        "adapter", "metrics", "label_offset", "postprocessing", "voc_annotations", "imageset_file",
+        "adapter", "metrics", "label_offset", "postprocessing", "voc_annotations", "imageset_file", "class_folders", "annotation_separator",
     };
     private static readonly string[] AdapterKeys =
     {
@@ -57,7 +57,7 @@ internal static class EngineParser
         {
             // An Accuracy Checker file: translated into our tree, then checked as ours with its datasets' key paths.
             var acProblems = new EngineProblems(source, prefix, lines);
-            tree = AccuracyCheckerConfig.Translate(tree, acProblems, warnings);
+            tree = AccuracyCheckerConfig.Translate(tree, acProblems, warnings, baseFolder);
             acProblems.ThrowIfAny();
             string shift = AccuracyCheckerConfig.ModelPath + ".";
             lines = lines?.Where(kv => kv.Key.StartsWith(shift, StringComparison.Ordinal)).ToDictionary(kv => kv.Key[shift.Length..], kv => kv.Value);
@@ -481,7 +481,7 @@ internal static class EngineParser
         return file == null ? null : TextFiles.ReadLines(file);
     }
 
-    private static readonly string[] ImageOnlyKeys = { "annotation_file", "file_column", "label_column", "input", "channels", "color_order", "layout", "preprocessing", "extensions", "voc_annotations", "imageset_file" };
+    private static readonly string[] ImageOnlyKeys = { "annotation_file", "file_column", "label_column", "input", "channels", "color_order", "layout", "preprocessing", "extensions", "voc_annotations", "imageset_file", "class_folders", "annotation_separator" };
 
     private static DatasetDefinition? ParseNpy(MapReader m, DatasetDefinition def, bool isFolder, bool simplified)
     {
@@ -592,6 +592,14 @@ internal static class EngineParser
             m.Problem("voc_annotations", "give either voc_annotations: (boxes) or annotation_file: / labels:, not both.");
         if (imageset != null && voc == null && !m.Has("voc_annotations"))
             m.Problem("imageset_file", "applies to voc_annotations: only.");
+        string? classFolders = simplified ? null : m.ExistingPath("class_folders", baseFolder, MapReader.PathKind.Folder);
+        if (classFolders != null && (annotation != null || def.LabelsPath != null || voc != null))
+            m.Problem("class_folders", "give either class_folders: (one sub-folder per class) or annotation_file: / labels: / voc_annotations:, not more than one.");
+        if (classFolders != null && def.Classes != null)
+            m.Problem("classes", "does not apply with class_folders:: the classes are the sub-folders, numbered in name order.");
+        var separator = simplified ? null : m.Choice("annotation_separator", new Dictionary<string, AnnotationSeparator> { ["space"] = AnnotationSeparator.Space, ["comma"] = AnnotationSeparator.Comma });
+        if (separator != null && (annotation == null || annotation.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) || annotation.EndsWith(".json", StringComparison.OrdinalIgnoreCase)))
+            m.Problem("annotation_separator", "applies to an annotation_file of 'file label' lines only (not .csv or .json).");
         string? fileColumn = simplified ? null : m.String("file_column");
         string? labelColumn = simplified ? null : m.String("label_column");
         if ((fileColumn != null || labelColumn != null) && (annotation == null || !annotation.EndsWith(".csv", StringComparison.OrdinalIgnoreCase)))
@@ -630,6 +638,8 @@ internal static class EngineParser
             AnnotationFile = annotation,
             VocAnnotations = voc,
             ImagesetFile = imageset,
+            ClassFolders = classFolders,
+            AnnotationSeparator = separator ?? AnnotationSeparator.Space,
             FileColumn = fileColumn,
             LabelColumn = labelColumn,
             InputName = input,

@@ -1,0 +1,45 @@
+namespace PotPowerShell.TestSupport;
+
+/// <summary>
+/// Text-line images for PaddleOCR's models in the benches (bench/Bench-DefaultQuantization.ps1, bench/Bench-Quality.ps1),
+/// made from the digits sample: lines of four 8x8 digits upscaled 6x into 3x48x192, dark ink on white as text images
+/// are (PaddleOCR's normalization maps white to 1 and black to -1; the sample's digits are in [-1, 1] with ink high).
+/// </summary>
+public static class OcrTextLines
+{
+    /// <summary>
+    /// <paramref name="count"/> lines from <paramref name="available"/> digits of <paramref name="digits"/> (64 values
+    /// each). With <paramref name="rotateOdd"/>, odd lines are rotated 180 degrees; <paramref name="rotated"/> (length
+    /// <paramref name="count"/>) gets 1 for a rotated line and 0 otherwise.
+    /// </summary>
+    public static float[] Make(float[] digits, int available, int count, long[] rotated, bool rotateOdd = true)
+    {
+        ArgumentNullException.ThrowIfNull(digits);
+        ArgumentNullException.ThrowIfNull(rotated);
+        var lines = new float[count * 3 * 48 * 192];
+        for (int k = 0; k < count; k++)
+        {
+            bool flip = rotateOdd && k % 2 == 1;
+            rotated[k] = flip ? 1 : 0;
+            for (int d = 0; d < 4; d++)
+            {
+                int item = (k * 4 + d) % available;
+                for (int y = 0; y < 48; y++)
+                    for (int x = 0; x < 48; x++)
+                    {
+                        float v = -digits[item * 64 + (y / 6) * 8 + x / 6];
+                        int oy = flip ? 47 - y : y, ox = flip ? 191 - (d * 48 + x) : d * 48 + x;
+                        for (int c = 0; c < 3; c++) lines[((k * 3 + c) * 48 + oy) * 192 + ox] = v;
+                    }
+            }
+        }
+        return lines;
+    }
+
+    /// <summary>The text of each line <see cref="Make"/> draws: the labels of its four digits.</summary>
+    public static string[] Texts(long[] labels, int count)
+    {
+        ArgumentNullException.ThrowIfNull(labels);
+        return Enumerable.Range(0, count).Select(k => string.Concat(Enumerable.Range(0, 4).Select(d => labels[(k * 4 + d) % labels.Length].ToString(System.Globalization.CultureInfo.InvariantCulture)))).ToArray();
+    }
+}
