@@ -57,20 +57,39 @@ internal sealed class ClipSearch
     private double Center(int j) => (j - _half + 0.5) * _width;
 
     /// <summary>Expected total squared error of quantizing every value with the range [a, b] (widened to hold 0).</summary>
-    public double Error(double a, double b)
+    public double Error(double a, double b) => Error(Lower(Math.Min(a, 0)), Upper(Math.Max(b, 0)));
+
+    /// <summary>The lower end's share of <see cref="Error"/>: the clipping error below a ≤ 0.</summary>
+    private readonly record struct LowerEnd(double A, double Count, double Clipping);
+
+    /// <summary>The upper end's share of <see cref="Error"/>: the clipping error above b ≥ 0.</summary>
+    private readonly record struct UpperEnd(double B, double Count, double Clipping);
+
+    private LowerEnd Lower(double a)
     {
-        a = Math.Min(a, 0);
-        b = Math.Max(b, 0);
         int n = _count.Length - 1;
-        // Bins whose centre lies below a, and the first bin whose centre lies above b.
+        // Bins whose centre lies below a.
         int low = (int)Math.Clamp(Math.Ceiling(a / _width + _half - 0.5), 0, n);
-        int high = (int)Math.Clamp(Math.Floor(b / _width + _half - 0.5) + 1, low, n);
         double below = _squares[low] - 2 * a * _sum[low] + a * a * _count[low];
+        return new LowerEnd(a, _count[low], Math.Max(below, 0));
+    }
+
+    private UpperEnd Upper(double b)
+    {
+        int n = _count.Length - 1;
+        // The first bin whose centre lies above b: at least half since b ≥ 0, so never below the lower end's bin.
+        int high = (int)Math.Clamp(Math.Floor(b / _width + _half - 0.5) + 1, 0, n);
         double aboveCount = _count[n] - _count[high], aboveSum = _sum[n] - _sum[high], aboveSquares = _squares[n] - _squares[high];
         double above = aboveSquares - 2 * b * aboveSum + b * b * aboveCount;
-        double step = (b - a) / _levels;
-        double inside = _count[high] - _count[low];
-        return Math.Max(below, 0) + Math.Max(above, 0) + inside * step * step / 12;
+        return new UpperEnd(b, _count[high], Math.Max(above, 0));
+    }
+
+    /// <summary>Clipping on both sides plus the rounding noise of the values inside.</summary>
+    private double Error(in LowerEnd lower, in UpperEnd upper)
+    {
+        double step = (upper.B - lower.A) / _levels;
+        double inside = upper.Count - lower.Count;
+        return lower.Clipping + upper.Clipping + inside * step * step / 12;
     }
 
     /// <summary>Share of the values that [a, b] clips.</summary>
@@ -94,13 +113,18 @@ internal sealed class ClipSearch
         int highSteps = (int)Math.Min(_half, Math.Ceiling(Max / _width));
         double A(int i) => Math.Max(-i * _width, Min);
         double B(int j) => Math.Min(j * _width, Max);
+        // Each side's terms are computed once per candidate edge, not once per pair.
+        var lower = new LowerEnd[lowSteps + 1];
+        for (int i = 0; i <= lowSteps; i++) lower[i] = Lower(Math.Min(A(i), 0));
+        var upper = new UpperEnd[highSteps + 1];
+        for (int j = 0; j <= highSteps; j++) upper[j] = Upper(Math.Max(B(j), 0));
 
         int stride = Math.Max(1, (int)Math.Ceiling(Math.Max(lowSteps, highSteps) / (double)GridSteps));
         var (bi, bj, best) = (lowSteps, highSteps, Error(Min, Max));
         void Try(int i, int j)
         {
             if (i < 0 || j < 0 || i > lowSteps || j > highSteps) return;
-            double e = Error(A(i), B(j));
+            double e = Error(lower[i], upper[j]);
             // Strictly smaller, or equal and wider: never clip for nothing.
             if (e < best || (e == best && i + j > bi + bj)) (bi, bj, best) = (i, j, e);
         }

@@ -55,11 +55,12 @@ internal sealed class GrowingHistogram
         for (int i = 0; i < items; i++) Add(values.Slice(i * length, length));
     }
 
+    /// <returns>The item's <see cref="SpanMath.MinMax"/>, (NaN, NaN) when it holds no number.</returns>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void Add(ReadOnlySpan<float> values)
+    public (float Min, float Max) Add(ReadOnlySpan<float> values)
     {
         var (min, max) = SpanMath.MinMax(values);
-        if (float.IsNaN(min)) return;
+        if (float.IsNaN(min)) return (min, max);
         if (min < Min) Min = min;
         if (max > Max) Max = max;
         double reach = Math.Max(Math.Abs((double)min), Math.Abs((double)max));
@@ -68,7 +69,7 @@ internal sealed class GrowingHistogram
             if (reach == 0)
             {
                 foreach (float v in values) if (!float.IsNaN(v)) { _pendingZeros++; Total++; }
-                return;
+                return (min, max);
             }
             Counts = new long[_initialBins];
             Width = reach / Half;
@@ -83,21 +84,28 @@ internal sealed class GrowingHistogram
         int half = Half;
         double inverse = 1.0 / Width;
         int last = counts.Length - 1;
-        foreach (float v in values)
+        long numbers = 0;
+        // One loop per layout, counting the numbers on the way: a single read of the values.
+        if (Centered)
         {
-            if (float.IsNaN(v)) continue;
-            int j = Centered ? half + (int)Math.Floor(v * inverse) : (int)(Math.Abs(v) * inverse);
-            counts[Math.Clamp(j, 0, last)]++;
+            foreach (float v in values)
+            {
+                if (float.IsNaN(v)) continue;
+                counts[Math.Clamp(half + (int)Math.Floor(v * inverse), 0, last)]++;
+                numbers++;
+            }
         }
-        Total += CountNumbers(values);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static long CountNumbers(ReadOnlySpan<float> values)
-    {
-        long n = 0;
-        foreach (float v in values) if (!float.IsNaN(v)) n++;
-        return n;
+        else
+        {
+            foreach (float v in values)
+            {
+                if (float.IsNaN(v)) continue;
+                counts[Math.Clamp((int)(Math.Abs(v) * inverse), 0, last)]++;
+                numbers++;
+            }
+        }
+        Total += numbers;
+        return (min, max);
     }
 
     private void Grow(double reach)

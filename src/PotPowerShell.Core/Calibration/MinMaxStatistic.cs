@@ -65,11 +65,17 @@ public sealed class MeanMinMaxStatistic : IRangeStatistic, IReluStatistic
         {
             var item = values.Slice(i * length, length);
             var (min, max) = relu ? SpanMath.ReluMinMax(item) : SpanMath.MinMax(item);
-            if (float.IsNaN(min) || float.IsNaN(max)) continue;
-            _sumMin += min;
-            _sumMax += max;
-            _counted++;
+            AddItemRange(min, max);
         }
+    }
+
+    /// <summary>Adds one item's minimum and maximum, already taken (nothing when they are NaN: the item held no number).</summary>
+    internal void AddItemRange(float min, float max)
+    {
+        if (float.IsNaN(min) || float.IsNaN(max)) return;
+        _sumMin += min;
+        _sumMax += max;
+        _counted++;
     }
 
     public ActivationRange Range => _counted == 0
