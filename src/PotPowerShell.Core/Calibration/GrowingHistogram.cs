@@ -88,12 +88,17 @@ internal sealed class GrowingHistogram
         // One loop per layout, counting the numbers on the way: a single read of the values.
         if (Centered)
         {
-            foreach (float v in values)
-            {
-                if (float.IsNaN(v)) continue;
-                counts[Math.Clamp(half + (int)Math.Floor(v * inverse), 0, last)]++;
-                numbers++;
-            }
+            // Vector bin numbers need every |x|·(1/w) finite and well inside int: true after the growth above, but
+            // checked, since otherwise the scalar cast's result for out-of-range values would decide.
+            if (double.IsFinite(inverse) && reach * inverse < 1 << 30)
+                numbers = SpanMath.CountCentered(values, counts, half, inverse);
+            else
+                foreach (float v in values)
+                {
+                    if (float.IsNaN(v)) continue;
+                    counts[Math.Clamp(half + (int)Math.Floor(v * inverse), 0, last)]++;
+                    numbers++;
+                }
         }
         else
         {

@@ -30,6 +30,33 @@ public class SpanMathTests
 
     [Theory]
     [MemberData(nameof(Lengths))]
+    public void CountCentered_puts_every_number_in_the_bin_of_the_scalar_formula_and_skips_nan(int length)
+    {
+        // Values on bin edges (multiples of the width, where floor decides), on the outer ends, and NaN every 7th.
+        const int half = 8;
+        double width = 100.0 / half, inverse = 1.0 / width;
+        var values = Random(length, 5 * length);
+        for (int i = 0; i < length; i++)
+        {
+            if (i % 7 == 3) values[i] = float.NaN;
+            else if (i % 5 == 1) values[i] = (float)((i % (2 * half + 1) - half) * width);
+            else if (i % 11 == 2) values[i] = i % 2 == 0 ? 100f : -100f;
+        }
+        var expected = new long[2 * half];
+        long numbers = 0;
+        foreach (float v in values)
+        {
+            if (float.IsNaN(v)) continue;
+            expected[Math.Clamp(half + (int)Math.Floor(v * inverse), 0, 2 * half - 1)]++;
+            numbers++;
+        }
+        var counts = new long[2 * half];
+        Assert.Equal(numbers, SpanMath.CountCentered(values, counts, half, inverse));
+        Assert.Equal(expected, counts);
+    }
+
+    [Theory]
+    [MemberData(nameof(Lengths))]
     public void MinMax_skips_nan_wherever_it_sits(int length)
     {
         if (length == 0) return;
