@@ -268,8 +268,9 @@ metrics:
                 [byte[]] ([byte[]] (137, 80, 78, 71, 13, 10, 26, 10) + (Get-Chunk 'IHDR' $header) + (Get-Chunk 'IDAT' $packed.ToArray()) + (Get-Chunk 'IEND' ([byte[]] @()))))
         }
         $params = '"preset": "mixed", "stat_subset_size": 40, "precision": "all_int8"'
-        $fromLarge = Import-PotConfig (New-JsonConfig $dir -Engine '"type": "simplified", "data_source": "large"' -Params $params) |
-            Invoke-DefaultQuantization -OutputPath (Join-Path $dir 'large.onnx')
+        $largeConfig = Import-PotConfig (New-JsonConfig $dir -Engine '"type": "simplified", "data_source": "large"' -Params $params)
+        $fromLarge = $largeConfig | Invoke-DefaultQuantization -OutputPath (Join-Path $dir 'large.onnx')
+        ($largeConfig | Measure-PotModel -WarningAction SilentlyContinue).ItemCount | Should -Be 40
         $fromSmall = Import-PotConfig (New-JsonConfig $dir -Engine '"type": "simplified", "data_source": "small"' -Params $params) |
             Invoke-DefaultQuantization -OutputPath (Join-Path $dir 'small.onnx')
         $fromLarge.FusedLayerCount | Should -Be 5
