@@ -30,6 +30,13 @@ public static class TransformerModelType
     /// <summary>The model_type value that opts out of detection.</summary>
     public const string NoneName = "none";
 
+    /// <summary>The model_type a cmdlet's -ModelType word stands for: Auto (null: detect), None or Transformer.</summary>
+    public static string? FromParameter(string word) =>
+        word.Equals("Auto", StringComparison.OrdinalIgnoreCase) ? null
+        : word.Equals("None", StringComparison.OrdinalIgnoreCase) ? NoneName
+        : word.Equals("Transformer", StringComparison.OrdinalIgnoreCase) ? Name
+        : throw new ArgumentException($"'{word}' is not a model type: use Auto, None or Transformer.", nameof(word));
+
     /// <summary>The option if it names a model type, else what <see cref="Detect"/> finds in <paramref name="prepared"/>.</summary>
     public static ModelTypeChoice Resolve(DefaultQuantizationOptions options, ModelProto prepared)
     {

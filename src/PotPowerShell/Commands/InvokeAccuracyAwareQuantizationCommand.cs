@@ -101,10 +101,13 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
     [ArgumentCompleter(typeof(OpTypeCompleter))]
     public string[] IgnoredOpType { get; set; } = Array.Empty<string>();
 
-    /// <summary>POT's model_type: Transformer quantizes the inputs of activation-by-activation MatMuls symmetrically.</summary>
+    /// <summary>
+    /// POT's model_type, as on Invoke-DefaultQuantization: Auto (the default) detects transformer graphs, None opts
+    /// out, Transformer quantizes the inputs of activation-by-activation MatMuls symmetrically.
+    /// </summary>
     [Parameter]
-    [ValidateSet("None", "Transformer")]
-    public string ModelType { get; set; } = "None";
+    [ValidateSet("Auto", "None", "Transformer")]
+    public string ModelType { get; set; } = "Auto";
 
     /// <summary>POT's tune_hyperparams: search the range estimators and bias correction before reverting layers.</summary>
     [Parameter]
@@ -258,7 +261,7 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
         if (bound.ContainsKey(nameof(IgnoredOpType)))
             options = options with { Quantization = options.Quantization with { IgnoredOperations = options.Quantization.IgnoredOperations.Concat(IgnoredOpType.Select(IgnoredOperationSyntax.Parse)).ToList() } };
         if (bound.ContainsKey(nameof(ModelType)))
-            options = options with { Quantization = options.Quantization with { ModelType = ModelType.Equals("None", StringComparison.OrdinalIgnoreCase) ? null : TransformerModelType.Name } };
+            options = options with { Quantization = options.Quantization with { ModelType = TransformerModelType.FromParameter(ModelType) } };
         if (bound.ContainsKey(nameof(TuneHyperparams))) options = options with { TuneHyperparameters = TuneHyperparams.IsPresent };
         if (bound.ContainsKey(nameof(ConvertToMixedPreset))) options = options with { ConvertToMixedPreset = ConvertToMixedPreset.IsPresent };
         if (bound.ContainsKey(nameof(ConfirmOnFullSet))) options = options with { ConfirmOnFullSet = ConfirmOnFullSet };

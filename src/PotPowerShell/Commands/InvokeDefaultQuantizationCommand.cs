@@ -183,11 +183,7 @@ public sealed class InvokeDefaultQuantizationCommand : PotCmdlet
         if (bound.ContainsKey(nameof(TargetDevice))) options = options with { TargetDevice = Enum.Parse<TargetDevice>(TargetDevice, ignoreCase: true) };
         if (bound.ContainsKey(nameof(Types))) options = options with { Types = Enum.Parse<QuantizationTypes>(Types, ignoreCase: true) };
         if (bound.ContainsKey(nameof(ModelType)))
-            options = options with
-            {
-                ModelType = ModelType.Equals("Auto", StringComparison.OrdinalIgnoreCase) ? null
-                    : ModelType.Equals("None", StringComparison.OrdinalIgnoreCase) ? TransformerModelType.NoneName : TransformerModelType.Name,
-            };
+            options = options with { ModelType = TransformerModelType.FromParameter(ModelType) };
         if (bound.ContainsKey(nameof(QuantizeStemConvolutions)))
         {
             WriteWarning("-QuantizeStemConvolutions is deprecated: it now means -Precision AllInt8 (every layer INT8). Use -Precision AllInt8 instead.");

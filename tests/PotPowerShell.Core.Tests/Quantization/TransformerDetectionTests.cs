@@ -82,6 +82,16 @@ public class TransformerDetectionTests
     }
 
     [Fact]
+    public void The_cmdlets_model_type_words_map_to_detection_opt_out_and_the_rule()
+    {
+        var transformer = Attention("op");
+        Assert.True(TransformerModelType.Resolve(new DefaultQuantizationOptions { ModelType = TransformerModelType.FromParameter("Auto") }, transformer).Transformer);
+        Assert.False(TransformerModelType.Resolve(new DefaultQuantizationOptions { ModelType = TransformerModelType.FromParameter("none") }, transformer).Transformer);
+        Assert.True(TransformerModelType.Resolve(new DefaultQuantizationOptions { ModelType = TransformerModelType.FromParameter("Transformer") }, Attention("none")).Transformer);
+        Assert.Throws<ArgumentException>(() => TransformerModelType.FromParameter("Bert"));
+    }
+
+    [Fact]
     public void A_convnet_is_not_a_transformer() =>
         Assert.Null(TransformerModelType.Detect(ModelPreparation.Prepare(OnnxModelFile.Load(DigitsSampleTests.Sample("digits.onnx"))).Graph));
 }
