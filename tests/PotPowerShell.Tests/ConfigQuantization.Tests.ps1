@@ -216,6 +216,73 @@ metrics:
             Should -Throw -ErrorId "EngineDataPatternInvalid,$cmd" -ExpectedMessage '*notes.txt*'
         Join-Path $dir 'p.onnx' | Should -Not -Exist
     }
+    It 'resizes the images of a simplified engine to the model input, as POT does' {
+        # The first 40 digits PNGs (8x8 grey) as they are, and scaled up three times (24x24, each pixel a 3x3 block).
+        # Bilinear with half-pixel centres reads output pixel d of the 24x24 image at 3d + 1, the centre of its block,
+        # so the resized images are exactly the originals and both folders must calibrate to the same ranges.
+        $dir = New-ConfigFolder
+        $small = New-Item -ItemType Directory (Join-Path $dir 'small')
+        $large = New-Item -ItemType Directory (Join-Path $dir 'large')
+        $crcTable = [uint32[]]::new(256)
+        for ($n = 0; $n -lt 256; $n++) {
+            [uint32] $c = $n
+            for ($k = 0; $k -lt 8; $k++) { $c = if ($c -band 1) { 0xEDB88320u -bxor ($c -shr 1) } else { $c -shr 1 } }
+            $crcTable[$n] = $c
+        }
+        function Get-Chunk([string] $Type, [byte[]] $Data) {
+            $typeAndData = [Text.Encoding]::ASCII.GetBytes($Type) + $Data
+            [uint32] $crc = [uint32]::MaxValue
+            foreach ($b in $typeAndData) { $crc = $crcTable[($crc -bxor $b) -band 0xFF] -bxor ($crc -shr 8) }
+            $length = [BitConverter]::GetBytes([uint32] $Data.Length); [Array]::Reverse($length)
+            $crcBytes = [BitConverter]::GetBytes([uint32] ($crc -bxor [uint32]::MaxValue)); [Array]::Reverse($crcBytes)
+            [byte[]] ($length + $typeAndData + $crcBytes)
+        }
+        $files = Get-ChildItem (Join-Path $sampleDir 'validation/images') -Filter '*.png' | Sort-Object Name | Select-Object -First 40
+        foreach ($file in $files) {
+            Copy-Item $file.FullName $small
+            # The sample images are 8-bit grey, one IDAT chunk, filter 'none' on every row (samples/digits/New-ValidationImages.ps1).
+            $bytes = [IO.File]::ReadAllBytes($file.FullName)
+            $at = 8; $idat = $null
+            while ($at -lt $bytes.Length) {
+                $len = [int] (([uint32] $bytes[$at] -shl 24) -bor ($bytes[$at + 1] -shl 16) -bor ($bytes[$at + 2] -shl 8) -bor $bytes[$at + 3])
+                if ([Text.Encoding]::ASCII.GetString($bytes, $at + 4, 4) -eq 'IDAT') { $idat = $bytes[($at + 8)..($at + 7 + $len)] }
+                $at += 12 + $len
+            }
+            $raw = [IO.MemoryStream]::new()
+            $inflate = [IO.Compression.ZLibStream]::new([IO.MemoryStream]::new([byte[]] $idat), [IO.Compression.CompressionMode]::Decompress)
+            $inflate.CopyTo($raw); $inflate.Dispose()
+            $rows = $raw.ToArray()
+            $rows.Length | Should -Be (8 * 9)
+            $scaled = [IO.MemoryStream]::new()
+            for ($y = 0; $y -lt 24; $y++) {
+                $scaled.WriteByte(0)
+                $row = [Math]::Floor($y / 3)
+                $rows[$row * 9] | Should -Be 0
+                for ($x = 0; $x -lt 24; $x++) { $scaled.WriteByte($rows[$row * 9 + 1 + [Math]::Floor($x / 3)]) }
+            }
+            $packed = [IO.MemoryStream]::new()
+            $deflate = [IO.Compression.ZLibStream]::new($packed, [IO.Compression.CompressionLevel]::Optimal, $true)
+            $deflate.Write($scaled.ToArray(), 0, [int] $scaled.Length); $deflate.Dispose()
+            $header = [byte[]] (0, 0, 0, 24, 0, 0, 0, 24, 8, 0, 0, 0, 0)
+            [IO.File]::WriteAllBytes((Join-Path $large $file.Name),
+                [byte[]] ([byte[]] (137, 80, 78, 71, 13, 10, 26, 10) + (Get-Chunk 'IHDR' $header) + (Get-Chunk 'IDAT' $packed.ToArray()) + (Get-Chunk 'IEND' ([byte[]] @()))))
+        }
+        $params = '"preset": "mixed", "stat_subset_size": 40, "precision": "all_int8"'
+        $largeConfig = Import-PotConfig (New-JsonConfig $dir -Engine '"type": "simplified", "data_source": "large"' -Params $params)
+        $fromLarge = $largeConfig | Invoke-DefaultQuantization -OutputPath (Join-Path $dir 'large.onnx')
+        ($largeConfig | Measure-PotModel -WarningAction SilentlyContinue).ItemCount | Should -Be 40
+        $fromSmall = Import-PotConfig (New-JsonConfig $dir -Engine '"type": "simplified", "data_source": "small"' -Params $params) |
+            Invoke-DefaultQuantization -OutputPath (Join-Path $dir 'small.onnx')
+        $fromLarge.FusedLayerCount | Should -Be 5
+        $fromLarge.CalibrationDataPath | Should -Be (Join-Path $dir 'large')
+        (Import-PotModel (Join-Path $dir 'large.onnx')).IsQuantized | Should -BeTrue
+        $fromLarge.Layers.Count | Should -Be $fromSmall.Layers.Count
+        $fromSmall.Layers[0].InputMax | Should -BeGreaterThan 0
+        for ($i = 0; $i -lt $fromSmall.Layers.Count; $i++) {
+            $fromLarge.Layers[$i].InputMin | Should -Be $fromSmall.Layers[$i].InputMin
+            $fromLarge.Layers[$i].InputMax | Should -Be $fromSmall.Layers[$i].InputMax
+        }
+    }
 }
 
 Describe 'Measure-PotModel with a PotConfig' {

@@ -35,6 +35,7 @@ public static class DefaultQuantizationPipeline
         var engine = EngineResolver.FromConfig(request.Config
             ?? throw new ArgumentException("A request needs calibration data or a configuration.", nameof(request)));
         foreach (var warning in engine.Warnings) warnings?.Report(warning);
-        return engine.OpenDataset();
+        // POT's simplified engine resizes images to the model input; the model is known here, not where the engine is read.
+        return SimplifiedImageFit.ToModel(engine, request.ModelPath).OpenDataset();
     }
 }

@@ -97,11 +97,12 @@ public sealed class ComparePotModelCommand : PotCmdlet, IDisposable
 
     private ModelComparer CreateComparer(string reference)
     {
-        var engine = ParameterSetName == ConfigSet
+        // A simplified engine's images are resized to the model input (SimplifiedImageFit); the models compared share it.
+        var engine = SimplifiedImageFit.ToModel(ParameterSetName == ConfigSet
             ? EngineResolver.FromConfig(Config)
             : EngineResolver.FromPaths(
                 ParameterSetName == EngineSet ? ResolveLiteralPath(EnginePath) : null,
-                ParameterSetName == DataSet ? ResolveLiteralPath(DataPath) : null);
+                ParameterSetName == DataSet ? ResolveLiteralPath(DataPath) : null), reference);
         var evaluatorOptions = new EvaluatorOptions { ScriptMetrics = ScriptBlockMetric.FactoryFor(this), Threads = Threads, BatchSize = BatchSize };
         var comparison = new ComparisonOptions { LatencyRuns = LatencyRuns, WarmupRuns = WarmupRuns, BootstrapSamples = BootstrapSamples, Seed = Seed };
         var comparer = new ModelComparer(engine, evaluatorOptions, reference, comparison);

@@ -145,11 +145,11 @@ public sealed class MeasurePotModelCommand : PotCmdlet, IDisposable
         }
         // The error rule (ARCHITECTURE.md, "Errors"): an engine or data given as a parameter serves every model, so a
         // failure stops the command; the engine of a piped configuration belongs to that input only.
-        if (_evaluator == null && !Run(() => _evaluator = CreateEvaluator(reference), terminating: !ownConfig)) return;
-        _evaluatorConfig = ownConfig ? Config : null;
-        var models = ownConfig ? new[] { Config.Model.ModelPath }
+        var models = (ownConfig ? new[] { Config.Model.ModelPath }
             : ParameterSetName.EndsWith("LiteralPath", StringComparison.Ordinal) ? LiteralPath.Select(ResolveLiteralPath)
-            : Path.SelectMany(ResolveWildcardPath);
+            : Path.SelectMany(ResolveWildcardPath)).ToList();
+        if (_evaluator == null && !Run(() => _evaluator = CreateEvaluator(reference, models.FirstOrDefault()), terminating: !ownConfig)) return;
+        _evaluatorConfig = ownConfig ? Config : null;
         foreach (string model in models) Measure(model);
     }
 
@@ -181,16 +181,31 @@ public sealed class MeasurePotModelCommand : PotCmdlet, IDisposable
         return source == null ? null : ResolveLiteralPath(source);
     }
 
+    // A model that is missing or unreadable is left to its own measurement, which reports it for that model only.
+    private static EngineDefinition FitToModel(EngineDefinition engine, string? model)
+    {
+        if (model == null || !File.Exists(model)) return engine;
+        try
+        {
+            return SimplifiedImageFit.ToModel(engine, model);
+        }
+        catch (PotException)
+        {
+            return engine;
+        }
+    }
+
     private static bool SamePath(string a, string b) =>
         string.Equals(System.IO.Path.GetFullPath(a), System.IO.Path.GetFullPath(b), OperatingSystem.IsWindows() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal);
 
-    private Evaluator CreateEvaluator(string? reference)
+    /// <param name="model">The first model measured: a simplified engine's images are resized to its input (SimplifiedImageFit).</param>
+    private Evaluator CreateEvaluator(string? reference, string? model)
     {
-        var engine = ParameterSetName is ConfigSet or ConfigModelSet or ConfigModelLiteralSet
+        var engine = FitToModel(ParameterSetName is ConfigSet or ConfigModelSet or ConfigModelLiteralSet
             ? EngineResolver.FromConfig(Config)
             : EngineResolver.FromPaths(
                 MyInvocation.BoundParameters.ContainsKey(nameof(EnginePath)) ? ResolveLiteralPath(EnginePath) : null,
-                MyInvocation.BoundParameters.ContainsKey(nameof(DataPath)) ? ResolveLiteralPath(DataPath) : null);
+                MyInvocation.BoundParameters.ContainsKey(nameof(DataPath)) ? ResolveLiteralPath(DataPath) : null), model);
         foreach (var warning in engine.Warnings) WriteWarning(warning);
         var custom = Metric == null
             ? Array.Empty<CustomMetric>()
