@@ -21,7 +21,8 @@ public class SimplifiedImageFitTests
 
     private static TensorData Expected(string file, int channels, int width, int height, TensorLayout layout)
     {
-        var image = ImagePipeline.Decode(File.ReadAllBytes(file), channels, ColorOrder.Rgb, file);
+        // POT's simplified engine reads with OpenCV: BGR.
+        var image = ImagePipeline.Decode(File.ReadAllBytes(file), channels, ColorOrder.Bgr, file);
         var resized = ImagePipeline.Resize(image, new ResizeStep(width, height, 0, ResizeAspect.Stretch, Interpolation.Bilinear));
         return ImagePipeline.ToTensor(resized, layout);
     }
@@ -40,7 +41,11 @@ public class SimplifiedImageFitTests
             Assert.Equal(expected.ToFloats(), tensor.ToFloats());
         }
         // The resize does mix pixels: the first output pixel lies between source columns 0 and 1 (x = 0.5 * 6/5 - 0.5 = 0.1).
-        Assert.NotEqual(ImagePipeline.Decode(File.ReadAllBytes(tmp.File("img/0.png")), 3, ColorOrder.Rgb, "").Data[0], data.Get(0).Inputs.Values.Single().ToFloats()[0]);
+        Assert.NotEqual(ImagePipeline.Decode(File.ReadAllBytes(tmp.File("img/0.png")), 3, ColorOrder.Bgr, "").Data[0], data.Get(0).Inputs.Values.Single().ToFloats()[0]);
+        // The first channel is the blue one, as OpenCV gives it.
+        var rgb = ImagePipeline.ToTensor(ImagePipeline.Resize(ImagePipeline.Decode(File.ReadAllBytes(tmp.File("img/0.png")), 3, ColorOrder.Rgb, ""),
+            new ResizeStep(5, 3, 0, ResizeAspect.Stretch, Interpolation.Bilinear)), TensorLayout.Nchw).ToFloats();
+        Assert.Equal(rgb.Skip(30).Take(15), data.Get(0).Inputs.Values.Single().ToFloats().Take(15));
     }
 
     [Fact]

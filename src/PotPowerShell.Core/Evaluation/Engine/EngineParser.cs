@@ -611,7 +611,8 @@ internal static class EngineParser
             m.Problem("channels", "must be 3 (colour) or 1 (grey).");
             channels = 3;
         }
-        var order = simplified ? ColorOrder.Rgb : m.Choice("color_order", new Dictionary<string, ColorOrder> { ["RGB"] = ColorOrder.Rgb, ["BGR"] = ColorOrder.Bgr }) ?? ColorOrder.Rgb;
+        // POT's simplified engine reads images with OpenCV: channels in BGR order.
+        var order = simplified ? ColorOrder.Bgr : m.Choice("color_order", new Dictionary<string, ColorOrder> { ["RGB"] = ColorOrder.Rgb, ["BGR"] = ColorOrder.Bgr }) ?? ColorOrder.Rgb;
         var layout = simplified ? TensorLayout.Nchw : m.Choice("layout", new Dictionary<string, TensorLayout> { ["NCHW"] = TensorLayout.Nchw, ["NHWC"] = TensorLayout.Nhwc }) ?? TensorLayout.Nchw;
         var steps = new List<PreprocessingStep>();
         var list = simplified ? null : m.List("preprocessing");
