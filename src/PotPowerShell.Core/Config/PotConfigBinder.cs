@@ -115,7 +115,7 @@ internal static class PotConfigBinder
         string? modelType = s.String("model_type", what: "transformer or None");
         if (modelType is not null)
         {
-            // None opts out of transformer detection (absent = detect, see Quantization/TransformerModelType.cs).
+            // None opts out of transformer detection (absent = detect, see Quantization/Preparation/TransformerModelType.cs).
             if (modelType.Equals("None", StringComparison.OrdinalIgnoreCase)) modelType = "none";
             else if (modelType.Equals("transformer", StringComparison.OrdinalIgnoreCase)) modelType = "transformer";
             else

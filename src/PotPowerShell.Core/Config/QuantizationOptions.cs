@@ -53,7 +53,7 @@ public sealed record DefaultQuantizationOptions
     /// <summary>
     /// POT's rule: a layer's correction is applied only if max|shift/bias| is below the threshold. Null (the default):
     /// POT's 2.0, and the corrections are kept only when the self-check finds the model closer to FP32 with them than
-    /// without (see Quantization/BiasCorrectionVerification.cs). A number (a config's threshold): POT's rule as is.
+    /// without (see Quantization/BiasCorrection/BiasCorrectionVerification.cs). A number (a config's threshold): POT's rule as is.
     /// </summary>
     public double? BiasCorrectionThreshold { get; init; }
     /// <summary>
