@@ -22,6 +22,22 @@ public enum RankingMethod
     Signal,
 }
 
+/// <summary>
+/// What a layer AccuracyAwareQuantization reverts gives back (NNCF's restore_mode, RestoreMode). POT reverts the
+/// whole layer; NNCF can keep its weights quantized.
+/// </summary>
+public enum RestoreMode
+{
+    /// <summary>activations_and_weights (POT, NNCF's default): the layer runs in float.</summary>
+    ActivationsAndWeights,
+    /// <summary>
+    /// only_activations: a reverted MatMul or Gemm keeps INT8 weights and ONNX Runtime quantizes its activation at run
+    /// time (DynamicQuantizeMatMul), where the layer timings of this CPU say that is faster than float; other reverted
+    /// layers run in float.
+    /// </summary>
+    OnlyActivations,
+}
+
 /// <summary>A metric AccuracyAwareQuantization watches, optionally with a known FP32 baseline (POT's metrics[]).</summary>
 /// <param name="Name">The engine metric's name; for an entry that gives only a type, that type.</param>
 public sealed record MetricTarget(string Name, double? BaselineValue = null)
@@ -79,4 +95,6 @@ public sealed record AccuracyAwareOptions
     /// resumes from it and ends with the same model. Null = no checkpoint. Deleted once the outputs are written.
     /// </summary>
     public string? CheckpointPath { get; init; }
+    /// <summary>What a reverted layer gives back (restore_mode, -RestoreMode).</summary>
+    public RestoreMode RestoreMode { get; init; } = RestoreMode.ActivationsAndWeights;
 }

@@ -25,7 +25,7 @@ internal static class AlgorithmBinder
         "ranking_subset_size", "max_iter_num", "maximal_drop", "drop_type", "use_prev_if_drop_increase", "base_algorithm",
         "convert_to_mixed_preset", "metrics", "metric_subset_ratio", "tune_hyperparams", "annotation_free",
         "annotation_conf_threshold", "ranking_method", "confirm_top_layers", "backward_pass", "max_evaluations", "time_limit",
-        "checkpoint_path",
+        "checkpoint_path", "restore_mode",
     };
 
     private static readonly (string, QuantizationPreset)[] Presets =
@@ -37,6 +37,10 @@ internal static class AlgorithmBinder
 
     private static readonly (string, EqualizationScope)[] Equalizations =
         { ("none", EqualizationScope.None), ("depthwise", EqualizationScope.Depthwise), ("all", EqualizationScope.All) };
+
+    /// <summary>NNCF's RestoreMode values, as its advanced_accuracy_restorer_parameters spell them.</summary>
+    internal static readonly (string, RestoreMode)[] RestoreModes =
+        { ("activations_and_weights", RestoreMode.ActivationsAndWeights), ("only_activations", RestoreMode.OnlyActivations) };
 
     private static readonly (string, PrecisionMode)[] Precisions = { ("fastest", PrecisionMode.Fastest), ("all_int8", PrecisionMode.AllInt8) };
 
@@ -335,6 +339,7 @@ internal static class AlgorithmBinder
         var timeLimit = TimeLimit(s);
         // Ours: the search state of an interrupted run (may not exist yet); relative to the config file's folder.
         string? checkpoint = PotConfigBinder.PathValue(s, "checkpoint_path", required: false, PotConfigBinder.PathKind.Unchecked, "a file path such as run.checkpoint");
+        var restore = s.Enum("restore_mode", RestoreModes) ?? RestoreMode.ActivationsAndWeights;
         return p with
         {
             RankingSubsetSize = rankingSubset,
@@ -355,6 +360,7 @@ internal static class AlgorithmBinder
             MaxEvaluations = maxEvaluations,
             TimeLimit = timeLimit,
             CheckpointPath = checkpoint,
+            RestoreMode = restore,
         };
     }
 

@@ -94,6 +94,8 @@ public sealed record AccuracyAwareParams : DefaultQuantizationParams
     public TimeSpan? TimeLimit { get; init; }
     /// <summary>Ours: where the search state is written after every evaluation, and resumed from (null = none).</summary>
     public string? CheckpointPath { get; init; }
+    /// <summary>NNCF's restore_mode: what a reverted layer gives back.</summary>
+    public RestoreMode RestoreMode { get; init; } = RestoreMode.ActivationsAndWeights;
 }
 
 /// <summary>POT's ignored section.</summary>

@@ -54,6 +54,7 @@ internal static class OptionsMapping
         MaxEvaluations = p.MaxEvaluations,
         TimeLimit = p.TimeLimit,
         CheckpointPath = p.CheckpointPath,
+        RestoreMode = p.RestoreMode,
         AnnotationFree = p.AnnotationFree,
         AnnotationConfidenceThreshold = p.AnnotationConfThreshold,
     };

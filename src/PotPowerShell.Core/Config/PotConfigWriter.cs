@@ -208,6 +208,7 @@ public static class PotConfigWriter
             m.Add("max_evaluations", I(a.MaxEvaluations));
             m.Add("time_limit", a.TimeLimit is { } t ? S(t.ToString("c", CultureInfo.InvariantCulture)) : Null);
             m.Add("checkpoint_path", a.CheckpointPath is { } c ? S(c) : Null);
+            m.Add("restore_mode", S(AlgorithmBinder.RestoreModes.First(r => r.Item2 == a.RestoreMode).Item1));
         }
         return m;
     }

@@ -116,7 +116,7 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
         warnings.AddRange(statistics.Warnings);
         var calibrationTime = watch.Elapsed;
 
-        var calibrated = new Calibrated(prepared, layers, floatLayers, calibration, statistics, new QuantizationSetup
+        var calibrated = new Calibrated(prepared, layers, floatLayers, calibration, items[0], statistics, new QuantizationSetup
         {
             ModelPath = modelPath,
             CalibrationSource = calibration.Source,
@@ -226,8 +226,42 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
     }
 
     /// <summary>What every builder made from one calibration pass shares.</summary>
+    /// <param name="FirstItem">The first calibration item: the one layer timings measure activation shapes on.</param>
+    /// <param name="Restore">What reverted layers give back (<see cref="WithRestoreMode"/>), shared by every variant.</param>
     private sealed record Calibrated(ModelProto Prepared, IReadOnlyList<QuantizableLayer> Layers, IReadOnlySet<string> FloatLayers, IDataset Data,
-        CalibrationStatistics Statistics, QuantizationSetup Setup);
+        int FirstItem, CalibrationStatistics Statistics, QuantizationSetup Setup)
+    {
+        public RestoreChoice Restore { get; init; } = RestoreChoice.Float;
+    }
+
+    private sealed record RestoreChoice(RestoreMode Mode, DynamicFallbackOutcome Outcome)
+    {
+        public static RestoreChoice Float { get; } = new(RestoreMode.ActivationsAndWeights, DynamicFallbackOutcome.None);
+    }
+
+    /// <summary>What a reverted layer gives back in the candidates this builder (and its variants) builds.</summary>
+    public RestoreMode RestoreMode => _calibrated.Restore.Mode;
+
+    /// <summary>With restore_mode only_activations: the layers that keep INT8 weights when reverted, and the timings that chose them.</summary>
+    public DynamicFallbackOutcome DynamicFallback => _calibrated.Restore.Outcome;
+
+    /// <summary>
+    /// This builder (and every variant made from it) with reverted layers restored as <paramref name="mode"/> says. For
+    /// only_activations it times each MatMul and Gemm's dynamic form against float on this CPU (cached; see
+    /// <see cref="Quantization.DynamicFallback"/>): a reverted layer keeps INT8 weights only where that is faster.
+    /// </summary>
+    public QuantizedModelBuilder WithRestoreMode(RestoreMode mode, IProgress<PotProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        if (mode == RestoreMode) return this;
+        var outcome = mode == RestoreMode.OnlyActivations
+            ? Quantization.DynamicFallback.Choose(FloatModel, Layers, Setup.Settings, Setup.Options, _calibrated.Data, _calibrated.FirstItem, Setup.ModelPath, progress, cancellationToken)
+            : DynamicFallbackOutcome.None;
+        return new QuantizedModelBuilder(FloatModel, Plan, Layers)
+        {
+            Setup = Setup with { Warnings = Setup.Warnings.Concat(outcome.Warnings).ToList() },
+            _calibrated = _calibrated with { Restore = new RestoreChoice(mode, outcome) },
+        };
+    }
 
     private Calibrated _calibrated = null!;
 
@@ -341,7 +375,27 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
         // A reverted layer gets its original bias back: drop its correction.
         var biases = Plan.CorrectedBiases.Where(kv => !revertedLayers.Contains(kv.Key))
             .ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
-        return QdqEmitter.EmitWithRecord(FloatModel, Plan with { FloatLayers = floatLayers, CorrectedBiases = biases });
+        return QdqEmitter.EmitWithRecord(FloatModel, WithDynamicLayers(Plan with { FloatLayers = floatLayers, CorrectedBiases = biases }, revertedLayers));
+    }
+
+    /// <summary>Whether <paramref name="layer"/>, when reverted, runs in the dynamic form (INT8 weights) rather than in float.</summary>
+    public bool KeepsInt8WeightsWhenReverted(string layer) =>
+        _calibrated.Restore.Mode == RestoreMode.OnlyActivations && _calibrated.Restore.Outcome.Layers.Contains(layer);
+
+    /// <summary>restore_mode only_activations: the reverted layers whose dynamic form is faster keep INT8 weights; the others say why not.</summary>
+    private QuantizationPlan WithDynamicLayers(QuantizationPlan plan, IReadOnlySet<string> revertedLayers)
+    {
+        var restore = _calibrated.Restore;
+        if (restore.Mode != RestoreMode.OnlyActivations) return plan;
+        var dynamic = revertedLayers.Where(KeepsInt8WeightsWhenReverted).ToHashSet(StringComparer.Ordinal);
+        var reasons = new SortedDictionary<string, FloatReason>(plan.FloatReasons.ToDictionary(kv => kv.Key, kv => kv.Value), StringComparer.Ordinal);
+        foreach (var layer in revertedLayers.Where(l => !dynamic.Contains(l)))
+            reasons[layer] = restore.Outcome.Timings.TryGetValue(layer, out var timing)
+                ? new FloatReason(LayerReason.Reverted, Quantization.DynamicFallback.SlowerText(timing, restore.Outcome.BatchSize))
+                : new FloatReason(LayerReason.Reverted, "reverted to float (no dynamic form: only MatMul and Gemm with a 2-D constant weight have one)");
+        var sevenBit = new HashSet<string>(plan.SevenBitLayers, StringComparer.Ordinal);
+        if (restore.Outcome.SevenBitWeights) sevenBit.UnionWith(dynamic);
+        return plan with { DynamicLayers = dynamic, FloatReasons = reasons, SevenBitLayers = sevenBit };
     }
 
     /// <summary>

@@ -7,7 +7,7 @@ public sealed record QuantizedLayerInfo
 {
     public required string Node { get; init; }
     public required string OpType { get; init; }
-    /// <summary>"INT8" or "Float".</summary>
+    /// <summary>"INT8", "Float", or "Dynamic" (INT8 weights, activations quantized at run time: restore_mode only_activations).</summary>
     public required string Precision { get; init; }
     /// <summary>Why the layer has that precision (e.g. "quantized", "ignored scope (name)", "weight is not constant").</summary>
     public required string Reason { get; init; }

@@ -161,6 +161,15 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
     public string? CheckpointPath { get; set; }
 
     /// <summary>
+    /// What a reverted layer gives back (config: restore_mode, NNCF's RestoreMode). ActivationsAndWeights (default, POT):
+    /// it runs in float. OnlyActivations: a reverted MatMul or Gemm keeps INT8 weights and ONNX Runtime quantizes its
+    /// activation at run time, where this CPU's layer timings say that is faster than float.
+    /// </summary>
+    [Parameter]
+    [ValidateSet("ActivationsAndWeights", "OnlyActivations")]
+    public string RestoreMode { get; set; } = "ActivationsAndWeights";
+
+    /// <summary>
     /// Also writes the fully quantized model, before any layer is reverted, next to the output as
     /// &lt;output&gt;.int8-full.onnx. Default: the config's compression.dump_intermediate_model, else off.
     /// </summary>
@@ -276,6 +285,7 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
             options = options with { TimeLimit = TimeLimit };
         }
         if (bound.ContainsKey(nameof(CheckpointPath))) options = options with { CheckpointPath = ResolveLiteralPath(CheckpointPath!) };
+        if (bound.ContainsKey(nameof(RestoreMode))) options = options with { RestoreMode = Enum.Parse<Core.Config.RestoreMode>(RestoreMode, ignoreCase: true) };
         if (bound.ContainsKey(nameof(Seed))) options = options with { Quantization = options.Quantization with { Seed = Seed } };
         if (bound.ContainsKey(nameof(Precision)))
             options = options with { Quantization = options.Quantization with { Precision = Enum.Parse<PrecisionMode>(Precision, ignoreCase: true) } };

@@ -37,6 +37,7 @@ public static class AccuracyAwarePipeline
         };
         cancellationToken.ThrowIfCancellationRequested();
         progress?.Report(new PotProgress(SearchContext.Activity, "Timing the output against the FP32 model", 99));
+        result = RestoredPrecision.Apply(result, parts.Builder);
         result = AccuracyAwareLatency.Apply(result, parts.Builder, LatencyProof.Run(parts.Builder, outcome.Model.ToByteArray(), parts.Calibration, cancellationToken));
         progress?.Report(new PotProgress(SearchContext.Activity, "Writing the model", 100));
         var saved = new AccuracyAwareOutcome(result, outcome.Model) { FullyQuantized = outcome.FullyQuantized }.Save(outputPath, Path.GetFullPath(job.ModelPath), cancellationToken, job.DumpIntermediateModel, job.Overwrite);
@@ -92,7 +93,8 @@ public static class AccuracyAwarePipeline
             var watch = Stopwatch.StartNew();
             // One calibration pass measures what every setting the run may try needs (mixed preset, tuning grid).
             parts.Builder = QuantizedModelBuilder.Create(job.ModelPath, calibration, job.Options.Quantization,
-                variants ? new BuilderCatalogue(job.Options).All : Array.Empty<DefaultQuantizationOptions>(), progress, ct);
+                variants ? new BuilderCatalogue(job.Options).All : Array.Empty<DefaultQuantizationOptions>(), progress, ct)
+                .WithRestoreMode(job.Options.RestoreMode, progress, ct);
             parts.Builders.Add(parts.Builder);
             parts.QuantizationTime = watch.Elapsed;
             // The prepared float model is the baseline, and the reference of metrics that compare with FP32.

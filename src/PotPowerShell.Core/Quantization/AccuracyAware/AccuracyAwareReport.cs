@@ -40,10 +40,12 @@ public static class AccuracyAwareReport
                 ["met"] = m.Met,
             }).ToArray()),
             ["quantized_layers"] = r.QuantizedLayerCount,
+            ["restore_mode"] = r.RestoreMode == Config.RestoreMode.OnlyActivations ? "only_activations" : "activations_and_weights",
             ["reverted_layers"] = new JsonArray(r.RevertedLayers.Select(l => (JsonNode)new JsonObject
             {
                 ["layer"] = l.Layer,
                 ["op_type"] = l.OpType,
+                ["precision"] = l.Precision,
                 ["score"] = Number(l.Score),
                 ["method"] = l.Method.ToString(),
                 ["iteration"] = l.Iteration,

@@ -39,6 +39,8 @@ public sealed record AccuracyAwareMetric(
 /// <param name="Iteration">The iteration that reverted it.</param>
 public sealed record RevertedLayer(string Layer, string OpType, double Score, RankingMethod Method, int Iteration)
 {
+    /// <summary>"Float", or "Dynamic" when restore_mode only_activations kept its INT8 weights (activations quantized at run time).</summary>
+    public string Precision { get; init; } = "Float";
     /// <summary>The layer name, so reverted layers bind directly to a string[] ignored scope.</summary>
     public override string ToString() => Layer;
 }
@@ -123,6 +125,8 @@ public sealed record AccuracyAwareResult : IQuantizedModelResult
     /// <summary>Layers DefaultQuantization made INT8.</summary>
     public required int QuantizedLayerCount { get; init; }
     public required IReadOnlyList<RevertedLayer> RevertedLayers { get; init; }
+    /// <summary>What reverted layers gave back (restore_mode): each reverted layer's <see cref="RevertedLayer.Precision"/> says what it runs as.</summary>
+    public RestoreMode RestoreMode { get; init; }
     public required IReadOnlyList<AccuracyAwareIteration> Iterations { get; init; }
     /// <summary>Model evaluations run (full set and subsets); cached repeats are not counted.</summary>
     public required int Evaluations { get; init; }

@@ -122,6 +122,8 @@ internal sealed class SearchCheckpoint
                 o.ConvertToMixedPreset, D(o.MetricSubsetRatio), o.TuneHyperparameters, o.RankingMethod, o.ConfirmTopLayers, o.ConfirmOnFullSet,
                 o.DecideEarly, o.BackwardPass, o.Quantization.Seed, o.AnnotationFree, D(o.AnnotationConfidenceThreshold)).Append('|')
             .AppendJoin(',', (ranking ?? Array.Empty<LayerRank>()).Select(r => r.Layer + "=" + D(r.Score)));
+        // restore_mode changes every candidate with a reverted MatMul or Gemm (added only when not the default, so older checkpoints still match).
+        if (o.RestoreMode != RestoreMode.ActivationsAndWeights) text.Append("|restore_mode=").Append(o.RestoreMode);
         sha.AppendData(Encoding.UTF8.GetBytes(text.ToString()));
         return Convert.ToHexString(sha.GetHashAndReset());
     }

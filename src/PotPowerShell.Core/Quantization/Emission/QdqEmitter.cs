@@ -67,6 +67,16 @@ public static class QdqEmitter
             var node = index.Graph.Node[i];
             if (!OpCatalog.IsDefaultDomain(node.Domain) || !OpCatalog.WeightedLayers.Contains(node.OpType)) continue;
             bool int8 = quantizable.ContainsKey(i) && topology.IsInt8(i);
+            if (!int8 && plan.DynamicLayers.Contains(node.Name))
+            {
+                records.Add(new LayerEmission(node.Name, node.OpType, false, LayerReason.RevertedDynamic,
+                    "reverted: INT8 weights, activations quantized at run time (restore_mode only_activations)")
+                {
+                    Dynamic = true,
+                    WeightBits = plan.SevenBitLayers.Contains(node.Name) || plan.Types == QuantizationTypes.U8S7 ? 7 : 8,
+                });
+                continue;
+            }
             if (!int8)
             {
                 var why = plan.FloatReasons.GetValueOrDefault(node.Name)

@@ -94,6 +94,10 @@ internal sealed class QdqGraphWriter
         var node = source.Clone();
         var layer = _topology.LayerAt(i);
         bool int8 = _topology.IsInt8(i);
+        bool dynamic = !int8 && _plan.DynamicLayers.Contains(source.Name);
+        if (dynamic && !DynamicForm.Supports(source, _index))
+            throw new PotException("DynamicFormUnsupported", PotErrorCategory.InvalidArgument,
+                $"The plan asks for the dynamic form of '{source.Name}' ({source.OpType}), which has none: only MatMul and Gemm with a 2-D constant weight do (see DynamicForm).", source.Name);
 
         for (int k = 0; k < node.Input.Count; k++)
         {
@@ -101,7 +105,17 @@ internal sealed class QdqGraphWriter
             if (t.Length == 0 || !_topology.HasQuantizer(t)) continue;
             if (_topology.IsQuantizedSlot(i, k)) node.Input[k] = _tensorNames[t].Dequantized;
             else if (_topology.ProducerFused(t))
-                node.Input[k] = k == 0 && OwnDequantizeAxis(source) is { } own ? EmitOwnDequantize(t, source, own) : _tensorNames[t].Dequantized;
+                node.Input[k] = k == 0 && !dynamic && OwnDequantizeAxis(source) is { } own ? EmitOwnDequantize(t, source, own) : _tensorNames[t].Dequantized;
+        }
+
+        if (dynamic)
+        {
+            for (int k = 0; k < node.Output.Count; k++)
+                if (_tensorNames.TryGetValue(node.Output[k], out var renamed)) node.Output[k] = renamed.QInput;
+            EmitDynamic(node);
+            foreach (var o in source.Output)
+                if (o.Length > 0 && _tensorNames.ContainsKey(o)) EmitQuantizer(o);
+            return;
         }
 
         if (layer != null && int8 && layer.Weight != null) ReplaceWeights(node, layer);
@@ -240,6 +254,69 @@ internal sealed class QdqGraphWriter
         while (node.Input.Count < 3) node.Input.Add("");
         node.Input[2] = bOut;
         if (node.OpType == "Gemm") SetFloatAttribute(node, "beta", 1f);
+    }
+
+    /// <summary>
+    /// Writes <paramref name="node"/> (a MatMul or Gemm whose inputs and outputs are already renamed) in its dynamic form
+    /// (see <see cref="DynamicForm"/>): its own DynamicQuantizeLinear, MatMulInteger on the int8 weight [K, N], the
+    /// scale multiply, and for a Gemm its bias Add (beta folded in; alpha folded into the weight scales).
+    /// </summary>
+    private void EmitDynamic(NodeProto node)
+    {
+        var weight = _index.Initializers[node.Input[1]];
+        var qw = QdqWeights.Quantize(node, weight, bias: null, inputScale: 1f, _plan);
+        bool gemm = node.OpType == "Gemm";
+        bool transB = gemm && QdqLayerInfo.Attr(node, "transB", 0) != 0;
+        long rows = weight.Dims[0], cols = weight.Dims[1];
+        long k = transB ? cols : rows, n = transB ? rows : cols;
+        var codes = qw.Codes;
+        if (transB)
+        {
+            codes = new sbyte[codes.Length];
+            for (long r = 0; r < rows; r++)
+                for (long c = 0; c < cols; c++) codes[c * rows + r] = qw.Codes[r * cols + c];
+        }
+        float alpha = gemm ? QdqLayerInfo.AttrF(node, "alpha", 1f) : 1f;
+        var scales = qw.Params.Scales.Select(v => v * alpha).ToArray();
+        bool perColumn = scales.Length > 1;
+        string prefix = node.Name;
+        string x = node.Input[0], y = node.Output[0];
+
+        string wq = AddInitializer(TensorProtos.FromInt8(_names.Next(prefix + "_weight_quantized"), codes, k, n));
+        string ws = AddInitializer(perColumn
+            ? TensorProtos.FromFloats(_names.Next(prefix + "_weight_scale"), scales, n)
+            : TensorProtos.FromFloats(_names.Next(prefix + "_weight_scale"), scales));
+        string xq = _names.Next(x + "_dynamic_quantized"), xs = _names.Next(x + "_dynamic_scale"), xz = _names.Next(x + "_dynamic_zero_point");
+        var dql = new NodeProto { OpType = "DynamicQuantizeLinear", Name = _names.Next(prefix + "_DynamicQuantizeLinear") };
+        dql.Input.Add(x);
+        dql.Output.AddRange(new[] { xq, xs, xz });
+        _nodes.Add(dql);
+
+        var inputs = new List<string> { xq, wq, xz };
+        if (qw.Params.ZeroPoints.Any(z => z != 0))
+            inputs.Add(AddInitializer(ZeroPoints(_names.Next(prefix + "_weight_zero_point"), DataType.Int8, qw.Params.ZeroPoints, scalar: !perColumn)));
+        string product = _names.Next(prefix + "_int32");
+        _nodes.Add(MakeNode("MatMulInteger", _names.Next(prefix + "_MatMulInteger"), inputs.ToArray(), product));
+        string asFloat = _names.Next(prefix + "_int32_float");
+        var cast = MakeNode("Cast", _names.Next(prefix + "_Cast"), new[] { product }, asFloat);
+        cast.Attribute.Add(GraphBuilder.Attribute("to", (long)DataType.Float));
+        _nodes.Add(cast);
+        string multiplier = _names.Next(prefix + "_output_scale");
+        _nodes.Add(MakeNode("Mul", _names.Next(prefix + "_scale_Mul"), new[] { xs, ws }, multiplier));
+
+        float[]? bias = null;
+        if (gemm && node.Input.Count > 2 && node.Input[2].Length > 0)
+        {
+            float beta = QdqLayerInfo.AttrF(node, "beta", 1f);
+            var c = TensorProtos.ToFloats(_index.Initializers[node.Input[2]]);
+            bias = c.Length == 1 ? Enumerable.Repeat(c[0] * beta, (int)n).ToArray() : c.Select(v => v * beta).ToArray();
+        }
+        string scaled = bias == null ? y : _names.Next(prefix + "_unbiased");
+        _nodes.Add(MakeNode("Mul", _names.Next(prefix + "_output_Mul"), new[] { asFloat, multiplier }, scaled));
+        if (bias == null) return;
+        // The constant in slot 1, 1-D [N]: the shape ORT's MatMulIntegerToFloatFusion takes into the kernel.
+        string b = AddInitializer(TensorProtos.FromFloats(_names.Next(prefix + "_bias"), bias, n));
+        _nodes.Add(MakeNode("Add", _names.Next(prefix + "_bias_Add"), new[] { scaled, b }, y));
     }
 
     /// <summary>The float bias to quantize: the corrected one when the plan has it, else the prepared model's (Gemm: times beta, broadcast to N).</summary>

@@ -31,6 +31,11 @@ public sealed record QuantizationPlan
     public bool SymmetricActivationProducts { get; init; }
     /// <summary>Layers whose weights use the 7-bit range whatever <see cref="Types"/> says (saturation_fix first_layer).</summary>
     public IReadOnlySet<string> SevenBitLayers { get; init; } = new HashSet<string>();
+    /// <summary>
+    /// Layers of <see cref="FloatLayers"/> that keep INT8 weights with dynamically quantized activations (restore_mode
+    /// only_activations; see <see cref="DynamicForm"/>): MatMul and Gemm only, the rest of the graph as if they were float.
+    /// </summary>
+    public IReadOnlySet<string> DynamicLayers { get; init; } = new HashSet<string>();
     /// <summary>Bias-corrected float biases by node name; a layer not listed keeps its original bias.</summary>
     public IReadOnlyDictionary<string, float[]> CorrectedBiases { get; init; } = new Dictionary<string, float[]>();
 }

@@ -141,19 +141,7 @@ internal static class LatencyAwarePrecision
             for (int c = 0; c < candidates.Count; c++) cache.Set(modelKeys[c], timings[c].MedianMs);
             measured += candidates.Count;
         }
-        if (cache.Discarded != null && measured > 0)
-            warnings.Add($"The layer timing cache '{cache.Path}' was not used because {cache.Discarded}; it was measured again and replaced.");
-        if (cache.Changed)
-        {
-            try
-            {
-                cache.Save();
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                warnings.Add($"The layer timing cache '{cache.Path}' could not be written ({e.Message}): the next run measures the layers again. Set POTPOWERSHELL_CACHE_HOME to a writable folder.");
-            }
-        }
+        warnings.AddRange(cache.SaveAfterMeasuring(measured > 0));
         var measuredCandidates = candidates.Select((c, k) => new PrecisionCandidate(c.Name, c.Int8.Where((b, i) => b && !problem[i].ForcedInt8 && !problem[i].ForcedFloat).Count(),
             cache.TryGet(modelKeys[k], out double ms) ? ms : double.PositiveInfinity)).ToList();
         int chosen = 0;

@@ -126,6 +126,27 @@ public sealed class LayerCostCache
         return Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(stream.ToArray()).Replace("\r\n", "\n") + "\n");
     }
 
+    /// <summary>
+    /// After measuring: the warnings a run gives about this cache (a discarded file that was replaced, a file that could
+    /// not be written), saving it first when it changed.
+    /// </summary>
+    public IEnumerable<string> SaveAfterMeasuring(bool measured)
+    {
+        var warnings = new List<string>();
+        if (Discarded != null && measured)
+            warnings.Add($"The layer timing cache '{Path}' was not used because {Discarded}; it was measured again and replaced.");
+        if (!Changed) return warnings;
+        try
+        {
+            Save();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            warnings.Add($"The layer timing cache '{Path}' could not be written ({e.Message}): the next run measures the layers again. Set POTPOWERSHELL_CACHE_HOME to a writable folder.");
+        }
+        return warnings;
+    }
+
     /// <summary>Writes the file atomically (temporary file in the same folder, then moved into place).</summary>
     public void Save()
     {

@@ -87,13 +87,28 @@ internal sealed class MicroModels
         return model;
     }
 
+    /// <summary>
+    /// The dynamic form of a layer (<see cref="DynamicForm"/>): <paramref name="floatModel"/> with the layer's weights
+    /// INT8 (7-bit when <paramref name="sevenBit"/>) and its activation quantized at run time.
+    /// </summary>
+    public ModelProto Dynamic(ModelProto floatModel, string node, bool sevenBit, string key)
+    {
+        var layer = new HashSet<string>(StringComparer.Ordinal) { node };
+        var model = Emit(floatModel, layer, layer, sevenBit ? layer : new HashSet<string>());
+        model.Graph.Name = key;
+        return model;
+    }
+
+    /// <summary>The signature of a layer's dynamic form: its float signature with the weight bits and quantizer modes.</summary>
+    public string DynamicKey(LayerKeys keys, bool sevenBit) => $"dynamic|w{(sevenBit ? 7 : 8)}|{Modes}|{keys.Float["float|".Length..]}";
+
     /// <summary>The whole prepared model emitted with <paramref name="floatLayers"/> float and fixed activation ranges (timing does not depend on ranges).</summary>
     public ModelProto Whole(IReadOnlySet<string> floatLayers) => Emit(_prepared, floatLayers);
 
     /// <summary>Quantizer modes as they appear in signatures: symmetric/asymmetric weights and activations, per-channel/per-tensor.</summary>
     public string Modes => (_settings.SymmetricWeights ? "sw" : "aw") + (_settings.SymmetricActivations ? "sa" : "aa") + (_perChannel ? "pc" : "pt");
 
-    private ModelProto Emit(ModelProto model, IReadOnlySet<string> floatLayers)
+    private ModelProto Emit(ModelProto model, IReadOnlySet<string> floatLayers, IReadOnlySet<string>? dynamicLayers = null, IReadOnlySet<string>? sevenBitLayers = null)
     {
         var ranges = new Dictionary<string, ActivationRange>(StringComparer.Ordinal);
         var index = new GraphIndex(model.Graph);
@@ -111,6 +126,8 @@ internal sealed class MicroModels
             PerChannelWeights = _perChannel,
             Ranges = ranges,
             FloatLayers = floatLayers,
+            DynamicLayers = dynamicLayers ?? new HashSet<string>(),
+            SevenBitLayers = sevenBitLayers ?? new HashSet<string>(),
         });
     }
 

@@ -15,6 +15,12 @@ public sealed record FusionReport
 {
     /// <summary>INT8 kernels by op type (QLinearConv, QLinearMatMul, MatMulIntegerToFloat, QGemm, QLinearAdd, ...), sorted by name.</summary>
     public required IReadOnlyDictionary<string, int> FusedKernels { get; init; }
+    /// <summary>
+    /// Kernels of layers with INT8 weights and activations quantized at run time (restore_mode only_activations), by op
+    /// type: DynamicQuantizeMatMul, or MatMulIntegerToFloat / MatMulInteger fed by a DynamicQuantizeLinear. They are not
+    /// in <see cref="FusedKernels"/>, which counts static INT8 kernels only.
+    /// </summary>
+    public IReadOnlyDictionary<string, int> DynamicKernels { get; init; } = new Dictionary<string, int>();
     /// <summary>Float Conv, ConvTranspose, MatMul and Gemm (and their fused float forms, e.g. FusedConv) still in the graph, by op type.</summary>
     public required IReadOnlyDictionary<string, int> FloatLayers { get; init; }
     /// <summary>DequantizeLinear nodes whose output goes straight into a QuantizeLinear (requantization done in float).</summary>
@@ -28,12 +34,13 @@ public sealed record FusionReport
 
     public int FusedKernelCount => FusedKernels.Values.Sum();
     public int FloatLayerCount => FloatLayers.Values.Sum();
+    public int DynamicKernelCount => DynamicKernels.Values.Sum();
 
     private static readonly HashSet<string> Int8Kernels = new(StringComparer.Ordinal)
     {
         "QLinearConv", "QLinearMatMul", "MatMulIntegerToFloat", "QGemm", "QLinearAdd", "QLinearMul", "QLinearConcat",
         "QLinearAveragePool", "QLinearGlobalAveragePool", "QLinearLeakyRelu", "QLinearSigmoid", "QLinearSoftmax",
-        "QLinearWhere", "QLinearConvTranspose", "ConvInteger", "MatMulInteger", "DynamicQuantizeMatMul", "QAttention",
+        "QLinearWhere", "QLinearConvTranspose", "ConvInteger", "MatMulInteger", "QAttention",
     };
 
     private static readonly HashSet<string> FloatLayerOps = new(StringComparer.Ordinal)
@@ -71,9 +78,19 @@ public sealed record FusionReport
         foreach (var n in graph.Node) foreach (var o in n.Output) producers[o] = n;
         int stray = graph.Node.Count(n => n.OpType == "QuantizeLinear" && n.Input.Count > 0
             && producers.TryGetValue(n.Input[0], out var p) && p.OpType == "DequantizeLinear");
+        // Kernels of dynamic layers (restore_mode only_activations): DynamicQuantizeMatMul, or an integer MatMul whose
+        // activation ORT quantizes at run time (DynamicQuantizeLinear), when a fusion did not apply.
+        var dynamicNodes = graph.Node.Where(n => n.OpType == "DynamicQuantizeMatMul"
+            || (n.OpType is "MatMulIntegerToFloat" or "MatMulInteger" && n.Input.Count > 0
+                && producers.TryGetValue(n.Input[0], out var p) && p.OpType == "DynamicQuantizeLinear")).ToList();
+        var dynamic = dynamicNodes.GroupBy(n => n.OpType).OrderBy(g => g.Key, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+        var int8 = Filter(ops, Int8Kernels).Select(kv => (kv.Key, Count: kv.Value - dynamic.GetValueOrDefault(kv.Key))).Where(kv => kv.Count > 0)
+            .ToDictionary(kv => kv.Key, kv => kv.Count, StringComparer.Ordinal);
         return new FusionReport
         {
-            FusedKernels = Filter(ops, Int8Kernels),
+            FusedKernels = int8,
+            DynamicKernels = dynamic,
             FloatLayers = Filter(ops, FloatLayerOps),
             StrayDequantizeQuantizePairs = stray,
             QuantizeLinearCount = ops.GetValueOrDefault("QuantizeLinear"),
@@ -87,7 +104,7 @@ public sealed record FusionReport
         ops.Where(kv => keep.Contains(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
 
     public override string ToString() =>
-        $"fused: {Format(FusedKernels)}; float layers: {Format(FloatLayers)}; stray DQ->Q: {StrayDequantizeQuantizePairs}; Q: {QuantizeLinearCount}, DQ: {DequantizeLinearCount}";
+        $"fused: {Format(FusedKernels)}; dynamic: {Format(DynamicKernels)}; float layers: {Format(FloatLayers)}; stray DQ->Q: {StrayDequantizeQuantizePairs}; Q: {QuantizeLinearCount}, DQ: {DequantizeLinearCount}";
 
     private static string Format(IReadOnlyDictionary<string, int> counts) =>
         counts.Count == 0 ? "none" : string.Join(", ", counts.Select(kv => $"{kv.Key} {kv.Value}"));

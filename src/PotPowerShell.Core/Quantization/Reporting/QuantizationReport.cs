@@ -44,7 +44,7 @@ public static class QuantizationReport
             {
                 Node = node.Name,
                 OpType = node.OpType,
-                Precision = isInt8 ? "INT8" : "Float",
+                Precision = emitted.Precision,
                 Reason = emitted.Reason,
                 ReasonCode = emitted.Code.ToString(),
                 Input = input,
