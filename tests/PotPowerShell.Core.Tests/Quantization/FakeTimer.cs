@@ -7,7 +7,8 @@ namespace PotPowerShell.Core.Tests.Quantization;
 /// <summary>
 /// Deterministic timings for tests (timings in tests are forbidden): each model's time comes from what it holds.
 /// Micro-benchmarks are recognised by their graph name (the signature): float kernel 1 ms, INT8 kernel 0.3 ms (or
-/// <see cref="SlowInt8Ms"/> for the layers in <see cref="SlowInInt8"/>), each quantize/dequantize 0.1 ms, overhead
+/// <see cref="SlowInt8Ms"/> for the layers in <see cref="SlowInInt8"/>), dynamic form 0.5 ms (or 2 ms for the layers in
+/// <see cref="SlowInDynamic"/>), each quantize/dequantize 0.1 ms, overhead
 /// 0. A whole model costs the sum of its weighted layers: 1 ms float, the INT8 kernel time when its weight comes
 /// from a DequantizeLinear.
 /// </summary>
@@ -17,6 +18,12 @@ internal sealed class FakeTimer : IModelTimer
 
     /// <summary>Node names of weighted layers whose INT8 kernel is slow.</summary>
     public IReadOnlySet<string> SlowInInt8 { get; init; } = new HashSet<string>();
+
+    /// <summary>A layer's dynamic form (restore_mode only_activations): <see cref="DynamicMs"/>, or <see cref="SlowDynamicMs"/> for the layers in <see cref="SlowInDynamic"/>.</summary>
+    public const double DynamicMs = 0.5, SlowDynamicMs = 2.0;
+
+    /// <summary>Node names of weighted layers whose dynamic form is slower than float.</summary>
+    public IReadOnlySet<string> SlowInDynamic { get; init; } = new HashSet<string>();
 
     /// <summary>Graph names of every model timed, in order.</summary>
     public List<string> Timed { get; } = new();
@@ -46,6 +53,8 @@ internal sealed class FakeTimer : IModelTimer
         var layers = model.Graph.Node.Where(n => n.OpType is "Conv" or "MatMul" or "Gemm" or "ConvTranspose").ToList();
         bool Int8(NodeProto n) => n.Input.Count > 1 && producers.TryGetValue(n.Input[1], out var p) && p.OpType == "DequantizeLinear";
         double Kernel(NodeProto n) => !Int8(n) ? FloatMs : SlowInInt8.Contains(n.Name) ? SlowInt8Ms : Int8Ms;
+        if (name.StartsWith("dynamic|", StringComparison.Ordinal))
+            return model.Graph.Node.Any(n => SlowInDynamic.Any(l => n.Name == l + "_MatMulInteger")) ? SlowDynamicMs : DynamicMs;
         if (name.StartsWith("float|", StringComparison.Ordinal)) return layers.Sum(Kernel);
         if (name.StartsWith("int8|", StringComparison.Ordinal)) return layers.Sum(Kernel) + 2 * ConversionMs;
         return WholeModelMs != null ? WholeModelMs[position] : layers.Sum(Kernel);
