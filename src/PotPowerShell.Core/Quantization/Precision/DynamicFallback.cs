@@ -87,11 +87,7 @@ internal static class DynamicFallback
             if (!cache.TryGet(dynamicKey, out _)) missing.Add((dynamicKey, () => micro.Dynamic(FloatModel(), layer.Layer.Node, sevenBit, dynamicKey)));
             if (missing.Count == 0) continue;
             progress?.Report(new PotProgress("Default quantization", $"Timing the dynamic form of layer {k + 1} of {candidates.Count} on this CPU ({layer.Layer.Node})", 5));
-            var models = missing.Select(m => m.Build().ToByteArray()).Prepend(micro.Overhead().ToByteArray()).ToList();
-            var timings = measurement.Timer.Time(models, null, measurement.LayerBudget, cancellationToken);
-            // The fastest round, as latency-aware precision judges layers (see LatencyAwarePrecision).
-            double overhead = timings[0].MinMs;
-            for (int m = 0; m < missing.Count; m++) cache.Set(missing[m].Key, timings[m + 1].MinMs - overhead);
+            micro.Time(missing, cache, measurement, cancellationToken);
             measured = true;
         }
         var warnings = cache.SaveAfterMeasuring(measured).ToList();

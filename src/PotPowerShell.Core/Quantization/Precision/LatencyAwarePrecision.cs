@@ -88,12 +88,7 @@ internal static class LatencyAwarePrecision
             if (!cache.TryGet(key.Exit, out _)) missing.Add((key.Exit, () => micro.Exit(output, nhwcOut, key.Exit)));
             if (missing.Count == 0) continue;
             progress?.Report(new PotProgress("Default quantization", $"Timing layer {k + 1} of {active.Count} on this CPU ({layer.Layer.Node})", 5));
-            var models = missing.Select(m => m.Build().ToByteArray()).Prepend(micro.Overhead().ToByteArray()).ToList();
-            var timings = measurement.Timer.Time(models, null, measurement.LayerBudget, cancellationToken);
-            // Decisions use each model's fastest round: on a shared machine other processes only ever add time, so the
-            // minimum is the estimate least disturbed by them (the median of a few rounds is not, under load).
-            double overhead = timings[0].MinMs;
-            for (int m = 0; m < missing.Count; m++) cache.Set(missing[m].Key, timings[m + 1].MinMs - overhead);
+            micro.Time(missing, cache, measurement, cancellationToken);
             measured += missing.Count;
         }
         // The problem over every weighted layer (ignored ones forced float), from the cached values only.

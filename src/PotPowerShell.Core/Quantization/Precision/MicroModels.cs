@@ -1,8 +1,10 @@
+using Google.Protobuf;
 using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Calibration;
 using System.Globalization;
 using Onnx;
 using PotPowerShell.Core.Onnx;
+using PotPowerShell.Core.Runtime;
 using DataType = Onnx.TensorProto.Types.DataType;
 
 namespace PotPowerShell.Core.Quantization;
@@ -154,6 +156,20 @@ internal sealed class MicroModels
         graph.Node.Add(Node("DequantizeLinear", new[] { nhwc ? "t" : "x", "scale", "zero_point" }, "y"));
         graph.Output.Add(GraphBuilder.ValueInfo("y", DataType.Float, null));
         return Model(graph);
+    }
+
+    /// <summary>
+    /// Times the <paramref name="missing"/> micro models side by side with the overhead model and stores each one's
+    /// time net of the overhead in <paramref name="cache"/>.
+    /// </summary>
+    public void Time(IReadOnlyList<(string Key, Func<ModelProto> Build)> missing, LayerCostCache cache, LatencyMeasurement measurement, CancellationToken cancellationToken)
+    {
+        var models = missing.Select(m => m.Build().ToByteArray()).Prepend(Overhead().ToByteArray()).ToList();
+        var timings = measurement.Timer.Time(models, null, measurement.LayerBudget, cancellationToken);
+        // Decisions use each model's fastest round: on a shared machine other processes only ever add time, so the
+        // minimum is the estimate least disturbed by them (the median of a few rounds is not, under load).
+        double overhead = timings[0].MinMs;
+        for (int m = 0; m < missing.Count; m++) cache.Set(missing[m].Key, timings[m + 1].MinMs - overhead);
     }
 
     /// <summary>One inference of a one-element model: the per-run cost every timing includes.</summary>
