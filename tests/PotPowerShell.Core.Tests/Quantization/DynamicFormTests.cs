@@ -86,7 +86,7 @@ public class DynamicFormTests
         var fused = OrtTestRunner.Run(qdq, h.Test, GraphOptimizationLevel.ORT_ENABLE_ALL)[qdq.Graph.Output[0].Name];
         var unfused = OrtTestRunner.Run(qdq, h.Test)[qdq.Graph.Output[0].Name];
         // Integer accumulation is exact; what differs is float rounding of the scale product, the product and the bias:
-        // a few float32 ulps of the largest term. 8-bit weights without VNNI may saturate in ORT's U8S8 kernel (notes §2),
+        // a few float32 ulps of the largest term. 8-bit weights without VNNI may saturate in ORT's U8S8 kernel (ARCHITECTURE.md, QDQ rule 5),
         // which is why reverted layers take 7-bit weights on such CPUs (DynamicFallback.SevenBitWeights).
         double tolerance = 8 * 1.2e-7 * expected.Max(Math.Abs);
         bool exactKernel = types == QuantizationTypes.U8S7 || HardwareProfile.Current.HasVnni;

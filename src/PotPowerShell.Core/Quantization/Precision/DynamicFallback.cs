@@ -41,7 +41,8 @@ internal static class DynamicFallback
     /// <summary>
     /// Dynamic weights use the 7-bit range on x86 CPUs without VNNI: ONNX Runtime's U8S8 kernels there add pairs of
     /// u8 x s8 products in saturating int16, and DynamicQuantizeLinear uses the whole u8 range (ORT's docs recommend
-    /// reduce_range for dynamic quantization on AVX2 for this reason). 7-bit plans (U8S7) keep 7 bits everywhere.
+    /// reduce_range for dynamic quantization on AVX2 for this reason; ARCHITECTURE.md, QDQ rule 5). 7-bit plans (U8S7)
+    /// keep 7 bits everywhere.
     /// </summary>
     public static bool SevenBitWeights(PresetResolution settings, HardwareProfile hardware) =>
         settings.Types == QuantizationTypes.U8S7
