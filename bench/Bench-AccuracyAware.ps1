@@ -36,6 +36,18 @@
     inference 25-37 s). The new defaults rank on half the inferences, but confirming the top 3 on the full set
     (cosine similarity's per-item bound [-1, 1] lets decided-early evaluation stop little) gives part of it back.
 
+    restore_mode (#11 item 8), one run on 2026-12-02 (same machine and load, -Items 48, MiniLM only: ResNet18 has no
+    MatMul or Gemm, so its reverted layers stay float whatever the mode); -Variant 'new defaults','only activations':
+
+    Model  Variant           Met   Wall s Evals Inferences Reverted Final drop Max drop Dynamic Final/FP32
+    MiniLM new defaults      True   137.7    51       2448 4/40     0.00267    0.0027         0 0.74
+    MiniLM only activations  False  994.5   447      21456 18/40    0.00479    0.0027        12 0.54
+
+    Each dynamic MatMul ran in about a third of its float time (layer timings at batch 1, 16 tokens), but the dynamic
+    form still quantizes the layer's input, and the layers the search reverts are those whose activation quantization
+    hurts: keeping them dynamic did not bring the drop down, so the search reverted layer after layer and missed. The
+    default stays activations_and_weights.
+
 .PARAMETER ModulePath
     The published module folder (out/PotPowerShell).
 .PARAMETER Model
