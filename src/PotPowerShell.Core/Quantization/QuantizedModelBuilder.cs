@@ -392,7 +392,7 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
         foreach (var layer in revertedLayers.Where(l => !dynamic.Contains(l)))
             reasons[layer] = restore.Outcome.Timings.TryGetValue(layer, out var timing)
                 ? new FloatReason(LayerReason.Reverted, Quantization.DynamicFallback.SlowerText(timing, restore.Outcome.BatchSize))
-                : new FloatReason(LayerReason.Reverted, "reverted to float (no dynamic form: only MatMul and Gemm with a 2-D constant weight have one)");
+                : new FloatReason(LayerReason.Reverted, "reverted to float (no dynamic form timed for it: only MatMul and Gemm with a 2-D constant weight have one, on target devices ANY and CPU)");
         var sevenBit = new HashSet<string>(plan.SevenBitLayers, StringComparer.Ordinal);
         if (restore.Outcome.SevenBitWeights) sevenBit.UnionWith(dynamic);
         return plan with { DynamicLayers = dynamic, FloatReasons = reasons, SevenBitLayers = sevenBit };
