@@ -95,6 +95,7 @@ public static class AccuracyAwarePipeline
             parts.Builder = QuantizedModelBuilder.Create(job.ModelPath, calibration, job.Options.Quantization,
                 variants ? new BuilderCatalogue(job.Options).All : Array.Empty<DefaultQuantizationOptions>(), progress, ct)
                 .WithRestoreMode(job.Options.RestoreMode, progress, ct);
+            foreach (var warning in parts.Builder.DynamicFallback.Warnings) job.Warnings?.Report(warning);
             parts.Builders.Add(parts.Builder);
             parts.QuantizationTime = watch.Elapsed;
             // The prepared float model is the baseline, and the reference of metrics that compare with FP32.
