@@ -5,8 +5,9 @@ namespace PotPowerShell.Core.Runtime;
 /// <summary>
 /// Runs a session whose float outputs are read before the next run (calibration) with the outputs written into
 /// buffers reused from run to run (an ONNX Runtime IOBinding), instead of ORT allocating, and the caller releasing,
-/// every output of every run. On calibration's augmented models, with an output per calibrated tensor, that cost 18 to
-/// 26 % of ORT's run time (the digits sample and PaddleOCR's direction classifier; bench/Bench-DefaultQuantization.ps1).
+/// every output of every run. On calibration's augmented models, with an output per calibrated tensor, that cost 18 %
+/// (PaddleOCR's direction classifier of bench/Bench-DefaultQuantization.ps1) to 26 % (the digits sample, item by item)
+/// of ORT's run time, in thread CPU time.
 /// </summary>
 /// <remarks>
 /// The buffers take the output shapes of the previous run when its inputs had the same shapes: a run with new input
