@@ -9,6 +9,7 @@ namespace PotPowerShell.Core.Tests.Data;
 /// Hostile .npy headers and .npz members: every bad number is a clear error with an id, and an archive member is
 /// checked (header, declared size, budget) before any byte of it is unpacked.
 /// </summary>
+[Collection(ProcessTempFolderUsers.Name)]
 public class NpyLimitTests
 {
     /// <summary>An .npy file with this header text (shape and all) and version, followed by <paramref name="dataBytes"/> zero bytes.</summary>

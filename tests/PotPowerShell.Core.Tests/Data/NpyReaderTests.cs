@@ -3,6 +3,7 @@ using PotPowerShell.Core.Data;
 
 namespace PotPowerShell.Core.Tests.Data;
 
+[Collection(ProcessTempFolderUsers.Name)]
 public class NpyReaderTests
 {
     [Fact]

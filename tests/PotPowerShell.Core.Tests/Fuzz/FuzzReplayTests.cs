@@ -1,3 +1,4 @@
+using PotPowerShell.Core.Tests.Data;
 using PotPowerShell.Core.Fuzzing;
 
 namespace PotPowerShell.Core.Tests.Fuzz;
@@ -7,6 +8,7 @@ namespace PotPowerShell.Core.Tests.Fuzz;
 /// and a short seeded campaign per reader either load or fail with a PotException carrying an error id, each case
 /// within a time budget. Longer campaigns: bench/Fuzz-Readers.ps1.
 /// </summary>
+[Collection(ProcessTempFolderUsers.Name)]
 public sealed class FuzzReplayTests : IDisposable
 {
     private static readonly TimeSpan Budget = TimeSpan.FromSeconds(10);
