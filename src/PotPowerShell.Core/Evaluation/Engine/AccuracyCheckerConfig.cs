@@ -1,5 +1,6 @@
 using System.Globalization;
 using PotPowerShell.Core.Data;
+using PathKind = PotPowerShell.Core.Config.PotConfigBinder.PathKind;
 
 namespace PotPowerShell.Core.Evaluation;
 
@@ -421,7 +422,7 @@ internal static class AccuracyCheckerConfig
         d["annotation_separator"] = "comma";
         if (a.Has("images_dir"))
             warnings.Add($"{a.KeyPath("images_dir")}: read and ignored: Accuracy Checker uses it only to check that images exist; images are named relative to data_source and every one is checked.");
-        string? file = a.ExistingPath("decoding_char_file", baseFolder, MapReader.PathKind.File, required: true,
+        string? file = a.ExistingPath("decoding_char_file", baseFolder, PathKind.File, required: true,
             hint: "The UTF-8 file of the characters the model recognises, in class order (classes 1, 2, ...; 0 is the blank).");
         if (file == null) return null;
         string symbols = string.Concat(TextFiles.ReadLines(file));
