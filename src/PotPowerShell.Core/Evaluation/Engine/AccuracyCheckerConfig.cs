@@ -206,7 +206,7 @@ internal static class AccuracyCheckerConfig
             if (a.Bool("multi_label") == true) a.Problem("multi_label", "is not supported: each candidate takes its best class (multi_label: false).");
             return ours;
         }
-        string? near = Suggest.Closest(type, Adapters);
+        string? near = EditDistance.Suggest(type, Adapters);
         launcher.Problems.Add(raw is string ? path : EngineProblems.Join(path, "type"),
             $"'{type}' is not supported in Accuracy Checker configurations{(near != null ? $" (did you mean '{near}'?)" : "")}: {string.Join(", ", Adapters)} are. " +
             "Write the engine in PotPowerShell's own format for other tasks (see about_PotPowerShell_Engine).");
@@ -339,7 +339,7 @@ internal static class AccuracyCheckerConfig
         if (!Converters.Contains(kind))
         {
             // Accuracy Checker has no converter named image_folder: its class-per-sub-folder converter is cls_dataset_folder.
-            string? near = kind == "image_folder" ? "cls_dataset_folder" : Suggest.Closest(kind, Converters);
+            string? near = kind == "image_folder" ? "cls_dataset_folder" : EditDistance.Suggest(kind, Converters);
             a.Problem("converter", $"'{converter}' is not supported{(near != null ? $" (did you mean '{near}'?)" : "")}: {string.Join(", ", Converters)} are.");
             return null;
         }
@@ -459,7 +459,7 @@ internal static class AccuracyCheckerConfig
             string type = map != null && map.TryGetValue("type", out var t) ? t?.ToString()?.Trim().ToLowerInvariant() ?? "" : "";
             if (map == null || !PostprocessingTypes.Contains(type))
             {
-                string? near = Suggest.Closest(type, PostprocessingTypes);
+                string? near = EditDistance.Suggest(type, PostprocessingTypes);
                 m.Problems.Add(map == null ? path : EngineProblems.Join(path, "type"),
                     (map == null ? $"must be a mapping such as {{type: nms, overlap: 0.5}}, not {EngineTree.Show(list[i])}." : $"'{type}' is not supported{(near != null ? $" (did you mean '{near}'?)" : "")}.") +
                     $" Supported: {string.Join(", ", PostprocessingTypes)}.");
@@ -509,7 +509,7 @@ internal static class AccuracyCheckerConfig
             string type = map.TryGetValue("type", out var t) ? t?.ToString()?.Trim().ToLowerInvariant() ?? "" : "";
             if (!StepTypes.Contains(type))
             {
-                string? near = Suggest.Closest(type, StepTypes);
+                string? near = EditDistance.Suggest(type, StepTypes);
                 m.Problems.Add(EngineProblems.Join(path, "type"), (type.Length == 0 ? "is required." : $"'{type}' is not supported.") +
                     $"{(near != null && type.Length > 0 ? $" Did you mean '{near}'?" : "")} Supported steps: {string.Join(", ", StepTypes)}.");
                 continue;

@@ -406,7 +406,7 @@ internal static class EngineParser
             string type = map != null && map.TryGetValue("type", out var t) ? t?.ToString()?.Trim().ToLowerInvariant() ?? "" : "";
             if (map == null || !PostprocessingKeys.TryGetValue(type, out var keys))
             {
-                string? near = Suggest.Closest(type, PostprocessingKeys.Keys.ToList());
+                string? near = EditDistance.Suggest(type, PostprocessingKeys.Keys.ToList());
                 m.Problems.Add(map == null ? path : EngineProblems.Join(path, "type"), (map == null ? $"must be a mapping such as {{type: nms, overlap: 0.5}}, not {EngineTree.Show(list[i])}." : type.Length == 0 ? "is required." : $"'{type}' is not supported{(near != null ? $" (did you mean '{near}'?)" : "")}.") +
                     $" Supported steps: {string.Join(", ", PostprocessingKeys.Keys)}.");
                 continue;

@@ -111,8 +111,7 @@ internal sealed class MapReader
         foreach (var key in map.Keys.OrderBy(k => k, StringComparer.Ordinal))
         {
             if (allowedKeys.Contains(key)) continue;
-            string? near = Suggest.Closest(key, allowedKeys);
-            problems.Add(EngineProblems.Join(path, key), $"unknown key.{(near != null ? $" Did you mean '{near}'?" : "")} Known keys here: {string.Join(", ", allowedKeys.OrderBy(k => k, StringComparer.Ordinal))}.");
+            problems.Add(EngineProblems.Join(path, key), $"unknown key.{EditDistance.Hint(key, allowedKeys)} Known keys here: {string.Join(", ", allowedKeys.OrderBy(k => k, StringComparer.Ordinal))}.");
         }
     }
 
@@ -221,8 +220,7 @@ internal sealed class MapReader
         if (s == null) return null;
         foreach (var (word, value) in words)
             if (word.Equals(s.Trim(), StringComparison.OrdinalIgnoreCase)) return value;
-        string? near = Suggest.Closest(s, words.Keys.ToList());
-        Problem(key, $"'{s}' is not one of: {string.Join(", ", words.Keys)}.{(near != null ? $" Did you mean '{near}'?" : "")}");
+        Problem(key, $"'{s}' is not one of: {string.Join(", ", words.Keys)}.{EditDistance.Hint(s, words.Keys)}");
         return null;
     }
 
@@ -288,11 +286,4 @@ internal sealed class MapReader
         if (problem != null) Problem(key, problem);
         return full;
     }
-}
-
-/// <summary>Did-you-mean suggestions of engine files: <see cref="EditDistance.Suggest"/> over the candidates in ordinal order.</summary>
-internal static class Suggest
-{
-    public static string? Closest(string word, IReadOnlyCollection<string> candidates) =>
-        EditDistance.Suggest(word, candidates.OrderBy(c => c, StringComparer.Ordinal));
 }
