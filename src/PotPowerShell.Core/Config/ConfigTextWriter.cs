@@ -10,10 +10,23 @@ namespace PotPowerShell.Core.Config;
 /// <summary>Neutral tree -> JSON (indented, no escaping of / + and non-ASCII) or YAML (block style, strings quoted only when needed).</summary>
 internal static class ConfigTextWriter
 {
+    private static readonly Regex LeadingZero = new(@"^[-+]?0[0-9]", RegexOptions.CultureInvariant);
     private static readonly Regex JsonNumber = new(@"^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?$", RegexOptions.CultureInvariant);
 
     public static string Write(ConfigNode root, ConfigFormat format) =>
         format == ConfigFormat.Json ? ToJson(root) : ToYaml(root);
+
+    /// <summary>
+    /// The numbers with leading zeros (0123), by key path: JSON writes them as their values, which loses digits a text
+    /// key of an inline engine reads (hex, octal and a leading + are other spellings of the same value).
+    /// </summary>
+    public static IEnumerable<string> LeadingZeroNumbers(ConfigNode node, string keyPath) => node switch
+    {
+        ConfigMap map => map.Entries.SelectMany(e => LeadingZeroNumbers(e.Value, ConfigKeyPath.Child(keyPath, e.Key))),
+        ConfigList list => list.Items.SelectMany((item, i) => LeadingZeroNumbers(item, ConfigKeyPath.Item(keyPath, i))),
+        ConfigScalar { Kind: ScalarKind.Integer or ScalarKind.Float } s when LeadingZero.IsMatch(s.Written) => new[] { $"{keyPath}: {s.Written} -> {s.Text}" },
+        _ => Array.Empty<string>(),
+    };
 
     private static string ToJson(ConfigNode root)
     {
