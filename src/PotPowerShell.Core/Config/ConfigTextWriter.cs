@@ -10,7 +10,6 @@ namespace PotPowerShell.Core.Config;
 /// <summary>Neutral tree -> JSON (indented, no escaping of / + and non-ASCII) or YAML (block style, strings quoted only when needed).</summary>
 internal static class ConfigTextWriter
 {
-    private static readonly Regex LeadingZero = new(@"^[-+]?0[0-9]", RegexOptions.CultureInvariant);
     private static readonly Regex JsonNumber = new(@"^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?$", RegexOptions.CultureInvariant);
 
     public static string Write(ConfigNode root, ConfigFormat format) =>
@@ -24,7 +23,8 @@ internal static class ConfigTextWriter
     {
         ConfigMap map => map.Entries.SelectMany(e => LeadingZeroNumbers(e.Value, ConfigKeyPath.Child(keyPath, e.Key))),
         ConfigList list => list.Items.SelectMany((item, i) => LeadingZeroNumbers(item, ConfigKeyPath.Item(keyPath, i))),
-        ConfigScalar { Kind: ScalarKind.Integer or ScalarKind.Float } s when LeadingZero.IsMatch(s.Written) => new[] { $"{keyPath}: {s.Written} -> {s.Text}" },
+        ConfigScalar { Kind: ScalarKind.Integer or ScalarKind.Float } s when s.Written.TrimStart('-', '+') is ['0', >= '0' and <= '9', ..] =>
+            new[] { $"{keyPath}: {s.Written} -> {s.Text}" },
         _ => Array.Empty<string>(),
     };
 

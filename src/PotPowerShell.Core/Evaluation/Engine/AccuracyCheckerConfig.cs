@@ -568,8 +568,7 @@ internal static class AccuracyCheckerConfig
 
     private static Dictionary<string, object?>? Resize(MapReader m)
     {
-        var step = new Dictionary<string, object?>(StringComparer.Ordinal) { ["type"] = "resize" };
-        if (!Size(m, step)) return null;
+        if (SizedStep(m, "resize") is not { } step) return null;
         if (m.String("aspect_ratio_scale") is { } aspect)
         {
             if (!Aspects.TryGetValue(aspect.Trim(), out var ours))
@@ -606,8 +605,7 @@ internal static class AccuracyCheckerConfig
     /// <summary>padding as our pad: size, one pad_value for every channel, pad_type center (default), left_top or right_bottom.</summary>
     private static Dictionary<string, object?>? Padding(MapReader m)
     {
-        var step = new Dictionary<string, object?>(StringComparer.Ordinal) { ["type"] = "pad" };
-        if (!Size(m, step)) return null;
+        if (SizedStep(m, "pad") is not { } step) return null;
         if (m.Raw("pad_value") is { } raw)
         {
             var values = NormalizationValues(raw);
@@ -629,9 +627,12 @@ internal static class AccuracyCheckerConfig
         return step;
     }
 
-    private static Dictionary<string, object?>? Crop(MapReader m)
+    private static Dictionary<string, object?>? Crop(MapReader m) => SizedStep(m, "center_crop");
+
+    /// <summary>A step of ours of <paramref name="type"/> with its size; null when the size has problems.</summary>
+    private static Dictionary<string, object?>? SizedStep(MapReader m, string type)
     {
-        var step = new Dictionary<string, object?>(StringComparer.Ordinal) { ["type"] = "center_crop" };
+        var step = new Dictionary<string, object?>(StringComparer.Ordinal) { ["type"] = type };
         return Size(m, step) ? step : null;
     }
 
