@@ -47,7 +47,8 @@ public static class EditDistance
 
     /// <summary>
     /// The closest candidate, ignoring case, when it is close enough to be a typo (distance at most a third of the
-    /// word, at least 2; a case-only difference always counts); null otherwise. Ties go to the first candidate.
+    /// word, at least 2; a case-only difference always counts); null otherwise. Ties go to the candidate first in
+    /// ordinal order, so the suggestion does not depend on the order the candidates come in.
     /// </summary>
     public static string? Suggest(string word, IEnumerable<string> candidates)
     {
@@ -57,7 +58,7 @@ public static class EditDistance
         foreach (var c in candidates)
         {
             int d = Between(lower, c.ToLowerInvariant());
-            if (d < bestDistance) { best = c; bestDistance = d; }
+            if (d < bestDistance || (d == bestDistance && string.CompareOrdinal(c, best) < 0)) { best = c; bestDistance = d; }
         }
         return best is not null && bestDistance <= Math.Max(2, word.Length / 3) ? best : null;
     }

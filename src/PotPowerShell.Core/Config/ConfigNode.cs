@@ -41,13 +41,22 @@ public abstract class ConfigNode : IEquatable<ConfigNode>
     public abstract object? ToPlain();
 }
 
-/// <summary>A scalar value. <see cref="Text"/> is canonical: integers in decimal, floats round-trippable, booleans lower case.</summary>
+/// <summary>
+/// A scalar value. <see cref="Kind"/> and <see cref="Text"/> are what POT's typing rules make of it (<see cref="Text"/>
+/// is canonical: integers in decimal, floats round-trippable, booleans lower case); <see cref="Written"/> and
+/// <see cref="Quoted"/> keep it as the file wrote it, so a reader that wants text gets the exact text:
+/// <c>alphabet: 0123456789</c> is the integer 123456789 to POT's rules and the text "0123456789" as written.
+/// </summary>
 public sealed class ConfigScalar : ConfigNode
 {
-    public ConfigScalar(ScalarKind kind, string text, int line = 0) : base(line)
+    /// <param name="written">The text as the file wrote it (after unquoting); the canonical text when null.</param>
+    /// <param name="quoted">Written in quotes (YAML quotes or block scalars, JSON strings); when null, true for strings.</param>
+    public ConfigScalar(ScalarKind kind, string text, int line = 0, string? written = null, bool? quoted = null) : base(line)
     {
         Kind = kind;
         Text = Canonical(kind, text);
+        Written = written ?? Text;
+        Quoted = quoted ?? kind == ScalarKind.String;
     }
 
     public static ConfigScalar Null(int line = 0) => new(ScalarKind.Null, "null", line);
@@ -63,6 +72,12 @@ public sealed class ConfigScalar : ConfigNode
     public ScalarKind Kind { get; }
 
     public string Text { get; }
+
+    /// <summary>The text as written in the file (quotes removed, escapes resolved); equal to <see cref="Text"/> for values built in code.</summary>
+    public string Written { get; }
+
+    /// <summary>True when the file wrote the value in quotes (or as a YAML block scalar, or a JSON string).</summary>
+    public bool Quoted { get; }
 
     public bool IsNull => Kind == ScalarKind.Null;
 
@@ -125,6 +140,7 @@ public sealed class ConfigMap : ConfigNode
     private readonly List<KeyValuePair<string, ConfigNode>> _entries = new();
     // Lookup by key in constant time: a file with many keys reads in linear time.
     private readonly Dictionary<string, ConfigNode> _index = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _keyLines = new(StringComparer.Ordinal);
 
     public ConfigMap(int line = 0) : base(line) { }
 
@@ -139,12 +155,17 @@ public sealed class ConfigMap : ConfigNode
     public bool ContainsKey(string key) => _index.ContainsKey(key);
 
     /// <summary>Adds an entry; returns false (and keeps the first value) when the key is already there.</summary>
-    public bool Add(string key, ConfigNode value)
+    /// <param name="keyLine">1-based line of the key in the file (a map value starts on a later line); 0 when unknown.</param>
+    public bool Add(string key, ConfigNode value, int keyLine = 0)
     {
         if (!_index.TryAdd(key, value)) return false;
         _entries.Add(new(key, value));
+        if (keyLine > 0) _keyLines[key] = keyLine;
         return true;
     }
+
+    /// <summary>The line of the key (the line of its value when the key's own is unknown; 0 for a missing key).</summary>
+    public int KeyLine(string key) => _keyLines.TryGetValue(key, out int line) ? line : this[key]?.Line ?? 0;
 
     public override bool Equals(ConfigNode? other) =>
         other is ConfigMap m && m._entries.Count == _entries.Count &&

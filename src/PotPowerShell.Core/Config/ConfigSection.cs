@@ -72,6 +72,7 @@ internal sealed class ConfigSection
         return node;
     }
 
+    /// <summary>Text: a scalar exactly as written (<c>0123</c> stays "0123", <c>1e3</c> stays "1e3").</summary>
     public string? String(string key, bool required = false, string what = "a text value")
     {
         var node = Value(key, required, what);
@@ -83,7 +84,7 @@ internal sealed class ConfigSection
                 _context.Problem(PathOf(key), node, $"is empty: write {what}.");
                 return null;
             }
-            return s.Text;
+            return s.Written;
         }
         _context.Problem(PathOf(key), node, $"must be {what}, not {node.Describe()}.");
         return null;
@@ -203,7 +204,7 @@ internal sealed class ConfigSection
         max == int.MaxValue ? $"must be at least {min}." : min == int.MinValue ? $"must be at most {max}." : $"must be between {min} and {max}.";
 
     private static string QuoteHint(ConfigNode node) =>
-        node is ConfigScalar { Kind: ScalarKind.String } s && double.TryParse(s.Text, NumberStyles.Float, CultureInfo.InvariantCulture, out _)
+        node is ConfigScalar { Kind: ScalarKind.String, Quoted: true } s && double.TryParse(s.Text, NumberStyles.Float, CultureInfo.InvariantCulture, out _)
             ? " (it is quoted: remove the quotes)"
             : "";
 }

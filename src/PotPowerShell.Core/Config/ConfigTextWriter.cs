@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using YamlDotNet.Core;
 using YamlDotNet.Core.Events;
 
@@ -9,8 +10,23 @@ namespace PotPowerShell.Core.Config;
 /// <summary>Neutral tree -> JSON (indented, no escaping of / + and non-ASCII) or YAML (block style, strings quoted only when needed).</summary>
 internal static class ConfigTextWriter
 {
+    private static readonly Regex JsonNumber = new(@"^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?$", RegexOptions.CultureInvariant);
+
     public static string Write(ConfigNode root, ConfigFormat format) =>
         format == ConfigFormat.Json ? ToJson(root) : ToYaml(root);
+
+    /// <summary>
+    /// The numbers with leading zeros (0123), by key path: JSON writes them as their values, which loses digits a text
+    /// key of an inline engine reads (hex, octal and a leading + are other spellings of the same value).
+    /// </summary>
+    public static IEnumerable<string> LeadingZeroNumbers(ConfigNode node, string keyPath) => node switch
+    {
+        ConfigMap map => map.Entries.SelectMany(e => LeadingZeroNumbers(e.Value, ConfigKeyPath.Child(keyPath, e.Key))),
+        ConfigList list => list.Items.SelectMany((item, i) => LeadingZeroNumbers(item, ConfigKeyPath.Item(keyPath, i))),
+        ConfigScalar { Kind: ScalarKind.Integer or ScalarKind.Float } s when s.Written.TrimStart('-', '+') is ['0', >= '0' and <= '9', ..] =>
+            new[] { $"{keyPath}: {s.Written} -> {s.Text}" },
+        _ => Array.Empty<string>(),
+    };
 
     private static string ToJson(ConfigNode root)
     {
@@ -43,9 +59,11 @@ internal static class ConfigTextWriter
                 {
                     case ScalarKind.Null: w.WriteNullValue(); break;
                     case ScalarKind.Boolean: w.WriteBooleanValue(s.Text == "true"); break;
-                    // Canonical number text is valid JSON except YAML's .inf/.nan, which JSON can only hold as text.
-                    case ScalarKind.Integer: w.WriteRawValue(s.Text); break;
-                    case ScalarKind.Float when !s.Text.StartsWith('.') && !s.Text.StartsWith("-.", StringComparison.Ordinal): w.WriteRawValue(s.Text); break;
+                    // A number keeps the text it was written with when that is a JSON number (1.50, 1e3: an inline
+                    // engine reads the text), else its canonical text (0x10 is 16; JSON has no 0123: YAML keeps it).
+                    // YAML's .inf/.nan can only be JSON text.
+                    case ScalarKind.Integer or ScalarKind.Float when JsonNumber.IsMatch(s.Written): w.WriteRawValue(s.Written); break;
+                    case ScalarKind.Integer or ScalarKind.Float when JsonNumber.IsMatch(s.Text): w.WriteRawValue(s.Text); break;
                     default: w.WriteStringValue(s.Text); break;
                 }
                 break;
@@ -85,6 +103,10 @@ internal static class ConfigTextWriter
                 break;
             case ConfigScalar { Kind: ScalarKind.String } s:
                 e.Emit(StringScalar(s.Text));
+                break;
+            // A number written plain keeps its text (0123, 1e3, 0x10): read back, it types the same and reads as the same text.
+            case ConfigScalar { Kind: ScalarKind.Integer or ScalarKind.Float, Quoted: false } s:
+                e.Emit(new Scalar(AnchorName.Empty, TagName.Empty, s.Written, ScalarStyle.Plain, true, false));
                 break;
             case ConfigScalar s:
                 e.Emit(new Scalar(AnchorName.Empty, TagName.Empty, s.Text, ScalarStyle.Plain, true, false));

@@ -18,7 +18,7 @@ internal static class JsonConfigReader
         MaxDepth = TreeLimits.MaxDepth + 1,
     };
 
-    public static ConfigNode Read(string text, string path, List<ConfigProblem> problems)
+    public static ConfigNode Read(string text, string path, List<ConfigProblem> problems, DocumentKind kind)
     {
         byte[] bytes = Encoding.UTF8.GetBytes(text);
         var lines = new LineIndex(bytes);
@@ -26,11 +26,11 @@ internal static class JsonConfigReader
         try
         {
             if (!reader.Read())
-                throw Syntax(path, "the file is empty", 1);
+                throw kind.SyntaxError(path, ConfigFormat.Json, "the file is empty", 1);
             long nodes = 0;
-            var root = ReadValue(ref reader, lines, "", problems, path, ref nodes);
+            var root = ReadValue(ref reader, lines, "", problems, path, kind, ref nodes);
             if (reader.Read())
-                throw Syntax(path, $"unexpected content after the end of the document ({reader.TokenType})", lines.LineOf(reader.TokenStartIndex));
+                throw kind.SyntaxError(path, ConfigFormat.Json, $"unexpected content after the end of the document ({reader.TokenType})", lines.LineOf(reader.TokenStartIndex));
             return root;
         }
         catch (JsonException e)
@@ -40,16 +40,16 @@ internal static class JsonConfigReader
             string detail = e.Message;
             int cut = detail.IndexOf(" Path:", StringComparison.Ordinal);
             if (cut > 0) detail = detail[..cut];
-            throw Syntax(path, detail, line, e);
+            throw kind.SyntaxError(path, ConfigFormat.Json, detail, line, e);
         }
     }
 
-    private static ConfigNode ReadValue(ref Utf8JsonReader reader, LineIndex lines, string keyPath, List<ConfigProblem> problems, string path, ref long nodes)
+    private static ConfigNode ReadValue(ref Utf8JsonReader reader, LineIndex lines, string keyPath, List<ConfigProblem> problems, string path, DocumentKind kind, ref long nodes)
     {
         int line = lines.LineOf(reader.TokenStartIndex);
-        if (++nodes > TreeLimits.MaxNodes) throw TreeLimits.TooLarge("Config", path, line);
+        if (++nodes > TreeLimits.MaxNodes) throw TreeLimits.TooLarge(kind.ErrorPrefix, path, line);
         if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray && reader.CurrentDepth >= TreeLimits.MaxDepth)
-            throw TreeLimits.TooDeep("Config", path, line);
+            throw TreeLimits.TooDeep(kind.ErrorPrefix, path, line);
         switch (reader.TokenType)
         {
             case JsonTokenType.StartObject:
@@ -60,23 +60,23 @@ internal static class JsonConfigReader
                     int keyLine = lines.LineOf(reader.TokenStartIndex);
                     string childPath = ConfigKeyPath.Child(keyPath, key);
                     reader.Read();
-                    var value = ReadValue(ref reader, lines, childPath, problems, path, ref nodes);
-                    if (map.Count >= TreeLimits.MaxKeys) throw TreeLimits.TooManyKeys("Config", path, keyLine);
-                    if (!map.Add(key, value))
+                    var value = ReadValue(ref reader, lines, childPath, problems, path, kind, ref nodes);
+                    if (map.Count >= TreeLimits.MaxKeys) throw TreeLimits.TooManyKeys(kind.ErrorPrefix, path, keyLine);
+                    if (!map.Add(key, value, keyLine))
                         problems.Add(new ConfigProblem(childPath, null, "the key appears twice in the same section; keep one.", keyLine));
                 }
                 return map;
             case JsonTokenType.StartArray:
                 var list = new ConfigList(line);
                 while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
-                    list.Add(ReadValue(ref reader, lines, ConfigKeyPath.Item(keyPath, list.Count), problems, path, ref nodes));
+                    list.Add(ReadValue(ref reader, lines, ConfigKeyPath.Item(keyPath, list.Count), problems, path, kind, ref nodes));
                 return list;
             case JsonTokenType.String:
                 return new ConfigScalar(ScalarKind.String, reader.GetString()!, line);
             case JsonTokenType.Number:
                 string raw = Encoding.UTF8.GetString(reader.ValueSpan);
                 bool isFloat = raw.IndexOfAny(new[] { '.', 'e', 'E' }) >= 0;
-                return new ConfigScalar(isFloat ? ScalarKind.Float : ScalarKind.Integer, raw, line);
+                return new ConfigScalar(isFloat ? ScalarKind.Float : ScalarKind.Integer, raw, line, written: raw);
             case JsonTokenType.True:
                 return ConfigScalar.From(true, line);
             case JsonTokenType.False:
@@ -87,11 +87,6 @@ internal static class JsonConfigReader
                 throw new JsonException($"unexpected token {reader.TokenType}", null, line - 1, null);
         }
     }
-
-    internal static PotException Syntax(string path, string detail, int line, Exception? inner = null) =>
-        new(ConfigErrors.SyntaxError, PotErrorCategory.InvalidData,
-            $"The config file '{path}' is not valid {(ConfigFormats.FromExtension(path) == ConfigFormat.Yaml ? "YAML" : "JSON")}" +
-            (line > 0 ? $" (line {line})" : "") + $": {detail.TrimEnd('.')}. Fix the syntax and try again.", path, inner);
 
     /// <summary>Maps byte offsets to 1-based line numbers.</summary>
     private sealed class LineIndex

@@ -161,10 +161,13 @@ internal static class PotConfigBinder
         Simplified,
     }
 
+    /// <summary>What a path key names; the one list for config and engine files.</summary>
     internal enum PathKind
     {
         Unchecked,
         File,
+        Folder,
+        FileOrFolder,
         FileOrFolderOrPattern,
     }
 
@@ -173,45 +176,51 @@ internal static class PotConfigBinder
     {
         string? raw = s.String(key, required, what);
         if (raw is null) return null;
+        string? resolved = ResolvePath(raw, s.Context.BaseDirectory, kind, out string? problem);
+        if (problem is not null) s.Problem(key, problem);
+        return resolved;
+    }
+
+    /// <summary>
+    /// The one path rule of config and engine files: <see cref="ConfigPaths.Resolve"/> (variables and ~ expanded, made
+    /// absolute against <paramref name="baseDirectory"/>; a variable that is not set is a problem), then checked to be
+    /// what <paramref name="kind"/> asks. Returns null with <paramref name="problem"/> set when it is not.
+    /// </summary>
+    internal static string? ResolvePath(string raw, string baseDirectory, PathKind kind, out string? problem)
+    {
+        problem = null;
         var missing = new List<string>();
         string resolved;
         try
         {
-            resolved = ConfigPaths.Resolve(raw, s.Context.BaseDirectory, missing);
+            resolved = ConfigPaths.Resolve(raw, baseDirectory, missing);
         }
         catch (Exception e) when (e is ArgumentException or NotSupportedException or PathTooLongException)
         {
-            s.Problem(key, $"is not a valid path ({e.Message.TrimEnd('.')}).");
+            problem = $"is not a valid path ({e.Message.TrimEnd('.')}).";
             return null;
         }
         if (missing.Count > 0)
         {
-            s.Problem(key, $"uses the environment variable{(missing.Count > 1 ? "s" : "")} {string.Join(", ", missing.Distinct())} " +
-                           "which is not set. Set it, or write the path out (use $$ for a literal $).");
+            problem = $"uses the environment variable{(missing.Count > 1 ? "s" : "")} {string.Join(", ", missing.Distinct())} " +
+                      "which is not set. Set it, or write the path out (use $$ for a literal $).";
             return null;
         }
-        switch (kind)
+        string probe = kind == PathKind.FileOrFolderOrPattern && ConfigPaths.HasWildcards(Path.GetFileName(resolved)) ? Path.GetDirectoryName(resolved)! : resolved;
+        problem = kind switch
         {
-            case PathKind.File when Directory.Exists(resolved):
-                s.Problem(key, $"'{resolved}' is a folder; give the path of a file.");
-                return null;
-            case PathKind.File when !File.Exists(resolved):
-                s.Problem(key, $"'{resolved}' does not exist. Relative paths are relative to the config file's folder ({s.Context.BaseDirectory}).");
-                return null;
-            case PathKind.FileOrFolderOrPattern:
-                string probe = ConfigPaths.HasWildcards(Path.GetFileName(resolved)) ? Path.GetDirectoryName(resolved)! : resolved;
-                if (ConfigPaths.HasWildcards(probe))
-                {
-                    s.Problem(key, "may have wildcards in its file name only, not in folder names.");
-                    return null;
-                }
-                if (!File.Exists(probe) && !Directory.Exists(probe))
-                {
-                    s.Problem(key, $"'{probe}' does not exist. Relative paths are relative to the config file's folder ({s.Context.BaseDirectory}).");
-                    return null;
-                }
-                break;
-        }
-        return resolved;
+            PathKind.Unchecked => null,
+            PathKind.FileOrFolderOrPattern when ConfigPaths.HasWildcards(probe) => "may have wildcards in its file name only, not in folder names.",
+            PathKind.File when Directory.Exists(probe) => $"'{probe}' is a folder; give the path of a file.",
+            PathKind.Folder when File.Exists(probe) => $"'{probe}' is a file; give the path of a folder.",
+            PathKind.File when !File.Exists(probe) => NotFound(probe, baseDirectory),
+            PathKind.Folder when !Directory.Exists(probe) => NotFound(probe, baseDirectory),
+            _ when !File.Exists(probe) && !Directory.Exists(probe) => NotFound(probe, baseDirectory),
+            _ => null,
+        };
+        return problem is null ? resolved : null;
     }
+
+    private static string NotFound(string path, string baseDirectory) =>
+        $"'{path}' does not exist. Relative paths are relative to the folder of the file that names them ({baseDirectory}).";
 }

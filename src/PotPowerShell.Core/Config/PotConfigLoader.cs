@@ -45,11 +45,13 @@ public static class PotConfigLoader
 }
 
 /// <summary>
-/// Text -> neutral tree, for callers that validate their own schema on top (the engine file parser): the same JSON
-/// and YAML rules as config files, syntax errors as ConfigSyntaxError, duplicate keys as ConfigInvalid.
+/// The one loader of YAML and JSON documents: text -> neutral tree (<see cref="ConfigNode"/>), for POT config files and
+/// engine files alike. The same syntax rules, <see cref="TreeLimits"/> and wording for both; a
+/// <see cref="DocumentKind"/> names the errors. Syntax errors throw; duplicate keys are collected as problems.
 /// </summary>
 public static class ConfigTree
 {
+    /// <summary>Reads a config file's tree: syntax errors as ConfigSyntaxError, duplicate keys as ConfigInvalid.</summary>
     public static ConfigNode Read(string path)
     {
         string full = Path.GetFullPath(path);
@@ -60,6 +62,8 @@ public static class ConfigTree
         return root;
     }
 
-    internal static ConfigNode Parse(string text, ConfigFormat format, string path, List<ConfigProblem> problems) =>
-        format == ConfigFormat.Json ? JsonConfigReader.Read(text, path, problems) : YamlConfigReader.Read(text, path, problems);
+    internal static ConfigNode Parse(string text, ConfigFormat format, string path, List<ConfigProblem> problems, DocumentKind? kind = null) =>
+        format == ConfigFormat.Json
+            ? JsonConfigReader.Read(text, path, problems, kind ?? DocumentKind.Config)
+            : YamlConfigReader.Read(text, path, problems, kind ?? DocumentKind.Config);
 }

@@ -49,6 +49,9 @@ public static class PotConfigWriter
         var warnings = new List<string>();
         if (config.Engine.Kind == EngineKind.Inline && !PathsEqual(folder, config.Directory))
             warnings.Add($"engine: the inline engine is written as it was; relative paths in it now resolve against '{folder}' instead of '{config.Directory}'.");
+        if (config.Engine.Kind == EngineKind.Inline && f == ConfigFormat.Json &&
+            ConfigTextWriter.LeadingZeroNumbers(config.Engine.Inline!, config.Engine.InlineKeyPath).ToList() is { Count: > 0 } rewritten)
+            warnings.Add($"JSON has no numbers with leading zeros, so these values of the inline engine lose them: {string.Join("; ", rewritten)}. Quote them, or export to YAML, to keep them.");
         return new ConfigExport(config with { Path = full }, warnings.ToValueList());
     }
 

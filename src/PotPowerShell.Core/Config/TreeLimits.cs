@@ -8,7 +8,7 @@ namespace PotPowerShell.Core.Config;
 /// nesting depth, nodes after alias expansion and keys per map. They are checked while the document is read, before
 /// any recursive walk or conversion, so a hostile file ends in a clear error instead of a stack overflow or an
 /// out-of-memory kill. The error ids are &lt;prefix&gt;TooDeep, &lt;prefix&gt;TooLarge and &lt;prefix&gt;TooManyKeys
-/// (prefix Config or Engine); docs/en-US/about_PotPowerShell.md lists them under Limits.
+/// (the prefix of the <see cref="DocumentKind"/>: Config or Engine); docs/en-US/about_PotPowerShell.md lists them under Limits.
 /// </summary>
 public static class TreeLimits
 {

@@ -8,7 +8,8 @@ namespace PotPowerShell.Core.Config;
 
 /// <summary>
 /// Reads YAML into the neutral tree from YamlDotNet's event stream, typing plain scalars by the YAML 1.2 core schema
-/// (so <c>300</c> is an integer, <c>"300"</c> a string, <c>yes</c> a string). Anchors, aliases and &lt;&lt; merge keys
+/// (so <c>300</c> is an integer, <c>"300"</c> a string, <c>yes</c> a string) and keeping each scalar's text and style
+/// as written (<see cref="ConfigScalar.Written"/>, <see cref="ConfigScalar.Quoted"/>). Anchors, aliases and &lt;&lt; merge keys
 /// work; duplicate keys are reported as problems; several documents in one file are an error. <see cref="TreeLimits"/>
 /// are checked before the tree is built.
 /// </summary>
@@ -17,24 +18,24 @@ internal static class YamlConfigReader
     private static readonly Regex IntPattern = new(@"^[-+]?[0-9]+$", RegexOptions.CultureInvariant);
     private static readonly Regex FloatPattern = new(@"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$", RegexOptions.CultureInvariant);
 
-    public static ConfigNode Read(string text, string path, List<ConfigProblem> problems)
+    public static ConfigNode Read(string text, string path, List<ConfigProblem> problems, DocumentKind kind)
     {
         var anchors = new Dictionary<string, ConfigNode>();
         try
         {
             // Limits first: the reading below recurses and shares aliased nodes, which later walks expand.
-            TreeLimits.CheckYaml(text, path, "Config");
+            TreeLimits.CheckYaml(text, path, kind.ErrorPrefix);
             var parser = new Parser(new StringReader(text));
             parser.Consume<StreamStart>();
             if (parser.Accept<StreamEnd>(out _))
-                throw JsonConfigReader.Syntax(path, "the file is empty", 1);
+                throw kind.SyntaxError(path, ConfigFormat.Yaml, "the file is empty", 1);
             parser.Consume<DocumentStart>();
             if (parser.Accept<DocumentEnd>(out _))
-                throw JsonConfigReader.Syntax(path, "the file is empty", 1);
+                throw kind.SyntaxError(path, ConfigFormat.Yaml, "the file is empty", 1);
             var root = ReadNode(parser, anchors, "", problems);
             parser.Consume<DocumentEnd>();
             if (parser.Accept<DocumentStart>(out var second))
-                throw JsonConfigReader.Syntax(path, "the file holds more than one YAML document ('---'); keep one", (int)second.Start.Line);
+                throw kind.SyntaxError(path, ConfigFormat.Yaml, "the file holds more than one YAML document ('---'); keep one", (int)second.Start.Line);
             return root;
         }
         catch (YamlException e)
@@ -43,12 +44,12 @@ internal static class YamlConfigReader
             // YamlDotNet prefixes its message with the position, which our message already gives.
             int close = detail.IndexOf("): ", StringComparison.Ordinal);
             if (detail.StartsWith("(", StringComparison.Ordinal) && close > 0) detail = detail[(close + 3)..];
-            throw JsonConfigReader.Syntax(path, detail, (int)e.Start.Line, e);
+            throw kind.SyntaxError(path, ConfigFormat.Yaml, detail, (int)e.Start.Line, e);
         }
         catch (InvalidOperationException e)
         {
             // YamlDotNet's scanner throws this (without a position) on some unterminated flow collections.
-            throw JsonConfigReader.Syntax(path, "the YAML ends inside an unclosed [ ], { } or quote", 0, e);
+            throw kind.SyntaxError(path, ConfigFormat.Yaml, "the YAML ends inside an unclosed [ ], { } or quote", 0, e);
         }
     }
 
@@ -102,7 +103,7 @@ internal static class YamlConfigReader
                 merges.Add(value);
                 continue;
             }
-            if (!map.Add(key.Value, value))
+            if (!map.Add(key.Value, value, (int)key.Start.Line))
                 problems.Add(new ConfigProblem(childPath, null, "the key appears twice in the same section; keep one.", (int)key.Start.Line));
         }
         // Merge keys (<<: *base): entries written in the map itself win over merged ones.
@@ -116,7 +117,7 @@ internal static class YamlConfigReader
                     problems.Add(new ConfigProblem(ConfigKeyPath.Child(keyPath, "<<"), source.Describe(), "a merge key (<<) needs a map or a list of maps.", source.Line));
                     continue;
                 }
-                foreach (var e in m.Entries) map.Add(e.Key, e.Value);
+                foreach (var e in m.Entries) map.Add(e.Key, e.Value, m.KeyLine(e.Key));
             }
         }
         return map;
@@ -126,37 +127,43 @@ internal static class YamlConfigReader
     internal static ScalarKind TypeOfPlain(string text) =>
         ToScalar(new Scalar(AnchorName.Empty, TagName.Empty, text, ScalarStyle.Plain, true, false)).Kind;
 
+    /// <summary>Types a scalar by the YAML 1.2 core schema and keeps its text and style as written.</summary>
     private static ConfigScalar ToScalar(Scalar s)
     {
-        int line = (int)s.Start.Line;
+        var (kind, text) = Type(s);
+        return new ConfigScalar(kind, text, (int)s.Start.Line, s.Value, s.Style != ScalarStyle.Plain);
+    }
+
+    private static (ScalarKind Kind, string Text) Type(Scalar s)
+    {
         string tag = s.Tag.IsEmpty ? "" : s.Tag.Value;
-        if (tag == "tag:yaml.org,2002:str" || (s.Style != ScalarStyle.Plain && tag.Length == 0))
-            return new ConfigScalar(ScalarKind.String, s.Value, line);
         string v = s.Value;
+        if (tag == "tag:yaml.org,2002:str" || (s.Style != ScalarStyle.Plain && tag.Length == 0))
+            return (ScalarKind.String, v);
         switch (v)
         {
             case "" or "~" or "null" or "Null" or "NULL":
-                return ConfigScalar.Null(line);
+                return (ScalarKind.Null, "null");
             case "true" or "True" or "TRUE":
-                return ConfigScalar.From(true, line);
+                return (ScalarKind.Boolean, "true");
             case "false" or "False" or "FALSE":
-                return ConfigScalar.From(false, line);
+                return (ScalarKind.Boolean, "false");
             case ".inf" or ".Inf" or ".INF" or "+.inf" or "+.Inf" or "+.INF":
-                return new ConfigScalar(ScalarKind.Float, ".inf", line);
+                return (ScalarKind.Float, ".inf");
             case "-.inf" or "-.Inf" or "-.INF":
-                return new ConfigScalar(ScalarKind.Float, "-.inf", line);
+                return (ScalarKind.Float, "-.inf");
             case ".nan" or ".NaN" or ".NAN":
-                return new ConfigScalar(ScalarKind.Float, ".nan", line);
+                return (ScalarKind.Float, ".nan");
         }
         if (IntPattern.IsMatch(v))
-            return new ConfigScalar(ScalarKind.Integer, v.TrimStart('+'), line);
+            return (ScalarKind.Integer, v.TrimStart('+'));
         if (v.StartsWith("0x", StringComparison.Ordinal) && v.Length > 2 &&
             BigInteger.TryParse("0" + v[2..], NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var hex))
-            return new ConfigScalar(ScalarKind.Integer, hex.ToString(CultureInfo.InvariantCulture), line);
+            return (ScalarKind.Integer, hex.ToString(CultureInfo.InvariantCulture));
         if (v.StartsWith("0o", StringComparison.Ordinal) && v.Length > 2 && v[2..].All(c => c is >= '0' and <= '7'))
-            return new ConfigScalar(ScalarKind.Integer, v[2..].Aggregate(BigInteger.Zero, (a, c) => a * 8 + (c - '0')).ToString(CultureInfo.InvariantCulture), line);
+            return (ScalarKind.Integer, v[2..].Aggregate(BigInteger.Zero, (a, c) => a * 8 + (c - '0')).ToString(CultureInfo.InvariantCulture));
         if (FloatPattern.IsMatch(v))
-            return new ConfigScalar(ScalarKind.Float, v, line);
-        return new ConfigScalar(ScalarKind.String, v, line);
+            return (ScalarKind.Float, v);
+        return (ScalarKind.String, v);
     }
 }

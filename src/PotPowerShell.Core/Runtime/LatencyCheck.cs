@@ -9,6 +9,10 @@ public sealed record LatencyCheckResult(Timing Fp32, Timing Output, int BatchSiz
     /// <summary>FP32 p50 over output p50: above 1 when the output is faster.</summary>
     public double Speedup => Fp32.MedianMs / Output.MedianMs;
 
+    /// <summary>The figures the result records of DefaultQuantization and AccuracyAwareQuantization show, rounded once here.</summary>
+    public LatencyFigures Figures => new(Math.Round(Fp32.MedianMs, 4), Math.Round(Output.MedianMs, 4), Math.Round(Fp32.P90Ms, 4),
+        Math.Round(Output.P90Ms, 4), Math.Round(Speedup, 3), Fp32.Count, BatchSize);
+
     /// <summary>
     /// A warning with the figures when an output with <paramref name="int8Layers"/> INT8 layers is not faster than the
     /// FP32 model; null when it is, or when it has no INT8 layer (it then runs as the FP32 model does, and the precision
@@ -21,6 +25,9 @@ public sealed record LatencyCheckResult(Timing Fp32, Timing Output, int BatchSiz
             ? "Its INT8 layers were timed faster one by one, but not the whole model now (timings on a busy machine vary): time it at the batch size you deploy with (-BatchSize), or deploy the FP32 model where speed matters most."
             : "It is smaller; for speed, use -Precision Fastest on a CPU target, or time it at the batch size you deploy with (-BatchSize).");
 }
+
+/// <summary>A latency check as result records show it: p50 and p90 in milliseconds (4 decimals), the speed-up (3), runs and batch size.</summary>
+public sealed record LatencyFigures(double Fp32Ms, double Ms, double Fp32P90Ms, double P90Ms, double Speedup, int Runs, int BatchSize);
 
 /// <summary>Times the FP32 model against the output at the end of DefaultQuantization and AccuracyAwareQuantization.</summary>
 public static class LatencyCheck

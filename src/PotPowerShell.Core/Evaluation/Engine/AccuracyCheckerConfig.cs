@@ -1,5 +1,6 @@
 using System.Globalization;
 using PotPowerShell.Core.Data;
+using PathKind = PotPowerShell.Core.Config.PotConfigBinder.PathKind;
 
 namespace PotPowerShell.Core.Evaluation;
 
@@ -205,7 +206,7 @@ internal static class AccuracyCheckerConfig
             if (a.Bool("multi_label") == true) a.Problem("multi_label", "is not supported: each candidate takes its best class (multi_label: false).");
             return ours;
         }
-        string? near = Suggest.Closest(type, Adapters);
+        string? near = EditDistance.Suggest(type, Adapters);
         launcher.Problems.Add(raw is string ? path : EngineProblems.Join(path, "type"),
             $"'{type}' is not supported in Accuracy Checker configurations{(near != null ? $" (did you mean '{near}'?)" : "")}: {string.Join(", ", Adapters)} are. " +
             "Write the engine in PotPowerShell's own format for other tasks (see about_PotPowerShell_Engine).");
@@ -338,7 +339,7 @@ internal static class AccuracyCheckerConfig
         if (!Converters.Contains(kind))
         {
             // Accuracy Checker has no converter named image_folder: its class-per-sub-folder converter is cls_dataset_folder.
-            string? near = kind == "image_folder" ? "cls_dataset_folder" : Suggest.Closest(kind, Converters);
+            string? near = kind == "image_folder" ? "cls_dataset_folder" : EditDistance.Suggest(kind, Converters);
             a.Problem("converter", $"'{converter}' is not supported{(near != null ? $" (did you mean '{near}'?)" : "")}: {string.Join(", ", Converters)} are.");
             return null;
         }
@@ -421,7 +422,7 @@ internal static class AccuracyCheckerConfig
         d["annotation_separator"] = "comma";
         if (a.Has("images_dir"))
             warnings.Add($"{a.KeyPath("images_dir")}: read and ignored: Accuracy Checker uses it only to check that images exist; images are named relative to data_source and every one is checked.");
-        string? file = a.ExistingPath("decoding_char_file", baseFolder, MapReader.PathKind.File, required: true,
+        string? file = a.ExistingPath("decoding_char_file", baseFolder, PathKind.File, required: true,
             hint: "The UTF-8 file of the characters the model recognises, in class order (classes 1, 2, ...; 0 is the blank).");
         if (file == null) return null;
         string symbols = string.Concat(TextFiles.ReadLines(file));
@@ -458,7 +459,7 @@ internal static class AccuracyCheckerConfig
             string type = map != null && map.TryGetValue("type", out var t) ? t?.ToString()?.Trim().ToLowerInvariant() ?? "" : "";
             if (map == null || !PostprocessingTypes.Contains(type))
             {
-                string? near = Suggest.Closest(type, PostprocessingTypes);
+                string? near = EditDistance.Suggest(type, PostprocessingTypes);
                 m.Problems.Add(map == null ? path : EngineProblems.Join(path, "type"),
                     (map == null ? $"must be a mapping such as {{type: nms, overlap: 0.5}}, not {EngineTree.Show(list[i])}." : $"'{type}' is not supported{(near != null ? $" (did you mean '{near}'?)" : "")}.") +
                     $" Supported: {string.Join(", ", PostprocessingTypes)}.");
@@ -508,7 +509,7 @@ internal static class AccuracyCheckerConfig
             string type = map.TryGetValue("type", out var t) ? t?.ToString()?.Trim().ToLowerInvariant() ?? "" : "";
             if (!StepTypes.Contains(type))
             {
-                string? near = Suggest.Closest(type, StepTypes);
+                string? near = EditDistance.Suggest(type, StepTypes);
                 m.Problems.Add(EngineProblems.Join(path, "type"), (type.Length == 0 ? "is required." : $"'{type}' is not supported.") +
                     $"{(near != null && type.Length > 0 ? $" Did you mean '{near}'?" : "")} Supported steps: {string.Join(", ", StepTypes)}.");
                 continue;
@@ -567,8 +568,7 @@ internal static class AccuracyCheckerConfig
 
     private static Dictionary<string, object?>? Resize(MapReader m)
     {
-        var step = new Dictionary<string, object?>(StringComparer.Ordinal) { ["type"] = "resize" };
-        if (!Size(m, step)) return null;
+        if (SizedStep(m, "resize") is not { } step) return null;
         if (m.String("aspect_ratio_scale") is { } aspect)
         {
             if (!Aspects.TryGetValue(aspect.Trim(), out var ours))
@@ -605,8 +605,7 @@ internal static class AccuracyCheckerConfig
     /// <summary>padding as our pad: size, one pad_value for every channel, pad_type center (default), left_top or right_bottom.</summary>
     private static Dictionary<string, object?>? Padding(MapReader m)
     {
-        var step = new Dictionary<string, object?>(StringComparer.Ordinal) { ["type"] = "pad" };
-        if (!Size(m, step)) return null;
+        if (SizedStep(m, "pad") is not { } step) return null;
         if (m.Raw("pad_value") is { } raw)
         {
             var values = NormalizationValues(raw);
@@ -628,9 +627,12 @@ internal static class AccuracyCheckerConfig
         return step;
     }
 
-    private static Dictionary<string, object?>? Crop(MapReader m)
+    private static Dictionary<string, object?>? Crop(MapReader m) => SizedStep(m, "center_crop");
+
+    /// <summary>A step of ours of <paramref name="type"/> with its size; null when the size has problems.</summary>
+    private static Dictionary<string, object?>? SizedStep(MapReader m, string type)
     {
-        var step = new Dictionary<string, object?>(StringComparer.Ordinal) { ["type"] = "center_crop" };
+        var step = new Dictionary<string, object?>(StringComparer.Ordinal) { ["type"] = type };
         return Size(m, step) ? step : null;
     }
 

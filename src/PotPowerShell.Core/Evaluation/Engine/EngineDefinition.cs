@@ -94,13 +94,12 @@ public sealed class EngineDefinition
     public static PotException NotFound(string full) =>
         new("EngineNotFound", PotErrorCategory.ObjectNotFound, $"The engine file '{full}' does not exist. Check -EnginePath, or engine.config in the configuration (relative to the configuration's folder).", full);
 
-    /// <summary>Reads an engine YAML file; relative paths resolve against its folder.</summary>
+    /// <summary>Reads an engine file (YAML, or JSON when it ends in .json) through the config loader; relative paths resolve against its folder.</summary>
     public static EngineDefinition Load(string path)
     {
         string full = Path.GetFullPath(path);
         if (!File.Exists(full)) throw NotFound(full);
-        string text = File.ReadAllText(full);
-        var (tree, lines) = EngineTree.FromYaml(text, full);
+        var (tree, lines) = EngineTree.Read(full);
         return EngineParser.Parse(tree, "", Path.GetDirectoryName(full)!, full, lines);
     }
 
@@ -111,6 +110,17 @@ public sealed class EngineDefinition
     /// </summary>
     public static EngineDefinition FromTree(IReadOnlyDictionary<string, object?> tree, string keyPathPrefix, string baseFolder) =>
         EngineParser.Parse(tree, keyPathPrefix ?? "", Path.GetFullPath(baseFolder), string.IsNullOrEmpty(keyPathPrefix) ? "(inline engine)" : keyPathPrefix, null);
+
+    /// <summary>
+    /// The engine written inline in a POT config (its engine: section, read by the config loader), seen as engine files
+    /// are (<see cref="EngineTree.FromConfig"/>); problems carry <paramref name="keyPathPrefix"/> and the config's lines.
+    /// </summary>
+    internal static EngineDefinition FromConfig(Config.ConfigMap inline, string keyPathPrefix, string baseFolder)
+    {
+        var lines = new Dictionary<string, int>(StringComparer.Ordinal);
+        var tree = EngineTree.FromConfig(inline, lines);
+        return EngineParser.Parse(tree, keyPathPrefix, Path.GetFullPath(baseFolder), string.IsNullOrEmpty(keyPathPrefix) ? "(inline engine)" : keyPathPrefix, lines);
+    }
 
     /// <summary>
     /// POT's simplified engine: the data of <paramref name="dataSource"/> (npy folder/.npz/.npy or an image folder

@@ -1,5 +1,6 @@
 using System.IO.Compression;
 using PotPowerShell.Core.Data;
+using PathKind = PotPowerShell.Core.Config.PotConfigBinder.PathKind;
 
 namespace PotPowerShell.Core.Evaluation;
 
@@ -86,7 +87,7 @@ internal static class EngineParser
             string? word = root.String("type");
             if (word != null && !word.Trim().Equals("simplified", StringComparison.OrdinalIgnoreCase))
                 root.Problem("type", $"'{word}' is not an engine type this module knows: use 'simplified' (data without annotations), or leave type out and describe dataset:, adapter: and metrics:.");
-            string? data = root.ExistingPath("data_source", baseFolder, MapReader.PathKind.FileOrFolder, required: true,
+            string? data = root.ExistingPath("data_source", baseFolder, PathKind.FileOrFolder, required: true,
                 hint: "Name a folder of .npy files, an .npz/.npy file or an image folder.");
             if (data != null)
             {
@@ -142,7 +143,7 @@ internal static class EngineParser
             var ownMetrics = reader.List("metrics");
             for (int i = 0; ownMetrics != null && i < ownMetrics.Count; i++)
                 pendingMetrics.Add((ownMetrics[i], EngineProblems.Index(EngineProblems.Join(path, "metrics"), i), index));
-            string? data = reader.ExistingPath("data_source", baseFolder, MapReader.PathKind.FileOrFolder, required: true,
+            string? data = reader.ExistingPath("data_source", baseFolder, PathKind.FileOrFolder, required: true,
                 hint: "Name a folder of .npy files, an .npz/.npy file or an image folder.");
             DatasetDefinition? d = data == null ? null : ParseDataSource(reader, data, baseFolder, path, index, forceUnlabelled: false);
             // Keep indices aligned with the engine's dataset order even when a dataset has problems.
@@ -261,7 +262,7 @@ internal static class EngineParser
             m.Problem("alphabet", "give either dictionary: (a file) or alphabet: (inline text), not both.");
         else if (m.Has("dictionary"))
         {
-            string? file = m.ExistingPath("dictionary", baseFolder, MapReader.PathKind.File);
+            string? file = m.ExistingPath("dictionary", baseFolder, PathKind.File);
             if (file != null)
             {
                 symbols = TextFiles.ReadLines(file);
@@ -331,7 +332,7 @@ internal static class EngineParser
         };
         if (type == MetricType.Script)
         {
-            script = m.ExistingPath("path", baseFolder, MapReader.PathKind.File, required: true, hint: "Name a .ps1 file that returns one number per sample.");
+            script = m.ExistingPath("path", baseFolder, PathKind.File, required: true, hint: "Name a .ps1 file that returns one number per sample.");
             if (script != null && !script.EndsWith(".ps1", StringComparison.OrdinalIgnoreCase))
                 m.Problem("path", $"'{script}' is not a .ps1 script file.");
             direction = m.Choice("direction", DirectionWords) ?? MetricDirection.HigherBetter;
@@ -405,7 +406,7 @@ internal static class EngineParser
             string type = map != null && map.TryGetValue("type", out var t) ? t?.ToString()?.Trim().ToLowerInvariant() ?? "" : "";
             if (map == null || !PostprocessingKeys.TryGetValue(type, out var keys))
             {
-                string? near = Suggest.Closest(type, PostprocessingKeys.Keys.ToList());
+                string? near = EditDistance.Suggest(type, PostprocessingKeys.Keys.ToList());
                 m.Problems.Add(map == null ? path : EngineProblems.Join(path, "type"), (map == null ? $"must be a mapping such as {{type: nms, overlap: 0.5}}, not {EngineTree.Show(list[i])}." : type.Length == 0 ? "is required." : $"'{type}' is not supported{(near != null ? $" (did you mean '{near}'?)" : "")}.") +
                     $" Supported steps: {string.Join(", ", PostprocessingKeys.Keys)}.");
                 continue;
@@ -448,7 +449,7 @@ internal static class EngineParser
         }
         int? subsample = forceUnlabelled ? null : m.Int("subsample_size", 1, int.MaxValue);
         int seed = forceUnlabelled ? 0 : m.Int("subsample_seed", 0, int.MaxValue) ?? 0;
-        string? labels = forceUnlabelled ? null : m.ExistingPath("labels", baseFolder, MapReader.PathKind.File);
+        string? labels = forceUnlabelled ? null : m.ExistingPath("labels", baseFolder, PathKind.File);
         if (labels != null && !(labels.EndsWith(".npy", StringComparison.OrdinalIgnoreCase) || labels.EndsWith(".txt", StringComparison.OrdinalIgnoreCase)))
         {
             m.Problem("labels", $"'{labels}' is neither a .npy array nor a .txt file with one label per line.");
@@ -477,7 +478,7 @@ internal static class EngineParser
         var raw = m.Raw("classes");
         if (raw == null) return null;
         if (EngineTree.AsList(raw) is { } list) return list.Select(x => x?.ToString() ?? "").ToList();
-        string? file = m.ExistingPath("classes", baseFolder, MapReader.PathKind.File);
+        string? file = m.ExistingPath("classes", baseFolder, PathKind.File);
         return file == null ? null : TextFiles.ReadLines(file);
     }
 
@@ -536,7 +537,7 @@ internal static class EngineParser
                 else
                 {
                     string folder = isFolder ? data : Path.GetDirectoryName(data)!;
-                    string full = Path.GetFullPath(Path.Combine(folder, EngineTree.ExpandEnvironment(file)));
+                    string full = Config.ConfigPaths.Resolve(file, folder);
                     if (!File.Exists(full)) m.Problems.Add(keyPath, $"the file '{full}' does not exist (input files are relative to the data_source folder '{folder}').");
                     else inputs[input] = full;
                 }
@@ -583,16 +584,16 @@ internal static class EngineParser
             return null;
         }
         if (!simplified && m.Has("inputs")) m.Problem("inputs", "applies to NumPy data only; image folders feed one input (input:).");
-        string? annotation = simplified ? null : m.ExistingPath("annotation_file", baseFolder, MapReader.PathKind.File);
+        string? annotation = simplified ? null : m.ExistingPath("annotation_file", baseFolder, PathKind.File);
         if (annotation != null && def.LabelsPath != null)
             m.Problem("labels", "give either annotation_file: (image names with labels) or labels: (labels in file-name order), not both.");
-        string? voc = simplified ? null : m.ExistingPath("voc_annotations", baseFolder, MapReader.PathKind.Folder);
-        string? imageset = simplified ? null : m.ExistingPath("imageset_file", baseFolder, MapReader.PathKind.File);
+        string? voc = simplified ? null : m.ExistingPath("voc_annotations", baseFolder, PathKind.Folder);
+        string? imageset = simplified ? null : m.ExistingPath("imageset_file", baseFolder, PathKind.File);
         if (voc != null && (annotation != null || def.LabelsPath != null))
             m.Problem("voc_annotations", "give either voc_annotations: (boxes) or annotation_file: / labels:, not both.");
         if (imageset != null && voc == null && !m.Has("voc_annotations"))
             m.Problem("imageset_file", "applies to voc_annotations: only.");
-        string? classFolders = simplified ? null : m.ExistingPath("class_folders", baseFolder, MapReader.PathKind.Folder);
+        string? classFolders = simplified ? null : m.ExistingPath("class_folders", baseFolder, PathKind.Folder);
         if (classFolders != null && (annotation != null || def.LabelsPath != null || voc != null))
             m.Problem("class_folders", "give either class_folders: (one sub-folder per class) or annotation_file: / labels: / voc_annotations:, not more than one.");
         if (classFolders != null && def.Classes != null)

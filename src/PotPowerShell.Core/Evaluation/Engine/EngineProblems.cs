@@ -22,6 +22,9 @@ internal sealed class EngineProblems(string source, string prefix, IReadOnlyDict
     public void Add(string relative, string message) =>
         _items.Add(new ConfigProblem(PathOf(relative), null, message, lines != null && lines.TryGetValue(relative, out int l) ? l : 0) { Whole = "(engine)" });
 
+    /// <summary>A problem the loader found (a duplicate key), already with its path and line.</summary>
+    public void Add(ConfigProblem problem) => _items.Add(problem with { KeyPath = PathOf(problem.KeyPath), Whole = "(engine)" });
+
     public void ThrowIfAny()
     {
         if (_items.Count == 0) return;

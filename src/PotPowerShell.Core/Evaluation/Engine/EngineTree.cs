@@ -1,80 +1,66 @@
 using System.Collections;
 using System.Globalization;
-using System.Text.RegularExpressions;
-using YamlDotNet.Core;
-using YamlDotNet.RepresentationModel;
+using PotPowerShell.Core.Config;
+using PathKind = PotPowerShell.Core.Config.PotConfigBinder.PathKind;
 
 namespace PotPowerShell.Core.Evaluation;
 
 /// <summary>
 /// The neutral tree an engine is read from: maps (IReadOnlyDictionary or IDictionary with string keys), lists (IList)
-/// and scalars (string, bool, integer or floating-point numbers, null). YAML files are converted to it; the config
-/// loader hands its inline engine section over in the same shape.
+/// and scalars (text, bool, integer or floating-point numbers, null). Engine files and inline engines are read by the
+/// config loader (<see cref="ConfigTree"/>, <see cref="DocumentKind.Engine"/>) and seen through <see cref="FromConfig"/>;
+/// trees built in code (<see cref="EngineDefinition.FromTree"/>) come as they are.
 /// </summary>
 internal static class EngineTree
 {
-    /// <summary>Parses YAML into the tree, recording the line of every key path for messages.</summary>
-    public static (IReadOnlyDictionary<string, object?> Tree, Dictionary<string, int> Lines) FromYaml(string text, string source)
+    /// <summary>
+    /// Reads an engine file through the one config loader: YAML (JSON for a .json file) with the limits, syntax rules
+    /// and wording of POT configs, errors named EngineInvalid, EngineTooDeep, EngineTooLarge, EngineTooManyKeys.
+    /// </summary>
+    public static (IReadOnlyDictionary<string, object?> Tree, Dictionary<string, int> Lines) Read(string full)
     {
-        var stream = new YamlStream();
-        try
-        {
-            // Limits first: YamlStream.Load and Convert recurse, and Convert expands every alias.
-            Config.TreeLimits.CheckYaml(text, source, "Engine");
-            stream.Load(new StringReader(text));
-        }
-        catch (YamlException e)
-        {
+        var format = ConfigFormats.FromExtension(full) == ConfigFormat.Json ? ConfigFormat.Json : ConfigFormat.Yaml;
+        var loaded = new List<ConfigProblem>();
+        var root = ConfigTree.Parse(File.ReadAllText(full), format, full, loaded, DocumentKind.Engine);
+        var problems = new EngineProblems(full, "", null);
+        foreach (var p in loaded) problems.Add(p);
+        problems.ThrowIfAny();
+        if (root is not ConfigMap map)
             throw new PotException("EngineInvalid", PotErrorCategory.InvalidData,
-                $"The engine '{source}' is not valid YAML (line {e.Start.Line}, column {e.Start.Column}): {e.InnerException?.Message ?? e.Message}", source, e);
-        }
-        catch (InvalidOperationException e)
-        {
-            // YamlDotNet's scanner throws this (without a position) on some unterminated flow collections.
-            throw new PotException("EngineInvalid", PotErrorCategory.InvalidData,
-                $"The engine '{source}' is not valid YAML: it ends inside an unclosed [ ], {{ }} or quote.", source, e);
-        }
-        catch (ArgumentException e)
-        {
-            // YamlDotNet reports a repeated key as an ArgumentException from its mapping dictionary.
-            throw new PotException("EngineInvalid", PotErrorCategory.InvalidData,
-                $"The engine '{source}' is not valid: {e.Message} Each key may appear once per section.", source, e);
-        }
+                $"The engine '{full}' must be a mapping (keys such as dataset:, adapter:, metrics:) at its top level, not {root.Describe()}.", full);
         var lines = new Dictionary<string, int>(StringComparer.Ordinal);
-        if (stream.Documents.Count == 0) return (new Dictionary<string, object?>(), lines);
-        var root = stream.Documents[0].RootNode;
-        if (root is not YamlMappingNode)
-            throw new PotException("EngineInvalid", PotErrorCategory.InvalidData,
-                $"The engine '{source}' must be a YAML mapping (keys such as dataset:, adapter:, metrics:) at its top level.", source);
-        return ((IReadOnlyDictionary<string, object?>)Convert(root, "", lines)!, lines);
+        return (FromConfig(map, lines), lines);
     }
 
-    private static object? Convert(YamlNode node, string path, Dictionary<string, int> lines)
+    /// <summary>
+    /// An engine's reading of a config tree: every scalar is the text it was written with (a plain null, ~ or empty
+    /// value is null), so <c>alphabet: 0123456789</c> stays "0123456789" and <c>label: yes</c> stays "yes"; each engine
+    /// key turns text into the number or boolean it needs (<see cref="MapReader"/>). Records the line of every key path.
+    /// </summary>
+    public static IReadOnlyDictionary<string, object?> FromConfig(ConfigMap root, Dictionary<string, int> lines) =>
+        (IReadOnlyDictionary<string, object?>)Convert(root, "", lines)!;
+
+    private static object? Convert(ConfigNode node, string path, Dictionary<string, int> lines)
     {
-        lines[path] = (int)node.Start.Line;
+        lines[path] = node.Line;
         switch (node)
         {
-            case YamlMappingNode map:
+            case ConfigMap map:
                 var dict = new Dictionary<string, object?>(StringComparer.Ordinal);
-                foreach (var (k, v) in map.Children)
+                foreach (var (key, value) in map.Entries)
                 {
-                    string key = k is YamlScalarNode s ? s.Value ?? "" : k.ToString();
                     string child = EngineProblems.Join(path, key);
-                    dict[key] = Convert(v, child, lines);
-                    lines[child] = (int)k.Start.Line;
+                    dict[key] = Convert(value, child, lines);
+                    lines[child] = map.KeyLine(key);
                 }
                 return dict;
-            case YamlSequenceNode seq:
-                var list = new List<object?>();
-                for (int i = 0; i < seq.Children.Count; i++) list.Add(Convert(seq.Children[i], EngineProblems.Index(path, i), lines));
-                return list;
-            case YamlScalarNode scalar:
-                // A plain (unquoted) null, ~ or empty value is null; quoted text stays text.
-                if (scalar.Style == YamlDotNet.Core.ScalarStyle.Plain && (scalar.Value is null or "" or "~" or "null" or "Null" or "NULL"))
-                    return null;
-                return scalar.Value ?? "";
+            case ConfigList list:
+                var items = new List<object?>(list.Count);
+                for (int i = 0; i < list.Count; i++) items.Add(Convert(list.Items[i], EngineProblems.Index(path, i), lines));
+                return items;
             default:
-                return null;
+                var scalar = (ConfigScalar)node;
+                return scalar.IsNull ? null : scalar.Written;
         }
     }
 
@@ -106,12 +92,6 @@ internal static class EngineTree
         IList => "a list",
         _ => value.ToString() ?? "",
     };
-
-    private static readonly Regex EnvVar = new(@"\$\{(?<n>[A-Za-z_][A-Za-z0-9_]*)\}|%(?<n>[A-Za-z_][A-Za-z0-9_]*)%", RegexOptions.CultureInvariant);
-
-    /// <summary>Expands ${NAME} and %NAME% from the environment (unknown names stay as written).</summary>
-    public static string ExpandEnvironment(string value) =>
-        EnvVar.Replace(value, m => Environment.GetEnvironmentVariable(m.Groups["n"].Value) ?? m.Value);
 }
 
 /// <summary>
@@ -131,8 +111,7 @@ internal sealed class MapReader
         foreach (var key in map.Keys.OrderBy(k => k, StringComparer.Ordinal))
         {
             if (allowedKeys.Contains(key)) continue;
-            string? near = Suggest.Closest(key, allowedKeys);
-            problems.Add(EngineProblems.Join(path, key), $"unknown key.{(near != null ? $" Did you mean '{near}'?" : "")} Known keys here: {string.Join(", ", allowedKeys.OrderBy(k => k, StringComparer.Ordinal))}.");
+            problems.Add(EngineProblems.Join(path, key), $"unknown key.{EditDistance.Hint(key, allowedKeys)} Known keys here: {string.Join(", ", allowedKeys.OrderBy(k => k, StringComparer.Ordinal))}.");
         }
     }
 
@@ -241,8 +220,7 @@ internal sealed class MapReader
         if (s == null) return null;
         foreach (var (word, value) in words)
             if (word.Equals(s.Trim(), StringComparison.OrdinalIgnoreCase)) return value;
-        string? near = Suggest.Closest(s, words.Keys.ToList());
-        Problem(key, $"'{s}' is not one of: {string.Join(", ", words.Keys)}.{(near != null ? $" Did you mean '{near}'?" : "")}");
+        Problem(key, $"'{s}' is not one of: {string.Join(", ", words.Keys)}.{EditDistance.Hint(s, words.Keys)}");
         return null;
     }
 
@@ -294,9 +272,7 @@ internal sealed class MapReader
         return new[] { (float)one.Value };
     }
 
-    public enum PathKind { File, Folder, FileOrFolder }
-
-    /// <summary>A path resolved against <paramref name="baseFolder"/> (environment variables expanded); checks that it exists.</summary>
+    /// <summary>A path (the one path rule of config and engine files, <see cref="PotConfigBinder.ResolvePath"/>) that must exist as <paramref name="kind"/> says.</summary>
     public string? ExistingPath(string key, string baseFolder, PathKind kind, bool required = false, string? hint = null)
     {
         string? raw = String(key, required, hint);
@@ -306,26 +282,8 @@ internal sealed class MapReader
             Problem(key, "is empty: give a path.");
             return null;
         }
-        string full = System.IO.Path.GetFullPath(System.IO.Path.Combine(baseFolder, EngineTree.ExpandEnvironment(raw.Trim())));
-        bool ok = kind switch
-        {
-            PathKind.File => File.Exists(full),
-            PathKind.Folder => Directory.Exists(full),
-            _ => File.Exists(full) || Directory.Exists(full),
-        };
-        if (!ok)
-        {
-            string what = kind switch { PathKind.File => "file", PathKind.Folder => "folder", _ => "file or folder" };
-            Problem(key, $"the {what} '{full}' does not exist (relative paths start at '{baseFolder}').");
-            return null;
-        }
+        string? full = PotConfigBinder.ResolvePath(raw.Trim(), baseFolder, kind, out string? problem);
+        if (problem != null) Problem(key, problem);
         return full;
     }
-}
-
-/// <summary>Did-you-mean suggestions of engine files: <see cref="EditDistance.Suggest"/> over the candidates in ordinal order.</summary>
-internal static class Suggest
-{
-    public static string? Closest(string word, IReadOnlyCollection<string> candidates) =>
-        EditDistance.Suggest(word, candidates.OrderBy(c => c, StringComparer.Ordinal));
 }

@@ -16,14 +16,14 @@ internal static class AccuracyAwareLatency
             BatchSize = precision.BatchSize,
             Warnings = builder.Setup.Precision.Warnings,
         };
-        return check == null ? result : result with
+        return check?.Figures is not { } f ? result : result with
         {
-            Fp32LatencyMs = Math.Round(check.Fp32.MedianMs, 4),
-            LatencyMs = Math.Round(check.Output.MedianMs, 4),
-            Fp32LatencyP90Ms = Math.Round(check.Fp32.P90Ms, 4),
-            LatencyP90Ms = Math.Round(check.Output.P90Ms, 4),
-            Speedup = Math.Round(check.Speedup, 3),
-            BatchSize = check.BatchSize,
+            Fp32LatencyMs = f.Fp32Ms,
+            LatencyMs = f.Ms,
+            Fp32LatencyP90Ms = f.Fp32P90Ms,
+            LatencyP90Ms = f.P90Ms,
+            Speedup = f.Speedup,
+            BatchSize = f.BatchSize,
             Warnings = check.WarningFor(result.QuantizedLayerCount - result.RevertedLayerCount, precision.Mode == PrecisionMode.Fastest) is { } warning ? result.Warnings.Append(warning).ToList() : result.Warnings,
         };
     }

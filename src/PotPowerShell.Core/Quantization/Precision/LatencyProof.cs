@@ -31,17 +31,15 @@ public static class LatencyProof
     }
 
     /// <summary>The result with the check's figures, and its warning added.</summary>
-    public static QuantizationResult Apply(QuantizationResult result, LatencyCheckResult? check) => check == null ? result : result with
+    public static QuantizationResult Apply(QuantizationResult result, LatencyCheckResult? check) => check?.Figures is not { } f ? result : result with
     {
-        Fp32LatencyMs = Round(check.Fp32.MedianMs),
-        LatencyMs = Round(check.Output.MedianMs),
-        Fp32LatencyP90Ms = Round(check.Fp32.P90Ms),
-        LatencyP90Ms = Round(check.Output.P90Ms),
-        Speedup = Math.Round(check.Speedup, 3),
-        LatencyRuns = check.Fp32.Count,
-        BatchSize = check.BatchSize,
+        Fp32LatencyMs = f.Fp32Ms,
+        LatencyMs = f.Ms,
+        Fp32LatencyP90Ms = f.Fp32P90Ms,
+        LatencyP90Ms = f.P90Ms,
+        Speedup = f.Speedup,
+        LatencyRuns = f.Runs,
+        BatchSize = f.BatchSize,
         Warnings = check.WarningFor(result.QuantizedLayerCount, result.Precision == PrecisionMode.Fastest) is { } warning ? result.Warnings.Append(warning).ToList() : result.Warnings,
     };
-
-    private static double Round(double ms) => Math.Round(ms, 4);
 }
