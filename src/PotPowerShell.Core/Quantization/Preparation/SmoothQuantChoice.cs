@@ -24,7 +24,7 @@ public static class SmoothQuantChoice
     /// The alpha tried when none is configured, chosen on bench/Bench-Quality.ps1 (MiniLM-L6; see
     /// docs/en-US/about_PotPowerShell.md, "Deviations from POT").
     /// </summary>
-    public const double DefaultAlpha = 0.5;
+    public const double DefaultAlpha = 0.8;
 
     /// <summary>The plan for <paramref name="options"/> on a model of <paramref name="modelType"/>.</summary>
     public static SmoothQuantPlan Resolve(DefaultQuantizationOptions options, ModelTypeChoice modelType)
