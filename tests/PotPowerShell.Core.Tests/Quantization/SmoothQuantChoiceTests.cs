@@ -3,6 +3,7 @@ using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Data;
 using PotPowerShell.Core.Onnx;
 using PotPowerShell.Core.Quantization;
+using PotPowerShell.Core.Results;
 
 namespace PotPowerShell.Core.Tests.Quantization;
 
@@ -24,6 +25,21 @@ public class SmoothQuantChoiceTests
         var plain = SmoothQuantChoice.Resolve(new DefaultQuantizationOptions { SmoothQuantAlpha = 0.8 }, Plain);
         Assert.Null(plain.Alpha);
         Assert.Contains("not a transformer", plain.Reason);
+    }
+
+    private static QuantizationCheck Check(double db) => new()
+    {
+        Items = 8,
+        ThresholdDb = QuantizationCheck.DefaultThresholdDb,
+        Outputs = new[] { new OutputAgreement { Output = "y", SqnrDb = db, Cosine = 1 } },
+    };
+
+    [Fact]
+    public void Smoothed_model_is_kept_only_for_a_real_gain()
+    {
+        Assert.True(SmoothQuantChoice.Keep(Check(20 + SmoothQuantChoice.MinGainDb), Check(20)));
+        Assert.False(SmoothQuantChoice.Keep(Check(20.1), Check(20)));   // within the check's noise
+        Assert.False(SmoothQuantChoice.Keep(Check(19), Check(20)));
     }
 
     private static (string Model, NpyDataset Data) Stack(TempFolder tmp)

@@ -38,12 +38,20 @@ public static class SmoothQuantChoice
             : new(DefaultAlpha, true, string.Create(CultureInfo.InvariantCulture, $"default alpha {DefaultAlpha:0.###}"));
     }
 
-    /// <summary>Keeps the smoothed model when its self-check SQNR is higher than the plain model's.</summary>
+    /// <summary>
+    /// The self-check gain SmoothQuant must bring to be kept. Smoothing changes the graph (Muls in front of layers whose
+    /// input has other readers) and a check on 8 items moves by tenths of a dB: on the PP-OCRv4 recognizer it gained
+    /// 0.1 dB while the held-out lines agreed less with FP32 (62 % against 66 %); on MiniLM and arctic-embed-xs it
+    /// gained 5.7 and 3.6 dB.
+    /// </summary>
+    public const double MinGainDb = 0.5;
+
+    /// <summary>Keeps the smoothed model when its self-check SQNR beats the plain model's by at least <see cref="MinGainDb"/>.</summary>
     public static bool Keep(QuantizationCheck smoothed, QuantizationCheck plain)
     {
         ArgumentNullException.ThrowIfNull(smoothed);
         ArgumentNullException.ThrowIfNull(plain);
-        return smoothed.SqnrDb > plain.SqnrDb;
+        return smoothed.SqnrDb >= plain.SqnrDb + MinGainDb;
     }
 
     /// <summary>The result's SmoothQuant text for a smoothed model (kept or not) of <paramref name="groups"/> layer groups.</summary>
