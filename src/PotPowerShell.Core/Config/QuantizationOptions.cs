@@ -65,7 +65,7 @@ public sealed record DefaultQuantizationOptions
     /// <summary>
     /// SmoothQuant's alpha (NNCF's smooth_quant_alpha) for the Linear layers of transformer models (see
     /// Onnx/SmoothQuant.cs). Null (the default): the measured default alpha, kept only when the self-check finds the
-    /// model closer to FP32 with it (Quantization/Preparation/SmoothQuantChoice.cs). From 0 to 1: that alpha, applied
+    /// model closer to FP32 with it by 0.5 dB or more (Quantization/Preparation/SmoothQuantChoice.cs). From 0 to 1: that alpha, applied
     /// on transformer models. Negative: off. Config key smooth_quant_alpha.
     /// </summary>
     public double? SmoothQuantAlpha { get; init; }

@@ -116,7 +116,7 @@ public static class DefaultQuantization
 
     /// <summary>
     /// SmoothQuant on transformer models (SmoothQuantChoice): the smoothed model, calibrated again, replaces
-    /// <paramref name="plain"/> when an alpha is configured or when its self-check is better; the kept builder says why.
+    /// <paramref name="plain"/> when an alpha is configured or when its self-check is better by SmoothQuantChoice.MinGainDb; the kept builder says why.
     /// </summary>
     private static Candidate ChooseSmoothing(Candidate plain, Func<QuantizedModelBuilder, Candidate?, Candidate> check,
         IProgress<PotProgress>? progress, CancellationToken cancellationToken)

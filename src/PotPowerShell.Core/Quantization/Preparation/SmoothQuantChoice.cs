@@ -14,7 +14,7 @@ public sealed record SmoothQuantPlan(double? Alpha, bool Verified, string Reason
 /// When SmoothQuant (Onnx/SmoothQuant.cs) applies: as in NNCF, on transformer models only (model_type transformer,
 /// given or detected, Preparation/TransformerModelType.cs), to the Linear layers (MatMul, Gemm with constant weights)
 /// that run INT8. Without smooth_quant_alpha, <see cref="DefaultAlpha"/> is tried and kept only when the self-check
-/// (Reporting/OutputAgreementCheck.cs) finds the smoothed INT8 model closer to FP32 than the plain one, at the cost of a
+/// (Reporting/OutputAgreementCheck.cs) finds the smoothed INT8 model closer to FP32 than the plain one by <see cref="MinGainDb"/>, at the cost of a
 /// second calibration pass and check on transformer models; a configured alpha from 0 to 1 is applied as is; a negative
 /// one turns it off (NNCF's -1).
 /// </summary>
