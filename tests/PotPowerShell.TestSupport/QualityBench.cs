@@ -31,7 +31,8 @@ public static class QualityBench
     /// (mean of per-item min/max), POT's bias-correction rule, no equalization and no model type (POT's default), symmetric activations for
     /// performance. new: our defaults with AllInt8. default: our defaults. Measurement columns (what the defaults
     /// were chosen by, see docs/en-US/about_PotPowerShell.md): new-minmax, new-mean-minmax, new-auto (range estimators), new-no-cle
-    /// (no equalization), new-bias-pot (POT's threshold rule, unverified), new-bias-full (full bias correction), new-no-bias.
+    /// (no equalization), new-bias-pot (POT's threshold rule, unverified), new-bias-full (full bias correction), new-no-bias,
+    /// new-no-sq (SmoothQuant off) and new-sq-A (SmoothQuant with alpha A, unverified, e.g. new-sq-0.5).
     /// </summary>
     public static DefaultQuantizationOptions Options(string column, int threads)
     {
@@ -61,6 +62,10 @@ public static class QualityBench
             "new-bias-full" => ours with { UseFastBiasCorrection = false },
             "new-no-bias" => ours with { BiasCorrection = false },
             "default" => new() { Threads = threads },
+            "new-no-sq" => ours with { SmoothQuantAlpha = -1 },
+            _ when column.StartsWith("new-sq-", StringComparison.Ordinal)
+                && double.TryParse(column["new-sq-".Length..], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double alpha)
+                => ours with { SmoothQuantAlpha = alpha },
             _ => throw new ArgumentException($"Unknown column '{column}'.", nameof(column)),
         };
     }

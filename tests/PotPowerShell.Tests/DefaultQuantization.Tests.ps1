@@ -59,6 +59,7 @@ Describe 'Invoke-DefaultQuantization' {
         $conv.Estimator | Should -Be $result.ActivationEstimator
         $conv.ReasonCode | Should -Be 'Quantized'
         $result.ModelType | Should -Be 'none'
+        $result.SmoothQuant | Should -BeLike 'not applied: not a transformer model*'
         $result.EqualizedPairs.Count | Should -BeGreaterThan 0
     }
 
@@ -164,9 +165,12 @@ Describe 'Invoke-DefaultQuantization' {
            ""compression"": { ""model_type"": ""transformer"", ""algorithms"": [ { ""name"": ""DefaultQuantization"", ""params"": { ""stat_subset_size"": 16 } } ] } }" | Set-Content $config
         $fromConfig = Import-PotConfig $config | Invoke-DefaultQuantization -OutputPath (Join-Path $work 't1.onnx')
         $fromConfig.Options.ModelType | Should -Be 'transformer'
+        # SmoothQuant runs on transformer models: tried with the default alpha, kept or not by the self-check.
+        $fromConfig.SmoothQuant | Should -Match '^(applied|not applied): default alpha 0\.8'
         $typed = Import-PotConfig $config | Invoke-DefaultQuantization -ModelType None -OutputPath (Join-Path $work 't2.onnx')
         $typed.Options.ModelType | Should -Be 'none'
         $typed.ModelType | Should -Be 'none'
+        $typed.SmoothQuant | Should -BeLike 'not applied: not a transformer model*'
         $plain = Invoke-DefaultQuantization $model $calibration -StatSubsetSize 16 -ModelType Transformer -OutputPath (Join-Path $work 't3.onnx')
         $plain.Options.ModelType | Should -Be 'transformer'
         { Invoke-DefaultQuantization $model $calibration -ModelType Bert -ErrorAction Stop } | Should -Throw -ErrorId 'ParameterArgumentValidationError,PotPowerShell.Commands.InvokeDefaultQuantizationCommand'

@@ -89,6 +89,7 @@ public static class ActivationCollector
             RangeChoices = choices.GetValueOrDefault(sinks.PrimaryKey) ?? new Dictionary<string, string>(StringComparer.Ordinal),
             RangeChoicesByEstimator = choices,
             ChannelMeans = sinks.Means.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal),
+            ChannelAbsMax = sinks.AbsMax.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal),
             Estimator = request.Estimator,
             Items = items.ToArray(),
             BatchSize = mixed ? 1 : run.LargestBatch,

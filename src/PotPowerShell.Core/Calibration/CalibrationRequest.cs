@@ -41,6 +41,9 @@ public sealed record CalibrationRequest
     /// <summary>Tensors whose per-channel mean is collected (bias correction), with their channel axis.</summary>
     public IReadOnlyDictionary<string, int> ChannelMeanTensors { get; init; } = new Dictionary<string, int>();
 
+    /// <summary>Tensors whose per-channel max |x| over the last axis is collected (SmoothQuant's Linear inputs).</summary>
+    public IReadOnlyCollection<string> ChannelAbsMaxTensors { get; init; } = Array.Empty<string>();
+
     /// <summary>
     /// Items per inference (POT's stat_batch_size); 1 is used when the model's batch axis is fixed. When the axis is
     /// dynamic, more items may share an inference (see <see cref="BatchMemoryBytes"/>): the statistics are taken per
@@ -91,6 +94,8 @@ public sealed class CalibrationStatistics
     public IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> RangeChoicesByEstimator { get; init; } =
         new Dictionary<string, IReadOnlyDictionary<string, string>>(StringComparer.Ordinal);
     public required IReadOnlyDictionary<string, ChannelMeanStatistic> ChannelMeans { get; init; }
+    /// <summary>Per-channel max |x| of <see cref="CalibrationRequest.ChannelAbsMaxTensors"/>.</summary>
+    public IReadOnlyDictionary<string, ChannelAbsMaxStatistic> ChannelAbsMax { get; init; } = new Dictionary<string, ChannelAbsMaxStatistic>(StringComparer.Ordinal);
     public required RangeEstimatorKind Estimator { get; init; }
     /// <summary>Data-set indices that were used, ascending.</summary>
     public required IReadOnlyList<int> Items { get; init; }
@@ -130,6 +135,7 @@ public sealed class CalibrationStatistics
             RangeChoices = RangeChoicesByEstimator.GetValueOrDefault(key) ?? new Dictionary<string, string>(StringComparer.Ordinal),
             RangeChoicesByEstimator = RangeChoicesByEstimator,
             ChannelMeans = ChannelMeans,
+            ChannelAbsMax = ChannelAbsMax,
             Estimator = estimator.EffectiveKind,
             Items = Items,
             BatchSize = BatchSize,

@@ -24,6 +24,7 @@ internal sealed class TensorSinks
     // Alternative estimator key -> tensor -> its statistic (the same tensors as _ranges).
     private readonly SortedDictionary<string, Dictionary<string, IRangeStatistic>> _alternatives = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ChannelMeanStatistic> _means;
+    private readonly Dictionary<string, ChannelAbsMaxStatistic> _absMax;
     // Fetched (or graph input) tensor -> tensors computed from it, in name order.
     private readonly Dictionary<string, Derived[]> _derived;
     private float[] _scratch = Array.Empty<float>();
@@ -43,7 +44,8 @@ internal sealed class TensorSinks
                 _alternatives[key] = _ranges.Keys.ToDictionary(n => n, _ => RangeStatistics.Create(kind, alternative), StringComparer.Ordinal);
         }
         _means = request.ChannelMeanTensors.ToDictionary(kv => kv.Key, kv => new ChannelMeanStatistic(kv.Value), StringComparer.Ordinal);
-        Wanted = _ranges.Keys.Concat(_means.Keys).Distinct(StringComparer.Ordinal).OrderBy(n => n, StringComparer.Ordinal).ToList();
+        _absMax = request.ChannelAbsMaxTensors.Distinct(StringComparer.Ordinal).ToDictionary(n => n, _ => new ChannelAbsMaxStatistic(), StringComparer.Ordinal);
+        Wanted = _ranges.Keys.Concat(_means.Keys).Concat(_absMax.Keys).Distinct(StringComparer.Ordinal).OrderBy(n => n, StringComparer.Ordinal).ToList();
         _derived = request.DeriveTensors ? Derivable(model, Wanted) : new Dictionary<string, Derived[]>(StringComparer.Ordinal);
         var derived = _derived.Values.SelectMany(v => v).Select(d => d.Name).ToHashSet(StringComparer.Ordinal);
         Fetched = Wanted.Where(n => !derived.Contains(n)).ToList();
@@ -58,6 +60,7 @@ internal sealed class TensorSinks
 
     public IReadOnlyDictionary<string, IRangeStatistic> Ranges => _ranges;
     public IReadOnlyDictionary<string, ChannelMeanStatistic> Means => _means;
+    public IReadOnlyDictionary<string, ChannelAbsMaxStatistic> AbsMax => _absMax;
 
     /// <summary><see cref="RangeStatistics.Key"/> of the main estimator.</summary>
     public string PrimaryKey { get; }
@@ -90,7 +93,7 @@ internal sealed class TensorSinks
 
     /// <summary>Bytes held by the accumulators (not the per-batch Relu buffer).</summary>
     public long StateBytes => _ranges.Values.Sum(s => s.StateBytes) + _alternatives.Values.Sum(a => a.Values.Sum(s => s.StateBytes))
-        + _means.Values.Sum(m => m.StateBytes);
+        + _means.Values.Sum(m => m.StateBytes) + _absMax.Values.Sum(m => m.StateBytes);
 
     /// <summary>NaN and ±Inf seen so far (an error at the first one unless the request skips them).</summary>
     public NonFiniteValues NonFinite { get; }
@@ -144,7 +147,7 @@ internal sealed class TensorSinks
                 continue;
             }
             var statistics = RangeStatisticsOf(d.Name).ToList();
-            if (statistics.All(r => r is IReluStatistic))
+            if (statistics.All(r => r is IReluStatistic) && !_absMax.ContainsKey(d.Name))
             {
                 // Every statistic takes max(x, 0) on the fly: no buffer.
                 foreach (var r in statistics) ((IReluStatistic)r).AddRelu(values, items);
@@ -162,6 +165,7 @@ internal sealed class TensorSinks
     {
         foreach (var range in RangeStatisticsOf(tensor)) range.Add(values, items);
         if (means && _means.TryGetValue(tensor, out var mean)) mean.Add(values, shape, items);
+        if (means && _absMax.TryGetValue(tensor, out var absMax)) absMax.Add(values, shape, items);
     }
 
     /// <summary>The tensor's range statistics: the main estimator's and the alternatives', in key order.</summary>

@@ -125,6 +125,7 @@ internal static class AlgorithmBinder
 
         double? threshold = s.Double("threshold", v => v > 0, "must be greater than 0 (POT's default is 2.0)");
         var equalization = s.Enum("equalization", Equalizations) ?? EqualizationScope.All;
+        double? smoothQuantAlpha = s.Double("smooth_quant_alpha", v => v <= 1, "must be at most 1 (0 to 1 applies SmoothQuant with that alpha; a negative value turns it off)");
         if (s.Bool("apply_for_all_nodes") == true)
             s.Problem("apply_for_all_nodes", "true is not supported: PotPowerShell corrects the biases of layers that have a bias. Set it to false or remove it.");
         var paramDevice = s.Enum("target_device", PotConfigBinder.Devices, PotConfigBinder.RefusedDevices);
@@ -155,6 +156,7 @@ internal static class AlgorithmBinder
             BiasCorrection = biasCorrection,
             Threshold = threshold,
             Equalization = equalization,
+            SmoothQuantAlpha = smoothQuantAlpha,
             Ignored = ignored,
             Weights = weights,
             Activations = activations,

@@ -47,6 +47,8 @@ public record DefaultQuantizationParams
     public double? Threshold { get; init; }
     /// <summary>Ours: cross-layer equalization (key equalization: none, depthwise, all (default)).</summary>
     public EqualizationScope Equalization { get; init; } = EqualizationScope.All;
+    /// <summary>NNCF's smooth_quant_alpha: null = measured default checked by the self-check, 0 to 1 = that alpha, negative = off.</summary>
+    public double? SmoothQuantAlpha { get; init; }
     public IgnoredScopeParams Ignored { get; init; } = new();
     public WeightsParams Weights { get; init; } = new();
     public ActivationsParams Activations { get; init; } = new();

@@ -17,6 +17,7 @@ internal static class OptionsMapping
         BiasCorrection = p.BiasCorrection,
         BiasCorrectionThreshold = p.Threshold,
         Equalization = p.Equalization,
+        SmoothQuantAlpha = p.SmoothQuantAlpha,
         ActivationRange = p.Activations.RangeEstimator,
         PerChannelWeights = p.Weights.Granularity == Granularity.PerChannel,
         WeightOutlierProbability = p.Weights.OutlierProb,

@@ -121,6 +121,7 @@ public static class PotConfigWriter
         m.Add("bias_correction", B(p.BiasCorrection));
         if (p.Threshold is double threshold) m.Add("threshold", D(threshold));
         m.Add("equalization", S(p.Equalization.ToString().ToLowerInvariant()));
+        if (p.SmoothQuantAlpha is double alpha) m.Add("smooth_quant_alpha", D(alpha));
         m.Add("apply_for_all_nodes", B(false));
         m.Add("saturation_fix", p.SaturationFix switch
         {

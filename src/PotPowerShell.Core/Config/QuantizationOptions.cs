@@ -62,6 +62,13 @@ public sealed record DefaultQuantizationOptions
     /// which lowered the error on every bench model with Conv pairs (docs/en-US/about_PotPowerShell.md). Config key equalization.
     /// </summary>
     public EqualizationScope Equalization { get; init; } = EqualizationScope.All;
+    /// <summary>
+    /// SmoothQuant's alpha (NNCF's smooth_quant_alpha) for the Linear layers of transformer models (see
+    /// Onnx/SmoothQuant.cs). Null (the default): the measured default alpha, kept only when the self-check finds the
+    /// model closer to FP32 with it by 0.5 dB or more (Quantization/Preparation/SmoothQuantChoice.cs). From 0 to 1: that alpha, applied
+    /// on transformer models. Negative: off. Config key smooth_quant_alpha.
+    /// </summary>
+    public double? SmoothQuantAlpha { get; init; }
     public RangeEstimatorOptions ActivationRange { get; init; } = new();
     /// <summary>Per-channel weights (POT's weights.granularity perchannel); forced per-tensor below opset 13.</summary>
     public bool PerChannelWeights { get; init; } = true;

@@ -62,11 +62,12 @@ public static class DefaultQuantization
             return c with { Check = SelfCheck(b, c.Bytes, calibration, options, modelPath, cancellationToken) };
         }
         candidate = Checked(builder, candidate);
+        candidate = ChooseSmoothing(candidate, Checked, progress, cancellationToken);
         var warnings = new List<string>();
         string? estimatorReason = null;
         if (auto)
         {
-            var pot = Checked(builder.Variant(meanMinMax, progress, cancellationToken));
+            var pot = Checked(candidate.Builder.Variant(meanMinMax, progress, cancellationToken));
             bool keepAuto = candidate.Check!.SqnrDb >= pot.Check!.SqnrDb;
             estimatorReason = string.Create(CultureInfo.InvariantCulture,
                 $"{(keepAuto ? "auto" : "POT's mean min/max")}: self-check {candidate.Check.SqnrDb:0.#} dB with auto ranges, {pot.Check.SqnrDb:0.#} dB with mean min/max");
@@ -75,7 +76,7 @@ public static class DefaultQuantization
         if (auto && !candidate.Check!.Passed)
         {
             // auto never keeps ranges that fail the check where plain min/max ranges pass it.
-            var fallback = Checked(builder.Variant(minMax, progress, cancellationToken));
+            var fallback = Checked(candidate.Builder.Variant(minMax, progress, cancellationToken));
             if (fallback.Check!.Passed)
             {
                 warnings.Add(string.Create(CultureInfo.InvariantCulture, $"The chosen activation ranges gave an output SQNR of {candidate.Check.SqnrDb:0.#} dB against FP32, below the check's {candidate.Check.ThresholdDb} dB; " +
@@ -111,6 +112,26 @@ public static class DefaultQuantization
         result = result with { Check = check, Warnings = result.Warnings.Concat(warnings).ToList(), ActivationEstimatorReason = estimatorReason ?? "" };
         ReportJson.Write(QuantizationReport.ToJson(result), result.ReportPath!, overwrite);
         return result;
+    }
+
+    /// <summary>
+    /// SmoothQuant on transformer models (SmoothQuantChoice): the smoothed model, calibrated again, replaces
+    /// <paramref name="plain"/> when an alpha is configured or when its self-check is better by SmoothQuantChoice.MinGainDb; the kept builder says why.
+    /// </summary>
+    private static Candidate ChooseSmoothing(Candidate plain, Func<QuantizedModelBuilder, Candidate?, Candidate> check,
+        IProgress<PotProgress>? progress, CancellationToken cancellationToken)
+    {
+        var plan = SmoothQuantChoice.Resolve(plain.Builder.Setup.Options, plain.Builder.Setup.ModelType);
+        if (plan.Alpha is not double alpha) return plain with { Builder = plain.Builder.WithSmoothQuantVerdict(plan.Reason) };
+        progress?.Report(new PotProgress("Default quantization", "Smoothing the Linear layers' activation outliers (SmoothQuant)", 82));
+        var smoothedBuilder = plain.Builder.Smoothed(alpha, progress, cancellationToken);
+        if (smoothedBuilder == null) return plain with { Builder = plain.Builder.WithSmoothQuantVerdict(SmoothQuantChoice.NothingToSmooth(plan)) };
+        var smoothed = check(smoothedBuilder, null);
+        bool keep = !plan.Verified || SmoothQuantChoice.Keep(smoothed.Check!, plain.Check!);
+        var groups = smoothedBuilder.Setup.Smoothed;
+        string verdict = SmoothQuantChoice.Verdict(plan, groups.Count, groups.Sum(g => g.Layers.Count), keep, smoothed.Check, plain.Check);
+        var kept = keep ? smoothed : plain;
+        return kept with { Builder = kept.Builder.WithSmoothQuantVerdict(verdict) };
     }
 
     /// <summary>A quantized model in the making: the builder, what it emitted, and its self-check once run.</summary>

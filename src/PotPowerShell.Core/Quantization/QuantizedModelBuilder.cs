@@ -107,16 +107,20 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
         stage.Report("Calibrating", 10);
         watch.Restart();
         var all = variants.Prepend(options).ToList();
+        var modelType = TransformerModelType.Resolve(options, prepared);
         var request = CalibrationRequestFor(prepared, floatLayers, layers, options) with
         {
             AlternativeEstimators = all.Skip(1).Select(v => v.ActivationRange).ToList(),
             ChannelMeanTensors = ChannelMeansFor(prepared, layers, all),
+            // SmoothQuant's statistics, for Smoothed: the per-channel max |x| of the Linear layers' inputs.
+            ChannelAbsMaxTensors = SmoothQuantChoice.Resolve(options, modelType).Alpha != null
+                ? SmoothQuant.Inputs(prepared, layers.Select(l => l.Node).ToList()) : Array.Empty<string>(),
         };
         var statistics = ActivationCollector.Collect(prepared, calibration, items, request, progress, cancellationToken, modelPath);
         warnings.AddRange(statistics.Warnings);
         var calibrationTime = watch.Elapsed;
 
-        var calibrated = new Calibrated(prepared, layers, floatLayers, calibration, items[0], statistics, new QuantizationSetup
+        var calibrated = new Calibrated(prepared, layers, floatLayers, calibration, items[0], statistics, all, new QuantizationSetup
         {
             ModelPath = modelPath,
             CalibrationSource = calibration.Source,
@@ -125,7 +129,7 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
             SourceOpset = sourceOpset,
             IgnoredNodes = ignored.OrderBy(n => n, StringComparer.Ordinal).ToList(),
             Equalized = equalized,
-            ModelType = TransformerModelType.Resolve(options, prepared),
+            ModelType = modelType,
             Precision = precision,
             Estimator = options.ActivationRange.EffectiveKind,
             Statistics = statistics,
@@ -168,6 +172,49 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
             CalibrationTime = TimeSpan.Zero,
         };
         return Finish(_calibrated, options, statistics, setup, progress, cancellationToken);
+    }
+
+    /// <summary>
+    /// The builder of this model smoothed with SmoothQuant at <paramref name="alpha"/> (Onnx/SmoothQuant.cs), from the
+    /// per-channel maxima this builder's calibration pass collected, calibrated again on the smoothed model (with the
+    /// same items, estimators and variants), or null when nothing could be smoothed. The smoothed float model computes
+    /// what the prepared one does (within float rounding); its Setup lists the groups smoothed.
+    /// </summary>
+    public QuantizedModelBuilder? Smoothed(double alpha, IProgress<PotProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        var maxima = _calibrated.Statistics.ChannelAbsMax.Where(kv => kv.Value.Items > 0)
+            .ToDictionary(kv => kv.Key, kv => kv.Value.Maxima, StringComparer.Ordinal);
+        if (maxima.Count == 0) return null;
+        var (smoothed, groups) = SmoothQuant.Smooth(_calibrated.Prepared, _calibrated.Layers.Select(l => l.Node).ToList(), maxima, alpha);
+        if (groups.Count == 0) return null;
+        new StageReporter(progress).Report("Calibrating the smoothed model", 50);
+        var watch = Stopwatch.StartNew();
+        var options = _calibrated.Setup.Options;
+        var layers = QdqEmitter.Layers(smoothed, _calibrated.FloatLayers);
+        var request = CalibrationRequestFor(smoothed, _calibrated.FloatLayers, layers, options) with
+        {
+            AlternativeEstimators = _calibrated.Variants.Skip(1).Select(v => v.ActivationRange).ToList(),
+            ChannelMeanTensors = ChannelMeansFor(smoothed, layers, _calibrated.Variants),
+        };
+        var statistics = ActivationCollector.Collect(smoothed, _calibrated.Data, _calibrated.Statistics.Items, request, progress, cancellationToken, _calibrated.Setup.ModelPath);
+        var setup = _calibrated.Setup with
+        {
+            Smoothed = groups,
+            SmoothQuantAlpha = alpha,
+            Statistics = statistics,
+            Warnings = _calibrated.Setup.Warnings.Concat(statistics.Warnings.Except(_calibrated.Statistics.Warnings)).ToList(),
+            CalibrationTime = _calibrated.Setup.CalibrationTime + watch.Elapsed,
+        };
+        var calibrated = _calibrated with { Prepared = smoothed, Layers = layers, Statistics = statistics, Setup = setup };
+        var main = Finish(calibrated, options, statistics, setup, progress, cancellationToken);
+        return Setup.Options == options ? main : main.Variant(Setup.Options, progress, cancellationToken);
+    }
+
+    /// <summary>This builder with <paramref name="verdict"/> as its SmoothQuant text (also for the variants made from it).</summary>
+    public QuantizedModelBuilder WithSmoothQuantVerdict(string verdict)
+    {
+        var calibrated = _calibrated with { Setup = _calibrated.Setup with { SmoothQuantVerdict = verdict } };
+        return new QuantizedModelBuilder(FloatModel, Plan, Layers) { Setup = Setup with { SmoothQuantVerdict = verdict }, _calibrated = calibrated };
     }
 
     /// <summary>Plan and bias correction from calibration statistics: everything after calibration.</summary>
@@ -229,7 +276,7 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
     /// <param name="FirstItem">The first calibration item: the one layer timings measure activation shapes on.</param>
     /// <param name="Restore">What reverted layers give back (<see cref="WithRestoreMode"/>), shared by every variant.</param>
     private sealed record Calibrated(ModelProto Prepared, IReadOnlyList<QuantizableLayer> Layers, IReadOnlySet<string> FloatLayers, IDataset Data,
-        int FirstItem, CalibrationStatistics Statistics, QuantizationSetup Setup)
+        int FirstItem, CalibrationStatistics Statistics, IReadOnlyList<DefaultQuantizationOptions> Variants, QuantizationSetup Setup)
     {
         public RestoreChoice Restore { get; init; } = RestoreChoice.Float;
     }
@@ -437,6 +484,9 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
                 $"The batch size for latency must be at least 1, not {options.BatchSize}.", "batch_size");
         if (options.Threads is < 0 or > OrtSessions.MaxThreads)
             throw new PotException("ThreadsInvalid", PotErrorCategory.InvalidArgument, $"Threads must be from 0 (automatic) to {OrtSessions.MaxThreads}, not {options.Threads}.", "threads");
+        if (options.SmoothQuantAlpha is double alpha && !(alpha <= 1))
+            throw new PotException("SmoothQuantAlphaInvalid", PotErrorCategory.InvalidArgument,
+                $"smooth_quant_alpha must be at most 1 (0 to 1 applies SmoothQuant with that alpha; a negative value turns it off), not {alpha}.", "smooth_quant_alpha");
         if (options.WeightOutlierProbability is double p && !(p > 0 && p < 0.5))
             throw new PotException("OutlierProbabilityInvalid", PotErrorCategory.InvalidArgument,
                 $"The weights' outlier_prob must be greater than 0 and less than 0.5, not {p}.", "weights.range_estimator");
@@ -460,6 +510,12 @@ public sealed record QuantizationSetup
     public required IReadOnlyList<string> IgnoredNodes { get; init; }
     /// <summary>Whether the transformer rules apply, and why (the option or detection).</summary>
     public ModelTypeChoice ModelType { get; init; } = new(false, "model_type none");
+    /// <summary>Linear layer groups SmoothQuant rescaled (empty when it did not run or was not kept).</summary>
+    public IReadOnlyList<SmoothedGroup> Smoothed { get; init; } = Array.Empty<SmoothedGroup>();
+    /// <summary>The alpha of <see cref="Smoothed"/>, or null.</summary>
+    public double? SmoothQuantAlpha { get; init; }
+    /// <summary>Whether SmoothQuant was applied and why (or why not); empty until DefaultQuantization decides.</summary>
+    public string SmoothQuantVerdict { get; init; } = "";
     /// <summary>Conv pairs cross-layer equalization rescaled (empty when it is off or found none).</summary>
     public IReadOnlyList<EqualizedPair> Equalized { get; init; } = Array.Empty<EqualizedPair>();
     /// <summary>The latency-aware precision choice: layers kept float because they are faster that way, and the timings.</summary>

@@ -86,6 +86,10 @@ public sealed record QuantizationResult : IQuantizedModelResult
     public string ModelTypeReason { get; init; } = "";
     /// <summary>Conv pairs rescaled by cross-layer equalization, "first -> second" (empty when it is off or found none).</summary>
     public IReadOnlyList<string> EqualizedPairs { get; init; } = Array.Empty<string>();
+    /// <summary>Whether SmoothQuant was applied to the Linear layers, and why or why not (the self-check's numbers when it decided).</summary>
+    public string SmoothQuant { get; init; } = "";
+    /// <summary>The Linear layer groups SmoothQuant rescaled, "input -> layers (how)" (empty when it was not applied).</summary>
+    public IReadOnlyList<string> SmoothedLayers { get; init; } = Array.Empty<string>();
 
     public required IReadOnlyList<QuantizedLayerInfo> Layers { get; init; }
     public required int LayerCount { get; init; }

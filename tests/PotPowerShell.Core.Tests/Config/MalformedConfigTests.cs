@@ -55,6 +55,7 @@ public class MalformedConfigTests
         { "no algorithms", "c.json", ConfigTestFolder.Json("[]"), Invalid, new[] { "compression.algorithms" } },
         { "algorithms not a list", "c.json", ConfigTestFolder.Json("{ \"name\": \"DefaultQuantization\" }"), Invalid, new[] { "compression.algorithms" } },
         { "misspelt section", "c.yml", "model:\n  model: model.onnx\nengine:\n  config: engine.yml\ncompresion:\n  algorithms: []\n", Invalid, new[] { "compresion", "compression" } },
+        { "smooth_quant_alpha above 1", "c.json", Dq("{ \"smooth_quant_alpha\": 1.5 }"), Invalid, new[] { Params + ".smooth_quant_alpha" } },
         { "AAQ key under DefaultQuantization", "c.json", Dq("{ \"maximal_drop\": 0.01 }"), Invalid, new[] { Params + ".maximal_drop" } },
         { "metric without a name", "c.yml", Yaml("metrics:\n  - baseline_value: 0.9"), Invalid, new[] { Params + ".metrics[0].name" } },
         { "metric twice", "c.yml", Yaml("metrics:\n  - name: top1\n  - name: top1"), Invalid, new[] { Params + ".metrics[1].name" } },

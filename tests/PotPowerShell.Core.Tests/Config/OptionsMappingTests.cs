@@ -36,6 +36,7 @@ public class OptionsMappingTests
         Assert.Equal(2, o.Threads);
         Assert.Equal(PrecisionMode.AllInt8, o.Precision);
         Assert.Equal(4, o.BatchSize);
+        Assert.Equal(0.8, o.SmoothQuantAlpha);
     }
 
     [Fact]

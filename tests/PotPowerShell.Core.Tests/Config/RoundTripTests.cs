@@ -18,7 +18,7 @@ public class RoundTripTests
               { "name": "DefaultQuantization",
                 "params": { "preset": "mixed", "stat_subset_size": 128, "stat_batch_size": 4, "shuffle_data": true, "seed": 7,
                             "use_fast_bias": false, "threshold": 1.5, "bias_correction": false, "threads": 2, "saturation_fix": "no",
-                            "precision": "all_int8", "latency_batch_size": 4,
+                            "precision": "all_int8", "latency_batch_size": 4, "smooth_quant_alpha": 0.8,
                             "ignored": { "scope": [ "conv1", "/^head/" ], "operations": [ { "type": "Conv", "attributes": { "group": 2, "kernel": "3x3" } }, { "type": "Gemm" } ] },
                             "weights": { "mode": "asymmetric", "granularity": "pertensor", "level_low": -128, "level_high": 127,
                                          "range_estimator": { "preset": "quantile", "max": { "outlier_prob": 0.001 } } },

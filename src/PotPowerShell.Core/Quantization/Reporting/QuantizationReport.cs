@@ -91,6 +91,8 @@ public static class QuantizationReport
             ModelType = setup.ModelType.Name,
             ModelTypeReason = setup.ModelType.Reason,
             EqualizedPairs = setup.Equalized.Select(p => p.Between == null ? $"{p.First} -> {p.Second}" : $"{p.First} -> {p.Between} -> {p.Second}").ToList(),
+            SmoothQuant = setup.SmoothQuantVerdict,
+            SmoothedLayers = setup.Smoothed.Select(g => $"{g.Input} -> {string.Join(", ", g.Layers)} ({g.How})").ToList(),
             Layers = rows,
             LayerCount = rows.Count,
             QuantizedLayerCount = rows.Count(r => r.Precision == "INT8"),
