@@ -17,7 +17,7 @@ namespace PotPowerShell.Commands;
 // in the Path set the config's own Path property would bind to -ModelPath (alias Path, there for PotModel input).
 [Cmdlet(VerbsLifecycle.Invoke, "AccuracyAwareQuantization", SupportsShouldProcess = true, DefaultParameterSetName = ConfigSet)]
 [OutputType(typeof(AccuracyAwareResult))]
-public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
+public sealed class InvokeAccuracyAwareQuantizationCommand : QuantizingCmdlet
 {
     private const string PathSet = "Path";
     private const string ConfigSet = "Config";
@@ -79,36 +79,6 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
     [ValidateRange(0, int.MaxValue)]
     public int MaxEvaluations { get; set; }
 
-    /// <summary>DefaultQuantization's preset for the base model (a string, as on Invoke-DefaultQuantization, so import never loads the core).</summary>
-    [Parameter]
-    [ValidateSet("Performance", "Mixed", "Accuracy")]
-    public string Preset { get; set; } = "Performance";
-
-    /// <summary>POT's target_device for the base quantization (a string, as on Invoke-DefaultQuantization).</summary>
-    [Parameter]
-    [ValidateSet("Any", "CPU", "GPU", "NPU")]
-    public string TargetDevice { get; set; } = "Any";
-
-    /// <summary>Layers (node names, or /regular expressions/) that stay float from the start, added to the config's ignored scope.</summary>
-    [Parameter]
-    [ValidateNotNull]
-    [ArgumentCompleter(typeof(NodeNameCompleter))]
-    public string[] IgnoredScope { get; set; } = Array.Empty<string>();
-
-    /// <summary>Op types (optionally with attributes, as on Invoke-DefaultQuantization) that stay float from the start.</summary>
-    [Parameter]
-    [ValidateNotNull]
-    [ArgumentCompleter(typeof(OpTypeCompleter))]
-    public string[] IgnoredOpType { get; set; } = Array.Empty<string>();
-
-    /// <summary>
-    /// POT's model_type, as on Invoke-DefaultQuantization: Auto (the default) detects transformer graphs, None opts
-    /// out, Transformer quantizes the inputs of activation-by-activation MatMuls symmetrically.
-    /// </summary>
-    [Parameter]
-    [ValidateSet("Auto", "None", "Transformer")]
-    public string ModelType { get; set; } = "Auto";
-
     /// <summary>POT's tune_hyperparams: search the range estimators and bias correction before reverting layers.</summary>
     [Parameter]
     public SwitchParameter TuneHyperparams { get; set; }
@@ -133,9 +103,6 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
 
     [Parameter]
     public TimeSpan TimeLimit { get; set; }
-
-    [Parameter]
-    public int Seed { get; set; }
 
     [Parameter]
     [ValidateNotNullOrEmpty]
@@ -175,26 +142,6 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
     /// </summary>
     [Parameter]
     public SwitchParameter DumpIntermediateModel { get; set; }
-
-    /// <summary>
-    /// Fastest (default): on target devices Any and CPU, layers that run faster in float on this CPU stay float before
-    /// the search starts. AllInt8: every layer starts INT8, as POT does.
-    /// </summary>
-    [Parameter]
-    [ValidateSet("Fastest", "AllInt8")]
-    public string Precision { get; set; } = "Fastest";
-
-    /// <summary>The batch size the layer timings and the final latency check use (default 1).</summary>
-    [Parameter]
-    [ValidateRange(1, 4096)]
-    public int BatchSize { get; set; } = 1;
-
-    /// <summary>Skips timing the returned model against the FP32 model at the end.</summary>
-    [Parameter]
-    public SwitchParameter SkipLatencyCheck { get; set; }
-    /// <summary>Leaves NaN and Inf out of the calibration statistics, with a warning that counts them, instead of failing with NonFiniteCalibrationData.</summary>
-    [Parameter]
-    public SwitchParameter SkipNonFiniteValues { get; set; }
 
     // -CalibrationDataPath and -EnginePath serve every input: checked once (the error rule).
     protected override void BeginProcessing() => RequireSharedFiles(
@@ -256,6 +203,7 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
     private AccuracyAwareOptions Override(AccuracyAwareOptions options)
     {
         var bound = MyInvocation.BoundParameters;
+        options = options with { Quantization = ApplyQuantizationParameters(options.Quantization) };
         if (bound.ContainsKey(nameof(MaximalDrop))) options = options with { MaximalDrop = MaximalDrop };
         if (bound.ContainsKey(nameof(DropType))) options = options with { DropType = Enum.Parse<DropType>(DropType, ignoreCase: true) };
         if (bound.ContainsKey(nameof(RankingSubsetSize))) options = options with { RankingSubsetSize = RankingSubsetSize };
@@ -263,14 +211,6 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
         if (bound.ContainsKey(nameof(RankingMethod))) options = options with { RankingMethod = Enum.Parse<RankingMethod>(RankingMethod, ignoreCase: true) };
         if (bound.ContainsKey(nameof(ConfirmTopLayers))) options = options with { ConfirmTopLayers = ConfirmTopLayers };
         if (bound.ContainsKey(nameof(MaxEvaluations))) options = options with { MaxEvaluations = MaxEvaluations };
-        if (bound.ContainsKey(nameof(Preset))) options = options with { Quantization = options.Quantization with { Preset = Enum.Parse<QuantizationPreset>(Preset, ignoreCase: true) } };
-        if (bound.ContainsKey(nameof(TargetDevice))) options = options with { Quantization = options.Quantization with { TargetDevice = Enum.Parse<TargetDevice>(TargetDevice, ignoreCase: true) } };
-        if (bound.ContainsKey(nameof(IgnoredScope)))
-            options = options with { Quantization = options.Quantization with { IgnoredNodes = options.Quantization.IgnoredNodes.Concat(IgnoredScope).ToList() } };
-        if (bound.ContainsKey(nameof(IgnoredOpType)))
-            options = options with { Quantization = options.Quantization with { IgnoredOperations = options.Quantization.IgnoredOperations.Concat(IgnoredOpType.Select(IgnoredOperationSyntax.Parse)).ToList() } };
-        if (bound.ContainsKey(nameof(ModelType)))
-            options = options with { Quantization = options.Quantization with { ModelType = TransformerModelType.FromParameter(ModelType) } };
         if (bound.ContainsKey(nameof(TuneHyperparams))) options = options with { TuneHyperparameters = TuneHyperparams.IsPresent };
         if (bound.ContainsKey(nameof(ConvertToMixedPreset))) options = options with { ConvertToMixedPreset = ConvertToMixedPreset.IsPresent };
         if (bound.ContainsKey(nameof(ConfirmOnFullSet))) options = options with { ConfirmOnFullSet = ConfirmOnFullSet };
@@ -286,13 +226,6 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : PotCmdlet
         }
         if (bound.ContainsKey(nameof(CheckpointPath))) options = options with { CheckpointPath = ResolveLiteralPath(CheckpointPath!) };
         if (bound.ContainsKey(nameof(RestoreMode))) options = options with { RestoreMode = Enum.Parse<Core.Config.RestoreMode>(RestoreMode, ignoreCase: true) };
-        if (bound.ContainsKey(nameof(Seed))) options = options with { Quantization = options.Quantization with { Seed = Seed } };
-        if (bound.ContainsKey(nameof(Precision)))
-            options = options with { Quantization = options.Quantization with { Precision = Enum.Parse<PrecisionMode>(Precision, ignoreCase: true) } };
-        if (bound.ContainsKey(nameof(BatchSize))) options = options with { Quantization = options.Quantization with { BatchSize = BatchSize } };
-        if (bound.ContainsKey(nameof(SkipLatencyCheck))) options = options with { Quantization = options.Quantization with { SkipLatencyCheck = SkipLatencyCheck.IsPresent } };
-        if (bound.ContainsKey(nameof(SkipNonFiniteValues)))
-            options = options with { Quantization = options.Quantization with { SkipNonFiniteValues = SkipNonFiniteValues.IsPresent } };
         return options;
     }
 

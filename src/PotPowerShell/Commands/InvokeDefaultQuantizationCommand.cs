@@ -16,7 +16,7 @@ namespace PotPowerShell.Commands;
 // options). ModelPath is not in the Config set, so a piped PotConfig never binds its own Path (the .json file) to it.
 [Cmdlet(VerbsLifecycle.Invoke, "DefaultQuantization", SupportsShouldProcess = true, DefaultParameterSetName = PathSet)]
 [OutputType(typeof(QuantizationResult))]
-public sealed class InvokeDefaultQuantizationCommand : PotCmdlet
+public sealed class InvokeDefaultQuantizationCommand : QuantizingCmdlet
 {
     private const string PathSet = "Path";
     private const string ConfigSet = "Config";
@@ -44,12 +44,6 @@ public sealed class InvokeDefaultQuantizationCommand : PotCmdlet
     [ValidateNotNull]
     public PotConfig Config { get; set; } = null!;
 
-    // Preset, TargetDevice and Types are strings, not the core's enums: an enum-typed field would make the CLR load the
-    // core assembly while PowerShell inspects this type at import, before the module's resolver is registered.
-    [Parameter]
-    [ValidateSet("Performance", "Mixed", "Accuracy")]
-    public string Preset { get; set; } = "Performance";
-
     [Parameter]
     [ValidateRange(1, int.MaxValue)]
     public int StatSubsetSize { get; set; }
@@ -59,61 +53,15 @@ public sealed class InvokeDefaultQuantizationCommand : PotCmdlet
     public int StatBatchSize { get; set; } = 1;
 
     [Parameter]
-    public int Seed { get; set; }
-
-    [Parameter]
     public SwitchParameter ShuffleData { get; set; }
-
-    [Parameter]
-    [ValidateSet("Any", "CPU", "GPU", "NPU")]
-    public string TargetDevice { get; set; } = "Any";
-
-    [Parameter]
-    [ValidateNotNull]
-    [ArgumentCompleter(typeof(NodeNameCompleter))]
-    public string[] IgnoredScope { get; set; } = Array.Empty<string>();
-
-    [Parameter]
-    [ValidateNotNull]
-    [ArgumentCompleter(typeof(OpTypeCompleter))]
-    public string[] IgnoredOpType { get; set; } = Array.Empty<string>();
 
     [Parameter]
     [ValidateSet("Auto", "U8S8", "U8S7", "S8S8")]
     public string Types { get; set; } = "Auto";
 
-    /// <summary>
-    /// POT's model_type: Transformer quantizes the inputs of activation-by-activation MatMuls symmetrically (on Any, CPU
-    /// and GPU). Auto (the default) detects transformer graphs; None opts out.
-    /// </summary>
-    [Parameter]
-    [ValidateSet("Auto", "None", "Transformer")]
-    public string ModelType { get; set; } = "Auto";
-
-    /// <summary>
-    /// Fastest (default): on target devices Any and CPU, layers that run faster in float on this CPU (measured, with
-    /// the conversions to their neighbours) stay float. AllInt8: every layer INT8, as POT does.
-    /// </summary>
-    [Parameter]
-    [ValidateSet("Fastest", "AllInt8")]
-    public string Precision { get; set; } = "Fastest";
-
-    /// <summary>The batch size the layer timings and the final latency check use (default 1).</summary>
-    [Parameter]
-    [ValidateRange(1, 4096)]
-    public int BatchSize { get; set; } = 1;
-
-    /// <summary>Skips timing the output against the FP32 model at the end.</summary>
-    [Parameter]
-    public SwitchParameter SkipLatencyCheck { get; set; }
-
     /// <summary>Deprecated: the same as -Precision AllInt8 (kept so that existing scripts run).</summary>
     [Parameter(DontShow = true)]
     public SwitchParameter QuantizeStemConvolutions { get; set; }
-
-    /// <summary>Leaves NaN and Inf out of the calibration statistics, with a warning that counts them, instead of failing with NonFiniteCalibrationData.</summary>
-    [Parameter]
-    public SwitchParameter SkipNonFiniteValues { get; set; }
 
     [Parameter]
     [ValidateNotNullOrEmpty]
@@ -174,29 +122,16 @@ public sealed class InvokeDefaultQuantizationCommand : PotCmdlet
     private DefaultQuantizationOptions BuildOptions(DefaultQuantizationOptions baseOptions)
     {
         var bound = MyInvocation.BoundParameters;
-        var options = baseOptions;
-        if (bound.ContainsKey(nameof(Preset))) options = options with { Preset = Enum.Parse<QuantizationPreset>(Preset, ignoreCase: true) };
+        var options = ApplyQuantizationParameters(baseOptions);
         if (bound.ContainsKey(nameof(StatSubsetSize))) options = options with { StatSubsetSize = StatSubsetSize };
         if (bound.ContainsKey(nameof(StatBatchSize))) options = options with { StatBatchSize = StatBatchSize };
-        if (bound.ContainsKey(nameof(Seed))) options = options with { Seed = Seed };
         if (bound.ContainsKey(nameof(ShuffleData))) options = options with { ShuffleData = ShuffleData.IsPresent };
-        if (bound.ContainsKey(nameof(TargetDevice))) options = options with { TargetDevice = Enum.Parse<TargetDevice>(TargetDevice, ignoreCase: true) };
         if (bound.ContainsKey(nameof(Types))) options = options with { Types = Enum.Parse<QuantizationTypes>(Types, ignoreCase: true) };
-        if (bound.ContainsKey(nameof(ModelType)))
-            options = options with { ModelType = TransformerModelType.FromParameter(ModelType) };
         if (bound.ContainsKey(nameof(QuantizeStemConvolutions)))
         {
             WriteWarning("-QuantizeStemConvolutions is deprecated: it now means -Precision AllInt8 (every layer INT8). Use -Precision AllInt8 instead.");
             if (QuantizeStemConvolutions.IsPresent && !bound.ContainsKey(nameof(Precision))) options = options with { Precision = PrecisionMode.AllInt8 };
         }
-        if (bound.ContainsKey(nameof(Precision))) options = options with { Precision = Enum.Parse<PrecisionMode>(Precision, ignoreCase: true) };
-        if (bound.ContainsKey(nameof(BatchSize))) options = options with { BatchSize = BatchSize };
-        if (bound.ContainsKey(nameof(SkipLatencyCheck))) options = options with { SkipLatencyCheck = SkipLatencyCheck.IsPresent };
-        if (bound.ContainsKey(nameof(SkipNonFiniteValues))) options = options with { SkipNonFiniteValues = SkipNonFiniteValues.IsPresent };
-        if (bound.ContainsKey(nameof(IgnoredScope)))
-            options = options with { IgnoredNodes = options.IgnoredNodes.Concat(IgnoredScope).ToList() };
-        if (bound.ContainsKey(nameof(IgnoredOpType)))
-            options = options with { IgnoredOperations = options.IgnoredOperations.Concat(IgnoredOpType.Select(IgnoredOperationSyntax.Parse)).ToList() };
         return options;
     }
 }
