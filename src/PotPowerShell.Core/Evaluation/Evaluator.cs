@@ -155,15 +155,68 @@ public sealed class Evaluator : IEvaluator, IDisposable
     {
         var clock = Stopwatch.StartNew();
         var items = ResolveItems(request.Items);
-        cancellationToken.ThrowIfCancellationRequested();
-        int workers = Math.Min(Workers, Math.Max(1, items.Count));
-        if (workers > 1 && RunParallel(model, request, items, workers, clock, cancellationToken, progress) is { } result) return result;
-        return RunSequential(model, request, items, clock, cancellationToken, progress);
+        var prepared = TakePrepared(model, request.ModelName);
+        try
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            int workers = Math.Min(Workers, Math.Max(1, items.Count));
+            if (workers > 1 && RunParallel(model, request, items, workers, clock, cancellationToken, progress) is { } result) return result;
+        }
+        catch
+        {
+            prepared?.Dispose();
+            throw;
+        }
+        return RunSequential(model, request, items, clock, cancellationToken, progress, prepared);
     }
 
-    private EvaluationResult RunSequential(byte[] model, EvaluationRequest request, IReadOnlyList<int> items, Stopwatch clock, CancellationToken cancellationToken, IProgress<PotProgress>? progress)
+    private readonly object _preparedGate = new();
+    private (byte[] Model, SessionRunner Runner)? _prepared;
+
+    /// <summary>
+    /// Creates the ONNX Runtime session of <paramref name="model"/> now, for the next <see cref="Run"/> of the same array:
+    /// called on another thread while the current model is evaluated, its creation (graph optimization) overlaps with
+    /// that evaluation. It is the session <see cref="RunSequential"/> would create (same options, threads and batch
+    /// size), so results are the same. One session only (<see cref="Workers"/> 1); a prepared session that the next
+    /// Run does not use is disposed there. Safe to call from another thread than Run's.
+    /// </summary>
+    public void PrepareSession(byte[] model)
     {
-        using var runner = new SessionRunner(model, request.ModelName, ThreadsPerWorker(1), BatchSizeSetting ?? EngineDefinition.DefaultBatchSize, _dataset.InputNames, _dataset.Source);
+        if (Workers > 1) return;
+        var runner = NewRunner(model, DefaultModelName, ThreadsPerWorker(1));
+        lock (_preparedGate)
+        {
+            _prepared?.Runner.Dispose();
+            _prepared = (model, runner);
+        }
+    }
+
+    /// <summary>The model name of requests that name none (<see cref="EvaluationRequest.ModelName"/>).</summary>
+    private const string DefaultModelName = "model";
+
+    /// <summary>The prepared session of <paramref name="model"/> (the same array), or null; any other prepared session is disposed.</summary>
+    private SessionRunner? TakePrepared(byte[] model, string modelName)
+    {
+        lock (_preparedGate)
+        {
+            var prepared = _prepared;
+            _prepared = null;
+            if (prepared is { } p && ReferenceEquals(p.Model, model) && modelName == DefaultModelName && Workers <= 1) return p.Runner;
+            prepared?.Runner.Dispose();
+            return null;
+        }
+    }
+
+    private SessionRunner NewRunner(byte[] model, string modelName, int threads) =>
+        new(model, modelName, threads, BatchSizeSetting ?? EngineDefinition.DefaultBatchSize, _dataset.InputNames, _dataset.Source);
+
+    /// <param name="prepared">A session <see cref="PrepareSession"/> created for this model, or null to create one here.</param>
+    private EvaluationResult RunSequential(byte[] model, EvaluationRequest request, IReadOnlyList<int> items, Stopwatch clock, CancellationToken cancellationToken,
+        IProgress<PotProgress>? progress, SessionRunner? prepared = null)
+    {
+        // A prepared session was created while another model ran: its creation time is not part of this evaluation's.
+        var creation = prepared != null ? TimeSpan.Zero : (TimeSpan?)null;
+        using var runner = prepared ?? NewRunner(model, request.ModelName, ThreadsPerWorker(1));
         Prepare(runner, request, items, cancellationToken, progress);
         var outputs = runner.NewOutputs();
         var tally = new Tally(this, request, items);
@@ -197,7 +250,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
             int batches = b + 1 + (items.Count - start + batchSize - 1) / batchSize;
             if (Measure(tally, batch, outputs, ms, b, batches, progress)) break;
         }
-        return tally.Result(clock, batchSize, fellBack, runner.CreationTime);
+        return tally.Result(clock, batchSize, fellBack, creation ?? runner.CreationTime);
     }
 
     /// <summary>
@@ -540,5 +593,13 @@ public sealed class Evaluator : IEvaluator, IDisposable
         }
     }
 
-    public void Dispose() => _dataset.Dispose();
+    public void Dispose()
+    {
+        lock (_preparedGate)
+        {
+            _prepared?.Runner.Dispose();
+            _prepared = null;
+        }
+        _dataset.Dispose();
+    }
 }

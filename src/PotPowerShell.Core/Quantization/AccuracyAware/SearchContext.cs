@@ -16,7 +16,8 @@ internal sealed class SearchContext
     private EvaluationResult? _floatOnPool;
 
     public SearchContext(AccuracyAwareOptions options, IEvaluator evaluator, IQuantizedModelBuilder builder, ILayerOutputProbe? probe,
-        IProgress<PotProgress>? progress, IProgress<string>? log, Func<TimeSpan> clock, CancellationToken cancellation, SearchCheckpoint? checkpoint = null)
+        IProgress<PotProgress>? progress, IProgress<string>? log, Func<TimeSpan> clock, CancellationToken cancellation, SearchCheckpoint? checkpoint = null,
+        bool prefetch = true)
     {
         Options = options;
         Builder = builder;
@@ -24,7 +25,7 @@ internal sealed class SearchContext
         Stages = new StageClock(clock);
         _progress = progress;
         _logSink = log;
-        Session = new EvaluationSession(evaluator, options, clock, progress, cancellation) { Log = Log, Checkpoint = checkpoint };
+        Session = new EvaluationSession(evaluator, options, clock, progress, cancellation) { Log = Log, Checkpoint = checkpoint, Prefetching = prefetch };
         FloatBytes = LayerRanker.FloatBytes(builder);
         ILayerOutputProbe? created = probe;
         _probe = () => created ??= new OrtLayerOutputProbe(evaluator.Data, options.Quantization.Threads);
