@@ -217,7 +217,8 @@ public sealed class Evaluator : IEvaluator, IDisposable
         // A prepared session was created while another model ran: its creation time is not part of this evaluation's.
         var creation = prepared != null ? TimeSpan.Zero : (TimeSpan?)null;
         using var runner = prepared ?? NewRunner(model, request.ModelName, ThreadsPerWorker(1));
-        Prepare(runner, request, items, cancellationToken, progress);
+        bool selfReference = IsOwnReference(model, request, items);
+        Prepare(runner, request, items, cancellationToken, progress, selfReference);
         var outputs = runner.NewOutputs();
         var tally = new Tally(this, request, items);
         var batch = new List<CachedDataset.Entry>(runner.BatchSize);
@@ -247,6 +248,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
                 continue;
             }
             start += count;
+            if (selfReference) StoreReferences(batch, outputs);
             int batches = b + 1 + (items.Count - start + batchSize - 1) / batchSize;
             if (Measure(tally, batch, outputs, ms, b, batches, progress)) break;
         }
@@ -373,11 +375,61 @@ public sealed class Evaluator : IEvaluator, IDisposable
     }
 
     /// <summary>Binds adapters, chooses the fetched outputs and computes missing FP32 references, before the first batch.</summary>
-    private void Prepare(SessionRunner runner, EvaluationRequest request, IReadOnlyList<int> items, CancellationToken cancellationToken, IProgress<PotProgress>? progress)
+    /// <param name="selfReference">True when this run's outputs will be stored as the references (see <see cref="IsOwnReference"/>): none are computed here.</param>
+    private void Prepare(SessionRunner runner, EvaluationRequest request, IReadOnlyList<int> items, CancellationToken cancellationToken, IProgress<PotProgress>? progress,
+        bool selfReference = false)
     {
         foreach (var a in _adapters) a.Bind(runner.ModelOutputs);
         runner.SelectOutputs(request.AllOutputs || _runners.Count == 0 || _hasCustom ? runner.ModelOutputs : NeededOutputs());
-        if (_referenceSpecs.Count > 0) EnsureReferences(items, cancellationToken, progress);
+        if (_referenceSpecs.Count == 0) return;
+        if (!selfReference)
+        {
+            EnsureReferences(items, cancellationToken, progress);
+            return;
+        }
+        foreach (var name in AddReferenceOutputs().Outputs)
+            if (!runner.SelectedOutputs.Contains(name))
+                throw new InvalidOperationException($"The reference output '{name}' is not among the evaluated model's fetched outputs.");
+    }
+
+    /// <summary>
+    /// True when the FP32 references of <paramref name="items"/> are exactly this run's own outputs, so they need no run
+    /// of their own: the evaluated model is the reference model (the same bytes), no item has a reference yet, the items
+    /// come in ascending order (the batches <see cref="EnsureReferences"/> would run) and the run is one complete
+    /// sequential pass with the reference run's threads and batch size. AccuracyAware's FP32 baseline is such a run:
+    /// it then infers the FP32 model once instead of twice.
+    /// </summary>
+    private bool IsOwnReference(byte[] model, EvaluationRequest request, IReadOnlyList<int> items)
+    {
+        if (_referenceSpecs.Count == 0 || request.StopWhen != null || items.Count == 0) return false;
+        for (int k = 1; k < items.Count; k++)
+            if (items[k] <= items[k - 1]) return false;
+        if (_references != null && items.Any(_references.HasAny)) return false;
+        return model.AsSpan().SequenceEqual(_options.ReferenceModel);
+    }
+
+    /// <summary>Stores the reference outputs of a batch the reference model itself just ran (<see cref="IsOwnReference"/>).</summary>
+    private void StoreReferences(List<CachedDataset.Entry> batch, BatchOutputs outputs)
+    {
+        foreach (var name in _references!.Outputs)
+        {
+            int o = outputs.IndexOf(name);
+            outputs.RequireBatchFirst(o, "the FP32 reference");
+            for (int k = 0; k < batch.Count; k++) _references.Set(name, batch[k].Index, outputs.Row(o, k).ToArray());
+        }
+    }
+
+    /// <summary>The outputs the reference metrics compare, registered in the reference store (created on first use).</summary>
+    private ReferenceStore AddReferenceOutputs()
+    {
+        // Adapters are bound to the evaluated model, whose output names the reference model shares.
+        _references ??= new ReferenceStore(_dataset.Count);
+        foreach (var s in _referenceSpecs)
+        {
+            if (s.Output != null) _references.AddOutput(s.Output);
+            else foreach (int d in s.Datasets) _references.AddOutput(_adapters[d].OutputName!);
+        }
+        return _references;
     }
 
     /// <summary>Per-item values, aggregates and timings of one evaluation, filled batch by batch in item order.</summary>
@@ -546,24 +598,21 @@ public sealed class Evaluator : IEvaluator, IDisposable
         return names;
     }
 
+    /// <summary>Items the reference model has run for their FP32 references (not counting runs that were their own reference; tests read this).</summary>
+    internal long ReferenceInferences { get; private set; }
+
     /// <summary>Computes the FP32 outputs of items that have none yet, for the outputs the reference metrics compare.</summary>
     private void EnsureReferences(IReadOnlyList<int> items, CancellationToken cancellationToken, IProgress<PotProgress>? progress)
     {
-        // Adapters are bound to the evaluated model, whose output names the reference model shares.
-        _references ??= new ReferenceStore(_dataset.Count);
-        foreach (var s in _referenceSpecs)
-        {
-            if (s.Output != null) _references.AddOutput(s.Output);
-            else foreach (int d in s.Datasets) _references.AddOutput(_adapters[d].OutputName!);
-        }
-        var missing = items.Where(i => !_references.Has(i)).Distinct().OrderBy(i => i).ToList();
+        var references = AddReferenceOutputs();
+        var missing = items.Where(i => !references.Has(i)).Distinct().OrderBy(i => i).ToList();
         if (missing.Count == 0) return;
         using var runner = new SessionRunner(_options.ReferenceModel!, _options.ReferenceSource, Threads, BatchSizeSetting ?? EngineDefinition.DefaultBatchSize, _dataset.InputNames, _dataset.Source);
-        foreach (var name in _references.Outputs)
+        foreach (var name in references.Outputs)
             if (!runner.ModelOutputs.Contains(name))
                 throw new PotException("EngineOutputNotFound", PotErrorCategory.InvalidData,
                     $"The reference model '{_options.ReferenceSource}' has no output '{name}'. Its outputs: {string.Join(", ", runner.ModelOutputs)}.", _options.ReferenceSource);
-        runner.SelectOutputs(_references.Outputs);
+        runner.SelectOutputs(references.Outputs);
         var outputs = runner.NewOutputs();
         var batch = new List<CachedDataset.Entry>(runner.BatchSize);
         int batchSize = runner.BatchSize;
@@ -582,11 +631,12 @@ public sealed class Evaluator : IEvaluator, IDisposable
                 batchSize = 1; // as in Run: the reference model hard-codes batch 1
                 continue;
             }
-            foreach (var name in _references.Outputs)
+            ReferenceInferences += count;
+            foreach (var name in references.Outputs)
             {
                 int o = outputs.IndexOf(name);
                 outputs.RequireBatchFirst(o, "the FP32 reference");
-                for (int k = 0; k < count; k++) _references.Set(name, missing[start + k], outputs.Row(o, k).ToArray());
+                for (int k = 0; k < count; k++) references.Set(name, missing[start + k], outputs.Row(o, k).ToArray());
             }
             start += count;
             progress?.Report(new PotProgress("Computing FP32 reference outputs", $"{start} of {missing.Count} items", PotProgress.Percent(start, missing.Count)));
