@@ -40,6 +40,9 @@
     The published module folder (out/PotPowerShell).
 .PARAMETER Model
     Wildcards of the cases to run: ResNet18 and MiniLM by default.
+.PARAMETER Variant
+    Wildcards of the variants to run (POT-style, new defaults, confirm 1): all by default. The verdict line needs
+    POT-style and new defaults.
 .PARAMETER Items
     Validation items per case (held out from calibration).
 .PARAMETER Target
@@ -55,6 +58,7 @@
 param(
     [Parameter(Mandatory)][string] $ModulePath,
     [string[]] $Model = @('ResNet18', 'MiniLM'),
+    [string[]] $Variant = @('*'),
     [int] $Items = 48,
     [double] $Target = 0.5,
     [int] $Runs = 30,
@@ -181,6 +185,8 @@ $variants = @(
     # The new defaults with one full-set confirmation per step instead of three: what the confirmations cost.
     @{ Name = 'confirm 1'; Parameters = @{ ConfirmOnFullSet = 1 } }
 )
+$variants = @($variants | Where-Object { $name = $_.Name; @($Variant | Where-Object { $name -like $_ }).Count -gt 0 })
+if ($variants.Count -eq 0) { throw "No variant matches '$($Variant -join "', '")'." }
 $rows = foreach ($case in $cases) {
     $preset = if ($case.Preset) { @{ Preset = $case.Preset } } else { @{} }
     # DefaultQuantization alone (max_iter_num 0): its drop sets the target.
@@ -231,6 +237,7 @@ $rows | Format-Table Model, Variant, Met, 'Wall s', Evals, Inferences, Rankings,
 foreach ($group in $rows | Group-Object Model) {
     $old = $group.Group | Where-Object Variant -eq 'POT-style'
     $new = $group.Group | Where-Object Variant -eq 'new defaults'
+    if (-not $old -or -not $new) { continue }
     $verdict = if ($old.Seconds / $new.Seconds -ge 3 -and $new.Count -le $old.Count -and $new.Drop -le $old.Drop + 1e-12) { 'meets' } else { 'MISSES' }
     Write-Host ("{0}: new defaults took {1:N2}x less wall time ({2:N1} s against {3:N1} s) and {4:N2}x fewer inferences, {5} layers float against {6}, final drop {7:G3} against {8:G3} - {9} the target (>= 3x, no more layers, no larger drop)." -f `
             $group.Name, ($old.Seconds / $new.Seconds), $new.Seconds, $old.Seconds, ($old.Inferences / [math]::Max(1, $new.Inferences)), $new.Count, $old.Count, $new.Drop, $old.Drop, $verdict)
