@@ -161,7 +161,7 @@ internal sealed class QdqGraphWriter
     /// <summary>
     /// A float Conv/ConvTranspose/Gemm reading a fused producer's DQ gets its own DQ with a per-axis vector of identical
     /// scales: it dequantizes identically but keeps ORT's WeightBiasQuantization (which wants a scalar-scale DQ) from
-    /// silently re-quantizing the reverted layer (notes §5). MatMul is included because ORT fuses MatMul + Add into a
+    /// silently re-quantizing the reverted layer (ARCHITECTURE.md, QDQ rule 4). MatMul is included because ORT fuses MatMul + Add into a
     /// Gemm first. Returns (axis, channels) or null when not applicable.
     /// </summary>
     private (int Axis, int Channels)? OwnDequantizeAxis(NodeProto node)

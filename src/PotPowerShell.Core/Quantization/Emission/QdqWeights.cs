@@ -12,7 +12,7 @@ namespace PotPowerShell.Core.Quantization;
 /// <param name="Adjusted">True when the int32 bias remedy enlarged a weight scale.</param>
 internal sealed record QuantizedLayerWeights(sbyte[] Codes, WeightParameters Params, int[]? BiasCodes, float[]? BiasScales, bool Adjusted);
 
-/// <summary>Weight and bias quantization of one layer (notes §1 "Bias", §4).</summary>
+/// <summary>Weight and bias quantization of one layer (ARCHITECTURE.md, QDQ rules 1 and 3).</summary>
 internal static class QdqWeights
 {
     /// <summary>

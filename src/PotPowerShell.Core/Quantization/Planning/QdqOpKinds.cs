@@ -3,7 +3,7 @@ using PotPowerShell.Core.Onnx;
 
 namespace PotPowerShell.Core.Quantization;
 
-/// <summary>How the emitter treats an op type, following what ORT's CPU QDQ fusions accept (notes §2).</summary>
+/// <summary>How the emitter treats an op type, following what ORT's CPU QDQ fusions accept (ARCHITECTURE.md, QDQ rule 2).</summary>
 internal enum QdqOpKind
 {
     /// <summary>Left in float, no Q/DQ around it for its own sake.</summary>

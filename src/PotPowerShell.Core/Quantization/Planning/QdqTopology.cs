@@ -7,7 +7,7 @@ namespace PotPowerShell.Core.Quantization;
 /// Decides, from the graph alone (no ranges), which nodes run INT8 and which tensors get an activation quantizer
 /// (one Q plus one shared DQ). TensorsToCalibrate and Emit both use it, so the emitter never asks for a range the
 /// calibration did not collect; reverting more layers only removes quantizers, never adds new roots.
-/// <para>Rules (notes §2, §5):</para>
+/// <para>Rules (ARCHITECTURE.md, QDQ rules 2 and 4):</para>
 /// <list type="bullet">
 /// <item>Nodes in the float set (ignored scope, reverted layers) stay float, whatever their op type.</item>
 /// <item>Weighted layers not in the float set are INT8. Conv/ConvTranspose always quantize their output (QLinearConv
