@@ -49,6 +49,8 @@
     maximal_drop as a fraction of DefaultQuantization's drop.
 .PARAMETER Runs
     Timed latency runs per model (after warm-up).
+.PARAMETER NoWorkerComparison
+    Skip the one-session against one-session-per-core evaluation before the table (minutes on ResNet18).
 .PARAMETER Smoke
     Seconds instead of minutes, to show the script still runs (tests/PotPowerShell.Tests/Bench.Tests.ps1): digits and
     a one-block transformer on few items, 3 latency runs. Its numbers mean nothing.
@@ -64,6 +66,7 @@ param(
     [int] $Runs = 30,
     [string] $WorkFolder = (Join-Path ([IO.Path]::GetTempPath()) 'pot-bench-aaq'),
     [switch] $Smoke,
+    [switch] $NoWorkerComparison,
     [string] $SupportPath = (Join-Path (Split-Path $ModulePath) 'PotPowerShell.TestSupport')
 )
 $ErrorActionPreference = 'Stop'
@@ -157,7 +160,7 @@ $evaluatorType = Get-PotCoreType 'PotPowerShell.Core.Evaluation.Evaluator'
 $engineType = Get-PotCoreType 'PotPowerShell.Core.Evaluation.EngineDefinition'
 $optionsType = Get-PotCoreType 'PotPowerShell.Core.Evaluation.EvaluatorOptions'
 $cores = [Environment]::ProcessorCount
-foreach ($case in $cases) {
+foreach ($case in $cases | Where-Object { -not $NoWorkerComparison }) {
     $seconds = foreach ($setting in @(@{ Workers = 1; Threads = $cores }, @{ Workers = $cores; Threads = $cores })) {
         $options = [Activator]::CreateInstance($optionsType)
         $optionsType.GetProperty('Workers').SetValue($options, [Nullable[int]] $setting.Workers)
@@ -185,6 +188,7 @@ $variants = @(
     # The new defaults with one full-set confirmation per step instead of three: what the confirmations cost.
     @{ Name = 'confirm 1'; Parameters = @{ ConfirmOnFullSet = 1 } }
 )
+$Variant = @($Variant | ForEach-Object { $_ -split ',' }) # pwsh -File passes a list as one string
 $variants = @($variants | Where-Object { $name = $_.Name; @($Variant | Where-Object { $name -like $_ }).Count -gt 0 })
 if ($variants.Count -eq 0) { throw "No variant matches '$($Variant -join "', '")'." }
 $rows = foreach ($case in $cases) {
