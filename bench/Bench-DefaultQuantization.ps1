@@ -18,6 +18,15 @@
     Runtime works on that thread), which other processes on a shared machine disturb much less.
 
     -Repeat runs everything that many times in this process and prints the range of each ratio.
+
+    -HashPath: the byte-identity check of calibration changes. Every chosen model (and the shapes sample) is quantized
+    with -Precision AllInt8 (the latency-aware choice is timed, so it is left out) with each activation range
+    estimator (auto, POT's default mean min/max, min/max, median, quantile, percentile, entropy; auto and mean min/max
+    only on the large models), and the SHA-256 of each model written goes to that JSON file; when the file exists, the
+    hashes are compared with it instead and every difference is listed (the script then fails). Run it once before a
+    change and once after.
+.PARAMETER CalibrationOnly
+    Only the calibration ratio (and -HashPath): no latency or precision tables.
 .PARAMETER ModulePath
     The published module folder (out/PotPowerShell).
 .PARAMETER Model
@@ -38,6 +47,8 @@ param(
     [string[]] $Model = @('digits*', 'ResNet18', 'transformer*', 'PaddleOCR*'),
     [string] $WorkFolder = (Join-Path ([IO.Path]::GetTempPath()) 'pot-bench'),
     [switch] $Smoke,
+    [switch] $CalibrationOnly,
+    [string] $HashPath,
     [string] $SupportPath = (Join-Path (Split-Path $ModulePath) 'PotPowerShell.TestSupport')
 )
 $ErrorActionPreference = 'Stop'
@@ -160,10 +171,52 @@ dataset:
 "@ | Set-Content $miniLM.Engine
 }
 
+# Byte identity (-HashPath): every estimator's model, hashed, recorded once and compared afterwards.
+if ($HashPath) {
+    $estimators = [ordered]@{
+        'auto' = $null
+        'mean min/max' = @{ preset = 'default' }
+        'min/max' = @{ min = @{ type = 'min'; aggregator = 'min' }; max = @{ type = 'max'; aggregator = 'max' } }
+        'median' = @{ min = @{ type = 'min'; aggregator = 'median' }; max = @{ type = 'max'; aggregator = 'median' } }
+        'quantile' = @{ preset = 'quantile' }
+        'percentile' = @{ preset = 'percentile' }
+        'entropy' = @{ preset = 'entropy' }
+    }
+    $hashed = @($models) + @{ Name = 'shapes (sample)'; Model = (Join-Path $root 'samples/shapes/shapes.onnx'); Data = (Join-Path $root 'samples/shapes/calibration') }
+    $hashes = [ordered]@{}
+    foreach ($m in $hashed) {
+        $large = $m.Name -like 'ResNet*' -or $m.Name -like 'MiniLM*'
+        foreach ($e in $estimators.GetEnumerator() | Where-Object { -not $large -or $_.Key -in 'auto', 'mean min/max' }) {
+            # Mixed preset (asymmetric activations), so both ends of each range count.
+            $params = [ordered]@{ preset = 'mixed'; precision = 'all_int8' }
+            if ($e.Value) { $params.activations = @{ range_estimator = $e.Value } }
+            $config = Join-Path $WorkFolder 'hash-config.json'
+            @{ model = @{ model_name = 'm'; model = $m.Model }; engine = @{ type = 'simplified'; data_source = $m.Data }
+                compression = @{ algorithms = @(@{ name = 'DefaultQuantization'; params = $params }) } } | ConvertTo-Json -Depth 10 | Set-Content $config
+            $output = Join-Path $WorkFolder 'hash-model.onnx'
+            $null = Invoke-DefaultQuantization -ModelPath $m.Model -CalibrationDataPath $m.Data -Config (Import-PotConfig $config) -OutputPath $output -SkipLatencyCheck -Force -WarningAction SilentlyContinue
+            $hashes["$($m.Name), $($e.Key)"] = (Get-FileHash $output -Algorithm SHA256).Hash
+        }
+    }
+    if (Test-Path $HashPath) {
+        $before = Get-Content $HashPath -Raw | ConvertFrom-Json -AsHashtable
+        $differ = @($hashes.Keys | Where-Object { $before[$_] -ne $hashes[$_] })
+        $missing = @($before.Keys | Where-Object { -not $hashes.Contains($_) })
+        Write-Host ("== byte identity: {0} of {1} models equal to {2}{3}" -f ($hashes.Count - $differ.Count), $hashes.Count, $HashPath,
+            $(if ($missing) { "; not compared: $($missing -join ', ')" }))
+        if ($differ) { throw "Models differ from $HashPath`: $($differ -join '; ')" }
+    }
+    else {
+        $hashes | ConvertTo-Json | Set-Content $HashPath
+        Write-Host "== byte identity: $($hashes.Count) model hashes written to $HashPath"
+    }
+}
+
+foreach ($m in $models) { $m.Dataset = $dataset::Open($m.Data) }
+
 # Quantize once per model with the cmdlet, as a user would (its defaults; the INT8 model is what the latency runs use).
-foreach ($m in $models) {
+foreach ($m in $models | Where-Object { -not $CalibrationOnly }) {
     $m.Output = Join-Path $WorkFolder ("{0}.int8.onnx" -f ((Split-Path -LeafBase $m.Model) -replace '\W', ''))
-    $m.Dataset = $dataset::Open($m.Data)
     $preset = if ($m.ContainsKey('Preset')) { $m.Preset } else { 'Performance' }
     $result = Invoke-DefaultQuantization -ModelPath $m.Model -CalibrationDataPath $m.Data -OutputPath $m.Output -Preset $preset -Force
     $float = @($result.Layers | Where-Object Precision -eq 'Float' | ForEach-Object { "$($_.Node) ($($_.Reason))" })
@@ -174,7 +227,7 @@ foreach ($m in $models) {
 }
 
 # Accuracy of the models with a similarity engine: cosine similarity of the INT8 outputs to the FP32 ones, held-out items.
-foreach ($m in $models | Where-Object { $_.ContainsKey('Engine') }) {
+foreach ($m in $models | Where-Object { $_.ContainsKey('Engine') -and -not $CalibrationOnly }) {
     $similarity = Measure-PotModel $m.Output -EnginePath $m.Engine -ReferenceModelPath $m.Model
     Write-Host ("== {0}: cosine similarity of INT8 to FP32 outputs on held-out items: {1}" -f $m.Name, (($similarity.Metrics | ForEach-Object { '{0} {1:N4}' -f $_.Name, $_.Value }) -join ', '))
 }
@@ -184,7 +237,7 @@ $calibrationRows = [Collections.Generic.List[object]]::new()
 for ($pass = 1; $pass -le $Repeat; $pass++) {
     if ($Repeat -gt 1) { Write-Host "== pass $pass of $Repeat" }
     foreach ($m in $models) {
-        foreach ($l in $m.Latency) {
+        foreach ($l in $m.Latency | Where-Object { -not $CalibrationOnly }) {
             # Small, fast cases get more runs: their timings are a few microseconds and the noise is relatively larger.
             # (Not named $runs: PowerShell variable names ignore case, and that would overwrite -Runs.)
             $caseRuns = if ($m.Name -like 'digits*') { $Runs * 10 } else { $Runs }
@@ -207,6 +260,7 @@ for ($pass = 1; $pass -le $Repeat; $pass++) {
             'FP32 CPU' = if ($k.PlainCpu) { $k.PlainCpu.MedianMs } else { [double]::NaN }
             'CPU ratio' = $k.CpuRatio
             'Session' = $k.Session.MedianMs; 'Inference' = $k.Inference.MedianMs; 'Stats' = $k.Statistics.MedianMs
+            'Ranges' = if ($k.Ranges) { $k.Ranges.MedianMs } else { [double]::NaN }
         })
     }
 }
@@ -219,7 +273,7 @@ $show = { param($rows) $rows | ForEach-Object {
 Write-Host "INT8 vs FP32 latency ($Threads intra-op thread(s), ORT_ENABLE_ALL, interleaved; ms per inference):"
 & $show $latencyRows
 Write-Host "Calibration vs plain FP32 inference over the same items (session creation included on both sides; ms per pass, wall clock"
-Write-Host "and the calling thread's CPU time; Session, Inference, Stats: the parts of calibration's wall time):"
+Write-Host "and the calling thread's CPU time; Session, Inference, Stats, Ranges: the parts of calibration's wall time):"
 & $show $calibrationRows
 
 # Verdicts, with the range over passes when there are several.
@@ -237,6 +291,8 @@ foreach ($group in $calibrationRows | Group-Object Model) {
     Write-Host ("{0}: calibration takes {1}x a plain FP32 pass (median; p90 {2}x; thread CPU {3}x) - {4} the 1.3x target" -f $r[0].Model,
         (Get-Range $r.Ratio), (Get-Range $r.'Ratio p90'), (Get-Range $r.'CPU ratio'), $verdict)
 }
+
+if ($CalibrationOnly) { return }
 
 # Precision: FP32 vs every layer INT8 (-Precision AllInt8) vs the latency-aware default (-Precision Fastest, chosen at
 # the batch size it is timed at), the three run interleaved on one thread at batch 1 and 32, each with its accuracy

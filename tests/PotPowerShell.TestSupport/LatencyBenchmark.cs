@@ -27,6 +27,9 @@ public sealed record CalibrationComparison(Timing Calibration, Timing Plain, int
     public Timing? CalibrationCpu { get; init; }
     public Timing? PlainCpu { get; init; }
 
+    /// <summary>The part of calibration's wall time that turns the statistics into ranges after the last item.</summary>
+    public Timing? Ranges { get; init; }
+
     /// <summary>Median calibration CPU time over median plain-inference CPU time (NaN without a thread clock).</summary>
     public double CpuRatio => CalibrationCpu == null || PlainCpu == null ? double.NaN : CalibrationCpu.MedianMs / PlainCpu.MedianMs;
 }
@@ -55,6 +58,7 @@ public static class LatencyBenchmark
         var session = new List<double>();
         var inference = new List<double>();
         var statistics = new List<double>();
+        var ranges = new List<double>();
         var calibrationCpu = new List<double>();
         var plainCpu = new List<double>();
         CalibrationStatistics? last = null;
@@ -82,12 +86,14 @@ public static class LatencyBenchmark
             session.Add(last.SessionTime.TotalMilliseconds);
             inference.Add(last.InferenceTime.TotalMilliseconds);
             statistics.Add(last.StatisticsTime.TotalMilliseconds);
+            ranges.Add(last.RangeTime.TotalMilliseconds);
         }
         return new CalibrationComparison(Timing.Of(calibration), Timing.Of(plain), items.Length, last!.BatchSize, last.Inferences,
             Timing.Of(session), Timing.Of(inference), Timing.Of(statistics))
         {
             CalibrationCpu = calibrationCpu.Count > 0 ? Timing.Of(calibrationCpu) : null,
             PlainCpu = plainCpu.Count > 0 ? Timing.Of(plainCpu) : null,
+            Ranges = ranges.Count > 0 ? Timing.Of(ranges) : null,
         };
     }
 

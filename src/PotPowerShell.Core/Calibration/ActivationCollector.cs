@@ -12,9 +12,9 @@ namespace PotPowerShell.Core.Calibration;
 /// <summary>
 /// Runs a model over calibration items with ONNX Runtime and streams every requested tensor into its accumulators.
 /// The tensors become extra graph outputs of a shallow copy of the model (name only: ORT infers the type), so no
-/// optimization can fuse them away (see <see cref="CalibrationRequest.Graph"/>). Outputs are read in place from ORT's
-/// buffers and each batch's outputs are released as soon as its statistics are taken, so memory does not grow with the
-/// number of items.
+/// optimization can fuse them away (see <see cref="CalibrationRequest.Graph"/>). Outputs are read in place, from buffers
+/// that ORT writes again batch after batch (<see cref="ReusedOutputs"/>), so memory does not grow with the number of
+/// items.
 /// </summary>
 /// <remarks>
 /// Batching: when the model's batch axis is dynamic, items run in batches of at least
@@ -64,7 +64,11 @@ public static class ActivationCollector
         using var runOptions = new RunOptions();
         using var stop = OrtRun.StopOn(runOptions, cancellationToken);
 
-        var run = new BatchRunner(session, runOptions, binder, outputs, sinks, cancellationToken);
+        // ORT refuses a run without outputs; when every requested tensor is a graph input, fetch the first model output
+        // and ignore it.
+        using var reused = new ReusedOutputs(session, runOptions, binder.ModelInputs,
+            outputs.Length == 0 ? session.OutputMetadata.Keys.Take(1).ToArray() : outputs);
+        var run = new BatchRunner(reused, binder, outputs, sinks, cancellationToken);
         // Batches of at least stat_batch_size, and of more when the requested tensors of one fit in the memory budget.
         int BatchSize() => !binder.CanBatch ? 1
             : request.BatchMemoryBytes > 0 ? Math.Max(Math.Max(1, request.BatchSize), BatchPlan.Automatic(run.ItemBytes, request.BatchMemoryBytes))
@@ -74,8 +78,10 @@ public static class ActivationCollector
             cancellationToken);
 
         if (request.SkipNonFiniteValues) sinks.CheckSomethingFinite();
+        long rangeStart = Stopwatch.GetTimestamp();
         var ranges = sinks.AllRanges();
         var choices = sinks.AllChoices();
+        var rangeTime = Stopwatch.GetElapsedTime(rangeStart);
         return new CalibrationStatistics
         {
             Ranges = ranges[sinks.PrimaryKey],
@@ -92,6 +98,7 @@ public static class ActivationCollector
             SessionTime = sessionTime,
             InferenceTime = Stopwatch.GetElapsedTime(0, run.InferenceTicks),
             StatisticsTime = Stopwatch.GetElapsedTime(0, run.StatisticsTicks),
+            RangeTime = rangeTime,
             Warnings = sinks.NonFinite.Warning() is { } warning ? new[] { warning } : Array.Empty<string>(),
         };
     }
@@ -105,8 +112,8 @@ public static class ActivationCollector
     };
 
     /// <summary>Runs one batch and feeds its tensors to the accumulators.</summary>
-    private sealed class BatchRunner(InferenceSession session, RunOptions runOptions, ModelInputBinder binder, string[] outputs,
-        TensorSinks sinks, CancellationToken cancellationToken)
+    private sealed class BatchRunner(ReusedOutputs session, ModelInputBinder binder, string[] outputs, TensorSinks sinks,
+        CancellationToken cancellationToken)
     {
         private readonly Dictionary<string, long[]> _itemShapes = new(StringComparer.Ordinal);
         private readonly bool[] _inputWanted = binder.ModelInputs.Select(i => sinks.Fetched.Contains(i, StringComparer.Ordinal)).ToArray();
@@ -135,13 +142,10 @@ public static class ActivationCollector
                 for (int i = 0; i < values.Length; i++)
                     if (!_inputWanted[i] && values[i].GetTensorTypeAndShape().ElementDataType == TensorElementType.Float)
                         sinks.NonFinite.Check(binder.ModelInputs[i], values[i].GetTensorDataAsSpan<float>(), batch.Count, indices);
-                IDisposableReadOnlyCollection<OrtValue> results;
+                IReadOnlyList<OrtValue> results;
                 try
                 {
-                    // ORT refuses a run without outputs; when every requested tensor is a graph input, fetch the first
-                    // model output and ignore it.
-                    results = OrtRun.Run(session, runOptions, binder.ModelInputs, values,
-                        outputs.Length == 0 ? session.OutputMetadata.Keys.Take(1).ToArray() : outputs, cancellationToken);
+                    results = session.Run(values, cancellationToken);
                 }
                 // A graph that hard-codes batch 1 (e.g. Reshape to [1, -1]) behind a dynamic batch axis fails on several
                 // items at once: the caller then runs them one at a time.
@@ -153,28 +157,26 @@ public static class ActivationCollector
                 {
                     throw CalibrationErrors.RunFailed(e, batch[0], binder.Gather(batch), binder.ModelInputs);
                 }
-                using (results)
+                // The outputs belong to the session runner, which reuses their buffers: nothing to release here.
+                Inferences++;
+                long ran = Stopwatch.GetTimestamp();
+                InferenceTicks += ran - start;
+                var infos = results.Select(r => r.GetTensorTypeAndShape()).ToArray();
+                if (batch.Count == 1)
                 {
-                    Inferences++;
-                    long ran = Stopwatch.GetTimestamp();
-                    InferenceTicks += ran - start;
-                    var infos = results.Select(r => r.GetTensorTypeAndShape()).ToArray();
-                    if (batch.Count == 1)
-                    {
-                        for (int i = 0; i < outputs.Length; i++) _itemShapes.TryAdd(outputs[i], infos[i].Shape);
-                        if (ItemBytes == 0)
-                            ItemBytes = infos.Concat(values.Select(v => v.GetTensorTypeAndShape())).Sum(t => t.ElementCount * sizeof(float));
-                    }
-                    else if (!Splittable(infos, batch.Count))
-                    {
-                        return false;
-                    }
-                    for (int i = 0; i < values.Length; i++)
-                        if (_inputWanted[i]) Feed(binder.ModelInputs[i], values[i], values[i].GetTensorTypeAndShape(), indices);
-                    for (int i = 0; i < outputs.Length; i++) Feed(outputs[i], results[i], infos[i], indices);
-                    StatisticsTicks += Stopwatch.GetTimestamp() - ran;
-                    LargestBatch = Math.Max(LargestBatch, batch.Count);
+                    for (int i = 0; i < outputs.Length; i++) _itemShapes.TryAdd(outputs[i], infos[i].Shape);
+                    if (ItemBytes == 0)
+                        ItemBytes = infos.Concat(values.Select(v => v.GetTensorTypeAndShape())).Sum(t => t.ElementCount * sizeof(float));
                 }
+                else if (!Splittable(infos, batch.Count))
+                {
+                    return false;
+                }
+                for (int i = 0; i < values.Length; i++)
+                    if (_inputWanted[i]) Feed(binder.ModelInputs[i], values[i], values[i].GetTensorTypeAndShape(), indices);
+                for (int i = 0; i < outputs.Length; i++) Feed(outputs[i], results[i], infos[i], indices);
+                StatisticsTicks += Stopwatch.GetTimestamp() - ran;
+                LargestBatch = Math.Max(LargestBatch, batch.Count);
                 return true;
             }
             finally

@@ -106,6 +106,8 @@ public sealed class CalibrationStatistics
     public TimeSpan InferenceTime { get; init; }
     /// <summary>Part of <see cref="Elapsed"/> spent updating the statistics.</summary>
     public TimeSpan StatisticsTime { get; init; }
+    /// <summary>Part of <see cref="Elapsed"/> spent turning the statistics into ranges after the last item (auto's clip search).</summary>
+    public TimeSpan RangeTime { get; init; }
     /// <summary>What calibration left out (non-finite values it skipped), as warnings for the user.</summary>
     public IReadOnlyList<string> Warnings { get; init; } = Array.Empty<string>();
 
@@ -137,6 +139,7 @@ public sealed class CalibrationStatistics
             SessionTime = SessionTime,
             InferenceTime = InferenceTime,
             StatisticsTime = StatisticsTime,
+            RangeTime = RangeTime,
             Warnings = Warnings,
         };
     }

@@ -124,13 +124,21 @@ internal sealed class ClipSearch
         void Try(int i, int j)
         {
             if (i < 0 || j < 0 || i > lowSteps || j > highSteps) return;
+            // The rounding term is never negative, so a pair whose clipping alone exceeds the best cannot win or tie:
+            // skipping it changes nothing but the time.
+            if (lower[i].Clipping + upper[j].Clipping > best) return;
             double e = Error(lower[i], upper[j]);
             // Strictly smaller, or equal and wider: never clip for nothing.
             if (e < best || (e == best && i + j > bi + bj)) (bi, bj, best) = (i, j, e);
         }
+        double leastUpper = upper.Min(u => u.Clipping);
         for (int i = lowSteps; i >= 0; i -= stride)
+        {
+            // Likewise for a whole row: no upper end makes this lower end reach the best.
+            if (lower[i].Clipping + leastUpper > best) continue;
             for (int j = highSteps; j >= 0; j -= stride)
                 Try(i, j);
+        }
         // Then bin by bin: the best lower edge for the upper one, and the other way round, until neither moves.
         for (int round = 0; round < 64; round++)
         {

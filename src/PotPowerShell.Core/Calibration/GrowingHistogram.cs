@@ -29,8 +29,20 @@ internal sealed class GrowingHistogram
 
     public bool Centered { get; }
 
+    // The counts up to the last flush, and the values added since, per bin and lane (SpanMath.CountBins), and how many.
+    private long[] _counts = Array.Empty<long>();
+    private int[] _lanes = Array.Empty<int>();
+    private long _unflushed;
+
     /// <summary>Bin counts (empty until the first non-zero value).</summary>
-    public long[] Counts { get; private set; } = Array.Empty<long>();
+    public long[] Counts
+    {
+        get
+        {
+            Flush();
+            return _counts;
+        }
+    }
 
     public double Width { get; private set; }
     public float Min { get; private set; } = float.PositiveInfinity;
@@ -38,12 +50,12 @@ internal sealed class GrowingHistogram
     public long Total { get; private set; }
 
     /// <summary>Bins on one side of zero (centered) or all bins (absolute).</summary>
-    public int Half => Centered ? Counts.Length / 2 : Counts.Length;
+    public int Half => Centered ? _counts.Length / 2 : _counts.Length;
 
     /// <summary>The largest |x| the bins cover.</summary>
     public double Extent => Half * Width;
 
-    public long StateBytes => (long)Counts.Length * sizeof(long) + 64;
+    public long StateBytes => (long)_counts.Length * sizeof(long) + (long)_lanes.Length * sizeof(int) + 64;
 
     /// <summary>
     /// Adds a batch of <paramref name="items"/> equal-sized items one by one: the first item fixes the bin width and
@@ -71,46 +83,34 @@ internal sealed class GrowingHistogram
                 foreach (float v in values) if (!float.IsNaN(v)) { _pendingZeros++; Total++; }
                 return (min, max);
             }
-            Counts = new long[_initialBins];
+            _counts = new long[_initialBins];
+            _lanes = new int[(_initialBins + 1) * SpanMath.Lanes];
             Width = reach / Half;
-            if (_pendingZeros > 0) Counts[Centered ? Half : 0] += _pendingZeros;
+            if (_pendingZeros > 0) _counts[Centered ? Half : 0] += _pendingZeros;
         }
         else if (reach > Extent)
         {
             Grow(reach);
         }
-
-        var counts = Counts;
-        int half = Half;
-        double inverse = 1.0 / Width;
-        int last = counts.Length - 1;
-        long numbers = 0;
-        // One loop per layout, counting the numbers on the way: a single read of the values.
-        if (Centered)
-        {
-            // Vector bin numbers need every |x|·(1/w) finite and well inside int: true after the growth above, but
-            // checked, since otherwise the scalar cast's result for out-of-range values would decide.
-            if (double.IsFinite(inverse) && reach * inverse < 1 << 30)
-                numbers = SpanMath.CountCentered(values, counts, half, inverse);
-            else
-                foreach (float v in values)
-                {
-                    if (float.IsNaN(v)) continue;
-                    counts[Math.Clamp(half + (int)Math.Floor(v * inverse), 0, last)]++;
-                    numbers++;
-                }
-        }
-        else
-        {
-            foreach (float v in values)
-            {
-                if (float.IsNaN(v)) continue;
-                counts[Math.Clamp((int)(Math.Abs(v) * inverse), 0, last)]++;
-                numbers++;
-            }
-        }
-        Total += numbers;
+        // A lane counter grows by at most the values added since the last flush: keep that within an int.
+        if (_unflushed + values.Length > int.MaxValue) Flush();
+        Total += SpanMath.CountBins(values, _lanes, Centered ? Half : 0, 1.0 / Width, absolute: !Centered);
+        _unflushed += values.Length;
         return (min, max);
+    }
+
+    /// <summary>Adds the lane counters into the counts and clears them.</summary>
+    private void Flush()
+    {
+        if (_unflushed == 0) return;
+        for (int j = 0; j < _counts.Length; j++)
+        {
+            long sum = 0;
+            for (int k = 0; k < SpanMath.Lanes; k++) sum += _lanes[j * SpanMath.Lanes + k];
+            _counts[j] += sum;
+        }
+        Array.Clear(_lanes);
+        _unflushed = 0;
     }
 
     private void Grow(double reach)
@@ -119,7 +119,8 @@ internal sealed class GrowingHistogram
         // exceeds the cap even for a huge jump in range; then append bins of the current width past the reach, as ORT
         // does ((reach - extent) // width + 1 more bins on each side).
         int limit = (Centered ? _initialBins / 2 : _initialBins) * GrowthLimit;
-        var counts = Counts;
+        Flush();
+        var counts = _counts;
         int half = Half;
         double width = Width;
         while (Math.Floor(reach / width) + 1 > limit)
@@ -131,7 +132,8 @@ internal sealed class GrowingHistogram
         }
         int wanted = (int)Math.Floor(reach / width) + 1;
         if (wanted > half) counts = Resize(counts, half, wanted);
-        Counts = counts;
+        _counts = counts;
+        if (_lanes.Length != (counts.Length + 1) * SpanMath.Lanes) _lanes = new int[(counts.Length + 1) * SpanMath.Lanes];
         Width = width;
     }
 

@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace PotPowerShell.Core.Calibration;
 
@@ -52,63 +53,80 @@ internal static class SpanMath
         return (min + 0f, max + 0f);
     }
 
+    /// <summary>Interleaved counters per bin of <see cref="CountBins"/>: lane k of bin j is lanes[j·Lanes + k].</summary>
+    public const int Lanes = 1 << LaneBits;
+
+    private const int LaneBits = 2;
+
     /// <summary>
-    /// counts[clamp(half + floor(x·inverse), 0, last)]++ for every x that is not NaN (a centered histogram's bins),
-    /// and how many that was. The bin numbers are computed a vector at a time in double, as the scalar formula does;
-    /// the caller makes sure every |x|·inverse is finite and fits in an int, so both give the same bin.
+    /// Histogram counting: for every x that is not NaN, bin j = clamp(half + floor(y·inverse), 0, bins - 1) with y = x
+    /// (centered layout) or |x| (absolute layout, half 0), and one more count for bin j in <paramref name="lanes"/>;
+    /// returns how many numbers that was. The bin numbers are computed a vector at a time in double, as the scalar
+    /// formula does, clamped before they become integers (so any finite inverse gives the scalar formula's bin).
+    /// Neighbouring values count in different lanes (<see cref="Lanes"/> interleaved counters per bin, one cache line),
+    /// so a run of values in one bin does not wait on the same counter; the caller adds the lanes up. Each lane counter
+    /// grows by at most values.Length.
     /// </summary>
+    /// <param name="lanes">(bins + 1)·<see cref="Lanes"/> counters; the last bin's counters take NaN and are left at 0.</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static long CountCentered(ReadOnlySpan<float> values, long[] counts, int half, double inverse)
+    public static long CountBins(ReadOnlySpan<float> values, int[] lanes, int half, double inverse, bool absolute)
     {
-        const int Chunk = 256;
-        int last = counts.Length - 1;
-        long numbers = 0;
+        int bins = lanes.Length / Lanes - 1, last = bins - 1;
         int i = 0;
-        if (Vector.IsHardwareAccelerated && values.Length >= Vector<float>.Count)
+        if (Vector256.IsHardwareAccelerated && values.Length >= Vector256<float>.Count)
         {
-            Span<long> bins = stackalloc long[Chunk];
-            ref long binStart = ref MemoryMarshal.GetReference(bins);
             ref float start = ref MemoryMarshal.GetReference(values);
-            var scale = new Vector<double>(inverse);
-            var offset = new Vector<long>(half);
-            var top = new Vector<long>(last);
-            var skip = new Vector<long>(-1);
-            int end = values.Length - Vector<float>.Count;
-            while (i <= end)
+            ref int counters = ref MemoryMarshal.GetArrayDataReference(lanes);
+            var scale = Vector256.Create(inverse);
+            var low = Vector256.Create((double)-half);
+            var high = Vector256.Create((double)(last - half));
+            // Adding 2^52 + 2^51 to an integral double |n| < 2^51 puts n in the low bits of its representation.
+            var magic = Vector256.Create(6755399441055744.0);
+            var origin = Vector256.Create(BitConverter.DoubleToInt64Bits(6755399441055744.0) - half);
+            var lane = Vector256.Create(0L, 1, 2, 3);
+            var nan = Vector256.Create((long)bins * Lanes) + lane;
+            int end = values.Length - Vector256<float>.Count;
+            for (; i <= end; i += Vector256<float>.Count)
             {
-                int n = 0;
-                for (; i <= end && n <= Chunk - Vector<float>.Count; i += Vector<float>.Count, n += Vector<float>.Count)
-                {
-                    Vector.Widen(Unsafe.As<float, Vector<float>>(ref Unsafe.Add(ref start, i)), out var low, out var high);
-                    Unsafe.As<long, Vector<long>>(ref Unsafe.Add(ref binStart, n)) = Bin(low, scale, offset, top, skip);
-                    Unsafe.As<long, Vector<long>>(ref Unsafe.Add(ref binStart, n + Vector<double>.Count)) = Bin(high, scale, offset, top, skip);
-                }
-                for (int k = 0; k < n; k++)
-                {
-                    long bin = bins[k];
-                    if (bin < 0) continue;
-                    counts[bin]++;
-                    numbers++;
-                }
+                var x = Vector256.LoadUnsafe(ref Unsafe.Add(ref start, i));
+                if (absolute) x = Vector256.Abs(x);
+                var (first, second) = Vector256.Widen(x);
+                var a = Slot(first, scale, low, high, magic, origin, lane, nan);
+                var b = Slot(second, scale, low, high, magic, origin, lane, nan);
+                Unsafe.Add(ref counters, (nint)a.GetElement(0))++;
+                Unsafe.Add(ref counters, (nint)a.GetElement(1))++;
+                Unsafe.Add(ref counters, (nint)a.GetElement(2))++;
+                Unsafe.Add(ref counters, (nint)a.GetElement(3))++;
+                Unsafe.Add(ref counters, (nint)b.GetElement(0))++;
+                Unsafe.Add(ref counters, (nint)b.GetElement(1))++;
+                Unsafe.Add(ref counters, (nint)b.GetElement(2))++;
+                Unsafe.Add(ref counters, (nint)b.GetElement(3))++;
             }
+        }
+        long numbers = i;
+        for (int k = 0; k < Lanes; k++)
+        {
+            numbers -= lanes[bins * Lanes + k];
+            lanes[bins * Lanes + k] = 0;
         }
         for (; i < values.Length; i++)
         {
-            float v = values[i];
+            float v = absolute ? Math.Abs(values[i]) : values[i];
             if (float.IsNaN(v)) continue;
-            counts[Math.Clamp(half + (int)Math.Floor(v * inverse), 0, last)]++;
+            lanes[Lanes * (int)Math.Clamp(half + Math.Floor(v * inverse), 0, last)]++;
             numbers++;
         }
         return numbers;
     }
 
-    /// <summary>clamp(offset + floor(x·scale), 0, top) per lane, or skip where x is NaN.</summary>
+    /// <summary>Counter index Lanes·clamp(floor(x·scale), low, high) + lane, or the NaN bin's where x is NaN.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector<long> Bin(Vector<double> x, Vector<double> scale, Vector<long> offset, Vector<long> top, Vector<long> skip)
+    private static Vector256<long> Slot(Vector256<double> x, Vector256<double> scale, Vector256<double> low, Vector256<double> high,
+        Vector256<double> magic, Vector256<long> origin, Vector256<long> lane, Vector256<long> nan)
     {
-        var bin = offset + Vector.ConvertToInt64(Vector.Floor(x * scale));
-        bin = Vector.Min(Vector.Max(bin, Vector<long>.Zero), top);
-        return Vector.ConditionalSelect(Vector.Equals(x, x), bin, skip);
+        var bin = Vector256.Min(Vector256.Max(Vector256.Floor(x * scale), low), high);
+        var slot = (((bin + magic).AsInt64() - origin) << LaneBits) + lane;
+        return Vector256.ConditionalSelect(Vector256.Equals(x, x).AsInt64(), slot, nan);
     }
 
     /// <summary>Index of the first NaN or ±Inf value, or -1 when every value is finite.</summary>
@@ -119,8 +137,18 @@ internal static class SpanMath
         if (Vector.IsHardwareAccelerated && values.Length >= Vector<float>.Count)
         {
             ref float start = ref MemoryMarshal.GetReference(values);
-            int last = values.Length - Vector<float>.Count;
-            // x - x is 0 for a finite x and NaN for NaN and ±Inf: a whole vector is finite when every lane equals 0.
+            int last = values.Length - Vector<float>.Count, lastBlock = values.Length - 4 * Vector<float>.Count;
+            // x - x is 0 for a finite x and NaN for NaN and ±Inf: a whole vector is finite when every lane equals 0. Four
+            // vectors are tested at once (a sum of such differences is NaN when any is); the block holding the first
+            // non-finite value is then searched a vector at a time.
+            for (; i <= lastBlock; i += 4 * Vector<float>.Count)
+            {
+                var a = Unsafe.As<float, Vector<float>>(ref Unsafe.Add(ref start, i));
+                var b = Unsafe.As<float, Vector<float>>(ref Unsafe.Add(ref start, i + Vector<float>.Count));
+                var c = Unsafe.As<float, Vector<float>>(ref Unsafe.Add(ref start, i + 2 * Vector<float>.Count));
+                var d = Unsafe.As<float, Vector<float>>(ref Unsafe.Add(ref start, i + 3 * Vector<float>.Count));
+                if (!Vector.EqualsAll((a - a) + (b - b) + ((c - c) + (d - d)), Vector<float>.Zero)) break;
+            }
             for (; i <= last; i += Vector<float>.Count)
             {
                 var x = Unsafe.As<float, Vector<float>>(ref Unsafe.Add(ref start, i));

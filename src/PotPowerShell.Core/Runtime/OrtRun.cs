@@ -27,4 +27,18 @@ public static class OrtRun
             throw new OperationCanceledException(cancellationToken);
         }
     }
+
+    /// <summary>As above, with the inputs and outputs of <paramref name="binding"/> (see <see cref="ReusedOutputs"/>).</summary>
+    public static void Run(InferenceSession session, RunOptions runOptions, OrtIoBinding binding, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        try
+        {
+            session.RunWithBinding(runOptions, binding);
+        }
+        catch (OnnxRuntimeException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw new OperationCanceledException(cancellationToken);
+        }
+    }
 }

@@ -83,6 +83,38 @@ public class ClipSearchTests
         Assert.InRange(-min, alpha - 2 * w, alpha + 2 * w);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void On_a_small_histogram_the_search_is_exhaustive_and_keeps_the_widest_of_equal_errors(int seed)
+    {
+        // Up to 256 edges per side, the grid takes every pair of edges: the result is the least error over all pairs
+        // (brute force here), the widest such pair on a tie, whatever the search skips on the way.
+        var random = new Random(seed);
+        const int half = 40;
+        double w = 0.25;
+        var counts = new long[2 * half];
+        for (int j = 0; j < counts.Length; j++)
+            counts[j] = random.Next(4) == 0 ? 0 : (long)(1000 * Math.Exp(-Math.Abs(j - half + 0.5) / 6.0)) + random.Next(3);
+        counts[2] += 1;
+        counts[^3] += seed;
+        double min = -(half - 2.3) * w, max = (half - 2.6) * w;
+        var search = new ClipSearch(counts, w, min, max);
+        var (bestI, bestJ, best) = (-1, -1, double.PositiveInfinity);
+        int low = (int)Math.Ceiling(-min / w), high = (int)Math.Ceiling(max / w);
+        for (int i = 0; i <= low; i++)
+            for (int j = 0; j <= high; j++)
+            {
+                double e = search.Error(Math.Max(-i * w, min), Math.Min(j * w, max));
+                if (e < best || (e == best && i + j > bestI + bestJ)) (bestI, bestJ, best) = (i, j, e);
+            }
+        var (a, b, error) = search.Optimal();
+        Assert.Equal(best, error);
+        Assert.Equal(Math.Max(-bestI * w, min), a);
+        Assert.Equal(Math.Min(bestJ * w, max), b);
+    }
+
     [Fact]
     public void Uniform_is_clipped_only_by_the_analytic_sliver()
     {

@@ -30,9 +30,9 @@ public class SpanMathTests
 
     [Theory]
     [MemberData(nameof(Lengths))]
-    public void CountCentered_puts_every_number_in_the_bin_of_the_scalar_formula_and_skips_nan(int length)
+    public void CountBins_puts_every_number_in_the_bin_of_the_scalar_formula_and_skips_nan(int length)
     {
-        // Values on bin edges (multiples of the width, where floor decides), on the outer ends, and NaN every 7th.
+        // Values on bin edges (multiples of the width, where floor decides), on and beyond the outer ends, and NaN every 7th.
         const int half = 8;
         double width = 100.0 / half, inverse = 1.0 / width;
         var values = Random(length, 5 * length);
@@ -41,18 +41,45 @@ public class SpanMathTests
             if (i % 7 == 3) values[i] = float.NaN;
             else if (i % 5 == 1) values[i] = (float)((i % (2 * half + 1) - half) * width);
             else if (i % 11 == 2) values[i] = i % 2 == 0 ? 100f : -100f;
+            else if (i % 13 == 4) values[i] = i % 2 == 0 ? 1e30f : -1e30f;
         }
-        var expected = new long[2 * half];
-        long numbers = 0;
-        foreach (float v in values)
+        foreach (bool absolute in new[] { false, true })
         {
-            if (float.IsNaN(v)) continue;
-            expected[Math.Clamp(half + (int)Math.Floor(v * inverse), 0, 2 * half - 1)]++;
-            numbers++;
+            int offset = absolute ? 0 : half, bins = absolute ? half : 2 * half;
+            var expected = new long[bins];
+            long numbers = 0;
+            foreach (float x in values)
+            {
+                float v = absolute ? Math.Abs(x) : x;
+                if (float.IsNaN(v)) continue;
+                expected[(int)Math.Clamp(offset + Math.Floor(v * inverse), 0, bins - 1)]++;
+                numbers++;
+            }
+            // Counted twice, so the lanes hold what two calls add.
+            var lanes = new int[(bins + 1) * SpanMath.Lanes];
+            Assert.Equal(numbers, SpanMath.CountBins(values, lanes, offset, inverse, absolute));
+            Assert.Equal(numbers, SpanMath.CountBins(values, lanes, offset, inverse, absolute));
+            var counts = Enumerable.Range(0, bins).Select(j => (long)lanes.Skip(j * SpanMath.Lanes).Take(SpanMath.Lanes).Sum()).ToArray();
+            Assert.Equal(expected.Select(c => 2 * c), counts);
+            Assert.All(lanes.Skip(bins * SpanMath.Lanes), c => Assert.Equal(0, c));
         }
-        var counts = new long[2 * half];
-        Assert.Equal(numbers, SpanMath.CountCentered(values, counts, half, inverse));
-        Assert.Equal(expected, counts);
+    }
+
+    [Theory]
+    [MemberData(nameof(Lengths))]
+    public void FirstNonFinite_finds_the_first_nan_or_infinity_wherever_it_sits(int length)
+    {
+        var values = Random(length, 7 * length + 1);
+        Assert.Equal(-1, SpanMath.FirstNonFinite(values));
+        foreach (float bad in new[] { float.NaN, float.PositiveInfinity, float.NegativeInfinity })
+            for (int position = 0; position < length; position++)
+            {
+                var copy = (float[])values.Clone();
+                copy[position] = bad;
+                // A second one further on must not hide the first.
+                if (position + 9 < length) copy[position + 9] = float.NaN;
+                Assert.Equal(position, SpanMath.FirstNonFinite(copy));
+            }
     }
 
     [Theory]
