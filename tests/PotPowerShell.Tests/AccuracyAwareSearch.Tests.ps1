@@ -51,7 +51,7 @@ Describe 'Invoke-AccuracyAwareQuantization search' {
 
     It 'logs the plan, and the time it will take on the verbose stream, before the search' {
         $verbose = Invoke-AccuracyAwareQuantization $model $calibration $similarity -MaximalDrop 0.00001 -OutputPath (Join-Path $work 'plan.onnx') -Verbose 4>&1 | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }
-        ($verbose.Message | Where-Object { $_ -like 'Plan: *' }) | Should -Match '^Plan: 5 layers, 400 validation items: baseline 800 inferences, each ranking 600 \(5 layers on 100 items\)'
+        ($verbose.Message | Where-Object { $_ -like 'Plan: *' }) | Should -Match '^Plan: 5 layers, 400 validation items: baseline 800 inferences, each ranking 300 \(5 layers on 50 items\)'
         ($verbose.Message | Where-Object { $_ -like 'Time estimate at *' }) | Should -Match 'baseline 800 inferences \(about [\d.]+ (s|min|h)\)'
     }
 }

@@ -155,16 +155,70 @@ public sealed class Evaluator : IEvaluator, IDisposable
     {
         var clock = Stopwatch.StartNew();
         var items = ResolveItems(request.Items);
-        cancellationToken.ThrowIfCancellationRequested();
-        int workers = Math.Min(Workers, Math.Max(1, items.Count));
-        if (workers > 1 && RunParallel(model, request, items, workers, clock, cancellationToken, progress) is { } result) return result;
-        return RunSequential(model, request, items, clock, cancellationToken, progress);
+        var prepared = TakePrepared(model, request.ModelName);
+        try
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            int workers = Math.Min(Workers, Math.Max(1, items.Count));
+            if (workers > 1 && RunParallel(model, request, items, workers, clock, cancellationToken, progress) is { } result) return result;
+        }
+        catch
+        {
+            prepared?.Dispose();
+            throw;
+        }
+        return RunSequential(model, request, items, clock, cancellationToken, progress, prepared);
     }
 
-    private EvaluationResult RunSequential(byte[] model, EvaluationRequest request, IReadOnlyList<int> items, Stopwatch clock, CancellationToken cancellationToken, IProgress<PotProgress>? progress)
+    private readonly object _preparedGate = new();
+    private (byte[] Model, SessionRunner Runner)? _prepared;
+
+    /// <summary>
+    /// Creates the ONNX Runtime session of <paramref name="model"/> now, for the next <see cref="Run"/> of the same array:
+    /// called on another thread while the current model is evaluated, its creation (graph optimization) overlaps with
+    /// that evaluation. It is the session <see cref="RunSequential"/> would create (same options, threads and batch
+    /// size), so results are the same. One session only (<see cref="Workers"/> 1); a prepared session that the next
+    /// Run does not use is disposed there. Safe to call from another thread than Run's.
+    /// </summary>
+    public void PrepareSession(byte[] model)
     {
-        using var runner = new SessionRunner(model, request.ModelName, ThreadsPerWorker(1), BatchSizeSetting ?? EngineDefinition.DefaultBatchSize, _dataset.InputNames, _dataset.Source);
-        Prepare(runner, request, items, cancellationToken, progress);
+        if (Workers > 1) return;
+        var runner = NewRunner(model, DefaultModelName, ThreadsPerWorker(1));
+        lock (_preparedGate)
+        {
+            _prepared?.Runner.Dispose();
+            _prepared = (model, runner);
+        }
+    }
+
+    /// <summary>The model name of requests that name none (<see cref="EvaluationRequest.ModelName"/>).</summary>
+    private const string DefaultModelName = "model";
+
+    /// <summary>The prepared session of <paramref name="model"/> (the same array), or null; any other prepared session is disposed.</summary>
+    private SessionRunner? TakePrepared(byte[] model, string modelName)
+    {
+        lock (_preparedGate)
+        {
+            var prepared = _prepared;
+            _prepared = null;
+            if (prepared is { } p && ReferenceEquals(p.Model, model) && modelName == DefaultModelName && Workers <= 1) return p.Runner;
+            prepared?.Runner.Dispose();
+            return null;
+        }
+    }
+
+    private SessionRunner NewRunner(byte[] model, string modelName, int threads) =>
+        new(model, modelName, threads, BatchSizeSetting ?? EngineDefinition.DefaultBatchSize, _dataset.InputNames, _dataset.Source);
+
+    /// <param name="prepared">A session <see cref="PrepareSession"/> created for this model, or null to create one here.</param>
+    private EvaluationResult RunSequential(byte[] model, EvaluationRequest request, IReadOnlyList<int> items, Stopwatch clock, CancellationToken cancellationToken,
+        IProgress<PotProgress>? progress, SessionRunner? prepared = null)
+    {
+        // A prepared session was created while another model ran: its creation time is not part of this evaluation's.
+        var creation = prepared != null ? TimeSpan.Zero : (TimeSpan?)null;
+        using var runner = prepared ?? NewRunner(model, request.ModelName, ThreadsPerWorker(1));
+        bool selfReference = IsOwnReference(model, request, items);
+        Prepare(runner, request, items, cancellationToken, progress, selfReference);
         var outputs = runner.NewOutputs();
         var tally = new Tally(this, request, items);
         var batch = new List<CachedDataset.Entry>(runner.BatchSize);
@@ -194,10 +248,11 @@ public sealed class Evaluator : IEvaluator, IDisposable
                 continue;
             }
             start += count;
+            if (selfReference) StoreReferences(batch, outputs);
             int batches = b + 1 + (items.Count - start + batchSize - 1) / batchSize;
             if (Measure(tally, batch, outputs, ms, b, batches, progress)) break;
         }
-        return tally.Result(clock, batchSize, fellBack, runner.CreationTime);
+        return tally.Result(clock, batchSize, fellBack, creation ?? runner.CreationTime);
     }
 
     /// <summary>
@@ -320,11 +375,61 @@ public sealed class Evaluator : IEvaluator, IDisposable
     }
 
     /// <summary>Binds adapters, chooses the fetched outputs and computes missing FP32 references, before the first batch.</summary>
-    private void Prepare(SessionRunner runner, EvaluationRequest request, IReadOnlyList<int> items, CancellationToken cancellationToken, IProgress<PotProgress>? progress)
+    /// <param name="selfReference">True when this run's outputs will be stored as the references (see <see cref="IsOwnReference"/>): none are computed here.</param>
+    private void Prepare(SessionRunner runner, EvaluationRequest request, IReadOnlyList<int> items, CancellationToken cancellationToken, IProgress<PotProgress>? progress,
+        bool selfReference = false)
     {
         foreach (var a in _adapters) a.Bind(runner.ModelOutputs);
         runner.SelectOutputs(request.AllOutputs || _runners.Count == 0 || _hasCustom ? runner.ModelOutputs : NeededOutputs());
-        if (_referenceSpecs.Count > 0) EnsureReferences(items, cancellationToken, progress);
+        if (_referenceSpecs.Count == 0) return;
+        if (!selfReference)
+        {
+            EnsureReferences(items, cancellationToken, progress);
+            return;
+        }
+        foreach (var name in AddReferenceOutputs().Outputs)
+            if (!runner.SelectedOutputs.Contains(name))
+                throw new InvalidOperationException($"The reference output '{name}' is not among the evaluated model's fetched outputs.");
+    }
+
+    /// <summary>
+    /// True when the FP32 references of <paramref name="items"/> are exactly this run's own outputs, so they need no run
+    /// of their own: the evaluated model is the reference model (the same bytes), no item has a reference yet, the items
+    /// come in ascending order (the batches <see cref="EnsureReferences"/> would run) and the run is one complete
+    /// sequential pass with the reference run's threads and batch size. AccuracyAware's FP32 baseline is such a run:
+    /// it then infers the FP32 model once instead of twice.
+    /// </summary>
+    private bool IsOwnReference(byte[] model, EvaluationRequest request, IReadOnlyList<int> items)
+    {
+        if (_referenceSpecs.Count == 0 || request.StopWhen != null || items.Count == 0) return false;
+        for (int k = 1; k < items.Count; k++)
+            if (items[k] <= items[k - 1]) return false;
+        if (_references != null && items.Any(_references.HasAny)) return false;
+        return model.AsSpan().SequenceEqual(_options.ReferenceModel);
+    }
+
+    /// <summary>Stores the reference outputs of a batch the reference model itself just ran (<see cref="IsOwnReference"/>).</summary>
+    private void StoreReferences(List<CachedDataset.Entry> batch, BatchOutputs outputs)
+    {
+        foreach (var name in _references!.Outputs)
+        {
+            int o = outputs.IndexOf(name);
+            outputs.RequireBatchFirst(o, "the FP32 reference");
+            for (int k = 0; k < batch.Count; k++) _references.Set(name, batch[k].Index, outputs.Row(o, k).ToArray());
+        }
+    }
+
+    /// <summary>The outputs the reference metrics compare, registered in the reference store (created on first use).</summary>
+    private ReferenceStore AddReferenceOutputs()
+    {
+        // Adapters are bound to the evaluated model, whose output names the reference model shares.
+        _references ??= new ReferenceStore(_dataset.Count);
+        foreach (var s in _referenceSpecs)
+        {
+            if (s.Output != null) _references.AddOutput(s.Output);
+            else foreach (int d in s.Datasets) _references.AddOutput(_adapters[d].OutputName!);
+        }
+        return _references;
     }
 
     /// <summary>Per-item values, aggregates and timings of one evaluation, filled batch by batch in item order.</summary>
@@ -493,24 +598,21 @@ public sealed class Evaluator : IEvaluator, IDisposable
         return names;
     }
 
+    /// <summary>Items the reference model has run for their FP32 references (not counting runs that were their own reference; tests read this).</summary>
+    internal long ReferenceInferences { get; private set; }
+
     /// <summary>Computes the FP32 outputs of items that have none yet, for the outputs the reference metrics compare.</summary>
     private void EnsureReferences(IReadOnlyList<int> items, CancellationToken cancellationToken, IProgress<PotProgress>? progress)
     {
-        // Adapters are bound to the evaluated model, whose output names the reference model shares.
-        _references ??= new ReferenceStore(_dataset.Count);
-        foreach (var s in _referenceSpecs)
-        {
-            if (s.Output != null) _references.AddOutput(s.Output);
-            else foreach (int d in s.Datasets) _references.AddOutput(_adapters[d].OutputName!);
-        }
-        var missing = items.Where(i => !_references.Has(i)).Distinct().OrderBy(i => i).ToList();
+        var references = AddReferenceOutputs();
+        var missing = items.Where(i => !references.Has(i)).Distinct().OrderBy(i => i).ToList();
         if (missing.Count == 0) return;
         using var runner = new SessionRunner(_options.ReferenceModel!, _options.ReferenceSource, Threads, BatchSizeSetting ?? EngineDefinition.DefaultBatchSize, _dataset.InputNames, _dataset.Source);
-        foreach (var name in _references.Outputs)
+        foreach (var name in references.Outputs)
             if (!runner.ModelOutputs.Contains(name))
                 throw new PotException("EngineOutputNotFound", PotErrorCategory.InvalidData,
                     $"The reference model '{_options.ReferenceSource}' has no output '{name}'. Its outputs: {string.Join(", ", runner.ModelOutputs)}.", _options.ReferenceSource);
-        runner.SelectOutputs(_references.Outputs);
+        runner.SelectOutputs(references.Outputs);
         var outputs = runner.NewOutputs();
         var batch = new List<CachedDataset.Entry>(runner.BatchSize);
         int batchSize = runner.BatchSize;
@@ -529,16 +631,25 @@ public sealed class Evaluator : IEvaluator, IDisposable
                 batchSize = 1; // as in Run: the reference model hard-codes batch 1
                 continue;
             }
-            foreach (var name in _references.Outputs)
+            ReferenceInferences += count;
+            foreach (var name in references.Outputs)
             {
                 int o = outputs.IndexOf(name);
                 outputs.RequireBatchFirst(o, "the FP32 reference");
-                for (int k = 0; k < count; k++) _references.Set(name, missing[start + k], outputs.Row(o, k).ToArray());
+                for (int k = 0; k < count; k++) references.Set(name, missing[start + k], outputs.Row(o, k).ToArray());
             }
             start += count;
             progress?.Report(new PotProgress("Computing FP32 reference outputs", $"{start} of {missing.Count} items", PotProgress.Percent(start, missing.Count)));
         }
     }
 
-    public void Dispose() => _dataset.Dispose();
+    public void Dispose()
+    {
+        lock (_preparedGate)
+        {
+            _prepared?.Runner.Dispose();
+            _prepared = null;
+        }
+        _dataset.Dispose();
+    }
 }

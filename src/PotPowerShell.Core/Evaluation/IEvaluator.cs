@@ -103,4 +103,11 @@ public interface IEvaluator
     /// name: what lets an evaluation stop once its outcome is decided. Metrics not listed are not such means.
     /// </summary>
     IReadOnlyDictionary<string, (double Min, double Max)> MeanItemBounds => new Dictionary<string, (double, double)>();
+
+    /// <summary>
+    /// Gets ready to evaluate <paramref name="model"/> next (called on another thread while the current model is being
+    /// evaluated, so the work overlaps): the next evaluation of the same array may use what this prepared. Results must
+    /// be the same as without it. An evaluator that prepares nothing ignores it.
+    /// </summary>
+    void PrepareSession(byte[] model) { }
 }

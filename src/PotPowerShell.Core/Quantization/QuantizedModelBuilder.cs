@@ -416,13 +416,13 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
     public Emission Emit(IReadOnlySet<string> revertedLayers)
     {
         ArgumentNullException.ThrowIfNull(revertedLayers);
-        if (revertedLayers.Count == 0) return QdqEmitter.EmitWithRecord(FloatModel, Plan);
+        if (revertedLayers.Count == 0) return QdqEmitter.EmitWithRecord(FloatModel, Plan, _weights);
         var floatLayers = new HashSet<string>(Plan.FloatLayers, StringComparer.Ordinal);
         floatLayers.UnionWith(revertedLayers);
         // A reverted layer gets its original bias back: drop its correction.
         var biases = Plan.CorrectedBiases.Where(kv => !revertedLayers.Contains(kv.Key))
             .ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
-        return QdqEmitter.EmitWithRecord(FloatModel, WithDynamicLayers(Plan with { FloatLayers = floatLayers, CorrectedBiases = biases }, revertedLayers));
+        return QdqEmitter.EmitWithRecord(FloatModel, WithDynamicLayers(Plan with { FloatLayers = floatLayers, CorrectedBiases = biases }, revertedLayers), _weights);
     }
 
     /// <summary>Whether <paramref name="layer"/>, when reverted, runs in the dynamic form (INT8 weights) rather than in float.</summary>
@@ -444,6 +444,15 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
         if (restore.Outcome.SevenBitWeights) sevenBit.UnionWith(dynamic);
         return plan with { DynamicLayers = dynamic, FloatReasons = reasons, SevenBitLayers = sevenBit };
     }
+
+    /// <summary>
+    /// The quantized weights of this builder's layers, kept across <see cref="Emit"/> calls: candidates differ in a few
+    /// reverted layers, so the others' weights are quantized once (same bytes as without; see <see cref="QdqWeightCache"/>).
+    /// </summary>
+    private readonly QdqWeightCache _weights = new();
+
+    /// <summary>How often <see cref="Emit"/> quantized a layer's weights, and how often it reused them (tests read this).</summary>
+    internal (int Quantized, int Reused) WeightCacheUse => (_weights.Misses, _weights.Hits);
 
     /// <summary>
     /// A model that already holds quantization ops (a QDQ model, or one with QLinear*/…Integer kernels) would be

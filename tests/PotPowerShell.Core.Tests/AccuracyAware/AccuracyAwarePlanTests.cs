@@ -11,11 +11,11 @@ public class AccuracyAwarePlanTests
     public void Signal_ranking_plans_layers_plus_one_evaluations_of_the_ranking_set_and_three_confirmations_per_step()
     {
         var p = AccuracyAwarePlan.For(new AccuracyAwareOptions(), layers: 22, items: 1000);
-        Assert.Equal(100, p.RankingItems);
+        Assert.Equal(50, p.RankingItems);
         Assert.Equal(2000, p.BaselineInferences);
-        Assert.Equal(23 * 100, p.RankingInferences);
+        Assert.Equal(23 * 50, p.RankingInferences);
         Assert.Equal(3 * 1000, p.StepInferences);
-        Assert.Equal(2000 + 22 * (2300 + 3000), p.WorstCaseInferences);
+        Assert.Equal(2000 + 22 * (1150 + 3000), p.WorstCaseInferences);
     }
 
     [Fact]
@@ -41,7 +41,7 @@ public class AccuracyAwarePlanTests
             EnginePath = m.EnginePath,
             Options = new AccuracyAwareOptions { MaximalDrop = 0.01, Quantization = new DefaultQuantizationOptions { Precision = PrecisionMode.AllInt8 } },
         }, m.File("plan.onnx"), log: new SyncSink(verbose));
-        Assert.Contains("Plan: 3 layers, 200 validation items: baseline 400 inferences, each ranking 400 (3 layers on 100 items), each search step up to 600; worst case (every layer, a ranking per step) 3400.", r.Log);
+        Assert.Contains("Plan: 3 layers, 200 validation items: baseline 400 inferences, each ranking 200 (3 layers on 50 items), each search step up to 600; worst case (every layer, a ranking per step) 2800.", r.Log);
         Assert.Contains(verbose, l => l.StartsWith("Time estimate at ", StringComparison.Ordinal) && l.Contains("baseline 400 inferences (about ", StringComparison.Ordinal));
         Assert.DoesNotContain(r.Log, l => l.StartsWith("Time estimate", StringComparison.Ordinal));
         var estimate = AccuracyAwarePlan.Estimate(new AccuracyAwareJob { ModelPath = m.ModelPath, EnginePath = m.EnginePath, Options = new AccuracyAwareOptions() });

@@ -14,6 +14,9 @@ internal sealed class ReferenceStore(int count)
 
     public bool Has(int item) => _rows.Values.All(r => r[item] != null);
 
+    /// <summary>True when some output of <paramref name="item"/> has its reference already.</summary>
+    public bool HasAny(int item) => _rows.Values.Any(r => r[item] != null);
+
     public void Set(string output, int item, float[] row) => _rows[output][item] = row;
 
     public ReadOnlySpan<float> Row(string output, int item) =>

@@ -41,6 +41,12 @@ public sealed class AccuracyAwareQuantizer
     /// </summary>
     public IReadOnlyList<LayerRank>? Ranking { get; init; }
 
+    /// <summary>
+    /// Build the next candidate and create its session while the current one is evaluated (see
+    /// <see cref="EvaluationSession.Evaluate"/>); false = one thing at a time (tests compare both: same results).
+    /// </summary>
+    internal bool PrefetchCandidates { get; init; } = true;
+
     /// <summary>Elapsed time since the run started; null = a stopwatch. Tests inject a fake clock to exercise TimeLimit.</summary>
     public Func<TimeSpan>? Clock { get; init; }
 
@@ -50,6 +56,18 @@ public sealed class AccuracyAwareQuantizer
     {
         if (Ranking != null) CheckLayers(builder, Ranking.Select(r => r.Layer), "RankingLayerUnknown", "-Ranking");
         var ctx = CreateContext(builder, evaluator, cancellationToken);
+        try
+        {
+            return Run(ctx, builder);
+        }
+        finally
+        {
+            ctx.Session.Settle();
+        }
+    }
+
+    private AccuracyAwareOutcome Run(SearchContext ctx, IQuantizedModelBuilder builder)
+    {
         var source = new QuantizationSource(_options.Quantization.Preset.ToString().ToLowerInvariant(), _options.Quantization, builder);
         var fullyQuantized = ModelCandidate.FullyQuantized(source);
         string? stop = null;
@@ -127,7 +145,14 @@ public sealed class AccuracyAwareQuantizer
         var metric = ctx.Criteria.MostViolated(result.Values);
         // Each candidate is the fully quantized model with one layer reverted, on the same seeded subset, so a shard's
         // scores are the ones a ranking of every layer gives them: shards ranked apart merge by score.
-        return ctx.Rank(quantized, quantized, result, metric, layers);
+        try
+        {
+            return ctx.Rank(quantized, quantized, result, metric, layers);
+        }
+        finally
+        {
+            ctx.Session.Settle();
+        }
     }
 
     /// <summary>Refuses layer names that are not quantized layers of the model, naming them and the parameter.</summary>
@@ -156,7 +181,7 @@ public sealed class AccuracyAwareQuantizer
         var checkpoint = options.CheckpointPath is { } path ? SearchCheckpoint.Open(path, SearchCheckpoint.Fingerprint(builder, evaluator, options, Ranking)) : null;
         if (checkpoint?.Resumed > 0)
             Log?.Report($"Resuming from the checkpoint '{checkpoint.Path}': {checkpoint.Resumed} evaluations recorded are replayed, not inferred.");
-        return new SearchContext(options, evaluator, builder, OutputProbe, Progress, Log, clock, ct, checkpoint) { GivenRanking = Ranking };
+        return new SearchContext(options, evaluator, builder, OutputProbe, Progress, Log, clock, ct, checkpoint, PrefetchCandidates) { GivenRanking = Ranking };
     }
 
     /// <summary>

@@ -50,8 +50,9 @@ internal static class ConfirmedSearch
             var tried = new List<(LayerRank Pick, Evaluation.EvaluationResult Result, double Drop)>();
             bool singleMetric = criteria.Metrics.Count == 1;
             bool canRollBack = !state.StepBack && ctx.Options.UsePreviousIfDropIncrease;
-            foreach (var pick in top)
+            for (int k = 0; k < top.Count; k++)
             {
+                var pick = top[k];
                 ctx.Report($"Iteration {state.Iterations}: reverting {pick.Layer} ({tried.Count + 1} of {top.Count} confirmed on the full set)",
                     PotProgress.Percent(state.Current.Reverted.Count, state.LayerCount));
                 var candidate = state.Current.With(pick.Layer);
@@ -60,7 +61,7 @@ internal static class ConfirmedSearch
                 var decided = DecidedEarly.Above(ctx, metric, () => Math.Min(
                     canRollBack ? state.PreviousDrop : double.PositiveInfinity,
                     best is { } b && singleMetric ? b.Drop : double.PositiveInfinity));
-                var result = ctx.Session.EvaluateUntilDecided(candidate, decided);
+                var result = ctx.Session.EvaluateUntilDecided(candidate, decided, next: k + 1 < top.Count ? state.Current.With(top[k + 1].Layer) : null);
                 double drop = metric.Drop(result.Values[metric.Name]);
                 if (pick == top[0])
                 {

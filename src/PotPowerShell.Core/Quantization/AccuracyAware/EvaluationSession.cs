@@ -62,10 +62,12 @@ internal sealed class EvaluationSession
     public EvaluationResult EvaluateFloat(IQuantizedModelBuilder builder, IReadOnlyList<int>? items, bool mandatory) =>
         Evaluate("fp32", () => _floatBytes ??= builder.FloatModel.ToByteArray(), Normalize(items), mandatory);
 
-    public EvaluationResult Evaluate(ModelCandidate candidate, IReadOnlyList<int>? items, bool mandatory = false)
+    /// <param name="next">The candidate the caller evaluates after this one, on the same items, if it knows: it is built
+    /// and its session created while this one is evaluated (see <see cref="Prefetch"/>).</param>
+    public EvaluationResult Evaluate(ModelCandidate candidate, IReadOnlyList<int>? items, bool mandatory = false, ModelCandidate? next = null)
     {
         items = Normalize(items);
-        var result = Refused(candidate, Evaluate(candidate.Key, candidate.BuildBytes, items, mandatory));
+        var result = Refused(candidate, Evaluate(candidate.Key, Bytes(candidate, items, next), items, mandatory));
         if (items == null) FullSetEvaluated?.Invoke(candidate, result);
         return result;
     }
@@ -99,10 +101,10 @@ internal sealed class EvaluationSession
     /// decided (see <see cref="DecidedEarly"/>). A stopped result covers the first items only: it is neither cached nor
     /// offered to the best-model tracker, and the items it skipped are counted in <see cref="InferencesSaved"/>.
     /// </summary>
-    public EvaluationResult EvaluateUntilDecided(ModelCandidate candidate, Func<int, IReadOnlyDictionary<string, double[]>, bool>? stopWhen)
+    public EvaluationResult EvaluateUntilDecided(ModelCandidate candidate, Func<int, IReadOnlyDictionary<string, double[]>, bool>? stopWhen, ModelCandidate? next = null)
     {
-        if (stopWhen == null) return Evaluate(candidate, null);
-        var result = Evaluate(candidate.Key, candidate.BuildBytes, null, mandatory: false, stopWhen);
+        if (stopWhen == null) return Evaluate(candidate, null, next: next);
+        var result = Evaluate(candidate.Key, Bytes(candidate, null, next), null, mandatory: false, stopWhen);
         if (result.StoppedEarly)
         {
             DecidedEarly++;
@@ -111,6 +113,88 @@ internal sealed class EvaluationSession
         else FullSetEvaluated?.Invoke(candidate, result);
         return result;
     }
+
+    /// <summary>The candidate being built on another thread (with its session), and the serialized model it gives.</summary>
+    private (string Key, Task<byte[]> Bytes)? _next;
+
+    /// <summary>
+    /// The serialized <paramref name="candidate"/>, taken from <see cref="Prefetch"/> when it built it; then starts
+    /// prefetching <paramref name="next"/>, so that building it and creating its session overlap with the evaluation
+    /// that follows. Evaluations happen one at a time, in the caller's order; the prefetch only changes when the same
+    /// work is done, never what it gives.
+    /// </summary>
+    private Func<byte[]> Bytes(ModelCandidate candidate, IReadOnlyList<int>? items, ModelCandidate? next) => () =>
+    {
+        var prefetched = _next;
+        _next = null;
+        byte[]? bytes = null;
+        if (prefetched is { } p)
+        {
+            // Wait for it in any case: the evaluator's prepared session must be settled before the next evaluation.
+            try
+            {
+                var built = p.Bytes.GetAwaiter().GetResult();
+                if (p.Key == candidate.Key) bytes = built;
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // Building it again below reports the failure where it belongs.
+            }
+        }
+        bytes ??= candidate.BuildBytes();
+        if (next != null) Prefetch(next, items);
+        return bytes;
+    };
+
+    /// <summary>
+    /// Starts building <paramref name="candidate"/> and creating its evaluation session on a thread-pool thread (one
+    /// session evaluators only, and not while a checkpoint is replayed or when the evaluation is cached: nothing would
+    /// run). A session that fails to load is not reported here: the evaluation creates it again and reports it.
+    /// </summary>
+    private void Prefetch(ModelCandidate candidate, IReadOnlyList<int>? items)
+    {
+        if (!Prefetching || Workers > 1 || Checkpoint?.Replaying == true || _cache.ContainsKey(CacheKey(candidate.Key, Normalize(items)))) return;
+        var evaluator = _evaluator;
+        _next = (candidate.Key, Task.Run(() =>
+        {
+            var bytes = candidate.BuildBytes();
+            try
+            {
+                evaluator.PrepareSession(bytes);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // The evaluation creates the session again and reports the failure.
+            }
+            return bytes;
+        }));
+        Prefetches++;
+    }
+
+    /// <summary>
+    /// Waits for a candidate still being built ahead (the search ended before evaluating it), so that no session is
+    /// being created once the run is over; the evaluator disposes the session it prepared.
+    /// </summary>
+    public void Settle()
+    {
+        var pending = _next;
+        _next = null;
+        if (pending is { } p)
+            try
+            {
+                p.Bytes.GetAwaiter().GetResult();
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // Never evaluated: its failure concerns no result.
+            }
+    }
+
+    /// <summary>False = build every candidate when it is evaluated (tests compare both ways).</summary>
+    public bool Prefetching { get; init; } = true;
+
+    /// <summary>Candidates built ahead of their evaluation (tests read this).</summary>
+    public int Prefetches { get; private set; }
 
     /// <summary>Evaluations stopped once their outcome was decided.</summary>
     public int DecidedEarly { get; private set; }

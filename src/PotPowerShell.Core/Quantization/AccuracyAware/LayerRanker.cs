@@ -94,7 +94,7 @@ internal sealed class LayerRanker
     private List<LayerRank> Measure(ModelCandidate current, IReadOnlyList<QuantizableLayer> layers, IReadOnlyList<int> subset, MetricCriterion metric, MetricCriteria criteria,
         IReadOnlyDictionary<string, double>? outputErrors, RankingMethod method = RankingMethod.Metric)
     {
-        var reference = _session.Evaluate(current, subset);
+        var reference = _session.Evaluate(current, subset, next: layers.Count > 0 ? current.With(layers[0].Node) : null);
         // A dataset-level metric (mAP) has no per-item signal: its layers are ranked by the metric on the subset.
         if (method == RankingMethod.Signal && !SignalOf(reference, metric).Any(double.IsFinite)) method = RankingMethod.Metric;
         var ranks = new List<LayerRank>(layers.Count);
@@ -102,7 +102,7 @@ internal sealed class LayerRanker
         {
             var layer = layers[i];
             _report($"Ranking: reverting {layer.Node}", i, layers.Count);
-            var result = _session.Evaluate(current.With(layer.Node), subset);
+            var result = _session.Evaluate(current.With(layer.Node), subset, next: i + 1 < layers.Count ? current.With(layers[i + 1].Node) : null);
             var deltas = new SortedDictionary<string, double>(StringComparer.Ordinal);
             foreach (var m in criteria.Metrics) deltas[m.Name] = result.Values[m.Name] - reference.Values[m.Name];
             double score = method == RankingMethod.Signal ? SignalGain(reference, result, metric) : metric.Sign * deltas[metric.Name];

@@ -44,6 +44,9 @@ internal sealed class SearchCheckpoint
 
     public string Path => _path;
 
+    /// <summary>True while recorded evaluations remain to be replayed (nothing is inferred until then).</summary>
+    public bool Replaying => _position < _journal.Count;
+
     /// <summary>Opens the checkpoint at <paramref name="path"/>: resumes the journal it holds, or starts an empty one.</summary>
     public static SearchCheckpoint Open(string path, string fingerprint)
     {

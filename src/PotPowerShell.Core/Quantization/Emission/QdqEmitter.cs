@@ -41,7 +41,10 @@ public static class QdqEmitter
     public static ModelProto Emit(ModelProto prepared, QuantizationPlan plan) => EmitWithRecord(prepared, plan).Model;
 
     /// <summary>Builds the QDQ model and the record of each weighted layer: precision, reason and quantizer parameters. Pure and deterministic.</summary>
-    public static Emission EmitWithRecord(ModelProto prepared, QuantizationPlan plan)
+    public static Emission EmitWithRecord(ModelProto prepared, QuantizationPlan plan) => EmitWithRecord(prepared, plan, null);
+
+    /// <summary>As <see cref="EmitWithRecord(ModelProto, QuantizationPlan)"/>, reusing the quantized weights <paramref name="weights"/> holds (same bytes).</summary>
+    internal static Emission EmitWithRecord(ModelProto prepared, QuantizationPlan plan, QdqWeightCache? weights)
     {
         RequirePrepared(prepared);
         if (plan.Types == QuantizationTypes.Auto)
@@ -50,7 +53,7 @@ public static class QdqEmitter
         var index = new GraphIndex(prepared.Graph);
         var topology = new QdqTopology(index, plan.FloatLayers);
         CheckCorrectedBiases(topology, plan);
-        var graph = new QdqGraphWriter(topology, plan).Write();
+        var graph = new QdqGraphWriter(topology, plan, weights).Write();
         var model = prepared.Clone();
         model.Graph = graph;
         return new Emission(model, Record(index, topology, plan, graph));

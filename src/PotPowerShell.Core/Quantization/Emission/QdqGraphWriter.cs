@@ -30,8 +30,12 @@ internal sealed class QdqGraphWriter
     /// <summary>Q input (the producer's output, renamed when it is a graph output), Q output, DQ output.</summary>
     private sealed record TensorNames(string QInput, string Quantized, string Dequantized);
 
-    public QdqGraphWriter(QdqTopology topology, QuantizationPlan plan)
+    /// <summary>Quantized weights kept across emissions (see <see cref="QdqWeightCache"/>); null = quantize every layer's weights here.</summary>
+    private readonly QdqWeightCache? _weights;
+
+    public QdqGraphWriter(QdqTopology topology, QuantizationPlan plan, QdqWeightCache? weights = null)
     {
+        _weights = weights;
         _topology = topology;
         _index = topology.Index;
         _plan = plan;
@@ -215,7 +219,7 @@ internal sealed class QdqGraphWriter
         var weight = _index.Initializers[layer.Weight!];
         float inputScale = Quantizer(_topology.Root(_index.Node(layer.NodeIndex).Input[0])).Params.Scale;
         float[]? bias = BiasFor(node, layer);
-        var qw = QdqWeights.Quantize(node, weight, bias, inputScale, _plan);
+        var qw = _weights != null ? _weights.Quantize(node, weight, bias, inputScale, _plan) : QdqWeights.Quantize(node, weight, bias, inputScale, _plan);
         string prefix = node.Name;
         bool perAxis = qw.Params.Axis >= 0;
         int channels = qw.Params.Scales.Length;
