@@ -8,17 +8,11 @@ using PotPowerShell.Core.Quantization.AccuracyAware;
 namespace PotPowerShell.Core.Tests.AccuracyAware;
 
 /// <summary>annotation_free: the FP32 model's confident predictions are the labels (the fp32_agreement metric).</summary>
-public class AnnotationFreeTests : IClassFixture<AnnotationFreeTests.Fixture>
+public class AnnotationFreeTests : IClassFixture<OutlierModelFixture>
 {
-    public sealed class Fixture : IDisposable
-    {
-        public OutlierModel Model { get; } = new();
-        public void Dispose() => Model.Dispose();
-    }
-
     private readonly OutlierModel _m;
 
-    public AnnotationFreeTests(Fixture fixture) => _m = fixture.Model;
+    public AnnotationFreeTests(OutlierModelFixture fixture) => _m = fixture.Model;
 
     /// <summary>The FP32 top-1 probability of every validation item, from the model's weights by plain loops.</summary>
     private double[] Confidences()

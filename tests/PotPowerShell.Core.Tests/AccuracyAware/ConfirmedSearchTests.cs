@@ -5,17 +5,11 @@ using PotPowerShell.Core.Quantization.AccuracyAware;
 namespace PotPowerShell.Core.Tests.AccuracyAware;
 
 /// <summary>Signal ranking, full-set confirmation and decided-early evaluation on real ONNX Runtime runs.</summary>
-public class ConfirmedSearchTests : IClassFixture<ConfirmedSearchTests.Fixture>
+public class ConfirmedSearchTests : IClassFixture<OutlierModelFixture>
 {
-    public sealed class Fixture : IDisposable
-    {
-        public OutlierModel Model { get; } = new();
-        public void Dispose() => Model.Dispose();
-    }
-
     private readonly OutlierModel _m;
 
-    public ConfirmedSearchTests(Fixture fixture) => _m = fixture.Model;
+    public ConfirmedSearchTests(OutlierModelFixture fixture) => _m = fixture.Model;
 
     private AccuracyAwareResult Run(AccuracyAwareOptions options, string name, string? engine = null) => AccuracyAwarePipeline.Run(new AccuracyAwareJob
     {

@@ -93,3 +93,10 @@ public sealed class OutlierModel : IDisposable
 
     public void Dispose() => _folder.Dispose();
 }
+
+/// <summary>One default <see cref="OutlierModel"/> per test class (xunit class fixtures take no constructor arguments).</summary>
+public sealed class OutlierModelFixture : IDisposable
+{
+    public OutlierModel Model { get; } = new();
+    public void Dispose() => Model.Dispose();
+}

@@ -8,17 +8,11 @@ using PotPowerShell.Core.Quantization.AccuracyAware;
 namespace PotPowerShell.Core.Tests.AccuracyAware;
 
 /// <summary>eval_requests_number: several ONNX Runtime sessions side by side give exactly what one gives.</summary>
-public class ParallelEvaluationTests : IClassFixture<ParallelEvaluationTests.Fixture>
+public class ParallelEvaluationTests : IClassFixture<OutlierModelFixture>
 {
-    public sealed class Fixture : IDisposable
-    {
-        public OutlierModel Model { get; } = new();
-        public void Dispose() => Model.Dispose();
-    }
-
     private readonly OutlierModel _m;
 
-    public ParallelEvaluationTests(Fixture fixture) => _m = fixture.Model;
+    public ParallelEvaluationTests(OutlierModelFixture fixture) => _m = fixture.Model;
 
     private (byte[] Float, byte[] Quantized) Models()
     {

@@ -11,17 +11,11 @@ namespace PotPowerShell.Core.Tests.AccuracyAware;
 /// The next candidate is built, and its ONNX Runtime session created, while the current one is evaluated: the same
 /// evaluations in the same order, so the same search and the same model as one thing at a time.
 /// </summary>
-public class PrefetchTests : IClassFixture<PrefetchTests.Fixture>
+public class PrefetchTests : IClassFixture<OutlierModelFixture>
 {
-    public sealed class Fixture : IDisposable
-    {
-        public OutlierModel Model { get; } = new();
-        public void Dispose() => Model.Dispose();
-    }
-
     private readonly OutlierModel _m;
 
-    public PrefetchTests(Fixture fixture) => _m = fixture.Model;
+    public PrefetchTests(OutlierModelFixture fixture) => _m = fixture.Model;
 
     /// <summary>Counts prepared sessions and passes everything on to the real evaluator.</summary>
     private sealed class CountingEvaluator(Evaluator inner) : IEvaluator

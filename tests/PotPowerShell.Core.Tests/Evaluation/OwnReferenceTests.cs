@@ -11,17 +11,11 @@ namespace PotPowerShell.Core.Tests.Evaluation;
 /// Evaluating the reference model itself (AccuracyAware's FP32 baseline with a reference: fp32 metric) runs it once:
 /// its outputs become the references, with the values a separate reference run gives.
 /// </summary>
-public class OwnReferenceTests : IClassFixture<OwnReferenceTests.Fixture>
+public class OwnReferenceTests : IClassFixture<OutlierModelFixture>
 {
-    public sealed class Fixture : IDisposable
-    {
-        public OutlierModel Model { get; } = new();
-        public void Dispose() => Model.Dispose();
-    }
-
     private readonly OutlierModel _m;
 
-    public OwnReferenceTests(Fixture fixture) => _m = fixture.Model;
+    public OwnReferenceTests(OutlierModelFixture fixture) => _m = fixture.Model;
 
     private (byte[] Float, byte[] Int8) Models()
     {
