@@ -274,6 +274,7 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
 
     /// <summary>What every builder made from one calibration pass shares.</summary>
     /// <param name="FirstItem">The first calibration item: the one layer timings measure activation shapes on.</param>
+    /// <param name="Variants">The option variants this pass measured statistics for (the base options first); a smoothed model is calibrated again for all of them.</param>
     /// <param name="Restore">What reverted layers give back (<see cref="WithRestoreMode"/>), shared by every variant.</param>
     private sealed record Calibrated(ModelProto Prepared, IReadOnlyList<QuantizableLayer> Layers, IReadOnlySet<string> FloatLayers, IDataset Data,
         int FirstItem, CalibrationStatistics Statistics, IReadOnlyList<DefaultQuantizationOptions> Variants, QuantizationSetup Setup)
