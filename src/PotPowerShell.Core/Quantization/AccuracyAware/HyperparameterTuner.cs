@@ -21,7 +21,7 @@ internal static class HyperparameterTuner
         using var _ = ctx.Stages.Stage("Tuning");
         var baseCandidate = ModelCandidate.FullyQuantized(source);
         var metric = ctx.Criteria.MostViolated(sourceFull.Values);
-        var subset = ctx.RankingSubset(baseCandidate, sourceFull, metric);
+        var subset = ctx.RankingSubset(baseCandidate, sourceFull, metric).Items;
         var reference = ctx.Session.EvaluateFloat(ctx.Builder, subset, mandatory: false);
         double Score(QuantizationSource s) => WorstExcess(ctx, ctx.Session.Evaluate(ModelCandidate.FullyQuantized(s), subset), reference);
 

@@ -100,15 +100,15 @@ internal sealed class SearchContext
     /// driving metric. A metric without per-item values (mAP-like) falls back to the error of the model outputs, as POT
     /// does for its "special" metrics.
     /// </summary>
-    public IReadOnlyList<int> RankingSubset(ModelCandidate evaluated, EvaluationResult result, MetricCriterion metric)
+    public RankingItems RankingSubset(ModelCandidate evaluated, EvaluationResult result, MetricCriterion metric)
     {
         int size = RankingSubsetSize;
-        if (size >= Pool.Count) return Pool;
+        if (size >= Pool.Count) return new RankingItems(Pool);
         var reference = FloatOnPool();
         if (Options.RankingMethod == RankingMethod.Signal && ItemSelection.HasPerItem(result, metric.Name) && ItemSelection.HasPerItem(reference, metric.Name))
             return ItemSelection.HardestAndRandom(Pool, ItemSelection.Signal(reference, metric), ItemSelection.Signal(result, metric), size, Seed + Rankings);
         if (ItemSelection.HasPerItem(result, metric.Name) && ItemSelection.HasPerItem(reference, metric.Name))
-            return ItemSelection.Hardest(Pool, ItemSelection.PerItem(reference, metric.Name), ItemSelection.PerItem(result, metric.Name), metric, size);
+            return new RankingItems(ItemSelection.Hardest(Pool, ItemSelection.PerItem(reference, metric.Name), ItemSelection.PerItem(result, metric.Name), metric, size));
 
         Session.CheckBudget();
         var outputs = Builder.FloatModel.Graph.Output.Select(o => o.Name).ToList();
@@ -119,7 +119,7 @@ internal sealed class SearchContext
         for (int k = 0; k < Pool.Count; k++)
             perItem[Pool[k]] = errors.Values.Sum(e => double.IsNaN(e[k]) ? 0 : e[k]);
         Log($"Metric {metric.Name} has no per-item values: the ranking subset holds the {size} items with the largest output error.");
-        return ItemSelection.Hardest(Pool, i => perItem[i], size);
+        return new RankingItems(ItemSelection.Hardest(Pool, i => perItem[i], size));
     }
 
     /// <summary>Rankings the caller measured (Invoke-AccuracyAwareQuantization -Ranking): the search's first ranking, instead of measuring one.</summary>
@@ -131,7 +131,7 @@ internal sealed class SearchContext
     {
         using var _ = Stages.Stage("Ranking");
         var subset = RankingSubset(evaluated, evaluatedResult, metric);
-        if (GivenRanking != null && Rankings == 0) return Given(current, subset, metric);
+        if (GivenRanking != null && Rankings == 0) return Given(current, subset.Items, metric);
         var ranking = Ranker.Rank(current, subset, metric, Criteria, Options.RankingMethod, only);
         Rankings++;
         foreach (var r in ranking.Layers) Scores[r.Layer] = r;
