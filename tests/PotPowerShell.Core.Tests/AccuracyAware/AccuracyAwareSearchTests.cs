@@ -267,6 +267,32 @@ public class AccuracyAwareSearchTests
         Assert.False(r.Met);
         Assert.Equal(new[] { "L1" }, Names(r));
         Assert.Equal(8, r.Evaluations);
+        // The search stopped inside its second iteration; what it recorded before is in the result.
+        var iteration = Assert.Single(r.Iterations);
+        Assert.Equal(("Search", "L1", IterationAction.Reverted), (iteration.Stage, iteration.Layer, iteration.Action));
+        var reverted = Assert.Single(r.RevertedLayers);
+        Assert.Equal((1, RankingMethod.Metric), (reverted.Iteration, reverted.Method));
+        Assert.Equal(1, r.Rankings);
+        Assert.Equal((1, 1), (r.RankTrials, r.RankHits));
+        Assert.Contains("Stopped: MaxEvaluations (8) reached; returning the best model so far.", r.Log);
+    }
+
+    [Fact]
+    public void ABudgetUsedUpInTheBackwardPassKeepsWhatTheSearchAndThePassRecorded()
+    {
+        var (b, e) = Uniform();
+        // FP32, quantized, 5 ranking evaluations, L1 then L3 reverted (target met): 9. The backward pass tries L3 first
+        // (lower score): {L1} is cached, stays float; trying L1 would be the 10th evaluation.
+        var r = Run(b, e, new AccuracyAwareOptions { RankingMethod = RankingMethod.Metric, RankingSubsetSize = 10, MaximalDrop = 0.01, MaxEvaluations = 9 }).Result;
+        Assert.True(r.Met);
+        Assert.Equal(new[] { "L1", "L3" }, Names(r));
+        Assert.Equal(9, r.Evaluations);
+        Assert.Equal(new[] { ("Search", "L1", 1), ("Search", "L3", 2), ("Backward", "L3", 3) }, r.Iterations.Select(i => (i.Stage, i.Layer, i.Index)));
+        Assert.Equal(IterationAction.KeptFloat, r.Iterations[2].Action);
+        Assert.Equal(new[] { 1, 2 }, r.RevertedLayers.Select(l => l.Iteration));
+        Assert.Equal((1, 2), (r.Rankings, r.RankTrials));
+        Assert.Contains("Stopped: MaxEvaluations (9) reached; returning the best model so far.", r.Log);
+        Assert.Equal("Target met with 2 of 4 layers in float: L1, L3.", r.Reason);
     }
 
     [Fact]

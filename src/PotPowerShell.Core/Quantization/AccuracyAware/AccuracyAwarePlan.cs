@@ -22,7 +22,7 @@ public sealed record AccuracyAwarePlan(int Layers, int Items, int RankingItems, 
 {
     public static AccuracyAwarePlan For(AccuracyAwareOptions options, int layers, int items)
     {
-        int rankingItems = Math.Min(options.RankingSubsetSize ?? SearchContext.DefaultRankingSubsetSize(options.RankingMethod), items);
+        int rankingItems = Math.Min(options.RankingSubsetSize ?? SearchRankings.DefaultSubsetSize(options.RankingMethod), items);
         long ranking = options.RankingMethod == RankingMethod.OutputError
             ? 2L * rankingItems + (Math.Min(options.ConfirmTopLayers, layers) + 1L) * rankingItems // instrumented pass, then the confirmed layers
             : (layers + 1L) * rankingItems;

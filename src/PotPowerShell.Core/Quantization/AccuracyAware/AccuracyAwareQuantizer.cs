@@ -66,67 +66,69 @@ public sealed class AccuracyAwareQuantizer
         }
     }
 
+    /// <summary>
+    /// The stages in order, each handing its outcome to the next: baseline, fully quantized, mixed preset, tuning, the
+    /// revert search, the backward pass. The run owns the best-model tracker, which every full-set evaluation feeds.
+    /// </summary>
     private AccuracyAwareOutcome Run(SearchContext ctx, IQuantizedModelBuilder builder)
     {
         var source = new QuantizationSource(_options.Quantization.Preset.ToString().ToLowerInvariant(), _options.Quantization, builder);
         var fullyQuantized = ModelCandidate.FullyQuantized(source);
-        string? stop = null;
-        bool searched = false;
 
-        EvaluateBaseline(ctx);
-        ctx.Best = new BestModelTracker(ctx.Criteria);
+        var baseline = RunBaseline.Evaluate(ctx);
+        var best = new BestModelTracker(baseline.Criteria);
         // Every full-set evaluation competes for the returned model, including ranking runs when the subset is the whole set.
-        ctx.Session.FullSetEvaluated = (candidate, result) => ctx.Best.Consider(candidate, result.Values);
+        ctx.Session.FullSetEvaluated = (candidate, result) => best.Consider(candidate, result.Values);
         EvaluationResult quantizedResult;
         using (ctx.Stages.Stage("Quantized"))
         {
             ctx.Report("Evaluating the fully quantized model");
             quantizedResult = ctx.Session.Evaluate(fullyQuantized, null, mandatory: true);
         }
-        ctx.Log($"Fully quantized ({builder.Layers.Count} INT8 layers): {ctx.Describe(quantizedResult.Values)}.");
-        if (!ctx.Criteria.AllMet(quantizedResult.Values))
-        {
-            // Cost up front, timed on the fully quantized evaluation (the kind of model every later evaluation runs).
-            var plan = AccuracyAwarePlan.For(_options, builder.Layers.Count, ctx.Session.ItemCount);
-            var perInference = TimeSpan.FromTicks(quantizedResult.Elapsed.Ticks / Math.Max(1, quantizedResult.Items.Count));
-            ctx.Log($"Plan: {plan.Describe()}");
-            ctx.Notice($"Time estimate at {SearchContext.F(perInference.TotalMilliseconds)} ms per inference (the fully quantized evaluation): {plan.Describe(perInference)}");
-            ctx.Report($"Planned: each ranking {plan.RankingInferences} inferences, each step up to {plan.StepInferences}, worst case {plan.WorstCaseInferences}");
-        }
+        ctx.Log($"Fully quantized ({builder.Layers.Count} INT8 layers): {baseline.Describe(quantizedResult.Values)}.");
 
-        if (!ctx.Criteria.AllMet(quantizedResult.Values))
+        // No search: nothing reverted, nothing recorded.
+        var search = new SearchOutcome(fullyQuantized);
+        bool searched = false;
+        if (!baseline.Criteria.AllMet(quantizedResult.Values))
         {
+            LogPlan(ctx, builder, quantizedResult);
+            var start = new StageOutcome(source, fullyQuantized);
             try
             {
-                var current = fullyQuantized;
-                source = ConvertToMixed(ctx, source, ref current);
-                if (!ctx.Best.Met)
-                {
-                    if (_options.TuneHyperparameters)
-                    {
-                        source = HyperparameterTuner.Run(ctx, _catalogue, source, ctx.Session.Evaluate(current, null), RequireFactory("tune_hyperparams"));
-                        current = ModelCandidate.FullyQuantized(source);
-                    }
-                }
-                if (!ctx.Best.Met)
+                start = ConvertToMixed(ctx, baseline, start);
+                if (!best.Met && _options.TuneHyperparameters)
+                    start = HyperparameterTuner.Run(ctx, baseline, _catalogue, start.Source, ctx.Session.Evaluate(start.Model, null), RequireFactory("tune_hyperparams"));
+                if (!best.Met)
                 {
                     searched = true;
-                    stop = _options.RankingMethod == RankingMethod.Signal ? ConfirmedSearch.Run(ctx, ref current) : GreedySearch.Run(ctx, ref current);
-                    if (stop == null && _options.BackwardPass) BackwardPass.Run(ctx, ref current);
+                    search = _options.RankingMethod == RankingMethod.Signal ? ConfirmedSearch.Run(ctx, baseline, start.Model) : GreedySearch.Run(ctx, baseline, start.Model);
+                    if (search.Stop == null && _options.BackwardPass) search = BackwardPass.Run(ctx, baseline, search);
                 }
             }
             catch (BudgetExhaustedException e)
             {
-                stop = e.Message;
-                ctx.Log($"Stopped: {e.Message}; returning the best model so far.");
+                // Used up by the mixed preset or tuning: the search (which ends on a used-up budget itself) has not begun.
+                search = search.Exhausted(e);
             }
+            if (search.BudgetExhausted) ctx.Log($"Stopped: {search.Stop}; returning the best model so far.");
         }
 
-        var best = ctx.Best.Candidate!;
-        string reason = Reason(ctx, best, stop, searched, builder.Layers.Count);
+        var model = best.Candidate!;
+        string reason = Reason(baseline, best, search.Stop, searched, builder.Layers.Count);
         ctx.Log(reason);
-        var result = BuildResult(ctx, best, quantizedResult, reason);
-        return new AccuracyAwareOutcome(result, best.Build()) { FullyQuantized = () => ModelCandidate.FullyQuantized(best.Source).Build() };
+        var result = BuildResult(ctx, baseline, best, search, quantizedResult, reason);
+        return new AccuracyAwareOutcome(result, model.Build()) { FullyQuantized = () => ModelCandidate.FullyQuantized(model.Source).Build() };
+    }
+
+    /// <summary>Cost up front, timed on the fully quantized evaluation (the kind of model every later evaluation runs).</summary>
+    private void LogPlan(SearchContext ctx, IQuantizedModelBuilder builder, EvaluationResult quantizedResult)
+    {
+        var plan = AccuracyAwarePlan.For(_options, builder.Layers.Count, ctx.Session.ItemCount);
+        var perInference = TimeSpan.FromTicks(quantizedResult.Elapsed.Ticks / Math.Max(1, quantizedResult.Items.Count));
+        ctx.Log($"Plan: {plan.Describe()}");
+        ctx.Notice($"Time estimate at {SearchContext.F(perInference.TotalMilliseconds)} ms per inference (the fully quantized evaluation): {plan.Describe(perInference)}");
+        ctx.Report($"Planned: each ranking {plan.RankingInferences} inferences, each step up to {plan.StepInferences}, worst case {plan.WorstCaseInferences}");
     }
 
     /// <summary>
@@ -139,15 +141,15 @@ public sealed class AccuracyAwareQuantizer
     {
         if (layers != null) CheckLayers(builder, layers, "LayerUnknown", "-Layer");
         var ctx = CreateContext(builder, evaluator, cancellationToken, _options with { RankingMethod = method, MaxEvaluations = null, TimeLimit = null, CheckpointPath = null });
-        EvaluateBaseline(ctx);
+        var baseline = RunBaseline.Evaluate(ctx);
         var quantized = ModelCandidate.FullyQuantized(new QuantizationSource("base", _options.Quantization, builder));
         var result = ctx.Session.Evaluate(quantized, null, mandatory: true);
-        var metric = ctx.Criteria.MostViolated(result.Values);
+        var metric = baseline.Criteria.MostViolated(result.Values);
         // Each candidate is the fully quantized model with one layer reverted, on the same seeded subset, so a shard's
         // scores are the ones a ranking of every layer gives them: shards ranked apart merge by score.
         try
         {
-            return ctx.Rank(quantized, quantized, result, metric, layers);
+            return new SearchRankings(ctx, baseline).Rank(quantized, quantized, result, metric, layers);
         }
         finally
         {
@@ -181,56 +183,20 @@ public sealed class AccuracyAwareQuantizer
         var checkpoint = options.CheckpointPath is { } path ? SearchCheckpoint.Open(path, SearchCheckpoint.Fingerprint(builder, evaluator, options, Ranking)) : null;
         if (checkpoint?.Resumed > 0)
             Log?.Report($"Resuming from the checkpoint '{checkpoint.Path}': {checkpoint.Resumed} evaluations recorded are replayed, not inferred.");
-        return new SearchContext(options, evaluator, builder, OutputProbe, Progress, Log, clock, ct, checkpoint, PrefetchCandidates) { GivenRanking = Ranking };
-    }
-
-    /// <summary>
-    /// FP32 on the full set, or, when every metric has a baseline_value, the configured baselines and a seeded
-    /// metric_subset_ratio sample of items for per-item comparisons (FP32 is then evaluated on that sample only if needed).
-    /// </summary>
-    private static void EvaluateBaseline(SearchContext ctx)
-    {
-        using var _ = ctx.Stages.Stage("Baseline");
-        var options = ctx.Options;
-        int count = ctx.Session.ItemCount;
-        if (MetricCriteria.AllBaselinesGiven(options))
-        {
-            ctx.Criteria = MetricCriteria.Create(options, ctx.Session.Evaluator.Metrics, null);
-            ctx.Pool = ItemSelection.SampleSubset(count, options.MetricSubsetRatio, ctx.Seed);
-            ctx.Log($"Baseline from metrics[].baseline_value: {string.Join(", ", ctx.Criteria.Metrics.Select(m => $"{m.Name} {SearchContext.F(m.Baseline)}"))}; "
-                + $"per-item comparisons on {ctx.Pool.Count} of {count} items (metric_subset_ratio {SearchContext.F(options.MetricSubsetRatio)}, seed {ctx.Seed}).");
-            return;
-        }
-        if (options.Metrics.Any(m => m.BaselineValue.HasValue))
-            ctx.Log("Not every metric has a baseline_value, so the FP32 model is evaluated and the given values are ignored (as POT does).");
-        ctx.Report("Evaluating the FP32 model");
-        var baseline = ctx.Session.EvaluateFloat(ctx.Builder, null, mandatory: true);
-        CheckValues(ctx, baseline);
-        ctx.Criteria = MetricCriteria.Create(options, ctx.Session.Evaluator.Metrics, baseline.Values);
-        ctx.Pool = Enumerable.Range(0, count).ToArray();
-        ctx.SetFloatOnPool(baseline);
-        ctx.Log($"FP32 baseline on {count} items: {string.Join(", ", ctx.Criteria.Metrics.Select(m => $"{m.Name} {SearchContext.F(m.Baseline)}"))}.");
-    }
-
-    private static void CheckValues(SearchContext ctx, EvaluationResult result)
-    {
-        foreach (var m in ctx.Session.Evaluator.Metrics)
-            if (!result.Values.ContainsKey(m.Name))
-                throw new PotException("MetricMissing", PotErrorCategory.InvalidData,
-                    $"The evaluator declared metric '{m.Name}' but returned no value for it.", m.Name);
+        return new SearchContext(options, evaluator, builder, OutputProbe, Progress, Log, clock, ct, checkpoint, PrefetchCandidates, Ranking);
     }
 
     /// <summary>
     /// convert_to_mixed_preset: when the performance (symmetric) preset misses the target, quantize again with the mixed
     /// preset (asymmetric activations); met = done, else the mixed model becomes the base of the search, as in POT.
     /// </summary>
-    private QuantizationSource ConvertToMixed(SearchContext ctx, QuantizationSource source, ref ModelCandidate current)
+    private StageOutcome ConvertToMixed(SearchContext ctx, RunBaseline baseline, StageOutcome start)
     {
-        if (!_options.ConvertToMixedPreset) return source;
+        if (!_options.ConvertToMixedPreset) return start;
         if (_catalogue.Mixed is not { } options)
         {
-            ctx.Log($"convert_to_mixed_preset applies to the performance preset only; the preset is already {source.Options.Preset}.");
-            return source;
+            ctx.Log($"convert_to_mixed_preset applies to the performance preset only; the preset is already {start.Source.Options.Preset}.");
+            return start;
         }
         using var _ = ctx.Stages.Stage("MixedPreset");
         ctx.Session.CheckBudget();
@@ -238,18 +204,18 @@ public sealed class AccuracyAwareQuantizer
         var mixed = new QuantizationSource("mixed", options, RequireFactory("convert_to_mixed_preset")(options));
         var candidate = ModelCandidate.FullyQuantized(mixed);
         var result = ctx.Session.Evaluate(candidate, null);
-        ctx.Log($"Mixed preset: {ctx.Describe(result.Values)}" + (ctx.Criteria.AllMet(result.Values) ? "; target met." : "; the search continues from the mixed model."));
-        current = candidate;
-        return mixed;
+        ctx.Log($"Mixed preset: {baseline.Describe(result.Values)}" + (baseline.Criteria.AllMet(result.Values) ? "; target met." : "; the search continues from the mixed model."));
+        return new StageOutcome(mixed, candidate);
     }
 
     private Func<DefaultQuantizationOptions, IQuantizedModelBuilder> RequireFactory(string key) =>
         BuilderFactory ?? throw new PotException("BuilderFactoryMissing", PotErrorCategory.InvalidOperation,
             $"{key} needs to quantize the model again with other settings, but no DefaultQuantization pipeline was given to AccuracyAwareQuantization.", key);
 
-    private static string Reason(SearchContext ctx, ModelCandidate best, string? stop, bool searched, int layers)
+    private static string Reason(RunBaseline baseline, BestModelTracker tracker, string? stop, bool searched, int layers)
     {
-        if (ctx.Best.Met)
+        var best = tracker.Candidate!;
+        if (tracker.Met)
         {
             if (best.Reverted.Count == 0)
                 return best.Source.Tag == "mixed" ? "Target met by the mixed preset without reverting any layer."
@@ -259,16 +225,17 @@ public sealed class AccuracyAwareQuantizer
         }
         string why = stop ?? "The search ended";
         return $"Target missed: {why}. Returning the best model seen ({best.Reverted.Count} of {layers} layers in float, "
-            + $"worst excess {SearchContext.F(ctx.Criteria.WorstExcess(ctx.Best.Values!))} of the baseline over maximal_drop).";
+            + $"worst excess {SearchContext.F(baseline.Criteria.WorstExcess(tracker.Values!))} of the baseline over maximal_drop).";
     }
 
-    private AccuracyAwareResult BuildResult(SearchContext ctx, ModelCandidate best, EvaluationResult quantized, string reason)
+    private AccuracyAwareResult BuildResult(SearchContext ctx, RunBaseline baseline, BestModelTracker tracker, SearchOutcome search, EvaluationResult quantized, string reason)
     {
-        var final = ctx.Best.Values!;
+        var best = tracker.Candidate!;
+        var final = tracker.Values!;
         var layers = best.Source.Builder.Layers.ToDictionary(l => l.Node, l => l.OpType, StringComparer.Ordinal);
         return new AccuracyAwareResult
         {
-            Met = ctx.Best.Met,
+            Met = tracker.Met,
             Reason = reason,
             MaximalDrop = _options.MaximalDrop,
             DropType = _options.DropType,
@@ -276,22 +243,22 @@ public sealed class AccuracyAwareQuantizer
             Seed = ctx.Seed,
             Preset = best.Source.Options.Preset,
             TunedSettings = best.Source.TunedSettings,
-            Metrics = ctx.Criteria.Metrics.Select(m => new AccuracyAwareMetric(m.Name, m.Direction, m.Baseline, m.BaselineGiven,
+            Metrics = baseline.Criteria.Metrics.Select(m => new AccuracyAwareMetric(m.Name, m.Direction, m.Baseline, m.BaselineGiven,
                 quantized.Values[m.Name], final[m.Name], m.Drop(quantized.Values[m.Name]), m.Drop(final[m.Name]), m.MaxDrop, m.IsMet(final[m.Name]))).ToList(),
             QuantizedLayerCount = ctx.Builder.Layers.Count,
             RevertedLayers = best.Reverted
-                .Select(l => ctx.Picks.TryGetValue(l, out var p) ? p
-                    : ctx.Scores.TryGetValue(l, out var s) ? new RevertedLayer(l, s.OpType, s.Score, s.Method, 0)
+                .Select(l => search.Picks.TryGetValue(l, out var p) ? p
+                    : search.Scores.TryGetValue(l, out var s) ? new RevertedLayer(l, s.OpType, s.Score, s.Method, 0)
                     : new RevertedLayer(l, layers.GetValueOrDefault(l, "?"), double.NaN, _options.RankingMethod, 0))
                 .OrderBy(r => r.Iteration).ThenBy(r => r.Layer, StringComparer.Ordinal).ToList(),
-            Iterations = ctx.Iterations.ToList(),
+            Iterations = search.Iterations.ToList(),
             Evaluations = ctx.Session.Evaluations,
             Inferences = ctx.Session.Inferences,
             RankingEvaluations = ctx.Session.RankingEvaluations,
             RankingInferences = ctx.Session.RankingInferences,
-            Rankings = ctx.Rankings,
-            RankTrials = ctx.RankTrials,
-            RankHits = ctx.RankHits,
+            Rankings = search.Rankings,
+            RankTrials = search.RankTrials,
+            RankHits = search.RankHits,
             DecidedEarlyEvaluations = ctx.Session.DecidedEarly,
             InferencesSaved = ctx.Session.InferencesSaved,
             EvaluationWorkers = ctx.Session.Workers,

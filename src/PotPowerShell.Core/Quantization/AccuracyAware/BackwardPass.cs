@@ -7,33 +7,44 @@ namespace PotPowerShell.Core.Quantization.AccuracyAware;
 /// </summary>
 internal static class BackwardPass
 {
-    public static void Run(SearchContext ctx, ref ModelCandidate current)
+    /// <summary>Continues <paramref name="search"/>: its model with the layers quantized again, its iterations followed by the pass's.</summary>
+    public static SearchOutcome Run(SearchContext ctx, RunBaseline baseline, SearchOutcome search)
     {
-        if (current.Reverted.Count == 0) return;
-        using var _ = ctx.Stages.Stage("Backward");
-        var order = current.Reverted
-            .OrderBy(l => ctx.Picks.TryGetValue(l, out var p) ? p.Score : double.NegativeInfinity)
-            .ThenBy(l => l, StringComparer.Ordinal)
-            .ToList();
-        ctx.Log($"Backward pass: trying to quantize again {string.Join(", ", order)}.");
-        var metric = ctx.Criteria.MostViolated(ctx.Session.Evaluate(current, null).Values);
-        for (int i = 0; i < order.Count; i++)
+        var current = search.Model;
+        if (current.Reverted.Count == 0) return search;
+        var iterations = search.Iterations.ToList();
+        try
         {
-            string layer = order[i];
-            var candidate = current.Without(layer);
-            ctx.Report($"Backward pass: quantizing {layer} again", PotProgress.Percent(i, order.Count));
-            double before = metric.Drop(ctx.Session.Evaluate(current, null).Values[metric.Name]);
-            // Decided early once the metric is certain to miss its limit: the layer then stays float.
-            var result = ctx.Session.EvaluateUntilDecided(candidate, DecidedEarly.Above(ctx, metric, () => double.NegativeInfinity));
-            bool met = !result.StoppedEarly && ctx.Criteria.AllMet(result.Values);
-            var action = met ? IterationAction.Requantized : IterationAction.KeptFloat;
-            double after = metric.Drop(result.Values[metric.Name]);
-            ctx.Iterations.Add(new AccuracyAwareIteration(ctx.Iterations.Count + 1, "Backward", layer, metric.Name, before, after, met, action,
-                met ? candidate.Reverted.Count : current.Reverted.Count) { DecidedEarly = result.StoppedEarly, Items = result.Items.Count });
-            ctx.Log($"Iteration {ctx.Iterations.Count}: quantized {layer} again: {metric.Name} drop {SearchContext.F(before)} -> {SearchContext.F(after)}"
-                + (result.StoppedEarly ? $" on the first {result.Items.Count} items (certain to miss the limit)" : "") + ", "
-                + (met ? "target still met, kept INT8" : "target missed, stays float") + $"; {ctx.Describe(result.Values)}.");
-            if (met) current = candidate;
+            using var _ = ctx.Stages.Stage("Backward");
+            var order = current.Reverted
+                .OrderBy(l => search.Picks.TryGetValue(l, out var p) ? p.Score : double.NegativeInfinity)
+                .ThenBy(l => l, StringComparer.Ordinal)
+                .ToList();
+            ctx.Log($"Backward pass: trying to quantize again {string.Join(", ", order)}.");
+            var metric = baseline.Criteria.MostViolated(ctx.Session.Evaluate(current, null).Values);
+            for (int i = 0; i < order.Count; i++)
+            {
+                string layer = order[i];
+                var candidate = current.Without(layer);
+                ctx.Report($"Backward pass: quantizing {layer} again", PotProgress.Percent(i, order.Count));
+                double before = metric.Drop(ctx.Session.Evaluate(current, null).Values[metric.Name]);
+                // Decided early once the metric is certain to miss its limit: the layer then stays float.
+                var result = ctx.Session.EvaluateUntilDecided(candidate, DecidedEarly.Above(ctx, metric, () => double.NegativeInfinity));
+                bool met = !result.StoppedEarly && baseline.Criteria.AllMet(result.Values);
+                var action = met ? IterationAction.Requantized : IterationAction.KeptFloat;
+                double after = metric.Drop(result.Values[metric.Name]);
+                iterations.Add(new AccuracyAwareIteration(iterations.Count + 1, "Backward", layer, metric.Name, before, after, met, action,
+                    met ? candidate.Reverted.Count : current.Reverted.Count) { DecidedEarly = result.StoppedEarly, Items = result.Items.Count });
+                ctx.Log($"Iteration {iterations.Count}: quantized {layer} again: {metric.Name} drop {SearchContext.F(before)} -> {SearchContext.F(after)}"
+                    + (result.StoppedEarly ? $" on the first {result.Items.Count} items (certain to miss the limit)" : "") + ", "
+                    + (met ? "target still met, kept INT8" : "target missed, stays float") + $"; {baseline.Describe(result.Values)}.");
+                if (met) current = candidate;
+            }
+            return search with { Model = current, Iterations = iterations };
+        }
+        catch (BudgetExhaustedException e)
+        {
+            return (search with { Model = current, Iterations = iterations }).Exhausted(e);
         }
     }
 }

@@ -14,20 +14,26 @@ namespace PotPowerShell.Core.Quantization.AccuracyAware;
 /// </summary>
 internal static class ConfirmedSearch
 {
-    /// <returns>Why the search stopped (null when the target was met).</returns>
-    public static string? Run(SearchContext ctx, ref ModelCandidate current)
+    /// <summary>Searches from <paramref name="current"/>; the outcome's stop says why it stopped (null when the target was met).</summary>
+    public static SearchOutcome Run(SearchContext ctx, RunBaseline baseline, ModelCandidate current)
     {
         int confirm = Math.Max(1, ctx.Options.ConfirmOnFullSet);
-        var state = SearchState.Start(ctx, current, $"the top {confirm} of each ranking confirmed on the full set; ");
-        using var _ = ctx.Stages.Stage("Search");
-        string? reason = Loop(ctx, state, confirm);
-        current = state.Current;
-        return reason;
+        var state = SearchState.Start(ctx, baseline, current, $"the top {confirm} of each ranking confirmed on the full set; ");
+        var rankings = new SearchRankings(ctx, baseline);
+        try
+        {
+            using var _ = ctx.Stages.Stage("Search");
+            return state.Outcome(Loop(ctx, state, rankings, confirm), rankings);
+        }
+        catch (BudgetExhaustedException e)
+        {
+            return state.Outcome(null, rankings).Exhausted(e);
+        }
     }
 
-    private static string? Loop(SearchContext ctx, SearchState state, int confirm)
+    private static string? Loop(SearchContext ctx, SearchState state, SearchRankings rankings, int confirm)
     {
-        var criteria = ctx.Criteria;
+        var criteria = state.Criteria;
         List<LayerRank>? ranking = null;
         bool rankingFresh = false;
         while (true)
@@ -37,7 +43,7 @@ internal static class ConfirmedSearch
             {
                 if (ranking != null && rankingFresh)
                     return "Every remaining layer was tried on the current model";
-                ranking = ctx.Rank(state.Current, state.Current, state.CurrentResult, state.Metric).Layers.ToList();
+                ranking = rankings.Rank(state.Current, state.Current, state.CurrentResult, state.Metric).Layers.ToList();
                 rankingFresh = true;
             }
             var top = ranking.Take(confirm).ToList();
@@ -63,11 +69,7 @@ internal static class ConfirmedSearch
                     best is { } b && singleMetric ? b.Drop : double.PositiveInfinity));
                 var result = ctx.Session.EvaluateUntilDecided(candidate, decided, next: k + 1 < top.Count ? state.Current.With(top[k + 1].Layer) : null);
                 double drop = metric.Drop(result.Values[metric.Name]);
-                if (pick == top[0])
-                {
-                    ctx.RankTrials++;
-                    if (!result.StoppedEarly && drop < state.PreviousDrop) ctx.RankHits++;
-                }
+                if (pick == top[0]) state.Trial(!result.StoppedEarly && drop < state.PreviousDrop);
                 tried.Add((pick, result, drop));
                 if (result.StoppedEarly) continue;
                 bool met = criteria.AllMet(result.Values);
@@ -81,7 +83,7 @@ internal static class ConfirmedSearch
                 var action = keep && t.Pick == best!.Value.Pick ? IterationAction.Reverted
                     : keep ? IterationAction.Outranked : IterationAction.RolledBack;
                 if (action == IterationAction.Reverted)
-                    ctx.Picks[t.Pick.Layer] = new RevertedLayer(t.Pick.Layer, t.Pick.OpType, t.Pick.Score, t.Pick.Method, ctx.Iterations.Count + 1);
+                    state.Picked(t.Pick);
                 state.Record(t.Pick.Layer, t.Drop, t.Result, action, action == IterationAction.Reverted ? state.Current.Reverted.Count + 1 : state.Current.Reverted.Count);
             }
             if (!keep)

@@ -18,17 +18,23 @@ namespace PotPowerShell.Core.Quantization.AccuracyAware;
 /// </summary>
 internal static class GreedySearch
 {
-    /// <returns>Why the search stopped (null when the target was met).</returns>
-    public static string? Run(SearchContext ctx, ref ModelCandidate current)
+    /// <summary>Searches from <paramref name="current"/>; the outcome's stop says why it stopped (null when the target was met).</summary>
+    public static SearchOutcome Run(SearchContext ctx, RunBaseline baseline, ModelCandidate current)
     {
-        var state = SearchState.Start(ctx, current, "");
-        using var _ = ctx.Stages.Stage("Search");
-        string? reason = Loop(ctx, state);
-        current = state.Current;
-        return reason;
+        var state = SearchState.Start(ctx, baseline, current, "");
+        var rankings = new SearchRankings(ctx, baseline);
+        try
+        {
+            using var _ = ctx.Stages.Stage("Search");
+            return state.Outcome(Loop(ctx, state, rankings), rankings);
+        }
+        catch (BudgetExhaustedException e)
+        {
+            return state.Outcome(null, rankings).Exhausted(e);
+        }
     }
 
-    private static string? Loop(SearchContext ctx, SearchState state)
+    private static string? Loop(SearchContext ctx, SearchState state, SearchRankings rankings)
     {
         // Ranking happens lazily at the top of the loop, so no ranking runs once max_iter_num is reached.
         Queue<LayerRank>? ranking = null;
@@ -40,13 +46,13 @@ internal static class GreedySearch
             if (state.StopReason() is { } stop) return stop;
             if (ranking == null)
             {
-                var ranked = ctx.Rank(state.Current, rankOn.Model, rankOn.Result, state.Metric);
+                var ranked = rankings.Rank(state.Current, rankOn.Model, rankOn.Result, state.Metric);
                 (ranking, subset) = (new Queue<LayerRank>(ranked.Layers), ranked.Items!);
             }
             // OutputError: only layers the metric confirmed are reverted. Once those are used up, the next ones in
             // output-error order are confirmed on the current model before one is picked.
             else if (ranking.Count > 0 && ranking.Peek().Method == RankingMethod.OutputError && ctx.Options.ConfirmTopLayers > 0)
-                ranking = new Queue<LayerRank>(ctx.Confirm(state.Current, ranking.ToList(), subset, state.Metric));
+                ranking = new Queue<LayerRank>(rankings.Confirm(state.Current, ranking.ToList(), subset, state.Metric));
             if (ranking.Count == 0)
                 return "Every quantized layer has been reverted";
             var pick = ranking.Dequeue();
@@ -59,10 +65,9 @@ internal static class GreedySearch
             ctx.Report($"Iteration {state.Iterations + 1}: reverting {pick.Layer}", PotProgress.Percent(state.Current.Reverted.Count, state.LayerCount));
             var result = ctx.Session.Evaluate(candidate, null);
             state.Iterations++;
-            ctx.Picks[pick.Layer] = new RevertedLayer(pick.Layer, pick.OpType, pick.Score, pick.Method, ctx.Iterations.Count + 1);
+            state.Picked(pick);
             double drop = state.Metric.Drop(result.Values[state.Metric.Name]);
-            ctx.RankTrials++;
-            if (drop < state.PreviousDrop) ctx.RankHits++;
+            state.Trial(drop < state.PreviousDrop);
 
             if (state.Keeps(result, drop))
             {
@@ -70,7 +75,7 @@ internal static class GreedySearch
                 // Without use_prev_if_drop_increase a worse revert is kept, and the layers are ranked again on the new model.
                 bool increased = drop > state.PreviousDrop && !state.StepBack;
                 bool switched = state.Accept(candidate, result, drop);
-                if (ctx.Criteria.AllMet(result.Values)) return null;
+                if (state.Criteria.AllMet(result.Values)) return null;
                 if (switched || increased) (ranking, rankOn) = (null, (state.Current, result));
                 continue;
             }

@@ -15,15 +15,23 @@ namespace PotPowerShell.Core.Quantization.AccuracyAware;
 /// </summary>
 internal static class HyperparameterTuner
 {
-    public static QuantizationSource Run(SearchContext ctx, BuilderCatalogue catalogue, QuantizationSource source, EvaluationResult sourceFull,
+    /// <summary>Tunes <paramref name="source"/>'s settings; the outcome is the fully quantized model of the settings kept.</summary>
+    /// <param name="sourceFull"><paramref name="source"/>'s fully quantized model evaluated on the full set.</param>
+    public static StageOutcome Run(SearchContext ctx, RunBaseline baseline, BuilderCatalogue catalogue, QuantizationSource source, EvaluationResult sourceFull,
+        Func<DefaultQuantizationOptions, IQuantizedModelBuilder> factory) =>
+        StageOutcome.FullyQuantized(Tune(ctx, baseline, catalogue, source, sourceFull, factory));
+
+    private static QuantizationSource Tune(SearchContext ctx, RunBaseline baseline, BuilderCatalogue catalogue, QuantizationSource source, EvaluationResult sourceFull,
         Func<DefaultQuantizationOptions, IQuantizedModelBuilder> factory)
     {
         using var _ = ctx.Stages.Stage("Tuning");
+        var criteria = baseline.Criteria;
         var baseCandidate = ModelCandidate.FullyQuantized(source);
-        var metric = ctx.Criteria.MostViolated(sourceFull.Values);
-        var subset = ctx.RankingSubset(baseCandidate, sourceFull, metric).Items;
+        var metric = criteria.MostViolated(sourceFull.Values);
+        // The items the search's first ranking would run on.
+        var subset = new SearchRankings(ctx, baseline).Subset(baseCandidate, sourceFull, metric).Items;
         var reference = ctx.Session.EvaluateFloat(ctx.Builder, subset, mandatory: false);
-        double Score(QuantizationSource s) => WorstExcess(ctx, ctx.Session.Evaluate(ModelCandidate.FullyQuantized(s), subset), reference);
+        double Score(QuantizationSource s) => WorstExcess(criteria, ctx.Session.Evaluate(ModelCandidate.FullyQuantized(s), subset), reference);
 
         var best = source;
         double bestScore = Score(source);
@@ -39,9 +47,9 @@ internal static class HyperparameterTuner
             return source;
         }
         var full = ctx.Session.Evaluate(ModelCandidate.FullyQuantized(best), null);
-        if (ctx.Criteria.WorstExcess(full.Values) < ctx.Criteria.WorstExcess(sourceFull.Values))
+        if (criteria.WorstExcess(full.Values) < criteria.WorstExcess(sourceFull.Values))
         {
-            ctx.Log($"Tuned settings kept ({best.TunedSettings}): {ctx.Describe(full.Values)}.");
+            ctx.Log($"Tuned settings kept ({best.TunedSettings}): {baseline.Describe(full.Values)}.");
             return best;
         }
         ctx.Log($"Tuned settings ({best.TunedSettings}) do not lower the drop on the full set; keeping the original settings.");
@@ -65,8 +73,8 @@ internal static class HyperparameterTuner
     }
 
     /// <summary>The largest (drop - max_drop) / baseline over the metrics, the drop taken against FP32 on the same items.</summary>
-    private static double WorstExcess(SearchContext ctx, EvaluationResult candidate, EvaluationResult reference) =>
-        ctx.Criteria.Metrics.Max(m => (m.DropOf(candidate.Values[m.Name], reference.Values[m.Name]) - m.MaxDrop) / m.Scale);
+    private static double WorstExcess(MetricCriteria criteria, EvaluationResult candidate, EvaluationResult reference) =>
+        criteria.Metrics.Max(m => (m.DropOf(candidate.Values[m.Name], reference.Values[m.Name]) - m.MaxDrop) / m.Scale);
 
     public static string Describe(DefaultQuantizationOptions options)
     {

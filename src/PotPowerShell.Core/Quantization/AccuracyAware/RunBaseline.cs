@@ -1,0 +1,71 @@
+using PotPowerShell.Core.Evaluation;
+
+namespace PotPowerShell.Core.Quantization.AccuracyAware;
+
+/// <summary>
+/// What the baseline stage of a run establishes, fixed for every later stage: the watched metrics with their baselines
+/// and limits, the items compared per item between FP32 and INT8 (all, or the metric_subset_ratio sample when
+/// baselines are given), and FP32 on those items.
+/// </summary>
+internal sealed class RunBaseline
+{
+    private readonly Lazy<EvaluationResult> _floatOnPool;
+
+    /// <param name="floatOnPool">FP32 on <paramref name="pool"/>: evaluated on first use only (a run that never needs it
+    /// does not evaluate it), then kept. A failed evaluation (budget, cancellation) is not kept.</param>
+    public RunBaseline(MetricCriteria criteria, IReadOnlyList<int> pool, Func<EvaluationResult> floatOnPool)
+    {
+        Criteria = criteria;
+        Pool = pool;
+        _floatOnPool = new Lazy<EvaluationResult>(floatOnPool, LazyThreadSafetyMode.PublicationOnly);
+    }
+
+    public MetricCriteria Criteria { get; }
+
+    /// <summary>Items compared per item between FP32 and INT8: all, or the metric_subset_ratio sample when baselines are given.</summary>
+    public IReadOnlyList<int> Pool { get; }
+
+    /// <summary>FP32 evaluated on the pool: from the baseline when it covered everything, else evaluated on first use (once).</summary>
+    public EvaluationResult FloatOnPool() => _floatOnPool.Value;
+
+    /// <summary>Each metric's value, drop and limit, for the log.</summary>
+    public string Describe(IReadOnlyDictionary<string, double> values) =>
+        string.Join(", ", Criteria.Metrics.Select(m => $"{m.Name} {SearchContext.F(values[m.Name])} (drop {SearchContext.F(m.Drop(values[m.Name]))}, max {SearchContext.F(m.MaxDrop)})"));
+
+    /// <summary>
+    /// The baseline stage: FP32 on the full set, or, when every metric has a baseline_value, the configured baselines
+    /// and a seeded metric_subset_ratio sample of items for per-item comparisons (FP32 is then evaluated on that sample
+    /// only if needed).
+    /// </summary>
+    public static RunBaseline Evaluate(SearchContext ctx)
+    {
+        using var _ = ctx.Stages.Stage("Baseline");
+        var options = ctx.Options;
+        var session = ctx.Session;
+        int count = session.ItemCount;
+        if (MetricCriteria.AllBaselinesGiven(options))
+        {
+            var criteria = MetricCriteria.Create(options, session.Evaluator.Metrics, null);
+            var pool = ItemSelection.SampleSubset(count, options.MetricSubsetRatio, ctx.Seed);
+            ctx.Log($"Baseline from metrics[].baseline_value: {string.Join(", ", criteria.Metrics.Select(m => $"{m.Name} {SearchContext.F(m.Baseline)}"))}; "
+                + $"per-item comparisons on {pool.Count} of {count} items (metric_subset_ratio {SearchContext.F(options.MetricSubsetRatio)}, seed {ctx.Seed}).");
+            return new RunBaseline(criteria, pool, () => session.EvaluateFloat(ctx.Builder, pool.Count == session.ItemCount ? null : pool, mandatory: false));
+        }
+        if (options.Metrics.Any(m => m.BaselineValue.HasValue))
+            ctx.Log("Not every metric has a baseline_value, so the FP32 model is evaluated and the given values are ignored (as POT does).");
+        ctx.Report("Evaluating the FP32 model");
+        var fp32 = session.EvaluateFloat(ctx.Builder, null, mandatory: true);
+        CheckValues(session, fp32);
+        var measured = new RunBaseline(MetricCriteria.Create(options, session.Evaluator.Metrics, fp32.Values), Enumerable.Range(0, count).ToArray(), () => fp32);
+        ctx.Log($"FP32 baseline on {count} items: {string.Join(", ", measured.Criteria.Metrics.Select(m => $"{m.Name} {SearchContext.F(m.Baseline)}"))}.");
+        return measured;
+    }
+
+    private static void CheckValues(EvaluationSession session, EvaluationResult result)
+    {
+        foreach (var m in session.Evaluator.Metrics)
+            if (!result.Values.ContainsKey(m.Name))
+                throw new PotException("MetricMissing", PotErrorCategory.InvalidData,
+                    $"The evaluator declared metric '{m.Name}' but returned no value for it.", m.Name);
+    }
+}
