@@ -1,4 +1,5 @@
 using PotPowerShell.Core.Evaluation;
+using PotPowerShell.Core.Results;
 using PotPowerShell.Core.Tests.Data;
 
 namespace PotPowerShell.Core.Tests.Evaluation;

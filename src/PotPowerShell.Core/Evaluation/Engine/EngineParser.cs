@@ -1,5 +1,6 @@
 using System.IO.Compression;
 using PotPowerShell.Core.Data;
+using PotPowerShell.Core.Results;
 using PathKind = PotPowerShell.Core.Config.PotConfigBinder.PathKind;
 
 namespace PotPowerShell.Core.Evaluation;
