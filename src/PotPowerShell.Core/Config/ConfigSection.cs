@@ -193,10 +193,7 @@ internal sealed class ConfigSection
                 _context.Problem(PathOf(key), node, why);
                 continue;
             }
-            string where = KeyPath.Length == 0 ? "at the top level" : $"in '{KeyPath}'";
-            string hint = EditDistance.Hint(key, _known);
-            string list = hint.Length > 0 ? "" : $" Known keys: {string.Join(", ", _known)}.";
-            _context.Problems.Add(new ConfigProblem(PathOf(key), null, $"is not a known key {where}.{hint}{list}", node.Line));
+            _context.Problems.Add(new ConfigProblem(PathOf(key), null, EditDistance.UnknownKey(key, KeyPath, _known), node.Line));
         }
     }
 
