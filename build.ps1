@@ -84,7 +84,10 @@ function Invoke-Demo {
 function Invoke-Bench {
     foreach ($script in Get-ChildItem (Join-Path $root 'bench') -Filter '*.ps1' | Sort-Object Name) {
         Write-Host "== $($script.Name)"
-        $exit = Invoke-ChildPwsh $script.FullName @('-ModulePath', $moduleDir)
+        # The fuzz campaign builds its own runner against the core; the others run the built module.
+        $arguments = @()
+        if ((Get-Command $script.FullName).Parameters.ContainsKey('ModulePath')) { $arguments = @('-ModulePath', $moduleDir) }
+        $exit = Invoke-ChildPwsh $script.FullName $arguments
         if ($exit -ne 0) { throw "Benchmark $($script.Name) failed with exit code $exit." }
     }
 }

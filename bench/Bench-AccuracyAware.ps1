@@ -168,7 +168,7 @@ if (Test-Wanted 'MiniLM') {
         $kind = [Enum]::Parse((Get-PotCoreType 'PotPowerShell.Core.Data.TensorElementKind'), 'Int64')
         $ones = [long[]]::new($ids.Length); [Array]::Fill($ones, [long]1)
         foreach ($input in @(@('input_ids', $ids), @('attention_mask', $ones), @('token_type_ids', [long[]]::new($ids.Length)))) {
-            $tensor = [Activator]::CreateInstance((Get-PotCoreType 'PotPowerShell.Core.Data.TensorData'), @($kind, [long[]] @($Count, 16), $input[1]))
+            $tensor = (Get-PotCoreType 'PotPowerShell.Core.Data.TensorData')::new($kind, [long[]] @($Count, 16), [Array] $input[1])
             $npy::Write((Join-Path $Folder "$($input[0]).npy"), $tensor)
         }
     }
@@ -220,11 +220,11 @@ $optionsType = Get-PotCoreType 'PotPowerShell.Core.Evaluation.EvaluatorOptions'
 $cores = [Environment]::ProcessorCount
 foreach ($case in $cases | Where-Object { -not $NoWorkerComparison }) {
     $seconds = foreach ($setting in @(@{ Workers = 1; Threads = $cores }, @{ Workers = $cores; Threads = $cores })) {
-        $options = [Activator]::CreateInstance($optionsType)
-        $optionsType.GetProperty('Workers').SetValue($options, [Nullable[int]] $setting.Workers)
-        $optionsType.GetProperty('Threads').SetValue($options, [Nullable[int]] $setting.Threads)
-        $optionsType.GetProperty('ReferenceModel').SetValue($options, [IO.File]::ReadAllBytes($case.Model))
-        $evaluator = [Activator]::CreateInstance($evaluatorType, @($engineType::Load($case.Engine), $options))
+        $options = $optionsType::new()
+        $options.Workers = $setting.Workers
+        $options.Threads = $setting.Threads
+        $options.ReferenceModel = [IO.File]::ReadAllBytes($case.Model)
+        $evaluator = $evaluatorType::new($engineType::Load($case.Engine), $options)
         try {
             $bytes = [IO.File]::ReadAllBytes($case.Model)
             $null = $evaluator.Evaluate($bytes, $null, [Threading.CancellationToken]::None, $null) # references and caches

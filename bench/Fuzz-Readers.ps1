@@ -11,11 +11,13 @@
     PotException carrying an error id within -BudgetSeconds; anything else is a finding, written with its input to
     -Findings (out/fuzz-findings by default). Once fixed, copy a finding into the corpus as a regression case (the test
     suite replays the corpus on every run). The same -Seed gives the same inputs. Exits 1 when there are findings.
+    -Smoke runs three seconds in all (the test suite's smoke run, tests/PotPowerShell.Tests/Bench.Tests.ps1).
 .EXAMPLE
     ./bench/Fuzz-Readers.ps1 -Seconds 600 -Seed 7
 #>
 param(
     [double] $Seconds = 300,
+    [switch] $Smoke,
     [int] $Seed = 1,
     [string[]] $Target = @('onnx', 'npy', 'npz', 'config-json', 'config-yaml', 'engine'),
     [double] $BudgetSeconds = 10,
@@ -23,6 +25,7 @@ param(
 )
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
+if ($Smoke) { $Seconds = 3 }
 $project = Join-Path $PSScriptRoot 'FuzzReaders'
 dotnet build $project -c Release --nologo -v quiet
 if ($LASTEXITCODE -ne 0) { throw "Building $project failed." }

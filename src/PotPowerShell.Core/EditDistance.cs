@@ -69,4 +69,17 @@ public static class EditDistance
         string? s = Suggest(word, candidates);
         return s is null ? "" : $" Did you mean '{s}'?";
     }
+
+    /// <summary>
+    /// The one message for a key a section does not know, in POT configurations and engine files alike: where it
+    /// stands (<paramref name="section"/>, the section's key path; empty for the top level), the did-you-mean when a
+    /// known key is close, else the known keys in ordinal order.
+    /// </summary>
+    public static string UnknownKey(string key, string section, IEnumerable<string> known)
+    {
+        var keys = known.Distinct(StringComparer.Ordinal).OrderBy(k => k, StringComparer.Ordinal).ToList();
+        string where = section.Length == 0 ? "at the top level" : $"in '{section}'";
+        string hint = Hint(key, keys);
+        return $"is not a known key {where}.{(hint.Length > 0 ? hint : $" Known keys: {string.Join(", ", keys)}.")}";
+    }
 }

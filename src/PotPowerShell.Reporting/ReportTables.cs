@@ -1,5 +1,5 @@
 using System.Globalization;
-using PotPowerShell.Core.Comparison;
+using PotPowerShell.Core.Results;
 
 namespace PotPowerShell.Reporting;
 

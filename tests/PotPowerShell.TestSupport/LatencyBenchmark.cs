@@ -40,18 +40,36 @@ public sealed record CalibrationComparison(Timing Calibration, Timing Plain, int
 /// </summary>
 public static class LatencyBenchmark
 {
+    /// <summary>
+    /// The prepared model and calibration request of <see cref="QuantizedModelBuilder.Create(string, IDataset, DefaultQuantizationOptions, IProgress{Core.PotProgress}?, CancellationToken)"/>
+    /// for <paramref name="modelPath"/> and <paramref name="options"/>, built by its own steps (preparation, equalization,
+    /// float layers, request), so that a benchmark times that pass and nothing else. Layers that latency-aware precision
+    /// would keep float (it times them first) are calibrated here too.
+    /// </summary>
+    private static (Onnx.ModelProto Prepared, CalibrationRequest Request) CalibrationFor(string modelPath, DefaultQuantizationOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        QuantizedModelBuilder.Validate(options);
+        var original = Core.Onnx.OnnxModelFile.Load(modelPath);
+        var prepared = Core.Onnx.ModelPreparation.Prepare(original);
+        if (options.Equalization != EqualizationScope.None)
+            prepared = Core.Onnx.CrossLayerEqualization.Equalize(prepared, options.Equalization == EqualizationScope.Depthwise).Model;
+        var (_, floatLayers) = QuantizedModelBuilder.FloatLayers(original, prepared, options, new List<string>());
+        return (prepared, QuantizedModelBuilder.CalibrationRequestFor(prepared, floatLayers, QdqEmitter.Layers(prepared, floatLayers), options));
+    }
+
     /// <summary>Interleaved latency of two models (see <see cref="LatencyComparer.Compare(string, string, IDataset, int, int, int, int)"/>), for the bench scripts.</summary>
     public static LatencyComparison Compare(string modelA, string modelB, IDataset data, int batch = 1, int runs = 50, int warmup = 5, int threads = 1) =>
         LatencyComparer.Compare(modelA, modelB, data, batch, runs, warmup, threads);
 
     /// <summary>
     /// Times the calibration pass that DefaultQuantization runs for <paramref name="modelPath"/> (same prepared model,
-    /// same request, see <see cref="QuantizedModelBuilder.CalibrationFor"/>) against plain inference of the FP32 model
-    /// over the same items, alternating, <paramref name="rounds"/> times each after one untimed warm-up round of each.
+    /// same request, see <see cref="CalibrationFor"/>) against plain inference of the FP32 model over the same items,
+    /// alternating, <paramref name="rounds"/> times each after one untimed warm-up round of each.
     /// </summary>
     public static CalibrationComparison CompareCalibration(string modelPath, IDataset data, DefaultQuantizationOptions options, int rounds = 5)
     {
-        var (prepared, request) = QuantizedModelBuilder.CalibrationFor(modelPath, options);
+        var (prepared, request) = CalibrationFor(modelPath, options);
         var items = CalibrationSubset.Select(data.Count, options.StatSubsetSize, options.ShuffleData, options.Seed);
         var calibration = new List<double>();
         var plain = new List<double>();

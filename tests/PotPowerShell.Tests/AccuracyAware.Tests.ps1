@@ -33,7 +33,7 @@ Describe 'Invoke-AccuracyAwareQuantization' {
 
     It 'reverts the top-ranked layer until a strict maximal_drop holds, and reports it' {
         $r = Invoke-AccuracyAwareQuantization $model $calibration $engine -MaximalDrop $strict -RankingSubsetSize 100 -Precision AllInt8
-        $r.PSObject.TypeNames[0] | Should -Be 'PotPowerShell.Core.Quantization.AccuracyAware.AccuracyAwareResult'
+        $r.PSObject.TypeNames[0] | Should -Be 'PotPowerShell.Core.Results.AccuracyAwareResult'
         $similarity = $r.Metrics | Where-Object Name -eq 'cosine_similarity'
         $similarity.FullyQuantizedDrop | Should -BeGreaterThan $strict
         $similarity.Drop | Should -BeLessOrEqual $strict
@@ -300,7 +300,7 @@ Describe 'Get-LayerRanking' {
         $ranks = Invoke-DefaultQuantization $model $calibration -StatSubsetSize 100 -Precision AllInt8 | Get-LayerRanking -EnginePath $engine -RankingSubsetSize 80
         # The five INT8 layers (the result's options, -Precision AllInt8 included, are the quantization ranked).
         $ranks | Should -HaveCount 5
-        $ranks[0].PSObject.TypeNames[0] | Should -Be 'PotPowerShell.Core.Quantization.AccuracyAware.LayerRank'
+        $ranks[0].PSObject.TypeNames[0] | Should -Be 'PotPowerShell.Core.Results.LayerRank'
         # Not $ranks.Rank: an array has a Rank property of its own (its number of dimensions).
         $ranks | ForEach-Object Rank | Should -Be @(1, 2, 3, 4, 5)
         $ranks.Method | Sort-Object -Unique | Should -Be 'Signal'

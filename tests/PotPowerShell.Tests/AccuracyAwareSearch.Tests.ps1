@@ -112,7 +112,7 @@ Describe 'Ranking in shards' {
         $jobs = foreach ($shard in $shards) { Start-Job -ScriptBlock $rank -ArgumentList $module, $model, $calibration, $similarity, $shard }
         $ranking = $jobs | Receive-Job -Wait -AutoRemoveJob
         $ranking | Should -HaveCount 5
-        $ranking[0].PSObject.TypeNames[0] | Should -Be 'Deserialized.PotPowerShell.Core.Quantization.AccuracyAware.LayerRank'
+        $ranking[0].PSObject.TypeNames[0] | Should -Be 'Deserialized.PotPowerShell.Core.Results.LayerRank'
 
         $whole = Get-LayerRanking $similarity $model $calibration -Precision AllInt8
         ($ranking | Sort-Object { - $_.Score }, Layer | ForEach-Object { '{0}={1:R}' -f $_.Layer, $_.Score }) |

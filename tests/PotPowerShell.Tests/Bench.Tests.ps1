@@ -3,7 +3,8 @@
 # end and prints its verdict lines is checked here, never its numbers.
 
 BeforeDiscovery {
-    $script:benches = @(Get-ChildItem (Join-Path $PSScriptRoot '../../bench') -Filter 'Bench-*.ps1' | Sort-Object Name |
+    # Every script in bench/, the fuzz campaign (Fuzz-Readers.ps1) included.
+    $script:benches = @(Get-ChildItem (Join-Path $PSScriptRoot '../../bench') -Filter '*.ps1' | Sort-Object Name |
             ForEach-Object { @{ Name = $_.Name; Path = $_.FullName } })
 }
 
@@ -16,9 +17,13 @@ BeforeAll {
 Describe 'bench/<Name> -Smoke' -ForEach $benches {
     It 'runs to its end' {
         $work = Join-Path $TestDrive ($Name -replace '\.ps1$')
-        $arguments = @('-ModulePath', (Get-PotModulePath), '-Smoke')
-        # Benches that make models and data write them to a folder of their own.
-        if ((Get-Command $Path).Parameters.ContainsKey('WorkFolder')) { $arguments += @('-WorkFolder', $work) }
+        $parameters = (Get-Command $Path).Parameters
+        $arguments = @('-Smoke')
+        # Benches that run the built module get its path (the fuzz campaign builds its own runner against the core).
+        if ($parameters.ContainsKey('ModulePath')) { $arguments += @('-ModulePath', (Get-PotModulePath)) }
+        # Benches that make models and data write them to a folder of their own, and findings to the test drive.
+        if ($parameters.ContainsKey('WorkFolder')) { $arguments += @('-WorkFolder', $work) }
+        if ($parameters.ContainsKey('Findings')) { $arguments += @('-Findings', (Join-Path $work 'findings')) }
         $env:NO_COLOR = '1'
         $output = & $pwsh @prefix -NoProfile -NonInteractive -File $Path @arguments 2>&1 | Out-String
         $LASTEXITCODE | Should -Be 0 -Because $output

@@ -160,10 +160,10 @@ Describe 'Nodes and their completion' {
     It 'names unnamed nodes as quantization does, so the names fit -IgnoredScope' {
         $core = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq 'PotPowerShell.Core' }
         $file = $core.GetType('PotPowerShell.Core.Onnx.OnnxModelFile', $true)
-        $proto = $file.GetMethod('Load').Invoke($null, @([string] $model))
+        $proto = $file::Load([string] $model)
         foreach ($node in $proto.Graph.Node) { $node.Name = '' }
         $unnamed = Join-Path $work 'unnamed.onnx'
-        $null = $file.GetMethod('Save').Invoke($null, @($proto, [string] $unnamed, [Threading.CancellationToken]::None, $true))
+        $file::Save($proto, [string] $unnamed, [Threading.CancellationToken]::None, $true)
         $nodes = (Import-PotModel $unnamed).Nodes
         $nodes[0].Name | Should -Be 'Conv_0'
         $r = Invoke-DefaultQuantization $unnamed $calibration -StatSubsetSize 8 -IgnoredScope $nodes[-1].Name -ErrorAction Stop

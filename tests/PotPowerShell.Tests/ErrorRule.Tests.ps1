@@ -55,6 +55,8 @@ Describe 'A missing file named by a parameter stops <Cmdlet>: <Case>' -ForEach @
         Script = { Compare-PotModel $model -ReferencePath $model -DataPath $noData -ErrorAction SilentlyContinue } }
     @{ Cmdlet = 'ComparePotModel'; Case = 'engine'; Id = 'EngineNotFound'
         Script = { Compare-PotModel $model -ReferencePath $model -EnginePath $noEngine -ErrorAction SilentlyContinue } }
+    @{ Cmdlet = 'ComparePotModel'; Case = 'reference'; Id = 'ModelNotFound'
+        Script = { $model, $model | Compare-PotModel -ReferencePath (Join-Path $work 'missing.onnx') -DataPath $validation -ErrorAction SilentlyContinue } }
 ) {
     It 'throws <Id> although errors are silenced, and writes nothing' {
         $before = (Get-ChildItem $work).Name
@@ -78,6 +80,16 @@ Describe 'A missing file named by a piped configuration is an error of that inpu
         $results = @($broken, $working | Measure-PotModel -ErrorVariable err -ErrorAction SilentlyContinue)
         $err.Count | Should -Be 1
         $err[0].FullyQualifiedErrorId | Should -Be "EngineNotFound,$(Get-CommandName 'MeasurePotModel')"
+        $results.Count | Should -Be 1
+    }
+
+    It 'Compare-PotModel writes ModelNotFound for a piped result whose FP32 model is gone and compares the next' {
+        $err = $null
+        $inputs = [pscustomobject] @{ OutputPath = $model; ModelPath = (Join-Path $work 'gone.onnx') },
+            [pscustomobject] @{ OutputPath = $model; ModelPath = $model }
+        $results = @($inputs | Compare-PotModel -DataPath $validation -LatencyRuns 2 -WarmupRuns 0 -ErrorVariable err -ErrorAction SilentlyContinue -WarningAction SilentlyContinue)
+        $err.Count | Should -Be 1
+        $err[0].FullyQualifiedErrorId | Should -Be "ModelNotFound,$(Get-CommandName 'ComparePotModel')"
         $results.Count | Should -Be 1
     }
 

@@ -68,6 +68,28 @@ Describe 'Output types' {
         foreach ($o in $outputs[$_]) { $o.PSObject.TypeNames[0] | Should -BeIn $declared }
     }
 
+    It 'writes records of PotPowerShell.Core.Results, or module views made of them' {
+        # ARCHITECTURE.md: every result a cmdlet writes is a Results record or, for Measure-PotModel and Compare-PotModel,
+        # a flat view of one made in the module; PotConfig is a configuration, and Export-PotReport writes a FileInfo.
+        $elsewhere = foreach ($cmdlet in $outputs.Keys) {
+            foreach ($o in $outputs[$cmdlet]) {
+                $type = $o.PSObject.BaseObject.GetType()
+                if ($type.FullName -in 'PotPowerShell.Core.Config.PotConfig', 'System.IO.FileInfo') { continue }
+                if ($type.Namespace -ne 'PotPowerShell') {
+                    if ($type.Namespace -ne 'PotPowerShell.Core.Results') { "${cmdlet}: $($type.FullName)" }
+                    continue
+                }
+                # A module view: the core records its properties hold are Results records too.
+                foreach ($p in $type.GetProperties()) {
+                    foreach ($t in @($p.PropertyType) + $p.PropertyType.GetGenericArguments()) {
+                        if ($t.Namespace -like 'PotPowerShell.Core*' -and $t.Namespace -ne 'PotPowerShell.Core.Results') { "${cmdlet}: $($type.Name).$($p.Name) is $($t.FullName)" }
+                    }
+                }
+            }
+        }
+        $elsewhere | Should -BeNullOrEmpty
+    }
+
     It 'covers every exported cmdlet' {
         @(Get-Command -Module PotPowerShell -CommandType Cmdlet | ForEach-Object Name | Where-Object { -not $outputs.ContainsKey($_) }) | Should -BeNullOrEmpty
     }

@@ -60,7 +60,7 @@ Describe 'Import-PotModel external data' {
         $byteString = $t.GetType().GetProperty('RawData').PropertyType
         $t.RawData = $byteString::Empty
         foreach ($kv in @(('location', '../pre_secret/w.bin'), ('offset', '0'))) {
-            $entry = [Activator]::CreateInstance((Get-PotCoreType 'Onnx.StringStringEntryProto'))
+            $entry = (Get-PotCoreType 'Onnx.StringStringEntryProto')::new()
             $entry.Key = $kv[0]
             $entry.Value = $kv[1]
             $t.ExternalData.Add($entry)

@@ -79,7 +79,7 @@ public sealed record CalibrationRequest
 }
 
 /// <summary>The outcome of a calibration pass: ranges and channel means, never the samples themselves.</summary>
-public sealed class CalibrationStatistics
+public sealed record CalibrationStatistics
 {
     public required IReadOnlyDictionary<string, ActivationRange> Ranges { get; init; }
     /// <summary>
@@ -128,25 +128,11 @@ public sealed class CalibrationStatistics
         string key = RangeStatistics.Key(estimator);
         if (!RangesByEstimator.TryGetValue(key, out var ranges))
             throw new InvalidOperationException($"The calibration pass did not measure the range estimator {key} (it measured {string.Join(", ", RangesByEstimator.Keys)}); request it as an alternative estimator.");
-        return new CalibrationStatistics
+        return this with
         {
             Ranges = ranges,
-            RangesByEstimator = RangesByEstimator,
             RangeChoices = RangeChoicesByEstimator.GetValueOrDefault(key) ?? new Dictionary<string, string>(StringComparer.Ordinal),
-            RangeChoicesByEstimator = RangeChoicesByEstimator,
-            ChannelMeans = ChannelMeans,
-            ChannelAbsMax = ChannelAbsMax,
             Estimator = estimator.EffectiveKind,
-            Items = Items,
-            BatchSize = BatchSize,
-            Inferences = Inferences,
-            StateBytes = StateBytes,
-            Elapsed = Elapsed,
-            SessionTime = SessionTime,
-            InferenceTime = InferenceTime,
-            StatisticsTime = StatisticsTime,
-            RangeTime = RangeTime,
-            Warnings = Warnings,
         };
     }
 }

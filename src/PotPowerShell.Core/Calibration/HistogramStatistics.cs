@@ -3,31 +3,23 @@ using System.Runtime.CompilerServices;
 namespace PotPowerShell.Core.Calibration;
 
 /// <summary>
-/// ONNX Runtime's Percentile calibrator (symmetric, its default): a histogram of |x|; the threshold t is the upper
-/// edge of the bin where the cumulative share reaches <c>percentile</c>; the range is [-t, t] clamped to the observed
-/// [min, max] (so a non-negative tensor keeps its observed minimum).
+/// A range read from one <see cref="GrowingHistogram"/> of the tensor: the estimators differ only in the threshold t
+/// they pick from it (<see cref="Threshold"/>); the range is [-t, t] clamped to the observed [min, max] (so a
+/// non-negative tensor keeps its observed minimum), (0, 0) before any value and [min, max] when every value is 0.
 /// </summary>
-public sealed class PercentileStatistic : IRangeStatistic
+public abstract class HistogramRangeStatistic : IRangeStatistic
 {
-    private readonly double _percentile;
-    private readonly GrowingHistogram _histogram;
+    private protected HistogramRangeStatistic(int bins, bool centered) => Histogram = new GrowingHistogram(bins, centered);
 
-    public PercentileStatistic(double percentile, int bins)
-    {
-        if (!(percentile > 0 && percentile <= 100))
-            throw new PotException("PercentileInvalid", PotErrorCategory.InvalidArgument,
-                $"The percentile must be above 0 and at most 100, not {percentile}.", "percentile");
-        _percentile = percentile;
-        _histogram = new GrowingHistogram(bins, centered: false);
-    }
+    private protected GrowingHistogram Histogram { get; }
 
-    public RangeEstimatorKind Kind => RangeEstimatorKind.Percentile;
+    public abstract RangeEstimatorKind Kind { get; }
     public long Items { get; private set; }
-    public long StateBytes => _histogram.StateBytes + 16;
+    public long StateBytes => Histogram.StateBytes + 16;
 
     public void Add(ReadOnlySpan<float> values, int items)
     {
-        _histogram.AddItems(values, items);
+        Histogram.AddItems(values, items);
         Items += items;
     }
 
@@ -35,21 +27,49 @@ public sealed class PercentileStatistic : IRangeStatistic
     {
         get
         {
-            var h = _histogram;
+            var h = Histogram;
             if (h.Total == 0) return new ActivationRange(0, 0);
             if (h.Width == 0) return new ActivationRange(h.Min, h.Max);
-            double target = _percentile / 100.0 * h.Total;
-            long cumulative = 0;
-            int index = h.Counts.Length - 1;
-            for (int i = 0; i < h.Counts.Length; i++)
-            {
-                cumulative += h.Counts[i];
-                // A tiny tolerance so that exactly reaching the target (e.g. 100 %) is not missed by rounding.
-                if (cumulative >= target - 1e-9 * h.Total) { index = i; break; }
-            }
-            double t = (index + 1) * h.Width;
+            double t = Threshold(h);
             return new ActivationRange((float)Math.Max(-t, h.Min), (float)Math.Min(t, h.Max));
         }
+    }
+
+    /// <summary>The threshold t of a histogram with values (Total &gt; 0, Width &gt; 0).</summary>
+    private protected abstract double Threshold(GrowingHistogram h);
+}
+
+/// <summary>
+/// ONNX Runtime's Percentile calibrator (symmetric, its default): a histogram of |x|; the threshold t is the upper
+/// edge of the bin where the cumulative share reaches <c>percentile</c>; the range is [-t, t] clamped to the observed
+/// [min, max] (so a non-negative tensor keeps its observed minimum).
+/// </summary>
+public sealed class PercentileStatistic : HistogramRangeStatistic
+{
+    private readonly double _percentile;
+
+    public PercentileStatistic(double percentile, int bins) : base(bins, centered: false)
+    {
+        if (!(percentile > 0 && percentile <= 100))
+            throw new PotException("PercentileInvalid", PotErrorCategory.InvalidArgument,
+                $"The percentile must be above 0 and at most 100, not {percentile}.", "percentile");
+        _percentile = percentile;
+    }
+
+    public override RangeEstimatorKind Kind => RangeEstimatorKind.Percentile;
+
+    private protected override double Threshold(GrowingHistogram h)
+    {
+        double target = _percentile / 100.0 * h.Total;
+        long cumulative = 0;
+        int index = h.Counts.Length - 1;
+        for (int i = 0; i < h.Counts.Length; i++)
+        {
+            cumulative += h.Counts[i];
+            // A tiny tolerance so that exactly reaching the target (e.g. 100 %) is not missed by rounding.
+            if (cumulative >= target - 1e-9 * h.Total) { index = i; break; }
+        }
+        return (index + 1) * h.Width;
     }
 }
 
@@ -61,37 +81,16 @@ public sealed class PercentileStatistic : IRangeStatistic
 /// observed [min, max]. Differences from ORT: the windows are exactly symmetric and q is spread in floating point
 /// over non-zero bins only (ORT truncates to integers and also fills zero bins), as in the original TensorRT method.
 /// </summary>
-public sealed class EntropyStatistic : IRangeStatistic
+public sealed class EntropyStatistic : HistogramRangeStatistic
 {
     /// <summary>ORT's num_quantized_bins default.</summary>
     public const int QuantizedBins = 128;
 
-    private readonly GrowingHistogram _histogram;
+    public EntropyStatistic(int bins) : base(bins, centered: true) { }
 
-    public EntropyStatistic(int bins) => _histogram = new GrowingHistogram(bins, centered: true);
+    public override RangeEstimatorKind Kind => RangeEstimatorKind.Entropy;
 
-    public RangeEstimatorKind Kind => RangeEstimatorKind.Entropy;
-    public long Items { get; private set; }
-    public long StateBytes => _histogram.StateBytes + 16;
-
-    public void Add(ReadOnlySpan<float> values, int items)
-    {
-        _histogram.AddItems(values, items);
-        Items += items;
-    }
-
-    public ActivationRange Range
-    {
-        get
-        {
-            var h = _histogram;
-            if (h.Total == 0) return new ActivationRange(0, 0);
-            if (h.Width == 0) return new ActivationRange(h.Min, h.Max);
-            int bins = KlThreshold.BestHalfWindow(h.Counts, QuantizedBins);
-            double t = bins * h.Width;
-            return new ActivationRange((float)Math.Max(-t, h.Min), (float)Math.Min(t, h.Max));
-        }
-    }
+    private protected override double Threshold(GrowingHistogram h) => KlThreshold.BestHalfWindow(h.Counts, QuantizedBins) * h.Width;
 }
 
 /// <summary>The KL-divergence threshold search of the Entropy estimator.</summary>

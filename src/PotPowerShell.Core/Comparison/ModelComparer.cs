@@ -1,6 +1,7 @@
 using Google.Protobuf;
 using PotPowerShell.Core.Evaluation;
 using PotPowerShell.Core.Onnx;
+using PotPowerShell.Core.Results;
 using PotPowerShell.Core.Runtime;
 
 namespace PotPowerShell.Core.Comparison;

@@ -1,4 +1,4 @@
-using PotPowerShell.Core.Evaluation;
+using PotPowerShell.Core.Results;
 
 namespace PotPowerShell.Core.Comparison;
 

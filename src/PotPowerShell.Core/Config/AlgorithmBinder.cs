@@ -195,31 +195,21 @@ internal static class AlgorithmBinder
             }
         }
         var operations = new List<IgnoredOperationParams>();
-        if (s.List("operations", what: "entries like { type: Conv, attributes: { group: 1 } }") is { } ops)
+        foreach (var op in s.Sections("operations", "{ type: Conv, attributes: { group: 1 } }"))
         {
-            for (int i = 0; i < ops.Count; i++)
+            string? type = op.String("type", required: true, what: "an ONNX op type such as Conv or MatMul");
+            var attributes = new List<IgnoredAttribute>();
+            if (op.Section("attributes", what: "attribute names and values") is { } attrs)
             {
-                string path = ConfigKeyPath.Item(s.PathOf("operations"), i);
-                if (ops.Items[i] is not ConfigMap opMap)
+                foreach (var (name, value) in attrs.Map.Entries)
                 {
-                    s.Context.Problem(path, ops.Items[i], "must be a map like { type: Conv, attributes: { group: 1 } }.");
-                    continue;
+                    attrs.Raw(name);
+                    if (value is ConfigScalar { IsNull: false } v) attributes.Add(new IgnoredAttribute(name, v.Text));
+                    else attrs.Problem(name, "must be a single value (POT does not match lists of values).");
                 }
-                var op = new ConfigSection(s.Context, opMap, path);
-                string? type = op.String("type", required: true, what: "an ONNX op type such as Conv or MatMul");
-                var attributes = new List<IgnoredAttribute>();
-                if (op.Section("attributes", what: "attribute names and values") is { } attrs)
-                {
-                    foreach (var (name, value) in attrs.Map.Entries)
-                    {
-                        attrs.Raw(name);
-                        if (value is ConfigScalar { IsNull: false } v) attributes.Add(new IgnoredAttribute(name, v.Text));
-                        else attrs.Problem(name, "must be a single value (POT does not match lists of values).");
-                    }
-                }
-                op.RejectUnknownKeys();
-                if (type is not null) operations.Add(new IgnoredOperationParams(type, attributes.ToValueList()));
             }
+            op.RejectUnknownKeys();
+            if (type is not null) operations.Add(new IgnoredOperationParams(type, attributes.ToValueList()));
         }
         if (s.Bool("skip_model") == true)
             s.Problem("skip_model", "is for cascaded models, which PotPowerShell does not support. Remove it.");
@@ -369,16 +359,8 @@ internal static class AlgorithmBinder
     private static ValueList<MetricTarget> BindMetrics(ConfigSection s)
     {
         var metrics = new List<MetricTarget>();
-        if (s.List("metrics", what: "entries like { name: accuracy@top1, baseline_value: 0.99 }") is not { } list) return metrics.ToValueList();
-        for (int i = 0; i < list.Count; i++)
+        foreach (var m in s.Sections("metrics", "{ name: accuracy@top1, baseline_value: 0.99 }"))
         {
-            string path = ConfigKeyPath.Item(s.PathOf("metrics"), i);
-            if (list.Items[i] is not ConfigMap map)
-            {
-                s.Context.Problem(path, list.Items[i], "must be a map like { name: accuracy@top1, baseline_value: 0.99 }.");
-                continue;
-            }
-            var m = new ConfigSection(s.Context, map, path);
             // POT names a metric by name, or by its type (accuracy, character_recognition_accuracy ...).
             string? type = m.String("type", required: false, what: "the type of a metric of the engine");
             string? name = m.String("name", required: type is null, what: "the name of a metric of the engine");

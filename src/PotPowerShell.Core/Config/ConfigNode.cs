@@ -32,13 +32,6 @@ public abstract class ConfigNode : IEquatable<ConfigNode>
 
     /// <summary>Short description for messages: the scalar's text, or "a map"/"a list".</summary>
     public abstract string Describe();
-
-    /// <summary>
-    /// The node as plain .NET values, the shape the engine parser takes: maps -> IReadOnlyDictionary&lt;string, object?&gt;
-    /// (keys in file order), lists -> IReadOnlyList&lt;object?&gt;, scalars -> string, bool, long (or BigInteger when
-    /// larger), double, or null.
-    /// </summary>
-    public abstract object? ToPlain();
 }
 
 /// <summary>
@@ -89,15 +82,6 @@ public sealed class ConfigScalar : ConfigNode
         ScalarKind.Float => ParseFloat(Text),
         ScalarKind.Integer => (double)BigInteger.Parse(Text, CultureInfo.InvariantCulture),
         _ => throw new InvalidOperationException($"'{Text}' is not a number."),
-    };
-
-    public override object? ToPlain() => Kind switch
-    {
-        ScalarKind.Null => null,
-        ScalarKind.Boolean => Text == "true",
-        ScalarKind.Integer => long.TryParse(Text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long l) ? (object)l : BigInteger.Parse(Text, CultureInfo.InvariantCulture),
-        ScalarKind.Float => ParseFloat(Text),
-        _ => Text,
     };
 
     public override bool Equals(ConfigNode? other) => other is ConfigScalar s && s.Kind == Kind && s.Text == Text;
@@ -180,16 +164,6 @@ public sealed class ConfigMap : ConfigNode
 
     public override string Describe() => "a map";
 
-    public override object? ToPlain() => ToDictionary();
-
-    /// <summary>See <see cref="ConfigNode.ToPlain"/>.</summary>
-    public IReadOnlyDictionary<string, object?> ToDictionary()
-    {
-        var d = new Dictionary<string, object?>(StringComparer.Ordinal);
-        foreach (var (key, value) in _entries) d[key] = value.ToPlain();
-        return d;
-    }
-
     public override string ToString() => "{" + string.Join(", ", _entries.Select(e => e.Key + ": " + e.Value)) + "}";
 }
 
@@ -217,8 +191,6 @@ public sealed class ConfigList : ConfigNode
     }
 
     public override string Describe() => "a list";
-
-    public override object? ToPlain() => _items.Select(i => i.ToPlain()).ToList();
 
     public override string ToString() => "[" + string.Join(", ", _items) + "]";
 }

@@ -182,6 +182,22 @@ internal sealed class ConfigSection
         return null;
     }
 
+    /// <summary>
+    /// The maps of a list key, each as a section at its item's key path, in order; an item that is not a map is a
+    /// problem ("must be a map like <paramref name="example"/>") and is skipped. Read lazily, item by item, so each
+    /// item's problems follow the previous item's.
+    /// </summary>
+    public IEnumerable<ConfigSection> Sections(string key, string example)
+    {
+        if (List(key, what: $"entries like {example}") is not { } list) yield break;
+        for (int i = 0; i < list.Count; i++)
+        {
+            string path = ConfigKeyPath.Item(PathOf(key), i);
+            if (list.Items[i] is ConfigMap map) yield return new ConfigSection(_context, map, path);
+            else _context.Problem(path, list.Items[i], $"must be a map like {example}.");
+        }
+    }
+
     /// <summary>Reports every key that no getter asked for: explained keys with their hint, others with a did-you-mean.</summary>
     public void RejectUnknownKeys()
     {
@@ -193,10 +209,7 @@ internal sealed class ConfigSection
                 _context.Problem(PathOf(key), node, why);
                 continue;
             }
-            string where = KeyPath.Length == 0 ? "at the top level" : $"in '{KeyPath}'";
-            string hint = EditDistance.Hint(key, _known);
-            string list = hint.Length > 0 ? "" : $" Known keys: {string.Join(", ", _known)}.";
-            _context.Problems.Add(new ConfigProblem(PathOf(key), null, $"is not a known key {where}.{hint}{list}", node.Line));
+            _context.Problems.Add(new ConfigProblem(PathOf(key), null, EditDistance.UnknownKey(key, KeyPath, _known), node.Line));
         }
     }
 

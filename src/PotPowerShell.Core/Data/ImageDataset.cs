@@ -108,9 +108,6 @@ public sealed class ImageDataset : IDataset
         return new TensorData(array.Kind, array.Shape.Prepend(1L).ToArray(), array.Data);
     }
 
-    /// <summary>The image file of an item.</summary>
-    public string FileOf(int index) => _files[index];
-
     public DataItem Get(int index)
     {
         if ((uint)index >= (uint)Count) throw new ArgumentOutOfRangeException(nameof(index));

@@ -1,4 +1,5 @@
 using PotPowerShell.Core.Data;
+using PotPowerShell.Core.Results;
 
 namespace PotPowerShell.Core.Evaluation;
 

@@ -30,7 +30,7 @@ public static class EngineResolver
         return engine.Kind switch
         {
             EngineKind.File => EngineDefinition.Load(engine.ConfigPath!),
-            EngineKind.Inline => EngineDefinition.FromConfig(engine.Inline!, engine.InlineKeyPath, config.Directory),
+            EngineKind.Inline => EngineDefinition.FromTree(engine.Inline!, engine.InlineKeyPath, config.Directory),
             _ => Simplified(engine.DataSource!, "engine.data_source", config.Directory),
         };
     }

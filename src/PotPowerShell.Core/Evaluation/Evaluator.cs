@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using PotPowerShell.Core.Data;
+using PotPowerShell.Core.Results;
 using System.Runtime.CompilerServices;
 using PotPowerShell.Core.Runtime;
 

@@ -65,8 +65,9 @@ public static class OnnxModelFile
             }
     }
 
-    // External data (onnx/external_data_helper.py): 'location' relative to the model's folder, optional 'offset' and
-    // 'length' in bytes. The file must be inside the folder after every link is resolved, and the bytes inside the file.
+    // External data (TensorProto.external_data of onnx.proto, whose descriptor is build/onnx.fds): 'location' relative
+    // to the model's folder, optional 'offset' and 'length' in bytes. The file must be inside the folder after every
+    // link is resolved, and the bytes inside the file.
     private static void ReadExternal(TensorProto tensor, string folder, string modelPath)
     {
         var info = new Dictionary<string, string>(StringComparer.Ordinal);

@@ -349,7 +349,7 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
     }
 
     /// <summary>The layers the ignored scope keeps float (with its warnings added to <paramref name="warnings"/>), and a set to add more to.</summary>
-    private static (IReadOnlySet<string> Ignored, HashSet<string> All) FloatLayers(ModelProto original, ModelProto prepared,
+    internal static (IReadOnlySet<string> Ignored, HashSet<string> All) FloatLayers(ModelProto original, ModelProto prepared,
         DefaultQuantizationOptions options, List<string> warnings)
     {
         var scope = IgnoredScope.Resolve(prepared.Graph, options.IgnoredNodes, options.IgnoredOperations,
@@ -359,7 +359,7 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
     }
 
     /// <summary>What calibration measures: the ranges of every tensor the emitter quantizes, plus the FP32 channel means bias correction needs.</summary>
-    private static CalibrationRequest CalibrationRequestFor(ModelProto prepared, IReadOnlySet<string> floatLayers, IReadOnlyList<QuantizableLayer> layers,
+    internal static CalibrationRequest CalibrationRequestFor(ModelProto prepared, IReadOnlySet<string> floatLayers, IReadOnlyList<QuantizableLayer> layers,
         DefaultQuantizationOptions options) => new()
     {
         RangeTensors = QdqEmitter.TensorsToCalibrate(prepared, floatLayers),
@@ -376,21 +376,6 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
         // (see CalibrationGraph.All for what it changes).
         Graph = CalibrationGraph.All,
     };
-
-    /// <summary>
-    /// The calibration pass <see cref="Create"/> runs for <paramref name="modelPath"/> and <paramref name="options"/>: the
-    /// prepared model and the request, so that a benchmark can time exactly that pass (and nothing else).
-    /// </summary>
-    public static (ModelProto Prepared, CalibrationRequest Request) CalibrationFor(string modelPath, DefaultQuantizationOptions options)
-    {
-        ArgumentNullException.ThrowIfNull(options);
-        Validate(options);
-        var original = OnnxModelFile.Load(modelPath);
-        var prepared = ModelPreparation.Prepare(original);
-        if (options.Equalization != EqualizationScope.None) prepared = CrossLayerEqualization.Equalize(prepared, options.Equalization == EqualizationScope.Depthwise).Model;
-        var (_, floatLayers) = FloatLayers(original, prepared, options, new List<string>());
-        return (prepared, CalibrationRequestFor(prepared, floatLayers, QdqEmitter.Layers(prepared, floatLayers), options));
-    }
 
     /// <summary>
     /// This builder with the bias-correction verdict of <see cref="BiasCorrectionVerification"/>; without
@@ -478,7 +463,7 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
             : $"'{modelPath}' has no layer that DefaultQuantization quantizes (Conv, ConvTranspose, MatMul, Gemm), so there is nothing to quantize.",
         modelPath);
 
-    private static void Validate(DefaultQuantizationOptions options)
+    internal static void Validate(DefaultQuantizationOptions options)
     {
         if (options.StatBatchSize < 1)
             throw new PotException("StatBatchSizeInvalid", PotErrorCategory.InvalidArgument,

@@ -19,6 +19,8 @@ public sealed class ComparePotModelCommand : PotCmdlet, IDisposable
     private const string ConfigSet = "Config";
 
     private ModelComparer? _comparer;
+    private EngineDefinition? _engine;
+    private bool _referenceIsParameter;
 
     /// <summary>
     /// The candidate models (wildcards allowed). Piped objects bind by property name: OutputPath (quantization and AAQ
@@ -77,15 +79,21 @@ public sealed class ComparePotModelCommand : PotCmdlet, IDisposable
     [ValidateRange(1, 1 << 20)]
     public int? BatchSize { get; set; }
 
+    // Parameters are bound by now, pipeline values not yet: a -ReferencePath given here serves every input.
+    protected override void BeginProcessing() => _referenceIsParameter = MyInvocation.BoundParameters.ContainsKey(nameof(ReferencePath));
+
     protected override void ProcessRecord()
     {
+        // The engine (or data) serves every input: its errors stop the command before the first comparison (the error rule).
+        if (_engine == null) Run(() => _engine = ResolveEngine(), terminating: true);
         string reference = ResolveLiteralPath(ReferencePath);
         // One evaluator per reference model: reference: fp32 metrics compare with it, and its evaluation is cached.
         if (_comparer == null || _comparer.ReferencePath != reference)
         {
             _comparer?.Dispose();
             _comparer = null;
-            Run(() => _comparer = CreateComparer(reference), terminating: true);
+            // A reference bound from a piped result belongs to that input: its error is written and the next input runs.
+            if (!Run(() => _comparer = CreateComparer(_engine!, reference), terminating: _referenceIsParameter)) return;
         }
         foreach (string pattern in Path)
             foreach (string model in ResolveWildcardPath(pattern))
@@ -95,14 +103,16 @@ public sealed class ComparePotModelCommand : PotCmdlet, IDisposable
             }
     }
 
-    private ModelComparer CreateComparer(string reference)
+    private EngineDefinition ResolveEngine() => ParameterSetName == ConfigSet
+        ? EngineResolver.FromConfig(Config)
+        : EngineResolver.FromPaths(
+            ParameterSetName == EngineSet ? ResolveLiteralPath(EnginePath) : null,
+            ParameterSetName == DataSet ? ResolveLiteralPath(DataPath) : null);
+
+    private ModelComparer CreateComparer(EngineDefinition resolved, string reference)
     {
         // A simplified engine's images are resized to the model input (SimplifiedImageFit); the models compared share it.
-        var engine = SimplifiedImageFit.ToModel(ParameterSetName == ConfigSet
-            ? EngineResolver.FromConfig(Config)
-            : EngineResolver.FromPaths(
-                ParameterSetName == EngineSet ? ResolveLiteralPath(EnginePath) : null,
-                ParameterSetName == DataSet ? ResolveLiteralPath(DataPath) : null), reference);
+        var engine = SimplifiedImageFit.ToModel(resolved, reference);
         var evaluatorOptions = new EvaluatorOptions { ScriptMetrics = ScriptBlockMetric.FactoryFor(this), Threads = Threads, BatchSize = BatchSize };
         var comparison = new ComparisonOptions { LatencyRuns = LatencyRuns, WarmupRuns = WarmupRuns, BootstrapSamples = BootstrapSamples, Seed = Seed };
         var comparer = new ModelComparer(engine, evaluatorOptions, reference, comparison);

@@ -4,6 +4,7 @@ using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Quantization;
 using PotPowerShell.Core.Quantization.AccuracyAware;
 using PotPowerShell.Core.Requests;
+using PotPowerShell.Core.Results;
 using PotPowerShell.Infrastructure;
 
 namespace PotPowerShell.Commands;

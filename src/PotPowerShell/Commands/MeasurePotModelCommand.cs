@@ -236,7 +236,7 @@ public sealed class MeasurePotModelCommand : PotCmdlet, IDisposable
             : new CustomMetric(MetricName, Direction(MetricDirection), (ISampleMetric)metric, requiresAnnotation: false);
 
     private static MetricDirection Direction(string word) =>
-        word.Equals("HigherWorse", StringComparison.OrdinalIgnoreCase) ? Core.Evaluation.MetricDirection.HigherWorse : Core.Evaluation.MetricDirection.HigherBetter;
+        word.Equals("HigherWorse", StringComparison.OrdinalIgnoreCase) ? Core.Results.MetricDirection.HigherWorse : Core.Results.MetricDirection.HigherBetter;
 
     protected override void EndProcessing()
     {

@@ -1,5 +1,5 @@
 using System.Management.Automation;
-using PotPowerShell.Core.Comparison;
+using PotPowerShell.Core.Results;
 
 namespace PotPowerShell;
 

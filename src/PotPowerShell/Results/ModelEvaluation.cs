@@ -2,6 +2,7 @@ using System.Collections.Specialized;
 using System.Management.Automation;
 using PotPowerShell.Core.Data;
 using PotPowerShell.Core.Evaluation;
+using PotPowerShell.Core.Results;
 
 namespace PotPowerShell;
 

@@ -6,6 +6,7 @@ using PotPowerShell.Core.Evaluation;
 using PotPowerShell.Core.Onnx;
 using PotPowerShell.Core.Quantization;
 using PotPowerShell.Core.Quantization.AccuracyAware;
+using PotPowerShell.Core.Results;
 
 namespace PotPowerShell.Core.Tests.AccuracyAware;
 

@@ -1,6 +1,7 @@
 using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Evaluation;
 using PotPowerShell.Core.Quantization.AccuracyAware;
+using PotPowerShell.Core.Results;
 using PotPowerShell.Core.Tests.Config;
 
 namespace PotPowerShell.Core.Tests.AccuracyAware;

@@ -4,6 +4,7 @@ using PotPowerShell.Core.Data;
 using PotPowerShell.Core.Evaluation;
 using PotPowerShell.Core.Quantization;
 using PotPowerShell.Core.Quantization.AccuracyAware;
+using PotPowerShell.Core.Results;
 
 namespace PotPowerShell.Core.Tests.AccuracyAware;
 

@@ -1,5 +1,6 @@
 using PotPowerShell.Core.Comparison;
 using PotPowerShell.Core.Onnx;
+using PotPowerShell.Core.Results;
 
 namespace PotPowerShell.Core.Tests.Comparison;
 

@@ -244,13 +244,11 @@ public class ConfigLoaderTests
         var dataset = (ConfigMap)((ConfigList)c.Engine.Inline["datasets"]!).Items[0];
         Assert.Equal(ConfigScalar.From("data"), dataset["data_source"]);
         Assert.Equal(5, dataset.Line);
-        // The plain shape the engine parser takes.
-        var plain = c.Engine.Inline.ToDictionary();
-        var first = (IReadOnlyDictionary<string, object?>)((IReadOnlyList<object?>)plain["datasets"]!)[0]!;
-        Assert.Equal("data", first["data_source"]);
-        Assert.Equal("top1", ((IReadOnlyDictionary<string, object?>)((IReadOnlyList<object?>)plain["metrics"]!)[0]!)["name"]);
-        Assert.Equal(new object?[] { 3L, 0.5, true, null, "x" },
-            ((ConfigList)PotConfigLoader.Load(folder.Write("p.yml", text.Replace("metrics: [ { name: top1, type: accuracy } ]", "metrics: [ 3, 0.5, true, ~, x ]"))).Engine.Inline!["metrics"]!).ToPlain() as IEnumerable<object?>);
+        // The engine reads these nodes as they are (EngineTree): no conversion to another shape.
+        Assert.Equal(ConfigScalar.From("top1"), ((ConfigMap)((ConfigList)c.Engine.Inline["metrics"]!).Items[0])["name"]);
+        var scalars = ((ConfigList)PotConfigLoader.Load(folder.Write("p.yml", text.Replace("metrics: [ { name: top1, type: accuracy } ]", "metrics: [ 3, 0.5, true, ~, x ]"))).Engine.Inline!["metrics"]!).Items;
+        Assert.Equal(new[] { ScalarKind.Integer, ScalarKind.Float, ScalarKind.Boolean, ScalarKind.Null, ScalarKind.String }, scalars.Select(n => ((ConfigScalar)n).Kind));
+        Assert.Equal(new[] { "3", "0.5", "true", "~", "x" }, scalars.Select(n => ((ConfigScalar)n).Written));
     }
 
     [Fact]

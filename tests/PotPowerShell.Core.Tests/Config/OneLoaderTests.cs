@@ -197,4 +197,25 @@ public class OneLoaderTests
         var problem = Assert.Single(e.GetConfigProblems());
         Assert.Equal(new ConfigProblem("dataset.data_source", null, "the key appears twice in the same section; keep one.", 3) { Whole = "(engine)" }, problem);
     }
+
+    [Fact]
+    public void An_unknown_key_has_one_wording_in_configurations_and_engines()
+    {
+        using var folder = new ConfigTestFolder();
+        NpyWriter.Save(folder.File("data/input.npy"), new float[8], new long[] { 2, 4 }, "<f4");
+        const string Compression = "compression: { algorithms: [ { name: DefaultQuantization } ] }\n";
+        // A POT key and an inline engine's key, both near a known key.
+        var config = Assert.Throws<PotException>(() => PotConfigLoader.Load(folder.Write("c.yml", "model: { model: model.onnx, model_nam: m }\nengine: { type: simplified, data_source: data }\n" + Compression)));
+        Assert.Equal(new ConfigProblem("model.model_nam", null, "is not a known key in 'model'. Did you mean 'model_name'?", 1), Assert.Single(config.GetConfigProblems()));
+        var inline = Assert.Throws<PotException>(() => EngineResolver.FromConfig(PotConfigLoader.Load(folder.Write("i.yml",
+            "model: { model: model.onnx }\nengine:\n  dataset: { data_source: data, subsample_siz: 3 }\n" + Compression))));
+        Assert.Equal(new ConfigProblem("engine.dataset.subsample_siz", null, "is not a known key in 'engine.dataset'. Did you mean 'subsample_size'?", 3) { Whole = "(engine)" },
+            Assert.Single(inline.GetConfigProblems()));
+        // Far from every known key: the known keys, in ordinal order, in both.
+        config = Assert.Throws<PotException>(() => PotConfigLoader.Load(folder.Write("c2.yml", "model: { model: model.onnx, colour: m }\nengine: { type: simplified, data_source: data }\n" + Compression)));
+        Assert.Equal("is not a known key in 'model'. Known keys: model, model_name, weights.", Assert.Single(config.GetConfigProblems()).Message);
+        var file = Assert.Throws<PotException>(() => EngineDefinition.Load(folder.Write("e.yml", "colour: 3\ndataset: { data_source: data }\n")));
+        Assert.Equal("is not a known key at the top level. Known keys: adapter, batch_size, cache_mb, dataset, datasets, metrics, name, threads.",
+            Assert.Single(file.GetConfigProblems()).Message);
+    }
 }

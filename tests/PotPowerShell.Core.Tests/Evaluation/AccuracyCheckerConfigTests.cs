@@ -161,7 +161,7 @@ public class AccuracyCheckerConfigTests
     [InlineData("CIFAR10", new[] { 125.307, 122.961, 113.8575 })]
     [InlineData("127.5", new[] { 127.5 })]
     public void Normalization_values_read_as_Accuracy_Checker_reads_them(string text, double[] expected) =>
-        Assert.Equal(expected, AccuracyCheckerConfig.NormalizationValues(text));
+        Assert.Equal(expected, AccuracyCheckerConfig.NormalizationValues(PotPowerShell.Core.Config.ConfigScalar.From(text)));
 
     [Fact]
     public void Has_background_shifts_every_label_by_one()

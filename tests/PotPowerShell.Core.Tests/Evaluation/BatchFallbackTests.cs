@@ -1,5 +1,6 @@
 using Google.Protobuf;
 using PotPowerShell.Core.Evaluation;
+using PotPowerShell.Core.Results;
 using PotPowerShell.Core.Tests.Warts;
 
 namespace PotPowerShell.Core.Tests.Evaluation;

@@ -2,6 +2,7 @@ using Google.Protobuf;
 using PotPowerShell.Core.Data;
 using PotPowerShell.Core.Evaluation;
 using PotPowerShell.Core.Onnx;
+using PotPowerShell.Core.Results;
 using DataType = Onnx.TensorProto.Types.DataType;
 
 namespace PotPowerShell.Core.Tests.Evaluation;

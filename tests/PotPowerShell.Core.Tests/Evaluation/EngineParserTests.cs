@@ -1,4 +1,6 @@
+using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Evaluation;
+using PotPowerShell.Core.Results;
 using PotPowerShell.Core.Tests.Data;
 
 namespace PotPowerShell.Core.Tests.Evaluation;
@@ -91,18 +93,17 @@ public class EngineParserTests
     public void Neutral_tree_with_numbers_bools_and_lists_gives_the_same_engine()
     {
         using var tmp = Folder();
-        var tree = new Dictionary<string, object?>
-        {
-            ["batch_size"] = 8L,
-            ["threads"] = 1,
-            ["adapter"] = new Dictionary<string, object?> { ["type"] = "ctc_greedy", ["dictionary"] = "chars.txt", ["blank_index"] = 0 },
-            ["metrics"] = new List<object?>
+        // Typed scalars built in code (an integer, a boolean) are read by their text, as a file's are.
+        var tree = EngineTree.Map(0,
+            ("batch_size", ConfigScalar.From(8L)),
+            ("threads", ConfigScalar.From(1L)),
+            ("adapter", EngineTree.Map(0, ("type", ConfigScalar.From("ctc_greedy")), ("dictionary", ConfigScalar.From("chars.txt")), ("blank_index", ConfigScalar.From(0L)))),
+            ("metrics", EngineTree.List(new[]
             {
-                new Dictionary<string, object?> { ["type"] = "character_recognition_accuracy" },
-                new Dictionary<string, object?> { ["name"] = "s", ["type"] = "script", ["path"] = "m.ps1", ["requires_annotation"] = false },
-            },
-            ["datasets"] = new List<object?> { new Dictionary<string, object?> { ["data_source"] = "img", ["labels"] = "chars.txt", ["channels"] = 1 } },
-        };
+                EngineTree.Map(0, ("type", ConfigScalar.From("character_recognition_accuracy"))),
+                EngineTree.Map(0, ("name", ConfigScalar.From("s")), ("type", ConfigScalar.From("script")), ("path", ConfigScalar.From("m.ps1")), ("requires_annotation", ConfigScalar.From(false))),
+            })),
+            ("datasets", EngineTree.List(new[] { EngineTree.Map(0, ("data_source", ConfigScalar.From("img")), ("labels", ConfigScalar.From("chars.txt")), ("channels", ConfigScalar.From(1L))) })));
         // chars.txt has 3 lines, img has 1 image: the parser does not open data, so this parses.
         var engine = EngineDefinition.FromTree(tree, "engine", tmp.Path);
         Assert.Equal(8, engine.BatchSize);
@@ -115,14 +116,14 @@ public class EngineParserTests
     public void Tree_problems_carry_the_callers_prefix()
     {
         using var tmp = Folder();
-        var tree = new Dictionary<string, object?> { ["dataset"] = new Dictionary<string, object?> { ["data_source"] = "data", ["batchsize"] = 3 } };
+        var tree = EngineTree.Map(0, ("dataset", EngineTree.Map(0, ("data_source", ConfigScalar.From("data")), ("batchsize", ConfigScalar.From(3L)))));
         var e = Assert.Throws<PotException>(() => EngineDefinition.FromTree(tree, "engine", tmp.Path));
         var problems = (string[])e.Data["Problems"]!;
-        Assert.Contains(problems, p => p.StartsWith("engine.dataset.batchsize:") && p.Contains("unknown key"));
+        Assert.Contains(problems, p => p.StartsWith("engine.dataset.batchsize:") && p.Contains("is not a known key in 'engine.dataset'. Known keys: adapter, annotation_file,"));
     }
 
     [Theory]
-    [InlineData("dataset:\n  data_source: data\n  batch_size: 3\n", "dataset.batch_size", "unknown key")]
+    [InlineData("dataset:\n  data_source: data\n  batch_size: 3\n", "dataset.batch_size", "is not a known key in 'dataset'. Known keys: adapter, annotation_file, annotation_separator,")]
     [InlineData("batch_sise: 3\ndataset:\n  data_source: data\n", "batch_sise", "Did you mean 'batch_size'")]
     [InlineData("batch_size: many\ndataset:\n  data_source: data\n", "batch_size", "whole number")]
     [InlineData("batch_size: 0\ndataset:\n  data_source: data\n", "batch_size", "out of range")]
@@ -136,7 +137,7 @@ public class EngineParserTests
     [InlineData("dataset:\n  data_source: data\nmetrics:\n  - type: acuracy\n", "metrics[0].type", "Did you mean 'accuracy'")]
     [InlineData("dataset:\n  data_source: data\nmetrics:\n  - name: x\n", "metrics[0].type", "is required")]
     [InlineData("dataset:\n  data_source: data\nmetrics:\n  - type: accuracy\n    top_k: 0\n", "metrics[0].top_k", "out of range")]
-    [InlineData("dataset:\n  data_source: data\nmetrics:\n  - type: accuracy\n    average: macro\n", "metrics[0].average", "unknown key")]
+    [InlineData("dataset:\n  data_source: data\nmetrics:\n  - type: accuracy\n    average: macro\n", "metrics[0].average", "is not a known key in 'metrics[0]'. Known keys: name, top_k, type.")]
     [InlineData("dataset:\n  data_source: data\nmetrics:\n  - type: f1\n    average: mean\n", "metrics[0].average", "not one of")]
     [InlineData("dataset:\n  data_source: data\nmetrics:\n  - type: accuracy\n  - type: accuracy\n", "metrics[1].name", "used twice")]
     [InlineData("dataset:\n  data_source: data\nmetrics:\n  - type: psnr\n    max_value: 0\n", "metrics[0].max_value", "out of range")]
@@ -226,7 +227,7 @@ public class EngineParserTests
     public void Simplified_engine_has_data_but_no_annotations_and_is_refused_for_accuracy()
     {
         using var tmp = Folder();
-        var engine = EngineDefinition.FromTree(new Dictionary<string, object?> { ["type"] = "simplified", ["data_source"] = "data" }, "engine", tmp.Path);
+        var engine = EngineDefinition.FromTree(EngineTree.Map(0, ("type", ConfigScalar.From("simplified")), ("data_source", ConfigScalar.From("data"))), "engine", tmp.Path);
         Assert.True(engine.IsSimplified);
         Assert.False(engine.HasAnnotations); // labels.npy is ignored: simplified means unlabelled
         Assert.Empty(engine.Metrics);
@@ -242,7 +243,7 @@ public class EngineParserTests
     {
         using var tmp = Folder();
         var e = Assert.Throws<PotException>(() => EngineDefinition.FromTree(
-            new Dictionary<string, object?> { ["type"] = "accuracy_checker", ["data_source"] = "data", ["metrics"] = new List<object?>() }, "engine", tmp.Path));
+            EngineTree.Map(0, ("type", ConfigScalar.From("accuracy_checker")), ("data_source", ConfigScalar.From("data")), ("metrics", new ConfigList())), "engine", tmp.Path));
         var problems = (string[])e.Data["Problems"]!;
         Assert.Contains(problems, p => p.StartsWith("engine.type:"));
         Assert.Contains(problems, p => p.StartsWith("engine.metrics:"));

@@ -1,6 +1,7 @@
 using Microsoft.ML.OnnxRuntime;
 using PotPowerShell.Core.Data;
 using PotPowerShell.Core.Evaluation;
+using PotPowerShell.Core.Results;
 using PotPowerShell.Core.Runtime;
 using PotPowerShell.Core.Tests.Data;
 // The core has an NpyWriter too (for benchmarks); these tests use the test one.

@@ -1,4 +1,5 @@
 using PotPowerShell.Core.Evaluation;
+using PotPowerShell.Core.Results;
 using NpyWriter = PotPowerShell.TestSupport.NpyWriter;
 
 namespace PotPowerShell.Core.Tests.Evaluation;

@@ -1,3 +1,4 @@
+using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Evaluation;
 
 namespace PotPowerShell.Core.Tests.Evaluation;
@@ -29,18 +30,16 @@ public class TextMetricOptionsTests
         using var tmp = new TempFolder();
         Directory.CreateDirectory(tmp.File("img"));
         File.WriteAllText(tmp.File("chars.txt"), "-\na\nb\n");
-        Dictionary<string, object?> Tree(Dictionary<string, object?> metric) => new()
-        {
-            ["adapter"] = new Dictionary<string, object?> { ["type"] = "ctc_greedy", ["dictionary"] = "chars.txt", ["blank_index"] = 0 },
-            ["metrics"] = new List<object?> { metric },
-            ["datasets"] = new List<object?> { new Dictionary<string, object?> { ["data_source"] = "img", ["labels"] = "chars.txt" } },
-        };
-        var engine = EngineDefinition.FromTree(Tree(new() { ["type"] = "character_recognition_accuracy", ["remove_spaces"] = true }), "engine", tmp.Path);
+        ConfigMap Tree(string type, string option) => EngineTree.Map(0,
+            ("adapter", EngineTree.Map(0, ("type", ConfigScalar.From("ctc_greedy")), ("dictionary", ConfigScalar.From("chars.txt")), ("blank_index", ConfigScalar.From(0L)))),
+            ("metrics", EngineTree.List(new[] { EngineTree.Map(0, ("type", ConfigScalar.From(type)), (option, ConfigScalar.From(true))) })),
+            ("datasets", EngineTree.List(new[] { EngineTree.Map(0, ("data_source", ConfigScalar.From("img")), ("labels", ConfigScalar.From("chars.txt"))) })));
+        var engine = EngineDefinition.FromTree(Tree("character_recognition_accuracy", "remove_spaces"), "engine", tmp.Path);
         Assert.True(engine.Metrics[0].RemoveSpaces);
         Assert.False(engine.Metrics[0].IgnoreCase);
-        engine = EngineDefinition.FromTree(Tree(new() { ["type"] = "character_level_accuracy", ["ignore_case"] = true }), "engine", tmp.Path);
+        engine = EngineDefinition.FromTree(Tree("character_level_accuracy", "ignore_case"), "engine", tmp.Path);
         Assert.True(engine.Metrics[0].IgnoreCase);
-        var e = Assert.Throws<PotException>(() => EngineDefinition.FromTree(Tree(new() { ["type"] = "accuracy", ["remove_spaces"] = true }), "engine", tmp.Path));
+        var e = Assert.Throws<PotException>(() => EngineDefinition.FromTree(Tree("accuracy", "remove_spaces"), "engine", tmp.Path));
         Assert.Contains("remove_spaces", string.Join("\n", (string[])e.Data["Problems"]!));
     }
 }

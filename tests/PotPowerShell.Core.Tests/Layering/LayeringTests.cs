@@ -25,7 +25,7 @@ public sealed class LayeringTests
         [Core + ".Calibration"] = 4,
         [Core + ".Evaluation"] = 4,
         [Core + ".Config"] = 4,
-        // The records the cmdlets return (and PotModelInspector): data that the layers above fill in.
+        // Every result record the cmdlets return (and PotModelInspector): data that Evaluation (one way) and the layers above fill in.
         [Core + ".Results"] = 4,
         [Core + ".Quantization"] = 5,
         // Compare-PotModel's measurements: evaluation and runtime over two models.

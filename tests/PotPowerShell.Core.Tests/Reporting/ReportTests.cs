@@ -1,8 +1,8 @@
 using PotPowerShell.Core.Config;
-using PotPowerShell.Core.Comparison;
 using PotPowerShell.Core.Evaluation;
 using PotPowerShell.Core.Quantization.AccuracyAware;
 using PotPowerShell.Core.Quantization;
+using PotPowerShell.Core.Results;
 using PotPowerShell.Core.Runtime;
 using PotPowerShell.Reporting;
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Data;
 using PathKind = PotPowerShell.Core.Config.PotConfigBinder.PathKind;
 
@@ -17,7 +18,7 @@ internal static class AccuracyCheckerConfig
     public const string ModelPath = "models[0]";
 
     /// <summary>An Accuracy Checker configuration has a top-level models: list; our engine files never do.</summary>
-    public static bool Matches(IReadOnlyDictionary<string, object?> tree) => tree.ContainsKey("models");
+    public static bool Matches(ConfigMap tree) => tree.ContainsKey("models");
 
     private static readonly string[] ModelKeys = { "name", "launchers", "datasets" };
     private static readonly string[] DatasetKeys =
@@ -36,11 +37,12 @@ internal static class AccuracyCheckerConfig
     /// Translates <paramref name="tree"/> (an Accuracy Checker configuration) into an engine tree whose datasets stand
     /// at models[0].datasets[i]. Problems go to <paramref name="problems"/> (under their Accuracy Checker key paths),
     /// keys read without effect to <paramref name="warnings"/>. Files the translation itself reads (a converter's
-    /// decoding_char_file) are relative to <paramref name="baseFolder"/>, as the engine's paths are.
+    /// decoding_char_file) are relative to <paramref name="baseFolder"/>, as the engine's paths are. Values taken
+    /// over from the file are its own nodes, so the engine reads them as written and reports their lines.
     /// </summary>
-    public static Dictionary<string, object?> Translate(IReadOnlyDictionary<string, object?> tree, EngineProblems problems, List<string> warnings, string baseFolder)
+    public static ConfigMap Translate(ConfigMap tree, EngineProblems problems, List<string> warnings, string baseFolder)
     {
-        var result = new Dictionary<string, object?>(StringComparer.Ordinal);
+        var result = new ConfigMap(tree.Line);
         var root = new MapReader(tree, "", problems, new[] { "models" });
         var models = root.List("models");
         if (models == null) return result;
@@ -49,16 +51,15 @@ internal static class AccuracyCheckerConfig
             root.Problem("models", $"lists {models.Count} models; POT evaluates one model: keep the entry of the model you quantize.");
             if (models.Count == 0) return result;
         }
-        var modelMap = EngineTree.AsMap(models[0]);
-        if (modelMap == null)
+        if (models.Items[0] is not ConfigMap modelMap)
         {
-            problems.Add(ModelPath, $"must be a mapping with launchers: and datasets:, not {EngineTree.Show(models[0])}.");
+            problems.Add(ModelPath, $"must be a mapping with launchers: and datasets:, not {EngineTree.Show(models.Items[0])}.", models.Items[0].Line);
             return result;
         }
         var model = new MapReader(modelMap, ModelPath, problems, ModelKeys);
         var (adapter, input, layout, batch) = Launcher(model, warnings);
-        if (adapter != null) result["adapter"] = adapter;
-        if (batch != null) result["batch_size"] = batch;
+        if (adapter != null) result.Add("adapter", adapter);
+        if (batch != null) result.Add("batch_size", batch);
 
         var datasets = model.List("datasets");
         if (datasets == null)
@@ -66,37 +67,37 @@ internal static class AccuracyCheckerConfig
             if (!model.Has("datasets")) model.Problem("datasets", "is required: list the dataset to evaluate on (data_source, annotation_conversion, metrics).");
             return result;
         }
-        var translated = new List<object?>();
+        var translated = new ConfigList(datasets.Line);
         string? labelSymbols = null;
         for (int i = 0; i < datasets.Count; i++)
         {
             string path = EngineProblems.Index(EngineProblems.Join(ModelPath, "datasets"), i);
-            var map = EngineTree.AsMap(datasets[i]);
-            if (map == null)
+            if (datasets.Items[i] is not ConfigMap map)
             {
-                problems.Add(path, $"must be a mapping with data_source: and more, not {EngineTree.Show(datasets[i])}.");
+                problems.Add(path, $"must be a mapping with data_source: and more, not {EngineTree.Show(datasets.Items[i])}.", datasets.Items[i].Line);
                 continue;
             }
             translated.Add(Dataset(new MapReader(map, path, problems, DatasetKeys), input, layout, warnings, baseFolder, out string? symbols));
             labelSymbols ??= symbols;
         }
-        result["datasets"] = translated;
+        result.Add("datasets", translated, modelMap.KeyLine("datasets"));
         // A CTC decoder without its own vocabulary decodes with the converter's label map, as Accuracy Checker does.
-        if (adapter != null && (string?)adapter["type"] == "ctc_greedy" && !adapter.ContainsKey("dictionary") && !adapter.ContainsKey("alphabet"))
+        if (adapter != null && EngineTree.TextOf(adapter["type"]) == "ctc_greedy" && !adapter.ContainsKey("dictionary") && !adapter.ContainsKey("alphabet"))
         {
-            if (labelSymbols != null) adapter["alphabet"] = labelSymbols;
+            if (labelSymbols != null) adapter.Add("alphabet", EngineTree.Text(labelSymbols));
             else problems.Add(EngineProblems.Join(ModelPath, "launchers[0].adapter"),
-                "ctc_greedy_search_decoder needs the symbols of its classes: give vocabulary_file: or custom_label_map: (or annotate with icdar13_recognition, whose label map is 0-9a-z, or unicode_character_recognition with its decoding_char_file).");
-            if (labelSymbols != null && labelSymbols.StartsWith(BlankPlaceholder, StringComparison.Ordinal) && !Equals(adapter["blank_index"], 0))
+                "ctc_greedy_search_decoder needs the symbols of its classes: give vocabulary_file: or custom_label_map: (or annotate with icdar13_recognition, whose label map is 0-9a-z, or unicode_character_recognition with its decoding_char_file).", adapter.Line);
+            var blank = adapter["blank_index"];
+            if (labelSymbols != null && labelSymbols.StartsWith(BlankPlaceholder, StringComparison.Ordinal) && MapReader.ToDouble(blank) != 0)
                 problems.Add(EngineProblems.Join(ModelPath, "launchers[0].adapter.blank_label"),
-                    $"is {adapter["blank_index"]}, but unicode_character_recognition's label map keeps index 0 for the blank (its characters are classes 1, 2, ...): set blank_label: 0.");
+                    $"is {EngineTree.TextOf(blank)}, but unicode_character_recognition's label map keeps index 0 for the blank (its characters are classes 1, 2, ...): set blank_label: 0.", blank!.Line);
         }
         else if (adapter != null && labelSymbols != null && labelSymbols.StartsWith(BlankPlaceholder, StringComparison.Ordinal))
             warnings.Add($"{EngineProblems.Join(ModelPath, "launchers[0].adapter")}: the adapter's own vocabulary gives the symbols, so the characters of the converter's decoding_char_file are read and not used.");
         return result;
     }
 
-    private static (Dictionary<string, object?>? Adapter, string? Input, string? Layout, object? Batch) Launcher(MapReader model, List<string> warnings)
+    private static (ConfigMap? Adapter, string? Input, string? Layout, ConfigNode? Batch) Launcher(MapReader model, List<string> warnings)
     {
         var launchers = model.List("launchers");
         if (launchers == null)
@@ -112,10 +113,9 @@ internal static class AccuracyCheckerConfig
         string path = EngineProblems.Index(model.KeyPath("launchers"), 0);
         if (launchers.Count > 1)
             warnings.Add($"{model.KeyPath("launchers")}: only the first of {launchers.Count} launchers is read; the model runs on ONNX Runtime.");
-        var map = EngineTree.AsMap(launchers[0]);
-        if (map == null)
+        if (launchers.Items[0] is not ConfigMap map)
         {
-            model.Problems.Add(path, $"must be a mapping with framework: and adapter:, not {EngineTree.Show(launchers[0])}.");
+            model.Problems.Add(path, $"must be a mapping with framework: and adapter:, not {EngineTree.Show(launchers.Items[0])}.", launchers.Items[0].Line);
             return (null, null, null, null);
         }
         var ignored = map.Keys.Where(k => !LauncherMapped.Contains(k)).OrderBy(k => k, StringComparer.Ordinal).ToList();
@@ -137,22 +137,23 @@ internal static class AccuracyCheckerConfig
 
     private static readonly string[] Adapters = { "classification", "ctc_greedy_search_decoder", "ssd_onnx", "ssd", "yolo_v8_detection", "yolo_v8" };
 
-    private static Dictionary<string, object?>? Adapter(MapReader launcher)
+    private static ConfigMap? Adapter(MapReader launcher)
     {
         var raw = launcher.Raw("adapter");
-        var map = raw is string word ? new Dictionary<string, object?> { ["type"] = word } : EngineTree.AsMap(raw);
+        int line = launcher.Node.KeyLine("adapter");
+        var map = raw is ConfigScalar word ? EngineTree.Map(line, ("type", word)) : raw as ConfigMap;
         if (map == null)
         {
             launcher.Problem("adapter", raw == null ? "is required: classification or ctc_greedy_search_decoder." : $"must be a word or a mapping with type:, not {EngineTree.Show(raw)}.");
             return null;
         }
-        string type = map.TryGetValue("type", out var t) ? t?.ToString()?.Trim().ToLowerInvariant() ?? "" : "";
+        string type = EngineTree.TextOf(map["type"])?.Trim().ToLowerInvariant() ?? "";
         string path = launcher.KeyPath("adapter");
         if (type == "classification")
         {
             var a = new MapReader(map, path, launcher.Problems, new[] { "type", "classification_output" });
-            var ours = new Dictionary<string, object?> { ["type"] = "classification" };
-            if (a.String("classification_output") is { } output) ours["output"] = output;
+            var ours = EngineTree.Map(line, ("type", EngineTree.Text("classification")));
+            if (a.String("classification_output") is not null) Copy(a, "classification_output", ours, "output");
             return ours;
         }
         if (type == "ctc_greedy_search_decoder")
@@ -165,17 +166,19 @@ internal static class AccuracyCheckerConfig
             bool shift = a.Bool("shift_labels") ?? false;
             if (shift && blank != 0)
                 a.Problem("shift_labels", $"shifts labels past a blank at index 0, but blank_label is {blank}: set blank_label: 0, or drop shift_labels when the blank is the last class.");
-            var ours = new Dictionary<string, object?> { ["type"] = "ctc_greedy", ["layout"] = "TNC", ["blank_index"] = blank };
-            if (a.String("logits_output") is { } output) ours["output"] = output;
-            if (a.Raw("vocabulary_file") is { } vocabulary) ours["dictionary"] = vocabulary;
+            var ours = EngineTree.Map(line, ("type", EngineTree.Text("ctc_greedy")), ("layout", EngineTree.Text("TNC")),
+                ("blank_index", EngineTree.Number(blank, map.KeyLine("blank_label"))));
+            if (a.String("logits_output") is not null) Copy(a, "logits_output", ours, "output");
+            if (a.Has("vocabulary_file")) Copy(a, "vocabulary_file", ours, "dictionary");
             else if (a.Has("custom_label_map"))
             {
-                var labels = EngineTree.AsMap(a.Raw("custom_label_map"));
+                var labels = a.Raw("custom_label_map") as ConfigMap;
                 var keys = labels?.Keys.Select(k => int.TryParse(k, NumberStyles.Integer, CultureInfo.InvariantCulture, out int i) ? i : -1).ToList();
                 if (labels == null || keys!.Any(k => k < 0) || !keys!.OrderBy(k => k).SequenceEqual(Enumerable.Range(0, keys!.Count)))
                     a.Problem("custom_label_map", "must map the indices 0, 1, 2, ... to one symbol each.");
                 else
-                    ours["alphabet"] = string.Concat(labels.OrderBy(kv => int.Parse(kv.Key, CultureInfo.InvariantCulture)).Select(kv => kv.Value?.ToString() ?? ""));
+                    ours.Add("alphabet", EngineTree.Text(string.Concat(labels.Entries.OrderBy(kv => int.Parse(kv.Key, CultureInfo.InvariantCulture)).Select(kv => EngineTree.TextOf(kv.Value) ?? "")),
+                        map.KeyLine("custom_label_map")));
             }
             return ours;
         }
@@ -183,16 +186,16 @@ internal static class AccuracyCheckerConfig
         {
             // One DetectionOutput [1, 1, M, 7]: the model's output unless it is named.
             new MapReader(map, path, launcher.Problems, new[] { "type" });
-            return new Dictionary<string, object?> { ["type"] = "ssd" };
+            return EngineTree.Map(line, ("type", EngineTree.Text("ssd")));
         }
         if (type == "ssd_onnx")
         {
             // Three outputs: boxes, labels and scores.
             var a = new MapReader(map, path, launcher.Problems, new[] { "type", "bboxes_out", "labels_out", "scores_out" });
-            var ours = new Dictionary<string, object?> { ["type"] = "ssd" };
+            var ours = EngineTree.Map(line, ("type", EngineTree.Text("ssd")));
             foreach (var (theirs, key) in new[] { ("bboxes_out", "output"), ("labels_out", "labels"), ("scores_out", "scores") })
             {
-                if (a.String(theirs) is { } name) ours[key] = name;
+                if (a.String(theirs) is not null) Copy(a, theirs, ours, key);
                 else a.Problem(theirs, $"is required: the model output of {(key == "output" ? "boxes [N, 4] (x1, y1, x2, y2 as fractions of the input)" : key + " [N]")}.");
             }
             return ours;
@@ -200,17 +203,26 @@ internal static class AccuracyCheckerConfig
         if (type is "yolo_v8_detection" or "yolo_v8")
         {
             var a = new MapReader(map, path, launcher.Problems, new[] { "type", "conf_threshold", "output_name", "multi_label" });
-            var ours = new Dictionary<string, object?> { ["type"] = "yolo_v8" };
-            if (a.Raw("conf_threshold") is { } confidence) ours["conf_threshold"] = confidence;
-            if (a.String("output_name") is { } output) ours["output"] = output;
+            var ours = EngineTree.Map(line, ("type", EngineTree.Text("yolo_v8")));
+            Copy(a, "conf_threshold", ours);
+            if (a.String("output_name") is not null) Copy(a, "output_name", ours, "output");
             if (a.Bool("multi_label") == true) a.Problem("multi_label", "is not supported: each candidate takes its best class (multi_label: false).");
             return ours;
         }
         string? near = EditDistance.Suggest(type, Adapters);
-        launcher.Problems.Add(raw is string ? path : EngineProblems.Join(path, "type"),
+        launcher.Problems.Add(raw is ConfigScalar ? path : EngineProblems.Join(path, "type"),
             $"'{type}' is not supported in Accuracy Checker configurations{(near != null ? $" (did you mean '{near}'?)" : "")}: {string.Join(", ", Adapters)} are. " +
-            "Write the engine in PotPowerShell's own format for other tasks (see about_PotPowerShell_Engine).");
+            "Write the engine in PotPowerShell's own format for other tasks (see about_PotPowerShell_Engine).", raw is ConfigScalar ? line : map.KeyLine("type"));
         return null;
+    }
+
+    /// <summary>
+    /// Takes the file's value of <paramref name="theirs"/> over into <paramref name="ours"/> (as <paramref name="key"/>,
+    /// the same name by default) as it is: its node, with the line of their key.
+    /// </summary>
+    private static void Copy(MapReader from, string theirs, ConfigMap ours, string? key = null)
+    {
+        if (from.Raw(theirs) is { } value) ours.Add(key ?? theirs, value, from.Node.KeyLine(theirs));
     }
 
     private static (string? Input, string? Layout) Inputs(MapReader launcher, List<string> warnings)
@@ -221,10 +233,9 @@ internal static class AccuracyCheckerConfig
         for (int i = 0; i < inputs.Count; i++)
         {
             string path = EngineProblems.Index(launcher.KeyPath("inputs"), i);
-            var map = EngineTree.AsMap(inputs[i]);
-            if (map == null)
+            if (inputs.Items[i] is not ConfigMap map)
             {
-                launcher.Problems.Add(path, $"must be a mapping with name:, type: and layout:, not {EngineTree.Show(inputs[i])}.");
+                launcher.Problems.Add(path, $"must be a mapping with name:, type: and layout:, not {EngineTree.Show(inputs.Items[i])}.", inputs.Items[i].Line);
                 continue;
             }
             var m = new MapReader(map, path, launcher.Problems, new[] { "name", "type", "layout", "shape", "precision" });
@@ -236,7 +247,7 @@ internal static class AccuracyCheckerConfig
             }
             if (name != null)
             {
-                launcher.Problems.Add(path, "a second INPUT: an image dataset feeds one model input.");
+                launcher.Problems.Add(path, "a second INPUT: an image dataset feeds one model input.", map.Line);
                 continue;
             }
             name = m.String("name", required: true);
@@ -259,49 +270,52 @@ internal static class AccuracyCheckerConfig
         ["pillow_imread"] = ("images", "RGB"),
     };
 
-    private static Dictionary<string, object?> Dataset(MapReader m, string? input, string? layout, List<string> warnings, string baseFolder, out string? labelSymbols)
+    private static ConfigMap Dataset(MapReader m, string? input, string? layout, List<string> warnings, string baseFolder, out string? labelSymbols)
     {
-        var d = new Dictionary<string, object?>(StringComparer.Ordinal);
-        foreach (var key in new[] { "name", "data_source", "subsample_size", "subsample_seed" })
-            if (m.Raw(key) is { } value) d[key] = value;
+        var d = new ConfigMap(m.Node.Line);
+        foreach (var key in new[] { "name", "data_source", "subsample_size", "subsample_seed" }) Copy(m, key, d);
         if (m.Has("subsample_size"))
             warnings.Add($"{m.KeyPath("subsample_size")}: the subset is drawn with PotPowerShell's seeded sampler (subsample_seed, default 0), not the one Accuracy Checker draws for the same seed.");
         if (!m.Has("data_source")) m.Problem("data_source", "is required: the folder of images.");
 
         string reader = ReaderName(m) ?? "opencv_imread";
         string order = "BGR";
+        int readerLine = m.Node.KeyLine("reader");
         if (Readers.TryGetValue(reader, out var r))
         {
-            d["format"] = r.Format;
+            d.Add("format", EngineTree.Text(r.Format, readerLine));
             order = r.Order!;
         }
         else if (reader.Equals("numpy_reader", StringComparison.OrdinalIgnoreCase))
         {
             // One .npy file per item, fed as it is: there is nothing for image preprocessing to work on.
-            d["format"] = "npy_files";
+            d.Add("format", EngineTree.Text("npy_files", readerLine));
             if (m.Has("preprocessing")) m.Problem("preprocessing", "applies to images; numpy_reader items are fed as they are.");
         }
         else
             m.Problem("reader", $"'{reader}' is not supported: use opencv_imread, pillow_imread or numpy_reader.");
-        if (input != null) d["input"] = input;
-        if (layout != null && (string?)d.GetValueOrDefault("format") != "npy_files") d["layout"] = layout;
+        bool npyFiles = EngineTree.TextOf(d["format"]) == "npy_files";
+        if (input != null) d.Add("input", EngineTree.Text(input));
+        if (layout != null && !npyFiles) d.Add("layout", EngineTree.Text(layout));
 
         foreach (var key in new[] { "annotation", "dataset_meta" })
             if (m.Has(key)) m.Problem(key, "pre-converted (pickled) annotations cannot be read: give annotation_conversion: instead.");
-        if (Postprocessing(m) is { Count: > 0 } post) d["postprocessing"] = post;
+        if (Postprocessing(m) is { Count: > 0 } post) d.Add("postprocessing", post, m.Node.KeyLine("postprocessing"));
         labelSymbols = Annotation(m, d, warnings, baseFolder);
 
-        if ((string?)d.GetValueOrDefault("format") != "npy_files")
+        if (!npyFiles)
         {
             bool grey = false;
             var steps = Preprocessing(m, ref order, ref grey);
-            d["color_order"] = order;
-            if (grey) d["channels"] = 1;
-            if (steps.Count > 0) d["preprocessing"] = steps;
+            d.Add("color_order", EngineTree.Text(order));
+            if (grey) d.Add("channels", EngineTree.Number(1));
+            if (steps.Count > 0) d.Add("preprocessing", steps, m.Node.KeyLine("preprocessing"));
         }
 
         var metrics = m.List("metrics");
-        if (metrics != null) d["metrics"] = metrics.Select((x, i) => Metric(x, EngineProblems.Index(m.KeyPath("metrics"), i), m.Problems, warnings)).ToList();
+        if (metrics != null)
+            d.Add("metrics", EngineTree.List(metrics.Items.Select((x, i) => Metric(x, EngineProblems.Index(m.KeyPath("metrics"), i), m.Problems, warnings)), metrics.Line),
+                m.Node.KeyLine("metrics"));
         else if (!m.Has("metrics")) m.Problem("metrics", "is required: e.g. [{type: accuracy, top_k: 1}].");
         return d;
     }
@@ -309,8 +323,8 @@ internal static class AccuracyCheckerConfig
     private static string? ReaderName(MapReader m) => m.Raw("reader") switch
     {
         null => null,
-        string s => s.Trim(),
-        var raw when EngineTree.AsMap(raw) is { } map && map.TryGetValue("type", out var t) && t is string s => s.Trim(),
+        ConfigScalar s => s.Written.Trim(),
+        ConfigMap map when EngineTree.TextOf(map["type"]) is { } s => s.Trim(),
         var raw => Fail(m, "reader", $"must be a word such as opencv_imread, or a mapping with type:, not {EngineTree.Show(raw)}."),
     };
 
@@ -324,7 +338,7 @@ internal static class AccuracyCheckerConfig
     /// The converter as our annotation keys. Returns the symbols of the converter's label map when it is a text
     /// recognition converter (what a CTC decoder without its own vocabulary decodes with), else null.
     /// </summary>
-    private static string? Annotation(MapReader m, Dictionary<string, object?> d, List<string> warnings, string baseFolder)
+    private static string? Annotation(MapReader m, ConfigMap d, List<string> warnings, string baseFolder)
     {
         if (!m.Has("annotation_conversion"))
         {
@@ -355,10 +369,10 @@ internal static class AccuracyCheckerConfig
         {
             // One XML file per image in annotations_dir; VOC's twenty classes after a background class (has_background
             // defaults to true for this converter, as in Accuracy Checker).
-            if (a.Raw("annotations_dir") is { } folder) d["voc_annotations"] = folder;
+            if (a.Has("annotations_dir")) Copy(a, "annotations_dir", d, "voc_annotations");
             else a.Problem("annotations_dir", "is required: the folder of VOC .xml annotations.");
-            if (a.Raw("imageset_file") is { } imageset) d["imageset_file"] = imageset;
-            if (a.Bool("has_background") != false) d["label_offset"] = 1;
+            Copy(a, "imageset_file", d);
+            if (a.Bool("has_background") != false) d.Add("label_offset", EngineTree.Number(1));
             foreach (var key in new[] { "images_dir", "dataset_meta_file", "labels_file", "delimeter", "annotation_file" })
                 if (a.Has(key)) warnings.Add($"{a.KeyPath(key)}: read and ignored: images are named relative to data_source, classes are VOC's twenty.");
             return null;
@@ -366,9 +380,9 @@ internal static class AccuracyCheckerConfig
         if (kind == "mscoco_detection")
         {
             // Images sorted by id, categories numbered in their order: what the converter does by default.
-            if (a.Raw("annotation_file") is { } json) d["annotation_file"] = json;
+            if (a.Has("annotation_file")) Copy(a, "annotation_file", d);
             else a.Problem("annotation_file", "is required: the COCO instances .json file.");
-            if (a.Bool("has_background") == true) d["label_offset"] = 1;
+            if (a.Bool("has_background") == true) d.Add("label_offset", EngineTree.Number(1));
             if (a.Bool("sort_annotations") == false) a.Problem("sort_annotations", "false is not supported: images are taken in the order of their ids.");
             if (a.Bool("use_full_label_map") == true) a.Problem("use_full_label_map", "is not supported: classes are numbered in the order the file lists its categories.");
             foreach (var key in new[] { "images_dir", "dataset_meta_file", "labels_file", "delimeter" })
@@ -378,15 +392,15 @@ internal static class AccuracyCheckerConfig
         if (kind == "icdar13_recognition")
         {
             // 'image text' lines; our annotation reader splits at the first space or tab, as this converter's delimiter does.
-            if (a.Raw("annotation_file") is { } lines) d["annotation_file"] = lines;
+            if (a.Has("annotation_file")) Copy(a, "annotation_file", d);
             else a.Problem("annotation_file", "is required: the text file of 'image_name text' lines.");
             if (a.String("delimeter") is { } delimiter && delimiter.Trim() is not ("space" or "tab"))
                 a.Problem("delimeter", $"'{delimiter}' is not space or tab.");
             return Icdar13Symbols;
         }
-        if (a.Raw("annotation_file") is { } file) d["annotation_file"] = file;
+        if (a.Has("annotation_file")) Copy(a, "annotation_file", d);
         else a.Problem("annotation_file", "is required: the text file of 'image_name label' lines.");
-        if (a.Bool("has_background") == true) d["label_offset"] = 1;
+        if (a.Bool("has_background") == true) d.Add("label_offset", EngineTree.Number(1));
         foreach (var key in new[] { "labels_file", "images_dir", "dataset_meta_file" })
             if (a.Has(key))
                 warnings.Add($"{a.KeyPath(key)}: read and ignored: it names classes or checks files in Accuracy Checker's own reports; labels come from annotation_file.");
@@ -397,11 +411,11 @@ internal static class AccuracyCheckerConfig
     /// cls_dataset_folder: data_dir holds one sub-folder per class; classes are numbered in sorted name order and each
     /// image is named 'class/file' relative to data_source (Data/ClassFolders.cs). The converter takes no other key.
     /// </summary>
-    private static string? ClassFolderConverter(MapReader a, Dictionary<string, object?> d)
+    private static string? ClassFolderConverter(MapReader a, ConfigMap d)
     {
         foreach (var key in ConverterKeys.Where(k => k is not ("converter" or "data_dir" or "decoding_char_file") && a.Has(k)))
             a.Problem(key, "does not apply to cls_dataset_folder: it takes data_dir only (one sub-folder per class).");
-        if (a.Raw("data_dir") is { } folder) d["class_folders"] = folder;
+        if (a.Has("data_dir")) Copy(a, "data_dir", d, "class_folders");
         else a.Problem("data_dir", "is required: the folder with one sub-folder of images per class.");
         return null;
     }
@@ -413,13 +427,13 @@ internal static class AccuracyCheckerConfig
     /// unicode_character_recognition: 'image, text' lines (split at the first comma, both parts trimmed) and the
     /// characters of decoding_char_file (its lines joined, line ends removed) as classes 1, 2, ... after the blank 0.
     /// </summary>
-    private static string? UnicodeText(MapReader a, Dictionary<string, object?> d, List<string> warnings, string baseFolder)
+    private static string? UnicodeText(MapReader a, ConfigMap d, List<string> warnings, string baseFolder)
     {
         foreach (var key in ConverterKeys.Where(k => k is not ("converter" or "annotation_file" or "decoding_char_file" or "images_dir" or "data_dir") && a.Has(k)))
             a.Problem(key, "does not apply to unicode_character_recognition: it takes annotation_file, decoding_char_file and images_dir.");
-        if (a.Raw("annotation_file") is { } lines) d["annotation_file"] = lines;
+        if (a.Has("annotation_file")) Copy(a, "annotation_file", d);
         else a.Problem("annotation_file", "is required: the text file of 'image_name, text' lines.");
-        d["annotation_separator"] = "comma";
+        d.Add("annotation_separator", EngineTree.Text("comma"));
         if (a.Has("images_dir"))
             warnings.Add($"{a.KeyPath("images_dir")}: read and ignored: Accuracy Checker uses it only to check that images exist; images are named relative to data_source and every one is checked.");
         string? file = a.ExistingPath("decoding_char_file", baseFolder, PathKind.File, required: true,
@@ -448,21 +462,21 @@ internal static class AccuracyCheckerConfig
     /// Detection postprocessing in our form. resize_prediction_boxes is what always happens first (boxes are scaled to
     /// the annotated image), so it adds no step; clip_boxes, nms and filter (by min_confidence) apply to predictions.
     /// </summary>
-    private static List<object?> Postprocessing(MapReader m)
+    private static ConfigList Postprocessing(MapReader m)
     {
-        var result = new List<object?>();
         var list = m.List("postprocessing");
+        var result = new ConfigList(list?.Line ?? 0);
         for (int i = 0; list != null && i < list.Count; i++)
         {
             string path = EngineProblems.Index(m.KeyPath("postprocessing"), i);
-            var map = EngineTree.AsMap(list[i]);
-            string type = map != null && map.TryGetValue("type", out var t) ? t?.ToString()?.Trim().ToLowerInvariant() ?? "" : "";
+            var map = list.Items[i] as ConfigMap;
+            string type = EngineTree.TextOf(map?["type"])?.Trim().ToLowerInvariant() ?? "";
             if (map == null || !PostprocessingTypes.Contains(type))
             {
                 string? near = EditDistance.Suggest(type, PostprocessingTypes);
                 m.Problems.Add(map == null ? path : EngineProblems.Join(path, "type"),
-                    (map == null ? $"must be a mapping such as {{type: nms, overlap: 0.5}}, not {EngineTree.Show(list[i])}." : $"'{type}' is not supported{(near != null ? $" (did you mean '{near}'?)" : "")}.") +
-                    $" Supported: {string.Join(", ", PostprocessingTypes)}.");
+                    (map == null ? $"must be a mapping such as {{type: nms, overlap: 0.5}}, not {EngineTree.Show(list.Items[i])}." : $"'{type}' is not supported{(near != null ? $" (did you mean '{near}'?)" : "")}.") +
+                    $" Supported: {string.Join(", ", PostprocessingTypes)}.", map == null ? list.Items[i].Line : map.KeyLine("type"));
                 continue;
             }
             var p = new MapReader(map, path, m.Problems, new[] { "type", "apply_to", "overlap", "include_boundaries", "min_confidence", "remove_filtered", "rescale" });
@@ -476,9 +490,8 @@ internal static class AccuracyCheckerConfig
                 if (p.Bool("rescale") == false) p.Problem("rescale", "false is not supported: boxes are always scaled to the image.");
                 continue;
             }
-            var step = new Dictionary<string, object?>(StringComparer.Ordinal) { ["type"] = type };
-            foreach (var key in new[] { "overlap", "include_boundaries", "min_confidence" })
-                if (p.Raw(key) is { } value) step[key] = value;
+            var step = EngineTree.Map(map.Line, ("type", EngineTree.Text(type, map.KeyLine("type"))));
+            foreach (var key in new[] { "overlap", "include_boundaries", "min_confidence" }) Copy(p, key, step);
             if (type == "filter" && !p.Has("min_confidence"))
                 p.Problem("min_confidence", "is required: only filtering by confidence is supported.");
             result.Add(step);
@@ -493,25 +506,24 @@ internal static class AccuracyCheckerConfig
     /// (<paramref name="order"/>, applied right after decoding): resizes and crops do not depend on it, and the
     /// mean/std lists of normalizations that ran in the other order are reversed so that each still meets its channel.
     /// </summary>
-    private static List<object?> Preprocessing(MapReader m, ref string order, ref bool grey)
+    private static ConfigList Preprocessing(MapReader m, ref string order, ref bool grey)
     {
-        var list = m.List("preprocessing") ?? (IReadOnlyList<object?>)Array.Empty<object?>();
-        var steps = new List<(Dictionary<string, object?> Step, string Order)>();
+        var list = m.List("preprocessing") ?? new ConfigList();
+        var steps = new List<(ConfigMap Step, string Order)>();
         for (int i = 0; i < list.Count; i++)
         {
             string path = EngineProblems.Index(m.KeyPath("preprocessing"), i);
-            var map = EngineTree.AsMap(list[i]);
-            if (map == null)
+            if (list.Items[i] is not ConfigMap map)
             {
-                m.Problems.Add(path, $"must be a mapping such as {{type: resize, size: 256}}, not {EngineTree.Show(list[i])}.");
+                m.Problems.Add(path, $"must be a mapping such as {{type: resize, size: 256}}, not {EngineTree.Show(list.Items[i])}.", list.Items[i].Line);
                 continue;
             }
-            string type = map.TryGetValue("type", out var t) ? t?.ToString()?.Trim().ToLowerInvariant() ?? "" : "";
+            string type = EngineTree.TextOf(map["type"])?.Trim().ToLowerInvariant() ?? "";
             if (!StepTypes.Contains(type))
             {
                 string? near = EditDistance.Suggest(type, StepTypes);
                 m.Problems.Add(EngineProblems.Join(path, "type"), (type.Length == 0 ? "is required." : $"'{type}' is not supported.") +
-                    $"{(near != null && type.Length > 0 ? $" Did you mean '{near}'?" : "")} Supported steps: {string.Join(", ", StepTypes)}.");
+                    $"{(near != null && type.Length > 0 ? $" Did you mean '{near}'?" : "")} Supported steps: {string.Join(", ", StepTypes)}.", map.KeyLine("type"));
                 continue;
             }
             if (type is "bgr_to_rgb" or "rgb_to_bgr")
@@ -525,8 +537,8 @@ internal static class AccuracyCheckerConfig
             {
                 // Images are then decoded to one grey channel; a normalization before it would have had 3 channels.
                 new MapReader(map, path, m.Problems, new[] { "type" });
-                if (steps.Any(x => (string?)x.Step["type"] == "normalization"))
-                    m.Problems.Add(EngineProblems.Join(path, "type"), $"{type} after a normalization is not supported: convert to grey first.");
+                if (steps.Any(x => EngineTree.TextOf(x.Step["type"]) == "normalization"))
+                    m.Problems.Add(EngineProblems.Join(path, "type"), $"{type} after a normalization is not supported: convert to grey first.", map.KeyLine("type"));
                 grey = true;
                 continue;
             }
@@ -540,14 +552,14 @@ internal static class AccuracyCheckerConfig
             if (step != null) steps.Add((step, order));
         }
         string final = order;
-        return steps.Select(s => (object?)(s.Order == final ? s.Step : Reversed(s.Step))).ToList();
+        return EngineTree.List(steps.Select(s => s.Order == final ? s.Step : Reversed(s.Step)), list.Line);
     }
 
-    private static Dictionary<string, object?> Reversed(Dictionary<string, object?> step)
+    private static ConfigMap Reversed(ConfigMap step)
     {
-        var copy = new Dictionary<string, object?>(step, StringComparer.Ordinal);
-        foreach (var key in new[] { "mean", "std" })
-            if (copy.TryGetValue(key, out var v) && v is List<object?> list) copy[key] = Enumerable.Reverse(list).ToList();
+        var copy = new ConfigMap(step.Line);
+        foreach (var (key, value) in step.Entries)
+            copy.Add(key, key is "mean" or "std" && value is ConfigList list ? EngineTree.List(Enumerable.Reverse(list.Items), list.Line) : value, step.KeyLine(key));
         return copy;
     }
 
@@ -566,7 +578,7 @@ internal static class AccuracyCheckerConfig
         ["NEAREST"] = "nearest",
     };
 
-    private static Dictionary<string, object?>? Resize(MapReader m)
+    private static ConfigMap? Resize(MapReader m)
     {
         if (SizedStep(m, "resize") is not { } step) return null;
         if (m.String("aspect_ratio_scale") is { } aspect)
@@ -581,7 +593,7 @@ internal static class AccuracyCheckerConfig
                 m.Problem("aspect_ratio_scale", "keeps the aspect ratio of a square target here: give size: instead of dst_width/dst_height.");
                 return null;
             }
-            step["aspect"] = ours;
+            step.Add("aspect", EngineTree.Text(ours, m.Node.KeyLine("aspect_ratio_scale")));
         }
         string interpolation = m.String("interpolation") ?? "LINEAR";
         if (!Interpolations.TryGetValue(interpolation.Trim(), out var mode))
@@ -589,7 +601,7 @@ internal static class AccuracyCheckerConfig
             m.Problem("interpolation", $"'{interpolation}' is not supported: use LINEAR (OpenCV's bilinear) or NEAREST.");
             return null;
         }
-        step["interpolation"] = mode;
+        step.Add("interpolation", EngineTree.Text(mode, m.Node.KeyLine("interpolation")));
         if (m.Bool("use_pillow") == true)
             m.Problem("use_pillow", "Pillow's resize (antialiased) is not supported: remove it to resize as OpenCV does.");
         return step;
@@ -603,7 +615,7 @@ internal static class AccuracyCheckerConfig
     };
 
     /// <summary>padding as our pad: size, one pad_value for every channel, pad_type center (default), left_top or right_bottom.</summary>
-    private static Dictionary<string, object?>? Padding(MapReader m)
+    private static ConfigMap? Padding(MapReader m)
     {
         if (SizedStep(m, "pad") is not { } step) return null;
         if (m.Raw("pad_value") is { } raw)
@@ -614,7 +626,7 @@ internal static class AccuracyCheckerConfig
                 m.Problem("pad_value", $"{EngineTree.Show(raw)} is not supported: give one number (the same value for every channel).");
                 return null;
             }
-            step["value"] = values[0];
+            step.Add("value", EngineTree.Number(values[0], m.Node.KeyLine("pad_value")));
         }
         string type = m.String("pad_type") ?? "center";
         if (!PadTypes.TryGetValue(type.Trim(), out var position))
@@ -622,32 +634,32 @@ internal static class AccuracyCheckerConfig
             m.Problem("pad_type", $"'{type}' is not supported: use {string.Join(", ", PadTypes.Keys)}.");
             return null;
         }
-        step["position"] = position;
+        step.Add("position", EngineTree.Text(position, m.Node.KeyLine("pad_type")));
         if (m.Has("use_numpy")) m.Bool("use_numpy");
         return step;
     }
 
-    private static Dictionary<string, object?>? Crop(MapReader m) => SizedStep(m, "center_crop");
+    private static ConfigMap? Crop(MapReader m) => SizedStep(m, "center_crop");
 
     /// <summary>A step of ours of <paramref name="type"/> with its size; null when the size has problems.</summary>
-    private static Dictionary<string, object?>? SizedStep(MapReader m, string type)
+    private static ConfigMap? SizedStep(MapReader m, string type)
     {
-        var step = new Dictionary<string, object?>(StringComparer.Ordinal) { ["type"] = type };
+        var step = EngineTree.Map(m.Node.Line, ("type", EngineTree.Text(type, m.Node.KeyLine("type"))));
         return Size(m, step) ? step : null;
     }
 
     /// <summary>size: N, or dst_width: and dst_height:, as our size / width + height.</summary>
-    private static bool Size(MapReader m, Dictionary<string, object?> step)
+    private static bool Size(MapReader m, ConfigMap step)
     {
-        if (m.Raw("size") is { } size)
+        if (m.Has("size"))
         {
-            step["size"] = size;
+            Copy(m, "size", step);
             return true;
         }
-        if (m.Raw("dst_width") is { } w && m.Raw("dst_height") is { } h)
+        if (m.Has("dst_width") && m.Has("dst_height"))
         {
-            step["width"] = w;
-            step["height"] = h;
+            Copy(m, "dst_width", step, "width");
+            Copy(m, "dst_height", step, "height");
             return true;
         }
         m.Problem(m.Has("dst_width") ? "dst_height" : m.Has("dst_height") ? "dst_width" : "size",
@@ -663,9 +675,9 @@ internal static class AccuracyCheckerConfig
         ["cifar10"] = new[] { 125.307, 122.961, 113.8575 },
     };
 
-    private static Dictionary<string, object?>? Normalization(MapReader m)
+    private static ConfigMap? Normalization(MapReader m)
     {
-        var step = new Dictionary<string, object?>(StringComparer.Ordinal) { ["type"] = "normalization" };
+        var step = EngineTree.Map(m.Node.Line, ("type", EngineTree.Text("normalization", m.Node.KeyLine("type"))));
         foreach (var key in new[] { "mean", "std" })
         {
             if (m.Raw(key) is not { } raw) continue;
@@ -675,7 +687,8 @@ internal static class AccuracyCheckerConfig
                 m.Problem(key, $"{EngineTree.Show(raw)} is not a number, a list of numbers, a string such as '(123.675, 116.28, 103.53)' or a preset ({string.Join(", ", MeanPresets.Keys)}).");
                 return null;
             }
-            step[key] = values.Select(v => (object?)v).ToList();
+            int line = m.Node.KeyLine(key);
+            step.Add(key, EngineTree.List(values.Select(v => (ConfigNode)EngineTree.Number(v, line)), line), line);
         }
         if (m.Has("images_only")) m.Bool("images_only");
         if (!step.ContainsKey("mean") && !step.ContainsKey("std"))
@@ -687,12 +700,12 @@ internal static class AccuracyCheckerConfig
     }
 
     /// <summary>A number, a list, a preset name, or a string of comma-separated numbers with optional parentheses.</summary>
-    internal static double[]? NormalizationValues(object? raw)
+    internal static double[]? NormalizationValues(ConfigNode? raw)
     {
         switch (raw)
         {
-            case string s:
-                string text = s.Trim();
+            case ConfigScalar { IsNull: false } s:
+                string text = s.Written.Trim();
                 if (MeanPresets.TryGetValue(text, out var preset)) return preset;
                 var parts = text.Replace("(", "", StringComparison.Ordinal).Replace(")", "", StringComparison.Ordinal)
                     .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
@@ -700,23 +713,22 @@ internal static class AccuracyCheckerConfig
                 for (int i = 0; i < parts.Length; i++)
                     if (!double.TryParse(parts[i], NumberStyles.Float, CultureInfo.InvariantCulture, out parsed[i])) return null;
                 return parsed.Length == 0 ? null : parsed;
-            case IReadOnlyList<object?> list:
-                var numbers = list.Select(MapReader.ToDouble).ToList();
+            case ConfigList list:
+                var numbers = list.Items.Select(MapReader.ToDouble).ToList();
                 return numbers.Count == 0 || numbers.Any(n => n == null) ? null : numbers.Select(n => n!.Value).ToArray();
             default:
-                return MapReader.ToDouble(raw) is { } one ? new[] { one } : null;
+                return null;
         }
     }
 
     private static readonly string[] MetricTypes = { "accuracy", "character_recognition_accuracy", "map", "coco_precision", "mae", "mse", "psnr" };
 
-    private static object? Metric(object? raw, string path, EngineProblems problems, List<string> warnings)
+    private static ConfigNode Metric(ConfigNode raw, string path, EngineProblems problems, List<string> warnings)
     {
-        var map = EngineTree.AsMap(raw);
-        if (map == null) return raw;
+        if (raw is not ConfigMap map) return raw;
         // Accuracy Checker's reference / threshold keys are its own pass-fail check of the result, not part of the metric.
         var ownCheck = new[] { "reference", "threshold", "abs_threshold", "rel_threshold", "presenter" };
-        string kind = map.TryGetValue("type", out var t) ? t?.ToString()?.Trim().ToLowerInvariant() ?? "" : "";
+        string kind = EngineTree.TextOf(map["type"])?.Trim().ToLowerInvariant() ?? "";
         var options = kind switch
         {
             "map" => new[] { "overlap_threshold", "integral", "include_boundaries", "ignore_difficult" },
@@ -732,10 +744,11 @@ internal static class AccuracyCheckerConfig
             m.Problem("type", $"'{type}' is not supported in Accuracy Checker configurations: {string.Join(", ", MetricTypes)} are.");
         if (m.Bool("ignore_difficult") == false) m.Problem("ignore_difficult", "false is not supported: difficult (crowd) objects are never counted.");
         if (m.Has("scale_border") && MapReader.ToDouble(m.Raw("scale_border")) != 0) m.Problem("scale_border", "is not supported: psnr compares whole images (scale_border: 0).");
-        var ours = map.Where(kv => !ownCheck.Contains(kv.Key) && kv.Key is not ("ignore_difficult" or "normalized_images" or "scale_border"))
-            .ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+        var ours = new ConfigMap(map.Line);
+        foreach (var (key, value) in map.Entries)
+            if (!ownCheck.Contains(key) && key is not ("ignore_difficult" or "normalized_images" or "scale_border")) ours.Add(key, value, map.KeyLine(key));
         // Accuracy Checker's psnr peaks at 255, or at 1 for normalized_images.
-        if (m.Bool("normalized_images") == true) ours["max_value"] = 1.0;
+        if (m.Bool("normalized_images") == true) ours.Add("max_value", EngineTree.Number(1.0, map.KeyLine("normalized_images")));
         return ours;
     }
 }

@@ -1,3 +1,4 @@
+using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Data;
 
 namespace PotPowerShell.Core.Evaluation;
@@ -99,28 +100,17 @@ public sealed class EngineDefinition
     {
         string full = Path.GetFullPath(path);
         if (!File.Exists(full)) throw NotFound(full);
-        var (tree, lines) = EngineTree.Read(full);
-        return EngineParser.Parse(tree, "", Path.GetDirectoryName(full)!, full, lines);
+        return EngineParser.Parse(EngineTree.Read(full), "", Path.GetDirectoryName(full)!, full);
     }
 
     /// <summary>
-    /// Reads an engine from a neutral tree (maps with string keys, lists, scalar strings/numbers/bools), e.g. the
-    /// inline engine section of a POT config. Problems are reported under <paramref name="keyPathPrefix"/>
-    /// (e.g. 'engine'); relative paths resolve against <paramref name="baseFolder"/>.
+    /// Reads an engine from a tree of the config loader (<see cref="ConfigTree"/>), e.g. the inline engine section of a
+    /// POT config, as engine files are read (every scalar as written). Problems are reported under
+    /// <paramref name="keyPathPrefix"/> (e.g. 'engine') with the tree's lines; relative paths resolve against
+    /// <paramref name="baseFolder"/>.
     /// </summary>
-    public static EngineDefinition FromTree(IReadOnlyDictionary<string, object?> tree, string keyPathPrefix, string baseFolder) =>
-        EngineParser.Parse(tree, keyPathPrefix ?? "", Path.GetFullPath(baseFolder), string.IsNullOrEmpty(keyPathPrefix) ? "(inline engine)" : keyPathPrefix, null);
-
-    /// <summary>
-    /// The engine written inline in a POT config (its engine: section, read by the config loader), seen as engine files
-    /// are (<see cref="EngineTree.FromConfig"/>); problems carry <paramref name="keyPathPrefix"/> and the config's lines.
-    /// </summary>
-    internal static EngineDefinition FromConfig(Config.ConfigMap inline, string keyPathPrefix, string baseFolder)
-    {
-        var lines = new Dictionary<string, int>(StringComparer.Ordinal);
-        var tree = EngineTree.FromConfig(inline, lines);
-        return EngineParser.Parse(tree, keyPathPrefix, Path.GetFullPath(baseFolder), string.IsNullOrEmpty(keyPathPrefix) ? "(inline engine)" : keyPathPrefix, lines);
-    }
+    public static EngineDefinition FromTree(ConfigMap tree, string keyPathPrefix, string baseFolder) =>
+        EngineParser.Parse(tree, keyPathPrefix ?? "", Path.GetFullPath(baseFolder), string.IsNullOrEmpty(keyPathPrefix) ? "(inline engine)" : keyPathPrefix);
 
     /// <summary>
     /// POT's simplified engine: the data of <paramref name="dataSource"/> (npy folder/.npz/.npy or an image folder
@@ -128,9 +118,9 @@ public sealed class EngineDefinition
     /// </summary>
     public static EngineDefinition Simplified(string dataSource, string keyPath = "engine.data_source", string? baseFolder = null)
     {
-        var tree = new Dictionary<string, object?> { ["type"] = "simplified", ["data_source"] = dataSource };
+        var tree = EngineTree.Map(0, ("type", EngineTree.Text("simplified")), ("data_source", EngineTree.Text(dataSource)));
         string prefix = keyPath.EndsWith(".data_source", StringComparison.Ordinal) ? keyPath[..^".data_source".Length] : "";
-        return EngineParser.Parse(tree, prefix, Path.GetFullPath(baseFolder ?? Environment.CurrentDirectory), dataSource, null);
+        return EngineParser.Parse(tree, prefix, Path.GetFullPath(baseFolder ?? Environment.CurrentDirectory), dataSource);
     }
 
     /// <summary>
@@ -143,12 +133,12 @@ public sealed class EngineDefinition
         if (!Directory.Exists(full) && !File.Exists(full))
             throw new PotException("DataPathNotFound", PotErrorCategory.ObjectNotFound,
                 $"The data path '{full}' does not exist. Give a folder of .npy files (one per model input, labels.npy for labels) or an .npz archive.", full);
-        var tree = new Dictionary<string, object?> { ["dataset"] = new Dictionary<string, object?> { ["data_source"] = full, ["format"] = "npy" } };
-        var probe = EngineParser.Parse(tree, "", Path.GetDirectoryName(full) ?? full, full, null);
+        var tree = EngineTree.Map(0, ("dataset", EngineTree.Map(0, ("data_source", EngineTree.Text(full)), ("format", EngineTree.Text("npy")))));
+        var probe = EngineParser.Parse(tree, "", Path.GetDirectoryName(full) ?? full, full);
         if (!probe.HasAnnotations) return probe;
-        tree["adapter"] = "classification";
-        tree["metrics"] = new List<object?> { new Dictionary<string, object?> { ["type"] = "accuracy", ["top_k"] = 1 } };
-        return EngineParser.Parse(tree, "", Path.GetDirectoryName(full) ?? full, full, null);
+        tree.Add("adapter", EngineTree.Text("classification"));
+        tree.Add("metrics", EngineTree.List(new[] { EngineTree.Map(0, ("type", EngineTree.Text("accuracy")), ("top_k", EngineTree.Number(1))) }));
+        return EngineParser.Parse(tree, "", Path.GetDirectoryName(full) ?? full, full);
     }
 
     /// <summary>

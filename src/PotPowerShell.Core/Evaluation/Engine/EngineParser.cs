@@ -1,10 +1,12 @@
 using System.IO.Compression;
+using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Data;
+using PotPowerShell.Core.Results;
 using PathKind = PotPowerShell.Core.Config.PotConfigBinder.PathKind;
 
 namespace PotPowerShell.Core.Evaluation;
 
-/// <summary>Turns the neutral tree of an engine into an <see cref="EngineDefinition"/>, collecting every problem.</summary>
+/// <summary>Turns the tree of an engine (<see cref="EngineTree"/>) into an <see cref="EngineDefinition"/>, collecting every problem.</summary>
 internal static class EngineParser
 {
     private static readonly string[] TopKeys = { "name", "batch_size", "threads", "cache_mb", "adapter", "metrics", "dataset", "datasets" };
@@ -50,30 +52,27 @@ internal static class EngineParser
         ["fp32_agreement"] = MetricType.Fp32Agreement,
     };
 
-    public static EngineDefinition Parse(IReadOnlyDictionary<string, object?> tree, string prefix, string baseFolder, string source,
-        IReadOnlyDictionary<string, int>? lines)
+    public static EngineDefinition Parse(ConfigMap tree, string prefix, string baseFolder, string source)
     {
         var warnings = new List<string>();
         if (AccuracyCheckerConfig.Matches(tree))
         {
-            // An Accuracy Checker file: translated into our tree, then checked as ours with its datasets' key paths.
-            var acProblems = new EngineProblems(source, prefix, lines);
+            // An Accuracy Checker file: translated into our tree (whose nodes keep the file's lines), then checked as
+            // ours with its datasets' key paths.
+            var acProblems = new EngineProblems(source, prefix);
             tree = AccuracyCheckerConfig.Translate(tree, acProblems, warnings, baseFolder);
             acProblems.ThrowIfAny();
-            string shift = AccuracyCheckerConfig.ModelPath + ".";
-            lines = lines?.Where(kv => kv.Key.StartsWith(shift, StringComparison.Ordinal)).ToDictionary(kv => kv.Key[shift.Length..], kv => kv.Value);
             prefix = EngineProblems.Join(prefix, AccuracyCheckerConfig.ModelPath);
         }
-        var engine = ParseEngine(tree, prefix, baseFolder, source, lines);
+        var engine = ParseEngine(tree, prefix, baseFolder, source);
         engine.Warnings = warnings;
         return engine;
     }
 
-    private static EngineDefinition ParseEngine(IReadOnlyDictionary<string, object?> tree, string prefix, string baseFolder, string source,
-        IReadOnlyDictionary<string, int>? lines)
+    private static EngineDefinition ParseEngine(ConfigMap tree, string prefix, string baseFolder, string source)
     {
-        var problems = new EngineProblems(source, prefix, lines);
-        bool simplified = tree.TryGetValue("type", out var type) && type != null;
+        var problems = new EngineProblems(source, prefix);
+        bool simplified = EngineTree.IsValue(tree["type"]);
         var root = new MapReader(tree, "", problems, simplified ? SimplifiedKeys : TopKeys);
 
         int? batchSize = root.Int("batch_size", 1, 1 << 20);
@@ -117,10 +116,9 @@ internal static class EngineParser
             for (int i = 0; list != null && i < list.Count; i++)
             {
                 string path = EngineProblems.Index("datasets", i);
-                var map = EngineTree.AsMap(list[i]);
-                if (map == null)
+                if (list.Items[i] is not ConfigMap map)
                 {
-                    problems.Add(path, $"must be a mapping with data_source: and more, not {EngineTree.Show(list[i])}.");
+                    problems.Add(path, $"must be a mapping with data_source: and more, not {EngineTree.Show(list.Items[i])}.", list.Items[i].Line);
                     continue;
                 }
                 datasetMaps.Add((new MapReader(map, path, problems, DatasetKeys), path));
@@ -128,12 +126,12 @@ internal static class EngineParser
         }
         else
         {
-            problems.Add("", "has no data: add dataset: with a data_source: (see about_PotPowerShell_Engine).");
+            problems.Add("", "has no data: add dataset: with a data_source: (see about_PotPowerShell_Engine).", tree.Line);
         }
 
-        var pendingMetrics = new List<(object? Raw, string Path, int? Dataset)>();
+        var pendingMetrics = new List<(ConfigNode Raw, string Path, int? Dataset)>();
         for (int i = 0; topMetricMaps != null && i < topMetricMaps.Count; i++)
-            pendingMetrics.Add((topMetricMaps[i], EngineProblems.Index("metrics", i), null));
+            pendingMetrics.Add((topMetricMaps.Items[i], EngineProblems.Index("metrics", i), null));
 
         var datasetAdapters = new List<AdapterDefinition?>();
         foreach (var (reader, path) in datasetMaps)
@@ -142,7 +140,7 @@ internal static class EngineParser
             var adapter = reader.Has("adapter") ? ParseAdapter(reader, "adapter", baseFolder) : null;
             var ownMetrics = reader.List("metrics");
             for (int i = 0; ownMetrics != null && i < ownMetrics.Count; i++)
-                pendingMetrics.Add((ownMetrics[i], EngineProblems.Index(EngineProblems.Join(path, "metrics"), i), index));
+                pendingMetrics.Add((ownMetrics.Items[i], EngineProblems.Index(EngineProblems.Join(path, "metrics"), i), index));
             string? data = reader.ExistingPath("data_source", baseFolder, PathKind.FileOrFolder, required: true,
                 hint: "Name a folder of .npy files, an .npz/.npy file or an image folder.");
             DatasetDefinition? d = data == null ? null : ParseDataSource(reader, data, baseFolder, path, index, forceUnlabelled: false);
@@ -152,22 +150,25 @@ internal static class EngineParser
         }
 
         var all = Enumerable.Range(0, datasets.Count).ToList();
+        var metricMaps = new List<ConfigMap>();
         foreach (var (raw, path, dataset) in pendingMetrics)
         {
             var spec = ParseMetric(raw, path, problems, baseFolder, dataset == null ? all : new List<int> { dataset.Value });
             if (spec == null) continue;
             if (metrics.Any(m => m.Name.Equals(spec.Name, StringComparison.Ordinal)))
             {
-                problems.Add(EngineProblems.Join(path, "name"), $"the metric name '{spec.Name}' is used twice: give each metric its own name:.");
+                problems.Add(EngineProblems.Join(path, "name"), $"the metric name '{spec.Name}' is used twice: give each metric its own name:.", ((ConfigMap)raw).KeyLine("name"));
                 continue;
             }
             metrics.Add(spec);
+            metricMaps.Add((ConfigMap)raw);
         }
 
         // Each dataset's adapter: its own, the top-level one, or a default that fits its metrics.
         for (int i = 0; i < datasets.Count; i++)
         {
-            var scoped = metrics.Where(m => m.Datasets.Contains(i)).ToList();
+            var scopedIndices = Enumerable.Range(0, metrics.Count).Where(j => metrics[j].Datasets.Contains(i)).ToList();
+            var scoped = scopedIndices.Select(j => metrics[j]).ToList();
             var adapter = datasetAdapters[i] ?? topAdapter ?? DefaultAdapter(scoped);
             if (datasetMaps[i].Reader.Has("postprocessing"))
             {
@@ -178,7 +179,7 @@ internal static class EngineParser
             if (adapter.IsDetection && datasets[i].Image?.Steps.Any(x => x is PaddingStep) == true)
                 datasetMaps[i].Reader.Problem("preprocessing", $"pad does not apply to detection: boxes are scaled from the model input to the image, which padding would shift. Resize without padding.");
             datasets[i] = datasets[i] with { Adapter = adapter };
-            foreach (var m in scoped) CheckMetricFits(m, datasets[i], problems);
+            foreach (int j in scopedIndices) CheckMetricFits(metrics[j], metricMaps[j], datasets[i], problems);
         }
 
         problems.ThrowIfAny();
@@ -190,35 +191,36 @@ internal static class EngineParser
             ? AdapterDefinition.Classification
             : AdapterDefinition.Identity;
 
-    private static void CheckMetricFits(MetricSpec metric, DatasetDefinition dataset, EngineProblems problems)
+    private static void CheckMetricFits(MetricSpec metric, ConfigMap node, DatasetDefinition dataset, EngineProblems problems)
     {
         var adapter = dataset.Adapter;
+        int typeLine = node.KeyLine("type");
         switch (metric.Type)
         {
             case MetricType.Accuracy or MetricType.Precision or MetricType.Recall or MetricType.F1 when adapter.Type == AdapterType.CtcGreedy:
                 problems.Add(EngineProblems.Join(metric.KeyPath, "type"),
-                    $"{metric.Type.ToString().ToLowerInvariant()} needs class scores, but dataset '{dataset.Name}' uses the ctc_greedy adapter: use adapter type classification, or a text metric.");
+                    $"{metric.Type.ToString().ToLowerInvariant()} needs class scores, but dataset '{dataset.Name}' uses the ctc_greedy adapter: use adapter type classification, or a text metric.", typeLine);
                 break;
             case MetricType.CharacterRecognitionAccuracy or MetricType.CharacterLevelAccuracy when adapter.Type != AdapterType.CtcGreedy:
                 problems.Add(EngineProblems.Join(metric.KeyPath, "type"),
-                    $"this text metric compares decoded text, but dataset '{dataset.Name}' has no ctc_greedy adapter: add adapter: {{type: ctc_greedy, dictionary: ..., blank_index: ...}}.");
+                    $"this text metric compares decoded text, but dataset '{dataset.Name}' has no ctc_greedy adapter: add adapter: {{type: ctc_greedy, dictionary: ..., blank_index: ...}}.", typeLine);
                 break;
         }
         if (metric.Type is MetricType.Map or MetricType.CocoPrecision && !adapter.IsDetection)
             problems.Add(EngineProblems.Join(metric.KeyPath, "type"),
-                $"{(metric.Type == MetricType.Map ? "map" : "coco_precision")} compares detections, but dataset '{dataset.Name}' uses the {adapter.Type.ToString().ToLowerInvariant()} adapter: use adapter type ssd or yolo_v8.");
+                $"{(metric.Type == MetricType.Map ? "map" : "coco_precision")} compares detections, but dataset '{dataset.Name}' uses the {adapter.Type.ToString().ToLowerInvariant()} adapter: use adapter type ssd or yolo_v8.", typeLine);
         if (metric.Type is MetricType.Map or MetricType.CocoPrecision && dataset.HasAnnotations && !dataset.HasBoxes)
-            problems.Add(metric.KeyPath, $"metric '{metric.Name}' needs boxes: annotate dataset '{dataset.Name}' with a COCO detection file (annotation_file: instances.json) or VOC annotations (voc_annotations: Annotations).");
+            problems.Add(metric.KeyPath, $"metric '{metric.Name}' needs boxes: annotate dataset '{dataset.Name}' with a COCO detection file (annotation_file: instances.json) or VOC annotations (voc_annotations: Annotations).", node.Line);
         if (metric.RequiresAnnotation && !dataset.HasAnnotations)
             problems.Add(metric.KeyPath,
-                $"metric '{metric.Name}' compares with annotations, but dataset '{dataset.Name}' has none: add labels: (.npy or .txt) or annotation_file: (images){(metric.Type is MetricType.MeanSquaredError or MetricType.MeanAbsoluteError or MetricType.Psnr or MetricType.CosineSimilarity ? ", or compare with the FP32 model (reference: fp32)" : "")}.");
+                $"metric '{metric.Name}' compares with annotations, but dataset '{dataset.Name}' has none: add labels: (.npy or .txt) or annotation_file: (images){(metric.Type is MetricType.MeanSquaredError or MetricType.MeanAbsoluteError or MetricType.Psnr or MetricType.CosineSimilarity ? ", or compare with the FP32 model (reference: fp32)" : "")}.", node.Line);
     }
 
     private static AdapterDefinition? ParseAdapter(MapReader parent, string key, string baseFolder)
     {
         string path = parent.KeyPath(key);
         var raw = parent.Raw(key);
-        if (raw is string word)
+        if (raw is ConfigScalar)
         {
             var t = parent.Choice(key, AdapterWords);
             if (t == null) return null;
@@ -285,16 +287,15 @@ internal static class EngineParser
         return new AdapterDefinition(AdapterType.CtcGreedy, output, symbols, blank, layout, path);
     }
 
-    private static MetricSpec? ParseMetric(object? raw, string path, EngineProblems problems, string baseFolder, IReadOnlyList<int> datasets)
+    private static MetricSpec? ParseMetric(ConfigNode raw, string path, EngineProblems problems, string baseFolder, IReadOnlyList<int> datasets)
     {
-        var map = EngineTree.AsMap(raw);
-        if (map == null)
+        if (raw is not ConfigMap map)
         {
-            problems.Add(path, $"must be a mapping such as {{name: top1, type: accuracy, top_k: 1}}, not {EngineTree.Show(raw)}.");
+            problems.Add(path, $"must be a mapping such as {{name: top1, type: accuracy, top_k: 1}}, not {EngineTree.Show(raw)}.", raw.Line);
             return null;
         }
         // Read the type first: the keys a metric accepts depend on it.
-        var probe = new MapReader(map.Where(kv => kv.Key == "type").ToDictionary(kv => kv.Key, kv => kv.Value), path, problems, new[] { "type" });
+        var probe = new MapReader(Only(map, "type"), path, problems, new[] { "type" });
         var type = probe.Choice("type", MetricWords, required: true);
         var keys = new List<string> { "name", "type" };
         keys.AddRange(type switch
@@ -310,7 +311,7 @@ internal static class EngineParser
             MetricType.CharacterRecognitionAccuracy or MetricType.CharacterLevelAccuracy => new[] { "remove_spaces", "ignore_case" },
             _ => Array.Empty<string>(),
         });
-        var m = new MapReader(type == null ? new Dictionary<string, object?>() : map, path, problems, keys);
+        var m = new MapReader(type == null ? new ConfigMap(map.Line) : map, path, problems, keys);
         if (type == null) return null;
 
         int topK = m.Int("top_k", 1, 1 << 20) ?? 1;
@@ -347,7 +348,7 @@ internal static class EngineParser
         string name = m.String("name") ?? type switch
         {
             MetricType.Accuracy => $"accuracy@top{topK}",
-            _ => map["type"]?.ToString()?.Trim().ToLowerInvariant() ?? "metric",
+            _ => EngineTree.TextOf(map["type"])?.Trim().ToLowerInvariant() ?? "metric",
         };
         if (name.Trim().Length == 0)
         {
@@ -365,6 +366,14 @@ internal static class EngineParser
         return thresholds == null ? spec : spec with { IouThresholds = thresholds };
     }
 
+    /// <summary>The entry of <paramref name="key"/> alone (with its line), or an empty mapping.</summary>
+    private static ConfigMap Only(ConfigMap map, string key)
+    {
+        var only = new ConfigMap(map.Line);
+        if (map[key] is { } value) only.Add(key, value, map.KeyLine(key));
+        return only;
+    }
+
     /// <summary>
     /// coco_precision's threshold: one IoU, a list of them, or a range 'start:step:end' as Accuracy Checker writes it
     /// ('.50:.05:.95', both ends included).
@@ -373,7 +382,7 @@ internal static class EngineParser
     {
         var raw = m.Raw("threshold");
         const string hint = "give an IoU such as 0.5, a list of them, or a range start:step:end such as .50:.05:.95.";
-        if (raw is string text && text.Split(':') is { Length: 3 } parts)
+        if (EngineTree.TextOf(raw) is { } text && text.Split(':') is { Length: 3 } parts)
         {
             var v = parts.Select(p => double.TryParse(p.Trim(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double x) ? x : double.NaN).ToArray();
             if (v.All(double.IsFinite) && v[1] > 0 && v[0] > 0 && v[2] <= 1 && v[0] <= v[2])
@@ -381,7 +390,7 @@ internal static class EngineParser
             m.Problem("threshold", $"'{text}' is not a range of IoUs in (0, 1]: {hint}");
             return null;
         }
-        var values = (EngineTree.AsList(raw) ?? new[] { raw }).Select(MapReader.ToDouble).ToList();
+        var values = (raw is ConfigList list ? list.Items.ToArray() : new[] { raw }).Select(MapReader.ToDouble).ToList();
         if (values.Count > 0 && values.All(x => x is > 0 and <= 1)) return values.Select(x => x!.Value).ToArray();
         m.Problem("threshold", $"{EngineTree.Show(raw)} is not an IoU in (0, 1]: {hint}");
         return null;
@@ -402,13 +411,13 @@ internal static class EngineParser
         for (int i = 0; list != null && i < list.Count; i++)
         {
             string path = EngineProblems.Index(m.KeyPath("postprocessing"), i);
-            var map = EngineTree.AsMap(list[i]);
-            string type = map != null && map.TryGetValue("type", out var t) ? t?.ToString()?.Trim().ToLowerInvariant() ?? "" : "";
+            var map = list.Items[i] as ConfigMap;
+            string type = EngineTree.TextOf(map?["type"])?.Trim().ToLowerInvariant() ?? "";
             if (map == null || !PostprocessingKeys.TryGetValue(type, out var keys))
             {
                 string? near = EditDistance.Suggest(type, PostprocessingKeys.Keys.ToList());
-                m.Problems.Add(map == null ? path : EngineProblems.Join(path, "type"), (map == null ? $"must be a mapping such as {{type: nms, overlap: 0.5}}, not {EngineTree.Show(list[i])}." : type.Length == 0 ? "is required." : $"'{type}' is not supported{(near != null ? $" (did you mean '{near}'?)" : "")}.") +
-                    $" Supported steps: {string.Join(", ", PostprocessingKeys.Keys)}.");
+                m.Problems.Add(map == null ? path : EngineProblems.Join(path, "type"), (map == null ? $"must be a mapping such as {{type: nms, overlap: 0.5}}, not {EngineTree.Show(list.Items[i])}." : type.Length == 0 ? "is required." : $"'{type}' is not supported{(near != null ? $" (did you mean '{near}'?)" : "")}.") +
+                    $" Supported steps: {string.Join(", ", PostprocessingKeys.Keys)}.", map == null ? list.Items[i].Line : map.KeyLine("type"));
                 continue;
             }
             var s = new MapReader(map, path, m.Problems, keys);
@@ -477,7 +486,7 @@ internal static class EngineParser
     {
         var raw = m.Raw("classes");
         if (raw == null) return null;
-        if (EngineTree.AsList(raw) is { } list) return list.Select(x => x?.ToString() ?? "").ToList();
+        if (raw is ConfigList list) return list.Items.Select(x => EngineTree.TextOf(x) ?? "").ToList();
         string? file = m.ExistingPath("classes", baseFolder, PathKind.File);
         return file == null ? null : TextFiles.ReadLines(file);
     }
@@ -513,32 +522,33 @@ internal static class EngineParser
             }
         }
 
-        var explicitInputs = simplified ? null : EngineTree.AsMap(m.Raw("inputs"));
+        var explicitInputs = simplified ? null : m.Raw("inputs") as ConfigMap;
         if (!simplified && m.Has("inputs") && explicitInputs == null)
             m.Problem("inputs", $"must map model input names to files, e.g. {{input_ids: ids.npy}}, not {EngineTree.Show(m.Raw("inputs"))}.");
         if (explicitInputs != null)
         {
             // The inputs: mapping has free keys (model input names), so it is read without the unknown-key check.
-            foreach (var (input, fileRaw) in explicitInputs.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+            foreach (var (input, fileRaw) in explicitInputs.Entries.OrderBy(kv => kv.Key, StringComparer.Ordinal))
             {
                 string keyPath = EngineProblems.Join(m.KeyPath("inputs"), input);
-                if (fileRaw is not string file || file.Trim().Length == 0)
+                int line = explicitInputs.KeyLine(input);
+                if (EngineTree.TextOf(fileRaw) is not { } file || file.Trim().Length == 0)
                 {
-                    m.Problems.Add(keyPath, $"must name an {(isNpz ? "array of the archive" : ".npy file")}, not {EngineTree.Show(fileRaw)}.");
+                    m.Problems.Add(keyPath, $"must name an {(isNpz ? "array of the archive" : ".npy file")}, not {EngineTree.Show(fileRaw)}.", line);
                     continue;
                 }
                 if (isNpz)
                 {
                     string member = file.EndsWith(".npy", StringComparison.OrdinalIgnoreCase) ? file[..^4] : file;
                     if (!members.Contains(member, StringComparer.Ordinal))
-                        m.Problems.Add(keyPath, $"the archive '{data}' has no array '{member}'. It holds: {string.Join(", ", members)}.");
+                        m.Problems.Add(keyPath, $"the archive '{data}' has no array '{member}'. It holds: {string.Join(", ", members)}.", line);
                     else inputs[input] = member;
                 }
                 else
                 {
                     string folder = isFolder ? data : Path.GetDirectoryName(data)!;
                     string full = Config.ConfigPaths.Resolve(file, folder);
-                    if (!File.Exists(full)) m.Problems.Add(keyPath, $"the file '{full}' does not exist (input files are relative to the data_source folder '{folder}').");
+                    if (!File.Exists(full)) m.Problems.Add(keyPath, $"the file '{full}' does not exist (input files are relative to the data_source folder '{folder}').", line);
                     else inputs[input] = full;
                 }
             }
@@ -620,10 +630,9 @@ internal static class EngineParser
         for (int i = 0; list != null && i < list.Count; i++)
         {
             string stepPath = EngineProblems.Index(m.KeyPath("preprocessing"), i);
-            var map = EngineTree.AsMap(list[i]);
-            if (map == null)
+            if (list.Items[i] is not ConfigMap map)
             {
-                m.Problems.Add(stepPath, $"must be a mapping such as {{type: resize, size: 256}}, not {EngineTree.Show(list[i])}.");
+                m.Problems.Add(stepPath, $"must be a mapping such as {{type: resize, size: 256}}, not {EngineTree.Show(list.Items[i])}.", list.Items[i].Line);
                 continue;
             }
             var step = ParseStep(new MapReader(map, stepPath, m.Problems, StepKeys), channels);
@@ -634,7 +643,7 @@ internal static class EngineParser
                 if (m.Has(k)) m.Problem(k, "applies to images; .npy items (format: npy_files) are fed as they are.");
         IReadOnlyList<string> extensions = def.Format == DatasetFormat.NpyFiles ? new[] { ".npy" } : ImageDataset.DefaultExtensions;
         if (!simplified && m.List("extensions") is { } ext)
-            extensions = ext.Select(e => "." + (e?.ToString() ?? "").Trim().TrimStart('.').ToLowerInvariant()).ToList();
+            extensions = ext.Items.Select(e => "." + (EngineTree.TextOf(e) ?? "").Trim().TrimStart('.').ToLowerInvariant()).ToList();
         return def with
         {
             AnnotationFile = annotation,

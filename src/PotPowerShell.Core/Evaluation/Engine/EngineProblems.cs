@@ -7,7 +7,7 @@ namespace PotPowerShell.Core.Evaluation;
 /// problem type of configuration and engine files), so that one EngineInvalid error lists them all at once, worded
 /// as configuration problems are.
 /// </summary>
-internal sealed class EngineProblems(string source, string prefix, IReadOnlyDictionary<string, int>? lines)
+internal sealed class EngineProblems(string source, string prefix)
 {
     private readonly List<ConfigProblem> _items = new();
 
@@ -19,8 +19,9 @@ internal sealed class EngineProblems(string source, string prefix, IReadOnlyDict
     public string PathOf(string relative) =>
         prefix.Length == 0 ? relative : relative.Length == 0 ? prefix : relative.StartsWith('[') ? prefix + relative : prefix + "." + relative;
 
-    public void Add(string relative, string message) =>
-        _items.Add(new ConfigProblem(PathOf(relative), null, message, lines != null && lines.TryGetValue(relative, out int l) ? l : 0) { Whole = "(engine)" });
+    /// <param name="line">The line of the key or value in the file (a node's <see cref="ConfigNode.Line"/>); 0 when unknown.</param>
+    public void Add(string relative, string message, int line) =>
+        _items.Add(new ConfigProblem(PathOf(relative), null, message, line) { Whole = "(engine)" });
 
     /// <summary>A problem the loader found (a duplicate key), already with its path and line.</summary>
     public void Add(ConfigProblem problem) => _items.Add(problem with { KeyPath = PathOf(problem.KeyPath), Whole = "(engine)" });

@@ -1,4 +1,3 @@
-using System.Collections;
 using System.Globalization;
 using PotPowerShell.Core.Config;
 using PathKind = PotPowerShell.Core.Config.PotConfigBinder.PathKind;
@@ -6,10 +5,12 @@ using PathKind = PotPowerShell.Core.Config.PotConfigBinder.PathKind;
 namespace PotPowerShell.Core.Evaluation;
 
 /// <summary>
-/// The neutral tree an engine is read from: maps (IReadOnlyDictionary or IDictionary with string keys), lists (IList)
-/// and scalars (text, bool, integer or floating-point numbers, null). Engine files and inline engines are read by the
-/// config loader (<see cref="ConfigTree"/>, <see cref="DocumentKind.Engine"/>) and seen through <see cref="FromConfig"/>;
-/// trees built in code (<see cref="EngineDefinition.FromTree"/>) come as they are.
+/// The tree an engine is read from: the config loader's <see cref="ConfigNode"/>s (<see cref="ConfigTree"/>,
+/// <see cref="DocumentKind.Engine"/>), read by <see cref="MapReader"/> as the engine reads them: every scalar is the
+/// text it was written with (a plain null, ~ or empty value is null), so <c>alphabet: 0123456789</c> stays
+/// "0123456789" and <c>label: yes</c> stays "yes"; each engine key turns text into the number or boolean it needs.
+/// Trees the module builds itself (a simplified engine, a data path, a translated Accuracy Checker file) are
+/// <see cref="ConfigMap"/>s too, built with <see cref="Text"/> and <see cref="Map"/>.
 /// </summary>
 internal static class EngineTree
 {
@@ -17,93 +18,72 @@ internal static class EngineTree
     /// Reads an engine file through the one config loader: YAML (JSON for a .json file) with the limits, syntax rules
     /// and wording of POT configs, errors named EngineInvalid, EngineTooDeep, EngineTooLarge, EngineTooManyKeys.
     /// </summary>
-    public static (IReadOnlyDictionary<string, object?> Tree, Dictionary<string, int> Lines) Read(string full)
+    public static ConfigMap Read(string full)
     {
         var format = ConfigFormats.FromExtension(full) == ConfigFormat.Json ? ConfigFormat.Json : ConfigFormat.Yaml;
         var loaded = new List<ConfigProblem>();
         var root = ConfigTree.Parse(File.ReadAllText(full), format, full, loaded, DocumentKind.Engine);
-        var problems = new EngineProblems(full, "", null);
+        var problems = new EngineProblems(full, "");
         foreach (var p in loaded) problems.Add(p);
         problems.ThrowIfAny();
         if (root is not ConfigMap map)
             throw new PotException("EngineInvalid", PotErrorCategory.InvalidData,
                 $"The engine '{full}' must be a mapping (keys such as dataset:, adapter:, metrics:) at its top level, not {root.Describe()}.", full);
-        var lines = new Dictionary<string, int>(StringComparer.Ordinal);
-        return (FromConfig(map, lines), lines);
+        return map;
     }
 
-    /// <summary>
-    /// An engine's reading of a config tree: every scalar is the text it was written with (a plain null, ~ or empty
-    /// value is null), so <c>alphabet: 0123456789</c> stays "0123456789" and <c>label: yes</c> stays "yes"; each engine
-    /// key turns text into the number or boolean it needs (<see cref="MapReader"/>). Records the line of every key path.
-    /// </summary>
-    public static IReadOnlyDictionary<string, object?> FromConfig(ConfigMap root, Dictionary<string, int> lines) =>
-        (IReadOnlyDictionary<string, object?>)Convert(root, "", lines)!;
+    /// <summary>The engine's reading of a scalar: its written text; null for a null, a map or a list.</summary>
+    public static string? TextOf(ConfigNode? node) => node is ConfigScalar { IsNull: false } s ? s.Written : null;
 
-    private static object? Convert(ConfigNode node, string path, Dictionary<string, int> lines)
+    /// <summary>True for a value that is there: anything but a missing key or a null.</summary>
+    public static bool IsValue(ConfigNode? node) => node is not (null or ConfigScalar { IsNull: true });
+
+    /// <summary>A text scalar built in code (the engine reads it as written, like any other).</summary>
+    public static ConfigScalar Text(string text, int line = 0) => ConfigScalar.From(text, line);
+
+    /// <summary>A number built in code, written as its shortest round-trip text.</summary>
+    public static ConfigScalar Number(double value, int line = 0) => ConfigScalar.From(value, line);
+
+    /// <summary>A whole number built in code.</summary>
+    public static ConfigScalar Number(long value, int line = 0) => ConfigScalar.From(value, line);
+
+    /// <summary>A mapping built in code from key/value pairs, in order.</summary>
+    public static ConfigMap Map(int line, params (string Key, ConfigNode Value)[] entries)
     {
-        lines[path] = node.Line;
-        switch (node)
-        {
-            case ConfigMap map:
-                var dict = new Dictionary<string, object?>(StringComparer.Ordinal);
-                foreach (var (key, value) in map.Entries)
-                {
-                    string child = EngineProblems.Join(path, key);
-                    dict[key] = Convert(value, child, lines);
-                    lines[child] = map.KeyLine(key);
-                }
-                return dict;
-            case ConfigList list:
-                var items = new List<object?>(list.Count);
-                for (int i = 0; i < list.Count; i++) items.Add(Convert(list.Items[i], EngineProblems.Index(path, i), lines));
-                return items;
-            default:
-                var scalar = (ConfigScalar)node;
-                return scalar.IsNull ? null : scalar.Written;
-        }
+        var map = new ConfigMap(line);
+        foreach (var (key, value) in entries) map.Add(key, value);
+        return map;
     }
 
-    public static bool IsMap(object? value) => value is IReadOnlyDictionary<string, object?> or IDictionary;
-
-    public static IReadOnlyDictionary<string, object?>? AsMap(object? value) => value switch
+    /// <summary>A list built in code.</summary>
+    public static ConfigList List(IEnumerable<ConfigNode> items, int line = 0)
     {
-        IReadOnlyDictionary<string, object?> d => d,
-        IDictionary d => d.Keys.Cast<object>().ToDictionary(k => k.ToString() ?? "", k => d[k], StringComparer.Ordinal),
-        _ => null,
-    };
-
-    public static IReadOnlyList<object?>? AsList(object? value) => value switch
-    {
-        string => null,
-        IReadOnlyList<object?> l => l,
-        IList l => l.Cast<object?>().ToList(),
-        _ => null,
-    };
+        var list = new ConfigList(line);
+        foreach (var item in items) list.Add(item);
+        return list;
+    }
 
     /// <summary>How a value reads in a message.</summary>
-    public static string Show(object? value) => value switch
+    public static string Show(ConfigNode? value) => value switch
     {
-        null => "null",
-        string s => $"'{s}'",
-        bool b => b ? "true" : "false",
-        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
-        _ when IsMap(value) => "a mapping",
-        IList => "a list",
-        _ => value.ToString() ?? "",
+        null or ConfigScalar { IsNull: true } => "null",
+        ConfigScalar s => $"'{s.Written}'",
+        ConfigMap => "a mapping",
+        _ => "a list",
     };
 }
 
 /// <summary>
-/// Typed reading of one mapping of the tree: each getter checks the type and range, and reports problems with the
-/// key path instead of throwing. Keys that the section does not know are reported with a did-you-mean.
+/// Typed reading of one mapping of the tree: each getter reads the written text of a scalar, checks the type and
+/// range, and reports problems with the key path and line instead of throwing. Keys that the section does not know
+/// are reported with the did-you-mean of every reader (<see cref="EditDistance.UnknownKey"/>).
 /// </summary>
 internal sealed class MapReader
 {
-    private readonly IReadOnlyDictionary<string, object?> _map;
+    private readonly ConfigMap _map;
     private readonly EngineProblems _problems;
 
-    public MapReader(IReadOnlyDictionary<string, object?> map, string path, EngineProblems problems, IReadOnlyCollection<string> allowedKeys)
+    public MapReader(ConfigMap map, string path, EngineProblems problems, IReadOnlyCollection<string> allowedKeys)
     {
         _map = map;
         Path = path;
@@ -111,53 +91,48 @@ internal sealed class MapReader
         foreach (var key in map.Keys.OrderBy(k => k, StringComparer.Ordinal))
         {
             if (allowedKeys.Contains(key)) continue;
-            problems.Add(EngineProblems.Join(path, key), $"unknown key.{EditDistance.Hint(key, allowedKeys)} Known keys here: {string.Join(", ", allowedKeys.OrderBy(k => k, StringComparer.Ordinal))}.");
+            problems.Add(EngineProblems.Join(path, key), EditDistance.UnknownKey(key, problems.PathOf(path), allowedKeys), map.KeyLine(key));
         }
     }
 
     public string Path { get; }
 
+    public ConfigMap Node => _map;
+
     public EngineProblems Problems => _problems;
 
     public string KeyPath(string key) => EngineProblems.Join(Path, key);
 
-    public bool Has(string key) => _map.TryGetValue(key, out var v) && v != null;
+    public bool Has(string key) => EngineTree.IsValue(_map[key]);
 
-    public object? Raw(string key) => _map.TryGetValue(key, out var v) ? v : null;
+    /// <summary>The node of a key; null when the key is missing or null.</summary>
+    public ConfigNode? Raw(string key) => EngineTree.IsValue(_map[key]) ? _map[key] : null;
 
-    public void Problem(string key, string message) => _problems.Add(KeyPath(key), message);
+    /// <summary>A problem of a key, at the line of the key (0 when it is missing).</summary>
+    public void Problem(string key, string message) => _problems.Add(KeyPath(key), message, _map.KeyLine(key));
 
     public string? String(string key, bool required = false, string? hint = null)
     {
-        if (!_map.TryGetValue(key, out var v) || v == null)
+        var v = Raw(key);
+        if (v == null)
         {
             if (required) Problem(key, $"is required.{(hint != null ? " " + hint : "")}");
             return null;
         }
-        if (v is string s) return s;
-        if (v is IConvertible c && v is not bool && !EngineTree.IsMap(v)) return c.ToString(CultureInfo.InvariantCulture);
+        if (EngineTree.TextOf(v) is { } s) return s;
         Problem(key, $"must be text, not {EngineTree.Show(v)}.");
         return null;
     }
 
     public int? Int(string key, int min, int max, bool required = false)
     {
-        if (!_map.TryGetValue(key, out var v) || v == null)
+        var v = Raw(key);
+        if (v == null)
         {
             if (required) Problem(key, "is required.");
             return null;
         }
-        long? n = v switch
-        {
-            int i => i,
-            long l => l,
-            short s => s,
-            byte b => b,
-            double d when d == Math.Floor(d) && Math.Abs(d) < 1e15 => (long)d,
-            decimal m when m == Math.Floor(m) => (long)m,
-            string s when long.TryParse(s.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out long p) => p,
-            _ => null,
-        };
+        long? n = EngineTree.TextOf(v) is { } s && long.TryParse(s.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out long p) ? p : null;
         if (n == null)
         {
             Problem(key, $"must be a whole number, not {EngineTree.Show(v)}.");
@@ -173,7 +148,8 @@ internal sealed class MapReader
 
     public double? Double(string key, double min = double.MinValue, double max = double.MaxValue, bool exclusiveMin = false)
     {
-        if (!_map.TryGetValue(key, out var v) || v == null) return null;
+        var v = Raw(key);
+        if (v == null) return null;
         double? d = ToDouble(v);
         if (d == null || double.IsNaN(d.Value))
         {
@@ -188,25 +164,18 @@ internal sealed class MapReader
         return d;
     }
 
-    public static double? ToDouble(object? v) => v switch
-    {
-        double d => d,
-        float f => f,
-        int i => i,
-        long l => l,
-        decimal m => (double)m,
-        string s when double.TryParse(s.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out double p) => p,
-        _ => null,
-    };
+    /// <summary>A scalar's written text read as a number; null for anything else.</summary>
+    public static double? ToDouble(ConfigNode? v) =>
+        EngineTree.TextOf(v) is { } s && double.TryParse(s.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out double p) ? p : null;
 
     public bool? Bool(string key)
     {
-        if (!_map.TryGetValue(key, out var v) || v == null) return null;
-        switch (v)
+        var v = Raw(key);
+        if (v == null) return null;
+        switch (EngineTree.TextOf(v)?.Trim())
         {
-            case bool b: return b;
-            case string s when s.Trim().Equals("true", StringComparison.OrdinalIgnoreCase) || s.Trim().Equals("yes", StringComparison.OrdinalIgnoreCase): return true;
-            case string s when s.Trim().Equals("false", StringComparison.OrdinalIgnoreCase) || s.Trim().Equals("no", StringComparison.OrdinalIgnoreCase): return false;
+            case { } s when s.Equals("true", StringComparison.OrdinalIgnoreCase) || s.Equals("yes", StringComparison.OrdinalIgnoreCase): return true;
+            case { } s when s.Equals("false", StringComparison.OrdinalIgnoreCase) || s.Equals("no", StringComparison.OrdinalIgnoreCase): return false;
             default:
                 Problem(key, $"must be true or false, not {EngineTree.Show(v)}.");
                 return null;
@@ -226,9 +195,9 @@ internal sealed class MapReader
 
     public MapReader? Map(string key, IReadOnlyCollection<string> allowedKeys)
     {
-        if (!_map.TryGetValue(key, out var v) || v == null) return null;
-        var m = EngineTree.AsMap(v);
-        if (m == null)
+        var v = Raw(key);
+        if (v == null) return null;
+        if (v is not ConfigMap m)
         {
             Problem(key, $"must be a mapping of keys, not {EngineTree.Show(v)}.");
             return null;
@@ -236,27 +205,28 @@ internal sealed class MapReader
         return new MapReader(m, KeyPath(key), _problems, allowedKeys);
     }
 
-    public IReadOnlyList<object?>? List(string key)
+    public ConfigList? List(string key)
     {
-        if (!_map.TryGetValue(key, out var v) || v == null) return null;
-        var l = EngineTree.AsList(v);
-        if (l == null) Problem(key, $"must be a list, not {EngineTree.Show(v)}.");
-        return l;
+        var v = Raw(key);
+        if (v == null) return null;
+        if (v is not ConfigList l) Problem(key, $"must be a list, not {EngineTree.Show(v)}.");
+        return v as ConfigList;
     }
 
     /// <summary>A list of numbers, or one number (returned as a one-element array).</summary>
     public float[]? Numbers(string key)
     {
-        if (!_map.TryGetValue(key, out var v) || v == null) return null;
-        if (EngineTree.AsList(v) is { } list)
+        var v = Raw(key);
+        if (v == null) return null;
+        if (v is ConfigList list)
         {
             var result = new float[list.Count];
             for (int i = 0; i < list.Count; i++)
             {
-                double? d = ToDouble(list[i]);
+                double? d = ToDouble(list.Items[i]);
                 if (d == null)
                 {
-                    _problems.Add(EngineProblems.Index(KeyPath(key), i), $"must be a number, not {EngineTree.Show(list[i])}.");
+                    _problems.Add(EngineProblems.Index(KeyPath(key), i), $"must be a number, not {EngineTree.Show(list.Items[i])}.", list.Items[i].Line);
                     return null;
                 }
                 result[i] = (float)d.Value;

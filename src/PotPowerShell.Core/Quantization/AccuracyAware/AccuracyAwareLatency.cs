@@ -1,4 +1,5 @@
 using PotPowerShell.Core.Config;
+using PotPowerShell.Core.Results;
 using PotPowerShell.Core.Runtime;
 
 namespace PotPowerShell.Core.Quantization.AccuracyAware;

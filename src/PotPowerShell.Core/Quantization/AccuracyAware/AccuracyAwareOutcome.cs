@@ -1,5 +1,6 @@
 using Onnx;
 using PotPowerShell.Core.Onnx;
+using PotPowerShell.Core.Results;
 
 namespace PotPowerShell.Core.Quantization.AccuracyAware;
 

@@ -3,6 +3,7 @@ using Google.Protobuf;
 using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Data;
 using PotPowerShell.Core.Evaluation;
+using PotPowerShell.Core.Results;
 
 namespace PotPowerShell.Core.Quantization.AccuracyAware;
 

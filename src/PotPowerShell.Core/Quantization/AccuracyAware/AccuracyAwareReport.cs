@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using PotPowerShell.Core.Reports;
+using PotPowerShell.Core.Results;
 
 namespace PotPowerShell.Core.Quantization.AccuracyAware;
 

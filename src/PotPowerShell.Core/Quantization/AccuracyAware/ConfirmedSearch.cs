@@ -1,3 +1,5 @@
+using PotPowerShell.Core.Results;
+
 namespace PotPowerShell.Core.Quantization.AccuracyAware;
 
 /// <summary>
@@ -52,8 +54,8 @@ internal static class ConfirmedSearch
 
             // Confirm the top layers on the full set, best first.
             var metric = state.Metric;
-            (LayerRank Pick, ModelCandidate Model, Evaluation.EvaluationResult Result, double Drop)? best = null;
-            var tried = new List<(LayerRank Pick, Evaluation.EvaluationResult Result, double Drop)>();
+            (LayerRank Pick, ModelCandidate Model, EvaluationResult Result, double Drop)? best = null;
+            var tried = new List<(LayerRank Pick, EvaluationResult Result, double Drop)>();
             bool singleMetric = criteria.Metrics.Count == 1;
             bool canRollBack = !state.StepBack && ctx.Options.UsePreviousIfDropIncrease;
             for (int k = 0; k < top.Count; k++)

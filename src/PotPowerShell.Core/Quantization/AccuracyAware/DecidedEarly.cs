@@ -1,4 +1,5 @@
 using PotPowerShell.Core.Evaluation;
+using PotPowerShell.Core.Results;
 
 namespace PotPowerShell.Core.Quantization.AccuracyAware;
 

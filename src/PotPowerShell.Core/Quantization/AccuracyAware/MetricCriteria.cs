@@ -1,5 +1,6 @@
 using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Evaluation;
+using PotPowerShell.Core.Results;
 
 namespace PotPowerShell.Core.Quantization.AccuracyAware;
 

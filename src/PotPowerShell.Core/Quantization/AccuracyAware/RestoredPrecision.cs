@@ -1,4 +1,5 @@
 using PotPowerShell.Core.Config;
+using PotPowerShell.Core.Results;
 
 namespace PotPowerShell.Core.Quantization.AccuracyAware;
 

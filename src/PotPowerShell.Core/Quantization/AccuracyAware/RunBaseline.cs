@@ -1,3 +1,4 @@
+using PotPowerShell.Core.Results;
 using PotPowerShell.Core.Evaluation;
 
 namespace PotPowerShell.Core.Quantization.AccuracyAware;

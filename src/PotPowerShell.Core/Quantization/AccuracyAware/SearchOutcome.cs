@@ -1,3 +1,5 @@
+using PotPowerShell.Core.Results;
+
 namespace PotPowerShell.Core.Quantization.AccuracyAware;
 
 /// <summary>

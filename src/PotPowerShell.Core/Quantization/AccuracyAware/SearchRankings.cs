@@ -1,3 +1,4 @@
+using PotPowerShell.Core.Results;
 using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Evaluation;
 

@@ -30,13 +30,6 @@ public static class QdqEmitter
         return new QdqTopology(new GraphIndex(prepared.Graph), floatLayers).Roots();
     }
 
-    /// <summary>
-    /// Whether ONNX Runtime's CPU EP (1.31) runs an INT8 layer of this op type as an INT8 kernel. ConvTranspose has no
-    /// QDQ fusion there: it is emitted like the others (int8 weights per channel on axis 1) but runs as a float
-    /// ConvTranspose on dequantized weights, so quantizing it costs accuracy without a speed-up.
-    /// </summary>
-    public static bool RunsInt8OnCpu(string opType) => opType is "Conv" or "MatMul" or "Gemm";
-
     /// <summary>Builds the QDQ model. Pure and deterministic.</summary>
     public static ModelProto Emit(ModelProto prepared, QuantizationPlan plan) => EmitWithRecord(prepared, plan).Model;
 

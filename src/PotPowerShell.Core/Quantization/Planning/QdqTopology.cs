@@ -27,7 +27,6 @@ internal sealed class QdqTopology
     private readonly HashSet<int> _biasAdds = new();
     private readonly bool[] _int8;
     private readonly bool[] _emitsQ;
-    private readonly int[] _absorbedBy;
     private readonly Dictionary<string, string> _root = new(StringComparer.Ordinal);
     private readonly HashSet<string> _fused = new(StringComparer.Ordinal);
     private readonly IReadOnlySet<string> _floatNodes;
@@ -45,7 +44,6 @@ internal sealed class QdqTopology
         int n = index.Graph.Node.Count;
         _int8 = new bool[n];
         _emitsQ = new bool[n];
-        _absorbedBy = Enumerable.Repeat(-1, n).ToArray();
 
         var candidate = Forward(floatLayers);
         Backward(candidate);
@@ -60,8 +58,6 @@ internal sealed class QdqTopology
 
     public QdqLayerInfo? LayerAt(int node) => _layerAt.GetValueOrDefault(node);
     public bool IsInt8(int node) => _int8[node];
-    public bool EmitsOutputQ(int node) => _emitsQ[node];
-    public bool IsAbsorbedClip(int node) => _absorbedBy[node] >= 0;
 
     /// <summary>The calibrated tensor whose parameters a quantized tensor uses (itself unless shared through data movement).</summary>
     public string Root(string tensor) => _root[tensor];
@@ -193,11 +189,6 @@ internal sealed class QdqTopology
             {
                 _int8[i] = consumed;
                 _emitsQ[i] = consumed;
-            }
-            if (_emitsQ[i] && QdqOpKinds.Of(node) != QdqOpKind.Shared)
-            {
-                ChainEnd(i, out int clip);
-                if (clip >= 0) _absorbedBy[clip] = i;
             }
         }
     }

@@ -1,7 +1,6 @@
-using PotPowerShell.Core.Evaluation;
 using PotPowerShell.Core.Runtime;
 
-namespace PotPowerShell.Core.Comparison;
+namespace PotPowerShell.Core.Results;
 
 /// <summary>One metric of a candidate model against the reference (FP32) model on the same items.</summary>
 /// <param name="Drop">Reference value minus value for a higher-better metric (value minus reference for higher-worse): positive = worse.</param>

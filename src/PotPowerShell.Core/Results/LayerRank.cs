@@ -1,6 +1,6 @@
 using PotPowerShell.Core.Config;
 
-namespace PotPowerShell.Core.Quantization.AccuracyAware;
+namespace PotPowerShell.Core.Results;
 
 /// <summary>
 /// How much reverting one quantized layer to float is expected to help, on the ranking subset.
@@ -10,13 +10,14 @@ namespace PotPowerShell.Core.Quantization.AccuracyAware;
 /// <param name="OpType">Conv, Gemm, MatMul...</param>
 /// <param name="Score">
 /// Method Metric: the gain of the driving metric on the ranking subset when this layer alone is reverted
-/// (metric units, positive = better). Method OutputError: the layer's output error (<see cref="LayerError.Score"/>).
+/// (metric units, positive = better). Method OutputError: the layer's output error (<c>LayerError.Score</c>,
+/// Quantization/AccuracyAware/ILayerOutputProbe.cs).
 /// </param>
 /// <param name="Method">How <paramref name="Score"/> was measured for this layer.</param>
 /// <param name="MetricDeltas">Change of every metric on the ranking subset when this layer is reverted (empty when not measured).</param>
 /// <param name="OutputError">
 /// OutputError ranking only (else NaN): the normalized squared error of the layer's output against FP32 plus the error
-/// the layer makes on its own (<see cref="LayerError.Score"/>).
+/// the layer makes on its own (<c>LayerError.Score</c>).
 /// </param>
 public sealed record LayerRank(
     int Rank,

@@ -1,7 +1,7 @@
 using Onnx;
 using PotPowerShell.Core.Onnx;
 
-namespace PotPowerShell.Core.Comparison;
+namespace PotPowerShell.Core.Results;
 
 /// <summary>How many weighted layers of a model run in INT8 and how many in float.</summary>
 public readonly record struct LayerPrecisionCount(int Int8, int Float)

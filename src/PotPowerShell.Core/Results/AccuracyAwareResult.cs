@@ -1,8 +1,6 @@
 using PotPowerShell.Core.Config;
-using PotPowerShell.Core.Evaluation;
-using PotPowerShell.Core.Results;
 
-namespace PotPowerShell.Core.Quantization.AccuracyAware;
+namespace PotPowerShell.Core.Results;
 
 /// <summary>One watched metric: FP32 baseline, fully quantized and final values, drops and the allowed drop.</summary>
 /// <param name="Name">Metric name.</param>
