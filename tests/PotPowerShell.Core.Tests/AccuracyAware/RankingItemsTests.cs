@@ -1,5 +1,5 @@
-using PotPowerShell.Core.Evaluation;
 using PotPowerShell.Core.Quantization.AccuracyAware;
+using PotPowerShell.Core.Results;
 
 namespace PotPowerShell.Core.Tests.AccuracyAware;
 
