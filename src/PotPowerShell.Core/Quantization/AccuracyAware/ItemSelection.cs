@@ -97,7 +97,7 @@ internal static class ItemSelection
         foreach (int i in rest.Take(more)) weights[i] = (double)rest.Length / more;
         var picked = weights.Keys.ToArray();
         Array.Sort(picked);
-        return new RankingItems(picked, picked.Select(i => weights[i]).ToArray());
+        return new RankingItems(picked, weights);
     }
 
     /// <summary>True when the evaluator gave per-item values for <paramref name="metric"/> on any item.</summary>
@@ -106,30 +106,13 @@ internal static class ItemSelection
 }
 
 /// <summary>
-/// The items a ranking measures, and per item (aligned with <see cref="Items"/>) the weight that makes a weighted mean
-/// over them estimate the mean over the whole pool; null = every item counts the same.
+/// The items a ranking measures (sorted by index), and per item the weight that makes a weighted mean over them
+/// estimate the mean over the whole pool; null = every item counts the same.
 /// </summary>
-internal sealed record RankingItems(IReadOnlyList<int> Items, IReadOnlyList<double>? Weights = null)
+internal sealed record RankingItems(IReadOnlyList<int> Items, IReadOnlyDictionary<int, double>? Weights = null)
 {
     public int Count => Items.Count;
 
-    /// <summary>Weight of data-set item <paramref name="item"/> (1 when unweighted or not in the set).</summary>
-    public double WeightOf(int item)
-    {
-        if (Weights == null) return 1;
-        int k = BinarySearch(item);
-        return k >= 0 ? Weights[k] : 1;
-    }
-
-    private int BinarySearch(int item)
-    {
-        int lo = 0, hi = Items.Count - 1;
-        while (lo <= hi)
-        {
-            int mid = (lo + hi) >>> 1;
-            if (Items[mid] == item) return mid;
-            if (Items[mid] < item) lo = mid + 1; else hi = mid - 1;
-        }
-        return -1;
-    }
+    /// <summary>Weight of data-set item <paramref name="item"/> (1 when unweighted).</summary>
+    public double WeightOf(int item) => Weights?.GetValueOrDefault(item, 1) ?? 1;
 }
