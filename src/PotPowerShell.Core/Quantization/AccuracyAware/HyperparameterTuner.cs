@@ -29,7 +29,7 @@ internal static class HyperparameterTuner
         var baseCandidate = ModelCandidate.FullyQuantized(source);
         var metric = criteria.MostViolated(sourceFull.Values);
         // The items the search's first ranking would run on.
-        var subset = new SearchRankings(ctx, baseline).Subset(baseCandidate, sourceFull, metric);
+        var subset = new SearchRankings(ctx, baseline).Subset(baseCandidate, sourceFull, metric).Items;
         var reference = ctx.Session.EvaluateFloat(ctx.Builder, subset, mandatory: false);
         double Score(QuantizationSource s) => WorstExcess(criteria, ctx.Session.Evaluate(ModelCandidate.FullyQuantized(s), subset), reference);
 

@@ -30,7 +30,7 @@ internal sealed class LayerRanker
     }
 
     /// <param name="only">Rank these layers only; null = every layer still quantized in <paramref name="current"/>.</param>
-    public LayerRanking Rank(ModelCandidate current, IReadOnlyList<int> subset, MetricCriterion metric, MetricCriteria criteria, RankingMethod method,
+    public LayerRanking Rank(ModelCandidate current, RankingItems subset, MetricCriterion metric, MetricCriteria criteria, RankingMethod method,
         IReadOnlyCollection<string>? only = null)
     {
         int evaluationsBefore = _session.Evaluations;
@@ -43,14 +43,14 @@ internal sealed class LayerRanker
             {
                 RankingMethod.Metric => RankByMetric(current, layers, subset, metric, criteria, RankingMethod.Metric),
                 RankingMethod.Signal => RankByMetric(current, layers, subset, metric, criteria, RankingMethod.Signal),
-                _ => RankByOutputError(current, layers, subset, metric, criteria),
+                _ => RankByOutputError(current, layers, subset.Items, metric, criteria),
             };
             return new LayerRanking(
                 ranked.Select((r, i) => r with { Rank = i + 1 }).ToList(),
                 metric.Name, subset.Count,
                 _session.Evaluations - evaluationsBefore,
                 _session.Inferences - inferencesBefore,
-                subset);
+                subset.Items);
         }
         finally
         {
@@ -72,7 +72,7 @@ internal sealed class LayerRanker
             int confirm = Math.Min(_options.ConfirmTopLayers, remaining.Count);
             var layers = current.Source.Builder.Layers.ToDictionary(l => l.Node, StringComparer.Ordinal);
             var errors = remaining.ToDictionary(r => r.Layer, r => r.OutputError, StringComparer.Ordinal);
-            var confirmed = Measure(current, remaining.Take(confirm).Select(r => layers[r.Layer]).ToList(), subset, metric, criteria, errors)
+            var confirmed = Measure(current, remaining.Take(confirm).Select(r => layers[r.Layer]).ToList(), new RankingItems(subset), metric, criteria, errors)
                 .OrderByDescending(r => r.Score).ThenBy(r => r.Layer, StringComparer.Ordinal);
             return confirmed.Concat(remaining.Skip(confirm)).Select((r, i) => r with { Rank = i + 1 }).ToList();
         }
@@ -82,19 +82,19 @@ internal sealed class LayerRanker
         }
     }
 
-    private List<LayerRank> RankByMetric(ModelCandidate current, IReadOnlyList<QuantizableLayer> layers, IReadOnlyList<int> subset, MetricCriterion metric, MetricCriteria criteria, RankingMethod method) =>
+    private List<LayerRank> RankByMetric(ModelCandidate current, IReadOnlyList<QuantizableLayer> layers, RankingItems subset, MetricCriterion metric, MetricCriteria criteria, RankingMethod method) =>
         Measure(current, layers, subset, metric, criteria, outputErrors: null, method)
             .OrderByDescending(r => r.Score).ThenBy(r => r.Layer, StringComparer.Ordinal).ToList();
 
     /// <summary>
     /// Reverts each layer alone and measures every metric on the subset. Score = gain of the driving metric (Metric), or
-    /// the mean gain of its per-item signal (Signal, see <see cref="EvaluationResult.Signals"/>; the oriented per-item
-    /// value when the evaluator gives no signal).
+    /// the mean gain of its per-item signal, weighted by the subset's weights (Signal, see <see cref="EvaluationResult.Signals"/>;
+    /// the oriented per-item value when the evaluator gives no signal).
     /// </summary>
-    private List<LayerRank> Measure(ModelCandidate current, IReadOnlyList<QuantizableLayer> layers, IReadOnlyList<int> subset, MetricCriterion metric, MetricCriteria criteria,
+    private List<LayerRank> Measure(ModelCandidate current, IReadOnlyList<QuantizableLayer> layers, RankingItems subset, MetricCriterion metric, MetricCriteria criteria,
         IReadOnlyDictionary<string, double>? outputErrors, RankingMethod method = RankingMethod.Metric)
     {
-        var reference = _session.Evaluate(current, subset, next: layers.Count > 0 ? current.With(layers[0].Node) : null);
+        var reference = _session.Evaluate(current, subset.Items, next: layers.Count > 0 ? current.With(layers[0].Node) : null);
         // A dataset-level metric (mAP) has no per-item signal: its layers are ranked by the metric on the subset.
         if (method == RankingMethod.Signal && !SignalOf(reference, metric).Any(double.IsFinite)) method = RankingMethod.Metric;
         var ranks = new List<LayerRank>(layers.Count);
@@ -102,31 +102,34 @@ internal sealed class LayerRanker
         {
             var layer = layers[i];
             _report($"Ranking: reverting {layer.Node}", i, layers.Count);
-            var result = _session.Evaluate(current.With(layer.Node), subset, next: i + 1 < layers.Count ? current.With(layers[i + 1].Node) : null);
+            var result = _session.Evaluate(current.With(layer.Node), subset.Items, next: i + 1 < layers.Count ? current.With(layers[i + 1].Node) : null);
             var deltas = new SortedDictionary<string, double>(StringComparer.Ordinal);
             foreach (var m in criteria.Metrics) deltas[m.Name] = result.Values[m.Name] - reference.Values[m.Name];
-            double score = method == RankingMethod.Signal ? SignalGain(reference, result, metric) : metric.Sign * deltas[metric.Name];
+            double score = method == RankingMethod.Signal ? SignalGain(reference, result, metric, subset) : metric.Sign * deltas[metric.Name];
             ranks.Add(new LayerRank(0, layer.Node, layer.OpType, score, method, deltas,
                 outputErrors != null && outputErrors.TryGetValue(layer.Node, out var e) ? e : double.NaN));
         }
         return ranks;
     }
 
-    /// <summary>Mean per-item gain of the signal of <paramref name="metric"/> from <paramref name="reference"/> to <paramref name="result"/> (same items).</summary>
-    public static double SignalGain(EvaluationResult reference, EvaluationResult result, MetricCriterion metric)
+    /// <summary>
+    /// Mean per-item gain of the signal of <paramref name="metric"/> from <paramref name="reference"/> to
+    /// <paramref name="result"/> (same items), each item weighted as <paramref name="items"/> says (null = equally).
+    /// </summary>
+    public static double SignalGain(EvaluationResult reference, EvaluationResult result, MetricCriterion metric, RankingItems? items = null)
     {
         var before = SignalOf(reference, metric);
         var after = SignalOf(result, metric);
-        double sum = 0;
-        int n = 0;
+        double sum = 0, weights = 0;
         for (int i = 0; i < before.Length && i < after.Length; i++)
         {
             double d = after[i] - before[i];
             if (double.IsNaN(d)) continue;
-            sum += d;
-            n++;
+            double w = items?.WeightOf(result.Items[i]) ?? 1;
+            sum += w * d;
+            weights += w;
         }
-        return n == 0 ? 0 : sum / n;
+        return weights == 0 ? 0 : sum / weights;
     }
 
     /// <summary>The per-item signal of a metric, higher = better: the evaluator's, else the oriented per-item value.</summary>
@@ -145,7 +148,7 @@ internal sealed class LayerRanker
             .ThenBy(x => x.Layer.Node, StringComparer.Ordinal)
             .ToList();
         int confirm = Math.Min(_options.ConfirmTopLayers, byProxy.Count);
-        var confirmed = Measure(current, byProxy.Take(confirm).Select(x => x.Layer).ToList(), subset, metric, criteria, added)
+        var confirmed = Measure(current, byProxy.Take(confirm).Select(x => x.Layer).ToList(), new RankingItems(subset), metric, criteria, added)
             .OrderByDescending(r => r.Score).ThenBy(r => r.Layer, StringComparer.Ordinal);
         var rest = byProxy.Skip(confirm).Select(x => new LayerRank(0, x.Layer.Node, x.Layer.OpType, x.Error, RankingMethod.OutputError,
             new SortedDictionary<string, double>(StringComparer.Ordinal), x.Error));

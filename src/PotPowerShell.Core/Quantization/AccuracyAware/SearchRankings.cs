@@ -34,16 +34,16 @@ internal sealed class SearchRankings(SearchContext ctx, RunBaseline baseline)
     /// FP32 on the driving metric. A metric without per-item values (mAP-like) falls back to the error of the model
     /// outputs, as POT does for its "special" metrics.
     /// </summary>
-    public IReadOnlyList<int> Subset(ModelCandidate evaluated, EvaluationResult result, MetricCriterion metric)
+    public RankingItems Subset(ModelCandidate evaluated, EvaluationResult result, MetricCriterion metric)
     {
         var pool = baseline.Pool;
         int size = SubsetSize;
-        if (size >= pool.Count) return pool;
+        if (size >= pool.Count) return new RankingItems(pool);
         var reference = baseline.FloatOnPool();
         if (ctx.Options.RankingMethod == RankingMethod.Signal && ItemSelection.HasPerItem(result, metric.Name) && ItemSelection.HasPerItem(reference, metric.Name))
             return ItemSelection.HardestAndRandom(pool, ItemSelection.Signal(reference, metric), ItemSelection.Signal(result, metric), size, ctx.Seed + Count);
         if (ItemSelection.HasPerItem(result, metric.Name) && ItemSelection.HasPerItem(reference, metric.Name))
-            return ItemSelection.Hardest(pool, ItemSelection.PerItem(reference, metric.Name), ItemSelection.PerItem(result, metric.Name), metric, size);
+            return new RankingItems(ItemSelection.Hardest(pool, ItemSelection.PerItem(reference, metric.Name), ItemSelection.PerItem(result, metric.Name), metric, size));
 
         var session = ctx.Session;
         session.CheckBudget();
@@ -55,7 +55,7 @@ internal sealed class SearchRankings(SearchContext ctx, RunBaseline baseline)
         for (int k = 0; k < pool.Count; k++)
             perItem[pool[k]] = errors.Values.Sum(e => double.IsNaN(e[k]) ? 0 : e[k]);
         ctx.Log($"Metric {metric.Name} has no per-item values: the ranking subset holds the {size} items with the largest output error.");
-        return ItemSelection.Hardest(pool, i => perItem[i], size);
+        return new RankingItems(ItemSelection.Hardest(pool, i => perItem[i], size));
     }
 
     /// <summary>Ranks the layers still quantized in <paramref name="current"/> on a subset picked from <paramref name="evaluated"/>'s per-item results.</summary>
@@ -64,7 +64,7 @@ internal sealed class SearchRankings(SearchContext ctx, RunBaseline baseline)
     {
         using var _ = ctx.Stages.Stage("Ranking");
         var subset = Subset(evaluated, evaluatedResult, metric);
-        if (ctx.GivenRanking != null && Count == 0) return Given(current, subset, metric);
+        if (ctx.GivenRanking != null && Count == 0) return Given(current, subset.Items, metric);
         var options = ctx.Options;
         var ranking = ctx.Ranker.Rank(current, subset, metric, baseline.Criteria, options.RankingMethod, only);
         Count++;
