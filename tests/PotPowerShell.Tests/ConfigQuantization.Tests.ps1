@@ -320,4 +320,17 @@ metrics:
         $r.ItemCount | Should -Be 300
         "$w" | Should -Match 'no metrics'
     }
+
+    It 'reports a model the image fit cannot read as that model''s error and fits the engine to the next (the fit rule)' {
+        # 8x8 grey images feed the digits input only when fitted to it (one channel): unfitted they have three.
+        $images = Import-PotConfig (New-JsonConfig $mdir -Engine '"type": "simplified", "data_source": "validation/images/*.png"')
+        $missing = Join-Path $mdir 'missing.onnx'
+        $err = $null
+        $r = @(Measure-PotModel $missing, (Join-Path $mdir 'digits.onnx') -Config $images -ErrorVariable err -ErrorAction SilentlyContinue -WarningAction SilentlyContinue)
+        $err.Count | Should -Be 1
+        $err[0].FullyQualifiedErrorId | Should -Be "ModelNotFound,$measureCmd"
+        $err[0].TargetObject | Should -Be $missing
+        $r.Count | Should -Be 1
+        $r[0].ItemCount | Should -Be 400
+    }
 }

@@ -1,7 +1,7 @@
 using System.Management.Automation;
 using PotPowerShell.Core.Comparison;
 using PotPowerShell.Core.Config;
-using PotPowerShell.Core.Evaluation;
+using PotPowerShell.Core.Requests;
 using PotPowerShell.Infrastructure;
 
 namespace PotPowerShell.Commands;
@@ -18,8 +18,7 @@ public sealed class ComparePotModelCommand : PotCmdlet, IDisposable
     private const string DataSet = "Data";
     private const string ConfigSet = "Config";
 
-    private ModelComparer? _comparer;
-    private EngineDefinition? _engine;
+    private ComparisonPipeline? _pipeline;
     private bool _referenceIsParameter;
 
     /// <summary>
@@ -85,53 +84,46 @@ public sealed class ComparePotModelCommand : PotCmdlet, IDisposable
     protected override void ProcessRecord()
     {
         // The engine (or data) serves every input: its errors stop the command before the first comparison (the error rule).
-        if (_engine == null) Run(() => _engine = ResolveEngine(), terminating: true);
+        if (_pipeline == null) Run(() => _pipeline = ComparisonPipeline.Open(BuildRequest(), new WarningLog(this)), terminating: true);
+        var pipeline = _pipeline!;
         string reference = ResolveLiteralPath(ReferencePath);
-        // One evaluator per reference model: reference: fp32 metrics compare with it, and its evaluation is cached.
-        if (_comparer == null || _comparer.ReferencePath != reference)
-        {
-            _comparer?.Dispose();
-            _comparer = null;
-            // A reference bound from a piped result belongs to that input: its error is written and the next input runs.
-            if (!Run(() => _comparer = CreateComparer(_engine!, reference), terminating: _referenceIsParameter)) return;
-        }
+        // One evaluator per reference model: reference: fp32 metrics compare with it, and its evaluation is cached. A
+        // reference bound from a piped result belongs to that input: its error is written and the next input runs.
+        bool read = false;
+        if (!Run(() => read = pipeline.UseReference(reference), terminating: _referenceIsParameter)) return;
+        if (read && pipeline.NoMetricsWarning is { } warning) WriteWarning(warning);
         foreach (string pattern in Path)
             foreach (string model in ResolveWildcardPath(pattern))
             {
-                WriteVerbose($"Comparing '{model}' with '{reference}' on '{_comparer!.Evaluator.Engine.Source}'.");
-                Run(() => WriteObject(new ModelComparison(_comparer!.Compare(model, CancellationToken, Progress)).ToPSObject()));
+                WriteVerbose($"Comparing '{model}' with '{reference}' on '{pipeline.Engine.Source}'.");
+                Run(() => WriteObject(new ModelComparison(pipeline.Compare(model, Progress, CancellationToken)).ToPSObject()));
             }
     }
 
-    private EngineDefinition ResolveEngine() => ParameterSetName == ConfigSet
-        ? EngineResolver.FromConfig(Config)
-        : EngineResolver.FromPaths(
-            ParameterSetName == EngineSet ? ResolveLiteralPath(EnginePath) : null,
-            ParameterSetName == DataSet ? ResolveLiteralPath(DataPath) : null);
-
-    private ModelComparer CreateComparer(EngineDefinition resolved, string reference)
+    private ComparisonRequest BuildRequest() => new()
     {
-        // A simplified engine's images are resized to the model input (SimplifiedImageFit); the models compared share it.
-        var engine = SimplifiedImageFit.ToModel(resolved, reference);
-        var evaluatorOptions = new EvaluatorOptions { ScriptMetrics = ScriptBlockMetric.FactoryFor(this), Threads = Threads, BatchSize = BatchSize };
-        var comparison = new ComparisonOptions { LatencyRuns = LatencyRuns, WarmupRuns = WarmupRuns, BootstrapSamples = BootstrapSamples, Seed = Seed };
-        var comparer = new ModelComparer(engine, evaluatorOptions, reference, comparison);
-        if (comparer.Evaluator.Metrics.Count == 0)
-            WriteWarning($"'{engine.Source}' defines no metrics{(engine.HasAnnotations ? "" : " and its data has no labels")}: only agreement, latency and size are compared. Add labels and metrics to the engine.");
-        return comparer;
-    }
+        Engine = ParameterSetName == ConfigSet
+            ? EngineSource.FromConfig(Config)
+            : EngineSource.FromPaths(
+                ParameterSetName == EngineSet ? ResolveLiteralPath(EnginePath) : null,
+                ParameterSetName == DataSet ? ResolveLiteralPath(DataPath) : null),
+        Comparison = new ComparisonOptions { LatencyRuns = LatencyRuns, WarmupRuns = WarmupRuns, BootstrapSamples = BootstrapSamples, Seed = Seed },
+        ScriptMetrics = ScriptBlockMetric.FactoryFor(this),
+        Threads = Threads,
+        BatchSize = BatchSize,
+    };
 
     protected override void EndProcessing()
     {
-        _comparer?.Dispose();
-        _comparer = null;
+        _pipeline?.Dispose();
+        _pipeline = null;
     }
 
     // The pipeline may stop before EndProcessing (Ctrl+C); PowerShell still disposes the cmdlet.
     void IDisposable.Dispose()
     {
-        _comparer?.Dispose();
-        _comparer = null;
+        _pipeline?.Dispose();
+        _pipeline = null;
         Dispose();
     }
 }

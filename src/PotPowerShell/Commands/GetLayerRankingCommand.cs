@@ -2,7 +2,7 @@ using System.Management.Automation;
 using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Results;
 using PotPowerShell.Core.Quantization;
-using PotPowerShell.Core.Quantization.AccuracyAware;
+using PotPowerShell.Core.Requests;
 using PotPowerShell.Infrastructure;
 
 namespace PotPowerShell.Commands;
@@ -95,47 +95,34 @@ public sealed class GetLayerRankingCommand : PotCmdlet
     {
         Run(() =>
         {
-            var job = BuildJob();
-            var method = Enum.Parse<RankingMethod>(Method, ignoreCase: true);
-            WriteVerbose($"Ranking the layers of '{job.ModelPath}' by {method}.");
-            var ranking = AccuracyAwarePipeline.Rank(job, method, Progress, CancellationToken, Layer);
+            var request = BuildRequest();
+            WriteVerbose($"Ranking the layers of '{request.Job.ModelPath}' by {request.Method}.");
+            var ranking = LayerRankingPipeline.Run(request, Progress, new WarningLog(this), CancellationToken);
             WriteVerbose($"Ranked {ranking.Layers.Count} layers on {ranking.SubsetSize} items by {ranking.Metric}: {ranking.Evaluations} evaluations, {ranking.Inferences} inferences.");
-            if (ranking.Layers.Count > 1 && ranking.Layers.All(l => l.Score == ranking.Layers[0].Score))
-                WriteWarning($"Every layer scored {ranking.Layers[0].Score} on the {ranking.SubsetSize} ranking items, so the order is by name only: the metric has no signal left on them. Use -Method Signal, a larger -RankingSubsetSize, or a metric with per-item detail.");
             foreach (var layer in MyInvocation.BoundParameters.ContainsKey(nameof(Top)) ? ranking.Layers.Take(Top) : ranking.Layers)
                 WriteObject(layer);
         });
     }
 
-    private AccuracyAwareJob BuildJob()
+    /// <summary>This input's request: its source (result, configuration or paths) and the options given as parameters.</summary>
+    private LayerRankingRequest BuildRequest()
     {
         var bound = MyInvocation.BoundParameters;
-        AccuracyAwareJob job = ParameterSetName switch
+        string? Given(string name, string path) => bound.ContainsKey(name) ? ResolveLiteralPath(path) : null;
+        var request = ParameterSetName switch
         {
-            ResultSet => AccuracyAwareJob.FromQuantization(InputObject, ResolveLiteralPath(EnginePath)),
-            ConfigSet => new AccuracyAwareJob
-            {
-                ModelPath = Config.Model.ModelPath,
-                Config = Config,
-                Options = Config.FindAlgorithm(AlgorithmNames.AccuracyAware) != null
-                    ? Config.ToAccuracyAwareOptions()
-                    : new AccuracyAwareOptions { Quantization = Config.ToDefaultQuantizationOptions() },
-            },
-            _ => new AccuracyAwareJob
-            {
-                ModelPath = ResolveLiteralPath(ModelPath),
-                CalibrationDataPath = ResolveLiteralPath(CalibrationDataPath),
-                EnginePath = ResolveLiteralPath(EnginePath),
-                Options = new AccuracyAwareOptions(),
-            },
+            ResultSet => LayerRankingRequest.FromQuantization(InputObject, ResolveLiteralPath(EnginePath)),
+            ConfigSet => LayerRankingRequest.FromConfig(Config, Given(nameof(EnginePath), EnginePath), Given(nameof(CalibrationDataPath), CalibrationDataPath)),
+            _ => LayerRankingRequest.FromPaths(ResolveLiteralPath(ModelPath), ResolveLiteralPath(CalibrationDataPath), ResolveLiteralPath(EnginePath)),
         };
-        if (ParameterSetName == ConfigSet && bound.ContainsKey(nameof(EnginePath))) job = job with { EnginePath = ResolveLiteralPath(EnginePath) };
-        if (ParameterSetName == ConfigSet && bound.ContainsKey(nameof(CalibrationDataPath)))
-            job = job with { CalibrationDataPath = ResolveLiteralPath(CalibrationDataPath) };
-        if (bound.ContainsKey(nameof(RankingSubsetSize))) job = job with { Options = job.Options with { RankingSubsetSize = RankingSubsetSize } };
-        if (bound.ContainsKey(nameof(ConfirmTopLayers))) job = job with { Options = job.Options with { ConfirmTopLayers = ConfirmTopLayers } };
-        if (bound.ContainsKey(nameof(Precision)))
-            job = job with { Options = job.Options with { Quantization = job.Options.Quantization with { Precision = Enum.Parse<PrecisionMode>(Precision, ignoreCase: true) } } };
-        return job with { ScriptMetrics = ScriptBlockMetric.FactoryFor(this), Warnings = new WarningLog(this) };
+        request = request.WithOverrides(
+            bound.ContainsKey(nameof(RankingSubsetSize)) ? RankingSubsetSize : null,
+            bound.ContainsKey(nameof(ConfirmTopLayers)) ? ConfirmTopLayers : null,
+            bound.ContainsKey(nameof(Precision)) ? Enum.Parse<PrecisionMode>(Precision, ignoreCase: true) : null);
+        return request.WithScriptMetrics(ScriptBlockMetric.FactoryFor(this)) with
+        {
+            Method = Enum.Parse<RankingMethod>(Method, ignoreCase: true),
+            Layers = Layer,
+        };
     }
 }

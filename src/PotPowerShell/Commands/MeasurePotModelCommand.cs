@@ -2,6 +2,7 @@ using System.Management.Automation;
 using PotPowerShell.Core;
 using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Evaluation;
+using PotPowerShell.Core.Requests;
 using PotPowerShell.Core.Results;
 using PotPowerShell.Infrastructure;
 
@@ -26,10 +27,8 @@ public sealed class MeasurePotModelCommand : PotCmdlet, IDisposable
     private const string DataLiteralSet = "DataLiteralPath";
     private const string ConfigModelLiteralSet = "ConfigModelLiteralPath";
 
-    private Evaluator? _evaluator;
-    private PotConfig? _evaluatorConfig;
-    // The FP32 model the evaluator compares with (null when the engine has no reference: fp32 metric).
-    private string? _evaluatorReference;
+    // One pipeline (one evaluator) serves every model while the request's engine and reference stay the same.
+    private MeasurementPipeline? _pipeline;
     private bool _warnedNoMetrics;
 
     /// <summary>
@@ -134,40 +133,72 @@ public sealed class MeasurePotModelCommand : PotCmdlet, IDisposable
     protected override void ProcessRecord()
     {
         bool ownConfig = ParameterSetName == ConfigSet;
-        string? reference = ReferenceFor();
+        var request = BuildRequest();
         // One evaluator per engine and reference: a new piped config with another engine, or a piped result with
         // another FP32 model for the engine's reference metrics, gets its own.
-        if (_evaluator != null && ((ownConfig && !ReferenceEquals(_evaluatorConfig, Config))
-                || (_evaluatorReference != null && reference != null && !SamePath(_evaluatorReference, reference))))
+        if (_pipeline != null && !_pipeline.Serves(request))
         {
-            _evaluator.Dispose();
-            _evaluator = null;
+            _pipeline.Dispose();
+            _pipeline = null;
         }
         // The error rule (ARCHITECTURE.md, "Errors"): an engine or data given as a parameter serves every model, so a
         // failure stops the command; the engine of a piped configuration belongs to that input only.
         var models = (ownConfig ? new[] { Config.Model.ModelPath }
             : ParameterSetName.EndsWith("LiteralPath", StringComparison.Ordinal) ? LiteralPath.Select(ResolveLiteralPath)
             : Path.SelectMany(ResolveWildcardPath)).ToList();
-        if (_evaluator == null && !Run(() => _evaluator = CreateEvaluator(reference, models.FirstOrDefault()), terminating: !ownConfig)) return;
-        _evaluatorConfig = ownConfig ? Config : null;
+        if (_pipeline == null && !Run(() => _pipeline = MeasurementPipeline.Open(request, new WarningLog(this)), terminating: !ownConfig)) return;
+        WarnNoMetricsOnce();
         foreach (string model in models) Measure(model);
     }
 
     private void Measure(string model)
     {
-        WriteVerbose($"Evaluating '{model}' on '{_evaluator!.Engine.Source}'.");
+        var pipeline = _pipeline!;
+        WriteVerbose($"Evaluating '{model}' on '{pipeline.Engine.Source}'.");
         Run(() =>
         {
             // Reading a large model and creating its session take a while before the first batch reports.
             Progress.Report(new PotProgress("Evaluating " + System.IO.Path.GetFileName(model), "Loading the model", -1));
-            var m = ModelMeasurement.Measure(_evaluator, model, PerSample, Latency, WarmupRuns, CancellationToken, Progress);
+            var m = pipeline.Measure(model, Progress, CancellationToken);
+            WarnNoMetricsOnce();
             if (m.Evaluation.BatchFallback)
                 WriteWarning($"ONNX Runtime refused a batch of several items of '{model}' although its batch axis is dynamic (the graph probably hard-codes batch 1), so it was evaluated one item per inference. Set batch_size: 1 in the engine (or -BatchSize 1) to skip the failed attempt.");
             if (m.Evaluation.NonFiniteItems > 0)
                 WriteWarning($"'{model}' gave NaN or Inf outputs on {m.Evaluation.NonFiniteItems} items (first item {m.Evaluation.FirstNonFiniteItem}); every metric scored them at its worst value.");
-            var rows = PerSample ? ModelEvaluation.Rows(m.Evaluation, _evaluator.Metrics) : null;
+            var rows = PerSample ? ModelEvaluation.Rows(m.Evaluation, pipeline.Evaluator!.Metrics) : null;
             WriteObject(new ModelEvaluation(m, rows).ToPSObject());
         });
+    }
+
+    private void WarnNoMetricsOnce()
+    {
+        if (_warnedNoMetrics || _pipeline?.NoMetricsWarning is not { } warning) return;
+        _warnedNoMetrics = true;
+        WriteWarning(warning);
+    }
+
+    /// <summary>This input's request: the engine (parameters or configuration), the reference and the evaluator settings.</summary>
+    private MeasurementRequest BuildRequest()
+    {
+        var bound = MyInvocation.BoundParameters;
+        var engine = ParameterSetName is ConfigSet or ConfigModelSet or ConfigModelLiteralSet
+            ? EngineSource.FromConfig(Config)
+            : EngineSource.FromPaths(
+                bound.ContainsKey(nameof(EnginePath)) ? ResolveLiteralPath(EnginePath) : null,
+                bound.ContainsKey(nameof(DataPath)) ? ResolveLiteralPath(DataPath) : null);
+        return new MeasurementRequest
+        {
+            Engine = engine,
+            ReferenceModelPath = ReferenceFor(),
+            ReferenceGiven = ReferenceModelPath != null,
+            CustomMetrics = Metric == null ? Array.Empty<CustomMetric>() : new[] { CustomMetricOf(new ScriptBlockMetric(Metric, MetricName, null)) },
+            ScriptMetrics = ScriptBlockMetric.FactoryFor(this),
+            Threads = Threads,
+            BatchSize = BatchSize,
+            PerSample = PerSample,
+            Latency = Latency,
+            WarmupRuns = WarmupRuns,
+        };
     }
 
     /// <summary>
@@ -181,55 +212,6 @@ public sealed class MeasurePotModelCommand : PotCmdlet, IDisposable
         return source == null ? null : ResolveLiteralPath(source);
     }
 
-    // A model that is missing or unreadable is left to its own measurement, which reports it for that model only.
-    private static EngineDefinition FitToModel(EngineDefinition engine, string? model)
-    {
-        if (model == null || !File.Exists(model)) return engine;
-        try
-        {
-            return SimplifiedImageFit.ToModel(engine, model);
-        }
-        catch (PotException)
-        {
-            return engine;
-        }
-    }
-
-    private static bool SamePath(string a, string b) =>
-        string.Equals(System.IO.Path.GetFullPath(a), System.IO.Path.GetFullPath(b), OperatingSystem.IsWindows() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal);
-
-    /// <param name="model">The first model measured: a simplified engine's images are resized to its input (SimplifiedImageFit).</param>
-    private Evaluator CreateEvaluator(string? reference, string? model)
-    {
-        var engine = FitToModel(ParameterSetName is ConfigSet or ConfigModelSet or ConfigModelLiteralSet
-            ? EngineResolver.FromConfig(Config)
-            : EngineResolver.FromPaths(
-                MyInvocation.BoundParameters.ContainsKey(nameof(EnginePath)) ? ResolveLiteralPath(EnginePath) : null,
-                MyInvocation.BoundParameters.ContainsKey(nameof(DataPath)) ? ResolveLiteralPath(DataPath) : null), model);
-        foreach (var warning in engine.Warnings) WriteWarning(warning);
-        var custom = Metric == null
-            ? Array.Empty<CustomMetric>()
-            : new[] { CustomMetricOf(new ScriptBlockMetric(Metric, MetricName, null)) };
-        // A reference from the pipeline is read only when a metric compares with it; a given -ReferenceModelPath always.
-        if (ReferenceModelPath == null && !engine.Metrics.Any(m => m.RequiresReference)) reference = null;
-        var evaluator = new Evaluator(engine, new EvaluatorOptions
-        {
-            ReferenceModel = reference == null ? null : ModelMeasurement.ReadModel(reference),
-            ReferenceSource = reference ?? "",
-            CustomMetrics = custom,
-            ScriptMetrics = ScriptBlockMetric.FactoryFor(this),
-            Threads = Threads,
-            BatchSize = BatchSize,
-        });
-        _evaluatorReference = reference;
-        if (evaluator.Metrics.Count == 0 && !_warnedNoMetrics)
-        {
-            _warnedNoMetrics = true;
-            WriteWarning($"'{engine.Source}' defines no metrics{(engine.HasAnnotations ? "" : " and its data has no labels")}: only inference runs. Add labels and metrics to the engine, or a -Metric scriptblock.");
-        }
-        return evaluator;
-    }
-
     private CustomMetric CustomMetricOf(ScriptBlockMetric metric) =>
         MetricLevel.Equals("Dataset", StringComparison.OrdinalIgnoreCase)
             ? new CustomMetric(MetricName, Direction(MetricDirection), (IDatasetMetric)metric, requiresAnnotation: false)
@@ -240,15 +222,15 @@ public sealed class MeasurePotModelCommand : PotCmdlet, IDisposable
 
     protected override void EndProcessing()
     {
-        _evaluator?.Dispose();
-        _evaluator = null;
+        _pipeline?.Dispose();
+        _pipeline = null;
     }
 
     // The pipeline may stop before EndProcessing (Ctrl+C); PowerShell still disposes the cmdlet.
     void IDisposable.Dispose()
     {
-        _evaluator?.Dispose();
-        _evaluator = null;
+        _pipeline?.Dispose();
+        _pipeline = null;
         Dispose();
     }
 }

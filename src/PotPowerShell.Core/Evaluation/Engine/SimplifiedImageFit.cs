@@ -20,14 +20,24 @@ public static class SimplifiedImageFit
     /// </summary>
     public static EngineDefinition ToModel(EngineDefinition engine, string modelPath)
     {
-        ArgumentNullException.ThrowIfNull(engine);
-        if (!engine.IsSimplified || engine.Datasets.All(d => d.Image == null)) return engine;
+        if (!ReadsModel(engine)) return engine;
         var model = OnnxModelFile.Load(modelPath);
         var initializers = model.Graph.Initializer.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
         var inputs = model.Graph.Input.Where(i => !initializers.Contains(i.Name)).ToList();
         var dims = inputs.Count == 1 ? inputs[0].Type?.TensorType?.Shape?.Dim : null;
         if (dims == null) return engine;
         return ToShape(engine, dims.Select(d => d.ValueCase == TensorShapeProto.Types.Dimension.ValueOneofCase.DimValue && d.DimValue > 0 ? d.DimValue : -1).ToArray());
+    }
+
+    /// <summary>
+    /// Whether <see cref="ToModel"/> reads the model for <paramref name="engine"/> (a simplified engine over images). A
+    /// model it cannot read is an error of that model (ModelNotFound, ModelCorrupt ...): the pipelines that apply the
+    /// fit report it as such, never ignore it (the fit rule, ARCHITECTURE.md "Errors").
+    /// </summary>
+    public static bool ReadsModel(EngineDefinition engine)
+    {
+        ArgumentNullException.ThrowIfNull(engine);
+        return engine.IsSimplified && engine.Datasets.Any(d => d.Image != null);
     }
 
     /// <summary>The fit for an input shape (-1 for a dimension that is not fixed).</summary>

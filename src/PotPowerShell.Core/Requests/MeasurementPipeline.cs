@@ -1,0 +1,99 @@
+using PotPowerShell.Core.Evaluation;
+using PotPowerShell.Core.Results;
+
+namespace PotPowerShell.Core.Requests;
+
+/// <summary>
+/// Runs a <see cref="MeasurementRequest"/>: <see cref="Open"/> resolves the engine and reads the reference model (what
+/// every model measured shares: its errors concern them all), then <see cref="Measure"/> evaluates each model with one
+/// <see cref="Evaluator"/>, so items are read and preprocessed once.
+/// </summary>
+/// <remarks>
+/// The fit rule (ARCHITECTURE.md, "Errors"), the same in every pipeline: a simplified engine over images is fitted to
+/// the model it serves (<see cref="SimplifiedImageFit"/>), here the first model measured; a model the fit cannot read
+/// is an error of that model (ModelNotFound, ModelCorrupt ... naming the file), never ignored and never the engine's,
+/// and the engine is fitted to the next model instead.
+/// </remarks>
+public sealed class MeasurementPipeline : IDisposable
+{
+    private readonly EngineDefinition _engine;
+    private readonly byte[]? _reference;
+    private Evaluator? _evaluator;
+
+    private MeasurementPipeline(MeasurementRequest request, EngineDefinition engine, string? referencePath, byte[]? reference)
+    {
+        Request = request;
+        _engine = engine;
+        ReferencePath = referencePath;
+        _reference = reference;
+    }
+
+    public MeasurementRequest Request { get; }
+
+    /// <summary>The engine as resolved (before any fit to a model).</summary>
+    public EngineDefinition Engine => _engine;
+
+    /// <summary>The reference model read (null when none, or when no metric compares with a reference that came with the input).</summary>
+    public string? ReferencePath { get; }
+
+    /// <summary>The evaluator of every model; null until the first model of a simplified image engine is fitted.</summary>
+    public Evaluator? Evaluator => _evaluator;
+
+    /// <summary>
+    /// Resolves the engine and reads the reference model. Its errors concern every model the request serves; whether
+    /// they stop the command is the cmdlet's error rule.
+    /// </summary>
+    /// <param name="warnings">Hears the engine's warnings (keys read without effect and the like).</param>
+    public static MeasurementPipeline Open(MeasurementRequest request, IProgress<string>? warnings)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var engine = request.Engine.Resolve();
+        foreach (var warning in engine.Warnings) warnings?.Report(warning);
+        string? reference = request.ReferenceModelPath;
+        // A reference that came with the input is read only when a metric compares with it; a given one always.
+        if (!request.ReferenceGiven && !engine.Metrics.Any(m => m.RequiresReference)) reference = null;
+        var pipeline = new MeasurementPipeline(request, engine, reference, reference == null ? null : ModelMeasurement.ReadModel(reference));
+        // An engine that no model changes gets its evaluator now, so that its errors are the engine's.
+        if (!SimplifiedImageFit.ReadsModel(engine)) pipeline._evaluator = pipeline.CreateEvaluator(engine);
+        return pipeline;
+    }
+
+    /// <summary>
+    /// Whether this pipeline's evaluator serves <paramref name="next"/> too: the same engine source, and no other
+    /// reference model (a request without one is served by any).
+    /// </summary>
+    public bool Serves(MeasurementRequest next) =>
+        next.Engine.SameAs(Request.Engine)
+        && (ReferencePath == null || next.ReferenceModelPath == null || SamePath(ReferencePath, next.ReferenceModelPath));
+
+    /// <summary>Evaluates one model; its errors (the fit's included, see the class) concern that model only.</summary>
+    public MeasurementResult Measure(string modelPath, IProgress<PotProgress>? progress, CancellationToken cancellationToken)
+    {
+        _evaluator ??= CreateEvaluator(SimplifiedImageFit.ToModel(_engine, modelPath));
+        return ModelMeasurement.Measure(_evaluator, modelPath, Request.PerSample, Request.Latency, Request.WarmupRuns, cancellationToken, progress);
+    }
+
+    /// <summary>The warning for an evaluator with no metric (only inference runs); null when it has metrics or does not exist yet.</summary>
+    public string? NoMetricsWarning => _evaluator is { Metrics.Count: 0 }
+        ? $"'{_engine.Source}' defines no metrics{(_engine.HasAnnotations ? "" : " and its data has no labels")}: only inference runs. Add labels and metrics to the engine, or a -Metric scriptblock."
+        : null;
+
+    private Evaluator CreateEvaluator(EngineDefinition engine) => new(engine, new EvaluatorOptions
+    {
+        ReferenceModel = _reference,
+        ReferenceSource = ReferencePath ?? "",
+        CustomMetrics = Request.CustomMetrics,
+        ScriptMetrics = Request.ScriptMetrics,
+        Threads = Request.Threads,
+        BatchSize = Request.BatchSize,
+    });
+
+    private static bool SamePath(string a, string b) =>
+        string.Equals(Path.GetFullPath(a), Path.GetFullPath(b), OperatingSystem.IsWindows() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal);
+
+    public void Dispose()
+    {
+        _evaluator?.Dispose();
+        _evaluator = null;
+    }
+}
