@@ -93,6 +93,27 @@ Describe 'A missing file named by a piped configuration is an error of that inpu
         $results.Count | Should -Be 1
     }
 
+    It 'Measure-PotModel writes ModelNotFound for a piped result whose FP32 model is gone and measures the next' {
+        # Only cosine similarity to FP32, so each piped result's ModelPath is read as its reference.
+        $similarity = Join-Path $work 'similarity.yml'
+        "metrics:`n  - type: cosine_similarity`n    reference: fp32`ndataset:`n  data_source: $validation`n" | Set-Content $similarity
+        $lost = Join-Path $work 'lost.onnx'
+        Copy-Item $model $lost
+        $orphan = Invoke-DefaultQuantization $lost $calibration -StatSubsetSize 8 -OutputPath (Join-Path $work 'orphan.int8.onnx') -WarningAction SilentlyContinue
+        $kept = Invoke-DefaultQuantization $model $calibration -StatSubsetSize 8 -OutputPath (Join-Path $work 'kept.int8.onnx') -WarningAction SilentlyContinue
+        Remove-Item $lost
+        $err = $null
+        # A terminating error would throw here and fail the test.
+        $results = @($orphan, $kept | Measure-PotModel -EnginePath $similarity -ErrorVariable err -ErrorAction SilentlyContinue)
+        $err.Count | Should -Be 1
+        $err[0].FullyQualifiedErrorId | Should -Be "ModelNotFound,$(Get-CommandName 'MeasurePotModel')"
+        $err[0].TargetObject | Should -Be $lost
+        $err[0].Exception.Message | Should -BeLike "*$lost*"
+        $results.Count | Should -Be 1
+        $results[0].ModelPath | Should -Be $kept.OutputPath
+        $results[0].'cosine_similarity' | Should -BeGreaterThan 0.9
+    }
+
     It '<Command> writes EngineNotFound without stopping' -ForEach @(
         @{ Command = 'Invoke-AccuracyAwareQuantization'; Cmdlet = 'InvokeAccuracyAwareQuantization'; Config = { $brokenAaq } }
         @{ Command = 'Get-LayerRanking'; Cmdlet = 'GetLayerRanking'; Config = { $broken } }

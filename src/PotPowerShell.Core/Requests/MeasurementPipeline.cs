@@ -4,9 +4,11 @@ using PotPowerShell.Core.Results;
 namespace PotPowerShell.Core.Requests;
 
 /// <summary>
-/// Runs a <see cref="MeasurementRequest"/>: <see cref="Open"/> resolves the engine and reads the reference model (what
-/// every model measured shares: its errors concern them all), then <see cref="Measure"/> evaluates each model with one
-/// <see cref="Evaluator"/>, so items are read and preprocessed once.
+/// Runs a <see cref="MeasurementRequest"/> in three steps, so that each error belongs where the error rule
+/// (ARCHITECTURE.md, "Errors") puts it: <see cref="Open"/> resolves the engine (shared by every input),
+/// <see cref="UseReference"/> reads the reference model an input names (a piped result's FP32 model belongs to that
+/// input), <see cref="Prepare"/> builds the evaluator of an engine that no model changes (the engine's again). Then
+/// <see cref="Measure"/> evaluates each model with one <see cref="Evaluator"/>, so items are read and preprocessed once.
 /// </summary>
 /// <remarks>
 /// The fit rule (ARCHITECTURE.md, "Errors"), the same in every pipeline: a simplified engine over images is fitted to
@@ -17,15 +19,13 @@ namespace PotPowerShell.Core.Requests;
 public sealed class MeasurementPipeline : IDisposable
 {
     private readonly EngineDefinition _engine;
-    private readonly byte[]? _reference;
+    private byte[]? _reference;
     private Evaluator? _evaluator;
 
-    private MeasurementPipeline(MeasurementRequest request, EngineDefinition engine, string? referencePath, byte[]? reference)
+    private MeasurementPipeline(MeasurementRequest request, EngineDefinition engine)
     {
         Request = request;
         _engine = engine;
-        ReferencePath = referencePath;
-        _reference = reference;
     }
 
     public MeasurementRequest Request { get; }
@@ -34,14 +34,14 @@ public sealed class MeasurementPipeline : IDisposable
     public EngineDefinition Engine => _engine;
 
     /// <summary>The reference model read (null when none, or when no metric compares with a reference that came with the input).</summary>
-    public string? ReferencePath { get; }
+    public string? ReferencePath { get; private set; }
 
-    /// <summary>The evaluator of every model; null until the first model of a simplified image engine is fitted.</summary>
+    /// <summary>The evaluator of every model; null until <see cref="Prepare"/>, or for a simplified image engine until the first model is fitted.</summary>
     public Evaluator? Evaluator => _evaluator;
 
     /// <summary>
-    /// Resolves the engine and reads the reference model. Its errors concern every model the request serves; whether
-    /// they stop the command is the cmdlet's error rule.
+    /// The engine step: resolves the engine. Its errors concern every model the request serves; whether they stop the
+    /// command is the cmdlet's error rule.
     /// </summary>
     /// <param name="warnings">Hears the engine's warnings (keys read without effect and the like).</param>
     public static MeasurementPipeline Open(MeasurementRequest request, IProgress<string>? warnings)
@@ -49,13 +49,37 @@ public sealed class MeasurementPipeline : IDisposable
         ArgumentNullException.ThrowIfNull(request);
         var engine = request.Engine.Resolve();
         foreach (var warning in engine.Warnings) warnings?.Report(warning);
-        string? reference = request.ReferenceModelPath;
-        // A reference that came with the input is read only when a metric compares with it; a given one always.
-        if (!request.ReferenceGiven && !engine.Metrics.Any(m => m.RequiresReference)) reference = null;
-        var pipeline = new MeasurementPipeline(request, engine, reference, reference == null ? null : ModelMeasurement.ReadModel(reference));
-        // An engine that no model changes gets its evaluator now, so that its errors are the engine's.
-        if (!SimplifiedImageFit.ReadsModel(engine)) pipeline._evaluator = pipeline.CreateEvaluator(engine);
-        return pipeline;
+        return new MeasurementPipeline(request, engine);
+    }
+
+    /// <summary>
+    /// The reference step of one input: reads the reference model <paramref name="input"/> names (a given one always; one
+    /// that came with the input only when a metric compares with it), unless it is the one read already. Its errors
+    /// (ModelNotFound ... naming the file) concern the inputs that name this reference: with
+    /// <see cref="MeasurementRequest.ReferenceGiven"/> every input, else that input only.
+    /// </summary>
+    /// <returns>True when a reference was read (the evaluator made with the previous one, if any, is dropped).</returns>
+    public bool UseReference(MeasurementRequest input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        string? path = input.ReferenceModelPath;
+        if (!input.ReferenceGiven && !_engine.Metrics.Any(m => m.RequiresReference)) path = null;
+        // A request without a reference is served by the one read (see Serves).
+        if (path == null || (ReferencePath != null && SamePath(ReferencePath, path))) return false;
+        var bytes = ModelMeasurement.ReadModel(path);
+        _evaluator?.Dispose();
+        _evaluator = null;
+        (_reference, ReferencePath) = (bytes, path);
+        return true;
+    }
+
+    /// <summary>
+    /// Builds the evaluator of an engine that no model changes, so that its errors are the engine's (every input's);
+    /// a simplified image engine waits for the first model (see the class). Nothing when it exists already.
+    /// </summary>
+    public void Prepare()
+    {
+        if (_evaluator == null && !SimplifiedImageFit.ReadsModel(_engine)) _evaluator = CreateEvaluator(_engine);
     }
 
     /// <summary>

@@ -1,7 +1,6 @@
 using System.Management.Automation;
 using PotPowerShell.Core;
 using PotPowerShell.Core.Config;
-using PotPowerShell.Core.Quantization;
 using PotPowerShell.Core.Quantization.AccuracyAware;
 using PotPowerShell.Core.Requests;
 using PotPowerShell.Core.Results;
@@ -151,21 +150,19 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : QuantizingCmdlet
 
     protected override void ProcessRecord()
     {
-        AccuracyAwareJob? job = null;
-        if (!Run(() => job = BuildJob())) return;
-        string model = job!.ModelPath;
-        string output = OutputPath != null ? ResolveLiteralPath(OutputPath) : DefaultOutputPath(model);
+        AccuracyAwareRequest? request = null;
+        if (!Run(() => request = BuildRequest())) return;
+        var job = request!.Job;
+        string model = job.ModelPath;
+        string output = request.OutputPath;
         if (!CheckOutputIsNotInput(output, model)) return;
-        var dumps = job.DumpIntermediateModel ? AccuracyAwareOutcome.IntermediatePaths(output) : Array.Empty<string>();
-        if (!CheckNotWrittenBefore(output) || !CheckOutputPath(output, Force) || !CheckOutputPath(AccuracyAwareOutcome.ReportPathFor(output), Force) || !dumps.All(d => CheckOutputPath(d, Force))) return;
-        var o = job.Options;
-        string target = $"maximal_drop {o.MaximalDrop} {o.DropType.ToString().ToLowerInvariant()}, ranking {o.RankingMethod}";
-        string what = $"Quantize '{model}' with AccuracyAwareQuantization ({target}) and write the model and its report";
+        if (!CheckNotWrittenBefore(output) || !CheckOutputPath(output, Force) || !CheckOutputPath(request.ReportPath, Force) || !request.IntermediatePaths.All(d => CheckOutputPath(d, Force))) return;
+        string what = $"Quantize '{model}' with AccuracyAwareQuantization ({request.Target}) and write the model and its report";
         // -WhatIf says what the run would cost, from layer and item counts only (nothing is inferred).
         if (MyInvocation.BoundParameters.ContainsKey("WhatIf") && !Run(() => what += $" (planned: {AccuracyAwarePlan.Estimate(job).Describe()})")) return;
         if (!ShouldProcess(output, job.DumpIntermediateModel ? what + ", and the fully quantized model before any revert" : what)) return;
 
-        WriteVerbose($"AccuracyAwareQuantization of '{model}' into '{output}' ({target}).");
+        WriteVerbose($"AccuracyAwareQuantization of '{model}' into '{output}' ({request.Target}).");
         Run(() =>
         {
             var result = AccuracyAwarePipeline.Run(job, output, Progress, new VerboseLog(this), CancellationToken);
@@ -179,55 +176,51 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : QuantizingCmdlet
         });
     }
 
-    private AccuracyAwareJob BuildJob()
+    /// <summary>This input's request: its source (configuration or paths), the options and outputs given as parameters.</summary>
+    private AccuracyAwareRequest BuildRequest()
     {
-        var job = ParameterSetName == ConfigSet
-            ? AccuracyAwareJob.FromConfig(Config)
-            : new AccuracyAwareJob
-            {
-                ModelPath = ResolveLiteralPath(ModelPath),
-                CalibrationDataPath = ResolveLiteralPath(CalibrationDataPath),
-                Options = new AccuracyAwareOptions(),
-            };
         var bound = MyInvocation.BoundParameters;
-        if (ParameterSetName == ConfigSet && bound.ContainsKey(nameof(CalibrationDataPath)))
-            job = job with { CalibrationDataPath = ResolveLiteralPath(CalibrationDataPath) };
-        if (bound.ContainsKey(nameof(EnginePath))) job = job with { EnginePath = ResolveLiteralPath(EnginePath) };
-        if (bound.ContainsKey(nameof(DumpIntermediateModel))) job = job with { DumpIntermediateModel = DumpIntermediateModel.IsPresent };
-        job = job with { Overwrite = Force };
-        if (Ranking != null) job = job with { Ranking = Ranking.Select(LayerRankOf).ToList() };
-        if (job.CalibrationDataPath != null) RequestFiles.RequireCalibrationData(job.CalibrationDataPath);
-        return job with { Options = Override(job.Options), ScriptMetrics = ScriptBlockMetric.FactoryFor(this), Warnings = new WarningLog(this) };
+        string? Given(string name, string path) => bound.ContainsKey(name) ? ResolveLiteralPath(path) : null;
+        var request = ParameterSetName == ConfigSet
+            ? AccuracyAwareRequest.FromConfig(Config, Given(nameof(EnginePath), EnginePath), Given(nameof(CalibrationDataPath), CalibrationDataPath))
+            : AccuracyAwareRequest.FromPaths(ResolveLiteralPath(ModelPath), ResolveLiteralPath(CalibrationDataPath), ResolveLiteralPath(EnginePath));
+        request = request
+            .WithOutput(OutputPath != null ? ResolveLiteralPath(OutputPath) : null, Force, bound.ContainsKey(nameof(DumpIntermediateModel)) ? DumpIntermediateModel.IsPresent : null)
+            .WithRanking(Ranking?.Select(LayerRankOf).ToList());
+        if (request.Job.CalibrationDataPath != null) RequestFiles.RequireCalibrationData(request.Job.CalibrationDataPath);
+        request = request.WithOverrides(Overrides());
+        // A bare number converts to ticks in PowerShell: -TimeLimit 600 would mean 60 microseconds. Checked after the
+        // quantization parameters are applied, so that of several bad parameters the same one is named first.
+        if (bound.ContainsKey(nameof(TimeLimit)) && TimeLimit < TimeSpan.FromSeconds(1))
+            throw new PotException("InvalidTimeLimit", PotErrorCategory.InvalidArgument,
+                $"-TimeLimit {TimeLimit} is shorter than a second. Write it as a time span, e.g. '00:10:00' or (New-TimeSpan -Minutes 10).", TimeLimit);
+        return request.WithScriptMetrics(ScriptBlockMetric.FactoryFor(this)).WithWarnings(new WarningLog(this));
     }
 
     /// <summary>Only parameters the user gave override the configuration (or the defaults).</summary>
-    private AccuracyAwareOptions Override(AccuracyAwareOptions options)
+    private AccuracyAwareOverrides Overrides()
     {
         var bound = MyInvocation.BoundParameters;
-        options = options with { Quantization = ApplyQuantizationParameters(options.Quantization) };
-        if (bound.ContainsKey(nameof(MaximalDrop))) options = options with { MaximalDrop = MaximalDrop };
-        if (bound.ContainsKey(nameof(DropType))) options = options with { DropType = Enum.Parse<DropType>(DropType, ignoreCase: true) };
-        if (bound.ContainsKey(nameof(RankingSubsetSize))) options = options with { RankingSubsetSize = RankingSubsetSize };
-        if (bound.ContainsKey(nameof(MaxIterations))) options = options with { MaxIterations = MaxIterations };
-        if (bound.ContainsKey(nameof(RankingMethod))) options = options with { RankingMethod = Enum.Parse<RankingMethod>(RankingMethod, ignoreCase: true) };
-        if (bound.ContainsKey(nameof(ConfirmTopLayers))) options = options with { ConfirmTopLayers = ConfirmTopLayers };
-        if (bound.ContainsKey(nameof(MaxEvaluations))) options = options with { MaxEvaluations = MaxEvaluations };
-        if (bound.ContainsKey(nameof(TuneHyperparams))) options = options with { TuneHyperparameters = TuneHyperparams.IsPresent };
-        if (bound.ContainsKey(nameof(ConvertToMixedPreset))) options = options with { ConvertToMixedPreset = ConvertToMixedPreset.IsPresent };
-        if (bound.ContainsKey(nameof(ConfirmOnFullSet))) options = options with { ConfirmOnFullSet = ConfirmOnFullSet };
-        if (bound.ContainsKey(nameof(EvaluationWorkers))) options = options with { EvaluationWorkers = EvaluationWorkers };
-        if (bound.ContainsKey(nameof(DecideEarly))) options = options with { DecideEarly = DecideEarly.IsPresent };
-        if (bound.ContainsKey(nameof(TimeLimit)))
+        T? Given<T>(string name, T value) where T : struct => bound.ContainsKey(name) ? value : null;
+        return new AccuracyAwareOverrides
         {
-            // A bare number converts to ticks in PowerShell: -TimeLimit 600 would mean 60 microseconds.
-            if (TimeLimit < TimeSpan.FromSeconds(1))
-                throw new PotException("InvalidTimeLimit", PotErrorCategory.InvalidArgument,
-                    $"-TimeLimit {TimeLimit} is shorter than a second. Write it as a time span, e.g. '00:10:00' or (New-TimeSpan -Minutes 10).", TimeLimit);
-            options = options with { TimeLimit = TimeLimit };
-        }
-        if (bound.ContainsKey(nameof(CheckpointPath))) options = options with { CheckpointPath = ResolveLiteralPath(CheckpointPath!) };
-        if (bound.ContainsKey(nameof(RestoreMode))) options = options with { RestoreMode = Enum.Parse<Core.Config.RestoreMode>(RestoreMode, ignoreCase: true) };
-        return options;
+            Quantization = ApplyQuantizationParameters,
+            MaximalDrop = Given(nameof(MaximalDrop), MaximalDrop),
+            DropType = bound.ContainsKey(nameof(DropType)) ? Enum.Parse<DropType>(DropType, ignoreCase: true) : null,
+            RankingSubsetSize = Given(nameof(RankingSubsetSize), RankingSubsetSize),
+            MaxIterations = Given(nameof(MaxIterations), MaxIterations),
+            RankingMethod = bound.ContainsKey(nameof(RankingMethod)) ? Enum.Parse<RankingMethod>(RankingMethod, ignoreCase: true) : null,
+            ConfirmTopLayers = Given(nameof(ConfirmTopLayers), ConfirmTopLayers),
+            MaxEvaluations = Given(nameof(MaxEvaluations), MaxEvaluations),
+            TuneHyperparameters = Given(nameof(TuneHyperparams), TuneHyperparams.IsPresent),
+            ConvertToMixedPreset = Given(nameof(ConvertToMixedPreset), ConvertToMixedPreset.IsPresent),
+            ConfirmOnFullSet = Given(nameof(ConfirmOnFullSet), ConfirmOnFullSet),
+            EvaluationWorkers = Given(nameof(EvaluationWorkers), EvaluationWorkers),
+            DecideEarly = Given(nameof(DecideEarly), DecideEarly.IsPresent),
+            TimeLimit = Given(nameof(TimeLimit), TimeLimit),
+            CheckpointPath = bound.ContainsKey(nameof(CheckpointPath)) ? ResolveLiteralPath(CheckpointPath!) : null,
+            RestoreMode = bound.ContainsKey(nameof(RestoreMode)) ? Enum.Parse<Core.Config.RestoreMode>(RestoreMode, ignoreCase: true) : null,
+        };
     }
 
     /// <summary>A LayerRank, or what remoting and jobs turn one into (a property bag with the same names).</summary>
@@ -246,10 +239,6 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : QuantizingCmdlet
         return new LayerRank(position, layer, Value(nameof(LayerRank.OpType))?.ToString() ?? "", score, method,
             new SortedDictionary<string, double>(StringComparer.Ordinal), outputError);
     }
-
-    /// <summary>&lt;model&gt;.aaq.onnx next to the model (its report: &lt;model&gt;.aaq.report.json).</summary>
-    private static string DefaultOutputPath(string model) =>
-        Path.Combine(Path.GetDirectoryName(model) ?? ".", Path.GetFileNameWithoutExtension(model) + ".aaq.onnx");
 
     /// <summary>The core logs from the pipeline thread, so each line can go straight to Write-Verbose.</summary>
     private sealed class VerboseLog(PSCmdlet owner) : IProgress<string>

@@ -142,11 +142,15 @@ public sealed class MeasurePotModelCommand : PotCmdlet, IDisposable
             _pipeline = null;
         }
         // The error rule (ARCHITECTURE.md, "Errors"): an engine or data given as a parameter serves every model, so a
-        // failure stops the command; the engine of a piped configuration belongs to that input only.
+        // failure stops the command; the engine of a piped configuration belongs to that input only. So does the FP32
+        // model of a piped result, while a -ReferenceModelPath serves every input.
         var models = (ownConfig ? new[] { Config.Model.ModelPath }
             : ParameterSetName.EndsWith("LiteralPath", StringComparison.Ordinal) ? LiteralPath.Select(ResolveLiteralPath)
             : Path.SelectMany(ResolveWildcardPath)).ToList();
         if (_pipeline == null && !Run(() => _pipeline = MeasurementPipeline.Open(request, new WarningLog(this)), terminating: !ownConfig)) return;
+        var pipeline = _pipeline!;
+        if (!Run(() => pipeline.UseReference(request), terminating: request.ReferenceGiven)) return;
+        if (!Run(pipeline.Prepare, terminating: !ownConfig)) return;
         WarnNoMetricsOnce();
         foreach (string model in models) Measure(model);
     }

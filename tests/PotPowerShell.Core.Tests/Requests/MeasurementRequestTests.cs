@@ -20,7 +20,9 @@ public class MeasurementRequestTests
         using (var byData = MeasurementPipeline.Open(Request(EngineSource.FromPaths(null, f.File("data"))), null))
         {
             Assert.Equal(f.File("data"), byData.Engine.Source);
-            // No model changes an .npy engine: its evaluator is made at once, so its errors are the engine's.
+            // No model changes an .npy engine: its evaluator is made before the first model, so its errors are the engine's.
+            Assert.Null(byData.Evaluator);
+            byData.Prepare();
             Assert.NotNull(byData.Evaluator);
             Assert.Equal(3, byData.Measure(f.File("flat.onnx"), null, CancellationToken.None).ItemCount);
         }
@@ -52,22 +54,64 @@ public class MeasurementRequestTests
         using var f = new RequestFixture();
         string gone = f.File("gone.onnx");
         var plain = EngineSource.FromPaths(f.File("plain.yml"), null);
-        var e = Assert.Throws<PotException>(() => MeasurementPipeline.Open(Request(plain, gone, given: true), null));
-        Assert.Equal("ModelNotFound", e.ErrorId);
-        Assert.Equal(gone, e.Target);
+        var given = Request(plain, gone, given: true);
+        // The engine step reads no reference: a missing one is the reference step's error.
+        using (var opened = MeasurementPipeline.Open(given, null))
+        {
+            var e = Assert.Throws<PotException>(() => opened.UseReference(given));
+            Assert.Equal("ModelNotFound", e.ErrorId);
+            Assert.Equal(gone, e.Target);
+        }
 
-        using (var unread = MeasurementPipeline.Open(Request(plain, gone, given: false), null))
+        var piped = Request(plain, gone, given: false);
+        using (var unread = MeasurementPipeline.Open(piped, null))
+        {
+            Assert.False(unread.UseReference(piped));
             Assert.Null(unread.ReferencePath);
+        }
 
         var compared = EngineSource.FromPaths(f.File("reference.yml"), null);
-        var r = Assert.Throws<PotException>(() => MeasurementPipeline.Open(Request(compared, gone, given: false), null));
-        Assert.Equal("ModelNotFound", r.ErrorId);
-        Assert.Equal(gone, r.Target);
+        using (var needed = MeasurementPipeline.Open(Request(compared, gone, given: false), null))
+        {
+            var r = Assert.Throws<PotException>(() => needed.UseReference(Request(compared, gone, given: false)));
+            Assert.Equal("ModelNotFound", r.ErrorId);
+            Assert.Equal(gone, r.Target);
+        }
 
-        using var read = MeasurementPipeline.Open(Request(compared, f.File("flat.onnx")), null);
+        var flat = Request(compared, f.File("flat.onnx"));
+        using var read = MeasurementPipeline.Open(flat, null);
+        Assert.True(read.UseReference(flat));
+        Assert.False(read.UseReference(flat)); // read once
         Assert.Equal(f.File("flat.onnx"), read.ReferencePath);
+        read.Prepare();
         var m = read.Measure(f.File("flat.onnx"), null, CancellationToken.None);
         Assert.Equal(0, Assert.Single(m.Metrics).Value); // the reference itself: mse 0
+    }
+
+    [Fact]
+    public void A_missing_reference_that_came_with_one_input_leaves_the_pipeline_to_measure_the_next()
+    {
+        // Measure-PotModel with piped results (src/PotPowerShell/Commands/MeasurePotModelCommand.cs): the engine opens
+        // once, the first result's FP32 model is gone, the second's is read and its model measured.
+        using var f = new RequestFixture();
+        var engine = EngineSource.FromPaths(f.File("reference.yml"), null);
+        string gone = f.File("gone.onnx");
+        var first = Request(engine, gone);
+        using var pipeline = MeasurementPipeline.Open(first, null);
+        var e = Assert.Throws<PotException>(() => pipeline.UseReference(first));
+        Assert.Equal("ModelNotFound", e.ErrorId);
+        Assert.Equal(gone, e.Target);
+        Assert.Contains(gone, e.Message);
+        Assert.Null(pipeline.ReferencePath);
+        Assert.Null(pipeline.Evaluator);
+
+        var second = Request(engine, f.File("flat.onnx"));
+        Assert.True(pipeline.Serves(second)); // no reference read yet: the same pipeline serves the next input
+        Assert.True(pipeline.UseReference(second));
+        pipeline.Prepare();
+        var m = pipeline.Measure(f.File("flat.onnx"), null, CancellationToken.None);
+        Assert.Equal(3, m.ItemCount);
+        Assert.Equal(0, Assert.Single(m.Metrics).Value); // compared with the second input's reference: mse 0
     }
 
     [Fact]
@@ -77,6 +121,7 @@ public class MeasurementRequestTests
         var config = f.Config("flat", "flat.onnx", """{ "config": "reference.yml" }""");
         var request = Request(EngineSource.FromConfig(config), f.File("flat.onnx"));
         using var pipeline = MeasurementPipeline.Open(request, null);
+        pipeline.UseReference(request);
         Assert.True(pipeline.Serves(request));
         Assert.True(pipeline.Serves(request with { ReferenceModelPath = null }));
         Assert.False(pipeline.Serves(request with { ReferenceModelPath = f.File("other.onnx") }));

@@ -41,12 +41,18 @@ public sealed record AccuracyAwareJob
     /// <summary>Wraps the opened calibration data (tests count the items read through it).</summary>
     internal Func<Data.IDataset, Data.IDataset>? CalibrationWrapper { get; init; }
 
-    /// <summary>A job from a POT configuration: its model, its engine (also the calibration data) and its AccuracyAwareQuantization options.</summary>
-    public static AccuracyAwareJob FromConfig(PotConfig config) => new()
+    /// <summary>
+    /// A job from a POT configuration: its model, its engine (also the calibration data) and its AccuracyAwareQuantization
+    /// options (AlgorithmMissing when it has no such entry), or, with <paramref name="defaultQuantizationSuffices"/> (a
+    /// ranking, which never reverts a layer), its DefaultQuantization options when it has no AccuracyAwareQuantization entry.
+    /// </summary>
+    public static AccuracyAwareJob FromConfig(PotConfig config, bool defaultQuantizationSuffices = false) => new()
     {
         ModelPath = config.Model.ModelPath,
         Config = config,
-        Options = config.ToAccuracyAwareOptions(),
+        Options = defaultQuantizationSuffices && config.FindAlgorithm(AlgorithmNames.AccuracyAware) == null
+            ? new AccuracyAwareOptions { Quantization = config.ToDefaultQuantizationOptions() }
+            : config.ToAccuracyAwareOptions(),
         DumpIntermediateModel = config.Compression.DumpIntermediateModel,
     };
 
