@@ -41,8 +41,7 @@ public sealed class ComparisonPipeline : IDisposable
     public static ComparisonPipeline Open(ComparisonRequest request, IProgress<string>? warnings)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var engine = request.Engine.Resolve();
-        foreach (var warning in engine.Warnings) warnings?.Report(warning);
+        var engine = request.Engine.Resolve(warnings);
         return new ComparisonPipeline(request, engine);
     }
 

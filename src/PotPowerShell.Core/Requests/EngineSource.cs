@@ -28,9 +28,15 @@ public sealed record EngineSource
     public static EngineSource FromConfig(PotConfig config) => new() { Config = config ?? throw new ArgumentNullException(nameof(config)) };
 
     /// <summary>The engine, read without the model: a simplified engine is fitted to a model by the pipeline that knows it (<see cref="SimplifiedImageFit"/>).</summary>
-    public EngineDefinition Resolve() => EnginePath != null || DataPath != null
-        ? EngineResolver.FromPaths(EnginePath, DataPath)
-        : EngineResolver.FromConfig(Config ?? throw new InvalidOperationException("An engine source needs a path or a configuration."));
+    /// <param name="warnings">Hears the engine's warnings (keys read without effect and the like).</param>
+    public EngineDefinition Resolve(IProgress<string>? warnings = null)
+    {
+        var engine = EnginePath != null || DataPath != null
+            ? EngineResolver.FromPaths(EnginePath, DataPath)
+            : EngineResolver.FromConfig(Config ?? throw new InvalidOperationException("An engine source needs a path or a configuration."));
+        foreach (var warning in engine.Warnings) warnings?.Report(warning);
+        return engine;
+    }
 
     /// <summary>The same engine: equal paths, the same configuration object (a piped configuration is its own source).</summary>
     public bool SameAs(EngineSource other) =>

@@ -47,8 +47,7 @@ public sealed class MeasurementPipeline : IDisposable
     public static MeasurementPipeline Open(MeasurementRequest request, IProgress<string>? warnings)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var engine = request.Engine.Resolve();
-        foreach (var warning in engine.Warnings) warnings?.Report(warning);
+        var engine = request.Engine.Resolve(warnings);
         return new MeasurementPipeline(request, engine);
     }
 
