@@ -80,6 +80,9 @@
     verdict line needs POT-style and new defaults.
 .PARAMETER Items
     Validation items per case (held out from calibration).
+.PARAMETER Seed
+    The seed of every run (-Seed of Invoke-AccuracyAwareQuantization): it draws the random part of Signal ranking's
+    items. Run the script once per seed to see how much a model's result depends on that draw.
 .PARAMETER Target
     maximal_drop as a fraction of DefaultQuantization's drop.
 .PARAMETER Runs
@@ -97,6 +100,7 @@ param(
     [string[]] $Model = @('ResNet18', 'MiniLM'),
     [string[]] $Variant = @('*'),
     [int] $Items = 48,
+    [int] $Seed = 0,
     [double] $Target = 0.5,
     [int] $Runs = 30,
     [string] $WorkFolder = (Join-Path ([IO.Path]::GetTempPath()) 'pot-bench-aaq'),
@@ -277,7 +281,7 @@ $rows = foreach ($case in $cases) {
         $parameters = $v.Parameters
         $watch = [Diagnostics.Stopwatch]::StartNew()
         $r = Invoke-AccuracyAwareQuantization $case.Model $case.Calibration $case.Engine -MaximalDrop $maximalDrop @preset @parameters `
-            -OutputPath $out -WarningAction SilentlyContinue
+            -Seed $Seed -OutputPath $out -WarningAction SilentlyContinue
         $seconds = $watch.Elapsed.TotalSeconds
         $l = $latency::Compare($case.Model, $out, $data, 1, $Runs, 5, 1)
         Write-Host ("   {0,-12}: {1}; float: {2}" -f $v.Name, $r.Reason, ($r.RevertedLayers.Layer -join ', '))
