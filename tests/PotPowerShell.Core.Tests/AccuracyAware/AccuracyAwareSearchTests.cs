@@ -394,29 +394,6 @@ public class AccuracyAwareSearchTests
         Assert.Contains(lines, l => l.StartsWith("Iteration 1: reverted L1", StringComparison.Ordinal));
     }
 
-    /// <summary>The confirmed search (Signal ranking, top 3 confirmed, no backward pass) from a given first ranking, in the order given.</summary>
-    private static AccuracyAwareOutcome RunRanked(FakeMetric metric, params string[] layers)
-    {
-        var ranking = layers.Select((l, i) => new LayerRank(i + 1, l, "MatMul", layers.Length - i, RankingMethod.Signal, new SortedDictionary<string, double>(), double.NaN)).ToArray();
-        var options = new AccuracyAwareOptions { MaximalDrop = 0.01, BackwardPass = false };
-        return new AccuracyAwareQuantizer(options) { Ranking = ranking }.Run(new FakeBuilder("performance", layers), new FakeEvaluator(20, metric));
-    }
-
-    [Fact]
-    public void AmongConfirmationsThatMeetTheTargetTheSmallestDropIsKept()
-    {
-        // Fully quantized 0.004 + 0.01 - 0.002 = 0.012. Reverting A meets (0.008), B meets with less (0.002), C does
-        // not (0.014): B is the step, though A was confirmed first.
-        var metric = new FakeMetric("accuracy", MetricDirection.HigherBetter, _ => 1.0)
-            .WithCost("A", 0.004).WithCost("B", 0.01).WithCost("C", -0.002);
-        var r = RunRanked(metric, "A", "B", "C").Result;
-        Assert.Equal(new[] { ("A", IterationAction.Outranked), ("B", IterationAction.Reverted), ("C", IterationAction.Outranked) },
-            r.Iterations.Select(i => (i.Layer, i.Action)));
-        Assert.True(r.Met);
-        Assert.Equal(new[] { "B" }, Names(r));
-        Assert.Equal(0.002, r.Metrics[0].Drop, 9);
-    }
-
     private sealed class SyncSink(List<string> lines) : IProgress<string>
     {
         public void Report(string value) => lines.Add(value);

@@ -4,8 +4,8 @@ namespace PotPowerShell.Core.Quantization.AccuracyAware;
 
 /// <summary>
 /// The search with Signal ranking: the top <see cref="AccuracyAwareOptions.ConfirmOnFullSet"/> layers of the ranking are
-/// each reverted and evaluated on the full set, and the best of them (one that meets the target before one that does
-/// not, then the smallest drop, ties to the higher rank) is the step. Its outcome follows <see cref="GreedySearch"/>'s rules: kept
+/// each reverted and evaluated on the full set, and the best of them (the first that meets the target, else the
+/// smallest drop, ties to the higher rank) is the step. Its outcome follows <see cref="GreedySearch"/>'s rules: kept
 /// when the drop does not grow (or after a roll-back, or without use_prev_if_drop_increase), otherwise rolled back.
 /// A roll-back does not rank again: the model is unchanged, so the next layers of the same ranking are confirmed, and
 /// the best of them is kept even if worse (POT's step back). A ranking is made at the start, after a kept revert that
@@ -74,11 +74,9 @@ internal static class ConfirmedSearch
                 if (pick == top[0]) state.Trial(!result.StoppedEarly && drop < state.PreviousDrop);
                 tried.Add((pick, result, drop));
                 if (result.StoppedEarly) continue;
-                // A met confirmation beats one that is not; between equals the smaller drop wins. The others are still
-                // confirmed after one meets: the smallest drop leaves the backward pass the most room.
                 bool met = criteria.AllMet(result.Values);
-                bool bestMet = best is { } sofar && criteria.AllMet(sofar.Result.Values);
-                if (best == null || (met && !bestMet) || (met == bestMet && drop < best.Value.Drop)) best = (pick, candidate, result, drop);
+                if (best == null || met || drop < best.Value.Drop) best = (pick, candidate, result, drop);
+                if (met) break;
             }
 
             bool keep = best is { } chosen && state.Keeps(chosen.Result, chosen.Drop);
