@@ -153,7 +153,8 @@ public sealed record AccuracyAwareResult : IQuantizedModelResult
     public int ResumedEvaluations { get; init; }
     /// <summary>
     /// Where the evaluations' wall time went (measured, so not in the report): building and serializing candidate
-    /// models, creating their ONNX Runtime sessions, and inference with the metrics. Replayed evaluations count nothing.
+    /// models, creating their ONNX Runtime sessions, and inference with the metrics. A candidate built ahead while the
+    /// previous evaluation ran counts only the time the evaluations waited for it. Replayed evaluations count nothing.
     /// </summary>
     public IReadOnlyList<StageTime> EvaluationTimes { get; init; } = Array.Empty<StageTime>();
     /// <summary>

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using Google.Protobuf;
 using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Evaluation;
@@ -116,7 +118,13 @@ internal sealed class EvaluationSession
     }
 
     /// <summary>The candidate being built on another thread (with its session), and the serialized model it gives.</summary>
-    private (string Key, Task<byte[]> Bytes)? _next;
+    private (string Key, Task<byte[]> Bytes, StrongBox<long> BuiltAt)? _next;
+
+    /// <summary>
+    /// Of the current evaluation's wait for its prefetched candidate, the part after the candidate was built: its session
+    /// was still being created (counted as <see cref="SessionTime"/>, not <see cref="BuildTime"/>).
+    /// </summary>
+    private TimeSpan _sessionWait;
 
     /// <summary>
     /// The serialized <paramref name="candidate"/>, taken from <see cref="Prefetch"/> when it built it; then starts
@@ -132,6 +140,7 @@ internal sealed class EvaluationSession
         if (prefetched is { } p)
         {
             // Wait for it in any case: the evaluator's prepared session must be settled before the next evaluation.
+            long waitFrom = Stopwatch.GetTimestamp();
             try
             {
                 var built = p.Bytes.GetAwaiter().GetResult();
@@ -141,6 +150,8 @@ internal sealed class EvaluationSession
             {
                 // Building it again below reports the failure where it belongs.
             }
+            long builtAt = Volatile.Read(ref p.BuiltAt.Value);
+            if (builtAt != 0) _sessionWait = Stopwatch.GetElapsedTime(Math.Max(waitFrom, builtAt));
         }
         bytes ??= candidate.BuildBytes();
         if (next != null) Prefetch(next, items);
@@ -156,9 +167,11 @@ internal sealed class EvaluationSession
     {
         if (!Prefetching || Workers > 1 || Checkpoint?.Replaying == true || _cache.ContainsKey(CacheKey(candidate.Key, Normalize(items)))) return;
         var evaluator = _evaluator;
+        var builtAt = new StrongBox<long>();
         _next = (candidate.Key, Task.Run(() =>
         {
             var bytes = candidate.BuildBytes();
+            Volatile.Write(ref builtAt.Value, Stopwatch.GetTimestamp());
             try
             {
                 evaluator.PrepareSession(bytes);
@@ -168,7 +181,7 @@ internal sealed class EvaluationSession
                 // The evaluation creates the session again and reports the failure.
             }
             return bytes;
-        }));
+        }), builtAt);
         Prefetches++;
     }
 
@@ -238,9 +251,11 @@ internal sealed class EvaluationSession
         {
             try
             {
-                var build = System.Diagnostics.Stopwatch.StartNew();
+                var build = Stopwatch.StartNew();
+                _sessionWait = TimeSpan.Zero;
                 var bytes = model();
-                BuildTime += build.Elapsed;
+                BuildTime += build.Elapsed - _sessionWait;
+                SessionTime += _sessionWait;
                 result = stopWhen == null ? _evaluator.Evaluate(bytes, items, deadline.Token, _progress)
                     : _evaluator.Evaluate(bytes, items, stopWhen, deadline.Token, _progress);
                 SessionTime += result.SessionCreation;
@@ -264,7 +279,11 @@ internal sealed class EvaluationSession
         return result;
     }
 
-    /// <summary>Where evaluation time went: building and serializing candidate models, creating their ONNX Runtime sessions, and the rest of the evaluations (inference, metrics).</summary>
+    /// <summary>
+    /// Where evaluation time went: building and serializing candidate models, creating their ONNX Runtime sessions, and
+    /// the rest of the evaluations (inference, metrics). A candidate prefetched while the previous one ran counts only
+    /// the time its evaluation waited for it: for building until it was built, then for its session.
+    /// </summary>
     public TimeSpan BuildTime { get; private set; }
     public TimeSpan SessionTime { get; private set; }
     public TimeSpan InferenceTime { get; private set; }
