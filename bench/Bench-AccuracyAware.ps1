@@ -97,6 +97,11 @@
       the sampled half is not the whole cause. Breaking ties between confirmations by the full-set mean signal
       (same drop, better character-level score) changed nothing on seed 0 and reverted 16 instead of 14 on seed 1:
       not kept.
+      To separate the ranking from the search: POT's Metric ranking on every item with our full-set confirmations
+      (a build where the confirmed search also ran for Metric ranking; not shipped), quiet machine, two at once:
+      data seed 0 reverted 11 layers (675.7 s, 135 evaluations), data seed 3 reverted 8 (805.5 s, 198 evaluations).
+      Over these two, POT-style averages 9 layers, Metric ranking with confirmations 9.5, the new defaults 11: the
+      confirmations cost about nothing in layers, Signal ranking about one or two, with two data points.
     - Tried and not kept:
       - A CTC margin signal for exact match (log-probability from the greedy line to the nearest path that reads
         otherwise; its logistic, or clamped): seed 0 reverted 15 and 12 layers. Its first rankings were no better
