@@ -110,6 +110,8 @@
       - Going further down the ranking after a roll-back instead of POT's step back (keep a worse revert): 12 layers,
         423 evaluations and 841 s on OcrRec seed 0 (rank precision 5/70).
       - -ConfirmOnFullSet 5 on OcrRec seed 0: 12 layers.
+      - ranking_subset_size 100 (50 hardest, 50 drawn): seeds 0 and 1 reverted 15 and 10 layers in about 590 s each
+        (seventh session, measured after its NOTES were written).
 
 
     restore_mode (#11 item 8), one run per model on 2026-12-02 (same machine and load, -Items 48),
