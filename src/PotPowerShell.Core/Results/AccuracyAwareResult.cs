@@ -83,8 +83,8 @@ public sealed record AccuracyAwareIteration(
 
     /// <summary>
     /// True when the evaluation stopped once its outcome was decided (see AccuracyAwareOptions.DecideEarly): DropAfter is
-    /// then the drop of the items evaluated, and the full-set drop is certain to be larger than DropBefore or than the
-    /// kept layer's drop.
+    /// then the smallest drop the full set could still give after the items evaluated (every other item at its best
+    /// value), which is above the limit and above DropBefore or the kept layer's drop.
     /// </summary>
     public bool DecidedEarly { get; init; }
 

@@ -40,6 +40,14 @@ public class ConfirmedSearchTests : IClassFixture<OutlierModelFixture>
         Assert.True(early.InferencesSaved >= full.Inferences - early.Inferences);
         Assert.Contains(early.Iterations, i => i.DecidedEarly && i.Items < 200);
         Assert.All(early.Iterations.Where(i => !i.DecidedEarly), i => Assert.Equal(200, i.Items));
+        // A decided evaluation shows the smallest drop the full set could still have given: above the limit, and no
+        // more than the drop the complete evaluation of the same model gave.
+        var complete = full.Iterations.ToDictionary(i => (i.Stage, i.Index));
+        Assert.All(early.Iterations.Where(i => i.DecidedEarly), i =>
+        {
+            Assert.True(i.DropAfter > options.MaximalDrop);
+            Assert.True(i.DropAfter <= complete[(i.Stage, i.Index)].DropAfter + 1e-12, $"{i.Layer}: at least {i.DropAfter}, complete {complete[(i.Stage, i.Index)].DropAfter}");
+        });
     }
 
     [Fact]

@@ -29,16 +29,18 @@ internal static class BackwardPass
                 string layer = order[i];
                 var candidate = current.Without(layer);
                 ctx.Report($"Backward pass: quantizing {layer} again", PotProgress.Percent(i, order.Count));
-                double before = metric.Drop(ctx.Session.Evaluate(current, null).Values[metric.Name]);
+                var currentResult = ctx.Session.Evaluate(current, null);
+                double before = metric.Drop(currentResult.Values[metric.Name]);
                 // Decided early once the metric is certain to miss its limit: the layer then stays float.
-                var result = ctx.Session.EvaluateUntilDecided(candidate, DecidedEarly.Above(ctx, metric, () => double.NegativeInfinity));
+                var result = ctx.Session.EvaluateUntilDecided(candidate, DecidedEarly.Above(ctx, metric, () => double.NegativeInfinity),
+                    order: DecidedEarly.Order(ctx, metric, currentResult));
                 bool met = !result.StoppedEarly && baseline.Criteria.AllMet(result.Values);
                 var action = met ? IterationAction.Requantized : IterationAction.KeptFloat;
-                double after = metric.Drop(result.Values[metric.Name]);
+                double after = DecidedEarly.Drop(ctx, metric, result);
                 iterations.Add(new AccuracyAwareIteration(iterations.Count + 1, "Backward", layer, metric.Name, before, after, met, action,
                     met ? candidate.Reverted.Count : current.Reverted.Count) { DecidedEarly = result.StoppedEarly, Items = result.Items.Count });
                 ctx.Log($"Iteration {iterations.Count}: quantized {layer} again: {metric.Name} drop {SearchContext.F(before)} -> {SearchContext.F(after)}"
-                    + (result.StoppedEarly ? $" on the first {result.Items.Count} items (certain to miss the limit)" : "") + ", "
+                    + (result.StoppedEarly ? $" at least, decided after {result.Items.Count} of {ctx.Session.ItemCount} items (certain to miss the limit)" : "") + ", "
                     + (met ? "target still met, kept INT8" : "target missed, stays float") + $"; {baseline.Describe(result.Values)}.");
                 if (met) current = candidate;
             }

@@ -58,6 +58,7 @@ internal static class ConfirmedSearch
             var tried = new List<(LayerRank Pick, EvaluationResult Result, double Drop)>();
             bool singleMetric = criteria.Metrics.Count == 1;
             bool canRollBack = !state.StepBack && ctx.Options.UsePreviousIfDropIncrease;
+            var order = DecidedEarly.Order(ctx, metric, state.CurrentResult);
             for (int k = 0; k < top.Count; k++)
             {
                 var pick = top[k];
@@ -69,8 +70,8 @@ internal static class ConfirmedSearch
                 var decided = DecidedEarly.Above(ctx, metric, () => Math.Min(
                     canRollBack ? state.PreviousDrop : double.PositiveInfinity,
                     best is { } b && singleMetric ? b.Drop : double.PositiveInfinity));
-                var result = ctx.Session.EvaluateUntilDecided(candidate, decided, next: k + 1 < top.Count ? state.Current.With(top[k + 1].Layer) : null);
-                double drop = metric.Drop(result.Values[metric.Name]);
+                var result = ctx.Session.EvaluateUntilDecided(candidate, decided, next: k + 1 < top.Count ? state.Current.With(top[k + 1].Layer) : null, order);
+                double drop = DecidedEarly.Drop(ctx, metric, result);
                 if (pick == top[0]) state.Trial(!result.StoppedEarly && drop < state.PreviousDrop);
                 tried.Add((pick, result, drop));
                 if (result.StoppedEarly) continue;

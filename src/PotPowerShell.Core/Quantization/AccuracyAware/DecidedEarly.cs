@@ -1,3 +1,4 @@
+using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Evaluation;
 using PotPowerShell.Core.Results;
 
@@ -30,6 +31,52 @@ internal static class DecidedEarly
         int rest = total - measured;
         double allBest = metric.Drop((sum + rest * best) / (n + rest));
         return n == 0 ? allBest : Math.Min(allBest, metric.Drop(sum / n));
+    }
+
+    /// <summary>
+    /// The order a decided-early evaluation of a one-layer change to <paramref name="current"/> measures the items in:
+    /// those where <paramref name="current"/> is furthest from the metric's best per-item value first (ties by index).
+    /// A candidate's per-item values are mostly its current model's, so once the items it can still change are measured,
+    /// "every remaining item at its best" is close to what the rest will give, and a losing candidate stops after those
+    /// instead of near the end of the set. Only the time of the decision changes: a complete evaluation is put back in
+    /// index order (<see cref="EvaluationSession.EvaluateUntilDecided"/>).
+    /// The order changes which items share a batch. On ONNX Runtime's CPU kernels an item's outputs do not depend on its
+    /// batch-mates (measured bit for bit on the models of bench/Bench-AccuracyAware.ps1), except where activations are
+    /// quantized at run time from the whole batch (DynamicQuantizeLinear, restore_mode only_activations): those runs keep
+    /// index order. Null (index order) too when decided-early evaluation is off, the metric has no finite best bound, or
+    /// some metric of the evaluator is not an item mean (its value could not be rebuilt in index order).
+    /// </summary>
+    public static IReadOnlyList<int>? Order(SearchContext ctx, MetricCriterion metric, EvaluationResult current)
+    {
+        var bounds = ctx.Session.Evaluator.MeanItemBounds;
+        if (!ctx.Options.DecideEarly || ctx.Options.RestoreMode != RestoreMode.ActivationsAndWeights || !bounds.TryGetValue(metric.Name, out var b)
+            || ctx.Session.Evaluator.Metrics.Any(m => !bounds.ContainsKey(m.Name)) || RunsDynamicQuantization(ctx.Builder))
+            return null;
+        double best = metric.Direction == MetricDirection.HigherBetter ? b.Max : b.Min;
+        int total = ctx.Session.ItemCount;
+        if (!double.IsFinite(best) || current.StoppedEarly || current.Items.Count != total
+            || !current.PerItem.TryGetValue(metric.Name, out var values) || values.Length != total)
+            return null;
+        var shortfall = new double[total];
+        for (int k = 0; k < total; k++)
+            shortfall[current.Items[k]] = double.IsNaN(values[k]) ? double.NegativeInfinity : Math.Abs(best - values[k]);
+        return Enumerable.Range(0, total).OrderByDescending(i => shortfall[i]).ThenBy(i => i).ToArray();
+    }
+
+    private static bool RunsDynamicQuantization(IQuantizedModelBuilder builder) =>
+        builder.FloatModel.Graph.Node.Any(n => n.OpType == "DynamicQuantizeLinear");
+
+    /// <summary>
+    /// The drop of <paramref name="metric"/> an evaluation shows: the full-set drop when it is complete, else the
+    /// smallest drop the full set could still give (what decided it; the drop of the items measured first says little
+    /// when they are the hardest ones, see <see cref="Order"/>).
+    /// </summary>
+    public static double Drop(SearchContext ctx, MetricCriterion metric, EvaluationResult result)
+    {
+        if (!result.StoppedEarly || !ctx.Session.Evaluator.MeanItemBounds.TryGetValue(metric.Name, out var bounds)
+            || !result.PerItem.TryGetValue(metric.Name, out var values))
+            return metric.Drop(result.Values[metric.Name]);
+        return MinimalDrop(metric, bounds, values, values.Length, ctx.Session.ItemCount);
     }
 
     /// <summary>

@@ -101,13 +101,17 @@ internal sealed class EvaluationSession
 
     /// <summary>
     /// Evaluates a candidate on the full set, stopping as soon as <paramref name="stopWhen"/> says its outcome is
-    /// decided (see <see cref="DecidedEarly"/>). A stopped result covers the first items only: it is neither cached nor
-    /// offered to the best-model tracker, and the items it skipped are counted in <see cref="InferencesSaved"/>.
+    /// decided (see <see cref="DecidedEarly"/>). A stopped result covers the items measured first only: it is neither
+    /// cached nor offered to the best-model tracker, and the items it skipped are counted in <see cref="InferencesSaved"/>.
     /// </summary>
-    public EvaluationResult EvaluateUntilDecided(ModelCandidate candidate, Func<int, IReadOnlyDictionary<string, double[]>, bool>? stopWhen, ModelCandidate? next = null)
+    /// <param name="order">Every item, in the order to measure them (<see cref="DecidedEarly.Order"/>); null = index
+    /// order. A complete result is given back in index order, with each item-mean metric summed in that order, so it is
+    /// the result an evaluation in index order gives.</param>
+    public EvaluationResult EvaluateUntilDecided(ModelCandidate candidate, Func<int, IReadOnlyDictionary<string, double[]>, bool>? stopWhen, ModelCandidate? next = null,
+        IReadOnlyList<int>? order = null)
     {
         if (stopWhen == null) return Evaluate(candidate, null, next: next);
-        var result = Evaluate(candidate.Key, Bytes(candidate, null, next), null, mandatory: false, stopWhen);
+        var result = Refused(candidate, Evaluate(candidate.Key, Bytes(candidate, null, next), null, mandatory: false, stopWhen, order));
         if (result.StoppedEarly)
         {
             DecidedEarly++;
@@ -233,8 +237,10 @@ internal sealed class EvaluationSession
     /// model) run whatever the budget; every other one checks it first, and is stopped within one batch when the time
     /// limit passes while it runs (its partial result is dropped).
     /// </summary>
+    /// <param name="order">All items in the order to evaluate them (only with <paramref name="items"/> null): see
+    /// <see cref="EvaluateUntilDecided"/>.</param>
     private EvaluationResult Evaluate(string modelKey, Func<byte[]> model, IReadOnlyList<int>? items, bool mandatory,
-        Func<int, IReadOnlyDictionary<string, double[]>, bool>? stopWhen = null)
+        Func<int, IReadOnlyDictionary<string, double[]>, bool>? stopWhen = null, IReadOnlyList<int>? order = null)
     {
         string key = CacheKey(modelKey, items);
         if (_cache.TryGetValue(key, out var cached)) return cached;
@@ -257,7 +263,8 @@ internal sealed class EvaluationSession
                 BuildTime += build.Elapsed - _sessionWait;
                 SessionTime += _sessionWait;
                 result = stopWhen == null ? _evaluator.Evaluate(bytes, items, deadline.Token, _progress)
-                    : _evaluator.Evaluate(bytes, items, stopWhen, deadline.Token, _progress);
+                    : _evaluator.Evaluate(bytes, order ?? items, stopWhen, deadline.Token, _progress);
+                if (order != null && !result.StoppedEarly) result = InIndexOrder(result, order);
                 SessionTime += result.SessionCreation;
                 InferenceTime += result.Elapsed - result.SessionCreation;
             }
@@ -277,6 +284,43 @@ internal sealed class EvaluationSession
         }
         if (!result.StoppedEarly) _cache[key] = result;
         return result;
+    }
+
+    /// <summary>
+    /// A complete evaluation made in <paramref name="order"/>, as an evaluation in index order gives it: per-item values
+    /// and signals in index order, and each metric the mean of its per-item values summed in that order (NaN items
+    /// skipped), as the evaluator's item-mean aggregate sums them (only item-mean metrics are evaluated out of order,
+    /// see <see cref="DecidedEarly.Order"/>).
+    /// </summary>
+    private static EvaluationResult InIndexOrder(EvaluationResult result, IReadOnlyList<int> order)
+    {
+        double[] Sorted(double[] values)
+        {
+            var sorted = new double[values.Length];
+            for (int k = 0; k < values.Length; k++) sorted[order[k]] = values[k];
+            return sorted;
+        }
+        var perItem = result.PerItem.ToDictionary(p => p.Key, p => Sorted(p.Value), StringComparer.Ordinal);
+        var values = new Dictionary<string, double>(result.Values, StringComparer.Ordinal);
+        foreach (var (name, v) in perItem)
+        {
+            double sum = 0;
+            long count = 0;
+            foreach (double x in v)
+                if (!double.IsNaN(x))
+                {
+                    sum += x;
+                    count++;
+                }
+            values[name] = count == 0 ? double.NaN : sum / count;
+        }
+        return result with
+        {
+            Values = values,
+            PerItem = perItem,
+            Signals = result.Signals.ToDictionary(p => p.Key, p => Sorted(p.Value), StringComparer.Ordinal),
+            Items = Enumerable.Range(0, order.Count).ToArray(),
+        };
     }
 
     /// <summary>

@@ -116,7 +116,7 @@ internal sealed class SearchState
         _history.Add(iteration);
         string verb = action switch { IterationAction.Reverted => "kept", IterationAction.Outranked => "outranked", _ => "rolled back" };
         string what = result.StoppedEarly
-            ? $"decided after {result.Items.Count} of {_ctx.Session.ItemCount} items (drop certain to stay above {SearchContext.F(Math.Min(PreviousDrop, after))}), {verb}."
+            ? $"decided after {result.Items.Count} of {_ctx.Session.ItemCount} items ({Metric.Name} drop at least {SearchContext.F(after)}), {verb}."
             : $"{Metric.Name} drop {SearchContext.F(PreviousDrop)} -> {SearchContext.F(after)}, {verb}; {_baseline.Describe(result.Values)}.";
         _ctx.Log($"Iteration {iteration.Index}: reverted {layer}: {what}");
     }

@@ -1,0 +1,101 @@
+using System.Collections.Immutable;
+using Google.Protobuf;
+using PotPowerShell.Core.Config;
+using PotPowerShell.Core.Data;
+using PotPowerShell.Core.Evaluation;
+using PotPowerShell.Core.Quantization;
+using PotPowerShell.Core.Quantization.AccuracyAware;
+using PotPowerShell.Core.Results;
+
+namespace PotPowerShell.Core.Tests.AccuracyAware;
+
+/// <summary>
+/// Decided-early evaluations measure the items where the current model is furthest from the best value first; a
+/// complete one is given back as an evaluation in index order gives it.
+/// </summary>
+public class HardFirstOrderTests : IClassFixture<OutlierModelFixture>
+{
+    private readonly OutlierModel _m;
+
+    public HardFirstOrderTests(OutlierModelFixture fixture) => _m = fixture.Model;
+
+    /// <summary>The fake evaluator with per-item bounds, so decided-early evaluation applies to its metrics.</summary>
+    private sealed class BoundedEvaluator(FakeEvaluator inner, double min, double max) : IEvaluator
+    {
+        public IReadOnlyList<MetricDefinition> Metrics => inner.Metrics;
+        public IDataset Data => inner.Data;
+        public IReadOnlyDictionary<string, (double Min, double Max)> MeanItemBounds => inner.Metrics.ToDictionary(m => m.Name, _ => (min, max));
+        public EvaluationResult Evaluate(byte[] model, IReadOnlyList<int>? items, CancellationToken cancellationToken, IProgress<PotProgress>? progress = null) =>
+            inner.Evaluate(model, items, cancellationToken, progress);
+    }
+
+    private static SearchContext Context(AccuracyAwareOptions options, IEvaluator evaluator) =>
+        new(options, evaluator, new FakeBuilder("performance", "L0"), null, null, null, () => TimeSpan.Zero, CancellationToken.None);
+
+    private static MetricCriterion Accuracy(MetricDirection direction = MetricDirection.HigherBetter) => new("accuracy", direction, 1, false, 0.01);
+
+    private static EvaluationResult Current(params double[] values) =>
+        new(new Dictionary<string, double> { ["accuracy"] = values.Where(v => !double.IsNaN(v)).Average() },
+            new Dictionary<string, double[]> { ["accuracy"] = values }, Enumerable.Range(0, values.Length).ToArray(), TimeSpan.Zero);
+
+    private static IEvaluator Bounded(int items, MetricDirection direction = MetricDirection.HigherBetter) =>
+        new BoundedEvaluator(new FakeEvaluator(items, new FakeMetric("accuracy", direction, _ => 1)), 0, 1);
+
+    [Fact]
+    public void Items_furthest_from_the_best_value_come_first_ties_by_index_and_items_without_a_value_last()
+    {
+        var ctx = Context(new AccuracyAwareOptions(), Bounded(6));
+        var order = DecidedEarly.Order(ctx, Accuracy(), Current(1, 0, double.NaN, 0.5, 0, 1));
+        Assert.Equal(new[] { 1, 4, 3, 0, 5, 2 }, order);
+
+        // Higher is worse: the distance is to the lower bound.
+        var lower = Context(new AccuracyAwareOptions(), Bounded(3, MetricDirection.HigherWorse));
+        Assert.Equal(new[] { 2, 1, 0 }, DecidedEarly.Order(lower, Accuracy(MetricDirection.HigherWorse), Current(0, 0.25, 1)));
+    }
+
+    [Fact]
+    public void Index_order_is_kept_when_decided_early_evaluation_is_off_or_activations_are_quantized_at_run_time_or_a_metric_has_no_bounds()
+    {
+        var current = Current(1, 0, 0.5);
+        Assert.NotNull(DecidedEarly.Order(Context(new AccuracyAwareOptions(), Bounded(3)), Accuracy(), current));
+        Assert.Null(DecidedEarly.Order(Context(new AccuracyAwareOptions { DecideEarly = false }, Bounded(3)), Accuracy(), current));
+        Assert.Null(DecidedEarly.Order(Context(new AccuracyAwareOptions { RestoreMode = RestoreMode.OnlyActivations }, Bounded(3)), Accuracy(), current));
+        Assert.Null(DecidedEarly.Order(Context(new AccuracyAwareOptions(), new FakeEvaluator(3, new FakeMetric("accuracy", MetricDirection.HigherBetter, _ => 1))), Accuracy(), current));
+        // A stopped evaluation of the current model says nothing about the items it did not reach.
+        Assert.Null(DecidedEarly.Order(Context(new AccuracyAwareOptions(), Bounded(3)), Accuracy(), current with { StoppedEarly = true }));
+    }
+
+    [Fact]
+    public void A_complete_evaluation_in_hard_first_order_is_bit_for_bit_the_evaluation_in_index_order()
+    {
+        using var calibration = NpyDataset.Open(_m.CalibrationPath);
+        var builder = QuantizedModelBuilder.Create(_m.ModelPath, calibration, new DefaultQuantizationOptions { Precision = PrecisionMode.AllInt8 });
+        File.WriteAllText(_m.File("order.yml"), "metrics:\n  - type: cosine_similarity\n    reference: fp32\n  - type: accuracy\ndataset:\n  data_source: validation\n");
+        var source = new QuantizationSource("performance", new DefaultQuantizationOptions(), builder);
+        var candidate = new ModelCandidate(source, ImmutableSortedSet.Create(StringComparer.Ordinal, builder.Layers[0].Node));
+        EvaluationSession Session(Evaluator e) => new(e, new AccuracyAwareOptions(), () => TimeSpan.Zero, null, CancellationToken.None);
+
+        using var natural = new Evaluator(EngineDefinition.Load(_m.File("order.yml")), new EvaluatorOptions { ReferenceModel = builder.FloatModel.ToByteArray() });
+        var expected = Session(natural).Evaluate(candidate, null);
+        using var shuffled = new Evaluator(EngineDefinition.Load(_m.File("order.yml")), new EvaluatorOptions { ReferenceModel = builder.FloatModel.ToByteArray() });
+        int n = shuffled.Data.Count;
+        // Every batch (32 items by default) holds other items than in index order.
+        var order = Enumerable.Range(0, n).Select(i => (i * 37 + 11) % n).ToArray();
+        Assert.Equal(n, order.Distinct().Count());
+        var session = Session(shuffled);
+        int measured = 0;
+        var result = session.EvaluateUntilDecided(candidate, (count, _) => { measured = count; return false; }, order: order);
+
+        Assert.False(result.StoppedEarly);
+        Assert.True(measured > 0, "the stop rule is asked after each batch but the last");
+        Assert.Equal(expected.Items, result.Items);
+        Assert.Equal(expected.Values, result.Values);
+        foreach (var name in expected.PerItem.Keys)
+        {
+            Assert.Equal(expected.PerItem[name], result.PerItem[name]);
+            Assert.Equal(expected.Signals[name], result.Signals[name]);
+        }
+        // Cached as the full-set evaluation of that model.
+        Assert.Same(result, session.Evaluate(candidate, null));
+    }
+}
