@@ -173,12 +173,34 @@ public class AccuracyAwareSearchTests
         var search = r.Iterations.Where(i => i.Stage == "Search").ToList();
         Assert.Equal(new[] { "Bad", "Good", "Base" }, search.Select(i => i.Layer));
         Assert.All(search, i => Assert.Equal(IterationAction.Reverted, i.Action));
-        // Backward pass: Base is needed, Bad is not (quantizing it again helps), Good is needed.
+        // Backward pass: Base is needed, Bad is not (quantizing it again helps), Good is needed; Base, tried before Bad
+        // was quantized again, is tried once more on the new model and is still needed.
         var backward = r.Iterations.Where(i => i.Stage == "Backward").ToList();
-        Assert.Equal(new[] { ("Base", IterationAction.KeptFloat), ("Bad", IterationAction.Requantized), ("Good", IterationAction.KeptFloat) },
+        Assert.Equal(new[] { ("Base", IterationAction.KeptFloat), ("Bad", IterationAction.Requantized), ("Good", IterationAction.KeptFloat), ("Base", IterationAction.KeptFloat) },
             backward.Select(i => (i.Layer, i.Action)));
         Assert.True(r.Met);
         Assert.Equal(new[] { "Base", "Good" }, Names(r));
+    }
+
+    [Fact]
+    public void TheBackwardPassTriesAgainALayerThatStayedFloatBeforeAnotherWasQuantizedAgain()
+    {
+        // As above with a cheaper Base (0.05): needed while Bad (mean gain -0.0625) is float, not once Bad is INT8 again.
+        var m = new FakeMetric("accuracy", MetricDirection.HigherBetter, _ => 1.0)
+            .WithCost("Bad", i => i < 5 ? 0.2 : -0.15)
+            .WithCost("Base", 0.05)
+            .WithCost("Good", i => i is >= 5 and < 10 ? 0.3 : 0);
+        var r = Run(new FakeBuilder("performance", "Bad", "Base", "Good"), new FakeEvaluator(20, m),
+            new AccuracyAwareOptions { RankingMethod = RankingMethod.Metric, MaximalDrop = 0.01, RankingSubsetSize = 5, UsePreviousIfDropIncrease = false }).Result;
+
+        Assert.Equal(new[] { "Bad", "Base", "Good" }, r.Iterations.Where(i => i.Stage == "Search").Select(i => i.Layer).Order(StringComparer.Ordinal));
+        // Base -> 0.05, Bad -> -0.0625, Good -> 0.0125, Base again -> -0.0125, Good again -> 0.0625.
+        var backward = r.Iterations.Where(i => i.Stage == "Backward").ToList();
+        Assert.Equal(new[] { ("Base", IterationAction.KeptFloat), ("Bad", IterationAction.Requantized), ("Good", IterationAction.KeptFloat),
+            ("Base", IterationAction.Requantized), ("Good", IterationAction.KeptFloat) }, backward.Select(i => (i.Layer, i.Action)));
+        Assert.Equal(new[] { 0.05, -0.0625, 0.0125, -0.0125, 0.0625 }, backward.Select(i => Math.Round(i.DropAfter, 9)));
+        Assert.True(r.Met);
+        Assert.Equal(new[] { "Good" }, Names(r));
     }
 
     [Fact]

@@ -6,6 +6,9 @@ namespace PotPowerShell.Core.Quantization.AccuracyAware;
 /// After the target is met: try quantizing each float layer again, the least useful first (lowest ranking score when
 /// it was reverted), and keep the re-quantization when every metric still holds. The greedy search can revert layers
 /// that only mattered together with a later one; POT and NNCF keep them all.
+/// A layer that stayed float is tried again once another layer was quantized again after its try (the model it was
+/// tried on is gone), so the pass ends where no single float layer can be quantized again. Failed tries are mostly
+/// decided early (<see cref="DecidedEarly.Order"/>), so the retries cost little.
 /// </summary>
 internal static class BackwardPass
 {
@@ -24,11 +27,13 @@ internal static class BackwardPass
                 .ToList();
             ctx.Log($"Backward pass: trying to quantize again {string.Join(", ", order)}.");
             var metric = baseline.Criteria.MostViolated(ctx.Session.Evaluate(current, null).Values);
-            for (int i = 0; i < order.Count; i++)
+            var queue = new Queue<string>(order);
+            var stayedFloat = new List<string>();
+            int tries = 0;
+            while (queue.TryDequeue(out var layer))
             {
-                string layer = order[i];
                 var candidate = current.Without(layer);
-                ctx.Report($"Backward pass: quantizing {layer} again", PotProgress.Percent(i, order.Count));
+                ctx.Report($"Backward pass: quantizing {layer} again", PotProgress.Percent(tries++, tries + queue.Count));
                 var currentResult = ctx.Session.Evaluate(current, null);
                 double before = metric.Drop(currentResult.Values[metric.Name]);
                 // Decided early once the metric is certain to miss its limit: the layer then stays float.
@@ -42,7 +47,14 @@ internal static class BackwardPass
                 ctx.Log($"Iteration {iterations.Count}: quantized {layer} again: {metric.Name} drop {SearchContext.F(before)} -> {SearchContext.F(after)}"
                     + (result.StoppedEarly ? $" at least, decided after {result.Items.Count} of {ctx.Session.ItemCount} items (certain to miss the limit)" : "") + ", "
                     + (met ? "target still met, kept INT8" : "target missed, stays float") + $"; {baseline.Describe(result.Values)}.");
-                if (met) current = candidate;
+                if (!met)
+                {
+                    stayedFloat.Add(layer);
+                    continue;
+                }
+                current = candidate;
+                foreach (var retry in stayedFloat) queue.Enqueue(retry);
+                stayedFloat.Clear();
             }
             return search with { Model = current, Iterations = iterations };
         }
