@@ -33,7 +33,8 @@ internal static class BackwardPass
             while (queue.TryDequeue(out var layer))
             {
                 var candidate = current.Without(layer);
-                ctx.Report($"Backward pass: quantizing {layer} again", PotProgress.Percent(tries++, tries + queue.Count));
+                ctx.Report($"Backward pass: quantizing {layer} again", PotProgress.Percent(tries, tries + 1 + queue.Count));
+                tries++;
                 var currentResult = ctx.Session.Evaluate(current, null);
                 double before = metric.Drop(currentResult.Values[metric.Name]);
                 // Decided early once the metric is certain to miss its limit: the layer then stays float.
