@@ -10,10 +10,13 @@ namespace PotPowerShell.Core.Tests.AccuracyAware;
 public class NonFiniteCandidateTests
 {
     /// <summary>A fake evaluator whose quantized models give a NaN output on one item while <paramref name="brokenLayer"/> is INT8.</summary>
-    private sealed class NanWhileQuantized(FakeEvaluator inner, string brokenLayer) : IEvaluator
+    /// <param name="bounded">Give the metrics per-item bounds, so confirmations and backward-pass tries are decided-early evaluations.</param>
+    private sealed class NanWhileQuantized(FakeEvaluator inner, string brokenLayer, bool bounded = false) : IEvaluator
     {
         public IReadOnlyList<MetricDefinition> Metrics => inner.Metrics;
         public PotPowerShell.Core.Data.IDataset Data => inner.Data;
+        public IReadOnlyDictionary<string, (double Min, double Max)> MeanItemBounds =>
+            bounded ? inner.Metrics.ToDictionary(m => m.Name, _ => (0.0, 1.0)) : new Dictionary<string, (double Min, double Max)>();
 
         public EvaluationResult Evaluate(byte[] model, IReadOnlyList<int>? items, CancellationToken cancellationToken, IProgress<PotProgress>? progress = null)
         {
@@ -24,13 +27,15 @@ public class NonFiniteCandidateTests
         }
     }
 
-    [Fact]
-    public void A_nearly_lossless_candidate_with_non_finite_outputs_is_never_accepted()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_nearly_lossless_candidate_with_non_finite_outputs_is_never_accepted(bool decidedEarly)
     {
         // Every layer costs almost nothing: the fully quantized model would meet a 0.01 drop at once.
         var metric = new FakeMetric("accuracy", MetricDirection.HigherBetter, _ => 1.0)
             .WithCost("L0", 0.001).WithCost("L1", 0.001).WithCost("L2", 0.001);
-        var evaluator = new NanWhileQuantized(new FakeEvaluator(20, metric), brokenLayer: "L1");
+        var evaluator = new NanWhileQuantized(new FakeEvaluator(20, metric), brokenLayer: "L1", bounded: decidedEarly);
         var outcome = new AccuracyAwareQuantizer(new AccuracyAwareOptions { MaximalDrop = 0.01, RankingSubsetSize = 10 })
             .Run(new FakeBuilder("performance", "L0", "L1", "L2"), evaluator);
         var r = outcome.Result;
