@@ -23,6 +23,42 @@
     went: the stages (calibration, baseline, ranking, search, backward pass) and, inside the evaluations, building
     candidate models, creating their ONNX Runtime sessions, and inference with the metrics.
 .NOTES
+    2026-12-03, ninth session: decided-early evaluations measure the items where the model they change is furthest
+    from the best value first (for exact match: the lines it gets wrong), and the backward pass goes on until no
+    single float layer can be quantized again (a layer that stayed float is tried again after another was quantized
+    again). The first changes no path, only when a losing candidate is decided; the second applies to both variants.
+    Same command as the seventh session's run below, quiet machine:
+
+    Model    Variant      Wall s Evals Inferences Rankings Rank infer. Reverted Final drop Max drop Rank prec. Saved
+    ResNet18 POT-style     123.4    45       9000        2        8400 2/22     0.000525   0.000607 2/3            0
+    ResNet18 new defaults   35.7    31       2506        1        1150 2/22     0.000525   0.000607 1/2          244
+    MiniLM   POT-style      31.5    61      12200        1        9800 5/49     0.00318    0.00322  6/6            0
+    MiniLM   new defaults   27.9    69       6100        1        2500 5/49     0.00321    0.00322  5/5          200
+    OcrRec   POT-style     393.9   138      27600        4       24600 8/36     0.18       0.19     5/11           0
+    OcrRec   new defaults  163.1   116      10476        2        3500 10/36    0.19       0.19     5/12        2224
+
+    OcrRec on other lines (-DataSeed 1 and 3; each variant of both ran two at once, so about one core each):
+
+    Data seed Variant      Wall s Evals Inferences Reverted Final drop Max drop Rank prec. Saved
+    1         POT-style    2341.7   461      92200 10/36    0.18       0.20     9/37           0
+    1         new defaults  841.6   425      43074 11/36    0.20       0.20     10/41       9976
+    3         POT-style    2116.7   387      77400 9/36     0.14       0.14     6/24           0
+    3         new defaults  413.4   153      13580 12/36    0.13       0.14     2/16        2920
+
+    - The same searches as before on every model and set of lines (the same layers tried in the same order): the
+      order only decides losing candidates sooner. OcrRec's new defaults saved 2224 inferences on data seed 0 (464
+      before), 2920 on data seed 3 (not reported before), 9976 on data seed 1 with its longer backward pass; ResNet18
+      244 (215), MiniLM 200 (104). Cosine similarity near 1 leaves every unmeasured item a little room, so the
+      bound stays loose there whatever the order.
+    - The backward pass to a fixed point: on data seed 1 the new defaults' search ended with 28 layers float; one pass
+      left 21, the fixed point 11 (89 tries, most decided after 64 to 160 of the 200 items; 183 s of the run).
+      POT-style's went from 14 to 10 there, and from 10 to 9 on data seed 3. Nothing changed where no layer could be
+      quantized again after the first pass (data seed 0, both variants; data seed 3, new defaults; ResNet18, MiniLM).
+    - Against POT-style, both with the fixed-point backward pass: 10 against 8, 11 against 10 and 12 against 9 layers
+      on OcrRec (averages 11 and 9), 2.42x, 2.78x and 5.12x less wall time; ResNet18 3.46x with the same layers
+      and drop; MiniLM 1.13x. So ResNet18 meets the target in this run (2.61x and 3.07x before: the ratio moves
+      between runs), MiniLM misses it on time, OcrRec on layers (and on time on data seed 0).
+
     2026-12-03, seventh session, 2 cores, quiet machine (load 1-2, nothing else running), -Items 200,
     -Variant 'POT-style,new defaults' -Model ResNet18,MiniLM,OcrRec, one run of this script for all three models;
     maximal_drop half of DefaultQuantization's drop.
