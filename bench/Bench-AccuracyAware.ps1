@@ -58,6 +58,8 @@
       on OcrRec (averages 11 and 9), 2.42x, 2.78x and 5.12x less wall time; ResNet18 3.46x with the same layers
       and drop; MiniLM 1.13x. So ResNet18 meets the target in this run (2.61x and 3.07x before: the ratio moves
       between runs), MiniLM misses it on time, OcrRec on layers (and on time on data seed 0).
+    - Tried and not kept: -ConfirmOnFullSet 5, now that a losing confirmation is decided sooner, on data seeds 1 and 3:
+      11 and 12 layers (the same as 3), in 1343.7 s and 1430.8 s (the two at once, partly beside the test suite).
 
     2026-12-03, seventh session, 2 cores, quiet machine (load 1-2, nothing else running), -Items 200,
     -Variant 'POT-style,new defaults' -Model ResNet18,MiniLM,OcrRec, one run of this script for all three models;

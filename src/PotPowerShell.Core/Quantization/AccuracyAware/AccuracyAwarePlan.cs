@@ -20,6 +20,13 @@ namespace PotPowerShell.Core.Quantization.AccuracyAware;
 /// <param name="WorstCaseInferences">Baseline, then for every layer a ranking and a step.</param>
 public sealed record AccuracyAwarePlan(int Layers, int Items, int RankingItems, long BaselineInferences, long RankingInferences, long StepInferences, long WorstCaseInferences)
 {
+    /// <summary>
+    /// True when a backward pass follows the search (backward_pass): one try per float layer, each up to every item,
+    /// and again for a layer after another is quantized again. Not in <see cref="WorstCaseInferences"/>: how often a
+    /// layer is tried again depends on what the tries find.
+    /// </summary>
+    public bool BackwardPass { get; init; }
+
     public static AccuracyAwarePlan For(AccuracyAwareOptions options, int layers, int items)
     {
         int rankingItems = Math.Min(options.RankingSubsetSize ?? SearchRankings.DefaultSubsetSize(options.RankingMethod), items);
@@ -29,7 +36,7 @@ public sealed record AccuracyAwarePlan(int Layers, int Items, int RankingItems, 
         long step = (options.RankingMethod == RankingMethod.Signal ? Math.Min(Math.Max(1, options.ConfirmOnFullSet), Math.Max(1, layers)) : 1L) * items;
         int steps = Math.Min(layers, options.MaxIterations ?? layers);
         long baseline = 2L * items;
-        return new AccuracyAwarePlan(layers, items, rankingItems, baseline, ranking, step, baseline + steps * (ranking + step));
+        return new AccuracyAwarePlan(layers, items, rankingItems, baseline, ranking, step, baseline + steps * (ranking + step)) { BackwardPass = options.BackwardPass };
     }
 
     /// <summary>The plan of a job from its model and engine, without running anything (-WhatIf): layers as the model inspection counts them.</summary>
@@ -47,7 +54,8 @@ public sealed record AccuracyAwarePlan(int Layers, int Items, int RankingItems, 
         string T(long inferences) => perInference is { } t ? $" (about {Format(TimeSpan.FromTicks(t.Ticks * inferences))})" : "";
         return $"{Layers} layers, {Items} validation items: baseline {BaselineInferences} inferences{T(BaselineInferences)}, each ranking "
             + $"{RankingInferences} ({Layers} layers on {RankingItems} items){T(RankingInferences)}, each search step up to {StepInferences}{T(StepInferences)}; "
-            + $"worst case (every layer, a ranking per step) {WorstCaseInferences}{T(WorstCaseInferences)}.";
+            + $"worst case (every layer, a ranking per step) {WorstCaseInferences}{T(WorstCaseInferences)}"
+            + (BackwardPass ? $"; then the backward pass, up to {Items}{T(Items)} per try: a try per float layer, again after another is quantized again." : ".");
     }
 
     private static string Format(TimeSpan t) => t.TotalHours >= 1 ? $"{t.TotalHours.ToString("0.#", CultureInfo.InvariantCulture)} h"
