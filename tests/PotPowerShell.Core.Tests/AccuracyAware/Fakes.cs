@@ -109,6 +109,12 @@ internal sealed class FakeEvaluator(int items, params FakeMetric[] metrics) : IE
     /// <summary>Runs inside each evaluation with its token, after <see cref="OnEvaluate"/> (a slow evaluation, say).</summary>
     public Action<int, CancellationToken>? During { get; set; }
 
+    /// <summary>Per-item bounds of every metric, so decided-early evaluation applies to them; null = none.</summary>
+    public (double Min, double Max)? Bounds { get; init; }
+
+    public IReadOnlyDictionary<string, (double Min, double Max)> MeanItemBounds =>
+        Bounds is { } b ? Metrics.ToDictionary(m => m.Name, _ => b) : new Dictionary<string, (double Min, double Max)>();
+
     public EvaluationResult Evaluate(byte[] model, IReadOnlyList<int>? items, CancellationToken cancellationToken, IProgress<PotProgress>? progress = null)
     {
         cancellationToken.ThrowIfCancellationRequested();

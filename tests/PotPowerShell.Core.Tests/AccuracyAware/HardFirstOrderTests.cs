@@ -19,16 +19,6 @@ public class HardFirstOrderTests : IClassFixture<OutlierModelFixture>
 
     public HardFirstOrderTests(OutlierModelFixture fixture) => _m = fixture.Model;
 
-    /// <summary>The fake evaluator with per-item bounds, so decided-early evaluation applies to its metrics.</summary>
-    private sealed class BoundedEvaluator(FakeEvaluator inner, double min, double max) : IEvaluator
-    {
-        public IReadOnlyList<MetricDefinition> Metrics => inner.Metrics;
-        public IDataset Data => inner.Data;
-        public IReadOnlyDictionary<string, (double Min, double Max)> MeanItemBounds => inner.Metrics.ToDictionary(m => m.Name, _ => (min, max));
-        public EvaluationResult Evaluate(byte[] model, IReadOnlyList<int>? items, CancellationToken cancellationToken, IProgress<PotProgress>? progress = null) =>
-            inner.Evaluate(model, items, cancellationToken, progress);
-    }
-
     private static SearchContext Context(AccuracyAwareOptions options, IEvaluator evaluator) =>
         new(options, evaluator, new FakeBuilder("performance", "L0"), null, null, null, () => TimeSpan.Zero, CancellationToken.None);
 
@@ -39,7 +29,7 @@ public class HardFirstOrderTests : IClassFixture<OutlierModelFixture>
             new Dictionary<string, double[]> { ["accuracy"] = values }, Enumerable.Range(0, values.Length).ToArray(), TimeSpan.Zero);
 
     private static IEvaluator Bounded(int items, MetricDirection direction = MetricDirection.HigherBetter) =>
-        new BoundedEvaluator(new FakeEvaluator(items, new FakeMetric("accuracy", direction, _ => 1)), 0, 1);
+        new FakeEvaluator(items, new FakeMetric("accuracy", direction, _ => 1)) { Bounds = (0, 1) };
 
     [Fact]
     public void Items_furthest_from_the_best_value_come_first_ties_by_index_and_items_without_a_value_last()

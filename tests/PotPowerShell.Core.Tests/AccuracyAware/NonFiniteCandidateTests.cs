@@ -10,13 +10,11 @@ namespace PotPowerShell.Core.Tests.AccuracyAware;
 public class NonFiniteCandidateTests
 {
     /// <summary>A fake evaluator whose quantized models give a NaN output on one item while <paramref name="brokenLayer"/> is INT8.</summary>
-    /// <param name="bounded">Give the metrics per-item bounds, so confirmations and backward-pass tries are decided-early evaluations.</param>
-    private sealed class NanWhileQuantized(FakeEvaluator inner, string brokenLayer, bool bounded = false) : IEvaluator
+    private sealed class NanWhileQuantized(FakeEvaluator inner, string brokenLayer) : IEvaluator
     {
         public IReadOnlyList<MetricDefinition> Metrics => inner.Metrics;
         public PotPowerShell.Core.Data.IDataset Data => inner.Data;
-        public IReadOnlyDictionary<string, (double Min, double Max)> MeanItemBounds =>
-            bounded ? inner.Metrics.ToDictionary(m => m.Name, _ => (0.0, 1.0)) : new Dictionary<string, (double Min, double Max)>();
+        public IReadOnlyDictionary<string, (double Min, double Max)> MeanItemBounds => inner.MeanItemBounds;
 
         public EvaluationResult Evaluate(byte[] model, IReadOnlyList<int>? items, CancellationToken cancellationToken, IProgress<PotProgress>? progress = null)
         {
@@ -35,7 +33,8 @@ public class NonFiniteCandidateTests
         // Every layer costs almost nothing: the fully quantized model would meet a 0.01 drop at once.
         var metric = new FakeMetric("accuracy", MetricDirection.HigherBetter, _ => 1.0)
             .WithCost("L0", 0.001).WithCost("L1", 0.001).WithCost("L2", 0.001);
-        var evaluator = new NanWhileQuantized(new FakeEvaluator(20, metric), brokenLayer: "L1", bounded: decidedEarly);
+        // With per-item bounds, confirmations and backward-pass tries are decided-early evaluations.
+        var evaluator = new NanWhileQuantized(new FakeEvaluator(20, metric) { Bounds = decidedEarly ? (0, 1) : null }, brokenLayer: "L1");
         var outcome = new AccuracyAwareQuantizer(new AccuracyAwareOptions { MaximalDrop = 0.01, RankingSubsetSize = 10 })
             .Run(new FakeBuilder("performance", "L0", "L1", "L2"), evaluator);
         var r = outcome.Result;
