@@ -15,7 +15,7 @@ public enum RankingMethod
     OutputError,
     /// <summary>
     /// Ours (default): revert each layer and measure a continuous per-item signal tied to the metric (the label's margin
-    /// for accuracy, the character-level score for exact text match, the value itself for continuous metrics) on a
+    /// for accuracy, 1 / (1 + edit distance) for exact text match, the value itself for continuous metrics) on a
     /// ranking set of the hardest items plus a seeded random part; the top few are then confirmed on the full set and
     /// the best of them is kept.
     /// </summary>

@@ -55,7 +55,7 @@ public sealed record EvaluationResult(
 
     /// <summary>
     /// Per metric name, a continuous per-item score tied to the metric, higher = better, aligned with Items (the label's
-    /// margin for accuracy, the character-level score for exact text match, the value itself otherwise). Empty when
+    /// margin for accuracy, 1 / (1 + edit distance) for exact text match, the value itself otherwise). Empty when
     /// the evaluator gives none; layer ranking then uses <see cref="PerItem"/>.
     /// </summary>
     public IReadOnlyDictionary<string, double[]> Signals { get; init; } = new Dictionary<string, double[]>();

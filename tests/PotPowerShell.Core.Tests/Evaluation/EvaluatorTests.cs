@@ -234,14 +234,17 @@ public class EvaluatorTests
         int[][] paths = { new[] { 1, 1, 0, 2, 2 }, new[] { 2, 0, 2, 1, 0 } };
         var x = paths.SelectMany(p => p.SelectMany(c => Enumerable.Range(0, 3).Select(k => k == c ? 1f : 0f))).ToArray();
         NpyWriter.Save(tmp.File("d/x.npy"), x, new long[] { 2, 5, 3 }, "<f4");
-        File.WriteAllText(tmp.File("text.txt"), "ab\nbab\n");
+        File.WriteAllText(tmp.File("text.txt"), "ab\nbbb\n");
         File.WriteAllText(tmp.File("dict.txt"), "a\nb\n");
         var engine = Engine(tmp, "adapter:\n  type: ctc_greedy\n  dictionary: dict.txt\n  blank_index: 0\nmetrics:\n  - type: character_recognition_accuracy\n  - type: character_level_accuracy\ndataset:\n  data_source: d\n  labels: text.txt\n");
         using var evaluator = new Evaluator(engine);
         var r = evaluator.Run(TestModels.Identity("batch", 5L, 3L), new EvaluationRequest { KeepPredictions = true }, CancellationToken.None);
         Assert.Equal(new object?[] { "ab", "bba" }, r.Predictions);
         Assert.Equal(new[] { 1.0, 0.0 }, r.PerItem["character_recognition_accuracy"]);
-        Assert.Equal(new[] { 1.0, 1 - 2.0 / 3 }, r.PerItem["character_level_accuracy"]); // bba vs bab: 2 edits over 3
+        Assert.Equal(new[] { 1.0, 1 - 1.0 / 3 }, r.PerItem["character_level_accuracy"]); // bba vs bbb: 1 edit over 3
+        // Layer ranking's signals: 1 / (1 + edit distance) for exact match, the value itself for character level.
+        Assert.Equal(new[] { 1.0, 0.5 }, r.Signals["character_recognition_accuracy"]);
+        Assert.Equal(r.PerItem["character_level_accuracy"], r.Signals["character_level_accuracy"]);
     }
 
     [Fact]

@@ -24,6 +24,27 @@ public class TextMetricOptionsTests
     public void Text_metrics_compare_normalized_texts(string predicted, string label, bool exact, bool removeSpaces, bool ignoreCase, double expected) =>
         Assert.Equal(expected, TextRunner.Score(TextRunner.Normalize(predicted, removeSpaces, ignoreCase), TextRunner.Normalize(label, removeSpaces, ignoreCase), exact), 12);
 
+    [Theory]
+    [InlineData("abc", "abc", 1.0)]
+    [InlineData("abd", "abc", 0.5)] // one substitution
+    [InlineData("ab", "abc", 0.5)] // one deletion
+    [InlineData("xyz", "abc", 0.25)] // three substitutions
+    [InlineData("", "", 1.0)]
+    [InlineData("中文", "中又", 0.5)] // code points, not bytes
+    public void Exact_match_signal_is_one_over_one_plus_the_edit_distance(string predicted, string label, double expected) =>
+        Assert.Equal(expected, TextRunner.ExactMatchSignal(predicted, label), 12);
+
+    [Fact]
+    public void Exact_match_signal_gains_most_from_the_edit_that_makes_a_line_right()
+    {
+        double lastEdit = TextRunner.ExactMatchSignal("abc", "abc") - TextRunner.ExactMatchSignal("abd", "abc");
+        double oneOfThree = TextRunner.ExactMatchSignal("axy", "abc") - TextRunner.ExactMatchSignal("wxy", "abc");
+        Assert.True(lastEdit > 4 * oneOfThree, $"{lastEdit} against {oneOfThree}");
+        // The character-level score weighs both the same.
+        Assert.Equal(TextRunner.CharacterLevelAccuracy("abc", "abc") - TextRunner.CharacterLevelAccuracy("abd", "abc"),
+            TextRunner.CharacterLevelAccuracy("axy", "abc") - TextRunner.CharacterLevelAccuracy("wxy", "abc"), 12);
+    }
+
     [Fact]
     public void The_engine_reads_remove_spaces_and_ignore_case_on_text_metrics_only()
     {

@@ -333,9 +333,19 @@ internal sealed class TextRunner(MetricSpec spec, bool exact) : MetricRunner(spe
         return value;
     }
 
-    /// <summary>Exact match: the character-level score, so a nearly right line counts more than a wrong one.</summary>
+    /// <summary>Exact match: <see cref="ExactMatchSignal"/>; character level: the value itself.</summary>
     public override double Signal(SampleView s, double value) =>
-        exact ? CharacterLevelAccuracy(Normalize(s.Prediction as string ?? ""), Normalize(Labels.Text(s))) : value;
+        exact ? ExactMatchSignal(Normalize(s.Prediction as string ?? ""), Normalize(Labels.Text(s))) : value;
+
+    /// <summary>
+    /// The signal of exact match: 1 / (1 + edit distance), so 1 for a right line, 1/2 one edit away, 1/3 two edits away.
+    /// A one-layer change moves a line by an edit or two, and only the last edit changes the metric; this signal gives
+    /// that edit half the scale. The character-level score gave every edit the same weight, so layers that mended lines
+    /// that stayed wrong ranked first. On OcrRec's first ranking (bench/Bench-AccuracyAware.ps1, data seed 3, all 200
+    /// items) its rank correlation with the layers' real gains was 0.81, this one's 0.96 (2^-distance: 0.93).
+    /// </summary>
+    public static double ExactMatchSignal(string predicted, string label) =>
+        1.0 / (1 + EditDistance.Compute<int>(EditDistance.CodePoints(predicted), EditDistance.CodePoints(label)));
 
     private string Normalize(string text) => Normalize(text, spec.RemoveSpaces, spec.IgnoreCase);
 
