@@ -30,7 +30,7 @@ public class TextMetricOptionsTests
     [InlineData("ab", "abc", 0.5)] // one deletion
     [InlineData("xyz", "abc", 0.25)] // three substitutions
     [InlineData("", "", 1.0)]
-    [InlineData("中文", "中又", 0.5)] // code points, not bytes
+    [InlineData("\U0001D49Cb", "ab", 0.5)] // a character outside the BMP (two UTF-16 units) is one code point
     public void Exact_match_signal_is_one_over_one_plus_the_edit_distance(string predicted, string label, double expected) =>
         Assert.Equal(expected, TextRunner.ExactMatchSignal(predicted, label), 12);
 
