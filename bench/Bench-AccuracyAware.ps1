@@ -65,6 +65,8 @@
         stepping back (keeping a worse revert) only when no layer of a fresh ranking does, instead of right after one
         roll-back. With 1/(1+distance), data seed 0 -Seed 0, 2, 3: 8, 15, 14 layers (6, 11, 20 without it); data
         seeds 1 and 3: 8 and 6 (the same). The same total, and more evaluations (491.5 s against 292.1 s on the first).
+      - A ranking set of 100 (-RankingSubsetSize 100) on the two worst draws, data seed 0 -Seed 2 and 3: 16 and 14
+        layers (11 and 20 with 50), in 717.8 s and 1050.4 s. More drawn items alone do not settle the path.
 
     2026-12-03, ninth session: decided-early evaluations measure the items where the model they change is furthest
     from the best value first (for exact match: the lines it gets wrong), and the backward pass goes on until no
