@@ -12,15 +12,7 @@ internal static class ItemSelection
     public static IReadOnlyList<int> SampleSubset(int count, double ratio, int seed)
     {
         int take = Math.Clamp((int)(count * ratio), 1, count);
-        var indices = Enumerable.Range(0, count).ToArray();
-        var random = new Random(seed);
-        // Partial Fisher-Yates: the first 'take' slots become a uniform sample without replacement.
-        for (int i = 0; i < take; i++)
-        {
-            int j = random.Next(i, count);
-            (indices[i], indices[j]) = (indices[j], indices[i]);
-        }
-        var sample = indices.Take(take).ToArray();
+        var sample = Draw(Enumerable.Range(0, count).ToArray(), take, new Random(seed));
         Array.Sort(sample);
         return sample;
     }
@@ -84,20 +76,28 @@ internal static class ItemSelection
         var hardest = Hardest(pool, i => reference.TryGetValue(i, out var r) && candidate.TryGetValue(i, out var q) ? r - q : double.NegativeInfinity, (size + 1) / 2);
         var taken = new HashSet<int>(hardest);
         var rest = pool.Where(i => !taken.Contains(i)).ToArray();
-        var random = new Random(seed);
         int more = size - hardest.Count;
-        // Partial Fisher-Yates, as in SampleSubset.
-        for (int i = 0; i < more; i++)
-        {
-            int j = random.Next(i, rest.Length);
-            (rest[i], rest[j]) = (rest[j], rest[i]);
-        }
         var weights = new Dictionary<int, double>();
         foreach (int i in hardest) weights[i] = 1;
-        foreach (int i in rest.Take(more)) weights[i] = (double)rest.Length / more;
+        foreach (int i in Draw(rest, more, new Random(seed))) weights[i] = (double)rest.Length / more;
         var picked = weights.Keys.ToArray();
         Array.Sort(picked);
         return new RankingItems(picked, weights);
+    }
+
+    /// <summary>
+    /// <paramref name="count"/> items of <paramref name="items"/> drawn without replacement, in draw order: a partial
+    /// Fisher-Yates shuffle of a copy, whose first slots become a uniform sample.
+    /// </summary>
+    private static int[] Draw(IReadOnlyList<int> items, int count, Random random)
+    {
+        var copy = items.ToArray();
+        for (int i = 0; i < count; i++)
+        {
+            int j = random.Next(i, copy.Length);
+            (copy[i], copy[j]) = (copy[j], copy[i]);
+        }
+        return copy.Take(count).ToArray();
     }
 
     /// <summary>True when the evaluator gave per-item values for <paramref name="metric"/> on any item.</summary>
