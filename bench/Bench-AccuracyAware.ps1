@@ -17,12 +17,59 @@
     maximal_drop is -Target times DefaultQuantization's own drop, so every case has to revert layers.
     Columns: wall time of the whole run (calibration included), evaluations, inferences (items inferred), reverted
     layers, final drop, rank precision (how often the top-ranked revert lowered the full-set drop), the inferences
-    decided-early evaluation saved, and the INT8/FP32 latency of the returned model (1 thread, batch 1, medians).
+    decided-early evaluation saved, the evaluation sessions and batch size (measured by the new defaults, 32 for
+    POT-style), and the INT8/FP32 latency of the returned model (1 thread, batch 1, medians).
     Before the table, one session with every thread against one session per thread (each with one thread) on the
     same evaluation: what the automatic eval_requests_number (one session) rests on. Under each run, where its time
     went: the stages (calibration, baseline, ranking, search, backward pass) and, inside the evaluations, building
     candidate models, creating their ONNX Runtime sessions, and inference with the metrics.
 .NOTES
+    2026-12-03, twelfth session: the evaluation batch size is measured per model (Evaluation/BatchSizeProbe.cs).
+    Until now every evaluation ran the engine's default batch of 32. One evaluator, one session with both threads,
+    the fully quantized model on all 200 items, session creation included, best of two runs (ms per item):
+
+    Batch size  32     16     8      4      2      1
+    OcrRec      12.85  12.00  10.31  10.61  11.16  15.67
+    MiniLM       2.07   2.12   2.40   3.08   3.64   4.95
+    ResNet18     9.50   8.29   8.69  10.48  10.49  10.00  (its graph fixes batch 1: this row is the noise)
+
+    No one size suits every model, so an AccuracyAware run (and Get-LayerRanking) now times 16 items at 16, 8 and 4
+    on the fully quantized model before the search and takes the smallest within 5 % of the fastest; the probe costs
+    0.4 s on MiniLM and 1.8 s on OcrRec. The choice depends on timing, so it must not change results: MiniLM's per-item
+    cosine similarities were the same bit for bit at batch 32, 7, 4 and 1 (1 or 2 threads), and OcrRec's searches took
+    the same path at batch 32, 8 and 4 (the runs below), but on the test suite's
+    small MatMul model a float Gemm gives other last bits for a batch of one row, so a ragged ranking set (40 items at
+    batch 3) changed a ranking score. Now a lone last item runs with a copy of itself once batches have run, the probe
+    also checks batch 3 and keeps 32 where any size differs, and a decided-early evaluation stops at the item its rule
+    fires on instead of the end of a batch (so the counts do not depend on the size either).
+
+    Tried and not kept: 2 sessions of 1 thread (eval_requests_number 2). Bare ONNX Runtime infers OcrRec in 5.2-5.5 ms
+    per item that way against 11-13 ms for one session with both threads, but a run creates both sessions of every
+    candidate with no prefetch. OcrRec data seed 0, -Seed 0, one at a time: batch 32, 210.5 s with 2 sessions against
+    169.3 s with one; batch 4 (engine batch_size), 131.4 s against 129.1 s: session creation 25.8 s against 9.1 s ate
+    the inference saved (99.4 s against 114.8 s). Every run took the same path: 6 layers float, drop 0.18.
+
+    Same command as the ninth session's (-Items 200 -Variant 'POT-style,new defaults' -Model ResNet18,MiniLM,OcrRec
+    -NoWorkerComparison), quiet machine. POT-style now pins batch 32, the old default:
+
+    Model    Variant      Wall s Evals Inferences Rankings Rank infer. Reverted Final drop Max drop Rank prec. Saved Batch
+    ResNet18 POT-style     107.5    45       9000        2        8400 2/22     0.000525   0.000607 2/3            0     1
+    ResNet18 new defaults   36.8    31       2506        1        1150 2/22     0.000525   0.000607 1/2          244     1
+    MiniLM   POT-style      24.3    61      12200        1        9800 5/49     0.00318    0.00322  6/6            0    32
+    MiniLM   new defaults   20.6    70       6175        1        2500 5/49     0.00321    0.00322  5/5          325    16
+    OcrRec   POT-style     384.0   138      27600        4       24600 8/36     0.18       0.19     5/11           0    32
+    OcrRec   new defaults  136.8   124      11472        2        3250 6/36     0.18       0.19     6/13        3578     8
+
+    (The Batch column of this table is the batch each run inferred at; the bench's table printed 32 for ResNet18,
+    whose graph fixes 1, which the result now reports.)
+    - OcrRec: 2.81x less wall time with 6 layers float against 8 and the same drop (tenth session: 2.06x, same path).
+      Its evaluations still infer 10.6 ms per item against the probe's 6.0 at batch 8: each new session's first run
+      (30-40 ms at batch 8) and the next candidate's session, created beside the running evaluation on the same two
+      cores, take the difference.
+    - MiniLM: 1.18x (1.13x); the probe chose 16, as fast as 32 there.
+    - ResNet18: 2.92x, no change in what runs (its batch is fixed); between runs this ratio has moved from 2.61x to
+      3.46x.
+
     2026-12-03, eleventh session: four attempts at OcrRec's dependence on the draw, all measured and none kept
     (the defaults are the tenth session's).
 
@@ -489,8 +536,8 @@ foreach ($case in $cases | Where-Object { -not $NoWorkerComparison }) {
 
 $variants = @(
     # POT-style: today's POT semantics and the old defaults: Metric ranking on the hardest items, re-ranking after each
-    # roll-back, one session, every evaluation complete.
-    @{ Name = 'POT-style'; Parameters = @{ RankingMethod = 'Metric'; EvaluationWorkers = 1; DecideEarly = $false } }
+    # roll-back, one session, the engine's default batch of 32, every evaluation complete.
+    @{ Name = 'POT-style'; Parameters = @{ RankingMethod = 'Metric'; EvaluationWorkers = 1; EvaluationBatchSize = 32; DecideEarly = $false } }
     @{ Name = 'new defaults'; Parameters = @{} }
     # The new defaults with one full-set confirmation per step instead of three: what the confirmations cost.
     @{ Name = 'confirm 1'; Parameters = @{ ConfirmOnFullSet = 1 } }
@@ -540,6 +587,7 @@ $rows = foreach ($case in $cases) {
             'Saved infer.' = $r.InferencesSaved
             Dynamic        = @($r.RevertedLayers | Where-Object Precision -eq 'Dynamic').Count
             Workers        = $r.EvaluationWorkers
+            Batch          = $r.EvaluationBatchSize
             'Final/FP32'   = [math]::Round($l.MedianMsB / $l.MedianMsA, 2)
             Seconds        = $seconds
             Drop           = $r.Metrics[0].Drop
@@ -548,7 +596,7 @@ $rows = foreach ($case in $cases) {
     }
     ($data -as [IDisposable]).Dispose()
 }
-$rows | Format-Table Model, Variant, Met, 'Wall s', Evals, Inferences, Rankings, 'Rank infer.', Reverted, 'Final drop', 'Max drop', 'Rank prec.', 'Saved infer.', Dynamic, Workers, 'Final/FP32' -AutoSize |
+$rows | Format-Table Model, Variant, Met, 'Wall s', Evals, Inferences, Rankings, 'Rank infer.', Reverted, 'Final drop', 'Max drop', 'Rank prec.', 'Saved infer.', Dynamic, Workers, Batch, 'Final/FP32' -AutoSize |
     Out-String -Width 220 | Write-Host
 foreach ($group in $rows | Group-Object Model) {
     $old = $group.Group | Where-Object Variant -eq 'POT-style'

@@ -34,6 +34,20 @@ Describe 'Invoke-AccuracyAwareQuantization search' {
         $one.RevertedLayerCount | Should -BeGreaterThan 0
     }
 
+    It 'writes the same model, log and counts whether the evaluation batch size is measured or given' {
+        $measured = Invoke-AccuracyAwareQuantization $model $calibration $similarity -MaximalDrop 0.00001 -OutputPath (Join-Path $work 'measured.onnx') -Verbose 4>&1
+        $verbose = @($measured | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }).Message
+        $measured = $measured | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] }
+        $given = Invoke-AccuracyAwareQuantization $model $calibration $similarity -MaximalDrop 0.00001 -EvaluationBatchSize 3 -OutputPath (Join-Path $work 'given.onnx')
+        $given.EvaluationBatchSize | Should -Be 3
+        $measured.EvaluationBatchSize | Should -BeIn 16, 8, 4
+        $verbose | Should -Contain ($verbose | Where-Object { $_ -like "Evaluation batch size $($measured.EvaluationBatchSize), measured on 16 items: 16 -> * ms per item, 8 -> *" })
+        (Get-FileHash $given.OutputPath).Hash | Should -Be (Get-FileHash $measured.OutputPath).Hash
+        $given.Log | Should -Be $measured.Log
+        $given.Inferences | Should -Be $measured.Inferences
+        $measured.RevertedLayerCount | Should -BeGreaterThan 0
+    }
+
     It 'warns when no INT8 layer is left, even though the target is met' {
         $r = Invoke-AccuracyAwareQuantization $model $calibration $similarity -MaximalDrop 0 -OutputPath (Join-Path $work 'float.onnx') -WarningVariable warnings -WarningAction SilentlyContinue
         $r.Met | Should -BeTrue

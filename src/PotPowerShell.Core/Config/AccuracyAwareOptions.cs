@@ -91,6 +91,11 @@ public sealed record AccuracyAwareOptions
     /// </summary>
     public int? EvaluationWorkers { get; init; }
     /// <summary>
+    /// Items each evaluation infers at once (-EvaluationBatchSize); null = the engine's batch_size, else measured before
+    /// the search (Evaluation/BatchSizeProbe.cs). The result does not depend on it.
+    /// </summary>
+    public int? EvaluationBatchSize { get; init; }
+    /// <summary>
     /// Where the search state is written after every evaluation (checkpoint_path, -CheckpointPath); a run that finds it
     /// resumes from it and ends with the same model. Null = no checkpoint. Deleted once the outputs are written.
     /// </summary>

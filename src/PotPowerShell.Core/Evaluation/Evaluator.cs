@@ -56,7 +56,7 @@ public sealed record EvaluationRequest
     public string ModelName { get; init; } = "model";
 
     /// <summary>
-    /// Asked after each batch with the number of items measured so far (the first items of Items, in order) and the
+    /// Asked after each item with the number of items measured so far (the first items of Items, in order) and the
     /// per-item values by metric name (filled up to that count): true stops the evaluation there, and the result then
     /// covers those items only (<see cref="EvaluationResult.StoppedEarly"/>).
     /// </summary>
@@ -209,7 +209,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
     }
 
     private SessionRunner NewRunner(byte[] model, string modelName, int threads) =>
-        new(model, modelName, threads, BatchSizeSetting ?? EngineDefinition.DefaultBatchSize, _dataset.InputNames, _dataset.Source);
+        new(model, modelName, threads, BatchSize, _dataset.InputNames, _dataset.Source);
 
     /// <param name="prepared">A session <see cref="PrepareSession"/> created for this model, or null to create one here.</param>
     private EvaluationResult RunSequential(byte[] model, EvaluationRequest request, IReadOnlyList<int> items, Stopwatch clock, CancellationToken cancellationToken,
@@ -266,7 +266,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
     private EvaluationResult? RunParallel(byte[] model, EvaluationRequest request, IReadOnlyList<int> items, int workers, Stopwatch clock, CancellationToken cancellationToken, IProgress<PotProgress>? progress)
     {
         int threads = ThreadsPerWorker(workers);
-        var first = new SessionRunner(model, request.ModelName, threads, BatchSizeSetting ?? EngineDefinition.DefaultBatchSize, _dataset.InputNames, _dataset.Source);
+        var first = new SessionRunner(model, request.ModelName, threads, BatchSize, _dataset.InputNames, _dataset.Source);
         var runners = new List<SessionRunner> { first };
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var tasks = new List<Task>();
@@ -277,7 +277,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
             workers = Math.Min(workers, batches);
             // The other sessions are created side by side too: creation (graph optimization) is a real part of the cost.
             var created = Enumerable.Range(1, workers - 1)
-                .Select(_ => Task.Run(() => new SessionRunner(model, request.ModelName, threads, BatchSizeSetting ?? EngineDefinition.DefaultBatchSize, _dataset.InputNames, _dataset.Source)))
+                .Select(_ => Task.Run(() => new SessionRunner(model, request.ModelName, threads, BatchSize, _dataset.InputNames, _dataset.Source)))
                 .ToArray();
             try
             {
@@ -381,7 +381,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
         bool selfReference = false)
     {
         foreach (var a in _adapters) a.Bind(runner.ModelOutputs);
-        runner.SelectOutputs(request.AllOutputs || _runners.Count == 0 || _hasCustom ? runner.ModelOutputs : NeededOutputs());
+        runner.SelectOutputs(FetchedOutputs(runner, request.AllOutputs));
         if (_referenceSpecs.Count == 0) return;
         if (!selfReference)
         {
@@ -499,8 +499,8 @@ public sealed class Evaluator : IEvaluator, IDisposable
     }
 
     /// <summary>
-    /// Measures the next batch (the items after <see cref="Tally.Measured"/>), reports progress and asks
-    /// <see cref="EvaluationRequest.StopWhen"/>. True = stop here.
+    /// Measures the next batch (the items after <see cref="Tally.Measured"/>), asking
+    /// <see cref="EvaluationRequest.StopWhen"/> after each item, and reports progress. True = stop here.
     /// </summary>
     private bool Measure(Tally t, List<CachedDataset.Entry> batch, BatchOutputs outputs, double ms, int b, int batches, IProgress<PotProgress>? progress)
     {
@@ -509,7 +509,8 @@ public sealed class Evaluator : IEvaluator, IDisposable
         t.BatchItems.Add(count);
         foreach (var a in _adapters) a.Resolve(outputs);
         var view = t.View;
-        for (int k = 0; k < count; k++)
+        bool stop = false;
+        for (int k = 0; k < count && !stop; k++)
         {
             var item = batch[k];
             int dataset = _dataset.DatasetOf(item.Index);
@@ -539,15 +540,18 @@ public sealed class Evaluator : IEvaluator, IDisposable
                 t.PerItem[m][start + k] = value;
                 t.Signals[m][start + k] = double.IsNaN(value) ? double.NaN : _runners[m].Signal(view, value);
             }
+            // Item by item, so where an evaluation stops does not depend on the batch size; the rest of the batch is
+            // inferred but not measured.
+            t.Measured = start + k + 1;
+            stop = t.Measured < t.Items.Count && t.Request.StopWhen?.Invoke(t.Measured, t.ByName) == true;
         }
-        t.Measured += count;
         int percent = PotProgress.Percent(b + 1, batches);
         if (progress != null && percent != t.LastPercent)
         {
             t.LastPercent = percent;
             progress.Report(new PotProgress("Evaluating " + t.Request.ModelName, $"Batch {b + 1} of {batches} ({t.Measured} of {t.Items.Count} items)", percent));
         }
-        return t.Measured < t.Items.Count && t.Request.StopWhen?.Invoke(t.Measured, t.ByName) == true;
+        return stop;
     }
 
     /// <summary>
@@ -573,7 +577,39 @@ public sealed class Evaluator : IEvaluator, IDisposable
     /// <summary>One worker keeps the thread setting; several share the threads (or the cores when it is automatic), at least one each.</summary>
     private int ThreadsPerWorker(int workers) => workers <= 1 ? Threads : Math.Max(1, (Threads > 0 ? Threads : Environment.ProcessorCount) / workers);
 
-    private int? BatchSizeSetting => _options.BatchSize ?? Engine.BatchSize;
+    private int? BatchSizeSetting => _options.BatchSize ?? Engine.BatchSize ?? _chosenBatch;
+
+    /// <summary>The batch size <see cref="ChooseBatchSize"/> measured; null until then.</summary>
+    private int? _chosenBatch;
+
+    /// <summary>Items a run infers at once when the model's batch axis is dynamic.</summary>
+    public int BatchSize => BatchSizeSetting ?? EngineDefinition.DefaultBatchSize;
+
+    /// <summary>
+    /// Measures which batch size evaluates <paramref name="model"/> fastest and uses it from now on (see
+    /// <see cref="BatchSizeProbe"/>), unless the engine or the options fix one or the model's batch axis is fixed (null)
+    /// or the outputs change with the batch size (no <see cref="BatchSizeChoice.Chosen"/>): then nothing changes. For
+    /// callers that evaluate many models like this one (AccuracyAware's candidates).
+    /// </summary>
+    public BatchSizeChoice? ChooseBatchSize(byte[] model, CancellationToken cancellationToken)
+    {
+        if ((_options.BatchSize ?? Engine.BatchSize) != null) return null;
+        using var runner = NewRunner(model, DefaultModelName, ThreadsPerWorker(Workers));
+        if (runner.FixedBatch) return null;
+        foreach (var a in _adapters) a.Bind(runner.ModelOutputs);
+        runner.SelectOutputs(FetchedOutputs(runner, allOutputs: false));
+        var items = Enumerable.Range(0, Math.Min(BatchSizeProbe.Items, _dataset.Count)).Select(_cache.Fetch).ToList();
+        var choice = BatchSizeProbe.Measure(runner, items, _cache.Layout, cancellationToken);
+        if (choice?.Chosen is not int chosen) return choice;
+        _chosenBatch = chosen;
+        // A session prepared before the choice has the old batch size.
+        lock (_preparedGate)
+        {
+            _prepared?.Runner.Dispose();
+            _prepared = null;
+        }
+        return choice;
+    }
 
     private IReadOnlyList<int> ResolveItems(IReadOnlyList<int>? items)
     {
@@ -584,6 +620,10 @@ public sealed class Evaluator : IEvaluator, IDisposable
                     $"Item {i} does not exist: the data of '{Engine.Source}' holds {_dataset.Count} items (0 to {_dataset.Count - 1}).", i);
         return items;
     }
+
+    /// <summary>The outputs a run fetches: all when asked or when a custom metric may read any, else <see cref="NeededOutputs"/>.</summary>
+    private IEnumerable<string> FetchedOutputs(SessionRunner runner, bool allOutputs) =>
+        allOutputs || _runners.Count == 0 || _hasCustom ? runner.ModelOutputs : NeededOutputs();
 
     /// <summary>Outputs adapters and metrics read: ORT skips work that only other outputs need.</summary>
     private HashSet<string> NeededOutputs()
@@ -608,7 +648,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
         var references = AddReferenceOutputs();
         var missing = items.Where(i => !references.Has(i)).Distinct().OrderBy(i => i).ToList();
         if (missing.Count == 0) return;
-        using var runner = new SessionRunner(_options.ReferenceModel!, _options.ReferenceSource, Threads, BatchSizeSetting ?? EngineDefinition.DefaultBatchSize, _dataset.InputNames, _dataset.Source);
+        using var runner = new SessionRunner(_options.ReferenceModel!, _options.ReferenceSource, Threads, BatchSize, _dataset.InputNames, _dataset.Source);
         foreach (var name in references.Outputs)
             if (!runner.ModelOutputs.Contains(name))
                 throw new PotException("EngineOutputNotFound", PotErrorCategory.InvalidData,

@@ -26,7 +26,7 @@ public interface IEvaluator
 
     /// <summary>
     /// As <see cref="Evaluate(byte[], IReadOnlyList{int}?, CancellationToken, IProgress{PotProgress}?)"/>, but
-    /// <paramref name="stopWhen"/> may stop it after any batch (see <see cref="EvaluationRequest.StopWhen"/>). An
+    /// <paramref name="stopWhen"/> may stop it after any item (see <see cref="EvaluationRequest.StopWhen"/>). An
     /// evaluator that cannot stop early evaluates every item.
     /// </summary>
     EvaluationResult Evaluate(byte[] model, IReadOnlyList<int>? items, Func<int, IReadOnlyDictionary<string, double[]>, bool>? stopWhen,
@@ -44,4 +44,10 @@ public interface IEvaluator
     /// be the same as without it. An evaluator that prepares nothing ignores it.
     /// </summary>
     void PrepareSession(byte[] model) { }
+
+    /// <summary>
+    /// Measures the fastest batch size for models like <paramref name="model"/> and uses it from now on, when nothing
+    /// fixes it; results must be the same whichever size is used. Null = nothing measured or changed.
+    /// </summary>
+    BatchSizeChoice? ChooseBatchSize(byte[] model, CancellationToken cancellationToken) => null;
 }

@@ -19,6 +19,7 @@ public sealed record AccuracyAwareOverrides
     public bool? ConvertToMixedPreset { get; init; }
     public int? ConfirmOnFullSet { get; init; }
     public int? EvaluationWorkers { get; init; }
+    public int? EvaluationBatchSize { get; init; }
     public bool? DecideEarly { get; init; }
     public TimeSpan? TimeLimit { get; init; }
     public string? CheckpointPath { get; init; }
@@ -45,6 +46,7 @@ public sealed record AccuracyAwareOverrides
             ConvertToMixedPreset = ConvertToMixedPreset ?? options.ConvertToMixedPreset,
             ConfirmOnFullSet = ConfirmOnFullSet ?? options.ConfirmOnFullSet,
             EvaluationWorkers = EvaluationWorkers ?? options.EvaluationWorkers,
+            EvaluationBatchSize = EvaluationBatchSize ?? options.EvaluationBatchSize,
             DecideEarly = DecideEarly ?? options.DecideEarly,
             TimeLimit = TimeLimit ?? options.TimeLimit,
             CheckpointPath = CheckpointPath ?? options.CheckpointPath,

@@ -128,7 +128,11 @@ public sealed record AccuracyAwareResult : IQuantizedModelResult
     public required IReadOnlyList<AccuracyAwareIteration> Iterations { get; init; }
     /// <summary>Model evaluations run (full set and subsets); cached repeats are not counted.</summary>
     public required int Evaluations { get; init; }
-    /// <summary>Items inferred by all evaluations and output-error passes.</summary>
+    /// <summary>
+    /// Items inferred by all evaluations and output-error passes. An evaluation stopped once decided counts the items it
+    /// measured: the rest of its last batch was inferred but not needed, and leaving it out keeps every figure of the
+    /// result independent of <see cref="EvaluationBatchSize"/>.
+    /// </summary>
     public required long Inferences { get; init; }
     /// <summary>Evaluations spent on layer ranking.</summary>
     public required int RankingEvaluations { get; init; }
@@ -149,6 +153,12 @@ public sealed record AccuracyAwareResult : IQuantizedModelResult
     public long InferencesSaved { get; init; }
     /// <summary>ONNX Runtime sessions that evaluated side by side (eval_requests_number).</summary>
     public int EvaluationWorkers { get; init; }
+    /// <summary>
+    /// Items each evaluation inferred at once: the engine's batch_size or -EvaluationBatchSize, else measured on the
+    /// fully quantized model before the search, or the model's own fixed batch size. Nothing else in the result depends
+    /// on it; measured, so not in the report.
+    /// </summary>
+    public int EvaluationBatchSize { get; init; }
     /// <summary>Evaluations replayed from the checkpoint of an interrupted run (-CheckpointPath) instead of inferred; 0 for a fresh run.</summary>
     public int ResumedEvaluations { get; init; }
     /// <summary>

@@ -97,6 +97,11 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : QuantizingCmdlet
     [ValidateRange(1, 64)]
     public int EvaluationWorkers { get; set; }
 
+    /// <summary>Items each evaluation infers at once; default: the engine's batch_size, else measured before the search.</summary>
+    [Parameter]
+    [ValidateRange(1, 4096)]
+    public int EvaluationBatchSize { get; set; }
+
     /// <summary>Stop evaluations whose outcome is decided (on by default; -DecideEarly:$false evaluates every item).</summary>
     [Parameter]
     public SwitchParameter DecideEarly { get; set; }
@@ -216,6 +221,7 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : QuantizingCmdlet
             ConvertToMixedPreset = Given(nameof(ConvertToMixedPreset), ConvertToMixedPreset.IsPresent),
             ConfirmOnFullSet = Given(nameof(ConfirmOnFullSet), ConfirmOnFullSet),
             EvaluationWorkers = Given(nameof(EvaluationWorkers), EvaluationWorkers),
+            EvaluationBatchSize = Given(nameof(EvaluationBatchSize), EvaluationBatchSize),
             DecideEarly = Given(nameof(DecideEarly), DecideEarly.IsPresent),
             TimeLimit = Given(nameof(TimeLimit), TimeLimit),
             CheckpointPath = bound.ContainsKey(nameof(CheckpointPath)) ? ResolveLiteralPath(CheckpointPath!) : null,

@@ -24,6 +24,7 @@ public class AccuracyAwareOptionsTests
     [InlineData("InvalidAnnotationConfThreshold")]
     [InlineData("InvalidConfirmOnFullSet")]
     [InlineData("InvalidEvaluationWorkers")]
+    [InlineData("InvalidEvaluationBatchSize")]
     public void BadOptionsAreRejectedWithAStableErrorId(string errorId)
     {
         var options = errorId switch
@@ -37,6 +38,7 @@ public class AccuracyAwareOptionsTests
             "InvalidTimeLimit" => new AccuracyAwareOptions { TimeLimit = TimeSpan.Zero },
             "InvalidConfirmOnFullSet" => new AccuracyAwareOptions { ConfirmOnFullSet = 0 },
             "InvalidEvaluationWorkers" => new AccuracyAwareOptions { EvaluationWorkers = 0 },
+            "InvalidEvaluationBatchSize" => new AccuracyAwareOptions { EvaluationBatchSize = 0 },
             _ => new AccuracyAwareOptions { AnnotationFree = true, AnnotationConfidenceThreshold = 1.5 },
         };
         var e = Assert.Throws<PotException>(() => new AccuracyAwareQuantizer(options));

@@ -77,7 +77,7 @@ public class HardFirstOrderTests : IClassFixture<OutlierModelFixture>
         var result = session.EvaluateUntilDecided(candidate, (count, _) => { measured = count; return false; }, order: order);
 
         Assert.False(result.StoppedEarly);
-        Assert.True(measured > 0, "the stop rule is asked after each batch but the last");
+        Assert.True(measured > 0, "the stop rule is asked after each item but the last");
         Assert.Equal(expected.Items, result.Items);
         Assert.Equal(expected.Values, result.Values);
         foreach (var name in expected.PerItem.Keys)

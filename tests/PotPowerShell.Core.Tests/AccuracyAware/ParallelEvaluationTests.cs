@@ -22,11 +22,11 @@ public class ParallelEvaluationTests : IClassFixture<OutlierModelFixture>
         return (builder.FloatModel.ToByteArray(), builder.Build(new HashSet<string>()).ToByteArray());
     }
 
-    private EvaluationResult Evaluate(byte[] model, int workers, Func<int, IReadOnlyDictionary<string, double[]>, bool>? stopWhen = null)
+    private EvaluationResult Evaluate(byte[] model, int workers, Func<int, IReadOnlyDictionary<string, double[]>, bool>? stopWhen = null, int batchSize = 16)
     {
         File.WriteAllText(_m.File("engine-b16.yml"), "batch_size: 16\nmetrics:\n  - type: accuracy\n  - type: cosine_similarity\n    reference: fp32\ndataset:\n  data_source: validation\n");
         var (fp32, _) = Models();
-        using var evaluator = new Evaluator(EngineDefinition.Load(_m.File("engine-b16.yml")), new EvaluatorOptions { Workers = workers, ReferenceModel = fp32 });
+        using var evaluator = new Evaluator(EngineDefinition.Load(_m.File("engine-b16.yml")), new EvaluatorOptions { Workers = workers, ReferenceModel = fp32, BatchSize = batchSize });
         Assert.Equal(workers, evaluator.Workers);
         return evaluator.Run(model, new EvaluationRequest { KeepPredictions = true, StopWhen = stopWhen }, CancellationToken.None);
     }
@@ -50,9 +50,11 @@ public class ParallelEvaluationTests : IClassFixture<OutlierModelFixture>
     }
 
     [Theory]
-    [InlineData(1)]
-    [InlineData(3)]
-    public void A_stop_rule_ends_the_evaluation_after_the_batch_it_fires_on(int workers)
+    [InlineData(1, 16)]
+    [InlineData(3, 16)]
+    [InlineData(1, 7)]
+    [InlineData(2, 1)]
+    public void A_stop_rule_ends_the_evaluation_at_the_item_it_fires_on_whatever_the_batch_size(int workers, int batchSize)
     {
         var (_, int8) = Models();
         var seen = new List<int>();
@@ -61,15 +63,15 @@ public class ParallelEvaluationTests : IClassFixture<OutlierModelFixture>
             seen.Add(measured);
             Assert.Equal(200, perItem["accuracy@top1"].Length);
             return measured >= 40;
-        });
-        Assert.Equal(new[] { 16, 32, 48 }, seen);
+        }, batchSize);
+        Assert.Equal(Enumerable.Range(1, 40), seen);
         Assert.True(stopped.StoppedEarly);
-        Assert.Equal(Enumerable.Range(0, 48), stopped.Items);
-        Assert.Equal(48, stopped.PerItem["accuracy@top1"].Length);
+        Assert.Equal(Enumerable.Range(0, 40), stopped.Items);
+        Assert.Equal(40, stopped.PerItem["accuracy@top1"].Length);
         var full = Evaluate(int8, 1);
         Assert.False(full.StoppedEarly);
-        Assert.Equal(full.PerItem["accuracy@top1"].Take(48), stopped.PerItem["accuracy@top1"]);
-        Assert.Equal(full.PerItem["accuracy@top1"].Take(48).Average(), stopped.Values["accuracy@top1"], 12);
+        Assert.Equal(full.PerItem["accuracy@top1"].Take(40), stopped.PerItem["accuracy@top1"]);
+        Assert.Equal(full.PerItem["accuracy@top1"].Take(40).Average(), stopped.Values["accuracy@top1"], 12);
     }
 
     [Fact]

@@ -106,6 +106,7 @@ public static class AccuracyAwarePipeline
                 ReferenceSource = job.ModelPath,
                 ScriptMetrics = job.ScriptMetrics,
                 Workers = job.Options.EvaluationWorkers,
+                BatchSize = job.Options.EvaluationBatchSize,
             });
             return parts;
         }

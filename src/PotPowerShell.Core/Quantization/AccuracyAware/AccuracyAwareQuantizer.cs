@@ -93,7 +93,7 @@ public sealed class AccuracyAwareQuantizer
         bool searched = false;
         if (!baseline.Criteria.AllMet(quantizedResult.Values))
         {
-            LogPlan(ctx, builder, quantizedResult);
+            LogPlan(ctx, builder, quantizedResult, ChooseBatchSize(ctx, fullyQuantized));
             var start = new StageOutcome(source, fullyQuantized);
             try
             {
@@ -122,13 +122,34 @@ public sealed class AccuracyAwareQuantizer
         return new AccuracyAwareOutcome(result, model.Build()) { FullyQuantized = () => ModelCandidate.FullyQuantized(model.Source).Build() };
     }
 
-    /// <summary>Cost up front, timed on the fully quantized evaluation (the kind of model every later evaluation runs).</summary>
-    private void LogPlan(SearchContext ctx, IQuantizedModelBuilder builder, EvaluationResult quantizedResult)
+    /// <summary>
+    /// Before the evaluations that search or rank, the evaluator measures their batch size on the fully quantized model
+    /// (the kind of model each of them runs), unless the engine or -EvaluationBatchSize fixes it, or an item's outputs
+    /// may depend on its batch-mates (<see cref="DecidedEarly.BatchIndependent"/>). A timing, so the verbose stream
+    /// shows it and the result's log does not.
+    /// </summary>
+    private static BatchSizeChoice? ChooseBatchSize(SearchContext ctx, ModelCandidate fullyQuantized)
+    {
+        if (!DecidedEarly.BatchIndependent(ctx)) return null;
+        using var _ = ctx.Stages.Stage("BatchSize");
+        ctx.Report("Measuring the evaluation batch size");
+        var choice = ctx.Session.ChooseBatchSize(fullyQuantized);
+        if (choice != null) ctx.Notice(choice.Describe() + ".");
+        return choice;
+    }
+
+    /// <summary>
+    /// Cost up front, timed on the fully quantized model: at the batch size measured for the evaluations to come, else
+    /// from its evaluation.
+    /// </summary>
+    private void LogPlan(SearchContext ctx, IQuantizedModelBuilder builder, EvaluationResult quantizedResult, BatchSizeChoice? batch)
     {
         var plan = AccuracyAwarePlan.For(_options, builder.Layers.Count, ctx.Session.ItemCount);
-        var perInference = TimeSpan.FromTicks(quantizedResult.Elapsed.Ticks / Math.Max(1, quantizedResult.Items.Count));
+        var perInference = batch?.Chosen is int chosen
+            ? TimeSpan.FromMilliseconds(batch.Timings.First(t => t.BatchSize == chosen).MillisecondsPerItem)
+            : TimeSpan.FromTicks(quantizedResult.Elapsed.Ticks / Math.Max(1, quantizedResult.Items.Count));
         ctx.Log($"Plan: {plan.Describe()}");
-        ctx.Notice($"Time estimate at {SearchContext.F(perInference.TotalMilliseconds)} ms per inference (the fully quantized evaluation): {plan.Describe(perInference)}");
+        ctx.Notice($"Time estimate at {SearchContext.F(perInference.TotalMilliseconds)} ms per inference (the fully quantized model, batch size {ctx.Session.BatchSize}): {plan.Describe(perInference)}");
         ctx.Report($"Planned: each ranking {plan.RankingInferences} inferences, each step up to {plan.StepInferences}, worst case {plan.WorstCaseInferences}");
     }
 
@@ -145,6 +166,7 @@ public sealed class AccuracyAwareQuantizer
         var baseline = RunBaseline.Evaluate(ctx);
         var quantized = ModelCandidate.FullyQuantized(new QuantizationSource("base", _options.Quantization, builder));
         var result = ctx.Session.Evaluate(quantized, null, mandatory: true);
+        ChooseBatchSize(ctx, quantized);
         var metric = baseline.Criteria.MostViolated(result.Values);
         // Each candidate is the fully quantized model with one layer reverted, on the same seeded subset, so a shard's
         // scores are the ones a ranking of every layer gives them: shards ranked apart merge by score.
@@ -263,6 +285,7 @@ public sealed class AccuracyAwareQuantizer
             DecidedEarlyEvaluations = ctx.Session.DecidedEarly,
             InferencesSaved = ctx.Session.InferencesSaved,
             EvaluationWorkers = ctx.Session.Workers,
+            EvaluationBatchSize = ctx.Session.BatchSize,
             ResumedEvaluations = ctx.Session.Checkpoint?.Resumed ?? 0,
             EvaluationTimes = new[]
             {

@@ -16,18 +16,15 @@ internal static class DecidedEarly
     /// items may also have no value (NaN, which the mean skips), so both extremes are taken. -infinity when the best
     /// bound is infinite.
     /// </summary>
-    public static double MinimalDrop(MetricCriterion metric, (double Min, double Max) bounds, double[] perItem, int measured, int total)
+    public static double MinimalDrop(MetricCriterion metric, (double Min, double Max) bounds, double[] perItem, int measured, int total) =>
+        MinimalDrop(metric, bounds, new RunningSum(), perItem, measured, total);
+
+    /// <summary>As above, with the sum of the measured values kept in <paramref name="running"/> from one call to the next.</summary>
+    private static double MinimalDrop(MetricCriterion metric, (double Min, double Max) bounds, RunningSum running, double[] perItem, int measured, int total)
     {
         double best = metric.Direction == MetricDirection.HigherBetter ? bounds.Max : bounds.Min;
         if (!double.IsFinite(best)) return double.NegativeInfinity;
-        double sum = 0;
-        int n = 0;
-        for (int i = 0; i < measured; i++)
-            if (!double.IsNaN(perItem[i]))
-            {
-                sum += perItem[i];
-                n++;
-            }
+        var (sum, n) = running.Through(perItem, measured);
         int rest = total - measured;
         double allBest = metric.Drop((sum + rest * best) / (n + rest));
         return n == 0 ? allBest : Math.Min(allBest, metric.Drop(sum / n));
@@ -50,8 +47,8 @@ internal static class DecidedEarly
     public static IReadOnlyList<int>? Order(SearchContext ctx, MetricCriterion metric, EvaluationResult current)
     {
         var bounds = ctx.Session.Evaluator.MeanItemBounds;
-        if (!ctx.Options.DecideEarly || ctx.Options.RestoreMode != RestoreMode.ActivationsAndWeights || !bounds.TryGetValue(metric.Name, out var b)
-            || ctx.Session.Evaluator.Metrics.Any(m => !bounds.ContainsKey(m.Name)) || RunsDynamicQuantization(ctx.Builder))
+        if (!ctx.Options.DecideEarly || !BatchIndependent(ctx) || !bounds.TryGetValue(metric.Name, out var b)
+            || ctx.Session.Evaluator.Metrics.Any(m => !bounds.ContainsKey(m.Name)))
             return null;
         double best = metric.Direction == MetricDirection.HigherBetter ? b.Max : b.Min;
         int total = ctx.Session.ItemCount;
@@ -64,8 +61,12 @@ internal static class DecidedEarly
         return Enumerable.Range(0, total).OrderByDescending(i => shortfall[i]).ThenBy(i => i).ToArray();
     }
 
-    private static bool RunsDynamicQuantization(IQuantizedModelBuilder builder) =>
-        builder.FloatModel.Graph.Node.Any(n => n.OpType == "DynamicQuantizeLinear");
+    /// <summary>
+    /// False when a candidate may quantize activations at run time from the whole batch (DynamicQuantizeLinear in the
+    /// model, or restore_mode only_activations): an item's outputs then depend on which items share its batch.
+    /// </summary>
+    public static bool BatchIndependent(SearchContext ctx) =>
+        ctx.Options.RestoreMode == RestoreMode.ActivationsAndWeights && !ctx.Builder.FloatModel.Graph.Node.Any(n => n.OpType == "DynamicQuantizeLinear");
 
     /// <summary>
     /// The drop of <paramref name="metric"/> an evaluation shows: the full-set drop when it is complete, else the
@@ -82,7 +83,7 @@ internal static class DecidedEarly
 
     /// <summary>
     /// A stop rule that ends a candidate's evaluation once the driving metric's drop is certain to be above the limit
-    /// and above <paramref name="threshold"/> (re-read after each batch; +infinity = never): the search decision
+    /// and above <paramref name="threshold"/> (re-read after each item; +infinity = never): the search decision
     /// cannot change any more. Null when the metric has no per-item bounds or decided-early evaluation is off.
     /// </summary>
     public static Func<int, IReadOnlyDictionary<string, double[]>, bool>? Above(SearchContext ctx, MetricCriterion metric, Func<double> threshold)
@@ -91,11 +92,43 @@ internal static class DecidedEarly
         int total = ctx.Session.ItemCount;
         // Rounding: the evaluator's mean and this sum may differ in the last bits, so a decision needs a clear margin.
         double margin = 1e-9 * metric.Scale;
+        var running = new RunningSum();
         return (measured, perItem) =>
         {
             if (!perItem.TryGetValue(metric.Name, out var values)) return false;
-            double drop = MinimalDrop(metric, bounds, values, measured, total);
+            double drop = MinimalDrop(metric, bounds, running, values, measured, total);
             return drop > metric.MaxDrop + margin && drop > threshold() + margin;
         };
+    }
+
+    /// <summary>
+    /// The sum and count of the non-NaN values among the first items of an evaluation's per-item array: the stop rule
+    /// is asked after every item, so it adds the new ones instead of summing from the start each time (a new array, or
+    /// fewer items than before, starts again). Adding in index order gives the same sum either way.
+    /// </summary>
+    private sealed class RunningSum
+    {
+        private double[]? _values;
+        private int _through;
+        private double _sum;
+        private int _count;
+
+        public (double Sum, int Count) Through(double[] values, int measured)
+        {
+            if (!ReferenceEquals(values, _values) || measured < _through)
+            {
+                _values = values;
+                _through = 0;
+                _sum = 0;
+                _count = 0;
+            }
+            for (; _through < measured; _through++)
+                if (!double.IsNaN(values[_through]))
+                {
+                    _sum += values[_through];
+                    _count++;
+                }
+            return (_sum, _count);
+        }
     }
 }

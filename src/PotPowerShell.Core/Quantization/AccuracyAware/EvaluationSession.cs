@@ -51,6 +51,20 @@ internal sealed class EvaluationSession
     /// <summary>Sessions the evaluator runs side by side (1 for evaluators that do not say).</summary>
     public int Workers => _evaluator is Evaluator e ? e.Workers : 1;
 
+    /// <summary>
+    /// Items per inference of the last evaluation run (a model with a fixed batch axis runs at that size), or the
+    /// evaluator's setting before any ran (0 for evaluators that do not say).
+    /// </summary>
+    public int BatchSize => _ranBatchSize > 0 ? _ranBatchSize : _evaluator is Evaluator e ? e.BatchSize : 0;
+
+    private int _ranBatchSize;
+
+    /// <summary>
+    /// Lets the evaluator measure the batch size of the evaluations to come on <paramref name="candidate"/> (see
+    /// <see cref="IEvaluator.ChooseBatchSize"/>): no evaluation, and no result changes.
+    /// </summary>
+    public BatchSizeChoice? ChooseBatchSize(ModelCandidate candidate) => _evaluator.ChooseBatchSize(candidate.BuildBytes(), _cancellation);
+
     /// <summary>Throws <see cref="BudgetExhaustedException"/> when a budget is used up.</summary>
     public void CheckBudget()
     {
@@ -267,6 +281,7 @@ internal sealed class EvaluationSession
                 if (order != null && !result.StoppedEarly) result = InIndexOrder(result, order);
                 SessionTime += result.SessionCreation;
                 InferenceTime += result.Elapsed - result.SessionCreation;
+                if (result.BatchSize > 0) _ranBatchSize = result.BatchSize;
             }
             catch (OperationCanceledException) when (!_cancellation.IsCancellationRequested)
             {

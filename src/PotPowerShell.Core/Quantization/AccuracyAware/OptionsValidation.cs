@@ -32,6 +32,8 @@ internal static class OptionsValidation
             throw Invalid("InvalidConfirmOnFullSet", "ConfirmOnFullSet", $"ConfirmOnFullSet must be at least 1, not {options.ConfirmOnFullSet}.");
         if (options.EvaluationWorkers is int w && w < 1)
             throw Invalid("InvalidEvaluationWorkers", "eval_requests_number", $"eval_requests_number must be at least 1, not {w}.");
+        if (options.EvaluationBatchSize is int b0 && b0 < 1)
+            throw Invalid("InvalidEvaluationBatchSize", "EvaluationBatchSize", $"EvaluationBatchSize must be at least 1, not {b0}.");
         foreach (var m in options.Metrics)
             if (m.BaselineValue is double b && !double.IsFinite(b))
                 throw Invalid("InvalidBaselineValue", "metrics", $"metrics[] '{m.Name}' has baseline_value {b}; give a finite number or leave it out.");

@@ -1,0 +1,109 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using PotPowerShell.Core.Data;
+using PotPowerShell.Core.Runtime;
+
+namespace PotPowerShell.Core.Evaluation;
+
+/// <summary>One batch size the probe timed, and its time per item.</summary>
+public sealed record BatchSizeTiming(int BatchSize, double MillisecondsPerItem);
+
+/// <summary>
+/// What <see cref="BatchSizeProbe"/> measured: the batch size chosen, or null when an item's outputs changed with the
+/// batch size (<see cref="DifferingSize"/>), so the evaluations keep their batch size.
+/// </summary>
+public sealed record BatchSizeChoice(int? Chosen, int Items, IReadOnlyList<BatchSizeTiming> Timings, int? DifferingSize = null)
+{
+    /// <summary>For the verbose stream: the choice and every size's time per item.</summary>
+    public string Describe() => Chosen is int chosen
+        ? $"Evaluation batch size {chosen}, measured on {Items} items: " + string.Join(", ", Timings.Select(t => FormattableString.Invariant($"{t.BatchSize} -> {t.MillisecondsPerItem:0.00} ms per item")))
+        : $"Evaluation batch size unchanged: on {Items} items, outputs at batch size {DifferingSize} differ from those at {BatchSizeProbe.Sizes[0]} in the last bits, so a measured choice could change results";
+}
+
+/// <summary>
+/// Chooses how many items an AccuracyAware run's evaluations infer at once, when nothing fixes it (no engine
+/// batch_size, no -EvaluationBatchSize). Which size is fastest depends on the model: on a 2-core machine a text
+/// recognizer ran 10.3 ms per item at batch 8 and 12.9 at 32, a sentence encoder 2.1 at 32 and 3.1 at 4
+/// (bench/Bench-AccuracyAware.ps1, NOTES). Smaller batches also let a decided-early evaluation stop sooner. The choice
+/// depends on timing, so it may only be made where it cannot change a result: every size tried, and the odd size of
+/// <see cref="CheckedSizes"/> (a ragged last batch, and a lone last item, which runs with a copy of itself: see
+/// SessionRunner.Run), must give each item's outputs bit for bit. Where one does not, nothing is chosen.
+/// </summary>
+internal static class BatchSizeProbe
+{
+    /// <summary>The sizes timed, largest first; the first is the reference of every size's outputs.</summary>
+    public static readonly int[] Sizes = { 16, 8, 4 };
+
+    /// <summary>Sizes whose outputs are compared but not timed.</summary>
+    public static readonly int[] CheckedSizes = { 3 };
+
+    /// <summary>Items each size infers per pass (the first items of the data).</summary>
+    public const int Items = 16;
+
+    /// <summary>A smaller size is preferred while it is at most this much slower than the fastest (it stops sooner).</summary>
+    public const double Tolerance = 1.05;
+
+    /// <summary>Timed rounds per size, alternating the order (<see cref="InterleavedRounds"/>); the fastest round counts.</summary>
+    private const int Rounds = 2;
+
+    /// <summary>
+    /// Times <paramref name="items"/> through <paramref name="runner"/> at each of <see cref="Sizes"/> that fits; null
+    /// when fewer than two fit or ONNX Runtime refuses a batch of several items (the evaluation's own fallback then
+    /// decides).
+    /// </summary>
+    public static BatchSizeChoice? Measure(SessionRunner runner, IReadOnlyList<CachedDataset.Entry> items, IReadOnlyList<CachedDataset.Slot>? layout,
+        CancellationToken cancellationToken)
+    {
+        var sizes = Sizes.Where(s => s <= items.Count).ToArray();
+        if (sizes.Length < 2) return null;
+        var outputs = runner.NewOutputs();
+        try
+        {
+            // The first pass of each size is untimed (ORT plans memory for a new shape on its first run) and keeps its outputs.
+            var reference = Pass(runner, items, layout, outputs, sizes[0], keep: true, cancellationToken).Kept!;
+            foreach (int size in sizes.Skip(1).Concat(CheckedSizes))
+                if (!Same(Pass(runner, items, layout, outputs, size, keep: true, cancellationToken).Kept!, reference))
+                    return new BatchSizeChoice(null, items.Count, Array.Empty<BatchSizeTiming>(), size);
+            var runs = sizes.Select(size => (Func<double>)(() => Pass(runner, items, layout, outputs, size, keep: false, cancellationToken).Milliseconds)).ToList();
+            var times = InterleavedRounds.Time(runs, warmup: 0, minRounds: Rounds, maxRounds: Rounds, TimeSpan.Zero, cancellationToken);
+            var timings = sizes.Select((size, k) => new BatchSizeTiming(size, times[k].MinMs / items.Count)).ToList();
+            return new BatchSizeChoice(Choose(timings), items.Count, timings);
+        }
+        catch (PotException e) when (e.ErrorId == SessionRunner.RunFailedId && !cancellationToken.IsCancellationRequested)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The smallest size whose time per item is within <see cref="Tolerance"/> of the fastest.</summary>
+    internal static int Choose(IReadOnlyList<BatchSizeTiming> timings)
+    {
+        double best = timings.Min(t => t.MillisecondsPerItem);
+        return timings.Where(t => t.MillisecondsPerItem <= best * Tolerance).Min(t => t.BatchSize);
+    }
+
+    /// <summary>Runs every item in batches of <paramref name="size"/>; the milliseconds, and each item's outputs when asked.</summary>
+    private static (double Milliseconds, byte[][]? Kept) Pass(SessionRunner runner, IReadOnlyList<CachedDataset.Entry> items, IReadOnlyList<CachedDataset.Slot>? layout,
+        BatchOutputs outputs, int size, bool keep, CancellationToken cancellationToken)
+    {
+        var kept = keep ? new byte[items.Count][] : null;
+        var batch = new List<CachedDataset.Entry>(size);
+        long start = Stopwatch.GetTimestamp();
+        for (int first = 0; first < items.Count; first += size)
+        {
+            batch.Clear();
+            for (int k = first; k < Math.Min(first + size, items.Count); k++) batch.Add(items[k]);
+            runner.Run(batch, layout, outputs, cancellationToken);
+            if (kept == null) continue;
+            for (int row = 0; row < batch.Count; row++)
+            {
+                var bytes = new List<byte>();
+                for (int o = 0; o < outputs.Names.Length; o++) bytes.AddRange(MemoryMarshal.AsBytes(outputs.ItemValues(o, row)).ToArray());
+                kept[first + row] = bytes.ToArray();
+            }
+        }
+        return (Stopwatch.GetElapsedTime(start).TotalMilliseconds, kept);
+    }
+
+    private static bool Same(byte[][] a, byte[][] b) => a.Zip(b).All(p => p.First.AsSpan().SequenceEqual(p.Second));
+}

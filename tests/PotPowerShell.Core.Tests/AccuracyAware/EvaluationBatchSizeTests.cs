@@ -1,0 +1,162 @@
+using Google.Protobuf;
+using PotPowerShell.Core.Config;
+using PotPowerShell.Core.Data;
+using PotPowerShell.Core.Evaluation;
+using PotPowerShell.Core.Onnx;
+using PotPowerShell.Core.Quantization;
+using PotPowerShell.Core.Quantization.AccuracyAware;
+using PotPowerShell.Core.Results;
+
+namespace PotPowerShell.Core.Tests.AccuracyAware;
+
+/// <summary>The evaluation batch size AccuracyAware runs measure (Evaluation/BatchSizeProbe.cs): a speed, never a result.</summary>
+public class EvaluationBatchSizeTests : IClassFixture<OutlierModelFixture>
+{
+    private readonly OutlierModel _m;
+
+    public EvaluationBatchSizeTests(OutlierModelFixture fixture) => _m = fixture.Model;
+
+    private QuantizedModelBuilder Builder()
+    {
+        using var calibration = NpyDataset.Open(_m.CalibrationPath);
+        return QuantizedModelBuilder.Create(_m.ModelPath, calibration, new DefaultQuantizationOptions { Precision = PrecisionMode.AllInt8 });
+    }
+
+    private string SimilarityEngine()
+    {
+        string path = _m.File("similarity-b.yml");
+        File.WriteAllText(path, "metrics:\n  - type: cosine_similarity\n    reference: fp32\ndataset:\n  data_source: validation\n");
+        return path;
+    }
+
+    [Fact]
+    public void The_probe_times_each_size_and_the_evaluations_after_it_give_what_the_default_batch_gives()
+    {
+        var builder = Builder();
+        var int8 = builder.Build(new HashSet<string>()).ToByteArray();
+        var options = new EvaluatorOptions { ReferenceModel = builder.FloatModel.ToByteArray() };
+        using var fixedDefault = new Evaluator(EngineDefinition.Load(SimilarityEngine()), options);
+        var expected = fixedDefault.Evaluate(int8, null, CancellationToken.None);
+        Assert.Equal(EngineDefinition.DefaultBatchSize, fixedDefault.BatchSize);
+
+        using var probed = new Evaluator(EngineDefinition.Load(SimilarityEngine()), options);
+        var choice = probed.ChooseBatchSize(int8, CancellationToken.None);
+
+        Assert.NotNull(choice);
+        Assert.Null(choice!.DifferingSize);
+        Assert.Equal(BatchSizeProbe.Sizes, choice.Timings.Select(t => t.BatchSize));
+        Assert.All(choice.Timings, t => Assert.True(t.MillisecondsPerItem > 0));
+        Assert.Contains(choice.Chosen!.Value, BatchSizeProbe.Sizes);
+        Assert.Equal(choice.Chosen, probed.BatchSize);
+        Assert.Equal(BatchSizeProbe.Items, choice.Items);
+        Assert.StartsWith($"Evaluation batch size {choice.Chosen}, measured on 16 items: 16 -> ", choice.Describe());
+        var result = probed.Evaluate(int8, null, CancellationToken.None);
+        Assert.Equal(expected.Values, result.Values);
+        Assert.Equal(expected.PerItem["cosine_similarity"], result.PerItem["cosine_similarity"]);
+        Assert.Equal((200 + choice.Chosen.Value - 1) / choice.Chosen.Value, result.BatchItems.Count);
+    }
+
+    [Fact]
+    public void A_lone_last_item_gives_the_outputs_it_gives_inside_a_batch()
+    {
+        // fc3 float: for a single row ONNX Runtime's float Gemm takes another kernel path than for several.
+        var builder = Builder();
+        var fc3 = builder.Build(new HashSet<string> { "fc3" }).ToByteArray();
+        var options = new EvaluatorOptions { ReferenceModel = builder.FloatModel.ToByteArray() };
+        var items = new[] { 0, 1, 2, 3 };
+        using var inBatch = new Evaluator(EngineDefinition.Load(SimilarityEngine()), options with { BatchSize = 32 });
+        using var lone = new Evaluator(EngineDefinition.Load(SimilarityEngine()), options with { BatchSize = 3 });
+        var expected = inBatch.Evaluate(fc3, items, CancellationToken.None);
+        var result = lone.Evaluate(fc3, items, CancellationToken.None);
+        Assert.Equal(new[] { 3, 1 }, result.BatchItems);
+        Assert.Equal(expected.PerItem["cosine_similarity"], result.PerItem["cosine_similarity"]);
+    }
+
+    [Fact]
+    public void A_batch_size_given_by_the_engine_or_the_options_is_kept()
+    {
+        var int8 = Builder().Build(new HashSet<string>()).ToByteArray();
+        File.WriteAllText(_m.File("engine-b5.yml"), "batch_size: 5\nmetrics:\n  - type: accuracy\ndataset:\n  data_source: validation\n");
+        using var byEngine = new Evaluator(EngineDefinition.Load(_m.File("engine-b5.yml")));
+        Assert.Null(byEngine.ChooseBatchSize(int8, CancellationToken.None));
+        Assert.Equal(5, byEngine.BatchSize);
+        using var byOptions = new Evaluator(EngineDefinition.Load(_m.EnginePath), new EvaluatorOptions { BatchSize = 3 });
+        Assert.Null(byOptions.ChooseBatchSize(int8, CancellationToken.None));
+        Assert.Equal(3, byOptions.BatchSize);
+    }
+
+    [Theory]
+    [InlineData(10.0, 9.0, 9.2, 4)]   // 4 is within 5 % of the fastest (8): the smaller wins
+    [InlineData(10.0, 9.0, 9.6, 8)]   // 4 is 6.7 % slower than 8
+    [InlineData(5.0, 9.0, 9.2, 16)]   // the first size is fastest
+    public void The_smallest_size_near_the_fastest_is_chosen(double ms16, double ms8, double ms4, int chosen)
+    {
+        var timings = new[] { new BatchSizeTiming(16, ms16), new BatchSizeTiming(8, ms8), new BatchSizeTiming(4, ms4) };
+        Assert.Equal(chosen, BatchSizeProbe.Choose(timings));
+    }
+
+    [Fact]
+    public void A_probe_that_saw_outputs_change_says_so_and_chooses_nothing()
+    {
+        var unchanged = new BatchSizeChoice(null, 16, Array.Empty<BatchSizeTiming>(), 3);
+        Assert.Equal("Evaluation batch size unchanged: on 16 items, outputs at batch size 3 differ from those at 16 in the last bits, so a measured choice could change results",
+            unchanged.Describe());
+    }
+
+    [Fact]
+    public void An_accuracy_aware_run_gives_the_same_model_log_and_counts_with_a_measured_or_a_given_batch_size()
+    {
+        // Cosine similarity to FP32 with a limit only FP32 meets (as in ConfirmedSearchTests): every layer is tried, and
+        // evaluations stop once decided, inside a batch. Batch 3 leaves a lone last item in the 40 ranking items.
+        string engine = SimilarityEngine();
+        AccuracyAwareResult Run(int? batchSize, string name) => AccuracyAwarePipeline.Run(new AccuracyAwareJob
+        {
+            ModelPath = _m.ModelPath,
+            CalibrationDataPath = _m.CalibrationPath,
+            EnginePath = engine,
+            Options = new AccuracyAwareOptions
+            {
+                MaximalDrop = 1e-9, RankingSubsetSize = 40, EvaluationBatchSize = batchSize,
+                Quantization = new DefaultQuantizationOptions { Precision = PrecisionMode.AllInt8 },
+            },
+        }, _m.File(name));
+        var measured = Run(null, "b-auto.onnx");
+        var given = Run(32, "b32.onnx");
+        var small = Run(3, "b3.onnx");
+
+        Assert.Contains(measured.EvaluationBatchSize, BatchSizeProbe.Sizes);
+        Assert.Equal(32, given.EvaluationBatchSize);
+        Assert.Equal(3, small.EvaluationBatchSize);
+        Assert.Contains(measured.StageTimes, s => s.Stage == "BatchSize");
+        Assert.NotEmpty(given.RevertedLayers);
+        Assert.Contains(given.Iterations, i => i.DecidedEarly && i.Items % 32 != 0);
+        foreach (var other in new[] { measured, small })
+        {
+            Assert.Equal(File.ReadAllBytes(given.OutputPath!), File.ReadAllBytes(other.OutputPath!));
+            Assert.Equal(given.Log, other.Log);
+            Assert.Equal(given.Iterations, other.Iterations);
+            Assert.Equal(given.Inferences, other.Inferences);
+            Assert.Equal(given.InferencesSaved, other.InferencesSaved);
+        }
+    }
+
+    [Fact]
+    public void A_model_with_a_fixed_batch_axis_is_not_probed_and_reports_its_own_batch_size()
+    {
+        var model = OnnxModelFile.Load(_m.ModelPath);
+        var dim = model.Graph.Input[0].Type.TensorType.Shape.Dim[0];
+        dim.ClearDimParam();
+        dim.DimValue = 1;
+        string path = _m.File("fixed-batch.onnx");
+        OnnxModelFile.Save(model, path);
+        var r = AccuracyAwarePipeline.Run(new AccuracyAwareJob
+        {
+            ModelPath = path,
+            CalibrationDataPath = _m.CalibrationPath,
+            EnginePath = SimilarityEngine(),
+            Options = new AccuracyAwareOptions { MaximalDrop = 1e-9, RankingSubsetSize = 40, Quantization = new DefaultQuantizationOptions { Precision = PrecisionMode.AllInt8 } },
+        }, _m.File("fixed-batch-aaq.onnx"));
+        Assert.NotEmpty(r.Iterations);
+        Assert.Equal(1, r.EvaluationBatchSize);
+    }
+}
