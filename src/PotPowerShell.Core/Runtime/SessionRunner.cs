@@ -33,8 +33,8 @@ internal sealed class SessionRunner : IDisposable
     private string[] _outputNames;
     private readonly string[] _inputNames;
 
-    /// <summary>True once ONNX Runtime ran a batch of several rows: a lone item is then padded (see <see cref="Run"/>).</summary>
-    private bool _ranSeveral;
+    /// <summary>True once ONNX Runtime refused a lone item padded with its copy: lone items then run alone (see <see cref="Run"/>).</summary>
+    private bool _loneAlone;
 
     public SessionRunner(byte[] model, string source, int threads, int requestedBatch, IReadOnlyList<string> dataInputs, string dataSource)
     {
@@ -108,18 +108,18 @@ internal sealed class SessionRunner : IDisposable
     public IReadOnlyList<string> SelectedOutputs => _outputNames;
 
     /// <summary>
-    /// Runs one batch and returns the inference time in milliseconds (Run only). Once a batch of several items has run,
-    /// a lone item (the last of a count the batch size does not divide) runs with a copy of itself: for one row ONNX
-    /// Runtime's float MatMul/Gemm takes another kernel path, whose results differ in the last bits, so an item's outputs
-    /// would depend on where the batches fall (seen on a reverted Gemm in
-    /// tests/PotPowerShell.Core.Tests/AccuracyAware/EvaluationBatchSizeTests.cs). A model that refuses batches runs
-    /// item by item as before.
+    /// Runs one batch and returns the inference time in milliseconds (Run only). With a batch size above one, a lone
+    /// item (the last of a count the batch size does not divide, or a worker's only batch) runs with a copy of itself:
+    /// for one row ONNX Runtime's float MatMul/Gemm takes another kernel path, whose results differ in the last bits, so
+    /// an item's outputs would depend on where the batches fall (seen on a reverted Gemm in
+    /// tests/PotPowerShell.Core.Tests/AccuracyAware/EvaluationBatchSizeTests.cs). A model that refuses the pair (a
+    /// graph that hard-codes batch 1) runs its lone items alone from then on.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public double Run(IReadOnlyList<CachedDataset.Entry> items, IReadOnlyList<CachedDataset.Slot>? layout, BatchOutputs into, CancellationToken cancellationToken)
     {
         int n = items.Count;
-        int rows = FixedBatch ? BatchSize : n == 1 && _ranSeveral ? 2 : n;
+        int rows = FixedBatch ? BatchSize : n == 1 && BatchSize > 1 && !_loneAlone ? 2 : n;
         var values = new OrtValue[_inputs.Length];
         try
         {
@@ -131,13 +131,17 @@ internal sealed class SessionRunner : IDisposable
             {
                 outputs = OrtRun.Run(_session, _runOptions, _inputNames, values, _outputNames, cancellationToken);
             }
+            catch (OnnxRuntimeException) when (rows == 2 && n == 1 && !FixedBatch && !cancellationToken.IsCancellationRequested)
+            {
+                _loneAlone = true;
+                return Run(items, layout, into, cancellationToken);
+            }
             catch (OnnxRuntimeException e)
             {
                 throw new PotException(RunFailedId, PotErrorCategory.InvalidOperation,
                     $"ONNX Runtime failed to run '{_source}' on a batch of {rows} item{(rows == 1 ? "" : "s")} (inputs {string.Join(", ", _inputs.Select(i => $"{i.ModelName}: {i.Kind.ToString().ToLowerInvariant()}[{rows},{string.Join(",", i.ItemShape!.Skip(1))}]"))}): {e.Message}", _source, e);
             }
             double ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-            _ranSeveral |= rows > 1;
             using (outputs)
             {
                 into.Items = n;

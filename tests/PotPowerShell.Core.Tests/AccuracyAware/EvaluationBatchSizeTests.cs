@@ -63,13 +63,17 @@ public class EvaluationBatchSizeTests : IClassFixture<OutlierModelFixture>
         var builder = Builder();
         var fc3 = builder.Build(new HashSet<string> { "fc3" }).ToByteArray();
         var options = new EvaluatorOptions { ReferenceModel = builder.FloatModel.ToByteArray() };
-        var items = new[] { 0, 1, 2, 3 };
+        var items = new[] { 0, 1, 2, 3, 4 };
         using var inBatch = new Evaluator(EngineDefinition.Load(SimilarityEngine()), options with { BatchSize = 32 });
-        using var lone = new Evaluator(EngineDefinition.Load(SimilarityEngine()), options with { BatchSize = 3 });
         var expected = inBatch.Evaluate(fc3, items, CancellationToken.None);
-        var result = lone.Evaluate(fc3, items, CancellationToken.None);
-        Assert.Equal(new[] { 3, 1 }, result.BatchItems);
-        Assert.Equal(expected.PerItem["cosine_similarity"], result.PerItem["cosine_similarity"]);
+        // The last of a ragged set, and the only batch of the second of two workers.
+        foreach (var (batchSize, workers, batches) in new[] { (4, 1, new[] { 4, 1 }), (4, 2, new[] { 4, 1 }), (2, 3, new[] { 2, 2, 1 }) })
+        {
+            using var lone = new Evaluator(EngineDefinition.Load(SimilarityEngine()), options with { BatchSize = batchSize, Workers = workers });
+            var result = lone.Evaluate(fc3, items, CancellationToken.None);
+            Assert.Equal(batches, result.BatchItems);
+            Assert.Equal(expected.PerItem["cosine_similarity"], result.PerItem["cosine_similarity"]);
+        }
     }
 
     [Fact]
