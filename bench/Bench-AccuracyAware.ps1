@@ -33,15 +33,15 @@
     MiniLM       2.07   2.12   2.40   3.08   3.64   4.95
     ResNet18     9.50   8.29   8.69  10.48  10.49  10.00  (its graph fixes batch 1: this row is the noise)
 
-    No one size suits every model, so an AccuracyAware run (and Get-LayerRanking) now times 16 items at 16, 8 and 4
-    on the fully quantized model before the search and takes the smallest within 5 % of the fastest; the probe costs
-    0.4 s on MiniLM and 1.8 s on OcrRec. The choice depends on timing, so it must not change results: MiniLM's per-item
-    cosine similarities were the same bit for bit at batch 32, 7, 4 and 1 (1 or 2 threads), and OcrRec's searches took
-    the same path at batch 32, 8 and 4 (the runs below), but on the test suite's
-    small MatMul model a float Gemm gives other last bits for a batch of one row, so a ragged ranking set (40 items at
-    batch 3) changed a ranking score. Now a lone last item runs with a copy of itself once batches have run, the probe
-    also checks batch 3 and keeps 32 where any size differs, and a decided-early evaluation stops at the item its rule
-    fires on instead of the end of a batch (so the counts do not depend on the size either).
+    No one size suits every model, so an AccuracyAware run (and Get-LayerRanking) now times 16 items at 16, 8 and 4 on
+    the fully quantized model before the search and takes the smallest within 5 % of the fastest; the probe costs 0.4 s
+    on MiniLM and 1.8 s on OcrRec. The choice depends on timing, so it must not change results: MiniLM's per-item cosine
+    similarities were the same bit for bit at batch 32, 7, 4 and 1 (1 or 2 threads), and OcrRec's searches took the same
+    path at batch 32, 8 and 4 (the runs below), but on the test suite's small MatMul model a float Gemm gives other last
+    bits for a batch of one row, so a ragged ranking set (40 items at batch 3) changed a ranking score. Now a lone item
+    runs with a copy of itself when the batch size is above one, the probe also checks batch 3 and keeps 32 where any
+    size differs, and a decided-early evaluation stops at the item its rule fires on instead of the end of a batch (so
+    the counts do not depend on the size either).
 
     Tried and not kept: 2 sessions of 1 thread (eval_requests_number 2). Bare ONNX Runtime infers OcrRec in 5.2-5.5 ms
     per item that way against 11-13 ms for one session with both threads, but a run creates both sessions of every
@@ -63,9 +63,15 @@
     (The Batch column of this table is the batch each run inferred at; the bench's table printed 32 for ResNet18,
     whose graph fixes 1, which the result now reports.)
     - OcrRec: 2.81x less wall time with 6 layers float against 8 and the same drop (tenth session: 2.06x, same path).
-      Its evaluations still infer 10.6 ms per item against the probe's 6.0 at batch 8: each new session's first run
-      (30-40 ms at batch 8) and the next candidate's session, created beside the running evaluation on the same two
-      cores, take the difference.
+      Its evaluations inferred 10.6 ms per item there, against the probe's 6.0 at batch 8. Two more runs of -Model
+      OcrRec, the same path and counts each time: 87.7 s against 341.2 s (3.89x, batch 8; the test suite ran beside
+      POT-style's first minute, so that ratio is high), and with the final build 121.0 s against 331.4 s (2.74x). In
+      the quiet second run the evaluations inferred 6.8 ms per item, the probe's figure, so the 10.6 of the first was
+      the machine's load. In the third the probe chose 16 (two rounds of 16 items on a noisy machine) and the
+      evaluations inferred 9.5 ms per item; the same model bytes at 8 and 16 show that the choice changes only time.
+    - Tried and not kept: a prefetched session ran one batch of the probe's items as soon as it was created, so that
+      ORT's first run of a session (30-40 ms at batch 8) overlapped with the running evaluation. OcrRec data seed 0,
+      one run after the other: 131.9 s against 121.1 s without it.
     - MiniLM: 1.18x (1.13x); the probe chose 16, as fast as 32 there.
     - ResNet18: 2.92x, no change in what runs (its batch is fixed); between runs this ratio has moved from 2.61x to
       3.46x.
