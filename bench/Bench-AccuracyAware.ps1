@@ -68,7 +68,8 @@
       POT-style's first minute, so that ratio is high), and with the final build 121.0 s against 331.4 s (2.74x). In
       the quiet second run the evaluations inferred 6.8 ms per item, the probe's figure, so the 10.6 of the first was
       the machine's load. In the third the probe chose 16 (two rounds of 16 items on a noisy machine) and the
-      evaluations inferred 9.5 ms per item; the same model bytes at 8 and 16 show that the choice changes only time.
+      evaluations inferred 9.5 ms per item. The returned model had the same bytes in all nine OcrRec runs of this
+      session (batch 32, 4, 8 and 16, one or two sessions): the choice changes only the time.
     - Tried and not kept: a prefetched session ran one batch of the probe's items as soon as it was created, so that
       ORT's first run of a session (30-40 ms at batch 8) overlapped with the running evaluation. OcrRec data seed 0,
       one run after the other: 131.9 s against 121.1 s without it.
