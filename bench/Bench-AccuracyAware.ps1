@@ -70,6 +70,9 @@
       the machine's load. In the third the probe chose 16 (two rounds of 16 items on a noisy machine) and the
       evaluations inferred 9.5 ms per item. The returned model had the same bytes in all nine OcrRec runs of this
       session (batch 32, 4, 8 and 16, one or two sessions): the choice changes only the time.
+    - The probe alone on OcrRec's quantized model (Evaluator.ChooseBatchSize, 10 times each): on the quiet machine it
+      chose 8 every time (1.1 s a probe); with a busy loop on one of the two cores, 8 eight times and 4 twice (4 is
+      within 3 % of 8 on full evaluations), never 16. The third run's 16 came from a burstier load than that.
     - Tried and not kept: a prefetched session ran one batch of the probe's items as soon as it was created, so that
       ORT's first run of a session (30-40 ms at batch 8) overlapped with the running evaluation. OcrRec data seed 0,
       one run after the other: 131.9 s against 121.1 s without it.
