@@ -1,8 +1,8 @@
 <#
 .SYNOPSIS
     AccuracyAwareQuantization benchmark: POT-style search (today's POT semantics: Metric ranking on the hardest items,
-    one evaluation session, complete evaluations) against the new defaults (Signal ranking confirmed on the full set,
-    decided-early evaluation), for the same target, in one table. Not a test: the machine may be
+    one evaluation worker, complete evaluations) against the new defaults (Signal ranking confirmed on the full set,
+    decided-early evaluation, two evaluation workers), for the same target, in one table. Not a test: the machine may be
     noisy, and every figure comes from one run.
 .DESCRIPTION
     Cases (-Model picks them by wildcard):
@@ -17,10 +17,10 @@
     maximal_drop is -Target times DefaultQuantization's own drop, so every case has to revert layers.
     Columns: wall time of the whole run (calibration included), evaluations, inferences (items inferred), reverted
     layers, final drop, rank precision (how often the top-ranked revert lowered the full-set drop), the inferences
-    decided-early evaluation saved, the evaluation sessions and batch size (measured by the new defaults, 32 for
+    decided-early evaluation saved, the evaluation workers and batch size (measured by the new defaults, 32 for
     POT-style), and the INT8/FP32 latency of the returned model (1 thread, batch 1, medians).
-    Before the table, one session with every thread against one session per thread (each with one thread) on the
-    same evaluation: what the automatic eval_requests_number (one session) rests on. Under each run, where its time
+    Before the table, one worker with every thread against one worker per thread (each with one thread) on the same
+    evaluation of the FP32 model. Under each run, where its time
     went: the stages (calibration, baseline, ranking, search, backward pass) and, inside the evaluations, building
     candidate models, creating their ONNX Runtime sessions, and inference with the metrics.
 .NOTES
@@ -369,7 +369,7 @@
 .PARAMETER Runs
     Timed latency runs per model (after warm-up).
 .PARAMETER NoWorkerComparison
-    Skip the one-session against one-session-per-core evaluation before the table (minutes on ResNet18).
+    Skip the evaluation by one worker against one worker per core before the table (minutes on ResNet18).
 .PARAMETER Smoke
     Seconds instead of minutes, to show the script still runs (tests/PotPowerShell.Tests/Bench.Tests.ps1): digits and
     a one-block transformer on few items, 3 latency runs. Its numbers mean nothing.
@@ -518,8 +518,9 @@ if (Test-Wanted 'OcrRec') {
 }
 if ($cases.Count -eq 0) { throw "No benchmark case matches '$($Model -join "', '")'." }
 
-# What the automatic eval_requests_number rests on: the same evaluation with one session using every core, and with
-# one session per core using one thread each.
+# One evaluation of the FP32 model by one worker using every core, and by one worker per core with one thread each
+# (all on one session). The automatic eval_requests_number rests on the AccuracyAware runs themselves: the variants
+# 'new defaults' (automatic) and 'one worker' below.
 $evaluatorType = Get-PotCoreType 'PotPowerShell.Core.Evaluation.Evaluator'
 $engineType = Get-PotCoreType 'PotPowerShell.Core.Evaluation.EngineDefinition'
 $optionsType = Get-PotCoreType 'PotPowerShell.Core.Evaluation.EvaluatorOptions'
@@ -540,7 +541,7 @@ foreach ($case in $cases | Where-Object { -not $NoWorkerComparison }) {
         }
         finally { $evaluator.Dispose() }
     }
-    Write-Host ("== {0}: one evaluation of {1} items: 1 session x {2} threads {3:N2} s, {2} sessions x 1 thread {4:N2} s ({5:N2}x)" -f `
+    Write-Host ("== {0}: one evaluation of {1} items: 1 worker x {2} threads {3:N2} s, {2} workers x 1 thread {4:N2} s ({5:N2}x)" -f `
             $case.Name, $Items, $cores, $seconds[0], $seconds[1], ($seconds[0] / $seconds[1]))
 }
 
@@ -549,6 +550,8 @@ $variants = @(
     # roll-back, one session, the engine's default batch of 32, every evaluation complete.
     @{ Name = 'POT-style'; Parameters = @{ RankingMethod = 'Metric'; EvaluationWorkers = 1; EvaluationBatchSize = 32; DecideEarly = $false } }
     @{ Name = 'new defaults'; Parameters = @{} }
+    # The new defaults with one evaluation worker using every thread, instead of the automatic two.
+    @{ Name = 'one worker'; Parameters = @{ EvaluationWorkers = 1 } }
     # The new defaults with one full-set confirmation per step instead of three: what the confirmations cost.
     @{ Name = 'confirm 1'; Parameters = @{ ConfirmOnFullSet = 1 } }
     # The new defaults with restore_mode only_activations: a reverted MatMul or Gemm keeps INT8 weights (activations

@@ -47,24 +47,25 @@ internal static class BatchSizeProbe
     private const int Rounds = 2;
 
     /// <summary>
-    /// Times <paramref name="items"/> through <paramref name="runner"/> at each of <see cref="Sizes"/> that fits; null
-    /// when fewer than two fit or ONNX Runtime refuses a batch of several items (the evaluation's own fallback then
-    /// decides).
+    /// Times <paramref name="items"/> through <paramref name="lanes"/> (runners on one session, as the evaluation's
+    /// workers run it: lane w runs batches w, w + lanes, ...) at each of <see cref="Sizes"/> that fits; null when fewer
+    /// than two fit or ONNX Runtime refuses a batch of several items (the evaluation's own fallback then decides). With
+    /// several lanes a large batch leaves a lane idle, as it would in an evaluation of few items.
     /// </summary>
-    public static BatchSizeChoice? Measure(SessionRunner runner, IReadOnlyList<CachedDataset.Entry> items, IReadOnlyList<CachedDataset.Slot>? layout,
+    public static BatchSizeChoice? Measure(IReadOnlyList<SessionRunner> lanes, IReadOnlyList<CachedDataset.Entry> items, IReadOnlyList<CachedDataset.Slot>? layout,
         CancellationToken cancellationToken)
     {
         var sizes = Sizes.Where(s => s <= items.Count).ToArray();
         if (sizes.Length < 2) return null;
-        var outputs = runner.NewOutputs();
+        var outputs = lanes.Select(l => l.NewOutputs()).ToArray();
         try
         {
             // The first pass of each size is untimed (ORT plans memory for a new shape on its first run) and keeps its outputs.
-            var reference = Pass(runner, items, layout, outputs, sizes[0], keep: true, cancellationToken).Kept!;
+            var reference = Pass(lanes, items, layout, outputs, sizes[0], keep: true, cancellationToken).Kept!;
             foreach (int size in sizes.Skip(1).Concat(CheckedSizes))
-                if (!Same(Pass(runner, items, layout, outputs, size, keep: true, cancellationToken).Kept!, reference))
+                if (!Same(Pass(lanes, items, layout, outputs, size, keep: true, cancellationToken).Kept!, reference))
                     return new BatchSizeChoice(null, items.Count, Array.Empty<BatchSizeTiming>(), size);
-            var runs = sizes.Select(size => (Func<double>)(() => Pass(runner, items, layout, outputs, size, keep: false, cancellationToken).Milliseconds)).ToList();
+            var runs = sizes.Select(size => (Func<double>)(() => Pass(lanes, items, layout, outputs, size, keep: false, cancellationToken).Milliseconds)).ToList();
             var times = InterleavedRounds.Time(runs, warmup: 0, minRounds: Rounds, maxRounds: Rounds, TimeSpan.Zero, cancellationToken);
             var timings = sizes.Select((size, k) => new BatchSizeTiming(size, times[k].MinMs / items.Count)).ToList();
             return new BatchSizeChoice(Choose(timings), items.Count, timings);
@@ -82,25 +83,43 @@ internal static class BatchSizeProbe
         return timings.Where(t => t.MillisecondsPerItem <= best * Tolerance).Min(t => t.BatchSize);
     }
 
-    /// <summary>Runs every item in batches of <paramref name="size"/>; the milliseconds, and each item's outputs when asked.</summary>
-    private static (double Milliseconds, byte[][]? Kept) Pass(SessionRunner runner, IReadOnlyList<CachedDataset.Entry> items, IReadOnlyList<CachedDataset.Slot>? layout,
-        BatchOutputs outputs, int size, bool keep, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs every item in batches of <paramref name="size"/>, the batches spread over the lanes; the milliseconds, and
+    /// each item's outputs when asked.
+    /// </summary>
+    private static (double Milliseconds, byte[][]? Kept) Pass(IReadOnlyList<SessionRunner> lanes, IReadOnlyList<CachedDataset.Entry> items,
+        IReadOnlyList<CachedDataset.Slot>? layout, BatchOutputs[] outputs, int size, bool keep, CancellationToken cancellationToken)
     {
         var kept = keep ? new byte[items.Count][] : null;
-        var batch = new List<CachedDataset.Entry>(size);
+        int batches = (items.Count + size - 1) / size;
+        int used = Math.Min(lanes.Count, batches);
         long start = Stopwatch.GetTimestamp();
-        for (int first = 0; first < items.Count; first += size)
+        var tasks = Enumerable.Range(0, used).Select(lane => Task.Run(() =>
         {
-            batch.Clear();
-            for (int k = first; k < Math.Min(first + size, items.Count); k++) batch.Add(items[k]);
-            runner.Run(batch, layout, outputs, cancellationToken);
-            if (kept == null) continue;
-            for (int row = 0; row < batch.Count; row++)
+            var batch = new List<CachedDataset.Entry>(size);
+            for (int b = lane; b < batches; b += used)
             {
-                var bytes = new List<byte>();
-                for (int o = 0; o < outputs.Names.Length; o++) bytes.AddRange(MemoryMarshal.AsBytes(outputs.ItemValues(o, row)).ToArray());
-                kept[first + row] = bytes.ToArray();
+                int first = b * size;
+                batch.Clear();
+                for (int k = first; k < Math.Min(first + size, items.Count); k++) batch.Add(items[k]);
+                lanes[lane].Run(batch, layout, outputs[lane], cancellationToken);
+                if (kept == null) continue;
+                for (int row = 0; row < batch.Count; row++)
+                {
+                    var bytes = new List<byte>();
+                    for (int o = 0; o < outputs[lane].Names.Length; o++) bytes.AddRange(MemoryMarshal.AsBytes(outputs[lane].ItemValues(o, row)).ToArray());
+                    kept[first + row] = bytes.ToArray();
+                }
             }
+        }, cancellationToken)).ToArray();
+        try
+        {
+            Task.WaitAll(tasks);
+        }
+        catch (AggregateException e)
+        {
+            // The lane's own exception (a refused run, a cancellation), as a sequential pass would throw it.
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
         }
         return (Stopwatch.GetElapsedTime(start).TotalMilliseconds, kept);
     }

@@ -161,7 +161,13 @@ public sealed class Evaluator : IEvaluator, IDisposable
         {
             cancellationToken.ThrowIfCancellationRequested();
             int workers = Math.Min(Workers, Math.Max(1, items.Count));
-            if (workers > 1 && RunParallel(model, request, items, workers, clock, cancellationToken, progress) is { } result) return result;
+            if (workers > 1)
+            {
+                // RunParallel owns the prepared session from here (and disposes it), also when it returns null.
+                var owned = prepared;
+                prepared = null;
+                if (RunParallel(model, request, items, workers, clock, cancellationToken, progress, owned) is { } result) return result;
+            }
         }
         catch
         {
@@ -178,13 +184,12 @@ public sealed class Evaluator : IEvaluator, IDisposable
     /// Creates the ONNX Runtime session of <paramref name="model"/> now, for the next <see cref="Run"/> of the same array:
     /// called on another thread while the current model is evaluated, its creation (graph optimization) overlaps with
     /// that evaluation. It is the session <see cref="RunSequential"/> would create (same options, threads and batch
-    /// size), so results are the same. One session only (<see cref="Workers"/> 1); a prepared session that the next
-    /// Run does not use is disposed there. Safe to call from another thread than Run's.
+    /// size), so results are the same; with several <see cref="Workers"/> they all run it. A prepared session that the
+    /// next Run does not use is disposed there. Safe to call from another thread than Run's.
     /// </summary>
     public void PrepareSession(byte[] model)
     {
-        if (Workers > 1) return;
-        var runner = NewRunner(model, DefaultModelName, ThreadsPerWorker(1));
+        var runner = NewRunner(model, DefaultModelName, ThreadsPerWorker(Workers));
         lock (_preparedGate)
         {
             _prepared?.Runner.Dispose();
@@ -202,7 +207,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
         {
             var prepared = _prepared;
             _prepared = null;
-            if (prepared is { } p && ReferenceEquals(p.Model, model) && modelName == DefaultModelName && Workers <= 1) return p.Runner;
+            if (prepared is { } p && ReferenceEquals(p.Model, model) && modelName == DefaultModelName) return p.Runner;
             prepared?.Runner.Dispose();
             return null;
         }
@@ -257,16 +262,20 @@ public sealed class Evaluator : IEvaluator, IDisposable
     }
 
     /// <summary>
-    /// eval_requests_number: <paramref name="workers"/> ONNX Runtime sessions of the model, each with a share of the
-    /// intra-op threads, run batches side by side (worker w runs batches w, w + workers, ...), while this thread measures
-    /// the batches strictly in order, so metrics (also script metrics) see exactly what one session would give them.
-    /// Null when ONNX Runtime refuses a batch of several items (a graph that hard-codes batch 1): the caller then runs
-    /// everything again in one session, item by item, from fresh aggregates.
+    /// eval_requests_number: <paramref name="workers"/> threads run one ONNX Runtime session of the model, created with a
+    /// share of the intra-op threads, batches side by side (worker w runs batches w, w + workers, ...), while this thread
+    /// measures the batches strictly in order, so metrics (also script metrics) see exactly what one worker would give
+    /// them. One session for all: creating a session per worker multiplied the graph optimization, which every candidate
+    /// pays (bench/NOTES.md). Null when ONNX Runtime refuses a batch of several items (a graph that hard-codes batch 1):
+    /// the caller then runs everything again in one session, item by item, from fresh aggregates.
     /// </summary>
-    private EvaluationResult? RunParallel(byte[] model, EvaluationRequest request, IReadOnlyList<int> items, int workers, Stopwatch clock, CancellationToken cancellationToken, IProgress<PotProgress>? progress)
+    /// <param name="prepared">A session <see cref="PrepareSession"/> created for this model, or null; disposed here.</param>
+    private EvaluationResult? RunParallel(byte[] model, EvaluationRequest request, IReadOnlyList<int> items, int workers, Stopwatch clock, CancellationToken cancellationToken,
+        IProgress<PotProgress>? progress, SessionRunner? prepared)
     {
-        int threads = ThreadsPerWorker(workers);
-        var first = new SessionRunner(model, request.ModelName, threads, BatchSize, _dataset.InputNames, _dataset.Source);
+        var first = prepared ?? NewRunner(model, request.ModelName, ThreadsPerWorker(workers));
+        // A prepared session was created while another model ran: its creation time is not part of this evaluation's.
+        var creation = prepared != null ? TimeSpan.Zero : first.CreationTime;
         var runners = new List<SessionRunner> { first };
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var tasks = new List<Task>();
@@ -275,24 +284,11 @@ public sealed class Evaluator : IEvaluator, IDisposable
             int batchSize = first.BatchSize;
             int batches = (items.Count + batchSize - 1) / batchSize;
             workers = Math.Min(workers, batches);
-            // The other sessions are created side by side too: creation (graph optimization) is a real part of the cost.
-            var created = Enumerable.Range(1, workers - 1)
-                .Select(_ => Task.Run(() => new SessionRunner(model, request.ModelName, threads, BatchSize, _dataset.InputNames, _dataset.Source)))
-                .ToArray();
-            try
-            {
-                Task.WaitAll(created);
-            }
-            finally
-            {
-                runners.AddRange(created.Where(t => t.IsCompletedSuccessfully).Select(t => t.Result));
-            }
-            Prepare(first, request, items, cancellationToken, progress);
-            var lanes = runners.Select(r =>
-            {
-                r.SelectOutputs(first.SelectedOutputs);
-                return new Lane(r, r.NewOutputs());
-            }).ToArray();
+            bool selfReference = IsOwnReference(model, request, items);
+            Prepare(first, request, items, cancellationToken, progress, selfReference);
+            // Forked after Prepare, so they fetch the outputs it selected.
+            for (int w = 1; w < workers; w++) runners.Add(first.Fork());
+            var lanes = runners.Select(r => new Lane(r, r.NewOutputs())).ToArray();
             var fetchGate = new object();
             for (int w = 0; w < workers; w++)
             {
@@ -333,10 +329,11 @@ public sealed class Evaluator : IEvaluator, IDisposable
                     if (lane.Failure is PotException e && FallsBack(e, lane.Runner, lane.Batch.Count, cancellationToken)) return null;
                     System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(lane.Failure).Throw();
                 }
+                if (selfReference) StoreReferences(lane.Batch, lane.Outputs);
                 if (Measure(tally, lane.Batch, lane.Outputs, lane.Milliseconds, b, batches, progress)) break;
                 lane.Free.Release();
             }
-            return tally.Result(clock, batchSize, fellBack: false, first.CreationTime);
+            return tally.Result(clock, batchSize, fellBack: false, creation);
         }
         finally
         {
@@ -349,7 +346,8 @@ public sealed class Evaluator : IEvaluator, IDisposable
             {
                 // Failures were taken from the lanes above; the rest were stopped on purpose.
             }
-            foreach (var r in runners) r.Dispose();
+            // Forks first: the first runner disposes the session they share.
+            for (int r = runners.Count - 1; r >= 0; r--) runners[r].Dispose();
         }
     }
 
@@ -361,7 +359,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
         return true;
     }
 
-    /// <summary>One worker of <see cref="RunParallel"/>: its session, output buffers and the batch they hold.</summary>
+    /// <summary>One worker of <see cref="RunParallel"/>: its runner (input buffers on the shared session), output buffers and the batch they hold.</summary>
     private sealed class Lane(SessionRunner runner, BatchOutputs outputs)
     {
         public SessionRunner Runner { get; } = runner;
@@ -396,9 +394,9 @@ public sealed class Evaluator : IEvaluator, IDisposable
     /// <summary>
     /// True when the FP32 references of <paramref name="items"/> are exactly this run's own outputs, so they need no run
     /// of their own: the evaluated model is the reference model (the same bytes), no item has a reference yet, the items
-    /// come in ascending order (the batches <see cref="EnsureReferences"/> would run) and the run is one complete
-    /// sequential pass with the reference run's threads and batch size. AccuracyAware's FP32 baseline is such a run:
-    /// it then infers the FP32 model once instead of twice.
+    /// come in ascending order (the batches <see cref="EnsureReferences"/> would run) and the run is one complete pass
+    /// with the reference run's batch size (its workers do not matter: outputs are the same for every count).
+    /// AccuracyAware's FP32 baseline is such a run: it then infers the FP32 model once instead of twice.
     /// </summary>
     private bool IsOwnReference(byte[] model, EvaluationRequest request, IReadOnlyList<int> items)
     {
@@ -567,12 +565,11 @@ public sealed class Evaluator : IEvaluator, IDisposable
     private int Threads => ThreadSetting;
 
     /// <summary>
-    /// Sessions run side by side (eval_requests_number). Automatic: one, with the engine's threads. Measured with
-    /// bench/Bench-AccuracyAware.ps1 on a shared 2-core machine (ResNet18 and MiniLM, 24 items): one session per core
-    /// with one thread each took 0.25x to 0.41x the speed of one session with both threads in three runs of four (2.15x
-    /// in one): every evaluation creates its sessions, and creating N of them costs N times the graph optimization.
+    /// Threads that run the evaluated model's session side by side (eval_requests_number), each with a share of the
+    /// intra-op threads. Automatic: two where the thread setting (or, when it is automatic, the machine) allows two
+    /// threads, else one. TODO measured.
     /// </summary>
-    public int Workers => _options.Workers is int w && w > 0 ? w : 1;
+    public int Workers => _options.Workers is int w && w > 0 ? w : Math.Clamp(Threads > 0 ? Threads : Environment.ProcessorCount, 1, 2);
 
     /// <summary>One worker keeps the thread setting; several share the threads (or the cores when it is automatic), at least one each.</summary>
     private int ThreadsPerWorker(int workers) => workers <= 1 ? Threads : Math.Max(1, (Threads > 0 ? Threads : Environment.ProcessorCount) / workers);
@@ -594,12 +591,23 @@ public sealed class Evaluator : IEvaluator, IDisposable
     public BatchSizeChoice? ChooseBatchSize(byte[] model, CancellationToken cancellationToken)
     {
         if ((_options.BatchSize ?? Engine.BatchSize) != null) return null;
-        using var runner = NewRunner(model, DefaultModelName, ThreadsPerWorker(Workers));
-        if (runner.FixedBatch) return null;
-        foreach (var a in _adapters) a.Bind(runner.ModelOutputs);
-        runner.SelectOutputs(FetchedOutputs(runner, allOutputs: false));
-        var items = Enumerable.Range(0, Math.Min(BatchSizeProbe.Items, _dataset.Count)).Select(_cache.Fetch).ToList();
-        var choice = BatchSizeProbe.Measure(runner, items, _cache.Layout, cancellationToken);
+        var lanes = new List<SessionRunner> { NewRunner(model, DefaultModelName, ThreadsPerWorker(Workers)) };
+        BatchSizeChoice? choice;
+        try
+        {
+            var runner = lanes[0];
+            if (runner.FixedBatch) return null;
+            foreach (var a in _adapters) a.Bind(runner.ModelOutputs);
+            runner.SelectOutputs(FetchedOutputs(runner, allOutputs: false));
+            // Timed as the evaluations run: every worker on the one session.
+            for (int w = 1; w < Workers; w++) lanes.Add(runner.Fork());
+            var items = Enumerable.Range(0, Math.Min(BatchSizeProbe.Items, _dataset.Count)).Select(_cache.Fetch).ToList();
+            choice = BatchSizeProbe.Measure(lanes, items, _cache.Layout, cancellationToken);
+        }
+        finally
+        {
+            for (int r = lanes.Count - 1; r >= 0; r--) lanes[r].Dispose();
+        }
         if (choice?.Chosen is not int chosen) return choice;
         _chosenBatch = chosen;
         // A session prepared before the choice has the old batch size.

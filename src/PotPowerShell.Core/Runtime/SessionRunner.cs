@@ -9,7 +9,8 @@ namespace PotPowerShell.Core.Runtime;
 
 /// <summary>
 /// One ONNX Runtime session and the pinned input buffers it is fed from: items are copied into the buffers, which
-/// OrtValues wrap without another copy; outputs are converted to float32 into reusable arrays.
+/// OrtValues wrap without another copy; outputs are converted to float32 into reusable arrays. <see cref="Fork"/> gives
+/// another set of buffers on the same session, so several threads can run it at once.
 /// </summary>
 internal sealed class SessionRunner : IDisposable
 {
@@ -27,6 +28,8 @@ internal sealed class SessionRunner : IDisposable
     }
 
     private readonly InferenceSession _session;
+    /// <summary>False for a <see cref="Fork"/>: the runner it was forked from disposes the session.</summary>
+    private readonly bool _ownsSession = true;
     private readonly Input[] _inputs;
     private readonly RunOptions _runOptions;
     private readonly string _source;
@@ -89,6 +92,27 @@ internal sealed class SessionRunner : IDisposable
             throw;
         }
     }
+
+    private SessionRunner(SessionRunner other)
+    {
+        _session = other._session;
+        _ownsSession = false;
+        _source = other._source;
+        _runOptions = new RunOptions();
+        _inputs = other._inputs.Select(i => new Input { ModelName = i.ModelName, DataName = i.DataName, OrtType = i.OrtType, Kind = i.Kind, ModelDims = i.ModelDims }).ToArray();
+        _inputNames = other._inputNames;
+        _outputNames = other._outputNames;
+        ModelOutputs = other.ModelOutputs;
+        BatchSize = other.BatchSize;
+        FixedBatch = other.FixedBatch;
+    }
+
+    /// <summary>
+    /// A runner on the same session with its own input buffers and run options, fetching the same outputs. ONNX Runtime
+    /// runs one session from several threads at once, so side-by-side workers need one session creation (graph
+    /// optimization) in all, not one each. Dispose it before this runner.
+    /// </summary>
+    public SessionRunner Fork() => new(this);
 
     /// <summary>The error id of a run ONNX Runtime refused.</summary>
     public const string RunFailedId = "EvaluationRunFailed";
@@ -276,6 +300,6 @@ internal sealed class SessionRunner : IDisposable
     public void Dispose()
     {
         _runOptions.Dispose();
-        _session.Dispose();
+        if (_ownsSession) _session.Dispose();
     }
 }

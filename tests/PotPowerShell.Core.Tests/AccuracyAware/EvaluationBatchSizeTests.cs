@@ -29,12 +29,15 @@ public class EvaluationBatchSizeTests : IClassFixture<OutlierModelFixture>
         return path;
     }
 
-    [Fact]
-    public void The_probe_times_each_size_and_the_evaluations_after_it_give_what_the_default_batch_gives()
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void The_probe_times_each_size_and_the_evaluations_after_it_give_what_the_default_batch_gives(int workers)
     {
         var builder = Builder();
         var int8 = builder.Build(new HashSet<string>()).ToByteArray();
-        var options = new EvaluatorOptions { ReferenceModel = builder.FloatModel.ToByteArray() };
+        // With two workers the probe runs the batches on two runners of one session, as the evaluations do.
+        var options = new EvaluatorOptions { ReferenceModel = builder.FloatModel.ToByteArray(), Workers = workers };
         using var fixedDefault = new Evaluator(EngineDefinition.Load(SimilarityEngine()), options);
         var expected = fixedDefault.Evaluate(int8, null, CancellationToken.None);
         Assert.Equal(EngineDefinition.DefaultBatchSize, fixedDefault.BatchSize);

@@ -8,7 +8,7 @@ using PotPowerShell.Core.Results;
 
 namespace PotPowerShell.Core.Tests.AccuracyAware;
 
-/// <summary>eval_requests_number: several ONNX Runtime sessions side by side give exactly what one gives.</summary>
+/// <summary>eval_requests_number: several workers running one ONNX Runtime session side by side give exactly what one gives.</summary>
 public class ParallelEvaluationTests : IClassFixture<OutlierModelFixture>
 {
     private readonly OutlierModel _m;
@@ -22,11 +22,16 @@ public class ParallelEvaluationTests : IClassFixture<OutlierModelFixture>
         return (builder.FloatModel.ToByteArray(), builder.Build(new HashSet<string>()).ToByteArray());
     }
 
-    private EvaluationResult Evaluate(byte[] model, int workers, Func<int, IReadOnlyDictionary<string, double[]>, bool>? stopWhen = null, int batchSize = 16)
+    private EngineDefinition Engine()
     {
         File.WriteAllText(_m.File("engine-b16.yml"), "batch_size: 16\nmetrics:\n  - type: accuracy\n  - type: cosine_similarity\n    reference: fp32\ndataset:\n  data_source: validation\n");
+        return EngineDefinition.Load(_m.File("engine-b16.yml"));
+    }
+
+    private EvaluationResult Evaluate(byte[] model, int workers, Func<int, IReadOnlyDictionary<string, double[]>, bool>? stopWhen = null, int batchSize = 16)
+    {
         var (fp32, _) = Models();
-        using var evaluator = new Evaluator(EngineDefinition.Load(_m.File("engine-b16.yml")), new EvaluatorOptions { Workers = workers, ReferenceModel = fp32, BatchSize = batchSize });
+        using var evaluator = new Evaluator(Engine(), new EvaluatorOptions { Workers = workers, ReferenceModel = fp32, BatchSize = batchSize });
         Assert.Equal(workers, evaluator.Workers);
         return evaluator.Run(model, new EvaluationRequest { KeepPredictions = true, StopWhen = stopWhen }, CancellationToken.None);
     }
@@ -34,7 +39,7 @@ public class ParallelEvaluationTests : IClassFixture<OutlierModelFixture>
     [Theory]
     [InlineData(2)]
     [InlineData(3)]
-    public void Several_sessions_give_the_values_per_item_values_and_predictions_of_one(int workers)
+    public void Several_workers_give_the_values_per_item_values_and_predictions_of_one(int workers)
     {
         var (_, int8) = Models();
         var one = Evaluate(int8, 1);
@@ -47,6 +52,21 @@ public class ParallelEvaluationTests : IClassFixture<OutlierModelFixture>
         Assert.Equal(200 / 16 + 1, several.Inferences);
         Assert.Equal(one.BatchItems, several.BatchItems);
         Assert.True(one.Values["accuracy@top1"] < 1, "the quantized model should get some items wrong");
+    }
+
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(2, 2)]
+    [InlineData(8, 2)]
+    [InlineData(0, 0)]
+    public void Automatic_workers_are_two_where_the_thread_setting_allows_two(int threads, int expected)
+    {
+        var (fp32, _) = Models();
+        using var evaluator = new Evaluator(Engine(), new EvaluatorOptions { Threads = threads, ReferenceModel = fp32 });
+        // Threads 0 is automatic: the machine's cores decide.
+        Assert.Equal(expected > 0 ? expected : Math.Min(2, Environment.ProcessorCount), evaluator.Workers);
+        using var pinned = new Evaluator(Engine(), new EvaluatorOptions { Threads = threads, Workers = 3, ReferenceModel = fp32 });
+        Assert.Equal(3, pinned.Workers);
     }
 
     [Theory]

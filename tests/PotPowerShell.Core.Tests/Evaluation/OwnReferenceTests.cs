@@ -9,7 +9,7 @@ namespace PotPowerShell.Core.Tests.Evaluation;
 
 /// <summary>
 /// Evaluating the reference model itself (AccuracyAware's FP32 baseline with a reference: fp32 metric) runs it once:
-/// its outputs become the references, with the values a separate reference run gives.
+/// its outputs become the references, with the values a separate reference run gives, also when several workers run it.
 /// </summary>
 public class OwnReferenceTests : IClassFixture<OutlierModelFixture>
 {
@@ -24,20 +24,22 @@ public class OwnReferenceTests : IClassFixture<OutlierModelFixture>
         return (builder.FloatModel.ToByteArray(), builder.Build(new HashSet<string>()).ToByteArray());
     }
 
-    private Evaluator NewEvaluator(byte[] reference, string batch)
+    private Evaluator NewEvaluator(byte[] reference, string batch, int workers = 1)
     {
         string engine = _m.File($"own-reference-{batch}.yml");
         File.WriteAllText(engine, $"batch_size: {batch}\nmetrics:\n  - type: cosine_similarity\n    reference: fp32\n  - type: accuracy\ndataset:\n  data_source: validation\n");
-        return new Evaluator(EngineDefinition.Load(engine), new EvaluatorOptions { ReferenceModel = reference });
+        return new Evaluator(EngineDefinition.Load(engine), new EvaluatorOptions { ReferenceModel = reference, Workers = workers });
     }
 
     [Theory]
-    [InlineData("1")]
-    [InlineData("16")]
-    public void The_reference_model_evaluated_first_is_its_own_reference_with_the_values_of_a_separate_run(string batch)
+    [InlineData("1", 1)]
+    [InlineData("16", 1)]
+    [InlineData("1", 3)]
+    [InlineData("16", 2)]
+    public void The_reference_model_evaluated_first_is_its_own_reference_with_the_values_of_a_separate_run(string batch, int workers)
     {
         var (fp32, int8) = Models();
-        using var own = NewEvaluator(fp32, batch);
+        using var own = NewEvaluator(fp32, batch, workers);
         var ownFloat = own.Evaluate(fp32.ToArray(), null, CancellationToken.None);
         Assert.Equal(0, own.ReferenceInferences);
         var ownInt8 = own.Evaluate(int8, null, CancellationToken.None);

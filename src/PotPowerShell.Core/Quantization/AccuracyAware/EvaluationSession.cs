@@ -177,13 +177,13 @@ internal sealed class EvaluationSession
     };
 
     /// <summary>
-    /// Starts building <paramref name="candidate"/> and creating its evaluation session on a thread-pool thread (one
-    /// session evaluators only, and not while a checkpoint is replayed or when the evaluation is cached: nothing would
-    /// run). A session that fails to load is not reported here: the evaluation creates it again and reports it.
+    /// Starts building <paramref name="candidate"/> and creating its evaluation session on a thread-pool thread (not
+    /// while a checkpoint is replayed or when the evaluation is cached: nothing would run). A session that fails to load
+    /// is not reported here: the evaluation creates it again and reports it.
     /// </summary>
     private void Prefetch(ModelCandidate candidate, IReadOnlyList<int>? items)
     {
-        if (!Prefetching || Workers > 1 || Checkpoint?.Replaying == true || _cache.ContainsKey(CacheKey(candidate.Key, Normalize(items)))) return;
+        if (!Prefetching || Checkpoint?.Replaying == true || _cache.ContainsKey(CacheKey(candidate.Key, Normalize(items)))) return;
         var evaluator = _evaluator;
         var builtAt = new StrongBox<long>();
         _next = (candidate.Key, Task.Run(() =>
