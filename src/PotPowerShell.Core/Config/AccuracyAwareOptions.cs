@@ -86,8 +86,9 @@ public sealed record AccuracyAwareOptions
     public bool AnnotationFree { get; init; }
     public double AnnotationConfidenceThreshold { get; init; } = 0.6;
     /// <summary>
-    /// ONNX Runtime sessions that evaluate and rank side by side (POT's eval_requests_number, NNCF's
-    /// num_ranking_workers); null = automatic (one, see Evaluator.Workers). The result does not depend on it.
+    /// Workers that evaluate and rank side by side, on one ONNX Runtime session per candidate (POT's
+    /// eval_requests_number, NNCF's num_ranking_workers); null = automatic (two where two threads are allowed, see
+    /// Evaluator.Workers). The result does not depend on it.
     /// </summary>
     public int? EvaluationWorkers { get; init; }
     /// <summary>

@@ -40,7 +40,7 @@ public sealed record PotConfig
     {
         var algorithm = FindAlgorithm(AlgorithmNames.AccuracyAware) ?? throw Missing("AccuracyAwareQuantization");
         var options = OptionsMapping.ToAccuracyAware((AccuracyAwareParams)algorithm.Params, Compression);
-        // eval_requests_number: the sessions that evaluate side by side.
+        // eval_requests_number: the workers that evaluate side by side.
         return Engine?.EvalRequestsNumber is int workers ? options with { EvaluationWorkers = workers } : options;
     }
 

@@ -151,7 +151,7 @@ public sealed record AccuracyAwareResult : IQuantizedModelResult
     public int DecidedEarlyEvaluations { get; init; }
     /// <summary>Items those evaluations did not need to infer.</summary>
     public long InferencesSaved { get; init; }
-    /// <summary>ONNX Runtime sessions that evaluated side by side (eval_requests_number).</summary>
+    /// <summary>Workers that evaluated side by side on one ONNX Runtime session (eval_requests_number).</summary>
     public int EvaluationWorkers { get; init; }
     /// <summary>
     /// Items each evaluation inferred at once: the engine's batch_size or -EvaluationBatchSize, else measured on the

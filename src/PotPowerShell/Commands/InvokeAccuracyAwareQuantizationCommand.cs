@@ -92,7 +92,7 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : QuantizingCmdlet
     [ValidateRange(1, int.MaxValue)]
     public int ConfirmOnFullSet { get; set; }
 
-    /// <summary>ONNX Runtime sessions that evaluate side by side (POT's eval_requests_number); default 1.</summary>
+    /// <summary>Workers that evaluate side by side on one ONNX Runtime session (POT's eval_requests_number); default 2 where two threads are allowed.</summary>
     [Parameter]
     [ValidateRange(1, 64)]
     public int EvaluationWorkers { get; set; }
