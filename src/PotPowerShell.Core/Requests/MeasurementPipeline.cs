@@ -109,6 +109,8 @@ public sealed class MeasurementPipeline : IDisposable
         ScriptMetrics = Request.ScriptMetrics,
         Threads = Request.Threads,
         BatchSize = Request.BatchSize,
+        // Latency is the time of one request with every thread, not of workers sharing the cores.
+        Workers = Request.Latency ? 1 : null,
     });
 
     private static bool SamePath(string a, string b) =>

@@ -32,6 +32,19 @@ public class MeasurementRequestTests
     }
 
     [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Latency_is_measured_by_one_worker_and_a_plain_measurement_by_the_automatic_workers(bool latency)
+    {
+        using var f = new RequestFixture();
+        using var pipeline = MeasurementPipeline.Open(Request(EngineSource.FromPaths(null, f.File("data"))) with { Latency = latency, Threads = 2 }, null);
+        pipeline.Prepare();
+        Assert.Equal(latency ? 1 : 2, pipeline.Evaluator!.Workers);
+        var result = pipeline.Measure(f.File("flat.onnx"), null, CancellationToken.None);
+        Assert.Equal(latency, result.Latency != null);
+    }
+
+    [Theory]
     [InlineData("missing.yml", null, "EngineNotFound")]
     [InlineData(null, "missing-data", "DataPathNotFound")]
     public void A_missing_engine_or_data_file_is_named_when_the_pipeline_opens(string? engine, string? data, string id)
