@@ -24,6 +24,44 @@
     went: the stages (calibration, baseline, ranking, search, backward pass) and, inside the evaluations, building
     candidate models, creating their ONNX Runtime sessions, and inference with the metrics.
 .NOTES
+    2026-12-03, thirteenth session: evaluation workers share one ONNX Runtime session, and two run by default.
+    Bare ONNX Runtime, OcrRec's fully quantized model, 800 items, quiet machine, ms per item (two runs):
+
+    Batch size                          8          4          1
+    1 session, 2 threads        6.89 6.77  6.19 6.11  9.79 9.42
+    1 session, 2 callers of 1   5.06 4.43  3.77 4.23  4.08 4.32
+
+    Until now eval_requests_number 2 created a session per worker: twice the graph optimization for every candidate,
+    which ate the gain (twelfth session: 131.4 s against 129.1 s on OcrRec). ONNX Runtime runs one session from
+    several threads at once, so the workers now share it (SessionRunner.Fork: own input buffers and run options), the
+    next candidate's session is prepared for them as for one worker, and the batch-size probe times the batches spread
+    over the workers. Every run below gave the same model bytes with one and two workers.
+
+    Same command as the twelfth session's plus -Variant 'one worker' (automatic workers, now two, against one with
+    both threads), quiet machine:
+
+    Model    Variant      Wall s Evals Inferences Rankings Rank infer. Reverted Final drop Max drop Rank prec. Saved Workers Batch
+    ResNet18 POT-style      91.1    45       9000        2        8400 2/22     0.000525   0.000607 2/3            0       1     1
+    ResNet18 new defaults   25.9    31       2506        1        1150 2/22     0.000525   0.000607 1/2          244       2     1
+    ResNet18 one worker     27.8    31       2506        1        1150 2/22     0.000525   0.000607 1/2          244       1     1
+    MiniLM   POT-style      21.4    61      12200        1        9800 5/49     0.00318    0.00322  6/6            0       1    32
+    MiniLM   new defaults   18.1    70       6175        1        2500 5/49     0.00321    0.00322  5/5          325       2     8
+    MiniLM   one worker     23.0    70       6175        1        2500 5/49     0.00321    0.00322  5/5          325       1    16
+    OcrRec   POT-style     291.6   138      27600        4       24600 8/36     0.18       0.19     5/11           0       1    32
+    OcrRec   new defaults   76.8   124      11472        2        3250 6/36     0.18       0.19     6/13        3578       2     4
+    OcrRec   one worker     88.6   124      11472        2        3250 6/36     0.18       0.19     6/13        3578       1     8
+
+    - Against POT-style: ResNet18 3.51x less wall time, OcrRec 3.80x (2.81x in the twelfth session), both with no more
+      layers float and the same drop; MiniLM 1.18x, with the same layers count and a drop of 0.00321 against 0.00318.
+    - Two workers against one: 7 % (ResNet18), 21 % (MiniLM) and 13 % (OcrRec) less wall time. The probe chose batch 4
+      for OcrRec's two workers (8 for one) and 8 for MiniLM's (16).
+    - One evaluation of the FP32 models at batch 32 (the comparison this script prints first) took the same time with
+      two workers as with one (1.02x, 0.99x, 0.95x): the gain is on the quantized candidates at small batches.
+    - A second run (POT-style and new defaults only): ResNet18 2.86x (31.3 s against 89.4 s), OcrRec 4.54x (67.1 s
+      against 304.4 s), same layers, drops and counts. MiniLM's POT-style row there is void: its calibration took
+      22.5 s instead of 0.8 s (the machine was disturbed), which made 3.00x of 18.7 s against 56.2 s.
+    - Measure-PotModel -Latency keeps one worker: latency is one request's time with every thread.
+
     2026-12-03, twelfth session: the evaluation batch size is measured per model (Evaluation/BatchSizeProbe.cs).
     Until now every evaluation ran the engine's default batch of 32. One evaluator, one session with both threads,
     the fully quantized model on all 200 items, session creation included, best of two runs (ms per item):
