@@ -183,9 +183,9 @@ public sealed class Evaluator : IEvaluator, IDisposable
     /// <summary>
     /// Creates the ONNX Runtime session of <paramref name="model"/> now, for the next <see cref="Run"/> of the same array:
     /// called on another thread while the current model is evaluated, its creation (graph optimization) overlaps with
-    /// that evaluation. It is the session <see cref="RunSequential"/> would create (same options, threads and batch
-    /// size), so results are the same; with several <see cref="Workers"/> they all run it. A prepared session that the
-    /// next Run does not use is disposed there. Safe to call from another thread than Run's.
+    /// that evaluation. It is the session Run would create (same options, batch size and threads per worker), so results
+    /// are the same; with several <see cref="Workers"/> they all run it. A prepared session that the next Run does not
+    /// use is disposed there. Safe to call from another thread than Run's.
     /// </summary>
     public void PrepareSession(byte[] model)
     {
@@ -213,8 +213,16 @@ public sealed class Evaluator : IEvaluator, IDisposable
         }
     }
 
-    private SessionRunner NewRunner(byte[] model, string modelName, int threads) =>
-        new(model, modelName, threads, BatchSize, _dataset.InputNames, _dataset.Source);
+    private SessionRunner NewRunner(byte[] model, string modelName, int threads)
+    {
+        Interlocked.Increment(ref _sessionsCreated);
+        return new(model, modelName, threads, BatchSize, _dataset.InputNames, _dataset.Source);
+    }
+
+    private int _sessionsCreated;
+
+    /// <summary>ONNX Runtime sessions created for evaluated models, prepared ones included (tests read this).</summary>
+    internal int SessionsCreated => Volatile.Read(ref _sessionsCreated);
 
     /// <param name="prepared">A session <see cref="PrepareSession"/> created for this model, or null to create one here.</param>
     private EvaluationResult RunSequential(byte[] model, EvaluationRequest request, IReadOnlyList<int> items, Stopwatch clock, CancellationToken cancellationToken,
@@ -266,7 +274,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
     /// share of the intra-op threads, batches side by side (worker w runs batches w, w + workers, ...), while this thread
     /// measures the batches strictly in order, so metrics (also script metrics) see exactly what one worker would give
     /// them. One session for all: creating a session per worker multiplied the graph optimization, which every candidate
-    /// pays (bench/NOTES.md). Null when ONNX Runtime refuses a batch of several items (a graph that hard-codes batch 1):
+    /// pays (bench/Bench-AccuracyAware.ps1, NOTES). Null when ONNX Runtime refuses a batch of several items (a graph that hard-codes batch 1):
     /// the caller then runs everything again in one session, item by item, from fresh aggregates.
     /// </summary>
     /// <param name="prepared">A session <see cref="PrepareSession"/> created for this model, or null; disposed here.</param>

@@ -33,7 +33,10 @@ public class ParallelEvaluationTests : IClassFixture<OutlierModelFixture>
         var (fp32, _) = Models();
         using var evaluator = new Evaluator(Engine(), new EvaluatorOptions { Workers = workers, ReferenceModel = fp32, BatchSize = batchSize });
         Assert.Equal(workers, evaluator.Workers);
-        return evaluator.Run(model, new EvaluationRequest { KeepPredictions = true, StopWhen = stopWhen }, CancellationToken.None);
+        var result = evaluator.Run(model, new EvaluationRequest { KeepPredictions = true, StopWhen = stopWhen }, CancellationToken.None);
+        // The workers share one session: creating one per worker would multiply every candidate's graph optimization.
+        Assert.Equal(1, evaluator.SessionsCreated);
+        return result;
     }
 
     [Theory]
@@ -52,6 +55,20 @@ public class ParallelEvaluationTests : IClassFixture<OutlierModelFixture>
         Assert.Equal(200 / 16 + 1, several.Inferences);
         Assert.Equal(one.BatchItems, several.BatchItems);
         Assert.True(one.Values["accuracy@top1"] < 1, "the quantized model should get some items wrong");
+    }
+
+    [Fact]
+    public void A_session_prepared_while_another_model_ran_is_the_one_the_workers_run()
+    {
+        var (fp32, int8) = Models();
+        var expected = Evaluate(int8, 1);
+        using var evaluator = new Evaluator(Engine(), new EvaluatorOptions { Workers = 2, ReferenceModel = fp32 });
+        evaluator.PrepareSession(int8);
+        var result = evaluator.Run(int8, new EvaluationRequest { KeepPredictions = true }, CancellationToken.None);
+        Assert.Equal(1, evaluator.SessionsCreated);
+        Assert.Equal(TimeSpan.Zero, result.SessionCreation);
+        Assert.Equal(expected.PerItem["cosine_similarity"], result.PerItem["cosine_similarity"]);
+        Assert.Equal(expected.Predictions, result.Predictions);
     }
 
     [Theory]
