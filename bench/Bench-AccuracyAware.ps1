@@ -61,9 +61,9 @@
       against 304.4 s), same layers, drops and counts. MiniLM's POT-style row there is void: its calibration took
       22.5 s instead of 0.8 s (the machine was disturbed), which made 3.00x of 18.7 s against 56.2 s.
     - Measure-PotModel -Latency keeps one worker: latency is one request's time with every thread.
-    - OcrRec still depends on the draw. The same build, data seed 0, -Seed 0 to 4 (the c10 driver, the same command
-      as this script's new defaults): 6, 9, 11, 20 and 13 layers float (POT-style: 8), in 76.8, 288.4, 84.1, 173.8
-      and 90.3 s (rank precision 6/13, 4/38, 4/16, 4/30, 4/20). All five are faster than POT-style's 291.6 s, by
+    - OcrRec still depends on the draw. The same build, data seed 0, -Seed 0 (the table's run) and 1 to 4 (the same
+      call of Invoke-AccuracyAwareQuantization, one run at a time): 6, 9, 11, 20 and 13 layers float (POT-style: 8),
+      in 76.8, 288.4, 84.1, 173.8 and 90.3 s (rank precision 6/13, 4/38, 4/16, 4/30, 4/20). All five are faster than POT-style's 291.6 s, by
       1.01x to 3.80x, but only -Seed 0 reverts no more layers. The eighth session's sweep gave 10, 14, 8, 17 and 20.
 
     2026-12-03, twelfth session: the evaluation batch size is measured per model (Evaluation/BatchSizeProbe.cs).
