@@ -65,6 +65,15 @@
       call of Invoke-AccuracyAwareQuantization, one run at a time): 6, 9, 11, 20 and 13 layers float (POT-style: 8),
       in 76.8, 288.4, 84.1, 173.8 and 90.3 s (rank precision 6/13, 4/38, 4/16, 4/30, 4/20). All five are faster than POT-style's 291.6 s, by
       1.01x to 3.80x, but only -Seed 0 reverts no more layers. The eighth session's sweep gave 10, 14, 8, 17 and 20.
+    - Why MiniLM stays near 1.2x: its first ranking evaluates 49 candidates on 50 items, and each candidate's ONNX
+      Runtime session costs about as much as its 50 inferences. Creating a session of MiniLM's 66 MB result took
+      113-117 ms with every graph optimization and 84-95 ms with none (bare ONNX Runtime, 7 tries each): loading the
+      model, not optimizing it, is the cost, so no session option makes candidates much cheaper to create.
+    - Tried and not kept: ranking fewer candidates by first screening them with output_error. Where the layers the
+      searches reverted stand in Get-LayerRanking -Method OutputError (ranks out of 49, 22 and 36): MiniLM 43, 27, 42,
+      9, 30 (POT-style's: 43, 27, 39, 41, 23); ResNet18 10 and 4 (both variants); OcrRec 20, 27, 31, 24, 23, 5
+      (POT-style's: 28, 20, 27, 8, 25, 21, 19, 22). Output error does not tell which layers matter, so a screen by it
+      would drop them.
 
     2026-12-03, twelfth session: the evaluation batch size is measured per model (Evaluation/BatchSizeProbe.cs).
     Until now every evaluation ran the engine's default batch of 32. One evaluator, one session with both threads,
