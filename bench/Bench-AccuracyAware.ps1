@@ -66,7 +66,7 @@
       in 76.8, 288.4, 84.1, 173.8 and 90.3 s (rank precision 6/13, 4/38, 4/16, 4/30, 4/20). All five are faster than POT-style's 291.6 s, by
       1.01x to 3.80x, but only -Seed 0 reverts no more layers. The eighth session's sweep gave 10, 14, 8, 17 and 20.
     - Why MiniLM stays near 1.2x: its first ranking evaluates 49 candidates on 50 items, and each candidate's ONNX
-      Runtime session costs about as much as its 50 inferences. Creating a session of MiniLM's 66 MB result took
+      Runtime session costs more than its 50 inferences (about 115 ms against 65-80 ms). Creating a session of MiniLM's 66 MB result took
       113-117 ms with every graph optimization and 84-95 ms with none (bare ONNX Runtime, 7 tries each): loading the
       model, not optimizing it, is the cost, so no session option makes candidates much cheaper to create.
     - Tried and not kept: ranking fewer candidates by first screening them with output_error. Where the layers the
