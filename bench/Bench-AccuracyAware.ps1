@@ -74,6 +74,10 @@
       9, 30 (POT-style's: 43, 27, 39, 41, 23); ResNet18 10 and 4 (both variants); OcrRec 20, 27, 31, 24, 23, 5
       (POT-style's: 28, 20, 27, 8, 25, 21, 19, 22). Output error does not tell which layers matter, so a screen by it
       would drop them.
+    - Tried and not kept: drawing Signal ranking's random half systematically (even steps from a random start) along
+      the order of how much quantization lowers each item, instead of uniformly (a local branch). OcrRec, data seed 0,
+      -Seed 0 to 4: 14, 13, 8, 10 and 12 layers in 213.4, 120.1, 180.5, 225.0 and 199.1 s, against 6, 9, 11, 20 and 13
+      in 76.8 to 288.4 s above. A narrower spread, the same total (57 against 59) and more time (938 s against 713 s).
 
     2026-12-03, twelfth session: the evaluation batch size is measured per model (Evaluation/BatchSizeProbe.cs).
     Until now every evaluation ran the engine's default batch of 32. One evaluator, one session with both threads,
