@@ -59,7 +59,9 @@
       two workers as with one (1.02x, 0.99x, 0.95x): the gain is on the quantized candidates at small batches.
     - A second run (POT-style and new defaults only): ResNet18 2.86x (31.3 s against 89.4 s), OcrRec 4.54x (67.1 s
       against 304.4 s), same layers, drops and counts. MiniLM's POT-style row there is void: its calibration took
-      22.5 s instead of 0.8 s (the machine was disturbed), which made 3.00x of 18.7 s against 56.2 s.
+      22.5 s instead of 0.8 s (the machine was disturbed), which made 3.00x of 18.7 s against 56.2 s. A third run
+      (-Model ResNet18,MiniLM, the final build): ResNet18 3.47x (27.7 s against 96.2 s), MiniLM 1.27x (16.6 s against
+      21.0 s; the probe chose batch 4), same layers, drops and counts.
     - Measure-PotModel -Latency keeps one worker: latency is one request's time with every thread.
     - OcrRec still depends on the draw. The same build, data seed 0, -Seed 0 (the table's run) and 1 to 4 (the same
       call of Invoke-AccuracyAwareQuantization, one run at a time): 6, 9, 11, 20 and 13 layers float (POT-style: 8),
