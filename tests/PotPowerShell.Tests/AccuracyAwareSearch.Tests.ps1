@@ -41,7 +41,9 @@ Describe 'Invoke-AccuracyAwareQuantization search' {
         $given = Invoke-AccuracyAwareQuantization $model $calibration $similarity -MaximalDrop 0.00001 -EvaluationBatchSize 3 -OutputPath (Join-Path $work 'given.onnx')
         $given.EvaluationBatchSize | Should -Be 3
         $measured.EvaluationBatchSize | Should -BeIn 16, 8, 4
-        $verbose | Should -Contain ($verbose | Where-Object { $_ -like "Evaluation batch size $($measured.EvaluationBatchSize), measured on 16 items: 16 -> * ms per item, 8 -> *" })
+        # Automatic workers: two where the machine allows two threads.
+        $measured.EvaluationWorkers | Should -Be ([Math]::Min(2, [Environment]::ProcessorCount))
+        $verbose | Should -Contain ($verbose | Where-Object { $_ -like "Evaluation batch size $($measured.EvaluationBatchSize), measured on 16 items by $($measured.EvaluationWorkers) worker*: 16 -> * ms per item, 8 -> *" })
         (Get-FileHash $given.OutputPath).Hash | Should -Be (Get-FileHash $measured.OutputPath).Hash
         $given.Log | Should -Be $measured.Log
         $given.Inferences | Should -Be $measured.Inferences

@@ -10,13 +10,14 @@ public sealed record BatchSizeTiming(int BatchSize, double MillisecondsPerItem);
 
 /// <summary>
 /// What <see cref="BatchSizeProbe"/> measured: the batch size chosen, or null when an item's outputs changed with the
-/// batch size (<see cref="DifferingSize"/>), so the evaluations keep their batch size.
+/// batch size (<see cref="DifferingSize"/>), so the evaluations keep their batch size. <see cref="Workers"/>: the
+/// evaluation workers that ran the timed batches side by side.
 /// </summary>
-public sealed record BatchSizeChoice(int? Chosen, int Items, IReadOnlyList<BatchSizeTiming> Timings, int? DifferingSize = null)
+public sealed record BatchSizeChoice(int? Chosen, int Items, IReadOnlyList<BatchSizeTiming> Timings, int? DifferingSize = null, int Workers = 1)
 {
     /// <summary>For the verbose stream: the choice and every size's time per item.</summary>
     public string Describe() => Chosen is int chosen
-        ? $"Evaluation batch size {chosen}, measured on {Items} items: " + string.Join(", ", Timings.Select(t => FormattableString.Invariant($"{t.BatchSize} -> {t.MillisecondsPerItem:0.00} ms per item")))
+        ? $"Evaluation batch size {chosen}, measured on {Items} items by {Workers} worker{(Workers == 1 ? "" : "s")}: " + string.Join(", ", Timings.Select(t => FormattableString.Invariant($"{t.BatchSize} -> {t.MillisecondsPerItem:0.00} ms per item")))
         : $"Evaluation batch size unchanged: on {Items} items, outputs at batch size {DifferingSize} differ from those at {BatchSizeProbe.Sizes[0]} in the last bits, so a measured choice could change results";
 }
 
@@ -64,11 +65,11 @@ internal static class BatchSizeProbe
             var reference = Pass(lanes, items, layout, outputs, sizes[0], keep: true, cancellationToken).Kept!;
             foreach (int size in sizes.Skip(1).Concat(CheckedSizes))
                 if (!Same(Pass(lanes, items, layout, outputs, size, keep: true, cancellationToken).Kept!, reference))
-                    return new BatchSizeChoice(null, items.Count, Array.Empty<BatchSizeTiming>(), size);
+                    return new BatchSizeChoice(null, items.Count, Array.Empty<BatchSizeTiming>(), size, lanes.Count);
             var runs = sizes.Select(size => (Func<double>)(() => Pass(lanes, items, layout, outputs, size, keep: false, cancellationToken).Milliseconds)).ToList();
             var times = InterleavedRounds.Time(runs, warmup: 0, minRounds: Rounds, maxRounds: Rounds, TimeSpan.Zero, cancellationToken);
             var timings = sizes.Select((size, k) => new BatchSizeTiming(size, times[k].MinMs / items.Count)).ToList();
-            return new BatchSizeChoice(Choose(timings), items.Count, timings);
+            return new BatchSizeChoice(Choose(timings), items.Count, timings, Workers: lanes.Count);
         }
         catch (PotException e) when (e.ErrorId == SessionRunner.RunFailedId && !cancellationToken.IsCancellationRequested)
         {

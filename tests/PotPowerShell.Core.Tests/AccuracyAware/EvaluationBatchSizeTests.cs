@@ -52,7 +52,8 @@ public class EvaluationBatchSizeTests : IClassFixture<OutlierModelFixture>
         Assert.Contains(choice.Chosen!.Value, BatchSizeProbe.Sizes);
         Assert.Equal(choice.Chosen, probed.BatchSize);
         Assert.Equal(BatchSizeProbe.Items, choice.Items);
-        Assert.StartsWith($"Evaluation batch size {choice.Chosen}, measured on 16 items: 16 -> ", choice.Describe());
+        Assert.Equal(workers, choice.Workers);
+        Assert.StartsWith($"Evaluation batch size {choice.Chosen}, measured on 16 items by {workers} worker{(workers == 1 ? "" : "s")}: 16 -> ", choice.Describe());
         var result = probed.Evaluate(int8, null, CancellationToken.None);
         Assert.Equal(expected.Values, result.Values);
         Assert.Equal(expected.PerItem["cosine_similarity"], result.PerItem["cosine_similarity"]);
