@@ -216,7 +216,43 @@ public sealed class Evaluator : IEvaluator, IDisposable
     private SessionRunner NewRunner(byte[] model, string modelName, int threads)
     {
         Interlocked.Increment(ref _sessionsCreated);
-        return new(model, modelName, threads, BatchSize, _dataset.InputNames, _dataset.Source);
+        var tables = _tables;
+        try
+        {
+            return new(model, modelName, threads, BatchSize, _dataset.InputNames, _dataset.Source, tables);
+        }
+        catch (PotException e) when (e.ErrorId == "ModelNotLoadable" && tables?.Whole(model) is { } whole)
+        {
+            // A graph optimization read a shared table after all: load this model whole, as it would be without them.
+            Interlocked.Increment(ref _wholeLoads);
+            return new(whole, modelName, threads, BatchSize, _dataset.InputNames, _dataset.Source);
+        }
+    }
+
+    private SharedTables? _tables;
+    private int _wholeLoads;
+
+    /// <summary>Models of the shared tables that ONNX Runtime could load only whole (tests read this).</summary>
+    internal int WholeLoads => Volatile.Read(ref _wholeLoads);
+
+    /// <summary>
+    /// Finds the lookup tables of <paramref name="model"/> worth sharing and gives them to the sessions of every model
+    /// they serialize (see <see cref="SharedTables"/>) until the next call or <see cref="Dispose"/>, which free them.
+    /// </summary>
+    public SharedTables? ShareTables(global::Onnx.ModelProto model)
+    {
+        var tables = SharedTables.Find(model);
+        SharedTables? previous;
+        lock (_preparedGate)
+        {
+            // A prepared session may hold the previous tables.
+            _prepared?.Runner.Dispose();
+            _prepared = null;
+            previous = _tables;
+            _tables = tables;
+        }
+        previous?.Dispose();
+        return tables;
     }
 
     private int _sessionsCreated;
@@ -712,6 +748,8 @@ public sealed class Evaluator : IEvaluator, IDisposable
             _prepared?.Runner.Dispose();
             _prepared = null;
         }
+        _tables?.Dispose();
+        _tables = null;
         _dataset.Dispose();
     }
 }

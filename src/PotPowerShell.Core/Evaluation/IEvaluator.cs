@@ -1,5 +1,6 @@
 using PotPowerShell.Core.Data;
 using PotPowerShell.Core.Results;
+using PotPowerShell.Core.Runtime;
 
 namespace PotPowerShell.Core.Evaluation;
 
@@ -50,4 +51,11 @@ public interface IEvaluator
     /// fixes it; results must be the same whichever size is used. Null = nothing measured or changed.
     /// </summary>
     BatchSizeChoice? ChooseBatchSize(byte[] model, CancellationToken cancellationToken) => null;
+
+    /// <summary>
+    /// Holds the large lookup tables of <paramref name="model"/> once for the sessions of the models serialized by the
+    /// returned <see cref="SharedTables"/> (the candidates of one run, which all carry them), and frees them at the next
+    /// call or when the evaluator is disposed. Null = nothing shared: the caller serializes models whole.
+    /// </summary>
+    SharedTables? ShareTables(global::Onnx.ModelProto model) => null;
 }

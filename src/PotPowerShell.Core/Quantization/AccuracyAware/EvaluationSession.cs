@@ -4,6 +4,7 @@ using Google.Protobuf;
 using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Evaluation;
 using PotPowerShell.Core.Results;
+using PotPowerShell.Core.Runtime;
 
 namespace PotPowerShell.Core.Quantization.AccuracyAware;
 
@@ -63,7 +64,13 @@ internal sealed class EvaluationSession
     /// Lets the evaluator measure the batch size of the evaluations to come on <paramref name="candidate"/> (see
     /// <see cref="IEvaluator.ChooseBatchSize"/>): no evaluation, and no result changes.
     /// </summary>
-    public BatchSizeChoice? ChooseBatchSize(ModelCandidate candidate) => _evaluator.ChooseBatchSize(candidate.BuildBytes(), _cancellation);
+    public BatchSizeChoice? ChooseBatchSize(ModelCandidate candidate) => _evaluator.ChooseBatchSize(Serialize(candidate), _cancellation);
+
+    /// <summary>The evaluator's shared lookup tables (<see cref="IEvaluator.ShareTables"/>); null = models are serialized whole.</summary>
+    public SharedTables? Tables { get; init; }
+
+    /// <summary>The candidate as the evaluator gets it: without the lookup tables its sessions are given.</summary>
+    private byte[] Serialize(ModelCandidate candidate) => Tables is { } tables ? tables.Serialize(candidate.Build()) : candidate.BuildBytes();
 
     /// <summary>Throws <see cref="BudgetExhaustedException"/> when a budget is used up.</summary>
     public void CheckBudget()
@@ -171,7 +178,7 @@ internal sealed class EvaluationSession
             long builtAt = Volatile.Read(ref p.BuiltAt.Value);
             if (builtAt != 0) _sessionWait = Stopwatch.GetElapsedTime(Math.Max(waitFrom, builtAt));
         }
-        bytes ??= candidate.BuildBytes();
+        bytes ??= Serialize(candidate);
         if (next != null) Prefetch(next, items);
         return bytes;
     };
@@ -188,7 +195,7 @@ internal sealed class EvaluationSession
         var builtAt = new StrongBox<long>();
         _next = (candidate.Key, Task.Run(() =>
         {
-            var bytes = candidate.BuildBytes();
+            var bytes = Serialize(candidate);
             Volatile.Write(ref builtAt.Value, Stopwatch.GetTimestamp());
             try
             {

@@ -32,7 +32,10 @@ internal sealed class SearchContext
         GivenRanking = givenRanking;
         _progress = progress;
         _logSink = log;
-        Session = new EvaluationSession(evaluator, options, clock, progress, cancellation) { Log = Log, Checkpoint = checkpoint, Prefetching = prefetch };
+        var tables = evaluator.ShareTables(builder.FloatModel);
+        Session = new EvaluationSession(evaluator, options, clock, progress, cancellation) { Log = Log, Checkpoint = checkpoint, Prefetching = prefetch, Tables = tables };
+        if (tables != null)
+            Log($"Lookup tables shared by every candidate's ONNX Runtime session instead of loaded with each: {string.Join(", ", tables.Names)} ({F(tables.Bytes / 1e6)} MB).");
         FloatBytes = LayerRanker.FloatBytes(builder);
         ILayerOutputProbe? created = probe;
         _probe = () => created ??= new OrtLayerOutputProbe(evaluator.Data, options.Quantization.Threads);

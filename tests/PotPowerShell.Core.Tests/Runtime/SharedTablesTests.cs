@@ -1,0 +1,175 @@
+using Google.Protobuf;
+using Onnx;
+using PotPowerShell.Core.Config;
+using PotPowerShell.Core.Data;
+using PotPowerShell.Core.Evaluation;
+using PotPowerShell.Core.Onnx;
+using PotPowerShell.Core.Quantization;
+using PotPowerShell.Core.Quantization.AccuracyAware;
+using PotPowerShell.Core.Results;
+using PotPowerShell.Core.Runtime;
+using PotPowerShell.Core.Tests.Data;
+
+namespace PotPowerShell.Core.Tests.Runtime;
+
+/// <summary>
+/// A token-embedding classifier: ids -> Gather(token table, 1 MB) + Gather(position table, constant indices) ->
+/// mean over tokens -> fc1 -> Relu -> fc2. The token table is the kind of initializer runs share; the position table
+/// (constant indices: ONNX Runtime folds it) and the fc weights (read by graph optimizations) are not.
+/// </summary>
+public sealed class SharedTablesTests : IDisposable
+{
+    private const int Vocabulary = 2048, Width = 128, Tokens = 4, Hidden = 32, Classes = 8, Items = 60;
+    private readonly TempFolder _folder = new();
+    private readonly string _modelPath;
+
+    public SharedTablesTests()
+    {
+        var rng = new Random(5);
+        float[] Random(int count, float scale) => Enumerable.Range(0, count).Select(_ => (float)(rng.NextDouble() - 0.5) * scale).ToArray();
+        var b = new GraphBuilder("embedding");
+        var ids = b.Input("ids", TensorProto.Types.DataType.Int64, "N", Tokens);
+        var tokens = b.Node("Gather", new[] { b.Initializer("token_table", Random(Vocabulary * Width, 1), Vocabulary, Width), ids }, "tokens", ("axis", 0L));
+        var positions = b.Node("Gather", new[] { b.Initializer("position_table", Random(Tokens * Width, 1), Tokens, Width),
+            b.Initializer("position_ids", Enumerable.Range(0, Tokens).Select(i => (long)i).ToArray(), Tokens) }, "positions", ("axis", 0L));
+        var sum = b.Node("Add", new[] { tokens, positions }, "sum");
+        var pooled = b.Node("ReduceMean", new[] { sum }, "pooled", ("axes", new long[] { 1 }), ("keepdims", 0L));
+        var h = b.Node("Relu", new[] { b.Node("Gemm", new[] { pooled, b.Initializer("fc1_W", Random(Hidden * Width, 0.5f), Hidden, Width), b.Initializer("fc1_B", Random(Hidden, 0.1f), Hidden) }, "fc1", ("transB", 1L)) }, "relu");
+        var y = b.Node("Gemm", new[] { h, b.Initializer("fc2_W", Random(Classes * Hidden, 0.5f), Classes, Hidden), b.Initializer("fc2_B", new float[Classes], Classes) }, "fc2", ("transB", 1L));
+        b.Output(y, TensorProto.Types.DataType.Float, "N", Classes);
+        _modelPath = _folder.File("embedding.onnx");
+        OnnxModelFile.Save(b.Build(), _modelPath);
+        foreach (var set in new[] { "validation", "calibration" })
+        {
+            Directory.CreateDirectory(_folder.File(set));
+            NpyWriter.Save(_folder.File($"{set}/ids.npy"), Enumerable.Range(0, Items * Tokens).Select(_ => (long)rng.Next(Vocabulary)).ToArray(), new long[] { Items, Tokens }, "<i8");
+        }
+        File.WriteAllText(_folder.File("engine.yml"), "metrics:\n  - type: cosine_similarity\n    reference: fp32\ndataset:\n  data_source: validation\n");
+    }
+
+    public void Dispose() => _folder.Dispose();
+
+    private QuantizedModelBuilder Builder()
+    {
+        using var calibration = NpyDataset.Open(_folder.File("calibration"));
+        return QuantizedModelBuilder.Create(_modelPath, calibration, new DefaultQuantizationOptions { Precision = PrecisionMode.AllInt8 });
+    }
+
+    private Evaluator NewEvaluator(QuantizedModelBuilder builder) =>
+        new(EngineDefinition.Load(_folder.File("engine.yml")), new EvaluatorOptions { ReferenceModel = builder.FloatModel.ToByteArray() });
+
+    [Fact]
+    public void Only_a_large_table_read_by_gather_with_computed_indices_is_shared()
+    {
+        var model = OnnxModelFile.Load(_modelPath);
+        using (var large = SharedTables.Find(model))
+            Assert.Equal(new[] { "token_table" }, large!.Names);
+        // Whatever their size: the position table's indices are constant (ORT folds that Gather), the fc weights are Gemm's.
+        using (var any = SharedTables.Find(model, minimumBytes: 1))
+        {
+            Assert.Equal(new[] { "token_table" }, any!.Names);
+            Assert.Equal(Vocabulary * Width * 4L, any.Bytes);
+        }
+        Assert.Null(SharedTables.Find(model, minimumBytes: Vocabulary * Width * 4L + 1));
+    }
+
+    [Fact]
+    public void A_model_without_its_table_evaluates_as_the_whole_model_and_is_left_unchanged()
+    {
+        var builder = Builder();
+        var candidate = builder.Build(new HashSet<string> { builder.Layers[0].Node });
+        var whole = candidate.ToByteArray();
+        using var evaluator = NewEvaluator(builder);
+        var tables = evaluator.ShareTables(builder.FloatModel)!;
+        var light = tables.Serialize(candidate);
+
+        Assert.Equal(whole, candidate.ToByteArray());
+        Assert.True(light.Length < whole.Length - Vocabulary * Width * 4 + 4096, $"{light.Length} bytes against {whole.Length}");
+        Assert.Equal(whole, tables.Whole(light));
+        Assert.Null(tables.Whole(whole));
+        var shared = evaluator.Evaluate(light, null, CancellationToken.None);
+        var loaded = evaluator.Evaluate(whole, null, CancellationToken.None);
+        Assert.Equal(loaded.PerItem["cosine_similarity"], shared.PerItem["cosine_similarity"]);
+        Assert.Equal(0, evaluator.WholeLoads);
+
+        // A model whose table differs keeps its own: nothing is shared with it, and it evaluates as itself.
+        var changed = candidate.Clone();
+        var table = changed.Graph.Initializer.Single(t => t.Name == "token_table");
+        var data = table.RawData.ToByteArray();
+        data[0] ^= 0x40;
+        table.RawData = ByteString.CopyFrom(data);
+        var changedBytes = tables.Serialize(changed);
+        Assert.Equal(changed.ToByteArray(), changedBytes);
+        Assert.Null(tables.Whole(changedBytes));
+        Assert.Equal(evaluator.Evaluate(changed.ToByteArray(), null, CancellationToken.None).PerItem["cosine_similarity"],
+            evaluator.Evaluate(changedBytes, null, CancellationToken.None).PerItem["cosine_similarity"]);
+    }
+
+    [Fact]
+    public void A_model_onnx_runtime_cannot_load_without_its_table_is_loaded_whole()
+    {
+        var builder = Builder();
+        var candidate = builder.Build(new HashSet<string>());
+        using var evaluator = NewEvaluator(builder);
+        var tables = evaluator.ShareTables(builder.FloatModel)!;
+        // Bytes that name the table in a file that does not exist: ONNX Runtime refuses them as it would refuse a table
+        // an optimization reads.
+        var light = tables.Serialize(candidate);
+        var broken = ModelProto.Parser.ParseFrom(light);
+        broken.Graph.Initializer.Single(t => t.Name == "token_table").ExternalData.Single(e => e.Key == "location").Value = "missing-file";
+        var brokenBytes = broken.ToByteArray();
+        using (var other = NewEvaluator(builder))
+            Assert.Throws<PotException>(() => other.Evaluate(brokenBytes, null, CancellationToken.None));
+
+        var expected = evaluator.Evaluate(candidate.ToByteArray(), null, CancellationToken.None);
+        var reloaded = evaluator.Evaluate(Registered(tables, light, brokenBytes), null, CancellationToken.None);
+        Assert.Equal(1, evaluator.WholeLoads);
+        Assert.Equal(expected.PerItem["cosine_similarity"], reloaded.PerItem["cosine_similarity"]);
+    }
+
+    /// <summary>
+    /// <paramref name="bytes"/> in place of <paramref name="light"/> (same length): the tables take it for the model
+    /// they serialized, as they take <paramref name="light"/>.
+    /// </summary>
+    private static byte[] Registered(SharedTables tables, byte[] light, byte[] bytes)
+    {
+        Assert.Equal(light.Length, bytes.Length);
+        bytes.CopyTo(light, 0);
+        return light;
+    }
+
+    /// <summary>Hides <see cref="IEvaluator.ShareTables"/>, so the run serializes every candidate whole.</summary>
+    private sealed class WholeModels(Evaluator inner) : IEvaluator
+    {
+        public IReadOnlyList<MetricDefinition> Metrics => inner.Metrics;
+        public IDataset Data => inner.Data;
+        public IReadOnlyDictionary<string, (double Min, double Max)> MeanItemBounds => inner.MeanItemBounds;
+        public EvaluationResult Evaluate(byte[] model, IReadOnlyList<int>? items, CancellationToken cancellationToken, IProgress<PotProgress>? progress = null) =>
+            inner.Evaluate(model, items, cancellationToken, progress);
+        public EvaluationResult Evaluate(byte[] model, IReadOnlyList<int>? items, Func<int, IReadOnlyDictionary<string, double[]>, bool>? stopWhen,
+            CancellationToken cancellationToken, IProgress<PotProgress>? progress = null) => inner.Evaluate(model, items, stopWhen, cancellationToken, progress);
+        public void PrepareSession(byte[] model) => inner.PrepareSession(model);
+        public BatchSizeChoice? ChooseBatchSize(byte[] model, CancellationToken cancellationToken) => inner.ChooseBatchSize(model, cancellationToken);
+    }
+
+    [Fact]
+    public void An_accuracy_aware_run_with_shared_tables_takes_the_path_and_gives_the_model_of_one_without()
+    {
+        var builder = Builder();
+        // A limit only FP32 meets: every layer is ranked and tried, and the backward pass runs.
+        var options = new AccuracyAwareOptions { MaximalDrop = 1e-9, Quantization = builder.Setup.Options };
+        using var plainEvaluator = NewEvaluator(builder);
+        var plain = new AccuracyAwareQuantizer(options).Run(builder, new WholeModels(plainEvaluator));
+        using var sharingEvaluator = NewEvaluator(builder);
+        var sharing = new AccuracyAwareQuantizer(options).Run(builder, sharingEvaluator);
+
+        Assert.Contains(sharing.Result.Log, l => l.StartsWith("Lookup tables shared by every candidate's ONNX Runtime session", StringComparison.Ordinal) && l.Contains("token_table"));
+        Assert.DoesNotContain(plain.Result.Log, l => l.StartsWith("Lookup tables shared", StringComparison.Ordinal));
+        Assert.Equal(0, sharingEvaluator.WholeLoads);
+        Assert.True(plain.Result.Evaluations > builder.Layers.Count, $"{plain.Result.Evaluations} evaluations");
+        Assert.Equal(plain.Result.Iterations, sharing.Result.Iterations);
+        Assert.Equal(plain.Result.Metrics, sharing.Result.Metrics);
+        Assert.Equal(plain.Result.Inferences, sharing.Result.Inferences);
+        Assert.Equal(plain.Model.ToByteArray(), sharing.Model.ToByteArray());
+    }
+}
