@@ -62,6 +62,40 @@ public static class SyntheticModels
     public static void SaveTransformerStack(string path, int layers = 4, int hidden = 256, int heads = 4, int sequence = 64, int feedForward = 1024, int seed = 1) =>
         OnnxModelFile.Save(TransformerStack(layers, hidden, heads, sequence, feedForward, seed), path);
 
+    /// <summary>
+    /// A token-embedding classifier: 'ids' int64[batch, tokens] -> Gather(token_table [vocabulary, width]) +
+    /// Gather(position_table, constant indices) -> mean over tokens -> Gemm fc1 -> Relu -> Gemm fc2 -> 'y'
+    /// float[batch, classes]. At the defaults the token table is 1 MB, the size from which an AccuracyAware run shares
+    /// it between candidate sessions (src/PotPowerShell.Core/Runtime/SharedTables.cs); the position table, whose
+    /// indices are constant, and the fc weights are never shared.
+    /// </summary>
+    public static ModelProto EmbeddingClassifier(int vocabulary = 2048, int width = 128, int tokens = 4, int hidden = 32, int classes = 8, int seed = 5)
+    {
+        var random = new Random(seed);
+        var g = new GraphBuilder("embedding_classifier");
+        var ids = g.Input("ids", TensorProto.Types.DataType.Int64, "batch", (long)tokens);
+        var tokenVectors = g.Node("Gather", new[] { g.Initializer("token_table", Normal(random, vocabulary * width, 0.5f), vocabulary, width), ids }, "tokens", ("axis", 0L));
+        var positions = g.Node("Gather", new[] { g.Initializer("position_table", Normal(random, tokens * width, 0.5f), tokens, width),
+            g.Initializer("position_ids", Enumerable.Range(0, tokens).Select(i => (long)i).ToArray(), tokens) }, "positions", ("axis", 0L));
+        var pooled = g.Node("ReduceMean", new[] { g.Node("Add", new[] { tokenVectors, positions }, "sum") }, "pooled", ("axes", new long[] { 1 }), ("keepdims", 0L));
+        string Fc(string input, string name, int inputs, int outputs) => g.Node("Gemm", new[] { input,
+            g.Initializer($"{name}_W", Normal(random, outputs * inputs, 1 / MathF.Sqrt(inputs)), outputs, inputs), g.Initializer($"{name}_B", Normal(random, outputs, 0.05f), outputs) }, name, ("transB", 1L));
+        var y = Fc(g.Node("Relu", new[] { Fc(pooled, "fc1", width, hidden) }, "relu"), "fc2", hidden, classes);
+        g.Output(y, TensorProto.Types.DataType.Float, "batch", (long)classes);
+        return g.Build();
+    }
+
+    /// <summary>Saves <see cref="EmbeddingClassifier"/> with the defaults to <paramref name="path"/>.</summary>
+    public static void SaveEmbeddingClassifier(string path) => OnnxModelFile.Save(EmbeddingClassifier(), path);
+
+    /// <summary>Random token ids for <see cref="EmbeddingClassifier"/>'s defaults: int64 [count, 4] below 2048, saved as '<paramref name="folder"/>/ids.npy'.</summary>
+    public static void SaveTokenIds(string folder, int count, int seed)
+    {
+        var random = new Random(seed);
+        Directory.CreateDirectory(folder);
+        NpyWriter.Save(Path.Combine(folder, "ids.npy"), Enumerable.Range(0, count * 4).Select(_ => (long)random.Next(2048)).ToArray(), new long[] { count, 4 }, "<i8");
+    }
+
     /// <summary>Standard normal values times <paramref name="scale"/> (Box-Muller).</summary>
     public static float[] Normal(Random random, int count, float scale = 1)
     {

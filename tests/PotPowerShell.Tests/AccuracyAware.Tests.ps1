@@ -79,6 +79,26 @@ Describe 'Invoke-AccuracyAwareQuantization' {
         $verbose | Where-Object { $_ -like 'Target met with *' } | Should -HaveCount 1
     }
 
+    It 'holds a token table once for the sessions of every candidate, and says so in the verbose stream' {
+        Import-PotTestSupport
+        $synthetic = Get-PotSupportType 'SyntheticModels'
+        $embedding = Join-Path $work 'embedding.onnx'
+        $synthetic::SaveEmbeddingClassifier($embedding)
+        $synthetic::SaveTokenIds((Join-Path $work 'ids'), 40, 1)
+        $synthetic::SaveTokenIds((Join-Path $work 'ids-calibration'), 40, 2)
+        $similarity = Join-Path $work 'similarity.yml'
+        "metrics:`n  - type: cosine_similarity`n    reference: fp32`ndataset:`n  data_source: $(Join-Path $work 'ids')`n" | Set-Content $similarity
+        # A limit only FP32 meets: every layer is ranked and reverted.
+        $verbose = Invoke-AccuracyAwareQuantization $embedding (Join-Path $work 'ids-calibration') $similarity -MaximalDrop 1e-9 -OutputPath (Join-Path $work 'shared.onnx') -Verbose -WarningAction SilentlyContinue 4>&1
+        $r = $verbose | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] }
+        $lines = $verbose | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } | ForEach-Object Message
+        $lines | Where-Object { $_ -like "Lookup tables shared by every candidate's ONNX Runtime session instead of loaded with each: token_table (1.04858 MB)." } | Should -HaveCount 1
+        $r.Evaluations | Should -BeGreaterThan 3
+        # Measure-PotModel loads the written model whole, with its table: the figure the search's evaluation gave it.
+        $measured = $r | Measure-PotModel -EnginePath $similarity
+        [math]::Abs($measured.Values.cosine_similarity - $r.FinalMetrics['cosine_similarity']) | Should -BeLessThan 1e-9
+    }
+
     It 'gives the same model bytes and report for the same inputs and seed' {
         $a = Invoke-AccuracyAwareQuantization $model $calibration $engine -MaximalDrop $strict -RankingSubsetSize 50 -Seed 4 -OutputPath (Join-Path $work 'a.onnx')
         $b = Invoke-AccuracyAwareQuantization $model $calibration $engine -MaximalDrop $strict -RankingSubsetSize 50 -Seed 4 -OutputPath (Join-Path $work 'b.onnx')

@@ -8,42 +8,27 @@ using PotPowerShell.Core.Quantization;
 using PotPowerShell.Core.Quantization.AccuracyAware;
 using PotPowerShell.Core.Results;
 using PotPowerShell.Core.Runtime;
-using PotPowerShell.Core.Tests.Data;
+using PotPowerShell.TestSupport;
 
 namespace PotPowerShell.Core.Tests.Runtime;
 
 /// <summary>
-/// A token-embedding classifier: ids -> Gather(token table, 1 MB) + Gather(position table, constant indices) ->
-/// mean over tokens -> fc1 -> Relu -> fc2. The token table is the kind of initializer runs share; the position table
-/// (constant indices: ONNX Runtime folds it) and the fc weights (read by graph optimizations) are not.
+/// <see cref="SyntheticModels.EmbeddingClassifier"/>: its 1 MB token table is the kind of initializer runs share; the
+/// position table (constant indices: ONNX Runtime folds that Gather) and the fc weights (read by graph optimizations)
+/// are not.
 /// </summary>
 public sealed class SharedTablesTests : IDisposable
 {
-    private const int Vocabulary = 2048, Width = 128, Tokens = 4, Hidden = 32, Classes = 8, Items = 60;
+    private const long TableBytes = 2048 * 128 * 4;
     private readonly TempFolder _folder = new();
     private readonly string _modelPath;
 
     public SharedTablesTests()
     {
-        var rng = new Random(5);
-        float[] Random(int count, float scale) => Enumerable.Range(0, count).Select(_ => (float)(rng.NextDouble() - 0.5) * scale).ToArray();
-        var b = new GraphBuilder("embedding");
-        var ids = b.Input("ids", TensorProto.Types.DataType.Int64, "N", Tokens);
-        var tokens = b.Node("Gather", new[] { b.Initializer("token_table", Random(Vocabulary * Width, 1), Vocabulary, Width), ids }, "tokens", ("axis", 0L));
-        var positions = b.Node("Gather", new[] { b.Initializer("position_table", Random(Tokens * Width, 1), Tokens, Width),
-            b.Initializer("position_ids", Enumerable.Range(0, Tokens).Select(i => (long)i).ToArray(), Tokens) }, "positions", ("axis", 0L));
-        var sum = b.Node("Add", new[] { tokens, positions }, "sum");
-        var pooled = b.Node("ReduceMean", new[] { sum }, "pooled", ("axes", new long[] { 1 }), ("keepdims", 0L));
-        var h = b.Node("Relu", new[] { b.Node("Gemm", new[] { pooled, b.Initializer("fc1_W", Random(Hidden * Width, 0.5f), Hidden, Width), b.Initializer("fc1_B", Random(Hidden, 0.1f), Hidden) }, "fc1", ("transB", 1L)) }, "relu");
-        var y = b.Node("Gemm", new[] { h, b.Initializer("fc2_W", Random(Classes * Hidden, 0.5f), Classes, Hidden), b.Initializer("fc2_B", new float[Classes], Classes) }, "fc2", ("transB", 1L));
-        b.Output(y, TensorProto.Types.DataType.Float, "N", Classes);
         _modelPath = _folder.File("embedding.onnx");
-        OnnxModelFile.Save(b.Build(), _modelPath);
-        foreach (var set in new[] { "validation", "calibration" })
-        {
-            Directory.CreateDirectory(_folder.File(set));
-            NpyWriter.Save(_folder.File($"{set}/ids.npy"), Enumerable.Range(0, Items * Tokens).Select(_ => (long)rng.Next(Vocabulary)).ToArray(), new long[] { Items, Tokens }, "<i8");
-        }
+        SyntheticModels.SaveEmbeddingClassifier(_modelPath);
+        SyntheticModels.SaveTokenIds(_folder.File("validation"), 60, seed: 1);
+        SyntheticModels.SaveTokenIds(_folder.File("calibration"), 60, seed: 2);
         File.WriteAllText(_folder.File("engine.yml"), "metrics:\n  - type: cosine_similarity\n    reference: fp32\ndataset:\n  data_source: validation\n");
     }
 
@@ -68,9 +53,9 @@ public sealed class SharedTablesTests : IDisposable
         using (var any = SharedTables.Find(model, minimumBytes: 1))
         {
             Assert.Equal(new[] { "token_table" }, any!.Names);
-            Assert.Equal(Vocabulary * Width * 4L, any.Bytes);
+            Assert.Equal(TableBytes, any.Bytes);
         }
-        Assert.Null(SharedTables.Find(model, minimumBytes: Vocabulary * Width * 4L + 1));
+        Assert.Null(SharedTables.Find(model, minimumBytes: TableBytes + 1));
     }
 
     [Fact]
@@ -84,7 +69,7 @@ public sealed class SharedTablesTests : IDisposable
         var light = tables.Serialize(candidate);
 
         Assert.Equal(whole, candidate.ToByteArray());
-        Assert.True(light.Length < whole.Length - Vocabulary * Width * 4 + 4096, $"{light.Length} bytes against {whole.Length}");
+        Assert.True(light.Length < whole.Length - TableBytes + 4096, $"{light.Length} bytes against {whole.Length}");
         Assert.Equal(whole, tables.Whole(light));
         Assert.Null(tables.Whole(whole));
         var shared = evaluator.Evaluate(light, null, CancellationToken.None);
