@@ -24,6 +24,58 @@
     went: the stages (calibration, baseline, ranking, search, backward pass) and, inside the evaluations, building
     candidate models, creating their ONNX Runtime sessions, and inference with the metrics.
 .NOTES
+    2026-12-03, fourteenth session: large lookup tables are held once for every candidate's ONNX Runtime session
+    (src/PotPowerShell.Core/Runtime/SharedTables.cs). Creating a session of a MiniLM candidate took 101-107 ms with the
+    model loaded whole and 46-58 ms with its token and position tables (the initializers read only by Gather with
+    computed indices) given to the session (SessionOptions.AddInitializer) and named in the model as external data of
+    an empty placeholder file (bare ONNX Runtime, 5-7 tries each; outputs the same bit for bit). A model loaded from
+    bytes may name external data only in the folder the session config key
+    session.model_external_initializers_file_folder_path gives, which is why an earlier try without it was refused.
+    Sharing every initializer of 64 KB or more failed on OcrRec and ResNet18: ONNX Runtime's graph optimizations read
+    float Conv weights (a float layer's weights are reordered), so only Gather's tables are shared. OcrRec and
+    ResNet18 have none, so nothing changes for them.
+
+    Same command as the thirteenth session's, two runs; the first on a disturbed machine (POT-style's ResNet18 and
+    OcrRec took 19 % and 35 % longer than in the thirteenth session's table):
+
+    Model    Variant      Run 1 wall s Run 2 wall s Evals Inferences Reverted Final drop Sessions s (run 2)
+    ResNet18 POT-style           108.7        103.1    45       9000 2/22     0.000525   0.2
+    ResNet18 new defaults         32.5         30.1    31       2506 2/22     0.000525   0.2
+    MiniLM   POT-style            27.5         18.5    61      12200 5/49     0.00318    0.9 (4.1 before)
+    MiniLM   new defaults         18.3         13.0    70       6175 5/49     0.00321    1.4 (5.2 before)
+    OcrRec   POT-style           395.0        304.0   138      27600 8/36     0.18       3.1
+    OcrRec   new defaults         85.2         79.4   124      11472 6/36     0.18       5.9
+
+    - MiniLM: 13.0 s against the thirteenth session's 16.6-18.1 s, and 1.43x less wall time than POT-style's
+      18.5 s (1.50x in the disturbed run; 1.18x and 1.27x before). Sessions took 1.4 s of its evaluations instead of
+      5.2 s. The model bytes of both variants are the thirteenth session's (MD5 checked). Still short of 3x: the
+      ranking's 2500 inferences and the search's confirmations are most of what is left (Inference and metrics 8.5 s).
+    - OcrRec 3.83x (4.63x in the disturbed run) with 6 layers float against 8, ResNet18 3.43x (3.35x) with the same
+      layers and drop; their model bytes are the twelfth and thirteenth sessions'.
+
+    Tried and not kept, OcrRec, data seed 0 (POT-style reverts 8 layers in 291-395 s); one run each, some two at a
+    time, so the times are only rough:
+
+    Ranking and search                                                     -Seed Layers Inferences Wall s
+    Signal ranking on all 200 items (no draw)                              any   12     25163      159.9
+    Exact-match gains on all 200 items, top 3 confirmed (the default)      any   10     24720      174.6
+    The same, ranking again when no confirmation lowers the drop           any   8      76813      560.2
+    Exact-match gains on the lines the model gets wrong, ranking again     any   9      20779      254.3
+    Default ranking (25 hardest + 25 drawn), ranking again as above        0     6      12240      167.8
+                                                                           1     13     27904      411.3
+                                                                           2     13     30227      426.6
+
+    - With exact gains on every item (what POT-style measures) the search walked 60 iterations down its first ranking,
+      keeping 15 reverts, most of which left the drop where it was: the ranking was made on the fully quantized model
+      and no longer said what helps. Ranking again whenever the best of the confirmed layers lowers nothing gave
+      POT-style's 8 layers, at 3.1 times POT-style's inferences.
+    - On the 50 default items the same rule made the search rank 9 times instead of 2 and revert more layers on
+      -Seed 1 and 2 (13 and 13 against 9 and 11): fresh rankings on 50 items predicted no better than stale ones.
+    - Ranking on the 76 lines the quantized model gets wrong: its top layer won back 26 of them but broke 12 of the
+      124 right ones (drop 0.38 -> 0.31): the wrong lines alone cannot see what a revert breaks.
+    - So no ranking tried, not even the exact one on every item, reverts fewer layers than POT-style on these lines
+      except the default with -Seed 0; the spread over -Seed stays.
+
     2026-12-03, thirteenth session: evaluation workers share one ONNX Runtime session, and two run by default.
     Bare ONNX Runtime, OcrRec's fully quantized model, 800 items, quiet machine, ms per item (two runs):
 
