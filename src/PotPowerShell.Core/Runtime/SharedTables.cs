@@ -32,7 +32,7 @@ public sealed class SharedTables : IDisposable
 
     private readonly Dictionary<string, Table> _tables;
     private readonly ConditionalWeakTable<byte[], Serialized> _serialized = new();
-    private static readonly Lazy<string> PlaceholderFolder = new(CreatePlaceholder, LazyThreadSafetyMode.ExecutionAndPublication);
+    private static readonly Lazy<string?> PlaceholderFolder = new(CreatePlaceholder, LazyThreadSafetyMode.ExecutionAndPublication);
     private int _disposed;
 
     private SharedTables(Dictionary<string, Table> tables) => _tables = tables;
@@ -72,6 +72,7 @@ public sealed class SharedTables : IDisposable
     public byte[] Serialize(ModelProto model)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        if (PlaceholderFolder.Value == null) return model.ToByteArray();
         var eligible = TableNames(model.Graph);
         var light = model.Clone();
         var names = new List<string>();
@@ -96,7 +97,7 @@ public sealed class SharedTables : IDisposable
     {
         if (!_serialized.TryGetValue(model, out var serialized)) return false;
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        options.AddSessionConfigEntry("session.model_external_initializers_file_folder_path", PlaceholderFolder.Value);
+        options.AddSessionConfigEntry("session.model_external_initializers_file_folder_path", PlaceholderFolder.Value!);
         foreach (var name in serialized.Names) options.AddInitializer(name, _tables[name].Value);
         return true;
     }
@@ -125,9 +126,7 @@ public sealed class SharedTables : IDisposable
             bool table = node.OpType == "Gather" && node.Domain is "" or "ai.onnx" && node.Input.Count == 2 && !constants.Contains(node.Input[1]);
             for (int k = 0; k < node.Input.Count; k++)
                 (table && k == 0 ? gathered : otherwise).Add(node.Input[k]);
-            foreach (var attribute in node.Attribute)
-                foreach (var sub in attribute.G is { } g ? new[] { g }.Concat(attribute.Graphs) : attribute.Graphs)
-                    otherwise.UnionWith(NamesUsed(sub));
+            otherwise.UnionWith(Subgraphs(node).SelectMany(NamesUsed));
         }
         gathered.ExceptWith(otherwise);
         gathered.IntersectWith(graph.Initializer.Select(t => t.Name));
@@ -135,8 +134,9 @@ public sealed class SharedTables : IDisposable
     }
 
     /// <summary>Every name the nodes of <paramref name="graph"/> and its subgraphs read.</summary>
-    private static IEnumerable<string> NamesUsed(GraphProto graph) =>
-        graph.Node.SelectMany(n => n.Input.Concat(n.Attribute.SelectMany(a => (a.G is { } g ? new[] { g }.Concat(a.Graphs) : a.Graphs).SelectMany(NamesUsed))));
+    private static IEnumerable<string> NamesUsed(GraphProto graph) => graph.Node.SelectMany(n => n.Input.Concat(Subgraphs(n).SelectMany(NamesUsed)));
+
+    private static IEnumerable<GraphProto> Subgraphs(NodeProto node) => node.Attribute.SelectMany(a => a.G is { } g ? a.Graphs.Prepend(g) : a.Graphs);
 
     private static bool Same(TensorProto a, TensorProto b) =>
         a.DataType == b.DataType && a.DataLocation == b.DataLocation && a.Dims.SequenceEqual(b.Dims) && a.RawData.Equals(b.RawData);
@@ -200,13 +200,21 @@ public sealed class SharedTables : IDisposable
 
     /// <summary>
     /// The folder of the empty placeholder file (in this process's temporary folder): ONNX Runtime checks that an
-    /// external data file exists before it takes the given table instead.
+    /// external data file exists before it takes the given table instead. Null when it cannot be written: then models
+    /// are serialized whole.
     /// </summary>
-    private static string CreatePlaceholder()
+    private static string? CreatePlaceholder()
     {
-        string folder = Path.Combine(ProcessTempFolder.Path, "shared-tables");
-        Directory.CreateDirectory(folder);
-        using (File.Create(Path.Combine(folder, PlaceholderName))) { }
-        return folder;
+        try
+        {
+            string folder = Path.Combine(ProcessTempFolder.Path, "shared-tables");
+            Directory.CreateDirectory(folder);
+            using (File.Create(Path.Combine(folder, PlaceholderName))) { }
+            return folder;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 }

@@ -19,20 +19,14 @@ public class PrefetchTests : IClassFixture<OutlierModelFixture>
     public PrefetchTests(OutlierModelFixture fixture) => _m = fixture.Model;
 
     /// <summary>Counts prepared sessions and passes everything on to the real evaluator.</summary>
-    private sealed class CountingEvaluator(Evaluator inner) : IEvaluator
+    private sealed class CountingEvaluator(Evaluator inner) : PassThroughEvaluator(inner)
     {
         public int Prepared;
-        public IReadOnlyList<MetricDefinition> Metrics => inner.Metrics;
-        public IDataset Data => inner.Data;
-        public IReadOnlyDictionary<string, (double Min, double Max)> MeanItemBounds => inner.MeanItemBounds;
-        public EvaluationResult Evaluate(byte[] model, IReadOnlyList<int>? items, CancellationToken cancellationToken, IProgress<PotProgress>? progress = null) =>
-            inner.Evaluate(model, items, cancellationToken, progress);
-        public EvaluationResult Evaluate(byte[] model, IReadOnlyList<int>? items, Func<int, IReadOnlyDictionary<string, double[]>, bool>? stopWhen,
-            CancellationToken cancellationToken, IProgress<PotProgress>? progress = null) => inner.Evaluate(model, items, stopWhen, cancellationToken, progress);
-        public void PrepareSession(byte[] model)
+
+        public override void PrepareSession(byte[] model)
         {
             Interlocked.Increment(ref Prepared);
-            inner.PrepareSession(model);
+            base.PrepareSession(model);
         }
     }
 

@@ -8,6 +8,7 @@ using PotPowerShell.Core.Quantization;
 using PotPowerShell.Core.Quantization.AccuracyAware;
 using PotPowerShell.Core.Results;
 using PotPowerShell.Core.Runtime;
+using PotPowerShell.Core.Tests.AccuracyAware;
 using PotPowerShell.TestSupport;
 
 namespace PotPowerShell.Core.Tests.Runtime;
@@ -123,20 +124,6 @@ public sealed class SharedTablesTests : IDisposable
         return light;
     }
 
-    /// <summary>Hides <see cref="IEvaluator.ShareTables"/>, so the run serializes every candidate whole.</summary>
-    private sealed class WholeModels(Evaluator inner) : IEvaluator
-    {
-        public IReadOnlyList<MetricDefinition> Metrics => inner.Metrics;
-        public IDataset Data => inner.Data;
-        public IReadOnlyDictionary<string, (double Min, double Max)> MeanItemBounds => inner.MeanItemBounds;
-        public EvaluationResult Evaluate(byte[] model, IReadOnlyList<int>? items, CancellationToken cancellationToken, IProgress<PotProgress>? progress = null) =>
-            inner.Evaluate(model, items, cancellationToken, progress);
-        public EvaluationResult Evaluate(byte[] model, IReadOnlyList<int>? items, Func<int, IReadOnlyDictionary<string, double[]>, bool>? stopWhen,
-            CancellationToken cancellationToken, IProgress<PotProgress>? progress = null) => inner.Evaluate(model, items, stopWhen, cancellationToken, progress);
-        public void PrepareSession(byte[] model) => inner.PrepareSession(model);
-        public BatchSizeChoice? ChooseBatchSize(byte[] model, CancellationToken cancellationToken) => inner.ChooseBatchSize(model, cancellationToken);
-    }
-
     [Fact]
     public void An_accuracy_aware_run_with_shared_tables_takes_the_path_and_gives_the_model_of_one_without()
     {
@@ -144,7 +131,7 @@ public sealed class SharedTablesTests : IDisposable
         // A limit only FP32 meets: every layer is ranked and tried, and the backward pass runs.
         var options = new AccuracyAwareOptions { MaximalDrop = 1e-9, Quantization = builder.Setup.Options };
         using var plainEvaluator = NewEvaluator(builder);
-        var plain = new AccuracyAwareQuantizer(options).Run(builder, new WholeModels(plainEvaluator));
+        var plain = new AccuracyAwareQuantizer(options).Run(builder, new PassThroughEvaluator(plainEvaluator));
         using var sharingEvaluator = NewEvaluator(builder);
         var sharing = new AccuracyAwareQuantizer(options).Run(builder, sharingEvaluator);
 
