@@ -52,6 +52,8 @@
       ranking's 2500 inferences and the search's confirmations are most of what is left (Inference and metrics 8.5 s).
     - OcrRec 3.83x (4.63x in the disturbed run) with 6 layers float against 8, ResNet18 3.43x (3.35x) with the same
       layers and drop; their model bytes are the twelfth and thirteenth sessions'.
+    - A third run (-Model MiniLM,ResNet18, the final build, quiet): MiniLM 11.9 s against 17.2 s (1.45x), ResNet18
+      27.1 s against 88.3 s (3.25x); the same layers, drops, counts and model bytes.
 
     Tried and not kept, OcrRec, data seed 0 (POT-style reverts 8 layers in 291-395 s); one run each, some two at a
     time, so the times are only rough:
