@@ -6,7 +6,6 @@ using PotPowerShell.Core.Evaluation;
 using PotPowerShell.Core.Onnx;
 using PotPowerShell.Core.Quantization;
 using PotPowerShell.Core.Quantization.AccuracyAware;
-using PotPowerShell.Core.Results;
 using PotPowerShell.Core.Runtime;
 using PotPowerShell.Core.Tests.AccuracyAware;
 using PotPowerShell.TestSupport;
