@@ -8,8 +8,9 @@ namespace PotPowerShell.Core.Quantization.AccuracyAware;
 /// smallest drop, ties to the higher rank) is the step. Its outcome follows <see cref="GreedySearch"/>'s rules: kept
 /// when the drop does not grow (or after a roll-back, or without use_prev_if_drop_increase), otherwise rolled back.
 /// A roll-back does not rank again: the model is unchanged, so the next layers of the same ranking are confirmed, and
-/// the best of them is kept even if worse (POT's step back). A ranking is made at the start, after a kept revert that
-/// made the drop larger, when another metric takes over, and when one is used up.
+/// the best of them is kept even if worse (POT's step back), but only from a ranking made on the current model: when the
+/// ranking is older than the last kept revert, the search ranks again first. A ranking is made at the start, after a
+/// kept revert that made the drop larger, before such a step back, when another metric takes over, and when one is used up.
 /// Decided-early evaluation (<see cref="DecidedEarly"/>) stops a confirmation once it can neither meet the target nor
 /// be the step (it cannot beat the best confirmation so far, or it is certain to be rolled back): the path is the one
 /// complete evaluations give.
@@ -81,6 +82,16 @@ internal static class ConfirmedSearch
             }
 
             bool keep = best is { } chosen && state.Keeps(chosen.Result, chosen.Drop);
+            if (keep && !rankingFresh && state.StepsBackTo(best!.Value.Result, best.Value.Drop))
+            {
+                // Keeping a larger drop is the last resort; a ranking made before the last kept revert no longer says
+                // what helps (OcrRec, bench/Bench-AccuracyAware.ps1: -Seed 0 to 4 reverted 41 layers this way against 45).
+                foreach (var t in tried)
+                    state.Record(t.Pick.Layer, t.Drop, t.Result, IterationAction.RolledBack, state.Current.Reverted.Count);
+                ctx.Log("  Every confirmed layer makes the drop larger and the ranking predates the last kept revert: ranking again on the current model before stepping back.");
+                ranking = null;
+                continue;
+            }
             foreach (var t in tried)
             {
                 var action = keep && t.Pick == best!.Value.Pick ? IterationAction.Reverted

@@ -71,6 +71,10 @@ internal sealed class SearchState
     public bool Keeps(EvaluationResult result, double drop) =>
         Criteria.AllMet(result.Values) || Metric.WithinLimit(drop) || drop <= PreviousDrop || StepBack || !_ctx.Options.UsePreviousIfDropIncrease;
 
+    /// <summary>True when <see cref="Keeps"/> holds only because of the step back: the revert makes the drop larger.</summary>
+    public bool StepsBackTo(EvaluationResult result, double drop) =>
+        StepBack && _ctx.Options.UsePreviousIfDropIncrease && !Criteria.AllMet(result.Values) && !Metric.WithinLimit(drop) && drop > PreviousDrop;
+
     /// <summary>
     /// Makes a kept revert the current model. When the driving metric is now within its limit but the target is not met,
     /// the metric furthest past its limit takes over (true: the caller ranks again for it); else its drop is the one to beat.
