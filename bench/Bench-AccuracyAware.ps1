@@ -52,7 +52,8 @@
       revert that raised the drop from 0.24 to 0.28 and from 0.23 to 0.27. Now the search ranks again on the current
       model before such a step back (src/PotPowerShell.Core/Quantization/AccuracyAware/ConfirmedSearch.cs): 41 layers
       over the five seeds against 45, at most 10 against 12, with 10 % more inferences (73,912 against 67,443). The
-      paths of ResNet18 and MiniLM do not take that step (same layers, counts and model bytes).
+      paths of ResNet18 and MiniLM do not take that step (same layers, evaluations and inferences; MiniLM's model
+      bytes are the fourteenth session's).
     - The backward pass matters here: it quantized 4 layers again on -Seed 1 and 3, none on -Seed 0 (drop 0.18
       against 0.195, but every single re-quantization lost at least 4 lines).
 
