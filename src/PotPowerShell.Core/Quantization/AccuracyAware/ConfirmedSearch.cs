@@ -82,16 +82,10 @@ internal static class ConfirmedSearch
             }
 
             bool keep = best is { } chosen && state.Keeps(chosen.Result, chosen.Drop);
-            if (keep && !rankingFresh && state.StepsBackTo(best!.Value.Result, best.Value.Drop))
-            {
-                // Keeping a larger drop is the last resort; a ranking made before the last kept revert no longer says
-                // what helps (OcrRec, bench/Bench-AccuracyAware.ps1: -Seed 0 to 4 reverted 41 layers this way against 45).
-                foreach (var t in tried)
-                    state.Record(t.Pick.Layer, t.Drop, t.Result, IterationAction.RolledBack, state.Current.Reverted.Count);
-                ctx.Log("  Every confirmed layer makes the drop larger and the ranking predates the last kept revert: ranking again on the current model before stepping back.");
-                ranking = null;
-                continue;
-            }
+            // Keeping a larger drop is the last resort; a ranking made before the last kept revert no longer says what
+            // helps (OcrRec, bench/Bench-AccuracyAware.ps1: -Seed 0 to 4 reverted 41 layers this way against 45).
+            bool rankAgain = keep && !rankingFresh && state.StepsBackTo(best!.Value.Result, best.Value.Drop);
+            if (rankAgain) keep = false;
             foreach (var t in tried)
             {
                 var action = keep && t.Pick == best!.Value.Pick ? IterationAction.Reverted
@@ -102,7 +96,13 @@ internal static class ConfirmedSearch
             }
             if (!keep)
             {
-                // Every confirmed layer made the drop larger: keep the model, and take the next layers of the same ranking.
+                // Every confirmed layer made the drop larger: keep the model, and take the next layers of the same ranking
+                // (or of a new one, before stepping back from a stale one).
+                if (rankAgain)
+                {
+                    ctx.Log("  Every confirmed layer makes the drop larger and the ranking predates the last kept revert: ranking again on the current model before stepping back.");
+                    ranking = null;
+                }
                 state.StepBack = true;
                 continue;
             }
