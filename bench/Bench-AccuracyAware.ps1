@@ -24,6 +24,28 @@
     went: the stages (calibration, baseline, ranking, search, backward pass) and, inside the evaluations, building
     candidate models, creating their ONNX Runtime sessions, and inference with the metrics.
 .NOTES
+    2026-12-04, sixteenth session: the INT8 weights of a candidate's quantized layers are held once for every session
+    too, besides the lookup tables (src/PotPowerShell.Core/Runtime/SharedInitializers.cs; the shared set is found on
+    the fully quantized model, weights of 64 KB or more read only by DequantizeLinear). Bare ONNX Runtime, building a
+    candidate's bytes and creating its session, medians of 7 (outputs the same bit for bit, steady inference the same
+    within noise):
+
+    Model     Shared                                Bytes     Build + session
+    MiniLM    token and position tables (before)    11.2 MB   91 ms
+              the tables and 37 INT8 weights         0.5 MB   52 ms
+    ResNet18  nothing (before)                      18.2 MB   42-46 ms
+              13 INT8 weights                        3.3 MB   27 ms
+
+    - A fused QDQ kernel still packs its weights from the shared ones: without prepacking
+      (session.disable_prepacking) MiniLM's session took 58 ms, but ResNet18 inferred 3x slower, so packing stays.
+      Sharing the packed weights as well (PrePackedWeightsContainer) saved nothing more on MiniLM, and ONNX Runtime
+      refuses it for OcrRec ("doesn't have an implementation that can cache computed pre-packed weights").
+    - In the run (MiniLM, new defaults, -Items 200, two runs each, alternating): 18.0 and 18.7 s before, 17.6 and
+      16.9 s after, the same model bytes (MD5 7204eef4...). ResNet18: the same model bytes (MD5 82425402...).
+    - What bounds MiniLM now is inference, not sessions: 6175 inferences against POT-style's 12200 (1.98x fewer), and
+      about 10 s of a 17 s run inside inference and metrics. Its confirmations on a continuous metric are decided only
+      after 150-195 of 200 items, so they save little.
+
     2026-12-04, fifteenth session: OcrRec on this session's machine. DefaultQuantization quantizes 34 layers here (36 in
     the earlier tables, other machines) with a drop of 0.39, so maximal_drop is 0.195. -Model OcrRec -Items 200, one
     run at a time unless marked:
@@ -58,7 +80,7 @@
       against 0.195, but every single re-quantization lost at least 4 lines).
 
     2026-12-03, fourteenth session: large lookup tables are held once for every candidate's ONNX Runtime session
-    (src/PotPowerShell.Core/Runtime/SharedTables.cs). Creating a session of a MiniLM candidate took 101-107 ms with the
+    (src/PotPowerShell.Core/Runtime/SharedInitializers.cs). Creating a session of a MiniLM candidate took 101-107 ms with the
     model loaded whole and 46-58 ms with its token and position tables (the initializers read only by Gather with
     computed indices) given to the session (SessionOptions.AddInitializer) and named in the model as external data of
     an empty placeholder file (bare ONNX Runtime, 5-7 tries each; outputs the same bit for bit). A model loaded from

@@ -66,8 +66,8 @@ public static class SyntheticModels
     /// A token-embedding classifier: 'ids' int64[batch, tokens] -> Gather(token_table [vocabulary, width]) +
     /// Gather(position_table, constant indices) -> mean over tokens -> Gemm fc1 -> Relu -> Gemm fc2 -> 'y'
     /// float[batch, classes]. At the defaults the token table is 1 MB, the size from which an AccuracyAware run shares
-    /// it between candidate sessions (src/PotPowerShell.Core/Runtime/SharedTables.cs); the position table, whose
-    /// indices are constant, and the fc weights are never shared.
+    /// it between candidate sessions (src/PotPowerShell.Core/Runtime/SharedInitializers.cs); the position table, whose
+    /// indices are constant, and the float fc weights are never shared; their INT8 weights are once they hold 64 KB (hidden 640).
     /// </summary>
     public static ModelProto EmbeddingClassifier(int vocabulary = 2048, int width = 128, int tokens = 4, int hidden = 32, int classes = 8, int seed = 5)
     {

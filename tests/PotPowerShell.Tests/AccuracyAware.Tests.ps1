@@ -92,7 +92,7 @@ Describe 'Invoke-AccuracyAwareQuantization' {
         $verbose = Invoke-AccuracyAwareQuantization $embedding (Join-Path $work 'ids-calibration') $similarity -MaximalDrop 1e-9 -OutputPath (Join-Path $work 'shared.onnx') -Verbose -WarningAction SilentlyContinue 4>&1
         $r = $verbose | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] }
         $lines = $verbose | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } | ForEach-Object Message
-        $lines | Where-Object { $_ -like "Lookup tables shared by every candidate's ONNX Runtime session instead of loaded with each: token_table (1.04858 MB)." } | Should -HaveCount 1
+        $lines | Where-Object { $_ -like "Initializers shared by every candidate's ONNX Runtime session instead of loaded with each (1.04858 MB): lookup tables token_table; quantized weights 0." } | Should -HaveCount 1
         $r.Evaluations | Should -BeGreaterThan 3
         # Measure-PotModel loads the written model whole, with its table: the figure the search's evaluation gave it.
         $measured = $r | Measure-PotModel -EnginePath $similarity

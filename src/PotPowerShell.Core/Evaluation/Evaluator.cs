@@ -216,43 +216,43 @@ public sealed class Evaluator : IEvaluator, IDisposable
     private SessionRunner NewRunner(byte[] model, string modelName, int threads)
     {
         Interlocked.Increment(ref _sessionsCreated);
-        var tables = _tables;
+        var shared = _shared;
         try
         {
-            return new(model, modelName, threads, BatchSize, _dataset.InputNames, _dataset.Source, tables);
+            return new(model, modelName, threads, BatchSize, _dataset.InputNames, _dataset.Source, shared);
         }
-        catch (PotException e) when (e.ErrorId == "ModelNotLoadable" && tables?.Whole(model) is { } whole)
+        catch (PotException e) when (e.ErrorId == "ModelNotLoadable" && shared?.Whole(model) is { } whole)
         {
-            // A graph optimization read a shared table after all: load this model whole, as it would be without them.
+            // A graph optimization read a shared initializer after all: load this model whole, as it would be without them.
             Interlocked.Increment(ref _wholeLoads);
             return new(whole, modelName, threads, BatchSize, _dataset.InputNames, _dataset.Source);
         }
     }
 
-    private SharedTables? _tables;
+    private SharedInitializers? _shared;
     private int _wholeLoads;
 
-    /// <summary>Models of the shared tables that ONNX Runtime could load only whole (tests read this).</summary>
+    /// <summary>Models of the shared initializers that ONNX Runtime could load only whole (tests read this).</summary>
     internal int WholeLoads => Volatile.Read(ref _wholeLoads);
 
     /// <summary>
-    /// Finds the lookup tables of <paramref name="model"/> worth sharing and gives them to the sessions of every model
-    /// they serialize (see <see cref="SharedTables"/>) until the next call or <see cref="Dispose"/>, which free them.
+    /// Finds the initializers of <paramref name="model"/> worth sharing and gives them to the sessions of every model
+    /// they serialize (see <see cref="SharedInitializers"/>) until the next call or <see cref="Dispose"/>, which free them.
     /// </summary>
-    public SharedTables? ShareTables(global::Onnx.ModelProto model)
+    public SharedInitializers? ShareInitializers(global::Onnx.ModelProto model)
     {
-        var tables = SharedTables.Find(model);
-        SharedTables? previous;
+        var shared = SharedInitializers.Find(model);
+        SharedInitializers? previous;
         lock (_preparedGate)
         {
-            // A prepared session may hold the previous tables.
+            // A prepared session may hold the previous ones.
             _prepared?.Runner.Dispose();
             _prepared = null;
-            previous = _tables;
-            _tables = tables;
+            previous = _shared;
+            _shared = shared;
         }
         previous?.Dispose();
-        return tables;
+        return shared;
     }
 
     private int _sessionsCreated;
@@ -748,8 +748,8 @@ public sealed class Evaluator : IEvaluator, IDisposable
             _prepared?.Runner.Dispose();
             _prepared = null;
         }
-        _tables?.Dispose();
-        _tables = null;
+        _shared?.Dispose();
+        _shared = null;
         _dataset.Dispose();
     }
 }

@@ -39,8 +39,8 @@ internal sealed class SessionRunner : IDisposable
     /// <summary>True once ONNX Runtime refused a lone item padded with its copy: lone items then run alone (see <see cref="Run"/>).</summary>
     private bool _loneAlone;
 
-    /// <param name="tables">The run's shared lookup tables: a model serialized by them gets them (see <see cref="SharedTables"/>).</param>
-    public SessionRunner(byte[] model, string source, int threads, int requestedBatch, IReadOnlyList<string> dataInputs, string dataSource, SharedTables? tables = null)
+    /// <param name="shared">The run's shared initializers: a model serialized by them gets them (see <see cref="SharedInitializers"/>).</param>
+    public SessionRunner(byte[] model, string source, int threads, int requestedBatch, IReadOnlyList<string> dataInputs, string dataSource, SharedInitializers? shared = null)
     {
         _source = source;
         // Before any ORT object: the loader must register the native library resolver first.
@@ -52,7 +52,7 @@ internal sealed class SessionRunner : IDisposable
             // A refused batch is retried item by item (see Evaluator), and a failure that remains becomes
             // EvaluationRunFailed with ORT's message, so ORT's own error line on stderr would only alarm.
             options.LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL;
-            tables?.Configure(model, options);
+            shared?.Configure(model, options);
             _session = OrtSessions.Create(model, options, source);
         }
         CreationTime = clock.Elapsed;

@@ -6,7 +6,7 @@ namespace PotPowerShell.Core.Tests.AccuracyAware;
 
 /// <summary>
 /// Passes evaluations, bounds and prepared sessions on to a real evaluator, and nothing else: no batch-size probe and
-/// no shared tables (<see cref="IEvaluator.ShareTables"/>), so every model is serialized whole.
+/// no shared tables (<see cref="IEvaluator.ShareInitializers"/>), so every model is serialized whole.
 /// </summary>
 internal class PassThroughEvaluator(Evaluator inner) : IEvaluator
 {

@@ -66,11 +66,11 @@ internal sealed class EvaluationSession
     /// </summary>
     public BatchSizeChoice? ChooseBatchSize(ModelCandidate candidate) => _evaluator.ChooseBatchSize(Serialize(candidate), _cancellation);
 
-    /// <summary>The evaluator's shared lookup tables (<see cref="IEvaluator.ShareTables"/>); null = models are serialized whole.</summary>
-    public SharedTables? Tables { get; init; }
+    /// <summary>The evaluator's shared initializers (<see cref="IEvaluator.ShareInitializers"/>); null = models are serialized whole.</summary>
+    public SharedInitializers? Shared { get; init; }
 
-    /// <summary>The candidate as the evaluator gets it: without the lookup tables its sessions are given.</summary>
-    private byte[] Serialize(ModelCandidate candidate) => Tables is { } tables ? tables.Serialize(candidate.Build()) : candidate.BuildBytes();
+    /// <summary>The candidate as the evaluator gets it: without the initializers its sessions are given.</summary>
+    private byte[] Serialize(ModelCandidate candidate) => Shared is { } shared ? shared.Serialize(candidate.Build()) : candidate.BuildBytes();
 
     /// <summary>Throws <see cref="BudgetExhaustedException"/> when a budget is used up.</summary>
     public void CheckBudget()

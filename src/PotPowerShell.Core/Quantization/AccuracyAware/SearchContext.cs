@@ -32,10 +32,13 @@ internal sealed class SearchContext
         GivenRanking = givenRanking;
         _progress = progress;
         _logSink = log;
-        var tables = evaluator.ShareTables(builder.FloatModel);
-        Session = new EvaluationSession(evaluator, options, clock, progress, cancellation) { Log = Log, Checkpoint = checkpoint, Prefetching = prefetch, Tables = tables };
-        if (tables != null)
-            Log($"Lookup tables shared by every candidate's ONNX Runtime session instead of loaded with each: {string.Join(", ", tables.Names)} ({F(tables.Bytes / 1e6)} MB).");
+        // Found on the fully quantized model: what every candidate carries unchanged besides the quantized weights of the
+        // layers it reverts.
+        var shared = evaluator.ShareInitializers(builder.Build(new HashSet<string>()));
+        Session = new EvaluationSession(evaluator, options, clock, progress, cancellation) { Log = Log, Checkpoint = checkpoint, Prefetching = prefetch, Shared = shared };
+        if (shared != null)
+            Log($"Initializers shared by every candidate's ONNX Runtime session instead of loaded with each ({F(shared.Bytes / 1e6)} MB): "
+                + $"lookup tables {(shared.Lookups.Count == 0 ? "none" : string.Join(", ", shared.Lookups))}; quantized weights {shared.Names.Count - shared.Lookups.Count}.");
         FloatBytes = LayerRanker.FloatBytes(builder);
         ILayerOutputProbe? created = probe;
         _probe = () => created ??= new OrtLayerOutputProbe(evaluator.Data, options.Quantization.Threads);

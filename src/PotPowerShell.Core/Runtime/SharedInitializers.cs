@@ -9,78 +9,83 @@ using PotPowerShell.Core.Data;
 namespace PotPowerShell.Core.Runtime;
 
 /// <summary>
-/// Lookup tables that every model of a run carries unchanged (large initializers read only as the data of Gather with
-/// computed indices: a transformer's token and position embeddings), held once in native memory and given to each
-/// ONNX Runtime session (<c>SessionOptions.AddInitializer</c>) instead of being serialized into every model and loaded
-/// again. AccuracyAware creates a session for every candidate, and loading MiniLM's 47 MB token embeddings was half of
-/// each creation (bench/Bench-AccuracyAware.ps1, NOTES). A model serialized here (<see cref="Serialize"/>) names each
-/// table it shares as external data in an empty placeholder file, which ONNX Runtime never reads: the session is given
-/// the table itself. Only Gather's data qualifies because graph optimizations read other weights (a float Conv's are
-/// reordered, a constant Gather is folded); a model ONNX Runtime still cannot load that way is loaded whole
-/// (<see cref="Whole"/>).
+/// Large initializers that every model of a run carries unchanged, held once in native memory and given to each ONNX
+/// Runtime session (<c>SessionOptions.AddInitializer</c>) instead of being serialized into every model and loaded
+/// again: lookup tables (initializers read only as the data of Gather with computed indices: a transformer's token and
+/// position embeddings) and quantized weights (integer initializers read only as the input of DequantizeLinear).
+/// AccuracyAware creates a session for every candidate: loading MiniLM's 47 MB token embeddings was half of each
+/// creation, and loading its INT8 weights 40 % of what was left (bench/Bench-AccuracyAware.ps1, NOTES). A model
+/// serialized here (<see cref="Serialize"/>) names each initializer it shares as external data in an empty placeholder
+/// file, which ONNX Runtime never reads: the session is given the initializer itself. Only these two kinds qualify
+/// because graph optimizations read other weights (a float Conv's are reordered, a constant Gather is folded), while a
+/// fused QDQ kernel takes the quantized weight as it is and packs its own copy; a model ONNX Runtime still cannot load
+/// that way is loaded whole (<see cref="Whole"/>).
 /// </summary>
-public sealed class SharedTables : IDisposable
+public sealed class SharedInitializers : IDisposable
 {
-    /// <summary>Smaller tables cost little to load, so they stay in the model.</summary>
-    public const long MinimumBytes = 1 << 20;
+    /// <summary>Smaller initializers cost little to load, so they stay in the model (MiniLM's smallest INT8 weights hold 144 KB).</summary>
+    public const long MinimumBytes = 64 << 10;
 
-    private const string PlaceholderName = "shared-table";
+    private const string PlaceholderName = "shared-initializer";
 
-    private sealed record Table(TensorProto Tensor, OrtValue Value, IntPtr Memory);
+    private sealed record Held(TensorProto Tensor, OrtValue Value, IntPtr Memory);
 
     private sealed record Serialized(string[] Names, ModelProto Model);
 
-    private readonly Dictionary<string, Table> _tables;
+    private readonly Dictionary<string, Held> _held;
     private readonly ConditionalWeakTable<byte[], Serialized> _serialized = new();
     private static readonly Lazy<string?> PlaceholderFolder = new(CreatePlaceholder, LazyThreadSafetyMode.ExecutionAndPublication);
     private int _disposed;
 
-    private SharedTables(Dictionary<string, Table> tables) => _tables = tables;
+    private SharedInitializers(Dictionary<string, Held> held) => _held = held;
 
-    /// <summary>The names of the tables shared (tests and the log read them).</summary>
-    public IReadOnlyCollection<string> Names => _tables.Keys;
+    /// <summary>The names of the initializers shared (tests and the log read them).</summary>
+    public IReadOnlyCollection<string> Names => _held.Keys;
 
-    /// <summary>The bytes of the tables held.</summary>
-    public long Bytes => _tables.Values.Sum(t => (long)t.Tensor.RawData.Length);
+    /// <summary>The names of the lookup tables among <see cref="Names"/> (the others are quantized weights).</summary>
+    public IReadOnlyList<string> Lookups => _held.Where(t => !Quantized(t.Value.Tensor)).Select(t => t.Key).ToList();
 
-    /// <summary>The tables of <paramref name="model"/> worth sharing, or null when it has none.</summary>
-    public static SharedTables? Find(ModelProto model, long minimumBytes = MinimumBytes)
+    /// <summary>The bytes of the initializers held.</summary>
+    public long Bytes => _held.Values.Sum(t => (long)t.Tensor.RawData.Length);
+
+    /// <summary>The initializers of <paramref name="model"/> worth sharing, or null when it has none.</summary>
+    public static SharedInitializers? Find(ModelProto model, long minimumBytes = MinimumBytes)
     {
-        var names = TableNames(model.Graph);
-        var tables = new Dictionary<string, Table>(StringComparer.Ordinal);
+        var names = EligibleNames(model.Graph);
+        var held = new Dictionary<string, Held>(StringComparer.Ordinal);
         try
         {
             foreach (var t in model.Graph.Initializer)
             {
-                if (!names.Contains(t.Name) || t.RawData.Length < minimumBytes || tables.ContainsKey(t.Name) || ElementType(t) is not { } type) continue;
-                tables[t.Name] = Hold(t, type);
+                if (!names.Contains(t.Name) || t.RawData.Length < minimumBytes || held.ContainsKey(t.Name) || ElementType(t) is not { } type) continue;
+                held[t.Name] = Hold(t, type);
             }
         }
         catch
         {
-            foreach (var table in tables.Values) Release(table);
+            foreach (var h in held.Values) Release(h);
             throw;
         }
-        return tables.Count == 0 ? null : new SharedTables(tables);
+        return held.Count == 0 ? null : new SharedInitializers(held);
     }
 
     /// <summary>
-    /// <paramref name="model"/> serialized with each shared table it carries unchanged (same bytes, type and shape, still
-    /// read only by Gather) named as external data instead; the model itself is not changed. A session of these bytes
+    /// <paramref name="model"/> serialized with each shared initializer it carries unchanged (same bytes, type and shape, still
+    /// read only as it was) named as external data instead; the model itself is not changed. A session of these bytes
     /// must be configured by <see cref="Configure"/>.
     /// </summary>
     public byte[] Serialize(ModelProto model)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         if (PlaceholderFolder.Value == null) return model.ToByteArray();
-        var eligible = TableNames(model.Graph);
+        var eligible = EligibleNames(model.Graph);
         var light = model.Clone();
         var names = new List<string>();
         var initializers = light.Graph.Initializer;
         for (int i = 0; i < initializers.Count; i++)
         {
             var t = initializers[i];
-            if (!_tables.TryGetValue(t.Name, out var table) || !eligible.Contains(t.Name) || names.Contains(t.Name) || !Same(t, table.Tensor)) continue;
+            if (!_held.TryGetValue(t.Name, out var table) || !eligible.Contains(t.Name) || names.Contains(t.Name) || !Same(t, table.Tensor)) continue;
             initializers[i] = Placeholder(t);
             names.Add(t.Name);
         }
@@ -90,7 +95,7 @@ public sealed class SharedTables : IDisposable
     }
 
     /// <summary>
-    /// Gives a session of <paramref name="model"/> the tables <see cref="Serialize"/> left out of it; false (options
+    /// Gives a session of <paramref name="model"/> the initializers <see cref="Serialize"/> left out of it; false (options
     /// unchanged) when these bytes did not come from <see cref="Serialize"/> or share nothing.
     /// </summary>
     internal bool Configure(byte[] model, SessionOptions options)
@@ -98,40 +103,48 @@ public sealed class SharedTables : IDisposable
         if (!_serialized.TryGetValue(model, out var serialized)) return false;
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         options.AddSessionConfigEntry("session.model_external_initializers_file_folder_path", PlaceholderFolder.Value!);
-        foreach (var name in serialized.Names) options.AddInitializer(name, _tables[name].Value);
+        foreach (var name in serialized.Names) options.AddInitializer(name, _held[name].Value);
         return true;
     }
 
-    /// <summary>The whole model of bytes <see cref="Serialize"/> gave (every table in it), or null for other bytes.</summary>
+    /// <summary>The whole model of bytes <see cref="Serialize"/> gave (every initializer in it), or null for other bytes.</summary>
     internal byte[]? Whole(byte[] model) => _serialized.TryGetValue(model, out var serialized) ? serialized.Model.ToByteArray() : null;
 
-    /// <summary>Frees the tables: only once no session created with them runs any more.</summary>
+    /// <summary>Frees the initializers: only once no session created with them runs any more.</summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
-        foreach (var table in _tables.Values) Release(table);
+        foreach (var table in _held.Values) Release(table);
     }
 
     /// <summary>
     /// Initializers of <paramref name="graph"/> whose every use is the data input of a Gather whose indices are computed
-    /// (neither an initializer nor a Constant's output), used in no subgraph, and not a graph input or output.
+    /// (neither an initializer nor a Constant's output) or, for an integer tensor (<see cref="Quantized"/>), the
+    /// quantized input of DequantizeLinear; used in no subgraph, and not a graph input or output.
     /// </summary>
-    private static HashSet<string> TableNames(GraphProto graph)
+    private static HashSet<string> EligibleNames(GraphProto graph)
     {
         var constants = graph.Initializer.Select(t => t.Name).Concat(graph.Node.Where(n => n.OpType == "Constant").SelectMany(n => n.Output)).ToHashSet(StringComparer.Ordinal);
-        var gathered = new HashSet<string>(StringComparer.Ordinal);
+        var integers = graph.Initializer.Where(Quantized).Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
+        var eligible = new HashSet<string>(StringComparer.Ordinal);
         var otherwise = graph.Input.Select(i => i.Name).Concat(graph.Output.Select(o => o.Name)).ToHashSet(StringComparer.Ordinal);
         foreach (var node in graph.Node)
         {
-            bool table = node.OpType == "Gather" && node.Domain is "" or "ai.onnx" && node.Input.Count == 2 && !constants.Contains(node.Input[1]);
+            bool standard = node.Domain is "" or "ai.onnx";
+            bool table = standard && node.OpType == "Gather" && node.Input.Count == 2 && !constants.Contains(node.Input[1]);
+            bool weight = standard && node.OpType == "DequantizeLinear" && node.Input.Count > 0 && integers.Contains(node.Input[0]);
             for (int k = 0; k < node.Input.Count; k++)
-                (table && k == 0 ? gathered : otherwise).Add(node.Input[k]);
+                ((table || weight) && k == 0 ? eligible : otherwise).Add(node.Input[k]);
             otherwise.UnionWith(Subgraphs(node).SelectMany(NamesUsed));
         }
-        gathered.ExceptWith(otherwise);
-        gathered.IntersectWith(graph.Initializer.Select(t => t.Name));
-        return gathered;
+        eligible.ExceptWith(otherwise);
+        eligible.IntersectWith(graph.Initializer.Select(t => t.Name));
+        return eligible;
     }
+
+    /// <summary>An integer tensor: what DequantizeLinear reads as quantized data (a float one there is a scale-like constant).</summary>
+    private static bool Quantized(TensorProto t) => (TensorProto.Types.DataType)t.DataType is TensorProto.Types.DataType.Int8
+        or TensorProto.Types.DataType.Uint8 or TensorProto.Types.DataType.Int16 or TensorProto.Types.DataType.Uint16 or TensorProto.Types.DataType.Int32;
 
     /// <summary>Every name the nodes of <paramref name="graph"/> and its subgraphs read.</summary>
     private static IEnumerable<string> NamesUsed(GraphProto graph) => graph.Node.SelectMany(n => n.Input.Concat(Subgraphs(n).SelectMany(NamesUsed)));
@@ -162,7 +175,7 @@ public sealed class SharedTables : IDisposable
     }
 
     /// <summary>A copy of the tensor's bytes in native memory (ORT's CPU allocator alignment), wrapped by an OrtValue.</summary>
-    private static unsafe Table Hold(TensorProto t, TensorElementType type)
+    private static unsafe Held Hold(TensorProto t, TensorElementType type)
     {
         // Before any ORT object: the loader must register the native library resolver first.
         OnnxRuntimeLoader.Ensure();
@@ -172,7 +185,7 @@ public sealed class SharedTables : IDisposable
         {
             data.CopyTo(new Span<byte>((void*)memory, data.Length));
             var value = OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, type, t.Dims.ToArray(), memory, data.Length);
-            return new Table(t, value, memory);
+            return new Held(t, value, memory);
         }
         catch
         {
@@ -181,7 +194,7 @@ public sealed class SharedTables : IDisposable
         }
     }
 
-    private static unsafe void Release(Table table)
+    private static unsafe void Release(Held table)
     {
         table.Value.Dispose();
         NativeMemory.AlignedFree((void*)table.Memory);
@@ -200,14 +213,14 @@ public sealed class SharedTables : IDisposable
 
     /// <summary>
     /// The folder of the empty placeholder file (in this process's temporary folder): ONNX Runtime checks that an
-    /// external data file exists before it takes the given table instead. Null when it cannot be written: then models
+    /// external data file exists before it takes the given initializer instead. Null when it cannot be written: then models
     /// are serialized whole.
     /// </summary>
     private static string? CreatePlaceholder()
     {
         try
         {
-            string folder = Path.Combine(ProcessTempFolder.Path, "shared-tables");
+            string folder = Path.Combine(ProcessTempFolder.Path, "shared-initializers");
             Directory.CreateDirectory(folder);
             using (File.Create(Path.Combine(folder, PlaceholderName))) { }
             return folder;

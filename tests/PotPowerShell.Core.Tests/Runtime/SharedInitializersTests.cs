@@ -13,17 +13,17 @@ using PotPowerShell.TestSupport;
 namespace PotPowerShell.Core.Tests.Runtime;
 
 /// <summary>
-/// <see cref="SyntheticModels.EmbeddingClassifier"/>: its 1 MB token table is the kind of initializer runs share; the
-/// position table (constant indices: ONNX Runtime folds that Gather) and the fc weights (read by graph optimizations)
-/// are not.
+/// <see cref="SyntheticModels.EmbeddingClassifier"/>: its 1 MB token table and, once quantized, its INT8 weights are the
+/// kinds of initializer runs share; the position table (constant indices: ONNX Runtime folds that Gather), the float fc
+/// weights (read by graph optimizations) and the quantization scales are not.
 /// </summary>
-public sealed class SharedTablesTests : IDisposable
+public sealed class SharedInitializersTests : IDisposable
 {
     private const long TableBytes = 2048 * 128 * 4;
     private readonly TempFolder _folder = new();
     private readonly string _modelPath;
 
-    public SharedTablesTests()
+    public SharedInitializersTests()
     {
         _modelPath = _folder.File("embedding.onnx");
         SyntheticModels.SaveEmbeddingClassifier(_modelPath);
@@ -34,10 +34,18 @@ public sealed class SharedTablesTests : IDisposable
 
     public void Dispose() => _folder.Dispose();
 
-    private QuantizedModelBuilder Builder()
+    private QuantizedModelBuilder Builder(string? modelPath = null)
     {
         using var calibration = NpyDataset.Open(_folder.File("calibration"));
-        return QuantizedModelBuilder.Create(_modelPath, calibration, new DefaultQuantizationOptions { Precision = PrecisionMode.AllInt8 });
+        return QuantizedModelBuilder.Create(modelPath ?? _modelPath, calibration, new DefaultQuantizationOptions { Precision = PrecisionMode.AllInt8 });
+    }
+
+    /// <summary>The classifier with 640 hidden units: fc1's INT8 weight holds 80 KB, above <see cref="SharedInitializers.MinimumBytes"/>.</summary>
+    private string WideModel()
+    {
+        string path = _folder.File("wide.onnx");
+        OnnxModelFile.Save(SyntheticModels.EmbeddingClassifier(hidden: 640), path);
+        return path;
     }
 
     private Evaluator NewEvaluator(QuantizedModelBuilder builder) =>
@@ -47,15 +55,35 @@ public sealed class SharedTablesTests : IDisposable
     public void Only_a_large_table_read_by_gather_with_computed_indices_is_shared()
     {
         var model = OnnxModelFile.Load(_modelPath);
-        using (var large = SharedTables.Find(model))
+        using (var large = SharedInitializers.Find(model))
             Assert.Equal(new[] { "token_table" }, large!.Names);
         // Whatever their size: the position table's indices are constant (ORT folds that Gather), the fc weights are Gemm's.
-        using (var any = SharedTables.Find(model, minimumBytes: 1))
+        using (var any = SharedInitializers.Find(model, minimumBytes: 1))
         {
             Assert.Equal(new[] { "token_table" }, any!.Names);
             Assert.Equal(TableBytes, any.Bytes);
         }
-        Assert.Null(SharedTables.Find(model, minimumBytes: TableBytes + 1));
+        Assert.Null(SharedInitializers.Find(model, minimumBytes: TableBytes + 1));
+    }
+
+    [Fact]
+    public void The_quantized_weights_read_only_by_dequantize_linear_are_shared_too()
+    {
+        var quantized = Builder().Build(new HashSet<string>());
+        var dequantized = quantized.Graph.Node.Where(n => n.OpType == "DequantizeLinear").Select(n => n.Input[0]).ToHashSet();
+        var integers = quantized.Graph.Initializer.Where(t => dequantized.Contains(t.Name) && t.DataType is (int)TensorProto.Types.DataType.Int8
+            or (int)TensorProto.Types.DataType.Uint8 or (int)TensorProto.Types.DataType.Int32).Select(t => t.Name).ToList();
+        // Both Gemms' weight and bias codes (their scales and zero points are other inputs of DequantizeLinear).
+        Assert.Equal(4, integers.Count);
+        Assert.All(integers, n => Assert.Matches("_(weight|bias)_quantized", n));
+        using (var any = SharedInitializers.Find(quantized, minimumBytes: 1))
+        {
+            Assert.Equal(integers.Append("token_table").Order(StringComparer.Ordinal), any!.Names.Order(StringComparer.Ordinal));
+            Assert.Equal(new[] { "token_table" }, any.Lookups);
+        }
+        // At the default size only the table: the Gemm weights here hold 4 KB.
+        using (var large = SharedInitializers.Find(quantized))
+            Assert.Equal(new[] { "token_table" }, large!.Names);
     }
 
     [Fact]
@@ -65,7 +93,7 @@ public sealed class SharedTablesTests : IDisposable
         var candidate = builder.Build(new HashSet<string> { builder.Layers[0].Node });
         var whole = candidate.ToByteArray();
         using var evaluator = NewEvaluator(builder);
-        var tables = evaluator.ShareTables(builder.FloatModel)!;
+        var tables = evaluator.ShareInitializers(builder.FloatModel)!;
         var light = tables.Serialize(candidate);
 
         Assert.Equal(whole, candidate.ToByteArray());
@@ -96,12 +124,13 @@ public sealed class SharedTablesTests : IDisposable
         var builder = Builder();
         var candidate = builder.Build(new HashSet<string>());
         using var evaluator = NewEvaluator(builder);
-        var tables = evaluator.ShareTables(builder.FloatModel)!;
+        var tables = evaluator.ShareInitializers(builder.FloatModel)!;
         // Bytes that name the table in a file that does not exist: ONNX Runtime refuses them as it would refuse a table
         // an optimization reads.
         var light = tables.Serialize(candidate);
         var broken = ModelProto.Parser.ParseFrom(light);
-        broken.Graph.Initializer.Single(t => t.Name == "token_table").ExternalData.Single(e => e.Key == "location").Value = "missing-file";
+        var location = broken.Graph.Initializer.Single(t => t.Name == "token_table").ExternalData.Single(e => e.Key == "location");
+        location.Value = "missing".PadRight(location.Value.Length, '-');
         var brokenBytes = broken.ToByteArray();
         using (var other = NewEvaluator(builder))
             Assert.Throws<PotException>(() => other.Evaluate(brokenBytes, null, CancellationToken.None));
@@ -116,7 +145,7 @@ public sealed class SharedTablesTests : IDisposable
     /// <paramref name="bytes"/> in place of <paramref name="light"/> (same length): the tables take it for the model
     /// they serialized, as they take <paramref name="light"/>.
     /// </summary>
-    private static byte[] Registered(SharedTables tables, byte[] light, byte[] bytes)
+    private static byte[] Registered(SharedInitializers tables, byte[] light, byte[] bytes)
     {
         Assert.Equal(light.Length, bytes.Length);
         bytes.CopyTo(light, 0);
@@ -126,7 +155,7 @@ public sealed class SharedTablesTests : IDisposable
     [Fact]
     public void An_accuracy_aware_run_with_shared_tables_takes_the_path_and_gives_the_model_of_one_without()
     {
-        var builder = Builder();
+        var builder = Builder(WideModel());
         // A limit only FP32 meets: every layer is ranked and tried, and the backward pass runs.
         var options = new AccuracyAwareOptions { MaximalDrop = 1e-9, Quantization = builder.Setup.Options };
         using var plainEvaluator = NewEvaluator(builder);
@@ -134,8 +163,8 @@ public sealed class SharedTablesTests : IDisposable
         using var sharingEvaluator = NewEvaluator(builder);
         var sharing = new AccuracyAwareQuantizer(options).Run(builder, sharingEvaluator);
 
-        Assert.Contains(sharing.Result.Log, l => l.StartsWith("Lookup tables shared by every candidate's ONNX Runtime session", StringComparison.Ordinal) && l.Contains("token_table"));
-        Assert.DoesNotContain(plain.Result.Log, l => l.StartsWith("Lookup tables shared", StringComparison.Ordinal));
+        Assert.Contains("Initializers shared by every candidate's ONNX Runtime session instead of loaded with each (1.1305 MB): lookup tables token_table; quantized weights 1.", sharing.Result.Log);
+        Assert.DoesNotContain(plain.Result.Log, l => l.StartsWith("Initializers shared", StringComparison.Ordinal));
         Assert.Equal(0, sharingEvaluator.WholeLoads);
         Assert.True(plain.Result.Evaluations > builder.Layers.Count, $"{plain.Result.Evaluations} evaluations");
         Assert.Equal(plain.Result.Iterations, sharing.Result.Iterations);
