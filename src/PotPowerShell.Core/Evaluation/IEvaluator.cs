@@ -53,9 +53,10 @@ public interface IEvaluator
     BatchSizeChoice? ChooseBatchSize(byte[] model, CancellationToken cancellationToken) => null;
 
     /// <summary>
-    /// Holds the large initializers of <paramref name="model"/> that every candidate carries (lookup tables, quantized weights) once for the sessions of the models serialized by the
-    /// returned <see cref="SharedInitializers"/> (the candidates of one run), and frees them at the next
-    /// call or when the evaluator is disposed. Null = nothing shared: the caller serializes models whole.
+    /// Holds the large initializers of <paramref name="model"/> that every candidate carries (lookup tables, quantized
+    /// weights) once for the sessions of the models serialized by the returned <see cref="SharedInitializers"/> (the
+    /// candidates of one run), and frees them at the next call or when the evaluator is disposed. Null = nothing
+    /// shared: the caller serializes models whole.
     /// </summary>
     SharedInitializers? ShareInitializers(global::Onnx.ModelProto model) => null;
 }

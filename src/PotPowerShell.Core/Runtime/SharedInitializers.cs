@@ -23,7 +23,9 @@ namespace PotPowerShell.Core.Runtime;
 /// </summary>
 public sealed class SharedInitializers : IDisposable
 {
-    /// <summary>Smaller initializers cost little to load, so they stay in the model (MiniLM's smallest INT8 weights hold 144 KB).</summary>
+    /// <summary>
+    /// Smaller initializers cost little to load, so they stay in the model (MiniLM's smallest INT8 weights hold 144 KB).
+    /// </summary>
     public const long MinimumBytes = 64 << 10;
 
     private const string PlaceholderName = "shared-initializer";
@@ -70,9 +72,9 @@ public sealed class SharedInitializers : IDisposable
     }
 
     /// <summary>
-    /// <paramref name="model"/> serialized with each shared initializer it carries unchanged (same bytes, type and shape, still
-    /// read only as it was) named as external data instead; the model itself is not changed. A session of these bytes
-    /// must be configured by <see cref="Configure"/>.
+    /// <paramref name="model"/> serialized with each shared initializer it carries unchanged (same bytes, type and
+    /// shape, still read only as it was) named as external data instead; the model itself is not changed. A session of
+    /// these bytes must be configured by <see cref="Configure"/>.
     /// </summary>
     public byte[] Serialize(ModelProto model)
     {
@@ -85,7 +87,7 @@ public sealed class SharedInitializers : IDisposable
         for (int i = 0; i < initializers.Count; i++)
         {
             var t = initializers[i];
-            if (!_held.TryGetValue(t.Name, out var table) || !eligible.Contains(t.Name) || names.Contains(t.Name) || !Same(t, table.Tensor)) continue;
+            if (!_held.TryGetValue(t.Name, out var held) || !eligible.Contains(t.Name) || names.Contains(t.Name) || !Same(t, held.Tensor)) continue;
             initializers[i] = Placeholder(t);
             names.Add(t.Name);
         }
@@ -114,7 +116,7 @@ public sealed class SharedInitializers : IDisposable
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
-        foreach (var table in _held.Values) Release(table);
+        foreach (var held in _held.Values) Release(held);
     }
 
     /// <summary>
@@ -194,10 +196,10 @@ public sealed class SharedInitializers : IDisposable
         }
     }
 
-    private static unsafe void Release(Held table)
+    private static unsafe void Release(Held held)
     {
-        table.Value.Dispose();
-        NativeMemory.AlignedFree((void*)table.Memory);
+        held.Value.Dispose();
+        NativeMemory.AlignedFree((void*)held.Memory);
     }
 
     /// <summary>The tensor without its data, named as external data of the placeholder file.</summary>
