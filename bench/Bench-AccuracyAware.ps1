@@ -51,6 +51,17 @@
       MiniLM   new defaults    12.2    70       6175 5/49     0.00321    1.58x
 
       The same model bytes as above for the new defaults of both (MiniLM's probe chose batch 4 here, 8 before).
+    - OcrRec on 1000 lines, the issue's own size (-Model OcrRec -Items 1000, both variants in one run, quiet):
+
+      Variant       Wall s Evals Inferences Rankings Ranking inf. Reverted Final drop Rank prec. Saved inf.
+      POT-style      930.5   207      90800        6        49800 8/34     0.19       9/17                0
+      new defaults   437.1   185      55650        4         5950 7/34     0.19       5/15            16300
+
+      2.13x less wall time, one layer fewer, the same drop. POT-style's time went to ranking (525.6 s: six rankings
+      of 34 layers on the 300 hardest lines), the new defaults' to the full-set confirmations (search 260.2 s) and
+      the backward pass (99.0 s, 20 tries). The backward pass's retries earned the layer: MatMul.14 failed to
+      quantize again at a drop of 0.18 and then succeeded at 0.19, after MatMul.2 was quantized again; each retry of
+      a float layer costs 400-900 lines here before it is decided.
     - What bounds MiniLM now is inference, not sessions: 6175 inferences against POT-style's 12200 (1.98x fewer), and
       about 10 s of a 17 s run inside inference and metrics. Its confirmations on a continuous metric are decided only
       after 150-195 of 200 items, so they save little.
