@@ -139,7 +139,10 @@ internal sealed class QdqGraphWriter
             if (o.Length > 0 && _tensorNames.ContainsKey(o)) EmitQuantizer(o);
     }
 
-    /// <summary>A Relu as Max(x, 0), a Clip(0, m) as Min(Max(x, 0), m) (see <see cref="QdqTopology.NeedsMaxForm"/>); the node's name and output are kept.</summary>
+    /// <summary>
+    /// A Relu as Max(x, 0), a Clip(0, m) as Min(Max(x, 0), m) (see <see cref="QdqTopology.NeedsMaxForm"/>); the node's
+    /// name and output are kept.
+    /// </summary>
     private void EmitMaxForm(NodeProto node)
     {
         bool relu = node.OpType == "Relu";

@@ -51,9 +51,11 @@ internal sealed class QdqTopology
         Backward(candidate);
         CollectQuantizers();
         foreach (var l in Layers)
-            if (_int8[l.NodeIndex] && Index.Node(l.NodeIndex).OpType is "MatMul" or "Gemm" && ChainEnd(l.NodeIndex, out int clip) is var end
-                && clip >= 0 && !_root.ContainsKey(end))
-                _maxForm.Add(clip);
+        {
+            if (!_int8[l.NodeIndex] || Index.Node(l.NodeIndex).OpType is not ("MatMul" or "Gemm")) continue;
+            string end = ChainEnd(l.NodeIndex, out int clip);
+            if (clip >= 0 && !_root.ContainsKey(end)) _maxForm.Add(clip);
+        }
     }
 
     public GraphIndex Index { get; }
