@@ -62,6 +62,9 @@
       the backward pass (99.0 s, 20 tries). The backward pass's retries earned the layer: MatMul.14 failed to
       quantize again at a drop of 0.18 and then succeeded at 0.19, after MatMul.2 was quantized again; each retry of
       a float layer costs 400-900 lines here before it is decided.
+    - Tried and not kept: confirming the top 2 instead of 3 (-ConfirmOnFullSet 2) on the same 1000 lines, -Seed 0:
+      656.5 s, 267 evaluations, 80785 inferences, 7 layers. Fewer confirmations per step chose worse steps: the search
+      kept more reverts and the backward pass had more to undo.
     - What bounds MiniLM now is inference, not sessions: 6175 inferences against POT-style's 12200 (1.98x fewer), and
       about 10 s of a 17 s run inside inference and metrics. Its confirmations on a continuous metric are decided only
       after 150-195 of 200 items, so they save little.
