@@ -105,6 +105,31 @@ public static class SyntheticModels
         return g.Build();
     }
 
+    /// <summary>
+    /// PaddlePaddle-style blocks (PPLCNetV3, as in PaddleOCR's recognizer): each Conv followed by Mul and Add by constants and
+    /// a spelled-out hard-swish x * Clip(x + 3, 0, 6) / 6, then Mul and Add by constants again, into the next Conv (3 x 3,
+    /// then 1 x 1 and so on). Input [batch, <paramref name="channels"/>, 16, 16].
+    /// </summary>
+    public static ModelProto AffineHardSwishConvs(int blocks = 4, int channels = 16, int seed = 3)
+    {
+        var random = new Random(seed);
+        var g = new GraphBuilder("affine_hardswish_convs");
+        var h = g.Input("x", "batch", (long)channels, 16L, 16L);
+        string Scalar(string name, float value) => g.Initializer(name, new[] { value }, 1);
+        for (int k = 0; k < blocks; k++)
+        {
+            int kernel = k % 2 == 0 ? 3 : 1;
+            var conv = g.Node("Conv", new[] { h, g.Initializer($"conv{k}_W", Normal(random, channels * channels * kernel * kernel, 1 / MathF.Sqrt(channels * kernel * kernel)), channels, channels, kernel, kernel),
+                g.Initializer($"conv{k}_B", Normal(random, channels, 0.1f), channels) }, $"conv{k}", ("pads", new long[] { kernel / 2, kernel / 2, kernel / 2, kernel / 2 }));
+            var lab = g.Node("Add", new[] { g.Node("Mul", new[] { Scalar($"scale{k}", 1.2f + 0.1f * k), conv }, $"lab{k}_mul"), Scalar($"shift{k}", 0.1f * k) }, $"lab{k}_add");
+            var clip = g.Node("Clip", new[] { g.Node("Add", new[] { lab, Scalar($"three{k}", 3f) }, $"hswish{k}_add"), g.Initializer($"zero{k}", new[] { 0f }), g.Initializer($"six{k}", new[] { 6f }) }, $"hswish{k}_clip");
+            var hswish = g.Node("Div", new[] { g.Node("Mul", new[] { lab, clip }, $"hswish{k}_mul"), Scalar($"sixth{k}", 6f) }, $"hswish{k}_div");
+            h = g.Node("Add", new[] { g.Node("Mul", new[] { Scalar($"scale{k}b", 0.9f), hswish }, $"lab{k}b_mul"), Scalar($"shift{k}b", -0.05f) }, $"lab{k}b_add");
+        }
+        g.Output(h, TensorProto.Types.DataType.Float, "batch", (long)channels, 16L, 16L);
+        return g.Build();
+    }
+
     /// <summary>Saves <see cref="EmbeddingClassifier"/> with the defaults to <paramref name="path"/>.</summary>
     public static void SaveEmbeddingClassifier(string path) => OnnxModelFile.Save(EmbeddingClassifier(), path);
 

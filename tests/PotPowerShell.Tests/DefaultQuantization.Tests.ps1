@@ -74,6 +74,26 @@ Describe 'Invoke-DefaultQuantization' {
         $result.FusedLayerCount | Should -Be 1
     }
 
+    It 'folds Mul and Add by constants into the Conv next to them and writes a spelled-out hard-swish as x * HardSigmoid(x)' {
+        Import-PotTestSupport
+        $synthetic = Get-PotSupportType 'SyntheticModels'
+        $paddle = Join-Path $work 'paddle.onnx'
+        (Get-PotCoreType 'PotPowerShell.Core.Onnx.OnnxModelFile')::Save($synthetic::AffineHardSwishConvs(4, 16, 3), $paddle)
+        $data = Join-Path $work 'paddle-calibration'
+        (Get-PotSupportType 'NpyWriter')::Write((Join-Path $data 'x.npy'), $synthetic::NormalData(16, [long[]] @(16, 16, 16), 4))
+        $result = Invoke-DefaultQuantization $paddle $data -Precision AllInt8 -SkipLatencyCheck
+        ($result.FusedKernels | Where-Object Kernel -eq 'QLinearConv').Count | Should -Be 4
+        $ops = @{}
+        (Import-PotModel $result.OutputPath).OpTypes | ForEach-Object { $ops[$_.OpType] = $_.Count }
+        # Four hard-swishes, two Mul/Add pairs left before the padded 3 x 3 Conv and the output; the rest folded.
+        $ops['HardSigmoid'] | Should -Be 4
+        $ops.ContainsKey('Clip') | Should -BeFalse
+        $ops.ContainsKey('Div') | Should -BeFalse
+        $ops['Add'] | Should -Be 2
+        $ops['Mul'] | Should -Be 6
+        $result.Check.Passed | Should -BeTrue
+    }
+
     It 'keeps an ignored non-weighted op in float, by name, pattern or type' {
         $all = Invoke-DefaultQuantization $model $calibration -StatSubsetSize 16 -Precision AllInt8 -SkipLatencyCheck -OutputPath (Join-Path $work 'all.onnx')
         $all.FusedKernels.Kernel | Should -Contain 'QLinearAdd'

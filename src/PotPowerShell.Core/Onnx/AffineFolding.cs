@@ -1,0 +1,197 @@
+using Onnx;
+using DataType = Onnx.TensorProto.Types.DataType;
+
+namespace PotPowerShell.Core.Onnx;
+
+/// <summary>
+/// Folds multiplications and additions by constants into the Conv next to them. ONNX Runtime folds some of them into a
+/// float Conv itself, but none once the Conv is in QDQ form: each then stays a float pass over the activation between
+/// two INT8 kernels (PaddleOCR's learnable affine blocks, bench/Bench-DefaultQuantization.ps1 NOTES). OpenVINO's Model
+/// Optimizer folds them before POT sees the model.
+/// <list type="bullet">
+/// <item>After: Conv -> Mul(c) / Add(b) ..., each constant one value or one per output channel: W'[o] = W[o] * s[o],
+/// b'[o] = b[o] * s[o] + t[o]. The Conv then writes the chain's last tensor.</item>
+/// <item>Before: Mul(c) / Add(b) ... -> Conv without padding, each constant one value: W' = W * s,
+/// b'[o] = b[o] + t * sum(W[o]). With padding the Conv's zeros would have become t, so padded Convs are left alone;
+/// a per-channel constant could broadcast the Conv's input to more channels, so only single values fold.</item>
+/// </list>
+/// In float64. Only where each intermediate tensor feeds the next step alone and is no graph output, and the Conv's weight
+/// and bias are float initializers it alone reads. The Conv keeps its name.
+/// </summary>
+public static class AffineFolding
+{
+    /// <summary>Folds every chain it can; returns the number of Mul and Add nodes removed.</summary>
+    public static int Fold(GraphProto graph)
+    {
+        int removed = 0;
+        while (FoldOne(graph) is int n and > 0) removed += n;
+        return removed;
+    }
+
+    private static int FoldOne(GraphProto graph)
+    {
+        var index = new GraphIndex(graph);
+        // Graph outputs stay, and so does a tensor a subgraph reads (the index does not see those reads).
+        var kept = index.GraphOutputs.Concat(SubgraphInputs(graph)).ToHashSet(StringComparer.Ordinal);
+        for (int i = 0; i < graph.Node.Count; i++)
+        {
+            var conv = graph.Node[i];
+            if (conv.OpType != "Conv" || !OpCatalog.IsDefaultDomain(conv.Domain) || !Weights(index, conv, out var w, out var b)) continue;
+            if (After(index, kept, conv, w) is { Count: > 0 } after)
+                return Apply(graph, index, i, w, b, after, before: false);
+            if (Before(index, kept, conv, w) is { Count: > 0 } before)
+                return Apply(graph, index, i, w, b, before, before: true);
+        }
+        return 0;
+    }
+
+    private static IEnumerable<string> SubgraphInputs(GraphProto graph) =>
+        graph.Node.SelectMany(n => n.Attribute).SelectMany(a => a.Graphs.Prepend(a.G)).Where(g => g != null)
+            .SelectMany(g => g.Node.SelectMany(n => n.Input).Concat(SubgraphInputs(g)));
+
+    /// <summary>One Mul or Add of the chain: its node, and the scale and shift it applies (per channel, or one value).</summary>
+    private sealed record Step(int Node, double[] Scale, double[] Shift);
+
+    private static bool Weights(GraphIndex index, NodeProto conv, out TensorProto w, out TensorProto? b)
+    {
+        b = null;
+        w = null!;
+        if (conv.Input.Count < 2 || !index.Initializers.TryGetValue(conv.Input[1], out w!) || w.DataType != (int)DataType.Float || w.Dims.Count < 3) return false;
+        if (index.Consumers(conv.Input[1]).Count != 1) return false;
+        if (conv.Input.Count > 2 && conv.Input[2].Length > 0)
+            return index.Initializers.TryGetValue(conv.Input[2], out b) && b.DataType == (int)DataType.Float
+                && TensorProtos.ElementCount(b) == w.Dims[0] && index.Consumers(conv.Input[2]).Count == 1;
+        return true;
+    }
+
+    private static List<Step> After(GraphIndex index, HashSet<string> kept, NodeProto conv, TensorProto w)
+    {
+        var steps = new List<Step>();
+        string tensor = conv.Output[0];
+        while (SoleConsumer(index, kept, tensor) is int next && AffineStep(index, next, tensor, w.Dims.Count, w.Dims[0]) is { } step)
+        {
+            steps.Add(step);
+            tensor = index.Node(next).Output[0];
+        }
+        return steps;
+    }
+
+    private static List<Step> Before(GraphIndex index, HashSet<string> kept, NodeProto conv, TensorProto w)
+    {
+        var autoPad = conv.Attribute.FirstOrDefault(a => a.Name == "auto_pad")?.S.ToStringUtf8() ?? "NOTSET";
+        var pads = conv.Attribute.FirstOrDefault(a => a.Name == "pads")?.Ints;
+        if (!(autoPad == "VALID" || (autoPad == "NOTSET" && (pads == null || pads.All(p => p == 0))))) return new List<Step>();
+        // Walked from the Conv back to the chain's source; returned in graph order.
+        var steps = new List<Step>();
+        string tensor = conv.Input[0];
+        while (!kept.Contains(tensor) && index.Consumers(tensor).Count == 1 && index.Producer(tensor) is int at and >= 0)
+        {
+            var node = index.Node(at);
+            if (node.Output.Count != 1 || Operand(index, node, out string source) is not { } c || c.Length != 1) break;
+            if (AffineStep(index, at, source, w.Dims.Count, 1) is not { } step) break;
+            steps.Insert(0, step);
+            tensor = source;
+        }
+        return steps;
+    }
+
+    private static int? SoleConsumer(GraphIndex index, HashSet<string> kept, string tensor) =>
+        !kept.Contains(tensor) && index.Consumers(tensor) is [var only] ? only.Node : null;
+
+    /// <summary>
+    /// The node as a step of the chain through <paramref name="tensor"/>: a Mul or Add of it and a float initializer
+    /// holding one value or one per channel (laid out [C, 1, ...] or [1, C, 1, ...], no more dimensions than the Conv's
+    /// tensors), so the result has the tensor's own shape.
+    /// </summary>
+    private static Step? AffineStep(GraphIndex index, int at, string tensor, int rank, long channels)
+    {
+        var node = index.Node(at);
+        if (node.OpType is not ("Mul" or "Add") || !OpCatalog.IsDefaultDomain(node.Domain) || node.Input.Count != 2 || node.Output.Count != 1) return null;
+        if (Operand(index, node, out string flowing) is not { } values || flowing != tensor) return null;
+        var constant = index.Initializers[node.Input[0] == tensor ? node.Input[1] : node.Input[0]];
+        var dims = constant.Dims.ToArray();
+        if (dims.Length > rank) return null;
+        var aligned = Enumerable.Repeat(1L, rank - dims.Length).Concat(dims).ToArray();
+        if (values.Length != 1 && (values.Length != channels || aligned[1] != channels || aligned.Where((d, k) => k != 1).Any(d => d != 1))) return null;
+        var perChannel = Enumerable.Range(0, (int)channels).Select(c => (double)values[values.Length == 1 ? 0 : c]).ToArray();
+        return node.OpType == "Mul"
+            ? new Step(at, perChannel, new double[channels])
+            : new Step(at, Enumerable.Repeat(1.0, (int)channels).ToArray(), perChannel);
+    }
+
+    /// <summary>The values of a Mul's or Add's float initializer operand, and the other (flowing) input; null if neither or both are initializers.</summary>
+    private static float[]? Operand(GraphIndex index, NodeProto node, out string flowing)
+    {
+        flowing = "";
+        if (node.Input.Count != 2) return null;
+        bool first = index.Initializers.ContainsKey(node.Input[0]), second = index.Initializers.ContainsKey(node.Input[1]);
+        if (first == second) return null;
+        var constant = index.Initializers[node.Input[first ? 0 : 1]];
+        if (constant.DataType != (int)DataType.Float) return null;
+        flowing = node.Input[first ? 1 : 0];
+        return TensorProtos.ToFloats(constant);
+    }
+
+    private static int Apply(GraphProto graph, GraphIndex index, int convAt, TensorProto w, TensorProto? b, List<Step> steps, bool before)
+    {
+        var conv = graph.Node[convAt];
+        var weights = TensorProtos.ToFloats(w);
+        long outChannels = w.Dims[0], per = weights.Length / outChannels;
+        var bias = b != null ? TensorProtos.ToFloats(b).Select(v => (double)v).ToArray() : new double[outChannels];
+        var newW = new float[weights.Length];
+        if (!before)
+        {
+            // y = s * conv + t per output channel, composed in graph order.
+            var s = Enumerable.Repeat(1.0, (int)outChannels).ToArray();
+            var t = new double[outChannels];
+            foreach (var step in steps)
+                for (int o = 0; o < outChannels; o++)
+                {
+                    s[o] *= step.Scale[o];
+                    t[o] = t[o] * step.Scale[o] + step.Shift[o];
+                }
+            for (long k = 0; k < weights.Length; k++) newW[k] = (float)(weights[k] * s[k / per]);
+            for (int o = 0; o < outChannels; o++) bias[o] = bias[o] * s[o] + t[o];
+            conv.Output[0] = graph.Node[steps[^1].Node].Output[0];
+        }
+        else
+        {
+            // The Conv reads s * x + t of the chain's source x (single values).
+            double s = 1, t = 0;
+            foreach (var step in steps)
+            {
+                s *= step.Scale[0];
+                t = t * step.Scale[0] + step.Shift[0];
+            }
+            for (long k = 0; k < weights.Length; k++) newW[k] = (float)(weights[k] * s);
+            for (int o = 0; o < outChannels; o++)
+            {
+                double sum = 0;
+                for (long k = o * per; k < (o + 1) * per; k++) sum += weights[k];
+                bias[o] += t * sum;
+            }
+            var first = graph.Node[steps[0].Node];
+            Operand(index, first, out string source);
+            conv.Input[0] = source;
+        }
+
+        var names = new UniqueNames(index.AllNames());
+        var wTensor = TensorProtos.FromFloats(names.Next(conv.Name + "_W_folded"), newW, w.Dims.ToArray());
+        var bTensor = TensorProtos.FromFloats(names.Next(conv.Name + "_B_folded"), bias.Select(v => (float)v).ToArray(), outChannels);
+        string oldW = conv.Input[1], oldB = conv.Input.Count > 2 ? conv.Input[2] : "";
+        conv.Input[1] = wTensor.Name;
+        while (conv.Input.Count < 3) conv.Input.Add("");
+        conv.Input[2] = bTensor.Name;
+        graph.Initializer.Add(wTensor);
+        graph.Initializer.Add(bTensor);
+
+        var removed = steps.Select(s => graph.Node[s.Node]).ToList();
+        foreach (var node in removed) graph.Node.Remove(node);
+        // Initializers nobody reads any more: the old weight and bias, and the chain's constants.
+        var candidates = removed.SelectMany(n => n.Input).Append(oldW).Append(oldB).ToHashSet(StringComparer.Ordinal);
+        var read = graph.Node.SelectMany(n => n.Input).Concat(graph.Output.Select(o => o.Name)).ToHashSet(StringComparer.Ordinal);
+        var unused = graph.Initializer.Where(t => candidates.Contains(t.Name) && !read.Contains(t.Name)).ToList();
+        foreach (var t in unused) graph.Initializer.Remove(t);
+        return removed.Count;
+    }
+}
