@@ -76,6 +76,9 @@ internal sealed class FakeMetric(string name, MetricDirection direction, Func<in
     /// <summary>Multiplier on the layer costs by source tag (a better preset or range estimator scales them down).</summary>
     public Func<string, double> Scale { get; set; } = _ => 1;
 
+    /// <summary>The evaluator's per-item signal (higher = better) for a model (tag, reverted); null = none given.</summary>
+    public Func<string, IReadOnlySet<string>, int, double>? Signal { get; set; }
+
     public FakeMetric WithCost(string layer, double cost) { Cost[layer] = _ => cost; return this; }
     public FakeMetric WithCost(string layer, Func<int, double> cost) { Cost[layer] = cost; return this; }
 
@@ -125,13 +128,15 @@ internal sealed class FakeEvaluator(int items, params FakeMetric[] metrics) : IE
         Calls.Add((tag, string.Join(",", reverted.OrderBy(r => r, StringComparer.Ordinal)), list.Count));
         var perItem = new Dictionary<string, double[]>();
         var values = new Dictionary<string, double>();
+        var signals = new Dictionary<string, double[]>();
         foreach (var m in metrics)
         {
             var v = list.Select(i => m.Value(tag, reverted, i)).ToArray();
             perItem[m.Name] = v;
             values[m.Name] = v.Average();
+            if (m.Signal is { } signal) signals[m.Name] = list.Select(i => signal(tag, reverted, i)).ToArray();
         }
-        return new EvaluationResult(values, perItem, list, TimeSpan.Zero);
+        return new EvaluationResult(values, perItem, list, TimeSpan.Zero) { Signals = signals };
     }
 }
 

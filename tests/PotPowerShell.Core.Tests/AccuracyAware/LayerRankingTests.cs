@@ -24,6 +24,25 @@ public class LayerRankingTests
         return m;
     }
 
+    [Fact]
+    public void Signal_ranking_puts_a_layer_that_makes_items_right_before_one_that_only_brings_them_closer()
+    {
+        // Exact match on 20 items, every one ranked: quantized conv1 makes item 4 wrong; fc1 and fc2 make no item wrong
+        // but lower every item's character-level signal by 0.3 and 0.2 (conv1 lowers item 4's by 0.2).
+        const int items = 20;
+        var m = new FakeMetric("exact", MetricDirection.HigherBetter, _ => 1).WithCost("conv1", i => i == 4 ? 1 : 0);
+        m.Signal = (tag, reverted, i) => tag == "fp32" ? 1
+            : 1 - (!reverted.Contains("conv1") && i == 4 ? 0.2 : 0) - (reverted.Contains("fc1") ? 0 : 0.3) - (reverted.Contains("fc2") ? 0 : 0.2);
+        var ranking = new AccuracyAwareQuantizer(new AccuracyAwareOptions { Quantization = new DefaultQuantizationOptions { Measurement = TestMeasurement.Int8Faster }, RankingSubsetSize = items })
+            .RankLayers(new FakeBuilder("performance", Layers), new FakeEvaluator(items, m), RankingMethod.Signal);
+
+        // conv1: metric gain 1/20 plus a thousandth of its signal gain 0.2/20; fc1 and fc2: a thousandth of 0.3 and 0.2.
+        Assert.Equal(new[] { "conv1", "fc1", "fc2" }, ranking.Layers.Take(3).Select(r => r.Layer));
+        Assert.Equal(0.05 + 0.01 / 1000, ranking.Layers[0].Score, 12);
+        Assert.Equal(0.3 / 1000, ranking.Layers[1].Score, 12);
+        Assert.Equal(0.2 / 1000, ranking.Layers[2].Score, 12);
+    }
+
     [Theory]
     [InlineData(MetricDirection.HigherBetter)]
     [InlineData(MetricDirection.HigherWorse)]

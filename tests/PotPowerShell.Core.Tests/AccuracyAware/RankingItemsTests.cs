@@ -69,6 +69,31 @@ public class RankingItemsTests
         Assert.InRange(unweighted / seeds, 0.0130, 0.0145);
     }
 
+    [Fact]
+    public void Signal_ranking_scores_the_metric_gain_first_and_orders_equal_gains_by_the_signal()
+    {
+        // Exact match (0/1 per item) with a character-level signal, on 4 items: layer A makes item 2 right (its signal
+        // 0.5 -> 1); layer B brings every line closer (signal +0.4 each) but makes none right; layer C does what B does at
+        // half the size. The signal alone puts B first (gain 0.4 against A's 0.125).
+        var items = new[] { 0, 1, 2, 3 };
+        var metric = new MetricCriterion("m", MetricDirection.HigherBetter, 1, false, 0.01);
+        EvaluationResult Text(double[] right, double[] signal) =>
+            new EvaluationResult(new Dictionary<string, double> { ["m"] = right.Average() }, new Dictionary<string, double[]> { ["m"] = right }, items, TimeSpan.Zero)
+            { Signals = new Dictionary<string, double[]> { ["m"] = signal } };
+        var reference = Text(new[] { 1.0, 0, 0, 0 }, new[] { 1, 0.5, 0.5, 0.5 });
+        var a = Text(new[] { 1.0, 0, 1, 0 }, new[] { 1, 0.5, 1, 0.5 });
+        var b = Text(new[] { 1.0, 0, 0, 0 }, new[] { 1, 0.9, 0.9, 0.9 });
+        var c = Text(new[] { 1.0, 0, 0, 0 }, new[] { 1, 0.7, 0.7, 0.7 });
+
+        Assert.Equal(0.25 + 0.125 / 1000, LayerRanker.SignalScore(reference, a, metric), 12);
+        Assert.Equal(0.3 / 1000, LayerRanker.SignalScore(reference, b, metric), 12);
+        Assert.Equal(0.15 / 1000, LayerRanker.SignalScore(reference, c, metric), 12);
+        Assert.True(LayerRanker.SignalGain(reference, b, metric) > LayerRanker.SignalGain(reference, a, metric));
+        // A continuous metric is its own signal: the score is its gain, times 1.001.
+        var plain = Result(items, i => 0.1 * i);
+        Assert.Equal(1.001 * 0.05, LayerRanker.SignalScore(plain, Result(items, i => 0.1 * i + (i == 3 ? 0.2 : 0)), metric), 12);
+    }
+
     private static EvaluationResult Result(IReadOnlyList<int> items, Func<int, double> value) =>
         new(new Dictionary<string, double> { ["m"] = items.Average(value) },
             new Dictionary<string, double[]> { ["m"] = items.Select(value).ToArray() }, items, TimeSpan.Zero);
