@@ -74,7 +74,7 @@ Describe 'Invoke-DefaultQuantization' {
         $result.FusedLayerCount | Should -Be 1
     }
 
-    It 'folds Mul and Add by constants into the Conv next to them and writes a spelled-out hard-swish as x * HardSigmoid(x)' {
+    It 'folds Mul and Add by constants into the Conv that reads them and writes a spelled-out hard-swish as x * HardSigmoid(x)' {
         Import-PotTestSupport
         $synthetic = Get-PotSupportType 'SyntheticModels'
         $paddle = Join-Path $work 'paddle.onnx'
@@ -85,12 +85,13 @@ Describe 'Invoke-DefaultQuantization' {
         ($result.FusedKernels | Where-Object Kernel -eq 'QLinearConv').Count | Should -Be 4
         $ops = @{}
         (Import-PotModel $result.OutputPath).OpTypes | ForEach-Object { $ops[$_.OpType] = $_.Count }
-        # Four hard-swishes, two Mul/Add pairs left before the padded 3 x 3 Conv and the output; the rest folded.
+        # Four hard-swishes; the Mul/Add pairs before the two 1 x 1 Convs folded, those after each Conv, before the padded
+        # 3 x 3 Conv and at the output left.
         $ops['HardSigmoid'] | Should -Be 4
         $ops.ContainsKey('Clip') | Should -BeFalse
         $ops.ContainsKey('Div') | Should -BeFalse
-        $ops['Add'] | Should -Be 2
-        $ops['Mul'] | Should -Be 6
+        $ops['Add'] | Should -Be 6
+        $ops['Mul'] | Should -Be 10
         $result.Check.Passed | Should -BeTrue
     }
 

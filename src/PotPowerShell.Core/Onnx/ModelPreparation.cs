@@ -15,8 +15,8 @@ namespace PotPowerShell.Core.Onnx;
 /// initializers (<see cref="ConstantFolding"/>), so such weights are quantized per channel;</item>
 /// <item>BatchNormalization after Conv/ConvTranspose is folded into the weights and bias (<see cref="BatchNormFolding"/>);</item>
 /// <item>Identity nodes (and inference-time Dropout) that do not produce a graph output are removed;</item>
-/// <item>a spelled-out hard-swish becomes x * HardSigmoid(x) (<see cref="HardSwishFusion"/>), and Mul and Add by constants next to
-/// a Conv are folded into it (<see cref="AffineFolding"/>), as OpenVINO's Model Optimizer does before POT.</item>
+/// <item>a spelled-out hard-swish becomes x * HardSigmoid(x) (<see cref="HardSwishFusion"/>), and Mul and Add by constants that
+/// only an unpadded Conv reads are folded into it (<see cref="AffineFolding"/>), as OpenVINO's Model Optimizer folds such ops before POT.</item>
 /// </list>
 /// </summary>
 public static class ModelPreparation
@@ -51,7 +51,7 @@ public static class ModelPreparation
         ConstantFolding.FoldWeightMovement(graph);
         BatchNormFolding.Fold(graph);
         RemoveIdentities(graph);
-        // Fused first: the affine folding would otherwise take a hard-swish's Mul by 1/6 into the next Conv.
+        // Fused first: the affine folding would otherwise take a hard-swish's Mul by 1/6 into the Conv after it.
         HardSwishFusion.Fuse(graph);
         AffineFolding.Fold(graph);
         // Opset 13 needs IR 7; initializers outside graph.input need IR 4.
