@@ -24,6 +24,32 @@
     went: the stages (calibration, baseline, ranking, search, backward pass) and, inside the evaluations, building
     candidate models, creating their ONNX Runtime sessions, and inference with the metrics.
 .NOTES
+    2026-12-04, seventeenth session. Two changes, measured here with a build that folded the Mul and Add after each
+    Conv too (ARCHITECTURE.md, data flow step 2; that part was taken out afterwards, bench/Bench-Quality.ps1 NOTES), so
+    OcrRec below is another quantized model than in every earlier entry: DefaultQuantization's drop 0.35 (200 and 1000
+    lines) instead of 0.39, maximal_drop 0.175, and faster inference for every candidate.
+    - The faster model alone, Signal ranking as before: on 1000 lines POT-style 321.9 s (5 layers), new defaults 170.8 s
+      (7 layers), 1.88x; on 200 lines POT-style 170.1 s (6 layers), new defaults -Seed 0 to 4: 5, 13, 9, 12, 12 layers
+      in 54.5, 111.7, 118.9, 89.8, 159.6 s.
+    - Signal ranking's score is now the metric's own weighted gain on the ranking items plus a thousandth of the
+      signal's (LayerRanker.SignalScore): -Seed 0 to 4 revert 5, 7, 9, 6, 9 layers in 102.1, 107.0, 114.1, 80.3, 120.8
+      s (one run at a time). A tenth or a hundredth of the signal gave the same bytes on all five seeds; equal weights
+      gave 13 layers on seed 3. Rank precision stays where it was (20/103 against 22/103): the score picks other layers,
+      those whose revert makes lines right, not more often a right one. ResNet18 and MiniLM: the same bytes as before
+      (MD5 82425402..., 7204eef4...), their metric being its own signal (cosine similarity).
+    - One run of the three (-Items 200, -Seed 0, quiet):
+
+      Model    Variant       Wall s Evals Inferences Reverted Final drop Rank prec.
+      ResNet18 POT-style       67.7    45       9000 2/22     0.000525   2/3
+      ResNet18 new defaults    22.6    31       2506 2/22     0.000525   1/2        3.00x
+      MiniLM   POT-style       16.0    61      12200 5/49     0.00318    6/6
+      MiniLM   new defaults    11.5    70       6175 5/49     0.00321    5/5        1.40x
+      OcrRec   POT-style      159.0   132      26400 6/34     0.17       6/9
+      OcrRec   new defaults    91.6   218      16838 5/34     0.17       4/17       1.73x
+
+    - OcrRec on 1000 lines: POT-style 327.7 s (5 layers, 53300 inferences), new defaults 156.6 s (7 layers, 33120
+      inferences, 11230 saved by decided-early evaluation), 2.09x; the same drop 0.17.
+
     2026-12-04, sixteenth session: the INT8 weights of a candidate's quantized layers are held once for every session
     too, besides the lookup tables (src/PotPowerShell.Core/Runtime/SharedInitializers.cs; the shared set is found on
     the fully quantized model, weights of 64 KB or more read only by DequantizeLinear). Bare ONNX Runtime, building a
