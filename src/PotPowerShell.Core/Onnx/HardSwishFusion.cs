@@ -32,15 +32,15 @@ public static class HardSwishFusion
             var clip = graph.Node[clipAt];
             if (clip.Input.Count != 3 || !IsValue(index, clip.Input[1], 0f) || !IsValue(index, clip.Input[2], 6f)) continue;
             // x * clip / 6, or x * (clip / 6).
-            int? productAt = null, lastAt = null;
+            int? middleAt = null, lastAt = null;
             if (Next(index, clip, "Mul") is { } m && Other(graph.Node[m], clip.Output[0]) == x && Next(index, graph.Node[m], "Div", "Mul") is { } d
                 && IsSixth(index, graph.Node[d], graph.Node[m].Output[0]))
-                (productAt, lastAt) = (m, d);
+                (middleAt, lastAt) = (m, d);
             else if (Next(index, clip, "Div", "Mul") is { } d2 && IsSixth(index, graph.Node[d2], clip.Output[0])
                 && index.Consumers(graph.Node[d2].Output[0]) is [var only] && !index.GraphOutputs.Contains(graph.Node[d2].Output[0])
                 && Is(graph.Node[only.Node], "Mul") && Other(graph.Node[only.Node], graph.Node[d2].Output[0]) == x)
-                (productAt, lastAt) = (d2, only.Node);
-            if (productAt is not int p || lastAt is not int last) continue;
+                (middleAt, lastAt) = (d2, only.Node);
+            if (middleAt is not int middle || lastAt is not int last) continue;
 
             var names = new UniqueNames(index.AllNames());
             var hardSigmoid = new NodeProto { OpType = "HardSigmoid", Name = clip.Name };
@@ -53,7 +53,7 @@ public static class HardSwishFusion
             product.Input.Add(hardSigmoid.Output[0]);
             product.Output.Add(graph.Node[last].Output[0]);
 
-            var gone = new[] { i, clipAt, p, last };
+            var gone = new[] { i, clipAt, middle, last };
             var nodes = new List<NodeProto>(graph.Node.Count - 2);
             for (int k = 0; k < graph.Node.Count; k++)
             {
