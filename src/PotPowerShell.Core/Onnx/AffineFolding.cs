@@ -140,10 +140,7 @@ public static class AffineFolding
         var removed = steps.Select(step => graph.Node[step.Node]).ToList();
         foreach (var node in removed) graph.Node.Remove(node);
         // Initializers nobody reads any more: the old weight and bias, and the chain's constants.
-        var candidates = removed.SelectMany(n => n.Input).Append(oldW).Append(oldB).ToHashSet(StringComparer.Ordinal);
-        var read = graph.Node.SelectMany(n => n.Input).Concat(graph.Output.Select(o => o.Name)).ToHashSet(StringComparer.Ordinal);
-        var unused = graph.Initializer.Where(tensor => candidates.Contains(tensor.Name) && !read.Contains(tensor.Name)).ToList();
-        foreach (var tensor in unused) graph.Initializer.Remove(tensor);
+        ModelPreparation.RemoveUnread(graph, removed.SelectMany(n => n.Input).Append(oldW).Append(oldB));
         return removed.Count;
     }
 }

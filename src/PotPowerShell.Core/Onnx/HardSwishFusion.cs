@@ -61,11 +61,10 @@ public static class HardSwishFusion
                 else if (k == last) nodes.Add(product);
                 else if (!gone.Contains(k)) nodes.Add(graph.Node[k]);
             }
-            var constants = gone.SelectMany(k => graph.Node[k].Input).Where(index.IsInitializer).ToHashSet(StringComparer.Ordinal);
+            var constants = gone.SelectMany(k => graph.Node[k].Input).ToList();
             graph.Node.Clear();
             graph.Node.AddRange(nodes);
-            var read = graph.Node.SelectMany(n => n.Input).Concat(graph.Output.Select(o => o.Name)).ToHashSet(StringComparer.Ordinal);
-            foreach (var t in graph.Initializer.Where(t => constants.Contains(t.Name) && !read.Contains(t.Name)).ToList()) graph.Initializer.Remove(t);
+            ModelPreparation.RemoveUnread(graph, constants);
             return true;
         }
         return false;

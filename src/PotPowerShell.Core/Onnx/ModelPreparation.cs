@@ -165,6 +165,14 @@ public static class ModelPreparation
         return g.Node.SelectMany(NodeInputs).Where(i => !local.Contains(i));
     }
 
+    /// <summary>Removes the initializers among <paramref name="names"/> that no node reads and no graph output names (after a rewrite took their readers away).</summary>
+    internal static void RemoveUnread(GraphProto graph, IEnumerable<string> names)
+    {
+        var candidates = names.ToHashSet(StringComparer.Ordinal);
+        var read = graph.Node.SelectMany(n => n.Input).Concat(graph.Output.Select(o => o.Name)).ToHashSet(StringComparer.Ordinal);
+        foreach (var t in graph.Initializer.Where(t => candidates.Contains(t.Name) && !read.Contains(t.Name)).ToList()) graph.Initializer.Remove(t);
+    }
+
     /// <summary>Removes Identity nodes whose output is not a graph output, pointing consumers at their input.</summary>
     internal static void RemoveIdentities(GraphProto graph)
     {
