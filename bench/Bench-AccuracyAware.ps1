@@ -24,6 +24,28 @@
     went: the stages (calibration, baseline, ranking, search, backward pass) and, inside the evaluations, building
     candidate models, creating their ONNX Runtime sessions, and inference with the metrics.
 .NOTES
+    2026-12-04, eighteenth session. OcrRec, 200 lines, maximal_drop 0.19 (DefaultQuantization's drop 0.38). Times come
+    from one run at a time; the runs compared across seeds ran two at a time, so they give counts only.
+    - The evaluation batch size probe also times batches of 2 (Evaluation/BatchSizeProbe.cs). OcrRec's probe: 16 ->
+      10.78, 8 -> 5.67, 4 -> 5.75, 2 -> 5.08 ms per item, so 2 is chosen where 4 was. -Seed 0 wrote the same bytes
+      (F89B262E...) by the same path, 207 evaluations and 20,793 inferences, in 131.6 s against 148.9 s ("Inference and
+      metrics" 118.1 s against 135.8 s). The first 40 evaluations with -EvaluationBatchSize 4, 2 and 1, twice: 6.3-6.8,
+      5.6-5.9 and 4.8-5.1 ms per inference. Batch 1 is not probed: a lone item runs as a pair (SessionRunner.Run), and
+      alone a float MatMul takes another kernel path, so results would depend on the choice. MiniLM (probe: 4 or 8,
+      2 slower) and ResNet18 (fixed batch axis, no probe) wrote the same bytes.
+    - The search's cost on OcrRec depends on -Seed far more than this table's one seed shows. The current build, -Seed 0
+      to 4: 6, 5, 9, 8, 9 layers float, 20,793, 6,189, 19,097, 25,036, 27,003 inferences (POT-style: 6 layers, 26,400
+      inferences, no random draw). On seeds 0, 2, 3 and 4 most iterations confirm layers that move the drop by one line
+      or none: on 50 lines a 0/1 metric has almost no signal after the first two or three kept reverts (the top scores
+      of the later rankings are 0.005, one line, or a thousandth of a character-level gain).
+    - Tried and not kept:
+      - A revert that leaves the drop unchanged waits while the ranking has layers left (kept when it is used up, or
+        instead of a step back that makes the drop larger). -Seed 0: 6 layers, 21,658 inferences; -Seed 3: 10 layers,
+        44,672 inferences. Kept only outside a step back: -Seed 0 8 layers, 15,253 inferences; -Seed 1 and 2 the same
+        bytes as without it.
+      - -RankingSubsetSize 100: -Seed 0 6 layers, 8,260 inferences; -Seed 3 11 layers, 16,962; -Seed 4 13 layers,
+        18,867. Fewer inferences, more layers than POT-style.
+
     2026-12-04, seventeenth session. Two changes, measured here with a build that folded the Mul and Add after each
     Conv too (ARCHITECTURE.md, data flow step 2; that part was taken out afterwards, bench/Bench-Quality.ps1 NOTES), so
     OcrRec below is another quantized model than in every earlier entry: DefaultQuantization's drop 0.35 (200 and 1000

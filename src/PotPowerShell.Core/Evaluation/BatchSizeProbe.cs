@@ -32,8 +32,12 @@ public sealed record BatchSizeChoice(int? Chosen, int Items, IReadOnlyList<Batch
 /// </summary>
 internal static class BatchSizeProbe
 {
-    /// <summary>The sizes timed, largest first; the first is the reference of every size's outputs.</summary>
-    public static readonly int[] Sizes = { 16, 8, 4 };
+    /// <summary>
+    /// The sizes timed, largest first; the first is the reference of every size's outputs. 2 is the smallest: a lone
+    /// item runs as a pair (SessionRunner.Run), and alone it would take another kernel path. The PaddleOCR recognizer
+    /// runs fastest at 2 (bench/Bench-AccuracyAware.ps1, NOTES).
+    /// </summary>
+    public static readonly int[] Sizes = { 16, 8, 4, 2 };
 
     /// <summary>Sizes whose outputs are compared but not timed.</summary>
     public static readonly int[] CheckedSizes = { 3 };
