@@ -54,7 +54,7 @@
       - A revert that leaves the drop unchanged waits while the ranking has layers left (kept when it is used up, or
         instead of a step back that makes the drop larger). -Seed 0: 6 layers, 21,658 inferences; -Seed 3: 10 layers,
         44,672 inferences. Kept only outside a step back: -Seed 0 8 layers, 15,253 inferences; -Seed 1 and 2 the same
-        bytes as without it.
+        bytes as without it; -DataSeed 1 18 layers, 36,004 inferences (a build without the batch-2 probe).
       - -RankingSubsetSize 100: -Seed 0 6 layers, 8,260 inferences; -Seed 3 11 layers, 16,962; -Seed 4 13 layers,
         18,867. Fewer inferences, more layers than POT-style.
       - For a 0/1 metric, the ranking set's fixed half made of the lost lines nearest to right (smallest loss of the
