@@ -821,7 +821,7 @@ foreach ($case in $cases | Where-Object { -not $NoWorkerComparison }) {
 $variants = @(
     # POT-style: today's POT semantics and the old defaults: Metric ranking on the hardest items, re-ranking after each
     # roll-back, one session, the engine's default batch of 32, every evaluation complete.
-    @{ Name = 'POT-style'; Parameters = @{ RankingMethod = 'Metric'; EvaluationWorkers = 1; EvaluationBatchSize = 32; DecideEarly = $false } }
+    @{ Name = 'POT-style'; Parameters = @{ RankingMethod = 'Metric'; EvaluationWorkers = 1; EvaluationBatchSize = 32; DecideEarly = $false; ReuseActivations = $false } }
     @{ Name = 'new defaults'; Parameters = @{} }
     # The new defaults with one evaluation worker using every thread, instead of the automatic two.
     @{ Name = 'one worker'; Parameters = @{ EvaluationWorkers = 1 } }

@@ -50,6 +50,21 @@ Describe 'Invoke-AccuracyAwareQuantization search' {
         $measured.RevertedLayerCount | Should -BeGreaterThan 0
     }
 
+    It 'writes the same model, log and counts whether candidates run from stored activations or whole' {
+        $reused = Invoke-AccuracyAwareQuantization $model $calibration $similarity -MaximalDrop 0.00001 -OutputPath (Join-Path $work 'reused.onnx') -Verbose 4>&1
+        $verbose = @($reused | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }).Message
+        $reused = $reused | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] }
+        $whole = Invoke-AccuracyAwareQuantization $model $calibration $similarity -MaximalDrop 0.00001 -ReuseActivations:$false -OutputPath (Join-Path $work 'whole.onnx') -Verbose 4>&1
+        $wholeVerbose = @($whole | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }).Message
+        $whole = $whole | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] }
+        $verbose | Where-Object { $_ -match "^Evaluations run from stored activations: [1-9]\d* of $($reused.Evaluations), each on average [\d.]+ % of the model's nodes\.$" } | Should -Not -BeNullOrEmpty
+        $wholeVerbose | Where-Object { $_ -like 'Evaluations run from stored activations*' } | Should -BeNullOrEmpty
+        (Get-FileHash $whole.OutputPath).Hash | Should -Be (Get-FileHash $reused.OutputPath).Hash
+        $whole.Log | Should -Be $reused.Log
+        $whole.Inferences | Should -Be $reused.Inferences
+        $reused.RevertedLayerCount | Should -BeGreaterThan 0
+    }
+
     It 'warns when no INT8 layer is left, even though the target is met' {
         $r = Invoke-AccuracyAwareQuantization $model $calibration $similarity -MaximalDrop 0 -OutputPath (Join-Path $work 'float.onnx') -WarningVariable warnings -WarningAction SilentlyContinue
         $r.Met | Should -BeTrue

@@ -76,6 +76,12 @@ public sealed record AccuracyAwareOptions
     /// the search path is the same as with complete evaluations.
     /// </summary>
     public bool DecideEarly { get; init; } = true;
+    /// <summary>
+    /// Run a candidate one layer away from a model evaluated before as the part of the model its layer changes, from
+    /// that model's stored activations (src/PotPowerShell.Core/Quantization/AccuracyAware/ActivationReuse.cs); the
+    /// results are the same bits.
+    /// </summary>
+    public bool ReuseActivations { get; init; } = true;
     /// <summary>After success, try re-quantizing reverted layers that are not needed.</summary>
     public bool BackwardPass { get; init; } = true;
     /// <summary>Stop after this many model evaluations (null = no limit); the best model so far is returned.</summary>

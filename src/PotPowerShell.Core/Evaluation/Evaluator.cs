@@ -61,6 +61,12 @@ public sealed record EvaluationRequest
     /// covers those items only (<see cref="EvaluationResult.StoppedEarly"/>).
     /// </summary>
     public Func<int, IReadOnlyDictionary<string, double[]>, bool>? StopWhen { get; init; }
+
+    /// <summary>
+    /// The store a suffix model reads its stored inputs from and a capturing model gives its captured outputs to (see
+    /// <see cref="Onnx.SuffixCut"/>); null = captured outputs are not fetched.
+    /// </summary>
+    public IActivationStore? Activations { get; init; }
 }
 
 /// <summary>
@@ -267,6 +273,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
         // A prepared session was created while another model ran: its creation time is not part of this evaluation's.
         var creation = prepared != null ? TimeSpan.Zero : (TimeSpan?)null;
         using var runner = prepared ?? NewRunner(model, request.ModelName, ThreadsPerWorker(1));
+        runner.Activations = request.Activations;
         bool selfReference = IsOwnReference(model, request, items);
         Prepare(runner, request, items, cancellationToken, progress, selfReference);
         var outputs = runner.NewOutputs();
@@ -318,6 +325,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
         IProgress<PotProgress>? progress, SessionRunner? prepared)
     {
         var first = prepared ?? NewRunner(model, request.ModelName, ThreadsPerWorker(workers));
+        first.Activations = request.Activations;
         // A prepared session was created while another model ran: its creation time is not part of this evaluation's.
         var creation = prepared != null ? TimeSpan.Zero : first.CreationTime;
         var runners = new List<SessionRunner> { first };

@@ -21,6 +21,7 @@ public sealed record AccuracyAwareOverrides
     public int? EvaluationWorkers { get; init; }
     public int? EvaluationBatchSize { get; init; }
     public bool? DecideEarly { get; init; }
+    public bool? ReuseActivations { get; init; }
     public TimeSpan? TimeLimit { get; init; }
     public string? CheckpointPath { get; init; }
     public RestoreMode? RestoreMode { get; init; }
@@ -48,6 +49,7 @@ public sealed record AccuracyAwareOverrides
             EvaluationWorkers = EvaluationWorkers ?? options.EvaluationWorkers,
             EvaluationBatchSize = EvaluationBatchSize ?? options.EvaluationBatchSize,
             DecideEarly = DecideEarly ?? options.DecideEarly,
+            ReuseActivations = ReuseActivations ?? options.ReuseActivations,
             TimeLimit = TimeLimit ?? options.TimeLimit,
             CheckpointPath = CheckpointPath ?? options.CheckpointPath,
             RestoreMode = RestoreMode ?? options.RestoreMode,

@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using PotPowerShell.Core.Data;
+using PotPowerShell.Core.Onnx;
 
 namespace PotPowerShell.Core.Runtime;
 
@@ -21,6 +22,8 @@ internal sealed class SessionRunner : IDisposable
         public required TensorElementType OrtType;
         public required TensorElementKind Kind;
         public required int[] ModelDims;
+        /// <summary>Fed from <see cref="Activations"/> instead of the data (see <see cref="SuffixCut"/>).</summary>
+        public bool Stored;
         public long[]? ItemShape;
         public long ItemBytes;
         public byte[] Buffer = Array.Empty<byte>();
@@ -58,8 +61,11 @@ internal sealed class SessionRunner : IDisposable
         CreationTime = clock.Elapsed;
         try
         {
+            var metadata = _session.ModelMetadata.CustomMetadataMap;
+            var stored = SuffixCut.Listed(metadata, SuffixCut.StoredInputsKey).ToHashSet(StringComparer.Ordinal);
+            _captured = SuffixCut.Listed(metadata, SuffixCut.CapturedOutputsKey).ToArray();
             var modelInputs = _session.InputNames.ToList();
-            var binding = InputBinding.Bind(dataInputs, modelInputs, dataSource, source);
+            var binding = InputBinding.Bind(dataInputs, modelInputs.Where(n => !stored.Contains(n)).ToList(), dataSource, source);
             _inputs = modelInputs.Select(name =>
             {
                 var meta = _session.InputMetadata[name];
@@ -68,20 +74,22 @@ internal sealed class SessionRunner : IDisposable
                 return new Input
                 {
                     ModelName = name,
-                    DataName = binding[name],
+                    DataName = stored.Contains(name) ? name : binding[name],
                     OrtType = meta.ElementDataType,
                     Kind = KindOf(meta.ElementDataType, name, source),
                     ModelDims = meta.Dimensions.ToArray(),
+                    Stored = stored.Contains(name),
                 };
             }).ToArray();
             _inputNames = _inputs.Select(i => i.ModelName).ToArray();
-            ModelOutputs = _session.OutputNames.ToList();
+            ModelOutputs = _session.OutputNames.Where(n => !_captured.Contains(n)).ToList();
             _outputNames = ModelOutputs.ToArray();
-            // A fixed first axis on every input fixes the batch; otherwise the requested size is used.
-            var fixedDims = _inputs.Where(i => i.ModelDims.Length > 0 && i.ModelDims[0] > 0).Select(i => i.ModelDims[0]).Distinct().ToList();
+            // A fixed first axis on every data input fixes the batch; otherwise the requested size is used.
+            var fixedDims = _inputs.Where(i => !i.Stored && i.ModelDims.Length > 0 && i.ModelDims[0] > 0).Select(i => i.ModelDims[0]).Distinct().ToList();
+            if (metadata.TryGetValue(SuffixCut.FixedBatchKey, out var wholeBatch)) fixedDims.Add(int.Parse(wholeBatch, System.Globalization.CultureInfo.InvariantCulture));
             FixedBatch = fixedDims.Count > 0;
             BatchSize = FixedBatch ? fixedDims.Max() : Math.Max(1, requestedBatch);
-            if (_inputs.Any(i => i.ModelDims.Length == 0))
+            if (_inputs.Any(i => !i.Stored && i.ModelDims.Length == 0))
             {
                 FixedBatch = true;
                 BatchSize = 1;
@@ -101,7 +109,9 @@ internal sealed class SessionRunner : IDisposable
         _ownsSession = false;
         _source = other._source;
         _runOptions = new RunOptions();
-        _inputs = other._inputs.Select(i => new Input { ModelName = i.ModelName, DataName = i.DataName, OrtType = i.OrtType, Kind = i.Kind, ModelDims = i.ModelDims }).ToArray();
+        _inputs = other._inputs.Select(i => new Input { ModelName = i.ModelName, DataName = i.DataName, OrtType = i.OrtType, Kind = i.Kind, ModelDims = i.ModelDims, Stored = i.Stored }).ToArray();
+        _captured = other._captured;
+        Activations = other.Activations;
         _inputNames = other._inputNames;
         _outputNames = other._outputNames;
         ModelOutputs = other.ModelOutputs;
@@ -120,6 +130,18 @@ internal sealed class SessionRunner : IDisposable
     public const string RunFailedId = "EvaluationRunFailed";
 
     public IReadOnlyList<string> ModelOutputs { get; }
+
+    /// <summary>Outputs the model holds to be stored (see <see cref="SuffixCut.Capturing"/>): not among <see cref="ModelOutputs"/>.</summary>
+    private readonly string[] _captured;
+
+    /// <summary>
+    /// Where stored inputs come from and captured outputs go (see <see cref="SuffixCut"/>); null = captured outputs are
+    /// not fetched. Set before the runner is forked.
+    /// </summary>
+    public IActivationStore? Activations { get; set; }
+
+    /// <summary>True when the model reads stored activations (they need <see cref="Activations"/>).</summary>
+    public bool ReadsStored => _inputs.Any(i => i.Stored);
     public int BatchSize { get; }
     /// <summary>True when the model's batch axis is fixed: short batches are padded with copies of their last item.</summary>
     public bool FixedBatch { get; }
@@ -155,7 +177,7 @@ internal sealed class SessionRunner : IDisposable
             IDisposableReadOnlyCollection<OrtValue> outputs;
             try
             {
-                outputs = OrtRun.Run(_session, _runOptions, _inputNames, values, _outputNames, cancellationToken);
+                outputs = OrtRun.Run(_session, _runOptions, _inputNames, values, Activations != null && _captured.Length > 0 ? _outputNames.Concat(_captured).ToArray() : _outputNames, cancellationToken);
             }
             catch (OnnxRuntimeException) when (rows == 2 && n == 1 && !FixedBatch && !cancellationToken.IsCancellationRequested)
             {
@@ -172,7 +194,8 @@ internal sealed class SessionRunner : IDisposable
             {
                 into.Items = n;
                 into.Rows = rows;
-                for (int o = 0; o < outputs.Count; o++) CopyOutput(outputs[o], into, o);
+                for (int o = 0; o < _outputNames.Length; o++) CopyOutput(outputs[o], into, o);
+                for (int c = _outputNames.Length; c < outputs.Count; c++) Keep(outputs[c], _captured[c - _outputNames.Length], items, rows);
             }
             return ms;
         }
@@ -180,6 +203,18 @@ internal sealed class SessionRunner : IDisposable
         {
             foreach (var v in values) v?.Dispose();
         }
+    }
+
+    /// <summary>Gives each real item's row of a captured output to the store; an output whose first axis is not the batch is not stored.</summary>
+    private void Keep(OrtValue value, string name, IReadOnlyList<CachedDataset.Entry> items, int rows)
+    {
+        var shape = value.GetTensorTypeAndShape().Shape;
+        if (shape.Length == 0 || shape[0] != rows) return;
+        var raw = value.GetTensorMutableRawData();
+        int rowBytes = raw.Length / rows;
+        var rowShape = (long[])shape.Clone();
+        rowShape[0] = 1;
+        for (int r = 0; r < items.Count; r++) Activations!.Keep(items[r].Index, name, raw.Slice(r * rowBytes, rowBytes), rowShape);
     }
 
     /// <summary>Copies each row's data into the input's pinned buffer (straight from packed cache bytes when the kinds agree).</summary>
@@ -195,7 +230,13 @@ internal sealed class SessionRunner : IDisposable
             var item = items[r < items.Count ? r : items.Count - 1];
             ReadOnlySpan<byte> bytes;
             long[] shape;
-            if (item.Packed != null && slot != null && slot.Kind == input.Kind)
+            if (input.Stored)
+            {
+                if (Activations == null || !Activations.TryGet(item.Index, input.ModelName, out var stored, out shape))
+                    throw new InvalidOperationException($"No stored activation '{input.ModelName}' for item {item.Index} of '{_source}'.");
+                bytes = stored.Span;
+            }
+            else if (item.Packed != null && slot != null && slot.Kind == input.Kind)
             {
                 bytes = item.Packed.AsSpan(slot.Offset, slot.Length);
                 shape = slot.Shape;
@@ -239,7 +280,7 @@ internal sealed class SessionRunner : IDisposable
         string modelShape = $"[{string.Join(",", input.ModelDims.Select(d => d < 0 ? "?" : d.ToString()))}]";
         if (shape.Length == 0 || shape[0] != 1)
             throw new PotException("EngineShapeMismatch", PotErrorCategory.InvalidData, $"Data for input '{input.ModelName}' has the item shape {dataShape}; items need a leading axis of 1.", _source);
-        if (shape.Length != input.ModelDims.Length || shape.Skip(1).Zip(input.ModelDims.Skip(1)).Any(p => p.Second > 0 && p.First != p.Second))
+        if (!input.Stored && (shape.Length != input.ModelDims.Length || shape.Skip(1).Zip(input.ModelDims.Skip(1)).Any(p => p.Second > 0 && p.First != p.Second)))
             throw new PotException("EngineShapeMismatch", PotErrorCategory.InvalidData,
                 $"The data gives input '{input.ModelName}' items of shape {dataShape} but the model expects {modelShape}. Check the arrays' shapes, or the images' preprocessing (resize/center_crop size, channels, layout NCHW/NHWC).", _source);
         input.ItemShape = (long[])shape.Clone();

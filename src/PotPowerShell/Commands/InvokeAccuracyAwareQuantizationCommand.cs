@@ -106,6 +106,13 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : QuantizingCmdlet
     [Parameter]
     public SwitchParameter DecideEarly { get; set; }
 
+    /// <summary>
+    /// Run each candidate from the stored activations of the model one layer away, only from its changed layer on (on by
+    /// default; -ReuseActivations:$false infers every candidate whole). The results are the same.
+    /// </summary>
+    [Parameter]
+    public SwitchParameter ReuseActivations { get; set; }
+
     [Parameter]
     public TimeSpan TimeLimit { get; set; }
 
@@ -223,6 +230,7 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : QuantizingCmdlet
             EvaluationWorkers = Given(nameof(EvaluationWorkers), EvaluationWorkers),
             EvaluationBatchSize = Given(nameof(EvaluationBatchSize), EvaluationBatchSize),
             DecideEarly = Given(nameof(DecideEarly), DecideEarly.IsPresent),
+            ReuseActivations = Given(nameof(ReuseActivations), ReuseActivations.IsPresent),
             TimeLimit = Given(nameof(TimeLimit), TimeLimit),
             CheckpointPath = bound.ContainsKey(nameof(CheckpointPath)) ? ResolveLiteralPath(CheckpointPath!) : null,
             RestoreMode = bound.ContainsKey(nameof(RestoreMode)) ? Enum.Parse<Core.Config.RestoreMode>(RestoreMode, ignoreCase: true) : null,

@@ -256,6 +256,9 @@ public sealed class AccuracyAwareQuantizer
         var best = tracker.Candidate!;
         var final = tracker.Values!;
         var layers = best.Source.Builder.Layers.ToDictionary(l => l.Node, l => l.OpType, StringComparer.Ordinal);
+        // Verbose only: whether a plan made ahead saw the store of the evaluation before it depends on timing.
+        if (ctx.Session.Reuse is { Suffixes: > 0 } reuse)
+            ctx.Notice($"Evaluations run from stored activations: {reuse.Suffixes} of {ctx.Session.Evaluations}, each on average {SearchContext.F(Math.Round(100 * reuse.ShareSum / reuse.Suffixes, 1))} % of the model's nodes.");
         return new AccuracyAwareResult
         {
             Met = tracker.Met,

@@ -70,7 +70,21 @@ internal sealed class EvaluationSession
     public SharedInitializers? Shared { get; init; }
 
     /// <summary>The candidate as the evaluator gets it: without the initializers its sessions are given.</summary>
-    private byte[] Serialize(ModelCandidate candidate) => Shared is { } shared ? shared.Serialize(candidate.Build()) : candidate.BuildBytes();
+    private byte[] Serialize(ModelCandidate candidate) => Serialize(candidate.Build());
+
+    private byte[] Serialize(global::Onnx.ModelProto model) => Shared is { } shared ? shared.Serialize(model) : model.ToByteArray();
+
+    /// <summary>Runs candidates from the activations of models one layer away (see <see cref="ActivationReuse"/>); null = every model whole.</summary>
+    public ActivationReuse? Reuse { get; init; }
+
+    /// <summary>
+    /// How <paramref name="candidate"/> is evaluated on the full set (<paramref name="fullSet"/>) or a subset: whole, or
+    /// as a suffix from <paramref name="stores"/> (taken on the search's thread: see <see cref="ActivationReuse.Snapshot"/>).
+    /// </summary>
+    private ActivationReuse.Plan Plan(ModelCandidate candidate, bool fullSet, IReadOnlyList<ActivationStore>? stores) =>
+        Reuse is { } reuse && stores != null ? reuse.Make(candidate, fullSet, stores, Serialize) : Whole(Serialize(candidate));
+
+    private static ActivationReuse.Plan Whole(byte[] bytes) => new(bytes, null, null, null, 1);
 
     /// <summary>Throws <see cref="BudgetExhaustedException"/> when a budget is used up.</summary>
     public void CheckBudget()
@@ -84,7 +98,7 @@ internal sealed class EvaluationSession
 
     /// <summary>Evaluates the FP32 model.</summary>
     public EvaluationResult EvaluateFloat(IQuantizedModelBuilder builder, IReadOnlyList<int>? items, bool mandatory) =>
-        Evaluate("fp32", () => _floatBytes ??= builder.FloatModel.ToByteArray(), Normalize(items), mandatory);
+        Evaluate("fp32", () => Whole(_floatBytes ??= builder.FloatModel.ToByteArray()), Normalize(items), mandatory);
 
     /// <param name="next">The candidate the caller evaluates after this one, on the same items, if it knows: it is built
     /// and its session created while this one is evaluated (see <see cref="Prefetch"/>).</param>
@@ -143,7 +157,7 @@ internal sealed class EvaluationSession
     }
 
     /// <summary>The candidate being built on another thread (with its session), and the serialized model it gives.</summary>
-    private (string Key, Task<byte[]> Bytes, StrongBox<long> BuiltAt)? _next;
+    private (string Key, Task<ActivationReuse.Plan> Plan, StrongBox<long> BuiltAt)? _next;
 
     /// <summary>
     /// Of the current evaluation's wait for its prefetched candidate, the part after the candidate was built: its session
@@ -157,19 +171,19 @@ internal sealed class EvaluationSession
     /// that follows. Evaluations happen one at a time, in the caller's order; the prefetch only changes when the same
     /// work is done, never what it gives.
     /// </summary>
-    private Func<byte[]> Bytes(ModelCandidate candidate, IReadOnlyList<int>? items, ModelCandidate? next) => () =>
+    private Func<ActivationReuse.Plan> Bytes(ModelCandidate candidate, IReadOnlyList<int>? items, ModelCandidate? next) => () =>
     {
         var prefetched = _next;
         _next = null;
-        byte[]? bytes = null;
+        ActivationReuse.Plan? plan = null;
         if (prefetched is { } p)
         {
             // Wait for it in any case: the evaluator's prepared session must be settled before the next evaluation.
             long waitFrom = Stopwatch.GetTimestamp();
             try
             {
-                var built = p.Bytes.GetAwaiter().GetResult();
-                if (p.Key == candidate.Key) bytes = built;
+                var built = p.Plan.GetAwaiter().GetResult();
+                if (p.Key == candidate.Key) plan = built;
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
@@ -178,9 +192,9 @@ internal sealed class EvaluationSession
             long builtAt = Volatile.Read(ref p.BuiltAt.Value);
             if (builtAt != 0) _sessionWait = Stopwatch.GetElapsedTime(Math.Max(waitFrom, builtAt));
         }
-        bytes ??= Serialize(candidate);
+        plan ??= Plan(candidate, items == null, Reuse?.Snapshot());
         if (next != null) Prefetch(next, items);
-        return bytes;
+        return plan;
     };
 
     /// <summary>
@@ -193,19 +207,20 @@ internal sealed class EvaluationSession
         if (!Prefetching || Checkpoint?.Replaying == true || _cache.ContainsKey(CacheKey(candidate.Key, Normalize(items)))) return;
         var evaluator = _evaluator;
         var builtAt = new StrongBox<long>();
+        var stores = Reuse?.Snapshot();
         _next = (candidate.Key, Task.Run(() =>
         {
-            var bytes = Serialize(candidate);
+            var plan = Plan(candidate, items == null, stores);
             Volatile.Write(ref builtAt.Value, Stopwatch.GetTimestamp());
             try
             {
-                evaluator.PrepareSession(bytes);
+                evaluator.PrepareSession(plan.Bytes);
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
                 // The evaluation creates the session again and reports the failure.
             }
-            return bytes;
+            return plan;
         }), builtAt);
         Prefetches++;
     }
@@ -221,7 +236,7 @@ internal sealed class EvaluationSession
         if (pending is { } p)
             try
             {
-                p.Bytes.GetAwaiter().GetResult();
+                p.Plan.GetAwaiter().GetResult();
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
@@ -260,7 +275,7 @@ internal sealed class EvaluationSession
     /// </summary>
     /// <param name="order">All items in the order to evaluate them (only with <paramref name="items"/> null): see
     /// <see cref="EvaluateUntilDecided"/>.</param>
-    private EvaluationResult Evaluate(string modelKey, Func<byte[]> model, IReadOnlyList<int>? items, bool mandatory,
+    private EvaluationResult Evaluate(string modelKey, Func<ActivationReuse.Plan> model, IReadOnlyList<int>? items, bool mandatory,
         Func<int, IReadOnlyDictionary<string, double[]>, bool>? stopWhen = null, IReadOnlyList<int>? order = null)
     {
         string key = CacheKey(modelKey, items);
@@ -280,11 +295,16 @@ internal sealed class EvaluationSession
             {
                 var build = Stopwatch.StartNew();
                 _sessionWait = TimeSpan.Zero;
-                var bytes = model();
+                var plan = model();
                 BuildTime += build.Elapsed - _sessionWait;
                 SessionTime += _sessionWait;
-                result = stopWhen == null ? _evaluator.Evaluate(bytes, items, deadline.Token, _progress)
+                var bytes = plan.Bytes;
+                result = plan.Exchange is { } exchange
+                    ? ((Evaluator)_evaluator).Run(bytes, new EvaluationRequest { Items = stopWhen == null ? items : order ?? items, StopWhen = stopWhen, Activations = exchange },
+                        deadline.Token, _progress)
+                    : stopWhen == null ? _evaluator.Evaluate(bytes, items, deadline.Token, _progress)
                     : _evaluator.Evaluate(bytes, order ?? items, stopWhen, deadline.Token, _progress);
+                Reuse?.Ran(plan, complete: items == null && !result.StoppedEarly);
                 if (order != null && !result.StoppedEarly) result = InIndexOrder(result, order);
                 SessionTime += result.SessionCreation;
                 InferenceTime += result.Elapsed - result.SessionCreation;

@@ -35,7 +35,11 @@ internal sealed class SearchContext
         // Found on the fully quantized model: what every candidate carries unchanged besides the quantized weights of the
         // layers it reverts.
         var shared = evaluator.ShareInitializers(builder.Build(new HashSet<string>()));
-        Session = new EvaluationSession(evaluator, options, clock, progress, cancellation) { Log = Log, Checkpoint = checkpoint, Prefetching = prefetch, Shared = shared };
+        Session = new EvaluationSession(evaluator, options, clock, progress, cancellation)
+        {
+            Log = Log, Checkpoint = checkpoint, Prefetching = prefetch, Shared = shared,
+            Reuse = options.ReuseActivations && evaluator is Evaluator ? new ActivationReuse(evaluator.Data.Count) : null,
+        };
         if (shared != null)
             Log($"Initializers shared by every candidate's ONNX Runtime session instead of loaded with each ({F(shared.Bytes / 1e6)} MB): "
                 + $"lookup tables {(shared.Lookups.Count == 0 ? "none" : string.Join(", ", shared.Lookups))}; quantized weights {shared.Names.Count - shared.Lookups.Count}.");

@@ -1,0 +1,91 @@
+using Onnx;
+using PotPowerShell.Core.Onnx;
+
+namespace PotPowerShell.Core.Quantization.AccuracyAware;
+
+/// <summary>
+/// Runs a candidate one layer away from a model evaluated before as the part of its model that layer changes
+/// (<see cref="SuffixCut"/>), fed with that model's stored activations (<see cref="ActivationStore"/>). Every
+/// candidate of a search step is one layer away from the current model, whose complete evaluation stored them, so each
+/// infers only the layers from its own onwards. The results are the same bits (see <see cref="SuffixCut"/>), so the
+/// search takes the same path.
+/// </summary>
+internal sealed class ActivationReuse(int items)
+{
+    /// <summary>A suffix of more than this share of the nodes saves too little to be worth its own session.</summary>
+    public const double MaxShare = 0.9;
+
+    /// <summary>Memory all stores may hold; a capture that would pass it is dropped, and no further one is made.</summary>
+    public const long BudgetBytes = 2L << 30;
+
+    /// <summary>Stores kept: the current model's and the latest candidates' (least recently used dropped first).</summary>
+    public const int MaxStores = 4;
+
+    private readonly List<ActivationStore> _stores = new();
+    private bool _disabled;
+
+    /// <summary>How one evaluation runs: the bytes given to the evaluator, the store it reads and the one it fills.</summary>
+    public sealed record Plan(byte[] Bytes, ActivationStore? Source, ActivationStore? Target, IReadOnlySet<string>? Produced, double Share)
+    {
+        public Runtime.IActivationStore? Exchange => Source == null && Target == null ? null : ActivationStore.Exchange(Source, Target);
+    }
+
+    /// <summary>Evaluations that ran a suffix, and the sum of their node shares.</summary>
+    public int Suffixes { get; private set; }
+    public double ShareSum { get; private set; }
+
+    /// <summary>The stores as they are now, most recently used first (taken on the search's thread, so that a plan made ahead on another thread depends only on the search's order).</summary>
+    public IReadOnlyList<ActivationStore> Snapshot()
+    {
+        lock (_stores) return _stores.AsEnumerable().Reverse().ToList();
+    }
+
+    /// <summary>
+    /// The plan for <paramref name="candidate"/>: a suffix of the first store one layer away that gives one, else the
+    /// whole model; on the full set (<paramref name="fullSet"/>) it also captures its cut tensors for a store of its own.
+    /// </summary>
+    public Plan Make(ModelCandidate candidate, bool fullSet, IReadOnlyList<ActivationStore> stores, Func<ModelProto, byte[]> serialize)
+    {
+        var model = candidate.Build();
+        long free = BudgetBytes - stores.Sum(s => s.Bytes);
+        foreach (var store in stores)
+        {
+            if (store.Candidate.Source.Tag != candidate.Source.Tag || !OneApart(store.Candidate, candidate)) continue;
+            if (SuffixCut.Find(store.Model, model, store.Names, MaxShare, capture: fullSet) is not { } cut) continue;
+            return new Plan(serialize(cut.Model), store, fullSet && !_disabled ? new ActivationStore(candidate, model, items, free) : null, cut.Produced, cut.NodeShare);
+        }
+        if (!fullSet || _disabled || SuffixCut.CutTensors(model.Graph) is not { Count: > 0 } cuts) return new Plan(serialize(model), null, null, null, 1);
+        return new Plan(serialize(SuffixCut.Capturing(model, cuts)), null, new ActivationStore(candidate, model, items, free), null, 1);
+    }
+
+    /// <summary>After <paramref name="plan"/> ran: counts it, and keeps its store when the evaluation was complete.</summary>
+    public void Ran(Plan plan, bool complete)
+    {
+        if (plan.Source != null)
+        {
+            Suffixes++;
+            ShareSum += plan.Share;
+            lock (_stores)
+            {
+                // Used: the current model's store stays while candidates come and go.
+                _stores.Remove(plan.Source);
+                _stores.Add(plan.Source);
+            }
+        }
+        if (plan.Target is not { } target || !complete) return;
+        if (target.Overflowed)
+        {
+            _disabled = true;
+            return;
+        }
+        target.Complete(plan.Source, plan.Produced);
+        lock (_stores)
+        {
+            _stores.Add(target);
+            while (_stores.Count > MaxStores || _stores.Sum(s => s.Bytes) > BudgetBytes) _stores.RemoveAt(0);
+        }
+    }
+
+    private static bool OneApart(ModelCandidate a, ModelCandidate b) =>
+        Math.Abs(a.Reverted.Count - b.Reverted.Count) == 1 && (a.Reverted.Count < b.Reverted.Count ? a.Reverted.IsSubsetOf(b.Reverted) : b.Reverted.IsSubsetOf(a.Reverted));
+}

@@ -1,0 +1,103 @@
+using Onnx;
+using PotPowerShell.Core.Onnx;
+using PotPowerShell.Core.Runtime;
+
+namespace PotPowerShell.Core.Quantization.AccuracyAware;
+
+/// <summary>
+/// The cut tensors (<see cref="SuffixCut.CutTensors"/>) of one evaluated candidate for every item of the validation
+/// set, so that a candidate one layer away runs only the part of the model its layer changes (<see cref="ActivationReuse"/>).
+/// </summary>
+internal sealed class ActivationStore
+{
+    private readonly Dictionary<string, (byte[] Bytes, long[] Shape)>[] _items;
+    private long _bytes;
+    private readonly long _limit;
+    private volatile bool _overflowed;
+
+    /// <summary>True when the captures passed the limit: the store is incomplete and must not be used.</summary>
+    public bool Overflowed => _overflowed;
+
+    /// <param name="limit">Bytes this store may capture: past them it keeps nothing more and is <see cref="Overflowed"/>.</param>
+    public ActivationStore(ModelCandidate candidate, ModelProto model, int items, long limit)
+    {
+        Candidate = candidate;
+        Model = model;
+        _limit = limit;
+        _items = new Dictionary<string, (byte[], long[])>[items];
+        for (int i = 0; i < items; i++) _items[i] = new(StringComparer.Ordinal);
+    }
+
+    public ModelCandidate Candidate { get; }
+
+    /// <summary>The candidate's whole model, which suffixes are cut from.</summary>
+    public ModelProto Model { get; }
+
+    /// <summary>Tensors held for every item (set by <see cref="Complete"/>).</summary>
+    public IReadOnlySet<string> Names { get; private set; } = new HashSet<string>();
+
+    /// <summary>Bytes of the tensors this store captured itself (those taken from its base are counted there).</summary>
+    public long Bytes => Interlocked.Read(ref _bytes);
+
+    public bool TryGet(int item, string name, out ReadOnlyMemory<byte> bytes, out long[] shape)
+    {
+        var held = _items[item];
+        lock (held)
+        {
+            if (held.TryGetValue(name, out var entry))
+            {
+                bytes = entry.Bytes;
+                shape = entry.Shape;
+                return true;
+            }
+        }
+        bytes = default;
+        shape = Array.Empty<long>();
+        return false;
+    }
+
+    public void Keep(int item, string name, ReadOnlySpan<byte> row, long[] shape)
+    {
+        if (_overflowed) return;
+        if (Interlocked.Add(ref _bytes, row.Length) > _limit)
+        {
+            _overflowed = true;
+            return;
+        }
+        var held = _items[item];
+        lock (held) held.TryAdd(name, (row.ToArray(), shape));
+    }
+
+    /// <summary>
+    /// After a complete evaluation: takes from <paramref name="baseStore"/> (the store a suffix read, or null) what the
+    /// suffix did not compute (unchanged, so the same), and fixes <see cref="Names"/> to the tensors every item has.
+    /// </summary>
+    public void Complete(ActivationStore? baseStore, IReadOnlySet<string>? produced)
+    {
+        if (baseStore != null)
+            for (int i = 0; i < _items.Length; i++)
+                foreach (var (name, entry) in baseStore._items[i])
+                    if (baseStore.Names.Contains(name) && !produced!.Contains(name)) _items[i].TryAdd(name, entry);
+        var names = new HashSet<string>(_items.Length == 0 ? Array.Empty<string>() : _items[0].Keys, StringComparer.Ordinal);
+        foreach (var held in _items) names.IntersectWith(held.Keys);
+        // A tensor the base held that this model no longer computes is never a cut of it.
+        names.IntersectWith(SuffixCut.CutTensors(Model.Graph));
+        Names = names;
+    }
+
+    /// <summary>What one evaluation reads from and gives to: a base store's tensors in, a new store's captures out.</summary>
+    public static IActivationStore Exchange(ActivationStore? source, ActivationStore? target) => new Exchanged(source, target);
+
+    private sealed class Exchanged(ActivationStore? source, ActivationStore? target) : IActivationStore
+    {
+        public bool TryGet(int item, string name, out ReadOnlyMemory<byte> bytes, out long[] shape)
+        {
+            if (source != null) return source.TryGet(item, name, out bytes, out shape);
+            bytes = default;
+            shape = Array.Empty<long>();
+            return false;
+        }
+
+        public void Keep(int item, string name, ReadOnlySpan<byte> row, long[] shape) => target?.Keep(item, name, row, shape);
+    }
+}

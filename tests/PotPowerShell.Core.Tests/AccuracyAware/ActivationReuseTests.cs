@@ -1,0 +1,182 @@
+using Google.Protobuf;
+using Microsoft.ML.OnnxRuntime;
+using Onnx;
+using PotPowerShell.Core.Config;
+using PotPowerShell.Core.Data;
+using PotPowerShell.Core.Evaluation;
+using PotPowerShell.Core.Onnx;
+using PotPowerShell.Core.Quantization;
+using PotPowerShell.Core.Quantization.AccuracyAware;
+using PotPowerShell.Core.Tests.Data;
+using PotPowerShell.TestSupport;
+
+namespace PotPowerShell.Core.Tests.AccuracyAware;
+
+/// <summary>
+/// Candidates run as the suffix of their model after the changed layer, fed with the stored cut tensors of a model one
+/// layer away (<see cref="SuffixCut"/>, <see cref="ActivationReuse"/>): the same output bits as the whole candidate,
+/// so the same search. The model: <see cref="SyntheticModels.AffineHardSwishConvs"/>, four INT8 convolutions with float
+/// ops between them (hard-swish, affine blocks) that a cut must not run through.
+/// </summary>
+public sealed class ActivationReuseTests : IDisposable
+{
+    private const int Items = 24;
+    private readonly TempFolder _folder = new();
+    private readonly string _modelPath;
+
+    public ActivationReuseTests()
+    {
+        _modelPath = _folder.File("convs.onnx");
+        OnnxModelFile.Save(SyntheticModels.AffineHardSwishConvs(4, 16, 3), _modelPath);
+        foreach (var (name, seed) in new[] { ("validation", 1), ("calibration", 2) })
+        {
+            Directory.CreateDirectory(_folder.File(name));
+            var data = SyntheticModels.ImageLikeData(Items, 16, 16, 16, seed);
+            NpyWriter.Save(_folder.File($"{name}/x.npy"), data.ToFloats(), data.Shape, "<f4");
+        }
+        File.WriteAllText(_folder.File("engine.yml"), "metrics:\n  - type: cosine_similarity\n    reference: fp32\ndataset:\n  data_source: validation\n");
+    }
+
+    public void Dispose() => _folder.Dispose();
+
+    private QuantizedModelBuilder Builder()
+    {
+        using var calibration = NpyDataset.Open(_folder.File("calibration"));
+        // Preparation turns each hard-swish into x * HardSigmoid(x) and folds the affine block an unpadded Conv reads;
+        // float Mul/Add/HardSigmoid stay between the convolutions, so cuts have float tensors to avoid.
+        return QuantizedModelBuilder.Create(_modelPath, calibration, new DefaultQuantizationOptions { Precision = PrecisionMode.AllInt8 });
+    }
+
+    private static float[] Input(int count) => SyntheticModels.ImageLikeData(count, 16, 16, 16, 7).ToFloats();
+
+    /// <summary>Runs a model on named inputs and returns every output by name.</summary>
+    private static Dictionary<string, byte[]> Run(ModelProto model, IReadOnlyDictionary<string, OrtValue> inputs)
+    {
+        using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, IntraOpNumThreads = 1 };
+        using var session = new InferenceSession(model.ToByteArray(), options);
+        var names = session.InputNames.ToArray();
+        using var outputs = session.Run(new RunOptions(), names, names.Select(n => inputs[n]).ToArray(), session.OutputNames.ToArray());
+        return session.OutputNames.Select((n, i) => (n, outputs[i].GetTensorMutableRawData().ToArray())).ToDictionary(p => p.n, p => p.Item2);
+    }
+
+    // The CLR lets a byte[] be read as sbyte[] (same size and layout).
+    private static OrtValue Tensor(byte[] bytes, long[] shape, TensorProto.Types.DataType type) =>
+        type == TensorProto.Types.DataType.Int8 ? OrtValue.CreateTensorValueFromMemory((sbyte[])(object)bytes, shape) : OrtValue.CreateTensorValueFromMemory(bytes, shape);
+
+    [Fact]
+    public void Every_layers_suffix_fed_with_the_base_models_cut_tensors_gives_the_bits_of_the_whole_candidate()
+    {
+        var builder = Builder();
+        var baseModel = builder.Build(new HashSet<string>());
+        var cuts = SuffixCut.CutTensors(baseModel.Graph);
+        Assert.Equal(4, builder.Layers.Count);
+        var producers = baseModel.Graph.Node.SelectMany(n => n.Output.Select(o => (o, n.OpType))).ToDictionary(p => p.o, p => p.OpType);
+        var types = baseModel.Graph.Node.Where(n => n.OpType == "QuantizeLinear").ToDictionary(n => n.Output[0],
+            n => (TensorProto.Types.DataType)baseModel.Graph.Initializer.Single(t => t.Name == n.Input[2]).DataType);
+
+        var x = Input(3);
+        var shape = new long[] { 3, 16, 16, 16 };
+        using var input = OrtValue.CreateTensorValueFromMemory(x, shape);
+        var inputs = new Dictionary<string, OrtValue> { ["x"] = input };
+        var stored = Run(SuffixCut.Capturing(baseModel, cuts), inputs);
+        var shares = new List<double>();
+        foreach (var layer in builder.Layers)
+        {
+            var candidate = builder.Build(new HashSet<string> { layer.Node });
+            var cut = SuffixCut.Find(baseModel, candidate, cuts.ToHashSet(), maxShare: 1, capture: false)!;
+            // Only quantized tensors are read from the store: the float ones between the convolutions are recomputed.
+            Assert.All(cut.StoredInputs, t => Assert.Equal("QuantizeLinear", producers[t]));
+            var suffixInputs = new Dictionary<string, OrtValue>(inputs);
+            var values = new List<OrtValue>();
+            foreach (var t in cut.StoredInputs)
+            {
+                var value = Tensor(stored[t], shape.Take(1).Concat(ShapeOf(baseModel, t, stored[t].Length / 3)).ToArray(), types[t]);
+                values.Add(value);
+                suffixInputs[t] = value;
+            }
+            var whole = Run(candidate, inputs);
+            var suffix = Run(cut.Model, suffixInputs);
+            foreach (var v in values) v.Dispose();
+            Assert.Equal(whole.Keys, suffix.Keys);
+            foreach (var (name, bytes) in whole) Assert.Equal(bytes, suffix[name]);
+            shares.Add(cut.NodeShare);
+        }
+        // Later layers leave more of the model out.
+        Assert.True(shares[3] < shares[0] && shares[3] < 0.5, string.Join(", ", shares));
+    }
+
+    /// <summary>The item shape of a cut tensor here: each convolution keeps [16, 16, 16].</summary>
+    private static long[] ShapeOf(ModelProto model, string tensor, int itemBytes)
+    {
+        Assert.Equal(16 * 16 * 16, itemBytes);
+        return new long[] { 16, 16, 16 };
+    }
+
+    [Fact]
+    public void Without_stored_tensors_the_cut_grows_back_to_the_graph_input_and_no_change_gives_no_cut()
+    {
+        var builder = Builder();
+        var baseModel = builder.Build(new HashSet<string>());
+        var candidate = builder.Build(new HashSet<string> { builder.Layers[3].Node });
+        var cut = SuffixCut.Find(baseModel, candidate, new HashSet<string>(), maxShare: 1, capture: false)!;
+        Assert.Empty(cut.StoredInputs);
+        Assert.Equal(new[] { "x" }, cut.Model.Graph.Input.Select(i => i.Name));
+        Assert.Equal(candidate.Graph.Node.Count, cut.Model.Graph.Node.Count);
+        // Past the share limit there is no cut; an unchanged model has none either.
+        Assert.Null(SuffixCut.Find(baseModel, candidate, new HashSet<string>(), maxShare: 0.9, capture: false));
+        Assert.Null(SuffixCut.Find(baseModel, builder.Build(new HashSet<string>()), SuffixCut.CutTensors(baseModel.Graph).ToHashSet(), maxShare: 1, capture: false));
+    }
+
+    [Fact]
+    public void A_suffix_keeps_the_batch_its_whole_model_fixes()
+    {
+        var builder = Builder();
+        ModelProto FixedBatch(ModelProto model)
+        {
+            model.Graph.Input.Single(i => i.Name == "x").Type.TensorType.Shape.Dim[0] = new TensorShapeProto.Types.Dimension { DimValue = 2 };
+            return model;
+        }
+        var fixedBase = FixedBatch(builder.Build(new HashSet<string>()));
+        var candidate = FixedBatch(builder.Build(new HashSet<string> { builder.Layers[3].Node }));
+        var cut = SuffixCut.Find(fixedBase, candidate, SuffixCut.CutTensors(fixedBase.Graph).ToHashSet(), maxShare: 1, capture: true)!;
+        Assert.Contains(cut.Model.MetadataProps, p => p.Key == SuffixCut.FixedBatchKey && p.Value == "2");
+        Assert.Contains(cut.Model.MetadataProps, p => p.Key == SuffixCut.StoredInputsKey && p.Value == string.Join("\n", cut.StoredInputs));
+    }
+
+    [Theory]
+    [InlineData(RankingMethod.Signal)]
+    [InlineData(RankingMethod.Metric)]
+    public void A_search_that_reuses_activations_takes_the_path_and_gives_the_model_of_one_that_infers_every_candidate_whole(RankingMethod method)
+    {
+        var builder = Builder();
+        // A limit only FP32 meets: every layer is ranked and tried, and the backward pass runs.
+        var options = new AccuracyAwareOptions { MaximalDrop = 1e-9, RankingSubsetSize = 12, RankingMethod = method, Quantization = builder.Setup.Options };
+        AccuracyAwareOutcome Run(bool reuse, List<string> notices)
+        {
+            using var evaluator = new Evaluator(EngineDefinition.Load(_folder.File("engine.yml")), new EvaluatorOptions { ReferenceModel = builder.FloatModel.ToByteArray() });
+            return new AccuracyAwareQuantizer(options with { ReuseActivations = reuse }) { Log = new Collect(notices) }.Run(builder, evaluator);
+        }
+        var wholeNotices = new List<string>();
+        var reuseNotices = new List<string>();
+        var whole = Run(reuse: false, wholeNotices);
+        var reused = Run(reuse: true, reuseNotices);
+
+        Assert.DoesNotContain(wholeNotices, l => l.StartsWith("Evaluations run from stored activations", StringComparison.Ordinal));
+        var notice = Assert.Single(reuseNotices, l => l.StartsWith("Evaluations run from stored activations", StringComparison.Ordinal));
+        Assert.Matches(@"^Evaluations run from stored activations: [1-9]\d* of \d+, each on average \d+(\.\d)? % of the model's nodes\.$", notice);
+        Assert.Equal(whole.Result.Iterations, reused.Result.Iterations);
+        Assert.Equal(whole.Result.Metrics, reused.Result.Metrics);
+        Assert.Equal(whole.Result.Evaluations, reused.Result.Evaluations);
+        Assert.Equal(whole.Result.Inferences, reused.Result.Inferences);
+        Assert.Equal(whole.Result.Log, reused.Result.Log);
+        Assert.Equal(whole.Model.ToByteArray(), reused.Model.ToByteArray());
+    }
+
+    private sealed class Collect(List<string> lines) : IProgress<string>
+    {
+        public void Report(string value)
+        {
+            lock (lines) lines.Add(value);
+        }
+    }
+}
