@@ -21,8 +21,16 @@ internal sealed class ActivationReuse(int items)
     /// <summary>Stores kept: the current model's and the latest candidates' (least recently used dropped first).</summary>
     public const int MaxStores = 4;
 
+    /// <summary>
+    /// Candidates one layer away from a store that found no cut worth running, before any did, after which nothing
+    /// more is stored: a model whose float tensors run from end to end (a transformer's residual stream) has no cut, and
+    /// storing its activations would only cost.
+    /// </summary>
+    public const int TriesBeforeGivingUp = 8;
+
     private readonly List<ActivationStore> _stores = new();
     private bool _disabled;
+    private int _misses;
 
     /// <summary>How one evaluation runs: the bytes given to the evaluator, the store it reads and the one it fills.</summary>
     public sealed record Plan(byte[] Bytes, ActivationStore? Source, ActivationStore? Target, IReadOnlySet<string>? Produced, double Share)
@@ -48,12 +56,18 @@ internal sealed class ActivationReuse(int items)
     {
         var model = candidate.Build();
         long free = BudgetBytes - stores.Sum(s => s.Bytes);
+        // Plans are made one at a time in the search's order (ahead on another thread, or at the evaluation), so the
+        // misses counted here, and what they decide, are the same in every run.
+        bool tried = false;
         foreach (var store in stores)
         {
             if (store.Candidate.Source.Tag != candidate.Source.Tag || !OneApart(store.Candidate, candidate)) continue;
+            tried = true;
             if (SuffixCut.Find(store.Model, model, store.Names, MaxShare, capture: fullSet) is not { } cut) continue;
+            _misses = -1;
             return new Plan(serialize(cut.Model), store, fullSet && !_disabled ? new ActivationStore(candidate, model, items, free) : null, cut.Produced, cut.NodeShare);
         }
+        if (tried && _misses >= 0 && ++_misses >= TriesBeforeGivingUp) _disabled = true;
         if (!fullSet || _disabled || SuffixCut.CutTensors(model.Graph) is not { Count: > 0 } cuts) return new Plan(serialize(model), null, null, null, 1);
         return new Plan(serialize(SuffixCut.Capturing(model, cuts)), null, new ActivationStore(candidate, model, items, free), null, 1);
     }

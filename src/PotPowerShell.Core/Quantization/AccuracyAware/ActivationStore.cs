@@ -59,13 +59,10 @@ internal sealed class ActivationStore
     public void Keep(int item, string name, ReadOnlySpan<byte> row, long[] shape)
     {
         if (_overflowed) return;
-        if (Interlocked.Add(ref _bytes, row.Length) > _limit)
-        {
-            _overflowed = true;
-            return;
-        }
         var held = _items[item];
-        lock (held) held.TryAdd(name, (row.ToArray(), shape));
+        lock (held)
+            if (!held.TryAdd(name, (row.ToArray(), shape))) return;
+        if (Interlocked.Add(ref _bytes, row.Length) > _limit) _overflowed = true;
     }
 
     /// <summary>
