@@ -10,13 +10,11 @@ namespace PotPowerShell.Core.Quantization.AccuracyAware;
 /// infers only the layers from its own onwards. The results are the same bits (see <see cref="SuffixCut"/>), so the
 /// search takes the same path.
 /// </summary>
-internal sealed class ActivationReuse(int items)
+/// <param name="budgetBytes">Memory all stores may hold: a capture that would pass it is dropped, and no further one is made.</param>
+internal sealed class ActivationReuse(int items, long budgetBytes)
 {
     /// <summary>A suffix of more than this share of the nodes saves too little to be worth its own session.</summary>
     public const double MaxShare = 0.9;
-
-    /// <summary>Memory all stores may hold; a capture that would pass it is dropped, and no further one is made.</summary>
-    public const long BudgetBytes = 2L << 30;
 
     /// <summary>Stores kept: the current model's and the latest candidates' (least recently used dropped first).</summary>
     public const int MaxStores = 4;
@@ -28,6 +26,13 @@ internal sealed class ActivationReuse(int items)
     /// </summary>
     public const int TriesBeforeGivingUp = 8;
 
+    /// <summary>
+    /// The default budget: a quarter of the memory the process may use (at least 1 GB). A PaddleOCR recognizer's
+    /// activations take about 3 MB per 48x320 line, so 1000 lines fit on a machine with 16 GB.
+    /// </summary>
+    public static long DefaultBudget() => Math.Max(1L << 30, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 4);
+
+    /// <summary>Most recently used last.</summary>
     private readonly List<ActivationStore> _stores = new();
     private bool _disabled;
     private int _misses;
@@ -42,7 +47,10 @@ internal sealed class ActivationReuse(int items)
     public int Suffixes { get; private set; }
     public double ShareSum { get; private set; }
 
-    /// <summary>The stores as they are now, most recently used first (taken on the search's thread, so that a plan made ahead on another thread depends only on the search's order).</summary>
+    /// <summary>
+    /// The stores as they are now, most recently used first (taken on the search's thread, so that a plan made ahead
+    /// on another thread depends only on the search's order).
+    /// </summary>
     public IReadOnlyList<ActivationStore> Snapshot()
     {
         lock (_stores) return _stores.AsEnumerable().Reverse().ToList();
@@ -50,25 +58,27 @@ internal sealed class ActivationReuse(int items)
 
     /// <summary>
     /// The plan for <paramref name="candidate"/>: a suffix of the first store one layer away that gives one, else the
-    /// whole model; on the full set (<paramref name="fullSet"/>) it also captures its cut tensors for a store of its own.
+    /// whole model. On the full set (<paramref name="fullSet"/>) it also captures its cut tensors for a store of its
+    /// own: those its suffix computes, or all of them.
     /// </summary>
     public Plan Make(ModelCandidate candidate, bool fullSet, IReadOnlyList<ActivationStore> stores, Func<ModelProto, byte[]> serialize)
     {
         var model = candidate.Build();
-        long free = BudgetBytes - stores.Sum(s => s.Bytes);
+        long free = budgetBytes - stores.Sum(s => s.Bytes);
+        bool capture = fullSet && !_disabled;
         // Plans are made one at a time in the search's order (ahead on another thread, or at the evaluation), so the
         // misses counted here, and what they decide, are the same in every run.
-        bool tried = false;
+        bool nearby = false;
         foreach (var store in stores)
         {
             if (store.Candidate.Source.Tag != candidate.Source.Tag || !OneApart(store.Candidate, candidate)) continue;
-            tried = true;
-            if (SuffixCut.Find(store.Model, model, store.Names, MaxShare, capture: fullSet) is not { } cut) continue;
+            nearby = true;
+            if (SuffixCut.Find(store.Model, model, store.Names, MaxShare, capture) is not { } cut) continue;
             _misses = -1;
-            return new Plan(serialize(cut.Model), store, fullSet && !_disabled ? new ActivationStore(candidate, model, items, free) : null, cut.Produced, cut.NodeShare);
+            return new Plan(serialize(cut.Model), store, capture ? new ActivationStore(candidate, model, items, free) : null, cut.Produced, cut.NodeShare);
         }
-        if (tried && _misses >= 0 && ++_misses >= TriesBeforeGivingUp) _disabled = true;
-        if (!fullSet || _disabled || SuffixCut.CutTensors(model.Graph) is not { Count: > 0 } cuts) return new Plan(serialize(model), null, null, null, 1);
+        if (nearby && _misses >= 0 && ++_misses >= TriesBeforeGivingUp) _disabled = true;
+        if (!capture || SuffixCut.CutTensors(model.Graph) is not { Count: > 0 } cuts) return new Plan(serialize(model), null, null, null, 1);
         return new Plan(serialize(SuffixCut.Capturing(model, cuts)), null, new ActivationStore(candidate, model, items, free), null, 1);
     }
 
@@ -79,24 +89,22 @@ internal sealed class ActivationReuse(int items)
         {
             Suffixes++;
             ShareSum += plan.Share;
-            lock (_stores)
-            {
-                // Used: the current model's store stays while candidates come and go.
-                _stores.Remove(plan.Source);
-                _stores.Add(plan.Source);
-            }
         }
-        if (plan.Target is not { } target || !complete) return;
-        if (target.Overflowed)
-        {
-            _disabled = true;
-            return;
-        }
-        target.Complete(plan.Source, plan.Produced);
         lock (_stores)
         {
-            _stores.Add(target);
-            while (_stores.Count > MaxStores || _stores.Sum(s => s.Bytes) > BudgetBytes) _stores.RemoveAt(0);
+            // Used: the current model's store stays while its candidates come and go.
+            if (plan.Source != null && _stores.Remove(plan.Source)) _stores.Add(plan.Source);
+            if (plan.Target is not { } target || !complete) return;
+            if (target.Overflowed)
+            {
+                _disabled = true;
+                return;
+            }
+            target.Complete(plan.Source, plan.Produced);
+            // Before the store it was cut from, which stays the most recently used: a candidate is kept less often
+            // than the model it came from is used again.
+            _stores.Insert(plan.Source == null ? _stores.Count : _stores.Count - 1, target);
+            while (_stores.Count > MaxStores || _stores.Sum(s => s.Bytes) > budgetBytes) _stores.RemoveAt(0);
         }
     }
 

@@ -38,7 +38,7 @@ internal sealed class SearchContext
         Session = new EvaluationSession(evaluator, options, clock, progress, cancellation)
         {
             Log = Log, Checkpoint = checkpoint, Prefetching = prefetch, Shared = shared,
-            Reuse = options.ReuseActivations && evaluator is Evaluator ? new ActivationReuse(evaluator.Data.Count) : null,
+            Reuse = options.ReuseActivations && evaluator is Evaluator ? new ActivationReuse(evaluator.Data.Count, ActivationReuse.DefaultBudget()) : null,
         };
         if (shared != null)
             Log($"Initializers shared by every candidate's ONNX Runtime session instead of loaded with each ({F(shared.Bytes / 1e6)} MB): "
