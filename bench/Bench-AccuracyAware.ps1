@@ -1,8 +1,9 @@
 <#
 .SYNOPSIS
     AccuracyAwareQuantization benchmark: POT-style search (today's POT semantics: Metric ranking on the hardest items,
-    one evaluation worker, complete evaluations) against the new defaults (Signal ranking confirmed on the full set,
-    decided-early evaluation, two evaluation workers), for the same target, in one table. Not a test: the machine may be
+    one evaluation worker, complete evaluations, every candidate inferred whole) against the new defaults (Signal
+    ranking confirmed on the full set, decided-early evaluation, two evaluation workers, candidates run from the
+    current model's stored activations), for the same target, in one table. Not a test: the machine may be
     noisy, and every figure comes from one run.
 .DESCRIPTION
     Cases (-Model picks them by wildcard):
@@ -24,6 +25,52 @@
     went: the stages (calibration, baseline, ranking, search, backward pass) and, inside the evaluations, building
     candidate models, creating their ONNX Runtime sessions, and inference with the metrics.
 .NOTES
+    2026-12-05, nineteenth session: candidates run from stored activations (-ReuseActivations, on by default;
+    Quantization/AccuracyAware/ActivationReuse.cs, Onnx/SuffixCut.cs). A complete full-set evaluation keeps the
+    model's QuantizeLinear outputs for every item; a candidate one layer away runs only the part of its model from the
+    changed layer on, fed with them. The cut runs only through quantized tensors, so the part gives the bits of the
+    whole model: every run below wrote the bytes of the build before by the same path. POT-style sets
+    -ReuseActivations:$false (POT infers every candidate whole).
+    - Before the search code: ONNX Runtime alone, OcrRec's DefaultQuantization model, batch 2, the cut at each of its 79
+      QuantizeLinear outputs: the suffix gave the whole model's output bits at every cut and took 89-92 % of its time
+      after the first layers, 40-60 % in the middle of the backbone and 8 % after it (the neck and the CTC head are
+      cheap). Fetching all 79 quantized tensors as outputs cost 20 % more per run (4.6 -> 5.5 ms). Cutting through
+      float tensors is not done: a Conv + Add fusion accumulates in another order, and a transformer's float residual
+      stream would take the cut back to the input anyway.
+    - This script, one run per table (-Items 200, -Seed 0):
+
+      Model    Variant       Wall s Evals Inferences Reverted Final drop Before (eighteenth session)
+      OcrRec   POT-style      237.1   167      33400 6/34     0.18       224.6
+      OcrRec   new defaults    46.5   207      20793 6/34     0.18       111.0     5.10x (2.02x)
+      ResNet18 POT-style       67.0    45       9000 2/22     0.000525   80.6
+      ResNet18 new defaults    17.0    31       2506 2/22     0.000525   22.1      3.93x (3.64x)
+      MiniLM   POT-style       15.8    61      12200 5/49     0.00318    19.2
+      MiniLM   new defaults     9.1    70       6175 5/49     0.00321    12.2      1.73x (1.58x)
+
+      From the verbose stream (one run each, same bytes: OcrRec F89B262E..., ResNet18 82425402..., MiniLM
+      7204EEF4...): OcrRec 192 of 207 evaluations ran from stored activations, on average 47 % of the model's nodes;
+      ResNet18 26 of 31, 49.7 %; MiniLM 61 of 70, 58 % (its cuts are the quantized inputs of attention's MatMuls and
+      of the pooling head). OcrRec's "Inference and metrics" went from 118.1 s to 39.4 s.
+    - OcrRec on 1000 lines (-Items 1000, both variants in one run): POT-style 235.2 s (79 evaluations, 33,500
+      inferences, 6 layers float, drop 0.17); new defaults 130.8 s (149 evaluations, 41,470 inferences, 8 layers, drop
+      0.19): 1.80x, and more layers. 130 of the 149 evaluations ran from stored activations (51.8 % of the nodes on
+      average; about 3 GB per whole model at 1000 lines, within the 6 GB budget of this 24 GB machine). What misses
+      here is the search's path, not the cost of an evaluation: 3.0 ms per inference against POT-style's 6.9 ms. The
+      same run with -ReuseActivations:$false (run2-style, alone): the same bytes (A7655BB7...) by the same path in
+      239.6 s, against 140.9 s with them.
+    - OcrRec on other lines (-DataSeed 1, maximal_drop 0.15, run2-style single runs): the new defaults took 134.7 s
+      against 263.7 s by the same path (489 evaluations, 15 layers float; 434 ran from stored activations), 3.18x less
+      than POT-style's 428.4 s, but still 15 layers against 6. Metric ranking with the other defaults
+      (-RankingMethod Metric: decided early, two workers, batch 2, stored activations) wrote POT-style's 6 layers in
+      197.2 s (2.17x), 194 of 301 evaluations from stored activations.
+    - The policy that keeps stores was measured on those two runs. A fixed 2 GB budget failed with Metric ranking on
+      the full set: every candidate stored its activations (about 600 MB for a whole OcrRec model on 200 lines), the
+      current model's store was dropped, then storing stopped (299.2 s, 30 of 301 from stored activations). Not
+      storing a whole model when a store one layer away exists but its cut is too large lost on the new defaults
+      (62.8 s and 155 of 207, against 49.4 s and 192): a candidate kept that way left its successors, mostly decided
+      early and so never stored, to run whole. Kept: a budget of a quarter of the memory the process may use, at most
+      4 stores, a candidate's store placed before the store it was cut from, which stays the most recently used.
+
     2026-12-04, eighteenth session. OcrRec, 200 lines, maximal_drop 0.19 (DefaultQuantization's drop 0.38). Times come
     from one run at a time; the runs compared across seeds ran two at a time, so they give counts only.
     - The evaluation batch size probe also times batches of 2 (Evaluation/BatchSizeProbe.cs). OcrRec's probe: 16 ->

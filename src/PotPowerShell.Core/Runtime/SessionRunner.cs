@@ -139,9 +139,6 @@ internal sealed class SessionRunner : IDisposable
     /// not fetched. Set before the runner is forked.
     /// </summary>
     public IActivationStore? Activations { get; set; }
-
-    /// <summary>True when the model reads stored activations (they need <see cref="Activations"/>).</summary>
-    public bool ReadsStored => _inputs.Any(i => i.Stored);
     public int BatchSize { get; }
     /// <summary>True when the model's batch axis is fixed: short batches are padded with copies of their last item.</summary>
     public bool FixedBatch { get; }

@@ -48,6 +48,9 @@ public sealed class AccuracyAwareQuantizer
     /// </summary>
     internal bool PrefetchCandidates { get; init; } = true;
 
+    /// <summary>Memory the stored activations may hold (see <see cref="ActivationReuse"/>); null = its default. Tests set a small one.</summary>
+    internal long? ActivationBudget { get; init; }
+
     /// <summary>Elapsed time since the run started; null = a stopwatch. Tests inject a fake clock to exercise TimeLimit.</summary>
     public Func<TimeSpan>? Clock { get; init; }
 
@@ -206,7 +209,7 @@ public sealed class AccuracyAwareQuantizer
         var checkpoint = options.CheckpointPath is { } path ? SearchCheckpoint.Open(path, SearchCheckpoint.Fingerprint(builder, evaluator, options, Ranking)) : null;
         if (checkpoint?.Resumed > 0)
             Log?.Report($"Resuming from the checkpoint '{checkpoint.Path}': {checkpoint.Resumed} evaluations recorded are replayed, not inferred.");
-        return new SearchContext(options, evaluator, builder, OutputProbe, Progress, Log, clock, ct, checkpoint, PrefetchCandidates, Ranking);
+        return new SearchContext(options, evaluator, builder, OutputProbe, Progress, Log, clock, ct, checkpoint, PrefetchCandidates, Ranking, ActivationBudget);
     }
 
     /// <summary>

@@ -38,7 +38,8 @@ internal sealed class ActivationReuse(int items, long budgetBytes)
     private int _misses;
 
     /// <summary>How one evaluation runs: the bytes given to the evaluator, the store it reads and the one it fills.</summary>
-    public sealed record Plan(byte[] Bytes, ActivationStore? Source, ActivationStore? Target, IReadOnlySet<string>? Produced, double Share)
+    /// <param name="Whole">The whole model's bytes, for a plan that exchanges activations: what runs if ONNX Runtime refuses its model.</param>
+    public sealed record Plan(byte[] Bytes, ActivationStore? Source, ActivationStore? Target, IReadOnlySet<string>? Produced, double Share, Func<byte[]>? Whole = null)
     {
         public Runtime.IActivationStore? Exchange => Source == null && Target == null ? null : ActivationStore.Exchange(Source, Target);
     }
@@ -75,11 +76,19 @@ internal sealed class ActivationReuse(int items, long budgetBytes)
             nearby = true;
             if (SuffixCut.Find(store.Model, model, store.Names, MaxShare, capture) is not { } cut) continue;
             _misses = -1;
-            return new Plan(serialize(cut.Model), store, capture ? new ActivationStore(candidate, model, items, free) : null, cut.Produced, cut.NodeShare);
+            return new Plan(serialize(cut.Model), store, capture ? new ActivationStore(candidate, model, items, free) : null, cut.Produced, cut.NodeShare,
+                () => serialize(model));
         }
         if (nearby && _misses >= 0 && ++_misses >= TriesBeforeGivingUp) _disabled = true;
         if (!capture || SuffixCut.CutTensors(model.Graph) is not { Count: > 0 } cuts) return new Plan(serialize(model), null, null, null, 1);
-        return new Plan(serialize(SuffixCut.Capturing(model, cuts)), null, new ActivationStore(candidate, model, items, free), null, 1);
+        return new Plan(serialize(SuffixCut.Capturing(model, cuts)), null, new ActivationStore(candidate, model, items, free), null, 1, () => serialize(model));
+    }
+
+    /// <summary>Stores nothing more (ONNX Runtime refused a suffix or a capturing model); the stores held still serve.</summary>
+    public void Disable()
+    {
+        _disabled = true;
+        _misses = -1;
     }
 
     /// <summary>After <paramref name="plan"/> ran: counts it, and keeps its store when the evaluation was complete.</summary>

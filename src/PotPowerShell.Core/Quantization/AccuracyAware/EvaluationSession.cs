@@ -298,13 +298,7 @@ internal sealed class EvaluationSession
                 var plan = model();
                 BuildTime += build.Elapsed - _sessionWait;
                 SessionTime += _sessionWait;
-                var bytes = plan.Bytes;
-                result = plan.Exchange is { } exchange
-                    ? ((Evaluator)_evaluator).Run(bytes, new EvaluationRequest { Items = stopWhen == null ? items : order ?? items, StopWhen = stopWhen, Activations = exchange },
-                        deadline.Token, _progress)
-                    : stopWhen == null ? _evaluator.Evaluate(bytes, items, deadline.Token, _progress)
-                    : _evaluator.Evaluate(bytes, order ?? items, stopWhen, deadline.Token, _progress);
-                Reuse?.Ran(plan, complete: items == null && !result.StoppedEarly);
+                result = Run(plan, items, stopWhen, order, deadline.Token);
                 if (order != null && !result.StoppedEarly) result = InIndexOrder(result, order);
                 SessionTime += result.SessionCreation;
                 InferenceTime += result.Elapsed - result.SessionCreation;
@@ -325,6 +319,33 @@ internal sealed class EvaluationSession
             RankingInferences += count;
         }
         if (!result.StoppedEarly) _cache[key] = result;
+        return result;
+    }
+
+    /// <summary>
+    /// Runs the evaluation <paramref name="plan"/> describes. A suffix or capturing model that ONNX Runtime refuses is run
+    /// whole instead, and nothing more is stored: the whole model gives the same results, or its own error.
+    /// </summary>
+    private EvaluationResult Run(ActivationReuse.Plan plan, IReadOnlyList<int>? items, Func<int, IReadOnlyDictionary<string, double[]>, bool>? stopWhen,
+        IReadOnlyList<int>? order, CancellationToken cancellation)
+    {
+        EvaluationResult Whole(byte[] bytes) => stopWhen == null ? _evaluator.Evaluate(bytes, items, cancellation, _progress)
+            : _evaluator.Evaluate(bytes, order ?? items, stopWhen, cancellation, _progress);
+        if (plan.Exchange is not { } exchange) return Whole(plan.Bytes);
+        EvaluationResult result;
+        try
+        {
+            // A plan exchanges activations only when the run has a Reuse, which SearchContext gives only to an Evaluator.
+            result = ((Evaluator)_evaluator).Run(plan.Bytes, new EvaluationRequest { Items = stopWhen == null ? items : order ?? items, StopWhen = stopWhen, Activations = exchange },
+                cancellation, _progress);
+        }
+        catch (PotException e) when (plan.Whole != null)
+        {
+            Reuse!.Disable();
+            Log?.Invoke($"Candidates run whole from here: ONNX Runtime refused a model fed with stored activations ({e.Message})");
+            return Whole(plan.Whole());
+        }
+        Reuse!.Ran(plan, complete: items == null && !result.StoppedEarly);
         return result;
     }
 

@@ -20,10 +20,11 @@ internal sealed class SearchContext
     private readonly IProgress<PotProgress>? _progress;
     private readonly Func<ILayerOutputProbe> _probe;
 
+    /// <param name="activationBudget">Memory the stored activations may hold; null = <see cref="ActivationReuse.DefaultBudget"/>.</param>
     /// <param name="givenRanking">Rankings the caller measured (Invoke-AccuracyAwareQuantization -Ranking): the search's first ranking, instead of measuring one.</param>
     public SearchContext(AccuracyAwareOptions options, IEvaluator evaluator, IQuantizedModelBuilder builder, ILayerOutputProbe? probe,
         IProgress<PotProgress>? progress, IProgress<string>? log, Func<TimeSpan> clock, CancellationToken cancellation, SearchCheckpoint? checkpoint = null,
-        bool prefetch = true, IReadOnlyList<LayerRank>? givenRanking = null)
+        bool prefetch = true, IReadOnlyList<LayerRank>? givenRanking = null, long? activationBudget = null)
     {
         Options = options;
         Builder = builder;
@@ -38,7 +39,7 @@ internal sealed class SearchContext
         Session = new EvaluationSession(evaluator, options, clock, progress, cancellation)
         {
             Log = Log, Checkpoint = checkpoint, Prefetching = prefetch, Shared = shared,
-            Reuse = options.ReuseActivations && evaluator is Evaluator ? new ActivationReuse(evaluator.Data.Count, ActivationReuse.DefaultBudget()) : null,
+            Reuse = options.ReuseActivations && evaluator is Evaluator ? new ActivationReuse(evaluator.Data.Count, activationBudget ?? ActivationReuse.DefaultBudget()) : null,
         };
         if (shared != null)
             Log($"Initializers shared by every candidate's ONNX Runtime session instead of loaded with each ({F(shared.Bytes / 1e6)} MB): "
