@@ -143,17 +143,10 @@ public sealed class ActivationReuseTests : IDisposable
     public void A_search_that_reuses_activations_takes_the_path_and_gives_the_model_of_one_that_infers_every_candidate_whole(RankingMethod method)
     {
         var builder = Builder();
-        // A limit only FP32 meets: every layer is ranked and tried, and the backward pass runs.
-        var options = new AccuracyAwareOptions { MaximalDrop = 1e-9, RankingSubsetSize = 12, RankingMethod = method, Quantization = builder.Setup.Options };
-        AccuracyAwareOutcome Run(bool reuse, List<string> notices)
-        {
-            using var evaluator = new Evaluator(EngineDefinition.Load(_folder.File("engine.yml")), new EvaluatorOptions { ReferenceModel = builder.FloatModel.ToByteArray() });
-            return new AccuracyAwareQuantizer(options with { ReuseActivations = reuse }) { Log = new Collect(notices) }.Run(builder, evaluator);
-        }
         var wholeNotices = new List<string>();
         var reuseNotices = new List<string>();
-        var whole = Run(reuse: false, wholeNotices);
-        var reused = Run(reuse: true, reuseNotices);
+        var whole = Search(builder, method, reuse: false, budget: null, wholeNotices);
+        var reused = Search(builder, method, reuse: true, budget: null, reuseNotices);
 
         Assert.DoesNotContain(wholeNotices, l => l.StartsWith("Evaluations run from stored activations", StringComparison.Ordinal));
         var notice = Assert.Single(reuseNotices, l => l.StartsWith("Evaluations run from stored activations", StringComparison.Ordinal));
@@ -165,20 +158,22 @@ public sealed class ActivationReuseTests : IDisposable
     public void Activations_past_the_memory_budget_are_not_stored_and_the_run_is_the_same()
     {
         var builder = Builder();
-        var options = new AccuracyAwareOptions { MaximalDrop = 1e-9, RankingSubsetSize = 12, Quantization = builder.Setup.Options };
-        AccuracyAwareOutcome Run(long? budget, List<string> notices)
-        {
-            using var evaluator = new Evaluator(EngineDefinition.Load(_folder.File("engine.yml")), new EvaluatorOptions { ReferenceModel = builder.FloatModel.ToByteArray() });
-            return new AccuracyAwareQuantizer(options) { Log = new Collect(notices), ActivationBudget = budget }.Run(builder, evaluator);
-        }
         var roomy = new List<string>();
         var tight = new List<string>();
-        var stored = Run(null, roomy);
+        var stored = Search(builder, RankingMethod.Signal, reuse: true, budget: null, roomy);
         // A few items' worth of one 16x16x16 tensor: the fully quantized model's capture of 24 items overflows it.
-        var dropped = Run(5 * 16 * 16 * 16, tight);
+        var dropped = Search(builder, RankingMethod.Signal, reuse: true, budget: 5 * 16 * 16 * 16, tight);
         Assert.Contains(roomy, l => l.StartsWith("Evaluations run from stored activations", StringComparison.Ordinal));
         Assert.DoesNotContain(tight, l => l.StartsWith("Evaluations run from stored activations", StringComparison.Ordinal));
         SameRun.Check(stored, dropped);
+    }
+
+    /// <summary>A search with a limit only FP32 meets: every layer is ranked and tried, and the backward pass runs.</summary>
+    private AccuracyAwareOutcome Search(QuantizedModelBuilder builder, RankingMethod method, bool reuse, long? budget, List<string> notices)
+    {
+        var options = new AccuracyAwareOptions { MaximalDrop = 1e-9, RankingSubsetSize = 12, RankingMethod = method, ReuseActivations = reuse, Quantization = builder.Setup.Options };
+        using var evaluator = new Evaluator(EngineDefinition.Load(_folder.File("engine.yml")), new EvaluatorOptions { ReferenceModel = builder.FloatModel.ToByteArray() });
+        return new AccuracyAwareQuantizer(options) { Log = new Collect(notices), ActivationBudget = budget }.Run(builder, evaluator);
     }
 
     private sealed class Collect(List<string> lines) : IProgress<string>
