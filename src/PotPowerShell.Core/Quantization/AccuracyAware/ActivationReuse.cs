@@ -84,11 +84,11 @@ internal sealed class ActivationReuse(int items, long budgetBytes)
         return new Plan(serialize(SuffixCut.Capturing(model, cuts)), null, new ActivationStore(candidate, model, items, free), null, 1, () => serialize(model));
     }
 
-    /// <summary>Stores nothing more (ONNX Runtime refused a suffix or a capturing model); the stores held still serve.</summary>
+    /// <summary>Drops the stores and stores nothing more: ONNX Runtime refused a suffix or a capturing model, so later ones would fail too.</summary>
     public void Disable()
     {
         _disabled = true;
-        _misses = -1;
+        lock (_stores) _stores.Clear();
     }
 
     /// <summary>After <paramref name="plan"/> ran: counts it, and keeps its store when the evaluation was complete.</summary>
