@@ -78,7 +78,10 @@ public sealed class SuffixCut
     /// output the part does not compute).
     /// </summary>
     /// <param name="capture">Cut tensors the suffix computes are added as outputs to be stored (marked in the metadata).</param>
-    public static SuffixCut? Find(ModelProto baseModel, ModelProto candidate, IReadOnlySet<string> stored, double maxShare, bool capture)
+    /// <param name="declared">Each stored tensor's shape as ONNX Runtime inferred it in the model it was captured from
+    /// (see <see cref="Declare"/>); a tensor without one is not cut through.</param>
+    public static SuffixCut? Find(ModelProto baseModel, ModelProto candidate, IReadOnlySet<string> stored, Func<string, IReadOnlyList<string>?> declared,
+        double maxShare, bool capture)
     {
         var bg = baseModel.Graph;
         var cg = candidate.Graph;
@@ -112,7 +115,7 @@ public sealed class SuffixCut
         {
             foreach (var input in cg.Node[work.Pop()].Input)
             {
-                if (input == "" || initializers.ContainsKey(input) || graphInputs.Contains(input) || stored.Contains(input)) continue;
+                if (input == "" || initializers.ContainsKey(input) || graphInputs.Contains(input) || stored.Contains(input) && declared(input) != null) continue;
                 if (!producer.TryGetValue(input, out int p)) return null;
                 if (changed[p]) continue;
                 changed[p] = true;
@@ -140,7 +143,7 @@ public sealed class SuffixCut
         g.Input.Clear();
         g.Input.AddRange(cg.Input.Where(i => read.Contains(i.Name) && graphInputs.Contains(i.Name)));
         foreach (var name in storedInputs)
-            g.Input.Add(new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = storedTypes[name] } } });
+            g.Input.Add(new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = storedTypes[name], Shape = Declare(declared(name)!) } } });
         g.ValueInfo.Clear();
         g.ValueInfo.AddRange(cg.ValueInfo.Where(v => produced.Contains(v.Name)));
         model.MetadataProps.Add(new StringStringEntryProto { Key = StoredInputsKey, Value = string.Join("\n", storedInputs) });
@@ -148,6 +151,23 @@ public sealed class SuffixCut
             model.MetadataProps.Add(new StringStringEntryProto { Key = FixedBatchKey, Value = batch.ToString(System.Globalization.CultureInfo.InvariantCulture) });
         if (capture) AddCaptured(model, CutTensors(g));
         return new SuffixCut(model, storedInputs, produced, share);
+    }
+
+    /// <summary>
+    /// A stored input's shape as the whole model knows it: each axis a number, a symbol, or "" for an axis ONNX Runtime
+    /// could not infer. The suffix must know what the whole model knows: without the rank ONNX Runtime skips fusions
+    /// (seen on PaddleOCR's neck), and the results differ in the last bits; knowing more could enable other ones.
+    /// </summary>
+    /// <returns>Null for no axes: ONNX Runtime did not know the rank (a stored tensor is never a scalar: it has a batch axis).</returns>
+    public static TensorShapeProto? Declare(IReadOnlyList<string> dims)
+    {
+        if (dims.Count == 0) return null;
+        var shape = new TensorShapeProto();
+        foreach (var d in dims)
+            shape.Dim.Add(long.TryParse(d, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long value)
+                ? new TensorShapeProto.Types.Dimension { DimValue = value }
+                : d.Length > 0 ? new TensorShapeProto.Types.Dimension { DimParam = d } : new TensorShapeProto.Types.Dimension());
+        return shape;
     }
 
     /// <summary>The names listed under <paramref name="key"/> in a model's metadata (as ONNX Runtime gives it back).</summary>

@@ -11,5 +11,7 @@ public interface IActivationStore
     bool TryGet(int item, string name, out ReadOnlyMemory<byte> bytes, out long[] shape);
 
     /// <summary>Stores item <paramref name="item"/>'s row of captured output <paramref name="name"/> (copied: the span is reused). May be called from several threads.</summary>
-    void Keep(int item, string name, ReadOnlySpan<byte> row, long[] shape);
+    /// <param name="declared">The output's shape as ONNX Runtime inferred it in the capturing model, one entry per axis: a
+    /// number, a symbol, or "" for an axis it does not know (<see cref="Onnx.SuffixCut.Declare"/> gives it to a suffix).</param>
+    void Keep(int item, string name, ReadOnlySpan<byte> row, long[] shape, IReadOnlyList<string> declared);
 }

@@ -64,6 +64,7 @@ internal sealed class SessionRunner : IDisposable
             var metadata = _session.ModelMetadata.CustomMetadataMap;
             var stored = SuffixCut.Listed(metadata, SuffixCut.StoredInputsKey).ToHashSet(StringComparer.Ordinal);
             _captured = SuffixCut.Listed(metadata, SuffixCut.CapturedOutputsKey).ToArray();
+            _capturedShapes = _captured.Select(n => Declared(_session.OutputMetadata[n])).ToArray();
             var modelInputs = _session.InputNames.ToList();
             var binding = InputBinding.Bind(dataInputs, modelInputs.Where(n => !stored.Contains(n)).ToList(), dataSource, source);
             _inputs = modelInputs.Select(name =>
@@ -111,6 +112,7 @@ internal sealed class SessionRunner : IDisposable
         _runOptions = new RunOptions();
         _inputs = other._inputs.Select(i => new Input { ModelName = i.ModelName, DataName = i.DataName, OrtType = i.OrtType, Kind = i.Kind, ModelDims = i.ModelDims, Stored = i.Stored }).ToArray();
         _captured = other._captured;
+        _capturedShapes = other._capturedShapes;
         Activations = other.Activations;
         _inputNames = other._inputNames;
         _outputNames = other._outputNames;
@@ -133,6 +135,17 @@ internal sealed class SessionRunner : IDisposable
 
     /// <summary>Outputs the model holds to be stored (see <see cref="SuffixCut.Capturing"/>): not among <see cref="ModelOutputs"/>.</summary>
     private readonly string[] _captured;
+
+    /// <summary>Per captured output, its shape as ONNX Runtime inferred it (see <see cref="Declared"/>).</summary>
+    private readonly string[][] _capturedShapes;
+
+    /// <summary>
+    /// A tensor's shape as ONNX Runtime inferred it, one entry per axis: a number, a symbol, or "" where it does not know
+    /// the axis. A suffix declares its stored inputs so (see <see cref="SuffixCut.Declare"/>): without the rank, ONNX Runtime
+    /// skips fusions that the whole model gets, and the results differ in the last bits.
+    /// </summary>
+    internal static string[] Declared(NodeMetadata metadata) =>
+        metadata.Dimensions.Select((d, i) => d >= 0 ? d.ToString(System.Globalization.CultureInfo.InvariantCulture) : metadata.SymbolicDimensions[i] ?? "").ToArray();
 
     /// <summary>
     /// Where stored inputs come from and captured outputs go (see <see cref="SuffixCut"/>); null = captured outputs are
@@ -192,7 +205,7 @@ internal sealed class SessionRunner : IDisposable
                 into.Items = n;
                 into.Rows = rows;
                 for (int o = 0; o < _outputNames.Length; o++) CopyOutput(outputs[o], into, o);
-                for (int c = _outputNames.Length; c < outputs.Count; c++) Keep(outputs[c], _captured[c - _outputNames.Length], items, rows);
+                for (int c = _outputNames.Length; c < outputs.Count; c++) Keep(outputs[c], c - _outputNames.Length, items, rows);
             }
             return ms;
         }
@@ -203,7 +216,7 @@ internal sealed class SessionRunner : IDisposable
     }
 
     /// <summary>Gives each real item's row of a captured output to the store; an output whose first axis is not the batch is not stored.</summary>
-    private void Keep(OrtValue value, string name, IReadOnlyList<CachedDataset.Entry> items, int rows)
+    private void Keep(OrtValue value, int captured, IReadOnlyList<CachedDataset.Entry> items, int rows)
     {
         var shape = value.GetTensorTypeAndShape().Shape;
         if (shape.Length == 0 || shape[0] != rows) return;
@@ -211,7 +224,7 @@ internal sealed class SessionRunner : IDisposable
         int rowBytes = raw.Length / rows;
         var rowShape = (long[])shape.Clone();
         rowShape[0] = 1;
-        for (int r = 0; r < items.Count; r++) Activations!.Keep(items[r].Index, name, raw.Slice(r * rowBytes, rowBytes), rowShape);
+        for (int r = 0; r < items.Count; r++) Activations!.Keep(items[r].Index, _captured[captured], raw.Slice(r * rowBytes, rowBytes), rowShape, _capturedShapes[captured]);
     }
 
     /// <summary>Copies each row's data into the input's pinned buffer (straight from packed cache bytes when the kinds agree).</summary>

@@ -48,14 +48,15 @@ public sealed class ActivationReuseTests : IDisposable
 
     private static float[] Input(int count) => SyntheticModels.ImageLikeData(count, 16, 16, 16, 7).ToFloats();
 
-    /// <summary>Runs a model on named inputs and returns every output by name.</summary>
-    private static Dictionary<string, byte[]> Run(ModelProto model, IReadOnlyDictionary<string, OrtValue> inputs)
+    /// <summary>Runs a model on named inputs and returns every output by name, with its shape as ONNX Runtime inferred it.</summary>
+    private static Dictionary<string, (byte[] Bytes, string[] Declared)> Run(ModelProto model, IReadOnlyDictionary<string, OrtValue> inputs)
     {
         using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, IntraOpNumThreads = 1 };
         using var session = new InferenceSession(model.ToByteArray(), options);
         var names = session.InputNames.ToArray();
         using var outputs = session.Run(new RunOptions(), names, names.Select(n => inputs[n]).ToArray(), session.OutputNames.ToArray());
-        return session.OutputNames.Select((n, i) => (n, outputs[i].GetTensorMutableRawData().ToArray())).ToDictionary(p => p.n, p => p.Item2);
+        return session.OutputNames.Select((n, i) => (n, (outputs[i].GetTensorMutableRawData().ToArray(), PotPowerShell.Core.Runtime.SessionRunner.Declared(session.OutputMetadata[n]))))
+            .ToDictionary(p => p.n, p => p.Item2);
     }
 
     // The CLR lets a byte[] be read as sbyte[] (same size and layout).
@@ -82,16 +83,19 @@ public sealed class ActivationReuseTests : IDisposable
         foreach (var layer in builder.Layers)
         {
             var candidate = builder.Build(new HashSet<string> { layer.Node });
-            var cut = SuffixCut.Find(baseModel, candidate, cuts.ToHashSet(), maxShare: 1, capture: false)!;
+            var cut = SuffixCut.Find(baseModel, candidate, cuts.ToHashSet(), t => stored[t].Declared, maxShare: 1, capture: false)!;
             // Only quantized tensors are read from the store: the float ones between the convolutions are recomputed.
             Assert.All(cut.StoredInputs, t => Assert.Equal("QuantizeLinear", producers[t]));
+            // Each is declared with the shape ONNX Runtime inferred in the whole model: the batch symbol, then 16x16x16.
+            Assert.All(cut.Model.Graph.Input.Where(i => cut.StoredInputs.Contains(i.Name)), i => Assert.Equal(new[] { "batch", "16", "16", "16" },
+                i.Type.TensorType.Shape.Dim.Select(d => d.HasDimValue ? d.DimValue.ToString() : d.DimParam)));
             var suffixInputs = new Dictionary<string, OrtValue>(inputs);
             var values = new List<OrtValue>();
             foreach (var t in cut.StoredInputs)
             {
                 // Every cut tensor here is [items, 16, 16, 16]: each convolution keeps 16 channels of 16x16.
-                Assert.Equal(3 * 16 * 16 * 16, stored[t].Length);
-                var value = Tensor(stored[t], new long[] { 3, 16, 16, 16 }, types[t]);
+                Assert.Equal(3 * 16 * 16 * 16, stored[t].Bytes.Length);
+                var value = Tensor(stored[t].Bytes, new long[] { 3, 16, 16, 16 }, types[t]);
                 values.Add(value);
                 suffixInputs[t] = value;
             }
@@ -99,7 +103,7 @@ public sealed class ActivationReuseTests : IDisposable
             var suffix = Run(cut.Model, suffixInputs);
             foreach (var v in values) v.Dispose();
             Assert.Equal(whole.Keys, suffix.Keys);
-            foreach (var (name, bytes) in whole) Assert.Equal(bytes, suffix[name]);
+            foreach (var (name, output) in whole) Assert.Equal(output.Bytes, suffix[name].Bytes);
             shares.Add(cut.NodeShare);
         }
         // Later layers leave more of the model out.
@@ -112,13 +116,15 @@ public sealed class ActivationReuseTests : IDisposable
         var builder = Builder();
         var baseModel = builder.Build(new HashSet<string>());
         var candidate = builder.Build(new HashSet<string> { builder.Layers[3].Node });
-        var cut = SuffixCut.Find(baseModel, candidate, new HashSet<string>(), maxShare: 1, capture: false)!;
+        var cut = SuffixCut.Find(baseModel, candidate, new HashSet<string>(), _ => null, maxShare: 1, capture: false)!;
         Assert.Empty(cut.StoredInputs);
         Assert.Equal(new[] { "x" }, cut.Model.Graph.Input.Select(i => i.Name));
         Assert.Equal(candidate.Graph.Node.Count, cut.Model.Graph.Node.Count);
         // Past the share limit there is no cut; an unchanged model has none either.
-        Assert.Null(SuffixCut.Find(baseModel, candidate, new HashSet<string>(), maxShare: 0.9, capture: false));
-        Assert.Null(SuffixCut.Find(baseModel, builder.Build(new HashSet<string>()), SuffixCut.CutTensors(baseModel.Graph).ToHashSet(), maxShare: 1, capture: false));
+        Assert.Null(SuffixCut.Find(baseModel, candidate, new HashSet<string>(), _ => null, maxShare: 0.9, capture: false));
+        // Stored tensors whose shape is not known are not cut through either.
+        Assert.Equal(candidate.Graph.Node.Count, SuffixCut.Find(baseModel, candidate, SuffixCut.CutTensors(baseModel.Graph).ToHashSet(), _ => null, maxShare: 1, capture: false)!.Model.Graph.Node.Count);
+        Assert.Null(SuffixCut.Find(baseModel, builder.Build(new HashSet<string>()), SuffixCut.CutTensors(baseModel.Graph).ToHashSet(), _ => new[] { "batch", "16", "16", "16" }, maxShare: 1, capture: false));
     }
 
     [Fact]
@@ -132,7 +138,7 @@ public sealed class ActivationReuseTests : IDisposable
         }
         var fixedBase = FixedBatch(builder.Build(new HashSet<string>()));
         var candidate = FixedBatch(builder.Build(new HashSet<string> { builder.Layers[3].Node }));
-        var cut = SuffixCut.Find(fixedBase, candidate, SuffixCut.CutTensors(fixedBase.Graph).ToHashSet(), maxShare: 1, capture: true)!;
+        var cut = SuffixCut.Find(fixedBase, candidate, SuffixCut.CutTensors(fixedBase.Graph).ToHashSet(), _ => new[] { "2", "16", "16", "16" }, maxShare: 1, capture: true)!;
         Assert.Contains(cut.Model.MetadataProps, p => p.Key == SuffixCut.FixedBatchKey && p.Value == "2");
         Assert.Contains(cut.Model.MetadataProps, p => p.Key == SuffixCut.StoredInputsKey && p.Value == string.Join("\n", cut.StoredInputs));
     }

@@ -74,7 +74,7 @@ internal sealed class ActivationReuse(int items, long budgetBytes)
         {
             if (store.Candidate.Source.Tag != candidate.Source.Tag || !OneApart(store.Candidate, candidate)) continue;
             nearby = true;
-            if (SuffixCut.Find(store.Model, model, store.Names, MaxShare, capture) is not { } cut) continue;
+            if (SuffixCut.Find(store.Model, model, store.Names, store.Declared, MaxShare, capture) is not { } cut) continue;
             _misses = -1;
             return new Plan(serialize(cut.Model), store, capture ? new ActivationStore(candidate, model, items, free) : null, cut.Produced, cut.NodeShare,
                 () => serialize(model));

@@ -11,6 +11,8 @@ namespace PotPowerShell.Core.Quantization.AccuracyAware;
 internal sealed class ActivationStore
 {
     private readonly Dictionary<string, (byte[] Bytes, long[] Shape)>[] _items;
+    /// <summary>Per tensor, its shape as ONNX Runtime inferred it where it was captured (see <see cref="IActivationStore.Keep"/>).</summary>
+    private readonly Dictionary<string, IReadOnlyList<string>> _declared = new(StringComparer.Ordinal);
     private long _bytes;
     private readonly long _limit;
     private volatile bool _overflowed;
@@ -56,9 +58,16 @@ internal sealed class ActivationStore
         return false;
     }
 
-    public void Keep(int item, string name, ReadOnlySpan<byte> row, long[] shape)
+    /// <summary>The shape ONNX Runtime inferred for a stored tensor, or null.</summary>
+    public IReadOnlyList<string>? Declared(string name)
+    {
+        lock (_declared) return _declared.GetValueOrDefault(name);
+    }
+
+    public void Keep(int item, string name, ReadOnlySpan<byte> row, long[] shape, IReadOnlyList<string> declared)
     {
         if (_overflowed) return;
+        lock (_declared) _declared.TryAdd(name, declared);
         var held = _items[item];
         lock (held)
             if (!held.TryAdd(name, (row.ToArray(), shape))) return;
@@ -75,6 +84,9 @@ internal sealed class ActivationStore
             for (int i = 0; i < _items.Length; i++)
                 foreach (var (name, entry) in baseStore._items[i])
                     if (baseStore.Names.Contains(name) && !produced!.Contains(name)) _items[i].TryAdd(name, entry);
+        if (baseStore != null)
+            foreach (var name in baseStore.Names)
+                if (!produced!.Contains(name) && baseStore.Declared(name) is { } declared) _declared.TryAdd(name, declared);
         var names = new HashSet<string>(_items.Length == 0 ? Array.Empty<string>() : _items[0].Keys, StringComparer.Ordinal);
         foreach (var held in _items) names.IntersectWith(held.Keys);
         // A tensor the base held that this model no longer computes is never a cut of it.
@@ -95,6 +107,6 @@ internal sealed class ActivationStore
             return false;
         }
 
-        public void Keep(int item, string name, ReadOnlySpan<byte> row, long[] shape) => target?.Keep(item, name, row, shape);
+        public void Keep(int item, string name, ReadOnlySpan<byte> row, long[] shape, IReadOnlyList<string> declared) => target?.Keep(item, name, row, shape, declared);
     }
 }
