@@ -36,7 +36,7 @@ internal sealed class SessionRunner : IDisposable
     private readonly Input[] _inputs;
     private readonly RunOptions _runOptions;
     private readonly string _source;
-    private string[] _outputNames;
+    private string[] _outputNames = Array.Empty<string>();
     private readonly string[] _inputNames;
 
     /// <summary>True once ONNX Runtime refused a lone item padded with its copy: lone items then run alone (see <see cref="Run"/>).</summary>
@@ -84,7 +84,7 @@ internal sealed class SessionRunner : IDisposable
             }).ToArray();
             _inputNames = _inputs.Select(i => i.ModelName).ToArray();
             ModelOutputs = _session.OutputNames.Where(n => !_captured.Contains(n)).ToList();
-            _outputNames = ModelOutputs.ToArray();
+            Fetch(ModelOutputs.ToArray());
             // A fixed first axis on every data input fixes the batch; otherwise the requested size is used.
             var fixedDims = _inputs.Where(i => !i.Stored && i.ModelDims.Length > 0 && i.ModelDims[0] > 0).Select(i => i.ModelDims[0]).Distinct().ToList();
             if (metadata.TryGetValue(SuffixCut.FixedBatchKey, out var wholeBatch)) fixedDims.Add(int.Parse(wholeBatch, System.Globalization.CultureInfo.InvariantCulture));
@@ -115,7 +115,7 @@ internal sealed class SessionRunner : IDisposable
         _capturedShapes = other._capturedShapes;
         Activations = other.Activations;
         _inputNames = other._inputNames;
-        _outputNames = other._outputNames;
+        Fetch(other._outputNames);
         ModelOutputs = other.ModelOutputs;
         BatchSize = other.BatchSize;
         FixedBatch = other.FixedBatch;
@@ -158,7 +158,16 @@ internal sealed class SessionRunner : IDisposable
     public TimeSpan CreationTime { get; }
 
     /// <summary>The outputs to fetch (ORT then computes only what they need).</summary>
-    public void SelectOutputs(IEnumerable<string> names) => _outputNames = ModelOutputs.Where(names.Contains).ToArray();
+    public void SelectOutputs(IEnumerable<string> names) => Fetch(ModelOutputs.Where(names.Contains).ToArray());
+
+    /// <summary>The outputs to fetch, and the same followed by the captured ones (fetched when there is a store), set once here rather than per batch.</summary>
+    private void Fetch(string[] names)
+    {
+        _outputNames = names;
+        _outputNamesAndCaptured = names.Concat(_captured).ToArray();
+    }
+
+    private string[] _outputNamesAndCaptured = Array.Empty<string>();
 
     public BatchOutputs NewOutputs() => new(_outputNames);
 
@@ -187,7 +196,7 @@ internal sealed class SessionRunner : IDisposable
             IDisposableReadOnlyCollection<OrtValue> outputs;
             try
             {
-                outputs = OrtRun.Run(_session, _runOptions, _inputNames, values, Activations != null && _captured.Length > 0 ? _outputNames.Concat(_captured).ToArray() : _outputNames, cancellationToken);
+                outputs = OrtRun.Run(_session, _runOptions, _inputNames, values, Activations != null ? _outputNamesAndCaptured : _outputNames, cancellationToken);
             }
             catch (OnnxRuntimeException) when (rows == 2 && n == 1 && !FixedBatch && !cancellationToken.IsCancellationRequested)
             {
