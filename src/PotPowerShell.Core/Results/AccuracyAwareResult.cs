@@ -52,13 +52,16 @@ public enum IterationAction
     RolledBack,
     /// <summary>Backward pass: the layer was quantized again and the target still holds.</summary>
     Requantized,
-    /// <summary>Backward pass: quantizing the layer again broke the target, so it stays float.</summary>
+    /// <summary>Backward pass: quantizing the layer again breaks the target on the model returned, so it stays float.</summary>
     KeptFloat,
     /// <summary>Signal ranking: the layer was confirmed on the full set, but another confirmed layer did better and was kept.</summary>
     Outranked,
 }
 
-/// <summary>One full-set evaluation of the search: a layer reverted (or re-quantized in the backward pass).</summary>
+/// <summary>
+/// One full-set evaluation of the search (a layer reverted), or one decision of the backward pass (a layer quantized
+/// again, or staying float), with the evaluation that made it.
+/// </summary>
 /// <param name="Index">1-based, over the whole run.</param>
 /// <param name="Stage">"Search" or "Backward".</param>
 /// <param name="Layer">The layer this iteration changed.</param>

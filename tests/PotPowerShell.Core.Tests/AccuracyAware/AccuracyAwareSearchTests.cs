@@ -173,10 +173,10 @@ public class AccuracyAwareSearchTests
         var search = r.Iterations.Where(i => i.Stage == "Search").ToList();
         Assert.Equal(new[] { "Bad", "Good", "Base" }, search.Select(i => i.Layer));
         Assert.All(search, i => Assert.Equal(IterationAction.Reverted, i.Action));
-        // Backward pass: Base is needed, Bad is not (quantizing it again helps), Good is needed; Base, tried before Bad
-        // was quantized again, is tried once more on the new model and is still needed.
+        // Backward pass: alone, only Bad keeps the target (quantizing it again helps); on the model without it Base and Good
+        // are still needed. The layers that stay float are recorded last, in the order of their scores.
         var backward = r.Iterations.Where(i => i.Stage == "Backward").ToList();
-        Assert.Equal(new[] { ("Base", IterationAction.KeptFloat), ("Bad", IterationAction.Requantized), ("Good", IterationAction.KeptFloat), ("Base", IterationAction.KeptFloat) },
+        Assert.Equal(new[] { ("Bad", IterationAction.Requantized), ("Base", IterationAction.KeptFloat), ("Good", IterationAction.KeptFloat) },
             backward.Select(i => (i.Layer, i.Action)));
         Assert.True(r.Met);
         Assert.Equal(new[] { "Base", "Good" }, Names(r));
@@ -194,13 +194,40 @@ public class AccuracyAwareSearchTests
             new AccuracyAwareOptions { RankingMethod = RankingMethod.Metric, MaximalDrop = 0.01, RankingSubsetSize = 5, UsePreviousIfDropIncrease = false }).Result;
 
         Assert.Equal(new[] { "Bad", "Base", "Good" }, r.Iterations.Where(i => i.Stage == "Search").Select(i => i.Layer).Order(StringComparer.Ordinal));
-        // Base -> 0.05, Bad -> -0.0625, Good -> 0.0125, Base again -> -0.0125, Good again -> 0.0625.
+        // Alone: Base -> 0.05, Bad -> -0.0625, Good -> 0.075; Bad is quantized again. Then Base (0.05 before) -> -0.0125,
+        // quantized again; Good -> 0.0625 stays float.
         var backward = r.Iterations.Where(i => i.Stage == "Backward").ToList();
-        Assert.Equal(new[] { ("Base", IterationAction.KeptFloat), ("Bad", IterationAction.Requantized), ("Good", IterationAction.KeptFloat),
-            ("Base", IterationAction.Requantized), ("Good", IterationAction.KeptFloat) }, backward.Select(i => (i.Layer, i.Action)));
-        Assert.Equal(new[] { 0.05, -0.0625, 0.0125, -0.0125, 0.0625 }, backward.Select(i => Math.Round(i.DropAfter, 9)));
+        Assert.Equal(new[] { ("Bad", IterationAction.Requantized), ("Base", IterationAction.Requantized), ("Good", IterationAction.KeptFloat) },
+            backward.Select(i => (i.Layer, i.Action)));
+        Assert.Equal(new[] { -0.0625, -0.0125, 0.0625 }, backward.Select(i => Math.Round(i.DropAfter, 9)));
         Assert.True(r.Met);
         Assert.Equal(new[] { "Good" }, Names(r));
+    }
+
+    [Fact]
+    public void TheBackwardPassQuantizesAgainTheLayerThatLeavesTheSmallestDropFirst()
+    {
+        // Bad helps (mean cost -0.0625); X costs 0.06, only on items 10-19; Y and Z cost 0.035 each, only on items 0-4. Once
+        // Bad is INT8 again there is room for 0.0725: X alone (0.06) or Y and Z (0.07), not X with either. X scores lowest
+        // in the rankings (on the hardest items, 0-4), so trying layers in score order would quantize X again first and
+        // keep Y and Z float.
+        var m = new FakeMetric("accuracy", MetricDirection.HigherBetter, _ => 1.0)
+            .WithCost("Bad", i => i < 5 ? 0.2 : -0.15)
+            .WithCost("X", i => i >= 10 ? 0.12 : 0)
+            .WithCost("Y", i => i < 5 ? 0.14 : 0)
+            .WithCost("Z", i => i < 5 ? 0.14 : 0);
+        var r = Run(new FakeBuilder("performance", "Bad", "X", "Y", "Z"), new FakeEvaluator(20, m),
+            new AccuracyAwareOptions { RankingMethod = RankingMethod.Metric, MaximalDrop = 0.01, RankingSubsetSize = 5, UsePreviousIfDropIncrease = false }).Result;
+
+        Assert.Equal(new[] { "Bad", "X", "Y", "Z" }, r.Iterations.Where(i => i.Stage == "Search").Select(i => i.Layer).Order(StringComparer.Ordinal));
+        // Alone on the all-float model: Bad -0.0625 (the only one within the limit), X 0.06, Y and Z 0.035. After Bad: Y
+        // (measured 0.035 before) -> -0.0275, then Z -> 0.0075, then X -> 0.0675, which misses.
+        var backward = r.Iterations.Where(i => i.Stage == "Backward").ToList();
+        Assert.Equal(new[] { ("Bad", IterationAction.Requantized), ("Y", IterationAction.Requantized), ("Z", IterationAction.Requantized), ("X", IterationAction.KeptFloat) },
+            backward.Select(i => (i.Layer, i.Action)));
+        Assert.Equal(new[] { -0.0625, -0.0275, 0.0075, 0.0675 }, backward.Select(i => Math.Round(i.DropAfter, 9)));
+        Assert.True(r.Met);
+        Assert.Equal(new[] { "X" }, Names(r));
     }
 
     [Fact]
@@ -304,7 +331,8 @@ public class AccuracyAwareSearchTests
     {
         var (b, e) = Uniform();
         // FP32, quantized, 5 ranking evaluations, L1 then L3 reverted (target met): 9. The backward pass tries L3 first
-        // (lower score): {L1} is cached, stays float; trying L1 would be the 10th evaluation.
+        // (lower score): {L1} is cached and misses the target; trying L1 would be the 10th evaluation. L3, measured on
+        // the model returned, is recorded as staying float.
         var r = Run(b, e, new AccuracyAwareOptions { RankingMethod = RankingMethod.Metric, RankingSubsetSize = 10, MaximalDrop = 0.01, MaxEvaluations = 9 }).Result;
         Assert.True(r.Met);
         Assert.Equal(new[] { "L1", "L3" }, Names(r));
