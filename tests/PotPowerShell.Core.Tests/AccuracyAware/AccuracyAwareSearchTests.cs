@@ -205,12 +205,11 @@ public class AccuracyAwareSearchTests
     }
 
     [Fact]
-    public void TheBackwardPassQuantizesAgainTheLayerThatLeavesTheSmallestDropFirst()
+    public void TheBackwardPassKeepsSmallestDropFirstWhenItLeavesFewerLayersFloat()
     {
         // Bad helps (mean cost -0.0625); X costs 0.06, only on items 10-19; Y and Z cost 0.035 each, only on items 0-4. Once
         // Bad is INT8 again there is room for 0.0725: X alone (0.06) or Y and Z (0.07), not X with either. X scores lowest
-        // in the rankings (on the hardest items, 0-4), so trying layers in score order would quantize X again first and
-        // keep Y and Z float.
+        // in the rankings (on the hardest items, 0-4), so ranking order quantizes X again first and keeps Y and Z float.
         var m = new FakeMetric("accuracy", MetricDirection.HigherBetter, _ => 1.0)
             .WithCost("Bad", i => i < 5 ? 0.2 : -0.15)
             .WithCost("X", i => i >= 10 ? 0.12 : 0)
@@ -226,8 +225,37 @@ public class AccuracyAwareSearchTests
         Assert.Equal(new[] { ("Bad", IterationAction.Requantized), ("Y", IterationAction.Requantized), ("Z", IterationAction.Requantized), ("X", IterationAction.KeptFloat) },
             backward.Select(i => (i.Layer, i.Action)));
         Assert.Equal(new[] { -0.0625, -0.0275, 0.0075, 0.0675 }, backward.Select(i => Math.Round(i.DropAfter, 9)));
+        Assert.Contains("Backward pass: 2 layers float in ranking order, 1 smallest drop first; kept smallest drop first.", r.Log);
         Assert.True(r.Met);
         Assert.Equal(new[] { "X" }, Names(r));
+    }
+
+    [Fact]
+    public void TheBackwardPassKeepsRankingOrderWhenItLeavesFewerLayersFloat()
+    {
+        // Exact match on 20 items, an item right while its degradation is at most 0.5. A adds 0.3 on items 0-9; B 0.3 on
+        // items 0-4 and 0.6 on item 10; C 0.3 on items 5-9 and 0.6 on item 11; D 0.6 on items 12-19. Alone A loses no
+        // item, B and C one each, D eight; A with B or C loses six. The given ranking (A, B, C, D) is reverted in full:
+        // 20 items lost, then 10, 9, 8, 0.
+        var m = new FakeMetric("accuracy", MetricDirection.HigherBetter, _ => 1.0) { RightUpTo = 0.5 }
+            .WithCost("A", i => i < 10 ? 0.3 : 0)
+            .WithCost("B", i => i < 5 ? 0.3 : i == 10 ? 0.6 : 0)
+            .WithCost("C", i => i is >= 5 and < 10 ? 0.3 : i == 11 ? 0.6 : 0)
+            .WithCost("D", i => i >= 12 ? 0.6 : 0);
+        LayerRank Given(string layer, double score) => new(0, layer, "Conv", score, RankingMethod.Metric, new SortedDictionary<string, double>(), double.NaN);
+        var r = new AccuracyAwareQuantizer(new AccuracyAwareOptions { RankingMethod = RankingMethod.Metric, MaximalDrop = 0.1 })
+        {
+            Ranking = new[] { Given("A", 0.9), Given("B", 0.5), Given("C", 0.4), Given("D", 0.3) },
+        }.Run(new FakeBuilder("performance", "A", "B", "C", "D"), new FakeEvaluator(20, m)).Result;
+
+        Assert.Equal(new[] { "A", "B", "C", "D" }, r.Iterations.Where(i => i.Stage == "Search").Select(i => i.Layer));
+        // In ranking order (lowest score first): D stays float, C and B are quantized again (one item lost each), A
+        // stays float (twelve). Smallest drop first: A (none lost) first, then B and C lose six each, D eight: three float.
+        Assert.Contains("Backward pass: 2 layers float in ranking order, 3 smallest drop first; kept ranking order.", r.Log);
+        Assert.Equal(new[] { ("C", IterationAction.Requantized), ("B", IterationAction.Requantized), ("D", IterationAction.KeptFloat), ("A", IterationAction.KeptFloat) },
+            r.Iterations.Where(i => i.Stage == "Backward").Select(i => (i.Layer, i.Action)));
+        Assert.True(r.Met);
+        Assert.Equal(new[] { "A", "D" }, Names(r));
     }
 
     [Fact]

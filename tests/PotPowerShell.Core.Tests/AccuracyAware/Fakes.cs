@@ -86,9 +86,13 @@ internal sealed class FakeMetric(string name, MetricDirection direction, Func<in
     public double Degradation(string tag, IReadOnlySet<string> reverted, int item) =>
         tag == "fp32" ? 0 : Offset(tag) + Scale(tag) * Cost.Where(c => !reverted.Contains(c.Key)).Sum(c => c.Value(item));
 
+    /// <summary>Set: a 0/1 metric, an item right (1) while its degradation is at most this; layers then interact.</summary>
+    public double? RightUpTo { get; init; }
+
     public double Value(string tag, IReadOnlySet<string> reverted, int item)
     {
         double d = Degradation(tag, reverted, item);
+        if (RightUpTo is { } limit) return d <= limit + 1e-12 ? 1 : 0;
         return Direction == MetricDirection.HigherBetter ? Baseline(item) - d : Baseline(item) + d;
     }
 }
@@ -137,6 +141,25 @@ internal sealed class FakeEvaluator(int items, params FakeMetric[] metrics) : IE
             if (m.Signal is { } signal) signals[m.Name] = list.Select(i => signal(tag, reverted, i)).ToArray();
         }
         return new EvaluationResult(values, perItem, list, TimeSpan.Zero) { Signals = signals };
+    }
+
+    /// <summary>As the real evaluator: items measured in the order given, <paramref name="stopWhen"/> asked after each.</summary>
+    public EvaluationResult Evaluate(byte[] model, IReadOnlyList<int>? items, Func<int, IReadOnlyDictionary<string, double[]>, bool>? stopWhen,
+        CancellationToken cancellationToken, IProgress<PotProgress>? progress = null)
+    {
+        var result = Evaluate(model, items, cancellationToken, progress);
+        if (stopWhen == null) return result;
+        for (int measured = 1; measured < result.Items.Count; measured++)
+        {
+            if (!stopWhen(measured, result.PerItem)) continue;
+            Calls[^1] = Calls[^1] with { Items = measured };
+            var perItem = result.PerItem.ToDictionary(p => p.Key, p => p.Value[..measured]);
+            return new EvaluationResult(perItem.ToDictionary(p => p.Key, p => p.Value.Average()), perItem, result.Items.Take(measured).ToArray(), TimeSpan.Zero)
+            {
+                StoppedEarly = true,
+            };
+        }
+        return result;
     }
 }
 

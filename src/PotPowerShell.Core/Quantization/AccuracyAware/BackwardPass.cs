@@ -3,32 +3,55 @@ using PotPowerShell.Core.Results;
 namespace PotPowerShell.Core.Quantization.AccuracyAware;
 
 /// <summary>
-/// After the target is met: quantize float layers again while every metric still holds, the one whose re-quantization
-/// leaves the smallest drop first. The greedy search can revert layers that only mattered together with a later one, or
-/// that changed nothing; POT and NNCF keep them all.
-/// Each float layer is first tried alone on the search's model. From then on the pass is lazy: the layer with the
-/// smallest drop measured so far is tried again on the current model unless that is the model it was measured on, and is
-/// quantized again when it still keeps the target and still leaves the smallest drop. A layer measured on an older model
-/// is tried again before the pass ends, so it ends where no single float layer can be quantized again. Trying them in
-/// the order of the search's ranking scores instead, the first tries used up the room under the limit: OcrRec on other
-/// lines (bench/Bench-AccuracyAware.ps1 NOTES) kept 15 layers float that way.
-/// Tries that are certain to miss the limit are decided early (<see cref="DecidedEarly.Above"/>); their lower bound is
-/// their drop here.
+/// After the target is met: quantize float layers again while every metric still holds. The greedy search can revert
+/// layers that only mattered together with a later one, or that changed nothing; POT and NNCF keep them all.
+/// Two greedy orders, each from the search's model, and the better end is kept (fewer float layers, then the smaller
+/// excess over the limits, as <see cref="BestModelTracker"/> ranks models):
+/// <list type="bullet">
+/// <item>In ranking order: the layers that scored lowest when they were reverted first, each quantized again at once
+/// when the target still holds; a layer that stayed float is tried again after the next one quantized again.</item>
+/// <item>Smallest drop first: each layer tried alone, then the one whose re-quantization leaves the smallest drop goes
+/// first, tried again on the current model when it was measured on an earlier one (lazily: a layer is measured again
+/// only when its last measurement is the smallest).</item>
+/// </list>
+/// Neither order wins everywhere (OcrRec, bench/Bench-AccuracyAware.ps1 NOTES: on other lines the Signal search's 30
+/// float layers ended at 15 in ranking order and 11 smallest drop first; Metric ranking's 16 at 6 and 9). Both end
+/// where no single float layer can be quantized again. Tries certain to miss the limit are decided early
+/// (<see cref="DecidedEarly.Above"/>); complete ones are cached, so the second order repeats none of them.
 /// </summary>
 internal static class BackwardPass
 {
-    /// <summary>Continues <paramref name="search"/>: its model with the layers quantized again, its iterations followed by the pass's.</summary>
+    /// <summary>Continues <paramref name="search"/>: its model with the layers quantized again, its iterations followed by the kept order's.</summary>
     public static SearchOutcome Run(SearchContext ctx, RunBaseline baseline, SearchOutcome search)
     {
+        if (search.Model.Reverted.Count == 0) return search;
+        using var _ = ctx.Stages.Stage("Backward");
+        var byRank = Pass(ctx, baseline, search, smallestFirst: false);
+        if (byRank.BudgetExhausted) return byRank;
+        var byDrop = Pass(ctx, baseline, search, smallestFirst: true);
+        if (byDrop.BudgetExhausted) return byDrop;
+        var criteria = baseline.Criteria;
+        double Excess(SearchOutcome o) => criteria.WorstExcess(ctx.Session.Evaluate(o.Model, null).Values);
+        bool dropWins = byDrop.Model.Reverted.Count < byRank.Model.Reverted.Count
+            || (byDrop.Model.Reverted.Count == byRank.Model.Reverted.Count && Excess(byDrop) < Excess(byRank));
+        var kept = dropWins ? byDrop : byRank;
+        ctx.Log($"Backward pass: {byRank.Model.Reverted.Count} layers float in ranking order, {byDrop.Model.Reverted.Count} smallest drop first; kept "
+            + (dropWins ? "smallest drop first." : "ranking order."));
+        return kept;
+    }
+
+    /// <summary>One greedy order from the search's model.</summary>
+    private static SearchOutcome Pass(SearchContext ctx, RunBaseline baseline, SearchOutcome search, bool smallestFirst)
+    {
         var current = search.Model;
-        if (current.Reverted.Count == 0) return search;
         var iterations = search.Iterations.ToList();
-        // Ties go to the layer that scored lowest when it was reverted (the least useful by the search's own ranking).
         var tries = current.Reverted
             .OrderBy(l => search.Picks.TryGetValue(l, out var p) ? p.Score : double.NegativeInfinity)
             .ThenBy(l => l, StringComparer.Ordinal)
             .Select((l, k) => new Try(l, k))
             .ToList();
+        var queue = new Queue<Try>(tries);
+        var stayedFloat = new List<Try>();
         int model = 0;
         MetricCriterion? metric = null;
         double drop = 0;
@@ -40,42 +63,57 @@ internal static class BackwardPass
                 Iterations = iterations.Concat(tries.Where(t => t.Model == model).OrderBy(t => t.Index)
                     .Select((t, k) => Record(iterations.Count + k + 1, t, metric!, drop, IterationAction.KeptFloat, current.Reverted.Count))).ToList(),
             };
+        void Requantize(Try t)
+        {
+            iterations.Add(Record(iterations.Count + 1, t, metric!, drop, IterationAction.Requantized, current.Reverted.Count - 1));
+            ctx.Log($"  Quantized {t.Layer} again: {metric!.Name} drop {SearchContext.F(drop)} -> {SearchContext.F(t.Drop)}.");
+            current = current.Without(t.Layer);
+            drop = t.Drop;
+            tries.Remove(t);
+            model++;
+        }
         try
         {
-            using var _ = ctx.Stages.Stage("Backward");
-            ctx.Log($"Backward pass: trying to quantize again {string.Join(", ", tries.Select(t => t.Layer))}.");
+            ctx.Log($"Backward pass ({(smallestFirst ? "smallest drop first" : "in ranking order")}): trying to quantize again {string.Join(", ", tries.Select(t => t.Layer))}.");
             var currentResult = ctx.Session.Evaluate(current, null);
             metric = baseline.Criteria.MostViolated(currentResult.Values);
             drop = metric.Drop(currentResult.Values[metric.Name]);
             int measured = 0;
             while (true)
             {
-                var best = tries.MinBy(t => t.Key);
-                if (best == null) break;
-                if (best.Model == model && best.Met)
+                Try? next;
+                if (smallestFirst)
                 {
-                    // The smallest drop, measured on this model: quantize it again.
-                    iterations.Add(Record(iterations.Count + 1, best, metric, drop, IterationAction.Requantized, current.Reverted.Count - 1));
-                    ctx.Log($"  Quantized {best.Layer} again: {metric.Name} drop {SearchContext.F(best.Drop)}, the smallest that keeps the target.");
-                    current = current.Without(best.Layer);
-                    currentResult = best.Result!;
-                    drop = best.Drop;
-                    tries.Remove(best);
-                    model++;
-                    continue;
+                    var best = tries.MinBy(t => t.Key);
+                    if (best is { Met: true } && best.Model == model)
+                    {
+                        currentResult = best.Result!;
+                        Requantize(best);
+                        continue;
+                    }
+                    next = tries.Where(t => t.Model != model).MinBy(t => t.Key);
                 }
-                var next = tries.Where(t => t.Model != model).OrderBy(t => t.Key).Take(2).ToList();
-                if (next.Count == 0) break;
-                var layer = next[0];
-                ctx.Report($"Backward pass: quantizing {layer.Layer} again", PotProgress.Percent(measured, measured + tries.Count(t => t.Model != model)));
+                else if (!queue.TryDequeue(out next)) next = null;
+                if (next == null) break;
+                ctx.Report($"Backward pass: quantizing {next.Layer} again", PotProgress.Percent(measured, measured + 1 + tries.Count(t => t.Model != model)));
                 measured++;
                 // Decided early once the metric is certain to miss its limit.
-                var result = ctx.Session.EvaluateUntilDecided(current.Without(layer.Layer), DecidedEarly.Above(ctx, metric, () => double.NegativeInfinity),
-                    next.Count > 1 ? current.Without(next[1].Layer) : null, DecidedEarly.Order(ctx, metric, currentResult));
-                layer.Measured(model, result, DecidedEarly.Drop(ctx, metric, result), !result.StoppedEarly && baseline.Criteria.AllMet(result.Values));
-                ctx.Log($"Backward pass: {layer.Layer} quantized again: {metric.Name} drop {SearchContext.F(drop)} -> {SearchContext.F(layer.Drop)}"
+                var result = ctx.Session.EvaluateUntilDecided(current.Without(next.Layer), DecidedEarly.Above(ctx, metric, () => double.NegativeInfinity),
+                    order: DecidedEarly.Order(ctx, metric, currentResult));
+                next.Measured(model, result, DecidedEarly.Drop(ctx, metric, result), !result.StoppedEarly && baseline.Criteria.AllMet(result.Values));
+                ctx.Log($"  {next.Layer} quantized again: {metric.Name} drop {SearchContext.F(drop)} -> {SearchContext.F(next.Drop)}"
                     + (result.StoppedEarly ? $" at least, decided after {result.Items.Count} of {ctx.Session.ItemCount} items (certain to miss the limit)" : "") + ", "
-                    + (layer.Met ? "target still met" : "target missed") + $"; {baseline.Describe(result.Values)}.");
+                    + (next.Met ? "target still met" : "target missed") + $"; {baseline.Describe(result.Values)}.");
+                if (smallestFirst) continue;
+                if (!next.Met)
+                {
+                    stayedFloat.Add(next);
+                    continue;
+                }
+                currentResult = result;
+                Requantize(next);
+                foreach (var retry in stayedFloat) queue.Enqueue(retry);
+                stayedFloat.Clear();
             }
             return End();
         }
@@ -96,13 +134,14 @@ internal static class BackwardPass
     private sealed class Try(string layer, int index)
     {
         public string Layer { get; } = layer;
+        /// <summary>Its place in ranking order.</summary>
         public int Index { get; } = index;
         public int Model { get; private set; } = -1;
         public EvaluationResult? Result { get; private set; }
         public double Drop { get; private set; }
         public bool Met { get; private set; }
 
-        /// <summary>Not measured yet first (in the starting order), then those that keep the target, then smallest drop.</summary>
+        /// <summary>Smallest drop first: not measured yet first (in ranking order), then those that keep the target, then smallest drop.</summary>
         public (int, int, double, int) Key => (Model < 0 ? 0 : 1, Met ? 0 : 1, Model < 0 ? 0 : Drop, Index);
 
         public void Measured(int model, EvaluationResult result, double drop, bool met)

@@ -38,7 +38,7 @@ internal static class GreedySearch
     private static string? Loop(SearchContext ctx, SearchState state, SearchRankings rankings)
     {
         // Ranking happens lazily at the top of the loop, so no ranking runs once max_iter_num is reached.
-        Queue<LayerRank>? ranking = null;
+        RankingQueue? ranking = null;
         IReadOnlyList<int> subset = Array.Empty<int>();
         var rankOn = (Model: state.Current, Result: state.CurrentResult);
         string? rejected = null;
@@ -47,13 +47,12 @@ internal static class GreedySearch
             if (state.StopReason() is { } stop) return stop;
             if (ranking == null)
             {
-                var ranked = rankings.Rank(state.Current, rankOn.Model, rankOn.Result, state.Metric);
-                (ranking, subset) = (new Queue<LayerRank>(ranked.Layers), ranked.Items!);
+                (ranking, subset) = rankings.RankQueue(state.Current, rankOn.Model, rankOn.Result, state.CurrentResult, state.Metric);
             }
             // OutputError: only layers the metric confirmed are reverted. Once those are used up, the next ones in
             // output-error order are confirmed on the current model before one is picked.
             else if (ranking.Count > 0 && ranking.Peek().Method == RankingMethod.OutputError && ctx.Options.ConfirmTopLayers > 0)
-                ranking = new Queue<LayerRank>(rankings.Confirm(state.Current, ranking.ToList(), subset, state.Metric));
+                ranking = RankingQueue.Of(rankings.Confirm(state.Current, ranking.ToList(), subset, state.Metric));
             if (ranking.Count == 0)
                 return "Every quantized layer has been reverted";
             var pick = ranking.Dequeue();

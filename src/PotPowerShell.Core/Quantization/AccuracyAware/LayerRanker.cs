@@ -83,8 +83,7 @@ internal sealed class LayerRanker
     }
 
     private List<LayerRank> RankByMetric(ModelCandidate current, IReadOnlyList<QuantizableLayer> layers, RankingItems subset, MetricCriterion metric, MetricCriteria criteria, RankingMethod method) =>
-        Measure(current, layers, subset, metric, criteria, outputErrors: null, method)
-            .OrderByDescending(r => r.Score).ThenBy(r => r.Layer, StringComparer.Ordinal).ToList();
+        Ordered(Measure(current, layers, subset, metric, criteria, outputErrors: null, method)).ToList();
 
     /// <summary>
     /// Reverts each layer alone and measures every metric on the subset. Score = gain of the driving metric (Metric), or
@@ -103,14 +102,25 @@ internal sealed class LayerRanker
             var layer = layers[i];
             _report($"Ranking: reverting {layer.Node}", i, layers.Count);
             var result = _session.Evaluate(current.With(layer.Node), subset.Items, next: i + 1 < layers.Count ? current.With(layers[i + 1].Node) : null);
-            var deltas = new SortedDictionary<string, double>(StringComparer.Ordinal);
-            foreach (var m in criteria.Metrics) deltas[m.Name] = result.Values[m.Name] - reference.Values[m.Name];
-            double score = method == RankingMethod.Signal ? SignalScore(reference, result, metric, subset) : metric.Sign * deltas[metric.Name];
-            ranks.Add(new LayerRank(0, layer.Node, layer.OpType, score, method, deltas,
+            ranks.Add(RankOf(layer, reference, result, subset, metric, criteria, method,
                 outputErrors != null && outputErrors.TryGetValue(layer.Node, out var e) ? e : double.NaN));
         }
         return ranks;
     }
+
+    /// <summary>A layer's rank entry from its evaluation with it reverted and the reference's, on the same items (rank 0).</summary>
+    public static LayerRank RankOf(QuantizableLayer layer, EvaluationResult reference, EvaluationResult result, RankingItems subset, MetricCriterion metric,
+        MetricCriteria criteria, RankingMethod method, double outputError = double.NaN)
+    {
+        var deltas = new SortedDictionary<string, double>(StringComparer.Ordinal);
+        foreach (var m in criteria.Metrics) deltas[m.Name] = result.Values[m.Name] - reference.Values[m.Name];
+        double score = method == RankingMethod.Signal ? SignalScore(reference, result, metric, subset) : metric.Sign * deltas[metric.Name];
+        return new LayerRank(0, layer.Node, layer.OpType, score, method, deltas, outputError);
+    }
+
+    /// <summary>Metric ranking's order: the largest gain first, ties by name.</summary>
+    public static IOrderedEnumerable<LayerRank> Ordered(IEnumerable<LayerRank> ranks) =>
+        ranks.OrderByDescending(r => r.Score).ThenBy(r => r.Layer, StringComparer.Ordinal);
 
     /// <summary>
     /// Signal ranking's score: the metric's own mean per-item gain on the ranking items (weighted as they are), plus a

@@ -75,6 +75,51 @@ internal sealed class SearchRankings(SearchContext ctx, RunBaseline baseline)
     }
 
     /// <summary>
+    /// <see cref="Rank"/> for the search, as the queue it reverts from: a Metric ranking on the full set is decided early
+    /// (<see cref="RankingQueue.Decided"/>) when decided-early evaluation applies to the driving metric.
+    /// </summary>
+    public (RankingQueue Queue, IReadOnlyList<int> Items) RankQueue(ModelCandidate current, ModelCandidate evaluated, EvaluationResult evaluatedResult,
+        EvaluationResult currentResult, MetricCriterion metric)
+    {
+        if (ctx.Options.RankingMethod != RankingMethod.Metric || (ctx.GivenRanking != null && Count == 0)
+            || DecidedEarly.Order(ctx, metric, currentResult) is not { } order)
+        {
+            var ranked = Rank(current, evaluated, evaluatedResult, metric);
+            return (RankingQueue.Of(ranked.Layers), ranked.Items!);
+        }
+        using var _ = ctx.Stages.Stage("Ranking");
+        var subset = Subset(evaluated, evaluatedResult, metric);
+        if (subset.Count < ctx.Session.ItemCount)
+        {
+            var ranked = Rank(current, evaluated, evaluatedResult, metric);
+            return (RankingQueue.Of(ranked.Layers), ranked.Items!);
+        }
+        var session = ctx.Session;
+        int evaluations = session.Evaluations, decided = session.DecidedEarly;
+        long inferences = session.Inferences;
+        var layers = current.Source.Builder.Layers.Where(l => !current.Reverted.Contains(l.Node)).ToList();
+        var reference = session.Evaluate(current, null);
+        session.InRanking = true;
+        RankingQueue queue;
+        try
+        {
+            queue = RankingQueue.Decided(ctx, current, reference, layers, metric, order,
+                (layer, result) => LayerRanker.RankOf(layer, reference, result, subset, metric, baseline.Criteria, RankingMethod.Metric));
+        }
+        finally
+        {
+            session.InRanking = false;
+        }
+        Count++;
+        foreach (var r in queue.Measured) _scores[r.Layer] = r;
+        queue.Completed = r => _scores[r.Layer] = r;
+        var top = queue.Peek();
+        ctx.Log($"Ranking {Count} (Metric, metric {metric.Name}, {subset.Count} items, decided early): {session.Evaluations - evaluations} evaluations "
+            + $"({session.DecidedEarly - decided} decided early), {session.Inferences - inferences} inferences; top: {top.Layer} {SearchContext.F(top.Score)}");
+        return (queue, subset.Items);
+    }
+
+    /// <summary>
     /// The given rankings as the first ranking: merged by score (best first, ties by name, NaN last), as shards ranked on
     /// other hosts come back; quantized layers they do not hold follow by name, unscored.
     /// </summary>

@@ -1,0 +1,167 @@
+using PotPowerShell.Core.Evaluation;
+using PotPowerShell.Core.Results;
+
+namespace PotPowerShell.Core.Quantization.AccuracyAware;
+
+/// <summary>
+/// The layers of a ranking in the order <see cref="GreedySearch"/> reverts them. A Metric ranking on the full set is
+/// decided early (<see cref="Decided"/>): a layer's evaluation stops once it is certain to score below the best layer
+/// measured completely so far, and such a layer is measured completely only when the search gets to where it could
+/// come next. The layers still come out in the order of the complete ranking (largest gain, then name), so the search
+/// takes the path a complete ranking gives; the search mostly takes two or three layers of a ranking before it ranks
+/// again.
+/// </summary>
+internal sealed class RankingQueue
+{
+    private readonly List<Entry> _pending;
+    /// <summary>Measures a stopped layer completely: its rank entry and drop (null: a ranking measured completely, kept in its order).</summary>
+    private readonly Func<string, (LayerRank Rank, double Drop)>? _complete;
+
+    /// <summary>The driving metric of a decided ranking (null: a ranking measured completely).</summary>
+    private readonly MetricCriterion? _metric;
+
+    private RankingQueue(List<Entry> pending, Func<string, (LayerRank, double)>? complete = null, MetricCriterion? metric = null)
+    {
+        _pending = pending;
+        _complete = complete;
+        _metric = metric;
+    }
+
+    /// <summary>A ranking measured completely, in its order.</summary>
+    public static RankingQueue Of(IEnumerable<LayerRank> ranked) => new(ranked.Select(r => new Entry(r.Layer, r, double.NaN)).ToList());
+
+    /// <summary>
+    /// Ranks the layers still quantized in <paramref name="current"/> by the driving metric on the full set (Metric,
+    /// POT). <paramref name="order"/> measures first the items where the current model is short of the metric's best
+    /// per-item value (<see cref="DecidedEarly.Order"/>): once those are measured, every remaining item at its best is
+    /// where the current model already is, so the smallest drop the layer can still give is close to the one it will
+    /// give. From there a layer's evaluation stops as soon as it is certain to come after the best layer measured
+    /// completely so far (<see cref="After"/>), unless it could still meet the target (the best-model tracker sees
+    /// every model that may).
+    /// </summary>
+    /// <param name="rank">A layer's rank entry from its complete evaluation.</param>
+    public static RankingQueue Decided(SearchContext ctx, ModelCandidate current, EvaluationResult currentResult, IReadOnlyList<QuantizableLayer> layers,
+        MetricCriterion metric, IReadOnlyList<int> order, Func<QuantizableLayer, EvaluationResult, LayerRank> rank)
+    {
+        var session = ctx.Session;
+        var bounds = session.Evaluator.MeanItemBounds[metric.Name];
+        double bestValue = metric.Direction == MetricDirection.HigherBetter ? bounds.Max : bounds.Min;
+        int total = session.ItemCount;
+        int short_ = currentResult.PerItem[metric.Name].Count(v => double.IsFinite(v) && v != bestValue);
+        var byName = layers.ToDictionary(l => l.Node, StringComparer.Ordinal);
+        var entries = new List<Entry>(layers.Count);
+        Entry? best = null;
+        for (int i = 0; i < layers.Count; i++)
+        {
+            var layer = layers[i];
+            ctx.Report($"Ranking: reverting {layer.Node}", PotProgress.Percent(i, layers.Count));
+            var leader = best;
+            var result = session.EvaluateUntilDecided(current.With(layer.Node), (measured, perItem) =>
+                {
+                    if (leader == null || measured < short_ || !perItem.TryGetValue(metric.Name, out var values)) return false;
+                    double drop = DecidedEarly.MinimalDrop(metric, bounds, values, measured, total);
+                    return drop > metric.MaxDrop + Margin(metric) && After(metric, drop, layer.Node, leader);
+                },
+                i + 1 < layers.Count ? current.With(layers[i + 1].Node) : null, order);
+            var entry = new Entry(layer.Node, result.StoppedEarly ? null : rank(layer, result), DecidedEarly.Drop(ctx, metric, result));
+            entries.Add(entry);
+            if (entry.Rank != null && (best == null || Before(entry, best))) best = entry;
+        }
+        (LayerRank, double) Complete(string name)
+        {
+            using var _ = ctx.Stages.Stage("Ranking");
+            bool inRanking = session.InRanking;
+            session.InRanking = true;
+            try
+            {
+                var result = session.Evaluate(current.With(name), null);
+                return (rank(byName[name], result), metric.Drop(result.Values[metric.Name]));
+            }
+            finally
+            {
+                session.InRanking = inRanking;
+            }
+        }
+        return new RankingQueue(entries, Complete, metric);
+    }
+
+    /// <summary>Rounding: the evaluator's mean and the bound's sum may differ in the last bits, so a decision needs a clear margin.</summary>
+    private static double Margin(MetricCriterion metric) => 1e-9 * metric.Scale;
+
+    /// <summary>
+    /// True when a layer whose drop can be no smaller than <paramref name="minimalDrop"/> is certain to rank after
+    /// <paramref name="leader"/> (measured completely): a larger drop, or the same one (within rounding) and a later name.
+    /// </summary>
+    private static bool After(MetricCriterion metric, double minimalDrop, string layer, Entry leader) =>
+        minimalDrop > leader.Drop + Margin(metric)
+        || (minimalDrop >= leader.Drop - Margin(metric) && string.CompareOrdinal(layer, leader.Layer) > 0);
+
+    /// <summary>The complete ranking's order of two layers measured completely: larger score first, ties by name.</summary>
+    private static bool Before(Entry a, Entry b) =>
+        a.Rank!.Score > b.Rank!.Score || (a.Rank.Score == b.Rank.Score && string.CompareOrdinal(a.Layer, b.Layer) < 0);
+
+    public int Count => _pending.Count;
+
+    /// <summary>Layers measured completely so far, in ranking order (for the log and the scores).</summary>
+    public IEnumerable<LayerRank> Measured => LayerRanker.Ordered(_pending.Where(e => e.Rank != null).Select(e => e.Rank!));
+
+    public LayerRank Peek()
+    {
+        Settle();
+        return _pending[0].Rank!;
+    }
+
+    public LayerRank Dequeue()
+    {
+        Settle();
+        var first = _pending[0];
+        _pending.RemoveAt(0);
+        return first.Rank!;
+    }
+
+    /// <summary>The rest of the ranking, every layer measured completely.</summary>
+    public List<LayerRank> ToList()
+    {
+        var all = new List<LayerRank>();
+        while (Count > 0) all.Add(Dequeue());
+        _pending.AddRange(all.Select(r => new Entry(r.Layer, r, double.NaN)));
+        return all;
+    }
+
+    /// <summary>Called with each layer measured completely after the ranking was made.</summary>
+    public Action<LayerRank>? Completed { get; set; }
+
+    /// <summary>
+    /// Puts the next layer of the complete ranking first: the first layer measured completely in ranking order, once
+    /// every layer stopped early is certain to come after it; else the stopped layer with the smallest possible drop is
+    /// measured completely first.
+    /// </summary>
+    private void Settle()
+    {
+        if (_pending.Count == 0) throw new InvalidOperationException("The ranking is used up.");
+        while (_complete != null)
+        {
+            Entry? best = null;
+            foreach (var e in _pending)
+                if (e.Rank != null && (best == null || Before(e, best))) best = e;
+            var open = _pending.Where(e => e.Rank == null && (best == null || !After(_metric!, e.Drop, e.Layer, best)))
+                .OrderBy(e => e.Drop).ThenBy(e => e.Layer, StringComparer.Ordinal).FirstOrDefault();
+            if (open == null)
+            {
+                _pending.Remove(best!);
+                _pending.Insert(0, best!);
+                return;
+            }
+            (open.Rank, open.Drop) = _complete(open.Layer);
+            Completed?.Invoke(open.Rank);
+        }
+    }
+
+    /// <summary>A layer of the ranking: its rank entry once measured completely, and its drop (smallest possible while stopped early).</summary>
+    private sealed class Entry(string layer, LayerRank? rank, double drop)
+    {
+        public string Layer { get; } = layer;
+        public LayerRank? Rank { get; set; } = rank;
+        public double Drop { get; set; } = drop;
+    }
+}

@@ -1,0 +1,80 @@
+using PotPowerShell.Core.Config;
+using PotPowerShell.Core.Quantization;
+using PotPowerShell.Core.Quantization.AccuracyAware;
+using PotPowerShell.Core.Results;
+
+namespace PotPowerShell.Core.Tests.AccuracyAware;
+
+/// <summary>Metric ranking on the full set, decided early (RankingQueue), on real ONNX Runtime runs.</summary>
+public class DecidedRankingTests : IClassFixture<OutlierModelFixture>
+{
+    private readonly OutlierModel _m;
+
+    public DecidedRankingTests(OutlierModelFixture fixture) => _m = fixture.Model;
+
+    private AccuracyAwareResult Run(AccuracyAwareOptions options, string name) => AccuracyAwarePipeline.Run(new AccuracyAwareJob
+    {
+        ModelPath = _m.ModelPath,
+        CalibrationDataPath = _m.CalibrationPath,
+        EnginePath = _m.EnginePath,
+        Options = options,
+    }, _m.File(name));
+
+    [Fact]
+    public void A_decided_early_Metric_ranking_gives_the_path_of_complete_rankings_on_ONNX_Runtime()
+    {
+        // Accuracy (FP32 100 %) with a limit only FP32 meets: every layer is reverted, so the search goes deep into its
+        // rankings, and layers stopped early in a ranking must be measured completely before they can come next.
+        var options = new AccuracyAwareOptions
+        {
+            RankingMethod = RankingMethod.Metric, MaximalDrop = 1e-9, BackwardPass = false,
+            Quantization = new DefaultQuantizationOptions { Precision = PrecisionMode.AllInt8 },
+        };
+        var early = Run(options, "early.onnx");
+        var full = Run(options with { DecideEarly = false }, "full.onnx");
+
+        Assert.Equal(full.Iterations.Select(i => (i.Stage, i.Layer, i.Action, i.DropAfter)), early.Iterations.Select(i => (i.Stage, i.Layer, i.Action, i.DropAfter)));
+        Assert.Equal(full.RevertedLayers.Select(l => (l.Layer, l.Score)), early.RevertedLayers.Select(l => (l.Layer, l.Score)));
+        Assert.Equal(File.ReadAllBytes(full.OutputPath!), File.ReadAllBytes(early.OutputPath!));
+        Assert.Equal(full.Metrics.Select(m => m.Final), early.Metrics.Select(m => m.Final));
+        Assert.Equal(full.Rankings, early.Rankings);
+        Assert.True(early.DecidedEarlyEvaluations > 0, "some ranking evaluation should have been decided early");
+        Assert.Contains(early.Log, l => l.StartsWith("Ranking 1 (Metric, metric accuracy@top1, 200 items, decided early)", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Layers_stopped_early_are_measured_completely_when_the_search_reaches_them()
+    {
+        // 40 items; layer Li costs 0.8 - 0.1 i on items 2i and 2i+1 only (mean 0.04, 0.035, ... 0.005; 0.18 in all).
+        // L0 is measured first and completely. Every later layer stops once the 16 items where the fully quantized model
+        // is short of 1 are measured: the other 24 can only stay at 1, so its drop is known and larger than L0's. The
+        // search keeps reverting down the first ranking (each drop smaller): L0, L1, L2, L3 (drop 0.05).
+        var metric = new FakeMetric("accuracy", MetricDirection.HigherBetter, _ => 1.0);
+        var names = Enumerable.Range(0, 8).Select(i => $"L{i}").ToArray();
+        for (int i = 0; i < 8; i++)
+        {
+            int layer = i;
+            metric.WithCost(names[i], item => item / 2 == layer ? 0.8 - 0.1 * layer : 0);
+        }
+        AccuracyAwareResult Search(bool decideEarly, out FakeEvaluator evaluator)
+        {
+            evaluator = new FakeEvaluator(40, metric) { Bounds = (0, 1) };
+            return new AccuracyAwareQuantizer(new AccuracyAwareOptions { RankingMethod = RankingMethod.Metric, MaximalDrop = 0.051, BackwardPass = false, DecideEarly = decideEarly })
+                .Run(new FakeBuilder("performance", names), evaluator).Result;
+        }
+        var early = Search(true, out var e);
+        var full = Search(false, out _);
+
+        Assert.Equal(new[] { "L0", "L1", "L2", "L3" }, full.Iterations.Where(i => i.Stage == "Search").Select(i => i.Layer));
+        Assert.Equal(1, full.Rankings);
+        Assert.Equal(full.Iterations, early.Iterations);
+        Assert.Equal(full.RevertedLayers, early.RevertedLayers);
+        Assert.Equal(full.Metrics, early.Metrics);
+        // Ranking: the reference is cached; L0 complete, L1-L7 stopped after 16 items; then L1, L2 and L3 measured
+        // completely as the search reaches them (each has the smallest drop left, so no other layer is measured).
+        Assert.Equal(8 * 40L, full.RankingInferences);
+        Assert.Equal(40 + 7 * 16 + 3 * 40L, early.RankingInferences);
+        Assert.Equal((7, 0), (early.DecidedEarlyEvaluations, full.DecidedEarlyEvaluations));
+        Assert.Contains(early.Log, l => l.StartsWith("Ranking 1 (Metric, metric accuracy, 40 items, decided early): 8 evaluations (7 decided early), 152 inferences; top: L0 0.04", StringComparison.Ordinal));
+    }
+}
