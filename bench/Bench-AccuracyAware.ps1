@@ -25,6 +25,33 @@
     went: the stages (calibration, baseline, ranking, search, backward pass) and, inside the evaluations, building
     candidate models, creating their ONNX Runtime sessions, and inference with the metrics.
 .NOTES
+    2026-12-05, twentieth session: the backward pass in two orders, and Metric rankings decided early. OcrRec, run2-style
+    single runs (one Invoke-AccuracyAwareQuantization at a time, -Seed and lines as named); counts and bytes, times
+    only where the machine ran nothing else.
+    - The backward pass tried float layers in the search's ranking order (lowest score first) and quantized each at once
+      when the target held. After a search that met the target exactly at the limit that order used the room up on the
+      first layers: on other lines (-DataSeed 1, maximal_drop 0.15) the Signal search's 30 float layers ended at 15.
+      Smallest drop first (each layer tried alone on the search's model, then the layer whose re-quantization leaves the
+      smallest drop, measured again lazily when it was measured on an older model) ended at 11 there, and -Seed 0 to 4
+      on the table's lines at 6, 5, 7, 8, 7 against 6, 5, 9, 8, 9; 1000 lines at 8 either way. But after Metric ranking
+      on other lines (16 float at drop 0.13) it ended at 9 where ranking order ended at 6. So both orders now run from
+      the search's model and the end with fewer float layers is kept (BackwardPass.cs): -DataSeed 1 11 layers, -Seed 0
+      to 4 6, 5, 7, 8, 7 (33 against 37), Metric ranking on other lines 6. The cost: 20,793 -> 26,856, 6,189 -> 6,738,
+      19,097 -> 22,637, 25,036 -> 30,466, 27,003 -> 33,816 inferences for -Seed 0 to 4; ResNet18 and MiniLM wrote
+      the same bytes with the same evaluations (82425402..., 7204EEF4...).
+    - Tried and not kept: a search that takes, at every step, the layer with the smallest full-set drop, measured
+      lazily (a layer measured again only when its drop from an older model is the smallest), decided early. Fast
+      (other lines 63.4 s and 22,440 inferences against 144 s) but 15 layers there and 11 on the table's lines (POT-style
+      6): it meets the target exactly at the limit, where no float layer can be quantized again. The same search
+      continued to half the limit before the backward pass: 11 layers there. The backward pass alone from every layer
+      float (quantizing greedily from FP32, smallest drop first): 11 layers there.
+    - Metric rankings on every item are decided early (RankingQueue.cs): a layer's evaluation stops once the lines the
+      current model gets wrong are measured and it is certain to rank after the best layer measured completely; it is
+      measured completely only when the search reaches its place. Same bytes as complete rankings (-RankingMethod
+      Metric, table's lines: D123A185..., other lines: the same search, iteration for iteration); ranking inferences
+      31,000 -> 27,779 and 49,400 -> 38,678 (the search takes several layers of most rankings, so many stopped layers
+      are measured completely later, each from its first item).
+
     2026-12-05, nineteenth session: candidates run from stored activations (-ReuseActivations, on by default;
     Quantization/AccuracyAware/ActivationReuse.cs, Onnx/SuffixCut.cs). A complete full-set evaluation keeps the
     model's QuantizeLinear outputs for every item; a candidate one layer away runs only the part of its model from the

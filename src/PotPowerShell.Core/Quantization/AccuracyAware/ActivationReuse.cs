@@ -84,6 +84,12 @@ internal sealed class ActivationReuse(int items, long budgetBytes)
         return new Plan(serialize(SuffixCut.Capturing(model, cuts)), null, new ActivationStore(candidate, model, items, free), null, 1, () => serialize(model));
     }
 
+    /// <summary>
+    /// A model whose store is dropped last (null: none): the backward pass goes back to the search's model for its second
+    /// order, after the first one has stored the models it went through.
+    /// </summary>
+    public ModelCandidate? Pinned { get; set; }
+
     /// <summary>Drops the stores and stores nothing more: ONNX Runtime refused a suffix or a capturing model, so later ones would fail too.</summary>
     public void Disable()
     {
@@ -113,7 +119,8 @@ internal sealed class ActivationReuse(int items, long budgetBytes)
             // Before the store it was cut from, which stays the most recently used: a candidate is kept less often
             // than the model it came from is used again.
             _stores.Insert(plan.Source == null ? _stores.Count : _stores.Count - 1, target);
-            while (_stores.Count > MaxStores || _stores.Sum(s => s.Bytes) > budgetBytes) _stores.RemoveAt(0);
+            while ((_stores.Count > MaxStores || _stores.Sum(s => s.Bytes) > budgetBytes) && _stores.FindIndex(s => s.Candidate.Key != Pinned?.Key) is >= 0 and var oldest)
+                _stores.RemoveAt(oldest);
         }
     }
 

@@ -17,7 +17,7 @@ namespace PotPowerShell.Core.Quantization.AccuracyAware;
 /// Neither order wins everywhere (OcrRec, bench/Bench-AccuracyAware.ps1 NOTES: on other lines the Signal search's 30
 /// float layers ended at 15 in ranking order and 11 smallest drop first; Metric ranking's 16 at 6 and 9). Both end
 /// where no single float layer can be quantized again. Tries certain to miss the limit are decided early
-/// (<see cref="DecidedEarly.Above"/>); complete ones are cached, so the second order repeats none of them.
+/// (<see cref="DecidedEarly.Above"/>); the second order measures no model the first one measured.
 /// </summary>
 internal static class BackwardPass
 {
@@ -26,10 +26,21 @@ internal static class BackwardPass
     {
         if (search.Model.Reverted.Count == 0) return search;
         using var _ = ctx.Stages.Stage("Backward");
-        var byRank = Pass(ctx, baseline, search, smallestFirst: false);
-        if (byRank.BudgetExhausted) return byRank;
-        var byDrop = Pass(ctx, baseline, search, smallestFirst: true);
-        if (byDrop.BudgetExhausted) return byDrop;
+        var tried = new Dictionary<string, EvaluationResult>(StringComparer.Ordinal);
+        SearchOutcome byRank, byDrop;
+        var reuse = ctx.Session.Reuse;
+        if (reuse != null) reuse.Pinned = search.Model;
+        try
+        {
+            byRank = Pass(ctx, baseline, search, tried, smallestFirst: false);
+            if (byRank.BudgetExhausted) return byRank;
+            byDrop = Pass(ctx, baseline, search, tried, smallestFirst: true);
+            if (byDrop.BudgetExhausted) return byDrop;
+        }
+        finally
+        {
+            if (reuse != null) reuse.Pinned = null;
+        }
         var criteria = baseline.Criteria;
         double Excess(SearchOutcome o) => criteria.WorstExcess(ctx.Session.Evaluate(o.Model, null).Values);
         bool dropWins = byDrop.Model.Reverted.Count < byRank.Model.Reverted.Count
@@ -41,7 +52,9 @@ internal static class BackwardPass
     }
 
     /// <summary>One greedy order from the search's model.</summary>
-    private static SearchOutcome Pass(SearchContext ctx, RunBaseline baseline, SearchOutcome search, bool smallestFirst)
+    /// <param name="tried">Every try so far by candidate: a try stopped early is decided by the same rule in either
+    /// order, so it is not measured again (complete ones would come from the session's cache anyway).</param>
+    private static SearchOutcome Pass(SearchContext ctx, RunBaseline baseline, SearchOutcome search, Dictionary<string, EvaluationResult> tried, bool smallestFirst)
     {
         var current = search.Model;
         var iterations = search.Iterations.ToList();
@@ -97,9 +110,11 @@ internal static class BackwardPass
                 if (next == null) break;
                 ctx.Report($"Backward pass: quantizing {next.Layer} again", PotProgress.Percent(measured, measured + 1 + tries.Count(t => t.Model != model)));
                 measured++;
+                var candidate = current.Without(next.Layer);
                 // Decided early once the metric is certain to miss its limit.
-                var result = ctx.Session.EvaluateUntilDecided(current.Without(next.Layer), DecidedEarly.Above(ctx, metric, () => double.NegativeInfinity),
-                    order: DecidedEarly.Order(ctx, metric, currentResult));
+                if (!tried.TryGetValue(candidate.Key, out var result))
+                    tried[candidate.Key] = result = ctx.Session.EvaluateUntilDecided(candidate, DecidedEarly.Above(ctx, metric, () => double.NegativeInfinity),
+                        order: DecidedEarly.Order(ctx, metric, currentResult));
                 next.Measured(model, result, DecidedEarly.Drop(ctx, metric, result), !result.StoppedEarly && baseline.Criteria.AllMet(result.Values));
                 ctx.Log($"  {next.Layer} quantized again: {metric.Name} drop {SearchContext.F(drop)} -> {SearchContext.F(next.Drop)}"
                     + (result.StoppedEarly ? $" at least, decided after {result.Items.Count} of {ctx.Session.ItemCount} items (certain to miss the limit)" : "") + ", "

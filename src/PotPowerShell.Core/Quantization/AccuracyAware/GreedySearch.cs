@@ -52,7 +52,7 @@ internal static class GreedySearch
             // OutputError: only layers the metric confirmed are reverted. Once those are used up, the next ones in
             // output-error order are confirmed on the current model before one is picked.
             else if (ranking.Count > 0 && ranking.Peek().Method == RankingMethod.OutputError && ctx.Options.ConfirmTopLayers > 0)
-                ranking = RankingQueue.Of(rankings.Confirm(state.Current, ranking.ToList(), subset, state.Metric));
+                ranking = RankingQueue.Of(rankings.Confirm(state.Current, ranking.DequeueAll(), subset, state.Metric));
             if (ranking.Count == 0)
                 return "Every quantized layer has been reverted";
             var pick = ranking.Dequeue();

@@ -8,8 +8,9 @@ namespace PotPowerShell.Core.Quantization.AccuracyAware;
 /// decided early (<see cref="Decided"/>): a layer's evaluation stops once it is certain to score below the best layer
 /// measured completely so far, and such a layer is measured completely only when the search gets to where it could
 /// come next. The layers still come out in the order of the complete ranking (largest gain, then name), so the search
-/// takes the path a complete ranking gives; the search mostly takes two or three layers of a ranking before it ranks
-/// again.
+/// takes the path a complete ranking gives. It mostly takes two or three layers of a ranking before it ranks again, yet
+/// many layers stopped early are measured completely later: OcrRec with -RankingMethod Metric (bench/Bench-AccuracyAware.ps1
+/// NOTES) ran 10 % fewer ranking inferences on its table's lines and 22 % fewer on other lines, for the same models.
 /// </summary>
 internal sealed class RankingQueue
 {
@@ -47,7 +48,7 @@ internal sealed class RankingQueue
         var bounds = session.Evaluator.MeanItemBounds[metric.Name];
         double bestValue = metric.Direction == MetricDirection.HigherBetter ? bounds.Max : bounds.Min;
         int total = session.ItemCount;
-        int short_ = currentResult.PerItem[metric.Name].Count(v => double.IsFinite(v) && v != bestValue);
+        int shortItems = currentResult.PerItem[metric.Name].Count(v => double.IsFinite(v) && v != bestValue);
         var byName = layers.ToDictionary(l => l.Node, StringComparer.Ordinal);
         var entries = new List<Entry>(layers.Count);
         Entry? best = null;
@@ -58,7 +59,7 @@ internal sealed class RankingQueue
             var leader = best;
             var result = session.EvaluateUntilDecided(current.With(layer.Node), (measured, perItem) =>
                 {
-                    if (leader == null || measured < short_ || !perItem.TryGetValue(metric.Name, out var values)) return false;
+                    if (leader == null || measured < shortItems || !perItem.TryGetValue(metric.Name, out var values)) return false;
                     double drop = DecidedEarly.MinimalDrop(metric, bounds, values, measured, total);
                     return drop > metric.MaxDrop + Margin(metric) && After(metric, drop, layer.Node, leader);
                 },
@@ -119,12 +120,11 @@ internal sealed class RankingQueue
         return first.Rank!;
     }
 
-    /// <summary>The rest of the ranking, every layer measured completely.</summary>
-    public List<LayerRank> ToList()
+    /// <summary>Empties the queue: the rest of the ranking in order, every layer measured completely.</summary>
+    public List<LayerRank> DequeueAll()
     {
         var all = new List<LayerRank>();
         while (Count > 0) all.Add(Dequeue());
-        _pending.AddRange(all.Select(r => new Entry(r.Layer, r, double.NaN)));
         return all;
     }
 

@@ -75,36 +75,32 @@ internal sealed class SearchRankings(SearchContext ctx, RunBaseline baseline)
     }
 
     /// <summary>
-    /// <see cref="Rank"/> for the search, as the queue it reverts from: a Metric ranking on the full set is decided early
-    /// (<see cref="RankingQueue.Decided"/>) when decided-early evaluation applies to the driving metric.
+    /// <see cref="Rank"/> for the search, as the queue it reverts from. A Metric ranking on every item (none left out by
+    /// ranking_subset_size or metric_subset_ratio) is decided early (<see cref="RankingQueue.Decided"/>) when decided-early
+    /// evaluation applies to the driving metric; the rest as <see cref="Rank"/> makes them.
     /// </summary>
     public (RankingQueue Queue, IReadOnlyList<int> Items) RankQueue(ModelCandidate current, ModelCandidate evaluated, EvaluationResult evaluatedResult,
         EvaluationResult currentResult, MetricCriterion metric)
     {
+        var session = ctx.Session;
         if (ctx.Options.RankingMethod != RankingMethod.Metric || (ctx.GivenRanking != null && Count == 0)
+            || baseline.Pool.Count != session.ItemCount || SubsetSize < baseline.Pool.Count
             || DecidedEarly.Order(ctx, metric, currentResult) is not { } order)
         {
             var ranked = Rank(current, evaluated, evaluatedResult, metric);
             return (RankingQueue.Of(ranked.Layers), ranked.Items!);
         }
         using var _ = ctx.Stages.Stage("Ranking");
-        var subset = Subset(evaluated, evaluatedResult, metric);
-        if (subset.Count < ctx.Session.ItemCount)
-        {
-            var ranked = Rank(current, evaluated, evaluatedResult, metric);
-            return (RankingQueue.Of(ranked.Layers), ranked.Items!);
-        }
-        var session = ctx.Session;
         int evaluations = session.Evaluations, decided = session.DecidedEarly;
         long inferences = session.Inferences;
+        var items = new RankingItems(baseline.Pool);
         var layers = current.Source.Builder.Layers.Where(l => !current.Reverted.Contains(l.Node)).ToList();
-        var reference = session.Evaluate(current, null);
         session.InRanking = true;
         RankingQueue queue;
         try
         {
-            queue = RankingQueue.Decided(ctx, current, reference, layers, metric, order,
-                (layer, result) => LayerRanker.RankOf(layer, reference, result, subset, metric, baseline.Criteria, RankingMethod.Metric));
+            queue = RankingQueue.Decided(ctx, current, currentResult, layers, metric, order,
+                (layer, result) => LayerRanker.RankOf(layer, currentResult, result, items, metric, baseline.Criteria, RankingMethod.Metric));
         }
         finally
         {
@@ -114,9 +110,9 @@ internal sealed class SearchRankings(SearchContext ctx, RunBaseline baseline)
         foreach (var r in queue.Measured) _scores[r.Layer] = r;
         queue.Completed = r => _scores[r.Layer] = r;
         var top = queue.Peek();
-        ctx.Log($"Ranking {Count} (Metric, metric {metric.Name}, {subset.Count} items, decided early): {session.Evaluations - evaluations} evaluations "
+        ctx.Log($"Ranking {Count} (Metric, metric {metric.Name}, {items.Count} items, decided early): {session.Evaluations - evaluations} evaluations "
             + $"({session.DecidedEarly - decided} decided early), {session.Inferences - inferences} inferences; top: {top.Layer} {SearchContext.F(top.Score)}");
-        return (queue, subset.Items);
+        return (queue, items.Items);
     }
 
     /// <summary>
