@@ -39,6 +39,22 @@
       to 4 6, 5, 7, 8, 7 (33 against 37), Metric ranking on other lines 6. The cost: 20,793 -> 26,856, 6,189 -> 6,738,
       19,097 -> 22,637, 25,036 -> 30,466, 27,003 -> 33,816 inferences for -Seed 0 to 4; ResNet18 and MiniLM wrote
       the same bytes with the same evaluations (82425402..., 7204EEF4...).
+    - The backward pass's second order starts from the search's model, whose stored activations the first order's
+      models had pushed out (4 stores): OcrRec -Seed 0 ran 205 of 240 evaluations from stored activations and spent
+      42.7 s in the backward pass. The search's model now keeps its store through the pass (ActivationReuse.Pinned):
+      221 of 240, the same bytes.
+    - This script, one run per table (-Items 200, -Seed 0), the final build:
+
+      Model    Variant       Wall s Evals Inferences Reverted Final drop Before (nineteenth session)
+      OcrRec   POT-style      249.4   167      33400 6/34     0.18       229.2
+      OcrRec   new defaults    65.9   240      26856 6/34     0.18       45.9      3.78x (5.00x)
+      ResNet18 POT-style       65.9    45       9000 2/22     0.000525   63.8
+      ResNet18 new defaults    15.8    31       2506 2/22     0.000525   16.3      4.16x (3.92x)
+      MiniLM   POT-style       18.3    65      13000 5/49     0.00318    13.8
+      MiniLM   new defaults    10.2    70       6175 5/49     0.00321    8.7       1.81x (1.58x)
+
+      Same bytes as the nineteenth session's on all three new-defaults runs (F89B262E..., 82425402..., 7204EEF4...):
+      there the second order ends with as many layers as the first. POT-style's MiniLM run tried 4 more models in it.
     - Tried and not kept: a search that takes, at every step, the layer with the smallest full-set drop, measured
       lazily (a layer measured again only when its drop from an older model is the smallest), decided early. Fast
       (other lines 63.4 s and 22,440 inferences against 144 s) but 15 layers there and 11 on the table's lines (POT-style
