@@ -21,8 +21,8 @@ namespace PotPowerShell.Core.Quantization.AccuracyAware;
 public sealed record AccuracyAwarePlan(int Layers, int Items, int RankingItems, long BaselineInferences, long RankingInferences, long StepInferences, long WorstCaseInferences)
 {
     /// <summary>
-    /// True when a backward pass follows the search (backward_pass): one try per float layer, each up to every item,
-    /// and again for a layer after another is quantized again. Not in <see cref="WorstCaseInferences"/>: how often a
+    /// True when a backward pass follows the search (backward_pass): in each of its two orders one try per float layer,
+    /// each up to every item, and again for a layer after another is quantized again. Not in <see cref="WorstCaseInferences"/>: how often a
     /// layer is tried again depends on what the tries find.
     /// </summary>
     public bool BackwardPass { get; init; }
@@ -55,7 +55,7 @@ public sealed record AccuracyAwarePlan(int Layers, int Items, int RankingItems, 
         return $"{Layers} layers, {Items} validation items: baseline {BaselineInferences} inferences{T(BaselineInferences)}, each ranking "
             + $"{RankingInferences} ({Layers} layers on {RankingItems} items){T(RankingInferences)}, each search step up to {StepInferences}{T(StepInferences)}; "
             + $"worst case (every layer, a ranking per step) {WorstCaseInferences}{T(WorstCaseInferences)}"
-            + (BackwardPass ? $"; then the backward pass, up to {Items}{T(Items)} per try: a try per float layer, again after another is quantized again." : ".");
+            + (BackwardPass ? $"; then the backward pass, up to {Items}{T(Items)} per try: in each of two orders a try per float layer, again after another is quantized again." : ".");
     }
 
     private static string Format(TimeSpan t) => t.TotalHours >= 1 ? $"{t.TotalHours.ToString("0.#", CultureInfo.InvariantCulture)} h"
