@@ -56,14 +56,11 @@ public class DecidedRankingTests : IClassFixture<OutlierModelFixture>
             int layer = i;
             metric.WithCost(names[i], item => item / 2 == layer ? 0.8 - 0.1 * layer : 0);
         }
-        AccuracyAwareResult Search(bool decideEarly, out FakeEvaluator evaluator)
-        {
-            evaluator = new FakeEvaluator(40, metric) { Bounds = (0, 1) };
-            return new AccuracyAwareQuantizer(new AccuracyAwareOptions { RankingMethod = RankingMethod.Metric, MaximalDrop = 0.051, BackwardPass = false, DecideEarly = decideEarly })
-                .Run(new FakeBuilder("performance", names), evaluator).Result;
-        }
-        var early = Search(true, out var e);
-        var full = Search(false, out _);
+        AccuracyAwareResult Search(bool decideEarly) =>
+            new AccuracyAwareQuantizer(new AccuracyAwareOptions { RankingMethod = RankingMethod.Metric, MaximalDrop = 0.051, BackwardPass = false, DecideEarly = decideEarly })
+                .Run(new FakeBuilder("performance", names), new FakeEvaluator(40, metric) { Bounds = (0, 1) }).Result;
+        var early = Search(true);
+        var full = Search(false);
 
         Assert.Equal(new[] { "L0", "L1", "L2", "L3" }, full.Iterations.Where(i => i.Stage == "Search").Select(i => i.Layer));
         Assert.Equal(1, full.Rankings);
