@@ -119,8 +119,10 @@ internal sealed class LayerRanker
     }
 
     /// <summary>Metric ranking's order: the largest gain first, ties by name.</summary>
-    public static IOrderedEnumerable<LayerRank> Ordered(IEnumerable<LayerRank> ranks) =>
-        ranks.OrderByDescending(r => r.Score).ThenBy(r => r.Layer, StringComparer.Ordinal);
+    public static readonly Comparer<LayerRank> RankOrder = Comparer<LayerRank>.Create((a, b) =>
+        b.Score.CompareTo(a.Score) is var byScore and not 0 ? byScore : string.CompareOrdinal(a.Layer, b.Layer));
+
+    public static IOrderedEnumerable<LayerRank> Ordered(IEnumerable<LayerRank> ranks) => ranks.Order(RankOrder);
 
     /// <summary>
     /// Signal ranking's score: the metric's own mean per-item gain on the ranking items (weighted as they are), plus a

@@ -98,8 +98,7 @@ internal sealed class RankingQueue
         || (minimalDrop >= leader.Drop - Margin(metric) && string.CompareOrdinal(layer, leader.Layer) > 0);
 
     /// <summary>The complete ranking's order of two layers measured completely: larger score first, ties by name.</summary>
-    private static bool Before(Entry a, Entry b) =>
-        a.Rank!.Score > b.Rank!.Score || (a.Rank.Score == b.Rank.Score && string.CompareOrdinal(a.Layer, b.Layer) < 0);
+    private static bool Before(Entry a, Entry b) => LayerRanker.RankOrder.Compare(a.Rank!, b.Rank!) < 0;
 
     public int Count => _pending.Count;
 
