@@ -174,10 +174,45 @@ public sealed class ActivationReuseTests : IDisposable
         SameRun.Check(stored, dropped);
     }
 
-    /// <summary>A search with a limit only FP32 meets: every layer is ranked and tried, and the backward pass runs.</summary>
-    private AccuracyAwareOutcome Search(QuantizedModelBuilder builder, RankingMethod method, bool reuse, long? budget, List<string> notices)
+    [Fact]
+    public void A_Metric_search_on_every_item_keeps_the_store_of_the_ranking_leader_it_goes_on_from()
     {
-        var options = new AccuracyAwareOptions { MaximalDrop = 1e-9, RankingSubsetSize = 12, RankingMethod = method, ReuseActivations = reuse, Quantization = builder.Setup.Options };
+        var path = _folder.File("six.onnx");
+        OnnxModelFile.Save(SyntheticModels.AffineHardSwishConvs(6, 16, 3), path);
+        // One calibration value far out makes the input's INT8 grid coarse: conv0 costs the most. The ranking measures
+        // it first, then five more layers completely, each storing its activations: more stores than are kept.
+        var data = SyntheticModels.ImageLikeData(Items, 16, 16, 16, 2).ToFloats();
+        data[0] = 200;
+        Directory.CreateDirectory(_folder.File("outlier"));
+        NpyWriter.Save(_folder.File("outlier/x.npy"), data, new long[] { Items, 16, 16, 16 }, "<f4");
+        using var calibration = NpyDataset.Open(_folder.File("outlier"));
+        var builder = QuantizedModelBuilder.Create(path, calibration, new DefaultQuantizationOptions { Precision = PrecisionMode.AllInt8 });
+        var notices = new List<string>();
+        var result = Search(builder, RankingMethod.Metric, reuse: true, budget: null, notices, subset: Items, backward: false).Result;
+        Assert.Contains(notices, l => l.StartsWith("Ranking 1 (Metric, metric cosine_similarity, 24 items, decided early): 6 evaluations", StringComparison.Ordinal));
+        var steps = result.Iterations.Where(i => i.Stage == "Search").Select(i => i.Layer).ToList();
+        Assert.Equal("conv0", steps[0]);
+        Assert.Equal(6, steps.Count);
+        Assert.Single(notices, l => l.StartsWith("Ranking", StringComparison.Ordinal));
+
+        // Every model one layer away from a model measured completely runs as a suffix when its cut is small enough: the
+        // ranking's candidates from the fully quantized model, and each search step from the one before, the first one
+        // from the ranking's leader.
+        bool HasCut(IEnumerable<string> from, string layer)
+        {
+            var baseModel = builder.Build(from.ToHashSet());
+            return SuffixCut.Find(baseModel, builder.Build(from.Append(layer).ToHashSet()), SuffixCut.CutTensors(baseModel.Graph).ToHashSet(),
+                _ => new[] { "batch", "16", "16", "16" }, ActivationReuse.MaxShare, capture: true) != null;
+        }
+        int expected = builder.Layers.Count(l => HasCut(Array.Empty<string>(), l.Node)) + Enumerable.Range(1, steps.Count - 1).Count(k => HasCut(steps.Take(k), steps[k]));
+        Assert.True(expected >= 7, $"{expected} suffixes expected");
+        Assert.Contains($"Evaluations run from stored activations: {expected} of ", notices.Single(l => l.StartsWith("Evaluations run from stored", StringComparison.Ordinal)));
+    }
+
+    /// <summary>A search with a limit only FP32 meets: every layer is ranked and tried, and the backward pass runs.</summary>
+    private AccuracyAwareOutcome Search(QuantizedModelBuilder builder, RankingMethod method, bool reuse, long? budget, List<string> notices, int subset = 12, bool backward = true)
+    {
+        var options = new AccuracyAwareOptions { MaximalDrop = 1e-9, RankingSubsetSize = subset, BackwardPass = backward, RankingMethod = method, ReuseActivations = reuse, Quantization = builder.Setup.Options };
         using var evaluator = new Evaluator(EngineDefinition.Load(_folder.File("engine.yml")), new EvaluatorOptions { ReferenceModel = builder.FloatModel.ToByteArray() });
         return new AccuracyAwareQuantizer(options) { Log = new Collect(notices), ActivationBudget = budget }.Run(builder, evaluator);
     }

@@ -85,8 +85,10 @@ internal sealed class ActivationReuse(int items, long budgetBytes)
     }
 
     /// <summary>
-    /// A model whose store is dropped last (null: none): the backward pass goes back to the search's model for its second
-    /// order, after the first one has stored the models it went through.
+    /// A model whose store is dropped last (null: none): the best layer so far of a decided Metric ranking (see
+    /// <see cref="RankingQueue.Decided"/>), whose model the search most likely goes on from; during the backward pass, the
+    /// search's model, to which the pass goes back for its second order after the first one has stored the models it went
+    /// through.
     /// </summary>
     public ModelCandidate? Pinned { get; set; }
 

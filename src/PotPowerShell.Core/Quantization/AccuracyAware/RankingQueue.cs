@@ -66,7 +66,13 @@ internal sealed class RankingQueue
                 i + 1 < layers.Count ? current.With(layers[i + 1].Node) : null, order);
             var entry = new Entry(layer.Node, result.StoppedEarly ? null : rank(layer, result), DecidedEarly.Drop(ctx, metric, result));
             entries.Add(entry);
-            if (entry.Rank != null && (best == null || Before(entry, best))) best = entry;
+            if (entry.Rank != null && (best == null || Before(entry, best)))
+            {
+                best = entry;
+                // The layer the search will most likely revert next: its store is the one the next ranking reads. Each
+                // later layer measured completely stores its own, and the oldest would otherwise go first.
+                if (session.Reuse is { } reuse) reuse.Pinned = current.With(layer.Node);
+            }
         }
         (LayerRank, double) Complete(string name)
         {
