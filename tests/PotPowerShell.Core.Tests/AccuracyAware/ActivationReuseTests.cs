@@ -209,6 +209,42 @@ public sealed class ActivationReuseTests : IDisposable
         Assert.Contains($"Evaluations run from stored activations: {expected} of ", notices.Single(l => l.StartsWith("Evaluations run from stored", StringComparison.Ordinal)));
     }
 
+    [Fact]
+    public void A_suffix_ONNX_Runtime_refuses_runs_whole_and_every_later_candidate_too()
+    {
+        var builder = Builder();
+        var options = new AccuracyAwareOptions { Quantization = builder.Setup.Options };
+        using var evaluator = new Evaluator(EngineDefinition.Load(_folder.File("engine.yml")), new EvaluatorOptions { ReferenceModel = builder.FloatModel.ToByteArray() });
+        var reuse = new ActivationReuse(Items, long.MaxValue);
+        var log = new List<string>();
+        var session = new EvaluationSession(evaluator, options, () => TimeSpan.Zero, null, CancellationToken.None) { Reuse = reuse, Log = log.Add };
+        var fully = ModelCandidate.FullyQuantized(new QuantizationSource("performance", builder.Setup.Options, builder));
+
+        // A store of the fully quantized model whose rows are a column short of the shape ONNX Runtime declared for
+        // them: the suffix that reads them cannot run.
+        var model = fully.Build();
+        var store = new ActivationStore(fully, model, Items, long.MaxValue);
+        foreach (var name in SuffixCut.CutTensors(model.Graph))
+            for (int item = 0; item < Items; item++) store.Keep(item, name, new byte[16 * 16 * 15], new long[] { 1, 16, 16, 15 }, new[] { "batch", "16", "16", "16" });
+        store.Complete(null, null);
+        reuse.Ran(new ActivationReuse.Plan(Array.Empty<byte>(), null, store, null, 1), complete: true);
+        Assert.Single(reuse.Snapshot());
+
+        var last = fully.With(builder.Layers[3].Node);
+        var result = session.Evaluate(last, null);
+        Assert.Equal(Whole(last), result.PerItem["cosine_similarity"]);
+        Assert.Contains(log, l => l.StartsWith("Candidates run whole from here: ONNX Runtime refused a model fed with stored activations", StringComparison.Ordinal));
+        // Nothing is stored from here on, and no later candidate runs from a store.
+        Assert.Empty(reuse.Snapshot());
+        var next = last.With(builder.Layers[2].Node);
+        Assert.Equal(Whole(next), session.Evaluate(next, null).PerItem["cosine_similarity"]);
+        Assert.Empty(reuse.Snapshot());
+        Assert.Equal(0, reuse.Suffixes);
+        Assert.Single(log);
+
+        double[] Whole(ModelCandidate candidate) => evaluator.Evaluate(candidate.BuildBytes(), null, CancellationToken.None).PerItem["cosine_similarity"];
+    }
+
     /// <summary>A search with a limit only FP32 meets: every layer is ranked and tried, and the backward pass runs.</summary>
     private AccuracyAwareOutcome Search(QuantizedModelBuilder builder, RankingMethod method, bool reuse, long? budget, List<string> notices, int subset = 12, bool backward = true)
     {
