@@ -152,7 +152,7 @@ public sealed record AccuracyAwareResult : IQuantizedModelResult
     public int RankHits { get; init; }
     /// <summary>Evaluations stopped once their outcome for the search was decided (exact bounds; the path is unchanged).</summary>
     public int DecidedEarlyEvaluations { get; init; }
-    /// <summary>Items those evaluations did not need to infer.</summary>
+    /// <summary>Items those evaluations did not need to infer (less those measured when a stopped evaluation was resumed).</summary>
     public long InferencesSaved { get; init; }
     /// <summary>Workers that evaluated side by side on one ONNX Runtime session (eval_requests_number).</summary>
     public int EvaluationWorkers { get; init; }

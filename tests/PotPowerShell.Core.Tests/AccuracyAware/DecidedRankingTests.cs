@@ -42,23 +42,32 @@ public class DecidedRankingTests : IClassFixture<OutlierModelFixture>
         Assert.Contains(early.Log, l => l.StartsWith("Ranking 1 (Metric, metric accuracy@top1, 200 items, decided early)", StringComparison.Ordinal));
     }
 
-    [Fact]
-    public void Layers_stopped_early_are_measured_completely_when_the_search_reaches_them()
+    /// <summary>
+    /// 40 items; layer Li costs 0.8 - 0.1 i on items 2i and 2i+1 only (mean 0.04, 0.035, ... 0.005; 0.18 in all).
+    /// L0 is measured first and completely. Every later layer stops once the 16 items where the fully quantized model
+    /// is short of 1 are measured: the other 24 can only stay at 1, so its drop is known and larger than L0's. The
+    /// search keeps reverting down the first ranking (each drop smaller): L0, L1, L2, L3 (drop 0.05).
+    /// </summary>
+    private static readonly string[] Names = Enumerable.Range(0, 8).Select(i => $"L{i}").ToArray();
+
+    private static FakeEvaluator World()
     {
-        // 40 items; layer Li costs 0.8 - 0.1 i on items 2i and 2i+1 only (mean 0.04, 0.035, ... 0.005; 0.18 in all).
-        // L0 is measured first and completely. Every later layer stops once the 16 items where the fully quantized model
-        // is short of 1 are measured: the other 24 can only stay at 1, so its drop is known and larger than L0's. The
-        // search keeps reverting down the first ranking (each drop smaller): L0, L1, L2, L3 (drop 0.05).
         var metric = new FakeMetric("accuracy", MetricDirection.HigherBetter, _ => 1.0);
-        var names = Enumerable.Range(0, 8).Select(i => $"L{i}").ToArray();
         for (int i = 0; i < 8; i++)
         {
             int layer = i;
-            metric.WithCost(names[i], item => item / 2 == layer ? 0.8 - 0.1 * layer : 0);
+            metric.WithCost(Names[i], item => item / 2 == layer ? 0.8 - 0.1 * layer : 0);
         }
-        AccuracyAwareResult Search(bool decideEarly) =>
-            new AccuracyAwareQuantizer(new AccuracyAwareOptions { RankingMethod = RankingMethod.Metric, MaximalDrop = 0.051, BackwardPass = false, DecideEarly = decideEarly })
-                .Run(new FakeBuilder("performance", names), new FakeEvaluator(40, metric) { Bounds = (0, 1) }).Result;
+        return new FakeEvaluator(40, metric) { Bounds = (0, 1) };
+    }
+
+    private static AccuracyAwareOptions Options(bool decideEarly, string? checkpoint = null) =>
+        new() { RankingMethod = RankingMethod.Metric, MaximalDrop = 0.051, BackwardPass = false, DecideEarly = decideEarly, CheckpointPath = checkpoint };
+
+    [Fact]
+    public void Layers_stopped_early_are_measured_completely_when_the_search_reaches_them()
+    {
+        AccuracyAwareResult Search(bool decideEarly) => new AccuracyAwareQuantizer(Options(decideEarly)).Run(new FakeBuilder("performance", Names), World()).Result;
         var early = Search(true);
         var full = Search(false);
 
@@ -67,11 +76,41 @@ public class DecidedRankingTests : IClassFixture<OutlierModelFixture>
         Assert.Equal(full.Iterations, early.Iterations);
         Assert.Equal(full.RevertedLayers, early.RevertedLayers);
         Assert.Equal(full.Metrics, early.Metrics);
-        // Ranking: the reference is cached; L0 complete, L1-L7 stopped after 16 items; then L1, L2 and L3 measured
-        // completely as the search reaches them (each has the smallest drop left, so no other layer is measured).
+        // Ranking: the reference is cached; L0 complete, L1-L7 stopped after 16 items; then L1, L2 and L3 completed as
+        // the search reaches them (each has the smallest drop left, so no other layer is measured), each on the 24 items
+        // it skipped.
         Assert.Equal(8 * 40L, full.RankingInferences);
-        Assert.Equal(40 + 7 * 16 + 3 * 40L, early.RankingInferences);
+        Assert.Equal(40 + 7 * 16 + 3 * 24L, early.RankingInferences);
         Assert.Equal((7, 0), (early.DecidedEarlyEvaluations, full.DecidedEarlyEvaluations));
+        // Saved: the 24 items each of L4-L7 never needed (the rest of L1-L3 was measured after all).
+        Assert.Equal((4 * 24L, 0L), (early.InferencesSaved, full.InferencesSaved));
         Assert.Contains(early.Log, l => l.StartsWith("Ranking 1 (Metric, metric accuracy, 40 items, decided early): 8 evaluations (7 decided early), 152 inferences; top: L0 0.04", StringComparison.Ordinal));
+    }
+
+    private sealed class Killed : Exception;
+
+    [Theory]
+    [InlineData(7)]
+    [InlineData(10)]
+    [InlineData(11)]
+    public void A_decided_run_killed_after_some_evaluations_resumes_to_the_same_result(int killAfter)
+    {
+        // Evaluations: FP32, fully quantized, L0-L7 in the ranking (L1-L7 stopped after 16 items), then the other 24 items
+        // of L1, L0+L1, the rest of L2, ...: a kill inside the ranking, and on both sides of the first completion.
+        var whole = World();
+        var expected = new AccuracyAwareQuantizer(Options(true)).Run(new FakeBuilder("performance", Names), whole);
+        Assert.Contains(whole.Calls, c => c.Reverted == "L1" && c.Items == 24);
+        string path = _m.File($"decided-{killAfter}.checkpoint");
+        var first = World();
+        first.OnEvaluate = () => { if (first.Calls.Count == killAfter) throw new Killed(); };
+        Assert.Throws<Killed>(() => new AccuracyAwareQuantizer(Options(true, path)).Run(new FakeBuilder("performance", Names), first));
+
+        var second = World();
+        var resumed = new AccuracyAwareQuantizer(Options(true, path)).Run(new FakeBuilder("performance", Names), second);
+        Assert.Equal(killAfter, resumed.Result.ResumedEvaluations);
+        Assert.Equal(whole.Calls.Skip(killAfter), second.Calls);
+        Assert.Equal(expected.Result.Log, resumed.Result.Log);
+        Assert.Equal((expected.Result.Inferences, expected.Result.InferencesSaved), (resumed.Result.Inferences, resumed.Result.InferencesSaved));
+        Assert.Equal(expected.Result.Iterations, resumed.Result.Iterations);
     }
 }

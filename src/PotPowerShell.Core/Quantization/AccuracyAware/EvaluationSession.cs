@@ -156,6 +156,39 @@ internal sealed class EvaluationSession
         return result;
     }
 
+    /// <summary>
+    /// Completes an evaluation <see cref="EvaluateUntilDecided"/> stopped in <paramref name="order"/>: measures only the
+    /// items it skipped (a subset evaluation, so nothing is stored for the candidate) and gives the complete result an
+    /// evaluation in that order gives, in index order (see <see cref="InIndexOrder"/>): an item's values do not depend
+    /// on the items it is measured with (<see cref="DecidedEarly.BatchIndependent"/>). The skipped items are no longer
+    /// counted as saved.
+    /// </summary>
+    public EvaluationResult Resume(ModelCandidate candidate, EvaluationResult stopped, IReadOnlyList<int> order)
+    {
+        if (_cache.TryGetValue(CacheKey(candidate.Key, null), out var cached)) return cached;
+        if (!stopped.StoppedEarly) throw new ArgumentException("Only an evaluation stopped early can be resumed.", nameof(stopped));
+        int measured = stopped.Items.Count;
+        var rest = order.Skip(measured).ToArray();
+        var tail = Evaluate(candidate.Key, Bytes(candidate, rest, null), rest, mandatory: false);
+        InferencesSaved -= rest.Length;
+        static Dictionary<string, double[]> Joined(IReadOnlyDictionary<string, double[]> head, IReadOnlyDictionary<string, double[]> tail) =>
+            head.ToDictionary(p => p.Key, p => p.Value.Concat(tail[p.Key]).ToArray(), StringComparer.Ordinal);
+        var whole = InIndexOrder(tail with
+        {
+            PerItem = Joined(stopped.PerItem, tail.PerItem),
+            Signals = Joined(stopped.Signals, tail.Signals),
+            Items = order,
+            Elapsed = stopped.Elapsed + tail.Elapsed,
+            NonFiniteItems = stopped.NonFiniteItems + tail.NonFiniteItems,
+            FirstNonFiniteItem = stopped.FirstNonFiniteItem ?? tail.FirstNonFiniteItem,
+            StoppedEarly = false,
+        }, order);
+        _cache[CacheKey(candidate.Key, null)] = whole;
+        var result = Refused(candidate, whole);
+        FullSetEvaluated?.Invoke(candidate, result);
+        return result;
+    }
+
     /// <summary>The candidate being built on another thread (with its session), and the serialized model it gives.</summary>
     private (string Key, Task<ActivationReuse.Plan> Plan, StrongBox<long> BuiltAt)? _next;
 
@@ -253,7 +286,7 @@ internal sealed class EvaluationSession
     /// <summary>Evaluations stopped once their outcome was decided.</summary>
     public int DecidedEarly { get; private set; }
 
-    /// <summary>Items those evaluations did not need to infer.</summary>
+    /// <summary>Items those evaluations did not need to infer (less those measured when a stopped evaluation was resumed).</summary>
     public long InferencesSaved { get; private set; }
 
     /// <summary>Called after every full-set evaluation of a candidate (cached or not), so no model seen escapes the best-model tracker.</summary>
