@@ -14,12 +14,17 @@ public enum RankingMethod
     /// <summary>Ours: one instrumented pass scores layers by output error; the real metric confirms only the top few.</summary>
     OutputError,
     /// <summary>
-    /// Ours (default): revert each layer and measure a continuous per-item signal tied to the metric (the label's margin
+    /// Ours: revert each layer and measure a continuous per-item signal tied to the metric (the label's margin
     /// for accuracy, 1 / (1 + edit distance) for exact text match, the value itself for continuous metrics) on a
     /// ranking set of the hardest items plus a seeded random part; the top few are then confirmed on the full set and
     /// the best of them is kept.
     /// </summary>
     Signal,
+    /// <summary>
+    /// Ours (default): Metric ranking on every item, decided early, where the fully quantized model leaves most items
+    /// at the driving metric's best value, else Signal ranking (see <c>RankingChoice</c> in Quantization/AccuracyAware).
+    /// </summary>
+    Auto,
 }
 
 /// <summary>
@@ -66,7 +71,7 @@ public sealed record AccuracyAwareOptions
     public IReadOnlyList<MetricTarget> Metrics { get; init; } = Array.Empty<MetricTarget>();
     public double MetricSubsetRatio { get; init; } = 0.5;
     public bool TuneHyperparameters { get; init; }
-    public RankingMethod RankingMethod { get; init; } = RankingMethod.Signal;
+    public RankingMethod RankingMethod { get; init; } = RankingMethod.Auto;
     /// <summary>OutputError ranking: how many top layers the real metric confirms.</summary>
     public int ConfirmTopLayers { get; init; } = 5;
     /// <summary>Signal ranking: how many top layers are evaluated on the full validation set before the best one is kept.</summary>

@@ -324,7 +324,7 @@ internal static class AlgorithmBinder
         bool annotationFree = s.Bool("annotation_free") ?? false;
         double confThreshold = s.Double("annotation_conf_threshold", v => v >= 0 && v <= 1, "must be between 0 and 1") ?? 0.6;
         if (s.Has("annotation_conf_threshold") && !annotationFree) s.Warn("annotation_conf_threshold", "has no effect without annotation_free: true (it is kept when the config is exported); remove it to silence this warning.");
-        var ranking = s.Enum("ranking_method", new[] { ("metric", RankingMethod.Metric), ("output_error", RankingMethod.OutputError), ("signal", RankingMethod.Signal) }) ?? RankingMethod.Signal;
+        var ranking = s.Enum("ranking_method", new[] { ("metric", RankingMethod.Metric), ("output_error", RankingMethod.OutputError), ("signal", RankingMethod.Signal), ("auto", RankingMethod.Auto) }) ?? RankingMethod.Auto;
         int confirm = s.Int("confirm_top_layers", min: 1) ?? 5;
         bool backward = s.Bool("backward_pass") ?? true;
         int? maxEvaluations = s.Int("max_evaluations", min: 1);

@@ -85,7 +85,7 @@ public sealed record AccuracyAwareParams : DefaultQuantizationParams
     public bool AnnotationFree { get; init; }
     public double AnnotationConfThreshold { get; init; } = 0.6;
     /// <summary>Ours: how layers are ranked.</summary>
-    public RankingMethod RankingMethod { get; init; } = RankingMethod.Signal;
+    public RankingMethod RankingMethod { get; init; } = RankingMethod.Auto;
     /// <summary>Ours: with output_error ranking, how many top layers the real metric confirms.</summary>
     public int ConfirmTopLayers { get; init; } = 5;
     /// <summary>Ours: after success, try re-quantizing reverted layers that are not needed.</summary>

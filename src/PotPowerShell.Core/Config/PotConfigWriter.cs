@@ -206,7 +206,7 @@ public static class PotConfigWriter
             m.Add("tune_hyperparams", B(a.TuneHyperparams));
             m.Add("annotation_free", B(a.AnnotationFree));
             m.Add("annotation_conf_threshold", D(a.AnnotationConfThreshold));
-            m.Add("ranking_method", S(a.RankingMethod switch { RankingMethod.Metric => "metric", RankingMethod.OutputError => "output_error", _ => "signal" }));
+            m.Add("ranking_method", S(a.RankingMethod switch { RankingMethod.Metric => "metric", RankingMethod.OutputError => "output_error", RankingMethod.Signal => "signal", _ => "auto" }));
             m.Add("confirm_top_layers", I(a.ConfirmTopLayers));
             m.Add("backward_pass", B(a.BackwardPass));
             m.Add("max_evaluations", I(a.MaxEvaluations));

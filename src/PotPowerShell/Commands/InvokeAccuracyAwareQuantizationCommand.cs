@@ -67,8 +67,8 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : QuantizingCmdlet
     public int MaxIterations { get; set; }
 
     [Parameter]
-    [ValidateSet("Signal", "Metric", "OutputError")]
-    public string RankingMethod { get; set; } = "Signal";
+    [ValidateSet("Auto", "Signal", "Metric", "OutputError")]
+    public string RankingMethod { get; set; } = "Auto";
 
     /// <summary>OutputError ranking: how many of the top layers the real metric confirms.</summary>
     [Parameter]

@@ -41,13 +41,17 @@ public class AccuracyAwarePlanTests
             ModelPath = m.ModelPath,
             CalibrationDataPath = m.CalibrationPath,
             EnginePath = m.EnginePath,
-            Options = new AccuracyAwareOptions { MaximalDrop = 0.01, Quantization = new DefaultQuantizationOptions { Precision = PrecisionMode.AllInt8 } },
+            Options = new AccuracyAwareOptions { MaximalDrop = 0.01, RankingMethod = RankingMethod.Signal, Quantization = new DefaultQuantizationOptions { Precision = PrecisionMode.AllInt8 } },
         }, m.File("plan.onnx"), log: new SyncSink(verbose));
         Assert.Contains("Plan: 3 layers, 200 validation items: baseline 400 inferences, each ranking 200 (3 layers on 50 items), each search step up to 600; worst case (every layer, a ranking per step) 2800; then the backward pass, up to 200 per try: in each of two orders a try per float layer, again after another is quantized again.", r.Log);
         Assert.Contains(verbose, l => l.StartsWith("Time estimate at ", StringComparison.Ordinal) && l.Contains("baseline 400 inferences (about ", StringComparison.Ordinal));
         Assert.DoesNotContain(r.Log, l => l.StartsWith("Time estimate", StringComparison.Ordinal));
         var estimate = AccuracyAwarePlan.Estimate(new AccuracyAwareJob { ModelPath = m.ModelPath, EnginePath = m.EnginePath, Options = new AccuracyAwareOptions() });
-        Assert.Equal(AccuracyAwarePlan.For(new AccuracyAwareOptions(), 3, 200), estimate);
+        // ranking_method auto is chosen after the fully quantized model is measured: the estimate prices the dearer
+        // method that may be chosen, Metric on all 200 items here (3400 against Signal's 2800), Signal on more than 300.
+        Assert.Equal(AccuracyAwarePlan.For(new AccuracyAwareOptions { RankingMethod = RankingMethod.Metric }, 3, 200), estimate);
+        Assert.Equal(3400, estimate.WorstCaseInferences);
+        Assert.Equal(AccuracyAwarePlan.For(new AccuracyAwareOptions { RankingMethod = RankingMethod.Signal }, 3, 301), AccuracyAwarePlan.For(new AccuracyAwareOptions(), 3, 301));
     }
 
     private sealed class SyncSink(List<string> lines) : IProgress<string>

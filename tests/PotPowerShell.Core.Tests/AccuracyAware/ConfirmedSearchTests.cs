@@ -53,7 +53,7 @@ public class ConfirmedSearchTests : IClassFixture<OutlierModelFixture>
     [Fact]
     public void Signal_ranking_confirms_the_outlier_layer_first_and_reports_rank_precision()
     {
-        var r = Run(new AccuracyAwareOptions { MaximalDrop = 0.01, Quantization = new DefaultQuantizationOptions { Precision = PrecisionMode.AllInt8 } }, "signal.onnx");
+        var r = Run(new AccuracyAwareOptions { MaximalDrop = 0.01, RankingMethod = RankingMethod.Signal, Quantization = new DefaultQuantizationOptions { Precision = PrecisionMode.AllInt8 } }, "signal.onnx");
         Assert.Equal(RankingMethod.Signal, r.RankingMethod);
         Assert.True(r.Met, r.Reason);
         Assert.Equal(new[] { "fc2" }, r.RevertedLayers.Select(l => l.Layer));

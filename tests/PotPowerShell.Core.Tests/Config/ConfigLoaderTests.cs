@@ -49,7 +49,7 @@ public class ConfigLoaderTests
         Assert.False(p.AnnotationFree);
         Assert.Equal(0.6, p.AnnotationConfThreshold);
         // Ours.
-        Assert.Equal(RankingMethod.Signal, p.RankingMethod);
+        Assert.Equal(RankingMethod.Auto, p.RankingMethod);
         Assert.Equal(5, p.ConfirmTopLayers);
         Assert.True(p.BackwardPass);
         Assert.Null(p.MaxEvaluations);

@@ -28,7 +28,7 @@ public class AccuracyAwareRequestTests
         Assert.Equal(Path.Combine("dir", "m.aaq.onnx"), request.OutputPath);
         Assert.Equal(Path.GetFullPath(Path.Combine("dir", "m.aaq.report.json")), request.ReportPath);
         Assert.Empty(request.IntermediatePaths);
-        Assert.Equal("maximal_drop 0.01 absolute, ranking Signal", request.Target);
+        Assert.Equal("maximal_drop 0.01 absolute, ranking Auto", request.Target);
 
         // -OutputPath, -Force and -DumpIntermediateModel.
         var written = request.WithOutput(Path.Combine("out", "q.onnx"), overwrite: false, dumpIntermediateModel: true);

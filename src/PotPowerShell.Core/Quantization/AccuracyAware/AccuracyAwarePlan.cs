@@ -29,6 +29,14 @@ public sealed record AccuracyAwarePlan(int Layers, int Items, int RankingItems, 
 
     public static AccuracyAwarePlan For(AccuracyAwareOptions options, int layers, int items)
     {
+        if (options.RankingMethod == RankingMethod.Auto)
+        {
+            // Chosen once the fully quantized model is measured (RankingChoice); Metric only when it ranks every item.
+            var signal = For(options with { RankingMethod = RankingMethod.Signal }, layers, items);
+            if ((options.RankingSubsetSize ?? SearchRankings.DefaultSubsetSize(RankingMethod.Metric)) < items) return signal;
+            var metric = For(options with { RankingMethod = RankingMethod.Metric }, layers, items);
+            return metric.WorstCaseInferences > signal.WorstCaseInferences ? metric : signal;
+        }
         int rankingItems = Math.Min(options.RankingSubsetSize ?? SearchRankings.DefaultSubsetSize(options.RankingMethod), items);
         long ranking = options.RankingMethod == RankingMethod.OutputError
             ? 2L * rankingItems + (Math.Min(options.ConfirmTopLayers, layers) + 1L) * rankingItems // instrumented pass, then the confirmed layers

@@ -90,6 +90,12 @@ public sealed class AccuracyAwareQuantizer
             quantizedResult = ctx.Session.Evaluate(fullyQuantized, null, mandatory: true);
         }
         ctx.Log($"Fully quantized ({builder.Layers.Count} INT8 layers): {baseline.Describe(quantizedResult.Values)}.");
+        if (ctx.Options.RankingMethod == RankingMethod.Auto)
+        {
+            var (method, why) = RankingChoice.Choose(ctx, baseline, quantizedResult);
+            ctx.UseRanking(method);
+            ctx.Log($"Ranking: {why}");
+        }
 
         // No search: nothing reverted, nothing recorded.
         var search = new SearchOutcome(fullyQuantized);
@@ -106,7 +112,7 @@ public sealed class AccuracyAwareQuantizer
                 if (!best.Met)
                 {
                     searched = true;
-                    search = _options.RankingMethod == RankingMethod.Signal ? ConfirmedSearch.Run(ctx, baseline, start.Model) : GreedySearch.Run(ctx, baseline, start.Model);
+                    search = ctx.Options.RankingMethod == RankingMethod.Signal ? ConfirmedSearch.Run(ctx, baseline, start.Model) : GreedySearch.Run(ctx, baseline, start.Model);
                     if (search.Stop == null && _options.BackwardPass) search = BackwardPass.Run(ctx, baseline, search);
                 }
             }
@@ -268,7 +274,7 @@ public sealed class AccuracyAwareQuantizer
             Reason = reason,
             MaximalDrop = _options.MaximalDrop,
             DropType = _options.DropType,
-            RankingMethod = _options.RankingMethod,
+            RankingMethod = ctx.Options.RankingMethod,
             Seed = ctx.Seed,
             Preset = best.Source.Options.Preset,
             TunedSettings = best.Source.TunedSettings,
@@ -278,7 +284,7 @@ public sealed class AccuracyAwareQuantizer
             RevertedLayers = best.Reverted
                 .Select(l => search.Picks.TryGetValue(l, out var p) ? p
                     : search.Scores.TryGetValue(l, out var s) ? new RevertedLayer(l, s.OpType, s.Score, s.Method, 0)
-                    : new RevertedLayer(l, layers.GetValueOrDefault(l, "?"), double.NaN, _options.RankingMethod, 0))
+                    : new RevertedLayer(l, layers.GetValueOrDefault(l, "?"), double.NaN, ctx.Options.RankingMethod, 0))
                 .OrderBy(r => r.Iteration).ThenBy(r => r.Layer, StringComparer.Ordinal).ToList(),
             Iterations = search.Iterations.ToList(),
             Evaluations = ctx.Session.Evaluations,

@@ -51,7 +51,10 @@ internal sealed class SearchContext
             (status, done, total) => Report(status, PotProgress.Percent(done, total)));
     }
 
-    public AccuracyAwareOptions Options { get; }
+    public AccuracyAwareOptions Options { get; private set; }
+
+    /// <summary>Fixes ranking_method auto to the method <see cref="RankingChoice"/> chose, before any ranking.</summary>
+    public void UseRanking(RankingMethod method) => Options = Options with { RankingMethod = method };
     public IQuantizedModelBuilder Builder { get; }
     public EvaluationSession Session { get; }
     public LayerRanker Ranker { get; }
