@@ -79,6 +79,12 @@
       0.8 s; inside the evaluations building 0.2 s, sessions 0.9 s, inference and metrics 7.3 s. Without building the
       next candidate ahead (a local switch, not kept): building 1.5 s, sessions 2.4 s, inference 5.2 s, 12.8-13.0 s
       against 12.1-12.5 s in all: on two cores the prefetch mostly competes with the two evaluation workers.
+    - Tried and not kept: a smaller Signal ranking set for MiniLM's sake (-RankingSubsetSize, one run each): MiniLM
+      25 items 10 layers (8,743 inferences, 18.9 s), 32 items 6 layers (6,104, 12.8 s), 50 (the default) 5 layers (6,175,
+      12.4 s); ResNet18 2 layers at each size (25 the same bytes as 50, 32 a larger drop). Fewer items cost MiniLM layers.
+    - Not reached: OcrRec on 1000 lines keeps Signal ranking (8 layers, 168.8 s against POT-style's 6 in 235.2 s).
+      POT-style is cheap there because two rankings of the 300 hardest lines suffice; a Metric ranking on every item took
+      661.8 s, and one decided early on a random 300 would still cost about as many inferences as POT-style's run.
 
     2026-12-05, twentieth session: the backward pass in two orders, and Metric rankings decided early. OcrRec, run2-style
     single runs (one Invoke-AccuracyAwareQuantization at a time, -Seed and lines as named); counts and bytes, times
