@@ -82,6 +82,10 @@
     - Tried and not kept: a smaller Signal ranking set for MiniLM's sake (-RankingSubsetSize, one run each): MiniLM
       25 items 10 layers (8,743 inferences, 18.9 s), 32 items 6 layers (6,104, 12.8 s), 50 (the default) 5 layers (6,175,
       12.4 s); ResNet18 2 layers at each size (25 the same bytes as 50, 32 a larger drop). Fewer items cost MiniLM layers.
+    - Tried and not kept: letting a decided ranking stop a layer before the items the current model gets wrong are all
+      measured (the bound is exact at any point). Each ranking measured a little less (3,103 against 3,234 first), but
+      a layer stopped sooner keeps a looser smallest drop, so the search had to complete more of them: 258 evaluations
+      and 30,265 inferences against 222 and 25,338, the same bytes (81.5 s against 72.0 s).
     - Not reached: OcrRec on 1000 lines keeps Signal ranking (8 layers, 168.8 s against POT-style's 6 in 235.2 s).
       POT-style is cheap there because two rankings of the 300 hardest lines suffice; a Metric ranking on every item took
       661.8 s, and one decided early on a random 300 would still cost about as many inferences as POT-style's run.

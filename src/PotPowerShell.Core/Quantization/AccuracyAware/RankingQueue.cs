@@ -59,6 +59,9 @@ internal sealed class RankingQueue
             var leader = best;
             var result = session.EvaluateUntilDecided(current.With(layer.Node), (measured, perItem) =>
                 {
+                    // Not before the short items are measured: a layer stopped sooner keeps a looser smallest drop, so
+                    // more stopped layers must be completed before the search can pass them (OcrRec: 30,265 inferences
+                    // against 25,338, bench/Bench-AccuracyAware.ps1 NOTES).
                     if (leader == null || measured < shortItems || !perItem.TryGetValue(metric.Name, out var values)) return false;
                     double drop = DecidedEarly.MinimalDrop(metric, bounds, values, measured, total);
                     return drop > metric.MaxDrop + Margin(metric) && After(metric, drop, layer.Node, leader);
