@@ -48,7 +48,7 @@
       Neither wins everywhere: at the stricter limit Signal ranking reverted 7 layers fewer. Metric ranking on every
       item takes POT's own path (the same bytes as POT-style at 0.114, 50C50DC8..., and the same layers on other lines
       and on the classifier), so it never reverts more layers than POT-style, 3.3x to 3.7x faster in these runs;
-      Signal ranking reverted more than POT-style in five of these eight cases (-Seed 2 to 4, other lines, the
+      Signal ranking reverted more than POT-style in five of these nine cases (-Seed 2 to 4, other lines, the
       classifier at 0.006) and fewer in two (-Seed 1, max 0.114).
       A Metric ranking on every item is exact where Signal's 50 items estimate, and with a 0/1 metric a layer's
       evaluation is decided once the items the current model gets wrong are measured (about a third of them here).
