@@ -42,32 +42,16 @@ public class DecidedRankingTests : IClassFixture<OutlierModelFixture>
         Assert.Contains(early.Log, l => l.StartsWith("Ranking 1 (Metric, metric accuracy@top1, 200 items, decided early)", StringComparison.Ordinal));
     }
 
-    /// <summary>
-    /// 40 items; layer Li costs 0.8 - 0.1 i on items 2i and 2i+1 only (mean 0.04, 0.035, ... 0.005; 0.18 in all).
-    /// L0 is measured first and completely. Every later layer stops once the 16 items where the fully quantized model
-    /// is short of 1 are measured: the other 24 can only stay at 1, so its drop is known and larger than L0's. The
-    /// search keeps reverting down the first ranking (each drop smaller): L0, L1, L2, L3 (drop 0.05).
-    /// </summary>
-    private static readonly string[] Names = Enumerable.Range(0, 8).Select(i => $"L{i}").ToArray();
-
-    private static FakeEvaluator World()
-    {
-        var metric = new FakeMetric("accuracy", MetricDirection.HigherBetter, _ => 1.0);
-        for (int i = 0; i < 8; i++)
-        {
-            int layer = i;
-            metric.WithCost(Names[i], item => item / 2 == layer ? 0.8 - 0.1 * layer : 0);
-        }
-        return new FakeEvaluator(40, metric) { Bounds = (0, 1) };
-    }
-
     private static AccuracyAwareOptions Options(bool decideEarly, string? checkpoint = null) =>
         new() { RankingMethod = RankingMethod.Metric, MaximalDrop = 0.051, BackwardPass = false, DecideEarly = decideEarly, CheckpointPath = checkpoint };
 
     [Fact]
     public void Layers_stopped_early_are_measured_completely_when_the_search_reaches_them()
     {
-        AccuracyAwareResult Search(bool decideEarly) => new AccuracyAwareQuantizer(Options(decideEarly)).Run(new FakeBuilder("performance", Names), World()).Result;
+        // DisjointWorld: L0 is measured first and completely. Every later layer stops once the 16 items where the fully
+        // quantized model is short of 1 are measured: the other 24 can only stay at 1, so its drop is known and larger
+        // than L0's. The search keeps reverting down the first ranking (each drop smaller): L0, L1, L2, L3 (drop 0.05).
+        AccuracyAwareResult Search(bool decideEarly) => new AccuracyAwareQuantizer(Options(decideEarly)).Run(new FakeBuilder("performance", DisjointWorld.Layers), DisjointWorld.Create()).Result;
         var early = Search(true);
         var full = Search(false);
 
@@ -97,16 +81,16 @@ public class DecidedRankingTests : IClassFixture<OutlierModelFixture>
     {
         // Evaluations: FP32, fully quantized, L0-L7 in the ranking (L1-L7 stopped after 16 items), then the other 24 items
         // of L1, L0+L1, the rest of L2, ...: a kill inside the ranking, and on both sides of the first completion.
-        var whole = World();
-        var expected = new AccuracyAwareQuantizer(Options(true)).Run(new FakeBuilder("performance", Names), whole);
+        var whole = DisjointWorld.Create();
+        var expected = new AccuracyAwareQuantizer(Options(true)).Run(new FakeBuilder("performance", DisjointWorld.Layers), whole);
         Assert.Contains(whole.Calls, c => c.Reverted == "L1" && c.Items == 24);
         string path = _m.File($"decided-{killAfter}.checkpoint");
-        var first = World();
+        var first = DisjointWorld.Create();
         first.OnEvaluate = () => { if (first.Calls.Count == killAfter) throw new Killed(); };
-        Assert.Throws<Killed>(() => new AccuracyAwareQuantizer(Options(true, path)).Run(new FakeBuilder("performance", Names), first));
+        Assert.Throws<Killed>(() => new AccuracyAwareQuantizer(Options(true, path)).Run(new FakeBuilder("performance", DisjointWorld.Layers), first));
 
-        var second = World();
-        var resumed = new AccuracyAwareQuantizer(Options(true, path)).Run(new FakeBuilder("performance", Names), second);
+        var second = DisjointWorld.Create();
+        var resumed = new AccuracyAwareQuantizer(Options(true, path)).Run(new FakeBuilder("performance", DisjointWorld.Layers), second);
         Assert.Equal(killAfter, resumed.Result.ResumedEvaluations);
         Assert.Equal(whole.Calls.Skip(killAfter), second.Calls);
         Assert.Equal(expected.Result.Log, resumed.Result.Log);

@@ -197,3 +197,24 @@ internal sealed class FakeClock
     public TimeSpan Now { get; set; }
     public Func<TimeSpan> Read => () => Now;
 }
+
+/// <summary>
+/// 40 items of a bounded metric (FP32 1 everywhere) and 8 layers L0-L7: layer Li costs 0.8 - 0.1 i on
+/// <paramref name="width"/> items of its own (items width·i to width·i + width - 1), so the fully quantized model falls
+/// short on 8·width items and keeps the rest at 1. With width 2: means 0.04, 0.035, ... 0.005, 0.18 in all.
+/// </summary>
+internal static class DisjointWorld
+{
+    public static readonly string[] Layers = Enumerable.Range(0, 8).Select(i => $"L{i}").ToArray();
+
+    public static FakeEvaluator Create(int width = 2, bool bounded = true)
+    {
+        var metric = new FakeMetric("accuracy", MetricDirection.HigherBetter, _ => 1.0);
+        for (int i = 0; i < Layers.Length; i++)
+        {
+            int layer = i;
+            metric.WithCost(Layers[i], item => item / width == layer ? 0.8 - 0.1 * layer : 0);
+        }
+        return bounded ? new FakeEvaluator(40, metric) { Bounds = (0, 1) } : new FakeEvaluator(40, metric);
+    }
+}

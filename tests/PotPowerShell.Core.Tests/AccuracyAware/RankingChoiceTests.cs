@@ -8,26 +8,9 @@ namespace PotPowerShell.Core.Tests.AccuracyAware;
 /// <summary>ranking_method auto (RankingChoice): Metric on every item where most items sit at the metric's best value, else Signal.</summary>
 public class RankingChoiceTests
 {
-    private static readonly string[] Names = Enumerable.Range(0, 8).Select(i => $"L{i}").ToArray();
-
-    /// <summary>
-    /// 40 items of a 0/1-like metric (FP32 1 everywhere); layer Li costs 0.8 - 0.1 i on <paramref name="width"/> items
-    /// of its own, so the fully quantized model falls short on 8 x width items and keeps the rest at 1.
-    /// </summary>
-    private static FakeEvaluator World(int width, bool bounded = true)
-    {
-        var metric = new FakeMetric("accuracy", MetricDirection.HigherBetter, _ => 1.0);
-        for (int i = 0; i < Names.Length; i++)
-        {
-            int layer = i;
-            metric.WithCost(Names[i], item => item / width == layer ? 0.8 - 0.1 * layer : 0);
-        }
-        return bounded ? new FakeEvaluator(40, metric) { Bounds = (0, 1) } : new FakeEvaluator(40, metric);
-    }
-
     private static AccuracyAwareResult Run(FakeEvaluator world, RankingMethod method, int? subset = null) =>
         new AccuracyAwareQuantizer(new AccuracyAwareOptions { RankingMethod = method, RankingSubsetSize = subset, MaximalDrop = 0.051 })
-            .Run(new FakeBuilder("performance", Names), world).Result;
+            .Run(new FakeBuilder("performance", DisjointWorld.Layers), world).Result;
 
     private static void SameSearch(AccuracyAwareResult expected, AccuracyAwareResult actual)
     {
@@ -42,10 +25,10 @@ public class RankingChoiceTests
     public void Most_items_at_the_best_value_choose_Metric_ranking_on_every_item_decided_early()
     {
         // 16 items short, 24 at 1: at least half.
-        var auto = Run(World(2), RankingMethod.Auto);
+        var auto = Run(DisjointWorld.Create(2), RankingMethod.Auto);
         Assert.Contains("Ranking: Metric on every item, decided early (ranking_method auto): the fully quantized model scores 24 of 40 items at accuracy's best value (1).", auto.Log);
         Assert.Contains(auto.Log, l => l.StartsWith("Ranking 1 (Metric, metric accuracy, 40 items, decided early)", StringComparison.Ordinal));
-        SameSearch(Run(World(2), RankingMethod.Metric), auto);
+        SameSearch(Run(DisjointWorld.Create(2), RankingMethod.Metric), auto);
         Assert.True(auto.DecidedEarlyEvaluations > 0);
     }
 
@@ -53,20 +36,20 @@ public class RankingChoiceTests
     public void Fewer_than_half_at_the_best_value_keep_Signal_ranking()
     {
         // 32 items short, 8 at 1.
-        var auto = Run(World(4), RankingMethod.Auto);
+        var auto = Run(DisjointWorld.Create(4), RankingMethod.Auto);
         Assert.Contains("Ranking: Signal (ranking_method auto): the fully quantized model scores 8 of 40 items at accuracy's best value (1), too few for a Metric ranking to be decided early.", auto.Log);
-        SameSearch(Run(World(4), RankingMethod.Signal), auto);
+        SameSearch(Run(DisjointWorld.Create(4), RankingMethod.Signal), auto);
     }
 
     [Fact]
     public void A_ranking_subset_smaller_than_the_set_or_a_metric_without_bounds_keeps_Signal_ranking()
     {
-        var subset = Run(World(2), RankingMethod.Auto, subset: 39);
+        var subset = Run(DisjointWorld.Create(2), RankingMethod.Auto, subset: 39);
         Assert.Contains("Ranking: Signal (ranking_method auto): a Metric ranking would not cover every item (39 of 40).", subset.Log);
-        SameSearch(Run(World(2), RankingMethod.Signal, subset: 39), subset);
+        SameSearch(Run(DisjointWorld.Create(2), RankingMethod.Signal, subset: 39), subset);
 
-        var unbounded = Run(World(2, bounded: false), RankingMethod.Auto);
+        var unbounded = Run(DisjointWorld.Create(2, bounded: false), RankingMethod.Auto);
         Assert.Contains("Ranking: Signal (ranking_method auto): a Metric ranking on every item could not be decided early for accuracy.", unbounded.Log);
-        SameSearch(Run(World(2, bounded: false), RankingMethod.Signal), unbounded);
+        SameSearch(Run(DisjointWorld.Create(2, bounded: false), RankingMethod.Signal), unbounded);
     }
 }
