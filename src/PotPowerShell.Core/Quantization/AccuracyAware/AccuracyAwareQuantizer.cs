@@ -153,7 +153,7 @@ public sealed class AccuracyAwareQuantizer
     /// </summary>
     private void LogPlan(SearchContext ctx, IQuantizedModelBuilder builder, EvaluationResult quantizedResult, BatchSizeChoice? batch)
     {
-        var plan = AccuracyAwarePlan.For(_options, builder.Layers.Count, ctx.Session.ItemCount);
+        var plan = AccuracyAwarePlan.For(ctx.Options, builder.Layers.Count, ctx.Session.ItemCount);
         var perInference = batch?.Chosen is int chosen
             ? TimeSpan.FromMilliseconds(batch.Timings.First(t => t.BatchSize == chosen).MillisecondsPerItem)
             : TimeSpan.FromTicks(quantizedResult.Elapsed.Ticks / Math.Max(1, quantizedResult.Items.Count));
