@@ -45,6 +45,11 @@ public class AccuracyAwarePlanTests
         }, m.File("plan.onnx"), log: new SyncSink(verbose));
         Assert.Contains("Plan: 3 layers, 200 validation items: baseline 400 inferences, each ranking 200 (3 layers on 50 items), each search step up to 600; worst case (every layer, a ranking per step) 2800; then the backward pass, up to 200 per try: in each of two orders a try per float layer, again after another is quantized again.", r.Log);
         Assert.Contains(verbose, l => l.StartsWith("Time estimate at ", StringComparison.Ordinal) && l.Contains("baseline 400 inferences (about ", StringComparison.Ordinal));
+        // Timed at the batch size measured for the evaluations to come (the probe's sizes are below the 32 the fully
+        // quantized model ran at), and named so.
+        var chosen = System.Text.RegularExpressions.Regex.Match(verbose.Single(l => l.StartsWith("Evaluation batch size ", StringComparison.Ordinal)), @"^Evaluation batch size (\d+),").Groups[1].Value;
+        Assert.NotEqual("32", chosen);
+        Assert.Contains(verbose, l => l.StartsWith("Time estimate at ", StringComparison.Ordinal) && l.Contains($"(the fully quantized model, batch size {chosen}):", StringComparison.Ordinal));
         Assert.DoesNotContain(r.Log, l => l.StartsWith("Time estimate", StringComparison.Ordinal));
         var estimate = AccuracyAwarePlan.Estimate(new AccuracyAwareJob { ModelPath = m.ModelPath, EnginePath = m.EnginePath, Options = new AccuracyAwareOptions() });
         // ranking_method auto is chosen after the fully quantized model is measured: the estimate prices the dearer

@@ -154,11 +154,11 @@ public sealed class AccuracyAwareQuantizer
     private void LogPlan(SearchContext ctx, IQuantizedModelBuilder builder, EvaluationResult quantizedResult, BatchSizeChoice? batch)
     {
         var plan = AccuracyAwarePlan.For(ctx.Options, builder.Layers.Count, ctx.Session.ItemCount);
-        var perInference = batch?.Chosen is int chosen
-            ? TimeSpan.FromMilliseconds(batch.Timings.First(t => t.BatchSize == chosen).MillisecondsPerItem)
-            : TimeSpan.FromTicks(quantizedResult.Elapsed.Ticks / Math.Max(1, quantizedResult.Items.Count));
+        var (perInference, batchSize) = batch?.Chosen is int chosen
+            ? (TimeSpan.FromMilliseconds(batch.Timings.First(t => t.BatchSize == chosen).MillisecondsPerItem), chosen)
+            : (TimeSpan.FromTicks(quantizedResult.Elapsed.Ticks / Math.Max(1, quantizedResult.Items.Count)), ctx.Session.BatchSize);
         ctx.Log($"Plan: {plan.Describe()}");
-        ctx.Notice($"Time estimate at {SearchContext.F(perInference.TotalMilliseconds)} ms per inference (the fully quantized model, batch size {ctx.Session.BatchSize}): {plan.Describe(perInference)}");
+        ctx.Notice($"Time estimate at {SearchContext.F(perInference.TotalMilliseconds)} ms per inference (the fully quantized model, batch size {batchSize}): {plan.Describe(perInference)}");
         ctx.Report($"Planned: each ranking {plan.RankingInferences} inferences, each step up to {plan.StepInferences}, worst case {plan.WorstCaseInferences}");
     }
 
