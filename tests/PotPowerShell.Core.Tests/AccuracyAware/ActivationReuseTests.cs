@@ -156,7 +156,7 @@ public sealed class ActivationReuseTests : IDisposable
 
         Assert.DoesNotContain(wholeNotices, l => l.StartsWith("Evaluations run from stored activations", StringComparison.Ordinal));
         var notice = Assert.Single(reuseNotices, l => l.StartsWith("Evaluations run from stored activations", StringComparison.Ordinal));
-        Assert.Matches(@"^Evaluations run from stored activations: [1-9]\d* of \d+, each on average \d+(\.\d)? % of the model's nodes\.$", notice);
+        Assert.Matches(@"^Evaluations run from stored activations: [1-9]\d* of \d+, each on average \d+(\.\d)? % of the model's nodes; the stores held at most \d+(\.\d)? of \d+(\.\d)? MB\.$", notice);
         SameRun.Check(whole, reused);
     }
 
@@ -172,6 +172,31 @@ public sealed class ActivationReuseTests : IDisposable
         Assert.Contains(roomy, l => l.StartsWith("Evaluations run from stored activations", StringComparison.Ordinal));
         Assert.DoesNotContain(tight, l => l.StartsWith("Evaluations run from stored activations", StringComparison.Ordinal));
         SameRun.Check(stored, dropped);
+    }
+
+    [Theory]
+    [InlineData(RankingMethod.Signal)]
+    [InlineData(RankingMethod.Metric)]
+    public void A_search_whose_stores_pass_the_budget_drops_the_oldest_and_takes_the_path_of_a_roomy_one(RankingMethod method)
+    {
+        var builder = Builder();
+        // A complete store of the fully quantized model: its cut tensors for every item.
+        var fully = ModelCandidate.FullyQuantized(new QuantizationSource("performance", builder.Setup.Options, builder));
+        using var evaluator = new Evaluator(EngineDefinition.Load(_folder.File("engine.yml")), new EvaluatorOptions { ReferenceModel = builder.FloatModel.ToByteArray() });
+        var probe = new ActivationReuse(Items, long.MaxValue);
+        new EvaluationSession(evaluator, new AccuracyAwareOptions { Quantization = builder.Setup.Options }, () => TimeSpan.Zero, null, CancellationToken.None) { Reuse = probe }
+            .Evaluate(fully, null);
+        long whole = Assert.Single(probe.Snapshot()).Bytes;
+
+        var roomy = new List<string>();
+        var tight = new List<string>();
+        var stored = Search(builder, method, reuse: true, budget: null, roomy);
+        // A store and a fifth: every capture after the first makes room by dropping older stores.
+        var dropped = Search(builder, method, reuse: true, budget: whole * 6 / 5, tight);
+        SameRun.Check(stored, dropped);
+        var held = System.Text.RegularExpressions.Regex.Match(tight.Single(l => l.StartsWith("Evaluations run from stored activations: ", StringComparison.Ordinal)),
+            @"the stores held at most ([\d.]+) of ([\d.]+) MB\.$");
+        Assert.InRange(double.Parse(held.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), whole / 1e6 - 0.1, double.Parse(held.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture));
     }
 
     [Fact]
@@ -243,6 +268,78 @@ public sealed class ActivationReuseTests : IDisposable
         Assert.Single(log);
 
         double[] Whole(ModelCandidate candidate) => evaluator.Evaluate(candidate.BuildBytes(), null, CancellationToken.None).PerItem["cosine_similarity"];
+    }
+
+    [Fact]
+    public void A_capture_drops_the_least_recently_used_stores_to_fit_the_budget_but_never_the_one_it_reads_nor_the_pinned_one()
+    {
+        var builder = Builder();
+        var fully = ModelCandidate.FullyQuantized(new QuantizationSource("performance", builder.Setup.Options, builder));
+        var names = SuffixCut.CutTensors(fully.Build().Graph).Order(StringComparer.Ordinal).ToList();
+        Assert.True(names.Count >= 4, $"{names.Count} cut tensors");
+        const int Row = 10;
+        long whole = (long)names.Count * Items * Row;
+        var reuse = new ActivationReuse(Items, whole * 34 / 10);
+        ActivationStore Kept(ModelCandidate candidate)
+        {
+            var store = Filled(new ActivationStore(candidate, candidate.Build(), Items, long.MaxValue), names, Row);
+            reuse.Ran(new ActivationReuse.Plan(Array.Empty<byte>(), null, store, null, 1), complete: true);
+            return store;
+        }
+        var a = Kept(fully);
+        var b = Kept(fully.With(builder.Layers[0].Node));
+        var c = Kept(fully.With(builder.Layers[1].Node));
+        reuse.Pinned = b.Candidate;
+
+        // A candidate cut from a (the oldest store) computes half the tensors again: 3.5 stores would pass 3.4, so the
+        // least recently used store that is neither a nor pinned goes.
+        var produced = names.Take(names.Count / 2).ToHashSet(StringComparer.Ordinal);
+        var t = new ActivationStore(fully.With(builder.Layers[2].Node), fully.With(builder.Layers[2].Node).Build(), Items, long.MaxValue);
+        var plan = new ActivationReuse.Plan(Array.Empty<byte>(), a, t, produced, 0.5);
+        reuse.MakeRoom(plan);
+        Assert.Equal(new[] { b, a }, reuse.Snapshot());
+        // It may capture what the budget leaves beside a and b (1.4 stores): its half.
+        Filled(t, produced, Row);
+        Assert.False(t.Overflowed);
+        reuse.Ran(plan, complete: true);
+        Assert.Equal(new[] { a, t, b }, reuse.Snapshot());
+        Assert.Equal(produced.Count * Items * Row, t.Bytes);
+
+        // A candidate cut from t: dropping a (the least recently used, not pinned) leaves t holding what it took from a.
+        var u = new ActivationStore(t.Candidate.With(builder.Layers[3].Node), t.Candidate.With(builder.Layers[3].Node).Build(), Items, long.MaxValue);
+        reuse.MakeRoom(new ActivationReuse.Plan(Array.Empty<byte>(), t, u, names.ToHashSet(StringComparer.Ordinal), 1));
+        Assert.Equal(new[] { t, b }, reuse.Snapshot());
+        Assert.Equal(whole, t.Bytes);
+        Assert.Null(t.Base);
+    }
+
+    [Fact]
+    public void A_capture_past_the_budget_is_not_kept_and_a_second_one_in_a_row_stops_storing()
+    {
+        var builder = Builder();
+        var fully = ModelCandidate.FullyQuantized(new QuantizationSource("performance", builder.Setup.Options, builder));
+        var names = SuffixCut.CutTensors(fully.Build().Graph).ToList();
+        var reuse = new ActivationReuse(Items, names.Count * Items * 10L / 2);
+        byte[] Serialize(ModelProto m) => m.ToByteArray();
+        for (int attempt = 1; attempt <= ActivationReuse.OverflowsBeforeGivingUp; attempt++)
+        {
+            var plan = reuse.Make(fully, fullSet: true, reuse.Snapshot(), Serialize);
+            Assert.NotNull(plan.Target);
+            reuse.MakeRoom(plan);
+            Filled(plan.Target!, names, 10);
+            Assert.True(plan.Target!.Overflowed);
+            reuse.Ran(plan, complete: true);
+            Assert.Empty(reuse.Snapshot());
+        }
+        Assert.Null(reuse.Make(fully, fullSet: true, reuse.Snapshot(), Serialize).Target);
+    }
+
+    /// <summary>Gives every item a row of <paramref name="row"/> bytes of each named tensor.</summary>
+    private static ActivationStore Filled(ActivationStore store, IEnumerable<string> names, int row)
+    {
+        foreach (var name in names)
+            for (int item = 0; item < Items; item++) store.Keep(item, name, new byte[row], new long[] { 1, row }, new[] { "batch", row.ToString() });
+        return store;
     }
 
     /// <summary>A search with a limit only FP32 meets: every layer is ranked and tried, and the backward pass runs.</summary>

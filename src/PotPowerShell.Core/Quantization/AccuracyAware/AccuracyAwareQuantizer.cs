@@ -260,6 +260,8 @@ public sealed class AccuracyAwareQuantizer
             + $"worst excess {SearchContext.F(baseline.Criteria.WorstExcess(tracker.Values!))} of the baseline over maximal_drop).";
     }
 
+    private static string Megabytes(long bytes) => SearchContext.F(Math.Round(bytes / 1e6, 1));
+
     private AccuracyAwareResult BuildResult(SearchContext ctx, RunBaseline baseline, BestModelTracker tracker, SearchOutcome search, EvaluationResult quantized, string reason)
     {
         var best = tracker.Candidate!;
@@ -267,7 +269,8 @@ public sealed class AccuracyAwareQuantizer
         var layers = best.Source.Builder.Layers.ToDictionary(l => l.Node, l => l.OpType, StringComparer.Ordinal);
         // Verbose only: whether a plan made ahead saw the store of the evaluation before it depends on timing.
         if (ctx.Session.Reuse is { Suffixes: > 0 } reuse)
-            ctx.Notice($"Evaluations run from stored activations: {reuse.Suffixes} of {ctx.Session.Evaluations}, each on average {SearchContext.F(Math.Round(100 * reuse.ShareSum / reuse.Suffixes, 1))} % of the model's nodes.");
+            ctx.Notice($"Evaluations run from stored activations: {reuse.Suffixes} of {ctx.Session.Evaluations}, each on average {SearchContext.F(Math.Round(100 * reuse.ShareSum / reuse.Suffixes, 1))} % of the model's nodes; "
+                + $"the stores held at most {Megabytes(reuse.PeakBytes)} of {Megabytes(reuse.BudgetBytes)} MB.");
         return new AccuracyAwareResult
         {
             Met = tracker.Met,

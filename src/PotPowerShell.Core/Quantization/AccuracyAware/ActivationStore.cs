@@ -14,13 +14,16 @@ internal sealed class ActivationStore
     /// <summary>Per tensor, its shape as ONNX Runtime inferred it where it was captured (see <see cref="IActivationStore.Keep"/>).</summary>
     private readonly Dictionary<string, IReadOnlyList<string>> _declared = new(StringComparer.Ordinal);
     private long _bytes;
-    private readonly long _limit;
+    private long _limit;
     private volatile bool _overflowed;
+    /// <summary>Bytes of the tensors <see cref="Complete"/> took from <see cref="Base"/>, counted there while it is kept.</summary>
+    private long _taken;
 
     /// <summary>True when the captures passed the limit: the store is incomplete and must not be used.</summary>
     public bool Overflowed => _overflowed;
 
-    /// <param name="limit">Bytes this store may capture: past them it keeps nothing more and is <see cref="Overflowed"/>.</param>
+    /// <param name="limit">Bytes this store may capture: past them it keeps nothing more and is <see cref="Overflowed"/>.
+    /// <see cref="ActivationReuse.MakeRoom"/> sets it again before the capture starts.</param>
     public ActivationStore(ModelCandidate candidate, ModelProto model, int items, long limit)
     {
         Candidate = candidate;
@@ -38,8 +41,36 @@ internal sealed class ActivationStore
     /// <summary>Tensors held for every item (set by <see cref="Complete"/>).</summary>
     public IReadOnlySet<string> Names { get; private set; } = new HashSet<string>();
 
-    /// <summary>Bytes of the tensors this store captured itself (those taken from its base are counted there).</summary>
+    /// <summary>Bytes of the tensors this store captured itself (those taken from its base are counted there, see <see cref="Adopt"/>).</summary>
     public long Bytes => Interlocked.Read(ref _bytes);
+
+    /// <summary>The store <see cref="Complete"/> took the tensors its model shares from (null: none, or adopted).</summary>
+    public ActivationStore? Base { get; private set; }
+
+    /// <summary>Sets the bytes this store may capture (before the capture starts).</summary>
+    public void Allow(long bytes) => Interlocked.Exchange(ref _limit, bytes);
+
+    /// <summary>
+    /// Counts the tensors taken from <see cref="Base"/> as this store's own: the base is dropped, and the tensors stay
+    /// held for as long as this store is.
+    /// </summary>
+    public void Adopt()
+    {
+        _bytes += _taken;
+        _taken = 0;
+        Base = null;
+    }
+
+    /// <summary>Bytes this store holds of the named tensors, over every item (what a store cut from it captures anew).</summary>
+    public long BytesOf(IReadOnlySet<string> names)
+    {
+        long sum = 0;
+        foreach (var held in _items)
+            lock (held)
+                foreach (var (name, entry) in held)
+                    if (names.Contains(name)) sum += entry.Bytes.Length;
+        return sum;
+    }
 
     public bool TryGet(int item, string name, out ReadOnlyMemory<byte> bytes, out long[] shape)
     {
@@ -71,7 +102,7 @@ internal sealed class ActivationStore
         var held = _items[item];
         lock (held)
             if (!held.TryAdd(name, (row.ToArray(), shape))) return;
-        if (Interlocked.Add(ref _bytes, row.Length) > _limit) _overflowed = true;
+        if (Interlocked.Add(ref _bytes, row.Length) > Interlocked.Read(ref _limit)) _overflowed = true;
     }
 
     /// <summary>
@@ -80,10 +111,11 @@ internal sealed class ActivationStore
     /// </summary>
     public void Complete(ActivationStore? baseStore, IReadOnlySet<string>? produced)
     {
+        Base = baseStore;
         if (baseStore != null)
             for (int i = 0; i < _items.Length; i++)
                 foreach (var (name, entry) in baseStore._items[i])
-                    if (baseStore.Names.Contains(name) && !produced!.Contains(name)) _items[i].TryAdd(name, entry);
+                    if (baseStore.Names.Contains(name) && !produced!.Contains(name) && _items[i].TryAdd(name, entry)) _taken += entry.Bytes.Length;
         if (baseStore != null)
             foreach (var name in baseStore.Names)
                 if (!produced!.Contains(name) && baseStore.Declared(name) is { } declared) _declared.TryAdd(name, declared);

@@ -368,6 +368,7 @@ internal sealed class EvaluationSession
         EvaluationResult result;
         try
         {
+            Reuse!.MakeRoom(plan);
             // A plan exchanges activations only when the run has a Reuse, which SearchContext gives only to an Evaluator.
             result = ((Evaluator)_evaluator).Run(plan.Bytes, new EvaluationRequest { Items = stopWhen == null ? items : order ?? items, StopWhen = stopWhen, Activations = exchange },
                 cancellation, _progress);
