@@ -44,6 +44,33 @@ public class HardFirstOrderTests : IClassFixture<OutlierModelFixture>
     }
 
     [Fact]
+    public void Among_items_at_the_best_value_those_another_model_fell_short_on_come_first()
+    {
+        var ctx = Context(new AccuracyAwareOptions(), Bounded(6));
+        // The other model measured items 5, 1 and 2 only (stopped early), and fell short on 5 most, then 2.
+        var likely = new EvaluationResult(new Dictionary<string, double> { ["accuracy"] = 0.5 },
+            new Dictionary<string, double[]> { ["accuracy"] = new[] { 0.0, 1, 0.5 } }, new[] { 5, 1, 2 }, TimeSpan.Zero) { StoppedEarly = true };
+        Assert.Equal(new[] { 3, 5, 2, 0, 1, 4 }, DecidedEarly.Order(ctx, Accuracy(), Current(1, 1, 1, 0, 1, 1), likely));
+    }
+
+    [Fact]
+    public void A_backward_try_measures_first_the_items_the_fully_quantized_model_fell_short_on()
+    {
+        // Each of 8 layers breaks two of the last 16 of 40 items; 0.051 allows two broken items, so the search leaves
+        // one layer quantized, and quantizing any other again breaks two more: certain to miss once a third is measured.
+        var metric = new FakeMetric("accuracy", MetricDirection.HigherBetter, _ => 1.0);
+        foreach (var (layer, k) in DisjointWorld.Layers.Select((l, k) => (l, k))) metric.WithCost(layer, item => (39 - item) / 2 == k ? 1.0 : 0);
+        var result = new AccuracyAwareQuantizer(new AccuracyAwareOptions { RankingMethod = RankingMethod.Metric, MaximalDrop = 0.051 })
+            .Run(new FakeBuilder("performance", DisjointWorld.Layers), new FakeEvaluator(40, metric) { Bounds = (0, 1) }).Result;
+        var tries = result.Iterations.Where(i => i.Stage == "Backward" && i.DecidedEarly).ToList();
+        Assert.Equal(7, result.RevertedLayers.Count);
+        Assert.NotEmpty(tries);
+        // The current model's 2 short items, then the fully quantized model's 16: in index order the tried layer's two
+        // items come after the first 24 at best everywhere.
+        Assert.All(tries, t => Assert.InRange(t.Items, 3, 18));
+    }
+
+    [Fact]
     public void Index_order_is_kept_when_decided_early_evaluation_is_off_or_activations_are_quantized_at_run_time_or_a_metric_has_no_bounds()
     {
         var current = Current(1, 0, 0.5);

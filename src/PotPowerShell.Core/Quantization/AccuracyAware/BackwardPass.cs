@@ -89,6 +89,7 @@ internal static class BackwardPass
         {
             ctx.Log($"Backward pass ({(smallestFirst ? "smallest drop first" : "in ranking order")}): trying to quantize again {string.Join(", ", tries.Select(t => t.Layer))}.");
             var currentResult = ctx.Session.Evaluate(current, null);
+            var fullyQuantized = ctx.Session.Cached(ModelCandidate.FullyQuantized(current.Source));
             metric = baseline.Criteria.MostViolated(currentResult.Values);
             drop = metric.Drop(currentResult.Values[metric.Name]);
             int measured = 0;
@@ -111,10 +112,11 @@ internal static class BackwardPass
                 ctx.Report($"Backward pass: quantizing {next.Layer} again", PotProgress.Percent(measured, measured + 1 + tries.Count(t => t.Model != model)));
                 measured++;
                 var candidate = current.Without(next.Layer);
-                // Decided early once the metric is certain to miss its limit.
+                // Decided early once the metric is certain to miss its limit; the items the layer broke before first:
+                // those of its last try, else those of the fully quantized model.
                 if (!tried.TryGetValue(candidate.Key, out var result))
                     tried[candidate.Key] = result = ctx.Session.EvaluateUntilDecided(candidate, DecidedEarly.Above(ctx, metric, () => double.NegativeInfinity),
-                        order: DecidedEarly.Order(ctx, metric, currentResult));
+                        order: DecidedEarly.Order(ctx, metric, currentResult, next.Result ?? fullyQuantized));
                 next.Measured(model, result, DecidedEarly.Drop(ctx, metric, result), !result.StoppedEarly && baseline.Criteria.AllMet(result.Values));
                 ctx.Log($"  {next.Layer} quantized again: {metric.Name} drop {SearchContext.F(drop)} -> {SearchContext.F(next.Drop)}"
                     + (result.StoppedEarly ? $" at least, decided after {result.Items.Count} of {ctx.Session.ItemCount} items (certain to miss the limit)" : "") + ", "

@@ -44,7 +44,11 @@ internal static class DecidedEarly
     /// index order. Null (index order) too when decided-early evaluation is off, the metric has no finite best bound, or
     /// some metric of the evaluator is not an item mean (its value could not be rebuilt in index order).
     /// </summary>
-    public static IReadOnlyList<int>? Order(SearchContext ctx, MetricCriterion metric, EvaluationResult current)
+    /// <param name="likely">Another model's evaluation (complete, or stopped early): among the items where the current
+    /// model is at its best, those furthest from it there come first. The backward pass quantizes a layer again, which
+    /// breaks mostly the items a model with that layer quantized fell short on; measured first, they decide a try
+    /// certain to miss the limit sooner.</param>
+    public static IReadOnlyList<int>? Order(SearchContext ctx, MetricCriterion metric, EvaluationResult current, EvaluationResult? likely = null)
     {
         var bounds = ctx.Session.Evaluator.MeanItemBounds;
         if (!ctx.Options.DecideEarly || !BatchIndependent(ctx) || !bounds.TryGetValue(metric.Name, out var b)
@@ -58,7 +62,11 @@ internal static class DecidedEarly
         var shortfall = new double[total];
         for (int k = 0; k < total; k++)
             shortfall[current.Items[k]] = double.IsNaN(values[k]) ? double.NegativeInfinity : Math.Abs(best - values[k]);
-        return Enumerable.Range(0, total).OrderByDescending(i => shortfall[i]).ThenBy(i => i).ToArray();
+        var elsewhere = new double[total];
+        if (likely != null && likely.PerItem.TryGetValue(metric.Name, out var other))
+            for (int k = 0; k < other.Length; k++)
+                if (!double.IsNaN(other[k])) elsewhere[likely.Items[k]] = Math.Abs(best - other[k]);
+        return Enumerable.Range(0, total).OrderByDescending(i => shortfall[i]).ThenByDescending(i => elsewhere[i]).ThenBy(i => i).ToArray();
     }
 
     /// <summary>

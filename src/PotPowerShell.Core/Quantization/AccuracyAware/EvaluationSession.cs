@@ -156,6 +156,9 @@ internal sealed class EvaluationSession
         return result;
     }
 
+    /// <summary>The complete evaluation of <paramref name="candidate"/> on every item made so far, or null.</summary>
+    public EvaluationResult? Cached(ModelCandidate candidate) => _cache.GetValueOrDefault(CacheKey(candidate.Key, null));
+
     /// <summary>
     /// Completes an evaluation <see cref="EvaluateUntilDecided"/> stopped in <paramref name="order"/>: measures only the
     /// items it skipped (a subset evaluation, so nothing is stored for the candidate) and gives the complete result an
