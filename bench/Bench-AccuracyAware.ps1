@@ -818,6 +818,9 @@
     OcrRec only: 0 (default) draws the validation lines from the sample's digits in order; another value shuffles the
     digits with that seed first, so the same model is searched on other lines. POT-style has no random draw of its own
     (it ranks on every item here), so this is how to see how much its result depends on the data.
+.PARAMETER DistinctLines
+    OcrRec and OcrCls only: validation lines past the first 100 take other digits (OcrTextLines.Make), so no two lines
+    are alike. Without it, lines repeat every 100 (200 items are 100 lines twice, the tables' default).
 .PARAMETER Target
     maximal_drop as a fraction of DefaultQuantization's drop.
 .PARAMETER Runs
@@ -842,6 +845,7 @@ param(
     [string] $WorkFolder = (Join-Path ([IO.Path]::GetTempPath()) 'pot-bench-aaq'),
     [switch] $Smoke,
     [switch] $NoWorkerComparison,
+    [switch] $DistinctLines,
     [string] $SupportPath = (Join-Path (Split-Path $ModulePath) 'PotPowerShell.TestSupport')
 )
 $ErrorActionPreference = 'Stop'
@@ -946,7 +950,7 @@ if (Test-Wanted 'OcrCls') {
     # the default keeps them all float, which runs faster.
     foreach ($part in @(@('calibration', 64), @('validation', $Items))) {
         $digits = $reader::ReadFile((Join-Path $sample "$($part[0])/input.npy"))
-        $data = $lines::Make([float[]] $digits.Data, [int] $digits.Shape[0], $part[1], [long[]]::new($part[1]), $true)
+        $data = $lines::Make([float[]] $digits.Data, [int] $digits.Shape[0], $part[1], [long[]]::new($part[1]), $true, ($DistinctLines -and $part[0] -eq 'validation'))
         $npy::Write((Join-Path $WorkFolder "ocr-cls-$($part[0])/x.npy"), $tensorType::new($float, [long[]] @($part[1], 3, 48, 192), $data))
     }
     $engine = Join-Path $WorkFolder 'ocr-cls-engine.yml'
@@ -971,7 +975,7 @@ if (Test-Wanted 'OcrRec') {
             for ($i = 0; $i -lt $order.Length; $i++) { [Array]::Copy($pixels, $order[$i] * 64, $shuffled, $i * 64, 64) }
             $pixels = $shuffled
         }
-        $data = $lines::Make($pixels, [int] $digits.Shape[0], $part[1], [long[]]::new($part[1]), $false)
+        $data = $lines::Make($pixels, [int] $digits.Shape[0], $part[1], [long[]]::new($part[1]), $false, ($DistinctLines -and $part[0] -eq 'validation'))
         $npy::Write((Join-Path $WorkFolder "ocr-rec-$($part[0])/x.npy"), $tensorType::new($float, [long[]] @($part[1], 3, 48, 192), $data))
     }
     # Classes: blank, the 6623 keys, then the space.

@@ -10,9 +10,10 @@ public static class OcrTextLines
     /// <summary>
     /// <paramref name="count"/> lines from <paramref name="available"/> digits of <paramref name="digits"/> (64 values
     /// each). With <paramref name="rotateOdd"/>, odd lines are rotated 180 degrees; <paramref name="rotated"/> (length
-    /// <paramref name="count"/>) gets 1 for a rotated line and 0 otherwise.
+    /// <paramref name="count"/>) gets 1 for a rotated line and 0 otherwise. Lines repeat after available / 4 of them,
+    /// unless <paramref name="distinct"/> (see <see cref="Digit"/>).
     /// </summary>
-    public static float[] Make(float[] digits, int available, int count, long[] rotated, bool rotateOdd = true)
+    public static float[] Make(float[] digits, int available, int count, long[] rotated, bool rotateOdd = true, bool distinct = false)
     {
         ArgumentNullException.ThrowIfNull(digits);
         ArgumentNullException.ThrowIfNull(rotated);
@@ -23,7 +24,7 @@ public static class OcrTextLines
             rotated[k] = flip ? 1 : 0;
             for (int d = 0; d < 4; d++)
             {
-                int item = (k * 4 + d) % available;
+                int item = Digit(k, d, available, distinct);
                 for (int y = 0; y < 48; y++)
                     for (int x = 0; x < 48; x++)
                     {
@@ -37,9 +38,18 @@ public static class OcrTextLines
     }
 
     /// <summary>The text of each line <see cref="Make"/> draws: the labels of its four digits.</summary>
-    public static string[] Texts(long[] labels, int count)
+    public static string[] Texts(long[] labels, int count, bool distinct = false)
     {
         ArgumentNullException.ThrowIfNull(labels);
-        return Enumerable.Range(0, count).Select(k => string.Concat(Enumerable.Range(0, 4).Select(d => labels[(k * 4 + d) % labels.Length].ToString(System.Globalization.CultureInfo.InvariantCulture)))).ToArray();
+        return Enumerable.Range(0, count).Select(k => string.Concat(Enumerable.Range(0, 4).Select(d => labels[Digit(k, d, labels.Length, distinct)].ToString(System.Globalization.CultureInfo.InvariantCulture)))).ToArray();
     }
+
+    /// <summary>
+    /// The digit at place <paramref name="d"/> of line <paramref name="k"/>: consecutive digits, so the lines repeat
+    /// after available / 4. With <paramref name="distinct"/> the c-th round of lines takes every (2c + 1)-th digit
+    /// instead (the first round is the same), so a line's first digit names its place in a round and its second digit
+    /// the round: no two lines alike for up to available / 2 rounds.
+    /// </summary>
+    private static int Digit(int k, int d, int available, bool distinct) =>
+        (k * 4 + d * (distinct ? 1 + 2 * (k * 4 / available) : 1)) % available;
 }
