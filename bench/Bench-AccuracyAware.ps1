@@ -1,9 +1,10 @@
 <#
 .SYNOPSIS
     AccuracyAwareQuantization benchmark: POT-style search (today's POT semantics: Metric ranking on the hardest items,
-    one evaluation worker, complete evaluations, every candidate inferred whole) against the new defaults (Signal
-    ranking confirmed on the full set, decided-early evaluation, two evaluation workers, candidates run from the
-    current model's stored activations), for the same target, in one table. Not a test: the machine may be
+    one evaluation worker, complete evaluations, every candidate inferred whole) against the new defaults
+    (ranking_method auto: for a 0/1 metric Metric ranking, decided early on every item when they fit the ranking
+    subset, else Signal ranking confirmed on the full set; decided-early evaluation, two evaluation workers, candidates
+    run from the current model's stored activations), for the same target, in one table. Not a test: the machine may be
     noisy, and every figure comes from one run.
 .DESCRIPTION
     Cases (-Model picks them by wildcard):
@@ -25,6 +26,39 @@
     went: the stages (calibration, baseline, ranking, search, backward pass) and, inside the evaluations, building
     candidate models, creating their ONNX Runtime sessions, and inference with the metrics.
 .NOTES
+    2026-12-05, twenty-second session: large validation sets (OcrRec on 1000 lines). run2-style single runs (one
+    Invoke-AccuracyAwareQuantization at a time, nothing else running), -Seed 0.
+    - The activation stores of 1000 lines fill the memory budget (a quarter of the memory the process may use, 6.3 GB
+      here) after a few captures, and a capture past it stopped all storing: -RankingMethod Metric ran 35 of 79
+      evaluations from stored activations. A capture now first drops the least recently used stores (never the one it
+      reads, nor the pinned one) to make room for what it will capture (ActivationReuse.MakeRoom): 69 of 79, the stores
+      at most 6.1 GB, 150.7 s -> 112.5 s, the same bytes (DB1BE9C1...).
+    - -DistinctLines: the 1000 lines were the 100 lines of the digits sample ten times. With no two lines alike
+      (OcrTextLines.Make), DefaultQuantization's drop is 0.326, maximal_drop 0.163 (-Target 0.5):
+
+      Variant                            Wall s Evals Inferences Reverted Final drop
+      POT-style (this script)             637.8   151      86600 12/34    0.161
+      new defaults, Signal ranking        465.3   267     115881  9/34    0.151      (this script, auto before this session)
+      -RankingMethod Metric               287.9   151      78770 12/34    0.161      POT-style's bytes (27EBCE2D...)
+      auto (Metric on the 300 hardest)    275.2   151      70556 12/34    0.161      POT-style's bytes, final build
+
+      The same 1000 lines as before (100 lines ten times, maximal_drop 0.19): POT-style 6 layers in 235.2 s (earlier
+      session), Signal ranking 8 in 168.8 s, auto (Metric on the 300 hardest) 6 in 103.8 s with POT-style's bytes
+      (DB1BE9C1...): 2.27x and 2.32x. Signal ranking reverts fewer layers on the distinct lines and more on the repeated
+      ones, and is the slower of the two on both, so ranking_method auto now chooses Metric ranking for a 0/1 metric on
+      any set (RankingChoice.cs): on every item, decided early, up to ranking_subset_size items, else on the
+      ranking_subset_size items the current model gets most wrong, as POT. It takes POT's search path, so it never
+      reverts more layers than POT's search.
+    - A backward-pass try certain to miss the limit was measured in the order "items where the current model falls
+      short first, then index order", and stopped after 430-976 of the 1000 items: the items that quantizing a layer
+      again breaks are among those the current model gets right. It now measures next the items the layer's last try
+      fell short on, else those the fully quantized model did (DecidedEarly.Order, likely): backward stage 110.7 s ->
+      84.4 s, 78,770 -> 70,556 inferences, the same bytes. On 200 lines (table's, auto = Metric on every item): the
+      same bytes (D123A185...), 25,338 -> 25,180 inferences, 68.5 s.
+    - Not reached: 3x on 1000 lines (2.3x). There POT's path spends its time in complete search steps on every item
+      (a rejected model's per-item results pick the next ranking's items) and in rankings on 300 items that are all
+      lines the model gets wrong (nothing to decide early: the 300 hardest of 1000 at a drop of 0.33 are all wrong).
+
     2026-12-05, twenty-first session: Metric rankings on every item made cheaper, then chosen by default for 0/1 metrics
     (ranking_method auto). run2-style single runs unless marked; counts and bytes, times where the machine ran nothing else.
     - A decided Metric ranking measures its best layer completely first, and then every other layer that may still beat

@@ -118,17 +118,17 @@ Describe 'Invoke-AccuracyAwareQuantization' {
         $r.RankingInferences | Should -Be (2 * 100 + 2 * 100)
     }
 
-    It 'chooses Metric ranking on every item for a 0/1 metric and Signal ranking for a continuous one, and says why' {
+    It 'chooses Metric ranking for a 0/1 metric (on every item when it fits the subset) and Signal ranking for a continuous one, and says why' {
         # ranking_method auto (the default): top-1 accuracy leaves most of the 400 items at 1, cosine similarity none.
         $accuracy = Join-Path $work 'accuracy.yml'
         "metrics:`n  - type: accuracy`ndataset:`n  data_source: $((Join-Path $sampleDir 'validation').Replace('\', '/'))`n" | Set-Content $accuracy
         $r = Invoke-AccuracyAwareQuantization $model $calibration $accuracy -MaximalDrop 0.001 -RankingSubsetSize 400 -OutputPath (Join-Path $work 'auto.onnx') -WarningAction SilentlyContinue
         $r.RankingMethod | Should -Be 'Metric'
         $r.Log | Where-Object { $_ -like 'Ranking: Metric on every item, decided early (ranking_method auto): the fully quantized model scores 3?? of 400 items at accuracy@top1''s best value (1).' } | Should -HaveCount 1
-        # Without -RankingSubsetSize the ranking subset is 300: Metric would not rank every item.
+        # Without -RankingSubsetSize the ranking subset is 300: Metric ranks the 300 hardest items, as POT does.
         $subset = Invoke-AccuracyAwareQuantization $model $calibration $accuracy -MaximalDrop 0.001 -OutputPath (Join-Path $work 'subset.onnx') -WarningAction SilentlyContinue
-        $subset.RankingMethod | Should -Be 'Signal'
-        $subset.Log | Should -Contain 'Ranking: Signal (ranking_method auto): a Metric ranking would not cover every item (300 of 400).'
+        $subset.RankingMethod | Should -Be 'Metric'
+        $subset.Log | Where-Object { $_ -like 'Ranking: Metric on the 300 items the current model gets most wrong, as POT ranks (ranking_method auto): *' } | Should -HaveCount 1
         $cosine = Invoke-AccuracyAwareQuantization $model $calibration $engine -MaximalDrop $strict -RankingSubsetSize 400 -OutputPath (Join-Path $work 'cosine.onnx') -WarningAction SilentlyContinue
         $cosine.RankingMethod | Should -Be 'Signal'
         $cosine.Log | Where-Object { $_ -like 'Ranking: Signal (ranking_method auto): the fully quantized model scores * of 400 items at cosine_similarity''s best value (1), too few*' } | Should -HaveCount 1

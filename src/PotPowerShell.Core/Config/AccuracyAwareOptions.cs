@@ -21,8 +21,9 @@ public enum RankingMethod
     /// </summary>
     Signal,
     /// <summary>
-    /// Ours (default): Metric ranking on every item, decided early, where the fully quantized model leaves most items
-    /// at the driving metric's best value, else Signal ranking (see <c>RankingChoice</c> in Quantization/AccuracyAware).
+    /// Ours (default): Metric ranking where the fully quantized model leaves most items at the driving metric's best
+    /// value (on every item, decided early, when the ranking subset covers them), else Signal ranking (see
+    /// <c>RankingChoice</c> in Quantization/AccuracyAware).
     /// </summary>
     Auto,
 }

@@ -5,7 +5,7 @@ using PotPowerShell.Core.Results;
 
 namespace PotPowerShell.Core.Tests.AccuracyAware;
 
-/// <summary>ranking_method auto (RankingChoice): Metric on every item where most items sit at the metric's best value, else Signal.</summary>
+/// <summary>ranking_method auto (RankingChoice): Metric ranking where most items sit at the metric's best value (on every item when the ranking covers them, decided early), else Signal.</summary>
 public class RankingChoiceTests
 {
     private static AccuracyAwareOutcome Run(FakeEvaluator world, RankingMethod method, int? subset = null) =>
@@ -36,19 +36,24 @@ public class RankingChoiceTests
     {
         // 32 items short, 8 at 1.
         var auto = Run(DisjointWorld.Create(4), RankingMethod.Auto);
-        Assert.Contains("Ranking: Signal (ranking_method auto): the fully quantized model scores 8 of 40 items at accuracy's best value (1), too few for a Metric ranking to be decided early.", auto.Result.Log);
+        Assert.Contains("Ranking: Signal (ranking_method auto): the fully quantized model scores 8 of 40 items at accuracy's best value (1), too few for a Metric ranking to pay.", auto.Result.Log);
         SameSearch(Run(DisjointWorld.Create(4), RankingMethod.Signal), auto);
     }
 
     [Fact]
-    public void A_ranking_subset_smaller_than_the_set_or_a_metric_without_bounds_keeps_Signal_ranking()
+    public void A_ranking_subset_smaller_than_the_set_chooses_Metric_ranking_on_it_as_POT_ranks()
     {
         var subset = Run(DisjointWorld.Create(2), RankingMethod.Auto, subset: 39);
-        Assert.Contains("Ranking: Signal (ranking_method auto): a Metric ranking would not cover every item (39 of 40).", subset.Result.Log);
-        SameSearch(Run(DisjointWorld.Create(2), RankingMethod.Signal, subset: 39), subset);
+        Assert.Contains("Ranking: Metric on the 39 items the current model gets most wrong, as POT ranks (ranking_method auto): the fully quantized model scores 24 of 40 items at accuracy's best value (1).", subset.Result.Log);
+        Assert.Contains(subset.Result.Log, l => l.StartsWith("Ranking 1 (Metric, metric accuracy, 39 items):", StringComparison.Ordinal));
+        SameSearch(Run(DisjointWorld.Create(2), RankingMethod.Metric, subset: 39), subset);
+    }
 
+    [Fact]
+    public void A_metric_without_bounds_keeps_Signal_ranking()
+    {
         var unbounded = Run(DisjointWorld.Create(2, bounded: false), RankingMethod.Auto);
-        Assert.Contains("Ranking: Signal (ranking_method auto): a Metric ranking on every item could not be decided early for accuracy.", unbounded.Result.Log);
+        Assert.Contains("Ranking: Signal (ranking_method auto): accuracy is not a mean of bounded per-item values.", unbounded.Result.Log);
         SameSearch(Run(DisjointWorld.Create(2, bounded: false), RankingMethod.Signal), unbounded);
     }
 }

@@ -31,9 +31,8 @@ public sealed record AccuracyAwarePlan(int Layers, int Items, int RankingItems, 
     {
         if (options.RankingMethod == RankingMethod.Auto)
         {
-            // Chosen once the fully quantized model is measured (RankingChoice); Metric only when it ranks every item.
+            // Chosen once the fully quantized model is measured (RankingChoice): the dearer of the two may be.
             var signal = For(options with { RankingMethod = RankingMethod.Signal }, layers, items);
-            if ((options.RankingSubsetSize ?? SearchRankings.DefaultSubsetSize(RankingMethod.Metric)) < items) return signal;
             var metric = For(options with { RankingMethod = RankingMethod.Metric }, layers, items);
             return metric.WorstCaseInferences > signal.WorstCaseInferences ? metric : signal;
         }
