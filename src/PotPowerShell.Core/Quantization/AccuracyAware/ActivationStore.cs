@@ -56,7 +56,7 @@ internal sealed class ActivationStore
     /// </summary>
     public void Adopt()
     {
-        _bytes += _taken;
+        Interlocked.Add(ref _bytes, _taken);
         _taken = 0;
         Base = null;
     }
