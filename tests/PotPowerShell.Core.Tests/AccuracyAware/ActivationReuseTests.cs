@@ -196,7 +196,10 @@ public sealed class ActivationReuseTests : IDisposable
         SameRun.Check(stored, dropped);
         var held = System.Text.RegularExpressions.Regex.Match(tight.Single(l => l.StartsWith("Evaluations run from stored activations: ", StringComparison.Ordinal)),
             @"the stores held at most ([\d.]+) of ([\d.]+) MB\.$");
-        Assert.InRange(double.Parse(held.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), whole / 1e6 - 0.1, double.Parse(held.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture));
+        // At most the budget, and the rows the two workers gave a capture as it passed its allowance (not kept), within
+        // the line's rounding to 0.1 MB.
+        double Megabytes(int group) => double.Parse(held.Groups[group].Value, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(Megabytes(1), whole / 1e6 - 0.1, Megabytes(2) + 0.1);
     }
 
     [Fact]
