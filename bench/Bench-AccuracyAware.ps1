@@ -55,6 +55,20 @@
       fell short on, else those the fully quantized model did (DecidedEarly.Order, likely): backward stage 110.7 s ->
       84.4 s, 78,770 -> 70,556 inferences, the same bytes. On 200 lines (table's, auto = Metric on every item): the
       same bytes (D123A185...), 25,338 -> 25,180 inferences, 68.5 s.
+    - This script, one run per table (-Items 200, -Seed 0, -Model OcrRec,OcrCls,ResNet18,MiniLM), the final build:
+
+      Model    Variant       Wall s Evals Inferences Reverted Final drop Before (twenty-first session)
+      OcrRec   POT-style      242.7   167      33400 6/34     0.18       257.7
+      OcrRec   new defaults    65.8   222      25180 6/34     0.18       78.2      3.69x (3.30x)
+      OcrCls   POT-style       16.4    56      11200 1/54     0.01       17.2
+      OcrCls   new defaults     4.7    56       1780 1/54     0.01       5.2       3.48x (3.32x)
+      ResNet18 POT-style       68.5    45       9000 2/22     0.000525   67.0
+      ResNet18 new defaults    17.3    31       2506 2/22     0.000525   17.2      3.95x (3.90x)
+      MiniLM   POT-style       17.5    65      13000 5/49     0.00318    17.0
+      MiniLM   new defaults    10.0    70       6175 5/49     0.00321    10.7      1.75x (1.59x)
+
+      The same bytes as the twenty-first session's (D123A185..., 82425402..., 7204EEF4...); on 200 items ranking_method
+      auto chooses as before, and only OcrRec's backward pass measured fewer items (25,338 -> 25,180 inferences).
     - Not reached: 3x on 1000 lines (2.3x). There POT's path spends its time in complete search steps on every item
       (a rejected model's per-item results pick the next ranking's items) and in rankings on 300 items that are all
       lines the model gets wrong (nothing to decide early: the 300 hardest of 1000 at a drop of 0.33 are all wrong).
