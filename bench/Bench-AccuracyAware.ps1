@@ -67,7 +67,7 @@
       MiniLM   POT-style       17.5    65      13000 5/49     0.00318    17.0
       MiniLM   new defaults    10.0    70       6175 5/49     0.00321    10.7      1.75x (1.59x)
 
-      The same bytes as the twenty-first session's (D123A185..., 82425402..., 7204EEF4...); on 200 items ranking_method
+      OcrRec, ResNet18 and MiniLM wrote the twenty-first session's bytes (D123A185..., 82425402..., 7204EEF4...); on 200 items ranking_method
       auto chooses as before, and only OcrRec's backward pass measured fewer items (25,338 -> 25,180 inferences).
     - Not reached: 3x on 1000 lines (2.3x). There POT's path spends its time in complete search steps on every item
       (a rejected model's per-item results pick the next ranking's items) and in rankings on 300 items that are all
