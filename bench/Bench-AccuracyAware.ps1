@@ -48,7 +48,9 @@
       PaddleOCR's direction classifier on 1000 lines no two alike (-Model OcrCls -Items 1000 -DistinctLines, one run
       of the three variants; DefaultQuantization's drop 0.062, maximal_drop 0.031): POT-style 12 layers in 247.0 s,
       auto (Metric on the 300 hardest) the same 12 in 135.1 s (1.83x), Signal ranking 9 in 196.6 s; Signal with
-      -Seed 1 and 2 (cls1000-style single runs): 19 layers in 258.0 s and 17 in 124.8 s.
+      -Seed 1 and 2 (cls1000-style single runs): 19 layers in 258.0 s and 17 in 124.8 s. Auto wrote POT-style's bytes
+      (0AB5013D...), also with -ReuseActivations:$false (146.0 s: the stores' captures of 1000 items cost this small
+      model nearly what its suffixes save).
       Signal ranking's 50 items draw a random part, and on these large sets the draw decides much (9, 19, 17 layers);
       on the recognizer's distinct lines it reverted 9 and 10 (-Seed 0 and 1: 465.3 s and 257.3 s), fewer than POT's
       12, but on the repeated lines 8 against 6, and on the classifier 15 on average against 12. Metric ranking on the
