@@ -52,10 +52,10 @@
       (0AB5013D...), also with -ReuseActivations:$false (146.0 s: the stores' captures of 1000 items cost this small
       model nearly what its suffixes save).
       Signal ranking's 50 items draw a random part, and on these large sets the draw decides much (9, 19, 17 layers);
-      on the recognizer's distinct lines it reverted 9 and 10 (-Seed 0 and 1: 465.3 s and 257.3 s), fewer than POT's
-      12, but on the repeated lines 8 against 6, and on the classifier 15 on average against 12. Metric ranking on the
-      300 hardest is POT's own ranking: the same layers as POT's search every time, whatever the seed, and faster than
-      Signal ranking in four of these six runs. Neither wins everywhere; issue #11 asks for no more layers than POT's
+      on the recognizer's distinct lines it reverted 9, 10 and 7 (-Seed 0 to 2: 465.3 s, 257.3 s, 352.8 s), fewer than
+      POT's 12, but on the repeated lines 8 against 6, and on the classifier 15 on average against 12. Metric ranking on
+      the 300 hardest is POT's own ranking: the same layers as POT's search every time, whatever the seed, and faster
+      than Signal ranking in five of these seven runs. Neither wins everywhere; issue #11 asks for no more layers than POT's
       search, which only the Metric ranking gives on all three sets. So ranking_method auto now chooses Metric ranking
       for a 0/1 metric on any set (RankingChoice.cs): on every item, decided early, up to ranking_subset_size items,
       else on the ranking_subset_size items the current model gets most wrong, as POT. -RankingMethod Signal keeps the

@@ -15,7 +15,7 @@ namespace PotPowerShell.Core.Quantization.AccuracyAware;
 /// Measured in bench/Bench-AccuracyAware.ps1 NOTES. PaddleOCR's recognizer on 200 lines: 6 layers float either way on the
 /// table's lines (72.0 s against 65.9 s), 6 against 11 on other lines (134.1 s against 190.8 s); its direction
 /// classifier (fp32_agreement, maximal_drop 0.006) 4 against 8. On 1000 lines, ranked on the 300 hardest: the
-/// recognizer 6 against 8 (103.8 s against 168.8 s), on lines no two alike 12 against 9 and 10 for -Seed 0 and 1; the
+/// recognizer 6 against 8 (103.8 s against 168.8 s), on lines no two alike 12 against 9, 10 and 7 for -Seed 0 to 2; the
 /// classifier on lines no two alike 12 against 9, 19 and 17 for -Seed 0 to 2. A Metric ranking takes POT's own search
 /// path (the same models as POT's search, whatever the seed), so it never reverts more layers than POT's search;
 /// Signal ranking can revert fewer (as on the recognizer's distinct lines, or at maximal_drop 0.114: 13 against 20) or
