@@ -168,7 +168,7 @@ internal sealed class EvaluationSession
     /// </summary>
     public EvaluationResult Resume(ModelCandidate candidate, EvaluationResult stopped, IReadOnlyList<int> order)
     {
-        if (_cache.TryGetValue(CacheKey(candidate.Key, null), out var cached)) return cached;
+        if (Cached(candidate) is { } cached) return cached;
         if (!stopped.StoppedEarly) throw new ArgumentException("Only an evaluation stopped early can be resumed.", nameof(stopped));
         int measured = stopped.Items.Count;
         var rest = order.Skip(measured).ToArray();
