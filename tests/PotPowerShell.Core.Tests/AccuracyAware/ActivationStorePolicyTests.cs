@@ -32,4 +32,16 @@ public class ActivationStorePolicyTests
         Assert.Equal(pinned, kept.Contains(search.Key));
         Assert.Contains(Model("A", "F").Key, kept);
     }
+
+    [Theory]
+    [InlineData(24, 2, 12)]   // half the memory: three quarters of the 22 GB free would be more
+    [InlineData(16, 10, 4.5)] // three quarters of the 6 GB free
+    [InlineData(24, 0, 6)]    // the load not known yet: a quarter
+    [InlineData(4, 3.8, 1)]   // at least 1 GB
+    [InlineData(8, 9, 1)]     // a load past the total leaves nothing free
+    public void The_default_budget_is_half_the_memory_at_most_three_quarters_of_what_is_free_and_at_least_1_GB(double totalGb, double loadGb, double budgetGb)
+    {
+        static long Bytes(double gb) => (long)(gb * (1L << 30));
+        Assert.InRange(ActivationReuse.Budget(Bytes(totalGb), Bytes(loadGb)), Bytes(budgetGb) - 1, Bytes(budgetGb) + 1);
+    }
 }

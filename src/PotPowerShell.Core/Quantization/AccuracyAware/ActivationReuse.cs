@@ -27,11 +27,22 @@ internal sealed class ActivationReuse(int items, long budgetBytes)
     /// </summary>
     public const int TriesBeforeGivingUp = 8;
 
+    /// <summary>The default budget: <see cref="Budget"/> of the memory the process may use and the machine's load at the last collection.</summary>
+    public static long DefaultBudget()
+    {
+        var memory = GC.GetGCMemoryInfo(GCKind.Any);
+        return Budget(memory.TotalAvailableMemoryBytes, memory.MemoryLoadBytes);
+    }
+
     /// <summary>
-    /// The default budget: a quarter of the memory the process may use (at least 1 GB). A PaddleOCR recognizer's
-    /// activations take about 3 MB per 48x320 line, so 1000 lines fit on a machine with 16 GB.
+    /// Half of <paramref name="total"/>, the memory the process may use, but no more than three quarters of what is
+    /// free (<paramref name="load"/> is the memory in use; 0 = not known yet: a quarter of the total), and at least 1 GB.
+    /// A PaddleOCR recognizer's activations take about 3 MB per 48x320 line: on 1000 lines a quarter of 24 GB held two
+    /// of its stores and the search's rankings ran whole after the first one; half ran 128 of 151 evaluations from
+    /// stores against 97, 246.8 s against 275.2 s, the same model (bench/Bench-AccuracyAware.ps1 NOTES).
     /// </summary>
-    public static long DefaultBudget() => Math.Max(1L << 30, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 4);
+    public static long Budget(long total, long load) =>
+        Math.Max(1L << 30, load <= 0 ? total / 4 : Math.Min(total / 2, Math.Max(0, total - load) / 4 * 3));
 
     /// <summary>Captures in a row that passed the budget after making room: at <see cref="OverflowsBeforeGivingUp"/> nothing more is stored.</summary>
     public const int OverflowsBeforeGivingUp = 2;
