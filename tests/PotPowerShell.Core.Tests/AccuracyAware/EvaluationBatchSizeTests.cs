@@ -148,6 +148,42 @@ public class EvaluationBatchSizeTests : IClassFixture<OutlierModelFixture>
         }
     }
 
+    /// <summary>Passes everything on to a real evaluator, the probe included, and records each evaluation's batch size in order.</summary>
+    private sealed class BatchRecorder(Evaluator inner) : IEvaluator
+    {
+        public List<int> BatchSizes { get; } = new();
+        public IReadOnlyList<MetricDefinition> Metrics => inner.Metrics;
+        public IDataset Data => inner.Data;
+        public IReadOnlyDictionary<string, (double Min, double Max)> MeanItemBounds => inner.MeanItemBounds;
+        public EvaluationResult Evaluate(byte[] model, IReadOnlyList<int>? items, CancellationToken cancellationToken, IProgress<PotProgress>? progress = null) =>
+            Recorded(inner.Evaluate(model, items, cancellationToken, progress));
+        public EvaluationResult Evaluate(byte[] model, IReadOnlyList<int>? items, Func<int, IReadOnlyDictionary<string, double[]>, bool>? stopWhen,
+            CancellationToken cancellationToken, IProgress<PotProgress>? progress = null) => Recorded(inner.Evaluate(model, items, stopWhen, cancellationToken, progress));
+        public BatchSizeChoice? ChooseBatchSize(byte[] model, CancellationToken cancellationToken) => inner.ChooseBatchSize(model, cancellationToken);
+
+        private EvaluationResult Recorded(EvaluationResult result)
+        {
+            BatchSizes.Add(result.BatchSize);
+            return result;
+        }
+    }
+
+    [Fact]
+    public void The_fully_quantized_model_is_evaluated_at_the_measured_batch_size()
+    {
+        var builder = Builder();
+        using var inner = new Evaluator(EngineDefinition.Load(SimilarityEngine()), new EvaluatorOptions { ReferenceModel = builder.FloatModel.ToByteArray() });
+        var recorder = new BatchRecorder(inner);
+        new AccuracyAwareQuantizer(new AccuracyAwareOptions { MaximalDrop = 1e-9, RankingSubsetSize = 40, MaxEvaluations = 3 }).Run(builder, recorder);
+
+        // The FP32 baseline at the engine's default, then the probe, then the fully quantized model at the size it chose
+        // (the probe never chooses the default: on a large set the default costs more than the probe, see AccuracyAwareQuantizer).
+        Assert.Equal(EngineDefinition.DefaultBatchSize, recorder.BatchSizes[0]);
+        Assert.Contains(inner.BatchSize, BatchSizeProbe.Sizes);
+        Assert.DoesNotContain(EngineDefinition.DefaultBatchSize, BatchSizeProbe.Sizes);
+        Assert.Equal(inner.BatchSize, recorder.BatchSizes[1]);
+    }
+
     [Fact]
     public void A_model_with_a_fixed_batch_axis_is_not_probed_and_reports_its_own_batch_size()
     {
