@@ -317,6 +317,36 @@ public sealed class ActivationReuseTests : IDisposable
     }
 
     [Fact]
+    public void Read_only_a_candidate_layers_away_runs_from_the_store_from_the_earliest_layer_it_changes_and_adds_none()
+    {
+        var builder = Builder();
+        using var evaluator = new Evaluator(EngineDefinition.Load(_folder.File("engine.yml")), new EvaluatorOptions { ReferenceModel = builder.FloatModel.ToByteArray() });
+        var options = new AccuracyAwareOptions { Quantization = builder.Setup.Options };
+        var reuse = new ActivationReuse(Items, long.MaxValue);
+        var session = new EvaluationSession(evaluator, options, () => TimeSpan.Zero, null, CancellationToken.None) { Reuse = reuse };
+        var fully = ModelCandidate.FullyQuantized(new QuantizationSource("performance", builder.Setup.Options, builder));
+        string second = builder.Layers[1].Node, last = builder.Layers[3].Node;
+        // The backward pass's model: layers 1 and 3 float. Quantizing 3 again, then 1 as well, gives candidates one and
+        // two layers away from it; the second one runs from its store from layer 1 on, as layer 1's own suffix does.
+        var search = fully.With(second).With(last);
+        session.Evaluate(search, null);
+        var stored = Assert.Single(reuse.Snapshot());
+        reuse.ReadOnly = true;
+        var both = session.Evaluate(fully, null);
+
+        Assert.Equal(1, reuse.Suffixes);
+        Assert.Equal(new[] { stored }, reuse.Snapshot());
+        var fromSecond = SuffixCut.Find(fully.With(second).Build(), fully.Build(), stored.Names, stored.Declared, ActivationReuse.MaxShare, capture: false)!;
+        Assert.Equal(fromSecond.NodeShare, reuse.ShareSum, 12);
+        Assert.True(fromSecond.NodeShare < 1);
+        // The same bits as the whole model.
+        using var plain = new Evaluator(EngineDefinition.Load(_folder.File("engine.yml")), new EvaluatorOptions { ReferenceModel = builder.FloatModel.ToByteArray() });
+        var whole = new EvaluationSession(plain, options, () => TimeSpan.Zero, null, CancellationToken.None).Evaluate(fully, null);
+        Assert.Equal(whole.Values, both.Values);
+        foreach (var (name, values) in whole.PerItem) Assert.Equal(values, both.PerItem[name]);
+    }
+
+    [Fact]
     public void A_capture_past_the_budget_is_not_kept_and_a_second_one_in_a_row_stops_storing()
     {
         var builder = Builder();

@@ -17,7 +17,8 @@ namespace PotPowerShell.Core.Quantization.AccuracyAware;
 /// Neither order wins everywhere (OcrRec, bench/Bench-AccuracyAware.ps1 NOTES: on other lines the Signal search's 30
 /// float layers ended at 15 in ranking order and 11 smallest drop first; Metric ranking's 16 at 6 and 9). Both end
 /// where no single float layer can be quantized again. Tries certain to miss the limit are decided early
-/// (<see cref="DecidedEarly.Above"/>); the second order measures no model the first one measured.
+/// (<see cref="DecidedEarly.Above"/>); the second order measures no model the first one measured. Tries run from the
+/// activations the search stored and store none (<see cref="ActivationReuse.ReadOnly"/>).
 /// </summary>
 internal static class BackwardPass
 {
@@ -29,7 +30,7 @@ internal static class BackwardPass
         var tried = new Dictionary<string, EvaluationResult>(StringComparer.Ordinal);
         SearchOutcome byRank, byDrop;
         var reuse = ctx.Session.Reuse;
-        if (reuse != null) reuse.Pinned = search.Model;
+        if (reuse != null) reuse.ReadOnly = true;
         try
         {
             byRank = Pass(ctx, baseline, search, tried, smallestFirst: false);
@@ -39,7 +40,7 @@ internal static class BackwardPass
         }
         finally
         {
-            if (reuse != null) reuse.Pinned = null;
+            if (reuse != null) reuse.ReadOnly = false;
         }
         var criteria = baseline.Criteria;
         double Excess(SearchOutcome o) => criteria.WorstExcess(ctx.Session.Evaluate(o.Model, null).Values);
