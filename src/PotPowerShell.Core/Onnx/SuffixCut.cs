@@ -77,11 +77,12 @@ public sealed class SuffixCut
     /// <paramref name="maxShare"/> of the nodes, or the graph holds what the diff does not follow (subgraphs, a graph
     /// output the part does not compute).
     /// </summary>
-    /// <param name="capture">Cut tensors the suffix computes are added as outputs to be stored (marked in the metadata).</param>
+    /// <param name="capture">Cut tensors the suffix computes are added as outputs to be stored (marked in the metadata):
+    /// those in <paramref name="capturable"/>, or all of them when it is null.</param>
     /// <param name="declared">Each stored tensor's shape as ONNX Runtime inferred it in the model it was captured from
     /// (see <see cref="Declare"/>); a tensor without one is not cut through.</param>
     public static SuffixCut? Find(ModelProto baseModel, ModelProto candidate, IReadOnlySet<string> stored, Func<string, IReadOnlyList<string>?> declared,
-        double maxShare, bool capture)
+        double maxShare, bool capture, IReadOnlySet<string>? capturable = null)
     {
         var bg = baseModel.Graph;
         var cg = candidate.Graph;
@@ -149,7 +150,7 @@ public sealed class SuffixCut
         model.MetadataProps.Add(new StringStringEntryProto { Key = StoredInputsKey, Value = string.Join("\n", storedInputs) });
         if (FixedBatch(cg) is long batch)
             model.MetadataProps.Add(new StringStringEntryProto { Key = FixedBatchKey, Value = batch.ToString(System.Globalization.CultureInfo.InvariantCulture) });
-        if (capture) AddCaptured(model, CutTensors(g));
+        if (capture) AddCaptured(model, CutTensors(g).Where(t => capturable == null || capturable.Contains(t)).ToList());
         return new SuffixCut(model, storedInputs, produced, share);
     }
 

@@ -347,6 +347,29 @@ public sealed class ActivationReuseTests : IDisposable
     }
 
     [Fact]
+    public void A_store_holds_only_the_cut_tensors_some_layers_suffix_within_the_share_limit_reads()
+    {
+        var builder = Builder();
+        using var evaluator = new Evaluator(EngineDefinition.Load(_folder.File("engine.yml")), new EvaluatorOptions { ReferenceModel = builder.FloatModel.ToByteArray() });
+        var reuse = new ActivationReuse(Items, long.MaxValue);
+        var session = new EvaluationSession(evaluator, new AccuracyAwareOptions { Quantization = builder.Setup.Options }, () => TimeSpan.Zero, null, CancellationToken.None) { Reuse = reuse };
+        var fully = ModelCandidate.FullyQuantized(new QuantizationSource("performance", builder.Setup.Options, builder));
+        session.Evaluate(fully, null);
+        var store = Assert.Single(reuse.Snapshot());
+
+        var model = fully.Build();
+        var cuts = SuffixCut.CutTensors(model.Graph);
+        var parts = builder.Layers.Select(l => SuffixCut.Find(model, fully.With(l.Node).Build(), cuts.ToHashSet(), _ => new[] { "batch", "16", "16", "16" }, maxShare: 1, capture: false)!).ToList();
+        // Reverting a convolution removes its input's QuantizeLinear, so its part begins where the float ops before it
+        // read the previous convolution's quantized output; conv0's part is the whole model. The convolutions' own
+        // quantized inputs, and the last one's output, are read by no part: 3 of the 8 cut tensors are stored.
+        Assert.Equal(8, cuts.Count);
+        Assert.Equal(new[] { 1.0 }, parts.Take(1).Select(p => p.NodeShare));
+        Assert.Equal(new[] { "conv0_out_quantized", "conv1_out_quantized", "conv2_out_quantized" }, parts.Skip(1).Select(p => Assert.Single(p.StoredInputs)));
+        Assert.Equal(new[] { "conv0_out_quantized", "conv1_out_quantized", "conv2_out_quantized" }, store.Names.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public void A_capture_past_the_budget_is_not_kept_and_a_second_one_in_a_row_stops_storing()
     {
         var builder = Builder();
