@@ -113,8 +113,9 @@ internal sealed class ActivationReuse(int items, long budgetBytes)
     /// The cut tensors worth storing: those the suffix of a layer reverted alone in the fully quantized model reads,
     /// within <see cref="MaxShare"/>. A reverted layer loses its input's QuantizeLinear, so its suffix grows back to
     /// where the float ops before it read quantized tensors; a layer's own quantized input is then mostly read by no
-    /// suffix, and the first ones only by suffixes too long to run. PaddleOCR's recognizer reads 35 of its 79 cut tensors: on 1000 lines the stores held at most 3.8 GB
-    /// instead of 8.3 GB, and the run took 206.2 s instead of 227.2 s, the same model (bench/Bench-AccuracyAware.ps1 NOTES).
+    /// suffix, and the first ones only by suffixes too long to run. PaddleOCR's recognizer's suffixes read 35 of its 79
+    /// cut tensors: on 1000 lines the stores held at most 3.8 GB instead of 8.3 GB, and the run took 206.2 s instead
+    /// of 227.2 s, the same model (bench/Bench-AccuracyAware.ps1 NOTES).
     /// </summary>
     private IReadOnlySet<string> Capturable(QuantizationSource source)
     {
@@ -146,7 +147,8 @@ internal sealed class ActivationReuse(int items, long budgetBytes)
     /// (stopped early, or measured and not kept), so what they captured would mostly be thrown away after costing the
     /// capture; the tries after one that kept the target differ from the search's model in more than one layer, and run
     /// from its store from the earliest layer they change (<see cref="Nearest"/>). OcrRec on 1000 lines
-    /// (bench/Bench-AccuracyAware.ps1 NOTES): backward stage 87.7 s -> 77.2 s, the same model; PaddleOCR's classifier 15.4 s -> 9.4 s.
+    /// (bench/Bench-AccuracyAware.ps1 NOTES): backward stage 87.7 s -> 77.2 s, the same model; PaddleOCR's classifier
+    /// 15.4 s -> 9.4 s.
     /// </summary>
     public bool ReadOnly { get; set; }
 
