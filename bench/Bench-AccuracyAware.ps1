@@ -26,6 +26,62 @@
     went: the stages (calibration, baseline, ranking, search, backward pass) and, inside the evaluations, building
     candidate models, creating their ONNX Runtime sessions, and inference with the metrics.
 .NOTES
+    2026-12-05, twenty-third session: activation stores on large sets. OcrRec on 1000 distinct lines (-DistinctLines,
+    maximal_drop 0.163), run2-style single runs (one Invoke-AccuracyAwareQuantization at a time), -Seed 0; every run
+    below wrote the same model (27EBCE2D...; repeated lines DB1BE9C1..., the classifier 0AB5013D...).
+    - Where the time went (a per-evaluation log of a local build, not kept): a capture copies each item's rows of the
+      cut tensors out of ONNX Runtime into the store. Into memory the process had not touched before, that copy took
+      12-14 s (two workers summed) for one 1000-line capture, against 0.5 s into memory freed by dropped stores; a whole
+      model that captured took 6.5-12.6 s against 4.4 s without. Stores were the run's cost as much as its saving.
+    - Each change, in order (wall s; the twenty-second session's build first):
+
+      Change                                                     OcrRec distinct  OcrRec repeated  Classifier
+      twenty-second session                                      275.2            103.8            135.1
+      budget: half the memory, at most 3/4 of what is free       246.8            106.3            131.2
+      batch size measured before the fully quantized model       237.2            -                121.3
+      backward pass: tries read stores, add none                 227.2            -                120.0
+      stores keep only the cut tensors a layer's suffix reads    206.2            79.2             110.4
+      POT-style (twenty-second session)                          637.8            235.2            247.0
+      ratio                                                      3.09x            2.97x            2.24x
+
+      The budget (ActivationReuse.Budget): a quarter of 24 GB held two recognizer stores of 1000 lines, so the second
+      ranking ran its candidates whole; half ran 128 of 151 evaluations from stores against 97. Measured first: the
+      fully quantized model ran at 32 items per batch (8.0 s) where the probe chose 2 (6.1 s). Backward tries mostly miss
+      the limit, so their captures were thrown away; now they store nothing and a try several layers from the search's
+      model runs from its store from the earliest layer it changes (backward stage 87.7 s -> 77.2 s, the classifier's
+      15.4 s -> 9.4 s). A reverted layer loses its input's QuantizeLinear, so its suffix begins where the float ops before
+      it read quantized tensors: the recognizer's suffixes read 35 of its 79 cut tensors, and stores of only those held
+      at most 3.8 GB instead of 8.3 GB (129 of 151 evaluations from stores, against 130).
+    - Not reached: the classifier on 1000 items (2.24x). POT's path re-ranks its 54 layers on the 300 hardest items
+      nine times and uses one to four layers of each ranking (135,900 of 170,728 inferences): a layer's ranking
+      evaluation could stop early only once it has missed more items than the leader fixed, and the leaders fixed 4 to
+      23 of 300, so at least 92 % of the items would be measured anyway. Not built for that reason.
+    - Tried and not kept: ordering a backward try's items by what the search's revert of its layer made right (before
+      the fully quantized model's short items). Some tries stopped sooner (Conv.10 681 -> 229 items), others later
+      (Conv.26 800 -> 967): quantizing a layer again in the final model breaks other items than it did at its step;
+      70,627 inferences against 70,556.
+    - This script, one run per table, the final build. -Items 200 -Seed 0 -Model OcrRec,OcrCls,ResNet18,MiniLM:
+
+      Model    Variant       Wall s Evals Inferences Reverted Final drop Before (twenty-second session)
+      OcrRec   POT-style      243.5   167      33400 6/34     0.18       242.7
+      OcrRec   new defaults    64.0   222      25180 6/34     0.18       65.8      3.81x (3.69x)
+      OcrCls   POT-style       16.2    56      11200 1/54     0.01       16.4
+      OcrCls   new defaults     4.8    56       1780 1/54     0.01       4.7       3.41x (3.48x)
+      ResNet18 POT-style       66.2    45       9000 2/22     0.000525   68.5
+      ResNet18 new defaults    16.3    31       2506 2/22     0.000525   17.3      4.06x (3.95x)
+      MiniLM   POT-style       15.8    65      13000 5/49     0.00318    17.5
+      MiniLM   new defaults    10.2    70       6175 5/49     0.00321    10.0      1.54x (1.75x)
+
+      -Model OcrRec -Items 1000 -DistinctLines (maximal_drop 0.163):
+
+      OcrRec   POT-style      638.8   151      86600 12/34    0.161      637.8
+      OcrRec   new defaults   206.5   151      70556 12/34    0.161      275.2     3.09x (2.32x)
+
+      OcrRec, ResNet18 and MiniLM wrote the twenty-second session's bytes (D123A185..., 82425402..., 7204EEF4...; on
+      1000 lines 27EBCE2D..., POT-style's). MiniLM's ratio moved with POT-style's run (15.8 s against 17.5 s); finding which cut
+      tensors its suffixes read builds its 49 candidates once more before the first capture (building 0.8 s against
+      0.2-0.3 s).
+
     2026-12-05, twenty-second session: large validation sets (OcrRec on 1000 lines). run2-style single runs (one
     Invoke-AccuracyAwareQuantization at a time, nothing else running), -Seed 0.
     - The activation stores of 1000 lines fill the memory budget (a quarter of the memory the process may use, 6.3 GB

@@ -148,18 +148,15 @@ public class EvaluationBatchSizeTests : IClassFixture<OutlierModelFixture>
         }
     }
 
-    /// <summary>Passes everything on to a real evaluator, the probe included, and records each evaluation's batch size in order.</summary>
-    private sealed class BatchRecorder(Evaluator inner) : IEvaluator
+    /// <summary>Passes evaluations and the probe on to a real evaluator, and records each evaluation's batch size in order.</summary>
+    private sealed class BatchRecorder(Evaluator evaluator) : PassThroughEvaluator(evaluator), IEvaluator
     {
         public List<int> BatchSizes { get; } = new();
-        public IReadOnlyList<MetricDefinition> Metrics => inner.Metrics;
-        public IDataset Data => inner.Data;
-        public IReadOnlyDictionary<string, (double Min, double Max)> MeanItemBounds => inner.MeanItemBounds;
-        public EvaluationResult Evaluate(byte[] model, IReadOnlyList<int>? items, CancellationToken cancellationToken, IProgress<PotProgress>? progress = null) =>
-            Recorded(inner.Evaluate(model, items, cancellationToken, progress));
-        public EvaluationResult Evaluate(byte[] model, IReadOnlyList<int>? items, Func<int, IReadOnlyDictionary<string, double[]>, bool>? stopWhen,
-            CancellationToken cancellationToken, IProgress<PotProgress>? progress = null) => Recorded(inner.Evaluate(model, items, stopWhen, cancellationToken, progress));
-        public BatchSizeChoice? ChooseBatchSize(byte[] model, CancellationToken cancellationToken) => inner.ChooseBatchSize(model, cancellationToken);
+        public override EvaluationResult Evaluate(byte[] model, IReadOnlyList<int>? items, CancellationToken cancellationToken, IProgress<PotProgress>? progress = null) =>
+            Recorded(base.Evaluate(model, items, cancellationToken, progress));
+        public override EvaluationResult Evaluate(byte[] model, IReadOnlyList<int>? items, Func<int, IReadOnlyDictionary<string, double[]>, bool>? stopWhen,
+            CancellationToken cancellationToken, IProgress<PotProgress>? progress = null) => Recorded(base.Evaluate(model, items, stopWhen, cancellationToken, progress));
+        public BatchSizeChoice? ChooseBatchSize(byte[] model, CancellationToken cancellationToken) => Inner.ChooseBatchSize(model, cancellationToken);
 
         private EvaluationResult Recorded(EvaluationResult result)
         {

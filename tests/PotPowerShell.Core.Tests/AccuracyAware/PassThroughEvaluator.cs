@@ -10,12 +10,13 @@ namespace PotPowerShell.Core.Tests.AccuracyAware;
 /// </summary>
 internal class PassThroughEvaluator(Evaluator inner) : IEvaluator
 {
+    protected Evaluator Inner => inner;
     public IReadOnlyList<MetricDefinition> Metrics => inner.Metrics;
     public IDataset Data => inner.Data;
     public IReadOnlyDictionary<string, (double Min, double Max)> MeanItemBounds => inner.MeanItemBounds;
-    public EvaluationResult Evaluate(byte[] model, IReadOnlyList<int>? items, CancellationToken cancellationToken, IProgress<PotProgress>? progress = null) =>
+    public virtual EvaluationResult Evaluate(byte[] model, IReadOnlyList<int>? items, CancellationToken cancellationToken, IProgress<PotProgress>? progress = null) =>
         inner.Evaluate(model, items, cancellationToken, progress);
-    public EvaluationResult Evaluate(byte[] model, IReadOnlyList<int>? items, Func<int, IReadOnlyDictionary<string, double[]>, bool>? stopWhen,
+    public virtual EvaluationResult Evaluate(byte[] model, IReadOnlyList<int>? items, Func<int, IReadOnlyDictionary<string, double[]>, bool>? stopWhen,
         CancellationToken cancellationToken, IProgress<PotProgress>? progress = null) => inner.Evaluate(model, items, stopWhen, cancellationToken, progress);
     public virtual void PrepareSession(byte[] model) => inner.PrepareSession(model);
 }
