@@ -37,9 +37,9 @@ internal sealed class ActivationReuse(int items, long budgetBytes)
     /// <summary>
     /// Half of <paramref name="total"/>, the memory the process may use, but no more than three quarters of what is
     /// free (<paramref name="load"/> is the memory in use; 0 = not known yet: a quarter of the total), and at least 1 GB.
-    /// A PaddleOCR recognizer's activations take about 3 MB per 48x320 line: on 1000 lines a quarter of 24 GB held two
-    /// of its stores and the search's rankings ran whole after the first one; half ran 128 of 151 evaluations from
-    /// stores against 97, 246.8 s against 275.2 s, the same model (bench/Bench-AccuracyAware.ps1 NOTES).
+    /// When stores held every cut tensor, a PaddleOCR recognizer's took about 3 MB per 48x320 line: on 1000 lines a
+    /// quarter of 24 GB held two of them and the second ranking ran whole; half ran 128 of 151 evaluations from stores
+    /// against 97, 246.8 s against 275.2 s, the same model (bench/Bench-AccuracyAware.ps1 NOTES).
     /// </summary>
     public static long Budget(long total, long load) =>
         Math.Max(1L << 30, load <= 0 ? total / 4 : Math.Min(total / 2, Math.Max(0, total - load) / 4 * 3));
