@@ -369,6 +369,34 @@ public sealed class ActivationReuseTests : IDisposable
         Assert.Equal(new[] { "conv0_out_quantized", "conv1_out_quantized", "conv2_out_quantized" }, store.Names.Order(StringComparer.Ordinal));
     }
 
+    /// <summary>The real builder, except that a model with <paramref name="layer"/> reverted cannot be built.</summary>
+    private sealed class CannotRevert(IQuantizedModelBuilder inner, string layer) : IQuantizedModelBuilder
+    {
+        public ModelProto FloatModel => inner.FloatModel;
+        public IReadOnlyList<QuantizableLayer> Layers => inner.Layers;
+        public ModelProto Build(IReadOnlySet<string> revertedLayers) =>
+            revertedLayers.Contains(layer) ? throw new InvalidOperationException($"{layer} cannot be reverted") : inner.Build(revertedLayers);
+    }
+
+    [Fact]
+    public void A_layer_whose_reverted_model_cannot_be_built_fails_no_run_that_never_reverts_it_and_every_cut_tensor_is_stored()
+    {
+        var builder = Builder();
+        var refusing = new CannotRevert(builder, builder.Layers[2].Node);
+        using var evaluator = new Evaluator(EngineDefinition.Load(_folder.File("engine.yml")), new EvaluatorOptions { ReferenceModel = builder.FloatModel.ToByteArray() });
+        // The fully quantized model meets a loose limit: no layer is reverted, but its evaluation stores activations.
+        var result = new AccuracyAwareQuantizer(new AccuracyAwareOptions { MaximalDrop = 1, Quantization = builder.Setup.Options }).Run(refusing, evaluator).Result;
+        Assert.Empty(result.RevertedLayers);
+        Assert.Empty(result.Iterations);
+
+        // Which tensors that layer's suffix would read is not known, so the store keeps every cut tensor.
+        var reuse = new ActivationReuse(Items, long.MaxValue);
+        var session = new EvaluationSession(evaluator, new AccuracyAwareOptions { Quantization = builder.Setup.Options }, () => TimeSpan.Zero, null, CancellationToken.None) { Reuse = reuse };
+        var fully = ModelCandidate.FullyQuantized(new QuantizationSource("performance", builder.Setup.Options, refusing));
+        session.Evaluate(fully, null);
+        Assert.Equal(SuffixCut.CutTensors(fully.Build().Graph).Order(StringComparer.Ordinal), Assert.Single(reuse.Snapshot()).Names.Order(StringComparer.Ordinal));
+    }
+
     [Fact]
     public void A_capture_past_the_budget_is_not_kept_and_a_second_one_in_a_row_stops_storing()
     {

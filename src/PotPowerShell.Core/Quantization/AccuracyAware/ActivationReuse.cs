@@ -128,8 +128,19 @@ internal sealed class ActivationReuse(int items, long budgetBytes)
             var read = new HashSet<string>(StringComparer.Ordinal);
             // Only which tensors a cut reads matters here, not the shapes the suffix would declare.
             foreach (var layer in source.Builder.Layers)
-                if (SuffixCut.Find(model, fully.With(layer.Node).Build(), cuts, _ => AnyShape, MaxShare, capture: false) is { } cut)
-                    read.UnionWith(cut.StoredInputs);
+            {
+                try
+                {
+                    if (SuffixCut.Find(model, fully.With(layer.Node).Build(), cuts, _ => AnyShape, MaxShare, capture: false) is { } cut)
+                        read.UnionWith(cut.StoredInputs);
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    // A layer whose reverted model cannot be built: store every cut tensor. The search reports the
+                    // failure if it ever reverts that layer; a run that never does must not fail here.
+                    read.UnionWith(cuts);
+                }
+            }
             return _capturable[source.Tag] = read;
         }
     }
