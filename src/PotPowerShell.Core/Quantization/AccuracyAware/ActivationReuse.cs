@@ -172,8 +172,8 @@ internal sealed class ActivationReuse(int items, long budgetBytes)
                 && SuffixCut.Find(store.Model, model, store.Names, store.Declared, MaxShare, capture: false) is { } cut
                 && (nearest == null || cut.NodeShare < nearest.Value.Cut.NodeShare))
                 nearest = (cut, store);
-        return nearest is var (c, from)
-            ? new Plan(serialize(c.Model), from, null, c.Produced, c.NodeShare, () => serialize(model))
+        return nearest is { } n
+            ? new Plan(serialize(n.Cut.Model), n.Store, null, n.Cut.Produced, n.Cut.NodeShare, () => serialize(model))
             : new Plan(serialize(model), null, null, null, 1);
     }
 
