@@ -20,6 +20,14 @@ public static class TensorProtos
     public static TensorProto FromInt8(string name, ReadOnlySpan<sbyte> data, params long[] dims) =>
         Make(name, DataType.Int8, MemoryMarshal.AsBytes(data), dims);
 
+    /// <summary>An int8 tensor whose raw data is <paramref name="data"/> itself (immutable, so it may be shared).</summary>
+    public static TensorProto FromInt8(string name, ByteString data, params long[] dims)
+    {
+        var t = new TensorProto { Name = name, DataType = (int)DataType.Int8, RawData = data };
+        t.Dims.AddRange(dims);
+        return t;
+    }
+
     public static TensorProto FromUInt8(string name, ReadOnlySpan<byte> data, params long[] dims) =>
         Make(name, DataType.Uint8, data, dims);
 

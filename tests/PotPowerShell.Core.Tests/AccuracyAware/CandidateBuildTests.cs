@@ -9,7 +9,8 @@ namespace PotPowerShell.Core.Tests.AccuracyAware;
 
 /// <summary>
 /// A builder keeps its layers' quantized weights across candidates (QdqWeightCache): every candidate it builds after
-/// others is, byte for byte, the model a builder that never built anything gives for the same reverted layers.
+/// others is, byte for byte, the model a builder that never built anything gives for the same reverted layers, and
+/// shares their bytes with the candidates built before.
 /// </summary>
 public class CandidateBuildTests
 {
@@ -42,6 +43,11 @@ public class CandidateBuildTests
         int weighted = builder.WithBiasCorrectionVerdict(kept: true, "fresh").Build(new HashSet<string>()).Graph.Node.Count(n => n.Name.EndsWith("_weight_DequantizeLinear", StringComparison.Ordinal));
         Assert.Equal(weighted, quantized);
         Assert.True(reused >= weighted * 5, $"reused {reused} times");
+        // Reused weights share their bytes (ByteString is immutable) instead of copying them into every candidate.
+        var whole = builder.Build(new HashSet<string>()).Graph.Initializer.ToDictionary(t => t.Name);
+        var shared = builder.Build(new HashSet<string> { layers[0] }).Graph.Initializer.Where(t => t.Name.EndsWith("_weight_quantized", StringComparison.Ordinal)).ToList();
+        Assert.Equal(weighted - 1, shared.Count);
+        Assert.All(shared, t => Assert.Same(whole[t.Name].RawData, t.RawData));
     }
 
     [Fact]

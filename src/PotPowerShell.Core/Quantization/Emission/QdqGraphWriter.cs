@@ -239,7 +239,7 @@ internal sealed class QdqGraphWriter
         int channels = qw.Params.Scales.Length;
 
         var wDims = weight.Dims.ToArray();
-        string wq = AddInitializer(TensorProtos.FromInt8(_names.Next(prefix + "_weight_quantized"), qw.Codes, wDims));
+        string wq = AddInitializer(TensorProtos.FromInt8(_names.Next(prefix + "_weight_quantized"), qw.CodeBytes, wDims));
         string ws = AddInitializer(perAxis
             ? TensorProtos.FromFloats(_names.Next(prefix + "_weight_scale"), qw.Params.Scales, channels)
             : TensorProtos.FromFloats(_names.Next(prefix + "_weight_scale"), qw.Params.Scales));

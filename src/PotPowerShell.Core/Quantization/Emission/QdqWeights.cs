@@ -1,3 +1,4 @@
+using Google.Protobuf;
 using Onnx;
 using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Onnx;
@@ -10,7 +11,16 @@ namespace PotPowerShell.Core.Quantization;
 /// <param name="BiasCodes">int32 bias codes, one per output channel, or null.</param>
 /// <param name="BiasScales">Bias scale per output channel (input scale x weight scale), or null.</param>
 /// <param name="Adjusted">True when the int32 bias remedy enlarged a weight scale.</param>
-internal sealed record QuantizedLayerWeights(sbyte[] Codes, WeightParameters Params, int[]? BiasCodes, float[]? BiasScales, bool Adjusted);
+internal sealed record QuantizedLayerWeights(sbyte[] Codes, WeightParameters Params, int[]? BiasCodes, float[]? BiasScales, bool Adjusted)
+{
+    /// <summary>
+    /// <see cref="Codes"/> as a tensor's raw data, copied once: ByteString is immutable, so every emission that reuses
+    /// these weights (<see cref="QdqWeightCache"/>) shares the bytes instead of copying them again.
+    /// </summary>
+    public ByteString CodeBytes => _codeBytes ??= ByteString.CopyFrom(System.Runtime.InteropServices.MemoryMarshal.AsBytes(Codes.AsSpan()));
+
+    private ByteString? _codeBytes;
+}
 
 /// <summary>Weight and bias quantization of one layer (ARCHITECTURE.md, QDQ rules 1 and 3).</summary>
 internal static class QdqWeights
