@@ -16,6 +16,23 @@ public class AccuracyAwarePlanTests
         Assert.Equal(23 * 50, p.RankingInferences);
         Assert.Equal(3 * 1000, p.StepInferences);
         Assert.Equal(2000 + 22 * (1150 + 3000), p.WorstCaseInferences);
+        Assert.Equal((2, 23, 3, 2 + 22 * (23 + 3)), (p.BaselineEvaluations, p.RankingEvaluations, p.StepEvaluations, p.WorstCaseEvaluations));
+    }
+
+    [Fact]
+    public void The_time_estimate_adds_a_session_per_evaluation_to_the_inferences()
+    {
+        var p = AccuracyAwarePlan.For(new AccuracyAwareOptions { RankingMethod = RankingMethod.Metric, MaxIterations = 5, BackwardPass = false }, layers: 50, items: 1000);
+        // 1 ms per inference and 100 ms per evaluation: a ranking is 15300 inferences and 51 evaluations (15.3 s + 5.1 s),
+        // a step 1000 and 1, the baseline 2000 and 2, the worst case 83500 and 2 + 5 * 52.
+        var text = p.Describe(TimeSpan.FromMilliseconds(1), TimeSpan.FromMilliseconds(100));
+        Assert.Contains("baseline 2000 inferences (about 2.2 s)", text);
+        Assert.Contains("each ranking 15300 (50 layers on 300 items) (about 20.4 s)", text);
+        Assert.Contains("each search step up to 1000 (about 1.1 s)", text);
+        Assert.EndsWith("worst case (every layer, a ranking per step) 83500 (about 1.8 min).", text);
+        // output_error: the instrumented pass, the confirmed layers and the current model.
+        var o = AccuracyAwarePlan.For(new AccuracyAwareOptions { RankingMethod = RankingMethod.OutputError, ConfirmTopLayers = 3 }, layers: 50, items: 1000);
+        Assert.Equal((5, 6 * 300L), (o.RankingEvaluations, o.RankingInferences));
     }
 
     [Fact]
@@ -49,7 +66,9 @@ public class AccuracyAwarePlanTests
         // quantized model ran at), and named so.
         var chosen = System.Text.RegularExpressions.Regex.Match(verbose.Single(l => l.StartsWith("Evaluation batch size ", StringComparison.Ordinal)), @"^Evaluation batch size (\d+),").Groups[1].Value;
         Assert.NotEqual("32", chosen);
-        Assert.Contains(verbose, l => l.StartsWith("Time estimate at ", StringComparison.Ordinal) && l.Contains($"(the fully quantized model, batch size {chosen}):", StringComparison.Ordinal));
+        Assert.Contains(verbose, l => l.StartsWith("Time estimate at ", StringComparison.Ordinal) && l.Contains($"(the fully quantized model, batch size {chosen};", StringComparison.Ordinal));
+        // The session of the fully quantized model's evaluation was timed: its time is in the estimate.
+        Assert.Matches(@"^Time estimate at [0-9.]+ ms per inference and [0-9.]*[1-9][0-9.]* ms per evaluation's session ", verbose.Single(l => l.StartsWith("Time estimate at ", StringComparison.Ordinal)));
         Assert.DoesNotContain(r.Log, l => l.StartsWith("Time estimate", StringComparison.Ordinal));
         var estimate = AccuracyAwarePlan.Estimate(new AccuracyAwareJob { ModelPath = m.ModelPath, EnginePath = m.EnginePath, Options = new AccuracyAwareOptions() });
         // ranking_method auto is chosen after the fully quantized model is measured: the estimate prices the dearer

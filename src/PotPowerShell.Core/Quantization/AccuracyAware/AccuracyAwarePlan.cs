@@ -37,13 +37,21 @@ public sealed record AccuracyAwarePlan(int Layers, int Items, int RankingItems, 
             return metric.WorstCaseInferences > signal.WorstCaseInferences ? metric : signal;
         }
         int rankingItems = Math.Min(options.RankingSubsetSize ?? SearchRankings.DefaultSubsetSize(options.RankingMethod), items);
-        long ranking = options.RankingMethod == RankingMethod.OutputError
-            ? 2L * rankingItems + (Math.Min(options.ConfirmTopLayers, layers) + 1L) * rankingItems // instrumented pass, then the confirmed layers
-            : (layers + 1L) * rankingItems;
-        long step = (options.RankingMethod == RankingMethod.Signal ? Math.Min(Math.Max(1, options.ConfirmOnFullSet), Math.Max(1, layers)) : 1L) * items;
+        bool outputError = options.RankingMethod == RankingMethod.OutputError;
+        // output_error: an instrumented pass (FP32 and the current model on the ranking set, in one session), then the
+        // confirmed layers and the current model; otherwise every layer and the current model.
+        long rankingEvaluations = outputError ? Math.Min(options.ConfirmTopLayers, layers) + 2L : layers + 1L;
+        long ranking = (outputError ? rankingEvaluations + 1 : rankingEvaluations) * rankingItems;
+        long stepEvaluations = options.RankingMethod == RankingMethod.Signal ? Math.Min(Math.Max(1, options.ConfirmOnFullSet), Math.Max(1, layers)) : 1L;
         int steps = Math.Min(layers, options.MaxIterations ?? layers);
         long baseline = 2L * items;
-        return new AccuracyAwarePlan(layers, items, rankingItems, baseline, ranking, step, baseline + steps * (ranking + step)) { BackwardPass = options.BackwardPass };
+        return new AccuracyAwarePlan(layers, items, rankingItems, baseline, ranking, stepEvaluations * items, baseline + steps * (ranking + stepEvaluations * items))
+        {
+            BackwardPass = options.BackwardPass,
+            RankingEvaluations = rankingEvaluations,
+            StepEvaluations = stepEvaluations,
+            WorstCaseEvaluations = 2 + steps * (rankingEvaluations + stepEvaluations),
+        };
     }
 
     /// <summary>The plan of a job from its model and engine, without running anything (-WhatIf): layers as the model inspection counts them.</summary>
@@ -55,14 +63,30 @@ public sealed record AccuracyAwarePlan(int Layers, int Items, int RankingItems, 
         return For(job.Options, layers, data.Count);
     }
 
-    /// <summary>One sentence; with the time of one inference (from the timed baseline), the times too.</summary>
-    public string Describe(TimeSpan? perInference = null)
+    /// <summary>
+    /// Models evaluated: by the baseline (FP32 and the fully quantized model), by one ranking (every layer reverted alone
+    /// and the current model, or for output_error the confirmed layers), by one search step, and in the worst case.
+    /// Each is a model built and an ONNX Runtime session created: on a small model that costs more than its inferences
+    /// (MiniLM on 50 items: about 45 ms against 40 ms, bench/Bench-AccuracyAware.ps1 NOTES).
+    /// </summary>
+    public int BaselineEvaluations => 2;
+    public long RankingEvaluations { get; init; }
+    public long StepEvaluations { get; init; }
+    public long WorstCaseEvaluations { get; init; }
+
+    /// <summary>
+    /// One sentence; with the time of one inference (from the timed baseline) and of one evaluation's session (from the
+    /// fully quantized model's), the times too. Both are the whole model's: a candidate run from stored activations
+    /// costs less, so the times are upper estimates.
+    /// </summary>
+    public string Describe(TimeSpan? perInference = null, TimeSpan perEvaluation = default)
     {
-        string T(long inferences) => perInference is { } t ? $" (about {Format(TimeSpan.FromTicks(t.Ticks * inferences))})" : "";
-        return $"{Layers} layers, {Items} validation items: baseline {BaselineInferences} inferences{T(BaselineInferences)}, each ranking "
-            + $"{RankingInferences} ({Layers} layers on {RankingItems} items){T(RankingInferences)}, each search step up to {StepInferences}{T(StepInferences)}; "
-            + $"worst case (every layer, a ranking per step) {WorstCaseInferences}{T(WorstCaseInferences)}"
-            + (BackwardPass ? $"; then the backward pass, up to {Items}{T(Items)} per try: in each of two orders a try per float layer, again after another is quantized again." : ".");
+        string T(long inferences, long evaluations) => perInference is { } t
+            ? $" (about {Format(TimeSpan.FromTicks(t.Ticks * inferences + perEvaluation.Ticks * evaluations))})" : "";
+        return $"{Layers} layers, {Items} validation items: baseline {BaselineInferences} inferences{T(BaselineInferences, BaselineEvaluations)}, each ranking "
+            + $"{RankingInferences} ({Layers} layers on {RankingItems} items){T(RankingInferences, RankingEvaluations)}, each search step up to {StepInferences}{T(StepInferences, StepEvaluations)}; "
+            + $"worst case (every layer, a ranking per step) {WorstCaseInferences}{T(WorstCaseInferences, WorstCaseEvaluations)}"
+            + (BackwardPass ? $"; then the backward pass, up to {Items}{T(Items, 1)} per try: in each of two orders a try per float layer, again after another is quantized again." : ".");
     }
 
     private static string Format(TimeSpan t) => t.TotalHours >= 1 ? $"{t.TotalHours.ToString("0.#", CultureInfo.InvariantCulture)} h"
