@@ -5,7 +5,7 @@ using PotPowerShell.Core.Results;
 
 namespace PotPowerShell.Core.Tests.AccuracyAware;
 
-/// <summary>Metric ranking on the full set, decided early (RankingQueue), on real ONNX Runtime runs.</summary>
+/// <summary>Metric ranking on the full set or a ranking subset, decided early (RankingQueue).</summary>
 public class DecidedRankingTests : IClassFixture<OutlierModelFixture>
 {
     private readonly OutlierModel _m;
@@ -20,14 +20,16 @@ public class DecidedRankingTests : IClassFixture<OutlierModelFixture>
         Options = options,
     }, _m.File(name));
 
-    [Fact]
-    public void A_decided_early_Metric_ranking_gives_the_path_of_complete_rankings_on_ONNX_Runtime()
+    [Theory]
+    [InlineData(null)]
+    [InlineData(120)]
+    public void A_decided_early_Metric_ranking_gives_the_path_of_complete_rankings_on_ONNX_Runtime(int? subset)
     {
         // Accuracy (FP32 100 %) with a limit only FP32 meets: every layer is reverted, so the search goes deep into its
         // rankings, and layers stopped early in a ranking must be measured completely before they can come next.
         var options = new AccuracyAwareOptions
         {
-            RankingMethod = RankingMethod.Metric, MaximalDrop = 1e-9, BackwardPass = false,
+            RankingMethod = RankingMethod.Metric, MaximalDrop = 1e-9, BackwardPass = false, RankingSubsetSize = subset,
             Quantization = new DefaultQuantizationOptions { Precision = PrecisionMode.AllInt8 },
         };
         var early = Run(options, "early.onnx");
@@ -39,7 +41,8 @@ public class DecidedRankingTests : IClassFixture<OutlierModelFixture>
         Assert.Equal(full.Metrics.Select(m => m.Final), early.Metrics.Select(m => m.Final));
         Assert.Equal(full.Rankings, early.Rankings);
         Assert.True(early.DecidedEarlyEvaluations > 0, "some ranking evaluation should have been decided early");
-        Assert.Contains(early.Log, l => l.StartsWith("Ranking 1 (Metric, metric accuracy@top1, 200 items, decided early)", StringComparison.Ordinal));
+        Assert.True(early.RankingInferences < full.RankingInferences, $"{early.RankingInferences} ranking inferences against {full.RankingInferences}");
+        Assert.Contains(early.Log, l => l.StartsWith($"Ranking 1 (Metric, metric accuracy@top1, {subset ?? 200} items, decided early)", StringComparison.Ordinal));
     }
 
     private static AccuracyAwareOptions Options(bool decideEarly, string? checkpoint = null) =>
@@ -69,6 +72,29 @@ public class DecidedRankingTests : IClassFixture<OutlierModelFixture>
         // Saved: the 24 items each of L4-L7 never needed (the rest of L1-L3 was measured after all).
         Assert.Equal((4 * 24L, 0L), (early.InferencesSaved, full.InferencesSaved));
         Assert.Contains(early.Log, l => l.StartsWith("Ranking 1 (Metric, metric accuracy, 40 items, decided early): 8 evaluations (7 decided early), 152 inferences; top: L0 0.04", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_ranking_on_a_subset_is_decided_early_along_the_path_of_complete_rankings()
+    {
+        // The 39 hardest of DisjointWorld's 40 items: the 16 where the fully quantized model is short of 1, and 23 at 1.
+        // The search is the one on every item: L0, L1, L2, L3.
+        AccuracyAwareResult Search(bool decideEarly) => new AccuracyAwareQuantizer(Options(decideEarly) with { RankingSubsetSize = 39 })
+            .Run(new FakeBuilder("performance", DisjointWorld.Layers), DisjointWorld.Create()).Result;
+        var early = Search(true);
+        var full = Search(false);
+
+        Assert.Equal(new[] { "L0", "L1", "L2", "L3" }, full.Iterations.Where(i => i.Stage == "Search").Select(i => i.Layer));
+        Assert.Equal(full.Iterations, early.Iterations);
+        Assert.Equal(full.RevertedLayers, early.RevertedLayers);
+        Assert.Equal(full.Metrics, early.Metrics);
+        // Ranking: the current model on the subset, then each layer; decided early, L0 complete, L1-L7 stopped after the
+        // 16 short items (the log counts 39 + 39 + 7 * 16), then L1, L2 and L3 completed on the 23 items they skipped as
+        // the search reaches them.
+        Assert.Equal(9 * 39L, full.RankingInferences);
+        Assert.Equal(39 + 39 + 7 * 16 + 3 * 23L, early.RankingInferences);
+        Assert.Equal((7, 0), (early.DecidedEarlyEvaluations, full.DecidedEarlyEvaluations));
+        Assert.Contains(early.Log, l => l.StartsWith("Ranking 1 (Metric, metric accuracy, 39 items, decided early): 9 evaluations (7 decided early), 190 inferences; top: L0 ", StringComparison.Ordinal));
     }
 
     private sealed class Killed : Exception;

@@ -45,7 +45,7 @@ public class RankingChoiceTests
     {
         var subset = Run(DisjointWorld.Create(2), RankingMethod.Auto, subset: 39);
         Assert.Contains("Ranking: Metric on the 39 items the current model gets most wrong, as POT ranks (ranking_method auto): the fully quantized model scores 24 of 40 items at accuracy's best value (1).", subset.Result.Log);
-        Assert.Contains(subset.Result.Log, l => l.StartsWith("Ranking 1 (Metric, metric accuracy, 39 items):", StringComparison.Ordinal));
+        Assert.Contains(subset.Result.Log, l => l.StartsWith("Ranking 1 (Metric, metric accuracy, 39 items, decided early):", StringComparison.Ordinal));
         SameSearch(Run(DisjointWorld.Create(2), RankingMethod.Metric, subset: 39), subset);
     }
 

@@ -50,15 +50,10 @@ internal static class DecidedEarly
     /// certain to miss the limit sooner.</param>
     public static IReadOnlyList<int>? Order(SearchContext ctx, MetricCriterion metric, EvaluationResult current, EvaluationResult? likely = null)
     {
-        var bounds = ctx.Session.Evaluator.MeanItemBounds;
-        if (!ctx.Options.DecideEarly || !BatchIndependent(ctx) || !bounds.TryGetValue(metric.Name, out var b)
-            || ctx.Session.Evaluator.Metrics.Any(m => !bounds.ContainsKey(m.Name)))
+        if (current.Items.Count != ctx.Session.ItemCount || Best(ctx, metric) is not { } best || current.StoppedEarly
+            || !current.PerItem.TryGetValue(metric.Name, out var values) || values.Length != current.Items.Count)
             return null;
-        double best = metric.Direction == MetricDirection.HigherBetter ? b.Max : b.Min;
-        int total = ctx.Session.ItemCount;
-        if (!double.IsFinite(best) || current.StoppedEarly || current.Items.Count != total
-            || !current.PerItem.TryGetValue(metric.Name, out var values) || values.Length != total)
-            return null;
+        int total = current.Items.Count;
         var shortfall = new double[total];
         for (int k = 0; k < total; k++)
             shortfall[current.Items[k]] = double.IsNaN(values[k]) ? double.NegativeInfinity : Math.Abs(best - values[k]);
@@ -67,6 +62,33 @@ internal static class DecidedEarly
             for (int k = 0; k < other.Length; k++)
                 if (!double.IsNaN(other[k])) elsewhere[likely.Items[k]] = Math.Abs(best - other[k]);
         return Enumerable.Range(0, total).OrderByDescending(i => shortfall[i]).ThenByDescending(i => elsewhere[i]).ThenBy(i => i).ToArray();
+    }
+
+    /// <summary>
+    /// <see cref="Order"/> on a subset: <paramref name="current"/> evaluated completely on it (a ranking subset), its
+    /// items where the current model is furthest from the metric's best per-item value first, then in the subset's order.
+    /// </summary>
+    public static IReadOnlyList<int>? SubsetOrder(SearchContext ctx, MetricCriterion metric, EvaluationResult current)
+    {
+        if (Best(ctx, metric) is not { } best || current.StoppedEarly || !current.PerItem.TryGetValue(metric.Name, out var values) || values.Length != current.Items.Count)
+            return null;
+        return Enumerable.Range(0, values.Length).OrderByDescending(k => double.IsNaN(values[k]) ? double.NegativeInfinity : Math.Abs(best - values[k])).ThenBy(k => k)
+            .Select(k => current.Items[k]).ToArray();
+    }
+
+    /// <summary>
+    /// The metric's best per-item value when decided-early evaluation applies to it: on, batch-independent, the metric's
+    /// per-item values bounded with a finite best, and every metric of the evaluator an item mean (its value could be
+    /// rebuilt in the set's order); else null.
+    /// </summary>
+    private static double? Best(SearchContext ctx, MetricCriterion metric)
+    {
+        var bounds = ctx.Session.Evaluator.MeanItemBounds;
+        if (!ctx.Options.DecideEarly || !BatchIndependent(ctx) || !bounds.TryGetValue(metric.Name, out var b)
+            || ctx.Session.Evaluator.Metrics.Any(m => !bounds.ContainsKey(m.Name)))
+            return null;
+        double best = metric.Direction == MetricDirection.HigherBetter ? b.Max : b.Min;
+        return double.IsFinite(best) ? best : null;
     }
 
     /// <summary>
@@ -81,12 +103,13 @@ internal static class DecidedEarly
     /// smallest drop the full set could still give (what decided it; the drop of the items measured first says little
     /// when they are the hardest ones, see <see cref="Order"/>).
     /// </summary>
-    public static double Drop(SearchContext ctx, MetricCriterion metric, EvaluationResult result)
+    /// <param name="total">Items of the set evaluated (a ranking subset's); null = the full set.</param>
+    public static double Drop(SearchContext ctx, MetricCriterion metric, EvaluationResult result, int? total = null)
     {
         if (!result.StoppedEarly || !ctx.Session.Evaluator.MeanItemBounds.TryGetValue(metric.Name, out var bounds)
             || !result.PerItem.TryGetValue(metric.Name, out var values))
             return metric.Drop(result.Values[metric.Name]);
-        return MinimalDrop(metric, bounds, values, values.Length, ctx.Session.ItemCount);
+        return MinimalDrop(metric, bounds, values, values.Length, total ?? ctx.Session.ItemCount);
     }
 
     /// <summary>

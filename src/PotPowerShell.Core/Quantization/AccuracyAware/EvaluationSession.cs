@@ -135,24 +135,27 @@ internal sealed class EvaluationSession
     }
 
     /// <summary>
-    /// Evaluates a candidate on the full set, stopping as soon as <paramref name="stopWhen"/> says its outcome is
-    /// decided (see <see cref="DecidedEarly"/>). A stopped result covers the items measured first only: it is neither
-    /// cached nor offered to the best-model tracker, and the items it skipped are counted in <see cref="InferencesSaved"/>.
+    /// Evaluates a candidate on the full set (or on <paramref name="subset"/>), stopping as soon as
+    /// <paramref name="stopWhen"/> says its outcome is decided (see <see cref="DecidedEarly"/>). A stopped result covers
+    /// the items measured first only: it is neither cached nor offered to the best-model tracker, and the items it
+    /// skipped are counted in <see cref="InferencesSaved"/>.
     /// </summary>
-    /// <param name="order">Every item, in the order to measure them (<see cref="DecidedEarly.Order"/>); null = index
-    /// order. A complete result is given back in index order, with each item-mean metric summed in that order, so it is
-    /// the result an evaluation in index order gives.</param>
+    /// <param name="order">Every item (of the subset), in the order to measure them (<see cref="DecidedEarly.Order"/>);
+    /// null = index order. A complete result is given back in the order of the set (the subset's own), with each
+    /// item-mean metric summed in that order, so it is the result an evaluation in that order gives.</param>
+    /// <param name="subset">The items to evaluate, in their order (a ranking subset); null = the full set.</param>
     public EvaluationResult EvaluateUntilDecided(ModelCandidate candidate, Func<int, IReadOnlyDictionary<string, double[]>, bool>? stopWhen, ModelCandidate? next = null,
-        IReadOnlyList<int>? order = null)
+        IReadOnlyList<int>? order = null, IReadOnlyList<int>? subset = null)
     {
-        if (stopWhen == null) return Evaluate(candidate, null, next: next);
-        var result = Refused(candidate, Evaluate(candidate.Key, Bytes(candidate, null, next), null, mandatory: false, stopWhen, order));
+        subset = Normalize(subset);
+        if (stopWhen == null) return Evaluate(candidate, subset, next: next);
+        var result = Refused(candidate, Evaluate(candidate.Key, Bytes(candidate, subset, next), subset, mandatory: false, stopWhen, order));
         if (result.StoppedEarly)
         {
             DecidedEarly++;
-            InferencesSaved += ItemCount - result.Items.Count;
+            InferencesSaved += (subset?.Count ?? ItemCount) - result.Items.Count;
         }
-        else FullSetEvaluated?.Invoke(candidate, result);
+        else if (subset == null) FullSetEvaluated?.Invoke(candidate, result);
         return result;
     }
 
@@ -166,9 +169,11 @@ internal sealed class EvaluationSession
     /// on the items it is measured with (<see cref="DecidedEarly.BatchIndependent"/>). The skipped items are no longer
     /// counted as saved.
     /// </summary>
-    public EvaluationResult Resume(ModelCandidate candidate, EvaluationResult stopped, IReadOnlyList<int> order)
+    /// <param name="subset">The items <see cref="EvaluateUntilDecided"/> evaluated, in their order; null = the full set.</param>
+    public EvaluationResult Resume(ModelCandidate candidate, EvaluationResult stopped, IReadOnlyList<int> order, IReadOnlyList<int>? subset = null)
     {
-        if (Cached(candidate) is { } cached) return cached;
+        subset = Normalize(subset);
+        if (_cache.GetValueOrDefault(CacheKey(candidate.Key, subset)) is { } cached) return cached;
         if (!stopped.StoppedEarly) throw new ArgumentException("Only an evaluation stopped early can be resumed.", nameof(stopped));
         int measured = stopped.Items.Count;
         var rest = order.Skip(measured).ToArray();
@@ -185,10 +190,10 @@ internal sealed class EvaluationSession
             NonFiniteItems = stopped.NonFiniteItems + tail.NonFiniteItems,
             FirstNonFiniteItem = stopped.FirstNonFiniteItem ?? tail.FirstNonFiniteItem,
             StoppedEarly = false,
-        }, order);
-        _cache[CacheKey(candidate.Key, null)] = whole;
+        }, order, subset);
+        _cache[CacheKey(candidate.Key, subset)] = whole;
         var result = Refused(candidate, whole);
-        FullSetEvaluated?.Invoke(candidate, result);
+        if (subset == null) FullSetEvaluated?.Invoke(candidate, result);
         return result;
     }
 
@@ -335,7 +340,7 @@ internal sealed class EvaluationSession
                 BuildTime += build.Elapsed - _sessionWait;
                 SessionTime += _sessionWait;
                 result = Run(plan, items, stopWhen, order, deadline.Token);
-                if (order != null && !result.StoppedEarly) result = InIndexOrder(result, order);
+                if (order != null && !result.StoppedEarly) result = InIndexOrder(result, order, items);
                 SessionTime += result.SessionCreation;
                 InferenceTime += result.Elapsed - result.SessionCreation;
                 if (result.BatchSize > 0) _ranBatchSize = result.BatchSize;
@@ -387,17 +392,18 @@ internal sealed class EvaluationSession
     }
 
     /// <summary>
-    /// A complete evaluation made in <paramref name="order"/>, as an evaluation in index order gives it: per-item values
-    /// and signals in index order, and each metric the mean of its per-item values summed in that order (NaN items
-    /// skipped), as the evaluator's item-mean aggregate sums them (only item-mean metrics are evaluated out of order,
-    /// see <see cref="DecidedEarly.Order"/>).
+    /// A complete evaluation made in <paramref name="order"/>, as an evaluation in the set's order gives it (index order,
+    /// or the order of <paramref name="subset"/>): per-item values and signals in that order, and each metric the mean of
+    /// its per-item values summed in that order (NaN items skipped), as the evaluator's item-mean aggregate sums them
+    /// (only item-mean metrics are evaluated out of order, see <see cref="DecidedEarly.Order"/>).
     /// </summary>
-    private static EvaluationResult InIndexOrder(EvaluationResult result, IReadOnlyList<int> order)
+    private static EvaluationResult InIndexOrder(EvaluationResult result, IReadOnlyList<int> order, IReadOnlyList<int>? subset = null)
     {
+        Dictionary<int, int>? position = subset?.Select((item, k) => (item, k)).ToDictionary(p => p.item, p => p.k);
         double[] Sorted(double[] values)
         {
             var sorted = new double[values.Length];
-            for (int k = 0; k < values.Length; k++) sorted[order[k]] = values[k];
+            for (int k = 0; k < values.Length; k++) sorted[position == null ? order[k] : position[order[k]]] = values[k];
             return sorted;
         }
         var perItem = result.PerItem.ToDictionary(p => p.Key, p => Sorted(p.Value), StringComparer.Ordinal);
@@ -419,7 +425,7 @@ internal sealed class EvaluationSession
             Values = values,
             PerItem = perItem,
             Signals = result.Signals.ToDictionary(p => p.Key, p => Sorted(p.Value), StringComparer.Ordinal),
-            Items = Enumerable.Range(0, order.Count).ToArray(),
+            Items = subset ?? Enumerable.Range(0, order.Count).ToArray(),
         };
     }
 

@@ -4,10 +4,10 @@ using PotPowerShell.Core.Results;
 namespace PotPowerShell.Core.Quantization.AccuracyAware;
 
 /// <summary>
-/// The layers of a ranking in the order <see cref="GreedySearch"/> reverts them. A Metric ranking on the full set is
-/// decided early (<see cref="Decided"/>): a layer's evaluation stops once it is certain to score below the best layer
-/// measured completely so far, and such a layer is completed (on the items it skipped) only when the search gets to
-/// where it could come next. The layers still come out in the order of the complete ranking (largest gain, then name),
+/// The layers of a ranking in the order <see cref="GreedySearch"/> reverts them. A Metric ranking (on the full set or a
+/// ranking subset) is decided early (<see cref="Decided"/>): a layer's evaluation stops once it is certain to score
+/// below the best layer measured completely so far, and such a layer is completed (on the items it skipped) only when
+/// the search gets to where it could come next. The layers still come out in the order of the complete ranking (largest gain, then name),
 /// so the search takes the path a complete ranking gives. OcrRec with -RankingMethod Metric (bench/Bench-AccuracyAware.ps1
 /// NOTES) ran 24 % fewer ranking inferences than complete rankings on its table's lines and 31 % fewer on other lines,
 /// for the same models.
@@ -32,22 +32,26 @@ internal sealed class RankingQueue
     public static RankingQueue Of(IEnumerable<LayerRank> ranked) => new(ranked.Select(r => new Entry(r.Layer, r, double.NaN)).ToList());
 
     /// <summary>
-    /// Ranks the layers still quantized in <paramref name="current"/> by the driving metric on the full set (Metric,
-    /// POT). <paramref name="order"/> measures first the items where the current model is short of the metric's best
-    /// per-item value (<see cref="DecidedEarly.Order"/>): once those are measured, every remaining item at its best is
-    /// where the current model already is, so the smallest drop the layer can still give is close to the one it will
-    /// give. From there a layer's evaluation stops as soon as it is certain to come after the best layer measured
-    /// completely so far (<see cref="After"/>), unless it could still meet the target (the best-model tracker sees
-    /// every model that may).
+    /// Ranks the layers still quantized in <paramref name="current"/> by the driving metric on the full set, or on the
+    /// ranking subset <paramref name="subset"/> (Metric, POT). <paramref name="order"/> measures first the items where
+    /// the current model is short of the metric's best per-item value (<see cref="DecidedEarly.Order"/>): once those are
+    /// measured, every remaining item at its best is where the current model already is, so the smallest drop the layer
+    /// can still give is close to the one it will give. From there a layer's evaluation stops as soon as it is certain
+    /// to come after the best layer measured completely so far (<see cref="After"/>), unless on the full set it could
+    /// still meet the target (the best-model tracker sees every model that may).
     /// </summary>
+    /// <param name="currentResult">The current model's complete evaluation on the same items.</param>
     /// <param name="rank">A layer's rank entry from its complete evaluation.</param>
+    /// <param name="subset">The ranking subset in its order; null = the full set.</param>
     public static RankingQueue Decided(SearchContext ctx, ModelCandidate current, EvaluationResult currentResult, IReadOnlyList<QuantizableLayer> layers,
-        MetricCriterion metric, IReadOnlyList<int> order, Func<QuantizableLayer, EvaluationResult, LayerRank> rank)
+        MetricCriterion metric, IReadOnlyList<int> order, Func<QuantizableLayer, EvaluationResult, LayerRank> rank, IReadOnlyList<int>? subset = null)
     {
         var session = ctx.Session;
         var bounds = session.Evaluator.MeanItemBounds[metric.Name];
         double bestValue = metric.Direction == MetricDirection.HigherBetter ? bounds.Max : bounds.Min;
-        int total = session.ItemCount;
+        int total = subset?.Count ?? session.ItemCount;
+        // Only a full-set evaluation can meet the target.
+        double mayMeet = subset == null ? metric.MaxDrop : double.NegativeInfinity;
         int shortItems = currentResult.PerItem[metric.Name].Count(v => double.IsFinite(v) && v != bestValue);
         var byName = layers.ToDictionary(l => l.Node, StringComparer.Ordinal);
         var entries = new List<Entry>(layers.Count);
@@ -64,17 +68,18 @@ internal sealed class RankingQueue
                     // against 25,338, bench/Bench-AccuracyAware.ps1 NOTES).
                     if (leader == null || measured < shortItems || !perItem.TryGetValue(metric.Name, out var values)) return false;
                     double drop = DecidedEarly.MinimalDrop(metric, bounds, values, measured, total);
-                    return drop > metric.MaxDrop + Margin(metric) && After(metric, drop, layer.Node, leader);
+                    return drop > mayMeet + Margin(metric) && After(metric, drop, layer.Node, leader);
                 },
-                i + 1 < layers.Count ? current.With(layers[i + 1].Node) : null, order);
-            var entry = new Entry(layer.Node, result.StoppedEarly ? null : rank(layer, result), DecidedEarly.Drop(ctx, metric, result)) { Stopped = result.StoppedEarly ? result : null };
+                i + 1 < layers.Count ? current.With(layers[i + 1].Node) : null, order, subset);
+            var entry = new Entry(layer.Node, result.StoppedEarly ? null : rank(layer, result), DecidedEarly.Drop(ctx, metric, result, total)) { Stopped = result.StoppedEarly ? result : null };
             entries.Add(entry);
             if (entry.Rank != null && (best == null || Before(entry, best)))
             {
                 best = entry;
                 // The layer the search will most likely revert next: its store is the one the next ranking reads. Each
-                // later layer measured completely stores its own, and the oldest would otherwise go first.
-                if (session.Reuse is { } reuse) reuse.Pinned = current.With(layer.Node);
+                // later layer measured completely stores its own, and the oldest would otherwise go first. (A subset
+                // evaluation stores nothing.)
+                if (session.Reuse is { } reuse && subset == null) reuse.Pinned = current.With(layer.Node);
             }
         }
         (LayerRank, double) Complete(Entry entry)
@@ -84,7 +89,7 @@ internal sealed class RankingQueue
             session.InRanking = true;
             try
             {
-                var result = session.Resume(current.With(entry.Layer), entry.Stopped!, order);
+                var result = session.Resume(current.With(entry.Layer), entry.Stopped!, order, subset);
                 entry.Stopped = null;
                 return (rank(byName[entry.Layer], result), metric.Drop(result.Values[metric.Name]));
             }
