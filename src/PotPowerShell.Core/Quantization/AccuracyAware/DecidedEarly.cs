@@ -66,15 +66,20 @@ internal static class DecidedEarly
 
     /// <summary>
     /// <see cref="Order"/> on a subset: <paramref name="current"/> evaluated completely on it (a ranking subset), its
-    /// items where the current model is furthest from the metric's best per-item value first, then in the subset's order.
+    /// items where the current model is furthest from the metric's best per-item value first, then in the subset's order
+    /// (the subset's order alone where decided-early evaluation does not apply).
     /// </summary>
-    public static IReadOnlyList<int>? SubsetOrder(SearchContext ctx, MetricCriterion metric, EvaluationResult current)
+    public static IReadOnlyList<int> SubsetOrder(SearchContext ctx, MetricCriterion metric, EvaluationResult current)
     {
-        if (Best(ctx, metric) is not { } best || current.StoppedEarly || !current.PerItem.TryGetValue(metric.Name, out var values) || values.Length != current.Items.Count)
-            return null;
-        return Enumerable.Range(0, values.Length).OrderByDescending(k => double.IsNaN(values[k]) ? double.NegativeInfinity : Math.Abs(best - values[k])).ThenBy(k => k)
-            .Select(k => current.Items[k]).ToArray();
+        if (Best(ctx, metric) is not { } best || current.StoppedEarly || !current.PerItem.TryGetValue(metric.Name, out var values)
+            || values.Length != current.Items.Count)
+            return current.Items;
+        return Enumerable.Range(0, values.Length).OrderByDescending(k => double.IsNaN(values[k]) ? double.NegativeInfinity : Math.Abs(best - values[k]))
+            .ThenBy(k => k).Select(k => current.Items[k]).ToArray();
     }
+
+    /// <summary>True when decided-early evaluation applies to <paramref name="metric"/> (see <see cref="Best"/>).</summary>
+    public static bool Applies(SearchContext ctx, MetricCriterion metric) => Best(ctx, metric) != null;
 
     /// <summary>
     /// The metric's best per-item value when decided-early evaluation applies to it: on, batch-independent, the metric's

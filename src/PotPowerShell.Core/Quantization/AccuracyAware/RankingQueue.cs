@@ -7,10 +7,10 @@ namespace PotPowerShell.Core.Quantization.AccuracyAware;
 /// The layers of a ranking in the order <see cref="GreedySearch"/> reverts them. A Metric ranking (on the full set or a
 /// ranking subset) is decided early (<see cref="Decided"/>): a layer's evaluation stops once it is certain to score
 /// below the best layer measured completely so far, and such a layer is completed (on the items it skipped) only when
-/// the search gets to where it could come next. The layers still come out in the order of the complete ranking (largest gain, then name),
-/// so the search takes the path a complete ranking gives. OcrRec with -RankingMethod Metric (bench/Bench-AccuracyAware.ps1
-/// NOTES) ran 24 % fewer ranking inferences than complete rankings on its table's lines and 31 % fewer on other lines,
-/// for the same models.
+/// the search gets to where it could come next. The layers still come out in the order of the complete ranking
+/// (largest gain, then name), so the search takes the path a complete ranking gives. OcrRec with -RankingMethod Metric
+/// (bench/Bench-AccuracyAware.ps1 NOTES) ran 24 % fewer ranking inferences than complete rankings on its table's lines
+/// and 31 % fewer on other lines, for the same models.
 /// </summary>
 internal sealed class RankingQueue
 {

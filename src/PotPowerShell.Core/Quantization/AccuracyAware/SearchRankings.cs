@@ -89,8 +89,9 @@ internal sealed class SearchRankings(SearchContext ctx, RunBaseline baseline)
     {
         var session = ctx.Session;
         bool everyItem = baseline.Pool.Count == session.ItemCount && SubsetSize >= baseline.Pool.Count;
+        var everyItemOrder = everyItem ? DecidedEarly.Order(ctx, metric, currentResult) : null;
         if (ctx.Options.RankingMethod != RankingMethod.Metric || (ctx.GivenRanking != null && Count == 0)
-            || (everyItem ? DecidedEarly.Order(ctx, metric, currentResult) : DecidedEarly.SubsetOrder(ctx, metric, currentResult)) == null)
+            || (everyItem ? everyItemOrder == null : !DecidedEarly.Applies(ctx, metric)))
         {
             var ranked = Rank(current, evaluated, evaluatedResult, metric);
             return (RankingQueue.Of(ranked.Layers), ranked.Items!);
@@ -108,7 +109,7 @@ internal sealed class SearchRankings(SearchContext ctx, RunBaseline baseline)
             items = everyItem ? new RankingItems(baseline.Pool) : Subset(evaluated, evaluatedResult, metric);
             var reference = everyItem ? currentResult
                 : session.Evaluate(current, items.Items, next: layers.Count > 0 ? current.With(layers[0].Node) : null);
-            var order = (everyItem ? DecidedEarly.Order(ctx, metric, reference) : DecidedEarly.SubsetOrder(ctx, metric, reference))!;
+            var order = everyItemOrder ?? DecidedEarly.SubsetOrder(ctx, metric, reference);
             queue = RankingQueue.Decided(ctx, current, reference, layers, metric, order,
                 (layer, result) => LayerRanker.RankOf(layer, reference, result, items, metric, baseline.Criteria, RankingMethod.Metric),
                 everyItem ? null : items.Items);
