@@ -80,9 +80,9 @@ internal sealed class SearchRankings(SearchContext ctx, RunBaseline baseline)
     /// when none is left out by ranking_subset_size or metric_subset_ratio, else on the subset <see cref="Subset"/> picks
     /// (POT's hardest items), where a layer stops once the items the current model gets wrong there are measured and it
     /// is certain to rank after the best layer so far. PaddleOCR's classifier on 1000 items ranks its layers nine times
-    /// on 300 items of which the current model got 28 to 68 wrong: a complete ranking measured 132,300 items, one
-    /// decided early about 40,000 in the same order (bench/Bench-AccuracyAware.ps1 NOTES). The rest as
-    /// <see cref="Rank"/> makes them.
+    /// on 300 items of which the current model got 28 to 68 wrong: its rankings measured 70,127 items instead of 135,000
+    /// (completions included), for the same model (bench/Bench-AccuracyAware.ps1 NOTES). The rest as <see cref="Rank"/>
+    /// makes them.
     /// </summary>
     public (RankingQueue Queue, IReadOnlyList<int> Items) RankQueue(ModelCandidate current, ModelCandidate evaluated, EvaluationResult evaluatedResult,
         EvaluationResult currentResult, MetricCriterion metric)
