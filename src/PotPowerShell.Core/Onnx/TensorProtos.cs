@@ -21,19 +21,16 @@ public static class TensorProtos
         Make(name, DataType.Int8, MemoryMarshal.AsBytes(data), dims);
 
     /// <summary>An int8 tensor whose raw data is <paramref name="data"/> itself (immutable, so it may be shared).</summary>
-    public static TensorProto FromInt8(string name, ByteString data, params long[] dims)
-    {
-        var t = new TensorProto { Name = name, DataType = (int)DataType.Int8, RawData = data };
-        t.Dims.AddRange(dims);
-        return t;
-    }
+    public static TensorProto FromInt8(string name, ByteString data, params long[] dims) => Make(name, DataType.Int8, data, dims);
 
     public static TensorProto FromUInt8(string name, ReadOnlySpan<byte> data, params long[] dims) =>
         Make(name, DataType.Uint8, data, dims);
 
-    private static TensorProto Make(string name, DataType type, ReadOnlySpan<byte> bytes, long[] dims)
+    private static TensorProto Make(string name, DataType type, ReadOnlySpan<byte> bytes, long[] dims) => Make(name, type, ByteString.CopyFrom(bytes), dims);
+
+    private static TensorProto Make(string name, DataType type, ByteString bytes, long[] dims)
     {
-        var t = new TensorProto { Name = name, DataType = (int)type, RawData = ByteString.CopyFrom(bytes) };
+        var t = new TensorProto { Name = name, DataType = (int)type, RawData = bytes };
         t.Dims.AddRange(dims);
         return t;
     }

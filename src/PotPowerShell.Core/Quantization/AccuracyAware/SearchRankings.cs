@@ -89,9 +89,9 @@ internal sealed class SearchRankings(SearchContext ctx, RunBaseline baseline)
     {
         var session = ctx.Session;
         bool everyItem = baseline.Pool.Count == session.ItemCount && SubsetSize >= baseline.Pool.Count;
-        var everyItemOrder = everyItem ? DecidedEarly.Order(ctx, metric, currentResult) : null;
-        if (ctx.Options.RankingMethod != RankingMethod.Metric || (ctx.GivenRanking != null && Count == 0)
-            || (everyItem ? everyItemOrder == null : !DecidedEarly.Applies(ctx, metric)))
+        bool metricRanking = ctx.Options.RankingMethod == RankingMethod.Metric && !(ctx.GivenRanking != null && Count == 0);
+        var everyItemOrder = metricRanking && everyItem ? DecidedEarly.Order(ctx, metric, currentResult) : null;
+        if (!metricRanking || (everyItem ? everyItemOrder == null : !DecidedEarly.Applies(ctx, metric)))
         {
             var ranked = Rank(current, evaluated, evaluatedResult, metric);
             return (RankingQueue.Of(ranked.Layers), ranked.Items!);
