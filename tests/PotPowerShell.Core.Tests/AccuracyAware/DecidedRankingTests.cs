@@ -100,23 +100,27 @@ public class DecidedRankingTests : IClassFixture<OutlierModelFixture>
     private sealed class Killed : Exception;
 
     [Theory]
-    [InlineData(7)]
-    [InlineData(10)]
-    [InlineData(11)]
-    public void A_decided_run_killed_after_some_evaluations_resumes_to_the_same_result(int killAfter)
+    [InlineData(7, null)]
+    [InlineData(10, null)]
+    [InlineData(11, null)]
+    [InlineData(8, 39)]
+    [InlineData(12, 39)]
+    public void A_decided_run_killed_after_some_evaluations_resumes_to_the_same_result(int killAfter, int? subset)
     {
-        // Evaluations: FP32, fully quantized, L0-L7 in the ranking (L1-L7 stopped after 16 items), then the other 24 items
-        // of L1, L0+L1, the rest of L2, ...: a kill inside the ranking, and on both sides of the first completion.
+        // Evaluations: FP32, fully quantized, (on a subset: the current model on it), L0-L7 in the ranking (L1-L7 stopped
+        // after 16 items), then the other items of L1 (24, or 23 of the subset), L0+L1, the rest of L2, ...: a kill inside
+        // the ranking, and on both sides of the first completion.
+        AccuracyAwareOptions Decided(string? checkpoint = null) => Options(true, checkpoint) with { RankingSubsetSize = subset };
         var whole = DisjointWorld.Create();
-        var expected = new AccuracyAwareQuantizer(Options(true)).Run(new FakeBuilder("performance", DisjointWorld.Layers), whole);
-        Assert.Contains(whole.Calls, c => c.Reverted == "L1" && c.Items == 24);
-        string path = _m.File($"decided-{killAfter}.checkpoint");
+        var expected = new AccuracyAwareQuantizer(Decided()).Run(new FakeBuilder("performance", DisjointWorld.Layers), whole);
+        Assert.Contains(whole.Calls, c => c.Reverted == "L1" && c.Items == (subset == null ? 24 : 23));
+        string path = _m.File($"decided-{killAfter}-{subset}.checkpoint");
         var first = DisjointWorld.Create();
         first.OnEvaluate = () => { if (first.Calls.Count == killAfter) throw new Killed(); };
-        Assert.Throws<Killed>(() => new AccuracyAwareQuantizer(Options(true, path)).Run(new FakeBuilder("performance", DisjointWorld.Layers), first));
+        Assert.Throws<Killed>(() => new AccuracyAwareQuantizer(Decided(path)).Run(new FakeBuilder("performance", DisjointWorld.Layers), first));
 
         var second = DisjointWorld.Create();
-        var resumed = new AccuracyAwareQuantizer(Options(true, path)).Run(new FakeBuilder("performance", DisjointWorld.Layers), second);
+        var resumed = new AccuracyAwareQuantizer(Decided(path)).Run(new FakeBuilder("performance", DisjointWorld.Layers), second);
         Assert.Equal(killAfter, resumed.Result.ResumedEvaluations);
         Assert.Equal(whole.Calls.Skip(killAfter), second.Calls);
         Assert.Equal(expected.Result.Log, resumed.Result.Log);
