@@ -278,7 +278,7 @@ public sealed class AccuracyAwareQuantizer
         // Verbose only: whether a plan made ahead saw the store of the evaluation before it depends on timing.
         if (ctx.Session.Reuse is { Suffixes: > 0 } reuse)
             ctx.Notice($"Evaluations run from stored activations: {reuse.Suffixes} of {ctx.Session.Evaluations}, each on average {SearchContext.F(Math.Round(100 * reuse.ShareSum / reuse.Suffixes, 1))} % of the model's nodes; "
-                + $"the stores held at most {Megabytes(reuse.PeakBytes)} of {Megabytes(reuse.BudgetBytes)} MB.");
+                + $"the stores held at most {Megabytes(reuse.PeakBytes)} of {Megabytes(reuse.BudgetBytes)} MB; captures reused {Megabytes(reuse.Pool.ReusedBytes)} MB that dropped stores had held.");
         return new AccuracyAwareResult
         {
             Met = tracker.Met,

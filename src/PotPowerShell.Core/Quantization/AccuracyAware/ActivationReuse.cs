@@ -58,11 +58,44 @@ internal sealed class ActivationReuse(int items, long budgetBytes)
     /// <summary>The most bytes the stores held at once, the one being captured included.</summary>
     public long PeakBytes { get; private set; }
 
-    /// <summary>How one evaluation runs: the bytes given to the evaluator, the store it reads and the one it fills.</summary>
+    /// <summary>The memory captures copy into, recycled from released stores.</summary>
+    public RowPool Pool { get; } = new();
+
+    /// <summary>
+    /// How one evaluation runs: the bytes given to the evaluator, the store it reads and the one it fills. The plan holds
+    /// its target until <see cref="Finish"/>, and its source too when <see cref="Make"/> chose it: a store dropped while
+    /// the plan waits (made ahead) keeps its rows until the plan ran.
+    /// </summary>
     /// <param name="Whole">The whole model's bytes, for a plan that exchanges activations: what runs if ONNX Runtime refuses its model.</param>
     public sealed record Plan(byte[] Bytes, ActivationStore? Source, ActivationStore? Target, IReadOnlySet<string>? Produced, double Share, Func<byte[]>? Whole = null)
     {
         public Runtime.IActivationStore? Exchange => Source == null && Target == null ? null : ActivationStore.Exchange(Source, Target);
+
+        /// <summary>True when the plan holds its source (see <see cref="Make"/>).</summary>
+        public bool HoldsSource { get; init; }
+
+        private int _finished;
+
+        /// <summary>Releases what the plan holds (once): after it ran, or when it is not run.</summary>
+        public void Finish()
+        {
+            if (Interlocked.Exchange(ref _finished, 1) != 0) return;
+            if (HoldsSource) Source!.Release();
+            Target?.Release();
+        }
+    }
+
+    /// <summary>The stores as they are now, each held until the lease is disposed: a plan made from them later (ahead, on another thread) reads intact rows.</summary>
+    public sealed class Lease(IReadOnlyList<ActivationStore> stores) : IDisposable
+    {
+        private int _disposed;
+        public IReadOnlyList<ActivationStore> Stores => stores;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+            foreach (var store in stores) store.Release();
+        }
     }
 
     /// <summary>Evaluations that ran a suffix, and the sum of their node shares.</summary>
@@ -77,6 +110,20 @@ internal sealed class ActivationReuse(int items, long budgetBytes)
     {
         lock (_stores) return _stores.AsEnumerable().Reverse().ToList();
     }
+
+    /// <summary>The <see cref="Snapshot"/>, held (see <see cref="Lease"/>).</summary>
+    public Lease Take()
+    {
+        lock (_stores)
+        {
+            var stores = Snapshot();
+            foreach (var store in stores) store.Hold();
+            return new Lease(stores);
+        }
+    }
+
+    /// <summary>A plan that will not run (made ahead for another candidate, or the search ended): releases what it holds.</summary>
+    public static void Discard(Plan plan) => plan.Finish();
 
     /// <summary>
     /// The plan for <paramref name="candidate"/>: a suffix of the first store one layer away that gives one, else the
@@ -97,13 +144,15 @@ internal sealed class ActivationReuse(int items, long budgetBytes)
             nearby = true;
             if (SuffixCut.Find(store.Model, model, store.Names, store.Declared, MaxShare, capture, capture ? Capturable(candidate.Source) : null) is not { } cut) continue;
             _misses = -1;
-            return new Plan(serialize(cut.Model), store, capture ? new ActivationStore(candidate, model, items, budgetBytes) : null, cut.Produced, cut.NodeShare,
-                () => serialize(model));
+            var bytes = serialize(cut.Model);
+            store.Hold();
+            return new Plan(bytes, store, capture ? new ActivationStore(candidate, model, items, budgetBytes, Pool) : null, cut.Produced, cut.NodeShare,
+                () => serialize(model)) { HoldsSource = true };
         }
         if (nearby && _misses >= 0 && ++_misses >= TriesBeforeGivingUp) _disabled = true;
         if (!capture || SuffixCut.CutTensors(model.Graph).Where(Capturable(candidate.Source).Contains).ToList() is not { Count: > 0 } cuts)
             return new Plan(serialize(model), null, null, null, 1);
-        return new Plan(serialize(SuffixCut.Capturing(model, cuts)), null, new ActivationStore(candidate, model, items, budgetBytes), null, 1, () => serialize(model));
+        return new Plan(serialize(SuffixCut.Capturing(model, cuts)), null, new ActivationStore(candidate, model, items, budgetBytes, Pool), null, 1, () => serialize(model));
     }
 
     /// <summary>Per source, the cut tensors worth storing (see <see cref="Capturable"/>).</summary>
@@ -172,16 +221,22 @@ internal sealed class ActivationReuse(int items, long budgetBytes)
                 && SuffixCut.Find(store.Model, model, store.Names, store.Declared, MaxShare, capture: false) is { } cut
                 && (nearest == null || cut.NodeShare < nearest.Value.Cut.NodeShare))
                 nearest = (cut, store);
-        return nearest is { } n
-            ? new Plan(serialize(n.Cut.Model), n.Store, null, n.Cut.Produced, n.Cut.NodeShare, () => serialize(model))
-            : new Plan(serialize(model), null, null, null, 1);
+        if (nearest is not { } n) return new Plan(serialize(model), null, null, null, 1);
+        var bytes = serialize(n.Cut.Model);
+        n.Store.Hold();
+        return new Plan(bytes, n.Store, null, n.Cut.Produced, n.Cut.NodeShare, () => serialize(model)) { HoldsSource = true };
     }
 
     /// <summary>Drops the stores and stores nothing more: ONNX Runtime refused a suffix or a capturing model, so later ones would fail too.</summary>
     public void Disable()
     {
         _disabled = true;
-        lock (_stores) _stores.Clear();
+        lock (_stores)
+        {
+            foreach (var store in _stores) store.Release();
+            _stores.Clear();
+            Pool.Trim(0);
+        }
     }
 
     /// <summary>
@@ -206,8 +261,21 @@ internal sealed class ActivationReuse(int items, long budgetBytes)
         }
     }
 
-    /// <summary>After <paramref name="plan"/> ran: counts it, and keeps its store when the evaluation was complete.</summary>
+    /// <summary>After <paramref name="plan"/> ran: counts it, keeps its store when the evaluation was complete, and finishes it.</summary>
     public void Ran(Plan plan, bool complete)
+    {
+        try
+        {
+            Keep(plan, complete);
+        }
+        finally
+        {
+            plan.Finish();
+            lock (_stores) Pool.Trim(budgetBytes - Held());
+        }
+    }
+
+    private void Keep(Plan plan, bool complete)
     {
         if (plan.Source != null)
         {
@@ -233,6 +301,7 @@ internal sealed class ActivationReuse(int items, long budgetBytes)
             if (plan.Source != null && !sourceHeld) target.Adopt();
             // Before the store it was cut from, which stays the most recently used: a candidate is kept less often
             // than the model it came from is used again.
+            target.Hold();
             _stores.Insert(sourceHeld ? _stores.Count - 1 : _stores.Count, target);
             while ((_stores.Count > MaxStores || Held() > budgetBytes) && _stores.FindIndex(s => s.Candidate.Key != Pinned?.Key) is >= 0 and var oldest)
                 Drop(oldest);
@@ -248,6 +317,7 @@ internal sealed class ActivationReuse(int items, long budgetBytes)
         _stores.RemoveAt(index);
         foreach (var s in _stores)
             if (s.Base == dropped) s.Adopt();
+        dropped.Release();
     }
 
     private static bool OneApart(ModelCandidate a, ModelCandidate b) =>

@@ -10,26 +10,35 @@ namespace PotPowerShell.Core.Quantization.AccuracyAware;
 /// </summary>
 internal sealed class ActivationStore
 {
-    private readonly Dictionary<string, (byte[] Bytes, long[] Shape)>[] _items;
+    private readonly Dictionary<string, (ReadOnlyMemory<byte> Bytes, long[] Shape, StoredRows Rows)>[] _items;
+    /// <summary>Per tensor, the rows this store captured itself.</summary>
+    private readonly Dictionary<string, StoredRows> _captured = new(StringComparer.Ordinal);
+    /// <summary>The rows of other stores that <see cref="Complete"/> took entries from.</summary>
+    private readonly HashSet<StoredRows> _taken = new();
+    private readonly RowPool? _pool;
+    /// <summary>Holders of this store (see <see cref="Hold"/>): its creator until released, the list of kept stores, plans reading it.</summary>
+    private int _holds = 1;
     /// <summary>Per tensor, its shape as ONNX Runtime inferred it where it was captured (see <see cref="IActivationStore.Keep"/>).</summary>
     private readonly Dictionary<string, IReadOnlyList<string>> _declared = new(StringComparer.Ordinal);
     private long _bytes;
     private long _limit;
     private volatile bool _overflowed;
     /// <summary>Bytes of the tensors <see cref="Complete"/> took from <see cref="Base"/>, counted there while it is kept.</summary>
-    private long _taken;
+    private long _takenBytes;
 
     /// <summary>True when the captures passed the limit: the store is incomplete and must not be used.</summary>
     public bool Overflowed => _overflowed;
 
     /// <param name="limit">Bytes this store may capture: past them it keeps nothing more and is <see cref="Overflowed"/>.
     /// <see cref="ActivationReuse.MakeRoom"/> sets it again before the capture starts.</param>
-    public ActivationStore(ModelCandidate candidate, ModelProto model, int items, long limit)
+    /// <param name="pool">Where captured rows are copied to (null: an array per row).</param>
+    public ActivationStore(ModelCandidate candidate, ModelProto model, int items, long limit, RowPool? pool = null)
     {
         Candidate = candidate;
         Model = model;
         _limit = limit;
-        _items = new Dictionary<string, (byte[], long[])>[items];
+        _pool = pool;
+        _items = new Dictionary<string, (ReadOnlyMemory<byte>, long[], StoredRows)>[items];
         for (int i = 0; i < items; i++) _items[i] = new(StringComparer.Ordinal);
     }
 
@@ -56,8 +65,8 @@ internal sealed class ActivationStore
     /// </summary>
     public void Adopt()
     {
-        Interlocked.Add(ref _bytes, _taken);
-        _taken = 0;
+        Interlocked.Add(ref _bytes, _takenBytes);
+        _takenBytes = 0;
         Base = null;
     }
 
@@ -98,10 +107,16 @@ internal sealed class ActivationStore
     public void Keep(int item, string name, ReadOnlySpan<byte> row, long[] shape, IReadOnlyList<string> declared)
     {
         if (_overflowed) return;
-        lock (_declared) _declared.TryAdd(name, declared);
+        StoredRows rows;
+        lock (_declared)
+        {
+            _declared.TryAdd(name, declared);
+            if (!_captured.TryGetValue(name, out rows!)) _captured[name] = rows = new StoredRows(_pool);
+        }
+        var copy = rows.Add(row);
         var held = _items[item];
         lock (held)
-            if (!held.TryAdd(name, (row.ToArray(), shape))) return;
+            if (!held.TryAdd(name, (copy, shape, rows))) return;
         if (Interlocked.Add(ref _bytes, row.Length) > Interlocked.Read(ref _limit)) _overflowed = true;
     }
 
@@ -115,7 +130,11 @@ internal sealed class ActivationStore
         if (baseStore != null)
             for (int i = 0; i < _items.Length; i++)
                 foreach (var (name, entry) in baseStore._items[i])
-                    if (baseStore.Names.Contains(name) && !produced!.Contains(name) && _items[i].TryAdd(name, entry)) _taken += entry.Bytes.Length;
+                    if (baseStore.Names.Contains(name) && !produced!.Contains(name) && _items[i].TryAdd(name, entry))
+                    {
+                        _takenBytes += entry.Bytes.Length;
+                        if (_taken.Add(entry.Rows)) entry.Rows.Retain();
+                    }
         if (baseStore != null)
             foreach (var name in baseStore.Names)
                 if (!produced!.Contains(name) && baseStore.Declared(name) is { } declared) _declared.TryAdd(name, declared);
@@ -124,6 +143,32 @@ internal sealed class ActivationStore
         // A tensor the base held that this model no longer computes is never a cut of it.
         names.IntersectWith(SuffixCut.CutTensors(Model.Graph));
         Names = names;
+    }
+
+    /// <summary>One more holder: the store's rows stay until every holder has released it.</summary>
+    public void Hold()
+    {
+        if (Interlocked.Increment(ref _holds) <= 1) throw new InvalidOperationException("A released activation store cannot be held again.");
+    }
+
+    /// <summary>
+    /// A holder is done with the store. After the last one its rows, and the rows it took from other stores, are
+    /// released, and it holds no entry any more: a read after that fails rather than see memory a later capture reuses.
+    /// </summary>
+    public void Release()
+    {
+        int left = Interlocked.Decrement(ref _holds);
+        if (left < 0) throw new InvalidOperationException("An activation store was released more often than it was held.");
+        if (left > 0) return;
+        foreach (var held in _items)
+            lock (held) held.Clear();
+        lock (_declared)
+        {
+            foreach (var rows in _captured.Values) rows.Release();
+            _captured.Clear();
+        }
+        foreach (var rows in _taken) rows.Release();
+        _taken.Clear();
     }
 
     /// <summary>What one evaluation reads from and gives to: a base store's tensors in, a new store's captures out.</summary>

@@ -79,10 +79,14 @@ internal sealed class EvaluationSession
 
     /// <summary>
     /// How <paramref name="candidate"/> is evaluated on the full set (<paramref name="fullSet"/>) or a subset: whole, or
-    /// as a suffix from <paramref name="stores"/> (taken on the search's thread: see <see cref="ActivationReuse.Snapshot"/>).
+    /// as a suffix from the stores of <paramref name="stores"/> (taken on the search's thread: see
+    /// <see cref="ActivationReuse.Snapshot"/>), which it releases.
     /// </summary>
-    private ActivationReuse.Plan Plan(ModelCandidate candidate, bool fullSet, IReadOnlyList<ActivationStore>? stores) =>
-        Reuse is { } reuse && stores != null ? reuse.Make(candidate, fullSet, stores, Serialize) : Whole(Serialize(candidate));
+    private ActivationReuse.Plan Plan(ModelCandidate candidate, bool fullSet, ActivationReuse.Lease? stores)
+    {
+        if (Reuse is not { } reuse || stores == null) return Whole(Serialize(candidate));
+        using (stores) return reuse.Make(candidate, fullSet, stores.Stores, Serialize);
+    }
 
     private static ActivationReuse.Plan Whole(byte[] bytes) => new(bytes, null, null, null, 1);
 
@@ -225,6 +229,7 @@ internal sealed class EvaluationSession
             {
                 var built = p.Plan.GetAwaiter().GetResult();
                 if (p.Key == candidate.Key) plan = built;
+                else ActivationReuse.Discard(built);
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
@@ -233,7 +238,7 @@ internal sealed class EvaluationSession
             long builtAt = Volatile.Read(ref p.BuiltAt.Value);
             if (builtAt != 0) _sessionWait = Stopwatch.GetElapsedTime(Math.Max(waitFrom, builtAt));
         }
-        plan ??= Plan(candidate, items == null, Reuse?.Snapshot());
+        plan ??= Plan(candidate, items == null, Reuse?.Take());
         if (next != null) Prefetch(next, items);
         return plan;
     };
@@ -248,7 +253,7 @@ internal sealed class EvaluationSession
         if (!Prefetching || Checkpoint?.Replaying == true || _cache.ContainsKey(CacheKey(candidate.Key, Normalize(items)))) return;
         var evaluator = _evaluator;
         var builtAt = new StrongBox<long>();
-        var stores = Reuse?.Snapshot();
+        var stores = Reuse?.Take();
         _next = (candidate.Key, Task.Run(() =>
         {
             var plan = Plan(candidate, items == null, stores);
@@ -277,7 +282,7 @@ internal sealed class EvaluationSession
         if (pending is { } p)
             try
             {
-                p.Plan.GetAwaiter().GetResult();
+                ActivationReuse.Discard(p.Plan.GetAwaiter().GetResult());
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
@@ -384,6 +389,7 @@ internal sealed class EvaluationSession
         catch (PotException e) when (plan.Whole != null)
         {
             Reuse!.Disable();
+            ActivationReuse.Discard(plan);
             Log?.Invoke($"Candidates run whole from here: ONNX Runtime refused a model fed with stored activations ({e.Message})");
             return Whole(plan.Whole());
         }
