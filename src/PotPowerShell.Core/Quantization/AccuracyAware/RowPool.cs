@@ -2,10 +2,11 @@ namespace PotPowerShell.Core.Quantization.AccuracyAware;
 
 /// <summary>
 /// The memory stores capture rows into (<see cref="StoredRows"/>), recycled: the chunks of a store that is released go
-/// back here and the next capture copies into them. Copying 1000 items' cut tensors into memory the process had not
-/// touched took 12-14 s on PaddleOCR's recognizer against 0.5 s into memory freed by dropped stores: the kernel clears
-/// every new page, and the collector copies surviving arrays from generation to generation
-/// (bench/Bench-AccuracyAware.ps1 NOTES). Chunks come in powers of two, so a released chunk fits a later capture.
+/// back here and the next capture copies into them. Into memory the process has not touched, a capture also pays for
+/// the kernel clearing every new page and, with an array per row, for the collector copying the surviving arrays from
+/// generation to generation. PaddleOCR's classifier on 1000 items (23 captures of about 650 KB per item): search stage
+/// 21.6-23.0 s -> 14.7-14.8 s, system time 12.5-13.7 s -> 6.1-6.7 s, the same model (bench/Bench-AccuracyAware.ps1
+/// NOTES). Chunks come in powers of two, so a released chunk fits a later capture.
 /// </summary>
 internal sealed class RowPool
 {
