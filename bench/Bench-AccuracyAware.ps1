@@ -26,6 +26,57 @@
     went: the stages (calibration, baseline, ranking, search, backward pass) and, inside the evaluations, building
     candidate models, creating their ONNX Runtime sessions, and inference with the metrics.
 .NOTES
+    2026-12-06, twenty-fifth session: captures into recycled memory. Same machine as the twenty-fourth session (AMD EPYC,
+    AVX-512 VNNI), noisier: POT-style OcrRec on 200 lines took 572.7 s here against 477.9 s then.
+    - Where the classifier's 1000-item run went (a per-evaluation log of a local build, not kept): a full-set
+      evaluation that captured a store took 1.30 ms per item whole and 0.94 ms as a suffix, against 0.72 and 0.56 ms
+      without a capture; 23 captures cost about 10 s. perf put 6.5 % of all samples in the kernel clearing new pages
+      under .NET's allocations (the memset of fresh memory), and 12.5-13.7 s of the run was system time.
+    - Captures now copy into chunks that released stores give back (RowPool, StoredRows): a store's rows stay while it
+      is kept, while a store that took them from it lives (ActivationStore.Complete), and while a plan made ahead from
+      it waits (ActivationReuse.Take leases the stores a plan is made from; a plan holds its source until it ran).
+      Classifier on 1000 items, the same build before and after, alternating, two runs each: 87.8 and 80.2 s against
+      74.6 and 72.8 s; search stage 23.0 and 21.6 s against 14.7 and 14.8 s; system time 13.7 and 12.5 s against 6.7
+      and 6.1 s; the same model (FE5F4811...). The verbose line counts it: captures reused 7808.4 MB that dropped
+      stores had held. OcrCls on 200 items (-Variant 'new defaults' alone, alternating): 5.2 and 5.2 s against 4.7 and
+      4.6 s. OcrRec on 1000 distinct lines: 282.6 s against 285.0 s (its captures cost little now: a whole model that
+      captured 5.8 ms per line against 5.2 ms without), the same model.
+    - This script, one run per table, the final build:
+
+      -Model OcrCls -Items 1000 -DistinctLines (maximal_drop 0.031):
+
+      Model  Variant       Wall s Evals Inferences Reverted Final drop
+      OcrCls POT-style      183.4   500     185000 12/54    0.03
+      OcrCls new defaults    72.6   627     105855 12/54    0.03       2.52x (POT-style took 167.5 s the session
+                                                                      before: 2.31x against that)
+
+      -Items 200 -Seed 0 -Model OcrRec,OcrCls,ResNet18,MiniLM:
+
+      Model    Variant       Wall s Evals Inferences Reverted Final drop
+      OcrRec   POT-style      572.7   317      63400 13/36    0.18
+      OcrRec   new defaults   105.5   389      40907 13/36    0.18       5.43x
+      OcrCls   POT-style       13.7    56      11200 1/54     0.01
+      OcrCls   new defaults     5.7    56       1780 1/54     0.01       2.39x (4.6-4.7 s in the runs above: 2.9x)
+      ResNet18 POT-style       90.6    45       9000 2/22     0.000525
+      ResNet18 new defaults    21.2    31       2506 2/22     0.000525   4.27x
+      MiniLM   POT-style       18.8    65      13000 5/49     0.00318
+      MiniLM   new defaults    10.1    70       6175 5/49     0.00321    1.86x
+
+      The same layers and drops as POT-style everywhere (MiniLM: 0.00321 against 0.00318, both within 0.00322).
+    - Tried and not kept:
+      - Measuring a decided ranking's layers in the previous ranking's order (likely leaders first, so the others stop
+        sooner; the ranking does not depend on the order): the classifier on 1000 items 105,855 -> 103,471 inferences
+        and 627 -> 583 evaluations, OcrRec on 200 lines 40,907 -> 40,092, the same models; wall time within the noise.
+        Some rankings measured more (ranking 6 of the classifier: 9,239 against 5,788): an earlier ranking's order
+        predicts the next one's leader poorly.
+      - One ONNX Runtime arena for every session (CreateAndRegisterAllocator, session.use_env_allocators): 40 sessions
+        of the classifier with 50 runs each took the same time and system time either way.
+      - session.graph_optimizations_loop_level 0, 1 or 2: the same optimized graph and the same session time (44 ms
+        for the classifier's QDQ model; its FP32 model takes 16 ms even unoptimized, so a session's cost is mostly
+        per node, and a QDQ model has about three times the nodes).
+    - Not reached: 3x on MiniLM (1.86x), the classifier on 1000 items (2.31-2.52x), OcrCls on 200 items in the table's
+      run (2.39x; 2.9x from the A/B runs), OcrRec on 1000 lines here (2.89x, the twenty-fourth session's table).
+
     2026-12-05, twenty-fourth session: decided-early rankings on POT's subset, cheaper candidates, honest estimates.
     This machine is another one (AMD EPYC with AVX-512 VNNI): DefaultQuantization's measured precision keeps 36 of
     OcrRec's layers INT8 where the machine of the sessions before kept 34, so OcrRec's runs (and every time) differ
