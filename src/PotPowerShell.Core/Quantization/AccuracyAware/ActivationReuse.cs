@@ -76,7 +76,7 @@ internal sealed class ActivationReuse(int items, long budgetBytes)
 
         private int _finished;
 
-        /// <summary>Releases what the plan holds (once): after it ran, or when it is not run.</summary>
+        /// <summary>Releases what the plan holds (once): after it ran, or when it will not run (made ahead for another candidate, or the search ended).</summary>
         public void Finish()
         {
             if (Interlocked.Exchange(ref _finished, 1) != 0) return;
@@ -122,9 +122,6 @@ internal sealed class ActivationReuse(int items, long budgetBytes)
         }
     }
 
-    /// <summary>A plan that will not run (made ahead for another candidate, or the search ended): releases what it holds.</summary>
-    public static void Discard(Plan plan) => plan.Finish();
-
     /// <summary>
     /// The plan for <paramref name="candidate"/>: a suffix of the first store one layer away that gives one, else the
     /// whole model. On the full set (<paramref name="fullSet"/>) it also captures its cut tensors for a store of its
@@ -144,10 +141,7 @@ internal sealed class ActivationReuse(int items, long budgetBytes)
             nearby = true;
             if (SuffixCut.Find(store.Model, model, store.Names, store.Declared, MaxShare, capture, capture ? Capturable(candidate.Source) : null) is not { } cut) continue;
             _misses = -1;
-            var bytes = serialize(cut.Model);
-            store.Hold();
-            return new Plan(bytes, store, capture ? new ActivationStore(candidate, model, items, budgetBytes, Pool) : null, cut.Produced, cut.NodeShare,
-                () => serialize(model)) { HoldsSource = true };
+            return FromStore(store, cut, capture ? new ActivationStore(candidate, model, items, budgetBytes, Pool) : null, model, serialize);
         }
         if (nearby && _misses >= 0 && ++_misses >= TriesBeforeGivingUp) _disabled = true;
         if (!capture || SuffixCut.CutTensors(model.Graph).Where(Capturable(candidate.Source).Contains).ToList() is not { Count: > 0 } cuts)
@@ -221,10 +215,15 @@ internal sealed class ActivationReuse(int items, long budgetBytes)
                 && SuffixCut.Find(store.Model, model, store.Names, store.Declared, MaxShare, capture: false) is { } cut
                 && (nearest == null || cut.NodeShare < nearest.Value.Cut.NodeShare))
                 nearest = (cut, store);
-        if (nearest is not { } n) return new Plan(serialize(model), null, null, null, 1);
-        var bytes = serialize(n.Cut.Model);
-        n.Store.Hold();
-        return new Plan(bytes, n.Store, null, n.Cut.Produced, n.Cut.NodeShare, () => serialize(model)) { HoldsSource = true };
+        return nearest is { } n ? FromStore(n.Store, n.Cut, null, model, serialize) : new Plan(serialize(model), null, null, null, 1);
+    }
+
+    /// <summary>A plan that runs <paramref name="cut"/> (of <paramref name="model"/>) fed from <paramref name="store"/>, which it holds until it is finished.</summary>
+    private static Plan FromStore(ActivationStore store, SuffixCut cut, ActivationStore? target, ModelProto model, Func<ModelProto, byte[]> serialize)
+    {
+        var bytes = serialize(cut.Model);
+        store.Hold();
+        return new Plan(bytes, store, target, cut.Produced, cut.NodeShare, () => serialize(model)) { HoldsSource = true };
     }
 
     /// <summary>Drops the stores and stores nothing more: ONNX Runtime refused a suffix or a capturing model, so later ones would fail too.</summary>

@@ -79,8 +79,8 @@ internal sealed class EvaluationSession
 
     /// <summary>
     /// How <paramref name="candidate"/> is evaluated on the full set (<paramref name="fullSet"/>) or a subset: whole, or
-    /// as a suffix from the stores of <paramref name="stores"/> (taken on the search's thread: see
-    /// <see cref="ActivationReuse.Snapshot"/>), which it releases.
+    /// as a suffix from the stores of <paramref name="stores"/> (leased on the search's thread: see
+    /// <see cref="ActivationReuse.Take"/>), which it releases.
     /// </summary>
     private ActivationReuse.Plan Plan(ModelCandidate candidate, bool fullSet, ActivationReuse.Lease? stores)
     {
@@ -229,7 +229,7 @@ internal sealed class EvaluationSession
             {
                 var built = p.Plan.GetAwaiter().GetResult();
                 if (p.Key == candidate.Key) plan = built;
-                else ActivationReuse.Discard(built);
+                else built.Finish();
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
@@ -282,7 +282,7 @@ internal sealed class EvaluationSession
         if (pending is { } p)
             try
             {
-                ActivationReuse.Discard(p.Plan.GetAwaiter().GetResult());
+                p.Plan.GetAwaiter().GetResult().Finish();
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
@@ -389,7 +389,7 @@ internal sealed class EvaluationSession
         catch (PotException e) when (plan.Whole != null)
         {
             Reuse!.Disable();
-            ActivationReuse.Discard(plan);
+            plan.Finish();
             Log?.Invoke($"Candidates run whole from here: ONNX Runtime refused a model fed with stored activations ({e.Message})");
             return Whole(plan.Whole());
         }
