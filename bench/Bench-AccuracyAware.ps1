@@ -71,6 +71,10 @@
         predicts the next one's leader poorly.
       - One ONNX Runtime arena for every session (CreateAndRegisterAllocator, session.use_env_allocators): 40 sessions
         of the classifier with 50 runs each took the same time and system time either way.
+      - Two batches in flight per evaluation worker (double-buffered lanes, so a worker runs its next batch while the
+        one before is measured): the classifier on 1000 items took 72.3 s against 70.6 and 73.2 s, with more CPU time
+        (118.7 s against 111.6 and 115.4 s: decided-early evaluations discard the batches run ahead). About 17 % of
+        the two cores stay idle in these runs (user and system time against twice the wall time); this was not it.
       - session.graph_optimizations_loop_level 0, 1 or 2: the same optimized graph and the same session time (44 ms
         for the classifier's QDQ model; its FP32 model takes 16 ms even unoptimized, so a session's cost is mostly
         per node, and a QDQ model has about three times the nodes).
