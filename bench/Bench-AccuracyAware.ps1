@@ -75,6 +75,11 @@
         one before is measured): the classifier on 1000 items took 72.3 s against 70.6 and 73.2 s, with more CPU time
         (118.7 s against 111.6 and 115.4 s: decided-early evaluations discard the batches run ahead). About 17 % of
         the two cores stay idle in these runs (user and system time against twice the wall time); this was not it.
+        perf sched over 12 s of the ranking stage: each core idle 12-15 %, 15,000 context switches a second (the
+        consumer thread woke 6,600 times a second, once per batch of two items). The evaluations waited 6.7-7.9 s in
+        all for sessions made ahead (the EvaluationTimes line): one core idles while the other creates the next
+        session. A lead, not tried: making two candidates' sessions ahead in a ranking (the evaluator keeps one
+        prepared session today).
       - session.graph_optimizations_loop_level 0, 1 or 2: the same optimized graph and the same session time (44 ms
         for the classifier's QDQ model; its FP32 model takes 16 ms even unoptimized, so a session's cost is mostly
         per node, and a QDQ model has about three times the nodes).
