@@ -78,8 +78,9 @@
         perf sched over 12 s of the ranking stage: each core idle 12-15 %, 15,000 context switches a second (the
         consumer thread woke 6,600 times a second, once per batch of two items). The evaluations waited 6.7-7.9 s in
         all for sessions made ahead (the EvaluationTimes line): one core idles while the other creates the next
-        session. A lead, not tried: making two candidates' sessions ahead in a ranking (the evaluator keeps one
-        prepared session today).
+        session. Making two candidates' plans and sessions ahead in a ranking (plans still made one at a time, in
+        order; the evaluator keeping two prepared sessions) did not shorten those waits: 84.0 and 71.0 s against 73.5
+        and 66.8 s, the same model, waits 7.5 and 6.2 s against 6.6 and 6.5 s. Not kept.
       - session.graph_optimizations_loop_level 0, 1 or 2: the same optimized graph and the same session time (44 ms
         for the classifier's QDQ model; its FP32 model takes 16 ms even unoptimized, so a session's cost is mostly
         per node, and a QDQ model has about three times the nodes).
