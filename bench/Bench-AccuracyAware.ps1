@@ -80,7 +80,8 @@
         all for sessions made ahead (the EvaluationTimes line): one core idles while the other creates the next
         session. Making two candidates' plans and sessions ahead in a ranking (plans still made one at a time, in
         order; the evaluator keeping two prepared sessions) did not shorten those waits: 84.0 and 71.0 s against 73.5
-        and 66.8 s, the same model, waits 7.5 and 6.2 s against 6.6 and 6.5 s. Not kept.
+        and 66.8 s, the same model, waits 7.5 and 6.2 s against 6.6 and 6.5 s. Not kept. Fewer wake-ups with
+        -EvaluationBatchSize 4 instead of the measured 2: 76.9 and 70.1 s against 76.5 and 72.7 s; no change.
       - session.graph_optimizations_loop_level 0, 1 or 2: the same optimized graph and the same session time (44 ms
         for the classifier's QDQ model; its FP32 model takes 16 ms even unoptimized, so a session's cost is mostly
         per node, and a QDQ model has about three times the nodes).
