@@ -54,6 +54,22 @@ public class HardFirstOrderTests : IClassFixture<OutlierModelFixture>
     }
 
     [Fact]
+    public void Among_items_at_the_same_value_those_with_the_thinnest_margin_come_first()
+    {
+        var ctx = Context(new AccuracyAwareOptions(), Bounded(6));
+        // Items 1 and 4 are wrong; among the right ones the margins order them 5, 0, 3, and item 2 has no signal.
+        var current = Current(1, 0, 1, 1, 0, 1) with
+        {
+            Signals = new Dictionary<string, double[]> { ["accuracy"] = new[] { 0.4, -0.2, double.NaN, 0.9, -0.1, 0.05 } },
+        };
+        Assert.Equal(new[] { 1, 4, 5, 0, 3, 2 }, DecidedEarly.Order(ctx, Accuracy(), current));
+
+        // On a ranking subset (items 10 to 15 of a larger set), the same order of the subset's items.
+        var subset = current with { Items = Enumerable.Range(10, 6).ToArray() };
+        Assert.Equal(new[] { 11, 14, 15, 10, 13, 12 }, DecidedEarly.SubsetOrder(ctx, Accuracy(), subset));
+    }
+
+    [Fact]
     public void A_backward_try_measures_first_the_items_the_fully_quantized_model_fell_short_on()
     {
         // Each of 8 layers breaks two of the last 16 of 40 items; 0.051 allows two broken items, so the search leaves

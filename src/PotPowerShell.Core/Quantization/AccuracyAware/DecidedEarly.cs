@@ -61,7 +61,8 @@ internal static class DecidedEarly
         if (likely != null && likely.PerItem.TryGetValue(metric.Name, out var other))
             for (int k = 0; k < other.Length; k++)
                 if (!double.IsNaN(other[k])) elsewhere[likely.Items[k]] = Math.Abs(best - other[k]);
-        return Enumerable.Range(0, total).OrderByDescending(i => shortfall[i]).ThenByDescending(i => elsewhere[i]).ThenBy(i => i).ToArray();
+        var fragility = Fragility(metric, current, total);
+        return Enumerable.Range(0, total).OrderByDescending(i => shortfall[i]).ThenByDescending(i => elsewhere[i]).ThenBy(i => fragility[i]).ThenBy(i => i).ToArray();
     }
 
     /// <summary>
@@ -74,8 +75,25 @@ internal static class DecidedEarly
         if (Best(ctx, metric) is not { } best || current.StoppedEarly || !current.PerItem.TryGetValue(metric.Name, out var values)
             || values.Length != current.Items.Count)
             return current.Items;
+        var signal = LayerRanker.SignalOf(current, metric);
         return Enumerable.Range(0, values.Length).OrderByDescending(k => double.IsNaN(values[k]) ? double.NegativeInfinity : Math.Abs(best - values[k]))
-            .ThenBy(k => k).Select(k => current.Items[k]).ToArray();
+            .ThenBy(k => k < signal.Length && !double.IsNaN(signal[k]) ? signal[k] : double.PositiveInfinity).ThenBy(k => k).Select(k => current.Items[k]).ToArray();
+    }
+
+    /// <summary>
+    /// Per item index, <paramref name="current"/>'s signal (<see cref="LayerRanker.SignalOf"/>, higher = better;
+    /// +infinity without one): among items at the same per-item value, those with the smallest signal come first. With
+    /// a 0/1 metric whose signal is a margin (accuracy, fp32_agreement), the items the current model gets right by the
+    /// thinnest margin are those a one-layer change breaks first, so a candidate that breaks some is decided sooner.
+    /// </summary>
+    private static double[] Fragility(MetricCriterion metric, EvaluationResult current, int total)
+    {
+        var signal = LayerRanker.SignalOf(current, metric);
+        var fragility = new double[total];
+        Array.Fill(fragility, double.PositiveInfinity);
+        for (int k = 0; k < signal.Length && k < current.Items.Count; k++)
+            if (!double.IsNaN(signal[k])) fragility[current.Items[k]] = signal[k];
+        return fragility;
     }
 
     /// <summary>True when decided-early evaluation applies to <paramref name="metric"/> (see <see cref="Best"/>).</summary>
