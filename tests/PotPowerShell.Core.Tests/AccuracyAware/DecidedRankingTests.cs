@@ -97,6 +97,50 @@ public class DecidedRankingTests : IClassFixture<OutlierModelFixture>
         Assert.Contains(early.Log, l => l.StartsWith("Ranking 1 (Metric, metric accuracy, 39 items, decided early): 9 evaluations (7 decided early), 190 inferences; top: L0 ", StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// 40 items, right while their degradation is at most 0.5; the fully quantized model gets items 0-15 wrong. Reverting
+    /// L0 mends items 0-2, L1 items 3-7, L2 items 8-11 but breaks items 20 and 21 (its cost there offsets L7's), L3-L6
+    /// one of items 12-15 each, L7 nothing.
+    /// </summary>
+    private static FakeEvaluator BreakingWorld()
+    {
+        var metric = new FakeMetric("accuracy", MetricDirection.HigherBetter, _ => 1.0) { RightUpTo = 0.5 };
+        metric.WithCost("L0", item => item <= 2 ? 1 : 0);
+        metric.WithCost("L1", item => item is >= 3 and <= 7 ? 1 : 0);
+        metric.WithCost("L2", item => item is >= 8 and <= 11 ? 1 : item is 20 or 21 ? -1 : 0);
+        for (int k = 3; k <= 6; k++)
+        {
+            int mended = 9 + k;
+            metric.WithCost($"L{k}", item => item == mended ? 1 : 0);
+        }
+        metric.WithCost("L7", item => item is 20 or 21 ? 1 : 0);
+        return new FakeEvaluator(40, metric) { Bounds = (0, 1) };
+    }
+
+    [Fact]
+    public void A_stopped_layer_is_taken_up_only_until_it_is_certain_to_come_after_the_next_layer()
+    {
+        // The ranking: L0 complete (drop 0.325), L1 complete (0.275, the top), L2 stopped after the 16 wrong items (at
+        // least 0.3; 0.35 in truth), L3-L7 stopped too. The search reverts L1 (0.275), then needs the next layer: L2
+        // could still beat L0, so it is taken up on the items it skipped, in index order, until item 20 breaks (16 to 20,
+        // 5 items): from there it can do no better than L0's 0.325, and L0 is reverted (0.2, the limit). L2 is never
+        // completed: its last 19 items are never measured.
+        AccuracyAwareResult Search(bool decideEarly) => new AccuracyAwareQuantizer(Options(decideEarly) with { MaximalDrop = 0.2 })
+            .Run(new FakeBuilder("performance", DisjointWorld.Layers), BreakingWorld()).Result;
+        var early = Search(true);
+        var full = Search(false);
+
+        Assert.Equal(new[] { "L1", "L0" }, full.Iterations.Where(i => i.Stage == "Search").Select(i => i.Layer));
+        Assert.Equal(full.Iterations, early.Iterations);
+        Assert.Equal(full.RevertedLayers, early.RevertedLayers);
+        Assert.Equal(full.Metrics, early.Metrics);
+        Assert.Equal(8 * 40L, full.RankingInferences);
+        Assert.Equal(40 + 40 + 6 * 16 + 5L, early.RankingInferences);
+        // Stopped: L2-L7 in the ranking, and L2 again when it was taken up.
+        Assert.Equal(7, early.DecidedEarlyEvaluations);
+        Assert.Equal(6 * 24 - 5L, early.InferencesSaved);
+    }
+
     private sealed class Killed : Exception;
 
     [Theory]
@@ -110,21 +154,38 @@ public class DecidedRankingTests : IClassFixture<OutlierModelFixture>
         // Evaluations: FP32, fully quantized, (on a subset: the current model on it), L0-L7 in the ranking (L1-L7 stopped
         // after 16 items), then the other items of L1 (24, or 23 of the subset), L0+L1, the rest of L2, ...: a kill inside
         // the ranking, and on both sides of the first completion.
-        AccuracyAwareOptions Decided(string? checkpoint = null) => Options(true, checkpoint) with { RankingSubsetSize = subset };
-        var whole = DisjointWorld.Create();
-        var expected = new AccuracyAwareQuantizer(Decided()).Run(new FakeBuilder("performance", DisjointWorld.Layers), whole);
+        var whole = KillAndResume(() => DisjointWorld.Create(), Options(true) with { RankingSubsetSize = subset }, killAfter);
         Assert.Contains(whole.Calls, c => c.Reverted == "L1" && c.Items == (subset == null ? 24 : 23));
-        string path = _m.File($"decided-{killAfter}-{subset}.checkpoint");
-        var first = DisjointWorld.Create();
-        first.OnEvaluate = () => { if (first.Calls.Count == killAfter) throw new Killed(); };
-        Assert.Throws<Killed>(() => new AccuracyAwareQuantizer(Decided(path)).Run(new FakeBuilder("performance", DisjointWorld.Layers), first));
+    }
 
-        var second = DisjointWorld.Create();
-        var resumed = new AccuracyAwareQuantizer(Decided(path)).Run(new FakeBuilder("performance", DisjointWorld.Layers), second);
+    [Theory]
+    [InlineData(10)]
+    [InlineData(11)]
+    public void A_run_killed_around_a_stopped_layer_taken_up_again_resumes_to_the_same_result(int killAfter)
+    {
+        // Evaluations: FP32, fully quantized, L0-L7 in the ranking (L1 reverted is L1's complete ranking evaluation), L2
+        // taken up on 5 items (the 11th), L0 reverted.
+        var whole = KillAndResume(BreakingWorld, Options(true) with { MaximalDrop = 0.2 }, killAfter);
+        Assert.Equal(("L2", 5), (whole.Calls[10].Reverted, whole.Calls[10].Items));
+    }
+
+    /// <summary>Runs uninterrupted, then killed after <paramref name="killAfter"/> evaluations and run again from the checkpoint: the same run.</summary>
+    private FakeEvaluator KillAndResume(Func<FakeEvaluator> world, AccuracyAwareOptions options, int killAfter)
+    {
+        var whole = world();
+        var expected = new AccuracyAwareQuantizer(options).Run(new FakeBuilder("performance", DisjointWorld.Layers), whole);
+        string path = _m.File($"decided-{Guid.NewGuid():N}.checkpoint");
+        var first = world();
+        first.OnEvaluate = () => { if (first.Calls.Count == killAfter) throw new Killed(); };
+        Assert.Throws<Killed>(() => new AccuracyAwareQuantizer(options with { CheckpointPath = path }).Run(new FakeBuilder("performance", DisjointWorld.Layers), first));
+
+        var second = world();
+        var resumed = new AccuracyAwareQuantizer(options with { CheckpointPath = path }).Run(new FakeBuilder("performance", DisjointWorld.Layers), second);
         Assert.Equal(killAfter, resumed.Result.ResumedEvaluations);
         Assert.Equal(whole.Calls.Skip(killAfter), second.Calls);
         Assert.Equal(expected.Result.Log, resumed.Result.Log);
         Assert.Equal((expected.Result.Inferences, expected.Result.InferencesSaved), (resumed.Result.Inferences, resumed.Result.InferencesSaved));
         Assert.Equal(expected.Result.Iterations, resumed.Result.Iterations);
+        return whole;
     }
 }

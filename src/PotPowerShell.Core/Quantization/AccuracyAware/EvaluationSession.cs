@@ -167,38 +167,69 @@ internal sealed class EvaluationSession
     public EvaluationResult? Cached(ModelCandidate candidate) => _cache.GetValueOrDefault(CacheKey(candidate.Key, null));
 
     /// <summary>
-    /// Completes an evaluation <see cref="EvaluateUntilDecided"/> stopped in <paramref name="order"/>: measures only the
-    /// items it skipped (a subset evaluation, so nothing is stored for the candidate) and gives the complete result an
-    /// evaluation in that order gives, in index order (see <see cref="InIndexOrder"/>): an item's values do not depend
-    /// on the items it is measured with (<see cref="DecidedEarly.BatchIndependent"/>). The skipped items are no longer
-    /// counted as saved.
+    /// Takes up an evaluation <see cref="EvaluateUntilDecided"/> stopped in <paramref name="order"/>: measures only the
+    /// items it skipped (a subset evaluation, so nothing is stored for the candidate), until <paramref name="stopWhen"/>
+    /// decides again (a result stopped further on) or to the end. The complete result is the one an evaluation in that
+    /// order gives, in index order (see <see cref="InIndexOrder"/>): an item's values do not depend on the items it is
+    /// measured with (<see cref="DecidedEarly.BatchIndependent"/>). The items measured are no longer counted as saved.
     /// </summary>
     /// <param name="subset">The items <see cref="EvaluateUntilDecided"/> evaluated, in their order; null = the full set.</param>
-    public EvaluationResult Resume(ModelCandidate candidate, EvaluationResult stopped, IReadOnlyList<int> order, IReadOnlyList<int>? subset = null)
+    /// <param name="stopWhen">As <see cref="EvaluateUntilDecided"/>'s, asked with every item measured so far (those of
+    /// <paramref name="stopped"/> first); null = complete it.</param>
+    public EvaluationResult Resume(ModelCandidate candidate, EvaluationResult stopped, IReadOnlyList<int> order, IReadOnlyList<int>? subset = null,
+        Func<int, IReadOnlyDictionary<string, double[]>, bool>? stopWhen = null)
     {
         subset = Normalize(subset);
         if (_cache.GetValueOrDefault(CacheKey(candidate.Key, subset)) is { } cached) return cached;
         if (!stopped.StoppedEarly) throw new ArgumentException("Only an evaluation stopped early can be resumed.", nameof(stopped));
         int measured = stopped.Items.Count;
         var rest = order.Skip(measured).ToArray();
-        var tail = Evaluate(candidate.Key, Bytes(candidate, rest, null), rest, mandatory: false);
-        InferencesSaved -= rest.Length;
+        var tail = Evaluate(candidate.Key, Bytes(candidate, rest, null), rest, mandatory: false, AfterHead(stopped.PerItem, stopWhen));
+        InferencesSaved -= tail.Items.Count;
         static Dictionary<string, double[]> Joined(IReadOnlyDictionary<string, double[]> head, IReadOnlyDictionary<string, double[]> tail) =>
             head.ToDictionary(p => p.Key, p => p.Value.Concat(tail[p.Key]).ToArray(), StringComparer.Ordinal);
-        var whole = InIndexOrder(tail with
+        var joined = tail with
         {
             PerItem = Joined(stopped.PerItem, tail.PerItem),
             Signals = Joined(stopped.Signals, tail.Signals),
-            Items = order,
+            Items = order.Take(measured + tail.Items.Count).ToArray(),
             Elapsed = stopped.Elapsed + tail.Elapsed,
             NonFiniteItems = stopped.NonFiniteItems + tail.NonFiniteItems,
             FirstNonFiniteItem = stopped.FirstNonFiniteItem ?? tail.FirstNonFiniteItem,
-            StoppedEarly = false,
-        }, order, subset);
+        };
+        if (tail.StoppedEarly)
+        {
+            DecidedEarly++;
+            return Refused(candidate, joined with { Values = Means(joined.PerItem, joined.Values) });
+        }
+        var whole = InIndexOrder(joined with { StoppedEarly = false }, order, subset);
         _cache[CacheKey(candidate.Key, subset)] = whole;
         var result = Refused(candidate, whole);
         if (subset == null) FullSetEvaluated?.Invoke(candidate, result);
         return result;
+    }
+
+    /// <summary>A stop rule for the items after <paramref name="head"/>'s, asking <paramref name="stopWhen"/> with head's values in front.</summary>
+    private static Func<int, IReadOnlyDictionary<string, double[]>, bool>? AfterHead(IReadOnlyDictionary<string, double[]> head,
+        Func<int, IReadOnlyDictionary<string, double[]>, bool>? stopWhen)
+    {
+        if (stopWhen == null) return null;
+        int measured = head.Values.FirstOrDefault()?.Length ?? 0;
+        var whole = new Dictionary<string, double[]>(StringComparer.Ordinal);
+        return (count, tail) =>
+        {
+            foreach (var (name, values) in tail)
+            {
+                if (!head.TryGetValue(name, out var first)) continue;
+                if (!whole.TryGetValue(name, out var buffer) || buffer.Length < measured + values.Length)
+                {
+                    whole[name] = buffer = new double[measured + values.Length];
+                    first.CopyTo(buffer, 0);
+                }
+                Array.Copy(values, 0, buffer, measured, count);
+            }
+            return stopWhen(measured + count, whole);
+        };
     }
 
     /// <summary>The candidate being built on another thread (with its session), and the serialized model it gives.</summary>
@@ -413,7 +444,19 @@ internal sealed class EvaluationSession
             return sorted;
         }
         var perItem = result.PerItem.ToDictionary(p => p.Key, p => Sorted(p.Value), StringComparer.Ordinal);
-        var values = new Dictionary<string, double>(result.Values, StringComparer.Ordinal);
+        return result with
+        {
+            Values = Means(perItem, result.Values),
+            PerItem = perItem,
+            Signals = result.Signals.ToDictionary(p => p.Key, p => Sorted(p.Value), StringComparer.Ordinal),
+            Items = subset ?? Enumerable.Range(0, order.Count).ToArray(),
+        };
+    }
+
+    /// <summary>Each metric of <paramref name="perItem"/> as the mean of its values summed in their order (NaN skipped), over <paramref name="values"/>.</summary>
+    private static Dictionary<string, double> Means(IReadOnlyDictionary<string, double[]> perItem, IReadOnlyDictionary<string, double> values)
+    {
+        var means = new Dictionary<string, double>(values, StringComparer.Ordinal);
         foreach (var (name, v) in perItem)
         {
             double sum = 0;
@@ -424,15 +467,9 @@ internal sealed class EvaluationSession
                     sum += x;
                     count++;
                 }
-            values[name] = count == 0 ? double.NaN : sum / count;
+            means[name] = count == 0 ? double.NaN : sum / count;
         }
-        return result with
-        {
-            Values = values,
-            PerItem = perItem,
-            Signals = result.Signals.ToDictionary(p => p.Key, p => Sorted(p.Value), StringComparer.Ordinal),
-            Items = subset ?? Enumerable.Range(0, order.Count).ToArray(),
-        };
+        return means;
     }
 
     /// <summary>

@@ -8,23 +8,28 @@ namespace PotPowerShell.Core.Quantization.AccuracyAware;
 /// ranking subset) is decided early (<see cref="Decided"/>): a layer's evaluation stops once it is certain to score
 /// below the best layer measured completely so far, and such a layer is completed (on the items it skipped) only when
 /// the search gets to where it could come next. The layers still come out in the order of the complete ranking
-/// (largest gain, then name), so the search takes the path a complete ranking gives. OcrRec with -RankingMethod Metric
+/// (largest gain, then name), so the search takes the path a complete ranking gives. A stopped layer is taken up only
+/// until it is certain to come after the layer that would otherwise come next, and completed only when it could come
+/// next itself. OcrRec with -RankingMethod Metric
 /// (bench/Bench-AccuracyAware.ps1 NOTES) ran 24 % fewer ranking inferences than complete rankings on its table's lines
 /// and 31 % fewer on other lines, for the same models.
 /// </summary>
 internal sealed class RankingQueue
 {
     private readonly List<Entry> _pending;
-    /// <summary>Measures a stopped layer completely: its rank entry and drop (null: a ranking measured completely, kept in its order).</summary>
-    private readonly Func<Entry, (LayerRank Rank, double Drop)>? _complete;
+    /// <summary>
+    /// Measures a stopped layer further: until it is certain to come after the given leader (a tighter smallest drop),
+    /// or completely (its rank entry and drop); null leader = completely. Null: a ranking measured completely, kept in its order.
+    /// </summary>
+    private readonly Action<Entry, Entry?>? _advance;
 
     /// <summary>The driving metric of a decided ranking (null: a ranking measured completely).</summary>
     private readonly MetricCriterion? _metric;
 
-    private RankingQueue(List<Entry> pending, Func<Entry, (LayerRank, double)>? complete = null, MetricCriterion? metric = null)
+    private RankingQueue(List<Entry> pending, Action<Entry, Entry?>? advance = null, MetricCriterion? metric = null)
     {
         _pending = pending;
-        _complete = complete;
+        _advance = advance;
         _metric = metric;
     }
 
@@ -56,20 +61,21 @@ internal sealed class RankingQueue
         var byName = layers.ToDictionary(l => l.Node, StringComparer.Ordinal);
         var entries = new List<Entry>(layers.Count);
         Entry? best = null;
+        // Stops a layer's evaluation once it is certain to rank after the leader (none: never).
+        Func<int, IReadOnlyDictionary<string, double[]>, bool>? StopsAfter(string layer, Entry? leader) => leader == null ? null : (measured, perItem) =>
+        {
+            // Not before the short items are measured: a layer stopped sooner keeps a looser smallest drop, so more
+            // stopped layers must be completed before the search can pass them (OcrRec: 30,265 inferences against
+            // 25,338, bench/Bench-AccuracyAware.ps1 NOTES).
+            if (measured < shortItems || !perItem.TryGetValue(metric.Name, out var values)) return false;
+            double drop = DecidedEarly.MinimalDrop(metric, bounds, values, measured, total);
+            return drop > mayMeet + Margin(metric) && After(metric, drop, layer, leader);
+        };
         for (int i = 0; i < layers.Count; i++)
         {
             var layer = layers[i];
             ctx.Report($"Ranking: reverting {layer.Node}", PotProgress.Percent(i, layers.Count));
-            var leader = best;
-            var result = session.EvaluateUntilDecided(current.With(layer.Node), (measured, perItem) =>
-                {
-                    // Not before the short items are measured: a layer stopped sooner keeps a looser smallest drop, so
-                    // more stopped layers must be completed before the search can pass them (OcrRec: 30,265 inferences
-                    // against 25,338, bench/Bench-AccuracyAware.ps1 NOTES).
-                    if (leader == null || measured < shortItems || !perItem.TryGetValue(metric.Name, out var values)) return false;
-                    double drop = DecidedEarly.MinimalDrop(metric, bounds, values, measured, total);
-                    return drop > mayMeet + Margin(metric) && After(metric, drop, layer.Node, leader);
-                },
+            var result = session.EvaluateUntilDecided(current.With(layer.Node), StopsAfter(layer.Node, best) ?? ((_, _) => false),
                 i + 1 < layers.Count ? current.With(layers[i + 1].Node) : null, order, subset);
             var entry = new Entry(layer.Node, result.StoppedEarly ? null : rank(layer, result), DecidedEarly.Drop(ctx, metric, result, total)) { Stopped = result.StoppedEarly ? result : null };
             entries.Add(entry);
@@ -82,23 +88,24 @@ internal sealed class RankingQueue
                 if (session.Reuse is { } reuse && subset == null) reuse.Pinned = current.With(layer.Node);
             }
         }
-        (LayerRank, double) Complete(Entry entry)
+        void Advance(Entry entry, Entry? leader)
         {
             using var _ = ctx.Stages.Stage("Ranking");
             bool inRanking = session.InRanking;
             session.InRanking = true;
             try
             {
-                var result = session.Resume(current.With(entry.Layer), entry.Stopped!, order, subset);
-                entry.Stopped = null;
-                return (rank(byName[entry.Layer], result), metric.Drop(result.Values[metric.Name]));
+                var result = session.Resume(current.With(entry.Layer), entry.Stopped!, order, subset, StopsAfter(entry.Layer, leader));
+                entry.Drop = DecidedEarly.Drop(ctx, metric, result, total);
+                entry.Stopped = result.StoppedEarly ? result : null;
+                if (!result.StoppedEarly) entry.Rank = rank(byName[entry.Layer], result);
             }
             finally
             {
                 session.InRanking = inRanking;
             }
         }
-        return new RankingQueue(entries, Complete, metric);
+        return new RankingQueue(entries, Advance, metric);
     }
 
     /// <summary>Rounding: the evaluator's mean and the bound's sum may differ in the last bits, so a decision needs a clear margin.</summary>
@@ -148,12 +155,12 @@ internal sealed class RankingQueue
     /// <summary>
     /// Puts the next layer of the complete ranking first: the first layer measured completely in ranking order, once
     /// every layer stopped early is certain to come after it; else the stopped layer with the smallest possible drop is
-    /// measured completely first.
+    /// measured further, until it is certain to come after that layer or completely.
     /// </summary>
     private void Settle()
     {
         if (_pending.Count == 0) throw new InvalidOperationException("The ranking is used up.");
-        while (_complete != null)
+        while (_advance != null)
         {
             Entry? best = null;
             foreach (var e in _pending)
@@ -166,8 +173,8 @@ internal sealed class RankingQueue
                 _pending.Insert(0, best!);
                 return;
             }
-            (open.Rank, open.Drop) = _complete(open);
-            Completed?.Invoke(open.Rank);
+            _advance(open, best);
+            if (open.Rank != null) Completed?.Invoke(open.Rank);
         }
     }
 
