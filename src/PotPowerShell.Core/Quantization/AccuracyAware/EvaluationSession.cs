@@ -176,15 +176,16 @@ internal sealed class EvaluationSession
     /// <param name="subset">The items <see cref="EvaluateUntilDecided"/> evaluated, in their order; null = the full set.</param>
     /// <param name="stopWhen">As <see cref="EvaluateUntilDecided"/>'s, asked with every item measured so far (those of
     /// <paramref name="stopped"/> first); null = complete it.</param>
+    /// <param name="next">The candidate likely taken up after this one, built ahead (see <see cref="Prefetch"/>).</param>
     public EvaluationResult Resume(ModelCandidate candidate, EvaluationResult stopped, IReadOnlyList<int> order, IReadOnlyList<int>? subset = null,
-        Func<int, IReadOnlyDictionary<string, double[]>, bool>? stopWhen = null)
+        Func<int, IReadOnlyDictionary<string, double[]>, bool>? stopWhen = null, ModelCandidate? next = null)
     {
         subset = Normalize(subset);
         if (_cache.GetValueOrDefault(CacheKey(candidate.Key, subset)) is { } cached) return cached;
         if (!stopped.StoppedEarly) throw new ArgumentException("Only an evaluation stopped early can be resumed.", nameof(stopped));
         int measured = stopped.Items.Count;
         var rest = order.Skip(measured).ToArray();
-        var tail = Evaluate(candidate.Key, Bytes(candidate, rest, null), rest, mandatory: false, AfterHead(stopped.PerItem, stopWhen));
+        var tail = Evaluate(candidate.Key, Bytes(candidate, rest, next), rest, mandatory: false, AfterHead(stopped.PerItem, stopWhen));
         InferencesSaved -= tail.Items.Count;
         static Dictionary<string, double[]> Joined(IReadOnlyDictionary<string, double[]> head, IReadOnlyDictionary<string, double[]> tail) =>
             head.ToDictionary(p => p.Key, p => p.Value.Concat(tail[p.Key]).ToArray(), StringComparer.Ordinal);

@@ -19,14 +19,15 @@ internal sealed class RankingQueue
     private readonly List<Entry> _pending;
     /// <summary>
     /// Measures a stopped layer further: until it is certain to come after the given leader (a tighter smallest drop),
-    /// or completely (its rank entry and drop); null leader = completely. Null: a ranking measured completely, kept in its order.
+    /// or completely (its rank entry and drop); null leader = completely. The third entry is the one likely measured next
+    /// (built ahead). Null: a ranking measured completely, kept in its order.
     /// </summary>
-    private readonly Action<Entry, Entry?>? _advance;
+    private readonly Action<Entry, Entry?, Entry?>? _advance;
 
     /// <summary>The driving metric of a decided ranking (null: a ranking measured completely).</summary>
     private readonly MetricCriterion? _metric;
 
-    private RankingQueue(List<Entry> pending, Action<Entry, Entry?>? advance = null, MetricCriterion? metric = null)
+    private RankingQueue(List<Entry> pending, Action<Entry, Entry?, Entry?>? advance = null, MetricCriterion? metric = null)
     {
         _pending = pending;
         _advance = advance;
@@ -88,14 +89,15 @@ internal sealed class RankingQueue
                 if (session.Reuse is { } reuse && subset == null) reuse.Pinned = current.With(layer.Node);
             }
         }
-        void Advance(Entry entry, Entry? leader)
+        void Advance(Entry entry, Entry? leader, Entry? next)
         {
             using var _ = ctx.Stages.Stage("Ranking");
             bool inRanking = session.InRanking;
             session.InRanking = true;
             try
             {
-                var result = session.Resume(current.With(entry.Layer), entry.Stopped!, order, subset, StopsAfter(entry.Layer, leader));
+                var result = session.Resume(current.With(entry.Layer), entry.Stopped!, order, subset, StopsAfter(entry.Layer, leader),
+                    next == null ? null : current.With(next.Layer));
                 entry.Drop = DecidedEarly.Drop(ctx, metric, result, total);
                 entry.Stopped = result.StoppedEarly ? result : null;
                 if (!result.StoppedEarly) entry.Rank = rank(byName[entry.Layer], result);
@@ -166,15 +168,15 @@ internal sealed class RankingQueue
             foreach (var e in _pending)
                 if (e.Rank != null && (best == null || Before(e, best))) best = e;
             var open = _pending.Where(e => e.Rank == null && (best == null || !After(_metric!, e.Drop, e.Layer, best)))
-                .OrderBy(e => e.Drop).ThenBy(e => e.Layer, StringComparer.Ordinal).FirstOrDefault();
-            if (open == null)
+                .OrderBy(e => e.Drop).ThenBy(e => e.Layer, StringComparer.Ordinal).Take(2).ToList();
+            if (open.Count == 0)
             {
                 _pending.Remove(best!);
                 _pending.Insert(0, best!);
                 return;
             }
-            _advance(open, best);
-            if (open.Rank != null) Completed?.Invoke(open.Rank);
+            _advance(open[0], best, open.Count > 1 ? open[1] : null);
+            if (open[0].Rank is { } completed) Completed?.Invoke(completed);
         }
     }
 
