@@ -210,6 +210,29 @@ internal sealed class EvaluationSession
         return result;
     }
 
+    /// <summary>
+    /// <paramref name="complete"/>, an evaluation of every item, on <paramref name="items"/> only, as evaluating those
+    /// items gives it where an item's values do not depend on the items it is measured with
+    /// (<see cref="DecidedEarly.BatchIndependent"/>) and every metric is an item mean: per-item values, signals and means
+    /// in the order of <paramref name="items"/>. Null when <paramref name="complete"/> does not cover every item or
+    /// holds non-finite outputs (which items is not kept).
+    /// </summary>
+    public static EvaluationResult? OnItems(EvaluationResult complete, IReadOnlyList<int> items)
+    {
+        if (complete.StoppedEarly || complete.NonFiniteItems > 0) return null;
+        var position = new Dictionary<int, int>(complete.Items.Count);
+        for (int k = 0; k < complete.Items.Count; k++) position[complete.Items[k]] = k;
+        if (!items.All(position.ContainsKey)) return null;
+        Dictionary<string, double[]> Picked(IReadOnlyDictionary<string, double[]> values) =>
+            values.ToDictionary(p => p.Key, p => items.Select(i => p.Value[position[i]]).ToArray(), StringComparer.Ordinal);
+        var perItem = Picked(complete.PerItem);
+        return new EvaluationResult(Means(perItem, complete.Values), perItem, items, TimeSpan.Zero)
+        {
+            Signals = Picked(complete.Signals),
+            BatchSize = complete.BatchSize,
+        };
+    }
+
     /// <summary>A stop rule for the items after <paramref name="head"/>'s, asking <paramref name="stopWhen"/> with head's values in front.</summary>
     private static Func<int, IReadOnlyDictionary<string, double[]>, bool>? AfterHead(IReadOnlyDictionary<string, double[]> head,
         Func<int, IReadOnlyDictionary<string, double[]>, bool>? stopWhen)
@@ -280,7 +303,7 @@ internal sealed class EvaluationSession
     /// while a checkpoint is replayed or when the evaluation is cached: nothing would run). A session that fails to load
     /// is not reported here: the evaluation creates it again and reports it.
     /// </summary>
-    private void Prefetch(ModelCandidate candidate, IReadOnlyList<int>? items)
+    public void Prefetch(ModelCandidate candidate, IReadOnlyList<int>? items)
     {
         if (!Prefetching || Checkpoint?.Replaying == true || _cache.ContainsKey(CacheKey(candidate.Key, Normalize(items)))) return;
         var evaluator = _evaluator;

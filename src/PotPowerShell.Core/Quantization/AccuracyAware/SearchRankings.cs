@@ -105,10 +105,13 @@ internal sealed class SearchRankings(SearchContext ctx, RunBaseline baseline)
         RankingQueue queue;
         try
         {
-            // On a subset the candidates are compared with the current model on the same items, as Rank does.
+            // On a subset the candidates are compared with the current model on the same items, as Rank does: its
+            // complete evaluation gives them, since decided-early evaluation applies (item means, batch-independent).
             items = everyItem ? new RankingItems(baseline.Pool) : Subset(evaluated, evaluatedResult, metric);
-            var reference = everyItem ? currentResult
-                : session.Evaluate(current, items.Items, next: layers.Count > 0 ? current.With(layers[0].Node) : null);
+            var first = layers.Count > 0 ? current.With(layers[0].Node) : null;
+            var reference = everyItem ? currentResult : EvaluationSession.OnItems(currentResult, items.Items);
+            if (reference != null && !everyItem && first != null) session.Prefetch(first, items.Items);
+            reference ??= session.Evaluate(current, items.Items, next: first);
             var order = everyItemOrder ?? DecidedEarly.SubsetOrder(ctx, metric, reference);
             queue = RankingQueue.Decided(ctx, current, reference, layers, metric, order,
                 (layer, result) => LayerRanker.RankOf(layer, reference, result, items, metric, baseline.Criteria, RankingMethod.Metric),
