@@ -32,7 +32,7 @@ internal static class DecidedEarly
 
     /// <summary>
     /// The order a decided-early evaluation of a one-layer change to <paramref name="current"/> measures the items in:
-    /// those where <paramref name="current"/> is furthest from the metric's best per-item value first (ties by index).
+    /// those where <paramref name="current"/> is furthest from the metric's best per-item value first (ties by <see cref="Fragility"/>, then index).
     /// A candidate's per-item values are mostly its current model's, so once the items it can still change are measured,
     /// "every remaining item at its best" is close to what the rest will give, and a losing candidate stops after those
     /// instead of near the end of the set. Only the time of the decision changes: a complete evaluation is put back in
@@ -61,13 +61,15 @@ internal static class DecidedEarly
         if (likely != null && likely.PerItem.TryGetValue(metric.Name, out var other))
             for (int k = 0; k < other.Length; k++)
                 if (!double.IsNaN(other[k])) elsewhere[likely.Items[k]] = Math.Abs(best - other[k]);
-        var fragility = Fragility(metric, current, total);
+        var signal = LayerRanker.SignalOf(current, metric);
+        var fragility = new double[total];
+        for (int k = 0; k < total; k++) fragility[current.Items[k]] = Fragility(signal, k);
         return Enumerable.Range(0, total).OrderByDescending(i => shortfall[i]).ThenByDescending(i => elsewhere[i]).ThenBy(i => fragility[i]).ThenBy(i => i).ToArray();
     }
 
     /// <summary>
     /// <see cref="Order"/> on a subset: <paramref name="current"/> evaluated completely on it (a ranking subset), its
-    /// items where the current model is furthest from the metric's best per-item value first, then in the subset's order
+    /// items where the current model is furthest from the metric's best per-item value first, then by <see cref="Fragility"/>, then in the subset's order
     /// (the subset's order alone where decided-early evaluation does not apply).
     /// </summary>
     public static IReadOnlyList<int> SubsetOrder(SearchContext ctx, MetricCriterion metric, EvaluationResult current)
@@ -77,24 +79,17 @@ internal static class DecidedEarly
             return current.Items;
         var signal = LayerRanker.SignalOf(current, metric);
         return Enumerable.Range(0, values.Length).OrderByDescending(k => double.IsNaN(values[k]) ? double.NegativeInfinity : Math.Abs(best - values[k]))
-            .ThenBy(k => k < signal.Length && !double.IsNaN(signal[k]) ? signal[k] : double.PositiveInfinity).ThenBy(k => k).Select(k => current.Items[k]).ToArray();
+            .ThenBy(k => Fragility(signal, k)).ThenBy(k => k).Select(k => current.Items[k]).ToArray();
     }
 
     /// <summary>
-    /// Per item index, <paramref name="current"/>'s signal (<see cref="LayerRanker.SignalOf"/>, higher = better;
-    /// +infinity without one): among items at the same per-item value, those with the smallest signal come first. With
-    /// a 0/1 metric whose signal is a margin (accuracy, fp32_agreement), the items the current model gets right by the
-    /// thinnest margin are those a one-layer change breaks first, so a candidate that breaks some is decided sooner.
+    /// The current model's signal at position <paramref name="k"/> of its evaluation (<see cref="LayerRanker.SignalOf"/>,
+    /// higher = better; +infinity without one): among items at the same per-item value, the smallest comes first. With a
+    /// 0/1 metric whose signal is a margin (accuracy, fp32_agreement), the items the current model gets right by the
+    /// thinnest margin are those a one-layer change breaks first, so a candidate that breaks some is decided sooner
+    /// (the classifier of bench/Bench-AccuracyAware.ps1 on 1000 items: 105,855 -> 90,956 inferences, the same model).
     /// </summary>
-    private static double[] Fragility(MetricCriterion metric, EvaluationResult current, int total)
-    {
-        var signal = LayerRanker.SignalOf(current, metric);
-        var fragility = new double[total];
-        Array.Fill(fragility, double.PositiveInfinity);
-        for (int k = 0; k < signal.Length && k < current.Items.Count; k++)
-            if (!double.IsNaN(signal[k])) fragility[current.Items[k]] = signal[k];
-        return fragility;
-    }
+    private static double Fragility(double[] signal, int k) => k < signal.Length && !double.IsNaN(signal[k]) ? signal[k] : double.PositiveInfinity;
 
     /// <summary>True when decided-early evaluation applies to <paramref name="metric"/> (see <see cref="Best"/>).</summary>
     public static bool Applies(SearchContext ctx, MetricCriterion metric) => Best(ctx, metric) != null;

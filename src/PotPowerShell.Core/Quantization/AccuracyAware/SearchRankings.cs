@@ -109,9 +109,14 @@ internal sealed class SearchRankings(SearchContext ctx, RunBaseline baseline)
             // complete evaluation gives them, since decided-early evaluation applies (item means, batch-independent).
             items = everyItem ? new RankingItems(baseline.Pool) : Subset(evaluated, evaluatedResult, metric);
             var first = layers.Count > 0 ? current.With(layers[0].Node) : null;
-            var reference = everyItem ? currentResult : EvaluationSession.OnItems(currentResult, items.Items);
-            if (reference != null && !everyItem && first != null) session.Prefetch(first, items.Items);
-            reference ??= session.Evaluate(current, items.Items, next: first);
+            EvaluationResult reference;
+            if (everyItem) reference = currentResult;
+            else if (EvaluationSession.OnItems(currentResult, items.Items) is { } known)
+            {
+                reference = known;
+                if (first != null) session.Prefetch(first, items.Items);
+            }
+            else reference = session.Evaluate(current, items.Items, next: first);
             var order = everyItemOrder ?? DecidedEarly.SubsetOrder(ctx, metric, reference);
             queue = RankingQueue.Decided(ctx, current, reference, layers, metric, order,
                 (layer, result) => LayerRanker.RankOf(layer, reference, result, items, metric, baseline.Criteria, RankingMethod.Metric),
