@@ -26,6 +26,61 @@
     went: the stages (calibration, baseline, ranking, search, backward pass) and, inside the evaluations, building
     candidate models, creating their ONNX Runtime sessions, and inference with the metrics.
 .NOTES
+    2026-12-06, twenty-sixth session: Metric rankings decided sooner. Same machine (AMD EPYC, AVX-512 VNNI).
+    - Decided-early evaluations measure, among items at the same per-item value, those the current model gets right by
+      the thinnest margin first (DecidedEarly.Fragility: the metric's signal, the label's margin for accuracy and
+      fp32_agreement): a one-layer change breaks those first, so a losing candidate is decided sooner. The classifier on
+      1000 items: 105,855 -> 90,956 inferences, backward pass 7.3 -> 3.7 s. Exact match's signal is the same for every
+      right line, so OcrRec's order does not change; continuous metrics (cosine similarity) have no ties.
+    - A stopped ranking layer is taken up only until it is certain to come after the next layer (RankingQueue.Settle,
+      EvaluationSession.Resume with the ranking's stop rule), and completed only when it could come next itself. Before,
+      a stopped layer that could still beat the best layer measured completely was measured to the end. The classifier:
+      90,956 -> 63,264 inferences (ranking 61,931 -> 34,239); OcrRec on 200 lines: 40,907 -> 36,345 (both with the
+      next two changes); the same models (FE5F4811..., DC981C3B...).
+    - Taking up stopped layers builds the likely next one ahead (the second open layer): the classifier, alternating,
+      54.6, 58.0 and 53.1 s without against 56.3, 52.9 and 52.4 s with; waits for sessions 7.8-9.3 s against 6.3-7.2 s.
+    - On a ranking subset the current model's values come from its full-set evaluation (EvaluationSession.OnItems)
+      instead of evaluating it there again: 63,264 -> 60,564 inferences, 9 evaluations fewer.
+    - Tried and not kept: stopping a ranking layer before the items the current model gets wrong are all measured (now
+      that a stopped layer is taken up only until decided): the classifier 60,564 -> 59,211 inferences, but 661 -> 979
+      evaluations (each taking up a layer creates a session): 65.1 s against 53-54 s.
+    - Tried and not kept: -RankingMethod OutputError on MiniLM: 16 layers float against 5, 143 s.
+    - This script, one run per table, build 2d6a62c (2749cc0 only rearranges its code: the same counts and model):
+
+      -Model OcrCls -Items 1000 -DistinctLines (maximal_drop 0.031):
+
+      Model  Variant       Wall s Evals Inferences Reverted Final drop
+      OcrCls POT-style      171.9   500     185000 12/54    0.03
+      OcrCls new defaults    50.6   661      60564 12/54    0.03       3.40x
+
+      -Model OcrRec -Items 1000 -DistinctLines (maximal_drop 0.165):
+
+      Model  Variant       Wall s Evals Inferences Reverted Final drop
+      OcrRec POT-style      848.0   229      98800 10/36    0.164
+      OcrRec new defaults   255.5   319      81191 10/36    0.164      3.32x
+
+      -Items 200 -Seed 0 -Model OcrRec,OcrCls,ResNet18,MiniLM:
+
+      Model    Variant       Wall s Evals Inferences Reverted Final drop
+      OcrRec   POT-style      473.3   317      63400 13/36    0.18
+      OcrRec   new defaults    88.4   391      36345 13/36    0.18       5.36x
+      OcrCls   POT-style       11.0    56      11200 1/54     0.01
+      OcrCls   new defaults     3.4    56       1352 1/54     0.01       3.21x
+      ResNet18 POT-style       81.9    45       9000 2/22     0.000525
+      ResNet18 new defaults    19.0    31       2506 2/22     0.000525   4.32x
+      MiniLM   POT-style       17.1    65      13000 5/49     0.00318
+      MiniLM   new defaults     9.2    70       6175 5/49     0.00321    1.86x
+
+      The same layers and drops as POT-style everywhere (MiniLM: 0.00321 against 0.00318, both within 0.00322).
+    - Not reached: 3x on MiniLM (1.86x). Its runs in one process (two of each, alternating): POT-style 16.8 and 17.6 s,
+      new defaults 10.3 and 9.2 s. Of the new defaults' time about 2.9 s is the same in both variants (calibration
+      0.8 s, FP32 baseline 0.5-0.9 s, and 1.5 s outside the stages: timing the output against FP32 and writing it), and
+      the fully quantized model and the batch-size probe take 0.8 s more. 3x (5.7 s) would leave about 2 s for the
+      ranking, the search and the backward pass, which take 6.1 s (2.7-3.0, 2.4-2.7, 0.7): one Signal ranking of 49
+      layers on 50 items (each a session and 50 inferences), 14 confirmations (5 kept) and 10 backward tries. Cosine
+      similarity's exact bound (every remaining item at 1) is loose, so its confirmations stop only after 150-195 of
+      200 items.
+
     2026-12-06, twenty-fifth session: captures into recycled memory. Same machine as the twenty-fourth session (AMD EPYC,
     AVX-512 VNNI), noisier: POT-style OcrRec on 200 lines took 572.7 s here against 477.9 s then.
     - Where the classifier's 1000-item run went (a per-evaluation log of a local build, not kept): a full-set
