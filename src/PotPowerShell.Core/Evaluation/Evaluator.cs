@@ -491,6 +491,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
         public readonly EvaluationRequest Request;
         public readonly double[][] PerItem;
         public readonly double[][] Signals;
+        public readonly double[][] Fragility;
         public readonly IAggregate[] Aggregates;
         public readonly object?[]? Predictions;
         public readonly object?[]? Annotations;
@@ -510,6 +511,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
             Request = request;
             PerItem = owner._runners.Select(_ => new double[items.Count]).ToArray();
             Signals = owner._runners.Select(_ => new double[items.Count]).ToArray();
+            Fragility = owner._runners.Select(_ => new double[items.Count]).ToArray();
             Aggregates = owner._runners.Select(r => r.NewAggregate()).ToArray();
             Predictions = request.KeepPredictions ? new object?[items.Count] : null;
             Annotations = request.KeepPredictions ? new object?[items.Count] : null;
@@ -523,11 +525,13 @@ public sealed class Evaluator : IEvaluator, IDisposable
             var values = new Dictionary<string, double>(StringComparer.Ordinal);
             var perItem = new Dictionary<string, double[]>(StringComparer.Ordinal);
             var signals = new Dictionary<string, double[]>(StringComparer.Ordinal);
+            var fragility = new Dictionary<string, double[]>(StringComparer.Ordinal);
             for (int m = 0; m < _owner._runners.Count; m++)
             {
                 values[_owner._runners[m].Name] = Aggregates[m].Result();
                 perItem[_owner._runners[m].Name] = stopped ? PerItem[m][..Measured] : PerItem[m];
                 signals[_owner._runners[m].Name] = stopped ? Signals[m][..Measured] : Signals[m];
+                fragility[_owner._runners[m].Name] = stopped ? Fragility[m][..Measured] : Fragility[m];
             }
             return new EvaluationResult(values, perItem, stopped ? Items.Take(Measured).ToArray() : Items, clock.Elapsed)
             {
@@ -544,6 +548,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
                 NonFiniteItems = NonFiniteItems,
                 FirstNonFiniteItem = FirstNonFinite,
                 Signals = signals,
+                Fragility = fragility,
             };
         }
     }
@@ -583,12 +588,13 @@ public sealed class Evaluator : IEvaluator, IDisposable
             {
                 if (!_runners[m].Covers(dataset))
                 {
-                    t.PerItem[m][start + k] = t.Signals[m][start + k] = double.NaN;
+                    t.PerItem[m][start + k] = t.Signals[m][start + k] = t.Fragility[m][start + k] = double.NaN;
                     continue;
                 }
                 double value = _runners[m].Measure(view, t.Aggregates[m]);
                 t.PerItem[m][start + k] = value;
                 t.Signals[m][start + k] = double.IsNaN(value) ? double.NaN : _runners[m].Signal(view, value);
+                t.Fragility[m][start + k] = double.IsNaN(value) ? double.NaN : _runners[m].Fragility(view, value);
             }
             // Item by item, so where an evaluation stops does not depend on the batch size; the rest of the batch is
             // inferred but not measured.

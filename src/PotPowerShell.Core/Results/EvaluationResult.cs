@@ -59,4 +59,11 @@ public sealed record EvaluationResult(
     /// the evaluator gives none; layer ranking then uses <see cref="PerItem"/>.
     /// </summary>
     public IReadOnlyDictionary<string, double[]> Signals { get; init; } = new Dictionary<string, double[]>();
+
+    /// <summary>
+    /// Per metric name, how close each item is to another per-item value, smaller = closer, aligned with Items (the
+    /// label's margin for accuracy; for a right line read by CTC decoding, its smallest margin over the time steps).
+    /// Decided-early evaluations order items at the same value by it. Empty when the evaluator gives none.
+    /// </summary>
+    public IReadOnlyDictionary<string, double[]> Fragility { get; init; } = new Dictionary<string, double[]>();
 }

@@ -58,6 +58,27 @@ public sealed class CheckpointTests : IDisposable
     }
 
     [Fact]
+    public void A_recorded_evaluation_is_replayed_with_its_values_signals_and_fragility()
+    {
+        // Decided-early orders come from the replayed results: every per-item array must come back as it was.
+        string path = Path.Combine(_folder, "round-trip.checkpoint");
+        static Dictionary<string, double[]> One(params double[] values) => new() { ["accuracy"] = values };
+        var recorded = new EvaluationResult(new Dictionary<string, double> { ["accuracy"] = 0.5 }, One(1, 0), new[] { 3, 1 }, TimeSpan.FromMilliseconds(7))
+        {
+            StoppedEarly = true, BatchSize = 2, Inferences = 1, Signals = One(0.25, -0.5), Fragility = One(0.125, double.PositiveInfinity),
+        };
+        SearchCheckpoint.Open(path, "run").Record("model", recorded);
+
+        Assert.True(SearchCheckpoint.Open(path, "run").TryReplay("model", out var replayed));
+        Assert.Equal((recorded.StoppedEarly, recorded.BatchSize, recorded.Inferences, recorded.Elapsed), (replayed.StoppedEarly, replayed.BatchSize, replayed.Inferences, replayed.Elapsed));
+        Assert.Equal(recorded.Items, replayed.Items);
+        Assert.Equal(recorded.Values, replayed.Values);
+        Assert.Equal(recorded.PerItem["accuracy"], replayed.PerItem["accuracy"]);
+        Assert.Equal(recorded.Signals["accuracy"], replayed.Signals["accuracy"]);
+        Assert.Equal(recorded.Fragility["accuracy"], replayed.Fragility["accuracy"]);
+    }
+
+    [Fact]
     public void A_checkpoint_of_another_run_is_refused_by_name()
     {
         var builder = new FakeBuilder("performance", Layers);

@@ -67,6 +67,11 @@ public class HardFirstOrderTests : IClassFixture<OutlierModelFixture>
         // On a ranking subset (items 10 to 15 of a larger set), the same order of the subset's items.
         var subset = current with { Items = Enumerable.Range(10, 6).ToArray() };
         Assert.Equal(new[] { 11, 14, 15, 10, 13, 12 }, DecidedEarly.SubsetOrder(ctx, Accuracy(), subset));
+
+        // The evaluator's fragility, where it gives one, comes before the signal (exact match: every right line's
+        // signal is 1, its fragility the CTC margin).
+        var fragile = current with { Fragility = new Dictionary<string, double[]> { ["accuracy"] = new[] { 0.1, 0.0, 0.3, 0.2, 0.0, 0.9 } } };
+        Assert.Equal(new[] { 1, 4, 0, 3, 2, 5 }, DecidedEarly.Order(ctx, Accuracy(), fragile));
     }
 
     [Fact]

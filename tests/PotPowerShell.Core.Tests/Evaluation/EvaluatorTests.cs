@@ -248,6 +248,30 @@ public class EvaluatorTests
     }
 
     [Fact]
+    public void A_right_line_read_by_ctc_is_as_fragile_as_its_closest_time_step()
+    {
+        using var tmp = new TempFolder();
+        Directory.CreateDirectory(tmp.File("d"));
+        // Blank 0, 'a' 1, 'b' 2; every item reads "ab" (labels: ab, ab, b). Item 0's closest step leads by 0.6 - 0.3,
+        // item 1's by 0.55 - 0.45; item 2 is wrong, so its fragility is its signal.
+        float[][][] items =
+        {
+            new[] { new[] { 0.1f, 0.8f, 0.1f }, new[] { 0.2f, 0.7f, 0.1f }, new[] { 0.6f, 0.3f, 0.1f }, new[] { 0.1f, 0.2f, 0.7f }, new[] { 0f, 0.1f, 0.9f } },
+            new[] { new[] { 0.45f, 0.55f, 0f }, new[] { 0f, 1f, 0f }, new[] { 1f, 0f, 0f }, new[] { 0f, 0f, 1f }, new[] { 0f, 0f, 1f } },
+            new[] { new[] { 0f, 1f, 0f }, new[] { 1f, 0f, 0f }, new[] { 0f, 0f, 1f }, new[] { 0f, 0f, 1f }, new[] { 0f, 0f, 1f } },
+        };
+        NpyWriter.Save(tmp.File("d/x.npy"), items.SelectMany(i => i.SelectMany(step => step)).ToArray(), new long[] { 3, 5, 3 }, "<f4");
+        File.WriteAllText(tmp.File("text.txt"), "ab\nab\nb\n");
+        var engine = Engine(tmp, "adapter:\n  type: ctc_greedy\n  alphabet: ab\nmetrics:\n  - type: character_recognition_accuracy\ndataset:\n  data_source: d\n  labels: text.txt\n");
+        using var evaluator = new Evaluator(engine);
+        var r = evaluator.Run(TestModels.Identity("batch", 5L, 3L), new EvaluationRequest(), CancellationToken.None);
+        Assert.Equal(new[] { 1.0, 1.0, 0.0 }, r.PerItem["character_recognition_accuracy"]);
+        var signal = r.Signals["character_recognition_accuracy"];
+        Assert.Equal(new[] { (double)0.6f - 0.3f, (double)0.55f - 0.45f, signal[2] }, r.Fragility["character_recognition_accuracy"]);
+        Assert.Equal(0.5, signal[2]); // "ab" against "b": one edit
+    }
+
+    [Fact]
     public void Custom_delegate_metric_sees_outputs_annotation_and_prediction()
     {
         using var tmp = Data();

@@ -71,6 +71,63 @@ internal sealed class CtcGreedyAdapter(AdapterDefinition d) : Adapter(d)
 {
     public override object? Predict(BatchOutputs outputs, int row)
     {
+        int steps = Steps(outputs);
+        var classIds = new int[steps];
+        double smallest = double.PositiveInfinity;
+        for (int t = 0; t < steps; t++)
+        {
+            (classIds[t], double margin) = BestAndMargin(Step(outputs, row, t, steps));
+            smallest = Math.Min(smallest, margin);
+        }
+        _margin = (outputs, row, smallest);
+        return Decode(classIds, Definition.Symbols!, Definition.BlankIndex, (int)outputs.Shapes[OutputIndex][2], Definition.KeyPath);
+    }
+
+    /// <summary>The smallest margin of the item <see cref="Predict"/> decoded last (one pass gives both).</summary>
+    private (BatchOutputs Outputs, int Row, double Margin) _margin;
+
+    /// <summary>
+    /// Over the time steps of one item, the smallest difference between a step's best score and its second best: how
+    /// close the greedy path is to another class at some step (0 on a tie; +infinity with fewer than two classes).
+    /// </summary>
+    public double SmallestMargin(BatchOutputs outputs, int row)
+    {
+        if (ReferenceEquals(_margin.Outputs, outputs) && _margin.Row == row) return _margin.Margin;
+        Predict(outputs, row);
+        return _margin.Margin;
+    }
+
+    /// <summary>The first index holding the largest score (as <see cref="ClassScores.ArgMax"/>), and its lead over the next score.</summary>
+    private static (int Best, double Margin) BestAndMargin(ReadOnlySpan<float> scores)
+    {
+        if (scores.IsEmpty) return (0, double.PositiveInfinity);
+        int best = 0;
+        float first = scores[0], second = float.NegativeInfinity;
+        for (int i = 1; i < scores.Length; i++)
+        {
+            float v = scores[i];
+            if (v > first)
+            {
+                second = first;
+                first = v;
+                best = i;
+            }
+            else if (v > second) second = v;
+        }
+        return (best, (double)first - second);
+    }
+
+    /// <summary>The scores of one time step of one item.</summary>
+    private ReadOnlySpan<float> Step(BatchOutputs outputs, int row, int t, int steps)
+    {
+        int classes = (int)outputs.Shapes[OutputIndex][2];
+        long offset = Definition.Layout == CtcLayout.Ntc ? ((long)row * steps + t) * classes : ((long)t * outputs.Rows + row) * classes;
+        return outputs.Data[OutputIndex].AsSpan((int)offset, classes);
+    }
+
+    /// <summary>The time steps of the output, after checking its shape against the layout and the batch.</summary>
+    private int Steps(BatchOutputs outputs)
+    {
         var shape = outputs.Shapes[OutputIndex];
         if (shape.Length != 3)
             throw new PotException("EngineOutputShape", PotErrorCategory.InvalidData,
@@ -79,15 +136,7 @@ internal sealed class CtcGreedyAdapter(AdapterDefinition d) : Adapter(d)
         if (shape[batchAxis] != outputs.Rows)
             throw new PotException("EngineOutputShape", PotErrorCategory.InvalidData,
                 $"{Definition.KeyPath}: with layout {Definition.Layout.ToString().ToUpperInvariant()} the batch axis of '{OutputName}' (shape [{string.Join(",", shape)}]) should hold {outputs.Rows} items. Check layout: (NTC or TNC).", Definition.KeyPath);
-        int steps = (int)shape[Definition.Layout == CtcLayout.Ntc ? 1 : 0], classes = (int)shape[2];
-        var data = outputs.Data[OutputIndex];
-        var classIds = new int[steps];
-        for (int t = 0; t < steps; t++)
-        {
-            long offset = Definition.Layout == CtcLayout.Ntc ? ((long)row * steps + t) * classes : ((long)t * outputs.Rows + row) * classes;
-            classIds[t] = ClassScores.ArgMax(data.AsSpan((int)offset, classes));
-        }
-        return Decode(classIds, Definition.Symbols!, Definition.BlankIndex, classes, Definition.KeyPath);
+        return (int)shape[Definition.Layout == CtcLayout.Ntc ? 1 : 0];
     }
 
     public static string Decode(IReadOnlyList<int> classIds, IReadOnlyList<string> symbols, int blank, int classes, string keyPath)

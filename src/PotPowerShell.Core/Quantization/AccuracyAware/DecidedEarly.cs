@@ -61,9 +61,9 @@ internal static class DecidedEarly
         if (likely != null && likely.PerItem.TryGetValue(metric.Name, out var other))
             for (int k = 0; k < other.Length; k++)
                 if (!double.IsNaN(other[k])) elsewhere[likely.Items[k]] = Math.Abs(best - other[k]);
-        var signal = LayerRanker.SignalOf(current, metric);
+        var closeness = FragilityOf(current, metric);
         var fragility = new double[total];
-        for (int k = 0; k < total; k++) fragility[current.Items[k]] = Fragility(signal, k);
+        for (int k = 0; k < total; k++) fragility[current.Items[k]] = Fragility(closeness, k);
         return Enumerable.Range(0, total).OrderByDescending(i => shortfall[i]).ThenByDescending(i => elsewhere[i]).ThenBy(i => fragility[i]).ThenBy(i => i).ToArray();
     }
 
@@ -77,19 +77,24 @@ internal static class DecidedEarly
         if (Best(ctx, metric) is not { } best || current.StoppedEarly || !current.PerItem.TryGetValue(metric.Name, out var values)
             || values.Length != current.Items.Count)
             return current.Items;
-        var signal = LayerRanker.SignalOf(current, metric);
+        var closeness = FragilityOf(current, metric);
         return Enumerable.Range(0, values.Length).OrderByDescending(k => double.IsNaN(values[k]) ? double.NegativeInfinity : Math.Abs(best - values[k]))
-            .ThenBy(k => Fragility(signal, k)).ThenBy(k => k).Select(k => current.Items[k]).ToArray();
+            .ThenBy(k => Fragility(closeness, k)).ThenBy(k => k).Select(k => current.Items[k]).ToArray();
     }
 
     /// <summary>
-    /// The current model's signal at position <paramref name="k"/> of its evaluation (<see cref="LayerRanker.SignalOf"/>,
-    /// higher = better; +infinity without one): among items at the same per-item value, the smallest comes first. With a
-    /// 0/1 metric whose signal is a margin (accuracy, fp32_agreement), the items the current model gets right by the
+    /// The current model's fragility at position <paramref name="k"/> of its evaluation (<see cref="FragilityOf"/>,
+    /// smaller = closer to another per-item value; +infinity without one): among items at the same per-item value, the
+    /// smallest comes first. With a 0/1 metric (accuracy and fp32_agreement: the label's margin; exact match read by CTC
+    /// decoding: a right line's smallest margin over its time steps), the items the current model gets right by the
     /// thinnest margin are those a one-layer change breaks first, so a candidate that breaks some is decided sooner
     /// (the classifier of bench/Bench-AccuracyAware.ps1 on 1000 items: 105,855 -> 90,956 inferences, the same model).
     /// </summary>
-    private static double Fragility(double[] signal, int k) => k < signal.Length && !double.IsNaN(signal[k]) ? signal[k] : double.PositiveInfinity;
+    private static double Fragility(double[] fragility, int k) => k < fragility.Length && !double.IsNaN(fragility[k]) ? fragility[k] : double.PositiveInfinity;
+
+    /// <summary>The evaluator's per-item fragility of the metric (<see cref="EvaluationResult.Fragility"/>), else its signal.</summary>
+    private static double[] FragilityOf(EvaluationResult result, MetricCriterion metric) =>
+        result.Fragility.TryGetValue(metric.Name, out var fragility) ? fragility : LayerRanker.SignalOf(result, metric);
 
     /// <summary>True when decided-early evaluation applies to <paramref name="metric"/> (see <see cref="Best"/>).</summary>
     public static bool Applies(SearchContext ctx, MetricCriterion metric) => Best(ctx, metric) != null;

@@ -193,6 +193,7 @@ internal sealed class EvaluationSession
         {
             PerItem = Joined(stopped.PerItem, tail.PerItem),
             Signals = Joined(stopped.Signals, tail.Signals),
+            Fragility = Joined(stopped.Fragility, tail.Fragility),
             Items = order.Take(measured + tail.Items.Count).ToArray(),
             Elapsed = stopped.Elapsed + tail.Elapsed,
             NonFiniteItems = stopped.NonFiniteItems + tail.NonFiniteItems,
@@ -229,6 +230,7 @@ internal sealed class EvaluationSession
         return new EvaluationResult(Means(perItem, complete.Values), perItem, items, TimeSpan.Zero)
         {
             Signals = Picked(complete.Signals),
+            Fragility = Picked(complete.Fragility),
             BatchSize = complete.BatchSize,
         };
     }
@@ -473,6 +475,7 @@ internal sealed class EvaluationSession
             Values = Means(perItem, result.Values),
             PerItem = perItem,
             Signals = result.Signals.ToDictionary(p => p.Key, p => Sorted(p.Value), StringComparer.Ordinal),
+            Fragility = result.Fragility.ToDictionary(p => p.Key, p => Sorted(p.Value), StringComparer.Ordinal),
             Items = subset ?? Enumerable.Range(0, order.Count).ToArray(),
         };
     }

@@ -21,7 +21,7 @@ namespace PotPowerShell.Core.Quantization.AccuracyAware;
 internal sealed class SearchCheckpoint
 {
     private const string Magic = "POTAAQCK";
-    private const int Version = 1;
+    private const int Version = 2;
     /// <summary>Reader limit: a checkpoint larger than this is refused (a run's journal is a few megabytes).</summary>
     internal const long MaxBytes = 1L << 30;
 
@@ -186,6 +186,7 @@ internal sealed class SearchCheckpoint
         }
         WriteArrays(w, r.PerItem);
         WriteArrays(w, r.Signals);
+        WriteArrays(w, r.Fragility);
     }
 
     private static EvaluationResult ReadResult(BinaryReader r)
@@ -211,6 +212,7 @@ internal sealed class SearchCheckpoint
             NonFiniteItems = nonFinite,
             FirstNonFiniteItem = first < 0 ? null : first,
             Signals = ReadArrays(r),
+            Fragility = ReadArrays(r),
         };
     }
 
