@@ -41,6 +41,14 @@
       54.6, 58.0 and 53.1 s without against 56.3, 52.9 and 52.4 s with; waits for sessions 7.8-9.3 s against 6.3-7.2 s.
     - On a ranking subset the current model's values come from its full-set evaluation (EvaluationSession.OnItems)
       instead of evaluating it there again: 63,264 -> 60,564 inferences, 9 evaluations fewer.
+    - Right lines read by CTC decoding come in the order of their smallest step margin (the lead of a time step's best
+      class over the next; EvaluationResult.Fragility, MetricRunner.Fragility): exact match gives every right line the
+      signal 1, so they had no order. Found in the decoding pass (a separate scan of PP-OCRv4's 6,625 classes per step
+      ate the gain: 91.7 s). OcrRec on 200 lines: 36,345 -> 28,867 inferences (ranking 32,451 -> 25,251), the same
+      model; alternating, 95.5 and 98.0 s without against 89.9 and 85.8 s with. On 1000 lines (one run, after the
+      table below): 81,471 -> 72,976 inferences, backward pass 76.9 -> 57.9 s, 267.7 -> 254.9 s, the same model
+      (AC82033D...); the ranking waits on the lines the current model gets wrong, which every layer must measure.
+      The classifier's counts and model are unchanged (its fragility is its signal, the margin).
     - Tried and not kept: stopping a ranking layer before the items the current model gets wrong are all measured (now
       that a stopped layer is taken up only until decided): the classifier 60,564 -> 59,211 inferences, but 661 -> 979
       evaluations (each taking up a layer creates a session): 65.1 s against 53-54 s. OcrRec on 200 lines, where a
