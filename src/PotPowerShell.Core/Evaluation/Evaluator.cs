@@ -593,8 +593,9 @@ public sealed class Evaluator : IEvaluator, IDisposable
                 }
                 double value = _runners[m].Measure(view, t.Aggregates[m]);
                 t.PerItem[m][start + k] = value;
-                t.Signals[m][start + k] = double.IsNaN(value) ? double.NaN : _runners[m].Signal(view, value);
-                t.Fragility[m][start + k] = double.IsNaN(value) ? double.NaN : _runners[m].Fragility(view, value);
+                double signal = double.IsNaN(value) ? double.NaN : _runners[m].Signal(view, value);
+                t.Signals[m][start + k] = signal;
+                t.Fragility[m][start + k] = double.IsNaN(value) ? double.NaN : _runners[m].Fragility(view, value, signal);
             }
             // Item by item, so where an evaluation stops does not depend on the batch size; the rest of the batch is
             // inferred but not measured.

@@ -116,11 +116,11 @@ internal abstract class MetricRunner
     public virtual double Signal(SampleView s, double value) => Direction == MetricDirection.HigherBetter ? value : -value;
 
     /// <summary>
-    /// How close the item is to another per-item value, smaller = closer (called right after <see cref="Measure"/>):
-    /// decided-early evaluations measure first, among items at the same value, those closest to changing. By default
-    /// the <see cref="Signal"/>: for accuracy-like metrics the label's margin.
+    /// How close the item is to another per-item value, smaller = closer (called right after <see cref="Signal"/>, with
+    /// its result): decided-early evaluations measure first, among items at the same value, those closest to changing.
+    /// By default the signal: for accuracy-like metrics the label's margin.
     /// </summary>
-    public virtual double Fragility(SampleView s, double value) => Signal(s, value);
+    public virtual double Fragility(SampleView s, double value, double signal) => signal;
 
     public static MetricRunner Create(MetricSpec spec, ScriptMetricFactory? scripts)
     {
@@ -349,8 +349,8 @@ internal sealed class TextRunner(MetricSpec spec, bool exact) : MetricRunner(spe
     /// (<see cref="CtcGreedyAdapter.SmallestMargin"/>), the step closest to changing the text; else the signal. Every
     /// right line has the same signal, so without this the lines a change breaks first had no order.
     /// </summary>
-    public override double Fragility(SampleView s, double value) =>
-        value == 1 && !s.NonFinite && s.Adapter is CtcGreedyAdapter ctc ? ctc.SmallestMargin(s.Outputs, s.Row) : Signal(s, value);
+    public override double Fragility(SampleView s, double value, double signal) =>
+        value == 1 && !s.NonFinite && s.Adapter is CtcGreedyAdapter ctc ? ctc.SmallestMargin(s.Outputs, s.Row) : signal;
 
     /// <summary>
     /// The signal of exact match: 1 / (1 + edit distance), so 1 for a right line, 1/2 one edit away, 1/3 two edits away.

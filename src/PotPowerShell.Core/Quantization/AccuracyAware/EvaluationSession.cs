@@ -242,8 +242,10 @@ internal sealed class EvaluationSession
         if (stopWhen == null) return null;
         int measured = head.Values.FirstOrDefault()?.Length ?? 0;
         var whole = new Dictionary<string, double[]>(StringComparer.Ordinal);
+        int copied = 0; // tail items already in the buffers (the rule is asked after each one)
         return (count, tail) =>
         {
+            if (count < copied) copied = 0;
             foreach (var (name, values) in tail)
             {
                 if (!head.TryGetValue(name, out var first)) continue;
@@ -251,9 +253,11 @@ internal sealed class EvaluationSession
                 {
                     whole[name] = buffer = new double[measured + values.Length];
                     first.CopyTo(buffer, 0);
+                    Array.Copy(values, 0, buffer, measured, copied);
                 }
-                Array.Copy(values, 0, buffer, measured, count);
+                Array.Copy(values, copied, buffer, measured + copied, count - copied);
             }
+            copied = count;
             return stopWhen(measured + count, whole);
         };
     }
