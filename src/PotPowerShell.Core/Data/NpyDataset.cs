@@ -27,7 +27,11 @@ public sealed class NpyDataset : IDataset, IDisposable
                 $"'{source}' holds no input arrays. Put one '<input name>.npy' file per model input there.", source);
         _arrays = new Dictionary<string, IItemArray>(arrays, StringComparer.Ordinal);
         var counts = _arrays.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => (kv.Key, Count: kv.Value.Count)).ToList();
-        Count = checked((int)counts[0].Count);
+        // An array with a zero-sized axis holds no bytes whatever its first axis says, so only the count can be too large.
+        if (counts.FirstOrDefault(c => c.Count > int.MaxValue) is { Key: not null } huge)
+            throw new PotException("DatasetTooLarge", PotErrorCategory.InvalidData,
+                $"In '{source}', array '{huge.Key}' declares {huge.Count} items along its first axis, more than a data set can hold ({int.MaxValue}).", source);
+        Count = (int)counts[0].Count;
         var odd = counts.FirstOrDefault(c => c.Count != Count);
         if (odd.Key != null)
             throw new PotException("DatasetCountMismatch", PotErrorCategory.InvalidData,

@@ -129,4 +129,17 @@ public class NpyReaderTests
         var e = Assert.Throws<PotException>(() => NpyDataset.Open(tmp.Path));
         Assert.Equal("DatasetCountMismatch", e.ErrorId);
     }
+
+    [Fact]
+    public void An_empty_array_with_more_items_than_a_data_set_can_hold_is_refused()
+    {
+        // A zero-sized axis makes the array hold no bytes, so no size limit stops its first axis (a fuzzing finding,
+        // Fuzz/FuzzCorpus/npy/finding-item-count-over-int-with-empty-axis.npy).
+        using var tmp = new TempFolder();
+        NpyWriter.Save(tmp.File("input.npy"), Array.Empty<float>(), new long[] { 1L << 32, 0 }, "<f4");
+        var e = Assert.Throws<PotException>(() => NpyDataset.Open(tmp.Path));
+        Assert.Equal("DatasetTooLarge", e.ErrorId);
+        Assert.Contains("4294967296 items", e.Message);
+        Assert.Contains("'input'", e.Message);
+    }
 }
