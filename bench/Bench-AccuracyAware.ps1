@@ -26,6 +26,34 @@
     went: the stages (calibration, baseline, ranking, search, backward pass) and, inside the evaluations, building
     candidate models, creating their ONNX Runtime sessions, and inference with the metrics.
 .NOTES
+    2026-12-06, twenty-seventh session: checkpoints that append, and where MiniLM's time goes. Same machine (AMD EPYC,
+    AVX-512 VNNI).
+    - The checkpoint (-CheckpointPath) appends one record per evaluation, with its length and a checksum, and flushes it
+      (SearchCheckpoint); it rewrote the whole journal after each evaluation before. The classifier on 1000 items
+      (661 evaluations, -CheckpointPath, /usr/bin/time's file system outputs): 820 MB written before, 5.8 MB now; wall
+      time within the noise on this machine's disk (53.1 and 49.2 s before, 47.7 and 48.0 s now, 49.2 s without a
+      checkpoint; the same model, FE5F4811...). The rewritten bytes grow with the square of the evaluations: a
+      10,000-item set would have written tens of gigabytes in a run of a few hundred evaluations.
+    - Where MiniLM's time goes (a local build that logged process CPU time per stage and per evaluation, not kept; the
+      second run in one process): ranking 3.06 s of wall time and 5.12 s of CPU time (1.67 of the two cores), search
+      2.59 and 4.51 s, backward pass 0.91 and 1.56 s. A ranking evaluation (50 items) costs about 100 ms of CPU time:
+      building the candidate and creating its session about 30-45 ms, inference about 55-75 ms.
+    - Tried and not kept: the ranking on one evaluation worker with one thread, leaving the other core to building the
+      next candidate ahead: ranking 3.17 and 3.56 s against 3.06 s. Two workers spend 37 % more inference CPU time on 50
+      items (3.79 s summed over the workers against 2.76 s) and win it back by running side by side; the evaluations took
+      2.96 s against 3.04 s.
+    - Why 3x on MiniLM stays out of reach with the same guarantees: the new defaults need at least about 4,550
+      inferences (the FP32 baseline and the fully quantized model, 400, as POT-style; one Signal ranking of 49 layers on
+      50 items, 2,500; a complete confirmation of each of the 5 kept layers, 1,000; the backward pass's tries, decided
+      after 127-177 items, about 650) against POT-style's 13,000: inference alone bounds the ratio at 2.9x, before the
+      2.9 s both variants share and the candidates' sessions. Fewer ranking items cost layers (twenty-fourth session:
+      25 items 10 layers, 32 items 6), and cosine similarity's exact bound decides a losing confirmation only near the
+      end of the set.
+    - Fuzzing (bench/Fuzz-Readers.ps1 -Seconds 900 -Seed 1206): 1,870,606 inputs, one finding (six inputs): an .npy
+      array with a zero-sized axis holds no bytes, so no size limit stopped a first axis of 2^31 items or more, and
+      opening it threw OverflowException. It is refused with DatasetTooLarge now
+      (tests/PotPowerShell.Core.Tests/Fuzz/FuzzCorpus/npy/finding-item-count-over-int-with-empty-axis.npy).
+
     2026-12-06, twenty-sixth session: Metric rankings decided sooner. Same machine (AMD EPYC, AVX-512 VNNI).
     - Decided-early evaluations measure, among items at the same per-item value, those the current model gets right by
       the thinnest margin first (DecidedEarly.Fragility: the metric's signal, the label's margin for accuracy and

@@ -77,15 +77,10 @@ public class AccuracyAwareEndToEndTests : IClassFixture<AccuracyAwareEndToEndTes
         var warnings = new List<string>();
         var slow = new FakeTimer { SlowInInt8 = new HashSet<string> { "fc1", "fc2", "fc3" } };
         var options = new AccuracyAwareOptions { Quantization = new DefaultQuantizationOptions { Measurement = TestMeasurement.With(slow, m.File("costs.json")) } };
-        var ranking = AccuracyAwarePipeline.Rank(Job(m, options) with { Warnings = new Collect(warnings) }, RankingMethod.Metric);
+        var ranking = AccuracyAwarePipeline.Rank(Job(m, options) with { Warnings = new LogLines(warnings) }, RankingMethod.Metric);
         Assert.Empty(ranking.Layers);
         Assert.Equal($"No INT8 layer to rank in '{m.ModelPath}': every layer is float in this quantization. With -Precision Fastest (the default) the layers ONNX Runtime runs faster in float on this CPU stay float; -Precision AllInt8 quantizes and ranks every layer.",
             Assert.Single(warnings));
-    }
-
-    private sealed class Collect(List<string> into) : IProgress<string>
-    {
-        public void Report(string value) => into.Add(value);
     }
 
     [Fact]

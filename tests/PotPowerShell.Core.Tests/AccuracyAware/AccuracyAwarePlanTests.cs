@@ -59,7 +59,7 @@ public class AccuracyAwarePlanTests
             CalibrationDataPath = m.CalibrationPath,
             EnginePath = m.EnginePath,
             Options = new AccuracyAwareOptions { MaximalDrop = 0.01, RankingMethod = RankingMethod.Signal, Quantization = new DefaultQuantizationOptions { Precision = PrecisionMode.AllInt8 } },
-        }, m.File("plan.onnx"), log: new SyncSink(verbose));
+        }, m.File("plan.onnx"), log: new LogLines(verbose));
         Assert.Contains("Plan: 3 layers, 200 validation items: baseline 400 inferences, each ranking 200 (3 layers on 50 items), each search step up to 600; worst case (every layer, a ranking per step) 2800; then the backward pass, up to 200 per try: in each of two orders a try per float layer, again after another is quantized again.", r.Log);
         Assert.Contains(verbose, l => l.StartsWith("Time estimate at ", StringComparison.Ordinal) && l.Contains("baseline 400 inferences (about ", StringComparison.Ordinal));
         // Timed at the batch size measured for the evaluations to come (the probe's sizes are below the 32 the fully
@@ -76,10 +76,5 @@ public class AccuracyAwarePlanTests
         Assert.Equal(AccuracyAwarePlan.For(new AccuracyAwareOptions { RankingMethod = RankingMethod.Metric }, 3, 200), estimate);
         Assert.Equal(3400, estimate.WorstCaseInferences);
         Assert.Equal(AccuracyAwarePlan.For(new AccuracyAwareOptions { RankingMethod = RankingMethod.Metric }, 3, 301), AccuracyAwarePlan.For(new AccuracyAwareOptions(), 3, 301));
-    }
-
-    private sealed class SyncSink(List<string> lines) : IProgress<string>
-    {
-        public void Report(string value) => lines.Add(value);
     }
 }

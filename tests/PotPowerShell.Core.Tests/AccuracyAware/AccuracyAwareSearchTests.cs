@@ -465,15 +465,10 @@ public class AccuracyAwareSearchTests
     {
         var (b, e) = Uniform();
         var lines = new List<string>();
-        var r = new AccuracyAwareQuantizer(new AccuracyAwareOptions { RankingMethod = RankingMethod.Metric, MaximalDrop = 0.01 }) { Log = new SyncSink(lines) }.Run(b, e).Result;
+        var r = new AccuracyAwareQuantizer(new AccuracyAwareOptions { RankingMethod = RankingMethod.Metric, MaximalDrop = 0.01 }) { Log = new LogLines(lines) }.Run(b, e).Result;
         // The sink also gets the time estimate, which the reproducible log leaves out.
         Assert.Equal(r.Log, lines.Where(l => !l.StartsWith("Time estimate at ", StringComparison.Ordinal)));
         Assert.Single(lines, l => l.StartsWith("Time estimate at ", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.StartsWith("Iteration 1: reverted L1", StringComparison.Ordinal));
-    }
-
-    private sealed class SyncSink(List<string> lines) : IProgress<string>
-    {
-        public void Report(string value) => lines.Add(value);
     }
 }

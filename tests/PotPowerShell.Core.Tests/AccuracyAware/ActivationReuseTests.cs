@@ -532,14 +532,6 @@ public sealed class ActivationReuseTests : IDisposable
     {
         var options = new AccuracyAwareOptions { MaximalDrop = 1e-9, RankingSubsetSize = subset, BackwardPass = backward, RankingMethod = method, ReuseActivations = reuse, Quantization = builder.Setup.Options };
         using var evaluator = new Evaluator(EngineDefinition.Load(_folder.File("engine.yml")), new EvaluatorOptions { ReferenceModel = builder.FloatModel.ToByteArray() });
-        return new AccuracyAwareQuantizer(options) { Log = new Collect(notices), ActivationBudget = budget }.Run(builder, evaluator);
-    }
-
-    private sealed class Collect(List<string> lines) : IProgress<string>
-    {
-        public void Report(string value)
-        {
-            lock (lines) lines.Add(value);
-        }
+        return new AccuracyAwareQuantizer(options) { Log = new LogLines(notices), ActivationBudget = budget }.Run(builder, evaluator);
     }
 }

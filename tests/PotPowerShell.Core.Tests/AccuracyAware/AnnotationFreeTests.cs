@@ -58,7 +58,7 @@ public class AnnotationFreeTests : IClassFixture<OutlierModelFixture>
             CalibrationDataPath = _m.CalibrationPath,
             EnginePath = _m.EnginePath,
             Options = new AccuracyAwareOptions { AnnotationFree = true, AnnotationConfidenceThreshold = 0.6, MaximalDrop = 0.01, Quantization = new DefaultQuantizationOptions { Precision = PrecisionMode.AllInt8 } },
-            Warnings = new Progress(warnings),
+            Warnings = new LogLines(warnings),
         }, _m.File("free.onnx"));
 
         var metric = Assert.Single(r.Metrics);
@@ -66,10 +66,5 @@ public class AnnotationFreeTests : IClassFixture<OutlierModelFixture>
         Assert.Equal(1.0, metric.Baseline);
         Assert.True(r.Met, r.Reason);
         Assert.Contains(warnings, w => w.Contains("annotation_free") && w.Contains("accuracy@top1"));
-    }
-
-    private sealed class Progress(List<string> lines) : IProgress<string>
-    {
-        public void Report(string value) => lines.Add(value);
     }
 }

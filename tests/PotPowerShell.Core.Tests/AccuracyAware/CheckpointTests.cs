@@ -92,6 +92,16 @@ public sealed class CheckpointTests : IDisposable
         Assert.Contains(path, e.Message);
     }
 
+    /// <summary>A run killed after <paramref name="killAfter"/> evaluations: its checkpoint's path and the run it interrupted.</summary>
+    private string Interrupted(string name, int killAfter)
+    {
+        string path = Path.Combine(_folder, name);
+        var first = World();
+        first.OnEvaluate = () => { if (first.Calls.Count == killAfter) throw new Killed(); };
+        Assert.Throws<Killed>(() => new AccuracyAwareQuantizer(Options(RankingMethod.Signal, path)).Run(new FakeBuilder("performance", Layers), first));
+        return path;
+    }
+
     [Fact]
     public void A_damaged_checkpoint_is_refused_not_replayed()
     {
@@ -100,15 +110,61 @@ public sealed class CheckpointTests : IDisposable
         var e = Assert.Throws<PotException>(() => new AccuracyAwareQuantizer(Options(RankingMethod.Signal, path)).Run(new FakeBuilder("performance", Layers), World()));
         Assert.Equal("CheckpointInvalid", e.ErrorId);
 
-        var builder = new FakeBuilder("performance", Layers);
-        var first = World();
-        first.OnEvaluate = () => { if (first.Calls.Count == 5) throw new Killed(); };
-        string cut = Path.Combine(_folder, "cut.checkpoint");
-        Assert.Throws<Killed>(() => new AccuracyAwareQuantizer(Options(RankingMethod.Signal, cut)).Run(builder, first));
-        var bytes = File.ReadAllBytes(cut);
-        File.WriteAllBytes(cut, bytes[..^7]);
-        e = Assert.Throws<PotException>(() => new AccuracyAwareQuantizer(Options(RankingMethod.Signal, cut)).Run(builder, World()));
+        // A byte changed inside the first of five records: its checksum fails with records after it, which no
+        // interrupted append leaves.
+        string flipped = Interrupted("flipped.checkpoint", 5);
+        var bytes = File.ReadAllBytes(flipped);
+        bytes[bytes.Length / 4] ^= 0x40;
+        File.WriteAllBytes(flipped, bytes);
+        e = Assert.Throws<PotException>(() => new AccuracyAwareQuantizer(Options(RankingMethod.Signal, flipped)).Run(new FakeBuilder("performance", Layers), World()));
         Assert.Equal("CheckpointInvalid", e.ErrorId);
+        Assert.Contains("checksum", e.Message);
+    }
+
+    public static TheoryData<string> TornEnds => new() { "cut", "zeros", "stale" };
+
+    [Theory]
+    [MemberData(nameof(TornEnds))]
+    public void A_checkpoint_whose_last_record_was_torn_resumes_without_it(string tear)
+    {
+        // A kill while the fifth record is appended leaves part of it; a crash may leave zeros or stale bytes of the
+        // same length where it should be. The four before it are replayed, the fifth evaluation runs again.
+        var builder = new FakeBuilder("performance", Layers);
+        var whole = World();
+        var expected = new AccuracyAwareQuantizer(Options(RankingMethod.Signal, null)).Run(builder, whole);
+        string four = Interrupted($"{tear}-4.checkpoint", 4), path = Interrupted($"{tear}-5.checkpoint", 5);
+        var bytes = File.ReadAllBytes(path);
+        int last = File.ReadAllBytes(four).Length;
+        Assert.True(bytes.Length - last > 12, "the fifth record should follow the first four");
+        bytes = tear switch
+        {
+            "cut" => bytes[..^7],
+            "zeros" => bytes[..last].Concat(new byte[bytes.Length - last]).ToArray(),
+            _ => bytes[..^1].Append((byte)(bytes[^1] ^ 1)).ToArray(),
+        };
+        File.WriteAllBytes(path, bytes);
+
+        var second = World();
+        var log = new List<string>();
+        var resumed = new AccuracyAwareQuantizer(Options(RankingMethod.Signal, path)) { Log = new LogLines(log) }.Run(builder, second);
+
+        Assert.Equal(4, resumed.Result.ResumedEvaluations);
+        Assert.Contains(log, l => l.Contains("4 evaluations recorded are replayed") && l.Contains("cut short"));
+        Assert.Equal(whole.Calls.Skip(4), second.Calls);
+        Assert.Equal(expected.Result.RevertedLayers.Select(l => l.Layer), resumed.Result.RevertedLayers.Select(l => l.Layer));
+        Assert.Equal(expected.Model.ToByteArray(), resumed.Model.ToByteArray());
+    }
+
+    [Fact]
+    public void Each_evaluation_appends_one_record_and_leaves_the_others_as_they_were()
+    {
+        // Appending, not rewriting: every earlier checkpoint is a prefix of the later ones.
+        var files = new[] { 2, 3, 6 }.Select(k => File.ReadAllBytes(Interrupted($"prefix-{k}.checkpoint", k))).ToArray();
+        for (int k = 1; k < files.Length; k++)
+        {
+            Assert.True(files[k].Length > files[k - 1].Length);
+            Assert.Equal(files[k - 1], files[k][..files[k - 1].Length]);
+        }
     }
 
     [Fact]

@@ -221,8 +221,9 @@ public sealed class AccuracyAwareQuantizer
                 $"The validation set '{evaluator.Data.Source}' has no items; AccuracyAwareQuantization needs labelled validation data.", evaluator.Data.Source);
         options ??= _options;
         var checkpoint = options.CheckpointPath is { } path ? SearchCheckpoint.Open(path, SearchCheckpoint.Fingerprint(builder, evaluator, options, Ranking)) : null;
-        if (checkpoint?.Resumed > 0)
-            Log?.Report($"Resuming from the checkpoint '{checkpoint.Path}': {checkpoint.Resumed} evaluations recorded are replayed, not inferred.");
+        if (checkpoint is { } c && (c.Resumed > 0 || c.DroppedTornRecord))
+            Log?.Report($"Resuming from the checkpoint '{c.Path}': {c.Resumed} evaluations recorded are replayed, not inferred"
+                + (c.DroppedTornRecord ? "; the next one was cut short when the run stopped, and runs again." : "."));
         return new SearchContext(options, evaluator, builder, OutputProbe, Progress, Log, clock, ct, checkpoint, PrefetchCandidates, Ranking, ActivationBudget);
     }
 

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -10,7 +11,11 @@ namespace PotPowerShell.Core.Quantization.AccuracyAware;
 
 /// <summary>
 /// The search state of one accuracy-aware run on disk (-CheckpointPath, checkpoint_path): every evaluation's result in
-/// the order the search asked for it, rewritten through a temporary file and a move after each one. The search is a
+/// the order the search asked for it, a journal appended to and flushed to disk after each one. Each record carries its
+/// length and a checksum, so an evaluation is in the file whole or not at all: a record cut short by a kill or a power
+/// loss (the last one) is dropped and measured again. Appending writes each result once: rewriting the whole journal
+/// after every evaluation wrote n^2/2 records (bench/Bench-AccuracyAware.ps1 NOTES). The header (format, fingerprint)
+/// is written once, through a temporary file and a move. The search is a
 /// pure function of those results, so a run that finds a checkpoint replays it (the search takes the same path and
 /// infers nothing until the journal is used up) and goes on from there: it ends with the same model bytes as an
 /// uninterrupted run. Calibration is repeated (it is deterministic); output-error passes are inferred again.
@@ -21,15 +26,19 @@ namespace PotPowerShell.Core.Quantization.AccuracyAware;
 internal sealed class SearchCheckpoint
 {
     private const string Magic = "POTAAQCK";
-    private const int Version = 2;
+    private const int Version = 3;
+    /// <summary>A record's length (int) and the first bytes of its payload's SHA-256.</summary>
+    private const int RecordHeader = 4 + ChecksumBytes;
+    private const int ChecksumBytes = 8;
     /// <summary>Reader limit: a checkpoint larger than this is refused (a run's journal is a few megabytes).</summary>
     internal const long MaxBytes = 1L << 30;
 
     private readonly string _path;
     private readonly string _fingerprint;
     private readonly List<(string Key, byte[] Entry)> _journal = new();
-    private readonly MemoryStream _entries = new();
     private int _position;
+    /// <summary>Bytes of the file that hold its header and whole records (0 = no file yet); a torn record after them is cut off by the next append.</summary>
+    private long _length;
 
     private SearchCheckpoint(string path, string fingerprint)
     {
@@ -39,6 +48,9 @@ internal sealed class SearchCheckpoint
 
     /// <summary>Evaluations read from the file when the run started.</summary>
     public int Resumed { get; private set; }
+
+    /// <summary>True when the file ended in a record cut short (the run was stopped while writing it): that evaluation runs again.</summary>
+    public bool DroppedTornRecord { get; private set; }
 
     /// <summary>Evaluations replayed so far (at most <see cref="Resumed"/>).</summary>
     public int Replayed => _position;
@@ -75,7 +87,7 @@ internal sealed class SearchCheckpoint
         return true;
     }
 
-    /// <summary>Appends a new evaluation and rewrites the file (temporary file, then a move).</summary>
+    /// <summary>Appends a new evaluation to the file and flushes it to disk (the first one after the header, written with it).</summary>
     public void Record(string key, EvaluationResult result)
     {
         if (_position < _journal.Count)
@@ -87,23 +99,45 @@ internal sealed class SearchCheckpoint
             WriteResult(writer, result);
         }
         var entry = buffer.ToArray();
-        _journal.Add((key, entry));
         _position++;
-        _entries.Write(entry);
+        if (_length == 0) WriteHeader();
+        try
+        {
+            using var file = new FileStream(_path, FileMode.Open, FileAccess.Write, FileShare.None);
+            if (file.Length != _length) file.SetLength(_length);
+            file.Position = _length;
+            var header = new byte[RecordHeader];
+            BinaryPrimitives.WriteInt32LittleEndian(header, entry.Length);
+            SHA256.HashData(entry).AsSpan(0, ChecksumBytes).CopyTo(header.AsSpan(4));
+            file.Write(header);
+            file.Write(entry);
+            file.Flush(flushToDisk: true);
+            _length += RecordHeader + entry.Length;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new PotException("CheckpointWriteFailed", PotErrorCategory.WriteError, $"Could not write the checkpoint '{_path}': {e.Message}", _path);
+        }
+    }
+
+    /// <summary>A new file with the header only (format, fingerprint), through a temporary file and a move.</summary>
+    private void WriteHeader()
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new BinaryWriter(buffer, Encoding.UTF8, leaveOpen: true))
+        {
+            writer.Write(Encoding.ASCII.GetBytes(Magic));
+            writer.Write(Version);
+            writer.Write(_fingerprint);
+        }
         OutputFiles.Write(_path, overwrite: true, tmp =>
         {
             using var file = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write);
-            using (var writer = new BinaryWriter(file, Encoding.UTF8, leaveOpen: true))
-            {
-                writer.Write(Encoding.ASCII.GetBytes(Magic));
-                writer.Write(Version);
-                writer.Write(_fingerprint);
-                writer.Write(_journal.Count);
-            }
-            _entries.Position = 0;
-            _entries.CopyTo(file);
+            buffer.Position = 0;
+            buffer.CopyTo(file);
             file.Flush(flushToDisk: true);
         }, (full, e) => new PotException("CheckpointWriteFailed", PotErrorCategory.WriteError, $"Could not write the checkpoint '{full}': {e.Message}", full));
+        _length = buffer.Length;
     }
 
     /// <summary>
@@ -146,19 +180,39 @@ internal sealed class SearchCheckpoint
             if (version != Version) throw Invalid($"it has format version {version}; this PotPowerShell reads version {Version}");
             if (reader.ReadString() != _fingerprint)
                 throw Mismatch("it was written by a run with another model, calibration, validation set, metrics or search options");
-            int count = reader.ReadInt32();
-            if (count < 0) throw Invalid("its entry count is negative");
-            long start = reader.BaseStream.Position;
-            for (int i = 0; i < count; i++)
+            long at = reader.BaseStream.Position;
+            while (at < bytes.Length)
             {
-                long at = reader.BaseStream.Position;
-                string key = reader.ReadString();
-                ReadResult(reader);
-                int length = checked((int)(reader.BaseStream.Position - at));
-                _journal.Add((key, bytes.AsSpan((int)at, length).ToArray()));
+                // Only the last record can be torn (appends are flushed one by one): cut short, or, after a crash, zeros or
+                // stale bytes where its bytes should be (its checksum fails). Anything else that does not read is damage.
+                if (bytes.Length - at < RecordHeader || bytes.AsSpan((int)at).IndexOfAnyExcept((byte)0) < 0)
+                {
+                    DroppedTornRecord = true;
+                    break;
+                }
+                int length = BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan((int)at));
+                if (length < 0) throw Invalid($"its record at byte {at} has a negative length");
+                long end = at + RecordHeader + (long)length;
+                if (end > bytes.Length)
+                {
+                    DroppedTornRecord = true;
+                    break;
+                }
+                var entry = bytes.AsSpan((int)at + RecordHeader, length);
+                if (!SHA256.HashData(entry).AsSpan(0, ChecksumBytes).SequenceEqual(bytes.AsSpan((int)at + 4, ChecksumBytes)))
+                {
+                    if (end != bytes.Length) throw Invalid($"its record at byte {at} fails its checksum");
+                    DroppedTornRecord = true;
+                    break;
+                }
+                using var record = new BinaryReader(new MemoryStream(bytes, (int)at + RecordHeader, length), Encoding.UTF8);
+                string key = record.ReadString();
+                ReadResult(record);
+                if (record.BaseStream.Position != length) throw Invalid($"its record at byte {at} has bytes after its result");
+                _journal.Add((key, entry.ToArray()));
+                at = end;
             }
-            if (reader.BaseStream.Position != bytes.Length) throw Invalid("it has bytes after its last entry");
-            _entries.Write(bytes, (int)start, bytes.Length - (int)start);
+            _length = at;
         }
         catch (Exception e) when (e is EndOfStreamException or IOException or FormatException or OverflowException or ArgumentException or DecoderFallbackException)
         {
