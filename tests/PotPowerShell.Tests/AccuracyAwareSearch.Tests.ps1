@@ -162,9 +162,20 @@ Describe 'Ranking in shards' {
         $model = Join-Path $TestDrive 'unknown.onnx'
         Copy-Item (Join-Path $sampleDir 'digits.onnx') $model
         { Get-LayerRanking $similarity $model $calibration -Layer '/conv9/Conv' -ErrorAction Stop } | Should -Throw -ErrorId 'LayerUnknown*'
+        # Invoke-AccuracyAwareQuantization's order (model, calibration, engine) is named, not read as an engine.
+        $e = { Get-LayerRanking $model $calibration $similarity -ErrorAction Stop } | Should -Throw -ErrorId 'ArgumentOrder*' -PassThru
+        $e.Exception.Message | Should -BeLike "*Get-LayerRanking <engine.yml> <model.onnx> <calibration>*"
         $bogus = [pscustomobject]@{ Layer = '/fc9/Gemm'; Score = 1.0 }
         { Invoke-AccuracyAwareQuantization $model $calibration $similarity -Ranking $bogus -OutputPath (Join-Path $TestDrive 'unknown.aaq.onnx') -ErrorAction Stop } |
             Should -Throw -ErrorId 'RankingLayerUnknown*'
+    }
+
+    It "says which order it takes when given Invoke-AccuracyAwareQuantization's (model, calibration, engine)" {
+        $model = Join-Path $sampleDir 'digits.onnx'
+        $e = { Get-LayerRanking $model $calibration $similarity -ErrorAction Stop } | Should -Throw -ErrorId 'ArgumentOrder*' -PassThru
+        $e.Exception.Message | Should -BeLike "*Get-LayerRanking <engine.yml> <model.onnx> <calibration>*"
+        # Named, any order binds.
+        Get-LayerRanking -CalibrationDataPath $calibration -ModelPath $model -EnginePath $similarity -Top 1 | Should -HaveCount 1
     }
 }
 

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using PotPowerShell.Core;
 using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Results;
 using PotPowerShell.Core.Quantization;
@@ -109,6 +110,13 @@ public sealed class GetLayerRankingCommand : PotCmdlet
     {
         var bound = MyInvocation.BoundParameters;
         string? Given(string name, string path) => bound.ContainsKey(name) ? ResolveLiteralPath(path) : null;
+        // Invoke-AccuracyAwareQuantization takes the model first, so its order given here puts the model where the engine goes.
+        static bool IsModel(string path) => path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase);
+        if (ParameterSetName == PathSet && IsModel(EnginePath) && !IsModel(ModelPath))
+            throw new PotException("ArgumentOrder", PotErrorCategory.InvalidArgument,
+                $"-EnginePath '{EnginePath}' is an ONNX model and -ModelPath '{ModelPath}' is not. Get-LayerRanking takes the engine first: "
+                + "Get-LayerRanking <engine.yml> <model.onnx> <calibration> (Invoke-AccuracyAwareQuantization takes <model.onnx> <calibration> <engine.yml>); "
+                + "or name the parameters.", EnginePath);
         var request = ParameterSetName switch
         {
             ResultSet => LayerRankingRequest.FromQuantization(InputObject, ResolveLiteralPath(EnginePath)),

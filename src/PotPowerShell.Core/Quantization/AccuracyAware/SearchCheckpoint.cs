@@ -103,7 +103,7 @@ internal sealed class SearchCheckpoint
         if (_length == 0) WriteHeader();
         try
         {
-            using var file = new FileStream(_path, FileMode.Open, FileAccess.Write, FileShare.None);
+            using var file = new FileStream(_path, FileMode.Open, FileAccess.Write, FileShare.Read);
             if (file.Length != _length) file.SetLength(_length);
             file.Position = _length;
             var header = new byte[RecordHeader];
