@@ -11,7 +11,9 @@ public interface IModelTimer
     /// <summary>
     /// Runs <paramref name="models"/> interleaved (round-robin, alternating direction) after a warm-up and returns the
     /// timing of each, in order. <paramref name="input"/> null: each model gets deterministic synthetic inputs of its
-    /// declared (fixed) shapes. Stops after <paramref name="budget"/> of timed rounds (with at least a few rounds).
+    /// declared (fixed) shapes. Stops after <paramref name="budget"/> of timed rounds (with at least a few rounds), or
+    /// with <paramref name="untilDecided"/> once more rounds would not change which model is fastest
+    /// (<see cref="InterleavedRounds.Decided"/>).
     /// </summary>
-    IReadOnlyList<Timing> Time(IReadOnlyList<byte[]> models, ModelInput? input, TimeSpan budget, CancellationToken cancellationToken);
+    IReadOnlyList<Timing> Time(IReadOnlyList<byte[]> models, ModelInput? input, TimeSpan budget, CancellationToken cancellationToken, bool untilDecided = false);
 }

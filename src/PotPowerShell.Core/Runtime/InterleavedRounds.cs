@@ -13,10 +13,11 @@ public static class InterleavedRounds
     /// <summary>
     /// Times <paramref name="runs"/> (each runs its model once and returns the milliseconds) for at least
     /// <paramref name="minRounds"/> and at most <paramref name="maxRounds"/> rounds, stopping after
-    /// <paramref name="budget"/> of timed rounds; checks <paramref name="cancellationToken"/> between rounds.
+    /// <paramref name="budget"/> of timed rounds, or, with <paramref name="untilDecided"/>, as soon as the fastest model
+    /// is <see cref="Decided"/>; checks <paramref name="cancellationToken"/> between rounds.
     /// </summary>
     public static IReadOnlyList<Timing> Time(IReadOnlyList<Func<double>> runs, int warmup, int minRounds, int maxRounds, TimeSpan budget,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, bool untilDecided = false)
     {
         for (int round = 0; round < warmup; round++)
             foreach (var run in runs) run();
@@ -30,7 +31,71 @@ public static class InterleavedRounds
                 int i = round % 2 == 0 ? k : runs.Count - 1 - k;
                 times[i].Add(runs[i]());
             }
+            if (untilDecided && round + 1 >= minRounds && Decided(times)) break;
         }
         return times.Select(Timing.Of).ToList();
+    }
+
+    /// <summary>Two-sided p-value below which a sign test decides which of two models is faster (at least 11 rounds of 11).</summary>
+    public const double DecidedP = 0.001;
+
+    /// <summary>How wide the figures may still be: the 95 % interval of the median speed ratio, relative to it.</summary>
+    public const double DecidedSpread = 0.10;
+
+    /// <summary>
+    /// True when more rounds would change neither which model is fastest nor, much, by how much. The model with the
+    /// smallest median was faster than each other model in so many rounds (the same round's runs compared, a sign test)
+    /// that equally fast models would do so with a two-sided probability below <see cref="DecidedP"/>, and the per-round
+    /// speed ratio's distribution-free 95 % interval for its median is within <see cref="DecidedSpread"/> of it. Noise
+    /// costs rounds, never a verdict: models about as fast as each other, or noisy rounds, run to the budget.
+    /// </summary>
+    public static bool Decided(IReadOnlyList<IReadOnlyList<double>> times)
+    {
+        if (times.Count < 2) return true;
+        int fastest = 0;
+        for (int k = 1; k < times.Count; k++)
+            if (Timing.Of(times[k]).MedianMs < Timing.Of(times[fastest]).MedianMs) fastest = k;
+        for (int k = 0; k < times.Count; k++)
+        {
+            if (k == fastest) continue;
+            int rounds = Math.Min(times[k].Count, times[fastest].Count), wins = 0;
+            var ratios = new double[rounds];
+            for (int r = 0; r < rounds; r++)
+            {
+                if (times[fastest][r] < times[k][r]) wins++;
+                ratios[r] = times[k][r] / times[fastest][r];
+            }
+            if (SignTestP(wins, rounds) >= DecidedP || !Narrow(ratios)) return false;
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// True when the order statistics that bound the median with at least 95 % confidence (x(j) and x(n + 1 - j), the
+    /// largest j with P(Binomial(n, 1/2) &lt; j) at most 2.5 %) lie within <see cref="DecidedSpread"/> of the median.
+    /// </summary>
+    private static bool Narrow(double[] values)
+    {
+        int n = values.Length, j = 0;
+        while (j + 1 <= n && 2 * Tail(n - j, n) <= 0.05) j++; // P(X <= j - 1) = P(X >= n - j + 1), by symmetry
+        if (j == 0) return false;
+        Array.Sort(values);
+        double median = Timing.Of(values).MedianMs;
+        return values[n - j] - values[j - 1] <= DecidedSpread * median;
+    }
+
+    /// <summary>Two-sided sign-test p-value of <paramref name="wins"/> of <paramref name="rounds"/> (the binomial tail at 1/2, doubled).</summary>
+    public static double SignTestP(int wins, int rounds) => Math.Min(1, 2 * Tail(Math.Max(wins, rounds - wins), rounds));
+
+    /// <summary>P(X &gt;= <paramref name="atLeast"/>) for X ~ Binomial(<paramref name="n"/>, 1/2).</summary>
+    private static double Tail(int atLeast, int n)
+    {
+        double tail = 0, term = Math.Pow(0.5, n); // C(n, n) / 2^n
+        for (int k = n; k >= atLeast && k >= 0; k--)
+        {
+            tail += term;
+            term = term * k / (n - k + 1); // C(n, k - 1) from C(n, k)
+        }
+        return tail;
     }
 }

@@ -14,7 +14,7 @@ public sealed class OrtModelTimer : IModelTimer
 
     public static OrtModelTimer Instance { get; } = new();
 
-    public IReadOnlyList<Timing> Time(IReadOnlyList<byte[]> models, ModelInput? input, TimeSpan budget, CancellationToken cancellationToken)
+    public IReadOnlyList<Timing> Time(IReadOnlyList<byte[]> models, ModelInput? input, TimeSpan budget, CancellationToken cancellationToken, bool untilDecided = false)
     {
         OnnxRuntimeLoader.Ensure(); // before any ORT object exists
         var runners = new List<(Func<double> Run, IDisposable Session)>();
@@ -33,7 +33,7 @@ public sealed class OrtModelTimer : IModelTimer
                 var items = session.CanBatch ? input.Items : input.Items.Take(1).ToList();
                 runners.Add((() => session.Time(items), session));
             }
-            return InterleavedRounds.Time(runners.Select(r => r.Run).ToList(), WarmupRounds, MinRounds, MaxRounds, budget, cancellationToken);
+            return InterleavedRounds.Time(runners.Select(r => r.Run).ToList(), WarmupRounds, MinRounds, MaxRounds, budget, cancellationToken, untilDecided);
         }
         finally
         {

@@ -25,14 +25,20 @@ internal sealed class FakeTimer : IModelTimer
     /// <summary>Node names of weighted layers whose dynamic form is slower than float.</summary>
     public IReadOnlySet<string> SlowInDynamic { get; init; } = new HashSet<string>();
 
+    private int _timedUntilDecided;
+
+    /// <summary>Calls that asked to stop once the fastest model is decided (the latency check does).</summary>
+    public int TimedUntilDecided => _timedUntilDecided;
+
     /// <summary>Graph names of every model timed, in order.</summary>
     public List<string> Timed { get; } = new();
 
     /// <summary>Times of whole models (not micro-benchmarks) when set: by position in the call, e.g. FP32 then output for the latency check.</summary>
     public IReadOnlyList<double>? WholeModelMs { get; init; }
 
-    public IReadOnlyList<Timing> Time(IReadOnlyList<byte[]> models, ModelInput? input, TimeSpan budget, CancellationToken cancellationToken)
+    public IReadOnlyList<Timing> Time(IReadOnlyList<byte[]> models, ModelInput? input, TimeSpan budget, CancellationToken cancellationToken, bool untilDecided = false)
     {
+        if (untilDecided) Interlocked.Increment(ref _timedUntilDecided);
         var result = new List<Timing>();
         for (int i = 0; i < models.Count; i++)
         {
