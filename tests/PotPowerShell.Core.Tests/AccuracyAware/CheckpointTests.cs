@@ -26,6 +26,16 @@ public sealed class CheckpointTests : IDisposable
 
     private sealed class Killed : Exception;
 
+    /// <summary>The path of the checkpoint <paramref name="name"/> of a run killed after <paramref name="killAfter"/> evaluations.</summary>
+    private string Interrupted(string name, int killAfter, RankingMethod method = RankingMethod.Signal)
+    {
+        string path = Path.Combine(_folder, name);
+        var first = World();
+        first.OnEvaluate = () => { if (first.Calls.Count == killAfter) throw new Killed(); };
+        Assert.Throws<Killed>(() => new AccuracyAwareQuantizer(Options(method, path)).Run(new FakeBuilder("performance", Layers), first));
+        return path;
+    }
+
     [Theory]
     [InlineData(RankingMethod.Signal, 3)]
     [InlineData(RankingMethod.Signal, 11)]
@@ -36,10 +46,7 @@ public sealed class CheckpointTests : IDisposable
         var whole = World();
         var expected = new AccuracyAwareQuantizer(Options(method, null)).Run(builder, whole);
 
-        string path = Path.Combine(_folder, $"{method}-{killAfter}.checkpoint");
-        var first = World();
-        first.OnEvaluate = () => { if (first.Calls.Count == killAfter) throw new Killed(); };
-        Assert.Throws<Killed>(() => new AccuracyAwareQuantizer(Options(method, path)).Run(builder, first));
+        string path = Interrupted($"{method}-{killAfter}.checkpoint", killAfter, method);
         Assert.True(File.Exists(path));
         Assert.Empty(Directory.GetFiles(_folder, "*.tmp", SearchOption.AllDirectories).Concat(Directory.GetFiles(_folder, ".*")));
 
@@ -82,24 +89,11 @@ public sealed class CheckpointTests : IDisposable
     public void A_checkpoint_of_another_run_is_refused_by_name()
     {
         var builder = new FakeBuilder("performance", Layers);
-        string path = Path.Combine(_folder, "other.checkpoint");
-        var first = World();
-        first.OnEvaluate = () => { if (first.Calls.Count == 4) throw new Killed(); };
-        Assert.Throws<Killed>(() => new AccuracyAwareQuantizer(Options(RankingMethod.Signal, path)).Run(builder, first));
+        string path = Interrupted("other.checkpoint", 4);
 
         var e = Assert.Throws<PotException>(() => new AccuracyAwareQuantizer(Options(RankingMethod.Signal, path) with { MaximalDrop = 0.02 }).Run(builder, World()));
         Assert.Equal("CheckpointMismatch", e.ErrorId);
         Assert.Contains(path, e.Message);
-    }
-
-    /// <summary>A run killed after <paramref name="killAfter"/> evaluations: its checkpoint's path and the run it interrupted.</summary>
-    private string Interrupted(string name, int killAfter)
-    {
-        string path = Path.Combine(_folder, name);
-        var first = World();
-        first.OnEvaluate = () => { if (first.Calls.Count == killAfter) throw new Killed(); };
-        Assert.Throws<Killed>(() => new AccuracyAwareQuantizer(Options(RankingMethod.Signal, path)).Run(new FakeBuilder("performance", Layers), first));
-        return path;
     }
 
     [Fact]
