@@ -58,7 +58,9 @@
     - Fuzzing (bench/Fuzz-Readers.ps1 -Seconds 900 -Seed 1206): 1,870,606 inputs, one finding (six inputs): an .npy
       array with a zero-sized axis holds no bytes, so no size limit stopped a first axis of 2^31 items or more, and
       opening it threw OverflowException. It is refused with DatasetTooLarge now
-      (tests/PotPowerShell.Core.Tests/Fuzz/FuzzCorpus/npy/finding-item-count-over-int-with-empty-axis.npy).
+      (tests/PotPowerShell.Core.Tests/Fuzz/FuzzCorpus/npy/finding-item-count-over-int-with-empty-axis.npy). After the
+      fix, with checkpoints as a seventh target (-Seconds 1200 -Seed 1207): 2,698,762 inputs, no finding (412,255 of
+      them checkpoints).
 
     2026-12-06, twenty-sixth session: Metric rankings decided sooner. Same machine (AMD EPYC, AVX-512 VNNI).
     - Decided-early evaluations measure, among items at the same per-item value, those the current model gets right by
