@@ -150,6 +150,30 @@ public sealed class CheckpointTests : IDisposable
     }
 
     [Fact]
+    public async Task An_append_waits_for_a_lock_held_elsewhere_for_a_moment()
+    {
+        // A virus scanner or a backup holding the file briefly must not fail a long run.
+        string path = Path.Combine(_folder, "locked.checkpoint");
+        var checkpoint = SearchCheckpoint.Open(path, "run");
+        var result = new EvaluationResult(new Dictionary<string, double> { ["accuracy"] = 0.5 }, new Dictionary<string, double[]> { ["accuracy"] = new[] { 1.0 } }, new[] { 0 }, TimeSpan.Zero);
+        checkpoint.Record("first", result);
+        var held = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
+        var release = Task.Delay(500).ContinueWith(_ => held.Dispose());
+        try
+        {
+            // Without the wait the append fails at once (CheckpointWriteFailed) while the lock is held.
+            checkpoint.Record("second", result);
+        }
+        finally
+        {
+            await release;
+        }
+        var reopened = SearchCheckpoint.Open(path, "run");
+        Assert.Equal(2, reopened.Resumed);
+        Assert.True(reopened.TryReplay("first", out _) && reopened.TryReplay("second", out _));
+    }
+
+    [Fact]
     public void Each_evaluation_appends_one_record_and_leaves_the_others_as_they_were()
     {
         // Appending, not rewriting: every earlier checkpoint is a prefix of the later ones.

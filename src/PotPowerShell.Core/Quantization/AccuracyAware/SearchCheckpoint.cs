@@ -103,7 +103,7 @@ internal sealed class SearchCheckpoint
         if (_length == 0) WriteHeader();
         try
         {
-            using var file = new FileStream(_path, FileMode.Open, FileAccess.Write, FileShare.Read);
+            using var file = OpenForAppend();
             if (file.Length != _length) file.SetLength(_length);
             file.Position = _length;
             var header = new byte[RecordHeader];
@@ -117,6 +117,30 @@ internal sealed class SearchCheckpoint
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new PotException("CheckpointWriteFailed", PotErrorCategory.WriteError, $"Could not write the checkpoint '{_path}': {e.Message}", _path);
+        }
+    }
+
+    /// <summary>Tries to open the file for an append, <see cref="RetryDelay"/> apart, before a lock held elsewhere fails the run.</summary>
+    private const int OpenAttempts = 10;
+    private static readonly TimeSpan RetryDelay = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>
+    /// The file, opened for writing (others may read it). Another process may hold it for a moment (a virus scanner or a
+    /// backup, on Windows especially): a run of hours should not fail for that, so the open is tried again for about two
+    /// seconds. A file deleted meanwhile is not waited for.
+    /// </summary>
+    private FileStream OpenForAppend()
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return new FileStream(_path, FileMode.Open, FileAccess.Write, FileShare.Read);
+            }
+            catch (IOException) when (attempt < OpenAttempts && File.Exists(_path))
+            {
+                Thread.Sleep(RetryDelay);
+            }
         }
     }
 
