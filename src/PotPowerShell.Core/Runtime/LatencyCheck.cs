@@ -9,9 +9,19 @@ public sealed record LatencyCheckResult(Timing Fp32, Timing Output, int BatchSiz
     /// <summary>FP32 p50 over output p50: above 1 when the output is faster.</summary>
     public double Speedup => Fp32.MedianMs / Output.MedianMs;
 
-    /// <summary>The figures the result records of DefaultQuantization and AccuracyAwareQuantization show, rounded once here.</summary>
-    public LatencyFigures Figures => new(Math.Round(Fp32.MedianMs, 4), Math.Round(Output.MedianMs, 4), Math.Round(Fp32.P90Ms, 4),
-        Math.Round(Output.P90Ms, 4), Math.Round(Speedup, 3), Fp32.Count, BatchSize);
+    /// <summary>
+    /// The figures the result records of DefaultQuantization and AccuracyAwareQuantization show, rounded once here; the
+    /// speed-up is that of the rounded medians, so it is what the figures shown give (a median of an even count of runs
+    /// has more decimals than one run's time).
+    /// </summary>
+    public LatencyFigures Figures
+    {
+        get
+        {
+            double fp32 = Math.Round(Fp32.MedianMs, 4), output = Math.Round(Output.MedianMs, 4);
+            return new(fp32, output, Math.Round(Fp32.P90Ms, 4), Math.Round(Output.P90Ms, 4), Math.Round(output > 0 ? fp32 / output : Speedup, 3), Fp32.Count, BatchSize);
+        }
+    }
 
     /// <summary>
     /// A warning with the figures when an output with <paramref name="int8Layers"/> INT8 layers is not faster than the
