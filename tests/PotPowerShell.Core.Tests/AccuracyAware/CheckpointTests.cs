@@ -171,6 +171,11 @@ public sealed class CheckpointTests : IDisposable
         var reopened = SearchCheckpoint.Open(path, "run");
         Assert.Equal(2, reopened.Resumed);
         Assert.True(reopened.TryReplay("first", out _) && reopened.TryReplay("second", out _));
+
+        // Ctrl+C ends the wait: a lock held for good, cancelled after 0.3 s, stops the append long before its two seconds.
+        using var stop = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+        using (new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None))
+            Assert.ThrowsAny<OperationCanceledException>(() => reopened.Record("third", result, stop.Token));
     }
 
     [Fact]

@@ -415,7 +415,7 @@ internal sealed class EvaluationSession
             {
                 throw new BudgetExhaustedException($"TimeLimit ({_timeLimit}) reached during an evaluation");
             }
-            Checkpoint?.Record(key, result);
+            Checkpoint?.Record(key, result, _cancellation);
         }
         Evaluations++;
         long count = result.StoppedEarly ? result.Items.Count : items?.Count ?? _evaluator.Data.Count;

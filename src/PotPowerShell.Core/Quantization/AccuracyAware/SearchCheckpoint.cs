@@ -88,7 +88,8 @@ internal sealed class SearchCheckpoint
     }
 
     /// <summary>Appends a new evaluation to the file and flushes it to disk (the first one after the header, written with it).</summary>
-    public void Record(string key, EvaluationResult result)
+    /// <param name="cancellation">Ends a wait for a lock held elsewhere (see <see cref="OpenForAppend"/>).</param>
+    public void Record(string key, EvaluationResult result, CancellationToken cancellation = default)
     {
         if (_position < _journal.Count)
             throw new InvalidOperationException("A checkpoint records new evaluations only after its journal has been replayed.");
@@ -103,7 +104,7 @@ internal sealed class SearchCheckpoint
         if (_length == 0) WriteHeader();
         try
         {
-            using var file = OpenForAppend();
+            using var file = OpenForAppend(cancellation);
             if (file.Length != _length) file.SetLength(_length);
             file.Position = _length;
             var header = new byte[RecordHeader];
@@ -127,9 +128,9 @@ internal sealed class SearchCheckpoint
     /// <summary>
     /// The file, opened for writing (others may read it). Another process may hold it for a moment (a virus scanner or a
     /// backup, on Windows especially): a run of hours should not fail for that, so the open is tried again for about two
-    /// seconds. A file deleted meanwhile is not waited for.
+    /// seconds, or until <paramref name="cancellation"/> (Ctrl+C). A file deleted meanwhile is not waited for.
     /// </summary>
-    private FileStream OpenForAppend()
+    private FileStream OpenForAppend(CancellationToken cancellation)
     {
         for (int attempt = 1; ; attempt++)
         {
@@ -139,7 +140,7 @@ internal sealed class SearchCheckpoint
             }
             catch (IOException) when (attempt < OpenAttempts && File.Exists(_path))
             {
-                Thread.Sleep(RetryDelay);
+                if (cancellation.WaitHandle.WaitOne(RetryDelay)) cancellation.ThrowIfCancellationRequested();
             }
         }
     }
