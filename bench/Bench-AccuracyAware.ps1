@@ -55,6 +55,20 @@
       batch 1): 11, 12 and 17 rounds and speed-ups of 1.83-1.86 against 101 rounds and 1.88-1.91; the time outside the
       stages 0.7-1.0 s against 1.4-1.6 s. One process, alternating: POT-style 17.06 and 16.08 s, the new defaults 9.20
       and 8.71 s (1.85x both times), the same model.
+    - This script, one run, the final build (ec7caba). -Items 200 -Seed 0 -Model OcrRec,OcrCls,ResNet18,MiniLM:
+
+      Model    Variant       Wall s Evals Inferences Reverted Final drop
+      OcrRec   POT-style      536.5   317      63400 13/36    0.18
+      OcrRec   new defaults    86.1   391      28867 13/36    0.18       6.23x
+      OcrCls   POT-style       12.8    56      11200 1/54     0.01
+      OcrCls   new defaults     3.7    56       1352 1/54     0.01       3.44x
+      ResNet18 POT-style       81.9    45       9000 2/22     0.000525
+      ResNet18 new defaults    20.0    31       2506 2/22     0.000525   4.09x
+      MiniLM   POT-style       17.0    65      13000 5/49     0.00318
+      MiniLM   new defaults     8.8    70       6175 5/49     0.00321    1.94x
+
+      The same layers, drops and inference counts as the twenty-sixth session's runs (OcrRec's 28,867 with the CTC
+      margins); POT-style's OcrRec took 536.5 s against 473.3 s then (the machine), so its ratio moved with it.
     - Fuzzing (bench/Fuzz-Readers.ps1 -Seconds 900 -Seed 1206): 1,870,606 inputs, one finding (six inputs): an .npy
       array with a zero-sized axis holds no bytes, so no size limit stopped a first axis of 2^31 items or more, and
       opening it threw OverflowException. It is refused with DatasetTooLarge now
