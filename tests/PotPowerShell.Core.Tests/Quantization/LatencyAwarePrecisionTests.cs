@@ -165,4 +165,52 @@ public class LatencyAwarePrecisionTests
         Assert.Contains(result.Warnings, w => w.StartsWith("No layer makes this model faster as INT8", StringComparison.Ordinal));
         Assert.True(File.Exists(tmp.File("q.onnx")));
     }
+
+    /// <summary>x[batch, 4, 8] -> MatMul "proj" (weight 8x8) -> y; MatMul "attn" (y, y transposed): a product of two activations.</summary>
+    private static void SaveWithProduct(string path)
+    {
+        var random = new Random(7);
+        var g = new GraphBuilder("product");
+        var x = g.Input("x", "batch", 4L, 8L);
+        var y = g.Node("MatMul", new[] { x, g.Initializer("w", Enumerable.Range(0, 64).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray(), 8, 8) }, "proj");
+        var yt = g.Node("Transpose", new[] { y }, "t", ("perm", new[] { 0L, 2L, 1L }));
+        g.Output(g.Node("MatMul", new[] { y, yt }, "attn"));
+        OnnxModelFile.Save(ModelPreparation.Prepare(g.Build()), path);
+    }
+
+    [Theory]
+    // Both slow in INT8: all float (2 ms) beats the estimate (proj float, attn INT8: 4 ms), so attn is float too.
+    [InlineData("proj,attn", "Float", "No layer makes this model faster as INT8 on this CPU, so every layer stays float")]
+    // Only proj slow: the estimate (1.3 ms) beats all float (2 ms); attn stays INT8 and the warning says so.
+    [InlineData("proj", "INT8", "No layer with weights makes this model faster as INT8 on this CPU, so they stay float and the output is not smaller; only its 1 MatMul(s) of two activations are INT8")]
+    public void A_product_of_two_activations_is_float_when_the_all_float_model_is_fastest(string slow, string attnPrecision, string warning)
+    {
+        using var tmp = new TempFolder();
+        SaveWithProduct(tmp.File("m.onnx"));
+        var random = new Random(3);
+        var values = Enumerable.Range(0, 8 * 4 * 8).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+        var data = new NpyDataset("memory", new Dictionary<string, TensorData> { ["x"] = new(TensorElementKind.Float, new long[] { 8, 4, 8 }, values) }, null);
+        var timer = new FakeTimer { SlowInInt8 = slow.Split(',').ToHashSet(), WholeModelMs = null };
+        var result = DefaultQuantization.Run(tmp.File("m.onnx"), data, new DefaultQuantizationOptions
+        {
+            Threads = 1, SkipLatencyCheck = true, Measurement = TestMeasurement.With(timer, tmp.File("costs.json")),
+        }, tmp.File("q.onnx"));
+        Assert.Equal("Float", result.Layers.Single(l => l.Node == "proj").Precision);
+        var attn = result.Layers.Single(l => l.Node == "attn");
+        Assert.Equal(attnPrecision, attn.Precision);
+        Assert.Contains(result.Warnings, w => w.StartsWith(warning, StringComparison.Ordinal));
+        var chosen = result.PrecisionCandidates.Single(c => c.Chosen);
+        if (attnPrecision == "Float")
+        {
+            Assert.Equal(("all float", 0, 2.0), (chosen.Name, chosen.Int8Layers, chosen.Ms));
+            Assert.Equal("faster in float: the whole model ran in 2.000 ms with it float (0 INT8 layers) vs 4.000 ms with it INT8 (1) on this CPU (batch 1)", attn.Reason);
+            Assert.Equal(0, result.QuantizedLayerCount);
+        }
+        else
+        {
+            // The estimate counts the product among its INT8 layers.
+            Assert.Equal(("estimate", 1, 1.3), (chosen.Name, chosen.Int8Layers, Math.Round(chosen.Ms, 6)));
+            Assert.Equal(1, result.QuantizedLayerCount);
+        }
+    }
 }

@@ -52,8 +52,10 @@ internal static class LatencyAwarePrecision
         if (!Applies(options)) return PrecisionOutcome.AllInt8(PrecisionMode.AllInt8, options.BatchSize);
         var index = new GraphIndex(prepared.Graph);
         var topology = new QdqTopology(index, ignored);
-        // MatMuls of two activations have no weight to time: they stay as the emitter makes them.
+        // MatMuls of two activations have no weight to time: they stay as the emitter makes them, except in the
+        // whole-model candidate that is all float (see PrecisionCandidates).
         var layers = topology.Layers.Where(l => l.Weight != null).ToList();
+        var products = topology.Layers.Where(l => l.Weight == null && !ignored.Contains(l.Layer.Node)).Select(l => l.Layer.Node).ToList();
         var active = layers.Where(l => !ignored.Contains(l.Layer.Node)).ToList();
         if (active.Count == 0) return PrecisionOutcome.AllInt8(options.Precision, options.BatchSize);
 
@@ -121,14 +123,16 @@ internal static class LatencyAwarePrecision
         var decision = PrecisionChoice.Choose(problem);
 
         // The final say: whole models timed side by side (see PrecisionCandidates), also cached.
-        var candidates = PrecisionCandidates.Of(problem, decision);
+        var candidates = PrecisionCandidates.Of(problem, decision, products.Count);
         string modelId = Hash(prepared.ToByteArray());
-        string Names(bool[] int8) => string.Join("\n", layers.Where((_, i) => !int8[i]).Select(l => l.Layer.Node).OrderBy(n => n, StringComparer.Ordinal));
-        var modelKeys = candidates.Select(c => $"model|{modelId}|b={batch}|{settings.Types}|{micro.Modes}|float={Hash(System.Text.Encoding.UTF8.GetBytes(Names(c.Int8)))}").ToList();
+        IEnumerable<string> Float((string Name, bool[] Int8, bool ProductsInt8) c) =>
+            layers.Where((_, i) => !c.Int8[i]).Select(l => l.Layer.Node).Concat(c.ProductsInt8 ? Array.Empty<string>() : products);
+        string Names((string, bool[], bool) c) => string.Join("\n", Float(c).OrderBy(n => n, StringComparer.Ordinal));
+        var modelKeys = candidates.Select(c => $"model|{modelId}|b={batch}|{settings.Types}|{micro.Modes}|float={Hash(System.Text.Encoding.UTF8.GetBytes(Names(c)))}").ToList();
         if (modelKeys.Any(k => !cache.TryGet(k, out _)))
         {
             progress?.Report(new PotProgress("Default quantization", $"Timing {candidates.Count} candidate models on this CPU", 8));
-            var models = candidates.Select(c => micro.Whole(FloatSet(layers, c.Int8, ignored)).ToByteArray()).ToList();
+            var models = candidates.Select(c => micro.Whole(new HashSet<string>(ignored.Concat(Float(c)), StringComparer.Ordinal)).ToByteArray()).ToList();
             var input = new ModelInput(data, Enumerable.Repeat(data.Get(item), batch).ToList());
             var timings = measurement.Timer.Time(models, input, measurement.ModelBudget, cancellationToken);
             // Whole models are judged by their medians, as the latency check and the bench judge the output: a model
@@ -137,13 +141,17 @@ internal static class LatencyAwarePrecision
             measured += candidates.Count;
         }
         warnings.AddRange(cache.SaveAfterMeasuring(measured > 0));
-        var measuredCandidates = candidates.Select((c, k) => new PrecisionCandidate(c.Name, c.Int8.Where((b, i) => b && !problem[i].ForcedInt8 && !problem[i].ForcedFloat).Count(),
+        var measuredCandidates = candidates.Select((c, k) => new PrecisionCandidate(c.Name,
+            c.Int8.Where((b, i) => b && !problem[i].ForcedInt8 && !problem[i].ForcedFloat).Count() + (c.ProductsInt8 ? products.Count : 0),
             cache.TryGet(modelKeys[k], out double ms) ? ms : double.PositiveInfinity)).ToList();
         int chosen = 0;
         for (int c = 1; c < measuredCandidates.Count; c++)
             if (measuredCandidates[c].Ms < measuredCandidates[chosen].Ms) chosen = c;
         measuredCandidates[chosen] = measuredCandidates[chosen] with { Chosen = true };
         var final = candidates[chosen].Int8;
+        string WholeModelReason() => string.Format(CultureInfo.InvariantCulture,
+            "faster in float: the whole model ran in {0:0.000} ms with it float ({1} INT8 layers) vs {2:0.000} ms with it INT8 ({3}) on this CPU (batch {4})",
+            measuredCandidates[chosen].Ms, measuredCandidates[chosen].Int8Layers, measuredCandidates[0].Ms, measuredCandidates[0].Int8Layers, batch);
 
         var floatLayers = new List<string>();
         var reasons = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -160,13 +168,20 @@ internal static class LatencyAwarePrecision
                 ? string.Format(CultureInfo.InvariantCulture,
                     "faster in float: INT8 {0:0.000} ms vs float {1:0.000} ms on this CPU (batch {2}, conversions to and from its neighbours counted)",
                     timing.Int8Ms, timing.FloatMs, batch)
-                : string.Format(CultureInfo.InvariantCulture,
-                    "faster in float: the whole model ran in {0:0.000} ms with it float ({1} INT8 layers) vs {2:0.000} ms with it INT8 ({3}) on this CPU (batch {4})",
-                    measuredCandidates[chosen].Ms, measuredCandidates[chosen].Int8Layers, measuredCandidates[0].Ms, measuredCandidates[0].Int8Layers, batch);
+                : WholeModelReason();
         }
         if (floatLayers.Count > 0 && floatLayers.Count == timingsByNode.Count)
-            warnings.Add("No layer makes this model faster as INT8 on this CPU, so every layer stays float and the output is not smaller. " +
-                         "-Precision AllInt8 quantizes every layer (smaller, slower here).");
+            warnings.Add(candidates[chosen].ProductsInt8
+                ? $"No layer with weights makes this model faster as INT8 on this CPU, so they stay float and the output is not smaller; only its {products.Count} MatMul(s) of two activations are INT8, as the whole model ran fastest that way. " +
+                  "-Precision AllInt8 quantizes every layer (smaller, slower here)."
+                : "No layer makes this model faster as INT8 on this CPU, so every layer stays float and the output is not smaller. " +
+                  "-Precision AllInt8 quantizes every layer (smaller, slower here).");
+        if (!candidates[chosen].ProductsInt8)
+            foreach (var node in products)
+            {
+                floatLayers.Add(node);
+                reasons[node] = WholeModelReason();
+            }
         return new PrecisionOutcome
         {
             Mode = options.Precision,
@@ -178,13 +193,6 @@ internal static class LatencyAwarePrecision
             CachePath = cache.Path,
             Warnings = warnings,
         };
-    }
-
-    private static HashSet<string> FloatSet(IReadOnlyList<QdqLayerInfo> layers, bool[] int8, IReadOnlySet<string> ignored)
-    {
-        var set = new HashSet<string>(ignored, StringComparer.Ordinal);
-        for (int i = 0; i < layers.Count; i++) if (!int8[i]) set.Add(layers[i].Layer.Node);
-        return set;
     }
 
     private static string Hash(byte[] bytes) => Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(bytes))[..16].ToLowerInvariant();
