@@ -213,4 +213,33 @@ public class LatencyAwarePrecisionTests
             Assert.Equal(1, result.QuantizedLayerCount);
         }
     }
+
+    [Fact]
+    public void A_model_whose_weights_are_external_data_is_timed_against_its_output_by_onnx_runtime()
+    {
+        using var tmp = new TempFolder();
+        Save(tmp.File("inline.onnx"));
+        // The same model with every initializer in m.onnx.data, as large exports are written.
+        var model = OnnxModelFile.Load(tmp.File("inline.onnx"));
+        using (var data = File.Create(tmp.File("m.onnx.data")))
+            foreach (var t in model.Graph.Initializer)
+            {
+                t.ExternalData.Add(new global::Onnx.StringStringEntryProto { Key = "location", Value = "m.onnx.data" });
+                t.ExternalData.Add(new global::Onnx.StringStringEntryProto { Key = "offset", Value = data.Position.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+                t.ExternalData.Add(new global::Onnx.StringStringEntryProto { Key = "length", Value = t.RawData.Length.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+                t.RawData.WriteTo(data);
+                t.RawData = Google.Protobuf.ByteString.Empty;
+                t.DataLocation = global::Onnx.TensorProto.Types.DataLocation.External;
+            }
+        File.WriteAllBytes(tmp.File("m.onnx"), Google.Protobuf.MessageExtensions.ToByteArray(model));
+
+        // Real sessions (no assertion on time): ONNX Runtime resolves no external data in a model given as bytes.
+        var measurement = TestMeasurement.With(OrtModelTimer.Instance, tmp.File("costs.json")) with
+        {
+            LayerBudget = TimeSpan.FromMilliseconds(5), ModelBudget = TimeSpan.FromMilliseconds(20), CheckBudget = TimeSpan.FromMilliseconds(20),
+        };
+        var result = DefaultQuantization.Run(tmp.File("m.onnx"), Data(), new DefaultQuantizationOptions { Threads = 1, Measurement = measurement }, tmp.File("q.onnx"));
+        Assert.NotNull(result.Speedup);
+        Assert.True(result.LatencyRuns >= OrtModelTimer.MinRounds);
+    }
 }
