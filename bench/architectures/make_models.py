@@ -1,0 +1,173 @@
+"""Architectures for bench/Sweep-Architectures.ps1, with seeded random weights (nothing is downloaded).
+
+Usage: python3 make_models.py <folder> [name ...]. Writes <folder>/<name>/model.onnx with calibration/ and
+validation/ folders of .npy arrays (random items, other seeds); a model whose validation arrays exist (written last)
+is kept. Prints one line per model. Needs Debian's python3-torch, python3-torchvision and python3-onnx (torch 1.13's
+TorchScript exporter).
+"""
+import os
+import sys
+
+import numpy as np
+import onnx
+import torch
+import torch.nn as nn
+import torchvision.models as tv
+
+
+class Lstm(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.rnn, self.head = nn.LSTM(40, 64, 2, batch_first=True), nn.Linear(64, 10)
+
+    def forward(self, x):
+        return self.head(self.rnn(x)[0][:, -1])
+
+
+class Gru(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.rnn, self.head = nn.GRU(40, 64, 1, batch_first=True, bidirectional=True), nn.Linear(128, 10)
+
+    def forward(self, x):
+        return self.head(self.rnn(x)[0].mean(1))
+
+
+class Encoder(nn.Module):
+    """Token ids -> embedding -> two transformer encoder layers (GELU) -> mean -> Linear."""
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Embedding(1000, 128)
+        layer = nn.TransformerEncoderLayer(128, 4, 256, batch_first=True, activation='gelu')
+        self.body, self.head = nn.TransformerEncoder(layer, 2), nn.Linear(128, 5)
+
+    def forward(self, x):
+        return self.head(self.body(self.embed(x)).mean(1))
+
+
+class Audio(nn.Module):
+    """Conv1d with stride, groups, GroupNorm, InstanceNorm, LeakyReLU and Sigmoid over a raw waveform."""
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv1d(1, 16, 9, 4), nn.GroupNorm(4, 16), nn.ReLU(),
+            nn.Conv1d(16, 32, 9, 4, groups=2), nn.InstanceNorm1d(32, affine=True), nn.LeakyReLU(0.1),
+            nn.Conv1d(32, 32, 3, padding=1), nn.Sigmoid(), nn.AdaptiveAvgPool1d(1), nn.Flatten(), nn.Linear(32, 8))
+
+    def forward(self, x):
+        return self.body(x)
+
+
+class UNet(nn.Module):
+    """Skip connection through Concat, ConvTranspose, bilinear Resize, PixelShuffle (DepthToSpace), strided Slice."""
+    def __init__(self):
+        super().__init__()
+        self.down1 = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU())
+        self.down2 = nn.Sequential(nn.Conv2d(16, 32, 3, 2, 1), nn.BatchNorm2d(32), nn.Hardswish())
+        self.up, self.out, self.shuffle = nn.ConvTranspose2d(32, 16, 2, 2), nn.Conv2d(32, 2, 1), nn.PixelShuffle(2)
+        self.resize, self.last = nn.Upsample(scale_factor=2, mode='bilinear', align_corners=False), nn.Conv2d(1, 1, 3, padding=1)
+
+    def forward(self, x):
+        a = self.down1(x)
+        o = self.out(torch.cat([a, self.up(self.down2(a))], 1))
+        return self.last(self.shuffle(torch.cat([o, self.resize(o)[:, :, ::2, ::2]], 1))[:, :1, ::2, ::2])
+
+
+class Attention(nn.Module):
+    """LayerNorm, Einsum with a weight, and two MatMuls of activations around a Softmax, SiLU and ReduceMax."""
+    def __init__(self):
+        super().__init__()
+        self.proj, self.norm, self.head = nn.Linear(48, 64), nn.LayerNorm(64), nn.Linear(64, 3)
+        self.weight = nn.Parameter(torch.randn(64, 64) * 0.1)
+
+    def forward(self, x):
+        y = self.norm(self.proj(x))
+        z = torch.einsum('bnd,de->bne', y, self.weight)
+        a = torch.softmax(z @ y.transpose(1, 2) / 8, -1) @ y
+        return self.head(nn.functional.silu(a + z).max(1).values)
+
+
+class TwoInputs(nn.Module):
+    """An image and a vector in, two outputs."""
+    def __init__(self):
+        super().__init__()
+        self.image = nn.Sequential(nn.Conv2d(3, 8, 3, 2), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.vector, self.a, self.b = nn.Linear(6, 8), nn.Linear(16, 4), nn.Linear(8, 2)
+
+    def forward(self, image, vector):
+        f = torch.cat([self.image(image), torch.relu(self.vector(vector))], 1)
+        return self.a(f), self.b(f[:, :8] * f[:, 8:])
+
+
+class SegmentationOut(nn.Module):
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x):
+        return self.model(x)['out']
+
+
+IMAGE = [('input', [3, 224, 224], 'float')]
+# name: (model, inputs (name, item shape, kind), opset, options)
+MODELS = {
+    'mobilenet_v2': (lambda: tv.mobilenet_v2(), IMAGE, 13, {}),
+    'mobilenet_v2_opset11': (lambda: tv.mobilenet_v2(), IMAGE, 11, {}),
+    'mobilenet_v2_external_data': (lambda: tv.mobilenet_v2(), IMAGE, 13, {'external': True}),
+    'mobilenet_v3_small': (lambda: tv.mobilenet_v3_small(), IMAGE, 13, {}),
+    'mobilenet_v3_small_fixed_batch': (lambda: tv.mobilenet_v3_small(), IMAGE, 13, {'fixed_batch': True}),
+    'efficientnet_b0': (lambda: tv.efficientnet_b0(), IMAGE, 13, {}),
+    'shufflenet_v2': (lambda: tv.shufflenet_v2_x0_5(), IMAGE, 13, {}),
+    'squeezenet': (lambda: tv.squeezenet1_1(), IMAGE, 13, {}),
+    'mnasnet': (lambda: tv.mnasnet0_5(), IMAGE, 13, {}),
+    'regnet_y': (lambda: tv.regnet_y_400mf(), IMAGE, 13, {}),
+    'densenet121': (lambda: tv.densenet121(), IMAGE, 13, {}),
+    'convnext_tiny': (lambda: tv.convnext_tiny(), IMAGE, 17, {}),
+    'swin_t': (lambda: tv.swin_t(), IMAGE, 17, {}),
+    'lraspp': (lambda: SegmentationOut(tv.segmentation.lraspp_mobilenet_v3_large(weights_backbone=None)), [('input', [3, 256, 256], 'float')], 13, {}),
+    'lstm': (Lstm, [('input', [20, 40], 'float')], 13, {}),
+    'gru': (Gru, [('input', [20, 40], 'float')], 13, {}),
+    'encoder': (Encoder, [('input', [16], 'ids')], 13, {}),
+    'audio': (Audio, [('input', [1, 4000], 'float')], 13, {}),
+    'unet': (UNet, [('input', [3, 64, 64], 'float')], 13, {}),
+    'attention': (Attention, [('input', [10, 48], 'float')], 17, {}),
+    'two_inputs': (TwoInputs, [('image', [3, 32, 32], 'float'), ('vector', [6], 'float')], 13, {'outputs': ['a', 'b']}),
+}
+
+
+def items(inputs, count, seed):
+    rng = np.random.default_rng(seed)
+    return {name: rng.integers(0, 1000, [count] + shape).astype(np.int64) if kind == 'ids'
+            else rng.standard_normal([count] + shape).astype(np.float32) for name, shape, kind in inputs}
+
+
+def make(folder, name):
+    make_model, inputs, opset, options = MODELS[name]
+    target = os.path.join(folder, name)
+    path = os.path.join(target, 'model.onnx')
+    if all(os.path.exists(os.path.join(target, 'validation', i[0] + '.npy')) for i in inputs):
+        print(name, '(made before)', flush=True)
+        return
+    torch.manual_seed(0)
+    model = make_model().eval()
+    os.makedirs(target, exist_ok=True)
+    example = tuple(torch.from_numpy(a) for a in items(inputs, 1, 0).values())
+    outputs = options.get('outputs', ['output'])
+    axes = {} if options.get('fixed_batch') else {n: {0: 'batch'} for n in [i[0] for i in inputs] + outputs}
+    torch.onnx.export(model, example, path, input_names=[i[0] for i in inputs], output_names=outputs,
+                      dynamic_axes=axes, opset_version=opset)
+    if options.get('external'):
+        onnx.save_model(onnx.load(path), path, save_as_external_data=True, location='model.onnx.data', size_threshold=1024)
+    for part, seed in (('calibration', 1), ('validation', 2)):
+        os.makedirs(os.path.join(target, part), exist_ok=True)
+        for input_name, array in items(inputs, 100, seed).items():
+            # Through a temporary name: a kill leaves no complete-looking file.
+            file = os.path.join(target, part, input_name + '.npy')
+            np.save(file + '.tmp.npy', array)
+            os.replace(file + '.tmp.npy', file)
+    print(name, flush=True)
+
+
+if __name__ == '__main__':
+    for model_name in sys.argv[2:] or MODELS:
+        make(sys.argv[1], model_name)
