@@ -22,6 +22,17 @@ Describe 'Invoke-DefaultQuantization' {
         (Import-PotModel -Path $result.OutputPath).IsQuantized | Should -BeTrue
     }
 
+    It 'calibrates on a folder of images as the simplified engine of a POT config does' {
+        # POT's 'pot -q default --engine simplified --data-source images/' in one parameter.
+        $images = Join-Path $sampleDir 'validation/images'
+        $direct = Invoke-DefaultQuantization $model $images -Precision AllInt8 -SkipLatencyCheck -OutputPath (Join-Path $work 'direct.onnx')
+        $direct.StatSubsetSize | Should -Be @(Get-ChildItem $images -Filter *.png).Count
+        "model:`n  model_name: digits`n  model: $model`nengine:`n  type: simplified`n  data_source: $images`ncompression:`n  algorithms:`n    - name: DefaultQuantization`n" |
+            Set-Content (Join-Path $work 'pot.yml')
+        $configured = Import-PotConfig (Join-Path $work 'pot.yml') | Invoke-DefaultQuantization -Precision AllInt8 -SkipLatencyCheck -OutputPath (Join-Path $work 'config.onnx')
+        (Get-FileHash $direct.OutputPath).Hash | Should -Be (Get-FileHash $configured.OutputPath).Hash
+    }
+
     It 'takes files from Get-ChildItem' {
         $result = Get-Item $model | Invoke-DefaultQuantization -CalibrationDataPath $calibration -StatSubsetSize 32 -OutputPath (Join-Path $work 'q.onnx')
         $result.OutputPath | Should -Be (Join-Path $work 'q.onnx')

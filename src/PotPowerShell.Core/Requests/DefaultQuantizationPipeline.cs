@@ -31,7 +31,7 @@ public static class DefaultQuantizationPipeline
     private static IDataset OpenData(DefaultQuantizationRequest request, IProgress<string>? warnings, CancellationToken cancellationToken)
     {
         if (request.CalibrationDataPath != null)
-            return NpyDataset.Open(RequestFiles.RequireCalibrationData(request.CalibrationDataPath), cancellationToken);
+            return CalibrationData.Open(RequestFiles.RequireCalibrationData(request.CalibrationDataPath), request.ModelPath, cancellationToken);
         var engine = EngineResolver.FromConfig(request.Config
             ?? throw new ArgumentException("A request needs calibration data or a configuration.", nameof(request)));
         foreach (var warning in engine.Warnings) warnings?.Report(warning);

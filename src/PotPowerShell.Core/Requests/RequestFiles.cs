@@ -9,12 +9,12 @@ namespace PotPowerShell.Core.Requests;
 /// </summary>
 public static class RequestFiles
 {
-    /// <summary>Calibration data is a folder of .npy files or an .npz archive: CalibrationDataNotFound when neither exists.</summary>
+    /// <summary>Calibration data is a folder (of .npy files or images) or a file (.npz, .npy): CalibrationDataNotFound when neither exists.</summary>
     public static string RequireCalibrationData(string path)
     {
         if (!Directory.Exists(path) && !File.Exists(path))
             throw new PotException("CalibrationDataNotFound", PotErrorCategory.ObjectNotFound,
-                $"The calibration data '{path}' does not exist. Give a folder of .npy files (one per model input, named after it) or an .npz archive.", path);
+                $"The calibration data '{path}' does not exist. Give a folder of .npy files (one per model input, named after it), an .npz archive or a folder of images.", path);
         return path;
     }
 

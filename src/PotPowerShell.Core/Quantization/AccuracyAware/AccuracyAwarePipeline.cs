@@ -88,7 +88,7 @@ public static class AccuracyAwarePipeline
         var parts = new Parts();
         try
         {
-            IDataset calibration = job.CalibrationDataPath != null ? NpyDataset.Open(job.CalibrationDataPath, ct) : engine.OpenDataset();
+            IDataset calibration = job.CalibrationDataPath != null ? CalibrationData.Open(job.CalibrationDataPath, job.ModelPath, ct) : engine.OpenDataset();
             parts.Calibration = calibration;
             if (job.CalibrationWrapper != null) calibration = job.CalibrationWrapper(calibration);
             var watch = Stopwatch.StartNew();

@@ -1,0 +1,77 @@
+using PotPowerShell.Core.Config;
+using PotPowerShell.Core.Data;
+using PotPowerShell.Core.Evaluation;
+using PotPowerShell.Core.Onnx;
+using PotPowerShell.Core.Quantization;
+using PotPowerShell.Core.Requests;
+using PotPowerShell.Core.Tests.Quantization;
+
+namespace PotPowerShell.Core.Tests.Evaluation;
+
+/// <summary>-CalibrationDataPath: NumPy data as it is, or a folder of images read as POT's simplified engine reads them.</summary>
+public class CalibrationDataTests
+{
+    /// <summary>x[batch, 3, 8, 8] -> Conv "stem" (3x3, 3 -> 4).</summary>
+    private static string SaveModel(TempFolder tmp)
+    {
+        var random = new Random(5);
+        var g = new GraphBuilder("stem");
+        var x = g.Input("x", "batch", 3L, 8L, 8L);
+        var w = Enumerable.Range(0, 4 * 3 * 9).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray();
+        g.Output(g.Node("Conv", new[] { x, g.Initializer("w", w, 4, 3, 3, 3) }, "stem", ("pads", new[] { 1L, 1L, 1L, 1L })));
+        OnnxModelFile.Save(g.Build(), tmp.File("m.onnx"));
+        return tmp.File("m.onnx");
+    }
+
+    /// <summary>Three 12x10 RGB images, another size than the model's 8x8 input.</summary>
+    private static string SaveImages(TempFolder tmp)
+    {
+        Directory.CreateDirectory(tmp.File("images"));
+        for (int n = 0; n < 3; n++)
+            PngWriter.Save(tmp.File($"images/{n}.png"), 12, 10, 3, Enumerable.Range(0, 12 * 10 * 3).Select(i => (byte)((i * 29 + n * 53) % 256)).ToArray());
+        return tmp.File("images");
+    }
+
+    [Fact]
+    public void A_folder_of_images_is_read_in_bgr_and_resized_to_the_model_input()
+    {
+        using var tmp = new TempFolder();
+        string model = SaveModel(tmp), images = SaveImages(tmp);
+        var data = CalibrationData.Open(images, model, CancellationToken.None);
+        using var files = data as IDisposable;
+        Assert.Equal(3, data.Count);
+        var tensor = data.Get(2).Inputs.Values.Single();
+        Assert.Equal(new long[] { 1, 3, 8, 8 }, tensor.Shape);
+        // OpenCV's order (blue first) and a bilinear resize to 8x8, as POT's simplified engine reads a data_source.
+        var decoded = ImagePipeline.Decode(File.ReadAllBytes(tmp.File("images/2.png")), 3, ColorOrder.Bgr, "");
+        var expected = ImagePipeline.ToTensor(ImagePipeline.Resize(decoded, new ResizeStep(8, 8, 0, ResizeAspect.Stretch, Interpolation.Bilinear)), TensorLayout.Nchw);
+        Assert.Equal(expected.ToFloats(), tensor.ToFloats());
+    }
+
+    [Fact]
+    public void DefaultQuantization_calibrates_on_a_folder_of_images_as_on_the_simplified_engine_of_a_config()
+    {
+        using var tmp = new TempFolder();
+        string model = SaveModel(tmp), images = SaveImages(tmp);
+        var options = new DefaultQuantizationOptions { Threads = 1, Measurement = TestMeasurement.Int8Faster };
+        var direct = DefaultQuantizationPipeline.Run(DefaultQuantizationRequest.FromPaths(model, images, options, tmp.File("direct.onnx")), null, null, CancellationToken.None);
+        using (var engine = SimplifiedImageFit.ToModel(EngineDefinition.Simplified(images), model).OpenDataset())
+            DefaultQuantization.Run(model, engine, options, tmp.File("engine.onnx"));
+        Assert.Equal(3, direct.StatSubsetSize);
+        Assert.Equal(1, direct.QuantizedLayerCount);
+        Assert.Equal(File.ReadAllBytes(tmp.File("engine.onnx")), File.ReadAllBytes(tmp.File("direct.onnx")));
+    }
+
+    [Fact]
+    public void A_folder_with_npy_files_is_numpy_data_and_one_with_neither_keeps_the_numpy_error()
+    {
+        using var tmp = new TempFolder();
+        string model = SaveModel(tmp), images = SaveImages(tmp);
+        NpyWriter.Save(Path.Combine(images, "x.npy"), new float[2 * 3 * 8 * 8], new long[] { 2, 3, 8, 8 }, "<f4");
+        var data = CalibrationData.Open(images, model, CancellationToken.None);
+        using (data as IDisposable) Assert.Equal(2, data.Count);
+        Directory.CreateDirectory(tmp.File("empty"));
+        var e = Assert.Throws<PotException>(() => CalibrationData.Open(tmp.File("empty"), model, CancellationToken.None));
+        Assert.Equal("DatasetEmpty", e.ErrorId);
+    }
+}
