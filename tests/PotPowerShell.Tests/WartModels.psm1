@@ -106,6 +106,23 @@ function Write-WartNpy {
     $Path
 }
 
+# A 24-bit BMP of Width x Height whose pixels are a function of their position and the seed (rows bottom-up, each
+# padded to 4 bytes, blue green red).
+function Write-WartBmp {
+    param([string] $Path, [int] $Width, [int] $Height, [int] $Seed)
+    $row = [int]([Math]::Ceiling($Width * 3 / 4) * 4)
+    $bytes = [byte[]]::new(54 + $row * $Height)
+    $header = [IO.BinaryWriter]::new([IO.MemoryStream]::new($bytes))
+    $header.Write([byte[]](66, 77)); $header.Write([int]$bytes.Length); $header.Write([int]0); $header.Write([int]54)
+    $header.Write([int]40); $header.Write([int]$Width); $header.Write([int]$Height); $header.Write([int16]1); $header.Write([int16]24)
+    $header.Write([int]0); $header.Write([int]($row * $Height)); $header.Write([int]2835); $header.Write([int]2835); $header.Write([int]0); $header.Write([int]0)
+    for ($y = 0; $y -lt $Height; $y++) {
+        for ($x = 0; $x -lt $Width * 3; $x++) { $bytes[54 + $y * $row + $x] = [byte](($x * 37 + $y * 11 + $Seed * 53) % 256) }
+    }
+    [IO.File]::WriteAllBytes($Path, $bytes)
+    $Path
+}
+
 function New-WartFloats {
     param([int] $Seed, [long] $Count, [float] $Scale = 1)
     $random = [Random]::new($Seed)
@@ -160,4 +177,4 @@ function Get-WartRelativeError {
 }
 
 Export-ModuleMember -Function New-WartGraph, Add-WartInput, Add-WartOutput, Add-WartWeight, Add-WartInt64, Add-WartNode,
-    Rename-WartTensor, Save-WartModel, Write-WartNpy, New-WartFloats, New-WartNpz, Get-WartOutputs, Get-WartRelativeError
+    Rename-WartTensor, Save-WartModel, Write-WartNpy, Write-WartBmp, New-WartFloats, New-WartNpz, Get-WartOutputs, Get-WartRelativeError

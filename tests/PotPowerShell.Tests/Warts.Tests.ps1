@@ -207,6 +207,32 @@ Describe 'Real-world warts through the cmdlets' {
         @(Get-ChildItem $dir -Filter '*.onnx' | Where-Object Name -in 'o6.onnx', 's4.onnx') | Should -BeNullOrEmpty
     }
 
+    It 'quantizes, evaluates and reverts a model with a dynamic height and width on images of several sizes' {
+        # x [batch, 3, h, w] -> Conv -> GlobalAveragePool -> Flatten: any image size, and images are not resized to it.
+        $g = New-WartGraph 'dynamic_size'
+        Add-WartInput $g 'x' @('batch', 3, 'h', 'w')
+        $c = Add-WartNode $g Conv @('x', (Add-WartWeight $g w @(8, 3, 3, 3)), (Add-WartWeight $g b @(8) -Scale 0.1)) conv @{ pads = @(1, 1, 1, 1) }
+        $flat = Add-WartNode $g Flatten @((Add-WartNode $g GlobalAveragePool @($c) pool)) flatten
+        Rename-WartTensor $g $flat 'features'
+        Add-WartOutput $g 'features' @('batch', 8)
+        $model = Save-WartModel $g (Join-Path $dir 'dynamic_size.onnx')
+        $sized = Join-Path $dir 'sized'
+        New-Item -ItemType Directory $sized | Out-Null
+        foreach ($i in 0..7) { $null = Write-WartBmp (Join-Path $sized "$i.bmp") (6 + 3 * ($i % 3)) (5 + 2 * ($i % 2)) $i }
+        $engine = Join-Path $dir 'sized.yml'
+        "metrics:`n  - type: cosine_similarity`n    reference: fp32`ndataset:`n  data_source: $sized" | Set-Content $engine
+
+        $q = Invoke-DefaultQuantization $model $sized -OutputPath (Join-Path $dir 'dynamic_size.int8.onnx') -Precision AllInt8 -SkipLatencyCheck
+        $q.QuantizedLayerCount | Should -Be 1
+        $m = Measure-PotModel $q.OutputPath -EnginePath $engine -ReferenceModelPath $model -WarningVariable warnings -WarningAction SilentlyContinue
+        $m.BatchSize | Should -Be 1
+        $m.Inferences | Should -Be 8
+        @($warnings | Where-Object { "$_" -like '*differ in size*one item per inference*' }) | Should -HaveCount 1
+        $a = Invoke-AccuracyAwareQuantization $model $sized $engine -MaximalDrop 0 -Precision AllInt8 -SkipLatencyCheck -OutputPath (Join-Path $dir 'dynamic_size.aaq.onnx') -WarningAction SilentlyContinue
+        $a.RevertedLayerCount | Should -Be 1
+        $a.Met | Should -BeTrue
+    }
+
     It 'evaluates a model that hard-codes batch 1 behind a dynamic batch axis item by item, with a warning' {
         # x [batch, 3, 8, 8] -> Conv -> Reshape to [1, -1] -> Gemm: one item runs, a batch of several fails in the Gemm.
         $g = New-WartGraph 'reshape_batch_1'

@@ -75,7 +75,7 @@ internal static class BatchSizeProbe
             var timings = sizes.Select((size, k) => new BatchSizeTiming(size, times[k].MinMs / items.Count)).ToList();
             return new BatchSizeChoice(Choose(timings), items.Count, timings, Workers: lanes.Count);
         }
-        catch (PotException e) when (e.ErrorId == SessionRunner.RunFailedId && !cancellationToken.IsCancellationRequested)
+        catch (PotException e) when (SessionRunner.RefusedBatch(e) && !cancellationToken.IsCancellationRequested)
         {
             return null;
         }

@@ -612,11 +612,12 @@ public sealed class Evaluator : IEvaluator, IDisposable
     }
 
     /// <summary>
-    /// True when ONNX Runtime refused a batch of several items on a model whose batch axis is dynamic, so the batch is
-    /// run again item by item (a genuinely failing item then fails alone, with its own message).
+    /// True when ONNX Runtime refused a batch of several items on a model whose batch axis is dynamic, or the batch's
+    /// items differ in shape (images of several sizes for a dynamic height and width), so the batch is run again item
+    /// by item (a genuinely failing item then fails alone, with its own message).
     /// </summary>
     private static bool FallsBack(PotException e, SessionRunner runner, int count, CancellationToken cancellationToken) =>
-        e.ErrorId == SessionRunner.RunFailedId && count > 1 && !runner.FixedBatch && !cancellationToken.IsCancellationRequested;
+        SessionRunner.RefusedBatch(e) && count > 1 && !runner.FixedBatch && !cancellationToken.IsCancellationRequested;
 
     /// <summary>ONNX Runtime intra-op threads used (0 = ORT's default).</summary>
     public int ThreadSetting => _options.Threads ?? Engine.Threads;

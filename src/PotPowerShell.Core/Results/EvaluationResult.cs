@@ -15,8 +15,9 @@ public sealed record EvaluationResult(
     public int BatchSize { get; init; }
 
     /// <summary>
-    /// True when ONNX Runtime refused a batch of several items although the model's batch axis is dynamic (a graph that
-    /// hard-codes batch 1 behind it): that batch and the rest of the evaluation ran one item per inference.
+    /// True when a batch of several items could not run although the model's batch axis is dynamic (ONNX Runtime
+    /// refused it, as a graph that hard-codes batch 1 behind it does, or its items differ in size): that batch and the
+    /// rest of the evaluation ran one item per inference.
     /// </summary>
     public bool BatchFallback { get; init; }
 

@@ -131,6 +131,12 @@ internal sealed class SessionRunner : IDisposable
     /// <summary>The error id of a run ONNX Runtime refused.</summary>
     public const string RunFailedId = "EvaluationRunFailed";
 
+    /// <summary>The error id of a batch whose items differ in shape.</summary>
+    public const string ShapeMismatchId = "EngineBatchShapeMismatch";
+
+    /// <summary>A batch of several items that may run item by item instead: ONNX Runtime refused it, or its items differ in shape.</summary>
+    public static bool RefusedBatch(PotException e) => e.ErrorId is RunFailedId or ShapeMismatchId;
+
     public IReadOnlyList<string> ModelOutputs { get; }
 
     /// <summary>Outputs the model holds to be stored (see <see cref="SuffixCut.Capturing"/>): not among <see cref="ModelOutputs"/>.</summary>
@@ -267,10 +273,12 @@ internal sealed class SessionRunner : IDisposable
                 bytes = TensorBytes.AsBytes(tensor.Data);
                 shape = tensor.Shape;
             }
-            if (input.ItemShape == null) Prepare(input, shape, rows);
+            // Each batch takes its first item's shape (images left at their sizes for a model with a dynamic height and
+            // width); the items of one batch must share it.
+            if (input.ItemShape == null || (r == 0 && !shape.AsSpan().SequenceEqual(input.ItemShape))) Prepare(input, shape, rows);
             else if (!shape.AsSpan().SequenceEqual(input.ItemShape))
-                throw new PotException("EngineBatchShapeMismatch", PotErrorCategory.InvalidData,
-                    $"Item {item.Index} gives input '{input.ModelName}' the shape [{string.Join(",", shape)}] but earlier items gave [{string.Join(",", input.ItemShape)}]: items of different sizes cannot share a batch. Resize them to one size (preprocessing) or set batch_size: 1.", _source);
+                throw new PotException(ShapeMismatchId, PotErrorCategory.InvalidData,
+                    $"Item {item.Index} gives input '{input.ModelName}' the shape [{string.Join(",", shape)}] but the items before it in its batch of {rows} gave [{string.Join(",", input.ItemShape)}]: items of different sizes cannot share a batch{(FixedBatch ? $", and the model's batch axis is fixed at {BatchSize}" : "")}. Resize them to one size (preprocessing).", _source);
             if (input.Buffer.Length < rows * input.ItemBytes) Allocate(input, rows);
             bytes.CopyTo(input.Buffer.AsSpan((int)(r * input.ItemBytes), (int)input.ItemBytes));
         }

@@ -93,6 +93,40 @@ public class EvaluatorTests
         }
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(4)]
+    public void Images_of_several_sizes_run_one_by_one_on_a_model_with_a_dynamic_height_and_width(int batch)
+    {
+        // x[batch, 3, h, w] -> GlobalAveragePool -> Flatten -> y[batch, 3]: each item's channel means.
+        var g = new PotPowerShell.Core.Onnx.GraphBuilder("pool");
+        var x = g.Input("x", "batch", 3L, "h", "w");
+        var y = g.Node("Flatten", new[] { g.Node("GlobalAveragePool", new[] { x }, "pool") }, "flatten");
+        g.Output(y);
+        byte[] model = Google.Protobuf.MessageExtensions.ToByteArray(g.Build());
+        using var tmp = new TempFolder();
+        Directory.CreateDirectory(tmp.File("img"));
+        var sizes = new[] { (6, 4), (10, 8), (6, 4), (5, 9), (7, 7) };
+        for (int n = 0; n < sizes.Length; n++)
+        {
+            var (w, h) = sizes[n];
+            PngWriter.Save(tmp.File($"img/{n}.png"), w, h, 3, Enumerable.Range(0, w * h * 3).Select(i => (byte)((i * 31 + n * 7) % 256)).ToArray());
+        }
+        NpyWriter.Save(tmp.File("labels.npy"), new long[sizes.Length], new long[] { sizes.Length }, "<i8");
+        var engine = Engine(tmp, "dataset:\n  data_source: img\n  labels: labels.npy\n");
+        var blue = new[] { CustomMetric.FromFunction("mean0", MetricDirection.HigherBetter, s => s.Outputs[y].ToFloats()[0]) };
+        using var evaluator = new Evaluator(engine, new EvaluatorOptions { BatchSize = batch, CustomMetrics = blue });
+        var r = evaluator.Evaluate(model, null, CancellationToken.None);
+        using var data = engine.OpenDataset();
+        for (int i = 0; i < sizes.Length; i++)
+        {
+            var image = data.Get(i).Inputs.Values.Single();
+            int plane = (int)(image.Shape[2] * image.Shape[3]);
+            Assert.Equal(image.ToFloats().Take(plane).Average(), r.PerItem["mean0"][i], 4);
+        }
+        Assert.Equal(sizes.Length, r.Inferences);   // item by item: no two neighbours share a size
+    }
+
     [Fact]
     public void Fixed_batch_models_are_padded_and_give_the_same_values()
     {
