@@ -11,9 +11,10 @@
     segmentation; an LSTM, a bidirectional GRU, a transformer encoder over token ids, a Conv1d audio net with group
     and instance norms, a small U-Net (ConvTranspose, Resize, DepthToSpace), an attention block (Einsum, MatMuls of two
     activations); a model with two inputs and two outputs; MobileNet v2 at opset 11 and with external data; MobileNet
-    v3 with a fixed batch of 1.
+    v3 with a fixed batch of 1; LR-ASPP with a dynamic height and width, on folders of PNG images of six sizes.
 
-    For each model, on 100 random calibration items and 100 other random items:
+    For each model, on 100 random calibration items and 100 other random items (40 and 40 images for the one on
+    images):
       default   Invoke-DefaultQuantization as a user calls it; Compare-PotModel against FP32 (cosine similarity of
                 the first output, speed-up of interleaved runs at batch 1)
       all INT8  the same with -Precision AllInt8
@@ -28,13 +29,24 @@
 .PARAMETER Smoke
     The digits sample only, without Python (tests/PotPowerShell.Tests/Bench.Tests.ps1).
 .NOTES
-    2026-12-06, the first sweep (22 models) found two faults, both fixed with a test:
+    2026-12-06, the first sweep (21 models) found two faults, both fixed with a test:
     - An attention block whose weighted layers were all faster in float kept its two MatMuls of activations INT8
       behind a warning that every layer stayed float, and came out 0.82x as fast as FP32: the all-float candidate of
       the precision choice now makes them float too (src/PotPowerShell.Core/Quantization/Precision/PrecisionCandidates.cs).
     - A model with external data failed at DefaultQuantization's last step (ModelNotLoadable, naming the calibration
       folder): the latency check read the FP32 file's bytes, and ONNX Runtime resolves no external data from bytes.
-    After both fixes, one run of this script (build 9a0c0aa, 15 minutes; speed-ups from Compare-PotModel's 20
+    A later run added LR-ASPP with a dynamic height and width on PNG images of six sizes, and found a third fault,
+    fixed with a test: an evaluation failed with EngineBatchShapeMismatch, also at batch_size 1 (its own advice),
+    because every batch was given the first item's shape (src/PotPowerShell.Core/Runtime/SessionRunner.cs). Such a
+    folder also became valid -CalibrationDataPath (it was DatasetEmpty). On the twenty-seventh session's build:
+      lraspp_images_of_any_size: Invoke-DefaultQuantization: DatasetEmpty ... holds no input arrays
+      mobilenet_v2_external_data: Invoke-DefaultQuantization: ModelNotLoadable ... cannot load '.../calibration'
+    and now (build f75b293):
+      attention                  0/4    200.00 1.000000    0.99         40.42           0.67
+      lraspp_images_of_any_size  55/66   31.96 0.999681    1.33         31.06           1.06 True   4/55
+      mobilenet_v2_external_data 51/53   33.59 0.999794    1.93         33.48           1.77 True   5/51
+
+    After the first two fixes, one run of this script (build 9a0c0aa, 15 minutes; speed-ups from Compare-PotModel's 20
     interleaved runs on a noisy 2-core machine, so a tenth either way is noise: mnasnet's default measured 1.16, then
     1.31 and 1.26 with 300 runs, all INT8 1.35, then 1.25 and 1.36):
 
@@ -83,11 +95,13 @@ if ($Smoke) {
     $folders = @(@{ Name = 'digits'; Model = (Join-Path $sample 'digits.onnx'); Calibration = (Join-Path $sample 'calibration'); Validation = (Join-Path $sample 'validation') })
 }
 else {
-    $names = if ($Model) { $Model } else { @() }
+    # '-Model a,b' through pwsh -File arrives as one string.
+    $Model = @($Model | ForEach-Object { $_ -split ',' } | Where-Object { $_ })
     $env:PYTHONWARNINGS = 'ignore'   # the exporter's warnings about torch's own graphs
-    & $Python (Join-Path $PSScriptRoot 'architectures/make_models.py') $WorkFolder @names | Out-Host
-    if ($LASTEXITCODE -ne 0) { throw "bench/architectures/make_models.py failed; it needs Debian's python3-torch, python3-torchvision and python3-onnx." }
-    $made = Get-ChildItem $WorkFolder -Directory | Where-Object { -not $Model -or $_.Name -in $Model } | Sort-Object Name
+    $models = Join-Path $WorkFolder 'models'
+    & $Python (Join-Path $PSScriptRoot 'architectures/make_models.py') $models @Model | Out-Host
+    if ($LASTEXITCODE -ne 0) { throw "bench/architectures/make_models.py failed (exit code $LASTEXITCODE, its output is above); it needs Debian's python3-torch, python3-torchvision and python3-onnx." }
+    $made = Get-ChildItem $models -Directory | Where-Object { -not $Model -or $_.Name -in $Model } | Sort-Object Name
     $folders = @($made | ForEach-Object { @{ Name = $_.Name; Model = (Join-Path $_.FullName 'model.onnx'); Calibration = (Join-Path $_.FullName 'calibration'); Validation = (Join-Path $_.FullName 'validation') } })
 }
 
@@ -97,7 +111,7 @@ function Measure-Output([hashtable] $Entry, [string] $Path, [string] $Engine) {
 }
 
 $rows = foreach ($entry in $folders) {
-    $out = Join-Path $WorkFolder "$($entry.Name).out"
+    $out = Join-Path $WorkFolder "out/$($entry.Name)"
     New-Item -ItemType Directory -Force $out | Out-Null
     $engine = Join-Path $out 'engine.yml'
     "metrics:`n  - type: cosine_similarity`n    reference: fp32`ndataset:`n  data_source: '$($entry.Validation)'" | Set-Content $engine
@@ -124,7 +138,8 @@ $rows = foreach ($entry in $folders) {
     [pscustomobject]$row
 }
 
-$rows | Format-Table -AutoSize -Wrap | Out-String -Width 240 | Write-Host
+$rows | Select-Object -ExcludeProperty Error | Format-Table -AutoSize | Out-String -Width 240 | Write-Host
 $failed = @($rows | Where-Object Error)
+foreach ($row in $failed) { Write-Host "$($row.Model): $($row.Error)" }
 Write-Host ("{0} models, {1} with a failing cmdlet." -f @($rows).Count, $failed.Count)
 if ($failed.Count -gt 0) { exit 1 }

@@ -1,9 +1,9 @@
 """Architectures for bench/Sweep-Architectures.ps1, with seeded random weights (nothing is downloaded).
 
 Usage: python3 make_models.py <folder> [name ...]. Writes <folder>/<name>/model.onnx with calibration/ and
-validation/ folders of .npy arrays (random items, other seeds); a model whose validation arrays exist (written last)
-is kept. Prints one line per model. Needs Debian's python3-torch, python3-torchvision and python3-onnx (torch 1.13's
-TorchScript exporter).
+validation/ folders of .npy arrays (random items, other seeds) or PNG images; a model whose validation data exists
+(written last) is kept. Prints one line per model. Needs Debian's python3-torch, python3-torchvision and python3-onnx
+(torch 1.13's TorchScript exporter).
 """
 import os
 import sys
@@ -125,6 +125,8 @@ MODELS = {
     'convnext_tiny': (lambda: tv.convnext_tiny(), IMAGE, 17, {}),
     'swin_t': (lambda: tv.swin_t(), IMAGE, 17, {}),
     'lraspp': (lambda: SegmentationOut(tv.segmentation.lraspp_mobilenet_v3_large(weights_backbone=None)), [('input', [3, 256, 256], 'float')], 13, {}),
+    # A dynamic height and width, calibrated and evaluated on PNG images of several sizes, left at their sizes.
+    'lraspp_images_of_any_size': (lambda: SegmentationOut(tv.segmentation.lraspp_mobilenet_v3_large(weights_backbone=None)), [('input', [3, 256, 256], 'float')], 13, {'images': True}),
     'lstm': (Lstm, [('input', [20, 40], 'float')], 13, {}),
     'gru': (Gru, [('input', [20, 40], 'float')], 13, {}),
     'encoder': (Encoder, [('input', [16], 'ids')], 13, {}),
@@ -141,11 +143,27 @@ def items(inputs, count, seed):
             else rng.standard_normal([count] + shape).astype(np.float32) for name, shape, kind in inputs}
 
 
+def write_images(target, input_name):
+    """40 PNG images of 6 sizes per folder; validation/<input>.npy is left out, so the folders read as images."""
+    from PIL import Image
+    for part, seed in (('calibration', 1), ('validation', 2)):
+        os.makedirs(os.path.join(target, part), exist_ok=True)
+        rng = np.random.default_rng(seed)
+        for i in range(40):
+            height, width = (96, 128, 160)[i % 3], (128, 96)[i % 2]
+            pixels = rng.integers(0, 256, [height, width, 3]).astype(np.uint8)
+            file = os.path.join(target, part, f'{i:02d}.png')
+            Image.fromarray(pixels).save(file + '.tmp.png')
+            os.replace(file + '.tmp.png', file)
+
+
 def make(folder, name):
     make_model, inputs, opset, options = MODELS[name]
     target = os.path.join(folder, name)
     path = os.path.join(target, 'model.onnx')
-    if all(os.path.exists(os.path.join(target, 'validation', i[0] + '.npy')) for i in inputs):
+    done = [os.path.join(target, 'validation', '39.png')] if options.get('images') else \
+        [os.path.join(target, 'validation', i[0] + '.npy') for i in inputs]
+    if all(os.path.exists(f) for f in done):
         print(name, '(made before)', flush=True)
         return
     torch.manual_seed(0)
@@ -154,10 +172,16 @@ def make(folder, name):
     example = tuple(torch.from_numpy(a) for a in items(inputs, 1, 0).values())
     outputs = options.get('outputs', ['output'])
     axes = {} if options.get('fixed_batch') else {n: {0: 'batch'} for n in [i[0] for i in inputs] + outputs}
+    if options.get('images'):
+        axes = {n: {0: 'batch', 2: 'height', 3: 'width'} for n in [i[0] for i in inputs] + outputs}
     torch.onnx.export(model, example, path, input_names=[i[0] for i in inputs], output_names=outputs,
                       dynamic_axes=axes, opset_version=opset)
     if options.get('external'):
         onnx.save_model(onnx.load(path), path, save_as_external_data=True, location='model.onnx.data', size_threshold=1024)
+    if options.get('images'):
+        write_images(target, inputs[0][0])
+        print(name, flush=True)
+        return
     for part, seed in (('calibration', 1), ('validation', 2)):
         os.makedirs(os.path.join(target, part), exist_ok=True)
         for input_name, array in items(inputs, 100, seed).items():
@@ -169,5 +193,8 @@ def make(folder, name):
 
 
 if __name__ == '__main__':
+    unknown = [n for n in sys.argv[2:] if n not in MODELS]
+    if unknown:
+        sys.exit(f"Unknown model {', '.join(unknown)}; the models are: {', '.join(MODELS)}.")
     for model_name in sys.argv[2:] or MODELS:
         make(sys.argv[1], model_name)
