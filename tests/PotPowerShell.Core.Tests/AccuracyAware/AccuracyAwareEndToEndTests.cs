@@ -111,6 +111,27 @@ public class AccuracyAwareEndToEndTests : IClassFixture<AccuracyAwareEndToEndTes
     }
 
     [Fact]
+    public void The_quantizations_warnings_reach_the_result_and_a_ranking()
+    {
+        var m = _fixture.Model;
+        const string warning = "Ignored operation type 'LSTM' does not occur in the model.";
+        var options = new AccuracyAwareOptions
+        {
+            Quantization = new DefaultQuantizationOptions { Measurement = TestMeasurement.Int8Faster, IgnoredOperations = new[] { new IgnoredOperation("LSTM") } },
+            MaximalDrop = 0.01, RankingSubsetSize = 30, RankingMethod = RankingMethod.OutputError,
+        };
+        Assert.Contains(warning, AccuracyAwarePipeline.Run(Job(m, options), m.File("warned.onnx")).Warnings);
+        var heard = new List<string>();
+        AccuracyAwarePipeline.Rank(Job(m, options) with { Warnings = new Collect(heard) }, RankingMethod.OutputError);
+        Assert.Contains(warning, heard);
+    }
+
+    private sealed class Collect(List<string> into) : IProgress<string>
+    {
+        public void Report(string value) => into.Add(value);
+    }
+
+    [Fact]
     public void OutputErrorRankingFindsTheSameLayerWithFewerInferences()
     {
         var m = _fixture.Model;

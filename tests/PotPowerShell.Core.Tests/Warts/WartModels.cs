@@ -144,6 +144,38 @@ internal static class WartModels
     }
 
     /// <summary>
+    /// A layer inside an If branch, as scripted exports write control flow: x [batch, 8] -> MatMul "outer" -> If (a
+    /// constant true condition) whose then branch is MatMul "inner" of the outer result, and whose else branch is Relu.
+    /// </summary>
+    public static ModelProto LayerInIf(int seed = 6)
+    {
+        var rng = new Random(seed);
+        var g = new GraphBuilder("layer_in_if");
+        var x = g.Input("x", "batch", 8);
+        var outer = g.Node("MatMul", new[] { x, g.Initializer("w_outer", Random(rng, 64), 8, 8) }, "outer");
+        string inner = g.Initializer("w_inner", Random(rng, 64), 8, 8);
+        g.Graph.Initializer.Add(new TensorProto { Name = "condition", DataType = (int)DataType.Bool, RawData = Google.Protobuf.ByteString.CopyFrom(1) });
+        GraphProto Branch(string op, params string[] inputs)
+        {
+            var branch = new GraphProto { Name = op + "_branch" };
+            var node = new NodeProto { OpType = op, Name = op == "MatMul" ? "inner" : "else_relu" };
+            node.Input.AddRange(inputs);
+            node.Output.Add(op + "_result");
+            branch.Node.Add(node);
+            branch.Output.Add(GraphBuilder.ValueInfo(op + "_result", DataType.Float, new object[] { "batch", 8 }));
+            return branch;
+        }
+        var choice = new NodeProto { OpType = "If", Name = "choice" };
+        choice.Input.Add("condition");
+        choice.Output.Add("y");
+        choice.Attribute.Add(new AttributeProto { Name = "then_branch", Type = AttributeProto.Types.AttributeType.Graph, G = Branch("MatMul", outer, inner) });
+        choice.Attribute.Add(new AttributeProto { Name = "else_branch", Type = AttributeProto.Types.AttributeType.Graph, G = Branch("Relu", outer) });
+        g.Graph.Node.Add(choice);
+        g.Output("y", DataType.Float, "batch", 8);
+        return g.Build();
+    }
+
+    /// <summary>
     /// Three inputs of different types: 'image' float [batch, 3, 8, 8], 'index' int64 [batch] (a class embedding looked up
     /// with Gather) and 'mask' float [batch, 8]. Conv -> Relu -> GlobalAveragePool -> Flatten, + embedding, x mask -> Gemm.
     /// </summary>

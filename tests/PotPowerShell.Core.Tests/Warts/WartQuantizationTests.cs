@@ -165,6 +165,17 @@ public class WartQuantizationTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void A_layer_inside_an_if_branch_stays_float_with_a_warning_that_names_it()
+    {
+        using var tmp = new TempFolder();
+        var result = Quantize(tmp, WartModels.LayerInIf(), WartModels.Data(("x", WartModels.Floats(1, 16, new long[] { 8 }))));
+        Assert.Equal(new[] { "outer" }, result.Layers.Select(l => l.Node));
+        Assert.Equal(1, result.QuantizedLayerCount);
+        Assert.Contains(result.Warnings, w => w.EndsWith("has 1 Conv, ConvTranspose, MatMul or Gemm layer(s) inside control-flow subgraphs (If, Loop, Scan; the first is 'inner' in 'choice'). They stay float: DefaultQuantization quantizes the main graph.", StringComparison.Ordinal));
+        Assert.True(Error(tmp, new Dictionary<string, TensorData> { ["x"] = WartModels.Floats(1, 4, new long[] { 8 }) }) < Tolerance);
+    }
+
+    [Fact]
     public void Zero_and_near_zero_weight_channels_get_finite_scales_and_no_nan()
     {
         using var tmp = new TempFolder();

@@ -15,7 +15,8 @@ internal static class AccuracyAwareLatency
             Precision = precision.Mode,
             FasterInFloatLayers = precision.FloatLayers,
             BatchSize = precision.BatchSize,
-            Warnings = builder.Setup.Precision.Warnings,
+            // Every warning of the quantization (ignored scope, calibration statistics, precision, restore mode).
+            Warnings = builder.Setup.Warnings,
         };
         return check?.Figures is not { } f ? result : result with
         {

@@ -66,6 +66,10 @@ public static class AccuracyAwarePipeline
     {
         var quantizer = new AccuracyAwareQuantizer(job.Options) { Progress = progress };
         using var parts = Open(job, variants: false, progress, cancellationToken, "Layer ranking");
+        // A ranking returns no result to carry the quantization's warnings (an AccuracyAware result does). Those of the
+        // precision choice are about the speed of an output a ranking does not write; a ranking left without INT8
+        // layers says so itself (below).
+        foreach (var warning in parts.Builder.Setup.Warnings.Except(parts.Builder.Setup.Precision.Warnings)) job.Warnings?.Report(warning);
         var ranking = quantizer.RankLayers(parts.Builder, parts.Evaluator, method, cancellationToken, layers);
         if (ranking.Layers.Count == 0)
             job.Warnings?.Report($"No INT8 layer to rank in '{job.ModelPath}': every layer is float in this quantization. With -Precision Fastest (the default) the layers ONNX Runtime runs faster in float on this CPU stay float; -Precision AllInt8 quantizes and ranks every layer.");
@@ -96,7 +100,6 @@ public static class AccuracyAwarePipeline
             parts.Builder = QuantizedModelBuilder.Create(job.ModelPath, calibration, job.Options.Quantization,
                 variants ? new BuilderCatalogue(job.Options).All : Array.Empty<DefaultQuantizationOptions>(), progress, ct)
                 .WithRestoreMode(job.Options.RestoreMode, progress, ct);
-            foreach (var warning in parts.Builder.DynamicFallback.Warnings) job.Warnings?.Report(warning);
             parts.Builders.Add(parts.Builder);
             parts.QuantizationTime = watch.Elapsed;
             // The prepared float model is the baseline, and the reference of metrics that compare with FP32.
