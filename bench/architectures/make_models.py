@@ -99,6 +99,32 @@ class TwoInputs(nn.Module):
         return self.a(f), self.b(f[:, :8] * f[:, 8:])
 
 
+class Uint8Image(nn.Module):
+    """A uint8 NHWC image in, as mobile exports take it: Cast, scale and Transpose before the convolutions."""
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(3, 16, 3, 2), nn.ReLU(), nn.Conv2d(16, 16, 3), nn.AdaptiveAvgPool2d(1),
+                                  nn.Flatten(), nn.Linear(16, 4))
+
+    def forward(self, x):
+        return self.body((x.float() / 255.0).permute(0, 3, 1, 2))
+
+
+class ControlFlow(nn.Module):
+    """Scripted control flow: an If whose then branch holds a Linear."""
+    def __init__(self):
+        super().__init__()
+        self.a, self.b, self.head = nn.Linear(8, 8), nn.Linear(8, 8), nn.Linear(8, 3)
+
+    def forward(self, x):
+        y = self.a(x)
+        if bool(y.sum() > 0):
+            y = self.b(y)
+        else:
+            y = torch.relu(y)
+        return self.head(y)
+
+
 class SegmentationOut(nn.Module):
     def __init__(self, model):
         super().__init__()
@@ -133,14 +159,21 @@ MODELS = {
     'audio': (Audio, [('input', [1, 4000], 'float')], 13, {}),
     'unet': (UNet, [('input', [3, 64, 64], 'float')], 13, {}),
     'attention': (Attention, [('input', [10, 48], 'float')], 17, {}),
+    'uint8_nhwc_input': (Uint8Image, [('input', [32, 32, 3], 'uint8')], 13, {}),
+    'control_flow': (lambda: torch.jit.script(ControlFlow()), [('input', [8], 'float')], 13, {}),
     'two_inputs': (TwoInputs, [('image', [3, 32, 32], 'float'), ('vector', [6], 'float')], 13, {'outputs': ['a', 'b']}),
 }
 
 
 def items(inputs, count, seed):
     rng = np.random.default_rng(seed)
-    return {name: rng.integers(0, 1000, [count] + shape).astype(np.int64) if kind == 'ids'
-            else rng.standard_normal([count] + shape).astype(np.float32) for name, shape, kind in inputs}
+    def array(shape, kind):
+        if kind == 'ids':
+            return rng.integers(0, 1000, [count] + shape).astype(np.int64)
+        if kind == 'uint8':
+            return rng.integers(0, 256, [count] + shape).astype(np.uint8)
+        return rng.standard_normal([count] + shape).astype(np.float32)
+    return {name: array(shape, kind) for name, shape, kind in inputs}
 
 
 def write_images(target, input_name):
