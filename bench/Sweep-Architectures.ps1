@@ -20,7 +20,8 @@
                 the first output, speed-up of interleaved runs at batch 1)
       all INT8  the same with -Precision AllInt8
       AAQ       Invoke-AccuracyAwareQuantization with a cosine-similarity drop of half the default's, so that it
-                reverts layers (skipped when the default keeps every layer float)
+                reverts layers; where the default keeps every layer float, with -Precision AllInt8 and half the drop
+                of all INT8 (its reverted count is marked *)
     Random weights say nothing about accuracy on real data; the SQNR column only shows that nothing is broken (a
     random network's outputs can also be constant, which gives 200 dB).
 .PARAMETER ModulePath
@@ -134,11 +135,14 @@ $rows = foreach ($entry in $folders) {
         $step = 'Invoke-DefaultQuantization -Precision AllInt8'
         $all = Invoke-DefaultQuantization -ModelPath $entry.Model -CalibrationDataPath $entry.Calibration -OutputPath (Join-Path $out 'all-int8.onnx') -Precision AllInt8 -Force -WarningAction SilentlyContinue
         $step = 'Compare-PotModel (all INT8)'
-        $row.AllInt8SqnrDb = $all.Check.SqnrDb; $row.AllInt8Speedup = [math]::Round((Measure-Output $entry $all.OutputPath $engine).Speedup, 2)
-        if ($q.QuantizedLayerCount -gt 0 -and $m.Drop -gt 0) {
-            $step = 'Invoke-AccuracyAwareQuantization'
-            $a = Invoke-AccuracyAwareQuantization -ModelPath $entry.Model -CalibrationDataPath $entry.Calibration -EnginePath $engine -MaximalDrop ($m.Drop / 2) -OutputPath (Join-Path $out 'aaq.onnx') -Force -WarningAction SilentlyContinue
-            $row.AaqMet = $a.Met; $row.AaqReverted = "$($a.RevertedLayerCount)/$($a.QuantizedLayerCount)"
+        $allInt8 = Measure-Output $entry $all.OutputPath $engine
+        $row.AllInt8SqnrDb = $all.Check.SqnrDb; $row.AllInt8Speedup = [math]::Round($allInt8.Speedup, 2)
+        # Half the drop, so that it reverts layers; where the default keeps every layer float, on all INT8 (marked *).
+        $aaqPrecision, $drop = if ($q.QuantizedLayerCount -gt 0) { 'Fastest', $m.Drop } else { 'AllInt8', $allInt8.Drop }
+        if ($drop -gt 0) {
+            $step = "Invoke-AccuracyAwareQuantization -Precision $aaqPrecision"
+            $a = Invoke-AccuracyAwareQuantization -ModelPath $entry.Model -CalibrationDataPath $entry.Calibration -EnginePath $engine -MaximalDrop ($drop / 2) -Precision $aaqPrecision -OutputPath (Join-Path $out 'aaq.onnx') -Force -WarningAction SilentlyContinue
+            $row.AaqMet = $a.Met; $row.AaqReverted = "$($a.RevertedLayerCount)/$($a.QuantizedLayerCount)$(if ($aaqPrecision -eq 'AllInt8') { '*' })"
         }
     }
     catch { $row.Error = "${step}: $($_.FullyQualifiedErrorId): $($_.Exception.Message)" }

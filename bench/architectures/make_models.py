@@ -125,6 +125,46 @@ class ControlFlow(nn.Module):
         return self.head(y)
 
 
+class TiedWeights(nn.Module):
+    """One Linear used twice (a weight shared by two Gemms) and an output head on a transposed table."""
+    def __init__(self):
+        super().__init__()
+        self.linear, self.table = nn.Linear(16, 16), nn.Parameter(torch.randn(20, 16) * 0.3)
+
+    def forward(self, x):
+        return self.linear(torch.relu(self.linear(x))) @ self.table.t()
+
+
+class BatchedWeight(nn.Module):
+    """x [batch, 4, 5, 16] @ W [4, 16, 8]: a MatMul with a three-dimensional constant weight."""
+    def __init__(self):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(4, 16, 8) * 0.3)
+
+    def forward(self, x):
+        return torch.matmul(x, self.weight)
+
+
+class GemmAlphaBeta(nn.Module):
+    """A Gemm with transB, alpha 2 and beta 0.5."""
+    def __init__(self):
+        super().__init__()
+        self.weight, self.bias = nn.Parameter(torch.randn(10, 12) * 0.3), nn.Parameter(torch.randn(10))
+
+    def forward(self, x):
+        return torch.addmm(self.bias, x, self.weight.t(), beta=0.5, alpha=2.0)
+
+
+def conv3d():
+    return nn.Sequential(nn.Conv3d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv3d(8, 8, 3, stride=2, groups=2), nn.ReLU(),
+                         nn.ConvTranspose3d(8, 4, 2, 2))
+
+
+def grouped_deconvolution():
+    return nn.Sequential(nn.Conv2d(4, 8, 3), nn.ConvTranspose2d(8, 8, 3, stride=2, padding=1, output_padding=1, groups=4),
+                         nn.ReLU(), nn.ConvTranspose2d(8, 2, 4, stride=2, dilation=2))
+
+
 class SegmentationOut(nn.Module):
     def __init__(self, model):
         super().__init__()
@@ -161,6 +201,11 @@ MODELS = {
     'attention': (Attention, [('input', [10, 48], 'float')], 17, {}),
     'uint8_nhwc_input': (Uint8Image, [('input', [32, 32, 3], 'uint8')], 13, {}),
     'control_flow': (lambda: torch.jit.script(ControlFlow()), [('input', [8], 'float')], 13, {}),
+    'tied_weights': (TiedWeights, [('input', [16], 'float')], 13, {}),
+    'batched_weight': (BatchedWeight, [('input', [4, 5, 16], 'float')], 13, {}),
+    'gemm_alpha_beta': (GemmAlphaBeta, [('input', [12], 'float')], 13, {}),
+    'conv3d': (conv3d, [('input', [3, 6, 16, 16], 'float')], 13, {}),
+    'grouped_deconvolution': (grouped_deconvolution, [('input', [4, 12, 12], 'float')], 13, {}),
     'two_inputs': (TwoInputs, [('image', [3, 32, 32], 'float'), ('vector', [6], 'float')], 13, {'outputs': ['a', 'b']}),
 }
 

@@ -15,10 +15,24 @@ public sealed record BatchSizeTiming(int BatchSize, double MillisecondsPerItem);
 /// </summary>
 public sealed record BatchSizeChoice(int? Chosen, int Items, IReadOnlyList<BatchSizeTiming> Timings, int? DifferingSize = null, int Workers = 1)
 {
+    /// <summary>
+    /// The largest difference between an item's outputs at <see cref="DifferingSize"/> and at the first size, relative
+    /// to the item's largest output magnitude; 0 when none differ.
+    /// </summary>
+    public double LargestDifference { get; init; }
+
+    /// <summary>
+    /// Beyond the last bits a kernel path changes: the model mixes the items of a batch (a BatchNormalization in training
+    /// mode, a reduction or control flow over the batch axis), so an item's outputs depend on its batch-mates.
+    /// </summary>
+    public bool MixesItems => LargestDifference > BatchSizeProbe.MixingDifference;
+
     /// <summary>For the verbose stream: the choice and every size's time per item.</summary>
     public string Describe() => Chosen is int chosen
         ? $"Evaluation batch size {chosen}, measured on {Items} items by {Workers} worker{(Workers == 1 ? "" : "s")}: " + string.Join(", ", Timings.Select(t => FormattableString.Invariant($"{t.BatchSize} -> {t.MillisecondsPerItem:0.00} ms per item")))
-        : $"Evaluation batch size unchanged: on {Items} items, outputs at batch size {DifferingSize} differ from those at {BatchSizeProbe.Sizes[0]} in the last bits, so a measured choice could change results";
+        : MixesItems
+            ? FormattableString.Invariant($"Evaluation batch size unchanged: on {Items} items, outputs at batch size {DifferingSize} differ from those at {BatchSizeProbe.Sizes[0]} by up to {LargestDifference:0.###%} of their largest value, so the model mixes the items of a batch")
+            : $"Evaluation batch size unchanged: on {Items} items, outputs at batch size {DifferingSize} differ from those at {BatchSizeProbe.Sizes[0]} in the last bits, so a measured choice could change results";
 }
 
 /// <summary>
@@ -45,6 +59,12 @@ internal static class BatchSizeProbe
     /// <summary>Items each size infers per pass (the first items of the data).</summary>
     public const int Items = 16;
 
+    /// <summary>
+    /// A relative difference between the outputs of one item at two batch sizes above which the model mixes items:
+    /// another kernel path changes the last bits (about 1e-7 relative), not the third digit.
+    /// </summary>
+    public const double MixingDifference = 1e-3;
+
     /// <summary>A smaller size is preferred while it is at most this much slower than the fastest (it stops sooner).</summary>
     public const double Tolerance = 1.05;
 
@@ -68,8 +88,11 @@ internal static class BatchSizeProbe
             // The first pass of each size is untimed (ORT plans memory for a new shape on its first run) and keeps its outputs.
             var reference = Pass(lanes, items, layout, outputs, sizes[0], keep: true, cancellationToken).Kept!;
             foreach (int size in sizes.Skip(1).Concat(CheckedSizes))
-                if (!Same(Pass(lanes, items, layout, outputs, size, keep: true, cancellationToken).Kept!, reference))
-                    return new BatchSizeChoice(null, items.Count, Array.Empty<BatchSizeTiming>(), size, lanes.Count);
+            {
+                var kept = Pass(lanes, items, layout, outputs, size, keep: true, cancellationToken).Kept!;
+                if (!Same(kept, reference))
+                    return new BatchSizeChoice(null, items.Count, Array.Empty<BatchSizeTiming>(), size, lanes.Count) { LargestDifference = LargestDifference(kept, reference) };
+            }
             var runs = sizes.Select(size => (Func<double>)(() => Pass(lanes, items, layout, outputs, size, keep: false, cancellationToken).Milliseconds)).ToList();
             var times = InterleavedRounds.Time(runs, warmup: 0, minRounds: Rounds, maxRounds: Rounds, TimeSpan.Zero, cancellationToken);
             var timings = sizes.Select((size, k) => new BatchSizeTiming(size, times[k].MinMs / items.Count)).ToList();
@@ -130,4 +153,25 @@ internal static class BatchSizeProbe
     }
 
     private static bool Same(byte[][] a, byte[][] b) => a.Zip(b).All(p => p.First.AsSpan().SequenceEqual(p.Second));
+
+    /// <summary>The largest difference of one item's outputs (float bytes) relative to its largest magnitude in <paramref name="reference"/>.</summary>
+    private static double LargestDifference(byte[][] kept, byte[][] reference)
+    {
+        double largest = 0;
+        for (int i = 0; i < kept.Length; i++)
+        {
+            var a = MemoryMarshal.Cast<byte, float>(kept[i]);
+            var b = MemoryMarshal.Cast<byte, float>(reference[i]);
+            double scale = 0, difference = 0;
+            // Non-finite outputs are reported where they are scored (EvaluationResult.NonFiniteItems), not here.
+            for (int k = 0; k < Math.Min(a.Length, b.Length); k++)
+            {
+                if (!float.IsFinite(a[k]) || !float.IsFinite(b[k])) continue;
+                scale = Math.Max(scale, Math.Abs((double)b[k]));
+                difference = Math.Max(difference, Math.Abs((double)a[k] - b[k]));
+            }
+            largest = Math.Max(largest, difference / Math.Max(scale, 1e-12));
+        }
+        return largest;
+    }
 }

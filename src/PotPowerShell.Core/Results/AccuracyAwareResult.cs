@@ -196,7 +196,11 @@ public sealed record AccuracyAwareResult : IQuantizedModelResult
     public double? LatencyP90Ms { get; init; }
     /// <summary>FP32 p50 over output p50: above 1 when the returned model is faster (null when skipped).</summary>
     public double? Speedup { get; init; }
-    /// <summary>Warnings about the returned model (e.g. not faster than FP32), also written to the warning stream by the cmdlet.</summary>
+    /// <summary>
+    /// Warnings of the run, also written to the warning stream by the cmdlet: the quantization's (ignored scope,
+    /// calibration, precision, restore mode), the search's (a model that mixes the items of a batch), and the returned
+    /// model's (not faster than FP32).
+    /// </summary>
     public IReadOnlyList<string> Warnings { get; init; } = Array.Empty<string>();
 
     /// <summary>Metric name to FP32 baseline value.</summary>

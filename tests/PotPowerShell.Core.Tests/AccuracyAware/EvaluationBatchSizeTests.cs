@@ -1,3 +1,4 @@
+using PotPowerShell.Core.Tests.Quantization;
 using Google.Protobuf;
 using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Data;
@@ -109,6 +110,43 @@ public class EvaluationBatchSizeTests : IClassFixture<OutlierModelFixture>
         var unchanged = new BatchSizeChoice(null, 16, Array.Empty<BatchSizeTiming>(), 3);
         Assert.Equal("Evaluation batch size unchanged: on 16 items, outputs at batch size 3 differ from those at 16 in the last bits, so a measured choice could change results",
             unchanged.Describe());
+    }
+
+    [Fact]
+    public void A_model_that_mixes_the_items_of_a_batch_is_found_by_the_probe_and_the_run_warns()
+    {
+        // x [batch, 8] minus its mean over the batch, then MatMul: an item's output depends on its batch-mates.
+        using var tmp = new TempFolder();
+        var random = new Random(9);
+        var g = new GraphBuilder("batch_centering");
+        var x = g.Input("x", "batch", 8L);
+        var mean = g.Node("ReduceMean", new[] { x }, "batch_mean", ("axes", new[] { 0L }), ("keepdims", 1L));
+        var centred = g.Node("Sub", new[] { x, mean }, "centre");
+        var y = g.Node("MatMul", new[] { centred, g.Initializer("w", Enumerable.Range(0, 24).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray(), 8, 3) }, "fc");
+        g.Output(y);
+        OnnxModelFile.Save(g.Build(), tmp.File("m.onnx"));
+        foreach (var part in new[] { "calibration", "validation" })
+        {
+            Directory.CreateDirectory(tmp.File(part));
+            var values = Enumerable.Range(0, 40 * 8).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+            NpyWriter.Save(tmp.File($"{part}/x.npy"), values, new long[] { 40, 8 }, "<f4");
+        }
+        File.WriteAllText(tmp.File("engine.yml"), "metrics:\n  - type: cosine_similarity\n    reference: fp32\ndataset:\n  data_source: validation\n");
+
+        byte[] model = File.ReadAllBytes(tmp.File("m.onnx"));
+        using var evaluator = new Evaluator(EngineDefinition.Load(tmp.File("engine.yml")), new EvaluatorOptions { ReferenceModel = model });
+        var choice = evaluator.ChooseBatchSize(model, CancellationToken.None)!;
+        Assert.True(choice.MixesItems, $"largest difference {choice.LargestDifference}");
+        Assert.Null(choice.Chosen);
+        Assert.Contains("so the model mixes the items of a batch", choice.Describe());
+
+        var result = AccuracyAwarePipeline.Run(new AccuracyAwareJob
+        {
+            ModelPath = tmp.File("m.onnx"), CalibrationDataPath = tmp.File("calibration"), EnginePath = tmp.File("engine.yml"),
+            Options = new AccuracyAwareOptions { Quantization = new DefaultQuantizationOptions { Measurement = TestMeasurement.Int8Faster, SkipLatencyCheck = true }, MaximalDrop = 0.5 },
+        }, tmp.File("q.onnx"));
+        Assert.Contains(result.Warnings, w => w.StartsWith("An item's outputs change with the other items of its batch", StringComparison.Ordinal)
+            && w.EndsWith("run with -EvaluationBatchSize 1 (batch_size: 1 in the engine), or export the model in inference mode.", StringComparison.Ordinal));
     }
 
     [Fact]

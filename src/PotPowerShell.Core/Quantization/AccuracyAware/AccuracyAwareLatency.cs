@@ -15,8 +15,8 @@ internal static class AccuracyAwareLatency
             Precision = precision.Mode,
             FasterInFloatLayers = precision.FloatLayers,
             BatchSize = precision.BatchSize,
-            // Every warning of the quantization (ignored scope, calibration statistics, precision, restore mode).
-            Warnings = builder.Setup.Warnings,
+            // Every warning of the quantization (ignored scope, calibration statistics, precision, restore mode), then the search's.
+            Warnings = builder.Setup.Warnings.Concat(result.Warnings).ToList(),
         };
         return check?.Figures is not { } f ? result : result with
         {

@@ -149,6 +149,9 @@ public sealed class AccuracyAwareQuantizer
         ctx.Report("Measuring the evaluation batch size");
         var choice = ctx.Session.ChooseBatchSize(fullyQuantized);
         if (choice != null) ctx.Notice(choice.Describe() + ".");
+        if (choice?.MixesItems == true)
+            ctx.Warn(FormattableString.Invariant($"An item's outputs change with the other items of its batch (by up to {choice.LargestDifference:0.###%} of their largest value at batch sizes {BatchSizeProbe.Sizes[0]} and {choice.DifferingSize}): the model mixes the items of a batch, e.g. a BatchNormalization in training mode, or a reduction or control flow over the batch axis. ") +
+                "Evaluations decided early run the items in another order, so their batches differ from a complete evaluation's: run with -EvaluationBatchSize 1 (batch_size: 1 in the engine), or export the model in inference mode.");
         return choice;
     }
 
@@ -282,6 +285,7 @@ public sealed class AccuracyAwareQuantizer
                 + $"the stores held at most {Megabytes(reuse.PeakBytes)} of {Megabytes(reuse.BudgetBytes)} MB; captures reused {Megabytes(reuse.Pool.ReusedBytes)} MB that dropped stores had held.");
         return new AccuracyAwareResult
         {
+            Warnings = ctx.Warnings,
             Met = tracker.Met,
             Reason = reason,
             MaximalDrop = _options.MaximalDrop,

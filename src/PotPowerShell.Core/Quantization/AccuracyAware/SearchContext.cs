@@ -76,6 +76,15 @@ internal sealed class SearchContext
         _logSink?.Report(line);
     }
 
+    /// <summary>Warnings of the search for the result (and the verbose stream).</summary>
+    public List<string> Warnings { get; } = new();
+
+    public void Warn(string line)
+    {
+        Warnings.Add(line);
+        _logSink?.Report(line);
+    }
+
     /// <summary>A line for the verbose stream only, not the result's log (which stays reproducible): measured times.</summary>
     public void Notice(string line) => _logSink?.Report(line);
 
