@@ -55,6 +55,12 @@
       control_flow     0/2    200.00 1.000000    1.01         40.17           0.91
       uint8_nhwc_input 0/3    200.00 1.000000    0.99         50.04           1.19
 
+    With AAQ run on all INT8 where the default keeps every layer float, the If model showed a fifth: its If tests the
+    sum of the whole batch, so an item's outputs depend on its batch-mates, and a decided-early evaluation (items in
+    another order, so other batches) rolled back the revert of its only INT8 layer, which gives the FP32 model. The run
+    now warns that the model mixes the items of a batch and advises -EvaluationBatchSize 1, with which it meets the
+    target (src/PotPowerShell.Core/Evaluation/BatchSizeProbe.cs).
+
     After the first two fixes, one run of this script (build 9a0c0aa, 15 minutes; speed-ups from Compare-PotModel's 20
     interleaved runs on a noisy 2-core machine, so a tenth either way is noise: mnasnet's default measured 1.16, then
     1.31 and 1.26 with 300 runs, all INT8 1.35, then 1.25 and 1.36):
