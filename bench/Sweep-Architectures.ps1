@@ -56,8 +56,8 @@
     as SmoothQuant calibrates the smoothed model again, and several self-checks of a 28M-parameter model). Speed-ups are
     Compare-PotModel's 20 interleaved runs on a noisy 2-core machine: a few tenths either way is noise (batched_weight's
     default is the FP32 model itself, at 1.65; mnasnet's default measured 1.16, 1.31 and 1.26 in three runs). Where the
-    default keeps every layer float, all INT8 is slower or within noise, except uint8_nhwc_input (1.36 here, 1.00 and 1.15
-    in two runs of 300 interleaved rounds):
+    default keeps every layer float, all INT8 is slower or within noise, except uint8_nhwc_input (1.36 here, 1.00
+    and 1.15 in two runs of 300 interleaved rounds):
 
     Model                          Layers  SqnrDb Cosine   Speedup AllInt8SqnrDb AllInt8Speedup AaqMet AaqReverted
     attention                      0/4     200.00 1.000000    1.01         40.42           0.63   True 1/4*
