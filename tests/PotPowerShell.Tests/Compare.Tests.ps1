@@ -70,6 +70,20 @@ Describe 'Compare-PotModel' {
         $c.Speedup | Should -Be ($c.ReferenceLatencyP50Ms / $c.LatencyP50Ms)
     }
 
+    It 'compares on unlabelled data by cosine similarity to the reference model''s outputs' {
+        $unlabelled = Join-Path $digits 'calibration'
+        $r = Compare-PotModel $q.OutputPath -ReferencePath $fp32 -DataPath $unlabelled -LatencyRuns 0 -WarningVariable warnings
+        $warnings | Should -BeNullOrEmpty
+        $r.Metric | Should -Be 'cosine_similarity'
+        $r.ReferenceValue | Should -BeGreaterThan 0.999999
+        $r.Value | Should -BeLessThan $r.ReferenceValue
+        $r.Drop | Should -BeExactly ($r.ReferenceValue - $r.Value)
+        # What Measure-PotModel gives with that metric written in an engine.
+        $cosine = Join-Path $TestDrive 'cosine.yml'
+        "metrics:`n  - type: cosine_similarity`n    reference: fp32`ndataset:`n  data_source: $unlabelled" | Set-Content $cosine
+        (Measure-PotModel $q.OutputPath -EnginePath $cosine -ReferenceModelPath $fp32).Values.cosine_similarity | Should -Be $r.Value
+    }
+
     It 'skips the latency with -LatencyRuns 0' {
         $r = Compare-PotModel $q.OutputPath -ReferencePath $fp32 -DataPath $validation -LatencyRuns 0
         $r.LatencyRuns | Should -Be 0

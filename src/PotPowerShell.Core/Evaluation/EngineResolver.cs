@@ -11,11 +11,14 @@ namespace PotPowerShell.Core.Evaluation;
 /// </summary>
 public static class EngineResolver
 {
-    /// <summary>An engine YAML file (wins when both are given) or a plain data path (npy folder or .npz; labels give accuracy@top1).</summary>
-    public static EngineDefinition FromPaths(string? enginePath, string? dataPath)
+    /// <summary>
+    /// An engine YAML file (wins when both are given) or a plain data path (npy folder or .npz; labels give
+    /// accuracy@top1, or, <paramref name="againstReference"/>, no labels cosine similarity to the reference's outputs).
+    /// </summary>
+    public static EngineDefinition FromPaths(string? enginePath, string? dataPath, bool againstReference = false)
     {
         if (enginePath != null) return EngineDefinition.Load(enginePath);
-        if (dataPath != null) return EngineDefinition.FromDataPath(dataPath);
+        if (dataPath != null) return EngineDefinition.FromDataPath(dataPath, againstReference);
         throw new ArgumentException("Give an engine file or a data path.");
     }
 

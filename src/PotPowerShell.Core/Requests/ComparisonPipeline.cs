@@ -41,7 +41,7 @@ public sealed class ComparisonPipeline : IDisposable
     public static ComparisonPipeline Open(ComparisonRequest request, IProgress<string>? warnings)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var engine = request.Engine.Resolve(warnings);
+        var engine = request.Engine.Resolve(warnings, againstReference: true);
         return new ComparisonPipeline(request, engine);
     }
 

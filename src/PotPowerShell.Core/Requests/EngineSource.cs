@@ -29,10 +29,11 @@ public sealed record EngineSource
 
     /// <summary>The engine, read without the model: a simplified engine is fitted to a model by the pipeline that knows it (<see cref="SimplifiedImageFit"/>).</summary>
     /// <param name="warnings">Hears the engine's warnings (keys read without effect and the like).</param>
-    public EngineDefinition Resolve(IProgress<string>? warnings = null)
+    /// <param name="againstReference">A comparison: unlabelled data is scored by cosine similarity to the reference's outputs.</param>
+    public EngineDefinition Resolve(IProgress<string>? warnings = null, bool againstReference = false)
     {
         var engine = EnginePath != null || DataPath != null
-            ? EngineResolver.FromPaths(EnginePath, DataPath)
+            ? EngineResolver.FromPaths(EnginePath, DataPath, againstReference)
             : EngineResolver.FromConfig(Config ?? throw new InvalidOperationException("An engine source needs a path or a configuration."));
         foreach (var warning in engine.Warnings) warnings?.Report(warning);
         return engine;

@@ -125,9 +125,11 @@ public sealed class EngineDefinition
 
     /// <summary>
     /// The engine for a plain data path (Measure-PotModel -DataPath): an npy folder or .npz; when it holds labels
-    /// (labels.npy / a 'labels' array), a classification adapter and accuracy@top1.
+    /// (labels.npy / a 'labels' array), a classification adapter and accuracy@top1. Without labels and with
+    /// <paramref name="againstReference"/> (Compare-PotModel, which always has a reference model), cosine similarity
+    /// to the reference's outputs, so that unlabelled data still gives a drop.
     /// </summary>
-    public static EngineDefinition FromDataPath(string dataPath)
+    public static EngineDefinition FromDataPath(string dataPath, bool againstReference = false)
     {
         string full = Path.GetFullPath(dataPath);
         if (!Directory.Exists(full) && !File.Exists(full))
@@ -135,7 +137,12 @@ public sealed class EngineDefinition
                 $"The data path '{full}' does not exist. Give a folder of .npy files (one per model input, labels.npy for labels) or an .npz archive.", full);
         var tree = EngineTree.Map(0, ("dataset", EngineTree.Map(0, ("data_source", EngineTree.Text(full)), ("format", EngineTree.Text("npy")))));
         var probe = EngineParser.Parse(tree, "", Path.GetDirectoryName(full) ?? full, full);
-        if (!probe.HasAnnotations) return probe;
+        if (!probe.HasAnnotations && !againstReference) return probe;
+        if (!probe.HasAnnotations)
+        {
+            tree.Add("metrics", EngineTree.List(new[] { EngineTree.Map(0, ("type", EngineTree.Text("cosine_similarity")), ("reference", EngineTree.Text("fp32"))) }));
+            return EngineParser.Parse(tree, "", Path.GetDirectoryName(full) ?? full, full);
+        }
         tree.Add("adapter", EngineTree.Text("classification"));
         tree.Add("metrics", EngineTree.List(new[] { EngineTree.Map(0, ("type", EngineTree.Text("accuracy")), ("top_k", EngineTree.Number(1))) }));
         return EngineParser.Parse(tree, "", Path.GetDirectoryName(full) ?? full, full);
