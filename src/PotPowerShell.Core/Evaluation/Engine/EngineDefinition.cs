@@ -137,14 +137,15 @@ public sealed class EngineDefinition
                 $"The data path '{full}' does not exist. Give a folder of .npy files (one per model input, labels.npy for labels) or an .npz archive.", full);
         var tree = EngineTree.Map(0, ("dataset", EngineTree.Map(0, ("data_source", EngineTree.Text(full)), ("format", EngineTree.Text("npy")))));
         var probe = EngineParser.Parse(tree, "", Path.GetDirectoryName(full) ?? full, full);
-        if (!probe.HasAnnotations && !againstReference) return probe;
-        if (!probe.HasAnnotations)
+        if (probe.HasAnnotations)
         {
-            tree.Add("metrics", EngineTree.List(new[] { EngineTree.Map(0, ("type", EngineTree.Text("cosine_similarity")), ("reference", EngineTree.Text("fp32"))) }));
-            return EngineParser.Parse(tree, "", Path.GetDirectoryName(full) ?? full, full);
+            tree.Add("adapter", EngineTree.Text("classification"));
+            tree.Add("metrics", EngineTree.List(new[] { EngineTree.Map(0, ("type", EngineTree.Text("accuracy")), ("top_k", EngineTree.Number(1))) }));
         }
-        tree.Add("adapter", EngineTree.Text("classification"));
-        tree.Add("metrics", EngineTree.List(new[] { EngineTree.Map(0, ("type", EngineTree.Text("accuracy")), ("top_k", EngineTree.Number(1))) }));
+        else if (againstReference)
+            tree.Add("metrics", EngineTree.List(new[] { EngineTree.Map(0, ("type", EngineTree.Text("cosine_similarity")), ("reference", EngineTree.Text("fp32"))) }));
+        else
+            return probe;
         return EngineParser.Parse(tree, "", Path.GetDirectoryName(full) ?? full, full);
     }
 
