@@ -190,7 +190,7 @@ public class LatencyAwarePrecisionTests
         var random = new Random(3);
         var values = Enumerable.Range(0, 8 * 4 * 8).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
         var data = new NpyDataset("memory", new Dictionary<string, TensorData> { ["x"] = new(TensorElementKind.Float, new long[] { 8, 4, 8 }, values) }, null);
-        var timer = new FakeTimer { SlowInInt8 = slow.Split(',').ToHashSet(), WholeModelMs = null };
+        var timer = new FakeTimer { SlowInInt8 = slow.Split(',').ToHashSet() };
         var result = DefaultQuantization.Run(tmp.File("m.onnx"), data, new DefaultQuantizationOptions
         {
             Threads = 1, SkipLatencyCheck = true, Measurement = TestMeasurement.With(timer, tmp.File("costs.json")),
