@@ -1,4 +1,3 @@
-using Google.Protobuf;
 using PotPowerShell.Core.Onnx;
 using PotPowerShell.Core.Results;
 
@@ -8,7 +7,7 @@ namespace PotPowerShell.Core.Evaluation;
 public static class ModelMeasurement
 {
     /// <summary>Reads a model file (external data included) into the bytes an evaluator takes; ModelNotFound/ModelCorrupt on failure.</summary>
-    public static byte[] ReadModel(string path) => OnnxModelFile.Load(path).ToByteArray();
+    public static byte[] ReadModel(string path) => OnnxModelFile.ReadBytes(path);
 
     /// <param name="latency">Warm up with <paramref name="warmupRuns"/> untimed runs and run every output, for honest timings.</param>
     public static MeasurementResult Measure(Evaluator evaluator, string modelPath, bool perSample, bool latency, int warmupRuns,

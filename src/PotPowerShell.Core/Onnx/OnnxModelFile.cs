@@ -36,6 +36,9 @@ public static class OnnxModelFile
         return model;
     }
 
+    /// <summary>A model file as an ONNX Runtime session reads it from memory: external data pulled in (ORT resolves none from bytes).</summary>
+    public static byte[] ReadBytes(string path) => Load(path).ToByteArray();
+
     /// <summary>The first tensor of the main graph written by two nodes, or by a node while also a graph input or initializer.</summary>
     private static string? ProducedTwice(GraphProto graph)
     {

@@ -1,4 +1,3 @@
-using Google.Protobuf;
 using PotPowerShell.Core.Onnx;
 using PotPowerShell.Core.Data;
 
@@ -46,7 +45,7 @@ public static class LatencyComparer
     /// returns both medians (<see cref="InterleavedRounds"/>, as the latency-aware precision times its candidates).
     /// </summary>
     public static LatencyComparison Compare(string modelA, string modelB, IDataset data, int batch = 1, int runs = 50, int warmup = 5, int threads = 1) =>
-        Compare(OnnxModelFile.Load(modelA).ToByteArray(), modelA, OnnxModelFile.Load(modelB).ToByteArray(), modelB, data, batch, runs, warmup, threads, CancellationToken.None);
+        Compare(OnnxModelFile.ReadBytes(modelA), modelA, OnnxModelFile.ReadBytes(modelB), modelB, data, batch, runs, warmup, threads, CancellationToken.None);
 
     /// <summary>The same for serialized models (external data included); stops between runs when cancelled.</summary>
     public static LatencyComparison Compare(byte[] modelA, string sourceA, byte[] modelB, string sourceB, IDataset data, int batch, int runs, int warmup,

@@ -1,5 +1,4 @@
 using PotPowerShell.Core.Config;
-using Google.Protobuf;
 using PotPowerShell.Core.Data;
 using PotPowerShell.Core.Onnx;
 using PotPowerShell.Core.Results;
@@ -27,9 +26,7 @@ public static class LatencyProof
             var (_, canBatch) = ActivationShapes.Measure(builder.FloatModel, data, setup.Statistics.Items[0], Array.Empty<string>(), options.Threads, setup.ModelPath);
             if (!canBatch) batch = 1;
         }
-        // The user's FP32 model as a session reads it: external data pulled in (ORT resolves none from bytes).
-        byte[] fp32 = OnnxModelFile.Load(setup.ModelPath).ToByteArray();
-        return LatencyCheck.Run(fp32, output, data, setup.Statistics.Items, batch, measurement.Timer,
+        return LatencyCheck.Run(OnnxModelFile.ReadBytes(setup.ModelPath), output, data, setup.Statistics.Items, batch, measurement.Timer,
             measurement.CheckBudget, cancellationToken);
     }
 
