@@ -98,7 +98,7 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
             // A model ONNX Runtime cannot load is the deeper problem: report that (ModelNotLoadable) first.
             using (var sessionOptions = OrtSessions.Options(GraphOptimizationLevel.ORT_DISABLE_ALL, options.Threads))
             using (OrtSessions.Create(prepared.ToByteArray(), sessionOptions, modelPath)) { }
-            throw NothingToQuantize(modelPath, ignored.Count);
+            throw NothingToQuantize(modelPath, ignored.Count, prepared.Graph);
         }
         var prepareTime = watch.Elapsed;
         cancellationToken.ThrowIfCancellationRequested();
@@ -458,11 +458,20 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
         opType is "QuantizeLinear" or "DequantizeLinear" or "DynamicQuantizeLinear" or "QGemm"
         || opType.StartsWith("QLinear", StringComparison.Ordinal) || opType.EndsWith("Integer", StringComparison.Ordinal);
 
-    private static PotException NothingToQuantize(string modelPath, int ignoredLayers) => new("NothingToQuantize", PotErrorCategory.InvalidArgument,
-        ignoredLayers > 0
-            ? $"Every quantizable layer of '{modelPath}' is in the ignored scope ({ignoredLayers} layers), so nothing is left to quantize. Remove entries from the ignored scope (-IgnoredScope, -IgnoredOpType or ignored_scope)."
-            : $"'{modelPath}' has no layer that DefaultQuantization quantizes (Conv, ConvTranspose, MatMul, Gemm), so there is nothing to quantize.",
-        modelPath);
+    private static PotException NothingToQuantize(string modelPath, int ignoredLayers, GraphProto graph)
+    {
+        // An FP16 (or bfloat16) model has the layers, but not the float32 weights and activations INT8 kernels take.
+        var halfWeights = new HashSet<string>(graph.Initializer.Where(t => t.DataType is (int)TensorProto.Types.DataType.Float16 or (int)TensorProto.Types.DataType.Bfloat16)
+            .Select(t => t.Name), StringComparer.Ordinal);
+        var half = graph.Node.Where(n => OpCatalog.IsDefaultDomain(n.Domain) && OpCatalog.WeightedLayers.Contains(n.OpType) && n.Input.Count > 1 && halfWeights.Contains(n.Input[1])).ToList();
+        return new("NothingToQuantize", PotErrorCategory.InvalidArgument,
+            ignoredLayers > 0
+                ? $"Every quantizable layer of '{modelPath}' is in the ignored scope ({ignoredLayers} layers), so nothing is left to quantize. Remove entries from the ignored scope (-IgnoredScope, -IgnoredOpType or ignored_scope)."
+                : half.Count > 0
+                    ? $"'{modelPath}' is a 16-bit float model: its {half.Count} Conv, ConvTranspose, MatMul or Gemm layer(s) have float16 or bfloat16 weights (the first is '{half[0].Name}'), and DefaultQuantization quantizes FP32 models. Export or convert the model to FP32 first."
+                    : $"'{modelPath}' has no layer that DefaultQuantization quantizes (Conv, ConvTranspose, MatMul, Gemm), so there is nothing to quantize.",
+            modelPath);
+    }
 
     internal static void Validate(DefaultQuantizationOptions options)
     {
