@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Runtime.InteropServices;
 using PotPowerShell.Core.Data;
 using PotPowerShell.Core.Runtime;
@@ -10,8 +11,9 @@ public sealed record BatchSizeTiming(int BatchSize, double MillisecondsPerItem);
 
 /// <summary>
 /// What <see cref="BatchSizeProbe"/> measured: the batch size chosen, or null when an item's outputs changed with the
-/// batch size (<see cref="DifferingSize"/>), so the evaluations keep their batch size. <see cref="Workers"/>: the
-/// evaluation workers that ran the timed batches side by side.
+/// batch size (<see cref="DifferingSize"/>), so the evaluations keep their batch size, or when a given batch size was
+/// only checked. 1 when the model mixes the items of a batch (<see cref="MixesItems"/>) and no batch size was given.
+/// <see cref="Workers"/>: the evaluation workers that ran the timed batches side by side.
 /// </summary>
 public sealed record BatchSizeChoice(int? Chosen, int Items, IReadOnlyList<BatchSizeTiming> Timings, int? DifferingSize = null, int Workers = 1)
 {
@@ -28,10 +30,10 @@ public sealed record BatchSizeChoice(int? Chosen, int Items, IReadOnlyList<Batch
     public bool MixesItems => LargestDifference > BatchSizeProbe.MixingDifference;
 
     /// <summary>For the verbose stream: the choice and every size's time per item.</summary>
-    public string Describe() => Chosen is int chosen
-        ? $"Evaluation batch size {chosen}, measured on {Items} items by {Workers} worker{(Workers == 1 ? "" : "s")}: " + string.Join(", ", Timings.Select(t => FormattableString.Invariant($"{t.BatchSize} -> {t.MillisecondsPerItem:0.00} ms per item")))
-        : MixesItems
-            ? FormattableString.Invariant($"Evaluation batch size unchanged: on {Items} items, outputs at batch size {DifferingSize} differ from those at {BatchSizeProbe.Sizes[0]} by up to {LargestDifference:0.###%} of their largest value, so the model mixes the items of a batch")
+    public string Describe() => MixesItems
+        ? FormattableString.Invariant($"Evaluation batch size {(Chosen is int chosen ? chosen.ToString(CultureInfo.InvariantCulture) : "unchanged")}: on {Items} items, outputs at batch size {DifferingSize} differ from those at {BatchSizeProbe.Sizes[0]} by up to {LargestDifference:0.###%} of their largest value, so the model mixes the items of a batch")
+        : Chosen is int size
+            ? $"Evaluation batch size {size}, measured on {Items} items by {Workers} worker{(Workers == 1 ? "" : "s")}: " + string.Join(", ", Timings.Select(t => FormattableString.Invariant($"{t.BatchSize} -> {t.MillisecondsPerItem:0.00} ms per item")))
             : $"Evaluation batch size unchanged: on {Items} items, outputs at batch size {DifferingSize} differ from those at {BatchSizeProbe.Sizes[0]} in the last bits, so a measured choice could change results";
 }
 
@@ -77,8 +79,9 @@ internal static class BatchSizeProbe
     /// than two fit or ONNX Runtime refuses a batch of several items (the evaluation's own fallback then decides). With
     /// several lanes a large batch leaves a lane idle, as it would in an evaluation of few items.
     /// </summary>
+    /// <param name="time">False: only compare the outputs across sizes (a batch size is given), choosing nothing.</param>
     public static BatchSizeChoice? Measure(IReadOnlyList<SessionRunner> lanes, IReadOnlyList<CachedDataset.Entry> items, IReadOnlyList<CachedDataset.Slot>? layout,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, bool time = true)
     {
         var sizes = Sizes.Where(s => s <= items.Count).ToArray();
         if (sizes.Length < 2) return null;
@@ -93,6 +96,7 @@ internal static class BatchSizeProbe
                 if (!Same(kept, reference))
                     return new BatchSizeChoice(null, items.Count, Array.Empty<BatchSizeTiming>(), size, lanes.Count) { LargestDifference = LargestDifference(kept, reference) };
             }
+            if (!time) return new BatchSizeChoice(null, items.Count, Array.Empty<BatchSizeTiming>(), Workers: lanes.Count);
             var runs = sizes.Select(size => (Func<double>)(() => Pass(lanes, items, layout, outputs, size, keep: false, cancellationToken).Milliseconds)).ToList();
             var times = InterleavedRounds.Time(runs, warmup: 0, minRounds: Rounds, maxRounds: Rounds, TimeSpan.Zero, cancellationToken);
             var timings = sizes.Select((size, k) => new BatchSizeTiming(size, times[k].MinMs / items.Count)).ToList();

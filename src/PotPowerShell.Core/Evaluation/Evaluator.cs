@@ -652,10 +652,14 @@ public sealed class Evaluator : IEvaluator, IDisposable
     /// <see cref="BatchSizeProbe"/>), unless the engine or the options fix one or the model's batch axis is fixed (null)
     /// or the outputs change with the batch size (no <see cref="BatchSizeChoice.Chosen"/>): then nothing changes. For
     /// callers that evaluate many models like this one (AccuracyAware's candidates).
+    /// A model that mixes the items of a batch (<see cref="BatchSizeChoice.MixesItems"/>) is evaluated one item at a
+    /// time from now on when no batch size is given, and the reference outputs stored so far are dropped (their items
+    /// changed each other's); with a batch size given, the choice only reports it.
     /// </summary>
     public BatchSizeChoice? ChooseBatchSize(byte[] model, CancellationToken cancellationToken)
     {
-        if ((_options.BatchSize ?? Engine.BatchSize) != null) return null;
+        int? given = _options.BatchSize ?? Engine.BatchSize;
+        if (given == 1) return null;
         var lanes = new List<SessionRunner> { NewRunner(model, DefaultModelName, ThreadsPerWorker(Workers)) };
         BatchSizeChoice? choice;
         try
@@ -667,11 +671,17 @@ public sealed class Evaluator : IEvaluator, IDisposable
             // Timed as the evaluations run: every worker on the one session.
             for (int w = 1; w < Workers; w++) lanes.Add(runner.Fork());
             var items = Enumerable.Range(0, Math.Min(BatchSizeProbe.Items, _dataset.Count)).Select(_cache.Fetch).ToList();
-            choice = BatchSizeProbe.Measure(lanes, items, _cache.Layout, cancellationToken);
+            choice = BatchSizeProbe.Measure(lanes, items, _cache.Layout, cancellationToken, time: given == null);
         }
         finally
         {
             for (int r = lanes.Count - 1; r >= 0; r--) lanes[r].Dispose();
+        }
+        if (given != null) return choice?.MixesItems == true ? choice : null;
+        if (choice?.MixesItems == true)
+        {
+            choice = choice with { Chosen = 1 };
+            _references = null;
         }
         if (choice?.Chosen is not int chosen) return choice;
         _chosenBatch = chosen;

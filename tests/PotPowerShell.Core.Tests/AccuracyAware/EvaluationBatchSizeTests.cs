@@ -113,15 +113,87 @@ public class EvaluationBatchSizeTests : IClassFixture<OutlierModelFixture>
     }
 
     [Fact]
-    public void A_model_that_mixes_the_items_of_a_batch_is_found_by_the_probe_and_the_run_warns()
+    public void A_model_that_mixes_the_items_of_a_batch_is_evaluated_one_item_at_a_time_as_with_a_batch_size_of_1()
     {
-        // x [batch, 8] minus its mean over the batch, then MatMul: an item's output depends on its batch-mates.
         using var tmp = new TempFolder();
+        string engine = BatchCenteringModel(tmp);
+        byte[] model = File.ReadAllBytes(tmp.File("m.onnx"));
+        using (var evaluator = new Evaluator(EngineDefinition.Load(engine), new EvaluatorOptions { ReferenceModel = model }))
+        {
+            var choice = evaluator.ChooseBatchSize(model, CancellationToken.None)!;
+            Assert.True(choice.MixesItems, $"largest difference {choice.LargestDifference}");
+            Assert.Equal(1, choice.Chosen);
+            Assert.Equal(1, evaluator.BatchSize);
+            Assert.StartsWith("Evaluation batch size 1: on 16 items, outputs at batch size 8 differ from those at 16 by up to ", choice.Describe());
+            Assert.EndsWith("of their largest value, so the model mixes the items of a batch", choice.Describe());
+        }
+
+        // The drop that the run measures and the model it returns are those of a run told to evaluate one item at a time.
+        AccuracyAwareResult Run(int? batchSize, string output, string? checkpoint = null, IProgress<PotProgress>? progress = null) => AccuracyAwarePipeline.Run(new AccuracyAwareJob
+        {
+            ModelPath = tmp.File("m.onnx"), CalibrationDataPath = tmp.File("calibration"), EnginePath = engine,
+            Options = new AccuracyAwareOptions
+            {
+                Quantization = new DefaultQuantizationOptions { Measurement = TestMeasurement.Int8Faster, SkipLatencyCheck = true }, MaximalDrop = 1e-9, EvaluationBatchSize = batchSize,
+                CheckpointPath = checkpoint,
+            },
+        }, tmp.File(output), progress);
+        var measured = Run(null, "auto.onnx");
+        var one = Run(1, "one.onnx");
+        // A run stopped after both baselines resumes from its checkpoint to the same model.
+        Assert.Throws<InvalidOperationException>(() => Run(null, "stopped.onnx", tmp.File("run.checkpoint"), new StopAt("Evaluating the fully quantized model")));
+        var resumed = Run(null, "resumed.onnx", tmp.File("run.checkpoint"));
+        Assert.Equal(2, resumed.ResumedEvaluations);
+        Assert.Equal(File.ReadAllBytes(tmp.File("auto.onnx")), File.ReadAllBytes(tmp.File("resumed.onnx")));
+        Assert.Equal(1, measured.EvaluationBatchSize);
+        Assert.Equal(one.Metrics.Select(m => (m.FullyQuantized, m.Final)), measured.Metrics.Select(m => (m.FullyQuantized, m.Final)));
+        Assert.Equal(File.ReadAllBytes(tmp.File("one.onnx")), File.ReadAllBytes(tmp.File("auto.onnx")));
+        Assert.Contains(measured.Warnings, w => w.StartsWith("An item's outputs change with the other items of its batch", StringComparison.Ordinal)
+            && w.EndsWith("So every evaluation runs one item at a time (batch size 1), as evaluations decided early run the items in another order than a complete one: export the model in inference mode to evaluate in batches.", StringComparison.Ordinal));
+        Assert.Contains("Evaluating the FP32 baseline again, one item at a time.", measured.Log);
+        Assert.Contains(measured.Log, l => l.StartsWith("Plan: ", StringComparison.Ordinal)); // the search ran
+        Assert.DoesNotContain(one.Warnings, w => w.StartsWith("An item's outputs change", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_model_that_mixes_the_items_of_a_batch_keeps_a_given_batch_size_with_a_warning()
+    {
+        using var tmp = new TempFolder();
+        string engine = BatchCenteringModel(tmp);
+        var result = AccuracyAwarePipeline.Run(new AccuracyAwareJob
+        {
+            ModelPath = tmp.File("m.onnx"), CalibrationDataPath = tmp.File("calibration"), EnginePath = engine,
+            Options = new AccuracyAwareOptions
+            {
+                Quantization = new DefaultQuantizationOptions { Measurement = TestMeasurement.Int8Faster, SkipLatencyCheck = true }, MaximalDrop = 0.5, EvaluationBatchSize = 4,
+            },
+        }, tmp.File("q.onnx"));
+        Assert.Equal(4, result.EvaluationBatchSize);
+        Assert.Contains(result.Warnings, w => w.StartsWith("An item's outputs change with the other items of its batch", StringComparison.Ordinal)
+            && w.EndsWith("run with -EvaluationBatchSize 1 (batch_size: 1 in the engine), or export the model in inference mode.", StringComparison.Ordinal));
+    }
+
+    /// <summary>Stops a run (as a kill would) when it reports <paramref name="activity"/>.</summary>
+    private sealed class StopAt(string activity) : IProgress<PotProgress>
+    {
+        public void Report(PotProgress value)
+        {
+            if (value.Status.StartsWith(activity, StringComparison.Ordinal)) throw new InvalidOperationException("stopped");
+        }
+    }
+
+    /// <summary>
+    /// x [batch, 8] minus half its mean over the batch, then MatMul: an item's output depends on its batch-mates (alone,
+    /// it is half the item). Returns the engine.
+    /// </summary>
+    private static string BatchCenteringModel(TempFolder tmp)
+    {
         var random = new Random(9);
         var g = new GraphBuilder("batch_centering");
         var x = g.Input("x", "batch", 8L);
         var mean = g.Node("ReduceMean", new[] { x }, "batch_mean", ("axes", new[] { 0L }), ("keepdims", 1L));
-        var centred = g.Node("Sub", new[] { x, mean }, "centre");
+        var half = g.Node("Mul", new[] { mean, g.Initializer("half", new[] { 0.5f }) }, "half_mean");
+        var centred = g.Node("Sub", new[] { x, half }, "centre");
         var y = g.Node("MatMul", new[] { centred, g.Initializer("w", Enumerable.Range(0, 24).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray(), 8, 3) }, "fc");
         g.Output(y);
         OnnxModelFile.Save(g.Build(), tmp.File("m.onnx"));
@@ -132,21 +204,7 @@ public class EvaluationBatchSizeTests : IClassFixture<OutlierModelFixture>
             NpyWriter.Save(tmp.File($"{part}/x.npy"), values, new long[] { 40, 8 }, "<f4");
         }
         File.WriteAllText(tmp.File("engine.yml"), "metrics:\n  - type: cosine_similarity\n    reference: fp32\ndataset:\n  data_source: validation\n");
-
-        byte[] model = File.ReadAllBytes(tmp.File("m.onnx"));
-        using var evaluator = new Evaluator(EngineDefinition.Load(tmp.File("engine.yml")), new EvaluatorOptions { ReferenceModel = model });
-        var choice = evaluator.ChooseBatchSize(model, CancellationToken.None)!;
-        Assert.True(choice.MixesItems, $"largest difference {choice.LargestDifference}");
-        Assert.Null(choice.Chosen);
-        Assert.Contains("so the model mixes the items of a batch", choice.Describe());
-
-        var result = AccuracyAwarePipeline.Run(new AccuracyAwareJob
-        {
-            ModelPath = tmp.File("m.onnx"), CalibrationDataPath = tmp.File("calibration"), EnginePath = tmp.File("engine.yml"),
-            Options = new AccuracyAwareOptions { Quantization = new DefaultQuantizationOptions { Measurement = TestMeasurement.Int8Faster, SkipLatencyCheck = true }, MaximalDrop = 0.5 },
-        }, tmp.File("q.onnx"));
-        Assert.Contains(result.Warnings, w => w.StartsWith("An item's outputs change with the other items of its batch", StringComparison.Ordinal)
-            && w.EndsWith("run with -EvaluationBatchSize 1 (batch_size: 1 in the engine), or export the model in inference mode.", StringComparison.Ordinal));
+        return tmp.File("engine.yml");
     }
 
     [Fact]

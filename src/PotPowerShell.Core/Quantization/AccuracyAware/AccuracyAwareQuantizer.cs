@@ -79,15 +79,14 @@ public sealed class AccuracyAwareQuantizer
         var source = new QuantizationSource(_options.Quantization.Preset.ToString().ToLowerInvariant(), _options.Quantization, builder);
         var fullyQuantized = ModelCandidate.FullyQuantized(source);
 
-        var baseline = RunBaseline.Evaluate(ctx);
+        // The batch size is measured before the fully quantized model is evaluated, which then runs at the chosen size
+        // too: on a large set that saves more than the probe costs (OcrRec, 1000 lines: the evaluation took 8.0 s at 32
+        // items per batch and 6.1 s at the chosen 2, the probe 1.7 s; bench/Bench-AccuracyAware.ps1 NOTES). A model that
+        // meets the target fully quantized pays the probe for nothing.
+        var (baseline, batchSize) = BaselineAndBatchSize(ctx, fullyQuantized);
         var best = new BestModelTracker(baseline.Criteria);
         // Every full-set evaluation competes for the returned model, including ranking runs when the subset is the whole set.
         ctx.Session.FullSetEvaluated = (candidate, result) => best.Consider(candidate, result.Values);
-        // Measured before the fully quantized model is evaluated, which then runs at the chosen size too: on a large set
-        // that saves more than the probe costs (OcrRec, 1000 lines: the evaluation took 8.0 s at 32 items per batch and
-        // 6.1 s at the chosen 2, the probe 1.7 s; bench/Bench-AccuracyAware.ps1 NOTES). A model that meets the target
-        // fully quantized pays the probe for nothing.
-        var batchSize = ChooseBatchSize(ctx, fullyQuantized);
         EvaluationResult quantizedResult;
         using (ctx.Stages.Stage("Quantized"))
         {
@@ -137,22 +136,34 @@ public sealed class AccuracyAwareQuantizer
     }
 
     /// <summary>
-    /// Before the fully quantized model is evaluated, the evaluator measures the batch size of the evaluations to come on it
-    /// (the kind of model each of them runs), unless the engine or -EvaluationBatchSize fixes it, or an item's outputs
-    /// may depend on its batch-mates (<see cref="DecidedEarly.BatchIndependent"/>). A timing, so the verbose stream
-    /// shows it and the result's log does not.
+    /// The baseline stage, then the evaluator measures the batch size of the evaluations to come on the fully quantized
+    /// model (the kind of model each of them runs), unless an item's outputs may depend on its batch-mates
+    /// (<see cref="DecidedEarly.BatchIndependent"/>); with a batch size given it only checks whether the model mixes the
+    /// items of a batch. A timing, so the verbose stream shows it and the result's log does not. A model that mixes them
+    /// is evaluated one item at a time when no batch size is given, the baseline again: decided-early evaluations run the
+    /// items in another order, so in other batches than a complete evaluation, and would not be exact.
     /// </summary>
-    private static BatchSizeChoice? ChooseBatchSize(SearchContext ctx, ModelCandidate fullyQuantized)
+    private static (RunBaseline Baseline, BatchSizeChoice? Choice) BaselineAndBatchSize(SearchContext ctx, ModelCandidate fullyQuantized)
     {
-        if (!DecidedEarly.BatchIndependent(ctx)) return null;
-        using var _ = ctx.Stages.Stage("BatchSize");
-        ctx.Report("Measuring the evaluation batch size");
-        var choice = ctx.Session.ChooseBatchSize(fullyQuantized);
+        var baseline = RunBaseline.Evaluate(ctx);
+        if (!DecidedEarly.BatchIndependent(ctx)) return (baseline, null);
+        BatchSizeChoice? choice;
+        using (ctx.Stages.Stage("BatchSize"))
+        {
+            ctx.Report("Measuring the evaluation batch size");
+            choice = ctx.Session.ChooseBatchSize(fullyQuantized);
+        }
         if (choice != null) ctx.Notice(choice.Describe() + ".");
-        if (choice?.MixesItems == true)
-            ctx.Warn(FormattableString.Invariant($"An item's outputs change with the other items of its batch (by up to {choice.LargestDifference:0.###%} of their largest value at batch sizes {BatchSizeProbe.Sizes[0]} and {choice.DifferingSize}): the model mixes the items of a batch, e.g. a BatchNormalization in training mode, or a reduction or control flow over the batch axis. ") +
-                "Evaluations decided early run the items in another order, so their batches differ from a complete evaluation's: run with -EvaluationBatchSize 1 (batch_size: 1 in the engine), or export the model in inference mode.");
-        return choice;
+        if (choice?.MixesItems != true) return (baseline, choice);
+        string found = FormattableString.Invariant($"An item's outputs change with the other items of its batch (by up to {choice.LargestDifference:0.###%} of their largest value at batch sizes {BatchSizeProbe.Sizes[0]} and {choice.DifferingSize}): the model mixes the items of a batch, e.g. a BatchNormalization in training mode, or a reduction or control flow over the batch axis. ");
+        if (choice.Chosen != 1)
+        {
+            ctx.Warn(found + "Evaluations decided early run the items in another order, so their batches differ from a complete evaluation's: run with -EvaluationBatchSize 1 (batch_size: 1 in the engine), or export the model in inference mode.");
+            return (baseline, choice);
+        }
+        ctx.Warn(found + "So every evaluation runs one item at a time (batch size 1), as evaluations decided early run the items in another order than a complete one: export the model in inference mode to evaluate in batches.");
+        ctx.Log("Evaluating the FP32 baseline again, one item at a time.");
+        return (RunBaseline.Evaluate(ctx), choice);
     }
 
     /// <summary>
@@ -162,8 +173,9 @@ public sealed class AccuracyAwareQuantizer
     private void LogPlan(SearchContext ctx, IQuantizedModelBuilder builder, EvaluationResult quantizedResult, BatchSizeChoice? batch)
     {
         var plan = AccuracyAwarePlan.For(ctx.Options, builder.Layers.Count, ctx.Session.ItemCount);
-        var (perInference, batchSize) = batch?.Chosen is int chosen
-            ? (TimeSpan.FromMilliseconds(batch.Timings.First(t => t.BatchSize == chosen).MillisecondsPerItem), chosen)
+        var timed = batch?.Timings.FirstOrDefault(t => t.BatchSize == batch.Chosen);
+        var (perInference, batchSize) = timed != null
+            ? (TimeSpan.FromMilliseconds(timed.MillisecondsPerItem), timed.BatchSize)
             : (TimeSpan.FromTicks(quantizedResult.Elapsed.Ticks / Math.Max(1, quantizedResult.Items.Count)), ctx.Session.BatchSize);
         ctx.Log($"Plan: {plan.Describe()}");
         // Each evaluation also builds a model and creates its session: timed by the fully quantized model's.
@@ -183,9 +195,8 @@ public sealed class AccuracyAwareQuantizer
     {
         if (layers != null) CheckLayers(builder, layers, "LayerUnknown", "-Layer");
         var ctx = CreateContext(builder, evaluator, cancellationToken, _options with { RankingMethod = method, MaxEvaluations = null, TimeLimit = null, CheckpointPath = null });
-        var baseline = RunBaseline.Evaluate(ctx);
         var quantized = ModelCandidate.FullyQuantized(new QuantizationSource("base", _options.Quantization, builder));
-        ChooseBatchSize(ctx, quantized);
+        var (baseline, _) = BaselineAndBatchSize(ctx, quantized);
         var result = ctx.Session.Evaluate(quantized, null, mandatory: true);
         var metric = baseline.Criteria.MostViolated(result.Values);
         // Each candidate is the fully quantized model with one layer reverted, on the same seeded subset, so a shard's

@@ -62,9 +62,16 @@ internal sealed class EvaluationSession
 
     /// <summary>
     /// Lets the evaluator measure the batch size of the evaluations to come on <paramref name="candidate"/> (see
-    /// <see cref="IEvaluator.ChooseBatchSize"/>): no evaluation, and no result changes.
+    /// <see cref="IEvaluator.ChooseBatchSize"/>): no evaluation, and no result changes, except for a model that mixes
+    /// the items of a batch, which is evaluated one item at a time from then on: the results so far are forgotten, as
+    /// their items changed each other's outputs.
     /// </summary>
-    public BatchSizeChoice? ChooseBatchSize(ModelCandidate candidate) => _evaluator.ChooseBatchSize(Serialize(candidate), _cancellation);
+    public BatchSizeChoice? ChooseBatchSize(ModelCandidate candidate)
+    {
+        var choice = _evaluator.ChooseBatchSize(Serialize(candidate), _cancellation);
+        if (choice is { MixesItems: true, Chosen: 1 }) _cache.Clear();
+        return choice;
+    }
 
     /// <summary>The evaluator's shared initializers (<see cref="IEvaluator.ShareInitializers"/>); null = models are serialized whole.</summary>
     public SharedInitializers? Shared { get; init; }
