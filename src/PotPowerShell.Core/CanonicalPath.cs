@@ -9,7 +9,15 @@ public static class CanonicalPath
     /// <summary>Links followed while resolving one path before it counts as a loop (Linux's limit).</summary>
     private const int MaxLinks = 40;
 
-    private static readonly StringComparison Comparison = OperatingSystem.IsWindows() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
+    /// <summary>How the file system compares names: ignoring case on Windows.</summary>
+    public static readonly StringComparison Comparison = OperatingSystem.IsWindows() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
+
+    /// <summary><see cref="Comparison"/> as a comparer, for sets of paths.</summary>
+    public static readonly StringComparer Comparer = OperatingSystem.IsWindows() ? StringComparer.OrdinalIgnoreCase : StringComparer.Ordinal;
+
+    /// <summary>True when both name the same file or folder once made full (a trailing separator does not count); links are not followed.</summary>
+    public static bool Same(string a, string b) =>
+        string.Equals(Path.TrimEndingDirectorySeparator(Path.GetFullPath(a)), Path.TrimEndingDirectorySeparator(Path.GetFullPath(b)), Comparison);
 
     /// <summary>The full path with each existing component that is a symbolic link replaced by its target.</summary>
     /// <exception cref="IOException">The links form a loop or a chain longer than 40.</exception>

@@ -47,7 +47,7 @@ public static class PotConfigWriter
         OutputFiles.Write(full, overwrite, tmp => File.WriteAllText(tmp, text, new UTF8Encoding(false)),
             (target, e) => new PotException("ConfigWriteFailed", PotErrorCategory.WriteError, $"Could not write '{target}': {e.Message}", target, e));
         var warnings = new List<string>();
-        if (config.Engine.Kind == EngineKind.Inline && !PathsEqual(folder, config.Directory))
+        if (config.Engine.Kind == EngineKind.Inline && !CanonicalPath.Same(folder, config.Directory))
             warnings.Add($"engine: the inline engine is written as it was; relative paths in it now resolve against '{folder}' instead of '{config.Directory}'.");
         if (config.Engine.Kind == EngineKind.Inline && f == ConfigFormat.Json &&
             ConfigTextWriter.LeadingZeroNumbers(config.Engine.Inline!, config.Engine.InlineKeyPath).ToList() is { Count: > 0 } rewritten)
@@ -270,9 +270,6 @@ public static class PotConfigWriter
         _ => Null,
     };
 
-    private static bool PathsEqual(string a, string b) =>
-        string.Equals(System.IO.Path.GetFullPath(a).TrimEnd('/', '\\'), System.IO.Path.GetFullPath(b).TrimEnd('/', '\\'),
-            OperatingSystem.IsWindows() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal);
 
     private static ConfigScalar Null => ConfigScalar.Null();
     private static ConfigScalar S(string v) => ConfigScalar.From(v);

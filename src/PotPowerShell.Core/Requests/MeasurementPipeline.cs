@@ -64,7 +64,7 @@ public sealed class MeasurementPipeline : IDisposable
         string? path = input.ReferenceModelPath;
         if (!input.ReferenceGiven && !_engine.Metrics.Any(m => m.RequiresReference)) path = null;
         // A request without a reference is served by the one read (see Serves).
-        if (path == null || (ReferencePath != null && SamePath(ReferencePath, path))) return false;
+        if (path == null || (ReferencePath != null && CanonicalPath.Same(ReferencePath, path))) return false;
         var bytes = ModelMeasurement.ReadModel(path);
         _evaluator?.Dispose();
         _evaluator = null;
@@ -87,7 +87,7 @@ public sealed class MeasurementPipeline : IDisposable
     /// </summary>
     public bool Serves(MeasurementRequest next) =>
         next.Engine.SameAs(Request.Engine)
-        && (ReferencePath == null || next.ReferenceModelPath == null || SamePath(ReferencePath, next.ReferenceModelPath));
+        && (ReferencePath == null || next.ReferenceModelPath == null || CanonicalPath.Same(ReferencePath, next.ReferenceModelPath));
 
     /// <summary>Evaluates one model; its errors (the fit's included, see the class) concern that model only.</summary>
     public MeasurementResult Measure(string modelPath, IProgress<PotProgress>? progress, CancellationToken cancellationToken)
@@ -113,8 +113,6 @@ public sealed class MeasurementPipeline : IDisposable
         Workers = Request.Latency ? 1 : null,
     });
 
-    private static bool SamePath(string a, string b) =>
-        string.Equals(Path.GetFullPath(a), Path.GetFullPath(b), OperatingSystem.IsWindows() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal);
 
     public void Dispose()
     {

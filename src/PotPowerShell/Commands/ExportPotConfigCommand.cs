@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using PotPowerShell.Core;
 using PotPowerShell.Core.Config;
 using PotPowerShell.Infrastructure;
 
@@ -9,7 +10,7 @@ namespace PotPowerShell.Commands;
 [OutputType(typeof(PotConfig))]
 public sealed class ExportPotConfigCommand : PotCmdlet
 {
-    private readonly HashSet<string> _written = new(OperatingSystem.IsWindows() ? StringComparer.OrdinalIgnoreCase : StringComparer.Ordinal);
+    private readonly HashSet<string> _written = new(CanonicalPath.Comparer);
 
     [Parameter(Mandatory = true, Position = 0)]
     [ValidateNotNullOrEmpty]

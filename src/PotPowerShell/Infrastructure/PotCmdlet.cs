@@ -112,13 +112,13 @@ public abstract class PotCmdlet : PSCmdlet, IDisposable
     /// <summary>Refuses an output path that is the input model. Returns false after writing an error.</summary>
     protected bool CheckOutputIsNotInput(string output, string model)
     {
-        if (!string.Equals(Path.GetFullPath(output), Path.GetFullPath(model), StringComparison.Ordinal)) return true;
+        if (!CanonicalPath.Same(output, model)) return true;
         WriteError(ToErrorRecord(new PotException("OutputIsInput", PotErrorCategory.InvalidArgument,
             $"The output path '{output}' is the input model. Choose another -OutputPath.", output)));
         return false;
     }
 
-    private readonly HashSet<string> _written = new(OperatingSystem.IsWindows() ? StringComparer.OrdinalIgnoreCase : StringComparer.Ordinal);
+    private readonly HashSet<string> _written = new(CanonicalPath.Comparer);
 
     /// <summary>
     /// Refuses to write a file this command already wrote for an earlier pipeline input: with one -OutputPath for

@@ -562,7 +562,7 @@ internal static class EngineParser
             foreach (var file in Directory.EnumerateFiles(data, "*.npy").OrderBy(f => f, StringComparer.Ordinal))
             {
                 string stem = Path.GetFileNameWithoutExtension(file);
-                if (stem == NpyDataset.LabelsName || PathsEqual(file, labelsPath)) continue;
+                if (stem == NpyDataset.LabelsName || (labelsPath != null && CanonicalPath.Same(file, labelsPath))) continue;
                 inputs[stem] = file;
             }
         }
@@ -580,9 +580,6 @@ internal static class EngineParser
         }
         return def with { InputFiles = inputs, LabelsPath = labelsPath, LabelsArray = labelsArray };
     }
-
-    private static bool PathsEqual(string a, string? b) =>
-        b != null && string.Equals(Path.GetFullPath(a), Path.GetFullPath(b), OperatingSystem.IsWindows() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal);
 
     private static readonly string[] StepKeys = { "type", "size", "width", "height", "aspect", "interpolation", "mean", "std", "value", "position" };
 

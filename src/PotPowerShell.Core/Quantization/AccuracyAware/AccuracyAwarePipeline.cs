@@ -54,7 +54,7 @@ public static class AccuracyAwarePipeline
         string full = Path.GetFullPath(checkpoint);
         var taken = new[] { job.ModelPath, outputPath, AccuracyAwareOutcome.ReportPathFor(outputPath), job.EnginePath, job.CalibrationDataPath }
             .Where(p => p != null).Select(p => Path.GetFullPath(p!));
-        if (taken.Any(p => string.Equals(p, full, OperatingSystem.IsWindows() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal)))
+        if (taken.Any(p => CanonicalPath.Same(p, full)))
             throw new PotException("CheckpointPathConflict", PotErrorCategory.InvalidArgument,
                 $"-CheckpointPath '{full}' is a file this run reads or writes (the model, the engine, the calibration data, the output or its report). Give the checkpoint a file of its own, e.g. '{Path.ChangeExtension(full, ".checkpoint")}'.", full);
     }
