@@ -180,6 +180,35 @@ Describe 'Real-world warts through the cmdlets' {
         Get-Error $model $result.OutputPath $images | Should -BeLessThan 0.05   # NaN would fail here too
     }
 
+    It 'counts a layer inside an If branch apart, and keeps it float with a warning that names it' {
+        # x [batch, 3, 8, 8] -> Conv "outer" -> If (1 > 0): then MatMul "inner" of the Conv's output, else Relu.
+        $g = New-WartGraph 'layer_in_if'
+        Add-WartInput $g 'x' @('batch', 3, 8, 8)
+        $outer = Add-WartNode $g Conv @('x', (Add-WartWeight $g w @(4, 3, 3, 3))) outer @{ pads = @(1, 1, 1, 1) }
+        $condition = Add-WartNode $g Greater @((Add-WartWeight $g one @(1) -Values @(1)), (Add-WartWeight $g zero @(1) -Values @(0))) condition
+        $branches = foreach ($op in 'MatMul', 'Relu') {
+            $branch = New-WartGraph "$op-branch"
+            $inputs = if ($op -eq 'MatMul') { @($outer, (Add-WartWeight $g inner_w @(8, 8))) } else { @($outer) }
+            $out = Add-WartNode $branch $op $inputs $(if ($op -eq 'MatMul') { 'inner' } else { 'else_relu' })
+            Add-WartOutput $branch $out @('batch', 4, 8, 8)
+            $branch.Builder.Graph
+        }
+        $y = Add-WartNode $g If @($condition) choice @{ then_branch = $branches[0]; else_branch = $branches[1] }
+        Rename-WartTensor $g $y 'y'
+        Add-WartOutput $g 'y' @('batch', 4, 8, 8)
+        $model = Save-WartModel $g (Join-Path $dir 'layer_in_if.onnx')
+
+        $summary = Import-PotModel $model
+        $summary.QuantizableLayerCount | Should -Be 1
+        $summary.SubgraphLayerCount | Should -Be 1
+        ($summary | Out-String) | Should -Match 'SubgraphLayerCount\s+: 1'
+        (Import-PotModel (Join-Path (Get-PotSamplePath) 'digits.onnx') | Out-String) | Should -Not -Match 'SubgraphLayerCount'
+
+        $result = $summary | Invoke-DefaultQuantization -Config $minmax -CalibrationDataPath $images -OutputPath (Join-Path $dir 'layer_in_if.int8.onnx') -Force -WarningVariable warnings -WarningAction SilentlyContinue
+        $result.QuantizedLayerCount | Should -Be 1
+        @($warnings | Where-Object { "$_" -like "*has 1 Conv, ConvTranspose, MatMul or Gemm layer(s) inside control-flow subgraphs (If, Loop, Scan; the first is 'inner' in 'choice')*" }).Count | Should -Be 1
+    }
+
     It 'refuses what cannot be quantized, naming the op, node or input' {
         # Opset 6: Add still had legacy broadcasting.
         $g = New-WartGraph 'opset6' 6

@@ -88,6 +88,7 @@ public sealed class GraphBuilder
             case long[] longs: a.Type = AttributeProto.Types.AttributeType.Ints; a.Ints.AddRange(longs); break;
             case float[] floats: a.Type = AttributeProto.Types.AttributeType.Floats; a.Floats.AddRange(floats); break;
             case TensorProto t: a.Type = AttributeProto.Types.AttributeType.Tensor; a.T = t; break;
+            case GraphProto g: a.Type = AttributeProto.Types.AttributeType.Graph; a.G = g; break;
             default: throw new ArgumentException($"Attribute '{name}' has an unsupported value type {value.GetType().Name}.");
         }
         return a;

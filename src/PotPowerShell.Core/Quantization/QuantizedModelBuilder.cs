@@ -87,7 +87,7 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
         if (options.Equalization != EqualizationScope.None) (prepared, equalized) = CrossLayerEqualization.Equalize(prepared, options.Equalization == EqualizationScope.Depthwise);
 
         var (ignored, floatLayers) = FloatLayers(original, prepared, options, warnings);
-        if (SubgraphLayers.Warning(prepared.Graph, modelPath) is { } subgraphs) warnings.Add(subgraphs);
+        if (SubgraphWarning.For(prepared.Graph, modelPath) is { } subgraphs) warnings.Add(subgraphs);
         var settings = PresetResolution.Resolve(options, HardwareProfile.Current);
         var precision = LatencyAwarePrecision.Choose(prepared, ignored, settings, options, calibration, items[0], modelPath, progress, cancellationToken);
         warnings.AddRange(precision.Warnings);

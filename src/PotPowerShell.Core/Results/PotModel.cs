@@ -44,6 +44,11 @@ public sealed record PotModel
     public required IReadOnlyList<OpTypeCount> OpTypes { get; init; }
     /// <summary>Conv, ConvTranspose, MatMul and Gemm nodes: the layers quantization turns into INT8 kernels.</summary>
     public required int QuantizableLayerCount { get; init; }
+    /// <summary>
+    /// Conv, ConvTranspose, MatMul and Gemm nodes inside control-flow subgraphs (If branches, Loop and Scan bodies): not
+    /// in <see cref="QuantizableLayerCount"/>, as quantization works on the main graph and they stay float.
+    /// </summary>
+    public int SubgraphLayerCount { get; init; }
     public required WeightStorage WeightStorage { get; init; }
     public required int InitializerCount { get; init; }
     public required int ConstantNodeCount { get; init; }

@@ -44,6 +44,7 @@ public static class PotModelInspector
             OpTypes = graph.Node.GroupBy(n => n.OpType).Select(g => new OpTypeCount(g.Key, g.Count()))
                 .OrderByDescending(c => c.Count).ThenBy(c => c.OpType, StringComparer.Ordinal).ToList(),
             QuantizableLayerCount = graph.Node.Count(n => OpCatalog.IsDefaultDomain(n.Domain) && OpCatalog.WeightedLayers.Contains(n.OpType)),
+            SubgraphLayerCount = SubgraphLayers.Find(graph).Count,
             WeightStorage = storage,
             InitializerCount = initializers,
             ConstantNodeCount = constants,

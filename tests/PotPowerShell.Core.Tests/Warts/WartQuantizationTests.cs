@@ -165,6 +165,15 @@ public class WartQuantizationTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void A_layer_inside_an_if_branch_is_counted_apart_by_the_model_summary()
+    {
+        // "outer" in the main graph, "inner" in the If's then-branch.
+        var summary = PotModelInspector.Describe(WartModels.LayerInIf(), "if.onnx");
+        Assert.Equal(1, summary.QuantizableLayerCount);
+        Assert.Equal(1, summary.SubgraphLayerCount);
+    }
+
+    [Fact]
     public void A_layer_inside_an_if_branch_stays_float_with_a_warning_that_names_it()
     {
         using var tmp = new TempFolder();

@@ -1,21 +1,20 @@
 using Onnx;
-using PotPowerShell.Core.Onnx;
 
-namespace PotPowerShell.Core.Quantization;
+namespace PotPowerShell.Core.Onnx;
 
 /// <summary>
-/// Weighted layers inside control-flow subgraphs (If branches, Loop and Scan bodies). DefaultQuantization quantizes the
-/// main graph only, so they stay float; the result says so in a warning instead of leaving them out of its layer list.
+/// Weighted layers (Conv, ConvTranspose, MatMul, Gemm) inside control-flow subgraphs: If branches, Loop and Scan bodies,
+/// at any depth. Quantization works on the main graph only, so they stay float; DefaultQuantization warns about them
+/// and Import-PotModel counts them, instead of leaving them out unsaid.
 /// </summary>
-internal static class SubgraphLayers
+public static class SubgraphLayers
 {
-    public static string? Warning(GraphProto main, string modelPath)
+    /// <summary>Each such layer's name (its op type when unnamed) and the main-graph node that holds it, in graph order.</summary>
+    public static IReadOnlyList<(string Layer, string Parent)> Find(GraphProto main)
     {
         var found = new List<(string Layer, string Parent)>();
         foreach (var node in main.Node) Collect(node, node.Name.Length > 0 ? node.Name : node.OpType, found);
-        if (found.Count == 0) return null;
-        return $"'{modelPath}' has {found.Count} Conv, ConvTranspose, MatMul or Gemm layer(s) inside control-flow subgraphs " +
-               $"(If, Loop, Scan; the first is '{found[0].Layer}' in '{found[0].Parent}'). They stay float: DefaultQuantization quantizes the main graph.";
+        return found;
     }
 
     private static void Collect(NodeProto node, string parent, List<(string Layer, string Parent)> found)
