@@ -45,4 +45,8 @@ public sealed record LayerRanking(
     int SubsetSize,
     int Evaluations,
     long Inferences,
-    IReadOnlyList<int>? Items = null);
+    IReadOnlyList<int>? Items = null)
+{
+    /// <summary>What the run found on the way (a model that mixes the items of a batch), for the warning stream.</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = Array.Empty<string>();
+}

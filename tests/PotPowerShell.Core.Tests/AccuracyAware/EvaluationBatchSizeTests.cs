@@ -149,7 +149,7 @@ public class EvaluationBatchSizeTests : IClassFixture<OutlierModelFixture>
         Assert.Equal(one.Metrics.Select(m => (m.FullyQuantized, m.Final)), measured.Metrics.Select(m => (m.FullyQuantized, m.Final)));
         Assert.Equal(File.ReadAllBytes(tmp.File("one.onnx")), File.ReadAllBytes(tmp.File("auto.onnx")));
         Assert.Contains(measured.Warnings, w => w.StartsWith("An item's outputs change with the other items of its batch", StringComparison.Ordinal)
-            && w.EndsWith("So every evaluation runs one item at a time (batch size 1), as evaluations decided early run the items in another order than a complete one: export the model in inference mode to evaluate in batches.", StringComparison.Ordinal));
+            && w.EndsWith("So every evaluation runs one item at a time (batch size 1): rankings and evaluations decided early run some of the items, or in another order, so in other batches than a complete evaluation. Export the model in inference mode to evaluate in batches.", StringComparison.Ordinal));
         Assert.Contains("Evaluating the FP32 baseline again, one item at a time.", measured.Log);
         Assert.Contains(measured.Log, l => l.StartsWith("Plan: ", StringComparison.Ordinal)); // the search ran
         Assert.DoesNotContain(one.Warnings, w => w.StartsWith("An item's outputs change", StringComparison.Ordinal));
@@ -171,6 +171,15 @@ public class EvaluationBatchSizeTests : IClassFixture<OutlierModelFixture>
         Assert.Equal(4, result.EvaluationBatchSize);
         Assert.Contains(result.Warnings, w => w.StartsWith("An item's outputs change with the other items of its batch", StringComparison.Ordinal)
             && w.EndsWith("run with -EvaluationBatchSize 1 (batch_size: 1 in the engine), or export the model in inference mode.", StringComparison.Ordinal));
+
+        // Get-LayerRanking's path hears it too.
+        var heard = new List<string>();
+        AccuracyAwarePipeline.Rank(new AccuracyAwareJob
+        {
+            ModelPath = tmp.File("m.onnx"), CalibrationDataPath = tmp.File("calibration"), EnginePath = engine, Warnings = new LogLines(heard),
+            Options = new AccuracyAwareOptions { Quantization = new DefaultQuantizationOptions { Measurement = TestMeasurement.Int8Faster, SkipLatencyCheck = true }, EvaluationBatchSize = 4 },
+        }, RankingMethod.Signal);
+        Assert.Contains(heard, w => w.StartsWith("An item's outputs change with the other items of its batch", StringComparison.Ordinal));
     }
 
     /// <summary>Stops a run (as a kill would) when it reports <paramref name="activity"/>.</summary>

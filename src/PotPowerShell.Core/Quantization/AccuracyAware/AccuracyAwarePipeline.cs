@@ -71,6 +71,7 @@ public static class AccuracyAwarePipeline
         // layers says so itself (below).
         foreach (var warning in parts.Builder.Setup.Warnings.Except(parts.Builder.Setup.Precision.Warnings)) job.Warnings?.Report(warning);
         var ranking = quantizer.RankLayers(parts.Builder, parts.Evaluator, method, cancellationToken, layers);
+        foreach (var warning in ranking.Warnings) job.Warnings?.Report(warning);
         if (ranking.Layers.Count == 0)
             job.Warnings?.Report($"No INT8 layer to rank in '{job.ModelPath}': every layer is float in this quantization. With -Precision Fastest (the default) the layers ONNX Runtime runs faster in float on this CPU stay float; -Precision AllInt8 quantizes and ranks every layer.");
         return ranking;

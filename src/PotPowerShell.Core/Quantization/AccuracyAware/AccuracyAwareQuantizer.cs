@@ -140,8 +140,9 @@ public sealed class AccuracyAwareQuantizer
     /// model (the kind of model each of them runs), unless an item's outputs may depend on its batch-mates
     /// (<see cref="DecidedEarly.BatchIndependent"/>); with a batch size given it only checks whether the model mixes the
     /// items of a batch. A timing, so the verbose stream shows it and the result's log does not. A model that mixes them
-    /// is evaluated one item at a time when no batch size is given, the baseline again: decided-early evaluations run the
-    /// items in another order, so in other batches than a complete evaluation, and would not be exact.
+    /// is evaluated one item at a time when no batch size is given, the baseline again: rankings and decided-early
+    /// evaluations run some of the items or another order, so in other batches than a complete evaluation, and would
+    /// not give its values.
     /// </summary>
     private static (RunBaseline Baseline, BatchSizeChoice? Choice) BaselineAndBatchSize(SearchContext ctx, ModelCandidate fullyQuantized)
     {
@@ -158,10 +159,10 @@ public sealed class AccuracyAwareQuantizer
         string found = FormattableString.Invariant($"An item's outputs change with the other items of its batch (by up to {choice.LargestDifference:0.###%} of their largest value at batch sizes {BatchSizeProbe.Sizes[0]} and {choice.DifferingSize}): the model mixes the items of a batch, e.g. a BatchNormalization in training mode, or a reduction or control flow over the batch axis. ");
         if (choice.Chosen != 1)
         {
-            ctx.Warn(found + "Evaluations decided early run the items in another order, so their batches differ from a complete evaluation's: run with -EvaluationBatchSize 1 (batch_size: 1 in the engine), or export the model in inference mode.");
+            ctx.Warn(found + "Rankings and evaluations decided early run some of the items, or in another order, so in other batches than a complete evaluation, and their values are not the ones it gives: run with -EvaluationBatchSize 1 (batch_size: 1 in the engine), or export the model in inference mode.");
             return (baseline, choice);
         }
-        ctx.Warn(found + "So every evaluation runs one item at a time (batch size 1), as evaluations decided early run the items in another order than a complete one: export the model in inference mode to evaluate in batches.");
+        ctx.Warn(found + "So every evaluation runs one item at a time (batch size 1): rankings and evaluations decided early run some of the items, or in another order, so in other batches than a complete evaluation. Export the model in inference mode to evaluate in batches.");
         ctx.Log("Evaluating the FP32 baseline again, one item at a time.");
         return (RunBaseline.Evaluate(ctx), choice);
     }
@@ -203,7 +204,7 @@ public sealed class AccuracyAwareQuantizer
         // scores are the ones a ranking of every layer gives them: shards ranked apart merge by score.
         try
         {
-            return new SearchRankings(ctx, baseline).Rank(quantized, quantized, result, metric, layers);
+            return new SearchRankings(ctx, baseline).Rank(quantized, quantized, result, metric, layers) with { Warnings = ctx.Warnings.ToList() };
         }
         finally
         {
