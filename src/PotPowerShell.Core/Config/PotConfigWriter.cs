@@ -270,7 +270,6 @@ public static class PotConfigWriter
         _ => Null,
     };
 
-
     private static ConfigScalar Null => ConfigScalar.Null();
     private static ConfigScalar S(string v) => ConfigScalar.From(v);
     private static ConfigScalar B(bool v) => ConfigScalar.From(v);

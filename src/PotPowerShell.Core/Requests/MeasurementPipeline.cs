@@ -113,7 +113,6 @@ public sealed class MeasurementPipeline : IDisposable
         Workers = Request.Latency ? 1 : null,
     });
 
-
     public void Dispose()
     {
         _evaluator?.Dispose();
