@@ -262,6 +262,32 @@ Describe 'Real-world warts through the cmdlets' {
         $a.Met | Should -BeTrue
     }
 
+    It 'evaluates a model that mixes the items of a batch one item at a time, with a warning, as -EvaluationBatchSize 1 does' {
+        # x [batch, 8] minus half its mean over the batch, then MatMul: an item's outputs depend on its batch-mates.
+        $g = New-WartGraph 'batch_mixing'
+        Add-WartInput $g 'x' @('batch', 8)
+        $mean = Add-WartNode $g ReduceMean @('x') batch_mean @{ axes = @(0); keepdims = 1 }
+        $half = Add-WartNode $g Mul @($mean, (Add-WartWeight $g half @(1) -Values @(0.5))) half_mean
+        $y = Add-WartNode $g MatMul @((Add-WartNode $g Sub @('x', $half) centre), (Add-WartWeight $g w @(8, 3))) fc
+        Rename-WartTensor $g $y 'y'
+        Add-WartOutput $g 'y' @('batch', 3)
+        $model = Save-WartModel $g (Join-Path $dir 'batch_mixing.onnx')
+        $mixing = Join-Path $dir 'mixing'
+        New-Item -ItemType Directory $mixing | Out-Null
+        $null = Write-WartNpy (Join-Path $mixing 'x.npy') (New-WartFloats 3 (40 * 8)) @(40, 8)
+        $engine = Join-Path $dir 'mixing.yml'
+        "metrics:`n  - type: cosine_similarity`n    reference: fp32`ndataset:`n  data_source: $mixing" | Set-Content $engine
+
+        $common = @{ MaximalDrop = 1e-9; Precision = 'AllInt8'; SkipLatencyCheck = $true; Force = $true }
+        $auto = Invoke-AccuracyAwareQuantization $model $mixing $engine @common -OutputPath (Join-Path $dir 'mixing.auto.onnx') -WarningVariable warnings -WarningAction SilentlyContinue
+        $one = Invoke-AccuracyAwareQuantization $model $mixing $engine @common -OutputPath (Join-Path $dir 'mixing.one.onnx') -EvaluationBatchSize 1
+        $auto.EvaluationBatchSize | Should -Be 1
+        @($warnings | Where-Object { "$_" -like "An item's outputs change with the other items of its batch*So every evaluation runs one item at a time*" }) | Should -HaveCount 1
+        $auto.Metrics[0].FullyQuantized | Should -BeLessThan 1
+        $auto.Metrics[0].FullyQuantized | Should -Be $one.Metrics[0].FullyQuantized
+        (Get-FileHash $auto.OutputPath).Hash | Should -Be (Get-FileHash $one.OutputPath).Hash
+    }
+
     It 'evaluates a model that hard-codes batch 1 behind a dynamic batch axis item by item, with a warning' {
         # x [batch, 3, 8, 8] -> Conv -> Reshape to [1, -1] -> Gemm: one item runs, a batch of several fails in the Gemm.
         $g = New-WartGraph 'reshape_batch_1'
