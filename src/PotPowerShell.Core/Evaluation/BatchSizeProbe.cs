@@ -79,7 +79,7 @@ internal static class BatchSizeProbe
     /// than two fit or ONNX Runtime refuses a batch of several items (the evaluation's own fallback then decides). With
     /// several lanes a large batch leaves a lane idle, as it would in an evaluation of few items.
     /// </summary>
-    /// <param name="time">False: only compare the outputs across sizes (a batch size is given), choosing nothing.</param>
+    /// <param name="time">False: only compare the outputs at the largest and the smallest size (a batch size is given), choosing nothing.</param>
     public static BatchSizeChoice? Measure(IReadOnlyList<SessionRunner> lanes, IReadOnlyList<CachedDataset.Entry> items, IReadOnlyList<CachedDataset.Slot>? layout,
         CancellationToken cancellationToken, bool time = true)
     {
@@ -90,7 +90,8 @@ internal static class BatchSizeProbe
         {
             // The first pass of each size is untimed (ORT plans memory for a new shape on its first run) and keeps its outputs.
             var reference = Pass(lanes, items, layout, outputs, sizes[0], keep: true, cancellationToken).Kept!;
-            foreach (int size in sizes.Skip(1).Concat(CheckedSizes))
+            // Only checking: the smallest size against the largest shows a model that mixes items.
+            foreach (int size in time ? sizes.Skip(1).Concat(CheckedSizes) : sizes.TakeLast(1))
             {
                 var kept = Pass(lanes, items, layout, outputs, size, keep: true, cancellationToken).Kept!;
                 if (!Same(kept, reference))
