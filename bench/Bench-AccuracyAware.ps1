@@ -28,6 +28,26 @@
     went: the stages (calibration, baseline, ranking, search, backward pass) and, inside the evaluations, building
     candidate models, creating their ONNX Runtime sessions, and inference with the metrics.
 .NOTES
+    2026-12-06, twenty-ninth session: a second sentence encoder, ArcticXs (Snowflake arctic-embed-xs, 48 layers), to see
+    whether MiniLM's shortfall is MiniLM's or the kind of model's. Same machine (AMD EPYC, AVX-512 VNNI). The build
+    c1e80e0, -Items 200 -Seed 0 -Model ArcticXs,MiniLM -Variant 'POT-style','new defaults', one run:
+
+      Model    Variant       Wall s Evals Inferences Reverted Final drop Max drop
+      MiniLM   POT-style      18.3     65      13000 5/49     0.00318    0.00322
+      MiniLM   new defaults   10.9     70       6175 5/49     0.00321    0.00322    1.68x
+      ArcticXs POT-style      17.0     58      11600 5/48     0.000944   0.00104
+      ArcticXs new defaults   11.1     68       6022 5/48     0.000993   0.00104    1.53x
+
+    The kind of model's: as on MiniLM, half the inferences, the same number of layers, a final drop within the limit
+    but a little above POT-style's, and far from 3x. Where the time goes on ArcticXs: POT-style ranking 11.6 s, search
+    1.4 s, backward pass 1.2 s; new defaults ranking 3.2 s, search 3.2 s (the top 3 of each ranking confirmed on the full
+    set), backward pass 1.0 s. With one confirmation per step (-ConfirmOnFullSet 1, variant 'confirm 1', a second run):
+    the same layers and drops on both, MiniLM 8.8 s and ArcticXs 9.1 s (about 2x); it stays three, as on OcrRec one
+    confirmation cost layers (twenty-fourth session). MiniLM's POT-style row is 18.3 s here against 17.0 s in the
+    table below: the machine, not the change (its counts and layers are the same). POT-style's runs (batch size 32 given)
+    now have a BatchSize stage of 0.1 s: the check for a model that mixes the items of a batch runs with a given batch
+    size too (two passes of 16 items).
+
     2026-12-06, twenty-seventh session: checkpoints that append, and where MiniLM's time goes. Same machine (AMD EPYC,
     AVX-512 VNNI).
     - The checkpoint (-CheckpointPath) appends one record per evaluation, with its length and a checksum, and flushes it
