@@ -83,6 +83,20 @@ internal sealed class GraphIndex
         foreach (var v in Graph.Input.Concat(Graph.ValueInfo).Concat(Graph.Output))
             if (v.Type?.TensorType != null && v.Type.TensorType.ElemType != 0)
                 _types.TryAdd(v.Name, v.Type.TensorType.ElemType);
+        Propagate();
+        // Ops of other domains (com.microsoft's Attention, SkipLayerNormalization, FastGelu in models ONNX Runtime's
+        // transformer optimizer wrote) have no rule above. A Conv, ConvTranspose, MatMul or Gemm takes its input in the
+        // type of its weight (one type T in the ONNX spec), which types the output of such an op that feeds a layer.
+        bool added = false;
+        foreach (var node in Graph.Node)
+            if (OpCatalog.IsDefaultDomain(node.Domain) && OpCatalog.WeightedLayers.Contains(node.OpType) && node.Input.Count > 1
+                && node.Input[0].Length > 0 && ElementType(node.Input[0]) == 0 && ElementType(node.Input[1]) is int t and not 0)
+                added |= _types.TryAdd(node.Input[0], t);
+        if (added) Propagate();
+    }
+
+    private void Propagate()
+    {
         foreach (var node in Graph.Node)
             for (int k = 0; k < node.Output.Count; k++)
             {

@@ -87,7 +87,8 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
         if (options.Equalization != EqualizationScope.None) (prepared, equalized) = CrossLayerEqualization.Equalize(prepared, options.Equalization == EqualizationScope.Depthwise);
 
         var (ignored, floatLayers) = FloatLayers(original, prepared, options, warnings);
-        if (SubgraphWarning.For(prepared.Graph, modelPath) is { } subgraphs) warnings.Add(subgraphs);
+        if (LayersLeftFloat.InSubgraphs(prepared.Graph, modelPath) is { } subgraphs) warnings.Add(subgraphs);
+        if (LayersLeftFloat.RuntimeFusions(prepared.Graph, modelPath) is { } fusions) warnings.Add(fusions);
         var settings = PresetResolution.Resolve(options, HardwareProfile.Current);
         var precision = LatencyAwarePrecision.Choose(prepared, ignored, settings, options, calibration, items[0], modelPath, progress, cancellationToken);
         warnings.AddRange(precision.Warnings);
@@ -469,7 +470,8 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
                 ? $"Every quantizable layer of '{modelPath}' is in the ignored scope ({ignoredLayers} layers), so nothing is left to quantize. Remove entries from the ignored scope (-IgnoredScope, -IgnoredOpType or ignored_scope)."
                 : half.Count > 0
                     ? $"'{modelPath}' is a 16-bit float model: its {half.Count} Conv, ConvTranspose, MatMul or Gemm layer(s) have float16 or bfloat16 weights (the first is '{half[0].Name}'), and DefaultQuantization quantizes FP32 models. Export or convert the model to FP32 first."
-                    : $"'{modelPath}' has no layer that DefaultQuantization quantizes (Conv, ConvTranspose, MatMul, Gemm), so there is nothing to quantize.",
+                    : LayersLeftFloat.OnlyRuntimeFusions(graph, modelPath)
+                        ?? $"'{modelPath}' has no layer that DefaultQuantization quantizes (Conv, ConvTranspose, MatMul, Gemm), so there is nothing to quantize.",
             modelPath);
     }
 

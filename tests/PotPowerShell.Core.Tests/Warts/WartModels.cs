@@ -176,6 +176,40 @@ internal static class WartModels
     }
 
     /// <summary>
+    /// A transformer block as ONNX Runtime's transformer optimizer writes it, with com.microsoft contrib ops whose output
+    /// types no ONNX rule gives: x [batch, 4, 16] -> Attention (packed QKV weights) -> MatMul "out_proj" ->
+    /// SkipLayerNormalization (+ x) -> MatMul "ffn1" -> FastGelu (its bias) -> MatMul "ffn2" -> SkipLayerNormalization.
+    /// </summary>
+    public static ModelProto ContribTransformerBlock(int seed = 8)
+    {
+        var rng = new Random(seed);
+        var g = new GraphBuilder("contrib_block", 17);
+        var x = g.Input("x", "batch", 4, 16);
+        string W(string name, params long[] dims) => g.Initializer(name, Random(rng, (int)dims.Aggregate(1L, (a, b) => a * b)), dims);
+        string Ones(string name, float value) => g.Initializer(name, Enumerable.Repeat(value, 16).ToArray(), 16);
+        string Contrib(string op, string name, string[] inputs, params AttributeProto[] attributes)
+        {
+            var node = new NodeProto { OpType = op, Name = name, Domain = "com.microsoft" };
+            node.Input.AddRange(inputs);
+            node.Output.Add(name + "_out");
+            node.Attribute.AddRange(attributes);
+            g.Graph.Node.Add(node);
+            return name + "_out";
+        }
+        var attention = Contrib("Attention", "attention", new[] { x, W("qkv_w", 16, 48), W("qkv_b", 48) }, GraphBuilder.Attribute("num_heads", 2L));
+        var outProj = g.Node("MatMul", new[] { attention, W("o_w", 16, 16) }, "out_proj");
+        var ln1 = Contrib("SkipLayerNormalization", "skip_ln1", new[] { outProj, x, Ones("g1", 1f), Ones("b1", 0f) }, GraphBuilder.Attribute("epsilon", 1e-5f));
+        var ffn1 = g.Node("MatMul", new[] { ln1, W("f1_w", 16, 32) }, "ffn1");
+        var gelu = Contrib("FastGelu", "gelu", new[] { ffn1, W("f1_b", 32) });
+        var ffn2 = g.Node("MatMul", new[] { gelu, W("f2_w", 32, 16) }, "ffn2");
+        var y = Contrib("SkipLayerNormalization", "skip_ln2", new[] { ffn2, ln1, Ones("g2", 1f), Ones("b2", 0f) }, GraphBuilder.Attribute("epsilon", 1e-5f));
+        g.Output(y, DataType.Float, "batch", 4, 16);
+        var model = g.Build();
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "com.microsoft", Version = 1 });
+        return model;
+    }
+
+    /// <summary>
     /// Three inputs of different types: 'image' float [batch, 3, 8, 8], 'index' int64 [batch] (a class embedding looked up
     /// with Gather) and 'mask' float [batch, 8]. Conv -> Relu -> GlobalAveragePool -> Flatten, + embedding, x mask -> Gemm.
     /// </summary>

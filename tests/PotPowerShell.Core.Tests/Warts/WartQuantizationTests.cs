@@ -165,6 +165,40 @@ public class WartQuantizationTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void The_layers_of_a_block_of_onnx_runtime_contrib_ops_are_found_and_quantized()
+    {
+        // Each MatMul reads the output of a com.microsoft op, whose type only the MatMul's float weight tells.
+        using var tmp = new TempFolder();
+        var result = Quantize(tmp, WartModels.ContribTransformerBlock(), WartModels.Data(("x", WartModels.Floats(3, 32, new long[] { 4, 16 }))));
+        Assert.Equal(new[] { "out_proj", "ffn1", "ffn2" }, result.Layers.Select(l => l.Node));
+        AllLayersFused(result, 3);
+        Assert.True(Error(tmp, new Dictionary<string, TensorData> { ["x"] = WartModels.Floats(4, 4, new long[] { 4, 16 }) }) < Tolerance);
+        // The Attention's packed QKV weights stay float, and the result says so.
+        Assert.Contains(result.Warnings, w => w.EndsWith("has 1 layer(s) with weights in ONNX Runtime's own fused ops (Attention of com.microsoft; the first is 'attention'). They stay float: DefaultQuantization quantizes the standard Conv, ConvTranspose, MatMul and Gemm. Quantize the model as exported, before ONNX Runtime's optimizations (optimized_model_filepath, the transformer optimizer) fused its layers.", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_model_of_onnx_runtime_fused_convolutions_only_is_refused_with_what_to_do()
+    {
+        // As ONNX Runtime saves a Conv + Relu it fused: com.microsoft FusedConv.
+        using var tmp = new TempFolder();
+        var g = new GraphBuilder("fused");
+        var x = g.Input("x", "batch", 3L, 8L, 8L);
+        var conv = new NodeProto { OpType = "FusedConv", Name = "conv_relu", Domain = "com.microsoft" };
+        conv.Input.AddRange(new[] { x, g.Initializer("w", WartModels.Random(new Random(1), 108), 4, 3, 3, 3), g.Initializer("b", new float[4], 4) });
+        conv.Output.Add("y");
+        conv.Attribute.Add(GraphBuilder.Attribute("activation", "Relu"));
+        conv.Attribute.Add(GraphBuilder.Attribute("pads", new long[] { 1, 1, 1, 1 }));
+        g.Graph.Node.Add(conv);
+        g.Output("y", TensorProto.Types.DataType.Float, "batch", 4, 8, 8);
+        var model = g.Build();
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "com.microsoft", Version = 1 });
+        var ex = Assert.Throws<PotException>(() => Quantize(tmp, model, WartModels.Data(("x", WartModels.Floats(5, 8, new long[] { 3, 8, 8 })))));
+        Assert.Equal("NothingToQuantize", ex.ErrorId);
+        Assert.EndsWith("has no Conv, ConvTranspose, MatMul or Gemm layer that DefaultQuantization quantizes, but 1 layer(s) with weights in ONNX Runtime's own fused ops (FusedConv of com.microsoft; the first is 'conv_relu'). Quantize the model as exported, before ONNX Runtime's optimizations (optimized_model_filepath, the transformer optimizer) fused its layers.", ex.Message);
+    }
+
+    [Fact]
     public void A_layer_inside_an_if_branch_is_counted_apart_by_the_model_summary()
     {
         // "outer" in the main graph, "inner" in the If's then-branch.
