@@ -12,7 +12,9 @@
     and instance norms, a small U-Net (ConvTranspose, Resize, DepthToSpace), an attention block (Einsum, MatMuls of two
     activations); a model with two inputs and two outputs; MobileNet v2 at opset 11 and with external data; MobileNet
     v3 with a fixed batch of 1; LR-ASPP with a dynamic height and width, on folders of PNG images of six sizes; a
-    uint8 NHWC image input; scripted control flow (a Linear inside an If branch).
+    uint8 NHWC image input; scripted control flow (a Linear inside an If branch); two transformer blocks of ONNX
+    Runtime's contrib ops (com.microsoft Attention, SkipLayerNormalization, FastGelu, as its transformer optimizer
+    writes them; built directly with onnx.helper).
 
     For each model, on 100 random calibration items and 100 other random items (40 and 40 images for the one on
     images):
@@ -40,6 +42,15 @@
 
     Model                          Layers  SqnrDb Cosine   Speedup AllInt8SqnrDb AllInt8Speedup AaqMet AaqReverted
     control_flow                   0/2     200.00 1.000000    1.01         40.17           0.90   True 1/1*
+
+    A new model, contrib_ops (two transformer blocks of com.microsoft Attention, SkipLayerNormalization and FastGelu, as
+    ONNX Runtime's transformer optimizer writes them), failed on that build:
+      contrib_ops: Invoke-DefaultQuantization: NothingToQuantize ... has no layer that DefaultQuantization quantizes
+    Each MatMul reads the output of a contrib op, whose type no rule gave, so none was taken for a float layer
+    (src/PotPowerShell.Core/Onnx/GraphIndex.cs: such a tensor now takes the type of the layer's float weight). The
+    Attention ops' packed weights stay float with a warning (RuntimeFusedLayers). On build 0872816:
+
+    contrib_ops                    4/6      37.28 0.999904    0.97         36.93           0.98   True 2/4
 
     2026-12-06, twenty-eighth session. The runs found five faults, each fixed with a test that fails without its fix:
     - An attention block whose weighted layers were all faster in float kept its two MatMuls of activations INT8

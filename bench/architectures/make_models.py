@@ -176,6 +176,40 @@ class SegmentationOut(nn.Module):
 
 IMAGE = [('input', [3, 224, 224], 'float')]
 # name: (model, inputs (name, item shape, kind), opset, options)
+def contrib_block(path, opset):
+    """Two transformer blocks as ONNX Runtime's transformer optimizer writes them (com.microsoft Attention with packed
+    query, key and value weights, SkipLayerNormalization, FastGelu), built directly: torch does not export these ops."""
+    from onnx import helper, numpy_helper, TensorProto
+    rng = np.random.default_rng(0)
+    hidden, inner = 64, 256
+    initializers, nodes, x = [], [], 'input'
+    def weight(name, shape, scale=0.1, value=None):
+        array = np.full(shape, value, np.float32) if value is not None else (rng.standard_normal(shape) * scale).astype(np.float32)
+        initializers.append(numpy_helper.from_array(array, name))
+        return name
+    for b in range(2):
+        p = f'block{b}_'
+        nodes += [
+            helper.make_node('Attention', [x, weight(p + 'qkv_w', [hidden, 3 * hidden]), weight(p + 'qkv_b', [3 * hidden], 0.02)], [p + 'att'],
+                             domain='com.microsoft', num_heads=4, name=p + 'attention'),
+            helper.make_node('MatMul', [p + 'att', weight(p + 'o_w', [hidden, hidden])], [p + 'o'], name=p + 'out_proj'),
+            helper.make_node('SkipLayerNormalization', [p + 'o', x, weight(p + 'g1', [hidden], value=1.0), weight(p + 'b1', [hidden], value=0.0),
+                             weight(p + 'o_b', [hidden], 0.02)], [p + 'ln1'], domain='com.microsoft', epsilon=1e-5, name=p + 'skip_ln1'),
+            helper.make_node('MatMul', [p + 'ln1', weight(p + 'f1_w', [hidden, inner])], [p + 'f1'], name=p + 'ffn1'),
+            helper.make_node('FastGelu', [p + 'f1', weight(p + 'f1_b', [inner], 0.02)], [p + 'gelu'], domain='com.microsoft', name=p + 'gelu'),
+            helper.make_node('MatMul', [p + 'gelu', weight(p + 'f2_w', [inner, hidden])], [p + 'f2'], name=p + 'ffn2'),
+            helper.make_node('SkipLayerNormalization', [p + 'f2', p + 'ln1', weight(p + 'g2', [hidden], value=1.0), weight(p + 'b2', [hidden], value=0.0),
+                             weight(p + 'f2_b', [hidden], 0.02)], [p + 'out'], domain='com.microsoft', epsilon=1e-5, name=p + 'skip_ln2'),
+        ]
+        x = p + 'out'
+    nodes.append(helper.make_node('Identity', [x], ['output'], name='output'))
+    graph = helper.make_graph(nodes, 'contrib_ops', [helper.make_tensor_value_info('input', TensorProto.FLOAT, ['batch', 16, hidden])],
+                              [helper.make_tensor_value_info('output', TensorProto.FLOAT, ['batch', 16, hidden])], initializers)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid('', opset), helper.make_opsetid('com.microsoft', 1)])
+    model.ir_version = 8
+    onnx.save(model, path)
+
+
 MODELS = {
     'mobilenet_v2': (lambda: tv.mobilenet_v2(), IMAGE, 13, {}),
     'mobilenet_v2_opset11': (lambda: tv.mobilenet_v2(), IMAGE, 11, {}),
@@ -206,6 +240,7 @@ MODELS = {
     'gemm_alpha_beta': (GemmAlphaBeta, [('input', [12], 'float')], 13, {}),
     'conv3d': (conv3d, [('input', [3, 6, 16, 16], 'float')], 13, {}),
     'grouped_deconvolution': (grouped_deconvolution, [('input', [4, 12, 12], 'float')], 13, {}),
+    'contrib_ops': (None, [('input', [16, 64], 'float')], 17, {'onnx': contrib_block}),
     'two_inputs': (TwoInputs, [('image', [3, 32, 32], 'float'), ('vector', [6], 'float')], 13, {'outputs': ['a', 'b']}),
 }
 
@@ -244,16 +279,19 @@ def make(folder, name):
     if all(os.path.exists(f) for f in done):
         print(name, '(made before)', flush=True)
         return
-    torch.manual_seed(0)
-    model = make_model().eval()
     os.makedirs(target, exist_ok=True)
-    example = tuple(torch.from_numpy(a) for a in items(inputs, 1, 0).values())
-    outputs = options.get('outputs', ['output'])
-    axes = {} if options.get('fixed_batch') else {n: {0: 'batch'} for n in [i[0] for i in inputs] + outputs}
-    if options.get('images'):
-        axes = {n: {0: 'batch', 2: 'height', 3: 'width'} for n in [i[0] for i in inputs] + outputs}
-    torch.onnx.export(model, example, path, input_names=[i[0] for i in inputs], output_names=outputs,
-                      dynamic_axes=axes, opset_version=opset)
+    if options.get('onnx'):
+        options['onnx'](path, opset)
+    else:
+        torch.manual_seed(0)
+        model = make_model().eval()
+        example = tuple(torch.from_numpy(a) for a in items(inputs, 1, 0).values())
+        outputs = options.get('outputs', ['output'])
+        axes = {} if options.get('fixed_batch') else {n: {0: 'batch'} for n in [i[0] for i in inputs] + outputs}
+        if options.get('images'):
+            axes = {n: {0: 'batch', 2: 'height', 3: 'width'} for n in [i[0] for i in inputs] + outputs}
+        torch.onnx.export(model, example, path, input_names=[i[0] for i in inputs], output_names=outputs,
+                          dynamic_axes=axes, opset_version=opset)
     if options.get('external'):
         onnx.save_model(onnx.load(path), path, save_as_external_data=True, location='model.onnx.data', size_threshold=1024)
     if options.get('images'):
