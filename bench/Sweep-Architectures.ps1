@@ -48,9 +48,9 @@
       contrib_ops: Invoke-DefaultQuantization: NothingToQuantize ... has no layer that DefaultQuantization quantizes
     Each MatMul reads the output of a contrib op, whose type no rule gave, so none was taken for a float layer
     (src/PotPowerShell.Core/Onnx/GraphIndex.cs: such a tensor now takes the type of the layer's float weight). The
-    Attention ops' packed weights stay float with a warning (RuntimeFusedLayers). On build 0872816:
+    Attention ops' packed weights stay float with a warning (RuntimeFusedLayers). On build 3af7bcf:
 
-    contrib_ops                    4/6      37.28 0.999904    0.97         36.93           0.98   True 2/4
+    contrib_ops                    4/6      37.28 0.999904    1.02         36.93           0.90   True 2/4
 
     2026-12-06, twenty-eighth session. The runs found five faults, each fixed with a test that fails without its fix:
     - An attention block whose weighted layers were all faster in float kept its two MatMuls of activations INT8
