@@ -178,6 +178,24 @@ public class WartQuantizationTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void A_matmul_with_its_weight_first_stays_float_and_its_record_says_why()
+    {
+        // w [32, 16] @ x [batch, 16, 8] (as torch.matmul(self.w, x) exports), then x @ w2 [8, 4].
+        using var tmp = new TempFolder();
+        var rng = new Random(2);
+        var g = new GraphBuilder("weight_first");
+        var x = g.Input("x", "batch", 16L, 8L);
+        var left = g.Node("MatMul", new[] { g.Initializer("w", WartModels.Random(rng, 512), 32, 16), x }, "left");
+        var right = g.Node("MatMul", new[] { left, g.Initializer("w2", WartModels.Random(rng, 32), 8, 4) }, "right");
+        g.Output(right, TensorProto.Types.DataType.Float, "batch", 32, 4);
+        var result = Quantize(tmp, g.Build(), WartModels.Data(("x", WartModels.Floats(6, 16, new long[] { 16, 8 }))));
+        var layer = result.Layers.Single(l => l.Node == "left");
+        Assert.Equal("Float", layer.Precision);
+        Assert.Equal("not quantizable: its constant is the first input (weight @ x); only x @ weight, the activation first, is quantized", layer.Reason);
+        Assert.Equal("INT8", result.Layers.Single(l => l.Node == "right").Precision);
+    }
+
+    [Fact]
     public void A_model_of_onnx_runtime_fused_convolutions_only_is_refused_with_what_to_do()
     {
         // As ONNX Runtime saves a Conv + Relu it fused: com.microsoft FusedConv.

@@ -77,7 +77,7 @@ public static class QdqEmitter
             {
                 var why = plan.FloatReasons.GetValueOrDefault(node.Name)
                     ?? (quantizable.ContainsKey(i) ? new FloatReason(LayerReason.Reverted, "reverted to float")
-                        : new FloatReason(LayerReason.NotQuantizable, "not quantizable (weight is not a constant float initializer, or the input is not a float activation)"));
+                        : new FloatReason(LayerReason.NotQuantizable, QdqLayerInfo.WhyNot(index, node)));
                 records.Add(new LayerEmission(node.Name, node.OpType, false, why.Code, why.Text));
                 continue;
             }

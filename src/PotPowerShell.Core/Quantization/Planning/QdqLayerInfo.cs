@@ -81,6 +81,20 @@ internal sealed record QdqLayerInfo(int NodeIndex, QuantizableLayer Layer, strin
         }
     }
 
+    /// <summary>Why <see cref="Find"/> passes over a weighted layer, for its record.</summary>
+    public static string WhyNot(GraphIndex index, NodeProto node)
+    {
+        string x = node.Input.Count > 0 ? node.Input[0] : "";
+        string w = node.Input.Count > 1 ? node.Input[1] : "";
+        if (x.Length > 0 && index.IsInitializer(x))
+            return "not quantizable: its constant is the first input (weight @ x); only x @ weight, the activation first, is quantized";
+        if (x.Length > 0 && index.ElementType(x) is int t and not 0 and not (int)TensorProto.Types.DataType.Float)
+            return $"not quantizable: its input is {(TensorProto.Types.DataType)t}, not float";
+        if (node.OpType != "MatMul" && w.Length > 0 && !index.IsInitializer(w))
+            return "not quantizable: its weight is computed in the graph, not a constant float initializer";
+        return "not quantizable (weight is not a constant float initializer, or the input is not a float activation)";
+    }
+
     /// <summary>The Add that adds a constant float [N] vector to a MatMul output read by nothing else.</summary>
     private static (int Node, string Bias)? FindBiasAdd(GraphIndex index, string output, int n)
     {
