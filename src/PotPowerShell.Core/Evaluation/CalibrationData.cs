@@ -1,18 +1,43 @@
 using PotPowerShell.Core.Data;
+using PotPowerShell.Core.Onnx;
 
 namespace PotPowerShell.Core.Evaluation;
 
 /// <summary>
-/// The data behind -CalibrationDataPath: NumPy data (a folder of .npy files, an .npz or .npy file) as it is, or a
-/// folder of images read as POT's simplified engine reads a data_source (BGR, resized to the model input by
-/// <see cref="SimplifiedImageFit"/>), so that POT's '--engine simplified --data-source images/' has a direct form.
+/// The data behind -CalibrationDataPath: NumPy data (a folder of .npy files, an .npz or .npy file) as it is; a folder
+/// of images read as POT's simplified engine reads a data_source (BGR, resized to the model input by
+/// <see cref="SimplifiedImageFit"/>), so that POT's '--engine simplified --data-source images/' has a direct form; or,
+/// for a model with one input, a folder of .npy files none of which is named after it: one file per item, as an
+/// engine's format npy_files (Accuracy Checker's numpy_reader) reads them, so items may differ in size (sentences of
+/// several lengths).
 /// </summary>
 public static class CalibrationData
 {
     public static IDataset Open(string path, string modelPath, CancellationToken cancellationToken)
     {
-        if (!IsImageFolder(path)) return NpyDataset.Open(path, cancellationToken);
-        return SimplifiedImageFit.ToModel(EngineDefinition.Simplified(path, "CalibrationDataPath"), modelPath).OpenDataset();
+        if (IsImageFolder(path))
+            return SimplifiedImageFit.ToModel(EngineDefinition.Simplified(path, "CalibrationDataPath"), modelPath).OpenDataset();
+        if (IsItemFolder(path, modelPath))
+        {
+            var tree = EngineTree.Map(0, ("dataset", EngineTree.Map(0, ("data_source", EngineTree.Text(Path.GetFullPath(path))), ("format", EngineTree.Text("npy_files")))));
+            return EngineParser.Parse(tree, "CalibrationDataPath", Path.GetFullPath(path), path).OpenDataset();
+        }
+        return NpyDataset.Open(path, cancellationToken);
+    }
+
+    /// <summary>
+    /// Several .npy files (labels.npy aside) and a model with one input that none of them is named after. The model is
+    /// read only for a folder of several .npy files.
+    /// </summary>
+    private static bool IsItemFolder(string path, string modelPath)
+    {
+        if (!Directory.Exists(path)) return false;
+        var stems = Directory.EnumerateFiles(path, "*.npy").Select(Path.GetFileNameWithoutExtension).Where(s => s != NpyDataset.LabelsName).ToList();
+        if (stems.Count < 2) return false;
+        var graph = OnnxModelFile.Load(modelPath).Graph;
+        var initializers = graph.Initializer.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
+        var inputs = graph.Input.Where(i => !initializers.Contains(i.Name)).Select(i => i.Name).ToList();
+        return inputs.Count == 1 && !stems.Contains(inputs[0], StringComparer.Ordinal);
     }
 
     /// <summary>A folder with images in it and no .npy file (the rule the engine's data_source follows, see EngineParser).</summary>

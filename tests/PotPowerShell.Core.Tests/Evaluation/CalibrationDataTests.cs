@@ -8,7 +8,10 @@ using PotPowerShell.Core.Tests.Quantization;
 
 namespace PotPowerShell.Core.Tests.Evaluation;
 
-/// <summary>-CalibrationDataPath: NumPy data as it is, or a folder of images read as POT's simplified engine reads them.</summary>
+/// <summary>
+/// -CalibrationDataPath: NumPy data as it is, a folder of images read as POT's simplified engine reads them, or a folder
+/// of one .npy file per item read as an engine's npy_files.
+/// </summary>
 public class CalibrationDataTests
 {
     /// <summary>x[batch, 3, 8, 8] -> Conv "stem" (3x3, 3 -> 4).</summary>
@@ -58,6 +61,44 @@ public class CalibrationDataTests
         using (var engine = SimplifiedImageFit.ToModel(EngineDefinition.Simplified(images), model).OpenDataset())
             DefaultQuantization.Run(model, engine, options, tmp.File("engine.onnx"));
         Assert.Equal(3, direct.StatSubsetSize);
+        Assert.Equal(1, direct.QuantizedLayerCount);
+        Assert.Equal(File.ReadAllBytes(tmp.File("engine.onnx")), File.ReadAllBytes(tmp.File("direct.onnx")));
+    }
+
+    /// <summary>ids[batch, seq] (int64) -> Gather from a [50, 6] table -> MatMul "proj" (6 -> 4): sentences of any length.</summary>
+    private static string SaveSequenceModel(TempFolder tmp)
+    {
+        var random = new Random(6);
+        var g = new GraphBuilder("sequence");
+        var ids = g.Input("ids", global::Onnx.TensorProto.Types.DataType.Int64, "batch", "seq");
+        var table = g.Initializer("table", Enumerable.Range(0, 300).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray(), 50, 6);
+        var embedded = g.Node("Gather", new[] { table, ids }, "embed");
+        g.Output(g.Node("MatMul", new[] { embedded, g.Initializer("w", Enumerable.Range(0, 24).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray(), 6, 4) }, "proj"));
+        OnnxModelFile.Save(g.Build(), tmp.File("seq.onnx"));
+        return tmp.File("seq.onnx");
+    }
+
+    [Fact]
+    public void A_folder_of_one_npy_file_per_item_is_read_as_an_engine_reads_npy_files_items_of_several_lengths()
+    {
+        // Six sentences of 3 to 8 token ids, a file each: no file is named after the model's one input ('ids').
+        using var tmp = new TempFolder();
+        string model = SaveSequenceModel(tmp);
+        Directory.CreateDirectory(tmp.File("sentences"));
+        for (int n = 0; n < 6; n++)
+            NpyWriter.Save(tmp.File($"sentences/{n:00}.npy"), Enumerable.Range(0, 3 + n).Select(i => (long)((i * 7 + n) % 50)).ToArray(), new long[] { 3 + n }, "<i8");
+        var data = CalibrationData.Open(tmp.File("sentences"), model, CancellationToken.None);
+        using (data as IDisposable)
+        {
+            Assert.Equal(6, data.Count);
+            Assert.Equal(new long[] { 1, 5 }, data.Get(2).Inputs.Values.Single().Shape);
+        }
+
+        var options = new DefaultQuantizationOptions { Threads = 1, Measurement = TestMeasurement.Int8Faster };
+        var direct = DefaultQuantizationPipeline.Run(DefaultQuantizationRequest.FromPaths(model, tmp.File("sentences"), options, tmp.File("direct.onnx")), null, null, CancellationToken.None);
+        File.WriteAllText(tmp.File("engine.yml"), "dataset:\n  data_source: sentences\n  format: npy_files\n");
+        using (var engine = EngineDefinition.Load(tmp.File("engine.yml")).OpenDataset())
+            DefaultQuantization.Run(model, engine, options, tmp.File("engine.onnx"));
         Assert.Equal(1, direct.QuantizedLayerCount);
         Assert.Equal(File.ReadAllBytes(tmp.File("engine.onnx")), File.ReadAllBytes(tmp.File("direct.onnx")));
     }
