@@ -288,6 +288,24 @@ Describe 'Real-world warts through the cmdlets' {
         (Get-FileHash $auto.OutputPath).Hash | Should -Be (Get-FileHash $one.OutputPath).Hash
     }
 
+    It 'calibrates on a folder of one .npy file per item, sentences of several lengths' {
+        # ids [batch, seq] (int64) -> Gather from a [50, 6] table -> MatMul: any sentence length.
+        $g = New-WartGraph 'sentences'
+        Add-WartInput $g 'ids' @('batch', 'seq') -ElementType Int64
+        $embedded = Add-WartNode $g Gather @((Add-WartWeight $g table @(50, 6)), 'ids') embed
+        $y = Add-WartNode $g MatMul @($embedded, (Add-WartWeight $g w @(6, 4))) proj
+        Rename-WartTensor $g $y 'y'
+        Add-WartOutput $g 'y' @('batch', 'seq', 4)
+        $model = Save-WartModel $g (Join-Path $dir 'sentences.onnx')
+        $items = Join-Path $dir 'sentence-items'
+        New-Item -ItemType Directory $items | Out-Null
+        foreach ($n in 0..5) { $null = Write-WartNpy (Join-Path $items ('{0:00}.npy' -f $n)) ([long[]] @(0..(2 + $n) | ForEach-Object { ($_ * 7 + $n) % 50 })) @(3 + $n) }
+
+        $q = Invoke-DefaultQuantization $model $items -OutputPath (Join-Path $dir 'sentences.int8.onnx') -Precision AllInt8 -SkipLatencyCheck -Force
+        $q.QuantizedLayerCount | Should -Be 1
+        $q.StatSubsetSize | Should -Be 6
+    }
+
     It 'evaluates a model that hard-codes batch 1 behind a dynamic batch axis item by item, with a warning' {
         # x [batch, 3, 8, 8] -> Conv -> Reshape to [1, -1] -> Gemm: one item runs, a batch of several fails in the Gemm.
         $g = New-WartGraph 'reshape_batch_1'
