@@ -37,8 +37,11 @@ public sealed class ImageDataset : IDataset
     /// labels; otherwise every file with one of <paramref name="extensions"/> is an item and <paramref name="labels"/>
     /// (if any) are in ordinal file-name order.
     /// </summary>
+    /// <param name="labelsFile">The file <paramref name="labels"/> came from: never an item, also when it lies in the
+    /// folder with an item extension (labels.npy among .npy items, format npy_files).</param>
     public static ImageDataset Open(string folder, string? inputName, ImageOptions options, IReadOnlyList<string> extensions,
-        string? annotationFile, string? fileColumn, string? labelColumn, IReadOnlyList<object?>? labels, AnnotationSeparator separator = AnnotationSeparator.Space)
+        string? annotationFile, string? fileColumn, string? labelColumn, IReadOnlyList<object?>? labels, AnnotationSeparator separator = AnnotationSeparator.Space,
+        string? labelsFile = null)
     {
         if (!Directory.Exists(folder))
             throw new PotException("DataPathNotFound", PotErrorCategory.ObjectNotFound, $"The image folder '{folder}' does not exist.", folder);
@@ -58,7 +61,7 @@ public sealed class ImageDataset : IDataset
         else
         {
             files = Directory.EnumerateFiles(folder)
-                .Where(f => extensions.Contains(Path.GetExtension(f).ToLowerInvariant()))
+                .Where(f => extensions.Contains(Path.GetExtension(f).ToLowerInvariant()) && (labelsFile == null || !CanonicalPath.Same(f, labelsFile)))
                 .OrderBy(f => f, StringComparer.Ordinal)
                 .ToList();
         }

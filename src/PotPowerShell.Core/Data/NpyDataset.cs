@@ -82,6 +82,24 @@ public sealed class NpyDataset : IDataset, IDisposable
         }
     }
 
+    /// <summary>
+    /// A folder of several .npy files (labels.npy aside) whose first axes differ: they cannot be one array per input, so
+    /// each holds one item (an engine's format npy_files). Reads the headers until two differ.
+    /// </summary>
+    public static bool HoldsOneItemPerFile(string folder)
+    {
+        if (!Directory.Exists(folder)) return false;
+        long? first = null;
+        foreach (var file in Directory.EnumerateFiles(folder, "*.npy"))
+        {
+            if (Path.GetFileNameWithoutExtension(file) == LabelsName) continue;
+            using var array = new NpyFileItemArray(file);
+            if (first == null) first = array.Count;
+            else if (array.Count != first) return true;
+        }
+        return false;
+    }
+
     public string Source { get; }
     public int Count { get; }
     public IReadOnlyList<string> InputNames { get; }

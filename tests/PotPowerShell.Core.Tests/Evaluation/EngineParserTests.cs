@@ -263,6 +263,24 @@ public class EngineParserTests
     }
 
     [Fact]
+    public void A_data_path_of_one_npy_file_per_item_reads_its_items_and_labels_npy_as_labels()
+    {
+        // Three sequences of 2, 3 and 4 values, a file each, and labels.npy: items of several lengths cannot be one
+        // array per input, so the folder is read as format npy_files, and labels.npy is its labels, not an item.
+        using var tmp = new TempFolder();
+        Directory.CreateDirectory(tmp.File("items"));
+        for (int n = 0; n < 3; n++) NpyWriter.Save(tmp.File($"items/{n}.npy"), new float[2 + n], new long[] { 2 + n }, "<f4");
+        NpyWriter.Save(tmp.File("items/labels.npy"), new[] { 2L, 0L, 1L }, new long[] { 3 }, "<i8");
+        var engine = EngineDefinition.FromDataPath(tmp.File("items"));
+        Assert.Equal(DatasetFormat.NpyFiles, Assert.Single(engine.Datasets).Format);
+        Assert.Equal("accuracy@top1", Assert.Single(engine.Metrics).Name);
+        using var data = engine.OpenDataset();
+        Assert.Equal(3, data.Count);
+        Assert.Equal(new long[] { 1, 4 }, data.Get(2).Inputs.Values.Single().Shape);
+        Assert.Equal(1L, Convert.ToInt64(data.Get(2).Annotation));
+    }
+
+    [Fact]
     public void Dataset_level_metrics_cover_their_dataset_only()
     {
         using var tmp = Folder();

@@ -124,7 +124,8 @@ public sealed class EngineDefinition
     }
 
     /// <summary>
-    /// The engine for a plain data path (Measure-PotModel -DataPath): an npy folder or .npz; when it holds labels
+    /// The engine for a plain data path (Measure-PotModel -DataPath): an npy folder or .npz, or a folder of one .npy
+    /// per item (<see cref="NpyDataset.HoldsOneItemPerFile"/>: format npy_files); when it holds labels
     /// (labels.npy / a 'labels' array), a classification adapter and accuracy@top1. Without labels and with
     /// <paramref name="againstReference"/> (Compare-PotModel, which always has a reference model), cosine similarity
     /// to the reference's outputs, so that unlabelled data still gives a drop.
@@ -135,7 +136,8 @@ public sealed class EngineDefinition
         if (!Directory.Exists(full) && !File.Exists(full))
             throw new PotException("DataPathNotFound", PotErrorCategory.ObjectNotFound,
                 $"The data path '{full}' does not exist. Give a folder of .npy files (one per model input, labels.npy for labels) or an .npz archive.", full);
-        var tree = EngineTree.Map(0, ("dataset", EngineTree.Map(0, ("data_source", EngineTree.Text(full)), ("format", EngineTree.Text("npy")))));
+        string format = NpyDataset.HoldsOneItemPerFile(full) ? "npy_files" : "npy";
+        var tree = EngineTree.Map(0, ("dataset", EngineTree.Map(0, ("data_source", EngineTree.Text(full)), ("format", EngineTree.Text(format)))));
         var probe = EngineParser.Parse(tree, "", Path.GetDirectoryName(full) ?? full, full);
         if (probe.HasAnnotations)
         {

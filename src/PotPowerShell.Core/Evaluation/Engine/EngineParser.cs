@@ -641,8 +641,14 @@ internal static class EngineParser
         IReadOnlyList<string> extensions = def.Format == DatasetFormat.NpyFiles ? new[] { ".npy" } : ImageDataset.DefaultExtensions;
         if (!simplified && m.List("extensions") is { } ext)
             extensions = ext.Items.Select(e => "." + (EngineTree.TextOf(e) ?? "").Trim().TrimStart('.').ToLowerInvariant()).ToList();
+        // As for NumPy data, labels.npy in the folder holds the labels of .npy items (and is not an item itself).
+        string? labelsPath = def.LabelsPath;
+        string folderLabels = Path.Combine(def.DataSource, NpyDataset.LabelsName + ".npy");
+        if (def.Format == DatasetFormat.NpyFiles && labelsPath == null && annotation == null && voc == null && classFolders == null && File.Exists(folderLabels))
+            labelsPath = folderLabels;
         return def with
         {
+            LabelsPath = labelsPath,
             AnnotationFile = annotation,
             VocAnnotations = voc,
             ImagesetFile = imageset,
