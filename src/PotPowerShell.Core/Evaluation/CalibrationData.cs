@@ -7,9 +7,9 @@ namespace PotPowerShell.Core.Evaluation;
 /// The data behind -CalibrationDataPath: NumPy data (a folder of .npy files, an .npz or .npy file) as it is; a folder
 /// of images read as POT's simplified engine reads a data_source (BGR, resized to the model input by
 /// <see cref="SimplifiedImageFit"/>), so that POT's '--engine simplified --data-source images/' has a direct form; or,
-/// for a model with one input, a folder of .npy files none of which is named after it: one file per item, as an
-/// engine's format npy_files (Accuracy Checker's numpy_reader) reads them, so items may differ in size (sentences of
-/// several lengths).
+/// for a model with one input, a folder of .npy files none of which is named after it, each a rank below the input:
+/// one file per item, as an engine's format npy_files (Accuracy Checker's numpy_reader) reads them, so items may differ
+/// in size (sentences of several lengths).
 /// </summary>
 public static class CalibrationData
 {
@@ -26,18 +26,23 @@ public static class CalibrationData
     }
 
     /// <summary>
-    /// Several .npy files (labels.npy aside) and a model with one input that none of them is named after. The model is
-    /// read only for a folder of several .npy files.
+    /// Several .npy files (labels.npy aside), a model with one input that none of them is named after, and files a rank
+    /// below that input (no batch axis): each holds one item. Files of the input's rank are arrays of items, misnamed
+    /// (DataInputMissing says so). The model is read only for a folder of several .npy files.
     /// </summary>
     private static bool IsItemFolder(string path, string modelPath)
     {
         if (!Directory.Exists(path)) return false;
-        var stems = Directory.EnumerateFiles(path, "*.npy").Select(Path.GetFileNameWithoutExtension).Where(s => s != NpyDataset.LabelsName).ToList();
-        if (stems.Count < 2) return false;
+        var files = Directory.EnumerateFiles(path, "*.npy").Where(f => Path.GetFileNameWithoutExtension(f) != NpyDataset.LabelsName)
+            .OrderBy(f => f, StringComparer.Ordinal).ToList();
+        if (files.Count < 2) return false;
         var graph = OnnxModelFile.Load(modelPath).Graph;
         var initializers = graph.Initializer.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
-        var inputs = graph.Input.Where(i => !initializers.Contains(i.Name)).Select(i => i.Name).ToList();
-        return inputs.Count == 1 && !stems.Contains(inputs[0], StringComparer.Ordinal);
+        var inputs = graph.Input.Where(i => !initializers.Contains(i.Name)).ToList();
+        if (inputs.Count != 1 || files.Any(f => Path.GetFileNameWithoutExtension(f) == inputs[0].Name)) return false;
+        int rank = inputs[0].Type?.TensorType?.Shape?.Dim.Count ?? 0;
+        using var first = new NpyFileItemArray(files[0]);
+        return rank > 0 && first.Shape.Length == rank - 1;
     }
 
     /// <summary>A folder with images in it and no .npy file (the rule the engine's data_source follows, see EngineParser).</summary>

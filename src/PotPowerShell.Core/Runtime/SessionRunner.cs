@@ -84,6 +84,8 @@ internal sealed class SessionRunner : IDisposable
             }).ToArray();
             _inputNames = _inputs.Select(i => i.ModelName).ToArray();
             ModelOutputs = _session.OutputNames.Where(n => !_captured.Contains(n)).ToList();
+            DefaultOutput = ModelOutputs.FirstOrDefault(n => _session.OutputMetadata[n].ElementDataType is TensorElementType.Float or TensorElementType.Float16 or TensorElementType.Double)
+                ?? ModelOutputs.FirstOrDefault();
             Fetch(ModelOutputs.ToArray());
             // A fixed first axis on every data input fixes the batch; otherwise the requested size is used.
             var fixedDims = _inputs.Where(i => !i.Stored && i.ModelDims.Length > 0 && i.ModelDims[0] > 0).Select(i => i.ModelDims[0]).Distinct().ToList();
@@ -117,6 +119,7 @@ internal sealed class SessionRunner : IDisposable
         _inputNames = other._inputNames;
         Fetch(other._outputNames);
         ModelOutputs = other.ModelOutputs;
+        DefaultOutput = other.DefaultOutput;
         BatchSize = other.BatchSize;
         FixedBatch = other.FixedBatch;
     }
@@ -138,6 +141,13 @@ internal sealed class SessionRunner : IDisposable
     public static bool RefusedBatch(PotException e) => e.ErrorId is RunFailedId or ShapeMismatchId;
 
     public IReadOnlyList<string> ModelOutputs { get; }
+
+    /// <summary>
+    /// The output an engine reads when it names none: the first that holds floating-point values (class scores, an
+    /// embedding), else the first. A model whose first output is its int64 argmax label, its scores second, is scored
+    /// by the scores.
+    /// </summary>
+    public string? DefaultOutput { get; }
 
     /// <summary>Outputs the model holds to be stored (see <see cref="SuffixCut.Capturing"/>): not among <see cref="ModelOutputs"/>.</summary>
     private readonly string[] _captured;

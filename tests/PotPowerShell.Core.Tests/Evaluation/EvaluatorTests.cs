@@ -62,6 +62,24 @@ public class EvaluatorTests
         Assert.Equal(new[] { "accuracy@top1", "accuracy@top2", "f1" }, evaluator.Metrics.Select(m => m.Name));
     }
 
+    [Fact]
+    public void An_engine_that_names_no_output_scores_the_first_float_output_not_an_int64_label_before_it()
+    {
+        // Outputs: 'label' (int64 ArgMax of the scores) first, then 'scores' (float), as models that return both export.
+        var g = new PotPowerShell.Core.Onnx.GraphBuilder("label_first");
+        var x = g.Input("x", "batch", 4L);
+        var scores = g.Node("MatMul", new[] { x, g.Initializer("w", W, 4, 3) }, "scores");
+        var label = g.Node("ArgMax", new[] { scores }, "label", ("axis", 1L), ("keepdims", 0L));
+        g.Output(label, global::Onnx.TensorProto.Types.DataType.Int64, "batch");
+        g.Output(scores, global::Onnx.TensorProto.Types.DataType.Float, "batch", 3);
+        byte[] model = Google.Protobuf.MessageExtensions.ToByteArray(g.Build());
+        using var tmp = Data();
+        using var evaluator = new Evaluator(EngineDefinition.FromDataPath(tmp.File("d")));
+        var r = evaluator.Evaluate(model, null, CancellationToken.None);
+        var top1 = Enumerable.Range(0, X.Length).Select(i => ArgMax(Logits(i)) == Labels[i] ? 1.0 : 0).ToArray();
+        Assert.Equal(top1, r.PerItem["accuracy@top1"]);
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(3)]

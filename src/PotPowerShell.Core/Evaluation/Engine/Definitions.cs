@@ -92,7 +92,7 @@ public enum MetricReference
 }
 
 /// <summary>An output adapter of the engine.</summary>
-/// <param name="Output">Model output to read (null = the model's first output).</param>
+/// <param name="Output">Model output to read (null = the model's first floating-point output, else its first).</param>
 /// <param name="Symbols">CTC: one symbol per class index (with or without an entry for the blank).</param>
 /// <param name="BlankIndex">CTC: the class index of the blank.</param>
 public sealed record AdapterDefinition(
@@ -127,7 +127,7 @@ public sealed record AdapterDefinition(
 
 /// <summary>A metric of the engine. <see cref="Name"/> is what AccuracyAwareQuantization's metrics[].name refers to.</summary>
 /// <param name="Datasets">Indices of the datasets the metric covers (a metric declared inside a dataset covers that one only).</param>
-/// <param name="Output">mse / psnr / cosine_similarity: the output compared (null = the adapter's output, else the first output).</param>
+/// <param name="Output">mse / psnr / cosine_similarity: the output compared (null = the adapter's output).</param>
 /// <param name="MaxValue">psnr: the largest possible value (peak signal).</param>
 /// <param name="ScriptPath">script: the .ps1 file, resolved against the engine file's folder.</param>
 /// <param name="RemoveSpaces">Text metrics: compare without the space characters (Accuracy Checker's remove_spaces).</param>

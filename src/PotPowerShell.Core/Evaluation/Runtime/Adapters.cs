@@ -28,10 +28,10 @@ internal abstract class Adapter
     /// <summary>Outputs read besides <see cref="OutputName"/>, with the key that names each.</summary>
     public virtual IEnumerable<(string Key, string Name)> OtherOutputs => Array.Empty<(string, string)>();
 
-    /// <summary>Resolves the output by name (or the first output) for a model with these outputs.</summary>
-    public void Bind(IReadOnlyList<string> modelOutputs)
+    /// <summary>Resolves the output by name (or <paramref name="defaultOutput"/>, see SessionRunner.DefaultOutput) for a model with these outputs.</summary>
+    public void Bind(IReadOnlyList<string> modelOutputs, string? defaultOutput)
     {
-        OutputName = Definition.Output ?? modelOutputs[0];
+        OutputName = Definition.Output ?? defaultOutput ?? modelOutputs[0];
         foreach (var (key, name) in OtherOutputs.Prepend(("output", OutputName)))
             if (!modelOutputs.Contains(name))
                 throw new PotException("EngineOutputNotFound", PotErrorCategory.InvalidData,
