@@ -45,4 +45,27 @@ public class NonFiniteCandidateTests
         // The report shows the fully quantized model at the worst value its refusal gave it.
         Assert.All(r.Metrics, m => Assert.Equal(double.NegativeInfinity, m.FullyQuantized));
     }
+
+    /// <summary>A fake evaluator whose FP32 model gives a NaN output on item 5.</summary>
+    private sealed class NanInFp32(FakeEvaluator inner) : IEvaluator
+    {
+        public IReadOnlyList<MetricDefinition> Metrics => inner.Metrics;
+        public PotPowerShell.Core.Data.IDataset Data => inner.Data;
+        public IReadOnlyDictionary<string, (double Min, double Max)> MeanItemBounds => inner.MeanItemBounds;
+
+        public EvaluationResult Evaluate(byte[] model, IReadOnlyList<int>? items, CancellationToken cancellationToken, IProgress<PotProgress>? progress = null)
+        {
+            var result = inner.Evaluate(model, items, cancellationToken, progress);
+            return FakeBuilder.Decode(model).Tag == "fp32" && result.Items.Contains(5) ? result with { NonFiniteItems = 1, FirstNonFiniteItem = 5 } : result;
+        }
+    }
+
+    [Fact]
+    public void An_fp32_model_with_non_finite_outputs_is_named_in_a_warning()
+    {
+        var metric = new FakeMetric("accuracy", MetricDirection.HigherBetter, _ => 1.0).WithCost("L0", 0.001);
+        var outcome = new AccuracyAwareQuantizer(new AccuracyAwareOptions { MaximalDrop = 0.01 })
+            .Run(new FakeBuilder("performance", "L0"), new NanInFp32(new FakeEvaluator(20, metric)));
+        Assert.Contains(outcome.Result.Warnings, w => w.StartsWith("The FP32 model gave NaN or Inf outputs on 1 of 20 validation items (first item 5): ", StringComparison.Ordinal));
+    }
 }

@@ -80,4 +80,35 @@ public class NonFiniteOutputTests
         CustomMetric.FromFunction("logit_sum", MetricDirection.HigherBetter, s => s.Outputs["y"].ToFloats().Sum()),
         CustomMetric.FromFunction("error", MetricDirection.HigherWorse, s => Math.Abs(s.Outputs["y"].ToFloats()[0])),
     };
+
+    [Fact]
+    public void An_item_whose_fp32_reference_is_not_finite_scores_the_worst_for_every_model_alike()
+    {
+        // FP32: Sqrt(x) then MatMul, NaN on item 2 (a negative feature); the candidate takes Relu first, so it is finite
+        // there. Compared with a NaN reference it gave NaN, which means "left out", and so beat FP32's own mean.
+        static byte[] Model(bool relu)
+        {
+            var g = new PotPowerShell.Core.Onnx.GraphBuilder(relu ? "finite" : "nan");
+            var x = g.Input("x", "batch", 4L);
+            var root = g.Node("Sqrt", new[] { relu ? g.Node("Relu", new[] { x }, "relu") : x }, "root");
+            g.Output(g.Node("MatMul", new[] { root, g.Initializer("w", W, 4, 3) }, "y"));
+            return Google.Protobuf.MessageExtensions.ToByteArray(g.Build());
+        }
+        using var tmp = new TempFolder();
+        Directory.CreateDirectory(tmp.File("d"));
+        var x = Enumerable.Range(0, 7 * 4).Select(i => 0.1f + i % 5).ToArray();
+        x[2 * 4 + 3] = -1;
+        NpyWriter.Save(tmp.File("d/x.npy"), x, new long[] { 7, 4 }, "<f4");
+        var fp32 = Model(relu: false);
+        using var evaluator = new Evaluator(Engine(tmp, "  - type: cosine_similarity\n    reference: fp32\n  - type: fp32_agreement\n"), new EvaluatorOptions { ReferenceModel = fp32 });
+        var own = evaluator.Evaluate(fp32, null, CancellationToken.None);
+        var other = evaluator.Evaluate(Model(relu: true), null, CancellationToken.None);
+        Assert.Equal(1, own.NonFiniteItems);
+        Assert.Equal(0, other.NonFiniteItems);
+        Assert.Equal(-1, other.PerItem["cosine_similarity"][2]);
+        Assert.Equal(0, other.PerItem["fp32_agreement"][2]);
+        Assert.Equal(own.PerItem["cosine_similarity"][2], other.PerItem["cosine_similarity"][2]);
+        Assert.Equal(own.PerItem["fp32_agreement"][2], other.PerItem["fp32_agreement"][2]);
+        Assert.Equal(1, other.PerItem["cosine_similarity"][3], 6);
+    }
 }

@@ -424,13 +424,16 @@ internal sealed class TensorComparisonRunner(MetricSpec spec) : MetricRunner(spe
         if (target.Length != output.Length)
             throw new PotException("ReferenceShapeMismatch", PotErrorCategory.InvalidData,
                 $"Metric '{Name}': item {s.Index}'s output '{outputName}' has {output.Length} values but its {(spec.Reference == MetricReference.Fp32 ? "FP32 reference" : "annotation")} has {target.Length}.", spec.KeyPath);
-        // A non-finite output is the worst value of each metric: infinite error, no signal, opposite direction.
+        // A non-finite output is the worst value of each metric: infinite error, no signal, opposite direction. So is a
+        // non-finite FP32 reference, for every model alike (the FP32 model scores its own NaN that way): compared with
+        // it, a finite output would give NaN, which means "left out" and would lift that model's mean above FP32's.
+        bool worst = s.NonFinite || (spec.Reference == MetricReference.Fp32 && Calibration.SpanMath.FirstNonFinite(target) >= 0);
         double value = spec.Type switch
         {
-            MetricType.MeanSquaredError => s.NonFinite ? double.PositiveInfinity : Mse(output, target),
-            MetricType.MeanAbsoluteError => s.NonFinite ? double.PositiveInfinity : Mae(output, target),
-            MetricType.Psnr => s.NonFinite ? double.NegativeInfinity : Psnr(output, target, spec.MaxValue),
-            _ => s.NonFinite ? -1 : Cosine(output, target),
+            MetricType.MeanSquaredError => worst ? double.PositiveInfinity : Mse(output, target),
+            MetricType.MeanAbsoluteError => worst ? double.PositiveInfinity : Mae(output, target),
+            MetricType.Psnr => worst ? double.NegativeInfinity : Psnr(output, target, spec.MaxValue),
+            _ => worst ? -1 : Cosine(output, target),
         };
         aggregate.Add(value);
         return value;
@@ -535,7 +538,9 @@ internal sealed class Fp32AgreementRunner(MetricSpec spec) : MetricRunner(spec.N
         var output = Output(s);
         var reference = Reference(s, output.Length);
         int label = ClassScores.ArgMax(reference);
-        double value = Confidence(reference, label) < spec.ConfidenceThreshold ? double.NaN
+        // A non-finite FP32 reference scores 0 for every model alike, as the FP32 model's own NaN does (see TensorComparisonRunner).
+        double value = Calibration.SpanMath.FirstNonFinite(reference) >= 0 ? 0
+            : Confidence(reference, label) < spec.ConfidenceThreshold ? double.NaN
             : !s.NonFinite && ClassScores.ArgMax(output) == label ? 1 : 0;
         aggregate.Add(value);
         return value;

@@ -57,6 +57,9 @@ internal sealed class RunBaseline
         ctx.Report("Evaluating the FP32 model");
         var fp32 = session.EvaluateFloat(ctx.Builder, null, mandatory: true);
         CheckValues(session, fp32);
+        if (fp32.NonFiniteItems > 0)
+            ctx.Warn($"The FP32 model gave NaN or Inf outputs on {fp32.NonFiniteItems} of {count} validation items (first item {fp32.FirstNonFiniteItem}): " +
+                "every metric scores them at its worst value, and metrics compared with FP32's outputs do so for every model, so they lower the baseline and cannot tell quantized models apart. Check those items and the model.");
         var measured = new RunBaseline(MetricCriteria.Create(options, session.Evaluator.Metrics, fp32.Values), Enumerable.Range(0, count).ToArray(), () => fp32);
         ctx.Log($"FP32 baseline on {count} items: {string.Join(", ", measured.Criteria.Metrics.Select(m => $"{m.Name} {SearchContext.F(m.Baseline)}"))}.");
         return measured;
