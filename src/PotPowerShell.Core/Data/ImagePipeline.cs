@@ -38,6 +38,13 @@ public static class ImagePipeline
         {
             for (int p = 0; p < data.Length; p += 3) (data[p], data[p + 2]) = (data[p + 2], data[p]);
         }
+        // BGR is OpenCV's imread, which shows a JPEG upright by its EXIF orientation; RGB is Pillow's Image.open (and
+        // torchvision's loader), which does not (ExifOrientation).
+        if (order == ColorOrder.Bgr && ExifOrientation.Read(encoded) is int orientation and not 1)
+        {
+            var (width, height, upright) = ExifOrientation.Apply(orientation, decoded.Width, decoded.Height, channels, data);
+            return new FloatImage(width, height, channels, upright);
+        }
         return new FloatImage(decoded.Width, decoded.Height, channels, data);
     }
 
