@@ -18,11 +18,22 @@ public static class ImagePipeline
         return ToTensor(image, options.Layout);
     }
 
+    /// <summary>
+    /// Pixels an image may declare (about 134 megapixels: a 150-megapixel camera's frames are 151 million): its header is
+    /// read first, so a small file that declares a huge image is refused before its pixels (and their float copy, 12
+    /// bytes a pixel) are allocated.
+    /// </summary>
+    public const long MaxPixels = 1L << 27;
+
     public static FloatImage Decode(byte[] encoded, int channels, ColorOrder order, string source)
     {
         ImageResult decoded;
         try
         {
+            using (var header = new MemoryStream(encoded, writable: false))
+                if (ImageInfo.FromStream(header) is { } info && (long)info.Width * info.Height > MaxPixels)
+                    throw new PotException("ImageTooLarge", PotErrorCategory.InvalidData,
+                        FormattableString.Invariant($"The image '{source}' declares {info.Width} x {info.Height} pixels, more than {MaxPixels:N0}. Resize it first: models take far smaller inputs."), source);
             decoded = ImageResult.FromMemory(encoded, channels == 1 ? ColorComponents.Grey : ColorComponents.RedGreenBlue);
         }
         catch (Exception e) when (e is InvalidOperationException or ArgumentException or IndexOutOfRangeException or NotSupportedException)
