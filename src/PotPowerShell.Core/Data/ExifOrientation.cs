@@ -3,36 +3,18 @@ using System.Buffers.Binary;
 namespace PotPowerShell.Core.Data;
 
 /// <summary>
-/// The EXIF orientation of a JPEG (tag 0x0112 of IFD0 in its APP1 "Exif" segment), and the turn or mirror that shows
-/// the image upright. OpenCV's imread applies it (unless IMREAD_IGNORE_ORIENTATION), so Accuracy Checker's
-/// opencv_imread and POT's simplified engine see a phone photo upright; Pillow's Image.open does not. Malformed or
-/// missing metadata reads as 1 (as stored): it never stops an image from decoding.
+/// The EXIF orientation of an image (tag 0x0112 of IFD0; a JPEG holds it in its APP1 "Exif" segment, see
+/// <see cref="JpegHeader"/>), and the turn or mirror that shows the image upright. OpenCV's imread applies it (unless
+/// IMREAD_IGNORE_ORIENTATION), so Accuracy Checker's opencv_imread and POT's simplified engine see a phone photo
+/// upright; Pillow's Image.open does not. Malformed metadata reads as 1 (as stored): it never stops an image from
+/// decoding.
 /// </summary>
 public static class ExifOrientation
 {
-    /// <summary>Markers read before giving up (a JPEG's metadata comes first, before its scans).</summary>
-    private const int MaxSegments = 64;
+    /// <summary>The orientation in an Exif block's TIFF data (after "Exif\0\0"): 1 to 8, 1 when there is none valid.</summary>
+    public static int FromTiff(ReadOnlySpan<byte> tiff) => Read(tiff);
 
-    /// <summary>1 to 8; 1 when the bytes are not a JPEG or carry no valid orientation.</summary>
-    public static int Read(ReadOnlySpan<byte> file)
-    {
-        if (file.Length < 4 || file[0] != 0xFF || file[1] != 0xD8) return 1;
-        int at = 2;
-        for (int segment = 0; segment < MaxSegments && at + 4 <= file.Length; segment++)
-        {
-            if (file[at] != 0xFF) return 1;
-            byte marker = file[at + 1];
-            if (marker == 0xDA || marker == 0xD9) return 1; // start of scan, end of image: no metadata after
-            int length = (file[at + 2] << 8) | file[at + 3];
-            if (length < 2 || at + 2 + length > file.Length) return 1;
-            var body = file.Slice(at + 4, length - 2);
-            if (marker == 0xE1 && body.Length > 6 && body[..6].SequenceEqual("Exif\0\0"u8)) return FromTiff(body[6..]);
-            at += 2 + length;
-        }
-        return 1;
-    }
-
-    private static int FromTiff(ReadOnlySpan<byte> tiff)
+    private static int Read(ReadOnlySpan<byte> tiff)
     {
         if (tiff.Length < 8) return 1;
         bool little = tiff[0] == (byte)'I' && tiff[1] == (byte)'I';

@@ -27,11 +27,14 @@ public static class ImagePipeline
 
     public static FloatImage Decode(byte[] encoded, int channels, ColorOrder order, string source)
     {
+        if (ImageFileCheck.Refusal(encoded) is { } refusal)
+            throw new PotException("ImageUnreadable", PotErrorCategory.InvalidData,
+                $"The image '{source}' {refusal} (a partial download or a damaged file?). Replace it, or remove it from the folder.", source);
         ImageResult decoded;
         try
         {
             using (var header = new MemoryStream(encoded, writable: false))
-                if (ImageInfo.FromStream(header) is { } info && (long)info.Width * info.Height > MaxPixels)
+                if (ImageInfo.FromStream(header) is { } info && Math.Abs((long)info.Width) * Math.Abs((long)info.Height) > MaxPixels)
                     throw new PotException("ImageTooLarge", PotErrorCategory.InvalidData,
                         FormattableString.Invariant($"The image '{source}' declares {info.Width} x {info.Height} pixels, more than {MaxPixels:N0}. Resize it first: models take far smaller inputs."), source);
             decoded = ImageResult.FromMemory(encoded, channels == 1 ? ColorComponents.Grey : ColorComponents.RedGreenBlue);
@@ -51,7 +54,7 @@ public static class ImagePipeline
         }
         // BGR is OpenCV's imread, which shows a JPEG upright by its EXIF orientation; RGB is Pillow's Image.open (and
         // torchvision's loader), which does not (ExifOrientation).
-        if (order == ColorOrder.Bgr && ExifOrientation.Read(encoded) is int orientation and not 1)
+        if (order == ColorOrder.Bgr && JpegHeader.Read(encoded)?.Orientation is int orientation and not 1)
         {
             var (width, height, upright) = ExifOrientation.Apply(orientation, decoded.Width, decoded.Height, channels, data);
             return new FloatImage(width, height, channels, upright);

@@ -81,7 +81,7 @@ public class ExifOrientationTests
     {
         var stored = ImagePipeline.Decode(Jpeg(), 3, ColorOrder.Bgr, "stored.jpg");
         var file = WithOrientation(Jpeg(), orientation, littleEndian);
-        Assert.Equal(orientation, ExifOrientation.Read(file));
+        Assert.Equal(orientation, JpegHeader.Read(file)!.Value.Orientation);
 
         var upright = ImagePipeline.Decode(file, 3, ColorOrder.Bgr, "photo.jpg");
         var (w, h, pixels) = OpenCv(orientation, Width, Height, stored.Data);
@@ -96,13 +96,28 @@ public class ExifOrientationTests
     [Fact]
     public void Missing_or_malformed_metadata_reads_as_stored_and_never_fails()
     {
-        Assert.Equal(1, ExifOrientation.Read(Jpeg()));
-        var file = WithOrientation(Jpeg(), 6, littleEndian: true);
-        Assert.Equal(1, ExifOrientation.Read(file.Take(30).ToArray()));        // cut inside the Exif segment
+        Assert.Equal(new JpegHeader(true, 1), JpegHeader.Read(Jpeg()));
         var badValue = WithOrientation(Jpeg(), 9, littleEndian: true);          // no such orientation
-        Assert.Equal(1, ExifOrientation.Read(badValue));
-        Assert.Equal(1, ExifOrientation.Read(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }));
+        Assert.Equal(new JpegHeader(true, 1), JpegHeader.Read(badValue));
+        Assert.Null(JpegHeader.Read(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }));
         var decoded = ImagePipeline.Decode(badValue, 3, ColorOrder.Bgr, "bad.jpg");
         Assert.Equal((Width, Height), (decoded.Width, decoded.Height));
+    }
+
+    [Fact]
+    public void A_jpeg_cut_short_before_its_image_data_is_unreadable_instead_of_hanging_the_decoder()
+    {
+        // 19 bytes of a JFIF header (found by fuzzing): StbImageSharp's header and pixel readers both loop for ever on it.
+        byte[] cut = { 0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, 0x4A, 0x46, 0x49, 0x46, 0x00, 0x01, 0x01, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00 };
+        Assert.Equal(new JpegHeader(false, 1), JpegHeader.Read(cut));
+        var e = Assert.Throws<PotException>(() => ImagePipeline.Decode(cut, 3, ColorOrder.Bgr, "cut.jpg"));
+        Assert.Equal("ImageUnreadable", e.ErrorId);
+        Assert.StartsWith("The image 'cut.jpg' is a JPEG that ends or breaks before its image data", e.Message);
+        // Cut inside the Exif segment, or right before the scan header ends: the same.
+        var photo = WithOrientation(Jpeg(), 6, littleEndian: true);
+        Assert.Equal(new JpegHeader(false, 1), JpegHeader.Read(photo.AsSpan(0, 30)));
+        int scan = photo.AsSpan().IndexOf(new byte[] { 0xFF, 0xDA });
+        Assert.Equal(new JpegHeader(false, 6), JpegHeader.Read(photo.AsSpan(0, scan + 5)));
+        Assert.Equal(new JpegHeader(true, 6), JpegHeader.Read(photo));
     }
 }
