@@ -39,8 +39,7 @@ public static class ActivationCollector
             throw new PotException("CalibrationDataEmpty", PotErrorCategory.InvalidData,
                 $"The calibration data '{data.Source}' holds no items.", data.Source);
         var watch = Stopwatch.StartNew();
-        var initializers = model.Graph.Initializer.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
-        var graphInputs = model.Graph.Input.Select(i => i.Name).Where(n => !initializers.Contains(n)).ToHashSet(StringComparer.Ordinal);
+        var graphInputs = ModelInspector.DataInputs(model.Graph).Select(i => i.Name).ToHashSet(StringComparer.Ordinal);
         var produced = model.Graph.Node.SelectMany(n => n.Output).Where(o => o.Length > 0).ToHashSet(StringComparer.Ordinal);
 
         var sinks = new TensorSinks(model, request);

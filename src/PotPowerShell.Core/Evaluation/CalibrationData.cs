@@ -36,9 +36,7 @@ public static class CalibrationData
         var files = Directory.EnumerateFiles(path, "*.npy").Where(f => Path.GetFileNameWithoutExtension(f) != NpyDataset.LabelsName)
             .OrderBy(f => f, StringComparer.Ordinal).ToList();
         if (files.Count < 2) return false;
-        var graph = OnnxModelFile.Load(modelPath).Graph;
-        var initializers = graph.Initializer.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
-        var inputs = graph.Input.Where(i => !initializers.Contains(i.Name)).ToList();
+        var inputs = ModelInspector.DataInputs(OnnxModelFile.Load(modelPath).Graph);
         if (inputs.Count != 1 || files.Any(f => Path.GetFileNameWithoutExtension(f) == inputs[0].Name)) return false;
         int rank = inputs[0].Type?.TensorType?.Shape?.Dim.Count ?? 0;
         using var first = new NpyFileItemArray(files[0]);

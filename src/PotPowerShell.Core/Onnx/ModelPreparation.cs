@@ -104,8 +104,7 @@ public static class ModelPreparation
 
     private static void RemoveInitializerInputs(GraphProto graph)
     {
-        var initializers = graph.Initializer.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
-        var inputs = graph.Input.Where(i => !initializers.Contains(i.Name)).ToList();
+        var inputs = ModelInspector.DataInputs(graph);
         if (inputs.Count == graph.Input.Count) return;
         graph.Input.Clear();
         graph.Input.AddRange(inputs);

@@ -178,9 +178,8 @@ public sealed class SuffixCut
     /// <summary>The batch the graph inputs fix, as the evaluation's session runner reads them: a fixed first axis (the largest), or 1 for a scalar input.</summary>
     private static long? FixedBatch(GraphProto graph)
     {
-        var initializers = graph.Initializer.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
         long? batch = null;
-        foreach (var input in graph.Input.Where(i => !initializers.Contains(i.Name)))
+        foreach (var input in ModelInspector.DataInputs(graph))
         {
             if (input.Type?.TensorType?.Shape is not { } shape) continue;
             if (shape.Dim.Count == 0) return 1;

@@ -20,7 +20,6 @@ public static class PotModelInspector
     public static PotModel Describe(ModelProto model, string path)
     {
         var graph = model.Graph;
-        var initializerNames = graph.Initializer.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
         int constants = graph.Node.Count(n => n.OpType == "Constant" && OpCatalog.IsDefaultDomain(n.Domain));
         int initializers = graph.Initializer.Count;
         var storage = (initializers > 0, constants > 0) switch
@@ -37,8 +36,7 @@ public static class PotModelInspector
             Opset = ModelInspector.DefaultOpset(model),
             IrVersion = model.IrVersion,
             Producer = (model.ProducerName + " " + model.ProducerVersion).Trim(),
-            // ONNX before IR 4 listed initializers as inputs too; they are not inputs a user feeds.
-            Inputs = graph.Input.Where(i => !initializerNames.Contains(i.Name)).Select(Describe).ToList(),
+            Inputs = ModelInspector.DataInputs(graph).Select(Describe).ToList(),
             Outputs = graph.Output.Select(Describe).ToList(),
             NodeCount = graph.Node.Count,
             OpTypes = graph.Node.GroupBy(n => n.OpType).Select(g => new OpTypeCount(g.Key, g.Count()))

@@ -22,8 +22,7 @@ public static class SimplifiedImageFit
     {
         if (!ReadsModel(engine)) return engine;
         var model = OnnxModelFile.Load(modelPath);
-        var initializers = model.Graph.Initializer.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
-        var inputs = model.Graph.Input.Where(i => !initializers.Contains(i.Name)).ToList();
+        var inputs = ModelInspector.DataInputs(model.Graph);
         var dims = inputs.Count == 1 ? inputs[0].Type?.TensorType?.Shape?.Dim : null;
         if (dims == null) return engine;
         return ToShape(engine, dims.Select(d => d.ValueCase == TensorShapeProto.Types.Dimension.ValueOneofCase.DimValue && d.DimValue > 0 ? d.DimValue : -1).ToArray());

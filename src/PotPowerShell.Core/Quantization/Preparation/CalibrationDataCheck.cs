@@ -14,8 +14,7 @@ internal static class CalibrationDataCheck
 {
     public static void Check(ModelProto model, IDataset data, int item, string modelSource)
     {
-        var initializers = model.Graph.Initializer.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
-        var inputs = model.Graph.Input.Where(i => !initializers.Contains(i.Name)).ToList();
+        var inputs = ModelInspector.DataInputs(model.Graph);
         DataItem? sample = null;
         foreach (var input in inputs)
         {
