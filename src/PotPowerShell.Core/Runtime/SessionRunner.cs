@@ -84,7 +84,8 @@ internal sealed class SessionRunner : IDisposable
             }).ToArray();
             _inputNames = _inputs.Select(i => i.ModelName).ToArray();
             ModelOutputs = _session.OutputNames.Where(n => !_captured.Contains(n)).ToList();
-            DefaultOutput = ModelOutputs.FirstOrDefault(n => _session.OutputMetadata[n].ElementDataType is TensorElementType.Float or TensorElementType.Float16 or TensorElementType.Double)
+            DefaultOutput = ModelOutputs.FirstOrDefault(n => _session.OutputMetadata[n] is { OnnxValueType: OnnxValueType.ONNX_TYPE_TENSOR } o
+                    && o.ElementDataType is TensorElementType.Float or TensorElementType.Float16 or TensorElementType.Double)
                 ?? ModelOutputs.FirstOrDefault();
             Fetch(ModelOutputs.ToArray());
             // A fixed first axis on every data input fixes the batch; otherwise the requested size is used.
