@@ -5,8 +5,9 @@
     Builds and runs bench/FuzzReaders, which compiles the test suite's seeded mutation fuzzer
     (tests/PotPowerShell.Core.Tests/Fuzz/ReaderFuzzer.cs) against the core: the ONNX loader (as Import-PotModel reads
     a model, external data included), .npy files (read whole and item by item), .npz archives (read into memory and
-    unpacked), POT configs in JSON and YAML (with their inline engines), engine files and AccuracyAwareQuantization
-    checkpoints (read, appended to, read again). Each reader gets an equal
+    unpacked), POT configs in JSON and YAML (with their inline engines), engine files, AccuracyAwareQuantization
+    checkpoints (read, appended to, read again) and images (PNG, JPEG and BMP, decoded as an image folder reads them;
+    twenty-ninth session: a 19-byte JPEG hung the decoder, now refused before it). Each reader gets an equal
     share of -Seconds; the seeds are generated in code plus the committed corpus
     (tests/PotPowerShell.Core.Tests/Fuzz/FuzzCorpus/<target>/). The contract is that every input loads or fails with a
     PotException carrying an error id within -BudgetSeconds; anything else is a finding, written with its input to
@@ -20,7 +21,7 @@ param(
     [double] $Seconds = 300,
     [switch] $Smoke,
     [int] $Seed = 1,
-    [string[]] $Target = @('onnx', 'npy', 'npz', 'config-json', 'config-yaml', 'engine', 'checkpoint'),
+    [string[]] $Target = @('onnx', 'npy', 'npz', 'config-json', 'config-yaml', 'engine', 'checkpoint', 'image'),
     [double] $BudgetSeconds = 10,
     [string] $Findings = (Join-Path $PSScriptRoot '../out/fuzz-findings')
 )
