@@ -306,6 +306,31 @@ Describe 'Real-world warts through the cmdlets' {
         $q.StatSubsetSize | Should -Be 6
     }
 
+    It 'scores an item whose reference output is NaN at the worst value for another model, and warns about the reference' {
+        # Reference: Sqrt(x) then MatMul, NaN on item 2 (a negative feature); the measured model takes Relu first.
+        $models = foreach ($relu in $false, $true) {
+            $g = New-WartGraph $(if ($relu) { 'finite' } else { 'nan' })
+            Add-WartInput $g 'x' @('batch', 4)
+            $root = Add-WartNode $g Sqrt @($(if ($relu) { Add-WartNode $g Relu @('x') relu } else { 'x' })) root
+            $y = Add-WartNode $g MatMul @($root, (Add-WartWeight $g w @(4, 3))) fc
+            Rename-WartTensor $g $y 'y'
+            Add-WartOutput $g 'y' @('batch', 3)
+            Save-WartModel $g (Join-Path $dir "$(if ($relu) { 'finite' } else { 'nan' }).onnx")
+        }
+        $items = Join-Path $dir 'nan-reference'
+        New-Item -ItemType Directory $items | Out-Null
+        $x = [float[]] @(0..23 | ForEach-Object { 0.5 + $_ % 5 })
+        $x[2 * 4 + 1] = -1
+        $null = Write-WartNpy (Join-Path $items 'x.npy') $x @(6, 4)
+        $engine = Join-Path $dir 'nan-reference.yml'
+        "metrics:`n  - type: cosine_similarity`n    reference: fp32`ndataset:`n  data_source: $items" | Set-Content $engine
+
+        $m = Measure-PotModel $models[1] -EnginePath $engine -ReferenceModelPath $models[0] -WarningVariable warnings -WarningAction SilentlyContinue
+        $m.Metrics[0].Value | Should -BeLessThan (4.0 / 6 + 1e-6)   # items 0, 1, 3, 4, 5 at 1, item 2 at -1
+        $m.Metrics[0].Value | Should -BeGreaterThan (4.0 / 6 - 1e-6)
+        @($warnings | Where-Object { "$_" -like "The reference model '*nan.onnx' gave NaN or Inf outputs on 1 items (first item 2)*" }) | Should -HaveCount 1
+    }
+
     It 'evaluates a model that hard-codes batch 1 behind a dynamic batch axis item by item, with a warning' {
         # x [batch, 3, 8, 8] -> Conv -> Reshape to [1, -1] -> Gemm: one item runs, a batch of several fails in the Gemm.
         $g = New-WartGraph 'reshape_batch_1'

@@ -722,6 +722,9 @@ public sealed class Evaluator : IEvaluator, IDisposable
         return names;
     }
 
+    /// <summary>Items whose FP32 reference holds NaN or Inf, and the first of them (see <see cref="ReferenceStore.NonFinite"/>).</summary>
+    public (int Count, int? First) NonFiniteReferences => _references?.NonFinite ?? (0, null);
+
     /// <summary>Items the reference model has run for their FP32 references (not counting runs that were their own reference; tests read this).</summary>
     internal long ReferenceInferences { get; private set; }
 

@@ -30,6 +30,7 @@ public sealed class MeasurePotModelCommand : PotCmdlet, IDisposable
     // One pipeline (one evaluator) serves every model while the request's engine and reference stay the same.
     private MeasurementPipeline? _pipeline;
     private bool _warnedNoMetrics;
+    private bool _warnedReference;
 
     /// <summary>
     /// Models to evaluate; wildcards are expanded. Path strings and PotModel objects (their Path) bind from the pipeline.
@@ -169,6 +170,11 @@ public sealed class MeasurePotModelCommand : PotCmdlet, IDisposable
                 WriteWarning($"ONNX Runtime refused a batch of several items of '{model}' although its batch axis is dynamic (the graph probably hard-codes batch 1, or the items differ in size), so it was evaluated one item per inference. Set batch_size: 1 in the engine (or -BatchSize 1) to skip the failed attempt.");
             if (m.Evaluation.NonFiniteItems > 0)
                 WriteWarning($"'{model}' gave NaN or Inf outputs on {m.Evaluation.NonFiniteItems} items (first item {m.Evaluation.FirstNonFiniteItem}); every metric scored them at its worst value.");
+            else if (!_warnedReference && pipeline.ReferenceWarning is { } referenceWarning)
+            {
+                _warnedReference = true;
+                WriteWarning(referenceWarning);
+            }
             var rows = PerSample ? ModelEvaluation.Rows(m.Evaluation, pipeline.Evaluator!.Metrics) : null;
             WriteObject(new ModelEvaluation(m, rows).ToPSObject());
         });

@@ -17,7 +17,24 @@ internal sealed class ReferenceStore(int count)
     /// <summary>True when some output of <paramref name="item"/> has its reference already.</summary>
     public bool HasAny(int item) => _rows.Values.Any(r => r[item] != null);
 
-    public void Set(string output, int item, float[] row) => _rows[output][item] = row;
+    private readonly SortedSet<int> _nonFinite = new();
+
+    /// <summary>Items whose reference holds NaN or Inf: every metric compared with it scores them at its worst, for every model.</summary>
+    public (int Count, int? First) NonFinite
+    {
+        get
+        {
+            lock (_nonFinite) return (_nonFinite.Count, _nonFinite.Count > 0 ? _nonFinite.Min : null);
+        }
+    }
+
+    /// <summary>Stores a row (lanes store rows of different items side by side).</summary>
+    public void Set(string output, int item, float[] row)
+    {
+        _rows[output][item] = row;
+        if (Calibration.SpanMath.FirstNonFinite(row) >= 0)
+            lock (_nonFinite) _nonFinite.Add(item);
+    }
 
     public ReadOnlySpan<float> Row(string output, int item) =>
         _rows.TryGetValue(output, out var rows) && rows[item] is { } row
