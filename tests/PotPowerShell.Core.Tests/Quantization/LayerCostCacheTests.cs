@@ -76,4 +76,14 @@ public class LayerCostCacheTests
             Environment.SetEnvironmentVariable("POTPOWERSHELL_CACHE_HOME", saved);
         }
     }
+
+    [Fact]
+    public void An_account_without_a_profile_folder_caches_in_the_temporary_folder_not_the_current_one()
+    {
+        static string? NoVariables(string name) => null;
+        static string NoFolders(Environment.SpecialFolder f) => "";
+        Assert.Equal(Path.Combine(Path.GetTempPath(), "PotPowerShell"), LayerCostCache.DefaultFolder(NoVariables, NoFolders, windows: true));
+        Assert.Equal(Path.Combine(Path.GetTempPath(), ".cache", "potpowershell"), LayerCostCache.DefaultFolder(NoVariables, NoFolders, windows: false));
+        Assert.Equal(Path.Combine("/home/me", ".cache", "potpowershell"), LayerCostCache.DefaultFolder(NoVariables, _ => "/home/me", windows: false));
+    }
 }

@@ -55,16 +55,23 @@ public sealed class LayerCostCache
     /// The cache folder: $POTPOWERSHELL_CACHE_HOME when set; else %LOCALAPPDATA%\PotPowerShell on Windows, and
     /// $XDG_CACHE_HOME/potpowershell (default ~/.cache/potpowershell) elsewhere.
     /// </summary>
-    public static string DefaultFolder()
+    public static string DefaultFolder() => DefaultFolder(Environment.GetEnvironmentVariable, Environment.GetFolderPath, OperatingSystem.IsWindows());
+
+    /// <summary>
+    /// <see cref="DefaultFolder()"/> from these lookups. An account without a profile folder (a service or a scheduled
+    /// task can have none: the lookup gives "") falls back to the temporary folder, never to a path relative to the
+    /// current directory (C:\Windows\System32 for such a task).
+    /// </summary>
+    internal static string DefaultFolder(Func<string, string?> variable, Func<Environment.SpecialFolder, string> folder, bool windows)
     {
-        string? own = Environment.GetEnvironmentVariable("POTPOWERSHELL_CACHE_HOME");
+        string? own = variable("POTPOWERSHELL_CACHE_HOME");
         if (!string.IsNullOrEmpty(own)) return own;
-        if (OperatingSystem.IsWindows())
-            return System.IO.Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData), "PotPowerShell");
-        string? xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
+        static string Rooted(string path) => System.IO.Path.IsPathRooted(path) ? path : System.IO.Path.GetTempPath();
+        if (windows) return System.IO.Path.Combine(Rooted(folder(Environment.SpecialFolder.LocalApplicationData)), "PotPowerShell");
+        string? xdg = variable("XDG_CACHE_HOME");
         string root = !string.IsNullOrEmpty(xdg) && System.IO.Path.IsPathRooted(xdg)
             ? xdg
-            : System.IO.Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache");
+            : System.IO.Path.Combine(Rooted(folder(Environment.SpecialFolder.UserProfile)), ".cache");
         return System.IO.Path.Combine(root, "potpowershell");
     }
 
