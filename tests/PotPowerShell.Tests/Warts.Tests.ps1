@@ -329,6 +329,9 @@ Describe 'Real-world warts through the cmdlets' {
         $m.Metrics[0].Value | Should -BeLessThan (4.0 / 6 + 1e-6)   # items 0, 1, 3, 4, 5 at 1, item 2 at -1
         $m.Metrics[0].Value | Should -BeGreaterThan (4.0 / 6 - 1e-6)
         @($warnings | Where-Object { "$_" -like "The reference model '*nan.onnx' gave NaN or Inf outputs on 1 items (first item 2)*" }) | Should -HaveCount 1
+        $c = Compare-PotModel $models[1] -ReferencePath $models[0] -DataPath $items -LatencyRuns 3 -WarningVariable compared -WarningAction SilentlyContinue
+        $c.Value | Should -BeLessThan (4.0 / 6 + 1e-6)
+        @($compared | Where-Object { "$_" -like "The reference model '*nan.onnx' gave NaN or Inf outputs on 1 items (first item 2)*" }) | Should -HaveCount 1
     }
 
     It 'evaluates a model that hard-codes batch 1 behind a dynamic batch axis item by item, with a warning' {

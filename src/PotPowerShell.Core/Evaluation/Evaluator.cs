@@ -725,6 +725,14 @@ public sealed class Evaluator : IEvaluator, IDisposable
     /// <summary>Items whose FP32 reference holds NaN or Inf, and the first of them (see <see cref="ReferenceStore.NonFinite"/>).</summary>
     public (int Count, int? First) NonFiniteReferences => _references?.NonFinite ?? (0, null);
 
+    /// <summary>
+    /// The warning for a reference model (<paramref name="reference"/> names it) with NaN or Inf outputs on some items:
+    /// every model compared with it scores them at its worst value. Null when it has none, or none ran yet.
+    /// </summary>
+    public string? ReferenceWarning(string reference) => NonFiniteReferences is { Count: > 0 } bad
+        ? $"The reference model '{reference}' gave NaN or Inf outputs on {bad.Count} items (first item {bad.First}): every metric compared with its outputs scores those items at its worst value, for every model. Check those items and the reference model."
+        : null;
+
     /// <summary>Items the reference model has run for their FP32 references (not counting runs that were their own reference; tests read this).</summary>
     internal long ReferenceInferences { get; private set; }
 

@@ -66,6 +66,9 @@ public sealed class ComparisonPipeline : IDisposable
         ? $"'{_engine.Source}' defines no metrics{(_engine.HasAnnotations ? "" : " and its data has no labels")}: only agreement, latency and size are compared. Add labels and metrics to the engine."
         : null;
 
+    /// <summary>See <see cref="Evaluator.ReferenceWarning"/>: null before a comparison computed the reference's outputs.</summary>
+    public string? ReferenceWarning => _comparer is { } c ? c.Evaluator.ReferenceWarning(c.ReferencePath) : null;
+
     /// <summary>Compares one candidate with the reference; its errors concern that candidate only.</summary>
     public ComparisonResult Compare(string modelPath, IProgress<PotProgress>? progress, CancellationToken cancellationToken) =>
         (_comparer ?? throw new InvalidOperationException("Call UseReference before Compare.")).Compare(modelPath, cancellationToken, progress);

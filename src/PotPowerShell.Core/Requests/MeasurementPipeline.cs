@@ -105,9 +105,7 @@ public sealed class MeasurementPipeline : IDisposable
     /// The warning for a reference model with NaN or Inf outputs on some items (every model compared with it scores
     /// them at its worst value); null when it has none or no reference ran.
     /// </summary>
-    public string? ReferenceWarning => _evaluator?.NonFiniteReferences is { Count: > 0 } bad
-        ? $"The reference model '{ReferencePath}' gave NaN or Inf outputs on {bad.Count} items (first item {bad.First}): every metric compared with its outputs scores those items at its worst value, for every model measured. Check those items and the reference model."
-        : null;
+    public string? ReferenceWarning => _evaluator?.ReferenceWarning(ReferencePath ?? "");
 
     private Evaluator CreateEvaluator(EngineDefinition engine) => new(engine, new EvaluatorOptions
     {

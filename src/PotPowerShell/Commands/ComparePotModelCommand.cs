@@ -20,6 +20,7 @@ public sealed class ComparePotModelCommand : PotCmdlet, IDisposable
 
     private ComparisonPipeline? _pipeline;
     private bool _referenceIsParameter;
+    private bool _warnedReference;
 
     /// <summary>
     /// The candidate models (wildcards allowed). Piped objects bind by property name: OutputPath (quantization and AAQ
@@ -92,11 +93,18 @@ public sealed class ComparePotModelCommand : PotCmdlet, IDisposable
         bool read = false;
         if (!Run(() => read = pipeline.UseReference(reference), terminating: _referenceIsParameter)) return;
         if (read && pipeline.NoMetricsWarning is { } warning) WriteWarning(warning);
+        if (read) _warnedReference = false;
         foreach (string pattern in Path)
             foreach (string model in ResolveWildcardPath(pattern))
             {
                 WriteVerbose($"Comparing '{model}' with '{reference}' on '{pipeline.Engine.Source}'.");
                 Run(() => WriteObject(new ModelComparison(pipeline.Compare(model, Progress, CancellationToken)).ToPSObject()));
+                // Once per reference: its items with NaN or Inf outputs score the worst value for every candidate.
+                if (!_warnedReference && pipeline.ReferenceWarning is { } referenceWarning)
+                {
+                    _warnedReference = true;
+                    WriteWarning(referenceWarning);
+                }
             }
     }
 
