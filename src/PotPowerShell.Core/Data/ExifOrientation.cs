@@ -12,9 +12,7 @@ namespace PotPowerShell.Core.Data;
 public static class ExifOrientation
 {
     /// <summary>The orientation in an Exif block's TIFF data (after "Exif\0\0"): 1 to 8, 1 when there is none valid.</summary>
-    public static int FromTiff(ReadOnlySpan<byte> tiff) => Read(tiff);
-
-    private static int Read(ReadOnlySpan<byte> tiff)
+    public static int FromTiff(ReadOnlySpan<byte> tiff)
     {
         if (tiff.Length < 8) return 1;
         bool little = tiff[0] == (byte)'I' && tiff[1] == (byte)'I';
