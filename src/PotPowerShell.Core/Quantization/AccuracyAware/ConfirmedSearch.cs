@@ -3,7 +3,9 @@ using PotPowerShell.Core.Results;
 namespace PotPowerShell.Core.Quantization.AccuracyAware;
 
 /// <summary>
-/// The search with Signal ranking: the top <see cref="AccuracyAwareOptions.ConfirmOnFullSet"/> layers of the ranking are
+/// The search with Signal ranking. Where the ranking predicts that several layers are needed, they are reverted in one
+/// step (<see cref="GroupStep"/>: kept when it lowers the drop, else rolled back, and single steps follow until the next
+/// ranking). A single step: the top <see cref="AccuracyAwareOptions.ConfirmOnFullSet"/> layers of the ranking are
 /// each reverted and evaluated on the full set, and the best of them (the first that meets the target, else the
 /// smallest drop, ties to the higher rank) is the step. Its outcome follows <see cref="GreedySearch"/>'s rules: kept
 /// when the drop does not grow (or after a roll-back, or without use_prev_if_drop_increase), otherwise rolled back.
@@ -39,6 +41,7 @@ internal static class ConfirmedSearch
         var criteria = state.Criteria;
         List<LayerRank>? ranking = null;
         bool rankingFresh = false;
+        var groups = new GroupStep();
         while (true)
         {
             if (state.StopReason() is { } stop) return stop;
@@ -48,6 +51,20 @@ internal static class ConfirmedSearch
                     return "Every remaining layer was tried on the current model";
                 ranking = rankings.Rank(state.Current, state.Current, state.CurrentResult, state.Metric).Layers.ToList();
                 rankingFresh = true;
+                groups.Ranked();
+            }
+            if (!state.StepBack && groups.Next(ranking, state.Metric, state.PreviousDrop) is { } group)
+            {
+                var outcome = Group(ctx, state, group, groups);
+                if (outcome == GroupOutcome.Met) return null;
+                if (outcome != GroupOutcome.RolledBack)
+                {
+                    ranking.RemoveRange(0, group.Count);
+                    rankingFresh = false;
+                    // Another metric took over: its ranking is another one.
+                    if (outcome == GroupOutcome.Switched) ranking = null;
+                }
+                continue;
             }
             var top = ranking.Take(confirm).ToList();
             ranking.RemoveRange(0, top.Count);
@@ -115,5 +132,40 @@ internal static class ConfirmedSearch
             ranking.InsertRange(0, top.Where(t => t != step.Pick));
             if (switched || increased) ranking = null;
         }
+    }
+
+    private enum GroupOutcome { Met, Kept, Switched, RolledBack }
+
+    /// <summary>
+    /// One group step (<see cref="GroupStep"/>): kept when it lowers the drop, else rolled back (decided early once it
+    /// is certain not to). Either way it is one iteration and one rank trial.
+    /// </summary>
+    private static GroupOutcome Group(SearchContext ctx, SearchState state, IReadOnlyList<LayerRank> group, GroupStep groups)
+    {
+        var metric = state.Metric;
+        double before = state.PreviousDrop;
+        state.Iterations++;
+        ctx.Report($"Iteration {state.Iterations}: reverting the {group.Count} layers the ranking predicts the target needs",
+            PotProgress.Percent(state.Current.Reverted.Count, state.LayerCount));
+        var candidate = group.Aggregate(state.Current, (c, r) => c.With(r.Layer));
+        var result = ctx.Session.EvaluateUntilDecided(candidate, DecidedEarly.Above(ctx, metric, () => before),
+            order: DecidedEarly.Order(ctx, metric, state.CurrentResult));
+        double drop = DecidedEarly.Drop(ctx, metric, result);
+        bool lowered = !result.StoppedEarly && drop < before;
+        state.Trial(lowered);
+        string layers = string.Join(", ", group.Select(r => r.Layer));
+        ctx.Log($"  The ranking's scores of {layers} add up to {SearchContext.F(GroupStep.Scores(group))} "
+            + $"(scaled {SearchContext.F(groups.Predicted(group))}); the drop is {SearchContext.F(before - metric.MaxDrop)} above the limit.");
+        if (!lowered)
+        {
+            state.Record(layers, drop, result, IterationAction.RolledBack, state.Current.Reverted.Count);
+            groups.RolledBack();
+            return GroupOutcome.RolledBack;
+        }
+        foreach (var r in group) state.Picked(r);
+        state.Record(layers, drop, result, IterationAction.Reverted, candidate.Reverted.Count);
+        groups.Kept(group, before - drop);
+        bool switched = state.Accept(candidate, result, drop);
+        return state.Criteria.AllMet(result.Values) ? GroupOutcome.Met : switched ? GroupOutcome.Switched : GroupOutcome.Kept;
     }
 }
