@@ -144,8 +144,9 @@ public sealed record AccuracyAwareResult : IQuantizedModelResult
     /// <summary>How many times the layers were ranked.</summary>
     public required int Rankings { get; init; }
     /// <summary>
-    /// Rank precision: of the top-ranked layers evaluated on the full set (<see cref="RankTrials"/>), the share whose
-    /// revert lowered the drop of the driving metric. NaN when no ranking was used.
+    /// Rank precision: of the top-ranked layers evaluated on the full set (<see cref="RankTrials"/>; a group of layers
+    /// reverted in one step counts once), the share whose revert lowered the drop of the driving metric. NaN when no
+    /// ranking was used.
     /// </summary>
     public double RankPrecision => RankTrials == 0 ? double.NaN : (double)RankHits / RankTrials;
     public int RankTrials { get; init; }
