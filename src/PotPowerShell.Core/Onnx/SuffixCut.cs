@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Google.Protobuf;
 using Onnx;
 
@@ -93,7 +94,7 @@ public sealed class SuffixCut
         foreach (var t in bg.Initializer) baseInitializers.TryAdd(t.Name, t);
         var initializers = new Dictionary<string, TensorProto>(StringComparer.Ordinal);
         foreach (var t in cg.Initializer) initializers.TryAdd(t.Name, t);
-        var baseNodes = new HashSet<ByteString>(bg.Node.Select(n => n.ToByteString()));
+        var baseNodes = NodeBytes(bg);
         var graphInputs = cg.Input.Select(i => i.Name).Where(n => !initializers.ContainsKey(n)).ToHashSet(StringComparer.Ordinal);
 
         // Tensors the candidate computes as the base does: graph inputs, then outputs of the same node fed the same way.
@@ -214,6 +215,26 @@ public sealed class SuffixCut
             else if (initializers.TryGetValue(node.Input[2], out var zeroPoint)) types[node.Output[0]] = zeroPoint.DataType;
         }
         return types.Count == wanted.Count ? types : null;
+    }
+
+    /// <summary>
+    /// Each graph's nodes as bytes, per graph object: a base model is compared with many candidates (every layer of
+    /// ActivationReuse.Capturable, every candidate run from one store), and serializing its nodes was a third of each
+    /// comparison. Kept with the node objects they came from, so a graph whose node list changed since is serialized
+    /// again (models are not changed once built; a node changed in place would not be seen).
+    /// </summary>
+    private static readonly ConditionalWeakTable<GraphProto, SerializedNodes> Nodes = new();
+
+    private sealed record SerializedNodes(NodeProto[] From, HashSet<ByteString> Bytes);
+
+    private static HashSet<ByteString> NodeBytes(GraphProto graph)
+    {
+        static SerializedNodes Serialize(GraphProto g) => new(g.Node.ToArray(), new HashSet<ByteString>(g.Node.Select(n => n.ToByteString())));
+        var known = Nodes.GetValue(graph, Serialize);
+        if (known.From.Length == graph.Node.Count && known.From.Select((n, k) => ReferenceEquals(n, graph.Node[k])).All(same => same)) return known.Bytes;
+        var fresh = Serialize(graph);
+        Nodes.AddOrUpdate(graph, fresh);
+        return fresh.Bytes;
     }
 
     private static bool SameInitializer(string name, Dictionary<string, TensorProto> candidate, Dictionary<string, TensorProto> baseModel) =>

@@ -128,6 +128,23 @@ public sealed class ActivationReuseTests : IDisposable
     }
 
     [Fact]
+    public void A_base_model_compared_again_after_its_nodes_changed_is_compared_as_it_is_now()
+    {
+        // Find keeps each base graph's serialized nodes for the next comparison; a graph whose node list changed since
+        // must not be compared as it was.
+        var builder = Builder();
+        var baseModel = builder.Build(new HashSet<string>());
+        var candidate = builder.Build(new HashSet<string> { builder.Layers[3].Node });
+        Assert.NotNull(SuffixCut.Find(baseModel, candidate, new HashSet<string>(), _ => null, maxShare: 1, capture: false));
+        // The base becomes the candidate, in the same graph object: nothing differs any more.
+        baseModel.Graph.Node.Clear();
+        baseModel.Graph.Node.AddRange(candidate.Graph.Node.Select(n => n.Clone()));
+        baseModel.Graph.Initializer.Clear();
+        baseModel.Graph.Initializer.AddRange(candidate.Graph.Initializer.Select(t => t.Clone()));
+        Assert.Null(SuffixCut.Find(baseModel, candidate, new HashSet<string>(), _ => null, maxShare: 1, capture: false));
+    }
+
+    [Fact]
     public void A_suffix_keeps_the_batch_its_whole_model_fixes()
     {
         var builder = Builder();

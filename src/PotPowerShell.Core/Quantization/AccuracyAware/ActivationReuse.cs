@@ -168,23 +168,25 @@ internal sealed class ActivationReuse(int items, long budgetBytes)
             var fully = ModelCandidate.FullyQuantized(source);
             var model = fully.Build();
             var cuts = SuffixCut.CutTensors(model.Graph).ToHashSet(StringComparer.Ordinal);
-            var read = new HashSet<string>(StringComparer.Ordinal);
-            // Only which tensors a cut reads matters here, not the shapes the suffix would declare.
-            foreach (var layer in source.Builder.Layers)
+            // Only which tensors a cut reads matters here, not the shapes the suffix would declare. Each layer's
+            // model is built and compared on its own, side by side: this runs before the fully quantized model's
+            // evaluation, with the cores otherwise idle (ArcticXs, 48 layers: 0.7 s one at a time).
+            var reads = new IEnumerable<string>[source.Builder.Layers.Count];
+            Parallel.For(0, reads.Length, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, k =>
             {
                 try
                 {
-                    if (SuffixCut.Find(model, fully.With(layer.Node).Build(), cuts, _ => AnyShape, MaxShare, capture: false) is { } cut)
-                        read.UnionWith(cut.StoredInputs);
+                    reads[k] = SuffixCut.Find(model, fully.With(source.Builder.Layers[k].Node).Build(), cuts, _ => AnyShape, MaxShare, capture: false)?.StoredInputs
+                        ?? Array.Empty<string>();
                 }
                 catch (Exception e) when (e is not OutOfMemoryException)
                 {
                     // A layer whose reverted model cannot be built: store every cut tensor. The search reports the
                     // failure if it ever reverts that layer; a run that never does must not fail here.
-                    read.UnionWith(cuts);
+                    reads[k] = cuts;
                 }
-            }
-            return _capturable[source.Tag] = read;
+            });
+            return _capturable[source.Tag] = reads.SelectMany(r => r).ToHashSet(StringComparer.Ordinal);
         }
     }
 
