@@ -28,7 +28,8 @@ public static class CalibrationData
     /// <summary>
     /// Several .npy files (labels.npy aside), a model with one input that none of them is named after, and files a rank
     /// below that input (no batch axis): each holds one item. Files of the input's rank are arrays of items, misnamed
-    /// (DataInputMissing says so). The model is read only for a folder of several .npy files.
+    /// (DataInputMissing says so). The model's inputs are read only for a folder of several .npy files, and without its
+    /// weights (<see cref="ModelInterface"/>).
     /// </summary>
     private static bool IsItemFolder(string path, string modelPath)
     {
@@ -36,7 +37,7 @@ public static class CalibrationData
         var files = Directory.EnumerateFiles(path, "*.npy").Where(f => Path.GetFileNameWithoutExtension(f) != NpyDataset.LabelsName)
             .OrderBy(f => f, StringComparer.Ordinal).ToList();
         if (files.Count < 2) return false;
-        var inputs = ModelInspector.DataInputs(OnnxModelFile.Load(modelPath).Graph);
+        var inputs = ModelInterface.DataInputs(modelPath) ?? ModelInspector.DataInputs(OnnxModelFile.Load(modelPath).Graph);
         if (inputs.Count != 1 || files.Any(f => Path.GetFileNameWithoutExtension(f) == inputs[0].Name)) return false;
         int rank = inputs[0].Type?.TensorType?.Shape?.Dim.Count ?? 0;
         using var first = new NpyFileItemArray(files[0]);
