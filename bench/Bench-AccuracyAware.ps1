@@ -57,9 +57,24 @@
       each of the 15 finalists needs a second session, and a candidate's session (about 40-65 ms of CPU) costs what
       50-80 items of its inference cost. ArcticXs's DefaultQuantization model loads in 100 ms with every graph
       optimization and 80 ms with none, so the optimizer is not where a session's time goes.
-    - What is left of #11's 3x on these encoders: ArcticXs's new-defaults run is DefaultQuantization 1.1 s, FP32
-      baseline 0.8 s, batch-size probe 0.4 s, the fully quantized model 0.7 s, ranking 4.0 s, search 0.4 s, backward pass
-      1.3 s, and about 0.8 s of latency check and saving; 3x would be 5.8 s.
+    - On 1000 items (-Items 1000, same build, one run): MiniLM POT-style 26.7 s (4 layers, drop 0.00168), new defaults
+      13.6 s (3 layers, 0.00166), 1.96x; ArcticXs 32.6 s against 16.9 s (5 layers and 0.000935 both: two groups, of two
+      layers and then of three at the measured rate, reverted POT-style's five), 1.92x. There the backward pass is the
+      largest stage of the new defaults (ArcticXs 4.8 s: five tries, each decided by the exact bound only after 786-941
+      of the 1000 items, as the drops they give, 0.0011-0.0013, are close to the limit of 0.00104).
+    - Planning which activations to store took 0.7-0.8 s of ArcticXs's fully quantized evaluation (ActivationReuse:
+      48 reverted models built and compared with the fully quantized one, one at a time, each comparison serializing
+      both graphs' nodes). The base graph's serialized nodes are now kept, and the 48 run side by side (f76d3cf, the same
+      model bytes): the stage went from 1.0-1.2 s to 0.8-0.9 s. A trace of the run (dotnet-trace) also showed the
+      evaluation workers' SemaphoreSlim spinning; a signal that blocks at once instead gave the same times (three runs
+      each, alternating), so it was not kept.
+    - Build f76d3cf, the same four cases, one run: ResNet18 95.0 s against 19.8 s (4.80x), MiniLM 12.8 s against 6.9 s
+      (1.86x), ArcticXs 17.5 s against 8.0 s (2.17x), OcrCls 15.7 s against 4.3 s (3.62x); the same layers, drops and
+      inference counts as the table above.
+    - What is left of #11's 3x on these encoders: ArcticXs's new-defaults run is DefaultQuantization 1.0 s, FP32
+      baseline 0.5 s, batch-size probe 0.3 s, the fully quantized model 0.5 s, ranking 3.3 s, search 0.3 s, backward pass
+      1.2 s, and about 0.8 s of latency check and saving; 3x would be 5.8 s. The ranking is bound by the candidates'
+      sessions as much as by their inference.
 
     2026-12-06, twenty-ninth session: a second sentence encoder, ArcticXs (Snowflake arctic-embed-xs, 48 layers), to see
     whether MiniLM's shortfall is MiniLM's or the kind of model's. Same machine (AMD EPYC, AVX-512 VNNI). The build
