@@ -15,11 +15,16 @@ public class GroupStepTests
     private static string[]? Names(IReadOnlyList<LayerRank>? group) => group?.Select(r => r.Layer).ToArray();
 
     [Fact]
-    public void The_first_group_stops_one_layer_short_of_the_prediction_and_a_calibrated_one_does_not()
+    public void The_first_group_is_half_the_prediction_rounded_up_and_a_calibrated_one_all_of_it()
     {
+        var flat = Enumerable.Range(0, 8).Select(i => Rank($"L{i}", 0.01)).ToArray();
+        // Drop 0.075, limit 0.02: six layers of 0.01 reach the 0.055 needed; five would reach 0.045.
+        Assert.Equal(new[] { "L0", "L1", "L2" }, Names(new GroupStep().Next(flat, Accuracy, 0.075)));
+        Assert.Equal(new[] { "L0", "L1", "L2" }, Names(new GroupStep().Next(flat, Accuracy, 0.065)));
+
         var ranking = new[] { Rank("A", 0.03), Rank("B", 0.02), Rank("C", 0.015), Rank("D", 0.01) };
         var groups = new GroupStep();
-        // Drop 0.078, limit 0.02: A, B and C (0.065) reach the 0.058 needed; the group is A and B.
+        // Drop 0.078: A, B and C (0.065) reach the 0.058 needed; the group is A and B.
         Assert.Equal(new[] { "A", "B" }, Names(groups.Next(ranking, Accuracy, 0.078)));
         // A and B gained 0.025 for scores of 0.05: C and D are now predicted at half their scores.
         groups.Kept(ranking[..2], 0.025);

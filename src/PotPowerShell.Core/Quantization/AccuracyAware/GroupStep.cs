@@ -30,12 +30,14 @@ internal sealed class GroupStep
     /// <summary>
     /// The layers of the next group. The shortest run from the top of <paramref name="ranking"/> whose scaled scores
     /// reach the distance from <paramref name="drop"/> to <paramref name="metric"/>'s limit is the prediction; the group
-    /// is that run without its last layer, and the whole run once a kept group has measured the rate. A prediction one
-    /// layer short costs one more step; one layer too many costs a try per float layer in the backward pass, each
-    /// decided only late in the set (MiniLM, bench/Bench-AccuracyAware.ps1: the prediction's four layers met the target
-    /// where three did, and the backward pass then took 2.8 s instead of 0.6 s). Null when there is no prediction (a
-    /// score that is not a Signal gain above zero comes before the limit is reached), or it is one layer on an
-    /// uncalibrated ranking: that is a confirmed step.
+    /// is the first half of it (rounded up), and the whole of it once a kept group has measured the rate. Falling short
+    /// costs one more full-set evaluation; each layer too many costs the backward pass a try per float layer, decided only
+    /// late in the set, and tries again after each layer it quantizes again (bench/Bench-AccuracyAware.ps1: MiniLM's
+    /// prediction of four layers met the target where three did, and the backward pass took 2.8 s instead of 0.6 s; the
+    /// transformer case's eighteen, predicted from scores that added up to two thirds of what they gained together, took
+    /// it 6.6 s to bring back to eleven). Null when there is no prediction (a score that is not a Signal gain above zero
+    /// comes before the limit is reached), or the group would be one layer on an uncalibrated ranking: that is a
+    /// confirmed step.
     /// </summary>
     public IReadOnlyList<LayerRank>? Next(IReadOnlyList<LayerRank> ranking, MetricCriterion metric, double drop)
     {
@@ -48,7 +50,7 @@ internal sealed class GroupStep
             if (rank.Method != RankingMethod.Signal || !(rank.Score > 0)) return null;
             sum += rank.Score;
             if (_scale * sum < need) continue;
-            int take = _calibrated ? k + 1 : k;
+            int take = _calibrated ? k + 1 : (k + 2) / 2;
             return take >= (_calibrated ? 1 : 2) ? ranking.Take(take).ToList() : null;
         }
         return null;
