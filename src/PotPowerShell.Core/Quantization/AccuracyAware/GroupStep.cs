@@ -9,12 +9,12 @@ namespace PotPowerShell.Core.Quantization.AccuracyAware;
 /// whole set (<see cref="ItemSelection.HardestAndRandom"/>): an estimate of how much reverting that layer alone lowers
 /// the full-set drop. Where the drops of separate layers add up (a continuous metric such as cosine similarity, whose
 /// drop grows with the summed square of independent errors), the top layers whose scores cover the distance to the
-/// limit are the layers one-at-a-time steps would revert, found with one full-set evaluation instead of one per layer
-/// and its confirmations. A layer's gain changes as others are reverted (MiniLM, bench/Bench-AccuracyAware.ps1: scored
+/// limit are the layers one-at-a-time steps would revert, found with a full-set evaluation per group (two, mostly)
+/// instead of one per layer and its confirmations. A layer's gain changes as others are reverted (MiniLM, bench/Bench-AccuracyAware.ps1: scored
 /// 0.00034 and 0.00028 on the fully quantized model, its second and third layers each gained 0.00055 and 0.00044 on the
 /// full set once the layers before them were float), so each kept group scales the next prediction by what the group
-/// gained against its scores. A group that does not lower the drop is rolled back, and the search goes
-/// on one layer at a time until the next ranking.
+/// gained against its scores. A group that does not lower the drop is rolled back, and the search goes on one layer at
+/// a time until the next ranking.
 /// </summary>
 internal sealed class GroupStep
 {
