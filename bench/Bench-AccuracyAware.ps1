@@ -80,6 +80,26 @@
     - Build f76d3cf, the same four cases, one run: ResNet18 95.0 s against 19.8 s (4.80x), MiniLM 12.8 s against 6.9 s
       (1.86x), ArcticXs 17.5 s against 8.0 s (2.17x), OcrCls 15.7 s against 4.3 s (3.62x); the same layers, drops and
       inference counts as the table above.
+    - The final build of the session (87ffe41: first groups of half the prediction), one run of each size:
+
+      Model       Variant       Wall s Evals Inferences Reverted Final drop Max drop
+      transformer POT-style       5.2     64      12800 10/32    0.000966   0.000984
+      transformer new defaults    4.8     92      12836 12/32    0.000972   0.000984   1.08x
+      ResNet18    POT-style      85.9     45       9000 2/22     0.000525   0.000607
+      ResNet18    new defaults   19.4     31       2506 2/22     0.000525   0.000607   4.43x
+      MiniLM      POT-style      13.3     28       5600 3/22     0.00171    0.00187
+      MiniLM      new defaults    7.3     29       2239 3/22     0.00171    0.00187    1.82x
+      ArcticXs    POT-style      17.6     58      11600 5/48     0.000944   0.00104
+      ArcticXs    new defaults    8.3     58       4103 5/48     0.000993   0.00104    2.12x
+      OcrCls      POT-style      14.8     56      11200 1/54     0.01       0.015
+      OcrCls      new defaults    3.9     56       1352 1/54     0.01       0.015      3.79x
+      -Items 1000:
+      MiniLM      POT-style      31.8     32      15900 4/22     0.00168    0.00184
+      MiniLM      new defaults   14.9     29       6625 3/22     0.00166    0.00184    2.13x
+      ArcticXs    POT-style      37.1     60      25700 5/48     0.000935   0.00104
+      ArcticXs    new defaults   17.4     58      10866 5/48     0.000935   0.00104    2.13x
+
+      The transformer case (random weights) reverts 12 layers against POT-style's 10, as before group steps.
     - What is left of #11's 3x on these encoders: ArcticXs's new-defaults run is DefaultQuantization 1.0 s, FP32
       baseline 0.5 s, batch-size probe 0.3 s, the fully quantized model 0.5 s, ranking 3.3 s, search 0.3 s, backward pass
       1.2 s, and about 0.8 s of latency check and saving; 3x would be 5.8 s. The ranking is bound by the candidates'
