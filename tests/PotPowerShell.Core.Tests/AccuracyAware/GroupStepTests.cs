@@ -64,7 +64,7 @@ public class GroupStepTests
 
         Assert.True(r.Met, r.Reason);
         Assert.Equal(new[] { "A", "B", "C" }, r.RevertedLayers.Select(l => l.Layer).Order(StringComparer.Ordinal));
-        // A and B in one step (C would reach the limit too: the first group stops one short), then C at the measured rate.
+        // The prediction is A, B and C; the first group is its first half, rounded up (A and B), then C at the measured rate.
         var search = r.Iterations.Where(i => i.Stage == "Search").Select(i => (i.Layer, i.Action, i.RevertedCount)).ToList();
         Assert.Equal(new[] { ("A, B", IterationAction.Reverted, 2), ("C", IterationAction.Reverted, 3) }, search);
         Assert.Equal(0.078 - 0.05, r.Iterations[0].DropAfter, 9);
