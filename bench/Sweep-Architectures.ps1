@@ -36,7 +36,8 @@
     2026-12-06, thirtieth session: the whole sweep with the Signal search's group steps (build 80ce61f, 30 models,
     while another run shared the machine): none failing, every model's layers, SQNRs and AccuracyAware reverts as in the
     table below (densenet121 9/121, efficientnet_b0 9/80, mobilenet_v2 5/51, swin_t 4/77 ...); speed-ups move with
-    the noise.
+    the noise. Again with the session's final rule (87ffe41: first groups of half the prediction): none failing, every
+    model's AccuracyAware result (met, reverted layers) as in that run.
 
     2026-12-06, twenty-ninth session: a model that mixes the items of a batch (control_flow's If tests the sum of the
     whole batch) is now evaluated one item at a time by Invoke-AccuracyAwareQuantization when no batch size is given, with
