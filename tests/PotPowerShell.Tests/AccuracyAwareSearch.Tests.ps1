@@ -72,6 +72,23 @@ Describe 'Invoke-AccuracyAwareQuantization search' {
         $warnings.Message | Should -Contain "No INT8 layer is left: all $($r.QuantizedLayerCount) quantized layers were reverted to float, so '$($r.OutputPath)' runs as the FP32 model does. Raise -MaximalDrop, or check the metric and the validation data."
     }
 
+    It 'reverts in one step the layers the Signal ranking predicts the target needs, and says why' {
+        # Cosine similarity with a limit only a few layers' reverts meet: the scores of three or more layers are needed,
+        # so the first step reverts the first half of them together.
+        $r = Invoke-AccuracyAwareQuantization $model $calibration $similarity -MaximalDrop 0.000001 -Precision AllInt8 -OutputPath (Join-Path $work 'groups.onnx') -WarningAction SilentlyContinue
+        $r.Met | Should -BeTrue
+        $first = $r.Iterations[0]
+        $first.Stage | Should -Be 'Search'
+        $first.Action | Should -Be 'Reverted'
+        $first.RevertedCount | Should -BeGreaterOrEqual 2
+        @($first.Layer -split ', ').Count | Should -Be $first.RevertedCount
+        $first.DropAfter | Should -BeLessThan $first.DropBefore
+        $r.Log | Where-Object { $_ -like "  The ranking's scores of $($first.Layer) add up to *; the drop is * above the limit." } | Should -Not -BeNullOrEmpty
+        # Every layer of the group is one of the result's float layers, picked in that iteration.
+        $picked = $r.RevertedLayers | Where-Object Iteration -eq 1
+        @($picked.Layer | Sort-Object) | Should -Be @($first.Layer -split ', ' | Sort-Object)
+    }
+
     It 'says what the run will cost with -WhatIf, without running it' {
         $module = Join-Path (Get-PotModulePath) 'PotPowerShell.psd1'
         # -WhatIf writes to the host, so the run goes to a child process whose output is read.
