@@ -37,7 +37,7 @@ public static class CalibrationData
         var files = Directory.EnumerateFiles(path, "*.npy").Where(f => Path.GetFileNameWithoutExtension(f) != NpyDataset.LabelsName)
             .OrderBy(f => f, StringComparer.Ordinal).ToList();
         if (files.Count < 2) return false;
-        var inputs = ModelInterface.DataInputs(modelPath) ?? ModelInspector.DataInputs(OnnxModelFile.Load(modelPath).Graph);
+        var inputs = ModelInterface.DataInputsOf(modelPath);
         if (inputs.Count != 1 || files.Any(f => Path.GetFileNameWithoutExtension(f) == inputs[0].Name)) return false;
         int rank = inputs[0].Type?.TensorType?.Shape?.Dim.Count ?? 0;
         using var first = new NpyFileItemArray(files[0]);

@@ -16,6 +16,13 @@ public static class ModelInterface
     // length-delimited (wire type 2).
     private const uint GraphTag = (7 << 3) | 2, InitializerTag = (5 << 3) | 2, InputTag = (11 << 3) | 2, NameTag = (8 << 3) | 2;
 
+    /// <summary>
+    /// The data inputs of the model in <paramref name="path"/>: read without the weights, or from the whole model when
+    /// that fails, whose read then says why the model is unreadable (ModelNotFound, ModelCorrupt ...).
+    /// </summary>
+    public static IReadOnlyList<ValueInfoProto> DataInputsOf(string path) =>
+        DataInputs(path) ?? ModelInspector.DataInputs(OnnxModelFile.Load(path).Graph);
+
     /// <summary>The data inputs of the model in <paramref name="path"/>; null when it cannot be read this way (<see cref="OnnxModelFile.Load"/> says why).</summary>
     public static IReadOnlyList<ValueInfoProto>? DataInputs(string path)
     {

@@ -21,8 +21,7 @@ public static class SimplifiedImageFit
     public static EngineDefinition ToModel(EngineDefinition engine, string modelPath)
     {
         if (!ReadsModel(engine)) return engine;
-        // Only the inputs matter: read without the weights, or whole when that fails (which says why the model is unreadable).
-        var inputs = ModelInterface.DataInputs(modelPath) ?? ModelInspector.DataInputs(OnnxModelFile.Load(modelPath).Graph);
+        var inputs = ModelInterface.DataInputsOf(modelPath);
         var dims = inputs.Count == 1 ? inputs[0].Type?.TensorType?.Shape?.Dim : null;
         if (dims == null) return engine;
         return ToShape(engine, dims.Select(d => d.ValueCase == TensorShapeProto.Types.Dimension.ValueOneofCase.DimValue && d.DimValue > 0 ? d.DimValue : -1).ToArray());
