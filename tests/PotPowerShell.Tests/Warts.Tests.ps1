@@ -306,6 +306,36 @@ Describe 'Real-world warts through the cmdlets' {
         $q.StatSubsetSize | Should -Be 6
     }
 
+    It 'measures and compares on a -DataPath folder of one .npy file per item of one length, as on one array of the same items' {
+        # The digits sample's input is [batch, 1, 8, 8]: items of [1, 8, 8], a rank below it, one file each. The files'
+        # first axes are all 1, so only the model tells them from arrays of one item per input.
+        $model = Join-Path (Get-PotSamplePath) 'digits.onnx'
+        $items = Join-Path $dir 'digit-items'
+        $array = Join-Path $dir 'digit-array'
+        New-Item -ItemType Directory $items, $array | Out-Null
+        $values = New-WartFloats 7 (12 * 64) 8
+        foreach ($n in 0..11) { $null = Write-WartNpy (Join-Path $items ('{0:000}.npy' -f $n)) ([float[]] $values[(64 * $n)..(64 * $n + 63)]) @(1, 8, 8) }
+        $null = Write-WartNpy (Join-Path $array 'input.npy') $values @(12, 1, 8, 8)
+        $labels = [long[]] @(0..11 | ForEach-Object { ($_ * 3) % 10 })
+        foreach ($folder in $items, $array) { $null = Write-WartNpy (Join-Path $folder 'labels.npy') $labels @(12) }
+
+        $byItem = Measure-PotModel $model -DataPath $items -PerSample
+        $byArray = Measure-PotModel $model -DataPath $array -PerSample
+        $byItem.ItemCount | Should -Be 12
+        $byItem.Metrics[0].Name | Should -Be 'accuracy@top1'
+        $byItem.Metrics[0].Value | Should -Be $byArray.Metrics[0].Value
+        ($byItem.PerSample | ForEach-Object Prediction) -join ',' | Should -Be (($byArray.PerSample | ForEach-Object Prediction) -join ',')
+
+        # Unlabelled, Compare-PotModel scores the cosine similarity to the reference on the same items either way.
+        Remove-Item (Join-Path $items 'labels.npy'), (Join-Path $array 'labels.npy')
+        $int8 = (Invoke-DefaultQuantization $model (Join-Path (Get-PotSamplePath) 'calibration') -OutputPath (Join-Path $dir 'digits.items.int8.onnx') -SkipLatencyCheck -Force).OutputPath
+        $c = Compare-PotModel $int8 -ReferencePath $model -DataPath $items -LatencyRuns 0
+        $c.ItemCount | Should -Be 12
+        $c.Metric | Should -Be 'cosine_similarity'
+        $c.Value | Should -BeLessThan 1
+        $c.Value | Should -Be (Compare-PotModel $int8 -ReferencePath $model -DataPath $array -LatencyRuns 0).Value
+    }
+
     It 'scores an item whose reference output is NaN at the worst value for another model, and warns about the reference' {
         # Reference: Sqrt(x) then MatMul, NaN on item 2 (a negative feature); the measured model takes Relu first.
         $models = foreach ($relu in $false, $true) {

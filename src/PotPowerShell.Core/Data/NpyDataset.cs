@@ -32,13 +32,15 @@ public sealed class NpyDataset : IDataset, IDisposable
             throw new PotException("DatasetTooLarge", PotErrorCategory.InvalidData,
                 $"In '{source}', array '{huge.Key}' declares {huge.Count} items along its first axis, more than a data set can hold ({int.MaxValue}).", source);
         Count = (int)counts[0].Count;
+        // Several files that disagree may be one item each, which an engine reads when told so.
+        string perItem = _arrays.Count > 1 ? " If each .npy file holds one item without the batch axis, give an engine file with 'format: npy_files' in its dataset." : "";
         var odd = counts.FirstOrDefault(c => c.Count != Count);
         if (odd.Key != null)
             throw new PotException("DatasetCountMismatch", PotErrorCategory.InvalidData,
-                $"In '{source}', array '{odd.Key}' has {odd.Count} items but '{counts[0].Key}' has {Count}: every input needs the same number of items along the first axis.", source);
+                $"In '{source}', array '{odd.Key}' has {odd.Count} items but '{counts[0].Key}' has {Count}: every input needs the same number of items along the first axis.{perItem}", source);
         if (labels != null && (labels.Shape.Length == 0 || labels.Count != Count))
             throw new PotException("DatasetCountMismatch", PotErrorCategory.InvalidData,
-                $"In '{source}', the labels hold {(labels.Shape.Length == 0 ? 0 : labels.Count)} items but the inputs hold {Count}.", source);
+                $"In '{source}', the labels hold {(labels.Shape.Length == 0 ? 0 : labels.Count)} items but the inputs hold {Count}.{perItem}", source);
         _labels = labels;
         InputNames = _arrays.Keys.OrderBy(k => k, StringComparer.Ordinal).ToList();
     }

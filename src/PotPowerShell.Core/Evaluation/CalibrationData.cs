@@ -31,7 +31,7 @@ public static class CalibrationData
     /// (DataInputMissing says so). The model's inputs are read only for a folder of several .npy files, and without its
     /// weights (<see cref="ModelInterface"/>).
     /// </summary>
-    private static bool IsItemFolder(string path, string modelPath)
+    internal static bool IsItemFolder(string path, string modelPath)
     {
         if (!Directory.Exists(path)) return false;
         var files = Directory.EnumerateFiles(path, "*.npy").Where(f => Path.GetFileNameWithoutExtension(f) != NpyDataset.LabelsName)

@@ -55,7 +55,7 @@ public sealed class ComparisonPipeline : IDisposable
         if (_comparer != null && _comparer.ReferencePath == referencePath) return false;
         _comparer?.Dispose();
         _comparer = null;
-        var engine = SimplifiedImageFit.ToModel(_engine, referencePath);
+        var engine = EngineFit.ToModel(_engine, referencePath);
         var evaluatorOptions = new EvaluatorOptions { ScriptMetrics = Request.ScriptMetrics, Threads = Request.Threads, BatchSize = Request.BatchSize };
         _comparer = new ModelComparer(engine, evaluatorOptions, referencePath, Request.Comparison);
         return true;

@@ -36,6 +36,6 @@ public static class DefaultQuantizationPipeline
             ?? throw new ArgumentException("A request needs calibration data or a configuration.", nameof(request)));
         foreach (var warning in engine.Warnings) warnings?.Report(warning);
         // POT's simplified engine resizes images to the model input; the model is known here, not where the engine is read.
-        return SimplifiedImageFit.ToModel(engine, request.ModelPath).OpenDataset();
+        return EngineFit.ToModel(engine, request.ModelPath).OpenDataset();
     }
 }

@@ -27,7 +27,7 @@ public sealed record EngineSource
 
     public static EngineSource FromConfig(PotConfig config) => new() { Config = config ?? throw new ArgumentNullException(nameof(config)) };
 
-    /// <summary>The engine, read without the model: a simplified engine is fitted to a model by the pipeline that knows it (<see cref="SimplifiedImageFit"/>).</summary>
+    /// <summary>The engine, read without the model: a simplified engine, or a data path the model decides, is fitted to a model by the pipeline that knows it (<see cref="EngineFit"/>).</summary>
     /// <param name="warnings">Hears the engine's warnings (keys read without effect and the like).</param>
     /// <param name="againstReference">A comparison: unlabelled data is scored by cosine similarity to the reference's outputs.</param>
     public EngineDefinition Resolve(IProgress<string>? warnings = null, bool againstReference = false)

@@ -11,8 +11,9 @@ namespace PotPowerShell.Core.Requests;
 /// <see cref="Measure"/> evaluates each model with one <see cref="Evaluator"/>, so items are read and preprocessed once.
 /// </summary>
 /// <remarks>
-/// The fit rule (ARCHITECTURE.md, "Errors"), the same in every pipeline: a simplified engine over images is fitted to
-/// the model it serves (<see cref="SimplifiedImageFit"/>), here the first model measured; a model the fit cannot read
+/// The fit rule (ARCHITECTURE.md, "Errors"), the same in every pipeline: a simplified engine over images, or a data
+/// path whose .npy files the model tells apart, is fitted to the model it serves (<see cref="EngineFit"/>), here the
+/// first model measured; a model the fit cannot read
 /// is an error of that model (ModelNotFound, ModelCorrupt ... naming the file), never ignored and never the engine's,
 /// and the engine is fitted to the next model instead.
 /// </remarks>
@@ -78,7 +79,7 @@ public sealed class MeasurementPipeline : IDisposable
     /// </summary>
     public void Prepare()
     {
-        if (_evaluator == null && !SimplifiedImageFit.ReadsModel(_engine)) _evaluator = CreateEvaluator(_engine);
+        if (_evaluator == null && !EngineFit.ReadsModel(_engine)) _evaluator = CreateEvaluator(_engine);
     }
 
     /// <summary>
@@ -92,7 +93,7 @@ public sealed class MeasurementPipeline : IDisposable
     /// <summary>Evaluates one model; its errors (the fit's included, see the class) concern that model only.</summary>
     public MeasurementResult Measure(string modelPath, IProgress<PotProgress>? progress, CancellationToken cancellationToken)
     {
-        _evaluator ??= CreateEvaluator(SimplifiedImageFit.ToModel(_engine, modelPath));
+        _evaluator ??= CreateEvaluator(EngineFit.ToModel(_engine, modelPath));
         return ModelMeasurement.Measure(_evaluator, modelPath, Request.PerSample, Request.Latency, Request.WarmupRuns, cancellationToken, progress);
     }
 

@@ -20,7 +20,7 @@ public static class InputBinding
     {
         var map = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var input in modelInputs)
-            map[input] = ArrayFor(input, dataInputs, modelInputs.Count) ?? throw Missing(input, dataInputs, dataSource, modelSource);
+            map[input] = ArrayFor(input, dataInputs, modelInputs.Count) ?? throw Missing(input, dataInputs, dataSource, modelSource, modelInputs.Count);
         return map;
     }
 
@@ -30,11 +30,15 @@ public static class InputBinding
         : modelInputCount == 1 && dataInputs.Count == 1 ? dataInputs[0]
         : null;
 
-    public static PotException Missing(string modelInput, IReadOnlyList<string> dataInputs, string dataSource, string modelSource) =>
+    /// <param name="modelInputCount">The model's inputs: arrays given to a model with one input may be one item each.</param>
+    public static PotException Missing(string modelInput, IReadOnlyList<string> dataInputs, string dataSource, string modelSource, int modelInputCount) =>
         new(MissingId, PotErrorCategory.InvalidData,
             $"The data '{dataSource}' has no array for model input '{modelInput}' of '{modelSource}'. " +
             $"It holds: {string.Join(", ", dataInputs.Select(n => "'" + n + "'"))}. Name each array after the model input it feeds " +
-            $"(e.g. '{modelInput}.npy', or a '{modelInput}' entry of the .npz), or map them in an engine file (dataset: inputs:).",
+            $"(e.g. '{modelInput}.npy', or a '{modelInput}' entry of the .npz), or map them in an engine file (dataset: inputs:)." +
+            (modelInputCount == 1 && dataInputs.Count > 1
+                ? " If each .npy file holds one item without the batch axis, give an engine file with 'format: npy_files' in its dataset."
+                : ""),
             dataSource);
 
     /// <summary>An item that lacks the array its data set named (a data set whose items differ).</summary>

@@ -124,32 +124,37 @@ public sealed class EngineDefinition
     }
 
     /// <summary>
-    /// The engine for a plain data path (Measure-PotModel -DataPath): an npy folder or .npz, or a folder of one .npy
-    /// per item (<see cref="NpyDataset.HoldsOneItemPerFile"/>: format npy_files); when it holds labels
-    /// (labels.npy / a 'labels' array), a classification adapter and accuracy@top1. Without labels and with
-    /// <paramref name="againstReference"/> (Compare-PotModel, which always has a reference model), cosine similarity
-    /// to the reference's outputs, so that unlabelled data still gives a drop.
+    /// The engine for a plain data path (Measure-PotModel and Compare-PotModel -DataPath): an npy folder or .npz, or a
+    /// folder of one .npy per item (format npy_files): files whose first axes differ
+    /// (<see cref="NpyDataset.HoldsOneItemPerFile"/>), or, given the model the data serves, files a rank below its one
+    /// input (<see cref="CalibrationData.IsItemFolder"/>, as -CalibrationDataPath reads them; <see cref="EngineFit"/>
+    /// reads the path again for the model). When it holds labels (labels.npy / a 'labels' array), a classification
+    /// adapter and accuracy@top1. Without labels and with <paramref name="againstReference"/> (Compare-PotModel, which
+    /// always has a reference model), cosine similarity to the reference's outputs, so that unlabelled data still gives a drop.
     /// </summary>
-    public static EngineDefinition FromDataPath(string dataPath, bool againstReference = false)
+    public static EngineDefinition FromDataPath(string dataPath, bool againstReference = false, string? modelPath = null)
     {
         string full = Path.GetFullPath(dataPath);
         if (!Directory.Exists(full) && !File.Exists(full))
             throw new PotException("DataPathNotFound", PotErrorCategory.ObjectNotFound,
                 $"The data path '{full}' does not exist. Give a folder of .npy files (one per model input, labels.npy for labels) or an .npz archive.", full);
-        string format = NpyDataset.HoldsOneItemPerFile(full) ? "npy_files" : "npy";
-        var tree = EngineTree.Map(0, ("dataset", EngineTree.Map(0, ("data_source", EngineTree.Text(full)), ("format", EngineTree.Text(format)))));
-        var probe = EngineParser.Parse(tree, "", Path.GetDirectoryName(full) ?? full, full);
-        if (probe.HasAnnotations)
+        bool itemFiles = NpyDataset.HoldsOneItemPerFile(full) || modelPath != null && CalibrationData.IsItemFolder(full, modelPath);
+        var tree = EngineTree.Map(0, ("dataset", EngineTree.Map(0, ("data_source", EngineTree.Text(full)), ("format", EngineTree.Text(itemFiles ? "npy_files" : "npy")))));
+        var engine = EngineParser.Parse(tree, "", Path.GetDirectoryName(full) ?? full, full);
+        if (engine.HasAnnotations)
         {
             tree.Add("adapter", EngineTree.Text("classification"));
             tree.Add("metrics", EngineTree.List(new[] { EngineTree.Map(0, ("type", EngineTree.Text("accuracy")), ("top_k", EngineTree.Number(1))) }));
         }
         else if (againstReference)
             tree.Add("metrics", EngineTree.List(new[] { EngineTree.Map(0, ("type", EngineTree.Text("cosine_similarity")), ("reference", EngineTree.Text("fp32"))) }));
-        else
-            return probe;
-        return EngineParser.Parse(tree, "", Path.GetDirectoryName(full) ?? full, full);
+        if (tree.Count > 1) engine = EngineParser.Parse(tree, "", Path.GetDirectoryName(full) ?? full, full);
+        engine.DataPath = (full, againstReference);
+        return engine;
     }
+
+    /// <summary>The data path this engine was made from, and whether it compares with a reference (<see cref="FromDataPath"/>); null for any other engine.</summary>
+    internal (string Path, bool AgainstReference)? DataPath { get; private set; }
 
     /// <summary>
     /// The model-ready items of every dataset, concatenated in engine order (item indices are global). Items are read

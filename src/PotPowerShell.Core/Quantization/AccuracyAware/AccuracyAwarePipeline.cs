@@ -85,8 +85,8 @@ public static class AccuracyAwarePipeline
             : job.Config != null ? EngineOf(job.Config)
             : throw new PotException("EngineMissing", PotErrorCategory.InvalidArgument,
                 $"{consumer} needs an evaluation engine: give -EnginePath or a configuration with an engine section.", job.ModelPath);
-        // POT's simplified engine resizes images to the model input (SimplifiedImageFit).
-        engine = SimplifiedImageFit.ToModel(engine, job.ModelPath);
+        // POT's simplified engine resizes images to the model input (EngineFit).
+        engine = EngineFit.ToModel(engine, job.ModelPath);
         if (job.Options.AnnotationFree) engine = engine.AnnotationFree(job.Options.AnnotationConfidenceThreshold);
         foreach (var warning in engine.Warnings) job.Warnings?.Report(warning);
         engine.EnsureEvaluable(consumer);

@@ -19,7 +19,7 @@ internal static class CalibrationDataCheck
         foreach (var input in inputs)
         {
             string array = InputBinding.ArrayFor(input.Name, data.InputNames, inputs.Count)
-                ?? throw InputBinding.Missing(input.Name, data.InputNames, data.Source, modelSource);
+                ?? throw InputBinding.Missing(input.Name, data.InputNames, data.Source, modelSource, inputs.Count);
             var dims = input.Type?.TensorType?.Shape?.Dim;
             if (dims == null) continue; // no declared shape: nothing to compare
             sample ??= data.Get(item);
