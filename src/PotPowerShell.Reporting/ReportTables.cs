@@ -41,6 +41,13 @@ public static class ReportTables
                 new[] { "Model", "Items", "Metrics", "Latency p50 per item (ms)", "Elapsed (s)" },
                 c.Evaluations.Select(e => Row(Path.GetFileName(e.ModelPath), Int(e.ItemCount), string.Join(", ", e.Metrics.Select(m => $"{m.Name} = {Num(m.Value)}")),
                     Num(e.Latency?.ItemP50Ms), Num(e.Elapsed.TotalSeconds, "0.00"))).ToList()));
+        // What the runs warned about (a model not faster than FP32, NaN in the FP32 outputs, layers left float ...): a
+        // report read later, without the console, must not show a result as sound when its run said otherwise.
+        var warnings = c.Quantizations.SelectMany(q => q.Warnings.Select(w => (Model: q.ModelPath, Warning: w)))
+            .Concat(c.AccuracyAware.SelectMany(a => a.Warnings.Select(w => (Model: a.OutputPath ?? a.ModelPath ?? "", Warning: w))))
+            .Distinct().ToList();
+        if (warnings.Count > 0)
+            tables.Add(new ReportTable("Warnings", new[] { "Model", "Warning" }, warnings.Select(p => Row(Path.GetFileName(p.Model), p.Warning)).ToList()));
         return tables;
     }
 

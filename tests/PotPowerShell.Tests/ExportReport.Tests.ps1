@@ -20,7 +20,8 @@ dataset:
   data_source: '$validation'
 "@ | Set-Content $engine
 
-    $script:q = Invoke-DefaultQuantization $fp32 $calibration -OutputPath (Join-Path $TestDrive 'digits.int8.onnx')
+    # An ignored op type the model lacks: a warning every run gives, which the report must list.
+    $script:q = Invoke-DefaultQuantization $fp32 $calibration -OutputPath (Join-Path $TestDrive 'digits.int8.onnx') -IgnoredOpType 'LSTM' -WarningAction SilentlyContinue
     $script:comparison = $q | Compare-PotModel -DataPath $validation -LatencyRuns 10
     $script:ranking = @($q | Get-LayerRanking -EnginePath $engine -RankingSubsetSize 100)
     $script:aaq = Invoke-AccuracyAwareQuantization $fp32 $calibration $engine -MaximalDrop 0.00001 -Precision AllInt8 -RankingSubsetSize 100 -OutputPath (Join-Path $TestDrive 'digits.aaq.onnx')
@@ -104,7 +105,8 @@ window.addEventListener('load', () => {
         $match = [regex]::Match($run.Output, '<pre id="probe-result">(.*?)</pre>')
         $match.Success | Should -BeTrue -Because "chromium should print the DOM after load (stderr: $($run.Errors))"
         $result = [Net.WebUtility]::HtmlDecode($match.Groups[1].Value) | ConvertFrom-Json
-        $result.tables | Should -Be 5
+        # FP32 vs INT8, default quantization, accuracy-aware, layer ranking, evaluation, warnings.
+        $result.tables | Should -Be 6
         $result.resources | Should -Be 0
         $result.plots.Count | Should -Be 6
         foreach ($p in $result.plots) {
@@ -136,6 +138,10 @@ window.addEventListener('load', () => {
             $text | Should -Match "(?m)^## $([regex]::Escape($heading))$"
         }
         $text | Should -Match ([regex]::Escape("| $($comparison.Name) | accuracy@top1 |"))
+        # The runs' warnings, which the console showed and a report read later must not hide.
+        $text | Should -Match "(?m)^## Warnings$"
+        $text | Should -Match ([regex]::Escape("| digits.onnx | Ignored operation type 'LSTM' does not occur in the model. |"))
+        $html | Should -Match ([regex]::Escape("<td>Ignored operation type &#39;LSTM&#39; does not occur in the model.</td>"))
         $other = Join-Path $TestDrive 'summary.txt'
         $comparison | Export-PotReport $other -Format Markdown -Title 'CI summary'
         (Get-Content $other -TotalCount 1) | Should -Be '# CI summary'

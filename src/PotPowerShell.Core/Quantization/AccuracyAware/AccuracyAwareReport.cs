@@ -79,6 +79,7 @@ public static class AccuracyAwareReport
             ["calibration_passes"] = r.CalibrationPasses,
             ["bias_correction_passes"] = r.BiasCorrectionPasses,
             ["calibration_inferences"] = r.CalibrationInferences,
+            ["warnings"] = new JsonArray(r.Warnings.Select(w => (JsonNode)JsonValue.Create(w)!).ToArray()),
             ["log"] = new JsonArray(r.Log.Select(l => (JsonNode)JsonValue.Create(l)!).ToArray()),
         };
         return root.ToJsonString(ReportJson.Options);
