@@ -26,11 +26,22 @@ public static class ConfigPaths
         });
 
     /// <summary>Expands variables and ~, then makes the path absolute against <paramref name="baseDirectory"/>.</summary>
-    public static string Resolve(string value, string baseDirectory, ICollection<string>? missing = null)
+    /// <exception cref="ArgumentException">A leading ~ for an account without a home folder.</exception>
+    public static string Resolve(string value, string baseDirectory, ICollection<string>? missing = null) =>
+        Resolve(value, baseDirectory, missing, () => Environment.GetFolderPath(Environment.SpecialFolder.UserProfile));
+
+    /// <param name="home">The home folder; "" for an account without one (a service account, a scheduled task's).</param>
+    internal static string Resolve(string value, string baseDirectory, ICollection<string>? missing, Func<string> home)
     {
         string expanded = ExpandVariables(value, missing);
         if (expanded == "~" || expanded.StartsWith("~/", StringComparison.Ordinal) || expanded.StartsWith("~\\", StringComparison.Ordinal))
-            expanded = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile) + expanded[1..];
+        {
+            // Without a home folder '~/data' would become '/data', a folder at the root: never that path silently.
+            string folder = home();
+            if (string.IsNullOrEmpty(folder))
+                throw new ArgumentException("a leading ~ stands for the home folder, and this account has none; write the path out");
+            expanded = folder + expanded[1..];
+        }
         return Path.GetFullPath(expanded, baseDirectory);
     }
 

@@ -200,6 +200,17 @@ public class ConfigLoaderTests
     }
 
     [Fact]
+    public void A_leading_tilde_is_the_home_folder_and_an_error_for_an_account_without_one()
+    {
+        string home = Path.GetTempPath();
+        Assert.Equal(Path.GetFullPath(Path.Combine(home, "data")), ConfigPaths.Resolve("~/data", "/elsewhere", null, () => home));
+        // A service account's: '~/data' must not become '/data', a folder at the root.
+        var e = Assert.Throws<ArgumentException>(() => ConfigPaths.Resolve("~/data", home, null, () => ""));
+        Assert.Contains("stands for the home folder, and this account has none", e.Message);
+        Assert.Equal(Path.GetFullPath("x~/data", home), ConfigPaths.Resolve("x~/data", home, null, () => ""));
+    }
+
+    [Fact]
     public void Relative_paths_resolve_against_the_config_folder_not_the_current_one()
     {
         using var folder = new ConfigTestFolder();

@@ -547,7 +547,16 @@ internal static class EngineParser
                 else
                 {
                     string folder = isFolder ? data : Path.GetDirectoryName(data)!;
-                    string full = Config.ConfigPaths.Resolve(file, folder);
+                    string full;
+                    try
+                    {
+                        full = Config.ConfigPaths.Resolve(file, folder);
+                    }
+                    catch (Exception e) when (e is ArgumentException or NotSupportedException or PathTooLongException)
+                    {
+                        m.Problems.Add(keyPath, $"'{file}' is not a valid path ({e.Message.TrimEnd('.')}).", line);
+                        continue;
+                    }
                     if (!File.Exists(full)) m.Problems.Add(keyPath, $"the file '{full}' does not exist (input files are relative to the data_source folder '{folder}').", line);
                     else inputs[input] = full;
                 }
