@@ -111,6 +111,28 @@ public class AccuracyAwareEndToEndTests : IClassFixture<AccuracyAwareEndToEndTes
     }
 
     [Fact]
+    public void Labels_in_another_class_order_than_the_model_s_are_named_in_a_warning()
+    {
+        // The FP32 predictions moved by one class: FP32 scores 0, so every quantized model meets the target.
+        var m = _fixture.Model;
+        Directory.CreateDirectory(m.File("moved"));
+        File.Copy(m.File("validation/x.npy"), m.File("moved/x.npy"), overwrite: true);
+        long[] labels;
+        using (var validation = NpyDataset.Open(m.File("validation")))
+            labels = Enumerable.Range(0, validation.Count).Select(i => ((long)validation.Get(i).Annotation! + 1) % OutlierModel.Classes).ToArray();
+        NpyWriter.Save(m.File("moved/labels.npy"), labels, new long[] { labels.Length }, "<i8");
+        File.WriteAllText(m.File("moved.yml"), "metrics:\n  - type: accuracy\ndataset:\n  data_source: moved\n");
+        var options = new AccuracyAwareOptions { Quantization = new DefaultQuantizationOptions { Measurement = TestMeasurement.Int8Faster }, MaximalDrop = 0.01 };
+
+        var result = AccuracyAwarePipeline.Run(Job(m, options) with { EnginePath = m.File("moved.yml") }, m.File("moved.onnx"));
+        Assert.Equal(0, result.Metrics.Single().Baseline);
+        Assert.Contains(result.Warnings, w => w.StartsWith("The FP32 model scores accuracy@top1 0 on the 200 validation items, at or near the worst value the metric has (0)", StringComparison.Ordinal)
+            && w.Contains("label_offset: 1", StringComparison.Ordinal));
+        // The model's own labels: FP32 scores 1, no such warning.
+        Assert.DoesNotContain(_fixture.Result.Warnings, w => w.StartsWith("The FP32 model scores", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void The_quantizations_warnings_reach_the_result_and_a_ranking()
     {
         var m = _fixture.Model;

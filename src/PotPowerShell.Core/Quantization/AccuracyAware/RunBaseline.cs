@@ -62,8 +62,28 @@ internal sealed class RunBaseline
                 "every metric scores them at its worst value, and metrics compared with FP32's outputs do so for every model, so they lower the baseline and cannot tell quantized models apart. Check those items and the model.");
         var measured = new RunBaseline(MetricCriteria.Create(options, session.Evaluator.Metrics, fp32.Values), Enumerable.Range(0, count).ToArray(), () => fp32);
         ctx.Log($"FP32 baseline on {count} items: {string.Join(", ", measured.Criteria.Metrics.Select(m => $"{m.Name} {SearchContext.F(m.Baseline)}"))}.");
+        foreach (var m in measured.Criteria.Metrics)
+            if (NearWorst(m, session.Evaluator.MeanItemBounds) is { } worst)
+                ctx.Warn($"The FP32 model scores {m.Name} {SearchContext.F(m.Baseline)} on the {count} validation items, at or near the worst value the metric has ({SearchContext.F(worst)}): " +
+                    "a quantized model can hardly score lower, so the target is met whatever quantization does. Check that the labels belong to this model: their class order, " +
+                    "and an offset such as a background class (label_offset: 1 in the engine's dataset, has_background in Accuracy Checker's).");
         return measured;
     }
+
+    /// <summary>
+    /// The metric's worst per-item value when FP32's score is within <see cref="NearWorstShare"/> of the metric's range
+    /// from it (labels that do not belong to the model: another class order, or shifted by a background class, score
+    /// at chance level, 0.001 on 1000 classes); null otherwise, or for a metric without finite bounds.
+    /// </summary>
+    private static double? NearWorst(MetricCriterion metric, IReadOnlyDictionary<string, (double Min, double Max)> bounds)
+    {
+        if (!bounds.TryGetValue(metric.Name, out var b) || !double.IsFinite(b.Min) || !double.IsFinite(b.Max) || b.Max <= b.Min) return null;
+        double worst = metric.Direction == MetricDirection.HigherBetter ? b.Min : b.Max;
+        return Math.Abs(metric.Baseline - worst) <= NearWorstShare * (b.Max - b.Min) ? worst : null;
+    }
+
+    /// <summary>How close to the worst value an FP32 score is suspect: 1 % of the metric's range (top-1 accuracy at most 0.01).</summary>
+    public const double NearWorstShare = 0.01;
 
     private static void CheckValues(EvaluationSession session, EvaluationResult result)
     {
