@@ -23,13 +23,16 @@ public sealed record LatencyCheckResult(Timing Fp32, Timing Output, int BatchSiz
         }
     }
 
+    /// <summary>How <see cref="WarningFor"/>'s warning begins: a report whose bytes must not depend on timings leaves it out.</summary>
+    public const string NotFaster = "The quantized model is not faster than the FP32 model on this CPU";
+
     /// <summary>
     /// A warning with the figures when an output with <paramref name="int8Layers"/> INT8 layers is not faster than the
     /// FP32 model; null when it is, or when it has no INT8 layer (it then runs as the FP32 model does, and the precision
     /// choice has said so). <paramref name="fastest"/>: the layers were chosen by their timings, so the advice differs.
     /// </summary>
     public string? WarningFor(int int8Layers, bool fastest) => Speedup >= 1 || int8Layers == 0 ? null : string.Format(CultureInfo.InvariantCulture,
-        "The quantized model is not faster than the FP32 model on this CPU: p50 {0:0.000} ms vs {1:0.000} ms for FP32 ({2:0.00}x, batch {3}, one thread, {4} interleaved runs). {5}",
+        NotFaster + ": p50 {0:0.000} ms vs {1:0.000} ms for FP32 ({2:0.00}x, batch {3}, one thread, {4} interleaved runs). {5}",
         Output.MedianMs, Fp32.MedianMs, Speedup, BatchSize, Fp32.Count,
         fastest
             ? "Its INT8 layers were timed faster one by one, but not the whole model now (timings on a busy machine vary): time it at the batch size you deploy with (-BatchSize), or deploy the FP32 model where speed matters most."

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using PotPowerShell.Core.Reports;
 using PotPowerShell.Core.Results;
+using PotPowerShell.Core.Runtime;
 
 namespace PotPowerShell.Core.Quantization.AccuracyAware;
 
@@ -79,7 +80,9 @@ public static class AccuracyAwareReport
             ["calibration_passes"] = r.CalibrationPasses,
             ["bias_correction_passes"] = r.BiasCorrectionPasses,
             ["calibration_inferences"] = r.CalibrationInferences,
-            ["warnings"] = new JsonArray(r.Warnings.Select(w => (JsonNode)JsonValue.Create(w)!).ToArray()),
+            // Not the latency check's: its figures, and whether it fires at all, are timings (see the Warnings table of Export-PotReport).
+            ["warnings"] = new JsonArray(r.Warnings.Where(w => !w.StartsWith(LatencyCheckResult.NotFaster, StringComparison.Ordinal))
+                .Select(w => (JsonNode)JsonValue.Create(w)!).ToArray()),
             ["log"] = new JsonArray(r.Log.Select(l => (JsonNode)JsonValue.Create(l)!).ToArray()),
         };
         return root.ToJsonString(ReportJson.Options);
