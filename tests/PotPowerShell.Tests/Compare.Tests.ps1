@@ -84,6 +84,32 @@ Describe 'Compare-PotModel' {
         (Measure-PotModel $q.OutputPath -EnginePath $cosine -ReferenceModelPath $fp32).Values.cosine_similarity | Should -Be $r.Value
     }
 
+    It 'compares on a folder of images as POT''s simplified engine reads them, and Measure-PotModel measures there' {
+        # The sample's validation images (8x8 grey PNGs): BGR, pixel values as they are, one channel for the model's one.
+        $images = Join-Path $TestDrive 'images'
+        New-Item -ItemType Directory $images | Out-Null
+        Get-ChildItem (Join-Path $validation 'images') -Filter '*.png' | Select-Object -First 24 | Copy-Item -Destination $images
+        $r = Compare-PotModel $q.OutputPath -ReferencePath $fp32 -DataPath $images -LatencyRuns 0
+        $r.ItemCount | Should -Be 24
+        $r.Metric | Should -Be 'cosine_similarity'
+        $r.Value | Should -BeLessThan $r.ReferenceValue
+        # The images store v = 120 (x + 1) of the .npy items x (samples/digits/New-ValidationImages.ps1), fed as they are:
+        # those values as an array give the same comparison.
+        $bytes = [IO.File]::ReadAllBytes((Join-Path $validation 'input.npy'))
+        $offset = 10 + [BitConverter]::ToUInt16($bytes, 8)
+        $v = [float[]]::new(24 * 64)
+        for ($i = 0; $i -lt $v.Length; $i++) { $v[$i] = [float](120 * ([BitConverter]::ToSingle($bytes, $offset + 4 * $i) + 1)) }
+        $array = Join-Path $TestDrive 'image-values'
+        New-Item -ItemType Directory $array | Out-Null
+        Import-PotTestSupport
+        (Get-PotSupportType 'NpyWriter')::Save((Join-Path $array 'input.npy'), $v, [long[]] @(24, 1, 8, 8), '<f4')
+        $byArray = Compare-PotModel $q.OutputPath -ReferencePath $fp32 -DataPath $array -LatencyRuns 0
+        [Math]::Abs($r.Value - $byArray.Value) | Should -BeLessThan 1e-12
+        $m = Measure-PotModel $q.OutputPath -DataPath $images -WarningVariable warnings -WarningAction SilentlyContinue
+        $m.ItemCount | Should -Be 24
+        @($warnings | Where-Object { "$_" -like "*defines no metrics and its data has no labels*" }) | Should -HaveCount 1
+    }
+
     It 'skips the latency with -LatencyRuns 0' {
         $r = Compare-PotModel $q.OutputPath -ReferencePath $fp32 -DataPath $validation -LatencyRuns 0
         $r.LatencyRuns | Should -Be 0

@@ -45,7 +45,7 @@ public static class CalibrationData
     }
 
     /// <summary>A folder with images in it and no .npy file (the rule the engine's data_source follows, see EngineParser).</summary>
-    private static bool IsImageFolder(string path) =>
+    internal static bool IsImageFolder(string path) =>
         Directory.Exists(path) && !Directory.EnumerateFiles(path, "*.npy").Any() &&
         Directory.EnumerateFiles(path).Any(f => ImageDataset.DefaultExtensions.Contains(Path.GetExtension(f), StringComparer.OrdinalIgnoreCase));
 }

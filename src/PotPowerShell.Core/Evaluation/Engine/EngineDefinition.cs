@@ -1,5 +1,6 @@
 using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Data;
+using PotPowerShell.Core.Results;
 
 namespace PotPowerShell.Core.Evaluation;
 
@@ -124,34 +125,47 @@ public sealed class EngineDefinition
     }
 
     /// <summary>
-    /// The engine for a plain data path (Measure-PotModel and Compare-PotModel -DataPath): an npy folder or .npz, or a
-    /// folder of one .npy per item (format npy_files): files whose first axes differ
+    /// The engine for a plain data path (Measure-PotModel and Compare-PotModel -DataPath): an npy folder or .npz, a
+    /// folder of one .npy per item (format npy_files: files whose first axes differ
     /// (<see cref="NpyDataset.HoldsOneItemPerFile"/>), or, given the model the data serves, files a rank below its one
-    /// input (<see cref="CalibrationData.IsItemFolder"/>, as -CalibrationDataPath reads them; <see cref="EngineFit"/>
-    /// reads the path again for the model). When it holds labels (labels.npy / a 'labels' array), a classification
-    /// adapter and accuracy@top1. Without labels and with <paramref name="againstReference"/> (Compare-PotModel, which
-    /// always has a reference model), cosine similarity to the reference's outputs, so that unlabelled data still gives a drop.
+    /// input, <see cref="CalibrationData.IsItemFolder"/>, as -CalibrationDataPath reads them), or a folder of images and
+    /// no .npy file, read as POT's simplified engine reads its data_source (as -CalibrationDataPath reads it, fitted to
+    /// the model by <see cref="EngineFit"/>, which also reads a folder of .npy files again for the model). When it holds
+    /// labels (labels.npy / a 'labels' array), a classification adapter and accuracy@top1. Without labels and with
+    /// <paramref name="againstReference"/> (Compare-PotModel, which always has a reference model), cosine similarity to
+    /// the reference's outputs, so that unlabelled data still gives a drop.
     /// </summary>
     public static EngineDefinition FromDataPath(string dataPath, bool againstReference = false, string? modelPath = null)
     {
         string full = Path.GetFullPath(dataPath);
         if (!Directory.Exists(full) && !File.Exists(full))
             throw new PotException("DataPathNotFound", PotErrorCategory.ObjectNotFound,
-                $"The data path '{full}' does not exist. Give a folder of .npy files (one per model input, labels.npy for labels) or an .npz archive.", full);
-        bool itemFiles = NpyDataset.HoldsOneItemPerFile(full) || modelPath != null && CalibrationData.IsItemFolder(full, modelPath);
-        var tree = EngineTree.Map(0, ("dataset", EngineTree.Map(0, ("data_source", EngineTree.Text(full)), ("format", EngineTree.Text(itemFiles ? "npy_files" : "npy")))));
-        var engine = EngineParser.Parse(tree, "", Path.GetDirectoryName(full) ?? full, full);
-        if (engine.HasAnnotations)
+                $"The data path '{full}' does not exist. Give a folder of .npy files (one per model input, labels.npy for labels), an .npz archive, or a folder of images.", full);
+        EngineDefinition engine;
+        if (CalibrationData.IsImageFolder(full))
+            engine = Simplified(full, "", Path.GetDirectoryName(full));
+        else
         {
-            tree.Add("adapter", EngineTree.Text("classification"));
-            tree.Add("metrics", EngineTree.List(new[] { EngineTree.Map(0, ("type", EngineTree.Text("accuracy")), ("top_k", EngineTree.Number(1))) }));
+            bool itemFiles = NpyDataset.HoldsOneItemPerFile(full) || modelPath != null && CalibrationData.IsItemFolder(full, modelPath);
+            var tree = EngineTree.Map(0, ("dataset", EngineTree.Map(0, ("data_source", EngineTree.Text(full)), ("format", EngineTree.Text(itemFiles ? "npy_files" : "npy")))));
+            engine = EngineParser.Parse(tree, "", Path.GetDirectoryName(full) ?? full, full);
+            if (engine.HasAnnotations)
+            {
+                tree.Add("adapter", EngineTree.Text("classification"));
+                tree.Add("metrics", EngineTree.List(new[] { EngineTree.Map(0, ("type", EngineTree.Text("accuracy")), ("top_k", EngineTree.Number(1))) }));
+                engine = EngineParser.Parse(tree, "", Path.GetDirectoryName(full) ?? full, full);
+            }
         }
-        else if (againstReference)
-            tree.Add("metrics", EngineTree.List(new[] { EngineTree.Map(0, ("type", EngineTree.Text("cosine_similarity")), ("reference", EngineTree.Text("fp32"))) }));
-        if (tree.Count > 1) engine = EngineParser.Parse(tree, "", Path.GetDirectoryName(full) ?? full, full);
+        if (!engine.HasAnnotations && againstReference)
+            engine = new EngineDefinition(engine.Source, engine.BaseFolder, engine.Datasets, new[] { CosineToReference }, engine.BatchSize, engine.Threads,
+                engine.CacheMegabytes, engine.IsSimplified) { Warnings = engine.Warnings };
         engine.DataPath = (full, againstReference);
         return engine;
     }
+
+    /// <summary>Compare-PotModel's metric for unlabelled data: as <c>- type: cosine_similarity, reference: fp32</c> in an engine.</summary>
+    private static readonly MetricSpec CosineToReference =
+        new("cosine_similarity", MetricType.CosineSimilarity, MetricDirection.HigherBetter, new[] { 0 }, "metrics[0]", Reference: MetricReference.Fp32);
 
     /// <summary>The data path this engine was made from, and whether it compares with a reference (<see cref="FromDataPath"/>); null for any other engine.</summary>
     internal (string Path, bool AgainstReference)? DataPath { get; private set; }

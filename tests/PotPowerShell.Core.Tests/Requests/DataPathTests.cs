@@ -1,6 +1,7 @@
 using PotPowerShell.Core.Comparison;
 using PotPowerShell.Core.Data;
 using PotPowerShell.Core.Evaluation;
+using PotPowerShell.Core.Tests.Evaluation;
 using PotPowerShell.Core.Onnx;
 using PotPowerShell.Core.Requests;
 using PotPowerShell.Core.Results;
@@ -8,12 +9,13 @@ using PotPowerShell.Core.Results;
 namespace PotPowerShell.Core.Tests.Requests;
 
 /// <summary>
-/// A -DataPath folder of one .npy file per item whose files all have one length (src/PotPowerShell.Core/Evaluation/Engine/EngineFit.cs):
-/// their first axes do not tell them from one array per input, so the model decides, as for -CalibrationDataPath:
-/// files a rank below its one input are items. Read as one array per input they failed ("the labels hold 6 items but
-/// the inputs hold 4").
+/// -DataPath of Measure-PotModel and Compare-PotModel (src/PotPowerShell.Core/Evaluation/Engine/EngineDefinition.cs,
+/// FromDataPath; EngineFit.cs). A folder of one .npy file per item whose files all have one length: their first axes do
+/// not tell them from one array per input, so the model decides, as for -CalibrationDataPath: files a rank below its
+/// one input are items (read as arrays they failed: "the labels hold 6 items but the inputs hold 4"). A folder of
+/// images is read as POT's simplified engine reads it (it failed: "holds no input arrays").
 /// </summary>
-public class DataPathItemsTests
+public class DataPathTests
 {
     private static readonly float[] Features = Enumerable.Range(0, 6 * 4).Select(i => (float)Math.Sin(i * 0.7)).ToArray();
     private static readonly long[] Labels = { 0, 2, 1, 1, 0, 2 };
@@ -139,5 +141,56 @@ public class DataPathItemsTests
         var missing = Assert.Throws<PotException>(() => unlabelled.Measure(model, null, CancellationToken.None));
         Assert.Equal("DataInputMissing", missing.ErrorId);
         Assert.Contains("If each .npy file holds one item without the batch axis, give an engine file with 'format: npy_files' in its dataset.", missing.Message);
+    }
+
+    /// <summary>x[batch, 3, 8, 8] -> Conv "stem" (3x3, 3 -> 4); the weights at even positions scaled by <paramref name="scale"/>.</summary>
+    private static string SaveImageModel(TempFolder tmp, string name, float scale)
+    {
+        var g = new GraphBuilder(name);
+        var x = g.Input("x", "batch", 3L, 8L, 8L);
+        var w = Enumerable.Range(0, 4 * 3 * 9).Select(i => (float)Math.Sin(i * 0.9) * (i % 2 == 0 ? scale : 1)).ToArray();
+        g.Output(g.Node("Conv", new[] { x, g.Initializer("w", w, 4, 3, 3, 3) }, "stem", ("pads", new[] { 1L, 1L, 1L, 1L })));
+        OnnxModelFile.Save(g.Build(), tmp.File(name + ".onnx"));
+        return tmp.File(name + ".onnx");
+    }
+
+    [Fact]
+    public void A_folder_of_images_is_read_as_the_simplified_engine_reads_it_and_compared_as_the_same_tensors_in_an_array()
+    {
+        // Three 12x10 RGB images for an 8x8 input: read in BGR and resized to the model input, as -CalibrationDataPath
+        // and POT's simplified engine read a folder of images (they failed: "holds no input arrays").
+        using var tmp = new TempFolder();
+        string reference = SaveImageModel(tmp, "fp32", 1), model = SaveImageModel(tmp, "other", 1.5f);
+        Directory.CreateDirectory(tmp.File("images"));
+        Directory.CreateDirectory(tmp.File("tensors"));
+        var tensors = new List<float>();
+        for (int n = 0; n < 3; n++)
+        {
+            PngWriter.Save(tmp.File($"images/{n}.png"), 12, 10, 3, Enumerable.Range(0, 12 * 10 * 3).Select(i => (byte)((i * 29 + n * 53) % 256)).ToArray());
+            var decoded = ImagePipeline.Decode(File.ReadAllBytes(tmp.File($"images/{n}.png")), 3, ColorOrder.Bgr, "");
+            tensors.AddRange(ImagePipeline.ToTensor(ImagePipeline.Resize(decoded, new ResizeStep(8, 8, 0, ResizeAspect.Stretch, Interpolation.Bilinear)), TensorLayout.Nchw).ToFloats());
+        }
+        NpyWriter.Save(tmp.File("tensors/x.npy"), tensors.ToArray(), new long[] { 3, 3, 8, 8 }, "<f4");
+
+        ComparisonResult Compare(string data)
+        {
+            using var pipeline = ComparisonPipeline.Open(new ComparisonRequest { Engine = EngineSource.FromPaths(null, data), Comparison = new ComparisonOptions { LatencyRuns = 0 } }, null);
+            pipeline.UseReference(reference);
+            return pipeline.Compare(model, null, CancellationToken.None);
+        }
+        var byImage = Compare(tmp.File("images"));
+        var byArray = Compare(tmp.File("tensors"));
+        Assert.Equal(3, byImage.ItemCount);
+        var metric = byImage.Metrics.Single();
+        Assert.Equal("cosine_similarity", metric.Type);
+        Assert.InRange(metric.Value, 0.5, 0.9999);
+        Assert.Equal(byArray.Metrics.Single().Value, metric.Value);
+
+        // Measured without labels: inference only, no metric.
+        using var measuring = MeasurementPipeline.Open(new MeasurementRequest { Engine = EngineSource.FromPaths(null, tmp.File("images")), WarmupRuns = 0 }, null);
+        measuring.Prepare();
+        var measured = measuring.Measure(model, null, CancellationToken.None);
+        Assert.Equal(3, measured.ItemCount);
+        Assert.Empty(measured.Metrics);
     }
 }
