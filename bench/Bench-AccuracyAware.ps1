@@ -28,6 +28,27 @@
     went: the stages (calibration, baseline, ranking, search, backward pass) and, inside the evaluations, building
     candidate models, creating their ONNX Runtime sessions, and inference with the metrics.
 .NOTES
+    2026-12-06, thirty-first session: where ArcticXs's ranking goes, and one attempt, not kept. Same machine, busier
+    than in the session before (DefaultQuantization took 1.8-2.3 s of ArcticXs's run against 1.0 s; whole runs 10.4-14.0 s
+    against 8.3 s). Build 3356ad8, -Items 200, the new defaults:
+    - A perf profile of the ranking (4 s of it, 999 Hz): both cores busy about 90 % of the time; ONNX Runtime about two
+      thirds of the samples (inference and session creation), .NET's tiered compilation thread 18 %, the rest managed
+      code, the allocator and the kernel. Timed around each call: 48 candidate sessions of 22-110 ms (suffixes of 0.2-2.8
+      MB) and 2450 inferences at about 2 ms per item per worker while sessions were created beside them. The ranking is
+      bound by the CPU, not by waiting: sessions and inference take turns on the same two cores.
+    - ONNX Runtime's verbose log of one session of the fully quantized model (785 nodes, 68 ms in that run): no single
+      step dominates (reading the model 10 ms, partitioning and kernel lookup 8 ms, initializers 5 ms, 1-5 ms for each
+      of a dozen graph transformers). Sharing prepacked weights between sessions (a PrePackedWeightsContainer beside the
+      shared initializers): 42.2-42.7 ms against 42.8-48.1 ms per session, not worth a change. DOTNET_TieredPGO=0 or
+      a higher call-count threshold: run times within the noise (10.6-11.7 s against 10.7-12.0 s).
+    - Tried and not kept: building as many candidates ahead as there are evaluation workers (two sessions created side
+      by side instead of one) for the rankings and the confirmation steps. The search thread's wait for sessions went
+      from 1.0-1.4 s to 0.5-0.7 s, but the ranking took 3.8-5.2 s against 4.3-4.9 s (four runs each, alternating): with
+      the cores already busy, sessions created side by side only take CPU from the inference beside them.
+    - Cut points through float tensors would not shorten the suffixes much: the suffix of a layer runs to the outputs
+      in any case: from the first node of each layer's block, ArcticXs's six blocks give (6 - k) / 6 of the nodes for
+      block k, 58 % on average, against the 59 % its suffixes run now.
+
     2026-12-06, thirtieth session: group steps in the Signal search (GroupStep: of the top layers whose scores reach the
     distance to the limit, the first half, then all of those predicted at the rate a kept group measured, reverted and
     evaluated together; src/PotPowerShell.Core/Quantization/AccuracyAware/GroupStep.cs; the first build, 80ce61f, took
