@@ -388,6 +388,23 @@ Describe 'Get-LayerRanking' {
         $own | Should -HaveCount 1
     }
 
+    It 'takes a folder of validation data as its engine, as Compare-PotModel takes -DataPath' {
+        # Labelled (labels.npy): top-1 accuracy, as an engine file with that metric over the folder gives it.
+        $validation = Join-Path $sampleDir 'validation'
+        $accuracy = Join-Path $work 'accuracy.yml'
+        "metrics:`n  - type: accuracy`ndataset:`n  data_source: $validation" | Set-Content $accuracy
+        $byFolder = Invoke-AccuracyAwareQuantization $model $calibration $validation -MaximalDrop 0.01 -OutputPath (Join-Path $work 'folder.onnx') -WarningAction SilentlyContinue
+        $byEngine = Invoke-AccuracyAwareQuantization $model $calibration $accuracy -MaximalDrop 0.01 -OutputPath (Join-Path $work 'engine.onnx') -WarningAction SilentlyContinue
+        $byFolder.Metrics[0].Name | Should -Be 'accuracy@top1'
+        $byFolder.Metrics[0].Baseline | Should -Be $byEngine.Metrics[0].Baseline
+        (Get-FileHash $byFolder.OutputPath).Hash | Should -Be (Get-FileHash $byEngine.OutputPath).Hash
+        # Unlabelled: cosine similarity to the FP32 model's outputs; ranked the same way.
+        $ranks = @(Get-LayerRanking -ModelPath $model -CalibrationDataPath $calibration -EnginePath $calibration -RankingSubsetSize 40 -Top 2)
+        $ranks | Should -HaveCount 2
+        # Measure-PotModel's -EnginePath is a file; its folder goes to -DataPath, and the error says so.
+        { Measure-PotModel $model -EnginePath $validation -ErrorAction Stop } | Should -Throw "*is a folder, not an engine file. Give it as -DataPath*"
+    }
+
     It 'needs an engine with a quantization result' {
         $q = Invoke-DefaultQuantization $model $calibration -StatSubsetSize 50
         { $q | Get-LayerRanking -EnginePath (Join-Path $work 'missing.yml') -ErrorAction Stop } | Should -Throw -ErrorId "EngineNotFound,$rank"

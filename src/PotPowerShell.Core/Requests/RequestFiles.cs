@@ -19,10 +19,11 @@ public static class RequestFiles
     }
 
     /// <summary>An engine file: EngineNotFound when it does not exist.</summary>
-    public static string RequireEngine(string path)
+    /// <param name="orDataFolder">A folder of validation data serves as well (AccuracyAwareQuantization and layer ranking read it as a data path).</param>
+    public static string RequireEngine(string path, bool orDataFolder = false)
     {
         string full = Path.GetFullPath(path);
-        if (!File.Exists(full)) throw EngineDefinition.NotFound(full);
+        if (!File.Exists(full) && !(orDataFolder && Directory.Exists(full))) throw EngineDefinition.NotFound(full);
         return path;
     }
 }

@@ -90,7 +90,7 @@ public sealed class GetLayerRankingCommand : PotCmdlet
     // -CalibrationDataPath and -EnginePath serve every input: checked once (the error rule).
     protected override void BeginProcessing() => RequireSharedFiles(
         MyInvocation.BoundParameters.ContainsKey(nameof(CalibrationDataPath)) ? CalibrationDataPath : null,
-        MyInvocation.BoundParameters.ContainsKey(nameof(EnginePath)) ? EnginePath : null);
+        MyInvocation.BoundParameters.ContainsKey(nameof(EnginePath)) ? EnginePath : null, engineOrDataFolder: true);
 
     protected override void ProcessRecord()
     {

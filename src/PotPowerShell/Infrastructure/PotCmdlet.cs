@@ -139,10 +139,11 @@ public abstract class PotCmdlet : PSCmdlet, IDisposable
     /// The error rule (ARCHITECTURE.md, "Errors"): files named by parameters that serve every input (null: not given)
     /// are checked once, before the first input, and one that does not exist stops the command.
     /// </summary>
-    protected void RequireSharedFiles(string? calibrationDataPath = null, string? enginePath = null)
+    /// <param name="engineOrDataFolder">The engine path may name a folder of validation data (see <see cref="RequestFiles.RequireEngine"/>).</param>
+    protected void RequireSharedFiles(string? calibrationDataPath = null, string? enginePath = null, bool engineOrDataFolder = false)
     {
         if (calibrationDataPath != null) Run(() => RequestFiles.RequireCalibrationData(ResolveLiteralPath(calibrationDataPath)), terminating: true);
-        if (enginePath != null) Run(() => RequestFiles.RequireEngine(ResolveLiteralPath(enginePath)), terminating: true);
+        if (enginePath != null) Run(() => RequestFiles.RequireEngine(ResolveLiteralPath(enginePath), engineOrDataFolder), terminating: true);
     }
 
     /// <summary>Runs core work, turning cancellation into a stopped pipeline and core errors into error records.</summary>

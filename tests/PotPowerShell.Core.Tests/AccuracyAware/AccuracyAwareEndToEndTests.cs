@@ -112,6 +112,29 @@ public class AccuracyAwareEndToEndTests : IClassFixture<AccuracyAwareEndToEndTes
     }
 
     [Fact]
+    public void An_engine_path_naming_a_folder_of_validation_data_reads_it_as_Compare_PotModel_reads_a_data_path()
+    {
+        // Labelled: accuracy@top1, as the fixture's engine file (metrics: accuracy over the same folder) gives it.
+        var m = _fixture.Model;
+        var options = new AccuracyAwareOptions { Quantization = new DefaultQuantizationOptions { Measurement = TestMeasurement.Int8Faster }, MaximalDrop = 0.01 };
+        var byFolder = AccuracyAwarePipeline.Run(Job(m, options) with { EnginePath = m.File("validation") }, m.File("by-folder.onnx"));
+        var byEngine = _fixture.Result;
+        Assert.Equal("accuracy@top1", byFolder.Metrics.Single().Name);
+        Assert.Equal(byEngine.Metrics.Single().Baseline, byFolder.Metrics.Single().Baseline);
+        Assert.Equal(byEngine.Metrics.Single().FullyQuantized, byFolder.Metrics.Single().FullyQuantized);
+        Assert.Equal(byEngine.RevertedLayers.Select(l => l.Layer), byFolder.RevertedLayers.Select(l => l.Layer));
+
+        // Unlabelled: cosine similarity to the FP32 model's outputs.
+        Directory.CreateDirectory(m.File("unlabelled"));
+        File.Copy(m.File("validation/x.npy"), m.File("unlabelled/x.npy"), overwrite: true);
+        var unlabelled = AccuracyAwarePipeline.Run(Job(m, options) with { EnginePath = m.File("unlabelled") }, m.File("unlabelled.onnx"));
+        var cosine = unlabelled.Metrics.Single();
+        Assert.Equal("cosine_similarity", cosine.Name);
+        Assert.Equal(1.0, cosine.Baseline, 12);
+        Assert.True(cosine.FullyQuantized < 1);
+    }
+
+    [Fact]
     public void Labels_in_another_class_order_than_the_model_s_are_named_in_a_warning()
     {
         // The FP32 predictions moved by one class: FP32 scores 0, so every quantized model meets the target.

@@ -93,8 +93,9 @@ public sealed class EngineDefinition
     }
 
     /// <summary>The error of an engine file that does not exist.</summary>
-    public static PotException NotFound(string full) =>
-        new("EngineNotFound", PotErrorCategory.ObjectNotFound, $"The engine file '{full}' does not exist. Check -EnginePath, or engine.config in the configuration (relative to the configuration's folder).", full);
+    public static PotException NotFound(string full) => Directory.Exists(full)
+        ? new("EngineNotFound", PotErrorCategory.ObjectNotFound, $"'{full}' is a folder, not an engine file. Give it as -DataPath, or write an engine file whose dataset's data_source names it, with the metrics to compute.", full)
+        : new("EngineNotFound", PotErrorCategory.ObjectNotFound, $"The engine file '{full}' does not exist. Check -EnginePath, or engine.config in the configuration (relative to the configuration's folder).", full);
 
     /// <summary>Reads an engine file (YAML, or JSON when it ends in .json) through the config loader; relative paths resolve against its folder.</summary>
     public static EngineDefinition Load(string path)

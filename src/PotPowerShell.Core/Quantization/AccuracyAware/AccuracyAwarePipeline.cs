@@ -81,7 +81,10 @@ public static class AccuracyAwarePipeline
     /// <param name="consumer">Names the operation in messages (AccuracyAwareQuantization, Layer ranking).</param>
     private static Parts Open(AccuracyAwareJob job, bool variants, IProgress<PotProgress>? progress, CancellationToken ct, string consumer)
     {
-        var engine = job.EnginePath != null ? EngineDefinition.Load(job.EnginePath)
+        // An engine path naming a folder of validation data is that data, as Compare-PotModel's -DataPath reads it (the
+        // FP32 model is the reference): labels give accuracy@top1, no labels cosine similarity to FP32's outputs.
+        var engine = job.EnginePath != null
+            ? Directory.Exists(job.EnginePath) ? EngineDefinition.FromDataPath(job.EnginePath, againstReference: true) : EngineDefinition.Load(job.EnginePath)
             : job.Config != null ? EngineOf(job.Config)
             : throw new PotException("EngineMissing", PotErrorCategory.InvalidArgument,
                 $"{consumer} needs an evaluation engine: give -EnginePath or a configuration with an engine section.", job.ModelPath);
