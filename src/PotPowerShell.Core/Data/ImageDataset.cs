@@ -68,6 +68,17 @@ public sealed class ImageDataset : IDataset
         return new ImageDataset(folder, inputName, options, files, labels);
     }
 
+    /// <summary>
+    /// The images a .txt file lists, one path per line (absolute, or relative to the file's folder; blank lines
+    /// skipped), in its order, without labels: POT's simplified engine's data_source given as a file.
+    /// </summary>
+    public static ImageDataset FromList(string listFile, string? inputName, ImageOptions options)
+    {
+        string folder = Path.GetDirectoryName(Path.GetFullPath(listFile))!;
+        var names = TextFiles.ReadLines(listFile).Select(l => l.Trim()).Where(l => l.Length > 0).ToList();
+        return new ImageDataset(listFile, inputName, options, Existing(folder, names, listFile), null);
+    }
+
     /// <summary>The images of detection annotations (COCO or VOC), each annotated with its objects.</summary>
     public static ImageDataset FromDetections(string folder, string? inputName, ImageOptions options, DetectionSet set, string annotationSource)
     {

@@ -9,11 +9,19 @@ public static class TextFiles
     /// The lines of a UTF-8 file (a BOM is skipped), without line ends. Spaces are kept: a line holding one space is
     /// the symbol ' '. A final line end does not add an empty line.
     /// </summary>
-    public static List<string> ReadLines(string path)
+    public static List<string> ReadLines(string path) => ReadLines(path, MaxBytes);
+
+    /// <summary>The largest text file read: 256 MiB, far above a million labels or image paths, far below what exhausts memory.</summary>
+    public const long MaxBytes = 256L << 20;
+
+    internal static List<string> ReadLines(string path, long maxBytes)
     {
         string text;
         try
         {
+            if (new FileInfo(path) is { Exists: true } info && info.Length > maxBytes)
+                throw new PotException("TextFileTooLarge", PotErrorCategory.InvalidData,
+                    $"'{path}' holds {info.Length} bytes, more than a labels, class or image-list file may ({maxBytes}). Check that it is the file meant.", path);
             text = File.ReadAllText(path, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true));
         }
         catch (DecoderFallbackException e)

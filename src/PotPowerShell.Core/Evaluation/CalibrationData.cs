@@ -5,7 +5,7 @@ namespace PotPowerShell.Core.Evaluation;
 
 /// <summary>
 /// The data behind -CalibrationDataPath: NumPy data (a folder of .npy files, an .npz or .npy file) as it is; a folder
-/// of images read as POT's simplified engine reads a data_source (BGR, resized to the model input by
+/// of images, or a .txt file listing images, read as POT's simplified engine reads a data_source (BGR, resized to the model input by
 /// <see cref="SimplifiedImageFit"/>), so that POT's '--engine simplified --data-source images/' has a direct form; or,
 /// for a model with one input, a folder of .npy files none of which is named after it, each a rank below the input:
 /// one file per item, as an engine's format npy_files (Accuracy Checker's numpy_reader) reads them, so items may differ
@@ -15,7 +15,7 @@ public static class CalibrationData
 {
     public static IDataset Open(string path, string modelPath, CancellationToken cancellationToken)
     {
-        if (IsImageFolder(path))
+        if (IsImageFolder(path) || IsImageList(path))
             return SimplifiedImageFit.ToModel(EngineDefinition.Simplified(path, "CalibrationDataPath"), modelPath).OpenDataset();
         if (IsItemFolder(path, modelPath))
         {
@@ -43,6 +43,9 @@ public static class CalibrationData
         using var first = new NpyFileItemArray(files[0]);
         return rank > 0 && first.Shape.Length == rank - 1;
     }
+
+    /// <summary>A .txt file: the list of images POT's simplified engine also takes as its data_source.</summary>
+    private static bool IsImageList(string path) => File.Exists(path) && path.EndsWith(".txt", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>A folder with images in it and no .npy file (the rule the engine's data_source follows, see EngineParser).</summary>
     internal static bool IsImageFolder(string path) =>

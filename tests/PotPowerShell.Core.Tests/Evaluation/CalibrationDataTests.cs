@@ -65,6 +65,46 @@ public class CalibrationDataTests
         Assert.Equal(File.ReadAllBytes(tmp.File("engine.onnx")), File.ReadAllBytes(tmp.File("direct.onnx")));
     }
 
+    [Fact]
+    public void A_txt_file_listing_images_is_read_as_POT_s_simplified_engine_reads_one_in_its_order()
+    {
+        // POT's simplified engine takes a .txt data_source: one image path per line, absolute or relative to the file.
+        using var tmp = new TempFolder();
+        string model = SaveModel(tmp), images = SaveImages(tmp);
+        File.WriteAllText(tmp.File("list.txt"), $"images/2.png\n\n{tmp.File("images/0.png")}\nimages/1.png\n");
+        var data = CalibrationData.Open(tmp.File("list.txt"), model, CancellationToken.None);
+        var folder = CalibrationData.Open(images, model, CancellationToken.None);
+        using (data as IDisposable)
+        using (folder as IDisposable)
+        {
+            Assert.Equal(3, data.Count);
+            // The list's order: its first item is image 2, read in BGR and resized as from the folder.
+            Assert.Equal(folder.Get(2).Inputs.Values.Single().ToFloats(), data.Get(0).Inputs.Values.Single().ToFloats());
+            Assert.Equal(folder.Get(0).Inputs.Values.Single().ToFloats(), data.Get(1).Inputs.Values.Single().ToFloats());
+        }
+        // A POT configuration's simplified engine with that data_source calibrates to the same model as the list given directly.
+        var options = new DefaultQuantizationOptions { Threads = 1, Measurement = TestMeasurement.Int8Faster };
+        DefaultQuantizationPipeline.Run(DefaultQuantizationRequest.FromPaths(model, tmp.File("list.txt"), options, tmp.File("direct.onnx")), null, null, CancellationToken.None);
+        using (var engine = SimplifiedImageFit.ToModel(EngineResolver.Simplified("list.txt", baseFolder: tmp.Path), model).OpenDataset())
+            DefaultQuantization.Run(model, engine, options, tmp.File("engine.onnx"));
+        Assert.Equal(File.ReadAllBytes(tmp.File("engine.onnx")), File.ReadAllBytes(tmp.File("direct.onnx")));
+
+        File.WriteAllText(tmp.File("missing.txt"), "images/9.png\n");
+        var e = Assert.Throws<PotException>(() => CalibrationData.Open(tmp.File("missing.txt"), model, CancellationToken.None));
+        Assert.Equal("ImageNotFound", e.ErrorId);
+        Assert.Contains(tmp.File("images/9.png"), e.Message);
+    }
+
+    [Fact]
+    public void A_text_file_above_the_size_limit_is_refused_before_it_is_read()
+    {
+        using var tmp = new TempFolder();
+        File.WriteAllText(tmp.File("labels.txt"), new string('7', 100) + "\n");
+        Assert.Single(TextFiles.ReadLines(tmp.File("labels.txt"), 101));
+        var e = Assert.Throws<PotException>(() => TextFiles.ReadLines(tmp.File("labels.txt"), 100));
+        Assert.Equal("TextFileTooLarge", e.ErrorId);
+    }
+
     /// <summary>ids[batch, seq] (int64) -> Gather from a [50, 6] table -> MatMul "proj" (6 -> 4): sentences of any length.</summary>
     private static string SaveSequenceModel(TempFolder tmp)
     {

@@ -215,6 +215,11 @@ public sealed record DatasetDefinition
     /// <summary>Images: a folder of Pascal VOC XML annotations (voc_detection), and the image-set file listing its ids.</summary>
     public string? VocAnnotations { get; init; }
     public string? ImagesetFile { get; init; }
+    /// <summary>
+    /// Images: POT's simplified engine's data_source given as a .txt file, one image path per line (absolute, or
+    /// relative to the file's folder, the <see cref="DataSource"/>); its images are the items, in its order.
+    /// </summary>
+    public string? ImageList { get; init; }
     /// <summary>Images: a folder with one sub-folder per class (Accuracy Checker's cls_dataset_folder), read as Data/ClassFolders.cs describes.</summary>
     public string? ClassFolders { get; init; }
     /// <summary>Images: what separates the file name from its label on the lines of a text annotation_file.</summary>

@@ -75,7 +75,9 @@ public sealed class EngineDataset : IDataset, IDisposable
             IReadOnlyList<object?>? labels = null;
             if (d.LabelsPath != null)
                 labels = textLabels ? TextFiles.ReadLines(d.LabelsPath).Cast<object?>().ToList() : ReadNpyLabels(d.LabelsPath);
-            if (d.VocAnnotations != null)
+            if (d.ImageList != null)
+                data = ImageDataset.FromList(d.ImageList, d.InputName, d.Image!);
+            else if (d.VocAnnotations != null)
                 data = ImageDataset.FromDetections(d.DataSource, d.InputName, d.Image!, VocDetectionFolder.Read(d.VocAnnotations, d.ImagesetFile, d.Classes), d.ImagesetFile ?? d.VocAnnotations);
             else if (d.ClassFolders != null)
                 data = ImageDataset.FromClassFolders(d.DataSource, d.InputName, d.Image!, ClassFolders.Read(d.ClassFolders, d.Extensions), d.ClassFolders);

@@ -87,7 +87,7 @@ internal static class EngineParser
             if (word != null && !word.Trim().Equals("simplified", StringComparison.OrdinalIgnoreCase))
                 root.Problem("type", $"'{word}' is not an engine type this module knows: use 'simplified' (data without annotations), or leave type out and describe dataset:, adapter: and metrics:.");
             string? data = root.ExistingPath("data_source", baseFolder, PathKind.FileOrFolder, required: true,
-                hint: "Name a folder of .npy files, an .npz/.npy file or an image folder.");
+                hint: "Name a folder of .npy files, an .npz/.npy file, an image folder or a .txt file listing images.");
             if (data != null)
             {
                 var d = ParseDataSource(root, data, baseFolder, "", 0, forceUnlabelled: true);
@@ -450,6 +450,14 @@ internal static class EngineParser
         string name = forceUnlabelled ? "data" : m.String("name") ?? $"dataset{index}";
         DatasetFormat? format = forceUnlabelled ? null : m.Choice("format", new Dictionary<string, DatasetFormat> { ["npy"] = DatasetFormat.Npy, ["images"] = DatasetFormat.Images, ["npy_files"] = DatasetFormat.NpyFiles });
         bool isFolder = Directory.Exists(data);
+        // POT's simplified engine also takes a .txt file listing the images (its collect_img_files).
+        string? imageList = forceUnlabelled && !isFolder && data.EndsWith(".txt", StringComparison.OrdinalIgnoreCase) && File.Exists(data) ? data : null;
+        if (imageList != null)
+        {
+            data = Path.GetDirectoryName(data)!;
+            isFolder = true;
+            format = DatasetFormat.Images;
+        }
         if (format == null)
         {
             if (!isFolder) format = DatasetFormat.Npy;
@@ -478,6 +486,7 @@ internal static class EngineParser
             SubsampleSeed = seed,
             Adapter = AdapterDefinition.Identity,
             KeyPath = path,
+            ImageList = imageList,
         };
         return format == DatasetFormat.Npy ? ParseNpy(m, def, isFolder, forceUnlabelled) : ParseImages(m, def, baseFolder, isFolder, forceUnlabelled);
     }
