@@ -80,6 +80,10 @@ public sealed record EngineSection
     public string? ConfigPath { get; init; }
     /// <summary>Absolute path of the data folder or file, or a path with a file-name wildcard (Kind Simplified).</summary>
     public string? DataSource { get; init; }
+    /// <summary>Kind Simplified, images: POT's image loader's layout (NCHW or NHWC); null = from the model input.</summary>
+    public string? Layout { get; init; }
+    /// <summary>Kind Simplified, images: POT's image loader's central_fraction (each side's central share kept before the resize); null = all.</summary>
+    public double? CentralFraction { get; init; }
     /// <summary>
     /// The inline engine (Kind Inline): the engine section without POT's own keys (type, stat_requests_number,
     /// eval_requests_number), unvalidated. Relative paths in it are relative to <see cref="PotConfig.Directory"/>.

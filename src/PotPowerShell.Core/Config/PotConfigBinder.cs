@@ -84,9 +84,20 @@ internal static class PotConfigBinder
         if (simplified)
         {
             string? data = PathValue(s, "data_source", required: true, PathKind.FileOrFolderOrPattern, "the folder or file of calibration data");
+            // POT's image loader reads these two as well (the engine parser checks that the data are images).
+            string? layout = s.String("layout")?.Trim().ToUpperInvariant();
+            if (layout is not (null or "NCHW" or "NHWC"))
+            {
+                s.Problem("layout", $"'{layout}' is not an image layout with a batch axis: use NCHW or NHWC.");
+                layout = null;
+            }
+            double? fraction = s.Double("central_fraction", v => v > 0 && v <= 1, "must be above 0 and at most 1 (the share of each side kept around the center)");
             s.Explain("config", "can't be combined with type: simplified; remove one of them.");
             s.RejectUnknownKeys();
-            return new EngineSection { Kind = EngineKind.Simplified, DataSource = data, StatRequestsNumber = stat, EvalRequestsNumber = eval };
+            return new EngineSection
+            {
+                Kind = EngineKind.Simplified, DataSource = data, Layout = layout, CentralFraction = fraction, StatRequestsNumber = stat, EvalRequestsNumber = eval,
+            };
         }
         if (s.Raw("config") is not null)
         {

@@ -80,6 +80,8 @@ public static class PotConfigWriter
             case EngineKind.Simplified:
                 engine.Add("type", S("simplified"));
                 engine.Add("data_source", S(Rel(config.Engine.DataSource!)));
+                if (config.Engine.Layout is { } layout) engine.Add("layout", S(layout));
+                if (config.Engine.CentralFraction is { } fraction) engine.Add("central_fraction", D(fraction));
                 break;
             default:
                 foreach (var (key, value) in config.Engine.Inline!.Entries) engine.Add(key, value);

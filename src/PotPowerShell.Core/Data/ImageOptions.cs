@@ -24,6 +24,12 @@ public sealed record ResizeStep(int Width, int Height, int Size, ResizeAspect As
 /// <summary>Cuts the central width x height region (offsets rounded down).</summary>
 public sealed record CenterCropStep(int Width, int Height) : PreprocessingStep;
 
+/// <summary>
+/// Cuts the central <paramref name="Fraction"/> of each side, as POT's simplified engine's central_fraction does:
+/// int(side x fraction) pixels (at least one), offsets rounded down.
+/// </summary>
+public sealed record CentralFractionStep(double Fraction) : PreprocessingStep;
+
 /// <summary>(value - mean[c]) / std[c]; one value for all channels or one per channel.</summary>
 public sealed record NormalizationStep(float[] Mean, float[] Std) : PreprocessingStep;
 
@@ -56,4 +62,8 @@ public enum TensorLayout
 /// <summary>How images become a model input.</summary>
 /// <param name="Channels">3 (colour) or 1 (grey).</param>
 /// <param name="ColorOrder">Channel order right after decoding, so mean/std lists follow it.</param>
-public sealed record ImageOptions(int Channels, ColorOrder ColorOrder, TensorLayout Layout, IReadOnlyList<PreprocessingStep> Steps);
+public sealed record ImageOptions(int Channels, ColorOrder ColorOrder, TensorLayout Layout, IReadOnlyList<PreprocessingStep> Steps)
+{
+    /// <summary>True when the engine gave the layout (a simplified engine's layout:), so fitting to a model keeps it.</summary>
+    public bool LayoutGiven { get; init; }
+}

@@ -66,6 +66,7 @@ public static class ImagePipeline
     {
         ResizeStep r => Resize(image, r),
         CenterCropStep c => CenterCrop(image, c, source),
+        CentralFractionStep f => CenterCrop(image, new CenterCropStep(Math.Max(1, (int)(image.Width * f.Fraction)), Math.Max(1, (int)(image.Height * f.Fraction))), source),
         NormalizationStep n => Normalize(image, n),
         ScaleStep s => Scale(image, s.Factor),
         PaddingStep p => Pad(image, p),

@@ -34,7 +34,7 @@ public static class EngineResolver
         {
             EngineKind.File => EngineDefinition.Load(engine.ConfigPath!),
             EngineKind.Inline => EngineDefinition.FromTree(engine.Inline!, engine.InlineKeyPath, config.Directory),
-            _ => Simplified(engine.DataSource!, "engine.data_source", config.Directory),
+            _ => Simplified(engine.DataSource!, "engine.data_source", config.Directory, engine.Layout, engine.CentralFraction),
         };
     }
 
@@ -49,13 +49,16 @@ public static class EngineResolver
     /// Anything else (no match, a mixture, an image pattern that is more than an extension) is refused with
     /// EngineDataPatternInvalid.
     /// </summary>
-    public static EngineDefinition Simplified(string dataSource, string keyPath = "engine.data_source", string? baseFolder = null)
+    /// <param name="layout">POT's image loader's layout (NCHW or NHWC), null = from the model input; images only.</param>
+    /// <param name="centralFraction">POT's image loader's central_fraction, null = none; images only.</param>
+    public static EngineDefinition Simplified(string dataSource, string keyPath = "engine.data_source", string? baseFolder = null,
+        string? layout = null, double? centralFraction = null)
     {
         string baseDir = Path.GetFullPath(baseFolder ?? Environment.CurrentDirectory);
         string full = Path.GetFullPath(dataSource, baseDir);
         string pattern = Path.GetFileName(full);
         if (File.Exists(full) || Directory.Exists(full) || !ConfigPaths.HasWildcards(pattern))
-            return EngineDefinition.Simplified(full, keyPath, baseDir);
+            return EngineDefinition.Simplified(full, keyPath, baseDir, layout, centralFraction);
 
         string folder = Path.GetDirectoryName(full)!;
         if (!Directory.Exists(folder))
@@ -68,6 +71,8 @@ public static class EngineResolver
             throw PatternInvalid(keyPath, full, $"no file in '{folder}' matches '{pattern}'");
 
         var extensions = matches.Select(f => Path.GetExtension(f).ToLowerInvariant()).Distinct().ToList();
+        if (extensions.Count == 1 && extensions[0] is ".npy" or ".npz" && (layout != null || centralFraction != null))
+            throw PatternInvalid(keyPath, full, $"{(layout != null ? "layout" : "central_fraction")} applies to images, and it selects NumPy data, fed as it is");
         if (extensions.Count == 1 && extensions[0] == ".npy")
             return NpyFiles(full, keyPath, baseDir, folder, matches);
         if (matches.Count == 1 && extensions[0] is ".npz")
@@ -77,7 +82,7 @@ public static class EngineResolver
             if (!string.Equals(pattern, "*" + extensions[0], StringComparison.OrdinalIgnoreCase))
                 throw PatternInvalid(keyPath, full,
                     $"image patterns select by extension only: write '{Path.Combine(folder, "*" + extensions[0])}', or move the images you want into their own folder");
-            var parsed = EngineDefinition.Simplified(folder, keyPath, baseDir);
+            var parsed = EngineDefinition.Simplified(folder, keyPath, baseDir, layout, centralFraction);
             var images = parsed.Datasets.Select(d => d with { Extensions = extensions }).ToList();
             return new EngineDefinition(full, parsed.BaseFolder, images, parsed.Metrics, parsed.BatchSize, parsed.Threads, parsed.CacheMegabytes, isSimplified: true);
         }

@@ -200,6 +200,25 @@ public class ConfigLoaderTests
     }
 
     [Fact]
+    public void A_simplified_engine_keeps_POT_s_image_loader_layout_and_central_fraction_through_export()
+    {
+        using var folder = new ConfigTestFolder();
+        var c = PotConfigLoader.Load(folder.Write("c.json", ConfigTestFolder.Json("[ { \"name\": \"DefaultQuantization\" } ]",
+            engine: "{ \"type\": \"simplified\", \"data_source\": \"data\", \"layout\": \"nhwc\", \"central_fraction\": 0.875 }")));
+        Assert.Equal("NHWC", c.Engine.Layout);
+        Assert.Equal(0.875, c.Engine.CentralFraction);
+        var again = PotConfigLoader.Load(folder.Write("again.yml", PotConfigWriter.ToText(c, ConfigFormat.Yaml, folder.Path)));
+        Assert.Equal(c.Engine, again.Engine);
+
+        foreach (var (engine, key) in new[] { ("\"layout\": \"CHW\"", "engine.layout"), ("\"central_fraction\": 0", "engine.central_fraction"), ("\"central_fraction\": 1.25", "engine.central_fraction") })
+        {
+            var e = Assert.Throws<PotException>(() => PotConfigLoader.Load(folder.Write("bad.json", ConfigTestFolder.Json("[ { \"name\": \"DefaultQuantization\" } ]",
+                engine: $"{{ \"type\": \"simplified\", \"data_source\": \"data\", {engine} }}"))));
+            Assert.Contains(key, e.Message);
+        }
+    }
+
+    [Fact]
     public void A_leading_tilde_is_the_home_folder_and_an_error_for_an_account_without_one()
     {
         string home = Path.GetTempPath();

@@ -95,6 +95,49 @@ public class CalibrationDataTests
         Assert.Contains(tmp.File("images/9.png"), e.Message);
     }
 
+    /// <summary>x[batch, H, W, C] -> Conv-free identity through Relu: a model whose input shape is all that matters here.</summary>
+    private static string SaveShapeModel(TempFolder tmp, string name, params long[] itemShape)
+    {
+        var g = new GraphBuilder(name);
+        var x = g.Input("x", new object[] { "batch" }.Concat(itemShape.Cast<object>()).ToArray());
+        g.Output(g.Node("Relu", new[] { x }, "relu"));
+        OnnxModelFile.Save(g.Build(), tmp.File(name + ".onnx"));
+        return tmp.File(name + ".onnx");
+    }
+
+    [Fact]
+    public void A_simplified_engine_s_layout_and_central_fraction_are_read_as_POT_s_image_loader_reads_them()
+    {
+        using var tmp = new TempFolder();
+        string images = SaveImages(tmp);
+        // [batch, 3, 8, 3]: NCHW by the guess (channels first is tried first); the engine says NHWC: 3 high, 8 wide.
+        string model = SaveShapeModel(tmp, "nhwc", 3, 8, 3);
+        File.WriteAllText(tmp.File("engine.yml"), "type: simplified\ndata_source: images\nlayout: NHWC\ncentral_fraction: 0.5\n");
+        using var data = SimplifiedImageFit.ToModel(EngineDefinition.Load(tmp.File("engine.yml")), model).OpenDataset();
+        var tensor = data.Get(1).Inputs.Values.Single();
+        Assert.Equal(new long[] { 1, 3, 8, 3 }, tensor.Shape);
+        // POT: the central int(12 * 0.5) x int(10 * 0.5) = 6 x 5 pixels, then resized to 8 x 3, channels last.
+        var decoded = ImagePipeline.Decode(File.ReadAllBytes(tmp.File("images/1.png")), 3, ColorOrder.Bgr, "");
+        var cropped = ImagePipeline.CenterCrop(decoded, new CenterCropStep(6, 5), "");
+        var expected = ImagePipeline.ToTensor(ImagePipeline.Resize(cropped, new ResizeStep(8, 3, 0, ResizeAspect.Stretch, Interpolation.Bilinear)), TensorLayout.Nhwc);
+        Assert.Equal(expected.ToFloats(), tensor.ToFloats());
+
+        // Without the engine's layout the same model is read NCHW.
+        File.WriteAllText(tmp.File("guessed.yml"), "type: simplified\ndata_source: images\n");
+        using var guessed = SimplifiedImageFit.ToModel(EngineDefinition.Load(tmp.File("guessed.yml")), model).OpenDataset();
+        Assert.NotEqual(tensor.ToFloats(), guessed.Get(1).Inputs.Values.Single().ToFloats());
+
+        // Only images take them, and only a fraction above 0 and at most 1.
+        NpyWriter.Save(tmp.File("x.npy"), new float[2 * 3 * 8 * 3], new long[] { 2, 3, 8, 3 }, "<f4");
+        foreach (var (yaml, key) in new[] { ("data_source: x.npy\ncentral_fraction: 0.5", "central_fraction"), ("data_source: images\ncentral_fraction: 0", "central_fraction"),
+                     ("data_source: images\ncentral_fraction: 1.5", "central_fraction"), ("data_source: images\nlayout: CHW", "layout") })
+        {
+            File.WriteAllText(tmp.File("bad.yml"), "type: simplified\n" + yaml + "\n");
+            var e = Assert.Throws<PotException>(() => EngineDefinition.Load(tmp.File("bad.yml")));
+            Assert.Contains(key, e.Message);
+        }
+    }
+
     [Fact]
     public void A_text_file_above_the_size_limit_is_refused_before_it_is_read()
     {

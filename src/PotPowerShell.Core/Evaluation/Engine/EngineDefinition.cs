@@ -118,9 +118,14 @@ public sealed class EngineDefinition
     /// POT's simplified engine: the data of <paramref name="dataSource"/> (npy folder/.npz/.npy or an image folder
     /// used as is) without annotations or metrics; enough for calibration.
     /// </summary>
-    public static EngineDefinition Simplified(string dataSource, string keyPath = "engine.data_source", string? baseFolder = null)
+    /// <param name="layout">POT's image loader's layout (NCHW or NHWC), null = from the model input.</param>
+    /// <param name="centralFraction">POT's image loader's central_fraction, null = none.</param>
+    public static EngineDefinition Simplified(string dataSource, string keyPath = "engine.data_source", string? baseFolder = null,
+        string? layout = null, double? centralFraction = null)
     {
         var tree = EngineTree.Map(0, ("type", EngineTree.Text("simplified")), ("data_source", EngineTree.Text(dataSource)));
+        if (layout != null) tree.Add("layout", EngineTree.Text(layout));
+        if (centralFraction is double fraction) tree.Add("central_fraction", EngineTree.Number(fraction));
         string prefix = keyPath.EndsWith(".data_source", StringComparison.Ordinal) ? keyPath[..^".data_source".Length] : "";
         return EngineParser.Parse(tree, prefix, Path.GetFullPath(baseFolder ?? Environment.CurrentDirectory), dataSource);
     }

@@ -10,7 +10,7 @@ namespace PotPowerShell.Core.Evaluation;
 internal static class EngineParser
 {
     private static readonly string[] TopKeys = { "name", "batch_size", "threads", "cache_mb", "adapter", "metrics", "dataset", "datasets" };
-    private static readonly string[] SimplifiedKeys = { "type", "data_source", "batch_size", "threads", "cache_mb" };
+    private static readonly string[] SimplifiedKeys = { "type", "data_source", "batch_size", "threads", "cache_mb", "layout", "central_fraction" };
     private static readonly string[] DatasetKeys =
     {
         "name", "data_source", "format", "inputs", "labels", "annotation_file", "file_column", "label_column", "classes",
@@ -88,9 +88,25 @@ internal static class EngineParser
                 root.Problem("type", $"'{word}' is not an engine type this module knows: use 'simplified' (data without annotations), or leave type out and describe dataset:, adapter: and metrics:.");
             string? data = root.ExistingPath("data_source", baseFolder, PathKind.FileOrFolder, required: true,
                 hint: "Name a folder of .npy files, an .npz/.npy file, an image folder or a .txt file listing images.");
+            // POT's image loader also reads layout (else guessed from the model input) and central_fraction (a central
+            // crop of each side before the resize to the input).
+            var layout = root.Choice("layout", new Dictionary<string, TensorLayout> { ["NCHW"] = TensorLayout.Nchw, ["NHWC"] = TensorLayout.Nhwc });
+            double? fraction = root.Double("central_fraction", 0, 1, exclusiveMin: true);
             if (data != null)
             {
                 var d = ParseDataSource(root, data, baseFolder, "", 0, forceUnlabelled: true);
+                if (d?.Image is { } image)
+                    d = d with
+                    {
+                        Image = image with
+                        {
+                            Layout = layout ?? image.Layout,
+                            LayoutGiven = layout != null,
+                            Steps = fraction is double f ? image.Steps.Append(new CentralFractionStep(f)).ToList() : image.Steps,
+                        },
+                    };
+                else if (d != null && (layout != null || fraction != null))
+                    root.Problem(layout != null ? "layout" : "central_fraction", $"applies to images; '{data}' is NumPy data, fed as it is.");
                 if (d != null) datasets.Add(d with { Adapter = AdapterDefinition.Identity });
             }
             problems.ThrowIfAny();

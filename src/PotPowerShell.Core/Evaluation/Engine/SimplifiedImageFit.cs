@@ -55,10 +55,14 @@ public static class SimplifiedImageFit
         if (shape.Count != 4) return image;
         static bool IsChannels(long d) => d is 1 or 3;
         TensorLayout layout;
-        if (IsChannels(shape[1])) layout = TensorLayout.Nchw;
+        if (image.LayoutGiven) layout = image.Layout;
+        else if (IsChannels(shape[1])) layout = TensorLayout.Nchw;
         else if (IsChannels(shape[3])) layout = TensorLayout.Nhwc;
         else return image;
         var (channels, height, width) = layout == TensorLayout.Nchw ? (shape[1], shape[2], shape[3]) : (shape[3], shape[1], shape[2]);
+        // A given layout whose channel axis is not 1 or 3 does not fit this input: the images go as they are, and the
+        // input's shape check names the mismatch.
+        if (!IsChannels(channels)) return image;
         var steps = image.Steps;
         if (height > 0 && width > 0 && height <= int.MaxValue && width <= int.MaxValue)
             steps = steps.Append(new ResizeStep((int)width, (int)height, 0, ResizeAspect.Stretch, Interpolation.Bilinear)).ToList();
