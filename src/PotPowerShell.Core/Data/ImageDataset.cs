@@ -9,6 +9,25 @@ public sealed class ImageDataset : IDataset
 {
     public static readonly IReadOnlyList<string> DefaultExtensions = new[] { ".png", ".jpg", ".jpeg", ".bmp" };
 
+    /// <summary>Image formats OpenCV reads (so POT's simplified engine takes them) that this module does not decode.</summary>
+    private static readonly string[] OtherImageExtensions = { ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm", ".pnm", ".jp2", ".exr", ".hdr", ".gif" };
+
+    /// <summary>
+    /// What to tell about a folder read for data that holds none: images of formats this module does not decode, or
+    /// images one level down (class sub-folders); "" when neither.
+    /// </summary>
+    public static string NoDataHint(string folder)
+    {
+        if (!Directory.Exists(folder)) return "";
+        static bool Image(string f) => DefaultExtensions.Contains(Path.GetExtension(f).ToLowerInvariant());
+        var other = Directory.EnumerateFiles(folder).Select(f => Path.GetExtension(f).ToLowerInvariant()).FirstOrDefault(OtherImageExtensions.Contains);
+        if (other != null)
+            return $" It holds {other} images, which this module does not decode: convert them to PNG (lossless), JPEG or BMP.";
+        if (Directory.EnumerateDirectories(folder).Take(1000).Any(d => Directory.EnumerateFiles(d).Take(1000).Any(Image)))
+            return " Its images are in sub-folders: give the folder that holds them, or, for one sub-folder per class, an engine file with class_folders:.";
+        return "";
+    }
+
     /// <summary>The input name used when the engine does not name one; it binds to a model's only input.</summary>
     public const string DefaultInputName = "image";
 
@@ -20,7 +39,7 @@ public sealed class ImageDataset : IDataset
     public ImageDataset(string folder, string? inputName, ImageOptions options, IReadOnlyList<string> files, IReadOnlyList<object?>? labels)
     {
         if (files.Count == 0)
-            throw new PotException("DatasetEmpty", PotErrorCategory.InvalidData, $"The image folder '{folder}' holds no images to evaluate.", folder);
+            throw new PotException("DatasetEmpty", PotErrorCategory.InvalidData, $"The image folder '{folder}' holds no images to evaluate.{NoDataHint(folder)}", folder);
         if (labels != null && labels.Count != files.Count)
             throw new PotException("DatasetCountMismatch", PotErrorCategory.InvalidData,
                 $"'{folder}' has {files.Count} images but {labels.Count} labels: give one label per image (in file-name order).", folder);

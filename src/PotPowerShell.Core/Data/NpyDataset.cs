@@ -24,7 +24,7 @@ public sealed class NpyDataset : IDataset, IDisposable
         Source = source;
         if (arrays.Count == 0)
             throw new PotException("DatasetEmpty", PotErrorCategory.InvalidData,
-                $"'{source}' holds no input arrays. Put one '<input name>.npy' file per model input there.", source);
+                $"'{source}' holds no input arrays. Put one '<input name>.npy' file per model input there.{ImageDataset.NoDataHint(source)}", source);
         _arrays = new Dictionary<string, IItemArray>(arrays, StringComparer.Ordinal);
         var counts = _arrays.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => (kv.Key, Count: kv.Value.Count)).ToList();
         // An array with a zero-sized axis holds no bytes whatever its first axis says, so only the count can be too large.

@@ -139,6 +139,28 @@ public class CalibrationDataTests
     }
 
     [Fact]
+    public void A_folder_of_images_this_module_cannot_decode_or_of_class_sub_folders_says_so()
+    {
+        using var tmp = new TempFolder();
+        string model = SaveModel(tmp);
+        Directory.CreateDirectory(tmp.File("tiff"));
+        File.WriteAllBytes(tmp.File("tiff/0.tif"), new byte[] { 0x49, 0x49, 0x2A, 0 });
+        var e = Assert.Throws<PotException>(() => CalibrationData.Open(tmp.File("tiff"), model, CancellationToken.None));
+        Assert.Equal("DatasetEmpty", e.ErrorId);
+        Assert.Contains("It holds .tif images, which this module does not decode: convert them to PNG (lossless), JPEG or BMP.", e.Message);
+
+        string images = SaveImages(tmp);
+        Directory.CreateDirectory(tmp.File("classes"));
+        Directory.Move(images, tmp.File("classes/cat"));
+        e = Assert.Throws<PotException>(() => CalibrationData.Open(tmp.File("classes"), model, CancellationToken.None));
+        Assert.Contains("Its images are in sub-folders", e.Message);
+        File.WriteAllText(tmp.File("engine.yml"), "type: simplified\ndata_source: classes\n");
+        var engine = Assert.Throws<PotException>(() => EngineDefinition.Load(tmp.File("engine.yml")).OpenDataset().Dispose());
+        Assert.Equal("DatasetEmpty", engine.ErrorId);
+        Assert.Contains("Its images are in sub-folders", engine.Message);
+    }
+
+    [Fact]
     public void A_text_file_above_the_size_limit_is_refused_before_it_is_read()
     {
         using var tmp = new TempFolder();

@@ -605,7 +605,7 @@ internal static class EngineParser
             inputs[Path.GetFileNameWithoutExtension(data)] = data;
         }
         if (inputs.Count == 0 && m.Problems.Count == 0)
-            m.Problem("data_source", $"'{data}' holds no input arrays: put one '<model input name>.npy' per input there (labels.npy holds the labels).");
+            m.Problem("data_source", $"'{data}' holds no input arrays: put one '<model input name>.npy' per input there (labels.npy holds the labels).{ImageDataset.NoDataHint(data)}");
 
         if (!simplified && labelsPath == null)
         {
