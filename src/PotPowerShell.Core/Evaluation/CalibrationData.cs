@@ -5,7 +5,7 @@ namespace PotPowerShell.Core.Evaluation;
 
 /// <summary>
 /// The data behind -CalibrationDataPath: NumPy data (a folder of .npy files, an .npz or .npy file) as it is; a folder
-/// of images, or a .txt file listing images, read as POT's simplified engine reads a data_source (BGR, resized to the model input by
+/// of images, a .txt file listing images, or a pattern in the file name (images/*.png), read as POT's simplified engine reads a data_source (BGR, resized to the model input by
 /// <see cref="SimplifiedImageFit"/>), so that POT's '--engine simplified --data-source images/' has a direct form; or,
 /// for a model with one input, a folder of .npy files none of which is named after it, each a rank below the input:
 /// one file per item, as an engine's format npy_files (Accuracy Checker's numpy_reader) reads them, so items may differ
@@ -17,6 +17,10 @@ public static class CalibrationData
     {
         if (IsImageFolder(path) || IsImageList(path))
             return SimplifiedImageFit.ToModel(EngineDefinition.Simplified(path, "CalibrationDataPath"), modelPath).OpenDataset();
+        // A pattern in the file name (images/*.png, data/*.npy), as POT's --data-source and a configuration's
+        // simplified data_source take one (EngineResolver.Simplified, which also names what a pattern may select).
+        if (!File.Exists(path) && !Directory.Exists(path) && Config.ConfigPaths.HasWildcards(Path.GetFileName(path)))
+            return SimplifiedImageFit.ToModel(EngineResolver.Simplified(path, "CalibrationDataPath"), modelPath).OpenDataset();
         if (IsItemFolder(path, modelPath))
         {
             var tree = EngineTree.Map(0, ("dataset", EngineTree.Map(0, ("data_source", EngineTree.Text(Path.GetFullPath(path))), ("format", EngineTree.Text("npy_files")))));

@@ -161,6 +161,30 @@ public class CalibrationDataTests
     }
 
     [Fact]
+    public void A_pattern_in_the_file_name_selects_as_POT_s_data_source_and_a_configuration_s_do()
+    {
+        using var tmp = new TempFolder();
+        string model = SaveModel(tmp), images = SaveImages(tmp);
+        File.WriteAllText(tmp.File("images/notes.txt"), "not an image");
+        string pattern = Path.Combine(images, "*.png");
+        Assert.Equal(pattern, RequestFiles.RequireCalibrationData(pattern));
+        var data = CalibrationData.Open(pattern, model, CancellationToken.None);
+        var folder = CalibrationData.Open(images, model, CancellationToken.None);
+        using (data as IDisposable)
+        using (folder as IDisposable)
+        {
+            Assert.Equal(3, data.Count);
+            Assert.Equal(folder.Get(2).Inputs.Values.Single().ToFloats(), data.Get(2).Inputs.Values.Single().ToFloats());
+        }
+        // The rules of a configuration's pattern: images by extension only.
+        var e = Assert.Throws<PotException>(() => CalibrationData.Open(Path.Combine(images, "1*.png"), model, CancellationToken.None));
+        Assert.Equal("EngineDataPatternInvalid", e.ErrorId);
+        Assert.StartsWith("CalibrationDataPath: the pattern", e.Message);
+        var missing = Assert.Throws<PotException>(() => RequestFiles.RequireCalibrationData(tmp.File("nowhere/*.png")));
+        Assert.Equal("CalibrationDataNotFound", missing.ErrorId);
+    }
+
+    [Fact]
     public void A_text_file_above_the_size_limit_is_refused_before_it_is_read()
     {
         using var tmp = new TempFolder();
