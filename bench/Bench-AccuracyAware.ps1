@@ -48,6 +48,11 @@
     - Cut points through float tensors would not shorten the suffixes much: the suffix of a layer runs to the outputs
       in any case: from the first node of each layer's block, ArcticXs's six blocks give (6 - k) / 6 of the nodes for
       block k, 58 % on average, against the 59 % its suffixes run now.
+    - The session's last build (3d2df6c; its changes are in reading data, engines and reports, none in the search),
+      -Variant 'new defaults' -Items 200, one run: the evaluations, inferences, reverted layers and drops of the thirtieth
+      session's final table on all five cases (transformer 92 / 12836 / 12 layers / 0.000972, ResNet18 31 / 2506 / 2 /
+      0.000525, MiniLM 29 / 2239 / 3 / 0.00171, ArcticXs 58 / 4103 / 5 / 0.000993, OcrCls 56 / 1352 / 1 / 0.01); wall
+      5.0, 22.1, 6.7, 8.9 and 3.8 s on the busier machine (4.8, 19.4, 7.3, 8.3 and 3.9 s then).
 
     2026-12-06, thirtieth session: group steps in the Signal search (GroupStep: of the top layers whose scores reach the
     distance to the limit, the first half, then all of those predicted at the rate a kept group measured, reverted and
