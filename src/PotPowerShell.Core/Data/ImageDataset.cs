@@ -87,6 +87,9 @@ public sealed class ImageDataset : IDataset
         return new ImageDataset(folder, inputName, options, files, labels);
     }
 
+    /// <summary>A .txt file: the list of images POT's simplified engine also takes as its data_source (<see cref="FromList"/>).</summary>
+    public static bool IsImageList(string path) => path.EndsWith(".txt", StringComparison.OrdinalIgnoreCase) && File.Exists(path);
+
     /// <summary>
     /// The images a .txt file lists, one path per line (absolute, or relative to the file's folder; blank lines
     /// skipped), in its order, without labels: POT's simplified engine's data_source given as a file.

@@ -15,7 +15,7 @@ public static class CalibrationData
 {
     public static IDataset Open(string path, string modelPath, CancellationToken cancellationToken)
     {
-        if (IsImageFolder(path) || IsImageList(path))
+        if (IsImageFolder(path) || ImageDataset.IsImageList(path))
             return SimplifiedImageFit.ToModel(EngineDefinition.Simplified(path, "CalibrationDataPath"), modelPath).OpenDataset();
         // A pattern in the file name (images/*.png, data/*.npy), as POT's --data-source and a configuration's
         // simplified data_source take one (EngineResolver.Simplified, which also names what a pattern may select).
@@ -47,9 +47,6 @@ public static class CalibrationData
         using var first = new NpyFileItemArray(files[0]);
         return rank > 0 && first.Shape.Length == rank - 1;
     }
-
-    /// <summary>A .txt file: the list of images POT's simplified engine also takes as its data_source.</summary>
-    private static bool IsImageList(string path) => File.Exists(path) && path.EndsWith(".txt", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>A folder with images in it and no .npy file (the rule the engine's data_source follows, see EngineParser).</summary>
     internal static bool IsImageFolder(string path) =>

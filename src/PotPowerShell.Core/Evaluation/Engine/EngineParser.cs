@@ -467,7 +467,7 @@ internal static class EngineParser
         DatasetFormat? format = forceUnlabelled ? null : m.Choice("format", new Dictionary<string, DatasetFormat> { ["npy"] = DatasetFormat.Npy, ["images"] = DatasetFormat.Images, ["npy_files"] = DatasetFormat.NpyFiles });
         bool isFolder = Directory.Exists(data);
         // POT's simplified engine also takes a .txt file listing the images (its collect_img_files).
-        string? imageList = forceUnlabelled && !isFolder && data.EndsWith(".txt", StringComparison.OrdinalIgnoreCase) && File.Exists(data) ? data : null;
+        string? imageList = forceUnlabelled && !isFolder && ImageDataset.IsImageList(data) ? data : null;
         if (imageList != null)
         {
             data = Path.GetDirectoryName(data)!;
