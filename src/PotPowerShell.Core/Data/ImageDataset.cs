@@ -58,9 +58,10 @@ public sealed class ImageDataset : IDataset
     /// </summary>
     /// <param name="labelsFile">The file <paramref name="labels"/> came from: never an item, also when it lies in the
     /// folder with an item extension (labels.npy among .npy items, format npy_files).</param>
+    /// <param name="pattern">A pattern (* and ?) the file names must match too (a simplified engine's data_source pattern).</param>
     public static ImageDataset Open(string folder, string? inputName, ImageOptions options, IReadOnlyList<string> extensions,
         string? annotationFile, string? fileColumn, string? labelColumn, IReadOnlyList<object?>? labels, AnnotationSeparator separator = AnnotationSeparator.Space,
-        string? labelsFile = null)
+        string? labelsFile = null, string? pattern = null)
     {
         if (!Directory.Exists(folder))
             throw new PotException("DataPathNotFound", PotErrorCategory.ObjectNotFound, $"The image folder '{folder}' does not exist.", folder);
@@ -80,12 +81,17 @@ public sealed class ImageDataset : IDataset
         else
         {
             files = Directory.EnumerateFiles(folder)
-                .Where(f => extensions.Contains(Path.GetExtension(f).ToLowerInvariant()) && (labelsFile == null || !CanonicalPath.Same(f, labelsFile)))
+                .Where(f => extensions.Contains(Path.GetExtension(f).ToLowerInvariant()) && (labelsFile == null || !CanonicalPath.Same(f, labelsFile))
+                    && (pattern == null || Matches(pattern, f)))
                 .OrderBy(f => f, StringComparer.Ordinal)
                 .ToList();
         }
         return new ImageDataset(folder, inputName, options, files, labels);
     }
+
+    /// <summary>Whether the name of <paramref name="file"/> matches <paramref name="pattern"/> (* and ?), as the file system compares names.</summary>
+    public static bool Matches(string pattern, string file) =>
+        System.IO.Enumeration.FileSystemName.MatchesSimpleExpression(pattern, Path.GetFileName(file), ignoreCase: OperatingSystem.IsWindows());
 
     /// <summary>A .txt file: the list of images POT's simplified engine also takes as its data_source (<see cref="FromList"/>).</summary>
     public static bool IsImageList(string path) => path.EndsWith(".txt", StringComparison.OrdinalIgnoreCase) && File.Exists(path);

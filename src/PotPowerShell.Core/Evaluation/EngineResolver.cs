@@ -1,4 +1,3 @@
-using System.IO.Enumeration;
 using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Data;
 
@@ -44,10 +43,9 @@ public static class EngineResolver
     /// <list type="bullet">
     /// <item>matching .npy files: each holds one model input's items, named after the input (as in a folder);</item>
     /// <item>one matching .npz (or .npy) file: that file;</item>
-    /// <item>'*.png' (any '*.&lt;extension&gt;' of an image type): the folder's images with that extension.</item>
+    /// <item>only images ('*.png', 'calib_*.jpg'): the matching images, in name order (POT's glob).</item>
     /// </list>
-    /// Anything else (no match, a mixture, an image pattern that is more than an extension) is refused with
-    /// EngineDataPatternInvalid.
+    /// Anything else (no match, a mixture of kinds) is refused with EngineDataPatternInvalid.
     /// </summary>
     /// <param name="layout">POT's image loader's layout (NCHW or NHWC), null = from the model input; images only.</param>
     /// <param name="centralFraction">POT's image loader's central_fraction, null = none; images only.</param>
@@ -64,7 +62,7 @@ public static class EngineResolver
         if (!Directory.Exists(folder))
             throw PatternInvalid(keyPath, full, $"its folder '{folder}' does not exist");
         var matches = Directory.EnumerateFiles(folder)
-            .Where(f => FileSystemName.MatchesSimpleExpression(pattern, Path.GetFileName(f), ignoreCase: OperatingSystem.IsWindows()))
+            .Where(f => ImageDataset.Matches(pattern, f))
             .OrderBy(f => f, StringComparer.Ordinal)
             .ToList();
         if (matches.Count == 0)
@@ -77,18 +75,16 @@ public static class EngineResolver
             return NpyFiles(full, keyPath, baseDir, folder, matches);
         if (matches.Count == 1 && extensions[0] is ".npz")
             return EngineDefinition.Simplified(matches[0], keyPath, baseDir);
-        if (extensions.Count == 1 && ImageDataset.DefaultExtensions.Contains(extensions[0]))
+        if (extensions.All(ImageDataset.DefaultExtensions.Contains))
         {
-            if (!string.Equals(pattern, "*" + extensions[0], StringComparison.OrdinalIgnoreCase))
-                throw PatternInvalid(keyPath, full,
-                    $"image patterns select by extension only: write '{Path.Combine(folder, "*" + extensions[0])}', or move the images you want into their own folder");
+            // The matching images (POT's glob), of one extension or several.
             var parsed = EngineDefinition.Simplified(folder, keyPath, baseDir, layout, centralFraction);
-            var images = parsed.Datasets.Select(d => d with { Extensions = extensions }).ToList();
+            var images = parsed.Datasets.Select(d => d with { Extensions = extensions, FilePattern = pattern }).ToList();
             return new EngineDefinition(full, parsed.BaseFolder, images, parsed.Metrics, parsed.BatchSize, parsed.Threads, parsed.CacheMegabytes, isSimplified: true);
         }
         throw PatternInvalid(keyPath, full,
             $"it matches {string.Join(", ", matches.Take(5).Select(m => "'" + Path.GetFileName(m) + "'"))}{(matches.Count > 5 ? ", ..." : "")}; " +
-            "a pattern must select .npy files (one per model input), a single .npz file, or images of one extension");
+            "a pattern must select .npy files (one per model input), a single .npz file, or images");
     }
 
     // Each matching .npy holds one model input's items, named after the input, as in an npy folder (labels.npy is skipped:

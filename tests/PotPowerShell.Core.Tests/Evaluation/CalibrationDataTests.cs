@@ -176,8 +176,10 @@ public class CalibrationDataTests
             Assert.Equal(3, data.Count);
             Assert.Equal(folder.Get(2).Inputs.Values.Single().ToFloats(), data.Get(2).Inputs.Values.Single().ToFloats());
         }
-        // The rules of a configuration's pattern: images by extension only.
-        var e = Assert.Throws<PotException>(() => CalibrationData.Open(Path.Combine(images, "1*.png"), model, CancellationToken.None));
+        // The rules of a configuration's pattern: the matching images; a mixture of kinds is refused.
+        var one = CalibrationData.Open(Path.Combine(images, "1*.png"), model, CancellationToken.None);
+        using (one as IDisposable) Assert.Equal(1, one.Count);
+        var e = Assert.Throws<PotException>(() => CalibrationData.Open(Path.Combine(images, "*.*"), model, CancellationToken.None));
         Assert.Equal("EngineDataPatternInvalid", e.ErrorId);
         Assert.StartsWith("CalibrationDataPath: the pattern", e.Message);
         var missing = Assert.Throws<PotException>(() => RequestFiles.RequireCalibrationData(tmp.File("nowhere/*.png")));

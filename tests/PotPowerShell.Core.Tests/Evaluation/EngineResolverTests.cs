@@ -53,18 +53,25 @@ public class EngineResolverTests
     }
 
     [Fact]
-    public void An_image_pattern_selects_by_extension()
+    public void An_image_pattern_selects_the_matching_images_as_POT_s_glob_does()
     {
         using var tmp = new TempFolder();
         Directory.CreateDirectory(tmp.File("img"));
         PngWriter.Save(tmp.File("img/a.png"), 4, 4, 3, new byte[48]);
         PngWriter.Save(tmp.File("img/b.png"), 4, 4, 3, new byte[48]);
         File.WriteAllBytes(tmp.File("img/c.bmp"), new byte[10]); // not an image the pattern selects: never decoded
-        using var data = EngineResolver.Simplified(tmp.File("img/*.png")).OpenDataset();
-        Assert.Equal(2, data.Count);
-        var ex = Assert.Throws<PotException>(() => EngineResolver.Simplified(tmp.File("img/a*.png")));
-        Assert.Equal("EngineDataPatternInvalid", ex.ErrorId);
-        Assert.Contains("*.png", ex.Message);
+        using (var data = EngineResolver.Simplified(tmp.File("img/*.png")).OpenDataset()) Assert.Equal(2, data.Count);
+        // More than an extension: only the matching images (it was refused: "image patterns select by extension only").
+        using (var one = EngineResolver.Simplified(tmp.File("img/a*.png")).OpenDataset())
+        {
+            Assert.Equal(1, one.Count);
+            Assert.Equal(new byte[48].Select(b => (float)b), one.Get(0).Inputs.Values.Single().ToFloats());
+        }
+        // Images of several extensions: the pattern's choice too; c.bmp is selected now, and decoding it fails by name.
+        using var both = EngineResolver.Simplified(tmp.File("img/*.*")).OpenDataset();
+        Assert.Equal(3, both.Count);
+        var ex = Assert.Throws<PotException>(() => both.Get(2));
+        Assert.Contains("c.bmp", ex.Message);
     }
 
     [Theory]

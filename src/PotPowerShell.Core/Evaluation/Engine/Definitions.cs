@@ -220,6 +220,8 @@ public sealed record DatasetDefinition
     /// relative to the file's folder, the <see cref="DataSource"/>); its images are the items, in its order.
     /// </summary>
     public string? ImageList { get; init; }
+    /// <summary>Images: a pattern (* and ?) the file names must match besides <see cref="Extensions"/>: a simplified engine's data_source pattern.</summary>
+    public string? FilePattern { get; init; }
     /// <summary>Images: a folder with one sub-folder per class (Accuracy Checker's cls_dataset_folder), read as Data/ClassFolders.cs describes.</summary>
     public string? ClassFolders { get; init; }
     /// <summary>Images: what separates the file name from its label on the lines of a text annotation_file.</summary>
