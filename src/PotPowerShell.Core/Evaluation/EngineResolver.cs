@@ -78,7 +78,7 @@ public static class EngineResolver
         if (extensions.All(ImageDataset.DefaultExtensions.Contains))
         {
             // The matching images (POT's glob), of one extension or several.
-            var parsed = EngineDefinition.Simplified(folder, keyPath, baseDir, layout, centralFraction);
+            var parsed = EngineDefinition.Simplified(folder, keyPath, baseDir, layout, centralFraction, images: true);
             var images = parsed.Datasets.Select(d => d with { Extensions = extensions, FilePattern = pattern }).ToList();
             return new EngineDefinition(full, parsed.BaseFolder, images, parsed.Metrics, parsed.BatchSize, parsed.Threads, parsed.CacheMegabytes, isSimplified: true);
         }

@@ -74,6 +74,22 @@ public class EngineResolverTests
         Assert.Contains("c.bmp", ex.Message);
     }
 
+    [Fact]
+    public void An_image_pattern_in_a_folder_that_also_holds_npy_files_reads_the_images()
+    {
+        // The folder alone is NumPy data (it holds .npy files); the pattern selects its images. They were read as the
+        // .npy arrays instead, without a word.
+        using var tmp = new TempFolder();
+        Directory.CreateDirectory(tmp.File("mixed"));
+        PngWriter.Save(tmp.File("mixed/a.png"), 4, 4, 3, Enumerable.Range(0, 48).Select(i => (byte)i).ToArray());
+        Npy(tmp.File("mixed/x.npy"), 5, 0);
+        using var data = EngineResolver.Simplified(tmp.File("mixed/*.png")).OpenDataset();
+        Assert.Equal(1, data.Count);
+        Assert.Equal(new long[] { 1, 3, 4, 4 }, data.Get(0).Inputs.Values.Single().Shape);
+        using var arrays = EngineResolver.Simplified(tmp.File("mixed")).OpenDataset();
+        Assert.Equal(5, arrays.Count);
+    }
+
     [Theory]
     [InlineData("data/*.txt", "no file")]
     [InlineData("data/*", "'a.npy', 'notes.txt'")]

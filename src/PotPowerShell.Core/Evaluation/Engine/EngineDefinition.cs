@@ -120,14 +120,15 @@ public sealed class EngineDefinition
     /// </summary>
     /// <param name="layout">POT's image loader's layout (NCHW or NHWC), null = from the model input.</param>
     /// <param name="centralFraction">POT's image loader's central_fraction, null = none.</param>
+    /// <param name="images">Read the folder as images even when it holds .npy files too (see <see cref="EngineParser.Parse"/>).</param>
     public static EngineDefinition Simplified(string dataSource, string keyPath = "engine.data_source", string? baseFolder = null,
-        string? layout = null, double? centralFraction = null)
+        string? layout = null, double? centralFraction = null, bool images = false)
     {
         var tree = EngineTree.Map(0, ("type", EngineTree.Text("simplified")), ("data_source", EngineTree.Text(dataSource)));
         if (layout != null) tree.Add("layout", EngineTree.Text(layout));
         if (centralFraction is double fraction) tree.Add("central_fraction", EngineTree.Number(fraction));
         string prefix = keyPath.EndsWith(".data_source", StringComparison.Ordinal) ? keyPath[..^".data_source".Length] : "";
-        return EngineParser.Parse(tree, prefix, Path.GetFullPath(baseFolder ?? Environment.CurrentDirectory), dataSource);
+        return EngineParser.Parse(tree, prefix, Path.GetFullPath(baseFolder ?? Environment.CurrentDirectory), dataSource, images);
     }
 
     /// <summary>

@@ -52,7 +52,9 @@ internal static class EngineParser
         ["fp32_agreement"] = MetricType.Fp32Agreement,
     };
 
-    public static EngineDefinition Parse(ConfigMap tree, string prefix, string baseFolder, string source)
+    /// <param name="images">A simplified engine's data_source folder is read as images even when it holds .npy files too
+    /// (a data_source pattern that selects the folder's images).</param>
+    public static EngineDefinition Parse(ConfigMap tree, string prefix, string baseFolder, string source, bool images = false)
     {
         var warnings = new List<string>();
         if (AccuracyCheckerConfig.Matches(tree))
@@ -64,12 +66,12 @@ internal static class EngineParser
             acProblems.ThrowIfAny();
             prefix = EngineProblems.Join(prefix, AccuracyCheckerConfig.ModelPath);
         }
-        var engine = ParseEngine(tree, prefix, baseFolder, source);
+        var engine = ParseEngine(tree, prefix, baseFolder, source, images);
         engine.Warnings = warnings;
         return engine;
     }
 
-    private static EngineDefinition ParseEngine(ConfigMap tree, string prefix, string baseFolder, string source)
+    private static EngineDefinition ParseEngine(ConfigMap tree, string prefix, string baseFolder, string source, bool images)
     {
         var problems = new EngineProblems(source, prefix);
         bool simplified = EngineTree.IsValue(tree["type"]);
@@ -94,7 +96,7 @@ internal static class EngineParser
             double? fraction = root.Double("central_fraction", 0, 1, exclusiveMin: true);
             if (data != null)
             {
-                var d = ParseDataSource(root, data, baseFolder, "", 0, forceUnlabelled: true);
+                var d = ParseDataSource(root, data, baseFolder, "", 0, forceUnlabelled: true, images ? DatasetFormat.Images : null);
                 if (d?.Image is { } image)
                     d = d with
                     {
@@ -461,10 +463,11 @@ internal static class EngineParser
         ["higher-worse"] = MetricDirection.HigherWorse,
     };
 
-    private static DatasetDefinition? ParseDataSource(MapReader m, string data, string baseFolder, string path, int index, bool forceUnlabelled)
+    private static DatasetDefinition? ParseDataSource(MapReader m, string data, string baseFolder, string path, int index, bool forceUnlabelled,
+        DatasetFormat? forced = null)
     {
         string name = forceUnlabelled ? "data" : m.String("name") ?? $"dataset{index}";
-        DatasetFormat? format = forceUnlabelled ? null : m.Choice("format", new Dictionary<string, DatasetFormat> { ["npy"] = DatasetFormat.Npy, ["images"] = DatasetFormat.Images, ["npy_files"] = DatasetFormat.NpyFiles });
+        DatasetFormat? format = forced ?? (forceUnlabelled ? null : m.Choice("format", new Dictionary<string, DatasetFormat> { ["npy"] = DatasetFormat.Npy, ["images"] = DatasetFormat.Images, ["npy_files"] = DatasetFormat.NpyFiles }));
         bool isFolder = Directory.Exists(data);
         // POT's simplified engine also takes a .txt file listing the images (its collect_img_files).
         string? imageList = forceUnlabelled && !isFolder && ImageDataset.IsImageList(data) ? data : null;
