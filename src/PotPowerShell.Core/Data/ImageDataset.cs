@@ -13,13 +13,15 @@ public sealed class ImageDataset : IDataset
     private static readonly string[] OtherImageExtensions = { ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm", ".pnm", ".jp2", ".exr", ".hdr", ".gif" };
 
     /// <summary>
-    /// What to tell about a folder read for data that holds none: images of formats this module does not decode, or
-    /// images one level down (class sub-folders); "" when neither.
+    /// What to tell about a folder read for data that holds none: images beside a .npy file (labels.npy), images of
+    /// formats this module does not decode, or images one level down (class sub-folders); "" when none of these.
     /// </summary>
     public static string NoDataHint(string folder)
     {
         if (!Directory.Exists(folder)) return "";
         static bool Image(string f) => DefaultExtensions.Contains(Path.GetExtension(f).ToLowerInvariant());
+        if (Directory.EnumerateFiles(folder, "*.npy").Any() && Directory.EnumerateFiles(folder).Any(Image))
+            return " It holds images, read as NumPy data for its .npy file: for labelled images write an engine file (format: images, labels: labels.npy, and the preprocessing the model expects).";
         var other = Directory.EnumerateFiles(folder).Select(f => Path.GetExtension(f).ToLowerInvariant()).FirstOrDefault(OtherImageExtensions.Contains);
         if (other != null)
             return $" It holds {other} images, which this module does not decode: convert them to PNG (lossless), JPEG or BMP.";

@@ -15,8 +15,9 @@ public static class CalibrationData
 {
     public static IDataset Open(string path, string modelPath, CancellationToken cancellationToken)
     {
-        if (IsImageFolder(path) || ImageDataset.IsImageList(path))
-            return SimplifiedImageFit.ToModel(EngineDefinition.Simplified(path, "CalibrationDataPath"), modelPath).OpenDataset();
+        // Calibration reads no labels: a labels.npy beside the images does not make the folder NumPy data.
+        if (IsImageFolder(path, labelsBeside: true) || ImageDataset.IsImageList(path))
+            return SimplifiedImageFit.ToModel(EngineDefinition.Simplified(path, "CalibrationDataPath", images: Directory.Exists(path)), modelPath).OpenDataset();
         // A pattern in the file name (images/*.png, data/*.npy), as POT's --data-source and a configuration's
         // simplified data_source take one (EngineResolver.Simplified, which also names what a pattern may select).
         if (!File.Exists(path) && !Directory.Exists(path) && Config.ConfigPaths.HasWildcards(Path.GetFileName(path)))
@@ -48,8 +49,12 @@ public static class CalibrationData
         return rank > 0 && first.Shape.Length == rank - 1;
     }
 
-    /// <summary>A folder with images in it and no .npy file (the rule the engine's data_source follows, see EngineParser).</summary>
-    internal static bool IsImageFolder(string path) =>
-        Directory.Exists(path) && !Directory.EnumerateFiles(path, "*.npy").Any() &&
-        Directory.EnumerateFiles(path).Any(f => ImageDataset.DefaultExtensions.Contains(Path.GetExtension(f), StringComparer.OrdinalIgnoreCase));
+    /// <summary>
+    /// A folder with images in it and no .npy file (the rule the engine's data_source follows, see EngineParser), or,
+    /// with <paramref name="labelsBeside"/>, no .npy file but labels.npy.
+    /// </summary>
+    internal static bool IsImageFolder(string path, bool labelsBeside = false) =>
+        Directory.Exists(path)
+        && !Directory.EnumerateFiles(path, "*.npy").Any(f => !labelsBeside || Path.GetFileNameWithoutExtension(f) != NpyDataset.LabelsName)
+        && Directory.EnumerateFiles(path).Any(f => ImageDataset.DefaultExtensions.Contains(Path.GetExtension(f), StringComparer.OrdinalIgnoreCase));
 }

@@ -187,6 +187,21 @@ public class CalibrationDataTests
     }
 
     [Fact]
+    public void A_folder_of_images_with_labels_npy_beside_them_calibrates_on_the_images_and_says_what_to_write_for_evaluation()
+    {
+        // Calibration reads no labels: the images are the data (it was "holds no input arrays", the folder taken for NumPy data).
+        using var tmp = new TempFolder();
+        string model = SaveModel(tmp), images = SaveImages(tmp);
+        NpyWriter.Save(Path.Combine(images, "labels.npy"), new long[] { 0, 1, 2 }, new long[] { 3 }, "<i8");
+        var data = CalibrationData.Open(images, model, CancellationToken.None);
+        using (data as IDisposable) Assert.Equal(3, data.Count);
+        // As a data path it would be labelled data, which images read as POT's simplified engine are not: the error says what to write.
+        var e = Assert.Throws<PotException>(() => MeasurementPipeline.Open(new MeasurementRequest { Engine = EngineSource.FromPaths(null, images), WarmupRuns = 0 }, null));
+        Assert.Equal("EngineInvalid", e.ErrorId);
+        Assert.Contains("It holds images, read as NumPy data for its .npy file: for labelled images write an engine file (format: images, labels: labels.npy", e.Message);
+    }
+
+    [Fact]
     public void A_text_file_above_the_size_limit_is_refused_before_it_is_read()
     {
         using var tmp = new TempFolder();
