@@ -251,6 +251,28 @@ Describe 'Invoke-AccuracyAwareQuantization' {
         $b.ModelPath | Should -Be $model
     }
 
+    It 'quantizes an FP16 export as the FP32 model it widens to, keeping its float16 inputs and outputs' {
+        Import-PotTestSupport
+        $half = Join-Path $work 'digits16.onnx'
+        (Get-PotSupportType 'HalfModels')::Save($model, $half, $false)
+        (Import-PotModel $half).Inputs.ElementType | Should -Be 'float16'
+        $dq = Invoke-DefaultQuantization $half $calibration -Precision AllInt8 -SkipLatencyCheck -OutputPath (Join-Path $work 'dq16.onnx') -WarningVariable warnings -WarningAction SilentlyContinue
+        $warnings | Should -Match 'is a 16-bit float model: it is quantized as the FP32 model its weights widen to'
+        $dq.QuantizedLayerCount | Should -Be 5
+        $dq.FusedLayerCount | Should -Be 5
+        $dq.Check.Outputs.Count | Should -Be 1
+        $dq.Check.Passed | Should -BeTrue
+        $int8 = Import-PotModel $dq.OutputPath
+        @($int8.Inputs.ElementType) + @($int8.Outputs.ElementType) | Should -Be @('float16', 'float16')
+        # The search runs on it as on the FP32 model, against the FP16 export as the reference.
+        $r = Invoke-AccuracyAwareQuantization $half $calibration $engine -Precision AllInt8 -MaximalDrop $strict -RankingSubsetSize 100 -OutputPath (Join-Path $work 'aaq16.onnx') -WarningAction SilentlyContinue
+        $r.Met | Should -BeTrue
+        $r.RevertedLayers.Count | Should -BeGreaterOrEqual 1
+        ($r.Metrics | Where-Object Name -eq 'cosine_similarity').FullyQuantizedDrop | Should -BeGreaterThan $strict
+        $comparison = Compare-PotModel $r.OutputPath -ReferencePath $half -EnginePath $engine
+        ($comparison | Where-Object Metric -eq 'cosine_similarity').Drop | Should -BeLessOrEqual $strict
+    }
+
     It 'refuses an engine without metrics' {
         $simple = Join-Path $work 'simple.yml'
         "type: simplified`ndata_source: $calibration`n" | Set-Content $simple

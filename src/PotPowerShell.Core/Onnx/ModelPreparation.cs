@@ -8,13 +8,14 @@ namespace PotPowerShell.Core.Onnx;
 /// <list type="number">
 /// <item>every node gets a unique, non-empty name (ignored scope and AAQ refer to nodes by name), see <see cref="NodeNaming"/>;</item>
 /// <item>weights held in Constant nodes become initializers; initializers listed as graph inputs (IR &lt; 4) stop being inputs;</item>
+/// <item>a float16 or bfloat16 model is widened to float, its inputs and outputs keeping their type behind Cast nodes (<see cref="HalfPrecision"/>);</item>
 /// <item>opset upgrade to 13 for opsets 7-12 (<see cref="OpsetUpgrade"/>); below 7 is refused (OpsetUnsupported, naming the first node
 /// whose op changed meaning at opset 7 or earlier);</item>
 /// <item>nodes are put in topological order (stable);</item>
 /// <item>data movement on constant weights (Transpose, Reshape, Flatten, Squeeze, Unsqueeze, Cast to float) is folded into
 /// initializers (<see cref="ConstantFolding"/>), so such weights are quantized per channel;</item>
 /// <item>BatchNormalization after Conv/ConvTranspose is folded into the weights and bias (<see cref="BatchNormFolding"/>);</item>
-/// <item>Identity nodes (and inference-time Dropout) that do not produce a graph output are removed;</item>
+/// <item>Identity nodes (inference-time Dropout, and Cast to float of a float tensor) that do not produce a graph output are removed;</item>
 /// <item>a spelled-out hard-swish becomes x * HardSigmoid(x) (<see cref="HardSwishFusion"/>), and Mul and Add by constants that
 /// only an unpadded Conv reads are folded into it (<see cref="AffineFolding"/>), as OpenVINO's Model Optimizer folds such ops before POT.</item>
 /// </list>
@@ -42,6 +43,7 @@ public static class ModelPreparation
         NodeNaming.NameNodes(graph);
         MoveConstantsToInitializers(graph);
         RemoveInitializerInputs(graph);
+        HalfPrecision.Widen(graph);
         TopologicalSort(graph);
         if (opset < TargetOpset)
         {
@@ -175,6 +177,7 @@ public static class ModelPreparation
     /// <summary>Removes Identity nodes whose output is not a graph output, pointing consumers at their input.</summary>
     internal static void RemoveIdentities(GraphProto graph)
     {
+        var index = new GraphIndex(graph);
         var outputs = graph.Output.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
         var rename = new Dictionary<string, string>(StringComparer.Ordinal);
         var keep = new List<NodeProto>();
@@ -182,7 +185,7 @@ public static class ModelPreparation
         {
             for (int k = 0; k < node.Input.Count; k++)
                 if (rename.TryGetValue(node.Input[k], out var to)) node.Input[k] = to;
-            if (IsIdentityAtInference(node, graph) && !outputs.Contains(node.Output[0]) && !ReadBySubgraph(graph, node.Output[0]))
+            if ((IsIdentityAtInference(node, graph) || IsCastToItsOwnType(node, index)) && !outputs.Contains(node.Output[0]) && !ReadBySubgraph(graph, node.Output[0]))
             {
                 rename[node.Output[0]] = node.Input[0];
                 continue;
@@ -193,6 +196,11 @@ public static class ModelPreparation
         graph.Node.Clear();
         graph.Node.AddRange(keep);
     }
+
+    // A Cast to float of a float tensor: what an FP16 export's Casts around the ops it kept in float become once widened (HalfPrecision).
+    private static bool IsCastToItsOwnType(NodeProto node, GraphIndex index) =>
+        node.OpType == "Cast" && OpCatalog.IsDefaultDomain(node.Domain) && node.Input.Count == 1 && node.Output.Count == 1 && node.Output[0].Length > 0
+        && node.Attribute.FirstOrDefault(a => a.Name == "to")?.I == (long)TensorProto.Types.DataType.Float && index.IsFloat(node.Input[0]);
 
     // Identity, or Dropout whose mask is unused and that is not forced into training mode.
     private static bool IsIdentityAtInference(NodeProto node, GraphProto graph)

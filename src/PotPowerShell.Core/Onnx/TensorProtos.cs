@@ -37,7 +37,7 @@ public static class TensorProtos
 
     public static long ElementCount(TensorProto t) => t.Dims.Aggregate(1L, (a, b) => a * b);
 
-    /// <summary>Float values of a float, float16, double or integer tensor, from raw_data or the typed fields.</summary>
+    /// <summary>Float values of a float, float16, bfloat16, double or integer tensor, from raw_data or the typed fields.</summary>
     public static float[] ToFloats(TensorProto t)
     {
         var type = (DataType)t.DataType;
@@ -48,6 +48,7 @@ public static class TensorProtos
             {
                 DataType.Float => MemoryMarshal.Cast<byte, float>(raw).ToArray(),
                 DataType.Float16 => Array.ConvertAll(MemoryMarshal.Cast<byte, Half>(raw).ToArray(), h => (float)h),
+                DataType.Bfloat16 => Array.ConvertAll(MemoryMarshal.Cast<byte, ushort>(raw).ToArray(), FromBfloat16),
                 DataType.Double => Array.ConvertAll(MemoryMarshal.Cast<byte, double>(raw).ToArray(), d => (float)d),
                 DataType.Int64 => Array.ConvertAll(MemoryMarshal.Cast<byte, long>(raw).ToArray(), v => (float)v),
                 DataType.Int32 => Array.ConvertAll(MemoryMarshal.Cast<byte, int>(raw).ToArray(), v => (float)v),
@@ -61,12 +62,16 @@ public static class TensorProtos
             DataType.Float => t.FloatData.ToArray(),
             // float16 values travel as their bit patterns in int32_data
             DataType.Float16 => t.Int32Data.Select(v => (float)BitConverter.UInt16BitsToHalf((ushort)v)).ToArray(),
+            DataType.Bfloat16 => t.Int32Data.Select(v => FromBfloat16((ushort)v)).ToArray(),
             DataType.Double => t.DoubleData.Select(v => (float)v).ToArray(),
             DataType.Int64 => t.Int64Data.Select(v => (float)v).ToArray(),
             DataType.Int32 or DataType.Int8 or DataType.Uint8 or DataType.Int16 or DataType.Uint16 => t.Int32Data.Select(v => (float)v).ToArray(),
             _ => throw Unsupported(t),
         };
     }
+
+    /// <summary>A bfloat16 is the upper half of a float's bits.</summary>
+    private static float FromBfloat16(ushort bits) => BitConverter.Int32BitsToSingle(bits << 16);
 
     /// <summary>Integer values of an int64 or int32 tensor (shapes, axes).</summary>
     public static long[] ToInt64(TensorProto t)

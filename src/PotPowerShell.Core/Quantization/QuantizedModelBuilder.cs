@@ -81,8 +81,17 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
                 $"The calibration data '{calibration.Source}' holds no items.", calibration.Source);
         CalibrationDataCheck.Check(prepared, calibration, items[0], modelPath);
         var warnings = new List<string>();
+        bool half = HalfPrecision.Holds(original.Graph);
+        if (half)
+            warnings.Add($"'{modelPath}' is a 16-bit float model: it is quantized as the FP32 model its weights widen to, so the layers left float run in FP32 " +
+                "(their weights take twice their 16-bit size); its inputs and outputs keep their 16-bit type.");
         if (ModelInspector.DefaultOpset(prepared) != sourceOpset)
-            PreparationCheck.VerifySameOutputs(original, prepared, calibration, items.Take(3).ToArray(), modelPath, options.Threads, cancellationToken);
+        {
+            // The upgrade is checked against the original in the precision the prepared model computes in.
+            var reference = original;
+            if (half) HalfPrecision.Widen((reference = ModelCopy.WithRawInitializers(original)).Graph);
+            PreparationCheck.VerifySameOutputs(reference, prepared, calibration, items.Take(3).ToArray(), modelPath, options.Threads, cancellationToken);
+        }
         var equalized = Array.Empty<EqualizedPair>() as IReadOnlyList<EqualizedPair>;
         if (options.Equalization != EqualizationScope.None) (prepared, equalized) = CrossLayerEqualization.Equalize(prepared, options.Equalization == EqualizationScope.Depthwise);
 
@@ -459,21 +468,13 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
         opType is "QuantizeLinear" or "DequantizeLinear" or "DynamicQuantizeLinear" or "QGemm"
         || opType.StartsWith("QLinear", StringComparison.Ordinal) || opType.EndsWith("Integer", StringComparison.Ordinal);
 
-    private static PotException NothingToQuantize(string modelPath, int ignoredLayers, GraphProto graph)
-    {
-        // An FP16 (or bfloat16) model has the layers, but not the float32 weights and activations INT8 kernels take.
-        var halfWeights = new HashSet<string>(graph.Initializer.Where(t => t.DataType is (int)TensorProto.Types.DataType.Float16 or (int)TensorProto.Types.DataType.Bfloat16)
-            .Select(t => t.Name), StringComparer.Ordinal);
-        var half = graph.Node.Where(n => OpCatalog.IsDefaultDomain(n.Domain) && OpCatalog.WeightedLayers.Contains(n.OpType) && n.Input.Count > 1 && halfWeights.Contains(n.Input[1])).ToList();
-        return new("NothingToQuantize", PotErrorCategory.InvalidArgument,
+    private static PotException NothingToQuantize(string modelPath, int ignoredLayers, GraphProto graph) =>
+        new("NothingToQuantize", PotErrorCategory.InvalidArgument,
             ignoredLayers > 0
                 ? $"Every quantizable layer of '{modelPath}' is in the ignored scope ({ignoredLayers} layers), so nothing is left to quantize. Remove entries from the ignored scope (-IgnoredScope, -IgnoredOpType or ignored_scope)."
-                : half.Count > 0
-                    ? $"'{modelPath}' is a 16-bit float model: its {half.Count} Conv, ConvTranspose, MatMul or Gemm layer(s) have float16 or bfloat16 weights (the first is '{half[0].Name}'), and DefaultQuantization quantizes FP32 models. Export or convert the model to FP32 first."
-                    : LayersLeftFloat.OnlyRuntimeFusions(graph, modelPath)
-                        ?? $"'{modelPath}' has no layer that DefaultQuantization quantizes (Conv, ConvTranspose, MatMul, Gemm), so there is nothing to quantize.",
+                : LayersLeftFloat.OnlyRuntimeFusions(graph, modelPath)
+                    ?? $"'{modelPath}' has no layer that DefaultQuantization quantizes (Conv, ConvTranspose, MatMul, Gemm), so there is nothing to quantize.",
             modelPath);
-    }
 
     internal static void Validate(DefaultQuantizationOptions options)
     {

@@ -147,7 +147,9 @@ internal sealed class ModelInputBinder
         TensorElementType.UInt8 when t.Data is byte[] b => OrtValue.CreateTensorValueFromMemory(b, t.Shape),
         TensorElementType.Int8 when t.Data is sbyte[] s => OrtValue.CreateTensorValueFromMemory(s, t.Shape),
         TensorElementType.Bool when t.Data is bool[] b => OrtValue.CreateTensorValueFromMemory(b, t.Shape),
-        TensorElementType.Float16 when t.Data is Half[] h => OrtValue.CreateTensorValueFromMemory(Array.ConvertAll(h, x => new Float16(BitConverter.HalfToUInt16Bits(x))), t.Shape),
+        // A float16 input takes float data rounded to float16, as ONNX Runtime's own Cast would round it.
+        TensorElementType.Float16 when t.Data is Half[] or float[] or double[] =>
+            OrtValue.CreateTensorValueFromMemory(Array.ConvertAll((Half[])TensorBytes.Convert(t, TensorElementKind.Float16).Data, x => new Float16(BitConverter.HalfToUInt16Bits(x))), t.Shape),
         _ => throw new PotException(InputBinding.TypeId, PotErrorCategory.InvalidData,
             $"Model input '{input}' expects {type} values but the data holds {t.Kind}. Save the array with the input's element type.", input),
     };

@@ -27,23 +27,6 @@ public class WartRefusalTests
         return e;
     }
 
-    [Fact]
-    public void A_float16_model_is_refused_as_one_naming_its_first_layer()
-    {
-        // x float16 [batch, 16] -> MatMul "fc" with a float16 weight: an FP16 export.
-        var g = new GraphBuilder("fp16");
-        var x = g.Input("x", DataType.Float16, "batch", 16L);
-        var halves = Enumerable.Range(0, 16 * 8).Select(i => (Half)((i % 7) * 0.1f)).ToArray();
-        g.Graph.Initializer.Add(new TensorProto { Name = "w", DataType = (int)DataType.Float16, Dims = { 16, 8 },
-            RawData = Google.Protobuf.ByteString.CopyFrom(System.Runtime.InteropServices.MemoryMarshal.AsBytes(halves.AsSpan())) });
-        g.Output(g.Node("MatMul", new[] { x, "w" }, "fc"), DataType.Float16, "batch", 8L);
-        var items = Enumerable.Range(0, 16 * 16).Select(i => (Half)(i % 5 * 0.25f)).ToArray();
-        var data = WartModels.Data(("x", new TensorData(TensorElementKind.Float16, new long[] { 16, 16 }, items)));
-        var e = Refused(g.Build(), data);
-        Assert.Equal("NothingToQuantize", e.ErrorId);
-        Assert.EndsWith("is a 16-bit float model: its 1 Conv, ConvTranspose, MatMul or Gemm layer(s) have float16 or bfloat16 weights (the first is 'fc'), and DefaultQuantization quantizes FP32 models. Export or convert the model to FP32 first.", e.Message);
-    }
-
     private static IDataset Images(long channels = 3, long height = 8, long width = 8) =>
         WartModels.Data(("x", WartModels.Floats(1, 16, new[] { channels, height, width })));
 

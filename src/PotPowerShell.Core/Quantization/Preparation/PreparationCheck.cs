@@ -47,7 +47,7 @@ internal static class PreparationCheck
         using var options = OrtSessions.Options(GraphOptimizationLevel.ORT_DISABLE_ALL, threads);
         using var session = OrtSessions.Create(model.ToByteArray(), options, source);
         var binder = ModelInputBinder.Bind(session, data, source);
-        var names = session.OutputMetadata.Where(kv => kv.Value.IsTensor && kv.Value.ElementDataType == TensorElementType.Float)
+        var names = session.OutputMetadata.Where(kv => FloatOutputs.IsFloat(kv.Value))
             .Select(kv => kv.Key).OrderBy(n => n, StringComparer.Ordinal).ToArray();
         var result = names.ToDictionary(n => n, _ => new List<float[]>(), StringComparer.Ordinal);
         using var runOptions = new RunOptions();
@@ -61,7 +61,7 @@ internal static class PreparationCheck
             try
             {
                 using var outputs = OrtRun.Run(session, runOptions, binder.ModelInputs, values, names, cancellationToken);
-                for (int i = 0; i < names.Length; i++) result[names[i]].Add(outputs[i].GetTensorDataAsSpan<float>().ToArray());
+                for (int i = 0; i < names.Length; i++) result[names[i]].Add(FloatOutputs.ToArray(outputs[i]));
             }
             catch (OnnxRuntimeException e)
             {

@@ -58,7 +58,7 @@ internal static class OutputAgreementCheck
         using var options = OrtSessions.Options(GraphOptimizationLevel.ORT_ENABLE_ALL, threads);
         using var fp32 = OrtSessions.Create(reference, options, source);
         using var int8 = OrtSessions.Create(candidate, options, source);
-        var floatOutputs = outputs.Where(o => fp32.OutputMetadata.TryGetValue(o, out var m) && m.ElementDataType == Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float).ToArray();
+        var floatOutputs = outputs.Where(o => fp32.OutputMetadata.TryGetValue(o, out var m) && FloatOutputs.IsFloat(m)).ToArray();
         var sums = floatOutputs.ToDictionary(o => o, _ => new Sums(), StringComparer.Ordinal);
         if (floatOutputs.Length == 0) return new Dictionary<string, OutputAgreement>();
         var fp32Binder = ModelInputBinder.Bind(fp32, data, source);
@@ -83,7 +83,7 @@ internal static class OutputAgreementCheck
         try
         {
             using var results = OrtRun.Run(session, runOptions, binder.ModelInputs, values, outputs, cancellationToken);
-            return results.Select(r => (r.GetTensorDataAsSpan<float>().ToArray(), r.GetTensorTypeAndShape().Shape)).ToArray();
+            return results.Select(r => (FloatOutputs.ToArray(r), r.GetTensorTypeAndShape().Shape)).ToArray();
         }
         finally
         {
