@@ -30,6 +30,8 @@
     The module folder (out/PotPowerShell).
 .PARAMETER Model
     Names from bench/architectures/make_models.py; all by default.
+.PARAMETER Half
+    Every model as its FP16 export (float16 weights, inputs and outputs), compared against that export.
 .PARAMETER Smoke
     The digits sample only, without Python (tests/PotPowerShell.Tests/Bench.Tests.ps1).
 .NOTES
@@ -127,7 +129,9 @@ param(
     [string[]] $Model,
     [string] $WorkFolder = (Join-Path ([IO.Path]::GetTempPath()) 'pot-bench-sweep'),
     [string] $Python = 'python3',
-    [switch] $Smoke
+    [switch] $Half,
+    [switch] $Smoke,
+    [string] $SupportPath = (Join-Path (Split-Path $ModulePath) 'PotPowerShell.TestSupport')
 )
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
@@ -147,6 +151,18 @@ else {
     if ($LASTEXITCODE -ne 0) { throw "bench/architectures/make_models.py failed (exit code $LASTEXITCODE, its output is above); it needs Debian's python3-torch, python3-torchvision and python3-onnx." }
     $made = Get-ChildItem $models -Directory | Where-Object { -not $Model -or $_.Name -in $Model } | Sort-Object Name
     $folders = @($made | ForEach-Object { @{ Name = $_.Name; Model = (Join-Path $_.FullName 'model.onnx'); Calibration = (Join-Path $_.FullName 'calibration'); Validation = (Join-Path $_.FullName 'validation') } })
+}
+
+if ($Half) {
+    # Every model as its FP16 export (tests/PotPowerShell.TestSupport/HalfModels.cs), quantized and compared against it.
+    Import-Module (Join-Path (Resolve-Path $SupportPath).Path 'PotPowerShell.TestSupport.psm1')
+    $halves = Get-PotSupportType 'HalfModels'
+    New-Item -ItemType Directory -Force (Join-Path $WorkFolder 'fp16') | Out-Null
+    foreach ($entry in $folders) {
+        $path = Join-Path $WorkFolder "fp16/$($entry.Name).onnx"
+        $halves::Save($entry.Model, $path, $false)
+        $entry.Model = $path
+    }
 }
 
 function Measure-Output([hashtable] $Entry, [string] $Path, [string] $Engine) {

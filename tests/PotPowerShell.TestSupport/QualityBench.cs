@@ -76,7 +76,7 @@ public static class QualityBench
         using var options = OrtSessions.Options(GraphOptimizationLevel.ORT_ENABLE_ALL, threads);
         using var a = OrtSessions.Create(File.ReadAllBytes(fp32), options, fp32);
         using var b = OrtSessions.Create(File.ReadAllBytes(int8), options, int8);
-        string name = !string.IsNullOrEmpty(output) ? output : a.OutputMetadata.First(kv => kv.Value.ElementDataType == TensorElementType.Float).Key;
+        string name = !string.IsNullOrEmpty(output) ? output : a.OutputMetadata.First(kv => FloatOutputs.IsFloat(kv.Value)).Key;
         var binderA = ModelInputBinder.Bind(a, data, fp32);
         var binderB = ModelInputBinder.Bind(b, data, int8);
         using var run = new RunOptions();
@@ -115,7 +115,7 @@ public static class QualityBench
         using var options = OrtSessions.Options(GraphOptimizationLevel.ORT_ENABLE_ALL, threads);
         using var a = OrtSessions.Create(File.ReadAllBytes(fp32), options, fp32);
         using var b = OrtSessions.Create(File.ReadAllBytes(int8), options, int8);
-        string name = a.OutputMetadata.First(kv => kv.Value.ElementDataType == TensorElementType.Float).Key;
+        string name = a.OutputMetadata.First(kv => FloatOutputs.IsFloat(kv.Value)).Key;
         var binderA = ModelInputBinder.Bind(a, data, fp32);
         var binderB = ModelInputBinder.Bind(b, data, int8);
         using var run = new RunOptions();
@@ -169,7 +169,7 @@ public static class QualityBench
     {
         using var options = OrtSessions.Options(GraphOptimizationLevel.ORT_ENABLE_ALL, threads);
         using var session = OrtSessions.Create(File.ReadAllBytes(model), options, model);
-        string name = session.OutputMetadata.First(kv => kv.Value.ElementDataType == TensorElementType.Float).Key;
+        string name = session.OutputMetadata.First(kv => FloatOutputs.IsFloat(kv.Value)).Key;
         var binder = ModelInputBinder.Bind(session, data, model);
         using var run = new RunOptions();
         int correct = 0;
@@ -189,7 +189,7 @@ public static class QualityBench
         {
             using var results = session.Run(run, binder.ModelInputs, values, new[] { name });
             shape = results[0].GetTensorTypeAndShape().Shape;
-            return results[0].GetTensorDataAsSpan<float>().ToArray();
+            return FloatOutputs.ToArray(results[0]);
         }
         finally
         {
