@@ -49,6 +49,68 @@ public static class ModelInterface
         }
     }
 
+    // GraphProto.node 1, NodeProto.attribute 5, AttributeProto.t 5 (messages); TensorProto.data_type 2 (a varint).
+    private const uint NodeTag = (1 << 3) | 2, AttributeTag = (5 << 3) | 2, TensorTag = (5 << 3) | 2, DataTypeTag = 2 << 3;
+
+    /// <summary>
+    /// True when the model's main graph holds a float16 or bfloat16 weight: an initializer, or a tensor attribute of a
+    /// node (a Constant). Reads only the tensors' types, skipping their data and every other field, so it costs little
+    /// next to creating a session from the same bytes; false for bytes that are not a model.
+    /// </summary>
+    public static bool HoldsHalfWeights(byte[] model)
+    {
+        try
+        {
+            var input = new CodedInputStream(model);
+            for (uint tag = input.ReadTag(); tag != 0; tag = input.ReadTag())
+            {
+                if (tag != GraphTag) { input.SkipLastField(); continue; }
+                var graph = new Scan(child => child == InitializerTag ? new TensorType() : child == NodeTag ? new Scan(NodeChild) : null);
+                input.ReadMessage(graph);
+                return graph.Found;
+            }
+            return false;
+        }
+        catch (InvalidProtocolBufferException)
+        {
+            return false;
+        }
+    }
+
+    private static Scan? NodeChild(uint tag) => tag == AttributeTag ? new Scan(t => t == TensorTag ? new TensorType() : null) : null;
+
+    /// <summary>Reads the fields <c>child</c> gives a scan for (null: skipped) until one of them finds a 16-bit float type.</summary>
+    private class Scan(Func<uint, Scan?> child) : Partial
+    {
+        public bool Found { get; protected set; }
+
+        public override void MergeFrom(CodedInputStream input)
+        {
+            // A message is read to its end (the stream checks that), the rest skipped once found.
+            for (uint tag = input.ReadTag(); tag != 0; tag = input.ReadTag())
+            {
+                if (!Found && Read(input, tag)) continue;
+                if (Found || child(tag) is not { } inner) { input.SkipLastField(); continue; }
+                input.ReadMessage(inner);
+                Found = inner.Found;
+            }
+        }
+
+        /// <summary>Reads a field of the message itself; false when it is not one.</summary>
+        protected virtual bool Read(CodedInputStream input, uint tag) => false;
+    }
+
+    /// <summary>A tensor's data type; its data skipped.</summary>
+    private sealed class TensorType() : Scan(_ => null)
+    {
+        protected override bool Read(CodedInputStream input, uint tag)
+        {
+            if (tag != DataTypeTag) return false;
+            Found = HalfPrecision.IsHalf(input.ReadInt32());
+            return true;
+        }
+    }
+
     /// <summary>A graph's inputs and initializer names; every other field skipped.</summary>
     private sealed class GraphInterface : Partial
     {

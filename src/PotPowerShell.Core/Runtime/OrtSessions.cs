@@ -1,4 +1,5 @@
 using Microsoft.ML.OnnxRuntime;
+using PotPowerShell.Core.Onnx;
 
 namespace PotPowerShell.Core.Runtime;
 
@@ -33,18 +34,31 @@ public static class OrtSessions
         return options;
     }
 
-    /// <summary>Creates a session from model bytes; <paramref name="source"/> names the model in error messages.</summary>
+    /// <summary>
+    /// Creates a session from model bytes; <paramref name="source"/> names the model in error messages. A model with
+    /// float16 or bfloat16 weights gets ORT_ENABLE_EXTENDED where ORT_ENABLE_ALL is asked for: ONNX Runtime 1.31.1's
+    /// layout optimizations end the process (a segmentation fault, nothing to catch) on some such models, a Transpose
+    /// before a float16 MatMul among them (tests/PotPowerShell.Core.Tests/Runtime/HalfSessionTests.cs). Such sessions
+    /// run a 16-bit original as a reference or to time it, and may run it slower than ORT_ENABLE_ALL would.
+    /// </summary>
     public static InferenceSession Create(byte[] model, SessionOptions options, string source)
     {
         OnnxRuntimeLoader.Ensure();
+        var level = options.GraphOptimizationLevel;
         try
         {
+            if (level == GraphOptimizationLevel.ORT_ENABLE_ALL && ModelInterface.HoldsHalfWeights(model))
+                options.GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_EXTENDED;
             return new InferenceSession(model, options);
         }
         catch (OnnxRuntimeException e)
         {
             throw new PotException("ModelNotLoadable", PotErrorCategory.InvalidData,
                 $"ONNX Runtime {OrtEnv.Instance().GetVersionString()} cannot load '{source}': {e.Message}", source, e);
+        }
+        finally
+        {
+            options.GraphOptimizationLevel = level;
         }
     }
 }
