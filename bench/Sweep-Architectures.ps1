@@ -35,6 +35,19 @@
 .PARAMETER Smoke
     The digits sample only, without Python (tests/PotPowerShell.Tests/Bench.Tests.ps1).
 .NOTES
+    2026-12-06, thirty-second session: every model as its FP16 export (-Half: HalfModels, float16 weights, constants,
+    inputs and outputs; build e4bd017 and after), which DefaultQuantization refused before (NothingToQuantize). The first
+    run ended the process at the transformer encoder: ONNX Runtime 1.31.1 crashes (a segmentation fault) creating an
+    ORT_ENABLE_ALL session of a float16 Transpose before a MatMul, as the module did to time or evaluate the original;
+    such sessions now get ORT_ENABLE_EXTENDED (src/PotPowerShell.Core/Runtime/OrtSessions.cs). The second run: 29 of 30
+    models through every cmdlet, with the layers and AccuracyAware results of the FP32 sweep below (densenet121 121/121
+    and 8 reverted, swin_t 77/77 and 4, mnasnet 49/53 and 9, contrib_ops 4/6 and 2 ...; speed-ups are now against the
+    FP16 original). The U-Net failed with ModelNotLoadable naming its calibration folder: the export had made the
+    Resize's scales (a Constant) float16, which ONNX Runtime refuses in the original, at the latency check, whose timer
+    named every model after its data; the timer now names the model (ModelInput.Sources), and HalfModels leaves
+    Resize's scales float as converters do. Again on both: encoder 10/13, 44.25 dB, AccuracyAware 3/10; unet 1/5,
+    58.68 dB, 1/1.
+
     2026-12-06, thirtieth session: the whole sweep with the Signal search's group steps (build 80ce61f, 30 models,
     while another run shared the machine): none failing, every model's layers, SQNRs and AccuracyAware reverts as in the
     table below (densenet121 9/121, efficientnet_b0 9/80, mobilenet_v2 5/51, swin_t 4/77 ...); speed-ups move with

@@ -68,7 +68,7 @@ public static class HalfModels
         foreach (var node in graph.Node)
             foreach (var a in node.Attribute)
             {
-                if (a.T != null) a.T = Half(a.T);
+                if (a.T != null && !(node.OpType == "Constant" && node.Output.Any(floatOnly.Contains))) a.T = Half(a.T);
                 if (a.Name == "to" && node.OpType == "Cast" && a.I == (long)DataType.Float) a.I = (long)DataType.Float16;
                 if (a.G != null) Convert(a.G, convertInterface: true);
                 foreach (var g in a.Graphs) Convert(g, convertInterface: true);

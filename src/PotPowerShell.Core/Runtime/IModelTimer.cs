@@ -2,8 +2,11 @@ using PotPowerShell.Core.Data;
 
 namespace PotPowerShell.Core.Runtime;
 
-/// <summary>Data items to feed every timed model (stacked into one batch), bound to inputs as calibration binds them.</summary>
-public sealed record ModelInput(IDataset Data, IReadOnlyList<DataItem> Items);
+/// <summary>
+/// Data items to feed every timed model (stacked into one batch), bound to inputs as calibration binds them, and the
+/// models' names in order for errors (a model ONNX Runtime refuses is ModelNotLoadable naming it; null: "timed model").
+/// </summary>
+public sealed record ModelInput(IDataset Data, IReadOnlyList<DataItem> Items, IReadOnlyList<string>? Sources = null);
 
 /// <summary>Times ONNX models side by side. The real one is <see cref="OrtModelTimer"/>; tests give fakes (no timing in tests).</summary>
 public interface IModelTimer

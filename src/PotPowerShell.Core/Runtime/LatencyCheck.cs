@@ -52,13 +52,14 @@ public static class LatencyCheck
     /// MiniLM (1.8x faster in INT8) took 101 rounds, 0.8 s, when every check ran to its limit; 11 to 17 now
     /// (bench/Bench-AccuracyAware.ps1 NOTES).
     /// </summary>
+    /// <param name="sources">The two models' names for errors.</param>
     public static LatencyCheckResult Run(byte[] fp32, byte[] output, IDataset data, IReadOnlyList<int> items, int batchSize, IModelTimer timer,
-        TimeSpan budget, CancellationToken cancellationToken)
+        TimeSpan budget, CancellationToken cancellationToken, IReadOnlyList<string>? sources = null)
     {
         if (items.Count == 0) throw new ArgumentException("No items to time with.", nameof(items));
         var batch = Enumerable.Range(0, batchSize).Select(k => data.Get(items[k % items.Count])).ToList();
         // Its verdict is which model is faster; once that is certain, more rounds only refine the figures.
-        var timings = timer.Time(new[] { fp32, output }, new ModelInput(data, batch), budget, cancellationToken, untilDecided: true);
+        var timings = timer.Time(new[] { fp32, output }, new ModelInput(data, batch, sources), budget, cancellationToken, untilDecided: true);
         return new LatencyCheckResult(timings[0], timings[1], batchSize);
     }
 }

@@ -20,16 +20,18 @@ public sealed class OrtModelTimer : IModelTimer
         var runners = new List<(Func<double> Run, IDisposable Session)>();
         try
         {
-            foreach (var model in models)
+            for (int m = 0; m < models.Count; m++)
             {
+                var model = models[m];
+                string source = input?.Sources?[m] ?? "timed model";
                 if (input == null)
                 {
-                    var synthetic = TimedSession.Synthetic(model, "timed model", threads: 1);
+                    var synthetic = TimedSession.Synthetic(model, source, threads: 1);
                     runners.Add((synthetic.Time, synthetic));
                     continue;
                 }
                 // Data items go through the same binding as everywhere else (see TimedSession).
-                var session = new TimedSession(model, input.Data.Source, input.Data, threads: 1);
+                var session = new TimedSession(model, source, input.Data, threads: 1);
                 var items = session.CanBatch ? input.Items : input.Items.Take(1).ToList();
                 runners.Add((() => session.Time(items), session));
             }

@@ -3,6 +3,7 @@ using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Data;
 using PotPowerShell.Core.Onnx;
 using PotPowerShell.Core.Quantization;
+using PotPowerShell.Core.Runtime;
 using PotPowerShell.Core.Tests.Onnx;
 using PotPowerShell.Core.Tests.Warts;
 using PotPowerShell.TestSupport;
@@ -51,6 +52,29 @@ public class HalfModelQuantizationTests
         Assert.DoesNotContain(fp32.Warnings, w => w.Contains("16-bit"));
         Assert.True(fp16.Check!.Passed);
         Assert.Equal(fp32.Check!.Outputs.Select(o => o.Output), fp16.Check.Outputs.Select(o => o.Output));
+    }
+
+    [Fact]
+    public void An_original_onnx_runtime_refuses_to_time_is_named_itself_not_the_calibration_data()
+    {
+        // A float16 export whose Resize scales were made float16 too: ONNX Runtime refuses the export (scales are float
+        // in every opset), while its widened form quantizes. The latency check then loads the original.
+        using var tmp = new TempFolder();
+        var export = HalfModels.ToFloat16(WartModels.OldOpsetImage(13));
+        var scales = export.Graph.Node.Single(n => n.OpType == "Resize").Input[2];
+        int k = export.Graph.Initializer.ToList().FindIndex(t => t.Name == scales);
+        var halves = Array.ConvertAll(TensorProtos.ToFloats(export.Graph.Initializer[k]), v => (Half)v);
+        export.Graph.Initializer[k] = new TensorProto { Name = scales, DataType = (int)DataType.Float16, Dims = { halves.Length },
+            RawData = Google.Protobuf.ByteString.CopyFrom(System.Runtime.InteropServices.MemoryMarshal.AsBytes(halves.AsSpan())) };
+        OnnxModelFile.Save(export, tmp.File("fp16.onnx"));
+        var data = WartModels.Data(("x", WartModels.Floats(1, 8, new long[] { 3, 8, 8 })));
+        var options = Options with { Precision = PrecisionMode.AllInt8, Measurement = TestMeasurement.With(OrtModelTimer.Instance) };
+
+        var e = Assert.Throws<PotException>(() => DefaultQuantization.Run(tmp.File("fp16.onnx"), data, options, tmp.File("q.onnx")));
+        Assert.Equal("ModelNotLoadable", e.ErrorId);
+        Assert.Contains($"cannot load '{tmp.File("fp16.onnx")}'", e.Message);
+        Assert.Contains("up_scales", e.Message);
+        Assert.False(File.Exists(tmp.File("q.onnx")));
     }
 
     [Fact]

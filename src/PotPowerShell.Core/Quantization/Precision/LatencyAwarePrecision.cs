@@ -133,7 +133,7 @@ internal static class LatencyAwarePrecision
         {
             progress?.Report(new PotProgress("Default quantization", $"Timing {candidates.Count} candidate models on this CPU", 8));
             var models = candidates.Select(c => micro.Whole(new HashSet<string>(ignored.Concat(Float(c)), StringComparer.Ordinal)).ToByteArray()).ToList();
-            var input = new ModelInput(data, Enumerable.Repeat(data.Get(item), batch).ToList());
+            var input = new ModelInput(data, Enumerable.Repeat(data.Get(item), batch).ToList(), candidates.Select(c => $"{modelSource} ({c.Name})").ToList());
             var timings = measurement.Timer.Time(models, input, measurement.ModelBudget, cancellationToken);
             // Whole models are judged by their medians, as the latency check and the bench judge the output: a model
             // with a fast best round can still be slower most of the time.

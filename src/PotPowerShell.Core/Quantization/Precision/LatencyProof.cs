@@ -27,7 +27,7 @@ public static class LatencyProof
             if (!canBatch) batch = 1;
         }
         return LatencyCheck.Run(OnnxModelFile.ReadBytes(setup.ModelPath), output, data, setup.Statistics.Items, batch, measurement.Timer,
-            measurement.CheckBudget, cancellationToken);
+            measurement.CheckBudget, cancellationToken, new[] { setup.ModelPath, $"the quantized model of '{setup.ModelPath}'" });
     }
 
     /// <summary>The result with the check's figures, and its warning added.</summary>
