@@ -6,8 +6,8 @@ namespace PotPowerShell.Core.Onnx;
 /// <summary>
 /// A 16-bit float model (float16 or bfloat16 weights and activations) widened to the FP32 model it computes, as POT
 /// quantizes an FP16 IR as the FP32 model its compressed weights decompress to. Every float16/bfloat16 tensor becomes
-/// float: initializers (widened exactly), tensor attributes (Constant, ConstantOfShape), the types of Cast, CastLike's
-/// and the generators' dtype, value_info, and the same in control-flow subgraphs. The graph's inputs and outputs keep
+/// float: initializers (widened exactly), tensor attributes (Constant, ConstantOfShape), Cast's target type and the
+/// generators' dtype, value_info, and the same in control-flow subgraphs. The graph's inputs and outputs keep
 /// their 16-bit type behind Cast nodes, so the quantized model takes and gives what the original did. A Cast to float
 /// of a tensor that is float after widening does nothing and is removed later with the identities
 /// (<see cref="ModelPreparation"/>), so the INT8 kernels on either side of it still meet.
@@ -135,7 +135,7 @@ public static class HalfPrecision
     }
 
     /// <summary>A float tensor of the same name, shape and values (float16 and bfloat16 widen exactly).</summary>
-    public static TensorProto Widened(TensorProto t)
+    private static TensorProto Widened(TensorProto t)
     {
         var values = TensorProtos.ToFloats(t);
         var wide = TensorProtos.FromFloats(t.Name, values, t.Dims.ToArray());

@@ -1,6 +1,5 @@
 using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
-using Microsoft.ML.OnnxRuntime.Tensors;
 using Onnx;
 using PotPowerShell.Core.Calibration;
 using PotPowerShell.Core.Data;
