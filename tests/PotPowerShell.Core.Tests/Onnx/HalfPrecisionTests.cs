@@ -3,6 +3,7 @@ using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using Onnx;
 using PotPowerShell.Core.Onnx;
+using PotPowerShell.Core.Runtime;
 using PotPowerShell.Core.Tests.Warts;
 using PotPowerShell.TestSupport;
 using DataType = Onnx.TensorProto.Types.DataType;
@@ -49,7 +50,8 @@ public class HalfPrecisionTests
 
     private static Dictionary<string, float[]> Run(ModelProto model, float[] x, int items)
     {
-        using var session = new InferenceSession(model.ToByteArray());
+        using var options = OrtSessions.Options(threads: 1);
+        using var session = OrtSessions.Create(model.ToByteArray(), options, "model");
         var shape = new long[] { items, 3, 8, 8 };
         using var input = session.InputMetadata["x"].ElementDataType == TensorElementType.Float16
             ? OrtValue.CreateTensorValueFromMemory(Array.ConvertAll(x, v => (Float16)v), shape)
@@ -123,8 +125,9 @@ public class HalfPrecisionTests
 
         var items = 4;
         var x = HalfExact(WartModels.Random(new Random(9), items * 8));
-        using var session = new InferenceSession(prepared.ToByteArray());
-        using var twinSession = new InferenceSession(ModelPreparation.Prepare(twin).ToByteArray());
+        using var options = OrtSessions.Options(threads: 1);
+        using var session = OrtSessions.Create(prepared.ToByteArray(), options, "prepared");
+        using var twinSession = OrtSessions.Create(ModelPreparation.Prepare(twin).ToByteArray(), options, "twin");
         using var halfInput = OrtValue.CreateTensorValueFromMemory(Array.ConvertAll(x, v => (Float16)v), new long[] { items, 8 });
         using var floatInput = OrtValue.CreateTensorValueFromMemory(x, new long[] { items, 8 });
         using var actual = session.Run(new RunOptions(), new[] { "x" }, new[] { halfInput }, new[] { "y" });
