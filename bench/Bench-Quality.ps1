@@ -57,7 +57,7 @@
     OcrRec  FP32  20.0 % (agr 51 %, 13.2 dB)    21.0 % (agr 61 %, 15.8 dB)     0.56 / 0.52   FP32 18.0 %
             FP16  24.0 % (agr 40 %, 11.5 dB)    19.0 % (agr 55 %, 14.5 dB)     0.38 / 0.35   FP16 18.0 %
 
-    ONNX Runtime runs these two FP16 exports slower than FP32 (their depthwise convolutions), so every quantized model
+    ONNX Runtime runs these two FP16 exports slower than their FP32 models on this CPU, so every quantized model
     of them is faster against its reference; OcrCls's default keeps every layer float (the whole-model timings of the
     export's candidates, another model to the cost cache), and is still 2.3x faster than the export. OcrRec's default
     is 1.3 dB below the FP32 source's on the held-out lines (14.5 against 15.8 dB), again the export's weights: biases
