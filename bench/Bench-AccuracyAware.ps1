@@ -28,6 +28,15 @@
     went: the stages (calibration, baseline, ranking, search, backward pass) and, inside the evaluations, building
     candidate models, creating their ONNX Runtime sessions, and inference with the metrics.
 .NOTES
+    2026-12-06, thirty-second session: no change to the search (16-bit float models were the session's work). The final
+    build, -Variant 'new defaults' -Items 200, one run: transformer, ResNet18, MiniLM and OcrCls with the evaluations,
+    inferences, reverted layers and drops of the thirtieth session's final table (92 / 12836 / 12, 31 / 2506 / 2,
+    29 / 2239 / 3, 56 / 1352 / 1); wall 5.5, 22.8, 6.4 and 3.3 s. ArcticXs came out 3/21 (33 evaluations, 3081
+    inferences, drop 0.000484 against a limit of 0.000651), not 5/48: this machine's cost cache now holds whole-model
+    timings of it in which 21 INT8 layers (3.79 ms) beat all 48 (3.95 ms), so DefaultQuantization keeps 27 float and
+    its drop is 0.0013 instead of 0.0021. The build before the session (3396f7b), run after it on the same cache, gave
+    the same row (9.4 s against 8.1 s), and both builds prepare ArcticXs to the same bytes.
+
     2026-12-06, thirty-first session: where ArcticXs's ranking goes, and one attempt, not kept. Same machine, busier
     than in the session before (DefaultQuantization took 1.8-2.3 s of ArcticXs's run against 1.0 s; whole runs 10.4-14.0 s
     against 8.3 s). Build 3356ad8, -Items 200, the new defaults:
