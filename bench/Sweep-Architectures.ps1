@@ -36,19 +36,19 @@
     The digits sample only, without Python (tests/PotPowerShell.Tests/Bench.Tests.ps1).
 .NOTES
     2026-12-06, thirty-second session: every model as its FP16 export (-Half: HalfModels, float16 weights, constants,
-    inputs and outputs; build e4bd017 and after), which DefaultQuantization refused before (NothingToQuantize). The first
-    run ended the process at the transformer encoder: ONNX Runtime 1.31.1 crashes (a segmentation fault) creating an
-    ORT_ENABLE_ALL session of a float16 Transpose before a MatMul, as the module did to time or evaluate the original;
-    such sessions now get ORT_ENABLE_EXTENDED (src/PotPowerShell.Core/Runtime/OrtSessions.cs). The second run: 29 of 30
-    models through every cmdlet; the layers INT8 are the FP32 sweep's (below) and so are most AccuracyAware results
-    (swin_t 4/77, regnet_y 2/74, squeezenet 2/26, contrib_ops 2/4; densenet121 8/121 against 9); speed-ups are against
-    the FP16 original now. Where rows differ, the random weights are why: mobilenet_v2's outputs are about 1e-9 in
-    FP32, below float16's smallest value, so its export (and mobilenet_v3, efficientnet_b0) outputs zeros (200 dB, no
-    AccuracyAware run), and mnasnet's partly (16.9 dB, 9 reverted, against 34.5 dB and 4). The U-Net failed with ModelNotLoadable naming its calibration folder: the export had made the
-    Resize's scales (a Constant) float16, which ONNX Runtime refuses in the original, at the latency check, whose timer
-    named every model after its data; the timer now names the model (ModelInput.Sources), and HalfModels leaves
-    Resize's scales float as converters do. Again on both: encoder 10/13, 44.25 dB, AccuracyAware 3/10; unet 1/5,
-    58.68 dB, 1/1.
+    inputs and outputs; build e4bd017 and after), which DefaultQuantization refused before (NothingToQuantize). The
+    first run ended the process at the transformer encoder: ONNX Runtime 1.31.1 crashes (a segmentation fault) creating
+    an ORT_ENABLE_ALL session of a float16 Transpose before a MatMul, as the module did to time or evaluate the
+    original; such sessions now get ORT_ENABLE_EXTENDED (src/PotPowerShell.Core/Runtime/OrtSessions.cs). The second run:
+    29 of 30 models through every cmdlet; the layers INT8 are the FP32 sweep's (below) and so are most AccuracyAware
+    results (swin_t 4/77, regnet_y 2/74, squeezenet 2/26, contrib_ops 2/4; densenet121 8/121 against 9); speed-ups are
+    against the FP16 original now. Where rows differ, the random weights are why: mobilenet_v2's outputs are about 1e-9
+    in FP32, below float16's smallest value, so its export (and mobilenet_v3, efficientnet_b0) outputs zeros (200 dB, no
+    AccuracyAware run), and mnasnet's partly (16.9 dB, 9 reverted, against 34.5 dB and 4). The U-Net failed with
+    ModelNotLoadable naming its calibration folder: the export had made the Resize's scales (a Constant) float16, which
+    ONNX Runtime refuses in the original, at the latency check, whose timer named every model after its data; the timer
+    now names the model (ModelInput.Sources), and HalfModels leaves Resize's scales float as converters do. Again on
+    both: encoder 10/13, 44.25 dB, AccuracyAware 3/10; unet 1/5, 58.68 dB, 1/1.
 
     2026-12-06, thirtieth session: the whole sweep with the Signal search's group steps (build 80ce61f, 30 models,
     while another run shared the machine): none failing, every model's layers, SQNRs and AccuracyAware reverts as in the
