@@ -78,7 +78,8 @@ public static class HalfModels
             if (v.Type?.TensorType is { ElemType: (int)DataType.Float } tensor) tensor.ElemType = (int)DataType.Float16;
     }
 
-    private static TensorProto Half(TensorProto t)
+    /// <summary>A float tensor as float16 (clamped to float16's range); other tensors as they are.</summary>
+    public static TensorProto Half(TensorProto t)
     {
         if (t.DataType != (int)DataType.Float) return t;
         var halves = Array.ConvertAll(TensorProtos.ToFloats(t), v => (Half)Math.Clamp(v, -65504f, 65504f));

@@ -63,9 +63,7 @@ public class HalfModelQuantizationTests
         var export = HalfModels.ToFloat16(WartModels.OldOpsetImage(13));
         var scales = export.Graph.Node.Single(n => n.OpType == "Resize").Input[2];
         int k = export.Graph.Initializer.ToList().FindIndex(t => t.Name == scales);
-        var halves = Array.ConvertAll(TensorProtos.ToFloats(export.Graph.Initializer[k]), v => (Half)v);
-        export.Graph.Initializer[k] = new TensorProto { Name = scales, DataType = (int)DataType.Float16, Dims = { halves.Length },
-            RawData = Google.Protobuf.ByteString.CopyFrom(System.Runtime.InteropServices.MemoryMarshal.AsBytes(halves.AsSpan())) };
+        export.Graph.Initializer[k] = HalfModels.Half(export.Graph.Initializer[k]);
         OnnxModelFile.Save(export, tmp.File("fp16.onnx"));
         var data = WartModels.Data(("x", WartModels.Floats(1, 8, new long[] { 3, 8, 8 })));
         var options = Options with { Precision = PrecisionMode.AllInt8, Measurement = TestMeasurement.With(OrtModelTimer.Instance) };

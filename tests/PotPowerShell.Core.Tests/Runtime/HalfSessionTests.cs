@@ -59,7 +59,7 @@ public class HalfSessionTests
         // A Constant node's float16 tensor, with float weights elsewhere.
         var constant = TransposeMatMul(half: false);
         var node = new NodeProto { OpType = "Constant", Name = "c", Output = { "c_out" } };
-        node.Attribute.Add(GraphBuilder.Attribute("value", HalfTensor()));
+        node.Attribute.Add(GraphBuilder.Attribute("value", HalfModels.Half(TensorProtos.FromFloats("", new[] { 1.5f, -2f }, 2))));
         constant.Graph.Node.Insert(0, node);
         Assert.True(ModelInterface.HoldsHalfWeights(constant.ToByteArray()));
 
@@ -67,11 +67,5 @@ public class HalfSessionTests
         var prepared = ModelPreparation.Prepare(TransposeMatMul(half: true));
         Assert.False(ModelInterface.HoldsHalfWeights(prepared.ToByteArray()));
         Assert.False(ModelInterface.HoldsHalfWeights(new byte[] { 0x3A, 0x05, 0xFF }));
-    }
-
-    private static TensorProto HalfTensor()
-    {
-        var values = new[] { (Half)1.5f, (Half)(-2f) };
-        return new TensorProto { DataType = (int)DataType.Float16, Dims = { 2 }, RawData = ByteString.CopyFrom(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan())) };
     }
 }
