@@ -52,6 +52,38 @@ public static class HalfModels
     public static void Save(string source, string path, bool keepFloatInterface = false) =>
         OnnxModelFile.Save(ToFloat16(OnnxModelFile.Load(source), keepFloatInterface), path);
 
+    /// <summary>
+    /// The model computing its layers in float16 with its weights left float, as a mixed-precision export does: each
+    /// Conv, Gemm and MatMul reads its inputs cast to float16, and its output is cast back to float.
+    /// </summary>
+    public static ModelProto Mixed(ModelProto model)
+    {
+        var mixed = model.Clone();
+        var nodes = new List<NodeProto>();
+        foreach (var node in mixed.Graph.Node)
+        {
+            if (node.OpType is not ("Conv" or "Gemm" or "MatMul"))
+            {
+                nodes.Add(node);
+                continue;
+            }
+            for (int k = 0; k < node.Input.Count; k++)
+            {
+                if (node.Input[k].Length == 0) continue;
+                nodes.Add(Cast(node.Input[k], $"{node.Name}_input{k}_half", DataType.Float16));
+                node.Input[k] = $"{node.Name}_input{k}_half";
+            }
+            string output = node.Output[0];
+            node.Output[0] = output + "_half";
+            nodes.Add(node);
+            nodes.Add(Cast(node.Output[0], output, DataType.Float));
+        }
+        mixed.Graph.Node.Clear();
+        mixed.Graph.Node.AddRange(nodes);
+        mixed.Graph.ValueInfo.Clear();
+        return mixed;
+    }
+
     private static NodeProto Cast(string input, string output, DataType to)
     {
         var node = new NodeProto { OpType = "Cast", Name = output + "_cast", Input = { input }, Output = { output } };

@@ -49,15 +49,22 @@ public static class ModelInterface
         }
     }
 
-    // GraphProto.node 1, NodeProto.attribute 5, AttributeProto.t 5 (messages); TensorProto.data_type 2 (a varint).
-    private const uint NodeTag = (1 << 3) | 2, AttributeTag = (5 << 3) | 2, TensorTag = (5 << 3) | 2, DataTypeTag = 2 << 3;
+    // GraphProto.node 1; TensorProto.data_type 2 (a varint).
+    private const uint NodeTag = (1 << 3) | 2, DataTypeTag = 2 << 3;
 
     /// <summary>
-    /// True when the model's main graph holds a float16 or bfloat16 weight: an initializer, or a tensor attribute of a
-    /// node (a Constant). Reads only the tensors' types, skipping their data and every other field, so it costs little
-    /// next to creating a session from the same bytes; false for bytes that are not a model.
+    /// True when ONNX Runtime 1.31.1 may crash creating an ORT_ENABLE_ALL session of the model (see
+    /// <see cref="Runtime.OrtSessions.Create"/>): its main graph holds a float16 or bfloat16 weight (an initializer, or a
+    /// node's tensor attribute such as a Constant's), or a Transpose reads a 16-bit tensor that Casts or generators make
+    /// inside it (or a 16-bit graph input), as mixed-precision exports do. ONNX Runtime crashed on a float16 Transpose
+    /// before a MatMul by a weight, directly or through a Cast to float, and loaded a float16 Transpose before a Relu or
+    /// a MatMul of two activations, and a float Transpose cast to float16 for a MatMul; every 16-bit Transpose is
+    /// flagged, as the crash's exact pattern is ONNX Runtime's own (tests/PotPowerShell.Core.Tests/Runtime/HalfSessionTests.cs).
+    /// A 16-bit interface behind Casts, as a widened export keeps it, is not flagged. Reads the initializers' types only,
+    /// skipping their data, so it costs little next to creating a session from the same bytes; false for bytes that are
+    /// not a model.
     /// </summary>
-    public static bool HoldsHalfWeights(byte[] model)
+    public static bool MayCrashOptimized(byte[] model)
     {
         try
         {
@@ -65,9 +72,9 @@ public static class ModelInterface
             for (uint tag = input.ReadTag(); tag != 0; tag = input.ReadTag())
             {
                 if (tag != GraphTag) { input.SkipLastField(); continue; }
-                var graph = new Scan(child => child == InitializerTag ? new TensorType() : child == NodeTag ? new Scan(NodeChild) : null);
+                var graph = new HalfScan();
                 input.ReadMessage(graph);
-                return graph.Found;
+                return graph.MayCrash();
             }
             return false;
         }
@@ -77,37 +84,73 @@ public static class ModelInterface
         }
     }
 
-    private static Scan? NodeChild(uint tag) => tag == AttributeTag ? new Scan(t => t == TensorTag ? new TensorType() : null) : null;
-
-    /// <summary>Reads the fields <c>child</c> gives a scan for (null: skipped) until one of them finds a 16-bit float type.</summary>
-    private class Scan(Func<uint, Scan?> child) : Partial
+    /// <summary>A graph's nodes, its 16-bit inputs and whether an initializer is 16-bit; the initializers' data skipped.</summary>
+    private sealed class HalfScan : Partial
     {
-        public bool Found { get; protected set; }
+        private bool _halfWeight;
+        private readonly HashSet<string> _half = new(StringComparer.Ordinal);
+        private readonly List<NodeProto> _nodes = new();
+
+        public bool MayCrash() => _halfWeight || HalfTranspose();
+
+        /// <summary>
+        /// Follows 16-bit tensors through the nodes in order (ONNX keeps a graph's nodes sorted): a Cast makes its
+        /// output 16-bit or not by its type, any other node reading one (or whose <c>to</c> or <c>dtype</c> names a
+        /// 16-bit type) passes it on, except those that give shapes or sizes.
+        /// </summary>
+        private bool HalfTranspose()
+        {
+            foreach (var node in _nodes)
+            {
+                bool reads = node.Input.Any(_half.Contains);
+                if (reads && node.OpType == "Transpose") return true;
+                bool makes = node.OpType == "Cast" ? Names16Bit(node) : (reads || Names16Bit(node)) && node.OpType is not ("Shape" or "Size");
+                if (makes) _half.UnionWith(node.Output);
+            }
+            return false;
+        }
+
+        private static bool Names16Bit(NodeProto node) =>
+            node.Attribute.Any(a => a.Name is "to" or "dtype" && a.Type == AttributeProto.Types.AttributeType.Int && HalfPrecision.IsHalf((int)a.I));
 
         public override void MergeFrom(CodedInputStream input)
         {
-            // A message is read to its end (the stream checks that), the rest skipped once found.
             for (uint tag = input.ReadTag(); tag != 0; tag = input.ReadTag())
             {
-                if (!Found && Read(input, tag)) continue;
-                if (Found || child(tag) is not { } inner) { input.SkipLastField(); continue; }
-                input.ReadMessage(inner);
-                Found = inner.Found;
+                if (tag == InitializerTag)
+                {
+                    var type = new TensorType();
+                    input.ReadMessage(type);
+                    _halfWeight |= type.Half;
+                }
+                else if (tag == NodeTag)
+                {
+                    var node = new NodeProto();
+                    input.ReadMessage(node);
+                    _nodes.Add(node);
+                    _halfWeight |= node.Attribute.Any(a => (a.T != null && HalfPrecision.IsHalf(a.T.DataType)) || a.Tensors.Any(t => HalfPrecision.IsHalf(t.DataType)));
+                }
+                else if (tag == InputTag)
+                {
+                    var value = new ValueInfoProto();
+                    input.ReadMessage(value);
+                    if (value.Type?.TensorType is { } t && HalfPrecision.IsHalf(t.ElemType)) _half.Add(value.Name);
+                }
+                else input.SkipLastField();
             }
         }
-
-        /// <summary>Reads a field of the message itself; false when it is not one.</summary>
-        protected virtual bool Read(CodedInputStream input, uint tag) => false;
     }
 
     /// <summary>A tensor's data type; its data skipped.</summary>
-    private sealed class TensorType() : Scan(_ => null)
+    private sealed class TensorType : Partial
     {
-        protected override bool Read(CodedInputStream input, uint tag)
+        public bool Half { get; private set; }
+
+        public override void MergeFrom(CodedInputStream input)
         {
-            if (tag != DataTypeTag) return false;
-            Found = HalfPrecision.IsHalf(input.ReadInt32());
-            return true;
+            for (uint tag = input.ReadTag(); tag != 0; tag = input.ReadTag())
+                if (tag == DataTypeTag) Half = HalfPrecision.IsHalf(input.ReadInt32());
+                else input.SkipLastField();
         }
     }
 

@@ -82,9 +82,7 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
         CalibrationDataCheck.Check(prepared, calibration, items[0], modelPath);
         var warnings = new List<string>();
         bool half = HalfPrecision.Holds(original.Graph);
-        if (half)
-            warnings.Add($"'{modelPath}' is a 16-bit float model: it is quantized as the FP32 model its weights widen to, so the layers left float run in FP32 " +
-                "(their weights take twice their 16-bit size); its inputs and outputs keep their 16-bit type.");
+        if (half) warnings.Add(HalfWarning(original.Graph, modelPath));
         if (ModelInspector.DefaultOpset(prepared) != sourceOpset)
         {
             // The upgrade is checked against the original in the precision the prepared model computes in.
@@ -467,6 +465,18 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
     private static bool IsQuantizationOp(string opType) =>
         opType is "QuantizeLinear" or "DequantizeLinear" or "DynamicQuantizeLinear" or "QGemm"
         || opType.StartsWith("QLinear", StringComparison.Ordinal) || opType.EndsWith("Integer", StringComparison.Ordinal);
+
+    /// <summary>What widening a 16-bit float model (<see cref="HalfPrecision"/>) means for its output.</summary>
+    private static string HalfWarning(GraphProto original, string modelPath)
+    {
+        bool halfInterface = original.Input.Concat(original.Output).Any(v => HalfPrecision.IsHalf(v.Type?.TensorType?.ElemType ?? 0));
+        string interfaceKept = halfInterface ? "; its inputs and outputs keep their 16-bit type." : ".";
+        return HalfPrecision.HoldsWeights(original)
+            ? $"'{modelPath}' is a 16-bit float model: it is quantized as the FP32 model its weights widen to, so the layers left float run in FP32 " +
+              "(their weights take twice their 16-bit size)" + interfaceKept
+            : $"'{modelPath}' computes in 16-bit floats between Casts: it is quantized as the FP32 model it is without them, so the layers left float " +
+              "run in FP32" + interfaceKept;
+    }
 
     private static PotException NothingToQuantize(string modelPath, int ignoredLayers, GraphProto graph) =>
         new("NothingToQuantize", PotErrorCategory.InvalidArgument,

@@ -36,10 +36,11 @@ public static class OrtSessions
 
     /// <summary>
     /// Creates a session from model bytes; <paramref name="source"/> names the model in error messages. A model with
-    /// float16 or bfloat16 weights gets ORT_ENABLE_EXTENDED where ORT_ENABLE_ALL is asked for: ONNX Runtime 1.31.1's
-    /// layout optimizations end the process (a segmentation fault, nothing to catch) on some such models, a Transpose
-    /// before a float16 MatMul among them (tests/PotPowerShell.Core.Tests/Runtime/HalfSessionTests.cs). Such sessions
-    /// run a 16-bit original as a reference or to time it, and may run it slower than ORT_ENABLE_ALL would.
+    /// 16-bit float weights or a 16-bit float Transpose (<see cref="ModelInterface.MayCrashOptimized"/>) gets
+    /// ORT_ENABLE_EXTENDED where ORT_ENABLE_ALL is asked for: ONNX Runtime 1.31.1's optimizations end the process (a
+    /// segmentation fault, nothing to catch) on some such models, a float16 Transpose before a MatMul among them
+    /// (tests/PotPowerShell.Core.Tests/Runtime/HalfSessionTests.cs). Such sessions run a 16-bit original as a reference
+    /// or to time it, and may run it slower than ORT_ENABLE_ALL would.
     /// </summary>
     public static InferenceSession Create(byte[] model, SessionOptions options, string source)
     {
@@ -47,7 +48,7 @@ public static class OrtSessions
         var level = options.GraphOptimizationLevel;
         try
         {
-            if (level == GraphOptimizationLevel.ORT_ENABLE_ALL && ModelInterface.HoldsHalfWeights(model))
+            if (level == GraphOptimizationLevel.ORT_ENABLE_ALL && ModelInterface.MayCrashOptimized(model))
                 options.GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_EXTENDED;
             return new InferenceSession(model, options);
         }

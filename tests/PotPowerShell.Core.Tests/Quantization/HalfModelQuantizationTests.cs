@@ -55,6 +55,27 @@ public class HalfModelQuantizationTests
     }
 
     [Fact]
+    public void A_model_computing_in_float16_between_casts_is_quantized_as_its_fp32_twin()
+    {
+        using var tmp = new TempFolder();
+        var twin = HalfPrecisionTests.Fp32Twin(seed: 6);
+        OnnxModelFile.Save(twin, tmp.File("fp32.onnx"));
+        OnnxModelFile.Save(HalfModels.Mixed(twin), tmp.File("mixed.onnx"));
+        var data = WartModels.Data(("x", TensorData.FromFloats(HalfPrecisionTests.HalfExact(WartModels.Random(new Random(7), 16 * 3 * 64, 2f)), 16, 3, 8, 8)));
+
+        var fp32 = DefaultQuantization.Run(tmp.File("fp32.onnx"), data, Options, tmp.File("fp32.int8.onnx"));
+        var mixed = DefaultQuantization.Run(tmp.File("mixed.onnx"), data, Options, tmp.File("mixed.int8.onnx"));
+
+        Assert.Equal(2, mixed.QuantizedLayerCount);
+        Assert.Equal(fp32.Layers.Select(l => (l.Node, l.Precision, l.InputMin, l.InputMax, l.InputScale, l.WeightScaleMin, l.WeightScaleMax)),
+            mixed.Layers.Select(l => (l.Node, l.Precision, l.InputMin, l.InputMax, l.InputScale, l.WeightScaleMin, l.WeightScaleMax)));
+        var quantized = OnnxModelFile.Load(tmp.File("mixed.int8.onnx"));
+        Assert.Equal(Quantizers(OnnxModelFile.Load(tmp.File("fp32.int8.onnx"))), Quantizers(quantized));
+        Assert.DoesNotContain(quantized.Graph.Node, n => n.OpType == "Cast" && HalfPrecision.IsHalf((int)n.Attribute[0].I));
+        Assert.Contains(mixed.Warnings, w => w.EndsWith("computes in 16-bit floats between Casts: it is quantized as the FP32 model it is without them, so the layers left float run in FP32."));
+    }
+
+    [Fact]
     public void An_original_onnx_runtime_refuses_to_time_is_named_itself_not_the_calibration_data()
     {
         // A float16 export whose Resize scales were made float16 too: ONNX Runtime refuses the export (scales are float

@@ -13,8 +13,8 @@ namespace PotPowerShell.Core.Tests.Runtime;
 /// <summary>
 /// Sessions of models with 16-bit float weights. ONNX Runtime 1.31.1 ends the process with a segmentation fault when it
 /// creates an ORT_ENABLE_ALL session of a float16 Transpose -> MatMul (as PyTorch exports nn.MultiheadAttention's input
-/// projection, found by bench/Sweep-Architectures.ps1 -Half): without OrtSessions' lower level the first test takes the
-/// test run down with it.
+/// projection, found by bench/Sweep-Architectures.ps1 -Half), also when the float16 comes from Casts of float tensors
+/// (a mixed-precision export): without OrtSessions' lower level the first test takes the test run down with it.
 /// </summary>
 public class HalfSessionTests
 {
@@ -28,6 +28,34 @@ public class HalfSessionTests
         g.Output(g.Node("MatMul", new[] { t, g.Initializer("w", weight, 8, 6) }, "matmul"), DataType.Float, 4L, "batch", 6L);
         var model = g.Build();
         return half ? HalfModels.ToFloat16(model) : model;
+    }
+
+    /// <summary>
+    /// The FP32 model computing in float16 between Casts, as a mixed-precision export does: x and the weight cast to
+    /// float16, the product cast back to float (<paramref name="castFirst"/>: the Transpose's output cast back to float
+    /// instead, the MatMul in float).
+    /// </summary>
+    private static ModelProto CastToHalf(ModelProto fp32, bool castFirst = false)
+    {
+        var model = fp32.Clone();
+        var graph = model.Graph;
+        var transpose = graph.Node.Single(n => n.OpType == "Transpose");
+        var matmul = graph.Node.Single(n => n.OpType == "MatMul");
+        NodeProto Cast(string input, string output, DataType to) =>
+            new() { OpType = "Cast", Name = output, Input = { input }, Output = { output }, Attribute = { GraphBuilder.Attribute("to", (long)to) } };
+        graph.Node.Insert(0, Cast("x", "x_half", DataType.Float16));
+        transpose.Input[0] = "x_half";
+        if (castFirst)
+        {
+            graph.Node.Insert(2, Cast(transpose.Output[0], "transposed", DataType.Float));
+            matmul.Input[0] = "transposed";
+            return model;
+        }
+        graph.Node.Insert(1, Cast(matmul.Input[1], "w_half", DataType.Float16));
+        matmul.Input[1] = "w_half";
+        graph.Node.Add(Cast("matmul_half", "matmul_out", DataType.Float));
+        matmul.Output[0] = "matmul_half";
+        return model;
     }
 
     [Fact]
@@ -47,25 +75,53 @@ public class HalfSessionTests
             return FloatOutputs.ToArray(outputs[0]);
         }
         // Small integers times quarters: float16 holds every product and sum exactly.
-        Assert.Equal(Run(TransposeMatMul(half: false)), Run(TransposeMatMul(half: true)));
+        var fp32 = TransposeMatMul(half: false);
+        Assert.Equal(Run(fp32), Run(TransposeMatMul(half: true)));
+        Assert.Equal(Run(fp32), Run(CastToHalf(fp32)));
+        Assert.Equal(Run(fp32), Run(CastToHalf(fp32, castFirst: true)));
     }
 
     [Fact]
-    public void Half_weights_are_found_in_initializers_and_constants_and_only_there()
+    public void Half_weights_and_half_transposes_are_found_and_only_they()
     {
-        Assert.True(ModelInterface.HoldsHalfWeights(TransposeMatMul(half: true).ToByteArray()));
-        Assert.False(ModelInterface.HoldsHalfWeights(TransposeMatMul(half: false).ToByteArray()));
+        Assert.True(ModelInterface.MayCrashOptimized(TransposeMatMul(half: true).ToByteArray()));
+        var fp32 = TransposeMatMul(half: false);
+        Assert.False(ModelInterface.MayCrashOptimized(fp32.ToByteArray()));
+        Assert.True(ModelInterface.MayCrashOptimized(CastToHalf(fp32).ToByteArray()));
+        Assert.True(ModelInterface.MayCrashOptimized(CastToHalf(fp32, castFirst: true).ToByteArray()));
+
+        // Through another node: x cast to float16, then a Relu, then the Transpose.
+        var relu = CastToHalf(fp32);
+        relu.Graph.Node.Insert(1, new NodeProto { OpType = "Relu", Name = "relu", Input = { "x_half" }, Output = { "x_relu" } });
+        relu.Graph.Node.Single(n => n.OpType == "Transpose").Input[0] = "x_relu";
+        Assert.True(ModelInterface.MayCrashOptimized(relu.ToByteArray()));
+
+        // A float Transpose whose output is cast to float16 for the MatMul: 16-bit, but no 16-bit Transpose.
+        var late = CastToHalf(fp32);
+        var transpose = late.Graph.Node.Single(n => n.OpType == "Transpose");
+        var cast = late.Graph.Node.Single(n => n.Output[0] == "x_half");
+        (transpose.Input[0], cast.Input[0], transpose.Output[0]) = ("x", "transposed", "transposed");
+        late.Graph.Node.Single(n => n.OpType == "MatMul").Input[0] = "x_half";
+        late.Graph.Node.Remove(cast);
+        late.Graph.Node.Insert(late.Graph.Node.IndexOf(transpose) + 1, cast);
+        Assert.False(ModelInterface.MayCrashOptimized(late.ToByteArray()));
 
         // A Constant node's float16 tensor, with float weights elsewhere.
         var constant = TransposeMatMul(half: false);
         var node = new NodeProto { OpType = "Constant", Name = "c", Output = { "c_out" } };
         node.Attribute.Add(GraphBuilder.Attribute("value", HalfModels.Half(TensorProtos.FromFloats("", new[] { 1.5f, -2f }, 2))));
         constant.Graph.Node.Insert(0, node);
-        Assert.True(ModelInterface.HoldsHalfWeights(constant.ToByteArray()));
+        Assert.True(ModelInterface.MayCrashOptimized(constant.ToByteArray()));
 
-        // Widened, a float16 export keeps only its float16 interface: not a 16-bit weight.
+        // A float16 input read by the Transpose itself.
+        var halfInput = fp32.Clone();
+        halfInput.Graph.Input[0].Type.TensorType.ElemType = (int)DataType.Float16;
+        Assert.True(ModelInterface.MayCrashOptimized(halfInput.ToByteArray()));
+
+        // Widened, a float16 export keeps only its float16 interface, behind Casts.
         var prepared = ModelPreparation.Prepare(TransposeMatMul(half: true));
-        Assert.False(ModelInterface.HoldsHalfWeights(prepared.ToByteArray()));
-        Assert.False(ModelInterface.HoldsHalfWeights(new byte[] { 0x3A, 0x05, 0xFF }));
+        Assert.Contains(prepared.Graph.Node, n => n.OpType == "Cast");
+        Assert.False(ModelInterface.MayCrashOptimized(prepared.ToByteArray()));
+        Assert.False(ModelInterface.MayCrashOptimized(new byte[] { 0x3A, 0x05, 0xFF }));
     }
 }
