@@ -56,10 +56,11 @@ public static class DefaultQuantization
         cancellationToken.ThrowIfCancellationRequested();
 
         progress?.Report(new PotProgress("Default quantization", "Checking the quantized model against FP32", 85));
+        var reference = OutputAgreementCheck.Reference.Of(builder.FloatModel, calibration, builder.Setup.Statistics.Items, options.Threads, modelPath, cancellationToken);
         Candidate Checked(QuantizedModelBuilder b, Candidate? emitted = null)
         {
             var c = emitted ?? Emit(b);
-            return c with { Check = SelfCheck(b, c.Bytes, calibration, options, modelPath, cancellationToken) };
+            return c with { Check = OutputAgreementCheck.Run(reference, b.FloatModel, c.Bytes, b.Layers, calibration, options.Threads, modelPath, cancellationToken) };
         }
         candidate = Checked(builder, candidate);
         candidate = ChooseSmoothing(candidate, Checked, progress, cancellationToken);
@@ -142,10 +143,6 @@ public static class DefaultQuantization
         var emission = builder.Emit(new HashSet<string>());
         return new Candidate(builder, emission, emission.Model.ToByteArray(), null);
     }
-
-    private static QuantizationCheck SelfCheck(QuantizedModelBuilder builder, byte[] bytes, IDataset calibration, DefaultQuantizationOptions options,
-        string modelPath, CancellationToken cancellationToken) =>
-        OutputAgreementCheck.Run(builder.FloatModel, bytes, builder.Layers, calibration, builder.Setup.Statistics.Items, options.Threads, modelPath, cancellationToken);
 
     private static string CheckWarning(QuantizationCheck check)
     {

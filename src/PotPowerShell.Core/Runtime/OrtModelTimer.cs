@@ -17,29 +17,43 @@ public sealed class OrtModelTimer : IModelTimer
     public IReadOnlyList<Timing> Time(IReadOnlyList<byte[]> models, ModelInput? input, TimeSpan budget, CancellationToken cancellationToken, bool untilDecided = false)
     {
         OnnxRuntimeLoader.Ensure(); // before any ORT object exists
-        var runners = new List<(Func<double> Run, IDisposable Session)>();
+        cancellationToken.ThrowIfCancellationRequested();
+        // The sessions are created side by side, before any round: creating one is mostly one thread's work (a second or
+        // more for the precision choice's candidates of a large model), and timing starts only once all exist.
+        var creating = models.Select((model, m) => Task.Run(() => Runner(model, input, m))).ToArray();
         try
         {
-            for (int m = 0; m < models.Count; m++)
-            {
-                var model = models[m];
-                string source = input?.Sources?[m] ?? "timed model";
-                if (input == null)
-                {
-                    var synthetic = TimedSession.Synthetic(model, source, threads: 1);
-                    runners.Add((synthetic.Time, synthetic));
-                    continue;
-                }
-                // Data items go through the same binding as everywhere else (see TimedSession).
-                var session = new TimedSession(model, source, input.Data, threads: 1);
-                var items = session.CanBatch ? input.Items : input.Items.Take(1).ToList();
-                runners.Add((() => session.Time(items), session));
-            }
+            Task.WaitAll(creating);
+        }
+        catch (AggregateException)
+        {
+            foreach (var t in creating.Where(t => t.IsCompletedSuccessfully)) t.Result.Session.Dispose();
+            // The first model that failed, in order, as when they were created one after the other.
+            creating.First(t => !t.IsCompletedSuccessfully).GetAwaiter().GetResult();
+            throw;
+        }
+        var runners = creating.Select(t => t.Result).ToList();
+        try
+        {
             return InterleavedRounds.Time(runners.Select(r => r.Run).ToList(), WarmupRounds, MinRounds, MaxRounds, budget, cancellationToken, untilDecided);
         }
         finally
         {
             foreach (var r in runners) r.Session.Dispose();
         }
+    }
+
+    private static (Func<double> Run, IDisposable Session) Runner(byte[] model, ModelInput? input, int m)
+    {
+        string source = input?.Sources?[m] ?? "timed model";
+        if (input == null)
+        {
+            var synthetic = TimedSession.Synthetic(model, source, threads: 1);
+            return (synthetic.Time, synthetic);
+        }
+        // Data items go through the same binding as everywhere else (see TimedSession).
+        var session = new TimedSession(model, source, input.Data, threads: 1);
+        var items = session.CanBatch ? input.Items : input.Items.Take(1).ToList();
+        return (() => session.Time(items), session);
     }
 }
