@@ -49,9 +49,6 @@ public static class DefaultQuantization
         progress?.Report(new PotProgress("Default quantization", "Writing the quantized model", 80));
         var watch = Stopwatch.StartNew();
         var candidate = Emit(builder);
-        // Checked before saving: a model ONNX Runtime cannot load is an error, and nothing is written.
-        var fusion = FusionReport.Analyze(candidate.Bytes);
-        var fusedBytes = candidate.Bytes;
         var emitTime = watch.Elapsed;
         cancellationToken.ThrowIfCancellationRequested();
 
@@ -60,7 +57,8 @@ public static class DefaultQuantization
         Candidate Checked(QuantizedModelBuilder b, Candidate? emitted = null)
         {
             var c = emitted ?? Emit(b);
-            return c with { Check = OutputAgreementCheck.Run(reference, b.FloatModel, c.Bytes, b.Layers, calibration, options.Threads, modelPath, cancellationToken) };
+            // A candidate ONNX Runtime cannot load is an error here (ModelNotLoadable), before anything is written.
+            return c with { Check = OutputAgreementCheck.Run(reference, b.FloatModel, c.Bytes, b.Layers, calibration, options.Threads, $"the quantized model of '{modelPath}'", cancellationToken) };
         }
         candidate = Checked(builder, candidate);
         candidate = ChooseSmoothing(candidate, Checked, progress, cancellationToken);
@@ -96,7 +94,7 @@ public static class DefaultQuantization
                 : plain with { Builder = candidate.Builder.WithBiasCorrectionVerdict(false, verdict) };
         }
         (builder, var emission, var quantized, var bytes, var check) = (candidate.Builder, candidate.Emission, candidate.Emission.Model, candidate.Bytes, candidate.Check!);
-        if (!ReferenceEquals(bytes, fusedBytes)) fusion = FusionReport.Analyze(bytes);
+        var fusion = FusionReport.Analyze(bytes);
         if (!check.Passed) warnings.Add(CheckWarning(check));
         cancellationToken.ThrowIfCancellationRequested();
         progress?.Report(new PotProgress("Default quantization", "Timing the output against the FP32 model", 90));
