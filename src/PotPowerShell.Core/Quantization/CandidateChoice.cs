@@ -1,0 +1,118 @@
+using PotPowerShell.Core.Calibration;
+using System.Diagnostics;
+using System.Globalization;
+using Google.Protobuf;
+using PotPowerShell.Core.Config;
+using PotPowerShell.Core.Data;
+using PotPowerShell.Core.Results;
+
+namespace PotPowerShell.Core.Quantization;
+
+/// <summary>A quantized model in the making: the builder, what it emitted, and its self-check once run.</summary>
+internal sealed record Candidate(QuantizedModelBuilder Builder, Emission Emission, byte[] Bytes, QuantizationCheck? Check);
+
+/// <summary>The candidate chosen, the choice's warnings, why its activation ranges (null: not auto), and the first emission's time.</summary>
+internal sealed record ChosenCandidate(Candidate Candidate, IReadOnlyList<string> Warnings, string? EstimatorReason, TimeSpan EmitTime);
+
+/// <summary>
+/// What DefaultQuantization makes of a calibrated builder, each step judged by the self-check against FP32 on
+/// calibration items (<see cref="OutputAgreementCheck"/>, every candidate against the same FP32 outputs): SmoothQuant on
+/// transformer models (<see cref="SmoothQuantChoice"/>), auto activation ranges against POT's mean min/max, min/max
+/// ranges where the chosen ones fail the check and min/max pass it, and bias corrections kept only where the check
+/// prefers them (<see cref="BiasCorrectionVerification"/>). Invoke-DefaultQuantization writes the chosen candidate;
+/// AccuracyAwareQuantization and the layer ranking start from it, so their fully quantized model is DefaultQuantization's.
+/// </summary>
+internal static class CandidateChoice
+{
+    /// <summary>What the calibration pass must also measure for the choice: with auto ranges, min/max and POT's mean min/max.</summary>
+    public static IReadOnlyList<DefaultQuantizationOptions> Variants(DefaultQuantizationOptions options) =>
+        options.ActivationRange.EffectiveKind == RangeEstimatorKind.Auto ? new[] { MinMax(options), MeanMinMax(options) } : Array.Empty<DefaultQuantizationOptions>();
+
+    private static DefaultQuantizationOptions MinMax(DefaultQuantizationOptions options) =>
+        options with { ActivationRange = options.ActivationRange with { Kind = RangeEstimatorKind.MinMax } };
+
+    private static DefaultQuantizationOptions MeanMinMax(DefaultQuantizationOptions options) =>
+        options with { ActivationRange = options.ActivationRange with { Kind = RangeEstimatorKind.MeanMinMax } };
+
+    /// <param name="builder">Calibrated with <see cref="Variants"/> of its options.</param>
+    public static ChosenCandidate Choose(QuantizedModelBuilder builder, IDataset calibration, string modelPath, IProgress<PotProgress>? progress,
+        CancellationToken cancellationToken)
+    {
+        var options = builder.Setup.Options;
+        progress?.Report(new PotProgress("Default quantization", "Writing the quantized model", 80));
+        var watch = Stopwatch.StartNew();
+        var candidate = Emit(builder);
+        var emitTime = watch.Elapsed;
+        cancellationToken.ThrowIfCancellationRequested();
+
+        progress?.Report(new PotProgress("Default quantization", "Checking the quantized model against FP32", 85));
+        var reference = OutputAgreementCheck.Reference.Of(builder.FloatModel, calibration, builder.Setup.Statistics.Items, options.Threads, modelPath, cancellationToken);
+        Candidate Checked(QuantizedModelBuilder b, Candidate? emitted = null)
+        {
+            var c = emitted ?? Emit(b);
+            // A candidate ONNX Runtime cannot load is an error here (ModelNotLoadable), before anything is written.
+            return c with { Check = OutputAgreementCheck.Run(reference, b.FloatModel, c.Bytes, b.Layers, calibration, options.Threads, $"the quantized model of '{modelPath}'", cancellationToken) };
+        }
+        candidate = Checked(builder, candidate);
+        candidate = ChooseSmoothing(candidate, Checked, progress, cancellationToken);
+        var warnings = new List<string>();
+        string? estimatorReason = null;
+        bool auto = options.ActivationRange.EffectiveKind == RangeEstimatorKind.Auto;
+        if (auto)
+        {
+            var pot = Checked(candidate.Builder.Variant(MeanMinMax(options), progress, cancellationToken));
+            bool keepAuto = candidate.Check!.SqnrDb >= pot.Check!.SqnrDb;
+            estimatorReason = string.Create(CultureInfo.InvariantCulture,
+                $"{(keepAuto ? "auto" : "POT's mean min/max")}: self-check {candidate.Check.SqnrDb:0.#} dB with auto ranges, {pot.Check.SqnrDb:0.#} dB with mean min/max");
+            if (!keepAuto) candidate = pot;
+        }
+        if (auto && !candidate.Check!.Passed)
+        {
+            // auto never keeps ranges that fail the check where plain min/max ranges pass it.
+            var fallback = Checked(candidate.Builder.Variant(MinMax(options), progress, cancellationToken));
+            if (fallback.Check!.Passed)
+            {
+                warnings.Add(string.Create(CultureInfo.InvariantCulture, $"The chosen activation ranges gave an output SQNR of {candidate.Check.SqnrDb:0.#} dB against FP32, below the check's {candidate.Check.ThresholdDb} dB; " +
+                             $"min/max ranges give {fallback.Check.SqnrDb:0.#} dB and were used instead."));
+                estimatorReason += "; min/max used instead: the only ranges that pass the check";
+                candidate = fallback;
+            }
+        }
+        if (BiasCorrectionVerification.Applies(candidate.Builder))
+        {
+            progress?.Report(new PotProgress("Default quantization", "Verifying the bias corrections against FP32", 87));
+            var plain = Checked(candidate.Builder.WithBiasCorrectionVerdict(false, ""));
+            bool kept = BiasCorrectionVerification.KeepCorrections(candidate.Check!, plain.Check!);
+            string verdict = BiasCorrectionVerification.Verdict(kept, candidate.Check!, plain.Check!);
+            candidate = kept ? candidate with { Builder = candidate.Builder.WithBiasCorrectionVerdict(true, verdict) }
+                : plain with { Builder = candidate.Builder.WithBiasCorrectionVerdict(false, verdict) };
+        }
+        return new ChosenCandidate(candidate, warnings, estimatorReason, emitTime);
+    }
+
+    /// <summary>
+    /// SmoothQuant on transformer models (SmoothQuantChoice): the smoothed model, calibrated again, replaces
+    /// <paramref name="plain"/> when an alpha is configured or when its self-check is better by SmoothQuantChoice.MinGainDb; the kept builder says why.
+    /// </summary>
+    private static Candidate ChooseSmoothing(Candidate plain, Func<QuantizedModelBuilder, Candidate?, Candidate> check,
+        IProgress<PotProgress>? progress, CancellationToken cancellationToken)
+    {
+        var plan = SmoothQuantChoice.Resolve(plain.Builder.Setup.Options, plain.Builder.Setup.ModelType);
+        if (plan.Alpha is not double alpha) return plain with { Builder = plain.Builder.WithSmoothQuantVerdict(plan.Reason) };
+        progress?.Report(new PotProgress("Default quantization", "Smoothing the Linear layers' activation outliers (SmoothQuant)", 82));
+        var smoothedBuilder = plain.Builder.Smoothed(alpha, progress, cancellationToken);
+        if (smoothedBuilder == null) return plain with { Builder = plain.Builder.WithSmoothQuantVerdict(SmoothQuantChoice.NothingToSmooth(plan)) };
+        var smoothed = check(smoothedBuilder, null);
+        bool keep = !plan.Verified || SmoothQuantChoice.Keep(smoothed.Check!, plain.Check!);
+        var groups = smoothedBuilder.Setup.Smoothed;
+        string verdict = SmoothQuantChoice.Verdict(plan, groups.Count, groups.Sum(g => g.Layers.Count), keep, smoothed.Check, plain.Check);
+        var kept = keep ? smoothed : plain;
+        return kept with { Builder = kept.Builder.WithSmoothQuantVerdict(verdict) };
+    }
+
+    private static Candidate Emit(QuantizedModelBuilder builder)
+    {
+        var emission = builder.Emit(new HashSet<string>());
+        return new Candidate(builder, emission, emission.Model.ToByteArray(), null);
+    }
+}
