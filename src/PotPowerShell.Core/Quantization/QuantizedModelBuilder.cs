@@ -28,6 +28,8 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
     /// <summary>The prepared float model (opset upgraded, Constant weights moved to initializers, BatchNorm folded).</summary>
     public ModelProto FloatModel { get; }
 
+    public ModelProto BaselineModel => _calibrated.Unsmoothed ?? _calibrated.Prepared;
+
     /// <summary>Weighted layers that are INT8 when nothing is reverted, in graph order.</summary>
     public IReadOnlyList<QuantizableLayer> Layers { get; }
 
@@ -214,7 +216,7 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
             Warnings = _calibrated.Setup.Warnings.Concat(statistics.Warnings.Except(_calibrated.Statistics.Warnings)).ToList(),
             CalibrationTime = _calibrated.Setup.CalibrationTime + watch.Elapsed,
         };
-        var calibrated = _calibrated with { Prepared = smoothed, Layers = layers, Statistics = statistics, Setup = setup };
+        var calibrated = _calibrated with { Prepared = smoothed, Unsmoothed = _calibrated.Unsmoothed ?? _calibrated.Prepared, Layers = layers, Statistics = statistics, Setup = setup };
         var main = Finish(calibrated, options, statistics, setup, progress, cancellationToken);
         return Setup.Options == options ? main : main.Variant(Setup.Options, progress, cancellationToken);
     }
@@ -224,6 +226,14 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
     {
         var calibrated = _calibrated with { Setup = _calibrated.Setup with { SmoothQuantVerdict = verdict } };
         return new QuantizedModelBuilder(FloatModel, Plan, Layers) { Setup = Setup with { SmoothQuantVerdict = verdict }, _calibrated = calibrated };
+    }
+
+    /// <summary>This builder with <paramref name="warnings"/> added to its setup's (also for the variants made from it).</summary>
+    public QuantizedModelBuilder WithWarnings(IReadOnlyCollection<string> warnings)
+    {
+        if (warnings.Count == 0) return this;
+        var calibrated = _calibrated with { Setup = _calibrated.Setup with { Warnings = _calibrated.Setup.Warnings.Concat(warnings).ToList() } };
+        return new QuantizedModelBuilder(FloatModel, Plan, Layers) { Setup = Setup with { Warnings = Setup.Warnings.Concat(warnings).ToList() }, _calibrated = calibrated };
     }
 
     /// <summary>Plan and bias correction from calibration statistics: everything after calibration.</summary>
@@ -289,6 +299,9 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
         int FirstItem, CalibrationStatistics Statistics, IReadOnlyList<DefaultQuantizationOptions> Variants, QuantizationSetup Setup)
     {
         public RestoreChoice Restore { get; init; } = RestoreChoice.Float;
+
+        /// <summary>The prepared model before SmoothQuant rewrote it (null: <see cref="Prepared"/> is that model).</summary>
+        public ModelProto? Unsmoothed { get; init; }
     }
 
     private sealed record RestoreChoice(RestoreMode Mode, DynamicFallbackOutcome Outcome)

@@ -109,7 +109,7 @@ internal sealed class EvaluationSession
 
     /// <summary>Evaluates the FP32 model.</summary>
     public EvaluationResult EvaluateFloat(IQuantizedModelBuilder builder, IReadOnlyList<int>? items, bool mandatory) =>
-        Evaluate("fp32", () => Whole(_floatBytes ??= builder.FloatModel.ToByteArray()), Normalize(items), mandatory);
+        Evaluate("fp32", () => Whole(_floatBytes ??= builder.BaselineModel.ToByteArray()), Normalize(items), mandatory);
 
     /// <param name="next">The candidate the caller evaluates after this one, on the same items, if it knows: it is built
     /// and its session created while this one is evaluated (see <see cref="Prefetch"/>).</param>

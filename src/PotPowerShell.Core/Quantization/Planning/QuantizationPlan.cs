@@ -49,6 +49,12 @@ public interface IQuantizedModelBuilder
     /// <summary>The prepared float model (opset upgraded, Constant weights moved to initializers).</summary>
     ModelProto FloatModel { get; }
 
+    /// <summary>
+    /// The FP32 model runs are measured against: the prepared model as it came, before any float-exact rewrite
+    /// (<see cref="FloatModel"/> may be SmoothQuant's, whose float form the candidates' reverted layers keep).
+    /// </summary>
+    ModelProto BaselineModel => FloatModel;
+
     /// <summary>Weighted layers that are INT8 when nothing is reverted, in graph order.</summary>
     IReadOnlyList<QuantizableLayer> Layers { get; }
 
