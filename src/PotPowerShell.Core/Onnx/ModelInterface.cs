@@ -49,8 +49,10 @@ public static class ModelInterface
         }
     }
 
-    // GraphProto.node 1; TensorProto.data_type 2 (a varint).
-    private const uint NodeTag = (1 << 3) | 2, DataTypeTag = 2 << 3;
+    // GraphProto.node 1; NodeProto.input 1, output 2, op_type 4, attribute 5; AttributeProto.name 1, i 3 (a varint),
+    // t 5, tensors 10; TensorProto.data_type 2 (a varint).
+    private const uint NodeTag = (1 << 3) | 2, NodeInputTag = (1 << 3) | 2, NodeOutputTag = (2 << 3) | 2, OpTypeTag = (4 << 3) | 2, AttributeTag = (5 << 3) | 2,
+        AttributeNameTag = (1 << 3) | 2, AttributeIntTag = 3 << 3, AttributeTensorTag = (5 << 3) | 2, AttributeTensorsTag = (10 << 3) | 2, DataTypeTag = 2 << 3;
 
     /// <summary>
     /// True when ONNX Runtime 1.31.1 may crash creating an ORT_ENABLE_ALL session of the model (see
@@ -84,12 +86,12 @@ public static class ModelInterface
         }
     }
 
-    /// <summary>A graph's nodes, its 16-bit inputs and whether an initializer is 16-bit; the initializers' data skipped.</summary>
+    /// <summary>A graph's nodes, its 16-bit inputs and whether a weight is 16-bit; tensors' data skipped.</summary>
     private sealed class HalfScan : Partial
     {
         private bool _halfWeight;
         private readonly HashSet<string> _half = new(StringComparer.Ordinal);
-        private readonly List<NodeProto> _nodes = new();
+        private readonly List<NodeInfo> _nodes = new();
 
         public bool MayCrash() => _halfWeight || HalfTranspose();
 
@@ -102,16 +104,13 @@ public static class ModelInterface
         {
             foreach (var node in _nodes)
             {
-                bool reads = node.Input.Any(_half.Contains);
+                bool reads = node.Inputs.Any(_half.Contains);
                 if (reads && node.OpType == "Transpose") return true;
-                bool makes = node.OpType == "Cast" ? Names16Bit(node) : (reads || Names16Bit(node)) && node.OpType is not ("Shape" or "Size");
-                if (makes) _half.UnionWith(node.Output);
+                bool makes = node.OpType == "Cast" ? node.Names16Bit : (reads || node.Names16Bit) && node.OpType is not ("Shape" or "Size");
+                if (makes) _half.UnionWith(node.Outputs);
             }
             return false;
         }
-
-        private static bool Names16Bit(NodeProto node) =>
-            node.Attribute.Any(a => a.Name is "to" or "dtype" && a.Type == AttributeProto.Types.AttributeType.Int && HalfPrecision.IsHalf((int)a.I));
 
         public override void MergeFrom(CodedInputStream input)
         {
@@ -125,16 +124,71 @@ public static class ModelInterface
                 }
                 else if (tag == NodeTag)
                 {
-                    var node = new NodeProto();
+                    var node = new NodeInfo();
                     input.ReadMessage(node);
                     _nodes.Add(node);
-                    _halfWeight |= node.Attribute.Any(a => (a.T != null && HalfPrecision.IsHalf(a.T.DataType)) || a.Tensors.Any(t => HalfPrecision.IsHalf(t.DataType)));
+                    _halfWeight |= node.HalfTensor;
                 }
                 else if (tag == InputTag)
                 {
                     var value = new ValueInfoProto();
                     input.ReadMessage(value);
                     if (value.Type?.TensorType is { } t && HalfPrecision.IsHalf(t.ElemType)) _half.Add(value.Name);
+                }
+                else input.SkipLastField();
+            }
+        }
+    }
+
+    /// <summary>
+    /// A node's inputs, outputs and op type, whether a <c>to</c> or <c>dtype</c> attribute names a 16-bit float type, and
+    /// whether a tensor attribute is one; the tensors' data and subgraphs skipped.
+    /// </summary>
+    private sealed class NodeInfo : Partial
+    {
+        public List<string> Inputs { get; } = new();
+        public List<string> Outputs { get; } = new();
+        public string OpType { get; private set; } = "";
+        public bool Names16Bit { get; private set; }
+        public bool HalfTensor { get; private set; }
+
+        public override void MergeFrom(CodedInputStream input)
+        {
+            for (uint tag = input.ReadTag(); tag != 0; tag = input.ReadTag())
+            {
+                if (tag == NodeInputTag) Inputs.Add(input.ReadString());
+                else if (tag == NodeOutputTag) Outputs.Add(input.ReadString());
+                else if (tag == OpTypeTag) OpType = input.ReadString();
+                else if (tag == AttributeTag)
+                {
+                    var attribute = new AttributeInfo();
+                    input.ReadMessage(attribute);
+                    Names16Bit |= attribute.Name is "to" or "dtype" && attribute.Int is long type && HalfPrecision.IsHalf((int)type);
+                    HalfTensor |= attribute.HalfTensor;
+                }
+                else input.SkipLastField();
+            }
+        }
+    }
+
+    /// <summary>An attribute's name, its integer, and whether one of its tensors is 16-bit; everything else skipped.</summary>
+    private sealed class AttributeInfo : Partial
+    {
+        public string Name { get; private set; } = "";
+        public long? Int { get; private set; }
+        public bool HalfTensor { get; private set; }
+
+        public override void MergeFrom(CodedInputStream input)
+        {
+            for (uint tag = input.ReadTag(); tag != 0; tag = input.ReadTag())
+            {
+                if (tag == AttributeNameTag) Name = input.ReadString();
+                else if (tag == AttributeIntTag) Int = input.ReadInt64();
+                else if (tag is AttributeTensorTag or AttributeTensorsTag)
+                {
+                    var type = new TensorType();
+                    input.ReadMessage(type);
+                    HalfTensor |= type.Half;
                 }
                 else input.SkipLastField();
             }

@@ -228,14 +228,6 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
         return new QuantizedModelBuilder(FloatModel, Plan, Layers) { Setup = Setup with { SmoothQuantVerdict = verdict }, _calibrated = calibrated };
     }
 
-    /// <summary>This builder with <paramref name="warnings"/> added to its setup's (also for the variants made from it).</summary>
-    public QuantizedModelBuilder WithWarnings(IReadOnlyCollection<string> warnings)
-    {
-        if (warnings.Count == 0) return this;
-        var calibrated = _calibrated with { Setup = _calibrated.Setup with { Warnings = _calibrated.Setup.Warnings.Concat(warnings).ToList() } };
-        return new QuantizedModelBuilder(FloatModel, Plan, Layers) { Setup = Setup with { Warnings = Setup.Warnings.Concat(warnings).ToList() }, _calibrated = calibrated };
-    }
-
     /// <summary>Plan and bias correction from calibration statistics: everything after calibration.</summary>
     private static QuantizedModelBuilder Finish(Calibrated calibrated, DefaultQuantizationOptions options, CalibrationStatistics statistics, QuantizationSetup setup,
         IProgress<PotProgress>? progress, CancellationToken cancellationToken)

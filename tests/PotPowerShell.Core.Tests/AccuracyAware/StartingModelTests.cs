@@ -1,3 +1,4 @@
+using PotPowerShell.Core.Calibration;
 using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Data;
 using PotPowerShell.Core.Onnx;
@@ -8,11 +9,11 @@ using PotPowerShell.TestSupport;
 
 namespace PotPowerShell.Core.Tests.AccuracyAware;
 
-/// <summary>AccuracyAwareQuantization starts from the model Invoke-DefaultQuantization writes (see Quantization/CandidateChoice.cs).</summary>
+/// <summary>AccuracyAwareQuantization starts from SmoothQuant as DefaultQuantization decides it (see Quantization/CandidateChoice.cs).</summary>
 public class StartingModelTests
 {
     [Fact]
-    public void A_transformers_smoothed_default_quantization_is_the_fully_quantized_model()
+    public void A_transformer_starts_smoothed_as_default_quantization_writes_it()
     {
         using var tmp = new TempFolder();
         string model = tmp.File("t.onnx");
@@ -23,9 +24,11 @@ public class StartingModelTests
         for (int i = 5; i < values.Length; i += 32) values[i] *= 30;
         Directory.CreateDirectory(tmp.File("data"));
         NpyWriter.Write(tmp.File("data/x.npy"), x);
+        // A named estimator and no bias correction: DefaultQuantization's only choice is SmoothQuant's.
         var options = new DefaultQuantizationOptions
         {
             Measurement = TestMeasurement.Int8Faster, ModelType = "transformer", SmoothQuantAlpha = 0.5, Threads = 1, SkipLatencyCheck = true,
+            ActivationRange = new RangeEstimatorOptions { Kind = RangeEstimatorKind.MinMax }, BiasCorrection = false,
         };
 
         var dq = DefaultQuantization.Run(model, tmp.File("data"), options, tmp.File("dq.onnx"));

@@ -100,20 +100,15 @@ public static class AccuracyAwarePipeline
             parts.Calibration = calibration;
             if (job.CalibrationWrapper != null) calibration = job.CalibrationWrapper(calibration);
             var watch = Stopwatch.StartNew();
-            // One calibration pass measures what every setting the run may try needs (DefaultQuantization's choice below,
-            // mixed preset, tuning grid).
-            var options = job.Options.Quantization;
-            var calibrated = QuantizedModelBuilder.Create(job.ModelPath, calibration, options,
-                CandidateChoice.Variants(options).Concat(variants ? new BuilderCatalogue(job.Options).All : Array.Empty<DefaultQuantizationOptions>()).Distinct().ToList(),
-                progress, ct);
+            // One calibration pass measures what every setting the run may try needs (mixed preset, tuning grid).
+            var calibrated = QuantizedModelBuilder.Create(job.ModelPath, calibration, job.Options.Quantization,
+                variants ? new BuilderCatalogue(job.Options).All : Array.Empty<DefaultQuantizationOptions>(), progress, ct);
             parts.Builders.Add(calibrated);
-            // The run starts from DefaultQuantization's model, as Invoke-DefaultQuantization writes it (SmoothQuant on
-            // transformers, the ranges and bias corrections its self-checks choose): its fully quantized model is that one.
-            var chosen = CandidateChoice.Choose(calibrated, calibration, job.ModelPath, progress, ct);
-            var builder = chosen.Candidate.Builder;
+            // SmoothQuant on transformers as DefaultQuantization decides it (see CandidateChoice.Smoothing).
+            var builder = CandidateChoice.Smoothing(calibrated, calibration, job.ModelPath, progress, ct);
             // A smoothed model was calibrated again.
             if (builder.Setup.Smoothed.Count > 0) parts.Builders.Add(builder);
-            parts.Builder = builder.WithWarnings(chosen.Warnings).WithRestoreMode(job.Options.RestoreMode, progress, ct);
+            parts.Builder = builder.WithRestoreMode(job.Options.RestoreMode, progress, ct);
             parts.QuantizationTime = watch.Elapsed;
             // The prepared float model is the baseline, and the reference of metrics that compare with FP32 (a smoothed
             // model's float form computes the same within rounding, but the user's model is this one).
