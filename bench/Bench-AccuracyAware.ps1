@@ -59,8 +59,8 @@
 
       The encoders' runs now include the smoothing choice in their DefaultQuantization stage (2.1-2.4 s against
       1.3-1.7 s): a second calibration pass and two output checks.
-    - DefaultQuantization's own stages got faster, with the same bytes (ArcticXs and MiniLM, Invoke-DefaultQuantization
-      three runs each): the opset-upgrade check runs the original and the upgraded model side by side (each session
+    - DefaultQuantization's own stages got faster, with the same bytes (Invoke-DefaultQuantization, ArcticXs three runs
+      of each build, MiniLM one): the opset-upgrade check runs the original and the upgraded model side by side (each session
       about 200 ms; AccuracyAware's DefaultQuantization stage of ArcticXs 1.71 -> 1.52 s), the output checks compare
       every candidate with one FP32 reference instead of creating an FP32 session for each, and ONNX Runtime's fusions
       are analysed for the kept candidate only: ArcticXs 5.42 -> 4.71 s, MiniLM 5.03 -> 4.41 s.
