@@ -20,7 +20,7 @@ internal sealed record ChosenCandidate(Candidate Candidate, IReadOnlyList<string
 /// transformer models (<see cref="SmoothQuantChoice"/>), auto activation ranges against POT's mean min/max, min/max
 /// ranges where the chosen ones fail the check and min/max pass it, and bias corrections kept only where the check
 /// prefers them (<see cref="BiasCorrectionVerification"/>). Invoke-DefaultQuantization writes the chosen candidate;
-/// AccuracyAwareQuantization and the layer ranking start from it, so their fully quantized model is DefaultQuantization's.
+/// AccuracyAwareQuantization and the layer ranking take its SmoothQuant decision only (<see cref="Smoothing"/>).
 /// </summary>
 internal static class CandidateChoice
 {

@@ -18,8 +18,8 @@ public sealed class OrtModelTimer : IModelTimer
     {
         OnnxRuntimeLoader.Ensure(); // before any ORT object exists
         cancellationToken.ThrowIfCancellationRequested();
-        // The sessions are created side by side, before any round: creating one is mostly one thread's work (a second or
-        // more for the precision choice's candidates of a large model), and timing starts only once all exist.
+        // The sessions are created side by side, before any round: creating one is mostly one thread's work (the precision
+        // choice times up to six whole models), and timing starts only once all exist.
         var creating = models.Select((model, m) => Task.Run(() => Runner(model, input, m))).ToArray();
         try
         {
