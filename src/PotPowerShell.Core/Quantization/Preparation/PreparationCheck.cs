@@ -17,10 +17,12 @@ internal static class PreparationCheck
         string source, int threads, CancellationToken cancellationToken)
     {
         // Both models run side by side: creating a session is mostly one thread's work (each of ArcticXs's two took about
-        // 200 ms of the check's 450 ms, bench/Bench-AccuracyAware.ps1 NOTES), so one model alone leaves a core idle. The
-        // items are read here, once: a dataset is read by one thread at a time.
+        // 200 ms of the check's 450 ms, bench/Bench-AccuracyAware.ps1 NOTES), so one model alone leaves a core idle. Not
+        // for large models, whose two sessions at once would hold another copy of the weights. The items are read here,
+        // once: a dataset is read by one thread at a time.
         var read = items.Select(data.Get).ToArray();
-        var upgrading = Task.Run(() => Outputs(prepared, data, read, threads, source + " (upgraded)", cancellationToken), cancellationToken);
+        Dictionary<string, List<float[]>> Upgraded() => Outputs(prepared, data, read, threads, source + " (upgraded)", cancellationToken);
+        var upgrading = prepared.CalculateSize() <= SideBySideBytes ? Task.Run(Upgraded, cancellationToken) : null;
         Dictionary<string, List<float[]>> reference;
         try
         {
@@ -29,9 +31,9 @@ internal static class PreparationCheck
         finally
         {
             // The original's failure is reported first, as when the models ran one after the other.
-            try { upgrading.Wait(CancellationToken.None); } catch (AggregateException) { }
+            try { upgrading?.Wait(CancellationToken.None); } catch (AggregateException) { }
         }
-        var upgraded = upgrading.GetAwaiter().GetResult();
+        var upgraded = upgrading?.GetAwaiter().GetResult() ?? Upgraded();
         foreach (var (name, expected) in reference)
         {
             if (!upgraded.TryGetValue(name, out var actual) || actual.Count != expected.Count)
@@ -49,6 +51,9 @@ internal static class PreparationCheck
             }
         }
     }
+
+    /// <summary>Models up to this size are checked side by side.</summary>
+    private const int SideBySideBytes = 256 << 20;
 
     private static PotException Changed(string source, string output, string how) =>
         new("OpsetUpgradeChangedOutputs", PotErrorCategory.InvalidData,
