@@ -25,11 +25,12 @@ public static class HalfPrecision
 
     /// <summary>True when the main graph holds a float16 or bfloat16 weight: an initializer or a node's tensor attribute.</summary>
     public static bool HoldsWeights(GraphProto graph) =>
-        graph.Initializer.Any(t => IsHalf(t.DataType))
-        || graph.Node.Any(n => n.Attribute.Any(a => (a.T != null && IsHalf(a.T.DataType)) || a.Tensors.Any(t => IsHalf(t.DataType))));
+        graph.Initializer.Any(t => IsHalf(t.DataType)) || graph.Node.Any(n => n.Attribute.Any(HoldsTensor));
+
+    private static bool HoldsTensor(AttributeProto a) => (a.T != null && IsHalf(a.T.DataType)) || a.Tensors.Any(t => IsHalf(t.DataType));
 
     private static bool Holds(AttributeProto a) =>
-        (a.T != null && IsHalf(a.T.DataType)) || a.Tensors.Any(t => IsHalf(t.DataType))
+        HoldsTensor(a)
         || (a.Name is "to" or "dtype" && a.Type == AttributeProto.Types.AttributeType.Int && IsHalf((int)a.I))
         || (a.G != null && Holds(a.G)) || a.Graphs.Any(Holds);
 

@@ -62,7 +62,7 @@ public static class ModelInterface
     /// before a MatMul by a weight, directly or through a Cast to float, and loaded a float16 Transpose before a Relu or
     /// a MatMul of two activations, and a float Transpose cast to float16 for a MatMul; every 16-bit Transpose is
     /// flagged, as the crash's exact pattern is ONNX Runtime's own (tests/PotPowerShell.Core.Tests/Runtime/HalfSessionTests.cs).
-    /// A 16-bit interface behind Casts, as a widened export keeps it, is not flagged. Reads the initializers' types only,
+    /// A 16-bit interface behind Casts, as a widened export keeps it, is not flagged. Reads the tensors' types only,
     /// skipping their data, so it costs little next to creating a session from the same bytes; false for bytes that are
     /// not a model.
     /// </summary>

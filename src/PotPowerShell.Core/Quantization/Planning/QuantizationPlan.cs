@@ -50,8 +50,8 @@ public interface IQuantizedModelBuilder
     ModelProto FloatModel { get; }
 
     /// <summary>
-    /// The FP32 model runs are measured against: the prepared model as it came, before any float-exact rewrite
-    /// (<see cref="FloatModel"/> may be SmoothQuant's, whose float form the candidates' reverted layers keep).
+    /// The FP32 model runs are measured against: the prepared model before SmoothQuant rewrote it (<see cref="FloatModel"/>
+    /// may be SmoothQuant's float-exact rewrite, whose float form the candidates' reverted layers keep).
     /// </summary>
     ModelProto BaselineModel => FloatModel;
 
