@@ -84,7 +84,8 @@ public static class HalfModels
         return mixed;
     }
 
-    private static NodeProto Cast(string input, string output, DataType to)
+    /// <summary>A Cast node of <paramref name="input"/> to <paramref name="to"/>, named after its output.</summary>
+    public static NodeProto Cast(string input, string output, DataType to)
     {
         var node = new NodeProto { OpType = "Cast", Name = output + "_cast", Input = { input }, Output = { output } };
         node.Attribute.Add(GraphBuilder.Attribute("to", (long)to));

@@ -41,19 +41,17 @@ public class HalfSessionTests
         var graph = model.Graph;
         var transpose = graph.Node.Single(n => n.OpType == "Transpose");
         var matmul = graph.Node.Single(n => n.OpType == "MatMul");
-        NodeProto Cast(string input, string output, DataType to) =>
-            new() { OpType = "Cast", Name = output, Input = { input }, Output = { output }, Attribute = { GraphBuilder.Attribute("to", (long)to) } };
-        graph.Node.Insert(0, Cast("x", "x_half", DataType.Float16));
+        graph.Node.Insert(0, HalfModels.Cast("x", "x_half", DataType.Float16));
         transpose.Input[0] = "x_half";
         if (castFirst)
         {
-            graph.Node.Insert(2, Cast(transpose.Output[0], "transposed", DataType.Float));
+            graph.Node.Insert(2, HalfModels.Cast(transpose.Output[0], "transposed", DataType.Float));
             matmul.Input[0] = "transposed";
             return model;
         }
-        graph.Node.Insert(1, Cast(matmul.Input[1], "w_half", DataType.Float16));
+        graph.Node.Insert(1, HalfModels.Cast(matmul.Input[1], "w_half", DataType.Float16));
         matmul.Input[1] = "w_half";
-        graph.Node.Add(Cast("matmul_half", "matmul_out", DataType.Float));
+        graph.Node.Add(HalfModels.Cast("matmul_half", "matmul_out", DataType.Float));
         matmul.Output[0] = "matmul_half";
         return model;
     }
