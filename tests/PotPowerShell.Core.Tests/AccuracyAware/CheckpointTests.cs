@@ -150,7 +150,7 @@ public sealed class CheckpointTests : IDisposable
     }
 
     [Fact]
-    public async Task An_append_waits_for_a_lock_held_elsewhere_for_a_moment()
+    public void An_append_waits_for_a_lock_held_elsewhere_for_a_moment()
     {
         // A virus scanner or a backup holding the file briefly must not fail a long run.
         string path = Path.Combine(_folder, "locked.checkpoint");
@@ -158,7 +158,14 @@ public sealed class CheckpointTests : IDisposable
         var result = new EvaluationResult(new Dictionary<string, double> { ["accuracy"] = 0.5 }, new Dictionary<string, double[]> { ["accuracy"] = new[] { 1.0 } }, new[] { 0 }, TimeSpan.Zero);
         checkpoint.Record("first", result);
         var held = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
-        var release = Task.Delay(500).ContinueWith(_ => held.Dispose());
+        // Released by a thread of its own: a thread-pool continuation can wait longer than the append's two seconds
+        // while the other tests keep the pool busy (it failed so in one full run of the suite).
+        var release = new Thread(() =>
+        {
+            Thread.Sleep(500);
+            held.Dispose();
+        });
+        release.Start();
         try
         {
             // Without the wait the append fails at once (CheckpointWriteFailed) while the lock is held.
@@ -166,7 +173,7 @@ public sealed class CheckpointTests : IDisposable
         }
         finally
         {
-            await release;
+            release.Join();
         }
         var reopened = SearchCheckpoint.Open(path, "run");
         Assert.Equal(2, reopened.Resumed);
