@@ -88,4 +88,23 @@ public class GroupStepTests
         Assert.Equal(("A, C", IterationAction.RolledBack), search[0]);
         Assert.Equal(("A", IterationAction.Reverted), search[1]);
     }
+    [Fact]
+    public void After_single_steps_a_group_is_predicted_from_a_ranking_of_the_current_model()
+    {
+        // The drops add up (0.075 above FP32, limit 0.02). The given ranking overrates E and D, which change nothing
+        // and little: A alone reaches the limit by its score (a single step), then E, D and B would reach the rest, a
+        // group of E and D, from scores of the fully quantized model.
+        var world = new FakeEvaluator(40, new FakeMetric("accuracy", MetricDirection.HigherBetter, _ => 1.0)
+            .WithCost("A", 0.03).WithCost("B", 0.02).WithCost("C", 0.015).WithCost("D", 0.01).WithCost("E", 0));
+        var given = new[] { Rank("A", 0.06), Rank("E", 0.01), Rank("D", 0.01), Rank("B", 0.01), Rank("C", 0.001) };
+        var options = new AccuracyAwareOptions { MaximalDrop = 0.02, RankingMethod = RankingMethod.Signal };
+        var r = new AccuracyAwareQuantizer(options) { Ranking = given }.Run(new FakeBuilder("performance", "A", "B", "C", "D", "E"), world).Result;
+
+        Assert.True(r.Met, r.Reason);
+        // Ranked again after A, the exact scores (B 0.02, C 0.015) predict B and C: single steps, no group of E and D.
+        Assert.Equal(2, r.Rankings);
+        var kept = r.Iterations.Where(i => i.Stage == "Search" && i.Action == IterationAction.Reverted).Select(i => i.Layer).ToList();
+        Assert.Equal(new[] { "A", "B", "C" }, kept);
+        Assert.Contains(r.Log, line => line.Contains("predates the last kept revert: ranking again", StringComparison.Ordinal));
+    }
 }

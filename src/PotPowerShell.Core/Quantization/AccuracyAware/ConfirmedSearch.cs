@@ -11,8 +11,12 @@ namespace PotPowerShell.Core.Quantization.AccuracyAware;
 /// when the drop does not grow (or after a roll-back, or without use_prev_if_drop_increase), otherwise rolled back.
 /// A roll-back does not rank again: the model is unchanged, so the next layers of the same ranking are confirmed, and
 /// the best of them is kept even if worse (POT's step back), but only from a ranking made on the current model: when the
-/// ranking is older than the last kept revert, the search ranks again first. A ranking is made at the start, after a
-/// kept revert that made the drop larger, before such a step back, when another metric takes over, and when one is used up.
+/// ranking is older than the last kept revert, the search ranks again first. A group is predicted only from a ranking
+/// made on the current model or calibrated by a group kept on it: after single steps the remaining scores are those of
+/// an earlier model (the transformer case of bench/Bench-AccuracyAware.ps1 reverted a group of seven such layers and
+/// ended with 12 float against POT-style's 10; ranked again first, 10). A ranking is made at the start, after a kept
+/// revert that made the drop larger, before such a step back or group, when another metric takes over, and when one is
+/// used up.
 /// Decided-early evaluation (<see cref="DecidedEarly"/>) stops a confirmation once it can neither meet the target nor
 /// be the step (it cannot beat the best confirmation so far, or it is certain to be rolled back): the path is the one
 /// complete evaluations give.
@@ -55,6 +59,13 @@ internal static class ConfirmedSearch
             }
             if (!state.StepBack && groups.Next(ranking, state.Metric, state.PreviousDrop) is { } group)
             {
+                if (!rankingFresh && !groups.Calibrated)
+                {
+                    // No group was kept on this ranking, so nothing measured how its scores hold on the current model.
+                    ctx.Log($"  The ranking predicts a group of {group.Count} layers but predates the last kept revert: ranking again on the current model first.");
+                    ranking = null;
+                    continue;
+                }
                 var outcome = Group(ctx, state, group, groups);
                 if (outcome == GroupOutcome.Met) return null;
                 if (outcome != GroupOutcome.RolledBack)

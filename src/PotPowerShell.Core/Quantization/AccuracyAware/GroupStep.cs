@@ -27,6 +27,9 @@ internal sealed class GroupStep
     /// <summary>True once a group was kept on the current ranking: <see cref="_scale"/> was measured on it.</summary>
     private bool _calibrated;
 
+    /// <summary>True once a group was kept on the current ranking (its rate measured on the model since).</summary>
+    public bool Calibrated => _calibrated;
+
     /// <summary>
     /// The layers of the next group. The shortest run from the top of <paramref name="ranking"/> whose scaled scores
     /// reach the distance from <paramref name="drop"/> to <paramref name="metric"/>'s limit is the prediction; the group
