@@ -28,6 +28,52 @@
     went: the stages (calibration, baseline, ranking, search, backward pass) and, inside the evaluations, building
     candidate models, creating their ONNX Runtime sessions, and inference with the metrics.
 .NOTES
+    2026-12-06, thirty-fourth session: the Signal search ranks again before a group predicted from a ranking older than
+    the last kept single step (src/PotPowerShell.Core/Quantization/AccuracyAware/ConfirmedSearch.cs; a group kept on a
+    ranking calibrates it, so groups after groups are as before). Same machine and cost cache as the thirty-third session.
+    - The transformer case had taken six single steps, then a group of seven layers from the scores of the fully
+      quantized model, and ended at 12 float against POT-style's 10. Now a second ranking (28 layers on 50 items) predicts
+      a group of three and then one of two: 10 float, drop 0.000945 against 0.000966, 8632 inferences against 12836.
+      ResNet18, OcrCls, MiniLM, ArcticXs and OcrRec take the paths they took before (the same evaluations and inferences;
+      OcrRec's model bytes equal with the build before, e3bfdf8), and so do the 30 models of bench/Sweep-Architectures.ps1.
+    - The final build (27be567), -Items 200 -Variant 'POT-style','new defaults', one run:
+
+      Model       Variant       Wall s Evals Inferences Reverted Final drop Max drop
+      transformer POT-style       5.0     64      12800 10/32    0.000966   0.000984
+      transformer new defaults    3.2     90       8632 10/32    0.000945   0.000984   1.53x
+      ResNet18    POT-style      85.1     45       9000 2/22     0.000525   0.000607
+      ResNet18    new defaults   20.8     31       2506 2/22     0.000525   0.000607   4.09x
+      MiniLM      POT-style      19.5     59      11800 5/49     0.000973   0.00104
+      MiniLM      new defaults   12.3     68       5854 5/49     0.000987   0.00104    1.58x
+      ArcticXs    POT-style      17.6     54      10800 3/48     0.000648   0.000672
+      ArcticXs    new defaults    9.7     55       3533 3/48     0.000648   0.000672   1.81x
+      OcrCls      POT-style      13.9     56      11200 1/54     0.01       0.015
+      OcrCls      new defaults    3.4     56       1352 1/54     0.01       0.015      4.12x
+      OcrRec      POT-style     268.8    160      32000 5/33     0.19       0.205
+      OcrRec      new defaults   44.5    182      15337 5/33     0.19       0.205      6.04x
+
+      OcrRec (the PP-OCRv4 recognizer, exact match: the kind of model and metric the issue was measured on) ran alone,
+      after the others. POT-style spent 249.6 s in five rankings of 33 layers on every line at batch 32; the new
+      defaults 34.3 s in five Metric rankings decided early (13891 inferences, 16863 saved) at the batch of 2 the probe
+      chose.
+    - OcrRec on 1000 lines, the issue's size (-Model OcrRec -Items 1000, both variants in one run, the same build):
+      POT-style 370.9 s (3 rankings, 27300 ranking inferences of 44300, 7/33 layers, drop 0.2), new defaults 100.3 s
+      (3 rankings, 20893 of 34219, 9181 saved; 7/33, drop 0.2): 3.70x (2.13x in the sixteenth session's table below).
+    - Why the encoders stay short of 3x (ArcticXs, new defaults, one run of an instrumented build, CPU from the
+      process's processor time): DefaultQuantization 3.1 s (with 1.4 of the 2 cores busy), baseline 0.6, batch-size
+      probe 0.4, fully quantized evaluation 0.6, ranking 4.0 (6.9 CPU seconds: 49 candidate sessions, 2450 suffix
+      inferences), search 0.6, backward pass 0.3, latency proof and writing 0.8, opening the data 0.4. What both variants
+      pay (all but the probe, the ranking, the search and the backward pass) is about 5.4 s, and 3x of POT-style's 17.6 s
+      is 5.9 s: 0.5 s would be left for what takes 4.4-5.2 s. MiniLM's ranking, search and backward pass take 7.2 s
+      against POT-style's 13.8 s for its ranking and search: under 2x even if nothing else cost anything.
+    - Tried and not kept: the FP32 baseline evaluated beside DefaultQuantization's SmoothQuant choice, where a core is
+      partly idle (ArcticXs, three runs each way): the choice took 0.3-0.4 s longer and the baseline (0.6 s) was done,
+      a net 0.2-0.3 s for a second thread on the evaluator.
+    - Looked at: output error as a cheaper pre-filter of Signal ranking's candidates. The top layer of Metric ranking on
+      200 items stands 16th (ArcticXs) and 31st (MiniLM) in output-error order, first in Signal's on 50 items, so it
+      cannot choose the candidates. -EvaluationBatchSize 16, 25 and 50, and one worker at 25, give ArcticXs the same
+      model bytes as the probe's batch; their wall times (8.7-11.9 s, one run each) are within the machine's noise.
+
     2026-12-06, thirty-third session: AccuracyAwareQuantization smooths transformers as DefaultQuantization does
     (CandidateChoice.Smoothing; it did not smooth at all). Same kind of machine (AMD EPYC, AVX-512 VNNI, 2 cores), a
     fresh one (new layer-cost cache: ArcticXs and MiniLM all INT8 again).

@@ -35,6 +35,11 @@
 .PARAMETER Smoke
     The digits sample only, without Python (tests/PotPowerShell.Tests/Bench.Tests.ps1).
 .NOTES
+    2026-12-06, thirty-fourth session (the Signal search ranks again before a group predicted after single steps): the
+    build 27be567, one run on the same machine and cost cache as the thirty-third session's final run: 30 models, none
+    failing, every row's layers, SQNR, cosine and AccuracyAware result equal to that run's (no AccuracyAware report logs
+    the new ranking: no model here predicts a group after single steps).
+
     2026-12-06, thirty-third session (AccuracyAwareQuantization smooths transformers; DefaultQuantization's output
     checks share one FP32 reference): the build before (47bf78e) and the final one (a793a55), one run each, one after
     the other on a fresh machine (its own layer-cost cache, so some precision choices differ from the tables below:
