@@ -88,12 +88,13 @@ public class GroupStepTests
         Assert.Equal(("A, C", IterationAction.RolledBack), search[0]);
         Assert.Equal(("A", IterationAction.Reverted), search[1]);
     }
+
     [Fact]
     public void After_single_steps_a_group_is_predicted_from_a_ranking_of_the_current_model()
     {
-        // The drops add up (0.075 above FP32, limit 0.02). The given ranking overrates E and D, which change nothing
-        // and little: A alone reaches the limit by its score (a single step), then E, D and B would reach the rest, a
-        // group of E and D, from scores of the fully quantized model.
+        // The drops add up (0.075 above FP32, limit 0.02). The given ranking overrates E (no cost) and D (a small one):
+        // A alone reaches the limit by its score (a single step), then E, D and B would reach the rest, so its scores,
+        // those of the fully quantized model, would make E and D a group.
         var world = new FakeEvaluator(40, new FakeMetric("accuracy", MetricDirection.HigherBetter, _ => 1.0)
             .WithCost("A", 0.03).WithCost("B", 0.02).WithCost("C", 0.015).WithCost("D", 0.01).WithCost("E", 0));
         var given = new[] { Rank("A", 0.06), Rank("E", 0.01), Rank("D", 0.01), Rank("B", 0.01), Rank("C", 0.001) };

@@ -25,10 +25,7 @@ internal sealed class GroupStep
     private bool _enabled = true;
 
     /// <summary>True once a group was kept on the current ranking: <see cref="_scale"/> was measured on it.</summary>
-    private bool _calibrated;
-
-    /// <summary>True once a group was kept on the current ranking (its rate measured on the model since).</summary>
-    public bool Calibrated => _calibrated;
+    public bool Calibrated { get; private set; }
 
     /// <summary>
     /// The layers of the next group. The shortest run from the top of <paramref name="ranking"/> whose scaled scores
@@ -53,8 +50,8 @@ internal sealed class GroupStep
             if (rank.Method != RankingMethod.Signal || !(rank.Score > 0)) return null;
             sum += rank.Score;
             if (_scale * sum < need) continue;
-            int take = _calibrated ? k + 1 : (k + 2) / 2;
-            return take >= (_calibrated ? 1 : 2) ? ranking.Take(take).ToList() : null;
+            int take = Calibrated ? k + 1 : (k + 2) / 2;
+            return take >= (Calibrated ? 1 : 2) ? ranking.Take(take).ToList() : null;
         }
         return null;
     }
@@ -69,7 +66,7 @@ internal sealed class GroupStep
     public void Kept(IReadOnlyList<LayerRank> group, double gained)
     {
         _scale = gained / Scores(group);
-        _calibrated = true;
+        Calibrated = true;
     }
 
     public void RolledBack() => _enabled = false;
@@ -78,6 +75,6 @@ internal sealed class GroupStep
     public void Ranked()
     {
         _enabled = true;
-        _calibrated = false;
+        Calibrated = false;
     }
 }
