@@ -135,3 +135,25 @@ Describe '<_>' -ForEach @('PotModel', 'PotConfig', 'QuantizationResult', 'Quanti
         $row[0].($sample.Key) | Should -Be "$($object.($sample.Key))"
     }
 }
+
+Describe '<_>, a row of a table' -ForEach @('QuantizedLayerInfo', 'ModelEvaluationSample', 'AccuracyAwareMetric', 'AccuracyAwareIteration', 'RevertedLayer', 'LayerRank') {
+    It 'exports every column to CSV as its value, never a type name' {
+        $csv = Join-Path $TestDrive "$_-row.csv"
+        $samples[$_].Object | Export-Csv -LiteralPath $csv
+        $row = @(Import-Csv -LiteralPath $csv)[0]
+        foreach ($column in $row.PSObject.Properties) {
+            $column.Value | Should -Not -Match 'System\.|PotPowerShell\.|`\d\[' -Because "column $($column.Name) holds '$($column.Value)'"
+        }
+    }
+}
+
+Describe 'LayerRank.MetricDeltas' {
+    It 'reads in CSV as each metric and its exact change, in engine order' {
+        $rank = $samples.LayerRank.Object
+        $csv = Join-Path $TestDrive 'deltas.csv'
+        $rank | Export-Csv -LiteralPath $csv
+        $expected = ($rank.MetricDeltas.GetEnumerator() | ForEach-Object { '{0}={1}' -f $_.Key, $_.Value.ToString('R', [cultureinfo]::InvariantCulture) }) -join '; '
+        $expected | Should -Match '^accuracy@top1=[^;]+; cosine_similarity=\S+$'
+        @(Import-Csv -LiteralPath $csv)[0].MetricDeltas | Should -Be $expected
+    }
+}

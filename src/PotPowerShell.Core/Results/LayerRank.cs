@@ -25,7 +25,7 @@ public sealed record LayerRank(
     string OpType,
     double Score,
     RankingMethod Method,
-    IReadOnlyDictionary<string, double> MetricDeltas,
+    MetricValues MetricDeltas,
     double OutputError)
 {
     /// <summary>The layer name, so a ranking binds directly to a string[] ignored scope: -IgnoredScope (Get-LayerRanking ... -Top 2).</summary>

@@ -251,7 +251,7 @@ public sealed class InvokeAccuracyAwareQuantizationCommand : QuantizingCmdlet
         int position = Value(nameof(LayerRank.Rank)) is { } r ? LanguagePrimitives.ConvertTo<int>(r) : index + 1;
         double outputError = Value(nameof(LayerRank.OutputError)) is { } e ? LanguagePrimitives.ConvertTo<double>(e) : double.NaN;
         return new LayerRank(position, layer, Value(nameof(LayerRank.OpType))?.ToString() ?? "", score, method,
-            new SortedDictionary<string, double>(StringComparer.Ordinal), outputError);
+            new MetricValues(), outputError);
     }
 
     /// <summary>The core logs from the pipeline thread, so each line can go straight to Write-Verbose.</summary>

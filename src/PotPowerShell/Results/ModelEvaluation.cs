@@ -99,18 +99,9 @@ public sealed class ModelEvaluation
 }
 
 // The collections of a ModelEvaluation print as their content, not their type name, where PowerShell shows a property
-// with ToString (Export-Csv, string expansion, properties beyond the depth of remoting and ConvertTo-Json). The list of
-// MetricValue is the core's MetricValueList: a class here deriving from a core type would make PowerShell load the
-// core while it scans this assembly at import, before the module's load context is in place.
-
-/// <summary>Metric name to value, in engine order.</summary>
-public sealed class MetricValues : OrderedDictionary
-{
-    public MetricValues() : base(StringComparer.Ordinal) { }
-
-    public override string ToString() =>
-        string.Join("; ", this.Cast<System.Collections.DictionaryEntry>().Select(e => e.Key + "=" + ((double)e.Value!).ToString("R", System.Globalization.CultureInfo.InvariantCulture)));
-}
+// with ToString (Export-Csv, string expansion, properties beyond the depth of remoting and ConvertTo-Json): the core's
+// MetricValueList and MetricValues, and the list below. A class here deriving from a core type would make PowerShell
+// load the core while it scans this assembly at import, before the module's load context is in place.
 
 /// <summary>The per-sample rows of a <see cref="ModelEvaluation"/>.</summary>
 public sealed class SampleList(IList<PSObject> rows) : System.Collections.ObjectModel.ReadOnlyCollection<PSObject>(rows)

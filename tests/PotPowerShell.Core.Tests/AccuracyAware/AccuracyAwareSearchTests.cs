@@ -242,7 +242,7 @@ public class AccuracyAwareSearchTests
             .WithCost("B", i => i < 5 ? 0.3 : i == 10 ? 0.6 : 0)
             .WithCost("C", i => i is >= 5 and < 10 ? 0.3 : i == 11 ? 0.6 : 0)
             .WithCost("D", i => i >= 12 ? 0.6 : 0);
-        LayerRank Given(string layer, double score) => new(0, layer, "Conv", score, RankingMethod.Metric, new SortedDictionary<string, double>(), double.NaN);
+        LayerRank Given(string layer, double score) => new(0, layer, "Conv", score, RankingMethod.Metric, new MetricValues(), double.NaN);
         var r = new AccuracyAwareQuantizer(new AccuracyAwareOptions { RankingMethod = RankingMethod.Metric, MaximalDrop = 0.1 })
         {
             Ranking = new[] { Given("A", 0.9), Given("B", 0.5), Given("C", 0.4), Given("D", 0.3) },

@@ -12,7 +12,7 @@ public class ConfirmedStepBackTests
         .WithCost("A", 0.03).WithCost("B", 0.02).WithCost("C", -0.005).WithCost("D", -0.005));
 
     private static LayerRank Rank(int rank, string layer, double score) =>
-        new(rank, layer, "Conv", score, RankingMethod.Signal, new SortedDictionary<string, double>(StringComparer.Ordinal), double.NaN);
+        new(rank, layer, "Conv", score, RankingMethod.Signal, new MetricValues(), double.NaN);
 
     [Fact]
     public void A_stale_ranking_ranks_again_instead_of_keeping_a_larger_drop()

@@ -8,7 +8,7 @@ namespace PotPowerShell.Core.Tests.AccuracyAware;
 public class GroupStepTests
 {
     private static LayerRank Rank(string layer, double score, RankingMethod method = RankingMethod.Signal) =>
-        new(0, layer, "Conv", score, method, new SortedDictionary<string, double>(StringComparer.Ordinal), double.NaN);
+        new(0, layer, "Conv", score, method, new MetricValues(), double.NaN);
 
     private static readonly MetricCriterion Accuracy = new("accuracy", MetricDirection.HigherBetter, 1, false, 0.02);
 

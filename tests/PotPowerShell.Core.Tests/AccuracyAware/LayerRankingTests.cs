@@ -66,7 +66,7 @@ public class LayerRankingTests
         {
             Assert.Equal(exp.Gain, rank.Score, 9);
             double sign = direction == MetricDirection.HigherBetter ? 1 : -1;
-            Assert.Equal(sign * exp.Gain, rank.MetricDeltas["top1"], 9);
+            Assert.Equal(sign * exp.Gain, rank.MetricDeltas.Of("top1"), 9);
             Assert.Equal(RankingMethod.Metric, rank.Method);
             Assert.True(double.IsNaN(rank.OutputError));
         }

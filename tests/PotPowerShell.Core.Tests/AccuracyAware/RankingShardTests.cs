@@ -57,7 +57,7 @@ public class RankingShardTests
         var e = Assert.Throws<PotException>(() => new AccuracyAwareQuantizer(new AccuracyAwareOptions()).RankLayers(builder, World(), RankingMethod.Signal, layers: new[] { "L1", "conv9" }));
         Assert.Equal("LayerUnknown", e.ErrorId);
         Assert.Contains("conv9", e.Message);
-        var rank = new LayerRank(1, "gemm7", "Gemm", 0.5, RankingMethod.Signal, new SortedDictionary<string, double>(), double.NaN);
+        var rank = new LayerRank(1, "gemm7", "Gemm", 0.5, RankingMethod.Signal, new MetricValues(), double.NaN);
         e = Assert.Throws<PotException>(() => new AccuracyAwareQuantizer(new AccuracyAwareOptions()) { Ranking = new[] { rank } }.Run(builder, World()));
         Assert.Equal("RankingLayerUnknown", e.ErrorId);
         Assert.Contains("gemm7", e.Message);

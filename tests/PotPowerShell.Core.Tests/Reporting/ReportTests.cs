@@ -89,7 +89,7 @@ public class ReportTests
     public void Ranks_split_into_rankings_at_every_rank_1()
     {
         var content = new ReportContent();
-        var deltas = new Dictionary<string, double>();
+        var deltas = new MetricValues();
         foreach (int rank in new[] { 1, 2, 3, 1, 2 }) content.Ranks.Add(new LayerRank(rank, $"l{rank}", "Conv", 1.0 / rank, RankingMethod.Metric, deltas, double.NaN));
         Assert.Equal(new[] { 3, 2 }, content.Rankings().Select(r => r.Count));
     }

@@ -163,7 +163,7 @@ public class AccuracyAwareRequestTests
     [Fact]
     public void Rankings_given_beforehand_start_the_search()
     {
-        var rank = new LayerRank(1, "conv", "Conv", 0.5, RankingMethod.Signal, new SortedDictionary<string, double>(StringComparer.Ordinal), double.NaN);
+        var rank = new LayerRank(1, "conv", "Conv", 0.5, RankingMethod.Signal, new MetricValues(), double.NaN);
         var request = AccuracyAwareRequest.FromPaths("m.onnx", "calibration", "engine.yml");
         Assert.Null(request.Job.Ranking);
         Assert.Same(rank, Assert.Single(request.WithRanking(new[] { rank }).Job.Ranking!));

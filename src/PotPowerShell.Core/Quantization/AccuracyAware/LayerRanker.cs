@@ -112,9 +112,9 @@ internal sealed class LayerRanker
     public static LayerRank RankOf(QuantizableLayer layer, EvaluationResult reference, EvaluationResult result, RankingItems subset, MetricCriterion metric,
         MetricCriteria criteria, RankingMethod method, double outputError = double.NaN)
     {
-        var deltas = new SortedDictionary<string, double>(StringComparer.Ordinal);
+        var deltas = new MetricValues();
         foreach (var m in criteria.Metrics) deltas[m.Name] = result.Values[m.Name] - reference.Values[m.Name];
-        double score = method == RankingMethod.Signal ? SignalScore(reference, result, metric, subset) : metric.Sign * deltas[metric.Name];
+        double score = method == RankingMethod.Signal ? SignalScore(reference, result, metric, subset) : metric.Sign * deltas.Of(metric.Name);
         return new LayerRank(0, layer.Node, layer.OpType, score, method, deltas, outputError);
     }
 
@@ -178,7 +178,7 @@ internal sealed class LayerRanker
         var confirmed = Measure(current, byProxy.Take(confirm).Select(x => x.Layer).ToList(), new RankingItems(subset), metric, criteria, added)
             .OrderByDescending(r => r.Score).ThenBy(r => r.Layer, StringComparer.Ordinal);
         var rest = byProxy.Skip(confirm).Select(x => new LayerRank(0, x.Layer.Node, x.Layer.OpType, x.Error, RankingMethod.OutputError,
-            new SortedDictionary<string, double>(StringComparer.Ordinal), x.Error));
+            new MetricValues(), x.Error));
         return confirmed.Concat(rest).ToList();
     }
 

@@ -148,7 +148,7 @@ internal sealed class SearchRankings(SearchContext ctx, RunBaseline baseline)
             .DistinctBy(r => r.Layer).ToList();
         var ranked = given.Select(r => r.Layer).ToHashSet(StringComparer.Ordinal);
         var rest = quantized.Where(l => !ranked.Contains(l.Node)).OrderBy(l => l.Node, StringComparer.Ordinal)
-            .Select(l => new LayerRank(0, l.Node, l.OpType, double.NaN, ctx.Options.RankingMethod, new SortedDictionary<string, double>(StringComparer.Ordinal), double.NaN)).ToList();
+            .Select(l => new LayerRank(0, l.Node, l.OpType, double.NaN, ctx.Options.RankingMethod, new MetricValues(), double.NaN)).ToList();
         var layers = given.Concat(rest).Select((r, i) => r with { Rank = i + 1 }).ToList();
         Count++;
         foreach (var r in layers) _scores[r.Layer] = r;

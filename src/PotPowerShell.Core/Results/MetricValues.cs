@@ -1,0 +1,21 @@
+using System.Collections.Specialized;
+using System.Globalization;
+
+namespace PotPowerShell.Core.Results;
+
+/// <summary>
+/// Metric name to value, in the order they were added (the engine's). Export-Csv and string expansion show a property
+/// as its text, so that text is the values themselves ("accuracy@top1=0.99; cosine_similarity=0.999875", each value
+/// round-trip exact) rather than the type's name; ConvertTo-Json and remoting see a dictionary, and
+/// <c>$x.MetricDeltas.'accuracy@top1'</c> reads one value.
+/// </summary>
+public sealed class MetricValues : OrderedDictionary
+{
+    public MetricValues() : base(StringComparer.Ordinal) { }
+
+    /// <summary>The value of <paramref name="metric"/> (which must be there).</summary>
+    public double Of(string metric) => (double)this[metric]!;
+
+    public override string ToString() =>
+        string.Join("; ", this.Cast<System.Collections.DictionaryEntry>().Select(e => e.Key + "=" + ((double)e.Value!).ToString("R", CultureInfo.InvariantCulture)));
+}
