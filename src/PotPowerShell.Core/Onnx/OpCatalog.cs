@@ -9,6 +9,14 @@ public static class OpCatalog
         "Conv", "ConvTranspose", "MatMul", "Gemm",
     };
 
+    /// <summary>
+    /// Ops that only a quantized model holds: QuantizeLinear/DequantizeLinear (QDQ), DynamicQuantizeLinear, the QLinear*
+    /// kernels, QGemm, and the integer kernels (ConvInteger, MatMulInteger...) of dynamic quantization.
+    /// </summary>
+    public static bool IsQuantizationOp(string opType) =>
+        opType is "QuantizeLinear" or "DequantizeLinear" or "DynamicQuantizeLinear" or "QGemm"
+        || opType.StartsWith("QLinear", StringComparison.Ordinal) || opType.EndsWith("Integer", StringComparison.Ordinal);
+
     /// <summary>True for nodes of the default ONNX domain ("" or "ai.onnx").</summary>
     public static bool IsDefaultDomain(string domain) => domain.Length == 0 || domain == "ai.onnx";
 }

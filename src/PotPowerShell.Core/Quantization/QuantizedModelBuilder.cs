@@ -99,7 +99,9 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
         if (LayersLeftFloat.InSubgraphs(prepared.Graph, modelPath) is { } subgraphs) warnings.Add(subgraphs);
         if (LayersLeftFloat.RuntimeFusions(prepared.Graph, modelPath) is { } fusions) warnings.Add(fusions);
         var settings = PresetResolution.Resolve(options, HardwareProfile.Current);
+        var precisionWatch = Stopwatch.StartNew();
         var precision = LatencyAwarePrecision.Choose(prepared, ignored, settings, options, calibration, items[0], modelPath, progress, cancellationToken);
+        var precisionTime = precisionWatch.Elapsed;
         warnings.AddRange(precision.Warnings);
         floatLayers.UnionWith(precision.FloatLayers);
         var layers = QdqEmitter.Layers(prepared, floatLayers);
@@ -110,7 +112,7 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
             using (OrtSessions.Create(prepared.ToByteArray(), sessionOptions, modelPath)) { }
             throw NothingToQuantize(modelPath, ignored.Count, prepared.Graph);
         }
-        var prepareTime = watch.Elapsed;
+        var prepareTime = watch.Elapsed - precisionTime;
         cancellationToken.ThrowIfCancellationRequested();
 
         // Calibration: ranges of every tensor the emitter quantizes, plus FP32 channel means for bias correction; with
@@ -146,6 +148,7 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
             Statistics = statistics,
             Warnings = warnings,
             PrepareTime = prepareTime,
+            PrecisionTime = precisionTime,
             CalibrationTime = calibrationTime,
             BiasCorrectionTime = TimeSpan.Zero,
         });
@@ -180,6 +183,7 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
             Statistics = statistics,
             CalibrationReused = true,
             PrepareTime = TimeSpan.Zero,
+            PrecisionTime = TimeSpan.Zero,
             CalibrationTime = TimeSpan.Zero,
         };
         return Finish(_calibrated, options, statistics, setup, progress, cancellationToken);
@@ -460,16 +464,12 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
     /// </summary>
     private static void RejectQuantized(ModelProto model, string modelPath)
     {
-        var quantOps = model.Graph.Node.Where(n => IsQuantizationOp(n.OpType)).ToList();
+        var quantOps = model.Graph.Node.Where(n => OpCatalog.IsQuantizationOp(n.OpType)).ToList();
         if (quantOps.Count == 0) return;
         var kinds = quantOps.GroupBy(n => n.OpType).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Count()} {g.Key}");
         throw new PotException("ModelAlreadyQuantized", PotErrorCategory.InvalidArgument,
             $"'{modelPath}' is already quantized: it holds {string.Join(", ", kinds)}. Give the float (FP32) model it was made from.", modelPath);
     }
-
-    private static bool IsQuantizationOp(string opType) =>
-        opType is "QuantizeLinear" or "DequantizeLinear" or "DynamicQuantizeLinear" or "QGemm"
-        || opType.StartsWith("QLinear", StringComparison.Ordinal) || opType.EndsWith("Integer", StringComparison.Ordinal);
 
     /// <summary>What widening a 16-bit float model (<see cref="HalfPrecision"/>) means for its output.</summary>
     private static string HalfWarning(GraphProto original, string modelPath)
@@ -488,6 +488,7 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
             ignoredLayers > 0
                 ? $"Every quantizable layer of '{modelPath}' is in the ignored scope ({ignoredLayers} layers), so nothing is left to quantize. Remove entries from the ignored scope (-IgnoredScope, -IgnoredOpType or ignored_scope)."
                 : LayersLeftFloat.OnlyRuntimeFusions(graph, modelPath)
+                    ?? LayersLeftFloat.OnlySubgraphs(graph, modelPath)
                     ?? $"'{modelPath}' has no layer that DefaultQuantization quantizes (Conv, ConvTranspose, MatMul, Gemm), so there is nothing to quantize.",
             modelPath);
 
@@ -550,7 +551,10 @@ public sealed record QuantizationSetup
     /// <summary>What <see cref="BiasCorrectionVerification"/> decided, or null when it did not run.</summary>
     public string? BiasCorrectionVerdict { get; init; }
     public required IReadOnlyList<string> Warnings { get; init; }
+    /// <summary>Loading and preparing the model, and the preparation checks (zero for a <see cref="QuantizedModelBuilder.Variant"/>).</summary>
     public required TimeSpan PrepareTime { get; init; }
+    /// <summary>The latency-aware precision choice: timing the layers and the candidate models (nothing when cached).</summary>
+    public TimeSpan PrecisionTime { get; init; }
     public required TimeSpan CalibrationTime { get; init; }
     public required TimeSpan BiasCorrectionTime { get; init; }
     /// <summary>True for a builder made from another's calibration pass (<see cref="QuantizedModelBuilder.Variant"/>): it ran no calibration of its own.</summary>

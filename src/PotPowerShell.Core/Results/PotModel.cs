@@ -53,7 +53,10 @@ public sealed record PotModel
     public required int InitializerCount { get; init; }
     public required int ConstantNodeCount { get; init; }
     public required long FileSize { get; init; }
-    /// <summary>True when the model already holds QuantizeLinear/DequantizeLinear nodes.</summary>
+    /// <summary>
+    /// True when the model already holds quantization ops (QDQ, QLinear*, dynamic quantization's ConvInteger and
+    /// MatMulInteger...): the ones for which DefaultQuantization refuses it (<see cref="PotPowerShell.Core.Onnx.OpCatalog.IsQuantizationOp"/>).
+    /// </summary>
     public required bool IsQuantized { get; init; }
     /// <summary>Every node in file order: the names and op types -IgnoredScope and -IgnoredOpType take.</summary>
     public IReadOnlyList<NodeDescription> Nodes { get; init; } = Array.Empty<NodeDescription>();

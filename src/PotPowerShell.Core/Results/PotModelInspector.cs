@@ -47,7 +47,7 @@ public static class PotModelInspector
             InitializerCount = initializers,
             ConstantNodeCount = constants,
             FileSize = File.Exists(path) ? new FileInfo(path).Length : model.CalculateSize(),
-            IsQuantized = graph.Node.Any(n => n.OpType is "QuantizeLinear" or "DequantizeLinear"),
+            IsQuantized = graph.Node.Any(n => OpCatalog.IsQuantizationOp(n.OpType)),
             Nodes = Nodes(graph),
         };
     }

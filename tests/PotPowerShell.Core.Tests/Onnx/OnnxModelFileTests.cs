@@ -2,6 +2,7 @@ using Google.Protobuf;
 using Onnx;
 using PotPowerShell.Core.Results;
 using PotPowerShell.Core.Onnx;
+using DataType = Onnx.TensorProto.Types.DataType;
 
 namespace PotPowerShell.Core.Tests.Onnx;
 
@@ -84,5 +85,25 @@ public class OnnxModelFileTests
         Assert.Equal(new[] { "batch", "1", "4", "4" }, info.Inputs[0].Shape);
         Assert.Equal("float", info.Inputs[0].ElementType);
         Assert.Contains(new OpTypeCount("Conv", 1), info.OpTypes);
+    }
+
+    [Fact]
+    public void Inspector_calls_a_dynamically_quantized_model_quantized()
+    {
+        // As onnxruntime's quantize_dynamic writes a MatMul: DynamicQuantizeLinear of the input, MatMulInteger with the
+        // uint8 weight, the int32 product scaled back to float. It was reported as not quantized, though
+        // DefaultQuantization refuses it as quantized (ModelAlreadyQuantized).
+        var b = new GraphBuilder("dynamic");
+        var x = b.Input("x", "batch", 4);
+        var q = b.NodeMulti("DynamicQuantizeLinear", new[] { x }, 3, "quantize_x");
+        var w = b.Initializer(new TensorProto { Name = "w_q", DataType = (int)DataType.Uint8, Dims = { 4, 2 }, RawData = ByteString.CopyFrom(1, 2, 3, 4, 5, 6, 7, 8) });
+        var product = b.Node("MatMulInteger", new[] { q[0], w, q[2] }, "matmul");
+        var scaled = b.Node("Mul", new[] { b.Node("Cast", new[] { product }, "cast", ("to", (long)DataType.Float)), q[1] }, "scale");
+        b.Output(scaled, DataType.Float, "batch", 2);
+        using var tmp = new TempFolder();
+        OnnxModelFile.Save(b.Build(), tmp.File("dynamic.onnx"));
+        OnnxModelFile.Save(TinyConv(), tmp.File("float.onnx"));
+        Assert.True(PotModelInspector.Inspect(tmp.File("dynamic.onnx")).IsQuantized);
+        Assert.False(PotModelInspector.Inspect(tmp.File("float.onnx")).IsQuantized);
     }
 }

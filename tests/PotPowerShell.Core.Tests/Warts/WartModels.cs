@@ -147,12 +147,14 @@ internal static class WartModels
     /// A layer inside an If branch, as scripted exports write control flow: x [batch, 8] -> MatMul "outer" -> If (a
     /// constant true condition) whose then branch is MatMul "inner" of the outer result, and whose else branch is Relu.
     /// </summary>
-    public static ModelProto LayerInIf(int seed = 6)
+    public static ModelProto LayerInIf(int seed = 6, bool outerLayer = true)
     {
         var rng = new Random(seed);
         var g = new GraphBuilder("layer_in_if");
         var x = g.Input("x", "batch", 8);
-        var outer = g.Node("MatMul", new[] { x, g.Initializer("w_outer", Random(rng, 64), 8, 8) }, "outer");
+        var outerWeight = g.Initializer("w_outer", Random(rng, 64), 8, 8);
+        // Without the outer layer, "outer" is a Relu and the main graph has no layer to quantize.
+        var outer = outerLayer ? g.Node("MatMul", new[] { x, outerWeight }, "outer") : g.Node("Relu", new[] { x }, "outer");
         string inner = g.Initializer("w_inner", Random(rng, 64), 8, 8);
         g.Graph.Initializer.Add(new TensorProto { Name = "condition", DataType = (int)DataType.Bool, RawData = Google.Protobuf.ByteString.CopyFrom(1) });
         GraphProto Branch(string op, params string[] inputs)

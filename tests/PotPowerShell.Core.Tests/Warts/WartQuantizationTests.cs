@@ -237,6 +237,17 @@ public class WartQuantizationTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void A_model_whose_only_layers_are_inside_an_if_branch_is_refused_with_an_error_that_names_them()
+    {
+        // It said the model had no layer to quantize at all.
+        using var tmp = new TempFolder();
+        var e = Assert.Throws<PotException>(() => Quantize(tmp, WartModels.LayerInIf(outerLayer: false), WartModels.Data(("x", WartModels.Floats(1, 16, new long[] { 8 })))));
+        Assert.Equal("NothingToQuantize", e.ErrorId);
+        Assert.Contains("has no Conv, ConvTranspose, MatMul or Gemm layer in its main graph", e.Message);
+        Assert.Contains("but 1 Conv, ConvTranspose, MatMul or Gemm layer(s) inside control-flow subgraphs (If, Loop, Scan; the first is 'inner' in 'choice'). Export the model without control flow", e.Message);
+    }
+
+    [Fact]
     public void Zero_and_near_zero_weight_channels_get_finite_scales_and_no_nan()
     {
         using var tmp = new TempFolder();

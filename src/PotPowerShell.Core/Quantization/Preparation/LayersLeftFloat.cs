@@ -13,9 +13,21 @@ internal static class LayersLeftFloat
     {
         var found = SubgraphLayers.Find(main);
         if (found.Count == 0) return null;
-        return $"'{modelPath}' has {found.Count} Conv, ConvTranspose, MatMul or Gemm layer(s) inside control-flow subgraphs " +
-               $"(If, Loop, Scan; the first is '{found[0].Layer}' in '{found[0].Parent}'). They stay float: DefaultQuantization quantizes the main graph.";
+        return $"'{modelPath}' has {DescribeSubgraphs(found)}. They stay float: DefaultQuantization quantizes the main graph.";
     }
+
+    /// <summary>The control-flow subgraph layers of a model that has no layer to quantize in its main graph, for its error; null when it has none.</summary>
+    public static string? OnlySubgraphs(GraphProto main, string modelPath)
+    {
+        var found = SubgraphLayers.Find(main);
+        if (found.Count == 0) return null;
+        return $"'{modelPath}' has no Conv, ConvTranspose, MatMul or Gemm layer in its main graph, which is what DefaultQuantization quantizes, " +
+               $"but {DescribeSubgraphs(found)}. Export the model without control flow (for example traced with the inputs that decide " +
+               "its If conditions fixed), so that its layers are in the main graph.";
+    }
+
+    private static string DescribeSubgraphs(IReadOnlyList<(string Layer, string Parent)> found) =>
+        $"{found.Count} Conv, ConvTranspose, MatMul or Gemm layer(s) inside control-flow subgraphs (If, Loop, Scan; the first is '{found[0].Layer}' in '{found[0].Parent}')";
 
     public static string? RuntimeFusions(GraphProto main, string modelPath) =>
         RuntimeFusedLayers.Find(main) is { Count: > 0 } found
