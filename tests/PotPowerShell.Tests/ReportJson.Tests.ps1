@@ -24,6 +24,10 @@ Describe 'Invoke-DefaultQuantization report' {
         $report.total_time | Should -BeOfType [double]
         $report.total_time | Should -Be $r.TotalTime.TotalSeconds
         $report.calibration_time | Should -Be $r.CalibrationTime.TotalSeconds
+        foreach ($stage in 'prepare', 'precision', 'calibration', 'bias_correction', 'emit', 'check', 'latency_check', 'save') {
+            $report."$($stage)_time" | Should -BeOfType [double] -Because "every stage's time is in the report ($stage)"
+        }
+        $report.check_time | Should -Be $r.CheckTime.TotalSeconds
         $report.quantized_layer_count | Should -Be $r.QuantizedLayerCount
         $report.layers.node | Should -Be $r.Layers.Node
         $report.layers.precision | Should -BeExactly @($r.Layers.Precision | ForEach-Object ToString) -Because 'enums are written as names'

@@ -12,7 +12,7 @@ namespace PotPowerShell.Core.Quantization;
 internal sealed record Candidate(QuantizedModelBuilder Builder, Emission Emission, byte[] Bytes, QuantizationCheck? Check);
 
 /// <summary>The candidate chosen, the choice's warnings, why its activation ranges (null: not auto), and the first emission's time.</summary>
-internal sealed record ChosenCandidate(Candidate Candidate, IReadOnlyList<string> Warnings, string? EstimatorReason, TimeSpan EmitTime);
+internal sealed record ChosenCandidate(Candidate Candidate, IReadOnlyList<string> Warnings, string? EstimatorReason, TimeSpan EmitTime, TimeSpan CheckTime);
 
 /// <summary>
 /// What DefaultQuantization makes of a calibrated builder, each step judged by the self-check against FP32 on
@@ -46,7 +46,8 @@ internal static class CandidateChoice
         cancellationToken.ThrowIfCancellationRequested();
 
         progress?.Report(new PotProgress("Default quantization", "Checking the quantized model against FP32", 85));
-        var check = Checker(builder, calibration, modelPath, cancellationToken);
+        var checker = new SelfCheck(builder, calibration, modelPath, cancellationToken);
+        var check = checker.Check;
         candidate = check(builder, candidate);
         candidate = ChooseSmoothing(candidate, check, progress, cancellationToken);
         var warnings = new List<string>();
@@ -81,7 +82,8 @@ internal static class CandidateChoice
             candidate = kept ? candidate with { Builder = candidate.Builder.WithBiasCorrectionVerdict(true, verdict) }
                 : plain with { Builder = candidate.Builder.WithBiasCorrectionVerdict(false, verdict) };
         }
-        return new ChosenCandidate(candidate, warnings, estimatorReason, emitTime);
+        candidate = checker.NameWorstLayers(candidate);
+        return new ChosenCandidate(candidate, warnings, estimatorReason, emitTime, watch.Elapsed - emitTime);
     }
 
     /// <summary>
@@ -97,24 +99,39 @@ internal static class CandidateChoice
     {
         var plan = SmoothQuantChoice.Resolve(builder.Setup.Options, builder.Setup.ModelType);
         if (plan.Alpha == null) return builder.WithSmoothQuantVerdict(plan.Reason);
-        var check = Checker(builder, calibration, modelPath, cancellationToken);
+        var check = new SelfCheck(builder, calibration, modelPath, cancellationToken).Check;
         return ChooseSmoothing(check(builder, null), check, progress, cancellationToken).Builder;
     }
 
     /// <summary>
-    /// The self-check of a candidate (emitted if <c>null</c>) against FP32 outputs computed once, on the items
-    /// <paramref name="builder"/> was calibrated with. A candidate ONNX Runtime cannot load is an error here
-    /// (ModelNotLoadable), before anything is written.
+    /// The self-check of candidates against FP32 outputs computed once, on the items the first builder was calibrated
+    /// with. A candidate ONNX Runtime cannot load is an error here (ModelNotLoadable), before anything is written.
     /// </summary>
-    private static Func<QuantizedModelBuilder, Candidate?, Candidate> Checker(QuantizedModelBuilder builder, IDataset calibration, string modelPath,
-        CancellationToken cancellationToken)
+    private sealed class SelfCheck
     {
-        int threads = builder.Setup.Options.Threads;
-        var reference = OutputAgreementCheck.Reference.Of(builder.FloatModel, calibration, builder.Setup.Statistics.Items, threads, modelPath, cancellationToken);
-        return (b, emitted) =>
+        private readonly OutputAgreementCheck.Reference _reference;
+        private readonly IDataset _data;
+        private readonly int _threads;
+        private readonly string _source;
+        private readonly CancellationToken _cancellationToken;
+
+        public SelfCheck(QuantizedModelBuilder builder, IDataset calibration, string modelPath, CancellationToken cancellationToken)
         {
-            var c = emitted ?? Emit(b);
-            return c with { Check = OutputAgreementCheck.Run(reference, b.FloatModel, c.Bytes, b.Layers, calibration, threads, $"the quantized model of '{modelPath}'", cancellationToken) };
+            (_data, _threads, _source, _cancellationToken) = (calibration, builder.Setup.Options.Threads, $"the quantized model of '{modelPath}'", cancellationToken);
+            _reference = OutputAgreementCheck.Reference.Of(builder.FloatModel, calibration, builder.Setup.Statistics.Items, _threads, modelPath, cancellationToken);
+        }
+
+        /// <summary>The candidate (emitted from the builder if <c>null</c>) with its check of the outputs.</summary>
+        public Candidate Check(QuantizedModelBuilder builder, Candidate? emitted)
+        {
+            var c = emitted ?? Emit(builder);
+            return c with { Check = OutputAgreementCheck.Run(_reference, c.Bytes, _data, _threads, _source, _cancellationToken) };
+        }
+
+        /// <summary>The kept candidate's check, with its worst layers when it failed (what the warning names).</summary>
+        public Candidate NameWorstLayers(Candidate kept) => kept with
+        {
+            Check = OutputAgreementCheck.WithWorstLayers(kept.Check!, _reference, kept.Builder.FloatModel, kept.Bytes, kept.Builder.Layers, _data, _threads, _source, _cancellationToken),
         };
     }
 

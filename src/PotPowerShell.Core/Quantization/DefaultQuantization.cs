@@ -34,6 +34,7 @@ public static class DefaultQuantization
     {
         var total = Stopwatch.StartNew();
         var builder = QuantizedModelBuilder.Create(modelPath, calibration, options, CandidateChoice.Variants(options), progress, cancellationToken);
+        var created = builder.Setup;
         cancellationToken.ThrowIfCancellationRequested();
         var chosen = CandidateChoice.Choose(builder, calibration, modelPath, progress, cancellationToken);
         var candidate = chosen.Candidate;
@@ -43,15 +44,24 @@ public static class DefaultQuantization
         if (!check.Passed) warnings.Add(CheckWarning(check));
         cancellationToken.ThrowIfCancellationRequested();
         progress?.Report(new PotProgress("Default quantization", "Timing the output against the FP32 model", 90));
-        var latency = LatencyProof.Run(builder, bytes, calibration, cancellationToken);
-
         var watch = Stopwatch.StartNew();
+        var latency = LatencyProof.Run(builder, bytes, calibration, cancellationToken);
+        var latencyTime = watch.Elapsed;
+
+        watch.Restart();
         var intermediate = dumpIntermediateModels ? DumpIntermediate(builder, outputPath, overwrite, cancellationToken) : Array.Empty<string>();
         OnnxModelFile.Save(quantized, outputPath, cancellationToken, overwrite);
         var saveTime = watch.Elapsed;
         progress?.Report(new PotProgress("Default quantization", "Done", 100));
         var result = QuantizationReport.Create(builder, emission, fusion, Path.GetFullPath(outputPath), new FileInfo(outputPath).Length,
-            chosen.EmitTime, saveTime, total.Elapsed) with { IntermediateModels = intermediate, ReportPath = ReportJson.PathFor(outputPath) };
+            chosen.EmitTime, saveTime, total.Elapsed) with
+        {
+            // The stages in the order they ran, each counted once: the kept candidate may have been built during the
+            // checks (a smoothed model calibrated again, other ranges bias-corrected), which CheckTime holds.
+            PrepareTime = created.PrepareTime, PrecisionTime = created.PrecisionTime, CalibrationTime = created.CalibrationTime,
+            BiasCorrectionTime = created.BiasCorrectionTime, CheckTime = chosen.CheckTime, LatencyCheckTime = latencyTime,
+            IntermediateModels = intermediate, ReportPath = ReportJson.PathFor(outputPath),
+        };
         result = LatencyProof.Apply(result, latency);
         result = result with { Check = check, Warnings = result.Warnings.Concat(warnings).ToList(), ActivationEstimatorReason = chosen.EstimatorReason ?? "" };
         ReportJson.Write(QuantizationReport.ToJson(result), result.ReportPath!, overwrite);

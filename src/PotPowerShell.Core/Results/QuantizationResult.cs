@@ -112,10 +112,22 @@ public sealed record QuantizationResult : IQuantizedModelResult
     /// <summary>Items per calibration inference actually used.</summary>
     public required int StatBatchSize { get; init; }
 
+    /// <summary>Loading and preparing the model, and the preparation checks.</summary>
     public required TimeSpan PrepareTime { get; init; }
+    /// <summary>Timing layers and candidate models on this CPU to choose the precisions (nothing when the timings were cached).</summary>
+    public TimeSpan PrecisionTime { get; init; }
     public required TimeSpan CalibrationTime { get; init; }
     public required TimeSpan BiasCorrectionTime { get; init; }
     public required TimeSpan EmitTime { get; init; }
+    /// <summary>
+    /// The self-checks against FP32 that chose among the candidates (smoothing, ranges, bias corrections), with building
+    /// the candidates they compared (SmoothQuant's second calibration pass, the other candidates' bias corrections), and
+    /// naming the worst layers when the kept one fails. The stage times, in the order they ran, add up to about
+    /// <see cref="TotalTime"/>.
+    /// </summary>
+    public TimeSpan CheckTime { get; init; }
+    /// <summary>Timing the output against the FP32 model (<see cref="Speedup"/>).</summary>
+    public TimeSpan LatencyCheckTime { get; init; }
     public required TimeSpan SaveTime { get; init; }
     public required TimeSpan TotalTime { get; init; }
 

@@ -12,8 +12,8 @@ public class DeterminismAndCancellationTests
 
     private static string Report(QuantizationResult r) => JsonSerializer.Serialize(r with
     {
-        OutputPath = "", ReportPath = "", PrepareTime = default, CalibrationTime = default, BiasCorrectionTime = default,
-        EmitTime = default, SaveTime = default, TotalTime = default,
+        OutputPath = "", ReportPath = "", PrepareTime = default, PrecisionTime = default, CalibrationTime = default, BiasCorrectionTime = default,
+        EmitTime = default, CheckTime = default, LatencyCheckTime = default, SaveTime = default, TotalTime = default,
     });
 
     [Fact]

@@ -97,5 +97,17 @@ public class OutputAgreementCheckTests
         Assert.Equal("MeanMinMax", result.ActivationEstimator);
         Assert.Matches(@"^POT's mean min/max: self-check [\d.]+ dB with auto ranges, [\d.]+ dB with mean min/max$", result.ActivationEstimatorReason);
         Assert.DoesNotContain(result.Warnings, w => w.Contains("below the check", StringComparison.Ordinal));
+        // The kept candidate is a variant made from the first calibration pass: the result still gives the run's
+        // preparation and calibration (it gave 0 s for both), and counts each stage once, so they add up to no more
+        // than the whole run.
+        Assert.True(result.PrepareTime > TimeSpan.Zero, $"{result.PrepareTime}");
+        Assert.True(result.CalibrationTime > TimeSpan.Zero, $"{result.CalibrationTime}");
+        Assert.True(result.CheckTime > TimeSpan.Zero, $"{result.CheckTime}");
+        var stages = new[]
+        {
+            result.PrepareTime, result.PrecisionTime, result.CalibrationTime, result.BiasCorrectionTime, result.EmitTime, result.CheckTime,
+            result.LatencyCheckTime, result.SaveTime,
+        };
+        Assert.True(stages.Aggregate(TimeSpan.Zero, (a, t) => a + t) <= result.TotalTime, string.Join(", ", stages) + $" against {result.TotalTime}");
     }
 }

@@ -11,9 +11,10 @@ namespace PotPowerShell.Core.Quantization;
 
 /// <summary>
 /// Runs the FP32 and the INT8 model on a few calibration items and compares their outputs (<see cref="QuantizationCheck"/>).
-/// The INT8 model runs at ORT_ENABLE_ALL, with the fused kernels a user gets. When the check fails, a second pass names
-/// the worst layers: each INT8 layer's output becomes a graph output of both models (which keeps ORT from fusing that
-/// layer, so the INT8 side is the unfused QDQ computation, equal to the fused one apart from saturation).
+/// The INT8 model runs at ORT_ENABLE_ALL, with the fused kernels a user gets. When the kept candidate fails the check, a
+/// second pass names its worst layers (<see cref="WithWorstLayers"/>): each INT8 layer's output becomes a graph output of
+/// both models (which keeps ORT from fusing that layer, so the INT8 side is the unfused QDQ computation, equal to the
+/// fused one apart from saturation).
 /// </summary>
 internal static class OutputAgreementCheck
 {
@@ -50,21 +51,27 @@ internal static class OutputAgreementCheck
         }
     }
 
-    /// <summary>
-    /// Compares <paramref name="quantized"/> with <paramref name="reference"/>; when it fails, the per-layer pass compares
-    /// each INT8 layer's output with the same tensor of <paramref name="floatModel"/>, the float model it was quantized
-    /// from (a smoothed one has its own tensors).
-    /// </summary>
-    public static QuantizationCheck Run(Reference reference, ModelProto floatModel, byte[] quantized, IReadOnlyList<QuantizableLayer> layers, IDataset data,
-        int threads, string source, CancellationToken cancellationToken)
+    /// <summary>Compares <paramref name="quantized"/>'s outputs with <paramref name="reference"/>'s.</summary>
+    public static QuantizationCheck Run(Reference reference, byte[] quantized, IDataset data, int threads, string source, CancellationToken cancellationToken)
     {
         var agreement = Compare(reference, quantized, data, threads, source, cancellationToken);
-        var check = new QuantizationCheck
+        return new QuantizationCheck
         {
             Items = reference.Items.Length,
             ThresholdDb = QuantizationCheck.DefaultThresholdDb,
             Outputs = reference.Outputs.Where(agreement.ContainsKey).Select(o => agreement[o]).ToList(),
         };
+    }
+
+    /// <summary>
+    /// A failed <paramref name="check"/> of <paramref name="quantized"/> with its worst layers: the per-layer pass compares
+    /// each INT8 layer's output with the same tensor of <paramref name="floatModel"/>, the float model it was quantized
+    /// from (a smoothed one has its own tensors). Run for the kept candidate only: the pass makes every layer's output a
+    /// model output, which on a large model costs more time and memory than the check itself.
+    /// </summary>
+    public static QuantizationCheck WithWorstLayers(QuantizationCheck check, Reference reference, ModelProto floatModel, byte[] quantized,
+        IReadOnlyList<QuantizableLayer> layers, IDataset data, int threads, string source, CancellationToken cancellationToken)
+    {
         if (check.Passed || layers.Count == 0) return check;
 
         var tensors = layers.Select(l => l.Output).Distinct(StringComparer.Ordinal).ToArray();
