@@ -71,7 +71,7 @@ public static class DefaultQuantization
     private static string CheckWarning(QuantizationCheck check)
     {
         var outputs = check.Outputs.Where(o => o.SqnrDb < check.ThresholdDb)
-            .Select(o => string.Create(CultureInfo.InvariantCulture, $"'{o.Output}' {o.SqnrDb:0.#} dB, cosine {o.Cosine:0.####}")
+            .Select(o => string.Create(CultureInfo.InvariantCulture, $"'{o.Output}'{(o.Feeds != null ? $" (computes {o.Feeds})" : "")} {o.SqnrDb:0.#} dB, cosine {o.Cosine:0.####}")
                 + (o.Top1Agreement is double t ? string.Create(CultureInfo.InvariantCulture, $", top-1 agreement {t:P0}") : ""));
         string layers = check.WorstLayers.Count == 0 ? ""
             : " The INT8 layers with the lowest output SQNR: " + string.Join(", ", check.WorstLayers.Select(l => string.Create(CultureInfo.InvariantCulture, $"'{l.Node}' ({l.SqnrDb:0.#} dB)"))) +

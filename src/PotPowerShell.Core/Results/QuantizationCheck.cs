@@ -10,6 +10,11 @@ public sealed record OutputAgreement
     public required double Cosine { get; init; }
     /// <summary>For class scores (one score vector per item): the share of items whose top-1 class agrees; else null.</summary>
     public double? Top1Agreement { get; init; }
+    /// <summary>
+    /// Set when <see cref="Output"/> is not a model output but the float tensor that outputs which are not float (an
+    /// ArgMax's labels, ZipMap's probabilities, NonMaxSuppression's indices) are computed from: those outputs.
+    /// </summary>
+    public string? Feeds { get; init; }
 }
 
 /// <summary>The SQNR of one INT8 layer's output against FP32 on the checked items (errors of the layers before it included).</summary>

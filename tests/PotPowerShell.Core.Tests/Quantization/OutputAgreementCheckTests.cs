@@ -4,6 +4,7 @@ using Onnx;
 using PotPowerShell.Core.Data;
 using PotPowerShell.Core.Onnx;
 using PotPowerShell.Core.Quantization;
+using PotPowerShell.Core.Results;
 
 namespace PotPowerShell.Core.Tests.Quantization;
 
@@ -64,6 +65,37 @@ public class OutputAgreementCheckTests
         var warning = Assert.Single(result.Warnings, w => w.Contains("disagrees with FP32"));
         Assert.Contains("'conv1'", warning);
         Assert.Contains("below 12 dB", warning);
+    }
+
+    [Fact]
+    public void A_model_whose_only_output_is_its_argmax_label_is_checked_on_the_scores_the_label_comes_from()
+    {
+        // x [N, 8] -> Gemm "fc1" -> Relu -> Gemm "fc2" -> Softmax "probabilities" -> ArgMax: an int64 label per item,
+        // the model's only output. The check compared nothing and passed at 200 dB.
+        var rng = new Random(3);
+        float[] Weights(int n) => Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+        var b = new GraphBuilder("argmax");
+        var x = b.Input("x", "N", 8);
+        var h = b.Node("Relu", new[] { b.Node("Gemm", new[] { x, b.Initializer("w1", Weights(128), 8, 16), b.Initializer("b1", Weights(16), 16) }, "fc1") }, "relu");
+        var scores = b.Node("Gemm", new[] { h, b.Initializer("w2", Weights(48), 16, 3), b.Initializer("b2", Weights(3), 3) }, "fc2");
+        var probabilities = b.Node("Softmax", new[] { scores }, "probabilities", ("axis", 1L));
+        var label = b.Node("ArgMax", new[] { probabilities }, "label", ("axis", 1L), ("keepdims", 0L));
+        b.Output(label, TensorProto.Types.DataType.Int64, "N");
+        using var tmp = new TempFolder();
+        OnnxModelFile.Save(b.Build(), tmp.File("m.onnx"));
+        var data = new NpyDataset("memory", new Dictionary<string, TensorData> { ["x"] = TensorData.FromFloats(Weights(64 * 8), new long[] { 64, 8 }) }, null);
+        var result = DefaultQuantization.Run(tmp.File("m.onnx"), data,
+            new DefaultQuantizationOptions { Threads = 1, Precision = PrecisionMode.AllInt8 }, tmp.File("q.onnx"));
+
+        var checkedTensor = Assert.Single(result.Check!.Outputs);
+        Assert.Equal(probabilities, checkedTensor.Output);
+        Assert.Equal($"'{label}'", checkedTensor.Feeds);
+        // Two INT8 layers change the probabilities a little: measured, not identical.
+        Assert.InRange(checkedTensor.SqnrDb, QuantizationCheck.DefaultThresholdDb, QuantizationCheck.IdenticalDb - 1);
+        Assert.NotNull(checkedTensor.Top1Agreement);
+        Assert.Equal(2, result.QuantizedLayerCount);
+        // The written model keeps its one output.
+        Assert.Equal(new[] { label }, OnnxModelFile.Load(tmp.File("q.onnx")).Graph.Output.Select(o => o.Name));
     }
 
     [Fact]

@@ -29,26 +29,72 @@ internal static class OutputAgreementCheck
     /// </summary>
     public sealed class Reference
     {
-        private Reference(DataItem[] items, string[] outputs, (float[] Values, long[] Shape)[][] values) => (Items, Outputs, Values) = (items, outputs, values);
+        private Reference(DataItem[] items, string[] outputs, (float[] Values, long[] Shape)[][] values, IReadOnlyDictionary<string, string> feeds) =>
+            (Items, Outputs, Values, Feeds) = (items, outputs, values, feeds);
 
         public DataItem[] Items { get; }
+        /// <summary>The float graph outputs, or for a model without any, the float tensors its outputs are computed from (<see cref="FloatSources"/>).</summary>
         public string[] Outputs { get; }
         /// <summary>Per item, per output in <see cref="Outputs"/>.</summary>
         internal (float[] Values, long[] Shape)[][] Values { get; }
+        /// <summary>For each of <see cref="Outputs"/> that is not a graph output: the outputs computed from it.</summary>
+        public IReadOnlyDictionary<string, string> Feeds { get; }
 
         public static Reference Of(ModelProto floatModel, IDataset data, IReadOnlyList<int> items, int threads, string source, CancellationToken cancellationToken)
         {
             var chosen = items.Take(MaxItems).Select(data.Get).ToArray();
+            var feeds = new Dictionary<string, string>(StringComparer.Ordinal);
             using var options = OrtSessions.Options(GraphOptimizationLevel.ORT_ENABLE_ALL, threads);
-            using var fp32 = OrtSessions.Create(floatModel.ToByteArray(), options, source);
-            var outputs = floatModel.Graph.Output.Select(o => o.Name).Where(o => fp32.OutputMetadata.TryGetValue(o, out var m) && FloatOutputs.IsFloat(m)).ToArray();
-            if (outputs.Length == 0) return new Reference(chosen, outputs, Array.Empty<(float[], long[])[]>());
+            var fp32 = OrtSessions.Create(floatModel.ToByteArray(), options, source);
+            string[] FloatOutputsOf(ModelProto model) =>
+                model.Graph.Output.Select(o => o.Name).Where(o => fp32.OutputMetadata.TryGetValue(o, out var m) && FloatOutputs.IsFloat(m)).ToArray();
+            var outputs = FloatOutputsOf(floatModel);
+            if (outputs.Length == 0 && (feeds = FloatSources(floatModel.Graph)).Count > 0)
+            {
+                fp32.Dispose();
+                floatModel = WithOutputs(floatModel, feeds.Keys);
+                fp32 = OrtSessions.Create(floatModel.ToByteArray(), options, source);
+                outputs = FloatOutputsOf(floatModel);
+            }
+            using var session = fp32;
+            if (outputs.Length == 0) return new Reference(chosen, outputs, Array.Empty<(float[], long[])[]>(), feeds);
             var binder = ModelInputBinder.Bind(fp32, data, source);
             using var runOptions = new RunOptions();
             using var stop = OrtRun.StopOn(runOptions, cancellationToken);
             var values = chosen.Select(item => Run(fp32, binder, runOptions, new[] { item }, outputs, cancellationToken)).ToArray();
-            return new Reference(chosen, outputs, values);
+            return new Reference(chosen, outputs, values, feeds);
         }
+    }
+
+    /// <summary>
+    /// For a model none of whose outputs is float (an ArgMax's labels or class map, ZipMap's sequence of maps,
+    /// NonMaxSuppression's indices): the float tensors nearest upstream of its outputs (the ArgMax's scores, the
+    /// probabilities, the boxes and scores), each with the outputs computed from it. Graph inputs and weights are not
+    /// taken: they are the same in both models.
+    /// </summary>
+    internal static Dictionary<string, string> FloatSources(GraphProto graph)
+    {
+        var index = new GraphIndex(graph);
+        var found = new Dictionary<string, SortedSet<string>>(StringComparer.Ordinal);
+        foreach (var output in graph.Output.Select(o => o.Name))
+        {
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            var pending = new Queue<string>(new[] { output });
+            while (pending.Count > 0)
+            {
+                string tensor = pending.Dequeue();
+                if (!seen.Add(tensor) || index.IsInitializer(tensor) || index.GraphInputs.Contains(tensor)) continue;
+                if (tensor != output && index.IsFloat(tensor))
+                {
+                    if (!found.TryGetValue(tensor, out var outputs)) found[tensor] = outputs = new SortedSet<string>(StringComparer.Ordinal);
+                    outputs.Add(output);
+                    continue;
+                }
+                int producer = index.Producer(tensor);
+                if (producer >= 0) foreach (var input in index.Node(producer).Input) if (input.Length > 0) pending.Enqueue(input);
+            }
+        }
+        return found.ToDictionary(kv => kv.Key, kv => string.Join(", ", kv.Value.Select(o => $"'{o}'")), StringComparer.Ordinal);
     }
 
     /// <summary>Compares <paramref name="quantized"/>'s outputs with <paramref name="reference"/>'s.</summary>
@@ -87,6 +133,7 @@ internal static class OutputAgreementCheck
         CancellationToken cancellationToken)
     {
         if (reference.Outputs.Length == 0) return new Dictionary<string, OutputAgreement>();
+        if (reference.Feeds.Count > 0) candidate = WithOutputs(ModelProto.Parser.ParseFrom(candidate), reference.Feeds.Keys).ToByteArray();
         using var options = OrtSessions.Options(GraphOptimizationLevel.ORT_ENABLE_ALL, threads);
         using var int8 = OrtSessions.Create(candidate, options, source);
         var sums = reference.Outputs.ToDictionary(o => o, _ => new Sums(), StringComparer.Ordinal);
@@ -100,7 +147,7 @@ internal static class OutputAgreementCheck
             var b = Run(int8, binder, runOptions, new[] { reference.Items[i] }, reference.Outputs, cancellationToken);
             for (int k = 0; k < reference.Outputs.Length; k++) sums[reference.Outputs[k]].Add(a[k].Values, b[k].Values, a[k].Shape);
         }
-        return sums.ToDictionary(kv => kv.Key, kv => kv.Value.Agreement(kv.Key), StringComparer.Ordinal);
+        return sums.ToDictionary(kv => kv.Key, kv => kv.Value.Agreement(kv.Key) with { Feeds = reference.Feeds.GetValueOrDefault(kv.Key) }, StringComparer.Ordinal);
     }
 
     private static ModelProto WithOutputs(ModelProto model, IEnumerable<string> tensors)
