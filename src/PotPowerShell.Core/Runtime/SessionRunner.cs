@@ -25,6 +25,11 @@ internal sealed class SessionRunner : IDisposable
         /// <summary>Fed from <see cref="Activations"/> instead of the data (see <see cref="SuffixCut"/>).</summary>
         public bool Stored;
         public long[]? ItemShape;
+        /// <summary>
+        /// The model input has no batch axis (a scalar such as a sample rate, or [8] where the items are [1, 8]): each
+        /// item is fed without its leading axis of 1, one item per run, as calibration feeds it (ModelInputBinder).
+        /// </summary>
+        public bool NoBatchAxis;
         public long ItemBytes;
         public byte[] Buffer = Array.Empty<byte>();
         public IntPtr Address;
@@ -207,7 +212,16 @@ internal sealed class SessionRunner : IDisposable
         var values = new OrtValue[_inputs.Length];
         try
         {
-            for (int k = 0; k < _inputs.Length; k++) values[k] = Fill(_inputs[k], items, rows, layout);
+            try
+            {
+                for (int k = 0; k < _inputs.Length; k++) values[k] = Fill(_inputs[k], items, rows, layout);
+            }
+            catch (PotException e) when (e.ErrorId == ShapeMismatchId && rows == 2 && n == 1 && !FixedBatch)
+            {
+                // An input without a batch axis takes one item per run: lone items run alone from then on.
+                _loneAlone = true;
+                return Run(items, layout, into, cancellationToken);
+            }
             using var registration = OrtRun.StopOn(_runOptions, cancellationToken);
             long start = Stopwatch.GetTimestamp();
             IDisposableReadOnlyCollection<OrtValue> outputs;
@@ -293,8 +307,12 @@ internal sealed class SessionRunner : IDisposable
             if (input.Buffer.Length < rows * input.ItemBytes) Allocate(input, rows);
             bytes.CopyTo(input.Buffer.AsSpan((int)(r * input.ItemBytes), (int)input.ItemBytes));
         }
+        if (input.NoBatchAxis && rows > 1)
+            throw new PotException(ShapeMismatchId, PotErrorCategory.InvalidData,
+                $"The model input '{input.ModelName}' has no batch axis, so its items cannot share a batch of {rows}; they run one at a time.", _source);
         var batchShape = (long[])input.ItemShape!.Clone();
         batchShape[0] = rows;
+        if (input.NoBatchAxis) batchShape = batchShape[1..];
         return OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, input.OrtType, batchShape, input.Address, rows * input.ItemBytes);
     }
 
@@ -318,7 +336,10 @@ internal sealed class SessionRunner : IDisposable
         string modelShape = $"[{string.Join(",", input.ModelDims.Select(d => d < 0 ? "?" : d.ToString()))}]";
         if (shape.Length == 0 || shape[0] != 1)
             throw new PotException("EngineShapeMismatch", PotErrorCategory.InvalidData, $"Data for input '{input.ModelName}' has the item shape {dataShape}; items need a leading axis of 1.", _source);
-        if (!input.Stored && (shape.Length != input.ModelDims.Length || shape.Skip(1).Zip(input.ModelDims.Skip(1)).Any(p => p.Second > 0 && p.First != p.Second)))
+        static bool Fits(IEnumerable<long> dims, IEnumerable<int> model) => dims.Zip(model).All(p => p.Second <= 0 || p.First == p.Second);
+        // Data sets hold items as [1, ...]: one axis more than the model input means it has no batch axis.
+        input.NoBatchAxis = !input.Stored && shape.Length == input.ModelDims.Length + 1 && Fits(shape.Skip(1), input.ModelDims);
+        if (!input.Stored && !input.NoBatchAxis && (shape.Length != input.ModelDims.Length || !Fits(shape.Skip(1), input.ModelDims.Skip(1))))
             throw new PotException("EngineShapeMismatch", PotErrorCategory.InvalidData,
                 $"The data gives input '{input.ModelName}' items of shape {dataShape} but the model expects {modelShape}. Check the arrays' shapes, or the images' preprocessing (resize/center_crop size, channels, layout NCHW/NHWC).", _source);
         input.ItemShape = (long[])shape.Clone();

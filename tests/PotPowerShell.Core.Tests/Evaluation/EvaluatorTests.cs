@@ -201,6 +201,26 @@ public class EvaluatorTests
     }
 
     [Fact]
+    public void A_scalar_model_input_takes_each_items_value_as_calibration_feeds_it()
+    {
+        // y = x * gain, gain a scalar input (as a sample rate or a temperature is). Items hold it as [1]; evaluation fed
+        // [1] where the model takes [] and refused the data, while calibration (ModelInputBinder) fed the scalar.
+        using var tmp = new TempFolder();
+        Directory.CreateDirectory(tmp.File("d"));
+        float[] x = { 1, 2, 3, 4, 5, 6 }, gain = { 2, 0.5f, -1 }, t = { 2, 4, 1.5f, 2, -5, -7 };
+        NpyWriter.Save(tmp.File("d/x.npy"), x, new long[] { 3, 2 }, "<f4");
+        NpyWriter.Save(tmp.File("d/gain.npy"), gain, new long[] { 3 }, "<f4");
+        NpyWriter.Save(tmp.File("targets.npy"), t, new long[] { 3, 2 }, "<f4");
+        var b = new PotPowerShell.Core.Onnx.GraphBuilder("scaled");
+        var y = b.Node("Mul", new[] { b.Input("x", "batch", 2), b.Input("gain") }, "scale");
+        b.Output(y, global::Onnx.TensorProto.Types.DataType.Float, "batch", 2);
+        using var evaluator = new Evaluator(Engine(tmp, "metrics:\n  - type: mse\ndataset:\n  data_source: d\n  labels: targets.npy\nbatch_size: 3\n"));
+        var r = evaluator.Evaluate(Google.Protobuf.MessageExtensions.ToByteArray(b.Build()), null, CancellationToken.None);
+        // y: (2, 4), (1.5, 2), (-5, -6); squared errors against t: 0, 0, (0 + 1) / 2.
+        Assert.Equal(new[] { 0, 0, 0.5 }, r.PerItem["mse"].Select(v => Math.Round(v, 9)));
+    }
+
+    [Fact]
     public void Input_names_that_match_nothing_are_reported()
     {
         using var tmp = new TempFolder();
