@@ -201,6 +201,22 @@ public class EvaluatorTests
     }
 
     [Fact]
+    public void A_model_that_outputs_only_its_predicted_class_gets_an_error_that_asks_for_the_scores()
+    {
+        // As a converted scikit-learn classifier ends: the label (int64 ArgMax) is the only tensor output. The error
+        // said the labels did not belong to the model.
+        var g = new PotPowerShell.Core.Onnx.GraphBuilder("label_only");
+        var x = g.Input("x", "batch", 4L);
+        var label = g.Node("ArgMax", new[] { g.Node("MatMul", new[] { x, g.Initializer("w", W, 4, 3) }, "scores") }, "label", ("axis", 1L), ("keepdims", 0L));
+        g.Output(label, global::Onnx.TensorProto.Types.DataType.Int64, "batch");
+        using var tmp = Data();
+        using var evaluator = new Evaluator(EngineDefinition.FromDataPath(tmp.File("d")));
+        var e = Assert.Throws<PotException>(() => evaluator.Evaluate(Google.Protobuf.MessageExtensions.ToByteArray(g.Build()), null, CancellationToken.None));
+        Assert.Equal("AnnotationOutOfRange", e.ErrorId);
+        Assert.Contains($"the model output '{label}' holds one value per item, not a score per class", e.Message);
+    }
+
+    [Fact]
     public void A_scalar_model_input_takes_each_items_value_as_calibration_feeds_it()
     {
         // y = x * gain, gain a scalar input (as a sample rate or a temperature is). Items hold it as [1]; evaluation fed

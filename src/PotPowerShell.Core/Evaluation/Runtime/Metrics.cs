@@ -173,7 +173,9 @@ internal static class Labels
         } + s.Definition.LabelOffset;
         if (label < 0 || label >= classCount)
             throw new PotException("AnnotationOutOfRange", PotErrorCategory.InvalidData,
-                $"Item {s.Index} of dataset '{s.Definition.Name}' has the class {label}, but the model output '{s.Adapter.OutputName}' scores {classCount} classes (0 to {classCount - 1}). Check that the labels belong to this model.", s.Definition.DataSource);
+                classCount == 1
+                    ? $"Item {s.Index} of dataset '{s.Definition.Name}' has the class {label}, but the model output '{s.Adapter.OutputName}' holds one value per item, not a score per class: classification metrics read class scores (logits or probabilities). Name the output that holds them in the adapter (adapter: {{type: classification, output: <name>}}); a model that outputs only its predicted class (as a ZipMap or ArgMax ends it) needs an output of the scores before it."
+                    : $"Item {s.Index} of dataset '{s.Definition.Name}' has the class {label}, but the model output '{s.Adapter.OutputName}' scores {classCount} classes (0 to {classCount - 1}). Check that the labels belong to this model.", s.Definition.DataSource);
         return (int)label;
     }
 
