@@ -147,6 +147,20 @@ Describe '<_>, a row of a table' -ForEach @('QuantizedLayerInfo', 'ModelEvaluati
     }
 }
 
+Describe '<_>, a result of many parts' -ForEach @('PotModel', 'PotConfig', 'QuantizationResult', 'ModelEvaluation', 'AccuracyAwareResult', 'ModelComparison') {
+    It 'exports every column to CSV as readable text, never a type name' {
+        # Its lists and records (layers, warnings, the self-check, metrics) become text a spreadsheet shows: each item
+        # in short, joined by '; '. Their rows go to CSV whole through the property itself ($r.Layers | Export-Csv).
+        $csv = Join-Path $TestDrive "$_-whole.csv"
+        $samples[$_].Object | Export-Csv -LiteralPath $csv
+        $row = @(Import-Csv -LiteralPath $csv)[0]
+        $typeNames = foreach ($column in $row.PSObject.Properties) {
+            if ($column.Value -match 'System\.[A-Z]|PotPowerShell\.|`\d\[|\w+ \{ \w+ = ') { "$($column.Name): $($column.Value)" }
+        }
+        $typeNames | Should -BeNullOrEmpty
+    }
+}
+
 Describe 'LayerRank.MetricDeltas' {
     It 'reads in CSV as each metric and its exact change, in engine order' {
         $rank = $samples.LayerRank.Object

@@ -33,6 +33,14 @@ public enum RangeEstimatorKind
 /// <summary>Range estimation settings for activations (POT's activations.range_estimator mapped onto our estimators).</summary>
 public sealed record RangeEstimatorOptions
 {
+    /// <summary>"(Kind = MeanMinMax, ...)": its settings, in parentheses inside <see cref="Config.DefaultQuantizationOptions"/>'s text.</summary>
+    public override string ToString()
+    {
+        var text = new System.Text.StringBuilder("(");
+        PrintMembers(text);
+        return text.Append(')').ToString();
+    }
+
     /// <summary>Null = the default, <see cref="DefaultKind"/>.</summary>
     public RangeEstimatorKind? Kind { get; init; }
 

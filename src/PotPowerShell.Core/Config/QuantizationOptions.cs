@@ -38,6 +38,14 @@ public enum QuantizationTypes
 /// <summary>Every DefaultQuantization parameter of POT (and ours). Config files and cmdlet parameters map onto this.</summary>
 public sealed record DefaultQuantizationOptions
 {
+    /// <summary>"Preset = Performance, TargetDevice = Any, ...": how a result's Options read where only text goes (Export-Csv).</summary>
+    public override string ToString()
+    {
+        var text = new System.Text.StringBuilder();
+        PrintMembers(text);
+        return text.ToString();
+    }
+
     public QuantizationPreset Preset { get; init; } = QuantizationPreset.Performance;
     public TargetDevice TargetDevice { get; init; } = TargetDevice.Any;
     /// <summary>Null = the whole calibration set (POT's default).</summary>
@@ -88,9 +96,9 @@ public sealed record DefaultQuantizationOptions
     /// </summary>
     public bool FixFirstLayerSaturation { get; init; }
     /// <summary>Node names (exact) or regular expressions (written /re/ or with regex characters) to leave in float.</summary>
-    public IReadOnlyList<string> IgnoredNodes { get; init; } = Array.Empty<string>();
+    public IReadOnlyList<string> IgnoredNodes { get; init => field = ValueList.From(value); } = ValueList<string>.Empty;
     /// <summary>Op types to leave in float, optionally only those whose attributes match.</summary>
-    public IReadOnlyList<IgnoredOperation> IgnoredOperations { get; init; } = Array.Empty<IgnoredOperation>();
+    public IReadOnlyList<IgnoredOperation> IgnoredOperations { get; init => field = ValueList.From(value); } = ValueList<IgnoredOperation>.Empty;
     /// <summary>Intra-op threads for calibration (0 = ORT default).</summary>
     public int Threads { get; init; }
     /// <summary>
@@ -125,4 +133,9 @@ public enum EqualizationScope
 }
 
 /// <summary>An ignored-scope entry by op type (POT's ignored.operations), with optional attribute values that must match.</summary>
-public sealed record IgnoredOperation(string Type, IReadOnlyDictionary<string, string>? Attributes = null);
+public sealed record IgnoredOperation(string Type, IReadOnlyDictionary<string, string>? Attributes = null)
+{
+    /// <summary>"Conv" or "Conv(group=1)", as ignored_scope writes it.</summary>
+    public override string ToString() =>
+        Attributes is not { Count: > 0 } ? Type : $"{Type}({string.Join(", ", Attributes.OrderBy(a => a.Key, StringComparer.Ordinal).Select(a => $"{a.Key}={a.Value}"))})";
+}

@@ -2,7 +2,10 @@ using System.Collections;
 
 namespace PotPowerShell.Core.Config;
 
-/// <summary>A read-only list with value equality, so that records holding lists compare by content.</summary>
+/// <summary>
+/// A read-only list with value equality, so that records holding lists compare by content, and whose text is its items
+/// joined by ", " (what Export-Csv writes for a result's lists, rather than the type's name).
+/// </summary>
 public sealed class ValueList<T> : IReadOnlyList<T>, IEquatable<ValueList<T>>
 {
     private readonly T[] _items;
@@ -38,4 +41,7 @@ public static class ValueList
     public static ValueList<T> Of<T>(params T[] items) => new(items);
 
     public static ValueList<T> ToValueList<T>(this IEnumerable<T> items) => new(items);
+
+    /// <summary><paramref name="items"/> as a value list, itself when it is one.</summary>
+    public static ValueList<T> From<T>(IEnumerable<T> items) => items as ValueList<T> ?? new(items);
 }

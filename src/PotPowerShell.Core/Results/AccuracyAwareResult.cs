@@ -27,6 +27,10 @@ public sealed record AccuracyAwareMetric(
 {
     /// <summary>Drop relative to the baseline (Drop / |Baseline|), NaN for a zero baseline.</summary>
     public double RelativeDrop => Baseline == 0 ? double.NaN : Drop / Math.Abs(Baseline);
+
+    /// <summary>"accuracy@top1 0.99 -> 0.985 (drop 0.005 of 0.01)": FP32 to returned; how a result's Metrics read where only text goes (Export-Csv, items joined by ", ").</summary>
+    public override string ToString() =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{Name} {Baseline:G6} -> {Final:G6} (drop {Drop:G6} of {MaxDrop:G6})");
 }
 
 /// <summary>A layer the returned model keeps in float.</summary>
@@ -93,10 +97,18 @@ public sealed record AccuracyAwareIteration(
 
     /// <summary>Validation items evaluated for this iteration (all of them unless <see cref="DecidedEarly"/>).</summary>
     public int Items { get; init; }
+
+    /// <summary>"3 Search conv1 Reverted (drop 0.02 -> 0.008)": how a result's Iterations read where only text goes (Export-Csv, items joined by ", ").</summary>
+    public override string ToString() =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{Index} {Stage} {Layer} {Action} (drop {DropBefore:G6} -> {DropAfter:G6})");
 }
 
 /// <summary>Wall time spent in one stage of the run.</summary>
-public sealed record StageTime(string Stage, TimeSpan Elapsed);
+public sealed record StageTime(string Stage, TimeSpan Elapsed)
+{
+    /// <summary>"ranking 3.2 s": how a result's stage times read where only text goes (Export-Csv).</summary>
+    public override string ToString() => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{Stage} {Elapsed.TotalSeconds:0.###} s");
+}
 
 /// <summary>The outcome of AccuracyAwareQuantization, written next to the model as a JSON report too.</summary>
 public sealed record AccuracyAwareResult : IQuantizedModelResult
@@ -108,7 +120,7 @@ public sealed record AccuracyAwareResult : IQuantizedModelResult
     /// <summary>Where the JSON report was written (null until saved).</summary>
     public string? ReportPath { get; init; }
     /// <summary>Intermediate models written with compression.dump_intermediate_model (-DumpIntermediateModel): the fully quantized model before any revert.</summary>
-    public IReadOnlyList<string> IntermediateModels { get; init; } = Array.Empty<string>();
+    public IReadOnlyList<string> IntermediateModels { get; init => field = ValueList.From(value); } = ValueList<string>.Empty;
     /// <summary>True when every metric is within its maximal drop.</summary>
     public required bool Met { get; init; }
     /// <summary>Why the run stopped, in one sentence.</summary>
@@ -122,13 +134,13 @@ public sealed record AccuracyAwareResult : IQuantizedModelResult
     public required QuantizationPreset Preset { get; init; }
     /// <summary>Activation range estimator and bias correction of the returned model, when tune_hyperparams changed them.</summary>
     public string? TunedSettings { get; init; }
-    public required IReadOnlyList<AccuracyAwareMetric> Metrics { get; init; }
+    public required IReadOnlyList<AccuracyAwareMetric> Metrics { get; init => field = ValueList.From(value); }
     /// <summary>Layers DefaultQuantization made INT8.</summary>
     public required int QuantizedLayerCount { get; init; }
-    public required IReadOnlyList<RevertedLayer> RevertedLayers { get; init; }
+    public required IReadOnlyList<RevertedLayer> RevertedLayers { get; init => field = ValueList.From(value); }
     /// <summary>What reverted layers gave back (restore_mode): each reverted layer's <see cref="RevertedLayer.Precision"/> says what it runs as.</summary>
     public RestoreMode RestoreMode { get; init; }
-    public required IReadOnlyList<AccuracyAwareIteration> Iterations { get; init; }
+    public required IReadOnlyList<AccuracyAwareIteration> Iterations { get; init => field = ValueList.From(value); }
     /// <summary>Model evaluations run (full set and subsets); cached repeats are not counted.</summary>
     public required int Evaluations { get; init; }
     /// <summary>
@@ -170,7 +182,7 @@ public sealed record AccuracyAwareResult : IQuantizedModelResult
     /// models, creating their ONNX Runtime sessions, and inference with the metrics. A candidate built ahead while the
     /// previous evaluation ran counts only the time the evaluations waited for it. Replayed evaluations count nothing.
     /// </summary>
-    public IReadOnlyList<StageTime> EvaluationTimes { get; init; } = Array.Empty<StageTime>();
+    public IReadOnlyList<StageTime> EvaluationTimes { get; init => field = ValueList.From(value); } = ValueList<StageTime>.Empty;
     /// <summary>
     /// Passes of the FP32 model over the calibration data: 1, because the pass measures what the mixed preset and the
     /// tuning grid need too (0 when the run was given a calibrated builder).
@@ -180,14 +192,14 @@ public sealed record AccuracyAwareResult : IQuantizedModelResult
     public int BiasCorrectionPasses { get; init; }
     /// <summary>Inferences run over the calibration data by those passes.</summary>
     public long CalibrationInferences { get; init; }
-    public required IReadOnlyList<StageTime> StageTimes { get; init; }
+    public required IReadOnlyList<StageTime> StageTimes { get; init => field = ValueList.From(value); }
     public required TimeSpan TotalTime { get; init; }
     /// <summary>The per-iteration log (also written to the verbose stream by the cmdlet).</summary>
-    public required IReadOnlyList<string> Log { get; init; }
+    public required IReadOnlyList<string> Log { get; init => field = ValueList.From(value); }
     /// <summary>Fastest (layers faster in float stay float before any revert) or AllInt8.</summary>
     public PrecisionMode Precision { get; init; }
     /// <summary>Layers DefaultQuantization kept float because they run faster that way on this CPU.</summary>
-    public IReadOnlyList<string> FasterInFloatLayers { get; init; } = Array.Empty<string>();
+    public IReadOnlyList<string> FasterInFloatLayers { get; init => field = ValueList.From(value); } = ValueList<string>.Empty;
     /// <summary>The batch size of the layer timings and the latency check.</summary>
     public int BatchSize { get; init; } = 1;
     /// <summary>Median (p50) and 90th-percentile latency of the FP32 model and of the returned model, timed interleaved at the end (null when skipped).</summary>
@@ -202,15 +214,15 @@ public sealed record AccuracyAwareResult : IQuantizedModelResult
     /// calibration, precision, restore mode), the search's (a model that mixes the items of a batch), and the returned
     /// model's (not faster than FP32).
     /// </summary>
-    public IReadOnlyList<string> Warnings { get; init; } = Array.Empty<string>();
+    public IReadOnlyList<string> Warnings { get; init => field = ValueList.From(value); } = ValueList<string>.Empty;
 
-    /// <summary>Metric name to FP32 baseline value.</summary>
-    public IReadOnlyDictionary<string, double> BaselineMetrics => Metrics.ToDictionary(m => m.Name, m => m.Baseline);
+    /// <summary>Metric name to FP32 baseline value, in engine order (as text: "accuracy@top1=0.99; ...").</summary>
+    public MetricValues BaselineMetrics => MetricValues.From(Metrics.Select(m => (m.Name, m.Baseline)));
     /// <summary>Metric name to value of the fully quantized model.</summary>
-    public IReadOnlyDictionary<string, double> QuantizedMetrics => Metrics.ToDictionary(m => m.Name, m => m.FullyQuantized);
+    public MetricValues QuantizedMetrics => MetricValues.From(Metrics.Select(m => (m.Name, m.FullyQuantized)));
     /// <summary>Metric name to value of the returned model.</summary>
-    public IReadOnlyDictionary<string, double> FinalMetrics => Metrics.ToDictionary(m => m.Name, m => m.Final);
+    public MetricValues FinalMetrics => MetricValues.From(Metrics.Select(m => (m.Name, m.Final)));
     /// <summary>Metric name to drop of the returned model.</summary>
-    public IReadOnlyDictionary<string, double> Drop => Metrics.ToDictionary(m => m.Name, m => m.Drop);
+    public MetricValues Drop => MetricValues.From(Metrics.Select(m => (m.Name, m.Drop)));
     public int RevertedLayerCount => RevertedLayers.Count;
 }

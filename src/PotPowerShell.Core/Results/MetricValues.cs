@@ -13,6 +13,14 @@ public sealed class MetricValues : OrderedDictionary
 {
     public MetricValues() : base(StringComparer.Ordinal) { }
 
+    /// <summary>The values of these metrics, in their order.</summary>
+    public static MetricValues From(IEnumerable<(string Metric, double Value)> values)
+    {
+        var result = new MetricValues();
+        foreach (var (metric, value) in values) result.Add(metric, value);
+        return result;
+    }
+
     /// <summary>The value of <paramref name="metric"/> (which must be there).</summary>
     public double Of(string metric) => (double)this[metric]!;
 

@@ -1,3 +1,5 @@
+using PotPowerShell.Core.Config;
+
 namespace PotPowerShell.Core.Results;
 
 /// <summary>One graph input or output: name, element type and shape (symbolic dimensions by name, '?' when unknown).</summary>
@@ -38,10 +40,10 @@ public sealed record PotModel
     public required long Opset { get; init; }
     public required long IrVersion { get; init; }
     public required string Producer { get; init; }
-    public required IReadOnlyList<TensorDescription> Inputs { get; init; }
-    public required IReadOnlyList<TensorDescription> Outputs { get; init; }
+    public required IReadOnlyList<TensorDescription> Inputs { get; init => field = ValueList.From(value); }
+    public required IReadOnlyList<TensorDescription> Outputs { get; init => field = ValueList.From(value); }
     public required int NodeCount { get; init; }
-    public required IReadOnlyList<OpTypeCount> OpTypes { get; init; }
+    public required IReadOnlyList<OpTypeCount> OpTypes { get; init => field = ValueList.From(value); }
     /// <summary>Conv, ConvTranspose, MatMul and Gemm nodes: the layers quantization turns into INT8 kernels.</summary>
     public required int QuantizableLayerCount { get; init; }
     /// <summary>
@@ -59,5 +61,5 @@ public sealed record PotModel
     /// </summary>
     public required bool IsQuantized { get; init; }
     /// <summary>Every node in file order: the names and op types -IgnoredScope and -IgnoredOpType take.</summary>
-    public IReadOnlyList<NodeDescription> Nodes { get; init; } = Array.Empty<NodeDescription>();
+    public IReadOnlyList<NodeDescription> Nodes { get; init => field = ValueList.From(value); } = ValueList<NodeDescription>.Empty;
 }

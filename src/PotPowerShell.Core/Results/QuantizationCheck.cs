@@ -43,4 +43,13 @@ public sealed record QuantizationCheck
     public double SqnrDb => Outputs.Count == 0 ? IdenticalDb : Outputs.Min(o => o.SqnrDb);
     /// <summary>When the check failed: the INT8 layers with the lowest output SQNR, worst first (at most five); else empty.</summary>
     public IReadOnlyList<LayerAgreement> WorstLayers { get; init; } = Array.Empty<LayerAgreement>();
+
+    /// <summary>"passed on 8 items: logits 47.19 dB, cosine 0.999991": how a result's Check reads where only text goes (Export-Csv).</summary>
+    public override string ToString()
+    {
+        var culture = System.Globalization.CultureInfo.InvariantCulture;
+        string outputs = string.Join("; ", Outputs.Select(o => string.Create(culture, $"{o.Output} {o.SqnrDb} dB, cosine {o.Cosine}")));
+        string worst = WorstLayers.Count == 0 ? "" : "; worst layers " + string.Join(", ", WorstLayers.Select(l => string.Create(culture, $"{l.Node} {l.SqnrDb:0.#} dB")));
+        return $"{(Passed ? "passed" : "failed")} on {Items} items: {outputs}{worst}";
+    }
 }

@@ -40,6 +40,9 @@ public sealed record QuantizedLayerInfo
     /// </summary>
     public double? Int8Ms { get; init; }
     public double? FloatMs { get; init; }
+
+    /// <summary>"/conv1/Conv INT8", "fc Float (FasterInFloat)": how a result's Layers read where only text goes (Export-Csv).</summary>
+    public override string ToString() => ReasonCode is "" or "Quantized" ? $"{Node} {Precision}" : $"{Node} {Precision} ({ReasonCode})";
 }
 
 /// <summary>An ONNX Runtime kernel the quantized model runs, with how many nodes use it after optimization.</summary>
@@ -85,23 +88,23 @@ public sealed record QuantizationResult : IQuantizedModelResult
     /// <summary>Why: model_type given, or what detection found in the graph.</summary>
     public string ModelTypeReason { get; init; } = "";
     /// <summary>Conv pairs rescaled by cross-layer equalization, "first -> second" (empty when it is off or found none).</summary>
-    public IReadOnlyList<string> EqualizedPairs { get; init; } = Array.Empty<string>();
+    public IReadOnlyList<string> EqualizedPairs { get; init => field = ValueList.From(value); } = ValueList<string>.Empty;
     /// <summary>Whether SmoothQuant was applied to the Linear layers, and why or why not (the self-check's numbers when it decided).</summary>
     public string SmoothQuant { get; init; } = "";
     /// <summary>The Linear layer groups SmoothQuant rescaled, "input -> layers (how)" (empty when it was not applied).</summary>
-    public IReadOnlyList<string> SmoothedLayers { get; init; } = Array.Empty<string>();
+    public IReadOnlyList<string> SmoothedLayers { get; init => field = ValueList.From(value); } = ValueList<string>.Empty;
 
-    public required IReadOnlyList<QuantizedLayerInfo> Layers { get; init; }
+    public required IReadOnlyList<QuantizedLayerInfo> Layers { get; init => field = ValueList.From(value); }
     public required int LayerCount { get; init; }
     public required int QuantizedLayerCount { get; init; }
     public required int BiasCorrectedLayerCount { get; init; }
     /// <summary>Quantized layers that ONNX Runtime runs as INT8 kernels (QLinearConv, QLinearMatMul, QGemm...).</summary>
     public required int FusedLayerCount { get; init; }
     /// <summary>Quantized kernels in the optimized graph, by kernel name.</summary>
-    public required IReadOnlyList<KernelCount> FusedKernels { get; init; }
+    public required IReadOnlyList<KernelCount> FusedKernels { get; init => field = ValueList.From(value); }
     /// <summary>Node names the ignored scope kept in float.</summary>
-    public required IReadOnlyList<string> IgnoredNodes { get; init; }
-    public required IReadOnlyList<string> Warnings { get; init; }
+    public required IReadOnlyList<string> IgnoredNodes { get; init => field = ValueList.From(value); }
+    public required IReadOnlyList<string> Warnings { get; init => field = ValueList.From(value); }
 
     public required long SourceOpset { get; init; }
     public required long Opset { get; init; }
@@ -142,7 +145,7 @@ public sealed record QuantizationResult : IQuantizedModelResult
     /// <summary>The batch size the layer timings and the latency check used.</summary>
     public int BatchSize { get; init; } = 1;
     /// <summary>The whole models timed to choose the precisions (Fastest on a CPU target), the chosen one marked.</summary>
-    public IReadOnlyList<PrecisionCandidate> PrecisionCandidates { get; init; } = Array.Empty<PrecisionCandidate>();
+    public IReadOnlyList<PrecisionCandidate> PrecisionCandidates { get; init => field = ValueList.From(value); } = ValueList<PrecisionCandidate>.Empty;
     /// <summary>The file the layer timings were cached in (null when no layer was timed).</summary>
     public string? LatencyCachePath { get; init; }
     /// <summary>Median (p50) and 90th-percentile latency of the FP32 model and of the output, timed interleaved at the end (null when skipped).</summary>
@@ -156,5 +159,5 @@ public sealed record QuantizationResult : IQuantizedModelResult
     public int LatencyRuns { get; init; }
 
     /// <summary>Intermediate models written with dump_intermediate_model (-DumpIntermediateModel): prepared FP32, then before bias correction.</summary>
-    public IReadOnlyList<string> IntermediateModels { get; init; } = Array.Empty<string>();
+    public IReadOnlyList<string> IntermediateModels { get; init => field = ValueList.From(value); } = ValueList<string>.Empty;
 }
