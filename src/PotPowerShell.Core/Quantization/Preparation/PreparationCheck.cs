@@ -3,6 +3,7 @@ using Microsoft.ML.OnnxRuntime;
 using Onnx;
 using PotPowerShell.Core.Calibration;
 using PotPowerShell.Core.Data;
+using PotPowerShell.Core.Onnx;
 using PotPowerShell.Core.Runtime;
 
 namespace PotPowerShell.Core.Quantization;
@@ -21,6 +22,11 @@ internal static class PreparationCheck
         // for large models, whose two sessions at once would hold another copy of the weights. The items are read here,
         // once: a dataset is read by one thread at a time.
         var read = items.Select(data.Get).ToArray();
+        // A model none of whose outputs is float (an ArgMax's labels) is compared on the float tensors they are
+        // computed from, where both models still have them (OutputAgreementCheck.FloatSources).
+        var produced = prepared.Graph.Node.SelectMany(n => n.Output).ToHashSet(StringComparer.Ordinal);
+        var sources = OutputAgreementCheck.FloatSources(original.Graph).Keys.Where(produced.Contains).ToList();
+        if (sources.Count > 0 && !HasFloatOutput(original)) (original, prepared) = (WithOutputs(original, sources), WithOutputs(prepared, sources));
         Dictionary<string, List<float[]>> Upgraded() => Outputs(prepared, data, read, threads, source + " (upgraded)", cancellationToken);
         var upgrading = prepared.CalculateSize() <= SideBySideBytes ? Task.Run(Upgraded, cancellationToken) : null;
         Dictionary<string, List<float[]>> reference;
@@ -52,6 +58,21 @@ internal static class PreparationCheck
         }
     }
 
+    private static bool HasFloatOutput(ModelProto model)
+    {
+        var index = new GraphIndex(model.Graph);
+        // Unknown element types count as float: ONNX Runtime then decides which outputs are compared.
+        return model.Graph.Output.Any(o => o.Type?.ValueCase is null or TypeProto.ValueOneofCase.TensorType
+            && index.ElementType(o.Name) is 0 or (int)TensorProto.Types.DataType.Float or (int)TensorProto.Types.DataType.Float16);
+    }
+
+    private static ModelProto WithOutputs(ModelProto model, IEnumerable<string> tensors)
+    {
+        var copy = ShallowCopy.Of(model);
+        foreach (var t in tensors) copy.Graph.Output.Add(new ValueInfoProto { Name = t });
+        return copy;
+    }
+
     /// <summary>Models up to this size are checked side by side.</summary>
     private const int SideBySideBytes = 256 << 20;
 
@@ -68,6 +89,8 @@ internal static class PreparationCheck
         var names = session.OutputMetadata.Where(kv => FloatOutputs.IsFloat(kv.Value))
             .Select(kv => kv.Key).OrderBy(n => n, StringComparer.Ordinal).ToArray();
         var result = names.ToDictionary(n => n, _ => new List<float[]>(), StringComparer.Ordinal);
+        // No float tensor to compare (ONNX Runtime refuses a run that asks for no output).
+        if (names.Length == 0) return result;
         using var runOptions = new RunOptions();
         using var stop = OrtRun.StopOn(runOptions, cancellationToken);
         foreach (var item in items)
