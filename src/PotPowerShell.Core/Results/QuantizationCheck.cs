@@ -48,7 +48,7 @@ public sealed record QuantizationCheck
     public override string ToString()
     {
         var culture = System.Globalization.CultureInfo.InvariantCulture;
-        string outputs = string.Join("; ", Outputs.Select(o => string.Create(culture, $"{o.Output} {o.SqnrDb} dB, cosine {o.Cosine}")));
+        string outputs = string.Join("; ", Outputs.Select(o => string.Create(culture, $"{o.Output}{(o.Feeds != null ? $" (computes {o.Feeds})" : "")} {o.SqnrDb} dB, cosine {o.Cosine}")));
         string worst = WorstLayers.Count == 0 ? "" : "; worst layers " + string.Join(", ", WorstLayers.Select(l => string.Create(culture, $"{l.Node} {l.SqnrDb:0.#} dB")));
         return $"{(Passed ? "passed" : "failed")} on {Items} items: {outputs}{worst}";
     }
