@@ -3,7 +3,6 @@ using Microsoft.ML.OnnxRuntime;
 using Onnx;
 using PotPowerShell.Core.Calibration;
 using PotPowerShell.Core.Data;
-using PotPowerShell.Core.Onnx;
 using PotPowerShell.Core.Runtime;
 
 namespace PotPowerShell.Core.Quantization;
@@ -24,9 +23,8 @@ internal static class PreparationCheck
         var read = items.Select(data.Get).ToArray();
         // A model none of whose outputs is float (an ArgMax's labels) is compared on the float tensors they are
         // computed from, where both models still have them (OutputAgreementCheck.FloatSources).
-        var produced = prepared.Graph.Node.SelectMany(n => n.Output).ToHashSet(StringComparer.Ordinal);
-        var sources = OutputAgreementCheck.FloatSources(original.Graph).Keys.Where(produced.Contains).ToList();
-        if (sources.Count > 0 && !HasFloatOutput(original)) (original, prepared) = (WithOutputs(original, sources), WithOutputs(prepared, sources));
+        (original, var sources) = OutputAgreementCheck.WithFloatSources(original, prepared.Graph.Node.SelectMany(n => n.Output).ToHashSet(StringComparer.Ordinal));
+        if (sources.Count > 0) prepared = OutputAgreementCheck.WithOutputs(prepared, sources.Keys);
         Dictionary<string, List<float[]>> Upgraded() => Outputs(prepared, data, read, threads, source + " (upgraded)", cancellationToken);
         var upgrading = prepared.CalculateSize() <= SideBySideBytes ? Task.Run(Upgraded, cancellationToken) : null;
         Dictionary<string, List<float[]>> reference;
@@ -56,21 +54,6 @@ internal static class PreparationCheck
                         throw Changed(source, name, $"value {j} of item {read[i].Index} went from {e[j]} to {a[j]}");
             }
         }
-    }
-
-    private static bool HasFloatOutput(ModelProto model)
-    {
-        var index = new GraphIndex(model.Graph);
-        // Unknown element types count as float: ONNX Runtime then decides which outputs are compared.
-        return model.Graph.Output.Any(o => o.Type?.ValueCase is null or TypeProto.ValueOneofCase.TensorType
-            && index.ElementType(o.Name) is 0 or (int)TensorProto.Types.DataType.Float or (int)TensorProto.Types.DataType.Float16);
-    }
-
-    private static ModelProto WithOutputs(ModelProto model, IEnumerable<string> tensors)
-    {
-        var copy = ShallowCopy.Of(model);
-        foreach (var t in tensors) copy.Graph.Output.Add(new ValueInfoProto { Name = t });
-        return copy;
     }
 
     /// <summary>Models up to this size are checked side by side.</summary>

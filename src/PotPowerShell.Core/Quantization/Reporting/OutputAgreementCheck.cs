@@ -43,20 +43,10 @@ internal static class OutputAgreementCheck
         public static Reference Of(ModelProto floatModel, IDataset data, IReadOnlyList<int> items, int threads, string source, CancellationToken cancellationToken)
         {
             var chosen = items.Take(MaxItems).Select(data.Get).ToArray();
-            var feeds = new Dictionary<string, string>(StringComparer.Ordinal);
+            (floatModel, var feeds) = WithFloatSources(floatModel);
             using var options = OrtSessions.Options(GraphOptimizationLevel.ORT_ENABLE_ALL, threads);
-            var fp32 = OrtSessions.Create(floatModel.ToByteArray(), options, source);
-            string[] FloatOutputsOf(ModelProto model) =>
-                model.Graph.Output.Select(o => o.Name).Where(o => fp32.OutputMetadata.TryGetValue(o, out var m) && FloatOutputs.IsFloat(m)).ToArray();
-            var outputs = FloatOutputsOf(floatModel);
-            if (outputs.Length == 0 && (feeds = FloatSources(floatModel.Graph)).Count > 0)
-            {
-                fp32.Dispose();
-                floatModel = WithOutputs(floatModel, feeds.Keys);
-                fp32 = OrtSessions.Create(floatModel.ToByteArray(), options, source);
-                outputs = FloatOutputsOf(floatModel);
-            }
-            using var session = fp32;
+            using var fp32 = OrtSessions.Create(floatModel.ToByteArray(), options, source);
+            var outputs = floatModel.Graph.Output.Select(o => o.Name).Where(o => fp32.OutputMetadata.TryGetValue(o, out var m) && FloatOutputs.IsFloat(m)).ToArray();
             if (outputs.Length == 0) return new Reference(chosen, outputs, Array.Empty<(float[], long[])[]>(), feeds);
             var binder = ModelInputBinder.Bind(fp32, data, source);
             using var runOptions = new RunOptions();
@@ -72,9 +62,10 @@ internal static class OutputAgreementCheck
     /// probabilities, the boxes and scores), each with the outputs computed from it. Graph inputs and weights are not
     /// taken: they are the same in both models.
     /// </summary>
-    internal static Dictionary<string, string> FloatSources(GraphProto graph)
+    internal static Dictionary<string, string> FloatSources(GraphProto graph) => FloatSources(graph, new GraphIndex(graph));
+
+    private static Dictionary<string, string> FloatSources(GraphProto graph, GraphIndex index)
     {
-        var index = new GraphIndex(graph);
         var found = new Dictionary<string, SortedSet<string>>(StringComparer.Ordinal);
         foreach (var output in graph.Output.Select(o => o.Name))
         {
@@ -150,7 +141,22 @@ internal static class OutputAgreementCheck
         return sums.ToDictionary(kv => kv.Key, kv => kv.Value.Agreement(kv.Key) with { Feeds = reference.Feeds.GetValueOrDefault(kv.Key) }, StringComparer.Ordinal);
     }
 
-    private static ModelProto WithOutputs(ModelProto model, IEnumerable<string> tensors)
+    /// <summary>
+    /// <paramref name="model"/> with its <see cref="FloatSources"/> as outputs, when it declares none of its outputs float
+    /// (an output of unknown type counts as float: ONNX Runtime then decides), and those sources with the outputs they
+    /// feed; only sources in <paramref name="within"/> when given. Otherwise the model itself and no sources.
+    /// </summary>
+    internal static (ModelProto Model, Dictionary<string, string> Feeds) WithFloatSources(ModelProto model, IReadOnlySet<string>? within = null)
+    {
+        var index = new GraphIndex(model.Graph);
+        bool floatOutput = model.Graph.Output.Any(o => o.Type?.ValueCase is null or TypeProto.ValueOneofCase.TensorType
+            && index.ElementType(o.Name) is 0 or (int)TensorProto.Types.DataType.Float or (int)TensorProto.Types.DataType.Float16);
+        var feeds = floatOutput ? new Dictionary<string, string>(StringComparer.Ordinal)
+            : FloatSources(model.Graph, index).Where(kv => within == null || within.Contains(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+        return (feeds.Count == 0 ? model : WithOutputs(model, feeds.Keys), feeds);
+    }
+
+    internal static ModelProto WithOutputs(ModelProto model, IEnumerable<string> tensors)
     {
         var copy = ShallowCopy.Of(model);
         var existing = copy.Graph.Output.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
