@@ -27,6 +27,8 @@ public enum AdapterType
     Ssd,
     /// <summary>YOLOv8's raw output [4 + classes, N] (centre x, centre y, width, height in input pixels, class scores), filtered by confidence and non-maximum suppression.</summary>
     YoloV8,
+    /// <summary>Semantic segmentation: per-pixel class scores [C, H, W] (the class map is their argmax), or the class map [H, W] itself.</summary>
+    Segmentation,
 }
 
 /// <summary>Axis order of a CTC output: batch, time, classes or time, batch, classes.</summary>
@@ -55,6 +57,14 @@ public enum MetricType
     CocoPrecision,
     /// <summary>Top-1 agreement with the FP32 model (its predictions as labels, POT's annotation_free).</summary>
     Fp32Agreement,
+    /// <summary>Segmentation, dataset-level over the confusion matrix of every pixel: pixels right / pixels.</summary>
+    SegmentationAccuracy,
+    /// <summary>Segmentation: the mean over classes of intersection over union.</summary>
+    MeanIou,
+    /// <summary>Segmentation: the mean over classes of the share of their pixels found.</summary>
+    MeanAccuracy,
+    /// <summary>Segmentation: the classes' IoU weighted by their share of the pixels.</summary>
+    FrequencyWeightedAccuracy,
 }
 
 /// <summary>Whether a script metric is called per item (the value is the mean) or once with every item.</summary>
@@ -167,8 +177,13 @@ public sealed record MetricSpec(
     /// <summary>script: per item (mean of the values) or once over the whole set.</summary>
     public MetricLevel Level { get; init; } = MetricLevel.Item;
 
-    /// <summary>True for metrics whose value is not a mean of per-item values (mAP, COCO precision, dataset-level scripts).</summary>
-    public bool IsDatasetLevel => Type is MetricType.Map or MetricType.CocoPrecision || (Type == MetricType.Script && Level == MetricLevel.Dataset);
+    /// <summary>Segmentation metrics: pixels annotated with this class are left out (255 in Pascal VOC's masks).</summary>
+    public long? IgnoreLabel { get; init; }
+
+    public bool IsSegmentation => Type is MetricType.SegmentationAccuracy or MetricType.MeanIou or MetricType.MeanAccuracy or MetricType.FrequencyWeightedAccuracy;
+
+    /// <summary>True for metrics whose value is not a mean of per-item values (mAP, COCO precision, segmentation's, dataset-level scripts).</summary>
+    public bool IsDatasetLevel => Type is MetricType.Map or MetricType.CocoPrecision || IsSegmentation || (Type == MetricType.Script && Level == MetricLevel.Dataset);
 
     /// <summary>True when the metric compares with labels, so the data must carry annotations.</summary>
     public bool RequiresAnnotation => Type switch

@@ -20,10 +20,12 @@ internal static class EngineParser
     private static readonly string[] AdapterKeys =
     {
         "type", "output", "dictionary", "alphabet", "blank_index", "layout", "labels", "scores", "conf_threshold", "nms_threshold", "max_detections",
+        "make_argmax",
     };
     private static readonly string[] CtcKeys = { "dictionary", "alphabet", "blank_index", "layout" };
     private static readonly string[] SsdKeys = { "labels", "scores" };
     private static readonly string[] YoloKeys = { "conf_threshold", "nms_threshold", "max_detections" };
+    private static readonly string[] SegmentationKeys = { "make_argmax" };
 
     private static readonly Dictionary<string, AdapterType> AdapterWords = new(StringComparer.OrdinalIgnoreCase)
     {
@@ -32,6 +34,7 @@ internal static class EngineParser
         ["identity"] = AdapterType.Identity,
         ["ssd"] = AdapterType.Ssd,
         ["yolo_v8"] = AdapterType.YoloV8,
+        ["segmentation"] = AdapterType.Segmentation,
     };
 
     private static readonly Dictionary<string, MetricType> MetricWords = new(StringComparer.OrdinalIgnoreCase)
@@ -50,6 +53,10 @@ internal static class EngineParser
         ["cosine_similarity"] = MetricType.CosineSimilarity,
         ["script"] = MetricType.Script,
         ["fp32_agreement"] = MetricType.Fp32Agreement,
+        ["segmentation_accuracy"] = MetricType.SegmentationAccuracy,
+        ["mean_iou"] = MetricType.MeanIou,
+        ["mean_accuracy"] = MetricType.MeanAccuracy,
+        ["frequency_weighted_accuracy"] = MetricType.FrequencyWeightedAccuracy,
     };
 
     /// <param name="images">A simplified engine's data_source folder is read as images even when it holds .npy files too
@@ -205,9 +212,9 @@ internal static class EngineParser
     }
 
     private static AdapterDefinition DefaultAdapter(IReadOnlyList<MetricSpec> metrics) =>
-        metrics.Any(m => m.Type is MetricType.Accuracy or MetricType.Precision or MetricType.Recall or MetricType.F1)
-            ? AdapterDefinition.Classification
-            : AdapterDefinition.Identity;
+        metrics.Any(m => m.Type is MetricType.Accuracy or MetricType.Precision or MetricType.Recall or MetricType.F1) ? AdapterDefinition.Classification
+        : metrics.Any(m => m.IsSegmentation) ? new AdapterDefinition(AdapterType.Segmentation)
+        : AdapterDefinition.Identity;
 
     private static void CheckMetricFits(MetricSpec metric, ConfigMap node, DatasetDefinition dataset, EngineProblems problems)
     {
@@ -227,6 +234,9 @@ internal static class EngineParser
         if (metric.Type is MetricType.Map or MetricType.CocoPrecision && !adapter.IsDetection)
             problems.Add(EngineProblems.Join(metric.KeyPath, "type"),
                 $"{(metric.Type == MetricType.Map ? "map" : "coco_precision")} compares detections, but dataset '{dataset.Name}' uses the {adapter.Type.ToString().ToLowerInvariant()} adapter: use adapter type ssd or yolo_v8.", typeLine);
+        if (metric.IsSegmentation && adapter.Type != AdapterType.Segmentation)
+            problems.Add(EngineProblems.Join(metric.KeyPath, "type"),
+                $"{EngineTree.TextOf(node["type"])?.Trim()} compares class maps, but dataset '{dataset.Name}' uses the {adapter.Type.ToString().ToLowerInvariant()} adapter: use adapter type segmentation.", typeLine);
         if (metric.Type is MetricType.Map or MetricType.CocoPrecision && dataset.HasAnnotations && !dataset.HasBoxes)
             problems.Add(metric.KeyPath, $"metric '{metric.Name}' needs boxes: annotate dataset '{dataset.Name}' with a COCO detection file (annotation_file: instances.json) or VOC annotations (voc_annotations: Annotations).", node.Line);
         if (metric.RequiresAnnotation && !dataset.HasAnnotations)
@@ -253,7 +263,7 @@ internal static class EngineParser
         if (m == null) return null;
         var type = m.Choice("type", AdapterWords, required: true);
         string? output = m.String("output");
-        foreach (var (keys, owner) in new[] { (CtcKeys, AdapterType.CtcGreedy), (SsdKeys, AdapterType.Ssd), (YoloKeys, AdapterType.YoloV8) })
+        foreach (var (keys, owner) in new[] { (CtcKeys, AdapterType.CtcGreedy), (SsdKeys, AdapterType.Ssd), (YoloKeys, AdapterType.YoloV8), (SegmentationKeys, AdapterType.Segmentation) })
             if (type != owner)
                 foreach (var k in keys.Where(m.Has))
                     m.Problem(k, $"applies to the {AdapterWords.First(kv => kv.Value == owner).Key} adapter only.");
@@ -267,6 +277,9 @@ internal static class EngineParser
             if (output == null && labels != null) m.Problem("output", "is required for ssd with labels: and scores:: the output of boxes [N, 4] (x1, y1, x2, y2 as fractions of the input).");
             return new AdapterDefinition(AdapterType.Ssd, output, KeyPath: path) { LabelsOutput = labels, ScoresOutput = scores };
         }
+        // make_argmax: the class map is the per-pixel argmax of class scores either way (as Accuracy Checker's metrics
+        // take it with their default use_argmax), so both values are read and mean the same.
+        if (type == AdapterType.Segmentation) m.Bool("make_argmax");
         if (type == AdapterType.YoloV8)
             return new AdapterDefinition(AdapterType.YoloV8, output, KeyPath: path)
             {
@@ -327,6 +340,7 @@ internal static class EngineParser
             MetricType.Fp32Agreement => new[] { "output", "threshold" },
             MetricType.Script => new[] { "path", "direction", "requires_annotation", "level" },
             MetricType.CharacterRecognitionAccuracy or MetricType.CharacterLevelAccuracy => new[] { "remove_spaces", "ignore_case" },
+            MetricType.SegmentationAccuracy or MetricType.MeanIou or MetricType.MeanAccuracy or MetricType.FrequencyWeightedAccuracy => new[] { "use_argmax", "ignore_label" },
             _ => Array.Empty<string>(),
         });
         var m = new MapReader(type == null ? new ConfigMap(map.Line) : map, path, problems, keys);
@@ -363,6 +377,10 @@ internal static class EngineParser
         bool boundaries = m.Bool("include_boundaries") ?? true;
         int maxDetections = m.Int("max_detections", 1, 1 << 20) ?? 100;
         var thresholds = m.Has("threshold") ? IouThresholds(m) : null;
+        // use_argmax (Accuracy Checker's, default true): the segmentation adapter's class map is always the argmax of
+        // the class scores; false would compare raw scores as classes, which no model means.
+        if (m.Bool("use_argmax") == false) m.Problem("use_argmax", "false is not supported: the class map is the per-pixel argmax of the class scores (or the model's own class map). Remove the key.");
+        long? ignoreLabel = m.Has("ignore_label") ? m.Int("ignore_label", 0, int.MaxValue) : null;
         string name = m.String("name") ?? type switch
         {
             MetricType.Accuracy => $"accuracy@top{topK}",
@@ -380,6 +398,7 @@ internal static class EngineParser
             Integral = integral,
             IncludeBoundaries = boundaries,
             MaxDetections = maxDetections,
+            IgnoreLabel = ignoreLabel,
         };
         return thresholds == null ? spec : spec with { IouThresholds = thresholds };
     }

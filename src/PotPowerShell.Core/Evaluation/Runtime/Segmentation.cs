@@ -1,0 +1,152 @@
+using PotPowerShell.Core.Data;
+using PotPowerShell.Core.Runtime;
+
+namespace PotPowerShell.Core.Evaluation;
+
+/// <summary>
+/// One item's class map, row-major: the prediction of the segmentation adapter. <paramref name="ClassCount"/> is the
+/// number of classes the model scores (0 when its output is a class map).
+/// </summary>
+public sealed record SegmentationMask(int Height, int Width, int[] Classes, int ClassCount)
+{
+    public override string ToString() => $"{Height}x{Width} class map";
+}
+
+/// <summary>
+/// segmentation (Accuracy Checker's adapter): per item, class scores [C, H, W] become the class map of their per-pixel
+/// argmax (the first class on ties); one channel [1, H, W], or a map [H, W], already holds classes (or a foreground
+/// probability), rounded to the nearest class.
+/// </summary>
+internal sealed class SegmentationAdapter(AdapterDefinition d) : Adapter(d)
+{
+    public override object? Predict(BatchOutputs outputs, int row)
+    {
+        outputs.RequireBatchFirst(OutputIndex, "the segmentation adapter");
+        var dims = outputs.Shapes[OutputIndex].Skip(1).Select(x => (int)x).ToArray();
+        var values = outputs.Row(OutputIndex, row);
+        if (dims.Length == 2) dims = new[] { 1, dims[0], dims[1] };
+        if (dims.Length != 3)
+            throw new PotException("SegmentationOutputShape", PotErrorCategory.InvalidData,
+                $"The segmentation adapter reads class scores [N, C, H, W] or a class map [N, H, W], but the output '{OutputName}' has the shape [{string.Join(",", outputs.Shapes[OutputIndex])}]. Name the output of class scores (adapter output:).", Definition.KeyPath);
+        int classes = dims[0], pixels = dims[1] * dims[2];
+        var map = new int[pixels];
+        if (classes == 1)
+            for (int p = 0; p < pixels; p++) map[p] = (int)Math.Round(values[p], MidpointRounding.AwayFromZero);
+        else
+            for (int p = 0; p < pixels; p++)
+            {
+                int best = 0;
+                float top = values[p];
+                for (int c = 1; c < classes; c++)
+                    if (values[c * pixels + p] > top) (best, top) = (c, values[c * pixels + p]);
+                map[p] = best;
+            }
+        return new SegmentationMask(dims[1], dims[2], map, classes == 1 ? 0 : classes);
+    }
+}
+
+/// <summary>
+/// segmentation_accuracy, mean_iou, mean_accuracy and frequency_weighted_accuracy (Accuracy Checker's), from the
+/// confusion matrix of every pixel of the items measured (so dataset-level: items have no value of their own). Per
+/// class c, with TP its pixels found, FN its pixels missed and FP other pixels called c: IoU = TP / (TP + FP + FN), over
+/// the classes where that is defined; accuracy = TP / (TP + FN), over the classes annotated; frequency weighted = the sum
+/// of IoU weighted by each class's share of the annotated pixels. Pixels annotated with ignore_label are left out; an
+/// item whose outputs are not finite predicts no class (its pixels are all missed).
+/// </summary>
+internal sealed class SegmentationRunner(MetricSpec spec) : MetricRunner(spec.Name, TypeWord(spec.Type), spec.Direction, spec.Datasets)
+{
+    /// <summary>Class indices above this are refused: the confusion matrix is square in the largest class.</summary>
+    public const int MaxClasses = 4096;
+
+    private static string TypeWord(MetricType type) => type switch
+    {
+        MetricType.SegmentationAccuracy => "segmentation_accuracy",
+        MetricType.MeanIou => "mean_iou",
+        MetricType.MeanAccuracy => "mean_accuracy",
+        _ => "frequency_weighted_accuracy",
+    };
+
+    public override IAggregate NewAggregate() => new ConfusionMatrix(spec.Type);
+
+    public override double Measure(SampleView s, IAggregate aggregate)
+    {
+        if (s.Prediction is not SegmentationMask mask)
+            throw new PotException("PredictionNotSegmentation", PotErrorCategory.InvalidData,
+                $"Metric '{Name}' needs class maps, but dataset '{s.Definition.Name}' has the {s.Adapter.Definition.Type.ToString().ToLowerInvariant()} adapter: use segmentation.", spec.KeyPath);
+        if (s.Annotation is not TensorData truth || truth.Length != mask.Classes.Length)
+            throw new PotException("AnnotationNotMask", PotErrorCategory.InvalidData,
+                $"Item {s.Index} of dataset '{s.Definition.Name}' has the annotation {Labels.Show(s.Annotation)}, but metric '{Name}' needs a mask of the model's {mask.Height}x{mask.Width} classes: give labels: an .npy array [items, {mask.Height}, {mask.Width}] of class indices.", s.Definition.DataSource);
+        var matrix = (ConfusionMatrix)aggregate;
+        for (int p = 0; p < mask.Classes.Length; p++)
+        {
+            double value = TensorBytes.ValueAt(truth.Data, p);
+            if (spec.IgnoreLabel is long ignored && value == ignored) continue;
+            int limit = mask.ClassCount > 0 ? mask.ClassCount : MaxClasses;
+            if (!(value >= 0 && value < limit) || value != Math.Floor(value))
+                throw new PotException("AnnotationNotMask", PotErrorCategory.InvalidData,
+                    $"Item {s.Index} of dataset '{s.Definition.Name}' has the mask value {value} at pixel {p}, which is not one of the {(mask.ClassCount > 0 ? $"model's {limit} classes" : "class indices")} (0 to {limit - 1}). Set ignore_label: to the value that marks pixels to leave out (255 in Pascal VOC's masks).", s.Definition.DataSource);
+            int predicted = s.NonFinite ? -1 : mask.Classes[p];
+            if (predicted >= MaxClasses) predicted = -1;
+            matrix.Add((int)value, predicted);
+        }
+        return double.NaN;
+    }
+
+    public override double Signal(SampleView s, double value) => double.NaN;
+}
+
+/// <summary>Pixel counts by annotated class (rows) and predicted class (columns; a negative prediction is none).</summary>
+internal sealed class ConfusionMatrix(MetricType type) : IAggregate
+{
+    private long[,] _counts = new long[0, 0];
+    private long[] _none = Array.Empty<long>();
+
+    public void Add(double value) => throw new InvalidOperationException("Use Add(truth, predicted).");
+
+    public void Add(int truth, int predicted)
+    {
+        Grow(Math.Max(truth, predicted) + 1);
+        if (predicted < 0) _none[truth]++;
+        else _counts[truth, predicted]++;
+    }
+
+    private void Grow(int size)
+    {
+        int n = _counts.GetLength(0);
+        if (size <= n) return;
+        var counts = new long[size, size];
+        for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) counts[i, j] = _counts[i, j];
+        var none = new long[size];
+        Array.Copy(_none, none, n);
+        (_counts, _none) = (counts, none);
+    }
+
+    public double Result()
+    {
+        int n = _counts.GetLength(0);
+        var truth = new long[n];
+        var predicted = new long[n];
+        long total = 0, right = 0;
+        for (int i = 0; i < n; i++)
+        {
+            truth[i] = _none[i];
+            for (int j = 0; j < n; j++)
+            {
+                truth[i] += _counts[i, j];
+                predicted[j] += _counts[i, j];
+            }
+            total += truth[i];
+            right += _counts[i, i];
+        }
+        if (total == 0) return double.NaN;
+        double Iou(int c) => (double)_counts[c, c] / (truth[c] + predicted[c] - _counts[c, c]);
+        var classes = Enumerable.Range(0, n);
+        return type switch
+        {
+            MetricType.SegmentationAccuracy => (double)right / total,
+            MetricType.MeanIou => classes.Where(c => truth[c] + predicted[c] > 0).Select(Iou).Average(),
+            MetricType.MeanAccuracy => classes.Where(c => truth[c] > 0).Select(c => (double)_counts[c, c] / truth[c]).Average(),
+            _ => classes.Where(c => truth[c] > 0).Sum(c => (double)truth[c] / total * Iou(c)),
+        };
+    }
+}

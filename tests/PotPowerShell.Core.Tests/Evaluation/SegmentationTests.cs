@@ -1,0 +1,104 @@
+using PotPowerShell.Core.Evaluation;
+using PotPowerShell.Core.Onnx;
+using PotPowerShell.Core.Tests.Data;
+
+namespace PotPowerShell.Core.Tests.Evaluation;
+
+/// <summary>The segmentation adapter and the confusion-matrix metrics, against counts made by hand.</summary>
+public class SegmentationTests
+{
+    // Two items of 1x4 pixels and 3 classes; the model passes its input through, so the input is the class scores.
+    // Predicted (argmax):  item 0: 0 1 2 2    item 1: 1 1 0 0
+    // Annotated:           item 0: 0 1 1 2    item 1: 1 0 0 255 (left out with ignore_label: 255)
+    // Confusion (annotated row, predicted column): [0,0] 2, [0,1] 1, [1,1] 2, [1,2] 1, [2,2] 1; 7 pixels.
+    private static readonly int[][] Predicted = { new[] { 0, 1, 2, 2 }, new[] { 1, 1, 0, 0 } };
+    private static readonly long[] Masks = { 0, 1, 1, 2, 1, 0, 0, 255 };
+
+    private static byte[] PassThrough()
+    {
+        var b = new GraphBuilder("segmenter");
+        b.Output(b.Node("Identity", new[] { b.Input("x", "N", 3, 1, 4) }, "scores"), global::Onnx.TensorProto.Types.DataType.Float, "N", 3, 1, 4);
+        return Google.Protobuf.MessageExtensions.ToByteArray(b.Build());
+    }
+
+    private static TempFolder Data(long[]? masks = null, long[]? maskShape = null)
+    {
+        var tmp = new TempFolder();
+        Directory.CreateDirectory(tmp.File("d"));
+        var scores = new float[2 * 3 * 4];
+        for (int item = 0; item < 2; item++)
+            for (int p = 0; p < 4; p++) scores[item * 12 + Predicted[item][p] * 4 + p] = 1;
+        NpyWriter.Save(tmp.File("d/x.npy"), scores, new long[] { 2, 3, 1, 4 }, "<f4");
+        NpyWriter.Save(tmp.File("masks.npy"), masks ?? Masks, maskShape ?? new long[] { 2, 1, 4 }, "<i8");
+        return tmp;
+    }
+
+    private static EngineDefinition Engine(TempFolder tmp, string metrics, string adapter = "adapter: segmentation\n")
+    {
+        File.WriteAllText(tmp.File("engine.yml"), adapter + "metrics:\n" + metrics + "dataset:\n  data_source: d\n  labels: masks.npy\n");
+        return EngineDefinition.Load(tmp.File("engine.yml"));
+    }
+
+    [Fact]
+    public void The_four_metrics_match_the_confusion_matrix_counted_by_hand()
+    {
+        using var tmp = Data();
+        var metrics = string.Concat(new[] { "segmentation_accuracy", "mean_iou", "mean_accuracy", "frequency_weighted_accuracy" }
+            .Select(t => $"  - type: {t}\n    ignore_label: 255\n"));
+        using var evaluator = new Evaluator(Engine(tmp, metrics));
+        var r = evaluator.Evaluate(PassThrough(), null, CancellationToken.None);
+        // Annotated pixels per class 3, 3, 1; predicted 2, 3, 2; found 2, 2, 1.
+        Assert.Equal(5.0 / 7, r.Values["segmentation_accuracy"], 12);
+        // IoU: 2 / (3 + 2 - 2), 2 / (3 + 3 - 2), 1 / (1 + 2 - 1).
+        Assert.Equal((2.0 / 3 + 0.5 + 0.5) / 3, r.Values["mean_iou"], 12);
+        Assert.Equal((2.0 / 3 + 2.0 / 3 + 1) / 3, r.Values["mean_accuracy"], 12);
+        Assert.Equal(3.0 / 7 * 2 / 3 + 3.0 / 7 * 0.5 + 1.0 / 7 * 0.5, r.Values["frequency_weighted_accuracy"], 12);
+        // Dataset-level: items have no value of their own.
+        Assert.All(r.PerItem["mean_iou"], v => Assert.True(double.IsNaN(v)));
+    }
+
+    [Fact]
+    public void A_class_map_output_is_read_as_it_is_and_the_adapter_is_the_default_for_segmentation_metrics()
+    {
+        // The model's own class map [N, 1, 4] (float class indices), no adapter named: the metrics select segmentation.
+        using var tmp = Data();
+        var maps = Predicted.SelectMany(p => p).Select(c => (float)c).ToArray();
+        NpyWriter.Save(tmp.File("d/x.npy"), maps, new long[] { 2, 1, 4 }, "<f4");
+        var b = new GraphBuilder("mapper");
+        b.Output(b.Node("Identity", new[] { b.Input("x", "N", 1, 4) }, "map"), global::Onnx.TensorProto.Types.DataType.Float, "N", 1, 4);
+        using var evaluator = new Evaluator(Engine(tmp, "  - type: segmentation_accuracy\n    ignore_label: 255\n", adapter: ""));
+        var r = evaluator.Evaluate(Google.Protobuf.MessageExtensions.ToByteArray(b.Build()), null, CancellationToken.None);
+        Assert.Equal(5.0 / 7, r.Values["segmentation_accuracy"], 12);
+    }
+
+    [Fact]
+    public void Without_ignore_label_a_mask_value_that_is_no_class_is_an_error_that_says_so()
+    {
+        using var tmp = Data();
+        using var evaluator = new Evaluator(Engine(tmp, "  - type: mean_iou\n"));
+        var e = Assert.Throws<PotException>(() => evaluator.Evaluate(PassThrough(), null, CancellationToken.None));
+        Assert.Equal("AnnotationNotMask", e.ErrorId);
+        Assert.Contains("mask value 255", e.Message);
+        Assert.Contains("ignore_label", e.Message);
+    }
+
+    [Fact]
+    public void A_mask_of_another_size_names_the_size_the_model_gives()
+    {
+        using var tmp = Data(new long[] { 0, 1, 1, 0, 0, 1 }, new long[] { 2, 1, 3 });
+        using var evaluator = new Evaluator(Engine(tmp, "  - type: mean_iou\n"));
+        var e = Assert.Throws<PotException>(() => evaluator.Evaluate(PassThrough(), null, CancellationToken.None));
+        Assert.Equal("AnnotationNotMask", e.ErrorId);
+        Assert.Contains("1x4", e.Message);
+    }
+
+    [Theory]
+    [InlineData("adapter: classification\n", "  - type: mean_iou\n", "use adapter type segmentation")]
+    [InlineData("adapter: segmentation\n", "  - type: mean_iou\n    use_argmax: false\n", "use_argmax")]
+    public void Engines_that_cannot_compare_class_maps_are_refused_at_reading(string adapter, string metrics, string expected)
+    {
+        using var tmp = Data();
+        var e = Assert.Throws<PotException>(() => Engine(tmp, metrics, adapter));
+        Assert.Contains(expected, e.Message);
+    }
+}
