@@ -72,6 +72,16 @@ public class SegmentationTests
     }
 
     [Fact]
+    public void Ignore_label_leaves_out_the_pixels_annotated_or_predicted_with_it()
+    {
+        // Item 1's last pixel annotated 2 instead of 255, and class 0 ignored: of the pairs (annotated, predicted)
+        // (0,0) (1,1) (1,2) (2,2) and (1,1) (0,1) (0,0) (2,0), those with a 0 on either side go; 3 of the 4 left are right.
+        using var tmp = Data(new long[] { 0, 1, 1, 2, 1, 0, 0, 2 });
+        using var evaluator = new Evaluator(Engine(tmp, "  - type: segmentation_accuracy\n    ignore_label: 0\n"));
+        Assert.Equal(0.75, evaluator.Evaluate(PassThrough(), null, CancellationToken.None).Values["segmentation_accuracy"], 12);
+    }
+
+    [Fact]
     public void Without_ignore_label_a_mask_value_that_is_no_class_is_an_error_that_says_so()
     {
         using var tmp = Data();

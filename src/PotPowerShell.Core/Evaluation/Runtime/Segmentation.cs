@@ -50,8 +50,10 @@ internal sealed class SegmentationAdapter(AdapterDefinition d) : Adapter(d)
 /// confusion matrix of every pixel of the items measured (so dataset-level: items have no value of their own). Per
 /// class c, with TP its pixels found, FN its pixels missed and FP other pixels called c: IoU = TP / (TP + FP + FN), over
 /// the classes where that is defined; accuracy = TP / (TP + FN), over the classes annotated; frequency weighted = the sum
-/// of IoU weighted by each class's share of the annotated pixels. Pixels annotated with ignore_label are left out; an
-/// item whose outputs are not finite predicts no class (its pixels are all missed).
+/// of IoU weighted by each class's share of the annotated pixels. Pixels annotated or predicted with ignore_label are left
+/// out, so that class counts nowhere (Accuracy Checker zeroes its row and column); a mask value that is no class of the
+/// model is an error (Accuracy Checker drops such pixels without a word). An item whose outputs are not finite predicts
+/// no class (its pixels are all missed).
 /// </summary>
 internal sealed class SegmentationRunner(MetricSpec spec) : MetricRunner(spec.Name, TypeWord(spec.Type), spec.Direction, spec.Datasets)
 {
@@ -80,12 +82,12 @@ internal sealed class SegmentationRunner(MetricSpec spec) : MetricRunner(spec.Na
         for (int p = 0; p < mask.Classes.Length; p++)
         {
             double value = TensorBytes.ValueAt(truth.Data, p);
-            if (spec.IgnoreLabel is long ignored && value == ignored) continue;
+            int predicted = s.NonFinite ? -1 : mask.Classes[p];
+            if (spec.IgnoreLabel is long ignored && (value == ignored || predicted == ignored)) continue;
             int limit = mask.ClassCount > 0 ? mask.ClassCount : MaxClasses;
             if (!(value >= 0 && value < limit) || value != Math.Floor(value))
                 throw new PotException("AnnotationNotMask", PotErrorCategory.InvalidData,
                     $"Item {s.Index} of dataset '{s.Definition.Name}' has the mask value {value} at pixel {p}, which is not one of the {(mask.ClassCount > 0 ? $"model's {limit} classes" : "class indices")} (0 to {limit - 1}). Set ignore_label: to the value that marks pixels to leave out (255 in Pascal VOC's masks).", s.Definition.DataSource);
-            int predicted = s.NonFinite ? -1 : mask.Classes[p];
             if (predicted >= MaxClasses) predicted = -1;
             matrix.Add((int)value, predicted);
         }
