@@ -1,35 +1,24 @@
 using PotPowerShell.Core.Evaluation;
 using PotPowerShell.Core.Onnx;
 using PotPowerShell.Core.Tests.Data;
+using PotPowerShell.TestSupport;
 
 namespace PotPowerShell.Core.Tests.Evaluation;
 
 /// <summary>The segmentation adapter and the confusion-matrix metrics, against counts made by hand.</summary>
 public class SegmentationTests
 {
-    // Two items of 1x4 pixels and 3 classes; the model passes its input through, so the input is the class scores.
+    // SegmentationCase: two items of 1x4 pixels and 3 classes; the model passes its input through, so the input is the
+    // class scores.
     // Predicted (argmax):  item 0: 0 1 2 2    item 1: 1 1 0 0
     // Annotated:           item 0: 0 1 1 2    item 1: 1 0 0 255 (left out with ignore_label: 255)
     // Confusion (annotated row, predicted column): [0,0] 2, [0,1] 1, [1,1] 2, [1,2] 1, [2,2] 1; 7 pixels.
-    private static readonly int[][] Predicted = { new[] { 0, 1, 2, 2 }, new[] { 1, 1, 0, 0 } };
-    private static readonly long[] Masks = { 0, 1, 1, 2, 1, 0, 0, 255 };
-
-    private static byte[] PassThrough()
-    {
-        var b = new GraphBuilder("segmenter");
-        b.Output(b.Node("Identity", new[] { b.Input("x", "N", 3, 1, 4) }, "scores"), global::Onnx.TensorProto.Types.DataType.Float, "N", 3, 1, 4);
-        return Google.Protobuf.MessageExtensions.ToByteArray(b.Build());
-    }
+    private static byte[] PassThrough() => Google.Protobuf.MessageExtensions.ToByteArray(SegmentationCase.PassThrough());
 
     private static TempFolder Data(long[]? masks = null, long[]? maskShape = null)
     {
         var tmp = new TempFolder();
-        Directory.CreateDirectory(tmp.File("d"));
-        var scores = new float[2 * 3 * 4];
-        for (int item = 0; item < 2; item++)
-            for (int p = 0; p < 4; p++) scores[item * 12 + Predicted[item][p] * 4 + p] = 1;
-        NpyWriter.Save(tmp.File("d/x.npy"), scores, new long[] { 2, 3, 1, 4 }, "<f4");
-        NpyWriter.Save(tmp.File("masks.npy"), masks ?? Masks, maskShape ?? new long[] { 2, 1, 4 }, "<i8");
+        SegmentationCase.Write(tmp.Path, masks, maskShape);
         return tmp;
     }
 
@@ -62,7 +51,7 @@ public class SegmentationTests
     {
         // The model's own class map [N, 1, 4] (float class indices), no adapter named: the metrics select segmentation.
         using var tmp = Data();
-        var maps = Predicted.SelectMany(p => p).Select(c => (float)c).ToArray();
+        var maps = SegmentationCase.Predicted.SelectMany(p => p).Select(c => (float)c).ToArray();
         NpyWriter.Save(tmp.File("d/x.npy"), maps, new long[] { 2, 1, 4 }, "<f4");
         var b = new GraphBuilder("mapper");
         b.Output(b.Node("Identity", new[] { b.Input("x", "N", 1, 4) }, "map"), global::Onnx.TensorProto.Types.DataType.Float, "N", 1, 4);

@@ -1,0 +1,46 @@
+# Segmentation engines as users call them: Measure-PotModel and Compare-PotModel with the segmentation adapter and the
+# confusion-matrix metrics. The case (TestSupport's SegmentationCase) passes class scores through; its expected values
+# are counted by hand in tests/PotPowerShell.Core.Tests/Evaluation/SegmentationTests.cs.
+
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    Import-Module (Join-Path (Get-PotModulePath) 'PotPowerShell.psd1') -Force
+    Import-PotTestSupport
+    (Get-PotSupportType 'SegmentationCase')::Write($TestDrive, $null, $null)
+    $script:model = Join-Path $TestDrive 'segmenter.onnx'
+    $script:engine = Join-Path $TestDrive 'engine.yml'
+    @"
+adapter: segmentation
+metrics:
+  - type: mean_iou
+    ignore_label: 255
+  - type: segmentation_accuracy
+    ignore_label: 255
+dataset:
+  data_source: d
+  labels: masks.npy
+"@ | Set-Content $engine
+}
+
+Describe 'A segmentation engine' {
+    It 'gives Measure-PotModel the mean IoU and pixel accuracy of the confusion matrix, as flat properties' {
+        $r = Measure-PotModel -ModelPath $model -EnginePath $engine
+        $r.ItemCount | Should -Be 2
+        # IoU per class 2/3, 1/2, 1/2; 5 of 7 pixels right.
+        [Math]::Abs($r.mean_iou - 5 / 9) | Should -BeLessThan 1e-12
+        [Math]::Abs($r.segmentation_accuracy - 5 / 7) | Should -BeLessThan 1e-12
+    }
+
+    It 'compares a model with itself at no drop, and without a bootstrap interval (dataset-level)' {
+        $c = Compare-PotModel -Path $model -ReferencePath $model -EnginePath $engine -LatencyRuns 0
+        $row = @($c | Where-Object Metric -eq 'mean_iou')[0]
+        $row.Drop | Should -Be 0
+        [double]::IsNaN($row.DropLower95) | Should -BeTrue
+    }
+
+    It 'is refused with the classification adapter' {
+        $wrong = Join-Path $TestDrive 'wrong.yml'
+        (Get-Content -Raw $engine).Replace('adapter: segmentation', 'adapter: classification') | Set-Content $wrong
+        { Measure-PotModel -ModelPath $model -EnginePath $wrong -ErrorAction Stop } | Should -Throw '*use adapter type segmentation*'
+    }
+}
