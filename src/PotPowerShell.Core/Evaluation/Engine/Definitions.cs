@@ -177,7 +177,7 @@ public sealed record MetricSpec(
     /// <summary>script: per item (mean of the values) or once over the whole set.</summary>
     public MetricLevel Level { get; init; } = MetricLevel.Item;
 
-    /// <summary>Segmentation metrics: pixels annotated with this class are left out (255 in Pascal VOC's masks).</summary>
+    /// <summary>Segmentation metrics: pixels annotated or predicted with this class are left out (255 in Pascal VOC's masks).</summary>
     public long? IgnoreLabel { get; init; }
 
     public bool IsSegmentation => Type is MetricType.SegmentationAccuracy or MetricType.MeanIou or MetricType.MeanAccuracy or MetricType.FrequencyWeightedAccuracy;

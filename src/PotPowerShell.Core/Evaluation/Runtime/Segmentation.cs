@@ -79,12 +79,12 @@ internal sealed class SegmentationRunner(MetricSpec spec) : MetricRunner(spec.Na
             throw new PotException("AnnotationNotMask", PotErrorCategory.InvalidData,
                 $"Item {s.Index} of dataset '{s.Definition.Name}' has the annotation {Labels.Show(s.Annotation)}, but metric '{Name}' needs a mask of the model's {mask.Height}x{mask.Width} classes: give labels: an .npy array [items, {mask.Height}, {mask.Width}] of class indices.", s.Definition.DataSource);
         var matrix = (ConfusionMatrix)aggregate;
+        int limit = mask.ClassCount > 0 ? mask.ClassCount : MaxClasses;
         for (int p = 0; p < mask.Classes.Length; p++)
         {
             double value = TensorBytes.ValueAt(truth.Data, p);
             int predicted = s.NonFinite ? -1 : mask.Classes[p];
             if (spec.IgnoreLabel is long ignored && (value == ignored || predicted == ignored)) continue;
-            int limit = mask.ClassCount > 0 ? mask.ClassCount : MaxClasses;
             if (!(value >= 0 && value < limit) || value != Math.Floor(value))
                 throw new PotException("AnnotationNotMask", PotErrorCategory.InvalidData,
                     $"Item {s.Index} of dataset '{s.Definition.Name}' has the mask value {value} at pixel {p}, which is not one of the {(mask.ClassCount > 0 ? $"model's {limit} classes" : "class indices")} (0 to {limit - 1}). Set ignore_label: to the value that marks pixels to leave out (255 in Pascal VOC's masks).", s.Definition.DataSource);
