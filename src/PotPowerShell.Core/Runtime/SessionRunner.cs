@@ -26,8 +26,8 @@ internal sealed class SessionRunner : IDisposable
         public bool Stored;
         public long[]? ItemShape;
         /// <summary>
-        /// The model input has no batch axis (a scalar such as a sample rate, or [8] where the items are [1, 8]): each
-        /// item is fed without its leading axis of 1, one item per run, as calibration feeds it (ModelInputBinder).
+        /// The model input has no batch axis (a scalar such as a sample rate; the items one axis more): each item is fed
+        /// without its leading axis of 1, one item per run, as calibration feeds it (ModelInputBinder).
         /// </summary>
         public bool NoBatchAxis;
         public long ItemBytes;
