@@ -22,7 +22,7 @@ internal static class PreparationCheck
         // once: a dataset is read by one thread at a time.
         var read = items.Select(data.Get).ToArray();
         // A model none of whose outputs is float (an ArgMax's labels) is compared on the float tensors they are
-        // computed from, where both models still have them (OutputAgreementCheck.FloatSources).
+        // computed from, where both models still have them (OutputAgreementCheck.WithFloatSources).
         (original, var sources) = OutputAgreementCheck.WithFloatSources(original, prepared.Graph.Node.SelectMany(n => n.Output).ToHashSet(StringComparer.Ordinal));
         if (sources.Count > 0) prepared = OutputAgreementCheck.WithOutputs(prepared, sources.Keys);
         Dictionary<string, List<float[]>> Upgraded() => Outputs(prepared, data, read, threads, source + " (upgraded)", cancellationToken);

@@ -62,8 +62,6 @@ internal static class OutputAgreementCheck
     /// probabilities, the boxes and scores), each with the outputs computed from it. Graph inputs and weights are not
     /// taken: they are the same in both models.
     /// </summary>
-    internal static Dictionary<string, string> FloatSources(GraphProto graph) => FloatSources(graph, new GraphIndex(graph));
-
     private static Dictionary<string, string> FloatSources(GraphProto graph, GraphIndex index)
     {
         var found = new Dictionary<string, SortedSet<string>>(StringComparer.Ordinal);

@@ -108,7 +108,6 @@ public static class QuantizationReport
             StatSubsetSize = setup.Statistics.Items.Count,
             StatBatchSize = setup.Statistics.BatchSize,
             PrepareTime = setup.PrepareTime,
-            PrecisionTime = setup.PrecisionTime,
             CalibrationTime = setup.CalibrationTime,
             BiasCorrectionTime = setup.BiasCorrectionTime,
             EmitTime = emitTime,
