@@ -47,6 +47,25 @@ public class SegmentationTests
     }
 
     [Fact]
+    public void With_reference_fp32_the_class_maps_are_compared_with_the_fp32_models_and_need_no_labels()
+    {
+        // The evaluated model (same output name) adds 1 to class 0's score: with one-hot scores every pixel then ties at
+        // class 0 or wins it, so it predicts 0 everywhere. Against the pass-through model's maps (0 1 2 2 and 1 1 0 0;
+        // classes 3, 3, 2 pixels): the 3 pixels of class 0 are right, IoU 3 / 8, the others 0.
+        using var tmp = Data();
+        File.Delete(tmp.File("masks.npy"));
+        File.WriteAllText(tmp.File("engine.yml"), "adapter: segmentation\nmetrics:\n  - type: mean_iou\n    reference: fp32\n  - type: segmentation_accuracy\n    reference: fp32\ndataset:\n  data_source: d\n");
+        var b = new GraphBuilder("biased");
+        var biased = b.Node("Add", new[] { b.Input("x", "N", 3, 1, 4), b.Initializer("bias", new[] { 1f, 0, 0 }, 1, 3, 1, 1) }, "scores");
+        b.Output(biased, global::Onnx.TensorProto.Types.DataType.Float, "N", 3, 1, 4);
+        using var evaluator = new Evaluator(EngineDefinition.Load(tmp.File("engine.yml")), new EvaluatorOptions { ReferenceModel = PassThrough() });
+        var r = evaluator.Evaluate(Google.Protobuf.MessageExtensions.ToByteArray(b.Build()), null, CancellationToken.None);
+        Assert.Equal(3.0 / 8 / 3, r.Values["mean_iou"], 12);
+        Assert.Equal(3.0 / 8, r.Values["segmentation_accuracy"], 12);
+        Assert.Equal(1.0, evaluator.Evaluate(PassThrough(), null, CancellationToken.None).Values["mean_iou"], 12);
+    }
+
+    [Fact]
     public void A_class_map_output_is_read_as_it_is_and_the_adapter_is_the_default_for_segmentation_metrics()
     {
         // The model's own class map [N, 1, 4] (float class indices), no adapter named: the metrics select segmentation.

@@ -190,12 +190,15 @@ public sealed record MetricSpec(
     {
         MetricType.Script => ScriptRequiresAnnotation,
         MetricType.MeanSquaredError or MetricType.MeanAbsoluteError or MetricType.Psnr or MetricType.CosineSimilarity => Reference == MetricReference.Annotation,
+        MetricType.SegmentationAccuracy or MetricType.MeanIou or MetricType.MeanAccuracy or MetricType.FrequencyWeightedAccuracy => Reference == MetricReference.Annotation,
         MetricType.Fp32Agreement => false,
         _ => true,
     };
 
     /// <summary>True when the metric needs the FP32 model's outputs.</summary>
-    public bool RequiresReference => Type is MetricType.MeanSquaredError or MetricType.MeanAbsoluteError or MetricType.Psnr or MetricType.CosineSimilarity or MetricType.Fp32Agreement && Reference == MetricReference.Fp32;
+    public bool RequiresReference =>
+        (Type is MetricType.MeanSquaredError or MetricType.MeanAbsoluteError or MetricType.Psnr or MetricType.CosineSimilarity or MetricType.Fp32Agreement || IsSegmentation)
+        && Reference == MetricReference.Fp32;
 
     /// <summary>
     /// POT's annotation_free: the FP32 model's top-1 predictions, where its confidence reaches

@@ -340,7 +340,7 @@ internal static class EngineParser
             MetricType.Fp32Agreement => new[] { "output", "threshold" },
             MetricType.Script => new[] { "path", "direction", "requires_annotation", "level" },
             MetricType.CharacterRecognitionAccuracy or MetricType.CharacterLevelAccuracy => new[] { "remove_spaces", "ignore_case" },
-            MetricType.SegmentationAccuracy or MetricType.MeanIou or MetricType.MeanAccuracy or MetricType.FrequencyWeightedAccuracy => new[] { "use_argmax", "ignore_label" },
+            MetricType.SegmentationAccuracy or MetricType.MeanIou or MetricType.MeanAccuracy or MetricType.FrequencyWeightedAccuracy => new[] { "use_argmax", "ignore_label", "reference" },
             _ => Array.Empty<string>(),
         });
         var m = new MapReader(type == null ? new ConfigMap(map.Line) : map, path, problems, keys);

@@ -28,7 +28,13 @@ internal sealed class SegmentationAdapter(AdapterDefinition d) : Adapter(d)
         if (dims.Length != 3)
             throw new PotException("SegmentationOutputShape", PotErrorCategory.InvalidData,
                 $"The segmentation adapter reads class scores [N, C, H, W] or a class map [N, H, W], but the output '{OutputName}' has the shape [{string.Join(",", outputs.Shapes[OutputIndex])}]. Name the output of class scores (adapter output:).", Definition.KeyPath);
-        int classes = dims[0], pixels = dims[1] * dims[2];
+        int classes = dims[0];
+        return new SegmentationMask(dims[1], dims[2], ClassMap(values, classes, dims[1] * dims[2]), classes == 1 ? 0 : classes);
+    }
+
+    /// <summary>The class map of one item's output of <paramref name="classes"/> channels of <paramref name="pixels"/> values each.</summary>
+    public static int[] ClassMap(ReadOnlySpan<float> values, int classes, int pixels)
+    {
         var map = new int[pixels];
         if (classes == 1)
             for (int p = 0; p < pixels; p++) map[p] = (int)Math.Round(values[p], MidpointRounding.AwayFromZero);
@@ -41,7 +47,7 @@ internal sealed class SegmentationAdapter(AdapterDefinition d) : Adapter(d)
                     if (values[c * pixels + p] > top) (best, top) = (c, values[c * pixels + p]);
                 map[p] = best;
             }
-        return new SegmentationMask(dims[1], dims[2], map, classes == 1 ? 0 : classes);
+        return map;
     }
 }
 
@@ -75,14 +81,17 @@ internal sealed class SegmentationRunner(MetricSpec spec) : MetricRunner(spec.Na
         if (s.Prediction is not SegmentationMask mask)
             throw new PotException("PredictionNotSegmentation", PotErrorCategory.InvalidData,
                 $"Metric '{Name}' needs class maps, but dataset '{s.Definition.Name}' has the {s.Adapter.Definition.Type.ToString().ToLowerInvariant()} adapter: use segmentation.", spec.KeyPath);
-        if (s.Annotation is not TensorData truth || truth.Length != mask.Classes.Length)
+        // reference: fp32 compares with the FP32 model's class map, so unlabelled data serves (POT's annotation_free).
+        int[]? reference = spec.Reference == MetricReference.Fp32 ? ReferenceMap(s, mask) : null;
+        var truth = s.Annotation as TensorData;
+        if (reference == null && (truth == null || truth.Length != mask.Classes.Length))
             throw new PotException("AnnotationNotMask", PotErrorCategory.InvalidData,
-                $"Item {s.Index} of dataset '{s.Definition.Name}' has the annotation {Labels.Show(s.Annotation)}, but metric '{Name}' needs a mask of the model's {mask.Height}x{mask.Width} classes: give labels: an .npy array [items, {mask.Height}, {mask.Width}] of class indices.", s.Definition.DataSource);
+                $"Item {s.Index} of dataset '{s.Definition.Name}' has the annotation {Labels.Show(s.Annotation)}, but metric '{Name}' needs a mask of the model's {mask.Height}x{mask.Width} classes: give labels: an .npy array [items, {mask.Height}, {mask.Width}] of class indices, or compare with the FP32 model (reference: fp32).", s.Definition.DataSource);
         var matrix = (ConfusionMatrix)aggregate;
         int limit = mask.ClassCount > 0 ? mask.ClassCount : MaxClasses;
         for (int p = 0; p < mask.Classes.Length; p++)
         {
-            double value = TensorBytes.ValueAt(truth.Data, p);
+            double value = reference != null ? reference[p] : TensorBytes.ValueAt(truth!.Data, p);
             int predicted = s.NonFinite ? -1 : mask.Classes[p];
             if (spec.IgnoreLabel is long ignored && (value == ignored || predicted == ignored)) continue;
             if (!(value >= 0 && value < limit) || value != Math.Floor(value))
@@ -95,6 +104,17 @@ internal sealed class SegmentationRunner(MetricSpec spec) : MetricRunner(spec.Na
     }
 
     public override double Signal(SampleView s, double value) => double.NaN;
+
+    /// <summary>The FP32 model's class map of the item, from its stored output (the layout of the evaluated model's).</summary>
+    private int[] ReferenceMap(SampleView s, SegmentationMask mask)
+    {
+        var row = s.References!.Row(s.Adapter.OutputName!, s.Index);
+        int pixels = mask.Classes.Length;
+        if (row.Length % pixels != 0 || row.Length / pixels != Math.Max(1, mask.ClassCount))
+            throw new PotException("ReferenceShapeMismatch", PotErrorCategory.InvalidData,
+                $"Metric '{Name}': item {s.Index}'s output has {Math.Max(1, mask.ClassCount) * pixels} values but its FP32 reference has {row.Length}.", spec.KeyPath);
+        return SegmentationAdapter.ClassMap(row, row.Length / pixels, pixels);
+    }
 }
 
 /// <summary>Pixel counts by annotated class (rows) and predicted class (columns; a negative prediction is none).</summary>
