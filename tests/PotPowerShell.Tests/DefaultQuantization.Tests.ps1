@@ -54,7 +54,10 @@ Describe 'Invoke-DefaultQuantization' {
         $result.Precision | Should -Be 'AllInt8'
         $result.Types | Should -BeIn @('U8S8', 'U8S7', 'S8S8')
         $result.TypesReason | Should -Not -BeNullOrEmpty
-        $result.OnnxRuntimeVersion | Should -Be '1.31.1'
+        # The ONNX Runtime the module ships: the version pinned for the build.
+        $pinned = ([xml](Get-Content (Join-Path $PSScriptRoot '../../Directory.Packages.props') -Raw)).Project.ItemGroup.PackageVersion |
+            Where-Object Include -EQ 'Microsoft.ML.OnnxRuntime'
+        $result.OnnxRuntimeVersion | Should -Be $pinned.Version
         $result.CpuFeatures | Should -Not -BeNullOrEmpty
         $result.CalibrationTime | Should -BeOfType [TimeSpan]
         $result.Layers.Count | Should -Be 5

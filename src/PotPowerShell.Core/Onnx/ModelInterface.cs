@@ -55,7 +55,7 @@ public static class ModelInterface
         AttributeNameTag = (1 << 3) | 2, AttributeIntTag = 3 << 3, AttributeTensorTag = (5 << 3) | 2, AttributeTensorsTag = (10 << 3) | 2, DataTypeTag = 2 << 3;
 
     /// <summary>
-    /// True when ONNX Runtime 1.31.1 may crash creating an ORT_ENABLE_ALL session of the model (see
+    /// True when ONNX Runtime (1.31.1 and 1.32.0) may crash creating an ORT_ENABLE_ALL session of the model (see
     /// <see cref="Runtime.OrtSessions.Create"/>): its main graph holds a float16 or bfloat16 weight (an initializer, or a
     /// node's tensor attribute such as a Constant's), or a Transpose reads a 16-bit tensor that Casts or generators make
     /// inside it (or a 16-bit graph input), as mixed-precision exports do. ONNX Runtime crashed on a float16 Transpose

@@ -11,7 +11,7 @@ using DataType = Onnx.TensorProto.Types.DataType;
 namespace PotPowerShell.Core.Tests.Runtime;
 
 /// <summary>
-/// Sessions of models with 16-bit float weights. ONNX Runtime 1.31.1 ends the process with a segmentation fault when it
+/// Sessions of models with 16-bit float weights. ONNX Runtime (1.31.1, and 1.32.0 still) ends the process with a segmentation fault when it
 /// creates an ORT_ENABLE_ALL session of a float16 Transpose -> MatMul (as PyTorch exports nn.MultiheadAttention's input
 /// projection, found by bench/Sweep-Architectures.ps1 -Half), also when the float16 comes from Casts of float tensors
 /// (a mixed-precision export): without OrtSessions' lower level the first test takes the test run down with it.

@@ -9,7 +9,7 @@ namespace PotPowerShell.Core.Quantization;
 /// Measured micro-benchmark timings (milliseconds, net of the per-inference overhead) by signature, kept in a small
 /// JSON file so that a model is measured once per machine and decisions are reproducible (same cache, same bytes):
 /// <code>
-/// { "format": "PotPowerShell.LayerCosts/1", "cpu": "...", "onnxRuntime": "1.31.1", "threads": 1,
+/// { "format": "PotPowerShell.LayerCosts/1", "cpu": "...", "onnxRuntime": "1.32.0", "threads": 1,
 ///   "costs": { "float|Conv|x=1x8x14x14|...": 0.0123, ... } }
 /// </code>
 /// Keys are sorted and values rounded to 0.1 µs, so equal contents give equal bytes. A file written for another CPU
