@@ -36,7 +36,8 @@ $config.Output.RenderMode = 'Plaintext'
 # The JUnit report is written after the run (below): when Pester writes it itself, a failure message holding a
 # control character (an ANSI colour code from a child pwsh) makes Invoke-Pester throw and lose every count.
 $config.TestResult.Enabled = $false
-$result = Invoke-Pester -Configuration $config
+try { $result = Invoke-Pester -Configuration $config }
+finally { Remove-Item -LiteralPath $env:POTPOWERSHELL_CACHE_HOME -Recurse -Force -ErrorAction Ignore }
 $junit = Join-Path (Split-Path $ModulePath) 'test-results/pester.xml'
 try { Export-JUnitReport -Result $result -Path $junit }
 catch { Write-Host "The JUnit report could not be written: $($_.Exception.Message)"; Remove-Item -LiteralPath $junit -ErrorAction Ignore }

@@ -84,6 +84,15 @@ Describe 'The shapes detector from its Accuracy Checker configuration' {
         $int8.QuantizedLayerCount | Should -Be 6
         $dqMap = (Measure-PotModel -Path $int8.OutputPath -EnginePath $acConfig).Values['map']
         $dqMap | Should -BeGreaterThan ($fp32 - 0.05)
+        # Compare-PotModel computes both average precisions again on each resample of the 200 images, from each image's
+        # detections as matched to its boxes: an interval around the drop.
+        $c = Compare-PotModel -Path $int8.OutputPath -ReferencePath $model -EnginePath $acConfig -LatencyRuns 0 -BootstrapSamples 500
+        $c.Metric | Should -Be 'map'
+        $c.Drop | Should -Be ($fp32 - $dqMap)
+        $c.DropLower95 | Should -BeLessOrEqual $c.Drop
+        $c.DropUpper95 | Should -BeGreaterOrEqual $c.Drop
+        $c.'coco_precision.DropLower95' | Should -BeLessOrEqual $c.'coco_precision.DropUpper95'
+        [double]::IsNaN($c.'coco_precision.DropLower95') | Should -BeFalse
 
         # The sample's maximal_drop (0.005) holds fully quantized; a tighter one makes the search rank layers by mAP
         # on whole-subset evaluations and revert some. POT's DefaultQuantization underneath (mean min/max ranges, its

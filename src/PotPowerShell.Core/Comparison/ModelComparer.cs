@@ -60,13 +60,19 @@ public sealed class ModelComparer : IDisposable
             double refValue = reference.Metrics[m].Value, value = candidate.Metrics[m].Value;
             double drop = sign * (refValue - value);
             var interval = new Interval(double.NaN, double.NaN);
-            // The bootstrap resamples items, which is the metric's own sampling only when the metric is the mean of its
-            // per-item values (accuracy, top-k, cosine similarity...), not for F1 over the confusion matrix and the like.
+            // A mean of per-item values (accuracy, top-k, cosine similarity...) is resampled from those values; a metric
+            // over the whole data set (F1 over the confusion matrix, mean IoU, map) is computed again from its per-item
+            // parts on each resample. Dataset-level scripts have neither: their interval stays NaN.
             if (_evaluator.MetricIsItemMean[m])
             {
                 var r = reference.Evaluation.PerItem[definition.Name];
                 var c = candidate.Evaluation.PerItem[definition.Name];
                 interval = PairedBootstrap.MeanInterval(r.Select((v, i) => sign * (v - c[i])).ToArray(), _options.BootstrapSamples, _options.Seed);
+            }
+            else if (reference.Evaluation.Weighted.TryGetValue(definition.Name, out var r) && candidate.Evaluation.Weighted.TryGetValue(definition.Name, out var c)
+                && r.Items == c.Items)
+            {
+                interval = PairedBootstrap.Interval(r.Items, draws => sign * (r.Result(draws) - c.Result(draws)), _options.BootstrapSamples, _options.Seed);
             }
             metrics.Add(new MetricComparison(definition.Name, _evaluator.MetricTypes[m], definition.Direction, refValue, value,
                 drop, refValue == 0 ? double.NaN : drop / Math.Abs(refValue), interval.Lower, interval.Upper));

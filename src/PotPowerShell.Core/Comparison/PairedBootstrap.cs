@@ -6,31 +6,52 @@ namespace PotPowerShell.Core.Comparison;
 public readonly record struct Interval(double Lower, double Upper);
 
 /// <summary>
-/// The paired bootstrap of a mean difference: items are drawn with replacement (the same item for both models, so the
-/// pairing is kept), the mean of the per-item differences is taken for each resample, and the percentile interval of
-/// those means is returned. Deterministic: the generator is SplitMix64 from the seed, not System.Random, so the same
-/// seed gives the same interval on every .NET version.
+/// The paired bootstrap of a difference between two models on the same items: items are drawn with replacement (the
+/// same item for both models, so the pairing is kept), the difference is computed again on each resample, and the
+/// percentile interval of those differences is returned. A resample is given as each item's count of draws, so a
+/// metric computed over the whole data set (F1 over a confusion matrix, mean IoU, mAP) is recomputed from its per-item
+/// parts as a mean is. Deterministic: the generator is SplitMix64 from the seed, not System.Random, so the same seed
+/// gives the same interval on every .NET version.
 /// </summary>
 public static class PairedBootstrap
 {
-    /// <summary>The central percentile interval of the resampled means (0.95 for a 95 % interval).</summary>
+    /// <summary>The central percentile interval of the resampled mean differences (0.95 for a 95 % interval).</summary>
     /// <param name="differences">Per-item paired differences (NaN items are left out before resampling).</param>
     /// <returns>(NaN, NaN) when no item has a value.</returns>
     public static Interval MeanInterval(IReadOnlyList<double> differences, int resamples, int seed, double confidence = 0.95)
     {
-        if (resamples < 1) throw new ArgumentOutOfRangeException(nameof(resamples), "At least one resample is needed.");
         var values = differences.Where(d => !double.IsNaN(d)).ToArray();
-        if (values.Length == 0) return new Interval(double.NaN, double.NaN);
-        var means = new double[resamples];
+        return Interval(values.Length, draws =>
+        {
+            double sum = 0;
+            for (int i = 0; i < values.Length; i++) sum += draws[i] * values[i];
+            return sum / values.Length;
+        }, resamples, seed, confidence);
+    }
+
+    /// <summary>
+    /// The central percentile interval of <paramref name="difference"/> over resamples of <paramref name="items"/>
+    /// items: each resample draws that many items with replacement and passes how often each was drawn. A resample
+    /// where the difference is undefined (NaN: no class left to average over, say) is left out.
+    /// </summary>
+    /// <returns>(NaN, NaN) when there is no item or no resample has a difference.</returns>
+    public static Interval Interval(int items, Func<int[], double> difference, int resamples, int seed, double confidence = 0.95)
+    {
+        if (resamples < 1) throw new ArgumentOutOfRangeException(nameof(resamples), "At least one resample is needed.");
+        if (items == 0) return new Interval(double.NaN, double.NaN);
+        var differences = new double[resamples];
+        var draws = new int[items];
         var random = new SplitMix64((ulong)(uint)seed);
         for (int r = 0; r < resamples; r++)
         {
-            double sum = 0;
-            for (int k = 0; k < values.Length; k++) sum += values[random.NextIndex(values.Length)];
-            means[r] = sum / values.Length;
+            Array.Clear(draws);
+            for (int k = 0; k < items; k++) draws[random.NextIndex(items)]++;
+            differences[r] = difference(draws);
         }
+        var defined = differences.Where(d => !double.IsNaN(d)).ToArray();
+        if (defined.Length == 0) return new Interval(double.NaN, double.NaN);
         double tail = (1 - confidence) / 2;
-        return new Interval(LatencyStatistics.Percentile(means, tail), LatencyStatistics.Percentile(means, 1 - tail));
+        return new Interval(LatencyStatistics.Percentile(defined, tail), LatencyStatistics.Percentile(defined, 1 - tail));
     }
 
     /// <summary>SplitMix64 (Steele, Lea and Flood 2014): a small generator with a fixed, documented output sequence.</summary>

@@ -549,6 +549,8 @@ public sealed class Evaluator : IEvaluator, IDisposable
                 FirstNonFiniteItem = FirstNonFinite,
                 Signals = signals,
                 Fragility = fragility,
+                Weighted = Enumerable.Range(0, Aggregates.Length).Where(m => Aggregates[m] is IWeightedAggregate)
+                    .ToDictionary(m => _owner._runners[m].Name, m => (IWeightedAggregate)Aggregates[m], StringComparer.Ordinal),
             };
         }
     }

@@ -67,4 +67,10 @@ public sealed record EvaluationResult(
     /// Decided-early evaluations order items at the same value by it. Empty when the evaluator gives none.
     /// </summary>
     public IReadOnlyDictionary<string, double[]> Fragility { get; init; } = new Dictionary<string, double[]>();
+
+    /// <summary>
+    /// Per metric name, for metrics over the whole data set that can be computed again with weighted items (F1 and the
+    /// like over a confusion matrix, the segmentation metrics, map): their per-item parts, for the paired bootstrap.
+    /// </summary>
+    internal IReadOnlyDictionary<string, Evaluation.IWeightedAggregate> Weighted { get; init; } = new Dictionary<string, Evaluation.IWeightedAggregate>();
 }

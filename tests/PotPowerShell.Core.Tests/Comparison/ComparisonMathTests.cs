@@ -1,4 +1,5 @@
 using PotPowerShell.Core.Comparison;
+using PotPowerShell.Core.Evaluation;
 using PotPowerShell.Core.Onnx;
 using PotPowerShell.Core.Results;
 
@@ -45,6 +46,52 @@ public class ComparisonMathTests
         Assert.Equal((5, 16), (lower, upper));
         var interval = PairedBootstrap.MeanInterval(differences, resamples, seed: 42);
         Assert.Equal(new Interval(lower / (double)n, upper / (double)n), interval);
+    }
+
+    [Fact]
+    public void A_micro_f1_drop_gets_the_interval_of_the_accuracy_drop_it_equals()
+    {
+        // Every item has a prediction, so micro-averaged F1 over the confusion matrix is accuracy. The reference is right
+        // on all 50 items, the candidate wrong on 10: on each resample the matrix is counted again and the drop is
+        // Binomial(50, 0.2) / 50, as the mean of the Bernoulli test above; the same seed draws the same resamples.
+        var reference = new ConfusionAggregate(MetricType.F1, AverageKind.Micro);
+        var candidate = new ConfusionAggregate(MetricType.F1, AverageKind.Micro);
+        for (int i = 0; i < 50; i++)
+        {
+            reference.Add(i % 3, i % 3);
+            candidate.Add(i % 3, i % 5 == 0 ? (i + 1) % 3 : i % 3);
+        }
+        Assert.Equal(0.2, reference.Result() - candidate.Result(), 12);
+        var interval = PairedBootstrap.Interval(50, draws => reference.Result(draws) - candidate.Result(draws), 20000, seed: 42);
+        Assert.Equal(BinomialQuantile(50, 0.2, 0.025) / 50.0, interval.Lower, 12);
+        Assert.Equal(BinomialQuantile(50, 0.2, 0.975) / 50.0, interval.Upper, 12);
+    }
+
+    [Fact]
+    public void Pixel_accuracy_over_items_of_equal_size_gets_the_interval_of_its_per_item_mean()
+    {
+        // Four pixels per item: pixel accuracy over the resampled items' pixels is the mean of their own accuracies.
+        var reference = new ConfusionMatrix(MetricType.SegmentationAccuracy);
+        var candidate = new ConfusionMatrix(MetricType.SegmentationAccuracy);
+        var differences = new double[30];
+        for (int i = 0; i < 30; i++)
+        {
+            int wrong = i % 4 == 0 ? i % 3 : 0;
+            for (int p = 0; p < 4; p++)
+            {
+                reference.Add(p % 2, p % 2);
+                candidate.Add(p % 2, p < wrong ? 1 - p % 2 : p % 2);
+            }
+            reference.EndItem();
+            candidate.EndItem();
+            differences[i] = wrong / 4.0;
+        }
+        Assert.Equal(differences.Average(), reference.Result() - candidate.Result(), 12);
+        var interval = PairedBootstrap.Interval(30, draws => reference.Result(draws) - candidate.Result(draws), 2000, seed: 9);
+        var mean = PairedBootstrap.MeanInterval(differences, 2000, seed: 9);
+        Assert.True(interval.Upper > interval.Lower);
+        Assert.Equal(mean.Lower, interval.Lower, 12);
+        Assert.Equal(mean.Upper, interval.Upper, 12);
     }
 
     [Fact]

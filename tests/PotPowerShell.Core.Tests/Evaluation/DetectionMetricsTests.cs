@@ -125,25 +125,7 @@ public class DetectionMetricsTests
     [InlineData(3)]
     public void AgreesWithANaiveImplementationOnRandomScenes(int seed)
     {
-        var random = new Random(seed);
-        var truth = new List<DetectionAnnotation>();
-        var predicted = new List<IReadOnlyList<Detection>>();
-        for (int i = 0; i < 12; i++)
-        {
-            var boxes = Enumerable.Range(0, random.Next(0, 4)).Select(_ => RandomBox(random, difficult: random.Next(8) == 0)).ToList();
-            truth.Add(new DetectionAnnotation(boxes, 100, 100));
-            var detections = new List<Detection>();
-            foreach (var b in boxes)
-                if (random.Next(4) > 0)
-                    detections.Add(new Detection(random.Next(5) == 0 ? 1 - b.Label : b.Label, Math.Round(random.NextDouble(), 3),
-                        b.X1 + random.Next(-3, 4), b.Y1 + random.Next(-3, 4), b.X2 + random.Next(-3, 4), b.Y2 + random.Next(-3, 4)));
-            for (int k = random.Next(0, 3); k > 0; k--)
-            {
-                var b = RandomBox(random, false);
-                detections.Add(new Detection(b.Label, Math.Round(random.NextDouble(), 3), b.X1, b.Y1, b.X2, b.Y2));
-            }
-            predicted.Add(detections);
-        }
+        var (predicted, truth) = RandomScenes(new Random(seed), images: 12, distinctScores: false);
         foreach (bool boundaries in new[] { false, true })
         {
             Assert.Equal(Naive.Map(predicted, truth, 0.5, points: 0, boundaries, coco: false),
@@ -154,6 +136,58 @@ public class DetectionMetricsTests
             Assert.Equal(thresholds.Average(th => Naive.Map(predicted, truth, th, points: 101, boundaries, coco: true)),
                 DetectionMetrics.CocoPrecision(predicted, truth, thresholds, 100, boundaries), 10);
         }
+    }
+
+    [Theory]
+    [InlineData(4)]
+    [InlineData(5)]
+    public void ImagesDrawnSeveralTimesCountAsCopiesOfThemselves(int seed)
+    {
+        // The paired bootstrap's resamples: AP with image i counted draws[i] times equals AP over a list holding that many
+        // copies of it (adjacent, so ties keep their order; every score is distinct within the scene).
+        var random = new Random(seed);
+        var (predicted, truth) = RandomScenes(random, images: 10, distinctScores: true);
+        var draws = Enumerable.Range(0, 10).Select(i => i == 0 ? 1 : random.Next(0, 4)).ToArray();
+        var copiedPredicted = predicted.SelectMany((p, i) => Enumerable.Repeat(p, draws[i])).ToList();
+        var copiedTruth = truth.SelectMany((t, i) => Enumerable.Repeat(t, draws[i])).ToList();
+        var thresholds = Enumerable.Range(10, 10).Select(i => i * 5 / 100.0).ToArray();
+        foreach (bool boundaries in new[] { false, true })
+        {
+            var voc = DetectionMatches.Find(predicted, truth, new[] { 0.5 }, boundaries, cocoMatching: false, maxDetections: 0);
+            Assert.Equal(DetectionMetrics.MeanAveragePrecision(copiedPredicted, copiedTruth, 0.5, ApIntegral.Area, boundaries, cocoMatching: false),
+                voc.Mean(ApIntegral.Area, draws), 12);
+            Assert.Equal(DetectionMetrics.MeanAveragePrecision(copiedPredicted, copiedTruth, 0.5, ApIntegral.ElevenPoint, boundaries, cocoMatching: false),
+                voc.Mean(ApIntegral.ElevenPoint, draws), 12);
+            var coco = DetectionMatches.Find(predicted, truth, thresholds, boundaries, cocoMatching: true, maxDetections: 2);
+            Assert.Equal(DetectionMetrics.CocoPrecision(copiedPredicted, copiedTruth, thresholds, 2, boundaries), coco.Mean(ApIntegral.HundredOnePoint, draws), 12);
+        }
+        Assert.Contains(draws, d => d > 1);
+        Assert.Contains(0, draws);
+    }
+
+    /// <summary>Seeded scenes of two classes: boxes (some difficult), detections near most of them (some of the other class) and a few strays.</summary>
+    private static (List<IReadOnlyList<Detection>> Predicted, List<DetectionAnnotation> Truth) RandomScenes(Random random, int images, bool distinctScores)
+    {
+        var truth = new List<DetectionAnnotation>();
+        var predicted = new List<IReadOnlyList<Detection>>();
+        for (int i = 0; i < images; i++)
+        {
+            var boxes = Enumerable.Range(0, random.Next(0, 4)).Select(_ => RandomBox(random, difficult: random.Next(8) == 0)).ToList();
+            truth.Add(new DetectionAnnotation(boxes, 100, 100));
+            var detections = new List<Detection>();
+            double Score() => Math.Round(random.NextDouble(), 3) + (distinctScores ? (i * 10 + detections.Count) * 1e-7 : 0);
+            foreach (var b in boxes)
+                if (random.Next(4) > 0)
+                    detections.Add(new Detection(random.Next(5) == 0 ? 1 - b.Label : b.Label, Score(),
+                        b.X1 + random.Next(-3, 4), b.Y1 + random.Next(-3, 4), b.X2 + random.Next(-3, 4), b.Y2 + random.Next(-3, 4)));
+            for (int k = random.Next(0, 3); k > 0; k--)
+            {
+                var b = RandomBox(random, false);
+                detections.Add(new Detection(b.Label, Score(), b.X1, b.Y1, b.X2, b.Y2));
+            }
+            predicted.Add(detections);
+        }
+        return (predicted, truth);
     }
 
     private static DetectionBox RandomBox(Random random, bool difficult)

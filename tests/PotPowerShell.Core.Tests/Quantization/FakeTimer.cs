@@ -72,7 +72,15 @@ internal static class TestMeasurement
 {
     public static readonly CostCacheIdentity Identity = new("Test CPU (X64 AVX2)", "0.0.0-test");
 
-    private static readonly string SharedCache = Path.Combine(Path.GetTempPath(), $"pot-tests-costs-{Environment.ProcessId}", LayerCostCache.FileName);
+    private static readonly string SharedFolder = Path.Combine(Path.GetTempPath(), $"pot-tests-costs-{Environment.ProcessId}");
+    private static readonly string SharedCache = Path.Combine(SharedFolder, LayerCostCache.FileName);
+
+    // The test process's cache goes with it, so runs leave nothing in the temporary folder.
+    static TestMeasurement() => AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+    {
+        try { Directory.Delete(SharedFolder, recursive: true); }
+        catch (IOException) { }
+    };
 
     /// <summary>INT8 faster for every layer: the precision choice keeps every layer INT8, as AllInt8 does.</summary>
     public static readonly LatencyMeasurement Int8Faster = With(new FakeTimer());

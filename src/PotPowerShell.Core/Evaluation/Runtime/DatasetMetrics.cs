@@ -4,9 +4,10 @@ using PotPowerShell.Core.Results;
 namespace PotPowerShell.Core.Evaluation;
 
 /// <summary>
-/// The aggregate of a dataset-level metric: it keeps what each item gives and computes the value once, over every
+/// The aggregate of a dataset-level script: it keeps what each item gives and computes the value once, over every
 /// item measured (all of them, or the subset asked for). Items have no per-item value (NaN), so nothing that needs
-/// per-item values (decided-early stops, per-item ranking subsets, paired bootstraps) applies to these metrics.
+/// per-item values (decided-early stops, per-item ranking subsets) applies, and the script is not run again per
+/// bootstrap resample (a comparison's interval of its drop is NaN).
 /// </summary>
 internal sealed class CollectingAggregate<T>(Func<IReadOnlyList<T>, double> compute) : IAggregate
 {
@@ -25,7 +26,7 @@ internal sealed class CollectingAggregate<T>(Func<IReadOnlyList<T>, double> comp
 /// </summary>
 internal sealed class DetectionRunner(MetricSpec spec) : MetricRunner(spec.Name, spec.Type == MetricType.Map ? "map" : "coco_precision", spec.Direction, spec.Datasets)
 {
-    public override IAggregate NewAggregate() => new CollectingAggregate<(IReadOnlyList<Detection> Predicted, DetectionAnnotation Truth)>(Compute);
+    public override IAggregate NewAggregate() => new DetectionAggregate(spec);
 
     public override double Measure(SampleView s, IAggregate aggregate)
     {
@@ -38,19 +39,40 @@ internal sealed class DetectionRunner(MetricSpec spec) : MetricRunner(spec.Name,
         // label_offset (has_background): the model numbers classes from 1, the annotation file from 0.
         if (s.Definition.LabelOffset != 0)
             truth = truth with { Boxes = truth.Boxes.Select(b => b with { Label = b.Label + s.Definition.LabelOffset }).ToList() };
-        ((CollectingAggregate<(IReadOnlyList<Detection>, DetectionAnnotation)>)aggregate).Add((s.NonFinite ? Array.Empty<Detection>() : predicted, truth));
+        ((DetectionAggregate)aggregate).Add(s.NonFinite ? Array.Empty<Detection>() : predicted, truth);
         return double.NaN;
     }
 
     public override double Signal(SampleView s, double value) => double.NaN;
+}
 
-    private double Compute(IReadOnlyList<(IReadOnlyList<Detection> Predicted, DetectionAnnotation Truth)> items)
+/// <summary>The detections and annotations of every item measured, matched once when first asked for a value.</summary>
+internal sealed class DetectionAggregate(MetricSpec spec) : IWeightedAggregate
+{
+    private readonly List<IReadOnlyList<Detection>> _predicted = new();
+    private readonly List<DetectionAnnotation> _truth = new();
+    private DetectionMatches? _matches;
+
+    public void Add(double value) => throw new InvalidOperationException("Use Add(predicted, truth).");
+
+    public void Add(IReadOnlyList<Detection> predicted, DetectionAnnotation truth)
     {
-        var predicted = items.Select(i => i.Predicted).ToList();
-        var truth = items.Select(i => i.Truth).ToList();
-        return spec.Type == MetricType.Map
-            ? DetectionMetrics.MeanAveragePrecision(predicted, truth, spec.OverlapThreshold, spec.Integral, spec.IncludeBoundaries, cocoMatching: false)
-            : DetectionMetrics.CocoPrecision(predicted, truth, spec.IouThresholds, spec.MaxDetections, spec.IncludeBoundaries);
+        _predicted.Add(predicted);
+        _truth.Add(truth);
+        _matches = null;
+    }
+
+    public int Items => _truth.Count;
+
+    public double Result() => Result(Enumerable.Repeat(1, Items).ToArray());
+
+    public double Result(ReadOnlySpan<int> draws)
+    {
+        if (Items == 0) return double.NaN;
+        bool voc = spec.Type == MetricType.Map;
+        _matches ??= DetectionMatches.Find(_predicted, _truth, voc ? new[] { spec.OverlapThreshold } : spec.IouThresholds, spec.IncludeBoundaries,
+            cocoMatching: !voc, voc ? 0 : spec.MaxDetections);
+        return _matches.Mean(voc ? spec.Integral : ApIntegral.HundredOnePoint, draws);
     }
 }
 

@@ -37,20 +37,41 @@ public static class DetectionMetrics
     }
 
     /// <summary>Average precision of one class from its detections' true/false flags in score order and its ground-truth count.</summary>
-    public static double AveragePrecision(IReadOnlyList<bool> truePositive, int groundTruth, ApIntegral integral)
+    public static double AveragePrecision(IReadOnlyList<bool> truePositive, int groundTruth, ApIntegral integral) =>
+        AveragePrecision(new int[truePositive.Count], truePositive.ToArray(), [1], groundTruth, integral, new double[2 * truePositive.Count]);
+
+    /// <summary>
+    /// Average precision of one class from its detections' flags in score order, each counted as often as its image
+    /// was drawn (<paramref name="draws"/>[image]), against <paramref name="groundTruth"/> boxes in the drawn images.
+    /// A detection drawn w times is w points of the precision-recall curve in a row: true ones raise the precision
+    /// along them and false ones lower it, so the envelope (the best precision at this recall or beyond) is the same
+    /// over a true run and its first point's over a false run, and each detection is one step whatever its count. With
+    /// every count 1 this is the plain computation, step for step. <paramref name="scratch"/> holds two values per detection.
+    /// </summary>
+    internal static double AveragePrecision(int[] images, bool[] positive, ReadOnlySpan<int> draws, long groundTruth, ApIntegral integral, Span<double> scratch)
     {
-        int n = truePositive.Count;
-        var recall = new double[n];
-        var precision = new double[n];
-        int tp = 0;
-        for (int i = 0; i < n; i++)
+        var recall = scratch[..positive.Length];
+        var envelope = scratch.Slice(positive.Length, positive.Length);
+        int n = 0;
+        long tp = 0, seen = 0;
+        for (int k = 0; k < positive.Length; k++)
         {
-            if (truePositive[i]) tp++;
-            recall[i] = (double)tp / groundTruth;
-            precision[i] = (double)tp / (i + 1);
+            int w = draws[images[k]];
+            if (w == 0) continue;
+            if (positive[k])
+            {
+                tp += w;
+                seen += w;
+                envelope[n] = (double)tp / seen;
+            }
+            else
+            {
+                envelope[n] = (double)tp / (seen + 1);
+                seen += w;
+            }
+            recall[n++] = (double)tp / groundTruth;
         }
-        // The envelope: the best precision at this recall or beyond.
-        for (int i = n - 2; i >= 0; i--) precision[i] = Math.Max(precision[i], precision[i + 1]);
+        for (int i = n - 2; i >= 0; i--) envelope[i] = Math.Max(envelope[i], envelope[i + 1]);
         switch (integral)
         {
             case ApIntegral.Area:
@@ -58,7 +79,7 @@ public static class DetectionMetrics
                 double area = 0, previous = 0;
                 for (int i = 0; i < n; i++)
                 {
-                    area += (recall[i] - previous) * precision[i];
+                    area += (recall[i] - previous) * envelope[i];
                     previous = recall[i];
                 }
                 return area;
@@ -73,7 +94,7 @@ public static class DetectionMetrics
                     // Recall thresholds as COCO writes them (np.linspace), compared with a tolerance of rounding only.
                     double threshold = (double)p / (points - 1);
                     while (at < n && recall[at] < threshold - 1e-12) at++;
-                    if (at < n) sum += precision[at];
+                    if (at < n) sum += envelope[at];
                 }
                 return sum / points;
             }
@@ -87,51 +108,29 @@ public static class DetectionMetrics
     /// </summary>
     public static double MeanAveragePrecision(IReadOnlyList<IReadOnlyList<Detection>> predictions, IReadOnlyList<DetectionAnnotation> annotations,
         double iouThreshold, ApIntegral integral, bool includeBoundaries, bool cocoMatching, int maxDetections = 0) =>
-        MeanOverClasses(PerClass(predictions, annotations, new[] { iouThreshold }, integral, includeBoundaries, cocoMatching, maxDetections));
+        DetectionMatches.Find(predictions, annotations, new[] { iouThreshold }, includeBoundaries, cocoMatching, maxDetections).Mean(integral, Once(predictions.Count));
 
     /// <summary>COCO's AP@[thresholds]: per class the mean over thresholds, then the mean over classes.</summary>
     public static double CocoPrecision(IReadOnlyList<IReadOnlyList<Detection>> predictions, IReadOnlyList<DetectionAnnotation> annotations,
         IReadOnlyList<double> iouThresholds, int maxDetections, bool includeBoundaries) =>
-        MeanOverClasses(PerClass(predictions, annotations, iouThresholds, ApIntegral.HundredOnePoint, includeBoundaries, cocoMatching: true, maxDetections));
+        DetectionMatches.Find(predictions, annotations, iouThresholds, includeBoundaries, cocoMatching: true, maxDetections).Mean(ApIntegral.HundredOnePoint, Once(predictions.Count));
 
-    private static double MeanOverClasses(IReadOnlyList<double> perClass) => perClass.Count == 0 ? double.NaN : perClass.Average();
-
-    /// <summary>Per class with countable ground truth (in class order): the AP averaged over the thresholds.</summary>
-    private static List<double> PerClass(IReadOnlyList<IReadOnlyList<Detection>> predictions, IReadOnlyList<DetectionAnnotation> annotations,
-        IReadOnlyList<double> thresholds, ApIntegral integral, bool includeBoundaries, bool cocoMatching, int maxDetections)
-    {
-        if (predictions.Count != annotations.Count) throw new ArgumentException("One prediction list per annotation.", nameof(predictions));
-        var classes = annotations.SelectMany(a => a.Boxes).Where(b => !b.Difficult).Select(b => b.Label).Distinct().OrderBy(c => c).ToList();
-        var result = new List<double>(classes.Count);
-        foreach (int c in classes)
-        {
-            int groundTruth = annotations.Sum(a => a.Boxes.Count(b => b.Label == c && !b.Difficult));
-            // Detections of the class: per image the best maxDetections, then all by score (stable: image, then detection order).
-            var detections = new List<(int Image, Detection D)>();
-            for (int i = 0; i < predictions.Count; i++)
-            {
-                var mine = predictions[i].Where(d => d.Label == c).OrderByDescending(d => d.Score);
-                detections.AddRange((maxDetections > 0 ? mine.Take(maxDetections) : mine).Select(d => (i, d)));
-            }
-            var ordered = detections.OrderByDescending(x => x.D.Score).ToList();
-            double sum = 0;
-            foreach (double threshold in thresholds)
-                sum += AveragePrecision(Match(ordered, annotations, c, threshold, includeBoundaries, cocoMatching), groundTruth, integral);
-            result.Add(sum / thresholds.Count);
-        }
-        return result;
-    }
+    private static int[] Once(int images) => Enumerable.Repeat(1, images).ToArray();
 
     private static IEnumerable<int> Order(IReadOnlyList<DetectionBox> boxes, bool countableFirst) =>
         countableFirst
             ? Enumerable.Range(0, boxes.Count).Where(g => !boxes[g].Difficult).Concat(Enumerable.Range(0, boxes.Count).Where(g => boxes[g].Difficult))
             : Enumerable.Range(0, boxes.Count);
 
-    /// <summary>True/false per counted detection, in the given order; detections matched to a difficult box are dropped.</summary>
-    private static List<bool> Match(List<(int Image, Detection D)> ordered, IReadOnlyList<DetectionAnnotation> annotations, int c, double threshold,
+    /// <summary>
+    /// Image and true/false per counted detection, in the given order; detections matched to a difficult box are
+    /// dropped. Each image's detections are matched in their own score order, whatever the other images hold.
+    /// </summary>
+    internal static (int[] Images, bool[] Positive) Match(List<(int Image, Detection D)> ordered, IReadOnlyList<DetectionAnnotation> annotations, int c, double threshold,
         bool includeBoundaries, bool cocoMatching)
     {
         var used = new Dictionary<int, bool[]>();
+        var images = new List<int>(ordered.Count);
         var flags = new List<bool>(ordered.Count);
         foreach (var (image, d) in ordered)
         {
@@ -156,6 +155,7 @@ public static class DetectionMetrics
             }
             bool matched = best >= 0 && bestIou >= threshold;
             if (matched && boxes[best].Difficult) continue;
+            images.Add(image);
             if (matched && !taken[best])
             {
                 taken[best] = true;
@@ -163,6 +163,65 @@ public static class DetectionMetrics
             }
             else flags.Add(false);
         }
-        return flags;
+        return (images.ToArray(), flags.ToArray());
+    }
+}
+
+/// <summary>
+/// The detections of a set of images matched to their ground truth once, per class and IoU threshold, so that average
+/// precision can be computed with the images weighted (the paired bootstrap) without matching again: matching happens
+/// within an image.
+/// </summary>
+internal sealed class DetectionMatches
+{
+    /// <summary>A class's countable boxes per image that has some, and its matched detections per threshold.</summary>
+    private sealed record ClassMatches((int Image, long Boxes)[] GroundTruth, (int[] Images, bool[] Positive)[] PerThreshold);
+
+    private readonly List<ClassMatches> _classes;
+
+    private DetectionMatches(List<ClassMatches> classes) => _classes = classes;
+
+    /// <summary>Matches per class with countable ground truth: per image the best maxDetections (0 = all), then all by score (stable: image, then detection order).</summary>
+    public static DetectionMatches Find(IReadOnlyList<IReadOnlyList<Detection>> predictions, IReadOnlyList<DetectionAnnotation> annotations,
+        IReadOnlyList<double> thresholds, bool includeBoundaries, bool cocoMatching, int maxDetections)
+    {
+        if (predictions.Count != annotations.Count) throw new ArgumentException("One prediction list per annotation.", nameof(predictions));
+        var classes = annotations.SelectMany(a => a.Boxes).Where(b => !b.Difficult).Select(b => b.Label).Distinct().OrderBy(c => c).ToList();
+        var result = new List<ClassMatches>(classes.Count);
+        foreach (int c in classes)
+        {
+            var groundTruth = annotations.Select((a, i) => (i, (long)a.Boxes.Count(b => b.Label == c && !b.Difficult))).Where(x => x.Item2 > 0).ToArray();
+            var detections = new List<(int Image, Detection D)>();
+            for (int i = 0; i < predictions.Count; i++)
+            {
+                var mine = predictions[i].Where(d => d.Label == c).OrderByDescending(d => d.Score);
+                detections.AddRange((maxDetections > 0 ? mine.Take(maxDetections) : mine).Select(d => (i, d)));
+            }
+            var ordered = detections.OrderByDescending(x => x.D.Score).ToList();
+            result.Add(new ClassMatches(groundTruth, thresholds.Select(t => DetectionMetrics.Match(ordered, annotations, c, t, includeBoundaries, cocoMatching)).ToArray()));
+        }
+        return new DetectionMatches(result);
+    }
+
+    /// <summary>
+    /// Per class with countable ground truth among the drawn images, the AP averaged over the thresholds; then the mean
+    /// over those classes (NaN when there is none). Image i counts <paramref name="draws"/>[i] times.
+    /// </summary>
+    public double Mean(ApIntegral integral, ReadOnlySpan<int> draws)
+    {
+        double sum = 0;
+        int counted = 0;
+        var scratch = new double[2 * _classes.SelectMany(c => c.PerThreshold).Select(t => t.Positive.Length).DefaultIfEmpty().Max()];
+        foreach (var c in _classes)
+        {
+            long groundTruth = 0;
+            foreach (var (image, boxes) in c.GroundTruth) groundTruth += draws[image] * boxes;
+            if (groundTruth == 0) continue;
+            double perClass = 0;
+            foreach (var (images, positive) in c.PerThreshold) perClass += DetectionMetrics.AveragePrecision(images, positive, draws, groundTruth, integral, scratch);
+            sum += perClass / c.PerThreshold.Length;
+            counted++;
+        }
+        return counted == 0 ? double.NaN : sum / counted;
     }
 }

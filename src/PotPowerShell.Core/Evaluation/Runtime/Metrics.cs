@@ -47,6 +47,20 @@ internal interface IAggregate
     double Result();
 }
 
+/// <summary>
+/// An aggregate over the whole data set (not a mean of per-item values) that keeps each item's part, so that its value
+/// can be computed again with the items weighted: the paired bootstrap of Compare-PotModel draws items with replacement
+/// and passes how often each was drawn.
+/// </summary>
+internal interface IWeightedAggregate : IAggregate
+{
+    /// <summary>The items given, in the order given.</summary>
+    int Items { get; }
+
+    /// <summary>The value with item i counted <paramref name="draws"/>[i] times.</summary>
+    double Result(ReadOnlySpan<int> draws);
+}
+
 /// <summary>Mean of per-sample values; NaN values (no value for this sample) are skipped.</summary>
 internal sealed class MeanAggregate : IAggregate
 {
@@ -269,42 +283,48 @@ internal sealed class ClassificationReportRunner(MetricSpec spec) : MetricRunner
     }
 }
 
-internal sealed class ConfusionAggregate(MetricType type, AverageKind average) : IAggregate
+internal sealed class ConfusionAggregate(MetricType type, AverageKind average) : IWeightedAggregate
 {
-    private readonly SortedDictionary<int, long[]> _counts = new(); // per class: true positives, false positives, false negatives
+    private readonly List<(int Label, int Predicted)> _items = new();
 
     /// <summary>The prediction of an item whose scores are not finite: a miss for its label, a false positive for no class.</summary>
     public const int NoPrediction = -1;
 
     public void Add(double value) => throw new InvalidOperationException("Use Add(label, predicted).");
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void Add(int label, int predicted)
+    public void Add(int label, int predicted) => _items.Add((label, predicted));
+
+    public int Items => _items.Count;
+
+    public double Result() => Result(Enumerable.Repeat(1, _items.Count).ToArray());
+
+    public double Result(ReadOnlySpan<int> draws)
     {
-        if (label == predicted) Counts(label)[0]++;
-        else
+        var counts = new SortedDictionary<int, long[]>(); // per class: true positives, false positives, false negatives
+        long[] Counts(int c)
         {
-            if (predicted != NoPrediction) Counts(predicted)[1]++;
-            Counts(label)[2]++;
+            if (!counts.TryGetValue(c, out var found)) counts[c] = found = new long[3];
+            return found;
         }
-    }
-
-    private long[] Counts(int c)
-    {
-        if (!_counts.TryGetValue(c, out var counts)) _counts[c] = counts = new long[3];
-        return counts;
-    }
-
-    public double Result()
-    {
-        if (_counts.Count == 0) return double.NaN;
+        for (int i = 0; i < _items.Count; i++)
+        {
+            var (label, predicted) = _items[i];
+            if (draws[i] == 0) continue;
+            if (label == predicted) Counts(label)[0] += draws[i];
+            else
+            {
+                if (predicted != NoPrediction) Counts(predicted)[1] += draws[i];
+                Counts(label)[2] += draws[i];
+            }
+        }
+        if (counts.Count == 0) return double.NaN;
         if (average == AverageKind.Micro)
         {
-            long tp = _counts.Values.Sum(c => c[0]), fp = _counts.Values.Sum(c => c[1]), fn = _counts.Values.Sum(c => c[2]);
+            long tp = counts.Values.Sum(c => c[0]), fp = counts.Values.Sum(c => c[1]), fn = counts.Values.Sum(c => c[2]);
             return Score(tp, fp, fn);
         }
         double total = 0, weights = 0;
-        foreach (var c in _counts.Values)
+        foreach (var c in counts.Values)
         {
             double weight = average == AverageKind.Weighted ? c[0] + c[2] : 1; // weighted: by support (true count)
             total += weight * Score(c[0], c[1], c[2]);

@@ -100,6 +100,7 @@ internal sealed class SegmentationRunner(MetricSpec spec) : MetricRunner(spec.Na
             if (predicted >= MaxClasses) predicted = -1;
             matrix.Add((int)value, predicted);
         }
+        matrix.EndItem();
         return double.NaN;
     }
 
@@ -117,57 +118,79 @@ internal sealed class SegmentationRunner(MetricSpec spec) : MetricRunner(spec.Na
     }
 }
 
-/// <summary>Pixel counts by annotated class (rows) and predicted class (columns; a negative prediction is none).</summary>
-internal sealed class ConfusionMatrix(MetricType type) : IAggregate
+/// <summary>
+/// Per item and class, the pixels annotated with the class, predicted as it, and both: all that the four metrics read
+/// of the confusion matrix (its diagonal, row sums and column sums). A pixel predicted as no class (a negative
+/// prediction) counts for its annotated class only. Kept per item for the paired bootstrap (<see cref="IWeightedAggregate"/>).
+/// </summary>
+internal sealed class ConfusionMatrix(MetricType type) : IWeightedAggregate
 {
-    private long[,] _counts = new long[0, 0];
-    private long[] _none = Array.Empty<long>();
+    private readonly record struct ClassPixels(int Class, long Truth, long Predicted, long Right);
+
+    private readonly List<ClassPixels> _cells = new();
+    private readonly List<int> _ends = new();
+    // The item being counted, by class.
+    private long[] _truth = Array.Empty<long>(), _predicted = Array.Empty<long>(), _right = Array.Empty<long>();
 
     public void Add(double value) => throw new InvalidOperationException("Use Add(truth, predicted).");
 
     public void Add(int truth, int predicted)
     {
-        Grow(Math.Max(truth, predicted) + 1);
-        if (predicted < 0) _none[truth]++;
-        else _counts[truth, predicted]++;
+        int size = Math.Max(truth, predicted) + 1;
+        if (size > _truth.Length)
+        {
+            Array.Resize(ref _truth, size);
+            Array.Resize(ref _predicted, size);
+            Array.Resize(ref _right, size);
+        }
+        _truth[truth]++;
+        if (predicted < 0) return;
+        _predicted[predicted]++;
+        if (predicted == truth) _right[truth]++;
     }
 
-    private void Grow(int size)
+    /// <summary>Closes the item whose pixels were added since the last call.</summary>
+    public void EndItem()
     {
-        int n = _counts.GetLength(0);
-        if (size <= n) return;
-        var counts = new long[size, size];
-        for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) counts[i, j] = _counts[i, j];
-        var none = new long[size];
-        Array.Copy(_none, none, n);
-        (_counts, _none) = (counts, none);
+        for (int c = 0; c < _truth.Length; c++)
+        {
+            if (_truth[c] == 0 && _predicted[c] == 0) continue;
+            _cells.Add(new ClassPixels(c, _truth[c], _predicted[c], _right[c]));
+            _truth[c] = _predicted[c] = _right[c] = 0;
+        }
+        _ends.Add(_cells.Count);
     }
 
-    public double Result()
+    public int Items => _ends.Count;
+
+    public double Result() => Result(Enumerable.Repeat(1, _ends.Count).ToArray());
+
+    public double Result(ReadOnlySpan<int> draws)
     {
-        int n = _counts.GetLength(0);
+        int n = _cells.Count == 0 ? 0 : _cells.Max(c => c.Class) + 1;
         var truth = new long[n];
         var predicted = new long[n];
-        long total = 0, right = 0;
-        for (int i = 0; i < n; i++)
+        var right = new long[n];
+        for (int i = 0, cell = 0; i < _ends.Count; cell = _ends[i++])
         {
-            truth[i] = _none[i];
-            for (int j = 0; j < n; j++)
+            if (draws[i] == 0) continue;
+            for (int k = cell; k < _ends[i]; k++)
             {
-                truth[i] += _counts[i, j];
-                predicted[j] += _counts[i, j];
+                var c = _cells[k];
+                truth[c.Class] += draws[i] * c.Truth;
+                predicted[c.Class] += draws[i] * c.Predicted;
+                right[c.Class] += draws[i] * c.Right;
             }
-            total += truth[i];
-            right += _counts[i, i];
         }
+        long total = truth.Sum();
         if (total == 0) return double.NaN;
-        double Iou(int c) => (double)_counts[c, c] / (truth[c] + predicted[c] - _counts[c, c]);
+        double Iou(int c) => (double)right[c] / (truth[c] + predicted[c] - right[c]);
         var classes = Enumerable.Range(0, n);
         return type switch
         {
-            MetricType.SegmentationAccuracy => (double)right / total,
+            MetricType.SegmentationAccuracy => (double)right.Sum() / total,
             MetricType.MeanIou => classes.Where(c => truth[c] + predicted[c] > 0).Select(Iou).Average(),
-            MetricType.MeanAccuracy => classes.Where(c => truth[c] > 0).Select(c => (double)_counts[c, c] / truth[c]).Average(),
+            MetricType.MeanAccuracy => classes.Where(c => truth[c] > 0).Select(c => (double)right[c] / truth[c]).Average(),
             _ => classes.Where(c => truth[c] > 0).Sum(c => (double)truth[c] / total * Iou(c)),
         };
     }
