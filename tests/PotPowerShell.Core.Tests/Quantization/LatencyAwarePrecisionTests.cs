@@ -78,6 +78,31 @@ public class LatencyAwarePrecisionTests
         Assert.Equal(File.ReadAllBytes(tmp.File("q1.onnx")), File.ReadAllBytes(tmp.File("q2.onnx")));
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void Candidates_timed_on_a_busy_machine_are_timed_again_and_never_cached_while_busy(int disturbedCalls)
+    {
+        // Disturbed, the medians put "all float" (2 x 2 ms) before the estimate (4 x 1.3 ms): the choice must not follow them.
+        using var tmp = new TempFolder();
+        Save(tmp.File("m.onnx"));
+        var timer = new FakeTimer { SlowInInt8 = new HashSet<string> { "stem" }, DisturbedWholeModelCalls = disturbedCalls };
+        var options = new DefaultQuantizationOptions { Threads = 1, SkipLatencyCheck = true, Measurement = TestMeasurement.With(timer, tmp.File("costs.json")) };
+        var result = DefaultQuantization.Run(tmp.File("m.onnx"), Data(), options, tmp.File("q.onnx"));
+        Assert.Equal(2, timer.WholeModelCalls);
+        var chosen = result.PrecisionCandidates.Single(c => c.Chosen);
+        Assert.Equal(("estimate", 1.3), (chosen.Name, Math.Round(chosen.Ms, 6)));
+        Assert.Equal("INT8", result.Layers.Single(l => l.Node == "next").Precision);
+        bool busy = disturbedCalls == 2;
+        Assert.Equal(busy, result.Warnings.Any(w => w.StartsWith("The machine was busy while the candidate models were timed (median runs 4.0x their fastest, twice)", StringComparison.Ordinal)));
+        // Kept only when the second timing was quiet; otherwise the next run times the candidates again.
+        Assert.Equal(busy, !File.ReadAllText(tmp.File("costs.json")).Contains("\"model|", StringComparison.Ordinal));
+        var next = new FakeTimer { SlowInInt8 = new HashSet<string> { "stem" } };
+        DefaultQuantization.Run(tmp.File("m.onnx"), Data(), options with { Measurement = TestMeasurement.With(next, tmp.File("costs.json")) }, tmp.File("q2.onnx"));
+        Assert.Equal(busy ? 1 : 0, next.WholeModelCalls);
+        Assert.Equal(File.ReadAllBytes(tmp.File("q.onnx")), File.ReadAllBytes(tmp.File("q2.onnx")));
+    }
+
     [Fact]
     public void A_cache_from_another_cpu_is_measured_again_and_replaced_with_a_warning()
     {
