@@ -72,5 +72,5 @@ public sealed record EvaluationResult(
     /// Per metric name, for metrics over the whole data set that can be computed again with weighted items (F1 and the
     /// like over a confusion matrix, the segmentation metrics, map): their per-item parts, for the paired bootstrap.
     /// </summary>
-    internal IReadOnlyDictionary<string, Evaluation.IWeightedAggregate> Weighted { get; init; } = new Dictionary<string, Evaluation.IWeightedAggregate>();
+    internal IReadOnlyDictionary<string, IWeightedAggregate> Weighted { get; init; } = new Dictionary<string, IWeightedAggregate>();
 }

@@ -47,7 +47,7 @@ internal sealed class DetectionRunner(MetricSpec spec) : MetricRunner(spec.Name,
 }
 
 /// <summary>The detections and annotations of every item measured, matched once when first asked for a value.</summary>
-internal sealed class DetectionAggregate(MetricSpec spec) : IWeightedAggregate
+internal sealed class DetectionAggregate(MetricSpec spec) : IAggregate, IWeightedAggregate
 {
     private readonly List<IReadOnlyList<Detection>> _predicted = new();
     private readonly List<DetectionAnnotation> _truth = new();

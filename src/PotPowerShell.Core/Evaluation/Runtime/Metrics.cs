@@ -47,20 +47,6 @@ internal interface IAggregate
     double Result();
 }
 
-/// <summary>
-/// An aggregate over the whole data set (not a mean of per-item values) that keeps each item's part, so that its value
-/// can be computed again with the items weighted: the paired bootstrap of Compare-PotModel draws items with replacement
-/// and passes how often each was drawn.
-/// </summary>
-internal interface IWeightedAggregate : IAggregate
-{
-    /// <summary>The items given, in the order given.</summary>
-    int Items { get; }
-
-    /// <summary>The value with item i counted <paramref name="draws"/>[i] times.</summary>
-    double Result(ReadOnlySpan<int> draws);
-}
-
 /// <summary>Mean of per-sample values; NaN values (no value for this sample) are skipped.</summary>
 internal sealed class MeanAggregate : IAggregate
 {
@@ -283,7 +269,7 @@ internal sealed class ClassificationReportRunner(MetricSpec spec) : MetricRunner
     }
 }
 
-internal sealed class ConfusionAggregate(MetricType type, AverageKind average) : IWeightedAggregate
+internal sealed class ConfusionAggregate(MetricType type, AverageKind average) : IAggregate, IWeightedAggregate
 {
     private readonly List<(int Label, int Predicted)> _items = new();
 

@@ -1,4 +1,5 @@
 using PotPowerShell.Core.Data;
+using PotPowerShell.Core.Results;
 using PotPowerShell.Core.Runtime;
 
 namespace PotPowerShell.Core.Evaluation;
@@ -123,7 +124,7 @@ internal sealed class SegmentationRunner(MetricSpec spec) : MetricRunner(spec.Na
 /// of the confusion matrix (its diagonal, row sums and column sums). A pixel predicted as no class (a negative
 /// prediction) counts for its annotated class only. Kept per item for the paired bootstrap (<see cref="IWeightedAggregate"/>).
 /// </summary>
-internal sealed class ConfusionMatrix(MetricType type) : IWeightedAggregate
+internal sealed class ConfusionMatrix(MetricType type) : IAggregate, IWeightedAggregate
 {
     private readonly record struct ClassPixels(int Class, long Truth, long Predicted, long Right);
 
