@@ -12,4 +12,7 @@ internal interface IWeightedAggregate
 
     /// <summary>The value with item i counted <paramref name="draws"/>[i] times.</summary>
     double Result(ReadOnlySpan<int> draws);
+
+    /// <summary>Every one of <paramref name="items"/> items drawn once: the metric's own value.</summary>
+    static int[] Once(int items) => Enumerable.Repeat(1, items).ToArray();
 }

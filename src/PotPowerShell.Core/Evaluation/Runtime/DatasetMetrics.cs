@@ -64,7 +64,7 @@ internal sealed class DetectionAggregate(MetricSpec spec) : IAggregate, IWeighte
 
     public int Items => _truth.Count;
 
-    public double Result() => Result(Enumerable.Repeat(1, Items).ToArray());
+    public double Result() => Result(IWeightedAggregate.Once(Items));
 
     public double Result(ReadOnlySpan<int> draws)
     {

@@ -1,4 +1,5 @@
 using PotPowerShell.Core.Data;
+using PotPowerShell.Core.Results;
 
 namespace PotPowerShell.Core.Evaluation;
 
@@ -35,10 +36,6 @@ public static class DetectionMetrics
         double union = (ax2 - ax1 + one) * (ay2 - ay1 + one) + (bx2 - bx1 + one) * (by2 - by1 + one) - inter;
         return union <= 0 ? 0 : inter / union;
     }
-
-    /// <summary>Average precision of one class from its detections' true/false flags in score order and its ground-truth count.</summary>
-    public static double AveragePrecision(IReadOnlyList<bool> truePositive, int groundTruth, ApIntegral integral) =>
-        AveragePrecision(new int[truePositive.Count], truePositive.ToArray(), [1], groundTruth, integral, new double[2 * truePositive.Count]);
 
     /// <summary>
     /// Average precision of one class from its detections' flags in score order, each counted as often as its image
@@ -108,14 +105,12 @@ public static class DetectionMetrics
     /// </summary>
     public static double MeanAveragePrecision(IReadOnlyList<IReadOnlyList<Detection>> predictions, IReadOnlyList<DetectionAnnotation> annotations,
         double iouThreshold, ApIntegral integral, bool includeBoundaries, bool cocoMatching, int maxDetections = 0) =>
-        DetectionMatches.Find(predictions, annotations, new[] { iouThreshold }, includeBoundaries, cocoMatching, maxDetections).Mean(integral, Once(predictions.Count));
+        DetectionMatches.Find(predictions, annotations, new[] { iouThreshold }, includeBoundaries, cocoMatching, maxDetections).Mean(integral, IWeightedAggregate.Once(predictions.Count));
 
     /// <summary>COCO's AP@[thresholds]: per class the mean over thresholds, then the mean over classes.</summary>
     public static double CocoPrecision(IReadOnlyList<IReadOnlyList<Detection>> predictions, IReadOnlyList<DetectionAnnotation> annotations,
         IReadOnlyList<double> iouThresholds, int maxDetections, bool includeBoundaries) =>
-        DetectionMatches.Find(predictions, annotations, iouThresholds, includeBoundaries, cocoMatching: true, maxDetections).Mean(ApIntegral.HundredOnePoint, Once(predictions.Count));
-
-    private static int[] Once(int images) => Enumerable.Repeat(1, images).ToArray();
+        DetectionMatches.Find(predictions, annotations, iouThresholds, includeBoundaries, cocoMatching: true, maxDetections).Mean(ApIntegral.HundredOnePoint, IWeightedAggregate.Once(predictions.Count));
 
     private static IEnumerable<int> Order(IReadOnlyList<DetectionBox> boxes, bool countableFirst) =>
         countableFirst

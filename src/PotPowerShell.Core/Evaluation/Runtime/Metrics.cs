@@ -282,7 +282,7 @@ internal sealed class ConfusionAggregate(MetricType type, AverageKind average) :
 
     public int Items => _items.Count;
 
-    public double Result() => Result(Enumerable.Repeat(1, _items.Count).ToArray());
+    public double Result() => Result(IWeightedAggregate.Once(Items));
 
     public double Result(ReadOnlySpan<int> draws)
     {

@@ -164,7 +164,7 @@ internal sealed class ConfusionMatrix(MetricType type) : IAggregate, IWeightedAg
 
     public int Items => _ends.Count;
 
-    public double Result() => Result(Enumerable.Repeat(1, _ends.Count).ToArray());
+    public double Result() => Result(IWeightedAggregate.Once(Items));
 
     public double Result(ReadOnlySpan<int> draws)
     {
