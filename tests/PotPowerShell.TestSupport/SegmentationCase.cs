@@ -34,4 +34,25 @@ public static class SegmentationCase
         NpyWriter.Save(Path.Combine(folder, "d", "x.npy"), scores, new long[] { 2, 3, 1, 4 }, "<f4");
         NpyWriter.Save(Path.Combine(folder, "masks.npy"), masks ?? Masks, maskShape ?? new long[] { 2, 1, 4 }, "<i8");
     }
+
+    /// <summary>
+    /// Writes segmenter.onnx and the two items as RGB images 4x1 whose channels are the class scores (images/street0_left.png,
+    /// images/street1_left.png; scaled by 1/255 they are one-hot) with their masks (<see cref="Masks"/>) as palette PNGs
+    /// 8x2, each pixel twice across and each row twice (masks/street0_labels.png, ...), so class maps are scored at the
+    /// masks' size with the shares of the .npy case.
+    /// </summary>
+    public static void WriteImages(string folder)
+    {
+        Directory.CreateDirectory(Path.Combine(folder, "images"));
+        Directory.CreateDirectory(Path.Combine(folder, "masks"));
+        File.WriteAllBytes(Path.Combine(folder, "segmenter.onnx"), PassThrough().ToByteArray());
+        for (int item = 0; item < 2; item++)
+        {
+            var rgb = new byte[4 * 3];
+            for (int p = 0; p < 4; p++) rgb[3 * p + Predicted[item][p]] = 255;
+            File.WriteAllBytes(Path.Combine(folder, "images", $"street{item}_left.png"), PngFiles.Rgb(4, 1, rgb));
+            var mask = Enumerable.Range(0, 16).Select(i => (byte)Masks[item * 4 + i % 8 / 2]).ToArray();
+            File.WriteAllBytes(Path.Combine(folder, "masks", $"street{item}_labels.png"), PngFiles.Palette(8, 2, mask, PngFiles.VocPalette()));
+        }
+    }
 }

@@ -45,3 +45,38 @@ Describe 'A segmentation engine' {
         { Measure-PotModel -ModelPath $model -EnginePath $wrong -ErrorAction Stop } | Should -Throw '*use adapter type segmentation*'
     }
 }
+
+Describe 'A segmentation engine over images with PNG masks' {
+    BeforeAll {
+        $script:folder = Join-Path $TestDrive 'streets'
+        (Get-PotSupportType 'SegmentationCase')::WriteImages($folder)
+        $script:imagesEngine = Join-Path $folder 'engine.yml'
+        @"
+adapter: segmentation
+metrics:
+  - type: mean_iou
+    ignore_label: 255
+dataset:
+  data_source: images
+  preprocessing:
+    - type: normalization
+      std: 255
+  masks: masks
+  image_postfix: _left.png
+  mask_postfix: _labels.png
+"@ | Set-Content $imagesEngine
+    }
+
+    It 'reads each image''s palette mask by name and scores the class maps at the masks'' size' {
+        $r = Measure-PotModel -ModelPath (Join-Path $folder 'segmenter.onnx') -EnginePath $imagesEngine
+        $r.ItemCount | Should -Be 2
+        # Each pixel of the 4x1 class maps counts four times in the 8x2 masks: the .npy case's shares.
+        [Math]::Abs($r.mean_iou - 5 / 9) | Should -BeLessThan 1e-12
+    }
+
+    It 'names the mask an image lacks' {
+        Remove-Item (Join-Path $folder 'masks/street1_labels.png')
+        { Measure-PotModel -ModelPath (Join-Path $folder 'segmenter.onnx') -EnginePath $imagesEngine -ErrorAction Stop } |
+            Should -Throw "*'street1_left.png', whose mask would be 'street1_labels.png'*"
+    }
+}

@@ -125,6 +125,19 @@ public sealed class ImageDataset : IDataset
         return new ImageDataset(folder, inputName, options, Existing(folder, set.Files, classFolder), set.Labels);
     }
 
+    /// <summary>
+    /// The images of a folder (as <see cref="Open"/> lists them, those ending in <paramref name="imagePostfix"/> when it
+    /// is given), each annotated with its segmentation mask from <paramref name="masks"/> (<see cref="SegmentationMasks"/>).
+    /// </summary>
+    public static ImageDataset WithMasks(string folder, string? inputName, ImageOptions options, IReadOnlyList<string> extensions, string masks,
+        string imagePrefix, string? imagePostfix, string maskPrefix, string maskPostfix)
+    {
+        var images = Open(folder, inputName, options, extensions, null, null, null, null)._files
+            .Where(f => (imagePrefix.Length == 0 || Path.GetFileName(f).StartsWith(imagePrefix, StringComparison.Ordinal))
+                && (imagePostfix == null || f.EndsWith(imagePostfix, StringComparison.Ordinal))).ToList();
+        return new ImageDataset(folder, inputName, options, images, SegmentationMasks.For(images, masks, imagePrefix, imagePostfix, maskPrefix, maskPostfix));
+    }
+
     /// <summary>The images an annotation file names, relative to the folder; every one must exist.</summary>
     private static List<string> Existing(string folder, IReadOnlyList<string> names, string annotationFile)
     {
@@ -167,6 +180,7 @@ public sealed class ImageDataset : IDataset
         }
         var tensor = file.EndsWith(".npy", StringComparison.OrdinalIgnoreCase) ? NpyItem(bytes, file) : ImagePipeline.Process(bytes, _options, file);
         object? label = _labels?[index];
+        if (label is SegmentationMaskFile mask) label = SegmentationMasks.Read(mask.Path);
         if (label is DetectionAnnotation boxes && tensor.Shape.Length == 4)
         {
             // Detections come back in the input's coordinates: the annotation carries the input size to scale them.

@@ -366,19 +366,19 @@ public class AccuracyCheckerConfigTests
         File.WriteAllText(tmp.File("val.txt"), "r.png 0\n");
         var problems = Problems(tmp, Config(
             "      - name: voc\n        data_source: val\n        reader: lmdb_reader\n" +
-            "        annotation_conversion:\n          converter: cityscapes\n          masks_dir: ann\n" +
+            "        annotation_conversion:\n          converter: cityscapes\n          masks_folder: ann\n" +
             "        preprocessing:\n          - type: free_form_mask\n            size: 300\n          - type: resize\n            size: 300\n            aspect_ratio_scale: ctpn_keep_aspect_ratio\n" +
             "        postprocessing:\n          - type: encode_segmentation_mask\n" +
-            "        metrics:\n          - type: segmentation_accuracy\n",
-            "      - framework: onnx_runtime\n        model: m.onnx\n        adapter: segmentation\n"));
-        Assert.Contains(problems, p => p.StartsWith("models[0].launchers[0].adapter", StringComparison.Ordinal) && p.Contains("'segmentation'", StringComparison.Ordinal) && p.Contains("classification", StringComparison.Ordinal) && p.Contains("yolo_v8", StringComparison.Ordinal));
+            "        metrics:\n          - type: dice\n",
+            "      - framework: onnx_runtime\n        model: m.onnx\n        adapter: super_resolution\n"));
+        Assert.Contains(problems, p => p.StartsWith("models[0].launchers[0].adapter", StringComparison.Ordinal) && p.Contains("'super_resolution'", StringComparison.Ordinal) && p.Contains("classification", StringComparison.Ordinal) && p.Contains("segmentation", StringComparison.Ordinal));
         Assert.Contains(problems, p => p.StartsWith("models[0].datasets[0].reader", StringComparison.Ordinal) && p.Contains("lmdb_reader", StringComparison.Ordinal));
         Assert.Contains(problems, p => p.StartsWith("models[0].datasets[0].annotation_conversion.converter", StringComparison.Ordinal) && p.Contains("imagenet", StringComparison.Ordinal));
-        Assert.Contains(problems, p => p.StartsWith("models[0].datasets[0].annotation_conversion.masks_dir", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.StartsWith("models[0].datasets[0].annotation_conversion.masks_folder", StringComparison.Ordinal));
         Assert.Contains(problems, p => p.StartsWith("models[0].datasets[0].preprocessing[0].type", StringComparison.Ordinal) && p.Contains("Supported steps: resize", StringComparison.Ordinal));
         Assert.Contains(problems, p => p.StartsWith("models[0].datasets[0].preprocessing[1].aspect_ratio_scale", StringComparison.Ordinal) && p.Contains("greater", StringComparison.Ordinal));
         Assert.Contains(problems, p => p.StartsWith("models[0].datasets[0].postprocessing[0].type", StringComparison.Ordinal) && p.Contains("resize_prediction_boxes, clip_boxes, nms, filter", StringComparison.Ordinal));
-        Assert.Contains(problems, p => p.StartsWith("models[0].datasets[0].metrics[0].type", StringComparison.Ordinal) && p.Contains("'segmentation_accuracy'", StringComparison.Ordinal) && p.Contains("coco_precision", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.StartsWith("models[0].datasets[0].metrics[0].type", StringComparison.Ordinal) && p.Contains("'dice'", StringComparison.Ordinal) && p.Contains("mean_iou", StringComparison.Ordinal));
         // Lines point into the Accuracy Checker file.
         Assert.Contains(problems, p => p.StartsWith("models[0].datasets[0].reader (line 10)", StringComparison.Ordinal));
     }

@@ -101,13 +101,26 @@ public class SegmentationTests
     }
 
     [Fact]
-    public void A_mask_of_another_size_names_the_size_the_model_gives()
+    public void A_mask_of_another_size_is_scored_at_its_size_from_the_nearest_pixels_of_the_class_map()
     {
+        // Masks 1x3 against class maps 1x4: pixel x takes the class at (x + 0.5) * 4 / 3, columns 0, 2 and 3, so the
+        // maps 0 1 2 2 and 1 1 0 0 become 0 2 2 and 1 0 0. Against the masks 0 1 1 and 0 0 1: 2 of 6 pixels right; IoU
+        // of class 0 2 / (3 + 3 - 2), of class 1 0 (3 annotated, 1 predicted), of class 2 0 (2 predicted).
         using var tmp = Data(new long[] { 0, 1, 1, 0, 0, 1 }, new long[] { 2, 1, 3 });
+        using var evaluator = new Evaluator(Engine(tmp, "  - type: mean_iou\n  - type: segmentation_accuracy\n"));
+        var r = evaluator.Evaluate(PassThrough(), null, CancellationToken.None);
+        Assert.Equal(1.0 / 3, r.Values["segmentation_accuracy"], 12);
+        Assert.Equal(0.5 / 3, r.Values["mean_iou"], 12);
+    }
+
+    [Fact]
+    public void A_mask_that_is_not_two_dimensional_is_an_error_that_says_what_a_mask_is()
+    {
+        using var tmp = Data(Enumerable.Repeat(0L, 24).ToArray(), new long[] { 2, 2, 2, 3 });
         using var evaluator = new Evaluator(Engine(tmp, "  - type: mean_iou\n"));
         var e = Assert.Throws<PotException>(() => evaluator.Evaluate(PassThrough(), null, CancellationToken.None));
         Assert.Equal("AnnotationNotMask", e.ErrorId);
-        Assert.Contains("1x4", e.Message);
+        Assert.Contains("a mask [H, W] of class indices", e.Message);
     }
 
     [Theory]

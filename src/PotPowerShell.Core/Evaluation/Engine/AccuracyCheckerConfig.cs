@@ -24,7 +24,7 @@ internal static class AccuracyCheckerConfig
     private static readonly string[] DatasetKeys =
     {
         "name", "data_source", "reader", "annotation_conversion", "annotation", "dataset_meta", "preprocessing",
-        "postprocessing", "metrics", "subsample_size", "subsample_seed",
+        "postprocessing", "metrics", "subsample_size", "subsample_seed", "segmentation_masks_source",
     };
 
     // Launcher keys that change what is evaluated; any other launcher key (device, cpu_extensions, ...) only concerns
@@ -135,7 +135,7 @@ internal static class AccuracyCheckerConfig
     /// <summary>The symbols of icdar13_recognition's label map, which a CTC decoder without its own vocabulary uses.</summary>
     internal const string Icdar13Symbols = "0123456789abcdefghijklmnopqrstuvwxyz";
 
-    private static readonly string[] Adapters = { "classification", "ctc_greedy_search_decoder", "ssd_onnx", "ssd", "yolo_v8_detection", "yolo_v8" };
+    private static readonly string[] Adapters = { "classification", "ctc_greedy_search_decoder", "ssd_onnx", "ssd", "yolo_v8_detection", "yolo_v8", "segmentation" };
 
     private static ConfigMap? Adapter(MapReader launcher)
     {
@@ -198,6 +198,13 @@ internal static class AccuracyCheckerConfig
                 if (a.String(theirs) is not null) Copy(a, theirs, ours, key);
                 else a.Problem(theirs, $"is required: the model output of {(key == "output" ? "boxes [N, 4] (x1, y1, x2, y2 as fractions of the input)" : key + " [N]")}.");
             }
+            return ours;
+        }
+        if (type == "segmentation")
+        {
+            var a = new MapReader(map, path, launcher.Problems, new[] { "type", "make_argmax" });
+            var ours = EngineTree.Map(line, ("type", EngineTree.Text("segmentation")));
+            Copy(a, "make_argmax", ours);
             return ours;
         }
         if (type is "yolo_v8_detection" or "yolo_v8")
@@ -358,8 +365,11 @@ internal static class AccuracyCheckerConfig
             return null;
         }
         if (a.Has("data_dir") && kind != "cls_dataset_folder") a.Problem("data_dir", "applies to cls_dataset_folder only.");
+        if (m.Has("segmentation_masks_source") && kind != "common_semantic_segmentation")
+            m.Problem("segmentation_masks_source", "applies to the common_semantic_segmentation converter only.");
         if (a.Has("decoding_char_file") && kind != "unicode_character_recognition") a.Problem("decoding_char_file", "applies to unicode_character_recognition only.");
         if (kind == "cls_dataset_folder") return ClassFolderConverter(a, d);
+        if (kind == "common_semantic_segmentation") return SegmentationConverter(m, a, d, warnings);
         if (kind == "unicode_character_recognition") return UnicodeText(a, d, warnings, baseFolder);
         foreach (var key in new[] { "sort_annotations", "use_full_label_map" })
             if (a.Has(key) && kind != "mscoco_detection") a.Problem(key, "applies to mscoco_detection only.");
@@ -420,6 +430,32 @@ internal static class AccuracyCheckerConfig
         return null;
     }
 
+    /// <summary>
+    /// common_semantic_segmentation: the images of data_source (those ending in image_postfix, .png by default), each
+    /// with its mask, named &lt;mask_prefix&gt;&lt;base&gt;&lt;mask_postfix&gt;, in the dataset's
+    /// segmentation_masks_source (where Accuracy Checker reads masks from) or else masks_dir; read as Pillow reads them
+    /// (mask_loader pillow: a palette PNG's indices, a grey PNG's values) or as .npy arrays (mask_loader numpy).
+    /// </summary>
+    private static string? SegmentationConverter(MapReader m, MapReader a, ConfigMap d, List<string> warnings)
+    {
+        foreach (var key in ConverterKeys.Where(k => k is not ("converter" or "images_dir" or "masks_dir" or "image_prefix" or "image_postfix" or "mask_prefix"
+                     or "mask_postfix" or "mask_loader" or "dataset_meta_file") && a.Has(k)))
+            a.Problem(key, "does not apply to common_semantic_segmentation.");
+        if (m.Has("segmentation_masks_source")) Copy(m, "segmentation_masks_source", d, "masks");
+        else if (a.Has("masks_dir")) Copy(a, "masks_dir", d, "masks");
+        else a.Problem("masks_dir", "is required: the folder of segmentation masks (or give the dataset's segmentation_masks_source).");
+        d.Add("image_postfix", a.Raw("image_postfix") ?? EngineTree.Text(".png"));
+        foreach (var key in new[] { "image_prefix", "mask_prefix", "mask_postfix" }) Copy(a, key, d);
+        if (a.String("mask_loader") is { } loader && loader.Trim() is not ("pillow" or "numpy"))
+            a.Problem("mask_loader", $"'{loader}' is not supported: pillow (palette or grey PNG masks) and numpy (.npy masks) are.");
+        // Accuracy Checker lists the images of images_dir and reads them from data_source, which is the same folder.
+        static string Folder(string? path) => (path ?? "").Trim().TrimEnd('/', '\\');
+        if (a.Has("images_dir") && Folder(a.String("images_dir")) != Folder(m.String("data_source")))
+            warnings.Add($"{a.KeyPath("images_dir")}: read and ignored: the images are those of data_source.");
+        if (a.Has("dataset_meta_file")) warnings.Add($"{a.KeyPath("dataset_meta_file")}: read and ignored: classes are the model's class indices.");
+        return null;
+    }
+
     /// <summary>What stands for the blank at index 0 of unicode_character_recognition's label map; never decoded, since 0 is the blank.</summary>
     internal const string BlankPlaceholder = "\uFFFD";
 
@@ -452,15 +488,17 @@ internal static class AccuracyCheckerConfig
     {
         "converter", "annotation_file", "labels_file", "has_background", "images_dir", "dataset_meta_file", "delimeter", "sort_annotations",
         "use_full_label_map", "annotations_dir", "imageset_file", "data_dir", "decoding_char_file",
+        "masks_dir", "image_prefix", "image_postfix", "mask_prefix", "mask_postfix", "mask_loader",
     };
 
-    private static readonly string[] Converters = { "imagenet", "cls_dataset_folder", "icdar13_recognition", "unicode_character_recognition", "mscoco_detection", "voc_detection" };
+    private static readonly string[] Converters = { "imagenet", "cls_dataset_folder", "icdar13_recognition", "unicode_character_recognition", "mscoco_detection", "voc_detection", "common_semantic_segmentation" };
 
-    private static readonly string[] PostprocessingTypes = { "resize_prediction_boxes", "clip_boxes", "nms", "filter" };
+    private static readonly string[] PostprocessingTypes = { "resize_prediction_boxes", "clip_boxes", "nms", "filter", "resize_segmentation_mask" };
 
     /// <summary>
     /// Detection postprocessing in our form. resize_prediction_boxes is what always happens first (boxes are scaled to
     /// the annotated image), so it adds no step; clip_boxes, nms and filter (by min_confidence) apply to predictions.
+    /// resize_segmentation_mask to the image's size adds no step either: class maps are scored at their mask's size.
     /// </summary>
     private static ConfigList Postprocessing(MapReader m)
     {
@@ -477,6 +515,13 @@ internal static class AccuracyCheckerConfig
                 m.Problems.Add(map == null ? path : EngineProblems.Join(path, "type"),
                     (map == null ? $"must be a mapping such as {{type: nms, overlap: 0.5}}, not {EngineTree.Show(list.Items[i])}." : $"'{type}' is not supported{(near != null ? $" (did you mean '{near}'?)" : "")}.") +
                     $" Supported: {string.Join(", ", PostprocessingTypes)}.", map == null ? list.Items[i].Line : map.KeyLine("type"));
+                continue;
+            }
+            if (type == "resize_segmentation_mask")
+            {
+                var r = new MapReader(map, path, m.Problems, new[] { "type", "apply_to", "dst_width", "dst_height", "size", "to_dst_image_size" });
+                foreach (var key in new[] { "dst_width", "dst_height", "size", "to_dst_image_size" })
+                    if (r.Has(key)) r.Problem(key, "is not supported: class maps are scored at the size of their masks (the images' size).");
                 continue;
             }
             var p = new MapReader(map, path, m.Problems, new[] { "type", "apply_to", "overlap", "include_boundaries", "min_confidence", "remove_filtered", "rescale" });
@@ -721,7 +766,8 @@ internal static class AccuracyCheckerConfig
         }
     }
 
-    private static readonly string[] MetricTypes = { "accuracy", "character_recognition_accuracy", "map", "coco_precision", "mae", "mse", "psnr" };
+    private static readonly string[] MetricTypes = { "accuracy", "character_recognition_accuracy", "map", "coco_precision", "mae", "mse", "psnr",
+        "segmentation_accuracy", "mean_iou", "mean_accuracy", "frequency_weighted_accuracy" };
 
     private static ConfigNode Metric(ConfigNode raw, string path, EngineProblems problems, List<string> warnings)
     {
@@ -734,6 +780,7 @@ internal static class AccuracyCheckerConfig
             "map" => new[] { "overlap_threshold", "integral", "include_boundaries", "ignore_difficult" },
             "coco_precision" => new[] { "threshold", "max_detections", "include_boundaries" },
             "psnr" => new[] { "normalized_images", "scale_border" },
+            "segmentation_accuracy" or "mean_iou" or "mean_accuracy" or "frequency_weighted_accuracy" => new[] { "use_argmax", "ignore_label" },
             _ => new[] { "top_k", "remove_spaces" },
         };
         var m = new MapReader(map, path, problems, new[] { "name", "type" }.Concat(options).Concat(ownCheck).ToArray());

@@ -242,6 +242,13 @@ public sealed record DatasetDefinition
     public string? FilePattern { get; init; }
     /// <summary>Images: a folder with one sub-folder per class (Accuracy Checker's cls_dataset_folder), read as Data/ClassFolders.cs describes.</summary>
     public string? ClassFolders { get; init; }
+    /// <summary>Images: a folder of segmentation masks, one per image, named as <see cref="SegmentationMasks"/> describes.</summary>
+    public string? Masks { get; init; }
+    public string ImagePrefix { get; init; } = "";
+    /// <summary>Null: the image's extension.</summary>
+    public string? ImagePostfix { get; init; }
+    public string MaskPrefix { get; init; } = "";
+    public string MaskPostfix { get; init; } = ".png";
     /// <summary>Images: what separates the file name from its label on the lines of a text annotation_file.</summary>
     public AnnotationSeparator AnnotationSeparator { get; init; } = AnnotationSeparator.Space;
     /// <summary>Images: the model input that receives the image (null = the model's only input).</summary>
@@ -253,7 +260,7 @@ public sealed record DatasetDefinition
     public required AdapterDefinition Adapter { get; init; }
     public string KeyPath { get; init; } = "dataset";
 
-    public bool HasAnnotations => LabelsPath != null || LabelsArray != null || AnnotationFile != null || VocAnnotations != null || ClassFolders != null;
+    public bool HasAnnotations => LabelsPath != null || LabelsArray != null || AnnotationFile != null || VocAnnotations != null || ClassFolders != null || Masks != null;
 
     /// <summary>True when items are annotated with boxes (a COCO .json annotation_file or VOC annotations).</summary>
     public bool HasBoxes => VocAnnotations != null || AnnotationFile?.EndsWith(".json", StringComparison.OrdinalIgnoreCase) == true;

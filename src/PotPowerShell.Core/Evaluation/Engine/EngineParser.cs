@@ -16,6 +16,7 @@ internal static class EngineParser
         "name", "data_source", "format", "inputs", "labels", "annotation_file", "file_column", "label_column", "classes",
         "input", "channels", "color_order", "layout", "preprocessing", "extensions", "subsample_size", "subsample_seed",
         "adapter", "metrics", "label_offset", "postprocessing", "voc_annotations", "imageset_file", "class_folders", "annotation_separator",
+        "masks", "image_prefix", "image_postfix", "mask_prefix", "mask_postfix",
     };
     private static readonly string[] AdapterKeys =
     {
@@ -538,7 +539,7 @@ internal static class EngineParser
         return file == null ? null : TextFiles.ReadLines(file);
     }
 
-    private static readonly string[] ImageOnlyKeys = { "annotation_file", "file_column", "label_column", "input", "channels", "color_order", "layout", "preprocessing", "extensions", "voc_annotations", "imageset_file", "class_folders", "annotation_separator" };
+    private static readonly string[] ImageOnlyKeys = { "annotation_file", "file_column", "label_column", "input", "channels", "color_order", "layout", "preprocessing", "extensions", "voc_annotations", "imageset_file", "class_folders", "annotation_separator", "masks", "image_prefix", "image_postfix", "mask_prefix", "mask_postfix" };
 
     private static DatasetDefinition? ParseNpy(MapReader m, DatasetDefinition def, bool isFolder, bool simplified)
     {
@@ -661,6 +662,11 @@ internal static class EngineParser
             m.Problem("class_folders", "give either class_folders: (one sub-folder per class) or annotation_file: / labels: / voc_annotations:, not more than one.");
         if (classFolders != null && def.Classes != null)
             m.Problem("classes", "does not apply with class_folders:: the classes are the sub-folders, numbered in name order.");
+        string? masks = simplified ? null : m.ExistingPath("masks", baseFolder, PathKind.Folder);
+        if (masks != null && (annotation != null || def.LabelsPath != null || voc != null || classFolders != null))
+            m.Problem("masks", "give either masks: (a segmentation mask per image) or annotation_file: / labels: / voc_annotations: / class_folders:, not more than one.");
+        foreach (var key in new[] { "image_prefix", "image_postfix", "mask_prefix", "mask_postfix" })
+            if (m.Has(key) && masks == null && !m.Has("masks")) m.Problem(key, "applies to masks: only (it names each image's mask).");
         var separator = simplified ? null : m.Choice("annotation_separator", new Dictionary<string, AnnotationSeparator> { ["space"] = AnnotationSeparator.Space, ["comma"] = AnnotationSeparator.Comma });
         if (separator != null && (annotation == null || annotation.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) || annotation.EndsWith(".json", StringComparison.OrdinalIgnoreCase)))
             m.Problem("annotation_separator", "applies to an annotation_file of 'file label' lines only (not .csv or .json).");
@@ -709,6 +715,11 @@ internal static class EngineParser
             VocAnnotations = voc,
             ImagesetFile = imageset,
             ClassFolders = classFolders,
+            Masks = masks,
+            ImagePrefix = (simplified ? null : m.String("image_prefix")) ?? "",
+            ImagePostfix = simplified ? null : m.String("image_postfix"),
+            MaskPrefix = (simplified ? null : m.String("mask_prefix")) ?? "",
+            MaskPostfix = (simplified ? null : m.String("mask_postfix")) ?? ".png",
             AnnotationSeparator = separator ?? AnnotationSeparator.Space,
             FileColumn = fileColumn,
             LabelColumn = labelColumn,

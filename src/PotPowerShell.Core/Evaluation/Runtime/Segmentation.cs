@@ -85,9 +85,15 @@ internal sealed class SegmentationRunner(MetricSpec spec) : MetricRunner(spec.Na
         // reference: fp32 compares with the FP32 model's class map, so unlabelled data serves (POT's annotation_free).
         int[]? reference = spec.Reference == MetricReference.Fp32 ? ReferenceMap(s, mask) : null;
         var truth = s.Annotation as TensorData;
-        if (reference == null && (truth == null || truth.Length != mask.Classes.Length))
-            throw new PotException("AnnotationNotMask", PotErrorCategory.InvalidData,
-                $"Item {s.Index} of dataset '{s.Definition.Name}' has the annotation {Labels.Show(s.Annotation)}, but metric '{Name}' needs a mask of the model's {mask.Height}x{mask.Width} classes: give labels: an .npy array [items, {mask.Height}, {mask.Width}] of class indices, or compare with the FP32 model (reference: fp32).", s.Definition.DataSource);
+        if (reference == null)
+        {
+            var size = truth != null && truth.Shape.Length >= 2 && truth.Shape[..^2].All(d => d == 1) ? truth.Shape[^2..] : null;
+            if (size == null)
+                throw new PotException("AnnotationNotMask", PotErrorCategory.InvalidData,
+                    $"Item {s.Index} of dataset '{s.Definition.Name}' has the annotation {Labels.Show(s.Annotation)}, but metric '{Name}' needs a mask [H, W] of class indices: give labels: an .npy array [items, H, W], masks: a folder of mask images, or compare with the FP32 model (reference: fp32).", s.Definition.DataSource);
+            // A mask of another size than the model's output (the image's own size) is scored at its size.
+            if (size[0] != mask.Height || size[1] != mask.Width) mask = Resized(mask, (int)size[0], (int)size[1]);
+        }
         var matrix = (ConfusionMatrix)aggregate;
         int limit = mask.ClassCount > 0 ? mask.ClassCount : MaxClasses;
         for (int p = 0; p < mask.Classes.Length; p++)
@@ -106,6 +112,22 @@ internal sealed class SegmentationRunner(MetricSpec spec) : MetricRunner(spec.Na
     }
 
     public override double Signal(SampleView s, double value) => double.NaN;
+
+    /// <summary>
+    /// The class map at another size, each pixel taking the class at its centre's position in the map (nearest
+    /// neighbour, as Pillow resizes Accuracy Checker's masks).
+    /// </summary>
+    internal static SegmentationMask Resized(SegmentationMask mask, int height, int width)
+    {
+        var classes = new int[height * width];
+        for (int y = 0; y < height; y++)
+        {
+            int sy = Math.Min(mask.Height - 1, (int)((y + 0.5) * mask.Height / height));
+            for (int x = 0; x < width; x++)
+                classes[y * width + x] = mask.Classes[sy * mask.Width + Math.Min(mask.Width - 1, (int)((x + 0.5) * mask.Width / width))];
+        }
+        return mask with { Height = height, Width = width, Classes = classes };
+    }
 
     /// <summary>The FP32 model's class map of the item, from its stored output (the layout of the evaluated model's).</summary>
     private int[] ReferenceMap(SampleView s, SegmentationMask mask)

@@ -1,0 +1,119 @@
+using System.Buffers.Binary;
+using StbImageSharp;
+
+namespace PotPowerShell.Core.Data;
+
+/// <summary>An image's segmentation mask file, read when its item is (<see cref="SegmentationMasks.Read"/>).</summary>
+public sealed record SegmentationMaskFile(string Path)
+{
+    public override string ToString() => $"mask {System.IO.Path.GetFileName(Path)}";
+}
+
+/// <summary>
+/// Segmentation masks stored one file per image, named as Accuracy Checker's common_semantic_segmentation converter
+/// names them: &lt;mask_prefix&gt;&lt;base&gt;&lt;mask_postfix&gt; in the masks folder, where base is the image's file
+/// name without its image_prefix and image_postfix (without its extension when no image_postfix is given). A palette
+/// PNG gives its indices (as Pillow reads Pascal VOC's masks), a grey PNG its values, an .npy file its array [H, W];
+/// a colour PNG, whose classes are colours, is refused.
+/// </summary>
+public static class SegmentationMasks
+{
+    /// <summary>Larger mask files are refused before they are read.</summary>
+    public const long MaxFileBytes = 256L << 20;
+
+    /// <summary>The mask of each image, in the images' order; every one must exist.</summary>
+    public static IReadOnlyList<object?> For(IReadOnlyList<string> images, string folder, string imagePrefix, string? imagePostfix,
+        string maskPrefix, string maskPostfix)
+    {
+        if (!Directory.Exists(folder))
+            throw new PotException("DataPathNotFound", PotErrorCategory.ObjectNotFound, $"The mask folder '{folder}' does not exist.", folder);
+        var masks = images.Select(image => Path.Combine(folder, maskPrefix + Base(Path.GetFileName(image), imagePrefix, imagePostfix) + maskPostfix)).ToList();
+        var missing = masks.Select((m, i) => (Mask: m, Image: images[i])).Where(p => !File.Exists(p.Mask)).ToList();
+        if (missing.Count > 0)
+            throw new PotException("MaskNotFound", PotErrorCategory.ObjectNotFound,
+                $"{missing.Count} of {images.Count} images have no mask in '{folder}', e.g. '{Path.GetFileName(missing[0].Image)}', whose mask would be '{Path.GetFileName(missing[0].Mask)}'. " +
+                "Masks are named <mask_prefix><image name without image_prefix and image_postfix><mask_postfix> (mask_postfix .png by default).", folder);
+        return masks.Select(m => (object?)new SegmentationMaskFile(m)).ToList();
+    }
+
+    private static string Base(string name, string prefix, string? postfix)
+    {
+        if (prefix.Length > 0 && name.StartsWith(prefix, StringComparison.Ordinal)) name = name[prefix.Length..];
+        if (postfix == null) return Path.GetFileNameWithoutExtension(name);
+        return postfix.Length > 0 && name.EndsWith(postfix, StringComparison.Ordinal) ? name[..^postfix.Length] : name;
+    }
+
+    /// <summary>The mask as a tensor [H, W] of class values.</summary>
+    public static TensorData Read(string path)
+    {
+        var info = new FileInfo(path);
+        if (!info.Exists) throw new PotException("MaskNotFound", PotErrorCategory.ObjectNotFound, $"The mask '{path}' does not exist.", path);
+        if (info.Length > MaxFileBytes)
+            throw new PotException("MaskUnreadable", PotErrorCategory.InvalidData, $"The mask '{path}' has {info.Length} bytes; at most {MaxFileBytes} are read.", path);
+        byte[] bytes = File.ReadAllBytes(path);
+        if (path.EndsWith(".npy", StringComparison.OrdinalIgnoreCase))
+        {
+            using var stream = new MemoryStream(bytes, writable: false);
+            var array = NpyReader.Read(stream, path);
+            if (array.Shape.Length < 2 || array.Shape[..^2].Any(d => d != 1))
+                throw Unreadable(path, $"holds an array of shape [{string.Join(",", array.Shape)}]; a mask is [H, W] of class indices");
+            return new TensorData(array.Kind, array.Shape[^2..], array.Data);
+        }
+        if (ImageFileCheck.Refusal(bytes) is { } refusal) throw Unreadable(path, refusal);
+        if (bytes.Length < 33 || !bytes.AsSpan(12, 4).SequenceEqual("IHDR"u8))
+            throw Unreadable(path, "is not a PNG mask (masks are palette or grey PNG files, or .npy arrays)");
+        int width = BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(16)), height = BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(20));
+        int depth = bytes[24], colour = bytes[25];
+        if ((long)width * height > ImagePipeline.MaxPixels || width <= 0 || height <= 0)
+            throw Unreadable(path, $"declares {width} x {height} pixels");
+        if (colour is 2 or 6) throw Unreadable(path, "is a colour PNG, whose classes would be colours: save class indices (a palette or grey PNG) or an .npy array");
+        if (depth == 16) throw Unreadable(path, "has 16-bit pixels: save 8-bit class indices, or an .npy array");
+        ImageResult decoded;
+        try
+        {
+            decoded = ImageResult.FromMemory(bytes, colour == 3 ? ColorComponents.RedGreenBlueAlpha : ColorComponents.Grey);
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or IndexOutOfRangeException or NotSupportedException)
+        {
+            throw Unreadable(path, $"cannot be decoded ({e.Message})");
+        }
+        var classes = colour == 3 ? Indices(decoded.Data, Palette(bytes, path), path) : decoded.Data;
+        return new TensorData(TensorElementKind.UInt8, new long[] { decoded.Height, decoded.Width }, classes);
+    }
+
+    /// <summary>The RGBA colour of each palette entry (PLTE, with tRNS's alpha), the first entry of a colour winning.</summary>
+    private static Dictionary<uint, byte> Palette(byte[] png, string path)
+    {
+        byte[]? plte = null, trns = null;
+        for (int at = 8; at + 12 <= png.Length;)
+        {
+            int length = (int)BinaryPrimitives.ReadUInt32BigEndian(png.AsSpan(at));
+            var type = png.AsSpan(at + 4, 4);
+            if (type.SequenceEqual("PLTE"u8)) plte = png.AsSpan(at + 8, length).ToArray();
+            else if (type.SequenceEqual("tRNS"u8)) trns = png.AsSpan(at + 8, length).ToArray();
+            else if (type.SequenceEqual("IEND"u8)) break;
+            at += 12 + length;
+        }
+        if (plte == null || plte.Length % 3 != 0) throw Unreadable(path, "is a palette PNG without a valid palette");
+        var colours = new Dictionary<uint, byte>();
+        for (int i = 0; i < plte.Length / 3 && i < 256; i++)
+            colours.TryAdd(Rgba(plte[3 * i], plte[3 * i + 1], plte[3 * i + 2], trns != null && i < trns.Length ? trns[i] : (byte)255), (byte)i);
+        return colours;
+    }
+
+    private static byte[] Indices(byte[] rgba, Dictionary<uint, byte> palette, string path)
+    {
+        var indices = new byte[rgba.Length / 4];
+        for (int p = 0; p < indices.Length; p++)
+        {
+            if (!palette.TryGetValue(Rgba(rgba[4 * p], rgba[4 * p + 1], rgba[4 * p + 2], rgba[4 * p + 3]), out indices[p]))
+                throw Unreadable(path, $"has a pixel ({p}) whose colour is not in its palette");
+        }
+        return indices;
+    }
+
+    private static uint Rgba(byte r, byte g, byte b, byte a) => (uint)(r << 24 | g << 16 | b << 8 | a);
+
+    private static PotException Unreadable(string path, string why) =>
+        new("MaskUnreadable", PotErrorCategory.InvalidData, $"The mask '{path}' {why}.", path);
+}

@@ -1,0 +1,123 @@
+using PotPowerShell.Core.Data;
+using PotPowerShell.Core.Evaluation;
+using PotPowerShell.TestSupport;
+
+namespace PotPowerShell.Core.Tests.Data;
+
+/// <summary>Segmentation masks read from files, one per image, and an engine whose images carry them.</summary>
+public class SegmentationMasksTests
+{
+    [Fact]
+    public void A_palette_png_gives_its_indices_and_a_grey_png_its_values()
+    {
+        using var tmp = new TempFolder();
+        File.WriteAllBytes(tmp.File("voc.png"), PngFiles.Palette(3, 2, new byte[] { 0, 1, 2, 255, 1, 0 }, PngFiles.VocPalette()));
+        var mask = SegmentationMasks.Read(tmp.File("voc.png"));
+        Assert.Equal(new long[] { 2, 3 }, mask.Shape);
+        // Index 3 is black too: the first entry of a colour wins, as index 0's pixels must read 0.
+        Assert.Equal(new byte[] { 0, 1, 2, 255, 1, 0 }, (byte[])mask.Data);
+
+        File.WriteAllBytes(tmp.File("grey.png"), PngFiles.Grey(2, 2, new byte[] { 0, 7, 19, 255 }));
+        var grey = SegmentationMasks.Read(tmp.File("grey.png"));
+        Assert.Equal(new long[] { 2, 2 }, grey.Shape);
+        Assert.Equal(new byte[] { 0, 7, 19, 255 }, (byte[])grey.Data);
+    }
+
+    [Fact]
+    public void A_colour_png_and_an_array_that_is_no_mask_are_refused_with_what_to_save()
+    {
+        using var tmp = new TempFolder();
+        File.WriteAllBytes(tmp.File("rgb.png"), PngFiles.Rgb(2, 2, new byte[2 * 2 * 3]));
+        var e = Assert.Throws<PotException>(() => SegmentationMasks.Read(tmp.File("rgb.png")));
+        Assert.Equal("MaskUnreadable", e.ErrorId);
+        Assert.Contains("colour PNG", e.Message);
+
+        NpyWriter.Save(tmp.File("cube.npy"), new long[8], new long[] { 2, 2, 2 }, "<i8");
+        Assert.Contains("a mask is [H, W]", Assert.Throws<PotException>(() => SegmentationMasks.Read(tmp.File("cube.npy"))).Message);
+        NpyWriter.Save(tmp.File("one.npy"), new long[] { 3, 4 }, new long[] { 1, 1, 2 }, "<i8");
+        Assert.Equal(new long[] { 1, 2 }, SegmentationMasks.Read(tmp.File("one.npy")).Shape);
+    }
+
+    /// <summary>TestSupport's SegmentationCase as images with PNG masks, and an engine that reads them.</summary>
+    private static string Write(TempFolder tmp)
+    {
+        SegmentationCase.WriteImages(tmp.Path);
+        File.WriteAllText(tmp.File("engine.yml"),
+            "adapter: segmentation\nmetrics:\n  - type: mean_iou\n    ignore_label: 255\n  - type: segmentation_accuracy\n    ignore_label: 255\n" +
+            "dataset:\n  data_source: images\n  preprocessing:\n    - type: normalization\n      std: 255\n  masks: masks\n  image_postfix: _left.png\n  mask_postfix: _labels.png\n");
+        return tmp.File("engine.yml");
+    }
+
+    [Fact]
+    public void An_engine_reads_each_images_mask_by_its_name_and_scores_the_class_maps_at_the_masks_size()
+    {
+        using var tmp = new TempFolder();
+        using var evaluator = new Evaluator(EngineDefinition.Load(Write(tmp)));
+        var r = evaluator.Evaluate(File.ReadAllBytes(tmp.File("segmenter.onnx")), null, CancellationToken.None);
+        // Every pixel four times over: the same shares as SegmentationTests' hand count (5 of 7 right; IoU 2/3, 1/2, 1/2).
+        Assert.Equal(5.0 / 7, r.Values["segmentation_accuracy"], 12);
+        Assert.Equal((2.0 / 3 + 0.5 + 0.5) / 3, r.Values["mean_iou"], 12);
+    }
+
+    [Fact]
+    public void An_accuracy_checker_configuration_with_common_semantic_segmentation_scores_the_same()
+    {
+        using var tmp = new TempFolder();
+        Write(tmp);
+        File.WriteAllText(tmp.File("ac.yml"), """
+            models:
+              - name: segmenter
+                launchers:
+                  - framework: onnx_runtime
+                    model: segmenter.onnx
+                    adapter: segmentation
+                datasets:
+                  - name: streets
+                    data_source: images
+                    segmentation_masks_source: masks
+                    annotation_conversion:
+                      converter: common_semantic_segmentation
+                      images_dir: images
+                      masks_dir: masks
+                      image_postfix: _left.png
+                      mask_postfix: _labels.png
+                    reader: pillow_imread
+                    preprocessing:
+                      - type: normalization
+                        std: 255
+                    postprocessing:
+                      - type: resize_segmentation_mask
+                        apply_to: prediction
+                    metrics:
+                      - type: mean_iou
+                        ignore_label: 255
+                      - type: segmentation_accuracy
+                        ignore_label: 255
+            """);
+        var engine = EngineDefinition.Load(tmp.File("ac.yml"));
+        // images_dir names data_source's folder, as Accuracy Checker needs it to: nothing to warn about.
+        Assert.Empty(engine.Warnings);
+        using var evaluator = new Evaluator(engine);
+        var r = evaluator.Evaluate(File.ReadAllBytes(tmp.File("segmenter.onnx")), null, CancellationToken.None);
+        Assert.Equal(5.0 / 7, r.Values["segmentation_accuracy"], 12);
+        Assert.Equal((2.0 / 3 + 0.5 + 0.5) / 3, r.Values["mean_iou"], 12);
+
+        // Masks of another loader, and resizing to a size of its own, are refused with what is supported.
+        File.WriteAllText(tmp.File("other.yml"), File.ReadAllText(tmp.File("ac.yml")).Replace("mask_postfix: _labels.png", "mask_postfix: _labels.png\n          mask_loader: opencv")
+            .Replace("apply_to: prediction", "apply_to: prediction\n            size: 512"));
+        var e = Assert.Throws<PotException>(() => EngineDefinition.Load(tmp.File("other.yml")));
+        Assert.Contains("'opencv' is not supported: pillow", e.Message);
+        Assert.Contains("scored at the size of their masks", e.Message);
+    }
+
+    [Fact]
+    public void An_image_without_its_mask_is_named_with_the_mask_it_needs()
+    {
+        using var tmp = new TempFolder();
+        string engine = Write(tmp);
+        File.Delete(tmp.File("masks/street1_labels.png"));
+        var e = Assert.Throws<PotException>(() => new Evaluator(EngineDefinition.Load(engine)).Dispose());
+        Assert.Equal("MaskNotFound", e.ErrorId);
+        Assert.Contains("'street1_left.png', whose mask would be 'street1_labels.png'", e.Message);
+    }
+}
