@@ -98,4 +98,22 @@ public static class InterleavedRounds
         }
         return tail;
     }
+
+    /// <summary>
+    /// Timings whose median run is more than this many times the fastest (the median over the models timed) were
+    /// disturbed by other work on the machine. Quiet, the precision choice's candidates of bench/Sweep-Architectures.ps1's
+    /// models ran their median within 1.02x to 1.12x of their fastest run (mobilenet_v2, densenet121, swin_t, a 6-layer
+    /// encoder; PaddleOCR's text detector 1.02x to 1.05x); beside a process copying memory, the encoder's ran at 1.7x to
+    /// 2.4x and all float came out fastest, where quiet its 12-INT8-layer estimate was 1.12x faster than float.
+    /// </summary>
+    public const double DisturbedDispersion = 1.4;
+
+    /// <summary>The median over the models of their median run over their fastest.</summary>
+    public static double Dispersion(IReadOnlyList<Timing> timings)
+    {
+        var ratios = timings.Select(t => t.MinMs > 0 ? t.MedianMs / t.MinMs : 1).OrderBy(r => r).ToArray();
+        return ratios[ratios.Length / 2];
+    }
+
+    public static bool Disturbed(IReadOnlyList<Timing> timings) => Dispersion(timings) > DisturbedDispersion;
 }

@@ -6,6 +6,12 @@ namespace PotPowerShell.Core.Runtime;
 /// <summary>The FP32 model and the quantized output timed side by side on the same input.</summary>
 public sealed record LatencyCheckResult(Timing Fp32, Timing Output, int BatchSize)
 {
+    /// <summary>
+    /// When the timings were disturbed by other work on the machine also when timed again
+    /// (<see cref="InterleavedRounds.Disturbed"/>): their dispersion; otherwise null.
+    /// </summary>
+    public double? Disturbed { get; init; }
+
     /// <summary>FP32 p50 over output p50: above 1 when the output is faster.</summary>
     public double Speedup => Fp32.MedianMs / Output.MedianMs;
 
@@ -32,11 +38,14 @@ public sealed record LatencyCheckResult(Timing Fp32, Timing Output, int BatchSiz
     /// choice has said so). <paramref name="fastest"/>: the layers were chosen by their timings, so the advice differs.
     /// </summary>
     public string? WarningFor(int int8Layers, bool fastest) => Speedup >= 1 || int8Layers == 0 ? null : string.Format(CultureInfo.InvariantCulture,
-        NotFaster + ": p50 {0:0.000} ms vs {1:0.000} ms for FP32 ({2:0.00}x, batch {3}, one thread, {4} interleaved runs). {5}",
+        NotFaster + "{6}: p50 {0:0.000} ms vs {1:0.000} ms for FP32 ({2:0.00}x, batch {3}, one thread, {4} interleaved runs). {5}",
         Output.MedianMs, Fp32.MedianMs, Speedup, BatchSize, Fp32.Count,
-        fastest
-            ? "Its INT8 layers were timed faster one by one, but not the whole model now (timings on a busy machine vary): time it at the batch size you deploy with (-BatchSize), or deploy the FP32 model where speed matters most."
-            : "It is smaller; for speed, use -Precision Fastest on a CPU target, or time it at the batch size you deploy with (-BatchSize).");
+        Disturbed != null
+            ? "Time both again on a quieter machine (Compare-PotModel) before deciding."
+            : fastest
+                ? "Its INT8 layers were timed faster one by one, but not the whole model now (timings on a busy machine vary): time it at the batch size you deploy with (-BatchSize), or deploy the FP32 model where speed matters most."
+                : "It is smaller; for speed, use -Precision Fastest on a CPU target, or time it at the batch size you deploy with (-BatchSize).",
+        Disturbed is double dispersion ? string.Format(CultureInfo.InvariantCulture, " as timed while the machine was busy (median runs {0:0.0}x their fastest, twice)", dispersion) : "");
 }
 
 /// <summary>A latency check as result records show it: p50 and p90 in milliseconds (4 decimals), the speed-up (3), runs and batch size.</summary>
@@ -58,8 +67,11 @@ public static class LatencyCheck
     {
         if (items.Count == 0) throw new ArgumentException("No items to time with.", nameof(items));
         var batch = Enumerable.Range(0, batchSize).Select(k => data.Get(items[k % items.Count])).ToList();
-        // Its verdict is which model is faster; once that is certain, more rounds only refine the figures.
-        var timings = timer.Time(new[] { fp32, output }, new ModelInput(data, batch, sources), budget, cancellationToken, untilDecided: true);
-        return new LatencyCheckResult(timings[0], timings[1], batchSize);
+        // Its verdict is which model is faster; once that is certain, more rounds only refine the figures. Timings a busy
+        // moment disturbed are taken again once, so that it does not give the verdict.
+        var input = new ModelInput(data, batch, sources);
+        var timings = timer.Time(new[] { fp32, output }, input, budget, cancellationToken, untilDecided: true);
+        if (InterleavedRounds.Disturbed(timings)) timings = timer.Time(new[] { fp32, output }, input, budget, cancellationToken, untilDecided: true);
+        return new LatencyCheckResult(timings[0], timings[1], batchSize) { Disturbed = InterleavedRounds.Disturbed(timings) ? InterleavedRounds.Dispersion(timings) : null };
     }
 }

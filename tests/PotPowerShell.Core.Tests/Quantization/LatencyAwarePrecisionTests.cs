@@ -141,6 +141,34 @@ public class LatencyAwarePrecisionTests
         else Assert.DoesNotContain(result.Warnings, w => w.Contains("not faster"));
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void A_latency_check_a_busy_moment_disturbed_is_timed_again_and_says_so_if_still_disturbed(int disturbedCalls)
+    {
+        // Disturbed, the FakeTimer's medians are 4 x 1 ms for FP32 and 2 x 3 ms for the output (median runs 4x their fastest).
+        using var tmp = new TempFolder();
+        Save(tmp.File("m.onnx"));
+        var timer = new FakeTimer { WholeModelMs = new[] { 1.0, 3.0 }, DisturbedWholeModelCalls = disturbedCalls };
+        var result = DefaultQuantization.Run(tmp.File("m.onnx"), Data(), new DefaultQuantizationOptions
+        {
+            Threads = 1, Precision = PrecisionMode.AllInt8, Measurement = TestMeasurement.With(timer, tmp.File("costs.json")),
+        }, tmp.File("q.onnx"));
+        Assert.Equal(2, timer.WholeModelCalls);
+        string warning = result.Warnings.Single(w => w.StartsWith("The quantized model is not faster", StringComparison.Ordinal));
+        if (disturbedCalls == 1)
+        {
+            Assert.Equal((1.0, 3.0), (result.Fp32LatencyMs!.Value, result.LatencyMs!.Value));
+            Assert.DoesNotContain("busy", warning);
+        }
+        else
+        {
+            Assert.Equal((4.0, 6.0), (result.Fp32LatencyMs!.Value, result.LatencyMs!.Value));
+            Assert.StartsWith("The quantized model is not faster than the FP32 model on this CPU as timed while the machine was busy (median runs 4.0x their fastest, twice): p50 6.000 ms", warning);
+            Assert.EndsWith("Time both again on a quieter machine (Compare-PotModel) before deciding.", warning);
+        }
+    }
+
     [Fact]
     public void The_speed_up_shown_is_that_of_the_medians_shown()
     {

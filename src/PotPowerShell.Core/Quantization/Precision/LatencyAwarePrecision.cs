@@ -136,20 +136,20 @@ internal static class LatencyAwarePrecision
             var models = candidates.Select(c => micro.Whole(new HashSet<string>(ignored.Concat(Float(c)), StringComparer.Ordinal)).ToByteArray()).ToList();
             var input = new ModelInput(data, Enumerable.Repeat(data.Get(item), batch).ToList(), candidates.Select(c => $"{modelSource} ({c.Name})").ToList());
             var timings = measurement.Timer.Time(models, input, measurement.ModelBudget, cancellationToken);
-            if (Disturbed(timings))
+            if (InterleavedRounds.Disturbed(timings))
             {
                 progress?.Report(new PotProgress("Default quantization", $"Timing {candidates.Count} candidate models again: the first rounds were disturbed", 8));
                 timings = measurement.Timer.Time(models, input, measurement.ModelBudget, cancellationToken);
             }
             measured += candidates.Count;
-            if (Disturbed(timings))
+            if (InterleavedRounds.Disturbed(timings))
             {
                 // Still disturbed: this run decides by each model's fastest round (other processes only add time), and
                 // nothing is cached, so that a later run on a quieter machine times them again instead of inheriting this.
                 modelMs = timings.Select(t => t.MinMs).ToArray();
                 warnings.Add(string.Format(CultureInfo.InvariantCulture,
                     "The machine was busy while the candidate models were timed (median runs {0:0.0}x their fastest, twice), so the precision choice was made from their fastest runs and not cached: run again on a quieter machine for a choice that is kept, or use -Precision AllInt8.",
-                    Dispersion(timings)));
+                    InterleavedRounds.Dispersion(timings)));
             }
             else
             {
@@ -212,23 +212,6 @@ internal static class LatencyAwarePrecision
             Warnings = warnings,
         };
     }
-
-    /// <summary>
-    /// Whole-model timings whose median run is more than this many times the fastest (the median over the candidates)
-    /// were disturbed by other work on the machine. Quiet, the candidates of bench/Sweep-Architectures.ps1's models ran
-    /// their median within 1.02x to 1.12x of their fastest run (mobilenet_v2, densenet121, swin_t, a 6-layer encoder;
-    /// PaddleOCR's text detector 1.02x to 1.05x); beside a process copying memory, the encoder's ran at 1.7x to 2.4x and
-    /// all float came out fastest, where quiet its 12-INT8-layer estimate was 1.12x faster than float.
-    /// </summary>
-    internal const double DisturbedDispersion = 1.4;
-
-    internal static double Dispersion(IReadOnlyList<Timing> timings)
-    {
-        var ratios = timings.Select(t => t.MinMs > 0 ? t.MedianMs / t.MinMs : 1).OrderBy(r => r).ToArray();
-        return ratios[ratios.Length / 2];
-    }
-
-    private static bool Disturbed(IReadOnlyList<Timing> timings) => Dispersion(timings) > DisturbedDispersion;
 
     private static string Hash(byte[] bytes) => Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(bytes))[..16].ToLowerInvariant();
 
