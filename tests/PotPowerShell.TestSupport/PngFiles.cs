@@ -15,6 +15,13 @@ public static class PngFiles
 
     public static byte[] Palette(int width, int height, byte[] indices, byte[] palette) => Write(width, height, 3, 1, indices, palette);
 
+    /// <summary>Writes a grey (<paramref name="channels"/> 1) or RGB (3) PNG of row-major <paramref name="pixels"/>.</summary>
+    public static void Save(string path, int width, int height, int channels, byte[] pixels)
+    {
+        if (pixels.Length != width * height * channels) throw new ArgumentException("Pixel count does not match the size.");
+        File.WriteAllBytes(path, channels == 1 ? Grey(width, height, pixels) : Rgb(width, height, pixels));
+    }
+
     /// <summary>Pascal VOC's first colours (background, aeroplane, bicycle), black again at index 3, grey levels after, its border colour at 255.</summary>
     public static byte[] VocPalette()
     {

@@ -1,6 +1,7 @@
 using PotPowerShell.Core.Data;
 using PotPowerShell.Core.Evaluation;
 using PotPowerShell.Core.Tests.Evaluation;
+using PotPowerShell.TestSupport;
 
 namespace PotPowerShell.Core.Tests.Data;
 
@@ -43,7 +44,7 @@ public class ClassFoldersTests
     {
         using var tmp = new TempFolder();
         Directory.CreateDirectory(tmp.File("set/a"));
-        PngWriter.Save(tmp.File("set/a/x.png"), 1, 1, 3, new byte[] { 1, 2, 3 });
+        PngFiles.Save(tmp.File("set/a/x.png"), 1, 1, 3, new byte[] { 1, 2, 3 });
         File.WriteAllText(tmp.File("val.txt"), "a/x.png, 0\n");
         File.WriteAllText(tmp.File("val.csv"), "file,label\na/x.png,0\n");
         EngineDefinition Load(string dataset)

@@ -3,6 +3,7 @@ using PotPowerShell.Core.Data;
 using PotPowerShell.Core.Evaluation;
 using PotPowerShell.Core.Onnx;
 using DataType = Onnx.TensorProto.Types.DataType;
+using PotPowerShell.TestSupport;
 
 namespace PotPowerShell.Core.Tests.Evaluation;
 
@@ -13,9 +14,9 @@ public class AccuracyCheckerConfigTests
         var tmp = new TempFolder();
         Directory.CreateDirectory(tmp.File("val"));
         // 1x1 RGB images whose largest channel is the class: red 0, green 1, blue 2 (after decoding to RGB).
-        PngWriter.Save(tmp.File("val/r.png"), 1, 1, 3, new byte[] { 200, 10, 20 });
-        PngWriter.Save(tmp.File("val/g.png"), 1, 1, 3, new byte[] { 10, 200, 20 });
-        PngWriter.Save(tmp.File("val/b.png"), 1, 1, 3, new byte[] { 10, 20, 200 });
+        File.WriteAllBytes(tmp.File("val/r.png"), PngFiles.Rgb(1, 1, new byte[] { 200, 10, 20 }));
+        File.WriteAllBytes(tmp.File("val/g.png"), PngFiles.Rgb(1, 1, new byte[] { 10, 200, 20 }));
+        File.WriteAllBytes(tmp.File("val/b.png"), PngFiles.Rgb(1, 1, new byte[] { 10, 20, 200 }));
         return tmp;
     }
 
@@ -194,8 +195,8 @@ public class AccuracyCheckerConfigTests
         var tmp = new TempFolder();
         Directory.CreateDirectory(tmp.File("words"));
         byte[] R = { 200, 0, 0 }, G = { 0, 200, 0 }, B = { 0, 0, 200 };
-        PngWriter.Save(tmp.File("words/1.png"), 5, 1, 3, new[] { G, G, R, B, B }.SelectMany(p => p).ToArray());  // "ab"
-        PngWriter.Save(tmp.File("words/2.png"), 5, 1, 3, new[] { B, R, B, G, R }.SelectMany(p => p).ToArray());  // "bba"
+        File.WriteAllBytes(tmp.File("words/1.png"), PngFiles.Rgb(5, 1, new[] { G, G, R, B, B }.SelectMany(p => p).ToArray()));  // "ab"
+        File.WriteAllBytes(tmp.File("words/2.png"), PngFiles.Rgb(5, 1, new[] { B, R, B, G, R }.SelectMany(p => p).ToArray()));  // "bba"
         return tmp;
     }
 
@@ -250,10 +251,10 @@ public class AccuracyCheckerConfigTests
     {
         var tmp = new TempFolder();
         foreach (var c in new[] { "set/B", "set/a", "set/b" }) Directory.CreateDirectory(tmp.File(c));
-        PngWriter.Save(tmp.File("set/B/z.png"), 1, 1, 3, new byte[] { 200, 10, 20 });   // red: predicted 0, right
-        PngWriter.Save(tmp.File("set/a/x.png"), 1, 1, 3, new byte[] { 10, 200, 20 });   // green: predicted 1, right
-        PngWriter.Save(tmp.File("set/b/y.png"), 1, 1, 3, new byte[] { 10, 20, 200 });   // blue: predicted 2, right
-        PngWriter.Save(tmp.File("set/b/w.png"), 1, 1, 3, new byte[] { 200, 20, 10 });   // red: predicted 0, labelled 2
+        File.WriteAllBytes(tmp.File("set/B/z.png"), PngFiles.Rgb(1, 1, new byte[] { 200, 10, 20 }));   // red: predicted 0, right
+        File.WriteAllBytes(tmp.File("set/a/x.png"), PngFiles.Rgb(1, 1, new byte[] { 10, 200, 20 }));   // green: predicted 1, right
+        File.WriteAllBytes(tmp.File("set/b/y.png"), PngFiles.Rgb(1, 1, new byte[] { 10, 20, 200 }));   // blue: predicted 2, right
+        File.WriteAllBytes(tmp.File("set/b/w.png"), PngFiles.Rgb(1, 1, new byte[] { 200, 20, 10 }));   // red: predicted 0, labelled 2
         File.WriteAllText(tmp.File("set/readme.txt"), "not in a class folder: no item");
         return tmp;
     }

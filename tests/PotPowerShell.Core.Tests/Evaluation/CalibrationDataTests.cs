@@ -5,6 +5,7 @@ using PotPowerShell.Core.Onnx;
 using PotPowerShell.Core.Quantization;
 using PotPowerShell.Core.Requests;
 using PotPowerShell.Core.Tests.Quantization;
+using PotPowerShell.TestSupport;
 
 namespace PotPowerShell.Core.Tests.Evaluation;
 
@@ -31,7 +32,7 @@ public class CalibrationDataTests
     {
         Directory.CreateDirectory(tmp.File("images"));
         for (int n = 0; n < 3; n++)
-            PngWriter.Save(tmp.File($"images/{n}.png"), 12, 10, 3, Enumerable.Range(0, 12 * 10 * 3).Select(i => (byte)((i * 29 + n * 53) % 256)).ToArray());
+            PngFiles.Save(tmp.File($"images/{n}.png"), 12, 10, 3, Enumerable.Range(0, 12 * 10 * 3).Select(i => (byte)((i * 29 + n * 53) % 256)).ToArray());
         return tmp.File("images");
     }
 

@@ -2,6 +2,7 @@ using System.IO.Compression;
 using PotPowerShell.Core.Data;
 using PotPowerShell.Core.Evaluation;
 using PotPowerShell.Core.Tests.Data;
+using PotPowerShell.TestSupport;
 // The core has an NpyWriter too (for benchmarks); these tests use the test one.
 
 namespace PotPowerShell.Core.Tests.Evaluation;
@@ -159,8 +160,8 @@ public class DatasetTests
     {
         using var tmp = new TempFolder();
         Directory.CreateDirectory(tmp.File("img"));
-        PngWriter.Save(tmp.File("img/a.png"), 4, 2, 3, Gradient(4, 2));
-        PngWriter.Save(tmp.File("img/b.png"), 4, 2, 3, Enumerable.Repeat((byte)7, 24).ToArray());
+        PngFiles.Save(tmp.File("img/a.png"), 4, 2, 3, Gradient(4, 2));
+        PngFiles.Save(tmp.File("img/b.png"), 4, 2, 3, Enumerable.Repeat((byte)7, 24).ToArray());
         File.WriteAllText(tmp.File("val.txt"), "# file label\nb.png 3\na.png 1\n\n");
         var engine = Engine(tmp, "dataset:\n  data_source: img\n  annotation_file: val.txt\n");
         Assert.Equal(DatasetFormat.Images, engine.Datasets[0].Format);
@@ -185,8 +186,8 @@ public class DatasetTests
     {
         using var tmp = new TempFolder();
         Directory.CreateDirectory(tmp.File("img"));
-        PngWriter.Save(tmp.File("img/x y.png"), 1, 1, 1, new byte[] { 9 });
-        PngWriter.Save(tmp.File("img/z.png"), 1, 1, 1, new byte[] { 5 });
+        PngFiles.Save(tmp.File("img/x y.png"), 1, 1, 1, new byte[] { 9 });
+        PngFiles.Save(tmp.File("img/z.png"), 1, 1, 1, new byte[] { 5 });
         File.WriteAllText(tmp.File("ann.csv"), "id,picture,word\n1,\"x y.png\",\"hello, world\"\n2,z.png,\"say \"\"hi\"\"\"\n");
         var engine = Engine(tmp, "dataset:\n  data_source: img\n  annotation_file: ann.csv\n  file_column: picture\n  label_column: word\n  channels: 1\n");
         using var ds = engine.OpenDataset();
@@ -211,7 +212,7 @@ public class DatasetTests
     {
         using var tmp = new TempFolder();
         Directory.CreateDirectory(tmp.File("img"));
-        PngWriter.Save(tmp.File("img/a.png"), 1, 1, 3, new byte[] { 1, 2, 3 });
+        PngFiles.Save(tmp.File("img/a.png"), 1, 1, 3, new byte[] { 1, 2, 3 });
         File.WriteAllText(tmp.File("val.txt"), "a.png 0\ngone.png 1\n");
         var e = Assert.Throws<PotException>(() => Engine(tmp, "dataset:\n  data_source: img\n  annotation_file: val.txt\n").OpenDataset());
         Assert.Equal("ImageNotFound", e.ErrorId);
@@ -235,8 +236,8 @@ public class DatasetTests
     {
         using var tmp = new TempFolder();
         Directory.CreateDirectory(tmp.File("img"));
-        PngWriter.Save(tmp.File("img/b.png"), 1, 1, 1, new byte[] { 2 });
-        PngWriter.Save(tmp.File("img/a.png"), 1, 1, 1, new byte[] { 1 });
+        PngFiles.Save(tmp.File("img/b.png"), 1, 1, 1, new byte[] { 2 });
+        PngFiles.Save(tmp.File("img/a.png"), 1, 1, 1, new byte[] { 1 });
         NpyWriter.Save(tmp.File("labels.npy"), new[] { 10L, 20L }, new long[] { 2 }, "<i8");
         using var ds = Engine(tmp, "dataset:\n  data_source: img\n  labels: labels.npy\n  channels: 1\n").OpenDataset();
         Assert.Equal(1f, ds.Get(0).Inputs["image"].ToFloats()[0]);
@@ -277,7 +278,7 @@ public class DatasetTests
         using var tmp = new TempFolder();
         Directory.CreateDirectory(tmp.File("img"));
         // 4x2 RGB gradient (see Gradient), resized (nearest) to 2x2 then center-cropped to 2x1... use values we can follow:
-        PngWriter.Save(tmp.File("img/a.png"), 4, 2, 3, Gradient(4, 2));
+        PngFiles.Save(tmp.File("img/a.png"), 4, 2, 3, Gradient(4, 2));
         File.WriteAllText(tmp.File("l.txt"), "0\n");
         var engine = Engine(tmp, string.Join("\n",
             "dataset:",

@@ -4,6 +4,7 @@ using PotPowerShell.Core.Evaluation;
 using PotPowerShell.Core.Onnx;
 using PotPowerShell.Core.Results;
 using DataType = Onnx.TensorProto.Types.DataType;
+using PotPowerShell.TestSupport;
 
 namespace PotPowerShell.Core.Tests.Evaluation;
 
@@ -37,7 +38,7 @@ public class DetectionEvaluationTests
             pixels[2 * row] = first[row];
             pixels[2 * row + 1] = second[row];
         }
-        PngWriter.Save(path, 2, 6, 1, pixels);
+        PngFiles.Save(path, 2, 6, 1, pixels);
     }
 
     private static TempFolder Scene(string engineExtra, string metrics)
@@ -214,7 +215,7 @@ public class DetectionEvaluationTests
         Directory.CreateDirectory(tmp.File("val"));
         // The object fills [20, 10] to [60, 50] of a 100x100 image (bbox x, y, w, h): the detection [51, 25.5, 153, 127.5]
         // of 255 is [20, 10, 60, 50] exactly.
-        PngWriter.Save(tmp.File("val/a.png"), 6, 1, 1, new byte[] { 51, 25, 153, 127, 0, 230 });
+        PngFiles.Save(tmp.File("val/a.png"), 6, 1, 1, new byte[] { 51, 25, 153, 127, 0, 230 });
         File.WriteAllText(tmp.File("val/instances.json"), """
             {"images": [{"id": 1, "file_name": "a.png", "width": 100, "height": 100}],
              "annotations": [{"image_id": 1, "category_id": 3, "bbox": [20, 10, 40, 40]}],
@@ -334,7 +335,7 @@ public class DetectionEvaluationTests
         using var tmp = new TempFolder();
         Directory.CreateDirectory(tmp.File("val"));
         // Row 0 belongs to image 0 of the batch (this item): [20, 10, 60, 50] of 100 x 100 at .9. Row 1 to image 1: not ours.
-        PngWriter.Save(tmp.File("val/a.png"), 7, 2, 1, new byte[] { 0, 0, 230, 51, 25, 153, 127, 255, 0, 255, 0, 0, 255, 255 });
+        PngFiles.Save(tmp.File("val/a.png"), 7, 2, 1, new byte[] { 0, 0, 230, 51, 25, 153, 127, 255, 0, 255, 0, 0, 255, 255 });
         File.WriteAllText(tmp.File("val/instances.json"), """
             {"images": [{"id": 1, "file_name": "a.png", "width": 100, "height": 100}],
              "annotations": [{"image_id": 1, "category_id": 3, "bbox": [20, 10, 40, 40]}],

@@ -2,6 +2,7 @@ using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Evaluation;
 using PotPowerShell.Core.Results;
 using PotPowerShell.Core.Tests.Data;
+using PotPowerShell.TestSupport;
 
 namespace PotPowerShell.Core.Tests.Evaluation;
 
@@ -14,7 +15,7 @@ public class EngineParserTests
         NpyWriter.Save(tmp.File("data/input.npy"), new float[8], new long[] { 2, 4 }, "<f4");
         NpyWriter.Save(tmp.File("data/labels.npy"), new[] { 0L, 1L }, new long[] { 2 }, "<i8");
         Directory.CreateDirectory(tmp.File("img"));
-        PngWriter.Save(tmp.File("img/a.png"), 1, 1, 3, new byte[] { 1, 2, 3 });
+        File.WriteAllBytes(tmp.File("img/a.png"), PngFiles.Rgb(1, 1, new byte[] { 1, 2, 3 }));
         File.WriteAllText(tmp.File("chars.txt"), "-\na\nb\n");
         File.WriteAllText(tmp.File("m.ps1"), "param($Outputs, $Annotation) 1");
         return tmp;

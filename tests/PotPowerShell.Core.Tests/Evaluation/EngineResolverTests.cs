@@ -1,6 +1,7 @@
 using System.IO.Compression;
 using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Evaluation;
+using PotPowerShell.TestSupport;
 
 namespace PotPowerShell.Core.Tests.Evaluation;
 
@@ -57,8 +58,8 @@ public class EngineResolverTests
     {
         using var tmp = new TempFolder();
         Directory.CreateDirectory(tmp.File("img"));
-        PngWriter.Save(tmp.File("img/a.png"), 4, 4, 3, new byte[48]);
-        PngWriter.Save(tmp.File("img/b.png"), 4, 4, 3, new byte[48]);
+        PngFiles.Save(tmp.File("img/a.png"), 4, 4, 3, new byte[48]);
+        PngFiles.Save(tmp.File("img/b.png"), 4, 4, 3, new byte[48]);
         File.WriteAllBytes(tmp.File("img/c.bmp"), new byte[10]); // not an image the pattern selects: never decoded
         using (var data = EngineResolver.Simplified(tmp.File("img/*.png")).OpenDataset()) Assert.Equal(2, data.Count);
         // More than an extension: only the matching images (it was refused: "image patterns select by extension only").
@@ -81,7 +82,7 @@ public class EngineResolverTests
         // .npy arrays instead, without a word.
         using var tmp = new TempFolder();
         Directory.CreateDirectory(tmp.File("mixed"));
-        PngWriter.Save(tmp.File("mixed/a.png"), 4, 4, 3, Enumerable.Range(0, 48).Select(i => (byte)i).ToArray());
+        PngFiles.Save(tmp.File("mixed/a.png"), 4, 4, 3, Enumerable.Range(0, 48).Select(i => (byte)i).ToArray());
         Npy(tmp.File("mixed/x.npy"), 5, 0);
         using var data = EngineResolver.Simplified(tmp.File("mixed/*.png")).OpenDataset();
         Assert.Equal(1, data.Count);

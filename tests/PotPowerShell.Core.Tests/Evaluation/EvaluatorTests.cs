@@ -4,6 +4,7 @@ using PotPowerShell.Core.Evaluation;
 using PotPowerShell.Core.Results;
 using PotPowerShell.Core.Runtime;
 using PotPowerShell.Core.Tests.Data;
+using PotPowerShell.TestSupport;
 // The core has an NpyWriter too (for benchmarks); these tests use the test one.
 
 namespace PotPowerShell.Core.Tests.Evaluation;
@@ -128,7 +129,7 @@ public class EvaluatorTests
         for (int n = 0; n < sizes.Length; n++)
         {
             var (w, h) = sizes[n];
-            PngWriter.Save(tmp.File($"img/{n}.png"), w, h, 3, Enumerable.Range(0, w * h * 3).Select(i => (byte)((i * 31 + n * 7) % 256)).ToArray());
+            PngFiles.Save(tmp.File($"img/{n}.png"), w, h, 3, Enumerable.Range(0, w * h * 3).Select(i => (byte)((i * 31 + n * 7) % 256)).ToArray());
         }
         NpyWriter.Save(tmp.File("labels.npy"), new long[sizes.Length], new long[] { sizes.Length }, "<i8");
         var engine = Engine(tmp, "dataset:\n  data_source: img\n  labels: labels.npy\n");
@@ -487,7 +488,7 @@ public class EvaluatorTests
         Directory.CreateDirectory(tmp.File("img"));
         // Three 2x1 RGB images; pixel (x, y=0) of image i = (10i + x, 100 + x, 200 - i).
         for (int i = 0; i < 3; i++)
-            PngWriter.Save(tmp.File($"img/{i}.png"), 2, 1, 3, new byte[] { (byte)(10 * i), 100, (byte)(200 - i), (byte)(10 * i + 1), 101, (byte)(200 - i) });
+            PngFiles.Save(tmp.File($"img/{i}.png"), 2, 1, 3, new byte[] { (byte)(10 * i), 100, (byte)(200 - i), (byte)(10 * i + 1), 101, (byte)(200 - i) });
         File.WriteAllText(tmp.File("val.txt"), "2.png b\n0.png a\n1.png c\n");
         var engine = Engine(tmp, "batch_size: 2\nadapter: identity\ndataset:\n  data_source: img\n  annotation_file: val.txt\n  color_order: BGR\n  preprocessing:\n    - type: scale\n      value: 0.5\n");
         var seen = new Dictionary<int, float[]>();

@@ -1,5 +1,6 @@
 using PotPowerShell.Core.Data;
 using PotPowerShell.Core.Evaluation;
+using PotPowerShell.TestSupport;
 
 namespace PotPowerShell.Core.Tests.Evaluation;
 
@@ -14,7 +15,7 @@ public class SimplifiedImageFitTests
         for (int n = 0; n < 2; n++)
         {
             var pixels = Enumerable.Range(0, width * height * channels).Select(i => (byte)((i * 37 + n * 11) % 251)).ToArray();
-            PngWriter.Save(tmp.File($"img/{n}.png"), width, height, channels, pixels);
+            PngFiles.Save(tmp.File($"img/{n}.png"), width, height, channels, pixels);
         }
         return tmp;
     }

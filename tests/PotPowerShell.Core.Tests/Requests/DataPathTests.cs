@@ -5,6 +5,7 @@ using PotPowerShell.Core.Tests.Evaluation;
 using PotPowerShell.Core.Onnx;
 using PotPowerShell.Core.Requests;
 using PotPowerShell.Core.Results;
+using PotPowerShell.TestSupport;
 
 namespace PotPowerShell.Core.Tests.Requests;
 
@@ -166,7 +167,7 @@ public class DataPathTests
         var tensors = new List<float>();
         for (int n = 0; n < 3; n++)
         {
-            PngWriter.Save(tmp.File($"images/{n}.png"), 12, 10, 3, Enumerable.Range(0, 12 * 10 * 3).Select(i => (byte)((i * 29 + n * 53) % 256)).ToArray());
+            PngFiles.Save(tmp.File($"images/{n}.png"), 12, 10, 3, Enumerable.Range(0, 12 * 10 * 3).Select(i => (byte)((i * 29 + n * 53) % 256)).ToArray());
             var decoded = ImagePipeline.Decode(File.ReadAllBytes(tmp.File($"images/{n}.png")), 3, ColorOrder.Bgr, "");
             tensors.AddRange(ImagePipeline.ToTensor(ImagePipeline.Resize(decoded, new ResizeStep(8, 8, 0, ResizeAspect.Stretch, Interpolation.Bilinear)), TensorLayout.Nchw).ToFloats());
         }

@@ -1,5 +1,6 @@
 using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Tests.Evaluation;
+using PotPowerShell.TestSupport;
 
 namespace PotPowerShell.Core.Tests.Requests;
 
@@ -20,7 +21,7 @@ internal sealed class RequestFixture : IDisposable
         System.IO.File.WriteAllText(File("reference.yml"), "metrics:\n  - type: mse\n    reference: fp32\ndataset:\n  data_source: data\n");
         Directory.CreateDirectory(File("img"));
         for (int n = 0; n < 2; n++)
-            PngWriter.Save(File($"img/{n}.png"), 6, 4, 3, Enumerable.Range(0, 6 * 4 * 3).Select(i => (byte)((i * 37 + n * 11) % 251)).ToArray());
+            PngFiles.Save(File($"img/{n}.png"), 6, 4, 3, Enumerable.Range(0, 6 * 4 * 3).Select(i => (byte)((i * 37 + n * 11) % 251)).ToArray());
         System.IO.File.WriteAllBytes(File("image.onnx"), TestModels.Identity("batch", 3L, 2L, 3L));
     }
 
