@@ -24,6 +24,18 @@ public class SegmentationMasksTests
     }
 
     [Fact]
+    public void Pillows_palette_pngs_give_their_indices_with_transparency_and_at_one_bit()
+    {
+        // Written by Pillow (tests/PotPowerShell.Core.Tests/Fuzz/FuzzCorpus/mask): index 0 transparent and indices 3 to 255
+        // one colour (index 3 is its first); and a 1-bit palette of two colours.
+        string Corpus(string name) => Path.Combine(AppContext.BaseDirectory, "Fuzz", "FuzzCorpus", "mask", name);
+        var transparent = SegmentationMasks.Read(Corpus("seed-pillow-palette-with-transparency.png"));
+        Assert.Equal(new long[] { 6, 8 }, transparent.Shape);
+        Assert.Equal(Enumerable.Repeat(new byte[] { 0, 1, 2, 3, 1, 0, 2, 1 }, 6).SelectMany(r => r).ToArray(), (byte[])transparent.Data);
+        Assert.Equal(new byte[] { 0, 1, 1, 0, 1, 0, 0, 1, 1, 0 }, (byte[])SegmentationMasks.Read(Corpus("seed-pillow-two-colour-palette.png")).Data);
+    }
+
+    [Fact]
     public void A_colour_png_and_an_array_that_is_no_mask_are_refused_with_what_to_save()
     {
         using var tmp = new TempFolder();
