@@ -28,6 +28,12 @@
     went: the stages (calibration, baseline, ranking, search, backward pass) and, inside the evaluations, building
     candidate models, creating their ONNX Runtime sessions, and inference with the metrics.
 .NOTES
+    2026-12-07, thirty-sixth session, ONNX Runtime 1.32.0 (build 350c3f0, -Items 200, one run each): the new defaults
+    take the thirty-fifth session's paths on all five models (transformer 10/32, drop 0.000945, 8632 inferences; ResNet18
+    2/22, 0.000525; MiniLM 5/49, 0.000987; ArcticXs 3/48, 0.000648; OcrCls 1/54, 0.01). POT-style against the new
+    defaults, wall time: transformer 6.4 s / 4.4 s (1.45x), MiniLM 18.7 s / 11.4 s (1.64x), ArcticXs 17.4 s / 9.4 s
+    (1.85x), with the same layers and drops as before: the encoders stay short of 3x for the reason below.
+
     2026-12-06, thirty-fourth session: the Signal search ranks again before a group predicted from a ranking older than
     the last kept single step (src/PotPowerShell.Core/Quantization/AccuracyAware/ConfirmedSearch.cs; a group kept on a
     ranking calibrates it, so groups after groups are as before). Same machine and cost cache as the thirty-third session.

@@ -35,6 +35,16 @@
 .PARAMETER Smoke
     The digits sample only, without Python (tests/PotPowerShell.Tests/Bench.Tests.ps1).
 .NOTES
+    2026-12-06, thirty-sixth session (ONNX Runtime 1.31.1 -> 1.32.0; a busy moment no longer decides the precision
+    choice): the build 5df705f, one run with a layer-cost cache measured afresh for 1.32.0 (the first, at 7a167b5's
+    predecessor 069c43e, ran while other work loaded the machine). 30 models, none failing; every row's all-INT8 SQNR and
+    every all-INT8 layer count equal to the thirty-fifth session's final run, so the quantization itself is unchanged.
+    Rows whose timed precision choice differs (fresh timings): audio 3/4, convnext_tiny 59/59, lraspp 47/66,
+    lraspp_images_of_any_size 47/66, mobilenet_v3_small 42/54 (and fixed batch), regnet_y 79/86, swin_t 77/77,
+    uint8_nhwc_input 0/3. In the loaded run the encoder had come out 0/13 (all float): its candidates were timed at 0.24
+    to 0.28 ms, where quiet they take 0.15 to 0.18 ms and the 12-INT8-layer estimate is fastest; such disturbed timings
+    are now timed again and never cached (src/PotPowerShell.Core/Runtime/InterleavedRounds.cs, Disturbed); here 13/13.
+
     2026-12-06, thirty-fourth session (the Signal search ranks again before a group predicted after single steps): the
     build 27be567, one run on the same machine and cost cache as the thirty-third session's final run: 30 models, none
     failing, every row's layers, SQNR, cosine and AccuracyAware result equal to that run's (no AccuracyAware report logs
