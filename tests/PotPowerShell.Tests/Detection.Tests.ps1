@@ -107,6 +107,8 @@ Describe 'The shapes detector from its Accuracy Checker configuration' {
         $log = @($aaq | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } | ForEach-Object Message)
         $aaq = $aaq | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] }
         $log | Should -Contain 'Metric map has no per-item values: the ranking subset holds the 50 items with the largest output error.'
+        # The result's RankingMethod (Signal) is the search's; the ranks are scored by map itself, and the log says so.
+        $log | Should -Contain 'Ranking: Signal (ranking_method auto): map is not a mean of bounded per-item values; it has no per-item values, so layers are scored by map itself on the ranking subset (ranks with Method Metric).'
         $metric = $aaq.Metrics | Where-Object Name -eq 'map'
         $metric.Baseline | Should -Be $fp32
         $metric.FullyQuantizedDrop | Should -BeGreaterThan 0.001

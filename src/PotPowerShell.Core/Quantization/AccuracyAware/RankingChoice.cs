@@ -34,7 +34,10 @@ internal static class RankingChoice
         int items = ctx.Session.ItemCount;
         const string Signal = "Signal (ranking_method auto): ";
         if (!ctx.Session.Evaluator.MeanItemBounds.TryGetValue(metric.Name, out var bounds) || !quantized.PerItem.TryGetValue(metric.Name, out var values))
-            return (RankingMethod.Signal, Signal + $"{metric.Name} is not a mean of bounded per-item values.");
+            // A metric over the whole data set (map, mean_iou) has no per-item signal either: its ranks are scored by
+            // the metric on the ranking subset (their Method says Metric), in the Signal search.
+            return (RankingMethod.Signal, Signal + $"{metric.Name} is not a mean of bounded per-item values" +
+                (ItemSelection.HasPerItem(quantized, metric.Name) ? "." : $"; it has no per-item values, so layers are scored by {metric.Name} itself on the ranking subset (ranks with Method Metric)."));
         double best = metric.Direction == MetricDirection.HigherBetter ? bounds.Max : bounds.Min;
         int atBest = values.Count(v => v == best);
         string share = $"the fully quantized model scores {atBest} of {items} items at {metric.Name}'s best value ({SearchContext.F(best)})";
