@@ -37,9 +37,9 @@ public static class OrtSessions
     /// <summary>
     /// Creates a session from model bytes; <paramref name="source"/> names the model in error messages. A model with
     /// 16-bit float weights or a 16-bit float Transpose (<see cref="ModelInterface.MayCrashOptimized"/>) gets
-    /// ORT_ENABLE_EXTENDED where ORT_ENABLE_ALL is asked for: ONNX Runtime's optimizations (1.31.1 and 1.32.0) end the process (a
-    /// segmentation fault, nothing to catch) on some such models, a float16 Transpose before a MatMul among them
-    /// (tests/PotPowerShell.Core.Tests/Runtime/HalfSessionTests.cs). Such sessions run a 16-bit original as a reference
+    /// ORT_ENABLE_EXTENDED where ORT_ENABLE_ALL is asked for: ONNX Runtime's optimizations (1.31.1 and 1.32.0) end the
+    /// process (a segmentation fault, nothing to catch) on some such models, a float16 Transpose before a MatMul among
+    /// them (tests/PotPowerShell.Core.Tests/Runtime/HalfSessionTests.cs). Such sessions run a 16-bit original as a reference
     /// or to time it, and may run it slower than ORT_ENABLE_ALL would.
     /// </summary>
     public static InferenceSession Create(byte[] model, SessionOptions options, string source)

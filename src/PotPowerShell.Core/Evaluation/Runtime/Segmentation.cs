@@ -60,7 +60,7 @@ internal sealed class SegmentationAdapter(AdapterDefinition d) : Adapter(d)
 /// of IoU weighted by each class's share of the annotated pixels. Pixels annotated or predicted with ignore_label are left
 /// out, so that class counts nowhere (Accuracy Checker zeroes its row and column); a mask value that is no class of the
 /// model is an error (Accuracy Checker drops such pixels without a word). An item whose outputs are not finite predicts
-/// no class (its pixels are all missed).
+/// no class (its pixels are all missed). A mask of another size than the class map is scored at its own size.
 /// </summary>
 internal sealed class SegmentationRunner(MetricSpec spec) : MetricRunner(spec.Name, TypeWord(spec.Type), spec.Direction, spec.Datasets)
 {
@@ -117,7 +117,7 @@ internal sealed class SegmentationRunner(MetricSpec spec) : MetricRunner(spec.Na
     /// The class map at another size, each pixel taking the class at its centre's position in the map (nearest
     /// neighbour, as Pillow resizes Accuracy Checker's masks).
     /// </summary>
-    internal static SegmentationMask Resized(SegmentationMask mask, int height, int width)
+    private static SegmentationMask Resized(SegmentationMask mask, int height, int width)
     {
         var classes = new int[height * width];
         for (int y = 0; y < height; y++)
