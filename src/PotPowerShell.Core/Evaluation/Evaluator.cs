@@ -549,7 +549,9 @@ public sealed class Evaluator : IEvaluator, IDisposable
                 FirstNonFiniteItem = FirstNonFinite,
                 Signals = signals,
                 Fragility = fragility,
-                Weighted = Enumerable.Range(0, Aggregates.Length).Where(m => Aggregates[m] is IWeightedAggregate)
+                // The per-item parts go with the per-item predictions only (Compare-PotModel's evaluations): the search's
+                // many evaluations would otherwise keep every item's detections alive.
+                Weighted = Enumerable.Range(0, Aggregates.Length).Where(m => Request.KeepPredictions && Aggregates[m] is IWeightedAggregate)
                     .ToDictionary(m => _owner._runners[m].Name, m => (IWeightedAggregate)Aggregates[m], StringComparer.Ordinal),
             };
         }

@@ -71,6 +71,7 @@ public sealed record EvaluationResult(
     /// <summary>
     /// Per metric name, for metrics over the whole data set that can be computed again with weighted items (F1 and the
     /// like over a confusion matrix, the segmentation metrics, map): their per-item parts, for the paired bootstrap.
+    /// Kept with <see cref="Predictions"/> only.
     /// </summary>
     internal IReadOnlyDictionary<string, IWeightedAggregate> Weighted { get; init; } = new Dictionary<string, IWeightedAggregate>();
 }
