@@ -67,12 +67,14 @@ public sealed class ModelComparer : IDisposable
             {
                 var r = reference.Evaluation.PerItem[definition.Name];
                 var c = candidate.Evaluation.PerItem[definition.Name];
-                interval = PairedBootstrap.MeanInterval(r.Select((v, i) => sign * (v - c[i])).ToArray(), _options.BootstrapSamples, _options.Seed);
+                interval = PairedBootstrap.MeanInterval(r.Select((v, i) => sign * (v - c[i])).ToArray(), _options.BootstrapSamples, _options.Seed,
+                    cancellationToken: cancellationToken);
             }
             else if (reference.Evaluation.Weighted.TryGetValue(definition.Name, out var r) && candidate.Evaluation.Weighted.TryGetValue(definition.Name, out var c)
                 && r.Items == c.Items)
             {
-                interval = PairedBootstrap.Interval(r.Items, draws => sign * (r.Result(draws) - c.Result(draws)), _options.BootstrapSamples, _options.Seed);
+                interval = PairedBootstrap.Interval(r.Items, draws => sign * (r.Result(draws) - c.Result(draws)), _options.BootstrapSamples, _options.Seed,
+                    cancellationToken: cancellationToken);
             }
             metrics.Add(new MetricComparison(definition.Name, _evaluator.MetricTypes[m], definition.Direction, refValue, value,
                 drop, refValue == 0 ? double.NaN : drop / Math.Abs(refValue), interval.Lower, interval.Upper));

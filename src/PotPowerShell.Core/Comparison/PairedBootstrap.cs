@@ -18,7 +18,8 @@ public static class PairedBootstrap
     /// <summary>The central percentile interval of the resampled mean differences (0.95 for a 95 % interval).</summary>
     /// <param name="differences">Per-item paired differences (NaN items are left out before resampling).</param>
     /// <returns>(NaN, NaN) when no item has a value.</returns>
-    public static Interval MeanInterval(IReadOnlyList<double> differences, int resamples, int seed, double confidence = 0.95)
+    public static Interval MeanInterval(IReadOnlyList<double> differences, int resamples, int seed, double confidence = 0.95,
+        CancellationToken cancellationToken = default)
     {
         var values = differences.Where(d => !double.IsNaN(d)).ToArray();
         return Interval(values.Length, draws =>
@@ -26,27 +27,40 @@ public static class PairedBootstrap
             double sum = 0;
             for (int i = 0; i < values.Length; i++) sum += draws[i] * values[i];
             return sum / values.Length;
-        }, resamples, seed, confidence);
+        }, resamples, seed, confidence, cancellationToken);
     }
+
+    /// <summary>Resamples drawn at a time (in order, from the one generator) and then measured in parallel.</summary>
+    private const int Chunk = 64;
 
     /// <summary>
     /// The central percentile interval of <paramref name="difference"/> over resamples of <paramref name="items"/>
     /// items: each resample draws that many items with replacement and passes how often each was drawn. A resample
-    /// where the difference is undefined (NaN: no class left to average over, say) is left out.
+    /// where the difference is undefined (NaN: no class left to average over, say) is left out. The draws come from the
+    /// generator in resample order, so the interval does not depend on how many cores measure them (COCO precision on
+    /// 2000 images of 50 detections: 2000 resamples took 24 s on one core); <paramref name="difference"/> must be safe to
+    /// call from several threads at once.
     /// </summary>
     /// <returns>(NaN, NaN) when there is no item or no resample has a difference.</returns>
-    public static Interval Interval(int items, Func<int[], double> difference, int resamples, int seed, double confidence = 0.95)
+    public static Interval Interval(int items, Func<int[], double> difference, int resamples, int seed, double confidence = 0.95,
+        CancellationToken cancellationToken = default)
     {
         if (resamples < 1) throw new ArgumentOutOfRangeException(nameof(resamples), "At least one resample is needed.");
         if (items == 0) return new Interval(double.NaN, double.NaN);
         var differences = new double[resamples];
-        var draws = new int[items];
+        var draws = Enumerable.Range(0, Math.Min(Chunk, resamples)).Select(_ => new int[items]).ToArray();
         var random = new SplitMix64((ulong)(uint)seed);
-        for (int r = 0; r < resamples; r++)
+        for (int start = 0; start < resamples; start += Chunk)
         {
-            Array.Clear(draws);
-            for (int k = 0; k < items; k++) draws[random.NextIndex(items)]++;
-            differences[r] = difference(draws);
+            cancellationToken.ThrowIfCancellationRequested();
+            int count = Math.Min(Chunk, resamples - start);
+            for (int r = 0; r < count; r++)
+            {
+                Array.Clear(draws[r]);
+                for (int k = 0; k < items; k++) draws[r][random.NextIndex(items)]++;
+            }
+            int first = start;
+            Parallel.For(0, count, new ParallelOptions { CancellationToken = cancellationToken }, r => differences[first + r] = difference(draws[r]));
         }
         var defined = differences.Where(d => !double.IsNaN(d)).ToArray();
         if (defined.Length == 0) return new Interval(double.NaN, double.NaN);

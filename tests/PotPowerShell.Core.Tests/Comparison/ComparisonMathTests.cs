@@ -95,6 +95,20 @@ public class ComparisonMathTests
     }
 
     [Fact]
+    public void A_long_bootstrap_stops_when_cancelled()
+    {
+        // Ctrl+C in Compare-PotModel: the resamples stop at the next chunk, not after all of them.
+        using var cancel = new CancellationTokenSource();
+        int measured = 0;
+        Assert.ThrowsAny<OperationCanceledException>(() => PairedBootstrap.Interval(10, _ =>
+        {
+            if (Interlocked.Increment(ref measured) == 1) cancel.Cancel();
+            return 0;
+        }, 100_000, seed: 1, cancellationToken: cancel.Token));
+        Assert.True(measured < 1000, $"{measured} resamples measured after the cancellation");
+    }
+
+    [Fact]
     public void The_same_seed_gives_the_same_interval_and_another_seed_other_resamples()
     {
         var random = new Random(7);
