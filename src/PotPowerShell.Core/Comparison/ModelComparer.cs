@@ -73,6 +73,7 @@ public sealed class ModelComparer : IDisposable
             else if (reference.Evaluation.Weighted.TryGetValue(definition.Name, out var r) && candidate.Evaluation.Weighted.TryGetValue(definition.Name, out var c)
                 && r.Items == c.Items)
             {
+                progress?.Report(new PotProgress("Comparing " + Path.GetFileName(modelPath), $"{definition.Name}: {_options.BootstrapSamples} bootstrap resamples of {r.Items} items", -1));
                 interval = PairedBootstrap.Interval(r.Items, draws => sign * (r.Result(draws) - c.Result(draws)), _options.BootstrapSamples, _options.Seed,
                     cancellationToken: cancellationToken);
             }
