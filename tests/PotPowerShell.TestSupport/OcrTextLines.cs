@@ -37,6 +37,43 @@ public static class OcrTextLines
         return lines;
     }
 
+    /// <summary>
+    /// <paramref name="count"/> pages for PaddleOCR's text detector, [count, 3, size, size], from the digits of
+    /// <paramref name="digits"/> as <see cref="Make"/> draws them but smaller, as a page shows text: rows of digits
+    /// upscaled 3x (24 pixels high, 3 apart) in dark ink on a light page (its grey level from 0.85 to 1 by page), each row
+    /// starting a little further in; normalized as the detector reads images (pixels in [0, 1] less ImageNet's mean, over
+    /// its standard deviation). Text lines of <see cref="Make"/> stacked are not text to the detector: its FP32 map of
+    /// such pages is empty, and the outputs of any two models then compare as noise.
+    /// </summary>
+    public static float[] DetectorPages(float[] digits, int available, int count, int size = 192)
+    {
+        ArgumentNullException.ThrowIfNull(digits);
+        float[] mean = { 0.485f, 0.456f, 0.406f }, std = { 0.229f, 0.224f, 0.225f };
+        const int Scale = 3, Glyph = 8 * Scale, Gap = 3, RowStep = Glyph + 12;
+        var pages = new float[count * 3 * size * size];
+        int next = 0;
+        for (int page = 0; page < count; page++)
+        {
+            var grey = new float[size * size];
+            Array.Fill(grey, 0.85f + 0.15f * (page % 4) / 3);
+            for (int row = 0, y = 12; y + Glyph <= size - 4; row++, y += RowStep)
+                for (int x = 8 + (page * 7 + row * 13) % 24; x + Glyph <= size - 4; x += Glyph + Gap)
+                {
+                    int item = next++ % available;
+                    for (int gy = 0; gy < Glyph; gy++)
+                        for (int gx = 0; gx < Glyph; gx++)
+                        {
+                            float ink = (digits[item * 64 + (gy / Scale) * 8 + gx / Scale] + 1) / 2;
+                            ref float p = ref grey[(y + gy) * size + x + gx];
+                            p = p * (1 - ink) + 0.1f * ink;
+                        }
+                }
+            for (int c = 0; c < 3; c++)
+                for (int i = 0; i < grey.Length; i++) pages[(page * 3 + c) * size * size + i] = (grey[i] - mean[c]) / std[c];
+        }
+        return pages;
+    }
+
     /// <summary>The text of each line <see cref="Make"/> draws: the labels of its four digits.</summary>
     public static string[] Texts(long[] labels, int count, bool distinct = false)
     {
