@@ -1,7 +1,7 @@
 <#
 .SYNOPSIS
     DefaultQuantization benchmark: INT8 vs FP32 latency and calibration time vs plain FP32 inference, on the digits
-    sample (batch 1 and 64), ResNet18 (from NuGet), PaddleOCR's direction classifier and text recognizer (from npm), a
+    sample (batch 1 and 64), ResNet18 (from NuGet), PaddleOCR's direction classifier, text recognizer and text detector (from npm), a
     transformer-style MatMul stack and an MLP whose last Relu feeds a float op, both built in code. Not a test: the
     machine may be noisy, so every number is a median over interleaved runs, with the 90th percentile beside it.
 .DESCRIPTION
@@ -64,7 +64,7 @@
 .PARAMETER ModulePath
     The published module folder (out/PotPowerShell).
 .PARAMETER Model
-    Only the models whose name matches one of these wildcards: digits, ResNet18, transformer, MLP and PaddleOCR (both
+    Only the models whose name matches one of these wildcards: digits, ResNet18, transformer, MLP and PaddleOCR (all three
     models) by default; MiniLM (a real 90 MB sentence encoder from NuGet, so only on request) with -Model MiniLM or
     -Model *.
 .PARAMETER Smoke
