@@ -1,9 +1,10 @@
 <#
 .SYNOPSIS
     DefaultQuantization benchmark: INT8 vs FP32 latency and calibration time vs plain FP32 inference, on the digits
-    sample (batch 1 and 64), ResNet18 (from NuGet), PaddleOCR's direction classifier, text recognizer and text detector (from npm), a
-    transformer-style MatMul stack and an MLP whose last Relu feeds a float op, both built in code. Not a test: the
-    machine may be noisy, so every number is a median over interleaved runs, with the 90th percentile beside it.
+    sample (batch 1 and 64), ResNet18 (from NuGet), PaddleOCR's direction classifier, text recognizer and text
+    detector (from npm), a transformer-style MatMul stack and an MLP whose last Relu feeds a float op, both built in
+    code. Not a test: the machine may be noisy, so every number is a median over interleaved runs, with the 90th
+    percentile beside it.
 .DESCRIPTION
     Latency: the FP32 and the INT8 model (both ORT_ENABLE_ALL, sequential, -Threads intra-op threads, no spinning) run
     alternately on the same input, -Runs times each after a warm-up; the speed-up is median FP32 / median INT8 (and the
