@@ -37,7 +37,7 @@ public static class ImagePipeline
                 if (ImageInfo.FromStream(header) is { } info && Math.Abs((long)info.Width) * Math.Abs((long)info.Height) > MaxPixels)
                     throw new PotException("ImageTooLarge", PotErrorCategory.InvalidData,
                         FormattableString.Invariant($"The image '{source}' declares {info.Width} x {info.Height} pixels, more than {MaxPixels:N0}. Resize it first: models take far smaller inputs."), source);
-            decoded = ImageResult.FromMemory(encoded, channels == 1 ? ColorComponents.Grey : ColorComponents.RedGreenBlue);
+            decoded = ImageResult.FromMemory(encoded, ColorComponents.RedGreenBlue);
         }
         catch (Exception e) when (e is InvalidOperationException or ArgumentException or IndexOutOfRangeException or NotSupportedException)
         {
@@ -46,8 +46,9 @@ public static class ImagePipeline
         }
         if (decoded == null || decoded.Data == null)
             throw new PotException("ImageUnreadable", PotErrorCategory.InvalidData, $"The image '{source}' cannot be decoded. Use PNG, JPEG or BMP files.", source);
-        var data = new float[decoded.Data.Length];
-        for (int i = 0; i < data.Length; i++) data[i] = decoded.Data[i];
+        var data = channels == 1 ? Grey(decoded.Data) : new float[decoded.Data.Length];
+        if (channels != 1)
+            for (int i = 0; i < data.Length; i++) data[i] = decoded.Data[i];
         if (channels == 3 && order == ColorOrder.Bgr)
         {
             for (int p = 0; p < data.Length; p += 3) (data[p], data[p + 2]) = (data[p + 2], data[p]);
@@ -60,6 +61,19 @@ public static class ImagePipeline
             return new FloatImage(width, height, channels, upright);
         }
         return new FloatImage(decoded.Width, decoded.Height, channels, data);
+    }
+
+    /// <summary>
+    /// Grey values of RGB pixels as OpenCV's cvtColor computes them for Accuracy Checker's bgr_to_gray (fixed point:
+    /// 0.299 R + 0.587 G + 0.114 B in fourteen bits, rounded), where the decoder's own conversion truncated with other
+    /// weights. A grey file's pixels, decoded as three equal channels, keep their values (the weights sum to 2^14).
+    /// </summary>
+    internal static float[] Grey(byte[] rgb)
+    {
+        var grey = new float[rgb.Length / 3];
+        for (int p = 0; p < grey.Length; p++)
+            grey[p] = (rgb[3 * p] * 4899 + rgb[3 * p + 1] * 9617 + rgb[3 * p + 2] * 1868 + 8192) >> 14;
+        return grey;
     }
 
     public static FloatImage Apply(FloatImage image, PreprocessingStep step, string source) => step switch
