@@ -29,6 +29,12 @@
       four digits, and exact agreement with FP32's decoding.
     Latency: median of interleaved runs (LatencyBenchmark), one intra-op thread; the machine may be shared and noisy.
 .NOTES
+    2026-12-07, thirty-seventh session: the precision choice keeps, of whole-model candidates within 3 % of the fastest,
+    the one with the fewest INT8 layers (bench/Sweep-Architectures.ps1 NOTES). Build with the rule, -Column default, one
+    run on the thirty-sixth session's cost cache: no model here has a candidate within 3 % that has fewer INT8 layers
+    than the fastest, so every figure is that session's (digits 99.0 %, 50.3 dB; ResNet18 25.9 dB; OcrCls 99 %
+    agreement, 29.0 dB; OcrRec 65 %, 15.8 dB; INT8/FP32 latency 0.84, 0.29, 0.69, 0.53).
+
     2026-12-07, thirty-sixth session, ONNX Runtime 1.32.0 (build fa6cced, default models, one run): every all-INT8
     column as on 1.31.1 (digits new 99.0 %, 46.0 dB; ResNet18 new cos 0.9988, 25.9 dB, naive 13.8 dB, POT's presets
     24.0 and 25.4 dB; OcrCls new 61 %, agreement 94 %, 24.8 dB; OcrRec new 20 %, agreement 51 %, 13.2 dB). The timed

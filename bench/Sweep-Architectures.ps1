@@ -35,6 +35,26 @@
 .PARAMETER Smoke
     The digits sample only, without Python (tests/PotPowerShell.Tests/Bench.Tests.ps1).
 .NOTES
+    2026-12-07, thirty-seventh session (the precision choice keeps, of whole-model candidates within 3 % of the fastest,
+    the one with the fewest INT8 layers; src/PotPowerShell.Core/Quantization/Precision/PrecisionCandidates.cs, Choose).
+    Why 3 %: in the thirty-sixth session's sweeps, each of which timed the candidates afresh, the same candidates'
+    medians relative to each other moved by a median 2.9 % between the quiet final runs on ONNX Runtime 1.31.1 and
+    1.32.0 (90th percentile 22 %; the fastest candidate changed on 4 of 30 models), and by 3.0 % between the loaded and
+    the quiet run on 1.32.0 (5 of 30 changed). One run of the new build on that session's final
+    cost cache, so every candidate's median is the same as in its final run and only the rule differs. Six rows changed
+    (INT8 layers, SQNR against FP32 on the validation items, speed-up of the latency check; before -> after):
+
+      audio         3/4  53.50 dB 0.91  ->  2/4  67.53 dB 0.90   (estimate 0.092 ms, best 2 of it 0.094)
+      contrib_ops   4/6  37.28 dB 1.02  ->  0/6  float    1.23   (0.097 ms both: the tiny model's speed-up is noise)
+      encoder      13/13 38.59 dB 1.11  -> 10/13 43.65 dB 1.08   (all INT8 0.149 ms, best 6 of the estimate 0.153)
+      lraspp       47/66 51.13 dB 1.17  -> 36/66 51.13 dB 1.14   (9.314 ms, 9.446)
+      mobilenet_v3 42/54 32.06 dB 1.03  -> 32/54 32.06 dB 1.07   (1.761 ms, 1.807; fixed batch: its own timings, 42/54)
+      swin_t       77/77 32.73 dB 1.60  -> 76/77 33.12 dB 1.53   (48.836 ms, 48.910)
+
+    No row lost SQNR; the speed-ups moved within the latency check's run-to-run spread (1.02-1.23 on models whose
+    candidates were timed equal). AccuracyAware starts from the same choice: encoder 1/13 -> 2/10, swin_t 4/77 -> 3/76.
+    30 models, none failing; the other 24 rows' layers and SQNRs as before.
+
     2026-12-06, thirty-sixth session (ONNX Runtime 1.31.1 -> 1.32.0; a busy moment no longer decides the precision
     choice): the build 5df705f, one run with a layer-cost cache measured afresh for 1.32.0 (the first, at 7a167b5's
     predecessor 069c43e, ran while other work loaded the machine). 30 models, none failing; every row's all-INT8 SQNR and

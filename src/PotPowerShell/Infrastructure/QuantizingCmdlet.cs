@@ -46,7 +46,8 @@ public abstract class QuantizingCmdlet : PotCmdlet
 
     /// <summary>
     /// Fastest (default): on target devices Any and CPU, layers that run faster in float on this CPU (measured, with
-    /// the conversions to their neighbours) stay float. AllInt8: every layer INT8, as POT does.
+    /// the conversions to their neighbours) stay float, and so do those that make it no faster (whole models within
+    /// 3 % count as equally fast, and the one with fewer INT8 layers is kept). AllInt8: every layer INT8, as POT does.
     /// </summary>
     [Parameter]
     [ValidateSet("Fastest", "AllInt8")]

@@ -267,6 +267,39 @@ public class LatencyAwarePrecisionTests
         }
     }
 
+    [Theory]
+    // Whole models by position: the estimate (proj float, attn INT8), all INT8, all float.
+    [InlineData(1.00, 1.02, "all float")]   // as fast within 3 %: the more accurate, wholly float model is kept
+    [InlineData(1.00, 1.04, "estimate")]    // 4 % slower is slower
+    public void A_candidate_with_fewer_int8_layers_is_kept_when_it_is_as_fast(double estimateMs, double allFloatMs, string expected)
+    {
+        using var tmp = new TempFolder();
+        SaveWithProduct(tmp.File("m.onnx"));
+        var random = new Random(3);
+        var values = Enumerable.Range(0, 8 * 4 * 8).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+        var data = new NpyDataset("memory", new Dictionary<string, TensorData> { ["x"] = new(TensorElementKind.Float, new long[] { 8, 4, 8 }, values) }, null);
+        var timer = new FakeTimer { SlowInInt8 = new HashSet<string> { "proj" }, WholeModelMs = new[] { estimateMs, 1.5, allFloatMs } };
+        var result = DefaultQuantization.Run(tmp.File("m.onnx"), data, new DefaultQuantizationOptions
+        {
+            Threads = 1, SkipLatencyCheck = true, Measurement = TestMeasurement.With(timer, tmp.File("costs.json")),
+        }, tmp.File("q.onnx"));
+        Assert.Equal(new[] { "estimate", "all INT8", "all float" }, result.PrecisionCandidates.Select(c => c.Name));
+        Assert.Equal(expected, result.PrecisionCandidates.Single(c => c.Chosen).Name);
+        var attn = result.Layers.Single(l => l.Node == "attn");
+        if (expected == "all float")
+        {
+            Assert.Equal("Float", attn.Precision);
+            Assert.Equal("as fast in float and more accurate: the whole model ran in 1.020 ms with it float (0 INT8 layers) vs 1.000 ms with it INT8 (1) on this CPU (batch 1), within 3% counted as equal", attn.Reason);
+            Assert.Contains(result.Warnings, w => w.StartsWith("No layer makes this model more than 3% faster as INT8 on this CPU, so every layer stays float", StringComparison.Ordinal)
+                && w.EndsWith("(smaller, no faster here and less accurate).", StringComparison.Ordinal));
+        }
+        else
+        {
+            Assert.Equal("INT8", attn.Precision);
+            Assert.Equal(1, result.QuantizedLayerCount);
+        }
+    }
+
     [Fact]
     public void A_model_whose_weights_are_external_data_is_timed_against_its_output_by_onnx_runtime()
     {

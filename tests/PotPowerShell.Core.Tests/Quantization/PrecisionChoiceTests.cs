@@ -136,4 +136,23 @@ public class PrecisionChoiceTests
         Assert.Equal(new[] { false, true, false, false }, candidates[3].Int8);
         Assert.Equal(new[] { false, false, false, false }, candidates[4].Int8);
     }
+
+    [Theory]
+    // The fastest wins when the others are more than 3 % slower.
+    [InlineData("1.00 1.04 1.10", "estimate")]
+    // Within 3 % of the fastest, the fewest INT8 layers (the most accurate of nested candidates) win.
+    [InlineData("1.00 1.03 1.10", "best 6 of the estimate")]
+    [InlineData("1.02 1.00 1.029", "all float")]
+    [InlineData("1.00 1.031 1.031", "estimate")]
+    public void The_fastest_candidate_wins_unless_one_with_fewer_int8_layers_is_as_fast(string ms, string expected)
+    {
+        var times = ms.Split(' ').Select(t => double.Parse(t, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        var candidates = new[]
+        {
+            new PotPowerShell.Core.Results.PrecisionCandidate("estimate", 12, times[0]),
+            new PotPowerShell.Core.Results.PrecisionCandidate("best 6 of the estimate", 6, times[1]),
+            new PotPowerShell.Core.Results.PrecisionCandidate("all float", 0, times[2]),
+        };
+        Assert.Equal(expected, candidates[PrecisionCandidates.Choose(candidates)].Name);
+    }
 }

@@ -162,14 +162,17 @@ internal static class LatencyAwarePrecision
         var measuredCandidates = candidates.Select((c, k) => new PrecisionCandidate(c.Name,
             c.Int8.Where((b, i) => b && !problem[i].ForcedInt8 && !problem[i].ForcedFloat).Count() + (c.ProductsInt8 ? products.Count : 0),
             modelMs[k])).ToList();
-        int chosen = 0;
-        for (int c = 1; c < measuredCandidates.Count; c++)
-            if (measuredCandidates[c].Ms < measuredCandidates[chosen].Ms) chosen = c;
+        int chosen = PrecisionCandidates.Choose(measuredCandidates);
         measuredCandidates[chosen] = measuredCandidates[chosen] with { Chosen = true };
         var final = candidates[chosen].Int8;
+        // Float by the whole-model verdict: faster so, or as fast (PrecisionCandidates.EqualSpeed) and more accurate.
+        bool fasterInFloat = measuredCandidates[chosen].Ms < measuredCandidates[0].Ms;
         string WholeModelReason() => string.Format(CultureInfo.InvariantCulture,
-            "faster in float: the whole model ran in {0:0.000} ms with it float ({1} INT8 layers) vs {2:0.000} ms with it INT8 ({3}) on this CPU (batch {4})",
-            measuredCandidates[chosen].Ms, measuredCandidates[chosen].Int8Layers, measuredCandidates[0].Ms, measuredCandidates[0].Int8Layers, batch);
+            fasterInFloat
+                ? "faster in float: the whole model ran in {0:0.000} ms with it float ({1} INT8 layers) vs {2:0.000} ms with it INT8 ({3}) on this CPU (batch {4})"
+                : "as fast in float and more accurate: the whole model ran in {0:0.000} ms with it float ({1} INT8 layers) vs {2:0.000} ms with it INT8 ({3}) on this CPU (batch {4}), within {5:0}% counted as equal",
+            measuredCandidates[chosen].Ms, measuredCandidates[chosen].Int8Layers, measuredCandidates[0].Ms, measuredCandidates[0].Int8Layers, batch,
+            (PrecisionCandidates.EqualSpeed - 1) * 100);
 
         var floatLayers = new List<string>();
         var reasons = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -189,11 +192,14 @@ internal static class LatencyAwarePrecision
                 : WholeModelReason();
         }
         if (floatLayers.Count > 0 && floatLayers.Count == timingsByNode.Count)
+        {
+            bool fastest = measuredCandidates[chosen].Ms <= measuredCandidates.Min(c => c.Ms);
+            string faster = fastest ? "faster" : $"more than {(PrecisionCandidates.EqualSpeed - 1) * 100:0}% faster";
+            string allInt8 = $"-Precision AllInt8 quantizes every layer (smaller, {(fastest ? "slower here" : "no faster here and less accurate")}).";
             warnings.Add(candidates[chosen].ProductsInt8
-                ? $"No layer with weights makes this model faster as INT8 on this CPU, so they stay float and the output is not smaller; only its {products.Count} MatMul(s) of two activations are INT8, as the whole model ran fastest that way. " +
-                  "-Precision AllInt8 quantizes every layer (smaller, slower here)."
-                : "No layer makes this model faster as INT8 on this CPU, so every layer stays float and the output is not smaller. " +
-                  "-Precision AllInt8 quantizes every layer (smaller, slower here).");
+                ? $"No layer with weights makes this model {faster} as INT8 on this CPU, so they stay float and the output is not smaller; only its {products.Count} MatMul(s) of two activations are INT8, as the whole model ran {(fastest ? "fastest" : "as fast")} that way. " + allInt8
+                : $"No layer makes this model {faster} as INT8 on this CPU, so every layer stays float and the output is not smaller. " + allInt8);
+        }
         if (!candidates[chosen].ProductsInt8)
             foreach (var node in products)
             {

@@ -1,10 +1,13 @@
+using PotPowerShell.Core.Results;
+
 namespace PotPowerShell.Core.Quantization;
 
 /// <summary>
 /// The whole models the layer-level estimate is checked against. Layer micro-benchmarks cannot see everything ORT
 /// does across a whole graph (NCHWc chains of float convolutions, layout changes around float ops), so the final say
 /// is a whole-model timing of a few nested candidates: the estimate, all INT8, all float, and the estimate reduced to
-/// its most profitable INT8 layers (the best three quarters, half and quarter by estimated gain). The fastest wins.
+/// its most profitable INT8 layers (the best three quarters, half and quarter by estimated gain). The fastest wins, but at
+/// equal speed the more accurate: see <see cref="Choose"/>.
 /// MatMuls of two activations (attention's products) have no weight to time: they are INT8 in every candidate but all
 /// float, so that a model none of whose weighted layers gains from INT8 can come out wholly float.
 /// </summary>
@@ -37,5 +40,31 @@ public static class PrecisionCandidates
         result.Add(("all float", allFloat, false));
         var seen = new HashSet<string>(StringComparer.Ordinal);
         return result.Where(c => seen.Add(new string(c.Item2.Select(b => b ? '1' : '0').Append(c.Item3 ? '1' : '0').ToArray()))).ToList();
+    }
+
+    /// <summary>
+    /// Medians this close are the same speed: a candidate whose median is at most this many times the fastest one's
+    /// counts as fast. Between two runs of bench/Sweep-Architectures.ps1 that timed the candidates afresh (30 models),
+    /// the same candidates' medians relative to each other moved by a median 3 % (its NOTES): a smaller gap is the
+    /// machine's, not the model's.
+    /// </summary>
+    public const double EqualSpeed = 1.03;
+
+    /// <summary>
+    /// The candidate to keep: of those as fast as the fastest (<see cref="EqualSpeed"/>), the one with the fewest INT8
+    /// layers, which is the most accurate, since the candidates are nested; then the faster; then the earlier.
+    /// </summary>
+    public static int Choose(IReadOnlyList<PrecisionCandidate> candidates)
+    {
+        double fastest = candidates.Min(c => c.Ms);
+        int chosen = -1;
+        for (int c = 0; c < candidates.Count; c++)
+        {
+            if (!(candidates[c].Ms <= fastest * EqualSpeed)) continue;
+            if (chosen < 0 || candidates[c].Int8Layers < candidates[chosen].Int8Layers
+                || candidates[c].Int8Layers == candidates[chosen].Int8Layers && candidates[c].Ms < candidates[chosen].Ms)
+                chosen = c;
+        }
+        return chosen;
     }
 }
