@@ -128,6 +128,7 @@ public sealed class CachedDataset : IDataset, IDisposable
         TensorData a => 80 + a.Length * (a.Kind == TensorElementKind.String ? 64 : TensorBytes.ElementSize(a.Kind)),
         string s => 32 + 2L * s.Length,
         DetectionAnnotation d => 64 + 64L * d.Boxes.Count,
+        SegmentationAnnotation m => 96 + AnnotationSize(m.Mask),
         _ => 24,
     };
 

@@ -6,14 +6,13 @@ public sealed record DetectionBox(int Label, double X1, double Y1, double X2, do
 
 /// <summary>
 /// The objects of one image (an item's annotation for detection metrics). <see cref="ImageWidth"/> and
-/// <see cref="ImageHeight"/> are the original image's; <see cref="InputWidth"/> and <see cref="InputHeight"/> the
-/// size of the tensor the model saw (set when the image is decoded and preprocessed), so that predicted boxes can be
-/// scaled back to the image (Accuracy Checker's resize_prediction_boxes).
+/// <see cref="ImageHeight"/> are the original image's, as annotated; <see cref="Geometry"/> where its pixels are in the
+/// tensor the model saw (set when the image is decoded and preprocessed), so that predicted boxes go back to the image
+/// (Accuracy Checker's resize_prediction_boxes, and undoing the offset of any padding or crop).
 /// </summary>
 public sealed record DetectionAnnotation(IReadOnlyList<DetectionBox> Boxes, int ImageWidth, int ImageHeight)
 {
-    public int InputWidth { get; init; }
-    public int InputHeight { get; init; }
+    public ImageGeometry? Geometry { get; init; }
 
     public override string ToString() => $"{Boxes.Count} object{(Boxes.Count == 1 ? "" : "s")} in {ImageWidth}x{ImageHeight}";
 }

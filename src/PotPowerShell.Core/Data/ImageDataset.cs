@@ -178,16 +178,12 @@ public sealed class ImageDataset : IDataset
         {
             throw new PotException("ImageUnreadable", PotErrorCategory.InvalidData, $"The image '{file}' cannot be read: {e.Message}", file, e);
         }
-        var tensor = file.EndsWith(".npy", StringComparison.OrdinalIgnoreCase) ? NpyItem(bytes, file) : ImagePipeline.Process(bytes, _options, file);
+        bool npy = file.EndsWith(".npy", StringComparison.OrdinalIgnoreCase);
+        var (tensor, geometry) = npy ? (NpyItem(bytes, file), (ImageGeometry?)null) : ImagePipeline.ProcessWithGeometry(bytes, _options, file);
         object? label = _labels?[index];
-        if (label is SegmentationMaskFile mask) label = SegmentationMasks.Read(mask.Path);
-        if (label is DetectionAnnotation boxes && tensor.Shape.Length == 4)
-        {
-            // Detections come back in the input's coordinates: the annotation carries the input size to scale them.
-            var shape = tensor.Shape;
-            bool nchw = _options.Layout == TensorLayout.Nchw;
-            label = boxes with { InputHeight = (int)shape[nchw ? 2 : 1], InputWidth = (int)shape[nchw ? 3 : 2] };
-        }
+        // Boxes and class maps come back in the input's coordinates: the annotation carries where the image went.
+        if (label is SegmentationMaskFile mask) label = new SegmentationAnnotation(SegmentationMasks.Read(mask.Path), geometry);
+        if (label is DetectionAnnotation boxes) label = boxes with { Geometry = geometry };
         return new DataItem(index, new Dictionary<string, TensorData>(StringComparer.Ordinal) { [_inputName] = tensor }, label);
     }
 }

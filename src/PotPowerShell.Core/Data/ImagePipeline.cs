@@ -11,11 +11,32 @@ public static class ImagePipeline
     /// <summary>A float image in height x width x channels order.</summary>
     public sealed record FloatImage(int Width, int Height, int Channels, float[] Data);
 
-    public static TensorData Process(byte[] encoded, ImageOptions options, string source)
+    public static TensorData Process(byte[] encoded, ImageOptions options, string source) => ProcessWithGeometry(encoded, options, source).Tensor;
+
+    /// <summary>The model input of an image, and where the image's pixels are in it.</summary>
+    public static (TensorData Tensor, ImageGeometry Geometry) ProcessWithGeometry(byte[] encoded, ImageOptions options, string source)
     {
         var image = Decode(encoded, options.Channels, options.ColorOrder, source);
-        foreach (var step in options.Steps) image = Apply(image, step, source);
-        return ToTensor(image, options.Layout);
+        var geometry = ImageGeometry.Of(image.Width, image.Height);
+        foreach (var step in options.Steps)
+        {
+            var before = image;
+            image = Apply(image, step, source);
+            geometry = step switch
+            {
+                ResizeStep => geometry.Resized(image.Width, image.Height),
+                CenterCropStep or CentralFractionStep => geometry.Moved(-((before.Width - image.Width) / 2), -((before.Height - image.Height) / 2), image.Width, image.Height),
+                PaddingStep p => Moved(geometry, p, before, image.Width, image.Height),
+                _ => geometry,
+            };
+        }
+        return (ToTensor(image, options.Layout), geometry);
+    }
+
+    private static ImageGeometry Moved(ImageGeometry geometry, PaddingStep step, FloatImage image, int width, int height)
+    {
+        var (left, top) = PadOffset(step, image, width, height);
+        return geometry.Moved(left, top, width, height);
     }
 
     /// <summary>
@@ -182,14 +203,21 @@ public static class ImagePipeline
     {
         int w = Math.Max(step.Width, image.Width), h = Math.Max(step.Height, image.Height), c = image.Channels;
         if (w == image.Width && h == image.Height) return image;
-        int left = step.Position switch { PadPosition.Center => (w - image.Width) / 2, PadPosition.LeftTop => 0, _ => w - image.Width };
-        int top = step.Position switch { PadPosition.Center => (h - image.Height) / 2, PadPosition.LeftTop => 0, _ => h - image.Height };
+        var (left, top) = PadOffset(step, image, w, h);
         var dst = new float[w * h * c];
         Array.Fill(dst, step.Value);
         for (int y = 0; y < image.Height; y++)
             Array.Copy(image.Data, y * image.Width * c, dst, ((top + y) * w + left) * c, image.Width * c);
         return new FloatImage(w, h, c, dst);
     }
+
+    /// <summary>Where <paramref name="image"/> goes in the padded <paramref name="w"/> x <paramref name="h"/> one.</summary>
+    private static (int Left, int Top) PadOffset(PaddingStep step, FloatImage image, int w, int h) => step.Position switch
+    {
+        PadPosition.Center => ((w - image.Width) / 2, (h - image.Height) / 2),
+        PadPosition.LeftTop => (0, 0),
+        _ => (w - image.Width, h - image.Height),
+    };
 
     public static FloatImage Normalize(FloatImage image, NormalizationStep step)
     {

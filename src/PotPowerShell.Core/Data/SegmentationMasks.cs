@@ -10,6 +10,15 @@ public sealed record SegmentationMaskFile(string Path)
 }
 
 /// <summary>
+/// A mask read from its file, with where its image went in the model input (null for an item that is no image), so
+/// that a class map is scored at the mask's pixels. Metrics written as scripts see the <see cref="Mask"/> alone.
+/// </summary>
+public sealed record SegmentationAnnotation(TensorData Mask, ImageGeometry? Geometry)
+{
+    public override string ToString() => Mask.ToString();
+}
+
+/// <summary>
 /// Segmentation masks stored one file per image, named as Accuracy Checker's common_semantic_segmentation converter
 /// names them: &lt;mask_prefix&gt;&lt;base&gt;&lt;mask_postfix&gt; in the masks folder, where base is the image's file
 /// name without its image_prefix and image_postfix (without its extension when no image_postfix is given). A palette

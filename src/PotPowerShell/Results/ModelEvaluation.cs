@@ -95,7 +95,12 @@ public sealed class ModelEvaluation
         return rows;
     }
 
-    private static object? Plain(object? annotation) => annotation is TensorData t ? t.ToFloats() : annotation;
+    private static object? Plain(object? annotation) => annotation switch
+    {
+        TensorData t => t.ToFloats(),
+        SegmentationAnnotation m => m.Mask.ToFloats(),
+        _ => annotation,
+    };
 }
 
 // The collections of a ModelEvaluation print as their content, not their type name, where PowerShell shows a property

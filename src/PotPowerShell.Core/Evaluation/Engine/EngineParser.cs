@@ -202,8 +202,6 @@ internal static class EngineParser
                     datasetMaps[i].Reader.Problem("postprocessing", $"applies to detections (adapter ssd or yolo_v8), but dataset '{datasets[i].Name}' uses the {adapter.Type.ToString().ToLowerInvariant()} adapter.");
                 else adapter = adapter with { Postprocessing = ParsePostprocessing(datasetMaps[i].Reader) };
             }
-            if (adapter.IsDetection && datasets[i].Image?.Steps.Any(x => x is PaddingStep) == true)
-                datasetMaps[i].Reader.Problem("preprocessing", $"pad does not apply to detection: boxes are scaled from the model input to the image, which padding would shift. Resize without padding.");
             datasets[i] = datasets[i] with { Adapter = adapter };
             foreach (int j in scopedIndices) CheckMetricFits(metrics[j], metricMaps[j], datasets[i], problems);
         }

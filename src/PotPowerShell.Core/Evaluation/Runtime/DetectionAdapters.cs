@@ -19,12 +19,7 @@ internal abstract class DetectionAdapter(AdapterDefinition d) : Adapter(d)
     public override object? Predict(BatchOutputs outputs, int row, object? annotation)
     {
         var detections = Raw(outputs, row);
-        if (annotation is DetectionAnnotation a)
-        {
-            double sx = Normalized ? a.ImageWidth : a.InputWidth > 0 ? (double)a.ImageWidth / a.InputWidth : 1;
-            double sy = Normalized ? a.ImageHeight : a.InputHeight > 0 ? (double)a.ImageHeight / a.InputHeight : 1;
-            detections = detections.Select(x => x with { X1 = x.X1 * sx, Y1 = x.Y1 * sy, X2 = x.X2 * sx, Y2 = x.Y2 * sy }).ToList();
-        }
+        if (annotation is DetectionAnnotation a) detections = detections.Select(x => ToImage(x, a)).ToList();
         foreach (var step in Definition.Postprocessing)
         {
             detections = step switch
@@ -40,6 +35,26 @@ internal abstract class DetectionAdapter(AdapterDefinition d) : Adapter(d)
             };
         }
         return detections;
+    }
+
+    /// <summary>
+    /// A raw detection in the annotated image's pixels: from fractions of the input (normalized adapters) or its pixels,
+    /// back through the preprocessing's resizes, crops and padding (<see cref="ImageGeometry"/>) to the decoded image,
+    /// then scaled to the size the annotation gives the image (usually the same). Without a geometry (items that are
+    /// not images), pixel boxes are taken as the image's and fractions as fractions of the annotated size.
+    /// </summary>
+    private Detection ToImage(Detection x, DetectionAnnotation a)
+    {
+        var g = a.Geometry;
+        if (g == null)
+            return Normalized ? x with { X1 = x.X1 * a.ImageWidth, Y1 = x.Y1 * a.ImageHeight, X2 = x.X2 * a.ImageWidth, Y2 = x.Y2 * a.ImageHeight } : x;
+        double fx = Normalized ? g.InputWidth : 1, fy = Normalized ? g.InputHeight : 1;
+        double ax = (double)a.ImageWidth / g.ImageWidth, ay = (double)a.ImageHeight / g.ImageHeight;
+        return x with
+        {
+            X1 = g.ImageX(x.X1 * fx) * ax, Y1 = g.ImageY(x.Y1 * fy) * ay,
+            X2 = g.ImageX(x.X2 * fx) * ax, Y2 = g.ImageY(x.Y2 * fy) * ay,
+        };
     }
 
     /// <summary>

@@ -528,7 +528,9 @@ internal sealed class CustomRunner(string name, string type, MetricDirection dir
             s.Outputs.RequireBatchFirst(i, $"metric '{metric}'");
             outputs[s.Outputs.Names[i]] = new TensorData(TensorElementKind.Float, s.Outputs.RowShape(i), s.Outputs.Row(i, s.Row).ToArray());
         }
-        return new SampleMetricInput(s.Index, outputs, s.Annotation, s.Prediction);
+        // A mask read from its file is the mask to scripts, as one from labels: is; where its image went is the engine's.
+        var annotation = s.Annotation is SegmentationAnnotation mask ? mask.Mask : s.Annotation;
+        return new SampleMetricInput(s.Index, outputs, annotation, s.Prediction);
     }
 }
 

@@ -84,15 +84,22 @@ internal sealed class SegmentationRunner(MetricSpec spec) : MetricRunner(spec.Na
                 $"Metric '{Name}' needs class maps, but dataset '{s.Definition.Name}' has the {s.Adapter.Definition.Type.ToString().ToLowerInvariant()} adapter: use segmentation.", spec.KeyPath);
         // reference: fp32 compares with the FP32 model's class map, so unlabelled data serves (POT's annotation_free).
         int[]? reference = spec.Reference == MetricReference.Fp32 ? ReferenceMap(s, mask) : null;
-        var truth = s.Annotation as TensorData;
+        var (truth, geometry) = s.Annotation switch
+        {
+            SegmentationAnnotation a => (a.Mask, a.Geometry),
+            TensorData t => (t, null),
+            _ => ((TensorData?)null, (ImageGeometry?)null),
+        };
         if (reference == null)
         {
             var size = truth != null && truth.Shape.Length >= 2 && truth.Shape[..^2].All(d => d == 1) ? truth.Shape[^2..] : null;
             if (size == null)
                 throw new PotException("AnnotationNotMask", PotErrorCategory.InvalidData,
                     $"Item {s.Index} of dataset '{s.Definition.Name}' has the annotation {Labels.Show(s.Annotation)}, but metric '{Name}' needs a mask [H, W] of class indices: give labels: an .npy array [items, H, W], masks: a folder of mask images, or compare with the FP32 model (reference: fp32).", s.Definition.DataSource);
-            // A mask of another size than the model's output (the image's own size) is scored at its size.
-            if (size[0] != mask.Height || size[1] != mask.Width) mask = Resized(mask, (int)size[0], (int)size[1]);
+            // A mask of its image's size is scored at its pixels, each taking the class where the preprocessing put it
+            // (letterboxed or cropped inputs too); a mask of another size than the class map is scored at its size.
+            if (geometry != null && size[0] == geometry.ImageHeight && size[1] == geometry.ImageWidth) mask = Projected(mask, geometry);
+            else if (size[0] != mask.Height || size[1] != mask.Width) mask = Resized(mask, (int)size[0], (int)size[1]);
         }
         var matrix = (ConfusionMatrix)aggregate;
         int limit = mask.ClassCount > 0 ? mask.ClassCount : MaxClasses;
@@ -100,6 +107,7 @@ internal sealed class SegmentationRunner(MetricSpec spec) : MetricRunner(spec.Na
         {
             double value = reference != null ? reference[p] : TensorBytes.ValueAt(truth!.Data, p);
             int predicted = s.NonFinite ? -1 : mask.Classes[p];
+            if (predicted == Unseen) continue;
             if (spec.IgnoreLabel is long ignored && (value == ignored || predicted == ignored)) continue;
             if (!(value >= 0 && value < limit) || value != Math.Floor(value))
                 throw new PotException("AnnotationNotMask", PotErrorCategory.InvalidData,
@@ -112,6 +120,34 @@ internal sealed class SegmentationRunner(MetricSpec spec) : MetricRunner(spec.Na
     }
 
     public override double Signal(SampleView s, double value) => double.NaN;
+
+    /// <summary>The class of an image pixel a crop took out of the model input: it is left out.</summary>
+    private const int Unseen = -2;
+
+    /// <summary>
+    /// The class map at its image's pixels: each takes the class at its centre's position in the model input (through
+    /// <paramref name="geometry"/>) and so in the map (which may be smaller than the input by the model's stride), or
+    /// <see cref="Unseen"/> when that position is outside the input.
+    /// </summary>
+    private static SegmentationMask Projected(SegmentationMask mask, ImageGeometry geometry)
+    {
+        int height = geometry.ImageHeight, width = geometry.ImageWidth;
+        double mapX = (double)mask.Width / geometry.InputWidth, mapY = (double)mask.Height / geometry.InputHeight;
+        var columns = new int[width];
+        for (int x = 0; x < width; x++) columns[x] = Cell(geometry.InputX(x + 0.5), geometry.InputWidth, mapX, mask.Width);
+        var classes = new int[height * width];
+        for (int y = 0; y < height; y++)
+        {
+            int row = Cell(geometry.InputY(y + 0.5), geometry.InputHeight, mapY, mask.Height);
+            for (int x = 0; x < width; x++)
+                classes[y * width + x] = row < 0 || columns[x] < 0 ? Unseen : mask.Classes[row * mask.Width + columns[x]];
+        }
+        return mask with { Height = height, Width = width, Classes = classes };
+    }
+
+    /// <summary>The map cell of an input coordinate, or -1 outside the input.</summary>
+    private static int Cell(double input, int inputSize, double scale, int cells) =>
+        input < 0 || input >= inputSize ? -1 : Math.Min(cells - 1, (int)(input * scale));
 
     /// <summary>
     /// The class map at another size, each pixel taking the class at its centre's position in the map (nearest
