@@ -127,15 +127,30 @@ public sealed class ImageDataset : IDataset
 
     /// <summary>
     /// The images of a folder (as <see cref="Open"/> lists them, those ending in <paramref name="imagePostfix"/> when it
-    /// is given), each annotated with its segmentation mask from <paramref name="masks"/> (<see cref="SegmentationMasks"/>).
+    /// is given; with <paramref name="imageset"/>, those its lines name, in its order, as Pascal VOC's ImageSets list
+    /// them), each annotated with its segmentation mask from <paramref name="masks"/> (<see cref="SegmentationMasks"/>).
     /// </summary>
     public static ImageDataset WithMasks(string folder, string? inputName, ImageOptions options, IReadOnlyList<string> extensions, string masks,
-        string imagePrefix, string? imagePostfix, string maskPrefix, string maskPostfix)
+        string imagePrefix, string? imagePostfix, string maskPrefix, string maskPostfix, MaskColors? colors = null, string? imageset = null)
     {
         var images = Open(folder, inputName, options, extensions, null, null, null, null)._files
             .Where(f => (imagePrefix.Length == 0 || Path.GetFileName(f).StartsWith(imagePrefix, StringComparison.Ordinal))
                 && (imagePostfix == null || f.EndsWith(imagePostfix, StringComparison.Ordinal))).ToList();
-        return new ImageDataset(folder, inputName, options, images, SegmentationMasks.For(images, masks, imagePrefix, imagePostfix, maskPrefix, maskPostfix));
+        if (imageset != null) images = Named(images, imageset, f => SegmentationMasks.Base(Path.GetFileName(f), imagePrefix, imagePostfix), folder);
+        return new ImageDataset(folder, inputName, options, images, SegmentationMasks.For(images, masks, imagePrefix, imagePostfix, maskPrefix, maskPostfix, colors));
+    }
+
+    /// <summary>The images whose names (<paramref name="id"/>) the lines of <paramref name="imageset"/> give, in its order; every one must exist.</summary>
+    private static List<string> Named(List<string> images, string imageset, Func<string, string> id, string folder)
+    {
+        var byId = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var f in images) byId.TryAdd(id(f), f);
+        var ids = TextFiles.ReadLines(imageset).Select(l => l.Trim()).Where(l => l.Length > 0).Select(l => l.Split(' ', '\t')[0]).ToList();
+        var missing = ids.Where(i => !byId.ContainsKey(i)).ToList();
+        if (missing.Count > 0)
+            throw new PotException("ImageNotFound", PotErrorCategory.ObjectNotFound,
+                $"{missing.Count} of the {ids.Count} images that '{imageset}' names are not in '{folder}', e.g. '{missing[0]}'. Each line names an image by its file name without its extension.", imageset);
+        return ids.Select(i => byId[i]).ToList();
     }
 
     /// <summary>The images an annotation file names, relative to the folder; every one must exist.</summary>
@@ -182,7 +197,7 @@ public sealed class ImageDataset : IDataset
         var (tensor, geometry) = npy ? (NpyItem(bytes, file), (ImageGeometry?)null) : ImagePipeline.ProcessWithGeometry(bytes, _options, file);
         object? label = _labels?[index];
         // Boxes and class maps come back in the input's coordinates: the annotation carries where the image went.
-        if (label is SegmentationMaskFile mask) label = new SegmentationAnnotation(SegmentationMasks.Read(mask.Path), geometry);
+        if (label is SegmentationMaskFile mask) label = new SegmentationAnnotation(SegmentationMasks.Read(mask.Path, mask.Colors), geometry);
         if (label is DetectionAnnotation boxes) label = boxes with { Geometry = geometry };
         return new DataItem(index, new Dictionary<string, TensorData>(StringComparer.Ordinal) { [_inputName] = tensor }, label);
     }

@@ -132,4 +132,119 @@ public class SegmentationMasksTests
         Assert.Equal("MaskNotFound", e.ErrorId);
         Assert.Contains("'street1_left.png', whose mask would be 'street1_labels.png'", e.Message);
     }
+
+    [Fact]
+    public void Pascal_vocs_colours_are_those_accuracy_checker_lists()
+    {
+        // Accuracy Checker's annotation_converters/pascal_voc.py, _SEGMENTATION_COLORS.
+        var listed = new (byte, byte, byte)[]
+        {
+            (0, 0, 0), (128, 0, 0), (0, 128, 0), (128, 128, 0), (0, 0, 128), (128, 0, 128), (0, 128, 128), (128, 128, 128),
+            (64, 0, 0), (192, 0, 0), (64, 128, 0), (192, 128, 0), (64, 0, 128), (192, 0, 128), (64, 128, 128), (192, 128, 128),
+            (0, 64, 0), (128, 64, 0), (0, 192, 0), (128, 192, 0), (0, 64, 128),
+        };
+        Assert.Equal(listed, MaskColors.Voc.Colors);
+    }
+
+    [Fact]
+    public void With_the_classes_colours_palette_and_colour_pngs_give_the_class_of_each_colour_and_other_colours_background()
+    {
+        using var tmp = new TempFolder();
+        // The test palette: index 0 black, 1 VOC's aeroplane red, 2 its bicycle green, 255 VOC's border (224, 224, 192).
+        File.WriteAllBytes(tmp.File("voc.png"), PngFiles.Palette(4, 1, new byte[] { 2, 1, 255, 0 }, PngFiles.VocPalette()));
+        Assert.Equal(new byte[] { 2, 1, 0, 0 }, (byte[])SegmentationMasks.Read(tmp.File("voc.png"), MaskColors.Voc).Data);
+        // Colours of a dataset of its own (road, sky, car), in a colour PNG; a colour listed twice is its first class.
+        var colors = new MaskColors(new (byte, byte, byte)[] { (128, 64, 128), (70, 130, 180), (0, 0, 142), (70, 130, 180) });
+        File.WriteAllBytes(tmp.File("rgb.png"), PngFiles.Rgb(3, 1, new byte[] { 0, 0, 142, 70, 130, 180, 1, 2, 3 }));
+        var mask = SegmentationMasks.Read(tmp.File("rgb.png"), colors);
+        Assert.Equal(new long[] { 1, 3 }, mask.Shape);
+        Assert.Equal(new byte[] { 2, 1, 0 }, (byte[])mask.Data);
+
+        // Grey PNGs and .npy arrays hold class indices: with colours they are refused.
+        File.WriteAllBytes(tmp.File("grey.png"), PngFiles.Grey(2, 1, new byte[] { 0, 1 }));
+        Assert.Contains("is a grey PNG, which holds class indices", Assert.Throws<PotException>(() => SegmentationMasks.Read(tmp.File("grey.png"), colors)).Message);
+        NpyWriter.Save(tmp.File("m.npy"), new long[] { 0, 1 }, new long[] { 1, 2 }, "<i8");
+        Assert.Contains("holds class indices, not colours", Assert.Throws<PotException>(() => SegmentationMasks.Read(tmp.File("m.npy"), colors)).Message);
+    }
+
+    /// <summary>SegmentationCase's images and masks as Pascal VOC lays them out: JPEGImages/&lt;id&gt;.png, SegmentationClass/&lt;id&gt;.png.</summary>
+    private static void WriteVoc(TempFolder tmp, string ids)
+    {
+        SegmentationCase.WriteImages(tmp.Path);
+        Directory.CreateDirectory(tmp.File("JPEGImages"));
+        Directory.CreateDirectory(tmp.File("SegmentationClass"));
+        for (int i = 0; i < 2; i++)
+        {
+            File.Move(tmp.File($"images/street{i}_left.png"), tmp.File($"JPEGImages/street{i}.png"));
+            File.Move(tmp.File($"masks/street{i}_labels.png"), tmp.File($"SegmentationClass/street{i}.png"));
+        }
+        File.WriteAllText(tmp.File("val.txt"), ids);
+    }
+
+    [Fact]
+    public void An_accuracy_checker_voc_segmentation_configuration_reads_the_masks_colours_as_it_does()
+    {
+        // The masks' border pixel (item 1's last, palette index 255) is no class colour: Accuracy Checker's
+        // encode_segmentation_mask leaves it 0, background. Pixels (truth -> predicted): item 0: 0->0, 1->1, 1->2, 2->2;
+        // item 1: 1->1, 0->1, 0->0, 0->0. Right: 6 of 8. IoU: class 0 3/4, class 1 2/4, class 2 1/2.
+        using var tmp = new TempFolder();
+        WriteVoc(tmp, "street0\nstreet1\n");
+        const string config = """
+            models:
+              - name: segmenter
+                launchers:
+                  - framework: onnx_runtime
+                    model: segmenter.onnx
+                    adapter: segmentation
+                datasets:
+                  - name: VOC2012_Segmentation
+                    annotation_conversion:
+                      converter: voc_segmentation
+                      imageset_file: val.txt
+                      images_dir: JPEGImages/
+                      mask_dir: SegmentationClass/
+                    data_source: JPEGImages/
+                    segmentation_masks_source: SegmentationClass/
+                    annotation: voc2012_segmentation.pickle
+                    dataset_meta: voc2012_segmentation.json
+                    reader: pillow_imread
+                    preprocessing:
+                      - type: normalization
+                        std: 255
+                    postprocessing:
+                      - type: encode_segmentation_mask
+                        apply_to: annotation
+                    metrics:
+                      - type: mean_iou
+                      - type: segmentation_accuracy
+            """;
+        File.WriteAllText(tmp.File("ac.yml"), config);
+        using (var evaluator = new Evaluator(EngineDefinition.Load(tmp.File("ac.yml"))))
+        {
+            var r = evaluator.Evaluate(File.ReadAllBytes(tmp.File("segmenter.onnx")), null, CancellationToken.None);
+            Assert.Equal(6.0 / 8, r.Values["segmentation_accuracy"], 12);
+            Assert.Equal((0.75 + 0.5 + 0.5) / 3, r.Values["mean_iou"], 12);
+        }
+
+        // The image set chooses the images: street0 alone (IoU 1, 1/2, 1/2).
+        File.WriteAllText(tmp.File("val.txt"), "street0\n");
+        using (var evaluator = new Evaluator(EngineDefinition.Load(tmp.File("ac.yml"))))
+            Assert.Equal(2.0 / 3, evaluator.Evaluate(File.ReadAllBytes(tmp.File("segmenter.onnx")), null, CancellationToken.None).Values["mean_iou"], 12);
+        File.WriteAllText(tmp.File("val.txt"), "street0\nstreet7\n");
+        var e = Assert.Throws<PotException>(() => new Evaluator(EngineDefinition.Load(tmp.File("ac.yml"))).Dispose());
+        Assert.Equal("ImageNotFound", e.ErrorId);
+        Assert.Contains("'street7'", e.Message);
+
+        // Encoding predictions is refused; common_semantic_segmentation needs the colours from its dataset_meta_file.
+        File.WriteAllText(tmp.File("val.txt"), "street0\n");
+        File.WriteAllText(tmp.File("predictions.yml"), config.Replace("apply_to: annotation", "apply_to: prediction"));
+        Assert.Contains("must be annotation", Assert.Throws<PotException>(() => EngineDefinition.Load(tmp.File("predictions.yml"))).Message);
+        File.WriteAllText(tmp.File("common.yml"), config.Replace("converter: voc_segmentation\n          imageset_file: val.txt\n", "converter: common_semantic_segmentation\n")
+            .Replace("mask_dir: SegmentationClass/", "masks_dir: SegmentationClass/"));
+        Assert.Contains("dataset_meta_file: is required with encode_segmentation_mask", Assert.Throws<PotException>(() => EngineDefinition.Load(tmp.File("common.yml"))).Message);
+        File.WriteAllText(tmp.File("meta.json"), """{"label_map": {"0": "background", "1": "a", "2": "b"}, "segmentation_colors": [[0, 0, 0], [128, 0, 0], [0, 128, 0]]}""");
+        File.WriteAllText(tmp.File("common.yml"), File.ReadAllText(tmp.File("common.yml")).Replace("masks_dir: SegmentationClass/", "masks_dir: SegmentationClass/\n          dataset_meta_file: meta.json"));
+        using (var evaluator = new Evaluator(EngineDefinition.Load(tmp.File("common.yml"))))
+            Assert.Equal((0.75 + 0.5 + 0.5) / 3, evaluator.Evaluate(File.ReadAllBytes(tmp.File("segmenter.onnx")), null, CancellationToken.None).Values["mean_iou"], 12);
+    }
 }

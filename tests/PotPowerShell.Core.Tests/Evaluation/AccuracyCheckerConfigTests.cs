@@ -361,6 +361,22 @@ public class AccuracyCheckerConfigTests
     }
 
     [Fact]
+    public void Pickled_annotations_beside_a_conversion_warn_and_alone_are_refused()
+    {
+        // Open Model Zoo's dataset definitions name the pickles a conversion writes beside the conversion itself.
+        using var tmp = Images();
+        File.WriteAllText(tmp.File("val.txt"), "r.png 0\ng.png 1\n");
+        var engine = Load(tmp, Config(ImageNetDataset + "        annotation: imagenet.pickle\n        dataset_meta: imagenet.json\n" +
+            "        metrics:\n          - type: accuracy\n"));
+        Assert.Contains(engine.Warnings, w => w.StartsWith("models[0].datasets[0].annotation: read and ignored", StringComparison.Ordinal));
+        Assert.Contains(engine.Warnings, w => w.StartsWith("models[0].datasets[0].dataset_meta: read and ignored", StringComparison.Ordinal));
+        Assert.Equal(tmp.File("val.txt"), engine.Datasets.Single().AnnotationFile);
+
+        Assert.Contains(Problems(tmp, Config("      - name: imagenet\n        data_source: val\n        annotation: imagenet.pickle\n        metrics:\n          - type: accuracy\n")),
+            p => p.StartsWith("models[0].datasets[0].annotation", StringComparison.Ordinal) && p.Contains("give annotation_conversion", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Unsupported_parts_are_errors_that_name_the_key_and_what_is_supported()
     {
         using var tmp = Images();
@@ -369,7 +385,7 @@ public class AccuracyCheckerConfigTests
             "      - name: voc\n        data_source: val\n        reader: lmdb_reader\n" +
             "        annotation_conversion:\n          converter: cityscapes\n          masks_folder: ann\n" +
             "        preprocessing:\n          - type: free_form_mask\n            size: 300\n          - type: resize\n            size: 300\n            aspect_ratio_scale: ctpn_keep_aspect_ratio\n" +
-            "        postprocessing:\n          - type: encode_segmentation_mask\n" +
+            "        postprocessing:\n          - type: crop_or_pad\n" +
             "        metrics:\n          - type: dice\n",
             "      - framework: onnx_runtime\n        model: m.onnx\n        adapter: super_resolution\n"));
         Assert.Contains(problems, p => p.StartsWith("models[0].launchers[0].adapter", StringComparison.Ordinal) && p.Contains("'super_resolution'", StringComparison.Ordinal) && p.Contains("classification", StringComparison.Ordinal) && p.Contains("segmentation", StringComparison.Ordinal));

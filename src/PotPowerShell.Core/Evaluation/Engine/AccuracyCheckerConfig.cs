@@ -305,10 +305,14 @@ internal static class AccuracyCheckerConfig
         if (input != null) d.Add("input", EngineTree.Text(input));
         if (layout != null && !npyFiles) d.Add("layout", EngineTree.Text(layout));
 
+        // Accuracy Checker reads these pickles when they exist, and otherwise writes them from annotation_conversion:
+        // Open Model Zoo's dataset definitions name both, so with a conversion they are what it would convert again.
         foreach (var key in new[] { "annotation", "dataset_meta" })
-            if (m.Has(key)) m.Problem(key, "pre-converted (pickled) annotations cannot be read: give annotation_conversion: instead.");
+            if (m.Has(key) && m.Has("annotation_conversion"))
+                warnings.Add($"{m.KeyPath(key)}: read and ignored: pickled files are not read; the annotations are converted from annotation_conversion on every run.");
+            else if (m.Has(key)) m.Problem(key, "pre-converted (pickled) annotations cannot be read: give annotation_conversion: instead.");
         if (Postprocessing(m) is { Count: > 0 } post) d.Add("postprocessing", post, m.Node.KeyLine("postprocessing"));
-        labelSymbols = Annotation(m, d, warnings, baseFolder);
+        labelSymbols = Annotation(m, d, warnings, baseFolder, EncodesMasks(m));
 
         if (!npyFiles)
         {
@@ -345,7 +349,7 @@ internal static class AccuracyCheckerConfig
     /// The converter as our annotation keys. Returns the symbols of the converter's label map when it is a text
     /// recognition converter (what a CTC decoder without its own vocabulary decodes with), else null.
     /// </summary>
-    private static string? Annotation(MapReader m, ConfigMap d, List<string> warnings, string baseFolder)
+    private static string? Annotation(MapReader m, ConfigMap d, List<string> warnings, string baseFolder, bool encode)
     {
         if (!m.Has("annotation_conversion"))
         {
@@ -365,16 +369,19 @@ internal static class AccuracyCheckerConfig
             return null;
         }
         if (a.Has("data_dir") && kind != "cls_dataset_folder") a.Problem("data_dir", "applies to cls_dataset_folder only.");
-        if (m.Has("segmentation_masks_source") && kind != "common_semantic_segmentation")
-            m.Problem("segmentation_masks_source", "applies to the common_semantic_segmentation converter only.");
+        if (m.Has("segmentation_masks_source") && kind is not ("common_semantic_segmentation" or "voc_segmentation"))
+            m.Problem("segmentation_masks_source", "applies to the common_semantic_segmentation and voc_segmentation converters only.");
+        if (encode && kind is not ("common_semantic_segmentation" or "voc_segmentation"))
+            m.Problem("postprocessing", "encode_segmentation_mask applies to segmentation masks (converters common_semantic_segmentation and voc_segmentation).");
         if (a.Has("decoding_char_file") && kind != "unicode_character_recognition") a.Problem("decoding_char_file", "applies to unicode_character_recognition only.");
         if (kind == "cls_dataset_folder") return ClassFolderConverter(a, d);
-        if (kind == "common_semantic_segmentation") return SegmentationConverter(m, a, d, warnings);
+        if (kind == "common_semantic_segmentation") return SegmentationConverter(m, a, d, warnings, baseFolder, encode);
+        if (kind == "voc_segmentation") return VocSegmentationConverter(m, a, d, warnings, baseFolder, encode);
         if (kind == "unicode_character_recognition") return UnicodeText(a, d, warnings, baseFolder);
         foreach (var key in new[] { "sort_annotations", "use_full_label_map" })
             if (a.Has(key) && kind != "mscoco_detection") a.Problem(key, "applies to mscoco_detection only.");
-        foreach (var key in new[] { "annotations_dir", "imageset_file" })
-            if (a.Has(key) && kind != "voc_detection") a.Problem(key, "applies to voc_detection only.");
+        if (a.Has("annotations_dir") && kind != "voc_detection") a.Problem("annotations_dir", "applies to voc_detection only.");
+        if (a.Has("imageset_file") && kind != "voc_detection") a.Problem("imageset_file", "applies to voc_detection and voc_segmentation only.");
         if (kind == "voc_detection")
         {
             // One XML file per image in annotations_dir; VOC's twenty classes after a background class (has_background
@@ -436,7 +443,7 @@ internal static class AccuracyCheckerConfig
     /// segmentation_masks_source (where Accuracy Checker reads masks from) or else masks_dir; read as Pillow reads them
     /// (mask_loader pillow: a palette PNG's indices, a grey PNG's values) or as .npy arrays (mask_loader numpy).
     /// </summary>
-    private static string? SegmentationConverter(MapReader m, MapReader a, ConfigMap d, List<string> warnings)
+    private static string? SegmentationConverter(MapReader m, MapReader a, ConfigMap d, List<string> warnings, string baseFolder, bool encode)
     {
         foreach (var key in ConverterKeys.Where(k => k is not ("converter" or "images_dir" or "masks_dir" or "image_prefix" or "image_postfix" or "mask_prefix"
                      or "mask_postfix" or "mask_loader" or "dataset_meta_file") && a.Has(k)))
@@ -448,13 +455,58 @@ internal static class AccuracyCheckerConfig
         foreach (var key in new[] { "image_prefix", "mask_prefix", "mask_postfix" }) Copy(a, key, d);
         if (a.String("mask_loader") is { } loader && loader.Trim() is not ("pillow" or "numpy"))
             a.Problem("mask_loader", $"'{loader}' is not supported: pillow (palette or grey PNG masks) and numpy (.npy masks) are.");
+        else if (encode && a.String("mask_loader")?.Trim() == "numpy")
+            a.Problem("mask_loader", "numpy masks hold class indices; encode_segmentation_mask reads colours from PNG masks (mask_loader: pillow).");
         // Accuracy Checker lists the images of images_dir and reads them from data_source, which is the same folder.
         static string Folder(string? path) => (path ?? "").Trim().TrimEnd('/', '\\');
         if (a.Has("images_dir") && Folder(a.String("images_dir")) != Folder(m.String("data_source")))
             warnings.Add($"{a.KeyPath("images_dir")}: read and ignored: the images are those of data_source.");
-        if (a.Has("dataset_meta_file")) warnings.Add($"{a.KeyPath("dataset_meta_file")}: read and ignored: classes are the model's class indices.");
+        if (encode)
+        {
+            // The colours encode_segmentation_mask maps to classes come from the dataset's meta (segmentation_colors).
+            var colors = a.ExistingPath("dataset_meta_file", baseFolder, PathKind.File) is { } meta ? DatasetMetaFile.SegmentationColors(meta) : null;
+            if (colors != null) d.Add("mask_colors", ColorList(colors));
+            else if (!a.Has("dataset_meta_file"))
+                a.Problem("dataset_meta_file", "is required with encode_segmentation_mask: a JSON file whose segmentation_colors gives each class's colour.");
+            else a.Problem("dataset_meta_file", "has no segmentation_colors, which encode_segmentation_mask needs: each class's colour, [[r, g, b], ...].");
+        }
+        else if (a.Has("dataset_meta_file")) warnings.Add($"{a.KeyPath("dataset_meta_file")}: read and ignored: classes are the model's class indices.");
         return null;
     }
+
+    /// <summary>
+    /// voc_segmentation: the images imageset_file names (one id per line) in data_source, each with its mask &lt;id&gt;.png
+    /// in the dataset's segmentation_masks_source or else mask_dir. Accuracy Checker reads these masks as colours
+    /// (scipy_imread turns the palette into RGB) and encode_segmentation_mask makes them classes by Pascal VOC's 21
+    /// colours, or by dataset_meta_file's segmentation_colors; a colour of no class (VOC's border) is background.
+    /// </summary>
+    private static string? VocSegmentationConverter(MapReader m, MapReader a, ConfigMap d, List<string> warnings, string baseFolder, bool encode)
+    {
+        foreach (var key in ConverterKeys.Where(k => k is not ("converter" or "imageset_file" or "images_dir" or "mask_dir" or "dataset_meta_file") && a.Has(k)))
+            a.Problem(key, key == "labelmap_file"
+                ? "is not supported: give the classes' colours as a dataset_meta_file with segmentation_colors."
+                : "does not apply to voc_segmentation: it takes imageset_file, images_dir, mask_dir and dataset_meta_file.");
+        if (a.Has("imageset_file")) Copy(a, "imageset_file", d);
+        else a.Problem("imageset_file", "is required: the list of image ids (ImageSets/Segmentation/val.txt).");
+        if (m.Has("segmentation_masks_source")) Copy(m, "segmentation_masks_source", d, "masks");
+        else if (a.Has("mask_dir")) Copy(a, "mask_dir", d, "masks");
+        else a.Problem("mask_dir", "is required: the folder of masks (SegmentationClass), or give the dataset's segmentation_masks_source.");
+        static string Folder(string? path) => (path ?? "").Trim().TrimEnd('/', '\\');
+        if (a.Has("images_dir") && Folder(a.String("images_dir")) != Folder(m.String("data_source")))
+            warnings.Add($"{a.KeyPath("images_dir")}: read and ignored: the images are those of data_source.");
+        var colors = a.ExistingPath("dataset_meta_file", baseFolder, PathKind.File) is { } meta ? DatasetMetaFile.SegmentationColors(meta) : null;
+        d.Add("mask_colors", ColorList(colors ?? MaskColors.Voc));
+        if (!encode)
+            warnings.Add($"{m.KeyPath("postprocessing")}: without encode_segmentation_mask Accuracy Checker would score the masks' colours; they are read as classes by their colours, as that step does.");
+        return null;
+    }
+
+    private static ConfigList ColorList(MaskColors colors) =>
+        EngineTree.List(colors.Colors.Select(c => (ConfigNode)EngineTree.List(new ConfigNode[] { EngineTree.Number(c.R), EngineTree.Number(c.G), EngineTree.Number(c.B) })));
+
+    /// <summary>Whether the dataset's postprocessing turns colour masks into classes (encode_segmentation_mask).</summary>
+    private static bool EncodesMasks(MapReader m) =>
+        m.Raw("postprocessing") is ConfigList list && list.Items.Any(x => x is ConfigMap map && EngineTree.TextOf(map["type"])?.Trim().ToLowerInvariant() == "encode_segmentation_mask");
 
     /// <summary>What stands for the blank at index 0 of unicode_character_recognition's label map; never decoded, since 0 is the blank.</summary>
     internal const string BlankPlaceholder = "\uFFFD";
@@ -488,12 +540,12 @@ internal static class AccuracyCheckerConfig
     {
         "converter", "annotation_file", "labels_file", "has_background", "images_dir", "dataset_meta_file", "delimeter", "sort_annotations",
         "use_full_label_map", "annotations_dir", "imageset_file", "data_dir", "decoding_char_file",
-        "masks_dir", "image_prefix", "image_postfix", "mask_prefix", "mask_postfix", "mask_loader",
+        "masks_dir", "image_prefix", "image_postfix", "mask_prefix", "mask_postfix", "mask_loader", "mask_dir", "labelmap_file",
     };
 
-    private static readonly string[] Converters = { "imagenet", "cls_dataset_folder", "icdar13_recognition", "unicode_character_recognition", "mscoco_detection", "voc_detection", "common_semantic_segmentation" };
+    private static readonly string[] Converters = { "imagenet", "cls_dataset_folder", "icdar13_recognition", "unicode_character_recognition", "mscoco_detection", "voc_detection", "common_semantic_segmentation", "voc_segmentation" };
 
-    private static readonly string[] PostprocessingTypes = { "resize_prediction_boxes", "clip_boxes", "nms", "filter", "resize_segmentation_mask" };
+    private static readonly string[] PostprocessingTypes = { "resize_prediction_boxes", "clip_boxes", "nms", "filter", "resize_segmentation_mask", "encode_segmentation_mask" };
 
     /// <summary>
     /// Detection postprocessing in our form. resize_prediction_boxes is what always happens first (boxes are scaled to
@@ -515,6 +567,14 @@ internal static class AccuracyCheckerConfig
                 m.Problems.Add(map == null ? path : EngineProblems.Join(path, "type"),
                     (map == null ? $"must be a mapping such as {{type: nms, overlap: 0.5}}, not {EngineTree.Show(list.Items[i])}." : $"'{type}' is not supported{(near != null ? $" (did you mean '{near}'?)" : "")}.") +
                     $" Supported: {string.Join(", ", PostprocessingTypes)}.", map == null ? list.Items[i].Line : map.KeyLine("type"));
+                continue;
+            }
+            if (type == "encode_segmentation_mask")
+            {
+                // The colours are the converter's (see VocSegmentationConverter, SegmentationConverter); predictions are class maps already.
+                var e = new MapReader(map, path, m.Problems, new[] { "type", "apply_to" });
+                if (e.String("apply_to")?.Trim().ToLowerInvariant() != "annotation")
+                    e.Problem("apply_to", "must be annotation: the masks' colours become classes; the model's class maps need no encoding (prediction_to_gt_labels is not supported).");
                 continue;
             }
             if (type == "resize_segmentation_mask")

@@ -180,6 +180,9 @@ public sealed record MetricSpec(
     /// <summary>Segmentation metrics: pixels annotated or predicted with this class are left out (255 in Pascal VOC's masks).</summary>
     public long? IgnoreLabel { get; init; }
 
+    /// <summary>Segmentation metrics: false (Accuracy Checker's use_argmax: false) says the model's output is its class map, not class scores.</summary>
+    public bool UseArgmax { get; init; } = true;
+
     public bool IsSegmentation => Type is MetricType.SegmentationAccuracy or MetricType.MeanIou or MetricType.MeanAccuracy or MetricType.FrequencyWeightedAccuracy;
 
     /// <summary>True for metrics whose value is not a mean of per-item values (mAP, COCO precision, segmentation's, dataset-level scripts).</summary>
@@ -249,6 +252,8 @@ public sealed record DatasetDefinition
     public string? ImagePostfix { get; init; }
     public string MaskPrefix { get; init; } = "";
     public string MaskPostfix { get; init; } = ".png";
+    /// <summary>Images with masks: the colour of each class, when the mask files hold colours rather than class indices.</summary>
+    public MaskColors? MaskColors { get; init; }
     /// <summary>Images: what separates the file name from its label on the lines of a text annotation_file.</summary>
     public AnnotationSeparator AnnotationSeparator { get; init; } = AnnotationSeparator.Space;
     /// <summary>Images: the model input that receives the image (null = the model's only input).</summary>

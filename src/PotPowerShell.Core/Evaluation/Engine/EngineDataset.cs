@@ -80,7 +80,8 @@ public sealed class EngineDataset : IDataset, IDisposable
             else if (d.VocAnnotations != null)
                 data = ImageDataset.FromDetections(d.DataSource, d.InputName, d.Image!, VocDetectionFolder.Read(d.VocAnnotations, d.ImagesetFile, d.Classes), d.ImagesetFile ?? d.VocAnnotations);
             else if (d.Masks != null)
-                data = ImageDataset.WithMasks(d.DataSource, d.InputName, d.Image!, d.Extensions, d.Masks, d.ImagePrefix, d.ImagePostfix, d.MaskPrefix, d.MaskPostfix);
+                data = ImageDataset.WithMasks(d.DataSource, d.InputName, d.Image!, d.Extensions, d.Masks, d.ImagePrefix, d.ImagePostfix, d.MaskPrefix, d.MaskPostfix,
+                    d.MaskColors, d.ImagesetFile);
             else if (d.ClassFolders != null)
                 data = ImageDataset.FromClassFolders(d.DataSource, d.InputName, d.Image!, ClassFolders.Read(d.ClassFolders, d.Extensions), d.ClassFolders);
             else

@@ -16,7 +16,7 @@ internal static class EngineParser
         "name", "data_source", "format", "inputs", "labels", "annotation_file", "file_column", "label_column", "classes",
         "input", "channels", "color_order", "layout", "preprocessing", "extensions", "subsample_size", "subsample_seed",
         "adapter", "metrics", "label_offset", "postprocessing", "voc_annotations", "imageset_file", "class_folders", "annotation_separator",
-        "masks", "image_prefix", "image_postfix", "mask_prefix", "mask_postfix",
+        "masks", "image_prefix", "image_postfix", "mask_prefix", "mask_postfix", "mask_colors",
     };
     private static readonly string[] AdapterKeys =
     {
@@ -376,9 +376,10 @@ internal static class EngineParser
         bool boundaries = m.Bool("include_boundaries") ?? true;
         int maxDetections = m.Int("max_detections", 1, 1 << 20) ?? 100;
         var thresholds = m.Has("threshold") ? IouThresholds(m) : null;
-        // use_argmax (Accuracy Checker's, default true): the segmentation adapter's class map is always the argmax of
-        // the class scores; false would compare raw scores as classes, which no model means.
-        if (m.Bool("use_argmax") == false) m.Problem("use_argmax", "false is not supported: the class map is the per-pixel argmax of the class scores (or the model's own class map). Remove the key.");
+        // use_argmax (Accuracy Checker's, default true): the segmentation adapter's class map is the argmax of class
+        // scores, or the model's own class map; false says the output is that map (Open Model Zoo's deeplabv3 ends in
+        // an ArgMax), and a model that outputs scores instead is an error when it is evaluated.
+        bool useArgmax = m.Bool("use_argmax") ?? true;
         long? ignoreLabel = m.Has("ignore_label") ? m.Int("ignore_label", 0, int.MaxValue) : null;
         string name = m.String("name") ?? type switch
         {
@@ -398,6 +399,7 @@ internal static class EngineParser
             IncludeBoundaries = boundaries,
             MaxDetections = maxDetections,
             IgnoreLabel = ignoreLabel,
+            UseArgmax = useArgmax,
         };
         return thresholds == null ? spec : spec with { IouThresholds = thresholds };
     }
@@ -537,7 +539,7 @@ internal static class EngineParser
         return file == null ? null : TextFiles.ReadLines(file);
     }
 
-    private static readonly string[] ImageOnlyKeys = { "annotation_file", "file_column", "label_column", "input", "channels", "color_order", "layout", "preprocessing", "extensions", "voc_annotations", "imageset_file", "class_folders", "annotation_separator", "masks", "image_prefix", "image_postfix", "mask_prefix", "mask_postfix" };
+    private static readonly string[] ImageOnlyKeys = { "annotation_file", "file_column", "label_column", "input", "channels", "color_order", "layout", "preprocessing", "extensions", "voc_annotations", "imageset_file", "class_folders", "annotation_separator", "masks", "image_prefix", "image_postfix", "mask_prefix", "mask_postfix", "mask_colors" };
 
     private static DatasetDefinition? ParseNpy(MapReader m, DatasetDefinition def, bool isFolder, bool simplified)
     {
@@ -653,8 +655,8 @@ internal static class EngineParser
         string? imageset = simplified ? null : m.ExistingPath("imageset_file", baseFolder, PathKind.File);
         if (voc != null && (annotation != null || def.LabelsPath != null))
             m.Problem("voc_annotations", "give either voc_annotations: (boxes) or annotation_file: / labels:, not both.");
-        if (imageset != null && voc == null && !m.Has("voc_annotations"))
-            m.Problem("imageset_file", "applies to voc_annotations: only.");
+        if (imageset != null && voc == null && !m.Has("voc_annotations") && !m.Has("masks"))
+            m.Problem("imageset_file", "applies to voc_annotations: and masks: only.");
         string? classFolders = simplified ? null : m.ExistingPath("class_folders", baseFolder, PathKind.Folder);
         if (classFolders != null && (annotation != null || def.LabelsPath != null || voc != null))
             m.Problem("class_folders", "give either class_folders: (one sub-folder per class) or annotation_file: / labels: / voc_annotations:, not more than one.");
@@ -665,6 +667,8 @@ internal static class EngineParser
             m.Problem("masks", "give either masks: (a segmentation mask per image) or annotation_file: / labels: / voc_annotations: / class_folders:, not more than one.");
         foreach (var key in new[] { "image_prefix", "image_postfix", "mask_prefix", "mask_postfix" })
             if (m.Has(key) && masks == null && !m.Has("masks")) m.Problem(key, "applies to masks: only (it names each image's mask).");
+        var maskColors = simplified ? null : MaskColorsOf(m);
+        if (maskColors != null && masks == null && !m.Has("masks")) m.Problem("mask_colors", "applies to masks: only (the colour of each class in the mask files).");
         var separator = simplified ? null : m.Choice("annotation_separator", new Dictionary<string, AnnotationSeparator> { ["space"] = AnnotationSeparator.Space, ["comma"] = AnnotationSeparator.Comma });
         if (separator != null && (annotation == null || annotation.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) || annotation.EndsWith(".json", StringComparison.OrdinalIgnoreCase)))
             m.Problem("annotation_separator", "applies to an annotation_file of 'file label' lines only (not .csv or .json).");
@@ -718,6 +722,7 @@ internal static class EngineParser
             ImagePostfix = simplified ? null : m.String("image_postfix"),
             MaskPrefix = (simplified ? null : m.String("mask_prefix")) ?? "",
             MaskPostfix = (simplified ? null : m.String("mask_postfix")) ?? ".png",
+            MaskColors = maskColors,
             AnnotationSeparator = separator ?? AnnotationSeparator.Space,
             FileColumn = fileColumn,
             LabelColumn = labelColumn,
@@ -725,6 +730,29 @@ internal static class EngineParser
             Image = new ImageOptions(channels, order, layout, steps),
             Extensions = extensions,
         };
+    }
+
+    /// <summary>mask_colors: one [r, g, b] per class, in class order (Accuracy Checker's segmentation_colors).</summary>
+    private static MaskColors? MaskColorsOf(MapReader m)
+    {
+        if (m.List("mask_colors") is not { } list) return null;
+        var colors = new List<(byte, byte, byte)>();
+        for (int i = 0; i < list.Count; i++)
+        {
+            var rgb = (list.Items[i] as ConfigList)?.Items.Select(MapReader.ToDouble).ToList();
+            if (rgb is not { Count: 3 } || rgb.Any(v => v is not { } x || x < 0 || x > 255 || x != Math.Floor(x)))
+            {
+                m.Problems.Add(EngineProblems.Index(m.KeyPath("mask_colors"), i), $"must be [r, g, b] with whole numbers from 0 to 255, not {EngineTree.Show(list.Items[i])}.", list.Items[i].Line);
+                return null;
+            }
+            colors.Add(((byte)rgb[0]!.Value, (byte)rgb[1]!.Value, (byte)rgb[2]!.Value));
+        }
+        if (colors.Count is 0 or > MaskColors.MaxColors)
+        {
+            m.Problem("mask_colors", $"must list from 1 to {MaskColors.MaxColors} colours, one per class; it lists {colors.Count}.");
+            return null;
+        }
+        return new MaskColors(colors);
     }
 
     private static PreprocessingStep? ParseStep(MapReader m, int channels)

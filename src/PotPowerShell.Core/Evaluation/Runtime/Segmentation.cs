@@ -82,6 +82,9 @@ internal sealed class SegmentationRunner(MetricSpec spec) : MetricRunner(spec.Na
         if (s.Prediction is not SegmentationMask mask)
             throw new PotException("PredictionNotSegmentation", PotErrorCategory.InvalidData,
                 $"Metric '{Name}' needs class maps, but dataset '{s.Definition.Name}' has the {s.Adapter.Definition.Type.ToString().ToLowerInvariant()} adapter: use segmentation.", spec.KeyPath);
+        if (!spec.UseArgmax && mask.ClassCount > 0)
+            throw new PotException("SegmentationOutputShape", PotErrorCategory.InvalidData,
+                $"Metric '{Name}' has use_argmax: false, which says the model's output is its class map, but '{s.Adapter.OutputName}' holds {mask.ClassCount} class scores per pixel. Remove use_argmax: false (their argmax is then the class map).", spec.KeyPath);
         // reference: fp32 compares with the FP32 model's class map, so unlabelled data serves (POT's annotation_free).
         int[]? reference = spec.Reference == MetricReference.Fp32 ? ReferenceMap(s, mask) : null;
         var (truth, geometry) = s.Annotation switch
