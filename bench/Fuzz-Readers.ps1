@@ -9,7 +9,8 @@
     checkpoints (read, appended to, read again) and images (PNG, JPEG and BMP, decoded as an image folder reads them;
     twenty-ninth session: a 19-byte JPEG hung the decoder, now refused before it) and segmentation masks (palette and
     grey PNGs, as an engine's masks: folder reads them; thirty-sixth session: 338,065 executions in 120 s, -Seed 3, no
-    finding). Each reader gets an equal
+    finding; thirty-seventh, palette and colour PNGs also read by Pascal VOC's class colours: 286,729 in 120 s, -Seed 1,
+    no finding). Each reader gets an equal
     share of -Seconds; the seeds are generated in code plus the committed corpus
     (tests/PotPowerShell.Core.Tests/Fuzz/FuzzCorpus/<target>/). The contract is that every input loads or fails with a
     PotException carrying an error id within -BudgetSeconds; anything else is a finding, written with its input to

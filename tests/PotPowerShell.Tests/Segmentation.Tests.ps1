@@ -80,3 +80,50 @@ dataset:
             Should -Throw "*'street1_left.png', whose mask would be 'street1_labels.png'*"
     }
 }
+
+Describe 'A Pascal VOC segmentation set through an Accuracy Checker configuration' {
+    BeforeAll {
+        # SegmentationCase's images and palette masks laid out as a VOC devkit; Accuracy Checker reads the masks as
+        # colours, and its encode_segmentation_mask makes the border colour (item 1's last pixel) background.
+        $script:voc = Join-Path $TestDrive 'voc'
+        (Get-PotSupportType 'SegmentationCase')::WriteImages($voc)
+        New-Item -ItemType Directory (Join-Path $voc 'JPEGImages'), (Join-Path $voc 'SegmentationClass') | Out-Null
+        foreach ($i in 0, 1) {
+            Move-Item (Join-Path $voc "images/street${i}_left.png") (Join-Path $voc "JPEGImages/street$i.png")
+            Move-Item (Join-Path $voc "masks/street${i}_labels.png") (Join-Path $voc "SegmentationClass/street$i.png")
+        }
+        "street0`nstreet1" | Set-Content (Join-Path $voc 'val.txt')
+        @"
+models:
+  - name: segmenter
+    launchers:
+      - framework: onnx_runtime
+        adapter: segmentation
+    datasets:
+      - name: VOC2012_Segmentation
+        annotation_conversion:
+          converter: voc_segmentation
+          imageset_file: val.txt
+          mask_dir: SegmentationClass
+        data_source: JPEGImages
+        annotation: voc2012_segmentation.pickle
+        reader: pillow_imread
+        preprocessing:
+          - type: normalization
+            std: 255
+        postprocessing:
+          - type: encode_segmentation_mask
+            apply_to: annotation
+        metrics:
+          - type: mean_iou
+"@ | Set-Content (Join-Path $voc 'ac.yml')
+    }
+
+    It 'scores the masks by their colours and says the pickle is not read' {
+        $r = Measure-PotModel -ModelPath (Join-Path $voc 'segmenter.onnx') -EnginePath (Join-Path $voc 'ac.yml') -WarningVariable warned -WarningAction SilentlyContinue
+        $r.ItemCount | Should -Be 2
+        # Pixels (truth -> predicted): 0->0, 1->1, 1->2, 2->2; 1->1, 0->1, 0->0, 0->0: IoU 3/4, 2/4, 1/2.
+        [Math]::Abs($r.mean_iou - (0.75 + 0.5 + 0.5) / 3) | Should -BeLessThan 1e-12
+        @($warned | Where-Object { "$_" -like '*annotation: read and ignored*' }).Count | Should -Be 1
+    }
+}
