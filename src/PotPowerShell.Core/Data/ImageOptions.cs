@@ -15,8 +15,13 @@ public enum ResizeAspect
 
 public enum Interpolation
 {
+    /// <summary>OpenCV's INTER_LINEAR: half-pixel centres, two neighbours, no antialiasing.</summary>
     Bilinear,
     Nearest,
+    /// <summary>Pillow's BILINEAR, BICUBIC and LANCZOS (antialiased when shrinking; Data/PillowResize.cs).</summary>
+    PillowBilinear,
+    PillowBicubic,
+    PillowLanczos,
 }
 
 public sealed record ResizeStep(int Width, int Height, int Size, ResizeAspect Aspect, Interpolation Interpolation) : PreprocessingStep;

@@ -131,6 +131,8 @@ public static class ImagePipeline
     {
         var (nw, nh) = TargetSize(step, image.Width, image.Height);
         if (nw == image.Width && nh == image.Height) return image;
+        if (step.Interpolation is Interpolation.PillowBilinear or Interpolation.PillowBicubic or Interpolation.PillowLanczos)
+            return PillowResize.Resize(image, nw, nh, step.Interpolation);
         int c = image.Channels, w = image.Width, h = image.Height;
         var src = image.Data;
         var dst = new float[nw * nh * c];

@@ -114,12 +114,18 @@ public class SegmentationMasksTests
         Assert.Equal(5.0 / 7, r.Values["segmentation_accuracy"], 12);
         Assert.Equal((2.0 / 3 + 0.5 + 0.5) / 3, r.Values["mean_iou"], 12);
 
-        // Masks of another loader, and resizing to a size of its own, are refused with what is supported.
-        File.WriteAllText(tmp.File("other.yml"), File.ReadAllText(tmp.File("ac.yml")).Replace("mask_postfix: _labels.png", "mask_postfix: _labels.png\n          mask_loader: opencv")
-            .Replace("apply_to: prediction", "apply_to: prediction\n            size: 512"));
-        var e = Assert.Throws<PotException>(() => EngineDefinition.Load(tmp.File("other.yml")));
-        Assert.Contains("'opencv' is not supported: pillow", e.Message);
-        Assert.Contains("scored at the size of their masks", e.Message);
+        // Masks of another loader are refused with what is supported.
+        File.WriteAllText(tmp.File("other.yml"), File.ReadAllText(tmp.File("ac.yml")).Replace("mask_postfix: _labels.png", "mask_postfix: _labels.png\n          mask_loader: opencv"));
+        Assert.Contains("'opencv' is not supported: pillow", Assert.Throws<PotException>(() => EngineDefinition.Load(tmp.File("other.yml"))).Message);
+
+        // Open Model Zoo's deeplabv3 brings masks to the input's size and crops or pads them to it: scored at the masks'
+        // own size instead, the same values here, with a warning for each step.
+        File.WriteAllText(tmp.File("sized.yml"), File.ReadAllText(tmp.File("ac.yml")).Replace("apply_to: prediction",
+            "apply_to: annotation\n            to_dst_image_size: true\n          - type: crop_or_pad\n            size: 513"));
+        var sized = EngineDefinition.Load(tmp.File("sized.yml"));
+        Assert.Equal(2, sized.Warnings.Count(w => w.Contains("read and ignored: class maps are scored at their masks' own size", StringComparison.Ordinal)));
+        using var again = new Evaluator(sized);
+        Assert.Equal(5.0 / 7, again.Evaluate(File.ReadAllBytes(tmp.File("segmenter.onnx")), null, CancellationToken.None).Values["segmentation_accuracy"], 12);
     }
 
     [Fact]

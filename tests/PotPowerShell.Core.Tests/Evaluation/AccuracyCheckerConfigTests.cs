@@ -360,6 +360,27 @@ public class AccuracyCheckerConfigTests
         Assert.Equal("accuracy@top1", engine.Metrics.Single().Name);
     }
 
+    [Theory]
+    [InlineData("BILINEAR", Interpolation.PillowBilinear)]
+    [InlineData("LINEAR", Interpolation.PillowBilinear)]
+    [InlineData("BICUBIC", Interpolation.PillowBicubic)]
+    [InlineData("ANTIALIAS", Interpolation.PillowLanczos)]
+    [InlineData("LANCZOS", Interpolation.PillowLanczos)]
+    [InlineData("NEAREST", Interpolation.Nearest)]
+    public void Use_pillow_resizes_with_pillows_filter_of_that_name(string name, Interpolation expected)
+    {
+        using var tmp = Images();
+        File.WriteAllText(tmp.File("val.txt"), "r.png 0\n");
+        var engine = Load(tmp, Config(ImageNetDataset + "        preprocessing:\n          - type: resize\n            size: 8\n" +
+            $"            interpolation: {name}\n            use_pillow: True\n        metrics:\n          - type: accuracy\n"));
+        Assert.Equal(expected, ((ResizeStep)engine.Datasets.Single().Image!.Steps.Single()).Interpolation);
+
+        // Without use_pillow, OpenCV's bilinear and nearest are what there is.
+        if (expected is Interpolation.PillowBicubic or Interpolation.PillowLanczos)
+            Assert.Contains(Problems(tmp, Config(ImageNetDataset + "        preprocessing:\n          - type: resize\n            size: 8\n" +
+                $"            interpolation: {name}\n        metrics:\n          - type: accuracy\n")), p => p.Contains("with use_pillow: true", StringComparison.Ordinal));
+    }
+
     [Fact]
     public void Pickled_annotations_beside_a_conversion_warn_and_alone_are_refused()
     {
@@ -385,7 +406,7 @@ public class AccuracyCheckerConfigTests
             "      - name: voc\n        data_source: val\n        reader: lmdb_reader\n" +
             "        annotation_conversion:\n          converter: cityscapes\n          masks_folder: ann\n" +
             "        preprocessing:\n          - type: free_form_mask\n            size: 300\n          - type: resize\n            size: 300\n            aspect_ratio_scale: ctpn_keep_aspect_ratio\n" +
-            "        postprocessing:\n          - type: crop_or_pad\n" +
+            "        postprocessing:\n          - type: extend_segmentation_mask\n" +
             "        metrics:\n          - type: dice\n",
             "      - framework: onnx_runtime\n        model: m.onnx\n        adapter: super_resolution\n"));
         Assert.Contains(problems, p => p.StartsWith("models[0].launchers[0].adapter", StringComparison.Ordinal) && p.Contains("'super_resolution'", StringComparison.Ordinal) && p.Contains("classification", StringComparison.Ordinal) && p.Contains("segmentation", StringComparison.Ordinal));

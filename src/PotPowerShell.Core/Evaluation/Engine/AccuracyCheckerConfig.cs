@@ -311,7 +311,7 @@ internal static class AccuracyCheckerConfig
             if (m.Has(key) && m.Has("annotation_conversion"))
                 warnings.Add($"{m.KeyPath(key)}: read and ignored: pickled files are not read; the annotations are converted from annotation_conversion on every run.");
             else if (m.Has(key)) m.Problem(key, "pre-converted (pickled) annotations cannot be read: give annotation_conversion: instead.");
-        if (Postprocessing(m) is { Count: > 0 } post) d.Add("postprocessing", post, m.Node.KeyLine("postprocessing"));
+        if (Postprocessing(m, warnings) is { Count: > 0 } post) d.Add("postprocessing", post, m.Node.KeyLine("postprocessing"));
         labelSymbols = Annotation(m, d, warnings, baseFolder, EncodesMasks(m));
 
         if (!npyFiles)
@@ -545,14 +545,14 @@ internal static class AccuracyCheckerConfig
 
     private static readonly string[] Converters = { "imagenet", "cls_dataset_folder", "icdar13_recognition", "unicode_character_recognition", "mscoco_detection", "voc_detection", "common_semantic_segmentation", "voc_segmentation" };
 
-    private static readonly string[] PostprocessingTypes = { "resize_prediction_boxes", "clip_boxes", "nms", "filter", "resize_segmentation_mask", "encode_segmentation_mask" };
+    private static readonly string[] PostprocessingTypes = { "resize_prediction_boxes", "clip_boxes", "nms", "filter", "resize_segmentation_mask", "encode_segmentation_mask", "crop_or_pad" };
 
     /// <summary>
     /// Detection postprocessing in our form. resize_prediction_boxes is what always happens first (boxes are scaled to
     /// the annotated image), so it adds no step; clip_boxes, nms and filter (by min_confidence) apply to predictions.
     /// resize_segmentation_mask to the image's size adds no step either: class maps are scored at their mask's size.
     /// </summary>
-    private static ConfigList Postprocessing(MapReader m)
+    private static ConfigList Postprocessing(MapReader m, List<string> warnings)
     {
         var list = m.List("postprocessing");
         var result = new ConfigList(list?.Line ?? 0);
@@ -577,11 +577,15 @@ internal static class AccuracyCheckerConfig
                     e.Problem("apply_to", "must be annotation: the masks' colours become classes; the model's class maps need no encoding (prediction_to_gt_labels is not supported).");
                 continue;
             }
-            if (type == "resize_segmentation_mask")
+            if (type is "resize_segmentation_mask" or "crop_or_pad")
             {
+                // Both bring class maps and masks to one size; here they meet at the mask's own size, each mask pixel
+                // taking the class where the preprocessing put it (Data/ImageGeometry.cs), so neither adds a step.
                 var r = new MapReader(map, path, m.Problems, new[] { "type", "apply_to", "dst_width", "dst_height", "size", "to_dst_image_size" });
-                foreach (var key in new[] { "dst_width", "dst_height", "size", "to_dst_image_size" })
-                    if (r.Has(key)) r.Problem(key, "is not supported: class maps are scored at the size of their masks (the images' size).");
+                if (type == "crop_or_pad" && r.Has("to_dst_image_size")) r.Problem("to_dst_image_size", "applies to resize_segmentation_mask only.");
+                if (type == "crop_or_pad" || new[] { "dst_width", "dst_height", "size", "to_dst_image_size" }.Any(r.Has))
+                    warnings.Add($"{path}: read and ignored: class maps are scored at their masks' own size, through the preprocessing's resizes, crops and padding, " +
+                        "with any padding left out (Accuracy Checker brings both to the size given here, and counts a padded mask's border as background).");
                 continue;
             }
             var p = new MapReader(map, path, m.Problems, new[] { "type", "apply_to", "overlap", "include_boundaries", "min_confidence", "remove_filtered", "rescale" });
@@ -683,6 +687,18 @@ internal static class AccuracyCheckerConfig
         ["NEAREST"] = "nearest",
     };
 
+    /// <summary>use_pillow: true resizes as Pillow's Image.resize does (Data/PillowResize.cs); its nearest is OpenCV's.</summary>
+    private static readonly Dictionary<string, string> PillowInterpolations = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["LINEAR"] = "pillow_bilinear",
+        ["BILINEAR"] = "pillow_bilinear",
+        ["CUBIC"] = "pillow_bicubic",
+        ["BICUBIC"] = "pillow_bicubic",
+        ["LANCZOS"] = "pillow_lanczos",
+        ["ANTIALIAS"] = "pillow_lanczos",
+        ["NEAREST"] = "nearest",
+    };
+
     private static ConfigMap? Resize(MapReader m)
     {
         if (SizedStep(m, "resize") is not { } step) return null;
@@ -700,15 +716,16 @@ internal static class AccuracyCheckerConfig
             }
             step.Add("aspect", EngineTree.Text(ours, m.Node.KeyLine("aspect_ratio_scale")));
         }
+        bool pillow = m.Bool("use_pillow") == true;
         string interpolation = m.String("interpolation") ?? "LINEAR";
-        if (!Interpolations.TryGetValue(interpolation.Trim(), out var mode))
+        if (!(pillow ? PillowInterpolations : Interpolations).TryGetValue(interpolation.Trim(), out var mode))
         {
-            m.Problem("interpolation", $"'{interpolation}' is not supported: use LINEAR (OpenCV's bilinear) or NEAREST.");
+            m.Problem("interpolation", pillow
+                ? $"'{interpolation}' is not supported with use_pillow: use BILINEAR (or LINEAR), BICUBIC (CUBIC), LANCZOS (ANTIALIAS) or NEAREST."
+                : $"'{interpolation}' is not supported: use LINEAR (OpenCV's bilinear) or NEAREST, or Pillow's filters with use_pillow: true.");
             return null;
         }
         step.Add("interpolation", EngineTree.Text(mode, m.Node.KeyLine("interpolation")));
-        if (m.Bool("use_pillow") == true)
-            m.Problem("use_pillow", "Pillow's resize (antialiased) is not supported: remove it to resize as OpenCV does.");
         return step;
     }
 

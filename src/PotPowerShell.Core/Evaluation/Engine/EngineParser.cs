@@ -696,7 +696,12 @@ internal static class EngineParser
                 m.Problems.Add(stepPath, $"must be a mapping such as {{type: resize, size: 256}}, not {EngineTree.Show(list.Items[i])}.", list.Items[i].Line);
                 continue;
             }
-            var step = ParseStep(new MapReader(map, stepPath, m.Problems, StepKeys), channels);
+            var reader = new MapReader(map, stepPath, m.Problems, StepKeys);
+            var step = ParseStep(reader, channels);
+            // Pillow resizes 8-bit pixels: after a normalization or scale the values are no longer those.
+            if (step is ResizeStep { Interpolation: Interpolation.PillowBilinear or Interpolation.PillowBicubic or Interpolation.PillowLanczos }
+                && steps.Any(s => s is NormalizationStep or ScaleStep))
+                reader.Problem("interpolation", "Pillow's filters resize 8-bit pixels (0 to 255): put this resize before any normalization or scale step.");
             if (step != null) steps.Add(step);
         }
         if (def.Format == DatasetFormat.NpyFiles)
@@ -774,7 +779,11 @@ internal static class EngineParser
             case StepKind.Resize:
             {
                 var aspect = m.Choice("aspect", new Dictionary<string, ResizeAspect> { ["stretch"] = ResizeAspect.Stretch, ["shorter_side"] = ResizeAspect.ShorterSide, ["longer_side"] = ResizeAspect.LongerSide }) ?? ResizeAspect.Stretch;
-                var interpolation = m.Choice("interpolation", new Dictionary<string, Interpolation> { ["bilinear"] = Interpolation.Bilinear, ["nearest"] = Interpolation.Nearest }) ?? Interpolation.Bilinear;
+                var interpolation = m.Choice("interpolation", new Dictionary<string, Interpolation>
+                {
+                    ["bilinear"] = Interpolation.Bilinear, ["nearest"] = Interpolation.Nearest,
+                    ["pillow_bilinear"] = Interpolation.PillowBilinear, ["pillow_bicubic"] = Interpolation.PillowBicubic, ["pillow_lanczos"] = Interpolation.PillowLanczos,
+                }) ?? Interpolation.Bilinear;
                 var (w, h, size) = Size(m, allowSizeOnly: true);
                 if (aspect != ResizeAspect.Stretch && size == 0 && w + h > 0)
                 {
