@@ -102,6 +102,11 @@ public sealed record DefaultQuantizationOptions
     /// <summary>Intra-op threads for calibration (0 = ORT default).</summary>
     public int Threads { get; init; }
     /// <summary>
+    /// Memory the self-check's per-layer pass may give both models' layer outputs of one item (0 = a quarter of the
+    /// memory the process may use; see Quantization/Reporting/OutputAgreementCheck.cs). Tests set it to split the pass.
+    /// </summary>
+    internal long LayerOutputBudgetBytes { get; init; }
+    /// <summary>
     /// Fastest (the default): on CPU targets (ANY, CPU), a layer stays float where ONNX Runtime runs the model faster
     /// that way on this CPU, measured (see Precision/LatencyAwarePrecision). AllInt8 quantizes every layer, as POT does.
     /// GPU and NPU targets always get AllInt8.

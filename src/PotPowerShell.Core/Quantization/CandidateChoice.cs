@@ -131,7 +131,8 @@ internal static class CandidateChoice
         /// <summary>The kept candidate's check, with its worst layers when it failed (what the warning names).</summary>
         public Candidate NameWorstLayers(Candidate kept) => kept with
         {
-            Check = OutputAgreementCheck.WithWorstLayers(kept.Check!, _reference, kept.Builder.FloatModel, kept.Bytes, kept.Builder.Layers, _data, _threads, _source, _cancellationToken),
+            Check = OutputAgreementCheck.WithWorstLayers(kept.Check!, _reference, kept.Builder.FloatModel, kept.Bytes, kept.Builder.Layers, _data, _threads, _source,
+                kept.Builder.Setup.Options.LayerOutputBudgetBytes, _cancellationToken),
         };
     }
 

@@ -231,6 +231,20 @@ public class LatencyAwarePrecisionTests
         OnnxModelFile.Save(ModelPreparation.Prepare(g.Build()), path);
     }
 
+    /// <summary>DefaultQuantization of <see cref="SaveWithProduct"/>'s model on 8 random items, timed by <paramref name="timer"/>.</summary>
+    private static PotPowerShell.Core.Results.QuantizationResult QuantizeWithProduct(FakeTimer timer)
+    {
+        using var tmp = new TempFolder();
+        SaveWithProduct(tmp.File("m.onnx"));
+        var random = new Random(3);
+        var values = Enumerable.Range(0, 8 * 4 * 8).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+        var data = new NpyDataset("memory", new Dictionary<string, TensorData> { ["x"] = new(TensorElementKind.Float, new long[] { 8, 4, 8 }, values) }, null);
+        return DefaultQuantization.Run(tmp.File("m.onnx"), data, new DefaultQuantizationOptions
+        {
+            Threads = 1, SkipLatencyCheck = true, Measurement = TestMeasurement.With(timer, tmp.File("costs.json")),
+        }, tmp.File("q.onnx"));
+    }
+
     [Theory]
     // Both slow in INT8: all float (2 ms) beats the estimate (proj float, attn INT8: 4 ms), so attn is float too.
     [InlineData("proj,attn", "Float", "No layer makes this model faster as INT8 on this CPU, so every layer stays float")]
@@ -238,16 +252,7 @@ public class LatencyAwarePrecisionTests
     [InlineData("proj", "INT8", "No layer with weights makes this model faster as INT8 on this CPU, so they stay float and the output is not smaller; only its 1 MatMul(s) of two activations are INT8")]
     public void A_product_of_two_activations_is_float_when_the_all_float_model_is_fastest(string slow, string attnPrecision, string warning)
     {
-        using var tmp = new TempFolder();
-        SaveWithProduct(tmp.File("m.onnx"));
-        var random = new Random(3);
-        var values = Enumerable.Range(0, 8 * 4 * 8).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
-        var data = new NpyDataset("memory", new Dictionary<string, TensorData> { ["x"] = new(TensorElementKind.Float, new long[] { 8, 4, 8 }, values) }, null);
-        var timer = new FakeTimer { SlowInInt8 = slow.Split(',').ToHashSet() };
-        var result = DefaultQuantization.Run(tmp.File("m.onnx"), data, new DefaultQuantizationOptions
-        {
-            Threads = 1, SkipLatencyCheck = true, Measurement = TestMeasurement.With(timer, tmp.File("costs.json")),
-        }, tmp.File("q.onnx"));
+        var result = QuantizeWithProduct(new FakeTimer { SlowInInt8 = slow.Split(',').ToHashSet() });
         Assert.Equal("Float", result.Layers.Single(l => l.Node == "proj").Precision);
         var attn = result.Layers.Single(l => l.Node == "attn");
         Assert.Equal(attnPrecision, attn.Precision);
@@ -273,16 +278,7 @@ public class LatencyAwarePrecisionTests
     [InlineData(1.00, 1.04, "estimate")]    // 4 % slower is slower
     public void A_candidate_with_fewer_int8_layers_is_kept_when_it_is_as_fast(double estimateMs, double allFloatMs, string expected)
     {
-        using var tmp = new TempFolder();
-        SaveWithProduct(tmp.File("m.onnx"));
-        var random = new Random(3);
-        var values = Enumerable.Range(0, 8 * 4 * 8).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
-        var data = new NpyDataset("memory", new Dictionary<string, TensorData> { ["x"] = new(TensorElementKind.Float, new long[] { 8, 4, 8 }, values) }, null);
-        var timer = new FakeTimer { SlowInInt8 = new HashSet<string> { "proj" }, WholeModelMs = new[] { estimateMs, 1.5, allFloatMs } };
-        var result = DefaultQuantization.Run(tmp.File("m.onnx"), data, new DefaultQuantizationOptions
-        {
-            Threads = 1, SkipLatencyCheck = true, Measurement = TestMeasurement.With(timer, tmp.File("costs.json")),
-        }, tmp.File("q.onnx"));
+        var result = QuantizeWithProduct(new FakeTimer { SlowInInt8 = new HashSet<string> { "proj" }, WholeModelMs = new[] { estimateMs, 1.5, allFloatMs } });
         Assert.Equal(new[] { "estimate", "all INT8", "all float" }, result.PrecisionCandidates.Select(c => c.Name));
         Assert.Equal(expected, result.PrecisionCandidates.Single(c => c.Chosen).Name);
         var attn = result.Layers.Single(l => l.Node == "attn");

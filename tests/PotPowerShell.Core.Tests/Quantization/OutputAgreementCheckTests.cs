@@ -68,6 +68,31 @@ public class OutputAgreementCheckTests
     }
 
     [Fact]
+    public void The_per_layer_pass_in_groups_that_fit_its_memory_names_the_same_layers_with_the_same_figures()
+    {
+        using var tmp = new TempFolder();
+        var (model, data) = SpikedPassThrough();
+        OnnxModelFile.Save(model, tmp.File("m.onnx"));
+        QuantizationCheck Check(long budget) => DefaultQuantization.Run(tmp.File("m.onnx"), data, new DefaultQuantizationOptions
+        {
+            Threads = 1, Precision = PrecisionMode.AllInt8, BiasCorrection = false, LayerOutputBudgetBytes = budget,
+            ActivationRange = new RangeEstimatorOptions { Kind = RangeEstimatorKind.MinMax },
+        }, tmp.File($"q{budget}.onnx")).Check!;
+        // A budget of one byte compares each layer's output alone (each 256 bytes per model).
+        var whole = Check(0);
+        var split = Check(1);
+        Assert.Equal(2, whole.WorstLayers.Count);
+        Assert.Equal(whole.WorstLayers.Select(l => (l.Node, l.SqnrDb)), split.WorstLayers.Select(l => (l.Node, l.SqnrDb)));
+    }
+
+    [Theory]
+    [InlineData("3 3 3", 6, "0,1|2")]
+    [InlineData("10 1", 5, "0|1")]
+    [InlineData("1 1 1", 100, "0,1,2")]
+    public void Outputs_are_grouped_in_order_within_the_budget_and_one_too_large_stands_alone(string bytes, long budget, string expected) =>
+        Assert.Equal(expected, string.Join("|", OutputAgreementCheck.Groups(bytes.Split(' ').Select(long.Parse).ToList(), budget).Select(g => string.Join(",", g))));
+
+    [Fact]
     public void A_model_whose_only_output_is_its_argmax_label_is_checked_on_the_scores_the_label_comes_from()
     {
         // x [N, 8] -> Gemm "fc1" -> Relu -> Gemm "fc2" -> Softmax "probabilities" -> ArgMax: an int64 label per item,

@@ -102,16 +102,18 @@ internal static class OutputAgreementCheck
     /// A failed <paramref name="check"/> of <paramref name="quantized"/> with its worst layers: the per-layer pass compares
     /// each INT8 layer's output with the same tensor of <paramref name="floatModel"/>, the float model it was quantized
     /// from (a smoothed one has its own tensors). Run for the kept candidate only: the pass makes every layer's output a
-    /// model output, which on a large model costs more time and memory than the check itself.
+    /// model output, which on a large model costs more time and memory than the check itself. Both models' layer outputs
+    /// of an item are held at once, so they are compared in groups of layers whose outputs fit
+    /// <paramref name="budgetBytes"/> (0: <see cref="DefaultBudget"/>), each group running both models again.
     /// </summary>
     public static QuantizationCheck WithWorstLayers(QuantizationCheck check, Reference reference, ModelProto floatModel, byte[] quantized,
-        IReadOnlyList<QuantizableLayer> layers, IDataset data, int threads, string source, CancellationToken cancellationToken)
+        IReadOnlyList<QuantizableLayer> layers, IDataset data, int threads, string source, long budgetBytes, CancellationToken cancellationToken)
     {
         if (check.Passed || layers.Count == 0) return check;
 
         var tensors = layers.Select(l => l.Output).Distinct(StringComparer.Ordinal).ToArray();
         var perLayer = Compare(WithOutputs(floatModel, tensors).ToByteArray(), WithOutputs(ModelProto.Parser.ParseFrom(quantized), tensors).ToByteArray(),
-            tensors, data, reference.Items, threads, source, cancellationToken);
+            tensors, data, reference.Items, threads, source, budgetBytes > 0 ? budgetBytes : DefaultBudget(), cancellationToken);
         var worst = layers.Where(l => perLayer.ContainsKey(l.Output)).Select(l => new LayerAgreement(l.Node, perLayer[l.Output].SqnrDb))
             .OrderBy(l => l.SqnrDb).ThenBy(l => l.Node, StringComparer.Ordinal).Take(5).ToList();
         return check with { WorstLayers = worst };
@@ -164,14 +166,50 @@ internal static class OutputAgreementCheck
     }
 
     /// <summary>
+    /// A quarter of the memory the process may use (at least 256 MB) for both models' layer outputs of one item. An FP16
+    /// ISNet at 1024x1024 holds about 4.5 GB of them per model: compared all at once they took the run to 9 GB.
+    /// </summary>
+    public static long DefaultBudget() => Math.Max(256L << 20, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 4);
+
+    /// <summary>
+    /// Consecutive groups of outputs (indices) whose bytes add up to at most <paramref name="budget"/> each; an output
+    /// larger than it is a group of its own.
+    /// </summary>
+    internal static List<int[]> Groups(IReadOnlyList<long> bytes, long budget)
+    {
+        var groups = new List<int[]>();
+        var current = new List<int>();
+        long held = 0;
+        for (int i = 0; i < bytes.Count; i++)
+        {
+            if (current.Count > 0 && held + bytes[i] > budget)
+            {
+                groups.Add(current.ToArray());
+                current.Clear();
+                held = 0;
+            }
+            current.Add(i);
+            held += bytes[i];
+        }
+        if (current.Count > 0) groups.Add(current.ToArray());
+        return groups;
+    }
+
+    /// <summary>
     /// Runs both models item by item and accumulates, per float output, the sums SQNR, cosine and top-1 need (the
     /// per-layer pass: its tensors are too many to keep). Read in place from ONNX Runtime's outputs: copies of every
-    /// layer's output of both models held about half of the 11 GB an FP16 ISNet at 1024x1024 took.
+    /// layer's output of both models held about half of the 11 GB an FP16 ISNet at 1024x1024 took. The outputs' sizes
+    /// come from the FP32 model's run of the first item; groups of them that fit <paramref name="budget"/> for both
+    /// models are compared one after the other (<see cref="Groups"/>). The sums of an output do not depend on the others.
     /// </summary>
     private static Dictionary<string, OutputAgreement> Compare(byte[] reference, byte[] candidate, string[] outputs, IDataset data, DataItem[] items,
-        int threads, string source, CancellationToken cancellationToken)
+        int threads, string source, long budget, CancellationToken cancellationToken)
     {
         using var options = OrtSessions.Options(GraphOptimizationLevel.ORT_ENABLE_ALL, threads);
+        // Without ONNX Runtime's arena each run's outputs go back to the system when they are disposed: an arena keeps
+        // the largest run's memory for the session's life, so the groups would not hold less than all outputs at once.
+        options.EnableCpuMemArena = false;
+        options.EnableMemoryPattern = false;
         using var fp32 = OrtSessions.Create(reference, options, source);
         using var int8 = OrtSessions.Create(candidate, options, source);
         var floatOutputs = outputs.Where(o => fp32.OutputMetadata.TryGetValue(o, out var m) && FloatOutputs.IsFloat(m)).ToArray();
@@ -181,13 +219,20 @@ internal static class OutputAgreementCheck
         var int8Binder = ModelInputBinder.Bind(int8, data, source);
         using var runOptions = new RunOptions();
         using var stop = OrtRun.StopOn(runOptions, cancellationToken);
-        foreach (var read in items)
+        long[] bytes;
+        using (var first = RunInPlace(fp32, fp32Binder, runOptions, new[] { items[0] }, floatOutputs, cancellationToken))
+            bytes = first.Select(v => 4 * v.GetTensorTypeAndShape().ElementCount).ToArray();
+        foreach (var group in Groups(bytes, budget / 2))
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            var item = new[] { read };
-            using var a = RunInPlace(fp32, fp32Binder, runOptions, item, floatOutputs, cancellationToken);
-            using var b = RunInPlace(int8, int8Binder, runOptions, item, floatOutputs, cancellationToken);
-            for (int k = 0; k < floatOutputs.Length; k++) sums[floatOutputs[k]].Add(FloatOutputs.AsSpan(a[k]), FloatOutputs.AsSpan(b[k]), a[k].GetTensorTypeAndShape().Shape);
+            var names = group.Select(i => floatOutputs[i]).ToArray();
+            foreach (var read in items)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var item = new[] { read };
+                using var a = RunInPlace(fp32, fp32Binder, runOptions, item, names, cancellationToken);
+                using var b = RunInPlace(int8, int8Binder, runOptions, item, names, cancellationToken);
+                for (int k = 0; k < names.Length; k++) sums[names[k]].Add(FloatOutputs.AsSpan(a[k]), FloatOutputs.AsSpan(b[k]), a[k].GetTensorTypeAndShape().Shape);
+            }
         }
         return sums.ToDictionary(kv => kv.Key, kv => kv.Value.Agreement(kv.Key), StringComparer.Ordinal);
     }
