@@ -28,6 +28,15 @@
     went: the stages (calibration, baseline, ranking, search, backward pass) and, inside the evaluations, building
     candidate models, creating their ONNX Runtime sessions, and inference with the metrics.
 .NOTES
+    2026-12-07, thirty-seventh session (build 502e084: the precision choice keeps the candidate with the fewest INT8
+    layers among those within 3 % of the fastest, bench/Sweep-Architectures.ps1 NOTES; nothing in the search changed),
+    -Items 200, one run: the same paths on all five models (transformer 10/32, drop 0.000945, 8632 inferences; ResNet18
+    2/22, 2506; MiniLM 5/49, 5854; ArcticXs 3/48, 3533; OcrCls 1/54, 1352): their DefaultQuantization starting points
+    did not change. POT-style against the new defaults, wall time: ResNet18 80.7 s / 18.9 s (4.27x), OcrCls 12.8 s /
+    3.0 s (4.23x), MiniLM 16.3 s / 10.6 s (1.54x), ArcticXs 14.8 s / 8.1 s (1.82x); the transformer case, run again
+    alone because a build ran beside its first run (10.0 s), 5.7 s / 3.5 s (1.61x). The encoders stay short of 3x for
+    the reason the thirty-fourth session measured (below).
+
     2026-12-07, thirty-sixth session, ONNX Runtime 1.32.0 (build 350c3f0, -Items 200, one run each): the new defaults
     take the thirty-fifth session's paths on all five models (transformer 10/32, drop 0.000945, 8632 inferences; ResNet18
     2/22, 0.000525; MiniLM 5/49, 0.000987; ArcticXs 3/48, 0.000648; OcrCls 1/54, 0.01). POT-style against the new

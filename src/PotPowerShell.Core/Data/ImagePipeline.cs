@@ -67,9 +67,7 @@ public static class ImagePipeline
         }
         if (decoded == null || decoded.Data == null)
             throw new PotException("ImageUnreadable", PotErrorCategory.InvalidData, $"The image '{source}' cannot be decoded. Use PNG, JPEG or BMP files.", source);
-        var data = channels == 1 ? Grey(decoded.Data) : new float[decoded.Data.Length];
-        if (channels != 1)
-            for (int i = 0; i < data.Length; i++) data[i] = decoded.Data[i];
+        var data = channels == 1 ? Grey(decoded.Data) : Array.ConvertAll(decoded.Data, b => (float)b);
         if (channels == 3 && order == ColorOrder.Bgr)
         {
             for (int p = 0; p < data.Length; p += 3) (data[p], data[p + 2]) = (data[p + 2], data[p]);

@@ -457,14 +457,11 @@ internal static class AccuracyCheckerConfig
             a.Problem("mask_loader", $"'{loader}' is not supported: pillow (palette or grey PNG masks) and numpy (.npy masks) are.");
         else if (encode && a.String("mask_loader")?.Trim() == "numpy")
             a.Problem("mask_loader", "numpy masks hold class indices; encode_segmentation_mask reads colours from PNG masks (mask_loader: pillow).");
-        // Accuracy Checker lists the images of images_dir and reads them from data_source, which is the same folder.
-        static string Folder(string? path) => (path ?? "").Trim().TrimEnd('/', '\\');
-        if (a.Has("images_dir") && Folder(a.String("images_dir")) != Folder(m.String("data_source")))
-            warnings.Add($"{a.KeyPath("images_dir")}: read and ignored: the images are those of data_source.");
+        ImagesOfDataSource(m, a, warnings);
         if (encode)
         {
             // The colours encode_segmentation_mask maps to classes come from the dataset's meta (segmentation_colors).
-            var colors = a.ExistingPath("dataset_meta_file", baseFolder, PathKind.File) is { } meta ? DatasetMetaFile.SegmentationColors(meta) : null;
+            var colors = MetaColors(a, baseFolder);
             if (colors != null) d.Add("mask_colors", ColorList(colors));
             else if (!a.Has("dataset_meta_file"))
                 a.Problem("dataset_meta_file", "is required with encode_segmentation_mask: a JSON file whose segmentation_colors gives each class's colour.");
@@ -491,15 +488,24 @@ internal static class AccuracyCheckerConfig
         if (m.Has("segmentation_masks_source")) Copy(m, "segmentation_masks_source", d, "masks");
         else if (a.Has("mask_dir")) Copy(a, "mask_dir", d, "masks");
         else a.Problem("mask_dir", "is required: the folder of masks (SegmentationClass), or give the dataset's segmentation_masks_source.");
-        static string Folder(string? path) => (path ?? "").Trim().TrimEnd('/', '\\');
-        if (a.Has("images_dir") && Folder(a.String("images_dir")) != Folder(m.String("data_source")))
-            warnings.Add($"{a.KeyPath("images_dir")}: read and ignored: the images are those of data_source.");
-        var colors = a.ExistingPath("dataset_meta_file", baseFolder, PathKind.File) is { } meta ? DatasetMetaFile.SegmentationColors(meta) : null;
-        d.Add("mask_colors", ColorList(colors ?? MaskColors.Voc));
+        ImagesOfDataSource(m, a, warnings);
+        d.Add("mask_colors", ColorList(MetaColors(a, baseFolder) ?? MaskColors.Voc));
         if (!encode)
             warnings.Add($"{m.KeyPath("postprocessing")}: without encode_segmentation_mask Accuracy Checker would score the masks' colours; they are read as classes by their colours, as that step does.");
         return null;
     }
+
+    /// <summary>Accuracy Checker lists the images of images_dir and reads them from data_source, which should be the same folder.</summary>
+    private static void ImagesOfDataSource(MapReader m, MapReader a, List<string> warnings)
+    {
+        static string Folder(string? path) => (path ?? "").Trim().TrimEnd('/', '\\');
+        if (a.Has("images_dir") && Folder(a.String("images_dir")) != Folder(m.String("data_source")))
+            warnings.Add($"{a.KeyPath("images_dir")}: read and ignored: the images are those of data_source.");
+    }
+
+    /// <summary>The segmentation_colors of the converter's dataset_meta_file, if it names one that has them.</summary>
+    private static MaskColors? MetaColors(MapReader a, string baseFolder) =>
+        a.ExistingPath("dataset_meta_file", baseFolder, PathKind.File) is { } meta ? DatasetMetaFile.SegmentationColors(meta) : null;
 
     private static ConfigList ColorList(MaskColors colors) =>
         EngineTree.List(colors.Colors.Select(c => (ConfigNode)EngineTree.List(new ConfigNode[] { EngineTree.Number(c.R), EngineTree.Number(c.G), EngineTree.Number(c.B) })));
