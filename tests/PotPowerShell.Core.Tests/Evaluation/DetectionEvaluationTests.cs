@@ -178,6 +178,7 @@ public class DetectionEvaluationTests
             """);
         var engine = EngineDefinition.Load(tmp.File("ac.yml"));
         Assert.Equal(new[] { 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95 }, engine.Metrics[1].IouThresholds);
+        Assert.Contains(engine.Warnings, w => w.EndsWith("presenter: read and ignored: how Accuracy Checker prints the result; the metric's value is in the result object.", StringComparison.Ordinal));
         using var evaluator = new Evaluator(engine);
         // Without the 1/255 scale the candidates' scores are pixel values above 1: every candidate passes the
         // threshold, NMS keeps one per class and place. The boxes are 255 times larger than the image: none matches.

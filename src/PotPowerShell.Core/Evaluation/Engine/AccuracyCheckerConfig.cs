@@ -855,7 +855,8 @@ internal static class AccuracyCheckerConfig
     private static ConfigNode Metric(ConfigNode raw, string path, EngineProblems problems, List<string> warnings)
     {
         if (raw is not ConfigMap map) return raw;
-        // Accuracy Checker's reference / threshold keys are its own pass-fail check of the result, not part of the metric.
+        // Accuracy Checker's reference / threshold keys are its own pass-fail check of the result, and presenter how it
+        // prints it: none is part of the metric.
         var ownCheck = new[] { "reference", "threshold", "abs_threshold", "rel_threshold", "presenter" };
         string kind = EngineTree.TextOf(map["type"])?.Trim().ToLowerInvariant() ?? "";
         var options = kind switch
@@ -868,7 +869,9 @@ internal static class AccuracyCheckerConfig
         };
         var m = new MapReader(map, path, problems, new[] { "name", "type" }.Concat(options).Concat(ownCheck).ToArray());
         foreach (var key in ownCheck.Where(m.Has))
-            warnings.Add($"{m.KeyPath(key)}: read and ignored: Accuracy Checker's own check of the result (use maximal_drop or baseline_value in the POT configuration).");
+            warnings.Add(key == "presenter"
+                ? $"{m.KeyPath(key)}: read and ignored: how Accuracy Checker prints the result; the metric's value is in the result object."
+                : $"{m.KeyPath(key)}: read and ignored: Accuracy Checker's own check of the result (use maximal_drop or baseline_value in the POT configuration).");
         string? type = m.String("type", required: true);
         if (type != null && !MetricTypes.Contains(type.Trim(), StringComparer.OrdinalIgnoreCase))
             m.Problem("type", $"'{type}' is not supported in Accuracy Checker configurations: {string.Join(", ", MetricTypes)} are.");
