@@ -5,6 +5,7 @@ using Google.Protobuf;
 using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Data;
 using PotPowerShell.Core.Results;
+using PotPowerShell.Core.Runtime;
 
 namespace PotPowerShell.Core.Quantization;
 
@@ -129,11 +130,16 @@ internal static class CandidateChoice
         }
 
         /// <summary>The kept candidate's check, with its worst layers when it failed (what the warning names).</summary>
-        public Candidate NameWorstLayers(Candidate kept) => kept with
+        public Candidate NameWorstLayers(Candidate kept)
         {
-            Check = OutputAgreementCheck.WithWorstLayers(kept.Check!, _reference, kept.Builder.FloatModel, kept.Bytes, kept.Builder.Layers, _data, _threads, _source,
-                kept.Builder.Setup.Options.LayerOutputBudgetBytes, _cancellationToken),
-        };
+            // The per-layer pass holds layer outputs of two models: it starts from a heap without the candidates' garbage.
+            if (!kept.Check!.Passed) ManagedMemory.ReleaseGarbage();
+            return kept with
+            {
+                Check = OutputAgreementCheck.WithWorstLayers(kept.Check!, _reference, kept.Builder.FloatModel, kept.Bytes, kept.Builder.Layers, _data, _threads, _source,
+                    kept.Builder.Setup.Options.LayerOutputBudgetBytes, _cancellationToken),
+            };
+        }
     }
 
     /// <summary>

@@ -3,6 +3,7 @@ using System.Globalization;
 using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Data;
 using PotPowerShell.Core.Results;
+using PotPowerShell.Core.Runtime;
 using PotPowerShell.Core.Onnx;
 using PotPowerShell.Core.Reports;
 
@@ -36,6 +37,9 @@ public static class DefaultQuantization
         var builder = QuantizedModelBuilder.Create(modelPath, calibration, options, CandidateChoice.Variants(options), progress, cancellationToken);
         var created = builder.Setup;
         cancellationToken.ThrowIfCancellationRequested();
+        // Each stage leaves large garbage (models serialized, calibration tensors): given back between stages, it does not
+        // add up to the peak of the next one.
+        ManagedMemory.ReleaseGarbage();
         var chosen = CandidateChoice.Choose(builder, calibration, modelPath, progress, cancellationToken);
         var candidate = chosen.Candidate;
         var warnings = chosen.Warnings.ToList();
@@ -44,6 +48,7 @@ public static class DefaultQuantization
         if (!check.Passed) warnings.Add(CheckWarning(check));
         cancellationToken.ThrowIfCancellationRequested();
         progress?.Report(new PotProgress("Default quantization", "Timing the output against the FP32 model", 90));
+        ManagedMemory.ReleaseGarbage();
         var watch = Stopwatch.StartNew();
         var latency = LatencyProof.Run(builder, bytes, calibration, cancellationToken);
         var latencyTime = watch.Elapsed;
