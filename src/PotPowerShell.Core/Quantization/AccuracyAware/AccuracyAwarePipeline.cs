@@ -4,6 +4,7 @@ using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Data;
 using PotPowerShell.Core.Evaluation;
 using PotPowerShell.Core.Results;
+using PotPowerShell.Core.Runtime;
 
 namespace PotPowerShell.Core.Quantization.AccuracyAware;
 
@@ -39,6 +40,7 @@ public static class AccuracyAwarePipeline
         cancellationToken.ThrowIfCancellationRequested();
         progress?.Report(new PotProgress(SearchContext.Activity, "Timing the output against the FP32 model", 99));
         result = RestoredPrecision.Apply(result, parts.Builder);
+        ManagedMemory.ReleaseGarbage();
         result = AccuracyAwareLatency.Apply(result, parts.Builder, LatencyProof.Run(parts.Builder, outcome.Model.ToByteArray(), parts.Calibration, cancellationToken));
         progress?.Report(new PotProgress(SearchContext.Activity, "Writing the model", 100));
         var saved = new AccuracyAwareOutcome(result, outcome.Model) { FullyQuantized = outcome.FullyQuantized }.Save(outputPath, Path.GetFullPath(job.ModelPath), cancellationToken, job.DumpIntermediateModel, job.Overwrite);
@@ -110,6 +112,8 @@ public static class AccuracyAwarePipeline
             if (builder.Setup.Smoothed.Count > 0) parts.Builders.Add(builder);
             parts.Builder = builder.WithRestoreMode(job.Options.RestoreMode, progress, ct);
             parts.QuantizationTime = watch.Elapsed;
+            // Calibration's garbage given back before the search's evaluations hold their sessions (Runtime/ManagedMemory.cs).
+            ManagedMemory.ReleaseGarbage();
             // The prepared float model is the baseline, and the reference of metrics that compare with FP32 (a smoothed
             // model's float form computes the same within rounding, but the user's model is this one).
             parts.Evaluator = new Evaluator(engine, new EvaluatorOptions
