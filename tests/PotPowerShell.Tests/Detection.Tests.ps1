@@ -118,3 +118,18 @@ Describe 'The shapes detector from its Accuracy Checker configuration' {
         (Measure-PotModel -Path $aaq.OutputPath -EnginePath $acConfig).Values['map'] | Should -Be $metric.Final
     }
 }
+
+Describe 'A letterboxed detector' {
+    BeforeAll {
+        # TestSupport's LetterboxCase: a 200x100 image resized to 64x32 and padded to 64x64, and a model whose one box is
+        # the image's object in input coordinates.
+        Import-PotTestSupport
+        $script:letterbox = Join-Path $TestDrive 'letterbox'
+        (Get-PotSupportType 'LetterboxCase')::WriteDetection($letterbox)
+    }
+
+    It 'has its boxes taken back through the padding and the resize, where the objects are' {
+        $r = Measure-PotModel -ModelPath (Join-Path $letterbox 'detector.onnx') -EnginePath (Join-Path $letterbox 'engine.yml')
+        $r.voc | Should -Be 1
+    }
+}
