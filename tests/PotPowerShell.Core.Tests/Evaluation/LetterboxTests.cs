@@ -69,4 +69,28 @@ public class LetterboxTests
         Assert.Equal(1.0, r.Values["segmentation_accuracy"], 12);
         Assert.Equal(1.0, r.Values["mean_iou"], 12);
     }
+
+    [Fact]
+    public void Pixels_a_crop_took_out_of_the_input_are_left_out_of_the_segmentation_metrics()
+    {
+        // A 128x64 image cropped to its central 64x64 (32 columns cut on each side); the model calls every pixel it sees
+        // class 1, which the mask's central columns are. The outer columns are class 0: counted, they would halve the accuracy.
+        var scores = new float[2 * 8 * 8];
+        for (int p = 0; p < 64; p++) scores[64 + p] = 1;
+        var model = LetterboxCase.ConstantModel(scores, 1, 2, 8, 8);
+        using var tmp = new TempFolder();
+        Directory.CreateDirectory(tmp.File("images"));
+        Directory.CreateDirectory(tmp.File("masks"));
+        PngFiles.Save(tmp.File("images/a.png"), 128, 64, 3, new byte[128 * 64 * 3]);
+        var mask = new byte[128 * 64];
+        for (int p = 0; p < mask.Length; p++) mask[p] = (byte)(p % 128 is >= 32 and < 96 ? 1 : 0);
+        File.WriteAllBytes(tmp.File("masks/a.png"), PngFiles.Palette(128, 64, mask, PngFiles.VocPalette()));
+        File.WriteAllText(tmp.File("engine.yml"), """
+            dataset: {data_source: images, masks: masks, preprocessing: [{type: center_crop, size: 64}]}
+            adapter: segmentation
+            metrics: [{type: segmentation_accuracy}]
+            """);
+        using var evaluator = new Evaluator(EngineDefinition.Load(tmp.File("engine.yml")));
+        Assert.Equal(1.0, evaluator.Evaluate(model, null, CancellationToken.None).Values["segmentation_accuracy"], 12);
+    }
 }

@@ -108,9 +108,9 @@ internal sealed class SegmentationRunner(MetricSpec spec) : MetricRunner(spec.Na
         int limit = mask.ClassCount > 0 ? mask.ClassCount : MaxClasses;
         for (int p = 0; p < mask.Classes.Length; p++)
         {
+            if (mask.Classes[p] == Unseen) continue;
             double value = reference != null ? reference[p] : TensorBytes.ValueAt(truth!.Data, p);
             int predicted = s.NonFinite ? -1 : mask.Classes[p];
-            if (predicted == Unseen) continue;
             if (spec.IgnoreLabel is long ignored && (value == ignored || predicted == ignored)) continue;
             if (!(value >= 0 && value < limit) || value != Math.Floor(value))
                 throw new PotException("AnnotationNotMask", PotErrorCategory.InvalidData,
