@@ -51,23 +51,9 @@ public class LetterboxTests
         for (int y = 0; y < 8; y++)
             for (int x = 0; x < 8; x++)
                 scores[(y is >= 2 and <= 5 && x >= 4 ? 0 : 1) * 64 + y * 8 + x] = 1;
-        var model = LetterboxCase.ConstantModel(scores, 1, 2, 8, 8);
-        using var tmp = new TempFolder();
-        Directory.CreateDirectory(tmp.File("images"));
-        Directory.CreateDirectory(tmp.File("masks"));
-        PngFiles.Save(tmp.File("images/a.png"), 200, 100, 3, new byte[200 * 100 * 3]);
-        var mask = new byte[200 * 100];
-        for (int p = 0; p < mask.Length; p++) mask[p] = (byte)(p % 200 < 100 ? 1 : 0);
-        File.WriteAllBytes(tmp.File("masks/a.png"), PngFiles.Palette(200, 100, mask, PngFiles.VocPalette()));
-        File.WriteAllText(tmp.File("engine.yml"), $"""
-            dataset: {"{"}data_source: images, masks: masks, preprocessing: {LetterboxCase.Preprocessing}{"}"}
-            adapter: segmentation
-            metrics: [{"{"}type: mean_iou{"}"}, {"{"}type: segmentation_accuracy{"}"}]
-            """);
-        using var evaluator = new Evaluator(EngineDefinition.Load(tmp.File("engine.yml")));
-        var r = evaluator.Evaluate(model, null, CancellationToken.None);
-        Assert.Equal(1.0, r.Values["segmentation_accuracy"], 12);
-        Assert.Equal(1.0, r.Values["mean_iou"], 12);
+        var values = Score(scores, 200, 100, p => p % 200 < 100 ? 1 : 0, LetterboxCase.Preprocessing);
+        Assert.Equal(1.0, values["segmentation_accuracy"], 12);
+        Assert.Equal(1.0, values["mean_iou"], 12);
     }
 
     [Fact]
@@ -77,20 +63,28 @@ public class LetterboxTests
         // class 1, which the mask's central columns are. The outer columns are class 0: counted, they would halve the accuracy.
         var scores = new float[2 * 8 * 8];
         for (int p = 0; p < 64; p++) scores[64 + p] = 1;
-        var model = LetterboxCase.ConstantModel(scores, 1, 2, 8, 8);
+        Assert.Equal(1.0, Score(scores, 128, 64, p => p % 128 is >= 32 and < 96 ? 1 : 0, "[{type: center_crop, size: 64}]")["segmentation_accuracy"], 12);
+    }
+
+    /// <summary>
+    /// Mean IoU and pixel accuracy of a model whose class scores [2, 8, 8] are <paramref name="scores"/> whatever its
+    /// 64x64 input, on one black <paramref name="width"/> x <paramref name="height"/> image with a palette mask of its
+    /// size (<paramref name="classOf"/> each pixel), through <paramref name="preprocessing"/>.
+    /// </summary>
+    private static IReadOnlyDictionary<string, double> Score(float[] scores, int width, int height, Func<int, int> classOf, string preprocessing)
+    {
         using var tmp = new TempFolder();
         Directory.CreateDirectory(tmp.File("images"));
         Directory.CreateDirectory(tmp.File("masks"));
-        PngFiles.Save(tmp.File("images/a.png"), 128, 64, 3, new byte[128 * 64 * 3]);
-        var mask = new byte[128 * 64];
-        for (int p = 0; p < mask.Length; p++) mask[p] = (byte)(p % 128 is >= 32 and < 96 ? 1 : 0);
-        File.WriteAllBytes(tmp.File("masks/a.png"), PngFiles.Palette(128, 64, mask, PngFiles.VocPalette()));
-        File.WriteAllText(tmp.File("engine.yml"), """
-            dataset: {data_source: images, masks: masks, preprocessing: [{type: center_crop, size: 64}]}
+        PngFiles.Save(tmp.File("images/a.png"), width, height, 3, new byte[width * height * 3]);
+        var mask = Enumerable.Range(0, width * height).Select(p => (byte)classOf(p)).ToArray();
+        File.WriteAllBytes(tmp.File("masks/a.png"), PngFiles.Palette(width, height, mask, PngFiles.VocPalette()));
+        File.WriteAllText(tmp.File("engine.yml"), $$"""
+            dataset: {data_source: images, masks: masks, preprocessing: {{preprocessing}}}
             adapter: segmentation
-            metrics: [{type: segmentation_accuracy}]
+            metrics: [{type: mean_iou}, {type: segmentation_accuracy}]
             """);
         using var evaluator = new Evaluator(EngineDefinition.Load(tmp.File("engine.yml")));
-        Assert.Equal(1.0, evaluator.Evaluate(model, null, CancellationToken.None).Values["segmentation_accuracy"], 12);
+        return evaluator.Evaluate(LetterboxCase.ConstantModel(scores, 1, 2, 8, 8), null, CancellationToken.None).Values;
     }
 }
