@@ -10,6 +10,7 @@
     twenty-ninth session: a 19-byte JPEG hung the decoder, now refused before it) and segmentation masks (palette and
     grey PNGs, as an engine's masks: folder reads them; thirty-sixth session: 338,065 executions in 120 s, -Seed 3, no
     finding; thirty-seventh, palette and colour PNGs also read by Pascal VOC's class colours: 286,729 in 120 s, -Seed 1,
+    no finding) and Accuracy Checker's dataset meta files (segmentation_colors; thirty-seventh session: 191,310 in 90 s,
     no finding). Each reader gets an equal
     share of -Seconds; the seeds are generated in code plus the committed corpus
     (tests/PotPowerShell.Core.Tests/Fuzz/FuzzCorpus/<target>/). The contract is that every input loads or fails with a
@@ -24,7 +25,7 @@ param(
     [double] $Seconds = 300,
     [switch] $Smoke,
     [int] $Seed = 1,
-    [string[]] $Target = @('onnx', 'npy', 'npz', 'config-json', 'config-yaml', 'engine', 'checkpoint', 'image', 'mask'),
+    [string[]] $Target = @('onnx', 'npy', 'npz', 'config-json', 'config-yaml', 'engine', 'checkpoint', 'image', 'mask', 'meta'),
     [double] $BudgetSeconds = 10,
     [string] $Findings = (Join-Path $PSScriptRoot '../out/fuzz-findings')
 )
