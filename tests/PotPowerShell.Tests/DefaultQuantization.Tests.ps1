@@ -223,8 +223,9 @@ Describe 'Invoke-DefaultQuantization' {
         # Every timed layer carries its figures; every float one says why, with them, and is named on the verbose stream.
         $result.Layers | ForEach-Object { $_.Int8Ms | Should -Not -BeNullOrEmpty; $_.FloatMs | Should -Not -BeNullOrEmpty }
         $float = @($result.Layers | Where-Object Precision -eq 'Float')
-        $float | ForEach-Object { $_.Reason | Should -Match '^faster in float: .* ms .* on this CPU \(batch 1' }
-        @($verbose.Message -like "Kept '*' float, faster in float*-Precision AllInt8 quantizes it too.").Count | Should -Be $float.Count
+        # Faster in float, or within 3 % of the fastest and more accurate in float (a busy machine can time them so).
+        $float | ForEach-Object { $_.Reason | Should -Match '^(faster in float|as fast in float and more accurate): .* ms .* on this CPU \(batch 1' }
+        @($verbose.Message -match "^Kept '.*' float, (faster in float|as fast in float and more accurate).*-Precision AllInt8 quantizes it too\.$").Count | Should -Be $float.Count
         @($result.PrecisionCandidates | Where-Object Chosen).Count | Should -Be 1
         # The proof: both models timed side by side.
         $result.Fp32LatencyMs | Should -BeGreaterThan 0
