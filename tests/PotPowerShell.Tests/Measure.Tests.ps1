@@ -79,6 +79,28 @@ Describe 'Measure-PotModel' {
         $r.PerSample[$others].'accuracy@top1' | Should -Be $clean.PerSample[$others].'accuracy@top1'
     }
 
+    It 'scores a model that ends in ArgMax by the class it outputs, and quantizes it against its labels' {
+        # The sample ending in ArgMax: its only output is each item's class (int64), not class scores.
+        Import-PotTestSupport
+        $folder = New-Item (Join-Path $TestDrive 'label') -ItemType Directory -Force
+        $labelModel = Join-Path $folder 'digits-label.onnx'
+        (Get-PotSupportType 'LabelModels')::Write($model, $labelModel, 0)
+        $correct = 0
+        for ($i = 0; $i -lt $labels.Count; $i++) { if ((Get-Rank $logits[$i] $labels[$i]) -eq 0) { $correct++ } }
+        $r = Measure-PotModel -Path $labelModel -DataPath $validation -PerSample
+        $r.Values.'accuracy@top1' | Should -Be ($correct / $labels.Count)
+        $r.PerSample.'accuracy@top1' | Should -Be @(for ($i = 0; $i -lt $labels.Count; $i++) { [double]((Get-Rank $logits[$i] $labels[$i]) -eq 0) })
+        $top3 = Join-Path $folder 'top3.yml'
+        "dataset:`n  data_source: '$validation'`nmetrics:`n  - {type: accuracy, top_k: 3}`n" | Set-Content $top3
+        { Measure-PotModel -Path $labelModel -EnginePath $top3 -ErrorAction Stop } | Should -Throw -ErrorId 'MetricNeedsClassScores,*'
+        $aaq = Invoke-AccuracyAwareQuantization $labelModel (Join-Path $digits 'calibration') $validation -MaximalDrop 0.01 -Precision AllInt8 `
+            -OutputPath (Join-Path $folder 'digits-label.int8.onnx') -WarningAction SilentlyContinue
+        $aaq.Met | Should -BeTrue
+        $aaq.Metrics[0].Name | Should -Be 'accuracy@top1'
+        $aaq.Metrics[0].Baseline | Should -Be ($correct / $labels.Count)
+        (Measure-PotModel -Path (Join-Path $folder 'digits-label.int8.onnx') -DataPath $validation).Values.'accuracy@top1' | Should -Be $aaq.Metrics[0].Final
+    }
+
     It 'runs an engine YAML file with top-k, F1 and a .ps1 script metric' {
         $scriptPath = Join-Path $TestDrive 'margin.ps1'
         'param($Outputs, $Annotation) $l = $Outputs.logits; [double]($l[[int]$Annotation] - ($l | Measure-Object -Maximum).Maximum)' | Set-Content $scriptPath

@@ -92,6 +92,10 @@ internal sealed class SessionRunner : IDisposable
             DefaultOutput = ModelOutputs.FirstOrDefault(n => _session.OutputMetadata[n] is { OnnxValueType: OnnxValueType.ONNX_TYPE_TENSOR } o
                     && o.ElementDataType is TensorElementType.Float or TensorElementType.Float16 or TensorElementType.Double)
                 ?? ModelOutputs.FirstOrDefault();
+            IntegerOutputs = ModelOutputs.Where(n => _session.OutputMetadata[n] is { OnnxValueType: OnnxValueType.ONNX_TYPE_TENSOR } o
+                && o.ElementDataType is TensorElementType.Int64 or TensorElementType.Int32 or TensorElementType.Int16 or TensorElementType.Int8
+                    or TensorElementType.UInt64 or TensorElementType.UInt32 or TensorElementType.UInt16 or TensorElementType.UInt8 or TensorElementType.Bool)
+                .ToHashSet(StringComparer.Ordinal);
             Fetch(ModelOutputs.ToArray());
             // A fixed first axis on every data input fixes the batch; otherwise the requested size is used.
             var fixedDims = _inputs.Where(i => !i.Stored && i.ModelDims.Length > 0 && i.ModelDims[0] > 0).Select(i => i.ModelDims[0]).Distinct().ToList();
@@ -126,6 +130,7 @@ internal sealed class SessionRunner : IDisposable
         Fetch(other._outputNames);
         ModelOutputs = other.ModelOutputs;
         DefaultOutput = other.DefaultOutput;
+        IntegerOutputs = other.IntegerOutputs;
         BatchSize = other.BatchSize;
         FixedBatch = other.FixedBatch;
     }
@@ -154,6 +159,9 @@ internal sealed class SessionRunner : IDisposable
     /// by the scores.
     /// </summary>
     public string? DefaultOutput { get; }
+
+    /// <summary>The model outputs that hold integers or booleans (a class index, as a model ending in ArgMax gives it).</summary>
+    public IReadOnlySet<string> IntegerOutputs { get; }
 
     /// <summary>Outputs the model holds to be stored (see <see cref="SuffixCut.Capturing"/>): not among <see cref="ModelOutputs"/>.</summary>
     private readonly string[] _captured;

@@ -189,6 +189,28 @@ public class AccuracyCheckerConfigTests
         }
     }
 
+    [Fact]
+    public void Argmax_output_reads_each_items_class_from_a_model_that_ends_in_ArgMax()
+    {
+        using var tmp = Images();
+        File.WriteAllText(tmp.File("val.txt"), "r.png 0\ng.png 1\nb.png 1\n");
+        // Each image's largest channel, as a float (Cast after ArgMax): only argmax_output says that it is a class.
+        var g = new GraphBuilder("label");
+        g.Input("x", "batch", 3L, 1L, 1L);
+        string flat = g.Node("Flatten", new[] { "x" });
+        string index = g.Node("ArgMax", new[] { flat }, null, ("axis", 1L), ("keepdims", 0L));
+        string label = g.Node("Cast", new[] { index }, null, ("to", (long)DataType.Float));
+        g.Output(label, DataType.Float, "batch");
+        byte[] model = g.Build().ToByteArray();
+        string Engine(string metric) => Config(ImageNetDataset + "        reader: pillow_imread\n        metrics:\n" + metric,
+            "      - framework: onnx_runtime\n        model: m.onnx\n        adapter:\n          type: classification\n          argmax_output: true\n");
+
+        using (var evaluator = new Evaluator(Load(tmp, Engine("          - type: accuracy\n"))))
+            Assert.Equal(2.0 / 3, evaluator.Evaluate(model, null, CancellationToken.None).Values["accuracy@top1"], 12);
+        using (var evaluator = new Evaluator(Load(tmp, Engine("          - type: accuracy\n            top_k: 5\n"))))
+            Assert.Equal("MetricNeedsClassScores", Assert.Throws<PotException>(() => evaluator.Evaluate(model, null, CancellationToken.None)).ErrorId);
+    }
+
     /// <summary>Two 5x1 RGB images in words/: each pixel is one time step, its largest channel the class (0 blank, 1 'a', 2 'b').</summary>
     private static TempFolder WordImages()
     {

@@ -151,9 +151,10 @@ internal static class AccuracyCheckerConfig
         string path = launcher.KeyPath("adapter");
         if (type == "classification")
         {
-            var a = new MapReader(map, path, launcher.Problems, new[] { "type", "classification_output" });
+            var a = new MapReader(map, path, launcher.Problems, new[] { "type", "classification_output", "argmax_output" });
             var ours = EngineTree.Map(line, ("type", EngineTree.Text("classification")));
             if (a.String("classification_output") is not null) Copy(a, "classification_output", ours, "output");
+            Copy(a, "argmax_output", ours);
             return ours;
         }
         if (type == "ctc_greedy_search_decoder")

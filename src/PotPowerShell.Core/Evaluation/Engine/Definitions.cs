@@ -113,6 +113,12 @@ public sealed record AdapterDefinition(
     CtcLayout Layout = CtcLayout.Ntc,
     string KeyPath = "adapter")
 {
+    /// <summary>
+    /// classification: the output holds each item's class (one value, as a model ending in ArgMax gives it), not class
+    /// scores (Accuracy Checker's argmax_output). An output of integers is read so without it.
+    /// </summary>
+    public bool ArgmaxOutput { get; init; }
+
     /// <summary>ssd: the outputs of boxes, labels and scores (<see cref="Output"/> names the boxes).</summary>
     public string? LabelsOutput { get; init; }
     public string? ScoresOutput { get; init; }

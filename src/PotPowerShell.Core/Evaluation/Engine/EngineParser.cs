@@ -21,8 +21,9 @@ internal static class EngineParser
     private static readonly string[] AdapterKeys =
     {
         "type", "output", "dictionary", "alphabet", "blank_index", "layout", "labels", "scores", "conf_threshold", "nms_threshold", "max_detections",
-        "make_argmax",
+        "make_argmax", "argmax_output",
     };
+    private static readonly string[] ClassificationKeys = { "argmax_output" };
     private static readonly string[] CtcKeys = { "dictionary", "alphabet", "blank_index", "layout" };
     private static readonly string[] SsdKeys = { "labels", "scores" };
     private static readonly string[] YoloKeys = { "conf_threshold", "nms_threshold", "max_detections" };
@@ -211,7 +212,7 @@ internal static class EngineParser
     }
 
     private static AdapterDefinition DefaultAdapter(IReadOnlyList<MetricSpec> metrics) =>
-        metrics.Any(m => m.Type is MetricType.Accuracy or MetricType.Precision or MetricType.Recall or MetricType.F1) ? AdapterDefinition.Classification
+        metrics.Any(m => m.Type is MetricType.Accuracy or MetricType.Precision or MetricType.Recall or MetricType.F1 or MetricType.Fp32Agreement) ? AdapterDefinition.Classification
         : metrics.Any(m => m.IsSegmentation) ? new AdapterDefinition(AdapterType.Segmentation)
         : AdapterDefinition.Identity;
 
@@ -262,7 +263,7 @@ internal static class EngineParser
         if (m == null) return null;
         var type = m.Choice("type", AdapterWords, required: true);
         string? output = m.String("output");
-        foreach (var (keys, owner) in new[] { (CtcKeys, AdapterType.CtcGreedy), (SsdKeys, AdapterType.Ssd), (YoloKeys, AdapterType.YoloV8), (SegmentationKeys, AdapterType.Segmentation) })
+        foreach (var (keys, owner) in new[] { (ClassificationKeys, AdapterType.Classification), (CtcKeys, AdapterType.CtcGreedy), (SsdKeys, AdapterType.Ssd), (YoloKeys, AdapterType.YoloV8), (SegmentationKeys, AdapterType.Segmentation) })
             if (type != owner)
                 foreach (var k in keys.Where(m.Has))
                     m.Problem(k, $"applies to the {AdapterWords.First(kv => kv.Value == owner).Key} adapter only.");
@@ -286,6 +287,9 @@ internal static class EngineParser
                 NmsThreshold = m.Double("nms_threshold", 0, 1) ?? 0.5,
                 MaxDetections = m.Int("max_detections", 1, 1 << 20) ?? 300,
             };
+        // argmax_output (Accuracy Checker's): the output holds each item's class itself, as a model that ends in ArgMax
+        // gives it; an output of integers is read so without it.
+        if (type == AdapterType.Classification) return new AdapterDefinition(AdapterType.Classification, output, KeyPath: path) { ArgmaxOutput = m.Bool("argmax_output") ?? false };
         if (type != AdapterType.CtcGreedy) return type == null ? null : new AdapterDefinition(type.Value, output, KeyPath: path);
         int blank = m.Int("blank_index", 0, 1 << 20) ?? 0;
         var layout = m.Choice("layout", new Dictionary<string, CtcLayout> { ["NTC"] = CtcLayout.Ntc, ["TNC"] = CtcLayout.Tnc }) ?? CtcLayout.Ntc;

@@ -29,10 +29,20 @@ internal abstract class Adapter
     /// <summary>Outputs read besides <see cref="OutputName"/>, with the key that names each.</summary>
     public virtual IEnumerable<(string Key, string Name)> OtherOutputs => Array.Empty<(string, string)>();
 
-    /// <summary>Resolves the output by name (or <paramref name="defaultOutput"/>, see SessionRunner.DefaultOutput) for a model with these outputs.</summary>
-    public void Bind(IReadOnlyList<string> modelOutputs, string? defaultOutput)
+    /// <summary>
+    /// True when the output holds each item's class rather than class scores: a classification adapter with
+    /// argmax_output, or on an output of integers (a model that ends in ArgMax). See <see cref="Labels.Predicted"/>.
+    /// </summary>
+    public bool LabelOutput { get; private set; }
+
+    /// <summary>
+    /// Resolves the output by name (or <paramref name="defaultOutput"/>, see SessionRunner.DefaultOutput) for a model with
+    /// these outputs, of which <paramref name="integerOutputs"/> hold integers.
+    /// </summary>
+    public void Bind(IReadOnlyList<string> modelOutputs, string? defaultOutput, IReadOnlySet<string> integerOutputs)
     {
         OutputName = Definition.Output ?? defaultOutput ?? modelOutputs[0];
+        LabelOutput = Definition.Type == AdapterType.Classification && (Definition.ArgmaxOutput || integerOutputs.Contains(OutputName));
         foreach (var (key, name) in OtherOutputs.Prepend(("output", OutputName)))
             if (!modelOutputs.Contains(name))
                 throw new PotException("EngineOutputNotFound", PotErrorCategory.InvalidData,
@@ -59,9 +69,10 @@ internal sealed class IdentityAdapter(AdapterDefinition d) : Adapter(d)
 
 internal sealed class ClassificationAdapter(AdapterDefinition d) : Adapter(d)
 {
-    /// <summary>The top-1 class: the first index holding the largest score.</summary>
+    /// <summary>The top-1 class: the first index holding the largest score, or the class a label output holds.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public override object? Predict(BatchOutputs outputs, int row) => (long)ClassScores.ArgMax(outputs.Row(OutputIndex, row));
+    public override object? Predict(BatchOutputs outputs, int row) =>
+        LabelOutput ? Labels.Predicted(outputs.Row(OutputIndex, row), this) : (long)ClassScores.ArgMax(outputs.Row(OutputIndex, row));
 }
 
 /// <summary>

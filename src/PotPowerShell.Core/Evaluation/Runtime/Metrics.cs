@@ -174,10 +174,39 @@ internal static class Labels
         } + s.Definition.LabelOffset;
         if (label < 0 || label >= classCount)
             throw new PotException("AnnotationOutOfRange", PotErrorCategory.InvalidData,
-                classCount == 1
-                    ? $"Item {s.Index} of dataset '{s.Definition.Name}' has the class {label}, but the model output '{s.Adapter.OutputName}' holds one value per item, not a score per class: classification metrics read class scores (logits or probabilities). Name the output that holds them in the adapter (adapter: {{type: classification, output: <name>}}); a model that outputs only its predicted class (as a ZipMap or ArgMax ends it) needs an output of the scores before it."
+                s.Adapter.LabelOutput
+                    ? $"Item {s.Index} of dataset '{s.Definition.Name}' has the class {label}, but its classes: list names {classCount} classes (0 to {classCount - 1})."
+                    : classCount == 1
+                    ? $"Item {s.Index} of dataset '{s.Definition.Name}' has the class {label}, but the model output '{s.Adapter.OutputName}' holds one value per item, not a score per class: classification metrics read class scores (logits or probabilities), or each item's class from an output of integers. Name the output that holds the scores in the adapter (adapter: {{type: classification, output: <name>}}); if this value is the class itself, say so with argmax_output: true in the adapter."
                     : $"Item {s.Index} of dataset '{s.Definition.Name}' has the class {label}, but the model output '{s.Adapter.OutputName}' scores {classCount} classes (0 to {classCount - 1}). Check that the labels belong to this model.", s.Definition.DataSource);
         return (int)label;
+    }
+
+    /// <summary>
+    /// The class a label output holds for one item (<see cref="Adapter.LabelOutput"/>): its one value, or -1 (no class)
+    /// when that is not a whole number of int's range.
+    /// </summary>
+    public static long Predicted(ReadOnlySpan<float> row, Adapter adapter)
+    {
+        if (row.Length != 1)
+            throw new PotException("EngineOutputShape", PotErrorCategory.InvalidData,
+                $"{adapter.Definition.KeyPath}: the classification adapter reads '{adapter.OutputName}' as each item's class ({(adapter.Definition.ArgmaxOutput ? "argmax_output: true" : "it holds integers")}), but it holds {row.Length} values per item. Name the output of one class per item, or of class scores, in the adapter (output: <name>).", adapter.Definition.KeyPath);
+        float v = row[0];
+        return v == MathF.Floor(v) && v >= 0 && v <= int.MaxValue ? (long)v : -1;
+    }
+
+    /// <summary>
+    /// The classes an item's label may name: as many as the output scores, or for a label output (which names one) as
+    /// many as the dataset's classes: list, else any.
+    /// </summary>
+    public static int ClassCount(SampleView s, int scores) => !s.Adapter.LabelOutput ? scores : s.Definition.Classes?.Count ?? int.MaxValue;
+
+    /// <summary>top_k above 1 needs every class's score, which an output holding the class alone does not give.</summary>
+    public static void RequireScoresForTopK(SampleView s, int topK, string metric)
+    {
+        if (topK > 1 && s.Adapter.LabelOutput)
+            throw new PotException("MetricNeedsClassScores", PotErrorCategory.InvalidData,
+                $"Metric '{metric}' with top_k {topK} needs class scores, but '{s.Adapter.OutputName}' holds each item's class ({(s.Adapter.Definition.ArgmaxOutput ? "argmax_output: true" : "integers")}). Use top_k: 1, or an output of the scores before the ArgMax.", s.Adapter.Definition.KeyPath);
     }
 
     public static string Text(SampleView s) => s.Annotation switch
@@ -218,16 +247,23 @@ internal sealed class AccuracyRunner(MetricSpec spec) : MetricRunner(spec.Name, 
     public override double Measure(SampleView s, IAggregate aggregate)
     {
         var scores = s.Scores;
-        int label = Labels.ClassIndex(s, scores.Length, ClassMapOf(s));
+        Labels.RequireScoresForTopK(s, spec.TopK, Name);
+        int label = Labels.ClassIndex(s, Labels.ClassCount(s, scores.Length), ClassMapOf(s));
         // NaN compares false, so NaN scores would rank the label first: a non-finite row is a miss.
-        double value = !s.NonFinite && ClassScores.Rank(scores, label) < spec.TopK ? 1 : 0;
+        double value = s.NonFinite ? 0
+            : s.Adapter.LabelOutput ? (Labels.Predicted(scores, s.Adapter) == label ? 1 : 0)
+            : ClassScores.Rank(scores, label) < spec.TopK ? 1 : 0;
         aggregate.Add(value);
         return value;
     }
 
-    /// <summary>The label's margin: its score minus the best score of the other classes (top-k: the k-th best of the others).</summary>
+    /// <summary>
+    /// The label's margin: its score minus the best score of the other classes (top-k: the k-th best of the others); an
+    /// output holding the class alone has no margin, so its signal is the value.
+    /// </summary>
     public override double Signal(SampleView s, double value)
     {
+        if (s.Adapter.LabelOutput) return base.Signal(s, value);
         var scores = s.Scores;
         return ClassScores.Margin(scores, Labels.ClassIndex(s, scores.Length, ClassMapOf(s)), spec.TopK);
     }
@@ -255,15 +291,18 @@ internal sealed class ClassificationReportRunner(MetricSpec spec) : MetricRunner
     {
         var scores = s.Scores;
         if (!_classMaps.TryGetValue(s.Dataset, out var map)) _classMaps[s.Dataset] = map = Labels.ClassMap(s.Definition);
-        int label = Labels.ClassIndex(s, scores.Length, map);
-        int predicted = s.NonFinite ? ConfusionAggregate.NoPrediction : ClassScores.ArgMax(scores);
+        int label = Labels.ClassIndex(s, Labels.ClassCount(s, scores.Length), map);
+        int predicted = s.NonFinite ? ConfusionAggregate.NoPrediction
+            : s.Adapter.LabelOutput ? (int)Labels.Predicted(scores, s.Adapter) // -1, no class, is NoPrediction
+            : ClassScores.ArgMax(scores);
         ((ConfusionAggregate)aggregate).Add(label, predicted);
         return label == predicted ? 1 : 0;
     }
 
-    /// <summary>The label's top-1 margin (see <see cref="ClassScores.Margin"/>).</summary>
+    /// <summary>The label's top-1 margin (see <see cref="ClassScores.Margin"/>); the value for an output holding the class alone.</summary>
     public override double Signal(SampleView s, double value)
     {
+        if (s.Adapter.LabelOutput) return base.Signal(s, value);
         var scores = s.Scores;
         return ClassScores.Margin(scores, Labels.ClassIndex(s, scores.Length, _classMaps[s.Dataset]), 1);
     }
@@ -548,6 +587,20 @@ internal sealed class Fp32AgreementRunner(MetricSpec spec) : MetricRunner(spec.N
     {
         var output = Output(s);
         var reference = Reference(s, output.Length);
+        if (Labelled(s))
+        {
+            // The FP32 model's class is its output; it says nothing of its confidence.
+            if (spec.ConfidenceThreshold > 0)
+                throw new PotException("MetricNeedsClassScores", PotErrorCategory.InvalidData,
+                    $"Metric '{Name}' leaves out items the FP32 model is less than {spec.ConfidenceThreshold} sure of, but '{s.Adapter.OutputName}' holds each item's class, not the scores that say how sure. Set annotation_conf_threshold (or conf_threshold) to 0, or use an output of the scores before the ArgMax.", spec.KeyPath);
+            long fp32 = Labels.Predicted(reference, s.Adapter);
+            double agreed = s.NonFinite || fp32 < 0 ? 0 : Labels.Predicted(output, s.Adapter) == fp32 ? 1 : 0;
+            aggregate.Add(agreed);
+            return agreed;
+        }
+        if (output.Length == 1)
+            throw new PotException("MetricNeedsClassScores", PotErrorCategory.InvalidData,
+                $"Metric '{Name}' compares the FP32 model's top-1 class with the model's, but '{spec.Output ?? s.Adapter.OutputName}' holds one value per item, not a score per class. Name the output of class scores (output: <name>); if the value is the class itself, say so with argmax_output: true in a classification adapter.", spec.KeyPath);
         int label = ClassScores.ArgMax(reference);
         // A non-finite FP32 reference scores 0 for every model alike, as the FP32 model's own NaN does (see TensorComparisonRunner).
         double value = Calibration.SpanMath.FirstNonFinite(reference) >= 0 ? 0
@@ -557,15 +610,21 @@ internal sealed class Fp32AgreementRunner(MetricSpec spec) : MetricRunner(spec.N
         return value;
     }
 
-    /// <summary>The margin of the FP32 class in the model's output (as accuracy's signal); none for items left out.</summary>
+    /// <summary>
+    /// The margin of the FP32 class in the model's output (as accuracy's signal); none for items left out; the value
+    /// for an output holding the class alone.
+    /// </summary>
     public override double Signal(SampleView s, double value)
     {
-        if (double.IsNaN(value)) return double.NaN;
+        if (double.IsNaN(value) || Labelled(s)) return value;
         var output = Output(s);
         return ClassScores.Margin(output, ClassScores.ArgMax(Reference(s, output.Length)), 1);
     }
 
     private ReadOnlySpan<float> Output(SampleView s) => s.OutputRow(spec.Output, $"metric '{Name}'");
+
+    /// <summary>The metric reads the adapter's output, and that holds each item's class (<see cref="Adapter.LabelOutput"/>).</summary>
+    private bool Labelled(SampleView s) => s.Adapter.LabelOutput && (spec.Output == null || spec.Output == s.Adapter.OutputName);
 
     private ReadOnlySpan<float> Reference(SampleView s, int length)
     {
