@@ -76,4 +76,23 @@ public class LabelOutputTests
         using (var confident = new Evaluator(Engine(tmp, "  - type: fp32_agreement\n    threshold: 0.5\n"), options))
             Assert.Equal("MetricNeedsClassScores", Assert.Throws<PotException>(() => confident.Evaluate(DigitsLabels(offset: 20), null, CancellationToken.None)).ErrorId);
     }
+
+    [Fact]
+    public void Unlabelled_data_compares_the_classes_of_a_model_that_outputs_them_and_the_scores_of_others()
+    {
+        using var tmp = new TempFolder();
+        // The validation inputs without their labels.
+        Directory.CreateDirectory(tmp.File("unlabelled"));
+        File.Copy(DigitsSampleTests.Sample("validation", "input.npy"), tmp.File("unlabelled/input.npy"));
+        File.WriteAllBytes(tmp.File("label.onnx"), DigitsLabels());
+        var engine = EngineDefinition.FromDataPath(tmp.File("unlabelled"), againstReference: true);
+        Assert.Equal("cosine_similarity", EngineFit.ToModel(engine, DigitsSampleTests.Sample("digits.onnx")).Metrics.Single().Name);
+        var fitted = EngineFit.ToModel(engine, tmp.File("label.onnx"));
+        Assert.Equal(MetricType.Fp32Agreement, fitted.Metrics.Single().Type);
+
+        var logits = Logits();
+        double expected = logits.Average(l => ArgMax(l) == ArgMax(l.Select((v, c) => c == 0 ? v + 20 : v).ToArray()) ? 1.0 : 0);
+        using var evaluator = new Evaluator(fitted, new EvaluatorOptions { ReferenceModel = DigitsLabels() });
+        Assert.Equal(expected, evaluator.Evaluate(DigitsLabels(offset: 20), null, CancellationToken.None).Values["fp32_agreement"], 12);
+    }
 }

@@ -1,6 +1,8 @@
 using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Data;
+using PotPowerShell.Core.Onnx;
 using PotPowerShell.Core.Results;
+using DataType = Onnx.TensorProto.Types.DataType;
 
 namespace PotPowerShell.Core.Evaluation;
 
@@ -140,7 +142,9 @@ public sealed class EngineDefinition
     /// the model by <see cref="EngineFit"/>, which also reads a folder of .npy files again for the model). When it holds
     /// labels (labels.npy / a 'labels' array), a classification adapter and accuracy@top1. Without labels and with
     /// <paramref name="againstReference"/> (Compare-PotModel, which always has a reference model), cosine similarity to
-    /// the reference's outputs, so that unlabelled data still gives a drop.
+    /// the reference's outputs, so that unlabelled data still gives a drop; for a model whose output is each item's
+    /// class (<see cref="OutputsClassesOnly"/>, known given <paramref name="modelPath"/>), agreement with the reference's
+    /// classes (fp32_agreement), as the cosine of two class numbers says nothing.
     /// </summary>
     public static EngineDefinition FromDataPath(string dataPath, bool againstReference = false, string? modelPath = null)
     {
@@ -164,8 +168,12 @@ public sealed class EngineDefinition
             }
         }
         if (!engine.HasAnnotations && againstReference)
-            engine = new EngineDefinition(engine.Source, engine.BaseFolder, engine.Datasets, new[] { CosineToReference }, engine.BatchSize, engine.Threads,
+        {
+            bool classes = modelPath != null && OutputsClassesOnly(OnnxModelFile.Load(modelPath));
+            var datasets = classes ? engine.Datasets.Select(d => d with { Adapter = AdapterDefinition.Classification }).ToList() : engine.Datasets;
+            engine = new EngineDefinition(engine.Source, engine.BaseFolder, datasets, new[] { classes ? AgreementWithReference : CosineToReference }, engine.BatchSize, engine.Threads,
                 engine.CacheMegabytes, engine.IsSimplified) { Warnings = engine.Warnings };
+        }
         engine.DataPath = (full, againstReference);
         return engine;
     }
@@ -173,6 +181,21 @@ public sealed class EngineDefinition
     /// <summary>Compare-PotModel's metric for unlabelled data: as <c>- type: cosine_similarity, reference: fp32</c> in an engine.</summary>
     private static readonly MetricSpec CosineToReference =
         new("cosine_similarity", MetricType.CosineSimilarity, MetricDirection.HigherBetter, new[] { 0 }, "metrics[0]", Reference: MetricReference.Fp32);
+
+    /// <summary>The metric for unlabelled data of a model that outputs each item's class: as <c>- type: fp32_agreement</c>.</summary>
+    private static readonly MetricSpec AgreementWithReference =
+        new("fp32_agreement", MetricType.Fp32Agreement, MetricDirection.HigherBetter, new[] { 0 }, "metrics[0]", Reference: MetricReference.Fp32);
+
+    /// <summary>
+    /// The model's outputs hold no floating-point values and its first holds integers: each item's class, as a
+    /// classifier that ends in ArgMax gives it (the engines' default output is the first floating-point one).
+    /// </summary>
+    internal static bool OutputsClassesOnly(global::Onnx.ModelProto model)
+    {
+        var types = model.Graph.Output.Select(o => o.Type?.TensorType is { } t ? (DataType)t.ElemType : DataType.Undefined).ToList();
+        return types.Count > 0 && types[0] is DataType.Int64 or DataType.Int32
+            && !types.Any(t => t is DataType.Float or DataType.Float16 or DataType.Double or DataType.Bfloat16 or DataType.Undefined);
+    }
 
     /// <summary>The data path this engine was made from, and whether it compares with a reference (<see cref="FromDataPath"/>); null for any other engine.</summary>
     internal (string Path, bool AgainstReference)? DataPath { get; private set; }

@@ -6,18 +6,26 @@ namespace PotPowerShell.Core.Evaluation;
 /// An engine fitted to the model it serves (the fit rule, ARCHITECTURE.md "Errors"): POT's simplified engine over
 /// images takes the model input's channels, layout and size (<see cref="SimplifiedImageFit"/>), and a data path
 /// (-DataPath) folder of several .npy files of one length is read again for the model: as one item per file when the
-/// files are a rank below its one input, as -CalibrationDataPath reads them (<see cref="EngineDefinition.FromDataPath"/>).
-/// Any other engine is itself, and the model is not read.
+/// files are a rank below its one input, as -CalibrationDataPath reads them (<see cref="EngineDefinition.FromDataPath"/>),
+/// and one without labels compared with a reference takes its metric from the model's outputs. Any other engine is
+/// itself, and the model is not read.
 /// </summary>
 public static class EngineFit
 {
     /// <summary>Whether <see cref="ToModel"/> reads the model for <paramref name="engine"/>: a model it cannot read is an error of that model.</summary>
-    public static bool ReadsModel(EngineDefinition engine) => SimplifiedImageFit.ReadsModel(engine) || ModelDecidesItems(engine);
+    public static bool ReadsModel(EngineDefinition engine) => SimplifiedImageFit.ReadsModel(engine) || ModelDecidesItems(engine) || ModelDecidesMetric(engine);
 
     public static EngineDefinition ToModel(EngineDefinition engine, string modelPath) =>
-        ModelDecidesItems(engine) && engine.DataPath is { } data
+        (ModelDecidesItems(engine) || ModelDecidesMetric(engine)) && engine.DataPath is { } data
             ? EngineDefinition.FromDataPath(data.Path, data.AgainstReference, modelPath)
             : SimplifiedImageFit.ToModel(engine, modelPath);
+
+    /// <summary>
+    /// A data path without labels compared with a reference: cosine similarity, or for a model that outputs each item's
+    /// class, agreement with the reference's classes (<see cref="EngineDefinition.OutputsClassesOnly"/>).
+    /// </summary>
+    private static bool ModelDecidesMetric(EngineDefinition engine) =>
+        engine.DataPath is { AgainstReference: true } && !engine.HasAnnotations && !engine.IsSimplified;
 
     /// <summary>
     /// A data-path folder read as one array per input, with several .npy files besides labels.npy: without the model
