@@ -31,6 +31,12 @@ public static class ActivationCollector
     /// <summary>Default memory for the requested tensors of one automatic batch.</summary>
     public const long DefaultBatchMemoryBytes = 1L << 20;
 
+    /// <summary>Below this many values in a batch's tensors, one thread gives them to their statistics (starting threads would cost more).</summary>
+    internal const long ParallelElements = 1 << 16;
+
+    /// <summary>Threads for the statistics: ONNX Runtime's intra-op threads (its default, 0, is one per core).</summary>
+    internal static int StatisticsThreads(int threads) => threads > 0 ? threads : Environment.ProcessorCount;
+
     public static CalibrationStatistics Collect(ModelProto model, IDataset data, IReadOnlyList<int> items, CalibrationRequest request,
         IProgress<PotProgress>? progress, CancellationToken cancellationToken, string source = "model", string activity = "Calibration")
     {
@@ -67,7 +73,7 @@ public static class ActivationCollector
         // and ignore it.
         using var reused = new ReusedOutputs(session, runOptions, binder.ModelInputs,
             outputs.Length == 0 ? session.OutputMetadata.Keys.Take(1).ToArray() : outputs);
-        var run = new BatchRunner(reused, binder, outputs, sinks, cancellationToken);
+        var run = new BatchRunner(reused, binder, outputs, sinks, StatisticsThreads(request.Threads), cancellationToken);
         // Batches of at least stat_batch_size, and of more when the requested tensors of one fit in the memory budget.
         int BatchSize() => !binder.CanBatch ? 1
             : request.BatchMemoryBytes > 0 ? Math.Max(Math.Max(1, request.BatchSize), BatchPlan.Automatic(run.ItemBytes, request.BatchMemoryBytes))
@@ -112,7 +118,7 @@ public static class ActivationCollector
     };
 
     /// <summary>Runs one batch and feeds its tensors to the accumulators.</summary>
-    private sealed class BatchRunner(ReusedOutputs session, ModelInputBinder binder, string[] outputs, TensorSinks sinks,
+    private sealed class BatchRunner(ReusedOutputs session, ModelInputBinder binder, string[] outputs, TensorSinks sinks, int threads,
         CancellationToken cancellationToken)
     {
         private readonly Dictionary<string, long[]> _itemShapes = new(StringComparer.Ordinal);
@@ -172,9 +178,11 @@ public static class ActivationCollector
                 {
                     return false;
                 }
+                var feeds = new List<(string Tensor, OrtValue Value, OrtTensorTypeAndShapeInfo Info)>(outputs.Length + values.Length);
                 for (int i = 0; i < values.Length; i++)
-                    if (_inputWanted[i]) Feed(binder.ModelInputs[i], values[i], values[i].GetTensorTypeAndShape(), indices);
-                for (int i = 0; i < outputs.Length; i++) Feed(outputs[i], results[i], infos[i], indices);
+                    if (_inputWanted[i]) feeds.Add((binder.ModelInputs[i], values[i], values[i].GetTensorTypeAndShape()));
+                for (int i = 0; i < outputs.Length; i++) feeds.Add((outputs[i], results[i], infos[i]));
+                Feed(feeds, indices);
                 StatisticsTicks += Stopwatch.GetTimestamp() - ran;
                 LargestBatch = Math.Max(LargestBatch, batch.Count);
                 return true;
@@ -197,13 +205,41 @@ public static class ActivationCollector
             return true;
         }
 
-        private void Feed(string tensor, OrtValue value, OrtTensorTypeAndShapeInfo info, int[] items)
+        /// <summary>
+        /// Gives the tensors of one batch to their statistics. Their types and non-finite values are checked first, in
+        /// order, so that an error names the same tensor whatever the threads; then each tensor's statistics, which are
+        /// its own (<see cref="TensorSinks.AddChecked"/>), take its values side by side with the others', largest tensor
+        /// first, on up to <see cref="CalibrationRequest.Threads"/> threads: ONNX Runtime waits for them, so the
+        /// threads it computed with are free (the statistics took about a third of calibration's time on one thread).
+        /// Every statistic sees its items in the same order as on one thread, so the result is the same bit for bit.
+        /// </summary>
+        private void Feed(List<(string Tensor, OrtValue Value, OrtTensorTypeAndShapeInfo Info)> feeds, int[] items)
         {
-            if (info.ElementDataType != TensorElementType.Float)
-                throw new PotException("CalibrationTensorType", PotErrorCategory.InvalidData,
-                    $"Tensor '{tensor}' holds {info.ElementDataType} values; only float tensors can be calibrated.", tensor);
-            // Read in place from ONNX Runtime's buffer: no copy.
-            sinks.Add(tensor, value.GetTensorDataAsSpan<float>(), info.Shape, items.Length, items);
+            var finite = new bool[feeds.Count];
+            long total = 0;
+            for (int k = 0; k < feeds.Count; k++)
+            {
+                var (tensor, value, info) = feeds[k];
+                if (info.ElementDataType != TensorElementType.Float)
+                    throw new PotException("CalibrationTensorType", PotErrorCategory.InvalidData,
+                        $"Tensor '{tensor}' holds {info.ElementDataType} values; only float tensors can be calibrated.", tensor);
+                // Read in place from ONNX Runtime's buffer: no copy.
+                finite[k] = sinks.NonFinite.Check(tensor, value.GetTensorDataAsSpan<float>(), items.Length, items);
+                total += info.ElementCount;
+            }
+            void Add(int k) => sinks.AddChecked(feeds[k].Tensor, feeds[k].Value.GetTensorDataAsSpan<float>(), feeds[k].Info.Shape, items.Length, finite[k]);
+            int workers = Math.Min(threads, feeds.Count);
+            if (workers <= 1 || total < ParallelElements)
+            {
+                for (int k = 0; k < feeds.Count; k++) Add(k);
+                return;
+            }
+            var order = Enumerable.Range(0, feeds.Count).OrderByDescending(k => feeds[k].Info.ElementCount).ToArray();
+            int next = -1;
+            Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers, CancellationToken = cancellationToken }, _ =>
+            {
+                for (int k; (k = Interlocked.Increment(ref next)) < order.Length;) Add(order[k]);
+            });
         }
     }
 }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using Onnx;
 using PotPowerShell.Core.Onnx;
 
@@ -27,9 +28,6 @@ internal sealed class TensorSinks
     private readonly Dictionary<string, ChannelAbsMaxStatistic> _absMax;
     // Fetched (or graph input) tensor -> tensors computed from it, in name order.
     private readonly Dictionary<string, Derived[]> _derived;
-    private float[] _scratch = Array.Empty<float>();
-    // The finite values of one item, when non-finite ones are skipped.
-    private float[] _finite = Array.Empty<float>();
 
     public TensorSinks(ModelProto model, CalibrationRequest request)
     {
@@ -103,9 +101,17 @@ internal sealed class TensorSinks
     /// and those of the tensors computed from it. An item with non-finite values is an error, or, when they are skipped,
     /// gives only its finite values to the range statistics and nothing to the channel means.
     /// </summary>
-    public void Add(string tensor, ReadOnlySpan<float> values, long[] shape, int items, IReadOnlyList<int> itemIndices)
+    public void Add(string tensor, ReadOnlySpan<float> values, long[] shape, int items, IReadOnlyList<int> itemIndices) =>
+        AddChecked(tensor, values, shape, items, NonFinite.Check(tensor, values, items, itemIndices));
+
+    /// <summary>
+    /// <see cref="Add"/> after <see cref="NonFiniteValues.Check"/> gave <paramref name="allFinite"/> for these values.
+    /// Reads and writes only this tensor's statistics and those of the tensors computed from it (each has one source), so
+    /// different tensors may be added at the same time.
+    /// </summary>
+    public void AddChecked(string tensor, ReadOnlySpan<float> values, long[] shape, int items, bool allFinite)
     {
-        if (NonFinite.Check(tensor, values, items, itemIndices))
+        if (allFinite)
         {
             AddFinite(tensor, values, shape, items, means: true);
             return;
@@ -113,18 +119,26 @@ internal sealed class TensorSinks
         int length = values.Length / items;
         var itemShape = (long[])shape.Clone();
         if (itemShape.Length > 0 && itemShape[0] % items == 0) itemShape[0] /= items;
-        for (int i = 0; i < items; i++)
+        float[]? finite = null;
+        try
         {
-            var item = values.Slice(i * length, length);
-            if (SpanMath.FirstNonFinite(item) < 0)
+            for (int i = 0; i < items; i++)
             {
-                AddFinite(tensor, item, itemShape, 1, means: true);
-                continue;
+                var item = values.Slice(i * length, length);
+                if (SpanMath.FirstNonFinite(item) < 0)
+                {
+                    AddFinite(tensor, item, itemShape, 1, means: true);
+                    continue;
+                }
+                finite ??= ArrayPool<float>.Shared.Rent(length);
+                int n = 0;
+                foreach (float v in item) if (float.IsFinite(v)) finite[n++] = v;
+                if (n > 0) AddFinite(tensor, finite.AsSpan(0, n), new long[] { 1, n }, 1, means: false);
             }
-            if (_finite.Length < length) _finite = new float[length];
-            int n = 0;
-            foreach (float v in item) if (float.IsFinite(v)) _finite[n++] = v;
-            if (n > 0) AddFinite(tensor, _finite.AsSpan(0, n), new long[] { 1, n }, 1, means: false);
+        }
+        finally
+        {
+            if (finite != null) ArrayPool<float>.Shared.Return(finite);
         }
     }
 
@@ -154,10 +168,17 @@ internal sealed class TensorSinks
                 if (means && _means.TryGetValue(d.Name, out var mean)) mean.AddRelu(values, shape, items);
                 continue;
             }
-            if (_scratch.Length < values.Length) _scratch = new float[values.Length];
-            var relu = _scratch.AsSpan(0, values.Length);
-            SpanMath.Relu(values, relu);
-            AddTo(d.Name, relu, shape, items, means);
+            var scratch = ArrayPool<float>.Shared.Rent(values.Length);
+            try
+            {
+                var relu = scratch.AsSpan(0, values.Length);
+                SpanMath.Relu(values, relu);
+                AddTo(d.Name, relu, shape, items, means);
+            }
+            finally
+            {
+                ArrayPool<float>.Shared.Return(scratch);
+            }
         }
     }
 

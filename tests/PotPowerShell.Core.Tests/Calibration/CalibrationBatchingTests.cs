@@ -126,6 +126,27 @@ public class CalibrationBatchingTests
         AssertIdentical(Collect(model, data, ItemByItem(request)), batched);
     }
 
+    [Theory]
+    [MemberData(nameof(Estimators))]
+    public void Statistics_taken_on_two_threads_equal_one_threads_bit_for_bit(RangeEstimatorKind kind)
+    {
+        // ActivationCollector gives a batch's tensors to their statistics side by side: each statistic must still see
+        // its items in order, and no buffer may be shared (Quantile and the channel means read Relu'd copies).
+        var (model, data, request) = Digits.Value;
+        var alternatives = new[] { new RangeEstimatorOptions { Kind = RangeEstimatorKind.Quantile }, new RangeEstimatorOptions { Kind = RangeEstimatorKind.Auto } };
+        request = request with { Estimator = kind, Graph = CalibrationGraph.All, AlternativeEstimators = alternatives };
+        var one = Collect(model, data, request);
+        var two = Collect(model, data, request with { Threads = 2 });
+        // Batches of about 26 digits: their tensors hold far more than ActivationCollector.ParallelElements values.
+        Assert.True(one.BatchSize > 16);
+        AssertIdentical(one, two);
+        foreach (var (key, ranges) in one.RangesByEstimator)
+            Assert.Equal(ranges, two.RangesByEstimator[key]);
+        Assert.Equal(one.RangeChoicesByEstimator.Keys, two.RangeChoicesByEstimator.Keys);
+        foreach (var (key, choices) in one.RangeChoicesByEstimator)
+            Assert.Equal(choices, two.RangeChoicesByEstimator[key]);
+    }
+
     [Fact]
     public void Extended_graph_optimization_and_derived_relus_change_nothing()
     {
