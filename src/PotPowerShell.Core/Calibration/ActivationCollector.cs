@@ -208,7 +208,7 @@ public static class ActivationCollector
         /// <summary>
         /// Gives the tensors of one batch to their statistics. Their types and non-finite values are checked first, in
         /// order, so that an error names the same tensor whatever the threads; then each tensor's statistics, which are
-        /// its own (<see cref="TensorSinks.AddChecked"/>), take its values side by side with the others', largest tensor
+        /// its own (<see cref="TensorSinks.Add"/>), take its values side by side with the others', largest tensor
         /// first, on up to <see cref="CalibrationRequest.Threads"/> threads: ONNX Runtime waits for them, so the
         /// threads it computed with are free (the statistics took about a third of calibration's time on one thread).
         /// Every statistic sees its items in the same order as on one thread, so the result is the same bit for bit.
@@ -227,7 +227,7 @@ public static class ActivationCollector
                 finite[k] = sinks.NonFinite.Check(tensor, value.GetTensorDataAsSpan<float>(), items.Length, items);
                 total += info.ElementCount;
             }
-            void Add(int k) => sinks.AddChecked(feeds[k].Tensor, feeds[k].Value.GetTensorDataAsSpan<float>(), feeds[k].Info.Shape, items.Length, finite[k]);
+            void Add(int k) => sinks.Add(feeds[k].Tensor, feeds[k].Value.GetTensorDataAsSpan<float>(), feeds[k].Info.Shape, items.Length, finite[k]);
             int workers = Math.Min(threads, feeds.Count);
             if (workers <= 1 || total < ParallelElements)
             {
@@ -235,11 +235,25 @@ public static class ActivationCollector
                 return;
             }
             var order = Enumerable.Range(0, feeds.Count).OrderByDescending(k => feeds[k].Info.ElementCount).ToArray();
+            var failures = new Exception?[feeds.Count];
             int next = -1;
             Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers, CancellationToken = cancellationToken }, _ =>
             {
-                for (int k; (k = Interlocked.Increment(ref next)) < order.Length;) Add(order[k]);
+                for (int k; (k = Interlocked.Increment(ref next)) < order.Length;)
+                {
+                    try
+                    {
+                        Add(order[k]);
+                    }
+                    catch (Exception e)
+                    {
+                        failures[order[k]] = e;
+                    }
+                }
             });
+            // A statistic that refuses its values (too many items for hl_estimator) refuses every tensor's alike: the
+            // error is the first tensor's, as on one thread.
+            if (failures.FirstOrDefault(e => e != null) is { } failure) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
         }
     }
 }

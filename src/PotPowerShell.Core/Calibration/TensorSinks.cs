@@ -97,19 +97,13 @@ internal sealed class TensorSinks
     public NonFiniteValues NonFinite { get; }
 
     /// <summary>
-    /// Adds a fetched tensor's values for <paramref name="items"/> items (dataset indices <paramref name="itemIndices"/>),
-    /// and those of the tensors computed from it. An item with non-finite values is an error, or, when they are skipped,
-    /// gives only its finite values to the range statistics and nothing to the channel means.
-    /// </summary>
-    public void Add(string tensor, ReadOnlySpan<float> values, long[] shape, int items, IReadOnlyList<int> itemIndices) =>
-        AddChecked(tensor, values, shape, items, NonFinite.Check(tensor, values, items, itemIndices));
-
-    /// <summary>
-    /// <see cref="Add"/> after <see cref="NonFiniteValues.Check"/> gave <paramref name="allFinite"/> for these values.
+    /// Adds a fetched tensor's values for <paramref name="items"/> items, and those of the tensors computed from it, after
+    /// <see cref="NonFiniteValues.Check"/> gave <paramref name="allFinite"/> for them: an item with non-finite values
+    /// (when they are skipped) gives only its finite values to the range statistics and nothing to the channel means.
     /// Reads and writes only this tensor's statistics and those of the tensors computed from it (each has one source), so
     /// different tensors may be added at the same time.
     /// </summary>
-    public void AddChecked(string tensor, ReadOnlySpan<float> values, long[] shape, int items, bool allFinite)
+    public void Add(string tensor, ReadOnlySpan<float> values, long[] shape, int items, bool allFinite)
     {
         if (allFinite)
         {

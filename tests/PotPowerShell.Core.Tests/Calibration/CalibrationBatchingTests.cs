@@ -148,6 +148,22 @@ public class CalibrationBatchingTests
     }
 
     [Fact]
+    public void A_statistic_that_refuses_its_values_on_two_threads_is_the_same_error_as_on_one()
+    {
+        // hl_estimator pairs every item: past its limit each tensor's statistic refuses, and the error is the refusal
+        // itself (not an AggregateException of the threads'), as on one thread.
+        var model = ModelPreparation.Prepare(SyntheticModels.TransformerStack(layers: 1, hidden: 64, heads: 2, sequence: 8, feedForward: 128));
+        int items = AggregatedMinMaxStatistic.MaxHodgesLehmannItems + 64; // the batch that crosses the limit is shared out
+        var data = new NpyDataset("memory", new Dictionary<string, TensorData> { ["x"] = SyntheticModels.NormalData(items, new long[] { 8, 64 }, 5) }, null);
+        foreach (int threads in new[] { 1, 2 })
+        {
+            var request = RequestFor(model) with { Estimator = RangeEstimatorKind.HodgesLehmannMinMax, Threads = threads };
+            var e = Assert.Throws<PotException>(() => Collect(model, data, request));
+            Assert.Equal("RangeEstimatorTooManyItems", e.ErrorId);
+        }
+    }
+
+    [Fact]
     public void Extended_graph_optimization_and_derived_relus_change_nothing()
     {
         foreach (var (model, data, request) in new[] { Digits.Value, Transformer.Value })
