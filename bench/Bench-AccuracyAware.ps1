@@ -28,6 +28,17 @@
     went: the stages (calibration, baseline, ranking, search, backward pass) and, inside the evaluations, building
     candidate models, creating their ONNX Runtime sessions, and inference with the metrics.
 .NOTES
+    2026-12-07, thirty-eighth session (build fd0817e: calibration's statistics on the calibration's threads; nothing in
+    the search changed), -Items 200, one run: the same paths on all five models (transformer 10/32, drop 0.000945, 8632
+    inferences; ResNet18 2/22, 2506; MiniLM 5/49, 5854; ArcticXs 3/48, 3533; OcrCls 1/54, 1352). POT-style against the
+    new defaults, wall time: ResNet18 83.0 s / 20.3 s (4.10x), OcrCls 12.8 s / 3.6 s (3.60x), MiniLM 19.9 s / 11.1 s
+    (1.79x), ArcticXs 15.4 s / 8.6 s (1.79x), transformer 4.8 s / 4.0 s (1.20x; its probe chose batch 8 this time, 4
+    before). The encoders stay short of 3x for the reason the thirty-fourth session measured (below): a profile of
+    MiniLM's new-defaults run (dotnet-trace) puts 4 s of CPU in creating ONNX Runtime sessions (about 45 ms each for the
+    whole INT8 model at ORT_ENABLE_ALL, 20 ms with no optimization; sharing prepacked weights between sessions,
+    PrePackedWeightsContainer, changed nothing measurable: 46 against 43-49 ms) and 12.5 s in inference, over both
+    workers.
+
     2026-12-07, thirty-seventh session (build 502e084: the precision choice keeps the candidate with the fewest INT8
     layers among those within 3 % of the fastest, bench/Sweep-Architectures.ps1 NOTES; nothing in the search changed),
     -Items 200, one run: the same paths on all five models (transformer 10/32, drop 0.000945, 8632 inferences; ResNet18
