@@ -84,6 +84,24 @@ Describe 'Compare-PotModel' {
         (Measure-PotModel $q.OutputPath -EnginePath $cosine -ReferenceModelPath $fp32).Values.cosine_similarity | Should -Be $r.Value
     }
 
+    It 'compares a model that outputs only classes on unlabelled data by agreement with the reference''s classes' {
+        # The sample ending in ArgMax (int64 classes), against the same with class 0 favoured: the cosine of two class
+        # numbers would say nothing, the share of items whose class is the reference's does.
+        Import-PotTestSupport
+        $folder = New-Item (Join-Path $TestDrive 'classes') -ItemType Directory -Force
+        $labels = Join-Path $folder 'labels-only.onnx'
+        $favoured = Join-Path $folder 'favoured.onnx'
+        (Get-PotSupportType 'LabelModels')::Write($fp32, $labels, 0)
+        (Get-PotSupportType 'LabelModels')::Write($fp32, $favoured, 20)
+        $r = Compare-PotModel $favoured -ReferencePath $labels -DataPath (Join-Path $digits 'calibration') -LatencyRuns 0
+        $r.Metric | Should -Be 'fp32_agreement'
+        $r.ReferenceValue | Should -Be 1
+        $r.Value | Should -BeLessThan 1
+        $r.Value | Should -BeGreaterThan 0.5
+        # The same share from the models' predictions, counted apart from the metric.
+        $r.TopOneAgreement | Should -Be $r.Value
+    }
+
     It 'compares on a folder of images as POT''s simplified engine reads them, and Measure-PotModel measures there' {
         # The sample's validation images (8x8 grey PNGs): BGR, pixel values as they are, one channel for the model's one.
         $images = Join-Path $TestDrive 'images'
