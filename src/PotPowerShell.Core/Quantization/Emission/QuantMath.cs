@@ -56,11 +56,9 @@ public static class QuantMath
         var (channels, inner) = AxisLayout(dims, axis, x.Length);
         CheckParams(channels, scales.Length, zeroPoints.Length);
         var q = new int[x.Length];
-        for (int i = 0; i < x.Length; i++)
-        {
-            int c = (int)(i / inner % channels);
-            q[i] = Quantize(x[i], scales[c], zeroPoints[c], range);
-        }
+        var cursor = new ChannelCursor(channels, inner);
+        for (int i = 0; i < x.Length; i++, cursor.Next())
+            q[i] = Quantize(x[i], scales[cursor.Channel], zeroPoints[cursor.Channel], range);
         return q;
     }
 
@@ -77,11 +75,9 @@ public static class QuantMath
         var (channels, inner) = AxisLayout(dims, axis, q.Length);
         CheckParams(channels, scales.Length, zeroPoints.Length);
         var x = new float[q.Length];
-        for (int i = 0; i < q.Length; i++)
-        {
-            int c = (int)(i / inner % channels);
-            x[i] = Dequantize(q[i], scales[c], zeroPoints[c]);
-        }
+        var cursor = new ChannelCursor(channels, inner);
+        for (int i = 0; i < q.Length; i++, cursor.Next())
+            x[i] = Dequantize(q[i], scales[cursor.Channel], zeroPoints[cursor.Channel]);
         return x;
     }
 
@@ -97,6 +93,25 @@ public static class QuantMath
         long inner = 1;
         for (int d = axis + 1; d < dims.Length; d++) inner *= dims[d];
         return (dims[axis], inner);
+    }
+
+    /// <summary>
+    /// The channel of element after element along an axis (<see cref="AxisLayout"/>): i / inner % channels without a
+    /// 64-bit division per element, which was most of the time weight quantization took on transformer weights.
+    /// </summary>
+    internal struct ChannelCursor(long channels, long inner)
+    {
+        private long _k, _c;
+
+        public readonly int Channel => (int)_c;
+
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        public void Next()
+        {
+            if (++_k < inner) return;
+            _k = 0;
+            if (++_c == channels) _c = 0;
+        }
     }
 
     private static void CheckParams(long channels, int scales, int zeroPoints)

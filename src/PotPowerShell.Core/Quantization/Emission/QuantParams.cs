@@ -105,14 +105,17 @@ public static class QuantParams
         if (outlierProbability is double p)
             WeightQuantiles(values, channels, inner, axis < 0, symmetric, p, mins, maxs);
         else
-            for (int i = 0; i < values.Length; i++)
+        {
+            var cursor = new QuantMath.ChannelCursor(channels, inner);
+            for (int i = 0; i < values.Length; i++, cursor.Next())
             {
-                long c = axis < 0 ? 0 : i / inner % channels;
+                int c = cursor.Channel;
                 double v = values[i];
                 if (double.IsNaN(v)) continue;
                 if (v < mins[c]) mins[c] = v;
                 if (v > maxs[c]) maxs[c] = v;
             }
+        }
         var scales = new float[channels];
         var zps = new int[channels];
         for (long c = 0; c < channels; c++)
@@ -175,11 +178,9 @@ public static class QuantParams
             return q;
         }
         var (channels, inner) = QuantMath.AxisLayout(dims, p.Axis, values.Length);
-        for (int i = 0; i < values.Length; i++)
-        {
-            int c = (int)(i / inner % channels);
-            q[i] = (sbyte)QuantMath.Quantize(values[i], p.Scales[c], p.ZeroPoints[c], range);
-        }
+        var cursor = new QuantMath.ChannelCursor(channels, inner);
+        for (int i = 0; i < values.Length; i++, cursor.Next())
+            q[i] = (sbyte)QuantMath.Quantize(values[i], p.Scales[cursor.Channel], p.ZeroPoints[cursor.Channel], range);
         return q;
     }
 
@@ -239,11 +240,9 @@ public static class QuantParams
             long channels = 1, inner = weights.Length;
             if (p.Axis >= 0) (channels, inner) = QuantMath.AxisLayout(dims, p.Axis, weights.Length);
             var mins = new double[channels];
-            for (int i = 0; i < weights.Length; i++)
-            {
-                long c = p.Axis < 0 ? 0 : i / inner % channels;
-                if (weights[i] < mins[c]) mins[c] = weights[i];
-            }
+            var cursor = new QuantMath.ChannelCursor(channels, inner);
+            for (int i = 0; i < weights.Length; i++, cursor.Next())
+                if (weights[i] < mins[cursor.Channel]) mins[cursor.Channel] = weights[i];
             for (int w = 0; w < scales.Length; w++)
                 zps[w] = (int)Math.Clamp(Math.Round(range.Min - mins[w] / scales[w], MidpointRounding.ToEven), range.Min, range.Max);
         }

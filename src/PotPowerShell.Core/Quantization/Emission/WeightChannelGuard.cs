@@ -25,11 +25,11 @@ internal static class WeightChannelGuard
         if (p.Axis < 0 || p.Scales.Length < 2) return (p, values, 0);
         var (channels, inner) = QuantMath.AxisLayout(dims, p.Axis, values.Length);
         var absMax = new double[channels];
-        for (int i = 0; i < values.Length; i++)
+        var cursor = new QuantMath.ChannelCursor(channels, inner);
+        for (int i = 0; i < values.Length; i++, cursor.Next())
         {
             double v = Math.Abs((double)values[i]);
-            long c = i / inner % channels;
-            if (v > absMax[c]) absMax[c] = v; // NaN never compares greater: left out
+            if (v > absMax[cursor.Channel]) absMax[cursor.Channel] = v; // NaN never compares greater: left out
         }
         double largest = absMax.Max();
         if (!(largest > 0) || double.IsInfinity(largest)) return (p, values, 0);
@@ -47,8 +47,9 @@ internal static class WeightChannelGuard
         for (long c = 0; c < channels; c++)
             if (dead[c]) { scales[c] = floor; zeroPoints[c] = 0; }
         var guarded = (float[])values.Clone();
-        for (int i = 0; i < guarded.Length; i++)
-            if (dead[i / inner % channels]) guarded[i] = 0f;
+        cursor = new QuantMath.ChannelCursor(channels, inner);
+        for (int i = 0; i < guarded.Length; i++, cursor.Next())
+            if (dead[cursor.Channel]) guarded[i] = 0f;
         return (p with { Scales = scales, ZeroPoints = zeroPoints }, guarded, deadCount);
     }
 }
