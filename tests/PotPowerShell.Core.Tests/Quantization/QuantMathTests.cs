@@ -115,4 +115,18 @@ public class QuantMathTests
         Assert.Equal(255, QuantMath.Quantize(float.PositiveInfinity, 0.25f, 3, IntRange.UInt8));
         Assert.Equal(-128, QuantMath.Quantize(float.NegativeInfinity, 0.25f, 3, IntRange.Int8));
     }
+
+    [Theory]
+    [InlineData(new long[] { 4, 3, 2, 2 }, 0)]  // Conv: output channels first
+    [InlineData(new long[] { 4, 3, 2, 2 }, 1)]  // ConvTranspose: channels between an outer and an inner axis
+    [InlineData(new long[] { 5, 7 }, 1)]        // MatMul: columns, inner 1
+    [InlineData(new long[] { 6 }, 0)]           // one value per channel
+    public void The_channel_cursor_names_the_channel_a_division_names(long[] dims, int axis)
+    {
+        int count = (int)dims.Aggregate(1L, (a, b) => a * b);
+        var (channels, inner) = QuantMath.AxisLayout(dims, axis, count);
+        var cursor = new QuantMath.ChannelCursor(channels, inner);
+        for (int i = 0; i < count; i++, cursor.Next())
+            Assert.Equal((int)(i / inner % channels), cursor.Channel);
+    }
 }
