@@ -48,6 +48,8 @@
     turns, two rounds, emission (and bias correction, which emits once) seconds: MiniLM (bench/models, preset mixed)
     0.20-0.22 -> 0.12-0.18 (0.29-0.30 -> 0.22-0.32), swin_t 0.54-0.56 -> 0.33-0.36 (0.46-0.47 -> 0.28-0.29),
     convnext_tiny 0.45-0.46 -> 0.20-0.24 (0.43-0.48 -> 0.21-0.23); the same bytes.
+    The sweep on the final build (7192e72), one run on the thirty-seventh session's cost cache: 30 models, none failing;
+    every all-INT8 row's self-check and layers equal to that session's final run, and the default rows as its table.
 
     2026-12-07, thirty-seventh session (the precision choice keeps, of whole-model candidates within 3 % of the fastest,
     the one with the fewest INT8 layers; src/PotPowerShell.Core/Quantization/Precision/PrecisionCandidates.cs, Choose).

@@ -1,7 +1,4 @@
-using Microsoft.ML.OnnxRuntime;
-using PotPowerShell.Core.Data;
 using PotPowerShell.Core.Evaluation;
-using PotPowerShell.Core.Runtime;
 using PotPowerShell.Core.Tests.Quantization;
 using PotPowerShell.TestSupport;
 
@@ -16,21 +13,9 @@ public class LabelOutputTests
     /// <summary>The digits sample ending in ArgMax, class 0's score raised by <paramref name="offset"/> first.</summary>
     private static byte[] DigitsLabels(float offset = 0) => LabelModels.EndingInArgMax(DigitsSampleTests.Sample("digits.onnx"), offset);
 
-    /// <summary>The sample's logits on its validation items, from ONNX Runtime.</summary>
-    private static float[][] Logits()
-    {
-        var data = NpyDataset.Open(DigitsSampleTests.Sample("validation"));
-        var x = (float[])NpyReader.ReadFile(DigitsSampleTests.Sample("validation", "input.npy")).Data;
-        using var options = OrtSessions.Options(GraphOptimizationLevel.ORT_ENABLE_ALL, threads: 1);
-        using var session = OrtSessions.Create(File.ReadAllBytes(DigitsSampleTests.Sample("digits.onnx")), options, "digits");
-        using var input = OrtValue.CreateTensorValueFromMemory(x, new long[] { data.Count, 1, 8, 8 });
-        using var runOptions = new RunOptions();
-        using var outputs = session.Run(runOptions, new[] { "input" }, new[] { input }, new[] { "logits" });
-        var all = outputs[0].GetTensorDataAsSpan<float>().ToArray();
-        return Enumerable.Range(0, data.Count).Select(i => all.AsSpan(i * 10, 10).ToArray()).ToArray();
-    }
+    private static float[][] Logits() => DigitsSampleTests.Logits(DigitsSampleTests.Sample("digits.onnx"));
 
-    private static int ArgMax(float[] row) => Array.IndexOf(row, row.Max());
+    private static int ArgMax(float[] row) => DigitsSampleTests.ArgMax(row);
 
     private static EngineDefinition Engine(TempFolder tmp, string metrics)
     {
