@@ -74,6 +74,12 @@ public class LabelOutputTests
         Assert.Equal("cosine_similarity", EngineFit.ToModel(engine, DigitsSampleTests.Sample("digits.onnx")).Metrics.Single().Name);
         var fitted = EngineFit.ToModel(engine, tmp.File("label.onnx"));
         Assert.Equal(MetricType.Fp32Agreement, fitted.Metrics.Single().Type);
+        // A folder of images, read as POT's simplified engine reads one and fitted to the model's 8x8 grey input.
+        Directory.CreateDirectory(tmp.File("images"));
+        File.WriteAllBytes(tmp.File("images/a.png"), PngFiles.Rgb(1, 1, new byte[] { 10, 20, 30 }));
+        var images = EngineFit.ToModel(EngineDefinition.FromDataPath(tmp.File("images"), againstReference: true), tmp.File("label.onnx"));
+        Assert.True(images.IsSimplified);
+        Assert.Equal(MetricType.Fp32Agreement, images.Metrics.Single().Type);
 
         var logits = Logits();
         double expected = logits.Average(l => ArgMax(l) == ArgMax(l.Select((v, c) => c == 0 ? v + 20 : v).ToArray()) ? 1.0 : 0);

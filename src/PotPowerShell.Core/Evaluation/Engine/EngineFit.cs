@@ -15,17 +15,19 @@ public static class EngineFit
     /// <summary>Whether <see cref="ToModel"/> reads the model for <paramref name="engine"/>: a model it cannot read is an error of that model.</summary>
     public static bool ReadsModel(EngineDefinition engine) => SimplifiedImageFit.ReadsModel(engine) || ModelDecidesItems(engine) || ModelDecidesMetric(engine);
 
-    public static EngineDefinition ToModel(EngineDefinition engine, string modelPath) =>
-        (ModelDecidesItems(engine) || ModelDecidesMetric(engine)) && engine.DataPath is { } data
-            ? EngineDefinition.FromDataPath(data.Path, data.AgainstReference, modelPath)
-            : SimplifiedImageFit.ToModel(engine, modelPath);
+    public static EngineDefinition ToModel(EngineDefinition engine, string modelPath)
+    {
+        if ((ModelDecidesItems(engine) || ModelDecidesMetric(engine)) && engine.DataPath is { } data)
+            engine = EngineDefinition.FromDataPath(data.Path, data.AgainstReference, modelPath);
+        return SimplifiedImageFit.ToModel(engine, modelPath);
+    }
 
     /// <summary>
     /// A data path without labels compared with a reference: cosine similarity, or for a model that outputs each item's
     /// class, agreement with the reference's classes (<see cref="EngineDefinition.OutputsClassesOnly"/>).
     /// </summary>
     private static bool ModelDecidesMetric(EngineDefinition engine) =>
-        engine.DataPath is { AgainstReference: true } && !engine.HasAnnotations && !engine.IsSimplified;
+        engine.DataPath is { AgainstReference: true } && !engine.HasAnnotations;
 
     /// <summary>
     /// A data-path folder read as one array per input, with several .npy files besides labels.npy: without the model
