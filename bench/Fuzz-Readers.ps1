@@ -11,7 +11,8 @@
     grey PNGs, as an engine's masks: folder reads them; thirty-sixth session: 338,065 executions in 120 s, -Seed 3, no
     finding; thirty-seventh, palette and colour PNGs also read by Pascal VOC's class colours: 286,729 in 120 s, -Seed 1,
     no finding) and Accuracy Checker's dataset meta files (segmentation_colors; thirty-seventh session: 191,310 in 90 s,
-    no finding). Each reader gets an equal
+    no finding). Thirty-eighth session, every target: -Seed 11 -Seconds 1200, 1,713,870 executions, and -Seed 12
+    -Seconds 1500, 3,358,527, no finding. Each reader gets an equal
     share of -Seconds; the seeds are generated in code plus the committed corpus
     (tests/PotPowerShell.Core.Tests/Fuzz/FuzzCorpus/<target>/). The contract is that every input loads or fails with a
     PotException carrying an error id within -BudgetSeconds; anything else is a finding, written with its input to
