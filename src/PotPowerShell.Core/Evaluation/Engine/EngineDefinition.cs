@@ -187,13 +187,15 @@ public sealed class EngineDefinition
         new("fp32_agreement", MetricType.Fp32Agreement, MetricDirection.HigherBetter, new[] { 0 }, "metrics[0]", Reference: MetricReference.Fp32);
 
     /// <summary>
-    /// The model's outputs hold no floating-point values and its first holds integers: each item's class, as a
-    /// classifier that ends in ArgMax gives it (the engines' default output is the first floating-point one).
+    /// The model's outputs hold no floating-point values and its first holds integers or booleans: each item's class, as
+    /// a classifier that ends in ArgMax gives it (the engines' default output is the first floating-point one; the
+    /// classification adapter reads such an output as classes, SessionRunner.IntegerOutputs).
     /// </summary>
     internal static bool OutputsClassesOnly(global::Onnx.ModelProto model)
     {
         var types = model.Graph.Output.Select(o => o.Type?.TensorType is { } t ? (DataType)t.ElemType : DataType.Undefined).ToList();
-        return types.Count > 0 && types[0] is DataType.Int64 or DataType.Int32
+        return types.Count > 0 && types[0] is DataType.Int64 or DataType.Int32 or DataType.Int16 or DataType.Int8
+                or DataType.Uint64 or DataType.Uint32 or DataType.Uint16 or DataType.Uint8 or DataType.Bool
             && !types.Any(t => t is DataType.Float or DataType.Float16 or DataType.Double or DataType.Bfloat16 or DataType.Undefined);
     }
 
