@@ -7,8 +7,8 @@ namespace PotPowerShell.Core.Evaluation;
 /// The data behind -CalibrationDataPath: NumPy data (a folder of .npy files, an .npz or .npy file) as it is; a folder
 /// of images, a .txt file listing images, or a pattern in the file name (images/*.png), read as POT's simplified engine reads a data_source (BGR, resized to the model input by
 /// <see cref="SimplifiedImageFit"/>), so that POT's '--engine simplified --data-source images/' has a direct form; or,
-/// for a model with one input, a folder of .npy files none of which is named after it, each a rank below the input:
-/// one file per item, as an engine's format npy_files (Accuracy Checker's numpy_reader) reads them, so items may differ
+/// for a model with one input, a folder of .npy files none of which is named after it, each a rank below the input or
+/// of its rank with a batch axis of 1: one file per item, as an engine's format npy_files (Accuracy Checker's numpy_reader) reads them, so items may differ
 /// in size (sentences of several lengths).
 /// </summary>
 public static class CalibrationData
@@ -32,8 +32,9 @@ public static class CalibrationData
 
     /// <summary>
     /// Several .npy files (labels.npy aside), a model with one input that none of them is named after, and files a rank
-    /// below that input (no batch axis): each holds one item. Files of the input's rank are arrays of items, misnamed
-    /// (DataInputMissing says so). The model's inputs are read only for a folder of several .npy files, and without its
+    /// below that input (no batch axis) or of its rank with a first axis of 1 (saved from a batch of one; fed as they are,
+    /// see ModelInputBinder): each holds one item. Files of the input's rank and a longer first axis are arrays of items,
+    /// misnamed (DataInputMissing says so). The model's inputs are read only for a folder of several .npy files, and without its
     /// weights (<see cref="ModelInterface"/>).
     /// </summary>
     internal static bool IsItemFolder(string path, string modelPath)
@@ -46,7 +47,7 @@ public static class CalibrationData
         if (inputs.Count != 1 || files.Any(f => Path.GetFileNameWithoutExtension(f) == inputs[0].Name)) return false;
         int rank = inputs[0].Type?.TensorType?.Shape?.Dim.Count ?? 0;
         using var first = new NpyFileItemArray(files[0]);
-        return rank > 0 && first.Shape.Length == rank - 1;
+        return rank > 0 && (first.Shape.Length == rank - 1 || first.Shape.Length == rank && first.Shape[0] == 1);
     }
 
     /// <summary>

@@ -63,12 +63,18 @@ internal sealed class ModelInputBinder
     private TensorData Gather(IReadOnlyList<DataItem> items, int input)
     {
         var parts = items.Select(item => Input(item, _dataInputs[input])).ToList();
-        var tensor = TensorData.ConcatFirstAxis(parts);
-        // Data sets hold items as [1, ...]; a model whose input has no batch axis gets the item without it.
-        if (items.Count == 1 && tensor.Shape.Length == _ranks[input] + 1 && tensor.Shape[0] == 1)
-            tensor = new TensorData(tensor.Kind, tensor.Shape[1..], tensor.Data);
-        return tensor;
+        if (DropsItemAxis(parts[0].Shape, input, items.Count))
+            parts = parts.Select(p => new TensorData(p.Kind, p.Shape[1..], p.Data)).ToList();
+        return TensorData.ConcatFirstAxis(parts);
     }
+
+    /// <summary>
+    /// Data sets hold items as [1, ...]. An item one axis above the model input is fed without that axis: a model whose
+    /// input has no batch axis gets the item alone, and an item that carries its own batch axis of 1 (a .npy file per item
+    /// saved from a batch of one, which Accuracy Checker's launcher also feeds as it is) stacks on the model's batch axis.
+    /// </summary>
+    private bool DropsItemAxis(long[] itemShape, int input, int items) =>
+        itemShape.Length == _ranks[input] + 1 && itemShape[0] == 1 && (items == 1 || itemShape.Length > 1 && itemShape[1] == 1);
 
     private static TensorData Input(DataItem item, string name) =>
         item.Inputs.TryGetValue(name, out var t) ? t : throw InputBinding.MissingInItem(item.Index, name);
@@ -116,8 +122,11 @@ internal sealed class ModelInputBinder
         }
         var shape = (long[])first.Shape.Clone();
         shape[0] = batch;
-        // Data sets hold items as [1, ...]; a model whose input has no batch axis gets the item without it.
-        if (items.Count == 1 && shape.Length == _ranks[input] + 1 && shape[0] == 1) shape = shape[1..];
+        if (DropsItemAxis(first.Shape, input, items.Count))
+        {
+            shape = first.Shape[1..];
+            if (items.Count > 1) shape[0] = items.Count;
+        }
         return OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, buffer.AsMemory(0, checked((int)total)), shape);
     }
 

@@ -26,10 +26,12 @@ internal sealed class SessionRunner : IDisposable
         public bool Stored;
         public long[]? ItemShape;
         /// <summary>
-        /// The model input has no batch axis (a scalar such as a sample rate; the items one axis more): each item is fed
-        /// without its leading axis of 1, one item per run, as calibration feeds it (ModelInputBinder).
+        /// The items have one axis more than the model input, and each is fed without its leading axis of 1, as
+        /// calibration feeds it (ModelInputBinder): a model input with no batch axis (a scalar such as a sample rate) takes
+        /// one item per run; items that carry their own batch axis of 1 (a .npy file per item saved from a batch of one)
+        /// stack on it.
         /// </summary>
-        public bool NoBatchAxis;
+        public bool DropsItemAxis;
         public long ItemBytes;
         public byte[] Buffer = Array.Empty<byte>();
         public IntPtr Address;
@@ -315,12 +317,15 @@ internal sealed class SessionRunner : IDisposable
             if (input.Buffer.Length < rows * input.ItemBytes) Allocate(input, rows);
             bytes.CopyTo(input.Buffer.AsSpan((int)(r * input.ItemBytes), (int)input.ItemBytes));
         }
-        if (input.NoBatchAxis && rows > 1)
-            throw new PotException(ShapeMismatchId, PotErrorCategory.InvalidData,
-                $"The model input '{input.ModelName}' has no batch axis, so its items cannot share a batch of {rows}; they run one at a time.", _source);
         var batchShape = (long[])input.ItemShape!.Clone();
-        batchShape[0] = rows;
-        if (input.NoBatchAxis) batchShape = batchShape[1..];
+        if (input.DropsItemAxis)
+        {
+            if (rows > 1 && (batchShape.Length < 2 || batchShape[1] != 1))
+                throw new PotException(ShapeMismatchId, PotErrorCategory.InvalidData,
+                    $"The model input '{input.ModelName}' has no batch axis, so its items cannot share a batch of {rows}; they run one at a time.", _source);
+            batchShape = batchShape[1..];
+        }
+        if (rows > 1) batchShape[0] = rows;
         return OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, input.OrtType, batchShape, input.Address, rows * input.ItemBytes);
     }
 
@@ -345,9 +350,9 @@ internal sealed class SessionRunner : IDisposable
         if (shape.Length == 0 || shape[0] != 1)
             throw new PotException("EngineShapeMismatch", PotErrorCategory.InvalidData, $"Data for input '{input.ModelName}' has the item shape {dataShape}; items need a leading axis of 1.", _source);
         static bool Fits(IEnumerable<long> dims, IEnumerable<int> model) => dims.Zip(model).All(p => p.Second <= 0 || p.First == p.Second);
-        // Data sets hold items as [1, ...]: one axis more than the model input means it has no batch axis.
-        input.NoBatchAxis = !input.Stored && shape.Length == input.ModelDims.Length + 1 && Fits(shape.Skip(1), input.ModelDims);
-        if (!input.Stored && !input.NoBatchAxis && (shape.Length != input.ModelDims.Length || !Fits(shape.Skip(1), input.ModelDims.Skip(1))))
+        // Data sets hold items as [1, ...]: one axis more than the model input is that leading axis (see DropsItemAxis).
+        input.DropsItemAxis = !input.Stored && shape.Length == input.ModelDims.Length + 1 && Fits(shape.Skip(1), input.ModelDims);
+        if (!input.Stored && !input.DropsItemAxis && (shape.Length != input.ModelDims.Length || !Fits(shape.Skip(1), input.ModelDims.Skip(1))))
             throw new PotException("EngineShapeMismatch", PotErrorCategory.InvalidData,
                 $"The data gives input '{input.ModelName}' items of shape {dataShape} but the model expects {modelShape}. Check the arrays' shapes, or the images' preprocessing (resize/center_crop size, channels, layout NCHW/NHWC).", _source);
         input.ItemShape = (long[])shape.Clone();

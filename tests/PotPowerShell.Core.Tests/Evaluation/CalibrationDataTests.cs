@@ -251,6 +251,57 @@ public class CalibrationDataTests
     }
 
     [Fact]
+    public void A_folder_of_npy_files_saved_from_a_batch_of_one_holds_an_item_each_and_batches_on_the_model_s_axis()
+    {
+        // Five items of the stem's input, once as one array x.npy [5, 3, 8, 8] and once as a file each of [1, 3, 8, 8]
+        // (a tensor of batch one saved as it is), which was refused for naming no model input.
+        using var tmp = new TempFolder();
+        string model = SaveModel(tmp);
+        var random = new Random(9);
+        var x = Enumerable.Range(0, 5 * 192).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+        Directory.CreateDirectory(tmp.File("array"));
+        Directory.CreateDirectory(tmp.File("items"));
+        NpyWriter.Save(tmp.File("array/x.npy"), x, new long[] { 5, 3, 8, 8 }, "<f4");
+        for (int n = 0; n < 5; n++)
+            NpyWriter.Save(tmp.File($"items/{n:00}.npy"), x[(n * 192)..((n + 1) * 192)], new long[] { 1, 3, 8, 8 }, "<f4");
+        NpyWriter.Save(tmp.File("targets.npy"), new float[5 * 256], new long[] { 5, 4, 8, 8 }, "<f4");
+        // Calibrated in one batch after the first item, as the array is, with the same ranges.
+        var prepared = ModelPreparation.Prepare(OnnxModelFile.Load(model));
+        var request = new PotPowerShell.Core.Calibration.CalibrationRequest { RangeTensors = QdqEmitter.TensorsToCalibrate(prepared, new HashSet<string>()), Threads = 1 };
+        PotPowerShell.Core.Calibration.CalibrationStatistics Calibrate(string folder)
+        {
+            var data = CalibrationData.Open(tmp.File(folder), model, CancellationToken.None);
+            using (data as IDisposable)
+            {
+                Assert.Equal(5, data.Count);
+                return PotPowerShell.Core.Calibration.ActivationCollector.Collect(prepared, data, Enumerable.Range(0, 5).ToArray(), request, null, CancellationToken.None);
+            }
+        }
+        var fromArray = Calibrate("array");
+        var fromItems = Calibrate("items");
+        Assert.Equal(4, fromItems.BatchSize);
+        Assert.Equal(fromArray.Ranges.OrderBy(kv => kv.Key), fromItems.Ranges.OrderBy(kv => kv.Key));
+
+        // Evaluated five at a time, each item's mean squared output is what ONNX Runtime gives for the same item of the array.
+        double[] PerItem(string source, string format)
+        {
+            File.WriteAllText(tmp.File("engine.yml"), $"metrics:\n  - type: mse\ndataset:\n  data_source: {source}\n  format: {format}\n  labels: targets.npy\nbatch_size: 5\n");
+            using var evaluator = new Evaluator(EngineDefinition.Load(tmp.File("engine.yml")));
+            var result = evaluator.Evaluate(File.ReadAllBytes(model), null, CancellationToken.None);
+            Assert.False(result.BatchFallback); // a batch of five ran, not one item after another
+            return result.PerItem["mse"].ToArray();
+        }
+        var expected = PerItem("array", "npy");
+        Assert.Equal(5, expected.Distinct().Count());
+        Assert.Equal(expected, PerItem("items", "npy_files"));
+
+        var options = new DefaultQuantizationOptions { Threads = 1, Measurement = TestMeasurement.Int8Faster };
+        DefaultQuantizationPipeline.Run(DefaultQuantizationRequest.FromPaths(model, tmp.File("items"), options, tmp.File("items.onnx")), null, null, CancellationToken.None);
+        DefaultQuantizationPipeline.Run(DefaultQuantizationRequest.FromPaths(model, tmp.File("array"), options, tmp.File("array.onnx")), null, null, CancellationToken.None);
+        Assert.Equal(File.ReadAllBytes(tmp.File("array.onnx")), File.ReadAllBytes(tmp.File("items.onnx")));
+    }
+
+    [Fact]
     public void A_folder_with_npy_files_is_numpy_data_and_one_with_neither_keeps_the_numpy_error()
     {
         using var tmp = new TempFolder();

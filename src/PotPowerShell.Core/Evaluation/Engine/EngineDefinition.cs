@@ -137,7 +137,7 @@ public sealed class EngineDefinition
     /// The engine for a plain data path (Measure-PotModel and Compare-PotModel -DataPath): an npy folder or .npz, a
     /// folder of one .npy per item (format npy_files: files whose first axes differ
     /// (<see cref="NpyDataset.HoldsOneItemPerFile"/>), or, given the model the data serves, files a rank below its one
-    /// input, <see cref="CalibrationData.IsItemFolder"/>, as -CalibrationDataPath reads them), or a folder of images and
+    /// input or of its rank with a batch axis of 1, <see cref="CalibrationData.IsItemFolder"/>, as -CalibrationDataPath reads them), or a folder of images and
     /// no .npy file, read as POT's simplified engine reads its data_source (as -CalibrationDataPath reads it, fitted to
     /// the model by <see cref="EngineFit"/>, which also reads a folder of .npy files again for the model). When it holds
     /// labels (labels.npy / a 'labels' array), a classification adapter and accuracy@top1. Without labels and with

@@ -6,7 +6,7 @@ namespace PotPowerShell.Core.Evaluation;
 /// An engine fitted to the model it serves (the fit rule, ARCHITECTURE.md "Errors"): POT's simplified engine over
 /// images takes the model input's channels, layout and size (<see cref="SimplifiedImageFit"/>), and a data path
 /// (-DataPath) folder of several .npy files of one length is read again for the model: as one item per file when the
-/// files are a rank below its one input, as -CalibrationDataPath reads them (<see cref="EngineDefinition.FromDataPath"/>),
+/// files are a rank below its one input (or of its rank with a batch axis of 1), as -CalibrationDataPath reads them (<see cref="EngineDefinition.FromDataPath"/>),
 /// and one without labels compared with a reference takes its metric from the model's outputs. Any other engine is
 /// itself, and the model is not read.
 /// </summary>
