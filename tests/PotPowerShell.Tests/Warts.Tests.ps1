@@ -307,17 +307,22 @@ Describe 'Real-world warts through the cmdlets' {
     }
 
     It 'measures and compares on a -DataPath folder of one .npy file per item of one length, as on one array of the same items' {
-        # The digits sample's input is [batch, 1, 8, 8]: items of [1, 8, 8], a rank below it, one file each. The files'
-        # first axes are all 1, so only the model tells them from arrays of one item per input.
+        # The digits sample's input is [batch, 1, 8, 8]: items of [1, 8, 8], a rank below it, one file each, and items of
+        # [1, 1, 8, 8], saved from a batch of one. The files' first axes are all 1, so only the model tells them from
+        # arrays of one item per input.
         $model = Join-Path (Get-PotSamplePath) 'digits.onnx'
         $items = Join-Path $dir 'digit-items'
         $array = Join-Path $dir 'digit-array'
-        New-Item -ItemType Directory $items, $array | Out-Null
+        $batched = Join-Path $dir 'digit-batched-items'
+        New-Item -ItemType Directory $items, $array, $batched | Out-Null
         $values = New-WartFloats 7 (12 * 64) 8
-        foreach ($n in 0..11) { $null = Write-WartNpy (Join-Path $items ('{0:000}.npy' -f $n)) ([float[]] $values[(64 * $n)..(64 * $n + 63)]) @(1, 8, 8) }
+        foreach ($n in 0..11) {
+            $null = Write-WartNpy (Join-Path $items ('{0:000}.npy' -f $n)) ([float[]] $values[(64 * $n)..(64 * $n + 63)]) @(1, 8, 8)
+            $null = Write-WartNpy (Join-Path $batched ('{0:000}.npy' -f $n)) ([float[]] $values[(64 * $n)..(64 * $n + 63)]) @(1, 1, 8, 8)
+        }
         $null = Write-WartNpy (Join-Path $array 'input.npy') $values @(12, 1, 8, 8)
         $labels = [long[]] @(0..11 | ForEach-Object { ($_ * 3) % 10 })
-        foreach ($folder in $items, $array) { $null = Write-WartNpy (Join-Path $folder 'labels.npy') $labels @(12) }
+        foreach ($folder in $items, $array, $batched) { $null = Write-WartNpy (Join-Path $folder 'labels.npy') $labels @(12) }
 
         $byItem = Measure-PotModel $model -DataPath $items -PerSample
         $byArray = Measure-PotModel $model -DataPath $array -PerSample
@@ -325,6 +330,9 @@ Describe 'Real-world warts through the cmdlets' {
         $byItem.Metrics[0].Name | Should -Be 'accuracy@top1'
         $byItem.Metrics[0].Value | Should -Be $byArray.Metrics[0].Value
         ($byItem.PerSample | ForEach-Object Prediction) -join ',' | Should -Be (($byArray.PerSample | ForEach-Object Prediction) -join ',')
+        $byBatched = Measure-PotModel $model -DataPath $batched -PerSample
+        $byBatched.ItemCount | Should -Be 12
+        ($byBatched.PerSample | ForEach-Object Prediction) -join ',' | Should -Be (($byArray.PerSample | ForEach-Object Prediction) -join ',')
 
         # Unlabelled, Compare-PotModel scores the cosine similarity to the reference on the same items either way.
         Remove-Item (Join-Path $items 'labels.npy'), (Join-Path $array 'labels.npy')
