@@ -288,6 +288,21 @@ Describe 'Real-world warts through the cmdlets' {
         (Get-FileHash $auto.OutputPath).Hash | Should -Be (Get-FileHash $one.OutputPath).Hash
     }
 
+    It 'quantizes the layers inside model-local functions, named by their calls, as Import-PotModel lists them' {
+        # block1, block2: calls of ConvAct (Conv, LeakyRelu); head: a call of Head, which calls ConvAct, then MatMul.
+        Import-PotTestSupport
+        $model = Join-Path $dir 'blocks.onnx'
+        (Get-PotSupportType 'FunctionModels')::Write($model)
+        $summary = Import-PotModel $model
+        $summary.QuantizableLayerCount | Should -Be 4
+        ($summary.Nodes | Where-Object Quantizable | ForEach-Object Name) -join ',' | Should -Be 'block1/Conv,block2/Conv,head/ConvAct/Conv,head/MatMul'
+
+        $result = $summary | Invoke-DefaultQuantization -Config $minmax -CalibrationDataPath $images -IgnoredScope 'block2/Conv' -OutputPath (Join-Path $dir 'blocks.int8.onnx') -Force
+        ($result.Layers | ForEach-Object { '{0} {1}' -f $_.Node, $_.Precision }) -join ',' | Should -Be 'block1/Conv INT8,block2/Conv Float,head/ConvAct/Conv INT8,head/MatMul INT8'
+        # Rounding in three INT8 layers of random weights; a body wired wrongly would be off by the outputs' own size.
+        Get-Error $model $result.OutputPath $images | Should -BeLessThan 0.1
+    }
+
     It 'calibrates on a folder of one .npy file per item, sentences of several lengths' {
         # ids [batch, seq] (int64) -> Gather from a [50, 6] table -> MatMul: any sentence length.
         $g = New-WartGraph 'sentences'

@@ -7,6 +7,7 @@ namespace PotPowerShell.Core.Onnx;
 /// never modified and the same input gives the same bytes. Steps, in order:
 /// <list type="number">
 /// <item>every node gets a unique, non-empty name (ignored scope and AAQ refer to nodes by name), see <see cref="NodeNaming"/>;</item>
+/// <item>calls of model-local functions are replaced by the functions' bodies, as ONNX Runtime inlines them (<see cref="FunctionInlining"/>);</item>
 /// <item>weights held in Constant nodes become initializers; initializers listed as graph inputs (IR &lt; 4) stop being inputs;</item>
 /// <item>a float16 or bfloat16 model is widened to float, its inputs and outputs keeping their type behind Cast nodes (<see cref="HalfPrecision"/>);</item>
 /// <item>opset upgrade to 13 for opsets 7-12 (<see cref="OpsetUpgrade"/>); below 7 is refused (OpsetUnsupported, naming the first node
@@ -41,6 +42,7 @@ public static class ModelPreparation
 
         // Named first, so a generated name reflects the node's position in the file as the user sees it.
         NodeNaming.NameNodes(graph);
+        FunctionInlining.Inline(prepared);
         MoveConstantsToInitializers(graph);
         RemoveInitializerInputs(graph);
         HalfPrecision.Widen(graph);

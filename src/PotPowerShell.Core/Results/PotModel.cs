@@ -42,6 +42,7 @@ public sealed record PotModel
     public required string Producer { get; init; }
     public required IReadOnlyList<TensorDescription> Inputs { get; init => field = ValueList.From(value); }
     public required IReadOnlyList<TensorDescription> Outputs { get; init => field = ValueList.From(value); }
+    /// <summary>Nodes of the main graph, each call of a model-local function counted as the nodes of its body (as quantization inlines it).</summary>
     public required int NodeCount { get; init; }
     public required IReadOnlyList<OpTypeCount> OpTypes { get; init => field = ValueList.From(value); }
     /// <summary>Conv, ConvTranspose, MatMul and Gemm nodes: the layers quantization turns into INT8 kernels.</summary>

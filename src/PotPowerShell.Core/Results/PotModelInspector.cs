@@ -19,7 +19,7 @@ public static class PotModelInspector
 
     public static PotModel Describe(ModelProto model, string path)
     {
-        var graph = model.Graph;
+        var graph = AsQuantized(model);
         int constants = graph.Node.Count(n => n.OpType == "Constant" && OpCatalog.IsDefaultDomain(n.Domain));
         int initializers = graph.Initializer.Count;
         var storage = (initializers > 0, constants > 0) switch
@@ -53,7 +53,25 @@ public static class PotModelInspector
     }
 
     /// <summary>Every node with the name quantization gives it; Quantizable as <see cref="PotModel.QuantizableLayerCount"/> counts.</summary>
-    public static IReadOnlyList<NodeDescription> Nodes(GraphProto graph)
+    public static IReadOnlyList<NodeDescription> Nodes(ModelProto model) => Nodes(AsQuantized(model));
+
+    /// <summary>
+    /// The main graph as quantization sees it: calls of model-local functions replaced by their bodies
+    /// (<see cref="FunctionInlining"/>, after naming the calls as <see cref="ModelPreparation"/> does). The model is not changed.
+    /// </summary>
+    private static GraphProto AsQuantized(ModelProto model)
+    {
+        if (model.Functions.Count == 0) return model.Graph;
+        var copy = ShallowCopy.Of(model);
+        var nodes = copy.Graph.Node.Select(n => n.Clone()).ToList();
+        copy.Graph.Node.Clear();
+        copy.Graph.Node.AddRange(nodes);
+        NodeNaming.NameNodes(copy.Graph);
+        FunctionInlining.Inline(copy);
+        return copy.Graph;
+    }
+
+    private static IReadOnlyList<NodeDescription> Nodes(GraphProto graph)
     {
         var names = NodeNaming.Names(graph);
         return graph.Node.Select((n, i) => new NodeDescription(names[i], n.OpType,

@@ -68,7 +68,7 @@ internal static class ModelNodes
             lock (Gate)
             {
                 if (_last is { } last && last.Path == model && last.Written == written) return last.Nodes;
-                var nodes = PotModelInspector.Nodes(OnnxModelFile.Load(model).Graph);
+                var nodes = PotModelInspector.Nodes(OnnxModelFile.Load(model));
                 _last = new Cached(model, written, nodes);
                 return nodes;
             }
