@@ -29,7 +29,7 @@ public static class AffineFolding
     {
         var index = new GraphIndex(graph);
         // Graph outputs stay, and so does a tensor a subgraph reads (the index does not see those reads).
-        var kept = index.GraphOutputs.Concat(SubgraphInputs(graph)).ToHashSet(StringComparer.Ordinal);
+        var kept = index.GraphOutputs.Concat(graph.Node.SelectMany(Subgraphs.Of).SelectMany(g => g.Node.SelectMany(Subgraphs.NamesRead))).ToHashSet(StringComparer.Ordinal);
         for (int i = 0; i < graph.Node.Count; i++)
         {
             var conv = graph.Node[i];
@@ -39,10 +39,6 @@ public static class AffineFolding
         }
         return 0;
     }
-
-    private static IEnumerable<string> SubgraphInputs(GraphProto graph) =>
-        graph.Node.SelectMany(n => n.Attribute).SelectMany(a => a.Graphs.Prepend(a.G)).Where(g => g != null)
-            .SelectMany(g => g.Node.SelectMany(n => n.Input).Concat(SubgraphInputs(g)));
 
     /// <summary>One Mul or Add of the chain: its node, and the scale and shift it applies.</summary>
     private sealed record Step(int Node, double Scale, double Shift);

@@ -33,18 +33,13 @@ internal static class ConstantFolding
         graph.Node.Clear();
         graph.Node.AddRange(keep);
         // Inputs of folded nodes that nothing reads any more (the original weight, shapes, axes) go too.
-        var read = graph.Node.SelectMany(n => n.Input.Concat(SubgraphNames(n))).Concat(outputs).ToHashSet(StringComparer.Ordinal);
+        var read = graph.Node.SelectMany(Subgraphs.NamesRead).Concat(outputs).ToHashSet(StringComparer.Ordinal);
         var inputs = graph.Input.Select(i => i.Name).ToHashSet(StringComparer.Ordinal);
         var unused = folded.SelectMany(n => n.Input).Where(i => i.Length > 0 && !read.Contains(i) && !inputs.Contains(i)).ToHashSet(StringComparer.Ordinal);
         var remaining = graph.Initializer.Where(t => !unused.Contains(t.Name)).ToList();
         graph.Initializer.Clear();
         graph.Initializer.AddRange(remaining);
     }
-
-    // Names a node's subgraphs read (any name used inside counts: folding must not drop a tensor a body reads).
-    private static IEnumerable<string> SubgraphNames(NodeProto node) =>
-        node.Attribute.SelectMany(a => (a.G != null ? new[] { a.G } : Array.Empty<GraphProto>()).Concat(a.Graphs))
-            .SelectMany(g => g.Node.SelectMany(n => n.Input.Concat(SubgraphNames(n))));
 
     private static TensorProto? Fold(NodeProto node, Dictionary<string, TensorProto> initializers)
     {

@@ -89,9 +89,7 @@ internal static class FunctionInlining
             for (int i = 0; i < copy.Input.Count; i++) copy.Input[i] = Actual(copy.Input[i]);
             for (int i = 0; i < copy.Output.Count; i++) copy.Output[i] = Actual(copy.Output[i]);
             BindAttributes(copy, node, f);
-            foreach (var a in copy.Attribute)
-                foreach (var g in a.G != null ? a.Graphs.Prepend(a.G) : a.Graphs)
-                    RenameOuterReferences(g, map);
+            foreach (var g in Subgraphs.Of(copy)) RenameOuterReferences(g, map);
             Expand(copy, functions, names, output, depth + 1);
         }
     }
@@ -123,9 +121,7 @@ internal static class FunctionInlining
         {
             for (int i = 0; i < n.Input.Count; i++)
                 if (inner.TryGetValue(n.Input[i], out var actual)) n.Input[i] = actual;
-            foreach (var a in n.Attribute)
-                foreach (var g in a.G != null ? a.Graphs.Prepend(a.G) : a.Graphs)
-                    RenameOuterReferences(g, inner);
+            foreach (var g in Subgraphs.Of(n)) RenameOuterReferences(g, inner);
         }
         foreach (var o in graph.Output)
             if (inner.TryGetValue(o.Name, out var actual)) o.Name = actual;
@@ -137,9 +133,7 @@ internal static class FunctionInlining
         foreach (var n in nodes)
         {
             called.Add(Key(n.Domain, n.OpType, n.Overload));
-            foreach (var a in n.Attribute)
-                foreach (var g in a.G != null ? a.Graphs.Prepend(a.G) : a.Graphs)
-                    CollectCalls(g.Node, called);
+            foreach (var g in Subgraphs.Of(n)) CollectCalls(g.Node, called);
         }
     }
 

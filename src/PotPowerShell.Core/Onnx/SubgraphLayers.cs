@@ -19,13 +19,12 @@ public static class SubgraphLayers
 
     private static void Collect(NodeProto node, string parent, List<(string Layer, string Parent)> found)
     {
-        foreach (var attribute in node.Attribute)
-            foreach (var graph in attribute.G != null ? attribute.Graphs.Prepend(attribute.G) : attribute.Graphs)
-                foreach (var inner in graph.Node)
-                {
-                    if (OpCatalog.IsDefaultDomain(inner.Domain) && OpCatalog.WeightedLayers.Contains(inner.OpType))
-                        found.Add((inner.Name.Length > 0 ? inner.Name : inner.OpType, parent));
-                    Collect(inner, parent, found);
-                }
+        foreach (var graph in Subgraphs.Of(node))
+            foreach (var inner in graph.Node)
+            {
+                if (OpCatalog.IsDefaultDomain(inner.Domain) && OpCatalog.WeightedLayers.Contains(inner.OpType))
+                    found.Add((inner.Name.Length > 0 ? inner.Name : inner.OpType, parent));
+                Collect(inner, parent, found);
+            }
     }
 }

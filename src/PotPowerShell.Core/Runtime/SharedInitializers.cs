@@ -5,6 +5,7 @@ using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using Onnx;
 using PotPowerShell.Core.Data;
+using PotPowerShell.Core.Onnx;
 
 namespace PotPowerShell.Core.Runtime;
 
@@ -137,7 +138,7 @@ public sealed class SharedInitializers : IDisposable
             bool weight = standard && node.OpType == "DequantizeLinear" && node.Input.Count > 0 && integers.Contains(node.Input[0]);
             for (int k = 0; k < node.Input.Count; k++)
                 ((table || weight) && k == 0 ? eligible : otherwise).Add(node.Input[k]);
-            otherwise.UnionWith(Subgraphs(node).SelectMany(NamesUsed));
+            otherwise.UnionWith(Subgraphs.Of(node).SelectMany(g => g.Node.SelectMany(Subgraphs.NamesRead)));
         }
         eligible.ExceptWith(otherwise);
         eligible.IntersectWith(graph.Initializer.Select(t => t.Name));
@@ -147,11 +148,6 @@ public sealed class SharedInitializers : IDisposable
     /// <summary>An integer tensor: what DequantizeLinear reads as quantized data (a float one there is a scale-like constant).</summary>
     private static bool Quantized(TensorProto t) => (TensorProto.Types.DataType)t.DataType is TensorProto.Types.DataType.Int8
         or TensorProto.Types.DataType.Uint8 or TensorProto.Types.DataType.Int16 or TensorProto.Types.DataType.Uint16 or TensorProto.Types.DataType.Int32;
-
-    /// <summary>Every name the nodes of <paramref name="graph"/> and its subgraphs read.</summary>
-    private static IEnumerable<string> NamesUsed(GraphProto graph) => graph.Node.SelectMany(n => n.Input.Concat(Subgraphs(n).SelectMany(NamesUsed)));
-
-    private static IEnumerable<GraphProto> Subgraphs(NodeProto node) => node.Attribute.SelectMany(a => a.G is { } g ? a.Graphs.Prepend(g) : a.Graphs);
 
     private static bool Same(TensorProto a, TensorProto b) =>
         a.DataType == b.DataType && a.DataLocation == b.DataLocation && a.Dims.SequenceEqual(b.Dims) && a.RawData.Equals(b.RawData);

@@ -68,7 +68,7 @@ internal sealed class QdqGraphWriter
         graph.ValueInfo.AddRange(source.ValueInfo.Where(v => produced.Contains(v.Name)).Select(v => v.Clone()));
         graph.Node.AddRange(_nodes);
         // Initializers still read by a node (subgraphs of If/Loop/Scan included) or returned as outputs.
-        var used = _nodes.SelectMany(Reads).Concat(source.Output.Select(o => o.Name)).ToHashSet(StringComparer.Ordinal);
+        var used = _nodes.SelectMany(Subgraphs.NamesRead).Concat(source.Output.Select(o => o.Name)).ToHashSet(StringComparer.Ordinal);
         graph.Initializer.AddRange(source.Initializer.Where(t => used.Contains(t.Name)).Select(t => t.Clone()));
         graph.Initializer.AddRange(_newInitializers);
         graph.SparseInitializer.AddRange(source.SparseInitializer.Select(t => t.Clone()));
@@ -76,10 +76,6 @@ internal sealed class QdqGraphWriter
         graph.MetadataProps.AddRange(source.MetadataProps.Select(a => a.Clone()));
         return graph;
     }
-
-    private static IEnumerable<string> Reads(NodeProto node) =>
-        node.Input.Concat(node.Attribute.SelectMany(a => (a.G != null ? new[] { a.G } : Array.Empty<GraphProto>()).Concat(a.Graphs))
-            .SelectMany(g => g.Node.SelectMany(Reads)));
 
     private TensorNames NamesFor(string t)
     {
