@@ -21,6 +21,19 @@ public static class NpyWriter
     public static void Save<T>(string path, T[] data, long[] shape, string descr) where T : struct =>
         File.WriteAllBytes(path, Encode(data, shape, descr));
 
+    /// <summary>Writes an .npz archive (as numpy.savez does: a zip of .npy files named after the arrays).</summary>
+    public static void SaveNpz(string path, IReadOnlyDictionary<string, TensorData> arrays)
+    {
+        string temp = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, $".{Guid.NewGuid():N}.npy");
+        using var zip = System.IO.Compression.ZipFile.Open(path, System.IO.Compression.ZipArchiveMode.Create);
+        foreach (var (name, array) in arrays)
+        {
+            Write(temp, array);
+            System.IO.Compression.ZipFileExtensions.CreateEntryFromFile(zip, temp, name + ".npy");
+            File.Delete(temp);
+        }
+    }
+
     public static void Write(string path, TensorData tensor)
     {
         string descr = tensor.Kind switch

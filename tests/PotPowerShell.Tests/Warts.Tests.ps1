@@ -321,6 +321,46 @@ Describe 'Real-world warts through the cmdlets' {
         $q.StatSubsetSize | Should -Be 6
     }
 
+    It 'calibrates and measures on a folder of .npz items, a model with two inputs and items of several lengths labelled in themselves' {
+        # ids [batch, seq] (int64) and weights [batch, seq, 1] -> Gather from a [50, 6] table, times the weight -> MatMul 6 -> 4.
+        Import-PotTestSupport
+        $g = New-WartGraph 'weighted'
+        Add-WartInput $g 'ids' @('batch', 'seq') -ElementType Int64
+        Add-WartInput $g 'weights' @('batch', 'seq', 1)
+        $embedded = Add-WartNode $g Gather @((Add-WartWeight $g table @(50, 6)), 'ids') embed
+        $weighted = Add-WartNode $g Mul @($embedded, 'weights') weigh
+        $y = Add-WartNode $g MatMul @($weighted, (Add-WartWeight $g w @(6, 4))) proj
+        Rename-WartTensor $g $y 'y'
+        Add-WartOutput $g 'y' @('batch', 'seq', 4)
+        $model = Save-WartModel $g (Join-Path $dir 'weighted.onnx')
+        $items = Join-Path $dir 'weighted-items'
+        New-Item -ItemType Directory $items | Out-Null
+        $tensor = Get-PotCoreType 'PotPowerShell.Core.Data.TensorData'
+        $kind = Get-PotCoreType 'PotPowerShell.Core.Data.TensorElementKind'
+        $dictionary = [Collections.Generic.Dictionary`2].MakeGenericType([string], $tensor)
+        foreach ($n in 0..5) {
+            $length = 3 + $n
+            $arrays = [Activator]::CreateInstance($dictionary)
+            $ids = [long[]] @(0..($length - 1) | ForEach-Object { ($_ * 7 + $n) % 50 })
+            $arrays['ids'] = $tensor::new($kind::Int64, [long[]] @($length), $ids)
+            $arrays['weights'] = $tensor::FromFloats([float[]] @(0..($length - 1) | ForEach-Object { 0.5 + $_ % 3 }), [long[]] @($length, 1))
+            $arrays['labels'] = $tensor::FromFloats([float[]]::new($length * 4), [long[]] @($length, 4))
+            (Get-PotSupportType 'NpyWriter')::SaveNpz((Join-Path $items ('{0:00}.npz' -f $n)), $arrays)
+        }
+
+        $q = Invoke-DefaultQuantization $model $items -OutputPath (Join-Path $dir 'weighted.int8.onnx') -Precision AllInt8 -SkipLatencyCheck -Force
+        $q.QuantizedLayerCount | Should -Be 1
+        $q.StatSubsetSize | Should -Be 6
+        # Each item's labels are its own 'labels' array (zeros): the mean squared error is the mean squared output.
+        $engine = Join-Path $dir 'weighted-engine.yml'
+        "metrics:`n  - type: mse`ndataset:`n  data_source: weighted-items`n" | Set-Content $engine
+        $m = Measure-PotModel $model -EnginePath $engine -PerSample
+        $m.ItemCount | Should -Be 6
+        $m.Metrics[0].Name | Should -Be 'mse'
+        @($m.PerSample).Count | Should -Be 6
+        $m.Metrics[0].Value | Should -BeGreaterThan 0
+    }
+
     It 'measures and compares on a -DataPath folder of one .npy file per item of one length, as on one array of the same items' {
         # The digits sample's input is [batch, 1, 8, 8]: items of [1, 8, 8], a rank below it, one file each, and items of
         # [1, 1, 8, 8], saved from a batch of one. The files' first axes are all 1, so only the model tells them from

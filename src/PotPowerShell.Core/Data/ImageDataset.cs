@@ -1,7 +1,7 @@
 namespace PotPowerShell.Core.Data;
 
 /// <summary>
-/// Images of a folder (or .npy files, one per item: format npy_files), decoded and preprocessed when an item is requested (nothing is decoded up front, so memory does
+/// Images of a folder (or .npy or .npz files, one per item: format npy_files), decoded and preprocessed when an item is requested (nothing is decoded up front, so memory does
 /// not grow with the number of images). Items come from an annotation file (its order) or from the folder's image
 /// files in ordinal name order.
 /// </summary>
@@ -38,6 +38,10 @@ public sealed class ImageDataset : IDataset
     private readonly ImageOptions _options;
     private readonly string _inputName;
 
+    /// <summary>Items are .npz files: arrays named after the inputs they feed, and with <see cref="_itemLabels"/> an array 'labels'.</summary>
+    private readonly bool _npz;
+    private readonly bool _itemLabels;
+
     public ImageDataset(string folder, string? inputName, ImageOptions options, IReadOnlyList<string> files, IReadOnlyList<object?>? labels)
     {
         if (files.Count == 0)
@@ -51,6 +55,29 @@ public sealed class ImageDataset : IDataset
         _options = options;
         _inputName = inputName ?? DefaultInputName;
         InputNames = new[] { _inputName };
+        _npz = IsNpz(files[0]);
+        if (!_npz) return;
+        if (files.FirstOrDefault(f => !IsNpz(f)) is { } other)
+            throw new PotException("DatasetEntryNotImage", PotErrorCategory.InvalidData,
+                $"'{folder}' holds .npz items and '{Path.GetFileName(other)}': items of one data set are all .npz archives (arrays named after the model inputs) or all .npy files.", other);
+        // The first item names the arrays every item holds; its 'labels' array, when there are no other labels, is each item's label.
+        using var first = NpzArchive.Open(files[0]);
+        InputNames = first.Names.Where(n => n != NpyDataset.LabelsName).ToList();
+        if (InputNames.Count == 0)
+            throw new PotException("DatasetEmpty", PotErrorCategory.InvalidData, $"The item '{files[0]}' holds no arrays for model inputs.", files[0]);
+        _itemLabels = labels == null && first.Contains(NpyDataset.LabelsName);
+    }
+
+    private static bool IsNpz(string file) => file.EndsWith(".npz", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The folder's items (its files with one of <paramref name="extensions"/>) are .npz archives, the first of which holds an array 'labels'.</summary>
+    public static bool NpzItemsLabelled(string folder, IReadOnlyList<string> extensions)
+    {
+        if (!Directory.Exists(folder)) return false;
+        var first = Directory.EnumerateFiles(folder).Where(f => extensions.Contains(Path.GetExtension(f).ToLowerInvariant())).Order(StringComparer.Ordinal).FirstOrDefault();
+        if (first == null || !IsNpz(first)) return false;
+        using var archive = NpzArchive.Open(first);
+        return archive.Contains(NpyDataset.LabelsName);
     }
 
     /// <summary>
@@ -167,7 +194,7 @@ public sealed class ImageDataset : IDataset
     public string Source { get; }
     public int Count => _files.Count;
     public IReadOnlyList<string> InputNames { get; }
-    public bool HasAnnotations => _labels != null;
+    public bool HasAnnotations => _labels != null || _itemLabels;
 
     /// <summary>
     /// An item stored as its own .npy file (Accuracy Checker's numpy_reader): the array as it is, with a batch axis of 1
@@ -180,10 +207,39 @@ public sealed class ImageDataset : IDataset
         return new TensorData(array.Kind, array.Shape.Prepend(1L).ToArray(), array.Data);
     }
 
+    /// <summary>
+    /// An item stored as its own .npz archive: each array (read whole, within the in-memory limit of an .npz member) with
+    /// a batch axis of 1 put in front, and its 'labels' array as the label when <see cref="_itemLabels"/>.
+    /// </summary>
+    private DataItem NpzItem(int index, string file)
+    {
+        using var archive = NpzArchive.Open(file);
+        var inputs = new Dictionary<string, TensorData>(StringComparer.Ordinal);
+        foreach (var name in InputNames)
+        {
+            if (!archive.Contains(name))
+                throw new PotException("DataArrayNotFound", PotErrorCategory.ObjectNotFound,
+                    $"The item '{file}' has no array '{name}', which '{_files[0]}' has: every .npz item holds the same arrays.", file);
+            var array = archive.Read(name);
+            inputs[name] = new TensorData(array.Kind, array.Shape.Prepend(1L).ToArray(), array.Data);
+        }
+        object? label = _labels?[index];
+        if (_itemLabels)
+        {
+            if (!archive.Contains(NpyDataset.LabelsName))
+                throw new PotException("DataArrayNotFound", PotErrorCategory.ObjectNotFound,
+                    $"The item '{file}' has no array 'labels', which '{_files[0]}' has: label every item, or none.", file);
+            var labels = archive.Read(NpyDataset.LabelsName);
+            label = NpyDataset.LabelAt(new MemoryItemArray(new TensorData(labels.Kind, labels.Shape.Prepend(1L).ToArray(), labels.Data)), 0);
+        }
+        return new DataItem(index, inputs, label);
+    }
+
     public DataItem Get(int index)
     {
         if ((uint)index >= (uint)Count) throw new ArgumentOutOfRangeException(nameof(index));
         string file = _files[index];
+        if (_npz) return NpzItem(index, file);
         byte[] bytes;
         try
         {

@@ -86,11 +86,13 @@ public sealed class NpyDataset : IDataset, IDisposable
 
     /// <summary>
     /// A folder of several .npy files (labels.npy aside) whose first axes differ: they cannot be one array per input, so
-    /// each holds one item (an engine's format npy_files). Reads the headers until two differ.
+    /// each holds one item (an engine's format npy_files). Reads the headers until two differ. So does a folder of .npz
+    /// archives and no other .npy file than labels.npy (<see cref="HoldsNpzItems"/>).
     /// </summary>
     public static bool HoldsOneItemPerFile(string folder)
     {
         if (!Directory.Exists(folder)) return false;
+        if (HoldsNpzItems(folder)) return true;
         long? first = null;
         foreach (var file in Directory.EnumerateFiles(folder, "*.npy"))
         {
@@ -101,6 +103,14 @@ public sealed class NpyDataset : IDataset, IDisposable
         }
         return false;
     }
+
+    /// <summary>
+    /// A folder of .npz archives and no .npy file but labels.npy: each archive is one item, its arrays named after the
+    /// model inputs they feed (an engine's format npy_files), so the items of a model with several inputs may differ in size.
+    /// </summary>
+    public static bool HoldsNpzItems(string folder) =>
+        Directory.Exists(folder) && Directory.EnumerateFiles(folder, "*.npz").Any()
+        && !Directory.EnumerateFiles(folder, "*.npy").Any(f => Path.GetFileNameWithoutExtension(f) != LabelsName);
 
     public string Source { get; }
     public int Count { get; }

@@ -69,11 +69,8 @@ internal sealed class NpzArchive : IDisposable
             NpyHeader header;
             using (var s = entry.Open())
             {
-                header = NpyReader.ReadHeader(s, source);
-                long needed = header.DataOffset + header.DataBytes;
-                if (entry.Length < needed)
-                    throw NpyReader.Bad(source, $"the archive declares {entry.Length} bytes for it, but its header needs {needed} ({header.ElementCount} elements)", null);
-                if (needed <= _inMemoryBytes) return new MemoryItemArray(NpyReader.ReadData(s, header, source));
+                header = Header(s, entry, source);
+                if (header.DataOffset + header.DataBytes <= _inMemoryBytes) return new MemoryItemArray(NpyReader.ReadData(s, header, source));
             }
             return Unpack(entry, source, header.DataOffset + header.DataBytes);
         }
@@ -81,6 +78,37 @@ internal sealed class NpzArchive : IDisposable
         {
             throw NpyReader.Bad(_path, $"its member '{entry.FullName}' cannot be decompressed", e);
         }
+    }
+
+    /// <summary>One array read whole into memory (an item of a folder of .npz items); one over the in-memory limit is refused.</summary>
+    public TensorData Read(string name)
+    {
+        var entry = _entries[name];
+        string source = $"{_path}:{entry.FullName}";
+        try
+        {
+            using var s = entry.Open();
+            var header = Header(s, entry, source);
+            long bytes = header.DataOffset + header.DataBytes;
+            if (bytes > _inMemoryBytes)
+                throw new PotException("NpzMemberTooLarge", PotErrorCategory.InvalidData,
+                    $"'{source}' holds {bytes} bytes, more than the {_inMemoryBytes} bytes an array of one item may hold. Give such data as a folder of .npy files (one per input, items along the first axis).", source);
+            return NpyReader.ReadData(s, header, source);
+        }
+        catch (InvalidDataException e)
+        {
+            throw NpyReader.Bad(_path, $"its member '{entry.FullName}' cannot be decompressed", e);
+        }
+    }
+
+    /// <summary>The member's .npy header, checked against the size the archive declares for it.</summary>
+    private static NpyHeader Header(Stream s, ZipArchiveEntry entry, string source)
+    {
+        var header = NpyReader.ReadHeader(s, source);
+        long needed = header.DataOffset + header.DataBytes;
+        if (entry.Length < needed)
+            throw NpyReader.Bad(source, $"the archive declares {entry.Length} bytes for it, but its header needs {needed} ({header.ElementCount} elements)", null);
+        return header;
     }
 
     // Copies the member's first `bytes` bytes (header and elements) into a temporary .npy file.

@@ -22,7 +22,7 @@ public static class CalibrationData
         // simplified data_source take one (EngineResolver.Simplified, which also names what a pattern may select).
         if (!File.Exists(path) && !Directory.Exists(path) && Config.ConfigPaths.HasWildcards(Path.GetFileName(path)))
             return SimplifiedImageFit.ToModel(EngineResolver.Simplified(path, "CalibrationDataPath"), modelPath).OpenDataset();
-        if (IsItemFolder(path, modelPath))
+        if (NpyDataset.HoldsNpzItems(path) || IsItemFolder(path, modelPath))
         {
             var tree = EngineTree.Map(0, ("dataset", EngineTree.Map(0, ("data_source", EngineTree.Text(Path.GetFullPath(path))), ("format", EngineTree.Text("npy_files")))));
             return EngineParser.Parse(tree, "CalibrationDataPath", Path.GetFullPath(path), path).OpenDataset();

@@ -98,6 +98,21 @@ public class NpyLimitTests
     }
 
     [Fact]
+    public void An_array_of_an_npz_item_beyond_the_in_memory_limit_is_refused_before_it_is_read()
+    {
+        using var tmp = new TempFolder();
+        using (var zip = ZipFile.Open(tmp.File("item.npz"), ZipArchiveMode.Create))
+        using (var s = zip.CreateEntry("input.npy").Open()) s.Write(NpyWriter.Encode(new float[4000], new long[] { 1000, 4 }, "<f4"));
+        using (var fits = NpzArchive.Open(tmp.File("item.npz"), inMemoryBytes: 16_200))
+            Assert.Equal(new long[] { 1000, 4 }, fits.Read("input").Shape);
+        using var archive = NpzArchive.Open(tmp.File("item.npz"), inMemoryBytes: 16_000);
+        var e = Assert.Throws<PotException>(() => archive.Read("input"));
+        Assert.Equal("NpzMemberTooLarge", e.ErrorId);
+        Assert.Contains("item.npz:input.npy", e.Message);
+        Assert.Contains("an array of one item", e.Message);
+    }
+
+    [Fact]
     public void An_npz_member_beyond_the_unpack_budget_is_refused_before_unpacking()
     {
         using var tmp = new TempFolder();

@@ -302,6 +302,61 @@ public class CalibrationDataTests
     }
 
     [Fact]
+    public void A_folder_of_npz_items_feeds_a_model_with_several_inputs_items_of_several_lengths_with_their_labels()
+    {
+        // ids [batch, seq] (int64) and weights [batch, seq, 1]: Gather from a [50, 6] table, times the weight, MatMul 6 -> 4.
+        // Five items of 3 to 7 tokens, an .npz each with both inputs and 'labels' (targets [seq, 4], zeros).
+        using var tmp = new TempFolder();
+        var random = new Random(8);
+        var g = new GraphBuilder("weighted");
+        var ids = g.Input("ids", global::Onnx.TensorProto.Types.DataType.Int64, "batch", "seq");
+        var weights = g.Input("weights", "batch", "seq", 1L);
+        var table = g.Initializer("table", Enumerable.Range(0, 300).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray(), 50, 6);
+        var scaled = g.Node("Mul", new[] { g.Node("Gather", new[] { table, ids }, "embed"), weights }, "weigh");
+        g.Output(g.Node("MatMul", new[] { scaled, g.Initializer("w", Enumerable.Range(0, 24).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray(), 6, 4) }, "proj"));
+        var model = g.Build();
+        OnnxModelFile.Save(model, tmp.File("weighted.onnx"));
+        Directory.CreateDirectory(tmp.File("items"));
+        var expected = new List<double>();
+        for (int n = 0; n < 5; n++)
+        {
+            int length = 3 + n;
+            var tokens = Enumerable.Range(0, length).Select(i => (long)((i * 7 + n) % 50)).ToArray();
+            var w = Enumerable.Range(0, length).Select(i => 0.5f + i % 3).ToArray();
+            NpyWriter.SaveNpz(tmp.File($"items/{n:00}.npz"), new Dictionary<string, TensorData>
+            {
+                ["ids"] = new(TensorElementKind.Int64, new long[] { length }, tokens),
+                ["weights"] = TensorData.FromFloats(w, length, 1),
+                ["labels"] = TensorData.FromFloats(new float[length * 4], length, 4),
+            });
+            // The mean squared output of the item alone, from ONNX Runtime.
+            var y = OrtTestRunner.RunTensors(model, new Dictionary<string, TensorData>
+            {
+                ["ids"] = new(TensorElementKind.Int64, new long[] { 1, length }, tokens),
+                ["weights"] = TensorData.FromFloats(w, 1, length, 1),
+            }).Single();
+            expected.Add(y.Select(v => (double)v * v).Average());
+        }
+
+        var data = CalibrationData.Open(tmp.File("items"), tmp.File("weighted.onnx"), CancellationToken.None);
+        using (data as IDisposable)
+        {
+            Assert.Equal(5, data.Count);
+            Assert.Equal(new[] { "ids", "weights" }, data.InputNames.OrderBy(n => n, StringComparer.Ordinal));
+            Assert.Equal(new long[] { 1, 5, 1 }, data.Get(2).Inputs["weights"].Shape);
+        }
+        var options = new DefaultQuantizationOptions { Threads = 1, Precision = PrecisionMode.AllInt8 };
+        var result = DefaultQuantizationPipeline.Run(DefaultQuantizationRequest.FromPaths(tmp.File("weighted.onnx"), tmp.File("items"), options, tmp.File("weighted.int8.onnx")), null, null, CancellationToken.None);
+        Assert.Equal(1, result.QuantizedLayerCount);
+
+        // Evaluated by an engine that names the folder alone: each item's labels are its own 'labels' array.
+        File.WriteAllText(tmp.File("engine.yml"), "metrics:\n  - type: mse\ndataset:\n  data_source: items\n");
+        using var evaluator = new Evaluator(EngineDefinition.Load(tmp.File("engine.yml")));
+        var measured = evaluator.Evaluate(File.ReadAllBytes(tmp.File("weighted.onnx")), null, CancellationToken.None).PerItem["mse"];
+        Assert.Equal(expected.Select(v => Math.Round(v, 6)), measured.Select(v => Math.Round(v, 6)));
+    }
+
+    [Fact]
     public void A_folder_with_npy_files_is_numpy_data_and_one_with_neither_keeps_the_numpy_error()
     {
         using var tmp = new TempFolder();

@@ -22,6 +22,22 @@ internal static class OrtTestRunner
         return results.ToDictionary(r => r.Name, r => r.AsEnumerable<float>().ToArray());
     }
 
+    /// <summary>Runs a model on inputs of any element type the tests use (float, int64); every output as floats, in output order.</summary>
+    public static List<float[]> RunTensors(ModelProto model, IReadOnlyDictionary<string, PotPowerShell.Core.Data.TensorData> inputs)
+    {
+        OnnxRuntimeLoader.Ensure();
+        using var options = OrtSessions.Options(GraphOptimizationLevel.ORT_DISABLE_ALL, threads: 1);
+        using var session = OrtSessions.Create(model.ToByteArray(), options, "test model");
+        var values = inputs.Select(kv => kv.Value.Data switch
+        {
+            long[] l => NamedOnnxValue.CreateFromTensor(kv.Key, new DenseTensor<long>(l, kv.Value.Shape.Select(d => (int)d).ToArray())),
+            float[] f => NamedOnnxValue.CreateFromTensor(kv.Key, new DenseTensor<float>(f, kv.Value.Shape.Select(d => (int)d).ToArray())),
+            _ => throw new ArgumentException($"Input '{kv.Key}' holds {kv.Value.Kind} values."),
+        }).ToList();
+        using var results = session.Run(values);
+        return results.Select(r => r.AsEnumerable<float>().ToArray()).ToList();
+    }
+
     /// <summary>Min/max of each named tensor over the given input batches (tests' stand-in for calibration).</summary>
     public static Dictionary<string, ActivationRange> MinMax(ModelProto model, IReadOnlyList<string> tensors,
         IEnumerable<IReadOnlyDictionary<string, (float[] Data, int[] Dims)>> batches)

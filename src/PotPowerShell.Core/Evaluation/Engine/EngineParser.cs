@@ -504,6 +504,7 @@ internal static class EngineParser
         if (format == null)
         {
             if (!isFolder) format = DatasetFormat.Npy;
+            else if (NpyDataset.HoldsNpzItems(data)) format = DatasetFormat.NpyFiles;
             else if (Directory.EnumerateFiles(data, "*.npy").Any()) format = DatasetFormat.Npy;
             else format = DatasetFormat.Images;
         }
@@ -711,17 +712,23 @@ internal static class EngineParser
         if (def.Format == DatasetFormat.NpyFiles)
             foreach (var k in new[] { "channels", "color_order", "layout", "preprocessing" })
                 if (m.Has(k)) m.Problem(k, "applies to images; .npy items (format: npy_files) are fed as they are.");
-        IReadOnlyList<string> extensions = def.Format == DatasetFormat.NpyFiles ? new[] { ".npy" } : ImageDataset.DefaultExtensions;
+        IReadOnlyList<string> extensions = def.Format == DatasetFormat.NpyFiles ? new[] { ".npy", ".npz" } : ImageDataset.DefaultExtensions;
         if (!simplified && m.List("extensions") is { } ext)
             extensions = ext.Items.Select(e => "." + (EngineTree.TextOf(e) ?? "").Trim().TrimStart('.').ToLowerInvariant()).ToList();
-        // As for NumPy data, labels.npy in the folder holds the labels of .npy items (and is not an item itself).
+        // As for NumPy data, labels.npy in the folder holds the labels of .npy items (and is not an item itself); without
+        // it, .npz items may each hold their own 'labels' array, as an .npz archive of arrays does.
         string? labelsPath = def.LabelsPath;
+        string? labelsArray = def.LabelsArray;
         string folderLabels = Path.Combine(def.DataSource, NpyDataset.LabelsName + ".npy");
-        if (def.Format == DatasetFormat.NpyFiles && labelsPath == null && annotation == null && voc == null && classFolders == null && File.Exists(folderLabels))
-            labelsPath = folderLabels;
+        if (def.Format == DatasetFormat.NpyFiles && labelsPath == null && annotation == null && voc == null && classFolders == null)
+        {
+            if (File.Exists(folderLabels)) labelsPath = folderLabels;
+            else if (ImageDataset.NpzItemsLabelled(def.DataSource, extensions)) labelsArray = NpyDataset.LabelsName;
+        }
         return def with
         {
             LabelsPath = labelsPath,
+            LabelsArray = labelsArray,
             AnnotationFile = annotation,
             VocAnnotations = voc,
             ImagesetFile = imageset,
