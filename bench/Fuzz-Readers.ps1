@@ -12,7 +12,10 @@
     finding; thirty-seventh, palette and colour PNGs also read by Pascal VOC's class colours: 286,729 in 120 s, -Seed 1,
     no finding) and Accuracy Checker's dataset meta files (segmentation_colors; thirty-seventh session: 191,310 in 90 s,
     no finding). Thirty-eighth session, every target: -Seed 11 -Seconds 1200, 1,713,870 executions, and -Seed 12
-    -Seconds 1500, 3,358,527, no finding. Each reader gets an equal
+    -Seconds 1500, 3,358,527, no finding. Thirty-ninth session, the ONNX loader with a seed of model-local functions
+    (Import-PotModel inlines them): -Seed 13 -Target onnx -Seconds 420, 595,995 executions; then .npz archives also read
+    as the one item of a folder of .npz items, with the ONNX loader: -Seed 14 -Target npz,onnx -Seconds 240, 382,628;
+    no finding. Each reader gets an equal
     share of -Seconds; the seeds are generated in code plus the committed corpus
     (tests/PotPowerShell.Core.Tests/Fuzz/FuzzCorpus/<target>/). The contract is that every input loads or fails with a
     PotException carrying an error id within -BudgetSeconds; anything else is a finding, written with its input to
