@@ -70,10 +70,12 @@ internal static class FunctionInlining
             throw new PotException("GraphInvalid", PotErrorCategory.InvalidData,
                 $"Node '{node.Name}' calls function '{f.Name}' through more than {MaxDepth} nested function calls: ONNX functions may not call themselves. Export the model again.", node.Name);
 
-        // Formal names to actual ones: inputs and outputs of the call (a missing optional one is ""), the rest new.
+        // Formal names to actual ones: the call's inputs (a missing optional one is ""), its outputs, and new names for
+        // the rest, outputs the call leaves out included (the body may still read them).
         var map = new Dictionary<string, string>(StringComparer.Ordinal);
         for (int i = 0; i < f.Input.Count; i++) map[f.Input[i]] = i < node.Input.Count ? node.Input[i] : "";
-        for (int i = 0; i < f.Output.Count; i++) map[f.Output[i]] = i < node.Output.Count ? node.Output[i] : "";
+        for (int i = 0; i < f.Output.Count && i < node.Output.Count; i++)
+            if (node.Output[i].Length > 0) map[f.Output[i]] = node.Output[i];
         string prefix = node.Name.Length > 0 ? node.Name : f.Name;
         string Actual(string formal)
         {

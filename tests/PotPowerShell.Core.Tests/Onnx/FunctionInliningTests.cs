@@ -55,6 +55,42 @@ public class FunctionInliningTests
     }
 
     [Fact]
+    public void An_output_the_call_leaves_out_is_still_computed_for_the_body_that_reads_it()
+    {
+        // Pair(x) -> (y, half): half = x * 0.5, y = half + half. The call leaves half out ("").
+        var g = new GraphBuilder("pair", opset: 17);
+        var x = g.Input("x", "batch", 4L);
+        var model = g.Build(irVersion: 9);
+        var call = new NodeProto { OpType = "Pair", Domain = FunctionModels.Domain, Name = "pair" };
+        call.Input.Add(x);
+        call.Output.AddRange(new[] { "y", "" });
+        model.Graph.Node.Add(call);
+        model.Graph.Output.Add(GraphBuilder.ValueInfo("y", TensorProto.Types.DataType.Float, new object[] { "batch", 4L }));
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = FunctionModels.Domain, Version = 1 });
+        var pair = new FunctionProto { Name = "Pair", Domain = FunctionModels.Domain };
+        pair.Input.Add("x");
+        pair.Output.AddRange(new[] { "y", "half" });
+        pair.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 17 });
+        var constant = new NodeProto { OpType = "Constant" };
+        constant.Output.Add("c");
+        constant.Attribute.Add(GraphBuilder.Attribute("value_float", 0.5f));
+        var mul = new NodeProto { OpType = "Mul" };
+        mul.Input.AddRange(new[] { "x", "c" });
+        mul.Output.Add("half");
+        var add = new NodeProto { OpType = "Add" };
+        add.Input.AddRange(new[] { "half", "half" });
+        add.Output.Add("y");
+        pair.Node.AddRange(new[] { constant, mul, add });
+        model.Functions.Add(pair);
+
+        var prepared = ModelPreparation.Prepare(model);
+        Assert.Empty(prepared.Functions);
+        var input = new Dictionary<string, (float[] Data, int[] Dims)> { ["x"] = (new float[] { 1, -2, 3, 8 }, new[] { 1, 4 }) };
+        Assert.Equal(new float[] { 1, -2, 3, 8 }, OrtTestRunner.Run(model, input)["y"]);
+        Assert.Equal(new float[] { 1, -2, 3, 8 }, OrtTestRunner.Run(prepared, input)["y"]);
+    }
+
+    [Fact]
     public void A_function_that_calls_itself_is_refused_with_the_node_that_calls_it()
     {
         var model = FunctionModels.Blocks();
