@@ -64,6 +64,28 @@ public class EvaluatorTests
     }
 
     [Fact]
+    public void One_hot_label_rows_are_their_classes_and_a_row_of_two_classes_is_refused()
+    {
+        // Keras' to_categorical labels: the same items, each label a row of 3 with a 1 at its class.
+        using var tmp = Data();
+        var oneHot = Labels.SelectMany(l => Enumerable.Range(0, 3).Select(c => c == l ? 1f : 0f)).ToArray();
+        NpyWriter.Save(tmp.File("d/labels.npy"), oneHot, new long[] { X.Length, 3 }, "<f4");
+        using (var evaluator = new Evaluator(Engine(tmp, ClassifierYaml)))
+        {
+            var r = evaluator.Evaluate(TestModels.MatMul(W, 4, 3, "batch"), null, CancellationToken.None);
+            Assert.Equal(Enumerable.Range(0, X.Length).Select(i => ArgMax(Logits(i)) == Labels[i] ? 1.0 : 0), r.PerItem["accuracy@top1"]);
+        }
+
+        oneHot[3 * 4 + 0] = 1; // item 4 labelled with classes 0 and 1
+        NpyWriter.Save(tmp.File("d/labels.npy"), oneHot, new long[] { X.Length, 3 }, "<f4");
+        using var twoHot = new Evaluator(Engine(tmp, ClassifierYaml));
+        var e = Assert.Throws<PotException>(() => twoHot.Evaluate(TestModels.MatMul(W, 4, 3, "batch"), null, CancellationToken.None));
+        Assert.Equal("AnnotationNotAClass", e.ErrorId);
+        Assert.Contains("Item 4 ", e.Message);
+        Assert.Contains("one-hot (every value 0 but one 1)", e.Message);
+    }
+
+    [Fact]
     public void An_engine_that_names_no_output_scores_the_first_float_output_not_an_int64_label_before_it()
     {
         // Outputs: 'label' (int64 ArgMax of the scores) first, then 'scores' (float), as models that return both export.

@@ -154,9 +154,22 @@ internal abstract class MetricRunner
     }
 }
 
-/// <summary>Turns annotations into class indices: integers as they are, text through the dataset's classes list or as a number.</summary>
+/// <summary>Turns annotations into class indices: integers as they are, text through the dataset's classes list or as a number, one-hot rows by the position of their 1.</summary>
 internal static class Labels
 {
+    /// <summary>The position of the one 1 in a row of 0s (Keras' to_categorical labels), or null for any other row.</summary>
+    private static long? OneHot(TensorData t)
+    {
+        long hot = -1;
+        for (long i = 0; i < t.Length; i++)
+        {
+            double v = TensorBytes.ValueAt(t.Data, i);
+            if (v == 1 && hot < 0) hot = i;
+            else if (v != 0) return null;
+        }
+        return hot >= 0 ? hot : null;
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int ClassIndex(SampleView s, int classCount, Dictionary<string, int>? classMap)
     {
@@ -169,8 +182,9 @@ internal static class Labels
             string text when classMap != null && classMap.TryGetValue(text.Trim(), out int c) => c,
             string text when long.TryParse(text.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out long n) => n,
             TensorData t when t.Length == 1 => (long)TensorBytes.ValueAt(t.Data, 0),
+            TensorData t when OneHot(t) is long hot => hot,
             _ => throw new PotException("AnnotationNotAClass", PotErrorCategory.InvalidData,
-                $"Item {s.Index} of dataset '{s.Definition.Name}' has the annotation {Show(s.Annotation)}, which is not a class index.{(s.Annotation is string ? " List the class names in order with classes: (a file or a list) so names map to indices." : "")}", s.Definition.DataSource),
+                $"Item {s.Index} of dataset '{s.Definition.Name}' has the annotation {Show(s.Annotation)}, which is not a class index.{(s.Annotation is string ? " List the class names in order with classes: (a file or a list) so names map to indices." : s.Annotation is TensorData ? " A label row is read as a class when it is one-hot (every value 0 but one 1); save several classes per item, or soft labels, as one class index per item instead." : "")}", s.Definition.DataSource),
         } + s.Definition.LabelOffset;
         if (label < 0 || label >= classCount)
             throw new PotException("AnnotationOutOfRange", PotErrorCategory.InvalidData,
