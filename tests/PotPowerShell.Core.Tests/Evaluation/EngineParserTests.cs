@@ -260,7 +260,13 @@ public class EngineParserTests
         File.Delete(tmp.File("data/labels.npy"));
         var unlabelled = EngineDefinition.FromDataPath(tmp.File("data"));
         Assert.Empty(unlabelled.Metrics);
+        Assert.Empty(unlabelled.Warnings);
         Assert.Equal("EngineHasNoAnnotations", Assert.Throws<PotException>(() => unlabelled.EnsureEvaluable("test")).ErrorId);
+        // Labels as text beside the arrays are not read, and it says so.
+        File.WriteAllText(tmp.File("data/labels.txt"), "0\n1\n");
+        var text = EngineDefinition.FromDataPath(tmp.File("data"));
+        Assert.Empty(text.Metrics);
+        Assert.Contains("labels.txt' is not read as the labels of", Assert.Single(text.Warnings));
     }
 
     [Fact]

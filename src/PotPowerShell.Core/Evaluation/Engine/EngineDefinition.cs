@@ -167,6 +167,10 @@ public sealed class EngineDefinition
                 engine = EngineParser.Parse(tree, "", Path.GetDirectoryName(full) ?? full, full);
             }
         }
+        // Labels in text beside the arrays are not the folder's labels (a labels.txt is as often a list of class names).
+        string textLabels = Path.Combine(full, "labels.txt");
+        if (!engine.HasAnnotations && File.Exists(textLabels))
+            engine.Warnings = engine.Warnings.Append($"'{textLabels}' is not read as the labels of '{full}': a data folder's labels are labels.npy (one per item). Save them as labels.npy, or give an engine file with 'labels: labels.txt' in its dataset.").ToList();
         if (!engine.HasAnnotations && againstReference)
         {
             bool classes = modelPath != null && OutputsClassesOnly(OnnxModelFile.Load(modelPath));
