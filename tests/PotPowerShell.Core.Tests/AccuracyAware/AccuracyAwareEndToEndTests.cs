@@ -154,6 +154,20 @@ public class AccuracyAwareEndToEndTests : IClassFixture<AccuracyAwareEndToEndTes
             && w.Contains("label_offset: 1", StringComparison.Ordinal));
         // The model's own labels: FP32 scores 1, no such warning.
         Assert.DoesNotContain(_fixture.Result.Warnings, w => w.StartsWith("The FP32 model scores", StringComparison.Ordinal));
+        // Nor the one about a limit every model meets, said once only: the baseline at the worst value says it.
+        Assert.DoesNotContain(result.Warnings, w => w.StartsWith("The allowed drop", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_maximal_drop_that_reaches_the_metric_s_worst_value_is_named_in_a_warning()
+    {
+        // maximal_drop 1 on top-1 accuracy (a percentage typed as a fraction): any model, even one scoring 0, meets it.
+        var m = _fixture.Model;
+        var options = new AccuracyAwareOptions { Quantization = new DefaultQuantizationOptions { Measurement = TestMeasurement.Int8Faster }, MaximalDrop = 1 };
+        var result = AccuracyAwarePipeline.Run(Job(m, options), m.File("percent.onnx"));
+        Assert.True(result.Met);
+        Assert.Contains(result.Warnings, w => w.StartsWith("The allowed drop of accuracy@top1 (1 from 1) reaches its worst value (0): every model meets the target", StringComparison.Ordinal));
+        Assert.DoesNotContain(_fixture.Result.Warnings, w => w.StartsWith("The allowed drop", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -50,6 +50,7 @@ internal sealed class RunBaseline
             var pool = ItemSelection.SampleSubset(count, options.MetricSubsetRatio, ctx.Seed);
             ctx.Log($"Baseline from metrics[].baseline_value: {string.Join(", ", criteria.Metrics.Select(m => $"{m.Name} {SearchContext.F(m.Baseline)}"))}; "
                 + $"per-item comparisons on {pool.Count} of {count} items (metric_subset_ratio {SearchContext.F(options.MetricSubsetRatio)}, seed {ctx.Seed}).");
+            WarnIfAnyModelMeets(ctx, criteria, session.Evaluator.MeanItemBounds);
             return new RunBaseline(criteria, pool, () => session.EvaluateFloat(ctx.Builder, pool.Count == session.ItemCount ? null : pool, mandatory: false));
         }
         if (options.Metrics.Any(m => m.BaselineValue.HasValue))
@@ -67,7 +68,24 @@ internal sealed class RunBaseline
                 ctx.Warn($"The FP32 model scores {m.Name} {SearchContext.F(m.Baseline)} on the {count} validation items, at or near the worst value the metric has ({SearchContext.F(worst)}): " +
                     "a quantized model can hardly score lower, so the target is met whatever quantization does. Check that the labels belong to this model: their class order, " +
                     "and an offset such as a background class (label_offset: 1 in the engine's dataset, has_background in Accuracy Checker's).");
+        WarnIfAnyModelMeets(ctx, measured.Criteria, session.Evaluator.MeanItemBounds);
         return measured;
+    }
+
+    /// <summary>
+    /// A limit no model can break: the allowed drop takes the metric from its baseline to its worst value (maximal_drop 1
+    /// on top-1 accuracy, typed as a percentage). Not said again for a baseline already at the worst value (<see cref="NearWorst"/>).
+    /// </summary>
+    private static void WarnIfAnyModelMeets(SearchContext ctx, MetricCriteria criteria, IReadOnlyDictionary<string, (double Min, double Max)> bounds)
+    {
+        foreach (var m in criteria.Metrics)
+        {
+            if (!bounds.TryGetValue(m.Name, out var b) || !double.IsFinite(b.Min) || !double.IsFinite(b.Max) || b.Max <= b.Min || NearWorst(m, bounds) != null) continue;
+            double worst = m.Direction == MetricDirection.HigherBetter ? b.Min : b.Max;
+            if (m.WithinLimit(m.Drop(worst)))
+                ctx.Warn($"The allowed drop of {m.Name} ({SearchContext.F(m.MaxDrop)} from {SearchContext.F(m.Baseline)}) reaches its worst value ({SearchContext.F(worst)}): every model meets the target, " +
+                    "so the fully quantized one is kept as it is. maximal_drop is in the metric's own units (0.01 is one point of top-1 accuracy), or with drop_type relative a fraction of the baseline.");
+        }
     }
 
     /// <summary>
