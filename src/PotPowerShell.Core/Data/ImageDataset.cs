@@ -203,9 +203,11 @@ public sealed class ImageDataset : IDataset
     private static TensorData NpyItem(byte[] bytes, string file)
     {
         using var stream = new MemoryStream(bytes, writable: false);
-        var array = NpyReader.Read(stream, file);
-        return new TensorData(array.Kind, array.Shape.Prepend(1L).ToArray(), array.Data);
+        return WithItemAxis(NpyReader.Read(stream, file));
     }
+
+    /// <summary>An item's array with the batch axis of 1 that data sets hold items with (<see cref="DataItem"/>).</summary>
+    private static TensorData WithItemAxis(TensorData array) => new(array.Kind, array.Shape.Prepend(1L).ToArray(), array.Data);
 
     /// <summary>
     /// An item stored as its own .npz archive: each array (read whole, within the in-memory limit of an .npz member) with
@@ -220,8 +222,7 @@ public sealed class ImageDataset : IDataset
             if (!archive.Contains(name))
                 throw new PotException("DataArrayNotFound", PotErrorCategory.ObjectNotFound,
                     $"The item '{file}' has no array '{name}', which '{_files[0]}' has: every .npz item holds the same arrays.", file);
-            var array = archive.Read(name);
-            inputs[name] = new TensorData(array.Kind, array.Shape.Prepend(1L).ToArray(), array.Data);
+            inputs[name] = WithItemAxis(archive.Read(name));
         }
         object? label = _labels?[index];
         if (_itemLabels)
@@ -229,8 +230,7 @@ public sealed class ImageDataset : IDataset
             if (!archive.Contains(NpyDataset.LabelsName))
                 throw new PotException("DataArrayNotFound", PotErrorCategory.ObjectNotFound,
                     $"The item '{file}' has no array 'labels', which '{_files[0]}' has: label every item, or none.", file);
-            var labels = archive.Read(NpyDataset.LabelsName);
-            label = NpyDataset.LabelAt(new MemoryItemArray(new TensorData(labels.Kind, labels.Shape.Prepend(1L).ToArray(), labels.Data)), 0);
+            label = NpyDataset.LabelAt(new MemoryItemArray(WithItemAxis(archive.Read(NpyDataset.LabelsName))), 0);
         }
         return new DataItem(index, inputs, label);
     }

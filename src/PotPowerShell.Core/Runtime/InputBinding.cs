@@ -41,6 +41,17 @@ public static class InputBinding
                 : ""),
             dataSource);
 
+    /// <summary>
+    /// Data sets hold items as [1, ...]. An item one axis above the model input is fed without that axis: a model input
+    /// with no batch axis (a scalar such as a sample rate) gets the item alone, and an item that carries its own batch
+    /// axis of 1 (a .npy file per item saved from a batch of one, which Accuracy Checker's launcher also feeds as it is)
+    /// stacks on the model's batch axis (<see cref="ItemsStack"/>).
+    /// </summary>
+    public static bool DropsItemAxis(IReadOnlyList<long> itemShape, int modelRank) => itemShape.Count == modelRank + 1 && itemShape[0] == 1;
+
+    /// <summary>Several items whose leading axis is dropped share a batch only when each carries its own batch axis of 1.</summary>
+    public static bool ItemsStack(IReadOnlyList<long> itemShape) => itemShape.Count > 1 && itemShape[1] == 1;
+
     /// <summary>An item that lacks the array its data set named (a data set whose items differ).</summary>
     public static PotException MissingInItem(int item, string array) =>
         new(MissingId, PotErrorCategory.InvalidData, $"Item {item} of the data has no array '{array}' (other items have it).", array);

@@ -68,13 +68,9 @@ internal sealed class ModelInputBinder
         return TensorData.ConcatFirstAxis(parts);
     }
 
-    /// <summary>
-    /// Data sets hold items as [1, ...]. An item one axis above the model input is fed without that axis: a model whose
-    /// input has no batch axis gets the item alone, and an item that carries its own batch axis of 1 (a .npy file per item
-    /// saved from a batch of one, which Accuracy Checker's launcher also feeds as it is) stacks on the model's batch axis.
-    /// </summary>
+    /// <summary>The rule of <see cref="InputBinding.DropsItemAxis"/> for a batch of <paramref name="items"/>.</summary>
     private bool DropsItemAxis(long[] itemShape, int input, int items) =>
-        itemShape.Length == _ranks[input] + 1 && itemShape[0] == 1 && (items == 1 || itemShape.Length > 1 && itemShape[1] == 1);
+        InputBinding.DropsItemAxis(itemShape, _ranks[input]) && (items == 1 || InputBinding.ItemsStack(itemShape));
 
     private static TensorData Input(DataItem item, string name) =>
         item.Inputs.TryGetValue(name, out var t) ? t : throw InputBinding.MissingInItem(item.Index, name);

@@ -25,12 +25,7 @@ internal sealed class SessionRunner : IDisposable
         /// <summary>Fed from <see cref="Activations"/> instead of the data (see <see cref="SuffixCut"/>).</summary>
         public bool Stored;
         public long[]? ItemShape;
-        /// <summary>
-        /// The items have one axis more than the model input, and each is fed without its leading axis of 1, as
-        /// calibration feeds it (ModelInputBinder): a model input with no batch axis (a scalar such as a sample rate) takes
-        /// one item per run; items that carry their own batch axis of 1 (a .npy file per item saved from a batch of one)
-        /// stack on it.
-        /// </summary>
+        /// <summary>The items have one axis more than the model input, fed without it (<see cref="InputBinding.DropsItemAxis"/>).</summary>
         public bool DropsItemAxis;
         public long ItemBytes;
         public byte[] Buffer = Array.Empty<byte>();
@@ -320,7 +315,7 @@ internal sealed class SessionRunner : IDisposable
         var batchShape = (long[])input.ItemShape!.Clone();
         if (input.DropsItemAxis)
         {
-            if (rows > 1 && (batchShape.Length < 2 || batchShape[1] != 1))
+            if (rows > 1 && !InputBinding.ItemsStack(batchShape))
                 throw new PotException(ShapeMismatchId, PotErrorCategory.InvalidData,
                     $"The model input '{input.ModelName}' has no batch axis, so its items cannot share a batch of {rows}; they run one at a time.", _source);
             batchShape = batchShape[1..];
@@ -350,8 +345,7 @@ internal sealed class SessionRunner : IDisposable
         if (shape.Length == 0 || shape[0] != 1)
             throw new PotException("EngineShapeMismatch", PotErrorCategory.InvalidData, $"Data for input '{input.ModelName}' has the item shape {dataShape}; items need a leading axis of 1.", _source);
         static bool Fits(IEnumerable<long> dims, IEnumerable<int> model) => dims.Zip(model).All(p => p.Second <= 0 || p.First == p.Second);
-        // Data sets hold items as [1, ...]: one axis more than the model input is that leading axis (see DropsItemAxis).
-        input.DropsItemAxis = !input.Stored && shape.Length == input.ModelDims.Length + 1 && Fits(shape.Skip(1), input.ModelDims);
+        input.DropsItemAxis = !input.Stored && InputBinding.DropsItemAxis(shape, input.ModelDims.Length) && Fits(shape.Skip(1), input.ModelDims);
         if (!input.Stored && !input.DropsItemAxis && (shape.Length != input.ModelDims.Length || !Fits(shape.Skip(1), input.ModelDims.Skip(1))))
             throw new PotException("EngineShapeMismatch", PotErrorCategory.InvalidData,
                 $"The data gives input '{input.ModelName}' items of shape {dataShape} but the model expects {modelShape}. Check the arrays' shapes, or the images' preprocessing (resize/center_crop size, channels, layout NCHW/NHWC).", _source);
