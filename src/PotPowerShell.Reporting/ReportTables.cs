@@ -43,11 +43,13 @@ public static class ReportTables
                     Num(e.Latency?.ItemP50Ms), Num(e.Elapsed.TotalSeconds, "0.00"))).ToList()));
         // What the runs warned about (a model not faster than FP32, NaN in the FP32 outputs, layers left float ...): a
         // report read later, without the console, must not show a result as sound when its run said otherwise.
-        var warnings = c.Quantizations.SelectMany(q => q.Warnings.Select(w => (Model: q.ModelPath, Warning: w)))
-            .Concat(c.AccuracyAware.SelectMany(a => a.Warnings.Select(w => (Model: a.OutputPath ?? a.ModelPath ?? "", Warning: w))))
+        var rankings = c.Rankings();
+        var warnings = c.Quantizations.SelectMany(q => q.Warnings.Select(w => (Model: Path.GetFileName(q.ModelPath), Warning: w)))
+            .Concat(c.AccuracyAware.SelectMany(a => a.Warnings.Select(w => (Model: Path.GetFileName(a.OutputPath ?? a.ModelPath ?? ""), Warning: w))))
+            .Concat(rankings.SelectMany((r, i) => r[0].Warnings.Select(w => (Model: rankings.Count > 1 ? $"Layer ranking {i + 1}" : "Layer ranking", Warning: w))))
             .Distinct().ToList();
         if (warnings.Count > 0)
-            tables.Add(new ReportTable("Warnings", new[] { "Model", "Warning" }, warnings.Select(p => Row(Path.GetFileName(p.Model), p.Warning)).ToList()));
+            tables.Add(new ReportTable("Warnings", new[] { "Model", "Warning" }, warnings.Select(p => Row(p.Model, p.Warning)).ToList()));
         return tables;
     }
 

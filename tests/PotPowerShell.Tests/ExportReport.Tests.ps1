@@ -141,6 +141,9 @@ window.addEventListener('load', () => {
         # The runs' warnings, which the console showed and a report read later must not hide.
         $text | Should -Match "(?m)^## Warnings$"
         $text | Should -Match ([regex]::Escape("| digits.onnx | Ignored operation type 'LSTM' does not occur in the model. |"))
+        # The ranking's run (of the same quantization) warned too: its ranks carry that, and so does the report.
+        $ranking[0].Warnings | Should -Be "Ignored operation type 'LSTM' does not occur in the model."
+        $text | Should -Match ([regex]::Escape("| Layer ranking | Ignored operation type 'LSTM' does not occur in the model. |"))
         $html | Should -Match ([regex]::Escape("<td>Ignored operation type &#39;LSTM&#39; does not occur in the model.</td>"))
         $other = Join-Path $TestDrive 'summary.txt'
         $comparison | Export-PotReport $other -Format Markdown -Title 'CI summary'

@@ -28,6 +28,12 @@ public sealed record LayerRank(
     MetricValues MetricDeltas,
     double OutputError)
 {
+    /// <summary>
+    /// What the run that ranked this layer warned about (the same on every rank of one ranking: a model that mixes the
+    /// items of a batch, every score equal ...), so a report of the ranking read later says it too.
+    /// </summary>
+    public IReadOnlyList<string> Warnings { get; init => field = ValueList.From(value); } = ValueList<string>.Empty;
+
     /// <summary>The layer name, so a ranking binds directly to a string[] ignored scope: -IgnoredScope (Get-LayerRanking ... -Top 2).</summary>
     public override string ToString() => Layer;
 }

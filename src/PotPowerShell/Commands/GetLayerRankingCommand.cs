@@ -98,10 +98,12 @@ public sealed class GetLayerRankingCommand : PotCmdlet
         {
             var request = BuildRequest();
             WriteVerbose($"Ranking the layers of '{request.Job.ModelPath}' by {request.Method}.");
-            var ranking = LayerRankingPipeline.Run(request, Progress, new WarningLog(this), CancellationToken);
+            // Written as they come, and kept on every rank for Export-PotReport.
+            var warnings = new List<string>();
+            var ranking = LayerRankingPipeline.Run(request, Progress, new WarningLog(this, warnings), CancellationToken);
             WriteVerbose($"Ranked {ranking.Layers.Count} layers on {ranking.SubsetSize} items by {ranking.Metric}: {ranking.Evaluations} evaluations, {ranking.Inferences} inferences.");
             foreach (var layer in MyInvocation.BoundParameters.ContainsKey(nameof(Top)) ? ranking.Layers.Take(Top) : ranking.Layers)
-                WriteObject(layer);
+                WriteObject(layer with { Warnings = warnings });
         });
     }
 
