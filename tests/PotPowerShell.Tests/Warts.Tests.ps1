@@ -37,6 +37,23 @@ BeforeAll {
         Import-PotModel $Model | Invoke-DefaultQuantization -Config $minmax -CalibrationDataPath $Data -OutputPath (Join-Path $dir "$Name.int8.onnx") -Force
     }
 
+    # ids [batch, seq] (int64) -> Gather from a [50, 6] table (times weights [batch, seq, 1] with -Weighted) -> MatMul
+    # 6 -> 4: sentences of any length.
+    function Save-SentenceModel {
+        param([string] $Name, [switch] $Weighted)
+        $g = New-WartGraph $Name
+        Add-WartInput $g 'ids' @('batch', 'seq') -ElementType Int64
+        $embedded = Add-WartNode $g Gather @((Add-WartWeight $g table @(50, 6)), 'ids') embed
+        if ($Weighted) {
+            Add-WartInput $g 'weights' @('batch', 'seq', 1)
+            $embedded = Add-WartNode $g Mul @($embedded, 'weights') weigh
+        }
+        $y = Add-WartNode $g MatMul @($embedded, (Add-WartWeight $g w @(6, 4))) proj
+        Rename-WartTensor $g $y 'y'
+        Add-WartOutput $g 'y' @('batch', 'seq', 4)
+        Save-WartModel $g (Join-Path $dir "$Name.onnx")
+    }
+
     function Get-Error {
         param([string] $Model, [string] $Quantized, [string] $Data)
         $fp32 = Get-WartOutputs $Model $Data
@@ -304,14 +321,7 @@ Describe 'Real-world warts through the cmdlets' {
     }
 
     It 'calibrates on a folder of one .npy file per item, sentences of several lengths' {
-        # ids [batch, seq] (int64) -> Gather from a [50, 6] table -> MatMul: any sentence length.
-        $g = New-WartGraph 'sentences'
-        Add-WartInput $g 'ids' @('batch', 'seq') -ElementType Int64
-        $embedded = Add-WartNode $g Gather @((Add-WartWeight $g table @(50, 6)), 'ids') embed
-        $y = Add-WartNode $g MatMul @($embedded, (Add-WartWeight $g w @(6, 4))) proj
-        Rename-WartTensor $g $y 'y'
-        Add-WartOutput $g 'y' @('batch', 'seq', 4)
-        $model = Save-WartModel $g (Join-Path $dir 'sentences.onnx')
+        $model = Save-SentenceModel 'sentences'
         $items = Join-Path $dir 'sentence-items'
         New-Item -ItemType Directory $items | Out-Null
         foreach ($n in 0..5) { $null = Write-WartNpy (Join-Path $items ('{0:00}.npy' -f $n)) ([long[]] @(0..(2 + $n) | ForEach-Object { ($_ * 7 + $n) % 50 })) @(3 + $n) }
@@ -322,17 +332,8 @@ Describe 'Real-world warts through the cmdlets' {
     }
 
     It 'calibrates and measures on a folder of .npz items, a model with two inputs and items of several lengths labelled in themselves' {
-        # ids [batch, seq] (int64) and weights [batch, seq, 1] -> Gather from a [50, 6] table, times the weight -> MatMul 6 -> 4.
         Import-PotTestSupport
-        $g = New-WartGraph 'weighted'
-        Add-WartInput $g 'ids' @('batch', 'seq') -ElementType Int64
-        Add-WartInput $g 'weights' @('batch', 'seq', 1)
-        $embedded = Add-WartNode $g Gather @((Add-WartWeight $g table @(50, 6)), 'ids') embed
-        $weighted = Add-WartNode $g Mul @($embedded, 'weights') weigh
-        $y = Add-WartNode $g MatMul @($weighted, (Add-WartWeight $g w @(6, 4))) proj
-        Rename-WartTensor $g $y 'y'
-        Add-WartOutput $g 'y' @('batch', 'seq', 4)
-        $model = Save-WartModel $g (Join-Path $dir 'weighted.onnx')
+        $model = Save-SentenceModel 'weighted' -Weighted
         $items = Join-Path $dir 'weighted-items'
         New-Item -ItemType Directory $items | Out-Null
         $tensor = Get-PotCoreType 'PotPowerShell.Core.Data.TensorData'
