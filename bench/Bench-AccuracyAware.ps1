@@ -28,6 +28,11 @@
     went: the stages (calibration, baseline, ranking, search, backward pass) and, inside the evaluations, building
     candidate models, creating their ONNX Runtime sessions, and inference with the metrics.
 .NOTES
+    2026-12-07, thirty-ninth session (build 8d79359: data layouts, function inlining, warnings; nothing in the search
+    changed), -Items 200, one run on a quiet machine: the same paths on all five models (transformer 10/32, 8632
+    inferences; ResNet18 2/22, 2506; MiniLM 5/49, 5854; ArcticXs 3/48, 3533; OcrCls 1/54, 1352). POT-style against the
+    new defaults, wall time: ResNet18 84.4 s / 18.7 s (4.53x), OcrCls 10.8 s / 3.0 s (3.6x), ArcticXs 14.6 s / 6.7 s
+    (2.18x), MiniLM 15.2 s / 9.4 s (1.62x), the transformer case 4.5 s / 3.1 s (1.43x).
     2026-12-07, thirty-eighth session (build fd0817e: calibration's statistics on the calibration's threads; nothing in
     the search changed), -Items 200, one run: the same paths on all five models (transformer 10/32, drop 0.000945, 8632
     inferences; ResNet18 2/22, 2506; MiniLM 5/49, 5854; ArcticXs 3/48, 3533; OcrCls 1/54, 1352). POT-style against the
