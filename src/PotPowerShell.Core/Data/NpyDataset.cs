@@ -105,11 +105,13 @@ public sealed class NpyDataset : IDataset, IDisposable
     }
 
     /// <summary>
-    /// A folder of .npz archives and no .npy file but labels.npy: each archive is one item, its arrays named after the
-    /// model inputs they feed (an engine's format npy_files), so the items of a model with several inputs may differ in size.
+    /// A folder of several .npz archives and no .npy file but labels.npy: each archive is one item, its arrays named after
+    /// the model inputs they feed (an engine's format npy_files), so the items of a model with several inputs may differ in
+    /// size. One archive alone is not taken for one item: it is as likely the arrays of every item (ImageDataset.NoDataHint
+    /// says to give its path).
     /// </summary>
     public static bool HoldsNpzItems(string folder) =>
-        Directory.Exists(folder) && Directory.EnumerateFiles(folder, "*.npz").Any()
+        Directory.Exists(folder) && Directory.EnumerateFiles(folder, "*.npz").Skip(1).Any()
         && !Directory.EnumerateFiles(folder, "*.npy").Any(f => Path.GetFileNameWithoutExtension(f) != LabelsName);
 
     public string Source { get; }

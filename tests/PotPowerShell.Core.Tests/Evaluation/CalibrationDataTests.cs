@@ -354,6 +354,13 @@ public class CalibrationDataTests
         using var evaluator = new Evaluator(EngineDefinition.Load(tmp.File("engine.yml")));
         var measured = evaluator.Evaluate(File.ReadAllBytes(tmp.File("weighted.onnx")), null, CancellationToken.None).PerItem["mse"];
         Assert.Equal(expected.Select(v => Math.Round(v, 6)), measured.Select(v => Math.Round(v, 6)));
+
+        // One archive alone is as likely the arrays of every item: not read as one item, and the error says what to give.
+        Directory.CreateDirectory(tmp.File("one"));
+        File.Copy(tmp.File("items/00.npz"), tmp.File("one/all.npz"));
+        var e = Assert.Throws<PotException>(() => CalibrationData.Open(tmp.File("one"), tmp.File("weighted.onnx"), CancellationToken.None));
+        Assert.Equal("DatasetEmpty", e.ErrorId);
+        Assert.Contains("It holds the .npz archive 'all.npz': give its path", e.Message);
     }
 
     [Fact]
