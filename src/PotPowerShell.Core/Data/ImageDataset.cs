@@ -19,8 +19,6 @@ public sealed class ImageDataset : IDataset
     public static string NoDataHint(string folder)
     {
         if (!Directory.Exists(folder)) return "";
-        if (Directory.EnumerateFiles(folder, "*.npz").ToList() is [var archive])
-            return $" It holds the .npz archive '{Path.GetFileName(archive)}': give its path to read its arrays (items along the first axis), or put one .npz file per item there.";
         static bool Image(string f) => DefaultExtensions.Contains(Path.GetExtension(f).ToLowerInvariant());
         if (Directory.EnumerateFiles(folder, "*.npy").Any() && Directory.EnumerateFiles(folder).Any(Image))
             return " It holds images, read as NumPy data for its .npy file: for labelled images write an engine file (format: images, labels: labels.npy, and the preprocessing the model expects).";

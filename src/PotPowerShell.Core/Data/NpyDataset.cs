@@ -53,6 +53,7 @@ public sealed class NpyDataset : IDataset, IDisposable
     internal static NpyDataset Open(string path, long npzInMemoryBytes, CancellationToken cancellationToken = default)
     {
         var arrays = new Dictionary<string, IItemArray>(StringComparer.Ordinal);
+        path = SoleArchive(path) ?? path;
         try
         {
             if (Directory.Exists(path))
@@ -107,12 +108,16 @@ public sealed class NpyDataset : IDataset, IDisposable
     /// <summary>
     /// A folder of several .npz archives and no .npy file but labels.npy: each archive is one item, its arrays named after
     /// the model inputs they feed (an engine's format npy_files), so the items of a model with several inputs may differ in
-    /// size. One archive alone is not taken for one item: it is as likely the arrays of every item (ImageDataset.NoDataHint
-    /// says to give its path).
+    /// size. One archive alone is not taken for one item: it is the arrays of every item (<see cref="SoleArchive"/>).
     /// </summary>
     public static bool HoldsNpzItems(string folder) =>
         Directory.Exists(folder) && Directory.EnumerateFiles(folder, "*.npz").Skip(1).Any()
         && !Directory.EnumerateFiles(folder, "*.npy").Any(f => Path.GetFileNameWithoutExtension(f) != LabelsName);
+
+    /// <summary>The one .npz archive of a folder that holds no .npy file, read as if its path were given; else null.</summary>
+    public static string? SoleArchive(string folder) =>
+        Directory.Exists(folder) && !Directory.EnumerateFiles(folder, "*.npy").Any() && Directory.EnumerateFiles(folder, "*.npz").ToList() is [var archive]
+            ? archive : null;
 
     public string Source { get; }
     public int Count { get; }

@@ -355,12 +355,19 @@ public class CalibrationDataTests
         var measured = evaluator.Evaluate(File.ReadAllBytes(tmp.File("weighted.onnx")), null, CancellationToken.None).PerItem["mse"];
         Assert.Equal(expected.Select(v => Math.Round(v, 6)), measured.Select(v => Math.Round(v, 6)));
 
-        // One archive alone is as likely the arrays of every item: not read as one item, and the error says what to give.
+        // One archive alone is the arrays of every item (here two sentences of four tokens), as if its path were given.
         Directory.CreateDirectory(tmp.File("one"));
-        File.Copy(tmp.File("items/00.npz"), tmp.File("one/all.npz"));
-        var e = Assert.Throws<PotException>(() => CalibrationData.Open(tmp.File("one"), tmp.File("weighted.onnx"), CancellationToken.None));
-        Assert.Equal("DatasetEmpty", e.ErrorId);
-        Assert.Contains("It holds the .npz archive 'all.npz': give its path", e.Message);
+        NpyWriter.SaveNpz(tmp.File("one/all.npz"), new Dictionary<string, TensorData>
+        {
+            ["ids"] = new(TensorElementKind.Int64, new long[] { 2, 4 }, new long[] { 1, 2, 3, 4, 5, 6, 7, 8 }),
+            ["weights"] = TensorData.FromFloats(Enumerable.Repeat(1f, 8).ToArray(), 2, 4, 1),
+        });
+        foreach (var one in new[] { CalibrationData.Open(tmp.File("one"), tmp.File("weighted.onnx"), CancellationToken.None), EngineDefinition.FromDataPath(tmp.File("one")).OpenDataset() })
+            using (one as IDisposable)
+            {
+                Assert.Equal(2, one.Count);
+                Assert.Equal(new long[] { 1, 4 }, one.Get(1).Inputs["ids"].Shape);
+            }
     }
 
     [Fact]

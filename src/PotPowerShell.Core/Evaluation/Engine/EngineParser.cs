@@ -493,6 +493,12 @@ internal static class EngineParser
         string name = forceUnlabelled ? "data" : m.String("name") ?? $"dataset{index}";
         DatasetFormat? format = forced ?? (forceUnlabelled ? null : m.Choice("format", new Dictionary<string, DatasetFormat> { ["npy"] = DatasetFormat.Npy, ["images"] = DatasetFormat.Images, ["npy_files"] = DatasetFormat.NpyFiles }));
         bool isFolder = Directory.Exists(data);
+        // A folder that holds one .npz archive and no .npy file is that archive.
+        if (isFolder && !forceUnlabelled && format is null or DatasetFormat.Npy && NpyDataset.SoleArchive(data) is { } archive)
+        {
+            data = archive;
+            isFolder = false;
+        }
         // POT's simplified engine also takes a .txt file listing the images (its collect_img_files).
         string? imageList = forceUnlabelled && !isFolder && ImageDataset.IsImageList(data) ? data : null;
         if (imageList != null)
