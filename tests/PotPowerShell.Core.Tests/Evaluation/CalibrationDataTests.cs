@@ -212,17 +212,22 @@ public class CalibrationDataTests
         Assert.Equal("TextFileTooLarge", e.ErrorId);
     }
 
-    /// <summary>ids[batch, seq] (int64) -> Gather from a [50, 6] table -> MatMul "proj" (6 -> 4): sentences of any length.</summary>
-    private static string SaveSequenceModel(TempFolder tmp)
+    /// <summary>
+    /// ids[batch, seq] (int64) -> Gather from a [50, 6] table (times weights[batch, seq, 1] when <paramref name="weighted"/>)
+    /// -> MatMul "proj" (6 -> 4): sentences of any length.
+    /// </summary>
+    private static string SaveSequenceModel(TempFolder tmp, bool weighted = false)
     {
         var random = new Random(6);
         var g = new GraphBuilder("sequence");
         var ids = g.Input("ids", global::Onnx.TensorProto.Types.DataType.Int64, "batch", "seq");
         var table = g.Initializer("table", Enumerable.Range(0, 300).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray(), 50, 6);
         var embedded = g.Node("Gather", new[] { table, ids }, "embed");
+        if (weighted) embedded = g.Node("Mul", new[] { embedded, g.Input("weights", "batch", "seq", 1L) }, "weigh");
         g.Output(g.Node("MatMul", new[] { embedded, g.Initializer("w", Enumerable.Range(0, 24).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray(), 6, 4) }, "proj"));
-        OnnxModelFile.Save(g.Build(), tmp.File("seq.onnx"));
-        return tmp.File("seq.onnx");
+        string path = tmp.File(weighted ? "weighted.onnx" : "seq.onnx");
+        OnnxModelFile.Save(g.Build(), path);
+        return path;
     }
 
     [Fact]
@@ -307,15 +312,7 @@ public class CalibrationDataTests
         // ids [batch, seq] (int64) and weights [batch, seq, 1]: Gather from a [50, 6] table, times the weight, MatMul 6 -> 4.
         // Five items of 3 to 7 tokens, an .npz each with both inputs and 'labels' (targets [seq, 4], zeros).
         using var tmp = new TempFolder();
-        var random = new Random(8);
-        var g = new GraphBuilder("weighted");
-        var ids = g.Input("ids", global::Onnx.TensorProto.Types.DataType.Int64, "batch", "seq");
-        var weights = g.Input("weights", "batch", "seq", 1L);
-        var table = g.Initializer("table", Enumerable.Range(0, 300).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray(), 50, 6);
-        var scaled = g.Node("Mul", new[] { g.Node("Gather", new[] { table, ids }, "embed"), weights }, "weigh");
-        g.Output(g.Node("MatMul", new[] { scaled, g.Initializer("w", Enumerable.Range(0, 24).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray(), 6, 4) }, "proj"));
-        var model = g.Build();
-        OnnxModelFile.Save(model, tmp.File("weighted.onnx"));
+        var model = OnnxModelFile.Load(SaveSequenceModel(tmp, weighted: true));
         Directory.CreateDirectory(tmp.File("items"));
         var expected = new List<double>();
         for (int n = 0; n < 5; n++)
