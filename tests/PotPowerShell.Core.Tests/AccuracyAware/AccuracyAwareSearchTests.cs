@@ -259,6 +259,45 @@ public class AccuracyAwareSearchTests
     }
 
     [Fact]
+    public void SmallestDropFirstMeasuresAgainOnlyTheLayerThatAddedLeast()
+    {
+        // Costs add up, the same on each of 200 items: A 0.01, B 0.02, C 0.03, Big 0.5. The given ranking (A, B, C, Big) is
+        // reverted in full (0.56, 0.55, 0.53, 0.5, then 0), so the backward pass starts from an all-float model with room for 0.1.
+        var m = new FakeMetric("accuracy", MetricDirection.HigherBetter, _ => 1.0)
+            .WithCost("A", 0.01).WithCost("B", 0.02).WithCost("C", 0.03).WithCost("Big", 0.5);
+        LayerRank Given(string layer, double score) => new(0, layer, "Conv", score, RankingMethod.Metric, new MetricValues(), double.NaN);
+        var e = new FakeEvaluator(200, m);
+        var r = new AccuracyAwareQuantizer(new AccuracyAwareOptions { RankingMethod = RankingMethod.Metric, MaximalDrop = 0.1 })
+        {
+            Ranking = new[] { Given("A", 0.9), Given("B", 0.8), Given("C", 0.7), Given("Big", 0.6) },
+        }.Run(new FakeBuilder("performance", "A", "B", "C", "Big"), e).Result;
+
+        Assert.Equal(new[] { "A", "B", "C", "Big" }, r.Iterations.Where(i => i.Stage == "Search").Select(i => i.Layer));
+        // Ranking order measured Big (0.5) and C (0.03) alone; smallest drop first estimates A and B on 100 items, measures
+        // A (0.01) and takes it. B added 0.02, less than C's 0.03, so only B is measured again (0.01 -> 0.03) and taken,
+        // then C (0.03 -> 0.06), then Big misses. Ranked by drop instead, C's 0.03 alone looked smaller than B's 0.03
+        // after A, and C was measured once more on that model.
+        var log = r.Log.ToList();
+        var smallest = log.Skip(log.FindIndex(l => l.StartsWith("Backward pass (smallest drop first)", StringComparison.Ordinal)) + 1)
+            .TakeWhile(l => l.StartsWith("  ", StringComparison.Ordinal)).ToList();
+        Assert.Equal(new[]
+        {
+            "  Estimated on 100 items, accuracy drop increase: A 0.01, B 0.02.",
+            "  A quantized again: accuracy drop 0 -> 0.01",
+            "  Quantized A again: accuracy drop 0 -> 0.01.",
+            "  B quantized again: accuracy drop 0.01 -> 0.03",
+            "  Quantized B again: accuracy drop 0.01 -> 0.03.",
+            "  C quantized again: accuracy drop 0.03 -> 0.06",
+            "  Quantized C again: accuracy drop 0.03 -> 0.06.",
+            "  Big quantized again: accuracy drop 0.06 -> 0.56",
+        }, smallest.Select(l => l.StartsWith("  Estimated", StringComparison.Ordinal) ? l : l.Split(',')[0].Split(" at least")[0]));
+        // The estimates ran on 100 items each; no try alone ran on the whole set in that order.
+        Assert.Equal(3, e.Calls.Count(c => c.Items == 100));
+        Assert.True(r.Met);
+        Assert.Equal(new[] { "Big" }, Names(r));
+    }
+
+    [Fact]
     public void BackwardPassCanBeTurnedOff()
     {
         var (b, e) = RollbackWorld();
