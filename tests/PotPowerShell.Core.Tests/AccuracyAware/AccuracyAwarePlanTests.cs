@@ -44,7 +44,7 @@ public class AccuracyAwarePlanTests
         Assert.Equal(1000, p.StepInferences);
         Assert.Equal(2000 + 5 * (15300 + 1000), p.WorstCaseInferences);
         Assert.Contains("each ranking 15300 (50 layers on 300 items) (about 15.3 s)", p.Describe(TimeSpan.FromMilliseconds(1)));
-        Assert.EndsWith("then the backward pass, up to 1000 (about 1 s) per try: in each of two orders a try per float layer, again after another is quantized again.", p.Describe(TimeSpan.FromMilliseconds(1)));
+        Assert.EndsWith("then the backward pass, up to 1000 (about 1 s) per try: in ranking order a try per float layer, again after another is quantized again; smallest increase first about one try per float layer, after an estimate of each on 100 items.", p.Describe(TimeSpan.FromMilliseconds(1)));
         Assert.EndsWith("worst case (every layer, a ranking per step) 83500.", (p with { BackwardPass = false }).Describe());
     }
 
@@ -60,7 +60,7 @@ public class AccuracyAwarePlanTests
             EnginePath = m.EnginePath,
             Options = new AccuracyAwareOptions { MaximalDrop = 0.01, RankingMethod = RankingMethod.Signal, Quantization = new DefaultQuantizationOptions { Precision = PrecisionMode.AllInt8 } },
         }, m.File("plan.onnx"), log: new LogLines(verbose));
-        Assert.Contains("Plan: 3 layers, 200 validation items: baseline 400 inferences, each ranking 200 (3 layers on 50 items), each search step up to 600; worst case (every layer, a ranking per step) 2800; then the backward pass, up to 200 per try: in each of two orders a try per float layer, again after another is quantized again.", r.Log);
+        Assert.Contains("Plan: 3 layers, 200 validation items: baseline 400 inferences, each ranking 200 (3 layers on 50 items), each search step up to 600; worst case (every layer, a ranking per step) 2800; then the backward pass, up to 200 per try: in ranking order a try per float layer, again after another is quantized again; smallest increase first about one try per float layer, after an estimate of each on 100 items.", r.Log);
         Assert.Contains(verbose, l => l.StartsWith("Time estimate at ", StringComparison.Ordinal) && l.Contains("baseline 400 inferences (about ", StringComparison.Ordinal));
         // Timed at the batch size measured for the evaluations to come (the probe's sizes are below the 32 the fully
         // quantized model ran at), and named so.

@@ -21,8 +21,9 @@ namespace PotPowerShell.Core.Quantization.AccuracyAware;
 public sealed record AccuracyAwarePlan(int Layers, int Items, int RankingItems, long BaselineInferences, long RankingInferences, long StepInferences, long WorstCaseInferences)
 {
     /// <summary>
-    /// True when a backward pass follows the search (backward_pass): in each of its two orders one try per float layer,
-    /// each up to every item, and again for a layer after another is quantized again. Not in <see cref="WorstCaseInferences"/>: how often a
+    /// True when a backward pass follows the search (backward_pass): in ranking order one try per float layer, each up to
+    /// every item, and again for a layer after another is quantized again; smallest increase first about one per float
+    /// layer after an estimate of each (<see cref="AccuracyAware.BackwardPass"/>). Not in <see cref="WorstCaseInferences"/>: how often a
     /// layer is tried again depends on what the tries find.
     /// </summary>
     public bool BackwardPass { get; init; }
@@ -86,7 +87,8 @@ public sealed record AccuracyAwarePlan(int Layers, int Items, int RankingItems, 
         return $"{Layers} layers, {Items} validation items: baseline {BaselineInferences} inferences{T(BaselineInferences, BaselineEvaluations)}, each ranking "
             + $"{RankingInferences} ({Layers} layers on {RankingItems} items){T(RankingInferences, RankingEvaluations)}, each search step up to {StepInferences}{T(StepInferences, StepEvaluations)}; "
             + $"worst case (every layer, a ranking per step) {WorstCaseInferences}{T(WorstCaseInferences, WorstCaseEvaluations)}"
-            + (BackwardPass ? $"; then the backward pass, up to {Items}{T(Items, 1)} per try: in each of two orders a try per float layer, again after another is quantized again." : ".");
+            + (BackwardPass ? $"; then the backward pass, up to {Items}{T(Items, 1)} per try: in ranking order a try per float layer, again after another is quantized again; "
+                + $"smallest increase first about one try per float layer, after {(Items >= 2 * AccuracyAware.BackwardPass.EstimateItems ? $"an estimate of each on {AccuracyAware.BackwardPass.EstimateItems} items" : "a try of each alone")}." : ".");
     }
 
     private static string Format(TimeSpan t) => t.TotalHours >= 1 ? $"{t.TotalHours.ToString("0.#", CultureInfo.InvariantCulture)} h"
