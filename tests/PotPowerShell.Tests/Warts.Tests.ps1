@@ -320,6 +320,21 @@ Describe 'Real-world warts through the cmdlets' {
         Get-Error $model $result.OutputPath $images | Should -BeLessThan 0.1
     }
 
+    It 'quantizes layers whose weights the model computes from stored tensors (weight normalization without constant folding)' {
+        # conv: v / ReduceL2(v) * g; head: MatMul by Transpose(m * 0.5). Both were left float ("nothing to quantize").
+        Import-PotTestSupport
+        $model = Join-Path $dir 'weight-norm.onnx'
+        (Get-PotSupportType 'ComputedWeightModels')::Write($model)
+        $summary = Import-PotModel $model
+        $summary.QuantizableLayerCount | Should -Be 2
+
+        $result = $summary | Invoke-DefaultQuantization -Config $minmax -CalibrationDataPath $images -OutputPath (Join-Path $dir 'weight-norm.int8.onnx') -Force
+        ($result.Layers | ForEach-Object { '{0} {1}' -f $_.Node, $_.Precision }) -join ',' | Should -Be 'conv INT8,head INT8'
+        $quantized = Import-PotModel $result.OutputPath
+        $quantized.OpTypes.Keys | Should -Not -Contain 'ReduceL2'
+        Get-Error $model $result.OutputPath $images | Should -BeLessThan 0.1
+    }
+
     It 'calibrates on a folder of one .npy file per item, sentences of several lengths' {
         $model = Save-SentenceModel 'sentences'
         $items = Join-Path $dir 'sentence-items'

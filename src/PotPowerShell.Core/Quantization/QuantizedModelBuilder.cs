@@ -77,12 +77,14 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
         cancellationToken.ThrowIfCancellationRequested();
         long sourceOpset = ModelInspector.DefaultOpset(original);
         var prepared = ModelPreparation.Prepare(original);
+        var folding = ComputedWeightFolding.Fold(prepared, modelPath, cancellationToken);
         var items = CalibrationSubset.Select(calibration.Count, options.StatSubsetSize, options.ShuffleData, options.Seed);
         if (items.Length == 0)
             throw new PotException("CalibrationDataEmpty", PotErrorCategory.InvalidData,
                 $"The calibration data '{calibration.Source}' holds no items.", calibration.Source);
         CalibrationDataCheck.Check(prepared, calibration, items[0], modelPath);
         var warnings = new List<string>();
+        if (folding != null) warnings.Add(folding);
         bool half = HalfPrecision.Holds(original.Graph);
         if (half) warnings.Add(HalfWarning(original.Graph, modelPath));
         if (ModelInspector.DefaultOpset(prepared) != sourceOpset)
@@ -489,8 +491,21 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
                 ? $"Every quantizable layer of '{modelPath}' is in the ignored scope ({ignoredLayers} layers), so nothing is left to quantize. Remove entries from the ignored scope (-IgnoredScope, -IgnoredOpType or ignored_scope)."
                 : LayersLeftFloat.OnlyRuntimeFusions(graph, modelPath)
                     ?? LayersLeftFloat.OnlySubgraphs(graph, modelPath)
+                    ?? OnlyComputedWeights(graph, modelPath)
                     ?? $"'{modelPath}' has no layer that DefaultQuantization quantizes (Conv, ConvTranspose, MatMul, Gemm), so there is nothing to quantize.",
             modelPath);
+
+    /// <summary>
+    /// The message for a graph whose weighted layers all read a weight computed from the model's inputs (stored ones
+    /// were folded by <see cref="ComputedWeightFolding"/>); null when it has no such layer.
+    /// </summary>
+    private static string? OnlyComputedWeights(GraphProto graph, string modelPath)
+    {
+        var layers = graph.Node.Where(n => OpCatalog.IsDefaultDomain(n.Domain) && OpCatalog.WeightedLayers.Contains(n.OpType) && n.Input.Count > 1).ToList();
+        if (layers.Count == 0) return null;
+        return $"'{modelPath}' has {layers.Count} layer(s) (Conv, ConvTranspose, MatMul, Gemm), but none reads a constant weight: '{layers[0].Name}' reads '{layers[0].Input[1]}', "
+            + "which the model computes from its inputs, so there is nothing to quantize. DefaultQuantization quantizes layers whose weights are stored in the model.";
+    }
 
     internal static void Validate(DefaultQuantizationOptions options)
     {

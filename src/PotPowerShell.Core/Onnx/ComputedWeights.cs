@@ -1,0 +1,106 @@
+using Onnx;
+
+namespace PotPowerShell.Core.Onnx;
+
+/// <summary>
+/// Layer weights a graph computes from stored tensors: weight normalization exported without constant folding
+/// (ReduceL2, Div and Mul of a direction and a gain), a standardized convolution's mean and variance, a transposed or
+/// reshaped weight behind arithmetic. Left as they are, the layer reads no constant weight and stays float (the model
+/// had "no layer that DefaultQuantization quantizes"); ONNX Runtime folds such nodes when it loads the model, so the
+/// values it runs with are the nodes' outputs on their stored inputs. This class finds those nodes and puts given values
+/// in their place; running them is the Runtime seam's job (Quantization's <c>ComputedWeightFolding</c>).
+/// </summary>
+internal static class ComputedWeights
+{
+    /// <summary>The weights to compute and, in graph order, the nodes that compute them from the initializers they read.</summary>
+    public sealed record Plan(IReadOnlyList<string> Weights, IReadOnlyList<NodeProto> Nodes, IReadOnlyList<TensorProto> Initializers);
+
+    /// <summary>Ops whose output is not a function of their inputs, or that only a quantized model holds.</summary>
+    private static bool Foldable(NodeProto node) =>
+        OpCatalog.IsDefaultDomain(node.Domain) && !OpCatalog.IsQuantizationOp(node.OpType) && !Subgraphs.Of(node).Any()
+        && (node.Input.Count > 0 || node.OpType == "Constant")
+        && node.OpType is not ("RandomNormal" or "RandomUniform" or "RandomNormalLike" or "RandomUniformLike" or "Multinomial" or "Bernoulli");
+
+    /// <summary>
+    /// The weight inputs of Conv, ConvTranspose, Gemm and MatMul (the second input) that are not initializers but
+    /// computed by foldable nodes from initializers alone; null when there are none. The graph is in topological order
+    /// (<see cref="ModelPreparation.Prepare"/>).
+    /// </summary>
+    public static Plan? Find(GraphProto graph)
+    {
+        var initializers = graph.Initializer.ToDictionary(t => t.Name, StringComparer.Ordinal);
+        var producer = new Dictionary<string, NodeProto>(StringComparer.Ordinal);
+        var constant = new HashSet<string>(initializers.Keys, StringComparer.Ordinal);
+        foreach (var node in graph.Node)
+        {
+            foreach (var output in node.Output)
+                if (output.Length > 0) producer[output] = node;
+            if (Foldable(node) && node.Input.All(i => i.Length == 0 || constant.Contains(i)))
+                foreach (var output in node.Output)
+                    if (output.Length > 0) constant.Add(output);
+        }
+        var weights = graph.Node
+            .Where(n => OpCatalog.IsDefaultDomain(n.Domain) && OpCatalog.WeightedLayers.Contains(n.OpType) && n.Input.Count > 1)
+            .Select(n => n.Input[1])
+            .Where(w => !initializers.ContainsKey(w) && constant.Contains(w) && producer.ContainsKey(w))
+            .Distinct(StringComparer.Ordinal)
+            .ToList();
+        if (weights.Count == 0) return null;
+        var needed = new HashSet<NodeProto>();
+        var pending = new Stack<string>(weights);
+        while (pending.Count > 0)
+            if (producer.TryGetValue(pending.Pop(), out var node) && needed.Add(node))
+                foreach (var input in node.Input)
+                    if (input.Length > 0) pending.Push(input);
+        var nodes = graph.Node.Where(needed.Contains).ToList();
+        var read = nodes.SelectMany(n => n.Input).Where(initializers.ContainsKey).Distinct(StringComparer.Ordinal).Select(i => initializers[i]).ToList();
+        return new Plan(weights, nodes, read);
+    }
+
+    /// <summary>A model of the plan's nodes alone: no inputs, the initializers they read, the weights as its outputs.</summary>
+    public static ModelProto Extract(ModelProto model, Plan plan)
+    {
+        var graph = new GraphProto { Name = "computed_weights" };
+        graph.Node.AddRange(plan.Nodes);
+        graph.Initializer.AddRange(plan.Initializers);
+        foreach (var weight in plan.Weights)
+            graph.Output.Add(new ValueInfoProto
+            {
+                Name = weight,
+                Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Float } },
+            });
+        var extracted = new ModelProto { IrVersion = model.IrVersion, Graph = graph };
+        extracted.OpsetImport.AddRange(model.OpsetImport);
+        return extracted;
+    }
+
+    /// <summary>
+    /// Puts <paramref name="values"/> (by weight name) in the graph as initializers in place of the nodes that computed
+    /// them, and removes the plan's nodes and initializers that nothing reads any more (a gain may also scale something
+    /// else, and stays). A weight whose node has another output still read keeps its node.
+    /// </summary>
+    public static void Replace(GraphProto graph, Plan plan, IReadOnlyDictionary<string, TensorProto> values)
+    {
+        var outputs = graph.Output.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
+        HashSet<string> Read(IReadOnlySet<NodeProto> removed) =>
+            graph.Node.Where(n => !removed.Contains(n)).SelectMany(Subgraphs.NamesRead).Concat(outputs).ToHashSet(StringComparer.Ordinal);
+        var removed = new HashSet<NodeProto>();
+        while (true)
+        {
+            var read = Read(removed);
+            var dead = plan.Nodes.Where(n => !removed.Contains(n) && n.Output.All(o => o.Length == 0 || values.ContainsKey(o) || !read.Contains(o))).ToList();
+            if (dead.Count == 0) break;
+            removed.UnionWith(dead);
+        }
+        if (removed.Count == 0) return;
+        var keep = graph.Node.Where(n => !removed.Contains(n)).ToList();
+        graph.Node.Clear();
+        graph.Node.AddRange(keep);
+        graph.Initializer.AddRange(removed.SelectMany(n => n.Output).Where(values.ContainsKey).Select(o => values[o]));
+        var stillRead = Read(new HashSet<NodeProto>());
+        var planned = plan.Initializers.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
+        var initializers = graph.Initializer.Where(t => !planned.Contains(t.Name) || stillRead.Contains(t.Name)).ToList();
+        graph.Initializer.Clear();
+        graph.Initializer.AddRange(initializers);
+    }
+}

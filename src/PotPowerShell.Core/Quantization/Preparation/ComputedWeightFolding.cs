@@ -1,0 +1,48 @@
+using Google.Protobuf;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using Onnx;
+using PotPowerShell.Core.Onnx;
+using PotPowerShell.Core.Runtime;
+
+namespace PotPowerShell.Core.Quantization;
+
+/// <summary>
+/// Computes the layer weights a prepared model derives from stored tensors (<see cref="ComputedWeights"/>) with ONNX
+/// Runtime, once, and stores them as initializers, so those layers read a constant weight and are quantized like any
+/// other. ONNX Runtime's own kernels compute them, as it would when loading the model, so the model's outputs do not
+/// change (tests/PotPowerShell.Core.Tests/Quantization/ComputedWeightFoldingTests.cs).
+/// </summary>
+internal static class ComputedWeightFolding
+{
+    /// <summary>
+    /// Folds what it can; returns a warning when ONNX Runtime could not compute the weights (the layers then stay float),
+    /// else null.
+    /// </summary>
+    public static string? Fold(ModelProto prepared, string source, CancellationToken cancellationToken)
+    {
+        if (ComputedWeights.Find(prepared.Graph) is not { } plan) return null;
+        var values = new Dictionary<string, TensorProto>(StringComparer.Ordinal);
+        try
+        {
+            using var options = OrtSessions.Options(GraphOptimizationLevel.ORT_DISABLE_ALL, 1);
+            using var session = OrtSessions.Create(ComputedWeights.Extract(prepared, plan).ToByteArray(), options, source + " (its computed weights)");
+            using var runOptions = new RunOptions();
+            using var stop = OrtRun.StopOn(runOptions, cancellationToken);
+            using var outputs = OrtRun.Run(session, runOptions, Array.Empty<string>(), Array.Empty<OrtValue>(), plan.Weights.ToArray(), cancellationToken);
+            for (int k = 0; k < plan.Weights.Count; k++)
+            {
+                var info = outputs[k].GetTensorTypeAndShape();
+                if (info.ElementDataType == TensorElementType.Float)
+                    values[plan.Weights[k]] = TensorProtos.FromFloats(plan.Weights[k], outputs[k].GetTensorDataAsSpan<float>(), info.Shape);
+            }
+        }
+        catch (Exception e) when (e is PotException or OnnxRuntimeException)
+        {
+            return $"'{source}' computes the weights of {plan.Weights.Count} layer(s) from stored tensors ({plan.Nodes.Count} nodes, first '{plan.Nodes[0].Name}'), "
+                + $"and ONNX Runtime could not compute them ahead ({e.Message}): those layers stay float. Export the model with constant folding to quantize them.";
+        }
+        ComputedWeights.Replace(prepared.Graph, plan, values);
+        return null;
+    }
+}

@@ -1,0 +1,93 @@
+using Onnx;
+using PotPowerShell.Core.Config;
+using PotPowerShell.Core.Onnx;
+using PotPowerShell.Core.Quantization;
+using PotPowerShell.TestSupport;
+
+namespace PotPowerShell.Core.Tests.Quantization;
+
+/// <summary>
+/// Layers whose weights the graph computes from stored tensors (weight normalization exported without constant
+/// folding) get those weights as initializers, computed by ONNX Runtime, and are quantized; the outputs are ONNX
+/// Runtime's on the original model.
+/// </summary>
+public class ComputedWeightFoldingTests
+{
+    private static float[] Data(int n, int seed, float scale = 1f) => OrtTestRunner.RandomData(new Random(seed), n, scale);
+
+    private static Dictionary<string, (float[] Data, int[] Dims)> Input(int items) =>
+        new() { ["x"] = (Data(items * 3 * 64, 5, 2f), new[] { items, 3, 8, 8 }) };
+
+    [Fact]
+    public void Computed_weights_become_initializers_with_the_outputs_ONNX_Runtime_gives()
+    {
+        var model = ComputedWeightModels.WeightNormalized();
+        var prepared = ModelPreparation.Prepare(model);
+        Assert.Null(ComputedWeightFolding.Fold(prepared, "weight_norm", CancellationToken.None));
+
+        var initializers = prepared.Graph.Initializer.Select(t => t.Name).ToHashSet();
+        Assert.Contains(prepared.Graph.Node.Single(n => n.OpType == "Conv").Input[1], initializers);
+        Assert.Contains(prepared.Graph.Node.Single(n => n.OpType == "MatMul").Input[1], initializers);
+        Assert.DoesNotContain(prepared.Graph.Node, n => n.OpType is "ReduceL2" or "Div" or "Transpose" || n.Name == "scaled");
+        // v and m were read only by the folded nodes; g's sum also shifts the Conv's output.
+        Assert.DoesNotContain("v", initializers);
+        Assert.DoesNotContain("m", initializers);
+        Assert.Contains("g", initializers);
+
+        var expected = OrtTestRunner.Run(model, Input(2))["head_out"];
+        var actual = OrtTestRunner.Run(prepared, Input(2))["head_out"];
+        Assert.True(OrtTestRunner.MaxAbsDiff(expected, actual) <= 1e-6f * expected.Max(Math.Abs), $"outputs differ by {OrtTestRunner.MaxAbsDiff(expected, actual)}");
+    }
+
+    [Fact]
+    public void DefaultQuantization_quantizes_layers_whose_weights_were_computed()
+    {
+        using var tmp = new TempFolder();
+        ComputedWeightModels.Write(tmp.File("wn.onnx"));
+        Directory.CreateDirectory(tmp.File("data"));
+        var x = Input(16)["x"];
+        NpyWriter.Save(tmp.File("data/x.npy"), x.Data, x.Dims.Select(d => (long)d).ToArray(), "<f4");
+        var result = DefaultQuantization.Run(tmp.File("wn.onnx"), tmp.File("data"), new DefaultQuantizationOptions { Threads = 1, Precision = PrecisionMode.AllInt8 },
+            tmp.File("wn.int8.onnx"));
+        Assert.Equal(new[] { "conv", "head" }, result.Layers.Where(l => l.Precision == "INT8").Select(l => l.Node));
+        Assert.True(result.Check!.Passed);
+    }
+
+    [Fact]
+    public void Weights_ONNX_Runtime_cannot_compute_are_left_with_a_warning()
+    {
+        // 108 values reshaped to 5 x 3 x 3 x 3.
+        var b = new GraphBuilder("bad_reshape", 13);
+        var x = b.Input("x", "batch", 3L, 8L, 8L);
+        var w = b.Node("Reshape", new[] { b.Initializer("v", Data(4 * 3 * 9, 1), 4, 3, 3, 3), b.Initializer("shape", new long[] { 5, 3, 3, 3 }, 4) }, "reshape");
+        b.Output(b.Node("Conv", new[] { x, w }, "conv", ("kernel_shape", new long[] { 3, 3 })));
+        var prepared = ModelPreparation.Prepare(b.Build());
+        int nodes = prepared.Graph.Node.Count;
+
+        var warning = ComputedWeightFolding.Fold(prepared, "bad_reshape", CancellationToken.None);
+        Assert.NotNull(warning);
+        Assert.Contains("computes the weights of 1 layer(s) from stored tensors (1 nodes, first 'reshape')", warning);
+        Assert.Contains("those layers stay float", warning);
+        Assert.Equal(nodes, prepared.Graph.Node.Count);
+    }
+
+    [Fact]
+    public void A_weight_computed_from_the_models_inputs_is_named_when_nothing_else_is_left_to_quantize()
+    {
+        using var tmp = new TempFolder();
+        // The Conv's one filter is the first item's top-left 3 x 3 patch.
+        var b = new GraphBuilder("dynamic_weight", 13);
+        var x = b.Input("x", "batch", 3L, 8L, 8L);
+        var patch = b.Node("Slice", new[] { x, b.Initializer("starts", new long[] { 0, 0, 0 }, 3), b.Initializer("ends", new long[] { 1, 3, 3 }, 3),
+            b.Initializer("axes", new long[] { 0, 2, 3 }, 3) }, "patch");
+        b.Output(b.Node("Conv", new[] { x, patch }, "conv", ("kernel_shape", new long[] { 3, 3 })), TensorProto.Types.DataType.Float, "batch", 1L, 6L, 6L);
+        OnnxModelFile.Save(b.Build(), tmp.File("dyn.onnx"));
+        Directory.CreateDirectory(tmp.File("data"));
+        var data = Input(4)["x"];
+        NpyWriter.Save(tmp.File("data/x.npy"), data.Data, data.Dims.Select(d => (long)d).ToArray(), "<f4");
+
+        var e = Assert.Throws<PotException>(() => DefaultQuantization.Run(tmp.File("dyn.onnx"), tmp.File("data"), new DefaultQuantizationOptions { Threads = 1 }, tmp.File("dyn.int8.onnx")));
+        Assert.Equal("NothingToQuantize", e.ErrorId);
+        Assert.Contains("1 layer(s) (Conv, ConvTranspose, MatMul, Gemm), but none reads a constant weight: 'conv' reads 'patch_out', which the model computes from its inputs", e.Message);
+    }
+}
