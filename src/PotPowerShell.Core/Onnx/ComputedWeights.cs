@@ -15,32 +15,30 @@ internal static class ComputedWeights
     /// <summary>The weights to compute and, in graph order, the nodes that compute them from the initializers they read.</summary>
     public sealed record Plan(IReadOnlyList<string> Weights, IReadOnlyList<NodeProto> Nodes, IReadOnlyList<TensorProto> Initializers);
 
-    /// <summary>Ops whose output is not a function of their inputs, or that only a quantized model holds.</summary>
-    private static bool Foldable(NodeProto node) =>
-        OpCatalog.IsDefaultDomain(node.Domain) && !OpCatalog.IsQuantizationOp(node.OpType) && !Subgraphs.Of(node).Any()
-        && (node.Input.Count > 0 || node.OpType == "Constant")
-        && node.OpType is not ("RandomNormal" or "RandomUniform" or "RandomNormalLike" or "RandomUniformLike" or "Multinomial" or "Bernoulli");
+    /// <summary>All the values a plan's nodes may compute together (4 GB of float).</summary>
+    public const long MaxPlanElements = 1L << 30;
 
     /// <summary>
     /// The weight inputs of Conv, ConvTranspose, Gemm and MatMul (the second input) that are not initializers but
-    /// computed by foldable nodes from initializers alone; null when there are none. The graph is in topological order
-    /// (<see cref="ModelPreparation.Prepare"/>).
+    /// computed from initializers alone, by ops of the default domain whose output shapes are known before they run
+    /// and hold at most <see cref="ConstantShapes.MaxElements"/> values each (<see cref="ConstantShapes"/>); null when
+    /// there are none, or when together they would compute more than <see cref="MaxPlanElements"/> values. The graph is
+    /// in topological order (<see cref="ModelPreparation.Prepare"/>).
     /// </summary>
     public static Plan? Find(GraphProto graph)
     {
         var initializers = graph.Initializer.ToDictionary(t => t.Name, StringComparer.Ordinal);
         var producer = new Dictionary<string, NodeProto>(StringComparer.Ordinal);
+        var shapes = new ConstantShapes(initializers);
         var constant = new HashSet<string>(initializers.Keys, StringComparer.Ordinal);
         foreach (var node in graph.Node)
         {
             foreach (var output in node.Output)
                 if (output.Length > 0) producer[output] = node;
-            if (Foldable(node) && node.Input.All(i => i.Length == 0 || constant.Contains(i)))
-                foreach (var output in node.Output)
-                    if (output.Length > 0) constant.Add(output);
+            if (OpCatalog.IsDefaultDomain(node.Domain) && !Subgraphs.Of(node).Any() && node.Input.All(i => i.Length == 0 || constant.Contains(i)) && shapes.Add(node))
+                constant.Add(node.Output[0]);
         }
-        var weights = graph.Node
-            .Where(n => OpCatalog.IsDefaultDomain(n.Domain) && OpCatalog.WeightedLayers.Contains(n.OpType) && n.Input.Count > 1)
+        var weights = WeightedLayers(graph)
             .Select(n => n.Input[1])
             .Where(w => !initializers.ContainsKey(w) && constant.Contains(w) && producer.ContainsKey(w))
             .Distinct(StringComparer.Ordinal)
@@ -53,9 +51,29 @@ internal static class ComputedWeights
                 foreach (var input in node.Input)
                     if (input.Length > 0) pending.Push(input);
         var nodes = graph.Node.Where(needed.Contains).ToList();
+        if (nodes.Sum(n => shapes.Elements(n.Output[0])) > MaxPlanElements) return null;
         var read = nodes.SelectMany(n => n.Input).Where(initializers.ContainsKey).Distinct(StringComparer.Ordinal).Select(i => initializers[i]).ToList();
         return new Plan(weights, nodes, read);
     }
+
+    /// <summary>
+    /// The weighted layers (as <see cref="Find"/> looks for them) whose weight is not stored but computed from stored
+    /// tensors alone, by any nodes: after <see cref="Replace"/>, those a plan could not hold. Layer name and weight.
+    /// </summary>
+    public static IReadOnlyList<(string Layer, string Weight)> FromStoredTensors(GraphProto graph)
+    {
+        var initializers = graph.Initializer.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
+        var stored = new HashSet<string>(initializers, StringComparer.Ordinal);
+        foreach (var node in graph.Node)
+            if (!Subgraphs.Of(node).Any() && node.Input.All(i => i.Length == 0 || stored.Contains(i)))
+                foreach (var output in node.Output)
+                    if (output.Length > 0) stored.Add(output);
+        return WeightedLayers(graph).Where(l => !initializers.Contains(l.Input[1]) && stored.Contains(l.Input[1])).Select(l => (l.Name, l.Input[1])).ToList();
+    }
+
+    /// <summary>Conv, ConvTranspose, Gemm and MatMul nodes with a second input.</summary>
+    public static IEnumerable<NodeProto> WeightedLayers(GraphProto graph) =>
+        graph.Node.Where(n => OpCatalog.IsDefaultDomain(n.Domain) && OpCatalog.WeightedLayers.Contains(n.OpType) && n.Input.Count > 1);
 
     /// <summary>A model of the plan's nodes alone: no inputs, the initializers they read, the weights as its outputs.</summary>
     public static ModelProto Extract(ModelProto model, Plan plan)

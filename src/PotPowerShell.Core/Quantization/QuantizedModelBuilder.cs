@@ -112,7 +112,7 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
             // A model ONNX Runtime cannot load is the deeper problem: report that (ModelNotLoadable) first.
             using (var sessionOptions = OrtSessions.Options(GraphOptimizationLevel.ORT_DISABLE_ALL, options.Threads))
             using (OrtSessions.Create(prepared.ToByteArray(), sessionOptions, modelPath)) { }
-            throw NothingToQuantize(modelPath, ignored.Count, prepared.Graph);
+            throw NothingToQuantize(modelPath, ignored.Count, prepared.Graph, folding);
         }
         var prepareTime = watch.Elapsed - precisionTime;
         cancellationToken.ThrowIfCancellationRequested();
@@ -485,26 +485,27 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
               "run in FP32" + interfaceKept;
     }
 
-    private static PotException NothingToQuantize(string modelPath, int ignoredLayers, GraphProto graph) =>
+    private static PotException NothingToQuantize(string modelPath, int ignoredLayers, GraphProto graph, string? folding) =>
         new("NothingToQuantize", PotErrorCategory.InvalidArgument,
             ignoredLayers > 0
                 ? $"Every quantizable layer of '{modelPath}' is in the ignored scope ({ignoredLayers} layers), so nothing is left to quantize. Remove entries from the ignored scope (-IgnoredScope, -IgnoredOpType or ignored_scope)."
                 : LayersLeftFloat.OnlyRuntimeFusions(graph, modelPath)
                     ?? LayersLeftFloat.OnlySubgraphs(graph, modelPath)
-                    ?? OnlyComputedWeights(graph, modelPath)
+                    ?? OnlyComputedWeights(graph, modelPath, folding)
                     ?? $"'{modelPath}' has no layer that DefaultQuantization quantizes (Conv, ConvTranspose, MatMul, Gemm), so there is nothing to quantize.",
             modelPath);
 
     /// <summary>
-    /// The message for a graph whose weighted layers all read a weight computed from the model's inputs (stored ones
-    /// were folded by <see cref="ComputedWeightFolding"/>); null when it has no such layer.
+    /// The message for a graph whose weighted layers all read a computed weight: from stored tensors that could not be
+    /// computed ahead (<paramref name="folding"/>, <see cref="ComputedWeightFolding"/>'s warning), or from the model's
+    /// inputs. Null when it has no weighted layer.
     /// </summary>
-    private static string? OnlyComputedWeights(GraphProto graph, string modelPath)
+    private static string? OnlyComputedWeights(GraphProto graph, string modelPath, string? folding)
     {
-        var layers = graph.Node.Where(n => OpCatalog.IsDefaultDomain(n.Domain) && OpCatalog.WeightedLayers.Contains(n.OpType) && n.Input.Count > 1).ToList();
+        var layers = ComputedWeights.WeightedLayers(graph).ToList();
         if (layers.Count == 0) return null;
-        return $"'{modelPath}' has {layers.Count} layer(s) (Conv, ConvTranspose, MatMul, Gemm), but none reads a constant weight: '{layers[0].Name}' reads '{layers[0].Input[1]}', "
-            + "which the model computes from its inputs, so there is nothing to quantize. DefaultQuantization quantizes layers whose weights are stored in the model.";
+        return $"'{modelPath}' has {layers.Count} layer(s) (Conv, ConvTranspose, MatMul, Gemm), but none reads a constant weight, so there is nothing to quantize: "
+            + (folding ?? $"'{layers[0].Name}' reads '{layers[0].Input[1]}', which the model computes from its inputs. DefaultQuantization quantizes layers whose weights are stored in the model.");
     }
 
     internal static void Validate(DefaultQuantizationOptions options)

@@ -54,21 +54,65 @@ public class ComputedWeightFoldingTests
     }
 
     [Fact]
-    public void Weights_ONNX_Runtime_cannot_compute_are_left_with_a_warning()
+    public void Weights_ONNX_Runtime_refuses_to_compute_are_left_with_a_warning()
     {
-        // 108 values reshaped to 5 x 3 x 3 x 3.
-        var b = new GraphBuilder("bad_reshape", 13);
+        // Where needs a boolean condition: ONNX Runtime refuses the float one.
+        var b = new GraphBuilder("bad_where", 13);
         var x = b.Input("x", "batch", 3L, 8L, 8L);
-        var w = b.Node("Reshape", new[] { b.Initializer("v", Data(4 * 3 * 9, 1), 4, 3, 3, 3), b.Initializer("shape", new long[] { 5, 3, 3, 3 }, 4) }, "reshape");
+        var v = b.Initializer("v", Data(4 * 3 * 9, 1), 4, 3, 3, 3);
+        var w = b.Node("Where", new[] { v, v, v }, "where");
         b.Output(b.Node("Conv", new[] { x, w }, "conv", ("kernel_shape", new long[] { 3, 3 })));
         var prepared = ModelPreparation.Prepare(b.Build());
         int nodes = prepared.Graph.Node.Count;
 
-        var warning = ComputedWeightFolding.Fold(prepared, "bad_reshape", CancellationToken.None);
+        var warning = ComputedWeightFolding.Fold(prepared, "bad_where", CancellationToken.None);
         Assert.NotNull(warning);
-        Assert.Contains("computes the weights of 1 layer(s) from stored tensors (1 nodes, first 'reshape')", warning);
-        Assert.Contains("those layers stay float", warning);
+        Assert.Contains("'bad_where' computes the weights of 1 layer(s) from stored tensors (first: 'conv' reads 'where_out') and ONNX Runtime could not compute them ahead: ", warning);
+        Assert.EndsWith("those layers stay float. Export the model with constant folding (torch.onnx.export's do_constant_folding) to quantize them.", warning);
         Assert.Equal(nodes, prepared.Graph.Node.Count);
+    }
+
+    [Fact]
+    public void A_few_hundred_bytes_that_would_compute_billions_of_values_are_not_run()
+    {
+        // A 40000 x 1 and a 1 x 40000 vector broadcast into 1.6 billion values (6.4 GB), reshaped into a Conv weight;
+        // ConstantOfShape asks for 4 x 3 x 40000 x 40000. Neither reaches ONNX Runtime.
+        var b = new GraphBuilder("bombs", 13);
+        var x = b.Input("x", "batch", 3L, 8L, 8L);
+        var outer = b.Node("Mul", new[] { b.Initializer("a", new float[40000], 40000, 1), b.Initializer("b", new float[40000], 1, 40000) }, "outer");
+        var w1 = b.Node("Reshape", new[] { outer, b.Initializer("shape", new long[] { 40000, 40000, 1, 1 }, 4) }, "reshape");
+        var c1 = b.Node("Conv", new[] { x, w1 }, "conv1", ("kernel_shape", new long[] { 1, 1 }));
+        var w2 = b.Node("ConstantOfShape", new[] { b.Initializer("size", new long[] { 4, 3, 40000, 40000 }, 4) }, "fill");
+        b.Output(b.Node("Conv", new[] { x, w2 }, "conv2", ("kernel_shape", new long[] { 3, 3 })));
+        b.Output(c1);
+        var prepared = ModelPreparation.Prepare(b.Build());
+        Assert.Null(ComputedWeights.Find(prepared.Graph));
+
+        var warning = ComputedWeightFolding.Fold(prepared, "bombs", CancellationToken.None);
+        Assert.Contains("computes the weights of 2 layer(s) from stored tensors (first: 'conv1' reads 'reshape_out') and they need ops PotPowerShell does not compute ahead, or more than 268435456 values for one tensor", warning);
+    }
+
+    [Theory]
+    [InlineData("Add", new long[] { 3, 1 }, new long[] { 1, 4 }, new long[] { 3, 4 })]
+    [InlineData("ReduceL2", new long[] { 4, 3, 3, 3 }, null, new long[] { 4, 1, 1, 1 })]
+    [InlineData("Transpose", new long[] { 5, 4 }, null, new long[] { 4, 5 })]
+    [InlineData("Flatten", new long[] { 2, 3, 4 }, null, new long[] { 2, 12 })]
+    [InlineData("Mul", new long[] { 4, 3, 3, 3 }, new long[] { 4, 1, 1, 1 }, new long[] { 4, 3, 3, 3 })]
+    public void Shapes_of_computed_tensors_are_known_before_they_run(string op, long[] a, long[]? b, long[] expected)
+    {
+        var initializers = new Dictionary<string, TensorProto> { ["a"] = TensorProtos.FromFloats("a", new float[a.Aggregate(1L, (p, d) => p * d)], a) };
+        var node = new NodeProto { OpType = op, Name = "n" };
+        node.Input.Add("a");
+        if (b != null)
+        {
+            initializers["b"] = TensorProtos.FromFloats("b", new float[b.Aggregate(1L, (p, d) => p * d)], b);
+            node.Input.Add("b");
+        }
+        if (op == "ReduceL2") node.Attribute.Add(GraphBuilder.Attribute("axes", new long[] { 1, 2, 3 }));
+        node.Output.Add("y");
+        var shapes = new ConstantShapes(initializers);
+        Assert.True(shapes.Add(node));
+        Assert.Equal(expected, shapes.Shape("y"));
     }
 
     [Fact]
@@ -88,6 +132,6 @@ public class ComputedWeightFoldingTests
 
         var e = Assert.Throws<PotException>(() => DefaultQuantization.Run(tmp.File("dyn.onnx"), tmp.File("data"), new DefaultQuantizationOptions { Threads = 1 }, tmp.File("dyn.int8.onnx")));
         Assert.Equal("NothingToQuantize", e.ErrorId);
-        Assert.Contains("1 layer(s) (Conv, ConvTranspose, MatMul, Gemm), but none reads a constant weight: 'conv' reads 'patch_out', which the model computes from its inputs", e.Message);
+        Assert.Contains("1 layer(s) (Conv, ConvTranspose, MatMul, Gemm), but none reads a constant weight, so there is nothing to quantize: 'conv' reads 'patch_out', which the model computes from its inputs", e.Message);
     }
 }

@@ -16,33 +16,40 @@ namespace PotPowerShell.Core.Quantization;
 internal static class ComputedWeightFolding
 {
     /// <summary>
-    /// Folds what it can; returns a warning when ONNX Runtime could not compute the weights (the layers then stay float),
-    /// else null.
+    /// Folds what it can; returns a warning naming the layers whose weights are still computed from stored tensors (ONNX
+    /// Runtime refused the computation, or its ops or sizes are beyond <see cref="ComputedWeights.Find"/>): they stay
+    /// float. Null when there are none.
     /// </summary>
     public static string? Fold(ModelProto prepared, string source, CancellationToken cancellationToken)
     {
-        if (ComputedWeights.Find(prepared.Graph) is not { } plan) return null;
-        var values = new Dictionary<string, TensorProto>(StringComparer.Ordinal);
-        try
+        string? refused = null;
+        if (ComputedWeights.Find(prepared.Graph) is { } plan)
         {
-            using var options = OrtSessions.Options(GraphOptimizationLevel.ORT_DISABLE_ALL, 1);
-            using var session = OrtSessions.Create(ComputedWeights.Extract(prepared, plan).ToByteArray(), options, source + " (its computed weights)");
-            using var runOptions = new RunOptions();
-            using var stop = OrtRun.StopOn(runOptions, cancellationToken);
-            using var outputs = OrtRun.Run(session, runOptions, Array.Empty<string>(), Array.Empty<OrtValue>(), plan.Weights.ToArray(), cancellationToken);
-            for (int k = 0; k < plan.Weights.Count; k++)
+            var values = new Dictionary<string, TensorProto>(StringComparer.Ordinal);
+            try
             {
-                var info = outputs[k].GetTensorTypeAndShape();
-                if (info.ElementDataType == TensorElementType.Float)
-                    values[plan.Weights[k]] = TensorProtos.FromFloats(plan.Weights[k], outputs[k].GetTensorDataAsSpan<float>(), info.Shape);
+                using var options = OrtSessions.Options(GraphOptimizationLevel.ORT_DISABLE_ALL, 1);
+                using var session = OrtSessions.Create(ComputedWeights.Extract(prepared, plan).ToByteArray(), options, source + " (its computed weights)");
+                using var runOptions = new RunOptions();
+                using var stop = OrtRun.StopOn(runOptions, cancellationToken);
+                using var outputs = OrtRun.Run(session, runOptions, Array.Empty<string>(), Array.Empty<OrtValue>(), plan.Weights.ToArray(), cancellationToken);
+                for (int k = 0; k < plan.Weights.Count; k++)
+                {
+                    var info = outputs[k].GetTensorTypeAndShape();
+                    if (info.ElementDataType == TensorElementType.Float)
+                        values[plan.Weights[k]] = TensorProtos.FromFloats(plan.Weights[k], outputs[k].GetTensorDataAsSpan<float>(), info.Shape);
+                }
+                ComputedWeights.Replace(prepared.Graph, plan, values);
+            }
+            catch (Exception e) when (e is PotException or OnnxRuntimeException)
+            {
+                refused = $"ONNX Runtime could not compute them ahead: {e.Message}";
             }
         }
-        catch (Exception e) when (e is PotException or OnnxRuntimeException)
-        {
-            return $"'{source}' computes the weights of {plan.Weights.Count} layer(s) from stored tensors ({plan.Nodes.Count} nodes, first '{plan.Nodes[0].Name}'), "
-                + $"and ONNX Runtime could not compute them ahead ({e.Message}): those layers stay float. Export the model with constant folding to quantize them.";
-        }
-        ComputedWeights.Replace(prepared.Graph, plan, values);
-        return null;
+        var left = ComputedWeights.FromStoredTensors(prepared.Graph);
+        if (left.Count == 0) return null;
+        return $"'{source}' computes the weights of {left.Count} layer(s) from stored tensors (first: '{left[0].Layer}' reads '{left[0].Weight}') and "
+            + (refused ?? $"they need ops PotPowerShell does not compute ahead, or more than {ConstantShapes.MaxElements} values for one tensor")
+            + ": those layers stay float. Export the model with constant folding (torch.onnx.export's do_constant_folding) to quantize them.";
     }
 }
