@@ -96,7 +96,7 @@ internal static class BackwardPass
             var fullyQuantized = ctx.Session.Cached(ModelCandidate.FullyQuantized(current.Source));
             metric = baseline.Criteria.MostViolated(currentResult.Values);
             drop = metric.Drop(currentResult.Values[metric.Name]);
-            if (smallestFirst) Estimate(ctx, baseline, metric, current, tries, tried);
+            if (smallestFirst) Estimate(ctx, baseline, metric, current, drop, tries, tried);
             int measured = 0;
             while (true)
             {
@@ -156,9 +156,10 @@ internal static class BackwardPass
     /// try alone measured on the whole set cost as much as all of them estimated (bench/Bench-AccuracyAware.ps1 NOTES:
     /// MiniLM on 1000 items, 7 of its 8 float layers within the limit alone).
     /// </summary>
-    private static void Estimate(SearchContext ctx, RunBaseline baseline, MetricCriterion metric, ModelCandidate current, List<Try> tries, Dictionary<string, EvaluationResult> tried)
+    /// <param name="before">The drop of <paramref name="current"/>.</param>
+    private static void Estimate(SearchContext ctx, RunBaseline baseline, MetricCriterion metric, ModelCandidate current, double before, List<Try> tries,
+        Dictionary<string, EvaluationResult> tried)
     {
-        double before = metric.Drop(ctx.Session.Evaluate(current, null).Values[metric.Name]);
         foreach (var t in tries)
             if (tried.TryGetValue(current.Without(t.Layer).Key, out var known))
                 t.Measured(0, before, known, DecidedEarly.Drop(ctx, metric, known), !known.StoppedEarly && baseline.Criteria.AllMet(known.Values));
