@@ -93,13 +93,19 @@ internal sealed class ConstantShapes
                 if (axis < 0) axis += x.Length;
                 return axis < 0 || axis > x.Length ? null : new[] { x.Take((int)axis).Aggregate(1L, (a, b) => a * b), x.Skip((int)axis).Aggregate(1L, (a, b) => a * b) };
             case "Squeeze":
-                var squeezed = Axes(node, x.Length);
-                return squeezed == null ? x.Where(d => d != 1).ToArray() : x.Where((_, i) => !squeezed.Contains(i)).ToArray();
+                var squeezed = Ints(node, "axes") ?? Constant(node, 1);
+                if (squeezed == null) return x.Where(d => d != 1).ToArray();
+                var removed = Normalized(squeezed, x.Length);
+                return x.Where((_, i) => !removed.Contains(i)).ToArray();
             case "Unsqueeze":
-                var added = Axes(node, x.Length + (int)(Ints(node, "axes") ?? Constant(node, 1) ?? Array.Empty<long>()).Length);
-                if (added == null) return null;
+                var axes = Ints(node, "axes") ?? Constant(node, 1);
+                if (axes == null) return null;
                 var shape = new List<long>(x);
-                foreach (int a in added.Order()) { if (a < 0 || a > shape.Count) return null; shape.Insert(a, 1); }
+                foreach (int a in Normalized(axes, x.Length + axes.Length).Order())
+                {
+                    if (a < 0 || a > shape.Count) return null;
+                    shape.Insert(a, 1);
+                }
                 return shape.ToArray();
             case "Slice":
                 return x;
@@ -133,7 +139,7 @@ internal sealed class ConstantShapes
         var axes = Ints(node, "axes") ?? Constant(node, 1);
         if (axes == null || axes.Length == 0)
             return (Int(node, "noop_with_empty_axes") ?? 0) != 0 ? x : keep ? x.Select(_ => 1L).ToArray() : Array.Empty<long>();
-        var reduced = axes.Select(a => a < 0 ? a + x.Length : a).ToHashSet();
+        var reduced = Normalized(axes, x.Length);
         if (reduced.Any(a => a < 0 || a >= x.Length)) return null;
         return keep ? x.Select((d, i) => reduced.Contains(i) ? 1 : d).ToArray() : x.Where((_, i) => !reduced.Contains(i)).ToArray();
     }
@@ -153,12 +159,8 @@ internal sealed class ConstantShapes
         return shape.Aggregate(1L, (a, b) => a * b) == total ? shape : null;
     }
 
-    /// <summary>Axes from the attribute (older opsets) or the second input, normalized for <paramref name="rank"/>; null when neither.</summary>
-    private HashSet<int>? Axes(NodeProto node, int rank)
-    {
-        var axes = Ints(node, "axes") ?? Constant(node, 1);
-        return axes?.Select(a => (int)(a < 0 ? a + rank : a)).ToHashSet();
-    }
+    /// <summary>Axes (an attribute in older opsets, else the second input) counted from the front of a shape of <paramref name="rank"/>.</summary>
+    private static HashSet<int> Normalized(long[] axes, int rank) => axes.Select(a => (int)(a < 0 ? a + rank : a)).ToHashSet();
 
     private long[]? Constant(NodeProto node, int slot) =>
         node.Input.Count > slot && _initializers.TryGetValue(node.Input[slot], out var t) && t.DataType == (int)TensorProto.Types.DataType.Int64 ? TensorProtos.ToInt64(t) : null;

@@ -93,12 +93,14 @@ public class ComputedWeightFoldingTests
     }
 
     [Theory]
-    [InlineData("Add", new long[] { 3, 1 }, new long[] { 1, 4 }, new long[] { 3, 4 })]
-    [InlineData("ReduceL2", new long[] { 4, 3, 3, 3 }, null, new long[] { 4, 1, 1, 1 })]
-    [InlineData("Transpose", new long[] { 5, 4 }, null, new long[] { 4, 5 })]
-    [InlineData("Flatten", new long[] { 2, 3, 4 }, null, new long[] { 2, 12 })]
-    [InlineData("Mul", new long[] { 4, 3, 3, 3 }, new long[] { 4, 1, 1, 1 }, new long[] { 4, 3, 3, 3 })]
-    public void Shapes_of_computed_tensors_are_known_before_they_run(string op, long[] a, long[]? b, long[] expected)
+    [InlineData("Add", new long[] { 3, 1 }, new long[] { 1, 4 }, null, new long[] { 3, 4 })]
+    [InlineData("ReduceL2", new long[] { 4, 3, 3, 3 }, null, new long[] { 1, 2, 3 }, new long[] { 4, 1, 1, 1 })]
+    [InlineData("Transpose", new long[] { 5, 4 }, null, null, new long[] { 4, 5 })]
+    [InlineData("Flatten", new long[] { 2, 3, 4 }, null, null, new long[] { 2, 12 })]
+    [InlineData("Mul", new long[] { 4, 3, 3, 3 }, new long[] { 4, 1, 1, 1 }, null, new long[] { 4, 3, 3, 3 })]
+    [InlineData("Unsqueeze", new long[] { 4, 3 }, null, new long[] { -1, 1 }, new long[] { 4, 1, 3, 1 })]
+    [InlineData("Squeeze", new long[] { 4, 1, 3, 1 }, null, new long[] { -1 }, new long[] { 4, 1, 3 })]
+    public void Shapes_of_computed_tensors_are_known_before_they_run(string op, long[] a, long[]? b, long[]? axes, long[] expected)
     {
         var initializers = new Dictionary<string, TensorProto> { ["a"] = TensorProtos.FromFloats("a", new float[a.Aggregate(1L, (p, d) => p * d)], a) };
         var node = new NodeProto { OpType = op, Name = "n" };
@@ -108,7 +110,7 @@ public class ComputedWeightFoldingTests
             initializers["b"] = TensorProtos.FromFloats("b", new float[b.Aggregate(1L, (p, d) => p * d)], b);
             node.Input.Add("b");
         }
-        if (op == "ReduceL2") node.Attribute.Add(GraphBuilder.Attribute("axes", new long[] { 1, 2, 3 }));
+        if (axes != null) node.Attribute.Add(GraphBuilder.Attribute("axes", axes));
         node.Output.Add("y");
         var shapes = new ConstantShapes(initializers);
         Assert.True(shapes.Add(node));
