@@ -58,6 +58,9 @@
     OcrRec (exact match, a 0/1 metric whose drop is not monotone: quantizing one layer again lowered it from 0.18 to
     0.16), -Items 1000, new defaults, build 36fea6d against 25ff3c7: 207.4 s / 194.5 s, 60,568 / 58,645 inferences,
     backward pass 78.8 / 69.7 s; both 5 of 20 layers float at drop 0.17 (ranking order 5, smallest drop first 6 in both).
+    The session's final build (a1ea01c, computed weights folded; none of these models computes one), -Items 200, one
+    run: the same paths and drops; ResNet18 96.9 s / 18.3 s (5.29x), OcrCls 10.8 / 3.0 (3.67x), ArcticXs 13.3 / 6.7
+    (1.99x), MiniLM 15.5 / 9.5 (1.63x), transformer 5.2 / 3.0 (1.73x, run again alone: a build ran beside its first run).
     Tried and not kept: groups predicted at no less than one unit of gain per unit of score (the first group gained 0.82,
     0.57 and 0.91 of its scores on the transformer case, MiniLM and ArcticXs, the second 1.40, 0.82 and 1.18, so the
     second overshoots): on 1000 items MiniLM then ended with 5 layers float instead of 4 (10,864 inferences against
