@@ -9,7 +9,7 @@ public static class ComputedWeightModels
 {
     /// <summary>
     /// x [batch, 3, 8, 8] -> "conv", a weight-normalized Conv (v / ReduceL2(v) * g, as torch's weight_norm exports without
-    /// folding) whose gain g also shifts its output (by its sum) -> Relu, GlobalAveragePool, Flatten -> "head", a MatMul
+    /// folding) whose bias is the sum of two stored vectors and whose gain g also shifts its output (by its sum) -> Relu, GlobalAveragePool, Flatten -> "head", a MatMul
     /// whose weight is Transpose(m * 0.5). Output head_out [batch, 5].
     /// </summary>
     public static ModelProto WeightNormalized()
@@ -22,7 +22,8 @@ public static class ComputedWeightModels
         var g = b.Initializer("g", Data(4, 4f), 4, 1, 1, 1);
         var norm = b.Node("ReduceL2", new[] { v }, "norm", ("axes", new long[] { 1, 2, 3 }), ("keepdims", 1L));
         var w = b.Node("Mul", new[] { b.Node("Div", new[] { v, norm }, "direction"), g }, "weight");
-        var conv = b.Node("Conv", new[] { x, w, b.Initializer("bias", Data(4), 4) }, "conv", ("pads", new long[] { 1, 1, 1, 1 }), ("kernel_shape", new long[] { 3, 3 }));
+        var bias = b.Node("Add", new[] { b.Initializer("bias_a", Data(4), 4), b.Initializer("bias_b", Data(4), 4) }, "bias");
+        var conv = b.Node("Conv", new[] { x, w, bias }, "conv", ("pads", new long[] { 1, 1, 1, 1 }), ("kernel_shape", new long[] { 3, 3 }));
         var shifted = b.Node("Add", new[] { conv, b.Node("ReduceSum", new[] { g }, "gain_sum", ("keepdims", 0L)) }, "shift");
         var pooled = b.Node("Flatten", new[] { b.Node("GlobalAveragePool", new[] { b.Node("Relu", new[] { shifted }, "relu") }, "pool") }, "flatten");
         var m = b.Initializer("m", Data(5 * 4, 2f), 5, 4);

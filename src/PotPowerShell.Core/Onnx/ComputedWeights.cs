@@ -19,7 +19,7 @@ internal static class ComputedWeights
     public const long MaxPlanElements = 1L << 30;
 
     /// <summary>
-    /// The weight inputs of Conv, ConvTranspose, Gemm and MatMul (the second input) that are not initializers but
+    /// The weights of Conv, ConvTranspose, Gemm and MatMul and the biases of the first three (<see cref="ConstantInputs"/>) that are not initializers but
     /// computed from initializers alone, by ops of the default domain whose output shapes are known before they run
     /// and hold at most <see cref="ConstantShapes.MaxElements"/> values each (<see cref="ConstantShapes"/>); null when
     /// there are none, or when together they would compute more than <see cref="MaxPlanElements"/> values. The graph is
@@ -39,7 +39,7 @@ internal static class ComputedWeights
                 constant.Add(node.Output[0]);
         }
         var weights = WeightedLayers(graph)
-            .Select(n => n.Input[1])
+            .SelectMany(ConstantInputs)
             .Where(w => !initializers.ContainsKey(w) && constant.Contains(w) && producer.ContainsKey(w))
             .Distinct(StringComparer.Ordinal)
             .ToList();
@@ -57,8 +57,8 @@ internal static class ComputedWeights
     }
 
     /// <summary>
-    /// The weighted layers (as <see cref="Find"/> looks for them) whose weight is not stored but computed from stored
-    /// tensors alone, by any nodes: after <see cref="Replace"/>, those a plan could not hold. Layer name and weight.
+    /// The weights and biases (as <see cref="Find"/> looks for them) not stored but computed from stored tensors alone,
+    /// by any nodes: after <see cref="Replace"/>, those a plan could not hold. Layer name and tensor.
     /// </summary>
     public static IReadOnlyList<(string Layer, string Weight)> FromStoredTensors(GraphProto graph)
     {
@@ -68,12 +68,16 @@ internal static class ComputedWeights
             if (!Subgraphs.Of(node).Any() && node.Input.All(i => i.Length == 0 || stored.Contains(i)))
                 foreach (var output in node.Output)
                     if (output.Length > 0) stored.Add(output);
-        return WeightedLayers(graph).Where(l => !initializers.Contains(l.Input[1]) && stored.Contains(l.Input[1])).Select(l => (l.Name, l.Input[1])).ToList();
+        return WeightedLayers(graph).SelectMany(l => ConstantInputs(l).Where(i => !initializers.Contains(i) && stored.Contains(i)).Select(i => (l.Name, i))).ToList();
     }
 
     /// <summary>Conv, ConvTranspose, Gemm and MatMul nodes with a second input.</summary>
     public static IEnumerable<NodeProto> WeightedLayers(GraphProto graph) =>
         graph.Node.Where(n => OpCatalog.IsDefaultDomain(n.Domain) && OpCatalog.WeightedLayers.Contains(n.OpType) && n.Input.Count > 1);
+
+    /// <summary>The inputs of a weighted layer that quantization needs stored: its weight, and the bias of Conv, ConvTranspose and Gemm.</summary>
+    public static IEnumerable<string> ConstantInputs(NodeProto layer) =>
+        layer.Input.Skip(1).Take(layer.OpType == "MatMul" ? 1 : 2).Where(i => i.Length > 0);
 
     /// <summary>A model of the plan's nodes alone: no inputs, the initializers they read, the weights as its outputs.</summary>
     public static ModelProto Extract(ModelProto model, Plan plan)

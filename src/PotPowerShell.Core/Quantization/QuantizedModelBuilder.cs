@@ -496,16 +496,18 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
             modelPath);
 
     /// <summary>
-    /// The message for a graph whose weighted layers all read a computed weight: from stored tensors that could not be
-    /// computed ahead (<paramref name="folding"/>, <see cref="ComputedWeightFolding"/>'s warning), or from the model's
-    /// inputs. Null when it has no weighted layer.
+    /// The message for a graph whose weighted layers read a computed weight or bias: from stored tensors that could not
+    /// be computed ahead (<paramref name="folding"/>, <see cref="ComputedWeightFolding"/>'s warning), or from the model's
+    /// inputs. Null when every weight and bias is stored.
     /// </summary>
     private static string? OnlyComputedWeights(GraphProto graph, string modelPath, string? folding)
     {
+        var stored = graph.Initializer.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
         var layers = ComputedWeights.WeightedLayers(graph).ToList();
-        if (layers.Count == 0) return null;
-        return $"'{modelPath}' has {layers.Count} layer(s) (Conv, ConvTranspose, MatMul, Gemm), but none reads a constant weight, so there is nothing to quantize: "
-            + (folding ?? $"'{layers[0].Name}' reads '{layers[0].Input[1]}', which the model computes from its inputs. DefaultQuantization quantizes layers whose weights are stored in the model.");
+        var computed = layers.SelectMany(l => ComputedWeights.ConstantInputs(l).Where(i => !stored.Contains(i)).Select(i => (Layer: l.Name, Input: i))).FirstOrDefault();
+        if (computed.Input == null) return null;
+        return $"'{modelPath}' has {layers.Count} layer(s) (Conv, ConvTranspose, MatMul, Gemm), but none reads a stored weight and bias, so there is nothing to quantize: "
+            + (folding ?? $"'{computed.Layer}' reads '{computed.Input}', which the model computes from its inputs. DefaultQuantization quantizes layers whose weights and biases are stored in the model.");
     }
 
     internal static void Validate(DefaultQuantizationOptions options)

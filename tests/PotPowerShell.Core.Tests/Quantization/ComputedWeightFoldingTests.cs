@@ -26,9 +26,11 @@ public class ComputedWeightFoldingTests
         Assert.Null(ComputedWeightFolding.Fold(prepared, "weight_norm", CancellationToken.None));
 
         var initializers = prepared.Graph.Initializer.Select(t => t.Name).ToHashSet();
-        Assert.Contains(prepared.Graph.Node.Single(n => n.OpType == "Conv").Input[1], initializers);
+        var conv = prepared.Graph.Node.Single(n => n.OpType == "Conv");
+        Assert.Contains(conv.Input[1], initializers);
+        Assert.Contains(conv.Input[2], initializers);
         Assert.Contains(prepared.Graph.Node.Single(n => n.OpType == "MatMul").Input[1], initializers);
-        Assert.DoesNotContain(prepared.Graph.Node, n => n.OpType is "ReduceL2" or "Div" or "Transpose" || n.Name == "scaled");
+        Assert.DoesNotContain(prepared.Graph.Node, n => n.OpType is "ReduceL2" or "Div" or "Transpose" || n.Name is "scaled" or "bias");
         // v and m were read only by the folded nodes; g's sum also shifts the Conv's output.
         Assert.DoesNotContain("v", initializers);
         Assert.DoesNotContain("m", initializers);
@@ -67,7 +69,7 @@ public class ComputedWeightFoldingTests
 
         var warning = ComputedWeightFolding.Fold(prepared, "bad_where", CancellationToken.None);
         Assert.NotNull(warning);
-        Assert.Contains("'bad_where' computes the weights of 1 layer(s) from stored tensors (first: 'conv' reads 'where_out') and ONNX Runtime could not compute them ahead: ", warning);
+        Assert.Contains("'bad_where' computes 1 layer weight(s) or bias(es) from stored tensors (first: 'conv' reads 'where_out') and ONNX Runtime could not compute them ahead: ", warning);
         Assert.EndsWith("those layers stay float. Export the model with constant folding (torch.onnx.export's do_constant_folding) to quantize them.", warning);
         Assert.Equal(nodes, prepared.Graph.Node.Count);
     }
@@ -89,7 +91,7 @@ public class ComputedWeightFoldingTests
         Assert.Null(ComputedWeights.Find(prepared.Graph));
 
         var warning = ComputedWeightFolding.Fold(prepared, "bombs", CancellationToken.None);
-        Assert.Contains("computes the weights of 2 layer(s) from stored tensors (first: 'conv1' reads 'reshape_out') and they need ops PotPowerShell does not compute ahead, or more than 268435456 values for one tensor", warning);
+        Assert.Contains("computes 2 layer weight(s) or bias(es) from stored tensors (first: 'conv1' reads 'reshape_out') and they need ops PotPowerShell does not compute ahead, or more than 268435456 values for one tensor", warning);
     }
 
     [Theory]
@@ -134,6 +136,6 @@ public class ComputedWeightFoldingTests
 
         var e = Assert.Throws<PotException>(() => DefaultQuantization.Run(tmp.File("dyn.onnx"), tmp.File("data"), new DefaultQuantizationOptions { Threads = 1 }, tmp.File("dyn.int8.onnx")));
         Assert.Equal("NothingToQuantize", e.ErrorId);
-        Assert.Contains("1 layer(s) (Conv, ConvTranspose, MatMul, Gemm), but none reads a constant weight, so there is nothing to quantize: 'conv' reads 'patch_out', which the model computes from its inputs", e.Message);
+        Assert.Contains("1 layer(s) (Conv, ConvTranspose, MatMul, Gemm), but none reads a stored weight and bias, so there is nothing to quantize: 'conv' reads 'patch_out', which the model computes from its inputs", e.Message);
     }
 }

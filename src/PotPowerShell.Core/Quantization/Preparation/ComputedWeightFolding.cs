@@ -48,7 +48,7 @@ internal static class ComputedWeightFolding
         }
         var left = ComputedWeights.FromStoredTensors(prepared.Graph);
         if (left.Count == 0) return null;
-        return $"'{source}' computes the weights of {left.Count} layer(s) from stored tensors (first: '{left[0].Layer}' reads '{left[0].Weight}') and "
+        return $"'{source}' computes {left.Count} layer weight(s) or bias(es) from stored tensors (first: '{left[0].Layer}' reads '{left[0].Weight}') and "
             + (refused ?? $"they need ops PotPowerShell does not compute ahead, or more than {ConstantShapes.MaxElements} values for one tensor")
             + ": those layers stay float. Export the model with constant folding (torch.onnx.export's do_constant_folding) to quantize them.";
     }
