@@ -15,7 +15,10 @@
     -Seconds 1500, 3,358,527, no finding. Thirty-ninth session, the ONNX loader with a seed of model-local functions
     (Import-PotModel inlines them): -Seed 13 -Target onnx -Seconds 420, 595,995 executions; then .npz archives also read
     as the one item of a folder of .npz items, with the ONNX loader: -Seed 14 -Target npz,onnx -Seconds 240, 382,628;
-    then every target, -Seed 15 -Seconds 900, 2,270,213; no finding. Each reader gets an equal
+    then every target, -Seed 15 -Seconds 900, 2,270,213; no finding. Fortieth session, the ONNX loader also looking
+    for layer weights and biases computed from stored tensors (ComputedWeights.Find, with a weight-normalized seed):
+    -Seed 16 -Target onnx -Seconds 300, 453,232 executions, and -Seed 17 -Seconds 240 (biases too), 329,676; no
+    finding. Each reader gets an equal
     share of -Seconds; the seeds are generated in code plus the committed corpus
     (tests/PotPowerShell.Core.Tests/Fuzz/FuzzCorpus/<target>/). The contract is that every input loads or fails with a
     PotException carrying an error id within -BudgetSeconds; anything else is a finding, written with its input to

@@ -280,7 +280,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
         var tally = new Tally(this, request, items);
         var batch = new List<CachedDataset.Entry>(runner.BatchSize);
         int batchSize = runner.BatchSize;
-        bool fellBack = false;
+        string? fallback = null;
 
         for (int start = 0, b = 0; start < items.Count; b++)
         {
@@ -300,7 +300,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
                 // A graph that hard-codes batch 1 (e.g. Reshape to [1, -1]) behind a dynamic batch axis fails on several
                 // items at once, as calibration finds too: run this batch again one item at a time, and the rest likewise.
                 batchSize = 1;
-                fellBack = true;
+                fallback = e.Message;
                 b--;
                 continue;
             }
@@ -309,7 +309,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
             int batches = b + 1 + (items.Count - start + batchSize - 1) / batchSize;
             if (Measure(tally, batch, outputs, ms, b, batches, progress)) break;
         }
-        return tally.Result(clock, batchSize, fellBack, creation ?? runner.CreationTime);
+        return tally.Result(clock, batchSize, fallback, creation ?? runner.CreationTime);
     }
 
     /// <summary>
@@ -385,7 +385,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
                 if (Measure(tally, lane.Batch, lane.Outputs, lane.Milliseconds, b, batches, progress)) break;
                 lane.Free.Release();
             }
-            return tally.Result(clock, batchSize, fellBack: false, creation);
+            return tally.Result(clock, batchSize, fallback: null, creation);
         }
         finally
         {
@@ -519,7 +519,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
             for (int m = 0; m < owner._runners.Count; m++) ByName[owner._runners[m].Name] = PerItem[m];
         }
 
-        public EvaluationResult Result(Stopwatch clock, int batchSize, bool fellBack, TimeSpan sessionCreation)
+        public EvaluationResult Result(Stopwatch clock, int batchSize, string? fallback, TimeSpan sessionCreation)
         {
             bool stopped = Measured < Items.Count;
             var values = new Dictionary<string, double>(StringComparer.Ordinal);
@@ -536,7 +536,8 @@ public sealed class Evaluator : IEvaluator, IDisposable
             return new EvaluationResult(values, perItem, stopped ? Items.Take(Measured).ToArray() : Items, clock.Elapsed)
             {
                 BatchSize = batchSize,
-                BatchFallback = fellBack,
+                BatchFallback = fallback != null,
+                BatchFallbackReason = fallback,
                 Inferences = BatchMs.Count,
                 WarmupRuns = Items.Count > 0 ? Request.WarmupRuns : 0,
                 SessionCreation = sessionCreation,

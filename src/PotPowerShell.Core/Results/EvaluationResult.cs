@@ -21,6 +21,9 @@ public sealed record EvaluationResult(
     /// </summary>
     public bool BatchFallback { get; init; }
 
+    /// <summary>What refused the batch that fell back (ONNX Runtime's message, or which items differ in shape); null without a <see cref="BatchFallback"/>.</summary>
+    public string? BatchFallbackReason { get; init; }
+
     /// <summary>Timed inferences (session runs), warm-up runs excluded.</summary>
     public int Inferences { get; init; }
 

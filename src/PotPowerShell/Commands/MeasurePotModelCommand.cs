@@ -167,7 +167,7 @@ public sealed class MeasurePotModelCommand : PotCmdlet, IDisposable
             var m = pipeline.Measure(model, Progress, CancellationToken);
             WarnNoMetricsOnce();
             if (m.Evaluation.BatchFallback)
-                WriteWarning($"ONNX Runtime refused a batch of several items of '{model}' although its batch axis is dynamic (the graph probably hard-codes batch 1, or the items differ in size), so it was evaluated one item per inference. Set batch_size: 1 in the engine (or -BatchSize 1) to skip the failed attempt.");
+                WriteWarning($"A batch of several items of '{model}' could not run although its batch axis is dynamic, so it was evaluated one item per inference: {m.Evaluation.BatchFallbackReason} Set batch_size: 1 in the engine (or -BatchSize 1) to skip the failed attempt.");
             if (m.Evaluation.NonFiniteItems > 0)
                 WriteWarning($"'{model}' gave NaN or Inf outputs on {m.Evaluation.NonFiniteItems} items (first item {m.Evaluation.FirstNonFiniteItem}); every metric scored them at its worst value.");
             else if (!_warnedReference && pipeline.ReferenceWarning is { } referenceWarning)

@@ -41,6 +41,8 @@ public class BatchFallbackTests
 
         var r = Evaluate(tmp, model, reference);
         Assert.True(r.BatchFallback);
+        Assert.StartsWith("ONNX Runtime failed to run", r.BatchFallbackReason);
+        Assert.Contains("on a batch of 4 items", r.BatchFallbackReason);
         Assert.Equal(1, r.BatchSize);
         Assert.Equal(Items, r.Inferences); // the refused batch is not counted
         Assert.Equal(Enumerable.Repeat(1, Items), r.BatchItems);
@@ -50,6 +52,7 @@ public class BatchFallbackTests
         using var __ = tmp1;
         var one = Evaluate(tmp1, model, reference);
         Assert.False(one.BatchFallback);
+        Assert.Null(one.BatchFallbackReason);
         Assert.Equal(one.Values, r.Values);
         Assert.Equal(one.PerItem["cosine_similarity"], r.PerItem["cosine_similarity"]);
         Assert.Equal(one.Predictions, r.Predictions);
