@@ -12,7 +12,8 @@ public sealed record BatchSizeTiming(int BatchSize, double MillisecondsPerItem);
 /// <summary>
 /// What <see cref="BatchSizeProbe"/> measured: the batch size chosen, or null when an item's outputs changed with the
 /// batch size (<see cref="DifferingSize"/>), so the evaluations keep their batch size, or when a given batch size was
-/// only checked. 1 when the model mixes the items of a batch (<see cref="MixesItems"/>) and no batch size was given.
+/// only checked. 1 when a batch of several items could not run (<see cref="Refusal"/>): each evaluation would fall back
+/// to it after its first batch. 1 when the model mixes the items of a batch (<see cref="MixesItems"/>) and no batch size was given.
 /// <see cref="Workers"/>: the evaluation workers that ran the timed batches side by side.
 /// </summary>
 public sealed record BatchSizeChoice(int? Chosen, int Items, IReadOnlyList<BatchSizeTiming> Timings, int? DifferingSize = null, int Workers = 1)
@@ -29,8 +30,16 @@ public sealed record BatchSizeChoice(int? Chosen, int Items, IReadOnlyList<Batch
     /// </summary>
     public bool MixesItems => LargestDifference > BatchSizeProbe.MixingDifference;
 
+    /// <summary>
+    /// Why no size was timed: a batch of several items could not run (ONNX Runtime's message, as for a graph that
+    /// hard-codes batch 1, or the item whose size differs from those before it); null when the sizes ran.
+    /// </summary>
+    public string? Refusal { get; init; }
+
     /// <summary>For the verbose stream: the choice and every size's time per item.</summary>
-    public string Describe() => MixesItems
+    public string Describe() => Refusal != null
+        ? $"Evaluation batch size 1: on {Items} items, a batch of several could not run: {Refusal}"
+        : MixesItems
         ? FormattableString.Invariant($"Evaluation batch size {(Chosen is int chosen ? chosen.ToString(CultureInfo.InvariantCulture) : "unchanged")}: on {Items} items, outputs at batch size {DifferingSize} differ from those at {BatchSizeProbe.Sizes[0]} by up to {LargestDifference:0.###%} of their largest value, so the model mixes the items of a batch")
         : Chosen is int size
             ? $"Evaluation batch size {size}, measured on {Items} items by {Workers} worker{(Workers == 1 ? "" : "s")}: " + string.Join(", ", Timings.Select(t => FormattableString.Invariant($"{t.BatchSize} -> {t.MillisecondsPerItem:0.00} ms per item")))
@@ -76,7 +85,7 @@ internal static class BatchSizeProbe
     /// <summary>
     /// Times <paramref name="items"/> through <paramref name="lanes"/> (runners on one session, as the evaluation's
     /// workers run it: lane w runs batches w, w + lanes, ...) at each of <see cref="Sizes"/> that fits; null when fewer
-    /// than two fit or ONNX Runtime refuses a batch of several items (the evaluation's own fallback then decides). With
+    /// than two fit; 1, with the <see cref="BatchSizeChoice.Refusal"/>, when a batch of several items cannot run. With
     /// several lanes a large batch leaves a lane idle, as it would in an evaluation of few items.
     /// </summary>
     /// <param name="time">False: only compare the outputs at the largest and the smallest size (a batch size is given), choosing nothing.</param>
@@ -105,7 +114,8 @@ internal static class BatchSizeProbe
         }
         catch (PotException e) when (SessionRunner.RefusedBatch(e) && !cancellationToken.IsCancellationRequested)
         {
-            return null;
+            // An evaluation would fall back to one item per inference after its first batch: it gives the same values.
+            return new BatchSizeChoice(1, items.Count, Array.Empty<BatchSizeTiming>(), Workers: lanes.Count) { Refusal = e.Message };
         }
     }
 

@@ -13,7 +13,7 @@ public class BatchFallbackTests
 {
     private const int Items = 11;
 
-    private static (TempFolder Folder, byte[] Model) Setup(int batchSize)
+    private static (TempFolder Folder, byte[] Model) Setup(int? batchSize)
     {
         var tmp = new TempFolder();
         Directory.CreateDirectory(tmp.File("d"));
@@ -21,7 +21,7 @@ public class BatchFallbackTests
         NpyWriter.Save(tmp.File("d/x.npy"), (float[])x.Data, x.Shape, "<f4");
         NpyWriter.Save(tmp.File("d/labels.npy"), Enumerable.Range(0, Items).Select(i => (long)(i % 5)).ToArray(), new long[] { Items }, "<i8");
         File.WriteAllText(tmp.File("engine.yml"),
-            $"batch_size: {batchSize}\nmetrics:\n  - type: accuracy\n  - type: cosine_similarity\n    reference: fp32\ndataset:\n  data_source: d\n");
+            (batchSize is int size ? $"batch_size: {size}\n" : "") + "metrics:\n  - type: accuracy\n  - type: cosine_similarity\n    reference: fp32\ndataset:\n  data_source: d\n");
         return (tmp, WartModels.HardCodedBatch1().ToByteArray());
     }
 
@@ -29,6 +29,26 @@ public class BatchFallbackTests
     {
         using var evaluator = new Evaluator(EngineDefinition.Load(tmp.File("engine.yml")), new EvaluatorOptions { ReferenceModel = reference });
         return evaluator.Run(model, new EvaluationRequest { KeepPredictions = true }, CancellationToken.None);
+    }
+
+    [Fact]
+    public void The_batch_size_probe_chooses_1_where_a_batch_of_several_cannot_run_and_says_why()
+    {
+        var (tmp, model) = Setup(batchSize: null);
+        using var _ = tmp;
+        using var evaluator = new Evaluator(EngineDefinition.Load(tmp.File("engine.yml")), new EvaluatorOptions { ReferenceModel = model });
+        var choice = evaluator.ChooseBatchSize(model, CancellationToken.None);
+        Assert.NotNull(choice);
+        Assert.Equal(1, choice.Chosen);
+        Assert.StartsWith("ONNX Runtime failed to run", choice.Refusal);
+        Assert.StartsWith("Evaluation batch size 1: on 11 items, a batch of several could not run: ONNX Runtime failed to run", choice.Describe());
+        // The evaluations after it run one item per inference from their first batch, with the values of a fallback.
+        var r = evaluator.Run(model, new EvaluationRequest(), CancellationToken.None);
+        Assert.False(r.BatchFallback);
+        Assert.Equal(Enumerable.Repeat(1, Items), r.BatchItems);
+        var (tmp4, _) = Setup(batchSize: 4);
+        using var __ = tmp4;
+        Assert.Equal(Evaluate(tmp4, model, model).PerItem["cosine_similarity"], r.PerItem["cosine_similarity"]);
     }
 
     [Fact]
