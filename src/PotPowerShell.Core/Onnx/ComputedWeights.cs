@@ -38,9 +38,11 @@ internal static class ComputedWeights
             if (OpCatalog.IsDefaultDomain(node.Domain) && !Subgraphs.Of(node).Any() && node.Input.All(i => i.Length == 0 || constant.Contains(i)) && shapes.Add(node))
                 constant.Add(node.Output[0]);
         }
+        // A graph output stays the output of its node.
+        var outputs = graph.Output.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
         var weights = WeightedLayers(graph)
             .SelectMany(ConstantInputs)
-            .Where(w => !initializers.ContainsKey(w) && constant.Contains(w) && producer.ContainsKey(w))
+            .Where(w => !initializers.ContainsKey(w) && constant.Contains(w) && producer.ContainsKey(w) && !outputs.Contains(w))
             .Distinct(StringComparer.Ordinal)
             .ToList();
         if (weights.Count == 0) return null;

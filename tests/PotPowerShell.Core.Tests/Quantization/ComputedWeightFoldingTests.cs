@@ -75,6 +75,24 @@ public class ComputedWeightFoldingTests
     }
 
     [Fact]
+    public void A_computed_weight_that_is_also_an_output_of_the_model_stays_computed()
+    {
+        var b = new GraphBuilder("weight_output", 13);
+        var x = b.Input("x", "batch", 3L, 8L, 8L);
+        var w = b.Node("Mul", new[] { b.Initializer("v", Data(4 * 3 * 9, 1), 4, 3, 3, 3), b.Initializer("two", new[] { 2f }, 1) }, "weight");
+        b.Output(b.Node("Conv", new[] { x, w }, "conv", ("kernel_shape", new long[] { 3, 3 })));
+        b.Output(w);
+        var model = b.Build();
+        var prepared = ModelPreparation.Prepare(model);
+
+        Assert.Contains("are outputs of the model", ComputedWeightFolding.Fold(prepared, "weight_output", CancellationToken.None));
+        var expected = OrtTestRunner.Run(model, Input(2));
+        var actual = OrtTestRunner.Run(prepared, Input(2));
+        Assert.Equal(expected.Keys.Order(), actual.Keys.Order());
+        foreach (var (name, values) in expected) Assert.Equal(values, actual[name]);
+    }
+
+    [Fact]
     public void A_few_hundred_bytes_that_would_compute_billions_of_values_are_not_run()
     {
         // A 40000 x 1 and a 1 x 40000 vector broadcast into 1.6 billion values (6.4 GB), reshaped into a Conv weight;
@@ -91,7 +109,7 @@ public class ComputedWeightFoldingTests
         Assert.Null(ComputedWeights.Find(prepared.Graph));
 
         var warning = ComputedWeightFolding.Fold(prepared, "bombs", CancellationToken.None);
-        Assert.Contains("computes 2 layer weight(s) or bias(es) from stored tensors (first: 'conv1' reads 'reshape_out') and they need ops PotPowerShell does not compute ahead, or more than 268435456 values for one tensor", warning);
+        Assert.Contains("computes 2 layer weight(s) or bias(es) from stored tensors (first: 'conv1' reads 'reshape_out') and they need ops PotPowerShell does not compute ahead, more than 268435456 values for one tensor, or are outputs of the model", warning);
     }
 
     [Theory]

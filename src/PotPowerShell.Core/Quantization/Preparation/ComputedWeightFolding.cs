@@ -49,7 +49,7 @@ internal static class ComputedWeightFolding
         var left = ComputedWeights.FromStoredTensors(prepared.Graph);
         if (left.Count == 0) return null;
         return $"'{source}' computes {left.Count} layer weight(s) or bias(es) from stored tensors (first: '{left[0].Layer}' reads '{left[0].Weight}') and "
-            + (refused ?? $"they need ops PotPowerShell does not compute ahead, or more than {ConstantShapes.MaxElements} values for one tensor")
+            + (refused ?? $"they need ops PotPowerShell does not compute ahead, more than {ConstantShapes.MaxElements} values for one tensor, or are outputs of the model")
             + ": those layers stay float. Export the model with constant folding (torch.onnx.export's do_constant_folding) to quantize them.";
     }
 }
