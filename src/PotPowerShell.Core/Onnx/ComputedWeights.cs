@@ -105,25 +105,23 @@ internal static class ComputedWeights
     /// </summary>
     public static void Replace(GraphProto graph, Plan plan, IReadOnlyDictionary<string, TensorProto> values)
     {
+        var planned = plan.Nodes.ToHashSet();
         var outputs = graph.Output.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
-        HashSet<string> Read(IReadOnlySet<NodeProto> removed) =>
-            graph.Node.Where(n => !removed.Contains(n)).SelectMany(Subgraphs.NamesRead).Concat(outputs).ToHashSet(StringComparer.Ordinal);
+        var read = graph.Node.Where(n => !planned.Contains(n)).SelectMany(Subgraphs.NamesRead).Concat(outputs).ToHashSet(StringComparer.Ordinal);
+        // Consumers come after producers, so in reverse order a node's readers are all decided before it.
         var removed = new HashSet<NodeProto>();
-        while (true)
+        foreach (var node in plan.Nodes.Reverse())
         {
-            var read = Read(removed);
-            var dead = plan.Nodes.Where(n => !removed.Contains(n) && n.Output.All(o => o.Length == 0 || values.ContainsKey(o) || !read.Contains(o))).ToList();
-            if (dead.Count == 0) break;
-            removed.UnionWith(dead);
+            if (node.Output.All(o => o.Length == 0 || values.ContainsKey(o) || !read.Contains(o))) removed.Add(node);
+            else read.UnionWith(node.Input);
         }
         if (removed.Count == 0) return;
         var keep = graph.Node.Where(n => !removed.Contains(n)).ToList();
         graph.Node.Clear();
         graph.Node.AddRange(keep);
         graph.Initializer.AddRange(removed.SelectMany(n => n.Output).Where(values.ContainsKey).Select(o => values[o]));
-        var stillRead = Read(new HashSet<NodeProto>());
-        var planned = plan.Initializers.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
-        var initializers = graph.Initializer.Where(t => !planned.Contains(t.Name) || stillRead.Contains(t.Name)).ToList();
+        var stored = plan.Initializers.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
+        var initializers = graph.Initializer.Where(t => !stored.Contains(t.Name) || read.Contains(t.Name)).ToList();
         graph.Initializer.Clear();
         graph.Initializer.AddRange(initializers);
     }
