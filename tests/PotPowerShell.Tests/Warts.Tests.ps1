@@ -270,11 +270,20 @@ Describe 'Real-world warts through the cmdlets' {
 
         $q = Invoke-DefaultQuantization $model $sized -OutputPath (Join-Path $dir 'dynamic_size.int8.onnx') -Precision AllInt8 -SkipLatencyCheck
         $q.QuantizedLayerCount | Should -Be 1
+        # Six sizes among eight images: items 0 and 6, 1 and 7 share a batch, the others run alone.
         $m = Measure-PotModel $q.OutputPath -EnginePath $engine -ReferenceModelPath $model -WarningVariable warnings -WarningAction SilentlyContinue
-        $m.BatchSize | Should -Be 1
-        $m.Inferences | Should -Be 8
-        # It names the item whose size differs from those before it in its batch.
-        @($warnings | Where-Object { "$_" -like '*one item per inference: Item 1 gives input ''x'' the shape `[1,3,7,9`] but the items before it in its batch of 8 gave `[1,3,5,6`]: items of different sizes cannot share a batch*' }) | Should -HaveCount 1
+        $m.BatchSize | Should -Be 32
+        $m.Inferences | Should -Be 6
+        @($warnings | Where-Object { "$_" -like '*one item per inference*' }) | Should -HaveCount 0
+        # Images all of their own size are not grouped: the first batch falls back, naming the item whose size differs
+        # from those before it in its batch.
+        $distinct = Join-Path $dir 'distinct'
+        New-Item -ItemType Directory $distinct | Out-Null
+        foreach ($i in 0..3) { $null = Write-WartBmp (Join-Path $distinct "$i.bmp") (6 + 3 * $i) (5 + 2 * ($i % 2)) $i }
+        $d = Measure-PotModel $q.OutputPath -DataPath $distinct -ReferenceModelPath $model -WarningVariable warnings -WarningAction SilentlyContinue
+        $d.BatchSize | Should -Be 1
+        $d.Inferences | Should -Be 4
+        @($warnings | Where-Object { "$_" -like '*one item per inference: Item 1 gives input ''x'' the shape `[1,3,7,9`] but the items before it in its batch of 4 gave `[1,3,5,6`]: items of different sizes cannot share a batch*' }) | Should -HaveCount 1
         $a = Invoke-AccuracyAwareQuantization $model $sized $engine -MaximalDrop 0 -Precision AllInt8 -SkipLatencyCheck -OutputPath (Join-Path $dir 'dynamic_size.aaq.onnx') -WarningAction SilentlyContinue
         $a.RevertedLayerCount | Should -Be 1
         $a.Met | Should -BeTrue

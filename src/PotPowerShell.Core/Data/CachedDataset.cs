@@ -79,6 +79,16 @@ public sealed class CachedDataset : IDataset, IDisposable
         }
     }
 
+    /// <summary>
+    /// The element kinds and shapes of an item's inputs, as a key: items with equal keys can share a batch (a packed
+    /// item's are the layout's, whose slots follow the input names).
+    /// </summary>
+    internal string ShapeKey(Entry e) => e.Packed != null
+        ? string.Join(";", _layout!.Select(s => Key(s.Kind, s.Shape)))
+        : string.Join(";", _inner.InputNames.Select(n => e.Item!.Inputs.TryGetValue(n, out var t) ? Key(t.Kind, t.Shape) : "-"));
+
+    private static string Key(TensorElementKind kind, long[] shape) => $"{kind}[{string.Join(",", shape)}]";
+
     private byte[]? TryPack(DataItem item)
     {
         if (item.Inputs.Values.Any(t => t.Kind == TensorElementKind.String)) return null;

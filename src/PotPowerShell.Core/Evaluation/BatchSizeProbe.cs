@@ -36,14 +36,22 @@ public sealed record BatchSizeChoice(int? Chosen, int Items, IReadOnlyList<Batch
     /// </summary>
     public string? Refusal { get; init; }
 
+    /// <summary>
+    /// True when the data set's items differ in shape: the sizes were timed on items of its most common shape, and the
+    /// evaluations batch items of one shape together (<see cref="ShapeGroups"/>).
+    /// </summary>
+    public bool OfOneShape { get; init; }
+
+    private string On => FormattableString.Invariant($"on {Items} items{(OfOneShape ? " of one shape (the items differ in shape; evaluations batch those of one shape together)" : "")}");
+
     /// <summary>For the verbose stream: the choice and every size's time per item.</summary>
     public string Describe() => Refusal != null
-        ? $"Evaluation batch size 1: on {Items} items, a batch of several could not run: {Refusal}"
+        ? $"Evaluation batch size 1: {On}, a batch of several could not run: {Refusal}"
         : MixesItems
-        ? FormattableString.Invariant($"Evaluation batch size {(Chosen is int chosen ? chosen.ToString(CultureInfo.InvariantCulture) : "unchanged")}: on {Items} items, outputs at batch size {DifferingSize} differ from those at {BatchSizeProbe.Sizes[0]} by up to {LargestDifference:0.###%} of their largest value, so the model mixes the items of a batch")
+        ? FormattableString.Invariant($"Evaluation batch size {(Chosen is int chosen ? chosen.ToString(CultureInfo.InvariantCulture) : "unchanged")}: {On}, outputs at batch size {DifferingSize} differ from those at {BatchSizeProbe.Sizes[0]} by up to {LargestDifference:0.###%} of their largest value, so the model mixes the items of a batch")
         : Chosen is int size
-            ? $"Evaluation batch size {size}, measured on {Items} items by {Workers} worker{(Workers == 1 ? "" : "s")}: " + string.Join(", ", Timings.Select(t => FormattableString.Invariant($"{t.BatchSize} -> {t.MillisecondsPerItem:0.00} ms per item")))
-            : $"Evaluation batch size unchanged: on {Items} items, outputs at batch size {DifferingSize} differ from those at {BatchSizeProbe.Sizes[0]} in the last bits, so a measured choice could change results";
+            ? $"Evaluation batch size {size}, measured {On} by {Workers} worker{(Workers == 1 ? "" : "s")}: " + string.Join(", ", Timings.Select(t => FormattableString.Invariant($"{t.BatchSize} -> {t.MillisecondsPerItem:0.00} ms per item")))
+            : $"Evaluation batch size unchanged: {On}, outputs at batch size {DifferingSize} differ from those at {BatchSizeProbe.Sizes[0]} in the last bits, so a measured choice could change results";
 }
 
 /// <summary>
@@ -67,7 +75,7 @@ internal static class BatchSizeProbe
     /// <summary>Sizes whose outputs are compared but not timed.</summary>
     public static readonly int[] CheckedSizes = { 3 };
 
-    /// <summary>Items each size infers per pass (the first items of the data).</summary>
+    /// <summary>Items each size infers per pass (the first items of the data, or of its most common shape: <see cref="ShapeGroups"/>).</summary>
     public const int Items = 16;
 
     /// <summary>

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
 using PotPowerShell.Core.Data;
 using PotPowerShell.Core.Results;
 using System.Runtime.CompilerServices;
@@ -277,21 +278,22 @@ public sealed class Evaluator : IEvaluator, IDisposable
         bool selfReference = IsOwnReference(model, request, items);
         Prepare(runner, request, items, cancellationToken, progress, selfReference);
         var outputs = runner.NewOutputs();
-        var tally = new Tally(this, request, items);
-        var batch = new List<CachedDataset.Entry>(runner.BatchSize);
         int batchSize = runner.BatchSize;
+        var (ordered, positions, batches) = Plan(items, batchSize, cancellationToken);
+        var tally = new Tally(this, request, ordered, items, positions);
+        var batch = new List<CachedDataset.Entry>(batchSize);
         string? fallback = null;
 
-        for (int start = 0, b = 0; start < items.Count; b++)
+        for (int b = 0; b < batches.Count; b++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            int count = Math.Min(batchSize, items.Count - start);
+            var (start, count) = batches[b];
             batch.Clear();
-            for (int k = 0; k < count; k++) batch.Add(_cache.Fetch(items[start + k]));
+            for (int k = 0; k < count; k++) batch.Add(_cache.Fetch(ordered[start + k]));
             double ms;
             try
             {
-                if (start == 0)
+                if (b == 0)
                     for (int w = 0; w < request.WarmupRuns; w++) runner.Run(batch, _cache.Layout, outputs, cancellationToken);
                 ms = runner.Run(batch, _cache.Layout, outputs, cancellationToken);
             }
@@ -301,13 +303,12 @@ public sealed class Evaluator : IEvaluator, IDisposable
                 // items at once, as calibration finds too: run this batch again one item at a time, and the rest likewise.
                 batchSize = 1;
                 fallback = e.Message;
+                batches = ShapeGroups.OneByOne(batches, b);
                 b--;
                 continue;
             }
-            start += count;
             if (selfReference) StoreReferences(batch, outputs);
-            int batches = b + 1 + (items.Count - start + batchSize - 1) / batchSize;
-            if (Measure(tally, batch, outputs, ms, b, batches, progress)) break;
+            if (Measure(tally, batch, outputs, ms, b, batches.Count, progress)) break;
         }
         return tally.Result(clock, batchSize, fallback, creation ?? runner.CreationTime);
     }
@@ -334,7 +335,8 @@ public sealed class Evaluator : IEvaluator, IDisposable
         try
         {
             int batchSize = first.BatchSize;
-            int batches = (items.Count + batchSize - 1) / batchSize;
+            var (ordered, positions, plan) = Plan(items, batchSize, cancellationToken);
+            int batches = plan.Count;
             workers = Math.Min(workers, batches);
             bool selfReference = IsOwnReference(model, request, items);
             Prepare(first, request, items, cancellationToken, progress, selfReference);
@@ -353,10 +355,10 @@ public sealed class Evaluator : IEvaluator, IDisposable
                         for (int b = firstBatch; b < batches; b += lanes.Length)
                         {
                             lane.Free.Wait(stop.Token);
-                            int start = b * batchSize;
+                            var (start, count) = plan[b];
                             lane.Batch.Clear();
                             lock (fetchGate)
-                                for (int k = start; k < Math.Min(start + batchSize, items.Count); k++) lane.Batch.Add(_cache.Fetch(items[k]));
+                                for (int k = start; k < start + count; k++) lane.Batch.Add(_cache.Fetch(ordered[k]));
                             if (b == 0)
                                 for (int r = 0; r < request.WarmupRuns; r++) lane.Runner.Run(lane.Batch, _cache.Layout, lane.Outputs, stop.Token);
                             lane.Milliseconds = lane.Runner.Run(lane.Batch, _cache.Layout, lane.Outputs, stop.Token);
@@ -370,7 +372,8 @@ public sealed class Evaluator : IEvaluator, IDisposable
                     }
                 }));
             }
-            var tally = new Tally(this, request, items);
+            // After Prepare, which creates the reference store its view reads.
+            var tally = new Tally(this, request, ordered, items, positions);
             for (int b = 0; b < batches; b++)
             {
                 var lane = lanes[b % lanes.Length];
@@ -401,6 +404,39 @@ public sealed class Evaluator : IEvaluator, IDisposable
             // Forks first: the first runner disposes the session they share.
             for (int r = runners.Count - 1; r >= 0; r--) runners[r].Dispose();
         }
+    }
+
+    /// <summary>
+    /// The order to measure <paramref name="items"/> in (and each one's position among them; null when they are the
+    /// same) and its batches: the items of one shape together where the data set's items differ in shape (see
+    /// <see cref="ShapeGroups"/>), else the items as asked, every <paramref name="batchSize"/> a batch.
+    /// </summary>
+    private (IReadOnlyList<int> Ordered, int[]? Positions, List<(int Start, int Count)> Batches) Plan(IReadOnlyList<int> items, int batchSize,
+        CancellationToken cancellationToken)
+    {
+        var groups = GroupsFor(batchSize, cancellationToken);
+        var positions = groups?.Order(items);
+        IReadOnlyList<int> ordered = positions == null ? items : positions.Select(p => items[p]).ToArray();
+        return (ordered, positions, ShapeGroups.Batches(ordered, groups, batchSize));
+    }
+
+    private ShapeGroups? _groups;
+    private bool _groupsFound;
+
+    /// <summary>
+    /// The data set's <see cref="ShapeGroups"/>, found on first use; null where its items share their shapes, where a
+    /// batch holds one item, or where a metric is not a mean of per-item values (an aggregate such as F1 or mAP is left
+    /// to see the items in the order asked for).
+    /// </summary>
+    private ShapeGroups? GroupsFor(int batchSize, CancellationToken cancellationToken)
+    {
+        if (batchSize <= 1 || MetricIsItemMean.Contains(false)) return null;
+        if (!_groupsFound)
+        {
+            _groups = ShapeGroups.Find(_cache, cancellationToken);
+            _groupsFound = true;
+        }
+        return _groups;
     }
 
     /// <summary>True when every value item <paramref name="row"/> sees in every output is finite.</summary>
@@ -483,11 +519,19 @@ public sealed class Evaluator : IEvaluator, IDisposable
         return _references;
     }
 
-    /// <summary>Per-item values, aggregates and timings of one evaluation, filled batch by batch in item order.</summary>
+    /// <summary>
+    /// Per-item values, aggregates and timings of one evaluation, filled batch by batch in the order measured
+    /// (<see cref="Items"/>). Where that is not the order asked for (<see cref="Positions"/>), a complete result is given
+    /// back in the order asked for, each metric (a mean of per-item values) summed in that order: the result an
+    /// evaluation in that order gives.
+    /// </summary>
     private sealed class Tally
     {
         private readonly Evaluator _owner;
         public readonly IReadOnlyList<int> Items;
+        private readonly IReadOnlyList<int> _asked;
+        /// <summary>For each item measured, its position in the order asked for; null when they are the same.</summary>
+        public readonly int[]? Positions;
         public readonly EvaluationRequest Request;
         public readonly double[][] PerItem;
         public readonly double[][] Signals;
@@ -502,12 +546,16 @@ public sealed class Evaluator : IEvaluator, IDisposable
         public int Measured;
         public int NonFiniteItems;
         public int? FirstNonFinite;
+        /// <summary>The position of <see cref="FirstNonFinite"/> in the order asked for.</summary>
+        public int FirstNonFinitePosition = int.MaxValue;
         public int LastPercent = -1;
 
-        public Tally(Evaluator owner, EvaluationRequest request, IReadOnlyList<int> items)
+        public Tally(Evaluator owner, EvaluationRequest request, IReadOnlyList<int> items, IReadOnlyList<int> asked, int[]? positions)
         {
             _owner = owner;
             Items = items;
+            _asked = asked;
+            Positions = positions;
             Request = request;
             PerItem = owner._runners.Select(_ => new double[items.Count]).ToArray();
             Signals = owner._runners.Select(_ => new double[items.Count]).ToArray();
@@ -522,18 +570,19 @@ public sealed class Evaluator : IEvaluator, IDisposable
         public EvaluationResult Result(Stopwatch clock, int batchSize, string? fallback, TimeSpan sessionCreation)
         {
             bool stopped = Measured < Items.Count;
+            var asked = stopped ? null : Positions;
             var values = new Dictionary<string, double>(StringComparer.Ordinal);
             var perItem = new Dictionary<string, double[]>(StringComparer.Ordinal);
             var signals = new Dictionary<string, double[]>(StringComparer.Ordinal);
             var fragility = new Dictionary<string, double[]>(StringComparer.Ordinal);
             for (int m = 0; m < _owner._runners.Count; m++)
             {
-                values[_owner._runners[m].Name] = Aggregates[m].Result();
-                perItem[_owner._runners[m].Name] = stopped ? PerItem[m][..Measured] : PerItem[m];
-                signals[_owner._runners[m].Name] = stopped ? Signals[m][..Measured] : Signals[m];
-                fragility[_owner._runners[m].Name] = stopped ? Fragility[m][..Measured] : Fragility[m];
+                perItem[_owner._runners[m].Name] = stopped ? PerItem[m][..Measured] : InAskedOrder(PerItem[m], asked);
+                signals[_owner._runners[m].Name] = stopped ? Signals[m][..Measured] : InAskedOrder(Signals[m], asked);
+                fragility[_owner._runners[m].Name] = stopped ? Fragility[m][..Measured] : InAskedOrder(Fragility[m], asked);
+                values[_owner._runners[m].Name] = asked == null ? Aggregates[m].Result() : MeanAggregate.Of(perItem[_owner._runners[m].Name]);
             }
-            return new EvaluationResult(values, perItem, stopped ? Items.Take(Measured).ToArray() : Items, clock.Elapsed)
+            return new EvaluationResult(values, perItem, stopped ? Items.Take(Measured).ToArray() : _asked, clock.Elapsed)
             {
                 BatchSize = batchSize,
                 BatchFallback = fallback != null,
@@ -543,8 +592,8 @@ public sealed class Evaluator : IEvaluator, IDisposable
                 SessionCreation = sessionCreation,
                 BatchMilliseconds = BatchMs,
                 BatchItems = BatchItems,
-                Predictions = stopped ? Predictions?[..Measured] : Predictions,
-                Annotations = stopped ? Annotations?[..Measured] : Annotations,
+                Predictions = stopped ? Predictions?[..Measured] : InAskedOrder(Predictions, asked),
+                Annotations = stopped ? Annotations?[..Measured] : InAskedOrder(Annotations, asked),
                 StoppedEarly = stopped,
                 NonFiniteItems = NonFiniteItems,
                 FirstNonFiniteItem = FirstNonFinite,
@@ -555,6 +604,16 @@ public sealed class Evaluator : IEvaluator, IDisposable
                 Weighted = Enumerable.Range(0, Aggregates.Length).Where(m => Request.KeepPredictions && Aggregates[m] is IWeightedAggregate)
                     .ToDictionary(m => _owner._runners[m].Name, m => (IWeightedAggregate)Aggregates[m], StringComparer.Ordinal),
             };
+        }
+
+        /// <summary><paramref name="values"/> (in the order measured) in the order asked for; as they are when <paramref name="positions"/> is null.</summary>
+        [return: NotNullIfNotNull(nameof(values))]
+        private static T[]? InAskedOrder<T>(T[]? values, int[]? positions)
+        {
+            if (values == null || positions == null) return values;
+            var asked = new T[values.Length];
+            for (int k = 0; k < values.Length; k++) asked[positions[k]] = values[k];
+            return asked;
         }
     }
 
@@ -582,7 +641,12 @@ public sealed class Evaluator : IEvaluator, IDisposable
             view.Outputs = outputs;
             view.Adapter = _adapters[dataset];
             view.NonFinite = !IsFinite(outputs, k);
-            if (view.NonFinite && t.NonFiniteItems++ == 0) t.FirstNonFinite = item.Index;
+            if (view.NonFinite)
+            {
+                t.NonFiniteItems++;
+                int position = t.Positions?[start + k] ?? start + k;
+                if (position < t.FirstNonFinitePosition) (t.FirstNonFinite, t.FirstNonFinitePosition) = (item.Index, position);
+            }
             view.Prediction = _needsPrediction || t.Predictions != null ? view.Adapter.Predict(outputs, k, item.Annotation) : null;
             if (t.Predictions != null)
             {
@@ -675,8 +739,11 @@ public sealed class Evaluator : IEvaluator, IDisposable
             runner.SelectOutputs(FetchedOutputs(runner, allOutputs: false));
             // Timed as the evaluations run: every worker on the one session.
             for (int w = 1; w < Workers; w++) lanes.Add(runner.Fork());
-            var items = Enumerable.Range(0, Math.Min(BatchSizeProbe.Items, _dataset.Count)).Select(_cache.Fetch).ToList();
-            choice = BatchSizeProbe.Measure(lanes, items, _cache.Layout, cancellationToken, time: given == null);
+            // Items of one shape, as the evaluations batch them (ShapeGroups).
+            var groups = GroupsFor(BatchSizeProbe.Sizes[0], cancellationToken);
+            var indices = groups?.LargestItems(BatchSizeProbe.Items) ?? Enumerable.Range(0, Math.Min(BatchSizeProbe.Items, _dataset.Count)).ToArray();
+            choice = BatchSizeProbe.Measure(lanes, indices.Select(_cache.Fetch).ToList(), _cache.Layout, cancellationToken, time: given == null);
+            if (choice != null) choice = choice with { OfOneShape = groups != null };
         }
         finally
         {
@@ -755,20 +822,23 @@ public sealed class Evaluator : IEvaluator, IDisposable
         runner.SelectOutputs(references.Outputs);
         var outputs = runner.NewOutputs();
         var batch = new List<CachedDataset.Entry>(runner.BatchSize);
-        int batchSize = runner.BatchSize;
-        for (int start = 0; start < missing.Count;)
+        // The batches a run of the reference model itself on these items measures (IsOwnReference).
+        var (ordered, _, batches) = Plan(missing, runner.BatchSize, cancellationToken);
+        for (int b = 0, done = 0; b < batches.Count; b++)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            var (start, count) = batches[b];
             batch.Clear();
-            int count = Math.Min(batchSize, missing.Count - start);
-            for (int k = 0; k < count; k++) batch.Add(_cache.Fetch(missing[start + k]));
+            for (int k = 0; k < count; k++) batch.Add(_cache.Fetch(ordered[start + k]));
             try
             {
                 runner.Run(batch, _cache.Layout, outputs, cancellationToken);
             }
             catch (PotException e) when (FallsBack(e, runner, count, cancellationToken))
             {
-                batchSize = 1; // as in Run: the reference model hard-codes batch 1
+                // As in Run: the reference model hard-codes batch 1.
+                batches = ShapeGroups.OneByOne(batches, b);
+                b--;
                 continue;
             }
             ReferenceInferences += count;
@@ -776,10 +846,10 @@ public sealed class Evaluator : IEvaluator, IDisposable
             {
                 int o = outputs.IndexOf(name);
                 outputs.RequireBatchFirst(o, "the FP32 reference");
-                for (int k = 0; k < count; k++) references.Set(name, missing[start + k], outputs.Row(o, k).ToArray());
+                for (int k = 0; k < count; k++) references.Set(name, ordered[start + k], outputs.Row(o, k).ToArray());
             }
-            start += count;
-            progress?.Report(new PotProgress("Computing FP32 reference outputs", $"{start} of {missing.Count} items", PotProgress.Percent(start, missing.Count)));
+            done += count;
+            progress?.Report(new PotProgress("Computing FP32 reference outputs", $"{done} of {missing.Count} items", PotProgress.Percent(done, missing.Count)));
         }
     }
 

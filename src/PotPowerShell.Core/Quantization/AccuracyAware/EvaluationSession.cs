@@ -190,8 +190,9 @@ internal sealed class EvaluationSession
         subset = Normalize(subset);
         if (_cache.GetValueOrDefault(CacheKey(candidate.Key, subset)) is { } cached) return cached;
         if (!stopped.StoppedEarly) throw new ArgumentException("Only an evaluation stopped early can be resumed.", nameof(stopped));
-        int measured = stopped.Items.Count;
-        var rest = order.Skip(measured).ToArray();
+        // The items measured, in the order they were (the evaluator may have grouped them by shape: ShapeGroups).
+        var measured = stopped.Items.ToHashSet();
+        var rest = order.Where(i => !measured.Contains(i)).ToArray();
         var tail = Evaluate(candidate.Key, Bytes(candidate, rest, next), rest, mandatory: false, AfterHead(stopped.PerItem, stopWhen));
         InferencesSaved -= tail.Items.Count;
         static Dictionary<string, double[]> Joined(IReadOnlyDictionary<string, double[]> head, IReadOnlyDictionary<string, double[]> tail) =>
@@ -201,7 +202,7 @@ internal sealed class EvaluationSession
             PerItem = Joined(stopped.PerItem, tail.PerItem),
             Signals = Joined(stopped.Signals, tail.Signals),
             Fragility = Joined(stopped.Fragility, tail.Fragility),
-            Items = order.Take(measured + tail.Items.Count).ToArray(),
+            Items = stopped.Items.Concat(tail.Items).ToArray(),
             Elapsed = stopped.Elapsed + tail.Elapsed,
             NonFiniteItems = stopped.NonFiniteItems + tail.NonFiniteItems,
             FirstNonFiniteItem = stopped.FirstNonFiniteItem ?? tail.FirstNonFiniteItem,
@@ -211,7 +212,7 @@ internal sealed class EvaluationSession
             DecidedEarly++;
             return Refused(candidate, joined with { Values = Means(joined.PerItem, joined.Values) });
         }
-        var whole = InIndexOrder(joined with { StoppedEarly = false }, order, subset);
+        var whole = InIndexOrder(joined with { StoppedEarly = false }, subset);
         _cache[CacheKey(candidate.Key, subset)] = whole;
         var result = Refused(candidate, whole);
         if (subset == null) FullSetEvaluated?.Invoke(candidate, result);
@@ -413,7 +414,7 @@ internal sealed class EvaluationSession
                 BuildTime += build.Elapsed - _sessionWait;
                 SessionTime += _sessionWait;
                 result = Run(plan, items, stopWhen, order, deadline.Token);
-                if (order != null && !result.StoppedEarly) result = InIndexOrder(result, order, items);
+                if (order != null && !result.StoppedEarly) result = InIndexOrder(result, items);
                 SessionTime += result.SessionCreation;
                 InferenceTime += result.Elapsed - result.SessionCreation;
                 if (result.BatchSize > 0) _ranBatchSize = result.BatchSize;
@@ -466,18 +467,19 @@ internal sealed class EvaluationSession
     }
 
     /// <summary>
-    /// A complete evaluation made in <paramref name="order"/>, as an evaluation in the set's order gives it (index order,
-    /// or the order of <paramref name="subset"/>): per-item values and signals in that order, and each metric the mean of
-    /// its per-item values summed in that order (NaN items skipped), as the evaluator's item-mean aggregate sums them
-    /// (only item-mean metrics are evaluated out of order, see <see cref="DecidedEarly.Order"/>).
+    /// A complete evaluation made in another order (its <see cref="EvaluationResult.Items"/>), as an evaluation in the
+    /// set's order gives it (index order, or the order of <paramref name="subset"/>): per-item values and signals in that
+    /// order, and each metric the mean of its per-item values summed in that order (NaN items skipped), as the
+    /// evaluator's item-mean aggregate sums them (only item-mean metrics are evaluated out of order, see
+    /// <see cref="DecidedEarly.Order"/>).
     /// </summary>
-    private static EvaluationResult InIndexOrder(EvaluationResult result, IReadOnlyList<int> order, IReadOnlyList<int>? subset = null)
+    private static EvaluationResult InIndexOrder(EvaluationResult result, IReadOnlyList<int>? subset = null)
     {
         Dictionary<int, int>? position = subset?.Select((item, k) => (item, k)).ToDictionary(p => p.item, p => p.k);
         double[] Sorted(double[] values)
         {
             var sorted = new double[values.Length];
-            for (int k = 0; k < values.Length; k++) sorted[position == null ? order[k] : position[order[k]]] = values[k];
+            for (int k = 0; k < values.Length; k++) sorted[position == null ? result.Items[k] : position[result.Items[k]]] = values[k];
             return sorted;
         }
         var perItem = result.PerItem.ToDictionary(p => p.Key, p => Sorted(p.Value), StringComparer.Ordinal);
@@ -487,7 +489,7 @@ internal sealed class EvaluationSession
             PerItem = perItem,
             Signals = result.Signals.ToDictionary(p => p.Key, p => Sorted(p.Value), StringComparer.Ordinal),
             Fragility = result.Fragility.ToDictionary(p => p.Key, p => Sorted(p.Value), StringComparer.Ordinal),
-            Items = subset ?? Enumerable.Range(0, order.Count).ToArray(),
+            Items = subset ?? Enumerable.Range(0, result.Items.Count).ToArray(),
         };
     }
 
@@ -495,18 +497,7 @@ internal sealed class EvaluationSession
     private static Dictionary<string, double> Means(IReadOnlyDictionary<string, double[]> perItem, IReadOnlyDictionary<string, double> values)
     {
         var means = new Dictionary<string, double>(values, StringComparer.Ordinal);
-        foreach (var (name, v) in perItem)
-        {
-            double sum = 0;
-            long count = 0;
-            foreach (double x in v)
-                if (!double.IsNaN(x))
-                {
-                    sum += x;
-                    count++;
-                }
-            means[name] = count == 0 ? double.NaN : sum / count;
-        }
+        foreach (var (name, v) in perItem) means[name] = MeanAggregate.Of(v);
         return means;
     }
 

@@ -1,0 +1,113 @@
+using PotPowerShell.Core.Data;
+
+namespace PotPowerShell.Core.Evaluation;
+
+/// <summary>
+/// Items of a data set whose inputs differ in shape (sentences of several lengths saved one per file, images of a few
+/// sizes for a model with a dynamic height and width) cannot share a batch, so an evaluation in item order fell back to
+/// one item per inference. This groups the items by the shapes of their inputs so that an evaluation runs the items of
+/// one shape together. The order it measures them in depends only on the items asked for and their shapes, never on
+/// the batch size (chosen by timing) or the workers, so where a decided-early evaluation stops does not depend on them
+/// either; the evaluator gives complete results back in the order asked for.
+/// </summary>
+internal sealed class ShapeGroups
+{
+    /// <summary>The first items of the data set looked at to decide whether its items differ in shape.</summary>
+    public const int Sample = 16;
+
+    /// <summary>
+    /// Items are regrouped within consecutive windows of this many positions only: an evaluation that measures the
+    /// items most likely to decide its outcome first (AccuracyAware's decided-early order) keeps that order roughly.
+    /// </summary>
+    public const int Window = 128;
+
+    private readonly int[] _group;
+
+    /// <param name="group">Each item's group: 0, 1, ... in the order of their first items.</param>
+    internal ShapeGroups(int[] group)
+    {
+        _group = group;
+        var sizes = new int[group.Max() + 1];
+        foreach (int g in group) sizes[g]++;
+        Largest = Array.IndexOf(sizes, sizes.Max());
+    }
+
+    /// <summary>The group of the most items (the first such), whose items the batch-size probe times.</summary>
+    public int Largest { get; }
+
+    /// <summary>
+    /// The groups of <paramref name="data"/>'s items, or null when they need none: the first <see cref="Sample"/> items
+    /// share their shapes (a set of one shape), or all differ (every image its own size: grouping would read every item
+    /// once more for nothing). Otherwise every item is read once here (the cache keeps what its budget allows).
+    /// </summary>
+    public static ShapeGroups? Find(CachedDataset data, CancellationToken cancellationToken)
+    {
+        int sampled = Math.Min(Sample, data.Count);
+        var sample = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < sampled; i++) sample.Add(data.ShapeKey(data.Fetch(i)));
+        if (sample.Count == 1 || sample.Count == sampled) return null;
+        var ids = new Dictionary<string, int>(StringComparer.Ordinal);
+        var group = new int[data.Count];
+        for (int i = 0; i < data.Count; i++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            string key = data.ShapeKey(data.Fetch(i));
+            if (!ids.TryGetValue(key, out group[i])) ids[key] = group[i] = ids.Count;
+        }
+        return new ShapeGroups(group);
+    }
+
+    /// <summary>The first <paramref name="count"/> items of the <see cref="Largest"/> group, in index order.</summary>
+    public IReadOnlyList<int> LargestItems(int count) => Enumerable.Range(0, _group.Length).Where(i => _group[i] == Largest).Take(count).ToArray();
+
+    /// <summary>
+    /// The positions of <paramref name="items"/> in the order to measure them: within each <see cref="Window"/>, the
+    /// items of one shape together, groups in the order of their first item, items of a group in their own order.
+    /// </summary>
+    public int[] Order(IReadOnlyList<int> items)
+    {
+        var order = new int[items.Count];
+        int next = 0;
+        for (int start = 0; start < items.Count; start += Window)
+        {
+            int end = Math.Min(start + Window, items.Count);
+            var groups = new List<int>();
+            for (int k = start; k < end; k++)
+                if (!groups.Contains(_group[items[k]])) groups.Add(_group[items[k]]);
+            foreach (int g in groups)
+                for (int k = start; k < end; k++)
+                    if (_group[items[k]] == g) order[next++] = k;
+        }
+        return order;
+    }
+
+    /// <summary>
+    /// Batches of at most <paramref name="batchSize"/> consecutive items of <paramref name="ordered"/>, none holding
+    /// items of two shapes (without groups: every <paramref name="batchSize"/> items).
+    /// </summary>
+    public static List<(int Start, int Count)> Batches(IReadOnlyList<int> ordered, ShapeGroups? groups, int batchSize)
+    {
+        var batches = new List<(int Start, int Count)>();
+        for (int start = 0; start < ordered.Count;)
+        {
+            int end = Math.Min(start + batchSize, ordered.Count);
+            if (groups != null)
+                for (int k = start + 1; k < end; k++)
+                    if (groups._group[ordered[k]] != groups._group[ordered[start]])
+                    {
+                        end = k;
+                        break;
+                    }
+            batches.Add((start, end - start));
+            start = end;
+        }
+        return batches;
+    }
+
+    /// <summary><paramref name="batches"/> up to <paramref name="first"/>, then each of their items after that alone (a batch of several was refused).</summary>
+    public static List<(int Start, int Count)> OneByOne(List<(int Start, int Count)> batches, int first)
+    {
+        int end = batches[^1].Start + batches[^1].Count;
+        return batches.Take(first).Concat(Enumerable.Range(batches[first].Start, end - batches[first].Start).Select(k => (k, 1))).ToList();
+    }
+}
