@@ -279,7 +279,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
         Prepare(runner, request, items, cancellationToken, progress, selfReference);
         var outputs = runner.NewOutputs();
         int batchSize = runner.BatchSize;
-        var (ordered, positions, batches) = Plan(items, batchSize, cancellationToken);
+        var (ordered, positions, batches) = Plan(items, batchSize, progress, cancellationToken);
         var tally = new Tally(this, request, ordered, items, positions);
         var batch = new List<CachedDataset.Entry>(batchSize);
         string? fallback = null;
@@ -335,7 +335,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
         try
         {
             int batchSize = first.BatchSize;
-            var (ordered, positions, plan) = Plan(items, batchSize, cancellationToken);
+            var (ordered, positions, plan) = Plan(items, batchSize, progress, cancellationToken);
             int batches = plan.Count;
             workers = Math.Min(workers, batches);
             bool selfReference = IsOwnReference(model, request, items);
@@ -412,9 +412,9 @@ public sealed class Evaluator : IEvaluator, IDisposable
     /// <see cref="ShapeGroups"/>), else the items as asked, every <paramref name="batchSize"/> a batch.
     /// </summary>
     private (IReadOnlyList<int> Ordered, int[]? Positions, List<(int Start, int Count)> Batches) Plan(IReadOnlyList<int> items, int batchSize,
-        CancellationToken cancellationToken)
+        IProgress<PotProgress>? progress, CancellationToken cancellationToken)
     {
-        var groups = GroupsFor(batchSize, cancellationToken);
+        var groups = GroupsFor(batchSize, progress, cancellationToken);
         var positions = groups?.Order(items);
         IReadOnlyList<int> ordered = positions == null ? items : positions.Select(p => items[p]).ToArray();
         return (ordered, positions, ShapeGroups.Batches(ordered, groups, batchSize));
@@ -428,12 +428,12 @@ public sealed class Evaluator : IEvaluator, IDisposable
     /// batch holds one item, or where a metric is not a mean of per-item values (an aggregate such as F1 or mAP is left
     /// to see the items in the order asked for).
     /// </summary>
-    private ShapeGroups? GroupsFor(int batchSize, CancellationToken cancellationToken)
+    private ShapeGroups? GroupsFor(int batchSize, IProgress<PotProgress>? progress, CancellationToken cancellationToken)
     {
         if (batchSize <= 1 || MetricIsItemMean.Contains(false)) return null;
         if (!_groupsFound)
         {
-            _groups = ShapeGroups.Find(_cache, cancellationToken);
+            _groups = ShapeGroups.Find(_cache, progress, cancellationToken);
             _groupsFound = true;
         }
         return _groups;
@@ -740,7 +740,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
             // Timed as the evaluations run: every worker on the one session.
             for (int w = 1; w < Workers; w++) lanes.Add(runner.Fork());
             // Items of one shape, as the evaluations batch them (ShapeGroups).
-            var groups = GroupsFor(BatchSizeProbe.Sizes[0], cancellationToken);
+            var groups = GroupsFor(BatchSizeProbe.Sizes[0], null, cancellationToken);
             var indices = groups?.LargestItems(BatchSizeProbe.Items) ?? Enumerable.Range(0, Math.Min(BatchSizeProbe.Items, _dataset.Count)).ToArray();
             choice = BatchSizeProbe.Measure(lanes, indices.Select(_cache.Fetch).ToList(), _cache.Layout, cancellationToken, time: given == null);
             if (choice != null) choice = choice with { OfOneShape = groups != null };
@@ -823,7 +823,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
         var outputs = runner.NewOutputs();
         var batch = new List<CachedDataset.Entry>(runner.BatchSize);
         // The batches a run of the reference model itself on these items measures (IsOwnReference).
-        var (ordered, _, batches) = Plan(missing, runner.BatchSize, cancellationToken);
+        var (ordered, _, batches) = Plan(missing, runner.BatchSize, progress, cancellationToken);
         for (int b = 0, done = 0; b < batches.Count; b++)
         {
             cancellationToken.ThrowIfCancellationRequested();

@@ -40,7 +40,7 @@ internal sealed class ShapeGroups
     /// share their shapes (a set of one shape), or all differ (every image its own size: grouping would read every item
     /// once more for nothing). Otherwise every item is read once here (the cache keeps what its budget allows).
     /// </summary>
-    public static ShapeGroups? Find(CachedDataset data, CancellationToken cancellationToken)
+    public static ShapeGroups? Find(CachedDataset data, IProgress<PotProgress>? progress, CancellationToken cancellationToken)
     {
         int sampled = Math.Min(Sample, data.Count);
         var sample = new HashSet<string>(StringComparer.Ordinal);
@@ -51,6 +51,8 @@ internal sealed class ShapeGroups
         for (int i = 0; i < data.Count; i++)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            if (progress != null && i % 64 == 0)
+                progress.Report(new PotProgress("Reading the items' sizes", $"{i} of {data.Count} items (they differ in size: items of one size share a batch)", PotProgress.Percent(i, data.Count)));
             string key = data.ShapeKey(data.Fetch(i));
             if (!ids.TryGetValue(key, out group[i])) ids[key] = group[i] = ids.Count;
         }

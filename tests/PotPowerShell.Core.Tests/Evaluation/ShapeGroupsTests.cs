@@ -91,11 +91,13 @@ public class ShapeGroupsTests
             .Select(v => (double)(v / 2) * (v / 2)).Average()).ToArray();
 
         var asked = new[] { 11, 0, 5, 6, 1, 2, 9, 4, 3, 8, 7, 10 };
+        var reports = new List<PotProgress>();
         var results = new[] { (4, 1), (4, 2), (2, 2), (8, 1) }.Select(c =>
         {
             using var evaluator = Evaluator(tmp, items, c.Item1, c.Item2);
-            return evaluator.Evaluate(halved, asked, CancellationToken.None);
+            return evaluator.Evaluate(halved, asked, CancellationToken.None, new Calibration.ActivationCollectorTests.SyncProgress(reports.Add));
         }).ToList();
+        Assert.Contains(reports, p => p.Activity == "Reading the items' sizes");
         var r = results[0];
         Assert.Equal(asked, r.Items);
         Assert.Equal(asked.Select(i => Math.Round(expected[i], 6)), r.PerItem["mse"].Select(v => Math.Round(v, 6)));
