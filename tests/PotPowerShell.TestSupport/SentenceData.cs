@@ -25,6 +25,29 @@ public static class SentenceData
     }
 
     /// <summary>
+    /// The same kind of sentences, of <paramref name="minLength"/> to <paramref name="maxLength"/> tokens each (drawn
+    /// first, from the same System.Random), one .npz per sentence holding its three arrays without padding
+    /// (numpy.savez(path, input_ids=..., attention_mask=..., token_type_ids=...)).
+    /// </summary>
+    public static void WriteItems(string folder, int count, int minLength, int maxLength, int seed)
+    {
+        var random = new Random(seed);
+        Directory.CreateDirectory(folder);
+        for (int n = 0; n < count; n++)
+        {
+            int length = random.Next(minLength, maxLength + 1);
+            var ids = Enumerable.Range(0, length).Select(k => k == 0 ? 101L : k == length - 1 ? 102L : random.Next(1000, 8000)).ToArray();
+            var ones = Enumerable.Repeat(1L, length).ToArray();
+            NpyWriter.SaveNpz(Path.Combine(folder, $"{n:0000}.npz"), new Dictionary<string, TensorData>
+            {
+                ["input_ids"] = new(TensorElementKind.Int64, new long[] { length }, ids),
+                ["attention_mask"] = new(TensorElementKind.Int64, new long[] { length }, ones),
+                ["token_type_ids"] = new(TensorElementKind.Int64, new long[] { length }, new long[length]),
+            });
+        }
+    }
+
+    /// <summary>
     /// Writes the model resource <c>{assembly}.Resources.model.onnx</c> of <paramref name="assemblyPath"/> to
     /// <paramref name="path"/> (the assembly is loaded for its resources only; none of its code runs).
     /// </summary>
