@@ -35,6 +35,10 @@
 .PARAMETER Smoke
     The digits sample only, without Python (tests/PotPowerShell.Tests/Bench.Tests.ps1).
 .NOTES
+    2026-12-07, forty-first session (build 3e87c90: items of a few shapes evaluated in batches of one shape,
+    src/PotPowerShell.Core/Evaluation/ShapeGroups.cs): 30 models, none failing; every row's layers, self-check,
+    all-INT8 self-check and AccuracyAware result equal to the fortieth session's final run. lraspp_images_of_any_size
+    (PNG images of six sizes, left at their sizes) ran its AccuracyAware search in 12.2 s against 19.6 s.
     2026-12-07, fortieth session (build ce69f83: layer weights computed from stored tensors folded, the backward pass's
     smallest-increase order; src/PotPowerShell.Core/Onnx/ComputedWeights.cs, Quantization/AccuracyAware/BackwardPass.cs):
     30 models, none failing; every row's layers, self-check, all-INT8 self-check and AccuracyAware result equal to the
