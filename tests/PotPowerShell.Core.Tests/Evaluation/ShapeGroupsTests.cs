@@ -43,9 +43,9 @@ public class ShapeGroupsTests
 
     /// <summary>
     /// x[batch, seq, 8] -> four MatMul layers (8 -> 8 -> 8 -> 8 -> 4) with Relu between -> ReduceMean over seq -> y[batch, 4];
-    /// twelve items of 3, 4, 5 and 6 steps in turn, an .npz each.
+    /// twelve items of 3, 4, 5 and 6 steps in turn (of 3 to 2 + <paramref name="lengths"/>), an .npz each.
     /// </summary>
-    private static (string Model, string Items) SaveSequences(TempFolder tmp, int count = 12)
+    private static (string Model, string Items) SaveSequences(TempFolder tmp, int count = 12, int lengths = 4)
     {
         var random = new Random(11);
         float[] Weights(int n) => Enumerable.Range(0, n).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray();
@@ -62,7 +62,7 @@ public class ShapeGroupsTests
         Directory.CreateDirectory(tmp.File("items"));
         for (int n = 0; n < count; n++)
         {
-            int steps = 3 + n % 4;
+            int steps = 3 + n % lengths;
             NpyWriter.SaveNpz(tmp.File($"items/{n:000}.npz"), new Dictionary<string, TensorData> { ["x"] = TensorData.FromFloats(Weights(steps * 8).Select(v => 4 * v).ToArray(), steps, 8) });
         }
         return (model, tmp.File("items"));
@@ -129,6 +129,20 @@ public class ShapeGroupsTests
         model.Graph.Initializer.Add(TensorProtos.FromFloats("half", new[] { 0.5f }));
         model.Graph.Node.Add(new global::Onnx.NodeProto { OpType = "Mul", Name = "halve", Input = { "whole", "half" }, Output = { output } });
         return model;
+    }
+
+    [Fact]
+    public void Items_of_one_length_too_few_to_pay_for_batches_of_their_own_run_one_by_one()
+    {
+        // Twelve items of six lengths, two each: six batches of two would cost more than twelve items alone (a batch of
+        // one runs with a copy of itself), so the items are not grouped and a batch of several is refused first.
+        using var tmp = new TempFolder();
+        var (path, items) = SaveSequences(tmp, lengths: 6);
+        using var evaluator = Evaluator(tmp, items, batch: 4);
+        var r = evaluator.Evaluate(File.ReadAllBytes(path), null, CancellationToken.None);
+        Assert.Equal(12, r.Inferences);
+        Assert.True(r.BatchFallback);
+        Assert.Equal(Enumerable.Range(0, 12), r.Items);
     }
 
     [Fact]
