@@ -275,15 +275,15 @@ Describe 'Real-world warts through the cmdlets' {
         $m.BatchSize | Should -Be 32
         $m.Inferences | Should -Be 3
         @($warnings | Where-Object { "$_" -like '*one item per inference*' }) | Should -HaveCount 0
-        # Images of their own sizes are not grouped (batches of one image would run with a copy of it): the first batch
-        # falls back, naming the item whose size differs from those before it in its batch.
+        # Images of their own sizes are not grouped (batches of one image would run with a copy of it): they run one per
+        # inference from the start, and the warning names an item whose size differs from the first one's.
         $distinct = Join-Path $dir 'distinct'
         New-Item -ItemType Directory $distinct | Out-Null
         foreach ($i in 0..3) { $null = Write-WartBmp (Join-Path $distinct "$i.bmp") (6 + 3 * $i) (5 + 2 * ($i % 2)) $i }
         $d = Measure-PotModel $q.OutputPath -DataPath $distinct -ReferenceModelPath $model -WarningVariable warnings -WarningAction SilentlyContinue
         $d.BatchSize | Should -Be 1
         $d.Inferences | Should -Be 4
-        @($warnings | Where-Object { "$_" -like '*one item per inference: Item 1 gives input ''x'' the shape `[1,3,7,9`] but the items before it in its batch of 4 gave `[1,3,5,6`]: items of different sizes cannot share a batch*' }) | Should -HaveCount 1
+        @($warnings | Where-Object { "$_" -like '*one item per inference: Item 1 has the shape `[1,3,7,9`] but item 0 `[1,3,5,6`]: items of different sizes cannot share a batch, and the first 4 items all differ in size.*' }) | Should -HaveCount 1
         $a = Invoke-AccuracyAwareQuantization $model $sized $engine -MaximalDrop 0 -Precision AllInt8 -SkipLatencyCheck -OutputPath (Join-Path $dir 'dynamic_size.aaq.onnx') -WarningAction SilentlyContinue
         $a.RevertedLayerCount | Should -Be 1
         $a.Met | Should -BeTrue

@@ -83,11 +83,12 @@ public sealed class CachedDataset : IDataset, IDisposable
     /// The element kinds and shapes of an item's inputs, as a key: items with equal keys can share a batch (a packed
     /// item's are the layout's, whose slots follow the input names).
     /// </summary>
-    internal string ShapeKey(Entry e) => e.Packed != null
-        ? string.Join(";", _layout!.Select(s => Key(s.Kind, s.Shape)))
-        : string.Join(";", _inner.InputNames.Select(n => e.Item!.Inputs.TryGetValue(n, out var t) ? Key(t.Kind, t.Shape) : "-"));
+    internal string ShapeKey(Entry e) => string.Join(";", Shapes(e).Select(s => s.Shape == null ? "-" : $"{s.Kind}[{string.Join(",", s.Shape)}]"));
 
-    private static string Key(TensorElementKind kind, long[] shape) => $"{kind}[{string.Join(",", shape)}]";
+    /// <summary>The element kind and shape of each input of an item, in the order of the input names (null for one it lacks).</summary>
+    internal IEnumerable<(string Name, TensorElementKind? Kind, long[]? Shape)> Shapes(Entry e) => e.Packed != null
+        ? _layout!.Select(s => (s.Name, (TensorElementKind?)s.Kind, (long[]?)s.Shape))
+        : _inner.InputNames.Select(n => e.Item!.Inputs.TryGetValue(n, out var t) ? (n, (TensorElementKind?)t.Kind, (long[]?)t.Shape) : (n, null, null));
 
     private byte[]? TryPack(DataItem item)
     {

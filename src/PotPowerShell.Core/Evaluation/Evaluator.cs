@@ -163,6 +163,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
     {
         var clock = Stopwatch.StartNew();
         var items = ResolveItems(request.Items);
+        ReadShapes(progress, cancellationToken);
         var prepared = TakePrepared(model, request.ModelName);
         try
         {
@@ -185,7 +186,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
     }
 
     private readonly object _preparedGate = new();
-    private (byte[] Model, SessionRunner Runner)? _prepared;
+    private (byte[] Model, SessionRunner Runner, int BatchSize)? _prepared;
 
     /// <summary>
     /// Creates the ONNX Runtime session of <paramref name="model"/> now, for the next <see cref="Run"/> of the same array:
@@ -200,7 +201,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
         lock (_preparedGate)
         {
             _prepared?.Runner.Dispose();
-            _prepared = (model, runner);
+            _prepared = (model, runner, BatchSize);
         }
     }
 
@@ -214,7 +215,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
         {
             var prepared = _prepared;
             _prepared = null;
-            if (prepared is { } p && ReferenceEquals(p.Model, model) && modelName == DefaultModelName) return p.Runner;
+            if (prepared is { } p && ReferenceEquals(p.Model, model) && modelName == DefaultModelName && p.BatchSize == BatchSize) return p.Runner;
             prepared?.Runner.Dispose();
             return null;
         }
@@ -282,7 +283,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
         var (ordered, positions, batches) = Plan(items, batchSize, progress, cancellationToken);
         var tally = new Tally(this, request, ordered, items, positions);
         var batch = new List<CachedDataset.Entry>(batchSize);
-        string? fallback = null;
+        string? fallback = Scattered(runner);
 
         for (int b = 0; b < batches.Count; b++)
         {
@@ -388,7 +389,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
                 if (Measure(tally, lane.Batch, lane.Outputs, lane.Milliseconds, b, batches, progress)) break;
                 lane.Free.Release();
             }
-            return tally.Result(clock, batchSize, fallback: null, creation);
+            return tally.Result(clock, batchSize, Scattered(first), creation);
         }
         finally
         {
@@ -421,21 +422,32 @@ public sealed class Evaluator : IEvaluator, IDisposable
     }
 
     private ShapeGroups? _groups;
-    private bool _groupsFound;
+    private bool _shapesRead;
 
     /// <summary>
-    /// The data set's <see cref="ShapeGroups"/>, found on first use; null where its items share their shapes, where a
-    /// batch holds one item, or where a metric is not a mean of per-item values (an aggregate such as F1 or mAP is left
-    /// to see the items in the order asked for).
+    /// Where the data set's items differ in shape and are not grouped, why: they then run one item per inference from
+    /// the start (<see cref="BatchSize"/> 1), as a batch of several would be refused, instead of falling back after a
+    /// refused batch to lone items run as pairs (SessionRunner.Run).
     /// </summary>
+    private string? _scattered;
+
+    /// <summary>
+    /// Reads the data set's shapes once (<see cref="ShapeGroups.Find"/>): its groups, where its items differ in shape
+    /// and every metric is a mean of per-item values (an aggregate such as F1 or mAP is left to see the items in the
+    /// order asked for); else <see cref="_scattered"/> where they differ. Before any session is created for a run.
+    /// </summary>
+    private void ReadShapes(IProgress<PotProgress>? progress, CancellationToken cancellationToken)
+    {
+        if (_shapesRead || ConfiguredBatchSize <= 1) return;
+        _groups = ShapeGroups.Find(_cache, !MetricIsItemMean.Contains(false), progress, cancellationToken, out _scattered);
+        _shapesRead = true;
+    }
+
+    /// <summary>The data set's <see cref="ShapeGroups"/> for batches of <paramref name="batchSize"/>: null for one item per batch.</summary>
     private ShapeGroups? GroupsFor(int batchSize, IProgress<PotProgress>? progress, CancellationToken cancellationToken)
     {
-        if (batchSize <= 1 || MetricIsItemMean.Contains(false)) return null;
-        if (!_groupsFound)
-        {
-            _groups = ShapeGroups.Find(_cache, progress, cancellationToken);
-            _groupsFound = true;
-        }
+        if (batchSize <= 1) return null;
+        ReadShapes(progress, cancellationToken);
         return _groups;
     }
 
@@ -713,8 +725,13 @@ public sealed class Evaluator : IEvaluator, IDisposable
     /// <summary>The batch size <see cref="ChooseBatchSize"/> measured; null until then.</summary>
     private int? _chosenBatch;
 
-    /// <summary>Items a run infers at once when the model's batch axis is dynamic.</summary>
-    public int BatchSize => BatchSizeSetting ?? EngineDefinition.DefaultBatchSize;
+    /// <summary>Items a run infers at once when the model's batch axis is dynamic (1 where the items differ in shape and are not grouped).</summary>
+    public int BatchSize => _scattered != null ? 1 : ConfiguredBatchSize;
+
+    private int ConfiguredBatchSize => BatchSizeSetting ?? EngineDefinition.DefaultBatchSize;
+
+    /// <summary><see cref="_scattered"/> when it made a run of <paramref name="runner"/> one item per inference; else null.</summary>
+    private string? Scattered(SessionRunner runner) => _scattered != null && ConfiguredBatchSize > 1 && !runner.FixedBatch ? _scattered : null;
 
     /// <summary>
     /// Measures which batch size evaluates <paramref name="model"/> fastest and uses it from now on (see
@@ -729,6 +746,8 @@ public sealed class Evaluator : IEvaluator, IDisposable
     {
         int? given = _options.BatchSize ?? Engine.BatchSize;
         if (given == 1) return null;
+        ReadShapes(null, cancellationToken);
+        if (_scattered != null) return new BatchSizeChoice(1, Math.Min(ShapeGroups.Sample, _dataset.Count), Array.Empty<BatchSizeTiming>(), Workers: Workers) { Refusal = _scattered };
         var lanes = new List<SessionRunner> { NewRunner(model, DefaultModelName, ThreadsPerWorker(Workers)) };
         BatchSizeChoice? choice;
         try

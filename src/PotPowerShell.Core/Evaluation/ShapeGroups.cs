@@ -49,29 +49,61 @@ internal sealed class ShapeGroups
     /// The groups of <paramref name="data"/>'s items, or null when they need none or do not pay: the first
     /// <see cref="Sample"/> items share their shapes (a set of one shape), or all differ (every image its own size:
     /// grouping would read every item once more for nothing), or the items of one shape in a window are fewer than
-    /// <see cref="ItemsPerBatch"/> on average. Otherwise every item is read once here (the cache keeps what its budget
-    /// allows).
+    /// <see cref="ItemsPerBatch"/> on average, or <paramref name="group"/> is false. Otherwise every item is read once
+    /// here (the cache keeps what its budget allows).
     /// </summary>
-    public static ShapeGroups? Find(CachedDataset data, IProgress<PotProgress>? progress, CancellationToken cancellationToken)
+    /// <param name="scattered">Where the items differ in shape and are not grouped, why (the items run one per
+    /// inference: a batch of several would be refused); else null.</param>
+    public static ShapeGroups? Find(CachedDataset data, bool group, IProgress<PotProgress>? progress, CancellationToken cancellationToken, out string? scattered)
     {
+        scattered = null;
         int sampled = Math.Min(Sample, data.Count);
-        var sample = new HashSet<string>(StringComparer.Ordinal);
-        for (int i = 0; i < sampled; i++) sample.Add(data.ShapeKey(data.Fetch(i)));
-        if (sample.Count == 1 || sample.Count == sampled) return null;
+        var keys = Enumerable.Range(0, sampled).Select(i => data.ShapeKey(data.Fetch(i))).ToList();
+        int distinct = keys.Distinct(StringComparer.Ordinal).Count();
+        if (distinct <= 1) return null;
+        string differs = Difference(data, keys.FindIndex(k => k != keys[0])) + ": items of different sizes cannot share a batch";
+        if (!group)
+        {
+            scattered = differs + " (and they are batched by size only where every metric is a mean of per-item values).";
+            return null;
+        }
+        if (distinct == sampled)
+        {
+            scattered = differs + $", and the first {sampled} items all differ in size.";
+            return null;
+        }
         var ids = new Dictionary<string, int>(StringComparer.Ordinal);
-        var group = new int[data.Count];
+        var groups = new int[data.Count];
         for (int i = 0; i < data.Count; i++)
         {
             cancellationToken.ThrowIfCancellationRequested();
             if (progress != null && i % 64 == 0)
                 progress.Report(new PotProgress("Reading the items' sizes", $"{i} of {data.Count} items (they differ in size: items of one size share a batch)", PotProgress.Percent(i, data.Count)));
             string key = data.ShapeKey(data.Fetch(i));
-            if (!ids.TryGetValue(key, out group[i])) ids[key] = group[i] = ids.Count;
+            if (!ids.TryGetValue(key, out groups[i])) ids[key] = groups[i] = ids.Count;
         }
         // Batches of an evaluation of every item in index order, however large.
         int batches = 0;
-        for (int start = 0; start < group.Length; start += Window) batches += new ArraySegment<int>(group, start, Math.Min(Window, group.Length - start)).Distinct().Count();
-        return batches * ItemsPerBatch <= group.Length ? new ShapeGroups(group) : null;
+        for (int start = 0; start < groups.Length; start += Window) batches += new ArraySegment<int>(groups, start, Math.Min(Window, groups.Length - start)).Distinct().Count();
+        if (batches * ItemsPerBatch <= groups.Length) return new ShapeGroups(groups);
+        scattered = differs + $", and the {groups.Length} items come in {ids.Count} sizes, too few of each for batches of one size to pay.";
+        return null;
+    }
+
+    /// <summary>
+    /// "Item k has the shape [...] but item 0 [...]": the first input (named where there are several) in which item
+    /// <paramref name="k"/> differs from item 0.
+    /// </summary>
+    private static string Difference(CachedDataset data, int k)
+    {
+        var first = data.Shapes(data.Fetch(0)).ToList();
+        var other = data.Shapes(data.Fetch(k)).ToList();
+        int input = Enumerable.Range(0, first.Count).First(i => first[i].Kind != other[i].Kind || !(first[i].Shape ?? []).SequenceEqual(other[i].Shape ?? []));
+        bool kinds = first[input].Kind != other[input].Kind;
+        string Of((string Name, TensorElementKind? Kind, long[]? Shape) s) =>
+            s.Shape == null ? "none" : $"{(kinds ? $"{s.Kind} values of shape " : "")}[{string.Join(",", s.Shape)}]";
+        string whose = first.Count > 1 ? $"'s '{first[input].Name}'" : "";
+        return $"Item {k}{whose} has {(kinds ? "" : "the shape ")}{Of(other[input])} but item 0{whose} {Of(first[input])}";
     }
 
     /// <summary>The first <paramref name="count"/> items of the <see cref="Largest"/> group, in index order.</summary>

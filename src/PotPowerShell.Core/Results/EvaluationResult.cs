@@ -15,13 +15,14 @@ public sealed record EvaluationResult(
     public int BatchSize { get; init; }
 
     /// <summary>
-    /// True when a batch of several items could not run although the model's batch axis is dynamic (ONNX Runtime
-    /// refused it, as a graph that hard-codes batch 1 behind it does, or its items differ in size): that batch and the
-    /// rest of the evaluation ran one item per inference.
+    /// True when a batch of several items could not run although the model's batch axis is dynamic and a batch size
+    /// above one was set: ONNX Runtime refused it (as a graph that hard-codes batch 1 behind it does), and that batch and
+    /// the rest of the evaluation ran one item per inference; or the data set's items differ in size and are not
+    /// batched by size (Evaluation/ShapeGroups.cs), and every item ran alone.
     /// </summary>
     public bool BatchFallback { get; init; }
 
-    /// <summary>What refused the batch that fell back (ONNX Runtime's message, or which items differ in shape); null without a <see cref="BatchFallback"/>.</summary>
+    /// <summary>Why (ONNX Runtime's message, or which items differ in shape); null without a <see cref="BatchFallback"/>.</summary>
     public string? BatchFallbackReason { get; init; }
 
     /// <summary>Timed inferences (session runs), warm-up runs excluded.</summary>

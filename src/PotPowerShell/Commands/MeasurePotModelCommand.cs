@@ -167,7 +167,7 @@ public sealed class MeasurePotModelCommand : PotCmdlet, IDisposable
             var m = pipeline.Measure(model, Progress, CancellationToken);
             WarnNoMetricsOnce();
             if (m.Evaluation.BatchFallback)
-                WriteWarning($"A batch of several items of '{model}' could not run although its batch axis is dynamic, so it was evaluated one item per inference: {m.Evaluation.BatchFallbackReason} Set batch_size: 1 in the engine (or -BatchSize 1) to skip the failed attempt.");
+                WriteWarning($"A batch of several items of '{model}' could not run although its batch axis is dynamic, so it was evaluated one item per inference: {m.Evaluation.BatchFallbackReason} Set batch_size: 1 in the engine (or -BatchSize 1) where that is expected.");
             if (m.Evaluation.NonFiniteItems > 0)
                 WriteWarning($"'{model}' gave NaN or Inf outputs on {m.Evaluation.NonFiniteItems} items (first item {m.Evaluation.FirstNonFiniteItem}); every metric scored them at its worst value.");
             else if (!_warnedReference && pipeline.ReferenceWarning is { } referenceWarning)

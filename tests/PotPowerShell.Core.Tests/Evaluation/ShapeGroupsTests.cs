@@ -134,14 +134,18 @@ public class ShapeGroupsTests
     [Fact]
     public void Items_of_one_length_too_few_to_pay_for_batches_of_their_own_run_one_by_one()
     {
-        // Twelve items of six lengths, two each: six batches of two would cost more than twelve items alone (a batch of
-        // one runs with a copy of itself), so the items are not grouped and a batch of several is refused first.
+        // Twelve items of six lengths, two each: six batches of two would cost about as much as twelve items alone (a
+        // batch of one runs with a copy of itself), so the items are not grouped.
         using var tmp = new TempFolder();
         var (path, items) = SaveSequences(tmp, lengths: 6);
         using var evaluator = Evaluator(tmp, items, batch: 4);
         var r = evaluator.Evaluate(File.ReadAllBytes(path), null, CancellationToken.None);
         Assert.Equal(12, r.Inferences);
+        // One item per inference from the start (not lone items run as pairs after a refused batch), and why.
+        Assert.Equal(1, evaluator.BatchSize);
         Assert.True(r.BatchFallback);
+        Assert.Equal("Item 1 has the shape [1,4,8] but item 0 [1,3,8]: items of different sizes cannot share a batch, and the 12 items come in 6 sizes, too few of each for batches of one size to pay.",
+            r.BatchFallbackReason);
         Assert.Equal(Enumerable.Range(0, 12), r.Items);
     }
 
