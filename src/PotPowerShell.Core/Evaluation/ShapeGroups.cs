@@ -5,10 +5,11 @@ namespace PotPowerShell.Core.Evaluation;
 /// <summary>
 /// Items of a data set whose inputs differ in shape (sentences of several lengths saved one per file, images of a few
 /// sizes for a model with a dynamic height and width) cannot share a batch, so an evaluation in item order fell back to
-/// one item per inference. This groups the items by the shapes of their inputs so that an evaluation runs the items of
-/// one shape together. The order it measures them in depends only on the items asked for and their shapes, never on
-/// the batch size (chosen by timing) or the workers, so where a decided-early evaluation stops does not depend on them
-/// either; the evaluator gives complete results back in the order asked for.
+/// one item per inference after a refused batch. This groups the items by the shapes of their inputs, where that pays,
+/// so that an evaluation runs the items of one shape together; where it does not, the evaluator runs one item per
+/// inference from the start. The order an evaluation measures the items in depends only on the items asked for and
+/// their shapes, never on the batch size (chosen by timing) or the workers, so where a decided-early evaluation stops
+/// does not depend on them either; the evaluator gives complete results back in the order asked for.
 /// </summary>
 internal sealed class ShapeGroups
 {
