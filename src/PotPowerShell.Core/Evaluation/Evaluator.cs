@@ -304,6 +304,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
                 // items at once, as calibration finds too: run this batch again one item at a time, and the rest likewise.
                 batchSize = 1;
                 fallback = e.Message;
+                Refused(batch);
                 batches = ShapeGroups.OneByOne(batches, b);
                 b--;
                 continue;
@@ -382,7 +383,11 @@ public sealed class Evaluator : IEvaluator, IDisposable
                 if (lane.Failure != null)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    if (lane.Failure is PotException e && FallsBack(e, lane.Runner, lane.Batch.Count, cancellationToken)) return null;
+                    if (lane.Failure is PotException e && FallsBack(e, lane.Runner, lane.Batch.Count, cancellationToken))
+                    {
+                        Refused(lane.Batch);
+                        return null;
+                    }
                     System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(lane.Failure).Throw();
                 }
                 if (selfReference) StoreReferences(lane.Batch, lane.Outputs);
@@ -438,9 +443,24 @@ public sealed class Evaluator : IEvaluator, IDisposable
     /// </summary>
     private void ReadShapes(IProgress<PotProgress>? progress, CancellationToken cancellationToken)
     {
-        if (_shapesRead || ConfiguredBatchSize <= 1) return;
-        _groups = ShapeGroups.Find(_cache, !MetricIsItemMean.Contains(false), progress, cancellationToken, out _scattered);
+        if ((_shapesRead && !_shapesDiffer) || ConfiguredBatchSize <= 1) return;
+        _groups = ShapeGroups.Find(_cache, !MetricIsItemMean.Contains(false), _shapesDiffer, progress, cancellationToken, out _scattered);
         _shapesRead = true;
+        _shapesDiffer = false;
+    }
+
+    /// <summary>Set when a batch was refused for items of several shapes though the first items shared one: the next run reads every item's shape.</summary>
+    private bool _shapesDiffer;
+
+    /// <summary>
+    /// After a refused batch: where its items differ in shape though the data set's first items share one (a few items
+    /// of other sizes further on), the runs after this one read every item's shape first (<see cref="ReadShapes"/>), so
+    /// that they batch items of one shape together, or run one item per inference from the start, instead of falling
+    /// back again.
+    /// </summary>
+    private void Refused(IReadOnlyList<CachedDataset.Entry> batch)
+    {
+        if (_shapesRead && _groups == null && _scattered == null && batch.Select(_cache.ShapeKey).Distinct(StringComparer.Ordinal).Count() > 1) _shapesDiffer = true;
     }
 
     /// <summary>The data set's <see cref="ShapeGroups"/> for batches of <paramref name="batchSize"/>: null for one item per batch.</summary>
@@ -855,7 +875,8 @@ public sealed class Evaluator : IEvaluator, IDisposable
             }
             catch (PotException e) when (FallsBack(e, runner, count, cancellationToken))
             {
-                // As in Run: the reference model hard-codes batch 1.
+                // As in Run: the reference model hard-codes batch 1, or the items differ in shape.
+                Refused(batch);
                 batches = ShapeGroups.OneByOne(batches, b);
                 b--;
                 continue;

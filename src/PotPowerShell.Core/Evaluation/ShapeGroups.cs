@@ -53,13 +53,26 @@ internal sealed class ShapeGroups
     /// <see cref="ItemsPerBatch"/> on average, or <paramref name="group"/> is false. Otherwise every item is read once
     /// here (the cache keeps what its budget allows).
     /// </summary>
+    /// <param name="differ">True when items are known to differ in shape (a batch of several was refused for it,
+    /// though the first items share one): every item is read, whatever the first ones show.</param>
     /// <param name="scattered">Where the items differ in shape and are not grouped, why (the items run one per
     /// inference: a batch of several would be refused); else null.</param>
-    public static ShapeGroups? Find(CachedDataset data, bool group, IProgress<PotProgress>? progress, CancellationToken cancellationToken, out string? scattered)
+    public static ShapeGroups? Find(CachedDataset data, bool group, bool differ, IProgress<PotProgress>? progress, CancellationToken cancellationToken, out string? scattered)
     {
         scattered = null;
-        int sampled = Math.Min(Sample, data.Count);
-        var keys = Enumerable.Range(0, sampled).Select(i => data.ShapeKey(data.Fetch(i))).ToList();
+        var keys = new List<string>(data.Count);
+        // The first items are read without a word: most data sets are of one shape.
+        void ReadTo(int count, bool report)
+        {
+            for (int i = keys.Count, first = i; i < count; i++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                if (report && progress != null && (i == first || i % 64 == 0))
+                    progress.Report(new PotProgress("Reading the items' sizes", $"{i} of {data.Count} items (they differ in size: items of one size share a batch)", PotProgress.Percent(i, data.Count)));
+                keys.Add(data.ShapeKey(data.Fetch(i)));
+            }
+        }
+        ReadTo(differ ? data.Count : Math.Min(Sample, data.Count), report: differ);
         int distinct = keys.Distinct(StringComparer.Ordinal).Count();
         if (distinct <= 1) return null;
         string differs = Difference(data, keys.FindIndex(k => k != keys[0])) + ": items of different sizes cannot share a batch";
@@ -68,21 +81,16 @@ internal sealed class ShapeGroups
             scattered = differs + " (and they are batched by size only where every metric is a mean of per-item values).";
             return null;
         }
-        if (distinct == sampled)
+        if (distinct == keys.Count && !differ)
         {
-            scattered = differs + $", and the first {sampled} items all differ in size.";
+            scattered = differs + $", and the first {keys.Count} items all differ in size.";
             return null;
         }
+        ReadTo(data.Count, report: true);
         var ids = new Dictionary<string, int>(StringComparer.Ordinal);
         var groups = new int[data.Count];
         for (int i = 0; i < data.Count; i++)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            if (progress != null && i % 64 == 0)
-                progress.Report(new PotProgress("Reading the items' sizes", $"{i} of {data.Count} items (they differ in size: items of one size share a batch)", PotProgress.Percent(i, data.Count)));
-            string key = data.ShapeKey(data.Fetch(i));
-            if (!ids.TryGetValue(key, out groups[i])) ids[key] = groups[i] = ids.Count;
-        }
+            if (!ids.TryGetValue(keys[i], out groups[i])) ids[keys[i]] = groups[i] = ids.Count;
         // Batches of an evaluation of every item in index order, however large.
         int batches = 0;
         for (int start = 0; start < groups.Length; start += Window) batches += new ArraySegment<int>(groups, start, Math.Min(Window, groups.Length - start)).Distinct().Count();

@@ -45,7 +45,7 @@ public class ShapeGroupsTests
     /// x[batch, seq, 8] -> four MatMul layers (8 -> 8 -> 8 -> 8 -> 4) with Relu between -> ReduceMean over seq -> y[batch, 4];
     /// twelve items of 3, 4, 5 and 6 steps in turn (of 3 to 2 + <paramref name="lengths"/>), an .npz each.
     /// </summary>
-    private static (string Model, string Items) SaveSequences(TempFolder tmp, int count = 12, int lengths = 4)
+    private static (string Model, string Items) SaveSequences(TempFolder tmp, int count = 12, int lengths = 4, Func<int, int>? stepsOf = null)
     {
         var random = new Random(11);
         float[] Weights(int n) => Enumerable.Range(0, n).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray();
@@ -62,7 +62,7 @@ public class ShapeGroupsTests
         Directory.CreateDirectory(tmp.File("items"));
         for (int n = 0; n < count; n++)
         {
-            int steps = 3 + n % lengths;
+            int steps = stepsOf?.Invoke(n) ?? 3 + n % lengths;
             NpyWriter.SaveNpz(tmp.File($"items/{n:000}.npz"), new Dictionary<string, TensorData> { ["x"] = TensorData.FromFloats(Weights(steps * 8).Select(v => 4 * v).ToArray(), steps, 8) });
         }
         return (model, tmp.File("items"));
@@ -91,13 +91,11 @@ public class ShapeGroupsTests
             .Select(v => (double)(v / 2) * (v / 2)).Average()).ToArray();
 
         var asked = new[] { 11, 0, 5, 6, 1, 2, 9, 4, 3, 8, 7, 10 };
-        var reports = new List<PotProgress>();
         var results = new[] { (4, 1), (4, 2), (2, 2), (8, 1) }.Select(c =>
         {
             using var evaluator = Evaluator(tmp, items, c.Item1, c.Item2);
-            return evaluator.Evaluate(halved, asked, CancellationToken.None, new Calibration.ActivationCollectorTests.SyncProgress(reports.Add));
+            return evaluator.Evaluate(halved, asked, CancellationToken.None);
         }).ToList();
-        Assert.Contains(reports, p => p.Activity == "Reading the items' sizes");
         var r = results[0];
         Assert.Equal(asked, r.Items);
         Assert.Equal(asked.Select(i => Math.Round(expected[i], 6)), r.PerItem["mse"].Select(v => Math.Round(v, 6)));
@@ -147,6 +145,28 @@ public class ShapeGroupsTests
         Assert.Equal("Item 1 has the shape [1,4,8] but item 0 [1,3,8]: items of different sizes cannot share a batch, and the 12 items come in 6 sizes, too few of each for batches of one size to pay.",
             r.BatchFallbackReason);
         Assert.Equal(Enumerable.Range(0, 12), r.Items);
+    }
+
+    [Fact]
+    public void A_batch_refused_for_a_few_items_of_other_lengths_further_on_makes_the_next_evaluations_batch_by_length()
+    {
+        // 40 items of 4 steps but 29, 31, ..., 39 (6 steps): the first 16 share a length, so nothing is read ahead, and
+        // the batch of items 24-31 is refused. The first evaluation falls back (three batches of eight, then 16 items
+        // alone); the next ones read every item's length and batch by length: 34 items in five batches, 6 in one.
+        using var tmp = new TempFolder();
+        var (path, items) = SaveSequences(tmp, count: 40, stepsOf: n => n >= 28 && n % 2 == 1 ? 6 : 4);
+        using var evaluator = Evaluator(tmp, items, batch: 8);
+        byte[] model = File.ReadAllBytes(path);
+        var first = evaluator.Evaluate(model, null, CancellationToken.None);
+        var reports = new List<PotProgress>();
+        var second = evaluator.Evaluate(model, null, CancellationToken.None, new Calibration.ActivationCollectorTests.SyncProgress(reports.Add));
+        Assert.Contains(reports, p => p.Activity == "Reading the items' sizes");
+        Assert.True(first.BatchFallback);
+        Assert.Equal(3 + 16, first.Inferences);
+        Assert.False(second.BatchFallback);
+        Assert.Equal(6, second.Inferences);
+        Assert.Equal(Enumerable.Range(0, 40), second.Items);
+        Assert.Equal(first.PerItem["mse"].Select(v => Math.Round(v, 9)), second.PerItem["mse"].Select(v => Math.Round(v, 9)));
     }
 
     [Fact]
