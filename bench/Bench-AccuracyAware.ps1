@@ -28,6 +28,15 @@
     went: the stages (calibration, baseline, ranking, search, backward pass) and, inside the evaluations, building
     candidate models, creating their ONNX Runtime sessions, and inference with the metrics.
 .NOTES
+    2026-12-07, forty-first session (build 4a8978e: items of a few shapes batched by shape,
+    src/PotPowerShell.Core/Evaluation/ShapeGroups.cs; these models' items share one shape, so nothing of their runs
+    changes): -Items 200, all five models, both variants, one run on a machine slower than the day before's (MiniLM's
+    new defaults 13.1-13.2 s with the build before and this one, against 9.5 s then): the same paths, layers, drops and
+    inferences as the fortieth session (transformer 10/32, 8632; ResNet18 2/22, 2506; MiniLM 5/49, 5753; ArcticXs 3/48,
+    3533; OcrCls 1/54, 1352); POT-style against the new defaults: ResNet18 94.3 / 20.4 s (4.63x), OcrCls 14.0 / 3.8
+    (3.70x), ArcticXs 19.8 / 8.7 (2.28x), MiniLM 19.3 / 12.8 (1.51x), transformer 4.9 / 3.8 (1.30x). On MiniLM with
+    per-item .npz sentences of their own lengths (not this script's data; see Invoke-AccuracyAwareQuantization's help):
+    20.9 s in the thirty-ninth session, 11.8 s in the fortieth, 11.1-11.7 s now.
     2026-12-07, fortieth session: the backward pass on the issue's size of set (-Items 1000, -Model
     transformer,MiniLM,ArcticXs, both variants in one run). On build 36fea6d the new defaults were slower than POT-style
     on the transformer case (22.9 s against 13.8 s) and level on MiniLM (35.5 against 36.6): the backward pass took 20.1
