@@ -186,7 +186,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
     }
 
     private readonly object _preparedGate = new();
-    private (byte[] Model, SessionRunner Runner, int BatchSize)? _prepared;
+    private (byte[] Model, SessionRunner Runner)? _prepared;
 
     /// <summary>
     /// Creates the ONNX Runtime session of <paramref name="model"/> now, for the next <see cref="Run"/> of the same array:
@@ -201,7 +201,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
         lock (_preparedGate)
         {
             _prepared?.Runner.Dispose();
-            _prepared = (model, runner, BatchSize);
+            _prepared = (model, runner);
         }
     }
 
@@ -215,7 +215,8 @@ public sealed class Evaluator : IEvaluator, IDisposable
         {
             var prepared = _prepared;
             _prepared = null;
-            if (prepared is { } p && ReferenceEquals(p.Model, model) && modelName == DefaultModelName && p.BatchSize == BatchSize) return p.Runner;
+            // Prepared before the batch size changed (ReadShapes), it is not the session Run would create.
+            if (prepared is { } p && ReferenceEquals(p.Model, model) && modelName == DefaultModelName && (p.Runner.FixedBatch || p.Runner.BatchSize == BatchSize)) return p.Runner;
             prepared?.Runner.Dispose();
             return null;
         }
