@@ -779,11 +779,10 @@ public sealed class Evaluator : IEvaluator, IDisposable
             runner.SelectOutputs(FetchedOutputs(runner, allOutputs: false));
             // Timed as the evaluations run: every worker on the one session.
             for (int w = 1; w < Workers; w++) lanes.Add(runner.Fork());
-            // Items of one shape, as the evaluations batch them (ShapeGroups).
-            var groups = GroupsFor(BatchSizeProbe.Sizes[0], null, cancellationToken);
-            var indices = groups?.LargestItems(BatchSizeProbe.Items) ?? Enumerable.Range(0, Math.Min(BatchSizeProbe.Items, _dataset.Count)).ToArray();
+            // Items of one shape, as the evaluations batch them (ShapeGroups, read above).
+            var indices = _groups?.LargestItems(BatchSizeProbe.Items) ?? Enumerable.Range(0, Math.Min(BatchSizeProbe.Items, _dataset.Count)).ToArray();
             choice = BatchSizeProbe.Measure(lanes, indices.Select(_cache.Fetch).ToList(), _cache.Layout, cancellationToken, time: given == null);
-            if (choice != null) choice = choice with { OfOneShape = groups != null };
+            if (choice != null) choice = choice with { OfOneShape = _groups != null };
         }
         finally
         {
