@@ -41,6 +41,25 @@ public class ShapeGroupsTests
         Assert.Equal(new[] { (0, 4), (4, 1), (5, 1), (6, 1), (7, 1) }, ShapeGroups.OneByOne(ShapeGroups.Batches(ordered, groups, 4), 1));
     }
 
+    [Fact]
+    public void Items_that_all_differ_are_not_grouped_and_the_reason_names_the_array_that_differs()
+    {
+        // Six .npz items: 'a' of 3 values in each, 'b' of 3 to 8: the first items all differ in size.
+        using var tmp = new TempFolder();
+        Directory.CreateDirectory(tmp.File("items"));
+        for (int n = 0; n < 6; n++)
+            NpyWriter.SaveNpz(tmp.File($"items/{n}.npz"), new Dictionary<string, TensorData>
+            {
+                ["a"] = TensorData.FromFloats(new float[3], 3),
+                ["b"] = TensorData.FromFloats(new float[3 + n], 3 + n),
+            });
+        using var data = new CachedDataset(EngineDefinition.FromDataPath(tmp.File("items")).OpenDataset(), 1 << 20);
+        Assert.Null(ShapeGroups.Find(data, group: true, differ: false, null, CancellationToken.None, out var scattered));
+        Assert.Equal("Item 1's 'b' has the shape [1,4] but item 0's 'b' [1,3]: items of different sizes cannot share a batch, and the first 6 items all differ in size.", scattered);
+        Assert.Null(ShapeGroups.Find(data, group: false, differ: false, null, CancellationToken.None, out scattered));
+        Assert.EndsWith("cannot share a batch (and they are batched by size only where every metric is a mean of per-item values).", scattered);
+    }
+
     /// <summary>
     /// x[batch, seq, 8] -> four MatMul layers (8 -> 8 -> 8 -> 8 -> 4) with Relu between -> ReduceMean over seq -> y[batch, 4];
     /// twelve items of 3, 4, 5 and 6 steps in turn (of 3 to 2 + <paramref name="lengths"/>), an .npz each.
