@@ -60,42 +60,42 @@ internal sealed class ShapeGroups
     public static ShapeGroups? Find(CachedDataset data, bool group, bool differ, IProgress<PotProgress>? progress, CancellationToken cancellationToken, out string? scattered)
     {
         scattered = null;
-        var keys = new List<string>(data.Count);
+        // Each item's group, numbered in the order of their first items, one key per group kept.
+        var ids = new Dictionary<string, int>(StringComparer.Ordinal);
+        var groups = new List<int>(data.Count);
         // The first items are read without a word: most data sets are of one shape.
         void ReadTo(int count, bool report)
         {
-            for (int i = keys.Count, first = i; i < count; i++)
+            for (int i = groups.Count, first = i; i < count; i++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 if (report && progress != null && (i == first || i % 64 == 0))
                     progress.Report(new PotProgress("Reading the items' sizes", $"{i} of {data.Count} items (they differ in size: items of one size share a batch)", PotProgress.Percent(i, data.Count)));
-                keys.Add(data.ShapeKey(data.Fetch(i)));
+                string key = data.ShapeKey(data.Fetch(i));
+                if (!ids.TryGetValue(key, out int id)) ids[key] = id = ids.Count;
+                groups.Add(id);
             }
         }
         ReadTo(differ ? data.Count : Math.Min(Sample, data.Count), report: differ);
-        int distinct = keys.Distinct(StringComparer.Ordinal).Count();
-        if (distinct <= 1) return null;
-        string differs = Difference(data, keys.FindIndex(k => k != keys[0])) + ": items of different sizes cannot share a batch";
+        if (ids.Count <= 1) return null;
+        string differs = Difference(data, groups.IndexOf(1)) + ": items of different sizes cannot share a batch";
         if (!group)
         {
             scattered = differs + " (and they are batched by size only where every metric is a mean of per-item values).";
             return null;
         }
-        if (distinct == keys.Count && !differ)
+        if (ids.Count == groups.Count && !differ)
         {
-            scattered = differs + $", and the first {keys.Count} items all differ in size.";
+            scattered = differs + $", and the first {groups.Count} items all differ in size.";
             return null;
         }
         ReadTo(data.Count, report: true);
-        var ids = new Dictionary<string, int>(StringComparer.Ordinal);
-        var groups = new int[data.Count];
-        for (int i = 0; i < data.Count; i++)
-            if (!ids.TryGetValue(keys[i], out groups[i])) ids[keys[i]] = groups[i] = ids.Count;
+        var all = groups.ToArray();
         // Batches of an evaluation of every item in index order, however large.
         int batches = 0;
-        for (int start = 0; start < groups.Length; start += Window) batches += new ArraySegment<int>(groups, start, Math.Min(Window, groups.Length - start)).Distinct().Count();
-        if (batches * ItemsPerBatch <= groups.Length) return new ShapeGroups(groups);
-        scattered = differs + $", and the {groups.Length} items come in {ids.Count} sizes, too few of each for batches of one size to pay.";
+        for (int start = 0; start < all.Length; start += Window) batches += new ArraySegment<int>(all, start, Math.Min(Window, all.Length - start)).Distinct().Count();
+        if (batches * ItemsPerBatch <= all.Length) return new ShapeGroups(all);
+        scattered = differs + $", and the {all.Length} items come in {ids.Count} sizes, too few of each for batches of one size to pay.";
         return null;
     }
 
