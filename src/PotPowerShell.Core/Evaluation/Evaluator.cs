@@ -57,9 +57,10 @@ public sealed record EvaluationRequest
     public string ModelName { get; init; } = "model";
 
     /// <summary>
-    /// Asked after each item with the number of items measured so far (the first items of Items, in order) and the
-    /// per-item values by metric name (filled up to that count): true stops the evaluation there, and the result then
-    /// covers those items only (<see cref="EvaluationResult.StoppedEarly"/>).
+    /// Asked after each item with the number of items measured so far (the first items of Items, in order, or of Items
+    /// grouped by shape where the data set's items differ in shape: <see cref="ShapeGroups"/>) and the per-item values
+    /// by metric name (filled up to that count, in the order measured): true stops the evaluation there, and the result
+    /// then covers those items only, in that order (<see cref="EvaluationResult.StoppedEarly"/>).
     /// </summary>
     public Func<int, IReadOnlyDictionary<string, double[]>, bool>? StopWhen { get; init; }
 

@@ -54,7 +54,7 @@ public sealed record EvaluationResult(
 
     /// <summary>
     /// True when the evaluation stopped before its last item because the caller's stop rule said so: Items, PerItem and
-    /// Values then cover the first items only.
+    /// Values then cover the items measured first only, in the order measured (see EvaluationRequest.StopWhen).
     /// </summary>
     public bool StoppedEarly { get; init; }
 
