@@ -491,23 +491,31 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
                 ? $"Every quantizable layer of '{modelPath}' is in the ignored scope ({ignoredLayers} layers), so nothing is left to quantize. Remove entries from the ignored scope (-IgnoredScope, -IgnoredOpType or ignored_scope)."
                 : LayersLeftFloat.OnlyRuntimeFusions(graph, modelPath)
                     ?? LayersLeftFloat.OnlySubgraphs(graph, modelPath)
-                    ?? OnlyComputedWeights(graph, modelPath, folding)
+                    ?? NoLayerQuantizable(graph, modelPath, folding)
                     ?? $"'{modelPath}' has no layer that DefaultQuantization quantizes (Conv, ConvTranspose, MatMul, Gemm), so there is nothing to quantize.",
             modelPath);
 
     /// <summary>
-    /// The message for a graph whose weighted layers read a computed weight or bias: from stored tensors that could not
-    /// be computed ahead (<paramref name="folding"/>, <see cref="ComputedWeightFolding"/>'s warning), or from the model's
-    /// inputs. Null when every weight and bias is stored.
+    /// The message for a graph whose weighted layers read a computed weight or bias (from stored tensors that could not
+    /// be computed ahead, <paramref name="folding"/>, <see cref="ComputedWeightFolding"/>'s warning, or from the model's
+    /// inputs) or their stored weight as the first input (weight @ x), naming the first such layer. Null when every
+    /// layer reads a stored weight and bias after its input.
     /// </summary>
-    private static string? OnlyComputedWeights(GraphProto graph, string modelPath, string? folding)
+    private static string? NoLayerQuantizable(GraphProto graph, string modelPath, string? folding)
     {
         var stored = graph.Initializer.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
         var layers = ComputedWeights.WeightedLayers(graph).ToList();
-        var computed = layers.SelectMany(l => ComputedWeights.ConstantInputs(l).Where(i => !stored.Contains(i)).Select(i => (Layer: l.Name, Input: i))).FirstOrDefault();
-        if (computed.Input == null) return null;
-        return $"'{modelPath}' has {layers.Count} layer(s) (Conv, ConvTranspose, MatMul, Gemm), but none reads a stored weight and bias, so there is nothing to quantize: "
-            + (folding ?? $"'{computed.Layer}' reads '{computed.Input}', which the model computes from its inputs. DefaultQuantization quantizes layers whose weights and biases are stored in the model.");
+        string head = $"'{modelPath}' has {layers.Count} layer(s) (Conv, ConvTranspose, MatMul, Gemm), but none ";
+        foreach (var layer in layers)
+        {
+            if (stored.Contains(layer.Input[0]))
+                return head + $"can be quantized, so there is nothing to quantize: '{layer.Name}' reads its stored weight '{layer.Input[0]}' as its first input (weight @ x), " +
+                    "and DefaultQuantization quantizes x @ weight, the activation first, only.";
+            if (ComputedWeights.ConstantInputs(layer).FirstOrDefault(i => !stored.Contains(i)) is { } computed)
+                return head + "reads a stored weight and bias, so there is nothing to quantize: " + (folding
+                    ?? $"'{layer.Name}' reads '{computed}', which the model computes from its inputs. DefaultQuantization quantizes layers whose weights and biases are stored in the model.");
+        }
+        return null;
     }
 
     internal static void Validate(DefaultQuantizationOptions options)

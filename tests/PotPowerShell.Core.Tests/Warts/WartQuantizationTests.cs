@@ -196,6 +196,20 @@ public class WartQuantizationTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void A_model_whose_only_layer_has_its_weight_first_is_refused_with_an_error_that_says_so()
+    {
+        // It said that the layer read 'x', which the model computes from its inputs, as if x were its weight.
+        using var tmp = new TempFolder();
+        var g = new GraphBuilder("weight_first_only");
+        var x = g.Input("x", "batch", 16L, 8L);
+        g.Output(g.Node("MatMul", new[] { g.Initializer("w", WartModels.Random(new Random(2), 512), 32, 16), x }, "left"), TensorProto.Types.DataType.Float, "batch", 32, 8);
+        var e = Assert.Throws<PotException>(() => Quantize(tmp, g.Build(), WartModels.Data(("x", WartModels.Floats(6, 16, new long[] { 16, 8 })))));
+        Assert.Equal("NothingToQuantize", e.ErrorId);
+        Assert.EndsWith("has 1 layer(s) (Conv, ConvTranspose, MatMul, Gemm), but none can be quantized, so there is nothing to quantize: 'left' reads its stored weight 'w' " +
+            "as its first input (weight @ x), and DefaultQuantization quantizes x @ weight, the activation first, only.", e.Message);
+    }
+
+    [Fact]
     public void A_model_of_onnx_runtime_fused_convolutions_only_is_refused_with_what_to_do()
     {
         // As ONNX Runtime saves a Conv + Relu it fused: com.microsoft FusedConv.
