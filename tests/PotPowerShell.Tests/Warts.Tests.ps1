@@ -473,4 +473,30 @@ Describe 'Real-world warts through the cmdlets' {
         @($quiet | Where-Object { "$_" -like '*one item per inference*' }) | Should -HaveCount 0
         $batched.Values.first | Should -Be $single.Values.first
     }
+
+    It 'quantizes, measures and compares a model that takes one image without a batch axis, one item per inference' {
+        # x [3, 8, 8], one image as torchvision's detection models take it: its fixed 3 was read as a batch of 3, and
+        # Measure-PotModel and Compare-PotModel failed (EngineBatchShapeMismatch).
+        $g = New-WartGraph 'one_image'
+        Add-WartInput $g 'x' @(3, 8, 8)
+        $batch = Add-WartNode $g Unsqueeze @('x', (Add-WartInt64 $g axes @(0))) unsqueeze
+        $c = Add-WartNode $g Conv @($batch, (Add-WartWeight $g w @(4, 3, 3, 3)), (Add-WartWeight $g b @(4) -Scale 0.1)) conv @{ pads = @(1, 1, 1, 1) }
+        $fc = Add-WartNode $g Gemm @((Add-WartNode $g Flatten @($c) flatten), (Add-WartWeight $g fw @(256, 5)), (Add-WartWeight $g fb @(5))) fc
+        Rename-WartTensor $g $fc 'logits'
+        Add-WartOutput $g 'logits' @(1, 5)
+        $model = Save-WartModel $g (Join-Path $dir 'one_image.onnx')
+
+        $q = Invoke-DefaultQuantization $model $images -OutputPath (Join-Path $dir 'one_image.int8.onnx') -Precision AllInt8 -SkipLatencyCheck
+        $q.QuantizedLayerCount | Should -Be 2
+        $engine = Join-Path $dir 'one_image.yml'
+        "metrics:`n  - type: cosine_similarity`n    reference: fp32`ndataset:`n  data_source: $images" | Set-Content $engine
+        $m = Measure-PotModel $q.OutputPath -EnginePath $engine -ReferenceModelPath $model -BatchSize 4 -WarningVariable warnings -WarningAction SilentlyContinue
+        $m.BatchSize | Should -Be 1
+        $m.Inferences | Should -Be 32
+        $warnings | Should -HaveCount 0
+        $m.Values.cosine_similarity | Should -BeGreaterThan 0.99
+        $cmp = Compare-PotModel $q.OutputPath -ReferencePath $model -DataPath $images -LatencyRuns 0
+        $cmp.ItemCount | Should -Be 32
+        $cmp.Value | Should -Be $m.Values.cosine_similarity
+    }
 }

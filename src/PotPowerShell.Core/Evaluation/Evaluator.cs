@@ -165,6 +165,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
         var clock = Stopwatch.StartNew();
         var items = ResolveItems(request.Items);
         ReadShapes(progress, cancellationToken);
+        _ = ItemShapes;
         var prepared = TakePrepared(model, request.ModelName);
         try
         {
@@ -229,13 +230,31 @@ public sealed class Evaluator : IEvaluator, IDisposable
         var shared = _shared;
         try
         {
-            return new(model, modelName, threads, BatchSize, _dataset.InputNames, _dataset.Source, shared);
+            return new(model, modelName, threads, BatchSize, _dataset.InputNames, _dataset.Source, shared, ItemShapes);
         }
         catch (PotException e) when (e.ErrorId == "ModelNotLoadable" && shared?.Whole(model) is { } whole)
         {
             // A graph optimization read a shared initializer after all: load this model whole, as it would be without them.
             Interlocked.Increment(ref _wholeLoads);
-            return new(whole, modelName, threads, BatchSize, _dataset.InputNames, _dataset.Source);
+            return new(whole, modelName, threads, BatchSize, _dataset.InputNames, _dataset.Source, itemShapes: ItemShapes);
+        }
+    }
+
+    private IReadOnlyDictionary<string, long[]>? _itemShapes;
+    private readonly object _itemShapesGate = new();
+
+    /// <summary>
+    /// The shape of each data array of the first item, from which a session tells a model input without a batch axis
+    /// (SessionRunner.NoBatchAxis). Read by <see cref="Run"/> before any session is created, so that sessions prepared
+    /// on another thread (<see cref="PrepareSession"/>) find it read while the item cache serves the evaluation.
+    /// </summary>
+    private IReadOnlyDictionary<string, long[]> ItemShapes
+    {
+        get
+        {
+            lock (_itemShapesGate)
+                return _itemShapes ??= _cache.Count == 0 ? new Dictionary<string, long[]>()
+                    : _cache.Shapes(_cache.Fetch(0)).Where(s => s.Shape != null).ToDictionary(s => s.Name, s => s.Shape!, StringComparer.Ordinal);
         }
     }
 
@@ -854,7 +873,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
         var references = AddReferenceOutputs();
         var missing = items.Where(i => !references.Has(i)).Distinct().OrderBy(i => i).ToList();
         if (missing.Count == 0) return;
-        using var runner = new SessionRunner(_options.ReferenceModel!, _options.ReferenceSource, Threads, BatchSize, _dataset.InputNames, _dataset.Source);
+        using var runner = new SessionRunner(_options.ReferenceModel!, _options.ReferenceSource, Threads, BatchSize, _dataset.InputNames, _dataset.Source, itemShapes: ItemShapes);
         foreach (var name in references.Outputs)
             if (!runner.ModelOutputs.Contains(name))
                 throw new PotException("EngineOutputNotFound", PotErrorCategory.InvalidData,

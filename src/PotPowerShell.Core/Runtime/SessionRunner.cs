@@ -45,7 +45,10 @@ internal sealed class SessionRunner : IDisposable
     private bool _loneAlone;
 
     /// <param name="shared">The run's shared initializers: a model serialized by them gets them (see <see cref="SharedInitializers"/>).</param>
-    public SessionRunner(byte[] model, string source, int threads, int requestedBatch, IReadOnlyList<string> dataInputs, string dataSource, SharedInitializers? shared = null)
+    /// <param name="itemShapes">The shape of each data array in an item of the data (by its name), when known: an input
+    /// that items are one axis above has no batch axis (<see cref="NoBatchAxis"/>).</param>
+    public SessionRunner(byte[] model, string source, int threads, int requestedBatch, IReadOnlyList<string> dataInputs, string dataSource, SharedInitializers? shared = null,
+        IReadOnlyDictionary<string, long[]>? itemShapes = null)
     {
         _source = source;
         // Before any ORT object: the loader must register the native library resolver first.
@@ -94,12 +97,14 @@ internal sealed class SessionRunner : IDisposable
                     or TensorElementType.UInt64 or TensorElementType.UInt32 or TensorElementType.UInt16 or TensorElementType.UInt8 or TensorElementType.Bool)
                 .ToHashSet(StringComparer.Ordinal);
             Fetch(ModelOutputs.ToArray());
-            // A fixed first axis on every data input fixes the batch; otherwise the requested size is used.
-            var fixedDims = _inputs.Where(i => !i.Stored && i.ModelDims.Length > 0 && i.ModelDims[0] > 0).Select(i => i.ModelDims[0]).Distinct().ToList();
+            // A fixed first axis on every data input fixes the batch; otherwise the requested size is used. An input
+            // without a batch axis takes one item per run, as a scalar input does, whatever its first dimension.
+            var unbatched = _inputs.Where(i => !i.Stored && itemShapes?.GetValueOrDefault(i.DataName) is { } shape && NoBatchAxis(shape, i.ModelDims)).ToList();
+            var fixedDims = _inputs.Where(i => !i.Stored && i.ModelDims.Length > 0 && i.ModelDims[0] > 0 && !unbatched.Contains(i)).Select(i => i.ModelDims[0]).Distinct().ToList();
             if (metadata.TryGetValue(SuffixCut.FixedBatchKey, out var wholeBatch)) fixedDims.Add(int.Parse(wholeBatch, System.Globalization.CultureInfo.InvariantCulture));
             FixedBatch = fixedDims.Count > 0;
             BatchSize = FixedBatch ? fixedDims.Max() : Math.Max(1, requestedBatch);
-            if (_inputs.Any(i => !i.Stored && i.ModelDims.Length == 0))
+            if (_inputs.Any(i => !i.Stored && i.ModelDims.Length == 0) || unbatched.Count > 0)
             {
                 FixedBatch = true;
                 BatchSize = 1;
@@ -344,8 +349,7 @@ internal sealed class SessionRunner : IDisposable
         string modelShape = $"[{string.Join(",", input.ModelDims.Select(d => d < 0 ? "?" : d.ToString()))}]";
         if (shape.Length == 0 || shape[0] != 1)
             throw new PotException("EngineShapeMismatch", PotErrorCategory.InvalidData, $"Data for input '{input.ModelName}' has the item shape {dataShape}; items need a leading axis of 1.", _source);
-        static bool Fits(IEnumerable<long> dims, IEnumerable<int> model) => dims.Zip(model).All(p => p.Second <= 0 || p.First == p.Second);
-        input.DropsItemAxis = !input.Stored && InputBinding.DropsItemAxis(shape, input.ModelDims.Length) && Fits(shape.Skip(1), input.ModelDims);
+        input.DropsItemAxis = !input.Stored && DropsItemAxis(shape, input.ModelDims);
         if (!input.Stored && !input.DropsItemAxis && (shape.Length != input.ModelDims.Length || !Fits(shape.Skip(1), input.ModelDims.Skip(1))))
             throw new PotException("EngineShapeMismatch", PotErrorCategory.InvalidData,
                 $"The data gives input '{input.ModelName}' items of shape {dataShape} but the model expects {modelShape}. Check the arrays' shapes, or the images' preprocessing (resize/center_crop size, channels, layout NCHW/NHWC).", _source);
@@ -353,6 +357,17 @@ internal sealed class SessionRunner : IDisposable
         input.ItemBytes = TensorData.ElementCount(shape) * TensorBytes.ElementSize(input.Kind);
         Allocate(input, rows);
     }
+
+    private static bool Fits(IEnumerable<long> dims, IEnumerable<int> model) => dims.Zip(model).All(p => p.Second <= 0 || p.First == p.Second);
+
+    /// <summary>Items of <paramref name="itemShape"/> are fed to an input of <paramref name="modelDims"/> without their leading axis (<see cref="InputBinding.DropsItemAxis"/>).</summary>
+    private static bool DropsItemAxis(long[] itemShape, int[] modelDims) => InputBinding.DropsItemAxis(itemShape, modelDims.Length) && Fits(itemShape.Skip(1), modelDims);
+
+    /// <summary>
+    /// An input of <paramref name="modelDims"/> that items of <paramref name="itemShape"/> are one axis above, without
+    /// a batch axis of their own (<see cref="InputBinding.ItemsStack"/>): it has no batch axis, so items run one at a time.
+    /// </summary>
+    private static bool NoBatchAxis(long[] itemShape, int[] modelDims) => DropsItemAxis(itemShape, modelDims) && !InputBinding.ItemsStack(itemShape);
 
     private static void Allocate(Input input, int rows)
     {

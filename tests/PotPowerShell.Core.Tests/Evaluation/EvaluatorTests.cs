@@ -263,6 +263,33 @@ public class EvaluatorTests
         Assert.Equal(new[] { 0, 0, 0.5 }, r.PerItem["mse"].Select(v => Math.Round(v, 9)));
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void A_model_input_without_a_batch_axis_runs_each_item_alone_though_its_first_dimension_is_fixed(int workers)
+    {
+        // x [3, 4] @ W [4, 3], as torchvision's detection models take one image [3, H, W]: items [1, 3, 4] are fed
+        // without their leading axis. The fixed 3 was read as a batch axis of 3, and the evaluation failed
+        // (EngineBatchShapeMismatch: "items cannot share a batch of 3").
+        using var tmp = new TempFolder();
+        Directory.CreateDirectory(tmp.File("d"));
+        const int items = 5;
+        var rng = new Random(5);
+        var x = Enumerable.Range(0, items * 12).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+        NpyWriter.Save(tmp.File("d/x.npy"), x, new long[] { items, 3, 4 }, "<f4");
+        NpyWriter.Save(tmp.File("targets.npy"), new float[items * 9], new long[] { items, 3, 3 }, "<f4");
+        using var evaluator = new Evaluator(Engine(tmp, "metrics:\n  - type: mse\ndataset:\n  data_source: d\n  labels: targets.npy\n"),
+            new EvaluatorOptions { Workers = workers });
+        var r = evaluator.Evaluate(TestModels.MatMul(W, 4, 3, 3L), null, CancellationToken.None);
+        // Against zero targets each item's mse is the mean of its nine outputs squared.
+        var expected = Enumerable.Range(0, items).Select(i => Enumerable.Range(0, 3)
+            .SelectMany(row => TestModels.Multiply(x[(i * 12 + row * 4)..(i * 12 + row * 4 + 4)], W, 4, 3)).Average(v => (double)v * v));
+        Assert.Equal(expected.Select(v => Math.Round(v, 5)), r.PerItem["mse"].Select(v => Math.Round(v, 5)));
+        Assert.Equal(items, r.Inferences);
+        Assert.Equal(1, r.BatchSize);
+        Assert.False(r.BatchFallback);
+    }
+
     [Fact]
     public void Input_names_that_match_nothing_are_reported()
     {
