@@ -117,6 +117,42 @@ Describe 'The shapes detector from its Accuracy Checker configuration' {
         $metric.Drop | Should -BeLessOrEqual 0.001
         (Measure-PotModel -Path $aaq.OutputPath -EnginePath $acConfig).Values['map'] | Should -Be $metric.Final
     }
+
+    It 'scores a quantized detector against the FP32 detections of unlabelled images, and annotation_free does so' {
+        $folder = New-Item -ItemType Directory -Path (Join-Path $TestDrive 'shapes-fp32')
+        # The sample's images without their annotations, read as its Accuracy Checker configuration reads them.
+        $engine = Join-Path $folder 'unlabelled.yml'
+        @"
+adapter: {type: yolo_v8, conf_threshold: 0.05}
+metrics:
+  - {name: map, type: map, reference: fp32, integral: 11point}
+dataset:
+  data_source: '$(Join-Path $shapes 'validation/images')'
+  channels: 1
+  preprocessing: [{type: scale, value: 0.00392156862745098}]
+"@ | Set-Content $engine
+        (Measure-PotModel -Path $model -EnginePath $engine -ReferenceModelPath $model).Values['map'] | Should -Be 1
+        $int8 = Invoke-DefaultQuantization $model (Join-Path $shapes 'calibration') -OutputPath (Join-Path $folder 'shapes.int8.onnx') -Precision AllInt8 -SkipLatencyCheck
+        $agreement = (Measure-PotModel -Path $int8.OutputPath -EnginePath $engine -ReferenceModelPath $model).Values['map']
+        $agreement | Should -BeLessOrEqual 1
+        $agreement | Should -BeGreaterThan 0.9
+
+        # annotation_free: the configuration's map and coco_precision compare with the FP32 detections instead of the
+        # annotations, and nothing watches top-1 agreement (a classifier's).
+        $config = Join-Path $folder 'aaq-free.yml'
+        ((Get-Content (Join-Path $shapes 'aaq.yml') -Raw) -replace 'model: shapes\.onnx', "model: '$model'" `
+            -replace 'config: accuracy-checker\.yml', "config: '$acConfig'" `
+            -replace '(?m)^        maximal_drop: 0\.005', "        maximal_drop: 0.005`n        annotation_free: true") | Set-Content $config
+        $aaq = Import-PotConfig $config | Invoke-AccuracyAwareQuantization -OutputPath (Join-Path $folder 'shapes.free.onnx') -Precision AllInt8 -SkipLatencyCheck -WarningVariable warnings -WarningAction SilentlyContinue
+        @($aaq.Metrics.Name) | Should -Be @('map')
+        $free = $aaq.Metrics | Where-Object Name -eq 'map'
+        $free.Baseline | Should -Be 1
+        # Fully quantized, some FP32 boxes move or go: the search reverts layers for them.
+        $free.FullyQuantizedDrop | Should -BeGreaterThan 0.005
+        $aaq.RevertedLayers.Count | Should -BeGreaterOrEqual 1
+        $aaq.Met | Should -BeTrue
+        @($warnings | Where-Object { "$_" -eq 'annotation_free: map, coco_precision compare with the FP32 model''s detections (those scored at least 0.6, annotation_conf_threshold) or class maps instead of annotations.' }) | Should -HaveCount 1
+    }
 }
 
 Describe 'A letterboxed detector' {

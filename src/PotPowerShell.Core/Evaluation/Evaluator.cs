@@ -555,7 +555,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
         {
             int o = outputs.IndexOf(name);
             outputs.RequireBatchFirst(o, "the FP32 reference");
-            for (int k = 0; k < batch.Count; k++) _references.Set(name, batch[k].Index, outputs.Row(o, k).ToArray());
+            for (int k = 0; k < batch.Count; k++) _references.Set(name, batch[k].Index, outputs.Row(o, k).ToArray(), outputs.ItemShape(o));
         }
     }
 
@@ -567,7 +567,12 @@ public sealed class Evaluator : IEvaluator, IDisposable
         foreach (var s in _referenceSpecs)
         {
             if (s.Output != null) _references.AddOutput(s.Output);
-            else foreach (int d in s.Datasets) _references.AddOutput(_adapters[d].OutputName!);
+            else foreach (int d in s.Datasets)
+            {
+                _references.AddOutput(_adapters[d].OutputName!);
+                // Detection metrics compare with the FP32 model's detections: the adapter reads them from all its outputs.
+                if (s.IsDetection) foreach (var (_, name) in _adapters[d].OtherOutputs) _references.AddOutput(name);
+            }
         }
         return _references;
     }
@@ -906,7 +911,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
             {
                 int o = outputs.IndexOf(name);
                 outputs.RequireBatchFirst(o, "the FP32 reference");
-                for (int k = 0; k < count; k++) references.Set(name, ordered[start + k], outputs.Row(o, k).ToArray());
+                for (int k = 0; k < count; k++) references.Set(name, ordered[start + k], outputs.Row(o, k).ToArray(), outputs.ItemShape(o));
             }
             done += count;
             progress?.Report(new PotProgress("Computing FP32 reference outputs", $"{done} of {missing.Count} items", PotProgress.Percent(done, missing.Count)));

@@ -148,6 +148,8 @@ public sealed record AdapterDefinition(
 /// <param name="ScriptPath">script: the .ps1 file, resolved against the engine file's folder.</param>
 /// <param name="RemoveSpaces">Text metrics: compare without the space characters (Accuracy Checker's remove_spaces).</param>
 /// <param name="IgnoreCase">Text metrics: compare upper- and lower-case letters as equal (ignore_case, ours).</param>
+/// <param name="ConfidenceThreshold">fp32_agreement: items whose FP32 top-1 confidence is below it are left out; map and
+/// coco_precision with reference fp32: the FP32 model's detections below it are no objects (reference_confidence).</param>
 public sealed record MetricSpec(
     string Name,
     MetricType Type,
@@ -189,6 +191,8 @@ public sealed record MetricSpec(
     /// <summary>Segmentation metrics: false (Accuracy Checker's use_argmax: false) says the model's output is its class map, not class scores.</summary>
     public bool UseArgmax { get; init; } = true;
 
+    public bool IsDetection => Type is MetricType.Map or MetricType.CocoPrecision;
+
     public bool IsSegmentation => Type is MetricType.SegmentationAccuracy or MetricType.MeanIou or MetricType.MeanAccuracy or MetricType.FrequencyWeightedAccuracy;
 
     /// <summary>True for metrics whose value is not a mean of per-item values (mAP, COCO precision, segmentation's, dataset-level scripts).</summary>
@@ -200,13 +204,14 @@ public sealed record MetricSpec(
         MetricType.Script => ScriptRequiresAnnotation,
         MetricType.MeanSquaredError or MetricType.MeanAbsoluteError or MetricType.Psnr or MetricType.CosineSimilarity => Reference == MetricReference.Annotation,
         MetricType.SegmentationAccuracy or MetricType.MeanIou or MetricType.MeanAccuracy or MetricType.FrequencyWeightedAccuracy => Reference == MetricReference.Annotation,
+        MetricType.Map or MetricType.CocoPrecision => Reference == MetricReference.Annotation,
         MetricType.Fp32Agreement => false,
         _ => true,
     };
 
     /// <summary>True when the metric needs the FP32 model's outputs.</summary>
     public bool RequiresReference =>
-        (Type is MetricType.MeanSquaredError or MetricType.MeanAbsoluteError or MetricType.Psnr or MetricType.CosineSimilarity or MetricType.Fp32Agreement || IsSegmentation)
+        (Type is MetricType.MeanSquaredError or MetricType.MeanAbsoluteError or MetricType.Psnr or MetricType.CosineSimilarity or MetricType.Fp32Agreement || IsSegmentation || IsDetection)
         && Reference == MetricReference.Fp32;
 
     /// <summary>

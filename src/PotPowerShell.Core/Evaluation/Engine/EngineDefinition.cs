@@ -78,19 +78,27 @@ public sealed class EngineDefinition
     }
 
     /// <summary>
-    /// POT's annotation_free: the FP32 model's predictions are the labels. Metrics that need annotations go (one
-    /// warning names them), metrics that compare with FP32 stay, and top-1 agreement with FP32 on the items where its
-    /// confidence reaches <paramref name="threshold"/> is added unless the engine has an fp32_agreement metric.
+    /// POT's annotation_free: the FP32 model's predictions are the labels. Detection and segmentation metrics compare
+    /// with the FP32 model's detections (those of at least <paramref name="threshold"/>) and class maps instead of
+    /// annotations; other metrics that need annotations go (one warning names them), metrics that compare with FP32
+    /// stay, and unless a metric was turned to FP32 or the engine has an fp32_agreement metric, top-1 agreement with
+    /// FP32 on the items where its confidence reaches <paramref name="threshold"/> is added.
     /// </summary>
     public EngineDefinition AnnotationFree(double threshold)
     {
-        var dropped = Metrics.Where(m => m.RequiresAnnotation).Select(m => m.Name).ToList();
-        var kept = Metrics.Where(m => !m.RequiresAnnotation).ToList();
-        if (!kept.Any(m => m.Type == MetricType.Fp32Agreement))
+        static bool Turns(MetricSpec m) => m.RequiresAnnotation && (m.IsDetection || m.IsSegmentation);
+        var turned = Metrics.Where(Turns).Select(m => m.Name).ToList();
+        var dropped = Metrics.Where(m => m.RequiresAnnotation && !Turns(m)).Select(m => m.Name).ToList();
+        var kept = Metrics.Where(m => !m.RequiresAnnotation || Turns(m))
+            .Select(m => Turns(m) ? m with { Reference = MetricReference.Fp32, ConfidenceThreshold = m.IsDetection ? threshold : m.ConfidenceThreshold } : m).ToList();
+        if (turned.Count == 0 && !kept.Any(m => m.Type == MetricType.Fp32Agreement))
             kept.Add(MetricSpec.Fp32AgreementOf(threshold, Enumerable.Range(0, Datasets.Count).ToList()));
         var warnings = Warnings.ToList();
         if (dropped.Count > 0)
             warnings.Add($"annotation_free: the FP32 model's predictions are the labels, so the metrics that compare with annotations are not used: {string.Join(", ", dropped)}.");
+        if (turned.Count > 0)
+            warnings.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"annotation_free: {string.Join(", ", turned)} compare{(turned.Count == 1 ? "s" : "")} with the FP32 model's detections (those scored at least {threshold}, annotation_conf_threshold) or class maps instead of annotations."));
         return new EngineDefinition(Source, BaseFolder, Datasets, kept, BatchSize, Threads, CacheMegabytes, IsSimplified) { Warnings = warnings };
     }
 

@@ -337,8 +337,8 @@ internal static class EngineParser
             MetricType.Accuracy => new[] { "top_k" },
             MetricType.Precision or MetricType.Recall or MetricType.F1 => new[] { "average" },
             MetricType.MeanSquaredError or MetricType.MeanAbsoluteError or MetricType.CosineSimilarity => new[] { "reference", "output" },
-            MetricType.Map => new[] { "overlap_threshold", "integral", "include_boundaries" },
-            MetricType.CocoPrecision => new[] { "threshold", "max_detections", "include_boundaries" },
+            MetricType.Map => new[] { "overlap_threshold", "integral", "include_boundaries", "reference", "reference_confidence" },
+            MetricType.CocoPrecision => new[] { "threshold", "max_detections", "include_boundaries", "reference", "reference_confidence" },
             MetricType.Psnr => new[] { "reference", "output", "max_value" },
             MetricType.Fp32Agreement => new[] { "output", "threshold" },
             MetricType.Script => new[] { "path", "direction", "requires_annotation", "level" },
@@ -353,8 +353,16 @@ internal static class EngineParser
         var average = m.Choice("average", new Dictionary<string, AverageKind> { ["macro"] = AverageKind.Macro, ["micro"] = AverageKind.Micro, ["weighted"] = AverageKind.Weighted }) ?? AverageKind.Macro;
         var reference = m.Choice("reference", new Dictionary<string, MetricReference> { ["annotation"] = MetricReference.Annotation, ["fp32"] = MetricReference.Fp32 })
             ?? (type is MetricType.CosineSimilarity or MetricType.Fp32Agreement ? MetricReference.Fp32 : MetricReference.Annotation);
-        // fp32_agreement: items where the FP32 model's top-1 confidence is below the threshold are left out.
-        double threshold = type == MetricType.Fp32Agreement ? m.Double("threshold", 0, 1) ?? 0 : 0;
+        // fp32_agreement: items where the FP32 model's top-1 confidence is below the threshold are left out. Detection
+        // metrics against FP32: its detections below reference_confidence are no objects.
+        double threshold = type switch
+        {
+            MetricType.Fp32Agreement => m.Double("threshold", 0, 1) ?? 0,
+            MetricType.Map or MetricType.CocoPrecision => m.Double("reference_confidence", 0, 1) ?? DefaultReferenceConfidence,
+            _ => 0,
+        };
+        if (m.Has("reference_confidence") && reference != MetricReference.Fp32)
+            m.Problem("reference_confidence", "applies with reference: fp32 (the FP32 model's detections as the objects); add it, or remove reference_confidence.");
         double maxValue = m.Double("max_value", 0, double.MaxValue, exclusiveMin: true) ?? 255;
         string? output = m.String("output");
         bool removeSpaces = m.Bool("remove_spaces") ?? false;
@@ -407,6 +415,12 @@ internal static class EngineParser
         };
         return thresholds == null ? spec : spec with { IouThresholds = thresholds };
     }
+
+    /// <summary>
+    /// reference_confidence's default: an FP32 detection is an object when the model gives it at least an even chance;
+    /// lower-scored ones are the ones quantization noise reorders, and would count as objects missed.
+    /// </summary>
+    public const double DefaultReferenceConfidence = 0.5;
 
     /// <summary>The entry of <paramref name="key"/> alone (with its line), or an empty mapping.</summary>
     private static ConfigMap Only(ConfigMap map, string key)

@@ -22,7 +22,8 @@ internal sealed class CollectingAggregate<T>(Func<IReadOnlyList<T>, double> comp
 
 /// <summary>
 /// map (VOC) and coco_precision (COCO AP@[.5:.95]) over the detections of every item measured. An item whose outputs
-/// are not finite has no detections (its objects are all missed).
+/// are not finite has no detections (its objects are all missed). With reference fp32 the objects are the FP32 model's
+/// detections of at least the reference confidence, so unlabelled data serves (POT's annotation_free for detection).
 /// </summary>
 internal sealed class DetectionRunner(MetricSpec spec) : MetricRunner(spec.Name, spec.Type == MetricType.Map ? "map" : "coco_precision", spec.Direction, spec.Datasets)
 {
@@ -30,20 +31,37 @@ internal sealed class DetectionRunner(MetricSpec spec) : MetricRunner(spec.Name,
 
     public override double Measure(SampleView s, IAggregate aggregate)
     {
-        if (s.Annotation is not DetectionAnnotation truth)
-            throw new PotException("AnnotationNotDetection", PotErrorCategory.InvalidData,
-                $"Item {s.Index} of dataset '{s.Definition.Name}' has the annotation {Labels.Show(s.Annotation)}; metric '{Name}' needs boxes (annotate with a COCO file: detections:).", s.Definition.DataSource);
         if (s.Prediction is not IReadOnlyList<Detection> predicted)
             throw new PotException("PredictionNotDetection", PotErrorCategory.InvalidData,
                 $"Metric '{Name}' needs detections, but dataset '{s.Definition.Name}' has the {s.Adapter.Definition.Type.ToString().ToLowerInvariant()} adapter: use ssd or yolo_v8.", spec.KeyPath);
-        // label_offset (has_background): the model numbers classes from 1, the annotation file from 0.
-        if (s.Definition.LabelOffset != 0)
-            truth = truth with { Boxes = truth.Boxes.Select(b => b with { Label = b.Label + s.Definition.LabelOffset }).ToList() };
+        var truth = spec.Reference == MetricReference.Fp32 ? Fp32Objects(s) : Annotated(s);
         ((DetectionAggregate)aggregate).Add(s.NonFinite ? Array.Empty<Detection>() : predicted, truth);
         return double.NaN;
     }
 
     public override double Signal(SampleView s, double value) => double.NaN;
+
+    private DetectionAnnotation Annotated(SampleView s)
+    {
+        if (s.Annotation is not DetectionAnnotation truth)
+            throw new PotException("AnnotationNotDetection", PotErrorCategory.InvalidData,
+                $"Item {s.Index} of dataset '{s.Definition.Name}' has the annotation {Labels.Show(s.Annotation)}; metric '{Name}' needs boxes (annotate with a COCO file: detections:), or compare with the FP32 model (reference: fp32).", s.Definition.DataSource);
+        // label_offset (has_background): the model numbers classes from 1, the annotation file from 0.
+        return s.Definition.LabelOffset == 0 ? truth : truth with { Boxes = truth.Boxes.Select(b => b with { Label = b.Label + s.Definition.LabelOffset }).ToList() };
+    }
+
+    /// <summary>
+    /// The FP32 model's detections of the item, through the same adapter and postprocessing as the model's own (in the
+    /// annotated image's pixels when the item has an annotation, else in the model input's), that reach the reference
+    /// confidence. A reference that is not finite gives no objects.
+    /// </summary>
+    private DetectionAnnotation Fp32Objects(SampleView s)
+    {
+        var fp32 = (IReadOnlyList<Detection>)s.Adapter.Predict(s.References!.ItemOutputs(s.Index, s.Outputs.Names), 0, s.Annotation)!;
+        var image = s.Annotation as DetectionAnnotation;
+        var objects = fp32.Where(d => d.Score >= spec.ConfidenceThreshold).Select(d => new DetectionBox(d.Label, d.X1, d.Y1, d.X2, d.Y2)).ToList();
+        return new DetectionAnnotation(objects, image?.ImageWidth ?? 0, image?.ImageHeight ?? 0) { Geometry = image?.Geometry };
+    }
 }
 
 /// <summary>The detections and annotations of every item measured, matched once when first asked for a value.</summary>
