@@ -291,6 +291,19 @@ public class EvaluatorTests
     }
 
     [Fact]
+    public void An_output_of_another_size_than_its_FP32_reference_is_refused_with_what_to_compare_instead()
+    {
+        // As a detector's boxes after its own NonMaxSuppression: the model gives 3 values per item, its reference 5.
+        using var tmp = Data();
+        using var evaluator = new Evaluator(Engine(tmp, "metrics:\n  - type: cosine_similarity\n    reference: fp32\ndataset:\n  data_source: d\n"),
+            new EvaluatorOptions { ReferenceModel = TestModels.MatMul(new float[20], 4, 5, "batch") });
+        var e = Assert.Throws<PotException>(() => evaluator.Evaluate(TestModels.MatMul(W, 4, 3, "batch"), null, CancellationToken.None));
+        Assert.Equal("ReferenceShapeMismatch", e.ErrorId);
+        Assert.EndsWith("item 0's output 'y' has 3 values but its FP32 reference has 5. Where an output's size depends on its values (boxes after a NonMaxSuppression in the model, " +
+            "for example), it cannot be compared value by value: compare a detector's detections with map or coco_precision and reference: fp32, or name an output of fixed size (output:).", e.Message);
+    }
+
+    [Fact]
     public void Input_names_that_match_nothing_are_reported()
     {
         using var tmp = new TempFolder();

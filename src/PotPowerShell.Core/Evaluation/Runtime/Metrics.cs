@@ -466,6 +466,10 @@ internal sealed class TensorComparisonRunner(MetricSpec spec) : MetricRunner(spe
     _ => "cosine_similarity",
 }, spec.Direction, spec.Datasets)
 {
+    /// <summary>What to do when an output's size differs from its FP32 reference's: most often a detector's boxes after its own NMS.</summary>
+    private const string VaryingSize = " Where an output's size depends on its values (boxes after a NonMaxSuppression in the model, for example), " +
+        "it cannot be compared value by value: compare a detector's detections with map or coco_precision and reference: fp32, or name an output of fixed size (output:).";
+
     /// <summary>mse and mae are at least 0; psnr is capped at 100 dB (see <see cref="Psnr"/>); a cosine lies in [-1, 1].</summary>
     public override (double Min, double Max)? MeanItemBounds => spec.Type switch
     {
@@ -493,7 +497,8 @@ internal sealed class TensorComparisonRunner(MetricSpec spec) : MetricRunner(spe
             };
         if (target.Length != output.Length)
             throw new PotException("ReferenceShapeMismatch", PotErrorCategory.InvalidData,
-                $"Metric '{Name}': item {s.Index}'s output '{outputName}' has {output.Length} values but its {(spec.Reference == MetricReference.Fp32 ? "FP32 reference" : "annotation")} has {target.Length}.", spec.KeyPath);
+                $"Metric '{Name}': item {s.Index}'s output '{outputName}' has {output.Length} values but its {(spec.Reference == MetricReference.Fp32 ? "FP32 reference" : "annotation")} has {target.Length}."
+                + (spec.Reference == MetricReference.Fp32 ? VaryingSize : ""), spec.KeyPath);
         // A non-finite output is the worst value of each metric: infinite error, no signal, opposite direction. So is a
         // non-finite FP32 reference, for every model alike (the FP32 model scores its own NaN that way): compared with
         // it, a finite output would give NaN, which means "left out" and would lift that model's mean above FP32's.
