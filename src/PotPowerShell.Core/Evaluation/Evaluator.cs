@@ -549,13 +549,30 @@ public sealed class Evaluator : IEvaluator, IDisposable
     }
 
     /// <summary>Stores the reference outputs of a batch the reference model itself just ran (<see cref="IsOwnReference"/>).</summary>
-    private void StoreReferences(List<CachedDataset.Entry> batch, BatchOutputs outputs)
+    private void StoreReferences(List<CachedDataset.Entry> batch, BatchOutputs outputs) => StoreReferences(_references!, batch, outputs);
+
+    /// <summary>
+    /// Stores the references of the items of <paramref name="batch"/>, whose FP32 outputs <paramref name="outputs"/>
+    /// holds: the rows the similarity metrics compare, and the predictions of the metrics that compare the FP32 model's
+    /// detections or class maps.
+    /// </summary>
+    private void StoreReferences(ReferenceStore references, List<CachedDataset.Entry> batch, BatchOutputs outputs)
     {
-        foreach (var name in _references!.Outputs)
+        int count = batch.Count;
+        foreach (var name in references.Rows)
         {
             int o = outputs.IndexOf(name);
             outputs.RequireBatchFirst(o, "the FP32 reference");
-            for (int k = 0; k < batch.Count; k++) _references.Set(name, batch[k].Index, outputs.Row(o, k).ToArray(), outputs.ItemShape(o));
+            for (int k = 0; k < count; k++) references.Set(name, batch[k].Index, outputs.Row(o, k).ToArray());
+        }
+        if (references.PredictedFrom.Count == 0) return;
+        var sources = references.PredictedFrom.Select(outputs.IndexOf).ToArray();
+        foreach (var a in _adapters) a.Resolve(outputs);
+        for (int k = 0; k < count; k++)
+        {
+            var item = batch[k];
+            bool finite = sources.All(o => Calibration.SpanMath.FirstNonFinite(outputs.ItemValues(o, k)) < 0);
+            references.SetPrediction(item.Index, _adapters[_dataset.DatasetOf(item.Index)].Predict(outputs, k, item.Annotation)!, finite);
         }
     }
 
@@ -566,13 +583,14 @@ public sealed class Evaluator : IEvaluator, IDisposable
         _references ??= new ReferenceStore(_dataset.Count);
         foreach (var s in _referenceSpecs)
         {
-            if (s.Output != null) _references.AddOutput(s.Output);
-            else foreach (int d in s.Datasets)
+            if (s.IsDetection || s.IsSegmentation)
             {
-                _references.AddOutput(_adapters[d].OutputName!);
-                // Detection metrics compare with the FP32 model's detections: the adapter reads them from all its outputs.
-                if (s.IsDetection) foreach (var (_, name) in _adapters[d].OtherOutputs) _references.AddOutput(name);
+                // They compare with the FP32 model's detections or class maps: its adapter's prediction, from all its outputs.
+                foreach (int d in s.Datasets)
+                    foreach (var (_, name) in _adapters[d].OtherOutputs.Prepend(("output", _adapters[d].OutputName!))) _references.AddPredictionSource(name);
             }
+            else if (s.Output != null) _references.AddOutput(s.Output);
+            else foreach (int d in s.Datasets) _references.AddOutput(_adapters[d].OutputName!);
         }
         return _references;
     }
@@ -861,6 +879,9 @@ public sealed class Evaluator : IEvaluator, IDisposable
     /// <summary>Items whose FP32 reference holds NaN or Inf, and the first of them (see <see cref="ReferenceStore.NonFinite"/>).</summary>
     public (int Count, int? First) NonFiniteReferences => _references?.NonFinite ?? (0, null);
 
+    /// <summary>The outputs whose FP32 rows are kept (detection and segmentation metrics keep the FP32 predictions instead).</summary>
+    internal IReadOnlyCollection<string> ReferenceRows => _references?.Rows ?? Array.Empty<string>();
+
     /// <summary>
     /// The warning for a reference model (<paramref name="reference"/> names it) with NaN or Inf outputs on some items:
     /// every model compared with it scores them at its worst value. Null when it has none, or none ran yet.
@@ -907,12 +928,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
                 continue;
             }
             ReferenceInferences += count;
-            foreach (var name in references.Outputs)
-            {
-                int o = outputs.IndexOf(name);
-                outputs.RequireBatchFirst(o, "the FP32 reference");
-                for (int k = 0; k < count; k++) references.Set(name, ordered[start + k], outputs.Row(o, k).ToArray(), outputs.ItemShape(o));
-            }
+            StoreReferences(references, batch, outputs);
             done += count;
             progress?.Report(new PotProgress("Computing FP32 reference outputs", $"{done} of {missing.Count} items", PotProgress.Percent(done, missing.Count)));
         }

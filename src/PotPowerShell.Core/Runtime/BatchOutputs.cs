@@ -59,9 +59,6 @@ internal sealed class BatchOutputs
     /// </summary>
     public ReadOnlySpan<float> ItemValues(int output, int row) => _batchFirst[output] ? Row(output, row) : Data[output].AsSpan(0, (int)_lengths[output]);
 
-    /// <summary>The shape the output would have had in a run of the item alone: the whole shape of a one-row run, else <see cref="RowShape"/>.</summary>
-    public long[] ItemShape(int output) => Rows == 1 ? (long[])Shapes[output].Clone() : RowShape(output);
-
     /// <summary>Shape of one item's row, with a leading 1.</summary>
     public long[] RowShape(int output)
     {

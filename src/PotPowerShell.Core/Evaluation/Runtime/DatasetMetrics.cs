@@ -51,13 +51,13 @@ internal sealed class DetectionRunner(MetricSpec spec) : MetricRunner(spec.Name,
     }
 
     /// <summary>
-    /// The FP32 model's detections of the item, through the same adapter and postprocessing as the model's own (in the
-    /// annotated image's pixels when the item has an annotation, else in the model input's), that reach the reference
-    /// confidence. A reference that is not finite gives no objects.
+    /// The FP32 model's detections of the item (its adapter's prediction, kept by the reference store: through the same
+    /// postprocessing as the model's own, in the annotated image's pixels when the item has an annotation, else in the
+    /// model input's) that reach the reference confidence; scores that are not finite reach none.
     /// </summary>
     private DetectionAnnotation Fp32Objects(SampleView s)
     {
-        var fp32 = (IReadOnlyList<Detection>)s.Adapter.Predict(s.References!.ItemOutputs(s.Index, s.Outputs.Names), 0, s.Annotation)!;
+        var fp32 = (IReadOnlyList<Detection>)s.References!.Prediction(s.Index);
         var image = s.Annotation as DetectionAnnotation;
         var objects = fp32.Where(d => d.Score >= spec.ConfidenceThreshold).Select(d => new DetectionBox(d.Label, d.X1, d.Y1, d.X2, d.Y2)).ToList();
         return new DetectionAnnotation(objects, image?.ImageWidth ?? 0, image?.ImageHeight ?? 0) { Geometry = image?.Geometry };

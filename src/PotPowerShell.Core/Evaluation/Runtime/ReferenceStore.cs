@@ -1,26 +1,42 @@
-using PotPowerShell.Core.Runtime;
-
 namespace PotPowerShell.Core.Evaluation;
 
-/// <summary>FP32 model outputs per item, computed once and kept for similarity metrics (float32, one row per item and output).</summary>
+/// <summary>
+/// The FP32 model's outputs per item, computed once: rows of the outputs similarity metrics compare (float32, one row
+/// per item and output), and, for detection and segmentation metrics, the FP32 prediction its adapter makes of the
+/// item (its detections, its class map), which is all they read and far smaller than the outputs it came from (class
+/// scores of every pixel).
+/// </summary>
 internal sealed class ReferenceStore(int count)
 {
     private readonly Dictionary<string, float[]?[]> _rows = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, long[]?[]> _shapes = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _predictedFrom = new(StringComparer.Ordinal);
+    private object?[]? _predictions;
 
-    public IReadOnlyCollection<string> Outputs => _rows.Keys;
+    /// <summary>The outputs a reference run fetches: those whose rows are kept, and those the predictions are made from.</summary>
+    public IReadOnlyCollection<string> Outputs => _rows.Keys.Union(_predictedFrom, StringComparer.Ordinal).ToList();
+
+    /// <summary>The outputs whose rows are kept.</summary>
+    public IReadOnlyCollection<string> Rows => _rows.Keys;
+
+    /// <summary>The outputs the adapters make the FP32 predictions from; empty when no metric compares predictions.</summary>
+    public IReadOnlyCollection<string> PredictedFrom => _predictedFrom;
 
     public void AddOutput(string output)
     {
-        if (_rows.ContainsKey(output)) return;
-        _rows[output] = new float[]?[count];
-        _shapes[output] = new long[]?[count];
+        if (!_rows.ContainsKey(output)) _rows[output] = new float[]?[count];
     }
 
-    public bool Has(int item) => _rows.Values.All(r => r[item] != null);
+    /// <summary>Keeps the FP32 prediction of every item, made from <paramref name="output"/> among others.</summary>
+    public void AddPredictionSource(string output)
+    {
+        _predictedFrom.Add(output);
+        _predictions ??= new object?[count];
+    }
+
+    public bool Has(int item) => _rows.Values.All(r => r[item] != null) && (_predictions == null || _predictions[item] != null);
 
     /// <summary>True when some output of <paramref name="item"/> has its reference already.</summary>
-    public bool HasAny(int item) => _rows.Values.Any(r => r[item] != null);
+    public bool HasAny(int item) => _rows.Values.Any(r => r[item] != null) || _predictions?[item] != null;
 
     private readonly SortedSet<int> _nonFinite = new();
 
@@ -33,33 +49,31 @@ internal sealed class ReferenceStore(int count)
         }
     }
 
-    /// <summary>Stores a row and the shape of the output in a run of the item alone (lanes store rows of different items side by side).</summary>
-    public void Set(string output, int item, float[] row, long[] shape)
+    /// <summary>Stores a row (lanes store rows of different items side by side).</summary>
+    public void Set(string output, int item, float[] row)
     {
         _rows[output][item] = row;
-        _shapes[output][item] = shape;
-        if (Calibration.SpanMath.FirstNonFinite(row) >= 0)
-            lock (_nonFinite) _nonFinite.Add(item);
+        if (Calibration.SpanMath.FirstNonFinite(row) >= 0) MarkNonFinite(item);
     }
 
-    /// <summary>
-    /// The references of <paramref name="item"/> as a run of it alone gives outputs, laid out as
-    /// <paramref name="names"/> (an output without references stays empty): what an adapter reads to predict from them.
-    /// </summary>
-    public BatchOutputs ItemOutputs(int item, string[] names)
+    /// <summary>Stores the FP32 prediction of an item, and whether the outputs it was made from are finite.</summary>
+    public void SetPrediction(int item, object prediction, bool finite)
     {
-        var outputs = new BatchOutputs(names) { Rows = 1, Items = 1 };
-        for (int o = 0; o < names.Length; o++)
-        {
-            if (!_rows.TryGetValue(names[o], out var rows)) continue;
-            outputs.Data[o] = rows[item] ?? throw new InvalidOperationException($"No FP32 reference for output '{names[o]}', item {item}.");
-            outputs.SetShape(o, _shapes[names[o]][item]!);
-        }
-        return outputs;
+        _predictions![item] = prediction;
+        if (!finite) MarkNonFinite(item);
+    }
+
+    private void MarkNonFinite(int item)
+    {
+        lock (_nonFinite) _nonFinite.Add(item);
     }
 
     public ReadOnlySpan<float> Row(string output, int item) =>
         _rows.TryGetValue(output, out var rows) && rows[item] is { } row
             ? row
             : throw new InvalidOperationException($"No FP32 reference for output '{output}', item {item}.");
+
+    /// <summary>The FP32 prediction of <paramref name="item"/> (see <see cref="AddPredictionSource"/>).</summary>
+    public object Prediction(int item) =>
+        _predictions?[item] ?? throw new InvalidOperationException($"No FP32 prediction for item {item}.");
 }

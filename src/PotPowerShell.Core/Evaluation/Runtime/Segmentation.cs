@@ -168,15 +168,14 @@ internal sealed class SegmentationRunner(MetricSpec spec) : MetricRunner(spec.Na
         return mask with { Height = height, Width = width, Classes = classes };
     }
 
-    /// <summary>The FP32 model's class map of the item, from its stored output (the layout of the evaluated model's).</summary>
+    /// <summary>The FP32 model's class map of the item: its adapter's prediction, which the reference store keeps.</summary>
     private int[] ReferenceMap(SampleView s, SegmentationMask mask)
     {
-        var row = s.References!.Row(s.Adapter.OutputName!, s.Index);
-        int pixels = mask.Classes.Length;
-        if (row.Length % pixels != 0 || row.Length / pixels != Math.Max(1, mask.ClassCount))
+        var reference = (SegmentationMask)s.References!.Prediction(s.Index);
+        if (reference.Height != mask.Height || reference.Width != mask.Width)
             throw new PotException("ReferenceShapeMismatch", PotErrorCategory.InvalidData,
-                $"Metric '{Name}': item {s.Index}'s output has {Math.Max(1, mask.ClassCount) * pixels} values but its FP32 reference has {row.Length}.", spec.KeyPath);
-        return SegmentationAdapter.ClassMap(row, row.Length / pixels, pixels);
+                $"Metric '{Name}': item {s.Index}'s class map is {mask.Height}x{mask.Width} but its FP32 reference's is {reference.Height}x{reference.Width}.", spec.KeyPath);
+        return reference.Classes;
     }
 }
 
