@@ -31,6 +31,9 @@ public sealed record EvaluatorOptions
     /// <summary>Overrides the engine's cache_mb.</summary>
     public int? CacheMegabytes { get; init; }
 
+    /// <summary>FP32 reference rows held in memory before the rest go to a temporary file (tests set a small one).</summary>
+    internal long ReferenceMemoryBytes { get; init; } = ReferenceStore.DefaultMemoryBytes;
+
     /// <summary>
     /// Workers that evaluate side by side on one ONNX Runtime session (POT's eval_requests_number); null or 0 =
     /// automatic (<see cref="Evaluator.Workers"/>). Results are the same for every count: metrics see the batches in item order.
@@ -580,7 +583,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
     private ReferenceStore AddReferenceOutputs()
     {
         // Adapters are bound to the evaluated model, whose output names the reference model shares.
-        _references ??= new ReferenceStore(_dataset.Count);
+        _references ??= new ReferenceStore(_dataset.Count, _options.ReferenceMemoryBytes);
         foreach (var s in _referenceSpecs)
         {
             if (s.IsDetection || s.IsSegmentation)
@@ -835,6 +838,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
         if (choice?.MixesItems == true)
         {
             choice = choice with { Chosen = 1 };
+            _references?.Dispose();
             _references = null;
         }
         if (choice?.Chosen is not int chosen) return choice;
@@ -943,6 +947,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
         }
         _shared?.Dispose();
         _shared = null;
+        _references?.Dispose();
         _dataset.Dispose();
     }
 }
