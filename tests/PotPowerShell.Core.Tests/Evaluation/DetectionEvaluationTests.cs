@@ -30,7 +30,7 @@ public class DetectionEvaluationTests
     }
 
     /// <summary>One image: the two candidates' columns, values 0-255 (the engine scales them by 1/255).</summary>
-    private static void Save(string path, byte[] first, byte[] second)
+    internal static void Save(string path, byte[] first, byte[] second)
     {
         var pixels = new byte[12];
         for (int row = 0; row < 6; row++)

@@ -29,17 +29,6 @@ public class DetectionReferenceTests
         return model.ToByteArray();
     }
 
-    private static void Save(string path, byte[] first, byte[] second)
-    {
-        var pixels = new byte[12];
-        for (int row = 0; row < 6; row++)
-        {
-            pixels[2 * row] = first[row];
-            pixels[2 * row + 1] = second[row];
-        }
-        PngFiles.Save(path, 2, 6, 1, pixels);
-    }
-
     /// <summary>
     /// Two images, unlabelled unless <paramref name="labelled"/>: a.png, class 0 at .9 and a near copy at .78 that NMS
     /// drops; b.png, class 1 at .8.
@@ -48,8 +37,8 @@ public class DetectionReferenceTests
     {
         var tmp = new TempFolder();
         Directory.CreateDirectory(tmp.File("val"));
-        Save(tmp.File("val/a.png"), new byte[] { 128, 128, 102, 102, 230, 25 }, new byte[] { 128, 128, 100, 100, 200, 10 });
-        Save(tmp.File("val/b.png"), new byte[] { 128, 128, 102, 102, 10, 204 }, new byte[] { 50, 50, 20, 20, 20, 20 });
+        DetectionEvaluationTests.Save(tmp.File("val/a.png"), new byte[] { 128, 128, 102, 102, 230, 25 }, new byte[] { 128, 128, 100, 100, 200, 10 });
+        DetectionEvaluationTests.Save(tmp.File("val/b.png"), new byte[] { 128, 128, 102, 102, 10, 204 }, new byte[] { 50, 50, 20, 20, 20, 20 });
         File.WriteAllText(tmp.File("val/instances.json"), """
             {"images": [{"id": 1, "file_name": "a.png", "width": 2, "height": 6}, {"id": 2, "file_name": "b.png", "width": 2, "height": 6}],
              "annotations": [{"image_id": 1, "category_id": 7, "bbox": [0.3, 0.3, 0.4, 0.4]}], "categories": [{"id": 7, "name": "square"}]}
