@@ -187,16 +187,21 @@ public class DetectionEvaluationTests
         Assert.Equal(0.0, r.Values["coco"], 12);
     }
 
-    [Fact]
-    public void SsdReadsBoxesLabelsAndScoresAsFractionsOfTheImage()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void SsdReadsBoxesLabelsAndScoresAsFractionsOfTheImageOrItsPixels(bool normalized)
     {
-        // A 1x6 grey image: x1, y1, x2, y2, label, score (0-255, scaled by 1/255); one detection per image.
+        // A 1x6 grey image: x1, y1, x2, y2, label, score (0-255, scaled by 1/255); one detection per image. With
+        // normalized: false the model gives the boxes in the input's pixels (x times its width 6, y times its height 1),
+        // as torchvision's detection models do, and the detection in the image is the same.
         var g = new GraphBuilder("ssd");
         g.Input("image", "batch", 1L, 1L, 6L);
         string flat = g.Node("Reshape", new[] { "image", g.Initializer("flat", new long[] { -1, 1, 6 }, 3) }, "flat");
         var parts = g.NodeMulti("Split", new[] { flat, g.Initializer("split", new long[] { 4, 1, 1 }, 3) }, 3, "split", ("axis", 2L));
-        var id = new global::Onnx.NodeProto { OpType = "Identity", Name = "boxes" };
+        var id = new global::Onnx.NodeProto { OpType = normalized ? "Identity" : "Mul", Name = "boxes" };
         id.Input.Add(parts[0]);
+        if (!normalized) id.Input.Add(g.Initializer("pixels", new float[] { 6, 1, 6, 1 }, 4));
         id.Output.Add("boxes");
         g.Graph.Node.Add(id);
         foreach (var (part, name) in new[] { (parts[1], "labels"), (parts[2], "scores") })
@@ -228,10 +233,10 @@ public class DetectionEvaluationTests
               annotation_file: val/instances.json
               channels: 1
               preprocessing: [{type: scale, value: 0.00392156862745098}]
-            adapter: {type: ssd, output: boxes, labels: labels, scores: scores}
+            adapter: {type: ssd, output: boxes, labels: labels, scores: scores, normalized: NORMALIZED}
             metrics:
               - {name: voc, type: map}
-            """);
+            """.Replace("NORMALIZED", normalized ? "true" : "false"));
         using var evaluator = new Evaluator(EngineDefinition.Load(tmp.File("engine.yml")));
         var r = evaluator.Run(model, new EvaluationRequest { KeepPredictions = true }, CancellationToken.None);
         var d = Assert.Single(Assert.IsAssignableFrom<IReadOnlyList<Detection>>(r.Predictions![0]));

@@ -123,6 +123,9 @@ public sealed record AdapterDefinition(
     public string? LabelsOutput { get; init; }
     public string? ScoresOutput { get; init; }
 
+    /// <summary>ssd: boxes are fractions of the model input (true, the default), or its pixels (normalized: false).</summary>
+    public bool NormalizedBoxes { get; init; } = true;
+
     /// <summary>yolo_v8: detections scoring below it are dropped.</summary>
     public double ConfidenceThreshold { get; init; } = 0.25;
 

@@ -20,12 +20,12 @@ internal static class EngineParser
     };
     private static readonly string[] AdapterKeys =
     {
-        "type", "output", "dictionary", "alphabet", "blank_index", "layout", "labels", "scores", "conf_threshold", "nms_threshold", "max_detections",
+        "type", "output", "dictionary", "alphabet", "blank_index", "layout", "labels", "scores", "normalized", "conf_threshold", "nms_threshold", "max_detections",
         "make_argmax", "argmax_output",
     };
     private static readonly string[] ClassificationKeys = { "argmax_output" };
     private static readonly string[] CtcKeys = { "dictionary", "alphabet", "blank_index", "layout" };
-    private static readonly string[] SsdKeys = { "labels", "scores" };
+    private static readonly string[] SsdKeys = { "labels", "scores", "normalized" };
     private static readonly string[] YoloKeys = { "conf_threshold", "nms_threshold", "max_detections" };
     private static readonly string[] SegmentationKeys = { "make_argmax" };
 
@@ -275,7 +275,8 @@ internal static class EngineParser
             if ((labels == null) != (scores == null))
                 m.Problem(labels == null ? "labels" : "scores", "is required with " + (labels == null ? "scores:" : "labels:") + ": name both for boxes, labels and scores outputs, or neither for one DetectionOutput [1, 1, M, 7].");
             if (output == null && labels != null) m.Problem("output", "is required for ssd with labels: and scores:: the output of boxes [N, 4] (x1, y1, x2, y2 as fractions of the input).");
-            return new AdapterDefinition(AdapterType.Ssd, output, KeyPath: path) { LabelsOutput = labels, ScoresOutput = scores };
+            // normalized: false says the boxes are in the input's pixels, as torchvision's detection models give them.
+            return new AdapterDefinition(AdapterType.Ssd, output, KeyPath: path) { LabelsOutput = labels, ScoresOutput = scores, NormalizedBoxes = m.Bool("normalized") ?? true };
         }
         // make_argmax: the class map is the per-pixel argmax of class scores either way (as Accuracy Checker's metrics
         // take it with their default use_argmax), so both values are read and mean the same.

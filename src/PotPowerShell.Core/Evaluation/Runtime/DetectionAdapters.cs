@@ -85,14 +85,14 @@ internal abstract class DetectionAdapter(AdapterDefinition d) : Adapter(d)
 
 /// <summary>
 /// ssd, either of two forms. Three outputs (labels and scores named): per item boxes [N, 4] (x1, y1, x2, y2 as
-/// fractions of the input), labels [N] and scores [N] (Accuracy Checker's ssd_onnx: bboxes_out, labels_out,
-/// scores_out). One output (Accuracy Checker's ssd): DetectionOutput's [1, 1, M, 7] rows (image in the batch, label,
-/// score, x1, y1, x2, y2 as fractions), shared by the batch: an item takes the rows of its image; a row with image -1
-/// ends the list.
+/// fractions of the input, or its pixels with normalized: false, as torchvision's detection models give them), labels
+/// [N] and scores [N] (Accuracy Checker's ssd_onnx: bboxes_out, labels_out, scores_out). One output (Accuracy
+/// Checker's ssd): DetectionOutput's [1, 1, M, 7] rows (image in the batch, label, score, x1, y1, x2, y2 as fractions),
+/// shared by the batch: an item takes the rows of its image; a row with image -1 ends the list.
 /// </summary>
 internal sealed class SsdAdapter(AdapterDefinition d) : DetectionAdapter(d)
 {
-    protected override bool Normalized => true;
+    protected override bool Normalized => Definition.NormalizedBoxes;
 
     private bool SingleOutput => Definition.LabelsOutput == null;
 
