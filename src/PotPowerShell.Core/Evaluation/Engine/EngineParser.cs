@@ -274,7 +274,7 @@ internal static class EngineParser
             string? scores = m.String("scores");
             if ((labels == null) != (scores == null))
                 m.Problem(labels == null ? "labels" : "scores", "is required with " + (labels == null ? "scores:" : "labels:") + ": name both for boxes, labels and scores outputs, or neither for one DetectionOutput [1, 1, M, 7].");
-            if (output == null && labels != null) m.Problem("output", "is required for ssd with labels: and scores:: the output of boxes [N, 4] (x1, y1, x2, y2 as fractions of the input).");
+            if (output == null && labels != null) m.Problem("output", "is required for ssd with labels: and scores:: the output of boxes [N, 4] (x1, y1, x2, y2).");
             // normalized: false says the boxes are in the input's pixels, as torchvision's detection models give them.
             return new AdapterDefinition(AdapterType.Ssd, output, KeyPath: path) { LabelsOutput = labels, ScoresOutput = scores, NormalizedBoxes = m.Bool("normalized") ?? true };
         }
