@@ -152,6 +152,16 @@ dataset:
         $aaq.RevertedLayers.Count | Should -BeGreaterOrEqual 1
         $aaq.Met | Should -BeTrue
         @($warnings | Where-Object { "$_" -eq 'annotation_free: map, coco_precision compare with the FP32 model''s detections (those scored at least 0.6, annotation_conf_threshold) or class maps instead of annotations.' }) | Should -HaveCount 1
+
+        # annotation_free on the unlabelled images with map written as for annotations: loaded and turned, not refused.
+        $plain = Join-Path $folder 'unlabelled-plain.yml'
+        (Get-Content $engine -Raw) -replace 'reference: fp32, ', '' | Set-Content $plain
+        { Measure-PotModel -Path $model -EnginePath $plain } | Should -Throw "*compares with annotations, but dataset 'dataset0' has none*"
+        $pot = Join-Path $folder 'aaq-unlabelled.yml'
+        "model: {model_name: shapes, model: '$model'}`nengine: {config: '$plain'}`ncompression:`n  algorithms:`n    - name: AccuracyAwareQuantization`n      params: {preset: performance, stat_subset_size: 64, maximal_drop: 0.005, annotation_free: true}" | Set-Content $pot
+        $unlabelled = Import-PotConfig $pot | Invoke-AccuracyAwareQuantization -CalibrationDataPath (Join-Path $shapes 'calibration') -OutputPath (Join-Path $folder 'shapes.unlabelled.onnx') -Precision AllInt8 -SkipLatencyCheck -WarningAction SilentlyContinue
+        ($unlabelled.Metrics | Where-Object Name -eq 'map').Baseline | Should -Be 1
+        $unlabelled.Met | Should -BeTrue
     }
 }
 

@@ -24,15 +24,16 @@ public static class EngineResolver
     /// <summary>
     /// The engine a POT configuration describes: engine.config (a file), the engine written inline, or
     /// type: simplified with data_source (a folder, an .npz/.npy file, or a file-name pattern, see <see cref="Simplified"/>).
+    /// With <paramref name="annotationFree"/> its metrics may compare with annotations its data lacks (EngineDefinition.AnnotationFree).
     /// </summary>
-    public static EngineDefinition FromConfig(PotConfig config)
+    public static EngineDefinition FromConfig(PotConfig config, bool annotationFree = false)
     {
         ArgumentNullException.ThrowIfNull(config);
         var engine = config.Engine;
         return engine.Kind switch
         {
-            EngineKind.File => EngineDefinition.Load(engine.ConfigPath!),
-            EngineKind.Inline => EngineDefinition.FromTree(engine.Inline!, engine.InlineKeyPath, config.Directory),
+            EngineKind.File => EngineDefinition.Load(engine.ConfigPath!, annotationFree),
+            EngineKind.Inline => EngineDefinition.FromTree(engine.Inline!, engine.InlineKeyPath, config.Directory, annotationFree),
             _ => Simplified(engine.DataSource!, "engine.data_source", config.Directory, engine.Layout, engine.CentralFraction),
         };
     }

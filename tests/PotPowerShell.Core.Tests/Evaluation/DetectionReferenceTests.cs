@@ -117,6 +117,11 @@ public class DetectionReferenceTests
         Assert.False(voc.RequiresAnnotation);
         Assert.Contains(engine.Warnings, w => w == "annotation_free: voc compares with the FP32 model's detections (those scored at least 0.6, annotation_conf_threshold) or class maps instead of annotations.");
 
+        // Unlabelled images: refused as written, loaded for annotation_free, whose labels are the FP32 model's.
+        using var unlabelled = Scene("  - {name: voc, type: map}");
+        Assert.Throws<PotException>(() => EngineDefinition.Load(unlabelled.File("engine.yml")));
+        Assert.Equal(MetricReference.Fp32, Assert.Single(EngineDefinition.Load(unlabelled.File("engine.yml"), annotationFree: true).AnnotationFree(0.6).Metrics).Reference);
+
         // A segmentation engine: mean_iou compares with the FP32 model's class maps; no top-1 agreement is added.
         Directory.CreateDirectory(tmp.File("seg"));
         NpyWriter.Save(tmp.File("seg/x.npy"), new float[2 * 3 * 4 * 4], new long[] { 2, 3, 4, 4 }, "<f4");

@@ -107,12 +107,16 @@ public sealed class EngineDefinition
         ? new("EngineNotFound", PotErrorCategory.ObjectNotFound, $"'{full}' is a folder, not an engine file. Give it as -DataPath, or write an engine file whose dataset's data_source names it, with the metrics to compute.", full)
         : new("EngineNotFound", PotErrorCategory.ObjectNotFound, $"The engine file '{full}' does not exist. Check -EnginePath, or engine.config in the configuration (relative to the configuration's folder).", full);
 
-    /// <summary>Reads an engine file (YAML, or JSON when it ends in .json) through the config loader; relative paths resolve against its folder.</summary>
-    public static EngineDefinition Load(string path)
+    /// <summary>
+    /// Reads an engine file (YAML, or JSON when it ends in .json) through the config loader; relative paths resolve
+    /// against its folder. With <paramref name="annotationFree"/> its metrics may compare with annotations its data
+    /// lacks (see <see cref="AnnotationFree"/>).
+    /// </summary>
+    public static EngineDefinition Load(string path, bool annotationFree = false)
     {
         string full = Path.GetFullPath(path);
         if (!File.Exists(full)) throw NotFound(full);
-        return EngineParser.Parse(EngineTree.Read(full), "", Path.GetDirectoryName(full)!, full);
+        return EngineParser.Parse(EngineTree.Read(full), "", Path.GetDirectoryName(full)!, full, annotationFree: annotationFree);
     }
 
     /// <summary>
@@ -121,8 +125,9 @@ public sealed class EngineDefinition
     /// <paramref name="keyPathPrefix"/> (e.g. 'engine') with the tree's lines; relative paths resolve against
     /// <paramref name="baseFolder"/>.
     /// </summary>
-    public static EngineDefinition FromTree(ConfigMap tree, string keyPathPrefix, string baseFolder) =>
-        EngineParser.Parse(tree, keyPathPrefix ?? "", Path.GetFullPath(baseFolder), string.IsNullOrEmpty(keyPathPrefix) ? "(inline engine)" : keyPathPrefix);
+    public static EngineDefinition FromTree(ConfigMap tree, string keyPathPrefix, string baseFolder, bool annotationFree = false) =>
+        EngineParser.Parse(tree, keyPathPrefix ?? "", Path.GetFullPath(baseFolder), string.IsNullOrEmpty(keyPathPrefix) ? "(inline engine)" : keyPathPrefix,
+            annotationFree: annotationFree);
 
     /// <summary>
     /// POT's simplified engine: the data of <paramref name="dataSource"/> (npy folder/.npz/.npy or an image folder

@@ -63,7 +63,10 @@ internal static class EngineParser
 
     /// <param name="images">A simplified engine's data_source folder is read as images even when it holds .npy files too
     /// (a data_source pattern that selects the folder's images).</param>
-    public static EngineDefinition Parse(ConfigMap tree, string prefix, string baseFolder, string source, bool images = false)
+    /// <param name="annotationFree">POT's annotation_free: the FP32 model's predictions are the labels, so metrics that
+    /// compare with annotations may name data without them (<see cref="EngineDefinition.AnnotationFree"/> then turns
+    /// them to FP32 or drops them).</param>
+    public static EngineDefinition Parse(ConfigMap tree, string prefix, string baseFolder, string source, bool images = false, bool annotationFree = false)
     {
         var warnings = new List<string>();
         if (AccuracyCheckerConfig.Matches(tree))
@@ -75,12 +78,12 @@ internal static class EngineParser
             acProblems.ThrowIfAny();
             prefix = EngineProblems.Join(prefix, AccuracyCheckerConfig.ModelPath);
         }
-        var engine = ParseEngine(tree, prefix, baseFolder, source, images);
+        var engine = ParseEngine(tree, prefix, baseFolder, source, images, annotationFree);
         engine.Warnings = warnings;
         return engine;
     }
 
-    private static EngineDefinition ParseEngine(ConfigMap tree, string prefix, string baseFolder, string source, bool images)
+    private static EngineDefinition ParseEngine(ConfigMap tree, string prefix, string baseFolder, string source, bool images, bool annotationFree)
     {
         var problems = new EngineProblems(source, prefix);
         bool simplified = EngineTree.IsValue(tree["type"]);
@@ -204,7 +207,7 @@ internal static class EngineParser
                 else adapter = adapter with { Postprocessing = ParsePostprocessing(datasetMaps[i].Reader) };
             }
             datasets[i] = datasets[i] with { Adapter = adapter };
-            foreach (int j in scopedIndices) CheckMetricFits(metrics[j], metricMaps[j], datasets[i], problems);
+            foreach (int j in scopedIndices) CheckMetricFits(metrics[j], metricMaps[j], datasets[i], problems, annotationFree);
         }
 
         problems.ThrowIfAny();
@@ -216,7 +219,7 @@ internal static class EngineParser
         : metrics.Any(m => m.IsSegmentation) ? new AdapterDefinition(AdapterType.Segmentation)
         : AdapterDefinition.Identity;
 
-    private static void CheckMetricFits(MetricSpec metric, ConfigMap node, DatasetDefinition dataset, EngineProblems problems)
+    private static void CheckMetricFits(MetricSpec metric, ConfigMap node, DatasetDefinition dataset, EngineProblems problems, bool annotationFree)
     {
         var adapter = dataset.Adapter;
         int typeLine = node.KeyLine("type");
@@ -239,7 +242,7 @@ internal static class EngineParser
                 $"{EngineTree.TextOf(node["type"])?.Trim()} compares class maps, but dataset '{dataset.Name}' uses the {adapter.Type.ToString().ToLowerInvariant()} adapter: use adapter type segmentation.", typeLine);
         if (metric.Type is MetricType.Map or MetricType.CocoPrecision && dataset.HasAnnotations && !dataset.HasBoxes)
             problems.Add(metric.KeyPath, $"metric '{metric.Name}' needs boxes: annotate dataset '{dataset.Name}' with a COCO detection file (annotation_file: instances.json) or VOC annotations (voc_annotations: Annotations).", node.Line);
-        if (metric.RequiresAnnotation && !dataset.HasAnnotations)
+        if (metric.RequiresAnnotation && !dataset.HasAnnotations && !annotationFree)
             problems.Add(metric.KeyPath,
                 $"metric '{metric.Name}' compares with annotations, but dataset '{dataset.Name}' has none: add labels: (.npy or .txt) or annotation_file: (images){(metric.Type is MetricType.MeanSquaredError or MetricType.MeanAbsoluteError or MetricType.Psnr or MetricType.CosineSimilarity ? ", or compare with the FP32 model (reference: fp32)" : "")}.", node.Line);
     }

@@ -86,8 +86,8 @@ public static class AccuracyAwarePipeline
         // An engine path naming a folder of validation data is that data, as Compare-PotModel's -DataPath reads it (the
         // FP32 model is the reference): labels give accuracy@top1, no labels cosine similarity to FP32's outputs.
         var engine = job.EnginePath != null
-            ? Directory.Exists(job.EnginePath) ? EngineDefinition.FromDataPath(job.EnginePath, againstReference: true) : EngineDefinition.Load(job.EnginePath)
-            : job.Config != null ? EngineOf(job.Config)
+            ? Directory.Exists(job.EnginePath) ? EngineDefinition.FromDataPath(job.EnginePath, againstReference: true) : EngineDefinition.Load(job.EnginePath, job.Options.AnnotationFree)
+            : job.Config != null ? EngineOf(job.Config, job.Options.AnnotationFree)
             : throw new PotException("EngineMissing", PotErrorCategory.InvalidArgument,
                 $"{consumer} needs an evaluation engine: give -EnginePath or a configuration with an engine section.", job.ModelPath);
         // POT's simplified engine resizes images to the model input (EngineFit).
@@ -134,7 +134,7 @@ public static class AccuracyAwarePipeline
     }
 
     /// <summary>The engine a POT configuration describes (see <see cref="EngineResolver.FromConfig"/>, shared with the other cmdlets).</summary>
-    public static EngineDefinition EngineOf(PotConfig config) => EngineResolver.FromConfig(config);
+    public static EngineDefinition EngineOf(PotConfig config, bool annotationFree = false) => EngineResolver.FromConfig(config, annotationFree);
 
     private sealed class Parts : IDisposable
     {

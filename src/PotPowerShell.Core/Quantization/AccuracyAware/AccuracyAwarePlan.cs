@@ -59,7 +59,7 @@ public sealed record AccuracyAwarePlan(int Layers, int Items, int RankingItems, 
     public static AccuracyAwarePlan Estimate(AccuracyAwareJob job)
     {
         int layers = PotModelInspector.Inspect(job.ModelPath).QuantizableLayerCount;
-        var engine = job.EnginePath != null ? EngineDefinition.Load(job.EnginePath) : AccuracyAwarePipeline.EngineOf(job.Config!);
+        var engine = job.EnginePath != null ? EngineDefinition.Load(job.EnginePath, job.Options.AnnotationFree) : AccuracyAwarePipeline.EngineOf(job.Config!, job.Options.AnnotationFree);
         using var data = engine.OpenDataset();
         return For(job.Options, layers, data.Count);
     }
