@@ -74,4 +74,68 @@ Describe 'Accuracy Checker configurations' {
         $err.FullyQualifiedErrorId | Should -BeLike 'EngineInvalid,*'
         $err.Exception.Message | Should -Match 'models\[0\]\.datasets\[0\]\.annotation_conversion\.converter \(line \d+\): ''cityscapes'' is not supported: imagenet, cls_dataset_folder, icdar13_recognition, unicode_character_recognition, mscoco_detection, voc_detection, common_semantic_segmentation, voc_segmentation are'
     }
+
+    It 'reads the engine written in place in a POT configuration, as POT''s specification shows it' {
+        # engine: name, launchers and datasets of the sample's Accuracy Checker model entry, without models: or config:.
+        $ac = Get-Content $acConfig -Raw
+        $entry = ($ac -split "`n" | Where-Object { $_ -match '^    ' } | ForEach-Object { $_.Substring(4) }) -join "`n"
+        $entry = $entry -replace 'validation/images', ((Join-Path $digits 'validation/images') -replace '\\', '/')
+        $folder = New-Item -ItemType Directory -Path (Join-Path $TestDrive 'inline')
+        $config = Join-Path $folder 'pot.yml'
+        $indented = ($entry -split "`n" | ForEach-Object { "  $_" }) -join "`n"
+        Set-Content $config ("model:`n  model_name: digits`n  model: $($model -replace '\\', '/')`nengine:`n  type: accuracy_checker`n$indented`n" +
+            "compression:`n  algorithms:`n    - name: DefaultQuantization`n      params: {preset: performance, stat_subset_size: 100}`n")
+        $pot = Import-PotConfig $config
+        $fromFile = Measure-PotModel -Path $model -EnginePath $acConfig
+        $inPlace = Measure-PotModel -Path $model -Config $pot -WarningVariable warnings
+        $inPlace.ItemCount | Should -Be 400
+        $inPlace.Values['accuracy@top1'] | Should -Be $fromFile.Values['accuracy@top1']
+        $warnings | Should -BeNullOrEmpty
+        $result = $pot | Invoke-DefaultQuantization -OutputPath (Join-Path $folder 'digits.int8.onnx')
+        (Measure-PotModel -Path $result.OutputPath -Config $pot).Values['accuracy@top1'] | Should -BeGreaterThan 0.97
+    }
+
+    It 'takes a dataset named by Open Model Zoo''s layout from its definitions, with the data in DATA_DIR' {
+        # models/digits/accuracy-check.yml names the dataset; data/dataset_definitions.yml defines it relative to DATA_DIR.
+        $root = New-Item -ItemType Directory -Path (Join-Path $TestDrive 'omz')
+        $null = New-Item -ItemType Directory -Path (Join-Path $root 'data'), (Join-Path $root 'models/digits')
+        Set-Content (Join-Path $root 'data/dataset_definitions.yml') @'
+datasets:
+  - name: digits_validation
+    data_source: validation/images
+    annotation_conversion:
+      converter: imagenet
+      annotation_file: validation/images/val.txt
+    metrics:
+      - {name: accuracy@top1, type: accuracy, top_k: 1}
+      - {name: accuracy@top3, type: accuracy, top_k: 3}
+'@
+        $configPath = Join-Path $root 'models/digits/accuracy-check.yml'
+        Set-Content $configPath @'
+models:
+  - name: digits
+    launchers:
+      - framework: onnx_runtime
+        adapter: classification
+    datasets:
+      - name: digits_validation
+        preprocessing:
+          - type: bgr_to_gray
+          - {type: normalization, mean: 120, std: 120}
+global_definitions: ../../data/dataset_definitions.yml
+'@
+        $fromFile = Measure-PotModel -Path $model -EnginePath $acConfig
+        $old = $env:DATA_DIR
+        try {
+            $env:DATA_DIR = $digits
+            $named = Measure-PotModel -Path $model -EnginePath $configPath -WarningVariable warnings
+            $named.ItemCount | Should -Be 400
+            $named.Values.Keys | Sort-Object | Should -Be @('accuracy@top1', 'accuracy@top3')
+            $named.Values['accuracy@top1'] | Should -Be $fromFile.Values['accuracy@top1']
+            $warnings | Should -BeNullOrEmpty
+            $env:DATA_DIR = $null
+            $err = { Measure-PotModel -Path $model -EnginePath $configPath -ErrorAction Stop } | Should -Throw -PassThru
+            $err.Exception.Message | Should -BeLike "*data_source, annotation_conversion, metrics come from the dataset 'digits_validation' of '*dataset_definitions.yml' (line 2)*set DATA_DIR*"
+        } finally { $env:DATA_DIR = $old }
+    }
 }

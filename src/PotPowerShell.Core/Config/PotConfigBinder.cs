@@ -218,20 +218,23 @@ internal static class PotConfigBinder
             return null;
         }
         string probe = kind == PathKind.FileOrFolderOrPattern && ConfigPaths.HasWildcards(Path.GetFileName(resolved)) ? Path.GetDirectoryName(resolved)! : resolved;
+        string? relativeTo = Path.IsPathRooted(raw) || raw.StartsWith('~') || raw.StartsWith('$') ? null : baseDirectory;
         problem = kind switch
         {
             PathKind.Unchecked => null,
             PathKind.FileOrFolderOrPattern when ConfigPaths.HasWildcards(probe) => "may have wildcards in its file name only, not in folder names.",
             PathKind.File when Directory.Exists(probe) => $"'{probe}' is a folder; give the path of a file.",
             PathKind.Folder when File.Exists(probe) => $"'{probe}' is a file; give the path of a folder.",
-            PathKind.File when !File.Exists(probe) => NotFound(probe, baseDirectory),
-            PathKind.Folder when !Directory.Exists(probe) => NotFound(probe, baseDirectory),
-            _ when !File.Exists(probe) && !Directory.Exists(probe) => NotFound(probe, baseDirectory),
+            PathKind.File when !File.Exists(probe) => NotFound(probe, relativeTo),
+            PathKind.Folder when !Directory.Exists(probe) => NotFound(probe, relativeTo),
+            _ when !File.Exists(probe) && !Directory.Exists(probe) => NotFound(probe, relativeTo),
             _ => null,
         };
         return problem is null ? resolved : null;
     }
 
-    private static string NotFound(string path, string baseDirectory) =>
-        $"'{path}' does not exist. Relative paths are relative to the folder of the file that names them ({baseDirectory}).";
+    /// <param name="baseDirectory">Where the written path was relative to; null when it was absolute (or began with ~ or a variable).</param>
+    private static string NotFound(string path, string? baseDirectory) => baseDirectory == null
+        ? $"'{path}' does not exist."
+        : $"'{path}' does not exist. Relative paths are relative to the folder of the file that names them ({baseDirectory}).";
 }

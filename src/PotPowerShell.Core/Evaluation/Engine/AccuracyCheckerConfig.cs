@@ -14,13 +14,16 @@ namespace PotPowerShell.Core.Evaluation;
 /// </summary>
 internal static class AccuracyCheckerConfig
 {
-    /// <summary>Key paths of the translated tree are reported under this prefix, which is where they stand in the file.</summary>
-    public const string ModelPath = "models[0]";
-
-    /// <summary>An Accuracy Checker configuration has a top-level models: list; our engine files never do.</summary>
-    public static bool Matches(ConfigMap tree) => tree.ContainsKey("models");
+    /// <summary>
+    /// An Accuracy Checker file has a top-level models: list; a POT configuration's engine may be one model entry
+    /// written in place (name:, launchers:, datasets:, as POT's specification shows it). Our engine files have neither
+    /// models: nor launchers:.
+    /// </summary>
+    public static bool Matches(ConfigMap tree) => tree.ContainsKey("models") || tree.ContainsKey("launchers");
 
     private static readonly string[] ModelKeys = { "name", "launchers", "datasets" };
+    private static readonly string[] FileKeys = { "models", AccuracyCheckerDefinitions.Key };
+    private static readonly string[] EntryKeys = ModelKeys.Append(AccuracyCheckerDefinitions.Key).ToArray();
     private static readonly string[] DatasetKeys =
     {
         "name", "data_source", "reader", "annotation_conversion", "annotation", "dataset_meta", "preprocessing",
@@ -34,29 +37,43 @@ internal static class AccuracyCheckerConfig
     private static readonly string[] Frameworks = { "onnx_runtime", "openvino", "dlsdk" };
 
     /// <summary>
-    /// Translates <paramref name="tree"/> (an Accuracy Checker configuration) into an engine tree whose datasets stand
-    /// at models[0].datasets[i]. Problems go to <paramref name="problems"/> (under their Accuracy Checker key paths),
-    /// keys read without effect to <paramref name="warnings"/>. Files the translation itself reads (a converter's
-    /// decoding_char_file) are relative to <paramref name="baseFolder"/>, as the engine's paths are. Values taken
-    /// over from the file are its own nodes, so the engine reads them as written and reports their lines.
+    /// Translates <paramref name="tree"/> (an Accuracy Checker configuration, or one model entry of it) into an engine
+    /// tree whose datasets stand at &lt;<paramref name="modelPath"/>&gt;.datasets[i]: models[0] in a file, the root for an
+    /// entry. Dataset definitions and path prefixes (<see cref="AccuracyCheckerDefinitions"/>) are merged in first.
+    /// Problems go to <paramref name="problems"/> (under their Accuracy Checker key paths), keys read without effect to
+    /// <paramref name="warnings"/>, where values came from to <paramref name="notes"/> (for the messages of problems).
+    /// Files the translation itself reads (a converter's decoding_char_file) are relative to
+    /// <paramref name="baseFolder"/>, as the engine's paths are. Values taken over from the file are its own nodes, so
+    /// the engine reads them as written and reports their lines.
     /// </summary>
-    public static ConfigMap Translate(ConfigMap tree, EngineProblems problems, List<string> warnings, string baseFolder)
+    public static ConfigMap Translate(ConfigMap tree, EngineProblems problems, List<string> warnings, List<string> notes, string baseFolder,
+        AccuracyCheckerEnvironment environment, out string modelPath)
     {
         var result = new ConfigMap(tree.Line);
-        var root = new MapReader(tree, "", problems, new[] { "models" });
-        var models = root.List("models");
-        if (models == null) return result;
-        if (models.Count != 1)
+        modelPath = "";
+        ConfigMap modelMap;
+        if (!tree.ContainsKey("models")) modelMap = tree;
+        else
         {
-            root.Problem("models", $"lists {models.Count} models; POT evaluates one model: keep the entry of the model you quantize.");
-            if (models.Count == 0) return result;
+            var root = new MapReader(tree, "", problems, FileKeys);
+            var models = root.List("models");
+            if (models == null) return result;
+            if (models.Count != 1)
+            {
+                root.Problem("models", $"lists {models.Count} models; POT evaluates one model: keep the entry of the model you quantize.");
+                if (models.Count == 0) return result;
+            }
+            modelPath = "models[0]";
+            if (models.Items[0] is not ConfigMap entry)
+            {
+                problems.Add(modelPath, $"must be a mapping with launchers: and datasets:, not {EngineTree.Show(models.Items[0])}.", models.Items[0].Line);
+                return result;
+            }
+            modelMap = entry;
         }
-        if (models.Items[0] is not ConfigMap modelMap)
-        {
-            problems.Add(ModelPath, $"must be a mapping with launchers: and datasets:, not {EngineTree.Show(models.Items[0])}.", models.Items[0].Line);
-            return result;
-        }
-        var model = new MapReader(modelMap, ModelPath, problems, ModelKeys);
+        modelMap = AccuracyCheckerDefinitions.Apply(modelMap, modelPath, tree, environment, baseFolder, problems, warnings, notes);
+        bool defined = environment.DefinitionsFile != null || tree.ContainsKey(AccuracyCheckerDefinitions.Key);
+        var model = new MapReader(modelMap, modelPath, problems, modelPath.Length == 0 ? EntryKeys : ModelKeys);
         var (adapter, input, layout, batch) = Launcher(model, warnings);
         if (adapter != null) result.Add("adapter", adapter);
         if (batch != null) result.Add("batch_size", batch);
@@ -71,13 +88,13 @@ internal static class AccuracyCheckerConfig
         string? labelSymbols = null;
         for (int i = 0; i < datasets.Count; i++)
         {
-            string path = EngineProblems.Index(EngineProblems.Join(ModelPath, "datasets"), i);
+            string path = EngineProblems.Index(EngineProblems.Join(modelPath, "datasets"), i);
             if (datasets.Items[i] is not ConfigMap map)
             {
                 problems.Add(path, $"must be a mapping with data_source: and more, not {EngineTree.Show(datasets.Items[i])}.", datasets.Items[i].Line);
                 continue;
             }
-            translated.Add(Dataset(new MapReader(map, path, problems, DatasetKeys), input, layout, warnings, baseFolder, out string? symbols));
+            translated.Add(Dataset(new MapReader(map, path, problems, DatasetKeys), input, layout, warnings, baseFolder, defined, out string? symbols));
             labelSymbols ??= symbols;
         }
         result.Add("datasets", translated, modelMap.KeyLine("datasets"));
@@ -85,15 +102,15 @@ internal static class AccuracyCheckerConfig
         if (adapter != null && EngineTree.TextOf(adapter["type"]) == "ctc_greedy" && !adapter.ContainsKey("dictionary") && !adapter.ContainsKey("alphabet"))
         {
             if (labelSymbols != null) adapter.Add("alphabet", EngineTree.Text(labelSymbols));
-            else problems.Add(EngineProblems.Join(ModelPath, "launchers[0].adapter"),
+            else problems.Add(EngineProblems.Join(modelPath, "launchers[0].adapter"),
                 "ctc_greedy_search_decoder needs the symbols of its classes: give vocabulary_file: or custom_label_map: (or annotate with icdar13_recognition, whose label map is 0-9a-z, or unicode_character_recognition with its decoding_char_file).", adapter.Line);
             var blank = adapter["blank_index"];
             if (labelSymbols != null && labelSymbols.StartsWith(BlankPlaceholder, StringComparison.Ordinal) && MapReader.ToDouble(blank) != 0)
-                problems.Add(EngineProblems.Join(ModelPath, "launchers[0].adapter.blank_label"),
+                problems.Add(EngineProblems.Join(modelPath, "launchers[0].adapter.blank_label"),
                     $"is {EngineTree.TextOf(blank)}, but unicode_character_recognition's label map keeps index 0 for the blank (its characters are classes 1, 2, ...): set blank_label: 0.", blank!.Line);
         }
         else if (adapter != null && labelSymbols != null && labelSymbols.StartsWith(BlankPlaceholder, StringComparison.Ordinal))
-            warnings.Add($"{EngineProblems.Join(ModelPath, "launchers[0].adapter")}: the adapter's own vocabulary gives the symbols, so the characters of the converter's decoding_char_file are read and not used.");
+            warnings.Add($"{EngineProblems.Join(modelPath, "launchers[0].adapter")}: the adapter's own vocabulary gives the symbols, so the characters of the converter's decoding_char_file are read and not used.");
         return result;
     }
 
@@ -278,13 +295,17 @@ internal static class AccuracyCheckerConfig
         ["pillow_imread"] = ("images", "RGB"),
     };
 
-    private static ConfigMap Dataset(MapReader m, string? input, string? layout, List<string> warnings, string baseFolder, out string? labelSymbols)
+    /// <param name="defined">Dataset definitions were read: a dataset that still lacks data_source is not only named.</param>
+    private static ConfigMap Dataset(MapReader m, string? input, string? layout, List<string> warnings, string baseFolder, bool defined, out string? labelSymbols)
     {
         var d = new ConfigMap(m.Node.Line);
         foreach (var key in new[] { "name", "data_source", "subsample_size", "subsample_seed" }) Copy(m, key, d);
         if (m.Has("subsample_size"))
             warnings.Add($"{m.KeyPath("subsample_size")}: the subset is drawn with PotPowerShell's seeded sampler (subsample_seed, default 0), not the one Accuracy Checker draws for the same seed.");
-        if (!m.Has("data_source")) m.Problem("data_source", "is required: the folder of images.");
+        if (!m.Has("data_source"))
+            m.Problem("data_source", defined
+                ? "is required: the folder of images."
+                : $"is required: the folder of images. A dataset that only names its definition (Open Model Zoo's data/dataset_definitions.yml) takes it from there: name that file with {AccuracyCheckerDefinitions.Key}: in this configuration or the DEFINITIONS_FILE environment variable, and its data folder with DATA_DIR.");
 
         string reader = ReaderName(m) ?? "opencv_imread";
         string order = "BGR";

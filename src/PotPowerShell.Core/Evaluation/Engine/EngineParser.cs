@@ -66,26 +66,29 @@ internal static class EngineParser
     /// <param name="annotationFree">POT's annotation_free: the FP32 model's predictions are the labels, so metrics that
     /// compare with annotations may name data without them (<see cref="EngineDefinition.AnnotationFree"/> then turns
     /// them to FP32 or drops them).</param>
-    public static EngineDefinition Parse(ConfigMap tree, string prefix, string baseFolder, string source, bool images = false, bool annotationFree = false)
+    /// <param name="environment">What an Accuracy Checker configuration takes from the environment; null = this process's.</param>
+    public static EngineDefinition Parse(ConfigMap tree, string prefix, string baseFolder, string source, bool images = false, bool annotationFree = false,
+        AccuracyCheckerEnvironment? environment = null)
     {
         var warnings = new List<string>();
+        var notes = new List<string>();
         if (AccuracyCheckerConfig.Matches(tree))
         {
-            // An Accuracy Checker file: translated into our tree (whose nodes keep the file's lines), then checked as
-            // ours with its datasets' key paths.
-            var acProblems = new EngineProblems(source, prefix);
-            tree = AccuracyCheckerConfig.Translate(tree, acProblems, warnings, baseFolder);
+            // An Accuracy Checker file or model entry: translated into our tree (whose nodes keep the file's lines), then
+            // checked as ours with its datasets' key paths.
+            var acProblems = new EngineProblems(source, prefix, notes);
+            tree = AccuracyCheckerConfig.Translate(tree, acProblems, warnings, notes, baseFolder, environment ?? AccuracyCheckerEnvironment.FromProcess(), out string modelPath);
             acProblems.ThrowIfAny();
-            prefix = EngineProblems.Join(prefix, AccuracyCheckerConfig.ModelPath);
+            prefix = EngineProblems.Join(prefix, modelPath);
         }
-        var engine = ParseEngine(tree, prefix, baseFolder, source, images, annotationFree);
+        var engine = ParseEngine(tree, prefix, baseFolder, source, images, annotationFree, notes);
         engine.Warnings = warnings;
         return engine;
     }
 
-    private static EngineDefinition ParseEngine(ConfigMap tree, string prefix, string baseFolder, string source, bool images, bool annotationFree)
+    private static EngineDefinition ParseEngine(ConfigMap tree, string prefix, string baseFolder, string source, bool images, bool annotationFree, IReadOnlyList<string> notes)
     {
-        var problems = new EngineProblems(source, prefix);
+        var problems = new EngineProblems(source, prefix, notes);
         bool simplified = EngineTree.IsValue(tree["type"]);
         var root = new MapReader(tree, "", problems, simplified ? SimplifiedKeys : TopKeys);
 
@@ -164,6 +167,9 @@ internal static class EngineParser
             pendingMetrics.Add((topMetricMaps.Items[i], EngineProblems.Index("metrics", i), null));
 
         var datasetAdapters = new List<AdapterDefinition?>();
+        // A dataset whose data could not be read: its metrics are not checked against it (it has no annotations only
+        // because it was not read).
+        var unread = new List<bool>();
         foreach (var (reader, path) in datasetMaps)
         {
             int index = datasets.Count;
@@ -177,6 +183,7 @@ internal static class EngineParser
             // Keep indices aligned with the engine's dataset order even when a dataset has problems.
             datasets.Add(d ?? new DatasetDefinition { Name = $"dataset{index}", DataSource = data ?? "", Format = DatasetFormat.Npy, Adapter = AdapterDefinition.Identity, KeyPath = path });
             datasetAdapters.Add(adapter);
+            unread.Add(d == null);
         }
 
         var all = Enumerable.Range(0, datasets.Count).ToList();
@@ -207,7 +214,8 @@ internal static class EngineParser
                 else adapter = adapter with { Postprocessing = ParsePostprocessing(datasetMaps[i].Reader) };
             }
             datasets[i] = datasets[i] with { Adapter = adapter };
-            foreach (int j in scopedIndices) CheckMetricFits(metrics[j], metricMaps[j], datasets[i], problems, annotationFree);
+            if (!unread[i])
+                foreach (int j in scopedIndices) CheckMetricFits(metrics[j], metricMaps[j], datasets[i], problems, annotationFree);
         }
 
         problems.ThrowIfAny();

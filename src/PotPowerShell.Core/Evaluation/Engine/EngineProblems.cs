@@ -7,7 +7,9 @@ namespace PotPowerShell.Core.Evaluation;
 /// problem type of configuration and engine files), so that one EngineInvalid error lists them all at once, worded
 /// as configuration problems are.
 /// </summary>
-internal sealed class EngineProblems(string source, string prefix)
+/// <param name="notes">Said after the problems, when there are any: where values came from (a dataset definitions
+/// file, an environment variable), which their key paths and lines do not tell.</param>
+internal sealed class EngineProblems(string source, string prefix, IReadOnlyList<string>? notes = null)
 {
     private readonly List<ConfigProblem> _items = new();
 
@@ -31,8 +33,9 @@ internal sealed class EngineProblems(string source, string prefix)
         if (_items.Count == 0) return;
         var texts = _items.Select(p => p.ToString()).ToArray();
         string list = TreeLimits.ListProblems(texts, texts.Length);
+        string noted = notes is { Count: > 0 } ? Environment.NewLine + string.Join(Environment.NewLine, notes) : "";
         var e = new PotException("EngineInvalid", PotErrorCategory.InvalidData,
-            $"The engine '{Source}' has {_items.Count} problem{(_items.Count == 1 ? "" : "s")}:{Environment.NewLine}{list}", Source);
+            $"The engine '{Source}' has {_items.Count} problem{(_items.Count == 1 ? "" : "s")}:{Environment.NewLine}{list}{noted}", Source);
         e.Data["Problems"] = texts;
         ConfigErrors.AttachProblems(e, _items.ToArray());
         throw e;
