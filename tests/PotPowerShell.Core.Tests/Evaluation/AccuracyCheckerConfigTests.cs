@@ -454,10 +454,38 @@ public class AccuracyCheckerConfigTests
     }
 
     [Fact]
-    public void A_file_with_two_models_is_refused()
+    public void Of_Open_Model_Zoos_entries_for_several_frameworks_the_onnx_runtime_one_is_read_and_named()
     {
         using var tmp = Images();
-        var problems = Problems(tmp, "models:\n  - name: a\n  - name: b\n");
-        Assert.Contains(problems, p => p.StartsWith("models (line 1)", StringComparison.Ordinal) && p.Contains("one model", StringComparison.Ordinal));
+        File.WriteAllText(tmp.File("val.txt"), "r.png 0\n");
+        string Entry(string name, string framework, string steps) =>
+            $"  - name: {name}\n    launchers:\n      - framework: {framework}\n        adapter: classification\n    datasets:\n" +
+            ImageNetDataset + "        preprocessing:\n" + steps + "        metrics:\n          - type: accuracy\n";
+        // The IR's entry first: its preprocessing leaves out the normalization Model Optimizer folded into the model.
+        string ir = Entry("m", "dlsdk", "          - {type: resize, size: 2}\n");
+        string onnx = Entry("m", "onnx_runtime", "          - {type: resize, size: 2}\n          - {type: normalization, std: 255}\n");
+        var engine = Load(tmp, "models:\n" + ir + onnx);
+        Assert.IsType<NormalizationStep>(engine.Datasets.Single().Image!.Steps.Last());
+        Assert.Contains("models: models[1] (m: onnx_runtime) is read, the first for onnx_runtime, of models[0] (m: dlsdk), models[1] (m: onnx_runtime)", engine.Warnings.Single(), StringComparison.Ordinal);
+        // Problems of the entry read stand at its key path.
+        var problems = Problems(tmp, "models:\n" + ir + onnx.Replace("type: accuracy", "type: accuracyy", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.StartsWith("models[1].datasets[0].metrics[0]", StringComparison.Ordinal));
+
+        // Without an onnx_runtime entry there is no telling which preprocessing fits the ONNX model.
+        problems = Problems(tmp, "models:\n" + Entry("m-cf", "caffe", "          - {type: resize, size: 2}\n") + ir);
+        Assert.Equal("models (line 1): lists 2 models and none runs on onnx_runtime: models[0] (m-cf: caffe), models[1] (m: dlsdk). Keep the entry whose preprocessing fits the ONNX " +
+            "model, that of the framework it was exported from: OpenVINO's entries (openvino, dlsdk) leave out the normalization Model Optimizer folds into the model.", problems.Single());
+    }
+
+    [Fact]
+    public void Of_several_launchers_the_onnx_runtime_one_is_read()
+    {
+        using var tmp = Images();
+        File.WriteAllText(tmp.File("val.txt"), "r.png 0\n");
+        var engine = Load(tmp, Config(ImageNetDataset + "        metrics:\n          - type: accuracy\n",
+            "      - framework: dlsdk\n        adapter: classification\n      - framework: onnx_runtime\n        adapter: {type: classification, argmax_output: true}\n"));
+        Assert.True(engine.Datasets.Single().Adapter.ArgmaxOutput);
+        Assert.Contains("models[0].launchers: only launchers[1] of 2 is read (onnx_runtime); the model runs on ONNX Runtime.", engine.Warnings);
     }
 }
+

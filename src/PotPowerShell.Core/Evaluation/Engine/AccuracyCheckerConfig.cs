@@ -34,7 +34,7 @@ internal static class AccuracyCheckerConfig
     // how Accuracy Checker ran its own launcher, so it is read and ignored with a warning.
     // model and weights need no warning: the command's (or the POT configuration's) model is always the one evaluated.
     private static readonly string[] LauncherMapped = { "framework", "model", "weights", "adapter", "inputs", "batch" };
-    private static readonly string[] Frameworks = { "onnx_runtime", "openvino", "dlsdk" };
+    private static readonly string[] KnownFrameworks = { "onnx_runtime", "openvino", "dlsdk" };
 
     /// <summary>
     /// Translates <paramref name="tree"/> (an Accuracy Checker configuration, or one model entry of it) into an engine
@@ -58,15 +58,17 @@ internal static class AccuracyCheckerConfig
             var root = new MapReader(tree, "", problems, FileKeys);
             var models = root.List("models");
             if (models == null) return result;
-            if (models.Count != 1)
+            if (models.Count == 0)
             {
-                root.Problem("models", $"lists {models.Count} models; POT evaluates one model: keep the entry of the model you quantize.");
-                if (models.Count == 0) return result;
+                root.Problem("models", "is empty: give the entry of the model you quantize (name:, launchers:, datasets:).");
+                return result;
             }
-            modelPath = "models[0]";
-            if (models.Items[0] is not ConfigMap entry)
+            int chosen = ChooseModel(root, models, warnings);
+            if (chosen < 0) return result;
+            modelPath = EngineProblems.Index("models", chosen);
+            if (models.Items[chosen] is not ConfigMap entry)
             {
-                problems.Add(modelPath, $"must be a mapping with launchers: and datasets:, not {EngineTree.Show(models.Items[0])}.", models.Items[0].Line);
+                problems.Add(modelPath, $"must be a mapping with launchers: and datasets:, not {EngineTree.Show(models.Items[chosen])}.", models.Items[chosen].Line);
                 return result;
             }
             modelMap = entry;
@@ -74,7 +76,7 @@ internal static class AccuracyCheckerConfig
         modelMap = AccuracyCheckerDefinitions.Apply(modelMap, modelPath, tree, environment, baseFolder, problems, warnings, notes);
         bool defined = environment.DefinitionsFile != null || tree.ContainsKey(AccuracyCheckerDefinitions.Key);
         var model = new MapReader(modelMap, modelPath, problems, modelPath.Length == 0 ? EntryKeys : ModelKeys);
-        var (adapter, input, layout, batch) = Launcher(model, warnings);
+        var (adapter, input, layout, batch, launcherPath) = Launcher(model, warnings);
         if (adapter != null) result.Add("adapter", adapter);
         if (batch != null) result.Add("batch_size", batch);
 
@@ -102,38 +104,71 @@ internal static class AccuracyCheckerConfig
         if (adapter != null && EngineTree.TextOf(adapter["type"]) == "ctc_greedy" && !adapter.ContainsKey("dictionary") && !adapter.ContainsKey("alphabet"))
         {
             if (labelSymbols != null) adapter.Add("alphabet", EngineTree.Text(labelSymbols));
-            else problems.Add(EngineProblems.Join(modelPath, "launchers[0].adapter"),
+            else problems.Add(EngineProblems.Join(launcherPath, "adapter"),
                 "ctc_greedy_search_decoder needs the symbols of its classes: give vocabulary_file: or custom_label_map: (or annotate with icdar13_recognition, whose label map is 0-9a-z, or unicode_character_recognition with its decoding_char_file).", adapter.Line);
             var blank = adapter["blank_index"];
             if (labelSymbols != null && labelSymbols.StartsWith(BlankPlaceholder, StringComparison.Ordinal) && MapReader.ToDouble(blank) != 0)
-                problems.Add(EngineProblems.Join(modelPath, "launchers[0].adapter.blank_label"),
+                problems.Add(EngineProblems.Join(launcherPath, "adapter.blank_label"),
                     $"is {EngineTree.TextOf(blank)}, but unicode_character_recognition's label map keeps index 0 for the blank (its characters are classes 1, 2, ...): set blank_label: 0.", blank!.Line);
         }
         else if (adapter != null && labelSymbols != null && labelSymbols.StartsWith(BlankPlaceholder, StringComparison.Ordinal))
-            warnings.Add($"{EngineProblems.Join(modelPath, "launchers[0].adapter")}: the adapter's own vocabulary gives the symbols, so the characters of the converter's decoding_char_file are read and not used.");
+            warnings.Add($"{EngineProblems.Join(launcherPath, "adapter")}: the adapter's own vocabulary gives the symbols, so the characters of the converter's decoding_char_file are read and not used.");
         return result;
     }
 
-    private static (ConfigMap? Adapter, string? Input, string? Layout, ConfigNode? Batch) Launcher(MapReader model, List<string> warnings)
+    /// <summary>
+    /// The model entry to read: the only one, or else the first with an onnx_runtime launcher (Open Model Zoo lists a
+    /// model once for the framework it comes from and once for OpenVINO, whose preprocessing leaves out what Model
+    /// Optimizer folded into the model); -1 with a problem when no entry is for ONNX Runtime.
+    /// </summary>
+    private static int ChooseModel(MapReader root, ConfigList models, List<string> warnings)
     {
+        if (models.Count == 1) return 0;
+        string Describe(int i) => models.Items[i] is ConfigMap m
+            ? $"models[{i}] ({EngineTree.TextOf(m["name"]) ?? "no name"}: {string.Join(", ", Frameworks(m).DefaultIfEmpty("no framework"))})"
+            : $"models[{i}]";
+        int chosen = Enumerable.Range(0, models.Count).FirstOrDefault(i => models.Items[i] is ConfigMap m && Frameworks(m).Contains(OnnxRuntime), -1);
+        var all = string.Join(", ", Enumerable.Range(0, models.Count).Select(Describe));
+        if (chosen < 0)
+            root.Problem("models", $"lists {models.Count} models and none runs on onnx_runtime: {all}. Keep the entry whose preprocessing fits the ONNX " +
+                "model, that of the framework it was exported from: OpenVINO's entries (openvino, dlsdk) leave out the normalization Model Optimizer folds into the model.");
+        else
+            warnings.Add($"models: {Describe(chosen)} is read, the first for onnx_runtime, of {all}; remove the others to silence this warning.");
+        return chosen;
+    }
+
+    private const string OnnxRuntime = "onnx_runtime";
+
+    /// <summary>The frameworks of a model entry's launchers, as written (trimmed, lower case).</summary>
+    private static IEnumerable<string> Frameworks(ConfigMap model) =>
+        model["launchers"] is ConfigList launchers
+            ? launchers.Items.OfType<ConfigMap>().Select(l => EngineTree.TextOf(l["framework"])?.Trim().ToLowerInvariant()).OfType<string>()
+            : Enumerable.Empty<string>();
+
+    private static (ConfigMap? Adapter, string? Input, string? Layout, ConfigNode? Batch, string Path) Launcher(MapReader model, List<string> warnings)
+    {
+        string none = EngineProblems.Index(model.KeyPath("launchers"), 0);
         var launchers = model.List("launchers");
         if (launchers == null)
         {
             if (!model.Has("launchers")) model.Problem("launchers", "is required: one launcher with framework: and adapter:.");
-            return (null, null, null, null);
+            return (null, null, null, null, none);
         }
         if (launchers.Count == 0)
         {
             model.Problem("launchers", "is empty: give one launcher with framework: and adapter:.");
-            return (null, null, null, null);
+            return (null, null, null, null, none);
         }
-        string path = EngineProblems.Index(model.KeyPath("launchers"), 0);
+        // The onnx_runtime launcher where there are several (Open Model Zoo's entries list one per precision or framework).
+        int index = Math.Max(0, Enumerable.Range(0, launchers.Count)
+            .FirstOrDefault(i => launchers.Items[i] is ConfigMap l && EngineTree.TextOf(l["framework"])?.Trim().ToLowerInvariant() == OnnxRuntime, -1));
+        string path = EngineProblems.Index(model.KeyPath("launchers"), index);
         if (launchers.Count > 1)
-            warnings.Add($"{model.KeyPath("launchers")}: only the first of {launchers.Count} launchers is read; the model runs on ONNX Runtime.");
-        if (launchers.Items[0] is not ConfigMap map)
+            warnings.Add($"{model.KeyPath("launchers")}: only launchers[{index}] of {launchers.Count} is read{(index > 0 ? " (onnx_runtime)" : "")}; the model runs on ONNX Runtime.");
+        if (launchers.Items[index] is not ConfigMap map)
         {
-            model.Problems.Add(path, $"must be a mapping with framework: and adapter:, not {EngineTree.Show(launchers.Items[0])}.", launchers.Items[0].Line);
-            return (null, null, null, null);
+            model.Problems.Add(path, $"must be a mapping with framework: and adapter:, not {EngineTree.Show(launchers.Items[index])}.", launchers.Items[index].Line);
+            return (null, null, null, null, path);
         }
         var ignored = map.Keys.Where(k => !LauncherMapped.Contains(k)).OrderBy(k => k, StringComparer.Ordinal).ToList();
         if (ignored.Count > 0)
@@ -141,12 +176,12 @@ internal static class AccuracyCheckerConfig
                 "the model runs on ONNX Runtime's CPU provider.");
         var launcher = new MapReader(map, path, model.Problems, map.Keys.ToArray());
         string? framework = launcher.String("framework", required: true, hint: "Use onnx_runtime.");
-        if (framework != null && !Frameworks.Contains(framework.Trim(), StringComparer.OrdinalIgnoreCase))
+        if (framework != null && !KnownFrameworks.Contains(framework.Trim(), StringComparer.OrdinalIgnoreCase))
             warnings.Add($"{launcher.KeyPath("framework")}: '{framework}' is read as onnx_runtime: PotPowerShell runs ONNX models on ONNX Runtime.");
 
         var adapter = Adapter(launcher);
         var (input, layout) = Inputs(launcher, warnings);
-        return (adapter, input, layout, launcher.Raw("batch"));
+        return (adapter, input, layout, launcher.Raw("batch"), path);
     }
 
     /// <summary>The symbols of icdar13_recognition's label map, which a CTC decoder without its own vocabulary uses.</summary>
