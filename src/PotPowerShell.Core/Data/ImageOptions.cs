@@ -26,14 +26,29 @@ public enum Interpolation
 
 public sealed record ResizeStep(int Width, int Height, int Size, ResizeAspect Aspect, Interpolation Interpolation) : PreprocessingStep;
 
-/// <summary>Cuts the central width x height region (offsets rounded down).</summary>
-public sealed record CenterCropStep(int Width, int Height) : PreprocessingStep;
+/// <summary>How a central crop's offset, half of what it cuts away, is rounded when that is odd.</summary>
+public enum CropRounding
+{
+    /// <summary>Down: OpenCV-style slicing, Accuracy Checker's crop and POT's central_fraction.</summary>
+    Down,
+    /// <summary>To the even neighbour (Python's round): Accuracy Checker's crop with use_pillow: true.</summary>
+    HalfEven,
+}
+
+/// <summary>Cuts the central width x height region (offsets as <see cref="Rounding"/> says).</summary>
+public sealed record CenterCropStep(int Width, int Height) : PreprocessingStep
+{
+    public CropRounding Rounding { get; init; }
+}
 
 /// <summary>
-/// Cuts the central <paramref name="Fraction"/> of each side, as POT's simplified engine's central_fraction does:
-/// int(side x fraction) pixels (at least one), offsets rounded down.
+/// Cuts the central <paramref name="Fraction"/> of each side, as POT's simplified engine's central_fraction and
+/// Accuracy Checker's crop with central_fraction do: int(side x fraction) pixels (at least one).
 /// </summary>
-public sealed record CentralFractionStep(double Fraction) : PreprocessingStep;
+public sealed record CentralFractionStep(double Fraction) : PreprocessingStep
+{
+    public CropRounding Rounding { get; init; }
+}
 
 /// <summary>(value - mean[c]) / std[c]; one value for all channels or one per channel.</summary>
 public sealed record NormalizationStep(float[] Mean, float[] Std) : PreprocessingStep;

@@ -25,7 +25,8 @@ public static class ImagePipeline
             geometry = step switch
             {
                 ResizeStep => geometry.Resized(image.Width, image.Height),
-                CenterCropStep or CentralFractionStep => geometry.Moved(-((before.Width - image.Width) / 2), -((before.Height - image.Height) / 2), image.Width, image.Height),
+                CenterCropStep c => geometry.Moved(-CropOffset(before.Width, image.Width, c.Rounding), -CropOffset(before.Height, image.Height, c.Rounding), image.Width, image.Height),
+                CentralFractionStep f => geometry.Moved(-CropOffset(before.Width, image.Width, f.Rounding), -CropOffset(before.Height, image.Height, f.Rounding), image.Width, image.Height),
                 PaddingStep p => Moved(geometry, p, before, image.Width, image.Height),
                 _ => geometry,
             };
@@ -99,7 +100,7 @@ public static class ImagePipeline
     {
         ResizeStep r => Resize(image, r),
         CenterCropStep c => CenterCrop(image, c, source),
-        CentralFractionStep f => CenterCrop(image, new CenterCropStep(Math.Max(1, (int)(image.Width * f.Fraction)), Math.Max(1, (int)(image.Height * f.Fraction))), source),
+        CentralFractionStep f => CenterCrop(image, new CenterCropStep(Math.Max(1, (int)(image.Width * f.Fraction)), Math.Max(1, (int)(image.Height * f.Fraction))) { Rounding = f.Rounding }, source),
         NormalizationStep n => Normalize(image, n),
         ScaleStep s => Scale(image, s.Factor),
         PaddingStep p => Pad(image, p),
@@ -183,12 +184,16 @@ public static class ImagePipeline
         return (i0, i1, i0 == size - 1 ? 0 : s - i0);
     }
 
+    /// <summary>Where a central crop of <paramref name="after"/> pixels starts in <paramref name="before"/>.</summary>
+    private static int CropOffset(int before, int after, CropRounding rounding) =>
+        rounding == CropRounding.HalfEven ? (int)Math.Round((before - after) / 2.0, MidpointRounding.ToEven) : (before - after) / 2;
+
     public static FloatImage CenterCrop(FloatImage image, CenterCropStep step, string source)
     {
         if (step.Width > image.Width || step.Height > image.Height)
             throw new PotException("ImageTooSmallForCrop", PotErrorCategory.InvalidData,
                 $"The image '{source}' is {image.Width}x{image.Height} at the center_crop step, smaller than the crop {step.Width}x{step.Height}. Resize first (type: resize, size: ..., aspect: shorter_side).", source);
-        int left = (image.Width - step.Width) / 2, top = (image.Height - step.Height) / 2, c = image.Channels;
+        int left = CropOffset(image.Width, step.Width, step.Rounding), top = CropOffset(image.Height, step.Height, step.Rounding), c = image.Channels;
         var dst = new float[step.Width * step.Height * c];
         for (int y = 0; y < step.Height; y++)
             Array.Copy(image.Data, ((top + y) * image.Width + left) * c, dst, y * step.Width * c, step.Width * c);

@@ -487,5 +487,20 @@ public class AccuracyCheckerConfigTests
         Assert.True(engine.Datasets.Single().Adapter.ArgmaxOutput);
         Assert.Contains("models[0].launchers: only launchers[1] of 2 is read (onnx_runtime); the model runs on ONNX Runtime.", engine.Warnings);
     }
-}
 
+    [Fact]
+    public void Crop_with_use_pillow_rounds_offsets_half_to_even_and_central_fraction_keeps_a_share_of_each_side()
+    {
+        using var tmp = Images();
+        File.WriteAllText(tmp.File("val.txt"), "r.png 0\n");
+        string Engine(string step) => Config(ImageNetDataset + "        preprocessing:\n" + step + "        metrics:\n          - type: accuracy\n");
+        var pillow = Load(tmp, Engine("          - {type: crop, size: 224, use_pillow: true}\n")).Datasets[0].Image!.Steps.Single();
+        Assert.Equal(new CenterCropStep(224, 224) { Rounding = CropRounding.HalfEven }, pillow);
+        var opencv = Load(tmp, Engine("          - {type: crop, size: 224}\n")).Datasets[0].Image!.Steps.Single();
+        Assert.Equal(new CenterCropStep(224, 224), opencv);
+        var fraction = Load(tmp, Engine("          - {type: crop, central_fraction: 0.875}\n")).Datasets[0].Image!.Steps.Single();
+        Assert.Equal(new CentralFractionStep(0.875), fraction);
+        var problems = Problems(tmp, Engine("          - {type: crop, central_fraction: 0.875, size: 3}\n"));
+        Assert.Contains(problems, p => p.StartsWith("models[0].datasets[0].preprocessing[0].size", StringComparison.Ordinal) && p.Contains("central_fraction", StringComparison.Ordinal));
+    }
+}

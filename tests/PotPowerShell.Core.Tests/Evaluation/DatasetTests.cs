@@ -322,6 +322,19 @@ public class DatasetTests
         Assert.Contains("resize", e.Message, StringComparison.OrdinalIgnoreCase);
     }
 
+    [Theory]
+    // Cutting 7 -> 4 leaves 3: down starts at 1, half to even at round(1.5) = 2; 9 -> 4 leaves 5: both at 2 (round(2.5) = 2).
+    [InlineData(7, CropRounding.Down, 1)]
+    [InlineData(7, CropRounding.HalfEven, 2)]
+    [InlineData(9, CropRounding.Down, 2)]
+    [InlineData(9, CropRounding.HalfEven, 2)]
+    public void Crop_offsets_are_rounded_down_or_half_to_even_as_Pillows_crop_in_Accuracy_Checker(int width, CropRounding rounding, int left)
+    {
+        var row = Enumerable.Range(0, width).Select(x => (float)x).ToArray();
+        var cut = ImagePipeline.CenterCrop(new ImagePipeline.FloatImage(width, 1, 1, row), new CenterCropStep(4, 1) { Rounding = rounding }, "x.png");
+        Assert.Equal(Enumerable.Range(left, 4).Select(x => (float)x), cut.Data);
+    }
+
     [Fact]
     public void Bmp_files_are_read_too()
     {

@@ -24,6 +24,14 @@ public class LetterboxTests
         options = new ImageOptions(3, ColorOrder.Bgr, TensorLayout.Nchw, new PreprocessingStep[] { new ResizeStep(100, 50, 0, ResizeAspect.Stretch, Interpolation.Bilinear), new CenterCropStep(60, 40) });
         g = ImagePipeline.ProcessWithGeometry(image, options, "a.png").Geometry;
         Assert.Equal((60, 40, 0.5, 0.5, -20.0, -5.0), (g.InputWidth, g.InputHeight, g.ScaleX, g.ScaleY, g.OffsetX, g.OffsetY));
+
+        // A crop of 61x43 leaves 39 columns and 7 rows: rounded down 19 and 3 are cut, half to even round(19.5) = 20 and round(3.5) = 4.
+        foreach (var (rounding, x, y) in new[] { (CropRounding.Down, -19.0, -3.0), (CropRounding.HalfEven, -20.0, -4.0) })
+        {
+            options = options with { Steps = new PreprocessingStep[] { new ResizeStep(100, 50, 0, ResizeAspect.Stretch, Interpolation.Bilinear), new CenterCropStep(61, 43) { Rounding = rounding } } };
+            g = ImagePipeline.ProcessWithGeometry(image, options, "a.png").Geometry;
+            Assert.Equal((x, y), (g.OffsetX, g.OffsetY));
+        }
     }
 
     [Fact]

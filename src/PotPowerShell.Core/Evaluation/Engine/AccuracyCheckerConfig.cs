@@ -719,7 +719,7 @@ internal static class AccuracyCheckerConfig
                 "resize" => Resize(new MapReader(map, path, m.Problems, new[] { "type", "size", "dst_width", "dst_height", "aspect_ratio_scale", "interpolation", "use_pillow" })),
                 "normalization" => Normalization(new MapReader(map, path, m.Problems, new[] { "type", "mean", "std", "images_only" })),
                 "padding" => Padding(new MapReader(map, path, m.Problems, new[] { "type", "size", "dst_width", "dst_height", "pad_value", "pad_type", "use_numpy" })),
-                _ => Crop(new MapReader(map, path, m.Problems, new[] { "type", "size", "dst_width", "dst_height" })),
+                _ => Crop(new MapReader(map, path, m.Problems, new[] { "type", "size", "dst_width", "dst_height", "use_pillow", "central_fraction" })),
             };
             if (step != null) steps.Add((step, order));
         }
@@ -824,7 +824,24 @@ internal static class AccuracyCheckerConfig
         return step;
     }
 
-    private static ConfigMap? Crop(MapReader m) => SizedStep(m, "center_crop");
+    /// <summary>
+    /// crop: its size, or central_fraction (the share of each side kept); use_pillow: true cuts with Pillow, whose
+    /// offsets Accuracy Checker rounds half to even (OpenCV's slices round them down).
+    /// </summary>
+    private static ConfigMap? Crop(MapReader m)
+    {
+        ConfigMap? step;
+        if (m.Has("central_fraction"))
+        {
+            foreach (var key in new[] { "size", "dst_width", "dst_height" })
+                if (m.Has(key)) m.Problem(key, "can't be combined with central_fraction: give the crop's size or the share of each side it keeps.");
+            step = EngineTree.Map(m.Node.Line, ("type", EngineTree.Text("center_crop", m.Node.KeyLine("type"))));
+            Copy(m, "central_fraction", step);
+        }
+        else step = SizedStep(m, "center_crop");
+        if (step != null && m.Bool("use_pillow") == true) step.Add("rounding", EngineTree.Text("half_even", m.Node.KeyLine("use_pillow")));
+        return step;
+    }
 
     /// <summary>A step of ours of <paramref name="type"/> with its size; null when the size has problems.</summary>
     private static ConfigMap? SizedStep(MapReader m, string type)

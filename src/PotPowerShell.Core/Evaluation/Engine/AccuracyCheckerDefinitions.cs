@@ -121,7 +121,7 @@ internal static class AccuracyCheckerDefinitions
     private sealed class Merger(Definitions? defs, AccuracyCheckerEnvironment environment, string modelPath, List<string> notes)
     {
         private readonly List<(string Key, string Path)> _prefixed = new();
-        private bool _inDefinitionsFolder;
+        private readonly List<string> _inDefinitionsFolder = new();
 
         public ConfigMap Model(ConfigMap model)
         {
@@ -132,8 +132,8 @@ internal static class AccuracyCheckerDefinitions
                 result = With(result, "datasets", MapItems(datasets, (dataset, i) => Dataset(dataset, Index("datasets", i))));
             foreach (var group in _prefixed.GroupBy(p => p.Key))
                 notes.Add($"The {group.Key} environment variable prefixes the relative paths of {string.Join(", ", group.Select(p => p.Path))}.");
-            if (_inDefinitionsFolder)
-                notes.Add($"Relative paths taken from '{defs!.File}' stand in its folder; set DATA_DIR to the folder of the data they name, as for Accuracy Checker.");
+            if (_inDefinitionsFolder.Count > 0)
+                notes.Add($"The relative paths of {string.Join(", ", _inDefinitionsFolder)}, taken from '{defs!.File}', stand in its folder; set DATA_DIR (ANNOTATIONS_DIR for annotation and dataset_meta) to the folder of the data they name, as for Accuracy Checker.");
             return result;
         }
 
@@ -242,7 +242,7 @@ internal static class AccuracyCheckerDefinitions
                 else if (defs != null && borrowed(key))
                 {
                     folder = Path.GetDirectoryName(defs.File)!;
-                    _inDefinitionsFolder = true;
+                    _inDefinitionsFolder.Add(EngineProblems.Join(path, key));
                 }
                 else continue;
                 result = With(result, key, new ConfigScalar(ScalarKind.String, Path.Combine(Literal(folder), text), value.Line));

@@ -675,7 +675,7 @@ internal static class EngineParser
         return def with { InputFiles = inputs, LabelsPath = labelsPath, LabelsArray = labelsArray };
     }
 
-    private static readonly string[] StepKeys = { "type", "size", "width", "height", "aspect", "interpolation", "mean", "std", "value", "position" };
+    private static readonly string[] StepKeys = { "type", "size", "width", "height", "aspect", "interpolation", "mean", "std", "value", "position", "central_fraction", "rounding" };
 
     private static DatasetDefinition? ParseImages(MapReader m, DatasetDefinition def, string baseFolder, bool isFolder, bool simplified)
     {
@@ -810,7 +810,7 @@ internal static class EngineParser
         string[] allowed = type switch
         {
             StepKind.Resize => new[] { "type", "size", "width", "height", "aspect", "interpolation" },
-            StepKind.CenterCrop => new[] { "type", "size", "width", "height" },
+            StepKind.CenterCrop => new[] { "type", "size", "width", "height", "central_fraction", "rounding" },
             StepKind.Normalization => new[] { "type", "mean", "std" },
             StepKind.Pad => new[] { "type", "size", "width", "height", "value", "position" },
             _ => new[] { "type", "value" },
@@ -837,8 +837,15 @@ internal static class EngineParser
             }
             case StepKind.CenterCrop:
             {
+                var rounding = m.Choice("rounding", new Dictionary<string, CropRounding> { ["down"] = CropRounding.Down, ["half_even"] = CropRounding.HalfEven }) ?? CropRounding.Down;
+                if (m.Has("central_fraction"))
+                {
+                    foreach (var key in new[] { "size", "width", "height" })
+                        if (m.Has(key)) m.Problem(key, "can't be combined with central_fraction: give the crop's size or the share of each side it keeps.");
+                    return m.Double("central_fraction", 0, 1, exclusiveMin: true) is double f ? new CentralFractionStep(f) { Rounding = rounding } : null;
+                }
                 var (w, h, _) = Size(m, allowSizeOnly: true);
-                return w + h == 0 ? null : new CenterCropStep(w, h);
+                return w + h == 0 ? null : new CenterCropStep(w, h) { Rounding = rounding };
             }
             case StepKind.Normalization:
             {
