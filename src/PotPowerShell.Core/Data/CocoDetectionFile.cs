@@ -9,14 +9,20 @@ public sealed record DetectionSet(IReadOnlyList<string> Files, IReadOnlyList<Det
 /// <summary>
 /// A COCO detection annotation file (<c>images</c>, <c>annotations</c> with <c>bbox: [x, y, width, height]</c>,
 /// <c>categories</c>), read as Accuracy Checker's mscoco_detection converter does: images sorted by id, classes
-/// numbered 0, 1, 2 ... in the order the categories are listed, crowd objects (iscrowd: 1) not counted.
+/// numbered 0, 1, 2 ... in the order the categories are listed (or, with its use_full_label_map, the category ids
+/// themselves: the 91 classes of models trained on COCO's full label map, 1 to 90 with gaps and 0 the background),
+/// crowd objects (iscrowd: 1) not counted.
 /// </summary>
 public static class CocoDetectionFile
 {
     /// <summary>Larger files are refused before they are parsed.</summary>
     public const long MaxBytes = 256L << 20;
 
-    public static DetectionSet Read(string path)
+    /// <summary>The largest category id read as a class (<paramref name="categoryIds"/>): the classes are listed up to it.</summary>
+    public const int MaxCategoryId = 1 << 16;
+
+    /// <param name="categoryIds">Each object's class is its category id, not the category's place in the list.</param>
+    public static DetectionSet Read(string path, bool categoryIds = false)
     {
         var info = new FileInfo(path);
         if (!info.Exists)
@@ -40,14 +46,21 @@ public static class CocoDetectionFile
             var images = Array(root, "images", path);
             var objects = Array(root, "annotations", path);
 
-            var classes = new List<string>();
+            var names = new List<(long Id, string Name)>();
             var labelOf = new Dictionary<long, int>();
             foreach (var c in categories)
             {
                 long id = Integer(c, "id", path, "categories");
-                if (!labelOf.TryAdd(id, classes.Count)) throw Invalid(path, $"lists the category id {id} twice.");
-                classes.Add(c.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString()! : id.ToString(CultureInfo.InvariantCulture));
+                if (categoryIds && (id < 0 || id > MaxCategoryId))
+                    throw Invalid(path, $"has the category id {id}; read as classes (coco_labels: ids, Accuracy Checker's use_full_label_map), ids are from 0 to {MaxCategoryId}.");
+                if (!labelOf.TryAdd(id, categoryIds ? (int)id : names.Count)) throw Invalid(path, $"lists the category id {id} twice.");
+                names.Add((id, c.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString()! : id.ToString(CultureInfo.InvariantCulture)));
             }
+            // By id, every class up to the largest id has a name: a gap is named by its number.
+            var byId = names.ToDictionary(c => c.Id, c => c.Name);
+            var classes = !categoryIds ? names.Select(c => c.Name).ToList()
+                : Enumerable.Range(0, names.Count == 0 ? 0 : (int)names.Max(c => c.Id) + 1)
+                    .Select(i => byId.GetValueOrDefault(i) ?? i.ToString(CultureInfo.InvariantCulture)).ToList();
 
             var byImage = new SortedDictionary<long, (string File, int Width, int Height, List<DetectionBox> Boxes)>();
             foreach (var image in images)

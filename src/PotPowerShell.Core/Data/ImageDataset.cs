@@ -88,15 +88,16 @@ public sealed class ImageDataset : IDataset
     /// <param name="labelsFile">The file <paramref name="labels"/> came from: never an item, also when it lies in the
     /// folder with an item extension (labels.npy among .npy items, format npy_files).</param>
     /// <param name="pattern">A pattern (* and ?) the file names must match too (a simplified engine's data_source pattern).</param>
+    /// <param name="categoryIds">A COCO .json annotation file's classes are its category ids (<see cref="CocoDetectionFile.Read"/>).</param>
     public static ImageDataset Open(string folder, string? inputName, ImageOptions options, IReadOnlyList<string> extensions,
         string? annotationFile, string? fileColumn, string? labelColumn, IReadOnlyList<object?>? labels, AnnotationSeparator separator = AnnotationSeparator.Space,
-        string? labelsFile = null, string? pattern = null)
+        string? labelsFile = null, string? pattern = null, bool categoryIds = false)
     {
         if (!Directory.Exists(folder))
             throw new PotException("DataPathNotFound", PotErrorCategory.ObjectNotFound, $"The image folder '{folder}' does not exist.", folder);
         List<string> files;
         if (annotationFile != null && annotationFile.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
-            return FromDetections(folder, inputName, options, CocoDetectionFile.Read(annotationFile), annotationFile);
+            return FromDetections(folder, inputName, options, CocoDetectionFile.Read(annotationFile, categoryIds), annotationFile);
         if (annotationFile != null)
         {
             var entries = AnnotationFile.Read(annotationFile, fileColumn, labelColumn, separator);

@@ -28,6 +28,25 @@ public class CocoDetectionFileTests
         Assert.Equal(new[] { new DetectionBox(1, 1, 2, 4, 6), new DetectionBox(0, 0, 0, 10, 10, Difficult: true) }, coco.Annotations[1].Boxes);
     }
 
+    [Fact]
+    public void With_category_ids_each_object_is_of_its_category_id_and_the_classes_run_to_the_largest()
+    {
+        using var tmp = new TempFolder();
+        File.WriteAllText(tmp.File("instances.json"), """
+            {"images": [{"id": 1, "file_name": "a.png", "width": 40, "height": 30}],
+             "annotations": [{"image_id": 1, "category_id": 3, "bbox": [1, 2, 3, 4]}, {"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1]}],
+             "categories": [{"id": 3, "name": "cat"}, {"id": 1, "name": "dog"}]}
+            """);
+        var coco = CocoDetectionFile.Read(tmp.File("instances.json"), categoryIds: true);
+        Assert.Equal(new[] { 3, 1 }, coco.Annotations[0].Boxes.Select(b => b.Label));
+        Assert.Equal(new[] { "0", "dog", "2", "cat" }, coco.Classes);
+        // In category order they are the first and second class.
+        Assert.Equal(new[] { 0, 1 }, CocoDetectionFile.Read(tmp.File("instances.json")).Annotations[0].Boxes.Select(b => b.Label));
+
+        File.WriteAllText(tmp.File("instances.json"), """{"images": [], "annotations": [], "categories": [{"id": -1}]}""");
+        Assert.Contains("category id -1", Assert.Throws<PotException>(() => CocoDetectionFile.Read(tmp.File("instances.json"), categoryIds: true)).Message);
+    }
+
     [Theory]
     [InlineData("""{"images": [], "annotations": []}""", "has no 'categories' list")]
     [InlineData("""{"images": [{"id": 1, "file_name": "a.png", "width": 2, "height": 2}], "annotations": [{"image_id": 1, "category_id": 3, "bbox": [0, 0, 1, 1]}], "categories": []}""", "category 3, which is not in categories")]

@@ -471,10 +471,18 @@ public class AccuracyCheckerConfigTests
         var problems = Problems(tmp, "models:\n" + ir + onnx.Replace("type: accuracy", "type: accuracyy", StringComparison.Ordinal));
         Assert.Contains(problems, p => p.StartsWith("models[1].datasets[0].metrics[0]", StringComparison.Ordinal));
 
-        // Without an onnx_runtime entry there is no telling which preprocessing fits the ONNX model.
-        problems = Problems(tmp, "models:\n" + Entry("m-cf", "caffe", "          - {type: resize, size: 2}\n") + ir);
-        Assert.Equal("models (line 1): lists 2 models and none runs on onnx_runtime: models[0] (m-cf: caffe), models[1] (m: dlsdk). Keep the entry whose preprocessing fits the ONNX " +
-            "model, that of the framework it was exported from: OpenVINO's entries (openvino, dlsdk) leave out the normalization Model Optimizer folds into the model.", problems.Single());
+        // Without one, the entry of the framework the model comes from: an ONNX export of it expects that preprocessing.
+        string caffe = Entry("m-cf", "caffe", "          - {type: resize, size: 2}\n          - {type: normalization, std: 255}\n");
+        engine = Load(tmp, "models:\n" + ir + caffe);
+        Assert.IsType<NormalizationStep>(engine.Datasets.Single().Image!.Steps.Last());
+        Assert.Contains(engine.Warnings, w => w.StartsWith("models: models[1] (m-cf: caffe) is read, the entry of the framework the model comes from", StringComparison.Ordinal));
+
+        // Two of those, or none, cannot be told apart.
+        problems = Problems(tmp, "models:\n" + caffe + Entry("m-tf", "tf", "          - {type: resize, size: 2}\n") + ir);
+        Assert.Equal("models (line 1): lists 3 models and several are for the framework an ONNX model comes from: models[0] (m-cf: caffe), models[1] (m-tf: tf), models[2] (m: dlsdk). " +
+            "Keep the entry whose preprocessing fits the ONNX model, that of the framework it was exported from: OpenVINO's entries (openvino, dlsdk) leave out the normalization Model Optimizer folds into the model.", problems.Single());
+        problems = Problems(tmp, "models:\n" + ir + Entry("m", "openvino", "          - {type: resize, size: 2}\n"));
+        Assert.StartsWith("models (line 1): lists 2 models and none is for the framework an ONNX model comes from: models[0] (m: dlsdk), models[1] (m: openvino).", problems.Single(), StringComparison.Ordinal);
     }
 
     [Fact]

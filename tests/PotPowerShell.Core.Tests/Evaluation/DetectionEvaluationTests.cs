@@ -103,6 +103,18 @@ public class DetectionEvaluationTests
     }
 
     [Fact]
+    public void With_coco_labels_ids_the_objects_are_of_their_category_ids()
+    {
+        // The objects' category 7 is class 0 in category order, where a.png finds it (0.5 as above); as an id it is class
+        // 7, which the model never predicts: nothing is found.
+        using var tmp = Scene("", "  - {name: voc, type: map, include_boundaries: false}");
+        File.WriteAllText(tmp.File("engine.yml"), File.ReadAllText(tmp.File("engine.yml")).Replace("annotation_file: val/instances.json", "annotation_file: val/instances.json\n  coco_labels: ids", StringComparison.Ordinal));
+        Assert.Equal(0.0, Evaluate(tmp).Values["voc"], 12);
+        File.WriteAllText(tmp.File("engine.yml"), File.ReadAllText(tmp.File("engine.yml")).Replace("coco_labels: ids", "coco_labels: order", StringComparison.Ordinal));
+        Assert.Equal(0.5, Evaluate(tmp).Values["voc"], 12);
+    }
+
+    [Fact]
     public void SubsetsAreEvaluatedAsAWholeSet()
     {
         using var tmp = Scene("", "  - {name: voc, type: map, include_boundaries: false}");
@@ -269,6 +281,10 @@ public class DetectionEvaluationTests
         var adapter = engine.Datasets[0].Adapter;
         Assert.Equal((AdapterType.Ssd, "b", "l", "s"), (adapter.Type, adapter.Output, adapter.LabelsOutput, adapter.ScoresOutput));
         Assert.Equal(1, engine.Datasets[0].LabelOffset);
+        // use_full_label_map: the classes are the category ids, which already leave 0 to the background.
+        File.WriteAllText(tmp.File("ac.yml"), Config("{type: ssd_onnx, bboxes_out: b, labels_out: l, scores_out: s}").Replace("has_background: true", "has_background: true, use_full_label_map: true"));
+        engine = EngineDefinition.Load(tmp.File("ac.yml"));
+        Assert.Equal((0, true), (engine.Datasets[0].LabelOffset, engine.Datasets[0].CocoCategoryIds));
         File.WriteAllText(tmp.File("ac.yml"), Config("{type: ssd_onnx, bboxes_out: b}"));
         var e = Assert.Throws<PotException>(() => EngineDefinition.Load(tmp.File("ac.yml")));
         Assert.Contains("models[0].launchers[0].adapter.labels_out", e.Message);

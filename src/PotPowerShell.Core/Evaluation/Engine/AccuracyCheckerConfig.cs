@@ -117,9 +117,11 @@ internal static class AccuracyCheckerConfig
     }
 
     /// <summary>
-    /// The model entry to read: the only one, or else the first with an onnx_runtime launcher (Open Model Zoo lists a
-    /// model once for the framework it comes from and once for OpenVINO, whose preprocessing leaves out what Model
-    /// Optimizer folded into the model); -1 with a problem when no entry is for ONNX Runtime.
+    /// The model entry to read: the only one; else the first with an onnx_runtime launcher; else the one entry not for
+    /// OpenVINO. Open Model Zoo lists a model once for the framework it comes from (onnx_runtime, tf, caffe, ...) and
+    /// once for OpenVINO, whose preprocessing leaves out the normalization Model Optimizer folded into the model: an
+    /// ONNX model exported from the source framework expects the source framework's. -1 with a problem when that
+    /// leaves no entry or more than one.
     /// </summary>
     private static int ChooseModel(MapReader root, ConfigList models, List<string> warnings)
     {
@@ -127,14 +129,24 @@ internal static class AccuracyCheckerConfig
         string Describe(int i) => models.Items[i] is ConfigMap m
             ? $"models[{i}] ({EngineTree.TextOf(m["name"]) ?? "no name"}: {string.Join(", ", Frameworks(m).DefaultIfEmpty("no framework"))})"
             : $"models[{i}]";
-        int chosen = Enumerable.Range(0, models.Count).FirstOrDefault(i => models.Items[i] is ConfigMap m && Frameworks(m).Contains(OnnxRuntime), -1);
+        var entries = Enumerable.Range(0, models.Count).Where(i => models.Items[i] is ConfigMap).ToList();
         var all = string.Join(", ", Enumerable.Range(0, models.Count).Select(Describe));
-        if (chosen < 0)
-            root.Problem("models", $"lists {models.Count} models and none runs on onnx_runtime: {all}. Keep the entry whose preprocessing fits the ONNX " +
-                "model, that of the framework it was exported from: OpenVINO's entries (openvino, dlsdk) leave out the normalization Model Optimizer folds into the model.");
-        else
-            warnings.Add($"models: {Describe(chosen)} is read, the first for onnx_runtime, of {all}; remove the others to silence this warning.");
-        return chosen;
+        int onnx = entries.FirstOrDefault(i => Frameworks((ConfigMap)models.Items[i]).Contains(OnnxRuntime), -1);
+        if (onnx >= 0)
+        {
+            warnings.Add($"models: {Describe(onnx)} is read, the first for onnx_runtime, of {all}; remove the others to silence this warning.");
+            return onnx;
+        }
+        var source = entries.Where(i => Frameworks((ConfigMap)models.Items[i]).Any(f => f is not ("openvino" or "dlsdk"))).ToList();
+        if (source.Count == 1)
+        {
+            warnings.Add($"models: {Describe(source[0])} is read, the entry of the framework the model comes from, whose preprocessing an ONNX export of it expects " +
+                $"(OpenVINO's entries leave out the normalization Model Optimizer folds into the model), of {all}; remove the others to silence this warning.");
+            return source[0];
+        }
+        root.Problem("models", $"lists {models.Count} models and {(source.Count == 0 ? "none is" : "several are")} for the framework an ONNX model comes from: {all}. " +
+            "Keep the entry whose preprocessing fits the ONNX model, that of the framework it was exported from: OpenVINO's entries (openvino, dlsdk) leave out the normalization Model Optimizer folds into the model.");
+        return -1;
     }
 
     private const string OnnxRuntime = "onnx_runtime";
@@ -456,9 +468,10 @@ internal static class AccuracyCheckerConfig
             // Images sorted by id, categories numbered in their order: what the converter does by default.
             if (a.Has("annotation_file")) Copy(a, "annotation_file", d);
             else a.Problem("annotation_file", "is required: the COCO instances .json file.");
-            if (a.Bool("has_background") == true) d.Add("label_offset", EngineTree.Number(1));
+            // With the full label map the classes are the category ids, whatever has_background says.
+            if (a.Bool("use_full_label_map") == true) d.Add("coco_labels", EngineTree.Text("ids", a.Node.KeyLine("use_full_label_map")));
+            else if (a.Bool("has_background") == true) d.Add("label_offset", EngineTree.Number(1));
             if (a.Bool("sort_annotations") == false) a.Problem("sort_annotations", "false is not supported: images are taken in the order of their ids.");
-            if (a.Bool("use_full_label_map") == true) a.Problem("use_full_label_map", "is not supported: classes are numbered in the order the file lists its categories.");
             foreach (var key in new[] { "images_dir", "dataset_meta_file", "labels_file", "delimeter" })
                 if (a.Has(key)) warnings.Add($"{a.KeyPath(key)}: read and ignored: images are named relative to data_source, classes come from the annotation file.");
             return null;

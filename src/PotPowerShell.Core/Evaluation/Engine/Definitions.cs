@@ -241,6 +241,8 @@ public sealed record DatasetDefinition
     public string? LabelsArray { get; init; }
     /// <summary>Images: 'file label' lines or a CSV file naming the images and their labels, or a COCO detection .json file.</summary>
     public string? AnnotationFile { get; init; }
+    /// <summary>A COCO annotation_file's classes are its category ids (coco_labels: ids; Accuracy Checker's use_full_label_map), not their order.</summary>
+    public bool CocoCategoryIds { get; init; }
     public string? FileColumn { get; init; }
     public string? LabelColumn { get; init; }
     /// <summary>Class names by class index, for text labels that name classes.</summary>

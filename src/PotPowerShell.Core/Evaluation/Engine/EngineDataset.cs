@@ -85,7 +85,8 @@ public sealed class EngineDataset : IDataset, IDisposable
             else if (d.ClassFolders != null)
                 data = ImageDataset.FromClassFolders(d.DataSource, d.InputName, d.Image!, ClassFolders.Read(d.ClassFolders, d.Extensions), d.ClassFolders);
             else
-                data = ImageDataset.Open(d.DataSource, d.InputName, d.Image!, d.Extensions, d.AnnotationFile, d.FileColumn, d.LabelColumn, labels, d.AnnotationSeparator, d.LabelsPath, d.FilePattern);
+                data = ImageDataset.Open(d.DataSource, d.InputName, d.Image!, d.Extensions, d.AnnotationFile, d.FileColumn, d.LabelColumn, labels, d.AnnotationSeparator, d.LabelsPath, d.FilePattern,
+                    d.CocoCategoryIds);
             textLabels = false;
         }
         if (textLabels)

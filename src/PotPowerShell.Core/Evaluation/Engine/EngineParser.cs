@@ -16,7 +16,7 @@ internal static class EngineParser
         "name", "data_source", "format", "inputs", "labels", "annotation_file", "file_column", "label_column", "classes",
         "input", "channels", "color_order", "layout", "preprocessing", "extensions", "subsample_size", "subsample_seed",
         "adapter", "metrics", "label_offset", "postprocessing", "voc_annotations", "imageset_file", "class_folders", "annotation_separator",
-        "masks", "image_prefix", "image_postfix", "mask_prefix", "mask_postfix", "mask_colors",
+        "masks", "image_prefix", "image_postfix", "mask_prefix", "mask_postfix", "mask_colors", "coco_labels",
     };
     private static readonly string[] AdapterKeys =
     {
@@ -709,6 +709,9 @@ internal static class EngineParser
         var separator = simplified ? null : m.Choice("annotation_separator", new Dictionary<string, AnnotationSeparator> { ["space"] = AnnotationSeparator.Space, ["comma"] = AnnotationSeparator.Comma });
         if (separator != null && (annotation == null || annotation.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) || annotation.EndsWith(".json", StringComparison.OrdinalIgnoreCase)))
             m.Problem("annotation_separator", "applies to an annotation_file of 'file label' lines only (not .csv or .json).");
+        var cocoLabels = simplified ? null : m.Choice("coco_labels", new Dictionary<string, bool> { ["order"] = false, ["ids"] = true });
+        if (cocoLabels != null && (annotation == null || !annotation.EndsWith(".json", StringComparison.OrdinalIgnoreCase)))
+            m.Problem("coco_labels", "applies to a COCO .json annotation_file only.");
         string? fileColumn = simplified ? null : m.String("file_column");
         string? labelColumn = simplified ? null : m.String("label_column");
         if ((fileColumn != null || labelColumn != null) && (annotation == null || !annotation.EndsWith(".csv", StringComparison.OrdinalIgnoreCase)))
@@ -772,6 +775,7 @@ internal static class EngineParser
             MaskPostfix = (simplified ? null : m.String("mask_postfix")) ?? ".png",
             MaskColors = maskColors,
             AnnotationSeparator = separator ?? AnnotationSeparator.Space,
+            CocoCategoryIds = cocoLabels == true,
             FileColumn = fileColumn,
             LabelColumn = labelColumn,
             InputName = input,
