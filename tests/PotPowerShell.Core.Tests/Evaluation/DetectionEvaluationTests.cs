@@ -115,6 +115,53 @@ public class DetectionEvaluationTests
     }
 
     [Fact]
+    public void Yolo_v5_scores_a_candidate_by_objectness_times_its_best_class()
+    {
+        // The scene above with the candidates as rows [centre x, centre y, width, height, objectness, class 0, class 1]
+        // (YOLOv5's export) in 7x2 grey images passed through a Reshape to [batch, 2, 7].
+        using var tmp = new TempFolder();
+        Directory.CreateDirectory(tmp.File("val"));
+        // a.png: class 0 at 1 x .9 around the object, and a near copy at 1 x .78 that NMS drops.
+        PngFiles.Save(tmp.File("val/a.png"), 7, 2, 1, new byte[] { 128, 128, 102, 102, 255, 230, 25, 128, 128, 100, 100, 255, 200, 10 });
+        // b.png: class 1 at .502 x .8 = .40 where the class 0 object is, and a candidate at 1 x .078, below conf_threshold.
+        PngFiles.Save(tmp.File("val/b.png"), 7, 2, 1, new byte[] { 128, 128, 102, 102, 128, 10, 204, 50, 50, 20, 20, 255, 20, 20 });
+        File.WriteAllText(tmp.File("val/instances.json"), """
+            {"images": [{"id": 2, "file_name": "b.png", "width": 7, "height": 2}, {"id": 1, "file_name": "a.png", "width": 7, "height": 2}],
+             "annotations": [{"image_id": 1, "category_id": 7, "bbox": [0.3, 0.3, 0.4, 0.4]}, {"image_id": 2, "category_id": 7, "bbox": [0.3, 0.3, 0.4, 0.4]}],
+             "categories": [{"id": 7, "name": "square"}, {"id": 9, "name": "circle"}]}
+            """);
+        File.WriteAllText(tmp.File("engine.yml"), """
+            dataset:
+              data_source: val
+              annotation_file: val/instances.json
+              channels: 1
+              preprocessing: [{type: scale, value: 0.00392156862745098}]
+            adapter: {type: yolo_v5, conf_threshold: 0.25, nms_threshold: 0.5}
+            metrics:
+              - {name: voc, type: map, include_boundaries: false}
+            """);
+        var g = new GraphBuilder("yolo_v5");
+        g.Input("image", "batch", 1L, 2L, 7L);
+        string shape = g.Initializer("shape", new long[] { -1, 2, 7 }, 3);
+        var node = new global::Onnx.NodeProto { OpType = "Reshape", Name = "reshape" };
+        node.Input.Add("image");
+        node.Input.Add(shape);
+        node.Output.Add("output0");
+        g.Graph.Node.Add(node);
+        g.Output("output0", DataType.Float, "batch", 2L, 7L);
+        using var evaluator = new Evaluator(EngineDefinition.Load(tmp.File("engine.yml")));
+        var r = evaluator.Run(g.Build().ToByteArray(), new EvaluationRequest { KeepPredictions = true }, CancellationToken.None);
+        // As for yolo_v8: class 0's two objects, one found -> 0.5.
+        Assert.Equal(0.5, r.Values["voc"], 12);
+        var a = Assert.Single(Assert.IsAssignableFrom<IReadOnlyList<Detection>>(r.Predictions![0]));
+        Assert.Equal(0, a.Label);
+        Assert.Equal(230 / 255.0, a.Score, 6);
+        var b = Assert.Single(Assert.IsAssignableFrom<IReadOnlyList<Detection>>(r.Predictions![1]));
+        Assert.Equal(1, b.Label);
+        Assert.Equal(128 / 255.0 * (204 / 255.0), b.Score, 6);
+    }
+
+    [Fact]
     public void SubsetsAreEvaluatedAsAWholeSet()
     {
         using var tmp = Scene("", "  - {name: voc, type: map, include_boundaries: false}");
@@ -154,7 +201,7 @@ public class DetectionEvaluationTests
         using var tmp = Scene("", "  - {name: voc, type: map}");
         File.WriteAllText(tmp.File("engine.yml"), File.ReadAllText(tmp.File("engine.yml")).Replace("adapter: {type: yolo_v8, conf_threshold: 0.25, nms_threshold: 0.5}", "adapter: classification"));
         var e = Assert.Throws<PotException>(() => EngineDefinition.Load(tmp.File("engine.yml")));
-        Assert.Contains("use adapter type ssd or yolo_v8", e.Message);
+        Assert.Contains("use adapter type ssd, yolo_v8 or yolo_v5", e.Message);
     }
 
     [Fact]

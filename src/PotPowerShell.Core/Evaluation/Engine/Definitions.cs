@@ -27,6 +27,11 @@ public enum AdapterType
     Ssd,
     /// <summary>YOLOv8's raw output [4 + classes, N] (centre x, centre y, width, height in input pixels, class scores), filtered by confidence and non-maximum suppression.</summary>
     YoloV8,
+    /// <summary>
+    /// The decoded output [N, 5 + classes] of YOLOv5, YOLOv7 and YOLOX exports (centre x, centre y, width, height in
+    /// input pixels, objectness, class scores), filtered by objectness x class score and non-maximum suppression.
+    /// </summary>
+    YoloV5,
     /// <summary>Semantic segmentation: per-pixel class scores [C, H, W] (the class map is their argmax), or the class map [H, W] itself.</summary>
     Segmentation,
 }
@@ -126,19 +131,19 @@ public sealed record AdapterDefinition(
     /// <summary>ssd: boxes are fractions of the model input (true, the default), or its pixels (normalized: false).</summary>
     public bool NormalizedBoxes { get; init; } = true;
 
-    /// <summary>yolo_v8: detections scoring below it are dropped.</summary>
+    /// <summary>yolo_v8, yolo_v5: detections scoring below it are dropped.</summary>
     public double ConfidenceThreshold { get; init; } = 0.25;
 
-    /// <summary>yolo_v8: non-maximum suppression drops a box overlapping a better one of its class by more than this IoU.</summary>
+    /// <summary>yolo_v8, yolo_v5: non-maximum suppression drops a box overlapping a better one of its class by more than this IoU.</summary>
     public double NmsThreshold { get; init; } = 0.5;
 
-    /// <summary>yolo_v8: at most this many detections per image, best first.</summary>
+    /// <summary>yolo_v8, yolo_v5: at most this many detections per image, best first.</summary>
     public int MaxDetections { get; init; } = 300;
 
     /// <summary>Detection postprocessing, applied in order after boxes are scaled to the original image.</summary>
     public IReadOnlyList<DetectionStep> Postprocessing { get; init; } = Array.Empty<DetectionStep>();
 
-    public bool IsDetection => Type is AdapterType.Ssd or AdapterType.YoloV8;
+    public bool IsDetection => Type is AdapterType.Ssd or AdapterType.YoloV8 or AdapterType.YoloV5;
 
     public static AdapterDefinition Classification { get; } = new(AdapterType.Classification);
     public static AdapterDefinition Identity { get; } = new(AdapterType.Identity);

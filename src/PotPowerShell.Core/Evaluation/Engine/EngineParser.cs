@@ -36,6 +36,7 @@ internal static class EngineParser
         ["identity"] = AdapterType.Identity,
         ["ssd"] = AdapterType.Ssd,
         ["yolo_v8"] = AdapterType.YoloV8,
+        ["yolo_v5"] = AdapterType.YoloV5,
         ["segmentation"] = AdapterType.Segmentation,
     };
 
@@ -210,7 +211,7 @@ internal static class EngineParser
             if (datasetMaps[i].Reader.Has("postprocessing"))
             {
                 if (!adapter.IsDetection)
-                    datasetMaps[i].Reader.Problem("postprocessing", $"applies to detections (adapter ssd or yolo_v8), but dataset '{datasets[i].Name}' uses the {adapter.Type.ToString().ToLowerInvariant()} adapter.");
+                    datasetMaps[i].Reader.Problem("postprocessing", $"applies to detections (adapter ssd, yolo_v8 or yolo_v5), but dataset '{datasets[i].Name}' uses the {adapter.Type.ToString().ToLowerInvariant()} adapter.");
                 else adapter = adapter with { Postprocessing = ParsePostprocessing(datasetMaps[i].Reader) };
             }
             datasets[i] = datasets[i] with { Adapter = adapter };
@@ -244,7 +245,7 @@ internal static class EngineParser
         }
         if (metric.Type is MetricType.Map or MetricType.CocoPrecision && !adapter.IsDetection)
             problems.Add(EngineProblems.Join(metric.KeyPath, "type"),
-                $"{(metric.Type == MetricType.Map ? "map" : "coco_precision")} compares detections, but dataset '{dataset.Name}' uses the {adapter.Type.ToString().ToLowerInvariant()} adapter: use adapter type ssd or yolo_v8.", typeLine);
+                $"{(metric.Type == MetricType.Map ? "map" : "coco_precision")} compares detections, but dataset '{dataset.Name}' uses the {adapter.Type.ToString().ToLowerInvariant()} adapter: use adapter type ssd, yolo_v8 or yolo_v5.", typeLine);
         if (metric.IsSegmentation && adapter.Type != AdapterType.Segmentation)
             problems.Add(EngineProblems.Join(metric.KeyPath, "type"),
                 $"{EngineTree.TextOf(node["type"])?.Trim()} compares class maps, but dataset '{dataset.Name}' uses the {adapter.Type.ToString().ToLowerInvariant()} adapter: use adapter type segmentation.", typeLine);
@@ -274,10 +275,14 @@ internal static class EngineParser
         if (m == null) return null;
         var type = m.Choice("type", AdapterWords, required: true);
         string? output = m.String("output");
-        foreach (var (keys, owner) in new[] { (ClassificationKeys, AdapterType.Classification), (CtcKeys, AdapterType.CtcGreedy), (SsdKeys, AdapterType.Ssd), (YoloKeys, AdapterType.YoloV8), (SegmentationKeys, AdapterType.Segmentation) })
-            if (type != owner)
+        foreach (var (keys, owners) in new[]
+                 {
+                     (ClassificationKeys, new[] { AdapterType.Classification }), (CtcKeys, new[] { AdapterType.CtcGreedy }), (SsdKeys, new[] { AdapterType.Ssd }),
+                     (YoloKeys, new[] { AdapterType.YoloV8, AdapterType.YoloV5 }), (SegmentationKeys, new[] { AdapterType.Segmentation }),
+                 })
+            if (type == null || !owners.Contains(type.Value))
                 foreach (var k in keys.Where(m.Has))
-                    m.Problem(k, $"applies to the {AdapterWords.First(kv => kv.Value == owner).Key} adapter only.");
+                    m.Problem(k, $"applies to the {string.Join(" and ", owners.Select(o => AdapterWords.First(kv => kv.Value == o).Key))} adapter{(owners.Length > 1 ? "s" : "")} only.");
         if (type == AdapterType.Ssd)
         {
             // Without labels: and scores: the one output holds DetectionOutput rows [1, 1, M, 7].
@@ -292,8 +297,8 @@ internal static class EngineParser
         // make_argmax: the class map is the per-pixel argmax of class scores either way (as Accuracy Checker's metrics
         // take it with their default use_argmax), so both values are read and mean the same.
         if (type == AdapterType.Segmentation) m.Bool("make_argmax");
-        if (type == AdapterType.YoloV8)
-            return new AdapterDefinition(AdapterType.YoloV8, output, KeyPath: path)
+        if (type is AdapterType.YoloV8 or AdapterType.YoloV5)
+            return new AdapterDefinition(type.Value, output, KeyPath: path)
             {
                 ConfidenceThreshold = m.Double("conf_threshold", 0, 1) ?? 0.25,
                 NmsThreshold = m.Double("nms_threshold", 0, 1) ?? 0.5,

@@ -22,6 +22,7 @@ internal abstract class Adapter
         AdapterType.CtcGreedy => new CtcGreedyAdapter(d),
         AdapterType.Ssd => new SsdAdapter(d),
         AdapterType.YoloV8 => new YoloV8Adapter(d),
+        AdapterType.YoloV5 => new YoloV5Adapter(d),
         AdapterType.Segmentation => new SegmentationAdapter(d),
         _ => new IdentityAdapter(d),
     };

@@ -160,8 +160,44 @@ internal sealed class YoloV8Adapter(AdapterDefinition d) : DetectionAdapter(d)
                 if (data[c * n + j] > data[best * n + j]) best = c;
             double score = data[best * n + j];
             if (!(score >= Definition.ConfidenceThreshold)) continue;
-            double cx = data[j], cy = data[n + j], w = data[2 * n + j], h = data[3 * n + j];
-            candidates.Add(new Detection(best - 4, score, cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2));
+            candidates.Add(Centred(best - 4, score, data[j], data[n + j], data[2 * n + j], data[3 * n + j]));
+        }
+        return Nms(candidates, Definition.NmsThreshold, includeBoundaries: false, Definition.MaxDetections);
+    }
+
+    /// <summary>A detection from its centre, width and height.</summary>
+    internal static Detection Centred(int label, double score, double cx, double cy, double w, double h) =>
+        new(label, score, cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2);
+}
+
+/// <summary>
+/// yolo_v5: per item an [N, 5 + classes] output, as YOLOv5, YOLOv7 and YOLOX export it with its boxes decoded: for each
+/// of the N candidates its centre x, centre y, width and height in input pixels, its objectness and one score per class.
+/// A candidate takes its best class, scored objectness x class score (as their exporters' own non-maximum suppression
+/// scores it); then as yolo_v8: those below conf_threshold are dropped, non-maximum suppression per class keeps at most
+/// max_detections. (Accuracy Checker's yolo_v5 decodes the raw grids instead; it is not read in its configurations.)
+/// </summary>
+internal sealed class YoloV5Adapter(AdapterDefinition d) : DetectionAdapter(d)
+{
+    protected override bool Normalized => false;
+
+    protected override List<Detection> Raw(BatchOutputs outputs, int row)
+    {
+        outputs.RequireBatchFirst(OutputIndex, "the yolo_v5 adapter");
+        var shape = outputs.RowShape(OutputIndex);
+        if (shape.Length != 3 || shape[2] < 6)
+            throw ShapeError($"yolo_v5 needs an output [batch, candidates, 5 + classes], but '{OutputName}' has the item shape [{string.Join(",", shape)}].");
+        int n = (int)shape[1], width = (int)shape[2];
+        var data = outputs.Row(OutputIndex, row);
+        var candidates = new List<Detection>();
+        for (int j = 0; j < n; j++)
+        {
+            int at = j * width, best = 5;
+            for (int c = 6; c < width; c++)
+                if (data[at + c] > data[at + best]) best = c;
+            double score = (double)data[at + 4] * data[at + best];
+            if (!(score >= Definition.ConfidenceThreshold)) continue;
+            candidates.Add(YoloV8Adapter.Centred(best - 5, score, data[at], data[at + 1], data[at + 2], data[at + 3]));
         }
         return Nms(candidates, Definition.NmsThreshold, includeBoundaries: false, Definition.MaxDetections);
     }
