@@ -163,6 +163,30 @@ dataset:
         ($unlabelled.Metrics | Where-Object Name -eq 'map').Baseline | Should -Be 1
         $unlabelled.Met | Should -BeTrue
     }
+
+    It 'says why a detection metric has no value, and AccuracyAware refuses a baseline without one' {
+        # No FP32 detection of the sample scores 1: at reference_confidence 1 there is no object to find.
+        $folder = New-Item -ItemType Directory -Path (Join-Path $TestDrive 'shapes-none')
+        $engine = Join-Path $folder 'none.yml'
+        @"
+adapter: {type: yolo_v8, conf_threshold: 0.05}
+metrics:
+  - {name: map, type: map, reference: fp32, reference_confidence: 1}
+dataset:
+  data_source: '$(Join-Path $shapes 'validation/images')'
+  channels: 1
+  preprocessing: [{type: scale, value: 0.00392156862745098}]
+"@ | Set-Content $engine
+        $r = Measure-PotModel -Path $model -EnginePath $engine -ReferenceModelPath $model -WarningVariable warnings -WarningAction SilentlyContinue
+        [double]::IsNaN($r.Values['map']) | Should -BeTrue
+        "$warnings" | Should -BeLike "*map has no value (NaN): none of the FP32 model's detections on the 200 items reaches reference_confidence 1, so there is no object to find.*"
+        $pot = Join-Path $folder 'aaq.yml'
+        "model: {model_name: shapes, model: '$model'}`nengine: {config: '$engine'}`ncompression:`n  algorithms:`n    - name: AccuracyAwareQuantization`n      params: {preset: performance, stat_subset_size: 64, maximal_drop: 0.005}" | Set-Content $pot
+        $err = { Import-PotConfig $pot | Invoke-AccuracyAwareQuantization -CalibrationDataPath (Join-Path $shapes 'calibration') -OutputPath (Join-Path $folder 'none.onnx') -SkipLatencyCheck -ErrorAction Stop } |
+            Should -Throw -PassThru
+        $err.FullyQualifiedErrorId | Should -BeLike 'BaselineNoValue,*'
+        $err.Exception.Message | Should -BeLike 'On the FP32 model, map has no value (NaN): none of the FP32 model*AccuracyAwareQuantization measures drops from that baseline, so it has nothing to go by.'
+    }
 }
 
 Describe 'A letterboxed detector' {

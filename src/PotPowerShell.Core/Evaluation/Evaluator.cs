@@ -137,6 +137,9 @@ public sealed class Evaluator : IEvaluator, IDisposable
 
     public IReadOnlyList<MetricDefinition> Metrics { get; }
 
+    public string NoValue(string metric, int items) =>
+        _runners.FirstOrDefault(r => r.Name == metric)?.Spec is MetricSpec spec ? spec.NoValue(items) : MetricSpec.NoValueOf(metric, items);
+
     /// <summary>The type word of each metric (accuracy, f1, script, custom...), aligned with <see cref="Metrics"/>.</summary>
     public IReadOnlyList<string> MetricTypes { get; }
 

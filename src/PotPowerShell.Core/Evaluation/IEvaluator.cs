@@ -19,6 +19,9 @@ public interface IEvaluator
 {
     IReadOnlyList<MetricDefinition> Metrics { get; }
 
+    /// <summary>Why <paramref name="metric"/> has no value (NaN) on <paramref name="items"/> items (<see cref="MetricSpec.NoValue"/>).</summary>
+    string NoValue(string metric, int items) => MetricSpec.NoValueOf(metric, items);
+
     /// <summary>The validation items, model-ready (preprocessed, by input name).</summary>
     IDataset Data { get; }
 

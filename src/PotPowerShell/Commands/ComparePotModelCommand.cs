@@ -98,7 +98,13 @@ public sealed class ComparePotModelCommand : PotCmdlet, IDisposable
             foreach (string model in ResolveWildcardPath(pattern))
             {
                 WriteVerbose($"Comparing '{model}' with '{reference}' on '{pipeline.Engine.Source}'.");
-                Run(() => WriteObject(new ModelComparison(pipeline.Compare(model, Progress, CancellationToken)).ToPSObject()));
+                Run(() =>
+                {
+                    var comparison = pipeline.Compare(model, Progress, CancellationToken);
+                    WriteObject(new ModelComparison(comparison).ToPSObject());
+                    foreach (var c in comparison.Metrics.Where(c => double.IsNaN(c.ReferenceValue) || double.IsNaN(c.Value)))
+                        WriteWarning($"'{(double.IsNaN(c.ReferenceValue) ? reference : model)}': {pipeline.Evaluator!.NoValue(c.Name, comparison.ItemCount)}");
+                });
                 // Once per reference: its items with NaN or Inf outputs score the worst value for every candidate.
                 if (!_warnedReference && pipeline.ReferenceWarning is { } referenceWarning)
                 {

@@ -175,6 +175,8 @@ public sealed class MeasurePotModelCommand : PotCmdlet, IDisposable
                 _warnedReference = true;
                 WriteWarning(referenceWarning);
             }
+            foreach (var metric in pipeline.Evaluator!.Metrics.Where(x => m.Evaluation.Values.TryGetValue(x.Name, out double v) && double.IsNaN(v)))
+                WriteWarning($"'{model}': {pipeline.Evaluator.NoValue(metric.Name, m.Evaluation.Items.Count)}");
             var rows = PerSample ? ModelEvaluation.Rows(m.Evaluation, pipeline.Evaluator!.Metrics) : null;
             WriteObject(new ModelEvaluation(m, rows).ToPSObject());
         });

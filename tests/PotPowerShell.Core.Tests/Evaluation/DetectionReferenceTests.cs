@@ -96,6 +96,11 @@ public class DetectionReferenceTests
         // At .95 neither is an object: no class has objects, and the value is NaN, as for labelled data without objects.
         using var none = Scene("  - {name: none, type: map, reference: fp32, reference_confidence: 0.95}");
         Assert.True(double.IsNaN(Evaluate(none, halveBoxes: false)["none"]));
+        // Said, not passed on quietly.
+        using var evaluator = new Evaluator(EngineDefinition.Load(none.File("engine.yml")), new EvaluatorOptions { ReferenceModel = Model(false) });
+        Assert.StartsWith("none has no value (NaN): none of the FP32 model's detections on the 2 items reaches reference_confidence 0.95, so there is no object to find.",
+            evaluator.NoValue("none", 2), StringComparison.Ordinal);
+        Assert.Equal("x has no value (NaN): none of the 2 items has a value for it (each was left out, or the metric returned nothing).", evaluator.NoValue("x", 2));
     }
 
     [Fact]

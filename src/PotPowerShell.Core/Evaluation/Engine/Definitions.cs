@@ -230,6 +230,30 @@ public sealed record MetricSpec(
         new("fp32_agreement", MetricType.Fp32Agreement, MetricDirection.HigherBetter, datasets, "annotation_free", Reference: MetricReference.Fp32, ConfidenceThreshold: threshold);
 
     public MetricDefinition Definition => new(Name, Direction);
+
+    /// <summary>
+    /// Why the metric has no value (NaN) on <paramref name="items"/> items: nothing in them for it to score. Said rather
+    /// than passed on quietly: a NaN baseline cannot tell a good model from a bad one.
+    /// </summary>
+    public string NoValue(int items)
+    {
+        string c = ConfidenceThreshold.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture);
+        string? reason = (IsDetection, IsSegmentation, Reference) switch
+        {
+            (true, _, MetricReference.Fp32) => $"none of the FP32 model's detections on the {items} items reaches reference_confidence {c}, so there is no object to find. " +
+                "Lower reference_confidence to the scores the model gives, or check its outputs and the adapter (conf_threshold, the output read).",
+            (true, _, _) => $"the annotations of the {items} items hold no object to find (crowd and difficult objects do not count). Check the annotation file and label_offset.",
+            (_, true, MetricReference.Fp32) => $"the FP32 model's class maps leave no pixel to score on the {items} items (every pixel is ignore_label).",
+            (_, true, _) => $"no pixel of the {items} items' masks is annotated with a class other than ignore_label. Check the masks and mask_colors.",
+            _ when Type == MetricType.Fp32Agreement && ConfidenceThreshold > 0 => $"the FP32 model's top-1 confidence reaches {c} on none of the {items} items. Lower the threshold (annotation_conf_threshold).",
+            _ => null,
+        };
+        return reason == null ? NoValueOf(Name, items) : $"{Name} has no value (NaN): {reason}";
+    }
+
+    /// <summary>What <see cref="NoValue"/> says of a metric of no known kind.</summary>
+    public static string NoValueOf(string name, int items) =>
+        $"{name} has no value (NaN): none of the {items} items has a value for it (each was left out, or the metric returned nothing).";
 }
 
 /// <summary>One data set of the engine, as read from the engine file (paths are absolute).</summary>

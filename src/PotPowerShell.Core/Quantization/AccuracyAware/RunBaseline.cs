@@ -62,6 +62,10 @@ internal sealed class RunBaseline
             ctx.Warn($"The FP32 model gave NaN or Inf outputs on {fp32.NonFiniteItems} of {count} validation items (first item {fp32.FirstNonFiniteItem}): " +
                 "every metric scores them at its worst value, and metrics compared with FP32's outputs do so for every model, so they lower the baseline and cannot tell quantized models apart. Check those items and the model.");
         var measured = new RunBaseline(MetricCriteria.Create(options, session.Evaluator.Metrics, fp32.Values), Enumerable.Range(0, count).ToArray(), () => fp32);
+        // A watched metric without a value has no drop: every model would look the same (or none would meet the target).
+        if (measured.Criteria.Metrics.FirstOrDefault(m => double.IsNaN(m.Baseline)) is { } unscored)
+            throw new PotException("BaselineNoValue", PotErrorCategory.InvalidData,
+                $"On the FP32 model, {session.Evaluator.NoValue(unscored.Name, count)} AccuracyAwareQuantization measures drops from that baseline, so it has nothing to go by.", unscored.Name);
         ctx.Log($"FP32 baseline on {count} items: {string.Join(", ", measured.Criteria.Metrics.Select(m => $"{m.Name} {SearchContext.F(m.Baseline)}"))}.");
         foreach (var m in measured.Criteria.Metrics)
             if (NearWorst(m, session.Evaluator.MeanItemBounds) is { } worst)
