@@ -44,6 +44,9 @@ internal static class AccuracyCheckerDefinitions
 
     private enum Prefix { Data, Annotations, Models, ModelAttributes }
 
+    /// <summary>The environment variable of each <see cref="Prefix"/>, in its order.</summary>
+    private static readonly string[] VariableNames = { "DATA_DIR", "ANNOTATIONS_DIR", "MODELS_DIR", "MODEL_ATTRIBUTES_DIR" };
+
     private static readonly Prefix[] Data = { Prefix.Data };
     private static readonly Prefix[] Annotations = { Prefix.Annotations };
     private static readonly Prefix[] Models = { Prefix.Models };
@@ -76,7 +79,7 @@ internal static class AccuracyCheckerDefinitions
     /// <paramref name="model"/> (the entry at <paramref name="modelPath"/>) with the definitions merged in and its
     /// paths prefixed; the same entry when there is nothing to do. Never changes the tree it is given.
     /// </summary>
-    /// <param name="definitions">The configuration's global_definitions value, if any.</param>
+    /// <param name="root">The configuration (or the entry written in place), whose global_definitions names the definitions.</param>
     /// <param name="notes">Where values came from, for the messages of problems found later.</param>
     public static ConfigMap Apply(ConfigMap model, string modelPath, ConfigMap root, AccuracyCheckerEnvironment environment, string baseFolder,
         EngineProblems problems, List<string> warnings, List<string> notes)
@@ -260,13 +263,7 @@ internal static class AccuracyCheckerDefinitions
             _ => environment.ModelAttributesDir,
         };
 
-        private static string Name(Prefix prefix) => prefix switch
-        {
-            Prefix.Data => "DATA_DIR",
-            Prefix.Annotations => "ANNOTATIONS_DIR",
-            Prefix.Models => "MODELS_DIR",
-            _ => "MODEL_ATTRIBUTES_DIR",
-        };
+        private static string Name(Prefix prefix) => VariableNames[(int)prefix];
     }
 
     /// <summary><paramref name="map"/> with the value of <paramref name="key"/> (one it has) replaced, in its place and with its line.</summary>
