@@ -65,7 +65,20 @@ public enum PadPosition
 }
 
 /// <summary>Pads the image with <paramref name="Value"/> to at least <paramref name="Width"/> x <paramref name="Height"/> (a larger image is kept as it is).</summary>
-public sealed record PaddingStep(int Width, int Height, float Value, PadPosition Position) : PreprocessingStep;
+public sealed record PaddingStep(int Width, int Height, float Value, PadPosition Position) : PreprocessingStep
+{
+    /// <summary>
+    /// One value per channel instead of <see cref="Value"/> (Accuracy Checker's pad_value '123.675, 116.28, 103.53':
+    /// padding with the mean, which a later normalization makes 0). Null = <see cref="Value"/> everywhere.
+    /// </summary>
+    public float[]? ChannelValues { get; init; }
+
+    public bool Equals(PaddingStep? other) =>
+        other is not null && (Width, Height, Value, Position) == (other.Width, other.Height, other.Value, other.Position)
+        && (ChannelValues ?? Array.Empty<float>()).SequenceEqual(other.ChannelValues ?? Array.Empty<float>());
+
+    public override int GetHashCode() => HashCode.Combine(Width, Height, Value, Position, ChannelValues?.Length);
+}
 
 public enum ColorOrder
 {

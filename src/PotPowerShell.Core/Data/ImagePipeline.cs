@@ -210,7 +210,14 @@ public static class ImagePipeline
         if (w == image.Width && h == image.Height) return image;
         var (left, top) = PadOffset(step, image, w, h);
         var dst = new float[w * h * c];
-        Array.Fill(dst, step.Value);
+        if (step.ChannelValues is { } values)
+        {
+            if (values.Length != c)
+                throw new PotException("PaddingChannels", PotErrorCategory.InvalidData,
+                    $"The padding step gives {values.Length} values, one per channel, but the image has {c} channel{(c == 1 ? "" : "s")} at that step. Give {c} values, or one for every channel.", "padding");
+            for (int p = 0; p < dst.Length; p++) dst[p] = values[p % c];
+        }
+        else Array.Fill(dst, step.Value);
         for (int y = 0; y < image.Height; y++)
             Array.Copy(image.Data, y * image.Width * c, dst, ((top + y) * w + left) * c, image.Width * c);
         return new FloatImage(w, h, c, dst);

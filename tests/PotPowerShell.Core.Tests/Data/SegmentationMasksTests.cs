@@ -126,6 +126,14 @@ public class SegmentationMasksTests
         Assert.Equal(2, sized.Warnings.Count(w => w.Contains("read and ignored: class maps are scored at their masks' own size", StringComparison.Ordinal)));
         using var again = new Evaluator(sized);
         Assert.Equal(5.0 / 7, again.Evaluate(File.ReadAllBytes(tmp.File("segmenter.onnx")), null, CancellationToken.None).Values["segmentation_accuracy"], 12);
+
+        // crop_padded_prediction (Open Model Zoo's pspnet): what always happens, so no step and nothing to warn about.
+        File.WriteAllText(tmp.File("cropped.yml"), File.ReadAllText(tmp.File("ac.yml")).Replace("postprocessing:\n", "postprocessing:\n          - type: crop_padded_prediction\n", StringComparison.Ordinal));
+        Assert.Contains("crop_padded_prediction", File.ReadAllText(tmp.File("cropped.yml")), StringComparison.Ordinal);
+        var cropped = EngineDefinition.Load(tmp.File("cropped.yml"));
+        Assert.Empty(cropped.Warnings);
+        using var third = new Evaluator(cropped);
+        Assert.Equal(5.0 / 7, third.Evaluate(File.ReadAllBytes(tmp.File("segmenter.onnx")), null, CancellationToken.None).Values["segmentation_accuracy"], 12);
     }
 
     [Fact]

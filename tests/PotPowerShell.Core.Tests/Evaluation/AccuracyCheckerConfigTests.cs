@@ -151,8 +151,13 @@ public class AccuracyCheckerConfigTests
         var corner = Load(tmp, Engine("          - {type: padding, size: 2, pad_type: right_bottom}\n"));
         using (var data = corner.OpenDataset())
             Assert.Equal(new float[] { 0, 0, 0, 200, 0, 0, 0, 10, 0, 0, 0, 20 }, data.Get(0).Inputs.Values.Single().ToFloats());
-        var problems = Problems(tmp, Engine("          - {type: padding, size: 2, pad_value: [1, 2, 3], pad_type: diagonal}\n"));
-        Assert.Contains(problems, p => p.StartsWith("models[0].datasets[0].preprocessing[0].pad_value", StringComparison.Ordinal) && p.Contains("one number", StringComparison.Ordinal));
+        var problems = Problems(tmp, Engine("          - {type: padding, size: 2, pad_value: abc}\n"));
+        Assert.Contains(problems, p => p.StartsWith("models[0].datasets[0].preprocessing[0].pad_value", StringComparison.Ordinal) && p.Contains("one number, or one per channel", StringComparison.Ordinal));
+        problems = Problems(tmp, Engine("          - {type: padding, size: 2, pad_type: diagonal}\n"));
+        Assert.Contains(problems, p => p.StartsWith("models[0].datasets[0].preprocessing[0].pad_type", StringComparison.Ordinal));
+        // Two values for three channels: neither one for all nor one each.
+        problems = Problems(tmp, Engine("          - {type: padding, size: 2, pad_value: [1, 2]}\n"));
+        Assert.Contains(problems, p => p.Contains("gives 2 values: give one for every channel or one per channel (3)", StringComparison.Ordinal));
     }
 
     [Theory]
@@ -510,5 +515,23 @@ public class AccuracyCheckerConfigTests
         Assert.Equal(new CentralFractionStep(0.875), fraction);
         var problems = Problems(tmp, Engine("          - {type: crop, central_fraction: 0.875, size: 3}\n"));
         Assert.Contains(problems, p => p.StartsWith("models[0].datasets[0].preprocessing[0].size", StringComparison.Ordinal) && p.Contains("central_fraction", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Pad_values_per_channel_follow_the_channel_order_of_their_step()
+    {
+        using var tmp = Images();
+        File.WriteAllText(tmp.File("val.txt"), "r.png 0\n");
+        string Engine(string reader, string steps) => Config(ImageNetDataset + $"        reader: {reader}\n        preprocessing:\n" + steps + "        metrics:\n          - type: accuracy\n");
+        // Pillow reads RGB: the values are in that order.
+        var rgb = (PaddingStep)Load(tmp, Engine("pillow_imread", "          - {type: padding, size: 4, pad_value: '1, 2, 3'}\n")).Datasets[0].Image!.Steps.Single();
+        Assert.Equal(new float[] { 1, 2, 3 }, rgb.ChannelValues);
+        // OpenCV reads BGR; after a later bgr_to_rgb the final order is RGB, so the BGR values are reversed.
+        var image = Load(tmp, Engine("opencv_imread", "          - {type: padding, size: 4, pad_value: '1, 2, 3'}\n          - type: bgr_to_rgb\n")).Datasets[0].Image!;
+        Assert.Equal(ColorOrder.Rgb, image.ColorOrder);
+        Assert.Equal(new float[] { 3, 2, 1 }, ((PaddingStep)image.Steps.Single()).ChannelValues);
+        // One value for every channel stays one.
+        var same = (PaddingStep)Load(tmp, Engine("pillow_imread", "          - {type: padding, size: 4, pad_value: '114, 114, 114'}\n")).Datasets[0].Image!.Steps.Single();
+        Assert.Equal((114f, null), (same.Value, same.ChannelValues));
     }
 }

@@ -336,6 +336,18 @@ public class DatasetTests
     }
 
     [Fact]
+    public void Padding_with_one_value_per_channel_fills_each_channel_with_its_own()
+    {
+        // A 1x1 RGB pixel (10, 20, 30) padded to 3x1 in the middle with (1, 2, 3): pixel values interleaved by channel.
+        var padded = ImagePipeline.Pad(new ImagePipeline.FloatImage(1, 1, 3, new float[] { 10, 20, 30 }),
+            new PaddingStep(3, 1, 1, PadPosition.Center) { ChannelValues = new float[] { 1, 2, 3 } });
+        Assert.Equal(new float[] { 1, 2, 3, 10, 20, 30, 1, 2, 3 }, padded.Data);
+        var e = Assert.Throws<PotException>(() => ImagePipeline.Pad(new ImagePipeline.FloatImage(1, 1, 1, new float[] { 10 }),
+            new PaddingStep(3, 1, 1, PadPosition.Center) { ChannelValues = new float[] { 1, 2, 3 } }));
+        Assert.Equal("PaddingChannels", e.ErrorId);
+    }
+
+    [Fact]
     public void Bmp_files_are_read_too()
     {
         using var tmp = new TempFolder();

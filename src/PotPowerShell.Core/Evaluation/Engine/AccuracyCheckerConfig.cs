@@ -621,7 +621,8 @@ internal static class AccuracyCheckerConfig
 
     private static readonly string[] Converters = { "imagenet", "cls_dataset_folder", "icdar13_recognition", "unicode_character_recognition", "mscoco_detection", "voc_detection", "common_semantic_segmentation", "voc_segmentation" };
 
-    private static readonly string[] PostprocessingTypes = { "resize_prediction_boxes", "clip_boxes", "nms", "filter", "resize_segmentation_mask", "encode_segmentation_mask", "crop_or_pad" };
+    private static readonly string[] PostprocessingTypes =
+        { "resize_prediction_boxes", "clip_boxes", "nms", "filter", "resize_segmentation_mask", "encode_segmentation_mask", "crop_or_pad", "crop_padded_prediction" };
 
     /// <summary>
     /// Detection postprocessing in our form. resize_prediction_boxes is what always happens first (boxes are scaled to
@@ -651,6 +652,12 @@ internal static class AccuracyCheckerConfig
                 var e = new MapReader(map, path, m.Problems, new[] { "type", "apply_to" });
                 if (e.String("apply_to")?.Trim().ToLowerInvariant() != "annotation")
                     e.Problem("apply_to", "must be annotation: the masks' colours become classes; the model's class maps need no encoding (prediction_to_gt_labels is not supported).");
+                continue;
+            }
+            if (type == "crop_padded_prediction")
+            {
+                // What always happens: a class map's padded pixels are left out where it meets its mask (Data/ImageGeometry.cs).
+                new MapReader(map, path, m.Problems, new[] { "type", "apply_to" });
                 continue;
             }
             if (type is "resize_segmentation_mask" or "crop_or_pad")
@@ -744,7 +751,7 @@ internal static class AccuracyCheckerConfig
     {
         var copy = new ConfigMap(step.Line);
         foreach (var (key, value) in step.Entries)
-            copy.Add(key, key is "mean" or "std" && value is ConfigList list ? EngineTree.List(Enumerable.Reverse(list.Items), list.Line) : value, step.KeyLine(key));
+            copy.Add(key, key is "mean" or "std" or "value" && value is ConfigList list ? EngineTree.List(Enumerable.Reverse(list.Items), list.Line) : value, step.KeyLine(key));
         return copy;
     }
 
@@ -812,19 +819,21 @@ internal static class AccuracyCheckerConfig
         ["right_bottom"] = "right_bottom",
     };
 
-    /// <summary>padding as our pad: size, one pad_value for every channel, pad_type center (default), left_top or right_bottom.</summary>
+    /// <summary>padding as our pad: size, pad_value (one for every channel, or one per channel in the order of the
+    /// channels at that step), pad_type center (default), left_top or right_bottom.</summary>
     private static ConfigMap? Padding(MapReader m)
     {
         if (SizedStep(m, "pad") is not { } step) return null;
         if (m.Raw("pad_value") is { } raw)
         {
             var values = NormalizationValues(raw);
-            if (values == null || values.Distinct().Count() != 1)
+            if (values == null)
             {
-                m.Problem("pad_value", $"{EngineTree.Show(raw)} is not supported: give one number (the same value for every channel).");
+                m.Problem("pad_value", $"{EngineTree.Show(raw)} is not supported: give one number, or one per channel ('123.675, 116.28, 103.53').");
                 return null;
             }
-            step.Add("value", EngineTree.Number(values[0], m.Node.KeyLine("pad_value")));
+            int line = m.Node.KeyLine("pad_value");
+            step.Add("value", values.Distinct().Count() == 1 ? EngineTree.Number(values[0], line) : EngineTree.List(values.Select(v => (ConfigNode)EngineTree.Number(v, line)), line));
         }
         string type = m.String("pad_type") ?? "center";
         if (!PadTypes.TryGetValue(type.Trim(), out var position))

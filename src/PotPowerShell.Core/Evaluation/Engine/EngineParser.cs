@@ -886,9 +886,15 @@ internal static class EngineParser
             case StepKind.Pad:
             {
                 var (w, h, _) = Size(m, allowSizeOnly: true);
-                float value = (float)(m.Double("value") ?? 0);
+                // One value for every channel, or one per channel.
+                float[] values = m.Numbers("value") ?? new[] { 0f };
+                if (values.Length != 1 && values.Length != channels)
+                {
+                    m.Problem("value", $"gives {values.Length} values: give one for every channel or one per channel ({channels}).");
+                    return null;
+                }
                 var position = m.Choice("position", new Dictionary<string, PadPosition> { ["center"] = PadPosition.Center, ["left_top"] = PadPosition.LeftTop, ["right_bottom"] = PadPosition.RightBottom }) ?? PadPosition.Center;
-                return w + h == 0 ? null : new PaddingStep(w, h, value, position);
+                return w + h == 0 ? null : new PaddingStep(w, h, values[0], position) { ChannelValues = values.Length > 1 ? values : null };
             }
             default:
             {
