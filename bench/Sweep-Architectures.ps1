@@ -35,6 +35,9 @@
 .PARAMETER Smoke
     The digits sample only, without Python (tests/PotPowerShell.Tests/Bench.Tests.ps1).
 .NOTES
+    2026-12-07, forty-third session (build 95b5817: Accuracy Checker forms, yolo_v5, metrics without a value refused as
+    AccuracyAware baselines; nothing in quantization changed), on a fresh machine and cost cache: 30 models, none
+    failing, every AccuracyAware row met (the layers kept float by -Precision Fastest follow this machine's timings).
     2026-12-07, forty-first session (build 3e87c90: items of a few shapes evaluated in batches of one shape,
     src/PotPowerShell.Core/Evaluation/ShapeGroups.cs): 30 models, none failing; every row's layers, self-check,
     all-INT8 self-check and AccuracyAware result equal to the fortieth session's final run. lraspp_images_of_any_size
