@@ -35,20 +35,20 @@ public enum CropRounding
     HalfEven,
 }
 
-/// <summary>Cuts the central width x height region (offsets as <see cref="Rounding"/> says).</summary>
-public sealed record CenterCropStep(int Width, int Height) : PreprocessingStep
+/// <summary>A step that cuts a central region, its offsets rounded as <see cref="Rounding"/> says.</summary>
+public abstract record CentralCropStep : PreprocessingStep
 {
     public CropRounding Rounding { get; init; }
 }
+
+/// <summary>Cuts the central width x height region.</summary>
+public sealed record CenterCropStep(int Width, int Height) : CentralCropStep;
 
 /// <summary>
 /// Cuts the central <paramref name="Fraction"/> of each side, as POT's simplified engine's central_fraction and
 /// Accuracy Checker's crop with central_fraction do: int(side x fraction) pixels (at least one).
 /// </summary>
-public sealed record CentralFractionStep(double Fraction) : PreprocessingStep
-{
-    public CropRounding Rounding { get; init; }
-}
+public sealed record CentralFractionStep(double Fraction) : CentralCropStep;
 
 /// <summary>(value - mean[c]) / std[c]; one value for all channels or one per channel.</summary>
 public sealed record NormalizationStep(float[] Mean, float[] Std) : PreprocessingStep;

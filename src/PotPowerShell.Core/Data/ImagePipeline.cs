@@ -25,8 +25,7 @@ public static class ImagePipeline
             geometry = step switch
             {
                 ResizeStep => geometry.Resized(image.Width, image.Height),
-                CenterCropStep c => geometry.Moved(-CropOffset(before.Width, image.Width, c.Rounding), -CropOffset(before.Height, image.Height, c.Rounding), image.Width, image.Height),
-                CentralFractionStep f => geometry.Moved(-CropOffset(before.Width, image.Width, f.Rounding), -CropOffset(before.Height, image.Height, f.Rounding), image.Width, image.Height),
+                CentralCropStep c => geometry.Moved(-CropOffset(before.Width, image.Width, c.Rounding), -CropOffset(before.Height, image.Height, c.Rounding), image.Width, image.Height),
                 PaddingStep p => Moved(geometry, p, before, image.Width, image.Height),
                 _ => geometry,
             };

@@ -79,6 +79,10 @@ internal abstract class DetectionAdapter(AdapterDefinition d) : Adapter(d)
         return kept;
     }
 
+    /// <summary>A detection from its centre, width and height.</summary>
+    protected static Detection Centred(int label, double score, double cx, double cy, double w, double h) =>
+        new(label, score, cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2);
+
     protected PotException ShapeError(string message) =>
         new("EngineOutputShape", PotErrorCategory.InvalidData, $"{Definition.KeyPath}: {message}", Definition.KeyPath);
 }
@@ -164,10 +168,6 @@ internal sealed class YoloV8Adapter(AdapterDefinition d) : DetectionAdapter(d)
         }
         return Nms(candidates, Definition.NmsThreshold, includeBoundaries: false, Definition.MaxDetections);
     }
-
-    /// <summary>A detection from its centre, width and height.</summary>
-    internal static Detection Centred(int label, double score, double cx, double cy, double w, double h) =>
-        new(label, score, cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2);
 }
 
 /// <summary>
@@ -197,7 +197,7 @@ internal sealed class YoloV5Adapter(AdapterDefinition d) : DetectionAdapter(d)
                 if (data[at + c] > data[at + best]) best = c;
             double score = (double)data[at + 4] * data[at + best];
             if (!(score >= Definition.ConfidenceThreshold)) continue;
-            candidates.Add(YoloV8Adapter.Centred(best - 5, score, data[at], data[at + 1], data[at + 2], data[at + 3]));
+            candidates.Add(Centred(best - 5, score, data[at], data[at + 1], data[at + 2], data[at + 3]));
         }
         return Nms(candidates, Definition.NmsThreshold, includeBoundaries: false, Definition.MaxDetections);
     }
