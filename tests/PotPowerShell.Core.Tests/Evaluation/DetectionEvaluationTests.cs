@@ -162,6 +162,50 @@ public class DetectionEvaluationTests
     }
 
     [Fact]
+    public void Nms_per_class_or_of_any_class_and_diou_nms_as_Accuracy_Checker_computes_them()
+    {
+        // Two classes on one place: per class both stay, of any class the better one.
+        var a = new Detection(0, 0.9, 0, 0, 10, 10);
+        var b = new Detection(1, 0.8, 0, 0, 10, 10);
+        Assert.Equal(new[] { a, b }, DetectionAdapter.Nms(new[] { b, a }, 0.5, false, int.MaxValue));
+        Assert.Equal(new[] { a }, DetectionAdapter.Nms(new[] { b, a }, 0.5, false, int.MaxValue, perClass: false));
+        // [0, 0, 10, 10] and [2, 0, 12, 10]: IoU 80 / 120 = .667, above .6; DIoU subtracts (d² / c²)^0.6 with d² = 4 (the
+        // centres 2 apart) and c² = 12² + 10² = 244: .667 - .085 = .582, not above .6, so diou_nms keeps both.
+        var c = new Detection(0, 0.8, 2, 0, 12, 10);
+        Assert.Equal(new[] { a }, DetectionAdapter.Nms(new[] { a, c }, 0.6, false, int.MaxValue, perClass: false));
+        Assert.Equal(new[] { a, c }, DetectionAdapter.Nms(new[] { a, c }, 0.6, false, int.MaxValue, perClass: false, diou: true));
+        Assert.Equal(new[] { a }, DetectionAdapter.Nms(new[] { a, c }, 0.58, false, int.MaxValue, perClass: false, diou: true));
+    }
+
+    [Fact]
+    public void Accuracy_Checkers_nms_steps_translate_to_their_class_scope()
+    {
+        using var tmp = Scene("", "  - {name: voc, type: map}");
+        NmsStep Step(string postprocessing)
+        {
+            File.WriteAllText(tmp.File("ac.yml"), $$"""
+                models:
+                  - name: shapes
+                    launchers:
+                      - framework: onnx_runtime
+                        adapter: {type: yolo_v8_detection, conf_threshold: 0.25}
+                    datasets:
+                      - name: shapes
+                        data_source: val
+                        annotation_conversion: {converter: mscoco_detection, annotation_file: val/instances.json}
+                        preprocessing: [{type: bgr_to_gray}]
+                        postprocessing: [{{postprocessing}}]
+                        metrics: [{type: map}]
+                """);
+            return (NmsStep)EngineDefinition.Load(tmp.File("ac.yml")).Datasets[0].Adapter.Postprocessing.Single();
+        }
+        Assert.Equal((false, false, (int?)null), (Step("{type: nms, overlap: 0.45}").PerClass, Step("{type: nms}").Diou, Step("{type: nms}").KeepTopK));
+        Assert.True(Step("{type: class_aware_nms}").PerClass);
+        var diou = Step("{type: diou_nms, overlap: 0.5, keep_top_k: 200}");
+        Assert.Equal((false, true, (int?)200, 0.5), (diou.PerClass, diou.Diou, diou.KeepTopK, diou.Overlap));
+    }
+
+    [Fact]
     public void SubsetsAreEvaluatedAsAWholeSet()
     {
         using var tmp = Scene("", "  - {name: voc, type: map, include_boundaries: false}");

@@ -622,7 +622,7 @@ internal static class AccuracyCheckerConfig
     private static readonly string[] Converters = { "imagenet", "cls_dataset_folder", "icdar13_recognition", "unicode_character_recognition", "mscoco_detection", "voc_detection", "common_semantic_segmentation", "voc_segmentation" };
 
     private static readonly string[] PostprocessingTypes =
-        { "resize_prediction_boxes", "clip_boxes", "nms", "filter", "resize_segmentation_mask", "encode_segmentation_mask", "crop_or_pad", "crop_padded_prediction" };
+        { "resize_prediction_boxes", "clip_boxes", "nms", "class_aware_nms", "diou_nms", "filter", "resize_segmentation_mask", "encode_segmentation_mask", "crop_or_pad", "crop_padded_prediction" };
 
     /// <summary>
     /// Detection postprocessing in our form. resize_prediction_boxes is what always happens first (boxes are scaled to
@@ -671,19 +671,22 @@ internal static class AccuracyCheckerConfig
                         "with any padding left out (Accuracy Checker brings both to the size given here, and counts a padded mask's border as background).");
                 continue;
             }
-            var p = new MapReader(map, path, m.Problems, new[] { "type", "apply_to", "overlap", "include_boundaries", "min_confidence", "remove_filtered", "rescale" });
+            var p = new MapReader(map, path, m.Problems, new[] { "type", "apply_to", "overlap", "include_boundaries", "keep_top_k", "min_confidence", "remove_filtered", "rescale" });
             if (p.String("apply_to") is { } target && !target.Trim().Equals("prediction", StringComparison.OrdinalIgnoreCase))
                 p.Problem("apply_to", $"'{target}' is not supported: steps apply to predictions (apply_to: prediction).");
             if (p.Bool("remove_filtered") == false) p.Problem("remove_filtered", "false is not supported: filtered detections are removed.");
-            foreach (var (key, owner) in new[] { ("overlap", "nms"), ("include_boundaries", "nms"), ("min_confidence", "filter"), ("rescale", "resize_prediction_boxes") })
-                if (p.Has(key) && type != owner) p.Problem(key, $"applies to {owner} only.");
+            bool nms = type is "nms" or "class_aware_nms" or "diou_nms";
+            foreach (var (key, owner) in new[] { ("overlap", "nms"), ("include_boundaries", "nms"), ("keep_top_k", "nms"), ("min_confidence", "filter"), ("rescale", "resize_prediction_boxes") })
+                if (p.Has(key) && (owner == "nms" ? !nms : type != owner)) p.Problem(key, $"applies to {(owner == "nms" ? "nms, class_aware_nms and diou_nms" : owner)} only.");
             if (type == "resize_prediction_boxes")
             {
                 if (p.Bool("rescale") == false) p.Problem("rescale", "false is not supported: boxes are always scaled to the image.");
                 continue;
             }
-            var step = EngineTree.Map(map.Line, ("type", EngineTree.Text(type, map.KeyLine("type"))));
-            foreach (var key in new[] { "overlap", "include_boundaries", "min_confidence" }) Copy(p, key, step);
+            // Accuracy Checker's nms and diou_nms suppress boxes of any class; class_aware_nms those of the box's class only.
+            var step = EngineTree.Map(map.Line, ("type", EngineTree.Text(type == "class_aware_nms" ? "nms" : type, map.KeyLine("type"))));
+            if (nms) step.Add("per_class", EngineTree.Text(type == "class_aware_nms" ? "true" : "false"));
+            foreach (var key in new[] { "overlap", "include_boundaries", "keep_top_k", "min_confidence" }) Copy(p, key, step);
             if (type == "filter" && !p.Has("min_confidence"))
                 p.Problem("min_confidence", "is required: only filtering by confidence is supported.");
             result.Add(step);

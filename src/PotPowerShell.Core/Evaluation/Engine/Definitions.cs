@@ -82,8 +82,20 @@ public enum MetricLevel
 /// <summary>A postprocessing step of detections (Accuracy Checker's postprocessing).</summary>
 public abstract record DetectionStep(string KeyPath);
 
-/// <summary>nms: per class, a box overlapping a better one by more than <paramref name="Overlap"/> IoU is dropped.</summary>
-public sealed record NmsStep(double Overlap, bool IncludeBoundaries, string KeyPath) : DetectionStep(KeyPath);
+/// <summary>
+/// nms: by score, a box overlapping a better kept one by more than <paramref name="Overlap"/> is dropped: of its class
+/// (<see cref="PerClass"/>, our nms and Accuracy Checker's class_aware_nms) or of any (Accuracy Checker's nms).
+/// </summary>
+public sealed record NmsStep(double Overlap, bool IncludeBoundaries, string KeyPath) : DetectionStep(KeyPath)
+{
+    public bool PerClass { get; init; } = true;
+
+    /// <summary>Only the best this many take part (the rest are dropped first), as Accuracy Checker's keep_top_k.</summary>
+    public int? KeepTopK { get; init; }
+
+    /// <summary>diou_nms: the overlap is IoU minus (centre distance / enclosing diagonal)^1.2 (Accuracy Checker's DIoU NMS).</summary>
+    public bool Diou { get; init; }
+}
 
 /// <summary>filter: detections scoring below <paramref name="MinConfidence"/> are dropped.</summary>
 public sealed record ConfidenceFilterStep(double MinConfidence, string KeyPath) : DetectionStep(KeyPath);

@@ -471,7 +471,8 @@ internal static class EngineParser
 
     private static readonly Dictionary<string, string[]> PostprocessingKeys = new(StringComparer.OrdinalIgnoreCase)
     {
-        ["nms"] = new[] { "type", "overlap", "include_boundaries" },
+        ["nms"] = new[] { "type", "overlap", "include_boundaries", "per_class", "keep_top_k" },
+        ["diou_nms"] = new[] { "type", "overlap", "include_boundaries", "per_class", "keep_top_k" },
         ["filter"] = new[] { "type", "min_confidence" },
         ["clip_boxes"] = new[] { "type" },
     };
@@ -496,8 +497,13 @@ internal static class EngineParser
             var s = new MapReader(map, path, m.Problems, keys);
             switch (type)
             {
-                case "nms":
-                    steps.Add(new NmsStep(s.Double("overlap", 0, 1) ?? 0.5, s.Bool("include_boundaries") ?? true, path));
+                case "nms" or "diou_nms":
+                    steps.Add(new NmsStep(s.Double("overlap", 0, 1) ?? 0.5, s.Bool("include_boundaries") ?? true, path)
+                    {
+                        PerClass = s.Bool("per_class") ?? type == "nms",
+                        KeepTopK = s.Int("keep_top_k", 1, 1 << 20),
+                        Diou = type == "diou_nms",
+                    });
                     break;
                 case "filter":
                     double? min = s.Double("min_confidence", 0, 1);

@@ -24,7 +24,7 @@ internal abstract class DetectionAdapter(AdapterDefinition d) : Adapter(d)
         {
             detections = step switch
             {
-                NmsStep n => Nms(detections, n.Overlap, n.IncludeBoundaries, int.MaxValue),
+                NmsStep n => Nms(n.KeepTopK is int k ? detections.OrderByDescending(x => x.Score).Take(k).ToList() : detections, n.Overlap, n.IncludeBoundaries, int.MaxValue, n.PerClass, n.Diou),
                 ConfidenceFilterStep f => detections.Where(x => x.Score >= f.MinConfidence).ToList(),
                 ClipBoxesStep when annotation is DetectionAnnotation image => detections.Select(x => x with
                 {
@@ -58,10 +58,12 @@ internal abstract class DetectionAdapter(AdapterDefinition d) : Adapter(d)
     }
 
     /// <summary>
-    /// Greedy non-maximum suppression per class: by score, highest first (ties in input order), a box is kept unless it
-    /// overlaps a kept box of its class by more than <paramref name="overlap"/> IoU; at most <paramref name="keep"/> boxes.
+    /// Greedy non-maximum suppression: by score, highest first (ties in input order), a box is kept unless it overlaps a
+    /// kept box by more than <paramref name="overlap"/> IoU (or, with <paramref name="diou"/>, DIoU as Accuracy Checker's
+    /// diou_nms computes it: IoU - (d² / c²)^0.6, d the distance of the centres, c the diagonal of the box enclosing
+    /// both); only boxes of its class count with <paramref name="perClass"/>; at most <paramref name="keep"/> boxes.
     /// </summary>
-    public static List<Detection> Nms(IReadOnlyList<Detection> detections, double overlap, bool includeBoundaries, int keep)
+    public static List<Detection> Nms(IReadOnlyList<Detection> detections, double overlap, bool includeBoundaries, int keep, bool perClass = true, bool diou = false)
     {
         var kept = new List<Detection>();
         foreach (var d in detections.OrderByDescending(x => x.Score))
@@ -69,7 +71,7 @@ internal abstract class DetectionAdapter(AdapterDefinition d) : Adapter(d)
             if (kept.Count >= keep) break;
             bool suppressed = false;
             foreach (var k in kept)
-                if (k.Label == d.Label && DetectionMetrics.Iou(k.X1, k.Y1, k.X2, k.Y2, d.X1, d.Y1, d.X2, d.Y2, includeBoundaries) > overlap)
+                if ((!perClass || k.Label == d.Label) && Overlap(k, d, includeBoundaries, diou) > overlap)
                 {
                     suppressed = true;
                     break;
@@ -77,6 +79,15 @@ internal abstract class DetectionAdapter(AdapterDefinition d) : Adapter(d)
             if (!suppressed) kept.Add(d);
         }
         return kept;
+    }
+
+    private static double Overlap(Detection a, Detection b, bool includeBoundaries, bool diou)
+    {
+        double iou = DetectionMetrics.Iou(a.X1, a.Y1, a.X2, a.Y2, b.X1, b.Y1, b.X2, b.Y2, includeBoundaries);
+        if (!diou) return iou;
+        double cw = Math.Max(a.X2, b.X2) - Math.Min(a.X1, b.X1), ch = Math.Max(a.Y2, b.Y2) - Math.Min(a.Y1, b.Y1);
+        double dx = (b.X1 + b.X2 - a.X1 - a.X2) / 2, dy = (b.Y1 + b.Y2 - a.Y1 - a.Y2) / 2;
+        return iou - Math.Pow((dx * dx + dy * dy) / (cw * cw + ch * ch + 1e-16), 0.6);
     }
 
     /// <summary>A detection from its centre, width and height.</summary>
