@@ -442,7 +442,7 @@ public class AccuracyCheckerConfigTests
         Assert.Contains(problems, p => p.StartsWith("models[0].datasets[0].annotation_conversion.masks_folder", StringComparison.Ordinal));
         Assert.Contains(problems, p => p.StartsWith("models[0].datasets[0].preprocessing[0].type", StringComparison.Ordinal) && p.Contains("Supported steps: resize", StringComparison.Ordinal));
         Assert.Contains(problems, p => p.StartsWith("models[0].datasets[0].preprocessing[1].aspect_ratio_scale", StringComparison.Ordinal) && p.Contains("greater", StringComparison.Ordinal));
-        Assert.Contains(problems, p => p.StartsWith("models[0].datasets[0].postprocessing[0].type", StringComparison.Ordinal) && p.Contains("resize_prediction_boxes, clip_boxes, nms, filter", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.StartsWith("models[0].datasets[0].postprocessing[0].type", StringComparison.Ordinal) && p.Contains("resize_prediction_boxes, clip_boxes, nms, class_aware_nms, diou_nms, filter", StringComparison.Ordinal));
         Assert.Contains(problems, p => p.StartsWith("models[0].datasets[0].metrics[0].type", StringComparison.Ordinal) && p.Contains("'dice'", StringComparison.Ordinal) && p.Contains("mean_iou", StringComparison.Ordinal));
         // Lines point into the Accuracy Checker file.
         Assert.Contains(problems, p => p.StartsWith("models[0].datasets[0].reader (line 10)", StringComparison.Ordinal));
