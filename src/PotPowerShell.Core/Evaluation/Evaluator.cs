@@ -525,7 +525,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
     private void Prepare(SessionRunner runner, EvaluationRequest request, IReadOnlyList<int> items, CancellationToken cancellationToken, IProgress<PotProgress>? progress,
         bool selfReference = false)
     {
-        foreach (var a in _adapters) a.Bind(runner.ModelOutputs, runner.DefaultOutput, runner.IntegerOutputs);
+        foreach (var a in _adapters) a.Bind(runner.ModelOutputs, runner.DefaultOutput, runner.IntegerOutputs, runner.FirstInputDims);
         runner.SelectOutputs(FetchedOutputs(runner, request.AllOutputs));
         if (_referenceSpecs.Count == 0) return;
         if (!selfReference)
@@ -824,7 +824,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
         {
             var runner = lanes[0];
             if (runner.FixedBatch) return null;
-            foreach (var a in _adapters) a.Bind(runner.ModelOutputs, runner.DefaultOutput, runner.IntegerOutputs);
+            foreach (var a in _adapters) a.Bind(runner.ModelOutputs, runner.DefaultOutput, runner.IntegerOutputs, runner.FirstInputDims);
             runner.SelectOutputs(FetchedOutputs(runner, allOutputs: false));
             // Timed as the evaluations run: every worker on the one session.
             for (int w = 1; w < Workers; w++) lanes.Add(runner.Fork());

@@ -155,6 +155,9 @@ internal sealed class SessionRunner : IDisposable
 
     public IReadOnlyList<string> ModelOutputs { get; }
 
+    /// <summary>The declared dimensions of the first input fed from the data (-1 or 0 where dynamic), or null without one.</summary>
+    public IReadOnlyList<int>? FirstInputDims => _inputs.FirstOrDefault(i => !i.Stored)?.ModelDims;
+
     /// <summary>
     /// The output an engine reads when it names none: the first that holds floating-point values (class scores, an
     /// embedding), else the first. A model whose first output is its int64 argmax label, its scores second, is scored

@@ -245,7 +245,7 @@ public class DetectionEvaluationTests
         using var tmp = Scene("", "  - {name: voc, type: map}");
         File.WriteAllText(tmp.File("engine.yml"), File.ReadAllText(tmp.File("engine.yml")).Replace("adapter: {type: yolo_v8, conf_threshold: 0.25, nms_threshold: 0.5}", "adapter: classification"));
         var e = Assert.Throws<PotException>(() => EngineDefinition.Load(tmp.File("engine.yml")));
-        Assert.Contains("use adapter type ssd, yolo_v8 or yolo_v5", e.Message);
+        Assert.Contains("use adapter type ssd, yolo_v8, yolo_v5 or yolo_v3", e.Message);
     }
 
     [Fact]

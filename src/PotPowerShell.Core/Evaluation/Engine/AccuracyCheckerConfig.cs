@@ -199,7 +199,8 @@ internal static class AccuracyCheckerConfig
     /// <summary>The symbols of icdar13_recognition's label map, which a CTC decoder without its own vocabulary uses.</summary>
     internal const string Icdar13Symbols = "0123456789abcdefghijklmnopqrstuvwxyz";
 
-    private static readonly string[] Adapters = { "classification", "ctc_greedy_search_decoder", "ssd_onnx", "ssd", "yolo_v8_detection", "yolo_v8", "segmentation" };
+    private static readonly string[] Adapters = { "classification", "ctc_greedy_search_decoder", "ssd_onnx", "ssd", "yolo_v8_detection", "yolo_v8", "yolo_v3", "segmentation" };
+
 
     private static ConfigMap? Adapter(MapReader launcher)
     {
@@ -270,6 +271,14 @@ internal static class AccuracyCheckerConfig
             var a = new MapReader(map, path, launcher.Problems, new[] { "type", "make_argmax" });
             var ours = EngineTree.Map(line, ("type", EngineTree.Text("segmentation")));
             Copy(a, "make_argmax", ours);
+            return ours;
+        }
+        if (type == "yolo_v3")
+        {
+            // Its keys are ours by the same names (EngineParser.ParseGrid reads them).
+            var a = new MapReader(map, path, launcher.Problems, EngineParser.GridKeys.Prepend("type").ToArray());
+            var ours = EngineTree.Map(line, ("type", EngineTree.Text("yolo_v3")));
+            foreach (var key in EngineParser.GridKeys) Copy(a, key, ours);
             return ours;
         }
         if (type is "yolo_v8_detection" or "yolo_v8")

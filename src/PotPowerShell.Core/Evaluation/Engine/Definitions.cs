@@ -32,6 +32,8 @@ public enum AdapterType
     /// input pixels, objectness, class scores), filtered by objectness x class score and non-maximum suppression.
     /// </summary>
     YoloV5,
+    /// <summary>Raw YOLO v2/v3/v4 grids decoded with their anchors, as Accuracy Checker's yolo_v3 adapter decodes them (<see cref="YoloGrid"/>).</summary>
+    YoloV3,
     /// <summary>Semantic segmentation: per-pixel class scores [C, H, W] (the class map is their argmax), or the class map [H, W] itself.</summary>
     Segmentation,
 }
@@ -118,6 +120,20 @@ public enum MetricReference
     Fp32,
 }
 
+/// <summary>
+/// yolo_v3 (Accuracy Checker's keys): one output per grid (<paramref name="Outputs"/>), each per item
+/// [num x (4 + objectness + classes), cells, cells] (output_format BHW) or [cells, cells, num x (...)] (HWB), after
+/// output_layout NHWC's move of the channels first, <paramref name="Transpose"/> and, with <paramref name="Reshape"/>
+/// (or an output that is not 3-D), a reshape to <paramref name="Cells"/>. A cell's box is centred at ((x + column) /
+/// cells, (y + row) / cells) with width exp(w) x anchor width / input width (likewise the height), as fractions of the
+/// input; <paramref name="RawOutput"/> passes x, y, objectness and class scores through a sigmoid first. Candidates whose
+/// objectness exceeds <paramref name="Threshold"/> take their best class, scored objectness x class score.
+/// </summary>
+/// <param name="AnchorMasks">Per output, the anchors (their indices in <paramref name="Anchors"/>) its cells use; null = all, <paramref name="Num"/> of them.</param>
+public sealed record YoloGrid(
+    IReadOnlyList<string> Outputs, IReadOnlyList<double> Anchors, IReadOnlyList<IReadOnlyList<int>>? AnchorMasks, int Num, int Classes, double Threshold,
+    bool RawOutput, bool ChannelsLast, IReadOnlyList<int> Cells, bool Reshape, IReadOnlyList<int>? Transpose, bool OutputNhwc);
+
 /// <summary>An output adapter of the engine.</summary>
 /// <param name="Output">Model output to read (null = the model's first floating-point output, else its first).</param>
 /// <param name="Symbols">CTC: one symbol per class index (with or without an entry for the blank).</param>
@@ -155,7 +171,10 @@ public sealed record AdapterDefinition(
     /// <summary>Detection postprocessing, applied in order after boxes are scaled to the original image.</summary>
     public IReadOnlyList<DetectionStep> Postprocessing { get; init; } = Array.Empty<DetectionStep>();
 
-    public bool IsDetection => Type is AdapterType.Ssd or AdapterType.YoloV8 or AdapterType.YoloV5;
+    public bool IsDetection => Type is AdapterType.Ssd or AdapterType.YoloV8 or AdapterType.YoloV5 or AdapterType.YoloV3;
+
+    /// <summary>yolo_v3: how its grids are read.</summary>
+    public YoloGrid? Grid { get; init; }
 
     public static AdapterDefinition Classification { get; } = new(AdapterType.Classification);
     public static AdapterDefinition Identity { get; } = new(AdapterType.Identity);

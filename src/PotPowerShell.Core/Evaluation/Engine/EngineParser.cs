@@ -22,12 +22,26 @@ internal static class EngineParser
     {
         "type", "output", "dictionary", "alphabet", "blank_index", "layout", "labels", "scores", "normalized", "conf_threshold", "nms_threshold", "max_detections",
         "make_argmax", "argmax_output",
+        "outputs", "anchors", "anchor_masks", "num", "classes", "coords", "threshold", "raw_output", "output_format", "cells", "do_reshape", "transpose",
+        "output_layout", "multiple_labels",
     };
     private static readonly string[] ClassificationKeys = { "argmax_output" };
     private static readonly string[] CtcKeys = { "dictionary", "alphabet", "blank_index", "layout" };
     private static readonly string[] SsdKeys = { "labels", "scores", "normalized" };
     private static readonly string[] YoloKeys = { "conf_threshold", "nms_threshold", "max_detections" };
     private static readonly string[] SegmentationKeys = { "make_argmax" };
+    internal static readonly string[] GridKeys =
+    {
+        "outputs", "anchors", "anchor_masks", "num", "classes", "coords", "threshold", "raw_output", "output_format", "cells", "do_reshape", "transpose",
+        "output_layout", "multiple_labels",
+    };
+
+    /// <summary>Accuracy Checker's named anchor sets of its yolo_v3 adapter (width, height pairs in input pixels).</summary>
+    private static readonly Dictionary<string, double[]> AnchorPresets = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["yolo_v3"] = new double[] { 10, 13, 16, 30, 33, 23, 30, 61, 62, 45, 59, 119, 116, 90, 156, 198, 373, 326 },
+        ["tiny_yolo_v3"] = new double[] { 10, 14, 23, 27, 37, 58, 81, 82, 135, 169, 344, 319 },
+    };
 
     private static readonly Dictionary<string, AdapterType> AdapterWords = new(StringComparer.OrdinalIgnoreCase)
     {
@@ -37,6 +51,7 @@ internal static class EngineParser
         ["ssd"] = AdapterType.Ssd,
         ["yolo_v8"] = AdapterType.YoloV8,
         ["yolo_v5"] = AdapterType.YoloV5,
+        ["yolo_v3"] = AdapterType.YoloV3,
         ["segmentation"] = AdapterType.Segmentation,
     };
 
@@ -211,7 +226,7 @@ internal static class EngineParser
             if (datasetMaps[i].Reader.Has("postprocessing"))
             {
                 if (!adapter.IsDetection)
-                    datasetMaps[i].Reader.Problem("postprocessing", $"applies to detections (adapter ssd, yolo_v8 or yolo_v5), but dataset '{datasets[i].Name}' uses the {adapter.Type.ToString().ToLowerInvariant()} adapter.");
+                    datasetMaps[i].Reader.Problem("postprocessing", $"applies to detections (adapter ssd, yolo_v8, yolo_v5 or yolo_v3), but dataset '{datasets[i].Name}' uses the {adapter.Type.ToString().ToLowerInvariant()} adapter.");
                 else adapter = adapter with { Postprocessing = ParsePostprocessing(datasetMaps[i].Reader) };
             }
             datasets[i] = datasets[i] with { Adapter = adapter };
@@ -245,7 +260,7 @@ internal static class EngineParser
         }
         if (metric.Type is MetricType.Map or MetricType.CocoPrecision && !adapter.IsDetection)
             problems.Add(EngineProblems.Join(metric.KeyPath, "type"),
-                $"{(metric.Type == MetricType.Map ? "map" : "coco_precision")} compares detections, but dataset '{dataset.Name}' uses the {adapter.Type.ToString().ToLowerInvariant()} adapter: use adapter type ssd, yolo_v8 or yolo_v5.", typeLine);
+                $"{(metric.Type == MetricType.Map ? "map" : "coco_precision")} compares detections, but dataset '{dataset.Name}' uses the {adapter.Type.ToString().ToLowerInvariant()} adapter: use adapter type ssd, yolo_v8, yolo_v5 or yolo_v3.", typeLine);
         if (metric.IsSegmentation && adapter.Type != AdapterType.Segmentation)
             problems.Add(EngineProblems.Join(metric.KeyPath, "type"),
                 $"{EngineTree.TextOf(node["type"])?.Trim()} compares class maps, but dataset '{dataset.Name}' uses the {adapter.Type.ToString().ToLowerInvariant()} adapter: use adapter type segmentation.", typeLine);
@@ -279,6 +294,7 @@ internal static class EngineParser
                  {
                      (ClassificationKeys, new[] { AdapterType.Classification }), (CtcKeys, new[] { AdapterType.CtcGreedy }), (SsdKeys, new[] { AdapterType.Ssd }),
                      (YoloKeys, new[] { AdapterType.YoloV8, AdapterType.YoloV5 }), (SegmentationKeys, new[] { AdapterType.Segmentation }),
+                     (GridKeys, new[] { AdapterType.YoloV3 }),
                  })
             if (type == null || !owners.Contains(type.Value))
                 foreach (var k in keys.Where(m.Has))
@@ -297,6 +313,7 @@ internal static class EngineParser
         // make_argmax: the class map is the per-pixel argmax of class scores either way (as Accuracy Checker's metrics
         // take it with their default use_argmax), so both values are read and mean the same.
         if (type == AdapterType.Segmentation) m.Bool("make_argmax");
+        if (type == AdapterType.YoloV3) return ParseGrid(m, path);
         if (type is AdapterType.YoloV8 or AdapterType.YoloV5)
             return new AdapterDefinition(type.Value, output, KeyPath: path)
             {
@@ -475,6 +492,74 @@ internal static class EngineParser
         ["diou_nms"] = new[] { "type", "overlap", "include_boundaries", "per_class", "keep_top_k" },
         ["filter"] = new[] { "type", "min_confidence" },
         ["clip_boxes"] = new[] { "type" },
+    };
+
+    /// <summary>yolo_v3: its grids (<see cref="YoloGrid"/>), with Accuracy Checker's keys and defaults.</summary>
+    private static AdapterDefinition? ParseGrid(MapReader m, string path)
+    {
+        var outputs = m.List("outputs")?.Items.Select(EngineTree.TextOf).ToList();
+        if (outputs == null || outputs.Count == 0 || outputs.Any(o => string.IsNullOrWhiteSpace(o)))
+        {
+            m.Problem("outputs", "is required: the model outputs of the grids, one name each, in the order of cells and anchor_masks.");
+            return null;
+        }
+        double[]? anchors = null;
+        var raw = m.Raw("anchors");
+        if (raw == null) anchors = AnchorPresets["yolo_v3"];
+        else if (EngineTree.TextOf(raw) is { } word && AnchorPresets.TryGetValue(word.Trim(), out var preset)) anchors = preset;
+        else if (Numbers(raw) is { Length: > 0 } given && given.Length % 2 == 0 && given.All(a => a > 0)) anchors = given;
+        else m.Problem("anchors", $"must be {string.Join(" or ", AnchorPresets.Keys)}, or width, height pairs of positive numbers ('10,13, 16,30, ...'), not {EngineTree.Show(raw)}.");
+        int num = m.Int("num", 1, 1 << 10) ?? 3;
+        int classes = m.Int("classes", 1, 1 << 16) ?? 80;
+        if (m.Int("coords", 1, 1 << 10) is int coords && coords != 4) m.Problem("coords", $"is {coords}: boxes of 4 coordinates (x, y, width, height) are read.");
+        if (m.Bool("multiple_labels") == true) m.Problem("multiple_labels", "is not supported: each candidate takes its best class.");
+        List<IReadOnlyList<int>>? masks = null;
+        if (m.List("anchor_masks") is { } maskList)
+        {
+            masks = new();
+            foreach (var item in maskList.Items)
+            {
+                var ids = (item as ConfigList)?.Items.Select(MapReader.ToDouble).ToList();
+                if (ids == null || ids.Count == 0 || ids.Any(i => i is not double d || d != Math.Floor(d) || d < 0 || anchors != null && d >= anchors.Length / 2))
+                {
+                    m.Problem("anchor_masks", $"must list, per output, the indices of its anchors (0 to {(anchors?.Length ?? 2) / 2 - 1}), not {EngineTree.Show(item)}.");
+                    return null;
+                }
+                masks.Add(ids.Select(i => (int)i!.Value).ToList());
+            }
+            if (masks.Count != outputs.Count) m.Problem("anchor_masks", $"lists {masks.Count} masks for {outputs.Count} outputs: give one per output.");
+        }
+        else if (anchors != null && anchors.Length / 2 < num) m.Problem("num", $"is {num}, but anchors gives {anchors.Length / 2} pairs.");
+        var cells = m.List("cells") is { } cellList ? cellList.Items.Select(c => MapReader.ToDouble(c) is double d && d >= 1 && d == Math.Floor(d) ? (int)d : -1).ToList() : new List<int> { 13, 26, 52 };
+        if (cells.Any(c => c < 1)) m.Problem("cells", "must list whole numbers of at least 1, a grid size per output.");
+        bool reshape = m.Bool("do_reshape") ?? false;
+        if (reshape && cells.Count != outputs.Count) m.Problem("cells", $"lists {cells.Count} grid sizes for {outputs.Count} outputs: do_reshape needs one per output.");
+        List<int>? transpose = null;
+        if (m.List("transpose") is { } t)
+        {
+            transpose = t.Items.Select(x => MapReader.ToDouble(x) is double d ? (int)d : -1).ToList();
+            if (!transpose.OrderBy(x => x).SequenceEqual(new[] { 0, 1, 2 })) m.Problem("transpose", "must be an order of the three axes of an item's output, such as [1, 2, 0].");
+        }
+        var format = m.Choice("output_format", new Dictionary<string, bool> { ["BHW"] = false, ["HWB"] = true }) ?? false;
+        var layout = m.Choice("output_layout", new Dictionary<string, bool> { ["NCHW"] = false, ["NHWC"] = true }) ?? false;
+        double threshold = m.Double("threshold", 0, 1) ?? 0.001;
+        bool rawOutput = m.Bool("raw_output") ?? false;
+        if (anchors == null) return null;
+        return new AdapterDefinition(AdapterType.YoloV3, outputs[0], KeyPath: path)
+        {
+            NormalizedBoxes = true,
+            Grid = new YoloGrid(outputs!, anchors, masks, num, classes, threshold, rawOutput, format, cells, reshape, transpose, layout),
+        };
+    }
+
+    /// <summary>Numbers from a list or a comma-separated text ('10,13, 16,30').</summary>
+    private static double[]? Numbers(ConfigNode node) => node switch
+    {
+        ConfigList list => list.Items.Select(MapReader.ToDouble).All(d => d != null) ? list.Items.Select(i => MapReader.ToDouble(i)!.Value).ToArray() : null,
+        _ when EngineTree.TextOf(node) is { } text => text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+            .Select(x => double.TryParse(x, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double d) ? d : double.NaN)
+            .ToArray() is var values && values.All(double.IsFinite) ? values : null,
+        _ => null,
     };
 
     /// <summary>A dataset's postprocessing of detections (after boxes are scaled to the image), in order.</summary>

@@ -23,6 +23,7 @@ internal abstract class Adapter
         AdapterType.Ssd => new SsdAdapter(d),
         AdapterType.YoloV8 => new YoloV8Adapter(d),
         AdapterType.YoloV5 => new YoloV5Adapter(d),
+        AdapterType.YoloV3 => new YoloV3Adapter(d),
         AdapterType.Segmentation => new SegmentationAdapter(d),
         _ => new IdentityAdapter(d),
     };
@@ -40,8 +41,10 @@ internal abstract class Adapter
     /// Resolves the output by name (or <paramref name="defaultOutput"/>, see SessionRunner.DefaultOutput) for a model with
     /// these outputs, of which <paramref name="integerOutputs"/> hold integers.
     /// </summary>
-    public void Bind(IReadOnlyList<string> modelOutputs, string? defaultOutput, IReadOnlySet<string> integerOutputs)
+    /// <param name="inputDims">The declared dimensions of the model's image input, for adapters that scale by its size.</param>
+    public void Bind(IReadOnlyList<string> modelOutputs, string? defaultOutput, IReadOnlySet<string> integerOutputs, IReadOnlyList<int>? inputDims = null)
     {
+        InputDims = inputDims;
         OutputName = Definition.Output ?? defaultOutput ?? modelOutputs[0];
         LabelOutput = Definition.Type == AdapterType.Classification && (Definition.ArgmaxOutput || integerOutputs.Contains(OutputName));
         foreach (var (key, name) in OtherOutputs.Prepend(("output", OutputName)))
@@ -50,6 +53,9 @@ internal abstract class Adapter
                     $"{Definition.KeyPath}.{key}: the model has no output '{name}'. Its outputs: {string.Join(", ", modelOutputs)}.", Definition.KeyPath);
         BindOthers();
     }
+
+    /// <summary>See <see cref="Bind"/>.</summary>
+    protected IReadOnlyList<int>? InputDims { get; private set; }
 
     protected virtual void BindOthers()
     {

@@ -12,13 +12,14 @@ internal abstract class DetectionAdapter(AdapterDefinition d) : Adapter(d)
 {
     protected abstract bool Normalized { get; }
 
-    protected abstract List<Detection> Raw(BatchOutputs outputs, int row);
+    /// <param name="geometry">Where the item's image is in the model input, when it is an annotated image.</param>
+    protected abstract List<Detection> Raw(BatchOutputs outputs, int row, ImageGeometry? geometry);
 
     public override object? Predict(BatchOutputs outputs, int row) => Predict(outputs, row, null);
 
     public override object? Predict(BatchOutputs outputs, int row, object? annotation)
     {
-        var detections = Raw(outputs, row);
+        var detections = Raw(outputs, row, (annotation as DetectionAnnotation)?.Geometry);
         if (annotation is DetectionAnnotation a) detections = detections.Select(x => ToImage(x, a)).ToList();
         foreach (var step in Definition.Postprocessing)
         {
@@ -115,7 +116,7 @@ internal sealed class SsdAdapter(AdapterDefinition d) : DetectionAdapter(d)
         ? Array.Empty<(string, string)>()
         : new[] { ("labels", Definition.LabelsOutput!), ("scores", Definition.ScoresOutput!) };
 
-    protected override List<Detection> Raw(BatchOutputs outputs, int row) => SingleOutput ? FromDetectionOutput(outputs, row) : FromThree(outputs, row);
+    protected override List<Detection> Raw(BatchOutputs outputs, int row, ImageGeometry? geometry) => SingleOutput ? FromDetectionOutput(outputs, row) : FromThree(outputs, row);
 
     private List<Detection> FromThree(BatchOutputs outputs, int row)
     {
@@ -159,7 +160,7 @@ internal sealed class YoloV8Adapter(AdapterDefinition d) : DetectionAdapter(d)
 {
     protected override bool Normalized => false;
 
-    protected override List<Detection> Raw(BatchOutputs outputs, int row)
+    protected override List<Detection> Raw(BatchOutputs outputs, int row, ImageGeometry? geometry)
     {
         outputs.RequireBatchFirst(OutputIndex, "the yolo_v8 adapter");
         var shape = outputs.RowShape(OutputIndex);
@@ -192,7 +193,7 @@ internal sealed class YoloV5Adapter(AdapterDefinition d) : DetectionAdapter(d)
 {
     protected override bool Normalized => false;
 
-    protected override List<Detection> Raw(BatchOutputs outputs, int row)
+    protected override List<Detection> Raw(BatchOutputs outputs, int row, ImageGeometry? geometry)
     {
         outputs.RequireBatchFirst(OutputIndex, "the yolo_v5 adapter");
         var shape = outputs.RowShape(OutputIndex);
@@ -213,3 +214,111 @@ internal sealed class YoloV5Adapter(AdapterDefinition d) : DetectionAdapter(d)
         return Nms(candidates, Definition.NmsThreshold, includeBoundaries: false, Definition.MaxDetections);
     }
 }
+
+/// <summary>
+/// yolo_v3: raw YOLO grids decoded as Accuracy Checker's yolo_v3 adapter decodes them (see <see cref="YoloGrid"/>; its
+/// README and adapters/yolo.py are the reference), boxes as fractions of the input; suppression is the dataset's
+/// postprocessing (nms, diou_nms), as in Accuracy Checker. The input's size, which scales the anchors, is the annotated
+/// image's input, else the model input's declared size read as Accuracy Checker reads it (3 channels second: NCHW).
+/// </summary>
+internal sealed class YoloV3Adapter(AdapterDefinition d) : DetectionAdapter(d)
+{
+    private YoloGrid Grid => Definition.Grid!;
+
+    protected override bool Normalized => true;
+
+    public override IEnumerable<(string Key, string Name)> OtherOutputs => Grid.Outputs.Skip(1).Select((o, i) => ($"outputs[{i + 1}]", o));
+
+    protected override List<Detection> Raw(BatchOutputs outputs, int row, ImageGeometry? geometry)
+    {
+        var (inputWidth, inputHeight) = InputSize(geometry);
+        var result = new List<Detection>();
+        for (int layer = 0; layer < Grid.Outputs.Count; layer++)
+        {
+            int index = outputs.IndexOf(Grid.Outputs[layer]);
+            outputs.RequireBatchFirst(index, "the yolo_v3 adapter");
+            var dims = outputs.RowShape(index).Skip(1).Select(x => (int)x).ToArray();
+            var data = outputs.Row(index, row).ToArray();
+            if (Grid.OutputNhwc && dims.Length == 3) (data, dims) = Permute(data, dims, 2, 0, 1);
+            if (Grid.Transpose is { } order)
+            {
+                if (dims.Length != 3) throw ShapeError($"transpose orders three axes, but '{Grid.Outputs[layer]}' has the item shape [{string.Join(",", dims)}].");
+                (data, dims) = Permute(data, dims, order[0], order[1], order[2]);
+            }
+            int cells;
+            if (Grid.Reshape || dims.Length != 3)
+            {
+                if (layer >= Grid.Cells.Count) throw ShapeError($"'{Grid.Outputs[layer]}' needs a grid size: cells lists {Grid.Cells.Count} for {Grid.Outputs.Count} outputs.");
+                cells = Grid.Cells[layer];
+                int rest = data.Length / (cells * cells);
+                if (rest * cells * cells != data.Length) throw ShapeError($"'{Grid.Outputs[layer]}' holds {data.Length} values per item, not a multiple of its {cells}x{cells} cells.");
+                dims = Grid.ChannelsLast ? new[] { cells, cells, rest } : new[] { rest, cells, cells };
+            }
+            else cells = Grid.ChannelsLast ? dims[0] : dims[1];
+            var anchors = Grid.AnchorMasks is { } masks ? masks[layer].SelectMany(i => new[] { Grid.Anchors[2 * i], Grid.Anchors[2 * i + 1] }).ToArray() : Grid.Anchors.Take(2 * Grid.Num).ToArray();
+            int num = anchors.Length / 2;
+            int boxSize = (Grid.ChannelsLast ? dims[2] : dims[0]) / num;
+            // As Accuracy Checker's parse_output: a square first pair of axes is [cells, cells, boxes] and moves the boxes first.
+            if (dims[0] == dims[1]) (data, dims) = Permute(data, dims, 2, 0, 1);
+            if (dims[0] != num * boxSize || boxSize < 4 + Grid.Classes)
+                throw ShapeError($"'{Grid.Outputs[layer]}' has the item shape [{string.Join(",", dims)}] once read, not {num} anchors x (4 + objectness + {Grid.Classes} classes) per cell: check classes, num or anchor_masks, output_format and cells.");
+            Decode(data, dims[1], dims[2], cells, num, boxSize, anchors, inputWidth, inputHeight, result);
+        }
+        return result;
+    }
+
+    private void Decode(float[] data, int height, int width, int cells, int num, int boxSize, double[] anchors, double inputWidth, double inputHeight, List<Detection> result)
+    {
+        int plane = height * width;
+        bool objectness = boxSize != Grid.Classes + 4;
+        Func<double, double> squash = Grid.RawOutput ? Sigmoid : x => x;
+        var scores = new double[Grid.Classes];
+        for (int h = 0; h < height; h++)
+            for (int w = 0; w < width; w++)
+                for (int a = 0; a < num; a++)
+                {
+                    int at = a * boxSize * plane + h * width + w;
+                    double V(int k) => data[at + k * plane];
+                    double confidence = objectness ? squash(V(4)) : 1;
+                    if (!(confidence > Grid.Threshold)) continue;
+                    int best = 0;
+                    for (int c = 0; c < Grid.Classes; c++)
+                    {
+                        scores[c] = squash(V(4 + (objectness ? 1 : 0) + c)) * confidence;
+                        if (scores[c] > scores[best]) best = c;
+                    }
+                    double x = (squash(V(0)) + w) / cells, y = (squash(V(1)) + h) / cells;
+                    double bw = Math.Exp(V(2)) * anchors[2 * a] / inputWidth, bh = Math.Exp(V(3)) * anchors[2 * a + 1] / inputHeight;
+                    result.Add(Centred(best, scores[best], x, y, bw, bh));
+                }
+    }
+
+    private static double Sigmoid(double x) => 1 / (1 + Math.Exp(-x));
+
+    private (double Width, double Height) InputSize(ImageGeometry? geometry)
+    {
+        if (geometry != null) return (geometry.InputWidth, geometry.InputHeight);
+        if (InputDims is { Count: 4 } d)
+        {
+            var (width, height) = d[1] == 3 ? (d[3], d[2]) : (d[2], d[1]);
+            if (width > 0 && height > 0) return (width, height);
+        }
+        throw ShapeError("yolo_v3 scales its anchors by the model input's width and height, which its first input does not fix and no annotated image gives: export the model with a fixed input size.");
+    }
+
+    /// <summary>A 3-D tensor with its axes in the order given (the new axis i is the old axis order[i]).</summary>
+    private static (float[] Data, int[] Dims) Permute(float[] data, int[] dims, int a0, int a1, int a2)
+    {
+        var order = new[] { a0, a1, a2 };
+        var to = order.Select(o => dims[o]).ToArray();
+        var stride = new[] { dims[1] * dims[2], dims[2], 1 };
+        var result = new float[data.Length];
+        int k = 0;
+        for (int i = 0; i < to[0]; i++)
+            for (int j = 0; j < to[1]; j++)
+                for (int l = 0; l < to[2]; l++)
+                    result[k++] = data[i * stride[order[0]] + j * stride[order[1]] + l * stride[order[2]]];
+        return (result, to);
+    }
+}
+

@@ -1,0 +1,128 @@
+using PotPowerShell.Core.Data;
+using PotPowerShell.Core.Evaluation;
+using PotPowerShell.Core.Runtime;
+
+namespace PotPowerShell.Core.Tests.Evaluation;
+
+/// <summary>
+/// yolo_v3: raw YOLO grids decoded with their anchors as Accuracy Checker's yolo_v3 adapter decodes them; golden values
+/// from its formulas on a 2x2 grid of one anchor (2 x 4 pixels) and two classes, for an 8x8 input.
+/// </summary>
+public class YoloGridTests
+{
+    // Per cell (row, column): x, y, w, h, objectness, class 0, class 1.
+    private static readonly float[][] Cells =
+    {
+        new[] { 0.5f, 0.5f, 0f, 0f, 0.9f, 0.2f, 0.8f },               // (0, 0): kept, class 1 at .9 x .8
+        new[] { 0.5f, 0.5f, 0f, 0f, 0.3f, 0.9f, 0.1f },               // (0, 1): objectness .3, dropped
+        new[] { 0.25f, 0.75f, (float)Math.Log(2), 0f, 0.6f, 0.5f, 0.5f }, // (1, 0): kept, class 0 (the first of equals) at .6 x .5
+        new[] { 0.5f, 0.5f, 0f, 0f, 0.5f, 0.9f, 0.1f },               // (1, 1): objectness .5, not above the threshold
+    };
+
+    /// <summary>The grid as [7, 2, 2] (BHW) or [2, 2, 7] (HWB).</summary>
+    private static float[] Grid(bool channelsLast)
+    {
+        var data = new float[28];
+        for (int cell = 0; cell < 4; cell++)
+            for (int k = 0; k < 7; k++)
+                data[channelsLast ? cell * 7 + k : k * 4 + cell] = Cells[cell][k];
+        return data;
+    }
+
+    private static List<Detection> Decode(float[] data, long[] shape, YoloGrid grid, ImageGeometry? geometry = null, IReadOnlyList<int>? inputDims = null)
+    {
+        var adapter = Adapter.Create(new AdapterDefinition(AdapterType.YoloV3, "o") { Grid = grid });
+        adapter.Bind(new[] { "o" }, null, new HashSet<string>(), inputDims);
+        var outputs = new BatchOutputs(new[] { "o" }) { Rows = 1, Items = 1 };
+        outputs.Data[0] = data;
+        outputs.SetShape(0, shape);
+        adapter.Resolve(outputs);
+        var annotation = geometry == null ? null : new DetectionAnnotation(Array.Empty<DetectionBox>(), geometry.ImageWidth, geometry.ImageHeight) { Geometry = geometry };
+        return (List<Detection>)adapter.Predict(outputs, 0, annotation)!;
+    }
+
+    private static YoloGrid Options(bool channelsLast = false, bool raw = false) =>
+        new(new[] { "o" }, new double[] { 2, 4 }, null, 1, 2, 0.5, raw, channelsLast, new[] { 2 }, false, null, false);
+
+    [Fact]
+    public void Cells_above_the_objectness_threshold_give_boxes_from_their_anchors()
+    {
+        // (0, 0): centre ((.5 + 0) / 2, (.5 + 0) / 2) = (.25, .25), size (e^0 x 2 / 8, e^0 x 4 / 8) = (.25, .5) of the
+        // 8x8 input: [.125, 0, .375, .5], in its pixels [1, 0, 3, 4]. (1, 0): centre ((.25 + 0) / 2, (.75 + 1) / 2) =
+        // (.125, .875), size (2 x 2 / 8, 4 / 8) = (.5, .5): [-.125, .625, .375, 1.125], pixels [-1, 5, 3, 9].
+        var expected = new[] { (1, 0.72, 1.0, 0.0, 3.0, 4.0), (0, 0.3, -1.0, 5.0, 3.0, 9.0) };
+        foreach (bool channelsLast in new[] { false, true })
+        {
+            var found = Decode(Grid(channelsLast), channelsLast ? new long[] { 1, 2, 2, 7 } : new long[] { 1, 7, 2, 2 }, Options(channelsLast), ImageGeometry.Of(8, 8));
+            Assert.Equal(expected, found.Select(d => (d.Label, Math.Round(d.Score, 6), Math.Round(d.X1, 6), Math.Round(d.Y1, 6), Math.Round(d.X2, 6), Math.Round(d.Y2, 6))));
+        }
+    }
+
+    [Fact]
+    public void Raw_outputs_pass_through_a_sigmoid_and_without_an_image_the_model_inputs_size_scales_the_anchors()
+    {
+        // Logits of cell (0, 0): sigmoid(0) = .5, sigmoid(ln 9) = .9, sigmoid(ln(.2 / .8)) = .2, sigmoid(ln 4) = .8;
+        // the other cells' objectness far below the threshold.
+        var data = new float[28];
+        float[] logits = { 0, 0, 0, 0, (float)Math.Log(9), (float)Math.Log(0.25), (float)Math.Log(4) };
+        for (int k = 0; k < 7; k++)
+            for (int cell = 0; cell < 4; cell++) data[k * 4 + cell] = cell == 0 ? logits[k] : k == 4 ? -20 : 0;
+        // No annotated image: the input [1, 3, 8, 8] (NCHW, as its 3 channels say) gives the size; boxes stay fractions.
+        var d = Assert.Single(Decode(data, new long[] { 1, 7, 2, 2 }, Options(raw: true), inputDims: new[] { 1, 3, 8, 8 }));
+        Assert.Equal((1, 0.72, 0.125, 0.0, 0.375, 0.5), (d.Label, Math.Round(d.Score, 6), Math.Round(d.X1, 6), Math.Round(d.Y1, 6), Math.Round(d.X2, 6), Math.Round(d.Y2, 6)));
+        var e = Assert.Throws<PotException>(() => Decode(data, new long[] { 1, 7, 2, 2 }, Options(raw: true), inputDims: new[] { 1, 3, -1, -1 }));
+        Assert.Contains("export the model with a fixed input size", e.Message);
+    }
+
+    [Fact]
+    public void A_grid_of_another_shape_names_what_to_check()
+    {
+        var e = Assert.Throws<PotException>(() => Decode(Grid(false), new long[] { 1, 7, 2, 2 }, Options() with { Classes = 4 }, ImageGeometry.Of(8, 8)));
+        Assert.Contains("not 1 anchors x (4 + objectness + 4 classes) per cell", e.Message);
+    }
+
+    [Fact]
+    public void Open_Model_Zoos_yolo_v4_adapter_reads_as_its_grids()
+    {
+        using var tmp = new TempFolder();
+        Directory.CreateDirectory(tmp.File("val"));
+        File.WriteAllBytes(tmp.File("val/a.png"), PngFiles.Rgb(1, 1, new byte[] { 1, 2, 3 }));
+        File.WriteAllText(tmp.File("val/instances.json"), """{"images": [{"id": 1, "file_name": "a.png", "width": 1, "height": 1}], "annotations": [], "categories": [{"id": 1, "name": "a"}]}""");
+        File.WriteAllText(tmp.File("ac.yml"), """
+            models:
+              - name: yolo-v4
+                launchers:
+                  - framework: onnx_runtime
+                    adapter:
+                      type: yolo_v3
+                      anchors: 12,16,19,36,40,28,36,75,76,55,72,146,142,110,192,243,459,401
+                      num: 3
+                      coords: 4
+                      classes: 80
+                      threshold: 0.001
+                      anchor_masks: [[0, 1, 2], [3, 4, 5], [6, 7, 8]]
+                      raw_output: True
+                      output_format: HWB
+                      do_reshape: True
+                      cells: [76, 38, 19]
+                      outputs: [conv2d_93, conv2d_101, conv2d_109]
+                datasets:
+                  - name: coco
+                    data_source: val
+                    annotation_conversion: {converter: mscoco_detection, annotation_file: val/instances.json}
+                    postprocessing:
+                      - type: resize_prediction_boxes
+                      - {type: diou_nms, overlap: 0.5}
+                    metrics: [{type: map}]
+            """);
+        var adapter = EngineDefinition.Load(tmp.File("ac.yml")).Datasets.Single().Adapter;
+        var g = adapter.Grid!;
+        Assert.Equal((AdapterType.YoloV3, "conv2d_93"), (adapter.Type, adapter.Output));
+        Assert.Equal(new[] { "conv2d_93", "conv2d_101", "conv2d_109" }, g.Outputs);
+        Assert.Equal((80, 3, 0.001, true, true, true), (g.Classes, g.Num, g.Threshold, g.RawOutput, g.ChannelsLast, g.Reshape));
+        Assert.Equal(new[] { 76, 38, 19 }, g.Cells);
+        Assert.Equal(new[] { 6, 7, 8 }, g.AnchorMasks![2]);
+        Assert.Equal(401, g.Anchors[17]);
+        Assert.True(((NmsStep)adapter.Postprocessing.Single()).Diou);
+    }
+}
