@@ -1,6 +1,9 @@
 using PotPowerShell.Core.Data;
 using PotPowerShell.Core.Evaluation;
 using PotPowerShell.Core.Runtime;
+using Google.Protobuf;
+using PotPowerShell.Core.Onnx;
+using DataType = Onnx.TensorProto.Types.DataType;
 
 namespace PotPowerShell.Core.Tests.Evaluation;
 
@@ -124,5 +127,46 @@ public class YoloGridTests
         Assert.Equal(new[] { 6, 7, 8 }, g.AnchorMasks![2]);
         Assert.Equal(401, g.Anchors[17]);
         Assert.True(((NmsStep)adapter.Postprocessing.Single()).Diou);
+    }
+
+    [Fact]
+    public void An_engine_evaluates_a_model_whose_output_is_the_grid()
+    {
+        // A 14x2 grey image whose pixels (scaled by 1/255) are the grid [7, 2, 2] a Reshape passes on: only cell (0, 0)
+        // has objectness, 230/255, with classes 51/255 and 204/255, at x = y = 102/255, w = h = 0. Its box: centre
+        // (102/255 / 2, 102/255 / 2) = (.2, .2), size (e^0 x 2 / 14, e^0 x 4 / 2) of the 14x2 input, in its pixels
+        // [(.2 - 1/14) x 14, (.2 - 1) x 2, (.2 + 1/14) x 14, (.2 + 1) x 2] = [1.8, -1.6, 3.8, 2.4].
+        using var tmp = new TempFolder();
+        Directory.CreateDirectory(tmp.File("val"));
+        var pixels = new byte[28];
+        byte[] cell = { 102, 102, 0, 0, 230, 51, 204 };
+        for (int k = 0; k < 7; k++) pixels[k * 4] = cell[k];
+        PngFiles.Save(tmp.File("val/a.png"), 14, 2, 1, pixels);
+        File.WriteAllText(tmp.File("val/instances.json"), """
+            {"images": [{"id": 1, "file_name": "a.png", "width": 14, "height": 2}],
+             "annotations": [{"image_id": 1, "category_id": 2, "bbox": [1.8, 0, 2, 2.4]}], "categories": [{"id": 1}, {"id": 2}]}
+            """);
+        File.WriteAllText(tmp.File("engine.yml"), """
+            dataset:
+              data_source: val
+              annotation_file: val/instances.json
+              channels: 1
+              preprocessing: [{type: scale, value: 0.00392156862745098}]
+            adapter: {type: yolo_v3, outputs: [grid], anchors: '2,4', num: 1, classes: 2, threshold: 0.5}
+            metrics: [{name: voc, type: map}]
+            """);
+        var g = new GraphBuilder("grid");
+        g.Input("image", "batch", 1L, 2L, 14L);
+        string output = g.Node("Reshape", new[] { "image", g.Initializer("shape", new long[] { -1, 7, 2, 2 }, 4) }, "reshape");
+        g.Output(output, DataType.Float, "batch", 7L, 2L, 2L);
+        var model = g.Build();
+        model.Graph.Output[0].Name = "grid";
+        model.Graph.Node[^1].Output[0] = "grid";
+        using var evaluator = new Evaluator(EngineDefinition.Load(tmp.File("engine.yml")));
+        var r = evaluator.Run(model.ToByteArray(), new EvaluationRequest { KeepPredictions = true }, CancellationToken.None);
+        var d = Assert.Single(Assert.IsAssignableFrom<IReadOnlyList<Detection>>(r.Predictions![0]));
+        Assert.Equal(1, d.Label);
+        Assert.Equal(230 / 255.0 * (204 / 255.0), d.Score, 6);
+        Assert.Equal((1.8, -1.6, 3.8, 2.4), (Math.Round(d.X1, 5), Math.Round(d.Y1, 5), Math.Round(d.X2, 5), Math.Round(d.Y2, 5)));
     }
 }
