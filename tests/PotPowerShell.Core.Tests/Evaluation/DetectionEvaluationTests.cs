@@ -15,19 +15,30 @@ namespace PotPowerShell.Core.Tests.Evaluation;
 /// </summary>
 public class DetectionEvaluationTests
 {
-    private static byte[] ReshapeModel()
+    /// <summary>A model whose output 'output0' is its grey image [batch, 1, H, W] reshaped to [batch, <paramref name="dims"/>] (default [6, 2]).</summary>
+    internal static byte[] ReshapeModel(params long[] dims)
     {
-        var g = new GraphBuilder("yolo");
-        g.Input("image", "batch", 1L, 6L, 2L);
-        string shape = g.Initializer("shape", new long[] { -1, 6, 2 }, 3);
-        var node = new global::Onnx.NodeProto { OpType = "Reshape", Name = "reshape" };
-        node.Input.Add("image");
-        node.Input.Add(shape);
-        node.Output.Add("output0");
-        g.Graph.Node.Add(node);
-        g.Output("output0", DataType.Float, "batch", 6L, 2L);
-        return g.Build().ToByteArray();
+        if (dims.Length == 0) dims = new long[] { 6, 2 };
+        var g = new GraphBuilder("reshape");
+        g.Input("image", "batch", 1L, dims[^2], dims[^1] * dims[..^2].Aggregate(1L, (a, b) => a * b));
+        string output = g.Node("Reshape", new[] { "image", g.Initializer("shape", dims.Prepend(-1L).ToArray(), dims.Length + 1) }, "reshape");
+        g.Output(output, DataType.Float, new object[] { "batch" }.Concat(dims.Cast<object>()).ToArray());
+        var model = g.Build();
+        model.Graph.Output[0].Name = "output0";
+        model.Graph.Node[^1].Output[0] = "output0";
+        return model.ToByteArray();
     }
+
+    /// <summary>An engine over the grey images of val/, annotated by val/instances.json, pixels scaled to 0-1.</summary>
+    internal static string GreyEngine(string adapter, string metrics) => $$"""
+        dataset:
+          data_source: val
+          annotation_file: val/instances.json
+          channels: 1
+          preprocessing: [{type: scale, value: 0.00392156862745098}]
+        adapter: {{adapter}}
+        metrics: [{{metrics}}]
+        """;
 
     /// <summary>One image: the two candidates' columns, values 0-255 (the engine scales them by 1/255).</summary>
     internal static void Save(string path, byte[] first, byte[] second)
@@ -130,27 +141,9 @@ public class DetectionEvaluationTests
              "annotations": [{"image_id": 1, "category_id": 7, "bbox": [0.3, 0.3, 0.4, 0.4]}, {"image_id": 2, "category_id": 7, "bbox": [0.3, 0.3, 0.4, 0.4]}],
              "categories": [{"id": 7, "name": "square"}, {"id": 9, "name": "circle"}]}
             """);
-        File.WriteAllText(tmp.File("engine.yml"), """
-            dataset:
-              data_source: val
-              annotation_file: val/instances.json
-              channels: 1
-              preprocessing: [{type: scale, value: 0.00392156862745098}]
-            adapter: {type: yolo_v5, conf_threshold: 0.25, nms_threshold: 0.5}
-            metrics:
-              - {name: voc, type: map, include_boundaries: false}
-            """);
-        var g = new GraphBuilder("yolo_v5");
-        g.Input("image", "batch", 1L, 2L, 7L);
-        string shape = g.Initializer("shape", new long[] { -1, 2, 7 }, 3);
-        var node = new global::Onnx.NodeProto { OpType = "Reshape", Name = "reshape" };
-        node.Input.Add("image");
-        node.Input.Add(shape);
-        node.Output.Add("output0");
-        g.Graph.Node.Add(node);
-        g.Output("output0", DataType.Float, "batch", 2L, 7L);
+        File.WriteAllText(tmp.File("engine.yml"), GreyEngine("{type: yolo_v5, conf_threshold: 0.25, nms_threshold: 0.5}", "{name: voc, type: map, include_boundaries: false}"));
         using var evaluator = new Evaluator(EngineDefinition.Load(tmp.File("engine.yml")));
-        var r = evaluator.Run(g.Build().ToByteArray(), new EvaluationRequest { KeepPredictions = true }, CancellationToken.None);
+        var r = evaluator.Run(ReshapeModel(2, 7), new EvaluationRequest { KeepPredictions = true }, CancellationToken.None);
         // As for yolo_v8: class 0's two objects, one found -> 0.5.
         Assert.Equal(0.5, r.Values["voc"], 12);
         var a = Assert.Single(Assert.IsAssignableFrom<IReadOnlyList<Detection>>(r.Predictions![0]));
@@ -330,16 +323,7 @@ public class DetectionEvaluationTests
              "annotations": [{"image_id": 1, "category_id": 3, "bbox": [20, 10, 40, 40]}],
              "categories": [{"id": 3, "name": "square"}]}
             """);
-        File.WriteAllText(tmp.File("engine.yml"), """
-            dataset:
-              data_source: val
-              annotation_file: val/instances.json
-              channels: 1
-              preprocessing: [{type: scale, value: 0.00392156862745098}]
-            adapter: {type: ssd, output: boxes, labels: labels, scores: scores, normalized: NORMALIZED}
-            metrics:
-              - {name: voc, type: map}
-            """.Replace("NORMALIZED", normalized ? "true" : "false"));
+        File.WriteAllText(tmp.File("engine.yml"), GreyEngine($"{{type: ssd, output: boxes, labels: labels, scores: scores, normalized: {(normalized ? "true" : "false")}}}", "{name: voc, type: map}"));
         using var evaluator = new Evaluator(EngineDefinition.Load(tmp.File("engine.yml")));
         var r = evaluator.Run(model, new EvaluationRequest { KeepPredictions = true }, CancellationToken.None);
         var d = Assert.Single(Assert.IsAssignableFrom<IReadOnlyList<Detection>>(r.Predictions![0]));

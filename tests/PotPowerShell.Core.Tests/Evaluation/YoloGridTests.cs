@@ -1,9 +1,6 @@
 using PotPowerShell.Core.Data;
 using PotPowerShell.Core.Evaluation;
 using PotPowerShell.Core.Runtime;
-using Google.Protobuf;
-using PotPowerShell.Core.Onnx;
-using DataType = Onnx.TensorProto.Types.DataType;
 
 namespace PotPowerShell.Core.Tests.Evaluation;
 
@@ -146,24 +143,9 @@ public class YoloGridTests
             {"images": [{"id": 1, "file_name": "a.png", "width": 14, "height": 2}],
              "annotations": [{"image_id": 1, "category_id": 2, "bbox": [1.8, 0, 2, 2.4]}], "categories": [{"id": 1}, {"id": 2}]}
             """);
-        File.WriteAllText(tmp.File("engine.yml"), """
-            dataset:
-              data_source: val
-              annotation_file: val/instances.json
-              channels: 1
-              preprocessing: [{type: scale, value: 0.00392156862745098}]
-            adapter: {type: yolo_v3, outputs: [grid], anchors: '2,4', num: 1, classes: 2, threshold: 0.5}
-            metrics: [{name: voc, type: map}]
-            """);
-        var g = new GraphBuilder("grid");
-        g.Input("image", "batch", 1L, 2L, 14L);
-        string output = g.Node("Reshape", new[] { "image", g.Initializer("shape", new long[] { -1, 7, 2, 2 }, 4) }, "reshape");
-        g.Output(output, DataType.Float, "batch", 7L, 2L, 2L);
-        var model = g.Build();
-        model.Graph.Output[0].Name = "grid";
-        model.Graph.Node[^1].Output[0] = "grid";
+        File.WriteAllText(tmp.File("engine.yml"), DetectionEvaluationTests.GreyEngine("{type: yolo_v3, outputs: [output0], anchors: '2,4', num: 1, classes: 2, threshold: 0.5}", "{name: voc, type: map}"));
         using var evaluator = new Evaluator(EngineDefinition.Load(tmp.File("engine.yml")));
-        var r = evaluator.Run(model.ToByteArray(), new EvaluationRequest { KeepPredictions = true }, CancellationToken.None);
+        var r = evaluator.Run(DetectionEvaluationTests.ReshapeModel(7, 2, 2), new EvaluationRequest { KeepPredictions = true }, CancellationToken.None);
         var d = Assert.Single(Assert.IsAssignableFrom<IReadOnlyList<Detection>>(r.Predictions![0]));
         Assert.Equal(1, d.Label);
         Assert.Equal(230 / 255.0 * (204 / 255.0), d.Score, 6);
