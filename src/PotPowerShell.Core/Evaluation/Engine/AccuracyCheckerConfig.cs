@@ -936,26 +936,8 @@ internal static class AccuracyCheckerConfig
     }
 
     /// <summary>A number, a list, a preset name, or a string of comma-separated numbers with optional parentheses.</summary>
-    internal static double[]? NormalizationValues(ConfigNode? raw)
-    {
-        switch (raw)
-        {
-            case ConfigScalar { IsNull: false } s:
-                string text = s.Written.Trim();
-                if (MeanPresets.TryGetValue(text, out var preset)) return preset;
-                var parts = text.Replace("(", "", StringComparison.Ordinal).Replace(")", "", StringComparison.Ordinal)
-                    .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-                var parsed = new double[parts.Length];
-                for (int i = 0; i < parts.Length; i++)
-                    if (!double.TryParse(parts[i], NumberStyles.Float, CultureInfo.InvariantCulture, out parsed[i])) return null;
-                return parsed.Length == 0 ? null : parsed;
-            case ConfigList list:
-                var numbers = list.Items.Select(MapReader.ToDouble).ToList();
-                return numbers.Count == 0 || numbers.Any(n => n == null) ? null : numbers.Select(n => n!.Value).ToArray();
-            default:
-                return null;
-        }
-    }
+    internal static double[]? NormalizationValues(ConfigNode? raw) =>
+        raw is ConfigScalar { IsNull: false } s && MeanPresets.TryGetValue(s.Written.Trim(), out var preset) ? preset : MapReader.NumberList(raw);
 
     private static readonly string[] MetricTypes = { "accuracy", "character_recognition_accuracy", "map", "coco_precision", "mae", "mse", "psnr",
         "segmentation_accuracy", "mean_iou", "mean_accuracy", "frequency_weighted_accuracy" };

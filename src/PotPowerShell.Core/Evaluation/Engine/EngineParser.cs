@@ -507,7 +507,7 @@ internal static class EngineParser
         var raw = m.Raw("anchors");
         if (raw == null) anchors = AnchorPresets["yolo_v3"];
         else if (EngineTree.TextOf(raw) is { } word && AnchorPresets.TryGetValue(word.Trim(), out var preset)) anchors = preset;
-        else if (Numbers(raw) is { Length: > 0 } given && given.Length % 2 == 0 && given.All(a => a > 0)) anchors = given;
+        else if (MapReader.NumberList(raw) is { } given && given.Length % 2 == 0 && given.All(a => a > 0)) anchors = given;
         else m.Problem("anchors", $"must be {string.Join(" or ", AnchorPresets.Keys)}, or width, height pairs of positive numbers ('10,13, 16,30, ...'), not {EngineTree.Show(raw)}.");
         int num = m.Int("num", 1, 1 << 10) ?? 3;
         int classes = m.Int("classes", 1, 1 << 16) ?? 80;
@@ -551,16 +551,6 @@ internal static class EngineParser
             Grid = new YoloGrid(outputs!, anchors, masks, num, classes, threshold, rawOutput, format, cells, reshape, transpose, layout),
         };
     }
-
-    /// <summary>Numbers from a list or a comma-separated text ('10,13, 16,30').</summary>
-    private static double[]? Numbers(ConfigNode node) => node switch
-    {
-        ConfigList list => list.Items.Select(MapReader.ToDouble).All(d => d != null) ? list.Items.Select(i => MapReader.ToDouble(i)!.Value).ToArray() : null,
-        _ when EngineTree.TextOf(node) is { } text => text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
-            .Select(x => double.TryParse(x, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double d) ? d : double.NaN)
-            .ToArray() is var values && values.All(double.IsFinite) ? values : null,
-        _ => null,
-    };
 
     /// <summary>A dataset's postprocessing of detections (after boxes are scaled to the image), in order.</summary>
     private static IReadOnlyList<DetectionStep> ParsePostprocessing(MapReader m)

@@ -242,6 +242,29 @@ internal sealed class MapReader
         return new[] { (float)one.Value };
     }
 
+    /// <summary>
+    /// Numbers written as a list, or in one text as Accuracy Checker writes them ('10,13, 16,30', '(123.675, 116.28,
+    /// 103.53)'); null when there are none or any is not a number.
+    /// </summary>
+    public static double[]? NumberList(ConfigNode? raw)
+    {
+        switch (raw)
+        {
+            case ConfigScalar { IsNull: false } s:
+                var parts = s.Written.Trim().Replace("(", "", StringComparison.Ordinal).Replace(")", "", StringComparison.Ordinal)
+                    .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+                var parsed = new double[parts.Length];
+                for (int i = 0; i < parts.Length; i++)
+                    if (!double.TryParse(parts[i], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out parsed[i])) return null;
+                return parsed.Length == 0 ? null : parsed;
+            case ConfigList list:
+                var numbers = list.Items.Select(ToDouble).ToList();
+                return numbers.Count == 0 || numbers.Any(n => n == null) ? null : numbers.Select(n => n!.Value).ToArray();
+            default:
+                return null;
+        }
+    }
+
     /// <summary>A path (the one path rule of config and engine files, <see cref="PotConfigBinder.ResolvePath"/>) that must exist as <paramref name="kind"/> says.</summary>
     public string? ExistingPath(string key, string baseFolder, PathKind kind, bool required = false, string? hint = null)
     {
