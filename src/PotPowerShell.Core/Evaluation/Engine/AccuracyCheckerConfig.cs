@@ -153,9 +153,10 @@ internal static class AccuracyCheckerConfig
 
     /// <summary>The frameworks of a model entry's launchers, as written (trimmed, lower case).</summary>
     private static IEnumerable<string> Frameworks(ConfigMap model) =>
-        model["launchers"] is ConfigList launchers
-            ? launchers.Items.OfType<ConfigMap>().Select(l => EngineTree.TextOf(l["framework"])?.Trim().ToLowerInvariant()).OfType<string>()
-            : Enumerable.Empty<string>();
+        model["launchers"] is ConfigList launchers ? launchers.Items.Select(FrameworkOf).OfType<string>() : Enumerable.Empty<string>();
+
+    /// <summary>A launcher's framework, trimmed and in lower case; null without one.</summary>
+    private static string? FrameworkOf(ConfigNode launcher) => launcher is ConfigMap l ? EngineTree.TextOf(l["framework"])?.Trim().ToLowerInvariant() : null;
 
     private static (ConfigMap? Adapter, string? Input, string? Layout, ConfigNode? Batch, string Path) Launcher(MapReader model, List<string> warnings)
     {
@@ -173,7 +174,7 @@ internal static class AccuracyCheckerConfig
         }
         // The onnx_runtime launcher where there are several (Open Model Zoo's entries list one per precision or framework).
         int index = Math.Max(0, Enumerable.Range(0, launchers.Count)
-            .FirstOrDefault(i => launchers.Items[i] is ConfigMap l && EngineTree.TextOf(l["framework"])?.Trim().ToLowerInvariant() == OnnxRuntime, -1));
+            .FirstOrDefault(i => FrameworkOf(launchers.Items[i]) == OnnxRuntime, -1));
         string path = EngineProblems.Index(model.KeyPath("launchers"), index);
         if (launchers.Count > 1)
             warnings.Add($"{model.KeyPath("launchers")}: only launchers[{index}] of {launchers.Count} is read{(index > 0 ? " (onnx_runtime)" : "")}; the model runs on ONNX Runtime.");
@@ -200,7 +201,6 @@ internal static class AccuracyCheckerConfig
     internal const string Icdar13Symbols = "0123456789abcdefghijklmnopqrstuvwxyz";
 
     private static readonly string[] Adapters = { "classification", "ctc_greedy_search_decoder", "ssd_onnx", "ssd", "yolo_v8_detection", "yolo_v8", "yolo_v3", "segmentation" };
-
 
     private static ConfigMap? Adapter(MapReader launcher)
     {
