@@ -5,8 +5,9 @@ using PotPowerShell.Core.Runtime;
 namespace PotPowerShell.Core.Tests.Evaluation;
 
 /// <summary>
-/// yolo_v3: raw YOLO grids decoded with their anchors as Accuracy Checker's yolo_v3 adapter decodes them; golden values
-/// from its formulas on a 2x2 grid of one anchor (2 x 4 pixels) and two classes, for an 8x8 input.
+/// yolo_v3 and yolo_v2: raw YOLO grids decoded with their anchors as Accuracy Checker's yolo_v3 and yolo_v2 adapters
+/// decode them; golden values from its formulas on a 2x2 grid of one anchor (2 x 4 pixels, or 1 x 2 cells) and two
+/// classes, for an 8x8 input.
 /// </summary>
 public class YoloGridTests
 {
@@ -31,7 +32,7 @@ public class YoloGridTests
 
     private static List<Detection> Decode(float[] data, long[] shape, YoloGrid grid, ImageGeometry? geometry = null, IReadOnlyList<int>? inputDims = null)
     {
-        var adapter = Adapter.Create(new AdapterDefinition(AdapterType.YoloV3, "o") { Grid = grid });
+        var adapter = Adapter.Create(new AdapterDefinition(grid.AnchorsInCells ? AdapterType.YoloV2 : AdapterType.YoloV3, "o") { Grid = grid });
         adapter.Bind(new[] { "o" }, null, new HashSet<string>(), inputDims);
         var outputs = new BatchOutputs(new[] { "o" }) { Rows = 1, Items = 1 };
         outputs.Data[0] = data;
@@ -72,6 +73,40 @@ public class YoloGridTests
         Assert.Equal((1, 0.72, 0.125, 0.0, 0.375, 0.5), (d.Label, Math.Round(d.Score, 6), Math.Round(d.X1, 6), Math.Round(d.Y1, 6), Math.Round(d.X2, 6), Math.Round(d.Y2, 6)));
         var e = Assert.Throws<PotException>(() => Decode(data, new long[] { 1, 7, 2, 2 }, Options(raw: true), inputDims: new[] { 1, 3, -1, -1 }));
         Assert.Contains("export the model with a fixed input size", e.Message);
+    }
+
+    private static YoloGrid V2Options(bool channelsLast = false, bool raw = false, YoloSoftmax softmax = YoloSoftmax.Image) =>
+        new(new[] { "o" }, new double[] { 1, 2 }, null, 1, 2, 0.5, raw, channelsLast, new[] { 2 }, false, null, false) { AnchorsInCells = true, Softmax = softmax };
+
+    [Fact]
+    public void Yolo_v2s_anchors_are_in_cells()
+    {
+        // As the yolo_v3 case, but sizes are e^w x anchor / cells: (0, 0) (.5, 1) about (.25, .25): [0, -.25, .5, .75];
+        // (1, 0) (2 x 1 / 2, 2 / 2) about (.125, .875): [-.375, .375, .625, 1.375]; fractions, as no image is annotated.
+        var expected = new[] { (1, 0.72, 0.0, -0.25, 0.5, 0.75), (0, 0.3, -0.375, 0.375, 0.625, 1.375) };
+        foreach (bool channelsLast in new[] { false, true })
+        {
+            var found = Decode(Grid(channelsLast), channelsLast ? new long[] { 1, 2, 2, 7 } : new long[] { 1, 7, 2, 2 }, V2Options(channelsLast));
+            Assert.Equal(expected, found.Select(d => (d.Label, Math.Round(d.Score, 6), Math.Round(d.X1, 6), Math.Round(d.Y1, 6), Math.Round(d.X2, 6), Math.Round(d.Y2, 6))));
+        }
+        // A flat output is reshaped to its cells.
+        Assert.Equal(2, Decode(Grid(false), new long[] { 1, 28 }, V2Options()).Count);
+    }
+
+    [Fact]
+    public void Yolo_v2s_raw_class_scores_take_the_softmax_over_the_grid_or_over_the_box()
+    {
+        // Class logits 0 everywhere but class 1 of cell (0, 0), ln 3; objectness ln 9 there (.9), -20 elsewhere.
+        // Over the grid (Accuracy Checker's): e^ln3 / (1 + 3 + 3 x (1 + 1)) = .3, x .9 = .27. Over the box: 3 / 4 x .9 = .675.
+        var data = new float[28];
+        float[] logits = { 0, 0, 0, 0, (float)Math.Log(9), 0, (float)Math.Log(3) };
+        for (int k = 0; k < 7; k++)
+            for (int cell = 0; cell < 4; cell++) data[k * 4 + cell] = cell == 0 ? logits[k] : k == 4 ? -20 : 0;
+        foreach (var (softmax, score) in new[] { (YoloSoftmax.Image, 0.27), (YoloSoftmax.Box, 0.675) })
+        {
+            var d = Assert.Single(Decode(data, new long[] { 1, 7, 2, 2 }, V2Options(raw: true, softmax: softmax)));
+            Assert.Equal((1, score, 0.0, -0.25, 0.5, 0.75), (d.Label, Math.Round(d.Score, 6), Math.Round(d.X1, 6), Math.Round(d.Y1, 6), Math.Round(d.X2, 6), Math.Round(d.Y2, 6)));
+        }
     }
 
     [Fact]
@@ -124,6 +159,49 @@ public class YoloGridTests
         Assert.Equal(new[] { 6, 7, 8 }, g.AnchorMasks![2]);
         Assert.Equal(401, g.Anchors[17]);
         Assert.True(((NmsStep)adapter.Postprocessing.Single()).Diou);
+    }
+
+    [Fact]
+    public void Open_Model_Zoos_yolo_v2_adapter_reads_with_the_softmax_over_the_grid()
+    {
+        using var tmp = new TempFolder();
+        Directory.CreateDirectory(tmp.File("val"));
+        File.WriteAllBytes(tmp.File("val/a.png"), PngFiles.Rgb(1, 1, new byte[] { 1, 2, 3 }));
+        File.WriteAllText(tmp.File("val/instances.json"), """{"images": [{"id": 1, "file_name": "a.png", "width": 1, "height": 1}], "annotations": [], "categories": [{"id": 1, "name": "a"}]}""");
+        string Config(string adapter) => $$"""
+            models:
+              - name: yolo-v2-tf
+                launchers:
+                  - framework: onnx_runtime
+                    adapter:
+            {{adapter}}
+                datasets:
+                  - name: coco
+                    data_source: val
+                    annotation_conversion: {converter: mscoco_detection, annotation_file: val/instances.json}
+                    metrics: [{type: map}]
+            """;
+        File.WriteAllText(tmp.File("ac.yml"), Config("""
+                      type: yolo_v2
+                      anchors: "0.57273, 0.677385, 1.87446, 2.06253, 3.33843, 5.47434, 7.88282, 3.52778, 9.77052, 9.16828"
+                      num: 5
+                      coords: 4
+                      classes: 80
+                      cells: 19
+                      raw_output: True
+            """));
+        var adapter = EngineDefinition.Load(tmp.File("ac.yml")).Datasets.Single().Adapter;
+        var g = adapter.Grid!;
+        Assert.Equal((AdapterType.YoloV2, null), (adapter.Type, adapter.Output));
+        Assert.Equal((80, 5, 0.001, true, false, YoloSoftmax.Image, true), (g.Classes, g.Num, g.Threshold, g.RawOutput, g.ChannelsLast, g.Softmax, g.AnchorsInCells));
+        Assert.Equal(new[] { 19 }, g.Cells);
+        Assert.Equal(9.16828, g.Anchors[9]);
+        // Accuracy Checker's defaults: yolo_v2's anchors, 20 classes, a 13x13 grid; softmax is ours, not its key.
+        File.WriteAllText(tmp.File("ac.yml"), Config("                  type: yolo_v2"));
+        g = EngineDefinition.Load(tmp.File("ac.yml")).Datasets.Single().Adapter.Grid!;
+        Assert.Equal((20, 5, 13, 1.3221), (g.Classes, g.Num, g.Cells[0], g.Anchors[0]));
+        File.WriteAllText(tmp.File("ac.yml"), Config("                  {type: yolo_v2, softmax: box}"));
+        Assert.Contains("softmax", Assert.Throws<PotException>(() => EngineDefinition.Load(tmp.File("ac.yml"))).Message);
     }
 
     [Fact]

@@ -200,7 +200,10 @@ internal static class AccuracyCheckerConfig
     /// <summary>The symbols of icdar13_recognition's label map, which a CTC decoder without its own vocabulary uses.</summary>
     internal const string Icdar13Symbols = "0123456789abcdefghijklmnopqrstuvwxyz";
 
-    private static readonly string[] Adapters = { "classification", "ctc_greedy_search_decoder", "ssd_onnx", "ssd", "yolo_v8_detection", "yolo_v8", "yolo_v3", "segmentation" };
+    private static readonly string[] Adapters =
+    {
+        "classification", "ctc_greedy_search_decoder", "ssd_onnx", "ssd", "yolo_v8_detection", "yolo_v8", "yolo_v3", "yolo_v2", "yolox", "class_agnostic_detection", "segmentation",
+    };
 
     private static ConfigMap? Adapter(MapReader launcher)
     {
@@ -279,6 +282,32 @@ internal static class AccuracyCheckerConfig
             var a = new MapReader(map, path, launcher.Problems, EngineParser.GridKeys.Prepend("type").ToArray());
             var ours = EngineTree.Map(line, ("type", EngineTree.Text("yolo_v3")));
             foreach (var key in EngineParser.GridKeys) Copy(a, key, ours);
+            return ours;
+        }
+        if (type == "yolo_v2")
+        {
+            // Its keys are ours by the same names; a raw grid's class scores take Accuracy Checker's softmax over the whole grid.
+            var a = new MapReader(map, path, launcher.Problems, EngineParser.V2GridKeys.Prepend("type").ToArray());
+            var ours = EngineTree.Map(line, ("type", EngineTree.Text("yolo_v2")), ("softmax", EngineTree.Text("image")));
+            foreach (var key in EngineParser.V2GridKeys) Copy(a, key, ours);
+            return ours;
+        }
+        if (type == "yolox")
+        {
+            // num is the column of the first class score after the box and objectness: 5 in YOLOX's output.
+            var a = new MapReader(map, path, launcher.Problems, new[] { "type", "threshold", "num", "output_name" });
+            var ours = EngineTree.Map(line, ("type", EngineTree.Text("yolox")));
+            Copy(a, "threshold", ours);
+            if (a.Int("num", 1, 1 << 10) is int num && num != 5) a.Problem("num", $"is {num}: YOLOX's class scores start at column 5 (num: 5, the default).");
+            if (a.String("output_name") is not null) Copy(a, "output_name", ours, "output");
+            return ours;
+        }
+        if (type == "class_agnostic_detection")
+        {
+            var a = new MapReader(map, path, launcher.Problems, new[] { "type", "output_blob", "scale" });
+            var ours = EngineTree.Map(line, ("type", EngineTree.Text("class_agnostic")));
+            Copy(a, "scale", ours);
+            if (a.String("output_blob") is not null) Copy(a, "output_blob", ours, "output");
             return ours;
         }
         if (type is "yolo_v8_detection" or "yolo_v8")
@@ -750,7 +779,8 @@ internal static class AccuracyCheckerConfig
             {
                 "resize" => Resize(new MapReader(map, path, m.Problems, new[] { "type", "size", "dst_width", "dst_height", "aspect_ratio_scale", "interpolation", "use_pillow" })),
                 "normalization" => Normalization(new MapReader(map, path, m.Problems, new[] { "type", "mean", "std", "images_only" })),
-                "padding" => Padding(new MapReader(map, path, m.Problems, new[] { "type", "size", "dst_width", "dst_height", "pad_value", "pad_type", "use_numpy" })),
+                "padding" => Padding(new MapReader(map, path, m.Problems, new[] { "type", "size", "dst_width", "dst_height", "pad_value", "pad_type", "use_numpy" }),
+                    steps.Select(x => x.Step).LastOrDefault(x => EngineTree.TextOf(x["type"]) == "resize")),
                 _ => Crop(new MapReader(map, path, m.Problems, new[] { "type", "size", "dst_width", "dst_height", "use_pillow", "central_fraction" })),
             };
             if (step != null) steps.Add((step, order));
@@ -833,9 +863,26 @@ internal static class AccuracyCheckerConfig
 
     /// <summary>padding as our pad: size, pad_value (one for every channel, or one per channel in the order of the
     /// channels at that step), pad_type center (default), left_top or right_bottom.</summary>
-    private static ConfigMap? Padding(MapReader m)
+    /// <summary>
+    /// padding: to its size, or without one, as Accuracy Checker pads, to the size of the resize before it
+    /// (<paramref name="resize"/>, ours), which a resize that stretches or fits the image in gives.
+    /// </summary>
+    private static ConfigMap? Padding(MapReader m, ConfigMap? resize)
     {
-        if (SizedStep(m, "pad") is not { } step) return null;
+        ConfigMap? step;
+        if (m.Has("size") || m.Has("dst_width") || m.Has("dst_height") || resize == null) step = SizedStep(m, "pad");
+        else if (EngineTree.TextOf(resize["aspect"]) == "shorter_side")
+        {
+            m.Problem("type", "without a size pads to the size of the resize before it, but that resize (aspect_ratio_scale: greater) covers its size: give size: or dst_width: and dst_height:.");
+            return null;
+        }
+        else
+        {
+            step = EngineTree.Map(m.Node.Line, ("type", EngineTree.Text("pad", m.Node.KeyLine("type"))));
+            foreach (var key in new[] { "size", "width", "height" })
+                if (resize[key] is { } value) step.Add(key, value, resize.KeyLine(key));
+        }
+        if (step == null) return null;
         if (m.Raw("pad_value") is { } raw)
         {
             var values = NormalizationValues(raw);
@@ -946,9 +993,10 @@ internal static class AccuracyCheckerConfig
     {
         if (raw is not ConfigMap map) return raw;
         // Accuracy Checker's reference / threshold keys are its own pass-fail check of the result, and presenter how it
-        // prints it: none is part of the metric.
-        var ownCheck = new[] { "reference", "threshold", "abs_threshold", "rel_threshold", "presenter" };
+        // prints it: none is part of the metric, but coco_precision's threshold, which its metric takes over as the IoUs
+        // it averages over (coco_metrics.py), as ours does.
         string kind = EngineTree.TextOf(map["type"])?.Trim().ToLowerInvariant() ?? "";
+        var ownCheck = new[] { "reference", "threshold", "abs_threshold", "rel_threshold", "presenter" }.Where(k => !(kind == "coco_precision" && k == "threshold")).ToArray();
         var options = kind switch
         {
             "map" => new[] { "overlap_threshold", "integral", "include_boundaries", "ignore_difficult" },

@@ -32,8 +32,17 @@ public enum AdapterType
     /// input pixels, objectness, class scores), filtered by objectness x class score and non-maximum suppression.
     /// </summary>
     YoloV5,
-    /// <summary>Raw YOLO v2/v3/v4 grids decoded with their anchors, as Accuracy Checker's yolo_v3 adapter decodes them (<see cref="YoloGrid"/>).</summary>
+    /// <summary>Raw YOLO v3/v4 grids decoded with their anchors, as Accuracy Checker's yolo_v3 adapter decodes them (<see cref="YoloGrid"/>).</summary>
     YoloV3,
+    /// <summary>One raw YOLO v2 grid (anchors in cells), as Accuracy Checker's yolo_v2 adapter decodes it (<see cref="YoloGrid"/>).</summary>
+    YoloV2,
+    /// <summary>
+    /// YOLOX's raw output [N, 5 + classes] (offsets in grid cells at strides 8, 16 and 32, objectness, class scores), as
+    /// YOLOX exports it by default and Accuracy Checker's yolox adapter decodes it.
+    /// </summary>
+    Yolox,
+    /// <summary>Boxes of one class [N, 5] (x1, y1, x2, y2, score), scaled to fractions of the input (Accuracy Checker's class_agnostic_detection).</summary>
+    ClassAgnostic,
     /// <summary>Semantic segmentation: per-pixel class scores [C, H, W] (the class map is their argmax), or the class map [H, W] itself.</summary>
     Segmentation,
 }
@@ -132,7 +141,30 @@ public enum MetricReference
 /// <param name="AnchorMasks">Per output, the anchors (their indices in <paramref name="Anchors"/>) its cells use; null = all, <paramref name="Num"/> of them.</param>
 public sealed record YoloGrid(
     IReadOnlyList<string> Outputs, IReadOnlyList<double> Anchors, IReadOnlyList<IReadOnlyList<int>>? AnchorMasks, int Num, int Classes, double Threshold,
-    bool RawOutput, bool ChannelsLast, IReadOnlyList<int> Cells, bool Reshape, IReadOnlyList<int>? Transpose, bool OutputNhwc);
+    bool RawOutput, bool ChannelsLast, IReadOnlyList<int> Cells, bool Reshape, IReadOnlyList<int>? Transpose, bool OutputNhwc)
+{
+    /// <summary>
+    /// yolo_v2: anchors are in grid cells (a box is exp(w) x anchor width / cells wide), not input pixels, and with
+    /// <see cref="RawOutput"/> class scores go through <see cref="Softmax"/> instead of a sigmoid.
+    /// </summary>
+    public bool AnchorsInCells { get; init; }
+
+    public YoloSoftmax Softmax { get; init; } = YoloSoftmax.None;
+}
+
+/// <summary>How yolo_v2's raw class scores become probabilities.</summary>
+public enum YoloSoftmax
+{
+    /// <summary>A sigmoid of each (yolo_v3).</summary>
+    None,
+    /// <summary>
+    /// One softmax over every class score of the grid, all cells and anchors together, as Accuracy Checker's yolo_v2
+    /// adapter computes it: each box's best class is darknet's, its score is scaled by the whole image's sum.
+    /// </summary>
+    Image,
+    /// <summary>A softmax over each box's class scores, as darknet's region layer computes it.</summary>
+    Box,
+}
 
 /// <summary>An output adapter of the engine.</summary>
 /// <param name="Output">Model output to read (null = the model's first floating-point output, else its first).</param>
@@ -159,6 +191,15 @@ public sealed record AdapterDefinition(
     /// <summary>ssd: boxes are fractions of the model input (true, the default), or its pixels (normalized: false).</summary>
     public bool NormalizedBoxes { get; init; } = true;
 
+    /// <summary>class_agnostic: the factors of x1, y1, x2, y2 that make the output's boxes fractions of the input.</summary>
+    public IReadOnlyList<double> BoxScale { get; init; } = new double[] { 1, 1, 1, 1 };
+
+    /// <summary>yolox: the strides of its grids, in input pixels per cell, in the order of its candidates.</summary>
+    public IReadOnlyList<int> Strides { get; init; } = new[] { 8, 16, 32 };
+
+    /// <summary>yolox: candidates whose objectness, and classes whose score (objectness x class score), do not exceed it are dropped.</summary>
+    public double Threshold { get; init; } = 0.001;
+
     /// <summary>yolo_v8, yolo_v5: detections scoring below it are dropped.</summary>
     public double ConfidenceThreshold { get; init; } = 0.25;
 
@@ -171,9 +212,9 @@ public sealed record AdapterDefinition(
     /// <summary>Detection postprocessing, applied in order after boxes are scaled to the original image.</summary>
     public IReadOnlyList<DetectionStep> Postprocessing { get; init; } = Array.Empty<DetectionStep>();
 
-    public bool IsDetection => Type is AdapterType.Ssd or AdapterType.YoloV8 or AdapterType.YoloV5 or AdapterType.YoloV3;
+    public bool IsDetection => Type is AdapterType.Ssd or AdapterType.YoloV8 or AdapterType.YoloV5 or AdapterType.YoloV3 or AdapterType.YoloV2 or AdapterType.Yolox or AdapterType.ClassAgnostic;
 
-    /// <summary>yolo_v3: how its grids are read.</summary>
+    /// <summary>yolo_v3, yolo_v2: how its grids are read.</summary>
     public YoloGrid? Grid { get; init; }
 
     public static AdapterDefinition Classification { get; } = new(AdapterType.Classification);

@@ -23,24 +23,41 @@ internal static class EngineParser
         "type", "output", "dictionary", "alphabet", "blank_index", "layout", "labels", "scores", "normalized", "conf_threshold", "nms_threshold", "max_detections",
         "make_argmax", "argmax_output",
         "outputs", "anchors", "anchor_masks", "num", "classes", "coords", "threshold", "raw_output", "output_format", "cells", "do_reshape", "transpose",
-        "output_layout", "multiple_labels",
+        "output_layout", "multiple_labels", "softmax", "strides", "scale",
     };
     private static readonly string[] ClassificationKeys = { "argmax_output" };
     private static readonly string[] CtcKeys = { "dictionary", "alphabet", "blank_index", "layout" };
     private static readonly string[] SsdKeys = { "labels", "scores", "normalized" };
     private static readonly string[] YoloKeys = { "conf_threshold", "nms_threshold", "max_detections" };
     private static readonly string[] SegmentationKeys = { "make_argmax" };
+    /// <summary>yolo_v3's keys, Accuracy Checker's (its configurations' adapters are read with them).</summary>
     internal static readonly string[] GridKeys =
     {
         "outputs", "anchors", "anchor_masks", "num", "classes", "coords", "threshold", "raw_output", "output_format", "cells", "do_reshape", "transpose",
         "output_layout", "multiple_labels",
     };
 
-    /// <summary>Accuracy Checker's named anchor sets of its yolo_v3 adapter (width, height pairs in input pixels).</summary>
+    /// <summary>yolo_v2's keys that Accuracy Checker's yolo_v2 adapter has (its output is the adapter's output).</summary>
+    internal static readonly string[] V2GridKeys = { "anchors", "num", "classes", "coords", "raw_output", "output_format", "cells" };
+
+    // The adapters each key applies to (a key of several is checked once).
+    private static readonly string[] V3OnlyKeys = { "outputs", "anchor_masks", "do_reshape", "transpose", "output_layout", "multiple_labels" };
+    private static readonly string[] SharedGridKeys = { "anchors", "num", "classes", "coords", "raw_output", "output_format", "cells" };
+    private static readonly string[] ThresholdKeys = { "threshold" };
+    private static readonly string[] SoftmaxKeys = { "softmax" };
+    private static readonly string[] YoloxKeys = { "strides" };
+    private static readonly string[] ClassAgnosticKeys = { "scale" };
+
+    /// <summary>Accuracy Checker's named anchor sets: yolo_v3's (width, height pairs in input pixels) and yolo_v2's (in grid cells).</summary>
     private static readonly Dictionary<string, double[]> AnchorPresets = new(StringComparer.OrdinalIgnoreCase)
     {
         ["yolo_v3"] = new double[] { 10, 13, 16, 30, 33, 23, 30, 61, 62, 45, 59, 119, 116, 90, 156, 198, 373, 326 },
         ["tiny_yolo_v3"] = new double[] { 10, 14, 23, 27, 37, 58, 81, 82, 135, 169, 344, 319 },
+    };
+    private static readonly Dictionary<string, double[]> V2AnchorPresets = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["yolo_v2"] = new[] { 1.3221, 1.73145, 3.19275, 4.00944, 5.05587, 8.09892, 9.47112, 4.84053, 11.2364, 10.0071 },
+        ["tiny_yolo_v2"] = new[] { 1.08, 1.19, 3.42, 4.41, 6.63, 11.38, 9.42, 5.11, 16.62, 10.52 },
     };
 
     private static readonly Dictionary<string, AdapterType> AdapterWords = new(StringComparer.OrdinalIgnoreCase)
@@ -52,6 +69,9 @@ internal static class EngineParser
         ["yolo_v8"] = AdapterType.YoloV8,
         ["yolo_v5"] = AdapterType.YoloV5,
         ["yolo_v3"] = AdapterType.YoloV3,
+        ["yolo_v2"] = AdapterType.YoloV2,
+        ["yolox"] = AdapterType.Yolox,
+        ["class_agnostic"] = AdapterType.ClassAgnostic,
         ["segmentation"] = AdapterType.Segmentation,
     };
 
@@ -294,7 +314,9 @@ internal static class EngineParser
                  {
                      (ClassificationKeys, new[] { AdapterType.Classification }), (CtcKeys, new[] { AdapterType.CtcGreedy }), (SsdKeys, new[] { AdapterType.Ssd }),
                      (YoloKeys, new[] { AdapterType.YoloV8, AdapterType.YoloV5 }), (SegmentationKeys, new[] { AdapterType.Segmentation }),
-                     (GridKeys, new[] { AdapterType.YoloV3 }),
+                     (V3OnlyKeys, new[] { AdapterType.YoloV3 }), (SharedGridKeys, new[] { AdapterType.YoloV3, AdapterType.YoloV2 }),
+                     (ThresholdKeys, new[] { AdapterType.YoloV3, AdapterType.YoloV2, AdapterType.Yolox }), (SoftmaxKeys, new[] { AdapterType.YoloV2 }),
+                     (YoloxKeys, new[] { AdapterType.Yolox }), (ClassAgnosticKeys, new[] { AdapterType.ClassAgnostic }),
                  })
             if (type == null || !owners.Contains(type.Value))
                 foreach (var k in keys.Where(m.Has))
@@ -314,6 +336,9 @@ internal static class EngineParser
         // take it with their default use_argmax), so both values are read and mean the same.
         if (type == AdapterType.Segmentation) m.Bool("make_argmax");
         if (type == AdapterType.YoloV3) return ParseGrid(m, path);
+        if (type == AdapterType.YoloV2) return ParseV2Grid(m, output, path);
+        if (type == AdapterType.Yolox) return ParseYolox(m, output, path);
+        if (type == AdapterType.ClassAgnostic) return ParseClassAgnostic(m, output, path);
         if (type is AdapterType.YoloV8 or AdapterType.YoloV5)
             return new AdapterDefinition(type.Value, output, KeyPath: path)
             {
@@ -503,15 +528,10 @@ internal static class EngineParser
             m.Problem("outputs", "is required: the model outputs of the grids, one name each, in the order of cells and anchor_masks.");
             return null;
         }
-        double[]? anchors = null;
-        var raw = m.Raw("anchors");
-        if (raw == null) anchors = AnchorPresets["yolo_v3"];
-        else if (EngineTree.TextOf(raw) is { } word && AnchorPresets.TryGetValue(word.Trim(), out var preset)) anchors = preset;
-        else if (MapReader.NumberList(raw) is { } given && given.Length % 2 == 0 && given.All(a => a > 0)) anchors = given;
-        else m.Problem("anchors", $"must be {string.Join(" or ", AnchorPresets.Keys)}, or width, height pairs of positive numbers ('10,13, 16,30, ...'), not {EngineTree.Show(raw)}.");
+        var anchors = Anchors(m, AnchorPresets, "yolo_v3", "10,13, 16,30, ...");
         int num = m.Int("num", 1, 1 << 10) ?? 3;
         int classes = m.Int("classes", 1, 1 << 16) ?? 80;
-        if (m.Int("coords", 1, 1 << 10) is int coords && coords != 4) m.Problem("coords", $"is {coords}: boxes of 4 coordinates (x, y, width, height) are read.");
+        Coords(m);
         if (m.Bool("multiple_labels") == true) m.Problem("multiple_labels", "is not supported: each candidate takes its best class.");
         List<IReadOnlyList<int>>? masks = null;
         if (m.List("anchor_masks") is { } maskList)
@@ -550,6 +570,84 @@ internal static class EngineParser
             NormalizedBoxes = true,
             Grid = new YoloGrid(outputs!, anchors, masks, num, classes, threshold, rawOutput, format, cells, reshape, transpose, layout),
         };
+    }
+
+    /// <summary>The anchors: a preset's name, or width, height pairs of positive numbers (a list or comma text).</summary>
+    private static double[]? Anchors(MapReader m, Dictionary<string, double[]> presets, string preset, string example)
+    {
+        var raw = m.Raw("anchors");
+        if (raw == null) return presets[preset];
+        if (EngineTree.TextOf(raw) is { } word && presets.TryGetValue(word.Trim(), out var named)) return named;
+        if (MapReader.NumberList(raw) is { } given && given.Length % 2 == 0 && given.Length > 0 && given.All(a => a > 0 && double.IsFinite(a))) return given;
+        m.Problem("anchors", $"must be {string.Join(" or ", presets.Keys)}, or width, height pairs of positive numbers ('{example}'), not {EngineTree.Show(raw)}.");
+        return null;
+    }
+
+    private static void Coords(MapReader m)
+    {
+        if (m.Int("coords", 1, 1 << 10) is int coords && coords != 4) m.Problem("coords", $"is {coords}: boxes of 4 coordinates (x, y, width, height) are read.");
+    }
+
+    /// <summary>
+    /// yolo_v2: one grid, Accuracy Checker's keys and defaults (anchors in grid cells, 5 of them, 20 classes, a 13x13
+    /// grid where the output must be reshaped) and <c>softmax</c>, ours: how raw class scores become probabilities.
+    /// </summary>
+    private static AdapterDefinition? ParseV2Grid(MapReader m, string? output, string path)
+    {
+        var anchors = Anchors(m, V2AnchorPresets, "yolo_v2", "1.08,1.19, 3.42,4.41, ...");
+        int num = m.Int("num", 1, 1 << 10) ?? 5;
+        int classes = m.Int("classes", 1, 1 << 16) ?? 20;
+        Coords(m);
+        int cells = m.Int("cells", 1, 1 << 12) ?? 13;
+        var format = m.Choice("output_format", new Dictionary<string, bool> { ["BHW"] = false, ["HWB"] = true }) ?? false;
+        double threshold = m.Double("threshold", 0, 1) ?? 0.001;
+        bool rawOutput = m.Bool("raw_output") ?? false;
+        var softmax = m.Choice("softmax", new Dictionary<string, YoloSoftmax> { ["image"] = YoloSoftmax.Image, ["box"] = YoloSoftmax.Box }) ?? YoloSoftmax.Image;
+        if (anchors != null && anchors.Length / 2 < num) m.Problem("num", $"is {num}, but anchors gives {anchors.Length / 2} pairs.");
+        if (anchors == null) return null;
+        return new AdapterDefinition(AdapterType.YoloV2, output, KeyPath: path)
+        {
+            NormalizedBoxes = true,
+            Grid = new YoloGrid(new[] { output ?? "" }, anchors, null, num, classes, threshold, rawOutput, format, new[] { cells }, false, null, false)
+            {
+                AnchorsInCells = true,
+                Softmax = softmax,
+            },
+        };
+    }
+
+    /// <summary>yolox: the strides of its grids (8, 16, 32) and the threshold of objectness and class scores (0.001).</summary>
+    private static AdapterDefinition? ParseYolox(MapReader m, string? output, string path)
+    {
+        double threshold = m.Double("threshold", 0, 1) ?? 0.001;
+        int[] strides = { 8, 16, 32 };
+        if (m.Raw("strides") is { } raw)
+        {
+            if (MapReader.NumberList(raw) is { Length: > 0 } given && given.All(x => x >= 1 && x == Math.Floor(x) && x <= 4096)) strides = given.Select(x => (int)x).ToArray();
+            else
+            {
+                m.Problem("strides", $"must list the grids' strides in input pixels per cell, whole numbers in the order of the candidates ([8, 16, 32]), not {EngineTree.Show(raw)}.");
+                return null;
+            }
+        }
+        return new AdapterDefinition(AdapterType.Yolox, output, KeyPath: path) { Threshold = threshold, Strides = strides };
+    }
+
+    /// <summary>class_agnostic: <c>scale</c>, one factor of every coordinate or one of x and one of y (Accuracy Checker's).</summary>
+    private static AdapterDefinition? ParseClassAgnostic(MapReader m, string? output, string path)
+    {
+        double[] scale = { 1, 1, 1, 1 };
+        if (m.Raw("scale") is { } raw)
+        {
+            var given = MapReader.NumberList(raw);
+            if (given is { Length: 1 or 2 } && given.All(x => x > 0 && double.IsFinite(x))) scale = given.Length == 1 ? new[] { given[0], given[0], given[0], given[0] } : new[] { given[0], given[1], given[0], given[1] };
+            else
+            {
+                m.Problem("scale", $"must be a positive number, or two (x, y), that turn the boxes into fractions of the input (1 / 640 for a 640-pixel input), not {EngineTree.Show(raw)}.");
+                return null;
+            }
+        }
+        return new AdapterDefinition(AdapterType.ClassAgnostic, output, KeyPath: path) { NormalizedBoxes = true, BoxScale = scale };
     }
 
     /// <summary>A dataset's postprocessing of detections (after boxes are scaled to the image), in order.</summary>

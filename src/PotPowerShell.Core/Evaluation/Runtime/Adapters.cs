@@ -23,7 +23,9 @@ internal abstract class Adapter
         AdapterType.Ssd => new SsdAdapter(d),
         AdapterType.YoloV8 => new YoloV8Adapter(d),
         AdapterType.YoloV5 => new YoloV5Adapter(d),
-        AdapterType.YoloV3 => new YoloV3Adapter(d),
+        AdapterType.YoloV3 or AdapterType.YoloV2 => new YoloGridAdapter(d),
+        AdapterType.Yolox => new YoloxAdapter(d),
+        AdapterType.ClassAgnostic => new ClassAgnosticAdapter(d),
         AdapterType.Segmentation => new SegmentationAdapter(d),
         _ => new IdentityAdapter(d),
     };

@@ -95,6 +95,22 @@ internal abstract class DetectionAdapter(AdapterDefinition d) : Adapter(d)
     protected static Detection Centred(int label, double score, double cx, double cy, double w, double h) =>
         new(label, score, cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2);
 
+    /// <summary>
+    /// The model input's width and height: the annotated image's input, else the model input's declared size read as
+    /// Accuracy Checker reads it (3 channels second: NCHW).
+    /// </summary>
+    /// <param name="why">What needs the size, for the error when neither gives it.</param>
+    protected (double Width, double Height) InputSize(ImageGeometry? geometry, string why)
+    {
+        if (geometry != null) return (geometry.InputWidth, geometry.InputHeight);
+        if (InputDims is { Count: 4 } d)
+        {
+            var (width, height) = d[1] == 3 ? (d[3], d[2]) : (d[2], d[1]);
+            if (width > 0 && height > 0) return (width, height);
+        }
+        throw ShapeError($"{why} by the model input's width and height, which its first input does not fix and no annotated image gives: export the model with a fixed input size.");
+    }
+
     protected PotException ShapeError(string message) =>
         new("EngineOutputShape", PotErrorCategory.InvalidData, $"{Definition.KeyPath}: {message}", Definition.KeyPath);
 }
@@ -216,12 +232,13 @@ internal sealed class YoloV5Adapter(AdapterDefinition d) : DetectionAdapter(d)
 }
 
 /// <summary>
-/// yolo_v3: raw YOLO grids decoded as Accuracy Checker's yolo_v3 adapter decodes them (see <see cref="YoloGrid"/>; its
-/// README and adapters/yolo.py are the reference), boxes as fractions of the input; suppression is the dataset's
-/// postprocessing (nms, diou_nms), as in Accuracy Checker. The input's size, which scales the anchors, is the annotated
-/// image's input, else the model input's declared size read as Accuracy Checker reads it (3 channels second: NCHW).
+/// yolo_v3 and yolo_v2: raw YOLO grids decoded as Accuracy Checker's yolo_v3 and yolo_v2 adapters decode them (see
+/// <see cref="YoloGrid"/>; its README and adapters/yolo.py are the reference), boxes as fractions of the input;
+/// suppression is the dataset's postprocessing (nms, diou_nms), as in Accuracy Checker. yolo_v3's anchors are in input
+/// pixels: the input's size is the annotated image's input, else the model input's declared size read as Accuracy
+/// Checker reads it (3 channels second: NCHW); yolo_v2's are in grid cells.
 /// </summary>
-internal sealed class YoloV3Adapter(AdapterDefinition d) : DetectionAdapter(d)
+internal sealed class YoloGridAdapter(AdapterDefinition d) : DetectionAdapter(d)
 {
     private YoloGrid Grid => Definition.Grid!;
 
@@ -229,29 +246,33 @@ internal sealed class YoloV3Adapter(AdapterDefinition d) : DetectionAdapter(d)
 
     public override IEnumerable<(string Key, string Name)> OtherOutputs => Grid.Outputs.Skip(1).Select((o, i) => ($"outputs[{i + 1}]", o));
 
+    /// <summary>The name of grid <paramref name="layer"/>'s output (yolo_v2's one output may be the model's first).</summary>
+    private string NameOf(int layer) => layer == 0 ? OutputName! : Grid.Outputs[layer];
+
     protected override List<Detection> Raw(BatchOutputs outputs, int row, ImageGeometry? geometry)
     {
-        var (inputWidth, inputHeight) = InputSize(geometry);
+        var (inputWidth, inputHeight) = Grid.AnchorsInCells ? (1.0, 1.0) : InputSize(geometry, "yolo_v3 scales its anchors");
         var result = new List<Detection>();
         for (int layer = 0; layer < Grid.Outputs.Count; layer++)
         {
-            int index = outputs.IndexOf(Grid.Outputs[layer]);
-            outputs.RequireBatchFirst(index, "the yolo_v3 adapter");
+            int index = layer == 0 ? OutputIndex : outputs.IndexOf(Grid.Outputs[layer]);
+            string adapter = Definition.Type == AdapterType.YoloV2 ? "the yolo_v2 adapter" : "the yolo_v3 adapter";
+            outputs.RequireBatchFirst(index, adapter);
             var dims = outputs.RowShape(index).Skip(1).Select(x => (int)x).ToArray();
             var data = outputs.Row(index, row).ToArray();
             if (Grid.OutputNhwc && dims.Length == 3) (data, dims) = Permute(data, dims, 2, 0, 1);
             if (Grid.Transpose is { } order)
             {
-                if (dims.Length != 3) throw ShapeError($"transpose orders three axes, but '{Grid.Outputs[layer]}' has the item shape [{string.Join(",", dims)}].");
+                if (dims.Length != 3) throw ShapeError($"transpose orders three axes, but '{NameOf(layer)}' has the item shape [{string.Join(",", dims)}].");
                 (data, dims) = Permute(data, dims, order[0], order[1], order[2]);
             }
             int cells;
             if (Grid.Reshape || dims.Length != 3)
             {
-                if (layer >= Grid.Cells.Count) throw ShapeError($"'{Grid.Outputs[layer]}' needs a grid size: cells lists {Grid.Cells.Count} for {Grid.Outputs.Count} outputs.");
+                if (layer >= Grid.Cells.Count) throw ShapeError($"'{NameOf(layer)}' needs a grid size: cells lists {Grid.Cells.Count} for {Grid.Outputs.Count} outputs.");
                 cells = Grid.Cells[layer];
                 int rest = data.Length / (cells * cells);
-                if (rest * cells * cells != data.Length) throw ShapeError($"'{Grid.Outputs[layer]}' holds {data.Length} values per item, not a multiple of its {cells}x{cells} cells.");
+                if (rest * cells * cells != data.Length) throw ShapeError($"'{NameOf(layer)}' holds {data.Length} values per item, not a multiple of its {cells}x{cells} cells.");
                 dims = Grid.ChannelsLast ? new[] { cells, cells, rest } : new[] { rest, cells, cells };
             }
             else cells = Grid.ChannelsLast ? dims[0] : dims[1];
@@ -261,17 +282,25 @@ internal sealed class YoloV3Adapter(AdapterDefinition d) : DetectionAdapter(d)
             // As Accuracy Checker's parse_output: a square first pair of axes is [cells, cells, boxes] and moves the boxes first.
             if (dims[0] == dims[1]) (data, dims) = Permute(data, dims, 2, 0, 1);
             if (dims[0] != num * boxSize || boxSize < 4 + Grid.Classes)
-                throw ShapeError($"'{Grid.Outputs[layer]}' has the item shape [{string.Join(",", dims)}] once read, not {num} anchors x (4 + objectness + {Grid.Classes} classes) per cell: check classes, num or anchor_masks, output_format and cells.");
-            Decode(data, dims[1], dims[2], cells, num, boxSize, anchors, inputWidth, inputHeight, result);
+                throw ShapeError($"'{NameOf(layer)}' has the item shape [{string.Join(",", dims)}] once read, not {num} anchors x (4 + objectness + {Grid.Classes} classes) per cell: check classes, num{(Grid.AnchorMasks != null ? " or anchor_masks" : "")}, output_format and cells.");
+            // Anchors in cells (yolo_v2) make a box's size a fraction of the grid, as its centre is.
+            double sizeX = Grid.AnchorsInCells ? cells : inputWidth, sizeY = Grid.AnchorsInCells ? cells : inputHeight;
+            Decode(data, dims[1], dims[2], cells, num, boxSize, anchors, sizeX, sizeY, result);
         }
         return result;
     }
 
-    private void Decode(float[] data, int height, int width, int cells, int num, int boxSize, double[] anchors, double inputWidth, double inputHeight, List<Detection> result)
+    private void Decode(float[] data, int height, int width, int cells, int num, int boxSize, double[] anchors, double sizeX, double sizeY, List<Detection> result)
     {
         int plane = height * width;
         bool objectness = boxSize != Grid.Classes + 4;
+        int first = objectness ? 5 : 4;
         Func<double, double> squash = Grid.RawOutput ? Sigmoid : x => x;
+        var softmax = Grid.RawOutput ? Grid.Softmax : YoloSoftmax.None;
+        // Accuracy Checker's yolo_v2 takes one softmax over the class scores of every cell and anchor (of the grid).
+        var (max, sum) = softmax == YoloSoftmax.Image
+            ? SoftmaxTerms(data, from a in Enumerable.Range(0, num) from c in Enumerable.Range(first, Grid.Classes) from k in Enumerable.Range(0, plane) select (a * boxSize + c) * plane + k)
+            : (0, 1);
         var scores = new double[Grid.Classes];
         for (int h = 0; h < height; h++)
             for (int w = 0; w < width; w++)
@@ -281,30 +310,30 @@ internal sealed class YoloV3Adapter(AdapterDefinition d) : DetectionAdapter(d)
                     double V(int k) => data[at + k * plane];
                     double confidence = objectness ? squash(V(4)) : 1;
                     if (!(confidence > Grid.Threshold)) continue;
+                    if (softmax == YoloSoftmax.Box) (max, sum) = SoftmaxTerms(data, Enumerable.Range(first, Grid.Classes).Select(c => at + c * plane));
                     int best = 0;
                     for (int c = 0; c < Grid.Classes; c++)
                     {
-                        scores[c] = squash(V(4 + (objectness ? 1 : 0) + c)) * confidence;
+                        double v = V(first + c);
+                        scores[c] = (softmax == YoloSoftmax.None ? squash(v) : Math.Exp(v - max) / sum) * confidence;
                         if (scores[c] > scores[best]) best = c;
                     }
                     double x = (squash(V(0)) + w) / cells, y = (squash(V(1)) + h) / cells;
-                    double bw = Math.Exp(V(2)) * anchors[2 * a] / inputWidth, bh = Math.Exp(V(3)) * anchors[2 * a + 1] / inputHeight;
+                    double bw = Math.Exp(V(2)) * anchors[2 * a] / sizeX, bh = Math.Exp(V(3)) * anchors[2 * a + 1] / sizeY;
                     result.Add(Centred(best, scores[best], x, y, bw, bh));
                 }
     }
 
-    private static double Sigmoid(double x) => 1 / (1 + Math.Exp(-x));
-
-    private (double Width, double Height) InputSize(ImageGeometry? geometry)
+    /// <summary>The largest of the values at <paramref name="indices"/> and the sum of e^(value - largest) over them.</summary>
+    private static (double Max, double Sum) SoftmaxTerms(float[] data, IEnumerable<int> indices)
     {
-        if (geometry != null) return (geometry.InputWidth, geometry.InputHeight);
-        if (InputDims is { Count: 4 } d)
-        {
-            var (width, height) = d[1] == 3 ? (d[3], d[2]) : (d[2], d[1]);
-            if (width > 0 && height > 0) return (width, height);
-        }
-        throw ShapeError("yolo_v3 scales its anchors by the model input's width and height, which its first input does not fix and no annotated image gives: export the model with a fixed input size.");
+        double max = double.NegativeInfinity, sum = 0;
+        foreach (int i in indices) max = Math.Max(max, data[i]);
+        foreach (int i in indices) sum += Math.Exp(data[i] - max);
+        return (max, sum);
     }
+
+    private static double Sigmoid(double x) => 1 / (1 + Math.Exp(-x));
 
     /// <summary>A 3-D tensor with its axes in the order given (the new axis i is the old axis order[i]).</summary>
     private static (float[] Data, int[] Dims) Permute(float[] data, int[] dims, int a0, int a1, int a2)
@@ -322,3 +351,75 @@ internal sealed class YoloV3Adapter(AdapterDefinition d) : DetectionAdapter(d)
     }
 }
 
+
+/// <summary>
+/// yolox: per item YOLOX's raw output [N, 5 + classes], as its export writes it by default (decode_in_inference off):
+/// for the cells of its grids, stride by stride (8, 16, 32 of the input), row by row, the box's offsets from the cell
+/// and log size in cells, then objectness and class scores (already through their sigmoids). Decoded as Accuracy
+/// Checker's yolox adapter decodes it: centre (offset + cell) x stride, size e^s x stride, in input pixels; a candidate
+/// whose objectness exceeds the threshold gives a detection for each class whose objectness x class score does.
+/// Suppression is the dataset's postprocessing. Grids are of the input's height and width each divided by the stride
+/// (Accuracy Checker swaps the two, which differs only on inputs that are not square).
+/// </summary>
+internal sealed class YoloxAdapter(AdapterDefinition d) : DetectionAdapter(d)
+{
+    protected override bool Normalized => false;
+
+    protected override List<Detection> Raw(BatchOutputs outputs, int row, ImageGeometry? geometry)
+    {
+        outputs.RequireBatchFirst(OutputIndex, "the yolox adapter");
+        var shape = outputs.RowShape(OutputIndex);
+        if (shape.Length != 3 || shape[2] < 6)
+            throw ShapeError($"yolox needs an output [batch, candidates, 5 + classes], but '{OutputName}' has the item shape [{string.Join(",", shape)}].");
+        var (inputWidth, inputHeight) = InputSize(geometry, "yolox lays out its grids");
+        var cells = Definition.Strides.Select(s => (Stride: s, Rows: (int)inputHeight / s, Columns: (int)inputWidth / s)).ToList();
+        int n = (int)shape[1], width = (int)shape[2];
+        if (cells.Sum(c => c.Rows * c.Columns) != n)
+            throw ShapeError($"'{OutputName}' holds {n} candidates, but a {inputWidth}x{inputHeight} input at strides {string.Join(", ", Definition.Strides)} has {cells.Sum(c => c.Rows * c.Columns)} cells: check strides, or use yolo_v5 for an output whose boxes are decoded.");
+        var data = outputs.Row(OutputIndex, row);
+        var result = new List<Detection>();
+        double threshold = Definition.Threshold;
+        int j = 0;
+        foreach (var (stride, rows, columns) in cells)
+            for (int y = 0; y < rows; y++)
+                for (int x = 0; x < columns; x++, j++)
+                {
+                    int at = j * width;
+                    double objectness = data[at + 4];
+                    if (!(objectness > threshold)) continue;
+                    double cx = (data[at] + x) * stride, cy = (data[at + 1] + y) * stride;
+                    double w = Math.Exp(data[at + 2]) * stride, h = Math.Exp(data[at + 3]) * stride;
+                    for (int c = 5; c < width; c++)
+                    {
+                        double score = data[at + c] * objectness;
+                        if (score > threshold) result.Add(Centred(c - 5, score, cx, cy, w, h));
+                    }
+                }
+        return result;
+    }
+}
+
+/// <summary>
+/// class_agnostic: per item boxes [N, 5] (x1, y1, x2, y2, score) of one class, as Accuracy Checker's
+/// class_agnostic_detection reads them: rows scoring above 0 are detections of label 1, their coordinates multiplied by
+/// the scale, which makes them fractions of the input.
+/// </summary>
+internal sealed class ClassAgnosticAdapter(AdapterDefinition d) : DetectionAdapter(d)
+{
+    protected override bool Normalized => true;
+
+    protected override List<Detection> Raw(BatchOutputs outputs, int row, ImageGeometry? geometry)
+    {
+        outputs.RequireBatchFirst(OutputIndex, "the class_agnostic adapter");
+        var shape = outputs.RowShape(OutputIndex);
+        if (shape.Length != 3 || shape[2] != 5)
+            throw ShapeError($"class_agnostic needs an output [batch, boxes, 5] (x1, y1, x2, y2, score), but '{OutputName}' has the item shape [{string.Join(",", shape)}].");
+        var data = outputs.Row(OutputIndex, row);
+        var s = Definition.BoxScale;
+        var result = new List<Detection>();
+        for (int at = 0; at + 5 <= data.Length; at += 5)
+            if (data[at + 4] > 0)
+                result.Add(new Detection(1, data[at + 4], data[at] * s[0], data[at + 1] * s[1], data[at + 2] * s[2], data[at + 3] * s[3]));
+        return result;
+    }
+}

@@ -1,0 +1,148 @@
+using PotPowerShell.Core.Evaluation;
+using PotPowerShell.Core.Runtime;
+
+namespace PotPowerShell.Core.Tests.Evaluation;
+
+/// <summary>
+/// yolox and class_agnostic: candidates of YOLOX's raw output decoded on its grids, and boxes of one class scaled to
+/// fractions of the input, as Accuracy Checker's yolox and class_agnostic_detection adapters read them; golden values
+/// from their formulas.
+/// </summary>
+public class YoloxTests
+{
+    private static List<Detection> Predict(AdapterDefinition definition, float[] data, long[] shape, IReadOnlyList<int>? inputDims = null)
+    {
+        var adapter = Adapter.Create(definition);
+        adapter.Bind(new[] { "o" }, null, new HashSet<string>(), inputDims);
+        var outputs = new BatchOutputs(new[] { "o" }) { Rows = 1, Items = 1 };
+        outputs.Data[0] = data;
+        outputs.SetShape(0, shape);
+        adapter.Resolve(outputs);
+        return (List<Detection>)adapter.Predict(outputs, 0, null)!;
+    }
+
+    /// <summary>
+    /// A 16x16 input at strides 8 and 16: a 2x2 grid, then one cell, five candidates of two classes. Candidate 0 has
+    /// objectness .5 and classes .5, .5 (scores .25, below the threshold .3); candidate 3 (row 1, column 1 of stride 8)
+    /// objectness .8, offsets (.5, .25), log sizes (0, ln 2), classes .5 and .9; candidate 4 objectness .25.
+    /// </summary>
+    private static float[] Candidates()
+    {
+        var data = new float[5 * 7];
+        float[][] rows = { new[] { 0f, 0f, 0f, 0f, 0.5f, 0.5f, 0.5f }, new[] { 0.5f, 0.25f, 0f, (float)Math.Log(2), 0.8f, 0.5f, 0.9f }, new[] { 0f, 0f, 0f, 0f, 0.25f, 1f, 1f } };
+        rows[0].CopyTo(data, 0);
+        rows[1].CopyTo(data, 3 * 7);
+        rows[2].CopyTo(data, 4 * 7);
+        return data;
+    }
+
+    [Fact]
+    public void Yolox_decodes_its_candidates_on_the_grids_and_keeps_every_class_above_the_threshold()
+    {
+        // Candidate 3: centre ((.5 + 1) x 8, (.25 + 1) x 8) = (12, 10), size (e^0 x 8, e^ln2 x 8) = (8, 16): [8, 2, 16, 18]
+        // in input pixels; class 0 at .8 x .5 = .4 and class 1 at .8 x .9 = .72, both above .3.
+        var definition = new AdapterDefinition(AdapterType.Yolox, "o") { Threshold = 0.3, Strides = new[] { 8, 16 } };
+        var found = Predict(definition, Candidates(), new long[] { 1, 5, 7 }, new[] { 1, 3, 16, 16 });
+        Assert.Equal(new[] { (0, 0.4, 8.0, 2.0, 16.0, 18.0), (1, 0.72, 8.0, 2.0, 16.0, 18.0) },
+            found.Select(d => (d.Label, Math.Round(d.Score, 6), Math.Round(d.X1, 5), Math.Round(d.Y1, 5), Math.Round(d.X2, 5), Math.Round(d.Y2, 5))));
+        // Strides 8, 16, 32 on a 16x16 input give the same five cells (16 / 32 rounds to none).
+        Assert.Equal(2, Predict(definition with { Strides = new[] { 8, 16, 32 } }, Candidates(), new long[] { 1, 5, 7 }, new[] { 1, 3, 16, 16 }).Count);
+        var e = Assert.Throws<PotException>(() => Predict(definition, Candidates(), new long[] { 1, 5, 7 }, new[] { 1, 3, 24, 24 }));
+        Assert.Contains("holds 5 candidates, but a 24x24 input at strides 8, 16 has 10 cells", e.Message);
+    }
+
+    [Fact]
+    public void Class_agnostic_keeps_scored_boxes_of_label_1_scaled_to_fractions()
+    {
+        // Rows x1, y1, x2, y2, score at scale (1 / 640, 1 / 320): the second, scored 0, goes.
+        float[] data = { 64, 32, 320, 160, 0.9f, 0, 0, 10, 10, 0, 32, 32, 64, 64, 0.1f };
+        var definition = new AdapterDefinition(AdapterType.ClassAgnostic, "o") { BoxScale = new[] { 1 / 640.0, 1 / 320.0, 1 / 640.0, 1 / 320.0 } };
+        var found = Predict(definition, data, new long[] { 1, 3, 5 });
+        Assert.Equal(new[] { (1, 0.9, 0.1, 0.1, 0.5, 0.5), (1, 0.1, 0.05, 0.1, 0.1, 0.2) },
+            found.Select(d => (d.Label, Math.Round(d.Score, 6), Math.Round(d.X1, 6), Math.Round(d.Y1, 6), Math.Round(d.X2, 6), Math.Round(d.Y2, 6))));
+        Assert.Contains("[batch, boxes, 5]", Assert.Throws<PotException>(() => Predict(definition, data, new long[] { 1, 5, 3 })).Message);
+    }
+
+    [Fact]
+    public void Accuracy_Checkers_yolox_and_class_agnostic_detection_read_as_ours()
+    {
+        using var tmp = new TempFolder();
+        Directory.CreateDirectory(tmp.File("val"));
+        File.WriteAllBytes(tmp.File("val/a.png"), PngFiles.Rgb(1, 1, new byte[] { 1, 2, 3 }));
+        File.WriteAllText(tmp.File("val/instances.json"), """{"images": [{"id": 1, "file_name": "a.png", "width": 1, "height": 1}], "annotations": [], "categories": [{"id": 1, "name": "a"}]}""");
+        AdapterDefinition Load(string adapter)
+        {
+            File.WriteAllText(tmp.File("ac.yml"), $$"""
+                models:
+                  - name: m
+                    launchers:
+                      - {framework: onnx_runtime, adapter: {{adapter}}}
+                    datasets:
+                      - name: coco
+                        data_source: val
+                        annotation_conversion: {converter: mscoco_detection, annotation_file: val/instances.json}
+                        metrics: [{type: map}]
+                """);
+            return EngineDefinition.Load(tmp.File("ac.yml")).Datasets.Single().Adapter;
+        }
+        var yolox = Load("yolox");
+        Assert.Equal((AdapterType.Yolox, 0.001), (yolox.Type, yolox.Threshold));
+        Assert.Equal(new[] { 8, 16, 32 }, yolox.Strides);
+        yolox = Load("{type: yolox, threshold: 0.01, output_name: out}");
+        Assert.Equal((0.01, "out"), (yolox.Threshold, yolox.Output));
+        Assert.Contains("num", Assert.Throws<PotException>(() => Load("{type: yolox, num: 4}")).Message);
+        var agnostic = Load("{type: class_agnostic_detection, scale: [0.0011574, 0.0020833]}");
+        Assert.Equal((AdapterType.ClassAgnostic, true), (agnostic.Type, agnostic.NormalizedBoxes));
+        Assert.Equal(new[] { 0.0011574, 0.0020833, 0.0011574, 0.0020833 }, agnostic.BoxScale);
+        Assert.Equal(new[] { 0.0015625, 0.0015625, 0.0015625, 0.0015625 }, Load("{type: class_agnostic_detection, scale: 0.0015625}").BoxScale);
+        Assert.Contains("scale", Assert.Throws<PotException>(() => Load("{type: class_agnostic_detection, scale: [1, 2, 3]}")).Message);
+    }
+
+    [Fact]
+    public void An_engine_evaluates_a_model_whose_output_is_yoloxs_candidates()
+    {
+        // A 9x3 grey image whose rows (pixels scaled by 1/255) are three candidates of 4 classes a Reshape passes on, on
+        // the one grid of stride 3 (three cells in a row). Candidate 0: offsets 0, log sizes 0, objectness 1, class 0 at
+        // 1: centre (0, 0), size 3: [-1.5, -1.5, 1.5, 1.5]. Candidate 1: offsets (51/255, 102/255) = (.2, .4),
+        // objectness .8, class 2 at 1: centre ((.2 + 1) x 3, .4 x 3) = (3.6, 1.2): [2.1, -.3, 5.1, 2.7], score .8.
+        using var tmp = new TempFolder();
+        Directory.CreateDirectory(tmp.File("val"));
+        byte[] pixels =
+        {
+            0, 0, 0, 0, 255, 255, 0, 0, 0,
+            51, 102, 0, 0, 204, 0, 0, 255, 0,
+            0, 0, 0, 0, 0, 255, 255, 255, 255,
+        };
+        PngFiles.Save(tmp.File("val/a.png"), 9, 3, 1, pixels);
+        File.WriteAllText(tmp.File("val/instances.json"), """
+            {"images": [{"id": 1, "file_name": "a.png", "width": 9, "height": 3}],
+             "annotations": [{"image_id": 1, "category_id": 3, "bbox": [2, 0, 3, 2.7]}], "categories": [{"id": 1}, {"id": 2}, {"id": 3}, {"id": 4}]}
+            """);
+        File.WriteAllText(tmp.File("engine.yml"), DetectionEvaluationTests.GreyEngine("{type: yolox, strides: [3]}", "{name: voc, type: map}"));
+        using var evaluator = new Evaluator(EngineDefinition.Load(tmp.File("engine.yml")));
+        var r = evaluator.Run(DetectionEvaluationTests.ReshapeModel(3, 9), new EvaluationRequest { KeepPredictions = true }, CancellationToken.None);
+        var found = Assert.IsAssignableFrom<IReadOnlyList<Detection>>(r.Predictions![0]);
+        Assert.Equal(new[] { (0, 1.0, -1.5, -1.5, 1.5, 1.5), (2, 0.8, 2.1, -0.3, 5.1, 2.7) },
+            found.Select(d => (d.Label, Math.Round(d.Score, 5), Math.Round(d.X1, 5), Math.Round(d.Y1, 5), Math.Round(d.X2, 5), Math.Round(d.Y2, 5))));
+    }
+
+    [Fact]
+    public void Keys_of_another_adapter_are_refused_by_name()
+    {
+        using var tmp = new TempFolder();
+        Directory.CreateDirectory(tmp.File("val"));
+        foreach (var (adapter, key, owners) in new[]
+                 {
+                     ("{type: yolox, softmax: box}", "softmax", "the yolo_v2 adapter"),
+                     ("{type: yolo_v3, outputs: [o], strides: [8]}", "strides", "the yolox adapter"),
+                     ("{type: yolox, anchors: tiny_yolo_v2}", "anchors", "the yolo_v3 and yolo_v2 adapters"),
+                     ("{type: yolo_v2, outputs: [o]}", "outputs", "the yolo_v3 adapter"),
+                     ("{type: ssd, scale: 2}", "scale", "the class_agnostic adapter"),
+                 })
+        {
+            File.WriteAllText(tmp.File("engine.yml"), DetectionEvaluationTests.GreyEngine(adapter, "{name: voc, type: map}"));
+            string message = Assert.Throws<PotException>(() => EngineDefinition.Load(tmp.File("engine.yml"))).Message;
+            Assert.Contains($"adapter.{key} (line 6): applies to {owners} only.", message);
+        }
+    }
+}
