@@ -153,6 +153,15 @@ public class AccuracyCheckerConfigTests
             Assert.Equal(new float[] { 0, 0, 0, 200, 0, 0, 0, 10, 0, 0, 0, 20 }, data.Get(0).Inputs.Values.Single().ToFloats());
         var problems = Problems(tmp, Engine("          - {type: padding, size: 2, pad_value: abc}\n"));
         Assert.Contains(problems, p => p.StartsWith("models[0].datasets[0].preprocessing[0].pad_value", StringComparison.Ordinal) && p.Contains("one number, or one per channel", StringComparison.Ordinal));
+        // Without a size, to the size of the resize before it, as YOLOX's configurations pad (the pixel fits 4x4: 4x4).
+        var fitted = Load(tmp, Engine("          - {type: resize, aspect_ratio_scale: fit_to_window, size: 4}\n          - {type: padding, pad_type: right_bottom, pad_value: 114}\n"));
+        Assert.Equal(new PaddingStep(4, 4, 114, PadPosition.RightBottom), fitted.Datasets[0].Image!.Steps[1]);
+        fitted = Load(tmp, Engine("          - {type: resize, dst_width: 5, dst_height: 3}\n          - {type: padding}\n"));
+        Assert.Equal(new PaddingStep(5, 3, 0, PadPosition.Center), fitted.Datasets[0].Image!.Steps[1]);
+        problems = Problems(tmp, Engine("          - {type: resize, aspect_ratio_scale: greater, size: 4}\n          - {type: padding}\n"));
+        Assert.Contains(problems, p => p.StartsWith("models[0].datasets[0].preprocessing[1].type", StringComparison.Ordinal) && p.Contains("covers its size", StringComparison.Ordinal));
+        problems = Problems(tmp, Engine("          - {type: padding}\n"));
+        Assert.Contains(problems, p => p.StartsWith("models[0].datasets[0].preprocessing[0].size", StringComparison.Ordinal) && p.Contains("is required", StringComparison.Ordinal));
         problems = Problems(tmp, Engine("          - {type: padding, size: 2, pad_type: diagonal}\n"));
         Assert.Contains(problems, p => p.StartsWith("models[0].datasets[0].preprocessing[0].pad_type", StringComparison.Ordinal));
         // Two values for three channels: neither one for all nor one each.
