@@ -54,7 +54,7 @@ public sealed class ImageDataset : IDataset
         _labels = labels;
         _options = options;
         _inputName = inputName ?? DefaultInputName;
-        InputNames = new[] { _inputName };
+        InputNames = options.OtherInputs.Select(o => o.Name).Prepend(_inputName).ToArray();
         _npz = IsNpz(files[0]);
         if (!_npz) return;
         if (files.FirstOrDefault(f => !IsNpz(f)) is { } other)
@@ -256,6 +256,11 @@ public sealed class ImageDataset : IDataset
         // Boxes and class maps come back in the input's coordinates: the annotation carries where the image went.
         if (label is SegmentationMaskFile mask) label = new SegmentationAnnotation(SegmentationMasks.Read(mask.Path, mask.Colors), geometry);
         if (label is DetectionAnnotation boxes) label = boxes with { Geometry = geometry };
-        return new DataItem(index, new Dictionary<string, TensorData>(StringComparer.Ordinal) { [_inputName] = tensor }, label);
+        var inputs = new Dictionary<string, TensorData>(StringComparer.Ordinal) { [_inputName] = tensor };
+        foreach (var other in _options.OtherInputs)
+            inputs[other.Name] = other.Constant ?? (geometry != null
+                ? TensorData.FromFloats(new float[] { geometry.ImageHeight, geometry.ImageWidth }, 1, 2)
+                : throw new PotException("DataInputMissing", PotErrorCategory.InvalidData, $"'{file}' is not an image, so it has no size for model input '{other.Name}' (image_size).", file));
+        return new DataItem(index, inputs, label);
     }
 }

@@ -99,4 +99,14 @@ public sealed record ImageOptions(int Channels, ColorOrder ColorOrder, TensorLay
 {
     /// <summary>True when the engine gave the layout (a simplified engine's layout:), so fitting to a model keeps it.</summary>
     public bool LayoutGiven { get; init; }
+
+    /// <summary>Model inputs fed beside the image, each item alike (see <see cref="OtherInput"/>).</summary>
+    public IReadOnlyList<OtherInput> OtherInputs { get; init; } = Array.Empty<OtherInput>();
 }
+
+/// <summary>
+/// A model input fed beside the image: with <see cref="Constant"/> null, the decoded image's [height, width] (Accuracy
+/// Checker's ORIG_IMAGE_INFO, which ONNX Model Zoo's YOLOv3 takes to give its boxes in the image's pixels); else that
+/// array for every item (CONST_INPUT). Items hold it with an item axis of 1 in front, as they hold the image.
+/// </summary>
+public sealed record OtherInput(string Name, TensorData? Constant);

@@ -97,8 +97,9 @@ internal static class BatchSizeProbe
     /// several lanes a large batch leaves a lane idle, as it would in an evaluation of few items.
     /// </summary>
     /// <param name="time">False: only compare the outputs at the largest and the smallest size (a batch size is given), choosing nothing.</param>
+    /// <param name="shared">Outputs read as the batch's (<see cref="Adapter.SharedOutputs"/>): never compared item by item.</param>
     public static BatchSizeChoice? Measure(IReadOnlyList<SessionRunner> lanes, IReadOnlyList<CachedDataset.Entry> items, IReadOnlyList<CachedDataset.Slot>? layout,
-        CancellationToken cancellationToken, bool time = true)
+        CancellationToken cancellationToken, bool time = true, IReadOnlySet<string>? shared = null)
     {
         var sizes = Sizes.Where(s => s <= items.Count).ToArray();
         if (sizes.Length < 2) return null;
@@ -108,12 +109,12 @@ internal static class BatchSizeProbe
             // The first pass of each size is untimed (ORT plans memory for a new shape on its first run) and keeps its outputs.
             var reference = Pass(lanes, items, layout, outputs, sizes[0], keep: true, cancellationToken).Kept!;
             // Only checking: the smallest size against the largest shows a model that mixes items.
-            foreach (int size in time ? sizes.Skip(1).Concat(CheckedSizes) : sizes.TakeLast(1))
-            {
-                var kept = Pass(lanes, items, layout, outputs, size, keep: true, cancellationToken).Kept!;
-                if (!Same(kept, reference))
-                    return new BatchSizeChoice(null, items.Count, Array.Empty<BatchSizeTiming>(), size, lanes.Count) { LargestDifference = LargestDifference(kept, reference) };
-            }
+            var passes = (time ? sizes.Skip(1).Concat(CheckedSizes) : sizes.TakeLast(1))
+                .Select(size => (Size: size, Kept: Pass(lanes, items, layout, outputs, size, keep: true, cancellationToken).Kept!)).ToList();
+            var perItem = PerItem(passes.Select(p => p.Kept).Prepend(reference), outputs[0].Names, shared);
+            foreach (var (size, kept) in passes)
+                if (!Same(kept, reference, perItem))
+                    return new BatchSizeChoice(null, items.Count, Array.Empty<BatchSizeTiming>(), size, lanes.Count) { LargestDifference = LargestDifference(kept, reference, perItem) };
             if (!time) return new BatchSizeChoice(null, items.Count, Array.Empty<BatchSizeTiming>(), Workers: lanes.Count);
             var runs = sizes.Select(size => (Func<double>)(() => Pass(lanes, items, layout, outputs, size, keep: false, cancellationToken).Milliseconds)).ToList();
             var times = InterleavedRounds.Time(runs, warmup: 0, minRounds: Rounds, maxRounds: Rounds, TimeSpan.Zero, cancellationToken);
@@ -138,10 +139,10 @@ internal static class BatchSizeProbe
     /// Runs every item in batches of <paramref name="size"/>, the batches spread over the lanes; the milliseconds, and
     /// each item's outputs when asked.
     /// </summary>
-    private static (double Milliseconds, byte[][]? Kept) Pass(IReadOnlyList<SessionRunner> lanes, IReadOnlyList<CachedDataset.Entry> items,
+    private static (double Milliseconds, byte[]?[][]? Kept) Pass(IReadOnlyList<SessionRunner> lanes, IReadOnlyList<CachedDataset.Entry> items,
         IReadOnlyList<CachedDataset.Slot>? layout, BatchOutputs[] outputs, int size, bool keep, CancellationToken cancellationToken)
     {
-        var kept = keep ? new byte[items.Count][] : null;
+        var kept = keep ? new byte[]?[items.Count][] : null;
         int batches = (items.Count + size - 1) / size;
         int used = Math.Min(lanes.Count, batches);
         long start = Stopwatch.GetTimestamp();
@@ -155,12 +156,11 @@ internal static class BatchSizeProbe
                 for (int k = first; k < Math.Min(first + size, items.Count); k++) batch.Add(items[k]);
                 lanes[lane].Run(batch, layout, outputs[lane], cancellationToken);
                 if (kept == null) continue;
+                // Per item, each output it has its own row of; an output the batch shares (the selected indices of a
+                // model's NonMaxSuppression, [M, 3] with the image in the batch in a column) holds other items' values.
+                var o = outputs[lane];
                 for (int row = 0; row < batch.Count; row++)
-                {
-                    var bytes = new List<byte>();
-                    for (int o = 0; o < outputs[lane].Names.Length; o++) bytes.AddRange(MemoryMarshal.AsBytes(outputs[lane].ItemValues(o, row)).ToArray());
-                    kept[first + row] = bytes.ToArray();
-                }
+                    kept[first + row] = Enumerable.Range(0, o.Names.Length).Select(k => o.BatchFirst(k) ? MemoryMarshal.AsBytes(o.Row(k, row)).ToArray() : null).ToArray();
             }
         }, cancellationToken)).ToArray();
         try
@@ -175,23 +175,44 @@ internal static class BatchSizeProbe
         return (Stopwatch.GetElapsedTime(start).TotalMilliseconds, kept);
     }
 
-    private static bool Same(byte[][] a, byte[][] b) => a.Zip(b).All(p => p.First.AsSpan().SequenceEqual(p.Second));
+    /// <summary>
+    /// Per output, whether it is each item's own: not <paramref name="shared"/>, and every pass gave each item a row of
+    /// it (an output whose first axis is not the batch at some size is the batch's).
+    /// </summary>
+    private static bool[] PerItem(IEnumerable<byte[]?[][]> passes, string[] names, IReadOnlySet<string>? shared)
+    {
+        var perItem = names.Select(n => shared?.Contains(n) != true).ToArray();
+        foreach (var pass in passes)
+            foreach (var item in pass)
+                for (int o = 0; o < item.Length; o++) perItem[o] &= item[o] != null;
+        return perItem;
+    }
+
+    /// <summary>One item's outputs of its own in two passes, in pairs.</summary>
+    private static IEnumerable<(byte[] Kept, byte[] Reference)> Pairs(byte[]?[] kept, byte[]?[] reference, bool[] perItem) =>
+        Enumerable.Range(0, kept.Length).Where(o => perItem[o]).Select(o => (kept[o]!, reference[o]!));
+
+    private static bool Same(byte[]?[][] a, byte[]?[][] b, bool[] perItem) =>
+        a.Zip(b).All(item => Pairs(item.First, item.Second, perItem).All(p => p.Kept.AsSpan().SequenceEqual(p.Reference)));
 
     /// <summary>The largest difference of one item's outputs (float bytes) relative to its largest magnitude in <paramref name="reference"/>.</summary>
-    private static double LargestDifference(byte[][] kept, byte[][] reference)
+    private static double LargestDifference(byte[]?[][] kept, byte[]?[][] reference, bool[] perItem)
     {
         double largest = 0;
         for (int i = 0; i < kept.Length; i++)
         {
-            var a = MemoryMarshal.Cast<byte, float>(kept[i]);
-            var b = MemoryMarshal.Cast<byte, float>(reference[i]);
             double scale = 0, difference = 0;
-            // Non-finite outputs are reported where they are scored (EvaluationResult.NonFiniteItems), not here.
-            for (int k = 0; k < Math.Min(a.Length, b.Length); k++)
+            foreach (var (x, y) in Pairs(kept[i], reference[i], perItem))
             {
-                if (!float.IsFinite(a[k]) || !float.IsFinite(b[k])) continue;
-                scale = Math.Max(scale, Math.Abs((double)b[k]));
-                difference = Math.Max(difference, Math.Abs((double)a[k] - b[k]));
+                var a = MemoryMarshal.Cast<byte, float>(x);
+                var b = MemoryMarshal.Cast<byte, float>(y);
+                // Non-finite outputs are reported where they are scored (EvaluationResult.NonFiniteItems), not here.
+                for (int k = 0; k < Math.Min(a.Length, b.Length); k++)
+                {
+                    if (!float.IsFinite(a[k]) || !float.IsFinite(b[k])) continue;
+                    scale = Math.Max(scale, Math.Abs((double)b[k]));
+                    difference = Math.Max(difference, Math.Abs((double)a[k] - b[k]));
+                }
             }
             largest = Math.Max(largest, difference / Math.Max(scale, 1e-12));
         }

@@ -830,7 +830,8 @@ public sealed class Evaluator : IEvaluator, IDisposable
             for (int w = 1; w < Workers; w++) lanes.Add(runner.Fork());
             // Items of one shape, as the evaluations batch them (ShapeGroups, read above).
             var indices = _groups?.LargestItems(BatchSizeProbe.Items) ?? Enumerable.Range(0, Math.Min(BatchSizeProbe.Items, _dataset.Count)).ToArray();
-            choice = BatchSizeProbe.Measure(lanes, indices.Select(_cache.Fetch).ToList(), _cache.Layout, cancellationToken, time: given == null);
+            choice = BatchSizeProbe.Measure(lanes, indices.Select(_cache.Fetch).ToList(), _cache.Layout, cancellationToken, time: given == null,
+                _adapters.SelectMany(a => a.SharedOutputs).ToHashSet(StringComparer.Ordinal));
             if (choice != null) choice = choice with { OfOneShape = _groups != null };
         }
         finally

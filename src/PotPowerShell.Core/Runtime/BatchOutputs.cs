@@ -42,6 +42,9 @@ internal sealed class BatchOutputs
 
     public int IndexOf(string name) => Array.IndexOf(Names, name);
 
+    /// <summary>True when the output's first axis is the batch (or the batch holds one row), so each item has its own row.</summary>
+    public bool BatchFirst(int output) => _batchFirst[output];
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public long Length(int output) => _lengths[output];
 

@@ -3,8 +3,10 @@ namespace PotPowerShell.Core.Runtime;
 /// <summary>
 /// The one rule that matches a data set's arrays to a model's inputs, for every loop that feeds ONNX Runtime
 /// (calibration, evaluation, the output-error pass, the timers, the preparation checks): each model input is fed by
-/// the array of its name; a model with one input and data with one array are matched whatever their names. Arrays no
-/// input asks for are not fed. A model input nothing feeds is <see cref="MissingId"/>, naming both sides.
+/// the array of its name; the one model input no array is named after and the one array named after no model input are
+/// matched whatever their names (a model with one input and data with one array; an image beside arrays named after
+/// the model's other inputs, such as the image's size). Arrays no input asks for are not fed. A model input nothing
+/// feeds is <see cref="MissingId"/>, naming both sides.
 /// </summary>
 public static class InputBinding
 {
@@ -20,15 +22,18 @@ public static class InputBinding
     {
         var map = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var input in modelInputs)
-            map[input] = ArrayFor(input, dataInputs, modelInputs.Count) ?? throw Missing(input, dataInputs, dataSource, modelSource, modelInputs.Count);
+            map[input] = ArrayFor(input, dataInputs, modelInputs) ?? throw Missing(input, dataInputs, dataSource, modelSource, modelInputs.Count);
         return map;
     }
 
     /// <summary>The array feeding <paramref name="modelInput"/>, or null when the rule gives none.</summary>
-    public static string? ArrayFor(string modelInput, IReadOnlyList<string> dataInputs, int modelInputCount) =>
-        dataInputs.Contains(modelInput, StringComparer.Ordinal) ? modelInput
-        : modelInputCount == 1 && dataInputs.Count == 1 ? dataInputs[0]
-        : null;
+    public static string? ArrayFor(string modelInput, IReadOnlyList<string> dataInputs, IReadOnlyList<string> modelInputs)
+    {
+        if (dataInputs.Contains(modelInput, StringComparer.Ordinal)) return modelInput;
+        var unnamedInputs = modelInputs.Where(i => !dataInputs.Contains(i, StringComparer.Ordinal)).ToList();
+        var unnamedArrays = dataInputs.Where(a => !modelInputs.Contains(a, StringComparer.Ordinal)).ToList();
+        return unnamedInputs.Count == 1 && unnamedArrays.Count == 1 ? unnamedArrays[0] : null;
+    }
 
     /// <param name="modelInputCount">The model's inputs: arrays given to a model with one input may be one item each.</param>
     public static PotException Missing(string modelInput, IReadOnlyList<string> dataInputs, string dataSource, string modelSource, int modelInputCount) =>

@@ -1,5 +1,6 @@
 using PotPowerShell.Core.Tests.Quantization;
 using Google.Protobuf;
+using DataType = Onnx.TensorProto.Types.DataType;
 using PotPowerShell.Core.Config;
 using PotPowerShell.Core.Data;
 using PotPowerShell.Core.Evaluation;
@@ -195,6 +196,40 @@ public class EvaluationBatchSizeTests : IClassFixture<OutlierModelFixture>
     /// x [batch, 8] minus half its mean over the batch, then MatMul: an item's output depends on its batch-mates (alone,
     /// it is half the item). Returns the engine.
     /// </summary>
+    [Fact]
+    public void Outputs_the_batch_shares_are_not_compared_item_by_item()
+    {
+        // Per item two boxes [2, 4] (y1, x1, y2, x2) and their scores [1, 2] from x, and the batch's NonMaxSuppression
+        // indices [M, 3] (image, class, box) of the best box of each image: M is the batch size, so by its shape the
+        // output looks like each item's own, but its image column changes with the batch while no item's values do.
+        using var tmp = new TempFolder();
+        BatchCenteringModel(tmp);
+        var random = new Random(9);
+        float[] Weights(int n) => Enumerable.Range(0, n).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray();
+        var g = new GraphBuilder("nms");
+        var x = g.Input("x", "batch", 8L);
+        // Corners y1, x1 in [0, 50] and y2, x2 in [50, 100]: 50 x sigmoid, plus 50 for the second pair.
+        var unit = g.Node("Reshape", new[] { g.Node("Sigmoid", new[] { g.Node("MatMul", new[] { x, g.Initializer("wb", Weights(64), 8, 8) }, "box_fc") }, "box_sigmoid"), g.Initializer("box_shape", new long[] { -1, 2, 4 }, 3) }, "box_unit");
+        var boxes = g.Node("Add", new[] { g.Node("Mul", new[] { unit, g.Initializer("box_scale", new[] { 50f, 50, 50, 50 }, 4) }, "box_scaled"), g.Initializer("box_shift", new[] { 0f, 0, 50, 50 }, 4) }, "boxes");
+        var scores = g.Node("Reshape", new[] { g.Node("Sigmoid", new[] { g.Node("MatMul", new[] { x, g.Initializer("ws", Weights(16), 8, 2) }, "score_fc") }, "score_sigmoid"), g.Initializer("score_shape", new long[] { -1, 1, 2 }, 3) }, "scores");
+        var indices = g.Node("NonMaxSuppression", new[] { boxes, scores, g.Initializer("max", new long[] { 1 }, 1), g.Initializer("iou", new[] { 0.5f }, 1) }, "indices");
+        g.Output(boxes, DataType.Float, "batch", 2L, 4L);
+        g.Output(scores, DataType.Float, "batch", 1L, 2L);
+        g.Output(indices, DataType.Int64, "selected", 3L);
+        byte[] model = g.Build().ToByteArray();
+        File.WriteAllText(tmp.File("engine.yml"), """
+            adapter: {type: yolo_v3_onnx, output: boxes_out, scores: scores_out, indices: indices_out}
+            metrics: [{type: map, reference: fp32, reference_confidence: 0}]
+            dataset: {data_source: validation}
+            """.Replace("boxes_out", boxes).Replace("scores_out", scores).Replace("indices_out", indices));
+        using var evaluator = new Evaluator(EngineDefinition.Load(tmp.File("engine.yml")), new EvaluatorOptions { ReferenceModel = model });
+        var choice = evaluator.ChooseBatchSize(model, CancellationToken.None)!;
+        Assert.False(choice.MixesItems, $"largest difference {choice.LargestDifference}");
+        Assert.NotNull(choice.Chosen);
+        // The model against itself in batches finds every FP32 detection.
+        Assert.Equal(1.0, evaluator.Evaluate(model, null, CancellationToken.None).Values["map"], 12);
+    }
+
     private static string BatchCenteringModel(TempFolder tmp)
     {
         var random = new Random(9);

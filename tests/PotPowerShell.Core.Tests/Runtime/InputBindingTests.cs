@@ -9,7 +9,7 @@ namespace PotPowerShell.Core.Tests.Runtime;
 
 /// <summary>
 /// Every loop that feeds data to ONNX Runtime binds it by the same rule (Runtime/InputBinding.cs): arrays feed the
-/// model inputs of their names; one array feeds a model's one input whatever the names.
+/// model inputs of their names; the one array named after no input feeds the one input no array is named after.
 /// </summary>
 public class InputBindingTests
 {
@@ -61,4 +61,22 @@ public class InputBindingTests
         Assert.All(errors, e => Assert.Contains("'a'", e.Message));
         Assert.All(errors, e => Assert.Contains("'features'", e.Message));
     }
+
+    [Theory]
+    [InlineData(new[] { "x" }, new[] { "features" }, "x=features")]
+    [InlineData(new[] { "input_1", "image_shape" }, new[] { "image", "image_shape" }, "input_1=image image_shape=image_shape")]
+    [InlineData(new[] { "a", "b" }, new[] { "a", "b", "labels" }, "a=a b=b")]
+    public void Arrays_feed_the_inputs_of_their_names_and_the_one_left_the_one_left(string[] model, string[] data, string expected)
+    {
+        var map = PotPowerShell.Core.Runtime.InputBinding.Bind(data, model, "data", "model");
+        Assert.Equal(expected, string.Join(" ", model.Select(i => $"{i}={map[i]}")));
+    }
+
+    [Theory]
+    [InlineData(new[] { "a", "b" }, new[] { "c", "d" })]
+    [InlineData(new[] { "a", "b", "c" }, new[] { "a", "d" })]
+    [InlineData(new[] { "a" }, new[] { "c", "d" })]
+    public void Inputs_no_array_can_feed_are_refused(string[] model, string[] data) =>
+        Assert.Equal(PotPowerShell.Core.Runtime.InputBinding.MissingId,
+            Assert.Throws<PotException>(() => PotPowerShell.Core.Runtime.InputBinding.Bind(data, model, "data", "model")).ErrorId);
 }

@@ -76,7 +76,7 @@ internal static class AccuracyCheckerConfig
         modelMap = AccuracyCheckerDefinitions.Apply(modelMap, modelPath, tree, environment, baseFolder, problems, warnings, notes);
         bool defined = environment.DefinitionsFile != null || tree.ContainsKey(AccuracyCheckerDefinitions.Key);
         var model = new MapReader(modelMap, modelPath, problems, modelPath.Length == 0 ? EntryKeys : ModelKeys);
-        var (adapter, input, layout, batch, launcherPath) = Launcher(model, warnings);
+        var (adapter, (input, layout, others), batch, launcherPath) = Launcher(model, warnings);
         if (adapter != null) result.Add("adapter", adapter);
         if (batch != null) result.Add("batch_size", batch);
 
@@ -96,7 +96,7 @@ internal static class AccuracyCheckerConfig
                 problems.Add(path, $"must be a mapping with data_source: and more, not {EngineTree.Show(datasets.Items[i])}.", datasets.Items[i].Line);
                 continue;
             }
-            translated.Add(Dataset(new MapReader(map, path, problems, DatasetKeys), input, layout, warnings, baseFolder, defined, out string? symbols));
+            translated.Add(Dataset(new MapReader(map, path, problems, DatasetKeys), input, layout, others, warnings, baseFolder, defined, out string? symbols));
             labelSymbols ??= symbols;
         }
         result.Add("datasets", translated, modelMap.KeyLine("datasets"));
@@ -158,19 +158,19 @@ internal static class AccuracyCheckerConfig
     /// <summary>A launcher's framework, trimmed and in lower case; null without one.</summary>
     private static string? FrameworkOf(ConfigNode launcher) => launcher is ConfigMap l ? EngineTree.TextOf(l["framework"])?.Trim().ToLowerInvariant() : null;
 
-    private static (ConfigMap? Adapter, string? Input, string? Layout, ConfigNode? Batch, string Path) Launcher(MapReader model, List<string> warnings)
+    private static (ConfigMap? Adapter, LauncherInputs Inputs, ConfigNode? Batch, string Path) Launcher(MapReader model, List<string> warnings)
     {
         string none = EngineProblems.Index(model.KeyPath("launchers"), 0);
         var launchers = model.List("launchers");
         if (launchers == null)
         {
             if (!model.Has("launchers")) model.Problem("launchers", "is required: one launcher with framework: and adapter:.");
-            return (null, null, null, null, none);
+            return (null, NoInputs, null, none);
         }
         if (launchers.Count == 0)
         {
             model.Problem("launchers", "is empty: give one launcher with framework: and adapter:.");
-            return (null, null, null, null, none);
+            return (null, NoInputs, null, none);
         }
         // The onnx_runtime launcher where there are several (Open Model Zoo's entries list one per precision or framework).
         int index = Math.Max(0, Enumerable.Range(0, launchers.Count)
@@ -181,7 +181,7 @@ internal static class AccuracyCheckerConfig
         if (launchers.Items[index] is not ConfigMap map)
         {
             model.Problems.Add(path, $"must be a mapping with framework: and adapter:, not {EngineTree.Show(launchers.Items[index])}.", launchers.Items[index].Line);
-            return (null, null, null, null, path);
+            return (null, NoInputs, null, path);
         }
         var ignored = map.Keys.Where(k => !LauncherMapped.Contains(k)).OrderBy(k => k, StringComparer.Ordinal).ToList();
         if (ignored.Count > 0)
@@ -193,8 +193,7 @@ internal static class AccuracyCheckerConfig
             warnings.Add($"{launcher.KeyPath("framework")}: '{framework}' is read as onnx_runtime: PotPowerShell runs ONNX models on ONNX Runtime.");
 
         var adapter = Adapter(launcher);
-        var (input, layout) = Inputs(launcher, warnings);
-        return (adapter, input, layout, launcher.Raw("batch"), path);
+        return (adapter, Inputs(launcher, warnings), launcher.Raw("batch"), path);
     }
 
     /// <summary>The symbols of icdar13_recognition's label map, which a CTC decoder without its own vocabulary uses.</summary>
@@ -202,7 +201,7 @@ internal static class AccuracyCheckerConfig
 
     private static readonly string[] Adapters =
     {
-        "classification", "ctc_greedy_search_decoder", "ssd_onnx", "ssd", "yolo_v8_detection", "yolo_v8", "yolo_v3", "yolo_v2", "yolox", "class_agnostic_detection", "segmentation",
+        "classification", "ctc_greedy_search_decoder", "ssd_onnx", "ssd", "yolo_v8_detection", "yolo_v8", "yolo_v3", "yolo_v2", "yolox", "yolo_v3_onnx", "class_agnostic_detection", "segmentation",
     };
 
     private static ConfigMap? Adapter(MapReader launcher)
@@ -302,6 +301,18 @@ internal static class AccuracyCheckerConfig
             if (a.String("output_name") is not null) Copy(a, "output_name", ours, "output");
             return ours;
         }
+        if (type == "yolo_v3_onnx")
+        {
+            // Boxes in the image's pixels, as the model computes them from the image's size (an ORIG_IMAGE_INFO input).
+            var a = new MapReader(map, path, launcher.Problems, new[] { "type", "boxes_out", "scores_out", "indices_out" });
+            var ours = EngineTree.Map(line, ("type", EngineTree.Text("yolo_v3_onnx")));
+            foreach (var (theirs, key) in new[] { ("boxes_out", "output"), ("scores_out", "scores"), ("indices_out", "indices") })
+            {
+                if (a.String(theirs) is not null) Copy(a, theirs, ours, key);
+                else a.Problem(theirs, $"is required: the model output of {(key == "output" ? "boxes" : key)}.");
+            }
+            return ours;
+        }
         if (type == "class_agnostic_detection")
         {
             var a = new MapReader(map, path, launcher.Problems, new[] { "type", "output_blob", "scale" });
@@ -335,11 +346,20 @@ internal static class AccuracyCheckerConfig
         if (from.Raw(theirs) is { } value) ours.Add(key ?? theirs, value, from.Node.KeyLine(theirs));
     }
 
-    private static (string? Input, string? Layout) Inputs(MapReader launcher, List<string> warnings)
+    /// <summary>
+    /// A launcher's inputs: the one of type INPUT the image feeds (its name and layout), and those fed beside it as the
+    /// dataset's other_inputs (ORIG_IMAGE_INFO as image_size, CONST_INPUT as its value).
+    /// </summary>
+    private sealed record LauncherInputs(string? Input, string? Layout, ConfigMap? Others);
+
+    private static readonly LauncherInputs NoInputs = new(null, null, null);
+
+    private static LauncherInputs Inputs(MapReader launcher, List<string> warnings)
     {
         var inputs = launcher.List("inputs");
-        if (inputs == null) return (null, null);
+        if (inputs == null) return NoInputs;
         string? name = null, layout = null;
+        ConfigMap? others = null;
         for (int i = 0; i < inputs.Count; i++)
         {
             string path = EngineProblems.Index(launcher.KeyPath("inputs"), i);
@@ -348,13 +368,27 @@ internal static class AccuracyCheckerConfig
                 launcher.Problems.Add(path, $"must be a mapping with name:, type: and layout:, not {EngineTree.Show(inputs.Items[i])}.", inputs.Items[i].Line);
                 continue;
             }
-            var m = new MapReader(map, path, launcher.Problems, new[] { "name", "type", "layout", "shape", "precision" });
-            string? type = m.String("type");
-            if (type != null && !type.Trim().Equals("INPUT", StringComparison.OrdinalIgnoreCase))
+            var m = new MapReader(map, path, launcher.Problems, new[] { "name", "type", "layout", "shape", "precision", "value" });
+            string type = m.String("type")?.Trim().ToUpperInvariant() ?? "INPUT";
+            if (type is "ORIG_IMAGE_INFO" or "CONST_INPUT")
             {
-                m.Problem("type", $"'{type}' is not supported: the image feeds one model input of type INPUT.");
+                string? other = m.String("name", required: true);
+                if (type == "CONST_INPUT" && !m.Has("value")) m.Problem("value", "is required for a CONST_INPUT: the array the input is fed.");
+                if (type == "ORIG_IMAGE_INFO" && m.Has("value")) m.Problem("value", "applies to a CONST_INPUT only.");
+                if (other != null)
+                {
+                    others ??= new ConfigMap(map.Line);
+                    if (!others.Add(other, type == "CONST_INPUT" ? m.Raw("value") ?? EngineTree.Text("") : EngineTree.Text("image_size", map.KeyLine("type")), map.KeyLine(type == "CONST_INPUT" ? "value" : "type")))
+                        m.Problem("name", $"'{other}' is listed twice: give each input once.");
+                }
                 continue;
             }
+            if (type != "INPUT")
+            {
+                m.Problem("type", $"'{type}' is not supported: the image feeds one model input of type INPUT, and inputs of type ORIG_IMAGE_INFO (the image's height and width) or CONST_INPUT (value:) are fed beside it.");
+                continue;
+            }
+            if (m.Has("value")) m.Problem("value", "applies to a CONST_INPUT only.");
             if (name != null)
             {
                 launcher.Problems.Add(path, "a second INPUT: an image dataset feeds one model input.", map.Line);
@@ -370,7 +404,7 @@ internal static class AccuracyCheckerConfig
             foreach (var key in new[] { "shape", "precision" })
                 if (m.Has(key)) warnings.Add($"{m.KeyPath(key)}: read and ignored: the model's own input {(key == "shape" ? "shape" : "element type")} is used.");
         }
-        return (name, layout);
+        return new(name, layout, others);
     }
 
     private static readonly Dictionary<string, (string Format, string? Order)> Readers = new(StringComparer.OrdinalIgnoreCase)
@@ -381,7 +415,7 @@ internal static class AccuracyCheckerConfig
     };
 
     /// <param name="defined">Dataset definitions were read: a dataset that still lacks data_source is not only named.</param>
-    private static ConfigMap Dataset(MapReader m, string? input, string? layout, List<string> warnings, string baseFolder, bool defined, out string? labelSymbols)
+    private static ConfigMap Dataset(MapReader m, string? input, string? layout, ConfigMap? others, List<string> warnings, string baseFolder, bool defined, out string? labelSymbols)
     {
         var d = new ConfigMap(m.Node.Line);
         foreach (var key in new[] { "name", "data_source", "subsample_size", "subsample_seed" }) Copy(m, key, d);
@@ -411,6 +445,7 @@ internal static class AccuracyCheckerConfig
         bool npyFiles = EngineTree.TextOf(d["format"]) == "npy_files";
         if (input != null) d.Add("input", EngineTree.Text(input));
         if (layout != null && !npyFiles) d.Add("layout", EngineTree.Text(layout));
+        if (others != null && !npyFiles) d.Add("other_inputs", others);
 
         // Accuracy Checker reads these pickles when they exist, and otherwise writes them from annotation_conversion:
         // Open Model Zoo's dataset definitions name both, so with a conversion they are what it would convert again.

@@ -41,6 +41,12 @@ public enum AdapterType
     /// YOLOX exports it by default and Accuracy Checker's yolox adapter decodes it.
     /// </summary>
     Yolox,
+    /// <summary>
+    /// Detections a model selected itself with ONNX's NonMaxSuppression, as ONNX Model Zoo's YOLOv3 gives them: boxes
+    /// [N, 4] (y1, x1, y2, x2 in the image's pixels), scores [classes, N] and the selected indices [M, 3] (image, class,
+    /// box) (Accuracy Checker's yolo_v3_onnx).
+    /// </summary>
+    YoloV3Onnx,
     /// <summary>Boxes of one class [N, 5] (x1, y1, x2, y2, score), scaled to fractions of the input (Accuracy Checker's class_agnostic_detection).</summary>
     ClassAgnostic,
     /// <summary>Semantic segmentation: per-pixel class scores [C, H, W] (the class map is their argmax), or the class map [H, W] itself.</summary>
@@ -184,9 +190,10 @@ public sealed record AdapterDefinition(
     /// </summary>
     public bool ArgmaxOutput { get; init; }
 
-    /// <summary>ssd: the outputs of boxes, labels and scores (<see cref="Output"/> names the boxes).</summary>
+    /// <summary>ssd: the outputs of boxes, labels and scores (<see cref="Output"/> names the boxes); yolo_v3_onnx: those of scores and indices.</summary>
     public string? LabelsOutput { get; init; }
     public string? ScoresOutput { get; init; }
+    public string? IndicesOutput { get; init; }
 
     /// <summary>ssd: boxes are fractions of the model input (true, the default), or its pixels (normalized: false).</summary>
     public bool NormalizedBoxes { get; init; } = true;
@@ -212,7 +219,7 @@ public sealed record AdapterDefinition(
     /// <summary>Detection postprocessing, applied in order after boxes are scaled to the original image.</summary>
     public IReadOnlyList<DetectionStep> Postprocessing { get; init; } = Array.Empty<DetectionStep>();
 
-    public bool IsDetection => Type is AdapterType.Ssd or AdapterType.YoloV8 or AdapterType.YoloV5 or AdapterType.YoloV3 or AdapterType.YoloV2 or AdapterType.Yolox or AdapterType.ClassAgnostic;
+    public bool IsDetection => Type is AdapterType.Ssd or AdapterType.YoloV8 or AdapterType.YoloV5 or AdapterType.YoloV3 or AdapterType.YoloV2 or AdapterType.Yolox or AdapterType.YoloV3Onnx or AdapterType.ClassAgnostic;
 
     /// <summary>yolo_v3, yolo_v2: how its grids are read.</summary>
     public YoloGrid? Grid { get; init; }

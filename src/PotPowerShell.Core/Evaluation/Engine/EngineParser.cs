@@ -16,18 +16,20 @@ internal static class EngineParser
         "name", "data_source", "format", "inputs", "labels", "annotation_file", "file_column", "label_column", "classes",
         "input", "channels", "color_order", "layout", "preprocessing", "extensions", "subsample_size", "subsample_seed",
         "adapter", "metrics", "label_offset", "postprocessing", "voc_annotations", "imageset_file", "class_folders", "annotation_separator",
-        "masks", "image_prefix", "image_postfix", "mask_prefix", "mask_postfix", "mask_colors", "coco_labels",
+        "masks", "image_prefix", "image_postfix", "mask_prefix", "mask_postfix", "mask_colors", "coco_labels", "other_inputs",
     };
     private static readonly string[] AdapterKeys =
     {
         "type", "output", "dictionary", "alphabet", "blank_index", "layout", "labels", "scores", "normalized", "conf_threshold", "nms_threshold", "max_detections",
         "make_argmax", "argmax_output",
         "outputs", "anchors", "anchor_masks", "num", "classes", "coords", "threshold", "raw_output", "output_format", "cells", "do_reshape", "transpose",
-        "output_layout", "multiple_labels", "softmax", "strides", "scale",
+        "output_layout", "multiple_labels", "softmax", "strides", "scale", "indices",
     };
     private static readonly string[] ClassificationKeys = { "argmax_output" };
     private static readonly string[] CtcKeys = { "dictionary", "alphabet", "blank_index", "layout" };
-    private static readonly string[] SsdKeys = { "labels", "scores", "normalized" };
+    private static readonly string[] SsdKeys = { "labels", "normalized" };
+    private static readonly string[] ScoresKeys = { "scores" };
+    private static readonly string[] IndicesKeys = { "indices" };
     private static readonly string[] YoloKeys = { "conf_threshold", "nms_threshold", "max_detections" };
     private static readonly string[] SegmentationKeys = { "make_argmax" };
     /// <summary>yolo_v3's keys, Accuracy Checker's (its configurations' adapters are read with them).</summary>
@@ -72,6 +74,7 @@ internal static class EngineParser
         ["yolo_v2"] = AdapterType.YoloV2,
         ["yolox"] = AdapterType.Yolox,
         ["class_agnostic"] = AdapterType.ClassAgnostic,
+        ["yolo_v3_onnx"] = AdapterType.YoloV3Onnx,
         ["segmentation"] = AdapterType.Segmentation,
     };
 
@@ -317,6 +320,7 @@ internal static class EngineParser
                      (V3OnlyKeys, new[] { AdapterType.YoloV3 }), (SharedGridKeys, new[] { AdapterType.YoloV3, AdapterType.YoloV2 }),
                      (ThresholdKeys, new[] { AdapterType.YoloV3, AdapterType.YoloV2, AdapterType.Yolox }), (SoftmaxKeys, new[] { AdapterType.YoloV2 }),
                      (YoloxKeys, new[] { AdapterType.Yolox }), (ClassAgnosticKeys, new[] { AdapterType.ClassAgnostic }),
+                     (ScoresKeys, new[] { AdapterType.Ssd, AdapterType.YoloV3Onnx }), (IndicesKeys, new[] { AdapterType.YoloV3Onnx }),
                  })
             if (type == null || !owners.Contains(type.Value))
                 foreach (var k in keys.Where(m.Has))
@@ -339,6 +343,13 @@ internal static class EngineParser
         if (type == AdapterType.YoloV2) return ParseV2Grid(m, output, path);
         if (type == AdapterType.Yolox) return ParseYolox(m, output, path);
         if (type == AdapterType.ClassAgnostic) return ParseClassAgnostic(m, output, path);
+        if (type == AdapterType.YoloV3Onnx)
+        {
+            // Three outputs, each required: a model whose NonMaxSuppression picked its detections has no default for them.
+            foreach (var (required, what) in new[] { ("output", "boxes [N, 4] (y1, x1, y2, x2 in the image's pixels)"), ("scores", "scores [classes, N]"), ("indices", "the selected indices [M, 3] (image, class, box)") })
+                if (m.String(required) == null) m.Problem(required, $"is required for yolo_v3_onnx: the model output of {what}.");
+            return new AdapterDefinition(AdapterType.YoloV3Onnx, output, KeyPath: path) { ScoresOutput = m.String("scores"), IndicesOutput = m.String("indices") };
+        }
         if (type is AdapterType.YoloV8 or AdapterType.YoloV5)
             return new AdapterDefinition(type.Value, output, KeyPath: path)
             {
@@ -760,7 +771,7 @@ internal static class EngineParser
         return file == null ? null : TextFiles.ReadLines(file);
     }
 
-    private static readonly string[] ImageOnlyKeys = { "annotation_file", "file_column", "label_column", "input", "channels", "color_order", "layout", "preprocessing", "extensions", "voc_annotations", "imageset_file", "class_folders", "annotation_separator", "masks", "image_prefix", "image_postfix", "mask_prefix", "mask_postfix", "mask_colors" };
+    private static readonly string[] ImageOnlyKeys = { "other_inputs", "annotation_file", "file_column", "label_column", "input", "channels", "color_order", "layout", "preprocessing", "extensions", "voc_annotations", "imageset_file", "class_folders", "annotation_separator", "masks", "image_prefix", "image_postfix", "mask_prefix", "mask_postfix", "mask_colors" };
 
     private static DatasetDefinition? ParseNpy(MapReader m, DatasetDefinition def, bool isFolder, bool simplified)
     {
@@ -929,7 +940,7 @@ internal static class EngineParser
             if (step != null) steps.Add(step);
         }
         if (def.Format == DatasetFormat.NpyFiles)
-            foreach (var k in new[] { "channels", "color_order", "layout", "preprocessing" })
+            foreach (var k in new[] { "channels", "color_order", "layout", "preprocessing", "other_inputs" })
                 if (m.Has(k)) m.Problem(k, "applies to images; .npy items (format: npy_files) are fed as they are.");
         IReadOnlyList<string> extensions = def.Format == DatasetFormat.NpyFiles ? new[] { ".npy", ".npz" } : ImageDataset.DefaultExtensions;
         if (!simplified && m.List("extensions") is { } ext)
@@ -963,9 +974,54 @@ internal static class EngineParser
             FileColumn = fileColumn,
             LabelColumn = labelColumn,
             InputName = input,
-            Image = new ImageOptions(channels, order, layout, steps),
+            Image = new ImageOptions(channels, order, layout, steps) { OtherInputs = simplified ? Array.Empty<OtherInput>() : OtherInputsOf(m, input) },
             Extensions = extensions,
         };
+    }
+
+    /// <summary>
+    /// other_inputs: model input name to <c>image_size</c> (the decoded image's [height, width]) or an array every
+    /// item feeds alike (a number or nested lists of numbers).
+    /// </summary>
+    private static IReadOnlyList<OtherInput> OtherInputsOf(MapReader m, string? imageInput)
+    {
+        if (!m.Has("other_inputs")) return Array.Empty<OtherInput>();
+        if (m.Raw("other_inputs") is not ConfigMap map || map.Count == 0)
+        {
+            m.Problem("other_inputs", $"must map model input names to image_size or to an array, e.g. {{image_shape: image_size, scale: [1.0]}}, not {EngineTree.Show(m.Raw("other_inputs"))}.");
+            return Array.Empty<OtherInput>();
+        }
+        var result = new List<OtherInput>();
+        foreach (var (name, value) in map.Entries)
+        {
+            string path = EngineProblems.Join(m.KeyPath("other_inputs"), name);
+            if (name == (imageInput ?? ImageDataset.DefaultInputName))
+                m.Problems.Add(path, $"is the input the image feeds (input: '{name}'): name another model input.", map.KeyLine(name));
+            else if (EngineTree.TextOf(value)?.Trim() is "image_size") result.Add(new OtherInput(name, null));
+            else if (ConstantArray(value) is { } constant) result.Add(new OtherInput(name, constant));
+            else m.Problems.Add(path, $"must be image_size (the image's [height, width]) or an array of numbers such as [[600, 600, 1]], not {EngineTree.Show(value)}.", map.KeyLine(name));
+        }
+        return result;
+    }
+
+    /// <summary>A number or rectangular nested lists of finite numbers (at most 4096 values), with an item axis of 1 in front; else null.</summary>
+    internal static TensorData? ConstantArray(ConfigNode node)
+    {
+        var shape = new List<long>();
+        for (var n = node; n is ConfigList l; n = l.Items.Count > 0 ? l.Items[0] : null) shape.Add(l.Count);
+        var values = new List<float>();
+        bool Walk(ConfigNode n, int depth)
+        {
+            if (depth == shape.Count) return MapReader.ToDouble(n) is double d && double.IsFinite(d) && values.Count < 4096 && Add((float)d);
+            return n is ConfigList l && l.Count == shape[depth] && l.Items.All(x => Walk(x, depth + 1));
+        }
+        bool Add(float v)
+        {
+            values.Add(v);
+            return true;
+        }
+        if (shape.Contains(0) || !Walk(node, 0)) return null;
+        return TensorData.FromFloats(values.ToArray(), shape.Prepend(1L).ToArray());
     }
 
     /// <summary>mask_colors: one [r, g, b] per class, in class order (Accuracy Checker's segmentation_colors).</summary>

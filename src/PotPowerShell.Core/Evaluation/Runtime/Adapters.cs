@@ -25,6 +25,7 @@ internal abstract class Adapter
         AdapterType.YoloV5 => new YoloV5Adapter(d),
         AdapterType.YoloV3 or AdapterType.YoloV2 => new YoloGridAdapter(d),
         AdapterType.Yolox => new YoloxAdapter(d),
+        AdapterType.YoloV3Onnx => new YoloV3OnnxAdapter(d),
         AdapterType.ClassAgnostic => new ClassAgnosticAdapter(d),
         AdapterType.Segmentation => new SegmentationAdapter(d),
         _ => new IdentityAdapter(d),
@@ -32,6 +33,12 @@ internal abstract class Adapter
 
     /// <summary>Outputs read besides <see cref="OutputName"/>, with the key that names each.</summary>
     public virtual IEnumerable<(string Key, string Name)> OtherOutputs => Array.Empty<(string, string)>();
+
+    /// <summary>
+    /// Outputs read as the batch's, not one row per item (a NonMaxSuppression's selected indices [M, 3] name the image
+    /// in a column): whatever their shape, no item's values can be compared in them.
+    /// </summary>
+    public virtual IEnumerable<string> SharedOutputs => Array.Empty<string>();
 
     /// <summary>
     /// True when the output holds each item's class rather than class scores: a classification adapter with

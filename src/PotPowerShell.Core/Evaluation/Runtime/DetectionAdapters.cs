@@ -12,6 +12,9 @@ internal abstract class DetectionAdapter(AdapterDefinition d) : Adapter(d)
 {
     protected abstract bool Normalized { get; }
 
+    /// <summary>Raw boxes are already in the decoded image's pixels (the model was given the image's size).</summary>
+    protected virtual bool InImagePixels => false;
+
     /// <param name="geometry">Where the item's image is in the model input, when it is an annotated image.</param>
     protected abstract List<Detection> Raw(BatchOutputs outputs, int row, ImageGeometry? geometry);
 
@@ -47,6 +50,11 @@ internal abstract class DetectionAdapter(AdapterDefinition d) : Adapter(d)
     private Detection ToImage(Detection x, DetectionAnnotation a)
     {
         var g = a.Geometry;
+        if (InImagePixels)
+        {
+            double sx = g == null ? 1 : (double)a.ImageWidth / g.ImageWidth, sy = g == null ? 1 : (double)a.ImageHeight / g.ImageHeight;
+            return x with { X1 = x.X1 * sx, Y1 = x.Y1 * sy, X2 = x.X2 * sx, Y2 = x.Y2 * sy };
+        }
         if (g == null)
             return Normalized ? x with { X1 = x.X1 * a.ImageWidth, Y1 = x.Y1 * a.ImageHeight, X2 = x.X2 * a.ImageWidth, Y2 = x.Y2 * a.ImageHeight } : x;
         double fx = Normalized ? g.InputWidth : 1, fy = Normalized ? g.InputHeight : 1;
@@ -420,6 +428,54 @@ internal sealed class ClassAgnosticAdapter(AdapterDefinition d) : DetectionAdapt
         for (int at = 0; at + 5 <= data.Length; at += 5)
             if (data[at + 4] > 0)
                 result.Add(new Detection(1, data[at + 4], data[at] * s[0], data[at + 1] * s[1], data[at + 2] * s[2], data[at + 3] * s[3]));
+        return result;
+    }
+}
+
+/// <summary>
+/// yolo_v3_onnx: detections a model selected itself with ONNX's NonMaxSuppression, as ONNX Model Zoo's YOLOv3 and Tiny
+/// YOLOv3 give them: per item boxes [N, 4] (y1, x1, y2, x2 in the image's pixels: the model is fed the image's size,
+/// other_inputs: image_size) and scores [classes, N]; the selected indices [M, 3] (image in the batch, class, box), shared
+/// by the batch (or [M, 3] per item), end at a row whose image is -1. Each selected row is a detection of its class
+/// scored scores[class, box], in the rows' order (Accuracy Checker's yolo_v3_onnx, which reads one image per batch).
+/// </summary>
+internal sealed class YoloV3OnnxAdapter(AdapterDefinition d) : DetectionAdapter(d)
+{
+    protected override bool Normalized => false;
+
+    protected override bool InImagePixels => true;
+
+    public override IEnumerable<(string Key, string Name)> OtherOutputs => new[] { ("scores", Definition.ScoresOutput!), ("indices", Definition.IndicesOutput!) };
+
+    public override IEnumerable<string> SharedOutputs => new[] { Definition.IndicesOutput! };
+
+    protected override List<Detection> Raw(BatchOutputs outputs, int row, ImageGeometry? geometry)
+    {
+        int s = outputs.IndexOf(Definition.ScoresOutput!), i = outputs.IndexOf(Definition.IndicesOutput!);
+        outputs.RequireBatchFirst(OutputIndex, "the yolo_v3_onnx adapter");
+        outputs.RequireBatchFirst(s, "the yolo_v3_onnx adapter");
+        var boxes = outputs.Row(OutputIndex, row);
+        var scores = outputs.Row(s, row);
+        int n = boxes.Length / 4;
+        if (n * 4 != boxes.Length || n == 0 || scores.Length % n != 0)
+            throw ShapeError($"yolo_v3_onnx needs boxes [N, 4] and scores [classes, N] per item, but '{OutputName}' holds {boxes.Length} values and '{Definition.ScoresOutput}' {scores.Length}.");
+        int classes = scores.Length / n;
+        // Indices [M, 3] are the batch's (column 0 names the image); [batch, M, 3] are per item.
+        var shape = outputs.Shapes[i];
+        bool perItem = shape.Length == 3;
+        if (shape.Length is not (2 or 3) || shape[^1] != 3)
+            throw ShapeError($"yolo_v3_onnx needs the selected indices [M, 3] (image, class, box), but '{Definition.IndicesOutput}' has shape [{string.Join(",", shape)}].");
+        var indices = perItem ? outputs.Row(i, row) : outputs.Data[i].AsSpan(0, (int)outputs.Length(i));
+        var result = new List<Detection>();
+        for (int k = 0; k + 3 <= indices.Length; k += 3)
+        {
+            if (indices[k] < 0) break;
+            if (!perItem && (int)indices[k] != row) continue;
+            int c = (int)indices[k + 1], b = (int)indices[k + 2];
+            if ((uint)c >= (uint)classes || (uint)b >= (uint)n)
+                throw ShapeError($"'{Definition.IndicesOutput}' selects class {c} and box {b}, but the model gives {classes} classes and {n} boxes.");
+            result.Add(new Detection(c, scores[c * n + b], boxes[4 * b + 1], boxes[4 * b], boxes[4 * b + 3], boxes[4 * b + 2]));
+        }
         return result;
     }
 }

@@ -18,7 +18,7 @@ internal static class CalibrationDataCheck
         DataItem? sample = null;
         foreach (var input in inputs)
         {
-            string array = InputBinding.ArrayFor(input.Name, data.InputNames, inputs.Count)
+            string array = InputBinding.ArrayFor(input.Name, data.InputNames, inputs.Select(i => i.Name).ToList())
                 ?? throw InputBinding.Missing(input.Name, data.InputNames, data.Source, modelSource, inputs.Count);
             var dims = input.Type?.TensorType?.Shape?.Dim;
             if (dims == null) continue; // no declared shape: nothing to compare
