@@ -203,3 +203,32 @@ Describe 'A letterboxed detector' {
         $r.voc | Should -Be 1
     }
 }
+
+Describe 'A detector fed the image size beside the image' {
+    BeforeAll {
+        # TestSupport's ImageSizeCase: ONNX Model Zoo's YOLOv3 in small (the image and its [height, width], boxes in the
+        # image's pixels selected by the model's NonMaxSuppression), 16 images of 24x12, an engine that names the size.
+        Import-PotTestSupport
+        $script:sized = Join-Path $TestDrive 'sized'
+        (Get-PotSupportType 'ImageSizeCase')::Write($sized)
+    }
+
+    It 'finds its own detections, in batches, and quantizes from a POT configuration' {
+        $fp32 = Join-Path $sized 'detector.onnx'
+        $self = Measure-PotModel -ModelPath $fp32 -EnginePath (Join-Path $sized 'engine.yml') -ReferenceModelPath $fp32 -BatchSize 4 -WarningVariable warnings
+        $self.map | Should -Be 1
+        $self.Inferences | Should -Be 4
+        $warnings | Should -BeNullOrEmpty
+        $r = Import-PotConfig (Join-Path $sized 'pot.yml') | Invoke-AccuracyAwareQuantization -OutputPath (Join-Path $sized 'int8.onnx') -SkipLatencyCheck
+        $r.Met | Should -BeTrue
+        $r.QuantizedLayerCount | Should -BeGreaterThan 0
+        (Compare-PotModel -Path (Join-Path $sized 'int8.onnx') -ReferencePath $fp32 -EnginePath (Join-Path $sized 'engine.yml')).Metric | Should -Be 'map'
+    }
+
+    It 'says how to name the size when calibrated from the images alone' {
+        $err = { Invoke-DefaultQuantization -ModelPath (Join-Path $sized 'detector.onnx') -CalibrationDataPath (Join-Path $sized 'val') -OutputPath (Join-Path $sized 'none.onnx') -ErrorAction Stop } |
+            Should -Throw -PassThru
+        $err.FullyQualifiedErrorId | Should -BeLike 'DataInputMissing,*'
+        $err.Exception.Message | Should -BeLike "*other_inputs: {image_shape: image_size}*Import-PotConfig*"
+    }
+}

@@ -36,15 +36,21 @@ public static class InputBinding
     }
 
     /// <param name="modelInputCount">The model's inputs: arrays given to a model with one input may be one item each.</param>
-    public static PotException Missing(string modelInput, IReadOnlyList<string> dataInputs, string dataSource, string modelSource, int modelInputCount) =>
-        new(MissingId, PotErrorCategory.InvalidData,
+    public static PotException Missing(string modelInput, IReadOnlyList<string> dataInputs, string dataSource, string modelSource, int modelInputCount)
+    {
+        bool images = modelInputCount > 1 && dataInputs.Count == 1 && dataInputs[0] == Data.ImageDataset.DefaultInputName;
+        string what = images
+            ? "Images feed one model input: for a model that also takes the image's size or a constant, name them in an engine file's dataset " +
+              "(other_inputs: {image_shape: image_size}), and calibrate with a POT configuration (Import-PotConfig) whose engine it is."
+            : $"Name each array after the model input it feeds (e.g. '{modelInput}.npy', or a '{modelInput}' entry of the .npz), or map them in an engine file (dataset: inputs:)." +
+              (modelInputCount == 1 && dataInputs.Count > 1
+                  ? " If each .npy file holds one item without the batch axis, give an engine file with 'format: npy_files' in its dataset."
+                  : "");
+        return new(MissingId, PotErrorCategory.InvalidData,
             $"The data '{dataSource}' has no array for model input '{modelInput}' of '{modelSource}'. " +
-            $"It holds: {string.Join(", ", dataInputs.Select(n => "'" + n + "'"))}. Name each array after the model input it feeds " +
-            $"(e.g. '{modelInput}.npy', or a '{modelInput}' entry of the .npz), or map them in an engine file (dataset: inputs:)." +
-            (modelInputCount == 1 && dataInputs.Count > 1
-                ? " If each .npy file holds one item without the batch axis, give an engine file with 'format: npy_files' in its dataset."
-                : ""),
+            $"It holds: {string.Join(", ", dataInputs.Select(n => "'" + n + "'"))}. {what}",
             dataSource);
+    }
 
     /// <summary>
     /// Data sets hold items as [1, ...]. An item one axis above the model input is fed without that axis: a model input

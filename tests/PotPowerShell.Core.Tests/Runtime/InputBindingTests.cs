@@ -79,4 +79,11 @@ public class InputBindingTests
     public void Inputs_no_array_can_feed_are_refused(string[] model, string[] data) =>
         Assert.Equal(PotPowerShell.Core.Runtime.InputBinding.MissingId,
             Assert.Throws<PotException>(() => PotPowerShell.Core.Runtime.InputBinding.Bind(data, model, "data", "model")).ErrorId);
+
+    [Fact]
+    public void Images_for_a_model_of_several_inputs_point_to_other_inputs()
+    {
+        var e = Assert.Throws<PotException>(() => PotPowerShell.Core.Runtime.InputBinding.Bind(new[] { "image" }, new[] { "input_1", "image_shape" }, "images", "model"));
+        Assert.Contains("name them in an engine file's dataset (other_inputs: {image_shape: image_size})", e.Message);
+    }
 }
