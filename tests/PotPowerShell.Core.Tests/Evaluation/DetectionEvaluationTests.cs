@@ -356,8 +356,16 @@ public class DetectionEvaluationTests
         File.WriteAllText(tmp.File("ac.yml"), Config("{type: ssd_onnx, bboxes_out: b, labels_out: l, scores_out: s}"));
         var engine = EngineDefinition.Load(tmp.File("ac.yml"));
         var adapter = engine.Datasets[0].Adapter;
-        Assert.Equal((AdapterType.Ssd, "b", "l", "s"), (adapter.Type, adapter.Output, adapter.LabelsOutput, adapter.ScoresOutput));
+        Assert.Equal((AdapterType.Ssd, "b", "l", "s", true), (adapter.Type, adapter.Output, adapter.LabelsOutput, adapter.ScoresOutput, adapter.NormalizedBoxes));
         Assert.Equal(1, engine.Datasets[0].LabelOffset);
+        // faster_rcnn_onnx (ONNX Model Zoo's Faster R-CNN): the same three outputs, boxes in the input's pixels.
+        File.WriteAllText(tmp.File("ac.yml"), Config("{type: faster_rcnn_onnx, boxes_out: b, labels_out: l, scores_out: s}"));
+        adapter = EngineDefinition.Load(tmp.File("ac.yml")).Datasets[0].Adapter;
+        Assert.Equal((AdapterType.Ssd, "b", "l", "s", false), (adapter.Type, adapter.Output, adapter.LabelsOutput, adapter.ScoresOutput, adapter.NormalizedBoxes));
+        File.WriteAllText(tmp.File("ac.yml"), Config("{type: faster_rcnn_onnx, boxes_out: b}"));
+        string missing = Assert.Throws<PotException>(() => EngineDefinition.Load(tmp.File("ac.yml"))).Message;
+        Assert.Contains("models[0].launchers[0].adapter.scores_out", missing);
+        Assert.Contains("is required: the model output of scores [N] (boxes with their score and label as columns 5 and 6 are not read).", missing);
         // use_full_label_map: the classes are the category ids, which already leave 0 to the background.
         File.WriteAllText(tmp.File("ac.yml"), Config("{type: ssd_onnx, bboxes_out: b, labels_out: l, scores_out: s}").Replace("has_background: true", "has_background: true, use_full_label_map: true"));
         engine = EngineDefinition.Load(tmp.File("ac.yml"));

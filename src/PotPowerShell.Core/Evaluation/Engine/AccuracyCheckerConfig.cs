@@ -201,7 +201,7 @@ internal static class AccuracyCheckerConfig
 
     private static readonly string[] Adapters =
     {
-        "classification", "ctc_greedy_search_decoder", "ssd_onnx", "ssd", "yolo_v8_detection", "yolo_v8", "yolo_v3", "yolo_v2", "yolox", "yolo_v3_onnx", "class_agnostic_detection", "segmentation",
+        "classification", "ctc_greedy_search_decoder", "ssd_onnx", "faster_rcnn_onnx", "ssd", "yolo_v8_detection", "yolo_v8", "yolo_v3", "yolo_v2", "yolox", "yolo_v3_onnx", "class_agnostic_detection", "segmentation",
     };
 
     private static ConfigMap? Adapter(MapReader launcher)
@@ -256,16 +256,21 @@ internal static class AccuracyCheckerConfig
             new MapReader(map, path, launcher.Problems, new[] { "type" });
             return EngineTree.Map(line, ("type", EngineTree.Text("ssd")));
         }
-        if (type == "ssd_onnx")
+        if (type is "ssd_onnx" or "faster_rcnn_onnx")
         {
-            // Three outputs: boxes, labels and scores.
-            var a = new MapReader(map, path, launcher.Problems, new[] { "type", "bboxes_out", "labels_out", "scores_out" });
+            // Three outputs: boxes, labels and scores; faster_rcnn_onnx's boxes are in the input's pixels (its adapter
+            // divides them by the resize's scale), ssd_onnx's fractions of it.
+            bool pixels = type == "faster_rcnn_onnx";
+            string boxesKey = pixels ? "boxes_out" : "bboxes_out";
+            var a = new MapReader(map, path, launcher.Problems, new[] { "type", boxesKey, "labels_out", "scores_out" });
             var ours = EngineTree.Map(line, ("type", EngineTree.Text("ssd")));
-            foreach (var (theirs, key) in new[] { ("bboxes_out", "output"), ("labels_out", "labels"), ("scores_out", "scores") })
+            foreach (var (theirs, key) in new[] { (boxesKey, "output"), ("labels_out", "labels"), ("scores_out", "scores") })
             {
                 if (a.String(theirs) is not null) Copy(a, theirs, ours, key);
-                else a.Problem(theirs, $"is required: the model output of {(key == "output" ? "boxes [N, 4] (x1, y1, x2, y2 as fractions of the input)" : key + " [N]")}.");
+                else a.Problem(theirs, $"is required: the model output of {(key == "output" ? $"boxes [N, 4] (x1, y1, x2, y2 {(pixels ? "in the input's pixels" : "as fractions of the input")})" : key + " [N]")}" +
+                    (pixels && key != "output" ? " (boxes with their score and label as columns 5 and 6 are not read)." : "."));
             }
+            if (pixels) ours.Add("normalized", EngineTree.Text("false", line));
             return ours;
         }
         if (type == "segmentation")
