@@ -271,11 +271,16 @@ public class DetectionEvaluationTests
                     metrics:
                       - {name: voc, type: map, integral: 11point, include_boundaries: false, ignore_difficult: true, presenter: print_vector}
                       - {name: coco, type: coco_precision, threshold: 0.5, max_detections: 100, include_boundaries: false}
+                      - {name: orig, type: coco_orig_precision, threshold: '.50:.05:.95', reference: 0.3182}
             """);
         var engine = EngineDefinition.Load(tmp.File("ac.yml"));
         // coco_precision's threshold is the IoUs it averages over (Accuracy Checker's AP@0.5), not a check of the result.
         Assert.Equal(new[] { 0.5 }, engine.Metrics[1].IouThresholds);
+        // coco_orig_precision (pycocotools in Accuracy Checker): coco_precision with pycocotools' overlaps.
+        Assert.Equal((MetricType.CocoPrecision, true, 10, true, 100), (engine.Metrics[2].Type, engine.Metrics[2].PycocotoolsOverlap, engine.Metrics[2].IouThresholds.Count, engine.Metrics[2].IncludeBoundaries, engine.Metrics[2].MaxDetections));
+        Assert.False(engine.Metrics[1].PycocotoolsOverlap);
         Assert.DoesNotContain(engine.Warnings, w => w.Contains("threshold", StringComparison.Ordinal));
+        Assert.Contains(engine.Warnings, w => w.Contains("metrics[2].reference: read and ignored", StringComparison.Ordinal));
         Assert.Contains(engine.Warnings, w => w.EndsWith("presenter: read and ignored: how Accuracy Checker prints the result; the metric's value is in the result object.", StringComparison.Ordinal));
         using var evaluator = new Evaluator(engine);
         // Without the 1/255 scale the candidates' scores are pixel values above 1: every candidate passes the
@@ -283,6 +288,7 @@ public class DetectionEvaluationTests
         var r = evaluator.Evaluate(ReshapeModel(), null, CancellationToken.None);
         Assert.Equal(0.0, r.Values["voc"], 12);
         Assert.Equal(0.0, r.Values["coco"], 12);
+        Assert.Equal(0.0, r.Values["orig"], 12);
     }
 
     [Theory]

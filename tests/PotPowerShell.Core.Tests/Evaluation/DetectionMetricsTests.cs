@@ -1,5 +1,6 @@
 using PotPowerShell.Core.Data;
 using PotPowerShell.Core.Evaluation;
+using PotPowerShell.Core.Results;
 
 namespace PotPowerShell.Core.Tests.Evaluation;
 
@@ -260,5 +261,31 @@ public class DetectionMetricsTests
             double union = (d.X2 - d.X1 + one) * (d.Y2 - d.Y1 + one) + (b.X2 - b.X1 + one) * (b.Y2 - b.Y1 + one) - w * h;
             return w * h / union;
         }
+    }
+
+    [Fact]
+    public void Pycocotools_overlaps_widen_the_detection_only_and_cover_crowds_by_the_detections_share()
+    {
+        // A detection [0, 0, 9, 9] is 10 x 10 with boundaries: against the annotated [0, 0, 10, 10], 100 / 100 = 1
+        // (without: 81 / 100); against a crowd box [0, 0, 20, 20], 100 / the detection's 100 = 1, not IoU 100 / 400.
+        var d = Det(0.9, 0, 0, 9, 9);
+        Assert.Equal(1.0, DetectionMetrics.PycocotoolsIou(d, Box(0, 0, 10, 10), includeBoundaries: true), 12);
+        Assert.Equal(0.81, DetectionMetrics.PycocotoolsIou(d, Box(0, 0, 10, 10), includeBoundaries: false), 12);
+        Assert.Equal(1.0, DetectionMetrics.PycocotoolsIou(d, Box(0, 0, 20, 20, difficult: true), includeBoundaries: true), 12);
+        Assert.Equal(0.25, DetectionMetrics.Iou(0, 0, 10, 10, 0, 0, 20, 20, includeBoundaries: false), 12);
+    }
+
+    [Fact]
+    public void Coco_orig_precision_ignores_a_detection_inside_a_crowd()
+    {
+        // One object and a crowd region; the best-scored detection lies inside the crowd (IoU .25, covered whole), the
+        // next finds the object. pycocotools ignores the first: AP 1. By IoU it is a false positive first: precision
+        // 1/2 at recall 1, AP .5 at every recall point.
+        var truth = new[] { Image(Box(50, 50, 60, 60), Box(0, 0, 20, 20, difficult: true)) };
+        var predicted = new IReadOnlyList<Detection>[] { new[] { Det(0.9, 0, 0, 10, 10), Det(0.8, 50, 50, 60, 60) } };
+        double Ap(bool pycocotools) => DetectionMatches.Find(predicted, truth, new[] { 0.5 }, includeBoundaries: false, cocoMatching: true, 100, pycocotools)
+            .Mean(ApIntegral.HundredOnePoint, IWeightedAggregate.Once(1));
+        Assert.Equal(1.0, Ap(pycocotools: true), 12);
+        Assert.Equal(0.5, Ap(pycocotools: false), 12);
     }
 }

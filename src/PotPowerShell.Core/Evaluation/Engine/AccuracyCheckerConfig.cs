@@ -1026,7 +1026,7 @@ internal static class AccuracyCheckerConfig
     internal static double[]? NormalizationValues(ConfigNode? raw) =>
         raw is ConfigScalar { IsNull: false } s && MeanPresets.TryGetValue(s.Written.Trim(), out var preset) ? preset : MapReader.NumberList(raw);
 
-    private static readonly string[] MetricTypes = { "accuracy", "character_recognition_accuracy", "map", "coco_precision", "mae", "mse", "psnr",
+    private static readonly string[] MetricTypes = { "accuracy", "character_recognition_accuracy", "map", "coco_precision", "coco_orig_precision", "mae", "mse", "psnr",
         "segmentation_accuracy", "mean_iou", "mean_accuracy", "frequency_weighted_accuracy" };
 
     private static ConfigNode Metric(ConfigNode raw, string path, EngineProblems problems, List<string> warnings)
@@ -1036,11 +1036,12 @@ internal static class AccuracyCheckerConfig
         // prints it: none is part of the metric, but coco_precision's threshold, which its metric takes over as the IoUs
         // it averages over (coco_metrics.py), as ours does.
         string kind = EngineTree.TextOf(map["type"])?.Trim().ToLowerInvariant() ?? "";
-        var ownCheck = new[] { "reference", "threshold", "abs_threshold", "rel_threshold", "presenter" }.Where(k => !(kind == "coco_precision" && k == "threshold")).ToArray();
+        var ownCheck = new[] { "reference", "threshold", "abs_threshold", "rel_threshold", "presenter" }.Where(k => !(kind is "coco_precision" or "coco_orig_precision" && k == "threshold")).ToArray();
         var options = kind switch
         {
             "map" => new[] { "overlap_threshold", "integral", "include_boundaries", "ignore_difficult" },
             "coco_precision" => new[] { "threshold", "max_detections", "include_boundaries" },
+            "coco_orig_precision" => new[] { "threshold", "include_boundaries" },
             "psnr" => new[] { "normalized_images", "scale_border" },
             "segmentation_accuracy" or "mean_iou" or "mean_accuracy" or "frequency_weighted_accuracy" => new[] { "use_argmax", "ignore_label" },
             _ => new[] { "top_k", "remove_spaces" },

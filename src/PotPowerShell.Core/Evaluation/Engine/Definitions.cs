@@ -269,6 +269,13 @@ public sealed record MetricSpec(
     /// <summary>coco_precision: detections kept per image and class (max_detections).</summary>
     public int MaxDetections { get; init; } = 100;
 
+    /// <summary>
+    /// coco_precision written coco_orig_precision (Accuracy Checker's, which runs pycocotools): overlaps as pycocotools
+    /// computes them from the boxes it is given: a crowd box's as the share of the detection it covers, and with
+    /// <see cref="IncludeBoundaries"/> a detection one pixel wider and higher, the annotated boxes as they are.
+    /// </summary>
+    public bool PycocotoolsOverlap { get; init; }
+
     /// <summary>script: per item (mean of the values) or once over the whole set.</summary>
     public MetricLevel Level { get; init; } = MetricLevel.Item;
 

@@ -90,6 +90,7 @@ internal static class EngineParser
         ["mae"] = MetricType.MeanAbsoluteError,
         ["map"] = MetricType.Map,
         ["coco_precision"] = MetricType.CocoPrecision,
+        ["coco_orig_precision"] = MetricType.CocoPrecision,
         ["psnr"] = MetricType.Psnr,
         ["cosine_similarity"] = MetricType.CosineSimilarity,
         ["script"] = MetricType.Script,
@@ -283,7 +284,7 @@ internal static class EngineParser
         }
         if (metric.Type is MetricType.Map or MetricType.CocoPrecision && !adapter.IsDetection)
             problems.Add(EngineProblems.Join(metric.KeyPath, "type"),
-                $"{(metric.Type == MetricType.Map ? "map" : "coco_precision")} compares detections, but dataset '{dataset.Name}' uses the {adapter.Type.ToString().ToLowerInvariant()} adapter: use adapter type ssd, yolo_v8, yolo_v5 or yolo_v3.", typeLine);
+                $"{(metric.Type == MetricType.Map ? "map" : "coco_precision")} compares detections, but dataset '{dataset.Name}' uses the {adapter.Type.ToString().ToLowerInvariant()} adapter: use a detection adapter (ssd, yolo_v8, yolo_v5, yolo_v3, yolo_v2, yolox, yolo_v3_onnx or class_agnostic).", typeLine);
         if (metric.IsSegmentation && adapter.Type != AdapterType.Segmentation)
             problems.Add(EngineProblems.Join(metric.KeyPath, "type"),
                 $"{EngineTree.TextOf(node["type"])?.Trim()} compares class maps, but dataset '{dataset.Name}' uses the {adapter.Type.ToString().ToLowerInvariant()} adapter: use adapter type segmentation.", typeLine);
@@ -401,6 +402,7 @@ internal static class EngineParser
         // Read the type first: the keys a metric accepts depend on it.
         var probe = new MapReader(Only(map, "type"), path, problems, new[] { "type" });
         var type = probe.Choice("type", MetricWords, required: true);
+        bool pycocotools = EngineTree.TextOf(map["type"])?.Trim().ToLowerInvariant() == "coco_orig_precision";
         var keys = new List<string> { "name", "type" };
         keys.AddRange(type switch
         {
@@ -408,6 +410,8 @@ internal static class EngineParser
             MetricType.Precision or MetricType.Recall or MetricType.F1 => new[] { "average" },
             MetricType.MeanSquaredError or MetricType.MeanAbsoluteError or MetricType.CosineSimilarity => new[] { "reference", "output" },
             MetricType.Map => new[] { "overlap_threshold", "integral", "include_boundaries", "reference", "reference_confidence" },
+            // coco_orig_precision keeps pycocotools' 100 detections per image and class.
+            MetricType.CocoPrecision when pycocotools => new[] { "threshold", "include_boundaries", "reference", "reference_confidence" },
             MetricType.CocoPrecision => new[] { "threshold", "max_detections", "include_boundaries", "reference", "reference_confidence" },
             MetricType.Psnr => new[] { "reference", "output", "max_value" },
             MetricType.Fp32Agreement => new[] { "output", "threshold" },
@@ -480,6 +484,7 @@ internal static class EngineParser
             Integral = integral,
             IncludeBoundaries = boundaries,
             MaxDetections = maxDetections,
+            PycocotoolsOverlap = pycocotools,
             IgnoreLabel = ignoreLabel,
             UseArgmax = useArgmax,
         };

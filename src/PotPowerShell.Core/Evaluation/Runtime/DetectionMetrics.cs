@@ -38,6 +38,23 @@ public static class DetectionMetrics
     }
 
     /// <summary>
+    /// The overlap of a detection and an annotated box as pycocotools computes it from the boxes Accuracy Checker's
+    /// coco_orig_precision gives it: the detection x1, y1, x2 - x1 + δ, y2 - y1 + δ (δ 1 with
+    /// <paramref name="includeBoundaries"/>), the annotated box as written (x, y, width, height); intersection over
+    /// union, or over the detection's area for a crowd box.
+    /// </summary>
+    internal static double PycocotoolsIou(Detection d, DetectionBox b, bool includeBoundaries)
+    {
+        double delta = includeBoundaries ? 1 : 0;
+        double dw = d.X2 - d.X1 + delta, dh = d.Y2 - d.Y1 + delta;
+        double iw = Math.Min(d.X1 + dw, b.X2) - Math.Max(d.X1, b.X1), ih = Math.Min(d.Y1 + dh, b.Y2) - Math.Max(d.Y1, b.Y1);
+        if (iw <= 0 || ih <= 0) return 0;
+        double inter = iw * ih;
+        double union = b.Difficult ? dw * dh : dw * dh + (b.X2 - b.X1) * (b.Y2 - b.Y1) - inter;
+        return union <= 0 ? 0 : inter / union;
+    }
+
+    /// <summary>
     /// Average precision of one class from its detections' flags in score order, each counted as often as its image
     /// was drawn (<paramref name="draws"/>[image]), against <paramref name="groundTruth"/> boxes in the drawn images.
     /// A detection drawn w times is w points of the precision-recall curve in a row: true ones raise the precision
@@ -121,8 +138,9 @@ public static class DetectionMetrics
     /// Image and true/false per counted detection, in the given order; detections matched to a difficult box are
     /// dropped. Each image's detections are matched in their own score order, whatever the other images hold.
     /// </summary>
+    /// <param name="pycocotools">Overlaps as pycocotools computes them (<see cref="PycocotoolsIou"/>).</param>
     internal static (int[] Images, bool[] Positive) Match(List<(int Image, Detection D)> ordered, IReadOnlyList<DetectionAnnotation> annotations, int c, double threshold,
-        bool includeBoundaries, bool cocoMatching)
+        bool includeBoundaries, bool cocoMatching, bool pycocotools = false)
     {
         var used = new Dictionary<int, bool[]>();
         var images = new List<int>(ordered.Count);
@@ -141,7 +159,7 @@ public static class DetectionMetrics
                 if (cocoMatching && best >= 0 && !boxes[best].Difficult && b.Difficult) break;
                 // COCO: a matched countable box is out of the running (crowd boxes may match again).
                 if (cocoMatching && taken[g] && !b.Difficult) continue;
-                double iou = Iou(d.X1, d.Y1, d.X2, d.Y2, b.X1, b.Y1, b.X2, b.Y2, includeBoundaries);
+                double iou = pycocotools ? PycocotoolsIou(d, b, includeBoundaries) : Iou(d.X1, d.Y1, d.X2, d.Y2, b.X1, b.Y1, b.X2, b.Y2, includeBoundaries);
                 if (iou < bestIou) continue;
                 // Equal IoU: VOC keeps the first box (argmax), COCO the later one.
                 if (!cocoMatching && iou == bestIou && best >= 0) continue;
@@ -178,7 +196,7 @@ internal sealed class DetectionMatches
 
     /// <summary>Matches per class with countable ground truth: per image the best maxDetections (0 = all), then all by score (stable: image, then detection order).</summary>
     public static DetectionMatches Find(IReadOnlyList<IReadOnlyList<Detection>> predictions, IReadOnlyList<DetectionAnnotation> annotations,
-        IReadOnlyList<double> thresholds, bool includeBoundaries, bool cocoMatching, int maxDetections)
+        IReadOnlyList<double> thresholds, bool includeBoundaries, bool cocoMatching, int maxDetections, bool pycocotools = false)
     {
         if (predictions.Count != annotations.Count) throw new ArgumentException("One prediction list per annotation.", nameof(predictions));
         var classes = annotations.SelectMany(a => a.Boxes).Where(b => !b.Difficult).Select(b => b.Label).Distinct().OrderBy(c => c).ToList();
@@ -193,7 +211,7 @@ internal sealed class DetectionMatches
                 detections.AddRange((maxDetections > 0 ? mine.Take(maxDetections) : mine).Select(d => (i, d)));
             }
             var ordered = detections.OrderByDescending(x => x.D.Score).ToList();
-            result.Add(new ClassMatches(groundTruth, thresholds.Select(t => DetectionMetrics.Match(ordered, annotations, c, t, includeBoundaries, cocoMatching)).ToArray()));
+            result.Add(new ClassMatches(groundTruth, thresholds.Select(t => DetectionMetrics.Match(ordered, annotations, c, t, includeBoundaries, cocoMatching, pycocotools)).ToArray()));
         }
         return new DetectionMatches(result);
     }
