@@ -238,7 +238,16 @@ public class DetectionEvaluationTests
         using var tmp = Scene("", "  - {name: voc, type: map}");
         File.WriteAllText(tmp.File("engine.yml"), File.ReadAllText(tmp.File("engine.yml")).Replace("adapter: {type: yolo_v8, conf_threshold: 0.25, nms_threshold: 0.5}", "adapter: classification"));
         var e = Assert.Throws<PotException>(() => EngineDefinition.Load(tmp.File("engine.yml")));
-        Assert.Contains("use adapter type ssd, yolo_v8, yolo_v5 or yolo_v3", e.Message);
+        Assert.Contains("use a detection adapter (ssd, yolo_v8, yolo_v5, yolo_v3, yolo_v2, yolox, yolo_v3_onnx or class_agnostic)", e.Message);
+    }
+
+    [Fact]
+    public void Accuracy_Checkers_map_keys_need_its_matching()
+    {
+        using var tmp = Scene("", "  - {name: voc, type: map, distinct_conf: true}");
+        Assert.Contains("distinct_conf (line", Assert.Throws<PotException>(() => EngineDefinition.Load(tmp.File("engine.yml"))).Message);
+        File.WriteAllText(tmp.File("engine.yml"), File.ReadAllText(tmp.File("engine.yml")).Replace("distinct_conf: true", "matching: accuracy_checker, distinct_conf: true"));
+        Assert.Equal(new AccuracyCheckerMatching(DistinctConfidences: true), EngineDefinition.Load(tmp.File("engine.yml")).Metrics[0].AccuracyCheckerMatching);
     }
 
     [Fact]
@@ -269,7 +278,7 @@ public class DetectionEvaluationTests
                     preprocessing: [{type: bgr_to_gray}]
                     postprocessing: [{type: resize_prediction_boxes}, {type: nms, overlap: 0.5, include_boundaries: false}, {type: clip_boxes, apply_to: prediction}]
                     metrics:
-                      - {name: voc, type: map, integral: 11point, include_boundaries: false, ignore_difficult: true, presenter: print_vector}
+                      - {name: voc, type: map, integral: 11point, include_boundaries: false, ignore_difficult: true, presenter: print_vector, allow_multiple_matches_per_ignored: true, distinct_conf: true}
                       - {name: coco, type: coco_precision, threshold: 0.5, max_detections: 100, include_boundaries: false}
                       - {name: orig, type: coco_orig_precision, threshold: '.50:.05:.95', reference: 0.3182}
             """);
@@ -279,6 +288,8 @@ public class DetectionEvaluationTests
         // coco_orig_precision (pycocotools in Accuracy Checker): coco_precision with pycocotools' overlaps.
         Assert.Equal((MetricType.CocoPrecision, true, 10, true, 100), (engine.Metrics[2].Type, engine.Metrics[2].PycocotoolsOverlap, engine.Metrics[2].IouThresholds.Count, engine.Metrics[2].IncludeBoundaries, engine.Metrics[2].MaxDetections));
         Assert.False(engine.Metrics[1].PycocotoolsOverlap);
+        // map matches as Accuracy Checker's does.
+        Assert.Equal(new AccuracyCheckerMatching(MultipleMatchesPerIgnored: true, DistinctConfidences: true), engine.Metrics[0].AccuracyCheckerMatching);
         Assert.DoesNotContain(engine.Warnings, w => w.Contains("threshold", StringComparison.Ordinal));
         Assert.Contains(engine.Warnings, w => w.Contains("metrics[2].reference: read and ignored", StringComparison.Ordinal));
         Assert.Contains(engine.Warnings, w => w.EndsWith("presenter: read and ignored: how Accuracy Checker prints the result; the metric's value is in the result object.", StringComparison.Ordinal));

@@ -288,4 +288,70 @@ public class DetectionMetricsTests
         Assert.Equal(1.0, Ap(pycocotools: true), 12);
         Assert.Equal(0.5, Ap(pycocotools: false), 12);
     }
+
+    private static double Map(IReadOnlyList<IReadOnlyList<Detection>> predicted, IReadOnlyList<DetectionAnnotation> truth, AccuracyCheckerMatching? accuracyChecker,
+        ApIntegral integral = ApIntegral.Area) =>
+        DetectionMatches.Find(predicted, truth, new[] { 0.5 }, includeBoundaries: false, cocoMatching: false, 0, accuracyChecker: accuracyChecker)
+            .Mean(integral, IWeightedAggregate.Once(predicted.Count));
+
+    [Fact]
+    public void Accuracy_Checkers_map_counts_a_second_match_of_a_difficult_box_wrong_unless_told_otherwise()
+    {
+        // An object and a difficult box; detections by score: on the difficult box, on it again, on the object. VOC's
+        // devkit drops both matches of the difficult box: AP 1. Accuracy Checker drops the first and counts the second
+        // wrong: precision 1/2 at recall 1, AP .5; with allow_multiple_matches_per_ignored both are dropped: 1.
+        var truth = new[] { Image(Box(0, 0, 10, 10), Box(20, 20, 30, 30, difficult: true)) };
+        var predicted = new IReadOnlyList<Detection>[] { new[] { Det(0.9, 20, 20, 30, 30), Det(0.8, 20, 20, 30, 30), Det(0.7, 0, 0, 10, 10) } };
+        Assert.Equal(1.0, Map(predicted, truth, null), 12);
+        Assert.Equal(0.5, Map(predicted, truth, new AccuracyCheckerMatching()), 12);
+        Assert.Equal(1.0, Map(predicted, truth, new AccuracyCheckerMatching(MultipleMatchesPerIgnored: true)), 12);
+    }
+
+    [Fact]
+    public void Accuracy_Checkers_map_prefers_a_countable_box_over_a_difficult_one_it_overlaps_more()
+    {
+        // The detection [0, 0, 10, 8.5] overlaps the difficult [0, 0, 10, 8] by 80 / 85 and the object [0, 0, 10, 10] by
+        // 85 / 100: VOC's devkit takes the difficult box and drops the detection (the object is missed: AP 0);
+        // Accuracy Checker takes the object, as one overlap reaches 0.5: AP 1.
+        var truth = new[] { Image(Box(0, 0, 10, 10), Box(0, 0, 10, 8, difficult: true)) };
+        var predicted = new IReadOnlyList<Detection>[] { new[] { Det(0.9, 0, 0, 10, 8.5) } };
+        Assert.Equal(0.0, Map(predicted, truth, null), 12);
+        Assert.Equal(1.0, Map(predicted, truth, new AccuracyCheckerMatching()), 12);
+    }
+
+    [Fact]
+    public void Accuracy_Checkers_map_averages_the_classes_it_detected()
+    {
+        // Class 0 found (AP 1), class 1 annotated but never detected, class 2 detected but never annotated. VOC: the
+        // mean over the annotated classes 0 and 1, (1 + 0) / 2. Accuracy Checker: over the detected classes 0 and 2,
+        // (1 + 0) / 2 too; without class 2's detection, over class 0 alone: 1.
+        var truth = new[] { Image(Box(0, 0, 10, 10, label: 0), Box(20, 20, 30, 30, label: 1)) };
+        var predicted = new IReadOnlyList<Detection>[] { new[] { Det(0.9, 0, 0, 10, 10, label: 0), Det(0.8, 50, 50, 60, 60, label: 2) } };
+        Assert.Equal(0.5, Map(predicted, truth, null), 12);
+        Assert.Equal(0.5, Map(predicted, truth, new AccuracyCheckerMatching()), 12);
+        var onlyFound = new IReadOnlyList<Detection>[] { new[] { Det(0.9, 0, 0, 10, 10, label: 0) } };
+        Assert.Equal(0.5, Map(onlyFound, truth, null), 12);
+        Assert.Equal(1.0, Map(onlyFound, truth, new AccuracyCheckerMatching()), 12);
+    }
+
+    [Fact]
+    public void Distinct_confidences_put_one_point_after_all_detections_of_a_score()
+    {
+        // Two detections of score .5, the right one first: points (1, 1) and (1, 1/2), envelope 1; one point after both: 1/2.
+        var truth = new[] { Image(Box(0, 0, 10, 10)) };
+        var predicted = new IReadOnlyList<Detection>[] { new[] { Det(0.5, 0, 0, 10, 10), Det(0.5, 50, 50, 60, 60) } };
+        Assert.Equal(1.0, Map(predicted, truth, new AccuracyCheckerMatching()), 12);
+        Assert.Equal(0.5, Map(predicted, truth, new AccuracyCheckerMatching(DistinctConfidences: true)), 12);
+    }
+
+    [Fact]
+    public void Accuracy_Checkers_eleven_points_lie_at_its_floating_point_tenths()
+    {
+        // Three of ten objects found first: recall reaches exactly 0.3. At the decimals 0, .1, .2, .3 precision is 1: 4 / 11.
+        // Accuracy Checker's np.arange puts its fourth point at 0.30000000000000004, which 0.3 does not reach: 3 / 11.
+        var truth = new[] { Image(Enumerable.Range(0, 10).Select(i => Box(20 * i, 0, 20 * i + 10, 10)).ToArray()) };
+        var predicted = new IReadOnlyList<Detection>[] { Enumerable.Range(0, 3).Select(i => Det(0.9 - i * 0.1, 20 * i, 0, 20 * i + 10, 10)).ToArray() };
+        Assert.Equal(4.0 / 11, Map(predicted, truth, null, ApIntegral.ElevenPoint), 12);
+        Assert.Equal(3.0 / 11, Map(predicted, truth, new AccuracyCheckerMatching(), ApIntegral.ElevenPoint), 12);
+    }
 }

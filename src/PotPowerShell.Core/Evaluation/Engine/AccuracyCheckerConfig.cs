@@ -1039,7 +1039,7 @@ internal static class AccuracyCheckerConfig
         var ownCheck = new[] { "reference", "threshold", "abs_threshold", "rel_threshold", "presenter" }.Where(k => !(kind is "coco_precision" or "coco_orig_precision" && k == "threshold")).ToArray();
         var options = kind switch
         {
-            "map" => new[] { "overlap_threshold", "integral", "include_boundaries", "ignore_difficult" },
+            "map" => new[] { "overlap_threshold", "integral", "include_boundaries", "ignore_difficult", "allow_multiple_matches_per_ignored", "distinct_conf" },
             "coco_precision" => new[] { "threshold", "max_detections", "include_boundaries" },
             "coco_orig_precision" => new[] { "threshold", "include_boundaries" },
             "psnr" => new[] { "normalized_images", "scale_border" },
@@ -1059,6 +1059,8 @@ internal static class AccuracyCheckerConfig
         var ours = new ConfigMap(map.Line);
         foreach (var (key, value) in map.Entries)
             if (!ownCheck.Contains(key) && key is not ("ignore_difficult" or "normalized_images" or "scale_border")) ours.Add(key, value, map.KeyLine(key));
+        // Accuracy Checker's map matches by its own rule (its bbox_match), not VOC's devkit's.
+        if (kind == "map") ours.Add("matching", EngineTree.Text("accuracy_checker", map.KeyLine("type")));
         // Accuracy Checker's psnr peaks at 255, or at 1 for normalized_images.
         if (m.Bool("normalized_images") == true) ours.Add("max_value", EngineTree.Number(1.0, map.KeyLine("normalized_images")));
         return ours;

@@ -257,6 +257,9 @@ public sealed record MetricSpec(
     /// <summary>map: the IoU a detection needs to match a box (overlap_threshold).</summary>
     public double OverlapThreshold { get; init; } = 0.5;
 
+    /// <summary>map: matching as Accuracy Checker's map does it (matching: accuracy_checker), else as VOC's devkit.</summary>
+    public AccuracyCheckerMatching? AccuracyCheckerMatching { get; init; }
+
     /// <summary>map: area (Accuracy Checker's integral: max) or 11point.</summary>
     public ApIntegral Integral { get; init; } = ApIntegral.Area;
 

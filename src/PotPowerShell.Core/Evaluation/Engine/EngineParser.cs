@@ -409,7 +409,7 @@ internal static class EngineParser
             MetricType.Accuracy => new[] { "top_k" },
             MetricType.Precision or MetricType.Recall or MetricType.F1 => new[] { "average" },
             MetricType.MeanSquaredError or MetricType.MeanAbsoluteError or MetricType.CosineSimilarity => new[] { "reference", "output" },
-            MetricType.Map => new[] { "overlap_threshold", "integral", "include_boundaries", "reference", "reference_confidence" },
+            MetricType.Map => new[] { "overlap_threshold", "integral", "include_boundaries", "reference", "reference_confidence", "matching", "allow_multiple_matches_per_ignored", "distinct_conf" },
             // coco_orig_precision keeps pycocotools' 100 detections per image and class.
             MetricType.CocoPrecision when pycocotools => new[] { "threshold", "include_boundaries", "reference", "reference_confidence" },
             MetricType.CocoPrecision => new[] { "threshold", "max_detections", "include_boundaries", "reference", "reference_confidence" },
@@ -460,6 +460,11 @@ internal static class EngineParser
         double overlap = m.Double("overlap_threshold", 0, 1) ?? 0.5;
         var integral = m.Choice("integral", new Dictionary<string, ApIntegral> { ["max"] = ApIntegral.Area, ["11point"] = ApIntegral.ElevenPoint }) ?? ApIntegral.Area;
         bool boundaries = m.Bool("include_boundaries") ?? true;
+        // map's matching: VOC's devkit, or Accuracy Checker's with its two keys.
+        bool accuracyChecker = m.Choice("matching", new Dictionary<string, bool> { ["voc"] = false, ["accuracy_checker"] = true }) ?? false;
+        bool multiplePerIgnored = m.Bool("allow_multiple_matches_per_ignored") ?? false, distinctConf = m.Bool("distinct_conf") ?? false;
+        foreach (var key in new[] { "allow_multiple_matches_per_ignored", "distinct_conf" })
+            if (!accuracyChecker && m.Has(key)) m.Problem(key, "applies with matching: accuracy_checker (as Accuracy Checker's map matches).");
         int maxDetections = m.Int("max_detections", 1, 1 << 20) ?? 100;
         var thresholds = m.Has("threshold") ? IouThresholds(m) : null;
         // use_argmax (Accuracy Checker's, default true): the segmentation adapter's class map is the argmax of class
@@ -485,6 +490,7 @@ internal static class EngineParser
             IncludeBoundaries = boundaries,
             MaxDetections = maxDetections,
             PycocotoolsOverlap = pycocotools,
+            AccuracyCheckerMatching = accuracyChecker ? new AccuracyCheckerMatching(multiplePerIgnored, distinctConf) : null,
             IgnoreLabel = ignoreLabel,
             UseArgmax = useArgmax,
         };

@@ -89,7 +89,7 @@ internal sealed class DetectionAggregate(MetricSpec spec) : IAggregate, IWeighte
         if (Items == 0) return double.NaN;
         bool voc = spec.Type == MetricType.Map;
         _matches ??= DetectionMatches.Find(_predicted, _truth, voc ? new[] { spec.OverlapThreshold } : spec.IouThresholds, spec.IncludeBoundaries,
-            cocoMatching: !voc, voc ? 0 : spec.MaxDetections, spec.PycocotoolsOverlap);
+            cocoMatching: !voc, voc ? 0 : spec.MaxDetections, spec.PycocotoolsOverlap, spec.AccuracyCheckerMatching);
         return _matches.Mean(voc ? spec.Integral : ApIntegral.HundredOnePoint, draws);
     }
 }

@@ -6,6 +6,17 @@ namespace PotPowerShell.Core.Evaluation;
 /// <summary>One predicted object: class index, confidence and box corners (in the original image's pixels once postprocessed).</summary>
 public sealed record Detection(int Label, double Score, double X1, double Y1, double X2, double Y2);
 
+/// <summary>
+/// map as Accuracy Checker matches (its bbox_match, metrics/detection.py), instead of VOC's devkit: a detection takes
+/// the countable box it overlaps most and a difficult one only when none reaches the threshold; a difficult box's
+/// first match counts neither way and a second is wrong, or with <paramref name="MultipleMatchesPerIgnored"/> every
+/// match counts neither way and a difficult box's overlap is the share of the detection it covers.
+/// <paramref name="DistinctConfidences"/> (its distinct_conf) puts a point on the precision-recall curve only where the
+/// score changes, after every detection of that score. Its mean is over the classes detected at all: a class with
+/// objects but no detection is left out (its AP is NaN there), one with detections but no countable object counts 0.
+/// </summary>
+public sealed record AccuracyCheckerMatching(bool MultipleMatchesPerIgnored = false, bool DistinctConfidences = false);
+
 /// <summary>How average precision integrates a precision-recall curve.</summary>
 public enum ApIntegral
 {
@@ -62,7 +73,11 @@ public static class DetectionMetrics
     /// over a true run and its first point's over a false run, and each detection is one step whatever its count. With
     /// every count 1 this is the plain computation, step for step. <paramref name="scratch"/> holds two values per detection.
     /// </summary>
-    internal static double AveragePrecision(int[] images, bool[] positive, ReadOnlySpan<int> draws, long groundTruth, ApIntegral integral, Span<double> scratch)
+    /// <param name="runs">Scores of the detections, given to put a point only at the last of each run of one score (distinct_conf).</param>
+    /// <param name="accuracyChecker">11 points at recall k x 0.1 as Accuracy Checker's np.arange gives them (0.30000000000000004
+    /// for 0.3, so a recall of exactly 0.3 does not reach it), not at the decimals.</param>
+    internal static double AveragePrecision(int[] images, bool[] positive, ReadOnlySpan<int> draws, long groundTruth, ApIntegral integral, Span<double> scratch,
+        double[]? runs = null, bool accuracyChecker = false)
     {
         var recall = scratch[..positive.Length];
         var envelope = scratch.Slice(positive.Length, positive.Length);
@@ -71,6 +86,15 @@ public static class DetectionMetrics
         for (int k = 0; k < positive.Length; k++)
         {
             int w = draws[images[k]];
+            if (runs != null)
+            {
+                if (positive[k]) tp += w;
+                seen += w;
+                if (seen == 0 || k + 1 < positive.Length && runs[k + 1] == runs[k]) continue;
+                envelope[n] = (double)tp / seen;
+                recall[n++] = (double)tp / groundTruth;
+                continue;
+            }
             if (w == 0) continue;
             if (positive[k])
             {
@@ -105,9 +129,10 @@ public static class DetectionMetrics
                 int at = 0;
                 for (int p = 0; p < points; p++)
                 {
-                    // Recall thresholds as COCO writes them (np.linspace), compared with a tolerance of rounding only.
-                    double threshold = (double)p / (points - 1);
-                    while (at < n && recall[at] < threshold - 1e-12) at++;
+                    // Recall thresholds as COCO writes them (np.linspace), compared with a tolerance of rounding only, or as
+                    // Accuracy Checker's np.arange(0, 1.1, 0.1) does, exactly.
+                    double threshold = accuracyChecker && points == 11 ? p * 0.1 : (double)p / (points - 1) - 1e-12;
+                    while (at < n && recall[at] < threshold) at++;
                     if (at < n) sum += envelope[at];
                 }
                 return sum / points;
@@ -178,6 +203,63 @@ public static class DetectionMetrics
         }
         return (images.ToArray(), flags.ToArray());
     }
+
+    /// <summary>
+    /// Accuracy Checker's bbox_match (see <see cref="AccuracyCheckerMatching"/>): as <see cref="Match"/>, each counted
+    /// detection true or false (dropped when neither), with its score.
+    /// </summary>
+    internal static (int[] Images, bool[] Positive, double[] Scores) MatchAsAccuracyChecker(List<(int Image, Detection D)> ordered, IReadOnlyList<DetectionAnnotation> annotations,
+        int c, double threshold, bool includeBoundaries, bool multiplePerIgnored)
+    {
+        var used = new Dictionary<int, bool[]>();
+        var images = new List<int>(ordered.Count);
+        var flags = new List<bool>(ordered.Count);
+        var scores = new List<double>(ordered.Count);
+        foreach (var (image, d) in ordered)
+        {
+            var boxes = annotations[image].Boxes;
+            if (!used.TryGetValue(image, out var taken)) used[image] = taken = new bool[boxes.Count];
+            var mine = Enumerable.Range(0, boxes.Count).Where(g => boxes[g].Label == c).ToArray();
+            bool? positive = false;
+            if (mine.Length > 0)
+            {
+                var overlaps = mine.Select(g => boxes[g] is var b && b.Difficult && multiplePerIgnored
+                    ? Ioa(d, b, includeBoundaries)
+                    : Iou(d.X1, d.Y1, d.X2, d.Y2, b.X1, b.Y1, b.X2, b.Y2, includeBoundaries)).ToArray();
+                double best = Enumerable.Range(0, mine.Length).Where(i => !boxes[mine[i]].Difficult).Select(i => overlaps[i]).DefaultIfEmpty(double.NegativeInfinity).Max();
+                if (best < threshold && mine.Any(g => boxes[g].Difficult))
+                    best = Enumerable.Range(0, mine.Length).Where(i => boxes[mine[i]].Difficult).Max(i => overlaps[i]);
+                // Every box of that overlap (ties included), as its np.where.
+                var hits = Enumerable.Range(0, mine.Length).Where(i => overlaps[i] == best).Select(i => mine[i]).ToArray();
+                if (best < threshold) positive = false;
+                else if (!hits.Any(g => boxes[g].Difficult))
+                {
+                    positive = !hits.Any(g => taken[g]);
+                    if (positive == true) foreach (int g in hits) taken[g] = true;
+                }
+                else if (!multiplePerIgnored)
+                {
+                    positive = hits.Any(g => taken[g]) ? false : null;
+                    foreach (int g in hits) taken[g] = true;
+                }
+                else positive = null;
+            }
+            if (positive is not bool p) continue;
+            images.Add(image);
+            flags.Add(p);
+            scores.Add(d.Score);
+        }
+        return (images.ToArray(), flags.ToArray(), scores.ToArray());
+    }
+
+    /// <summary>The share of the detection a box covers, boxes spanning x2 - x1 + 1 pixels with <paramref name="includeBoundaries"/>.</summary>
+    private static double Ioa(Detection d, DetectionBox b, bool includeBoundaries)
+    {
+        double one = includeBoundaries ? 1 : 0;
+        double iw = Math.Min(d.X2, b.X2) - Math.Max(d.X1, b.X1) + one, ih = Math.Min(d.Y2, b.Y2) - Math.Max(d.Y1, b.Y1) + one;
+        double area = (d.X2 - d.X1 + one) * (d.Y2 - d.Y1 + one);
+        return iw <= 0 || ih <= 0 || area <= 0 ? 0 : iw * ih / area;
+    }
 }
 
 /// <summary>
@@ -188,7 +270,9 @@ public static class DetectionMetrics
 internal sealed class DetectionMatches
 {
     /// <summary>A class's countable boxes per image that has some, and its matched detections per threshold.</summary>
-    private sealed record ClassMatches((int Image, long Boxes)[] GroundTruth, (int[] Images, bool[] Positive)[] PerThreshold);
+    /// <param name="Runs">With distinct_conf, the scores of the detections matched (the same at every threshold).</param>
+    /// <param name="Detected">Accuracy Checker's matching: the image of every detection of the class, counted or not (its mean's classes).</param>
+    private sealed record ClassMatches((int Image, long Boxes)[] GroundTruth, (int[] Images, bool[] Positive)[] PerThreshold, double[]? Runs = null, int[]? Detected = null);
 
     private readonly List<ClassMatches> _classes;
 
@@ -196,10 +280,11 @@ internal sealed class DetectionMatches
 
     /// <summary>Matches per class with countable ground truth: per image the best maxDetections (0 = all), then all by score (stable: image, then detection order).</summary>
     public static DetectionMatches Find(IReadOnlyList<IReadOnlyList<Detection>> predictions, IReadOnlyList<DetectionAnnotation> annotations,
-        IReadOnlyList<double> thresholds, bool includeBoundaries, bool cocoMatching, int maxDetections, bool pycocotools = false)
+        IReadOnlyList<double> thresholds, bool includeBoundaries, bool cocoMatching, int maxDetections, bool pycocotools = false, AccuracyCheckerMatching? accuracyChecker = null)
     {
         if (predictions.Count != annotations.Count) throw new ArgumentException("One prediction list per annotation.", nameof(predictions));
-        var classes = annotations.SelectMany(a => a.Boxes).Where(b => !b.Difficult).Select(b => b.Label).Distinct().OrderBy(c => c).ToList();
+        var classes = annotations.SelectMany(a => a.Boxes).Where(b => !b.Difficult).Select(b => b.Label)
+            .Concat(accuracyChecker != null && !cocoMatching ? predictions.SelectMany(p => p).Select(d => d.Label) : Array.Empty<int>()).Distinct().OrderBy(c => c).ToList();
         var result = new List<ClassMatches>(classes.Count);
         foreach (int c in classes)
         {
@@ -211,6 +296,13 @@ internal sealed class DetectionMatches
                 detections.AddRange((maxDetections > 0 ? mine.Take(maxDetections) : mine).Select(d => (i, d)));
             }
             var ordered = detections.OrderByDescending(x => x.D.Score).ToList();
+            if (accuracyChecker != null && !cocoMatching)
+            {
+                // One threshold (map's); distinct_conf's runs are of the scores counted (those dropped add nothing to a run).
+                var (images, positive, scores) = DetectionMetrics.MatchAsAccuracyChecker(ordered, annotations, c, thresholds[0], includeBoundaries, accuracyChecker.MultipleMatchesPerIgnored);
+                result.Add(new ClassMatches(groundTruth, new[] { (images, positive) }, accuracyChecker.DistinctConfidences ? scores : null, ordered.Select(x => x.Image).ToArray()));
+                continue;
+            }
             result.Add(new ClassMatches(groundTruth, thresholds.Select(t => DetectionMetrics.Match(ordered, annotations, c, t, includeBoundaries, cocoMatching, pycocotools)).ToArray()));
         }
         return new DetectionMatches(result);
@@ -229,9 +321,22 @@ internal sealed class DetectionMatches
         {
             long groundTruth = 0;
             foreach (var (image, boxes) in c.GroundTruth) groundTruth += draws[image] * boxes;
-            if (groundTruth == 0) continue;
+            if (c.Detected is { } detected)
+            {
+                // Accuracy Checker's mean: classes detected in the drawn images; without countable objects their AP is 0.
+                bool any = false;
+                foreach (int image in detected) any |= draws[image] > 0;
+                if (!any) continue;
+                if (groundTruth == 0)
+                {
+                    counted++;
+                    continue;
+                }
+            }
+            else if (groundTruth == 0) continue;
             double perClass = 0;
-            foreach (var (images, positive) in c.PerThreshold) perClass += DetectionMetrics.AveragePrecision(images, positive, draws, groundTruth, integral, scratch);
+            foreach (var (images, positive) in c.PerThreshold)
+                perClass += DetectionMetrics.AveragePrecision(images, positive, draws, groundTruth, integral, scratch, c.Runs, accuracyChecker: c.Detected != null);
             sum += perClass / c.PerThreshold.Length;
             counted++;
         }
