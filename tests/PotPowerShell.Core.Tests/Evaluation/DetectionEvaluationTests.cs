@@ -113,6 +113,22 @@ public class DetectionEvaluationTests
         Assert.Equal(1, b[0].Label);
     }
 
+    [Theory]
+    [InlineData("", 0.0, 0.5)]
+    [InlineData(", apply_to: all", 0.0, 0.5)]
+    [InlineData(", apply_to: prediction", 0.0, 0.0)]
+    [InlineData(", apply_to: annotation", 77 / 255.0, 0.0)]
+    [InlineData(", round_policy: greater, apply_to: prediction", 1.0, 0.0)]
+    public void Cast_to_int_rounds_the_detections_and_the_annotated_boxes(string keys, double x1, double voc)
+    {
+        // a.png's detection [77/255, ...] around the object [.3, .3] to [.7, .7] (IoU .98): both rounded, [0, 0] to [1, 1]
+        // each, they still match (IoU 1); only one of them rounded, IoU .16: no match.
+        using var tmp = Scene($"  postprocessing: [{{type: cast_to_int{keys}}}]", "  - {name: voc, type: map, include_boundaries: false}");
+        var r = Evaluate(tmp, keep: true);
+        Assert.Equal(x1, Assert.IsAssignableFrom<IReadOnlyList<Detection>>(r.Predictions![0])[0].X1, 6);
+        Assert.Equal(voc, r.Values["voc"], 12);
+    }
+
     [Fact]
     public void With_coco_labels_ids_the_objects_are_of_their_category_ids()
     {
@@ -174,7 +190,8 @@ public class DetectionEvaluationTests
     public void Accuracy_Checkers_nms_steps_translate_to_their_class_scope()
     {
         using var tmp = Scene("", "  - {name: voc, type: map}");
-        NmsStep Step(string postprocessing)
+        NmsStep Step(string postprocessing) => (NmsStep)Steps(postprocessing).Single();
+        IReadOnlyList<DetectionStep> Steps(string postprocessing)
         {
             File.WriteAllText(tmp.File("ac.yml"), $$"""
                 models:
@@ -190,12 +207,15 @@ public class DetectionEvaluationTests
                         postprocessing: [{{postprocessing}}]
                         metrics: [{type: map}]
                 """);
-            return (NmsStep)EngineDefinition.Load(tmp.File("ac.yml")).Datasets[0].Adapter.Postprocessing.Single();
+            return EngineDefinition.Load(tmp.File("ac.yml")).Datasets[0].Adapter.Postprocessing;
         }
         Assert.Equal((false, false, (int?)null), (Step("{type: nms, overlap: 0.45}").PerClass, Step("{type: nms}").Diou, Step("{type: nms}").KeepTopK));
         Assert.True(Step("{type: class_aware_nms}").PerClass);
         var diou = Step("{type: diou_nms, overlap: 0.5, keep_top_k: 200}");
         Assert.Equal((false, true, (int?)200, 0.5), (diou.PerClass, diou.Diou, diou.KeepTopK, diou.Overlap));
+        // cast_to_int rounds both sides unless apply_to names one (Intel's detectors' configurations).
+        Assert.Equal(new DetectionStep[] { new CastToIntStep(RoundPolicy.Nearest, true, true, "datasets[0].postprocessing[0]"), new CastToIntStep(RoundPolicy.Lower, true, false, "datasets[0].postprocessing[1]") },
+            Steps("{type: cast_to_int}, {type: cast_to_int, round_policy: lower, apply_to: prediction}"));
     }
 
     [Fact]

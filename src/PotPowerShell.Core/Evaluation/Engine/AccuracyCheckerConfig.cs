@@ -700,7 +700,7 @@ internal static class AccuracyCheckerConfig
     private static readonly string[] Converters = { "imagenet", "cls_dataset_folder", "icdar13_recognition", "unicode_character_recognition", "mscoco_detection", "voc_detection", "common_semantic_segmentation", "voc_segmentation" };
 
     private static readonly string[] PostprocessingTypes =
-        { "resize_prediction_boxes", "clip_boxes", "nms", "class_aware_nms", "diou_nms", "filter", "resize_segmentation_mask", "encode_segmentation_mask", "crop_or_pad", "crop_padded_prediction" };
+        { "resize_prediction_boxes", "clip_boxes", "nms", "class_aware_nms", "diou_nms", "filter", "cast_to_int", "resize_segmentation_mask", "encode_segmentation_mask", "crop_or_pad", "crop_padded_prediction" };
 
     /// <summary>
     /// Detection postprocessing in our form. resize_prediction_boxes is what always happens first (boxes are scaled to
@@ -730,6 +730,16 @@ internal static class AccuracyCheckerConfig
                 var e = new MapReader(map, path, m.Problems, new[] { "type", "apply_to" });
                 if (e.String("apply_to")?.Trim().ToLowerInvariant() != "annotation")
                     e.Problem("apply_to", "must be annotation: the masks' colours become classes; the model's class maps need no encoding (prediction_to_gt_labels is not supported).");
+                continue;
+            }
+            if (type == "cast_to_int")
+            {
+                // Ours by the same keys, applied to both sides unless apply_to says one.
+                var c = new MapReader(map, path, m.Problems, new[] { "type", "round_policy", "apply_to" });
+                var rounding = EngineTree.Map(map.Line, ("type", EngineTree.Text("cast_to_int", map.KeyLine("type"))));
+                Copy(c, "round_policy", rounding);
+                Copy(c, "apply_to", rounding);
+                result.Add(rounding);
                 continue;
             }
             if (type == "crop_padded_prediction")

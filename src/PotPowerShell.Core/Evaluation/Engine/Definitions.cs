@@ -114,6 +114,30 @@ public sealed record NmsStep(double Overlap, bool IncludeBoundaries, string KeyP
     public bool Diou { get; init; }
 }
 
+/// <summary>
+/// cast_to_int (Accuracy Checker's): box corners rounded to whole pixels, the detections' with
+/// <paramref name="Predictions"/> and the annotated boxes' with <paramref name="Annotations"/> (its apply_to, both by default).
+/// </summary>
+public sealed record CastToIntStep(RoundPolicy Policy, bool Predictions, bool Annotations, string KeyPath) : DetectionStep(KeyPath)
+{
+    public double Round(double x) => Policy switch
+    {
+        RoundPolicy.NearestToZero => Math.Truncate(x),
+        RoundPolicy.Lower => Math.Floor(x),
+        RoundPolicy.Greater => Math.Ceiling(x),
+        _ => Math.Round(x, MidpointRounding.ToEven),
+    };
+}
+
+/// <summary>cast_to_int's round_policy: nearest (halves to even, as np.rint), nearest_to_zero, lower or greater.</summary>
+public enum RoundPolicy
+{
+    Nearest,
+    NearestToZero,
+    Lower,
+    Greater,
+}
+
 /// <summary>filter: detections scoring below <paramref name="MinConfidence"/> are dropped.</summary>
 public sealed record ConfidenceFilterStep(double MinConfidence, string KeyPath) : DetectionStep(KeyPath);
 

@@ -539,6 +539,7 @@ internal static class EngineParser
         ["diou_nms"] = new[] { "type", "overlap", "include_boundaries", "per_class", "keep_top_k" },
         ["filter"] = new[] { "type", "min_confidence" },
         ["clip_boxes"] = new[] { "type" },
+        ["cast_to_int"] = new[] { "type", "round_policy", "apply_to" },
     };
 
     /// <summary>yolo_v3: its grids (<see cref="YoloGrid"/>), with Accuracy Checker's keys and defaults.</summary>
@@ -704,6 +705,14 @@ internal static class EngineParser
                     double? min = s.Double("min_confidence", 0, 1);
                     if (min == null && !s.Has("min_confidence")) s.Problem("min_confidence", "is required: the score below which detections are dropped.");
                     if (min != null) steps.Add(new ConfidenceFilterStep(min.Value, path));
+                    break;
+                case "cast_to_int":
+                    var policy = s.Choice("round_policy", new Dictionary<string, RoundPolicy>
+                    {
+                        ["nearest"] = RoundPolicy.Nearest, ["nearest_to_zero"] = RoundPolicy.NearestToZero, ["lower"] = RoundPolicy.Lower, ["greater"] = RoundPolicy.Greater,
+                    }) ?? RoundPolicy.Nearest;
+                    var target = s.Choice("apply_to", new Dictionary<string, (bool, bool)> { ["all"] = (true, true), ["prediction"] = (true, false), ["annotation"] = (false, true) }) ?? (true, true);
+                    steps.Add(new CastToIntStep(policy, target.Item1, target.Item2, path));
                     break;
                 default:
                     steps.Add(new ClipBoxesStep(path));

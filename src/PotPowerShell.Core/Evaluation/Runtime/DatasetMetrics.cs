@@ -46,8 +46,13 @@ internal sealed class DetectionRunner(MetricSpec spec) : MetricRunner(spec.Name,
         if (s.Annotation is not DetectionAnnotation truth)
             throw new PotException("AnnotationNotDetection", PotErrorCategory.InvalidData,
                 $"Item {s.Index} of dataset '{s.Definition.Name}' has the annotation {Labels.Show(s.Annotation)}; metric '{Name}' needs boxes (annotate with a COCO file: detections:), or compare with the FP32 model (reference: fp32).", s.Definition.DataSource);
-        // label_offset (has_background): the model numbers classes from 1, the annotation file from 0.
-        return s.Definition.LabelOffset == 0 ? truth : truth with { Boxes = truth.Boxes.Select(b => b with { Label = b.Label + s.Definition.LabelOffset }).ToList() };
+        // label_offset (has_background): the model numbers classes from 1, the annotation file from 0; cast_to_int rounds
+        // the annotated boxes too unless it applies to predictions only.
+        var rounding = s.Adapter.Definition.Postprocessing.OfType<CastToIntStep>().Where(r => r.Annotations).ToList();
+        if (s.Definition.LabelOffset == 0 && rounding.Count == 0) return truth;
+        var boxes = truth.Boxes.Select(b => b with { Label = b.Label + s.Definition.LabelOffset });
+        foreach (var r in rounding) boxes = boxes.Select(b => b with { X1 = r.Round(b.X1), Y1 = r.Round(b.Y1), X2 = r.Round(b.X2), Y2 = r.Round(b.Y2) });
+        return truth with { Boxes = boxes.ToList() };
     }
 
     /// <summary>

@@ -30,6 +30,7 @@ internal abstract class DetectionAdapter(AdapterDefinition d) : Adapter(d)
             {
                 NmsStep n => Nms(n.KeepTopK is int k ? detections.OrderByDescending(x => x.Score).Take(k).ToList() : detections, n.Overlap, n.IncludeBoundaries, int.MaxValue, n.PerClass, n.Diou),
                 ConfidenceFilterStep f => detections.Where(x => x.Score >= f.MinConfidence).ToList(),
+                CastToIntStep { Predictions: true } r => detections.Select(x => x with { X1 = r.Round(x.X1), Y1 = r.Round(x.Y1), X2 = r.Round(x.X2), Y2 = r.Round(x.Y2) }).ToList(),
                 ClipBoxesStep when annotation is DetectionAnnotation image => detections.Select(x => x with
                 {
                     X1 = Math.Clamp(x.X1, 0, image.ImageWidth), Y1 = Math.Clamp(x.Y1, 0, image.ImageHeight),
