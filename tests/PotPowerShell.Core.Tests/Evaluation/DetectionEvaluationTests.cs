@@ -29,6 +29,16 @@ public class DetectionEvaluationTests
         return model.ToByteArray();
     }
 
+    /// <summary>val/a.png (one pixel) and val/instances.json annotating it without objects: a COCO data set for configurations read, not run.</summary>
+    internal static TempFolder OneImageCoco()
+    {
+        var tmp = new TempFolder();
+        Directory.CreateDirectory(tmp.File("val"));
+        File.WriteAllBytes(tmp.File("val/a.png"), PngFiles.Rgb(1, 1, new byte[] { 1, 2, 3 }));
+        File.WriteAllText(tmp.File("val/instances.json"), """{"images": [{"id": 1, "file_name": "a.png", "width": 1, "height": 1}], "annotations": [], "categories": [{"id": 1, "name": "a"}]}""");
+        return tmp;
+    }
+
     /// <summary>An engine over the grey images of val/, annotated by val/instances.json, pixels scaled to 0-1.</summary>
     internal static string GreyEngine(string adapter, string metrics) => $$"""
         dataset:

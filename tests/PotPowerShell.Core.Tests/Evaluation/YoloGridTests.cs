@@ -119,10 +119,7 @@ public class YoloGridTests
     [Fact]
     public void Open_Model_Zoos_yolo_v4_adapter_reads_as_its_grids()
     {
-        using var tmp = new TempFolder();
-        Directory.CreateDirectory(tmp.File("val"));
-        File.WriteAllBytes(tmp.File("val/a.png"), PngFiles.Rgb(1, 1, new byte[] { 1, 2, 3 }));
-        File.WriteAllText(tmp.File("val/instances.json"), """{"images": [{"id": 1, "file_name": "a.png", "width": 1, "height": 1}], "annotations": [], "categories": [{"id": 1, "name": "a"}]}""");
+        using var tmp = DetectionEvaluationTests.OneImageCoco();
         File.WriteAllText(tmp.File("ac.yml"), """
             models:
               - name: yolo-v4
@@ -164,10 +161,7 @@ public class YoloGridTests
     [Fact]
     public void Open_Model_Zoos_yolo_v2_adapter_reads_with_the_softmax_over_the_grid()
     {
-        using var tmp = new TempFolder();
-        Directory.CreateDirectory(tmp.File("val"));
-        File.WriteAllBytes(tmp.File("val/a.png"), PngFiles.Rgb(1, 1, new byte[] { 1, 2, 3 }));
-        File.WriteAllText(tmp.File("val/instances.json"), """{"images": [{"id": 1, "file_name": "a.png", "width": 1, "height": 1}], "annotations": [], "categories": [{"id": 1, "name": "a"}]}""");
+        using var tmp = DetectionEvaluationTests.OneImageCoco();
         string Config(string adapter) => $$"""
             models:
               - name: yolo-v2-tf

@@ -107,10 +107,7 @@ public class YoloV3OnnxTests
     [Fact]
     public void Open_Model_Zoos_yolo_v3_onnx_configuration_feeds_the_images_size()
     {
-        using var tmp = new TempFolder();
-        Directory.CreateDirectory(tmp.File("val"));
-        File.WriteAllBytes(tmp.File("val/a.png"), PngFiles.Rgb(1, 1, new byte[] { 1, 2, 3 }));
-        File.WriteAllText(tmp.File("val/instances.json"), """{"images": [{"id": 1, "file_name": "a.png", "width": 1, "height": 1}], "annotations": [], "categories": [{"id": 1, "name": "a"}]}""");
+        using var tmp = DetectionEvaluationTests.OneImageCoco();
         File.WriteAllText(tmp.File("ac.yml"), """
             models:
               - name: yolo-v3-onnx

@@ -66,10 +66,7 @@ public class YoloxTests
     [Fact]
     public void Accuracy_Checkers_yolox_and_class_agnostic_detection_read_as_ours()
     {
-        using var tmp = new TempFolder();
-        Directory.CreateDirectory(tmp.File("val"));
-        File.WriteAllBytes(tmp.File("val/a.png"), PngFiles.Rgb(1, 1, new byte[] { 1, 2, 3 }));
-        File.WriteAllText(tmp.File("val/instances.json"), """{"images": [{"id": 1, "file_name": "a.png", "width": 1, "height": 1}], "annotations": [], "categories": [{"id": 1, "name": "a"}]}""");
+        using var tmp = DetectionEvaluationTests.OneImageCoco();
         AdapterDefinition Load(string adapter)
         {
             File.WriteAllText(tmp.File("ac.yml"), $$"""
