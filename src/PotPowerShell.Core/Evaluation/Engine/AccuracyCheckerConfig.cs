@@ -264,12 +264,9 @@ internal static class AccuracyCheckerConfig
             string boxesKey = pixels ? "boxes_out" : "bboxes_out";
             var a = new MapReader(map, path, launcher.Problems, new[] { "type", boxesKey, "labels_out", "scores_out" });
             var ours = EngineTree.Map(line, ("type", EngineTree.Text("ssd")));
-            foreach (var (theirs, key) in new[] { (boxesKey, "output"), ("labels_out", "labels"), ("scores_out", "scores") })
-            {
-                if (a.String(theirs) is not null) Copy(a, theirs, ours, key);
-                else a.Problem(theirs, $"is required: the model output of {(key == "output" ? $"boxes [N, 4] (x1, y1, x2, y2 {(pixels ? "in the input's pixels" : "as fractions of the input")})" : key + " [N]")}" +
-                    (pixels && key != "output" ? " (boxes with their score and label as columns 5 and 6 are not read)." : "."));
-            }
+            string columns = pixels ? " (boxes with their score and label as columns 5 and 6 are not read)" : "";
+            RequiredOutputs(a, ours, (boxesKey, "output", $"boxes [N, 4] (x1, y1, x2, y2 {(pixels ? "in the input's pixels" : "as fractions of the input")})"),
+                ("labels_out", "labels", "labels [N]" + columns), ("scores_out", "scores", "scores [N]" + columns));
             if (pixels) ours.Add("normalized", EngineTree.Text("false", line));
             return ours;
         }
@@ -311,11 +308,8 @@ internal static class AccuracyCheckerConfig
             // Boxes in the image's pixels, as the model computes them from the image's size (an ORIG_IMAGE_INFO input).
             var a = new MapReader(map, path, launcher.Problems, new[] { "type", "boxes_out", "scores_out", "indices_out" });
             var ours = EngineTree.Map(line, ("type", EngineTree.Text("yolo_v3_onnx")));
-            foreach (var (theirs, key) in new[] { ("boxes_out", "output"), ("scores_out", "scores"), ("indices_out", "indices") })
-            {
-                if (a.String(theirs) is not null) Copy(a, theirs, ours, key);
-                else a.Problem(theirs, $"is required: the model output of {(key == "output" ? "boxes" : key)}.");
-            }
+            RequiredOutputs(a, ours, ("boxes_out", "output", "boxes [N, 4] (y1, x1, y2, x2 in the image's pixels)"), ("scores_out", "scores", "scores [classes, N]"),
+                ("indices_out", "indices", "the selected indices [M, 3] (image, class, box)"));
             return ours;
         }
         if (type == "class_agnostic_detection")
@@ -340,6 +334,14 @@ internal static class AccuracyCheckerConfig
             $"'{type}' is not supported in Accuracy Checker configurations{(near != null ? $" (did you mean '{near}'?)" : "")}: {string.Join(", ", Adapters)} are. " +
             "Write the engine in PotPowerShell's own format for other tasks (see about_PotPowerShell_Engine).", raw is ConfigScalar ? line : map.KeyLine("type"));
         return null;
+    }
+
+    /// <summary>An adapter's output names taken over (theirs as ours), each required; a missing one's problem says what it holds.</summary>
+    private static void RequiredOutputs(MapReader from, ConfigMap ours, params (string Theirs, string Ours, string What)[] outputs)
+    {
+        foreach (var (theirs, key, what) in outputs)
+            if (from.String(theirs) is not null) Copy(from, theirs, ours, key);
+            else from.Problem(theirs, $"is required: the model output of {what}.");
     }
 
     /// <summary>

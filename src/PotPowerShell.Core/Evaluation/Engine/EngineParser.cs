@@ -39,12 +39,13 @@ internal static class EngineParser
         "output_layout", "multiple_labels",
     };
 
-    /// <summary>yolo_v2's keys that Accuracy Checker's yolo_v2 adapter has (its output is the adapter's output).</summary>
+    /// <summary>
+    /// yolo_v2's keys that Accuracy Checker's yolo_v2 adapter has (its output is the adapter's output), also yolo_v3's.
+    /// </summary>
     internal static readonly string[] V2GridKeys = { "anchors", "num", "classes", "coords", "raw_output", "output_format", "cells" };
 
     // The adapters each key applies to (a key of several is checked once).
     private static readonly string[] V3OnlyKeys = { "outputs", "anchor_masks", "do_reshape", "transpose", "output_layout", "multiple_labels" };
-    private static readonly string[] SharedGridKeys = { "anchors", "num", "classes", "coords", "raw_output", "output_format", "cells" };
     private static readonly string[] ThresholdKeys = { "threshold" };
     private static readonly string[] SoftmaxKeys = { "softmax" };
     private static readonly string[] YoloxKeys = { "strides" };
@@ -318,7 +319,7 @@ internal static class EngineParser
                  {
                      (ClassificationKeys, new[] { AdapterType.Classification }), (CtcKeys, new[] { AdapterType.CtcGreedy }), (SsdKeys, new[] { AdapterType.Ssd }),
                      (YoloKeys, new[] { AdapterType.YoloV8, AdapterType.YoloV5 }), (SegmentationKeys, new[] { AdapterType.Segmentation }),
-                     (V3OnlyKeys, new[] { AdapterType.YoloV3 }), (SharedGridKeys, new[] { AdapterType.YoloV3, AdapterType.YoloV2 }),
+                     (V3OnlyKeys, new[] { AdapterType.YoloV3 }), (V2GridKeys, new[] { AdapterType.YoloV3, AdapterType.YoloV2 }),
                      (ThresholdKeys, new[] { AdapterType.YoloV3, AdapterType.YoloV2, AdapterType.Yolox }), (SoftmaxKeys, new[] { AdapterType.YoloV2 }),
                      (YoloxKeys, new[] { AdapterType.Yolox }), (ClassAgnosticKeys, new[] { AdapterType.ClassAgnostic }),
                      (ScoresKeys, new[] { AdapterType.Ssd, AdapterType.YoloV3Onnx }), (IndicesKeys, new[] { AdapterType.YoloV3Onnx }),

@@ -360,7 +360,6 @@ internal sealed class YoloGridAdapter(AdapterDefinition d) : DetectionAdapter(d)
     }
 }
 
-
 /// <summary>
 /// yolox: per item YOLOX's raw output [N, 5 + classes], as its export writes it by default (decode_in_inference off):
 /// for the cells of its grids, stride by stride (8, 16, 32 of the input), row by row, the box's offsets from the cell

@@ -215,35 +215,40 @@ public static class DetectionMetrics
         var images = new List<int>(ordered.Count);
         var flags = new List<bool>(ordered.Count);
         var scores = new List<double>(ordered.Count);
+        var overlaps = new double[annotations.Select(a => a.Boxes.Count).DefaultIfEmpty().Max()];
         foreach (var (image, d) in ordered)
         {
             var boxes = annotations[image].Boxes;
             if (!used.TryGetValue(image, out var taken)) used[image] = taken = new bool[boxes.Count];
-            var mine = Enumerable.Range(0, boxes.Count).Where(g => boxes[g].Label == c).ToArray();
-            bool? positive = false;
-            if (mine.Length > 0)
+            // The best overlap of a countable box of the class, else, below the threshold, of a difficult one.
+            double countable = double.NegativeInfinity, difficult = double.NegativeInfinity;
+            bool any = false, anyDifficult = false;
+            for (int g = 0; g < boxes.Count; g++)
             {
-                var overlaps = mine.Select(g => boxes[g] is var b && b.Difficult && multiplePerIgnored
-                    ? Ioa(d, b, includeBoundaries)
-                    : Iou(d.X1, d.Y1, d.X2, d.Y2, b.X1, b.Y1, b.X2, b.Y2, includeBoundaries)).ToArray();
-                double best = Enumerable.Range(0, mine.Length).Where(i => !boxes[mine[i]].Difficult).Select(i => overlaps[i]).DefaultIfEmpty(double.NegativeInfinity).Max();
-                if (best < threshold && mine.Any(g => boxes[g].Difficult))
-                    best = Enumerable.Range(0, mine.Length).Where(i => boxes[mine[i]].Difficult).Max(i => overlaps[i]);
-                // Every box of that overlap (ties included), as its np.where.
-                var hits = Enumerable.Range(0, mine.Length).Where(i => overlaps[i] == best).Select(i => mine[i]).ToArray();
-                if (best < threshold) positive = false;
-                else if (!hits.Any(g => boxes[g].Difficult))
-                {
-                    positive = !hits.Any(g => taken[g]);
-                    if (positive == true) foreach (int g in hits) taken[g] = true;
-                }
-                else if (!multiplePerIgnored)
-                {
-                    positive = hits.Any(g => taken[g]) ? false : null;
-                    foreach (int g in hits) taken[g] = true;
-                }
-                else positive = null;
+                var b = boxes[g];
+                if (b.Label != c) continue;
+                any = true;
+                overlaps[g] = b.Difficult && multiplePerIgnored ? Ioa(d, b, includeBoundaries) : Iou(d.X1, d.Y1, d.X2, d.Y2, b.X1, b.Y1, b.X2, b.Y2, includeBoundaries);
+                if (b.Difficult) (anyDifficult, difficult) = (true, Math.Max(difficult, overlaps[g]));
+                else countable = Math.Max(countable, overlaps[g]);
             }
+            double best = countable < threshold && anyDifficult ? difficult : countable;
+            // Every box of that overlap (ties included), as its np.where.
+            bool hitDifficult = false, hitUsed = false;
+            for (int g = 0; g < boxes.Count; g++)
+                if (boxes[g].Label == c && overlaps[g] == best)
+                {
+                    hitDifficult |= boxes[g].Difficult;
+                    hitUsed |= taken[g];
+                }
+            bool? positive;
+            if (!any || best < threshold) positive = false;
+            else if (!hitDifficult) positive = !hitUsed;
+            else positive = multiplePerIgnored ? null : hitUsed ? false : null;
+            // A countable box matched, or a difficult one matched without allow_multiple_matches_per_ignored, is taken.
+            if (any && best >= threshold && (positive == true || hitDifficult && !multiplePerIgnored))
+                for (int g = 0; g < boxes.Count; g++)
+                    if (boxes[g].Label == c && overlaps[g] == best) taken[g] = true;
             if (positive is not bool p) continue;
             images.Add(image);
             flags.Add(p);
