@@ -168,6 +168,29 @@ public sealed class ImageDataset : IDataset
         return new ImageDataset(folder, inputName, options, images, SegmentationMasks.For(images, masks, imagePrefix, imagePostfix, maskPrefix, maskPostfix, colors));
     }
 
+    /// <summary>
+    /// SegNet's CamVid list (Accuracy Checker's camvid converter): `image mask` lines, each path taken by its last two
+    /// parts (`/SegNet/CamVid/val/a.png` is `val/a.png`), the image in <paramref name="folder"/>, its mask, of class
+    /// indices (or of <paramref name="colors"/>), in <paramref name="masks"/>.
+    /// </summary>
+    public static ImageDataset FromCamVidList(string folder, string? inputName, ImageOptions options, string list, string masks, MaskColors? colors)
+    {
+        static string LastTwo(string path) => string.Join('/', path.Replace('\\', '/').Split('/', StringSplitOptions.RemoveEmptyEntries).TakeLast(2));
+        var pairs = new List<(string Image, string Mask)>();
+        var lines = TextFiles.ReadLines(list);
+        for (int i = 0; i < lines.Count; i++)
+        {
+            var parts = lines[i].Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+            if (parts.Length == 0) continue;
+            if (parts.Length != 2)
+                throw new PotException("AnnotationInvalid", PotErrorCategory.InvalidData, $"'{list}' line {i + 1} holds {parts.Length} paths: write `image mask` on each line.", list);
+            pairs.Add((LastTwo(parts[0]), LastTwo(parts[1])));
+        }
+        var images = Existing(folder, pairs.Select(p => p.Image).ToList(), list);
+        var maskFiles = Existing(masks, pairs.Select(p => p.Mask).ToList(), list);
+        return new ImageDataset(folder, inputName, options, images, maskFiles.Select(m => (object?)new SegmentationMaskFile(m, colors)).ToList());
+    }
+
     /// <summary>The images whose names (<paramref name="id"/>) the lines of <paramref name="imageset"/> give, in its order; every one must exist.</summary>
     private static List<string> Named(List<string> images, string imageset, Func<string, string> id, string folder)
     {

@@ -72,6 +72,53 @@ public class SegmentationMasksTests
     }
 
     [Fact]
+    public void An_accuracy_checker_configuration_with_camvid_reads_its_list_by_the_last_two_parts_and_scores_the_same()
+    {
+        // SegNet's CamVid list names absolute paths; Accuracy Checker keeps their last two parts, under data_source
+        // (images) and segmentation_masks_source (masks), here the SegmentationCase's images and masks.
+        using var tmp = new TempFolder();
+        Write(tmp);
+        Directory.CreateDirectory(tmp.File("CamVid"));
+        Directory.Move(tmp.File("images"), tmp.File("CamVid/images"));
+        Directory.Move(tmp.File("masks"), tmp.File("CamVid/masks"));
+        File.WriteAllText(tmp.File("CamVid/val.txt"), "/SegNet/CamVid/images/street0_left.png /SegNet/CamVid/masks/street0_labels.png\n" +
+            "/SegNet/CamVid/images/street1_left.png /SegNet/CamVid/masks/street1_labels.png\n\n");
+        string Config(string masks) => $$"""
+            models:
+              - name: unet-camvid-onnx-0001
+                launchers:
+                  - {framework: onnx_runtime, adapter: segmentation}
+                datasets:
+                  - name: CamVid
+                    data_source: CamVid
+                    {{masks}}
+                    annotation_conversion: {converter: camvid, annotation_file: CamVid/val.txt, dataset_meta_file: camvid.json}
+                    reader: pillow_imread
+                    preprocessing: [{type: normalization, std: 255}]
+                    metrics: [{type: mean_iou, ignore_label: 255}, {type: segmentation_accuracy, ignore_label: 255}]
+            """;
+        File.WriteAllText(tmp.File("ac.yml"), Config("segmentation_masks_source: CamVid"));
+        var engine = EngineDefinition.Load(tmp.File("ac.yml"));
+        Assert.Contains(engine.Warnings, w => w.Contains("dataset_meta_file: read and ignored", StringComparison.Ordinal));
+        using (var evaluator = new Evaluator(engine))
+        {
+            var r = evaluator.Evaluate(File.ReadAllBytes(tmp.File("segmenter.onnx")), null, CancellationToken.None);
+            Assert.Equal(5.0 / 7, r.Values["segmentation_accuracy"], 12);
+            Assert.Equal((2.0 / 3 + 0.5 + 0.5) / 3, r.Values["mean_iou"], 12);
+        }
+        // Without segmentation_masks_source the masks stand in data_source, as in Accuracy Checker.
+        File.WriteAllText(tmp.File("ac.yml"), Config(""));
+        Assert.Equal(2, EngineDefinition.Load(tmp.File("ac.yml")).OpenDataset().Count);
+        // A line of one path says what a line holds.
+        File.AppendAllText(tmp.File("CamVid/val.txt"), "/SegNet/CamVid/images/street0_left.png\n");
+        var e = Assert.Throws<PotException>(() => EngineDefinition.Load(tmp.File("ac.yml")).OpenDataset());
+        Assert.Contains("line 4 holds 1 paths: write `image mask` on each line", e.Message);
+        // The native key needs the masks' folder.
+        File.WriteAllText(tmp.File("engine.yml"), "adapter: segmentation\nmetrics: [{type: mean_iou}]\ndataset: {data_source: CamVid, camvid_list: CamVid/val.txt}\n");
+        Assert.Contains("camvid_list (line 3): applies with masks:", Assert.Throws<PotException>(() => EngineDefinition.Load(tmp.File("engine.yml"))).Message);
+    }
+
+    [Fact]
     public void An_accuracy_checker_configuration_with_common_semantic_segmentation_scores_the_same()
     {
         using var tmp = new TempFolder();

@@ -518,14 +518,15 @@ internal static class AccuracyCheckerConfig
             return null;
         }
         if (a.Has("data_dir") && kind != "cls_dataset_folder") a.Problem("data_dir", "applies to cls_dataset_folder only.");
-        if (m.Has("segmentation_masks_source") && kind is not ("common_semantic_segmentation" or "voc_segmentation"))
-            m.Problem("segmentation_masks_source", "applies to the common_semantic_segmentation and voc_segmentation converters only.");
+        if (m.Has("segmentation_masks_source") && kind is not ("common_semantic_segmentation" or "voc_segmentation" or "camvid"))
+            m.Problem("segmentation_masks_source", "applies to the common_semantic_segmentation, voc_segmentation and camvid converters only.");
         if (encode && kind is not ("common_semantic_segmentation" or "voc_segmentation"))
             m.Problem("postprocessing", "encode_segmentation_mask applies to segmentation masks (converters common_semantic_segmentation and voc_segmentation).");
         if (a.Has("decoding_char_file") && kind != "unicode_character_recognition") a.Problem("decoding_char_file", "applies to unicode_character_recognition only.");
         if (kind == "cls_dataset_folder") return ClassFolderConverter(a, d);
         if (kind == "common_semantic_segmentation") return SegmentationConverter(m, a, d, warnings, baseFolder, encode);
         if (kind == "voc_segmentation") return VocSegmentationConverter(m, a, d, warnings, baseFolder, encode);
+        if (kind == "camvid") return CamVidConverter(m, a, d, warnings);
         if (kind == "unicode_character_recognition") return UnicodeText(a, d, warnings, baseFolder);
         foreach (var key in new[] { "sort_annotations", "use_full_label_map" })
             if (a.Has(key) && kind != "mscoco_detection") a.Problem(key, "applies to mscoco_detection only.");
@@ -622,6 +623,22 @@ internal static class AccuracyCheckerConfig
     }
 
     /// <summary>
+    /// camvid: SegNet's CamVid list (annotation_file, `image mask` lines) as camvid_list, its masks (class indices) in
+    /// the dataset's segmentation_masks_source or else data_source, as Accuracy Checker reads them.
+    /// </summary>
+    private static string? CamVidConverter(MapReader m, MapReader a, ConfigMap d, List<string> warnings)
+    {
+        foreach (var key in ConverterKeys.Where(k => k is not ("converter" or "annotation_file" or "dataset_meta_file") && a.Has(k)))
+            a.Problem(key, "does not apply to camvid: it takes annotation_file and dataset_meta_file.");
+        if (a.Has("annotation_file")) Copy(a, "annotation_file", d, "camvid_list");
+        else a.Problem("annotation_file", "is required: the list of `image mask` lines (CamVid/val.txt).");
+        if (m.Has("segmentation_masks_source")) Copy(m, "segmentation_masks_source", d, "masks");
+        else Copy(m, "data_source", d, "masks");
+        if (a.Has("dataset_meta_file")) warnings.Add($"{a.KeyPath("dataset_meta_file")}: read and ignored: the masks hold class indices, the model's.");
+        return null;
+    }
+
+    /// <summary>
     /// voc_segmentation: the images imageset_file names (one id per line) in data_source, each with its mask &lt;id&gt;.png
     /// in the dataset's segmentation_masks_source or else mask_dir. Accuracy Checker reads these masks as colours
     /// (scipy_imread turns the palette into RGB) and encode_segmentation_mask makes them classes by Pascal VOC's 21
@@ -699,7 +716,7 @@ internal static class AccuracyCheckerConfig
         "masks_dir", "image_prefix", "image_postfix", "mask_prefix", "mask_postfix", "mask_loader", "mask_dir", "labelmap_file",
     };
 
-    private static readonly string[] Converters = { "imagenet", "cls_dataset_folder", "icdar13_recognition", "unicode_character_recognition", "mscoco_detection", "voc_detection", "common_semantic_segmentation", "voc_segmentation" };
+    private static readonly string[] Converters = { "imagenet", "cls_dataset_folder", "icdar13_recognition", "unicode_character_recognition", "mscoco_detection", "voc_detection", "common_semantic_segmentation", "voc_segmentation", "camvid" };
 
     private static readonly string[] PostprocessingTypes =
         { "resize_prediction_boxes", "clip_boxes", "nms", "class_aware_nms", "diou_nms", "filter", "cast_to_int", "resize_segmentation_mask", "encode_segmentation_mask", "crop_or_pad", "crop_padded_prediction" };

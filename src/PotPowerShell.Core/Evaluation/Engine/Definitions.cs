@@ -405,6 +405,12 @@ public sealed record DatasetDefinition
     public string? ClassFolders { get; init; }
     /// <summary>Images: a folder of segmentation masks, one per image, named as <see cref="SegmentationMasks"/> describes.</summary>
     public string? Masks { get; init; }
+
+    /// <summary>
+    /// SegNet's CamVid list: `image mask` lines, each path taken by its last two parts (Accuracy Checker's camvid
+    /// converter), the image in <see cref="DataSource"/>, the mask in <see cref="Masks"/>.
+    /// </summary>
+    public string? CamVidList { get; init; }
     public string ImagePrefix { get; init; } = "";
     /// <summary>Null: the image's extension.</summary>
     public string? ImagePostfix { get; init; }

@@ -16,7 +16,7 @@ internal static class EngineParser
         "name", "data_source", "format", "inputs", "labels", "annotation_file", "file_column", "label_column", "classes",
         "input", "channels", "color_order", "layout", "preprocessing", "extensions", "subsample_size", "subsample_seed",
         "adapter", "metrics", "label_offset", "postprocessing", "voc_annotations", "imageset_file", "class_folders", "annotation_separator",
-        "masks", "image_prefix", "image_postfix", "mask_prefix", "mask_postfix", "mask_colors", "coco_labels", "other_inputs",
+        "masks", "image_prefix", "image_postfix", "mask_prefix", "mask_postfix", "mask_colors", "coco_labels", "other_inputs", "camvid_list",
     };
     private static readonly string[] AdapterKeys =
     {
@@ -792,7 +792,7 @@ internal static class EngineParser
         return file == null ? null : TextFiles.ReadLines(file);
     }
 
-    private static readonly string[] ImageOnlyKeys = { "other_inputs", "annotation_file", "file_column", "label_column", "input", "channels", "color_order", "layout", "preprocessing", "extensions", "voc_annotations", "imageset_file", "class_folders", "annotation_separator", "masks", "image_prefix", "image_postfix", "mask_prefix", "mask_postfix", "mask_colors" };
+    private static readonly string[] ImageOnlyKeys = { "other_inputs", "camvid_list", "annotation_file", "file_column", "label_column", "input", "channels", "color_order", "layout", "preprocessing", "extensions", "voc_annotations", "imageset_file", "class_folders", "annotation_separator", "masks", "image_prefix", "image_postfix", "mask_prefix", "mask_postfix", "mask_colors" };
 
     private static DatasetDefinition? ParseNpy(MapReader m, DatasetDefinition def, bool isFolder, bool simplified)
     {
@@ -920,6 +920,10 @@ internal static class EngineParser
             m.Problem("masks", "give either masks: (a segmentation mask per image) or annotation_file: / labels: / voc_annotations: / class_folders:, not more than one.");
         foreach (var key in new[] { "image_prefix", "image_postfix", "mask_prefix", "mask_postfix" })
             if (m.Has(key) && masks == null && !m.Has("masks")) m.Problem(key, "applies to masks: only (it names each image's mask).");
+        string? camvid = simplified ? null : m.ExistingPath("camvid_list", baseFolder, PathKind.File);
+        if (m.Has("camvid_list") && !m.Has("masks")) m.Problem("camvid_list", "applies with masks: (the folder its masks are in).");
+        foreach (var key in new[] { "imageset_file", "image_prefix", "image_postfix", "mask_prefix", "mask_postfix" })
+            if (m.Has("camvid_list") && m.Has(key)) m.Problem(key, "does not apply with camvid_list: (the list names each image and its mask).");
         var maskColors = simplified ? null : MaskColorsOf(m);
         if (maskColors != null && masks == null && !m.Has("masks")) m.Problem("mask_colors", "applies to masks: only (the colour of each class in the mask files).");
         var separator = simplified ? null : m.Choice("annotation_separator", new Dictionary<string, AnnotationSeparator> { ["space"] = AnnotationSeparator.Space, ["comma"] = AnnotationSeparator.Comma });
@@ -983,6 +987,7 @@ internal static class EngineParser
             AnnotationFile = annotation,
             VocAnnotations = voc,
             ImagesetFile = imageset,
+            CamVidList = camvid,
             ClassFolders = classFolders,
             Masks = masks,
             ImagePrefix = (simplified ? null : m.String("image_prefix")) ?? "",
