@@ -31,7 +31,7 @@
     2026-12-07, forty-fourth session (build beb0462: the batch-size probe compares only the outputs each item has its
     own row of, src/PotPowerShell.Core/Evaluation/BatchSizeProbe.cs; nothing in the search changed), -Items 200, new
     defaults only, one run: the same paths, layers and inferences as below (transformer 10/32, 8632; ResNet18 2/22,
-    2506; MiniLM 5/49, 5753; OcrCls 1/54, 1352), the same batch sizes but ResNet18's (1, chosen by timing).
+    2506; MiniLM 5/49, 5753; OcrCls 1/54, 1352); wall times 4.8, 21.8, 11.0 and 3.2 s.
     2026-12-07, forty-first session (build 4a8978e: items of a few shapes batched by shape,
     src/PotPowerShell.Core/Evaluation/ShapeGroups.cs; these models' items share one shape, so nothing of their runs
     changes): -Items 200, all five models, both variants, one run on a machine slower than the day before's (MiniLM's
