@@ -4,9 +4,9 @@ using PotPowerShell.Core.Runtime;
 namespace PotPowerShell.Core.Tests.Evaluation;
 
 /// <summary>
-/// yolox and class_agnostic: candidates of YOLOX's raw output decoded on its grids, and boxes of one class scaled to
-/// fractions of the input, as Accuracy Checker's yolox and class_agnostic_detection adapters read them; golden values
-/// from their formulas.
+/// yolox, nanodet and class_agnostic: candidates of YOLOX's and NanoDet's raw outputs decoded on their grids, and boxes
+/// of one class scaled to fractions of the input, as Accuracy Checker's yolox, nanodet and class_agnostic_detection
+/// adapters read them; golden values from their formulas.
 /// </summary>
 public class YoloxTests
 {
@@ -51,6 +51,28 @@ public class YoloxTests
         Assert.Contains("holds 5 candidates, but a 24x24 input at strides 8, 16 has 10 cells", e.Message);
     }
 
+    [Theory]
+    [InlineData(false, 4.0)]
+    [InlineData(true, 8.0)]
+    public void Nanodet_takes_each_sides_mean_bin_times_the_stride_from_its_point(bool legacy, double corner)
+    {
+        // A 16x16 input at strides 8 and 16: points (0, 0), (8, 0), (0, 8), (8, 8), then (0, 0) of stride 16 (at the
+        // cells' centres when legacy: + 4 and + 8). Two classes, bins 0 and 1. Point 3: class 1 at .9, every side's logits
+        // equal, mean bin .5, 4 pixels: [4, 4, 12, 12] (legacy [8, 8, 16, 16]). Point 4: class 1 at .8, logits 0 and ln 3,
+        // mean bin .75, 12 pixels: [-12, -12, 12, 12] clipped to [0, 0, 12, 12] (legacy [0, 0, 16, 16] from centre 8,
+        // which overlaps the first by 81 / 289 with boundaries: kept). Point 0: class 0 at .2, below .3.
+        var data = new float[5 * 10];
+        data[0] = 0.2f;
+        data[3 * 10 + 1] = 0.9f;
+        data[4 * 10 + 1] = 0.8f;
+        for (int side = 0; side < 4; side++) data[4 * 10 + 2 + side * 2 + 1] = (float)Math.Log(3);
+        var definition = new AdapterDefinition(AdapterType.NanoDet, "o") { Classes = 2, RegMax = 1, Strides = new[] { 8, 16 }, ConfidenceThreshold = 0.3, NmsThreshold = 0.5, CellCentres = legacy };
+        var found = Predict(definition, data, new long[] { 1, 5, 10 }, new[] { 1, 3, 16, 16 });
+        double far = legacy ? 16 : 12;
+        Assert.Equal(new[] { (1, 0.9, corner, corner, corner + 8, corner + 8), (1, 0.8, 0.0, 0.0, far, far) },
+            found.Select(d => (d.Label, Math.Round(d.Score, 6), Math.Round(d.X1, 5), Math.Round(d.Y1, 5), Math.Round(d.X2, 5), Math.Round(d.Y2, 5))));
+    }
+
     [Fact]
     public void Class_agnostic_keeps_scored_boxes_of_label_1_scaled_to_fractions()
     {
@@ -88,6 +110,10 @@ public class YoloxTests
         yolox = Load("{type: yolox, threshold: 0.01, output_name: out}");
         Assert.Equal((0.01, "out"), (yolox.Threshold, yolox.Output));
         Assert.Contains("num", Assert.Throws<PotException>(() => Load("{type: yolox, num: 4}")).Message);
+        var nanodet = Load("{type: nanodet, strides: [8, 16, 32, 64]}");
+        Assert.Equal((AdapterType.NanoDet, 80, 7, 0.05, 0.6, 100, false), (nanodet.Type, nanodet.Classes, nanodet.RegMax, nanodet.ConfidenceThreshold, nanodet.NmsThreshold, nanodet.MaxDetections, nanodet.CellCentres));
+        Assert.Equal(new[] { 8, 16, 32, 64 }, nanodet.Strides);
+        Assert.Equal((3, 0.5, true), Load("{type: nanodet, num_classes: 3, confidence_threshold: 0.5, is_legacy: true}") is var legacy ? (legacy.Classes, legacy.ConfidenceThreshold, legacy.CellCentres) : default);
         var agnostic = Load("{type: class_agnostic_detection, scale: [0.0011574, 0.0020833]}");
         Assert.Equal((AdapterType.ClassAgnostic, true), (agnostic.Type, agnostic.NormalizedBoxes));
         Assert.Equal(new[] { 0.0011574, 0.0020833, 0.0011574, 0.0020833 }, agnostic.BoxScale);
@@ -131,7 +157,8 @@ public class YoloxTests
         foreach (var (adapter, key, owners) in new[]
                  {
                      ("{type: yolox, softmax: box}", "softmax", "the yolo_v2 adapter"),
-                     ("{type: yolo_v3, outputs: [o], strides: [8]}", "strides", "the yolox adapter"),
+                     ("{type: yolo_v3, outputs: [o], strides: [8]}", "strides", "the yolox and nanodet adapters"),
+                     ("{type: yolox, reg_max: 7}", "reg_max", "the nanodet adapter"),
                      ("{type: yolox, anchors: tiny_yolo_v2}", "anchors", "the yolo_v3 and yolo_v2 adapters"),
                      ("{type: yolo_v2, outputs: [o]}", "outputs", "the yolo_v3 adapter"),
                      ("{type: ssd, scale: 2}", "scale", "the class_agnostic adapter"),

@@ -47,6 +47,11 @@ public enum AdapterType
     /// box) (Accuracy Checker's yolo_v3_onnx).
     /// </summary>
     YoloV3Onnx,
+    /// <summary>
+    /// NanoDet's output [N, classes + 4 x (reg_max + 1)]: per cell of its grids, class scores and each side's distance as
+    /// a distribution over reg_max + 1 bins (Accuracy Checker's nanodet).
+    /// </summary>
+    NanoDet,
     /// <summary>Boxes of one class [N, 5] (x1, y1, x2, y2, score), scaled to fractions of the input (Accuracy Checker's class_agnostic_detection).</summary>
     ClassAgnostic,
     /// <summary>Semantic segmentation: per-pixel class scores [C, H, W] (the class map is their argmax), or the class map [H, W] itself.</summary>
@@ -225,7 +230,16 @@ public sealed record AdapterDefinition(
     /// <summary>class_agnostic: the factors of x1, y1, x2, y2 that make the output's boxes fractions of the input.</summary>
     public IReadOnlyList<double> BoxScale { get; init; } = new double[] { 1, 1, 1, 1 };
 
-    /// <summary>yolox: the strides of its grids, in input pixels per cell, in the order of its candidates.</summary>
+    /// <summary>nanodet: the classes its output scores (num_classes).</summary>
+    public int Classes { get; init; } = 80;
+
+    /// <summary>nanodet: the last of the bins each side's distance is distributed over (reg_max).</summary>
+    public int RegMax { get; init; } = 7;
+
+    /// <summary>nanodet: the grid's points at the cells' centres (legacy NanoDet), not their corners.</summary>
+    public bool CellCentres { get; init; }
+
+    /// <summary>yolox, nanodet: the strides of its grids, in input pixels per cell, in the order of its candidates.</summary>
     public IReadOnlyList<int> Strides { get; init; } = new[] { 8, 16, 32 };
 
     /// <summary>yolox: candidates whose objectness, and classes whose score (objectness x class score), do not exceed it are dropped.</summary>
@@ -243,7 +257,7 @@ public sealed record AdapterDefinition(
     /// <summary>Detection postprocessing, applied in order after boxes are scaled to the original image.</summary>
     public IReadOnlyList<DetectionStep> Postprocessing { get; init; } = Array.Empty<DetectionStep>();
 
-    public bool IsDetection => Type is AdapterType.Ssd or AdapterType.YoloV8 or AdapterType.YoloV5 or AdapterType.YoloV3 or AdapterType.YoloV2 or AdapterType.Yolox or AdapterType.YoloV3Onnx or AdapterType.ClassAgnostic;
+    public bool IsDetection => Type is AdapterType.Ssd or AdapterType.YoloV8 or AdapterType.YoloV5 or AdapterType.YoloV3 or AdapterType.YoloV2 or AdapterType.Yolox or AdapterType.YoloV3Onnx or AdapterType.NanoDet or AdapterType.ClassAgnostic;
 
     /// <summary>yolo_v3, yolo_v2: how its grids are read.</summary>
     public YoloGrid? Grid { get; init; }

@@ -23,7 +23,7 @@ internal static class EngineParser
         "type", "output", "dictionary", "alphabet", "blank_index", "layout", "labels", "scores", "normalized", "conf_threshold", "nms_threshold", "max_detections",
         "make_argmax", "argmax_output",
         "outputs", "anchors", "anchor_masks", "num", "classes", "coords", "threshold", "raw_output", "output_format", "cells", "do_reshape", "transpose",
-        "output_layout", "multiple_labels", "softmax", "strides", "scale", "indices",
+        "output_layout", "multiple_labels", "softmax", "strides", "scale", "indices", "reg_max", "legacy",
     };
     private static readonly string[] ClassificationKeys = { "argmax_output" };
     private static readonly string[] CtcKeys = { "dictionary", "alphabet", "blank_index", "layout" };
@@ -48,7 +48,9 @@ internal static class EngineParser
     private static readonly string[] V3OnlyKeys = { "outputs", "anchor_masks", "do_reshape", "transpose", "output_layout", "multiple_labels" };
     private static readonly string[] ThresholdKeys = { "threshold" };
     private static readonly string[] SoftmaxKeys = { "softmax" };
-    private static readonly string[] YoloxKeys = { "strides" };
+    private static readonly string[] StridesKeys = { "strides" };
+    private static readonly string[] ClassesKeys = { "classes" };
+    private static readonly string[] NanoDetKeys = { "reg_max", "legacy" };
     private static readonly string[] ClassAgnosticKeys = { "scale" };
 
     /// <summary>Accuracy Checker's named anchor sets: yolo_v3's (width, height pairs in input pixels) and yolo_v2's (in grid cells).</summary>
@@ -76,6 +78,7 @@ internal static class EngineParser
         ["yolox"] = AdapterType.Yolox,
         ["class_agnostic"] = AdapterType.ClassAgnostic,
         ["yolo_v3_onnx"] = AdapterType.YoloV3Onnx,
+        ["nanodet"] = AdapterType.NanoDet,
         ["segmentation"] = AdapterType.Segmentation,
     };
 
@@ -285,7 +288,7 @@ internal static class EngineParser
         }
         if (metric.Type is MetricType.Map or MetricType.CocoPrecision && !adapter.IsDetection)
             problems.Add(EngineProblems.Join(metric.KeyPath, "type"),
-                $"{(metric.Type == MetricType.Map ? "map" : "coco_precision")} compares detections, but dataset '{dataset.Name}' uses the {adapter.Type.ToString().ToLowerInvariant()} adapter: use a detection adapter (ssd, yolo_v8, yolo_v5, yolo_v3, yolo_v2, yolox, yolo_v3_onnx or class_agnostic).", typeLine);
+                $"{(metric.Type == MetricType.Map ? "map" : "coco_precision")} compares detections, but dataset '{dataset.Name}' uses the {adapter.Type.ToString().ToLowerInvariant()} adapter: use a detection adapter (ssd, yolo_v8, yolo_v5, yolo_v3, yolo_v2, yolox, yolo_v3_onnx, nanodet or class_agnostic).", typeLine);
         if (metric.IsSegmentation && adapter.Type != AdapterType.Segmentation)
             problems.Add(EngineProblems.Join(metric.KeyPath, "type"),
                 $"{EngineTree.TextOf(node["type"])?.Trim()} compares class maps, but dataset '{dataset.Name}' uses the {adapter.Type.ToString().ToLowerInvariant()} adapter: use adapter type segmentation.", typeLine);
@@ -318,10 +321,11 @@ internal static class EngineParser
         foreach (var (keys, owners) in new[]
                  {
                      (ClassificationKeys, new[] { AdapterType.Classification }), (CtcKeys, new[] { AdapterType.CtcGreedy }), (SsdKeys, new[] { AdapterType.Ssd }),
-                     (YoloKeys, new[] { AdapterType.YoloV8, AdapterType.YoloV5 }), (SegmentationKeys, new[] { AdapterType.Segmentation }),
-                     (V3OnlyKeys, new[] { AdapterType.YoloV3 }), (V2GridKeys, new[] { AdapterType.YoloV3, AdapterType.YoloV2 }),
+                     (YoloKeys, new[] { AdapterType.YoloV8, AdapterType.YoloV5, AdapterType.NanoDet }), (SegmentationKeys, new[] { AdapterType.Segmentation }),
+                     (V3OnlyKeys, new[] { AdapterType.YoloV3 }), (V2GridKeys.Except(ClassesKeys).ToArray(), new[] { AdapterType.YoloV3, AdapterType.YoloV2 }),
+                     (ClassesKeys, new[] { AdapterType.YoloV3, AdapterType.YoloV2, AdapterType.NanoDet }), (NanoDetKeys, new[] { AdapterType.NanoDet }),
                      (ThresholdKeys, new[] { AdapterType.YoloV3, AdapterType.YoloV2, AdapterType.Yolox }), (SoftmaxKeys, new[] { AdapterType.YoloV2 }),
-                     (YoloxKeys, new[] { AdapterType.Yolox }), (ClassAgnosticKeys, new[] { AdapterType.ClassAgnostic }),
+                     (StridesKeys, new[] { AdapterType.Yolox, AdapterType.NanoDet }), (ClassAgnosticKeys, new[] { AdapterType.ClassAgnostic }),
                      (ScoresKeys, new[] { AdapterType.Ssd, AdapterType.YoloV3Onnx }), (IndicesKeys, new[] { AdapterType.YoloV3Onnx }),
                  })
             if (type == null || !owners.Contains(type.Value))
@@ -344,6 +348,19 @@ internal static class EngineParser
         if (type == AdapterType.YoloV3) return ParseGrid(m, path);
         if (type == AdapterType.YoloV2) return ParseV2Grid(m, output, path);
         if (type == AdapterType.Yolox) return ParseYolox(m, output, path);
+        if (type == AdapterType.NanoDet)
+            return Strides(m) is { } strides
+                ? new AdapterDefinition(AdapterType.NanoDet, output, KeyPath: path)
+                {
+                    Classes = m.Int("classes", 1, 1 << 16) ?? 80,
+                    ConfidenceThreshold = m.Double("conf_threshold", 0, 1) ?? 0.05,
+                    NmsThreshold = m.Double("nms_threshold", 0, 1) ?? 0.6,
+                    MaxDetections = m.Int("max_detections", 1, 1 << 20) ?? 100,
+                    RegMax = m.Int("reg_max", 0, 1 << 10) ?? 7,
+                    CellCentres = m.Bool("legacy") ?? false,
+                    Strides = strides,
+                }
+                : null;
         if (type == AdapterType.ClassAgnostic) return ParseClassAgnostic(m, output, path);
         if (type == AdapterType.YoloV3Onnx)
         {
@@ -641,20 +658,16 @@ internal static class EngineParser
     }
 
     /// <summary>yolox: the strides of its grids (8, 16, 32) and the threshold of objectness and class scores (0.001).</summary>
-    private static AdapterDefinition? ParseYolox(MapReader m, string? output, string path)
+    private static AdapterDefinition? ParseYolox(MapReader m, string? output, string path) =>
+        Strides(m) is { } strides ? new AdapterDefinition(AdapterType.Yolox, output, KeyPath: path) { Threshold = m.Double("threshold", 0, 1) ?? 0.001, Strides = strides } : null;
+
+    /// <summary>yolox's and nanodet's grids: strides, [8, 16, 32] unless given; null after a problem.</summary>
+    private static int[]? Strides(MapReader m)
     {
-        double threshold = m.Double("threshold", 0, 1) ?? 0.001;
-        int[] strides = { 8, 16, 32 };
-        if (m.Raw("strides") is { } raw)
-        {
-            if (MapReader.NumberList(raw) is { Length: > 0 } given && given.All(x => x >= 1 && x == Math.Floor(x) && x <= 4096)) strides = given.Select(x => (int)x).ToArray();
-            else
-            {
-                m.Problem("strides", $"must list the grids' strides in input pixels per cell, whole numbers in the order of the candidates ([8, 16, 32]), not {EngineTree.Show(raw)}.");
-                return null;
-            }
-        }
-        return new AdapterDefinition(AdapterType.Yolox, output, KeyPath: path) { Threshold = threshold, Strides = strides };
+        if (m.Raw("strides") is not { } raw) return new[] { 8, 16, 32 };
+        if (MapReader.NumberList(raw) is { Length: > 0 } given && given.All(x => x >= 1 && x == Math.Floor(x) && x <= 4096)) return given.Select(x => (int)x).ToArray();
+        m.Problem("strides", $"must list the grids' strides in input pixels per cell, whole numbers in the order of the candidates ([8, 16, 32]), not {EngineTree.Show(raw)}.");
+        return null;
     }
 
     /// <summary>class_agnostic: <c>scale</c>, one factor of every coordinate or one of x and one of y (Accuracy Checker's).</summary>

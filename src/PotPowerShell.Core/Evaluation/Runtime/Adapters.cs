@@ -26,6 +26,7 @@ internal abstract class Adapter
         AdapterType.YoloV3 or AdapterType.YoloV2 => new YoloGridAdapter(d),
         AdapterType.Yolox => new YoloxAdapter(d),
         AdapterType.YoloV3Onnx => new YoloV3OnnxAdapter(d),
+        AdapterType.NanoDet => new NanoDetAdapter(d),
         AdapterType.ClassAgnostic => new ClassAgnosticAdapter(d),
         AdapterType.Segmentation => new SegmentationAdapter(d),
         _ => new IdentityAdapter(d),

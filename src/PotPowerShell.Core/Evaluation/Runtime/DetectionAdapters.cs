@@ -408,6 +408,72 @@ internal sealed class YoloxAdapter(AdapterDefinition d) : DetectionAdapter(d)
 }
 
 /// <summary>
+/// nanodet: per item NanoDet's output [N, classes + 4 x (reg_max + 1)] for the points of its grids, stride by stride, row
+/// by row (at the cells' corners, or their centres when legacy), as Accuracy Checker's nanodet adapter decodes it: each
+/// side's distance from the point is the mean of its softmax over the bins 0 to reg_max, times the stride; boxes in
+/// input pixels clipped to the input. Per class, points scoring above conf_threshold go through non-maximum
+/// suppression (nms_threshold, boundary pixels included); the best max_detections of all are kept.
+/// </summary>
+internal sealed class NanoDetAdapter(AdapterDefinition d) : DetectionAdapter(d)
+{
+    protected override bool Normalized => false;
+
+    protected override List<Detection> Raw(BatchOutputs outputs, int row, ImageGeometry? geometry)
+    {
+        outputs.RequireBatchFirst(OutputIndex, "the nanodet adapter");
+        var shape = outputs.RowShape(OutputIndex);
+        int classes = Definition.Classes, bins = Definition.RegMax + 1, width = classes + 4 * bins;
+        if (shape.Length != 3 || shape[2] != width)
+            throw ShapeError($"nanodet needs an output [batch, points, {classes} classes + 4 x {bins} bins], but '{OutputName}' has the item shape [{string.Join(",", shape)}]: check classes and reg_max.");
+        var (inputWidth, inputHeight) = InputSize(geometry, "nanodet lays out its grids");
+        var grids = Definition.Strides.Select(s => (Stride: s, Rows: (int)Math.Ceiling(inputHeight / s), Columns: (int)Math.Ceiling(inputWidth / s))).ToList();
+        int n = (int)shape[1];
+        if (grids.Sum(g => g.Rows * g.Columns) != n)
+            throw ShapeError($"'{OutputName}' holds {n} points, but a {inputWidth}x{inputHeight} input at strides {string.Join(", ", Definition.Strides)} has {grids.Sum(g => g.Rows * g.Columns)}: check strides.");
+        var data = outputs.Row(OutputIndex, row);
+        double offset = Definition.CellCentres ? 0.5 : 0;
+        var candidates = new List<Detection>();
+        var distance = new double[4];
+        int j = 0;
+        foreach (var (stride, rows, columns) in grids)
+            for (int y = 0; y < rows; y++)
+                for (int x = 0; x < columns; x++, j++)
+                {
+                    int at = j * width;
+                    bool decoded = false;
+                    for (int c = 0; c < classes; c++)
+                    {
+                        double score = data[at + c];
+                        if (!(score > Definition.ConfidenceThreshold)) continue;
+                        if (!decoded)
+                        {
+                            for (int side = 0; side < 4; side++) distance[side] = ExpectedBin(data.Slice(at + classes + side * bins, bins)) * stride;
+                            decoded = true;
+                        }
+                        double px = (x + offset) * stride, py = (y + offset) * stride;
+                        candidates.Add(new Detection(c, score, Math.Clamp(px - distance[0], 0, inputWidth), Math.Clamp(py - distance[1], 0, inputHeight),
+                            Math.Clamp(px + distance[2], 0, inputWidth), Math.Clamp(py + distance[3], 0, inputHeight)));
+                    }
+                }
+        return Nms(candidates, Definition.NmsThreshold, includeBoundaries: true, Definition.MaxDetections);
+    }
+
+    /// <summary>The mean bin of a softmax over <paramref name="logits"/> (bins 0, 1, ...).</summary>
+    private static double ExpectedBin(ReadOnlySpan<float> logits)
+    {
+        double max = double.NegativeInfinity, sum = 0, mean = 0;
+        foreach (float v in logits) max = Math.Max(max, v);
+        for (int k = 0; k < logits.Length; k++)
+        {
+            double e = Math.Exp(logits[k] - max);
+            sum += e;
+            mean += k * e;
+        }
+        return mean / sum;
+    }
+}
+
+/// <summary>
 /// class_agnostic: per item boxes [N, 5] (x1, y1, x2, y2, score) of one class, as Accuracy Checker's
 /// class_agnostic_detection reads them: rows scoring above 0 are detections of label 1, their coordinates multiplied by
 /// the scale, which makes them fractions of the input.
