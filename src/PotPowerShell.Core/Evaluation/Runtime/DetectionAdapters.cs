@@ -120,6 +120,21 @@ internal abstract class DetectionAdapter(AdapterDefinition d) : Adapter(d)
         throw ShapeError($"{why} by the model input's width and height, which its first input does not fix and no annotated image gives: export the model with a fixed input size.");
     }
 
+    /// <summary>
+    /// yolox's and nanodet's grids, stride by stride (<see cref="AdapterDefinition.Strides"/>): the input's rows and
+    /// columns divided by the stride, rounded down (yolox) or up (nanodet), as Accuracy Checker's adapters lay them out;
+    /// their cells must number the output's <paramref name="points"/>, else the error says to <paramref name="check"/>.
+    /// </summary>
+    protected List<(int Stride, int Rows, int Columns)> Grids(double inputWidth, double inputHeight, int points, bool roundUp, string check)
+    {
+        int Cells(double size, int stride) => roundUp ? (int)Math.Ceiling(size / stride) : (int)size / stride;
+        var grids = Definition.Strides.Select(s => (s, Cells(inputHeight, s), Cells(inputWidth, s))).ToList();
+        int cells = grids.Sum(g => g.Item2 * g.Item3);
+        if (cells != points)
+            throw ShapeError($"'{OutputName}' holds {points} candidates, but a {inputWidth}x{inputHeight} input at strides {string.Join(", ", Definition.Strides)} has {cells} cells: {check}.");
+        return grids;
+    }
+
     protected PotException ShapeError(string message) =>
         new("EngineOutputShape", PotErrorCategory.InvalidData, $"{Definition.KeyPath}: {message}", Definition.KeyPath);
 }
@@ -380,10 +395,8 @@ internal sealed class YoloxAdapter(AdapterDefinition d) : DetectionAdapter(d)
         if (shape.Length != 3 || shape[2] < 6)
             throw ShapeError($"yolox needs an output [batch, candidates, 5 + classes], but '{OutputName}' has the item shape [{string.Join(",", shape)}].");
         var (inputWidth, inputHeight) = InputSize(geometry, "yolox lays out its grids");
-        var cells = Definition.Strides.Select(s => (Stride: s, Rows: (int)inputHeight / s, Columns: (int)inputWidth / s)).ToList();
-        int n = (int)shape[1], width = (int)shape[2];
-        if (cells.Sum(c => c.Rows * c.Columns) != n)
-            throw ShapeError($"'{OutputName}' holds {n} candidates, but a {inputWidth}x{inputHeight} input at strides {string.Join(", ", Definition.Strides)} has {cells.Sum(c => c.Rows * c.Columns)} cells: check strides, or use yolo_v5 for an output whose boxes are decoded.");
+        int width = (int)shape[2];
+        var cells = Grids(inputWidth, inputHeight, (int)shape[1], roundUp: false, "check strides, or use yolo_v5 for an output whose boxes are decoded");
         var data = outputs.Row(OutputIndex, row);
         var result = new List<Detection>();
         double threshold = Definition.Threshold;
@@ -426,10 +439,7 @@ internal sealed class NanoDetAdapter(AdapterDefinition d) : DetectionAdapter(d)
         if (shape.Length != 3 || shape[2] != width)
             throw ShapeError($"nanodet needs an output [batch, points, {classes} classes + 4 x {bins} bins], but '{OutputName}' has the item shape [{string.Join(",", shape)}]: check classes and reg_max.");
         var (inputWidth, inputHeight) = InputSize(geometry, "nanodet lays out its grids");
-        var grids = Definition.Strides.Select(s => (Stride: s, Rows: (int)Math.Ceiling(inputHeight / s), Columns: (int)Math.Ceiling(inputWidth / s))).ToList();
-        int n = (int)shape[1];
-        if (grids.Sum(g => g.Rows * g.Columns) != n)
-            throw ShapeError($"'{OutputName}' holds {n} points, but a {inputWidth}x{inputHeight} input at strides {string.Join(", ", Definition.Strides)} has {grids.Sum(g => g.Rows * g.Columns)}: check strides.");
+        var grids = Grids(inputWidth, inputHeight, (int)shape[1], roundUp: true, "check strides");
         var data = outputs.Row(OutputIndex, row);
         double offset = Definition.CellCentres ? 0.5 : 0;
         var candidates = new List<Detection>();
