@@ -18,7 +18,9 @@
     then every target, -Seed 15 -Seconds 900, 2,270,213; no finding. Fortieth session, the ONNX loader also looking
     for layer weights and biases computed from stored tensors (ComputedWeights.Find, with a weight-normalized seed):
     -Seed 16 -Target onnx -Seconds 300, 453,232 executions, and -Seed 17 -Seconds 240 (biases too), 329,676; no
-    finding. Each reader gets an equal
+    finding. Forty-fourth session, engine files with the corpus's Accuracy Checker and native detection seeds (yolo_v2,
+    yolox, nanodet, yolo_v3_onnx, class_agnostic, other_inputs, camvid, cast_to_int, map's and coco_orig_precision's
+    keys): -Seed 44 -Target engine,config-yaml -Seconds 300, 502,697 executions, no finding. Each reader gets an equal
     share of -Seconds; the seeds are generated in code plus the committed corpus
     (tests/PotPowerShell.Core.Tests/Fuzz/FuzzCorpus/<target>/). The contract is that every input loads or fails with a
     PotException carrying an error id within -BudgetSeconds; anything else is a finding, written with its input to
