@@ -180,6 +180,16 @@ public class EngineParserTests
         Assert.Contains(problems, p => p.StartsWith(keyPath + " (line ") || p.StartsWith(keyPath + ":") ? p.Contains(text) : false);
     }
 
+    [Theory]
+    [InlineData("  annotation_file: missing.txt\n", "dataset.annotation_file")]
+    [InlineData("  voc_annotations: missing\n", "dataset.voc_annotations")]
+    public void Annotations_that_do_not_exist_are_one_problem_not_one_more_per_metric(string annotations, string keyPath)
+    {
+        using var tmp = Folder();
+        var problems = Problems(tmp, "dataset:\n  data_source: img\n" + annotations + "metrics:\n  - type: accuracy\n  - {name: a5, type: accuracy, top_k: 5}\n");
+        Assert.StartsWith(keyPath + " (line ", Assert.Single(problems));
+    }
+
     [Fact]
     public void Every_problem_is_reported_at_once_with_line_numbers()
     {

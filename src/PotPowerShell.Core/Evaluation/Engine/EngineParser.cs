@@ -254,24 +254,31 @@ internal static class EngineParser
             if (datasetMaps[i].Reader.Has("postprocessing"))
             {
                 if (!adapter.IsDetection)
-                    datasetMaps[i].Reader.Problem("postprocessing", $"applies to detections (adapter ssd, yolo_v8, yolo_v5 or yolo_v3), but dataset '{datasets[i].Name}' uses the {adapter.Type.ToString().ToLowerInvariant()} adapter.");
+                    datasetMaps[i].Reader.Problem("postprocessing", $"applies to detections (a detection adapter: ssd, yolo_v8, yolo_v5, yolo_v3, yolo_v2, yolox, yolo_v3_onnx, nanodet or class_agnostic), but dataset '{datasets[i].Name}' uses the {adapter.Type.ToString().ToLowerInvariant()} adapter.");
                 else adapter = adapter with { Postprocessing = ParsePostprocessing(datasetMaps[i].Reader) };
             }
             datasets[i] = datasets[i] with { Adapter = adapter };
+            // Annotations written but not read (a file that does not exist) are a problem already: no second one for each metric.
+            bool annotationsWritten = AnnotationKeys.Any(datasetMaps[i].Reader.Has);
             if (!unread[i])
-                foreach (int j in scopedIndices) CheckMetricFits(metrics[j], metricMaps[j], datasets[i], problems, annotationFree);
+                foreach (int j in scopedIndices) CheckMetricFits(metrics[j], metricMaps[j], datasets[i], problems, annotationFree || annotationsWritten && !datasets[i].HasAnnotations);
         }
 
         problems.ThrowIfAny();
         return new EngineDefinition(source, baseFolder, datasets, metrics, batchSize, threads, cache, isSimplified: false);
     }
 
+    /// <summary>The dataset keys that annotate its items.</summary>
+    private static readonly string[] AnnotationKeys = { "labels", "annotation_file", "voc_annotations", "class_folders", "masks", "camvid_list" };
+
     private static AdapterDefinition DefaultAdapter(IReadOnlyList<MetricSpec> metrics) =>
         metrics.Any(m => m.Type is MetricType.Accuracy or MetricType.Precision or MetricType.Recall or MetricType.F1 or MetricType.Fp32Agreement) ? AdapterDefinition.Classification
         : metrics.Any(m => m.IsSegmentation) ? new AdapterDefinition(AdapterType.Segmentation)
         : AdapterDefinition.Identity;
 
-    private static void CheckMetricFits(MetricSpec metric, ConfigMap node, DatasetDefinition dataset, EngineProblems problems, bool annotationFree)
+    /// <param name="annotationsAside">Whether metrics may lack annotations: POT's annotation_free, or annotations written
+    /// but not read (their problem is raised already).</param>
+    private static void CheckMetricFits(MetricSpec metric, ConfigMap node, DatasetDefinition dataset, EngineProblems problems, bool annotationsAside)
     {
         var adapter = dataset.Adapter;
         int typeLine = node.KeyLine("type");
@@ -294,7 +301,7 @@ internal static class EngineParser
                 $"{EngineTree.TextOf(node["type"])?.Trim()} compares class maps, but dataset '{dataset.Name}' uses the {adapter.Type.ToString().ToLowerInvariant()} adapter: use adapter type segmentation.", typeLine);
         if (metric.Type is MetricType.Map or MetricType.CocoPrecision && dataset.HasAnnotations && !dataset.HasBoxes)
             problems.Add(metric.KeyPath, $"metric '{metric.Name}' needs boxes: annotate dataset '{dataset.Name}' with a COCO detection file (annotation_file: instances.json) or VOC annotations (voc_annotations: Annotations).", node.Line);
-        if (metric.RequiresAnnotation && !dataset.HasAnnotations && !annotationFree)
+        if (metric.RequiresAnnotation && !dataset.HasAnnotations && !annotationsAside)
             problems.Add(metric.KeyPath,
                 $"metric '{metric.Name}' compares with annotations, but dataset '{dataset.Name}' has none: add labels: (.npy or .txt) or annotation_file: (images){(metric.Type is MetricType.MeanSquaredError or MetricType.MeanAbsoluteError or MetricType.Psnr or MetricType.CosineSimilarity ? ", or compare with the FP32 model (reference: fp32)" : "")}.", node.Line);
     }
