@@ -8,8 +8,9 @@ using DataType = Onnx.TensorProto.Types.DataType;
 namespace PotPowerShell.Core.Tests.Evaluation;
 
 /// <summary>
-/// yolo_v3_onnx and other_inputs: detections a model selected itself with NonMaxSuppression from the image's size it was
-/// fed (ONNX Model Zoo's YOLOv3), read as Accuracy Checker's yolo_v3_onnx reads them; golden values from its definition.
+/// yolo_v3_onnx, detr and other_inputs: detections a model selected itself with NonMaxSuppression from the image's size it
+/// was fed (ONNX Model Zoo's YOLOv3), and DETR's queries, read as Accuracy Checker's yolo_v3_onnx and detr read them;
+/// golden values from their definitions.
 /// </summary>
 public class YoloV3OnnxTests
 {
@@ -50,6 +51,23 @@ public class YoloV3OnnxTests
         var geometry = ImageGeometry.Of(100, 50).Resized(416, 416);
         var annotation = new DetectionAnnotation(Array.Empty<DetectionBox>(), 200, 100) { Geometry = geometry };
         Assert.Equal(new[] { (0, 0.9, 40.0, 20.0, 80.0, 60.0) }, Predict(Outputs(), 0, annotation).Select(Tuple));
+    }
+
+    [Fact]
+    public void Detr_makes_every_query_a_detection_of_its_best_class_but_no_object()
+    {
+        // Two queries over two classes and no object. Logits ln 3, 0, 0: softmax 3/5, 1/5, 1/5, class 0 at .6, box
+        // centred (.5, .5), .2 x .4: [.4, .3, .6, .7]. Logits 0, 0, ln 8: 1/10, 1/10, 8/10; no object is left out, class 0
+        // (the first of equals) at .1, centred (.25, .25), .5 x .5: [0, 0, .5, .5].
+        var outputs = new BatchOutputs(new[] { "boxes", "logits" }) { Rows = 1, Items = 1 };
+        outputs.Data[0] = new[] { 0.5f, 0.5f, 0.2f, 0.4f, 0.25f, 0.25f, 0.5f, 0.5f };
+        outputs.SetShape(0, new long[] { 1, 2, 4 });
+        outputs.Data[1] = new[] { (float)Math.Log(3), 0, 0, 0, 0, (float)Math.Log(8) };
+        outputs.SetShape(1, new long[] { 1, 2, 3 });
+        var adapter = Adapter.Create(new AdapterDefinition(AdapterType.Detr, "boxes") { ScoresOutput = "logits" });
+        adapter.Bind(outputs.Names, null, new HashSet<string>());
+        adapter.Resolve(outputs);
+        Assert.Equal(new[] { (0, 0.6, 0.4, 0.3, 0.6, 0.7), (0, 0.1, 0.0, 0.0, 0.5, 0.5) }, ((List<Detection>)adapter.Predict(outputs, 0, null)!).Select(Tuple));
     }
 
     [Fact]
@@ -133,6 +151,12 @@ public class YoloV3OnnxTests
         var adapter = engine.Datasets.Single().Adapter;
         Assert.Equal((AdapterType.YoloV3Onnx, "yolonms_layer_1/ExpandDims_1:0", "yolonms_layer_1/ExpandDims_3:0", "yolonms_layer_1/concat_2:0"),
             (adapter.Type, adapter.Output, adapter.ScoresOutput, adapter.IndicesOutput));
+        // Accuracy Checker's detr: boxes_out and scores_out, both required.
+        File.WriteAllText(tmp.File("detr.yml"), File.ReadAllText(tmp.File("ac.yml")).Replace("type: yolo_v3_onnx", "type: detr")
+            .Replace("boxes_out: yolonms_layer_1/ExpandDims_1:0", "boxes_out: boxes").Replace("scores_out: yolonms_layer_1/ExpandDims_3:0", "scores_out: scores")
+            .Split('\n').Where(line => !line.Contains("indices_out", StringComparison.Ordinal)).Aggregate((x, y) => x + "\n" + y));
+        var detr = EngineDefinition.Load(tmp.File("detr.yml")).Datasets.Single().Adapter;
+        Assert.Equal((AdapterType.Detr, "boxes", "scores"), (detr.Type, detr.Output, detr.ScoresOutput));
         var others = engine.Datasets.Single().Image!.OtherInputs;
         Assert.Equal(new[] { "image_shape", "scale" }, others.Select(o => o.Name));
         Assert.Null(others[0].Constant);

@@ -201,7 +201,7 @@ internal static class AccuracyCheckerConfig
 
     private static readonly string[] Adapters =
     {
-        "classification", "ctc_greedy_search_decoder", "ssd_onnx", "faster_rcnn_onnx", "ssd", "yolo_v8_detection", "yolo_v8", "yolo_v3", "yolo_v2", "yolox", "yolo_v3_onnx", "nanodet", "class_agnostic_detection", "segmentation",
+        "classification", "ctc_greedy_search_decoder", "ssd_onnx", "faster_rcnn_onnx", "ssd", "yolo_v8_detection", "yolo_v8", "yolo_v3", "yolo_v2", "yolox", "yolo_v3_onnx", "nanodet", "detr", "class_agnostic_detection", "segmentation",
     };
 
     private static ConfigMap? Adapter(MapReader launcher)
@@ -301,6 +301,13 @@ internal static class AccuracyCheckerConfig
             Copy(a, "threshold", ours);
             if (a.Int("num", 1, 1 << 10) is int num && num != 5) a.Problem("num", $"is {num}: YOLOX's class scores start at column 5 (num: 5, the default).");
             if (a.String("output_name") is not null) Copy(a, "output_name", ours, "output");
+            return ours;
+        }
+        if (type == "detr")
+        {
+            var a = new MapReader(map, path, launcher.Problems, new[] { "type", "scores_out", "boxes_out" });
+            var ours = EngineTree.Map(line, ("type", EngineTree.Text("detr")));
+            RequiredOutputs(a, ours, ("boxes_out", "output", "boxes [N, 4] (centre x, centre y, width, height as fractions of the input)"), ("scores_out", "scores", "class logits [N, classes + 1]"));
             return ours;
         }
         if (type == "nanodet")

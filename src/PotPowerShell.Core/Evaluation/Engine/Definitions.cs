@@ -52,6 +52,11 @@ public enum AdapterType
     /// a distribution over reg_max + 1 bins (Accuracy Checker's nanodet).
     /// </summary>
     NanoDet,
+    /// <summary>
+    /// DETR's outputs: per item class logits [N, classes + 1] (the last: no object) and boxes [N, 4] (centre x, centre y,
+    /// width, height as fractions of the input), every query a detection (Accuracy Checker's detr).
+    /// </summary>
+    Detr,
     /// <summary>Boxes of one class [N, 5] (x1, y1, x2, y2, score), scaled to fractions of the input (Accuracy Checker's class_agnostic_detection).</summary>
     ClassAgnostic,
     /// <summary>Semantic segmentation: per-pixel class scores [C, H, W] (the class map is their argmax), or the class map [H, W] itself.</summary>
@@ -219,7 +224,7 @@ public sealed record AdapterDefinition(
     /// </summary>
     public bool ArgmaxOutput { get; init; }
 
-    /// <summary>ssd: the outputs of boxes, labels and scores (<see cref="Output"/> names the boxes); yolo_v3_onnx: those of scores and indices.</summary>
+    /// <summary>ssd: the outputs of boxes, labels and scores (<see cref="Output"/> names the boxes); yolo_v3_onnx: those of scores and indices; detr: that of the class logits.</summary>
     public string? LabelsOutput { get; init; }
     public string? ScoresOutput { get; init; }
     public string? IndicesOutput { get; init; }
@@ -257,7 +262,7 @@ public sealed record AdapterDefinition(
     /// <summary>Detection postprocessing, applied in order after boxes are scaled to the original image.</summary>
     public IReadOnlyList<DetectionStep> Postprocessing { get; init; } = Array.Empty<DetectionStep>();
 
-    public bool IsDetection => Type is AdapterType.Ssd or AdapterType.YoloV8 or AdapterType.YoloV5 or AdapterType.YoloV3 or AdapterType.YoloV2 or AdapterType.Yolox or AdapterType.YoloV3Onnx or AdapterType.NanoDet or AdapterType.ClassAgnostic;
+    public bool IsDetection => Type is AdapterType.Ssd or AdapterType.YoloV8 or AdapterType.YoloV5 or AdapterType.YoloV3 or AdapterType.YoloV2 or AdapterType.Yolox or AdapterType.YoloV3Onnx or AdapterType.NanoDet or AdapterType.Detr or AdapterType.ClassAgnostic;
 
     /// <summary>yolo_v3, yolo_v2: how its grids are read.</summary>
     public YoloGrid? Grid { get; init; }

@@ -79,6 +79,7 @@ internal static class EngineParser
         ["class_agnostic"] = AdapterType.ClassAgnostic,
         ["yolo_v3_onnx"] = AdapterType.YoloV3Onnx,
         ["nanodet"] = AdapterType.NanoDet,
+        ["detr"] = AdapterType.Detr,
         ["segmentation"] = AdapterType.Segmentation,
     };
 
@@ -254,7 +255,7 @@ internal static class EngineParser
             if (datasetMaps[i].Reader.Has("postprocessing"))
             {
                 if (!adapter.IsDetection)
-                    datasetMaps[i].Reader.Problem("postprocessing", $"applies to detections (a detection adapter: ssd, yolo_v8, yolo_v5, yolo_v3, yolo_v2, yolox, yolo_v3_onnx, nanodet or class_agnostic), but dataset '{datasets[i].Name}' uses the {adapter.Type.ToString().ToLowerInvariant()} adapter.");
+                    datasetMaps[i].Reader.Problem("postprocessing", $"applies to detections (a detection adapter: ssd, yolo_v8, yolo_v5, yolo_v3, yolo_v2, yolox, yolo_v3_onnx, nanodet, detr or class_agnostic), but dataset '{datasets[i].Name}' uses the {adapter.Type.ToString().ToLowerInvariant()} adapter.");
                 else adapter = adapter with { Postprocessing = ParsePostprocessing(datasetMaps[i].Reader) };
             }
             datasets[i] = datasets[i] with { Adapter = adapter };
@@ -295,7 +296,7 @@ internal static class EngineParser
         }
         if (metric.Type is MetricType.Map or MetricType.CocoPrecision && !adapter.IsDetection)
             problems.Add(EngineProblems.Join(metric.KeyPath, "type"),
-                $"{(metric.Type == MetricType.Map ? "map" : "coco_precision")} compares detections, but dataset '{dataset.Name}' uses the {adapter.Type.ToString().ToLowerInvariant()} adapter: use a detection adapter (ssd, yolo_v8, yolo_v5, yolo_v3, yolo_v2, yolox, yolo_v3_onnx, nanodet or class_agnostic).", typeLine);
+                $"{(metric.Type == MetricType.Map ? "map" : "coco_precision")} compares detections, but dataset '{dataset.Name}' uses the {adapter.Type.ToString().ToLowerInvariant()} adapter: use a detection adapter (ssd, yolo_v8, yolo_v5, yolo_v3, yolo_v2, yolox, yolo_v3_onnx, nanodet, detr or class_agnostic).", typeLine);
         if (metric.IsSegmentation && adapter.Type != AdapterType.Segmentation)
             problems.Add(EngineProblems.Join(metric.KeyPath, "type"),
                 $"{EngineTree.TextOf(node["type"])?.Trim()} compares class maps, but dataset '{dataset.Name}' uses the {adapter.Type.ToString().ToLowerInvariant()} adapter: use adapter type segmentation.", typeLine);
@@ -333,7 +334,7 @@ internal static class EngineParser
                      (ClassesKeys, new[] { AdapterType.YoloV3, AdapterType.YoloV2, AdapterType.NanoDet }), (NanoDetKeys, new[] { AdapterType.NanoDet }),
                      (ThresholdKeys, new[] { AdapterType.YoloV3, AdapterType.YoloV2, AdapterType.Yolox }), (SoftmaxKeys, new[] { AdapterType.YoloV2 }),
                      (StridesKeys, new[] { AdapterType.Yolox, AdapterType.NanoDet }), (ClassAgnosticKeys, new[] { AdapterType.ClassAgnostic }),
-                     (ScoresKeys, new[] { AdapterType.Ssd, AdapterType.YoloV3Onnx }), (IndicesKeys, new[] { AdapterType.YoloV3Onnx }),
+                     (ScoresKeys, new[] { AdapterType.Ssd, AdapterType.YoloV3Onnx, AdapterType.Detr }), (IndicesKeys, new[] { AdapterType.YoloV3Onnx }),
                  })
             if (type == null || !owners.Contains(type.Value))
                 foreach (var k in keys.Where(m.Has))
@@ -369,12 +370,15 @@ internal static class EngineParser
                 }
                 : null;
         if (type == AdapterType.ClassAgnostic) return ParseClassAgnostic(m, output, path);
-        if (type == AdapterType.YoloV3Onnx)
+        if (type is AdapterType.YoloV3Onnx or AdapterType.Detr)
         {
-            // Three outputs, each required: a model whose NonMaxSuppression picked its detections has no default for them.
-            foreach (var (required, what) in new[] { ("output", "boxes [N, 4] (y1, x1, y2, x2 in the image's pixels)"), ("scores", "scores [classes, N]"), ("indices", "the selected indices [M, 3] (image, class, box)") })
-                if (m.String(required) == null) m.Problem(required, $"is required for yolo_v3_onnx: the model output of {what}.");
-            return new AdapterDefinition(AdapterType.YoloV3Onnx, output, KeyPath: path) { ScoresOutput = m.String("scores"), IndicesOutput = m.String("indices") };
+            // Outputs each required: a model of several outputs has no default for them.
+            var required = type == AdapterType.Detr
+                ? new[] { ("output", "boxes [N, 4] (centre x, centre y, width, height as fractions of the input)"), ("scores", "class logits [N, classes + 1]") }
+                : new[] { ("output", "boxes [N, 4] (y1, x1, y2, x2 in the image's pixels)"), ("scores", "scores [classes, N]"), ("indices", "the selected indices [M, 3] (image, class, box)") };
+            foreach (var (name, what) in required)
+                if (m.String(name) == null) m.Problem(name, $"is required for {(type == AdapterType.Detr ? "detr" : "yolo_v3_onnx")}: the model output of {what}.");
+            return new AdapterDefinition(type.Value, output, KeyPath: path) { ScoresOutput = m.String("scores"), IndicesOutput = m.String("indices") };
         }
         if (type is AdapterType.YoloV8 or AdapterType.YoloV5)
             return new AdapterDefinition(type.Value, output, KeyPath: path)

@@ -27,6 +27,7 @@ internal abstract class Adapter
         AdapterType.Yolox => new YoloxAdapter(d),
         AdapterType.YoloV3Onnx => new YoloV3OnnxAdapter(d),
         AdapterType.NanoDet => new NanoDetAdapter(d),
+        AdapterType.Detr => new DetrAdapter(d),
         AdapterType.ClassAgnostic => new ClassAgnosticAdapter(d),
         AdapterType.Segmentation => new SegmentationAdapter(d),
         _ => new IdentityAdapter(d),

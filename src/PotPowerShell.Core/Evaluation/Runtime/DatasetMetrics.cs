@@ -33,7 +33,7 @@ internal sealed class DetectionRunner(MetricSpec spec) : MetricRunner(spec.Name,
     {
         if (s.Prediction is not IReadOnlyList<Detection> predicted)
             throw new PotException("PredictionNotDetection", PotErrorCategory.InvalidData,
-                $"Metric '{Name}' needs detections, but dataset '{s.Definition.Name}' has the {s.Adapter.Definition.Type.ToString().ToLowerInvariant()} adapter: use ssd, yolo_v8, yolo_v5, yolo_v3, yolo_v2, yolox, yolo_v3_onnx, nanodet or class_agnostic.", spec.KeyPath);
+                $"Metric '{Name}' needs detections, but dataset '{s.Definition.Name}' has the {s.Adapter.Definition.Type.ToString().ToLowerInvariant()} adapter: use ssd, yolo_v8, yolo_v5, yolo_v3, yolo_v2, yolox, yolo_v3_onnx, nanodet, detr or class_agnostic.", spec.KeyPath);
         var truth = spec.Reference == MetricReference.Fp32 ? Fp32Objects(s) : Annotated(s);
         ((DetectionAggregate)aggregate).Add(s.NonFinite ? Array.Empty<Detection>() : predicted, truth);
         return double.NaN;

@@ -484,6 +484,44 @@ internal sealed class NanoDetAdapter(AdapterDefinition d) : DetectionAdapter(d)
 }
 
 /// <summary>
+/// detr: per item DETR's class logits [N, classes + 1] (the last class: no object) and boxes [N, 4] (centre x, centre
+/// y, width, height as fractions of the input), as Accuracy Checker's detr adapter reads them: every query a detection
+/// of its best class but the last, scored that class's softmax over all of them.
+/// </summary>
+internal sealed class DetrAdapter(AdapterDefinition d) : DetectionAdapter(d)
+{
+    protected override bool Normalized => true;
+
+    public override IEnumerable<(string Key, string Name)> OtherOutputs => new[] { ("scores", Definition.ScoresOutput!) };
+
+    protected override List<Detection> Raw(BatchOutputs outputs, int row, ImageGeometry? geometry)
+    {
+        int s = outputs.IndexOf(Definition.ScoresOutput!);
+        outputs.RequireBatchFirst(OutputIndex, "the detr adapter");
+        outputs.RequireBatchFirst(s, "the detr adapter");
+        var boxes = outputs.Row(OutputIndex, row);
+        var logits = outputs.Row(s, row);
+        int n = boxes.Length / 4;
+        if (n * 4 != boxes.Length || n == 0 || logits.Length % n != 0 || logits.Length / n < 2)
+            throw ShapeError($"detr needs boxes [N, 4] and class logits [N, classes + 1] per item, but '{OutputName}' holds {boxes.Length} values and '{Definition.ScoresOutput}' {logits.Length}.");
+        int width = logits.Length / n;
+        var result = new List<Detection>(n);
+        for (int q = 0; q < n; q++)
+        {
+            var l = logits.Slice(q * width, width);
+            double max = double.NegativeInfinity, sum = 0;
+            foreach (float v in l) max = Math.Max(max, v);
+            foreach (float v in l) sum += Math.Exp(v - max);
+            int best = 0;
+            for (int c = 1; c < width - 1; c++)
+                if (l[c] > l[best]) best = c;
+            result.Add(Centred(best, Math.Exp(l[best] - max) / sum, boxes[4 * q], boxes[4 * q + 1], boxes[4 * q + 2], boxes[4 * q + 3]));
+        }
+        return result;
+    }
+}
+
+/// <summary>
 /// class_agnostic: per item boxes [N, 5] (x1, y1, x2, y2, score) of one class, as Accuracy Checker's
 /// class_agnostic_detection reads them: rows scoring above 0 are detections of label 1, their coordinates multiplied by
 /// the scale, which makes them fractions of the input.
