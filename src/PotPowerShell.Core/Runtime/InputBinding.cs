@@ -3,10 +3,11 @@ namespace PotPowerShell.Core.Runtime;
 /// <summary>
 /// The one rule that matches a data set's arrays to a model's inputs, for every loop that feeds ONNX Runtime
 /// (calibration, evaluation, the output-error pass, the timers, the preparation checks): each model input is fed by
-/// the array of its name; the one model input no array is named after and the one array named after no model input are
-/// matched whatever their names (a model with one input and data with one array; an image beside arrays named after
-/// the model's other inputs, such as the image's size). Arrays no input asks for are not fed. A model input nothing
-/// feeds is <see cref="MissingId"/>, naming both sides.
+/// the array of its name; a model with one input and data with one array are matched whatever their names, and so are
+/// the one model input no array is named after and an image folder's image ('image') beside arrays named after the
+/// model's other inputs (its size). Other arrays are never guessed at: a spare array of the same shape fed to the wrong
+/// input would go unnoticed. Arrays no input asks for are not fed. A model input nothing feeds is
+/// <see cref="MissingId"/>, naming both sides.
 /// </summary>
 public static class InputBinding
 {
@@ -30,9 +31,10 @@ public static class InputBinding
     public static string? ArrayFor(string modelInput, IReadOnlyList<string> dataInputs, IReadOnlyList<string> modelInputs)
     {
         if (dataInputs.Contains(modelInput, StringComparer.Ordinal)) return modelInput;
+        if (modelInputs.Count == 1 && dataInputs.Count == 1) return dataInputs[0];
         var unnamedInputs = modelInputs.Where(i => !dataInputs.Contains(i, StringComparer.Ordinal)).ToList();
         var unnamedArrays = dataInputs.Where(a => !modelInputs.Contains(a, StringComparer.Ordinal)).ToList();
-        return unnamedInputs.Count == 1 && unnamedArrays.Count == 1 ? unnamedArrays[0] : null;
+        return unnamedInputs.Count == 1 && unnamedArrays is [Data.ImageDataset.DefaultInputName] ? unnamedArrays[0] : null;
     }
 
     /// <param name="modelInputCount">The model's inputs: arrays given to a model with one input may be one item each.</param>

@@ -9,7 +9,7 @@ namespace PotPowerShell.Core.Tests.Runtime;
 
 /// <summary>
 /// Every loop that feeds data to ONNX Runtime binds it by the same rule (Runtime/InputBinding.cs): arrays feed the
-/// model inputs of their names; the one array named after no input feeds the one input no array is named after.
+/// model inputs of their names; one array feeds a model's one input, and an image folder's image the one input left.
 /// </summary>
 public class InputBindingTests
 {
@@ -66,7 +66,7 @@ public class InputBindingTests
     [InlineData(new[] { "x" }, new[] { "features" }, "x=features")]
     [InlineData(new[] { "input_1", "image_shape" }, new[] { "image", "image_shape" }, "input_1=image image_shape=image_shape")]
     [InlineData(new[] { "a", "b" }, new[] { "a", "b", "labels" }, "a=a b=b")]
-    public void Arrays_feed_the_inputs_of_their_names_and_the_one_left_the_one_left(string[] model, string[] data, string expected)
+    public void Arrays_feed_the_inputs_of_their_names_and_an_image_the_one_left(string[] model, string[] data, string expected)
     {
         var map = PotPowerShell.Core.Runtime.InputBinding.Bind(data, model, "data", "model");
         Assert.Equal(expected, string.Join(" ", model.Select(i => $"{i}={map[i]}")));
@@ -76,6 +76,8 @@ public class InputBindingTests
     [InlineData(new[] { "a", "b" }, new[] { "c", "d" })]
     [InlineData(new[] { "a", "b", "c" }, new[] { "a", "d" })]
     [InlineData(new[] { "a" }, new[] { "c", "d" })]
+    // A spare array is not guessed to be the one input left (position ids are no token types).
+    [InlineData(new[] { "input_ids", "token_type_ids" }, new[] { "input_ids", "position_ids" })]
     public void Inputs_no_array_can_feed_are_refused(string[] model, string[] data) =>
         Assert.Equal(PotPowerShell.Core.Runtime.InputBinding.MissingId,
             Assert.Throws<PotException>(() => PotPowerShell.Core.Runtime.InputBinding.Bind(data, model, "data", "model")).ErrorId);
