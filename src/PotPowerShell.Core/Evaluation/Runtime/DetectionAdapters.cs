@@ -135,6 +135,20 @@ internal abstract class DetectionAdapter(AdapterDefinition d) : Adapter(d)
         return grids;
     }
 
+    /// <summary>
+    /// The item shape (batch axis first, of 1) of the adapter's one output, which must be the batch's and
+    /// <paramref name="fits"/>; else the error says the <paramref name="adapter"/> <paramref name="needs"/> and what to
+    /// <paramref name="check"/>.
+    /// </summary>
+    protected long[] ItemShape(BatchOutputs outputs, string adapter, string needs, Func<long[], bool> fits, string? check = null)
+    {
+        outputs.RequireBatchFirst(OutputIndex, $"the {adapter} adapter");
+        var shape = outputs.RowShape(OutputIndex);
+        if (!fits(shape))
+            throw ShapeError($"{adapter} needs an output {needs}, but '{OutputName}' has the item shape [{string.Join(",", shape)}]{(check != null ? ": " + check : "")}.");
+        return shape;
+    }
+
     protected PotException ShapeError(string message) =>
         new("EngineOutputShape", PotErrorCategory.InvalidData, $"{Definition.KeyPath}: {message}", Definition.KeyPath);
 }
@@ -202,10 +216,7 @@ internal sealed class YoloV8Adapter(AdapterDefinition d) : DetectionAdapter(d)
 
     protected override List<Detection> Raw(BatchOutputs outputs, int row, ImageGeometry? geometry)
     {
-        outputs.RequireBatchFirst(OutputIndex, "the yolo_v8 adapter");
-        var shape = outputs.RowShape(OutputIndex);
-        if (shape.Length != 3 || shape[1] < 5)
-            throw ShapeError($"yolo_v8 needs an output [batch, 4 + classes, candidates], but '{OutputName}' has the item shape [{string.Join(",", shape)}].");
+        var shape = ItemShape(outputs, "yolo_v8", "[batch, 4 + classes, candidates]", s => s.Length == 3 && s[1] >= 5);
         int channels = (int)shape[1], n = (int)shape[2];
         var data = outputs.Row(OutputIndex, row);
         var candidates = new List<Detection>();
@@ -235,10 +246,7 @@ internal sealed class YoloV5Adapter(AdapterDefinition d) : DetectionAdapter(d)
 
     protected override List<Detection> Raw(BatchOutputs outputs, int row, ImageGeometry? geometry)
     {
-        outputs.RequireBatchFirst(OutputIndex, "the yolo_v5 adapter");
-        var shape = outputs.RowShape(OutputIndex);
-        if (shape.Length != 3 || shape[2] < 6)
-            throw ShapeError($"yolo_v5 needs an output [batch, candidates, 5 + classes], but '{OutputName}' has the item shape [{string.Join(",", shape)}].");
+        var shape = ItemShape(outputs, "yolo_v5", "[batch, candidates, 5 + classes]", s => s.Length == 3 && s[2] >= 6);
         int n = (int)shape[1], width = (int)shape[2];
         var data = outputs.Row(OutputIndex, row);
         var candidates = new List<Detection>();
@@ -390,10 +398,7 @@ internal sealed class YoloxAdapter(AdapterDefinition d) : DetectionAdapter(d)
 
     protected override List<Detection> Raw(BatchOutputs outputs, int row, ImageGeometry? geometry)
     {
-        outputs.RequireBatchFirst(OutputIndex, "the yolox adapter");
-        var shape = outputs.RowShape(OutputIndex);
-        if (shape.Length != 3 || shape[2] < 6)
-            throw ShapeError($"yolox needs an output [batch, candidates, 5 + classes], but '{OutputName}' has the item shape [{string.Join(",", shape)}].");
+        var shape = ItemShape(outputs, "yolox", "[batch, candidates, 5 + classes]", s => s.Length == 3 && s[2] >= 6);
         var (inputWidth, inputHeight) = InputSize(geometry, "yolox lays out its grids");
         int width = (int)shape[2];
         var cells = Grids(inputWidth, inputHeight, (int)shape[1], roundUp: false, "check strides, or use yolo_v5 for an output whose boxes are decoded");
@@ -433,11 +438,8 @@ internal sealed class NanoDetAdapter(AdapterDefinition d) : DetectionAdapter(d)
 
     protected override List<Detection> Raw(BatchOutputs outputs, int row, ImageGeometry? geometry)
     {
-        outputs.RequireBatchFirst(OutputIndex, "the nanodet adapter");
-        var shape = outputs.RowShape(OutputIndex);
         int classes = Definition.Classes, bins = Definition.RegMax + 1, width = classes + 4 * bins;
-        if (shape.Length != 3 || shape[2] != width)
-            throw ShapeError($"nanodet needs an output [batch, points, {classes} classes + 4 x {bins} bins], but '{OutputName}' has the item shape [{string.Join(",", shape)}]: check classes and reg_max.");
+        var shape = ItemShape(outputs, "nanodet", $"[batch, points, {classes} classes + 4 x {bins} bins]", s => s.Length == 3 && s[2] == width, "check classes and reg_max");
         var (inputWidth, inputHeight) = InputSize(geometry, "nanodet lays out its grids");
         var grids = Grids(inputWidth, inputHeight, (int)shape[1], roundUp: true, "check strides");
         var data = outputs.Row(OutputIndex, row);
@@ -532,10 +534,7 @@ internal sealed class ClassAgnosticAdapter(AdapterDefinition d) : DetectionAdapt
 
     protected override List<Detection> Raw(BatchOutputs outputs, int row, ImageGeometry? geometry)
     {
-        outputs.RequireBatchFirst(OutputIndex, "the class_agnostic adapter");
-        var shape = outputs.RowShape(OutputIndex);
-        if (shape.Length != 3 || shape[2] != 5)
-            throw ShapeError($"class_agnostic needs an output [batch, boxes, 5] (x1, y1, x2, y2, score), but '{OutputName}' has the item shape [{string.Join(",", shape)}].");
+        ItemShape(outputs, "class_agnostic", "[batch, boxes, 5] (x1, y1, x2, y2, score)", s => s.Length == 3 && s[2] == 5);
         var data = outputs.Row(OutputIndex, row);
         var s = Definition.BoxScale;
         var result = new List<Detection>();
