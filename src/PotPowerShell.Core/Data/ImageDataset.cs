@@ -278,7 +278,11 @@ public sealed class ImageDataset : IDataset
         object? label = _labels?[index];
         // Boxes and class maps come back in the input's coordinates: the annotation carries where the image went.
         if (label is SegmentationMaskFile mask) label = new SegmentationAnnotation(SegmentationMasks.Read(mask.Path, mask.Colors), geometry);
-        if (label is DetectionAnnotation boxes) label = boxes with { Geometry = geometry };
+        // An annotation without the image's size (WIDER FACE's) takes the decoded image's.
+        if (label is DetectionAnnotation boxes)
+            label = boxes.ImageWidth == 0 && geometry != null
+                ? boxes with { Geometry = geometry, ImageWidth = geometry.ImageWidth, ImageHeight = geometry.ImageHeight }
+                : boxes with { Geometry = geometry };
         var inputs = new Dictionary<string, TensorData>(StringComparer.Ordinal) { [_inputName] = tensor };
         foreach (var other in _options.OtherInputs)
             inputs[other.Name] = other.Constant ?? (geometry != null

@@ -243,11 +243,17 @@ public class DetectionEvaluationTests
     [Fact]
     public void PostprocessingFiltersAndClips()
     {
-        // filter at .85 drops b's wrong-class box; clip_boxes keeps boxes inside the 2x6 image.
-        using var tmp = Scene("  postprocessing: [{type: filter, min_confidence: 0.85}, {type: clip_boxes}]", "  - {name: voc, type: map, include_boundaries: false}");
-        var r = Evaluate(tmp, keep: true);
-        Assert.Empty(Assert.IsAssignableFrom<IReadOnlyList<Detection>>(r.Predictions![1]));
-        Assert.Equal(0.5, r.Values["voc"], 12);
+        // filter at .85 ignores b's wrong-class box (remove_filtered drops it); clip_boxes keeps boxes inside the 2x6 image.
+        foreach (bool remove in new[] { false, true })
+        {
+            using var tmp = Scene($"  postprocessing: [{{type: filter, min_confidence: 0.85, remove_filtered: {remove.ToString().ToLowerInvariant()}}}, {{type: clip_boxes}}]",
+                "  - {name: voc, type: map, include_boundaries: false}");
+            var r = Evaluate(tmp, keep: true);
+            var b = Assert.IsAssignableFrom<IReadOnlyList<Detection>>(r.Predictions![1]);
+            if (remove) Assert.Empty(b);
+            else Assert.True(Assert.Single(b).Ignored);
+            Assert.Equal(0.5, r.Values["voc"], 12);
+        }
     }
 
     [Fact]

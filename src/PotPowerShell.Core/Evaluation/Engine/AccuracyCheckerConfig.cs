@@ -548,6 +548,19 @@ internal static class AccuracyCheckerConfig
             if (a.Has(key) && kind != "mscoco_detection") a.Problem(key, "applies to mscoco_detection only.");
         if (a.Has("annotations_dir") && kind != "voc_detection") a.Problem("annotations_dir", "applies to voc_detection only.");
         if (a.Has("imageset_file") && kind != "voc_detection") a.Problem("imageset_file", "applies to voc_detection and voc_segmentation only.");
+        if (a.Has("label_start") && kind != "wider") a.Problem("label_start", "applies to wider only.");
+        if (kind == "wider")
+        {
+            // WIDER FACE's faces, class label_start (1 by default: after a background class).
+            foreach (var key in ConverterKeys.Where(k => k is not ("converter" or "annotation_file" or "label_start" or "images_dir" or "dataset_meta_file") && a.Has(k)))
+                a.Problem(key, "does not apply to wider.");
+            if (a.Has("annotation_file")) Copy(a, "annotation_file", d, "wider_annotations");
+            else a.Problem("annotation_file", "is required: WIDER FACE's wider_face_val_bbx_gt.txt.");
+            if ((a.Has("label_start") ? a.Int("label_start", 0, 1 << 20) : 1) is int start and > 0) d.Add("label_offset", EngineTree.Number(start));
+            foreach (var key in new[] { "images_dir", "dataset_meta_file" })
+                if (a.Has(key)) warnings.Add($"{a.KeyPath(key)}: read and ignored: images are named relative to data_source, and faces are class label_start.");
+            return null;
+        }
         if (kind == "voc_detection")
         {
             // One XML file per image in annotations_dir; VOC's twenty classes after a background class (has_background
@@ -729,23 +742,25 @@ internal static class AccuracyCheckerConfig
     {
         "converter", "annotation_file", "labels_file", "has_background", "images_dir", "dataset_meta_file", "delimeter", "sort_annotations",
         "use_full_label_map", "annotations_dir", "imageset_file", "data_dir", "decoding_char_file",
-        "masks_dir", "image_prefix", "image_postfix", "mask_prefix", "mask_postfix", "mask_loader", "mask_dir", "labelmap_file",
+        "masks_dir", "image_prefix", "image_postfix", "mask_prefix", "mask_postfix", "mask_loader", "mask_dir", "labelmap_file", "label_start",
     };
 
-    private static readonly string[] Converters = { "imagenet", "cls_dataset_folder", "icdar13_recognition", "unicode_character_recognition", "mscoco_detection", "voc_detection", "common_semantic_segmentation", "voc_segmentation", "camvid" };
+    private static readonly string[] Converters = { "imagenet", "cls_dataset_folder", "icdar13_recognition", "unicode_character_recognition", "mscoco_detection", "voc_detection", "common_semantic_segmentation", "voc_segmentation", "camvid", "wider" };
 
     private static readonly string[] PostprocessingTypes =
         { "resize_prediction_boxes", "clip_boxes", "nms", "class_aware_nms", "diou_nms", "filter", "cast_to_int", "resize_segmentation_mask", "encode_segmentation_mask", "crop_or_pad", "crop_padded_prediction" };
 
     /// <summary>
     /// Detection postprocessing in our form. resize_prediction_boxes is what always happens first (boxes are scaled to
-    /// the annotated image), so it adds no step; clip_boxes, nms and filter (by min_confidence) apply to predictions.
+    /// the annotated image), so it adds no step; nms applies to predictions, clip_boxes, filter and cast_to_int to
+    /// either side (apply_to).
     /// resize_segmentation_mask to the image's size adds no step either: class maps are scored at their mask's size.
     /// </summary>
     private static ConfigList Postprocessing(MapReader m, List<string> warnings)
     {
         var list = m.List("postprocessing");
         var result = new ConfigList(list?.Line ?? 0);
+        int resizeAt = list?.Items.ToList().FindIndex(x => x is ConfigMap s && EngineTree.TextOf(s["type"])?.Trim().ToLowerInvariant() == "resize_prediction_boxes") ?? -1;
         for (int i = 0; list != null && i < list.Count; i++)
         {
             string path = EngineProblems.Index(m.KeyPath("postprocessing"), i);
@@ -794,12 +809,30 @@ internal static class AccuracyCheckerConfig
                         "with any padding left out (Accuracy Checker brings both to the size given here, and counts a padded mask's border as background).");
                 continue;
             }
-            var p = new MapReader(map, path, m.Problems, new[] { "type", "apply_to", "overlap", "include_boundaries", "keep_top_k", "min_confidence", "remove_filtered", "rescale" });
+            if (type == "filter")
+            {
+                if (Filter(map, path, m.Problems, warnings) is { } filter) result.Add(filter);
+                continue;
+            }
+            if (type == "clip_boxes")
+            {
+                // Ours by the same keys. Boxes are in the image's pixels from the start here (resize_prediction_boxes).
+                var c = new MapReader(map, path, m.Problems, new[] { "type", "apply_to", "size", "dst_width", "dst_height", "boxes_normalized" });
+                if (c.Bool("boxes_normalized") == true)
+                    c.Problem("boxes_normalized", "true is not supported: boxes are clipped in the image's pixels (after resize_prediction_boxes).");
+                bool predictions = c.String("apply_to")?.Trim().ToLowerInvariant() is null or "prediction" or "all";
+                if (predictions && new[] { "size", "dst_width", "dst_height" }.Any(c.Has) && resizeAt > i)
+                    c.Problem("type", "with a size before resize_prediction_boxes clips the model input's coordinates; boxes are in the image's pixels here: move it after resize_prediction_boxes, or leave out the size to clip to the image.");
+                var clip = EngineTree.Map(map.Line, ("type", EngineTree.Text("clip_boxes", map.KeyLine("type"))));
+                foreach (var key in new[] { "apply_to", "size", "dst_width", "dst_height" }) Copy(c, key, clip);
+                result.Add(clip);
+                continue;
+            }
+            var p = new MapReader(map, path, m.Problems, new[] { "type", "apply_to", "overlap", "include_boundaries", "keep_top_k", "rescale" });
             if (p.String("apply_to") is { } target && !target.Trim().Equals("prediction", StringComparison.OrdinalIgnoreCase))
-                p.Problem("apply_to", $"'{target}' is not supported: steps apply to predictions (apply_to: prediction).");
-            if (p.Bool("remove_filtered") == false) p.Problem("remove_filtered", "false is not supported: filtered detections are removed.");
+                p.Problem("apply_to", $"'{target}' is not supported: {type} applies to predictions (apply_to: prediction).");
             bool nms = type is "nms" or "class_aware_nms" or "diou_nms";
-            foreach (var (key, owner) in new[] { ("overlap", "nms"), ("include_boundaries", "nms"), ("keep_top_k", "nms"), ("min_confidence", "filter"), ("rescale", "resize_prediction_boxes") })
+            foreach (var (key, owner) in new[] { ("overlap", "nms"), ("include_boundaries", "nms"), ("keep_top_k", "nms"), ("rescale", "resize_prediction_boxes") })
                 if (p.Has(key) && (owner == "nms" ? !nms : type != owner)) p.Problem(key, $"applies to {(owner == "nms" ? "nms, class_aware_nms and diou_nms" : owner)} only.");
             if (type == "resize_prediction_boxes")
             {
@@ -809,12 +842,37 @@ internal static class AccuracyCheckerConfig
             // Accuracy Checker's nms and diou_nms suppress boxes of any class; class_aware_nms those of the box's class only.
             var step = EngineTree.Map(map.Line, ("type", EngineTree.Text(type == "class_aware_nms" ? "nms" : type, map.KeyLine("type"))));
             if (nms) step.Add("per_class", EngineTree.Text(type == "class_aware_nms" ? "true" : "false"));
-            foreach (var key in new[] { "overlap", "include_boundaries", "keep_top_k", "min_confidence" }) Copy(p, key, step);
-            if (type == "filter" && !p.Has("min_confidence"))
-                p.Problem("min_confidence", "is required: only filtering by confidence is supported.");
+            foreach (var key in new[] { "overlap", "include_boundaries", "keep_top_k" }) Copy(p, key, step);
             result.Add(step);
         }
         return result;
+    }
+
+    private static readonly string[] FilterCriteria =
+        { "labels", "min_confidence", "top_k", "height_range", "width_range", "aspect_ratio", "area_ratio", "is_empty", "invalid_boxes" };
+
+    /// <summary>
+    /// filter as ours, its criteria in the order written; null when none is left. is_empty and invalid_boxes filter
+    /// whatever value they are given (Accuracy Checker's filters ignore it). min_visibility reads visibilities that
+    /// only Intel's own datasets' converters give, and area_range filters text and pose annotations only: on boxes
+    /// Accuracy Checker's filters pick nothing, so both are read and ignored.
+    /// </summary>
+    private static ConfigMap? Filter(ConfigMap map, string path, EngineProblems problems, List<string> warnings)
+    {
+        var f = new MapReader(map, path, problems, new[] { "type", "apply_to", "remove_filtered", "min_visibility", "area_range" }.Concat(FilterCriteria).ToArray());
+        foreach (var key in new[] { "min_visibility", "area_range" }.Where(f.Has))
+            warnings.Add($"{f.KeyPath(key)}: read and ignored: Accuracy Checker's {key} picks no box of a detection dataset ({(key == "area_range" ? "it filters text and pose annotations" : "no converter read here gives visibilities")}).");
+        var step = EngineTree.Map(map.Line, ("type", EngineTree.Text("filter", map.KeyLine("type"))));
+        Copy(f, "apply_to", step);
+        Copy(f, "remove_filtered", step);
+        bool any = false;
+        foreach (var (key, value) in map.Entries)
+        {
+            if (!FilterCriteria.Contains(key) || !f.Has(key)) continue;
+            step.Add(key, key is "is_empty" or "invalid_boxes" ? EngineTree.Text("true", map.KeyLine(key)) : value, map.KeyLine(key));
+            any = true;
+        }
+        return any ? step : null;
     }
 
     private static readonly string[] StepTypes = { "resize", "crop", "center_crop", "normalization", "padding", "bgr_to_rgb", "rgb_to_bgr", "bgr_to_gray", "rgb_to_gray" };
@@ -1099,11 +1157,10 @@ internal static class AccuracyCheckerConfig
         string? type = m.String("type", required: true);
         if (type != null && !MetricTypes.Contains(type.Trim(), StringComparer.OrdinalIgnoreCase))
             m.Problem("type", $"'{type}' is not supported in Accuracy Checker configurations: {string.Join(", ", MetricTypes)} are.");
-        if (m.Bool("ignore_difficult") == false) m.Problem("ignore_difficult", "false is not supported: difficult (crowd) objects are never counted.");
         if (m.Has("scale_border") && MapReader.ToDouble(m.Raw("scale_border")) != 0) m.Problem("scale_border", "is not supported: psnr compares whole images (scale_border: 0).");
         var ours = new ConfigMap(map.Line);
         foreach (var (key, value) in map.Entries)
-            if (!ownCheck.Contains(key) && key is not ("ignore_difficult" or "normalized_images" or "scale_border")) ours.Add(key, value, map.KeyLine(key));
+            if (!ownCheck.Contains(key) && key is not ("normalized_images" or "scale_border")) ours.Add(key, value, map.KeyLine(key));
         // Accuracy Checker's map matches by its own rule (its bbox_match), not VOC's devkit's.
         if (kind == "map") ours.Add("matching", EngineTree.Text("accuracy_checker", map.KeyLine("type")));
         // Accuracy Checker's psnr peaks at 255, or at 1 for normalized_images.

@@ -148,11 +148,63 @@ public enum RoundPolicy
     Greater,
 }
 
-/// <summary>filter: detections scoring below <paramref name="MinConfidence"/> are dropped.</summary>
-public sealed record ConfidenceFilterStep(double MinConfidence, string KeyPath) : DetectionStep(KeyPath);
+/// <summary>
+/// filter (Accuracy Checker's): the boxes that any of <see cref="Criteria"/> picks, of the detections with
+/// <see cref="Predictions"/> and of the annotated objects with <see cref="Annotations"/>, are removed with
+/// <see cref="Remove"/> (remove_filtered; each criterion then sees what the ones before it left), else kept and
+/// ignored: an annotated object becomes difficult, a detection counts neither way (<see cref="Evaluation.Detection.Ignored"/>).
+/// </summary>
+public sealed record FilterStep(IReadOnlyList<FilterCriterion> Criteria, string KeyPath) : DetectionStep(KeyPath)
+{
+    public bool Predictions { get; init; } = true;
 
-/// <summary>clip_boxes: box corners are clipped to the image.</summary>
-public sealed record ClipBoxesStep(string KeyPath) : DetectionStep(KeyPath);
+    public bool Annotations { get; init; }
+
+    public bool Remove { get; init; }
+}
+
+/// <summary>What a filter criterion picks (postprocessor/filter.py's filters, Accuracy Checker's key in brackets).</summary>
+public enum FilterKind
+{
+    /// <summary>Boxes of one of <see cref="FilterCriterion.Labels"/> (labels).</summary>
+    Labels,
+    /// <summary>Detections scoring below Min (min_confidence); annotated objects never.</summary>
+    MinConfidence,
+    /// <summary>Detections but the Min best (top_k); annotated objects never.</summary>
+    TopK,
+    /// <summary>Boxes whose height y2 - y1 is outside [Min, Max) (height_range; no Max: at least Min).</summary>
+    HeightRange,
+    /// <summary>Boxes whose width is outside the range (width_range).</summary>
+    WidthRange,
+    /// <summary>Boxes whose height / width is outside the range (aspect_ratio).</summary>
+    AspectRatio,
+    /// <summary>Annotated objects whose √(area / image area) is outside the range (area_ratio); detections never.</summary>
+    AreaRatio,
+    /// <summary>Boxes without area: width or height at most 0 (is_empty).</summary>
+    IsEmpty,
+    /// <summary>Boxes with a corner that is not a finite number (invalid_boxes).</summary>
+    InvalidBoxes,
+}
+
+/// <param name="Min">The threshold, the count of top_k, or the range's lower end.</param>
+/// <param name="Max">The range's upper end (excluded); null or 0 for none, as Accuracy Checker's in_interval reads it.</param>
+public sealed record FilterCriterion(FilterKind Kind, double Min = 0, double? Max = null, IReadOnlyList<int>? Labels = null);
+
+/// <summary>
+/// clip_boxes: box corners are clipped to [0, width] x [0, height] of the annotated image, or of
+/// <see cref="Width"/> x <see cref="Height"/> when given (Accuracy Checker's size, dst_width, dst_height): the
+/// detections' with <see cref="Predictions"/>, the annotated objects' with <see cref="Annotations"/>.
+/// </summary>
+public sealed record ClipBoxesStep(string KeyPath) : DetectionStep(KeyPath)
+{
+    public bool Predictions { get; init; } = true;
+
+    public bool Annotations { get; init; }
+
+    public int? Width { get; init; }
+
+    public int? Height { get; init; }
+}
 
 /// <summary>How precision, recall and F1 combine per-class values.</summary>
 public enum AverageKind
@@ -322,6 +374,12 @@ public sealed record MetricSpec(
     /// </summary>
     public bool PycocotoolsOverlap { get; init; }
 
+    /// <summary>
+    /// map's ignore_difficult: difficult objects (and detections a filter ignores) count neither way; false counts them
+    /// as any other.
+    /// </summary>
+    public bool IgnoreDifficult { get; init; } = true;
+
     /// <summary>script: per item (mean of the values) or once over the whole set.</summary>
     public MetricLevel Level { get; init; } = MetricLevel.Item;
 
@@ -412,6 +470,9 @@ public sealed record DatasetDefinition
     public int LabelOffset { get; init; }
     /// <summary>Images: a folder of Pascal VOC XML annotations (voc_detection), and the image-set file listing its ids.</summary>
     public string? VocAnnotations { get; init; }
+
+    /// <summary>WIDER FACE's ground-truth file (<see cref="Data.WiderFaceFile"/>): the faces of the images it names.</summary>
+    public string? WiderAnnotations { get; init; }
     public string? ImagesetFile { get; init; }
     /// <summary>
     /// Images: POT's simplified engine's data_source given as a .txt file, one image path per line (absolute, or
@@ -448,8 +509,8 @@ public sealed record DatasetDefinition
     public required AdapterDefinition Adapter { get; init; }
     public string KeyPath { get; init; } = "dataset";
 
-    public bool HasAnnotations => LabelsPath != null || LabelsArray != null || AnnotationFile != null || VocAnnotations != null || ClassFolders != null || Masks != null;
+    public bool HasAnnotations => LabelsPath != null || LabelsArray != null || AnnotationFile != null || VocAnnotations != null || WiderAnnotations != null || ClassFolders != null || Masks != null;
 
     /// <summary>True when items are annotated with boxes (a COCO .json annotation_file or VOC annotations).</summary>
-    public bool HasBoxes => VocAnnotations != null || AnnotationFile?.EndsWith(".json", StringComparison.OrdinalIgnoreCase) == true;
+    public bool HasBoxes => VocAnnotations != null || WiderAnnotations != null || AnnotationFile?.EndsWith(".json", StringComparison.OrdinalIgnoreCase) == true;
 }

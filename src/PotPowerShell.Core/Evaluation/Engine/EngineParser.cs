@@ -17,6 +17,7 @@ internal static class EngineParser
         "input", "channels", "color_order", "layout", "preprocessing", "extensions", "subsample_size", "subsample_seed",
         "adapter", "metrics", "label_offset", "postprocessing", "voc_annotations", "imageset_file", "class_folders", "annotation_separator",
         "masks", "image_prefix", "image_postfix", "mask_prefix", "mask_postfix", "mask_colors", "coco_labels", "other_inputs", "camvid_list",
+        "wider_annotations",
     };
     private static readonly string[] AdapterKeys =
     {
@@ -270,7 +271,7 @@ internal static class EngineParser
     }
 
     /// <summary>The dataset keys that annotate its items.</summary>
-    private static readonly string[] AnnotationKeys = { "labels", "annotation_file", "voc_annotations", "class_folders", "masks", "camvid_list" };
+    private static readonly string[] AnnotationKeys = { "labels", "annotation_file", "voc_annotations", "wider_annotations", "class_folders", "masks", "camvid_list" };
 
     private static AdapterDefinition DefaultAdapter(IReadOnlyList<MetricSpec> metrics) =>
         metrics.Any(m => m.Type is MetricType.Accuracy or MetricType.Precision or MetricType.Recall or MetricType.F1 or MetricType.Fp32Agreement) ? AdapterDefinition.Classification
@@ -438,7 +439,7 @@ internal static class EngineParser
             MetricType.Accuracy => new[] { "top_k" },
             MetricType.Precision or MetricType.Recall or MetricType.F1 => new[] { "average" },
             MetricType.MeanSquaredError or MetricType.MeanAbsoluteError or MetricType.CosineSimilarity => new[] { "reference", "output" },
-            MetricType.Map => new[] { "overlap_threshold", "integral", "include_boundaries", "reference", "reference_confidence", "matching", "allow_multiple_matches_per_ignored", "distinct_conf" },
+            MetricType.Map => new[] { "overlap_threshold", "integral", "include_boundaries", "reference", "reference_confidence", "matching", "allow_multiple_matches_per_ignored", "distinct_conf", "ignore_difficult" },
             // coco_orig_precision keeps pycocotools' 100 detections per image and class.
             MetricType.CocoPrecision when pycocotools => new[] { "threshold", "include_boundaries", "reference", "reference_confidence" },
             MetricType.CocoPrecision => new[] { "threshold", "max_detections", "include_boundaries", "reference", "reference_confidence" },
@@ -520,6 +521,7 @@ internal static class EngineParser
             MaxDetections = maxDetections,
             PycocotoolsOverlap = pycocotools,
             AccuracyCheckerMatching = accuracyChecker ? new AccuracyCheckerMatching(multiplePerIgnored, distinctConf) : null,
+            IgnoreDifficult = m.Bool("ignore_difficult") ?? true,
             IgnoreLabel = ignoreLabel,
             UseArgmax = useArgmax,
         };
@@ -562,12 +564,20 @@ internal static class EngineParser
         return null;
     }
 
+    // Before PostprocessingKeys, whose initializer reads it.
+    private static readonly Dictionary<string, FilterKind> FilterKeys = new(StringComparer.Ordinal)
+    {
+        ["labels"] = FilterKind.Labels, ["min_confidence"] = FilterKind.MinConfidence, ["top_k"] = FilterKind.TopK,
+        ["height_range"] = FilterKind.HeightRange, ["width_range"] = FilterKind.WidthRange, ["aspect_ratio"] = FilterKind.AspectRatio,
+        ["area_ratio"] = FilterKind.AreaRatio, ["is_empty"] = FilterKind.IsEmpty, ["invalid_boxes"] = FilterKind.InvalidBoxes,
+    };
+
     private static readonly Dictionary<string, string[]> PostprocessingKeys = new(StringComparer.OrdinalIgnoreCase)
     {
         ["nms"] = new[] { "type", "overlap", "include_boundaries", "per_class", "keep_top_k" },
         ["diou_nms"] = new[] { "type", "overlap", "include_boundaries", "per_class", "keep_top_k" },
-        ["filter"] = new[] { "type", "min_confidence" },
-        ["clip_boxes"] = new[] { "type" },
+        ["filter"] = new[] { "type", "apply_to", "remove_filtered" }.Concat(FilterKeys.Keys).ToArray(),
+        ["clip_boxes"] = new[] { "type", "apply_to", "size", "dst_width", "dst_height" },
         ["cast_to_int"] = new[] { "type", "round_policy", "apply_to" },
     };
 
@@ -727,24 +737,75 @@ internal static class EngineParser
                     });
                     break;
                 case "filter":
-                    double? min = s.Double("min_confidence", 0, 1);
-                    if (min == null && !s.Has("min_confidence")) s.Problem("min_confidence", "is required: the score below which detections are dropped.");
-                    if (min != null) steps.Add(new ConfidenceFilterStep(min.Value, path));
+                    var (predictions, annotations) = Targets(s, (true, false));
+                    var criteria = FilterCriteria(s);
+                    if (criteria != null)
+                        steps.Add(new FilterStep(criteria, path) { Predictions = predictions, Annotations = annotations, Remove = s.Bool("remove_filtered") ?? false });
                     break;
                 case "cast_to_int":
                     var policy = s.Choice("round_policy", new Dictionary<string, RoundPolicy>
                     {
                         ["nearest"] = RoundPolicy.Nearest, ["nearest_to_zero"] = RoundPolicy.NearestToZero, ["lower"] = RoundPolicy.Lower, ["greater"] = RoundPolicy.Greater,
                     }) ?? RoundPolicy.Nearest;
-                    var target = s.Choice("apply_to", new Dictionary<string, (bool, bool)> { ["all"] = (true, true), ["prediction"] = (true, false), ["annotation"] = (false, true) }) ?? (true, true);
-                    steps.Add(new CastToIntStep(policy, target.Item1, target.Item2, path));
+                    var target = Targets(s, (true, true));
+                    steps.Add(new CastToIntStep(policy, target.Predictions, target.Annotations, path));
                     break;
                 default:
-                    steps.Add(new ClipBoxesStep(path));
+                    int? size = s.Int("size", 1, 1 << 20);
+                    foreach (var key in new[] { "dst_width", "dst_height" })
+                        if (size != null && s.Has(key)) s.Problem(key, "give size: or dst_width: and dst_height:, not both.");
+                    var clip = Targets(s, (true, false));
+                    steps.Add(new ClipBoxesStep(path)
+                    {
+                        Predictions = clip.Predictions, Annotations = clip.Annotations,
+                        Width = size ?? s.Int("dst_width", 1, 1 << 20), Height = size ?? s.Int("dst_height", 1, 1 << 20),
+                    });
                     break;
             }
         }
         return steps;
+    }
+
+    /// <summary>apply_to: which boxes a step changes (detections, annotated objects or both).</summary>
+    private static (bool Predictions, bool Annotations) Targets(MapReader s, (bool, bool) fallback) =>
+        s.Choice("apply_to", new Dictionary<string, (bool, bool)> { ["all"] = (true, true), ["prediction"] = (true, false), ["annotation"] = (false, true) }) ?? fallback;
+
+    /// <summary>filter's criteria in the order written (with remove_filtered each sees what those before it left).</summary>
+    private static List<FilterCriterion>? FilterCriteria(MapReader s)
+    {
+        var criteria = new List<FilterCriterion>();
+        foreach (var (key, _) in s.Node.Entries)
+        {
+            if (!FilterKeys.TryGetValue(key, out var kind) || !s.Has(key)) continue;
+            switch (kind)
+            {
+                case FilterKind.IsEmpty or FilterKind.InvalidBoxes:
+                    if (s.Bool(key) == true) criteria.Add(new FilterCriterion(kind));
+                    break;
+                case FilterKind.MinConfidence:
+                    if (s.Double(key) is double min) criteria.Add(new FilterCriterion(kind, min));
+                    break;
+                case FilterKind.TopK:
+                    if (s.Int(key, 0, int.MaxValue) is int k) criteria.Add(new FilterCriterion(kind, k));
+                    break;
+                case FilterKind.Labels:
+                    var labels = MapReader.NumberList(s.Raw(key));
+                    if (labels == null || labels.Any(l => l != Math.Floor(l) || l < 0 || l > int.MaxValue))
+                        s.Problem(key, $"must be class indices such as [1, 3], not {EngineTree.Show(s.Raw(key))}.");
+                    else criteria.Add(new FilterCriterion(kind, Labels: labels.Select(l => (int)l).ToArray()));
+                    break;
+                default:
+                    // A lower end, or 'lower, upper' (upper excluded; 0 is none, as Accuracy Checker's in_interval reads it).
+                    var range = MapReader.NumberList(s.Raw(key));
+                    if (range is not { Length: 1 or 2 } || range.Any(x => !double.IsFinite(x)) || range.Length == 2 && range[1] != 0 && range[1] < range[0])
+                        s.Problem(key, $"must be a lower end or 'lower, upper' such as '64, 1024', not {EngineTree.Show(s.Raw(key))}.");
+                    else criteria.Add(new FilterCriterion(kind, range[0], range.Length == 2 ? range[1] : null));
+                    break;
+            }
+        }
+        if (criteria.Count > 0 || FilterKeys.Keys.Any(s.Has)) return criteria.Count > 0 ? criteria : null;
+        s.Problem("type", $"filter needs a criterion: one or more of {string.Join(", ", FilterKeys.Keys)}.");
+        return null;
     }
 
     internal static readonly Dictionary<string, MetricDirection> DirectionWords = new(StringComparer.OrdinalIgnoreCase)
@@ -816,7 +877,7 @@ internal static class EngineParser
         return file == null ? null : TextFiles.ReadLines(file);
     }
 
-    private static readonly string[] ImageOnlyKeys = { "other_inputs", "camvid_list", "annotation_file", "file_column", "label_column", "input", "channels", "color_order", "layout", "preprocessing", "extensions", "voc_annotations", "imageset_file", "class_folders", "annotation_separator", "masks", "image_prefix", "image_postfix", "mask_prefix", "mask_postfix", "mask_colors" };
+    private static readonly string[] ImageOnlyKeys = { "other_inputs", "camvid_list", "annotation_file", "file_column", "label_column", "input", "channels", "color_order", "layout", "preprocessing", "extensions", "voc_annotations", "wider_annotations", "imageset_file", "class_folders", "annotation_separator", "masks", "image_prefix", "image_postfix", "mask_prefix", "mask_postfix", "mask_colors" };
 
     private static DatasetDefinition? ParseNpy(MapReader m, DatasetDefinition def, bool isFolder, bool simplified)
     {
@@ -932,15 +993,18 @@ internal static class EngineParser
         string? imageset = simplified ? null : m.ExistingPath("imageset_file", baseFolder, PathKind.File);
         if (voc != null && (annotation != null || def.LabelsPath != null))
             m.Problem("voc_annotations", "give either voc_annotations: (boxes) or annotation_file: / labels:, not both.");
+        string? wider = simplified ? null : m.ExistingPath("wider_annotations", baseFolder, PathKind.File);
+        if (wider != null && (annotation != null || def.LabelsPath != null || voc != null))
+            m.Problem("wider_annotations", "give either wider_annotations: (faces) or annotation_file: / labels: / voc_annotations:, not more than one.");
         if (imageset != null && voc == null && !m.Has("voc_annotations") && !m.Has("masks"))
             m.Problem("imageset_file", "applies to voc_annotations: and masks: only.");
         string? classFolders = simplified ? null : m.ExistingPath("class_folders", baseFolder, PathKind.Folder);
-        if (classFolders != null && (annotation != null || def.LabelsPath != null || voc != null))
+        if (classFolders != null && (annotation != null || def.LabelsPath != null || voc != null || wider != null))
             m.Problem("class_folders", "give either class_folders: (one sub-folder per class) or annotation_file: / labels: / voc_annotations:, not more than one.");
         if (classFolders != null && def.Classes != null)
             m.Problem("classes", "does not apply with class_folders:: the classes are the sub-folders, numbered in name order.");
         string? masks = simplified ? null : m.ExistingPath("masks", baseFolder, PathKind.Folder);
-        if (masks != null && (annotation != null || def.LabelsPath != null || voc != null || classFolders != null))
+        if (masks != null && (annotation != null || def.LabelsPath != null || voc != null || wider != null || classFolders != null))
             m.Problem("masks", "give either masks: (a segmentation mask per image) or annotation_file: / labels: / voc_annotations: / class_folders:, not more than one.");
         foreach (var key in new[] { "image_prefix", "image_postfix", "mask_prefix", "mask_postfix" })
             if (m.Has(key) && masks == null && !m.Has("masks")) m.Problem(key, "applies to masks: only (it names each image's mask).");
@@ -999,7 +1063,7 @@ internal static class EngineParser
         string? labelsPath = def.LabelsPath;
         string? labelsArray = def.LabelsArray;
         string folderLabels = Path.Combine(def.DataSource, NpyDataset.LabelsName + ".npy");
-        if (def.Format == DatasetFormat.NpyFiles && labelsPath == null && annotation == null && voc == null && classFolders == null)
+        if (def.Format == DatasetFormat.NpyFiles && labelsPath == null && annotation == null && voc == null && wider == null && classFolders == null)
         {
             if (File.Exists(folderLabels)) labelsPath = folderLabels;
             else if (ImageDataset.NpzItemsLabelled(def.DataSource, extensions)) labelsArray = NpyDataset.LabelsName;
@@ -1010,6 +1074,7 @@ internal static class EngineParser
             LabelsArray = labelsArray,
             AnnotationFile = annotation,
             VocAnnotations = voc,
+            WiderAnnotations = wider,
             ImagesetFile = imageset,
             CamVidList = camvid,
             ClassFolders = classFolders,

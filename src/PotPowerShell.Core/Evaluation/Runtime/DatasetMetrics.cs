@@ -35,6 +35,11 @@ internal sealed class DetectionRunner(MetricSpec spec) : MetricRunner(spec.Name,
             throw new PotException("PredictionNotDetection", PotErrorCategory.InvalidData,
                 $"Metric '{Name}' needs detections, but dataset '{s.Definition.Name}' has the {s.Adapter.Definition.Type.ToString().ToLowerInvariant()} adapter: use ssd, yolo_v8, yolo_v5, yolo_v3, yolo_v2, yolox, yolo_v3_onnx, nanodet, detr or class_agnostic.", spec.KeyPath);
         var truth = spec.Reference == MetricReference.Fp32 ? Fp32Objects(s) : Annotated(s);
+        if (!spec.IgnoreDifficult)
+        {
+            truth = truth with { Boxes = truth.Boxes.Select(b => b with { Difficult = false }).ToList() };
+            predicted = predicted.Select(d => d with { Ignored = false }).ToList();
+        }
         ((DetectionAggregate)aggregate).Add(s.NonFinite ? Array.Empty<Detection>() : predicted, truth);
         return double.NaN;
     }
@@ -46,13 +51,12 @@ internal sealed class DetectionRunner(MetricSpec spec) : MetricRunner(spec.Name,
         if (s.Annotation is not DetectionAnnotation truth)
             throw new PotException("AnnotationNotDetection", PotErrorCategory.InvalidData,
                 $"Item {s.Index} of dataset '{s.Definition.Name}' has the annotation {Labels.Show(s.Annotation)}; metric '{Name}' needs boxes (annotate with a COCO file: detections:), or compare with the FP32 model (reference: fp32).", s.Definition.DataSource);
-        // label_offset (has_background): the model numbers classes from 1, the annotation file from 0; cast_to_int rounds
-        // the annotated boxes too unless it applies to predictions only.
-        var rounding = s.Adapter.Definition.Postprocessing.OfType<CastToIntStep>().Where(r => r.Annotations).ToList();
-        if (s.Definition.LabelOffset == 0 && rounding.Count == 0) return truth;
-        var boxes = truth.Boxes.Select(b => b with { Label = b.Label + s.Definition.LabelOffset });
-        foreach (var r in rounding) boxes = boxes.Select(b => b with { X1 = r.Round(b.X1), Y1 = r.Round(b.Y1), X2 = r.Round(b.X2), Y2 = r.Round(b.Y2) });
-        return truth with { Boxes = boxes.ToList() };
+        // label_offset (has_background): the model numbers classes from 1, the annotation file from 0; then the steps
+        // that apply to annotated objects (cast_to_int, clip_boxes, filter), in the model's class numbers.
+        var steps = s.Adapter.Definition.Postprocessing.Where(DetectionSteps.OnObjects).ToList();
+        if (s.Definition.LabelOffset == 0 && steps.Count == 0) return truth;
+        if (s.Definition.LabelOffset != 0) truth = truth with { Boxes = truth.Boxes.Select(b => b with { Label = b.Label + s.Definition.LabelOffset }).ToList() };
+        return DetectionSteps.Objects(truth, steps);
     }
 
     /// <summary>
@@ -64,7 +68,7 @@ internal sealed class DetectionRunner(MetricSpec spec) : MetricRunner(spec.Name,
     {
         var fp32 = (IReadOnlyList<Detection>)s.References!.Prediction(s.Index);
         var image = s.Annotation as DetectionAnnotation;
-        var objects = fp32.Where(d => d.Score >= spec.ConfidenceThreshold).Select(d => new DetectionBox(d.Label, d.X1, d.Y1, d.X2, d.Y2)).ToList();
+        var objects = fp32.Where(d => !d.Ignored && d.Score >= spec.ConfidenceThreshold).Select(d => new DetectionBox(d.Label, d.X1, d.Y1, d.X2, d.Y2)).ToList();
         return new DetectionAnnotation(objects, image?.ImageWidth ?? 0, image?.ImageHeight ?? 0) { Geometry = image?.Geometry };
     }
 }

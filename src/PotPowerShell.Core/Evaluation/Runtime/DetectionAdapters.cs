@@ -29,13 +29,10 @@ internal abstract class DetectionAdapter(AdapterDefinition d) : Adapter(d)
             detections = step switch
             {
                 NmsStep n => Nms(n.KeepTopK is int k ? detections.OrderByDescending(x => x.Score).Take(k).ToList() : detections, n.Overlap, n.IncludeBoundaries, int.MaxValue, n.PerClass, n.Diou),
-                ConfidenceFilterStep f => detections.Where(x => x.Score >= f.MinConfidence).ToList(),
+                FilterStep { Predictions: true } f => DetectionSteps.Filter(f, detections, annotation as DetectionAnnotation),
                 CastToIntStep { Predictions: true } r => detections.Select(x => x with { X1 = r.Round(x.X1), Y1 = r.Round(x.Y1), X2 = r.Round(x.X2), Y2 = r.Round(x.Y2) }).ToList(),
-                ClipBoxesStep when annotation is DetectionAnnotation image => detections.Select(x => x with
-                {
-                    X1 = Math.Clamp(x.X1, 0, image.ImageWidth), Y1 = Math.Clamp(x.Y1, 0, image.ImageHeight),
-                    X2 = Math.Clamp(x.X2, 0, image.ImageWidth), Y2 = Math.Clamp(x.Y2, 0, image.ImageHeight),
-                }).ToList(),
+                ClipBoxesStep { Predictions: true } c => detections.Select(x =>
+                    DetectionSteps.Clip(c, annotation as DetectionAnnotation, x.X1, x.Y1, x.X2, x.Y2) is var (x1, y1, x2, y2) ? x with { X1 = x1, Y1 = y1, X2 = x2, Y2 = y2 } : x).ToList(),
                 _ => detections,
             };
         }

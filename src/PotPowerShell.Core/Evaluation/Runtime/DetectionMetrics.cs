@@ -4,7 +4,15 @@ using PotPowerShell.Core.Results;
 namespace PotPowerShell.Core.Evaluation;
 
 /// <summary>One predicted object: class index, confidence and box corners (in the original image's pixels once postprocessed).</summary>
-public sealed record Detection(int Label, double Score, double X1, double Y1, double X2, double Y2);
+public sealed record Detection(int Label, double Score, double X1, double Y1, double X2, double Y2)
+{
+    /// <summary>
+    /// A filter's pick kept (Accuracy Checker's difficult prediction): it counts neither right nor wrong. VOC's matching
+    /// leaves it out; COCO's lets it take its object first, as pycocotools' ignored detections do; Accuracy Checker's
+    /// map takes only a difficult object with it, without allow_multiple_matches_per_ignored.
+    /// </summary>
+    public bool Ignored { get; init; }
+}
 
 /// <summary>
 /// map as Accuracy Checker matches (its bbox_match, metrics/detection.py), instead of VOC's devkit: a detection takes
@@ -160,8 +168,9 @@ public static class DetectionMetrics
             : Enumerable.Range(0, boxes.Count);
 
     /// <summary>
-    /// Image and true/false per counted detection, in the given order; detections matched to a difficult box are
-    /// dropped. Each image's detections are matched in their own score order, whatever the other images hold.
+    /// Image and true/false per counted detection, in the given order; detections matched to a difficult box, and
+    /// ignored ones (<see cref="Detection.Ignored"/>), are dropped. Each image's detections are matched in their own
+    /// score order, whatever the other images hold.
     /// </summary>
     /// <param name="pycocotools">Overlaps as pycocotools computes them (<see cref="PycocotoolsIou"/>).</param>
     internal static (int[] Images, bool[] Positive) Match(List<(int Image, Detection D)> ordered, IReadOnlyList<DetectionAnnotation> annotations, int c, double threshold,
@@ -172,6 +181,7 @@ public static class DetectionMetrics
         var flags = new List<bool>(ordered.Count);
         foreach (var (image, d) in ordered)
         {
+            if (d.Ignored && !cocoMatching) continue;
             var boxes = annotations[image].Boxes;
             if (!used.TryGetValue(image, out var taken)) used[image] = taken = new bool[boxes.Count];
             int best = -1;
@@ -193,6 +203,12 @@ public static class DetectionMetrics
             }
             bool matched = best >= 0 && bestIou >= threshold;
             if (matched && boxes[best].Difficult) continue;
+            if (d.Ignored)
+            {
+                // COCO: it takes its object (no countable box it matched was taken yet), and counts neither way.
+                if (matched) taken[best] = true;
+                continue;
+            }
             images.Add(image);
             if (matched && !taken[best])
             {
@@ -241,12 +257,21 @@ public static class DetectionMetrics
                     hitDifficult |= boxes[g].Difficult;
                     hitUsed |= taken[g];
                 }
+            bool matched = any && best >= threshold;
+            if (d.Ignored)
+            {
+                // Counted neither way; without allow_multiple_matches_per_ignored it still takes a difficult box it matches.
+                if (matched && hitDifficult && !multiplePerIgnored)
+                    for (int g = 0; g < boxes.Count; g++)
+                        if (boxes[g].Label == c && overlaps[g] == best) taken[g] = true;
+                continue;
+            }
             bool? positive;
-            if (!any || best < threshold) positive = false;
+            if (!matched) positive = false;
             else if (!hitDifficult) positive = !hitUsed;
             else positive = multiplePerIgnored ? null : hitUsed ? false : null;
             // A countable box matched, or a difficult one matched without allow_multiple_matches_per_ignored, is taken.
-            if (any && best >= threshold && (positive == true || hitDifficult && !multiplePerIgnored))
+            if (matched && (positive == true || hitDifficult && !multiplePerIgnored))
                 for (int g = 0; g < boxes.Count; g++)
                     if (boxes[g].Label == c && overlaps[g] == best) taken[g] = true;
             if (positive is not bool p) continue;
