@@ -1142,7 +1142,7 @@ internal static class AccuracyCheckerConfig
         var ownCheck = new[] { "reference", "threshold", "abs_threshold", "rel_threshold", "presenter" }.Where(k => !(kind is "coco_precision" or "coco_orig_precision" && k == "threshold")).ToArray();
         var options = kind switch
         {
-            "map" => new[] { "overlap_threshold", "integral", "include_boundaries", "ignore_difficult", "allow_multiple_matches_per_ignored", "distinct_conf" },
+            "map" => new[] { "overlap_threshold", "integral", "include_boundaries", "ignore_difficult", "allow_multiple_matches_per_ignored", "distinct_conf", "use_filtered_tp" },
             "coco_precision" => new[] { "threshold", "max_detections", "include_boundaries" },
             "coco_orig_precision" => new[] { "threshold", "include_boundaries" },
             "psnr" => new[] { "normalized_images", "scale_border" },

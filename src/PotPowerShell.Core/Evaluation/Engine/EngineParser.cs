@@ -439,7 +439,7 @@ internal static class EngineParser
             MetricType.Accuracy => new[] { "top_k" },
             MetricType.Precision or MetricType.Recall or MetricType.F1 => new[] { "average" },
             MetricType.MeanSquaredError or MetricType.MeanAbsoluteError or MetricType.CosineSimilarity => new[] { "reference", "output" },
-            MetricType.Map => new[] { "overlap_threshold", "integral", "include_boundaries", "reference", "reference_confidence", "matching", "allow_multiple_matches_per_ignored", "distinct_conf", "ignore_difficult" },
+            MetricType.Map => new[] { "overlap_threshold", "integral", "include_boundaries", "reference", "reference_confidence", "matching", "allow_multiple_matches_per_ignored", "distinct_conf", "use_filtered_tp", "ignore_difficult" },
             // coco_orig_precision keeps pycocotools' 100 detections per image and class.
             MetricType.CocoPrecision when pycocotools => new[] { "threshold", "include_boundaries", "reference", "reference_confidence" },
             MetricType.CocoPrecision => new[] { "threshold", "max_detections", "include_boundaries", "reference", "reference_confidence" },
@@ -490,10 +490,10 @@ internal static class EngineParser
         double overlap = m.Double("overlap_threshold", 0, 1) ?? 0.5;
         var integral = m.Choice("integral", new Dictionary<string, ApIntegral> { ["max"] = ApIntegral.Area, ["11point"] = ApIntegral.ElevenPoint }) ?? ApIntegral.Area;
         bool boundaries = m.Bool("include_boundaries") ?? true;
-        // map's matching: VOC's devkit, or Accuracy Checker's with its two keys.
+        // map's matching: VOC's devkit, or Accuracy Checker's with its own keys.
         bool accuracyChecker = m.Choice("matching", new Dictionary<string, bool> { ["voc"] = false, ["accuracy_checker"] = true }) ?? false;
-        bool multiplePerIgnored = m.Bool("allow_multiple_matches_per_ignored") ?? false, distinctConf = m.Bool("distinct_conf") ?? false;
-        foreach (var key in new[] { "allow_multiple_matches_per_ignored", "distinct_conf" })
+        bool multiplePerIgnored = m.Bool("allow_multiple_matches_per_ignored") ?? false, distinctConf = m.Bool("distinct_conf") ?? false, filteredTp = m.Bool("use_filtered_tp") ?? false;
+        foreach (var key in new[] { "allow_multiple_matches_per_ignored", "distinct_conf", "use_filtered_tp" })
             if (!accuracyChecker && m.Has(key)) m.Problem(key, "applies with matching: accuracy_checker (as Accuracy Checker's map matches).");
         int maxDetections = m.Int("max_detections", 1, 1 << 20) ?? 100;
         var thresholds = m.Has("threshold") ? IouThresholds(m) : null;
@@ -520,7 +520,7 @@ internal static class EngineParser
             IncludeBoundaries = boundaries,
             MaxDetections = maxDetections,
             PycocotoolsOverlap = pycocotools,
-            AccuracyCheckerMatching = accuracyChecker ? new AccuracyCheckerMatching(multiplePerIgnored, distinctConf) : null,
+            AccuracyCheckerMatching = accuracyChecker ? new AccuracyCheckerMatching(multiplePerIgnored, distinctConf, filteredTp) : null,
             IgnoreDifficult = m.Bool("ignore_difficult") ?? true,
             IgnoreLabel = ignoreLabel,
             UseArgmax = useArgmax,

@@ -22,8 +22,9 @@ public sealed record Detection(int Label, double Score, double X1, double Y1, do
 /// <paramref name="DistinctConfidences"/> (its distinct_conf) puts a point on the precision-recall curve only where the
 /// score changes, after every detection of that score. Its mean is over the classes detected at all: a class with
 /// objects but no detection is left out (its AP is NaN there), one with detections but no countable object counts 0.
+/// <paramref name="UseFilteredTp"/> (its use_filtered_tp): an ignored detection that takes a countable box is right.
 /// </summary>
-public sealed record AccuracyCheckerMatching(bool MultipleMatchesPerIgnored = false, bool DistinctConfidences = false);
+public sealed record AccuracyCheckerMatching(bool MultipleMatchesPerIgnored = false, bool DistinctConfidences = false, bool UseFilteredTp = false);
 
 /// <summary>How average precision integrates a precision-recall curve.</summary>
 public enum ApIntegral
@@ -225,7 +226,7 @@ public static class DetectionMetrics
     /// detection true or false (dropped when neither), with its score.
     /// </summary>
     internal static (int[] Images, bool[] Positive, double[] Scores) MatchAsAccuracyChecker(List<(int Image, Detection D)> ordered, IReadOnlyList<DetectionAnnotation> annotations,
-        int c, double threshold, bool includeBoundaries, bool multiplePerIgnored)
+        int c, double threshold, bool includeBoundaries, bool multiplePerIgnored, bool useFilteredTp = false)
     {
         var used = new Dictionary<int, bool[]>();
         var images = new List<int>(ordered.Count);
@@ -258,9 +259,10 @@ public static class DetectionMetrics
                     hitUsed |= taken[g];
                 }
             bool matched = any && best >= threshold;
-            if (d.Ignored)
+            // An ignored detection counts neither way (but is wrong where its image has no box of its class at all, as
+            // bbox_match checks that first); without allow_multiple_matches_per_ignored it takes a difficult box it matches.
+            if (d.Ignored && any && !(useFilteredTp && matched && !hitDifficult && !hitUsed))
             {
-                // Counted neither way; without allow_multiple_matches_per_ignored it still takes a difficult box it matches.
                 if (matched && hitDifficult && !multiplePerIgnored)
                     for (int g = 0; g < boxes.Count; g++)
                         if (boxes[g].Label == c && overlaps[g] == best) taken[g] = true;
@@ -329,7 +331,8 @@ internal sealed class DetectionMatches
             if (accuracyChecker != null && !cocoMatching)
             {
                 // One threshold (map's); distinct_conf's runs are of the scores counted (those dropped add nothing to a run).
-                var (images, positive, scores) = DetectionMetrics.MatchAsAccuracyChecker(ordered, annotations, c, thresholds[0], includeBoundaries, accuracyChecker.MultipleMatchesPerIgnored);
+                var (images, positive, scores) = DetectionMetrics.MatchAsAccuracyChecker(ordered, annotations, c, thresholds[0], includeBoundaries, accuracyChecker.MultipleMatchesPerIgnored,
+                    accuracyChecker.UseFilteredTp);
                 result.Add(new ClassMatches(groundTruth, new[] { (images, positive) }, accuracyChecker.DistinctConfidences ? scores : null, ordered.Select(x => x.Image).ToArray()));
                 continue;
             }
