@@ -232,3 +232,106 @@ Describe 'A detector fed the image size beside the image' {
         $err.Exception.Message | Should -BeLike "*other_inputs: {image_shape: image_size}*Import-PotConfig*"
     }
 }
+
+Describe 'The shapes detector scored as a face detector is, on WIDER FACE ground truth with filters' {
+    BeforeAll {
+        # The shapes validation set's squares written as WIDER FACE's ground truth (x y width height per object; the
+        # images under event folders with .jpg names, as WIDER FACE names them: decoded by content), read by an
+        # Accuracy Checker configuration as Open Model Zoo's face detectors are: its wider converter, filters on the
+        # annotations (objects shorter than 9 pixels) and the detections (other classes).
+        $script:wider = Join-Path $TestDrive 'wider'
+        $coco = Get-Content -Raw (Join-Path $shapes 'validation/instances.json') | ConvertFrom-Json
+        $square = ($coco.categories | Where-Object name -eq 'square').id
+        $lines = [System.Collections.Generic.List[string]]::new()
+        $script:truth = @{}
+        foreach ($image in ($coco.images | Sort-Object id | Select-Object -First 80)) {
+            $name = '0--Shapes/' + [IO.Path]::ChangeExtension($image.file_name, '.jpg')
+            $target = Join-Path $wider "images/$name"
+            $null = New-Item -ItemType Directory -Force -Path (Split-Path $target)
+            Copy-Item (Join-Path $shapes "validation/images/$($image.file_name)") $target
+            $boxes = @($coco.annotations | Where-Object { $_.image_id -eq $image.id -and $_.category_id -eq $square })
+            $lines.Add($name); $lines.Add([string]$boxes.Count)
+            foreach ($b in $boxes) { $lines.Add(('{0} {1} {2} {3} 0 0 0 0 0 0' -f $b.bbox[0], $b.bbox[1], $b.bbox[2], $b.bbox[3])) }
+            if ($boxes.Count -eq 0) { $lines.Add('0 0 0 0 0 0 0 0 0 0') }
+            $truth[$name] = $boxes
+        }
+        Set-Content -Path (Join-Path $wider 'wider_face_val_bbx_gt.txt') -Value $lines
+        $script:widerConfig = Join-Path $wider 'accuracy-check.yml'
+        Set-Content -Path $widerConfig -Value @'
+models:
+  - name: shapes-as-faces
+    launchers:
+      - framework: onnx_runtime
+        adapter: {type: yolo_v8_detection, conf_threshold: 0.05}
+    datasets:
+      - name: wider
+        data_source: images
+        annotation_conversion:
+          converter: wider
+          annotation_file: wider_face_val_bbx_gt.txt
+          label_start: 0
+        preprocessing:
+          - type: rgb_to_gray
+          - {type: normalization, mean: 0, std: 255}
+        postprocessing:
+          - type: resize_prediction_boxes
+          - {type: filter, apply_to: prediction, labels: [1, 2], remove_filtered: True}
+          - {type: filter, apply_to: annotation, height_range: 9, is_empty: True, remove_filtered: True}
+        metrics:
+          - {type: map, include_boundaries: False}
+'@
+        # The same average precision by hand: squares of at least 9 pixels, detections of class 0 by score (image
+        # order among equal scores), each right when its best-overlapping square overlaps by 0.5 or more and is free;
+        # the area under the precision envelope.
+        $script:apByHand = {
+            param($Samples)
+            $objects = 0
+            $detections = [System.Collections.Generic.List[object]]::new()
+            for ($i = 0; $i -lt $Samples.Count; $i++) {
+                $objects += @($Samples[$i].Annotation.Boxes | Where-Object { $_.Y2 - $_.Y1 -ge 9 }).Count
+                $k = 0
+                foreach ($d in $Samples[$i].Prediction) { if ($d.Label -eq 0) { $detections.Add([pscustomobject]@{ Image = $i; Order = $k; D = $d }) }; $k++ }
+            }
+            $taken = @{}; $right = 0; $n = 0
+            $points = [System.Collections.Generic.List[object]]::new()
+            foreach ($x in ($detections | Sort-Object @{ Expression = { $_.D.Score }; Descending = $true }, Image, Order)) {
+                $boxes = @($Samples[$x.Image].Annotation.Boxes | Where-Object { $_.Y2 - $_.Y1 -ge 9 })
+                $best = -1; $bestIou = -1.0
+                for ($g = 0; $g -lt $boxes.Count; $g++) {
+                    $b = $boxes[$g]
+                    $w = [math]::Min($x.D.X2, $b.X2) - [math]::Max($x.D.X1, $b.X1); $h = [math]::Min($x.D.Y2, $b.Y2) - [math]::Max($x.D.Y1, $b.Y1)
+                    $o = if ($w -le 0 -or $h -le 0) { 0.0 } else { $w * $h / (($x.D.X2 - $x.D.X1) * ($x.D.Y2 - $x.D.Y1) + ($b.X2 - $b.X1) * ($b.Y2 - $b.Y1) - $w * $h) }
+                    if ($o -gt $bestIou) { $bestIou = $o; $best = $g }
+                }
+                $n++
+                if ($best -ge 0 -and $bestIou -ge 0.5 -and -not $taken["$($x.Image)/$best"]) { $taken["$($x.Image)/$best"] = $true; $right++ }
+                $points.Add([pscustomobject]@{ Recall = $right / $objects; Precision = $right / $n })
+            }
+            $area = 0.0; $previous = 0.0
+            for ($p = 0; $p -lt $points.Count; $p++) {
+                $envelope = ($points[$p..($points.Count - 1)] | Measure-Object -Property Precision -Maximum).Maximum
+                $area += ($points[$p].Recall - $previous) * $envelope
+                $previous = $points[$p].Recall
+            }
+            $area
+        }
+    }
+
+    It 'reads the faces, filters both sides and scores as an independent computation does' {
+        $r = Measure-PotModel -Path $model -EnginePath $widerConfig -PerSample -Metric $apByHand -MetricName 'ap_by_hand' -MetricLevel Dataset -WarningVariable warnings
+        $warnings | Should -BeNullOrEmpty
+        $r.ItemCount | Should -Be 80
+        # Every annotated square as written; the image's size taken from the image.
+        $first = $r.PerSample[0]
+        @($first.Annotation.Boxes).Count | Should -Be @($truth['0--Shapes/shapes_000.jpg']).Count
+        $first.Annotation.ImageWidth | Should -Be 32
+        # Only squares (class 0) are left of the detections.
+        @($r.PerSample.Prediction | Where-Object Label -ne 0).Count | Should -Be 0
+        $r.Values['map'] | Should -BeGreaterThan 0.5
+        [math]::Abs($r.Values['ap_by_hand'] - $r.Values['map']) | Should -BeLessThan 1e-9
+        # Without the annotation filter the short squares count: the value moves.
+        $all = Join-Path $wider 'all.yml'
+        (Get-Content -Raw $widerConfig) -replace '(?m)^.*apply_to: annotation.*\r?\n', '' | Set-Content $all
+        (Measure-PotModel -Path $model -EnginePath $all).Values['map'] | Should -Not -Be $r.Values['map']
+    }
+}
