@@ -34,7 +34,7 @@ param(
     [double] $Seconds = 300,
     [switch] $Smoke,
     [int] $Seed = 1,
-    [string[]] $Target = @('onnx', 'npy', 'npz', 'config-json', 'config-yaml', 'engine', 'checkpoint', 'image', 'mask', 'meta'),
+    [string[]] $Target = @('onnx', 'npy', 'npz', 'config-json', 'config-yaml', 'engine', 'checkpoint', 'image', 'mask', 'meta', 'annotation'),
     [double] $BudgetSeconds = 10,
     [string] $Findings = (Join-Path $PSScriptRoot '../out/fuzz-findings')
 )

@@ -68,9 +68,9 @@ public static class CocoDetectionFile
                 long id = Integer(image, "id", path, "images");
                 if (!image.TryGetProperty("file_name", out var f) || f.ValueKind != JsonValueKind.String)
                     throw Invalid(path, $"image {id} has no file_name.");
-                int width = (int)Integer(image, "width", path, "images"), height = (int)Integer(image, "height", path, "images");
-                if (width <= 0 || height <= 0) throw Invalid(path, $"image {id} has the size {width}x{height}.");
-                if (!byImage.TryAdd(id, (f.GetString()!, width, height, new List<DetectionBox>())))
+                long width = Integer(image, "width", path, "images"), height = Integer(image, "height", path, "images");
+                if (width is <= 0 or > int.MaxValue || height is <= 0 or > int.MaxValue) throw Invalid(path, $"image {id} has the size {width}x{height}.");
+                if (!byImage.TryAdd(id, (f.GetString()!, (int)width, (int)height, new List<DetectionBox>())))
                     throw Invalid(path, $"lists the image id {id} twice.");
             }
 
@@ -85,7 +85,8 @@ public static class CocoDetectionFile
                 var b = bbox.EnumerateArray().Select(v => v.ValueKind == JsonValueKind.Number ? v.GetDouble() : double.NaN).ToArray();
                 if (b.Any(v => !double.IsFinite(v)) || b[2] < 0 || b[3] < 0)
                     throw Invalid(path, $"has an annotation of image {imageId} whose bbox [{string.Join(", ", b.Select(v => v.ToString(CultureInfo.InvariantCulture)))}] is not four finite numbers with width and height >= 0.");
-                bool crowd = o.TryGetProperty("iscrowd", out var c) && c.ValueKind == JsonValueKind.Number && c.GetInt32() != 0;
+                // Any number but 0 is a crowd, as pycocotools reads iscrowd (a flag it tests for truth).
+                bool crowd = o.TryGetProperty("iscrowd", out var c) && c.ValueKind == JsonValueKind.Number && c.GetDouble() != 0;
                 image.Boxes.Add(new DetectionBox(label, b[0], b[1], b[0] + b[2], b[1] + b[3], crowd));
             }
 

@@ -17,14 +17,15 @@ public class CocoDetectionFileTests
         var coco = Read(tmp, """
             {"images": [{"id": 5, "file_name": "b.png", "width": 40, "height": 30}, {"id": 2, "file_name": "a.png", "width": 20, "height": 10}],
              "annotations": [{"image_id": 5, "category_id": 1, "bbox": [1, 2, 3, 4]},
-                             {"image_id": 5, "category_id": 9, "bbox": [0, 0, 10, 10], "iscrowd": 1}],
+                             {"image_id": 5, "category_id": 9, "bbox": [0, 0, 10, 10], "iscrowd": 4294967296}],
              "categories": [{"id": 9, "name": "cat"}, {"id": 1, "name": "dog"}]}
             """);
         Assert.Equal(new[] { "a.png", "b.png" }, coco.Files);
         Assert.Equal(new[] { "cat", "dog" }, coco.Classes);
         Assert.Empty(coco.Annotations[0].Boxes);
         Assert.Equal((20, 10), (coco.Annotations[0].ImageWidth, coco.Annotations[0].ImageHeight));
-        // bbox [x, y, w, h] -> corners; category 1 is the second listed (class 1); a crowd object is not counted.
+        // bbox [x, y, w, h] -> corners; category 1 is the second listed (class 1); a crowd object (iscrowd any number
+        // but 0, as pycocotools tests it) is not counted.
         Assert.Equal(new[] { new DetectionBox(1, 1, 2, 4, 6), new DetectionBox(0, 0, 0, 10, 10, Difficult: true) }, coco.Annotations[1].Boxes);
     }
 
@@ -55,6 +56,7 @@ public class CocoDetectionFileTests
     [InlineData("""{"images": [{"id": 1, "width": 2, "height": 2}], "annotations": [], "categories": []}""", "image 1 has no file_name")]
     [InlineData("""{"images": [{"id": 1, "file_name": "a.png", "width": 2, "height": 2}, {"id": 1, "file_name": "b.png", "width": 2, "height": 2}], "annotations": [], "categories": []}""", "image id 1 twice")]
     [InlineData("""{"images": [ """, "is not valid JSON")]
+    [InlineData("""{"images": [{"id": 1, "file_name": "a.png", "width": 4294967298, "height": 2}], "annotations": [], "categories": []}""", "image 1 has the size 4294967298x2")]
     public void ProblemsNameTheFileAndWhatIsWrong(string json, string expected)
     {
         using var tmp = new TempFolder();
