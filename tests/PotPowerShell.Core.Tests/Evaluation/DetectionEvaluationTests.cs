@@ -518,4 +518,65 @@ public class DetectionEvaluationTests
         Assert.Equal((0, 20.0), (d.Label, Math.Round(d.X1, 4)));
         Assert.Equal(1.0, r.Values["voc"], 12);
     }
+
+    [Fact]
+    public void SsdWithClassScoresReadsEveryClassAboveItsThreshold()
+    {
+        // Outputs boxes_out and scores_out: a 12x1 grey image reshaped to boxes [1, 3, 4] (x1, y1, x2, y2 / 255), and its columns 1 and 2 sliced out as
+        // the scores [1, 3, 2] (background, face): each box's y1 is its background score, its x2 its face score.
+        var g = new GraphBuilder("boxes_and_scores");
+        g.Input("image", "batch", 1L, 1L, 12L);
+        string boxes = g.Node("Reshape", new[] { "image", g.Initializer("shape", new long[] { -1, 3, 4 }, 3) }, "boxes");
+        string scores = g.Node("Slice", new[] { boxes, g.Initializer("starts", new long[] { 1 }, 1), g.Initializer("ends", new long[] { 3 }, 1), g.Initializer("axes", new long[] { 2 }, 1) }, "scores");
+        g.Output(boxes, DataType.Float, "batch", 3L, 4L);
+        g.Output(scores, DataType.Float, "batch", 3L, 2L);
+        var model = g.Build().ToByteArray();
+        using var tmp = new TempFolder();
+        Directory.CreateDirectory(tmp.File("val"));
+        // Faces scored .8 (on the object, [20, 10] to [80, 90] of 100 x 100), .6 and .72 (overlapping the object by .53).
+        PngFiles.Save(tmp.File("val/a.png"), 12, 1, 1, new byte[] { 51, 26, 204, 230, 26, 128, 153, 179, 0, 51, 184, 255 });
+        File.WriteAllText(tmp.File("val/instances.json"), """
+            {"images": [{"id": 1, "file_name": "a.png", "width": 100, "height": 100}],
+             "annotations": [{"image_id": 1, "category_id": 1, "bbox": [20, 10, 60, 80]}],
+             "categories": [{"id": 1, "name": "face"}]}
+            """);
+        EvaluationResult Run(string adapter)
+        {
+            File.WriteAllText(tmp.File("engine.yml"), $$"""
+                dataset: {data_source: val, annotation_file: val/instances.json, label_offset: 1, channels: 1, preprocessing: [{type: scale, value: 0.00392156862745098}]}
+                adapter: {{adapter}}
+                metrics: [{name: voc, type: map, include_boundaries: false}]
+                """);
+            using var evaluator = new Evaluator(EngineDefinition.Load(tmp.File("engine.yml")));
+            return evaluator.Run(model, new EvaluationRequest { KeepPredictions = true }, CancellationToken.None);
+        }
+        var r = Run("{type: ssd, output: boxes_out, scores: scores_out, conf_threshold: 0.7}");
+        var found = Assert.IsAssignableFrom<IReadOnlyList<Detection>>(r.Predictions![0]);
+        Assert.Equal(new[] { (1, 0.8), (1, 0.72) }, found.Select(d => (d.Label, Math.Round(d.Score, 2))));
+        // Its box: the pixels 51, 26, 204 and 230 as fractions of the 100 x 100 image.
+        Assert.Equal(new[] { 51 / 2.55, 26 / 2.55, 204 / 2.55, 230 / 2.55 }, new[] { found[0].X1, found[0].Y1, found[0].X2, found[0].Y2 }, (a, b) => Math.Abs(a - b) < 1e-4);
+        // The object found first; the .72 box is its second match (wrong), after recall 1.
+        Assert.Equal(1.0, r.Values["voc"], 12);
+        // The default threshold (0.05) keeps the .6 too, and every background score is left out.
+        Assert.Equal(3, Assert.IsAssignableFrom<IReadOnlyList<Detection>>(Run("{type: ssd, output: boxes_out, scores: scores_out}").Predictions![0]).Count);
+
+        // Accuracy Checker's ultra_lightweight_face_detection is this form, its score_threshold 0.7 by default.
+        File.WriteAllText(tmp.File("ac.yml"), """
+            models:
+              - name: face
+                launchers: [{framework: onnx_runtime, adapter: {type: ultra_lightweight_face_detection, boxes_out: boxes_out, scores_out: scores_out}}]
+                datasets:
+                  - name: faces
+                    data_source: val
+                    annotation_conversion: {converter: mscoco_detection, annotation_file: val/instances.json, has_background: true}
+                    preprocessing: [{type: bgr_to_gray}, {type: normalization, std: 255}]
+                    postprocessing: [{type: nms, overlap: 0.5, include_boundaries: false}, {type: resize_prediction_boxes}]
+                    metrics: [{type: map, include_boundaries: false}]
+            """);
+        var adapter = EngineDefinition.Load(tmp.File("ac.yml")).Datasets[0].Adapter;
+        Assert.Equal((AdapterType.Ssd, "boxes_out", null, "scores_out", 0.7, true), (adapter.Type, adapter.Output, adapter.LabelsOutput, adapter.ScoresOutput, adapter.ConfidenceThreshold, adapter.NormalizedBoxes));
+        File.WriteAllText(tmp.File("engine.yml"), "{type: ssd, output: boxes_out, labels: l}".Insert(0, "dataset: {data_source: val, annotation_file: val/instances.json}\nmetrics: [{type: map}]\nadapter: "));
+        string message = Assert.Throws<PotException>(() => EngineDefinition.Load(tmp.File("engine.yml"))).Message;
+        Assert.Contains("adapter.scores: is required with labels:", message);
+    }
 }

@@ -201,7 +201,7 @@ internal static class AccuracyCheckerConfig
 
     private static readonly string[] Adapters =
     {
-        "classification", "ctc_greedy_search_decoder", "ssd_onnx", "faster_rcnn_onnx", "ssd", "yolo_v8_detection", "yolo_v8", "yolo_v3", "yolo_v2", "yolox", "yolo_v3_onnx", "nanodet", "detr", "class_agnostic_detection", "segmentation",
+        "classification", "ctc_greedy_search_decoder", "ssd_onnx", "faster_rcnn_onnx", "ssd", "yolo_v8_detection", "yolo_v8", "yolo_v3", "yolo_v2", "yolox", "yolo_v3_onnx", "nanodet", "detr", "class_agnostic_detection", "ultra_lightweight_face_detection", "segmentation",
     };
 
     private static ConfigMap? Adapter(MapReader launcher)
@@ -268,6 +268,14 @@ internal static class AccuracyCheckerConfig
             RequiredOutputs(a, ours, (boxesKey, "output", $"boxes [N, 4] (x1, y1, x2, y2 {(pixels ? "in the input's pixels" : "as fractions of the input")})"),
                 ("labels_out", "labels", "labels [N]" + columns), ("scores_out", "scores", "scores [N]" + columns));
             if (pixels) ours.Add("normalized", EngineTree.Text("false", line));
+            return ours;
+        }
+        if (type == "ultra_lightweight_face_detection")
+        {
+            // Boxes [N, 4] as fractions of the input and scores [N, 2]: a face (class 1) where its score exceeds score_threshold.
+            var a = new MapReader(map, path, launcher.Problems, new[] { "type", "boxes_out", "scores_out", "score_threshold" });
+            var ours = EngineTree.Map(line, ("type", EngineTree.Text("ssd")), ("conf_threshold", a.Raw("score_threshold") ?? EngineTree.Number(0.7, line)));
+            RequiredOutputs(a, ours, ("boxes_out", "output", "boxes [N, 4] (x1, y1, x2, y2 as fractions of the input)"), ("scores_out", "scores", "scores [N, 2] (background, face)"));
             return ours;
         }
         if (type == "segmentation")

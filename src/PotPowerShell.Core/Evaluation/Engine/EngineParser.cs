@@ -31,7 +31,8 @@ internal static class EngineParser
     private static readonly string[] SsdKeys = { "labels", "normalized" };
     private static readonly string[] ScoresKeys = { "scores" };
     private static readonly string[] IndicesKeys = { "indices" };
-    private static readonly string[] YoloKeys = { "conf_threshold", "nms_threshold", "max_detections" };
+    private static readonly string[] YoloKeys = { "nms_threshold", "max_detections" };
+    private static readonly string[] ConfidenceKeys = { "conf_threshold" };
     private static readonly string[] SegmentationKeys = { "make_argmax" };
     /// <summary>yolo_v3's keys, Accuracy Checker's (its configurations' adapters are read with them).</summary>
     internal static readonly string[] GridKeys =
@@ -331,6 +332,7 @@ internal static class EngineParser
                  {
                      (ClassificationKeys, new[] { AdapterType.Classification }), (CtcKeys, new[] { AdapterType.CtcGreedy }), (SsdKeys, new[] { AdapterType.Ssd }),
                      (YoloKeys, new[] { AdapterType.YoloV8, AdapterType.YoloV5, AdapterType.NanoDet }), (SegmentationKeys, new[] { AdapterType.Segmentation }),
+                     (ConfidenceKeys, new[] { AdapterType.YoloV8, AdapterType.YoloV5, AdapterType.NanoDet, AdapterType.Ssd }),
                      (V3OnlyKeys, new[] { AdapterType.YoloV3 }), (V2GridKeys.Except(ClassesKeys).ToArray(), new[] { AdapterType.YoloV3, AdapterType.YoloV2 }),
                      (ClassesKeys, new[] { AdapterType.YoloV3, AdapterType.YoloV2, AdapterType.NanoDet }), (NanoDetKeys, new[] { AdapterType.NanoDet }),
                      (ThresholdKeys, new[] { AdapterType.YoloV3, AdapterType.YoloV2, AdapterType.Yolox }), (SoftmaxKeys, new[] { AdapterType.YoloV2 }),
@@ -342,14 +344,20 @@ internal static class EngineParser
                     m.Problem(k, $"applies to the {string.Join(" and ", owners.Select(o => AdapterWords.First(kv => kv.Value == o).Key))} adapter{(owners.Length > 1 ? "s" : "")} only.");
         if (type == AdapterType.Ssd)
         {
-            // Without labels: and scores: the one output holds DetectionOutput rows [1, 1, M, 7].
+            // Without labels: and scores: the one output holds DetectionOutput rows [1, 1, M, 7]; with scores: alone,
+            // scores are per box and class [N, classes], class 0 the background.
             string? labels = m.String("labels");
             string? scores = m.String("scores");
-            if ((labels == null) != (scores == null))
-                m.Problem(labels == null ? "labels" : "scores", "is required with " + (labels == null ? "scores:" : "labels:") + ": name both for boxes, labels and scores outputs, or neither for one DetectionOutput [1, 1, M, 7].");
-            if (output == null && labels != null) m.Problem("output", "is required for ssd with labels: and scores:: the output of boxes [N, 4] (x1, y1, x2, y2).");
+            if (labels != null && scores == null)
+                m.Problem("scores", "is required with labels:: name both for boxes, labels and scores outputs, scores: alone for class scores [N, classes], or neither for one DetectionOutput [1, 1, M, 7].");
+            if (output == null && scores != null) m.Problem("output", "is required for ssd with scores:: the output of boxes [N, 4] (x1, y1, x2, y2).");
+            if (m.Has("conf_threshold") && (scores == null || labels != null))
+                m.Problem("conf_threshold", "applies to ssd with scores: of every class (and no labels:) only.");
             // normalized: false says the boxes are in the input's pixels, as torchvision's detection models give them.
-            return new AdapterDefinition(AdapterType.Ssd, output, KeyPath: path) { LabelsOutput = labels, ScoresOutput = scores, NormalizedBoxes = m.Bool("normalized") ?? true };
+            return new AdapterDefinition(AdapterType.Ssd, output, KeyPath: path)
+            {
+                LabelsOutput = labels, ScoresOutput = scores, NormalizedBoxes = m.Bool("normalized") ?? true, ConfidenceThreshold = m.Double("conf_threshold", 0, 1) ?? 0.05,
+            };
         }
         // make_argmax: the class map is the per-pixel argmax of class scores either way (as Accuracy Checker's metrics
         // take it with their default use_argmax), so both values are read and mean the same.

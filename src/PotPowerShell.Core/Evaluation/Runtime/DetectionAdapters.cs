@@ -151,23 +151,42 @@ internal abstract class DetectionAdapter(AdapterDefinition d) : Adapter(d)
 }
 
 /// <summary>
-/// ssd, either of two forms. Three outputs (labels and scores named): per item boxes [N, 4] (x1, y1, x2, y2 as
+/// ssd, in one of three forms. Three outputs (labels and scores named): per item boxes [N, 4] (x1, y1, x2, y2 as
 /// fractions of the input, or its pixels with normalized: false, as torchvision's detection models give them), labels
-/// [N] and scores [N] (Accuracy Checker's ssd_onnx: bboxes_out, labels_out, scores_out). One output (Accuracy
-/// Checker's ssd): DetectionOutput's [1, 1, M, 7] rows (image in the batch, label, score, x1, y1, x2, y2 as fractions),
-/// shared by the batch: an item takes the rows of its image; a row with image -1 ends the list.
+/// [N] and scores [N] (Accuracy Checker's ssd_onnx: bboxes_out, labels_out, scores_out). Boxes and class scores
+/// (scores named, labels not): per item boxes [N, 4] and scores [N, classes], class 0 the background; each box is a
+/// detection of every other class scoring above conf_threshold (Accuracy Checker's ultra_lightweight_face_detection:
+/// its face detectors' [N, 2]). One output (Accuracy Checker's ssd): DetectionOutput's [1, 1, M, 7] rows (image in the
+/// batch, label, score, x1, y1, x2, y2 as fractions), shared by the batch: an item takes the rows of its image; a row
+/// with image -1 ends the list.
 /// </summary>
 internal sealed class SsdAdapter(AdapterDefinition d) : DetectionAdapter(d)
 {
     protected override bool Normalized => Definition.NormalizedBoxes;
 
-    private bool SingleOutput => Definition.LabelsOutput == null;
+    public override IEnumerable<(string Key, string Name)> OtherOutputs =>
+        new[] { ("labels", Definition.LabelsOutput), ("scores", Definition.ScoresOutput) }.Where(x => x.Item2 != null).Select(x => (x.Item1, x.Item2!));
 
-    public override IEnumerable<(string Key, string Name)> OtherOutputs => SingleOutput
-        ? Array.Empty<(string, string)>()
-        : new[] { ("labels", Definition.LabelsOutput!), ("scores", Definition.ScoresOutput!) };
+    protected override List<Detection> Raw(BatchOutputs outputs, int row, ImageGeometry? geometry) =>
+        Definition.ScoresOutput == null ? FromDetectionOutput(outputs, row) : Definition.LabelsOutput == null ? FromClassScores(outputs, row) : FromThree(outputs, row);
 
-    protected override List<Detection> Raw(BatchOutputs outputs, int row, ImageGeometry? geometry) => SingleOutput ? FromDetectionOutput(outputs, row) : FromThree(outputs, row);
+    private List<Detection> FromClassScores(BatchOutputs outputs, int row)
+    {
+        int b = OutputIndex, s = outputs.IndexOf(Definition.ScoresOutput!);
+        foreach (int o in new[] { b, s }) outputs.RequireBatchFirst(o, "the ssd adapter");
+        var boxes = outputs.Row(b, row);
+        var scores = outputs.Row(s, row);
+        int n = boxes.Length / 4;
+        if (boxes.Length % 4 != 0 || n == 0 || scores.Length % n != 0 || scores.Length / n < 2)
+            throw ShapeError($"ssd with class scores needs boxes [N, 4] and scores [N, classes] (at least a background and one class) per item, but '{OutputName}' holds {boxes.Length} values and '{Definition.ScoresOutput}' {scores.Length}.");
+        int classes = scores.Length / n;
+        var result = new List<Detection>();
+        for (int i = 0; i < n; i++)
+            for (int c = 1; c < classes; c++)
+                if (scores[i * classes + c] > Definition.ConfidenceThreshold)
+                    result.Add(new Detection(c, scores[i * classes + c], boxes[4 * i], boxes[4 * i + 1], boxes[4 * i + 2], boxes[4 * i + 3]));
+        return result;
+    }
 
     private List<Detection> FromThree(BatchOutputs outputs, int row)
     {
