@@ -54,7 +54,7 @@ public static class CocoDetectionFile
                 if (categoryIds && (id < 0 || id > MaxCategoryId))
                     throw Invalid(path, $"has the category id {id}; read as classes (coco_labels: ids, Accuracy Checker's use_full_label_map), ids are from 0 to {MaxCategoryId}.");
                 if (!labelOf.TryAdd(id, categoryIds ? (int)id : names.Count)) throw Invalid(path, $"lists the category id {id} twice.");
-                names.Add((id, c.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString()! : id.ToString(CultureInfo.InvariantCulture)));
+                names.Add((id, c.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? Text(n, path, $"category {id}'s name") : id.ToString(CultureInfo.InvariantCulture)));
             }
             // By id, every class up to the largest id has a name: a gap is named by its number.
             var byId = names.ToDictionary(c => c.Id, c => c.Name);
@@ -70,7 +70,7 @@ public static class CocoDetectionFile
                     throw Invalid(path, $"image {id} has no file_name.");
                 long width = Integer(image, "width", path, "images"), height = Integer(image, "height", path, "images");
                 if (width is <= 0 or > int.MaxValue || height is <= 0 or > int.MaxValue) throw Invalid(path, $"image {id} has the size {width}x{height}.");
-                if (!byImage.TryAdd(id, (f.GetString()!, (int)width, (int)height, new List<DetectionBox>())))
+                if (!byImage.TryAdd(id, (Text(f, path, $"image {id}'s file_name"), (int)width, (int)height, new List<DetectionBox>())))
                     throw Invalid(path, $"lists the image id {id} twice.");
             }
 
@@ -108,6 +108,19 @@ public static class CocoDetectionFile
     {
         if (e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetInt64(out long n)) return n;
         throw Invalid(path, $"has an entry of '{list}' without an integer '{name}'.");
+    }
+
+    /// <summary>A string's text: JSON parses strings that are not UTF-8 and fails only when they are read.</summary>
+    private static string Text(JsonElement e, string path, string what)
+    {
+        try
+        {
+            return e.GetString()!;
+        }
+        catch (InvalidOperationException ex)
+        {
+            throw Invalid(path, $"has {what} in bytes that are not UTF-8 text.", ex);
+        }
     }
 
     private static PotException Invalid(string path, string message, Exception? inner = null) =>

@@ -57,6 +57,17 @@ public class LayerCostCacheTests
     }
 
     [Fact]
+    public void A_file_whose_strings_are_not_utf8_is_discarded()
+    {
+        // JSON parses the string; reading it fails (the fuzzer's COCO finding of the forty-fifth session, here too).
+        using var tmp = new TempFolder();
+        File.WriteAllBytes(tmp.File("c.json"), System.Text.Encoding.ASCII.GetBytes("{ \"format\": \"x\" }").Select(b => b == (byte)'x' ? (byte)0x80 : b).ToArray());
+        var cache = LayerCostCache.Load(tmp.File("c.json"), Cpu);
+        Assert.Equal(0, cache.Count);
+        Assert.Contains("could not be read", cache.Discarded);
+    }
+
+    [Fact]
     public void The_default_folder_follows_the_override_then_the_platform_cache_folder()
     {
         string? saved = Environment.GetEnvironmentVariable("POTPOWERSHELL_CACHE_HOME");

@@ -102,7 +102,8 @@ public sealed class LayerCostCache
                 if (entry.Value.ValueKind == JsonValueKind.Number && entry.Value.TryGetDouble(out double ms) && double.IsFinite(ms) && ms >= 0)
                     cache._costs[entry.Name] = ms;
         }
-        catch (Exception e) when (e is JsonException or IOException or UnauthorizedAccessException)
+        // InvalidOperationException: a string or name that JSON parsed but that is not UTF-8 text when read.
+        catch (Exception e) when (e is JsonException or IOException or UnauthorizedAccessException or InvalidOperationException)
         {
             cache._costs.Clear();
             cache.Discarded = $"it could not be read ({e.Message})";
