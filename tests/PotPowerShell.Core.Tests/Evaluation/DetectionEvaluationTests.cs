@@ -479,6 +479,45 @@ public class DetectionEvaluationTests
     }
 
     [Fact]
+    public void CvatAnnotationsGiveTheSameBoxesAsCoco()
+    {
+        using var tmp = Scene("", "  - {name: voc, type: map, include_boundaries: false}");
+        // The scene's objects in CVAT's XML, and an occluded one in b (difficult: counted neither way).
+        const string Square = "<box label=\"square\" occluded=\"0\" xtl=\"0.3\" ytl=\"0.3\" xbr=\"0.7\" ybr=\"0.7\"></box>";
+        File.WriteAllText(tmp.File("cvat.xml"), $"""
+            <annotations><meta><task><labels><label><name>square</name></label><label><name>circle</name></label></labels></task></meta>
+            <image id="0" name="val/a.png" width="2" height="6">{Square}</image>
+            <image id="1" name="val/b.png" width="2" height="6">{Square}{Square.Replace("occluded=\"0\"", "occluded=\"1\"").Replace("0.3\"", "1.3\"")}</image>
+            </annotations>
+            """);
+        File.WriteAllText(tmp.File("engine.yml"), File.ReadAllText(tmp.File("engine.yml")).Replace("annotation_file: val/instances.json", "cvat_annotations: cvat.xml"));
+        Assert.Equal(0.5, Evaluate(tmp).Values["voc"], 12);
+
+        // Accuracy Checker's cvat_object_detection: the XML's labels after a background class, or a labels file's.
+        File.WriteAllText(tmp.File("ac.yml"), """
+            models:
+              - name: m
+                launchers: [{framework: onnx_runtime, adapter: yolo_v8}]
+                datasets:
+                  - name: crossroad
+                    data_source: val
+                    annotation_conversion: {converter: cvat_object_detection, annotation_file: cvat.xml, images_dir: val}
+                    preprocessing: [{type: bgr_to_gray}, {type: normalization, std: 255}]
+                    metrics: [{type: map}]
+            """);
+        var engine = EngineDefinition.Load(tmp.File("ac.yml"));
+        Assert.Equal((1, true), (engine.Datasets[0].LabelOffset, engine.Datasets[0].CvatAnnotations!.EndsWith("cvat.xml")));
+        Assert.Contains(engine.Warnings, w => w.Contains("annotation_conversion.images_dir", StringComparison.Ordinal));
+        File.WriteAllText(tmp.File("labels.json"), """{"labels": {"square": 0, "circle": 1}}""");
+        File.WriteAllText(tmp.File("ac.yml"), File.ReadAllText(tmp.File("ac.yml")).Replace("images_dir: val", "labels_file: labels.json, has_background: true"));
+        engine = EngineDefinition.Load(tmp.File("ac.yml"));
+        Assert.Equal(0, engine.Datasets[0].LabelOffset);
+        using var evaluator = new Evaluator(engine);
+        // Accuracy Checker's map: class 0 as above (1/2); class 1, detected in b but never annotated, 0.
+        Assert.Equal(0.25, evaluator.Run(ReshapeModel(), new EvaluationRequest(), CancellationToken.None).Values["map"], 12);
+    }
+
+    [Fact]
     public void SsdReadsTheRowsOfItsImageFromOneDetectionOutput()
     {
         // A 7x2 grey image reshaped to DetectionOutput [1, 1, 2, 7]: rows (image, label, score, x1, y1, x2, y2) / 255.

@@ -569,6 +569,20 @@ internal static class AccuracyCheckerConfig
                 if (a.Has(key)) warnings.Add($"{a.KeyPath(key)}: read and ignored: images are named relative to data_source, and faces are class label_start.");
             return null;
         }
+        if (kind == "cvat_object_detection")
+        {
+            // CVAT's XML: classes numbered by its labels after a background class (has_background, true by default),
+            // or as labels_file gives them (then has_background adds nothing, as in Accuracy Checker).
+            foreach (var key in ConverterKeys.Where(k => k is not ("converter" or "annotation_file" or "labels_file" or "has_background" or "images_dir" or "dataset_meta_file") && a.Has(k)))
+                a.Problem(key, "does not apply to cvat_object_detection.");
+            if (a.Has("annotation_file")) Copy(a, "annotation_file", d, "cvat_annotations");
+            else a.Problem("annotation_file", "is required: the CVAT XML annotation (for images).");
+            if (a.Has("labels_file")) Copy(a, "labels_file", d, "cvat_labels");
+            else if (a.Bool("has_background") != false) d.Add("label_offset", EngineTree.Number(1));
+            if (a.Has("dataset_meta_file")) a.Problem("dataset_meta_file", "is not read for cvat_object_detection: give its labels as labels_file ({\"labels\": {\"car\": 1, ...}}), or let the XML's labels number the classes.");
+            if (a.Has("images_dir")) warnings.Add($"{a.KeyPath("images_dir")}: read and ignored: images are named relative to data_source.");
+            return null;
+        }
         if (kind == "voc_detection")
         {
             // One XML file per image in annotations_dir; VOC's twenty classes after a background class (has_background
@@ -753,7 +767,7 @@ internal static class AccuracyCheckerConfig
         "masks_dir", "image_prefix", "image_postfix", "mask_prefix", "mask_postfix", "mask_loader", "mask_dir", "labelmap_file", "label_start",
     };
 
-    private static readonly string[] Converters = { "imagenet", "cls_dataset_folder", "icdar13_recognition", "unicode_character_recognition", "mscoco_detection", "voc_detection", "common_semantic_segmentation", "voc_segmentation", "camvid", "wider" };
+    private static readonly string[] Converters = { "imagenet", "cls_dataset_folder", "icdar13_recognition", "unicode_character_recognition", "mscoco_detection", "voc_detection", "common_semantic_segmentation", "voc_segmentation", "camvid", "wider", "cvat_object_detection" };
 
     private static readonly string[] PostprocessingTypes =
         { "resize_prediction_boxes", "clip_boxes", "nms", "class_aware_nms", "diou_nms", "filter", "cast_to_int", "resize_segmentation_mask", "encode_segmentation_mask", "crop_or_pad", "crop_padded_prediction" };

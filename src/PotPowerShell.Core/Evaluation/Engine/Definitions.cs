@@ -473,6 +473,11 @@ public sealed record DatasetDefinition
 
     /// <summary>WIDER FACE's ground-truth file (<see cref="Data.WiderFaceFile"/>): the faces of the images it names.</summary>
     public string? WiderAnnotations { get; init; }
+
+    /// <summary>CVAT's XML for images (<see cref="Data.CvatDetectionFile"/>), with <see cref="CvatLabels"/> its labels' classes when given.</summary>
+    public string? CvatAnnotations { get; init; }
+
+    public string? CvatLabels { get; init; }
     public string? ImagesetFile { get; init; }
     /// <summary>
     /// Images: POT's simplified engine's data_source given as a .txt file, one image path per line (absolute, or
@@ -509,8 +514,8 @@ public sealed record DatasetDefinition
     public required AdapterDefinition Adapter { get; init; }
     public string KeyPath { get; init; } = "dataset";
 
-    public bool HasAnnotations => LabelsPath != null || LabelsArray != null || AnnotationFile != null || VocAnnotations != null || WiderAnnotations != null || ClassFolders != null || Masks != null;
+    public bool HasAnnotations => LabelsPath != null || LabelsArray != null || AnnotationFile != null || VocAnnotations != null || WiderAnnotations != null || CvatAnnotations != null || ClassFolders != null || Masks != null;
 
     /// <summary>True when items are annotated with boxes (a COCO .json annotation_file or VOC annotations).</summary>
-    public bool HasBoxes => VocAnnotations != null || WiderAnnotations != null || AnnotationFile?.EndsWith(".json", StringComparison.OrdinalIgnoreCase) == true;
+    public bool HasBoxes => VocAnnotations != null || WiderAnnotations != null || CvatAnnotations != null || AnnotationFile?.EndsWith(".json", StringComparison.OrdinalIgnoreCase) == true;
 }

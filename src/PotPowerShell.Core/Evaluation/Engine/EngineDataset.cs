@@ -79,6 +79,8 @@ public sealed class EngineDataset : IDataset, IDisposable
                 data = ImageDataset.FromList(d.ImageList, d.InputName, d.Image!);
             else if (d.VocAnnotations != null)
                 data = ImageDataset.FromDetections(d.DataSource, d.InputName, d.Image!, VocDetectionFolder.Read(d.VocAnnotations, d.ImagesetFile, d.Classes), d.ImagesetFile ?? d.VocAnnotations);
+            else if (d.CvatAnnotations != null)
+                data = ImageDataset.FromDetections(d.DataSource, d.InputName, d.Image!, CvatDetectionFile.Read(d.CvatAnnotations, d.CvatLabels), d.CvatAnnotations);
             else if (d.WiderAnnotations != null)
                 data = ImageDataset.FromDetections(d.DataSource, d.InputName, d.Image!, WiderFaceFile.Read(d.WiderAnnotations), d.WiderAnnotations);
             else if (d.Masks != null && d.CamVidList != null)

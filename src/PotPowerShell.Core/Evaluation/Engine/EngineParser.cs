@@ -17,7 +17,7 @@ internal static class EngineParser
         "input", "channels", "color_order", "layout", "preprocessing", "extensions", "subsample_size", "subsample_seed",
         "adapter", "metrics", "label_offset", "postprocessing", "voc_annotations", "imageset_file", "class_folders", "annotation_separator",
         "masks", "image_prefix", "image_postfix", "mask_prefix", "mask_postfix", "mask_colors", "coco_labels", "other_inputs", "camvid_list",
-        "wider_annotations",
+        "wider_annotations", "cvat_annotations", "cvat_labels",
     };
     private static readonly string[] AdapterKeys =
     {
@@ -272,7 +272,7 @@ internal static class EngineParser
     }
 
     /// <summary>The dataset keys that annotate its items.</summary>
-    private static readonly string[] AnnotationKeys = { "labels", "annotation_file", "voc_annotations", "wider_annotations", "class_folders", "masks", "camvid_list" };
+    private static readonly string[] AnnotationKeys = { "labels", "annotation_file", "voc_annotations", "wider_annotations", "cvat_annotations", "class_folders", "masks", "camvid_list" };
 
     private static AdapterDefinition DefaultAdapter(IReadOnlyList<MetricSpec> metrics) =>
         metrics.Any(m => m.Type is MetricType.Accuracy or MetricType.Precision or MetricType.Recall or MetricType.F1 or MetricType.Fp32Agreement) ? AdapterDefinition.Classification
@@ -885,7 +885,7 @@ internal static class EngineParser
         return file == null ? null : TextFiles.ReadLines(file);
     }
 
-    private static readonly string[] ImageOnlyKeys = { "other_inputs", "camvid_list", "annotation_file", "file_column", "label_column", "input", "channels", "color_order", "layout", "preprocessing", "extensions", "voc_annotations", "wider_annotations", "imageset_file", "class_folders", "annotation_separator", "masks", "image_prefix", "image_postfix", "mask_prefix", "mask_postfix", "mask_colors" };
+    private static readonly string[] ImageOnlyKeys = { "other_inputs", "camvid_list", "annotation_file", "file_column", "label_column", "input", "channels", "color_order", "layout", "preprocessing", "extensions", "voc_annotations", "wider_annotations", "cvat_annotations", "cvat_labels", "imageset_file", "class_folders", "annotation_separator", "masks", "image_prefix", "image_postfix", "mask_prefix", "mask_postfix", "mask_colors" };
 
     private static DatasetDefinition? ParseNpy(MapReader m, DatasetDefinition def, bool isFolder, bool simplified)
     {
@@ -999,20 +999,23 @@ internal static class EngineParser
             m.Problem("labels", "give either annotation_file: (image names with labels) or labels: (labels in file-name order), not both.");
         string? voc = simplified ? null : m.ExistingPath("voc_annotations", baseFolder, PathKind.Folder);
         string? imageset = simplified ? null : m.ExistingPath("imageset_file", baseFolder, PathKind.File);
-        if (voc != null && (annotation != null || def.LabelsPath != null))
-            m.Problem("voc_annotations", "give either voc_annotations: (boxes) or annotation_file: / labels:, not both.");
         string? wider = simplified ? null : m.ExistingPath("wider_annotations", baseFolder, PathKind.File);
-        if (wider != null && (annotation != null || def.LabelsPath != null || voc != null))
-            m.Problem("wider_annotations", "give either wider_annotations: (faces) or annotation_file: / labels: / voc_annotations:, not more than one.");
+        string? cvat = simplified ? null : m.ExistingPath("cvat_annotations", baseFolder, PathKind.File);
+        string? cvatLabels = simplified ? null : m.ExistingPath("cvat_labels", baseFolder, PathKind.File);
+        if (m.Has("cvat_labels") && !m.Has("cvat_annotations")) m.Problem("cvat_labels", "applies to cvat_annotations: only (the class of each of its labels).");
+        // One source of labels or boxes.
+        var boxes = new[] { ("voc_annotations", voc), ("wider_annotations", wider), ("cvat_annotations", cvat) }.Where(x => x.Item2 != null).ToList();
+        if (boxes.Count > (annotation != null || def.LabelsPath != null ? 0 : 1))
+            m.Problem(boxes[^1].Item1, "give one of annotation_file: / labels: / voc_annotations: / wider_annotations: / cvat_annotations:, not more.");
         if (imageset != null && voc == null && !m.Has("voc_annotations") && !m.Has("masks"))
             m.Problem("imageset_file", "applies to voc_annotations: and masks: only.");
         string? classFolders = simplified ? null : m.ExistingPath("class_folders", baseFolder, PathKind.Folder);
-        if (classFolders != null && (annotation != null || def.LabelsPath != null || voc != null || wider != null))
+        if (classFolders != null && (annotation != null || def.LabelsPath != null || boxes.Count > 0))
             m.Problem("class_folders", "give either class_folders: (one sub-folder per class) or annotation_file: / labels: / voc_annotations:, not more than one.");
         if (classFolders != null && def.Classes != null)
             m.Problem("classes", "does not apply with class_folders:: the classes are the sub-folders, numbered in name order.");
         string? masks = simplified ? null : m.ExistingPath("masks", baseFolder, PathKind.Folder);
-        if (masks != null && (annotation != null || def.LabelsPath != null || voc != null || wider != null || classFolders != null))
+        if (masks != null && (annotation != null || def.LabelsPath != null || boxes.Count > 0 || classFolders != null))
             m.Problem("masks", "give either masks: (a segmentation mask per image) or annotation_file: / labels: / voc_annotations: / class_folders:, not more than one.");
         foreach (var key in new[] { "image_prefix", "image_postfix", "mask_prefix", "mask_postfix" })
             if (m.Has(key) && masks == null && !m.Has("masks")) m.Problem(key, "applies to masks: only (it names each image's mask).");
@@ -1071,7 +1074,7 @@ internal static class EngineParser
         string? labelsPath = def.LabelsPath;
         string? labelsArray = def.LabelsArray;
         string folderLabels = Path.Combine(def.DataSource, NpyDataset.LabelsName + ".npy");
-        if (def.Format == DatasetFormat.NpyFiles && labelsPath == null && annotation == null && voc == null && wider == null && classFolders == null)
+        if (def.Format == DatasetFormat.NpyFiles && labelsPath == null && annotation == null && boxes.Count == 0 && classFolders == null)
         {
             if (File.Exists(folderLabels)) labelsPath = folderLabels;
             else if (ImageDataset.NpzItemsLabelled(def.DataSource, extensions)) labelsArray = NpyDataset.LabelsName;
@@ -1083,6 +1086,8 @@ internal static class EngineParser
             AnnotationFile = annotation,
             VocAnnotations = voc,
             WiderAnnotations = wider,
+            CvatAnnotations = cvat,
+            CvatLabels = cvatLabels,
             ImagesetFile = imageset,
             CamVidList = camvid,
             ClassFolders = classFolders,
