@@ -415,10 +415,14 @@ public class DetectionEvaluationTests
         File.WriteAllText(tmp.File("ac.yml"), Config("{type: faster_rcnn_onnx, boxes_out: b, labels_out: l, scores_out: s}"));
         adapter = EngineDefinition.Load(tmp.File("ac.yml")).Datasets[0].Adapter;
         Assert.Equal((AdapterType.Ssd, "b", "l", "s", false), (adapter.Type, adapter.Output, adapter.LabelsOutput, adapter.ScoresOutput, adapter.NormalizedBoxes));
+        // Without scores_out each box's score is its fifth column (Intel's person-vehicle-bike detectors).
+        File.WriteAllText(tmp.File("ac.yml"), Config("{type: faster_rcnn_onnx, boxes_out: b, labels_out: l}"));
+        adapter = EngineDefinition.Load(tmp.File("ac.yml")).Datasets[0].Adapter;
+        Assert.Equal((AdapterType.Ssd, "b", "l", (string?)null, false), (adapter.Type, adapter.Output, adapter.LabelsOutput, adapter.ScoresOutput, adapter.NormalizedBoxes));
         File.WriteAllText(tmp.File("ac.yml"), Config("{type: faster_rcnn_onnx, boxes_out: b}"));
         string missing = Assert.Throws<PotException>(() => EngineDefinition.Load(tmp.File("ac.yml"))).Message;
-        Assert.Contains("models[0].launchers[0].adapter.scores_out", missing);
-        Assert.Contains("is required: the model output of scores [N] (boxes with their score and label as columns 5 and 6 are not read).", missing);
+        Assert.Contains("models[0].launchers[0].adapter.labels_out", missing);
+        Assert.Contains("is required: the model output of labels [N] (boxes with their label as a sixth column are not read).", missing);
         // use_full_label_map: the classes are the category ids, which already leave 0 to the background.
         File.WriteAllText(tmp.File("ac.yml"), Config("{type: ssd_onnx, bboxes_out: b, labels_out: l, scores_out: s}").Replace("has_background: true", "has_background: true, use_full_label_map: true"));
         engine = EngineDefinition.Load(tmp.File("ac.yml"));
@@ -614,8 +618,36 @@ public class DetectionEvaluationTests
             """);
         var adapter = EngineDefinition.Load(tmp.File("ac.yml")).Datasets[0].Adapter;
         Assert.Equal((AdapterType.Ssd, "boxes_out", null, "scores_out", 0.7, true), (adapter.Type, adapter.Output, adapter.LabelsOutput, adapter.ScoresOutput, adapter.ConfidenceThreshold, adapter.NormalizedBoxes));
-        File.WriteAllText(tmp.File("engine.yml"), "{type: ssd, output: boxes_out, labels: l}".Insert(0, "dataset: {data_source: val, annotation_file: val/instances.json}\nmetrics: [{type: map}]\nadapter: "));
+        File.WriteAllText(tmp.File("engine.yml"), "{type: ssd, labels: l, conf_threshold: 0.5}".Insert(0, "dataset: {data_source: val, annotation_file: val/instances.json}\nmetrics: [{type: map}]\nadapter: "));
         string message = Assert.Throws<PotException>(() => EngineDefinition.Load(tmp.File("engine.yml"))).Message;
-        Assert.Contains("adapter.scores: is required with labels:", message);
+        Assert.Contains("adapter.output: is required when labels is given: the output of boxes [N, 5] (x1, y1, x2, y2, score).", message);
+        Assert.Contains("adapter.conf_threshold (line 3): applies to ssd with scores: of every class (and no labels:) only.", message);
+    }
+
+    [Fact]
+    public void SsdWithLabelsReadsEachBoxsScoreFromItsFifthColumn()
+    {
+        // Outputs boxes_out [1, 2, 5] and labels_out [1, 2]: the 12 pixels of a 12x1 grey image, unscaled.
+        var g = new GraphBuilder("boxes_and_labels");
+        g.Input("image", "batch", 1L, 1L, 12L);
+        string flat = g.Node("Reshape", new[] { "image", g.Initializer("flat", new long[] { -1, 12 }, 2) }, "flat");
+        string head = g.Node("Slice", new[] { flat, g.Initializer("s0", new long[] { 0 }, 1), g.Initializer("e0", new long[] { 10 }, 1), g.Initializer("a0", new long[] { 1 }, 1) }, "head");
+        string boxes = g.Node("Reshape", new[] { head, g.Initializer("shape", new long[] { -1, 2, 5 }, 3) }, "boxes");
+        string labels = g.Node("Slice", new[] { flat, g.Initializer("s1", new long[] { 10 }, 1), g.Initializer("e1", new long[] { 12 }, 1), g.Initializer("a1", new long[] { 1 }, 1) }, "labels");
+        g.Output(boxes, DataType.Float, "batch", 2L, 5L);
+        g.Output(labels, DataType.Float, "batch", 2L);
+        var model = g.Build().ToByteArray();
+        using var tmp = new TempFolder();
+        Directory.CreateDirectory(tmp.File("val"));
+        PngFiles.Save(tmp.File("val/a.png"), 12, 1, 1, new byte[] { 1, 0, 9, 1, 200, 2, 0, 5, 1, 100, 3, 7 });
+        File.WriteAllText(tmp.File("val/instances.json"), """{"images": [{"id": 1, "file_name": "a.png", "width": 12, "height": 1}], "annotations": [], "categories": [{"id": 1, "name": "a"}]}""");
+        File.WriteAllText(tmp.File("engine.yml"), """
+            dataset: {data_source: val, annotation_file: val/instances.json, channels: 1}
+            adapter: {type: ssd, output: boxes_out, labels: labels_out, normalized: false}
+            metrics: [{type: map}]
+            """);
+        using var evaluator = new Evaluator(EngineDefinition.Load(tmp.File("engine.yml")));
+        var found = Assert.IsAssignableFrom<IReadOnlyList<Detection>>(evaluator.Run(model, new EvaluationRequest { KeepPredictions = true }, CancellationToken.None).Predictions![0]);
+        Assert.Equal(new[] { new Detection(3, 200, 1, 0, 9, 1), new Detection(7, 100, 2, 0, 5, 1) }, found);
     }
 }

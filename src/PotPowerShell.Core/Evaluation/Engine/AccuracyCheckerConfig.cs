@@ -264,9 +264,11 @@ internal static class AccuracyCheckerConfig
             string boxesKey = pixels ? "boxes_out" : "bboxes_out";
             var a = new MapReader(map, path, launcher.Problems, new[] { "type", boxesKey, "labels_out", "scores_out" });
             var ours = EngineTree.Map(line, ("type", EngineTree.Text("ssd")));
-            string columns = pixels ? " (boxes with their score and label as columns 5 and 6 are not read)" : "";
-            RequiredOutputs(a, ours, (boxesKey, "output", $"boxes [N, 4] (x1, y1, x2, y2 {(pixels ? "in the input's pixels" : "as fractions of the input")})"),
-                ("labels_out", "labels", "labels [N]" + columns), ("scores_out", "scores", "scores [N]" + columns));
+            // faster_rcnn_onnx without scores_out: each box's score is its fifth column.
+            bool scoreColumn = pixels && !a.Has("scores_out");
+            RequiredOutputs(a, ours, (boxesKey, "output", $"boxes [N, {(scoreColumn ? 5 : 4)}] (x1, y1, x2, y2{(scoreColumn ? ", score" : "")} {(pixels ? "in the input's pixels" : "as fractions of the input")})"),
+                ("labels_out", "labels", "labels [N]" + (pixels ? " (boxes with their label as a sixth column are not read)" : "")));
+            if (!scoreColumn) RequiredOutputs(a, ours, ("scores_out", "scores", "scores [N]"));
             if (pixels) ours.Add("normalized", EngineTree.Text("false", line));
             return ours;
         }

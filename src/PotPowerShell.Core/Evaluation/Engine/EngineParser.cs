@@ -345,12 +345,12 @@ internal static class EngineParser
         if (type == AdapterType.Ssd)
         {
             // Without labels: and scores: the one output holds DetectionOutput rows [1, 1, M, 7]; with scores: alone,
-            // scores are per box and class [N, classes], class 0 the background.
+            // scores are per box and class [N, classes], class 0 the background; with labels: alone, each box's score
+            // is its fifth column.
             string? labels = m.String("labels");
             string? scores = m.String("scores");
-            if (labels != null && scores == null)
-                m.Problem("scores", "is required with labels:: name both for boxes, labels and scores outputs, scores: alone for class scores [N, classes], or neither for one DetectionOutput [1, 1, M, 7].");
-            if (output == null && scores != null) m.Problem("output", "is required for ssd with scores:: the output of boxes [N, 4] (x1, y1, x2, y2).");
+            if (output == null && (scores != null || labels != null))
+                m.Problem("output", $"is required when {(scores != null ? "scores" : "labels")} is given: the output of boxes [N, {(scores != null ? 4 : 5)}] (x1, y1, x2, y2{(scores != null ? "" : ", score")}).");
             if (m.Has("conf_threshold") && (scores == null || labels != null))
                 m.Problem("conf_threshold", "applies to ssd with scores: of every class (and no labels:) only.");
             // normalized: false says the boxes are in the input's pixels, as torchvision's detection models give them.

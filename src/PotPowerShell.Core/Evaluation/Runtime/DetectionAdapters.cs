@@ -151,9 +151,11 @@ internal abstract class DetectionAdapter(AdapterDefinition d) : Adapter(d)
 }
 
 /// <summary>
-/// ssd, in one of three forms. Three outputs (labels and scores named): per item boxes [N, 4] (x1, y1, x2, y2 as
+/// ssd, in one of four forms. Three outputs (labels and scores named): per item boxes [N, 4] (x1, y1, x2, y2 as
 /// fractions of the input, or its pixels with normalized: false, as torchvision's detection models give them), labels
-/// [N] and scores [N] (Accuracy Checker's ssd_onnx: bboxes_out, labels_out, scores_out). Boxes and class scores
+/// [N] and scores [N] (Accuracy Checker's ssd_onnx: bboxes_out, labels_out, scores_out). Boxes and labels (labels
+/// named, scores not): boxes [N, 5] whose fifth column is the score (Accuracy Checker's faster_rcnn_onnx without
+/// scores_out: Intel's person-vehicle-bike detectors). Boxes and class scores
 /// (scores named, labels not): per item boxes [N, 4] and scores [N, classes], class 0 the background; each box is a
 /// detection of every other class scoring above conf_threshold (Accuracy Checker's ultra_lightweight_face_detection:
 /// its face detectors' [N, 2]). One output (Accuracy Checker's ssd): DetectionOutput's [1, 1, M, 7] rows (image in the
@@ -168,7 +170,8 @@ internal sealed class SsdAdapter(AdapterDefinition d) : DetectionAdapter(d)
         new[] { ("labels", Definition.LabelsOutput), ("scores", Definition.ScoresOutput) }.Where(x => x.Item2 != null).Select(x => (x.Item1, x.Item2!));
 
     protected override List<Detection> Raw(BatchOutputs outputs, int row, ImageGeometry? geometry) =>
-        Definition.ScoresOutput == null ? FromDetectionOutput(outputs, row) : Definition.LabelsOutput == null ? FromClassScores(outputs, row) : FromThree(outputs, row);
+        Definition.ScoresOutput == null && Definition.LabelsOutput == null ? FromDetectionOutput(outputs, row)
+        : Definition.LabelsOutput == null ? FromClassScores(outputs, row) : FromThree(outputs, row);
 
     private List<Detection> FromClassScores(BatchOutputs outputs, int row)
     {
@@ -190,16 +193,20 @@ internal sealed class SsdAdapter(AdapterDefinition d) : DetectionAdapter(d)
 
     private List<Detection> FromThree(BatchOutputs outputs, int row)
     {
-        int b = OutputIndex, l = outputs.IndexOf(Definition.LabelsOutput!), s = outputs.IndexOf(Definition.ScoresOutput!);
-        foreach (int o in new[] { b, l, s }) outputs.RequireBatchFirst(o, "the ssd adapter");
+        int b = OutputIndex, l = outputs.IndexOf(Definition.LabelsOutput!), s = Definition.ScoresOutput == null ? -1 : outputs.IndexOf(Definition.ScoresOutput);
+        foreach (int o in new[] { b, l, s }.Where(o => o >= 0)) outputs.RequireBatchFirst(o, "the ssd adapter");
         var boxes = outputs.Row(b, row);
         var labels = outputs.Row(l, row);
-        var scores = outputs.Row(s, row);
-        if (boxes.Length != 4 * scores.Length || labels.Length != scores.Length)
-            throw ShapeError($"ssd needs boxes [N, 4], labels [N] and scores [N] per item, but '{OutputName}' holds {boxes.Length} values, '{Definition.LabelsOutput}' {labels.Length} and '{Definition.ScoresOutput}' {scores.Length}.");
-        var result = new List<Detection>(scores.Length);
-        for (int i = 0; i < scores.Length; i++)
-            result.Add(new Detection((int)labels[i], scores[i], boxes[4 * i], boxes[4 * i + 1], boxes[4 * i + 2], boxes[4 * i + 3]));
+        // Without a scores output each box row carries its score as a fifth column.
+        int width = s < 0 ? 5 : 4;
+        var scores = s < 0 ? default : outputs.Row(s, row);
+        if (boxes.Length != width * labels.Length || s >= 0 && scores.Length != labels.Length)
+            throw ShapeError(s < 0
+                ? $"ssd with labels: but no scores: needs boxes [N, 5] (x1, y1, x2, y2, score) and labels [N] per item, but '{OutputName}' holds {boxes.Length} values and '{Definition.LabelsOutput}' {labels.Length}."
+                : $"ssd needs boxes [N, 4], labels [N] and scores [N] per item, but '{OutputName}' holds {boxes.Length} values, '{Definition.LabelsOutput}' {labels.Length} and '{Definition.ScoresOutput}' {scores.Length}.");
+        var result = new List<Detection>(labels.Length);
+        for (int i = 0; i < labels.Length; i++)
+            result.Add(new Detection((int)labels[i], s < 0 ? boxes[width * i + 4] : scores[i], boxes[width * i], boxes[width * i + 1], boxes[width * i + 2], boxes[width * i + 3]));
         return result;
     }
 
