@@ -86,6 +86,41 @@ public class DetectionFilterTests
         Assert.Equal(2000, Assert.Single(DetectionSteps.Objects(image, new[] { toSize with { Predictions = true, Annotations = false } }).Boxes).X2);
     }
 
+    [Fact]
+    public void ClipBoxesToTheInputTakesThePartOfTheImageTheInputShows()
+    {
+        // A 200x100 image resized to 64x32 and padded to 64x64 (16 rows above): the input shows y from -50 to 150.
+        var geometry = new ImageGeometry(200, 100, 64, 64, 0.32, 0.32, 0, 16);
+        var image = new DetectionAnnotation(Array.Empty<DetectionBox>(), 200, 100) { Geometry = geometry };
+        var step = new ClipBoxesStep("p") { ToInput = true };
+        Assert.Equal((0.0, -50.0, 200.0, 150.0), DetectionSteps.Clip(step, image, -5, -60, 210, 160));
+        Assert.Equal((0.0, 0.0, 200.0, 100.0), DetectionSteps.Clip(step with { ToInput = false }, image, -5, -60, 210, 160));
+        // Annotated at twice the decoded size, the input's part scales with it.
+        Assert.Equal((0.0, -100.0, 400.0, 300.0), DetectionSteps.Clip(step, image with { ImageWidth = 400, ImageHeight = 200 }, -5, -160, 410, 360));
+
+        // Accuracy Checker's clip of detections to 1 x 1 before resize_prediction_boxes (fractions of the input):
+        // Intel's license plate detectors.
+        using var tmp = new TempFolder();
+        Directory.CreateDirectory(tmp.File("val"));
+        File.WriteAllText(tmp.File("val/instances.json"), """{"images": [], "annotations": [], "categories": [{"id": 1, "name": "plate"}]}""");
+        string Config(string clip) => $$"""
+            models:
+              - name: barrier
+                launchers: [{framework: onnx_runtime, adapter: ssd}]
+                datasets:
+                  - name: plates
+                    data_source: val
+                    annotation_conversion: {converter: mscoco_detection, annotation_file: val/instances.json}
+                    postprocessing: [{{clip}}, {type: resize_prediction_boxes}]
+                    metrics: [{type: map}]
+            """;
+        File.WriteAllText(tmp.File("ac.yml"), Config("{type: clip_boxes, apply_to: prediction, dst_width: 1, dst_height: 1}"));
+        var clip = Assert.IsType<ClipBoxesStep>(Assert.Single(EngineDefinition.Load(tmp.File("ac.yml")).Datasets[0].Adapter.Postprocessing));
+        Assert.Equal((true, false, true, (int?)null), (clip.Predictions, clip.Annotations, clip.ToInput, clip.Width));
+        File.WriteAllText(tmp.File("ac.yml"), Config("{type: clip_boxes, apply_to: prediction, size: 300}"));
+        Assert.Contains("with a size before resize_prediction_boxes clips the model input's coordinates", Assert.Throws<PotException>(() => EngineDefinition.Load(tmp.File("ac.yml"))).Message);
+    }
+
     private static double Map(IReadOnlyList<IReadOnlyList<Detection>> predictions, IReadOnlyList<DetectionAnnotation> images, bool coco = false, AccuracyCheckerMatching? ac = null) =>
         DetectionMatches.Find(predictions, images, new[] { 0.5 }, false, coco, 0, false, ac).Mean(coco ? ApIntegral.HundredOnePoint : ApIntegral.Area, IWeightedAggregate.Once(predictions.Count));
 

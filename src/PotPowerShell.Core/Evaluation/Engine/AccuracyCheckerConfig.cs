@@ -840,15 +840,23 @@ internal static class AccuracyCheckerConfig
             }
             if (type == "clip_boxes")
             {
-                // Ours by the same keys. Boxes are in the image's pixels from the start here (resize_prediction_boxes).
+                // Ours by the same keys. Boxes are in the image's pixels from the start here (resize_prediction_boxes), so
+                // detections clipped before it to 1 x 1 (or boxes_normalized), fractions of the input, are clipped to the
+                // part of the image the input shows; another size there is refused.
                 var c = new MapReader(map, path, m.Problems, new[] { "type", "apply_to", "size", "dst_width", "dst_height", "boxes_normalized" });
-                if (c.Bool("boxes_normalized") == true)
-                    c.Problem("boxes_normalized", "true is not supported: boxes are clipped in the image's pixels (after resize_prediction_boxes).");
-                bool predictions = c.String("apply_to")?.Trim().ToLowerInvariant() is null or "prediction" or "all";
-                if (predictions && new[] { "size", "dst_width", "dst_height" }.Any(c.Has) && resizeAt > i)
-                    c.Problem("type", "with a size before resize_prediction_boxes clips the model input's coordinates; boxes are in the image's pixels here: move it after resize_prediction_boxes, or leave out the size to clip to the image.");
                 var clip = EngineTree.Map(map.Line, ("type", EngineTree.Text("clip_boxes", map.KeyLine("type"))));
-                foreach (var key in new[] { "apply_to", "size", "dst_width", "dst_height" }) Copy(c, key, clip);
+                Copy(c, "apply_to", clip);
+                bool predictionsOnly = c.String("apply_to")?.Trim().ToLowerInvariant() is null or "prediction";
+                bool sized = new[] { "size", "dst_width", "dst_height" }.Any(c.Has);
+                bool unit = c.Int("size", 1, 1 << 20) == 1 || c.Int("dst_width", 1, 1 << 20) == 1 && c.Int("dst_height", 1, 1 << 20) == 1;
+                if (predictionsOnly && resizeAt > i && (unit || c.Bool("boxes_normalized") == true))
+                    clip.Add("to", EngineTree.Text("input", map.KeyLine("type")));
+                else if (c.Bool("boxes_normalized") == true)
+                    c.Problem("boxes_normalized", "true is supported for detections before resize_prediction_boxes only: boxes are in the image's pixels after it.");
+                else if (predictionsOnly && sized && resizeAt > i)
+                    c.Problem("type", "with a size before resize_prediction_boxes clips the model input's coordinates; boxes are in the image's pixels here: move it after resize_prediction_boxes, or leave out the size to clip to the image.");
+                else
+                    foreach (var key in new[] { "size", "dst_width", "dst_height" }) Copy(c, key, clip);
                 result.Add(clip);
                 continue;
             }

@@ -192,8 +192,9 @@ public sealed record FilterCriterion(FilterKind Kind, double Min = 0, double? Ma
 
 /// <summary>
 /// clip_boxes: box corners are clipped to [0, width] x [0, height] of the annotated image, or of
-/// <see cref="Width"/> x <see cref="Height"/> when given (Accuracy Checker's size, dst_width, dst_height): the
-/// detections' with <see cref="Predictions"/>, the annotated objects' with <see cref="Annotations"/>.
+/// <see cref="Width"/> x <see cref="Height"/> when given (Accuracy Checker's size, dst_width, dst_height), or with
+/// <see cref="ToInput"/> to the part of the image the model input shows: the detections' with
+/// <see cref="Predictions"/>, the annotated objects' with <see cref="Annotations"/>.
 /// </summary>
 public sealed record ClipBoxesStep(string KeyPath) : DetectionStep(KeyPath)
 {
@@ -204,6 +205,8 @@ public sealed record ClipBoxesStep(string KeyPath) : DetectionStep(KeyPath)
     public int? Width { get; init; }
 
     public int? Height { get; init; }
+
+    public bool ToInput { get; init; }
 }
 
 /// <summary>How precision, recall and F1 combine per-class values.</summary>

@@ -585,7 +585,7 @@ internal static class EngineParser
         ["nms"] = new[] { "type", "overlap", "include_boundaries", "per_class", "keep_top_k" },
         ["diou_nms"] = new[] { "type", "overlap", "include_boundaries", "per_class", "keep_top_k" },
         ["filter"] = new[] { "type", "apply_to", "remove_filtered" }.Concat(FilterKeys.Keys).ToArray(),
-        ["clip_boxes"] = new[] { "type", "apply_to", "size", "dst_width", "dst_height" },
+        ["clip_boxes"] = new[] { "type", "apply_to", "size", "dst_width", "dst_height", "to" },
         ["cast_to_int"] = new[] { "type", "round_policy", "apply_to" },
     };
 
@@ -763,9 +763,12 @@ internal static class EngineParser
                     foreach (var key in new[] { "dst_width", "dst_height" })
                         if (size != null && s.Has(key)) s.Problem(key, "give size: or dst_width: and dst_height:, not both.");
                     var clip = Targets(s, (true, false));
+                    // to: input clips to the part of the image the model input shows (after a crop or with padding, less or more than the image).
+                    bool toInput = s.Choice("to", new Dictionary<string, bool> { ["image"] = false, ["input"] = true }) ?? false;
+                    if (toInput && new[] { "size", "dst_width", "dst_height" }.Any(s.Has)) s.Problem("to", "input clips to the model input's part of the image: give no size with it.");
                     steps.Add(new ClipBoxesStep(path)
                     {
-                        Predictions = clip.Predictions, Annotations = clip.Annotations,
+                        Predictions = clip.Predictions, Annotations = clip.Annotations, ToInput = toInput,
                         Width = size ?? s.Int("dst_width", 1, 1 << 20), Height = size ?? s.Int("dst_height", 1, 1 << 20),
                     });
                     break;

@@ -46,12 +46,21 @@ internal static class DetectionSteps
     public static List<Detection> Filter(FilterStep f, List<Detection> detections, DetectionAnnotation? image) =>
         Apply(f, detections, d => new Box(d.Label, d.Score, d.X1, d.Y1, d.X2, d.Y2), annotated: false, image, d => d with { Ignored = true });
 
-    /// <summary>Corners clipped to [0, width] x [0, height]: the step's size, else the annotated image's (none without either).</summary>
+    /// <summary>
+    /// Corners clipped to [0, width] x [0, height]: the step's size, else the annotated image's; with ToInput, to the
+    /// input's corners taken back to the annotated image (the whole image without a geometry). None without a size.
+    /// </summary>
     public static (double X1, double Y1, double X2, double Y2)? Clip(ClipBoxesStep c, DetectionAnnotation? image, double x1, double y1, double x2, double y2)
     {
+        double left = 0, top = 0;
         double? width = c.Width ?? image?.ImageWidth, height = c.Height ?? image?.ImageHeight;
-        if (width is not double w || height is not double h) return null;
-        return (Math.Clamp(x1, 0, w), Math.Clamp(y1, 0, h), Math.Clamp(x2, 0, w), Math.Clamp(y2, 0, h));
+        if (c.ToInput && image?.Geometry is { } g)
+        {
+            double ax = (double)image.ImageWidth / g.ImageWidth, ay = (double)image.ImageHeight / g.ImageHeight;
+            (left, top, width, height) = (g.ImageX(0) * ax, g.ImageY(0) * ay, g.ImageX(g.InputWidth) * ax, g.ImageY(g.InputHeight) * ay);
+        }
+        if (width is not double right || height is not double bottom) return null;
+        return (Math.Clamp(x1, left, right), Math.Clamp(y1, top, bottom), Math.Clamp(x2, left, right), Math.Clamp(y2, top, bottom));
     }
 
     private static List<T> Apply<T>(FilterStep f, List<T> items, Func<T, Box> box, bool annotated, DetectionAnnotation? image, Func<T, T> ignore)
