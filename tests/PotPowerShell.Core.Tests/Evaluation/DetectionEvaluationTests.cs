@@ -257,6 +257,34 @@ public class DetectionEvaluationTests
     }
 
     [Fact]
+    public void ShiftLabelsMovesTheDetectionsClasses()
+    {
+        // Detections of class 0 become class 1: the squares (class 0) are all missed; annotated one class up too, as before.
+        using var tmp = Scene("  postprocessing: [{type: shift_labels, offset: 1}]", "  - {name: voc, type: map, include_boundaries: false}");
+        Assert.Equal(0.0, Evaluate(tmp).Values["voc"], 12);
+        File.WriteAllText(tmp.File("engine.yml"), File.ReadAllText(tmp.File("engine.yml")).Replace("  channels: 1", "  channels: 1\n  label_offset: 1"));
+        Assert.Equal(0.5, Evaluate(tmp).Values["voc"], 12);
+
+        // Accuracy Checker's EfficientDet configurations: faster_rcnn_postprocessing_resize is what always happens (boxes
+        // taken back through the resize and padding), shift_labels ours.
+        using var coco = OneImageCoco();
+        File.WriteAllText(coco.File("ac.yml"), """
+            models:
+              - name: efficientdet
+                launchers: [{framework: onnx_runtime, adapter: ssd}]
+                datasets:
+                  - name: coco
+                    data_source: val
+                    annotation_conversion: {converter: mscoco_detection, annotation_file: val/instances.json, use_full_label_map: true}
+                    preprocessing: [{type: resize, aspect_ratio_scale: fit_to_window, size: 512}, {type: padding, size: 512, pad_type: right_bottom}]
+                    postprocessing: [{type: faster_rcnn_postprocessing_resize, size: 512}, {type: shift_labels, offset: 1}]
+                    metrics: [{type: coco_precision}]
+            """);
+        Assert.Equal(new DetectionStep[] { new ShiftLabelsStep(1, "datasets[0].postprocessing[0]") },
+            EngineDefinition.Load(coco.File("ac.yml")).Datasets[0].Adapter.Postprocessing);
+    }
+
+    [Fact]
     public void WithoutNmsTheDuplicateIsAFalsePositive()
     {
         // nms_threshold 1 keeps both of a's boxes: class 0 then has T (.9) F (.78) over two objects: the area stays .5

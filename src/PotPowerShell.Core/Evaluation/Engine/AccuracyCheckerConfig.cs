@@ -772,7 +772,8 @@ internal static class AccuracyCheckerConfig
     private static readonly string[] Converters = { "imagenet", "cls_dataset_folder", "icdar13_recognition", "unicode_character_recognition", "mscoco_detection", "voc_detection", "common_semantic_segmentation", "voc_segmentation", "camvid", "wider", "cvat_object_detection" };
 
     private static readonly string[] PostprocessingTypes =
-        { "resize_prediction_boxes", "clip_boxes", "nms", "class_aware_nms", "diou_nms", "filter", "cast_to_int", "resize_segmentation_mask", "encode_segmentation_mask", "crop_or_pad", "crop_padded_prediction" };
+        { "resize_prediction_boxes", "faster_rcnn_postprocessing_resize", "clip_boxes", "nms", "class_aware_nms", "diou_nms", "filter", "cast_to_int", "shift_labels",
+          "resize_segmentation_mask", "encode_segmentation_mask", "crop_or_pad", "crop_padded_prediction" };
 
     /// <summary>
     /// Detection postprocessing in our form. resize_prediction_boxes is what always happens first (boxes are scaled to
@@ -836,6 +837,22 @@ internal static class AccuracyCheckerConfig
             if (type == "filter")
             {
                 if (Filter(map, path, m.Problems, warnings) is { } filter) result.Add(filter);
+                continue;
+            }
+            if (type == "shift_labels")
+            {
+                var shift = new MapReader(map, path, m.Problems, new[] { "type", "offset" });
+                var shifted = EngineTree.Map(map.Line, ("type", EngineTree.Text("shift_labels", map.KeyLine("type"))));
+                if (shift.Has("offset")) Copy(shift, "offset", shifted);
+                else shift.Problem("offset", "is required: the number added to each detection's class.");
+                result.Add(shifted);
+                continue;
+            }
+            if (type == "faster_rcnn_postprocessing_resize")
+            {
+                // Its boxes, fractions of the padded input (or with rescale its pixels), scaled back through the resize and
+                // right-bottom padding to the image: what always happens here (its size keys are not used by it either).
+                new MapReader(map, path, m.Problems, new[] { "type", "size", "dst_width", "dst_height", "rescale" });
                 continue;
             }
             if (type == "clip_boxes")

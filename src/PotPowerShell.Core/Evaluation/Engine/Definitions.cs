@@ -163,6 +163,9 @@ public sealed record FilterStep(IReadOnlyList<FilterCriterion> Criteria, string 
     public bool Remove { get; init; }
 }
 
+/// <summary>shift_labels: every detection's class moves by <paramref name="Offset"/> (Accuracy Checker's).</summary>
+public sealed record ShiftLabelsStep(int Offset, string KeyPath) : DetectionStep(KeyPath);
+
 /// <summary>What a filter criterion picks (postprocessor/filter.py's filters, Accuracy Checker's key in brackets).</summary>
 public enum FilterKind
 {

@@ -587,6 +587,7 @@ internal static class EngineParser
         ["filter"] = new[] { "type", "apply_to", "remove_filtered" }.Concat(FilterKeys.Keys).ToArray(),
         ["clip_boxes"] = new[] { "type", "apply_to", "size", "dst_width", "dst_height", "to" },
         ["cast_to_int"] = new[] { "type", "round_policy", "apply_to" },
+        ["shift_labels"] = new[] { "type", "offset" },
     };
 
     /// <summary>yolo_v3: its grids (<see cref="YoloGrid"/>), with Accuracy Checker's keys and defaults.</summary>
@@ -749,6 +750,9 @@ internal static class EngineParser
                     var criteria = FilterCriteria(s);
                     if (criteria != null)
                         steps.Add(new FilterStep(criteria, path) { Predictions = predictions, Annotations = annotations, Remove = s.Bool("remove_filtered") ?? false });
+                    break;
+                case "shift_labels":
+                    if (s.Int("offset", -(1 << 20), 1 << 20, required: true) is int offset) steps.Add(new ShiftLabelsStep(offset, path));
                     break;
                 case "cast_to_int":
                     var policy = s.Choice("round_policy", new Dictionary<string, RoundPolicy>

@@ -30,6 +30,7 @@ internal abstract class DetectionAdapter(AdapterDefinition d) : Adapter(d)
             {
                 NmsStep n => Nms(n.KeepTopK is int k ? detections.OrderByDescending(x => x.Score).Take(k).ToList() : detections, n.Overlap, n.IncludeBoundaries, int.MaxValue, n.PerClass, n.Diou),
                 FilterStep { Predictions: true } f => DetectionSteps.Filter(f, detections, annotation as DetectionAnnotation),
+                ShiftLabelsStep s => detections.Select(x => x with { Label = x.Label + s.Offset }).ToList(),
                 CastToIntStep { Predictions: true } r => detections.Select(x => x with { X1 = r.Round(x.X1), Y1 = r.Round(x.Y1), X2 = r.Round(x.X2), Y2 = r.Round(x.Y2) }).ToList(),
                 ClipBoxesStep { Predictions: true } c => detections.Select(x =>
                     DetectionSteps.Clip(c, annotation as DetectionAnnotation, x.X1, x.Y1, x.X2, x.Y2) is var (x1, y1, x2, y2) ? x with { X1 = x1, Y1 = y1, X2 = x2, Y2 = y2 } : x).ToList(),
