@@ -9,8 +9,14 @@ public enum ResizeAspect
     Stretch,
     /// <summary>The shorter side becomes size, keeping the aspect ratio (the usual 'resize 256' before a crop).</summary>
     ShorterSide,
-    /// <summary>The longer side becomes size, keeping the aspect ratio.</summary>
+    /// <summary>The longer side becomes size, keeping the aspect ratio; with width and height, the image fits within them.</summary>
     LongerSide,
+    /// <summary>
+    /// Faster R-CNN's rule (its min_size and max_size; Accuracy Checker's frcnn_keep_aspect_ratio): the shorter side
+    /// becomes the smaller of width and height (or size), unless the longer side would then pass the larger: then the
+    /// image fits within it.
+    /// </summary>
+    ShorterWithinLonger,
 }
 
 public enum Interpolation

@@ -114,8 +114,19 @@ public static class ImagePipeline
             case ResizeAspect.ShorterSide:
                 // As torchvision's Resize(int): the shorter side becomes size, the other is truncated.
                 return w <= h ? (r.Size, Math.Max(1, (int)((long)r.Size * h / w))) : (Math.Max(1, (int)((long)r.Size * w / h)), r.Size);
+            case ResizeAspect.LongerSide when r.Size == 0:
+                // Within width x height: the side that reaches its bound first takes it.
+                return (long)r.Width * h <= (long)r.Height * w
+                    ? (r.Width, Math.Max(1, (int)((long)r.Width * h / w)))
+                    : (Math.Max(1, (int)((long)r.Height * w / h)), r.Height);
             case ResizeAspect.LongerSide:
                 return w >= h ? (r.Size, Math.Max(1, (int)((long)r.Size * h / w))) : (Math.Max(1, (int)((long)r.Size * w / h)), r.Size);
+            case ResizeAspect.ShorterWithinLonger:
+            {
+                int shorter = r.Size > 0 ? r.Size : Math.Min(r.Width, r.Height), longer = r.Size > 0 ? r.Size : Math.Max(r.Width, r.Height);
+                var (sw, sh) = TargetSize(r with { Aspect = ResizeAspect.ShorterSide, Size = shorter }, w, h);
+                return Math.Max(sw, sh) <= longer ? (sw, sh) : TargetSize(r with { Aspect = ResizeAspect.LongerSide, Size = longer }, w, h);
+            }
             default:
                 return (r.Width, r.Height);
         }

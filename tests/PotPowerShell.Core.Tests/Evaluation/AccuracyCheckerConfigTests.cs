@@ -158,6 +158,16 @@ public class AccuracyCheckerConfigTests
         Assert.Equal(new PaddingStep(4, 4, 114, PadPosition.RightBottom), fitted.Datasets[0].Image!.Steps[1]);
         fitted = Load(tmp, Engine("          - {type: resize, dst_width: 5, dst_height: 3}\n          - {type: padding}\n"));
         Assert.Equal(new PaddingStep(5, 3, 0, PadPosition.Center), fitted.Datasets[0].Image!.Steps[1]);
+        // fit_to_window within a window that is not square (Intel's Faster R-CNN, 1280x800), frcnn_keep_aspect_ratio
+        // (RetinaNet), greater with equal sizes given as two.
+        var resize = (ResizeStep)Load(tmp, Engine("          - {type: resize, aspect_ratio_scale: fit_to_window, dst_width: 1280, dst_height: 800}\n")).Datasets[0].Image!.Steps[0];
+        Assert.Equal((1280, 800, 0, ResizeAspect.LongerSide), (resize.Width, resize.Height, resize.Size, resize.Aspect));
+        resize = (ResizeStep)Load(tmp, Engine("          - {type: resize, aspect_ratio_scale: frcnn_keep_aspect_ratio, size: 1333}\n")).Datasets[0].Image!.Steps[0];
+        Assert.Equal((1333, ResizeAspect.ShorterWithinLonger), (resize.Size, resize.Aspect));
+        resize = (ResizeStep)Load(tmp, Engine("          - {type: resize, aspect_ratio_scale: greater, dst_width: 600, dst_height: 600}\n")).Datasets[0].Image!.Steps[0];
+        Assert.Equal((600, ResizeAspect.ShorterSide), (resize.Size, resize.Aspect));
+        problems = Problems(tmp, Engine("          - {type: resize, aspect_ratio_scale: greater, dst_width: 600, dst_height: 400}\n"));
+        Assert.Contains(problems, p => p.Contains("greater keeps the aspect ratio of a square target here", StringComparison.Ordinal));
         problems = Problems(tmp, Engine("          - {type: resize, aspect_ratio_scale: greater, size: 4}\n          - {type: padding}\n"));
         Assert.Contains(problems, p => p.StartsWith("models[0].datasets[0].preprocessing[1].type", StringComparison.Ordinal) && p.Contains("covers its size", StringComparison.Ordinal));
         problems = Problems(tmp, Engine("          - {type: padding}\n"));
@@ -451,7 +461,7 @@ public class AccuracyCheckerConfigTests
         Assert.Contains(problems, p => p.StartsWith("models[0].datasets[0].annotation_conversion.masks_folder", StringComparison.Ordinal));
         Assert.Contains(problems, p => p.StartsWith("models[0].datasets[0].preprocessing[0].type", StringComparison.Ordinal) && p.Contains("Supported steps: resize", StringComparison.Ordinal));
         Assert.Contains(problems, p => p.StartsWith("models[0].datasets[0].preprocessing[1].aspect_ratio_scale", StringComparison.Ordinal) && p.Contains("greater", StringComparison.Ordinal));
-        Assert.Contains(problems, p => p.StartsWith("models[0].datasets[0].postprocessing[0].type", StringComparison.Ordinal) && p.Contains("resize_prediction_boxes, clip_boxes, nms, class_aware_nms, diou_nms, filter", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.StartsWith("models[0].datasets[0].postprocessing[0].type", StringComparison.Ordinal) && p.Contains("resize_prediction_boxes, faster_rcnn_postprocessing_resize, clip_boxes, nms, class_aware_nms, diou_nms, filter", StringComparison.Ordinal));
         Assert.Contains(problems, p => p.StartsWith("models[0].datasets[0].metrics[0].type", StringComparison.Ordinal) && p.Contains("'dice'", StringComparison.Ordinal) && p.Contains("mean_iou", StringComparison.Ordinal));
         // Lines point into the Accuracy Checker file.
         Assert.Contains(problems, p => p.StartsWith("models[0].datasets[0].reader (line 10)", StringComparison.Ordinal));

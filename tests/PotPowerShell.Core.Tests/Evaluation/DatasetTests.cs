@@ -270,6 +270,15 @@ public class DatasetTests
         Assert.Equal((4, 6), ImagePipeline.TargetSize(new ResizeStep(4, 4, 4, ResizeAspect.ShorterSide, Interpolation.Bilinear), 10, 15));
         Assert.Equal((6, 4), ImagePipeline.TargetSize(new ResizeStep(4, 4, 4, ResizeAspect.ShorterSide, Interpolation.Bilinear), 15, 10));
         Assert.Equal((4, 2), ImagePipeline.TargetSize(new ResizeStep(4, 4, 4, ResizeAspect.LongerSide, Interpolation.Bilinear), 10, 5));
+        // Within 1280 x 800 (Accuracy Checker's fit_to_window, scale min(1280 / w, 800 / h)): 640x480 by 5/3, 1000x300 by 1.28.
+        Assert.Equal((1066, 800), ImagePipeline.TargetSize(new ResizeStep(1280, 800, 0, ResizeAspect.LongerSide, Interpolation.Bilinear), 640, 480));
+        Assert.Equal((1280, 384), ImagePipeline.TargetSize(new ResizeStep(1280, 800, 0, ResizeAspect.LongerSide, Interpolation.Bilinear), 1000, 300));
+        // Faster R-CNN's rule with sides 800 and 1333: 640x480's shorter side to 800 keeps the longer within 1333;
+        // 1000x300's would make it 2666, so it fits within 1333 instead. With one size both bounds are that size.
+        Assert.Equal((1066, 800), ImagePipeline.TargetSize(new ResizeStep(1333, 800, 0, ResizeAspect.ShorterWithinLonger, Interpolation.Bilinear), 640, 480));
+        Assert.Equal((1333, 399), ImagePipeline.TargetSize(new ResizeStep(1333, 800, 0, ResizeAspect.ShorterWithinLonger, Interpolation.Bilinear), 1000, 300));
+        Assert.Equal((1333, 999), ImagePipeline.TargetSize(new ResizeStep(0, 0, 1333, ResizeAspect.ShorterWithinLonger, Interpolation.Bilinear), 640, 480));
+        Assert.Equal((500, 500), ImagePipeline.TargetSize(new ResizeStep(0, 0, 500, ResizeAspect.ShorterWithinLonger, Interpolation.Bilinear), 20, 20));
     }
 
     [Fact]

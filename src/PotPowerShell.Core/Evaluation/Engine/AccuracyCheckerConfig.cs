@@ -993,8 +993,9 @@ internal static class AccuracyCheckerConfig
     {
         // scale_greater: the shorter side becomes the size, the other follows the aspect ratio, truncated.
         ["greater"] = "shorter_side",
-        // scale_fit_to_window: the longer side becomes the size, truncated likewise.
+        // scale_fit_to_window: the longer side becomes the size, truncated likewise (within dst_width x dst_height).
         ["fit_to_window"] = "longer_side",
+        ["frcnn_keep_aspect_ratio"] = "shorter_within_longer",
     };
 
     private static readonly Dictionary<string, string> Interpolations = new(StringComparer.OrdinalIgnoreCase)
@@ -1018,21 +1019,25 @@ internal static class AccuracyCheckerConfig
 
     private static ConfigMap? Resize(MapReader m)
     {
-        if (SizedStep(m, "resize") is not { } step) return null;
-        if (m.String("aspect_ratio_scale") is { } aspect)
+        string? aspect = m.String("aspect_ratio_scale");
+        string? ours = null;
+        if (aspect != null && !Aspects.TryGetValue(aspect.Trim(), out ours))
         {
-            if (!Aspects.TryGetValue(aspect.Trim(), out var ours))
-            {
-                m.Problem("aspect_ratio_scale", $"'{aspect}' is not supported: use greater or fit_to_window (or leave it out to stretch).");
-                return null;
-            }
-            if (!step.ContainsKey("size"))
-            {
-                m.Problem("aspect_ratio_scale", "keeps the aspect ratio of a square target here: give size: instead of dst_width/dst_height.");
-                return null;
-            }
-            step.Add("aspect", EngineTree.Text(ours, m.Node.KeyLine("aspect_ratio_scale")));
+            m.Problem("aspect_ratio_scale", $"'{aspect}' is not supported: use greater, fit_to_window or frcnn_keep_aspect_ratio (or leave it out to stretch).");
+            return null;
         }
+        // greater with two sizes takes each for one orientation (its scale_greater): read only when they are equal.
+        bool square = m.Has("dst_width") && m.Has("dst_height") && MapReader.ToDouble(m.Raw("dst_width")) == MapReader.ToDouble(m.Raw("dst_height"));
+        if (ours == "shorter_side" && !m.Has("size") && !square && (m.Has("dst_width") || m.Has("dst_height")))
+        {
+            m.Problem("aspect_ratio_scale", "greater keeps the aspect ratio of a square target here: give size: instead of dst_width/dst_height.");
+            return null;
+        }
+        var step = ours == "shorter_side" && !m.Has("size") && square
+            ? EngineTree.Map(m.Node.Line, ("type", EngineTree.Text("resize", m.Node.KeyLine("type"))), ("size", m.Raw("dst_width")!))
+            : SizedStep(m, "resize");
+        if (step == null) return null;
+        if (ours != null) step.Add("aspect", EngineTree.Text(ours, m.Node.KeyLine("aspect_ratio_scale")));
         bool pillow = m.Bool("use_pillow") == true;
         string interpolation = m.String("interpolation") ?? "LINEAR";
         if (!(pillow ? PillowInterpolations : Interpolations).TryGetValue(interpolation.Trim(), out var mode))

@@ -1200,16 +1200,20 @@ internal static class EngineParser
         {
             case StepKind.Resize:
             {
-                var aspect = m.Choice("aspect", new Dictionary<string, ResizeAspect> { ["stretch"] = ResizeAspect.Stretch, ["shorter_side"] = ResizeAspect.ShorterSide, ["longer_side"] = ResizeAspect.LongerSide }) ?? ResizeAspect.Stretch;
+                var aspect = m.Choice("aspect", new Dictionary<string, ResizeAspect>
+                {
+                    ["stretch"] = ResizeAspect.Stretch, ["shorter_side"] = ResizeAspect.ShorterSide, ["longer_side"] = ResizeAspect.LongerSide,
+                    ["shorter_within_longer"] = ResizeAspect.ShorterWithinLonger,
+                }) ?? ResizeAspect.Stretch;
                 var interpolation = m.Choice("interpolation", new Dictionary<string, Interpolation>
                 {
                     ["bilinear"] = Interpolation.Bilinear, ["nearest"] = Interpolation.Nearest,
                     ["pillow_bilinear"] = Interpolation.PillowBilinear, ["pillow_bicubic"] = Interpolation.PillowBicubic, ["pillow_lanczos"] = Interpolation.PillowLanczos,
                 }) ?? Interpolation.Bilinear;
                 var (w, h, size) = Size(m, allowSizeOnly: true);
-                if (aspect != ResizeAspect.Stretch && size == 0 && w + h > 0)
+                if (aspect == ResizeAspect.ShorterSide && size == 0 && w + h > 0)
                 {
-                    m.Problem("aspect", $"{(aspect == ResizeAspect.ShorterSide ? "shorter_side" : "longer_side")} keeps the aspect ratio: give size: (the side length), not width/height.");
+                    m.Problem("aspect", "shorter_side keeps the aspect ratio: give size: (the side length), not width/height.");
                     return null;
                 }
                 return w + h + size == 0 ? null : new ResizeStep(w, h, size, aspect, interpolation);
