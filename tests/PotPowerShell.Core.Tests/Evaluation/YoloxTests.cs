@@ -1,3 +1,5 @@
+using Google.Protobuf;
+using PotPowerShell.Core.Onnx;
 using PotPowerShell.Core.Evaluation;
 using PotPowerShell.Core.Runtime;
 
@@ -119,6 +121,36 @@ public class YoloxTests
         Assert.Equal(new[] { 0.0011574, 0.0020833, 0.0011574, 0.0020833 }, agnostic.BoxScale);
         Assert.Equal(new[] { 0.0015625, 0.0015625, 0.0015625, 0.0015625 }, Load("{type: class_agnostic_detection, scale: 0.0015625}").BoxScale);
         Assert.Contains("scale", Assert.Throws<PotException>(() => Load("{type: class_agnostic_detection, scale: [1, 2, 3]}")).Message);
+        // mask_rcnn with boxes_out alone (Intel's person detectors): boxes [N, 5] with their score in the input's pixels.
+        var boxes = Load("{type: mask_rcnn, boxes_out: boxes}");
+        Assert.Equal((AdapterType.ClassAgnostic, false, "boxes"), (boxes.Type, boxes.NormalizedBoxes, boxes.Output));
+        Assert.Contains("adapter.raw_masks_out (line 4): is not supported: mask_rcnn is read with boxes_out alone", Assert.Throws<PotException>(() => Load("{type: mask_rcnn, boxes_out: boxes, raw_masks_out: masks}")).Message);
+    }
+
+    [Fact]
+    public void Class_agnostic_boxes_in_the_inputs_pixels_go_back_through_the_resize()
+    {
+        // A 10x1 grey image reshaped to two rows [x1, y1, x2, y2, score] in pixels of the 10x1 input resized from the
+        // 20x2 annotated image (twice as large): the second row scores 0 and is left out.
+        using var tmp = new TempFolder();
+        Directory.CreateDirectory(tmp.File("val"));
+        PngFiles.Save(tmp.File("val/a.png"), 20, 2, 1, Enumerable.Repeat((byte)0, 40).ToArray());
+        File.WriteAllText(tmp.File("val/instances.json"), """{"images": [{"id": 1, "file_name": "a.png", "width": 20, "height": 2}], "annotations": [], "categories": [{"id": 1}]}""");
+        File.WriteAllText(tmp.File("engine.yml"), """
+            dataset: {data_source: val, annotation_file: val/instances.json, channels: 1, preprocessing: [{type: resize, width: 10, height: 1, interpolation: nearest}]}
+            adapter: {type: class_agnostic, normalized: false}
+            metrics: [{type: map}]
+            """);
+        // A model that ignores its input and outputs the two rows: 1, 0, 4, 1, .9 and 5, 0, 6, 1, 0.
+        var g = new GraphBuilder("boxes");
+        g.Input("image", "batch", 1L, 1L, 10L);
+        string zero = g.Node("Mul", new[] { "image", g.Initializer("z", new[] { 0f }, 1) }, "zero");
+        string rows = g.Node("Add", new[] { g.Node("Reshape", new[] { zero, g.Initializer("shape", new long[] { -1, 2, 5 }, 3) }, "reshape"),
+            g.Initializer("rows", new[] { 1f, 0, 4, 1, 0.9f, 5, 0, 6, 1, 0 }, 1, 2, 5) }, "rows");
+        g.Output(rows, global::Onnx.TensorProto.Types.DataType.Float, "batch", 2L, 5L);
+        using var evaluator = new Evaluator(EngineDefinition.Load(tmp.File("engine.yml")));
+        var found = Assert.IsAssignableFrom<IReadOnlyList<Detection>>(evaluator.Run(g.Build().ToByteArray(), new EvaluationRequest { KeepPredictions = true }, CancellationToken.None).Predictions![0]);
+        Assert.Equal(new[] { (1, 0.9, 2.0, 0.0, 8.0, 2.0) }, found.Select(d => (d.Label, Math.Round(d.Score, 5), d.X1, d.Y1, d.X2, d.Y2)));
     }
 
     [Fact]
@@ -162,6 +194,7 @@ public class YoloxTests
                      ("{type: yolox, anchors: tiny_yolo_v2}", "anchors", "the yolo_v3 and yolo_v2 adapters"),
                      ("{type: yolo_v2, outputs: [o]}", "outputs", "the yolo_v3 adapter"),
                      ("{type: ssd, scale: 2}", "scale", "the class_agnostic adapter"),
+                     ("{type: yolo_v8, normalized: false}", "normalized", "the ssd and class_agnostic adapters"),
                  })
         {
             File.WriteAllText(tmp.File("engine.yml"), DetectionEvaluationTests.GreyEngine(adapter, "{name: voc, type: map}"));

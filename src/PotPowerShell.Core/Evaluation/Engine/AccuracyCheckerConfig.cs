@@ -201,7 +201,7 @@ internal static class AccuracyCheckerConfig
 
     private static readonly string[] Adapters =
     {
-        "classification", "ctc_greedy_search_decoder", "ssd_onnx", "faster_rcnn_onnx", "ssd", "yolo_v8_detection", "yolo_v8", "yolo_v3", "yolo_v2", "yolox", "yolo_v3_onnx", "nanodet", "detr", "class_agnostic_detection", "ultra_lightweight_face_detection", "segmentation",
+        "classification", "ctc_greedy_search_decoder", "ssd_onnx", "faster_rcnn_onnx", "ssd", "yolo_v8_detection", "yolo_v8", "yolo_v3", "yolo_v2", "yolox", "yolo_v3_onnx", "nanodet", "detr", "class_agnostic_detection", "ultra_lightweight_face_detection", "mask_rcnn", "segmentation",
     };
 
     private static ConfigMap? Adapter(MapReader launcher)
@@ -270,6 +270,18 @@ internal static class AccuracyCheckerConfig
                 ("labels_out", "labels", "labels [N]" + (pixels ? " (boxes with their label as a sixth column are not read)" : "")));
             if (!scoreColumn) RequiredOutputs(a, ours, ("scores_out", "scores", "scores [N]"));
             if (pixels) ours.Add("normalized", EngineTree.Text("false", line));
+            return ours;
+        }
+        if (type == "mask_rcnn")
+        {
+            // Its PyTorch form with boxes_out alone (Intel's person detectors): boxes [N, 5] with their score, in the
+            // input's pixels, all of class 1. Accuracy Checker keeps the rows whose corners do not sum to 0; ours those
+            // scoring above 0 (the same rows where padding rows are zeros).
+            var a = new MapReader(map, path, launcher.Problems, new[] { "type", "boxes_out", "scores_out", "classes_out", "raw_masks_out", "detection_out", "num_detections_out" });
+            foreach (var key in new[] { "scores_out", "classes_out", "raw_masks_out", "detection_out", "num_detections_out" }.Where(a.Has))
+                a.Problem(key, "is not supported: mask_rcnn is read with boxes_out alone (boxes [N, 5] with their score, in the input's pixels); instance masks are not scored here.");
+            var ours = EngineTree.Map(line, ("type", EngineTree.Text("class_agnostic")), ("normalized", EngineTree.Text("false", line)));
+            if (a.String("boxes_out") is not null) Copy(a, "boxes_out", ours, "output");
             return ours;
         }
         if (type == "ultra_lightweight_face_detection")

@@ -28,7 +28,8 @@ internal static class EngineParser
     };
     private static readonly string[] ClassificationKeys = { "argmax_output" };
     private static readonly string[] CtcKeys = { "dictionary", "alphabet", "blank_index", "layout" };
-    private static readonly string[] SsdKeys = { "labels", "normalized" };
+    private static readonly string[] SsdKeys = { "labels" };
+    private static readonly string[] NormalizedKeys = { "normalized" };
     private static readonly string[] ScoresKeys = { "scores" };
     private static readonly string[] IndicesKeys = { "indices" };
     private static readonly string[] YoloKeys = { "nms_threshold", "max_detections" };
@@ -331,6 +332,7 @@ internal static class EngineParser
         foreach (var (keys, owners) in new[]
                  {
                      (ClassificationKeys, new[] { AdapterType.Classification }), (CtcKeys, new[] { AdapterType.CtcGreedy }), (SsdKeys, new[] { AdapterType.Ssd }),
+                     (NormalizedKeys, new[] { AdapterType.Ssd, AdapterType.ClassAgnostic }),
                      (YoloKeys, new[] { AdapterType.YoloV8, AdapterType.YoloV5, AdapterType.NanoDet }), (SegmentationKeys, new[] { AdapterType.Segmentation }),
                      (ConfidenceKeys, new[] { AdapterType.YoloV8, AdapterType.YoloV5, AdapterType.NanoDet, AdapterType.Ssd }),
                      (V3OnlyKeys, new[] { AdapterType.YoloV3 }), (V2GridKeys.Except(ClassesKeys).ToArray(), new[] { AdapterType.YoloV3, AdapterType.YoloV2 }),
@@ -714,7 +716,10 @@ internal static class EngineParser
                 return null;
             }
         }
-        return new AdapterDefinition(AdapterType.ClassAgnostic, output, KeyPath: path) { NormalizedBoxes = true, BoxScale = scale };
+        // normalized: false: the boxes are in the input's pixels (Accuracy Checker's mask_rcnn boxes output).
+        bool normalized = m.Bool("normalized") ?? true;
+        if (!normalized && m.Has("scale")) m.Problem("scale", "turns boxes into fractions of the input; with normalized: false they are its pixels: give one or the other.");
+        return new AdapterDefinition(AdapterType.ClassAgnostic, output, KeyPath: path) { NormalizedBoxes = normalized, BoxScale = scale };
     }
 
     /// <summary>A dataset's postprocessing of detections (after boxes are scaled to the image), in order.</summary>

@@ -554,7 +554,7 @@ internal sealed class DetrAdapter(AdapterDefinition d) : DetectionAdapter(d)
 /// </summary>
 internal sealed class ClassAgnosticAdapter(AdapterDefinition d) : DetectionAdapter(d)
 {
-    protected override bool Normalized => true;
+    protected override bool Normalized => Definition.NormalizedBoxes;
 
     protected override List<Detection> Raw(BatchOutputs outputs, int row, ImageGeometry? geometry)
     {
