@@ -87,7 +87,7 @@ public static class CocoDetectionFile
                     throw Invalid(path, $"has an annotation of image {imageId} whose bbox [{string.Join(", ", b.Select(v => v.ToString(CultureInfo.InvariantCulture)))}] is not four finite numbers with width and height >= 0.");
                 // Any number but 0 is a crowd, as pycocotools reads iscrowd (a flag it tests for truth).
                 bool crowd = o.TryGetProperty("iscrowd", out var c) && c.ValueKind == JsonValueKind.Number && c.GetDouble() != 0;
-                image.Boxes.Add(new DetectionBox(label, b[0], b[1], b[0] + b[2], b[1] + b[3], crowd));
+                image.Boxes.Add(new DetectionBox(label, b[0], b[1], b[0] + b[2], b[1] + b[3]) { Crowd = crowd });
             }
 
             return new DetectionSet(

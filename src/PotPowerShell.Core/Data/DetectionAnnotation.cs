@@ -1,8 +1,16 @@
 namespace PotPowerShell.Core.Data;
 
 /// <summary>One ground-truth object: its class index and box corners in pixels of the original image.</summary>
-/// <param name="Difficult">Not counted (VOC's difficult, COCO's iscrowd): a detection matching it is neither right nor wrong.</param>
-public sealed record DetectionBox(int Label, double X1, double Y1, double X2, double Y2, bool Difficult = false);
+/// <param name="Difficult">Not counted (VOC's difficult, or picked by a filter): a detection matching it is neither right nor wrong.</param>
+public sealed record DetectionBox(int Label, double X1, double Y1, double X2, double Y2, bool Difficult = false)
+{
+    /// <summary>
+    /// COCO's iscrowd: a region of many objects. Not counted either, except by Accuracy Checker's map (its COCO converter
+    /// marks crowds apart from difficult objects); COCO's matching lets any number of detections match it, and
+    /// pycocotools measures it by the share of the detection it covers.
+    /// </summary>
+    public bool Crowd { get; init; }
+}
 
 /// <summary>
 /// The objects of one image (an item's annotation for detection metrics). <see cref="ImageWidth"/> and

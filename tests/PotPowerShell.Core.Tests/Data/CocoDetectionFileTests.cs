@@ -24,9 +24,9 @@ public class CocoDetectionFileTests
         Assert.Equal(new[] { "cat", "dog" }, coco.Classes);
         Assert.Empty(coco.Annotations[0].Boxes);
         Assert.Equal((20, 10), (coco.Annotations[0].ImageWidth, coco.Annotations[0].ImageHeight));
-        // bbox [x, y, w, h] -> corners; category 1 is the second listed (class 1); a crowd object (iscrowd any number
-        // but 0, as pycocotools tests it) is not counted.
-        Assert.Equal(new[] { new DetectionBox(1, 1, 2, 4, 6), new DetectionBox(0, 0, 0, 10, 10, Difficult: true) }, coco.Annotations[1].Boxes);
+        // bbox [x, y, w, h] -> corners; category 1 is the second listed (class 1); a crowd (iscrowd any number but 0,
+        // as pycocotools tests it) is marked so.
+        Assert.Equal(new[] { new DetectionBox(1, 1, 2, 4, 6), new DetectionBox(0, 0, 0, 10, 10) { Crowd = true } }, coco.Annotations[1].Boxes);
     }
 
     [Fact]

@@ -257,6 +257,24 @@ public class DetectionEvaluationTests
     }
 
     [Fact]
+    public void ACrowdIsLeftOutButByAccuracyCheckersMap()
+    {
+        // a.png's square is a crowd. map and coco_precision leave it out (a's detection on it counts neither way; b's
+        // square is missed): 0. Accuracy Checker's map counts it, as its COCO converter does not mark crowds difficult:
+        // squares found 1 of 2 (AP .5), and class 1, detected in b but never annotated, 0: .25.
+        using var tmp = Scene("", """
+              - {name: voc, type: map, include_boundaries: false}
+              - {name: coco, type: coco_precision, include_boundaries: false}
+              - {name: ac, type: map, include_boundaries: false, matching: accuracy_checker}
+              - {name: ac_all, type: map, include_boundaries: false, matching: accuracy_checker, ignore_difficult: false}
+            """);
+        File.WriteAllText(tmp.File("val/instances.json"), File.ReadAllText(tmp.File("val/instances.json"))
+            .Replace("""{"image_id": 1, "category_id": 7, "bbox": [0.3, 0.3, 0.4, 0.4]}""", """{"image_id": 1, "category_id": 7, "bbox": [0.3, 0.3, 0.4, 0.4], "iscrowd": 1}"""));
+        var r = Evaluate(tmp);
+        Assert.Equal((0.0, 0.0, 0.25, 0.25), (r.Values["voc"], r.Values["coco"], r.Values["ac"], r.Values["ac_all"]));
+    }
+
+    [Fact]
     public void ShiftLabelsMovesTheDetectionsClasses()
     {
         // Detections of class 0 become class 1: the squares (class 0) are all missed; annotated one class up too, as before.

@@ -246,6 +246,30 @@ public class DetectionFilterTests
     }
 
     [Fact]
+    public void PycocotoolsCountsEveryDetectionAndOnlyCrowdsAreLeftOut()
+    {
+        // Every detection ignored (scores .9 below .95). map counts none: 0. coco_orig_precision counts them all, as
+        // Accuracy Checker hands pycocotools every detection: a's face found at .9 with c's false one beside it, two
+        // faces (the small one made difficult counts for pycocotools, which knows crowds only): three faces, one found.
+        using var tmp = WiderScene();
+        File.WriteAllText(tmp.File("engine.yml"), """
+            dataset:
+              data_source: val
+              wider_annotations: gt.txt
+              channels: 1
+              preprocessing: [{type: scale, value: 0.00392156862745098}]
+              postprocessing: [{type: filter, min_confidence: 0.95}, {type: filter, apply_to: annotation, height_range: 0.2}]
+            adapter: {type: yolo_v8, conf_threshold: 0.25, nms_threshold: 0.5}
+            metrics: [{name: voc, type: map, include_boundaries: false}, {name: orig, type: coco_orig_precision, include_boundaries: false, threshold: 0.5}]
+            """);
+        using var evaluator = new Evaluator(EngineDefinition.Load(tmp.File("engine.yml")));
+        var values = evaluator.Run(DetectionEvaluationTests.ReshapeModel(), new EvaluationRequest(), CancellationToken.None).Values;
+        Assert.Equal(0.0, values["voc"], 12);
+        // COCO's 101 points: precision 1 at recall 0 to 1/3 (34 points of 101).
+        Assert.Equal(34.0 / 101, values["orig"], 12);
+    }
+
+    [Fact]
     public void BadFilterAndClipKeysAreNamed()
     {
         using var tmp = WiderScene();

@@ -35,11 +35,15 @@ internal sealed class DetectionRunner(MetricSpec spec) : MetricRunner(spec.Name,
             throw new PotException("PredictionNotDetection", PotErrorCategory.InvalidData,
                 $"Metric '{Name}' needs detections, but dataset '{s.Definition.Name}' has the {s.Adapter.Definition.Type.ToString().ToLowerInvariant()} adapter: use ssd, yolo_v8, yolo_v5, yolo_v3, yolo_v2, yolox, yolo_v3_onnx, nanodet, detr or class_agnostic.", spec.KeyPath);
         var truth = spec.Reference == MetricReference.Fp32 ? Fp32Objects(s) : Annotated(s);
-        if (!spec.IgnoreDifficult)
+        // The objects this metric leaves out (Difficult from here on): difficult ones and crowds; Accuracy Checker's map
+        // difficult ones only (its COCO converter marks crowds apart); pycocotools (coco_orig_precision) crowds only, and
+        // it counts every detection, ignored or not, as Accuracy Checker hands it every one; none without ignore_difficult.
+        bool acMap = spec.AccuracyCheckerMatching != null && spec.Type == MetricType.Map;
+        truth = truth with
         {
-            truth = truth with { Boxes = truth.Boxes.Select(b => b with { Difficult = false }).ToList() };
-            predicted = predicted.Select(d => d with { Ignored = false }).ToList();
-        }
+            Boxes = truth.Boxes.Select(b => b with { Difficult = spec.IgnoreDifficult && (spec.PycocotoolsOverlap ? b.Crowd : acMap ? b.Difficult : b.Difficult || b.Crowd) }).ToList(),
+        };
+        if (!spec.IgnoreDifficult || spec.PycocotoolsOverlap) predicted = predicted.Select(d => d with { Ignored = false }).ToList();
         ((DetectionAggregate)aggregate).Add(s.NonFinite ? Array.Empty<Detection>() : predicted, truth);
         return double.NaN;
     }

@@ -70,7 +70,7 @@ public static class DetectionMetrics
         double iw = Math.Min(d.X1 + dw, b.X2) - Math.Max(d.X1, b.X1), ih = Math.Min(d.Y1 + dh, b.Y2) - Math.Max(d.Y1, b.Y1);
         if (iw <= 0 || ih <= 0) return 0;
         double inter = iw * ih;
-        double union = b.Difficult ? dw * dh : dw * dh + (b.X2 - b.X1) * (b.Y2 - b.Y1) - inter;
+        double union = b.Crowd ? dw * dh : dw * dh + (b.X2 - b.X1) * (b.Y2 - b.Y1) - inter;
         return union <= 0 ? 0 : inter / union;
     }
 
@@ -193,8 +193,8 @@ public static class DetectionMetrics
                 var b = boxes[g];
                 if (b.Label != c) continue;
                 if (cocoMatching && best >= 0 && !boxes[best].Difficult && b.Difficult) break;
-                // COCO: a matched countable box is out of the running (crowd boxes may match again).
-                if (cocoMatching && taken[g] && !b.Difficult) continue;
+                // COCO: a matched box is out of the running, but a crowd, which may match again.
+                if (cocoMatching && taken[g] && !b.Crowd) continue;
                 double iou = pycocotools ? PycocotoolsIou(d, b, includeBoundaries) : Iou(d.X1, d.Y1, d.X2, d.Y2, b.X1, b.Y1, b.X2, b.Y2, includeBoundaries);
                 if (iou < bestIou) continue;
                 // Equal IoU: VOC keeps the first box (argmax), COCO the later one.
