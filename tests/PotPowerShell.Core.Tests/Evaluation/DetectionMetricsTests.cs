@@ -295,6 +295,35 @@ public class DetectionMetricsTests
         Assert.Equal(0.5, Ap(pycocotools: false), 12);
     }
 
+    private static double Coco(IReadOnlyList<Detection> predicted, DetectionAnnotation truth, bool accuracyChecker = false) =>
+        DetectionMatches.Find(new[] { predicted }, new[] { truth }, new[] { 0.5 }, includeBoundaries: false, cocoMatching: true, 100,
+            accuracyChecker: accuracyChecker ? new AccuracyCheckerMatching() : null).Mean(ApIntegral.HundredOnePoint, IWeightedAggregate.Once(1));
+
+    [Fact]
+    public void Cocos_matching_takes_a_difficult_box_once_and_a_crowd_any_number_of_times()
+    {
+        // A difficult box (no crowd) and an object; detections on the difficult box at .9 and .8, then on the object.
+        // The .9 takes the difficult box; the .8 finds it taken and nothing else: wrong before the object is found
+        // (precision 1/2 at recall 1 at every point). A crowd would take the .8 too: precision 1.
+        var detections = new[] { Det(0.9, 0, 0, 10, 10), Det(0.8, 0, 0, 10, 9), Det(0.7, 50, 50, 60, 60) };
+        Assert.Equal(0.5, Coco(detections, Image(Box(0, 0, 10, 10, difficult: true), Box(50, 50, 60, 60))), 12);
+        Assert.Equal(1.0, Coco(detections, Image(Crowd(0, 0, 10, 10), Box(50, 50, 60, 60))), 12);
+    }
+
+    [Fact]
+    public void Accuracy_Checkers_coco_precision_lets_an_images_best_detection_keep_nothing()
+    {
+        // Its evaluate_image records a match by the detection's index, and index 0 reads as no match: objects A and B,
+        // detections .9 and .8 on A, .7 on B. COCO: right, wrong, right, so precision 2/3 from recall 1/2 on:
+        // (51 + 50 x 2/3) / 101. Accuracy Checker's: the .8 finds A free and is right too (recall passes 1): 1.
+        var detections = new[] { Det(0.9, 0, 0, 10, 10), Det(0.8, 0, 0, 10, 9), Det(0.7, 50, 50, 60, 60) };
+        var objects = Image(Box(0, 0, 10, 10), Box(50, 50, 60, 60));
+        Assert.Equal((51 + 50 * 2.0 / 3) / 101, Coco(detections, objects), 12);
+        Assert.Equal(1.0, Coco(detections, objects, accuracyChecker: true), 12);
+        // With the difficult box of the test above its .9 leaves the box free, the .8 takes it, and the object is found: 1.
+        Assert.Equal(1.0, Coco(detections, Image(Box(0, 0, 10, 10, difficult: true), Box(50, 50, 60, 60)), accuracyChecker: true), 12);
+    }
+
     private static double Map(IReadOnlyList<IReadOnlyList<Detection>> predicted, IReadOnlyList<DetectionAnnotation> truth, AccuracyCheckerMatching? accuracyChecker,
         ApIntegral integral = ApIntegral.Area) =>
         DetectionMatches.Find(predicted, truth, new[] { 0.5 }, includeBoundaries: false, cocoMatching: false, 0, accuracyChecker: accuracyChecker)

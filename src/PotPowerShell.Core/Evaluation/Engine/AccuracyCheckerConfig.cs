@@ -1224,11 +1224,20 @@ internal static class AccuracyCheckerConfig
         if (type != null && !MetricTypes.Contains(type.Trim(), StringComparer.OrdinalIgnoreCase))
             m.Problem("type", $"'{type}' is not supported in Accuracy Checker configurations: {string.Join(", ", MetricTypes)} are.");
         if (m.Has("scale_border") && MapReader.ToDouble(m.Raw("scale_border")) != 0) m.Problem("scale_border", "is not supported: psnr compares whole images (scale_border: 0).");
+        // Accuracy Checker's coco_precision measures IoU without boundary pixels (its Overlap.provide('iou') takes no
+        // include_boundaries), whatever the configuration says.
+        bool cocoIou = kind == "coco_precision";
+        if (cocoIou && m.Bool("include_boundaries") == true)
+            warnings.Add($"{m.KeyPath("include_boundaries")}: read and ignored: Accuracy Checker's coco_precision measures IoU without boundary pixels whatever it says.");
         var ours = new ConfigMap(map.Line);
         foreach (var (key, value) in map.Entries)
-            if (!ownCheck.Contains(key) && key is not ("normalized_images" or "scale_border")) ours.Add(key, value, map.KeyLine(key));
-        // Accuracy Checker's map matches by its own rule (its bbox_match), not VOC's devkit's.
-        if (kind == "map") ours.Add("matching", EngineTree.Text("accuracy_checker", map.KeyLine("type")));
+            if (!ownCheck.Contains(key) && key is not ("normalized_images" or "scale_border") && !(cocoIou && key == "include_boundaries")) ours.Add(key, value, map.KeyLine(key));
+        if (cocoIou) ours.Add("include_boundaries", EngineTree.Text("false", map.KeyLine("type")));
+        // Accuracy Checker's map matches by its own rule (its bbox_match), not VOC's devkit's; its coco_precision by its
+        // evaluate_image.
+        if (kind is "map" or "coco_precision") ours.Add("matching", EngineTree.Text("accuracy_checker", map.KeyLine("type")));
+        // Accuracy Checker's coco_precision keeps 20 detections per image and class unless told otherwise (ours 100).
+        if (kind == "coco_precision" && !m.Has("max_detections")) ours.Add("max_detections", EngineTree.Number(20, map.KeyLine("type")));
         // Accuracy Checker's psnr peaks at 255, or at 1 for normalized_images.
         if (m.Bool("normalized_images") == true) ours.Add("max_value", EngineTree.Number(1.0, map.KeyLine("normalized_images")));
         return ours;

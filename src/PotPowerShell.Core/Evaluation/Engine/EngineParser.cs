@@ -452,7 +452,7 @@ internal static class EngineParser
             MetricType.Map => new[] { "overlap_threshold", "integral", "include_boundaries", "reference", "reference_confidence", "matching", "allow_multiple_matches_per_ignored", "distinct_conf", "use_filtered_tp", "ignore_difficult" },
             // coco_orig_precision keeps pycocotools' 100 detections per image and class.
             MetricType.CocoPrecision when pycocotools => new[] { "threshold", "include_boundaries", "reference", "reference_confidence" },
-            MetricType.CocoPrecision => new[] { "threshold", "max_detections", "include_boundaries", "reference", "reference_confidence" },
+            MetricType.CocoPrecision => new[] { "threshold", "max_detections", "include_boundaries", "reference", "reference_confidence", "matching" },
             MetricType.Psnr => new[] { "reference", "output", "max_value" },
             MetricType.Fp32Agreement => new[] { "output", "threshold" },
             MetricType.Script => new[] { "path", "direction", "requires_annotation", "level" },
@@ -500,8 +500,8 @@ internal static class EngineParser
         double overlap = m.Double("overlap_threshold", 0, 1) ?? 0.5;
         var integral = m.Choice("integral", new Dictionary<string, ApIntegral> { ["max"] = ApIntegral.Area, ["11point"] = ApIntegral.ElevenPoint }) ?? ApIntegral.Area;
         bool boundaries = m.Bool("include_boundaries") ?? true;
-        // map's matching: VOC's devkit, or Accuracy Checker's with its own keys.
-        bool accuracyChecker = m.Choice("matching", new Dictionary<string, bool> { ["voc"] = false, ["accuracy_checker"] = true }) ?? false;
+        // map's matching: VOC's devkit, or Accuracy Checker's with its own keys; coco_precision's: COCO's, or Accuracy Checker's.
+        bool accuracyChecker = m.Choice("matching", new Dictionary<string, bool> { [type == MetricType.Map ? "voc" : "coco"] = false, ["accuracy_checker"] = true }) ?? false;
         bool multiplePerIgnored = m.Bool("allow_multiple_matches_per_ignored") ?? false, distinctConf = m.Bool("distinct_conf") ?? false, filteredTp = m.Bool("use_filtered_tp") ?? false;
         foreach (var key in new[] { "allow_multiple_matches_per_ignored", "distinct_conf", "use_filtered_tp" })
             if (!accuracyChecker && m.Has(key)) m.Problem(key, "applies with matching: accuracy_checker (as Accuracy Checker's map matches).");

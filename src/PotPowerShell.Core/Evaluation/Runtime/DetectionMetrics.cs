@@ -174,8 +174,11 @@ public static class DetectionMetrics
     /// score order, whatever the other images hold.
     /// </summary>
     /// <param name="pycocotools">Overlaps as pycocotools computes them (<see cref="PycocotoolsIou"/>).</param>
+    /// <param name="accuracyCheckerCoco">COCO's matching as Accuracy Checker's coco_precision does it (its evaluate_image):
+    /// the best detection of an image does not keep the box it matches from the image's later ones, as it records the
+    /// match by the detection's index, 0, which reads as no match.</param>
     internal static (int[] Images, bool[] Positive) Match(List<(int Image, Detection D)> ordered, IReadOnlyList<DetectionAnnotation> annotations, int c, double threshold,
-        bool includeBoundaries, bool cocoMatching, bool pycocotools = false)
+        bool includeBoundaries, bool cocoMatching, bool pycocotools = false, bool accuracyCheckerCoco = false)
     {
         var used = new Dictionary<int, bool[]>();
         var images = new List<int>(ordered.Count);
@@ -184,7 +187,10 @@ public static class DetectionMetrics
         {
             if (d.Ignored && !cocoMatching) continue;
             var boxes = annotations[image].Boxes;
-            if (!used.TryGetValue(image, out var taken)) used[image] = taken = new bool[boxes.Count];
+            bool first = !used.ContainsKey(image);
+            if (first) used[image] = new bool[boxes.Count];
+            var taken = used[image];
+            bool reserves = !(accuracyCheckerCoco && first);
             int best = -1;
             double bestIou = cocoMatching ? Math.Min(threshold, 1 - 1e-10) : double.NegativeInfinity;
             // COCO looks at countable boxes first and at difficult (crowd) ones only when none matched; VOC at every box.
@@ -203,17 +209,22 @@ public static class DetectionMetrics
                 best = g;
             }
             bool matched = best >= 0 && bestIou >= threshold;
-            if (matched && boxes[best].Difficult) continue;
+            if (matched && boxes[best].Difficult)
+            {
+                // Neither way; COCO's matching takes the box (only a crowd may match again), VOC's devkit does not.
+                if (cocoMatching && reserves) taken[best] = true;
+                continue;
+            }
             if (d.Ignored)
             {
                 // COCO: it takes its object (no countable box it matched was taken yet), and counts neither way.
-                if (matched) taken[best] = true;
+                if (matched && reserves) taken[best] = true;
                 continue;
             }
             images.Add(image);
             if (matched && !taken[best])
             {
-                taken[best] = true;
+                if (reserves) taken[best] = true;
                 flags.Add(true);
             }
             else flags.Add(false);
@@ -336,7 +347,7 @@ internal sealed class DetectionMatches
                 result.Add(new ClassMatches(groundTruth, new[] { (images, positive) }, accuracyChecker.DistinctConfidences ? scores : null, ordered.Select(x => x.Image).ToArray()));
                 continue;
             }
-            result.Add(new ClassMatches(groundTruth, thresholds.Select(t => DetectionMetrics.Match(ordered, annotations, c, t, includeBoundaries, cocoMatching, pycocotools)).ToArray()));
+            result.Add(new ClassMatches(groundTruth, thresholds.Select(t => DetectionMetrics.Match(ordered, annotations, c, t, includeBoundaries, cocoMatching, pycocotools, accuracyChecker != null)).ToArray()));
         }
         return new DetectionMatches(result);
     }
