@@ -320,7 +320,7 @@ public class DetectionEvaluationTests
         using var tmp = Scene("", "  - {name: voc, type: map}");
         File.WriteAllText(tmp.File("engine.yml"), File.ReadAllText(tmp.File("engine.yml")).Replace("adapter: {type: yolo_v8, conf_threshold: 0.25, nms_threshold: 0.5}", "adapter: classification"));
         var e = Assert.Throws<PotException>(() => EngineDefinition.Load(tmp.File("engine.yml")));
-        Assert.Contains("use a detection adapter (ssd, yolo_v8, yolo_v5, yolo_v3, yolo_v2, yolox, yolo_v3_onnx, nanodet, detr or class_agnostic)", e.Message);
+        Assert.Contains("use a detection adapter (ssd, yolo_v8, yolo_v5, yolo_v3, yolo_v2, yolox, yolo_v3_onnx, nanodet, detr, class_agnostic or prior_boxes)", e.Message);
     }
 
     [Fact]

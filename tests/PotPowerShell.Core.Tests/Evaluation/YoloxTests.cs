@@ -189,7 +189,7 @@ public class YoloxTests
         foreach (var (adapter, key, owners) in new[]
                  {
                      ("{type: yolox, softmax: box}", "softmax", "the yolo_v2 adapter"),
-                     ("{type: yolo_v3, outputs: [o], strides: [8]}", "strides", "the yolox and nanodet adapters"),
+                     ("{type: yolo_v3, outputs: [o], strides: [8]}", "strides", "the yolox, nanodet and prior_boxes adapters"),
                      ("{type: yolox, reg_max: 7}", "reg_max", "the nanodet adapter"),
                      ("{type: yolox, anchors: tiny_yolo_v2}", "anchors", "the yolo_v3 and yolo_v2 adapters"),
                      ("{type: yolo_v2, outputs: [o]}", "outputs", "the yolo_v3 adapter"),

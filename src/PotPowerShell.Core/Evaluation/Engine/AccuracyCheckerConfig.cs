@@ -192,7 +192,7 @@ internal static class AccuracyCheckerConfig
         if (framework != null && !KnownFrameworks.Contains(framework.Trim(), StringComparer.OrdinalIgnoreCase))
             warnings.Add($"{launcher.KeyPath("framework")}: '{framework}' is read as onnx_runtime: PotPowerShell runs ONNX models on ONNX Runtime.");
 
-        var adapter = Adapter(launcher);
+        var adapter = Adapter(launcher, warnings);
         return (adapter, Inputs(launcher, warnings), launcher.Raw("batch"), path);
     }
 
@@ -201,10 +201,10 @@ internal static class AccuracyCheckerConfig
 
     private static readonly string[] Adapters =
     {
-        "classification", "ctc_greedy_search_decoder", "ssd_onnx", "faster_rcnn_onnx", "ssd", "yolo_v8_detection", "yolo_v8", "yolo_v3", "yolo_v2", "yolox", "yolo_v3_onnx", "nanodet", "detr", "class_agnostic_detection", "ultra_lightweight_face_detection", "mask_rcnn", "segmentation",
+        "classification", "ctc_greedy_search_decoder", "ssd_onnx", "faster_rcnn_onnx", "ssd", "yolo_v8_detection", "yolo_v8", "yolo_v3", "yolo_v2", "yolox", "yolo_v3_onnx", "nanodet", "detr", "class_agnostic_detection", "ultra_lightweight_face_detection", "mask_rcnn", "retinaface_pytorch", "faceboxes", "segmentation",
     };
 
-    private static ConfigMap? Adapter(MapReader launcher)
+    private static ConfigMap? Adapter(MapReader launcher, List<string> warnings)
     {
         var raw = launcher.Raw("adapter");
         int line = launcher.Node.KeyLine("adapter");
@@ -270,6 +270,39 @@ internal static class AccuracyCheckerConfig
                 ("labels_out", "labels", "labels [N]" + (pixels ? " (boxes with their label as a sixth column are not read)" : "")));
             if (!scoreColumn) RequiredOutputs(a, ours, ("scores_out", "scores", "scores [N]"));
             if (pixels) ours.Add("normalized", EngineTree.Text("false", line));
+            return ours;
+        }
+        if (type is "retinaface_pytorch" or "faceboxes")
+        {
+            // Both decode offsets from priors they lay out themselves (adapters/retinaface.py, adapters/detection.py): ours
+            // is prior_boxes with their layouts and thresholds.
+            bool retina = type == "retinaface_pytorch";
+            var a = new MapReader(map, path, launcher.Problems, retina
+                ? new[] { "type", "bboxes_output", "scores_output", "landmarks_output", "include_boundaries", "keep_top_k", "nms_threshold", "confidence_threshold" }
+                : new[] { "type", "boxes_out", "scores_out" });
+            ConfigList Lists(params double[][] lists) => EngineTree.List(lists.Select(l => (ConfigNode)EngineTree.List(l.Select(x => (ConfigNode)EngineTree.Number(x, line)), line)), line);
+            var ours = EngineTree.Map(line, ("type", EngineTree.Text("prior_boxes")),
+                ("min_sizes", retina ? Lists(new double[] { 16, 32 }, new double[] { 64, 128 }, new double[] { 256, 512 }) : Lists(new double[] { 32, 64, 128 }, new double[] { 256 }, new double[] { 512 })),
+                ("strides", EngineTree.List((retina ? new[] { 8, 16, 32 } : new[] { 32, 64, 128 }).Select(x => (ConfigNode)EngineTree.Number(x, line)), line)),
+                ("grids", EngineTree.Text(retina ? "round" : "ceil", line)));
+            RequiredOutputs(a, ours, (retina ? "bboxes_output" : "boxes_out", "output", "offsets [N, 4] from the priors"),
+                (retina ? "scores_output" : "scores_out", "scores", "scores [N, 2] (background, face)"));
+            if (retina)
+            {
+                ours.Add("conf_threshold", a.Raw("confidence_threshold") ?? EngineTree.Number(0.02, line));
+                ours.Add("nms_threshold", a.Raw("nms_threshold") ?? EngineTree.Number(0.4, line));
+                ours.Add("max_detections", a.Raw("keep_top_k") ?? EngineTree.Number(750L, line));
+                if (a.Bool("include_boundaries") == true) a.Problem("include_boundaries", "true is not supported: prior_boxes suppresses without boundary pixels (its default, false).");
+                if (a.Has("landmarks_output")) warnings.Add($"{a.KeyPath("landmarks_output")}: read and ignored: facial landmarks are not scored here.");
+            }
+            else
+            {
+                ours.Add("densities", Lists(new double[] { 4, 2, 1 }, new double[] { 1 }, new double[] { 1 }));
+                ours.Add("clip_priors", EngineTree.Text("true", line));
+                ours.Add("conf_threshold", EngineTree.Number(0.05, line));
+                ours.Add("nms_threshold", EngineTree.Number(0.3, line));
+                ours.Add("max_detections", EngineTree.Number(750L, line));
+            }
             return ours;
         }
         if (type == "mask_rcnn")

@@ -59,6 +59,11 @@ public enum AdapterType
     Detr,
     /// <summary>Boxes of one class [N, 5] (x1, y1, x2, y2, score), scaled to fractions of the input (Accuracy Checker's class_agnostic_detection).</summary>
     ClassAgnostic,
+    /// <summary>
+    /// SSD-style offsets from prior boxes laid out on grids (<see cref="PriorBoxes"/>): per item offsets [N, 4] and class
+    /// scores [N, classes] (Accuracy Checker's retinaface_pytorch and faceboxes).
+    /// </summary>
+    PriorBoxes,
     /// <summary>Semantic segmentation: per-pixel class scores [C, H, W] (the class map is their argmax), or the class map [H, W] itself.</summary>
     Segmentation,
 }
@@ -250,6 +255,18 @@ public sealed record YoloGrid(
     public YoloSoftmax Softmax { get; init; } = YoloSoftmax.None;
 }
 
+/// <summary>
+/// prior_boxes' priors, grid by grid (one per stride): the input's rows and columns divided by the stride, rounded up
+/// (<paramref name="CeilGrids"/>, FaceBoxes) or to the nearest, halves to even (RetinaFace); in each cell, row by row,
+/// for each of the grid's <paramref name="MinSizes"/> (pixels) with its density d (<paramref name="Densities"/>, 1 by
+/// default), d x d priors of that size centred at (column + k / d, row + k / d) cells for k below d (the cell's centre
+/// when d is 1), as fractions of the input; <paramref name="Clip"/> clips them to [0, 1]. An offset (dx, dy, dw, dh)
+/// makes the box centred at the prior's centre plus dx x variance x its width (likewise y), of its width x exp(dw x
+/// size variance).
+/// </summary>
+public sealed record PriorBoxes(IReadOnlyList<IReadOnlyList<double>> MinSizes, IReadOnlyList<IReadOnlyList<int>>? Densities, bool CeilGrids, bool Clip,
+    double CentreVariance, double SizeVariance);
+
 /// <summary>How yolo_v2's raw class scores become probabilities.</summary>
 public enum YoloSoftmax
 {
@@ -320,7 +337,10 @@ public sealed record AdapterDefinition(
     /// <summary>Detection postprocessing, applied in order after boxes are scaled to the original image.</summary>
     public IReadOnlyList<DetectionStep> Postprocessing { get; init; } = Array.Empty<DetectionStep>();
 
-    public bool IsDetection => Type is AdapterType.Ssd or AdapterType.YoloV8 or AdapterType.YoloV5 or AdapterType.YoloV3 or AdapterType.YoloV2 or AdapterType.Yolox or AdapterType.YoloV3Onnx or AdapterType.NanoDet or AdapterType.Detr or AdapterType.ClassAgnostic;
+    public bool IsDetection => Type is AdapterType.Ssd or AdapterType.YoloV8 or AdapterType.YoloV5 or AdapterType.YoloV3 or AdapterType.YoloV2 or AdapterType.Yolox or AdapterType.YoloV3Onnx or AdapterType.NanoDet or AdapterType.Detr or AdapterType.ClassAgnostic or AdapterType.PriorBoxes;
+
+    /// <summary>prior_boxes: how its priors are laid out.</summary>
+    public PriorBoxes? Priors { get; init; }
 
     /// <summary>yolo_v3, yolo_v2: how its grids are read.</summary>
     public YoloGrid? Grid { get; init; }

@@ -25,6 +25,7 @@ internal static class EngineParser
         "make_argmax", "argmax_output",
         "outputs", "anchors", "anchor_masks", "num", "classes", "coords", "threshold", "raw_output", "output_format", "cells", "do_reshape", "transpose",
         "output_layout", "multiple_labels", "softmax", "strides", "scale", "indices", "reg_max", "legacy",
+        "min_sizes", "densities", "variance", "grids", "clip_priors",
     };
     private static readonly string[] ClassificationKeys = { "argmax_output" };
     private static readonly string[] CtcKeys = { "dictionary", "alphabet", "blank_index", "layout" };
@@ -55,6 +56,7 @@ internal static class EngineParser
     private static readonly string[] ClassesKeys = { "classes" };
     private static readonly string[] NanoDetKeys = { "reg_max", "legacy" };
     private static readonly string[] ClassAgnosticKeys = { "scale" };
+    private static readonly string[] PriorKeys = { "min_sizes", "densities", "variance", "grids", "clip_priors" };
 
     /// <summary>Accuracy Checker's named anchor sets: yolo_v3's (width, height pairs in input pixels) and yolo_v2's (in grid cells).</summary>
     private static readonly Dictionary<string, double[]> AnchorPresets = new(StringComparer.OrdinalIgnoreCase)
@@ -80,6 +82,7 @@ internal static class EngineParser
         ["yolo_v2"] = AdapterType.YoloV2,
         ["yolox"] = AdapterType.Yolox,
         ["class_agnostic"] = AdapterType.ClassAgnostic,
+        ["prior_boxes"] = AdapterType.PriorBoxes,
         ["yolo_v3_onnx"] = AdapterType.YoloV3Onnx,
         ["nanodet"] = AdapterType.NanoDet,
         ["detr"] = AdapterType.Detr,
@@ -258,7 +261,7 @@ internal static class EngineParser
             if (datasetMaps[i].Reader.Has("postprocessing"))
             {
                 if (!adapter.IsDetection)
-                    datasetMaps[i].Reader.Problem("postprocessing", $"applies to detections (a detection adapter: ssd, yolo_v8, yolo_v5, yolo_v3, yolo_v2, yolox, yolo_v3_onnx, nanodet, detr or class_agnostic), but dataset '{datasets[i].Name}' uses the {adapter.Type.ToString().ToLowerInvariant()} adapter.");
+                    datasetMaps[i].Reader.Problem("postprocessing", $"applies to detections (a detection adapter: ssd, yolo_v8, yolo_v5, yolo_v3, yolo_v2, yolox, yolo_v3_onnx, nanodet, detr, class_agnostic or prior_boxes), but dataset '{datasets[i].Name}' uses the {adapter.Type.ToString().ToLowerInvariant()} adapter.");
                 else adapter = adapter with { Postprocessing = ParsePostprocessing(datasetMaps[i].Reader) };
             }
             datasets[i] = datasets[i] with { Adapter = adapter };
@@ -299,7 +302,7 @@ internal static class EngineParser
         }
         if (metric.Type is MetricType.Map or MetricType.CocoPrecision && !adapter.IsDetection)
             problems.Add(EngineProblems.Join(metric.KeyPath, "type"),
-                $"{(metric.Type == MetricType.Map ? "map" : "coco_precision")} compares detections, but dataset '{dataset.Name}' uses the {adapter.Type.ToString().ToLowerInvariant()} adapter: use a detection adapter (ssd, yolo_v8, yolo_v5, yolo_v3, yolo_v2, yolox, yolo_v3_onnx, nanodet, detr or class_agnostic).", typeLine);
+                $"{(metric.Type == MetricType.Map ? "map" : "coco_precision")} compares detections, but dataset '{dataset.Name}' uses the {adapter.Type.ToString().ToLowerInvariant()} adapter: use a detection adapter (ssd, yolo_v8, yolo_v5, yolo_v3, yolo_v2, yolox, yolo_v3_onnx, nanodet, detr, class_agnostic or prior_boxes).", typeLine);
         if (metric.IsSegmentation && adapter.Type != AdapterType.Segmentation)
             problems.Add(EngineProblems.Join(metric.KeyPath, "type"),
                 $"{EngineTree.TextOf(node["type"])?.Trim()} compares class maps, but dataset '{dataset.Name}' uses the {adapter.Type.ToString().ToLowerInvariant()} adapter: use adapter type segmentation.", typeLine);
@@ -333,17 +336,22 @@ internal static class EngineParser
                  {
                      (ClassificationKeys, new[] { AdapterType.Classification }), (CtcKeys, new[] { AdapterType.CtcGreedy }), (SsdKeys, new[] { AdapterType.Ssd }),
                      (NormalizedKeys, new[] { AdapterType.Ssd, AdapterType.ClassAgnostic }),
-                     (YoloKeys, new[] { AdapterType.YoloV8, AdapterType.YoloV5, AdapterType.NanoDet }), (SegmentationKeys, new[] { AdapterType.Segmentation }),
-                     (ConfidenceKeys, new[] { AdapterType.YoloV8, AdapterType.YoloV5, AdapterType.NanoDet, AdapterType.Ssd }),
+                     (YoloKeys, new[] { AdapterType.YoloV8, AdapterType.YoloV5, AdapterType.NanoDet, AdapterType.PriorBoxes }), (SegmentationKeys, new[] { AdapterType.Segmentation }),
+                     (ConfidenceKeys, new[] { AdapterType.YoloV8, AdapterType.YoloV5, AdapterType.NanoDet, AdapterType.Ssd, AdapterType.PriorBoxes }),
+                     (PriorKeys, new[] { AdapterType.PriorBoxes }),
                      (V3OnlyKeys, new[] { AdapterType.YoloV3 }), (V2GridKeys.Except(ClassesKeys).ToArray(), new[] { AdapterType.YoloV3, AdapterType.YoloV2 }),
                      (ClassesKeys, new[] { AdapterType.YoloV3, AdapterType.YoloV2, AdapterType.NanoDet }), (NanoDetKeys, new[] { AdapterType.NanoDet }),
                      (ThresholdKeys, new[] { AdapterType.YoloV3, AdapterType.YoloV2, AdapterType.Yolox }), (SoftmaxKeys, new[] { AdapterType.YoloV2 }),
-                     (StridesKeys, new[] { AdapterType.Yolox, AdapterType.NanoDet }), (ClassAgnosticKeys, new[] { AdapterType.ClassAgnostic }),
-                     (ScoresKeys, new[] { AdapterType.Ssd, AdapterType.YoloV3Onnx, AdapterType.Detr }), (IndicesKeys, new[] { AdapterType.YoloV3Onnx }),
+                     (StridesKeys, new[] { AdapterType.Yolox, AdapterType.NanoDet, AdapterType.PriorBoxes }), (ClassAgnosticKeys, new[] { AdapterType.ClassAgnostic }),
+                     (ScoresKeys, new[] { AdapterType.Ssd, AdapterType.YoloV3Onnx, AdapterType.Detr, AdapterType.PriorBoxes }), (IndicesKeys, new[] { AdapterType.YoloV3Onnx }),
                  })
             if (type == null || !owners.Contains(type.Value))
                 foreach (var k in keys.Where(m.Has))
-                    m.Problem(k, $"applies to the {string.Join(" and ", owners.Select(o => AdapterWords.First(kv => kv.Value == o).Key))} adapter{(owners.Length > 1 ? "s" : "")} only.");
+                {
+                    var names = owners.Select(o => AdapterWords.First(kv => kv.Value == o).Key).ToList();
+                    string list = names.Count == 1 ? names[0] : $"{string.Join(", ", names.Take(names.Count - 1))} and {names[^1]}";
+                    m.Problem(k, $"applies to the {list} adapter{(names.Count > 1 ? "s" : "")} only.");
+                }
         if (type == AdapterType.Ssd)
         {
             // Without labels: and scores: the one output holds DetectionOutput rows [1, 1, M, 7]; with scores: alone,
@@ -381,6 +389,7 @@ internal static class EngineParser
                 }
                 : null;
         if (type == AdapterType.ClassAgnostic) return ParseClassAgnostic(m, output, path);
+        if (type == AdapterType.PriorBoxes) return ParsePriorBoxes(m, output, path);
         if (type is AdapterType.YoloV3Onnx or AdapterType.Detr)
         {
             // Outputs each required: a model of several outputs has no default for them.
@@ -699,6 +708,49 @@ internal static class EngineParser
         if (m.Raw("strides") is not { } raw) return new[] { 8, 16, 32 };
         if (MapReader.NumberList(raw) is { Length: > 0 } given && given.All(x => x >= 1 && x == Math.Floor(x) && x <= 4096)) return given.Select(x => (int)x).ToArray();
         m.Problem("strides", $"must list the grids' strides in input pixels per cell, whole numbers in the order of the candidates ([8, 16, 32]), not {EngineTree.Show(raw)}.");
+        return null;
+    }
+
+    /// <summary>prior_boxes: its two outputs, its priors (min_sizes per stride, required) and its thresholds.</summary>
+    private static AdapterDefinition? ParsePriorBoxes(MapReader m, string? output, string path)
+    {
+        foreach (var (name, what) in new[] { ("output", "offsets [N, 4] from the priors"), ("scores", "class scores [N, classes]") })
+            if (m.String(name) == null) m.Problem(name, $"is required for prior_boxes: the model output of {what}.");
+        var strides = Strides(m);
+        var sizes = NumberLists(m, "min_sizes", "the prior sizes in input pixels of each stride's grid, e.g. [[16, 32], [64, 128], [256, 512]]", x => x > 0 && double.IsFinite(x));
+        var densities = m.Has("densities") ? NumberLists(m, "densities", "how many priors across and down each min size places in a cell, e.g. [[4, 2, 1], [1], [1]]", x => x >= 1 && x <= 64 && x == Math.Floor(x)) : null;
+        if (strides != null && sizes != null && sizes.Count != strides.Length)
+            m.Problem("min_sizes", $"lists {sizes.Count} grids, but strides lists {strides.Length}: one list of sizes per stride.");
+        if (sizes != null && densities != null && (densities.Count != sizes.Count || densities.Where((d, i) => d.Count != sizes[i].Count).Any()))
+            m.Problem("densities", "must give one density per min size, grid by grid.");
+        double[] variance = { 0.1, 0.2 };
+        if (m.Raw("variance") is { } raw)
+        {
+            if (MapReader.NumberList(raw) is { Length: 2 } given && given.All(x => x > 0 && double.IsFinite(x))) variance = given;
+            else m.Problem("variance", $"must be two positive numbers (the centre's and the size's), not {EngineTree.Show(raw)}.");
+        }
+        bool ceil = m.Choice("grids", new Dictionary<string, bool> { ["ceil"] = true, ["round"] = false }) ?? true;
+        if (strides == null || sizes == null || m.Has("densities") && densities == null) return null;
+        return new AdapterDefinition(AdapterType.PriorBoxes, output, KeyPath: path)
+        {
+            ScoresOutput = m.String("scores"),
+            Strides = strides,
+            Priors = new PriorBoxes(sizes, densities?.Select(d => (IReadOnlyList<int>)d.Select(x => (int)x).ToArray()).ToList(), ceil, m.Bool("clip_priors") ?? false, variance[0], variance[1]),
+            ConfidenceThreshold = m.Double("conf_threshold", 0, 1) ?? 0.05,
+            NmsThreshold = m.Double("nms_threshold", 0, 1) ?? 0.4,
+            MaxDetections = m.Int("max_detections", 1, 1 << 20) ?? 750,
+        };
+    }
+
+    /// <summary>A list of number lists (a list for each grid); null after a problem, which says <paramref name="what"/>.</summary>
+    private static List<IReadOnlyList<double>>? NumberLists(MapReader m, string key, string what, Func<double, bool> valid)
+    {
+        if (m.Raw(key) is ConfigList { Count: > 0 } list)
+        {
+            var lists = list.Items.Select(i => MapReader.NumberList(i)).ToList();
+            if (lists.All(l => l is { Length: > 0 } && l.All(valid))) return lists.Select(l => (IReadOnlyList<double>)l!).ToList();
+        }
+        if (m.Has(key) || key == "min_sizes") m.Problem(key, m.Has(key) ? $"must list {what}, not {EngineTree.Show(m.Raw(key))}." : $"is required for prior_boxes: {what}.");
         return null;
     }
 

@@ -29,6 +29,7 @@ internal abstract class Adapter
         AdapterType.NanoDet => new NanoDetAdapter(d),
         AdapterType.Detr => new DetrAdapter(d),
         AdapterType.ClassAgnostic => new ClassAgnosticAdapter(d),
+        AdapterType.PriorBoxes => new PriorBoxesAdapter(d),
         AdapterType.Segmentation => new SegmentationAdapter(d),
         _ => new IdentityAdapter(d),
     };

@@ -33,7 +33,7 @@ internal sealed class DetectionRunner(MetricSpec spec) : MetricRunner(spec.Name,
     {
         if (s.Prediction is not IReadOnlyList<Detection> predicted)
             throw new PotException("PredictionNotDetection", PotErrorCategory.InvalidData,
-                $"Metric '{Name}' needs detections, but dataset '{s.Definition.Name}' has the {s.Adapter.Definition.Type.ToString().ToLowerInvariant()} adapter: use ssd, yolo_v8, yolo_v5, yolo_v3, yolo_v2, yolox, yolo_v3_onnx, nanodet, detr or class_agnostic.", spec.KeyPath);
+                $"Metric '{Name}' needs detections, but dataset '{s.Definition.Name}' has the {s.Adapter.Definition.Type.ToString().ToLowerInvariant()} adapter: use ssd, yolo_v8, yolo_v5, yolo_v3, yolo_v2, yolox, yolo_v3_onnx, nanodet, detr, class_agnostic or prior_boxes.", spec.KeyPath);
         var truth = spec.Reference == MetricReference.Fp32 ? Fp32Objects(s) : Annotated(s);
         // The objects this metric leaves out (Difficult from here on): difficult ones and crowds; Accuracy Checker's map
         // difficult ones only (its COCO converter marks crowds apart); pycocotools (coco_orig_precision) crowds only, and

@@ -616,3 +616,80 @@ internal sealed class YoloV3OnnxAdapter(AdapterDefinition d) : DetectionAdapter(
         return result;
     }
 }
+
+/// <summary>
+/// prior_boxes: per item offsets [N, 4] from the priors (<see cref="PriorBoxes"/>) and class scores [N, classes], class 0
+/// the background. Every other class scoring above conf_threshold makes a candidate of its box; per class, the best
+/// max_detections go through non-maximum suppression without boundary pixels (nms_threshold) (Accuracy Checker's
+/// retinaface_pytorch and faceboxes, which also lay their priors out this way).
+/// </summary>
+internal sealed class PriorBoxesAdapter(AdapterDefinition d) : DetectionAdapter(d)
+{
+    private readonly Dictionary<(double, double), double[]> _priors = new();
+
+    protected override bool Normalized => true;
+
+    public override IEnumerable<(string Key, string Name)> OtherOutputs => new[] { ("scores", Definition.ScoresOutput!) };
+
+    protected override List<Detection> Raw(BatchOutputs outputs, int row, ImageGeometry? geometry)
+    {
+        int s = outputs.IndexOf(Definition.ScoresOutput!);
+        outputs.RequireBatchFirst(OutputIndex, "the prior_boxes adapter");
+        outputs.RequireBatchFirst(s, "the prior_boxes adapter");
+        var (width, height) = InputSize(geometry, "prior_boxes lays out its priors");
+        var priors = Priors(width, height);
+        int n = priors.Length / 4;
+        var offsets = outputs.Row(OutputIndex, row);
+        var scores = outputs.Row(s, row);
+        if (offsets.Length != 4 * n || scores.Length % n != 0 || scores.Length / n < 2)
+            throw ShapeError($"prior_boxes lays out {n} priors on a {width}x{height} input, but '{OutputName}' holds {offsets.Length} values (offsets [N, 4]) and " +
+                $"'{Definition.ScoresOutput}' {scores.Length} (scores [N, classes]): check min_sizes, strides and the grids' rounding.");
+        int classes = scores.Length / n;
+        var p = Definition.Priors!;
+        var result = new List<Detection>();
+        for (int c = 1; c < classes; c++)
+        {
+            var candidates = new List<Detection>();
+            for (int i = 0; i < n; i++)
+            {
+                double score = scores[i * classes + c];
+                if (!(score > Definition.ConfidenceThreshold)) continue;
+                double pw = priors[4 * i + 2], ph = priors[4 * i + 3];
+                double cx = priors[4 * i] + offsets[4 * i] * p.CentreVariance * pw, cy = priors[4 * i + 1] + offsets[4 * i + 1] * p.CentreVariance * ph;
+                candidates.Add(Centred(c, score, cx, cy, pw * Math.Exp(offsets[4 * i + 2] * p.SizeVariance), ph * Math.Exp(offsets[4 * i + 3] * p.SizeVariance)));
+            }
+            // As Accuracy Checker's NMS takes keep_top_k: the best max_detections take part, then suppression.
+            result.AddRange(Nms(candidates.OrderByDescending(x => x.Score).Take(Definition.MaxDetections).ToList(), Definition.NmsThreshold, includeBoundaries: false, int.MaxValue));
+        }
+        return result;
+    }
+
+    /// <summary>The priors of an input size (centre x, centre y, width, height as fractions of it), laid out once.</summary>
+    private double[] Priors(double width, double height)
+    {
+        if (_priors.TryGetValue((width, height), out var cached)) return cached;
+        var p = Definition.Priors!;
+        var list = new List<double>();
+        for (int level = 0; level < Definition.Strides.Count; level++)
+        {
+            int stride = Definition.Strides[level];
+            int Cells(double size) => p.CeilGrids ? (int)Math.Ceiling(size / stride) : (int)Math.Round(size / stride, MidpointRounding.ToEven);
+            int rows = Cells(height), columns = Cells(width);
+            var sizes = p.MinSizes[level];
+            for (int i = 0; i < rows; i++)
+                for (int j = 0; j < columns; j++)
+                    for (int k = 0; k < sizes.Count; k++)
+                    {
+                        int density = p.Densities?[level][k] ?? 1;
+                        for (int a = 0; a < density; a++)
+                            for (int b = 0; b < density; b++)
+                            {
+                                double oy = density == 1 ? 0.5 : (double)a / density, ox = density == 1 ? 0.5 : (double)b / density;
+                                double[] prior = { (j + ox) * stride / width, (i + oy) * stride / height, sizes[k] / width, sizes[k] / height };
+                                foreach (double v in prior) list.Add(p.Clip ? Math.Clamp(v, 0, 1) : v);
+                            }
+                    }
+        }
+        return _priors[(width, height)] = list.ToArray();
+    }
+}
