@@ -39,6 +39,23 @@ public class DetectionEvaluationTests
         return tmp;
     }
 
+    /// <summary>The adapter an Accuracy Checker configuration of one model with <paramref name="adapter"/> reads as, over <see cref="OneImageCoco"/>'s set in <paramref name="tmp"/>.</summary>
+    internal static AdapterDefinition AccuracyCheckerAdapter(TempFolder tmp, string adapter)
+    {
+        File.WriteAllText(tmp.File("ac.yml"), $$"""
+            models:
+              - name: m
+                launchers:
+                  - {framework: onnx_runtime, adapter: {{adapter}}}
+                datasets:
+                  - name: coco
+                    data_source: val
+                    annotation_conversion: {converter: mscoco_detection, annotation_file: val/instances.json}
+                    metrics: [{type: map}]
+            """);
+        return EngineDefinition.Load(tmp.File("ac.yml")).Datasets.Single().Adapter;
+    }
+
     /// <summary>An engine over the grey images of val/, annotated by val/instances.json, pixels scaled to 0-1.</summary>
     internal static string GreyEngine(string adapter, string metrics) => $$"""
         dataset:

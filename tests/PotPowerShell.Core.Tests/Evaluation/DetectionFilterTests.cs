@@ -209,10 +209,22 @@ public class DetectionFilterTests
         return tmp;
     }
 
-    private static double Run(string engine, string file, string metric)
+    /// <summary>A native engine over <see cref="WiderScene"/>'s faces with the postprocessing and metrics given.</summary>
+    private static string WiderEngine(string postprocessing, string metrics) => $$"""
+        dataset:
+          data_source: val
+          wider_annotations: gt.txt
+          channels: 1
+          preprocessing: [{type: scale, value: 0.00392156862745098}]
+          postprocessing: [{{postprocessing}}]
+        adapter: {type: yolo_v8, conf_threshold: 0.25, nms_threshold: 0.5}
+        metrics: [{{metrics}}]
+        """;
+
+    private static double Run(TempFolder tmp, string engine, string metric)
     {
-        File.WriteAllText(file, engine);
-        using var evaluator = new Evaluator(EngineDefinition.Load(file));
+        File.WriteAllText(tmp.File("engine.yml"), engine);
+        using var evaluator = new Evaluator(EngineDefinition.Load(tmp.File("engine.yml")));
         return evaluator.Run(DetectionEvaluationTests.ReshapeModel(), new EvaluationRequest(), CancellationToken.None).Values[metric];
     }
 
@@ -220,29 +232,19 @@ public class DetectionFilterTests
     public void AnnotatedFacesAreFilteredThroughTheEngine()
     {
         using var tmp = WiderScene();
-        string Engine(string postprocessing, string metric) => $$"""
-            dataset:
-              data_source: val
-              wider_annotations: gt.txt
-              channels: 1
-              preprocessing: [{type: scale, value: 0.00392156862745098}]
-              postprocessing: [{{postprocessing}}]
-            adapter: {type: yolo_v8, conf_threshold: 0.25, nms_threshold: 0.5}
-            metrics: [{{metric}}]
-            """;
         const string Voc = "{name: voc, type: map, include_boundaries: false}";
         // Faces: a's found (.9), c's .9 wrong (c has none), b's two missed: precision 1 then 1/2 at recall 1/3.
-        Assert.Equal(1.0 / 3, Run(Engine("", Voc), tmp.File("engine.yml"), "voc"), 12);
+        Assert.Equal(1.0 / 3, Run(tmp, WiderEngine("", Voc), "voc"), 12);
         // The small face made difficult: two faces to find, so recall 1/2.
         string small = "{type: filter, apply_to: annotation, height_range: 0.2, is_empty: true}";
-        Assert.Equal(0.5, Run(Engine(small, Voc), tmp.File("engine.yml"), "voc"), 12);
-        Assert.Equal(0.5, Run(Engine(small.Replace("}", ", remove_filtered: true}"), Voc), tmp.File("engine.yml"), "voc"), 12);
+        Assert.Equal(0.5, Run(tmp, WiderEngine(small, Voc), "voc"), 12);
+        Assert.Equal(0.5, Run(tmp, WiderEngine(small.Replace("}", ", remove_filtered: true}"), Voc), "voc"), 12);
         // ignore_difficult: false counts it again.
-        Assert.Equal(1.0 / 3, Run(Engine(small, Voc.Replace("}", ", ignore_difficult: false}")), tmp.File("engine.yml"), "voc"), 12);
+        Assert.Equal(1.0 / 3, Run(tmp, WiderEngine(small, Voc.Replace("}", ", ignore_difficult: false}")), "voc"), 12);
         // Steps run in order: clipped to 1 x 1 the small face (x 1 to 1.5, y 4 to 4.1) is empty, then filtered as such.
         string clip = "{type: clip_boxes, apply_to: annotation, dst_width: 1, dst_height: 1}", empty = "{type: filter, apply_to: annotation, is_empty: true}";
-        Assert.Equal(0.5, Run(Engine($"{clip}, {empty}", Voc), tmp.File("engine.yml"), "voc"), 12);
-        Assert.Equal(1.0 / 3, Run(Engine($"{empty}, {clip}", Voc), tmp.File("engine.yml"), "voc"), 12);
+        Assert.Equal(0.5, Run(tmp, WiderEngine($"{clip}, {empty}", Voc), "voc"), 12);
+        Assert.Equal(1.0 / 3, Run(tmp, WiderEngine($"{empty}, {clip}", Voc), "voc"), 12);
     }
 
     [Fact]
@@ -252,21 +254,10 @@ public class DetectionFilterTests
         // Accuracy Checker hands pycocotools every detection: a's face found at .9 with c's false one beside it, two
         // faces (the small one made difficult counts for pycocotools, which knows crowds only): three faces, one found.
         using var tmp = WiderScene();
-        File.WriteAllText(tmp.File("engine.yml"), """
-            dataset:
-              data_source: val
-              wider_annotations: gt.txt
-              channels: 1
-              preprocessing: [{type: scale, value: 0.00392156862745098}]
-              postprocessing: [{type: filter, min_confidence: 0.95}, {type: filter, apply_to: annotation, height_range: 0.2}]
-            adapter: {type: yolo_v8, conf_threshold: 0.25, nms_threshold: 0.5}
-            metrics: [{name: voc, type: map, include_boundaries: false}, {name: orig, type: coco_orig_precision, include_boundaries: false, threshold: 0.5}]
-            """);
-        using var evaluator = new Evaluator(EngineDefinition.Load(tmp.File("engine.yml")));
-        var values = evaluator.Run(DetectionEvaluationTests.ReshapeModel(), new EvaluationRequest(), CancellationToken.None).Values;
-        Assert.Equal(0.0, values["voc"], 12);
+        string filters = "{type: filter, min_confidence: 0.95}, {type: filter, apply_to: annotation, height_range: 0.2}";
+        Assert.Equal(0.0, Run(tmp, WiderEngine(filters, "{name: voc, type: map, include_boundaries: false}"), "voc"), 12);
         // COCO's 101 points: precision 1 at recall 0 to 1/3 (34 points of 101).
-        Assert.Equal(34.0 / 101, values["orig"], 12);
+        Assert.Equal(34.0 / 101, Run(tmp, WiderEngine(filters, "{name: orig, type: coco_orig_precision, include_boundaries: false, threshold: 0.5}"), "orig"), 12);
     }
 
     [Fact]

@@ -76,21 +76,7 @@ public class PriorBoxesTests
     public void Accuracy_Checkers_face_detectors_read_as_prior_boxes()
     {
         using var tmp = DetectionEvaluationTests.OneImageCoco();
-        AdapterDefinition Load(string adapter)
-        {
-            File.WriteAllText(tmp.File("ac.yml"), $$"""
-                models:
-                  - name: m
-                    launchers:
-                      - {framework: onnx_runtime, adapter: {{adapter}}}
-                    datasets:
-                      - name: coco
-                        data_source: val
-                        annotation_conversion: {converter: mscoco_detection, annotation_file: val/instances.json}
-                        metrics: [{type: map}]
-                """);
-            return EngineDefinition.Load(tmp.File("ac.yml")).Datasets.Single().Adapter;
-        }
+        AdapterDefinition Load(string adapter) => DetectionEvaluationTests.AccuracyCheckerAdapter(tmp, adapter);
         var retina = Load("{type: retinaface_pytorch, bboxes_output: b, scores_output: s, landmarks_output: l}");
         Assert.Equal((AdapterType.PriorBoxes, "b", "s", 0.02, 0.4, 750, false, false), (retina.Type, retina.Output, retina.ScoresOutput, retina.ConfidenceThreshold, retina.NmsThreshold, retina.MaxDetections, retina.Priors!.CeilGrids, retina.Priors.Clip));
         Assert.Equal(new[] { 8, 16, 32 }, retina.Strides);

@@ -91,21 +91,7 @@ public class YoloxTests
     public void Accuracy_Checkers_yolox_and_class_agnostic_detection_read_as_ours()
     {
         using var tmp = DetectionEvaluationTests.OneImageCoco();
-        AdapterDefinition Load(string adapter)
-        {
-            File.WriteAllText(tmp.File("ac.yml"), $$"""
-                models:
-                  - name: m
-                    launchers:
-                      - {framework: onnx_runtime, adapter: {{adapter}}}
-                    datasets:
-                      - name: coco
-                        data_source: val
-                        annotation_conversion: {converter: mscoco_detection, annotation_file: val/instances.json}
-                        metrics: [{type: map}]
-                """);
-            return EngineDefinition.Load(tmp.File("ac.yml")).Datasets.Single().Adapter;
-        }
+        AdapterDefinition Load(string adapter) => DetectionEvaluationTests.AccuracyCheckerAdapter(tmp, adapter);
         var yolox = Load("yolox");
         Assert.Equal((AdapterType.Yolox, 0.001), (yolox.Type, yolox.Threshold));
         Assert.Equal(new[] { 8, 16, 32 }, yolox.Strides);
