@@ -6,7 +6,7 @@
     (tests/PotPowerShell.Core.Tests/Fuzz/ReaderFuzzer.cs) against the core: the ONNX loader (as Import-PotModel reads
     a model, external data included), .npy files (read whole and item by item), .npz archives (read into memory and
     unpacked), POT configs in JSON and YAML (with their inline engines), engine files, AccuracyAwareQuantization
-    checkpoints (read, appended to, read again) and images (PNG, JPEG and BMP, decoded as an image folder reads them;
+    checkpoints (read, appended to, read again), box annotation files and images (PNG, JPEG and BMP, decoded as an image folder reads them;
     twenty-ninth session: a 19-byte JPEG hung the decoder, now refused before it) and segmentation masks (palette and
     grey PNGs, as an engine's masks: folder reads them; thirty-sixth session: 338,065 executions in 120 s, -Seed 3, no
     finding; thirty-seventh, palette and colour PNGs also read by Pascal VOC's class colours: 286,729 in 120 s, -Seed 1,
@@ -20,7 +20,13 @@
     -Seed 16 -Target onnx -Seconds 300, 453,232 executions, and -Seed 17 -Seconds 240 (biases too), 329,676; no
     finding. Forty-fourth session, engine files with the corpus's Accuracy Checker and native detection seeds (yolo_v2,
     yolox, nanodet, yolo_v3_onnx, class_agnostic, other_inputs, camvid, cast_to_int, map's and coco_orig_precision's
-    keys): -Seed 44 -Target engine,config-yaml -Seconds 300, 502,697 executions, no finding. Each reader gets an equal
+    keys): -Seed 44 -Target engine,config-yaml -Seconds 300, 502,697 executions, no finding. Forty-fifth session, box
+    annotation files as their own target (annotation: the same bytes read as WIDER FACE's text, a COCO file, a VOC file
+    and CVAT's XML; each loads or refuses with its own error): its first campaign (-Seed 45 -Target annotation,engine
+    -Seconds 300, 237,709 executions) found a COCO iscrowd beyond 32 bits (a FormatException) at once, and strings that
+    are not UTF-8 (JSON parses them; reading them threw InvalidOperationException), both now AnnotationInvalid; then
+    -Seed 46 -Target annotation -Seconds 240, 181,984 executions, -Seed 47 (CVAT added), 134,097, and -Seed 48 -Target
+    engine,annotation -Seconds 400 (filter, clip_boxes and wider seeds), 319,620: no finding. Each reader gets an equal
     share of -Seconds; the seeds are generated in code plus the committed corpus
     (tests/PotPowerShell.Core.Tests/Fuzz/FuzzCorpus/<target>/). The contract is that every input loads or fails with a
     PotException carrying an error id within -BudgetSeconds; anything else is a finding, written with its input to
