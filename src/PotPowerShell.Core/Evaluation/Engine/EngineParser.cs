@@ -307,7 +307,7 @@ internal static class EngineParser
             problems.Add(EngineProblems.Join(metric.KeyPath, "type"),
                 $"{EngineTree.TextOf(node["type"])?.Trim()} compares class maps, but dataset '{dataset.Name}' uses the {adapter.Type.ToString().ToLowerInvariant()} adapter: use adapter type segmentation.", typeLine);
         if (metric.Type is MetricType.Map or MetricType.CocoPrecision && dataset.HasAnnotations && !dataset.HasBoxes)
-            problems.Add(metric.KeyPath, $"metric '{metric.Name}' needs boxes: annotate dataset '{dataset.Name}' with a COCO detection file (annotation_file: instances.json) or VOC annotations (voc_annotations: Annotations).", node.Line);
+            problems.Add(metric.KeyPath, $"metric '{metric.Name}' needs boxes: annotate dataset '{dataset.Name}' with a COCO detection file (annotation_file: instances.json), VOC annotations (voc_annotations: Annotations), WIDER FACE's (wider_annotations: wider_face_val_bbx_gt.txt) or CVAT's (cvat_annotations: annotations.xml).", node.Line);
         if (metric.RequiresAnnotation && !dataset.HasAnnotations && !annotationsAside)
             problems.Add(metric.KeyPath,
                 $"metric '{metric.Name}' compares with annotations, but dataset '{dataset.Name}' has none: add labels: (.npy or .txt) or annotation_file: (images){(metric.Type is MetricType.MeanSquaredError or MetricType.MeanAbsoluteError or MetricType.Psnr or MetricType.CosineSimilarity ? ", or compare with the FP32 model (reference: fp32)" : "")}.", node.Line);
