@@ -713,4 +713,53 @@ public class DetectionEvaluationTests
         var found = Assert.IsAssignableFrom<IReadOnlyList<Detection>>(evaluator.Run(model, new EvaluationRequest { KeepPredictions = true }, CancellationToken.None).Predictions![0]);
         Assert.Equal(new[] { new Detection(3, 200, 1, 0, 9, 1), new Detection(7, 100, 2, 0, 5, 1) }, found);
     }
+
+    [Fact]
+    public void SsdReadsTensorFlowsDetectionOutputs()
+    {
+        // TensorFlow's Object Detection API outputs, as ONNX Model Zoo's SSD-MobilenetV1 gives them: boxes [1, 3, 4]
+        // (y1, x1, y2, x2 as fractions), classes [1, 3], scores [1, 3] and num_detections [1] = 2: the third row is padding.
+        var g = new GraphBuilder("tf_detections");
+        g.Input("image", "batch", 1L, 10L, 20L);
+        string zero = g.Node("ReduceSum", new[] { g.Node("Mul", new[] { "image", g.Initializer("z", new[] { 0f }, 1) }, "zero") }, "sum", ("keepdims", (long)0));
+        foreach (var (name, values, dims) in new (string, float[], long[])[]
+                 {
+                     ("detection_boxes", new[] { 0.1f, 0.2f, 0.5f, 0.6f, 0f, 0f, 1f, 1f, 0.3f, 0.3f, 0.4f, 0.4f }, new long[] { 1, 3, 4 }),
+                     ("detection_classes", new[] { 18f, 1f, 5f }, new long[] { 1, 3 }),
+                     ("detection_scores", new[] { 0.9f, 0.4f, 0f }, new long[] { 1, 3 }),
+                     ("num_detections", new[] { 2f }, new long[] { 1 }),
+                 })
+        {
+            var output = g.Node("Add", new[] { zero, g.Initializer(name + "_c", values, dims) }, name);
+            g.Output(output, DataType.Float, dims.Skip(1).Cast<object>().Prepend("batch").ToArray());
+        }
+        var model = g.Build();
+        // The outputs by TensorFlow's names (GraphBuilder names a node's output <name>_out).
+        foreach (var o in model.Graph.Output) o.Name = o.Name[..^"_out".Length];
+        foreach (var n in model.Graph.Node.Where(n => model.Graph.Output.Any(o => o.Name + "_out" == n.Output[0]))) n.Output[0] = n.Output[0][..^"_out".Length];
+        using var tmp = OneImageCoco();
+        PngFiles.Save(tmp.File("val/a.png"), 20, 10, 1, new byte[200]);
+        File.WriteAllText(tmp.File("val/instances.json"), """{"images": [{"id": 1, "file_name": "a.png", "width": 20, "height": 10}], "annotations": [], "categories": [{"id": 1, "name": "a"}]}""");
+        File.WriteAllText(tmp.File("ac.yml"), """
+            models:
+              - name: ssd_mobilenet_v1
+                launchers:
+                  - framework: onnx_runtime
+                    adapter: {type: tf_object_detection, boxes_out: detection_boxes, classes_out: detection_classes, scores_out: detection_scores, num_detections_out: num_detections}
+                    batch: 1
+                datasets:
+                  - name: coco
+                    data_source: val
+                    annotation_conversion: {converter: mscoco_detection, annotation_file: val/instances.json, use_full_label_map: true}
+                    preprocessing: [{type: bgr_to_gray}]
+                    metrics: [{type: map}]
+            """);
+        var engine = EngineDefinition.Load(tmp.File("ac.yml"));
+        Assert.Equal(("detection_boxes", "detection_classes", "num_detections", true), (engine.Datasets[0].Adapter.Output, engine.Datasets[0].Adapter.LabelsOutput, engine.Datasets[0].Adapter.CountOutput, engine.Datasets[0].Adapter.BoxesYFirst));
+        using var evaluator = new Evaluator(engine);
+        var found = Assert.IsAssignableFrom<IReadOnlyList<Detection>>(evaluator.Run(model.ToByteArray(), new EvaluationRequest { KeepPredictions = true }, CancellationToken.None).Predictions![0]);
+        // Row 0: x 0.2 to 0.6 of 20 pixels, y 0.1 to 0.5 of 10; row 1 the whole image; row 2 past the count.
+        Assert.Equal(new[] { (18, 0.9, 4.0, 1.0, 12.0, 5.0), (1, 0.4, 0.0, 0.0, 20.0, 10.0) },
+            found.Select(d => (d.Label, Math.Round(d.Score, 5), Math.Round(d.X1, 4), Math.Round(d.Y1, 4), Math.Round(d.X2, 4), Math.Round(d.Y2, 4))));
+    }
 }

@@ -201,7 +201,7 @@ internal static class AccuracyCheckerConfig
 
     private static readonly string[] Adapters =
     {
-        "classification", "ctc_greedy_search_decoder", "ssd_onnx", "faster_rcnn_onnx", "ssd", "yolo_v8_detection", "yolo_v8", "yolo_v3", "yolo_v2", "yolox", "yolo_v3_onnx", "nanodet", "detr", "class_agnostic_detection", "ultra_lightweight_face_detection", "mask_rcnn", "retinaface_pytorch", "faceboxes", "segmentation",
+        "classification", "ctc_greedy_search_decoder", "ssd_onnx", "faster_rcnn_onnx", "ssd", "yolo_v8_detection", "yolo_v8", "yolo_v3", "yolo_v2", "yolox", "yolo_v3_onnx", "nanodet", "detr", "class_agnostic_detection", "ultra_lightweight_face_detection", "mask_rcnn", "retinaface_pytorch", "faceboxes", "tf_object_detection", "segmentation",
     };
 
     private static ConfigMap? Adapter(MapReader launcher, List<string> warnings)
@@ -303,6 +303,16 @@ internal static class AccuracyCheckerConfig
                 ours.Add("nms_threshold", EngineTree.Number(0.3, line));
                 ours.Add("max_detections", EngineTree.Number(750L, line));
             }
+            return ours;
+        }
+        if (type == "tf_object_detection")
+        {
+            // TensorFlow's Object Detection API outputs (ONNX Model Zoo's SSD-MobilenetV1): boxes y1, x1, y2, x2 as
+            // fractions of the input, classes, scores, and how many of each item's rows are detections.
+            var a = new MapReader(map, path, launcher.Problems, new[] { "type", "boxes_out", "classes_out", "scores_out", "num_detections_out" });
+            var ours = EngineTree.Map(line, ("type", EngineTree.Text("ssd")), ("box_order", EngineTree.Text("y1x1y2x2", line)));
+            RequiredOutputs(a, ours, ("boxes_out", "output", "boxes [N, 4] (y1, x1, y2, x2 as fractions of the input)"), ("classes_out", "labels", "classes [N]"),
+                ("scores_out", "scores", "scores [N]"), ("num_detections_out", "num_detections", "the count of detections [1]"));
             return ours;
         }
         if (type == "mask_rcnn")

@@ -307,6 +307,12 @@ public sealed record AdapterDefinition(
     /// <summary>ssd: boxes are fractions of the model input (true, the default), or its pixels (normalized: false).</summary>
     public bool NormalizedBoxes { get; init; } = true;
 
+    /// <summary>ssd with labels and scores: the output of each item's count of valid rows (TensorFlow's num_detections), or null for all.</summary>
+    public string? CountOutput { get; init; }
+
+    /// <summary>ssd with labels and scores: boxes are y1, x1, y2, x2 (TensorFlow's order), not x1, y1, x2, y2.</summary>
+    public bool BoxesYFirst { get; init; }
+
     /// <summary>class_agnostic: the factors of x1, y1, x2, y2 that make the output's boxes fractions of the input.</summary>
     public IReadOnlyList<double> BoxScale { get; init; } = new double[] { 1, 1, 1, 1 };
 

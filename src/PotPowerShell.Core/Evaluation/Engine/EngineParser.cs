@@ -25,11 +25,11 @@ internal static class EngineParser
         "make_argmax", "argmax_output",
         "outputs", "anchors", "anchor_masks", "num", "classes", "coords", "threshold", "raw_output", "output_format", "cells", "do_reshape", "transpose",
         "output_layout", "multiple_labels", "softmax", "strides", "scale", "indices", "reg_max", "legacy",
-        "min_sizes", "densities", "variance", "grids", "clip_priors",
+        "min_sizes", "densities", "variance", "grids", "clip_priors", "num_detections", "box_order",
     };
     private static readonly string[] ClassificationKeys = { "argmax_output" };
     private static readonly string[] CtcKeys = { "dictionary", "alphabet", "blank_index", "layout" };
-    private static readonly string[] SsdKeys = { "labels" };
+    private static readonly string[] SsdKeys = { "labels", "num_detections", "box_order" };
     private static readonly string[] NormalizedKeys = { "normalized" };
     private static readonly string[] ScoresKeys = { "scores" };
     private static readonly string[] IndicesKeys = { "indices" };
@@ -363,10 +363,14 @@ internal static class EngineParser
                 m.Problem("output", $"is required when {(scores != null ? "scores" : "labels")} is given: the output of boxes [N, {(scores != null ? 4 : 5)}] (x1, y1, x2, y2{(scores != null ? "" : ", score")}).");
             if (m.Has("conf_threshold") && (scores == null || labels != null))
                 m.Problem("conf_threshold", "applies to ssd with scores: of every class (and no labels:) only.");
+            foreach (var tfKey in new[] { "num_detections", "box_order" })
+                if (m.Has(tfKey) && (scores == null || labels == null)) m.Problem(tfKey, "applies to ssd with labels: and scores: (three outputs) only.");
+            bool yFirst = m.Choice("box_order", new Dictionary<string, bool> { ["x1y1x2y2"] = false, ["y1x1y2x2"] = true }) ?? false;
             // normalized: false says the boxes are in the input's pixels, as torchvision's detection models give them.
             return new AdapterDefinition(AdapterType.Ssd, output, KeyPath: path)
             {
                 LabelsOutput = labels, ScoresOutput = scores, NormalizedBoxes = m.Bool("normalized") ?? true, ConfidenceThreshold = m.Double("conf_threshold", 0, 1) ?? 0.05,
+                CountOutput = m.String("num_detections"), BoxesYFirst = yFirst,
             };
         }
         // make_argmax: the class map is the per-pixel argmax of class scores either way (as Accuracy Checker's metrics

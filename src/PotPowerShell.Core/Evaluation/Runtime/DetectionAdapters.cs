@@ -168,7 +168,8 @@ internal sealed class SsdAdapter(AdapterDefinition d) : DetectionAdapter(d)
     protected override bool Normalized => Definition.NormalizedBoxes;
 
     public override IEnumerable<(string Key, string Name)> OtherOutputs =>
-        new[] { ("labels", Definition.LabelsOutput), ("scores", Definition.ScoresOutput) }.Where(x => x.Item2 != null).Select(x => (x.Item1, x.Item2!));
+        new[] { ("labels", Definition.LabelsOutput), ("scores", Definition.ScoresOutput), ("num_detections", Definition.CountOutput) }
+            .Where(x => x.Item2 != null).Select(x => (x.Item1, x.Item2!));
 
     protected override List<Detection> Raw(BatchOutputs outputs, int row, ImageGeometry? geometry) =>
         Definition.ScoresOutput == null && Definition.LabelsOutput == null ? FromDetectionOutput(outputs, row)
@@ -205,9 +206,24 @@ internal sealed class SsdAdapter(AdapterDefinition d) : DetectionAdapter(d)
             throw ShapeError(s < 0
                 ? $"ssd with labels: but no scores: needs boxes [N, 5] (x1, y1, x2, y2, score) and labels [N] per item, but '{OutputName}' holds {boxes.Length} values and '{Definition.LabelsOutput}' {labels.Length}."
                 : $"ssd needs boxes [N, 4], labels [N] and scores [N] per item, but '{OutputName}' holds {boxes.Length} values, '{Definition.LabelsOutput}' {labels.Length} and '{Definition.ScoresOutput}' {scores.Length}.");
-        var result = new List<Detection>(labels.Length);
-        for (int i = 0; i < labels.Length; i++)
-            result.Add(new Detection((int)labels[i], s < 0 ? boxes[width * i + 4] : scores[i], boxes[width * i], boxes[width * i + 1], boxes[width * i + 2], boxes[width * i + 3]));
+        // TensorFlow's detection outputs: only the first num_detections rows are detections; boxes y1, x1, y2, x2.
+        int rows = labels.Length;
+        if (Definition.CountOutput != null)
+        {
+            int c = outputs.IndexOf(Definition.CountOutput);
+            outputs.RequireBatchFirst(c, "the ssd adapter");
+            var count = outputs.Row(c, row);
+            if (count.Length != 1 || !(count[0] >= 0))
+                throw ShapeError($"ssd's num_detections '{Definition.CountOutput}' must hold one count per item, but holds {count.Length} values{(count.Length == 1 ? $" ({count[0]})" : "")}.");
+            rows = (int)Math.Min(count[0], labels.Length);
+        }
+        var result = new List<Detection>(rows);
+        for (int i = 0; i < rows; i++)
+        {
+            int at = width * i;
+            var (x1, y1, x2, y2) = Definition.BoxesYFirst ? (boxes[at + 1], boxes[at], boxes[at + 3], boxes[at + 2]) : (boxes[at], boxes[at + 1], boxes[at + 2], boxes[at + 3]);
+            result.Add(new Detection((int)labels[i], s < 0 ? boxes[at + 4] : scores[i], x1, y1, x2, y2));
+        }
         return result;
     }
 
