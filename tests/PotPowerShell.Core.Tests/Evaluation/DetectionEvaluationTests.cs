@@ -719,9 +719,11 @@ public class DetectionEvaluationTests
     {
         // TensorFlow's Object Detection API outputs, as ONNX Model Zoo's SSD-MobilenetV1 gives them: boxes [1, 3, 4]
         // (y1, x1, y2, x2 as fractions), classes [1, 3], scores [1, 3] and num_detections [1] = 2: the third row is padding.
+        // Its input is TensorFlow's: 8-bit pixels [batch, height, width, 3] of any size.
         var g = new GraphBuilder("tf_detections");
-        g.Input("image", "batch", 1L, 10L, 20L);
-        string zero = g.Node("ReduceSum", new[] { g.Node("Mul", new[] { "image", g.Initializer("z", new[] { 0f }, 1) }, "zero") }, "sum", ("keepdims", (long)0));
+        g.Input("image_tensor", DataType.Uint8, "batch", "height", "width", 3L);
+        string pixels = g.Node("Cast", new[] { "image_tensor" }, "pixels", ("to", (long)DataType.Float));
+        string zero = g.Node("ReduceSum", new[] { g.Node("Mul", new[] { pixels, g.Initializer("z", new[] { 0f }, 1) }, "zero") }, "sum", ("keepdims", (long)0));
         foreach (var (name, values, dims) in new (string, float[], long[])[]
                  {
                      ("detection_boxes", new[] { 0.1f, 0.2f, 0.5f, 0.6f, 0f, 0f, 1f, 1f, 0.3f, 0.3f, 0.4f, 0.4f }, new long[] { 1, 3, 4 }),
@@ -738,7 +740,7 @@ public class DetectionEvaluationTests
         foreach (var o in model.Graph.Output) o.Name = o.Name[..^"_out".Length];
         foreach (var n in model.Graph.Node.Where(n => model.Graph.Output.Any(o => o.Name + "_out" == n.Output[0]))) n.Output[0] = n.Output[0][..^"_out".Length];
         using var tmp = OneImageCoco();
-        PngFiles.Save(tmp.File("val/a.png"), 20, 10, 1, new byte[200]);
+        PngFiles.Save(tmp.File("val/a.png"), 20, 10, 3, new byte[600]);
         File.WriteAllText(tmp.File("val/instances.json"), """{"images": [{"id": 1, "file_name": "a.png", "width": 20, "height": 10}], "annotations": [], "categories": [{"id": 1, "name": "a"}]}""");
         File.WriteAllText(tmp.File("ac.yml"), """
             models:
@@ -746,12 +748,12 @@ public class DetectionEvaluationTests
                 launchers:
                   - framework: onnx_runtime
                     adapter: {type: tf_object_detection, boxes_out: detection_boxes, classes_out: detection_classes, scores_out: detection_scores, num_detections_out: num_detections}
+                    inputs: [{name: image_tensor, type: INPUT, layout: NHWC}]
                     batch: 1
                 datasets:
                   - name: coco
                     data_source: val
                     annotation_conversion: {converter: mscoco_detection, annotation_file: val/instances.json, use_full_label_map: true}
-                    preprocessing: [{type: bgr_to_gray}]
                     metrics: [{type: map}]
             """);
         var engine = EngineDefinition.Load(tmp.File("ac.yml"));
