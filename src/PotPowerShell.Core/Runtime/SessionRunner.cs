@@ -280,6 +280,24 @@ internal sealed class SessionRunner : IDisposable
         for (int r = 0; r < items.Count; r++) Activations!.Keep(items[r].Index, _captured[captured], raw.Slice(r * rowBytes, rowBytes), rowShape, _capturedShapes[captured]);
     }
 
+    /// <summary>
+    /// An item's data as the input's element type. Floats for an 8-bit input (pixels, as TensorFlow's detection exports
+    /// take them) are rounded; one outside its range is refused rather than clamped: a normalization before such an input.
+    /// </summary>
+    private static TensorData Converted(TensorData tensor, Input input)
+    {
+        if (input.Kind is TensorElementKind.UInt8 or TensorElementKind.Int8 && tensor.Data is float[] values)
+        {
+            float low = input.Kind == TensorElementKind.UInt8 ? 0 : -128, high = input.Kind == TensorElementKind.UInt8 ? 255 : 127;
+            foreach (float v in values)
+                if (!(v >= low && v <= high))
+                    throw new PotException(InputBinding.TypeId, PotErrorCategory.InvalidData,
+                        $"Model input '{input.ModelName}' takes 8-bit values ({low} to {high}), but the data holds {v.ToString(System.Globalization.CultureInfo.InvariantCulture)}: " +
+                        "leave normalization and scale steps out for a model that takes pixels, or check the data's range.", input.ModelName);
+        }
+        return TensorBytes.Convert(tensor, input.Kind);
+    }
+
     /// <summary>Copies each row's data into the input's pinned buffer (straight from packed cache bytes when the kinds agree).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private OrtValue Fill(Input input, IReadOnlyList<CachedDataset.Entry> items, int rows, IReadOnlyList<CachedDataset.Slot>? layout)
@@ -307,7 +325,7 @@ internal sealed class SessionRunner : IDisposable
             else
             {
                 var tensor = TensorOf(item, input, slot);
-                if (tensor.Kind != input.Kind) tensor = TensorBytes.Convert(tensor, input.Kind);
+                if (tensor.Kind != input.Kind) tensor = Converted(tensor, input);
                 bytes = TensorBytes.AsBytes(tensor.Data);
                 shape = tensor.Shape;
             }

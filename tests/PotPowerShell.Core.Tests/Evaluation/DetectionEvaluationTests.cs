@@ -763,5 +763,11 @@ public class DetectionEvaluationTests
         // Row 0: x 0.2 to 0.6 of 20 pixels, y 0.1 to 0.5 of 10; row 1 the whole image; row 2 past the count.
         Assert.Equal(new[] { (18, 0.9, 4.0, 1.0, 12.0, 5.0), (1, 0.4, 0.0, 0.0, 20.0, 10.0) },
             found.Select(d => (d.Label, Math.Round(d.Score, 5), Math.Round(d.X1, 4), Math.Round(d.Y1, 4), Math.Round(d.X2, 4), Math.Round(d.Y2, 4))));
+        // A normalization before an input of 8-bit pixels is refused, not clamped into it.
+        File.WriteAllText(tmp.File("ac.yml"), File.ReadAllText(tmp.File("ac.yml")).Replace("        metrics:", "        preprocessing: [{type: normalization, mean: 127.5}]\n        metrics:"));
+        using var normalized = new Evaluator(EngineDefinition.Load(tmp.File("ac.yml")));
+        var e = Assert.Throws<PotException>(() => normalized.Run(model.ToByteArray(), new EvaluationRequest(), CancellationToken.None));
+        Assert.Equal("DataInputType", e.ErrorId);
+        Assert.Contains("Model input 'image_tensor' takes 8-bit values (0 to 255), but the data holds -127.5", e.Message);
     }
 }
