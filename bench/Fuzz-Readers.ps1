@@ -26,7 +26,8 @@
     -Seconds 300, 237,709 executions) found a COCO iscrowd beyond 32 bits (a FormatException) at once, and strings that
     are not UTF-8 (JSON parses them; reading them threw InvalidOperationException), both now AnnotationInvalid; then
     -Seed 46 -Target annotation -Seconds 240, 181,984 executions, -Seed 47 (CVAT added), 134,097, and -Seed 48 -Target
-    engine,annotation -Seconds 400 (filter, clip_boxes and wider seeds), 319,620: no finding. Each reader gets an equal
+    engine,annotation -Seconds 400 (filter, clip_boxes and wider seeds), 319,620, and -Seed 49 -Target
+    engine,config-yaml,annotation -Seconds 420 (prior_boxes, the ssd forms, CVAT seeds), 369,576: no finding. Each reader gets an equal
     share of -Seconds; the seeds are generated in code plus the committed corpus
     (tests/PotPowerShell.Core.Tests/Fuzz/FuzzCorpus/<target>/). The contract is that every input loads or fails with a
     PotException carrying an error id within -BudgetSeconds; anything else is a finding, written with its input to
