@@ -320,6 +320,10 @@ public class DetectionMetricsTests
         var objects = Image(Box(0, 0, 10, 10), Box(50, 50, 60, 60));
         Assert.Equal((51 + 50 * 2.0 / 3) / 101, Coco(detections, objects), 12);
         Assert.Equal(1.0, Coco(detections, objects, accuracyChecker: true), 12);
+        // Its IoUs are float32: 0.49999999 (an object half as wide, but for 1e-7 pixels) is 0.5 there, a match.
+        var half = new[] { Det(0.9, 0, 0, 10, 10) };
+        var slightlyLess = Image(Box(0, 0, 5 - 1e-7, 10));
+        Assert.Equal((0.0, 1.0), (Coco(half, slightlyLess), Coco(half, slightlyLess, accuracyChecker: true)));
         // With the difficult box of the test above its .9 leaves the box free, the .8 takes it, and the object is found: 1.
         Assert.Equal(1.0, Coco(detections, Image(Box(0, 0, 10, 10, difficult: true), Box(50, 50, 60, 60)), accuracyChecker: true), 12);
     }

@@ -176,7 +176,7 @@ public static class DetectionMetrics
     /// <param name="pycocotools">Overlaps as pycocotools computes them (<see cref="PycocotoolsIou"/>).</param>
     /// <param name="accuracyCheckerCoco">COCO's matching as Accuracy Checker's coco_precision does it (its evaluate_image):
     /// the best detection of an image does not keep the box it matches from the image's later ones, as it records the
-    /// match by the detection's index, 0, which reads as no match.</param>
+    /// match by the detection's index, 0, which reads as no match; its IoUs are float32.</param>
     internal static (int[] Images, bool[] Positive) Match(List<(int Image, Detection D)> ordered, IReadOnlyList<DetectionAnnotation> annotations, int c, double threshold,
         bool includeBoundaries, bool cocoMatching, bool pycocotools = false, bool accuracyCheckerCoco = false)
     {
@@ -202,6 +202,8 @@ public static class DetectionMetrics
                 // COCO: a matched box is out of the running, but a crowd, which may match again.
                 if (cocoMatching && taken[g] && !b.Crowd) continue;
                 double iou = pycocotools ? PycocotoolsIou(d, b, includeBoundaries) : Iou(d.X1, d.Y1, d.X2, d.Y2, b.X1, b.Y1, b.X2, b.Y2, includeBoundaries);
+                // Accuracy Checker's coco_precision keeps its IoUs in float32 (compute_iou_boxes).
+                if (accuracyCheckerCoco) iou = (float)iou;
                 if (iou < bestIou) continue;
                 // Equal IoU: VOC keeps the first box (argmax), COCO the later one.
                 if (!cocoMatching && iou == bestIou && best >= 0) continue;
