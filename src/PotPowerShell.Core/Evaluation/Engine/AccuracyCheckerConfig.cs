@@ -218,7 +218,7 @@ internal static class AccuracyCheckerConfig
         string path = launcher.KeyPath("adapter");
         if (type == "classification")
         {
-            var a = new MapReader(map, path, launcher.Problems, new[] { "type", "classification_output", "argmax_output" });
+            var a = AdapterReader(map, path, launcher.Problems, warnings, new[] { "type", "classification_output", "argmax_output" });
             var ours = EngineTree.Map(line, ("type", EngineTree.Text("classification")));
             if (a.String("classification_output") is not null) Copy(a, "classification_output", ours, "output");
             Copy(a, "argmax_output", ours);
@@ -229,7 +229,7 @@ internal static class AccuracyCheckerConfig
             // Accuracy Checker takes the argmax over axis 2 of a [time, batch, classes] output and maps class c to
             // label_map[c - shift_labels]; that is our ctc_greedy with layout TNC and a dictionary of every class but
             // the blank when the blank is the first class and labels are shifted, or the last class and they are not.
-            var a = new MapReader(map, path, launcher.Problems, new[] { "type", "blank_label", "shift_labels", "vocabulary_file", "custom_label_map", "logits_output" });
+            var a = AdapterReader(map, path, launcher.Problems, warnings, new[] { "type", "blank_label", "shift_labels", "vocabulary_file", "custom_label_map", "logits_output" });
             int blank = a.Int("blank_label", 0, 1 << 20) ?? 0;
             bool shift = a.Bool("shift_labels") ?? false;
             if (shift && blank != 0)
@@ -253,7 +253,7 @@ internal static class AccuracyCheckerConfig
         if (type == "ssd")
         {
             // One DetectionOutput [1, 1, M, 7]: the model's output unless it is named.
-            new MapReader(map, path, launcher.Problems, new[] { "type" });
+            AdapterReader(map, path, launcher.Problems, warnings, new[] { "type" });
             return EngineTree.Map(line, ("type", EngineTree.Text("ssd")));
         }
         if (type is "ssd_onnx" or "faster_rcnn_onnx")
@@ -262,7 +262,7 @@ internal static class AccuracyCheckerConfig
             // divides them by the resize's scale), ssd_onnx's fractions of it.
             bool pixels = type == "faster_rcnn_onnx";
             string boxesKey = pixels ? "boxes_out" : "bboxes_out";
-            var a = new MapReader(map, path, launcher.Problems, new[] { "type", boxesKey, "labels_out", "scores_out" });
+            var a = AdapterReader(map, path, launcher.Problems, warnings, new[] { "type", boxesKey, "labels_out", "scores_out" });
             var ours = EngineTree.Map(line, ("type", EngineTree.Text("ssd")));
             // faster_rcnn_onnx without scores_out: each box's score is its fifth column.
             bool scoreColumn = pixels && !a.Has("scores_out");
@@ -277,7 +277,7 @@ internal static class AccuracyCheckerConfig
             // Both decode offsets from priors they lay out themselves (adapters/retinaface.py, adapters/detection.py): ours
             // is prior_boxes with their layouts and thresholds.
             bool retina = type == "retinaface_pytorch";
-            var a = new MapReader(map, path, launcher.Problems, retina
+            var a = AdapterReader(map, path, launcher.Problems, warnings, retina
                 ? new[] { "type", "bboxes_output", "scores_output", "landmarks_output", "include_boundaries", "keep_top_k", "nms_threshold", "confidence_threshold" }
                 : new[] { "type", "boxes_out", "scores_out" });
             ConfigList Lists(params double[][] lists) => EngineTree.List(lists.Select(l => (ConfigNode)EngineTree.List(l.Select(x => (ConfigNode)EngineTree.Number(x, line)), line)), line);
@@ -309,7 +309,7 @@ internal static class AccuracyCheckerConfig
         {
             // TensorFlow's Object Detection API outputs (ONNX Model Zoo's SSD-MobilenetV1): boxes y1, x1, y2, x2 as
             // fractions of the input, classes, scores, and how many of each item's rows are detections.
-            var a = new MapReader(map, path, launcher.Problems, new[] { "type", "boxes_out", "classes_out", "scores_out", "num_detections_out" });
+            var a = AdapterReader(map, path, launcher.Problems, warnings, new[] { "type", "boxes_out", "classes_out", "scores_out", "num_detections_out" });
             var ours = EngineTree.Map(line, ("type", EngineTree.Text("ssd")), ("box_order", EngineTree.Text("y1x1y2x2", line)));
             RequiredOutputs(a, ours, ("boxes_out", "output", "boxes [N, 4] (y1, x1, y2, x2 as fractions of the input)"), ("classes_out", "labels", "classes [N]"),
                 ("scores_out", "scores", "scores [N]"), ("num_detections_out", "num_detections", "the count of detections [1]"));
@@ -320,7 +320,7 @@ internal static class AccuracyCheckerConfig
             // Its PyTorch form with boxes_out alone (Intel's person detectors): boxes [N, 5] with their score, in the
             // input's pixels, all of class 1. Accuracy Checker keeps the rows whose corners do not sum to 0; ours those
             // scoring above 0 (the same rows where padding rows are zeros).
-            var a = new MapReader(map, path, launcher.Problems, new[] { "type", "boxes_out", "scores_out", "classes_out", "raw_masks_out", "detection_out", "num_detections_out" });
+            var a = AdapterReader(map, path, launcher.Problems, warnings, new[] { "type", "boxes_out", "scores_out", "classes_out", "raw_masks_out", "detection_out", "num_detections_out" });
             foreach (var key in new[] { "scores_out", "classes_out", "raw_masks_out", "detection_out", "num_detections_out" }.Where(a.Has))
                 a.Problem(key, "is not supported: mask_rcnn is read with boxes_out alone (boxes [N, 5] with their score, in the input's pixels); instance masks are not scored here.");
             var ours = EngineTree.Map(line, ("type", EngineTree.Text("class_agnostic")), ("normalized", EngineTree.Text("false", line)));
@@ -330,14 +330,14 @@ internal static class AccuracyCheckerConfig
         if (type == "ultra_lightweight_face_detection")
         {
             // Boxes [N, 4] as fractions of the input and scores [N, 2]: a face (class 1) where its score exceeds score_threshold.
-            var a = new MapReader(map, path, launcher.Problems, new[] { "type", "boxes_out", "scores_out", "score_threshold" });
+            var a = AdapterReader(map, path, launcher.Problems, warnings, new[] { "type", "boxes_out", "scores_out", "score_threshold" });
             var ours = EngineTree.Map(line, ("type", EngineTree.Text("ssd")), ("conf_threshold", a.Raw("score_threshold") ?? EngineTree.Number(0.7, line)));
             RequiredOutputs(a, ours, ("boxes_out", "output", "boxes [N, 4] (x1, y1, x2, y2 as fractions of the input)"), ("scores_out", "scores", "scores [N, 2] (background, face)"));
             return ours;
         }
         if (type == "segmentation")
         {
-            var a = new MapReader(map, path, launcher.Problems, new[] { "type", "make_argmax" });
+            var a = AdapterReader(map, path, launcher.Problems, warnings, new[] { "type", "make_argmax" });
             var ours = EngineTree.Map(line, ("type", EngineTree.Text("segmentation")));
             Copy(a, "make_argmax", ours);
             return ours;
@@ -345,7 +345,7 @@ internal static class AccuracyCheckerConfig
         if (type == "yolo_v3")
         {
             // Its keys are ours by the same names (EngineParser.ParseGrid reads them).
-            var a = new MapReader(map, path, launcher.Problems, EngineParser.GridKeys.Prepend("type").ToArray());
+            var a = AdapterReader(map, path, launcher.Problems, warnings, EngineParser.GridKeys.Prepend("type").ToArray());
             var ours = EngineTree.Map(line, ("type", EngineTree.Text("yolo_v3")));
             foreach (var key in EngineParser.GridKeys) Copy(a, key, ours);
             return ours;
@@ -353,7 +353,7 @@ internal static class AccuracyCheckerConfig
         if (type == "yolo_v2")
         {
             // Its keys are ours by the same names; a raw grid's class scores take Accuracy Checker's softmax over the whole grid.
-            var a = new MapReader(map, path, launcher.Problems, EngineParser.V2GridKeys.Prepend("type").ToArray());
+            var a = AdapterReader(map, path, launcher.Problems, warnings, EngineParser.V2GridKeys.Prepend("type").ToArray());
             var ours = EngineTree.Map(line, ("type", EngineTree.Text("yolo_v2")), ("softmax", EngineTree.Text("image")));
             foreach (var key in EngineParser.V2GridKeys) Copy(a, key, ours);
             return ours;
@@ -361,7 +361,7 @@ internal static class AccuracyCheckerConfig
         if (type == "yolox")
         {
             // num is the column of the first class score after the box and objectness: 5 in YOLOX's output.
-            var a = new MapReader(map, path, launcher.Problems, new[] { "type", "threshold", "num", "output_name" });
+            var a = AdapterReader(map, path, launcher.Problems, warnings, new[] { "type", "threshold", "num", "output_name" });
             var ours = EngineTree.Map(line, ("type", EngineTree.Text("yolox")));
             Copy(a, "threshold", ours);
             if (a.Int("num", 1, 1 << 10) is int num && num != 5) a.Problem("num", $"is {num}: YOLOX's class scores start at column 5 (num: 5, the default).");
@@ -370,14 +370,14 @@ internal static class AccuracyCheckerConfig
         }
         if (type == "detr")
         {
-            var a = new MapReader(map, path, launcher.Problems, new[] { "type", "scores_out", "boxes_out" });
+            var a = AdapterReader(map, path, launcher.Problems, warnings, new[] { "type", "scores_out", "boxes_out" });
             var ours = EngineTree.Map(line, ("type", EngineTree.Text("detr")));
             RequiredOutputs(a, ours, ("boxes_out", "output", "boxes [N, 4] (centre x, centre y, width, height as fractions of the input)"), ("scores_out", "scores", "class logits [N, classes + 1]"));
             return ours;
         }
         if (type == "nanodet")
         {
-            var a = new MapReader(map, path, launcher.Problems, new[] { "type", "num_classes", "confidence_threshold", "nms_threshold", "max_detections", "reg_max", "strides", "is_legacy" });
+            var a = AdapterReader(map, path, launcher.Problems, warnings, new[] { "type", "num_classes", "confidence_threshold", "nms_threshold", "max_detections", "reg_max", "strides", "is_legacy" });
             var ours = EngineTree.Map(line, ("type", EngineTree.Text("nanodet")));
             foreach (var (theirs, key) in new[] { ("num_classes", "classes"), ("confidence_threshold", "conf_threshold"), ("nms_threshold", "nms_threshold"),
                          ("max_detections", "max_detections"), ("reg_max", "reg_max"), ("strides", "strides"), ("is_legacy", "legacy") })
@@ -387,7 +387,7 @@ internal static class AccuracyCheckerConfig
         if (type == "yolo_v3_onnx")
         {
             // Boxes in the image's pixels, as the model computes them from the image's size (an ORIG_IMAGE_INFO input).
-            var a = new MapReader(map, path, launcher.Problems, new[] { "type", "boxes_out", "scores_out", "indices_out" });
+            var a = AdapterReader(map, path, launcher.Problems, warnings, new[] { "type", "boxes_out", "scores_out", "indices_out" });
             var ours = EngineTree.Map(line, ("type", EngineTree.Text("yolo_v3_onnx")));
             RequiredOutputs(a, ours, ("boxes_out", "output", "boxes [N, 4] (y1, x1, y2, x2 in the image's pixels)"), ("scores_out", "scores", "scores [classes, N]"),
                 ("indices_out", "indices", "the selected indices [M, 3] (image, class, box)"));
@@ -395,7 +395,7 @@ internal static class AccuracyCheckerConfig
         }
         if (type == "class_agnostic_detection")
         {
-            var a = new MapReader(map, path, launcher.Problems, new[] { "type", "output_blob", "scale" });
+            var a = AdapterReader(map, path, launcher.Problems, warnings, new[] { "type", "output_blob", "scale" });
             var ours = EngineTree.Map(line, ("type", EngineTree.Text("class_agnostic")));
             Copy(a, "scale", ours);
             if (a.String("output_blob") is not null) Copy(a, "output_blob", ours, "output");
@@ -403,7 +403,7 @@ internal static class AccuracyCheckerConfig
         }
         if (type is "yolo_v8_detection" or "yolo_v8")
         {
-            var a = new MapReader(map, path, launcher.Problems, new[] { "type", "conf_threshold", "output_name", "multi_label" });
+            var a = AdapterReader(map, path, launcher.Problems, warnings, new[] { "type", "conf_threshold", "output_name", "multi_label" });
             var ours = EngineTree.Map(line, ("type", EngineTree.Text("yolo_v8")));
             Copy(a, "conf_threshold", ours);
             if (a.String("output_name") is not null) Copy(a, "output_name", ours, "output");
@@ -418,6 +418,18 @@ internal static class AccuracyCheckerConfig
     }
 
     /// <summary>An adapter's output names taken over (theirs as ours), each required; a missing one's problem says what it holds.</summary>
+    /// <summary>
+    /// An adapter's keys: Accuracy Checker ignores the keys an adapter does not take (its adapters validate with
+    /// IGNORE_ON_EXTRA_ARGUMENT), so they are read and ignored here with a warning, not refused.
+    /// </summary>
+    private static MapReader AdapterReader(ConfigMap map, string path, EngineProblems problems, List<string> warnings, string[] keys)
+    {
+        var others = map.Keys.Where(k => !keys.Contains(k)).OrderBy(k => k, StringComparer.Ordinal).ToList();
+        foreach (var key in others)
+            warnings.Add($"{EngineProblems.Join(path, key)}: read and ignored: the {EngineTree.TextOf(map["type"])?.Trim()} adapter does not take it (Accuracy Checker ignores it too){(EditDistance.Suggest(key, keys) is { } near ? $"; did you mean '{near}'?" : "")}.");
+        return new MapReader(map, path, problems, keys.Concat(others).ToArray());
+    }
+
     private static void RequiredOutputs(MapReader from, ConfigMap ours, params (string Theirs, string Ours, string What)[] outputs)
     {
         foreach (var (theirs, key, what) in outputs)
