@@ -187,9 +187,12 @@ public static class DetectionMetrics
         {
             if (d.Ignored && !cocoMatching) continue;
             var boxes = annotations[image].Boxes;
-            bool first = !used.ContainsKey(image);
-            if (first) used[image] = new bool[boxes.Count];
-            var taken = used[image];
+            bool first = false;
+            if (!used.TryGetValue(image, out var taken))
+            {
+                used[image] = taken = new bool[boxes.Count];
+                first = true;
+            }
             bool reserves = !(accuracyCheckerCoco && first);
             int best = -1;
             double bestIou = cocoMatching ? Math.Min(threshold, 1 - 1e-10) : double.NegativeInfinity;
