@@ -75,6 +75,26 @@ public class YoloGridTests
         Assert.Contains("export the model with a fixed input size", e.Message);
     }
 
+    [Fact]
+    public void Yolo_v5s_box_decoding_doubles_the_sigmoids()
+    {
+        // Cell (0, 0)'s logits x = w = ln 3 (sigmoid .75), y = h = 0 (.5). YOLO v3: centre x (.75 + 0) / 2 = .375, width
+        // e^(ln 3) x 2 / 8 = .75. YOLOv5: centre x (2 x .75 - .5) / 2 = .5, width (2 x .75)² x 2 / 8 = .5625; y (2 x .5 -
+        // .5) / 2 = .25 and height (2 x .5)² x 4 / 8 = .5 as YOLO v3's.
+        var data = new float[28];
+        float[] logits = { (float)Math.Log(3), 0, (float)Math.Log(3), 0, (float)Math.Log(9), (float)Math.Log(0.25), (float)Math.Log(4) };
+        for (int k = 0; k < 7; k++)
+            for (int cell = 0; cell < 4; cell++) data[k * 4 + cell] = cell == 0 ? logits[k] : k == 4 ? -20 : 0;
+        (double, double, double, double) Box(YoloGrid grid) =>
+            Assert.Single(Decode(data, new long[] { 1, 7, 2, 2 }, grid, inputDims: new[] { 1, 3, 8, 8 })) is var d ? (Math.Round(d.X1, 6), Math.Round(d.Y1, 6), Math.Round(d.X2, 6), Math.Round(d.Y2, 6)) : default;
+        Assert.Equal((0.0, 0.0, 0.75, 0.5), Box(Options(raw: true)));
+        Assert.Equal((0.21875, 0.0, 0.78125, 0.5), Box(Options(raw: true) with { V5Boxes = true }));
+        // Accuracy Checker's yolo_v5: yolo_v3's keys, YOLOv5's decoding for raw grids.
+        using var tmp = DetectionEvaluationTests.OneImageCoco();
+        Assert.True(DetectionEvaluationTests.AccuracyCheckerAdapter(tmp, "{type: yolo_v5, outputs: [o], anchors: '2,4', num: 1, classes: 2, cells: [2], raw_output: true}").Grid!.V5Boxes);
+        Assert.False(DetectionEvaluationTests.AccuracyCheckerAdapter(tmp, "{type: yolo_v5, outputs: [o], anchors: '2,4', num: 1, classes: 2, cells: [2]}").Grid!.V5Boxes);
+    }
+
     private static YoloGrid V2Options(bool channelsLast = false, bool raw = false, YoloSoftmax softmax = YoloSoftmax.Image) =>
         new(new[] { "o" }, new double[] { 1, 2 }, null, 1, 2, 0.5, raw, channelsLast, new[] { 2 }, false, null, false) { AnchorsInCells = true, Softmax = softmax };
 

@@ -201,7 +201,7 @@ internal static class AccuracyCheckerConfig
 
     private static readonly string[] Adapters =
     {
-        "classification", "ctc_greedy_search_decoder", "ssd_onnx", "faster_rcnn_onnx", "ssd", "yolo_v8_detection", "yolo_v8", "yolo_v3", "yolo_v2", "yolox", "yolo_v3_onnx", "nanodet", "detr", "class_agnostic_detection", "ultra_lightweight_face_detection", "mask_rcnn", "retinaface_pytorch", "faceboxes", "tf_object_detection", "segmentation",
+        "classification", "ctc_greedy_search_decoder", "ssd_onnx", "faster_rcnn_onnx", "ssd", "yolo_v8_detection", "yolo_v8", "yolo_v3", "yolo_v5", "yolo_v2", "yolox", "yolo_v3_onnx", "nanodet", "detr", "class_agnostic_detection", "ultra_lightweight_face_detection", "mask_rcnn", "retinaface_pytorch", "faceboxes", "tf_object_detection", "segmentation",
     };
 
     private static ConfigMap? Adapter(MapReader launcher, List<string> warnings)
@@ -342,12 +342,14 @@ internal static class AccuracyCheckerConfig
             Copy(a, "make_argmax", ours);
             return ours;
         }
-        if (type == "yolo_v3")
+        if (type is "yolo_v3" or "yolo_v5")
         {
-            // Its keys are ours by the same names (EngineParser.ParseGrid reads them).
+            // Its keys are ours by the same names (EngineParser.ParseGrid reads them); yolo_v5 is yolo_v3 but for raw
+            // grids, whose boxes it decodes as YOLOv5 does.
             var a = AdapterReader(map, path, launcher.Problems, warnings, EngineParser.GridKeys.Prepend("type").ToArray());
             var ours = EngineTree.Map(line, ("type", EngineTree.Text("yolo_v3")));
             foreach (var key in EngineParser.GridKeys) Copy(a, key, ours);
+            if (type == "yolo_v5" && a.Bool("raw_output") == true) ours.Add("box_decode", EngineTree.Text("yolo_v5", line));
             return ours;
         }
         if (type == "yolo_v2")

@@ -253,6 +253,12 @@ public sealed record YoloGrid(
     public bool AnchorsInCells { get; init; }
 
     public YoloSoftmax Softmax { get; init; } = YoloSoftmax.None;
+
+    /// <summary>
+    /// YOLOv5's box decoding (Accuracy Checker's yolo_v5, with <see cref="RawOutput"/>): the centre (2 sigmoid(x) - 0.5 +
+    /// column) / cells, the width (2 sigmoid(w))² x anchor width / input width, not exp(w).
+    /// </summary>
+    public bool V5Boxes { get; init; }
 }
 
 /// <summary>

@@ -24,7 +24,7 @@ internal static class EngineParser
         "type", "output", "dictionary", "alphabet", "blank_index", "layout", "labels", "scores", "normalized", "conf_threshold", "nms_threshold", "max_detections",
         "make_argmax", "argmax_output",
         "outputs", "anchors", "anchor_masks", "num", "classes", "coords", "threshold", "raw_output", "output_format", "cells", "do_reshape", "transpose",
-        "output_layout", "multiple_labels", "softmax", "strides", "scale", "indices", "reg_max", "legacy",
+        "output_layout", "multiple_labels", "softmax", "box_decode", "strides", "scale", "indices", "reg_max", "legacy",
         "min_sizes", "densities", "variance", "grids", "clip_priors", "num_detections", "box_order",
     };
     private static readonly string[] ClassificationKeys = { "argmax_output" };
@@ -49,7 +49,7 @@ internal static class EngineParser
     internal static readonly string[] V2GridKeys = { "anchors", "num", "classes", "coords", "raw_output", "output_format", "cells" };
 
     // The adapters each key applies to (a key of several is checked once).
-    private static readonly string[] V3OnlyKeys = { "outputs", "anchor_masks", "do_reshape", "transpose", "output_layout", "multiple_labels" };
+    private static readonly string[] V3OnlyKeys = { "outputs", "anchor_masks", "do_reshape", "transpose", "output_layout", "multiple_labels", "box_decode" };
     private static readonly string[] ThresholdKeys = { "threshold" };
     private static readonly string[] SoftmaxKeys = { "softmax" };
     private static readonly string[] StridesKeys = { "strides" };
@@ -650,11 +650,14 @@ internal static class EngineParser
         var layout = m.Choice("output_layout", new Dictionary<string, bool> { ["NCHW"] = false, ["NHWC"] = true }) ?? false;
         double threshold = m.Double("threshold", 0, 1) ?? 0.001;
         bool rawOutput = m.Bool("raw_output") ?? false;
+        // box_decode: yolo_v5 decodes raw grids as YOLOv5 does (Accuracy Checker's yolo_v5 adapter).
+        bool v5 = m.Choice("box_decode", new Dictionary<string, bool> { ["yolo_v3"] = false, ["yolo_v5"] = true }) ?? false;
+        if (v5 && !rawOutput) m.Problem("box_decode", "yolo_v5 decodes raw grids: it applies with raw_output: true.");
         if (anchors == null) return null;
         return new AdapterDefinition(AdapterType.YoloV3, outputs[0], KeyPath: path)
         {
             NormalizedBoxes = true,
-            Grid = new YoloGrid(outputs!, anchors, masks, num, classes, threshold, rawOutput, format, cells, reshape, transpose, layout),
+            Grid = new YoloGrid(outputs!, anchors, masks, num, classes, threshold, rawOutput, format, cells, reshape, transpose, layout) { V5Boxes = v5 },
         };
     }
 

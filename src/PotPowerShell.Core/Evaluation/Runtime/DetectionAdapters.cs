@@ -390,11 +390,16 @@ internal sealed class YoloGridAdapter(AdapterDefinition d) : DetectionAdapter(d)
                         scores[c] = (softmax == YoloSoftmax.None ? squash(v) : Math.Exp(v - max) / sum) * confidence;
                         if (scores[c] > scores[best]) best = c;
                     }
-                    double x = (squash(V(0)) + w) / cells, y = (squash(V(1)) + h) / cells;
-                    double bw = Math.Exp(V(2)) * anchors[2 * a] / sizeX, bh = Math.Exp(V(3)) * anchors[2 * a + 1] / sizeY;
+                    double x = (Coordinate(V(0), squash) + w) / cells, y = (Coordinate(V(1), squash) + h) / cells;
+                    double bw = Size(V(2)) * anchors[2 * a] / sizeX, bh = Size(V(3)) * anchors[2 * a + 1] / sizeY;
                     result.Add(Centred(best, scores[best], x, y, bw, bh));
                 }
     }
+
+    /// <summary>A box centre's offset in its cell, and its size's factor of the anchor: YOLOv5's (<see cref="YoloGrid.V5Boxes"/>) or YOLO v3's.</summary>
+    private double Coordinate(double v, Func<double, double> squash) => Grid.V5Boxes && Grid.RawOutput ? 2 * Sigmoid(v) - 0.5 : squash(v);
+
+    private double Size(double v) => Grid.V5Boxes && Grid.RawOutput ? Math.Pow(2 * Sigmoid(v), 2) : Math.Exp(v);
 
     /// <summary>The largest of the values at <paramref name="indices"/> and the sum of e^(value - largest) over them.</summary>
     private static (double Max, double Sum) SoftmaxTerms(float[] data, IEnumerable<int> indices)
