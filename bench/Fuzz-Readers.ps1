@@ -27,7 +27,8 @@
     are not UTF-8 (JSON parses them; reading them threw InvalidOperationException), both now AnnotationInvalid; then
     -Seed 46 -Target annotation -Seconds 240, 181,984 executions, -Seed 47 (CVAT added), 134,097, and -Seed 48 -Target
     engine,annotation -Seconds 400 (filter, clip_boxes and wider seeds), 319,620, and -Seed 49 -Target
-    engine,config-yaml,annotation -Seconds 420 (prior_boxes, the ssd forms, CVAT seeds), 369,576: no finding. Each reader gets an equal
+    engine,config-yaml,annotation -Seconds 420 (prior_boxes, the ssd forms, CVAT seeds), 369,576, and -Seed 50 -Target
+    engine,config-yaml -Seconds 300 (a yolo_v5 seed), 540,670: no finding. Each reader gets an equal
     share of -Seconds; the seeds are generated in code plus the committed corpus
     (tests/PotPowerShell.Core.Tests/Fuzz/FuzzCorpus/<target>/). The contract is that every input loads or fails with a
     PotException carrying an error id within -BudgetSeconds; anything else is a finding, written with its input to
