@@ -47,7 +47,10 @@ public static class TensorBytes
         _ => throw new InvalidOperationException($"A {data.GetType().Name} has no raw byte view."),
     };
 
-    /// <summary>Converts a numeric tensor to another numeric kind (values saturate as C# casts do).</summary>
+    /// <summary>
+    /// Converts a numeric tensor to another numeric kind: 8-bit targets round and saturate, others cast as C# does. Model
+    /// inputs go through InputBinding.Converted, which refuses what a cast would change.
+    /// </summary>
     public static TensorData Convert(TensorData source, TensorElementKind kind)
     {
         if (source.Kind == kind) return source;
@@ -59,31 +62,39 @@ public static class TensorBytes
         for (long i = 0; i < n; i++)
         {
             double v = ValueAt(source.Data, i);
-            switch (target)
+            switch (kind)
             {
-                case float[] f: f[i] = (float)v; break;
-                case Half[] h: h[i] = (Half)v; break;
-                case long[] l: l[i] = (long)v; break;
-                case int[] x: x[i] = (int)v; break;
-                case byte[] b: b[i] = (byte)Math.Clamp(Math.Round(v), 0, 255); break;
-                case sbyte[] s: s[i] = (sbyte)Math.Clamp(Math.Round(v), -128, 127); break;
-                case bool[] o: o[i] = v != 0; break;
-                case double[] d: d[i] = v; break;
+                case TensorElementKind.Float: ((float[])target)[i] = (float)v; break;
+                case TensorElementKind.Float16: ((Half[])target)[i] = (Half)v; break;
+                case TensorElementKind.Int64: ((long[])target)[i] = (long)v; break;
+                case TensorElementKind.Int32: ((int[])target)[i] = (int)v; break;
+                case TensorElementKind.Int8: ((sbyte[])target)[i] = (sbyte)Math.Clamp(Math.Round(v), -128, 127); break;
+                case TensorElementKind.UInt8: ((byte[])target)[i] = (byte)Math.Clamp(Math.Round(v), 0, 255); break;
+                case TensorElementKind.Bool: ((bool[])target)[i] = v != 0; break;
+                case TensorElementKind.Double: ((double[])target)[i] = v; break;
             }
         }
         return new TensorData(kind, (long[])source.Shape.Clone(), target);
     }
 
+    /// <summary>
+    /// One element as a double. The runtime lets an sbyte[] match a byte[] pattern and a byte[] an sbyte[] pattern
+    /// (array covariance of integers of one size), so every switch over these arrays tells them apart by
+    /// <see cref="IsInt8"/>: read as bytes, -1 would become 255.
+    /// </summary>
     public static double ValueAt(Array data, long i) => data switch
     {
         float[] a => a[i],
         Half[] a => (double)a[i],
         long[] a => a[i],
         int[] a => a[i],
+        sbyte[] a when IsInt8(a) => a[i],
         byte[] a => a[i],
-        sbyte[] a => a[i],
         bool[] a => a[i] ? 1 : 0,
         double[] a => a[i],
         _ => throw new InvalidOperationException($"A {data.GetType().Name} has no numeric values."),
     };
+
+    /// <summary>True for an sbyte[] (and not a byte[], which an sbyte[] pattern also matches).</summary>
+    public static bool IsInt8(Array data) => data.GetType() == typeof(sbyte[]);
 }

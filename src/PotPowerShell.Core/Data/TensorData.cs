@@ -47,8 +47,8 @@ public sealed class TensorData
         double[] d => Array.ConvertAll(d, x => (float)x),
         long[] l => Array.ConvertAll(l, x => (float)x),
         int[] i => Array.ConvertAll(i, x => (float)x),
+        sbyte[] s when TensorBytes.IsInt8(s) => Array.ConvertAll(s, x => (float)x),
         byte[] b => Array.ConvertAll(b, x => (float)x),
-        sbyte[] s => Array.ConvertAll(s, x => (float)x),
         bool[] b => Array.ConvertAll(b, x => x ? 1f : 0f),
         _ => throw new InvalidOperationException($"A {Kind} tensor has no numeric values."),
     };

@@ -1,3 +1,7 @@
+using System.Globalization;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using PotPowerShell.Core.Data;
+
 namespace PotPowerShell.Core.Runtime;
 
 /// <summary>
@@ -64,6 +68,79 @@ public static class InputBinding
 
     /// <summary>Several items whose leading axis is dropped share a batch only when each carries its own batch axis of 1.</summary>
     public static bool ItemsStack(IReadOnlyList<long> itemShape) => itemShape.Count > 1 && itemShape[1] == 1;
+
+    /// <summary>The element kind the data readers produce for a model input's ONNX Runtime type.</summary>
+    public static TensorElementKind KindOf(TensorElementType type, string modelInput, string modelSource) => type switch
+    {
+        TensorElementType.Float => TensorElementKind.Float,
+        TensorElementType.Float16 => TensorElementKind.Float16,
+        TensorElementType.Double => TensorElementKind.Double,
+        TensorElementType.Int64 => TensorElementKind.Int64,
+        TensorElementType.Int32 => TensorElementKind.Int32,
+        TensorElementType.UInt8 => TensorElementKind.UInt8,
+        TensorElementType.Int8 => TensorElementKind.Int8,
+        TensorElementType.Bool => TensorElementKind.Bool,
+        _ => throw new PotException("ModelInputUnsupported", PotErrorCategory.NotImplemented,
+            $"The model input '{modelInput}' of '{modelSource}' takes {type} values, which the data readers cannot produce.", modelSource),
+    };
+
+    /// <summary>
+    /// An item's array as the element kind of the model input it feeds, for every loop that feeds ONNX Runtime. Values
+    /// are never changed silently: floats for an 8-bit input are rounded (pixels decoded and resized, as TensorFlow's
+    /// detection exports take them), and any value the input's type cannot hold is <see cref="TypeId"/>, naming the input
+    /// and the value: one outside the type's range (a normalization before a model that takes pixels), a fraction for a
+    /// wider integer or boolean input (ids, sizes and masks are whole numbers: a float array there is the wrong array),
+    /// or a non-finite value for any integer type.
+    /// </summary>
+    public static TensorData Converted(TensorData tensor, TensorElementKind kind, string modelInput)
+    {
+        if (tensor.Kind == kind) return tensor;
+        if (tensor.Kind == TensorElementKind.String || kind == TensorElementKind.String)
+            throw new PotException(TypeId, PotErrorCategory.InvalidData,
+                $"Model input '{modelInput}' takes {kind} values but the data holds {tensor.Kind} values. Save the array with the input's element type.", modelInput);
+        if (Unrepresentable(tensor, kind) is { } v)
+            throw new PotException(TypeId, PotErrorCategory.InvalidData,
+                $"Model input '{modelInput}' takes {kind} values{RangeOf(kind)}, but its {tensor.Kind} data holds {v.ToString("R", CultureInfo.InvariantCulture)}, " +
+                "which that type cannot hold. " + (kind is TensorElementKind.UInt8 or TensorElementKind.Int8
+                    ? "Leave normalization and scale steps out for a model that takes pixels, or check the data's range."
+                    : "Save the array with the input's element type, or check that this array is the one the input takes."), modelInput);
+        return TensorBytes.Convert(tensor, kind);
+    }
+
+    /// <summary>The first value of <paramref name="tensor"/> that <paramref name="kind"/> cannot hold, or null.</summary>
+    private static double? Unrepresentable(TensorData tensor, TensorElementKind kind)
+    {
+        bool fromFloats = tensor.Kind is TensorElementKind.Float or TensorElementKind.Float16 or TensorElementKind.Double;
+        for (long i = 0; i < tensor.Length; i++)
+        {
+            double v = TensorBytes.ValueAt(tensor.Data, i);
+            bool holds = kind switch
+            {
+                TensorElementKind.Float => !double.IsFinite(v) || float.IsFinite((float)v),
+                TensorElementKind.Float16 => !double.IsFinite(v) || Half.IsFinite((Half)v),
+                TensorElementKind.Double => true,
+                TensorElementKind.UInt8 => v >= 0 && v <= 255,
+                TensorElementKind.Int8 => v >= -128 && v <= 127,
+                TensorElementKind.Int32 => v >= int.MinValue && v <= int.MaxValue && !(fromFloats && v != Math.Floor(v)),
+                TensorElementKind.Int64 => v >= long.MinValue && v < 9.2233720368547758E18 && !(fromFloats && v != Math.Floor(v)),
+                TensorElementKind.Bool => v is 0 or 1,
+                _ => false,
+            };
+            if (!holds) return v;
+        }
+        return null;
+    }
+
+    private static string RangeOf(TensorElementKind kind) => kind switch
+    {
+        TensorElementKind.UInt8 => " (0 to 255)",
+        TensorElementKind.Int8 => " (-128 to 127)",
+        TensorElementKind.Int32 => " (whole numbers of 32 bits)",
+        TensorElementKind.Int64 => " (whole numbers)",
+        TensorElementKind.Bool => " (0 or 1)",
+        TensorElementKind.Float16 => " (within ±65504)",
+        _ => "",
+    };
 
     /// <summary>An item that lacks the array its data set named (a data set whose items differ).</summary>
     public static PotException MissingInItem(int item, string array) =>

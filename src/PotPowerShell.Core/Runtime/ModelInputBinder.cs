@@ -14,9 +14,11 @@ internal sealed class ModelInputBinder
     private readonly string[] _dataInputs;
     private readonly TensorElementType[] _types;
     private readonly int[] _ranks;
+    private readonly string _modelSource;
 
-    private ModelInputBinder(string[] modelInputs, string[] dataInputs, TensorElementType[] types, int[] ranks, bool canBatch)
+    private ModelInputBinder(string[] modelInputs, string[] dataInputs, TensorElementType[] types, int[] ranks, bool canBatch, string modelSource)
     {
+        _modelSource = modelSource;
         _modelInputs = modelInputs;
         _dataInputs = dataInputs;
         _types = types;
@@ -38,7 +40,7 @@ internal sealed class ModelInputBinder
         var types = names.Select(n => metadata[n].ElementDataType).ToArray();
         var ranks = names.Select(n => metadata[n].Dimensions.Length).ToArray();
         bool canBatch = names.All(n => metadata[n].Dimensions.Length > 0 && metadata[n].Dimensions[0] < 0);
-        return new ModelInputBinder(names, dataNames, types, ranks, canBatch);
+        return new ModelInputBinder(names, dataNames, types, ranks, canBatch, modelSource);
     }
 
     /// <summary>Input shapes of one item, for deciding which items can share a batch (see <see cref="SameShapes"/>).</summary>
@@ -141,21 +143,21 @@ internal sealed class ModelInputBinder
         }
     }
 
-    private static OrtValue ToOrtValue(TensorData t, TensorElementType type, string input) => type switch
+    /// <summary>The batch as an OrtValue of the input's type, converted by <see cref="InputBinding.Converted"/>.</summary>
+    private OrtValue ToOrtValue(TensorData t, TensorElementType type, string input)
     {
-        TensorElementType.Float => OrtValue.CreateTensorValueFromMemory(t.Data as float[] ?? t.ToFloats(), t.Shape),
-        TensorElementType.Double => OrtValue.CreateTensorValueFromMemory(t.Data as double[] ?? Array.ConvertAll(t.ToFloats(), v => (double)v), t.Shape),
-        TensorElementType.Int64 when t.Data is long[] l => OrtValue.CreateTensorValueFromMemory(l, t.Shape),
-        TensorElementType.Int64 when t.Data is int[] i => OrtValue.CreateTensorValueFromMemory(Array.ConvertAll(i, v => (long)v), t.Shape),
-        TensorElementType.Int32 when t.Data is int[] i => OrtValue.CreateTensorValueFromMemory(i, t.Shape),
-        TensorElementType.Int32 when t.Data is long[] l => OrtValue.CreateTensorValueFromMemory(Array.ConvertAll(l, v => checked((int)v)), t.Shape),
-        TensorElementType.UInt8 when t.Data is byte[] b => OrtValue.CreateTensorValueFromMemory(b, t.Shape),
-        TensorElementType.Int8 when t.Data is sbyte[] s => OrtValue.CreateTensorValueFromMemory(s, t.Shape),
-        TensorElementType.Bool when t.Data is bool[] b => OrtValue.CreateTensorValueFromMemory(b, t.Shape),
-        // A float16 input takes float data rounded to float16, as ONNX Runtime's own Cast would round it.
-        TensorElementType.Float16 when t.Data is Half[] or float[] or double[] =>
-            OrtValue.CreateTensorValueFromMemory(Array.ConvertAll((Half[])TensorBytes.Convert(t, TensorElementKind.Float16).Data, x => new Float16(BitConverter.HalfToUInt16Bits(x))), t.Shape),
-        _ => throw new PotException(InputBinding.TypeId, PotErrorCategory.InvalidData,
-            $"Model input '{input}' expects {type} values but the data holds {t.Kind}. Save the array with the input's element type.", input),
-    };
+        t = InputBinding.Converted(t, InputBinding.KindOf(type, input, _modelSource), input);
+        return t.Data switch
+        {
+            float[] f => OrtValue.CreateTensorValueFromMemory(f, t.Shape),
+            double[] d => OrtValue.CreateTensorValueFromMemory(d, t.Shape),
+            long[] l => OrtValue.CreateTensorValueFromMemory(l, t.Shape),
+            int[] i => OrtValue.CreateTensorValueFromMemory(i, t.Shape),
+            sbyte[] s when TensorBytes.IsInt8(s) => OrtValue.CreateTensorValueFromMemory(s, t.Shape),
+            byte[] b => OrtValue.CreateTensorValueFromMemory(b, t.Shape),
+            bool[] b => OrtValue.CreateTensorValueFromMemory(b, t.Shape),
+            Half[] h => OrtValue.CreateTensorValueFromMemory(Array.ConvertAll(h, x => new Float16(BitConverter.HalfToUInt16Bits(x))), t.Shape),
+            _ => throw new InvalidOperationException($"A {t.Kind} tensor has no OrtValue here."),
+        };
+    }
 }

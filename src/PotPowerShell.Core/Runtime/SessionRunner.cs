@@ -82,7 +82,7 @@ internal sealed class SessionRunner : IDisposable
                     ModelName = name,
                     DataName = stored.Contains(name) ? name : binding[name],
                     OrtType = meta.ElementDataType,
-                    Kind = KindOf(meta.ElementDataType, name, source),
+                    Kind = InputBinding.KindOf(meta.ElementDataType, name, source),
                     ModelDims = meta.Dimensions.ToArray(),
                     Stored = stored.Contains(name),
                 };
@@ -280,24 +280,6 @@ internal sealed class SessionRunner : IDisposable
         for (int r = 0; r < items.Count; r++) Activations!.Keep(items[r].Index, _captured[captured], raw.Slice(r * rowBytes, rowBytes), rowShape, _capturedShapes[captured]);
     }
 
-    /// <summary>
-    /// An item's data as the input's element type. Floats for an 8-bit input (pixels, as TensorFlow's detection exports
-    /// take them) are rounded; one outside its range is refused rather than clamped: a normalization before such an input.
-    /// </summary>
-    private static TensorData Converted(TensorData tensor, Input input)
-    {
-        if (input.Kind is TensorElementKind.UInt8 or TensorElementKind.Int8 && tensor.Data is float[] values)
-        {
-            float low = input.Kind == TensorElementKind.UInt8 ? 0 : -128, high = input.Kind == TensorElementKind.UInt8 ? 255 : 127;
-            foreach (float v in values)
-                if (!(v >= low && v <= high))
-                    throw new PotException(InputBinding.TypeId, PotErrorCategory.InvalidData,
-                        $"Model input '{input.ModelName}' takes 8-bit values ({low} to {high}), but the data holds {v.ToString(System.Globalization.CultureInfo.InvariantCulture)}: " +
-                        "leave normalization and scale steps out for a model that takes pixels, or check the data's range.", input.ModelName);
-        }
-        return TensorBytes.Convert(tensor, input.Kind);
-    }
-
     /// <summary>Copies each row's data into the input's pinned buffer (straight from packed cache bytes when the kinds agree).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private OrtValue Fill(Input input, IReadOnlyList<CachedDataset.Entry> items, int rows, IReadOnlyList<CachedDataset.Slot>? layout)
@@ -325,7 +307,7 @@ internal sealed class SessionRunner : IDisposable
             else
             {
                 var tensor = TensorOf(item, input, slot);
-                if (tensor.Kind != input.Kind) tensor = Converted(tensor, input);
+                tensor = InputBinding.Converted(tensor, input.Kind, input.ModelName);
                 bytes = TensorBytes.AsBytes(tensor.Data);
                 shape = tensor.Shape;
             }
@@ -427,20 +409,6 @@ internal sealed class SessionRunner : IDisposable
     {
         for (int i = 0; i < target.Length; i++) target[i] = convert(source[i]);
     }
-
-    private static TensorElementKind KindOf(TensorElementType type, string name, string source) => type switch
-    {
-        TensorElementType.Float => TensorElementKind.Float,
-        TensorElementType.Float16 => TensorElementKind.Float16,
-        TensorElementType.Double => TensorElementKind.Double,
-        TensorElementType.Int64 => TensorElementKind.Int64,
-        TensorElementType.Int32 => TensorElementKind.Int32,
-        TensorElementType.UInt8 => TensorElementKind.UInt8,
-        TensorElementType.Int8 => TensorElementKind.Int8,
-        TensorElementType.Bool => TensorElementKind.Bool,
-        _ => throw new PotException("ModelInputUnsupported", PotErrorCategory.NotImplemented,
-            $"The model input '{name}' of '{source}' takes {type} values, which the data readers cannot produce.", source),
-    };
 
     public void Dispose()
     {

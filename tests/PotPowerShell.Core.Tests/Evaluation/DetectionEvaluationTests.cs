@@ -768,6 +768,6 @@ public class DetectionEvaluationTests
         using var normalized = new Evaluator(EngineDefinition.Load(tmp.File("ac.yml")));
         var e = Assert.Throws<PotException>(() => normalized.Run(model.ToByteArray(), new EvaluationRequest(), CancellationToken.None));
         Assert.Equal("DataInputType", e.ErrorId);
-        Assert.Contains("Model input 'image_tensor' takes 8-bit values (0 to 255), but the data holds -127.5", e.Message);
+        Assert.Contains("Model input 'image_tensor' takes UInt8 values (0 to 255), but its Float data holds -127.5", e.Message);
     }
 }

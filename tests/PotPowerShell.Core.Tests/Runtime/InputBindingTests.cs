@@ -1,7 +1,9 @@
 using Google.Protobuf;
 using PotPowerShell.Core.Calibration;
+using PotPowerShell.Core.Data;
 using PotPowerShell.Core.Evaluation;
 using PotPowerShell.Core.Quantization.AccuracyAware;
+using PotPowerShell.Core.Runtime;
 using PotPowerShell.Core.Tests.Data;
 using PotPowerShell.Core.Tests.Evaluation;
 
@@ -57,9 +59,62 @@ public class InputBindingTests
             Assert.Throws<PotException>(() => ActivationCollector.Collect(proto, evaluator.Data, new[] { 0, 1, 2 }, request, null, CancellationToken.None)),
             Assert.Throws<PotException>(() => new OrtLayerOutputProbe(evaluator.Data).Compare(model, model, new[] { "y" }, new[] { 0, 1, 2 }, CancellationToken.None)),
         };
-        Assert.All(errors, e => Assert.Equal(PotPowerShell.Core.Runtime.InputBinding.MissingId, e.ErrorId));
+        Assert.All(errors, e => Assert.Equal(InputBinding.MissingId, e.ErrorId));
         Assert.All(errors, e => Assert.Contains("'a'", e.Message));
         Assert.All(errors, e => Assert.Contains("'features'", e.Message));
+    }
+
+    [Theory]
+    [InlineData(TensorElementKind.UInt8, new double[] { 0, 0.4, 127.5, 254.6, 255 }, new double[] { 0, 0, 128, 255, 255 })]
+    [InlineData(TensorElementKind.Int8, new double[] { -128, -0.6, 126.5, 127 }, new double[] { -128, -1, 126, 127 })]
+    [InlineData(TensorElementKind.Int64, new double[] { -3, 0, 9007199254740992 }, new double[] { -3, 0, 9007199254740992 })]
+    [InlineData(TensorElementKind.Int32, new double[] { -2147483648, 2147483647 }, new double[] { -2147483648, 2147483647 })]
+    [InlineData(TensorElementKind.Bool, new double[] { 0, 1 }, new double[] { 0, 1 })]
+    [InlineData(TensorElementKind.Float16, new double[] { -65504, 0.1, double.NaN }, new double[] { -65504, 0.0999755859375, double.NaN })]
+    public void Values_an_input_type_holds_convert_to_it(TensorElementKind kind, double[] values, double[] expected)
+    {
+        // 8-bit inputs take rounded floats (to even, as Math.Round: 127.5 -> 128, 126.5 -> 126); the rest are exact.
+        var converted = InputBinding.Converted(new TensorData(TensorElementKind.Double, new long[] { values.Length }, values), kind, "x");
+        Assert.Equal(kind, converted.Kind);
+        Assert.Equal(expected, Enumerable.Range(0, values.Length).Select(i => TensorBytes.ValueAt(converted.Data, i)));
+    }
+
+    [Theory]
+    [InlineData(TensorElementKind.UInt8, -0.3, "(0 to 255)")]
+    [InlineData(TensorElementKind.UInt8, 255.5, "(0 to 255)")]
+    [InlineData(TensorElementKind.Int8, 128, "(-128 to 127)")]
+    [InlineData(TensorElementKind.Int64, 2.5, "(whole numbers)")]
+    [InlineData(TensorElementKind.Int64, 9223372036854775808.0, "(whole numbers)")]
+    [InlineData(TensorElementKind.Int32, 2147483648.0, "(whole numbers of 32 bits)")]
+    [InlineData(TensorElementKind.Int32, double.NaN, "(whole numbers of 32 bits)")]
+    [InlineData(TensorElementKind.Bool, 2, "(0 or 1)")]
+    [InlineData(TensorElementKind.Float16, 65520, "(within ±65504)")]
+    [InlineData(TensorElementKind.Float, 1e39, "")]
+    public void A_value_an_input_type_cannot_hold_is_refused_with_the_input_and_the_value(TensorElementKind kind, double value, string range)
+    {
+        var data = new TensorData(TensorElementKind.Double, new long[] { 3 }, new[] { 0, value, 0 });
+        var e = Assert.Throws<PotException>(() => InputBinding.Converted(data, kind, "ids"));
+        Assert.Equal(InputBinding.TypeId, e.ErrorId);
+        Assert.Contains($"Model input 'ids' takes {kind} values{(range == "" ? "" : " " + range)}, but its Double data holds {value.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}", e.Message);
+    }
+
+    [Fact]
+    public void Int8_data_keeps_its_sign_in_every_conversion()
+    {
+        // An sbyte[] also matches a byte[] pattern at run time; read as bytes, -1 would become 255.
+        var data = new TensorData(TensorElementKind.Int8, new long[] { 3 }, new sbyte[] { -1, -128, 7 });
+        Assert.Equal(new float[] { -1, -128, 7 }, data.ToFloats());
+        Assert.Equal(new float[] { -1, -128, 7 }, (float[])InputBinding.Converted(data, TensorElementKind.Float, "x").Data);
+        Assert.Equal(new sbyte[] { -1, -128, 7 }, (sbyte[])TensorBytes.Convert(TensorData.FromFloats(new float[] { -1, -128, 7 }, 3), TensorElementKind.Int8).Data);
+        Assert.Contains("holds -1", Assert.Throws<PotException>(() => InputBinding.Converted(data, TensorElementKind.UInt8, "x")).Message);
+    }
+
+    [Fact]
+    public void Integers_beyond_a_narrower_integer_input_are_refused_not_wrapped()
+    {
+        var data = new TensorData(TensorElementKind.Int64, new long[] { 2 }, new[] { 1L, 3_000_000_000L });
+        Assert.Contains("holds 3000000000", Assert.Throws<PotException>(() => InputBinding.Converted(data, TensorElementKind.Int32, "ids")).Message);
+        Assert.Equal(new[] { 1, -5 }, (int[])InputBinding.Converted(new TensorData(TensorElementKind.Int64, new long[] { 2 }, new[] { 1L, -5L }), TensorElementKind.Int32, "ids").Data);
     }
 
     [Theory]
@@ -79,7 +134,7 @@ public class InputBindingTests
     // A spare array is not guessed to be the one input left (position ids are no token types).
     [InlineData(new[] { "input_ids", "token_type_ids" }, new[] { "input_ids", "position_ids" })]
     public void Inputs_no_array_can_feed_are_refused(string[] model, string[] data) =>
-        Assert.Equal(PotPowerShell.Core.Runtime.InputBinding.MissingId,
+        Assert.Equal(InputBinding.MissingId,
             Assert.Throws<PotException>(() => PotPowerShell.Core.Runtime.InputBinding.Bind(data, model, "data", "model")).ErrorId);
 
     [Fact]

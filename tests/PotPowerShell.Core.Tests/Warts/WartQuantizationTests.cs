@@ -149,6 +149,24 @@ public class WartQuantizationTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Whole_number_floats_feed_an_int64_input_as_its_integers_do()
+    {
+        // Calibration, the preparation checks and the latency check (ModelInputBinder) convert as evaluation does
+        // (InputBinding.Converted): the same indices saved as floats give the same model bytes.
+        var rng = new Random(52);
+        long[] indices = Enumerable.Range(0, 16).Select(_ => (long)rng.Next(10)).ToArray();
+        byte[] QuantizedWith(TensorData index)
+        {
+            using var tmp = new TempFolder();
+            Quantize(tmp, WartModels.MultiInput(), WartModels.Data(("image", WartModels.Floats(53, 16, new long[] { 3, 8, 8 })), ("index", index),
+                ("mask", WartModels.Floats(54, 16, new long[] { 8 }))));
+            return File.ReadAllBytes(tmp.File("int8.onnx"));
+        }
+        Assert.Equal(QuantizedWith(new TensorData(TensorElementKind.Int64, new long[] { 16 }, indices)),
+            QuantizedWith(TensorData.FromFloats(Array.ConvertAll(indices, i => (float)i), 16)));
+    }
+
+    [Fact]
     public void An_input_missing_from_the_npz_is_named_with_the_file()
     {
         using var tmp = new TempFolder();
