@@ -69,4 +69,26 @@ public static class InferenceBaseline
         }
         return new BaselineTiming(sessionMs, clock.Elapsed.TotalMilliseconds, batches.Count, batches.Items);
     }
+
+    /// <summary>
+    /// The first output of <paramref name="model"/> for each item of a single-input data set, one item per run with
+    /// plain ONNX Runtime: golden values for tests of what the evaluator makes of a model's outputs.
+    /// </summary>
+    public static float[][] FirstOutputs(string model, IDataset data)
+    {
+        OnnxRuntimeLoader.Ensure();
+        using var options = OrtSessions.Options(GraphOptimizationLevel.ORT_ENABLE_ALL, 1);
+        using var session = OrtSessions.Create(File.ReadAllBytes(model), options, model);
+        using var runOptions = new RunOptions();
+        string input = data.InputNames.Single();
+        var result = new float[data.Count][];
+        for (int i = 0; i < data.Count; i++)
+        {
+            var item = data.Get(i).Inputs[input];
+            using var value = OrtValue.CreateTensorValueFromMemory((float[])item.Data, item.Shape);
+            using var outputs = session.Run(runOptions, new[] { session.InputNames[0] }, new[] { value }, new[] { session.OutputNames[0] });
+            result[i] = outputs[0].GetTensorDataAsSpan<float>().ToArray();
+        }
+        return result;
+    }
 }

@@ -139,3 +139,93 @@ global_definitions: ../../data/dataset_definitions.yml
         } finally { $env:DATA_DIR = $old }
     }
 }
+
+Describe 'A re-identification configuration on a Market-1501 layout' {
+    BeforeAll {
+        # The sample's 400 images as a Market-1501 set: the digit's label + 1 is the id, cameras 1 to 3 in turn, every
+        # fifth image a query. The digits model's class scores serve as embeddings.
+        $images = Join-Path $digits 'validation/images'
+        $script:market = Join-Path $TestDrive 'Market-1501'
+        $null = New-Item -ItemType Directory -Path (Join-Path $market 'bounding_box_test'), (Join-Path $market 'query')
+        $script:people = foreach ($line in Get-Content (Join-Path $images 'val.txt')) {
+            $file, $label = $line -split ' '
+            $index = [int]($file -replace '\D', '')
+            $item = [pscustomobject]@{ Index = $index; Id = [int]$label + 1; Camera = $index % 3; Query = $index % 5 -eq 0 }
+            $name = '{0:D4}_c{1}s1_{2:D6}_00.png' -f $item.Id, ($item.Camera + 1), $index
+            Copy-Item (Join-Path $images $file) (Join-Path $market "$(if ($item.Query) { 'query' } else { 'bounding_box_test' })/$name")
+            $item
+        }
+        $script:reidConfig = Join-Path $TestDrive 'reid.yml'
+        Set-Content $reidConfig @'
+models:
+  - name: digits-as-people
+    launchers:
+      - framework: onnx_runtime
+        adapter: {type: reid, grn_workaround: true}
+    datasets:
+      - name: market1501
+        data_source: Market-1501
+        annotation_conversion: {converter: market1501_reid, data_dir: Market-1501}
+        reader: opencv_imread
+        preprocessing:
+          - type: bgr_to_gray
+          - {type: normalization, mean: 120, std: 120}
+        metrics:
+          - {name: rank@1, type: cmc, top_k: 1, reference: 0.9}
+          - {type: reid_map}
+'@
+    }
+
+    It 'gives the share of queries whose nearest gallery image shows their digit, and the mean average precision' {
+        # Golden values from ONNX Runtime's own outputs on the sample's .npy data (the images' exact values) and the
+        # metrics' definitions: distance 1 - the dot product of embeddings scaled to length 1; gallery images of the
+        # query's id from its camera left out; AP the trapezoids under precision against recall from (0, 1).
+        Import-Module (Join-Path (Split-Path $moduleDir) 'PotPowerShell.TestSupport/PotPowerShell.TestSupport.psm1') -Force
+        $npy = (Get-PotCoreType 'PotPowerShell.Core.Data.NpyDataset')::Open((Join-Path $digits 'validation'))
+        try { $scores = (Get-PotSupportType 'InferenceBaseline')::FirstOutputs($model, $npy) } finally { $npy.Dispose() }
+        $embedding = foreach ($s in $scores) {
+            $norm = [math]::Sqrt((($s | ForEach-Object { [double]$_ * $_ }) | Measure-Object -Sum).Sum + 1e-6)
+            , [double[]]($s | ForEach-Object { $_ / $norm })
+        }
+        $gallery = @($people | Where-Object { -not $_.Query })
+        $firsts = 0; $aps = [Collections.Generic.List[double]]::new()
+        foreach ($q in $people | Where-Object Query) {
+            $ranked = $gallery | Where-Object { $_.Id -ne $q.Id -or $_.Camera -ne $q.Camera } | ForEach-Object {
+                $g = $embedding[$_.Index]; $e = $embedding[$q.Index]; $dot = 0.0
+                for ($k = 0; $k -lt $e.Length; $k++) { $dot += $e[$k] * $g[$k] }
+                [pscustomobject]@{ Distance = 1 - $dot; Match = $_.Id -eq $q.Id }
+            } | Sort-Object Distance
+            $found = @($ranked | Where-Object Match).Count
+            if ($found -eq 0) { continue }
+            if ($ranked[0].Match) { $firsts++ }
+            $hits = 0; $area = 0.0; $recall = 0.0; $precision = 1.0
+            for ($i = 0; $hits -lt $found; $i++) {
+                if ($ranked[$i].Match) { $hits++ }
+                $r = $hits / $found; $p = $hits / ($i + 1)
+                $area += ($r - $recall) * ($p + $precision) / 2; $recall = $r; $precision = $p
+            }
+            $aps.Add($area)
+        }
+        $result = Measure-PotModel -Path $model -EnginePath $reidConfig -WarningVariable warnings
+        $result.ItemCount | Should -Be 400
+        $result.'rank@1' | Should -BeGreaterThan 0.9
+        [math]::Abs($result.'rank@1' - $firsts / $aps.Count) | Should -BeLessThan 1e-9
+        [math]::Abs($result.reid_map - ($aps | Measure-Object -Average).Average) | Should -BeLessThan 1e-6
+        @($warnings | Where-Object { $_ -notmatch 'reference: read and ignored' }) | Should -BeNullOrEmpty
+    }
+
+    It 'guards rank@1 in AccuracyAwareQuantization from a POT configuration' {
+        $config = Join-Path $TestDrive 'aaq.json'
+        @{
+            model = @{ model_name = 'digits'; model = $model }
+            engine = @{ config = $reidConfig }
+            compression = @{ algorithms = @(@{ name = 'AccuracyAwareQuantization'; params = @{ preset = 'performance'; stat_subset_size = 100; maximal_drop = 0.02 } }) }
+        } | ConvertTo-Json -Depth 6 | Set-Content $config
+        $result = Import-PotConfig $config | Invoke-AccuracyAwareQuantization -OutputPath (Join-Path $TestDrive 'digits.reid.onnx') -Force
+        $result.Met | Should -BeTrue
+        $result.OutputPath | Should -Exist
+        $after = Measure-PotModel -Path $result.OutputPath -EnginePath $reidConfig
+        $before = Measure-PotModel -Path $model -EnginePath $reidConfig
+        ($before.'rank@1' - $after.'rank@1') | Should -BeLessOrEqual 0.02
+    }
+}

@@ -201,7 +201,7 @@ internal static class AccuracyCheckerConfig
 
     private static readonly string[] Adapters =
     {
-        "classification", "ctc_greedy_search_decoder", "ssd_onnx", "faster_rcnn_onnx", "ssd", "yolo_v8_detection", "yolo_v8", "yolo_v3", "yolo_v5", "yolo_v2", "yolox", "yolo_v3_onnx", "nanodet", "detr", "class_agnostic_detection", "ultra_lightweight_face_detection", "mask_rcnn", "retinaface_pytorch", "faceboxes", "tf_object_detection", "segmentation",
+        "classification", "ctc_greedy_search_decoder", "ssd_onnx", "faster_rcnn_onnx", "ssd", "yolo_v8_detection", "yolo_v8", "yolo_v3", "yolo_v5", "yolo_v2", "yolox", "yolo_v3_onnx", "nanodet", "detr", "class_agnostic_detection", "ultra_lightweight_face_detection", "mask_rcnn", "retinaface_pytorch", "faceboxes", "tf_object_detection", "segmentation", "reid",
     };
 
     private static ConfigMap? Adapter(MapReader launcher, List<string> warnings)
@@ -333,6 +333,20 @@ internal static class AccuracyCheckerConfig
             var a = AdapterReader(map, path, launcher.Problems, warnings, new[] { "type", "boxes_out", "scores_out", "score_threshold" });
             var ours = EngineTree.Map(line, ("type", EngineTree.Text("ssd")), ("conf_threshold", a.Raw("score_threshold") ?? EngineTree.Number(0.7, line)));
             RequiredOutputs(a, ours, ("boxes_out", "output", "boxes [N, 4] (x1, y1, x2, y2 as fractions of the input)"), ("scores_out", "scores", "scores [N, 2] (background, face)"));
+            return ours;
+        }
+        if (type == "reid")
+        {
+            // grn_workaround (on by default) is our normalize; joining_method joins the embeddings of several inferences
+            // of one item (a flip merged with the original), which a dataset's preprocessing cannot ask for here.
+            var a = AdapterReader(map, path, launcher.Problems, warnings, new[] { "type", "grn_workaround", "mean_pooling", "target_out", "joining_method", "keep_shape" });
+            var ours = EngineTree.Map(line, ("type", EngineTree.Text("reid")));
+            Copy(a, "grn_workaround", ours, "normalize");
+            Copy(a, "mean_pooling", ours);
+            Copy(a, "target_out", ours, "output");
+            foreach (var key in new[] { "joining_method", "keep_shape" })
+                if (a.Has(key))
+                    warnings.Add($"{a.KeyPath(key)}: read and ignored: {(key == "keep_shape" ? "the metrics compare embeddings flattened either way" : "it joins the embeddings of several inferences of an item (a flip merged with the original), and each item is inferred once")}.");
             return ours;
         }
         if (type == "segmentation")
@@ -612,13 +626,14 @@ internal static class AccuracyCheckerConfig
             a.Problem("converter", $"'{converter}' is not supported{(near != null ? $" (did you mean '{near}'?)" : "")}: {string.Join(", ", Converters)} are.");
             return null;
         }
-        if (a.Has("data_dir") && kind != "cls_dataset_folder") a.Problem("data_dir", "applies to cls_dataset_folder only.");
+        if (a.Has("data_dir") && kind is not ("cls_dataset_folder" or "market1501_reid" or "veri776_reid")) a.Problem("data_dir", "applies to cls_dataset_folder, market1501_reid and veri776_reid only.");
         if (m.Has("segmentation_masks_source") && kind is not ("common_semantic_segmentation" or "voc_segmentation" or "camvid"))
             m.Problem("segmentation_masks_source", "applies to the common_semantic_segmentation, voc_segmentation and camvid converters only.");
         if (encode && kind is not ("common_semantic_segmentation" or "voc_segmentation"))
             m.Problem("postprocessing", "encode_segmentation_mask applies to segmentation masks (converters common_semantic_segmentation and voc_segmentation).");
         if (a.Has("decoding_char_file") && kind != "unicode_character_recognition") a.Problem("decoding_char_file", "applies to unicode_character_recognition only.");
         if (kind == "cls_dataset_folder") return ClassFolderConverter(a, d);
+        if (kind is "market1501_reid" or "veri776_reid") return ReidConverter(m, a, d, kind);
         if (kind == "common_semantic_segmentation") return SegmentationConverter(m, a, d, warnings, baseFolder, encode);
         if (kind == "voc_segmentation") return VocSegmentationConverter(m, a, d, warnings, baseFolder, encode);
         if (kind == "camvid") return CamVidConverter(m, a, d, warnings);
@@ -711,6 +726,21 @@ internal static class AccuracyCheckerConfig
     }
 
     /// <summary>
+    /// market1501_reid, veri776_reid: the gallery and query folders of data_dir, whose images Accuracy Checker reads from
+    /// data_source by the same names: our reid_layout lists and reads data_source, so data_dir must name that folder.
+    /// </summary>
+    private static string? ReidConverter(MapReader m, MapReader a, ConfigMap d, string kind)
+    {
+        foreach (var key in ConverterKeys.Where(k => k is not ("converter" or "data_dir") && a.Has(k)))
+            a.Problem(key, $"does not apply to {kind}: it takes data_dir only (the folder of the gallery and query folders).");
+        if (!a.Has("data_dir")) a.Problem("data_dir", "is required: the folder that holds the gallery and query folders.");
+        else if (!SameFolder(a.String("data_dir"), m.String("data_source")))
+            a.Problem("data_dir", "must be data_source's folder: its gallery and query images are read from there.");
+        d.Add("reid_layout", EngineTree.Text(kind == "market1501_reid" ? "market1501" : "veri776", a.Node.KeyLine("converter")));
+        return null;
+    }
+
+    /// <summary>
     /// common_semantic_segmentation: the images of data_source (those ending in image_postfix, .png by default), each
     /// with its mask, named &lt;mask_prefix&gt;&lt;base&gt;&lt;mask_postfix&gt;, in the dataset's
     /// segmentation_masks_source (where Accuracy Checker reads masks from) or else masks_dir; read as Pillow reads them
@@ -787,9 +817,15 @@ internal static class AccuracyCheckerConfig
     /// <summary>Accuracy Checker lists the images of images_dir and reads them from data_source, which should be the same folder.</summary>
     private static void ImagesOfDataSource(MapReader m, MapReader a, List<string> warnings)
     {
-        static string Folder(string? path) => (path ?? "").Trim().TrimEnd('/', '\\');
-        if (a.Has("images_dir") && Folder(a.String("images_dir")) != Folder(m.String("data_source")))
+        if (a.Has("images_dir") && !SameFolder(a.String("images_dir"), m.String("data_source")))
             warnings.Add($"{a.KeyPath("images_dir")}: read and ignored: the images are those of data_source.");
+    }
+
+    /// <summary>True when two paths as written name one folder (a trailing separator aside).</summary>
+    private static bool SameFolder(string? a, string? b)
+    {
+        static string Folder(string? path) => (path ?? "").Trim().TrimEnd('/', '\\');
+        return Folder(a) == Folder(b);
     }
 
     /// <summary>The segmentation_colors of the converter's dataset_meta_file, if it names one that has them.</summary>
@@ -838,7 +874,7 @@ internal static class AccuracyCheckerConfig
         "masks_dir", "image_prefix", "image_postfix", "mask_prefix", "mask_postfix", "mask_loader", "mask_dir", "labelmap_file", "label_start",
     };
 
-    private static readonly string[] Converters = { "imagenet", "cls_dataset_folder", "icdar13_recognition", "unicode_character_recognition", "mscoco_detection", "voc_detection", "common_semantic_segmentation", "voc_segmentation", "camvid", "wider", "cvat_object_detection" };
+    private static readonly string[] Converters = { "imagenet", "cls_dataset_folder", "icdar13_recognition", "unicode_character_recognition", "mscoco_detection", "voc_detection", "common_semantic_segmentation", "voc_segmentation", "camvid", "wider", "cvat_object_detection", "market1501_reid", "veri776_reid" };
 
     private static readonly string[] PostprocessingTypes =
         { "resize_prediction_boxes", "faster_rcnn_postprocessing_resize", "clip_boxes", "nms", "class_aware_nms", "diou_nms", "filter", "cast_to_int", "shift_labels",
@@ -1253,7 +1289,7 @@ internal static class AccuracyCheckerConfig
         raw is ConfigScalar { IsNull: false } s && MeanPresets.TryGetValue(s.Written.Trim(), out var preset) ? preset : MapReader.NumberList(raw);
 
     private static readonly string[] MetricTypes = { "accuracy", "character_recognition_accuracy", "map", "coco_precision", "coco_orig_precision", "mae", "mse", "psnr",
-        "segmentation_accuracy", "mean_iou", "mean_accuracy", "frequency_weighted_accuracy" };
+        "segmentation_accuracy", "mean_iou", "mean_accuracy", "frequency_weighted_accuracy", "cmc", "reid_map" };
 
     private static ConfigNode Metric(ConfigNode raw, string path, EngineProblems problems, List<string> warnings)
     {
@@ -1270,6 +1306,8 @@ internal static class AccuracyCheckerConfig
             "coco_orig_precision" => new[] { "threshold", "include_boundaries" },
             "psnr" => new[] { "normalized_images", "scale_border" },
             "segmentation_accuracy" or "mean_iou" or "mean_accuracy" or "frequency_weighted_accuracy" => new[] { "use_argmax", "ignore_label" },
+            "cmc" => new[] { "top_k", "separate_camera_set", "first_match_break", "single_gallery_shot", "number_single_shot_repeats" },
+            "reid_map" => new[] { "interpolated_auc" },
             _ => new[] { "top_k", "remove_spaces" },
         };
         var m = new MapReader(map, path, problems, new[] { "name", "type" }.Concat(options).Concat(ownCheck).ToArray());
@@ -1286,9 +1324,14 @@ internal static class AccuracyCheckerConfig
         bool cocoIou = kind == "coco_precision";
         if (cocoIou && m.Bool("include_boundaries") == true)
             warnings.Add($"{m.KeyPath("include_boundaries")}: read and ignored: Accuracy Checker's coco_precision measures IoU without boundary pixels whatever it says.");
+        // single_gallery_shot draws one gallery image per id at random (numpy's unseeded generator) for CUHK03's protocol.
+        if (m.Bool("single_gallery_shot") == true)
+            m.Problem("single_gallery_shot", "is not supported: Accuracy Checker draws the gallery at random without a seed there, so its value is not reproducible.");
+        if (m.Has("number_single_shot_repeats"))
+            warnings.Add($"{m.KeyPath("number_single_shot_repeats")}: read and ignored: it repeats single_gallery_shot's draws, which are off.");
         var ours = new ConfigMap(map.Line);
         foreach (var (key, value) in map.Entries)
-            if (!ownCheck.Contains(key) && key is not ("normalized_images" or "scale_border") && !(cocoIou && key == "include_boundaries")) ours.Add(key, value, map.KeyLine(key));
+            if (!ownCheck.Contains(key) && key is not ("normalized_images" or "scale_border" or "single_gallery_shot" or "number_single_shot_repeats") && !(cocoIou && key == "include_boundaries")) ours.Add(key, value, map.KeyLine(key));
         if (cocoIou) ours.Add("include_boundaries", EngineTree.Text("false", map.KeyLine("type")));
         // Accuracy Checker's map matches by its own rule (its bbox_match), not VOC's devkit's; its coco_precision by its
         // evaluate_image.

@@ -66,6 +66,8 @@ public enum AdapterType
     PriorBoxes,
     /// <summary>Semantic segmentation: per-pixel class scores [C, H, W] (the class map is their argmax), or the class map [H, W] itself.</summary>
     Segmentation,
+    /// <summary>Re-identification: each item's embedding (its output flattened), L2-normalized as Accuracy Checker's reid adapter does it.</summary>
+    Reid,
 }
 
 /// <summary>Axis order of a CTC output: batch, time, classes or time, batch, classes.</summary>
@@ -102,6 +104,10 @@ public enum MetricType
     MeanAccuracy,
     /// <summary>Segmentation: the classes' IoU weighted by their share of the pixels.</summary>
     FrequencyWeightedAccuracy,
+    /// <summary>Re-identification: the share of queries with a gallery image of their id among the top k (dataset-level).</summary>
+    Cmc,
+    /// <summary>Re-identification: the mean over queries of the average precision of the gallery ranked by distance (dataset-level).</summary>
+    ReidMap,
 }
 
 /// <summary>Whether a script metric is called per item (the value is the mean) or once with every item.</summary>
@@ -357,6 +363,12 @@ public sealed record AdapterDefinition(
     /// <summary>yolo_v3, yolo_v2: how its grids are read.</summary>
     public YoloGrid? Grid { get; init; }
 
+    /// <summary>reid: each embedding divided by the square root of its sum of squares plus 1e-6 (Accuracy Checker's grn_workaround, default on).</summary>
+    public bool NormalizeEmbeddings { get; init; } = true;
+
+    /// <summary>reid: the output [tokens, features] of each item averaged over its tokens first (Accuracy Checker's mean_pooling).</summary>
+    public bool MeanPooling { get; init; }
+
     public static AdapterDefinition Classification { get; } = new(AdapterType.Classification);
     public static AdapterDefinition Identity { get; } = new(AdapterType.Identity);
 }
@@ -427,12 +439,26 @@ public sealed record MetricSpec(
     /// <summary>Segmentation metrics: false (Accuracy Checker's use_argmax: false) says the model's output is its class map, not class scores.</summary>
     public bool UseArgmax { get; init; } = true;
 
+    /// <summary>cmc: gallery images from the query's camera are left out, whatever their id (separate_camera_set).</summary>
+    public bool SeparateCameraSet { get; init; }
+
+    /// <summary>
+    /// cmc: a query counts at the rank of its first match (first_match_break, Accuracy Checker's default); false spreads
+    /// it over its matches as Accuracy Checker's eval_cmc does.
+    /// </summary>
+    public bool FirstMatchBreak { get; init; } = true;
+
+    /// <summary>reid_map: the area under the precision-recall curve by the trapezoidal rule (interpolated_auc, default), else the step sum.</summary>
+    public bool InterpolatedAuc { get; init; } = true;
+
     public bool IsDetection => Type is MetricType.Map or MetricType.CocoPrecision;
 
     public bool IsSegmentation => Type is MetricType.SegmentationAccuracy or MetricType.MeanIou or MetricType.MeanAccuracy or MetricType.FrequencyWeightedAccuracy;
 
+    public bool IsReid => Type is MetricType.Cmc or MetricType.ReidMap;
+
     /// <summary>True for metrics whose value is not a mean of per-item values (mAP, COCO precision, segmentation's, dataset-level scripts).</summary>
-    public bool IsDatasetLevel => Type is MetricType.Map or MetricType.CocoPrecision || IsSegmentation || (Type == MetricType.Script && Level == MetricLevel.Dataset);
+    public bool IsDatasetLevel => Type is MetricType.Map or MetricType.CocoPrecision || IsSegmentation || IsReid || (Type == MetricType.Script && Level == MetricLevel.Dataset);
 
     /// <summary>True when the metric compares with labels, so the data must carry annotations.</summary>
     public bool RequiresAnnotation => Type switch
@@ -473,6 +499,7 @@ public sealed record MetricSpec(
             (true, _, _) => $"the annotations of the {items} items hold no object to find (crowd and difficult objects do not count). Check the annotation file and label_offset.",
             (_, true, MetricReference.Fp32) => $"the FP32 model's class maps leave no pixel to score on the {items} items (every pixel is ignore_label).",
             (_, true, _) => $"no pixel of the {items} items' masks is annotated with a class other than ignore_label. Check the masks and mask_colors.",
+            _ when IsReid => $"no query among the {items} items has an image of its id from another camera in the gallery. Evaluate gallery and query images together.",
             _ when Type == MetricType.Fp32Agreement && ConfidenceThreshold > 0 => $"the FP32 model's top-1 confidence reaches {c} on none of the {items} items. Lower the threshold (annotation_conf_threshold).",
             _ => null,
         };
@@ -516,6 +543,9 @@ public sealed record DatasetDefinition
     public string? CvatAnnotations { get; init; }
 
     public string? CvatLabels { get; init; }
+
+    /// <summary>Images: a re-identification set of this layout in <see cref="DataSource"/> (<see cref="Data.ReidFolders"/>): gallery and query images with ids and cameras.</summary>
+    public ReidLayout? Reid { get; init; }
     public string? ImagesetFile { get; init; }
     /// <summary>
     /// Images: POT's simplified engine's data_source given as a .txt file, one image path per line (absolute, or
@@ -552,7 +582,7 @@ public sealed record DatasetDefinition
     public required AdapterDefinition Adapter { get; init; }
     public string KeyPath { get; init; } = "dataset";
 
-    public bool HasAnnotations => LabelsPath != null || LabelsArray != null || AnnotationFile != null || VocAnnotations != null || WiderAnnotations != null || CvatAnnotations != null || ClassFolders != null || Masks != null;
+    public bool HasAnnotations => LabelsPath != null || LabelsArray != null || AnnotationFile != null || VocAnnotations != null || WiderAnnotations != null || CvatAnnotations != null || ClassFolders != null || Masks != null || Reid != null;
 
     /// <summary>True when items are annotated with boxes (a COCO .json annotation_file or VOC annotations).</summary>
     public bool HasBoxes => VocAnnotations != null || WiderAnnotations != null || CvatAnnotations != null || AnnotationFile?.EndsWith(".json", StringComparison.OrdinalIgnoreCase) == true;

@@ -17,7 +17,7 @@ internal static class EngineParser
         "input", "channels", "color_order", "layout", "preprocessing", "extensions", "subsample_size", "subsample_seed",
         "adapter", "metrics", "label_offset", "postprocessing", "voc_annotations", "imageset_file", "class_folders", "annotation_separator",
         "masks", "image_prefix", "image_postfix", "mask_prefix", "mask_postfix", "mask_colors", "coco_labels", "other_inputs", "camvid_list",
-        "wider_annotations", "cvat_annotations", "cvat_labels",
+        "wider_annotations", "cvat_annotations", "cvat_labels", "reid_layout",
     };
     private static readonly string[] AdapterKeys =
     {
@@ -25,7 +25,7 @@ internal static class EngineParser
         "make_argmax", "argmax_output",
         "outputs", "anchors", "anchor_masks", "num", "classes", "coords", "threshold", "raw_output", "output_format", "cells", "do_reshape", "transpose",
         "output_layout", "multiple_labels", "softmax", "box_decode", "strides", "scale", "indices", "reg_max", "legacy",
-        "min_sizes", "densities", "variance", "grids", "clip_priors", "num_detections", "box_order",
+        "min_sizes", "densities", "variance", "grids", "clip_priors", "num_detections", "box_order", "normalize", "mean_pooling",
     };
     private static readonly string[] ClassificationKeys = { "argmax_output" };
     private static readonly string[] CtcKeys = { "dictionary", "alphabet", "blank_index", "layout" };
@@ -36,6 +36,7 @@ internal static class EngineParser
     private static readonly string[] YoloKeys = { "nms_threshold", "max_detections" };
     private static readonly string[] ConfidenceKeys = { "conf_threshold" };
     private static readonly string[] SegmentationKeys = { "make_argmax" };
+    private static readonly string[] ReidKeys = { "normalize", "mean_pooling" };
     /// <summary>yolo_v3's keys, Accuracy Checker's (its configurations' adapters are read with them).</summary>
     internal static readonly string[] GridKeys =
     {
@@ -87,6 +88,7 @@ internal static class EngineParser
         ["nanodet"] = AdapterType.NanoDet,
         ["detr"] = AdapterType.Detr,
         ["segmentation"] = AdapterType.Segmentation,
+        ["reid"] = AdapterType.Reid,
     };
 
     private static readonly Dictionary<string, MetricType> MetricWords = new(StringComparer.OrdinalIgnoreCase)
@@ -110,6 +112,8 @@ internal static class EngineParser
         ["mean_iou"] = MetricType.MeanIou,
         ["mean_accuracy"] = MetricType.MeanAccuracy,
         ["frequency_weighted_accuracy"] = MetricType.FrequencyWeightedAccuracy,
+        ["cmc"] = MetricType.Cmc,
+        ["reid_map"] = MetricType.ReidMap,
     };
 
     /// <param name="images">A simplified engine's data_source folder is read as images even when it holds .npy files too
@@ -276,11 +280,12 @@ internal static class EngineParser
     }
 
     /// <summary>The dataset keys that annotate its items.</summary>
-    private static readonly string[] AnnotationKeys = { "labels", "annotation_file", "voc_annotations", "wider_annotations", "cvat_annotations", "class_folders", "masks", "camvid_list" };
+    private static readonly string[] AnnotationKeys = { "labels", "annotation_file", "voc_annotations", "wider_annotations", "cvat_annotations", "class_folders", "masks", "camvid_list", "reid_layout" };
 
     private static AdapterDefinition DefaultAdapter(IReadOnlyList<MetricSpec> metrics) =>
         metrics.Any(m => m.Type is MetricType.Accuracy or MetricType.Precision or MetricType.Recall or MetricType.F1 or MetricType.Fp32Agreement) ? AdapterDefinition.Classification
         : metrics.Any(m => m.IsSegmentation) ? new AdapterDefinition(AdapterType.Segmentation)
+        : metrics.Any(m => m.IsReid) ? new AdapterDefinition(AdapterType.Reid)
         : AdapterDefinition.Identity;
 
     /// <param name="annotationsAside">Whether metrics may lack annotations: POT's annotation_free, or annotations written
@@ -306,9 +311,16 @@ internal static class EngineParser
         if (metric.IsSegmentation && adapter.Type != AdapterType.Segmentation)
             problems.Add(EngineProblems.Join(metric.KeyPath, "type"),
                 $"{EngineTree.TextOf(node["type"])?.Trim()} compares class maps, but dataset '{dataset.Name}' uses the {adapter.Type.ToString().ToLowerInvariant()} adapter: use adapter type segmentation.", typeLine);
+        if (metric.IsReid && adapter.Type != AdapterType.Reid)
+            problems.Add(EngineProblems.Join(metric.KeyPath, "type"),
+                $"{EngineTree.TextOf(node["type"])?.Trim()} compares embeddings, but dataset '{dataset.Name}' uses the {adapter.Type.ToString().ToLowerInvariant()} adapter: use adapter type reid.", typeLine);
+        if (metric.IsReid && dataset.Reid == null && (dataset.HasAnnotations || !annotationsAside))
+            problems.Add(metric.KeyPath, $"metric '{metric.Name}' ranks a gallery for each query: give dataset '{dataset.Name}' a re-identification set (reid_layout: market1501 or veri776).", node.Line);
+        else if (dataset.Reid != null && !metric.IsReid && metric.RequiresAnnotation)
+            problems.Add(metric.KeyPath, $"metric '{metric.Name}' compares with labels, but dataset '{dataset.Name}' annotates ids and cameras (reid_layout): use cmc or reid_map.", node.Line);
         if (metric.Type is MetricType.Map or MetricType.CocoPrecision && dataset.HasAnnotations && !dataset.HasBoxes)
             problems.Add(metric.KeyPath, $"metric '{metric.Name}' needs boxes: annotate dataset '{dataset.Name}' with a COCO detection file (annotation_file: instances.json), VOC annotations (voc_annotations: Annotations), WIDER FACE's (wider_annotations: wider_face_val_bbx_gt.txt) or CVAT's (cvat_annotations: annotations.xml).", node.Line);
-        if (metric.RequiresAnnotation && !dataset.HasAnnotations && !annotationsAside)
+        if (metric.RequiresAnnotation && !dataset.HasAnnotations && !annotationsAside && !metric.IsReid)
             problems.Add(metric.KeyPath,
                 $"metric '{metric.Name}' compares with annotations, but dataset '{dataset.Name}' has none: add labels: (.npy or .txt) or annotation_file: (images){(metric.Type is MetricType.MeanSquaredError or MetricType.MeanAbsoluteError or MetricType.Psnr or MetricType.CosineSimilarity ? ", or compare with the FP32 model (reference: fp32)" : "")}.", node.Line);
     }
@@ -336,7 +348,7 @@ internal static class EngineParser
                  {
                      (ClassificationKeys, new[] { AdapterType.Classification }), (CtcKeys, new[] { AdapterType.CtcGreedy }), (SsdKeys, new[] { AdapterType.Ssd }),
                      (NormalizedKeys, new[] { AdapterType.Ssd, AdapterType.ClassAgnostic }),
-                     (YoloKeys, new[] { AdapterType.YoloV8, AdapterType.YoloV5, AdapterType.NanoDet, AdapterType.PriorBoxes }), (SegmentationKeys, new[] { AdapterType.Segmentation }),
+                     (YoloKeys, new[] { AdapterType.YoloV8, AdapterType.YoloV5, AdapterType.NanoDet, AdapterType.PriorBoxes }), (SegmentationKeys, new[] { AdapterType.Segmentation }), (ReidKeys, new[] { AdapterType.Reid }),
                      (ConfidenceKeys, new[] { AdapterType.YoloV8, AdapterType.YoloV5, AdapterType.NanoDet, AdapterType.Ssd, AdapterType.PriorBoxes }),
                      (PriorKeys, new[] { AdapterType.PriorBoxes }),
                      (V3OnlyKeys, new[] { AdapterType.YoloV3 }), (V2GridKeys.Except(ClassesKeys).ToArray(), new[] { AdapterType.YoloV3, AdapterType.YoloV2 }),
@@ -376,6 +388,8 @@ internal static class EngineParser
         // make_argmax: the class map is the per-pixel argmax of class scores either way (as Accuracy Checker's metrics
         // take it with their default use_argmax), so both values are read and mean the same.
         if (type == AdapterType.Segmentation) m.Bool("make_argmax");
+        if (type == AdapterType.Reid)
+            return new AdapterDefinition(AdapterType.Reid, output, KeyPath: path) { NormalizeEmbeddings = m.Bool("normalize") ?? true, MeanPooling = m.Bool("mean_pooling") ?? false };
         if (type == AdapterType.YoloV3) return ParseGrid(m, path);
         if (type == AdapterType.YoloV2) return ParseV2Grid(m, output, path);
         if (type == AdapterType.Yolox) return ParseYolox(m, output, path);
@@ -471,6 +485,8 @@ internal static class EngineParser
             MetricType.Script => new[] { "path", "direction", "requires_annotation", "level" },
             MetricType.CharacterRecognitionAccuracy or MetricType.CharacterLevelAccuracy => new[] { "remove_spaces", "ignore_case" },
             MetricType.SegmentationAccuracy or MetricType.MeanIou or MetricType.MeanAccuracy or MetricType.FrequencyWeightedAccuracy => new[] { "use_argmax", "ignore_label", "reference" },
+            MetricType.Cmc => new[] { "top_k", "separate_camera_set", "first_match_break" },
+            MetricType.ReidMap => new[] { "interpolated_auc" },
             _ => Array.Empty<string>(),
         });
         var m = new MapReader(type == null ? new ConfigMap(map.Line) : map, path, problems, keys);
@@ -528,6 +544,7 @@ internal static class EngineParser
         string name = m.String("name") ?? type switch
         {
             MetricType.Accuracy => $"accuracy@top{topK}",
+            MetricType.Cmc => $"rank@{topK}",
             _ => EngineTree.TextOf(map["type"])?.Trim().ToLowerInvariant() ?? "metric",
         };
         if (name.Trim().Length == 0)
@@ -547,6 +564,9 @@ internal static class EngineParser
             IgnoreDifficult = m.Bool("ignore_difficult") ?? true,
             IgnoreLabel = ignoreLabel,
             UseArgmax = useArgmax,
+            SeparateCameraSet = m.Bool("separate_camera_set") ?? false,
+            FirstMatchBreak = m.Bool("first_match_break") ?? true,
+            InterpolatedAuc = m.Bool("interpolated_auc") ?? true,
         };
         return thresholds == null ? spec : spec with { IouThresholds = thresholds };
     }
@@ -956,7 +976,7 @@ internal static class EngineParser
         return file == null ? null : TextFiles.ReadLines(file);
     }
 
-    private static readonly string[] ImageOnlyKeys = { "other_inputs", "camvid_list", "annotation_file", "file_column", "label_column", "input", "channels", "color_order", "layout", "preprocessing", "extensions", "voc_annotations", "wider_annotations", "cvat_annotations", "cvat_labels", "imageset_file", "class_folders", "annotation_separator", "masks", "image_prefix", "image_postfix", "mask_prefix", "mask_postfix", "mask_colors" };
+    private static readonly string[] ImageOnlyKeys = { "other_inputs", "camvid_list", "annotation_file", "file_column", "label_column", "input", "channels", "color_order", "layout", "preprocessing", "extensions", "voc_annotations", "wider_annotations", "cvat_annotations", "cvat_labels", "reid_layout", "imageset_file", "class_folders", "annotation_separator", "masks", "image_prefix", "image_postfix", "mask_prefix", "mask_postfix", "mask_colors" };
 
     private static DatasetDefinition? ParseNpy(MapReader m, DatasetDefinition def, bool isFolder, bool simplified)
     {
@@ -1078,6 +1098,9 @@ internal static class EngineParser
         var boxes = new[] { ("voc_annotations", voc), ("wider_annotations", wider), ("cvat_annotations", cvat) }.Where(x => x.Item2 != null).ToList();
         if (boxes.Count > (annotation != null || def.LabelsPath != null ? 0 : 1))
             m.Problem(boxes[^1].Item1, "give one of annotation_file: / labels: / voc_annotations: / wider_annotations: / cvat_annotations:, not more.");
+        var reid = simplified ? null : m.Choice("reid_layout", new Dictionary<string, ReidLayout> { ["market1501"] = ReidLayout.Market1501, ["veri776"] = ReidLayout.VeRi776 });
+        if (reid != null && (annotation != null || def.LabelsPath != null || boxes.Count > 0 || m.Has("class_folders") || m.Has("masks")))
+            m.Problem("reid_layout", "gives each image's id and camera from its name: it takes no other annotation (annotation_file:, labels:, voc_annotations:, class_folders:, masks:).");
         if (imageset != null && voc == null && !m.Has("voc_annotations") && !m.Has("masks"))
             m.Problem("imageset_file", "applies to voc_annotations: and masks: only.");
         string? classFolders = simplified ? null : m.ExistingPath("class_folders", baseFolder, PathKind.Folder);
@@ -1159,6 +1182,7 @@ internal static class EngineParser
             WiderAnnotations = wider,
             CvatAnnotations = cvat,
             CvatLabels = cvatLabels,
+            Reid = reid,
             ImagesetFile = imageset,
             CamVidList = camvid,
             ClassFolders = classFolders,

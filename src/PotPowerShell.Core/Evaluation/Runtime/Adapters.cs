@@ -31,6 +31,7 @@ internal abstract class Adapter
         AdapterType.ClassAgnostic => new ClassAgnosticAdapter(d),
         AdapterType.PriorBoxes => new PriorBoxesAdapter(d),
         AdapterType.Segmentation => new SegmentationAdapter(d),
+        AdapterType.Reid => new ReidAdapter(d),
         _ => new IdentityAdapter(d),
     };
 
