@@ -145,9 +145,9 @@ public sealed class ImageDataset : IDataset
         return new ImageDataset(folder, inputName, options, Existing(folder, set.Files, annotationSource), set.Annotations.Cast<object?>().ToList());
     }
 
-    /// <summary>The gallery and query images of a re-identification set (<see cref="ReidFolders"/>), each with its id and camera.</summary>
-    public static ImageDataset FromReid(string folder, string? inputName, ImageOptions options, ReidSet set) =>
-        new(folder, inputName, options, set.Files.Select(f => Path.GetFullPath(Path.Combine(folder, f))).ToList(), set.Annotations);
+    /// <summary>The gallery and query images of a re-identification or retrieval set (<see cref="ReidFolders"/>), each with its id and camera.</summary>
+    public static ImageDataset FromReid(string folder, string? inputName, ImageOptions options, ReidSet set, string source) =>
+        new(folder, inputName, options, Existing(folder, set.Files, source), set.Annotations);
 
     /// <summary>The images of a folder with one sub-folder per class, each labelled with its class index.</summary>
     public static ImageDataset FromClassFolders(string folder, string? inputName, ImageOptions options, ClassFolderSet set, string classFolder)

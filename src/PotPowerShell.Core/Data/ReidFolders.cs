@@ -3,8 +3,11 @@ using System.Text.RegularExpressions;
 
 namespace PotPowerShell.Core.Data;
 
-/// <summary>A re-identification image: whose it is (a person's or vehicle's id), the camera that took it (from 0), and whether it is a query (else gallery).</summary>
-public sealed record ReidAnnotation(int Identity, int Camera, bool Query);
+/// <summary>
+/// A re-identification or retrieval image: whose it is (a person's, vehicle's or object's id, compared as text), the
+/// camera that took it (from 0), and whether it is a query (else gallery).
+/// </summary>
+public sealed record ReidAnnotation(string Identity, int Camera, bool Query);
 
 /// <summary>The images of a re-identification set, relative to its folder, gallery first, each with its <see cref="ReidAnnotation"/>.</summary>
 public sealed record ReidSet(IReadOnlyList<string> Files, IReadOnlyList<object?> Annotations);
@@ -66,12 +69,44 @@ public static class ReidFolders
                         $"'{path}' is not named as {Name(layout)}'s images are ('<id>_c<camera>{(layout == ReidLayout.Market1501 ? "s1_000451_03" : "_00030600_0")}.jpg', whole numbers that fit 32 bits): its id and camera come from its name. Rename it or move it out of '{sub}'.", path);
                 if (id == -1) continue;
                 files.Add(sub + "/" + name);
-                annotations.Add(new ReidAnnotation(id, camera - 1, isQuery));
+                annotations.Add(new ReidAnnotation(id.ToString(CultureInfo.InvariantCulture), camera - 1, isQuery));
             }
         }
         if (!annotations.Any(a => ((ReidAnnotation)a!).Query) || annotations.All(a => ((ReidAnnotation)a!).Query))
             throw new PotException("DatasetEmpty", PotErrorCategory.InvalidData,
                 $"'{folder}' needs images in both {gallery}/ and {query}/ (with the extensions {string.Join(", ", extensions)}): each query is matched against the gallery.", folder);
+        return new ReidSet(files, annotations);
+    }
+
+    /// <summary>
+    /// An image retrieval set as Accuracy Checker's image_retrieval converter reads it: <paramref name="gallery"/> and
+    /// <paramref name="queries"/> list 'image id' lines (blank lines skipped, each line trimmed), the images relative to
+    /// <paramref name="folder"/> (a name without '/' in gallery/ or queries/), the ids compared as text. Gallery images
+    /// are camera 0 and queries camera 1, so no gallery image is left out as a query's own.
+    /// </summary>
+    public static ReidSet ReadLists(string folder, string gallery, string queries)
+    {
+        var files = new List<string>();
+        var annotations = new List<object?>();
+        foreach (var (list, isQuery) in new[] { (gallery, false), (queries, true) })
+        {
+            var lines = TextFiles.ReadLines(list);
+            for (int i = 0; i < lines.Count; i++)
+            {
+                string line = lines[i].Trim();
+                if (line.Length == 0) continue;
+                var fields = line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+                if (fields.Length != 2)
+                    throw new PotException("AnnotationInvalid", PotErrorCategory.InvalidData,
+                        $"Line {i + 1} of '{list}' holds {fields.Length} fields; each line is 'image id' (the image, relative to '{folder}', and its id).", list);
+                if (files.Count == MaxImages)
+                    throw new PotException("DatasetTooLarge", PotErrorCategory.InvalidData, $"'{gallery}' and '{queries}' list more than {MaxImages} images; at most {MaxImages} are read.", list);
+                files.Add(fields[0].Contains('/') ? fields[0] : (isQuery ? "queries/" : "gallery/") + fields[0]);
+                annotations.Add(new ReidAnnotation(fields[1], isQuery ? 1 : 0, isQuery));
+            }
+            if (!annotations.Any(a => ((ReidAnnotation)a!).Query == isQuery))
+                throw new PotException("DatasetEmpty", PotErrorCategory.InvalidData, $"'{list}' lists no image: each query is matched against the gallery.", list);
+        }
         return new ReidSet(files, annotations);
     }
 

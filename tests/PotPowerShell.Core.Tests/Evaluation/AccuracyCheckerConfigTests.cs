@@ -344,7 +344,7 @@ public class AccuracyCheckerConfigTests
         Assert.Contains(problems, p => p.StartsWith("models[0].datasets[0].annotation_conversion.has_background", StringComparison.Ordinal));
         File.WriteAllText(tmp.File("val.txt"), "B/z.png 0\n");
         problems = Problems(tmp, Config(ImageNetDataset.Replace("data_source: val\n", "data_source: set\n").Replace("val.txt\n", "val.txt\n          data_dir: set\n") + "        metrics:\n          - type: accuracy\n"));
-        Assert.Contains(problems, p => p.StartsWith("models[0].datasets[0].annotation_conversion.data_dir", StringComparison.Ordinal) && p.Contains("cls_dataset_folder only", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.StartsWith("models[0].datasets[0].annotation_conversion.data_dir", StringComparison.Ordinal) && p.Contains("applies to cls_dataset_folder, market1501_reid, veri776_reid and image_retrieval only", StringComparison.Ordinal));
 
         Assert.Contains(Problems(tmp, Config(ClassFolderDataset.Replace("converter: cls_dataset_folder", "converter: image_folder"))),
             p => p.StartsWith("models[0].datasets[0].annotation_conversion.converter", StringComparison.Ordinal) && p.Contains("did you mean 'cls_dataset_folder'", StringComparison.Ordinal));

@@ -19,7 +19,7 @@ public class ReidTests
     private static double Value(MetricSpec spec, params (int Id, int Camera, bool Query, float[]? Embedding)[] items)
     {
         var aggregate = new ReidAggregate(spec);
-        foreach (var (id, camera, query, embedding) in items) aggregate.Add(new ReidAnnotation(id, camera, query), embedding);
+        foreach (var (id, camera, query, embedding) in items) aggregate.Add(new ReidAnnotation(id.ToString(), camera, query), embedding);
         return aggregate.Result();
     }
 
@@ -102,7 +102,7 @@ public class ReidTests
     public void A_bootstrap_draws_queries_and_keeps_the_whole_gallery()
     {
         var aggregate = new ReidAggregate(Spec(MetricType.ReidMap));
-        foreach (var (id, camera, query, embedding) in Scene) aggregate.Add(new ReidAnnotation(id, camera, query), embedding);
+        foreach (var (id, camera, query, embedding) in Scene) aggregate.Add(new ReidAnnotation(id.ToString(), camera, query), embedding);
         // Query B drawn three times, A once: (1 + 3 x 0.25) / 4; gallery images drawn 0 times stay.
         Assert.Equal((1 + 3 * 0.25) / 4, aggregate.Result(new[] { 0, 0, 0, 0, 1, 3 }), 12);
     }
@@ -126,7 +126,7 @@ public class ReidTests
             "m/query/0002_c2s1_000301_00.jpg");
         var set = ReidFolders.Read(tmp.File("m"), ReidLayout.Market1501, ImageDataset.DefaultExtensions);
         Assert.Equal(new[] { "bounding_box_test/0010_c6s2_000001_01.jpg", "bounding_box_test/0002_c1s1_000451_03.jpg", "bounding_box_test/0000_c3s1_000151_01.jpg", "query/0002_c2s1_000301_00.jpg" }, set.Files);
-        Assert.Equal(new object[] { new ReidAnnotation(10, 5, false), new ReidAnnotation(2, 0, false), new ReidAnnotation(0, 2, false), new ReidAnnotation(2, 1, true) }, set.Annotations);
+        Assert.Equal(new object[] { new ReidAnnotation("10", 5, false), new ReidAnnotation("2", 0, false), new ReidAnnotation("0", 2, false), new ReidAnnotation("2", 1, true) }, set.Annotations);
     }
 
     [Fact]
@@ -134,7 +134,7 @@ public class ReidTests
     {
         using var tmp = Layout("v/image_test/0002_c002_00030600_0.jpg", "v/image_query/0002_c013_00053235_1.jpg");
         var set = ReidFolders.Read(tmp.File("v"), ReidLayout.VeRi776, ImageDataset.DefaultExtensions);
-        Assert.Equal(new object[] { new ReidAnnotation(2, 1, false), new ReidAnnotation(2, 12, true) }, set.Annotations);
+        Assert.Equal(new object[] { new ReidAnnotation("2", 1, false), new ReidAnnotation("2", 12, true) }, set.Annotations);
     }
 
     [Theory]
@@ -148,6 +148,23 @@ public class ReidTests
         var e = Assert.Throws<PotException>(() => ReidFolders.Read(tmp.File("m"), ReidLayout.Market1501, ImageDataset.DefaultExtensions));
         Assert.Equal(errorId, e.ErrorId);
         Assert.Contains(message, e.Message);
+    }
+
+    [Fact]
+    public void Retrieval_lists_name_gallery_and_query_images_with_ids_compared_as_text()
+    {
+        using var tmp = new TempFolder();
+        File.WriteAllText(tmp.File("gallery.txt"), "a.jpg  shirt-1\n\n  b.jpg shirt-2 \nother/c.jpg 007\n");
+        File.WriteAllText(tmp.File("queries.txt"), "q.jpg shirt-1\nr.jpg 7\n");
+        var set = ReidFolders.ReadLists(tmp.File("d"), tmp.File("gallery.txt"), tmp.File("queries.txt"));
+        // A name without '/' is in gallery/ or queries/; gallery images are camera 0, queries camera 1; '007' is not '7'.
+        Assert.Equal(new[] { "gallery/a.jpg", "gallery/b.jpg", "other/c.jpg", "queries/q.jpg", "queries/r.jpg" }, set.Files);
+        Assert.Equal(new object[] { new ReidAnnotation("shirt-1", 0, false), new ReidAnnotation("shirt-2", 0, false), new ReidAnnotation("007", 0, false),
+            new ReidAnnotation("shirt-1", 1, true), new ReidAnnotation("7", 1, true) }, set.Annotations);
+        File.WriteAllText(tmp.File("queries.txt"), "q.jpg shirt 1\n");
+        var e = Assert.Throws<PotException>(() => ReidFolders.ReadLists(tmp.File("d"), tmp.File("gallery.txt"), tmp.File("queries.txt")));
+        Assert.Equal("AnnotationInvalid", e.ErrorId);
+        Assert.Contains("Line 1 of '" + tmp.File("queries.txt") + "' holds 3 fields; each line is 'image id'", e.Message);
     }
 
     /// <summary>
@@ -235,6 +252,42 @@ public class ReidTests
         Assert.Contains(engine.Warnings, w => w.Contains("keep_shape: read and ignored: the metrics compare embeddings flattened either way", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void Retrieval_lists_and_accuracy_checkers_image_retrieval_rank_the_same_images()
+    {
+        // The colour set's images listed as a retrieval set: the same gallery and queries, cameras 0 and 1. Query id 1
+        // now also sees its camera-1 gallery image, at distance 0 like the other: rank 1 and AP 1 as before. The junk
+        // image is an ordinary gallery image of id '-1' here, green like query id 2's match, so the two tie: query id 2
+        // ranks blue (a miss: recall 0, precision 0), then both greens as one step (recall 1, precision 1/3), AP
+        // (1/3 + 0) / 2 = 1/6, and the mean (1 + 1/6) / 2 = 7/12.
+        var (tmp, model) = ColourSet();
+        using var _ = tmp;
+        var gallery = Directory.GetFiles(tmp.File("market/bounding_box_test")).Select(f => $"bounding_box_test/{Path.GetFileName(f)} {Path.GetFileName(f).Split('_')[0]}");
+        var queries = Directory.GetFiles(tmp.File("market/query")).Select(f => $"query/{Path.GetFileName(f)} {Path.GetFileName(f).Split('_')[0]}");
+        File.WriteAllLines(tmp.File("market/gallery.txt"), gallery);
+        File.WriteAllLines(tmp.File("market/queries.txt"), queries);
+        File.WriteAllText(tmp.File("engine.yml"), """
+            dataset: {data_source: market, reid_gallery: market/gallery.txt, reid_queries: market/queries.txt}
+            adapter: reid
+            metrics: [{type: cmc}, {type: reid_map}]
+            """);
+        var native = Evaluate(tmp.File("engine.yml"), model, out var unused);
+        Assert.Equal(0.5, native.Values["rank@1"]);
+        Assert.Equal(7.0 / 12, native.Values["reid_map"], 12);
+        File.WriteAllText(tmp.File("ac.yml"), """
+            models:
+              - name: image-retrieval-0001
+                launchers: [{framework: onnx_runtime, adapter: reid}]
+                datasets:
+                  - name: image_retrieval
+                    data_source: market
+                    annotation_conversion: {converter: image_retrieval, data_dir: market, gallery_annotation_file: market/gallery.txt, queries_annotation_file: market/queries.txt}
+                    metrics: [{name: rank@1, type: cmc, top_k: 1}, {type: reid_map}]
+            """);
+        var ac = Evaluate(tmp.File("ac.yml"), model, out unused);
+        Assert.Equal((native.Values["rank@1"], native.Values["reid_map"]), (ac.Values["rank@1"], ac.Values["reid_map"]));
+    }
+
     [Theory]
     [InlineData("adapter: classification\nmetrics: [{type: cmc}]", "cmc compares embeddings, but dataset 'dataset0' uses the classification adapter: use adapter type reid.")]
     [InlineData("adapter: reid\nmetrics: [{type: accuracy}]", "metric 'accuracy@top1' compares with labels, but dataset 'dataset0' annotates ids and cameras (reid_layout): use cmc or reid_map.")]
@@ -254,7 +307,7 @@ public class ReidTests
         var (tmp, _) = ColourSet();
         using var __ = tmp;
         File.WriteAllText(tmp.File("engine.yml"), "dataset:\n  data_source: market/query\nadapter: reid\nmetrics: [{type: reid_map}]\n");
-        Assert.Contains("metric 'reid_map' ranks a gallery for each query: give dataset 'dataset0' a re-identification set (reid_layout: market1501 or veri776).",
+        Assert.Contains("metric 'reid_map' ranks a gallery for each query: give dataset 'dataset0' a re-identification set (reid_layout: market1501 or veri776) or retrieval lists (reid_gallery: and reid_queries:).",
             Assert.Throws<PotException>(() => EngineDefinition.Load(tmp.File("engine.yml"))).Message);
         File.WriteAllText(tmp.File("ac.yml"), """
             models:

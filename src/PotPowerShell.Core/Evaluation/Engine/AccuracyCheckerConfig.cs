@@ -626,14 +626,15 @@ internal static class AccuracyCheckerConfig
             a.Problem("converter", $"'{converter}' is not supported{(near != null ? $" (did you mean '{near}'?)" : "")}: {string.Join(", ", Converters)} are.");
             return null;
         }
-        if (a.Has("data_dir") && kind is not ("cls_dataset_folder" or "market1501_reid" or "veri776_reid")) a.Problem("data_dir", "applies to cls_dataset_folder, market1501_reid and veri776_reid only.");
+        if (a.Has("data_dir") && kind is not ("cls_dataset_folder" or "market1501_reid" or "veri776_reid" or "image_retrieval"))
+            a.Problem("data_dir", "applies to cls_dataset_folder, market1501_reid, veri776_reid and image_retrieval only.");
         if (m.Has("segmentation_masks_source") && kind is not ("common_semantic_segmentation" or "voc_segmentation" or "camvid"))
             m.Problem("segmentation_masks_source", "applies to the common_semantic_segmentation, voc_segmentation and camvid converters only.");
         if (encode && kind is not ("common_semantic_segmentation" or "voc_segmentation"))
             m.Problem("postprocessing", "encode_segmentation_mask applies to segmentation masks (converters common_semantic_segmentation and voc_segmentation).");
         if (a.Has("decoding_char_file") && kind != "unicode_character_recognition") a.Problem("decoding_char_file", "applies to unicode_character_recognition only.");
         if (kind == "cls_dataset_folder") return ClassFolderConverter(a, d);
-        if (kind is "market1501_reid" or "veri776_reid") return ReidConverter(m, a, d, kind);
+        if (kind is "market1501_reid" or "veri776_reid" or "image_retrieval") return ReidConverter(m, a, d, kind);
         if (kind == "common_semantic_segmentation") return SegmentationConverter(m, a, d, warnings, baseFolder, encode);
         if (kind == "voc_segmentation") return VocSegmentationConverter(m, a, d, warnings, baseFolder, encode);
         if (kind == "camvid") return CamVidConverter(m, a, d, warnings);
@@ -728,15 +729,29 @@ internal static class AccuracyCheckerConfig
     /// <summary>
     /// market1501_reid, veri776_reid: the gallery and query folders of data_dir, whose images Accuracy Checker reads from
     /// data_source by the same names: our reid_layout lists and reads data_source, so data_dir must name that folder.
+    /// image_retrieval: its gallery_annotation_file and queries_annotation_file (by default data_dir's gallery/list.txt
+    /// and queries/list.txt) as reid_gallery and reid_queries, the images relative to data_dir, which again must be
+    /// data_source's folder.
     /// </summary>
     private static string? ReidConverter(MapReader m, MapReader a, ConfigMap d, string kind)
     {
-        foreach (var key in ConverterKeys.Where(k => k is not ("converter" or "data_dir") && a.Has(k)))
-            a.Problem(key, $"does not apply to {kind}: it takes data_dir only (the folder of the gallery and query folders).");
-        if (!a.Has("data_dir")) a.Problem("data_dir", "is required: the folder that holds the gallery and query folders.");
-        else if (!SameFolder(a.String("data_dir"), m.String("data_source")))
+        bool lists = kind == "image_retrieval";
+        var own = lists ? new[] { "converter", "data_dir", "gallery_annotation_file", "queries_annotation_file" } : new[] { "converter", "data_dir" };
+        foreach (var key in ConverterKeys.Where(k => !own.Contains(k) && a.Has(k)))
+            a.Problem(key, $"does not apply to {kind}: it takes {string.Join(", ", own.Skip(1))} only.");
+        string? dataDir = a.String("data_dir");
+        if (dataDir == null) a.Problem("data_dir", "is required: the folder that holds the gallery and query images.");
+        else if (!SameFolder(dataDir, m.String("data_source")))
             a.Problem("data_dir", "must be data_source's folder: its gallery and query images are read from there.");
-        d.Add("reid_layout", EngineTree.Text(kind == "market1501_reid" ? "market1501" : "veri776", a.Node.KeyLine("converter")));
+        int line = a.Node.KeyLine("converter");
+        if (!lists)
+        {
+            d.Add("reid_layout", EngineTree.Text(kind == "market1501_reid" ? "market1501" : "veri776", line));
+            return null;
+        }
+        foreach (var (theirs, ours, folder) in new[] { ("gallery_annotation_file", "reid_gallery", "gallery"), ("queries_annotation_file", "reid_queries", "queries") })
+            if (a.Has(theirs)) Copy(a, theirs, d, ours);
+            else if (dataDir != null) d.Add(ours, EngineTree.Text(Path.Combine(dataDir, folder, "list.txt"), line));
         return null;
     }
 
@@ -872,9 +887,10 @@ internal static class AccuracyCheckerConfig
         "converter", "annotation_file", "labels_file", "has_background", "images_dir", "dataset_meta_file", "delimeter", "sort_annotations",
         "use_full_label_map", "annotations_dir", "imageset_file", "data_dir", "decoding_char_file",
         "masks_dir", "image_prefix", "image_postfix", "mask_prefix", "mask_postfix", "mask_loader", "mask_dir", "labelmap_file", "label_start",
+        "gallery_annotation_file", "queries_annotation_file",
     };
 
-    private static readonly string[] Converters = { "imagenet", "cls_dataset_folder", "icdar13_recognition", "unicode_character_recognition", "mscoco_detection", "voc_detection", "common_semantic_segmentation", "voc_segmentation", "camvid", "wider", "cvat_object_detection", "market1501_reid", "veri776_reid" };
+    private static readonly string[] Converters = { "imagenet", "cls_dataset_folder", "icdar13_recognition", "unicode_character_recognition", "mscoco_detection", "voc_detection", "common_semantic_segmentation", "voc_segmentation", "camvid", "wider", "cvat_object_detection", "market1501_reid", "veri776_reid", "image_retrieval" };
 
     private static readonly string[] PostprocessingTypes =
         { "resize_prediction_boxes", "faster_rcnn_postprocessing_resize", "clip_boxes", "nms", "class_aware_nms", "diou_nms", "filter", "cast_to_int", "shift_labels",

@@ -546,6 +546,13 @@ public sealed record DatasetDefinition
 
     /// <summary>Images: a re-identification set of this layout in <see cref="DataSource"/> (<see cref="Data.ReidFolders"/>): gallery and query images with ids and cameras.</summary>
     public ReidLayout? Reid { get; init; }
+
+    /// <summary>Images: an image retrieval set's gallery and query lists of 'image id' lines (<see cref="Data.ReidFolders.ReadLists"/>).</summary>
+    public string? ReidGallery { get; init; }
+    public string? ReidQueries { get; init; }
+
+    /// <summary>True when items carry ids and cameras for cmc and reid_map (<see cref="Reid"/> or the retrieval lists).</summary>
+    public bool HasReid => Reid != null || ReidGallery != null;
     public string? ImagesetFile { get; init; }
     /// <summary>
     /// Images: POT's simplified engine's data_source given as a .txt file, one image path per line (absolute, or
@@ -582,7 +589,7 @@ public sealed record DatasetDefinition
     public required AdapterDefinition Adapter { get; init; }
     public string KeyPath { get; init; } = "dataset";
 
-    public bool HasAnnotations => LabelsPath != null || LabelsArray != null || AnnotationFile != null || VocAnnotations != null || WiderAnnotations != null || CvatAnnotations != null || ClassFolders != null || Masks != null || Reid != null;
+    public bool HasAnnotations => LabelsPath != null || LabelsArray != null || AnnotationFile != null || VocAnnotations != null || WiderAnnotations != null || CvatAnnotations != null || ClassFolders != null || Masks != null || HasReid;
 
     /// <summary>True when items are annotated with boxes (a COCO .json annotation_file or VOC annotations).</summary>
     public bool HasBoxes => VocAnnotations != null || WiderAnnotations != null || CvatAnnotations != null || AnnotationFile?.EndsWith(".json", StringComparison.OrdinalIgnoreCase) == true;

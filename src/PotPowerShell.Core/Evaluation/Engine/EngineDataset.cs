@@ -82,7 +82,9 @@ public sealed class EngineDataset : IDataset, IDisposable
             else if (d.CvatAnnotations != null)
                 data = ImageDataset.FromDetections(d.DataSource, d.InputName, d.Image!, CvatDetectionFile.Read(d.CvatAnnotations, d.CvatLabels), d.CvatAnnotations);
             else if (d.Reid is { } reid)
-                data = ImageDataset.FromReid(d.DataSource, d.InputName, d.Image!, ReidFolders.Read(d.DataSource, reid, d.Extensions));
+                data = ImageDataset.FromReid(d.DataSource, d.InputName, d.Image!, ReidFolders.Read(d.DataSource, reid, d.Extensions), d.DataSource);
+            else if (d.ReidGallery != null)
+                data = ImageDataset.FromReid(d.DataSource, d.InputName, d.Image!, ReidFolders.ReadLists(d.DataSource, d.ReidGallery, d.ReidQueries!), d.ReidGallery);
             else if (d.WiderAnnotations != null)
                 data = ImageDataset.FromDetections(d.DataSource, d.InputName, d.Image!, WiderFaceFile.Read(d.WiderAnnotations), d.WiderAnnotations);
             else if (d.Masks != null && d.CamVidList != null)

@@ -17,7 +17,7 @@ internal static class EngineParser
         "input", "channels", "color_order", "layout", "preprocessing", "extensions", "subsample_size", "subsample_seed",
         "adapter", "metrics", "label_offset", "postprocessing", "voc_annotations", "imageset_file", "class_folders", "annotation_separator",
         "masks", "image_prefix", "image_postfix", "mask_prefix", "mask_postfix", "mask_colors", "coco_labels", "other_inputs", "camvid_list",
-        "wider_annotations", "cvat_annotations", "cvat_labels", "reid_layout",
+        "wider_annotations", "cvat_annotations", "cvat_labels", "reid_layout", "reid_gallery", "reid_queries",
     };
     private static readonly string[] AdapterKeys =
     {
@@ -280,7 +280,7 @@ internal static class EngineParser
     }
 
     /// <summary>The dataset keys that annotate its items.</summary>
-    private static readonly string[] AnnotationKeys = { "labels", "annotation_file", "voc_annotations", "wider_annotations", "cvat_annotations", "class_folders", "masks", "camvid_list", "reid_layout" };
+    private static readonly string[] AnnotationKeys = { "labels", "annotation_file", "voc_annotations", "wider_annotations", "cvat_annotations", "class_folders", "masks", "camvid_list", "reid_layout", "reid_gallery" };
 
     private static AdapterDefinition DefaultAdapter(IReadOnlyList<MetricSpec> metrics) =>
         metrics.Any(m => m.Type is MetricType.Accuracy or MetricType.Precision or MetricType.Recall or MetricType.F1 or MetricType.Fp32Agreement) ? AdapterDefinition.Classification
@@ -314,9 +314,9 @@ internal static class EngineParser
         if (metric.IsReid && adapter.Type != AdapterType.Reid)
             problems.Add(EngineProblems.Join(metric.KeyPath, "type"),
                 $"{EngineTree.TextOf(node["type"])?.Trim()} compares embeddings, but dataset '{dataset.Name}' uses the {adapter.Type.ToString().ToLowerInvariant()} adapter: use adapter type reid.", typeLine);
-        if (metric.IsReid && dataset.Reid == null && (dataset.HasAnnotations || !annotationsAside))
-            problems.Add(metric.KeyPath, $"metric '{metric.Name}' ranks a gallery for each query: give dataset '{dataset.Name}' a re-identification set (reid_layout: market1501 or veri776).", node.Line);
-        else if (dataset.Reid != null && !metric.IsReid && metric.RequiresAnnotation)
+        if (metric.IsReid && !dataset.HasReid && (dataset.HasAnnotations || !annotationsAside))
+            problems.Add(metric.KeyPath, $"metric '{metric.Name}' ranks a gallery for each query: give dataset '{dataset.Name}' a re-identification set (reid_layout: market1501 or veri776) or retrieval lists (reid_gallery: and reid_queries:).", node.Line);
+        else if (dataset.HasReid && !metric.IsReid && metric.RequiresAnnotation)
             problems.Add(metric.KeyPath, $"metric '{metric.Name}' compares with labels, but dataset '{dataset.Name}' annotates ids and cameras (reid_layout): use cmc or reid_map.", node.Line);
         if (metric.Type is MetricType.Map or MetricType.CocoPrecision && dataset.HasAnnotations && !dataset.HasBoxes)
             problems.Add(metric.KeyPath, $"metric '{metric.Name}' needs boxes: annotate dataset '{dataset.Name}' with a COCO detection file (annotation_file: instances.json), VOC annotations (voc_annotations: Annotations), WIDER FACE's (wider_annotations: wider_face_val_bbx_gt.txt) or CVAT's (cvat_annotations: annotations.xml).", node.Line);
@@ -976,7 +976,7 @@ internal static class EngineParser
         return file == null ? null : TextFiles.ReadLines(file);
     }
 
-    private static readonly string[] ImageOnlyKeys = { "other_inputs", "camvid_list", "annotation_file", "file_column", "label_column", "input", "channels", "color_order", "layout", "preprocessing", "extensions", "voc_annotations", "wider_annotations", "cvat_annotations", "cvat_labels", "reid_layout", "imageset_file", "class_folders", "annotation_separator", "masks", "image_prefix", "image_postfix", "mask_prefix", "mask_postfix", "mask_colors" };
+    private static readonly string[] ImageOnlyKeys = { "other_inputs", "camvid_list", "annotation_file", "file_column", "label_column", "input", "channels", "color_order", "layout", "preprocessing", "extensions", "voc_annotations", "wider_annotations", "cvat_annotations", "cvat_labels", "reid_layout", "reid_gallery", "reid_queries", "imageset_file", "class_folders", "annotation_separator", "masks", "image_prefix", "image_postfix", "mask_prefix", "mask_postfix", "mask_colors" };
 
     private static DatasetDefinition? ParseNpy(MapReader m, DatasetDefinition def, bool isFolder, bool simplified)
     {
@@ -1099,8 +1099,12 @@ internal static class EngineParser
         if (boxes.Count > (annotation != null || def.LabelsPath != null ? 0 : 1))
             m.Problem(boxes[^1].Item1, "give one of annotation_file: / labels: / voc_annotations: / wider_annotations: / cvat_annotations:, not more.");
         var reid = simplified ? null : m.Choice("reid_layout", new Dictionary<string, ReidLayout> { ["market1501"] = ReidLayout.Market1501, ["veri776"] = ReidLayout.VeRi776 });
-        if (reid != null && (annotation != null || def.LabelsPath != null || boxes.Count > 0 || m.Has("class_folders") || m.Has("masks")))
-            m.Problem("reid_layout", "gives each image's id and camera from its name: it takes no other annotation (annotation_file:, labels:, voc_annotations:, class_folders:, masks:).");
+        string? reidGallery = simplified ? null : m.ExistingPath("reid_gallery", baseFolder, PathKind.File);
+        string? reidQueries = simplified ? null : m.ExistingPath("reid_queries", baseFolder, PathKind.File);
+        if (m.Has("reid_gallery") != m.Has("reid_queries"))
+            m.Problem(m.Has("reid_gallery") ? "reid_queries" : "reid_gallery", "is required with " + (m.Has("reid_gallery") ? "reid_gallery" : "reid_queries") + ": a retrieval set lists its gallery and its queries ('image id' lines).");
+        if ((reid != null || m.Has("reid_gallery")) && (annotation != null || def.LabelsPath != null || boxes.Count > 0 || m.Has("class_folders") || m.Has("masks") || reid != null && m.Has("reid_gallery")))
+            m.Problem(reid != null ? "reid_layout" : "reid_gallery", "gives each image's id and camera: it takes no other annotation (annotation_file:, labels:, voc_annotations:, class_folders:, masks:, and reid_layout: or reid_gallery:, not both).");
         if (imageset != null && voc == null && !m.Has("voc_annotations") && !m.Has("masks"))
             m.Problem("imageset_file", "applies to voc_annotations: and masks: only.");
         string? classFolders = simplified ? null : m.ExistingPath("class_folders", baseFolder, PathKind.Folder);
@@ -1183,6 +1187,8 @@ internal static class EngineParser
             CvatAnnotations = cvat,
             CvatLabels = cvatLabels,
             Reid = reid,
+            ReidGallery = reidGallery,
+            ReidQueries = reidQueries,
             ImagesetFile = imageset,
             CamVidList = camvid,
             ClassFolders = classFolders,
