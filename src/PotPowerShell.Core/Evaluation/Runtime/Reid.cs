@@ -1,4 +1,4 @@
-using System.Numerics;
+using System.Runtime.Intrinsics;
 using PotPowerShell.Core.Data;
 using PotPowerShell.Core.Results;
 using PotPowerShell.Core.Runtime;
@@ -143,20 +143,28 @@ internal sealed class ReidAggregate(MetricSpec spec) : IAggregate, IWeightedAggr
         for (int g = 0; g < gallery.Length; g++)
         {
             var other = _embeddings[gallery[g]];
-            distances[g] = embedding == null || other == null ? double.PositiveInfinity : 1 - Dot(embedding, other);
+            // Rounded to float, as Accuracy Checker's float32 matrix product gives it (its ties are ours).
+            double distance = embedding == null || other == null ? double.PositiveInfinity : (float)(1 - Dot(embedding, other));
+            distances[g] = double.IsNaN(distance) ? double.PositiveInfinity : distance;
             order[g] = g;
         }
-        Array.Sort(order, (a, b) => distances[a] != distances[b] ? distances[a].CompareTo(distances[b]) : a.CompareTo(b));
+        // By distance, then ties in gallery order.
+        Array.Sort(distances, order);
+        for (int start = 0, end; start < order.Length; start = end)
+        {
+            for (end = start + 1; end < order.Length && distances[end] == distances[start]; end++) { }
+            if (end - start > 1) Array.Sort(order, start, end - start);
+        }
         // The ranked gallery without the images left out: whether each matches the query, and its distance.
         var matches = new List<bool>(gallery.Length);
         var ranked = new List<double>(gallery.Length);
-        foreach (int g in order)
+        for (int k = 0; k < order.Length; k++)
         {
-            var a = _annotations[gallery[g]];
+            var a = _annotations[gallery[order[k]]];
             bool sameCamera = a.Camera == q.Camera;
             if (a.Identity == q.Identity && sameCamera || spec.Type == MetricType.Cmc && spec.SeparateCameraSet && sameCamera) continue;
             matches.Add(a.Identity == q.Identity);
-            ranked.Add(distances[g]);
+            ranked.Add(distances[k]);
         }
         int found = matches.Count(m => m);
         if (found == 0) return double.NaN;
@@ -194,13 +202,24 @@ internal sealed class ReidAggregate(MetricSpec spec) : IAggregate, IWeightedAggr
         return area;
     }
 
+    /// <summary>
+    /// The dot product in double, whose products of floats are exact, so ties are the embeddings' own; eight values a
+    /// step in vectors of a fixed width, so the sums' order, and the result, do not depend on the CPU's vector size.
+    /// </summary>
     private static double Dot(float[] a, float[] b)
     {
-        var sum = Vector<float>.Zero;
+        var low = Vector256<double>.Zero;
+        var high = Vector256<double>.Zero;
         int i = 0;
-        for (; i <= a.Length - Vector<float>.Count; i += Vector<float>.Count) sum += new Vector<float>(a, i) * new Vector<float>(b, i);
-        double total = Vector.Sum(sum);
-        for (; i < a.Length; i++) total += a[i] * b[i];
+        for (; i <= a.Length - 8; i += 8)
+        {
+            var x = Vector256.Create<float>(a.AsSpan(i, 8));
+            var y = Vector256.Create<float>(b.AsSpan(i, 8));
+            low += Vector256.WidenLower(x) * Vector256.WidenLower(y);
+            high += Vector256.WidenUpper(x) * Vector256.WidenUpper(y);
+        }
+        double total = Vector256.Sum(low + high);
+        for (; i < a.Length; i++) total += (double)a[i] * b[i];
         return total;
     }
 }
