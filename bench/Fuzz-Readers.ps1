@@ -28,7 +28,11 @@
     -Seed 46 -Target annotation -Seconds 240, 181,984 executions, -Seed 47 (CVAT added), 134,097, and -Seed 48 -Target
     engine,annotation -Seconds 400 (filter, clip_boxes and wider seeds), 319,620, and -Seed 49 -Target
     engine,config-yaml,annotation -Seconds 420 (prior_boxes, the ssd forms, CVAT seeds), 369,576, and -Seed 50 -Target
-    engine,config-yaml -Seconds 300 (a yolo_v5 seed), 540,670: no finding. Each reader gets an equal
+    engine,config-yaml -Seconds 300 (a yolo_v5 seed), 540,670: no finding. Forty-sixth session: every target, -Seed 51
+    -Seconds 900, 1,585,433 executions; then image retrieval lists in the annotation target (the same bytes as gallery and
+    query lists) with re-identification seeds for engine files (reid_layout, reid_gallery, the reid adapter, cmc,
+    reid_map, Accuracy Checker's market1501_reid and image_retrieval): -Seed 52 -Target annotation,engine,config-yaml
+    -Seconds 300, 249,693; no finding. Each reader gets an equal
     share of -Seconds; the seeds are generated in code plus the committed corpus
     (tests/PotPowerShell.Core.Tests/Fuzz/FuzzCorpus/<target>/). The contract is that every input loads or fails with a
     PotException carrying an error id within -BudgetSeconds; anything else is a finding, written with its input to
