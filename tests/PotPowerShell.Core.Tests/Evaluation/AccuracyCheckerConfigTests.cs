@@ -292,6 +292,28 @@ public class AccuracyCheckerConfigTests
             p => p.StartsWith("models[0].launchers[0].adapter.shift_labels", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void The_beam_search_decoder_reads_as_ctc_beam_search_with_its_blank_after_the_label_map()
+    {
+        using var tmp = Images();
+        File.WriteAllText(tmp.File("gt.txt"), "r.png a\n");
+        File.WriteAllText(tmp.File("vocab.txt"), "a\nb\n");
+        string Engine(string adapter) => Config(
+            "      - name: words\n        data_source: val\n" +
+            "        annotation_conversion:\n          converter: icdar13_recognition\n          annotation_file: gt.txt\n" +
+            "        metrics:\n          - type: character_recognition_accuracy\n",
+            "      - framework: onnx_runtime\n        adapter:" + adapter);
+        // text-recognition-0012's: beam 10, the blank after icdar13's 36 symbols, a [time, batch, classes] output.
+        var a = Load(tmp, Engine(" beam_search_decoder\n")).Datasets[0].Adapter;
+        Assert.Equal((AdapterType.CtcGreedy, 10, 36, CtcLayout.Tnc, false), (a.Type, a.BeamSize, a.BlankIndex, a.Layout, a.Probabilities));
+        Assert.Equal(AccuracyCheckerConfig.Icdar13Symbols.Select(c => c.ToString()), a.Symbols);
+        a = Load(tmp, Engine("\n          type: beam_search_decoder\n          beam_size: 3\n          softmaxed_probabilities: true\n          custom_label_map: {0: a, 1: b}\n")).Datasets[0].Adapter;
+        Assert.Equal((3, 2, true, "ab"), (a.BeamSize, a.BlankIndex, a.Probabilities, string.Concat(a.Symbols!)));
+        Assert.Contains(Problems(tmp, Engine("\n          type: beam_search_decoder\n          vocabulary_file: vocab.txt\n")),
+            p => p.StartsWith("models[0].launchers[0].adapter.blank_label", StringComparison.Ordinal) && p.Contains("the class after the vocabulary's lines", StringComparison.Ordinal));
+        Assert.Equal(2, Load(tmp, Engine("\n          type: beam_search_decoder\n          vocabulary_file: vocab.txt\n          blank_label: 2\n")).Datasets[0].Adapter.BlankIndex);
+    }
+
     /// <summary>Folders B, a, b (code-point order: 'B' is 66, 'a' 97, 'b' 98, so B is class 0, a 1, b 2) of 1x1 images.</summary>
     private static TempFolder ClassFolderImages()
     {

@@ -103,6 +103,9 @@ internal static class AccuracyCheckerConfig
         // A CTC decoder without its own vocabulary decodes with the converter's label map, as Accuracy Checker does.
         if (adapter != null && EngineTree.TextOf(adapter["type"]) == "ctc_greedy" && !adapter.ContainsKey("dictionary") && !adapter.ContainsKey("alphabet"))
         {
+            // beam_search_decoder's blank is the class after the label map's unless blank_label says.
+            if (labelSymbols != null && adapter.ContainsKey("beam_size") && !adapter.ContainsKey("blank_index"))
+                adapter.Add("blank_index", EngineTree.Number(EditDistance.CodePoints(labelSymbols).Count(), adapter.Line));
             if (labelSymbols != null) adapter.Add("alphabet", EngineTree.Text(labelSymbols));
             else problems.Add(EngineProblems.Join(launcherPath, "adapter"),
                 "ctc_greedy_search_decoder needs the symbols of its classes: give vocabulary_file: or custom_label_map: (or annotate with icdar13_recognition, whose label map is 0-9a-z, or unicode_character_recognition with its decoding_char_file).", adapter.Line);
@@ -201,7 +204,7 @@ internal static class AccuracyCheckerConfig
 
     private static readonly string[] Adapters =
     {
-        "classification", "ctc_greedy_search_decoder", "ssd_onnx", "faster_rcnn_onnx", "ssd", "yolo_v8_detection", "yolo_v8", "yolo_v3", "yolo_v5", "yolo_v2", "yolox", "yolo_v3_onnx", "nanodet", "detr", "class_agnostic_detection", "ultra_lightweight_face_detection", "mask_rcnn", "retinaface_pytorch", "faceboxes", "tf_object_detection", "segmentation", "reid",
+        "classification", "ctc_greedy_search_decoder", "beam_search_decoder", "ssd_onnx", "faster_rcnn_onnx", "ssd", "yolo_v8_detection", "yolo_v8", "yolo_v3", "yolo_v5", "yolo_v2", "yolox", "yolo_v3_onnx", "nanodet", "detr", "class_agnostic_detection", "ultra_lightweight_face_detection", "mask_rcnn", "retinaface_pytorch", "faceboxes", "tf_object_detection", "segmentation", "reid",
     };
 
     private static ConfigMap? Adapter(MapReader launcher, List<string> warnings)
@@ -238,16 +241,26 @@ internal static class AccuracyCheckerConfig
                 ("blank_index", EngineTree.Number(blank, map.KeyLine("blank_label"))));
             if (a.String("logits_output") is not null) Copy(a, "logits_output", ours, "output");
             if (a.Has("vocabulary_file")) Copy(a, "vocabulary_file", ours, "dictionary");
-            else if (a.Has("custom_label_map"))
-            {
-                var labels = a.Raw("custom_label_map") as ConfigMap;
-                var keys = labels?.Keys.Select(k => int.TryParse(k, NumberStyles.Integer, CultureInfo.InvariantCulture, out int i) ? i : -1).ToList();
-                if (labels == null || keys!.Any(k => k < 0) || !keys!.OrderBy(k => k).SequenceEqual(Enumerable.Range(0, keys!.Count)))
-                    a.Problem("custom_label_map", "must map the indices 0, 1, 2, ... to one symbol each.");
-                else
-                    ours.Add("alphabet", EngineTree.Text(string.Concat(labels.Entries.OrderBy(kv => int.Parse(kv.Key, CultureInfo.InvariantCulture)).Select(kv => EngineTree.TextOf(kv.Value) ?? "")),
-                        map.KeyLine("custom_label_map")));
-            }
+            else if (a.Has("custom_label_map")) CustomLabelMap(a, ours, map.KeyLine("custom_label_map"));
+            return ours;
+        }
+        if (type == "beam_search_decoder")
+        {
+            // CTC prefix beam search over a [time, batch, classes] output: our ctc_greedy with beam_size (10 by default)
+            // and layout TNC; its blank is blank_label, else the class after the label map's (set below, once the
+            // symbols are known).
+            var a = AdapterReader(map, path, launcher.Problems, warnings, new[] { "type", "beam_size", "blank_label", "softmaxed_probabilities", "logits_output", "vocabulary_file", "custom_label_map" });
+            var ours = EngineTree.Map(line, ("type", EngineTree.Text("ctc_greedy")), ("layout", EngineTree.Text("TNC")),
+                ("beam_size", a.Raw("beam_size") ?? EngineTree.Number(10, line)));
+            Copy(a, "blank_label", ours, "blank_index");
+            if (a.Bool("softmaxed_probabilities") == true) Copy(a, "softmaxed_probabilities", ours, "probabilities");
+            if (a.String("logits_output") is not null) Copy(a, "logits_output", ours, "output");
+            if (a.Has("vocabulary_file")) Copy(a, "vocabulary_file", ours, "dictionary");
+            else if (a.Has("custom_label_map")) CustomLabelMap(a, ours, map.KeyLine("custom_label_map"));
+            if (!a.Has("blank_label") && a.Has("vocabulary_file"))
+                a.Problem("blank_label", "is required with vocabulary_file here: Accuracy Checker takes the class after the vocabulary's lines; give that index.");
+            else if (!a.Has("blank_label") && a.Raw("custom_label_map") is ConfigMap labels)
+                ours.Add("blank_index", EngineTree.Number(labels.Count, map.KeyLine("custom_label_map")));
             return ours;
         }
         if (type == "ssd")
@@ -438,6 +451,17 @@ internal static class AccuracyCheckerConfig
     /// An adapter's keys: Accuracy Checker ignores the keys an adapter does not take (its adapters validate with
     /// IGNORE_ON_EXTRA_ARGUMENT), so they are read and ignored here with a warning, not refused.
     /// </summary>
+    /// <summary>A CTC decoder's custom_label_map (indices 0, 1, 2, ... to one symbol each) as our alphabet.</summary>
+    private static void CustomLabelMap(MapReader a, ConfigMap ours, int line)
+    {
+        var labels = a.Raw("custom_label_map") as ConfigMap;
+        var keys = labels?.Keys.Select(k => int.TryParse(k, NumberStyles.Integer, CultureInfo.InvariantCulture, out int i) ? i : -1).ToList();
+        if (labels == null || keys!.Any(k => k < 0) || !keys!.OrderBy(k => k).SequenceEqual(Enumerable.Range(0, keys!.Count)))
+            a.Problem("custom_label_map", "must map the indices 0, 1, 2, ... to one symbol each.");
+        else
+            ours.Add("alphabet", EngineTree.Text(string.Concat(labels.Entries.OrderBy(kv => int.Parse(kv.Key, CultureInfo.InvariantCulture)).Select(kv => EngineTree.TextOf(kv.Value) ?? "")), line));
+    }
+
     private static MapReader AdapterReader(ConfigMap map, string path, EngineProblems problems, List<string> warnings, string[] keys)
     {
         var others = map.Keys.Where(k => !keys.Contains(k)).OrderBy(k => k, StringComparer.Ordinal).ToList();

@@ -311,6 +311,15 @@ public sealed record AdapterDefinition(
     /// </summary>
     public bool ArgmaxOutput { get; init; }
 
+    /// <summary>
+    /// ctc_greedy: above 1, CTC prefix beam search keeping this many prefixes per time step (Accuracy Checker's
+    /// beam_search_decoder) instead of the best class per step.
+    /// </summary>
+    public int BeamSize { get; init; } = 1;
+
+    /// <summary>ctc_greedy with beam search: the output holds probabilities (their logs are taken), not log-probabilities or logits.</summary>
+    public bool Probabilities { get; init; }
+
     /// <summary>ssd: the outputs of boxes, labels and scores (<see cref="Output"/> names the boxes); yolo_v3_onnx: those of scores and indices; detr: that of the class logits.</summary>
     public string? LabelsOutput { get; init; }
     public string? ScoresOutput { get; init; }

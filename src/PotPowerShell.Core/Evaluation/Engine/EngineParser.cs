@@ -21,14 +21,14 @@ internal static class EngineParser
     };
     private static readonly string[] AdapterKeys =
     {
-        "type", "output", "dictionary", "alphabet", "blank_index", "layout", "labels", "scores", "normalized", "conf_threshold", "nms_threshold", "max_detections",
+        "type", "output", "dictionary", "alphabet", "blank_index", "layout", "beam_size", "probabilities", "labels", "scores", "normalized", "conf_threshold", "nms_threshold", "max_detections",
         "make_argmax", "argmax_output",
         "outputs", "anchors", "anchor_masks", "num", "classes", "coords", "threshold", "raw_output", "output_format", "cells", "do_reshape", "transpose",
         "output_layout", "multiple_labels", "softmax", "box_decode", "strides", "scale", "indices", "reg_max", "legacy",
         "min_sizes", "densities", "variance", "grids", "clip_priors", "num_detections", "box_order", "normalize", "mean_pooling",
     };
     private static readonly string[] ClassificationKeys = { "argmax_output" };
-    private static readonly string[] CtcKeys = { "dictionary", "alphabet", "blank_index", "layout" };
+    private static readonly string[] CtcKeys = { "dictionary", "alphabet", "blank_index", "layout", "beam_size", "probabilities" };
     private static readonly string[] SsdKeys = { "labels", "num_detections", "box_order" };
     private static readonly string[] NormalizedKeys = { "normalized" };
     private static readonly string[] ScoresKeys = { "scores" };
@@ -456,7 +456,10 @@ internal static class EngineParser
         {
             m.Problem("dictionary", "is required for ctc_greedy: a UTF-8 file with one symbol per line in class-index order (or alphabet: 'abc...').");
         }
-        return new AdapterDefinition(AdapterType.CtcGreedy, output, symbols, blank, layout, path);
+        int beam = m.Int("beam_size", 1, 1 << 12) ?? 1;
+        bool probabilities = m.Bool("probabilities") ?? false;
+        if (m.Has("probabilities") && beam == 1) m.Problem("probabilities", "applies with beam_size above 1 (the best class per step is the same either way).");
+        return new AdapterDefinition(AdapterType.CtcGreedy, output, symbols, blank, layout, path) { BeamSize = beam, Probabilities = probabilities };
     }
 
     private static MetricSpec? ParseMetric(ConfigNode raw, string path, EngineProblems problems, string baseFolder, IReadOnlyList<int> datasets)

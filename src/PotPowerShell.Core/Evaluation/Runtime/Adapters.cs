@@ -112,7 +112,11 @@ internal sealed class CtcGreedyAdapter(AdapterDefinition d) : Adapter(d)
             smallest = Math.Min(smallest, margin);
         }
         _margin = (outputs, row, smallest);
-        return Decode(classIds, Definition.Symbols!, Definition.BlankIndex, (int)outputs.Shapes[OutputIndex][2], Definition.KeyPath);
+        int classes = (int)outputs.Shapes[OutputIndex][2];
+        return Definition.BeamSize > 1
+            ? Text(CtcBeamSearch.Best(t => Step(outputs, row, t, steps), steps, classes, Definition.BlankIndex, Definition.BeamSize, Definition.Probabilities), Definition.Symbols!,
+                Definition.BlankIndex, classes, Definition.KeyPath)
+            : Decode(classIds, Definition.Symbols!, Definition.BlankIndex, classes, Definition.KeyPath);
     }
 
     /// <summary>The smallest margin of the item <see cref="Predict"/> decoded last (one pass gives both).</summary>
@@ -171,21 +175,109 @@ internal sealed class CtcGreedyAdapter(AdapterDefinition d) : Adapter(d)
         return (int)shape[Definition.Layout == CtcLayout.Ntc ? 1 : 0];
     }
 
-    public static string Decode(IReadOnlyList<int> classIds, IReadOnlyList<string> symbols, int blank, int classes, string keyPath)
+    /// <summary>The text of the greedy path <paramref name="classIds"/>.</summary>
+    public static string Decode(IReadOnlyList<int> classIds, IReadOnlyList<string> symbols, int blank, int classes, string keyPath) =>
+        Text(Collapsed(classIds, blank), symbols, blank, classes, keyPath);
+
+    /// <summary>The greedy path's labels: repeats merged, blanks dropped.</summary>
+    private static List<int> Collapsed(IReadOnlyList<int> classIds, int blank)
+    {
+        var labels = new List<int>();
+        int previous = -1;
+        foreach (int c in classIds)
+        {
+            if (c != previous && c != blank) labels.Add(c);
+            previous = c;
+        }
+        return labels;
+    }
+
+    /// <summary>The text of decoded labels (no blank among them): each class's symbol, past the blank's place when the dictionary leaves it out.</summary>
+    private static string Text(IReadOnlyList<int> labels, IReadOnlyList<string> symbols, int blank, int classes, string keyPath)
     {
         bool skipsBlank = symbols.Count == classes - 1;
         if (!skipsBlank && symbols.Count < classes)
             throw new PotException("CtcDictionaryTooShort", PotErrorCategory.InvalidData,
                 $"{keyPath}: the dictionary has {symbols.Count} symbols but the output has {classes} classes: list one symbol per class (the blank's entry may be left out).", keyPath);
         var text = new StringBuilder();
-        int previous = -1;
-        foreach (int c in classIds)
-        {
-            if (c != previous && c != blank)
-                text.Append(symbols[skipsBlank && c > blank ? c - 1 : c]);
-            previous = c;
-        }
+        foreach (int c in labels) text.Append(symbols[skipsBlank && c > blank ? c - 1 : c]);
         return text.ToString();
+    }
+}
+
+/// <summary>
+/// CTC prefix beam search as Accuracy Checker's beam_search_decoder runs it: per time step every prefix of the beam is
+/// extended by every class (the blank keeps it; a class equal to the prefix's last extends it only from paths ending
+/// in a blank, and merges into it from the others), probabilities of ending in a blank and not kept apart in log
+/// space; then the beam_size prefixes of highest total, ties in the order the step first reached them. The scores are
+/// log-probabilities (logits rank the paths the same: every path takes one class per step), or probabilities whose
+/// logs are taken.
+/// </summary>
+internal static class CtcBeamSearch
+{
+    private sealed class Prefix(int[] labels)
+    {
+        public readonly int[] Labels = labels;
+        public double Blank = double.NegativeInfinity, NonBlank = double.NegativeInfinity;
+        public double Total => LogSumExp(Blank, NonBlank);
+    }
+
+    /// <summary>The scores of one time step.</summary>
+    public delegate ReadOnlySpan<float> StepScores(int step);
+
+    public static List<int> Best(StepScores step, int steps, int classes, int blank, int beamSize, bool probabilities)
+    {
+        var beam = new List<Prefix> { new(Array.Empty<int>()) { Blank = 0 } };
+        for (int t = 0; t < steps; t++)
+        {
+            var scores = step(t);
+            var next = new Dictionary<string, Prefix>(StringComparer.Ordinal);
+            var reached = new List<Prefix>();
+            Prefix At(int[] labels)
+            {
+                string key = string.Join(',', labels);
+                if (!next.TryGetValue(key, out var p))
+                {
+                    next[key] = p = new Prefix(labels);
+                    reached.Add(p);
+                }
+                return p;
+            }
+            for (int c = 0; c < classes; c++)
+            {
+                double score = probabilities ? Math.Log(scores[c]) : scores[c];
+                foreach (var prefix in beam)
+                {
+                    if (c == blank)
+                    {
+                        var same = At(prefix.Labels);
+                        same.Blank = LogSumExp(same.Blank, prefix.Blank + score, prefix.NonBlank + score);
+                        continue;
+                    }
+                    bool repeat = prefix.Labels.Length > 0 && prefix.Labels[^1] == c;
+                    var extended = At([.. prefix.Labels, c]);
+                    extended.NonBlank = repeat ? LogSumExp(extended.NonBlank, prefix.Blank + score)
+                        : LogSumExp(extended.NonBlank, prefix.Blank + score, prefix.NonBlank + score);
+                    if (repeat)
+                    {
+                        var merged = At(prefix.Labels);
+                        merged.NonBlank = LogSumExp(merged.NonBlank, prefix.NonBlank + score);
+                    }
+                }
+            }
+            // A stable sort: prefixes of equal totals keep the order the step reached them in.
+            beam = reached.OrderByDescending(p => p.Total).Take(beamSize).ToList();
+        }
+        return beam[0].Labels.ToList();
+    }
+
+    private static double LogSumExp(params double[] values)
+    {
+        double max = values.Max();
+        if (double.IsNegativeInfinity(max)) return double.NegativeInfinity;
+        double sum = 0;
+        foreach (double v in values) sum += Math.Exp(v - max);
+        return max + Math.Log(sum);
     }
 }
 
