@@ -215,69 +215,99 @@ internal sealed class CtcGreedyAdapter(AdapterDefinition d) : Adapter(d)
 /// </summary>
 internal static class CtcBeamSearch
 {
-    private sealed class Prefix(int[] labels)
-    {
-        public readonly int[] Labels = labels;
-        public double Blank = double.NegativeInfinity, NonBlank = double.NegativeInfinity;
-        public double Total => LogSumExp(Blank, NonBlank);
-    }
-
     /// <summary>The scores of one time step.</summary>
     public delegate ReadOnlySpan<float> StepScores(int step);
 
+    /// <summary>A prefix in the step's candidates: its node in the prefix tree, and log-probabilities of ending in a blank or not.</summary>
+    private struct Candidate(int node)
+    {
+        public readonly int Node = node;
+        public double Blank = double.NegativeInfinity, NonBlank = double.NegativeInfinity;
+        public readonly double Total => LogSumExp(Blank, NonBlank);
+    }
+
     public static List<int> Best(StepScores step, int steps, int classes, int blank, int beamSize, bool probabilities)
     {
-        var beam = new List<Prefix> { new(Array.Empty<int>()) { Blank = 0 } };
+        // Prefixes are nodes of a tree (node 0 the empty prefix): a node's parent and last label, its children by label.
+        var parent = new List<int> { -1 };
+        var label = new List<int> { -1 };
+        var children = new Dictionary<long, int>();
+        int Child(int node, int c)
+        {
+            long key = (long)node << 32 | (uint)c;
+            if (!children.TryGetValue(key, out int child))
+            {
+                children[key] = child = parent.Count;
+                parent.Add(node);
+                label.Add(c);
+            }
+            return child;
+        }
+        var beam = new List<Candidate> { new(0) { Blank = 0 } };
+        var reached = new List<Candidate>();
+        var position = new Dictionary<int, int>();
         for (int t = 0; t < steps; t++)
         {
             var scores = step(t);
-            var next = new Dictionary<string, Prefix>(StringComparer.Ordinal);
-            var reached = new List<Prefix>();
-            Prefix At(int[] labels)
+            reached.Clear();
+            position.Clear();
+            // The step's entry of a prefix, added in the order the step first reaches it.
+            int At(int node)
             {
-                string key = string.Join(',', labels);
-                if (!next.TryGetValue(key, out var p))
+                if (!position.TryGetValue(node, out int at))
                 {
-                    next[key] = p = new Prefix(labels);
-                    reached.Add(p);
+                    position[node] = at = reached.Count;
+                    reached.Add(new Candidate(node));
                 }
-                return p;
+                return at;
             }
             for (int c = 0; c < classes; c++)
             {
-                double score = probabilities ? Math.Log(scores[c]) : scores[c];
+                // In float, as Accuracy Checker takes the log of its float32 output.
+                double score = probabilities ? MathF.Log(scores[c]) : scores[c];
                 foreach (var prefix in beam)
                 {
                     if (c == blank)
                     {
-                        var same = At(prefix.Labels);
-                        same.Blank = LogSumExp(same.Blank, prefix.Blank + score, prefix.NonBlank + score);
+                        int same = At(prefix.Node);
+                        var s = reached[same];
+                        s.Blank = LogSumExp(s.Blank, prefix.Blank + score, prefix.NonBlank + score);
+                        reached[same] = s;
                         continue;
                     }
-                    bool repeat = prefix.Labels.Length > 0 && prefix.Labels[^1] == c;
-                    var extended = At([.. prefix.Labels, c]);
-                    extended.NonBlank = repeat ? LogSumExp(extended.NonBlank, prefix.Blank + score)
-                        : LogSumExp(extended.NonBlank, prefix.Blank + score, prefix.NonBlank + score);
+                    bool repeat = label[prefix.Node] == c;
+                    int extended = At(Child(prefix.Node, c));
+                    var e = reached[extended];
+                    e.NonBlank = repeat ? LogSumExp(e.NonBlank, prefix.Blank + score) : LogSumExp(e.NonBlank, prefix.Blank + score, prefix.NonBlank + score);
+                    reached[extended] = e;
                     if (repeat)
                     {
-                        var merged = At(prefix.Labels);
-                        merged.NonBlank = LogSumExp(merged.NonBlank, prefix.NonBlank + score);
+                        int merged = At(prefix.Node);
+                        var m = reached[merged];
+                        m.NonBlank = LogSumExp(m.NonBlank, prefix.NonBlank + score);
+                        reached[merged] = m;
                     }
                 }
             }
             // A stable sort: prefixes of equal totals keep the order the step reached them in.
             beam = reached.OrderByDescending(p => p.Total).Take(beamSize).ToList();
         }
-        return beam[0].Labels.ToList();
+        var labels = new List<int>();
+        for (int node = beam[0].Node; node > 0; node = parent[node]) labels.Add(label[node]);
+        labels.Reverse();
+        return labels;
     }
 
-    private static double LogSumExp(params double[] values)
+    private static double LogSumExp(double a, double b)
     {
-        double max = values.Max();
-        if (double.IsNegativeInfinity(max)) return double.NegativeInfinity;
-        double sum = 0;
-        foreach (double v in values) sum += Math.Exp(v - max);
-        return max + Math.Log(sum);
+        double max = Math.Max(a, b);
+        return double.IsNegativeInfinity(max) ? max : max + Math.Log(Math.Exp(a - max) + Math.Exp(b - max));
+    }
+
+    private static double LogSumExp(double a, double b, double c)
+    {
+        double max = Math.Max(a, Math.Max(b, c));
+        return double.IsNegativeInfinity(max) ? max : max + Math.Log(Math.Exp(a - max) + Math.Exp(b - max) + Math.Exp(c - max));
     }
 }
 
