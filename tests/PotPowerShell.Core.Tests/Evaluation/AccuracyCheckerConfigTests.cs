@@ -275,16 +275,19 @@ public class AccuracyCheckerConfigTests
         Assert.Equal(0.5, r.Values["character_recognition_accuracy"]);
     }
 
+    /// <summary>A configuration of val's images annotated by gt.txt (icdar13_recognition), the launcher's adapter written after 'adapter:'.</summary>
+    private static string Icdar13Words(string adapter) => Config(
+        "      - name: words\n        data_source: val\n" +
+        "        annotation_conversion:\n          converter: icdar13_recognition\n          annotation_file: gt.txt\n" +
+        "        metrics:\n          - type: character_recognition_accuracy\n",
+        "      - framework: onnx_runtime\n        adapter:" + adapter);
+
     [Fact]
     public void The_CTC_decoder_takes_icdar13_symbols_when_it_has_no_vocabulary_and_refuses_a_shift_past_a_late_blank()
     {
         using var tmp = Images();
         File.WriteAllText(tmp.File("gt.txt"), "r.png a\n");
-        string Engine(string adapter) => Config(
-            "      - name: words\n        data_source: val\n" +
-            "        annotation_conversion:\n          converter: icdar13_recognition\n          annotation_file: gt.txt\n" +
-            "        metrics:\n          - type: character_recognition_accuracy\n",
-            "      - framework: onnx_runtime\n        adapter:\n          type: ctc_greedy_search_decoder\n" + adapter);
+        string Engine(string adapter) => Icdar13Words("\n          type: ctc_greedy_search_decoder\n" + adapter);
         var engine = Load(tmp, Engine("          blank_label: 36\n"));
         Assert.Equal(AccuracyCheckerConfig.Icdar13Symbols.Select(c => c.ToString()), engine.Datasets[0].Adapter.Symbols);
         Assert.Equal(36, engine.Datasets[0].Adapter.BlankIndex);
@@ -298,11 +301,7 @@ public class AccuracyCheckerConfigTests
         using var tmp = Images();
         File.WriteAllText(tmp.File("gt.txt"), "r.png a\n");
         File.WriteAllText(tmp.File("vocab.txt"), "a\nb\n");
-        string Engine(string adapter) => Config(
-            "      - name: words\n        data_source: val\n" +
-            "        annotation_conversion:\n          converter: icdar13_recognition\n          annotation_file: gt.txt\n" +
-            "        metrics:\n          - type: character_recognition_accuracy\n",
-            "      - framework: onnx_runtime\n        adapter:" + adapter);
+        string Engine(string adapter) => Icdar13Words(adapter);
         // text-recognition-0012's: beam 10, the blank after icdar13's 36 symbols, a [time, batch, classes] output.
         var a = Load(tmp, Engine(" beam_search_decoder\n")).Datasets[0].Adapter;
         Assert.Equal((AdapterType.CtcGreedy, 10, 36, CtcLayout.Tnc, false), (a.Type, a.BeamSize, a.BlankIndex, a.Layout, a.Probabilities));
