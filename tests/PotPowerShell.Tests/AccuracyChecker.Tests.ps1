@@ -214,6 +214,19 @@ models:
         @($warnings | Where-Object { $_ -notmatch 'reference: read and ignored' }) | Should -BeNullOrEmpty
     }
 
+    It 'reads the re-identification example of about_PotPowerShell_Engine' {
+        # The topic's engine with its data_source pointed at this Market-1501 set and the digits' 8 x 8 grey input.
+        $about = Get-Content -Raw (Join-Path $PSScriptRoot '../../docs/en-US/about_PotPowerShell_Engine.md')
+        $example = [regex]::Match($about, '(?s)A person re-identification model.*?```yaml\r?\n(.*?)```').Groups[1].Value
+        $example | Should -Match 'reid_layout: market1501'
+        $engine = Join-Path $TestDrive 'about-reid.yml'
+        $example -replace 'Market-1501-v15.09.15', 'Market-1501' -replace 'width: 128', 'width: 8' -replace 'height: 256', "height: 8`n  channels: 1" | Set-Content $engine
+        $result = Measure-PotModel -Path $model -EnginePath $engine
+        $result.ItemCount | Should -Be 400
+        $result.'rank@1' | Should -BeGreaterThan 0.5
+        $result.reid_map | Should -BeGreaterThan 0.5
+    }
+
     It 'guards rank@1 in AccuracyAwareQuantization from a POT configuration' {
         $config = Join-Path $TestDrive 'aaq.json'
         @{
