@@ -34,6 +34,32 @@ public class ReidTests
         (1, 0, true, E(1, 0, 0)), (2, 1, true, E(0, 0.5f, 0.8f)),
     };
 
+    private static float[] Embedding(AdapterDefinition definition, float[] data, long[] shape)
+    {
+        var adapter = Adapter.Create(definition);
+        adapter.Bind(new[] { "o" }, null, new HashSet<string>());
+        var outputs = new PotPowerShell.Core.Runtime.BatchOutputs(new[] { "o" }) { Rows = 1, Items = 1 };
+        outputs.Data[0] = data;
+        outputs.SetShape(0, shape);
+        adapter.Resolve(outputs);
+        return (float[])adapter.Predict(outputs, 0, null)!;
+    }
+
+    [Fact]
+    public void The_reid_adapter_flattens_pools_tokens_and_scales_embeddings_to_length_one()
+    {
+        // [1, 2, 2]: tokens (3, 0) and (1, 4). Flattened and scaled: / sqrt(9 + 0 + 1 + 16 + 1e-6).
+        var data = new float[] { 3, 0, 1, 4 };
+        double norm = Math.Sqrt(26 + 1e-6);
+        Assert.Equal(data.Select(v => (float)(v / norm)), Embedding(new AdapterDefinition(AdapterType.Reid), data, new long[] { 1, 2, 2 }));
+        Assert.Equal(data, Embedding(new AdapterDefinition(AdapterType.Reid) { NormalizeEmbeddings = false }, data, new long[] { 1, 2, 2 }));
+        // mean_pooling: the mean token (2, 2), scaled by sqrt(8 + 1e-6).
+        double pooled = Math.Sqrt(8 + 1e-6);
+        var e = Embedding(new AdapterDefinition(AdapterType.Reid) { MeanPooling = true }, data, new long[] { 1, 2, 2 });
+        Assert.Equal(new[] { (float)(2 / pooled), (float)(2 / pooled) }, e);
+        Assert.Equal("ReidOutputShape", Assert.Throws<PotException>(() => Embedding(new AdapterDefinition(AdapterType.Reid) { MeanPooling = true }, data, new long[] { 1, 4 })).ErrorId);
+    }
+
     [Fact]
     public void Cmc_counts_the_queries_whose_first_match_is_among_the_top_k()
     {
