@@ -28,6 +28,13 @@
     went: the stages (calibration, baseline, ranking, search, backward pass) and, inside the evaluations, building
     candidate models, creating their ONNX Runtime sessions, and inference with the metrics.
 .NOTES
+    2026-12-07, forty-sixth session (nothing in the search changed; data now converts to a model input's type by one rule
+    in both binders, src/PotPowerShell.Core/Runtime/InputBinding.cs): -Items 200 -NoWorkerComparison. MiniLM, every
+    variant, build daf58b3: POT-style 22.0 s, new defaults 13.7 s (1.60x), 5/49 layers both, 11,800 against 5,753
+    inferences; where the new defaults' time went: DefaultQuantization 2.2 s, baseline 0.7, batch-size probe 0.3, fully
+    quantized 0.7, search 1.3, ranking 3.8, backward pass 3.4 s (POT-style's backward pass 1.3 s: its five tries fail
+    sooner). After the session's changes, new defaults alone: MiniLM 11.4 s, transformer 3.6 s, OcrCls 3.2 s, with the
+    same paths, layers and inferences (5/49, 5753; 10/32, 8632; 1/54, 1352).
     2026-12-07, forty-fourth session (build beb0462: the batch-size probe compares only the outputs each item has its
     own row of, src/PotPowerShell.Core/Evaluation/BatchSizeProbe.cs; nothing in the search changed), -Items 200, new
     defaults only, one run: the same paths, layers and inferences as below (transformer 10/32, 8632; ResNet18 2/22,
