@@ -133,6 +133,18 @@ public class ReidTests
         Assert.Equal((1 + 3 * 0.25) / 4, aggregate.Result(new[] { 0, 0, 0, 0, 1, 3 }), 12);
     }
 
+    [Fact]
+    public void Ranking_the_gallery_stops_on_cancellation()
+    {
+        var aggregate = new ReidAggregate(Spec(MetricType.ReidMap));
+        foreach (var (id, camera, query, embedding) in Scene) aggregate.Add(new ReidAnnotation(id.ToString(), camera, query), embedding);
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+        Assert.ThrowsAny<OperationCanceledException>(() => aggregate.Result(cancelled.Token));
+        // Not cancelled, it still ranks.
+        Assert.Equal((1 + 0.25) / 2, aggregate.Result(CancellationToken.None), 12);
+    }
+
     private static TempFolder Layout(params string[] files)
     {
         var tmp = new TempFolder();

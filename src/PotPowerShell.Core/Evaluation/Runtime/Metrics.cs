@@ -47,6 +47,12 @@ internal interface IAggregate
     double Result();
 }
 
+/// <summary>An aggregate whose value takes long to compute (every query against a whole gallery): computed so that Ctrl+C stops it.</summary>
+internal interface ICancellableAggregate
+{
+    double Result(CancellationToken cancellationToken);
+}
+
 /// <summary>Mean of per-sample values; NaN values (no value for this sample) are skipped.</summary>
 internal sealed class MeanAggregate : IAggregate
 {

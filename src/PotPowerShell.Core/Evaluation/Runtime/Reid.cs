@@ -83,7 +83,7 @@ internal sealed class ReidRunner(MetricSpec spec) : MetricRunner(spec.Name, spec
 /// a query it finds nothing (its value is 0). Each query's value depends on the whole gallery only, so a paired
 /// bootstrap (<see cref="IWeightedAggregate"/>) resamples the queries: gallery images drawn or not stay in the gallery.
 /// </summary>
-internal sealed class ReidAggregate(MetricSpec spec) : IAggregate, IWeightedAggregate
+internal sealed class ReidAggregate(MetricSpec spec) : IAggregate, IWeightedAggregate, ICancellableAggregate
 {
     private readonly List<ReidAnnotation> _annotations = new();
     private readonly List<float[]?> _embeddings = new();
@@ -100,11 +100,17 @@ internal sealed class ReidAggregate(MetricSpec spec) : IAggregate, IWeightedAggr
 
     public int Items => _annotations.Count;
 
-    public double Result() => Result(IWeightedAggregate.Once(Items));
+    public double Result() => Result(CancellationToken.None);
+
+    public double Result(CancellationToken cancellationToken)
+    {
+        _values ??= QueryValues(cancellationToken);
+        return Result(IWeightedAggregate.Once(Items));
+    }
 
     public double Result(ReadOnlySpan<int> draws)
     {
-        _values ??= QueryValues();
+        _values ??= QueryValues(CancellationToken.None);
         double sum = 0, weight = 0;
         for (int i = 0; i < _values.Length; i++)
             if (!double.IsNaN(_values[i]))
@@ -116,7 +122,7 @@ internal sealed class ReidAggregate(MetricSpec spec) : IAggregate, IWeightedAggr
     }
 
     /// <summary>Each item's value as a query: NaN for gallery images and queries with no match left.</summary>
-    private double[] QueryValues()
+    private double[] QueryValues(CancellationToken cancellationToken)
     {
         var gallery = Enumerable.Range(0, Items).Where(i => !_annotations[i].Query).ToArray();
         int dims = _embeddings.FirstOrDefault(e => e != null)?.Length ?? 0;
@@ -128,7 +134,7 @@ internal sealed class ReidAggregate(MetricSpec spec) : IAggregate, IWeightedAggr
         Array.Fill(values, double.NaN);
         var queries = Enumerable.Range(0, Items).Where(i => _annotations[i].Query).ToArray();
         // Each query is ranked on its own: the result does not depend on the threads.
-        Parallel.For(0, queries.Length, () => (new double[gallery.Length], new int[gallery.Length]), (k, _, buffers) =>
+        Parallel.For(0, queries.Length, new ParallelOptions { CancellationToken = cancellationToken }, () => (new double[gallery.Length], new int[gallery.Length]), (k, _, buffers) =>
         {
             values[queries[k]] = QueryValue(queries[k], gallery, buffers.Item1, buffers.Item2);
             return buffers;
