@@ -393,4 +393,16 @@ public class DetectionMetricsTests
         Assert.Equal(4.0 / 11, Map(predicted, truth, null, ApIntegral.ElevenPoint), 12);
         Assert.Equal(3.0 / 11, Map(predicted, truth, new AccuracyCheckerMatching(), ApIntegral.ElevenPoint), 12);
     }
+
+    [Fact]
+    public void Matching_a_whole_set_stops_on_cancellation()
+    {
+        var (predictions, truth) = Scene();
+        var aggregate = new DetectionAggregate(new MetricSpec("map", MetricType.Map, MetricDirection.HigherBetter, new[] { 0 }, "metrics[0]"));
+        for (int i = 0; i < truth.Count; i++) aggregate.Add(predictions[i], truth[i]);
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+        Assert.ThrowsAny<OperationCanceledException>(() => aggregate.Result(cancelled.Token));
+        Assert.Equal(aggregate.Result(), aggregate.Result(CancellationToken.None));
+    }
 }

@@ -78,7 +78,7 @@ internal sealed class DetectionRunner(MetricSpec spec) : MetricRunner(spec.Name,
 }
 
 /// <summary>The detections and annotations of every item measured, matched once when first asked for a value.</summary>
-internal sealed class DetectionAggregate(MetricSpec spec) : IAggregate, IWeightedAggregate
+internal sealed class DetectionAggregate(MetricSpec spec) : IAggregate, IWeightedAggregate, ICancellableAggregate
 {
     private readonly List<IReadOnlyList<Detection>> _predicted = new();
     private readonly List<DetectionAnnotation> _truth = new();
@@ -95,15 +95,26 @@ internal sealed class DetectionAggregate(MetricSpec spec) : IAggregate, IWeighte
 
     public int Items => _truth.Count;
 
-    public double Result() => Result(IWeightedAggregate.Once(Items));
+    public double Result() => Result(CancellationToken.None);
+
+    public double Result(CancellationToken cancellationToken)
+    {
+        Match(cancellationToken);
+        return Result(IWeightedAggregate.Once(Items));
+    }
 
     public double Result(ReadOnlySpan<int> draws)
     {
         if (Items == 0) return double.NaN;
+        Match(CancellationToken.None);
+        return _matches!.Mean(spec.Type == MetricType.Map ? spec.Integral : ApIntegral.HundredOnePoint, draws);
+    }
+
+    private void Match(CancellationToken cancellationToken)
+    {
         bool voc = spec.Type == MetricType.Map;
         _matches ??= DetectionMatches.Find(_predicted, _truth, voc ? new[] { spec.OverlapThreshold } : spec.IouThresholds, spec.IncludeBoundaries,
-            cocoMatching: !voc, voc ? 0 : spec.MaxDetections, spec.PycocotoolsOverlap, spec.AccuracyCheckerMatching);
-        return _matches.Mean(voc ? spec.Integral : ApIntegral.HundredOnePoint, draws);
+            cocoMatching: !voc, voc ? 0 : spec.MaxDetections, spec.PycocotoolsOverlap, spec.AccuracyCheckerMatching, cancellationToken);
     }
 }
 

@@ -326,9 +326,14 @@ internal sealed class DetectionMatches
 
     private DetectionMatches(List<ClassMatches> classes) => _classes = classes;
 
-    /// <summary>Matches per class with countable ground truth: per image the best maxDetections (0 = all), then all by score (stable: image, then detection order).</summary>
+    /// <summary>
+    /// Matches per class with countable ground truth: per image the best maxDetections (0 = all), then all by score
+    /// (stable: image, then detection order). <paramref name="cancellationToken"/> is checked class by class (COCO's
+    /// 5,000 images of 100 detections take seconds).
+    /// </summary>
     public static DetectionMatches Find(IReadOnlyList<IReadOnlyList<Detection>> predictions, IReadOnlyList<DetectionAnnotation> annotations,
-        IReadOnlyList<double> thresholds, bool includeBoundaries, bool cocoMatching, int maxDetections, bool pycocotools = false, AccuracyCheckerMatching? accuracyChecker = null)
+        IReadOnlyList<double> thresholds, bool includeBoundaries, bool cocoMatching, int maxDetections, bool pycocotools = false, AccuracyCheckerMatching? accuracyChecker = null,
+        CancellationToken cancellationToken = default)
     {
         if (predictions.Count != annotations.Count) throw new ArgumentException("One prediction list per annotation.", nameof(predictions));
         var classes = annotations.SelectMany(a => a.Boxes).Where(b => !b.Difficult).Select(b => b.Label)
@@ -336,6 +341,7 @@ internal sealed class DetectionMatches
         var result = new List<ClassMatches>(classes.Count);
         foreach (int c in classes)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             var groundTruth = annotations.Select((a, i) => (i, (long)a.Boxes.Count(b => b.Label == c && !b.Difficult))).Where(x => x.Item2 > 0).ToArray();
             var detections = new List<(int Image, Detection D)>();
             for (int i = 0; i < predictions.Count; i++)
