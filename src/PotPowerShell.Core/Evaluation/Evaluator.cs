@@ -339,7 +339,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
             if (selfReference) StoreReferences(batch, outputs);
             if (Measure(tally, batch, outputs, ms, b, batches.Count, progress)) break;
         }
-        return tally.Result(clock, batchSize, fallback, creation ?? runner.CreationTime, cancellationToken);
+        return tally.Result(clock, batchSize, fallback, creation ?? runner.CreationTime, progress, cancellationToken);
     }
 
     /// <summary>
@@ -421,7 +421,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
                 if (Measure(tally, lane.Batch, lane.Outputs, lane.Milliseconds, b, batches, progress)) break;
                 lane.Free.Release();
             }
-            return tally.Result(clock, batchSize, Scattered(first), creation, cancellationToken);
+            return tally.Result(clock, batchSize, Scattered(first), creation, progress, cancellationToken);
         }
         finally
         {
@@ -649,7 +649,8 @@ public sealed class Evaluator : IEvaluator, IDisposable
             for (int m = 0; m < owner._runners.Count; m++) ByName[owner._runners[m].Name] = PerItem[m];
         }
 
-        public EvaluationResult Result(Stopwatch clock, int batchSize, string? fallback, TimeSpan sessionCreation, CancellationToken cancellationToken)
+        public EvaluationResult Result(Stopwatch clock, int batchSize, string? fallback, TimeSpan sessionCreation, IProgress<PotProgress>? progress,
+            CancellationToken cancellationToken)
         {
             bool stopped = Measured < Items.Count;
             var asked = stopped ? null : Positions;
@@ -662,6 +663,8 @@ public sealed class Evaluator : IEvaluator, IDisposable
                 perItem[_owner._runners[m].Name] = stopped ? PerItem[m][..Measured] : InAskedOrder(PerItem[m], asked);
                 signals[_owner._runners[m].Name] = stopped ? Signals[m][..Measured] : InAskedOrder(Signals[m], asked);
                 fragility[_owner._runners[m].Name] = stopped ? Fragility[m][..Measured] : InAskedOrder(Fragility[m], asked);
+                if (asked == null && Aggregates[m] is ICancellableAggregate)
+                    progress?.Report(new PotProgress("Evaluating " + Request.ModelName, $"Computing {_owner._runners[m].Name} over the {Measured} items", 100));
                 values[_owner._runners[m].Name] = asked != null ? MeanAggregate.Of(perItem[_owner._runners[m].Name])
                     : Aggregates[m] is ICancellableAggregate slow ? slow.Result(cancellationToken) : Aggregates[m].Result();
             }
