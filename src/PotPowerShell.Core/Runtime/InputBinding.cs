@@ -98,13 +98,37 @@ public static class InputBinding
         if (tensor.Kind == TensorElementKind.String || kind == TensorElementKind.String)
             throw new PotException(TypeId, PotErrorCategory.InvalidData,
                 $"Model input '{modelInput}' takes {kind} values but the data holds {tensor.Kind} values. Save the array with the input's element type.", modelInput);
-        if (Unrepresentable(tensor, kind) is { } v)
-            throw new PotException(TypeId, PotErrorCategory.InvalidData,
-                $"Model input '{modelInput}' takes {kind} values{RangeOf(kind)}, but its {tensor.Kind} data holds {v.ToString("R", CultureInfo.InvariantCulture)}, " +
-                "which that type cannot hold. " + (kind is TensorElementKind.UInt8 or TensorElementKind.Int8
-                    ? "Leave normalization and scale steps out for a model that takes pixels, or check the data's range."
-                    : "Save the array with the input's element type, or check that this array is the one the input takes."), modelInput);
+        if (tensor.Data is float[] pixels && kind is TensorElementKind.UInt8 or TensorElementKind.Int8) return Pixels(pixels, tensor, kind, modelInput);
+        if (Unrepresentable(tensor, kind) is { } v) throw CannotHold(v, tensor.Kind, kind, modelInput);
         return TensorBytes.Convert(tensor, kind);
+    }
+
+    private static PotException CannotHold(double value, TensorElementKind source, TensorElementKind kind, string modelInput) =>
+        new(TypeId, PotErrorCategory.InvalidData,
+            $"Model input '{modelInput}' takes {kind} values{RangeOf(kind)}, but its {source} data holds {value.ToString("R", CultureInfo.InvariantCulture)}, " +
+            "which that type cannot hold. " + (kind is TensorElementKind.UInt8 or TensorElementKind.Int8
+                ? "Leave normalization and scale steps out for a model that takes pixels, or check the data's range."
+                : "Save the array with the input's element type, or check that this array is the one the input takes."), modelInput);
+
+    /// <summary>
+    /// Float pixels for an 8-bit input, checked and rounded (to even) in one pass: the common case of images fed to
+    /// TensorFlow's detection exports, whose general path (<see cref="TensorBytes.Convert"/> through doubles) took
+    /// 26 ms for one 640 x 640 image.
+    /// </summary>
+    private static TensorData Pixels(float[] values, TensorData tensor, TensorElementKind kind, string modelInput)
+    {
+        bool unsigned = kind == TensorElementKind.UInt8;
+        float low = unsigned ? 0 : -128, high = unsigned ? 255 : 127;
+        var target = TensorBytes.Allocate(kind, values.Length);
+        var bytes = TensorBytes.AsBytes(target);
+        for (int i = 0; i < values.Length; i++)
+        {
+            float v = values[i];
+            if (!(v >= low && v <= high)) throw CannotHold(v, tensor.Kind, kind, modelInput);
+            // Two's complement: -1 is stored as 0xFF, which the sbyte[] reads back as -1.
+            bytes[i] = unchecked((byte)(int)MathF.Round(v));
+        }
+        return new TensorData(kind, (long[])tensor.Shape.Clone(), target);
     }
 
     /// <summary>The first value of <paramref name="tensor"/> that <paramref name="kind"/> cannot hold, or null.</summary>

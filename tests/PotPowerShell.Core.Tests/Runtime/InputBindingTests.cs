@@ -109,6 +109,24 @@ public class InputBindingTests
         Assert.Contains("holds -1", Assert.Throws<PotException>(() => InputBinding.Converted(data, TensorElementKind.UInt8, "x")).Message);
     }
 
+    [Theory]
+    [InlineData(TensorElementKind.UInt8, 0, 255)]
+    [InlineData(TensorElementKind.Int8, -128, 127)]
+    public void Float_pixels_convert_to_8_bits_as_the_general_conversion_does(TensorElementKind kind, int low, int high)
+    {
+        // Halves round to even (126.5 -> 126, 127.5 -> 128 where it fits; -0.5 -> 0, -1.5 -> -2); the ends themselves fit.
+        var rng = new Random(7);
+        var values = Enumerable.Range(0, 1000).Select(_ => (float)(low + rng.NextDouble() * (high - low)))
+            .Concat(new float[] { low, high, 126.5f, -0.5f, -1.5f, 0.5f }.Where(v => v >= low && v <= high)).ToArray();
+        var floats = TensorData.FromFloats(values, values.Length);
+        var viaDoubles = TensorBytes.Convert(new TensorData(TensorElementKind.Double, new long[] { values.Length }, Array.ConvertAll(values, v => (double)v)), kind);
+        var converted = InputBinding.Converted(floats, kind, "image");
+        Assert.Equal(kind, converted.Kind);
+        Assert.Equal(Enumerable.Range(0, values.Length).Select(i => TensorBytes.ValueAt(viaDoubles.Data, i)), Enumerable.Range(0, values.Length).Select(i => TensorBytes.ValueAt(converted.Data, i)));
+        var e = Assert.Throws<PotException>(() => InputBinding.Converted(TensorData.FromFloats(new[] { 1f, high + 0.75f }, 2), kind, "image"));
+        Assert.Contains($"Model input 'image' takes {kind} values ({low} to {high}), but its Float data holds {(high + 0.75f).ToString("R", System.Globalization.CultureInfo.InvariantCulture)}", e.Message);
+    }
+
     [Fact]
     public void Integers_beyond_a_narrower_integer_input_are_refused_not_wrapped()
     {
