@@ -260,18 +260,12 @@ public class ReidTests
               - {type: reid_map}
               - {name: steps, type: reid_map, interpolated_auc: false}
             """);
-        var r = Evaluate(tmp.File("engine.yml"), model, out var unused);
-        Assert.Equal((0.5, 1.0, 1.0, 0.625, 0.75), (r.Values["rank@1"], r.Values["rank@2"], r.Values["separate"], r.Values["reid_map"], r.Values["steps"]));
-        // The ranking after the last batch is reported as progress: it is the long part at a real gallery's size.
         var reports = new List<PotProgress>();
         using var evaluator = new Evaluator(EngineDefinition.Load(tmp.File("engine.yml")));
-        evaluator.Run(model, new EvaluationRequest(), CancellationToken.None, new Progress(reports.Add));
+        var r = evaluator.Run(model, new EvaluationRequest(), CancellationToken.None, new Calibration.ActivationCollectorTests.SyncProgress(reports.Add));
+        Assert.Equal((0.5, 1.0, 1.0, 0.625, 0.75), (r.Values["rank@1"], r.Values["rank@2"], r.Values["separate"], r.Values["reid_map"], r.Values["steps"]));
+        // The ranking after the last batch is reported as progress: it is the long part at a real gallery's size.
         Assert.Contains(reports, p => p.Status == "Computing reid_map over the 7 items");
-    }
-
-    private sealed class Progress(Action<PotProgress> report) : IProgress<PotProgress>
-    {
-        public void Report(PotProgress value) => report(value);
     }
 
     [Fact]
