@@ -316,7 +316,8 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
     /// <summary>
     /// This builder (and every variant made from it) with reverted layers restored as <paramref name="mode"/> says. For
     /// only_activations it times each MatMul and Gemm's dynamic form against float on this CPU (cached; see
-    /// <see cref="Quantization.DynamicFallback"/>): a reverted layer keeps INT8 weights only where that is faster.
+    /// <see cref="Quantization.DynamicFallback"/>): those whose dynamic form is faster are <see cref="DynamicCapable"/>, and
+    /// AccuracyAwareQuantization's dynamic pass keeps that form for a reverted one where the target still holds.
     /// </summary>
     public QuantizedModelBuilder WithRestoreMode(RestoreMode mode, IProgress<PotProgress>? progress = null, CancellationToken cancellationToken = default)
     {
@@ -418,37 +419,46 @@ public sealed class QuantizedModelBuilder : IQuantizedModelBuilder
     /// <summary>The quantized model with <paramref name="revertedLayers"/> back in float, with their original weights and biases.</summary>
     public ModelProto Build(IReadOnlySet<string> revertedLayers) => Emit(revertedLayers).Model;
 
-    /// <summary>As <see cref="Build"/>, with the emitter's record of every weighted layer (precision, reason, quantizer parameters).</summary>
-    public Emission Emit(IReadOnlySet<string> revertedLayers)
+    /// <inheritdoc/>
+    public ModelProto Build(IReadOnlySet<string> revertedLayers, IReadOnlySet<string> dynamicLayers) => Emit(revertedLayers, dynamicLayers).Model;
+
+    /// <summary>
+    /// As <see cref="Build(IReadOnlySet{string}, IReadOnlySet{string})"/>, with the emitter's record of every weighted
+    /// layer (precision, reason, quantizer parameters).
+    /// </summary>
+    public Emission Emit(IReadOnlySet<string> revertedLayers, IReadOnlySet<string>? dynamicLayers = null)
     {
         ArgumentNullException.ThrowIfNull(revertedLayers);
+        dynamicLayers ??= IQuantizedModelBuilder.EmptyLayers;
+        if (dynamicLayers.FirstOrDefault(l => !revertedLayers.Contains(l) || !DynamicCapable.Contains(l)) is { } wrong)
+            throw new ArgumentException($"'{wrong}' cannot run in its dynamic form here: only reverted layers of DynamicCapable can.", nameof(dynamicLayers));
         if (revertedLayers.Count == 0) return QdqEmitter.EmitWithRecord(FloatModel, Plan, _weights);
         var floatLayers = new HashSet<string>(Plan.FloatLayers, StringComparer.Ordinal);
         floatLayers.UnionWith(revertedLayers);
         // A reverted layer gets its original bias back: drop its correction.
         var biases = Plan.CorrectedBiases.Where(kv => !revertedLayers.Contains(kv.Key))
             .ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
-        return QdqEmitter.EmitWithRecord(FloatModel, WithDynamicLayers(Plan with { FloatLayers = floatLayers, CorrectedBiases = biases }, revertedLayers), _weights);
+        return QdqEmitter.EmitWithRecord(FloatModel, WithDynamicLayers(Plan with { FloatLayers = floatLayers, CorrectedBiases = biases }, revertedLayers, dynamicLayers), _weights);
     }
 
-    /// <summary>Whether <paramref name="layer"/>, when reverted, runs in the dynamic form (INT8 weights) rather than in float.</summary>
-    public bool KeepsInt8WeightsWhenReverted(string layer) =>
-        _calibrated.Restore.Mode == RestoreMode.OnlyActivations && _calibrated.Restore.Outcome.Layers.Contains(layer);
+    /// <inheritdoc/>
+    public IReadOnlySet<string> DynamicCapable =>
+        _calibrated.Restore.Mode == RestoreMode.OnlyActivations ? _calibrated.Restore.Outcome.Layers : IQuantizedModelBuilder.EmptyLayers;
 
-    /// <summary>restore_mode only_activations: the reverted layers whose dynamic form is faster keep INT8 weights; the others say why not.</summary>
-    private QuantizationPlan WithDynamicLayers(QuantizationPlan plan, IReadOnlySet<string> revertedLayers)
+    /// <summary>restore_mode only_activations: <paramref name="dynamic"/> keep INT8 weights; the other reverted layers say why they are float.</summary>
+    private QuantizationPlan WithDynamicLayers(QuantizationPlan plan, IReadOnlySet<string> revertedLayers, IReadOnlySet<string> dynamic)
     {
         var restore = _calibrated.Restore;
         if (restore.Mode != RestoreMode.OnlyActivations) return plan;
-        var dynamic = revertedLayers.Where(KeepsInt8WeightsWhenReverted).ToHashSet(StringComparer.Ordinal);
         var reasons = new SortedDictionary<string, FloatReason>(plan.FloatReasons.ToDictionary(kv => kv.Key, kv => kv.Value), StringComparer.Ordinal);
         foreach (var layer in revertedLayers.Where(l => !dynamic.Contains(l)))
-            reasons[layer] = restore.Outcome.Timings.TryGetValue(layer, out var timing)
-                ? new FloatReason(LayerReason.Reverted, Quantization.DynamicFallback.SlowerText(timing, restore.Outcome.BatchSize))
-                : new FloatReason(LayerReason.Reverted, "reverted to float (no dynamic form timed for it: only MatMul and Gemm with a 2-D constant weight have one, on target devices ANY and CPU)");
+            reasons[layer] = !restore.Outcome.Timings.TryGetValue(layer, out var timing)
+                ? new FloatReason(LayerReason.Reverted, "reverted to float (no dynamic form timed for it: only MatMul and Gemm with a 2-D constant weight have one, on target devices ANY and CPU)")
+                : timing.Faster ? new FloatReason(LayerReason.Reverted, "reverted to float (its faster dynamic form, INT8 weights with activations quantized at run time, missed the target)")
+                : new FloatReason(LayerReason.Reverted, Quantization.DynamicFallback.SlowerText(timing, restore.Outcome.BatchSize));
         var sevenBit = new HashSet<string>(plan.SevenBitLayers, StringComparer.Ordinal);
         if (restore.Outcome.SevenBitWeights) sevenBit.UnionWith(dynamic);
-        return plan with { DynamicLayers = dynamic, FloatReasons = reasons, SevenBitLayers = sevenBit };
+        return plan with { DynamicLayers = dynamic.ToHashSet(StringComparer.Ordinal), FloatReasons = reasons, SevenBitLayers = sevenBit };
     }
 
     /// <summary>

@@ -56,10 +56,12 @@ public enum IterationAction
     RolledBack,
     /// <summary>Backward pass: the layer was quantized again and the target still holds.</summary>
     Requantized,
-    /// <summary>Backward pass: quantizing the layer again breaks the target on the model returned, so it stays float.</summary>
+    /// <summary>Backward pass: quantizing the layer again breaks the target on the model returned, so it stays float (dynamic pass: so does its dynamic form).</summary>
     KeptFloat,
     /// <summary>Signal ranking: the layer was confirmed on the full set, but another confirmed layer did better and was kept.</summary>
     Outranked,
+    /// <summary>Dynamic pass (restore_mode only_activations): the reverted layer keeps INT8 weights, its activations quantized at run time, and the target still holds.</summary>
+    Dynamic,
 }
 
 /// <summary>
@@ -67,14 +69,14 @@ public enum IterationAction
 /// again, or staying float), with the evaluation that made it.
 /// </summary>
 /// <param name="Index">1-based, over the whole run.</param>
-/// <param name="Stage">"Search" or "Backward".</param>
+/// <param name="Stage">"Search", "Backward" or "Dynamic".</param>
 /// <param name="Layer">The layer this iteration changed.</param>
 /// <param name="Metric">The metric driving the search at that point.</param>
 /// <param name="DropBefore">Drop of that metric before the change.</param>
 /// <param name="DropAfter">Drop of that metric with the change.</param>
 /// <param name="Met">All metrics within their maximal drop with the change.</param>
 /// <param name="Action">What happened to the change.</param>
-/// <param name="RevertedCount">Layers in float after the iteration.</param>
+/// <param name="RevertedCount">Layers in float after the iteration (reverted layers in their dynamic form not counted).</param>
 public sealed record AccuracyAwareIteration(
     int Index,
     string Stage,
@@ -86,7 +88,7 @@ public sealed record AccuracyAwareIteration(
     IterationAction Action,
     int RevertedCount)
 {
-    public bool Accepted => Action is IterationAction.Reverted or IterationAction.Requantized;
+    public bool Accepted => Action is IterationAction.Reverted or IterationAction.Requantized or IterationAction.Dynamic;
 
     /// <summary>
     /// True when the evaluation stopped once its outcome was decided (see AccuracyAwareOptions.DecideEarly): DropAfter is

@@ -36,10 +36,17 @@ internal sealed class FakeBuilder : IQuantizedModelBuilder
     public IReadOnlyList<QuantizableLayer> Layers { get; }
     public int Builds { get; private set; }
 
-    public ModelProto Build(IReadOnlySet<string> revertedLayers)
+    public ModelProto Build(IReadOnlySet<string> revertedLayers) => Build(revertedLayers, new HashSet<string>());
+
+    /// <summary>Layers that may run in their dynamic form when reverted (none unless set).</summary>
+    public IReadOnlySet<string> DynamicCapable { get; init; } = new HashSet<string>();
+
+    public ModelProto Build(IReadOnlySet<string> revertedLayers, IReadOnlySet<string> dynamicLayers)
     {
         Builds++;
-        return Model($"q|{_tag}|{string.Join(",", revertedLayers.OrderBy(l => l, StringComparer.Ordinal))}");
+        Assert.All(dynamicLayers, l => Assert.True(revertedLayers.Contains(l) && DynamicCapable.Contains(l), l));
+        string Join(IReadOnlySet<string> layers) => string.Join(",", layers.OrderBy(l => l, StringComparer.Ordinal));
+        return Model($"q|{_tag}|{Join(revertedLayers)}" + (dynamicLayers.Count == 0 ? "" : $"|{Join(dynamicLayers)}"));
     }
 
     private static ModelProto Model(string doc)
@@ -60,6 +67,13 @@ internal sealed class FakeBuilder : IQuantizedModelBuilder
         if (doc == "fp32") return ("fp32", new HashSet<string>());
         var parts = doc.Split('|');
         return (parts[1], parts[2].Length == 0 ? new HashSet<string>() : parts[2].Split(',').ToHashSet());
+    }
+
+    /// <summary>The reverted layers a model built by any FakeBuilder runs in their dynamic form.</summary>
+    public static HashSet<string> DecodeDynamic(byte[] model)
+    {
+        var parts = ModelProto.Parser.ParseFrom(model).DocString.Split('|');
+        return parts.Length > 3 ? parts[3].Split(',').ToHashSet() : new HashSet<string>();
     }
 }
 
@@ -82,16 +96,20 @@ internal sealed class FakeMetric(string name, MetricDirection direction, Func<in
     public FakeMetric WithCost(string layer, double cost) { Cost[layer] = _ => cost; return this; }
     public FakeMetric WithCost(string layer, Func<int, double> cost) { Cost[layer] = cost; return this; }
 
-    /// <summary>Degradation of item i for a model (tag, reverted).</summary>
-    public double Degradation(string tag, IReadOnlySet<string> reverted, int item) =>
-        tag == "fp32" ? 0 : Offset(tag) + Scale(tag) * Cost.Where(c => !reverted.Contains(c.Key)).Sum(c => c.Value(item));
+    /// <summary>What a reverted layer in its dynamic form costs each item (its whole cost unless set).</summary>
+    public Dictionary<string, double> DynamicCost { get; } = new();
+
+    /// <summary>Degradation of item i for a model (tag, reverted, those of them in their dynamic form).</summary>
+    public double Degradation(string tag, IReadOnlySet<string> reverted, int item, IReadOnlySet<string>? dynamic = null) =>
+        tag == "fp32" ? 0 : Offset(tag) + Scale(tag) * Cost.Sum(c =>
+            !reverted.Contains(c.Key) ? c.Value(item) : dynamic?.Contains(c.Key) == true ? DynamicCost.GetValueOrDefault(c.Key, c.Value(item)) : 0);
 
     /// <summary>Set: a 0/1 metric, an item right (1) while its degradation is at most this; layers then interact.</summary>
     public double? RightUpTo { get; init; }
 
-    public double Value(string tag, IReadOnlySet<string> reverted, int item)
+    public double Value(string tag, IReadOnlySet<string> reverted, int item, IReadOnlySet<string>? dynamic = null)
     {
-        double d = Degradation(tag, reverted, item);
+        double d = Degradation(tag, reverted, item, dynamic);
         if (RightUpTo is { } limit) return d <= limit + 1e-12 ? 1 : 0;
         return Direction == MetricDirection.HigherBetter ? Baseline(item) - d : Baseline(item) + d;
     }
@@ -128,14 +146,15 @@ internal sealed class FakeEvaluator(int items, params FakeMetric[] metrics) : IE
         OnEvaluate?.Invoke();
         During?.Invoke(Calls.Count, cancellationToken);
         var (tag, reverted) = FakeBuilder.Decode(model);
+        var dynamic = tag == "fp32" ? new HashSet<string>() : FakeBuilder.DecodeDynamic(model);
         var list = items ?? Enumerable.Range(0, Data.Count).ToArray();
-        Calls.Add((tag, string.Join(",", reverted.OrderBy(r => r, StringComparer.Ordinal)), list.Count));
+        Calls.Add((tag, string.Join(",", reverted.OrderBy(r => r, StringComparer.Ordinal)) + (dynamic.Count == 0 ? "" : "|" + string.Join(",", dynamic.Order(StringComparer.Ordinal))), list.Count));
         var perItem = new Dictionary<string, double[]>();
         var values = new Dictionary<string, double>();
         var signals = new Dictionary<string, double[]>();
         foreach (var m in metrics)
         {
-            var v = list.Select(i => m.Value(tag, reverted, i)).ToArray();
+            var v = list.Select(i => m.Value(tag, reverted, i, dynamic)).ToArray();
             perItem[m.Name] = v;
             values[m.Name] = v.Average();
             if (m.Signal is { } signal) signals[m.Name] = list.Select(i => signal(tag, reverted, i)).ToArray();

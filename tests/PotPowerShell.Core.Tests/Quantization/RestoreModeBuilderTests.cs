@@ -7,8 +7,9 @@ using PotPowerShell.Core.Quantization;
 namespace PotPowerShell.Core.Tests.Quantization;
 
 /// <summary>
-/// restore_mode through the builder AccuracyAwareQuantization reverts layers with: a reverted MatMul / Gemm takes the
-/// dynamic form only where the layer timings say it is faster than float (fake timings: no timing in tests).
+/// restore_mode through the builder AccuracyAwareQuantization reverts layers with: a reverted MatMul / Gemm may take the
+/// dynamic form only where the layer timings say it is faster than float (fake timings: no timing in tests), and does
+/// when the search asks for it (its dynamic pass).
 /// </summary>
 public class RestoreModeBuilderTests
 {
@@ -36,26 +37,33 @@ public class RestoreModeBuilderTests
     }
 
     [Fact]
-    public void A_reverted_layer_keeps_int8_weights_only_where_its_dynamic_form_is_faster()
+    public void A_reverted_layer_may_keep_int8_weights_only_where_its_dynamic_form_is_faster()
     {
         using var tmp = new TempFolder();
         var builder = Builder(tmp, new FakeTimer { SlowInDynamic = new HashSet<string> { "fc2" } }).WithRestoreMode(RestoreMode.OnlyActivations);
         Assert.Equal(RestoreMode.OnlyActivations, builder.RestoreMode);
         Assert.Equal(new[] { "fc1", "fc3" }, builder.DynamicFallback.Layers.OrderBy(n => n, StringComparer.Ordinal));
+        Assert.Equal(new[] { "fc1", "fc3" }, builder.DynamicCapable.OrderBy(n => n, StringComparer.Ordinal));
         Assert.Equal(new DynamicTiming(FakeTimer.SlowDynamicMs, FakeTimer.FloatMs), builder.DynamicFallback.Timings["fc2"]);
 
-        var emission = builder.Emit(new HashSet<string> { "fc1", "fc2" });
+        var reverted = new HashSet<string> { "fc1", "fc2" };
+        var emission = builder.Emit(reverted, new HashSet<string> { "fc1" });
         var rows = emission.Layers.ToDictionary(l => l.Node);
         Assert.Equal(("Dynamic", LayerReason.RevertedDynamic), (rows["fc1"].Precision, rows["fc1"].Code));
         Assert.Equal(("Float", LayerReason.Reverted), (rows["fc2"].Precision, rows["fc2"].Code));
         Assert.Equal("reverted to float: its dynamic form (INT8 weights) took 2.000 ms vs float 1.000 ms on this CPU (batch 1)", rows["fc2"].Reason);
         Assert.Equal("INT8", rows["fc3"].Precision);
-        Assert.True(builder.KeepsInt8WeightsWhenReverted("fc1"));
-        Assert.False(builder.KeepsInt8WeightsWhenReverted("fc2"));
         // The dynamic layer is a kernel of its own in ORT, the reverted Gemm a float layer.
         var report = FusionReport.Analyze(emission.Model.ToByteArray());
         Assert.Equal(1, report.DynamicKernelCount);
         Assert.Equal(1, report.FloatLayerCount);
+
+        // Not asked for, a faster dynamic form is not taken, and the reason says why.
+        var plain = builder.Emit(reverted).Layers.Single(l => l.Node == "fc1");
+        Assert.Equal(("Float", "reverted to float (its faster dynamic form, INT8 weights with activations quantized at run time, missed the target)"), (plain.Precision, plain.Reason));
+        // A slower dynamic form, or a layer that is not reverted, cannot be asked for.
+        Assert.Throws<ArgumentException>(() => builder.Build(reverted, new HashSet<string> { "fc2" }));
+        Assert.Throws<ArgumentException>(() => builder.Build(reverted, new HashSet<string> { "fc3" }));
     }
 
     [Fact]
@@ -69,11 +77,14 @@ public class RestoreModeBuilderTests
         Assert.Equal(plain.Build(none).ToByteArray(), dynamic.Build(none).ToByteArray());
         var reverted = new HashSet<string> { "fc1" };
         Assert.Equal("Float", plain.Emit(reverted).Layers.Single(l => l.Node == "fc1").Precision);
-        Assert.Equal("Dynamic", dynamic.Emit(reverted).Layers.Single(l => l.Node == "fc1").Precision);
-        // Back to activations_and_weights: the same bytes as never having asked.
-        Assert.Equal(plain.Build(reverted).ToByteArray(), dynamic.WithRestoreMode(RestoreMode.ActivationsAndWeights).Build(reverted).ToByteArray());
+        Assert.Equal("Dynamic", dynamic.Emit(reverted, reverted).Layers.Single(l => l.Node == "fc1").Precision);
+        Assert.Empty(plain.DynamicCapable);
+        // A float revert is the same model in either mode.
+        Assert.Equal(plain.Build(reverted).ToByteArray(), dynamic.Build(reverted).ToByteArray());
+        // Back to activations_and_weights: nothing may run dynamic.
+        Assert.Throws<ArgumentException>(() => dynamic.WithRestoreMode(RestoreMode.ActivationsAndWeights).Build(reverted, reverted));
         // Same cache, same choice, same bytes.
-        Assert.Equal(dynamic.Build(reverted).ToByteArray(), plain.WithRestoreMode(RestoreMode.OnlyActivations).Build(reverted).ToByteArray());
+        Assert.Equal(dynamic.Build(reverted, reverted).ToByteArray(), plain.WithRestoreMode(RestoreMode.OnlyActivations).Build(reverted, reverted).ToByteArray());
     }
 
     [Fact]
@@ -87,6 +98,6 @@ public class RestoreModeBuilderTests
             TargetDevice = TargetDevice.Gpu, Threads = 1, Measurement = TestMeasurement.With(new FakeTimer(), tmp.File("costs.json")),
         }).WithRestoreMode(RestoreMode.OnlyActivations);
         Assert.Empty(builder.DynamicFallback.Layers);
-        Assert.Equal("Float", builder.Emit(new HashSet<string> { "fc1" }).Layers.Single(l => l.Node == "fc1").Precision);
+        Assert.Empty(builder.DynamicCapable);
     }
 }

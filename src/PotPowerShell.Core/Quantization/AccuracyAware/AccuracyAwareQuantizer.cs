@@ -119,6 +119,7 @@ public sealed class AccuracyAwareQuantizer
                     search = ctx.Options.RankingMethod == RankingMethod.Signal ? ConfirmedSearch.Run(ctx, baseline, start.Model) : GreedySearch.Run(ctx, baseline, start.Model);
                     if (search.Stop == null && _options.BackwardPass) search = BackwardPass.Run(ctx, baseline, search);
                 }
+                if (best.Met && !search.BudgetExhausted) search = DynamicPass.Run(ctx, baseline, search, best.Candidate!);
             }
             catch (BudgetExhaustedException e)
             {
@@ -147,7 +148,8 @@ public sealed class AccuracyAwareQuantizer
     private static (RunBaseline Baseline, BatchSizeChoice? Choice) BaselineAndBatchSize(SearchContext ctx, ModelCandidate fullyQuantized)
     {
         var baseline = RunBaseline.Evaluate(ctx);
-        if (!DecidedEarly.BatchIndependent(ctx)) return (baseline, null);
+        // A dynamic form's values depend on the batch size (see DynamicPass): it is given, not chosen by timing.
+        if (!DecidedEarly.BatchIndependent(ctx) || ctx.Builder.DynamicCapable.Count > 0) return (baseline, null);
         BatchSizeChoice? choice;
         using (ctx.Stages.Stage("BatchSize"))
         {
@@ -313,6 +315,7 @@ public sealed class AccuracyAwareQuantizer
                 .Select(l => search.Picks.TryGetValue(l, out var p) ? p
                     : search.Scores.TryGetValue(l, out var s) ? new RevertedLayer(l, s.OpType, s.Score, s.Method, 0)
                     : new RevertedLayer(l, layers.GetValueOrDefault(l, "?"), double.NaN, ctx.Options.RankingMethod, 0))
+                .Select(r => best.Dynamic.Contains(r.Layer) ? r with { Precision = "Dynamic" } : r)
                 .OrderBy(r => r.Iteration).ThenBy(r => r.Layer, StringComparer.Ordinal).ToList(),
             Iterations = search.Iterations.ToList(),
             Evaluations = ctx.Session.Evaluations,

@@ -115,11 +115,11 @@ internal static class DecidedEarly
     }
 
     /// <summary>
-    /// False when a candidate may quantize activations at run time from the whole batch (DynamicQuantizeLinear in the
-    /// model, or restore_mode only_activations): an item's outputs then depend on which items share its batch.
+    /// False when every candidate quantizes activations at run time from the whole batch (DynamicQuantizeLinear in the
+    /// model): an item's outputs then depend on which items share its batch. The dynamic forms of restore_mode
+    /// only_activations appear in the dynamic pass alone, whose evaluations are complete (see <see cref="DynamicPass"/>).
     /// </summary>
-    public static bool BatchIndependent(SearchContext ctx) =>
-        ctx.Options.RestoreMode == RestoreMode.ActivationsAndWeights && !ctx.Builder.FloatModel.Graph.Node.Any(n => n.OpType == "DynamicQuantizeLinear");
+    public static bool BatchIndependent(SearchContext ctx) => !ctx.Builder.FloatModel.Graph.Node.Any(n => n.OpType == "DynamicQuantizeLinear");
 
     /// <summary>
     /// The drop of <paramref name="metric"/> an evaluation shows: the full-set drop when it is complete, else the

@@ -60,6 +60,21 @@ public interface IQuantizedModelBuilder
 
     /// <summary>The quantized model with <paramref name="revertedLayers"/> (node names) back in float, with their original weights and biases.</summary>
     ModelProto Build(IReadOnlySet<string> revertedLayers);
+
+    /// <summary>
+    /// Reverted layers that may run in their dynamic form instead of float (restore_mode only_activations: MatMul and
+    /// Gemm whose dynamic form is faster on this CPU; see <see cref="DynamicForm"/>); empty otherwise.
+    /// </summary>
+    IReadOnlySet<string> DynamicCapable => EmptyLayers;
+
+    /// <summary>
+    /// As <see cref="Build(IReadOnlySet{string})"/>, with the reverted layers of <paramref name="dynamicLayers"/> (each
+    /// one of <see cref="DynamicCapable"/>) keeping INT8 weights with their activations quantized at run time.
+    /// </summary>
+    ModelProto Build(IReadOnlySet<string> revertedLayers, IReadOnlySet<string> dynamicLayers) =>
+        dynamicLayers.Count == 0 ? Build(revertedLayers) : throw new NotSupportedException("This builder has no dynamic forms.");
+
+    internal static readonly IReadOnlySet<string> EmptyLayers = new HashSet<string>(StringComparer.Ordinal);
 }
 
 /// <summary>A weighted layer the quantizer made INT8.</summary>

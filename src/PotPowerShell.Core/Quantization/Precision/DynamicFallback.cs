@@ -18,7 +18,7 @@ public sealed record DynamicTiming(double DynamicMs, double FloatMs)
 /// <summary>Which reverted layers take the dynamic form, and from which timings.</summary>
 public sealed record DynamicFallbackOutcome
 {
-    /// <summary>Layers that run faster in the dynamic form than in float on this CPU, so a revert keeps their INT8 weights.</summary>
+    /// <summary>Layers that run faster in the dynamic form than in float on this CPU, so a reverted one may keep its INT8 weights.</summary>
     public IReadOnlySet<string> Layers { get; init; } = new HashSet<string>(StringComparer.Ordinal);
     /// <summary>Timings of every layer that has a dynamic form, by node name.</summary>
     public IReadOnlyDictionary<string, DynamicTiming> Timings { get; init; } = new Dictionary<string, DynamicTiming>(StringComparer.Ordinal);
