@@ -76,7 +76,7 @@ internal static class AccuracyCheckerConfig
         modelMap = AccuracyCheckerDefinitions.Apply(modelMap, modelPath, tree, environment, baseFolder, problems, warnings, notes);
         bool defined = environment.DefinitionsFile != null || tree.ContainsKey(AccuracyCheckerDefinitions.Key);
         var model = new MapReader(modelMap, modelPath, problems, modelPath.Length == 0 ? EntryKeys : ModelKeys);
-        var (adapter, (input, layout, others), batch, launcherPath) = Launcher(model, warnings);
+        var (adapter, (input, layout, others, features), batch, launcherPath) = Launcher(model, warnings);
         if (adapter != null) result.Add("adapter", adapter);
         if (batch != null) result.Add("batch_size", batch);
 
@@ -96,8 +96,13 @@ internal static class AccuracyCheckerConfig
                 problems.Add(path, $"must be a mapping with data_source: and more, not {EngineTree.Show(datasets.Items[i])}.", datasets.Items[i].Line);
                 continue;
             }
-            translated.Add(Dataset(new MapReader(map, path, problems, DatasetKeys), input, layout, others, warnings, baseFolder, defined, out string? symbols));
+            translated.Add(Dataset(new MapReader(map, path, problems, DatasetKeys), input, layout, others, features, warnings, baseFolder, defined, out string? symbols, out var extraction));
             labelSymbols ??= symbols;
+            // extract_answers_tokens sets how the question_answering adapter picks the answer.
+            if (extraction != null && adapter != null && EngineTree.TextOf(adapter["type"]) == "question_answering")
+                foreach (var (key, value) in extraction.Entries) adapter.Add(key, value, extraction.KeyLine(key));
+            else if (extraction != null)
+                problems.Add(EngineProblems.Join(path, "postprocessing"), "extract_answers_tokens applies to the bert_question_answering adapter's start and end logits.", map.KeyLine("postprocessing"));
         }
         result.Add("datasets", translated, modelMap.KeyLine("datasets"));
         // A CTC decoder without its own vocabulary decodes with the converter's label map, as Accuracy Checker does.
@@ -205,6 +210,7 @@ internal static class AccuracyCheckerConfig
     private static readonly string[] Adapters =
     {
         "classification", "ctc_greedy_search_decoder", "beam_search_decoder", "ssd_onnx", "faster_rcnn_onnx", "ssd", "yolo_v8_detection", "yolo_v8", "yolo_v3", "yolo_v5", "yolo_v2", "yolox", "yolo_v3_onnx", "nanodet", "detr", "class_agnostic_detection", "ultra_lightweight_face_detection", "mask_rcnn", "retinaface_pytorch", "faceboxes", "tf_object_detection", "segmentation", "reid",
+        "bert_question_answering",
     };
 
     private static ConfigMap? Adapter(MapReader launcher, List<string> warnings)
@@ -362,6 +368,14 @@ internal static class AccuracyCheckerConfig
                     warnings.Add($"{a.KeyPath(key)}: read and ignored: {(key == "keep_shape" ? "the metrics compare embeddings flattened either way" : "it joins the embeddings of several inferences of an item (a flip merged with the original), and each item is inferred once")}.");
             return ours;
         }
+        if (type == "bert_question_answering")
+        {
+            // The start and end logits of each window's tokens; extract_answers_tokens (postprocessing) adds its keys.
+            var a = AdapterReader(map, path, launcher.Problems, warnings, new[] { "type", "start_token_logits_output", "end_token_logits_output" });
+            var ours = EngineTree.Map(line, ("type", EngineTree.Text("question_answering")));
+            RequiredOutputs(a, ours, ("start_token_logits_output", "output", "the start logits of the window's tokens"), ("end_token_logits_output", "end_output", "the end logits"));
+            return ours;
+        }
         if (type == "segmentation")
         {
             var a = AdapterReader(map, path, launcher.Problems, warnings, new[] { "type", "make_argmax" });
@@ -490,7 +504,8 @@ internal static class AccuracyCheckerConfig
     /// A launcher's inputs: the one of type INPUT the image feeds (its name and layout), and those fed beside it as the
     /// dataset's other_inputs (ORIG_IMAGE_INFO as image_size, CONST_INPUT as its value).
     /// </summary>
-    private sealed record LauncherInputs(string? Input, string? Layout, ConfigMap? Others);
+    /// <param name="Features">Inputs of type INPUT with a value: model input -> the annotation feature it is fed (annotation_features_extractor).</param>
+    private sealed record LauncherInputs(string? Input, string? Layout, ConfigMap? Others, ConfigMap? Features = null);
 
     private static readonly LauncherInputs NoInputs = new(null, null, null);
 
@@ -499,7 +514,7 @@ internal static class AccuracyCheckerConfig
         var inputs = launcher.List("inputs");
         if (inputs == null) return NoInputs;
         string? name = null, layout = null;
-        ConfigMap? others = null;
+        ConfigMap? others = null, features = null;
         for (int i = 0; i < inputs.Count; i++)
         {
             string path = EngineProblems.Index(launcher.KeyPath("inputs"), i);
@@ -528,7 +543,16 @@ internal static class AccuracyCheckerConfig
                 m.Problem("type", $"'{type}' is not supported: the image feeds one model input of type INPUT, and inputs of type ORIG_IMAGE_INFO (the image's height and width) or CONST_INPUT (value:) are fed beside it.");
                 continue;
             }
-            if (m.Has("value")) m.Problem("value", "applies to a CONST_INPUT only.");
+            if (m.Has("value"))
+            {
+                // An annotation feature by name (Accuracy Checker matches value as a pattern against the features'
+                // identifiers; Open Model Zoo's configurations write the feature's name).
+                string? fed = m.String("name", required: true);
+                features ??= new ConfigMap(map.Line);
+                if (fed != null && !features.Add(fed, m.Raw("value")!, map.KeyLine("value")))
+                    m.Problem("name", $"'{fed}' is listed twice: give each input once.");
+                continue;
+            }
             if (name != null)
             {
                 launcher.Problems.Add(path, "a second INPUT: an image dataset feeds one model input.", map.Line);
@@ -544,7 +568,7 @@ internal static class AccuracyCheckerConfig
             foreach (var key in new[] { "shape", "precision" })
                 if (m.Has(key)) warnings.Add($"{m.KeyPath(key)}: read and ignored: the model's own input {(key == "shape" ? "shape" : "element type")} is used.");
         }
-        return new(name, layout, others);
+        return new(name, layout, others, features);
     }
 
     private static readonly Dictionary<string, (string Format, string? Order)> Readers = new(StringComparer.OrdinalIgnoreCase)
@@ -555,12 +579,20 @@ internal static class AccuracyCheckerConfig
     };
 
     /// <param name="defined">Dataset definitions were read: a dataset that still lacks data_source is not only named.</param>
-    private static ConfigMap Dataset(MapReader m, string? input, string? layout, ConfigMap? others, List<string> warnings, string baseFolder, bool defined, out string? labelSymbols)
+    /// <param name="features">The launcher's inputs fed annotation features (annotation_features_extractor).</param>
+    /// <param name="extraction">extract_answers_tokens' keys, for the question_answering adapter.</param>
+    private static ConfigMap Dataset(MapReader m, string? input, string? layout, ConfigMap? others, ConfigMap? features, List<string> warnings, string baseFolder, bool defined,
+        out string? labelSymbols, out ConfigMap? extraction)
     {
         var d = new ConfigMap(m.Node.Line);
         foreach (var key in new[] { "name", "data_source", "subsample_size", "subsample_seed" }) Copy(m, key, d);
         if (m.Has("subsample_size"))
             warnings.Add($"{m.KeyPath("subsample_size")}: the subset is drawn with PotPowerShell's seeded sampler (subsample_seed, default 0), not the one Accuracy Checker draws for the same seed.");
+        extraction = null;
+        if (ReaderName(m)?.Equals("annotation_features_extractor", StringComparison.OrdinalIgnoreCase) == true)
+            return QuestionDataset(m, d, features, warnings, out labelSymbols, out extraction);
+        if (features != null)
+            m.Problems.Add(m.KeyPath("reader"), "the launcher feeds inputs annotation features (INPUT with value:), which the annotation_features_extractor reader gives (a squad converter's windows).", m.Node.KeyLine("reader"));
         if (!m.Has("data_source"))
             m.Problem("data_source", defined
                 ? "is required: the folder of images."
@@ -593,7 +625,7 @@ internal static class AccuracyCheckerConfig
             if (m.Has(key) && m.Has("annotation_conversion"))
                 warnings.Add($"{m.KeyPath(key)}: read and ignored: pickled files are not read; the annotations are converted from annotation_conversion on every run.");
             else if (m.Has(key)) m.Problem(key, "pre-converted (pickled) annotations cannot be read: give annotation_conversion: instead.");
-        if (Postprocessing(m, warnings) is { Count: > 0 } post) d.Add("postprocessing", post, m.Node.KeyLine("postprocessing"));
+        if (Postprocessing(m, warnings, out _) is { Count: > 0 } post) d.Add("postprocessing", post, m.Node.KeyLine("postprocessing"));
         labelSymbols = Annotation(m, d, warnings, baseFolder, EncodesMasks(m));
 
         if (!npyFiles)
@@ -612,6 +644,59 @@ internal static class AccuracyCheckerConfig
         else if (!m.Has("metrics")) m.Problem("metrics", "is required: e.g. [{type: accuracy, top_k: 1}].");
         return d;
     }
+
+    private static readonly string[] SquadFeatures = { "input_ids", "input_mask", "segment_ids", "position_ids" };
+
+    /// <summary>
+    /// The annotation_features_extractor reader over a squad converter's windows: our format squad, its keys from the
+    /// converter (testing_file is the data), the launcher's inputs as inputs:, extract_answers_tokens for the adapter.
+    /// </summary>
+    private static ConfigMap QuestionDataset(MapReader m, ConfigMap d, ConfigMap? features, List<string> warnings, out string? labelSymbols, out ConfigMap? extraction)
+    {
+        labelSymbols = null;
+        int line = m.Node.KeyLine("reader");
+        if (m.Raw("reader") is ConfigMap reader)
+        {
+            var r = new MapReader(reader, m.KeyPath("reader"), m.Problems, new[] { "type", "features" });
+            if (r.List("features") is { } listed)
+                foreach (var f in listed.Items)
+                    if (EngineTree.TextOf(f)?.Trim() is not { } name || !SquadFeatures.Contains(name))
+                        r.Problem("features", $"names {EngineTree.Show(f)}: a squad window's features are {string.Join(", ", SquadFeatures)}.");
+        }
+        foreach (var key in new[] { "data_source", "preprocessing" })
+            if (m.Has(key)) m.Problem(key, "does not apply to annotation_features_extractor: the squad converter's testing_file is the data, fed as token windows.");
+        d.Add("format", EngineTree.Text("squad", line));
+        if (features != null)
+        {
+            var inputs = new ConfigMap(features.Line);
+            foreach (var (name, value) in features.Entries)
+                if (EngineTree.TextOf(value)?.Trim() is { } feature && SquadFeatures.Contains(feature)) inputs.Add(name, EngineTree.Text(feature, value.Line), features.KeyLine(name));
+                else m.Problems.Add(m.KeyPath("reader"), $"the launcher's input '{name}' takes {EngineTree.Show(value)}: a squad window's features are {string.Join(", ", SquadFeatures)}.", value.Line);
+            d.Add("inputs", inputs, features.Line);
+        }
+        Postprocessing(m, warnings, out extraction);
+        if (!m.Has("annotation_conversion")) m.Problem("annotation_conversion", "is required: {converter: squad, testing_file: dev-v1.1.json, vocab_file: vocab.txt}.");
+        else if (m.Map("annotation_conversion", ConverterKeys) is { } a)
+        {
+            if (a.String("converter", required: true)?.Trim().ToLowerInvariant() is { } kind && kind != "squad")
+                a.Problem("converter", $"'{kind}' is not supported with annotation_features_extractor: squad is.");
+            foreach (var key in ConverterKeys.Where(k => !SquadConverterKeys.Contains(k) && a.Has(k)))
+                a.Problem(key, "does not apply to squad.");
+            if (a.Has("testing_file")) Copy(a, "testing_file", d, "data_source");
+            else a.Problem("testing_file", "is required: the SQuAD .json file (dev-v1.1.json).");
+            if (a.Has("vocab_file")) Copy(a, "vocab_file", d);
+            else a.Problem("vocab_file", "is required: the model's WordPiece vocabulary (vocab.txt).");
+            foreach (var key in new[] { "max_seq_length", "max_query_length", "doc_stride", "lower_case" }) Copy(a, key, d);
+            Copy(a, "enable_padding", d, "padding");
+        }
+        var metrics = m.List("metrics");
+        if (metrics != null)
+            d.Add("metrics", EngineTree.List(metrics.Items.Select((x, i) => Metric(x, EngineProblems.Index(m.KeyPath("metrics"), i), m.Problems, warnings)), metrics.Line), m.Node.KeyLine("metrics"));
+        else m.Problem("metrics", "is required: e.g. [{type: f1}, {type: exact_match}].");
+        return d;
+    }
+
+    private static readonly string[] SquadConverterKeys = { "converter", "testing_file", "vocab_file", "max_seq_length", "max_query_length", "doc_stride", "lower_case", "enable_padding" };
 
     private static string? ReaderName(MapReader m) => m.Raw("reader") switch
     {
@@ -643,6 +728,11 @@ internal static class AccuracyCheckerConfig
         string? converter = a.String("converter", required: true);
         if (converter == null) return null;
         string kind = converter.Trim().ToLowerInvariant();
+        if (kind == "squad")
+        {
+            a.Problem("converter", "squad's token windows are read by the annotation_features_extractor reader: add reader: {type: annotation_features_extractor, features: [input_ids, input_mask, segment_ids]}.");
+            return null;
+        }
         if (!Converters.Contains(kind))
         {
             // Accuracy Checker has no converter named image_folder: its class-per-sub-folder converter is cls_dataset_folder.
@@ -912,13 +1002,14 @@ internal static class AccuracyCheckerConfig
         "use_full_label_map", "annotations_dir", "imageset_file", "data_dir", "decoding_char_file",
         "masks_dir", "image_prefix", "image_postfix", "mask_prefix", "mask_postfix", "mask_loader", "mask_dir", "labelmap_file", "label_start",
         "gallery_annotation_file", "queries_annotation_file",
+        "testing_file", "vocab_file", "max_seq_length", "max_query_length", "doc_stride", "lower_case", "enable_padding",
     };
 
     private static readonly string[] Converters = { "imagenet", "cls_dataset_folder", "icdar13_recognition", "unicode_character_recognition", "mscoco_detection", "voc_detection", "common_semantic_segmentation", "voc_segmentation", "camvid", "wider", "cvat_object_detection", "market1501_reid", "veri776_reid", "image_retrieval" };
 
     private static readonly string[] PostprocessingTypes =
         { "resize_prediction_boxes", "faster_rcnn_postprocessing_resize", "clip_boxes", "nms", "class_aware_nms", "diou_nms", "filter", "cast_to_int", "shift_labels",
-          "resize_segmentation_mask", "encode_segmentation_mask", "crop_or_pad", "crop_padded_prediction" };
+          "resize_segmentation_mask", "encode_segmentation_mask", "crop_or_pad", "crop_padded_prediction", "extract_answers_tokens" };
 
     /// <summary>
     /// Detection postprocessing in our form. resize_prediction_boxes is what always happens first (boxes are scaled to
@@ -926,8 +1017,10 @@ internal static class AccuracyCheckerConfig
     /// either side (apply_to).
     /// resize_segmentation_mask to the image's size adds no step either: class maps are scored at their mask's size.
     /// </summary>
-    private static ConfigList Postprocessing(MapReader m, List<string> warnings)
+    /// <param name="extraction">extract_answers_tokens as the question_answering adapter's keys; null without it.</param>
+    private static ConfigList Postprocessing(MapReader m, List<string> warnings, out ConfigMap? extraction)
     {
+        extraction = null;
         var list = m.List("postprocessing");
         var result = new ConfigList(list?.Line ?? 0);
         int resizeAt = list?.Items.ToList().FindIndex(x => x is ConfigMap s && EngineTree.TextOf(s["type"])?.Trim().ToLowerInvariant() == "resize_prediction_boxes") ?? -1;
@@ -942,6 +1035,20 @@ internal static class AccuracyCheckerConfig
                 m.Problems.Add(map == null ? path : EngineProblems.Join(path, "type"),
                     (map == null ? $"must be a mapping such as {{type: nms, overlap: 0.5}}, not {EngineTree.Show(list.Items[i])}." : $"'{type}' is not supported{(near != null ? $" (did you mean '{near}'?)" : "")}.") +
                     $" Supported: {string.Join(", ", PostprocessingTypes)}.", map == null ? list.Items[i].Line : map.KeyLine("type"));
+                continue;
+            }
+            if (type == "extract_answers_tokens")
+            {
+                // How the answer is picked from the logits: our question_answering adapter's keys; SQuAD 2.0's
+                // no-answer rule as its no_answer_threshold.
+                var x = new MapReader(map, path, m.Problems, new[] { "type", "max_answer", "n_best_size", "v2_with_no_answers", "no_answer_score_threshold" });
+                extraction = new ConfigMap(map.Line);
+                Copy(x, "max_answer", extraction);
+                Copy(x, "n_best_size", extraction);
+                if (x.Bool("v2_with_no_answers") == true)
+                    extraction.Add("no_answer_threshold", x.Raw("no_answer_score_threshold") ?? EngineTree.Number(0.0, map.KeyLine("type")), map.KeyLine("type"));
+                else if (x.Has("no_answer_score_threshold"))
+                    warnings.Add($"{x.KeyPath("no_answer_score_threshold")}: read and ignored: it applies with v2_with_no_answers: true.");
                 continue;
             }
             if (type == "encode_segmentation_mask")
@@ -1329,7 +1436,7 @@ internal static class AccuracyCheckerConfig
         raw is ConfigScalar { IsNull: false } s && MeanPresets.TryGetValue(s.Written.Trim(), out var preset) ? preset : MapReader.NumberList(raw);
 
     private static readonly string[] MetricTypes = { "accuracy", "character_recognition_accuracy", "map", "coco_precision", "coco_orig_precision", "mae", "mse", "psnr",
-        "segmentation_accuracy", "mean_iou", "mean_accuracy", "frequency_weighted_accuracy", "cmc", "reid_map" };
+        "segmentation_accuracy", "mean_iou", "mean_accuracy", "frequency_weighted_accuracy", "cmc", "reid_map", "f1", "exact_match" };
 
     private static ConfigNode Metric(ConfigNode raw, string path, EngineProblems problems, List<string> warnings)
     {
@@ -1371,7 +1478,10 @@ internal static class AccuracyCheckerConfig
             warnings.Add($"{m.KeyPath("number_single_shot_repeats")}: read and ignored: it repeats single_gallery_shot's draws, which are off.");
         var ours = new ConfigMap(map.Line);
         foreach (var (key, value) in map.Entries)
-            if (!ownCheck.Contains(key) && key is not ("normalized_images" or "scale_border" or "single_gallery_shot" or "number_single_shot_repeats") && !(cocoIou && key == "include_boundaries")) ours.Add(key, value, map.KeyLine(key));
+            if (!ownCheck.Contains(key) && key is not ("normalized_images" or "scale_border" or "single_gallery_shot" or "number_single_shot_repeats") && !(cocoIou && key == "include_boundaries"))
+                // Accuracy Checker's f1 and exact_match are question answering's (SQuAD's); they keep their names.
+                ours.Add(key, key == "type" && kind is "f1" or "exact_match" ? EngineTree.Text("squad_" + kind, value.Line) : value, map.KeyLine(key));
+        if (kind is "f1" or "exact_match" && !m.Has("name")) ours.Add("name", EngineTree.Text(kind, map.KeyLine("type")), map.KeyLine("type"));
         if (cocoIou) ours.Add("include_boundaries", EngineTree.Text("false", map.KeyLine("type")));
         // Accuracy Checker's map matches by its own rule (its bbox_match), not VOC's devkit's; its coco_precision by its
         // evaluate_image.

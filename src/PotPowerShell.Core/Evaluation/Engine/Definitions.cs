@@ -12,6 +12,8 @@ public enum DatasetFormat
     Images,
     /// <summary>A folder of .npy files, one per item (Accuracy Checker's numpy_reader), fed as they are.</summary>
     NpyFiles,
+    /// <summary>A SQuAD .json file: each question's context in windows of WordPiece tokens (<see cref="Data.SquadFile"/>).</summary>
+    Squad,
 }
 
 /// <summary>How an adapter turns raw model outputs into predictions.</summary>
@@ -68,6 +70,8 @@ public enum AdapterType
     Segmentation,
     /// <summary>Re-identification: each item's embedding (its output flattened), L2-normalized as Accuracy Checker's reid adapter does it.</summary>
     Reid,
+    /// <summary>Extractive question answering: the answer text from the start and end logits of a window's tokens (Accuracy Checker's bert_question_answering and extract_answers_tokens).</summary>
+    QuestionAnswering,
 }
 
 /// <summary>Axis order of a CTC output: batch, time, classes or time, batch, classes.</summary>
@@ -108,6 +112,10 @@ public enum MetricType
     Cmc,
     /// <summary>Re-identification: the mean over queries of the average precision of the gallery ranked by distance (dataset-level).</summary>
     ReidMap,
+    /// <summary>Question answering: SQuAD's token F1 of the answer against the best reference answer, per question its best window (dataset-level).</summary>
+    SquadF1,
+    /// <summary>Question answering: SQuAD's exact match of the normalized answer, per question its best window (dataset-level).</summary>
+    SquadExactMatch,
 }
 
 /// <summary>Whether a script metric is called per item (the value is the mean) or once with every item.</summary>
@@ -378,6 +386,18 @@ public sealed record AdapterDefinition(
     /// <summary>reid: the output [tokens, features] of each item averaged over its tokens first (Accuracy Checker's mean_pooling).</summary>
     public bool MeanPooling { get; init; }
 
+    /// <summary>question_answering: the output of the end logits (<see cref="Output"/> holds the start logits).</summary>
+    public string? EndOutput { get; init; }
+
+    /// <summary>question_answering: the longest answer in tokens (Accuracy Checker's max_answer).</summary>
+    public int MaxAnswer { get; init; } = 30;
+
+    /// <summary>question_answering: the start and end positions of highest logits combined (Accuracy Checker's n_best_size).</summary>
+    public int NBestSize { get; init; } = 20;
+
+    /// <summary>question_answering: an answer whose start plus end logit is below this is no answer (SQuAD 2.0; Accuracy Checker's no_answer_score_threshold with v2_with_no_answers); null = always an answer.</summary>
+    public double? NoAnswerThreshold { get; init; }
+
     public static AdapterDefinition Classification { get; } = new(AdapterType.Classification);
     public static AdapterDefinition Identity { get; } = new(AdapterType.Identity);
 }
@@ -466,8 +486,10 @@ public sealed record MetricSpec(
 
     public bool IsReid => Type is MetricType.Cmc or MetricType.ReidMap;
 
+    public bool IsQuestionAnswering => Type is MetricType.SquadF1 or MetricType.SquadExactMatch;
+
     /// <summary>True for metrics whose value is not a mean of per-item values (mAP, COCO precision, segmentation's, dataset-level scripts).</summary>
-    public bool IsDatasetLevel => Type is MetricType.Map or MetricType.CocoPrecision || IsSegmentation || IsReid || (Type == MetricType.Script && Level == MetricLevel.Dataset);
+    public bool IsDatasetLevel => Type is MetricType.Map or MetricType.CocoPrecision || IsSegmentation || IsReid || IsQuestionAnswering || (Type == MetricType.Script && Level == MetricLevel.Dataset);
 
     /// <summary>True when the metric compares with labels, so the data must carry annotations.</summary>
     public bool RequiresAnnotation => Type switch
@@ -555,6 +577,12 @@ public sealed record DatasetDefinition
 
     /// <summary>Images: a re-identification set of this layout in <see cref="DataSource"/> (<see cref="Data.ReidFolders"/>): gallery and query images with ids and cameras.</summary>
     public ReidLayout? Reid { get; init; }
+
+    /// <summary>format squad: how the SQuAD file <see cref="DataSource"/> becomes windows of tokens (<see cref="Data.SquadFile"/>).</summary>
+    public SquadOptions? Squad { get; init; }
+
+    /// <summary>format squad: the WordPiece vocabulary (vocab.txt).</summary>
+    public string? VocabFile { get; init; }
 
     /// <summary>Images: an image retrieval set's gallery and query lists of 'image id' lines (<see cref="Data.ReidFolders.ReadLists"/>).</summary>
     public string? ReidGallery { get; init; }

@@ -18,6 +18,7 @@ internal static class EngineParser
         "adapter", "metrics", "label_offset", "postprocessing", "voc_annotations", "imageset_file", "class_folders", "annotation_separator",
         "masks", "image_prefix", "image_postfix", "mask_prefix", "mask_postfix", "mask_colors", "coco_labels", "other_inputs", "camvid_list",
         "wider_annotations", "cvat_annotations", "cvat_labels", "reid_layout", "reid_gallery", "reid_queries",
+        "vocab_file", "max_seq_length", "max_query_length", "doc_stride", "lower_case", "padding",
     };
     private static readonly string[] AdapterKeys =
     {
@@ -26,6 +27,7 @@ internal static class EngineParser
         "outputs", "anchors", "anchor_masks", "num", "classes", "coords", "threshold", "raw_output", "output_format", "cells", "do_reshape", "transpose",
         "output_layout", "multiple_labels", "softmax", "box_decode", "strides", "scale", "indices", "reg_max", "legacy",
         "min_sizes", "densities", "variance", "grids", "clip_priors", "num_detections", "box_order", "normalize", "mean_pooling",
+        "end_output", "max_answer", "n_best_size", "no_answer_threshold",
     };
     private static readonly string[] ClassificationKeys = { "argmax_output" };
     private static readonly string[] CtcKeys = { "dictionary", "alphabet", "blank_index", "layout", "beam_size", "probabilities" };
@@ -37,6 +39,7 @@ internal static class EngineParser
     private static readonly string[] ConfidenceKeys = { "conf_threshold" };
     private static readonly string[] SegmentationKeys = { "make_argmax" };
     private static readonly string[] ReidKeys = { "normalize", "mean_pooling" };
+    private static readonly string[] QuestionAnsweringKeys = { "end_output", "max_answer", "n_best_size", "no_answer_threshold" };
     /// <summary>yolo_v3's keys, Accuracy Checker's (its configurations' adapters are read with them).</summary>
     internal static readonly string[] GridKeys =
     {
@@ -89,6 +92,7 @@ internal static class EngineParser
         ["detr"] = AdapterType.Detr,
         ["segmentation"] = AdapterType.Segmentation,
         ["reid"] = AdapterType.Reid,
+        ["question_answering"] = AdapterType.QuestionAnswering,
     };
 
     private static readonly Dictionary<string, MetricType> MetricWords = new(StringComparer.OrdinalIgnoreCase)
@@ -114,6 +118,8 @@ internal static class EngineParser
         ["frequency_weighted_accuracy"] = MetricType.FrequencyWeightedAccuracy,
         ["cmc"] = MetricType.Cmc,
         ["reid_map"] = MetricType.ReidMap,
+        ["squad_f1"] = MetricType.SquadF1,
+        ["squad_exact_match"] = MetricType.SquadExactMatch,
     };
 
     /// <param name="images">A simplified engine's data_source folder is read as images even when it holds .npy files too
@@ -286,6 +292,7 @@ internal static class EngineParser
         metrics.Any(m => m.Type is MetricType.Accuracy or MetricType.Precision or MetricType.Recall or MetricType.F1 or MetricType.Fp32Agreement) ? AdapterDefinition.Classification
         : metrics.Any(m => m.IsSegmentation) ? new AdapterDefinition(AdapterType.Segmentation)
         : metrics.Any(m => m.IsReid) ? new AdapterDefinition(AdapterType.Reid)
+        : metrics.Any(m => m.IsQuestionAnswering) ? new AdapterDefinition(AdapterType.QuestionAnswering, QuestionAnsweringAdapter.DefaultStart)
         : AdapterDefinition.Identity;
 
     /// <param name="annotationsAside">Whether metrics may lack annotations: POT's annotation_free, or annotations written
@@ -318,9 +325,16 @@ internal static class EngineParser
             problems.Add(metric.KeyPath, $"metric '{metric.Name}' ranks a gallery for each query: give dataset '{dataset.Name}' a re-identification set (reid_layout: market1501 or veri776) or retrieval lists (reid_gallery: and reid_queries:).", node.Line);
         else if (dataset.HasReid && !metric.IsReid && metric.RequiresAnnotation)
             problems.Add(metric.KeyPath, $"metric '{metric.Name}' compares with labels, but dataset '{dataset.Name}' annotates ids and cameras (reid_layout): use cmc or reid_map.", node.Line);
+        if (metric.IsQuestionAnswering && adapter.Type != AdapterType.QuestionAnswering)
+            problems.Add(EngineProblems.Join(metric.KeyPath, "type"),
+                $"{EngineTree.TextOf(node["type"])?.Trim()} compares answer texts, but dataset '{dataset.Name}' uses the {adapter.Type.ToString().ToLowerInvariant()} adapter: use adapter type question_answering.", typeLine);
+        if (metric.IsQuestionAnswering != (dataset.Squad != null) && (metric.RequiresAnnotation || metric.IsQuestionAnswering) && (dataset.HasAnnotations || !annotationsAside))
+            problems.Add(metric.KeyPath, metric.IsQuestionAnswering
+                ? $"metric '{metric.Name}' compares answers with a SQuAD file's: give dataset '{dataset.Name}' format: squad with its .json file and vocab_file:."
+                : $"metric '{metric.Name}' compares with labels, but dataset '{dataset.Name}' holds SQuAD questions: use squad_f1 or squad_exact_match.", node.Line);
         if (metric.Type is MetricType.Map or MetricType.CocoPrecision && dataset.HasAnnotations && !dataset.HasBoxes)
             problems.Add(metric.KeyPath, $"metric '{metric.Name}' needs boxes: annotate dataset '{dataset.Name}' with a COCO detection file (annotation_file: instances.json), VOC annotations (voc_annotations: Annotations), WIDER FACE's (wider_annotations: wider_face_val_bbx_gt.txt) or CVAT's (cvat_annotations: annotations.xml).", node.Line);
-        if (metric.RequiresAnnotation && !dataset.HasAnnotations && !annotationsAside && !metric.IsReid)
+        if (metric.RequiresAnnotation && !dataset.HasAnnotations && !annotationsAside && !metric.IsReid && !metric.IsQuestionAnswering)
             problems.Add(metric.KeyPath,
                 $"metric '{metric.Name}' compares with annotations, but dataset '{dataset.Name}' has none: add labels: (.npy or .txt) or annotation_file: (images){(metric.Type is MetricType.MeanSquaredError or MetricType.MeanAbsoluteError or MetricType.Psnr or MetricType.CosineSimilarity ? ", or compare with the FP32 model (reference: fp32)" : "")}.", node.Line);
     }
@@ -349,6 +363,7 @@ internal static class EngineParser
                      (ClassificationKeys, new[] { AdapterType.Classification }), (CtcKeys, new[] { AdapterType.CtcGreedy }), (SsdKeys, new[] { AdapterType.Ssd }),
                      (NormalizedKeys, new[] { AdapterType.Ssd, AdapterType.ClassAgnostic }),
                      (YoloKeys, new[] { AdapterType.YoloV8, AdapterType.YoloV5, AdapterType.NanoDet, AdapterType.PriorBoxes }), (SegmentationKeys, new[] { AdapterType.Segmentation }), (ReidKeys, new[] { AdapterType.Reid }),
+                     (QuestionAnsweringKeys, new[] { AdapterType.QuestionAnswering }),
                      (ConfidenceKeys, new[] { AdapterType.YoloV8, AdapterType.YoloV5, AdapterType.NanoDet, AdapterType.Ssd, AdapterType.PriorBoxes }),
                      (PriorKeys, new[] { AdapterType.PriorBoxes }),
                      (V3OnlyKeys, new[] { AdapterType.YoloV3 }), (V2GridKeys.Except(ClassesKeys).ToArray(), new[] { AdapterType.YoloV3, AdapterType.YoloV2 }),
@@ -390,6 +405,12 @@ internal static class EngineParser
         if (type == AdapterType.Segmentation) m.Bool("make_argmax");
         if (type == AdapterType.Reid)
             return new AdapterDefinition(AdapterType.Reid, output, KeyPath: path) { NormalizeEmbeddings = m.Bool("normalize") ?? true, MeanPooling = m.Bool("mean_pooling") ?? false };
+        if (type == AdapterType.QuestionAnswering)
+            return new AdapterDefinition(AdapterType.QuestionAnswering, output ?? QuestionAnsweringAdapter.DefaultStart, KeyPath: path)
+            {
+                EndOutput = m.String("end_output"), MaxAnswer = m.Int("max_answer", 1, 1 << 16) ?? 30, NBestSize = m.Int("n_best_size", 1, 1 << 16) ?? 20,
+                NoAnswerThreshold = m.Double("no_answer_threshold", double.MinValue, double.MaxValue),
+            };
         if (type == AdapterType.YoloV3) return ParseGrid(m, path);
         if (type == AdapterType.YoloV2) return ParseV2Grid(m, output, path);
         if (type == AdapterType.Yolox) return ParseYolox(m, output, path);
@@ -920,7 +941,7 @@ internal static class EngineParser
         DatasetFormat? forced = null)
     {
         string name = forceUnlabelled ? "data" : m.String("name") ?? $"dataset{index}";
-        DatasetFormat? format = forced ?? (forceUnlabelled ? null : m.Choice("format", new Dictionary<string, DatasetFormat> { ["npy"] = DatasetFormat.Npy, ["images"] = DatasetFormat.Images, ["npy_files"] = DatasetFormat.NpyFiles }));
+        DatasetFormat? format = forced ?? (forceUnlabelled ? null : m.Choice("format", new Dictionary<string, DatasetFormat> { ["npy"] = DatasetFormat.Npy, ["images"] = DatasetFormat.Images, ["npy_files"] = DatasetFormat.NpyFiles, ["squad"] = DatasetFormat.Squad }));
         bool isFolder = Directory.Exists(data);
         // A folder that holds one .npz archive and no .npy file is that archive.
         if (isFolder && !forceUnlabelled && format is null or DatasetFormat.Npy && NpyDataset.SoleArchive(data) is { } archive)
@@ -938,7 +959,8 @@ internal static class EngineParser
         }
         if (format == null)
         {
-            if (!isFolder) format = DatasetFormat.Npy;
+            if (!isFolder && data.EndsWith(".json", StringComparison.OrdinalIgnoreCase)) format = DatasetFormat.Squad;
+            else if (!isFolder) format = DatasetFormat.Npy;
             else if (NpyDataset.HoldsNpzItems(data)) format = DatasetFormat.NpyFiles;
             else if (Directory.EnumerateFiles(data, "*.npy").Any()) format = DatasetFormat.Npy;
             else format = DatasetFormat.Images;
@@ -967,7 +989,48 @@ internal static class EngineParser
             KeyPath = path,
             ImageList = imageList,
         };
-        return format == DatasetFormat.Npy ? ParseNpy(m, def, isFolder, forceUnlabelled) : ParseImages(m, def, baseFolder, isFolder, forceUnlabelled);
+        return format switch
+        {
+            DatasetFormat.Npy => ParseNpy(m, def, isFolder, forceUnlabelled),
+            DatasetFormat.Squad => ParseSquad(m, def, baseFolder),
+            _ => ParseImages(m, def, baseFolder, isFolder, forceUnlabelled),
+        };
+    }
+
+    private static readonly string[] SquadKeys = { "vocab_file", "max_seq_length", "max_query_length", "doc_stride", "lower_case", "padding" };
+
+    private static void SquadOnly(MapReader m)
+    {
+        foreach (var k in SquadKeys)
+            if (m.Has(k)) m.Problem(k, "applies to SQuAD data (format: squad, a .json data_source) only.");
+    }
+
+    /// <summary>format squad: a SQuAD .json file and its vocabulary, tokenized as Accuracy Checker's squad converter does (its defaults).</summary>
+    private static DatasetDefinition? ParseSquad(MapReader m, DatasetDefinition def, string baseFolder)
+    {
+        foreach (var k in ImageOnlyKeys.Concat(new[] { "labels", "classes", "label_offset" }))
+            if (m.Has(k)) m.Problem(k, $"does not apply to SQuAD data ('{def.DataSource}', format: squad): its items are token windows annotated with the file's answers.");
+        // inputs: model input -> the window's array that feeds it, for models whose inputs have other names.
+        var inputs = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (m.Raw("inputs") is { } raw)
+        {
+            if (raw is not ConfigMap map) m.Problem("inputs", $"must map model input names to the windows' arrays ({string.Join(", ", SquadFile.Arrays)}), not {EngineTree.Show(raw)}.");
+            else
+                foreach (var (input, node) in map.Entries)
+                    if (EngineTree.TextOf(node)?.Trim() is { } array && SquadFile.Arrays.Contains(array)) inputs[input] = array;
+                    else m.Problems.Add(EngineProblems.Join(m.KeyPath("inputs"), input), $"must name one of the windows' arrays: {string.Join(", ", SquadFile.Arrays)}; not {EngineTree.Show(node)}.", map.KeyLine(input));
+        }
+        if (!File.Exists(def.DataSource))
+        {
+            m.Problem("data_source", $"'{def.DataSource}' is not a SQuAD .json file.");
+            return null;
+        }
+        string? vocab = m.ExistingPath("vocab_file", baseFolder, PathKind.File, required: true, hint: "Name the model's WordPiece vocabulary (vocab.txt), one token per line.");
+        int seq = m.Int("max_seq_length", 4, 1 << 16) ?? 128;
+        int query = m.Int("max_query_length", 0, 1 << 16) ?? 64;
+        int stride = m.Int("doc_stride", 1, 1 << 16) ?? 128;
+        var options = new SquadOptions(seq, query, stride, m.Bool("lower_case") ?? false, m.Bool("padding") ?? true);
+        return vocab == null ? null : def with { Squad = options, VocabFile = vocab, InputFiles = inputs };
     }
 
     private static IReadOnlyList<string>? ParseClasses(MapReader m, string baseFolder)
@@ -985,6 +1048,7 @@ internal static class EngineParser
     {
         foreach (var k in ImageOnlyKeys)
             if (m.Has(k)) m.Problem(k, $"applies to image folders only; '{def.DataSource}' is read as NumPy data (format: npy).");
+        SquadOnly(m);
         string data = def.DataSource;
         bool isNpz = !isFolder && data.EndsWith(".npz", StringComparison.OrdinalIgnoreCase);
         if (!isFolder && !isNpz && !data.EndsWith(".npy", StringComparison.OrdinalIgnoreCase))
@@ -1082,6 +1146,7 @@ internal static class EngineParser
 
     private static DatasetDefinition? ParseImages(MapReader m, DatasetDefinition def, string baseFolder, bool isFolder, bool simplified)
     {
+        SquadOnly(m);
         if (!isFolder)
         {
             m.Problem("data_source", $"'{def.DataSource}' is a file; image data needs a folder of images (or use format: npy for NumPy data).");

@@ -32,6 +32,7 @@ internal abstract class Adapter
         AdapterType.PriorBoxes => new PriorBoxesAdapter(d),
         AdapterType.Segmentation => new SegmentationAdapter(d),
         AdapterType.Reid => new ReidAdapter(d),
+        AdapterType.QuestionAnswering => new QuestionAnsweringAdapter(d),
         _ => new IdentityAdapter(d),
     };
 

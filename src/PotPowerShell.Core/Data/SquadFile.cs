@@ -1,0 +1,237 @@
+using System.Text;
+using System.Text.Json;
+
+namespace PotPowerShell.Core.Data;
+
+/// <summary>How a SQuAD file becomes model inputs: Accuracy Checker's squad converter's parameters and defaults.</summary>
+/// <param name="MaxSeqLength">Tokens of one window: [CLS] question [SEP] context part [SEP], padded with [PAD].</param>
+/// <param name="MaxQueryLength">Question tokens kept.</param>
+/// <param name="DocStride">Context tokens between the starts of two windows of a long context.</param>
+public sealed record SquadOptions(int MaxSeqLength = 128, int MaxQueryLength = 64, int DocStride = 128, bool LowerCase = false, bool Padding = true);
+
+/// <summary>
+/// One window of a question's context (Accuracy Checker's QuestionAnsweringAnnotation): what answer extraction and the
+/// f1 and exact_match metrics read.
+/// </summary>
+/// <param name="QuestionId">The question's id: its windows count once, by their best value.</param>
+/// <param name="Tokens">The window's tokens up to its padding.</param>
+/// <param name="TokenToWord">Context token position in the window -> index of its word in <see cref="Words"/>.</param>
+/// <param name="MaxContext">Context token positions whose best window (most context on both sides) this is.</param>
+/// <param name="Words">The context split at whitespace.</param>
+/// <param name="Answers">The reference answers' texts (an impossible question has none).</param>
+public sealed record QuestionWindow(string QuestionId, IReadOnlyList<string> Tokens, IReadOnlyDictionary<int, int> TokenToWord, IReadOnlySet<int> MaxContext,
+    IReadOnlyList<string> Words, IReadOnlyList<string> Answers, bool LowerCase);
+
+/// <summary>
+/// A SQuAD v1.1/v2.0 file as model inputs, as Accuracy Checker's squad converter makes them: each question with its
+/// context tokenized (<see cref="WordPieceTokenizer"/>), the question cut to max_query_length tokens, and the context
+/// in windows of what fits beside it, a window every doc_stride tokens until one holds the rest. Each window is an item:
+/// input_ids, input_mask (1 for tokens, 0 for padding), segment_ids (0 for [CLS] question [SEP], 1 after) and
+/// position_ids (0, 1, 2 ...), as int64 [1, max_seq_length] (without padding, [1, its tokens]); also under the names
+/// Hugging Face models give their inputs (attention_mask, token_type_ids). Questions in the file's order, windows in
+/// context order; a question with an empty context has none, as in Accuracy Checker.
+/// </summary>
+public sealed class SquadFile : IDataset
+{
+    /// <summary>Larger files are refused before they are parsed (SQuAD 2.0's training set is 40 MB).</summary>
+    public const long MaxBytes = 256L << 20;
+
+    /// <summary>More windows than this are refused (SQuAD 1.1's development set makes about 11,000 at 384 tokens).</summary>
+    public const int MaxWindows = 1 << 20;
+
+    /// <summary>The arrays of each item, by the names Accuracy Checker's features give them, then their Hugging Face names.</summary>
+    public static readonly IReadOnlyList<string> Arrays = new[] { "input_ids", "input_mask", "segment_ids", "position_ids", "attention_mask", "token_type_ids" };
+
+    /// <summary>Each window: its token ids (padded), question tokens and tokens before the padding.</summary>
+    private readonly List<(int[] Ids, int Question, int Length, QuestionWindow Window)> _windows = new();
+
+    /// <summary>Model inputs named apart from the arrays, and the array each takes.</summary>
+    private readonly IReadOnlyDictionary<string, string> _inputs;
+
+    private SquadFile(string source, IReadOnlyDictionary<string, string> inputs)
+    {
+        Source = source;
+        _inputs = inputs;
+        InputNames = Arrays.Concat(inputs.Keys).Distinct(StringComparer.Ordinal).ToList();
+    }
+
+    public string Source { get; }
+    public int Count => _windows.Count;
+    public IReadOnlyList<string> InputNames { get; }
+    public bool HasAnnotations => true;
+
+    public DataItem Get(int index)
+    {
+        var (ids, question, length, window) = _windows[index];
+        int n = ids.Length;
+        long[] shape = { 1, n };
+        TensorData Array(Func<int, long> value) => new(TensorElementKind.Int64, shape, Enumerable.Range(0, n).Select(value).ToArray());
+        var tokens = Array(i => ids[i]);
+        var mask = Array(i => i < length ? 1 : 0);
+        var segments = Array(i => i >= question + 2 && i < length ? 1 : 0);
+        var positions = Array(i => i);
+        var arrays = new Dictionary<string, TensorData>(StringComparer.Ordinal)
+        {
+            ["input_ids"] = tokens, ["input_mask"] = mask, ["segment_ids"] = segments, ["position_ids"] = positions,
+            ["attention_mask"] = mask, ["token_type_ids"] = segments,
+        };
+        foreach (var (input, array) in _inputs) arrays[input] = arrays[array];
+        return new DataItem(index, arrays, window);
+    }
+
+    /// <param name="inputs">Model inputs named apart from the arrays -> the array each takes (an engine's inputs:).</param>
+    public static SquadFile Read(string path, WordPieceTokenizer tokenizer, SquadOptions options, IReadOnlyDictionary<string, string>? inputs = null)
+    {
+        var info = new FileInfo(path);
+        if (!info.Exists)
+            throw new PotException("DataFileNotFound", PotErrorCategory.ObjectNotFound, $"The SQuAD file '{path}' does not exist.", path);
+        if (info.Length > MaxBytes)
+            throw new PotException("AnnotationTooLarge", PotErrorCategory.InvalidData, $"The SQuAD file '{path}' has {info.Length} bytes; at most {MaxBytes} are read.", path);
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(File.ReadAllBytes(path), new JsonDocumentOptions { MaxDepth = 16 });
+        }
+        catch (JsonException e)
+        {
+            throw Invalid(path, $"is not valid JSON: {e.Message}", e);
+        }
+        var file = new SquadFile(path, inputs ?? new Dictionary<string, string>());
+        using (document)
+        {
+            foreach (var entry in Array(document.RootElement, "data", path, "the file"))
+                foreach (var paragraph in Array(entry, "paragraphs", path, "a data entry"))
+                {
+                    string context = Text(paragraph, "context", path, "a paragraph");
+                    var words = Words(context);
+                    var (docTokens, tokenToWord) = ContextTokens(words, tokenizer);
+                    foreach (var qa in Array(paragraph, "qas", path, "a paragraph"))
+                    {
+                        string id = qa.TryGetProperty("id", out var idValue) ? idValue.ToString() : throw Invalid(path, "has a question without an id.");
+                        bool impossible = qa.TryGetProperty("is_impossible", out var flag) && flag.ValueKind == JsonValueKind.True;
+                        var answers = impossible || !qa.TryGetProperty("answers", out var list) || list.ValueKind != JsonValueKind.Array
+                            ? new List<string>()
+                            : list.EnumerateArray().Select(a => Text(a, "text", path, $"an answer of question '{id}'")).ToList();
+                        file.AddWindows(id, Text(qa, "question", path, $"question '{id}'"), words, docTokens, tokenToWord, answers, tokenizer, options);
+                        if (file.Count > MaxWindows)
+                            throw Invalid(path, $"makes more than {MaxWindows} windows; evaluate a part of it (subsample_size).");
+                    }
+                }
+        }
+        return file;
+    }
+
+    /// <summary>The context split at whitespace (Accuracy Checker's SquadExample.doc_tokens).</summary>
+    private static List<string> Words(string context)
+    {
+        var words = new List<string>();
+        var current = new StringBuilder();
+        bool space = true;
+        foreach (var rune in context.EnumerateRunes())
+        {
+            if (WordPieceTokenizer.IsWhitespace(rune))
+            {
+                space = true;
+                continue;
+            }
+            if (space && current.Length > 0)
+            {
+                words.Add(current.ToString());
+                current.Clear();
+            }
+            current.Append(rune.ToString());
+            space = false;
+        }
+        if (current.Length > 0) words.Add(current.ToString());
+        return words;
+    }
+
+    private static (List<string> Tokens, List<int> TokenToWord) ContextTokens(List<string> words, WordPieceTokenizer tokenizer)
+    {
+        var tokens = new List<string>();
+        var tokenToWord = new List<int>();
+        for (int w = 0; w < words.Count; w++)
+            foreach (var token in tokenizer.Tokenize(words[w]))
+            {
+                tokens.Add(token);
+                tokenToWord.Add(w);
+            }
+        return (tokens, tokenToWord);
+    }
+
+    private void AddWindows(string id, string questionText, List<string> words, List<string> docTokens, List<int> tokenToWord, List<string> answers,
+        WordPieceTokenizer tokenizer, SquadOptions options)
+    {
+        var question = tokenizer.Ids(questionText);
+        if (question.Count > options.MaxQueryLength) question.RemoveRange(options.MaxQueryLength, question.Count - options.MaxQueryLength);
+        int room = options.MaxSeqLength - question.Count - 3;
+        if (room <= 0 && docTokens.Count > 0)
+            throw new PotException("SquadWindowTooShort", PotErrorCategory.InvalidArgument,
+                $"Question '{id}' of '{Source}' has {question.Count} tokens, which leave no room for its context in a window of max_seq_length {options.MaxSeqLength} tokens ([CLS], the question, [SEP], the context, [SEP]). Raise max_seq_length or lower max_query_length.", Source);
+        // Windows start every doc_stride tokens; each holds what fits, and the one that holds the rest is the last.
+        var spans = new List<(int Start, int Length)>();
+        for (int start = 0; start < docTokens.Count; start += options.DocStride)
+        {
+            int length = Math.Min(docTokens.Count - start, room);
+            spans.Add((start, length));
+            if (docTokens.Count - start <= room) break;
+        }
+        for (int s = 0; s < spans.Count; s++)
+        {
+            var (start, length) = spans[s];
+            var ids = new List<int>(options.MaxSeqLength) { tokenizer.ClassifierId };
+            ids.AddRange(question);
+            ids.Add(tokenizer.SeparatorId);
+            for (int i = 0; i < length; i++) ids.Add(tokenizer.Id(docTokens[start + i]));
+            ids.Add(tokenizer.SeparatorId);
+            int real = ids.Count;
+            if (options.Padding)
+                while (ids.Count < options.MaxSeqLength) ids.Add(tokenizer.PadId);
+            // The window's tokens end at its first [PAD] (as the converter cuts them, also at a [PAD] in the text).
+            int cut = ids.IndexOf(tokenizer.PadId);
+            var tokens = ids.Take(cut < 0 ? ids.Count : cut).Select(tokenizer.Token).ToList();
+            int offset = question.Count + 2;
+            var map = new Dictionary<int, int>();
+            var maxContext = new HashSet<int>();
+            for (int i = 0; i < length; i++)
+            {
+                map[offset + i] = tokenToWord[start + i];
+                if (BestWindow(spans, start + i) == s) maxContext.Add(offset + i);
+            }
+            _windows.Add((ids.ToArray(), question.Count, real, new QuestionWindow(id, tokens, map, maxContext, words, answers, options.LowerCase)));
+        }
+    }
+
+    /// <summary>The window with the most context on both sides of a token (Accuracy Checker's _is_max_context; the first of equals).</summary>
+    private static int BestWindow(List<(int Start, int Length)> spans, int position)
+    {
+        double best = double.NegativeInfinity;
+        int index = -1;
+        for (int s = 0; s < spans.Count; s++)
+        {
+            var (start, length) = spans[s];
+            int end = start + length - 1;
+            if (position < start || position > end) continue;
+            double score = Math.Min(position - start, end - position) + 0.01 * length;
+            if (score > best)
+            {
+                best = score;
+                index = s;
+            }
+        }
+        return index;
+    }
+
+    private static IEnumerable<JsonElement> Array(JsonElement parent, string name, string path, string what) =>
+        parent.ValueKind == JsonValueKind.Object && parent.TryGetProperty(name, out var a) && a.ValueKind == JsonValueKind.Array
+            ? a.EnumerateArray()
+            : throw Invalid(path, $"has {what} without a '{name}' list: a SQuAD file is {{\"data\": [{{\"paragraphs\": [{{\"context\": ..., \"qas\": [{{\"id\": ..., \"question\": ..., \"answers\": [{{\"text\": ...}}]}}]}}]}}]}}.");
+
+    private static string Text(JsonElement parent, string name, string path, string what) =>
+        parent.ValueKind == JsonValueKind.Object && parent.TryGetProperty(name, out var t) && t.ValueKind == JsonValueKind.String
+            ? t.GetString()!
+            : throw Invalid(path, $"has {what} without a '{name}' text.");
+
+    private static PotException Invalid(string path, string what, Exception? inner = null) =>
+        new("AnnotationInvalid", PotErrorCategory.InvalidData, $"The SQuAD file '{path}' {what}", path, inner);
+}

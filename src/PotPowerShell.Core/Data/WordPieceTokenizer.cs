@@ -1,0 +1,193 @@
+using System.Globalization;
+using System.Text;
+
+namespace PotPowerShell.Core.Data;
+
+/// <summary>
+/// BERT's WordPiece tokenization as Accuracy Checker's squad converter runs it (its SquadWordPieseTokenizer,
+/// annotation_converters/_nlp_common.py): the basic tokenizer (control characters dropped, whitespace to spaces, CJK
+/// ideographs spaced, split on whitespace; with lower_case each word lower-cased and its accents stripped; split at
+/// every punctuation character; the special tokens kept whole), then each word split greedily into the longest
+/// vocabulary entries, continuations prefixed with ##; a word of more than 100 characters, or one with a part the
+/// vocabulary lacks, is [UNK]. Characters are Unicode code points, as Python's strings hold them; lower-casing is .NET's
+/// invariant per-character mapping (Python's lower() also maps a few characters to two).
+/// </summary>
+public sealed class WordPieceTokenizer
+{
+    /// <summary>Larger vocabulary files are refused.</summary>
+    public const long MaxVocabularyBytes = 64L << 20;
+
+    public const string Unknown = "[UNK]", Separator = "[SEP]", Padding = "[PAD]", Classifier = "[CLS]", Mask = "[MASK]";
+
+    private static readonly string[] Special = { Unknown, Separator, Padding, Classifier, Mask };
+
+    private readonly Dictionary<string, int> _ids;
+    private readonly Dictionary<int, string> _tokens;
+
+    public WordPieceTokenizer(IReadOnlyList<string> vocabulary, bool lowerCase, string source = "vocabulary")
+    {
+        _ids = new Dictionary<string, int>(StringComparer.Ordinal);
+        // As Python's vocabulary: each line stripped, a later duplicate takes the id.
+        for (int i = 0; i < vocabulary.Count; i++) _ids[vocabulary[i].Trim()] = i;
+        _tokens = _ids.ToDictionary(p => p.Value, p => p.Key);
+        LowerCase = lowerCase;
+        foreach (var token in new[] { Unknown, Separator, Padding, Classifier })
+            if (!_ids.ContainsKey(token))
+                throw new PotException("VocabularyInvalid", PotErrorCategory.InvalidData,
+                    $"The vocabulary '{source}' has no '{token}' line: a BERT vocabulary lists {string.Join(", ", Special.Take(4))} among its tokens, one token per line.", source);
+    }
+
+    /// <summary>Reads a vocab.txt: one token per line, its id the line's index.</summary>
+    public static WordPieceTokenizer Load(string path, bool lowerCase)
+    {
+        if (!File.Exists(path))
+            throw new PotException("DataFileNotFound", PotErrorCategory.ObjectNotFound, $"The vocabulary file '{path}' does not exist.", path);
+        return new WordPieceTokenizer(TextFiles.ReadLines(path, MaxVocabularyBytes), lowerCase, path);
+    }
+
+    public bool LowerCase { get; }
+
+    public int Id(string token) => _ids[token];
+
+    public int PadId => _ids[Padding];
+    public int ClassifierId => _ids[Classifier];
+    public int SeparatorId => _ids[Separator];
+
+    /// <summary>The token of an id (ids the vocabulary does not give back are [UNK]).</summary>
+    public string Token(int id) => _tokens.GetValueOrDefault(id, Unknown);
+
+    /// <summary>The WordPiece tokens of <paramref name="text"/>.</summary>
+    public List<string> Tokenize(string text)
+    {
+        var result = new List<string>();
+        foreach (var word in Basic(text, LowerCase, keepSpecial: true))
+            WordPieces(word, result);
+        return result;
+    }
+
+    /// <summary>The ids of <see cref="Tokenize"/>.</summary>
+    public List<int> Ids(string text) => Tokenize(text).Select(t => _ids[t]).ToList();
+
+    /// <summary>The greedy longest-match split of one word, appended to <paramref name="output"/>.</summary>
+    private void WordPieces(string word, List<string> output)
+    {
+        foreach (var piece in SplitWhitespace(word))
+        {
+            var chars = CodePoints(piece);
+            if (chars.Length > 100)
+            {
+                output.Add(Unknown);
+                continue;
+            }
+            int before = output.Count, start = 0;
+            bool bad = false;
+            while (start < chars.Length)
+            {
+                string? found = null;
+                int end = chars.Length;
+                for (; end > start; end--)
+                {
+                    string candidate = (start > 0 ? "##" : "") + Join(chars, start, end);
+                    if (_ids.ContainsKey(candidate))
+                    {
+                        found = candidate;
+                        break;
+                    }
+                }
+                if (found == null)
+                {
+                    bad = true;
+                    break;
+                }
+                output.Add(found);
+                start = end;
+            }
+            if (bad)
+            {
+                output.RemoveRange(before, output.Count - before);
+                output.Add(Unknown);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The basic tokenizer: <paramref name="keepSpecial"/> keeps the special tokens ([UNK], [CLS] ...) as they are, as
+    /// the converter does; Accuracy Checker's answer extraction runs it without.
+    /// </summary>
+    public static List<string> Basic(string text, bool lowerCase, bool keepSpecial = false)
+    {
+        var cleaned = new StringBuilder(text.Length);
+        foreach (var rune in text.EnumerateRunes())
+        {
+            if (rune.Value == 0 || rune.Value == 0xFFFD || IsControl(rune)) continue;
+            if (IsWhitespace(rune)) cleaned.Append(' ');
+            else if (IsChineseCharacter(rune.Value)) cleaned.Append(' ').Append(rune.ToString()).Append(' ');
+            else cleaned.Append(rune.ToString());
+        }
+        var output = new List<string>();
+        foreach (var raw in SplitWhitespace(cleaned.ToString()))
+        {
+            bool special = keepSpecial && Array.IndexOf(Special, raw) >= 0;
+            string token = lowerCase && !special ? StripAccents(raw.ToLowerInvariant()) : raw;
+            if (special)
+            {
+                output.Add(token);
+                continue;
+            }
+            var word = new StringBuilder();
+            foreach (var rune in token.EnumerateRunes())
+            {
+                if (IsPunctuation(rune))
+                {
+                    if (word.Length > 0) output.Add(word.ToString());
+                    word.Clear();
+                    output.Add(rune.ToString());
+                }
+                else
+                {
+                    word.Append(rune.ToString());
+                }
+            }
+            if (word.Length > 0) output.Add(word.ToString());
+        }
+        // Joined and split again, as the converter does: accents stripped away can leave whitespace behind.
+        return output.SelectMany(SplitWhitespace).ToList();
+    }
+
+    /// <summary>Python's str.split(): runs of whitespace separate, none at either end.</summary>
+    public static IEnumerable<string> SplitWhitespace(string text) =>
+        text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+
+    private static string StripAccents(string text)
+    {
+        var decomposed = text.Normalize(NormalizationForm.FormD);
+        var kept = new StringBuilder(decomposed.Length);
+        foreach (var rune in decomposed.EnumerateRunes())
+            if (Rune.GetUnicodeCategory(rune) != UnicodeCategory.NonSpacingMark) kept.Append(rune.ToString());
+        return kept.ToString();
+    }
+
+    /// <summary>Accuracy Checker's _is_whitespace: space, tab, line feed, carriage return and the space separators (Zs).</summary>
+    public static bool IsWhitespace(Rune c) =>
+        c.Value is ' ' or '\t' or '\n' or '\r' || Rune.GetUnicodeCategory(c) == UnicodeCategory.SpaceSeparator;
+
+    private static bool IsControl(Rune c) =>
+        c.Value is not ('\t' or '\n' or '\r') && Rune.GetUnicodeCategory(c) is UnicodeCategory.Control or UnicodeCategory.Format
+            or UnicodeCategory.Surrogate or UnicodeCategory.PrivateUse or UnicodeCategory.OtherNotAssigned;
+
+    private static bool IsPunctuation(Rune c)
+    {
+        int cp = c.Value;
+        if (cp is >= 33 and <= 47 or >= 58 and <= 64 or >= 91 and <= 96 or >= 123 and <= 126) return true;
+        return Rune.GetUnicodeCategory(c) is UnicodeCategory.ConnectorPunctuation or UnicodeCategory.DashPunctuation or UnicodeCategory.OpenPunctuation
+            or UnicodeCategory.ClosePunctuation or UnicodeCategory.InitialQuotePunctuation or UnicodeCategory.FinalQuotePunctuation or UnicodeCategory.OtherPunctuation;
+    }
+
+    private static bool IsChineseCharacter(int cp) =>
+        cp is >= 0x4E00 and <= 0x9FFF or >= 0x3400 and <= 0x4DBF or >= 0x20000 and <= 0x2A6DF or >= 0x2A700 and <= 0x2B73F
+            or >= 0x2B740 and <= 0x2B81F or >= 0x2B820 and <= 0x2CEAF or >= 0xF900 and <= 0xFAFF or >= 0x2F800 and <= 0x2FA1F;
+
+    private static string[] CodePoints(string text) => text.EnumerateRunes().Select(r => r.ToString()).ToArray();
+
+    private static string Join(string[] chars, int start, int end) => string.Concat(chars.AsSpan(start, end - start).ToArray());
+}

@@ -1,0 +1,242 @@
+using Google.Protobuf;
+using PotPowerShell.Core.Data;
+using PotPowerShell.Core.Evaluation;
+using PotPowerShell.TestSupport;
+
+namespace PotPowerShell.Core.Tests.Evaluation;
+
+/// <summary>
+/// SQuAD question answering as Accuracy Checker evaluates it: WordPiece tokenization, the squad converter's windows,
+/// answer extraction, f1 and exact_match. Every expected value is worked out by hand in the comments.
+/// </summary>
+public class QuestionAnsweringTests
+{
+    /// <summary>Ids are line numbers.</summary>
+    private static readonly string[] Vocabulary =
+    {
+        "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "quick", "brown", "fox", "jump", "##ed", "over", "lazy", "dog", ".", "who", "?", "what", "was",
+        "caf", "##e",
+    };
+
+    private const string Context = "The quick brown fox jumped over the lazy dog.";
+
+    private static WordPieceTokenizer Tokenizer(bool lowerCase = true) => new(Vocabulary, lowerCase);
+
+    private static void WriteSquad(TempFolder tmp, params (string Id, string Question, string[] Answers)[] questions)
+    {
+        var qas = string.Join(",", questions.Select(q =>
+            $"{{\"id\": \"{q.Id}\", \"question\": \"{q.Question}\", \"answers\": [{string.Join(",", q.Answers.Select(a => $"{{\"text\": \"{a}\", \"answer_start\": 0}}"))}]}}"));
+        File.WriteAllText(tmp.File("dev.json"), $"{{\"version\": \"1.1\", \"data\": [{{\"title\": \"t\", \"paragraphs\": [{{\"context\": \"{Context}\", \"qas\": [{qas}]}}]}}]}}");
+        File.WriteAllLines(tmp.File("vocab.txt"), Vocabulary);
+    }
+
+    [Fact]
+    public void WordPiece_splits_words_into_the_longest_vocabulary_entries()
+    {
+        var lower = Tokenizer();
+        Assert.Equal(new[] { "the", "quick", "fox", "jump", "##ed", "." }, lower.Tokenize("The quick fox jumped."));
+        // Lower case strips accents; a part the vocabulary lacks makes the whole word [UNK]; special tokens stay whole.
+        Assert.Equal(new[] { "caf", "##e", "[UNK]", "who", "[SEP]" }, lower.Tokenize("Café dogx who [SEP]"));
+        // Without lower case "The" is not "the".
+        Assert.Equal(new[] { "[UNK]", "fox" }, Tokenizer(lowerCase: false).Tokenize("The fox"));
+        Assert.Equal(new[] { "[UNK]" }, lower.Tokenize(new string('a', 101)));
+        // The basic tokenizer: punctuation split off, CJK ideographs apart, control characters dropped.
+        Assert.Equal(new[] { "a", ",", "b", "中", "文", "cd" }, WordPieceTokenizer.Basic("a,b中文c\u0007d", lowerCase: true));
+        Assert.Equal("VocabularyInvalid", Assert.Throws<PotException>(() => new WordPieceTokenizer(new[] { "[PAD]", "[UNK]", "[SEP]" }, true)).ErrorId);
+    }
+
+    [Fact]
+    public void A_long_context_is_split_into_windows_every_doc_stride_tokens()
+    {
+        using var tmp = new TempFolder();
+        WriteSquad(tmp, ("q1", "Who jumped?", new[] { "the quick brown fox" }));
+        // Question: who jump ##ed ? (4 tokens), so a window of 12 holds 12 - 4 - 3 = 5 context tokens. Context tokens:
+        // the quick brown fox jump ##ed over the lazy dog . (11; words 0 1 2 3 4 4 5 6 7 8 8): windows at 0 (5 tokens),
+        // 4 (5) and 8 (the last 3).
+        var file = SquadFile.Read(tmp.File("dev.json"), Tokenizer(), new SquadOptions(MaxSeqLength: 12, DocStride: 4, LowerCase: true));
+        Assert.Equal(3, file.Count);
+        var first = file.Get(0);
+        Assert.Equal(new long[] { 2, 15, 9, 10, 16, 3, 5, 6, 7, 8, 9, 3 }, (long[])first.Inputs["input_ids"].Data);
+        Assert.Equal(new long[] { 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1 }, (long[])first.Inputs["segment_ids"].Data);
+        Assert.Equal(new long[] { 1, 12 }, first.Inputs["input_ids"].Shape);
+        var last = file.Get(2);
+        Assert.Equal(new long[] { 2, 15, 9, 10, 16, 3, 12, 13, 14, 3, 0, 0 }, (long[])last.Inputs["input_ids"].Data);
+        Assert.Equal(new long[] { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0 }, (long[])last.Inputs["input_mask"].Data);
+        Assert.Equal(new long[] { 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0 }, (long[])last.Inputs["token_type_ids"].Data);
+        Assert.Equal(Enumerable.Range(0, 12).Select(i => (long)i), (long[])last.Inputs["position_ids"].Data);
+        var window = (QuestionWindow)last.Annotation!;
+        Assert.Equal(10, window.Tokens.Count); // up to the padding
+        Assert.Equal(new Dictionary<int, int> { [6] = 7, [7] = 8, [8] = 8 }, window.TokenToWord);
+        // A token's best window has the most context on both sides (the smaller side, plus 0.01 of the window's
+        // length; the first of equals). Token 4 (jump): window 0 min(4, 0) + 0.05, window 1 min(0, 4) + 0.05: window 0.
+        // Token 8 (lazy): window 1 min(4, 0) + 0.05 against window 2 min(0, 2) + 0.03: window 1.
+        Assert.Equal(new[] { 6, 7, 8, 9, 10 }, ((QuestionWindow)first.Annotation!).MaxContext.Order());
+        Assert.Equal(new[] { 7, 8, 9, 10 }, ((QuestionWindow)file.Get(1).Annotation!).MaxContext.Order());
+        Assert.Equal(new[] { 7, 8 }, window.MaxContext.Order());
+        // A question that leaves no room is refused, naming it.
+        var e = Assert.Throws<PotException>(() => SquadFile.Read(tmp.File("dev.json"), Tokenizer(), new SquadOptions(MaxSeqLength: 7, LowerCase: true)));
+        Assert.Equal("SquadWindowTooShort", e.ErrorId);
+        Assert.Contains("'q1'", e.Message);
+    }
+
+    private static QuestionWindow FirstWindow(TempFolder tmp)
+    {
+        WriteSquad(tmp, ("q1", "Who jumped?", new[] { "x" }));
+        return (QuestionWindow)SquadFile.Read(tmp.File("dev.json"), Tokenizer(), new SquadOptions(MaxSeqLength: 12, DocStride: 4, LowerCase: true)).Get(0).Annotation!;
+    }
+
+    [Fact]
+    public void The_answer_is_the_best_scoring_span_within_the_limits_mapped_back_onto_the_words()
+    {
+        using var tmp = new TempFolder();
+        var window = FirstWindow(tmp); // [CLS] who jump ##ed ? [SEP] the quick brown fox jump [SEP]
+        var starts = new float[12];
+        var ends = new float[12];
+        starts[7] = 3; starts[8] = 2.5f; // quick, brown
+        ends[9] = 3; ends[10] = 2; // fox, jump
+        // quick..fox scores 6.
+        Assert.Equal("quick brown fox", QuestionAnsweringAdapter.Answer(starts, ends, window, 20, 30));
+        // At most 2 tokens: brown..fox (5.5) beats quick + a 0 end (3).
+        Assert.Equal("brown fox", QuestionAnsweringAdapter.Answer(starts, ends, window, 20, 2));
+        // The single best start and end make a span of 3 tokens: nothing is left.
+        Assert.Equal("", QuestionAnsweringAdapter.Answer(starts, ends, window, 1, 2));
+        // Below the no-answer threshold (SQuAD 2.0): no answer.
+        Assert.Equal("", QuestionAnsweringAdapter.Answer(starts, ends, window, 20, 30, noAnswer: 6.5));
+        // Ends before the context ([SEP] at 5) or a start that is not this window's best for its token are not taken;
+        // the first of equal scores wins: start 6 (the) with end 6.
+        starts = new float[12];
+        ends = new float[12];
+        starts[5] = 9;
+        ends[5] = 9;
+        Assert.Equal("The", QuestionAnsweringAdapter.Answer(starts, ends, window, 20, 30));
+        // The words give the text back as written: case and punctuation.
+        Assert.Equal("dog", QuestionAnsweringAdapter.FinalText("dog", "dog.", lowerCase: true));
+        Assert.Equal("The quick", QuestionAnsweringAdapter.FinalText("the quick", "The quick", lowerCase: true));
+        // A piece that is not in the words gives them whole.
+        Assert.Equal("jumped", QuestionAnsweringAdapter.FinalText("##ed", "jumped", lowerCase: true));
+    }
+
+    [Fact]
+    public void F1_and_exact_match_compare_normalized_answers_and_take_each_questions_best_window()
+    {
+        Assert.Equal("quick brown fox", QuestionAnsweringRunner.Normalize("The Quick,  brown fox!"));
+        // Gold quick brown fox, predicted brown fox jumped: 2 shared, precision 2/3, recall 2/3.
+        Assert.Equal(2.0 / 3, QuestionAnsweringRunner.F1("the quick brown fox", "brown fox jumped"), 12);
+        Assert.Equal(1.0, QuestionAnsweringRunner.Score("A fox.", new[] { "zebra", "fox" }, f1: false));
+        // References that normalize to nothing leave an empty answer as the only right one.
+        Assert.Equal((1.0, 0.0), (QuestionAnsweringRunner.Score("", new[] { "", "a" }, true), QuestionAnsweringRunner.Score("fox", new[] { "the" }, true)));
+        var aggregate = new QuestionAggregate();
+        aggregate.Add("q1", 0.2);
+        aggregate.Add("q1", 0.8);
+        aggregate.Add("q2", 0.5);
+        Assert.Equal((0.8 + 0.5) / 2, aggregate.Result(), 12);
+        // Resampled: q1 drawn twice (its first window), q2 once.
+        Assert.Equal((2 * 0.8 + 0.5) / 3, aggregate.Result(new[] { 2, 0, 1 }), 12);
+    }
+
+    /// <summary>
+    /// The model scores quick as a start (3) and fox as an end (3). q1 (who jumped?) has 3 windows; its first answers
+    /// "quick brown fox": F1 1 and exact match against "the quick brown fox". q2 (what was lazy?) answers "quick brown
+    /// fox" in its first window (0), "jumped" in its second (all logits 0: the first span whose start is that window's
+    /// best, ##ed alone, which the word jumped gives back whole; 0), and "dog" in its third (0; from the word dog.):
+    /// against "the lazy dog" F1 2/3 (precision 1, recall 1/2), exact match 0. Means: F1 5/6, exact match 1/2.
+    /// </summary>
+    private static byte[] Model()
+    {
+        var start = new float[Vocabulary.Length];
+        var end = new float[Vocabulary.Length];
+        start[6] = 3;
+        end[8] = 3;
+        return QuestionAnsweringModels.Build(start, end).ToByteArray();
+    }
+
+    [Fact]
+    public void A_squad_engine_scores_a_question_answering_model()
+    {
+        using var tmp = new TempFolder();
+        WriteSquad(tmp, ("q1", "Who jumped?", new[] { "the quick brown fox" }), ("q2", "What was lazy?", new[] { "the lazy dog" }));
+        File.WriteAllText(tmp.File("engine.yml"), """
+            dataset:
+              data_source: dev.json
+              vocab_file: vocab.txt
+              max_seq_length: 12
+              doc_stride: 4
+              lower_case: true
+            metrics:
+              - type: squad_f1
+              - type: squad_exact_match
+            """);
+        using var evaluator = new Evaluator(EngineDefinition.Load(tmp.File("engine.yml")));
+        var r = evaluator.Run(Model(), new EvaluationRequest(), CancellationToken.None);
+        Assert.Equal(6, r.Items.Count);
+        Assert.Equal(5.0 / 6, r.Values["squad_f1"], 12);
+        Assert.Equal(0.5, r.Values["squad_exact_match"], 12);
+        // Per window: q1 1, ?, ?; q2 0, 0, 2/3.
+        Assert.Equal(new[] { 0.0, 0.0, 2.0 / 3 }, r.PerItem["squad_f1"][3..], (a, b) => Math.Abs(a - b) < 1e-12);
+    }
+
+    [Fact]
+    public void Accuracy_checkers_bert_configuration_reads_as_it_evaluates()
+    {
+        using var tmp = new TempFolder();
+        WriteSquad(tmp, ("q1", "Who jumped?", new[] { "the quick brown fox" }), ("q2", "What was lazy?", new[] { "the lazy dog" }));
+        // As Open Model Zoo writes it, with our model's output names and its inputs mapped by their features.
+        File.WriteAllText(tmp.File("ac.yml"), """
+            models:
+              - name: bert
+                launchers:
+                  - framework: onnx_runtime
+                    adapter:
+                      type: bert_question_answering
+                      start_token_logits_output: start_logits
+                      end_token_logits_output: end_logits
+                    inputs:
+                      - {name: input_ids, type: INPUT, value: input_ids}
+                      - {name: attention_mask, type: INPUT, value: input_mask}
+                      - {name: token_type_ids, type: INPUT, value: segment_ids}
+                datasets:
+                  - name: squad
+                    annotation_conversion:
+                      converter: squad
+                      testing_file: dev.json
+                      vocab_file: vocab.txt
+                      max_seq_length: 12
+                      doc_stride: 4
+                      lower_case: true
+                    reader:
+                      type: annotation_features_extractor
+                      features: [input_ids, input_mask, segment_ids]
+                    postprocessing:
+                      - {type: extract_answers_tokens, max_answer: 30, n_best_size: 20}
+                    metrics:
+                      - {name: F1, type: f1, reference: 0.9}
+                      - {name: EM, type: exact_match, reference: 0.8}
+            """);
+        var definition = EngineDefinition.Load(tmp.File("ac.yml"));
+        var d = Assert.Single(definition.Datasets);
+        Assert.Equal((DatasetFormat.Squad, 12, 4, true), (d.Format, d.Squad!.MaxSeqLength, d.Squad.DocStride, d.Squad.LowerCase));
+        Assert.Equal(("start_logits", "end_logits", 30, 20), (d.Adapter.Output, d.Adapter.EndOutput, d.Adapter.MaxAnswer, d.Adapter.NBestSize));
+        Assert.Equal("input_mask", d.InputFiles["attention_mask"]);
+        using var evaluator = new Evaluator(definition);
+        var r = evaluator.Run(Model(), new EvaluationRequest(), CancellationToken.None);
+        Assert.Equal(5.0 / 6, r.Values["F1"], 12);
+        Assert.Equal(0.5, r.Values["EM"]);
+    }
+
+    [Fact]
+    public void Engine_mistakes_are_named()
+    {
+        using var tmp = new TempFolder();
+        WriteSquad(tmp, ("q1", "Who jumped?", new[] { "fox" }));
+        string Problems(string yaml)
+        {
+            File.WriteAllText(tmp.File("engine.yml"), yaml);
+            return Assert.Throws<PotException>(() => EngineDefinition.Load(tmp.File("engine.yml"))).Message;
+        }
+        Assert.Contains("vocab_file", Problems("dataset: {data_source: dev.json}\nmetrics: [{type: squad_f1}]"));
+        Assert.Contains("use squad_f1 or squad_exact_match", Problems("dataset: {data_source: dev.json, vocab_file: vocab.txt}\nmetrics: [{type: accuracy}]"));
+        Assert.Contains("use adapter type question_answering", Problems("dataset: {data_source: dev.json, format: squad, vocab_file: vocab.txt}\nadapter: classification\nmetrics: [{type: squad_f1}]"));
+        Assert.Contains("applies to SQuAD data", Problems("dataset: {data_source: dev.json, vocab_file: vocab.txt, format: npy, max_seq_length: 12}\nmetrics: [{type: squad_f1}]"));
+        Assert.Contains("must name one of the windows' arrays", Problems("dataset: {data_source: dev.json, vocab_file: vocab.txt, inputs: {ids: tokens}}\nmetrics: [{type: squad_f1}]"));
+    }
+}
