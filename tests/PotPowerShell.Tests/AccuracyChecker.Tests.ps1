@@ -242,3 +242,94 @@ models:
         ($before.'rank@1' - $after.'rank@1') | Should -BeLessOrEqual 0.02
     }
 }
+
+Describe 'A SQuAD question answering configuration' {
+    BeforeAll {
+        # Open Model Zoo's BERT configuration on a SQuAD file of two questions about one context, with a model that
+        # scores 'quick' as an answer's start and 'fox' as its end (tests/PotPowerShell.TestSupport/QuestionAnsweringModels.cs).
+        Import-PotTestSupport
+        $script:squad = Join-Path $TestDrive 'squad'
+        $null = New-Item -ItemType Directory $squad
+        $vocabulary = '[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'the', 'quick', 'brown', 'fox', 'jump', '##ed', 'over', 'lazy', 'dog', '.', 'who', '?', 'what', 'was'
+        Set-Content (Join-Path $squad 'vocab.txt') $vocabulary
+        @{ version = '1.1'; data = @(@{ title = 't'; paragraphs = @(@{ context = 'The quick brown fox jumped over the lazy dog.'; qas = @(
+            @{ id = 'q1'; question = 'Who jumped?'; answers = @(@{ text = 'the quick brown fox'; answer_start = 0 }) },
+            @{ id = 'q2'; question = 'What was lazy?'; answers = @(@{ text = 'the lazy dog'; answer_start = 0 }) }) }) }) } |
+            ConvertTo-Json -Depth 10 | Set-Content (Join-Path $squad 'dev.json')
+        $start = [float[]]::new($vocabulary.Count); $start[6] = 3
+        $end = [float[]]::new($vocabulary.Count); $end[8] = 3
+        $script:qaModel = Join-Path $squad 'qa.onnx'
+        (Get-PotSupportType 'QuestionAnsweringModels')::Write($qaModel, $start, $end)
+        $script:bertConfig = Join-Path $squad 'bert.yml'
+        Set-Content $bertConfig @'
+models:
+  - name: bert-small-squad
+    launchers:
+      - framework: onnx_runtime
+        adapter:
+          type: bert_question_answering
+          start_token_logits_output: start_logits
+          end_token_logits_output: end_logits
+        inputs:
+          - {name: input_ids, type: INPUT, value: input_ids}
+          - {name: attention_mask, type: INPUT, value: input_mask}
+          - {name: token_type_ids, type: INPUT, value: segment_ids}
+    datasets:
+      - name: squad_v1_1_msl12_ds4_lowercase
+        annotation_conversion:
+          converter: squad
+          testing_file: dev.json
+          vocab_file: vocab.txt
+          max_seq_length: 12
+          max_query_length: 64
+          doc_stride: 4
+          lower_case: true
+        reader:
+          type: annotation_features_extractor
+          features: [input_ids, input_mask, segment_ids]
+        postprocessing:
+          - {type: extract_answers_tokens, max_answer: 30, n_best_size: 20}
+        metrics:
+          - {name: F1, type: f1, reference: 0.919}
+          - {name: EM, type: exact_match, reference: 0.854}
+'@
+    }
+
+    It 'scores each question by its best window, as Accuracy Checker does' {
+        # Windows of 12 tokens hold 5 of the context's 11 tokens beside a question of 4, every 4 tokens: 3 per question.
+        # q1's first window answers 'quick brown fox' (F1 1, exact match 1 against 'the quick brown fox'); q2's best
+        # is its last, 'dog' from the word 'dog.' (F1 2/3 against 'the lazy dog', exact match 0). F1 5/6, EM 1/2.
+        $result = Measure-PotModel -Path $qaModel -EnginePath $bertConfig -WarningVariable warnings
+        $result.ItemCount | Should -Be 6
+        [math]::Abs($result.F1 - 5 / 6) | Should -BeLessThan 1e-12
+        $result.EM | Should -Be 0.5
+        @($warnings | Where-Object { $_ -notmatch 'reference: read and ignored' }) | Should -BeNullOrEmpty
+    }
+
+    It 'reads the question answering example of about_PotPowerShell_Engine' {
+        # The topic's engine on this SQuAD file, with windows of 12 tokens every 4: the values above.
+        $about = Get-Content -Raw (Join-Path $PSScriptRoot '../../docs/en-US/about_PotPowerShell_Engine.md')
+        $example = [regex]::Match($about, '(?s)A BERT question answering model.*?```yaml\r?\n(.*?)```').Groups[1].Value
+        $example | Should -Match 'vocab_file'
+        $engine = Join-Path $squad 'about-squad.yml'
+        $example -replace 'squad/dev-v1.1.json', 'dev.json' -replace 'squad/vocab.txt', 'vocab.txt' -replace 'max_seq_length: 384', 'max_seq_length: 12' -replace 'doc_stride: 128', 'doc_stride: 4' | Set-Content $engine
+        $result = Measure-PotModel -Path $qaModel -EnginePath $engine
+        [math]::Abs($result.squad_f1 - 5 / 6) | Should -BeLessThan 1e-12
+        $result.squad_exact_match | Should -Be 0.5
+    }
+
+    It 'guards F1 in AccuracyAwareQuantization from a POT configuration, calibrating on the windows' {
+        $config = Join-Path $squad 'aaq.json'
+        @{
+            model = @{ model_name = 'qa'; model = $qaModel }
+            engine = @{ config = $bertConfig }
+            compression = @{ algorithms = @(@{ name = 'AccuracyAwareQuantization'; params = @{ preset = 'mixed'; precision = 'all_int8'; maximal_drop = 0.01; metrics = @(@{ name = 'F1' }) } }) }
+        } | ConvertTo-Json -Depth 6 | Set-Content $config
+        $result = Import-PotConfig $config | Invoke-AccuracyAwareQuantization -OutputPath (Join-Path $squad 'qa.int8.onnx') -Force -WarningAction SilentlyContinue
+        $result.Met | Should -BeTrue
+        $result.QuantizedLayerCount | Should -Be 1
+        $result.Metrics.Name | Should -Contain 'F1'
+        $after = Measure-PotModel -Path $result.OutputPath -EnginePath $bertConfig
+        [math]::Abs($after.F1 - 5 / 6) | Should -BeLessOrEqual 0.01
+    }
+}
