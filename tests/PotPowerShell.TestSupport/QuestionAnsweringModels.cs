@@ -1,5 +1,6 @@
 using Google.Protobuf;
 using Onnx;
+using PotPowerShell.Core.Data;
 using PotPowerShell.Core.Onnx;
 using DataType = Onnx.TensorProto.Types.DataType;
 
@@ -45,4 +46,118 @@ public static class QuestionAnsweringModels
 
     /// <summary>Writes <see cref="Build"/> to <paramref name="path"/>.</summary>
     public static void Write(string path, float[] start, float[] end) => File.WriteAllBytes(path, Build(start, end).ToByteArray());
+
+    /// <summary>
+    /// A BERT encoder (opset 13 to 17, inputs input_ids, attention_mask, token_type_ids, output <paramref name="hidden"/>
+    /// [batch, seq, features]) with an answering head of no training: each token's start and end logit is the largest
+    /// cosine similarity of its embedding to those of the question's words (segment 0, attended, not [CLS] 101 or
+    /// [SEP] 102). A context word that the question names gets the embedding most like the question's own word, so the
+    /// head answers "which word of the context is the question about": a question answering model whose answers depend
+    /// on the whole encoder, for the benchmarks (bench/Bench-AccuracyAware.ps1).
+    /// </summary>
+    public static void WriteLexicalHead(string encoderPath, string path, string hidden = "last_hidden_state")
+    {
+        var model = OnnxModelFile.Load(encoderPath);
+        var g = model.Graph;
+        int counter = 0;
+        string Node(string op, string[] inputs, params (string, object)[] attributes)
+        {
+            var node = new NodeProto { OpType = op, Name = $"qa_head_{op.ToLowerInvariant()}_{counter}" };
+            node.Input.AddRange(inputs);
+            node.Output.Add($"qa_head_{counter++}");
+            foreach (var (name, value) in attributes) node.Attribute.Add(GraphBuilder.Attribute(name, value));
+            g.Node.Add(node);
+            return node.Output[0];
+        }
+        string Constant(string name, float value)
+        {
+            g.Initializer.Add(TensorProtos.FromFloats("qa_head_" + name, new[] { value }));
+            return "qa_head_" + name;
+        }
+        g.Initializer.Add(TensorProtos.FromInt64("qa_head_last", new long[] { -1 }, 1));
+        g.Initializer.Add(TensorProtos.FromInt64("qa_head_axis1", new long[] { 1 }, 1));
+        g.Initializer.Add(TensorProtos.FromInt64("qa_head_cls", new long[] { 101 }));
+        g.Initializer.Add(TensorProtos.FromInt64("qa_head_sep", new long[] { 102 }));
+        var norm = Node("Sqrt", new[] { Node("ReduceSum", new[] { Node("Mul", new[] { hidden, hidden }), "qa_head_last" }, ("keepdims", 1L)) });
+        var unit = Node("Div", new[] { hidden, norm });
+        var similarity = Node("MatMul", new[] { unit, Node("Transpose", new[] { unit }, ("perm", new long[] { 0, 2, 1 })) });
+        var special = Node("Or", new[] { Node("Equal", new[] { "input_ids", "qa_head_cls" }), Node("Equal", new[] { "input_ids", "qa_head_sep" }) });
+        var word = Node("Cast", new[] { Node("Not", new[] { special }) }, ("to", (long)DataType.Float));
+        var question = Node("Mul", new[]
+        {
+            Node("Sub", new[] { Constant("one", 1), Node("Cast", new[] { "token_type_ids" }, ("to", (long)DataType.Float)) }),
+            Node("Mul", new[] { Node("Cast", new[] { "attention_mask" }, ("to", (long)DataType.Float)), word }),
+        });
+        var bias = Node("Unsqueeze", new[] { Node("Mul", new[] { Node("Sub", new[] { question, Constant("one_again", 1) }), Constant("large", 1e4f) }), "qa_head_axis1" });
+        var best = Node("ReduceMax", new[] { Node("Add", new[] { similarity, bias }) }, ("axes", new long[] { -1 }), ("keepdims", 0L));
+        foreach (var output in new[] { "start_logits", "end_logits" })
+        {
+            var identity = new NodeProto { OpType = "Identity", Name = "qa_head_" + output };
+            identity.Input.Add(best);
+            identity.Output.Add(output);
+            g.Node.Add(identity);
+        }
+        g.Output.Clear();
+        g.Output.Add(GraphBuilder.ValueInfo("start_logits", DataType.Float, new object[] { "batch", "seq" }));
+        g.Output.Add(GraphBuilder.ValueInfo("end_logits", DataType.Float, new object[] { "batch", "seq" }));
+        OnnxModelFile.Save(model, path);
+    }
+
+    /// <summary>
+    /// The windows of a SQuAD file (<see cref="SquadFile"/>, padded to <paramref name="maxSeqLength"/>) as NumPy data a
+    /// BERT export reads: input_ids.npy, attention_mask.npy and token_type_ids.npy [windows, maxSeqLength] in
+    /// <paramref name="folder"/> (calibration data, latency runs).
+    /// </summary>
+    public static void WriteWindowArrays(string squadPath, string vocabularyPath, string folder, int maxSeqLength, int docStride, bool lowerCase)
+    {
+        var file = SquadFile.Read(squadPath, WordPieceTokenizer.Load(vocabularyPath, lowerCase), new SquadOptions(maxSeqLength, DocStride: docStride, LowerCase: lowerCase));
+        Directory.CreateDirectory(folder);
+        foreach (var name in new[] { "input_ids", "attention_mask", "token_type_ids" })
+        {
+            var values = Enumerable.Range(0, file.Count).SelectMany(i => (long[])file.Get(i).Inputs[name].Data).ToArray();
+            NpyWriter.Write(Path.Combine(folder, name + ".npy"), new TensorData(TensorElementKind.Int64, new long[] { file.Count, maxSeqLength }, values));
+        }
+    }
+
+    /// <summary>
+    /// A SQuAD v1.1 file of <paramref name="count"/> questions for <see cref="WriteLexicalHead"/>: each context is 20 to
+    /// 150 words drawn from <paramref name="words"/> with a System.Random of <paramref name="seed"/>, and its question
+    /// ("where is the WORD?") names one of them, which is its answer.
+    /// </summary>
+    public static void WriteLexicalSquad(string path, IReadOnlyList<string> words, int count, int seed)
+    {
+        var random = new Random(seed);
+        using var stream = File.Create(path);
+        using var writer = new System.Text.Json.Utf8JsonWriter(stream);
+        writer.WriteStartObject();
+        writer.WriteString("version", "1.1");
+        writer.WriteStartArray("data");
+        writer.WriteStartObject();
+        writer.WriteString("title", "lexical");
+        writer.WriteStartArray("paragraphs");
+        for (int q = 0; q < count; q++)
+        {
+            var context = Enumerable.Range(0, random.Next(20, 151)).Select(_ => words[random.Next(words.Count)]).ToList();
+            string answer = context[random.Next(context.Count)];
+            writer.WriteStartObject();
+            writer.WriteString("context", string.Join(" ", context) + ".");
+            writer.WriteStartArray("qas");
+            writer.WriteStartObject();
+            writer.WriteString("id", $"q{q}");
+            writer.WriteString("question", $"where is the {answer}?");
+            writer.WriteStartArray("answers");
+            writer.WriteStartObject();
+            writer.WriteString("text", answer);
+            writer.WriteNumber("answer_start", 0);
+            writer.WriteEndObject();
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }
+        writer.WriteEndArray();
+        writer.WriteEndObject();
+        writer.WriteEndArray();
+        writer.WriteEndObject();
+    }
 }

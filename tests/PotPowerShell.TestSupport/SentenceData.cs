@@ -51,11 +51,14 @@ public static class SentenceData
     /// Writes the model resource <c>{assembly}.Resources.model.onnx</c> of <paramref name="assemblyPath"/> to
     /// <paramref name="path"/> (the assembly is loaded for its resources only; none of its code runs).
     /// </summary>
-    public static string SaveModel(string assemblyPath, string path)
+    public static string SaveModel(string assemblyPath, string path) => SaveResource(assemblyPath, "model.onnx", path);
+
+    /// <summary>Writes the resource <c>{assembly}.Resources.{name}</c> (model.onnx, vocab.txt) of <paramref name="assemblyPath"/> to <paramref name="path"/>.</summary>
+    public static string SaveResource(string assemblyPath, string name, string path)
     {
         var assembly = System.Reflection.Assembly.LoadFile(Path.GetFullPath(assemblyPath));
-        using var resource = assembly.GetManifestResourceStream(assembly.GetName().Name + ".Resources.model.onnx")
-            ?? throw new InvalidOperationException($"'{assemblyPath}' holds no model resource.");
+        using var resource = assembly.GetManifestResourceStream(assembly.GetName().Name + ".Resources." + name)
+            ?? throw new InvalidOperationException($"'{assemblyPath}' holds no resource {name}.");
         using var file = File.Create(path);
         resource.CopyTo(file);
         return path;

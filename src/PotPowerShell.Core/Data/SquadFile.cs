@@ -107,11 +107,10 @@ public sealed class SquadFile : IDataset
                     var (docTokens, tokenToWord) = ContextTokens(words, tokenizer);
                     foreach (var qa in Array(paragraph, "qas", path, "a paragraph"))
                     {
+                        if (qa.ValueKind != JsonValueKind.Object) throw Invalid(path, $"has a question that is not an object: {qa.ValueKind}.");
                         string id = qa.TryGetProperty("id", out var idValue) ? idValue.ToString() : throw Invalid(path, "has a question without an id.");
                         bool impossible = qa.TryGetProperty("is_impossible", out var flag) && flag.ValueKind == JsonValueKind.True;
-                        var answers = impossible || !qa.TryGetProperty("answers", out var list) || list.ValueKind != JsonValueKind.Array
-                            ? new List<string>()
-                            : list.EnumerateArray().Select(a => Text(a, "text", path, $"an answer of question '{id}'")).ToList();
+                        var answers = impossible ? new List<string>() : Array(qa, "answers", path, $"question '{id}'").Select(a => Text(a, "text", path, $"an answer of question '{id}'")).ToList();
                         file.AddWindows(id, Text(qa, "question", path, $"question '{id}'"), words, docTokens, tokenToWord, answers, tokenizer, options);
                         if (file.Count > MaxWindows)
                             throw Invalid(path, $"makes more than {MaxWindows} windows; evaluate a part of it (subsample_size).");

@@ -223,6 +223,22 @@ public class QuestionAnsweringTests
         Assert.Equal(0.5, r.Values["EM"]);
     }
 
+    [Theory]
+    [InlineData("""{"data": [{"paragraphs": [{"context": "a", "qas": [7]}]}]}""", "a question that is not an object")]
+    [InlineData("""{"data": [{"paragraphs": [{"context": "a", "qas": [{"id": "q", "question": "b"}]}]}]}""", "question 'q' without a 'answers' list")]
+    [InlineData("""{"data": [{"paragraphs": [{"qas": []}]}]}""", "a paragraph without a 'context' text")]
+    [InlineData("""{"version": "1.1"}""", "the file without a 'data' list")]
+    [InlineData("""{"data": [""", "is not valid JSON")]
+    public void A_malformed_squad_file_is_refused_naming_what_is_wrong(string json, string expected)
+    {
+        using var tmp = new TempFolder();
+        File.WriteAllText(tmp.File("bad.json"), json);
+        var e = Assert.Throws<PotException>(() => SquadFile.Read(tmp.File("bad.json"), Tokenizer(), new SquadOptions()));
+        Assert.Equal("AnnotationInvalid", e.ErrorId);
+        Assert.Contains("bad.json", e.Message);
+        Assert.Contains(expected, e.Message);
+    }
+
     [Fact]
     public void Engine_mistakes_are_named()
     {
