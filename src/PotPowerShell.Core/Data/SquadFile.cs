@@ -42,15 +42,26 @@ public sealed class SquadFile : IDataset
     /// <summary>The arrays of each item, by the names Accuracy Checker's features give them, then their Hugging Face names.</summary>
     public static readonly IReadOnlyList<string> Arrays = new[] { "input_ids", "input_mask", "segment_ids", "position_ids", "attention_mask", "token_type_ids" };
 
-    /// <summary>Each window: its token ids (padded), question tokens and tokens before the padding.</summary>
-    private readonly List<(int[] Ids, int Question, int Length, QuestionWindow Window)> _windows = new();
+    /// <summary>A paragraph's context: its words, and its WordPiece tokens' ids with the word each comes from.</summary>
+    private sealed record Context(IReadOnlyList<string> Words, int[] TokenIds, int[] TokenToWord);
+
+    /// <summary>A question: its token ids (cut to max_query_length), answers, context, windows (start, length) and each context token's best window.</summary>
+    private sealed record Question(string Id, int[] Ids, IReadOnlyList<string> Answers, Context Context, (int Start, int Length)[] Spans, int[] Best);
+
+    /// <summary>Each item: a question and the index of its window. Arrays and annotations are made when an item is read.</summary>
+    private readonly List<(Question Question, int Span)> _windows = new();
 
     /// <summary>Model inputs named apart from the arrays, and the array each takes.</summary>
     private readonly IReadOnlyDictionary<string, string> _inputs;
 
-    private SquadFile(string source, IReadOnlyDictionary<string, string> inputs)
+    private readonly WordPieceTokenizer _tokenizer;
+    private readonly SquadOptions _options;
+
+    private SquadFile(string source, WordPieceTokenizer tokenizer, SquadOptions options, IReadOnlyDictionary<string, string> inputs)
     {
         Source = source;
+        _tokenizer = tokenizer;
+        _options = options;
         _inputs = inputs;
         InputNames = Arrays.Concat(inputs.Keys).Distinct(StringComparer.Ordinal).ToList();
     }
@@ -62,21 +73,38 @@ public sealed class SquadFile : IDataset
 
     public DataItem Get(int index)
     {
-        var (ids, question, length, window) = _windows[index];
-        int n = ids.Length;
+        var (question, span) = _windows[index];
+        var (start, length) = question.Spans[span];
+        var ids = new List<int>(_options.MaxSeqLength) { _tokenizer.ClassifierId };
+        ids.AddRange(question.Ids);
+        ids.Add(_tokenizer.SeparatorId);
+        ids.AddRange(question.Context.TokenIds.AsSpan(start, length).ToArray());
+        ids.Add(_tokenizer.SeparatorId);
+        int real = ids.Count, offset = question.Ids.Length + 2;
+        if (_options.Padding)
+            while (ids.Count < _options.MaxSeqLength) ids.Add(_tokenizer.PadId);
+        int n = ids.Count;
         long[] shape = { 1, n };
         TensorData Array(Func<int, long> value) => new(TensorElementKind.Int64, shape, Enumerable.Range(0, n).Select(value).ToArray());
-        var tokens = Array(i => ids[i]);
-        var mask = Array(i => i < length ? 1 : 0);
-        var segments = Array(i => i >= question + 2 && i < length ? 1 : 0);
-        var positions = Array(i => i);
+        var mask = Array(i => i < real ? 1 : 0);
+        var segments = Array(i => i >= offset && i < real ? 1 : 0);
         var arrays = new Dictionary<string, TensorData>(StringComparer.Ordinal)
         {
-            ["input_ids"] = tokens, ["input_mask"] = mask, ["segment_ids"] = segments, ["position_ids"] = positions,
+            ["input_ids"] = Array(i => ids[i]), ["input_mask"] = mask, ["segment_ids"] = segments, ["position_ids"] = Array(i => i),
             ["attention_mask"] = mask, ["token_type_ids"] = segments,
         };
         foreach (var (input, array) in _inputs) arrays[input] = arrays[array];
-        return new DataItem(index, arrays, window);
+        // The window's tokens end at its first [PAD] (as the converter cuts them, also at a [PAD] in the text).
+        int cut = ids.IndexOf(_tokenizer.PadId);
+        var tokens = ids.Take(cut < 0 ? n : cut).Select(_tokenizer.Token).ToList();
+        var map = new Dictionary<int, int>();
+        var maxContext = new HashSet<int>();
+        for (int i = 0; i < length; i++)
+        {
+            map[offset + i] = question.Context.TokenToWord[start + i];
+            if (question.Best[start + i] == span) maxContext.Add(offset + i);
+        }
+        return new DataItem(index, arrays, new QuestionWindow(question.Id, tokens, map, maxContext, question.Context.Words, question.Answers, _options.LowerCase));
     }
 
     /// <param name="inputs">Model inputs named apart from the arrays -> the array each takes (an engine's inputs:).</param>
@@ -96,24 +124,21 @@ public sealed class SquadFile : IDataset
         {
             throw Invalid(path, $"is not valid JSON: {e.Message}", e);
         }
-        var file = new SquadFile(path, inputs ?? new Dictionary<string, string>());
+        var file = new SquadFile(path, tokenizer, options, inputs ?? new Dictionary<string, string>());
         using (document)
         {
             foreach (var entry in Array(document.RootElement, "data", path, "the file"))
                 foreach (var paragraph in Array(entry, "paragraphs", path, "a data entry"))
                 {
-                    string context = Text(paragraph, "context", path, "a paragraph");
-                    var words = Words(context);
-                    var (docTokens, tokenToWord) = ContextTokens(words, tokenizer);
+                    var context = ContextOf(Text(paragraph, "context", path, "a paragraph"), tokenizer);
                     foreach (var qa in Array(paragraph, "qas", path, "a paragraph"))
                     {
                         if (qa.ValueKind != JsonValueKind.Object) throw Invalid(path, $"has a question that is not an object: {qa.ValueKind}.");
-                        string id = qa.TryGetProperty("id", out var idValue) ? idValue.ToString() : throw Invalid(path, "has a question without an id.");
+                        string id = !qa.TryGetProperty("id", out var idValue) ? throw Invalid(path, "has a question without an id.")
+                            : idValue.ValueKind == JsonValueKind.String ? Decoded(idValue, path, "a question's id") : idValue.GetRawText();
                         bool impossible = qa.TryGetProperty("is_impossible", out var flag) && flag.ValueKind == JsonValueKind.True;
                         var answers = impossible ? new List<string>() : Array(qa, "answers", path, $"question '{id}'").Select(a => Text(a, "text", path, $"an answer of question '{id}'")).ToList();
-                        file.AddWindows(id, Text(qa, "question", path, $"question '{id}'"), words, docTokens, tokenToWord, answers, tokenizer, options);
-                        if (file.Count > MaxWindows)
-                            throw Invalid(path, $"makes more than {MaxWindows} windows; evaluate a part of it (subsample_size).");
+                        file.AddWindows(id, Text(qa, "question", path, $"question '{id}'"), context, answers);
                     }
                 }
         }
@@ -145,80 +170,65 @@ public sealed class SquadFile : IDataset
         return words;
     }
 
-    private static (List<string> Tokens, List<int> TokenToWord) ContextTokens(List<string> words, WordPieceTokenizer tokenizer)
+    private static Context ContextOf(string text, WordPieceTokenizer tokenizer)
     {
-        var tokens = new List<string>();
+        var words = Words(text);
+        var ids = new List<int>();
         var tokenToWord = new List<int>();
         for (int w = 0; w < words.Count; w++)
             foreach (var token in tokenizer.Tokenize(words[w]))
             {
-                tokens.Add(token);
+                ids.Add(tokenizer.Id(token));
                 tokenToWord.Add(w);
             }
-        return (tokens, tokenToWord);
+        return new Context(words, ids.ToArray(), tokenToWord.ToArray());
     }
 
-    private void AddWindows(string id, string questionText, List<string> words, List<string> docTokens, List<int> tokenToWord, List<string> answers,
-        WordPieceTokenizer tokenizer, SquadOptions options)
+    private void AddWindows(string id, string questionText, Context context, List<string> answers)
     {
-        var question = tokenizer.Ids(questionText);
-        if (question.Count > options.MaxQueryLength) question.RemoveRange(options.MaxQueryLength, question.Count - options.MaxQueryLength);
-        int room = options.MaxSeqLength - question.Count - 3;
-        if (room <= 0 && docTokens.Count > 0)
+        var question = _tokenizer.Ids(questionText);
+        if (question.Count > _options.MaxQueryLength) question.RemoveRange(_options.MaxQueryLength, question.Count - _options.MaxQueryLength);
+        int tokens = context.TokenIds.Length, room = _options.MaxSeqLength - question.Count - 3;
+        if (room <= 0 && tokens > 0)
             throw new PotException("SquadWindowTooShort", PotErrorCategory.InvalidArgument,
-                $"Question '{id}' of '{Source}' has {question.Count} tokens, which leave no room for its context in a window of max_seq_length {options.MaxSeqLength} tokens ([CLS], the question, [SEP], the context, [SEP]). Raise max_seq_length or lower max_query_length.", Source);
+                $"Question '{id}' of '{Source}' has {question.Count} tokens, which leave no room for its context in a window of max_seq_length {_options.MaxSeqLength} tokens ([CLS], the question, [SEP], the context, [SEP]). Raise max_seq_length or lower max_query_length.", Source);
         // Windows start every doc_stride tokens; each holds what fits, and the one that holds the rest is the last.
         var spans = new List<(int Start, int Length)>();
-        for (int start = 0; start < docTokens.Count; start += options.DocStride)
+        for (int start = 0; start < tokens; start += _options.DocStride)
         {
-            int length = Math.Min(docTokens.Count - start, room);
-            spans.Add((start, length));
-            if (docTokens.Count - start <= room) break;
+            spans.Add((start, Math.Min(tokens - start, room)));
+            if (tokens - start <= room) break;
+            if (_windows.Count + spans.Count > MaxWindows)
+                throw Invalid(Source, $"makes more than {MaxWindows} windows; evaluate a part of it (subsample_size), or raise doc_stride.");
         }
-        for (int s = 0; s < spans.Count; s++)
-        {
-            var (start, length) = spans[s];
-            var ids = new List<int>(options.MaxSeqLength) { tokenizer.ClassifierId };
-            ids.AddRange(question);
-            ids.Add(tokenizer.SeparatorId);
-            for (int i = 0; i < length; i++) ids.Add(tokenizer.Id(docTokens[start + i]));
-            ids.Add(tokenizer.SeparatorId);
-            int real = ids.Count;
-            if (options.Padding)
-                while (ids.Count < options.MaxSeqLength) ids.Add(tokenizer.PadId);
-            // The window's tokens end at its first [PAD] (as the converter cuts them, also at a [PAD] in the text).
-            int cut = ids.IndexOf(tokenizer.PadId);
-            var tokens = ids.Take(cut < 0 ? ids.Count : cut).Select(tokenizer.Token).ToList();
-            int offset = question.Count + 2;
-            var map = new Dictionary<int, int>();
-            var maxContext = new HashSet<int>();
-            for (int i = 0; i < length; i++)
-            {
-                map[offset + i] = tokenToWord[start + i];
-                if (BestWindow(spans, start + i) == s) maxContext.Add(offset + i);
-            }
-            _windows.Add((ids.ToArray(), question.Count, real, new QuestionWindow(id, tokens, map, maxContext, words, answers, options.LowerCase)));
-        }
+        var entry = new Question(id, question.ToArray(), answers, context, spans.ToArray(), BestWindows(spans, tokens));
+        for (int s = 0; s < spans.Count; s++) _windows.Add((entry, s));
     }
 
-    /// <summary>The window with the most context on both sides of a token (Accuracy Checker's _is_max_context; the first of equals).</summary>
-    private static int BestWindow(List<(int Start, int Length)> spans, int position)
+    /// <summary>
+    /// Each context token's window with the most context on both sides of it (Accuracy Checker's _is_max_context: the
+    /// fewer tokens on its shorter side, plus 0.01 per token of the window; the first of equals), windows in order.
+    /// </summary>
+    private static int[] BestWindows(List<(int Start, int Length)> spans, int tokens)
     {
-        double best = double.NegativeInfinity;
-        int index = -1;
+        var best = new int[tokens];
+        var score = new double[tokens];
+        System.Array.Fill(score, double.NegativeInfinity);
         for (int s = 0; s < spans.Count; s++)
         {
             var (start, length) = spans[s];
             int end = start + length - 1;
-            if (position < start || position > end) continue;
-            double score = Math.Min(position - start, end - position) + 0.01 * length;
-            if (score > best)
+            for (int p = start; p <= end; p++)
             {
-                best = score;
-                index = s;
+                double value = Math.Min(p - start, end - p) + 0.01 * length;
+                if (value > score[p])
+                {
+                    score[p] = value;
+                    best[p] = s;
+                }
             }
         }
-        return index;
+        return best;
     }
 
     private static IEnumerable<JsonElement> Array(JsonElement parent, string name, string path, string what) =>
@@ -228,8 +238,21 @@ public sealed class SquadFile : IDataset
 
     private static string Text(JsonElement parent, string name, string path, string what) =>
         parent.ValueKind == JsonValueKind.Object && parent.TryGetProperty(name, out var t) && t.ValueKind == JsonValueKind.String
-            ? t.GetString()!
+            ? Decoded(t, path, $"{what}'s '{name}'")
             : throw Invalid(path, $"has {what} without a '{name}' text.");
+
+    /// <summary>A JSON string's text; an escape that is no UTF-16 text (a lone surrogate) is refused.</summary>
+    private static string Decoded(JsonElement text, string path, string what)
+    {
+        try
+        {
+            return text.GetString()!;
+        }
+        catch (InvalidOperationException e)
+        {
+            throw Invalid(path, $"has {what} in bytes that are not UTF-8 text.", e);
+        }
+    }
 
     private static PotException Invalid(string path, string what, Exception? inner = null) =>
         new("AnnotationInvalid", PotErrorCategory.InvalidData, $"The SQuAD file '{path}' {what}", path, inner);

@@ -229,6 +229,7 @@ public class QuestionAnsweringTests
     [InlineData("""{"data": [{"paragraphs": [{"qas": []}]}]}""", "a paragraph without a 'context' text")]
     [InlineData("""{"version": "1.1"}""", "the file without a 'data' list")]
     [InlineData("""{"data": [""", "is not valid JSON")]
+    [InlineData("""{"data": [{"paragraphs": [{"context": "a\ud800", "qas": []}]}]}""", "a paragraph's 'context' in bytes that are not UTF-8 text")]
     public void A_malformed_squad_file_is_refused_naming_what_is_wrong(string json, string expected)
     {
         using var tmp = new TempFolder();
