@@ -33,7 +33,11 @@
     query lists) with re-identification seeds for engine files (reid_layout, reid_gallery, the reid adapter, cmc,
     reid_map, Accuracy Checker's market1501_reid and image_retrieval): -Seed 52 -Target annotation,engine,config-yaml
     -Seconds 300, 249,693; then CTC beam search seeds (native and Accuracy Checker's beam_search_decoder): -Seed 53
-    -Target engine,config-yaml -Seconds 240, 518,776; then every target, -Seed 54 -Seconds 1200, 3,083,817; no finding. Each reader gets an equal
+    -Target engine,config-yaml -Seconds 240, 518,776; then every target, -Seed 54 -Seconds 1200, 3,083,817; no finding.
+    Forty-seventh session: SQuAD files and WordPiece vocabularies in the annotation target (the same bytes as both):
+    -Seed 55 -Target annotation,engine,config-yaml -Seconds 420 found JSON strings whose escapes are no UTF-16 text (a
+    lone surrogate) in a context and in a question's id (InvalidOperationException when read), now AnnotationInvalid
+    (both in the corpus); then -Seed 56 -Target annotation -Seconds 300, 198,006 executions, no finding. Each reader gets an equal
     share of -Seconds; the seeds are generated in code plus the committed corpus
     (tests/PotPowerShell.Core.Tests/Fuzz/FuzzCorpus/<target>/). The contract is that every input loads or fails with a
     PotException carrying an error id within -BudgetSeconds; anything else is a finding, written with its input to
