@@ -589,9 +589,9 @@ public sealed class Evaluator : IEvaluator, IDisposable
         _references ??= new ReferenceStore(_dataset.Count, _options.ReferenceMemoryBytes);
         foreach (var s in _referenceSpecs)
         {
-            if (s.IsDetection || s.IsSegmentation)
+            if (s.IsDetection || s.IsSegmentation || s.IsQuestionAnswering)
             {
-                // They compare with the FP32 model's detections or class maps: its adapter's prediction, from all its outputs.
+                // They compare with the FP32 model's detections, class maps or answers: its adapter's prediction, from all its outputs.
                 foreach (int d in s.Datasets)
                     foreach (var (_, name) in _adapters[d].OtherOutputs.Prepend(("output", _adapters[d].OutputName!))) _references.AddPredictionSource(name);
             }

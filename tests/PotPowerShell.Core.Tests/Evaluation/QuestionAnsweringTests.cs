@@ -141,11 +141,11 @@ public class QuestionAnsweringTests
     /// best, ##ed alone, which the word jumped gives back whole; 0), and "dog" in its third (0; from the word dog.):
     /// against "the lazy dog" F1 2/3 (precision 1, recall 1/2), exact match 0. Means: F1 5/6, exact match 1/2.
     /// </summary>
-    private static byte[] Model()
+    private static byte[] Model(int startToken = 6)
     {
         var start = new float[Vocabulary.Length];
         var end = new float[Vocabulary.Length];
-        start[6] = 3;
+        start[startToken] = 3;
         end[8] = 3;
         return QuestionAnsweringModels.Build(start, end).ToByteArray();
     }
@@ -173,6 +173,34 @@ public class QuestionAnsweringTests
         Assert.Equal(0.5, r.Values["squad_exact_match"], 12);
         // Per window: q1 1, ?, ?; q2 0, 0, 2/3.
         Assert.Equal(new[] { 0.0, 0.0, 2.0 / 3 }, r.PerItem["squad_f1"][3..], (a, b) => Math.Abs(a - b) < 1e-12);
+    }
+
+    [Fact]
+    public void Against_the_fp32_models_answers_every_window_counts()
+    {
+        // Questions without answers (POT's annotation_free). The other model starts answers at brown: both first windows
+        // answer "brown fox" where FP32 answers "quick brown fox" (F1 0.8: precision 1, recall 2/3; exact match 0); the
+        // other four windows hold neither word and answer as FP32. Means over the 6 windows: F1 (2 * 0.8 + 4) / 6, exact
+        // match 4 / 6.
+        using var tmp = new TempFolder();
+        WriteSquad(tmp, ("q1", "Who jumped?", Array.Empty<string>()), ("q2", "What was lazy?", Array.Empty<string>()));
+        File.WriteAllText(tmp.File("engine.yml"), """
+            dataset: {data_source: dev.json, vocab_file: vocab.txt, max_seq_length: 12, doc_stride: 4, lower_case: true}
+            metrics:
+              - {type: squad_f1, reference: fp32}
+              - {type: squad_exact_match, reference: fp32}
+            """);
+        var definition = EngineDefinition.Load(tmp.File("engine.yml"));
+        Assert.All(definition.Metrics, m => Assert.False(m.IsDatasetLevel));
+        using var evaluator = new Evaluator(definition, new EvaluatorOptions { ReferenceModel = Model() });
+        var same = evaluator.Run(Model(), new EvaluationRequest(), CancellationToken.None);
+        Assert.Equal((1.0, 1.0), (same.Values["squad_f1"], same.Values["squad_exact_match"]));
+        var other = evaluator.Run(Model(startToken: 7), new EvaluationRequest(), CancellationToken.None);
+        Assert.Equal((2 * 0.8 + 4) / 6, other.Values["squad_f1"], 12);
+        Assert.Equal(4.0 / 6, other.Values["squad_exact_match"], 12);
+        // annotation_free turns the metrics against the answers into these.
+        File.WriteAllText(tmp.File("gold.yml"), "dataset: {data_source: dev.json, vocab_file: vocab.txt}\nmetrics: [{type: squad_f1}]");
+        Assert.Equal(MetricReference.Fp32, Assert.Single(EngineDefinition.Load(tmp.File("gold.yml"), annotationFree: true).AnnotationFree(0).Metrics).Reference);
     }
 
     [Fact]

@@ -489,7 +489,7 @@ public sealed record MetricSpec(
     public bool IsQuestionAnswering => Type is MetricType.SquadF1 or MetricType.SquadExactMatch;
 
     /// <summary>True for metrics whose value is not a mean of per-item values (mAP, COCO precision, segmentation's, dataset-level scripts).</summary>
-    public bool IsDatasetLevel => Type is MetricType.Map or MetricType.CocoPrecision || IsSegmentation || IsReid || IsQuestionAnswering || (Type == MetricType.Script && Level == MetricLevel.Dataset);
+    public bool IsDatasetLevel => Type is MetricType.Map or MetricType.CocoPrecision || IsSegmentation || IsReid || (IsQuestionAnswering && Reference == MetricReference.Annotation) || (Type == MetricType.Script && Level == MetricLevel.Dataset);
 
     /// <summary>True when the metric compares with labels, so the data must carry annotations.</summary>
     public bool RequiresAnnotation => Type switch
@@ -498,13 +498,14 @@ public sealed record MetricSpec(
         MetricType.MeanSquaredError or MetricType.MeanAbsoluteError or MetricType.Psnr or MetricType.CosineSimilarity => Reference == MetricReference.Annotation,
         MetricType.SegmentationAccuracy or MetricType.MeanIou or MetricType.MeanAccuracy or MetricType.FrequencyWeightedAccuracy => Reference == MetricReference.Annotation,
         MetricType.Map or MetricType.CocoPrecision => Reference == MetricReference.Annotation,
+        MetricType.SquadF1 or MetricType.SquadExactMatch => Reference == MetricReference.Annotation,
         MetricType.Fp32Agreement => false,
         _ => true,
     };
 
     /// <summary>True when the metric needs the FP32 model's outputs.</summary>
     public bool RequiresReference =>
-        (Type is MetricType.MeanSquaredError or MetricType.MeanAbsoluteError or MetricType.Psnr or MetricType.CosineSimilarity or MetricType.Fp32Agreement || IsSegmentation || IsDetection)
+        (Type is MetricType.MeanSquaredError or MetricType.MeanAbsoluteError or MetricType.Psnr or MetricType.CosineSimilarity or MetricType.Fp32Agreement || IsSegmentation || IsDetection || IsQuestionAnswering)
         && Reference == MetricReference.Fp32;
 
     /// <summary>

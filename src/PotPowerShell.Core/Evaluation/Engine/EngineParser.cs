@@ -511,6 +511,7 @@ internal static class EngineParser
             MetricType.SegmentationAccuracy or MetricType.MeanIou or MetricType.MeanAccuracy or MetricType.FrequencyWeightedAccuracy => new[] { "use_argmax", "ignore_label", "reference" },
             MetricType.Cmc => new[] { "top_k", "separate_camera_set", "first_match_break" },
             MetricType.ReidMap => new[] { "interpolated_auc" },
+            MetricType.SquadF1 or MetricType.SquadExactMatch => new[] { "reference" },
             _ => Array.Empty<string>(),
         });
         var m = new MapReader(type == null ? new ConfigMap(map.Line) : map, path, problems, keys);

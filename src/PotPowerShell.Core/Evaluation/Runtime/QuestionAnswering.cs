@@ -110,12 +110,19 @@ internal sealed class QuestionAnsweringAdapter(AdapterDefinition d) : Adapter(d)
 /// answer against the best of its question's reference answers, after SQuAD's normalization (lower case, ASCII
 /// punctuation removed, the articles a, an and the removed, whitespace collapsed); references that normalize to
 /// nothing are left out, and a question without any is answered right by an empty answer. A question's value is the
-/// best of its windows' (none below 0); the metric is the mean over questions. A window whose outputs are not finite
-/// scores 0.
+/// best of its windows' (none below 0); the metric is the mean over questions. With reference: fp32 (ours; POT's
+/// annotation_free) the one reference is the FP32 model's answer to the window, and the metric the mean over windows,
+/// where every window's answer counts (an item mean, so AccuracyAwareQuantization decides its evaluations early). A
+/// window whose outputs are not finite scores 0.
 /// </summary>
 internal sealed class QuestionAnsweringRunner(MetricSpec spec) : MetricRunner(spec.Name, spec.Type == MetricType.SquadF1 ? "squad_f1" : "squad_exact_match", spec.Direction, spec.Datasets)
 {
-    public override IAggregate NewAggregate() => new QuestionAggregate();
+    /// <summary>Against the FP32 model's answers, every window's agreement counts: the mean over windows.</summary>
+    private bool AgainstFp32 => spec.Reference == MetricReference.Fp32;
+
+    public override IAggregate NewAggregate() => AgainstFp32 ? new MeanAggregate() : new QuestionAggregate();
+
+    public override (double Min, double Max)? MeanItemBounds => AgainstFp32 ? (0, 1) : null;
 
     public override double Measure(SampleView s, IAggregate aggregate)
     {
@@ -125,8 +132,11 @@ internal sealed class QuestionAnsweringRunner(MetricSpec spec) : MetricRunner(sp
         if (!s.NonFinite && s.Prediction is not string)
             throw new PotException("PredictionNotAnswer", PotErrorCategory.InvalidData,
                 $"Metric '{Name}' compares answer texts, but dataset '{s.Definition.Name}' has the {s.Adapter.Definition.Type.ToString().ToLowerInvariant()} adapter: use adapter type question_answering.", spec.KeyPath);
-        double value = s.NonFinite ? 0 : Score((string)s.Prediction!, window.Answers, spec.Type == MetricType.SquadF1);
-        ((QuestionAggregate)aggregate).Add(window.QuestionId, value);
+        // reference: fp32 compares with the FP32 model's answer to the window, so questions without answers serve (POT's annotation_free).
+        var references = AgainstFp32 ? new[] { (string)s.References!.Prediction(s.Index) } : window.Answers;
+        double value = s.NonFinite ? 0 : Score((string)s.Prediction!, references, spec.Type == MetricType.SquadF1);
+        if (aggregate is QuestionAggregate questions) questions.Add(window.QuestionId, value);
+        else aggregate.Add(value);
         return value;
     }
 
