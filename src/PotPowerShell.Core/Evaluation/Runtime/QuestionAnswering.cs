@@ -65,7 +65,7 @@ internal sealed class QuestionAnsweringAdapter(AdapterDefinition d) : Adapter(d)
         var order = new int[values.Length];
         for (int i = 0; i < order.Length; i++) order[i] = i;
         var keys = values.ToArray();
-        // Descending and stable: NaN, which Python's sort leaves in place, cannot occur (such items score 0 before this).
+        // Descending and stable. NaN sorts lowest here (Python's sort leaves it in place); a window with one scores 0 anyway.
         return order.OrderByDescending(i => keys[i]).Take(count).ToArray();
     }
 
