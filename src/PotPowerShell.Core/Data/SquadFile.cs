@@ -7,7 +7,14 @@ namespace PotPowerShell.Core.Data;
 /// <param name="MaxSeqLength">Tokens of one window: [CLS] question [SEP] context part [SEP], padded with [PAD].</param>
 /// <param name="MaxQueryLength">Question tokens kept.</param>
 /// <param name="DocStride">Context tokens between the starts of two windows of a long context.</param>
-public sealed record SquadOptions(int MaxSeqLength = 128, int MaxQueryLength = 64, int DocStride = 128, bool LowerCase = false, bool Padding = true);
+/// <param name="Embeddings">Accuracy Checker's squad_emb instead of squad: contexts and questions as items of their own (see <see cref="SquadFile"/>).</param>
+public sealed record SquadOptions(int MaxSeqLength = 128, int MaxQueryLength = 64, int DocStride = 128, bool LowerCase = false, bool Padding = true, bool Embeddings = false);
+
+/// <summary>
+/// An item of a SQuAD file read for embedding retrieval (squad_emb): a context (<paramref name="Context"/> null) or a
+/// question, with the index of its context's item.
+/// </summary>
+public sealed record QuestionEmbedding(int? Context);
 
 /// <summary>
 /// One window of a question's context (Accuracy Checker's QuestionAnsweringAnnotation): what answer extraction and the
@@ -30,6 +37,13 @@ public sealed record QuestionWindow(string QuestionId, IReadOnlyList<string> Tok
 /// position_ids (0, 1, 2 ...), as int64 [1, max_seq_length] (without padding, [1, its tokens]); also under the names
 /// Hugging Face models give their inputs (attention_mask, token_type_ids). Questions in the file's order, windows in
 /// context order; a question with an empty context has none, as in Accuracy Checker.
+/// <para>
+/// With <see cref="SquadOptions.Embeddings"/> (Accuracy Checker's squad_emb converter): each paragraph's context is an
+/// item, [CLS] its tokens cut to max_seq_length - 2 [SEP], then each question, [CLS] its tokens cut to
+/// max_query_length - 2 [SEP], padded to those lengths with [PAD]'s id (the mask and segments too, as the converter
+/// pads them), tokenized as <see cref="WordPieceTokenizer.EmbeddingIds"/>; contexts first, in order, then the
+/// questions, each annotated with its context's item (<see cref="QuestionEmbedding"/>).
+/// </para>
 /// </summary>
 public sealed class SquadFile : IDataset
 {
@@ -51,6 +65,9 @@ public sealed class SquadFile : IDataset
     /// <summary>Each item: a question and the index of its window. Arrays and annotations are made when an item is read.</summary>
     private readonly List<(Question Question, int Span)> _windows = new();
 
+    /// <summary>With <see cref="SquadOptions.Embeddings"/>: each item's token ids (without [CLS], [SEP] and padding), length, and context item.</summary>
+    private readonly List<(int[] Ids, int Length, int? Context)> _embeddings = new();
+
     /// <summary>Model inputs named apart from the arrays, and the array each takes.</summary>
     private readonly IReadOnlyDictionary<string, string> _inputs;
 
@@ -67,12 +84,13 @@ public sealed class SquadFile : IDataset
     }
 
     public string Source { get; }
-    public int Count => _windows.Count;
+    public int Count => _options.Embeddings ? _embeddings.Count : _windows.Count;
     public IReadOnlyList<string> InputNames { get; }
     public bool HasAnnotations => true;
 
     public DataItem Get(int index)
     {
+        if (_options.Embeddings) return Embedding(index);
         var (question, span) = _windows[index];
         var (start, length) = question.Spans[span];
         var ids = new List<int>(_options.MaxSeqLength) { _tokenizer.ClassifierId };
@@ -108,6 +126,25 @@ public sealed class SquadFile : IDataset
     }
 
     /// <param name="inputs">Model inputs named apart from the arrays -> the array each takes (an engine's inputs:).</param>
+    /// <summary>An item of the embeddings layout: [CLS] ids [SEP], padded with [PAD]'s id to its length.</summary>
+    private DataItem Embedding(int index)
+    {
+        var (tokens, length, context) = _embeddings[index];
+        int real = tokens.Length + 2, n = _options.Padding ? length : real, pad = _tokenizer.PadId;
+        long[] shape = { 1, n };
+        TensorData Array(Func<int, long> value) => new(TensorElementKind.Int64, shape, Enumerable.Range(0, n).Select(value).ToArray());
+        var ids = Array(i => i == 0 ? _tokenizer.ClassifierId : i <= tokens.Length ? tokens[i - 1] : i == real - 1 ? _tokenizer.SeparatorId : pad);
+        var mask = Array(i => i < real ? 1 : pad);
+        var segments = Array(i => i < real ? 0 : pad);
+        var arrays = new Dictionary<string, TensorData>(StringComparer.Ordinal)
+        {
+            ["input_ids"] = ids, ["input_mask"] = mask, ["segment_ids"] = segments, ["position_ids"] = Array(i => i),
+            ["attention_mask"] = mask, ["token_type_ids"] = segments,
+        };
+        foreach (var (input, array) in _inputs) arrays[input] = arrays[array];
+        return new DataItem(index, arrays, new QuestionEmbedding(context));
+    }
+
     public static SquadFile Read(string path, WordPieceTokenizer tokenizer, SquadOptions options, IReadOnlyDictionary<string, string>? inputs = null)
     {
         var info = new FileInfo(path);
@@ -127,9 +164,15 @@ public sealed class SquadFile : IDataset
         var file = new SquadFile(path, tokenizer, options, inputs ?? new Dictionary<string, string>());
         using (document)
         {
+            var questions = new List<(int[] Ids, int Length, int? Context)>();
             foreach (var entry in Array(document.RootElement, "data", path, "the file"))
                 foreach (var paragraph in Array(entry, "paragraphs", path, "a data entry"))
                 {
+                    if (options.Embeddings)
+                    {
+                        file.AddEmbeddings(paragraph, path, questions);
+                        continue;
+                    }
                     var context = ContextOf(Text(paragraph, "context", path, "a paragraph"), tokenizer);
                     foreach (var qa in Array(paragraph, "qas", path, "a paragraph"))
                     {
@@ -141,8 +184,31 @@ public sealed class SquadFile : IDataset
                         file.AddWindows(id, Text(qa, "question", path, $"question '{id}'"), context, answers);
                     }
                 }
+            file._embeddings.AddRange(questions);
         }
         return file;
+    }
+
+    /// <summary>squad_emb: the paragraph's context as an item, its questions kept for after every context.</summary>
+    private void AddEmbeddings(JsonElement paragraph, string path, List<(int[] Ids, int Length, int? Context)> questions)
+    {
+        int[] Cut(string text, int length)
+        {
+            if (length < 2)
+                throw new PotException("SquadWindowTooShort", PotErrorCategory.InvalidArgument,
+                    $"squad_emb items of '{Source}' hold [CLS] and [SEP] around their tokens: max_seq_length and max_query_length must be at least 2, not {length}.", Source);
+            var ids = _tokenizer.EmbeddingIds(text);
+            return ids.Take(length - 2).ToArray();
+        }
+        int context = _embeddings.Count;
+        _embeddings.Add((Cut(Text(paragraph, "context", path, "a paragraph"), _options.MaxSeqLength), _options.MaxSeqLength, null));
+        foreach (var qa in Array(paragraph, "qas", path, "a paragraph"))
+        {
+            string what = qa.ValueKind == JsonValueKind.Object && qa.TryGetProperty("id", out var id) && id.ValueKind == JsonValueKind.String ? $"question '{Decoded(id, path, "a question's id")}'" : "a question";
+            questions.Add((Cut(Text(qa, "question", path, what), _options.MaxQueryLength), _options.MaxQueryLength, context));
+        }
+        if (_embeddings.Count + questions.Count > MaxWindows)
+            throw Invalid(Source, $"makes more than {MaxWindows} items; evaluate a part of it (subsample_size).");
     }
 
     /// <summary>The context split at whitespace (Accuracy Checker's SquadExample.doc_tokens).</summary>

@@ -68,6 +68,68 @@ public sealed class WordPieceTokenizer
     /// <summary>The ids of <see cref="Tokenize"/>.</summary>
     public List<int> Ids(string text) => Tokenize(text).Select(t => _ids[t]).ToList();
 
+    /// <summary>
+    /// The ids of <paramref name="text"/> as Accuracy Checker's squad_emb converter encodes it (its encode_by_voc, not the
+    /// basic tokenizer): with lower case the whole text lower-cased first; words are runs between whitespace and
+    /// punctuation (each punctuation character a word of its own; punctuation is ASCII's or Unicode's P categories);
+    /// each word stripped of non-spacing marks and control or other C characters after NFD, then split greedily into
+    /// the longest vocabulary entries (## continuations), a word with a part the vocabulary lacks [UNK].
+    /// </summary>
+    public List<int> EmbeddingIds(string text)
+    {
+        if (LowerCase) text = text.ToLowerInvariant();
+        var ids = new List<int>();
+        foreach (var word in EmbeddingWords(text))
+        {
+            var cleaned = new StringBuilder();
+            foreach (var rune in word.Normalize(NormalizationForm.FormD).EnumerateRunes())
+                if (Rune.GetUnicodeCategory(rune) is not (UnicodeCategory.NonSpacingMark or UnicodeCategory.Control or UnicodeCategory.Format
+                    or UnicodeCategory.Surrogate or UnicodeCategory.PrivateUse or UnicodeCategory.OtherNotAssigned))
+                    cleaned.Append(rune.ToString());
+            foreach (var part in EmbeddingWords(cleaned.ToString()))
+            {
+                var chars = CodePoints(part);
+                int before = ids.Count, start = 0, end = chars.Length;
+                while (end > start)
+                {
+                    string candidate = (start == 0 ? "" : "##") + Join(chars, start, end);
+                    if (_ids.TryGetValue(candidate, out int id))
+                    {
+                        ids.Add(id);
+                        start = end;
+                        end = chars.Length;
+                    }
+                    else end--;
+                }
+                if (start < chars.Length)
+                {
+                    ids.RemoveRange(before, ids.Count - before);
+                    ids.Add(_ids[Unknown]);
+                }
+            }
+        }
+        return ids;
+    }
+
+    /// <summary>Accuracy Checker's split_to_words: runs between whitespace and punctuation, each punctuation character alone.</summary>
+    private static IEnumerable<string> EmbeddingWords(string text)
+    {
+        var word = new StringBuilder();
+        foreach (var rune in text.EnumerateRunes())
+        {
+            bool punctuation = IsPunctuation(rune);
+            // Python's isspace() also takes the separators U+001C to U+001F.
+            if (punctuation || Rune.IsWhiteSpace(rune) || rune.Value is >= 0x1C and <= 0x1F)
+            {
+                if (word.Length > 0) yield return word.ToString();
+                word.Clear();
+                if (punctuation) yield return rune.ToString();
+            }
+            else word.Append(rune.ToString());
+        }
+        if (word.Length > 0) yield return word.ToString();
+    }
+
     /// <summary>The greedy longest-match split of one word, appended to <paramref name="output"/>.</summary>
     private void WordPieces(string word, List<string> output)
     {

@@ -1,6 +1,7 @@
 using Google.Protobuf;
 using PotPowerShell.Core.Data;
 using PotPowerShell.Core.Evaluation;
+using PotPowerShell.Core.Onnx;
 using PotPowerShell.TestSupport;
 
 namespace PotPowerShell.Core.Tests.Evaluation;
@@ -269,6 +270,103 @@ public class QuestionAnsweringTests
     }
 
     [Fact]
+    public void Squad_emb_makes_contexts_and_questions_items_of_their_own()
+    {
+        // Its tokenization: words split at whitespace and punctuation, marks dropped after NFD, then the longest pieces.
+        Assert.Equal(new[] { "caf", "##e", "[UNK]", "jump", "##ed", "[UNK]" }, Tokenizer().EmbeddingIds("Café, jumped!").Select(Tokenizer().Token));
+        using var tmp = new TempFolder();
+        WriteEmbeddingSquad(tmp);
+        var file = SquadFile.Read(tmp.File("emb.json"), Tokenizer(), new SquadOptions(MaxSeqLength: 6, MaxQueryLength: 4, LowerCase: true, Embeddings: true));
+        // Contexts first (cut to 6 - 2 tokens), then the questions (cut to 4 - 2), each padded with [PAD]'s id.
+        Assert.Equal(5, file.Count);
+        Assert.Equal(new long[] { 2, 5, 6, 7, 8, 3 }, (long[])file.Get(0).Inputs["input_ids"].Data);
+        Assert.Equal(new long[] { 2, 12, 13, 14, 3, 0 }, (long[])file.Get(1).Inputs["input_ids"].Data);
+        Assert.Equal(new long[] { 1, 1, 1, 1, 1, 0 }, (long[])file.Get(1).Inputs["input_mask"].Data);
+        Assert.Equal(new long[] { 2, 5, 8, 3 }, (long[])file.Get(2).Inputs["input_ids"].Data);
+        Assert.Equal(new int?[] { null, null, 0, 1, 1 }, Enumerable.Range(0, 5).Select(i => ((QuestionEmbedding)file.Get(i).Annotation!).Context));
+    }
+
+    /// <summary>Two paragraphs: "The quick brown fox ..." asked "the fox?", and "lazy dog." asked "lazy?" and "quick fox".</summary>
+    private static void WriteEmbeddingSquad(TempFolder tmp)
+    {
+        File.WriteAllText(tmp.File("emb.json"), $$"""
+            {"data": [{"paragraphs": [
+              {"context": "{{Context}}", "qas": [{"id": "a", "question": "the fox?", "answers": []}]},
+              {"context": "lazy dog.", "qas": [{"id": "b", "question": "lazy?", "answers": []}, {"id": "c", "question": "quick fox", "answers": []}]}]}]}
+            """);
+        File.WriteAllLines(tmp.File("vocab.txt"), Vocabulary);
+    }
+
+    [Fact]
+    public void Qa_embedding_accuracy_finds_each_questions_context_among_the_nearest()
+    {
+        // A model whose embedding is the one-hot vector of an item's first token: question a starts like its context
+        // (the), b like its (lazy); c (quick) is as far from both contexts, the first of which is not its own: top 1
+        // finds 2 of 3, top 2 all.
+        using var tmp = new TempFolder();
+        WriteEmbeddingSquad(tmp);
+        File.WriteAllText(tmp.File("engine.yml"), """
+            dataset: {data_source: emb.json, vocab_file: vocab.txt, squad_layout: embeddings, max_seq_length: 16, max_query_length: 8, lower_case: true}
+            adapter: {type: reid, normalize: false, output: embedding}
+            metrics:
+              - {type: qa_embedding_accuracy, top_k: 1}
+              - {name: top2, type: qa_embedding_accuracy, top_k: 2}
+            """);
+        int vocabulary = Vocabulary.Length;
+        var g = new GraphBuilder("first_token");
+        var ids = g.Input("input_ids", global::Onnx.TensorProto.Types.DataType.Int64, "batch", "seq");
+        g.Input("attention_mask", global::Onnx.TensorProto.Types.DataType.Int64, "batch", "seq");
+        g.Input("token_type_ids", global::Onnx.TensorProto.Types.DataType.Int64, "batch", "seq");
+        var first = g.Node("Slice", new[] { ids, g.Initializer("one", new long[] { 1 }, 1), g.Initializer("two", new long[] { 2 }, 1), g.Initializer("axis", new long[] { 1 }, 1) }, "first");
+        var rows = g.Node("Gather", new[] { g.Initializer("one_hot", Enumerable.Range(0, vocabulary * vocabulary).Select(i => i / vocabulary == i % vocabulary ? 1f : 0f).ToArray(), vocabulary, vocabulary), first }, "rows");
+        var embedding = g.Node("Reshape", new[] { rows, g.Initializer("shape", new long[] { -1, vocabulary }, 2) }, "embedding_node");
+        var model = g.Build();
+        model.Graph.Node.Single(n => n.Name == "embedding_node").Output[0] = "embedding";
+        model.Graph.Output.Add(GraphBuilder.ValueInfo("embedding", global::Onnx.TensorProto.Types.DataType.Float, new object[] { "batch", vocabulary }));
+        using var evaluator = new Evaluator(EngineDefinition.Load(tmp.File("engine.yml")));
+        var r = evaluator.Run(model.ToByteArray(), new EvaluationRequest(), CancellationToken.None);
+        Assert.Equal((2.0 / 3, 1.0), (r.Values["qa_embedding_accuracy"], r.Values["top2"]));
+        // By hand: distances and ties in item order.
+        var spec = new MetricSpec("m", MetricType.QaEmbeddingAccuracy, Results.MetricDirection.HigherBetter, new[] { 0 }, "m", 1);
+        var aggregate = new QuestionEmbeddingAggregate(spec);
+        aggregate.Add(0, new QuestionEmbedding(null), new float[] { 0, 0 });
+        aggregate.Add(1, new QuestionEmbedding(null), new float[] { 3, 0 });
+        aggregate.Add(2, new QuestionEmbedding(0), new float[] { 1, 0 });   // nearest its own: hit
+        aggregate.Add(3, new QuestionEmbedding(0), new float[] { 2, 0 });   // nearer the other: miss
+        aggregate.Add(4, new QuestionEmbedding(0), new float[] { 1.5f, 0 }); // a tie, its own first: hit
+        aggregate.Add(5, new QuestionEmbedding(1), null);                    // not finite: miss
+        Assert.Equal(2.0 / 4, aggregate.Result(), 12);
+    }
+
+    [Fact]
+    public void Accuracy_checkers_squad_emb_configuration_reads_as_it_evaluates()
+    {
+        using var tmp = new TempFolder();
+        WriteEmbeddingSquad(tmp);
+        File.WriteAllText(tmp.File("ac.yml"), """
+            models:
+              - name: bert-small-squad-emb
+                launchers:
+                  - framework: onnx_runtime
+                    adapter: {type: bert_question_answering_embedding, embedding: embedding}
+                    inputs:
+                      - {name: input_ids, type: INPUT, value: input_ids}
+                      - {name: attention_mask, type: INPUT, value: input_mask}
+                datasets:
+                  - name: squad_emb
+                    annotation_conversion: {converter: squad_emb, testing_file: emb.json, vocab_file: vocab.txt, max_seq_length: 16, max_query_length: 8, lower_case: true}
+                    reader: {type: annotation_features_extractor, features: [input_ids, input_mask, segment_ids, position_ids]}
+                    metrics:
+                      - {name: top_5_acc, type: qa_embedding_accuracy, top_k: 5, reference: 0.876}
+            """);
+        var d = Assert.Single(EngineDefinition.Load(tmp.File("ac.yml")).Datasets);
+        Assert.Equal((true, 16, 8), (d.Squad!.Embeddings, d.Squad.MaxSeqLength, d.Squad.MaxQueryLength));
+        Assert.Equal((AdapterType.Reid, "embedding", false), (d.Adapter.Type, d.Adapter.Output, d.Adapter.NormalizeEmbeddings));
+        var metric = Assert.Single(EngineDefinition.Load(tmp.File("ac.yml")).Metrics);
+        Assert.Equal(("top_5_acc", MetricType.QaEmbeddingAccuracy, 5), (metric.Name, metric.Type, metric.TopK));
+    }
+
+    [Fact]
     public void Engine_mistakes_are_named()
     {
         using var tmp = new TempFolder();
@@ -279,9 +377,11 @@ public class QuestionAnsweringTests
             return Assert.Throws<PotException>(() => EngineDefinition.Load(tmp.File("engine.yml"))).Message;
         }
         Assert.Contains("vocab_file", Problems("dataset: {data_source: dev.json}\nmetrics: [{type: squad_f1}]"));
-        Assert.Contains("use squad_f1 or squad_exact_match", Problems("dataset: {data_source: dev.json, vocab_file: vocab.txt}\nmetrics: [{type: accuracy}]"));
+        Assert.Contains("use squad_f1, squad_exact_match or qa_embedding_accuracy", Problems("dataset: {data_source: dev.json, vocab_file: vocab.txt}\nmetrics: [{type: accuracy}]"));
         Assert.Contains("use adapter type question_answering", Problems("dataset: {data_source: dev.json, format: squad, vocab_file: vocab.txt}\nadapter: classification\nmetrics: [{type: squad_f1}]"));
         Assert.Contains("applies to SQuAD data", Problems("dataset: {data_source: dev.json, vocab_file: vocab.txt, format: npy, max_seq_length: 12}\nmetrics: [{type: squad_f1}]"));
+        Assert.Contains("give dataset 'dataset0' squad_layout: embeddings", Problems("dataset: {data_source: dev.json, vocab_file: vocab.txt}\nadapter: {type: reid, normalize: false}\nmetrics: [{type: qa_embedding_accuracy}]"));
+        Assert.Contains("use qa_embedding_accuracy", Problems("dataset: {data_source: dev.json, vocab_file: vocab.txt, squad_layout: embeddings}\nmetrics: [{type: squad_f1}]"));
         Assert.Contains("must name one of the windows' arrays", Problems("dataset: {data_source: dev.json, vocab_file: vocab.txt, inputs: {ids: tokens}}\nmetrics: [{type: squad_f1}]"));
     }
 }

@@ -210,7 +210,7 @@ internal static class AccuracyCheckerConfig
     private static readonly string[] Adapters =
     {
         "classification", "ctc_greedy_search_decoder", "beam_search_decoder", "ssd_onnx", "faster_rcnn_onnx", "ssd", "yolo_v8_detection", "yolo_v8", "yolo_v3", "yolo_v5", "yolo_v2", "yolox", "yolo_v3_onnx", "nanodet", "detr", "class_agnostic_detection", "ultra_lightweight_face_detection", "mask_rcnn", "retinaface_pytorch", "faceboxes", "tf_object_detection", "segmentation", "reid",
-        "bert_question_answering",
+        "bert_question_answering", "bert_question_answering_embedding",
     };
 
     private static ConfigMap? Adapter(MapReader launcher, List<string> warnings)
@@ -374,6 +374,14 @@ internal static class AccuracyCheckerConfig
             var a = AdapterReader(map, path, launcher.Problems, warnings, new[] { "type", "start_token_logits_output", "end_token_logits_output" });
             var ours = EngineTree.Map(line, ("type", EngineTree.Text("question_answering")));
             RequiredOutputs(a, ours, ("start_token_logits_output", "output", "the start logits of the window's tokens"), ("end_token_logits_output", "end_output", "the end logits"));
+            return ours;
+        }
+        if (type == "bert_question_answering_embedding")
+        {
+            // Each item's embedding as it is: our reid adapter without normalization.
+            var a = AdapterReader(map, path, launcher.Problems, warnings, new[] { "type", "embedding" });
+            var ours = EngineTree.Map(line, ("type", EngineTree.Text("reid")), ("normalize", EngineTree.Text("false")));
+            Copy(a, "embedding", ours, "output");
             return ours;
         }
         if (type == "segmentation")
@@ -678,10 +686,13 @@ internal static class AccuracyCheckerConfig
         if (!m.Has("annotation_conversion")) m.Problem("annotation_conversion", "is required: {converter: squad, testing_file: dev-v1.1.json, vocab_file: vocab.txt}.");
         else if (m.Map("annotation_conversion", ConverterKeys) is { } a)
         {
-            if (a.String("converter", required: true)?.Trim().ToLowerInvariant() is { } kind && kind != "squad")
-                a.Problem("converter", $"'{kind}' is not supported with annotation_features_extractor: squad is.");
-            foreach (var key in ConverterKeys.Where(k => !SquadConverterKeys.Contains(k) && a.Has(k)))
-                a.Problem(key, "does not apply to squad.");
+            string kind = a.String("converter", required: true)?.Trim().ToLowerInvariant() ?? "squad";
+            if (kind is not ("squad" or "squad_emb"))
+                a.Problem("converter", $"'{kind}' is not supported with annotation_features_extractor: squad and squad_emb are.");
+            foreach (var key in ConverterKeys.Where(k => !SquadConverterKeys.Contains(k) && a.Has(k) || kind == "squad_emb" && k == "doc_stride" && a.Has(k)))
+                a.Problem(key, $"does not apply to {kind}.");
+            // squad_emb: contexts and questions as items of their own, for embedding retrieval.
+            if (kind == "squad_emb") d.Add("squad_layout", EngineTree.Text("embeddings", a.Node.KeyLine("converter")));
             if (a.Has("testing_file")) Copy(a, "testing_file", d, "data_source");
             else a.Problem("testing_file", "is required: the SQuAD .json file (dev-v1.1.json).");
             if (a.Has("vocab_file")) Copy(a, "vocab_file", d);
@@ -1436,7 +1447,7 @@ internal static class AccuracyCheckerConfig
         raw is ConfigScalar { IsNull: false } s && MeanPresets.TryGetValue(s.Written.Trim(), out var preset) ? preset : MapReader.NumberList(raw);
 
     private static readonly string[] MetricTypes = { "accuracy", "character_recognition_accuracy", "map", "coco_precision", "coco_orig_precision", "mae", "mse", "psnr",
-        "segmentation_accuracy", "mean_iou", "mean_accuracy", "frequency_weighted_accuracy", "cmc", "reid_map", "f1", "exact_match" };
+        "segmentation_accuracy", "mean_iou", "mean_accuracy", "frequency_weighted_accuracy", "cmc", "reid_map", "f1", "exact_match", "qa_embedding_accuracy" };
 
     private static ConfigNode Metric(ConfigNode raw, string path, EngineProblems problems, List<string> warnings)
     {
@@ -1455,6 +1466,7 @@ internal static class AccuracyCheckerConfig
             "segmentation_accuracy" or "mean_iou" or "mean_accuracy" or "frequency_weighted_accuracy" => new[] { "use_argmax", "ignore_label" },
             "cmc" => new[] { "top_k", "separate_camera_set", "first_match_break", "single_gallery_shot", "number_single_shot_repeats" },
             "reid_map" => new[] { "interpolated_auc" },
+            "qa_embedding_accuracy" => new[] { "top_k" },
             _ => new[] { "top_k", "remove_spaces" },
         };
         var m = new MapReader(map, path, problems, new[] { "name", "type" }.Concat(options).Concat(ownCheck).ToArray());

@@ -116,6 +116,8 @@ public enum MetricType
     SquadF1,
     /// <summary>Question answering: SQuAD's exact match of the normalized answer, per question its best window (dataset-level).</summary>
     SquadExactMatch,
+    /// <summary>Question retrieval: the share of questions whose context is among the top_k nearest by embedding (dataset-level).</summary>
+    QaEmbeddingAccuracy,
 }
 
 /// <summary>Whether a script metric is called per item (the value is the mean) or once with every item.</summary>
@@ -489,7 +491,7 @@ public sealed record MetricSpec(
     public bool IsQuestionAnswering => Type is MetricType.SquadF1 or MetricType.SquadExactMatch;
 
     /// <summary>True for metrics whose value is not a mean of per-item values (mAP, COCO precision, segmentation's, dataset-level scripts).</summary>
-    public bool IsDatasetLevel => Type is MetricType.Map or MetricType.CocoPrecision || IsSegmentation || IsReid || (IsQuestionAnswering && Reference == MetricReference.Annotation) || (Type == MetricType.Script && Level == MetricLevel.Dataset);
+    public bool IsDatasetLevel => Type is MetricType.Map or MetricType.CocoPrecision || IsSegmentation || IsReid || (IsQuestionAnswering && Reference == MetricReference.Annotation) || Type == MetricType.QaEmbeddingAccuracy || (Type == MetricType.Script && Level == MetricLevel.Dataset);
 
     /// <summary>True when the metric compares with labels, so the data must carry annotations.</summary>
     public bool RequiresAnnotation => Type switch
@@ -627,7 +629,7 @@ public sealed record DatasetDefinition
     public required AdapterDefinition Adapter { get; init; }
     public string KeyPath { get; init; } = "dataset";
 
-    public bool HasAnnotations => LabelsPath != null || LabelsArray != null || AnnotationFile != null || VocAnnotations != null || WiderAnnotations != null || CvatAnnotations != null || ClassFolders != null || Masks != null || HasReid;
+    public bool HasAnnotations => LabelsPath != null || LabelsArray != null || AnnotationFile != null || VocAnnotations != null || WiderAnnotations != null || CvatAnnotations != null || ClassFolders != null || Masks != null || HasReid || Squad != null;
 
     /// <summary>True when items are annotated with boxes (a COCO .json annotation_file or VOC annotations).</summary>
     public bool HasBoxes => VocAnnotations != null || WiderAnnotations != null || CvatAnnotations != null || AnnotationFile?.EndsWith(".json", StringComparison.OrdinalIgnoreCase) == true;

@@ -18,7 +18,7 @@ internal static class EngineParser
         "adapter", "metrics", "label_offset", "postprocessing", "voc_annotations", "imageset_file", "class_folders", "annotation_separator",
         "masks", "image_prefix", "image_postfix", "mask_prefix", "mask_postfix", "mask_colors", "coco_labels", "other_inputs", "camvid_list",
         "wider_annotations", "cvat_annotations", "cvat_labels", "reid_layout", "reid_gallery", "reid_queries",
-        "vocab_file", "max_seq_length", "max_query_length", "doc_stride", "lower_case", "padding",
+        "vocab_file", "max_seq_length", "max_query_length", "doc_stride", "lower_case", "padding", "squad_layout",
     };
     private static readonly string[] AdapterKeys =
     {
@@ -120,6 +120,7 @@ internal static class EngineParser
         ["reid_map"] = MetricType.ReidMap,
         ["squad_f1"] = MetricType.SquadF1,
         ["squad_exact_match"] = MetricType.SquadExactMatch,
+        ["qa_embedding_accuracy"] = MetricType.QaEmbeddingAccuracy,
     };
 
     /// <param name="images">A simplified engine's data_source folder is read as images even when it holds .npy files too
@@ -293,6 +294,7 @@ internal static class EngineParser
         : metrics.Any(m => m.IsSegmentation) ? new AdapterDefinition(AdapterType.Segmentation)
         : metrics.Any(m => m.IsReid) ? new AdapterDefinition(AdapterType.Reid)
         : metrics.Any(m => m.IsQuestionAnswering) ? new AdapterDefinition(AdapterType.QuestionAnswering, QuestionAnsweringAdapter.DefaultStart)
+        : metrics.Any(m => m.Type == MetricType.QaEmbeddingAccuracy) ? new AdapterDefinition(AdapterType.Reid) { NormalizeEmbeddings = false }
         : AdapterDefinition.Identity;
 
     /// <param name="annotationsAside">Whether metrics may lack annotations: POT's annotation_free, or annotations written
@@ -328,10 +330,18 @@ internal static class EngineParser
         if (metric.IsQuestionAnswering && adapter.Type != AdapterType.QuestionAnswering)
             problems.Add(EngineProblems.Join(metric.KeyPath, "type"),
                 $"{EngineTree.TextOf(node["type"])?.Trim()} compares answer texts, but dataset '{dataset.Name}' uses the {adapter.Type.ToString().ToLowerInvariant()} adapter: use adapter type question_answering.", typeLine);
-        if (metric.IsQuestionAnswering != (dataset.Squad != null) && (metric.RequiresAnnotation || metric.IsQuestionAnswering) && (dataset.HasAnnotations || !annotationsAside))
-            problems.Add(metric.KeyPath, metric.IsQuestionAnswering
-                ? $"metric '{metric.Name}' compares answers with a SQuAD file's: give dataset '{dataset.Name}' format: squad with its .json file and vocab_file:."
-                : $"metric '{metric.Name}' compares with labels, but dataset '{dataset.Name}' holds SQuAD questions: use squad_f1 or squad_exact_match.", node.Line);
+        bool retrieval = metric.Type == MetricType.QaEmbeddingAccuracy, squadMetric = metric.IsQuestionAnswering || retrieval;
+        if (squadMetric != (dataset.Squad != null) && (metric.RequiresAnnotation || squadMetric) && (dataset.HasAnnotations || !annotationsAside))
+            problems.Add(metric.KeyPath, squadMetric
+                ? $"metric '{metric.Name}' reads a SQuAD file's questions: give dataset '{dataset.Name}' format: squad with its .json file and vocab_file:{(retrieval ? " and squad_layout: embeddings" : "")}."
+                : $"metric '{metric.Name}' compares with labels, but dataset '{dataset.Name}' holds SQuAD questions: use squad_f1, squad_exact_match or qa_embedding_accuracy.", node.Line);
+        else if (dataset.Squad is { } squad && squadMetric && squad.Embeddings != retrieval)
+            problems.Add(metric.KeyPath, retrieval
+                ? $"metric '{metric.Name}' ranks contexts by embedding: give dataset '{dataset.Name}' squad_layout: embeddings."
+                : $"metric '{metric.Name}' scores answers in windows, but dataset '{dataset.Name}' has squad_layout: embeddings: use qa_embedding_accuracy.", node.Line);
+        if (retrieval && adapter.Type != AdapterType.Reid)
+            problems.Add(EngineProblems.Join(metric.KeyPath, "type"),
+                $"qa_embedding_accuracy compares embeddings, but dataset '{dataset.Name}' uses the {adapter.Type.ToString().ToLowerInvariant()} adapter: use adapter type reid (normalize: false for the embeddings as they are).", typeLine);
         if (metric.Type is MetricType.Map or MetricType.CocoPrecision && dataset.HasAnnotations && !dataset.HasBoxes)
             problems.Add(metric.KeyPath, $"metric '{metric.Name}' needs boxes: annotate dataset '{dataset.Name}' with a COCO detection file (annotation_file: instances.json), VOC annotations (voc_annotations: Annotations), WIDER FACE's (wider_annotations: wider_face_val_bbx_gt.txt) or CVAT's (cvat_annotations: annotations.xml).", node.Line);
         if (metric.RequiresAnnotation && !dataset.HasAnnotations && !annotationsAside && !metric.IsReid && !metric.IsQuestionAnswering)
@@ -512,12 +522,14 @@ internal static class EngineParser
             MetricType.Cmc => new[] { "top_k", "separate_camera_set", "first_match_break" },
             MetricType.ReidMap => new[] { "interpolated_auc" },
             MetricType.SquadF1 or MetricType.SquadExactMatch => new[] { "reference" },
+            MetricType.QaEmbeddingAccuracy => new[] { "top_k" },
             _ => Array.Empty<string>(),
         });
         var m = new MapReader(type == null ? new ConfigMap(map.Line) : map, path, problems, keys);
         if (type == null) return null;
 
-        int topK = m.Int("top_k", 1, 1 << 20) ?? 1;
+        // qa_embedding_accuracy's top_k is 5 unless given, as Accuracy Checker's.
+        int topK = m.Int("top_k", 1, 1 << 20) ?? (type == MetricType.QaEmbeddingAccuracy ? 5 : 1);
         var average = m.Choice("average", new Dictionary<string, AverageKind> { ["macro"] = AverageKind.Macro, ["micro"] = AverageKind.Micro, ["weighted"] = AverageKind.Weighted }) ?? AverageKind.Macro;
         var reference = m.Choice("reference", new Dictionary<string, MetricReference> { ["annotation"] = MetricReference.Annotation, ["fp32"] = MetricReference.Fp32 })
             ?? (type is MetricType.CosineSimilarity or MetricType.Fp32Agreement ? MetricReference.Fp32 : MetricReference.Annotation);
@@ -998,7 +1010,7 @@ internal static class EngineParser
         };
     }
 
-    private static readonly string[] SquadKeys = { "vocab_file", "max_seq_length", "max_query_length", "doc_stride", "lower_case", "padding" };
+    private static readonly string[] SquadKeys = { "vocab_file", "max_seq_length", "max_query_length", "doc_stride", "lower_case", "padding", "squad_layout" };
 
     private static void SquadOnly(MapReader m)
     {
@@ -1030,7 +1042,9 @@ internal static class EngineParser
         int seq = m.Int("max_seq_length", 4, 1 << 16) ?? 128;
         int query = m.Int("max_query_length", 0, 1 << 16) ?? 64;
         int stride = m.Int("doc_stride", 1, 1 << 16) ?? 128;
-        var options = new SquadOptions(seq, query, stride, m.Bool("lower_case") ?? false, m.Bool("padding") ?? true);
+        bool embeddings = m.Choice("squad_layout", new Dictionary<string, bool> { ["windows"] = false, ["embeddings"] = true }) ?? false;
+        if (embeddings && m.Has("doc_stride")) m.Problem("doc_stride", "applies to squad_layout: windows (contexts are cut to max_seq_length with embeddings).");
+        var options = new SquadOptions(seq, query, stride, m.Bool("lower_case") ?? false, m.Bool("padding") ?? true, embeddings);
         return vocab == null ? null : def with { Squad = options, VocabFile = vocab, InputFiles = inputs };
     }
 

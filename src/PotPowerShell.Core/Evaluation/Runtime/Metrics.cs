@@ -149,6 +149,7 @@ internal abstract class MetricRunner
             MetricType.SegmentationAccuracy or MetricType.MeanIou or MetricType.MeanAccuracy or MetricType.FrequencyWeightedAccuracy => new SegmentationRunner(spec),
             MetricType.Cmc or MetricType.ReidMap => new ReidRunner(spec),
             MetricType.SquadF1 or MetricType.SquadExactMatch => new QuestionAnsweringRunner(spec),
+            MetricType.QaEmbeddingAccuracy => new QuestionEmbeddingRunner(spec),
             MetricType.Script when spec.Level == MetricLevel.Dataset => new DatasetCustomRunner(spec.Name, "script", spec.Direction, spec.Datasets, CreateDatasetScript(spec, scripts)),
             MetricType.Fp32Agreement => new Fp32AgreementRunner(spec),
             _ => new CustomRunner(spec.Name, "script", spec.Direction, spec.Datasets, CreateScript(spec, scripts)),

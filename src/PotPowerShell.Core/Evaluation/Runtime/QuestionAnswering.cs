@@ -217,3 +217,79 @@ internal sealed class QuestionAggregate : IAggregate, IWeightedAggregate
         return weight == 0 ? double.NaN : sum / weight;
     }
 }
+
+/// <summary>
+/// qa_embedding_accuracy (Accuracy Checker's, for squad_emb data and an embedding adapter): the share of questions
+/// whose context is among the top_k contexts nearest to the question's embedding (Euclidean distance, ties by item
+/// order). A question whose context is not among the evaluated items is not counted; a question whose outputs are not
+/// finite finds nothing, a context whose outputs are not finite is the farthest. A paired bootstrap resamples the
+/// questions: contexts drawn or not stay candidates.
+/// </summary>
+internal sealed class QuestionEmbeddingRunner(MetricSpec spec) : MetricRunner(spec.Name, "qa_embedding_accuracy", spec.Direction, spec.Datasets)
+{
+    public override IAggregate NewAggregate() => new QuestionEmbeddingAggregate(spec);
+
+    public override double Measure(SampleView s, IAggregate aggregate)
+    {
+        if (s.Annotation is not QuestionEmbedding item)
+            throw new PotException("AnnotationNotQuestion", PotErrorCategory.InvalidData,
+                $"Item {s.Index} of dataset '{s.Definition.Name}' has the annotation {Labels.Show(s.Annotation)}; metric '{Name}' needs squad_emb's contexts and questions (format: squad, squad_layout: embeddings).", s.Definition.DataSource);
+        if (s.Prediction is not float[] embedding)
+            throw new PotException("PredictionNotEmbedding", PotErrorCategory.InvalidData,
+                $"Metric '{Name}' compares embeddings, but dataset '{s.Definition.Name}' has the {s.Adapter.Definition.Type.ToString().ToLowerInvariant()} adapter: use adapter type reid with normalize: false.", spec.KeyPath);
+        ((QuestionEmbeddingAggregate)aggregate).Add(s.Index, item, s.NonFinite ? null : embedding);
+        return double.NaN;
+    }
+
+    public override double Signal(SampleView s, double value) => double.NaN;
+}
+
+internal sealed class QuestionEmbeddingAggregate(MetricSpec spec) : IAggregate, IWeightedAggregate
+{
+    private readonly List<(int Index, QuestionEmbedding Item, float[]? Embedding)> _items = new();
+
+    public void Add(double value) => throw new InvalidOperationException("Use Add(index, item, embedding).");
+
+    public void Add(int index, QuestionEmbedding item, float[]? embedding) => _items.Add((index, item, embedding));
+
+    public int Items => _items.Count;
+
+    public double Result() => Result(IWeightedAggregate.Once(Items));
+
+    public double Result(ReadOnlySpan<int> draws)
+    {
+        var contexts = _items.Where(i => i.Item.Context == null).OrderBy(i => i.Index).ToList();
+        var position = contexts.Select((c, k) => (c.Index, k)).ToDictionary(p => p.Index, p => p.k);
+        int dims = _items.FirstOrDefault(i => i.Embedding != null).Embedding?.Length ?? 0;
+        if (_items.Any(i => i.Embedding != null && i.Embedding.Length != dims))
+            throw new PotException("ReidOutputShape", PotErrorCategory.InvalidData, $"Metric '{spec.Name}' compares embeddings of one length, but items give embeddings of different lengths.", spec.KeyPath);
+        double hits = 0, weight = 0;
+        var distances = new double[contexts.Count];
+        for (int i = 0; i < _items.Count; i++)
+        {
+            var (_, item, embedding) = _items[i];
+            if (item.Context is not { } context || !position.TryGetValue(context, out int target) || draws[i] == 0) continue;
+            weight += draws[i];
+            if (embedding == null) continue;
+            for (int c = 0; c < contexts.Count; c++)
+            {
+                var other = contexts[c].Embedding;
+                double sum = 0;
+                if (other == null) sum = double.PositiveInfinity;
+                else
+                    for (int k = 0; k < dims; k++)
+                    {
+                        double d = (double)other[k] - embedding[k];
+                        sum += d * d;
+                    }
+                distances[c] = double.IsNaN(sum) ? double.PositiveInfinity : sum;
+            }
+            // By distance, ties in item order: the context's place is the contexts nearer than it, and those as near before it.
+            int rank = 0;
+            for (int c = 0; c < contexts.Count; c++)
+                if (distances[c] < distances[target] || distances[c] == distances[target] && c < target) rank++;
+            if (rank < spec.TopK) hits += draws[i];
+        }
+        return weight == 0 ? double.NaN : hits / weight;
+    }
+}
