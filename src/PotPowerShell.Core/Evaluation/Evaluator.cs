@@ -327,12 +327,17 @@ public sealed class Evaluator : IEvaluator, IDisposable
             }
             catch (PotException e) when (FallsBack(e, runner, count, cancellationToken))
             {
-                // A graph that hard-codes batch 1 (e.g. Reshape to [1, -1]) behind a dynamic batch axis fails on several
-                // items at once, as calibration finds too: run this batch again one item at a time, and the rest likewise.
-                batchSize = 1;
-                fallback = e.Message;
+                // Items of two shapes: this batch and the rest again, split where the shape changes. Else a graph that
+                // hard-codes batch 1 (e.g. Reshape to [1, -1]) behind a dynamic batch axis fails on several items at
+                // once, as calibration finds too: run this batch again one item at a time, and the rest likewise.
                 Refused(batch);
-                batches = ShapeGroups.OneByOne(batches, b);
+                if (MixesShapes(batch)) batches = ShapeGroups.ByShapeRuns(batches, b, ShapeAt(ordered));
+                else
+                {
+                    batchSize = 1;
+                    fallback = e.Message;
+                    batches = ShapeGroups.OneByOne(batches, b);
+                }
                 b--;
                 continue;
             }
@@ -448,7 +453,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
         IProgress<PotProgress>? progress, CancellationToken cancellationToken)
     {
         var groups = GroupsFor(batchSize, progress, cancellationToken);
-        var positions = groups?.Order(items);
+        var positions = groups is { KeepsOrder: false } ? groups.Order(items) : null;
         IReadOnlyList<int> ordered = positions == null ? items : positions.Select(p => items[p]).ToArray();
         return (ordered, positions, ShapeGroups.Batches(ordered, groups, batchSize));
     }
@@ -488,6 +493,15 @@ public sealed class Evaluator : IEvaluator, IDisposable
     private void Refused(IReadOnlyList<CachedDataset.Entry> batch)
     {
         if (_shapesRead && _groups == null && _scattered == null && batch.Select(_cache.ShapeKey).Distinct(StringComparer.Ordinal).Count() > 1) _shapesDiffer = true;
+    }
+
+    private bool MixesShapes(IReadOnlyList<CachedDataset.Entry> batch) => batch.Select(_cache.ShapeKey).Distinct(StringComparer.Ordinal).Skip(1).Any();
+
+    /// <summary>The shape key of the item at each position of <paramref name="items"/>, each read once.</summary>
+    private Func<int, string> ShapeAt(IReadOnlyList<int> items)
+    {
+        var known = new Dictionary<int, string>();
+        return k => known.TryGetValue(k, out var key) ? key : known[k] = _cache.ShapeKey(_cache.Fetch(items[k]));
     }
 
     /// <summary>The data set's <see cref="ShapeGroups"/> for batches of <paramref name="batchSize"/>: null for one item per batch.</summary>
@@ -933,9 +947,9 @@ public sealed class Evaluator : IEvaluator, IDisposable
             }
             catch (PotException e) when (FallsBack(e, runner, count, cancellationToken))
             {
-                // As in Run: the reference model hard-codes batch 1, or the items differ in shape.
+                // As in Run: the items differ in shape, or the reference model hard-codes batch 1.
                 Refused(batch);
-                batches = ShapeGroups.OneByOne(batches, b);
+                batches = MixesShapes(batch) ? ShapeGroups.ByShapeRuns(batches, b, ShapeAt(ordered)) : ShapeGroups.OneByOne(batches, b);
                 b--;
                 continue;
             }

@@ -24,10 +24,18 @@ internal sealed class ShapeGroups
 
     private readonly int[] _group;
 
+    /// <summary>
+    /// True where items are measured in the order asked for, batches ending where the shape changes: the metrics'
+    /// aggregates (F1, mAP, retrieval) see the items as a one-item-per-batch run would.
+    /// </summary>
+    public bool KeepsOrder { get; }
+
     /// <param name="group">Each item's group: 0, 1, ... in the order of their first items.</param>
-    internal ShapeGroups(int[] group)
+    /// <param name="keepsOrder">See <see cref="KeepsOrder"/>.</param>
+    internal ShapeGroups(int[] group, bool keepsOrder = false)
     {
         _group = group;
+        KeepsOrder = keepsOrder;
         var sizes = new int[group.Max() + 1];
         foreach (int g in group) sizes[g]++;
         Largest = Array.IndexOf(sizes, sizes.Max());
@@ -81,7 +89,14 @@ internal sealed class ShapeGroups
         string differs = Difference(data, groups.IndexOf(1)) + ": items of different sizes cannot share a batch";
         if (!group)
         {
-            scattered = differs + " (and they are batched by size only where every metric is a mean of per-item values).";
+            // Not regrouped (an aggregate sees the items in the order asked for): batches end where the size changes,
+            // where runs of one size are long enough to pay (squad_emb's contexts, then its questions).
+            ReadTo(data.Count, report: true);
+            int runs = 1;
+            for (int i = 1; i < groups.Count; i++)
+                if (groups[i] != groups[i - 1]) runs++;
+            if (runs * ItemsPerBatch <= groups.Count) return new ShapeGroups(groups.ToArray(), keepsOrder: true);
+            scattered = differs + $", and in the order the metrics see them ({runs} runs of one size in {groups.Count} items) too few of one size follow each other for batches to pay.";
             return null;
         }
         if (ids.Count == groups.Count && !differ)
@@ -120,7 +135,8 @@ internal sealed class ShapeGroups
 
     /// <summary>
     /// The positions of <paramref name="items"/> in the order to measure them: within each <see cref="Window"/>, the
-    /// items of one shape together, groups in the order of their first item, items of a group in their own order.
+    /// items of one shape together, groups in the order of their first item, items of a group in their own order
+    /// (not for groups that keep the order: see <see cref="KeepsOrder"/>).
     /// </summary>
     public int[] Order(IReadOnlyList<int> items)
     {
@@ -160,6 +176,31 @@ internal sealed class ShapeGroups
             start = end;
         }
         return batches;
+    }
+
+    /// <summary>
+    /// <paramref name="batches"/> up to <paramref name="first"/>, then the rest split wherever an item's shape differs
+    /// from the one before it (<paramref name="shapeAt"/>, by position; a batch of two shapes was refused), in the same
+    /// order, so that the evaluation goes on in batches instead of one item per inference.
+    /// </summary>
+    public static List<(int Start, int Count)> ByShapeRuns(List<(int Start, int Count)> batches, int first, Func<int, string> shapeAt)
+    {
+        var result = batches.Take(first).ToList();
+        foreach (var (start, count) in batches.Skip(first))
+        {
+            int from = start;
+            string shape = shapeAt(start);
+            for (int k = start + 1; k < start + count; k++)
+            {
+                string next = shapeAt(k);
+                if (next == shape) continue;
+                result.Add((from, k - from));
+                from = k;
+                shape = next;
+            }
+            result.Add((from, start + count - from));
+        }
+        return result;
     }
 
     /// <summary><paramref name="batches"/> up to <paramref name="first"/>, then each of their items after that alone (a batch of several was refused).</summary>

@@ -338,6 +338,48 @@ public class QuestionAnsweringTests
         Assert.Equal(2.0 / 4, aggregate.Result(), 12);
     }
 
+    /// <summary>A model whose embedding is the one-hot vector of an item's first token (after [CLS]).</summary>
+    private static byte[] FirstTokenModel(int vocabulary)
+    {
+        var g = new GraphBuilder("first_token");
+        var ids = g.Input("input_ids", global::Onnx.TensorProto.Types.DataType.Int64, "batch", "seq");
+        g.Input("attention_mask", global::Onnx.TensorProto.Types.DataType.Int64, "batch", "seq");
+        g.Input("token_type_ids", global::Onnx.TensorProto.Types.DataType.Int64, "batch", "seq");
+        var first = g.Node("Slice", new[] { ids, g.Initializer("one", new long[] { 1 }, 1), g.Initializer("two", new long[] { 2 }, 1), g.Initializer("axis", new long[] { 1 }, 1) }, "first");
+        var rows = g.Node("Gather", new[] { g.Initializer("one_hot", Enumerable.Range(0, vocabulary * vocabulary).Select(i => i / vocabulary == i % vocabulary ? 1f : 0f).ToArray(), vocabulary, vocabulary), first }, "rows");
+        g.Node("Reshape", new[] { rows, g.Initializer("shape", new long[] { -1, vocabulary }, 2) }, "embedding_node");
+        var model = g.Build();
+        model.Graph.Node.Single(n => n.Name == "embedding_node").Output[0] = "embedding";
+        model.Graph.Output.Add(GraphBuilder.ValueInfo("embedding", global::Onnx.TensorProto.Types.DataType.Float, new object[] { "batch", vocabulary }));
+        return model.ToByteArray();
+    }
+
+    [Fact]
+    public void Contexts_and_questions_of_two_lengths_run_in_batches_split_where_the_length_changes()
+    {
+        // 40 contexts of 16 tokens, then 40 questions of 8: batches of 32 meet both at items 32 to 63, which ONNX
+        // Runtime refuses; the evaluation goes on in batches split there, in the same order, without a warning. Each
+        // question starts with its context's word: every one found first.
+        using var tmp = new TempFolder();
+        var words = Enumerable.Range(0, 40).Select(i => $"w{i}").ToArray();
+        File.WriteAllLines(tmp.File("vocab.txt"), new[] { "[PAD]", "[UNK]", "[CLS]", "[SEP]" }.Concat(words));
+        File.WriteAllText(tmp.File("emb.json"), "{\"data\": [{\"paragraphs\": [" + string.Join(",", words.Select((w, i) =>
+            $"{{\"context\": \"{w} {words[(i + 1) % 40]}\", \"qas\": [{{\"id\": \"{i}\", \"question\": \"{w}\", \"answers\": []}}]}}")) + "]}]}");
+        File.WriteAllText(tmp.File("engine.yml"), """
+            dataset: {data_source: emb.json, vocab_file: vocab.txt, squad_layout: embeddings, max_seq_length: 16, max_query_length: 8}
+            adapter: {type: reid, normalize: false, output: embedding}
+            batch_size: 32
+            metrics: [{type: qa_embedding_accuracy, top_k: 1}]
+            """);
+        using var evaluator = new Evaluator(EngineDefinition.Load(tmp.File("engine.yml")));
+        var r = evaluator.Run(FirstTokenModel(44), new EvaluationRequest(), CancellationToken.None);
+        Assert.Equal(80, r.Items.Count);
+        Assert.Equal(1.0, r.Values["qa_embedding_accuracy"]);
+        Assert.False(r.BatchFallback);
+        // The next evaluation reads the items' lengths first and batches them apart from the start.
+        Assert.Equal(1.0, evaluator.Run(FirstTokenModel(44), new EvaluationRequest(), CancellationToken.None).Values["qa_embedding_accuracy"]);
+    }
+
     [Fact]
     public void Accuracy_checkers_squad_emb_configuration_reads_as_it_evaluates()
     {

@@ -56,8 +56,18 @@ public class ShapeGroupsTests
         using var data = new CachedDataset(EngineDefinition.FromDataPath(tmp.File("items")).OpenDataset(), 1 << 20);
         Assert.Null(ShapeGroups.Find(data, group: true, differ: false, null, CancellationToken.None, out var scattered));
         Assert.Equal("Item 1's 'b' has the shape [1,4] but item 0's 'b' [1,3]: items of different sizes cannot share a batch, and the first 6 items all differ in size.", scattered);
+        // Not regrouped (an aggregate sees the items in order): six runs of one size in six items do not pay either.
         Assert.Null(ShapeGroups.Find(data, group: false, differ: false, null, CancellationToken.None, out scattered));
-        Assert.EndsWith("cannot share a batch (and they are batched by size only where every metric is a mean of per-item values).", scattered);
+        Assert.EndsWith("cannot share a batch, and in the order the metrics see them (6 runs of one size in 6 items) too few of one size follow each other for batches to pay.", scattered);
+    }
+
+    [Fact]
+    public void After_a_batch_of_two_shapes_the_rest_is_split_where_the_shape_changes_in_the_same_order()
+    {
+        var shapes = new[] { "a", "a", "a", "a", "a", "b", "b", "c" };
+        var batches = new List<(int, int)> { (0, 4), (4, 4) };
+        Assert.Equal(new[] { (0, 4), (4, 1), (5, 2), (7, 1) }, ShapeGroups.ByShapeRuns(batches, 1, k => shapes[k]));
+        Assert.Equal(new[] { (0, 4), (4, 4) }, ShapeGroups.ByShapeRuns(batches, 0, _ => "a"));
     }
 
     /// <summary>
@@ -170,8 +180,9 @@ public class ShapeGroupsTests
     public void A_batch_refused_for_a_few_items_of_other_lengths_further_on_makes_the_next_evaluations_batch_by_length()
     {
         // 40 items of 4 steps but 29, 31, ..., 39 (6 steps): the first 16 share a length, so nothing is read ahead, and
-        // the batch of items 24-31 is refused. The first evaluation falls back (three batches of eight, then 16 items
-        // alone); the next ones read every item's length and batch by length: 34 items in five batches, 6 in one.
+        // the batch of items 24-31 is refused. The first evaluation goes on split where the length changes (three
+        // batches of eight, then 24-28, 29, 30, 31, and the eight items 32-39 alone, their lengths alternating); the
+        // next ones read every item's length and batch by length: 34 items in five batches, 6 in one.
         using var tmp = new TempFolder();
         var (path, items) = SaveSequences(tmp, count: 40, stepsOf: n => n >= 28 && n % 2 == 1 ? 6 : 4);
         using var evaluator = Evaluator(tmp, items, batch: 8);
@@ -180,8 +191,8 @@ public class ShapeGroupsTests
         var reports = new List<PotProgress>();
         var second = evaluator.Evaluate(model, null, CancellationToken.None, new Calibration.ActivationCollectorTests.SyncProgress(reports.Add));
         Assert.Contains(reports, p => p.Activity == "Reading the items' sizes");
-        Assert.True(first.BatchFallback);
-        Assert.Equal(3 + 16, first.Inferences);
+        Assert.False(first.BatchFallback);
+        Assert.Equal(3 + 4 + 8, first.Inferences);
         Assert.False(second.BatchFallback);
         Assert.Equal(6, second.Inferences);
         Assert.Equal(Enumerable.Range(0, 40), second.Items);
