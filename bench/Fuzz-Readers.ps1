@@ -38,7 +38,8 @@
     -Seed 55 -Target annotation,engine,config-yaml -Seconds 420 found JSON strings whose escapes are no UTF-16 text (a
     lone surrogate) in a context and in a question's id (InvalidOperationException when read), now AnnotationInvalid
     (both in the corpus); then -Seed 56 -Target annotation -Seconds 300, 198,006 executions, and with SQuAD engine seeds
-    (native and Accuracy Checker's BERT form) -Seed 57 -Target engine -Seconds 240, 503,002; no finding. Each reader gets an equal
+    (native and Accuracy Checker's BERT form) -Seed 57 -Target engine -Seconds 240, 503,002; with squad_emb's reading
+    in the annotation target, -Seed 58 -Target annotation -Seconds 180 (the machine shared), 63,187; no finding. Each reader gets an equal
     share of -Seconds; the seeds are generated in code plus the committed corpus
     (tests/PotPowerShell.Core.Tests/Fuzz/FuzzCorpus/<target>/). The contract is that every input loads or fails with a
     PotException carrying an error id within -BudgetSeconds; anything else is a finding, written with its input to
