@@ -87,26 +87,7 @@ public sealed class WordPieceTokenizer
                     or UnicodeCategory.Surrogate or UnicodeCategory.PrivateUse or UnicodeCategory.OtherNotAssigned))
                     cleaned.Append(rune.ToString());
             foreach (var part in EmbeddingWords(cleaned.ToString()))
-            {
-                var chars = CodePoints(part);
-                int before = ids.Count, start = 0, end = chars.Length;
-                while (end > start)
-                {
-                    string candidate = (start == 0 ? "" : "##") + Join(chars, start, end);
-                    if (_ids.TryGetValue(candidate, out int id))
-                    {
-                        ids.Add(id);
-                        start = end;
-                        end = chars.Length;
-                    }
-                    else end--;
-                }
-                if (start < chars.Length)
-                {
-                    ids.RemoveRange(before, ids.Count - before);
-                    ids.Add(_ids[Unknown]);
-                }
-            }
+                ids.AddRange((Pieces(part) ?? new List<string> { Unknown }).Select(p => _ids[p]));
         }
         return ids;
     }
@@ -134,42 +115,24 @@ public sealed class WordPieceTokenizer
     private void WordPieces(string word, List<string> output)
     {
         foreach (var piece in SplitWhitespace(word))
+            output.AddRange(CodePoints(piece).Length > 100 ? new List<string> { Unknown } : Pieces(piece) ?? new List<string> { Unknown });
+    }
+
+    /// <summary>A word's longest vocabulary entries from its start (## before all but the first), or null where a part is none.</summary>
+    private List<string>? Pieces(string word)
+    {
+        var chars = CodePoints(word);
+        string Piece(int start, int end) => (start > 0 ? "##" : "") + Join(chars, start, end);
+        var pieces = new List<string>();
+        for (int start = 0; start < chars.Length;)
         {
-            var chars = CodePoints(piece);
-            if (chars.Length > 100)
-            {
-                output.Add(Unknown);
-                continue;
-            }
-            int before = output.Count, start = 0;
-            bool bad = false;
-            while (start < chars.Length)
-            {
-                string? found = null;
-                int end = chars.Length;
-                for (; end > start; end--)
-                {
-                    string candidate = (start > 0 ? "##" : "") + Join(chars, start, end);
-                    if (_ids.ContainsKey(candidate))
-                    {
-                        found = candidate;
-                        break;
-                    }
-                }
-                if (found == null)
-                {
-                    bad = true;
-                    break;
-                }
-                output.Add(found);
-                start = end;
-            }
-            if (bad)
-            {
-                output.RemoveRange(before, output.Count - before);
-                output.Add(Unknown);
-            }
+            int end = chars.Length;
+            while (end > start && !_ids.ContainsKey(Piece(start, end))) end--;
+            if (end == start) return null;
+            pieces.Add(Piece(start, end));
+            start = end;
         }
+        return pieces;
     }
 
     /// <summary>
