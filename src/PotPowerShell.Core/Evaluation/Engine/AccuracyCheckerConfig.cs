@@ -645,11 +645,7 @@ internal static class AccuracyCheckerConfig
             if (steps.Count > 0) d.Add("preprocessing", steps, m.Node.KeyLine("preprocessing"));
         }
 
-        var metrics = m.List("metrics");
-        if (metrics != null)
-            d.Add("metrics", EngineTree.List(metrics.Items.Select((x, i) => Metric(x, EngineProblems.Index(m.KeyPath("metrics"), i), m.Problems, warnings)), metrics.Line),
-                m.Node.KeyLine("metrics"));
-        else if (!m.Has("metrics")) m.Problem("metrics", "is required: e.g. [{type: accuracy, top_k: 1}].");
+        AddMetrics(m, d, warnings, "[{type: accuracy, top_k: 1}]");
         return d;
     }
 
@@ -700,11 +696,18 @@ internal static class AccuracyCheckerConfig
             foreach (var key in new[] { "max_seq_length", "max_query_length", "doc_stride", "lower_case" }) Copy(a, key, d);
             Copy(a, "enable_padding", d, "padding");
         }
+        AddMetrics(m, d, warnings, "[{type: f1}, {type: exact_match}]");
+        return d;
+    }
+
+    /// <summary>The dataset's metrics as ours; <paramref name="example"/> shows some where they are missing.</summary>
+    private static void AddMetrics(MapReader m, ConfigMap d, List<string> warnings, string example)
+    {
         var metrics = m.List("metrics");
         if (metrics != null)
-            d.Add("metrics", EngineTree.List(metrics.Items.Select((x, i) => Metric(x, EngineProblems.Index(m.KeyPath("metrics"), i), m.Problems, warnings)), metrics.Line), m.Node.KeyLine("metrics"));
-        else m.Problem("metrics", "is required: e.g. [{type: f1}, {type: exact_match}].");
-        return d;
+            d.Add("metrics", EngineTree.List(metrics.Items.Select((x, i) => Metric(x, EngineProblems.Index(m.KeyPath("metrics"), i), m.Problems, warnings)), metrics.Line),
+                m.Node.KeyLine("metrics"));
+        else if (!m.Has("metrics")) m.Problem("metrics", $"is required: e.g. {example}.");
     }
 
     private static readonly string[] SquadConverterKeys = { "converter", "testing_file", "vocab_file", "max_seq_length", "max_query_length", "doc_stride", "lower_case", "enable_padding" };
