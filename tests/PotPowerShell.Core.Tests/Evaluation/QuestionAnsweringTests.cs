@@ -312,19 +312,8 @@ public class QuestionAnsweringTests
               - {type: qa_embedding_accuracy, top_k: 1}
               - {name: top2, type: qa_embedding_accuracy, top_k: 2}
             """);
-        int vocabulary = Vocabulary.Length;
-        var g = new GraphBuilder("first_token");
-        var ids = g.Input("input_ids", global::Onnx.TensorProto.Types.DataType.Int64, "batch", "seq");
-        g.Input("attention_mask", global::Onnx.TensorProto.Types.DataType.Int64, "batch", "seq");
-        g.Input("token_type_ids", global::Onnx.TensorProto.Types.DataType.Int64, "batch", "seq");
-        var first = g.Node("Slice", new[] { ids, g.Initializer("one", new long[] { 1 }, 1), g.Initializer("two", new long[] { 2 }, 1), g.Initializer("axis", new long[] { 1 }, 1) }, "first");
-        var rows = g.Node("Gather", new[] { g.Initializer("one_hot", Enumerable.Range(0, vocabulary * vocabulary).Select(i => i / vocabulary == i % vocabulary ? 1f : 0f).ToArray(), vocabulary, vocabulary), first }, "rows");
-        var embedding = g.Node("Reshape", new[] { rows, g.Initializer("shape", new long[] { -1, vocabulary }, 2) }, "embedding_node");
-        var model = g.Build();
-        model.Graph.Node.Single(n => n.Name == "embedding_node").Output[0] = "embedding";
-        model.Graph.Output.Add(GraphBuilder.ValueInfo("embedding", global::Onnx.TensorProto.Types.DataType.Float, new object[] { "batch", vocabulary }));
         using var evaluator = new Evaluator(EngineDefinition.Load(tmp.File("engine.yml")));
-        var r = evaluator.Run(model.ToByteArray(), new EvaluationRequest(), CancellationToken.None);
+        var r = evaluator.Run(FirstTokenModel(Vocabulary.Length), new EvaluationRequest(), CancellationToken.None);
         Assert.Equal((2.0 / 3, 1.0), (r.Values["qa_embedding_accuracy"], r.Values["top2"]));
         // By hand: distances and ties in item order.
         var spec = new MetricSpec("m", MetricType.QaEmbeddingAccuracy, Results.MetricDirection.HigherBetter, new[] { 0 }, "m", 1);
