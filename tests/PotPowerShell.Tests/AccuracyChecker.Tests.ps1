@@ -333,6 +333,14 @@ models:
         [math]::Abs($after.F1 - 5 / 6) | Should -BeLessOrEqual 0.01
     }
 
+    It 'calibrates Invoke-DefaultQuantization on the configuration''s windows given as -CalibrationDataPath' {
+        $result = Invoke-DefaultQuantization -ModelPath $qaModel -CalibrationDataPath $bertConfig -Precision AllInt8 -OutputPath (Join-Path $squad 'qa.dq.onnx') -Force -WarningAction SilentlyContinue
+        $result.StatSubsetSize | Should -Be 6
+        $result.QuantizedLayerCount | Should -Be 1
+        $after = Measure-PotModel -Path $result.OutputPath -EnginePath $bertConfig
+        [math]::Abs($after.F1 - 5 / 6) | Should -BeLessOrEqual 0.01
+    }
+
     It 'compares answers with the FP32 model''s with annotation_free' {
         $config = Join-Path $squad 'free.json'
         @{

@@ -9,7 +9,7 @@ namespace PotPowerShell.Core.Evaluation;
 /// <see cref="SimplifiedImageFit"/>), so that POT's '--engine simplified --data-source images/' has a direct form; or,
 /// for a model with one input, a folder of .npy files none of which is named after it, each a rank below the input or
 /// of its rank with a batch axis of 1: one file per item, as an engine's format npy_files (Accuracy Checker's numpy_reader) reads them, so items may differ
-/// in size (sentences of several lengths).
+/// in size (sentences of several lengths); or an engine file (.yml, .yaml, .json), whose data set it is.
 /// </summary>
 public static class CalibrationData
 {
@@ -22,6 +22,10 @@ public static class CalibrationData
         // simplified data_source take one (EngineResolver.Simplified, which also names what a pattern may select).
         if (!File.Exists(path) && !Directory.Exists(path) && Config.ConfigPaths.HasWildcards(Path.GetFileName(path)))
             return SimplifiedImageFit.ToModel(EngineResolver.Simplified(path, "CalibrationDataPath"), modelPath).OpenDataset();
+        // An engine file: its data set, fitted to the model as evaluation fits it (SQuAD windows, images with their
+        // engine's preprocessing, Accuracy Checker configurations); its annotations are not read.
+        if (IsEngineFile(path))
+            return EngineFit.ToModel(EngineDefinition.Load(path, annotationFree: true), modelPath).OpenDataset();
         if (NpyDataset.HoldsNpzItems(path) || IsItemFolder(path, modelPath))
         {
             var tree = EngineTree.Map(0, ("dataset", EngineTree.Map(0, ("data_source", EngineTree.Text(Path.GetFullPath(path))), ("format", EngineTree.Text("npy_files")))));
@@ -29,6 +33,10 @@ public static class CalibrationData
         }
         return NpyDataset.Open(path, cancellationToken);
     }
+
+    /// <summary>A YAML file, or a JSON file that is not a .npy or .npz: an engine file (native or Accuracy Checker's).</summary>
+    internal static bool IsEngineFile(string path) =>
+        File.Exists(path) && Path.GetExtension(path).ToLowerInvariant() is ".yml" or ".yaml" or ".json";
 
     /// <summary>
     /// Several .npy files (labels.npy aside), a model with one input that none of them is named after, and files a rank

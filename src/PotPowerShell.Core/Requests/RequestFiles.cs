@@ -10,7 +10,7 @@ namespace PotPowerShell.Core.Requests;
 public static class RequestFiles
 {
     /// <summary>
-    /// Calibration data is a folder (of .npy files or images), a file (.npz, .npy, a .txt list of images), or a pattern
+    /// Calibration data is a folder (of .npy files or images), a file (.npz, .npy, a .txt list of images, an engine file), or a pattern
     /// in the file name of an existing folder (images/*.png, as POT's --data-source takes one): CalibrationDataNotFound
     /// when none of these exists.
     /// </summary>
@@ -19,7 +19,7 @@ public static class RequestFiles
         bool pattern = Config.ConfigPaths.HasWildcards(Path.GetFileName(path)) && Directory.Exists(Path.GetDirectoryName(Path.GetFullPath(path)));
         if (!Directory.Exists(path) && !File.Exists(path) && !pattern)
             throw new PotException("CalibrationDataNotFound", PotErrorCategory.ObjectNotFound,
-                $"The calibration data '{path}' does not exist. Give a folder of .npy files (one per model input, named after it), an .npz archive, a folder of images, a .txt file listing images, or a pattern such as images/*.png.", path);
+                $"The calibration data '{path}' does not exist. Give a folder of .npy files (one per model input, named after it), an .npz archive, a folder of images, a .txt file listing images, a pattern such as images/*.png, or an engine file whose data set it is.", path);
         return path;
     }
 

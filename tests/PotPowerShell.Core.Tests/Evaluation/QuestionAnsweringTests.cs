@@ -205,6 +205,21 @@ public class QuestionAnsweringTests
     }
 
     [Fact]
+    public void An_engine_file_is_calibration_data_its_windows()
+    {
+        using var tmp = new TempFolder();
+        WriteSquad(tmp, ("q1", "Who jumped?", new[] { "fox" }));
+        File.WriteAllText(tmp.File("engine.yml"), "dataset: {data_source: dev.json, vocab_file: vocab.txt, max_seq_length: 12, doc_stride: 4, lower_case: true}\nmetrics: [{type: squad_f1}]");
+        File.WriteAllBytes(tmp.File("qa.onnx"), Model());
+        var data = CalibrationData.Open(tmp.File("engine.yml"), tmp.File("qa.onnx"), CancellationToken.None);
+        using (data as IDisposable)
+        {
+            Assert.Equal(3, data.Count);
+            Assert.Equal(new long[] { 2, 15, 9, 10, 16, 3, 5, 6, 7, 8, 9, 3 }, (long[])data.Get(0).Inputs["input_ids"].Data);
+        }
+    }
+
+    [Fact]
     public void Accuracy_checkers_bert_configuration_reads_as_it_evaluates()
     {
         using var tmp = new TempFolder();
