@@ -112,9 +112,9 @@ public enum MetricType
     Cmc,
     /// <summary>Re-identification: the mean over queries of the average precision of the gallery ranked by distance (dataset-level).</summary>
     ReidMap,
-    /// <summary>Question answering: SQuAD's token F1 of the answer against the best reference answer, per question its best window (dataset-level).</summary>
+    /// <summary>Question answering: SQuAD's token F1 of the answer against the best reference answer, per question its best window (dataset-level; against FP32's answers the mean over windows).</summary>
     SquadF1,
-    /// <summary>Question answering: SQuAD's exact match of the normalized answer, per question its best window (dataset-level).</summary>
+    /// <summary>Question answering: SQuAD's exact match of the normalized answer, per question its best window (dataset-level; against FP32's answers the mean over windows).</summary>
     SquadExactMatch,
     /// <summary>Question retrieval: the share of questions whose context is among the top_k nearest by embedding (dataset-level).</summary>
     QaEmbeddingAccuracy,
@@ -551,7 +551,7 @@ public sealed record DatasetDefinition
     public required string Name { get; init; }
     public required string DataSource { get; init; }
     public required DatasetFormat Format { get; init; }
-    /// <summary>Npy: model input name to .npy file (or to an array name of the .npz data source).</summary>
+    /// <summary>Npy: model input name to .npy file (or to an array name of the .npz data source); squad: to the window array it takes.</summary>
     public IReadOnlyDictionary<string, string> InputFiles { get; init; } = new Dictionary<string, string>();
     /// <summary>A .npy or .txt file of labels in item order, or null.</summary>
     public string? LabelsPath { get; init; }

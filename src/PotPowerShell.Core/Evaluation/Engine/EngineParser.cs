@@ -972,7 +972,7 @@ internal static class EngineParser
         }
         if (format == null)
         {
-            if (!isFolder && data.EndsWith(".json", StringComparison.OrdinalIgnoreCase)) format = DatasetFormat.Squad;
+            if (!isFolder && !forceUnlabelled && data.EndsWith(".json", StringComparison.OrdinalIgnoreCase)) format = DatasetFormat.Squad;
             else if (!isFolder) format = DatasetFormat.Npy;
             else if (NpyDataset.HoldsNpzItems(data)) format = DatasetFormat.NpyFiles;
             else if (Directory.EnumerateFiles(data, "*.npy").Any()) format = DatasetFormat.Npy;
