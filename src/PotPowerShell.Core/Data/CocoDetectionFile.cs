@@ -111,17 +111,8 @@ public static class CocoDetectionFile
     }
 
     /// <summary>A string's text: JSON parses strings that are not UTF-8 and fails only when they are read.</summary>
-    private static string Text(JsonElement e, string path, string what)
-    {
-        try
-        {
-            return e.GetString()!;
-        }
-        catch (InvalidOperationException ex)
-        {
-            throw Invalid(path, $"has {what} in bytes that are not UTF-8 text.", ex);
-        }
-    }
+    private static string Text(JsonElement e, string path, string what) =>
+        JsonText.Read(e, ex => Invalid(path, $"has {what} in bytes that are not UTF-8 text.", ex));
 
     private static PotException Invalid(string path, string message, Exception? inner = null) =>
         new("AnnotationInvalid", PotErrorCategory.InvalidData, $"The COCO annotation file '{path}' {message}", path, inner);

@@ -308,17 +308,8 @@ public sealed class SquadFile : IDataset
             : throw Invalid(path, $"has {what} without a '{name}' text.");
 
     /// <summary>A JSON string's text; an escape that is no UTF-16 text (a lone surrogate) is refused.</summary>
-    private static string Decoded(JsonElement text, string path, string what)
-    {
-        try
-        {
-            return text.GetString()!;
-        }
-        catch (InvalidOperationException e)
-        {
-            throw Invalid(path, $"has {what} in bytes that are not UTF-8 text.", e);
-        }
-    }
+    private static string Decoded(JsonElement text, string path, string what) =>
+        JsonText.Read(text, e => Invalid(path, $"has {what} in bytes that are not UTF-8 text.", e));
 
     private static PotException Invalid(string path, string what, Exception? inner = null) =>
         new("AnnotationInvalid", PotErrorCategory.InvalidData, $"The SQuAD file '{path}' {what}", path, inner);
