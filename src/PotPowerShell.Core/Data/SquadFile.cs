@@ -53,9 +53,6 @@ public sealed class SquadFile : IDataset
     /// <summary>More windows than this are refused (SQuAD 1.1's development set makes about 11,000 at 384 tokens).</summary>
     public const int MaxWindows = 1 << 20;
 
-    /// <summary>The arrays of each item, by the names Accuracy Checker's features give them, then their Hugging Face names.</summary>
-    public static readonly IReadOnlyList<string> Arrays = new[] { "input_ids", "input_mask", "segment_ids", "position_ids", "attention_mask", "token_type_ids" };
-
     /// <summary>A paragraph's context: its words, and its WordPiece tokens' ids with the word each comes from.</summary>
     private sealed record Context(IReadOnlyList<string> Words, int[] TokenIds, int[] TokenToWord);
 
@@ -80,7 +77,7 @@ public sealed class SquadFile : IDataset
         _tokenizer = tokenizer;
         _options = options;
         _inputs = inputs;
-        InputNames = Arrays.Concat(inputs.Keys).Distinct(StringComparer.Ordinal).ToList();
+        InputNames = BertInputs.Names.Concat(inputs.Keys).Distinct(StringComparer.Ordinal).ToList();
     }
 
     public string Source { get; }
@@ -102,16 +99,7 @@ public sealed class SquadFile : IDataset
         if (_options.Padding)
             while (ids.Count < _options.MaxSeqLength) ids.Add(_tokenizer.PadId);
         int n = ids.Count;
-        long[] shape = { 1, n };
-        TensorData Array(Func<int, long> value) => new(TensorElementKind.Int64, shape, Enumerable.Range(0, n).Select(value).ToArray());
-        var mask = Array(i => i < real ? 1 : 0);
-        var segments = Array(i => i >= offset && i < real ? 1 : 0);
-        var arrays = new Dictionary<string, TensorData>(StringComparer.Ordinal)
-        {
-            ["input_ids"] = Array(i => ids[i]), ["input_mask"] = mask, ["segment_ids"] = segments, ["position_ids"] = Array(i => i),
-            ["attention_mask"] = mask, ["token_type_ids"] = segments,
-        };
-        foreach (var (input, array) in _inputs) arrays[input] = arrays[array];
+        var arrays = BertInputs.Arrays(n, i => ids[i], i => i < real ? 1 : 0, i => i >= offset && i < real ? 1 : 0, _inputs);
         // The window's tokens end at its first [PAD] (as the converter cuts them, also at a [PAD] in the text).
         int cut = ids.IndexOf(_tokenizer.PadId);
         var tokens = ids.Take(cut < 0 ? n : cut).Select(_tokenizer.Token).ToList();
@@ -131,17 +119,8 @@ public sealed class SquadFile : IDataset
     {
         var (tokens, length, context) = _embeddings[index];
         int real = tokens.Length + 2, n = _options.Padding ? length : real, pad = _tokenizer.PadId;
-        long[] shape = { 1, n };
-        TensorData Array(Func<int, long> value) => new(TensorElementKind.Int64, shape, Enumerable.Range(0, n).Select(value).ToArray());
-        var ids = Array(i => i == 0 ? _tokenizer.ClassifierId : i <= tokens.Length ? tokens[i - 1] : i == real - 1 ? _tokenizer.SeparatorId : pad);
-        var mask = Array(i => i < real ? 1 : pad);
-        var segments = Array(i => i < real ? 0 : pad);
-        var arrays = new Dictionary<string, TensorData>(StringComparer.Ordinal)
-        {
-            ["input_ids"] = ids, ["input_mask"] = mask, ["segment_ids"] = segments, ["position_ids"] = Array(i => i),
-            ["attention_mask"] = mask, ["token_type_ids"] = segments,
-        };
-        foreach (var (input, array) in _inputs) arrays[input] = arrays[array];
+        var arrays = BertInputs.Arrays(n, i => i == 0 ? _tokenizer.ClassifierId : i <= tokens.Length ? tokens[i - 1] : i == real - 1 ? _tokenizer.SeparatorId : pad,
+            i => i < real ? 1 : pad, i => i < real ? 0 : pad, _inputs);
         return new DataItem(index, arrays, new QuestionEmbedding(context));
     }
 

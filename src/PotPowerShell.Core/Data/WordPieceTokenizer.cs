@@ -5,7 +5,7 @@ namespace PotPowerShell.Core.Data;
 
 /// <summary>
 /// BERT's WordPiece tokenization as Accuracy Checker's squad converter runs it (its SquadWordPieseTokenizer,
-/// annotation_converters/_nlp_common.py): the basic tokenizer (control characters dropped, whitespace to spaces, CJK
+/// annotation_converters/_nlp_common.py; <see cref="TokenizePlain"/> as its conll_ner converter does): the basic tokenizer (control characters dropped, whitespace to spaces, CJK
 /// ideographs spaced, split on whitespace; with lower_case each word lower-cased and its accents stripped; split at
 /// every punctuation character; the special tokens kept whole), then each word split greedily into the longest
 /// vocabulary entries, continuations prefixed with ##; a word of more than 100 characters, or one with a part the
@@ -56,12 +56,25 @@ public sealed class WordPieceTokenizer
     /// <summary>The token of an id (ids the vocabulary does not give back are [UNK]).</summary>
     public string Token(int id) => _tokens.GetValueOrDefault(id, Unknown);
 
-    /// <summary>The WordPiece tokens of <paramref name="text"/>.</summary>
+    /// <summary>The WordPiece tokens of <paramref name="text"/>, as the squad converter's tokenizer gives them.</summary>
     public List<string> Tokenize(string text)
     {
         var result = new List<string>();
         foreach (var word in Basic(text, LowerCase, keepSpecial: true))
-            WordPieces(word, result);
+            WordPieces(word, result, 100);
+        return result;
+    }
+
+    /// <summary>
+    /// The WordPiece tokens of <paramref name="text"/> as Accuracy Checker's base tokenizer gives them (the conll_ner
+    /// converter's): special tokens are text like any other ([CLS] is '[', 'CLS', ']'), and words of up to 200 characters
+    /// are split.
+    /// </summary>
+    public List<string> TokenizePlain(string text)
+    {
+        var result = new List<string>();
+        foreach (var word in Basic(text, LowerCase))
+            WordPieces(word, result, 200);
         return result;
     }
 
@@ -111,11 +124,11 @@ public sealed class WordPieceTokenizer
         if (word.Length > 0) yield return word.ToString();
     }
 
-    /// <summary>The greedy longest-match split of one word, appended to <paramref name="output"/>.</summary>
-    private void WordPieces(string word, List<string> output)
+    /// <summary>The greedy longest-match split of one word, appended to <paramref name="output"/>; longer words are [UNK].</summary>
+    private void WordPieces(string word, List<string> output, int maxCharacters)
     {
         foreach (var piece in SplitWhitespace(word))
-            output.AddRange(CodePoints(piece).Length > 100 ? new List<string> { Unknown } : Pieces(piece) ?? new List<string> { Unknown });
+            output.AddRange(CodePoints(piece).Length > maxCharacters ? new List<string> { Unknown } : Pieces(piece) ?? new List<string> { Unknown });
     }
 
     /// <summary>A word's longest vocabulary entries from its start (## before all but the first), or null where a part is none.</summary>

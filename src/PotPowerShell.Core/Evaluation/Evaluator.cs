@@ -120,7 +120,7 @@ public sealed class Evaluator : IEvaluator, IDisposable
                 throw new PotException("ReferenceModelRequired", PotErrorCategory.InvalidArgument,
                     $"The metric '{_referenceSpecs[0].Name}' compares with the FP32 model's outputs (reference: fp32), but no FP32 model was given. Pass it with -ReferenceModelPath, or pipe the result of Invoke-DefaultQuantization or Invoke-AccuracyAwareQuantization, which carries it.", _referenceSpecs[0].KeyPath);
             _hasCustom = _runners.Any(r => r is CustomRunner or DatasetCustomRunner);
-            _needsPrediction = _hasCustom || _runners.Any(r => r is TextRunner or DetectionRunner or SegmentationRunner or ReidRunner or QuestionAnsweringRunner or QuestionEmbeddingRunner);
+            _needsPrediction = _hasCustom || _runners.Any(r => r is TextRunner or DetectionRunner or SegmentationRunner or ReidRunner or QuestionAnsweringRunner or NerRunner or QuestionEmbeddingRunner);
             Metrics = _runners.Select(r => new MetricDefinition(r.Name, r.Direction) { Type = r.Type }).ToList();
             MetricTypes = _runners.Select(r => r.Type).ToList();
             MetricIsItemMean = _runners.Select(r => r.NewAggregate() is MeanAggregate).ToList();
@@ -603,9 +603,9 @@ public sealed class Evaluator : IEvaluator, IDisposable
         _references ??= new ReferenceStore(_dataset.Count, _options.ReferenceMemoryBytes);
         foreach (var s in _referenceSpecs)
         {
-            if (s.IsDetection || s.IsSegmentation || s.IsQuestionAnswering)
+            if (s.ComparesPredictions)
             {
-                // They compare with the FP32 model's detections, class maps or answers: its adapter's prediction, from all its outputs.
+                // They compare with the FP32 model's predictions: its adapter's, from all its outputs.
                 foreach (int d in s.Datasets)
                     foreach (var (_, name) in _adapters[d].OtherOutputs.Prepend(("output", _adapters[d].OutputName!))) _references.AddPredictionSource(name);
             }

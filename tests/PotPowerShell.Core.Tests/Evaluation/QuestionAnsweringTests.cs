@@ -425,9 +425,9 @@ public class QuestionAnsweringTests
         Assert.Contains("vocab_file", Problems("dataset: {data_source: dev.json}\nmetrics: [{type: squad_f1}]"));
         Assert.Contains("use squad_f1, squad_exact_match or qa_embedding_accuracy", Problems("dataset: {data_source: dev.json, vocab_file: vocab.txt}\nmetrics: [{type: accuracy}]"));
         Assert.Contains("use adapter type question_answering", Problems("dataset: {data_source: dev.json, format: squad, vocab_file: vocab.txt}\nadapter: classification\nmetrics: [{type: squad_f1}]"));
-        Assert.Contains("applies to SQuAD data", Problems("dataset: {data_source: dev.json, vocab_file: vocab.txt, format: npy, max_seq_length: 12}\nmetrics: [{type: squad_f1}]"));
+        Assert.Contains("applies to SQuAD or CoNLL data", Problems("dataset: {data_source: dev.json, vocab_file: vocab.txt, format: npy, max_seq_length: 12}\nmetrics: [{type: squad_f1}]"));
         Assert.Contains("give dataset 'dataset0' squad_layout: embeddings", Problems("dataset: {data_source: dev.json, vocab_file: vocab.txt}\nadapter: {type: reid, normalize: false}\nmetrics: [{type: qa_embedding_accuracy}]"));
         Assert.Contains("use qa_embedding_accuracy", Problems("dataset: {data_source: dev.json, vocab_file: vocab.txt, squad_layout: embeddings}\nmetrics: [{type: squad_f1}]"));
-        Assert.Contains("must name one of the windows' arrays", Problems("dataset: {data_source: dev.json, vocab_file: vocab.txt, inputs: {ids: tokens}}\nmetrics: [{type: squad_f1}]"));
+        Assert.Contains("must name one of the items' arrays", Problems("dataset: {data_source: dev.json, vocab_file: vocab.txt, inputs: {ids: tokens}}\nmetrics: [{type: squad_f1}]"));
     }
 }

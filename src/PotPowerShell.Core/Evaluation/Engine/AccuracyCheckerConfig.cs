@@ -210,7 +210,7 @@ internal static class AccuracyCheckerConfig
     private static readonly string[] Adapters =
     {
         "classification", "ctc_greedy_search_decoder", "beam_search_decoder", "ssd_onnx", "faster_rcnn_onnx", "ssd", "yolo_v8_detection", "yolo_v8", "yolo_v3", "yolo_v5", "yolo_v2", "yolox", "yolo_v3_onnx", "nanodet", "detr", "class_agnostic_detection", "ultra_lightweight_face_detection", "mask_rcnn", "retinaface_pytorch", "faceboxes", "tf_object_detection", "segmentation", "reid",
-        "bert_question_answering", "bert_question_answering_embedding",
+        "bert_question_answering", "bert_question_answering_embedding", "bert_ner",
     };
 
     private static ConfigMap? Adapter(MapReader launcher, List<string> warnings)
@@ -374,6 +374,14 @@ internal static class AccuracyCheckerConfig
             var a = AdapterReader(map, path, launcher.Problems, warnings, new[] { "type", "start_token_logits_output", "end_token_logits_output" });
             var ours = EngineTree.Map(line, ("type", EngineTree.Text("question_answering")));
             RequiredOutputs(a, ours, ("start_token_logits_output", "output", "the start logits of the window's tokens"), ("end_token_logits_output", "end_output", "the end logits"));
+            return ours;
+        }
+        if (type == "bert_ner")
+        {
+            // Each token's class scores [batch, tokens, classes]; the first output unless classification_out names one.
+            var a = AdapterReader(map, path, launcher.Problems, warnings, new[] { "type", "classification_out" });
+            var ours = EngineTree.Map(line, ("type", EngineTree.Text("token_classification")));
+            Copy(a, "classification_out", ours, "output");
             return ours;
         }
         if (type == "bert_question_answering_embedding")
@@ -600,7 +608,7 @@ internal static class AccuracyCheckerConfig
         if (ReaderName(m)?.Equals("annotation_features_extractor", StringComparison.OrdinalIgnoreCase) == true)
             return QuestionDataset(m, d, features, warnings, out labelSymbols, out extraction);
         if (features != null)
-            m.Problems.Add(m.KeyPath("reader"), "the launcher feeds inputs annotation features (INPUT with value:), which the annotation_features_extractor reader gives (a squad converter's windows).", m.Node.KeyLine("reader"));
+            m.Problems.Add(m.KeyPath("reader"), "the launcher feeds inputs annotation features (INPUT with value:), which the annotation_features_extractor reader gives (a squad or conll_ner converter's items).", m.Node.KeyLine("reader"));
         if (!m.Has("data_source"))
             m.Problem("data_source", defined
                 ? "is required: the folder of images."
@@ -652,8 +660,9 @@ internal static class AccuracyCheckerConfig
     private static readonly string[] SquadFeatures = { "input_ids", "input_mask", "segment_ids", "position_ids" };
 
     /// <summary>
-    /// The annotation_features_extractor reader over a squad converter's windows: our format squad, its keys from the
-    /// converter (testing_file is the data), the launcher's inputs as inputs:, extract_answers_tokens for the adapter.
+    /// The annotation_features_extractor reader over a squad converter's windows or a conll_ner converter's sentences:
+    /// our format squad or conll, its keys from the converter (testing_file or annotation_file is the data), the
+    /// launcher's inputs as inputs:, extract_answers_tokens for the question answering adapter.
     /// </summary>
     private static ConfigMap QuestionDataset(MapReader m, ConfigMap d, ConfigMap? features, List<string> warnings, out string? labelSymbols, out ConfigMap? extraction)
     {
@@ -665,26 +674,40 @@ internal static class AccuracyCheckerConfig
             if (r.List("features") is { } listed)
                 foreach (var f in listed.Items)
                     if (EngineTree.TextOf(f)?.Trim() is not { } name || !SquadFeatures.Contains(name))
-                        r.Problem("features", $"names {EngineTree.Show(f)}: a squad window's features are {string.Join(", ", SquadFeatures)}.");
+                        r.Problem("features", $"names {EngineTree.Show(f)}: a token item's features are {string.Join(", ", SquadFeatures)}.");
         }
         foreach (var key in new[] { "data_source", "preprocessing" })
-            if (m.Has(key)) m.Problem(key, "does not apply to annotation_features_extractor: the squad converter's testing_file is the data, fed as token windows.");
-        d.Add("format", EngineTree.Text("squad", line));
+            if (m.Has(key)) m.Problem(key, "does not apply to annotation_features_extractor: the converter's file is the data, fed as tokens.");
+        var conversion = m.Raw("annotation_conversion") as ConfigMap;
+        bool conll = EngineTree.TextOf(conversion?["converter"])?.Trim().ToLowerInvariant() == "conll_ner";
+        d.Add("format", EngineTree.Text(conll ? "conll" : "squad", line));
         if (features != null)
         {
             var inputs = new ConfigMap(features.Line);
             foreach (var (name, value) in features.Entries)
                 if (EngineTree.TextOf(value)?.Trim() is { } feature && SquadFeatures.Contains(feature)) inputs.Add(name, EngineTree.Text(feature, value.Line), features.KeyLine(name));
-                else m.Problems.Add(m.KeyPath("reader"), $"the launcher's input '{name}' takes {EngineTree.Show(value)}: a squad window's features are {string.Join(", ", SquadFeatures)}.", value.Line);
+                else m.Problems.Add(m.KeyPath("reader"), $"the launcher's input '{name}' takes {EngineTree.Show(value)}: a token item's features are {string.Join(", ", SquadFeatures)}.", value.Line);
             d.Add("inputs", inputs, features.Line);
         }
         Postprocessing(m, warnings, out extraction);
         if (!m.Has("annotation_conversion")) m.Problem("annotation_conversion", "is required: {converter: squad, testing_file: dev-v1.1.json, vocab_file: vocab.txt}.");
-        else if (m.Map("annotation_conversion", ConverterKeys) is { } a)
+        else if (conll && m.Map("annotation_conversion", ConverterKeys) is { } c)
+        {
+            foreach (var key in ConverterKeys.Where(k => !ConllConverterKeys.Contains(k) && c.Has(k)))
+                c.Problem(key, "does not apply to conll_ner.");
+            if (c.Has("annotation_file")) Copy(c, "annotation_file", d, "data_source");
+            else c.Problem("annotation_file", "is required: the CoNLL-2003 file (valid.txt).");
+            if (c.Has("vocab_file")) Copy(c, "vocab_file", d);
+            else c.Problem("vocab_file", "is required: the model's WordPiece vocabulary (vocab.txt).");
+            foreach (var key in new[] { "lower_case", "include_special_token_labels", "labels_file" }) Copy(c, key, d);
+            Copy(c, "max_len", d, "max_seq_length");
+            Copy(c, "pad_input", d, "padding");
+        }
+        else if (!conll && m.Map("annotation_conversion", ConverterKeys) is { } a)
         {
             string kind = a.String("converter", required: true)?.Trim().ToLowerInvariant() ?? "squad";
             if (kind is not ("squad" or "squad_emb"))
-                a.Problem("converter", $"'{kind}' is not supported with annotation_features_extractor: squad and squad_emb are.");
+                a.Problem("converter", $"'{kind}' is not supported with annotation_features_extractor: squad, squad_emb and conll_ner are.");
             foreach (var key in ConverterKeys.Where(k => !SquadConverterKeys.Contains(k) && a.Has(k) || kind == "squad_emb" && k == "doc_stride" && a.Has(k)))
                 a.Problem(key, $"does not apply to {kind}.");
             // squad_emb: contexts and questions as items of their own, for embedding retrieval.
@@ -696,7 +719,7 @@ internal static class AccuracyCheckerConfig
             foreach (var key in new[] { "max_seq_length", "max_query_length", "doc_stride", "lower_case" }) Copy(a, key, d);
             Copy(a, "enable_padding", d, "padding");
         }
-        AddMetrics(m, d, warnings, "[{type: f1}, {type: exact_match}]");
+        AddMetrics(m, d, warnings, conll ? "[{type: ner_accuracy}, {type: ner_f_score}]" : "[{type: f1}, {type: exact_match}]");
         return d;
     }
 
@@ -711,6 +734,8 @@ internal static class AccuracyCheckerConfig
     }
 
     private static readonly string[] SquadConverterKeys = { "converter", "testing_file", "vocab_file", "max_seq_length", "max_query_length", "doc_stride", "lower_case", "enable_padding" };
+
+    private static readonly string[] ConllConverterKeys = { "converter", "annotation_file", "vocab_file", "lower_case", "max_len", "pad_input", "include_special_token_labels", "labels_file" };
 
     private static string? ReaderName(MapReader m) => m.Raw("reader") switch
     {
@@ -1017,6 +1042,7 @@ internal static class AccuracyCheckerConfig
         "masks_dir", "image_prefix", "image_postfix", "mask_prefix", "mask_postfix", "mask_loader", "mask_dir", "labelmap_file", "label_start",
         "gallery_annotation_file", "queries_annotation_file",
         "testing_file", "vocab_file", "max_seq_length", "max_query_length", "doc_stride", "lower_case", "enable_padding",
+        "max_len", "pad_input", "include_special_token_labels",
     };
 
     private static readonly string[] Converters = { "imagenet", "cls_dataset_folder", "icdar13_recognition", "unicode_character_recognition", "mscoco_detection", "voc_detection", "common_semantic_segmentation", "voc_segmentation", "camvid", "wider", "cvat_object_detection", "market1501_reid", "veri776_reid", "image_retrieval" };
@@ -1450,7 +1476,8 @@ internal static class AccuracyCheckerConfig
         raw is ConfigScalar { IsNull: false } s && MeanPresets.TryGetValue(s.Written.Trim(), out var preset) ? preset : MapReader.NumberList(raw);
 
     private static readonly string[] MetricTypes = { "accuracy", "character_recognition_accuracy", "map", "coco_precision", "coco_orig_precision", "mae", "mse", "psnr",
-        "segmentation_accuracy", "mean_iou", "mean_accuracy", "frequency_weighted_accuracy", "cmc", "reid_map", "f1", "exact_match", "qa_embedding_accuracy" };
+        "segmentation_accuracy", "mean_iou", "mean_accuracy", "frequency_weighted_accuracy", "cmc", "reid_map", "f1", "exact_match", "qa_embedding_accuracy",
+        "ner_accuracy", "ner_precision", "ner_recall", "ner_f_score" };
 
     private static ConfigNode Metric(ConfigNode raw, string path, EngineProblems problems, List<string> warnings)
     {
@@ -1470,6 +1497,7 @@ internal static class AccuracyCheckerConfig
             "cmc" => new[] { "top_k", "separate_camera_set", "first_match_break", "single_gallery_shot", "number_single_shot_repeats" },
             "reid_map" => new[] { "interpolated_auc" },
             "qa_embedding_accuracy" => new[] { "top_k" },
+            "ner_accuracy" or "ner_precision" or "ner_recall" or "ner_f_score" => new[] { "label_map", "include_all_tokens" },
             _ => new[] { "top_k", "remove_spaces" },
         };
         var m = new MapReader(map, path, problems, new[] { "name", "type" }.Concat(options).Concat(ownCheck).ToArray());
@@ -1489,11 +1517,14 @@ internal static class AccuracyCheckerConfig
         // single_gallery_shot draws one gallery image per id at random (numpy's unseeded generator) for CUHK03's protocol.
         if (m.Bool("single_gallery_shot") == true)
             m.Problem("single_gallery_shot", "is not supported: Accuracy Checker draws the gallery at random without a seed there, so its value is not reproducible.");
+        // label_map names the dataset meta's key of the labels, which the conll_ner converter writes as label_map.
+        if (m.Has("label_map") && m.String("label_map")?.Trim() != "label_map")
+            m.Problem("label_map", "names the dataset meta's key of the labels; conll_ner writes them as label_map (the labels come from its labels_file).");
         if (m.Has("number_single_shot_repeats"))
             warnings.Add($"{m.KeyPath("number_single_shot_repeats")}: read and ignored: it repeats single_gallery_shot's draws, which are off.");
         var ours = new ConfigMap(map.Line);
         foreach (var (key, value) in map.Entries)
-            if (!ownCheck.Contains(key) && key is not ("normalized_images" or "scale_border" or "single_gallery_shot" or "number_single_shot_repeats") && !(cocoIou && key == "include_boundaries"))
+            if (!ownCheck.Contains(key) && key is not ("normalized_images" or "scale_border" or "single_gallery_shot" or "number_single_shot_repeats" or "label_map") && !(cocoIou && key == "include_boundaries"))
                 // Accuracy Checker's f1 and exact_match are question answering's (SQuAD's); they keep their names.
                 ours.Add(key, key == "type" && kind is "f1" or "exact_match" ? EngineTree.Text("squad_" + kind, value.Line) : value, map.KeyLine(key));
         if (kind is "f1" or "exact_match" && !m.Has("name")) ours.Add("name", EngineTree.Text(kind, map.KeyLine("type")), map.KeyLine("type"));

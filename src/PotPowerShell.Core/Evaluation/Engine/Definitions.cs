@@ -14,6 +14,8 @@ public enum DatasetFormat
     NpyFiles,
     /// <summary>A SQuAD .json file: each question's context in windows of WordPiece tokens (<see cref="Data.SquadFile"/>).</summary>
     Squad,
+    /// <summary>A CoNLL-2003 text file: each sentence's words as WordPiece tokens, labelled per word (<see cref="Data.ConllFile"/>).</summary>
+    Conll,
 }
 
 /// <summary>How an adapter turns raw model outputs into predictions.</summary>
@@ -72,6 +74,8 @@ public enum AdapterType
     Reid,
     /// <summary>Extractive question answering: the answer text from the start and end logits of a window's tokens (Accuracy Checker's bert_question_answering and extract_answers_tokens).</summary>
     QuestionAnswering,
+    /// <summary>Token classification: each token's class, the argmax of its scores (Accuracy Checker's bert_ner).</summary>
+    TokenClassification,
 }
 
 /// <summary>Axis order of a CTC output: batch, time, classes or time, batch, classes.</summary>
@@ -118,6 +122,14 @@ public enum MetricType
     SquadExactMatch,
     /// <summary>Question retrieval: the share of questions whose context is among the top_k nearest by embedding (dataset-level).</summary>
     QaEmbeddingAccuracy,
+    /// <summary>Named entities: the share of words whose predicted label is the label (Accuracy Checker's ner_accuracy; dataset-level).</summary>
+    NerAccuracy,
+    /// <summary>Named entities: precision of the predicted entity chunks, the mean over entity types (dataset-level).</summary>
+    NerPrecision,
+    /// <summary>Named entities: recall of the labelled entity chunks, the mean over entity types (dataset-level).</summary>
+    NerRecall,
+    /// <summary>Named entities: F1 of the entity chunks, the mean over entity types (dataset-level).</summary>
+    NerFScore,
 }
 
 /// <summary>Whether a script metric is called per item (the value is the mean) or once with every item.</summary>
@@ -490,8 +502,16 @@ public sealed record MetricSpec(
 
     public bool IsQuestionAnswering => Type is MetricType.SquadF1 or MetricType.SquadExactMatch;
 
+    public bool IsNer => Type is MetricType.NerAccuracy or MetricType.NerPrecision or MetricType.NerRecall or MetricType.NerFScore;
+
+    /// <summary>With reference: fp32 these compare with the FP32 model's predictions (detections, class maps, answers, token classes), not its outputs.</summary>
+    public bool ComparesPredictions => IsDetection || IsSegmentation || IsQuestionAnswering || IsNer;
+
+    /// <summary>NER metrics: every token position counts, not only the first token of each word (Accuracy Checker's include_all_tokens).</summary>
+    public bool IncludeAllTokens { get; init; }
+
     /// <summary>True for metrics whose value is not a mean of per-item values (mAP, COCO precision, segmentation's, dataset-level scripts).</summary>
-    public bool IsDatasetLevel => Type is MetricType.Map or MetricType.CocoPrecision || IsSegmentation || IsReid || (IsQuestionAnswering && Reference == MetricReference.Annotation) || Type == MetricType.QaEmbeddingAccuracy || (Type == MetricType.Script && Level == MetricLevel.Dataset);
+    public bool IsDatasetLevel => Type is MetricType.Map or MetricType.CocoPrecision || IsSegmentation || IsReid || (IsQuestionAnswering && Reference == MetricReference.Annotation) || Type == MetricType.QaEmbeddingAccuracy || IsNer || (Type == MetricType.Script && Level == MetricLevel.Dataset);
 
     /// <summary>True when the metric compares with labels, so the data must carry annotations.</summary>
     public bool RequiresAnnotation => Type switch
@@ -501,13 +521,14 @@ public sealed record MetricSpec(
         MetricType.SegmentationAccuracy or MetricType.MeanIou or MetricType.MeanAccuracy or MetricType.FrequencyWeightedAccuracy => Reference == MetricReference.Annotation,
         MetricType.Map or MetricType.CocoPrecision => Reference == MetricReference.Annotation,
         MetricType.SquadF1 or MetricType.SquadExactMatch => Reference == MetricReference.Annotation,
+        MetricType.NerAccuracy or MetricType.NerPrecision or MetricType.NerRecall or MetricType.NerFScore => Reference == MetricReference.Annotation,
         MetricType.Fp32Agreement => false,
         _ => true,
     };
 
     /// <summary>True when the metric needs the FP32 model's outputs.</summary>
     public bool RequiresReference =>
-        (Type is MetricType.MeanSquaredError or MetricType.MeanAbsoluteError or MetricType.Psnr or MetricType.CosineSimilarity or MetricType.Fp32Agreement || IsSegmentation || IsDetection || IsQuestionAnswering)
+        (Type is MetricType.MeanSquaredError or MetricType.MeanAbsoluteError or MetricType.Psnr or MetricType.CosineSimilarity or MetricType.Fp32Agreement || ComparesPredictions)
         && Reference == MetricReference.Fp32;
 
     /// <summary>
@@ -584,7 +605,10 @@ public sealed record DatasetDefinition
     /// <summary>format squad: how the SQuAD file <see cref="DataSource"/> becomes windows of tokens (<see cref="Data.SquadFile"/>).</summary>
     public SquadOptions? Squad { get; init; }
 
-    /// <summary>format squad: the WordPiece vocabulary (vocab.txt).</summary>
+    /// <summary>format conll: how the CoNLL file <see cref="DataSource"/> becomes sentences of tokens (<see cref="Data.ConllFile"/>); its vocabulary is <see cref="VocabFile"/>.</summary>
+    public ConllOptions? Conll { get; init; }
+
+    /// <summary>format squad or conll: the WordPiece vocabulary (vocab.txt).</summary>
     public string? VocabFile { get; init; }
 
     /// <summary>Images: an image retrieval set's gallery and query lists of 'image id' lines (<see cref="Data.ReidFolders.ReadLists"/>).</summary>
@@ -629,7 +653,7 @@ public sealed record DatasetDefinition
     public required AdapterDefinition Adapter { get; init; }
     public string KeyPath { get; init; } = "dataset";
 
-    public bool HasAnnotations => LabelsPath != null || LabelsArray != null || AnnotationFile != null || VocAnnotations != null || WiderAnnotations != null || CvatAnnotations != null || ClassFolders != null || Masks != null || HasReid || Squad != null;
+    public bool HasAnnotations => LabelsPath != null || LabelsArray != null || AnnotationFile != null || VocAnnotations != null || WiderAnnotations != null || CvatAnnotations != null || ClassFolders != null || Masks != null || HasReid || Squad != null || Conll != null;
 
     /// <summary>True when items are annotated with boxes (a COCO .json annotation_file or VOC annotations).</summary>
     public bool HasBoxes => VocAnnotations != null || WiderAnnotations != null || CvatAnnotations != null || AnnotationFile?.EndsWith(".json", StringComparison.OrdinalIgnoreCase) == true;

@@ -81,6 +81,8 @@ public sealed class EngineDataset : IDataset, IDisposable
                 data = ImageDataset.FromDetections(d.DataSource, d.InputName, d.Image!, VocDetectionFolder.Read(d.VocAnnotations, d.ImagesetFile, d.Classes), d.ImagesetFile ?? d.VocAnnotations);
             else if (d.CvatAnnotations != null)
                 data = ImageDataset.FromDetections(d.DataSource, d.InputName, d.Image!, CvatDetectionFile.Read(d.CvatAnnotations, d.CvatLabels), d.CvatAnnotations);
+            else if (d.Conll is { } conll)
+                data = ConllFile.Read(d.DataSource, WordPieceTokenizer.Load(d.VocabFile!, conll.LowerCase), conll, d.InputFiles);
             else if (d.Squad is { } squad)
                 data = SquadFile.Read(d.DataSource, WordPieceTokenizer.Load(d.VocabFile!, squad.LowerCase), squad, d.InputFiles);
             else if (d.Reid is { } reid)

@@ -86,7 +86,7 @@ public sealed class EngineDefinition
     /// </summary>
     public EngineDefinition AnnotationFree(double threshold)
     {
-        static bool Turns(MetricSpec m) => m.RequiresAnnotation && (m.IsDetection || m.IsSegmentation || m.IsQuestionAnswering);
+        static bool Turns(MetricSpec m) => m.RequiresAnnotation && m.ComparesPredictions;
         var turned = Metrics.Where(Turns).Select(m => m.Name).ToList();
         var dropped = Metrics.Where(m => m.RequiresAnnotation && !Turns(m)).Select(m => m.Name).ToList();
         var kept = Metrics.Where(m => !m.RequiresAnnotation || Turns(m))
@@ -98,7 +98,7 @@ public sealed class EngineDefinition
             warnings.Add($"annotation_free: the FP32 model's predictions are the labels, so the metrics that compare with annotations are not used: {string.Join(", ", dropped)}.");
         if (turned.Count > 0)
             warnings.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                $"annotation_free: {string.Join(", ", turned)} compare{(turned.Count == 1 ? "s" : "")} with the FP32 model's detections (those scored at least {threshold}, annotation_conf_threshold), class maps or answers instead of annotations."));
+                $"annotation_free: {string.Join(", ", turned)} compare{(turned.Count == 1 ? "s" : "")} with the FP32 model's detections (those scored at least {threshold}, annotation_conf_threshold), class maps, answers or token classes instead of annotations."));
         return new EngineDefinition(Source, BaseFolder, Datasets, kept, BatchSize, Threads, CacheMegabytes, IsSimplified) { Warnings = warnings };
     }
 

@@ -19,6 +19,7 @@ internal static class EngineParser
         "masks", "image_prefix", "image_postfix", "mask_prefix", "mask_postfix", "mask_colors", "coco_labels", "other_inputs", "camvid_list",
         "wider_annotations", "cvat_annotations", "cvat_labels", "reid_layout", "reid_gallery", "reid_queries",
         "vocab_file", "max_seq_length", "max_query_length", "doc_stride", "lower_case", "padding", "squad_layout",
+        "include_special_token_labels", "labels_file",
     };
     private static readonly string[] AdapterKeys =
     {
@@ -93,6 +94,7 @@ internal static class EngineParser
         ["segmentation"] = AdapterType.Segmentation,
         ["reid"] = AdapterType.Reid,
         ["question_answering"] = AdapterType.QuestionAnswering,
+        ["token_classification"] = AdapterType.TokenClassification,
     };
 
     private static readonly Dictionary<string, MetricType> MetricWords = new(StringComparer.OrdinalIgnoreCase)
@@ -121,6 +123,10 @@ internal static class EngineParser
         ["squad_f1"] = MetricType.SquadF1,
         ["squad_exact_match"] = MetricType.SquadExactMatch,
         ["qa_embedding_accuracy"] = MetricType.QaEmbeddingAccuracy,
+        ["ner_accuracy"] = MetricType.NerAccuracy,
+        ["ner_precision"] = MetricType.NerPrecision,
+        ["ner_recall"] = MetricType.NerRecall,
+        ["ner_f_score"] = MetricType.NerFScore,
     };
 
     /// <param name="images">A simplified engine's data_source folder is read as images even when it holds .npy files too
@@ -295,6 +301,7 @@ internal static class EngineParser
         : metrics.Any(m => m.IsReid) ? new AdapterDefinition(AdapterType.Reid)
         : metrics.Any(m => m.IsQuestionAnswering) ? new AdapterDefinition(AdapterType.QuestionAnswering, QuestionAnsweringAdapter.DefaultStart)
         : metrics.Any(m => m.Type == MetricType.QaEmbeddingAccuracy) ? new AdapterDefinition(AdapterType.Reid) { NormalizeEmbeddings = false }
+        : metrics.Any(m => m.IsNer) ? new AdapterDefinition(AdapterType.TokenClassification)
         : AdapterDefinition.Identity;
 
     /// <param name="annotationsAside">Whether metrics may lack annotations: POT's annotation_free, or annotations written
@@ -342,9 +349,16 @@ internal static class EngineParser
         if (retrieval && adapter.Type != AdapterType.Reid)
             problems.Add(EngineProblems.Join(metric.KeyPath, "type"),
                 $"qa_embedding_accuracy compares embeddings, but dataset '{dataset.Name}' uses the {adapter.Type.ToString().ToLowerInvariant()} adapter: use adapter type reid (normalize: false for the embeddings as they are).", typeLine);
+        if (metric.IsNer && adapter.Type != AdapterType.TokenClassification)
+            problems.Add(EngineProblems.Join(metric.KeyPath, "type"),
+                $"{EngineTree.TextOf(node["type"])?.Trim()} compares each token's class, but dataset '{dataset.Name}' uses the {adapter.Type.ToString().ToLowerInvariant()} adapter: use adapter type token_classification.", typeLine);
+        if (metric.IsNer != (dataset.Conll != null) && (metric.RequiresAnnotation || metric.IsNer) && (dataset.HasAnnotations || !annotationsAside))
+            problems.Add(metric.KeyPath, metric.IsNer
+                ? $"metric '{metric.Name}' compares each word's entity label: give dataset '{dataset.Name}' format: conll with its CoNLL file and vocab_file:."
+                : $"metric '{metric.Name}' compares with labels, but dataset '{dataset.Name}' holds sentences labelled per word: use ner_accuracy, ner_precision, ner_recall or ner_f_score.", node.Line);
         if (metric.Type is MetricType.Map or MetricType.CocoPrecision && dataset.HasAnnotations && !dataset.HasBoxes)
             problems.Add(metric.KeyPath, $"metric '{metric.Name}' needs boxes: annotate dataset '{dataset.Name}' with a COCO detection file (annotation_file: instances.json), VOC annotations (voc_annotations: Annotations), WIDER FACE's (wider_annotations: wider_face_val_bbx_gt.txt) or CVAT's (cvat_annotations: annotations.xml).", node.Line);
-        if (metric.RequiresAnnotation && !dataset.HasAnnotations && !annotationsAside && !metric.IsReid && !metric.IsQuestionAnswering)
+        if (metric.RequiresAnnotation && !dataset.HasAnnotations && !annotationsAside && !metric.IsReid && !metric.IsQuestionAnswering && !metric.IsNer)
             problems.Add(metric.KeyPath,
                 $"metric '{metric.Name}' compares with annotations, but dataset '{dataset.Name}' has none: add labels: (.npy or .txt) or annotation_file: (images){(metric.Type is MetricType.MeanSquaredError or MetricType.MeanAbsoluteError or MetricType.Psnr or MetricType.CosineSimilarity ? ", or compare with the FP32 model (reference: fp32)" : "")}.", node.Line);
     }
@@ -523,6 +537,7 @@ internal static class EngineParser
             MetricType.ReidMap => new[] { "interpolated_auc" },
             MetricType.SquadF1 or MetricType.SquadExactMatch => new[] { "reference" },
             MetricType.QaEmbeddingAccuracy => new[] { "top_k" },
+            MetricType.NerAccuracy or MetricType.NerPrecision or MetricType.NerRecall or MetricType.NerFScore => new[] { "include_all_tokens", "reference" },
             _ => Array.Empty<string>(),
         });
         var m = new MapReader(type == null ? new ConfigMap(map.Line) : map, path, problems, keys);
@@ -604,6 +619,7 @@ internal static class EngineParser
             SeparateCameraSet = m.Bool("separate_camera_set") ?? false,
             FirstMatchBreak = m.Bool("first_match_break") ?? true,
             InterpolatedAuc = m.Bool("interpolated_auc") ?? true,
+            IncludeAllTokens = m.Bool("include_all_tokens") ?? false,
         };
         return thresholds == null ? spec : spec with { IouThresholds = thresholds };
     }
@@ -954,7 +970,7 @@ internal static class EngineParser
         DatasetFormat? forced = null)
     {
         string name = forceUnlabelled ? "data" : m.String("name") ?? $"dataset{index}";
-        DatasetFormat? format = forced ?? (forceUnlabelled ? null : m.Choice("format", new Dictionary<string, DatasetFormat> { ["npy"] = DatasetFormat.Npy, ["images"] = DatasetFormat.Images, ["npy_files"] = DatasetFormat.NpyFiles, ["squad"] = DatasetFormat.Squad }));
+        DatasetFormat? format = forced ?? (forceUnlabelled ? null : m.Choice("format", new Dictionary<string, DatasetFormat> { ["npy"] = DatasetFormat.Npy, ["images"] = DatasetFormat.Images, ["npy_files"] = DatasetFormat.NpyFiles, ["squad"] = DatasetFormat.Squad, ["conll"] = DatasetFormat.Conll }));
         bool isFolder = Directory.Exists(data);
         // A folder that holds one .npz archive and no .npy file is that archive.
         if (isFolder && !forceUnlabelled && format is null or DatasetFormat.Npy && NpyDataset.SoleArchive(data) is { } archive)
@@ -1006,33 +1022,61 @@ internal static class EngineParser
         {
             DatasetFormat.Npy => ParseNpy(m, def, isFolder, forceUnlabelled),
             DatasetFormat.Squad => ParseSquad(m, def, baseFolder),
+            DatasetFormat.Conll => ParseConll(m, def, baseFolder),
             _ => ParseImages(m, def, baseFolder, isFolder, forceUnlabelled),
         };
     }
 
-    private static readonly string[] SquadKeys = { "vocab_file", "max_seq_length", "max_query_length", "doc_stride", "lower_case", "padding", "squad_layout" };
+    private static readonly string[] SquadKeys = { "max_query_length", "doc_stride", "squad_layout" };
+    private static readonly string[] ConllKeys = { "include_special_token_labels", "labels_file" };
+    private static readonly string[] TokenKeys = { "vocab_file", "max_seq_length", "lower_case", "padding" };
 
-    private static void SquadOnly(MapReader m)
+    /// <summary>Data that is no text: the keys of SQuAD and CoNLL data are problems.</summary>
+    private static void TextOnly(MapReader m)
     {
-        foreach (var k in SquadKeys)
-            if (m.Has(k)) m.Problem(k, "applies to SQuAD data (format: squad, a .json data_source) only.");
+        foreach (var k in TokenKeys.Concat(SquadKeys).Concat(ConllKeys))
+            if (m.Has(k)) m.Problem(k, $"applies to {(ConllKeys.Contains(k) ? "CoNLL data (format: conll)" : SquadKeys.Contains(k) ? "SQuAD data (format: squad, a .json data_source)" : "SQuAD or CoNLL data (format: squad or conll)")} only.");
+    }
+
+    /// <summary>inputs: model input -> the item's array that feeds it (<see cref="BertInputs.Names"/>), for models whose inputs have other names.</summary>
+    private static Dictionary<string, string> TokenInputs(MapReader m)
+    {
+        var inputs = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (m.Raw("inputs") is { } raw)
+        {
+            if (raw is not ConfigMap map) m.Problem("inputs", $"must map model input names to the items' arrays ({string.Join(", ", BertInputs.Names)}), not {EngineTree.Show(raw)}.");
+            else
+                foreach (var (input, node) in map.Entries)
+                    if (EngineTree.TextOf(node)?.Trim() is { } array && BertInputs.Names.Contains(array)) inputs[input] = array;
+                    else m.Problems.Add(EngineProblems.Join(m.KeyPath("inputs"), input), $"must name one of the items' arrays: {string.Join(", ", BertInputs.Names)}; not {EngineTree.Show(node)}.", map.KeyLine(input));
+        }
+        return inputs;
+    }
+
+    /// <summary>format conll: a CoNLL-2003 file and its vocabulary, tokenized as Accuracy Checker's conll_ner converter does (its defaults).</summary>
+    private static DatasetDefinition? ParseConll(MapReader m, DatasetDefinition def, string baseFolder)
+    {
+        foreach (var k in ImageOnlyKeys.Concat(SquadKeys).Concat(new[] { "labels", "classes", "label_offset" }))
+            if (m.Has(k)) m.Problem(k, $"does not apply to CoNLL data ('{def.DataSource}', format: conll): its items are sentences of tokens labelled per word.");
+        var inputs = TokenInputs(m);
+        if (!File.Exists(def.DataSource))
+        {
+            m.Problem("data_source", $"'{def.DataSource}' is not a CoNLL text file ('word ... label' lines).");
+            return null;
+        }
+        string? vocab = m.ExistingPath("vocab_file", baseFolder, PathKind.File, required: true, hint: "Name the model's WordPiece vocabulary (vocab.txt), one token per line.");
+        string? labelsFile = m.ExistingPath("labels_file", baseFolder, PathKind.File);
+        var options = new ConllOptions(m.Int("max_seq_length", 2, 1 << 16) ?? 128, m.Bool("lower_case") ?? false, m.Bool("padding") ?? true,
+            m.Bool("include_special_token_labels") ?? false, labelsFile == null ? null : ConllFile.ReadLabels(labelsFile));
+        return vocab == null ? null : def with { Conll = options, VocabFile = vocab, InputFiles = inputs };
     }
 
     /// <summary>format squad: a SQuAD .json file and its vocabulary, tokenized as Accuracy Checker's squad converter does (its defaults).</summary>
     private static DatasetDefinition? ParseSquad(MapReader m, DatasetDefinition def, string baseFolder)
     {
-        foreach (var k in ImageOnlyKeys.Concat(new[] { "labels", "classes", "label_offset" }))
+        foreach (var k in ImageOnlyKeys.Concat(ConllKeys).Concat(new[] { "labels", "classes", "label_offset" }))
             if (m.Has(k)) m.Problem(k, $"does not apply to SQuAD data ('{def.DataSource}', format: squad): its items are token windows annotated with the file's answers.");
-        // inputs: model input -> the window's array that feeds it, for models whose inputs have other names.
-        var inputs = new Dictionary<string, string>(StringComparer.Ordinal);
-        if (m.Raw("inputs") is { } raw)
-        {
-            if (raw is not ConfigMap map) m.Problem("inputs", $"must map model input names to the windows' arrays ({string.Join(", ", SquadFile.Arrays)}), not {EngineTree.Show(raw)}.");
-            else
-                foreach (var (input, node) in map.Entries)
-                    if (EngineTree.TextOf(node)?.Trim() is { } array && SquadFile.Arrays.Contains(array)) inputs[input] = array;
-                    else m.Problems.Add(EngineProblems.Join(m.KeyPath("inputs"), input), $"must name one of the windows' arrays: {string.Join(", ", SquadFile.Arrays)}; not {EngineTree.Show(node)}.", map.KeyLine(input));
-        }
+        var inputs = TokenInputs(m);
         if (!File.Exists(def.DataSource))
         {
             m.Problem("data_source", $"'{def.DataSource}' is not a SQuAD .json file.");
@@ -1063,7 +1107,7 @@ internal static class EngineParser
     {
         foreach (var k in ImageOnlyKeys)
             if (m.Has(k)) m.Problem(k, $"applies to image folders only; '{def.DataSource}' is read as NumPy data (format: npy).");
-        SquadOnly(m);
+        TextOnly(m);
         string data = def.DataSource;
         bool isNpz = !isFolder && data.EndsWith(".npz", StringComparison.OrdinalIgnoreCase);
         if (!isFolder && !isNpz && !data.EndsWith(".npy", StringComparison.OrdinalIgnoreCase))
@@ -1161,7 +1205,7 @@ internal static class EngineParser
 
     private static DatasetDefinition? ParseImages(MapReader m, DatasetDefinition def, string baseFolder, bool isFolder, bool simplified)
     {
-        SquadOnly(m);
+        TextOnly(m);
         if (!isFolder)
         {
             m.Problem("data_source", $"'{def.DataSource}' is a file; image data needs a folder of images (or use format: npy for NumPy data).");

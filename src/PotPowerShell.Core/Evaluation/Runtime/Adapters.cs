@@ -33,6 +33,7 @@ internal abstract class Adapter
         AdapterType.Segmentation => new SegmentationAdapter(d),
         AdapterType.Reid => new ReidAdapter(d),
         AdapterType.QuestionAnswering => new QuestionAnsweringAdapter(d),
+        AdapterType.TokenClassification => new TokenClassificationAdapter(d),
         _ => new IdentityAdapter(d),
     };
 

@@ -150,6 +150,7 @@ internal abstract class MetricRunner
             MetricType.Cmc or MetricType.ReidMap => new ReidRunner(spec),
             MetricType.SquadF1 or MetricType.SquadExactMatch => new QuestionAnsweringRunner(spec),
             MetricType.QaEmbeddingAccuracy => new QuestionEmbeddingRunner(spec),
+            MetricType.NerAccuracy or MetricType.NerPrecision or MetricType.NerRecall or MetricType.NerFScore => new NerRunner(spec),
             MetricType.Script when spec.Level == MetricLevel.Dataset => new DatasetCustomRunner(spec.Name, "script", spec.Direction, spec.Datasets, CreateDatasetScript(spec, scripts)),
             MetricType.Fp32Agreement => new Fp32AgreementRunner(spec),
             _ => new CustomRunner(spec.Name, "script", spec.Direction, spec.Datasets, CreateScript(spec, scripts)),
