@@ -352,6 +352,101 @@ models:
         $result.Met | Should -BeTrue
         # Against its own answers the FP32 model scores 1 on every window.
         ($result.Metrics | Where-Object Name -eq 'F1').Baseline | Should -Be 1
-        $warnings -match 'compare with the FP32 model''s detections .*, class maps or answers' | Should -Not -BeNullOrEmpty
+        $warnings -match 'compare with the FP32 model''s detections .*, class maps, answers or token classes' | Should -Not -BeNullOrEmpty
+    }
+}
+
+Describe 'A CoNLL named entity configuration' {
+    BeforeAll {
+        # Open Model Zoo's bert-base-ner configuration on a CoNLL file of two sentences, with a model whose class for
+        # each token is known (tests/PotPowerShell.TestSupport/TokenClassificationModels.cs): eu B-ORG, german, british
+        # and lamb B-MISC, call B-LOC, peter and black B-PER, ##burn I-PER, the rest O.
+        Import-PotTestSupport
+        $script:ner = Join-Path $TestDrive 'ner'
+        $null = New-Item -ItemType Directory $ner
+        Set-Content (Join-Path $ner 'vocab.txt') ('[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'eu', 'rejects', 'german', 'call', 'to', 'boycott', 'british', 'lamb', '.', 'peter', 'black', '##burn')
+        Set-Content (Join-Path $ner 'valid.txt') ("-DOCSTART- -X- -X- O`n`nEU NNP B-NP B-ORG`nrejects VBZ B-VP O`nGerman JJ B-NP B-MISC`ncall NN I-NP O`n" +
+            "to TO B-VP O`nboycott VB I-VP O`nBritish JJ B-NP B-MISC`nlamb NN I-NP O`n. . O O`n`nPeter NNP B-NP B-PER`nBlackburn NNP I-NP I-PER") -NoNewline
+        $script:nerModel = Join-Path $ner 'ner.onnx'
+        [IO.File]::WriteAllBytes($nerModel, (Get-PotSupportType 'TokenClassificationModels')::OneHot([int[]](0, 0, 0, 0, 0, 5, 0, 1, 7, 0, 0, 1, 1, 0, 3, 3, 4), 9))
+        $script:nerConfig = Join-Path $ner 'bert-base-ner.yml'
+        Set-Content $nerConfig @'
+models:
+  - name: bert-base-ner
+    launchers:
+      - framework: onnx_runtime
+        adapter: bert_ner
+        inputs:
+          - {name: input_ids, type: INPUT, value: input_ids}
+          - {name: attention_mask, type: INPUT, value: input_mask}
+          - {name: token_type_ids, type: INPUT, value: segment_ids}
+    datasets:
+      - name: CONLL2003_bert_cased
+        annotation_conversion:
+          converter: conll_ner
+          annotation_file: valid.txt
+          vocab_file: vocab.txt
+          lower_case: true
+          max_len: 12
+        reader:
+          type: annotation_features_extractor
+          features: [input_ids, input_mask, segment_ids]
+        metrics:
+          - {type: ner_accuracy, reference: 0.9915}
+          - {type: ner_f_score, presenter: print_vector, reference: {mean: 0.9445}}
+'@
+    }
+
+    It 'scores words and entity chunks as Accuracy Checker does' {
+        # Words: 7 of 9 and 1 of 2 right (call B-LOC, lamb B-MISC and Blackburn B-PER are wrong). Chunks per type
+        # (predicted, right, labelled): ORG 1, 1, 1; MISC 3, 2, 2; LOC 1, 0, 0; PER 2, 0, 1: F1 (1 + 4/5 + 0 + 0) / 4.
+        $result = Measure-PotModel -Path $nerModel -EnginePath $nerConfig -WarningVariable warnings
+        $result.ItemCount | Should -Be 2
+        [math]::Abs($result.ner_accuracy - 8 / 11) | Should -BeLessThan 1e-12
+        [math]::Abs($result.ner_f_score - 0.45) | Should -BeLessThan 1e-12
+        @($warnings | Where-Object { $_ -notmatch '(reference|presenter): read and ignored' }) | Should -BeNullOrEmpty
+    }
+
+    It 'reads the named entity example of about_PotPowerShell_Engine' {
+        $about = Get-Content -Raw (Join-Path $PSScriptRoot '../../docs/en-US/about_PotPowerShell_Engine.md')
+        $example = [regex]::Match($about, '(?s)A BERT named entity recognizer.*?```yaml\r?\n(.*?)```').Groups[1].Value
+        $example | Should -Match 'format: conll'
+        $engine = Join-Path $ner 'about-ner.yml'
+        # The topic's model is cased; this vocabulary is lower case.
+        $example -replace 'conll2003/valid.txt', 'valid.txt' -replace 'conll2003/vocab.txt', 'vocab.txt' -replace 'max_seq_length: 128', "max_seq_length: 12`n  lower_case: true" | Set-Content $engine
+        $result = Measure-PotModel -Path $nerModel -EnginePath $engine
+        [math]::Abs($result.ner_accuracy - 8 / 11) | Should -BeLessThan 1e-12
+        [math]::Abs($result.ner_f_score - 0.45) | Should -BeLessThan 1e-12
+    }
+
+    It 'guards entity F1 in AccuracyAwareQuantization from a POT configuration, calibrating on the sentences' {
+        $config = Join-Path $ner 'aaq.json'
+        @{
+            model = @{ model_name = 'ner'; model = $nerModel }
+            engine = @{ config = $nerConfig }
+            compression = @{ algorithms = @(@{ name = 'AccuracyAwareQuantization'; params = @{ preset = 'mixed'; precision = 'all_int8'; maximal_drop = 0.01; metrics = @(@{ name = 'ner_f_score' }) } }) }
+        } | ConvertTo-Json -Depth 6 | Set-Content $config
+        $result = Import-PotConfig $config | Invoke-AccuracyAwareQuantization -OutputPath (Join-Path $ner 'ner.int8.onnx') -Force -WarningAction SilentlyContinue
+        $result.Met | Should -BeTrue
+        $result.QuantizedLayerCount | Should -Be 1
+        $after = Measure-PotModel -Path $result.OutputPath -EnginePath $nerConfig
+        [math]::Abs($after.ner_f_score - 0.45) | Should -BeLessOrEqual 0.01
+    }
+
+    It 'compares token classes with the FP32 model''s with annotation_free, and calibrates on the configuration''s sentences' {
+        $config = Join-Path $ner 'free.json'
+        @{
+            model = @{ model_name = 'ner'; model = $nerModel }
+            engine = @{ config = $nerConfig }
+            compression = @{ algorithms = @(@{ name = 'AccuracyAwareQuantization'; params = @{ preset = 'mixed'; precision = 'all_int8'; maximal_drop = 0.01; annotation_free = $true } }) }
+        } | ConvertTo-Json -Depth 6 | Set-Content $config
+        $result = Import-PotConfig $config | Invoke-AccuracyAwareQuantization -OutputPath (Join-Path $ner 'ner.free.onnx') -Force -WarningVariable warnings -WarningAction SilentlyContinue
+        $result.Met | Should -BeTrue
+        # Against its own classes the FP32 model scores 1.
+        ($result.Metrics | Where-Object Name -eq 'ner_accuracy').Baseline | Should -Be 1
+        $warnings -match 'answers or token classes instead of annotations' | Should -Not -BeNullOrEmpty
+        $dq = Invoke-DefaultQuantization -ModelPath $nerModel -CalibrationDataPath $nerConfig -Precision AllInt8 -OutputPath (Join-Path $ner 'ner.dq.onnx') -Force -WarningAction SilentlyContinue
+        $dq.StatSubsetSize | Should -Be 2
+        $dq.QuantizedLayerCount | Should -Be 1
     }
 }

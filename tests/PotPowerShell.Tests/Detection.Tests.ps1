@@ -151,7 +151,7 @@ dataset:
         $free.FullyQuantizedDrop | Should -BeGreaterThan 0.005
         $aaq.RevertedLayers.Count | Should -BeGreaterOrEqual 1
         $aaq.Met | Should -BeTrue
-        @($warnings | Where-Object { "$_" -eq 'annotation_free: map, coco_precision compare with the FP32 model''s detections (those scored at least 0.6, annotation_conf_threshold), class maps or answers instead of annotations.' }) | Should -HaveCount 1
+        @($warnings | Where-Object { "$_" -eq 'annotation_free: map, coco_precision compare with the FP32 model''s detections (those scored at least 0.6, annotation_conf_threshold), class maps, answers or token classes instead of annotations.' }) | Should -HaveCount 1
 
         # annotation_free on the unlabelled images with map written as for annotations: loaded and turned, not refused.
         $plain = Join-Path $folder 'unlabelled-plain.yml'

@@ -120,7 +120,7 @@ public class DetectionReferenceTests
         var voc = Assert.Single(engine.Metrics);
         Assert.Equal((MetricReference.Fp32, 0.6), (voc.Reference, voc.ConfidenceThreshold));
         Assert.False(voc.RequiresAnnotation);
-        Assert.Contains(engine.Warnings, w => w == "annotation_free: voc compares with the FP32 model's detections (those scored at least 0.6, annotation_conf_threshold), class maps or answers instead of annotations.");
+        Assert.Contains(engine.Warnings, w => w == "annotation_free: voc compares with the FP32 model's detections (those scored at least 0.6, annotation_conf_threshold), class maps, answers or token classes instead of annotations.");
 
         // Unlabelled images: refused as written, loaded for annotation_free, whose labels are the FP32 model's.
         using var unlabelled = Scene("  - {name: voc, type: map}");
