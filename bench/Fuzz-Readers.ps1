@@ -39,7 +39,10 @@
     lone surrogate) in a context and in a question's id (InvalidOperationException when read), now AnnotationInvalid
     (both in the corpus); then -Seed 56 -Target annotation -Seconds 300, 198,006 executions, and with SQuAD engine seeds
     (native and Accuracy Checker's BERT form) -Seed 57 -Target engine -Seconds 240, 503,002; with squad_emb's reading
-    in the annotation target, -Seed 58 -Target annotation -Seconds 180 (the machine shared), 63,187; no finding. Each reader gets an equal
+    in the annotation target, -Seed 58 -Target annotation -Seconds 180 (the machine shared), 63,187; no finding.
+    Forty-eighth session: CoNLL files (every sentence made) and CoNLL labels files in the annotation target, CoNLL engine
+    seeds (native and Accuracy Checker's bert-base-ner form): -Seed 59 -Target annotation,engine -Seconds 300, 72,944
+    and 359,918 executions, no finding. Each reader gets an equal
     share of -Seconds; the seeds are generated in code plus the committed corpus
     (tests/PotPowerShell.Core.Tests/Fuzz/FuzzCorpus/<target>/). The contract is that every input loads or fails with a
     PotException carrying an error id within -BudgetSeconds; anything else is a finding, written with its input to

@@ -606,7 +606,7 @@ internal static class AccuracyCheckerConfig
             warnings.Add($"{m.KeyPath("subsample_size")}: the subset is drawn with PotPowerShell's seeded sampler (subsample_seed, default 0), not the one Accuracy Checker draws for the same seed.");
         extraction = null;
         if (ReaderName(m)?.Equals("annotation_features_extractor", StringComparison.OrdinalIgnoreCase) == true)
-            return QuestionDataset(m, d, features, warnings, out labelSymbols, out extraction);
+            return FeatureDataset(m, d, features, warnings, out labelSymbols, out extraction);
         if (features != null)
             m.Problems.Add(m.KeyPath("reader"), "the launcher feeds inputs annotation features (INPUT with value:), which the annotation_features_extractor reader gives (a squad or conll_ner converter's items).", m.Node.KeyLine("reader"));
         if (!m.Has("data_source"))
@@ -657,14 +657,14 @@ internal static class AccuracyCheckerConfig
         return d;
     }
 
-    private static readonly string[] SquadFeatures = { "input_ids", "input_mask", "segment_ids", "position_ids" };
+    private static readonly string[] TokenFeatures = { "input_ids", "input_mask", "segment_ids", "position_ids" };
 
     /// <summary>
     /// The annotation_features_extractor reader over a squad converter's windows or a conll_ner converter's sentences:
     /// our format squad or conll, its keys from the converter (testing_file or annotation_file is the data), the
     /// launcher's inputs as inputs:, extract_answers_tokens for the question answering adapter.
     /// </summary>
-    private static ConfigMap QuestionDataset(MapReader m, ConfigMap d, ConfigMap? features, List<string> warnings, out string? labelSymbols, out ConfigMap? extraction)
+    private static ConfigMap FeatureDataset(MapReader m, ConfigMap d, ConfigMap? features, List<string> warnings, out string? labelSymbols, out ConfigMap? extraction)
     {
         labelSymbols = null;
         int line = m.Node.KeyLine("reader");
@@ -673,8 +673,8 @@ internal static class AccuracyCheckerConfig
             var r = new MapReader(reader, m.KeyPath("reader"), m.Problems, new[] { "type", "features" });
             if (r.List("features") is { } listed)
                 foreach (var f in listed.Items)
-                    if (EngineTree.TextOf(f)?.Trim() is not { } name || !SquadFeatures.Contains(name))
-                        r.Problem("features", $"names {EngineTree.Show(f)}: a token item's features are {string.Join(", ", SquadFeatures)}.");
+                    if (EngineTree.TextOf(f)?.Trim() is not { } name || !TokenFeatures.Contains(name))
+                        r.Problem("features", $"names {EngineTree.Show(f)}: a token item's features are {string.Join(", ", TokenFeatures)}.");
         }
         foreach (var key in new[] { "data_source", "preprocessing" })
             if (m.Has(key)) m.Problem(key, "does not apply to annotation_features_extractor: the converter's file is the data, fed as tokens.");
@@ -685,8 +685,8 @@ internal static class AccuracyCheckerConfig
         {
             var inputs = new ConfigMap(features.Line);
             foreach (var (name, value) in features.Entries)
-                if (EngineTree.TextOf(value)?.Trim() is { } feature && SquadFeatures.Contains(feature)) inputs.Add(name, EngineTree.Text(feature, value.Line), features.KeyLine(name));
-                else m.Problems.Add(m.KeyPath("reader"), $"the launcher's input '{name}' takes {EngineTree.Show(value)}: a token item's features are {string.Join(", ", SquadFeatures)}.", value.Line);
+                if (EngineTree.TextOf(value)?.Trim() is { } feature && TokenFeatures.Contains(feature)) inputs.Add(name, EngineTree.Text(feature, value.Line), features.KeyLine(name));
+                else m.Problems.Add(m.KeyPath("reader"), $"the launcher's input '{name}' takes {EngineTree.Show(value)}: a token item's features are {string.Join(", ", TokenFeatures)}.", value.Line);
             d.Add("inputs", inputs, features.Line);
         }
         Postprocessing(m, warnings, out extraction);
