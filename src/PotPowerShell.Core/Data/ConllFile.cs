@@ -219,7 +219,7 @@ public sealed class ConllFile : IDataset
             if (document.RootElement.ValueKind != JsonValueKind.Object || !document.RootElement.TryGetProperty("labels", out var list) || list.ValueKind != JsonValueKind.Array)
                 throw Wrong();
             var labels = list.EnumerateArray().Select(l => l.ValueKind == JsonValueKind.String ? JsonText.Read(l, e => Wrong(e)) : throw Wrong()).ToList();
-            if (labels.Count == 0 || labels.Any(l => l.Length == 0 || l.Contains(' ')) || labels.Distinct(StringComparer.Ordinal).Count() != labels.Count) throw Wrong();
+            if (!ValidLabels(labels)) throw Wrong();
             return labels;
         }
         catch (JsonException e)
@@ -227,6 +227,10 @@ public sealed class ConllFile : IDataset
             throw Wrong(e);
         }
     }
+
+    /// <summary>Labels a CoNLL file can name: at least one, each a non-empty text without spaces (a line's last field), none twice.</summary>
+    public static bool ValidLabels(IReadOnlyList<string> labels) =>
+        labels.Count > 0 && labels.All(l => l.Length > 0 && !l.Contains(' ')) && labels.Distinct(StringComparer.Ordinal).Count() == labels.Count;
 
     private static PotException Invalid(string path, string what, Exception? inner = null) =>
         new("AnnotationInvalid", PotErrorCategory.InvalidData, $"The CoNLL file '{path}' {what}", path, inner);

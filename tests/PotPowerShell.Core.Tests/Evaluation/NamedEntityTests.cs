@@ -230,17 +230,20 @@ public class NamedEntityTests
     }
 
     [Fact]
-    public void Other_labels_come_from_a_labels_file()
+    public void Other_labels_come_from_a_labels_file_or_classes()
     {
         using var tmp = new TempFolder();
         Write(tmp, "EU NNP B-NP B-X\nrejects VBZ B-VP O\n");
         File.WriteAllText(tmp.File("labels.json"), """{"labels": ["O", "B-X", "I-X"]}""");
-        File.WriteAllText(tmp.File("engine.yml"), "dataset: {data_source: valid.txt, format: conll, vocab_file: vocab.txt, lower_case: true, labels_file: labels.json}\nmetrics: [{type: ner_f_score}]");
         // eu is class 1 (B-X), rejects 0: both right, one X chunk found.
         var classes = new int[Vocabulary.Length];
         classes[5] = 1;
-        using var evaluator = new Evaluator(EngineDefinition.Load(tmp.File("engine.yml")));
-        Assert.Equal(1.0, evaluator.Run(TokenClassificationModels.OneHot(classes, 3), new EvaluationRequest(), CancellationToken.None).Values["ner_f_score"]);
+        foreach (var labels in new[] { "labels_file: labels.json", "classes: [O, B-X, I-X]" })
+        {
+            File.WriteAllText(tmp.File("engine.yml"), $"dataset: {{data_source: valid.txt, format: conll, vocab_file: vocab.txt, lower_case: true, {labels}}}\nmetrics: [{{type: ner_f_score}}]");
+            using var evaluator = new Evaluator(EngineDefinition.Load(tmp.File("engine.yml")));
+            Assert.Equal(1.0, evaluator.Run(TokenClassificationModels.OneHot(classes, 3), new EvaluationRequest(), CancellationToken.None).Values["ner_f_score"]);
+        }
     }
 
     [Theory]
@@ -287,6 +290,8 @@ public class NamedEntityTests
         Assert.Contains("give dataset 'dataset0' format: conll", Problems("dataset: {data_source: x.npy, labels: x.npy}\nadapter: token_classification\nmetrics: [{type: ner_accuracy}]"));
         Assert.Contains("does not apply to CoNLL data", Problems("dataset: {data_source: valid.txt, format: conll, vocab_file: vocab.txt, doc_stride: 4}\nmetrics: [{type: ner_accuracy}]"));
         Assert.Contains("applies to CoNLL data", Problems("dataset: {data_source: x.npy, labels: x.npy, labels_file: x.npy}\nmetrics: [{type: accuracy}]"));
+        Assert.Contains("keep one", Problems("dataset: {data_source: valid.txt, format: conll, vocab_file: vocab.txt, classes: [O], labels_file: vocab.txt}\nmetrics: [{type: ner_accuracy}]"));
+        Assert.Contains("none twice", Problems("dataset: {data_source: valid.txt, format: conll, vocab_file: vocab.txt, classes: [O, O]}\nmetrics: [{type: ner_accuracy}]"));
         Assert.Contains("include_all_tokens", Problems("dataset: {data_source: valid.txt, format: conll, vocab_file: vocab.txt}\nmetrics: [{type: accuracy, include_all_tokens: true}]"));
     }
 }

@@ -1056,7 +1056,7 @@ internal static class EngineParser
     /// <summary>format conll: a CoNLL-2003 file and its vocabulary, tokenized as Accuracy Checker's conll_ner converter does (its defaults).</summary>
     private static DatasetDefinition? ParseConll(MapReader m, DatasetDefinition def, string baseFolder)
     {
-        foreach (var k in ImageOnlyKeys.Concat(SquadKeys).Concat(new[] { "labels", "classes", "label_offset" }))
+        foreach (var k in ImageOnlyKeys.Concat(SquadKeys).Concat(new[] { "labels", "label_offset" }))
             if (m.Has(k)) m.Problem(k, $"does not apply to CoNLL data ('{def.DataSource}', format: conll): its items are sentences of tokens labelled per word.");
         var inputs = TokenInputs(m);
         if (!File.Exists(def.DataSource))
@@ -1065,9 +1065,15 @@ internal static class EngineParser
             return null;
         }
         string? vocab = m.ExistingPath("vocab_file", baseFolder, PathKind.File, required: true, hint: "Name the model's WordPiece vocabulary (vocab.txt), one token per line.");
+        // The labels in id order: classes: (a list, or a file of one per line, as for classification) or Accuracy
+        // Checker's labels_file (JSON); CoNLL-2003's nine without either.
+        if (m.Has("classes") && m.Has("labels_file")) m.Problem("labels_file", "and classes: both name the labels: keep one.");
         string? labelsFile = m.ExistingPath("labels_file", baseFolder, PathKind.File);
+        var labels = labelsFile != null ? ConllFile.ReadLabels(labelsFile) : def.Classes;
+        if (labelsFile == null && labels != null && !ConllFile.ValidLabels(labels))
+            m.Problem("classes", "must list the labels in id order, each a non-empty text without spaces, none twice (e.g. [O, B-PER, I-PER]).");
         var options = new ConllOptions(m.Int("max_seq_length", 2, 1 << 16) ?? 128, m.Bool("lower_case") ?? false, m.Bool("padding") ?? true,
-            m.Bool("include_special_token_labels") ?? false, labelsFile == null ? null : ConllFile.ReadLabels(labelsFile));
+            m.Bool("include_special_token_labels") ?? false, labels);
         return vocab == null ? null : def with { Conll = options, VocabFile = vocab, InputFiles = inputs };
     }
 
