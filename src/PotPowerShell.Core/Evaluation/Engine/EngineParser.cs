@@ -1067,8 +1067,9 @@ internal static class EngineParser
         string? vocab = m.ExistingPath("vocab_file", baseFolder, PathKind.File, required: true, hint: "Name the model's WordPiece vocabulary (vocab.txt), one token per line.");
         // The labels in id order: classes: (a list, or a file of one per line, as for classification) or Accuracy
         // Checker's labels_file (JSON); CoNLL-2003's nine without either.
-        if (m.Has("classes") && m.Has("labels_file")) m.Problem("labels_file", "and classes: both name the labels: keep one.");
-        string? labelsFile = m.ExistingPath("labels_file", baseFolder, PathKind.File);
+        bool both = m.Has("classes") && m.Has("labels_file");
+        if (both) m.Problem("labels_file", "and classes: both name the labels: keep one.");
+        string? labelsFile = both ? null : m.ExistingPath("labels_file", baseFolder, PathKind.File);
         var labels = labelsFile != null ? ConllFile.ReadLabels(labelsFile) : def.Classes;
         if (labelsFile == null && labels != null && !ConllFile.ValidLabels(labels))
             m.Problem("classes", "must list the labels in id order, each a non-empty text without spaces, none twice (e.g. [O, B-PER, I-PER]).");
