@@ -147,6 +147,8 @@ public class NamedEntityTests
         // B-PER I-PER predicted B-PER B-PER (1 of 2): 8 of 11.
         Assert.Equal(8.0 / 11, r.Values["ner_accuracy"], 12);
         Assert.Equal(new[] { 7.0 / 9, 0.5 }, r.PerItem["ner_accuracy"], (a, b) => Math.Abs(a - b) < 1e-12);
+        // The ranking signal, each word's label margin (one-hot scores: 1 when right, -1 when wrong), averaged: (7 - 2) / 9 and (1 - 1) / 2.
+        Assert.Equal(new[] { 5.0 / 9, 0 }, r.Signals["ner_f_score"], (a, b) => Math.Abs(a - b) < 1e-12);
         // Chunks: ORG predicted 1, right 1, labelled 1; MISC 3, 2, 2 (British and lamb are two B-MISC); LOC 1, 0, 0;
         // PER 2, 0, 1. Precision (1 + 2/3 + 0 + 0) / 4, recall (1 + 1 + 0 + 0) / 4, F1 (1 + 4/5 + 0 + 0) / 4.
         Assert.Equal(5.0 / 12, r.Values["ner_precision"], 12);

@@ -83,9 +83,23 @@ internal sealed class NerRunner(MetricSpec spec) : MetricRunner(spec.Name, TypeN
     /// <summary>The sentence <see cref="Measure"/> aligned last, for <see cref="Signal"/> (called right after it).</summary>
     private NerSentence? _measured;
 
-    /// <summary>The share of the item's aligned tokens whose class is the label: a finer signal than a sentence's chunks for every NER metric.</summary>
-    public override double Signal(SampleView s, double value) =>
-        _measured is { Gold.Length: > 0 } sentence ? NerAggregate.Value(MetricType.NerAccuracy, new[] { sentence }, IWeightedAggregate.Once(1)) : double.NaN;
+    /// <summary>
+    /// The mean over the sentence's aligned words of the label's margin: its class's score minus the best other class's
+    /// at the word's token (see <see cref="ClassScores.Margin"/>), a continuous signal for every NER metric where the
+    /// chunks of one sentence move in steps. A label outside the classes, or outputs that are not finite, count as the
+    /// word's class missed by 1.
+    /// </summary>
+    public override double Signal(SampleView s, double value)
+    {
+        if (_measured is not { Gold.Length: > 0 } sentence) return double.NaN;
+        if (s.NonFinite) return -1;
+        var scores = s.Scores;
+        int classes = scores.Length / sentence.Labels.Valid.Length;
+        double sum = 0;
+        for (int k = 0; k < sentence.Gold.Length; k++)
+            sum += sentence.Gold[k] >= 0 && sentence.Gold[k] < classes ? ClassScores.Margin(scores.Slice(sentence.Positions[k] * classes, classes), sentence.Gold[k], 1) : -1;
+        return sum / sentence.Gold.Length;
+    }
 
     /// <summary>Accuracy Checker's align_sequences (with label positions and valid positions unless <paramref name="allTokens"/>).</summary>
     public static NerSentence Align(TokenLabels labels, int[] predicted, int[]? fp32, bool allTokens)
@@ -96,23 +110,27 @@ internal sealed class NerRunner(MetricSpec spec) : MetricRunner(spec.Name, TypeN
         int[] gold = fp32 != null ? (allTokens ? fp32 : Masked(fp32, labels.Valid).ToArray())
             : allTokens ? labels.LabelIds : Masked(labels.LabelIds, labels.LabelMask).ToArray();
         int[] pred = allTokens ? predicted : Masked(predicted, labels.Valid).ToArray();
+        // The token position each predicted class was read at.
+        int[] positions = allTokens ? Enumerable.Range(0, predicted.Length).ToArray() : Enumerable.Range(0, predicted.Length).Where(i => i < labels.Valid.Length && labels.Valid[i]).ToArray();
         var map = labels.Labels;
         int start = gold.Length > 0 && map.Contains(gold[0]) && map.Name(gold[0]) != WordPieceTokenizer.Classifier ? 0 : 1;
         var g = new List<int>();
         var p = new List<int>();
+        var at = new List<int>();
         for (int i = start; i < Math.Min(gold.Length, pred.Length); i++)
         {
             if (!map.Contains(gold[i])) continue;
             if (gold[i] == map.Count) break;
             g.Add(gold[i]);
             p.Add(pred[i]);
+            at.Add(positions[i]);
         }
-        return new NerSentence(g.ToArray(), p.ToArray(), map);
+        return new NerSentence(g.ToArray(), p.ToArray(), at.ToArray(), labels);
     }
 }
 
-/// <summary>A sentence's aligned label ids and predicted class ids.</summary>
-internal sealed record NerSentence(int[] Gold, int[] Predicted, NerLabels Labels);
+/// <summary>A sentence's aligned label ids and predicted class ids, the token position of each, and its labels.</summary>
+internal sealed record NerSentence(int[] Gold, int[] Predicted, int[] Positions, TokenLabels Labels);
 
 /// <summary>
 /// The aligned sentences of a set. A paired bootstrap (<see cref="IWeightedAggregate"/>) resamples sentences: a
@@ -152,8 +170,8 @@ internal sealed class NerAggregate(MetricType type) : IAggregate, IWeightedAggre
         {
             if (draws[i] == 0) continue;
             var s = sentences[i];
-            var gold = NerChunks.Of(s.Gold.Select(id => s.Labels.Name(id)).ToArray());
-            var predicted = NerChunks.Of(s.Predicted.Select(id => s.Labels.Name(id)).ToArray());
+            var gold = NerChunks.Of(s.Gold.Select(id => s.Labels.Labels.Name(id)).ToArray());
+            var predicted = NerChunks.Of(s.Predicted.Select(id => s.Labels.Labels.Name(id)).ToArray());
             foreach (var chunk in gold.Concat(predicted).Select(c => c.Type).Distinct())
             {
                 if (!counts.TryGetValue(chunk, out var c)) counts[chunk] = c = new long[3];
