@@ -9,8 +9,8 @@ namespace PotPowerShell.Core.Data;
 /// ideographs spaced, split on whitespace; with lower_case each word lower-cased and its accents stripped; split at
 /// every punctuation character; the special tokens kept whole), then each word split greedily into the longest
 /// vocabulary entries, continuations prefixed with ##; a word of more than 100 characters, or one with a part the
-/// vocabulary lacks, is [UNK]. Characters are Unicode code points, as Python's strings hold them; lower-casing is .NET's
-/// invariant per-character mapping (Python's lower() also maps a few characters to two).
+/// vocabulary lacks, is [UNK]. Characters are Unicode code points, as Python's strings hold them; lower-casing is
+/// Python's (<see cref="PythonCase"/>).
 /// </summary>
 public sealed class WordPieceTokenizer
 {
@@ -90,7 +90,7 @@ public sealed class WordPieceTokenizer
     /// </summary>
     public List<int> EmbeddingIds(string text)
     {
-        if (LowerCase) text = text.ToLowerInvariant();
+        if (LowerCase) text = PythonCase.Lower(text);
         var ids = new List<int>();
         foreach (var word in EmbeddingWords(text))
         {
@@ -166,7 +166,7 @@ public sealed class WordPieceTokenizer
         foreach (var raw in SplitWhitespace(cleaned.ToString()))
         {
             bool special = keepSpecial && Array.IndexOf(Special, raw) >= 0;
-            string token = lowerCase && !special ? StripAccents(raw.ToLowerInvariant()) : raw;
+            string token = lowerCase && !special ? StripAccents(PythonCase.Lower(raw)) : raw;
             if (special)
             {
                 output.Add(token);

@@ -178,7 +178,7 @@ internal sealed class QuestionAnsweringRunner(MetricSpec spec) : MetricRunner(sp
     public static string Normalize(string text)
     {
         var kept = new StringBuilder(text.Length);
-        foreach (char c in text.ToLowerInvariant())
+        foreach (char c in PythonCase.Lower(text))
             if (Punctuation.IndexOf(c) < 0) kept.Append(c);
         return string.Join(" ", WordPieceTokenizer.SplitWhitespace(Articles.Replace(kept.ToString(), " ")));
     }
