@@ -155,6 +155,45 @@ class GemmAlphaBeta(nn.Module):
         return torch.addmm(self.bias, x, self.weight.t(), beta=0.5, alpha=2.0)
 
 
+class CausalLm(nn.Module):
+    """A GPT-style decoder: token and position embeddings, two pre-norm blocks of causal self-attention (a float mask of
+    -inf above the diagonal, as decoder exports add it) and a GELU MLP, a final LayerNorm and a head tied to the token
+    embedding (MatMul with its transpose): logits per token."""
+    def __init__(self):
+        super().__init__()
+        self.tokens, self.positions = nn.Embedding(1000, 96), nn.Parameter(torch.randn(32, 96) * 0.02)
+        self.blocks = nn.ModuleList(nn.ModuleDict({
+            'ln1': nn.LayerNorm(96), 'attention': nn.MultiheadAttention(96, 4, batch_first=True),
+            'ln2': nn.LayerNorm(96), 'mlp': nn.Sequential(nn.Linear(96, 384), nn.GELU(), nn.Linear(384, 96))}) for _ in range(2))
+        self.norm = nn.LayerNorm(96)
+
+    def forward(self, x):
+        n = x.shape[1]
+        mask = torch.triu(torch.full((n, n), float('-inf')), 1)
+        h = self.tokens(x) + self.positions[:n]
+        for b in self.blocks:
+            y = b['ln1'](h)
+            h = h + b['attention'](y, y, y, attn_mask=mask, need_weights=False)[0]
+            h = h + b['mlp'](b['ln2'](h))
+        return self.norm(h) @ self.tokens.weight.t()
+
+
+class Vit(nn.Module):
+    """A small vision transformer: 8 x 8 patches by a strided Conv, a class token concatenated in front, learned
+    positions, two pre-norm encoder layers, LayerNorm and a head on the class token."""
+    def __init__(self):
+        super().__init__()
+        self.patches, self.cls = nn.Conv2d(3, 64, 8, 8), nn.Parameter(torch.randn(1, 1, 64) * 0.02)
+        self.positions = nn.Parameter(torch.randn(1, 17, 64) * 0.02)
+        layer = nn.TransformerEncoderLayer(64, 4, 128, batch_first=True, activation='gelu', norm_first=True)
+        self.body, self.norm, self.head = nn.TransformerEncoder(layer, 2), nn.LayerNorm(64), nn.Linear(64, 10)
+
+    def forward(self, x):
+        p = self.patches(x).flatten(2).transpose(1, 2)
+        h = torch.cat([self.cls.expand(x.shape[0], -1, -1), p], 1) + self.positions
+        return self.head(self.norm(self.body(h))[:, 0])
+
+
 def conv3d():
     return nn.Sequential(nn.Conv3d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv3d(8, 8, 3, stride=2, groups=2), nn.ReLU(),
                          nn.ConvTranspose3d(8, 4, 2, 2))
@@ -230,6 +269,8 @@ MODELS = {
     'lstm': (Lstm, [('input', [20, 40], 'float')], 13, {}),
     'gru': (Gru, [('input', [20, 40], 'float')], 13, {}),
     'encoder': (Encoder, [('input', [16], 'ids')], 13, {}),
+    'causal_lm': (CausalLm, [('input', [16], 'ids')], 14, {}),
+    'vit': (Vit, [('input', [3, 32, 32], 'float')], 14, {}),
     'audio': (Audio, [('input', [1, 4000], 'float')], 13, {}),
     'unet': (UNet, [('input', [3, 64, 64], 'float')], 13, {}),
     'attention': (Attention, [('input', [10, 48], 'float')], 17, {}),
