@@ -39,7 +39,7 @@
     2026-12-07, forty-eighth session: two architectures added, causal_lm (GPT-style: token and position embeddings, causal
     self-attention with a float mask of -inf above the diagonal, GELU MLPs, a head tied to the token embedding; opset 14)
     and vit (8 x 8 patches by a strided Conv, a class token, two pre-norm encoder layers; opset 14). One run of the two
-    (build 0aa2c6b): causal_lm 9/13 layers INT8, 39.13 dB, all INT8 38.31 dB, AccuracyAware met with 1 of 9 reverted; vit
+    (build d52013b): causal_lm 9/13 layers INT8, 39.13 dB, all INT8 38.31 dB, AccuracyAware met with 1 of 9 reverted; vit
     0/14 (every candidate with INT8 layers slower on this CPU at 64 features), all INT8 32.67 dB, AccuracyAware met with
     4 of 14 reverted from all INT8; neither failing. The mask's -inf reaches only the Softmax, which stays float.
     2026-12-07, forty-third session (build 95b5817: Accuracy Checker forms, yolo_v5, metrics without a value refused as
