@@ -433,6 +433,35 @@ models:
         [math]::Abs($after.ner_f_score - 0.45) | Should -BeLessOrEqual 0.01
     }
 
+    It 'completes Open Model Zoo''s quantization.yml template with the model and its configuration' {
+        # bert-base-ner's template as Open Model Zoo ships it: compression settings only.
+        $template = Join-Path $ner 'quantization.yml'
+        Set-Content $template @'
+compression:
+  model_type: transformer
+  algorithms:
+    - name: DefaultQuantization
+      params:
+        preset: mixed
+        stat_subset_size: 300
+        use_fast_bias: False
+        activations:
+          range_estimator:
+            max:
+              aggregator: max
+              type: abs_max
+            min:
+              aggregator: min
+              type: min
+'@
+        $config = Import-PotConfig $template -ModelPath $nerModel -EnginePath $nerConfig -WarningAction SilentlyContinue
+        $config.Model.ModelPath | Should -Be $nerModel
+        $result = $config | Invoke-DefaultQuantization -Precision AllInt8 -OutputPath (Join-Path $ner 'ner.template.onnx') -Force -WarningAction SilentlyContinue
+        $result.StatSubsetSize | Should -Be 2
+        $result.QuantizedLayerCount | Should -Be 1
+        { Import-PotConfig $template -ErrorAction Stop } | Should -Throw -ExpectedMessage '*-ModelPath*'
+    }
+
     It 'compares token classes with the FP32 model''s with annotation_free, and calibrates on the configuration''s sentences' {
         $config = Join-Path $ner 'free.json'
         @{

@@ -22,7 +22,8 @@ internal static class PotConfigBinder
         $"target_device {device} is a POT device PotPowerShell does not support ({why}). Use one of ANY, CPU, GPU, NPU.";
 
     /// <summary>Null when the document is not even a map (a problem is recorded).</summary>
-    public static PotConfig? Bind(ConfigNode root, BindContext context)
+    /// <param name="given">The model and engine given apart from the file: they replace its sections, which the file may then leave out.</param>
+    public static PotConfig? Bind(ConfigNode root, BindContext context, GivenSections? given = null)
     {
         if (root is not ConfigMap map)
         {
@@ -30,8 +31,10 @@ internal static class PotConfigBinder
             return null;
         }
         var top = new ConfigSection(context, map, "");
-        var model = BindModel(top.Section("model", required: true, what: "the model section: model_name, model"));
-        var engine = BindEngine(top.Section("engine", required: true, what: "the engine section: config, or type simplified + data_source"));
+        var model = given?.ModelPath is { } modelPath ? GivenModel(top, context, modelPath)
+            : BindModel(top.Section("model", required: true, what: "the model section: model_name, model (or give the model with -ModelPath)"));
+        var engine = given?.EnginePath is { } enginePath ? GivenEngine(top, context, enginePath)
+            : BindEngine(top.Section("engine", required: true, what: "the engine section: config, or type simplified + data_source (or give an engine file or data folder with -EnginePath)"));
         var compression = BindCompression(top.Section("compression", required: true, what: "the compression section: target_device, algorithms"));
         top.Explain("optimizer", "POT's optimizer section (TPE search) is not supported by PotPowerShell; remove it. " +
                                  "AccuracyAwareQuantization's tune_hyperparams, max_evaluations and time_limit cover the search.");
@@ -60,6 +63,34 @@ internal static class PotConfigBinder
         s.Explain("cascade", "cascaded models are not supported by PotPowerShell; write one config per model.");
         s.RejectUnknownKeys();
         return new ModelSection(name ?? (model is null ? "" : Path.GetFileNameWithoutExtension(model)), model ?? "", weights);
+    }
+
+    /// <summary>
+    /// The model given apart from the file (as Open Model Zoo's quantizer fills its quantization.yml templates): an .onnx
+    /// file; the file's own model section, if any, is not read.
+    /// </summary>
+    private static ModelSection? GivenModel(ConfigSection top, BindContext context, string path)
+    {
+        top.Raw("model");
+        string? problem = !File.Exists(path) ? (Directory.Exists(path) ? $"'{path}' is a folder; give the path of an .onnx model." : $"'{path}' does not exist.")
+            : Path.GetExtension(path).ToLowerInvariant() is ".xml" or ".bin" ? $"'{path}' is an OpenVINO IR file; PotPowerShell quantizes ONNX models. Export the model to ONNX and give the .onnx path."
+            : null;
+        if (problem != null)
+        {
+            context.Problem("model", null, "(-ModelPath) " + problem);
+            return null;
+        }
+        return new ModelSection(Path.GetFileNameWithoutExtension(path), path);
+    }
+
+    /// <summary>The engine given apart from the file: an engine file (engine.config), or a folder of calibration data (type: simplified).</summary>
+    private static EngineSection? GivenEngine(ConfigSection top, BindContext context, string path)
+    {
+        top.Raw("engine");
+        if (Directory.Exists(path)) return new EngineSection { Kind = EngineKind.Simplified, DataSource = path };
+        if (File.Exists(path)) return new EngineSection { Kind = EngineKind.File, ConfigPath = path };
+        context.Problem("engine", null, $"(-EnginePath) '{path}' does not exist: give an engine file (ours or Accuracy Checker's) or a folder of calibration data.");
+        return null;
     }
 
     /// <summary>The warning for a POT key that is accepted (so POT configs load) but changes nothing here.</summary>

@@ -10,21 +10,22 @@ namespace PotPowerShell.Core.Config;
 public static class PotConfigLoader
 {
     /// <summary>Reads and validates a config file.</summary>
+    /// <param name="given">A model and engine given apart from the file (absolute paths), which replace its sections.</param>
     /// <exception cref="PotException">ConfigNotFound, ConfigFormatUnsupported, ConfigSyntaxError or ConfigInvalid.</exception>
-    public static PotConfig Load(string path)
+    public static PotConfig Load(string path, GivenSections? given = null)
     {
         string full = Path.GetFullPath(path);
         var format = ConfigFormats.FromExtension(full) ?? throw ConfigFormats.Unsupported(full);
-        return Parse(ReadText(full), format, full);
+        return Parse(ReadText(full), format, full, given);
     }
 
     /// <summary>Validates config text as if it were the file <paramref name="path"/> (relative paths resolve against its folder).</summary>
-    public static PotConfig Parse(string text, ConfigFormat format, string path)
+    public static PotConfig Parse(string text, ConfigFormat format, string path, GivenSections? given = null)
     {
         string full = Path.GetFullPath(path);
         var context = new BindContext(full);
         var root = ConfigTree.Parse(text, format, full, context.Problems);
-        var config = PotConfigBinder.Bind(root, context);
+        var config = PotConfigBinder.Bind(root, context, given);
         if (context.Problems.Count > 0 || config is null)
             // In file order; problems without a line (a missing section) last.
             throw ConfigErrors.CreateInvalid(full, context.Problems.OrderBy(p => p.Line == 0 ? int.MaxValue : p.Line).ToList());
@@ -43,6 +44,13 @@ public static class PotConfigLoader
         return File.ReadAllText(full, new UTF8Encoding(false));
     }
 }
+
+/// <summary>
+/// The model (an .onnx file) and engine (an engine file, or a folder of calibration data) of a configuration given apart
+/// from its file, which then needs only its compression section: Open Model Zoo's quantization.yml templates, as its
+/// quantizer completes them. Either may be null (the file's section is read).
+/// </summary>
+public sealed record GivenSections(string? ModelPath, string? EnginePath);
 
 /// <summary>
 /// The one loader of YAML and JSON documents: text -> neutral tree (<see cref="ConfigNode"/>), for POT config files and
