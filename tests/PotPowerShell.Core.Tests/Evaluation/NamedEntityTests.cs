@@ -232,6 +232,32 @@ public class NamedEntityTests
     }
 
     [Fact]
+    public void Accuracy_checkers_label_map_key_names_the_converters_labels_only()
+    {
+        using var tmp = new TempFolder();
+        Write(tmp);
+        string Config(string metric) => $$"""
+            models:
+              - name: ner
+                launchers: [{framework: onnx_runtime, adapter: bert_ner}]
+                datasets:
+                  - name: conll
+                    annotation_conversion: {converter: conll_ner, annotation_file: valid.txt, vocab_file: vocab.txt}
+                    reader: {type: annotation_features_extractor, features: [input_ids, input_mask, segment_ids]}
+                    metrics: [{{metric}}]
+            """;
+        File.WriteAllText(tmp.File("ac.yml"), Config("{type: ner_f_score, label_map: label_map}"));
+        Assert.Equal(MetricType.NerFScore, Assert.Single(EngineDefinition.Load(tmp.File("ac.yml")).Metrics).Type);
+        File.WriteAllText(tmp.File("ac.yml"), Config("{type: ner_f_score, label_map: tags}"));
+        Assert.Contains("conll_ner writes them as label_map", Assert.Throws<PotException>(() => EngineDefinition.Load(tmp.File("ac.yml"))).Message);
+        // Another metric's label_map is a key it does not take, and no more.
+        File.WriteAllText(tmp.File("ac.yml"), Config("{type: accuracy, label_map: tags}"));
+        var message = Assert.Throws<PotException>(() => EngineDefinition.Load(tmp.File("ac.yml"))).Message;
+        Assert.Contains("label_map", message);
+        Assert.DoesNotContain("conll_ner writes", message);
+    }
+
+    [Fact]
     public void Other_labels_come_from_a_labels_file_or_classes()
     {
         using var tmp = new TempFolder();

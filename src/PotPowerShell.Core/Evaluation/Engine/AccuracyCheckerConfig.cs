@@ -1518,13 +1518,13 @@ internal static class AccuracyCheckerConfig
         if (m.Bool("single_gallery_shot") == true)
             m.Problem("single_gallery_shot", "is not supported: Accuracy Checker draws the gallery at random without a seed there, so its value is not reproducible.");
         // label_map names the dataset meta's key of the labels, which the conll_ner converter writes as label_map.
-        if (m.Has("label_map") && m.String("label_map")?.Trim() != "label_map")
+        if (kind.StartsWith("ner_", StringComparison.Ordinal) && m.Has("label_map") && m.String("label_map")?.Trim() != "label_map")
             m.Problem("label_map", "names the dataset meta's key of the labels; conll_ner writes them as label_map (the labels come from its labels_file).");
         if (m.Has("number_single_shot_repeats"))
             warnings.Add($"{m.KeyPath("number_single_shot_repeats")}: read and ignored: it repeats single_gallery_shot's draws, which are off.");
         var ours = new ConfigMap(map.Line);
         foreach (var (key, value) in map.Entries)
-            if (!ownCheck.Contains(key) && key is not ("normalized_images" or "scale_border" or "single_gallery_shot" or "number_single_shot_repeats" or "label_map") && !(cocoIou && key == "include_boundaries"))
+            if (!ownCheck.Contains(key) && key is not ("normalized_images" or "scale_border" or "single_gallery_shot" or "number_single_shot_repeats") && !(key == "label_map" && kind.StartsWith("ner_", StringComparison.Ordinal)) && !(cocoIou && key == "include_boundaries"))
                 // Accuracy Checker's f1 and exact_match are question answering's (SQuAD's); they keep their names.
                 ours.Add(key, key == "type" && kind is "f1" or "exact_match" ? EngineTree.Text("squad_" + kind, value.Line) : value, map.KeyLine(key));
         if (kind is "f1" or "exact_match" && !m.Has("name")) ours.Add("name", EngineTree.Text(kind, map.KeyLine("type")), map.KeyLine("type"));
