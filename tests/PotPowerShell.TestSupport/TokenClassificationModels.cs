@@ -173,20 +173,20 @@ public static class TokenClassificationModels
     }
 
     /// <summary>
-    /// The benchmarks' named entity case in <paramref name="folder"/>: lexicons of 60 words per entity type and the other
+    /// The benchmarks' named entity case in <paramref name="folder"/>: lexicons of <paramref name="perType"/> words per entity type and the other
     /// words from <paramref name="vocabularyPath"/> (its lower-case words of four letters or more after its first 2000
     /// entries, shuffled with <paramref name="seed"/>); CoNLL files ner-train.txt (100 sentences), ner-calibration.txt
     /// and ner-validation.txt (<see cref="WriteConll"/>, seeds after <paramref name="seed"/>); minilm-ner.onnx
     /// (<see cref="WritePrototypeHead"/>, its threshold from the training file); the calibration and validation sentences'
-    /// arrays in ner-calibration and ner-validation (64 tokens, padded); and ner-engine.yml scoring entity F1 and word accuracy on the validation file. Returns the engine's path.
+    /// arrays in ner-calibration and ner-validation (64 tokens, padded); and ner-engine.yml scoring entity F1 on the validation file. Returns the engine's path.
     /// </summary>
-    public static string WriteProbeCase(string encoderPath, string vocabularyPath, string folder, int calibrationSentences, int validationSentences, int seed)
+    public static string WriteProbeCase(string encoderPath, string vocabularyPath, string folder, int calibrationSentences, int validationSentences, int seed, int perType = 60)
     {
         var words = File.ReadAllLines(vocabularyPath).Skip(2000).Where(w => w.Length >= 4 && w.All(c => c is >= 'a' and <= 'z')).ToList();
         var random = new Random(seed);
         words = words.OrderBy(_ => random.Next()).ToList();
-        var lexicons = Enumerable.Range(0, Types.Length).Select(t => (IReadOnlyList<string>)words.Skip(60 * t).Take(60).ToList()).ToList();
-        var others = words.Skip(60 * Types.Length).ToList();
+        var lexicons = Enumerable.Range(0, Types.Length).Select(t => (IReadOnlyList<string>)words.Skip(perType * t).Take(perType).ToList()).ToList();
+        var others = words.Skip(perType * Types.Length).ToList();
         string In(string name) => Path.Combine(folder, name);
         WriteConll(In("ner-train.txt"), lexicons, others, 100, seed + 1);
         WriteConll(In("ner-calibration.txt"), lexicons, others, calibrationSentences, seed + 2);
@@ -203,7 +203,7 @@ public static class TokenClassificationModels
             }
         }
         static string Yaml(string path) => path.Replace('\\', '/');
-        System.IO.File.WriteAllText(In("ner-engine.yml"), $"metrics:\n  - type: ner_f_score\n  - type: ner_accuracy\ndataset:\n  data_source: {Yaml(In("ner-validation.txt"))}\n  format: conll\n" +
+        System.IO.File.WriteAllText(In("ner-engine.yml"), $"metrics:\n  - type: ner_f_score\ndataset:\n  data_source: {Yaml(In("ner-validation.txt"))}\n  format: conll\n" +
             $"  vocab_file: {Yaml(vocabularyPath)}\n  max_seq_length: 64\n  lower_case: true\n");
         return In("ner-engine.yml");
     }
