@@ -59,16 +59,8 @@ public static class QuestionAnsweringModels
     {
         var model = OnnxModelFile.Load(encoderPath);
         var g = model.Graph;
-        int counter = 0;
-        string Node(string op, string[] inputs, params (string, object)[] attributes)
-        {
-            var node = new NodeProto { OpType = op, Name = $"qa_head_{op.ToLowerInvariant()}_{counter}" };
-            node.Input.AddRange(inputs);
-            node.Output.Add($"qa_head_{counter++}");
-            foreach (var (name, value) in attributes) node.Attribute.Add(GraphBuilder.Attribute(name, value));
-            g.Node.Add(node);
-            return node.Output[0];
-        }
+        var head = new HeadNodes(g, "qa_head_");
+        var Node = head.Node;
         string Constant(string name, float value)
         {
             g.Initializer.Add(TensorProtos.FromFloats("qa_head_" + name, new[] { value }));
@@ -78,8 +70,7 @@ public static class QuestionAnsweringModels
         g.Initializer.Add(TensorProtos.FromInt64("qa_head_axis1", new long[] { 1 }, 1));
         g.Initializer.Add(TensorProtos.FromInt64("qa_head_cls", new long[] { 101 }));
         g.Initializer.Add(TensorProtos.FromInt64("qa_head_sep", new long[] { 102 }));
-        var norm = Node("Sqrt", new[] { Node("ReduceSum", new[] { Node("Mul", new[] { hidden, hidden }), "qa_head_last" }, ("keepdims", 1L)) });
-        var unit = Node("Div", new[] { hidden, norm });
+        var unit = head.Unit(hidden, "qa_head_last");
         var similarity = Node("MatMul", new[] { unit, Node("Transpose", new[] { unit }, ("perm", new long[] { 0, 2, 1 })) });
         var special = Node("Or", new[] { Node("Equal", new[] { "input_ids", "qa_head_cls" }), Node("Equal", new[] { "input_ids", "qa_head_sep" }) });
         var word = Node("Cast", new[] { Node("Not", new[] { special }) }, ("to", (long)DataType.Float));
@@ -90,16 +81,8 @@ public static class QuestionAnsweringModels
         });
         var bias = Node("Unsqueeze", new[] { Node("Mul", new[] { Node("Sub", new[] { question, Constant("one_again", 1) }), Constant("large", 1e4f) }), "qa_head_axis1" });
         var best = Node("ReduceMax", new[] { Node("Add", new[] { similarity, bias }) }, ("axes", new long[] { -1 }), ("keepdims", 0L));
-        foreach (var output in new[] { "start_logits", "end_logits" })
-        {
-            var identity = new NodeProto { OpType = "Identity", Name = "qa_head_" + output };
-            identity.Input.Add(best);
-            identity.Output.Add(output);
-            g.Node.Add(identity);
-        }
         g.Output.Clear();
-        g.Output.Add(GraphBuilder.ValueInfo("start_logits", DataType.Float, new object[] { "batch", "seq" }));
-        g.Output.Add(GraphBuilder.ValueInfo("end_logits", DataType.Float, new object[] { "batch", "seq" }));
+        foreach (var output in new[] { "start_logits", "end_logits" }) head.Output(best, output, "batch", "seq");
         OnnxModelFile.Save(model, path);
     }
 

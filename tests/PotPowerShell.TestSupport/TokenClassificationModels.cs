@@ -142,26 +142,12 @@ public static class TokenClassificationModels
         g.Initializer.Add(TensorProtos.FromFloats("ner_head_bias", bias, 9));
         g.Initializer.Add(TensorProtos.FromInt64("ner_head_last", new long[] { -1 }, 1));
         g.Initializer.Add(TensorProtos.FromInt64("ner_head_groups", new long[] { 0, 0, Types.Length, perType }, 4));
-        int counter = 0;
-        string Node(string op, string[] inputs, params (string, object)[] attributes)
-        {
-            var node = new NodeProto { OpType = op, Name = $"ner_head_{op.ToLowerInvariant()}_{counter}" };
-            node.Input.AddRange(inputs);
-            node.Output.Add($"ner_head_{counter++}");
-            foreach (var (name, value) in attributes) node.Attribute.Add(GraphBuilder.Attribute(name, value));
-            g.Node.Add(node);
-            return node.Output[0];
-        }
-        var norm = Node("Sqrt", new[] { Node("ReduceSum", new[] { Node("Mul", new[] { hidden, hidden }), "ner_head_last" }, ("keepdims", 1L)) });
-        var similarity = Node("MatMul", new[] { Node("Div", new[] { hidden, norm }), "ner_head_prototypes" });
-        var types = Node("ReduceMax", new[] { Node("Reshape", new[] { similarity, "ner_head_groups" }) }, ("axes", new long[] { -1 }), ("keepdims", 0L));
-        var scores = Node("Add", new[] { Node("MatMul", new[] { types, "ner_head_placement" }), "ner_head_bias" });
-        var output = new NodeProto { OpType = "Identity", Name = "ner_head_logits" };
-        output.Input.Add(scores);
-        output.Output.Add("logits");
-        g.Node.Add(output);
+        var head = new HeadNodes(g, "ner_head_");
+        var similarity = head.Node("MatMul", new[] { head.Unit(hidden, "ner_head_last"), "ner_head_prototypes" });
+        var types = head.Node("ReduceMax", new[] { head.Node("Reshape", new[] { similarity, "ner_head_groups" }) }, ("axes", new long[] { -1 }), ("keepdims", 0L));
+        var scores = head.Node("Add", new[] { head.Node("MatMul", new[] { types, "ner_head_placement" }), "ner_head_bias" });
         g.Output.Clear();
-        g.Output.Add(GraphBuilder.ValueInfo("logits", DataType.Float, new object[] { "batch", "seq", 9 }));
+        head.Output(scores, "logits", "batch", "seq", 9);
         OnnxModelFile.Save(model, path);
     }
 

@@ -1053,18 +1053,32 @@ internal static class EngineParser
         return inputs;
     }
 
-    /// <summary>format conll: a CoNLL-2003 file and its vocabulary, tokenized as Accuracy Checker's conll_ner converter does (its defaults).</summary>
-    private static DatasetDefinition? ParseConll(MapReader m, DatasetDefinition def, string baseFolder)
+    /// <summary>
+    /// What SQuAD and CoNLL data share: keys of other data are problems (<paramref name="refusal"/>), inputs:, the data
+    /// file (<paramref name="notAFile"/> when it is none) and its vocabulary. Null when there is no data file.
+    /// </summary>
+    private static (Dictionary<string, string> Inputs, string? Vocab)? TokenData(MapReader m, DatasetDefinition def, string baseFolder, IEnumerable<string> otherKeys,
+        string refusal, string notAFile)
     {
-        foreach (var k in ImageOnlyKeys.Concat(SquadKeys).Concat(new[] { "labels", "label_offset" }))
-            if (m.Has(k)) m.Problem(k, $"does not apply to CoNLL data ('{def.DataSource}', format: conll): its items are sentences of tokens labelled per word.");
+        foreach (var k in otherKeys)
+            if (m.Has(k)) m.Problem(k, refusal);
         var inputs = TokenInputs(m);
         if (!File.Exists(def.DataSource))
         {
-            m.Problem("data_source", $"'{def.DataSource}' is not a CoNLL text file ('word ... label' lines).");
+            m.Problem("data_source", notAFile);
             return null;
         }
-        string? vocab = m.ExistingPath("vocab_file", baseFolder, PathKind.File, required: true, hint: "Name the model's WordPiece vocabulary (vocab.txt), one token per line.");
+        return (inputs, m.ExistingPath("vocab_file", baseFolder, PathKind.File, required: true, hint: "Name the model's WordPiece vocabulary (vocab.txt), one token per line."));
+    }
+
+    /// <summary>format conll: a CoNLL-2003 file and its vocabulary, tokenized as Accuracy Checker's conll_ner converter does (its defaults).</summary>
+    private static DatasetDefinition? ParseConll(MapReader m, DatasetDefinition def, string baseFolder)
+    {
+        if (TokenData(m, def, baseFolder, ImageOnlyKeys.Concat(SquadKeys).Concat(new[] { "labels", "label_offset" }),
+                $"does not apply to CoNLL data ('{def.DataSource}', format: conll): its items are sentences of tokens labelled per word.",
+                $"'{def.DataSource}' is not a CoNLL text file ('word ... label' lines).") is not { } data)
+            return null;
+        var (inputs, vocab) = data;
         // The labels in id order: classes: (a list, or a file of one per line, as for classification) or Accuracy
         // Checker's labels_file (JSON); CoNLL-2003's nine without either.
         bool both = m.Has("classes") && m.Has("labels_file");
@@ -1081,15 +1095,11 @@ internal static class EngineParser
     /// <summary>format squad: a SQuAD .json file and its vocabulary, tokenized as Accuracy Checker's squad converter does (its defaults).</summary>
     private static DatasetDefinition? ParseSquad(MapReader m, DatasetDefinition def, string baseFolder)
     {
-        foreach (var k in ImageOnlyKeys.Concat(ConllKeys).Concat(new[] { "labels", "classes", "label_offset" }))
-            if (m.Has(k)) m.Problem(k, $"does not apply to SQuAD data ('{def.DataSource}', format: squad): its items are token windows annotated with the file's answers.");
-        var inputs = TokenInputs(m);
-        if (!File.Exists(def.DataSource))
-        {
-            m.Problem("data_source", $"'{def.DataSource}' is not a SQuAD .json file.");
+        if (TokenData(m, def, baseFolder, ImageOnlyKeys.Concat(ConllKeys).Concat(new[] { "labels", "classes", "label_offset" }),
+                $"does not apply to SQuAD data ('{def.DataSource}', format: squad): its items are token windows annotated with the file's answers.",
+                $"'{def.DataSource}' is not a SQuAD .json file.") is not { } data)
             return null;
-        }
-        string? vocab = m.ExistingPath("vocab_file", baseFolder, PathKind.File, required: true, hint: "Name the model's WordPiece vocabulary (vocab.txt), one token per line.");
+        var (inputs, vocab) = data;
         int seq = m.Int("max_seq_length", 4, 1 << 16) ?? 128;
         int query = m.Int("max_query_length", 0, 1 << 16) ?? 64;
         int stride = m.Int("doc_stride", 1, 1 << 16) ?? 128;
