@@ -104,14 +104,13 @@ internal sealed class NerRunner(MetricSpec spec) : MetricRunner(spec.Name, TypeN
     /// <summary>Accuracy Checker's align_sequences (with label positions and valid positions unless <paramref name="allTokens"/>).</summary>
     public static NerSentence Align(TokenLabels labels, int[] predicted, int[]? fp32, bool allTokens)
     {
-        IEnumerable<int> Masked(int[] values, bool[] mask) => values.Where((_, i) => i < mask.Length && mask[i]);
         if (labels.LabelMask.Length != labels.LabelIds.Length)
             throw new InvalidOperationException("A sentence's label mask and labels differ in length.");
-        int[] gold = fp32 != null ? (allTokens ? fp32 : Masked(fp32, labels.Valid).ToArray())
-            : allTokens ? labels.LabelIds : Masked(labels.LabelIds, labels.LabelMask).ToArray();
-        int[] pred = allTokens ? predicted : Masked(predicted, labels.Valid).ToArray();
-        // The token position each predicted class was read at.
-        int[] positions = allTokens ? Enumerable.Range(0, predicted.Length).ToArray() : Enumerable.Range(0, predicted.Length).Where(i => i < labels.Valid.Length && labels.Valid[i]).ToArray();
+        // The token positions classes are read at: those that start a word, or all; FP32's classes as labels at the same.
+        int[] positions = Enumerable.Range(0, predicted.Length).Where(i => allTokens || i < labels.Valid.Length && labels.Valid[i]).ToArray();
+        int[] pred = positions.Select(i => predicted[i]).ToArray();
+        int[] gold = fp32 != null ? positions.Select(i => fp32[i]).ToArray()
+            : allTokens ? labels.LabelIds : labels.LabelIds.Where((_, i) => labels.LabelMask[i]).ToArray();
         var map = labels.Labels;
         int start = gold.Length > 0 && map.Contains(gold[0]) && map.Name(gold[0]) != WordPieceTokenizer.Classifier ? 0 : 1;
         var g = new List<int>();
