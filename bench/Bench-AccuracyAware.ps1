@@ -51,7 +51,10 @@
     limit, the confirmations of MatMul_84 and MatMul_98 on the full set were outranked, MatMul_224 met it, and the backward
     pass quantized MatMul_214 again (0.7 s). Had the first pick been MatMul_224, the run would have taken about 17 s
     (2.7x): DefaultQuantization, the FP32 baseline at batch 32 and the fully quantized evaluation take 7.8 s of both
-    variants' time. So this case, like the encoders' cosine cases, stays short of 3x.
+    variants' time. So this case, like the encoders' cosine cases, stays short of 3x. Against the full-set order (each
+    layer reverted alone, F1 on all 200 sentences; Get-LayerRanking -Method Metric -RankingSubsetSize 200, preset
+    performance), the Signal ranking's first four were its 7th, 44th, 32nd and 1st; ranked by the words' margins alone
+    (tried, not kept), its 16th, 9th, 15th and 12th: the subset's own F1 is the better guide here.
     2026-12-07, forty-seventh session: restore_mode only_activations reverts to float in the search, then a dynamic pass
     gives each reverted layer with a faster dynamic form that form where the target still holds
     (src/PotPowerShell.Core/Quantization/AccuracyAware/DynamicPass.cs). -Items 200 -NoWorkerComparison, one run each,
