@@ -518,10 +518,7 @@ public sealed record MetricSpec(
     {
         MetricType.Script => ScriptRequiresAnnotation,
         MetricType.MeanSquaredError or MetricType.MeanAbsoluteError or MetricType.Psnr or MetricType.CosineSimilarity => Reference == MetricReference.Annotation,
-        MetricType.SegmentationAccuracy or MetricType.MeanIou or MetricType.MeanAccuracy or MetricType.FrequencyWeightedAccuracy => Reference == MetricReference.Annotation,
-        MetricType.Map or MetricType.CocoPrecision => Reference == MetricReference.Annotation,
-        MetricType.SquadF1 or MetricType.SquadExactMatch => Reference == MetricReference.Annotation,
-        MetricType.NerAccuracy or MetricType.NerPrecision or MetricType.NerRecall or MetricType.NerFScore => Reference == MetricReference.Annotation,
+        _ when ComparesPredictions => Reference == MetricReference.Annotation,
         MetricType.Fp32Agreement => false,
         _ => true,
     };
