@@ -54,7 +54,8 @@
     variants' time. So this case, like the encoders' cosine cases, stays short of 3x. Against the full-set order (each
     layer reverted alone, F1 on all 200 sentences; Get-LayerRanking -Method Metric -RankingSubsetSize 200, preset
     performance), the Signal ranking's first four were its 7th, 44th, 32nd and 1st; ranked by the words' margins alone
-    (tried, not kept), its 16th, 9th, 15th and 12th: the subset's own F1 is the better guide here.
+    (tried, not kept), its 16th, 9th, 15th and 12th; by the F1 of the 50 sentences together instead of the mean of
+    their own F1s (tried, not kept), its 7th, 27th, 5th and 2nd, with the best layer not among the first ten.
     2026-12-07, forty-seventh session: restore_mode only_activations reverts to float in the search, then a dynamic pass
     gives each reverted layer with a faster dynamic form that form where the target still holds
     (src/PotPowerShell.Core/Quantization/AccuracyAware/DynamicPass.cs). -Items 200 -NoWorkerComparison, one run each,
