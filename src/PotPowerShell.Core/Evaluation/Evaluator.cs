@@ -477,6 +477,9 @@ public sealed class Evaluator : IEvaluator, IDisposable
     {
         if ((_shapesRead && !_shapesDiffer) || ConfiguredBatchSize <= 1) return;
         _groups = ShapeGroups.Find(_cache, !MetricIsItemMean.Contains(false), _shapesDiffer, progress, cancellationToken, out _scattered);
+        // Token items (SQuAD's windows, CoNLL's sentences) differ in length only where padding is off.
+        if (_scattered != null && Engine.Datasets.Any(d => d.Squad is { Padding: false } || d.Conll is { Padding: false }))
+            _scattered += " The token items are not padded (padding: false); padded (padding: true, the default) they share one length.";
         _shapesRead = true;
         _shapesDiffer = false;
     }

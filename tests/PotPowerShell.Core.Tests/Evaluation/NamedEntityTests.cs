@@ -160,6 +160,20 @@ public class NamedEntityTests
     }
 
     [Fact]
+    public void Unpadded_sentences_give_the_same_values_and_say_why_they_run_one_by_one()
+    {
+        using var tmp = new TempFolder();
+        Write(tmp);
+        File.WriteAllText(tmp.File("engine.yml"), "dataset: {data_source: valid.txt, format: conll, vocab_file: vocab.txt, lower_case: true, padding: false}\nmetrics: [{type: ner_accuracy}, {type: ner_f_score}]");
+        using var evaluator = new Evaluator(EngineDefinition.Load(tmp.File("engine.yml")));
+        var r = evaluator.Run(Model(), new EvaluationRequest(), CancellationToken.None);
+        // The values of the padded engine above: padding is no word.
+        Assert.Equal(8.0 / 11, r.Values["ner_accuracy"], 12);
+        Assert.Equal(0.45, r.Values["ner_f_score"], 12);
+        Assert.Contains("padding: false", r.BatchFallbackReason);
+    }
+
+    [Fact]
     public void The_bootstrap_draws_sentences()
     {
         using var tmp = new TempFolder();
